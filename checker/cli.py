@@ -1,0 +1,134 @@
+"""The `nhi-gate` command line: argument parsing, exit codes, and where output goes.
+
+This is the only module that prints or picks an exit code. Exit codes (DESIGN.md):
+0 no blocking finding · 1 blocking findings · 2 usage, config or input error (no verdict).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Iterator, Sequence
+
+from checker import __version__
+from checker.errors import NhiGateError
+
+FORMATS = ("text", "json", "sarif", "github")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, so usage errors share the exit-2 path."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise NhiGateError(f"usage: {message} (see `nhi-gate {self.prog.split()[-1]} --help`)")
+
+
+def _common_output(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="FILE", help="config file (default: .nhi-gate.yaml)")
+    p.add_argument("--format", choices=FORMATS, default="text", help="output format")
+    p.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
+    p.add_argument("--sarif", metavar="FILE", help="also write SARIF 2.1.0 to FILE")
+    p.add_argument(
+        "--fail-on",
+        choices=("error", "warning", "note", "never"),
+        help="lowest level that blocks (default: config fail_on, else error)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand (the stable CLI contract)."""
+    parser = _Parser(
+        prog="nhi-gate",
+        description="Find non-human identities an AI agent created or changed, and block "
+        "the merge until a human approves.",
+    )
+    parser.add_argument("--version", action="version", version=f"nhi-gate {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    check = sub.add_parser("check", help="gate a git range (base..head)")
+    check.add_argument("--repo", default=".", metavar="DIR", help="repository (default: .)")
+    check.add_argument("--base", metavar="REF", help="base revision (default: merge-base)")
+    check.add_argument("--head", metavar="REF", help="head revision (default: HEAD)")
+    _common_output(check)
+    check.add_argument("--github-repo", metavar="OWNER/NAME")
+    check.add_argument("--pr", type=int, metavar="N")
+    check.add_argument("--github-api-url", metavar="URL")
+    check.add_argument("--assume-agent", action="store_true",
+                       help="treat every commit in the range as agent-authored")
+    check.add_argument("--all-authors", action="store_true",
+                       help="gate identity rules for every author, not only agents and bots")
+
+    scan = sub.add_parser("scan", help="check files and directories (no git)")
+    scan.add_argument("paths", nargs="+", metavar="PATH")
+    _common_output(scan)
+
+    hook = sub.add_parser("hook", help="pre-commit stage: check staged content")
+    hook.add_argument("files", nargs="*", metavar="FILE")
+    _common_output(hook)
+
+    msg = sub.add_parser("commit-msg", help="commit-msg stage: trailers of an agent commit")
+    msg.add_argument("file", metavar="FILE")
+
+    inv = sub.add_parser("inventory", help="list every identity found")
+    inv.add_argument("path", nargs="?", default=".", metavar="PATH")
+    inv.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    inv.add_argument("--config", metavar="FILE")
+    inv.add_argument("--output", metavar="FILE")
+
+    rules = sub.add_parser("rules", help="the rule catalogue with docs")
+    rules.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+
+    sub.add_parser("demo", help="build a throwaway repo with an agent branch and check it")
+    return parser
+
+
+@contextlib.contextmanager
+def _error_handler() -> Iterator[list[int]]:
+    """Map failures to exit code 2 with a one-line message; never a traceback by default.
+
+    Set NHI_GATE_DEBUG=1 to re-raise unexpected exceptions with their traceback.
+    """
+    code = [0]
+    try:
+        yield code
+    except NhiGateError as exc:
+        print(f"nhi-gate: error: {exc}", file=sys.stderr)
+        code[0] = 2
+    except KeyboardInterrupt:
+        print("nhi-gate: interrupted", file=sys.stderr)
+        code[0] = 130
+    except BrokenPipeError:
+        code[0] = 0
+    except Exception as exc:  # the one catch-all: turn a bug into exit 2, never a silent pass
+        if os.environ.get("NHI_GATE_DEBUG"):
+            raise
+        print(
+            f"nhi-gate: internal error: {type(exc).__name__}: {exc} "
+            "(no verdict; rerun with NHI_GATE_DEBUG=1 and report it)",
+            file=sys.stderr,
+        )
+        code[0] = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code."""
+    with _error_handler() as code:
+        args = build_parser().parse_args(argv)
+        from checker import commands
+
+        handlers = {
+            "check": commands.check,
+            "scan": commands.scan,
+            "hook": commands.hook,
+            "commit-msg": commands.commit_msg,
+            "inventory": commands.inventory,
+            "rules": commands.rules,
+            "demo": commands.demo,
+        }
+        if args.command is None:
+            build_parser().print_help(sys.stderr)
+            return 2
+        code[0] = handlers[args.command](args)
+    return code[0]

@@ -1,0 +1,126 @@
+"""Load `.nhi-gate.yaml`, validate it against the shipped JSON Schema, return a frozen `Config`.
+
+In `check` mode the config is read from the **base** revision (DESIGN.md "Approval and trust"),
+so a change cannot loosen the policy that judges it; the CLI passes the bytes it read from git.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from checker.errors import ConfigError
+
+CONFIG_NAME = ".nhi-gate.yaml"
+_SCHEMA_PATH = Path(__file__).parent / "schemas" / "config.schema.json"
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+DEFAULT_ALIASES: Mapping[str, tuple[str, ...]] = {
+    "owner": ("owner", "team", "owner_email", "owner-email", "contact"),
+    "ticket": ("ticket", "jira", "change_id", "change-id", "change", "issue"),
+    "expires": ("expires", "expiry", "expiration", "expires_at", "expires-at", "ttl"),
+}
+
+
+@dataclass(frozen=True)
+class MetadataKey:
+    """One required metadata key: its accepted `aliases` (case-insensitive) and value `pattern`."""
+
+    aliases: tuple[str, ...]
+    pattern: re.Pattern[str] | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    """The validated configuration. Every field has the default a repo with no config gets."""
+
+    required_metadata: Mapping[str, MetadataKey] = field(
+        default_factory=lambda: {k: MetadataKey(v) for k, v in DEFAULT_ALIASES.items()}
+    )
+    max_lifetime_days: int = 90
+    environments: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    agent_emails: tuple[str, ...] = ()
+    agent_branches: tuple[str, ...] = ()
+    approvers: tuple[str, ...] = ()
+    allowed_signers: str | None = None
+    require_signed_agent_commits: bool = False
+    fail_on: str = "error"
+    exclude: tuple[str, ...] = ()
+    baseline: str | None = None
+    rule_levels: Mapping[str, str] = field(default_factory=dict)
+    max_file_bytes: int = 2 * 1024 * 1024
+    parse_seconds: float = 5.0
+    source: str = "(defaults)"
+
+
+def _schema() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(_SCHEMA_PATH.read_text(encoding="utf-8"))
+    return data
+
+
+def parse_config(text: str, source: str) -> Config:
+    """Validate config text and build a `Config`.
+
+    `source` names where it came from (a path, or `<base sha>:.nhi-gate.yaml`) for messages.
+    Raises `ConfigError` naming `source` and the key path (e.g. `rules/NHI999`) on any problem.
+    """
+    try:
+        data = yaml.load(text, Loader=_LOADER)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{source}: not valid YAML{where}") from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping")
+    validator = jsonschema.Draft202012Validator(
+        _schema(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+    errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    if errors:
+        err = errors[0]
+        where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
+        raise ConfigError(f"{source}: {where}: {err.message}")
+
+    required: dict[str, MetadataKey] = {k: MetadataKey(v) for k, v in DEFAULT_ALIASES.items()}
+    for key, spec in (data.get("required_metadata") or {}).items():
+        aliases = tuple(spec.get("aliases") or DEFAULT_ALIASES[key])
+        pattern = re.compile(spec["pattern"]) if "pattern" in spec else None
+        required[key] = MetadataKey(aliases, pattern)
+    agents = data.get("agents") or {}
+    approval = data.get("approval") or {}
+    budgets = data.get("budgets") or {}
+    return Config(
+        required_metadata=required,
+        max_lifetime_days=int(data.get("max_lifetime_days", 90)),
+        environments={k: tuple(v) for k, v in (data.get("environments") or {}).items()},
+        agent_emails=tuple(agents.get("emails") or ()),
+        agent_branches=tuple(agents.get("branches") or ()),
+        approvers=tuple(approval.get("approvers") or ()),
+        allowed_signers=approval.get("allowed_signers"),
+        require_signed_agent_commits=bool(approval.get("require_signed_agent_commits", False)),
+        fail_on=data.get("fail_on", "error"),
+        exclude=tuple(data.get("exclude") or ()),
+        baseline=data.get("baseline"),
+        rule_levels={k: v["level"] for k, v in (data.get("rules") or {}).items() if "level" in v},
+        max_file_bytes=int(budgets.get("max_file_bytes", 2 * 1024 * 1024)),
+        parse_seconds=float(budgets.get("parse_seconds", 5.0)),
+        source=source,
+    )
+
+
+def load_config_file(path: Path) -> Config:
+    """Read and validate a config file on disk. Raises `ConfigError` when unreadable."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from exc
+    return parse_config(text, str(path))

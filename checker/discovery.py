@@ -1,0 +1,113 @@
+"""Which files can define identities, and how to read them from disk in `scan` mode.
+
+`classify(path, head)` picks the parser by name and, for generic YAML, by a cheap content
+sniff (a Kubernetes manifest has `apiVersion:` and `kind:`). Path globs (`envs/prod/**`) are
+matched with `glob_match`, shared by excludes and environment mapping.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path, PurePosixPath
+
+from checker.model import FileFormat
+
+_K8S_SNIFF = re.compile(rb"^\s*apiVersion\s*:", re.MULTILINE)
+_K8S_KIND = re.compile(rb"^\s*kind\s*:", re.MULTILINE)
+_JSON_K8S = re.compile(rb'"apiVersion"\s*:')
+_SKIP_DIRS = frozenset({".git", ".terraform", "node_modules", "__pycache__", ".venv"})
+
+
+def classify(path: str, head: bytes | None = None) -> FileFormat | None:
+    """The format of repository path `path` (posix), or None when nhi-gate does not read it.
+
+    `head` is the first bytes of the content, used only to tell Kubernetes YAML/JSON from other
+    YAML (Helm values, CI configs of other systems, docs).
+    """
+    p = PurePosixPath(path)
+    name = p.name.lower()
+    if name.endswith(".tf.json"):
+        return "terraform_json"
+    if name.endswith(".tf"):
+        return "terraform"
+    is_yaml = name.endswith((".yml", ".yaml"))
+    parts = p.parts
+    if is_yaml and len(parts) >= 3 and parts[-3] == ".github" and parts[-2] == "workflows":
+        return "github_actions"
+    if name in {".gitlab-ci.yml", ".gitlab-ci.yaml"}:
+        return "gitlab_ci"
+    if is_yaml:
+        if head is None:
+            return "kubernetes"
+        if _K8S_SNIFF.search(head) and _K8S_KIND.search(head):
+            return "kubernetes"
+        return None
+    if name.endswith(".json") and head is not None and _JSON_K8S.search(head):
+        return "kubernetes"
+    return None
+
+
+@functools.lru_cache(maxsize=512)
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    out = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+            continue
+        if pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def glob_match(path: str, pattern: str) -> bool:
+    """True when posix `path` matches `pattern` (`*` within a segment, `**` across segments).
+
+    A pattern without `/` also matches the file name alone (`*.tf`), as in .gitignore.
+    """
+    if _glob_regex(pattern).match(path):
+        return True
+    return "/" not in pattern and bool(_glob_regex(pattern).match(PurePosixPath(path).name))
+
+
+def excluded(path: str, patterns: Sequence[str]) -> bool:
+    """True when `path` matches any exclude glob."""
+    return any(glob_match(path, p) for p in patterns)
+
+
+def walk(roots: Sequence[Path]) -> Iterator[tuple[Path, str]]:
+    """Yield (absolute file, display path) for every candidate file under `roots`, sorted.
+
+    The display path is relative to the root's parent when a root is a directory given
+    relatively (so `scan repo` shows `repo/infra/iam.tf`), else the path as given. Symlinks are
+    not followed (a link out of the tree must never be read); VCS and tool caches are skipped.
+    """
+    for root in roots:
+        if root.is_symlink():
+            continue
+        if root.is_file():
+            yield root, root.as_posix()
+            continue
+        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+            dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+            for fname in sorted(filenames):
+                full = Path(dirpath) / fname
+                if full.is_symlink():
+                    continue
+                low = fname.lower()
+                if low.endswith((".tf", ".tf.json", ".yml", ".yaml", ".json")):
+                    yield full, full.as_posix()

@@ -1,0 +1,318 @@
+"""Rules: identities + change + provenance + config -> findings. Pure: no git, no files.
+
+One finding per identity per problem (Checkov emits eleven for one `Action = "*"`; we emit one).
+Which identities are judged depends on the mode:
+- `check` / `hook`: only identities with at least one line added by the change (diff-native);
+  each is attributed to the most agent-like actor among the commits that wrote its lines.
+- `scan`: every identity, with no actor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from checker.catalogue import Catalogue
+from checker.config import Config
+from checker.discovery import glob_match
+from checker.fingerprint import fingerprint
+from checker.model import (
+    ACTOR_RANK,
+    ChangedFile,
+    ChangeSet,
+    Finding,
+    IdentityObject,
+    Level,
+    Location,
+    ParseProblem,
+    Provenance,
+)
+from checker.privileges import admin_grants
+
+_ENV_WORDS: Mapping[str, str] = {
+    "prod": "prod",
+    "production": "prod",
+    "prd": "prod",
+    "staging": "staging",
+    "stage": "staging",
+    "stg": "staging",
+    "dev": "dev",
+    "development": "dev",
+    "test": "test",
+    "testing": "test",
+    "qa": "qa",
+    "sandbox": "sandbox",
+}
+_SPLIT = re.compile(r"[/_.\-]")
+
+
+@dataclass(frozen=True)
+class Touch:
+    """How the change touched one identity: the added lines, and who wrote them."""
+
+    lines: tuple[int, ...]
+    actor_kind: str | None
+    commit: str | None
+    agent: str | None
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything the rules read besides the identities themselves."""
+
+    mode: str
+    config: Config
+    catalogue: Catalogue
+    admin_table: Mapping[tuple[str, str], str]
+    changeset: ChangeSet
+    provenance: Mapping[str, Provenance]
+    #: For `hook` mode: the actor of the commit being made (no commits exist yet).
+    hook_actor: Provenance | None = None
+    today: dt.date = dt.date.today()  # noqa: RUF009 - evaluated once per process, by design
+
+
+def infer_environment(obj: IdentityObject, config: Config) -> str | None:
+    """The environment an identity belongs to.
+
+    Config globs win: `envs/prod/**` matches the path, `namespace:prod*` the Kubernetes
+    namespace. Otherwise a path segment or namespace that names a well-known environment
+    (`prod`, `production`, `staging`, `dev`, ...) decides. None when nothing says.
+    """
+    for env, patterns in config.environments.items():
+        for pattern in patterns:
+            if pattern.startswith("namespace:"):
+                if obj.namespace and glob_match(obj.namespace, pattern[len("namespace:") :]):
+                    return env
+            elif glob_match(obj.location.path, pattern):
+                return env
+    words = [*obj.location.path.lower().split("/")[:-1]]
+    if obj.namespace:
+        words.append(obj.namespace.lower())
+    for word in reversed(words):
+        for token in [word, *_SPLIT.split(word)]:
+            if token in _ENV_WORDS:
+                return _ENV_WORDS[token]
+    return None
+
+
+def _touch(obj: IdentityObject, cf: ChangedFile | None, ctx: Context) -> Touch | None:
+    if ctx.mode == "scan":
+        return Touch((), None, None, None)
+    if cf is None:
+        return None
+    lines = cf.added_within(obj.location.start_line, obj.location.end_line)
+    if not lines:
+        return None
+    best: Provenance | None = None
+    for line in lines:
+        sha = cf.line_commits.get(line)
+        prov = ctx.provenance.get(sha) if sha else ctx.hook_actor
+        if prov is None:
+            prov = Provenance(commit=sha or "", actor_kind="unknown")
+        if best is None or ACTOR_RANK[prov.actor_kind] > ACTOR_RANK[best.actor_kind]:
+            best = prov
+    assert best is not None
+    return Touch(lines, best.actor_kind, best.commit or None, best.agent)
+
+
+def _lookup(metadata: Mapping[str, str], aliases: Sequence[str]) -> str | None:
+    lowered = {k.lower(): v for k, v in metadata.items()}
+    for alias in aliases:
+        value = lowered.get(alias.lower())
+        if value is not None and value.strip():
+            return value.strip()
+    return None
+
+
+def _parse_date(value: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+class _Emitter:
+    """Builds findings for one identity with shared location/provenance fields."""
+
+    def __init__(self, obj: IdentityObject, touch: Touch, ctx: Context) -> None:
+        self.obj = obj
+        self.touch = touch
+        self.ctx = ctx
+        self.out: list[Finding] = []
+
+    def line_for(self, line: int | None) -> int:
+        """Anchor a result on `line` when it was added (or in scan mode), else the first added line
+        of the identity, so GitHub shows it inside the diff."""
+        start = self.obj.location.start_line
+        candidate = line or start
+        if self.ctx.mode == "scan" or not self.touch.lines or candidate in self.touch.lines:
+            return candidate
+        if start in self.touch.lines:
+            return start
+        return self.touch.lines[0]
+
+    def emit(self, rule_id: str, default: Level, message: str, attribute: str | None,
+             line: int | None = None) -> None:
+        level = self.ctx.config.rule_levels.get(rule_id, default)
+        if level == "off":
+            return
+        obj = self.obj
+        anchor = self.line_for(line)
+        self.out.append(
+            Finding(
+                rule_id=rule_id,
+                level=level,  # type: ignore[arg-type]
+                message=message,
+                location=replace(obj.location, start_line=anchor, end_line=anchor),
+                address=obj.address,
+                attribute=attribute,
+                kind=obj.kind,
+                platform=obj.platform,
+                actor_kind=self.touch.actor_kind,  # type: ignore[arg-type]
+                commit=self.touch.commit,
+                agent=self.touch.agent,
+                fingerprint=fingerprint(rule_id, obj.location.path, obj.address, attribute),
+            )
+        )
+
+
+def _describe_actor(touch: Touch) -> str:
+    who = touch.agent or touch.actor_kind or "unknown actor"
+    where = f" in commit {touch.commit[:12]}" if touch.commit else ""
+    return f"{touch.actor_kind} ({who}){where}" if touch.agent else f"{who}{where}"
+
+
+def _rule_approval(em: _Emitter, is_new: bool) -> None:
+    touch, obj = em.touch, em.obj
+    if em.ctx.mode == "scan" or touch.actor_kind not in ("agent", "bot"):
+        return
+    verb = "created" if is_new else "changed"
+    em.emit(
+        "NHI101",
+        "error",
+        f"{obj.address} ({obj.platform} {obj.kind}) was {verb} by {_describe_actor(touch)} "
+        "without a human's approval",
+        None,
+    )
+
+
+def _rule_metadata(em: _Emitter) -> None:
+    obj, ctx = em.obj, em.ctx
+    entry = ctx.catalogue.find(obj.type)
+    requires = entry.requires if entry else ()
+    where = obj.attribute_lines.get("tags") or obj.attribute_lines.get("metadata.labels")
+    for key, rule_id in (("owner", "NHI201"), ("ticket", "NHI202")):
+        if key not in requires:
+            continue
+        spec = ctx.config.required_metadata[key]
+        value = _lookup(obj.metadata, spec.aliases)
+        aliases = ", ".join(spec.aliases[:3])
+        if value is None:
+            em.emit(rule_id, "error",
+                    f"{obj.address} has no {key} (looked for {aliases} in tags, labels, "
+                    "annotations, description and an `# nhi-gate:` comment)", key, where)
+        elif spec.pattern is not None and not spec.pattern.search(value):
+            em.emit(rule_id, "error",
+                    f"{obj.address} has a {key} that does not match the required pattern "
+                    f"{spec.pattern.pattern}", key, where)
+    _rule_expiry(em, "expires" in requires, where)
+
+
+def _rule_expiry(em: _Emitter, required: bool, where: int | None) -> None:
+    obj, ctx = em.obj, em.ctx
+    max_days = ctx.config.max_lifetime_days
+    spec = ctx.config.required_metadata["expires"]
+    value = _lookup(obj.metadata, spec.aliases)
+    native = obj.lifetime
+    if native is not None and native.hours is not None and native.hours / 24 > max_days:
+        line = obj.attribute_lines.get(native.attribute or "")
+        em.emit("NHI203", "warning",
+                f"{obj.address} is valid for {native.hours / 24:g} days "
+                f"({native.attribute}), over the {max_days}-day maximum", "expires", line)
+        return
+    expires = value or (native.expires if native else None)
+    if expires is None:
+        if required:
+            em.emit("NHI203", "warning",
+                    f"{obj.address} declares no expiry (set an expires tag/label or the "
+                    f"resource's own end date; at most {max_days} days)", "expires", where)
+        return
+    date = _parse_date(expires)
+    if date is None:
+        if value is not None and not value.rstrip("hdms").isdigit():
+            em.emit("NHI203", "warning",
+                    f"{obj.address} has an expiry that is not an ISO date (YYYY-MM-DD)",
+                    "expires", where)
+        return
+    if date < ctx.today:
+        em.emit("NHI203", "warning", f"{obj.address} expired on {date.isoformat()}",
+                "expires", where)
+    elif (date - ctx.today).days > max_days:
+        em.emit("NHI203", "warning",
+                f"{obj.address} expires on {date.isoformat()}, more than {max_days} days "
+                "from now", "expires", where)
+
+
+def _rule_privilege(em: _Emitter) -> None:
+    obj = em.obj
+    found = admin_grants(obj, em.ctx.admin_table)
+    if not found:
+        return
+    shown = "; ".join(f"{a.grant} ({a.why})" for a in found[:3])
+    more = f" and {len(found) - 3} more" if len(found) > 3 else ""
+    em.emit("NHI301", "error",
+            f"{obj.address} grants wildcard or admin privileges: {shown}{more}",
+            "privileges", found[0].grant.line)
+
+
+def evaluate(
+    head: Sequence[IdentityObject],
+    base: Sequence[IdentityObject],
+    ctx: Context,
+) -> tuple[list[Finding], list[IdentityObject]]:
+    """Judge every identity at head; return (findings, identities with environment set).
+
+    `base` holds the identities parsed from the base versions of the same files (renames under
+    their head path), used to tell created from changed.
+    """
+    files = {cf.path: cf for cf in ctx.changeset.files}
+    base_keys = {(o.location.path, o.address) for o in base}
+    findings: list[Finding] = []
+    judged: list[IdentityObject] = []
+    for raw in head:
+        obj = replace(raw, environment=raw.environment or infer_environment(raw, ctx.config))
+        judged.append(obj)
+        touch = _touch(obj, files.get(obj.location.path), ctx)
+        if touch is None:
+            continue
+        em = _Emitter(obj, touch, ctx)
+        _rule_approval(em, (obj.location.path, obj.address) not in base_keys)
+        _rule_metadata(em)
+        _rule_privilege(em)
+        findings.extend(em.out)
+    return findings, judged
+
+
+def problem_findings(problems: Sequence[ParseProblem], config: Config) -> list[Finding]:
+    """NHI9xx findings for files that could not be analysed (fail-closed: never silent)."""
+    out: list[Finding] = []
+    for p in problems:
+        level = config.rule_levels.get(p.rule_id, "error")
+        if level == "off":
+            continue
+        out.append(
+            Finding(
+                rule_id=p.rule_id,
+                level=level,  # type: ignore[arg-type]
+                message=p.message,
+                location=_loc(p),
+                fingerprint=fingerprint(p.rule_id, p.path, None, None),
+            )
+        )
+    return out
+
+
+def _loc(p: ParseProblem) -> Location:
+    return Location(p.path, p.line, p.line)

@@ -1,0 +1,63 @@
+"""The gate: the only place that decides what blocks (DESIGN.md "CLI contract").
+
+- NHI1xx-NHI3xx (identity rules) block only for lines an agent or bot wrote, unless
+  `all_authors`; in `scan` mode there is no provenance, so every finding counts.
+- NHI4xx (secret material) and NHI9xx (could not analyse) block whoever wrote them: a leak is
+  a leak, and a file we could not read is never a pass (fail-closed).
+- Only findings at or above `fail_on` block; approved findings never block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from checker.model import LEVEL_RANK, Finding, ParseProblem, Verdict
+
+_ANY_AUTHOR_PREFIXES = ("NHI4", "NHI9")
+
+
+def _sort_key(f: Finding) -> tuple[str, int, str, str]:
+    return (f.location.path, f.location.start_line, f.rule_id, f.address or "")
+
+
+def decide(
+    findings: Sequence[Finding],
+    problems: Sequence[ParseProblem],
+    *,
+    mode: str,
+    fail_on: str,
+    all_authors: bool = False,
+) -> Verdict:
+    """Mark each finding `blocking` and return the overall verdict.
+
+    `mode` is `check`, `hook` or `scan`; `fail_on` is `error|warning|note|never`.
+    Findings come back sorted by (path, line, rule id, address).
+    """
+    threshold = LEVEL_RANK.get(fail_on, 99)
+    marked: list[Finding] = []
+    for f in sorted(findings, key=_sort_key):
+        gated_author = (
+            mode == "scan"
+            or all_authors
+            or f.rule_id.startswith(_ANY_AUTHOR_PREFIXES)
+            or f.actor_kind in ("agent", "bot")
+        )
+        blocking = gated_author and not f.approved and LEVEL_RANK[f.level] >= threshold
+        marked.append(replace(f, blocking=blocking))
+    blocking_count = sum(f.blocking for f in marked)
+    if blocking_count:
+        rules = sorted({f.rule_id for f in marked if f.blocking})
+        reason = "blocking: " + ", ".join(rules)
+        if "NHI101" in rules:
+            reason += "; identities created or changed by an agent need a human's approval"
+    elif marked:
+        reason = f"nothing blocks at --fail-on {fail_on}"
+    else:
+        reason = "no identity findings"
+    return Verdict(
+        passed=blocking_count == 0,
+        findings=tuple(marked),
+        reason=reason,
+        problems=tuple(sorted(problems, key=lambda p: (p.path, p.line, p.rule_id))),
+    )

@@ -1,0 +1,286 @@
+"""The normalised model shared by every stage (DESIGN.md "Vocabulary").
+
+Everything that crosses a module boundary is one of these frozen dataclasses. Parsers build
+`IdentityObject`s from `SourceFile`s; git builds a `ChangeSet`; provenance turns commits into
+`Provenance`; rules turn identities into `Finding`s; the gate turns findings into a `Verdict`.
+Positions are 1-based lines and live here, never inside parsed user data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+ActorKind = Literal["agent", "bot", "human", "unknown"]
+Level = Literal["error", "warning", "note"]
+Strength = Literal["strong", "weak"]
+FileFormat = Literal["terraform", "terraform_json", "kubernetes", "github_actions", "gitlab_ci"]
+
+#: Identity kinds (DESIGN.md vocabulary) plus `policy`: a standalone grant document (an IAM
+#: policy, a Kubernetes Role/ClusterRole) that defines privileges without being an identity.
+KINDS = (
+    "service_account",
+    "user",
+    "role",
+    "access_key",
+    "api_token",
+    "certificate",
+    "private_key",
+    "secret",
+    "role_binding",
+    "policy",
+    "oidc_trust",
+    "ci_credential",
+)
+PLATFORMS = ("aws", "gcp", "azure", "kubernetes", "github", "gitlab", "vault", "tls", "generic")
+LEVEL_RANK: Mapping[str, int] = {"note": 1, "warning": 2, "error": 3}
+ACTOR_RANK: Mapping[str, int] = {"unknown": 0, "human": 1, "bot": 2, "agent": 3}
+
+
+@dataclass(frozen=True)
+class Location:
+    """A span of lines in one file.
+
+    `path` is relative to the repository (or scan) root and `/`-separated; `start_line` and
+    `end_line` are 1-based and inclusive.
+    """
+
+    path: str
+    start_line: int
+    end_line: int
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One file's content at one revision.
+
+    `raw` is the bytes as stored (git blob or file on disk); `revision` is the commit sha it was
+    read from, or None for the working tree / scan mode.
+    """
+
+    path: str
+    raw: bytes
+    revision: str | None = None
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One normalised privilege.
+
+    `action` is platform-native: an AWS action (`s3:GetObject`, `*`), a managed policy ARN
+    (`arn:aws:iam::aws:policy/AdministratorAccess`), a GCP role (`roles/owner`), an Azure role
+    name (`Owner`), a Kubernetes verb (`get`) or a Kubernetes role reference
+    (`ClusterRole/cluster-admin`). `resource` is what it applies to (`*`, an ARN, `secrets`,
+    a project); `effect` is `allow` or `deny`; `not_action` marks an IAM `NotAction` statement.
+    `line` is the 1-based line of the statement or attribute that grants it.
+    """
+
+    action: str
+    resource: str = "*"
+    effect: Literal["allow", "deny"] = "allow"
+    not_action: bool = False
+    line: int | None = None
+
+    def __str__(self) -> str:
+        verb = "not " + self.action if self.not_action else self.action
+        prefix = "deny " if self.effect == "deny" else ""
+        return f"{prefix}{verb} on {self.resource}"
+
+
+@dataclass(frozen=True)
+class Lifetime:
+    """How long a credential lives, as declared natively by the resource.
+
+    `expires` is an ISO-8601 date or timestamp string when the resource states an end date;
+    `hours` is a validity period in hours (e.g. `validity_period_hours`); `attribute` names the
+    attribute that declared it.
+    """
+
+    expires: str | None = None
+    hours: float | None = None
+    attribute: str | None = None
+
+
+@dataclass(frozen=True)
+class IdentityObject:
+    """One identity or credential definition found by a parser.
+
+    Shapes:
+    - `kind`: one of `KINDS`; `platform`: one of `PLATFORMS`; `type`: the source's own type
+      name (`aws_iam_user`, `ServiceAccount`, `workflow_permissions`).
+    - `address`: stable within a file: `aws_iam_user.deploy`, `module.iam_user`,
+      `ServiceAccount/payments/deployer`, `.github/workflows/ci.yml#jobs.deploy`.
+    - `location`: the whole block or object; `start_line` is where findings on the identity go.
+    - `metadata`: governance key/values from tags, labels, annotations, `key=value` pairs in a
+      description-like field, and a `# nhi-gate: k=v ...` comment directly above the object.
+      Keys are kept as written; lookups are case-insensitive.
+    - `attribute_lines`: attribute path (`tags`, `policy`, `roleRef`, `permissions.id-token`)
+      -> 1-based line, so rules can point at the offending attribute.
+    - `privileges`: normalised grants; `lifetime`: native lifetime if declared.
+    - `environment`: inferred later from config (path globs, namespaces); parsers leave None
+      unless the source names it (a Kubernetes namespace hint goes into `namespace`).
+    - `references`: addresses this object refers to (`aws_iam_user.deploy` for a key).
+    - `secret_sinks`: where secret material flows (filled by later analysis).
+    """
+
+    kind: str
+    platform: str
+    type: str
+    address: str
+    location: Location
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    attribute_lines: Mapping[str, int] = field(default_factory=dict)
+    privileges: tuple[Grant, ...] = ()
+    lifetime: Lifetime | None = None
+    environment: str | None = None
+    namespace: str | None = None
+    references: tuple[str, ...] = ()
+    secret_sinks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ParseProblem:
+    """A file, or part of one, that could not be analysed.
+
+    `rule_id` is an `NHI9xx` id: NHI901 syntax error, NHI902 not text (binary / not UTF-8),
+    NHI903 over the size or time budget. `line` is 1-based (1 when unknown). The message names
+    the problem and never quotes file content.
+    """
+
+    path: str
+    rule_id: str
+    message: str
+    line: int = 1
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    """What a parser returns for one `SourceFile`."""
+
+    objects: tuple[IdentityObject, ...] = ()
+    problems: tuple[ParseProblem, ...] = ()
+
+
+@dataclass(frozen=True)
+class Commit:
+    """One commit in `base..head`, as read from git in one batched `git log`.
+
+    `trailers` keeps every occurrence in order: (`Co-authored-by`, `Claude <noreply@...>`).
+    `signature` is git's `%G?` letter (G good, U good/unknown validity, B bad, N none, ...).
+    """
+
+    sha: str
+    parents: tuple[str, ...]
+    author_name: str
+    author_email: str
+    committer_name: str
+    committer_email: str
+    message: str
+    trailers: tuple[tuple[str, str], ...] = ()
+    signature: str = "N"
+
+
+@dataclass(frozen=True)
+class ChangedFile:
+    """A file changed between base and head.
+
+    `status` is git's letter (A added, M modified, D deleted, R renamed, C copied, T type change);
+    `old_path` is set for renames/copies. `added_lines` are inclusive 1-based ranges in the head
+    version. `line_commits` maps each added head line to the sha of the commit in the range that
+    introduced it (blame restricted to the range).
+    """
+
+    path: str
+    status: str
+    old_path: str | None = None
+    added_lines: tuple[tuple[int, int], ...] = ()
+    line_commits: Mapping[int, str] = field(default_factory=dict)
+
+    def is_added(self, line: int) -> bool:
+        """True when head line `line` (1-based) was added or changed by the range."""
+        return any(lo <= line <= hi for lo, hi in self.added_lines)
+
+    def added_within(self, start: int, end: int) -> tuple[int, ...]:
+        """The added head lines inside `start..end` (inclusive), sorted."""
+        out: list[int] = []
+        for lo, hi in self.added_lines:
+            a, b = max(lo, start), min(hi, end)
+            if a <= b:
+                out.extend(range(a, b + 1))
+        return tuple(sorted(out))
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """Base and head revisions, the commits between them and the files they change.
+
+    In `scan` mode `base`/`head` are None and `commits` is empty. `branch` is the head branch
+    name when known (bot branch prefixes are provenance evidence).
+    """
+
+    base: str | None
+    head: str | None
+    commits: tuple[Commit, ...] = ()
+    files: tuple[ChangedFile, ...] = ()
+    branch: str | None = None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Why a commit was classified: which fingerprint matched which field.
+
+    `field` is one of `author_email`, `committer_email`, `author_name`, `trailer`, `message`,
+    `branch`; `value` is the matched text; `fingerprint` is the catalogue entry id.
+    """
+
+    fingerprint: str
+    field: str
+    value: str
+    strength: Strength
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """The actor behind one commit: `actor_kind`, the agent/bot product when known, and evidence."""
+
+    commit: str
+    actor_kind: ActorKind
+    agent: str | None = None
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found by a rule.
+
+    `location.start_line` is where the identity (or offending attribute) starts. `attribute` is
+    the attribute the finding is about (part of the fingerprint, so it survives moved lines).
+    `actor_kind`/`commit` come from provenance (None in scan mode). `blocking` and `approved` are
+    set by the gate only.
+    """
+
+    rule_id: str
+    level: Level
+    message: str
+    location: Location
+    address: str | None = None
+    attribute: str | None = None
+    kind: str | None = None
+    platform: str | None = None
+    actor_kind: ActorKind | None = None
+    commit: str | None = None
+    agent: str | None = None
+    blocking: bool = False
+    approved: bool = False
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The gate's decision: `passed` overall, the findings with `blocking` set, and why."""
+
+    passed: bool
+    findings: tuple[Finding, ...]
+    reason: str
+    problems: tuple[ParseProblem, ...] = ()

@@ -1,0 +1,30 @@
+"""Parsers: one per file format, each a function satisfying `Parser`.
+
+`PARSERS` is built by `build_parsers()` and passed down; nothing registers itself at import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from checker.catalogue import Catalogue
+from checker.model import ParseResult, SourceFile
+
+
+class Parser(Protocol):
+    """Turn one file into IdentityObjects and ParseProblems. Never raises on bad input."""
+
+    def __call__(self, source: SourceFile, catalogue: Catalogue) -> ParseResult: ...
+
+
+def build_parsers() -> Mapping[str, Parser]:
+    """The literal registry: file format -> parser."""
+    from checker.parsers import github_actions, kubernetes, terraform
+
+    return {
+        "terraform": terraform.parse,
+        "terraform_json": terraform.parse_json,
+        "kubernetes": kubernetes.parse,
+        "github_actions": github_actions.parse,
+    }

@@ -1,0 +1,252 @@
+"""Rule documentation: `rules/rules.yaml` as typed `RuleDoc`s, plus the docs/rules.md text.
+
+Source: `rules/rules.yaml`, validated by `rules/schema/rules.schema.json` through
+`catalogue.load_pack` (ids `NHI[1-4,9]xx`, slug names, descriptions within GitHub's 1024-character
+limit, `security_severity` as a string number, `security`/`nhi` tags, and help with the sections
+What it flags / Why it matters / Example / How to fix / References, in that order).
+
+The same help Markdown feeds SARIF `rules[].help.markdown`, `nhi-gate rules` and docs/rules.md;
+`help_text` is that Markdown with formatting stripped, for SARIF `help.text`.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import types
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from checker.catalogue import load_pack, rules_dir
+from checker.errors import RulePackError
+
+#: The help sections every rule has, in order (enforced by the schema).
+SECTIONS = ("What it flags", "Why it matters", "Example", "How to fix", "References")
+
+#: Where docs/rules.md is published; `help_uri` appends `#<id lowercased>`.
+DOCS_URL = "https://github.com/nhi-gate/nhi-gate/blob/main/docs/rules.md"
+
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+_AUTOLINK = re.compile(r"<(https?://[^>\s]+)>")
+_EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
+_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>])")
+_LIST_MARK = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+
+
+@dataclass(frozen=True)
+class RuleDoc:
+    """One rule's metadata and help.
+
+    Shapes: `id` `NHI101`; `name` slug `agent-created-identity-without-approval`; `short` one line
+    (<= 1024 chars); `full` a paragraph (<= 1024 chars); `level` error|warning|note (the default
+    level); `security_severity` a string such as `"8.8"`; `precision` very-high|high|medium|low;
+    `tags` e.g. (`security`, `nhi`, `owasp-nhi-top10:NHI1`, `nist-csf:PR.AA-01`);
+    `help_markdown` the five-section Markdown; `help_text` the same without formatting;
+    `help_uri` the rule's anchor in docs/rules.md.
+    """
+
+    id: str
+    name: str
+    short: str
+    full: str
+    level: str
+    security_severity: str
+    precision: str
+    tags: tuple[str, ...]
+    help_markdown: str
+    help_text: str
+    help_uri: str
+
+    def section(self, title: str) -> str:
+        """The Markdown body of one help section (`"How to fix"`), stripped; "" when absent."""
+        return markdown_section(self.help_markdown, title)
+
+    @property
+    def fix(self) -> str:
+        """One line of plain text: the first paragraph of "How to fix", list marker removed."""
+        paragraph: list[str] = []
+        for line in self.section("How to fix").splitlines():
+            if not line.strip():
+                if paragraph:
+                    break
+                continue
+            if _FENCE.match(line):
+                break
+            paragraph.append(_LIST_MARK.sub("", line, count=1).strip())
+        return strip_inline(" ".join(paragraph))
+
+
+def help_uri(rule_id: str) -> str:
+    """`https://github.com/nhi-gate/nhi-gate/blob/main/docs/rules.md#nhi101` for `NHI101`."""
+    return f"{DOCS_URL}#{rule_id.lower()}"
+
+
+def strip_inline(text: str) -> str:
+    """Remove inline Markdown from one line: code spans, links, `**`/`__` emphasis, escapes.
+
+    Code span content is kept verbatim (so `service:*` and `snake_case` survive); links become
+    `text (url)`. Single `*`/`_` emphasis is deliberately left alone: help text does not use it,
+    and stripping it would damage IAM wildcards and identifiers.
+    """
+    out: list[str] = []
+    pos = 0
+    for match in _CODE_SPAN.finditer(text):
+        out.append(_strip_prose(text[pos : match.start()]))
+        content = match.group(2)
+        out.append(content.strip() or content)
+        pos = match.end()
+    out.append(_strip_prose(text[pos:]))
+    return "".join(out)
+
+
+def _strip_prose(text: str) -> str:
+    text = _LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", text)
+    text = _AUTOLINK.sub(r"\1", text)
+    text = _EMPHASIS.sub(r"\2", text)
+    return _ESCAPE.sub(r"\1", text)
+
+
+def markdown_to_text(markdown: str) -> str:
+    """Plain text for SARIF `help.text`: headings become bare lines, fences are dropped and
+    their code indented by four spaces, inline formatting is removed (`strip_inline`).
+    """
+    lines: list[str] = []
+    in_fence = False
+    for line in markdown.strip("\n").splitlines():
+        if _FENCE.match(line):
+            in_fence = not in_fence
+            continue
+        if in_fence:
+            lines.append(("    " + line).rstrip())
+            continue
+        heading = _HEADING.match(line)
+        if heading:
+            lines.append(strip_inline(heading.group(2)))
+            continue
+        lines.append(strip_inline(line).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def markdown_section(markdown: str, title: str) -> str:
+    """The body under `## <title>` up to the next `## ` heading (fences respected), stripped."""
+    body: list[str] = []
+    inside = False
+    in_fence = False
+    for line in markdown.splitlines():
+        if _FENCE.match(line):
+            in_fence = not in_fence
+        elif not in_fence and line.startswith("## "):
+            if inside:
+                break
+            inside = line[3:].strip() == title
+            continue
+        if inside:
+            body.append(line)
+    return "\n".join(body).strip("\n")
+
+
+def _doc(item: Mapping[str, Any]) -> RuleDoc:
+    """One schema-validated YAML entry as a `RuleDoc` (whitespace of `full` normalised)."""
+    markdown = str(item["help"]).strip("\n") + "\n"
+    return RuleDoc(
+        id=str(item["id"]),
+        name=str(item["name"]),
+        short=str(item["short"]).strip(),
+        full=" ".join(str(item["full"]).split()),
+        level=str(item["level"]),
+        security_severity=str(item["security_severity"]),
+        precision=str(item["precision"]),
+        tags=tuple(str(t) for t in item["tags"]),
+        help_markdown=markdown,
+        help_text=markdown_to_text(markdown),
+        help_uri=help_uri(str(item["id"])),
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def load_rule_docs(path: Path | None = None) -> Mapping[str, RuleDoc]:
+    """Load `rules/rules.yaml` (or `path`), validated against `rules.schema.json`.
+
+    Returns a read-only mapping id -> `RuleDoc`, iterating in id order. Raises `RulePackError`
+    (exit 2) on a schema violation, a duplicate id or name, or an empty "How to fix" paragraph.
+    """
+    pack = path or rules_dir() / "rules.yaml"
+    data = load_pack(pack, "rules")
+    docs: dict[str, RuleDoc] = {}
+    names: set[str] = set()
+    for item in data["rules"]:
+        doc = _doc(item)
+        if doc.id in docs:
+            raise RulePackError(f"{pack}: rule {doc.id} is documented twice")
+        if doc.name in names:
+            raise RulePackError(f"{pack}: rule name {doc.name} is used twice")
+        if not doc.fix:
+            raise RulePackError(f"{pack}: {doc.id}: 'How to fix' must start with a sentence")
+        docs[doc.id] = doc
+        names.add(doc.name)
+    return types.MappingProxyType(dict(sorted(docs.items())))
+
+
+def _demote(markdown: str) -> str:
+    """Push every heading outside code fences one level down (`##` -> `###`)."""
+    out: list[str] = []
+    in_fence = False
+    for line in markdown.splitlines():
+        if _FENCE.match(line):
+            in_fence = not in_fence
+        elif not in_fence and _HEADING.match(line):
+            line = "#" + line
+        out.append(line)
+    return "\n".join(out)
+
+
+def render_markdown(docs: Mapping[str, RuleDoc] | Iterable[RuleDoc]) -> str:
+    """The text of docs/rules.md: an index table, then one `## NHI…` section per rule.
+
+    Each section's heading is the bare id so GitHub's anchor is `#nhi101`, matching
+    `RuleDoc.help_uri`; the body is the rule's help Markdown (the same text SARIF carries) with
+    its headings demoted one level. Deterministic: rules in id order, no dates.
+    """
+    items = sorted(docs.values() if isinstance(docs, Mapping) else docs, key=lambda d: d.id)
+    parts = [
+        "# nhi-gate rules",
+        "",
+        "<!-- Generated from rules/rules.yaml by `nhi-gate rules --format markdown`; "
+        "edit that file, not this one. -->",
+        "",
+        "Ids are stable and never reused: NHI1xx approval and provenance, NHI2xx governance "
+        "metadata, NHI3xx privilege and scope, NHI4xx secret material, NHI9xx files that could "
+        "not be analysed. Security severity follows GitHub code scanning: above 9.0 "
+        "critical, 7.0-8.9 high, 4.0-6.9 medium, 0.1-3.9 low.",
+        "",
+        "| Id | Name | Default level | Security severity | Summary |",
+        "|---|---|---|---|---|",
+    ]
+    for doc in items:
+        summary = doc.short.replace("|", "\\|")
+        parts.append(
+            f"| [{doc.id}](#{doc.id.lower()}) | `{doc.name}` | {doc.level} "
+            f"| {doc.security_severity} | {summary} |"
+        )
+    for doc in items:
+        parts += [
+            "",
+            f"## {doc.id}",
+            "",
+            f"**`{doc.name}`** · default level **{doc.level}** · security severity "
+            f"{doc.security_severity} · precision {doc.precision}",
+            "",
+            f"Tags: {', '.join(f'`{t}`' for t in doc.tags)}",
+            "",
+            doc.short,
+            "",
+            doc.full,
+            "",
+            _demote(doc.help_markdown.strip("\n")),
+        ]
+    return "\n".join(parts) + "\n"

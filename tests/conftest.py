@@ -1,0 +1,226 @@
+"""Shared fixtures: real temporary git repositories with fixed identities and dates.
+
+Usage (any test module):
+
+    def test_x(make_repo):
+        repo = make_repo()                       # repo on `main`, no commits yet
+        base = repo.commit({"README.md": "hi\\n"})                  # default author HUMAN
+        repo.checkout("copilot/add-sa", create=True)
+        head = repo.commit(
+            {"infra/iam.tf": 'resource "aws_iam_user" "x" {}\\n', "README.md": None},  # None: rm
+            author=COPILOT,
+            message="Add SA",
+            trailers=[("Co-authored-by", "Alice <alice@example.com>")],
+        )
+        with open_repo(repo.path) as r: ...
+
+Commits are made with the `git` CLI (not the code under test), with `commit.gpgsign=false` and
+a date that advances one minute per commit from 2025-01-01T00:00:00Z, so the same recipe always
+gives the same shas. An autouse fixture points git at an empty global config and clears the
+`GIT_*` variables a surrounding hook or CI job may have set, so the user's git config never
+leaks into a test.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+
+import pytest
+
+Identity = tuple[str, str]
+
+HUMAN: Identity = ("Alice Example", "alice@example.com")
+REVIEWER: Identity = ("Bob Reviewer", "bob@example.com")
+COPILOT: Identity = ("Copilot", "198982749+Copilot@users.noreply.github.com")
+WEB_FLOW: Identity = ("GitHub", "noreply@github.com")
+DEVIN: Identity = ("Devin AI", "158243242+devin-ai-integration[bot]@users.noreply.github.com")
+CLAUDE_APP: Identity = ("claude[bot]", "209825114+claude[bot]@users.noreply.github.com")
+DEPENDABOT: Identity = ("dependabot[bot]", "49699333+dependabot[bot]@users.noreply.github.com")
+CLAUDE_TRAILER = ("Co-authored-by", "Claude <noreply@anthropic.com>")
+
+_EPOCH = 1735689600  # 2025-01-01T00:00:00Z
+_ISOLATED_VARS = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_AUTHOR_NAME",
+    "GIT_AUTHOR_EMAIL",
+    "GIT_AUTHOR_DATE",
+    "GIT_COMMITTER_NAME",
+    "GIT_COMMITTER_EMAIL",
+    "GIT_COMMITTER_DATE",
+    "GIT_CONFIG",
+    "GIT_CONFIG_PARAMETERS",
+    "GIT_CONFIG_COUNT",
+    "EMAIL",
+)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_git(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Empty global git config, no system config, no inherited GIT_* state."""
+    home = tmp_path_factory.mktemp("home")
+    (home / ".gitconfig").write_text("", encoding="utf-8")
+    for var in _ISOLATED_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("HOME", str(home))
+
+
+class GitRepo:
+    """A throwaway repository under `path` with helpers to write, stage and commit files."""
+
+    def __init__(self, path: Path, branch: str = "main") -> None:
+        self.path = path
+        self._tick = 0
+        path.mkdir(parents=True, exist_ok=True)
+        self.git("init", "--quiet", f"--initial-branch={branch}")
+        self.git("config", "user.name", HUMAN[0])
+        self.git("config", "user.email", HUMAN[1])
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def git(
+        self, *args: str, env: Mapping[str, str] | None = None, input: bytes | None = None
+    ) -> str:
+        """Run `git -C path ARGS` and return stdout (text, trailing newline stripped)."""
+        full_env = {**os.environ, **(env or {})}
+        result = subprocess.run(
+            ["git", "-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false",
+             "-c", "core.autocrlf=false", "-C", str(self.path), *args],
+            env=full_env,
+            input=input,
+            capture_output=True,
+            check=False,
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise AssertionError(
+                f"git {' '.join(args)} failed ({result.returncode}): "
+                f"{result.stderr.decode('utf-8', 'replace')}"
+            )
+        return result.stdout.decode("utf-8", "surrogateescape").rstrip("\n")
+
+    def sha(self, rev: str = "HEAD") -> str:
+        """Full sha of `rev`."""
+        return self.git("rev-parse", "--verify", f"{rev}^{{commit}}")
+
+    def _env(self, author: Identity, committer: Identity | None) -> dict[str, str]:
+        self._tick += 1
+        date = f"@{_EPOCH + 60 * self._tick} +0000"
+        committer = committer or author
+        return {
+            "GIT_AUTHOR_NAME": author[0],
+            "GIT_AUTHOR_EMAIL": author[1],
+            "GIT_AUTHOR_DATE": date,
+            "GIT_COMMITTER_NAME": committer[0],
+            "GIT_COMMITTER_EMAIL": committer[1],
+            "GIT_COMMITTER_DATE": date,
+        }
+
+    # -- working tree -----------------------------------------------------------------------
+
+    def write(self, files: Mapping[str, str | bytes | None]) -> None:
+        """Write files (str as UTF-8, bytes as is) and `git rm` those mapped to None."""
+        for rel, content in files.items():
+            target = self.path / rel
+            if content is None:
+                self.git("rm", "--quiet", "-r", "--", rel)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.is_symlink():
+                target.unlink()
+            if isinstance(content, bytes):
+                target.write_bytes(content)
+            else:
+                with target.open("w", encoding="utf-8", newline="") as fh:
+                    fh.write(content)
+
+    def symlink(self, rel: str, target: str) -> None:
+        """Create (or replace) a symlink `rel` → `target` in the working tree."""
+        link = self.path / rel
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if link.exists() or link.is_symlink():
+            link.unlink()
+        os.symlink(target, link)
+
+    def stage(
+        self,
+        files: Mapping[str, str | bytes | None] | None = None,
+        renames: Mapping[str, str] | None = None,
+    ) -> None:
+        """`git mv` each of `renames` (old → new), write `files`, then `git add -A`."""
+        for old, new in (renames or {}).items():
+            (self.path / new).parent.mkdir(parents=True, exist_ok=True)
+            self.git("mv", "--", old, new)
+        self.write(files or {})
+        self.git("add", "-A")
+
+    def commit(
+        self,
+        files: Mapping[str, str | bytes | None] | None = None,
+        *,
+        author: Identity = HUMAN,
+        committer: Identity | None = None,
+        message: str = "change",
+        trailers: Sequence[tuple[str, str]] = (),
+        renames: Mapping[str, str] | None = None,
+        allow_empty: bool = False,
+    ) -> str:
+        """Stage `renames` and `files` and commit them; returns the new commit's full sha.
+
+        `files` maps a path to its new content (str or bytes) or None to delete it. `trailers`
+        are appended as a final paragraph (`Key: value` lines, duplicates kept in order).
+        `committer` defaults to `author`; the message is used verbatim (`--cleanup=verbatim`).
+        """
+        self.stage(files, renames)
+        text = message.rstrip("\n")
+        if trailers:
+            text += "\n\n" + "\n".join(f"{k}: {v}" for k, v in trailers)
+        args = ["commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-F", "-"]
+        if allow_empty:
+            args.append("--allow-empty")
+        self.git(*args, env=self._env(author, committer), input=(text + "\n").encode("utf-8"))
+        return self.sha()
+
+    def checkout(self, branch: str, *, create: bool = False, start: str | None = None) -> None:
+        """Switch to `branch`; `create=True` makes it (from `start`, default HEAD)."""
+        if create:
+            self.git("checkout", "--quiet", "-b", branch, *([start] if start else []))
+        else:
+            self.git("checkout", "--quiet", branch)
+
+    def merge(self, branch: str, *, author: Identity = HUMAN, message: str = "merge") -> str:
+        """A `--no-ff` merge of `branch` into the current branch; returns the merge sha."""
+        self.git("merge", "--quiet", "--no-ff", "-m", message, branch,
+                 env=self._env(author, None))  # fmt: skip
+        return self.sha()
+
+    def set_remote_default(self, branch: str = "main", sha: str | None = None) -> None:
+        """Fake a fetched `origin`: `refs/remotes/origin/<branch>` at `sha` (default the local
+        branch) and `refs/remotes/origin/HEAD` pointing at it. No network, no remote repo."""
+        self.git("update-ref", f"refs/remotes/origin/{branch}", sha or self.sha(branch))
+        self.git("symbolic-ref", "refs/remotes/origin/HEAD", f"refs/remotes/origin/{branch}")
+
+
+@pytest.fixture
+def make_repo(tmp_path: Path) -> Iterator[Callable[..., GitRepo]]:
+    """Factory: `make_repo(name="repo", branch="main") -> GitRepo` under `tmp_path`."""
+
+    def factory(name: str = "repo", branch: str = "main") -> GitRepo:
+        return GitRepo(tmp_path / name, branch=branch)
+
+    yield factory
+
+
+@pytest.fixture
+def git_repo(make_repo: Callable[..., GitRepo]) -> GitRepo:
+    """One empty repository on `main`."""
+    return make_repo()

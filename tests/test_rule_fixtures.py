@@ -1,0 +1,63 @@
+"""Every rule's pass/fail fixtures, line-exact (Semgrep style `# expect: NHIxxx` lines).
+
+`# expect: A B` names the rules expected on the next line that is not itself an expect line.
+A fixture folder's name is the rule under test; other rules' findings are ignored here.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from checker.analysis import Parsed, parse_sources, run_rules
+from checker.catalogue import load_catalogue
+from checker.config import Config
+from checker.model import ChangeSet, SourceFile
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = sorted((ROOT / "fixtures" / "rules").glob("NHI*/*.*"))
+_EXPECT = re.compile(r"#\s*expect:\s*((?:NHI\d{3}\s*)+)")
+
+
+def expectations(text: str) -> set[tuple[str, int]]:
+    """(rule id, 1-based line) pairs declared by `# expect:` comments."""
+    out: set[tuple[str, int]] = set()
+    pending: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        m = _EXPECT.search(line)
+        if m:
+            pending.extend(m.group(1).split())
+            continue
+        if pending and line.strip():
+            out.update((rule, number) for rule in pending)
+            pending = []
+    return out
+
+
+def findings_for(path: Path) -> set[tuple[str, int]]:
+    rel = path.relative_to(ROOT).as_posix()
+    config = Config()
+    parsed = parse_sources([SourceFile(rel, path.read_bytes())], load_catalogue(), config)
+    verdict, _ = run_rules(parsed, Parsed((), ()), mode="scan", config=config,
+                           changeset=ChangeSet(None, None), provenance={})
+    return {(f.rule_id, f.location.start_line) for f in verdict.findings}
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_fixture_expectations(fixture: Path) -> None:
+    rule = fixture.parent.name
+    expected = {e for e in expectations(fixture.read_text(encoding="utf-8")) if e[0] == rule}
+    found = {f for f in findings_for(fixture) if f[0] == rule}
+    if fixture.stem == "fail":
+        assert expected, f"{fixture} declares no `# expect: {rule}` line"
+    else:
+        assert not expected, f"{fixture} is a pass fixture but declares expectations"
+    assert found == expected
+
+
+def test_every_rule_with_fixtures_has_pass_and_fail() -> None:
+    for folder in sorted((ROOT / "fixtures" / "rules").glob("NHI*")):
+        stems = {p.stem for p in folder.iterdir()}
+        assert {"pass", "fail"} <= stems, folder
