@@ -116,7 +116,9 @@ def check(args: argparse.Namespace) -> int:
     ev_base, ev_head = _event_range()
     with git.open_repo(Path(args.repo)) as repo:
         base, head = git.resolve_range(repo, args.base or ev_base, args.head or ev_head)
-        branch = git.current_branch(repo) if not (args.head or ev_head) else None
+        branch = os.environ.get("GITHUB_HEAD_REF") or (
+            git.current_branch(repo) if not (args.head or ev_head) else None
+        )
         changeset = git.build_changeset(repo, base, head, branch=branch)
         if args.config:
             config = _config_from_disk(args, Path(args.repo))

@@ -202,7 +202,7 @@ def _rule_metadata(em: _Emitter) -> None:
     obj, ctx = em.obj, em.ctx
     entry = ctx.catalogue.find(obj.type)
     requires = entry.requires if entry else ()
-    where = obj.attribute_lines.get("tags") or obj.attribute_lines.get("metadata.labels")
+    where = None  # metadata findings sit on the identity's first line (or first added line)
     for key, rule_id in (("owner", "NHI201"), ("ticket", "NHI202")):
         if key not in requires:
             continue
@@ -233,6 +233,8 @@ def _rule_expiry(em: _Emitter, required: bool, where: int | None) -> None:
                 f"({native.attribute}), over the {max_days}-day maximum", "expires", line)
         return
     expires = value or (native.expires if native else None)
+    if expires is None and native is not None and native.hours is not None:
+        return  # a native validity period within the maximum is a declared expiry
     if expires is None:
         if required:
             em.emit("NHI203", "warning",

@@ -19,10 +19,10 @@ Bad input never raises out of `load_text`/`load_source`; it comes back as a `Par
 Why the depth check comes before libyaml sees the text: libyaml's composer recurses in C (a
 100,000-level `[[[...]]]` crashes the interpreter with a segmentation fault) and its scanner is
 quadratic in flow depth (100,000 levels take ~20 s). A cheap upper bound on nesting is computed
-from the text; only when it exceeds `MAX_DEPTH` is the event stream scanned (iteratively, with an
-early stop) to measure the real depth before composing. Expanded size and depth through aliases
-are measured on the composed graph with memoisation by node identity, so a bomb costs as much
-as its text, not its expansion.
+from the text; only when it exceeds 1,000 levels is the event stream scanned (iteratively, with
+an early stop at `MAX_DEPTH`) before composing. When the text has an anchor (`&`), or its bound
+is over `MAX_DEPTH`, each composed document is measured: expanded size and depth through
+aliases, memoised by node identity, so a bomb costs as much as its text, not its expansion.
 """
 
 from __future__ import annotations
@@ -44,6 +44,9 @@ LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(
     yaml, "CSafeLoader", yaml.SafeLoader
 )
 
+#: Up to this nesting bound libyaml composes directly (its C recursion is shallow enough); above
+#: it, the event stream is scanned first and composing stops at `MAX_DEPTH`.
+_COMPOSE_SAFE_DEPTH = 1000
 #: Expanded nodes allowed in one document (aliases counted at every use).
 MAX_NODES = 200_000
 #: Expanded nodes allowed in one stream (all documents together).
@@ -69,8 +72,10 @@ _SCALARS = SafeConstructor()
 _BLOCK_PREFIX = re.compile(r"^(?:[ \t]|[-?:](?=[ \t]|$)|---|[&!][^ \t]*)*", re.MULTILINE)
 #: A character YAML does not accept in a stream (C0/C1 controls other than TAB/LF/CR/NEL...).
 _FORBIDDEN_CHAR = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-#: Quoted fragments in a libyaml/PyYAML problem text may echo file content; they are dropped.
-_QUOTED = re.compile(r"""\s*(?:'[^']*'|"[^"]*")""")
+#: Quoted fragments in a libyaml/PyYAML problem text may echo file content (an alias name, a
+#: character); they are dropped, except quoted punctuation such as `','` or `'}'`.
+_QUOTED = re.compile(r"""\s*('[^']*'|"[^"]*")""")
+_PUNCTUATION = re.compile(r"""['"][^\w\s]{1,2}['"]""")
 _COMMENT_OR_BLANK = re.compile(r"^\s*(?:#.*)?$")
 _BLANK = re.compile(r"^\s*$")
 
@@ -134,14 +139,24 @@ def load_text(
                 line,
             ),
         )
-    deep = _too_deep(text, max_depth)
-    if deep is not None:
-        return YamlStream(path, lines, (), _depth_problem(path, max_depth, deep))
+    bound = _nesting_bound(text)
+    if bound > _COMPOSE_SAFE_DEPTH:
+        deep = _event_depth(text, max_depth)
+        if deep is not None:
+            return YamlStream(path, lines, (), _depth_problem(path, max_depth, deep))
+        depth_known = True
+    else:
+        depth_known = bound <= max_depth
+    # Without an anchor there is no alias, so no cycle and no expansion beyond the text.
+    must_measure = "&" in text or not depth_known
     documents: list[Node] = []
     problem: ParseProblem | None = None
     total = 0
     try:
         for root in yaml.compose_all(text, Loader=LOADER):
+            if not must_measure:
+                documents.append(root)
+                continue
             try:
                 size, _ = measure(root, max_nodes=max_nodes, max_depth=max_depth)
             except YamlLimitError as exc:
@@ -159,7 +174,7 @@ def load_text(
                 break
             documents.append(root)
     except yaml.MarkedYAMLError as exc:
-        problem = _syntax_problem(path, exc)
+        problem = _syntax_problem(path, exc, lines)
     except yaml.YAMLError as exc:  # ReaderError and other unmarked errors
         problem = ParseProblem(path, "NHI901", f"{path}: YAML error: {_clean(str(exc))}")
     except RecursionError:
@@ -222,24 +237,24 @@ def line_of(node: Node) -> int:
 def end_line_of(node: Node, lines: list[str]) -> int:
     """1-based last line holding content of `node` (trailing blank and comment lines excluded).
 
-    Block collections end where the next token starts, which can be several comment or blank
-    lines later; those are skipped back over, but never past the end of the last scalar inside
-    `node` (so a block scalar whose text ends in `# ...` lines keeps them).
+    A block collection's end mark is the start of the next token, which can be on the next
+    item's `- ` line or several comment or blank lines later; those are skipped back over, but
+    never past the end of the last scalar inside `node` (so a block scalar whose text ends in
+    `# ...` lines keeps them).
     """
-    floor = _mark_line(node)
     leaf = node
     while isinstance(leaf, (MappingNode, SequenceNode)) and leaf.value and not leaf.flow_style:
         last = leaf.value[-1]
         leaf = last[1] if isinstance(leaf, MappingNode) else last
-    leaf_end = _mark_line(leaf)
+    floor = _mark_line(leaf, lines)
     if isinstance(leaf, ScalarNode) and leaf.style in ("|", ">"):
-        while leaf_end > line_of(leaf) and _BLANK.match(_line(lines, leaf_end)):
-            leaf_end -= 1
-    floor = max(min(leaf_end, floor), line_of(node))
-    end = _mark_line(node)
+        while floor > line_of(leaf) and _BLANK.match(_line(lines, floor)):
+            floor -= 1
+    floor = max(floor, line_of(node))
+    end = _mark_line(node, lines)
     while end > floor and _COMMENT_OR_BLANK.match(_line(lines, end)):
         end -= 1
-    return end
+    return max(end, floor)
 
 
 def scalar(node: Node | None) -> str | None:
@@ -288,10 +303,13 @@ def get_entry(node: Node | None, key: str) -> tuple[Node, Node] | None:
     if not isinstance(node, MappingNode):
         return None
     found: tuple[Node, Node] | None = None
+    merges = False
     for k, v in node.value:
-        if isinstance(k, ScalarNode) and k.tag != _MERGE_TAG and k.value == key:
+        if k.tag == _MERGE_TAG:
+            merges = True
+        elif k.value == key and isinstance(k, ScalarNode):
             found = (k, v)
-    if found is not None:
+    if found is not None or not merges:
         return found
     for name, k, v in items(node):
         if name == key:
@@ -387,10 +405,16 @@ def _children(node: Node) -> list[Node]:
     return []
 
 
-def _mark_line(node: Node) -> int:
-    """1-based last line touched by `node` according to its end mark."""
+def _mark_line(node: Node, lines: list[str]) -> int:
+    """1-based last line touched by `node` according to its end mark.
+
+    The end mark is just past the node's last character, or at the start of the next token;
+    when only indentation or indicators (`-`, `?`, `:`) precede it on its line, the node ended
+    on an earlier line.
+    """
     mark = node.end_mark
-    line = int(mark.line) + (1 if mark.column > 0 else 0)
+    before = _line(lines, int(mark.line) + 1)[: int(mark.column)]
+    line = int(mark.line) + (1 if before.strip(" \t-?:") else 0)
     return max(line, line_of(node))
 
 
@@ -398,23 +422,21 @@ def _line(lines: list[str], number: int) -> str:
     return lines[number - 1] if 0 < number <= len(lines) else ""
 
 
-def _too_deep(text: str, max_depth: int) -> int | None:
-    """The line where nesting first exceeds `max_depth`, or None when it does not.
+def _nesting_bound(text: str) -> int:
+    """An upper bound on the nesting depth of `text`, from characters alone.
 
     Flow nesting is at most the number of `[`/`{` characters; block nesting grows by at most
-    two levels per column of a line's indentation-and-indicators prefix. Only when that bound is
-    over `max_depth` is the event stream walked (no recursion, stopped early).
+    two levels per column of a line's indentation-and-indicators prefix.
     """
     flow = text.count("[") + text.count("{")
-    if flow + 2 > max_depth:
-        return _event_depth(text, max_depth)
+    if flow > _COMPOSE_SAFE_DEPTH:
+        return flow
     prefix = max((len(m.group()) for m in _BLOCK_PREFIX.finditer(text)), default=0)
-    if flow + 2 * prefix + 4 > max_depth:
-        return _event_depth(text, max_depth)
-    return None
+    return flow + 2 * prefix + 4
 
 
 def _event_depth(text: str, max_depth: int) -> int | None:
+    """The line where nesting first exceeds `max_depth` in the event stream, else None."""
     depth = 0
     try:
         for event in _events(text):
@@ -446,9 +468,13 @@ def _limit_problem(path: str, exc: YamlLimitError, line: int) -> ParseProblem:
     return ParseProblem(path, rule, f"{path}: {message}; not analysed", line)
 
 
-def _syntax_problem(path: str, exc: yaml.MarkedYAMLError) -> ParseProblem:
+def _syntax_problem(path: str, exc: yaml.MarkedYAMLError, lines: list[str]) -> ParseProblem:
+    """NHI901 at the problem's line; an error found at the end of the stream (an unclosed
+    bracket or quote) is placed on the last line with content."""
     mark = exc.problem_mark or exc.context_mark
     line = int(mark.line) + 1 if mark is not None else 1
+    last = next((n for n in range(len(lines), 0, -1) if lines[n - 1].strip()), 1)
+    line = max(1, min(line, last))
     problem = _clean(exc.problem or "invalid YAML")
     if exc.context:
         problem = f"{problem} ({_clean(exc.context)})"
@@ -460,4 +486,5 @@ def _syntax_problem(path: str, exc: yaml.MarkedYAMLError) -> ParseProblem:
 def _clean(text: str) -> str:
     """A parser message without quoted fragments (which may echo file content), on one line."""
     first = text.strip().split("\n", 1)[0]
-    return " ".join(_QUOTED.sub("", first).split())
+    kept = _QUOTED.sub(lambda m: m.group() if _PUNCTUATION.fullmatch(m.group(1)) else "", first)
+    return " ".join(kept.split())

@@ -1,0 +1,359 @@
+"""GitHub Actions workflows (`.github/workflows/*.yml`) -> IdentityObjects.
+
+What counts is data in `rules/catalogue/github_actions.yaml`: the constructs
+`workflow_permissions` and `oidc_token`, and one entry per credential action, keyed by the
+lower-cased `uses:` path without its `@ref` (`aws-actions/configure-aws-credentials`,
+`google-github-actions/auth`, `azure/login`, ...). A construct that is not catalogued is skipped.
+
+Shapes produced (`<path>` is `SourceFile.path`):
+- `workflow_permissions` (the GITHUB_TOKEN grant): address `<path>#permissions` for the top-level
+  block, `<path>#jobs.<id>.permissions` for a job's; location = the block; one
+  `Grant("<scope>:<level>", "repository")` per scope at its line (`none` grants nothing),
+  `write-all`/`read-all` -> `Grant("*:write")`/`Grant("*:read")`.
+- `oidc_token`: a permissions block granting `id-token: write` (or `write-all`): address
+  `<path>#permissions` (top level) or `<path>#jobs.<id>`; location = the `id-token` line (the
+  `write-all` line); `attribute_lines["permissions.id-token"]`; `Grant("id-token:write")`;
+  `references` = the credential steps that can use the token.
+- credential steps: address `<path>#jobs.<id>.steps[<index>]` (0-based); location = the step
+  (its first key to its last line); `attribute_lines` for every step key and `with.<input>`;
+  `references` = the identities it names (role ARN, service account, workload identity
+  provider, client id: identifiers, never secrets) and the OIDC token it can use;
+  `privileges`: AWS `sts:AssumeRoleWithWebIdentity` (or `sts:AssumeRole` with static keys) on
+  `role-to-assume`, GCP `roles/iam.workloadIdentityUser` on the service account;
+  `secret_sinks`: `literal:with.<input>` for a secret-like input written as a literal rather
+  than a `${{ ... }}` expression (the value itself is never kept).
+- Every object: `attribute_lines["on.<event>"]` for each trigger (the `on:` key is read by its
+  text, not as YAML 1.1's boolean True); `environment` = the job's `environment` name;
+  `metadata` from `# nhi-gate: k=v` comments above the object, its job, and the workflow's first
+  key (nearest wins).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from checker.catalogue import Catalogue, CatalogueEntry
+from checker.model import Grant, IdentityObject, Location, ParseResult, SourceFile
+from checker.parsers import common
+from checker.parsers.yaml_loader import (
+    end_line_of,
+    get,
+    get_entry,
+    items,
+    line_of,
+    load_source,
+    scalar,
+    sequence,
+)
+
+FORMAT = "github_actions"
+PERMISSIONS = "workflow_permissions"
+OIDC = "oidc_token"
+
+#: Inputs whose literal value would be secret material in the workflow file, by how their name
+#: ends (`aws-secret-access-key`, `aws-session-token`, `credentials_json`, `creds`, `secretId`,
+#: `password`); `token_format` or `web-identity-token-file` are not secrets and do not match.
+_SECRET_INPUT = re.compile(
+    r"(?i)(secret|password|token|private[-_]?key|secret[-_]?access[-_]?key|creds"
+    r"|credentials(_json)?|secret[-_]?id)$"
+)
+#: Inputs that name an identity (not secret): kept as references.
+_IDENTITY_INPUTS = (
+    "role-to-assume",
+    "workload_identity_provider",
+    "service_account",
+    "client-id",
+)
+
+
+def parse(source: SourceFile, catalogue: Catalogue) -> ParseResult:
+    """Find the credentials and token grants in one workflow file.
+
+    Reads the first mapping document of the file; a `jobs:` that is null, jobs without
+    `steps`, and reusable-workflow jobs (`uses:` at job level) are handled. Returns objects in
+    file order and at most one `ParseProblem` (NHI901/NHI902/NHI903).
+    """
+    stream = load_source(source)
+    problems = (stream.problem,) if stream.problem is not None else ()
+    for root in stream.documents:
+        if isinstance(root, MappingNode):
+            walker = _Workflow(source.path, stream.lines, catalogue, root)
+            return ParseResult(tuple(walker.objects()), problems)
+    return ParseResult((), problems)
+
+
+class _Workflow:
+    """One pass over a workflow document; holds the context every object shares."""
+
+    def __init__(self, path: str, lines: list[str], catalogue: Catalogue, root: MappingNode):
+        self.path = path
+        self.lines = lines
+        self.catalogue = catalogue
+        self.root = root
+        self.triggers = _trigger_lines(root)
+        first = root.value[0][0] if root.value else root
+        self.workflow_meta = common.comment_metadata(lines, line_of(first))
+
+    def objects(self) -> list[IdentityObject]:
+        top_objects: list[IdentityObject] = []
+        top = get_entry(self.root, "permissions")
+        top_oidc: str | None = None
+        if top is not None:
+            top_objects = self._permissions(top, f"{self.path}#permissions", None, {})
+            if _grants_id_token(top[1]):
+                top_oidc = f"{self.path}#permissions"
+        job_objects: list[IdentityObject] = []
+        inheriting: list[str] = []
+        for job_id, job_key, job in items(get(self.root, "jobs")):
+            objects, inherited = self._job(job_id, job_key, job, top_oidc)
+            job_objects.extend(objects)
+            inheriting.extend(inherited)
+        top_objects = [
+            _with_references(o, tuple(inheriting)) if o.type == OIDC else o for o in top_objects
+        ]
+        return top_objects + job_objects
+
+    def _job(
+        self, job_id: str, job_key: Node, job: Node, top_oidc: str | None
+    ) -> tuple[list[IdentityObject], list[str]]:
+        """The job's objects, and its credential steps that use the top-level OIDC token."""
+        job_meta = common.comment_metadata(self.lines, line_of(job_key))
+        environment = _environment(get(job, "environment"))
+        prefix = f"{self.path}#jobs.{job_id}"
+        steps = [
+            obj
+            for index, step in enumerate(sequence(get(job, "steps")))
+            if (obj := self._step(step, f"{prefix}.steps[{index}]", job_meta, environment))
+        ]
+        perms = get_entry(job, "permissions")
+        if perms is None:
+            if top_oidc is None:
+                return steps, []
+            return [_with_references(s, (top_oidc,)) for s in steps], [s.address for s in steps]
+        out = self._permissions(perms, f"{prefix}.permissions", environment, job_meta, prefix)
+        if _grants_id_token(perms[1]):
+            step_refs = tuple(s.address for s in steps)
+            out = [_with_references(o, step_refs) if o.type == OIDC else o for o in out]
+            steps = [_with_references(s, (prefix,)) for s in steps]
+        return out + steps, []
+
+    def _permissions(
+        self,
+        entry: tuple[Node, Node],
+        address: str,
+        environment: str | None,
+        outer_meta: Mapping[str, str],
+        oidc_address: str | None = None,
+    ) -> list[IdentityObject]:
+        key, value = entry
+        key_line_ = line_of(key)
+        block_meta = _merge(
+            common.comment_metadata(self.lines, key_line_), outer_meta, self.workflow_meta
+        )
+        scopes = _scopes(value, key_line_)
+        out: list[IdentityObject] = []
+        perms_entry = self._entry(PERMISSIONS)
+        if perms_entry is not None:
+            lines = {"permissions": key_line_}
+            lines.update({f"permissions.{s}": n for s, _, n in scopes if s != "*"})
+            out.append(
+                self._object(
+                    perms_entry,
+                    address,
+                    key_line_,
+                    max(key_line_, end_line_of(value, self.lines)),
+                    block_meta,
+                    lines,
+                    tuple(
+                        Grant(f"{s}:{level}", "repository", line=n)
+                        for s, level, n in scopes
+                        if level != "none"
+                    ),
+                    environment,
+                )
+            )
+        oidc_entry = self._entry(OIDC)
+        token_line = next(
+            (n for s, level, n in scopes if s in ("id-token", "*") and level == "write"), None
+        )
+        if oidc_entry is not None and token_line is not None:
+            meta = _merge(common.comment_metadata(self.lines, token_line), block_meta)
+            out.append(
+                self._object(
+                    oidc_entry,
+                    oidc_address or address,
+                    token_line,
+                    token_line,
+                    meta,
+                    {"permissions": key_line_, "permissions.id-token": token_line},
+                    (Grant("id-token:write", "repository", line=token_line),),
+                    environment,
+                )
+            )
+        return out
+
+    def _step(
+        self, step: Node, address: str, job_meta: Mapping[str, str], environment: str | None
+    ) -> IdentityObject | None:
+        uses = scalar(get(step, "uses"))
+        if not uses or not isinstance(step, MappingNode):
+            return None
+        entry = self._action_entry(uses)
+        if entry is None:
+            return None
+        start = line_of(step.value[0][0])
+        inputs = get(step, "with")
+        lines = {name: line_of(key) for name, key, _ in items(step)}
+        lines.update({f"with.{name}": line_of(key) for name, key, _ in items(inputs)})
+        values = {name: _text(value) for name, _, value in items(inputs)}
+        sinks = tuple(
+            f"literal:with.{name}"
+            for name, text in values.items()
+            if text and _SECRET_INPUT.search(name) and "${{" not in text
+        )
+        references = tuple(v for n in _IDENTITY_INPUTS if (v := values.get(n)) and "${{" not in v)
+        obj = self._object(
+            entry,
+            address,
+            start,
+            max(start, end_line_of(step, self.lines)),
+            _merge(common.comment_metadata(self.lines, start), job_meta, self.workflow_meta),
+            lines,
+            _step_grants(entry, values, lines),
+            environment,
+        )
+        return _replace(obj, references=references, secret_sinks=sinks)
+
+    def _entry(self, type_: str) -> CatalogueEntry | None:
+        return self.catalogue.get(FORMAT, type_)
+
+    def _action_entry(self, uses: str) -> CatalogueEntry | None:
+        action = uses.split("@", 1)[0].strip().lower().rstrip("/")
+        if action.startswith(("./", "docker://")):
+            return None
+        entry = self._entry(action)
+        if entry is None:
+            owner_repo = "/".join(action.split("/")[:2])
+            entry = self._entry(owner_repo) if owner_repo != action else None
+        return entry
+
+    def _object(
+        self,
+        entry: CatalogueEntry,
+        address: str,
+        start: int,
+        end: int,
+        metadata: Mapping[str, str],
+        attribute_lines: Mapping[str, int],
+        privileges: tuple[Grant, ...],
+        environment: str | None,
+    ) -> IdentityObject:
+        lines = dict(self.triggers)
+        lines.update(attribute_lines)
+        return IdentityObject(
+            kind=entry.kind,
+            platform=entry.platform,
+            type=entry.type,
+            address=address,
+            location=Location(self.path, start, end),
+            metadata=dict(metadata),
+            attribute_lines=lines,
+            privileges=privileges,
+            environment=environment,
+        )
+
+
+def _step_grants(
+    entry: CatalogueEntry, values: Mapping[str, str | None], lines: Mapping[str, int]
+) -> tuple[Grant, ...]:
+    if entry.platform == "aws":
+        role = values.get("role-to-assume")
+        if not role:
+            return ()
+        static = bool(values.get("aws-access-key-id"))
+        action = "sts:AssumeRole" if static else "sts:AssumeRoleWithWebIdentity"
+        return (Grant(action, role, line=lines.get("with.role-to-assume")),)
+    if entry.platform == "gcp" and values.get("workload_identity_provider"):
+        target_input = "service_account" if values.get("service_account") else None
+        target_input = target_input or "workload_identity_provider"
+        return (
+            Grant(
+                "roles/iam.workloadIdentityUser",
+                values[target_input] or "*",
+                line=lines.get(f"with.{target_input}"),
+            ),
+        )
+    return ()
+
+
+def _scopes(value: Node, line: int) -> list[tuple[str, str, int]]:
+    """`(scope, level, line)` of a permissions block; `*` for `write-all`/`read-all`."""
+    if isinstance(value, ScalarNode):
+        text = _text(value) or ""
+        if text in ("write-all", "read-all"):
+            return [("*", text.removesuffix("-all"), line)]
+        return []
+    return [(name, _text(v) or "", line_of(k)) for name, k, v in items(value)]
+
+
+def _grants_id_token(value: Node) -> bool:
+    return any(s in ("id-token", "*") and level == "write" for s, level, _ in _scopes(value, 1))
+
+
+def _trigger_lines(root: MappingNode) -> dict[str, int]:
+    entry = get_entry(root, "on")
+    if entry is None:
+        return {}
+    key, value = entry
+    out = {"on": line_of(key)}
+    if isinstance(value, ScalarNode) and _text(value):
+        out[f"on.{_text(value)}"] = line_of(value)
+    elif isinstance(value, SequenceNode):
+        for item in value.value:
+            if _text(item):
+                out[f"on.{_text(item)}"] = line_of(item)
+    else:
+        out.update({f"on.{name}": line_of(k) for name, k, _ in items(value)})
+    return out
+
+
+def _environment(node: Node | None) -> str | None:
+    if isinstance(node, MappingNode):
+        node = get(node, "name")
+    return _text(node) or None
+
+
+def _merge(*layers: Mapping[str, str]) -> dict[str, str]:
+    """Metadata from several comment layers, the first (nearest) winning."""
+    out: dict[str, str] = {}
+    for layer in layers:
+        for key, value in layer.items():
+            out.setdefault(key, value)
+    return out
+
+
+def _text(node: Node | None) -> str | None:
+    if isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:null":
+        return ""
+    return scalar(node)
+
+
+def _with_references(obj: IdentityObject, refs: tuple[str, ...]) -> IdentityObject:
+    return _replace(obj, references=tuple(dict.fromkeys((*obj.references, *refs))))
+
+
+def _replace(
+    obj: IdentityObject,
+    *,
+    references: tuple[str, ...] | None = None,
+    secret_sinks: tuple[str, ...] | None = None,
+) -> IdentityObject:
+    return replace(
+        obj,
+        references=obj.references if references is None else references,
+        secret_sinks=obj.secret_sinks if secret_sinks is None else secret_sinks,
+    )
