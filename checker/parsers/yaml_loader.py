@@ -174,7 +174,11 @@ def load_text(
                 break
             documents.append(root)
     except yaml.MarkedYAMLError as exc:
-        problem = _syntax_problem(path, exc, lines)
+        if "nesting depth" in str(exc.problem):  # libyaml >= 0.2.6's own depth limit
+            mark = exc.problem_mark
+            problem = _depth_problem(path, max_depth, int(mark.line) + 1 if mark else 1)
+        else:
+            problem = _syntax_problem(path, exc, lines)
     except yaml.YAMLError as exc:  # ReaderError and other unmarked errors
         problem = ParseProblem(path, "NHI901", f"{path}: YAML error: {_clean(str(exc))}")
     except RecursionError:
@@ -447,8 +451,13 @@ def _event_depth(text: str, max_depth: int) -> int | None:
                     return int(mark.line) + 1 if mark is not None else 1
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
-    except yaml.YAMLError:
+    except yaml.MarkedYAMLError as exc:
+        if "nesting depth" in str(exc.problem):  # libyaml >= 0.2.6's own depth limit
+            mark = exc.problem_mark
+            return int(mark.line) + 1 if mark is not None else 1
         return None  # composing reports the error at the same place, with its line
+    except yaml.YAMLError:
+        return None
     return None
 
 
