@@ -6,7 +6,7 @@ Callers (commands) do the I/O: reading git objects or files, and writing reports
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from checker.catalogue import Catalogue, load_catalogue
@@ -16,6 +16,7 @@ from checker.engine import Context, evaluate, problem_findings
 from checker.gate import decide
 from checker.model import (
     ChangeSet,
+    Finding,
     IdentityObject,
     ParseProblem,
     Provenance,
@@ -25,6 +26,9 @@ from checker.model import (
 from checker.parsers import build_parsers
 from checker.parsers.common import decode
 from checker.privileges import load_admin_table
+
+#: Marks findings approved; returns all of them (same length, same order or re-sorted).
+Approver = Callable[[list[Finding]], list[Finding]]
 
 
 @dataclass(frozen=True)
@@ -72,8 +76,14 @@ def run_rules(
     hook_actor: Provenance | None = None,
     fail_on: str | None = None,
     all_authors: bool = False,
+    approvals: Sequence[Approver] = (),
 ) -> tuple[Verdict, list[IdentityObject]]:
-    """Evaluate rules and the gate; return the verdict and the identities (environment set)."""
+    """Evaluate rules and the gate; return the verdict and the identities (environment set).
+
+    `approvals` run in order between the rules and the gate; each may mark findings
+    `approved` (a PR review, a signed approval commit, a reasoned inline suppression, a baseline)
+    and must keep every finding: approved findings stay in the output, they just do not block.
+    """
     ctx = Context(
         mode=mode,
         config=config,
@@ -85,6 +95,8 @@ def run_rules(
     )
     findings, identities = evaluate(head.objects, base.objects, ctx)
     findings.extend(problem_findings(head.problems, config))
+    for approve in approvals:
+        findings = approve(findings)
     verdict = decide(
         findings,
         head.problems,

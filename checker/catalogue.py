@@ -3,7 +3,7 @@
 Packs (all YAML, each validated by `rules/schema/<name>.schema.json`):
 - `catalogue/<format>.yaml`: which resource types / kinds / constructs define identities;
 - `agents.yaml`: agent and bot fingerprints used by provenance;
-- `rules.yaml`: rule metadata and documentation (SARIF help, `nhi-gate rules`);
+- `docs/*.yaml`: rule metadata and documentation (SARIF help, `nhi-gate rules`);
 - `privileges.yaml`: admin-equivalent grants per platform, each with a source.
 
 A pack that does not validate is fatal (`RulePackError`, exit 2): never skipped.

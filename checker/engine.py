@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from checker.catalogue import Catalogue
@@ -133,11 +133,17 @@ def _parse_date(value: str) -> dt.date | None:
         return None
 
 
-class _Emitter:
-    """Builds findings for one identity with shared location/provenance fields."""
+class Emitter:
+    """Builds findings for one identity with shared location/provenance fields.
 
-    def __init__(self, obj: IdentityObject, touch: Touch, ctx: Context) -> None:
+    A rule reads `obj` (the identity at head), `base` (the same address at base, or None when
+    the change creates it), `touch` (who wrote its added lines) and `ctx`, and calls `emit`.
+    """
+
+    def __init__(self, obj: IdentityObject, touch: Touch, ctx: Context,
+                 base: IdentityObject | None = None) -> None:
         self.obj = obj
+        self.base = base
         self.touch = touch
         self.ctx = ctx
         self.out: list[Finding] = []
@@ -184,11 +190,12 @@ def _describe_actor(touch: Touch) -> str:
     return f"{touch.actor_kind} ({who}){where}" if touch.agent else f"{who}{where}"
 
 
-def _rule_approval(em: _Emitter, is_new: bool) -> None:
+def rule_approval(em: Emitter) -> None:
+    """NHI101: an identity an agent or bot created or changed (approval is applied later)."""
     touch, obj = em.touch, em.obj
     if em.ctx.mode == "scan" or touch.actor_kind not in ("agent", "bot"):
         return
-    verb = "created" if is_new else "changed"
+    verb = "created" if em.base is None else "changed"
     em.emit(
         "NHI101",
         "error",
@@ -198,7 +205,8 @@ def _rule_approval(em: _Emitter, is_new: bool) -> None:
     )
 
 
-def _rule_metadata(em: _Emitter) -> None:
+def rule_metadata(em: Emitter) -> None:
+    """NHI201/NHI202/NHI203: owner, ticket and expiry the catalogue entry requires."""
     obj, ctx = em.obj, em.ctx
     entry = ctx.catalogue.find(obj.type)
     requires = entry.requires if entry else ()
@@ -220,7 +228,7 @@ def _rule_metadata(em: _Emitter) -> None:
     _rule_expiry(em, "expires" in requires, where)
 
 
-def _rule_expiry(em: _Emitter, required: bool, where: int | None) -> None:
+def _rule_expiry(em: Emitter, required: bool, where: int | None) -> None:
     obj, ctx = em.obj, em.ctx
     max_days = ctx.config.max_lifetime_days
     spec = ctx.config.required_metadata["expires"]
@@ -257,7 +265,8 @@ def _rule_expiry(em: _Emitter, required: bool, where: int | None) -> None:
                 "from now", "expires", where)
 
 
-def _rule_privilege(em: _Emitter) -> None:
+def rule_privilege(em: Emitter) -> None:
+    """NHI301: wildcard or admin-equivalent grants, one finding per identity."""
     obj = em.obj
     found = admin_grants(obj, em.ctx.admin_table)
     if not found:
@@ -269,6 +278,18 @@ def _rule_privilege(em: _Emitter) -> None:
             "privileges", found[0].grant.line)
 
 
+#: Per-identity rules, run in this order on every judged identity. Add a rule by adding a
+#: function here (or in a `checker/checks/` module imported here); the loop never changes.
+IdentityRule = Callable[[Emitter], None]
+IDENTITY_RULES: tuple[IdentityRule, ...] = (rule_approval, rule_metadata, rule_privilege)
+
+#: Rules over all identities at once (joins across files), given the judged identities and
+#: the set of (path, address) the change touched. Each returns its findings.
+CrossRule = Callable[[Sequence[IdentityObject], Mapping[tuple[str, str], Touch], Context],
+                     list[Finding]]
+CROSS_RULES: tuple[CrossRule, ...] = ()
+
+
 def evaluate(
     head: Sequence[IdentityObject],
     base: Sequence[IdentityObject],
@@ -277,23 +298,26 @@ def evaluate(
     """Judge every identity at head; return (findings, identities with environment set).
 
     `base` holds the identities parsed from the base versions of the same files (renames under
-    their head path), used to tell created from changed.
+    their head path): an identity with no base twin is "created", else "changed".
     """
     files = {cf.path: cf for cf in ctx.changeset.files}
-    base_keys = {(o.location.path, o.address) for o in base}
+    base_index = {(o.location.path, o.address): o for o in base}
     findings: list[Finding] = []
     judged: list[IdentityObject] = []
+    touched: dict[tuple[str, str], Touch] = {}
     for raw in head:
         obj = replace(raw, environment=raw.environment or infer_environment(raw, ctx.config))
         judged.append(obj)
         touch = _touch(obj, files.get(obj.location.path), ctx)
         if touch is None:
             continue
-        em = _Emitter(obj, touch, ctx)
-        _rule_approval(em, (obj.location.path, obj.address) not in base_keys)
-        _rule_metadata(em)
-        _rule_privilege(em)
+        touched[(obj.location.path, obj.address)] = touch
+        em = Emitter(obj, touch, ctx, base_index.get((obj.location.path, obj.address)))
+        for rule in IDENTITY_RULES:
+            rule(em)
         findings.extend(em.out)
+    for cross in CROSS_RULES:
+        findings.extend(cross(judged, touched, ctx))
     return findings, judged
 
 

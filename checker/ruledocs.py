@@ -1,6 +1,6 @@
-"""Rule documentation: `rules/rules.yaml` as typed `RuleDoc`s, plus the docs/rules.md text.
+"""Rule documentation: `rules/docs/*.yaml` as typed `RuleDoc`s, plus the docs/rules.md text.
 
-Source: `rules/rules.yaml`, validated by `rules/schema/rules.schema.json` through
+Source: `rules/docs/*.yaml`, validated by `rules/schema/rules.schema.json` through
 `catalogue.load_pack` (ids `NHI[1-4,9]xx`, slug names, descriptions within GitHub's 1024-character
 limit, `security_severity` as a string number, `security`/`nhi` tags, and help with the sections
 What it flags / Why it matters / Example / How to fix / References, in that order).
@@ -170,25 +170,27 @@ def _doc(item: Mapping[str, Any]) -> RuleDoc:
 
 @functools.lru_cache(maxsize=4)
 def load_rule_docs(path: Path | None = None) -> Mapping[str, RuleDoc]:
-    """Load `rules/rules.yaml` (or `path`), validated against `rules.schema.json`.
+    """Load every pack in `rules/docs/*.yaml` (or the one pack `path`), each validated against
+    `rules.schema.json`. One pack per rule family keeps additions independent.
 
     Returns a read-only mapping id -> `RuleDoc`, iterating in id order. Raises `RulePackError`
     (exit 2) on a schema violation, a duplicate id or name, or an empty "How to fix" paragraph.
     """
-    pack = path or rules_dir() / "rules.yaml"
-    data = load_pack(pack, "rules")
+    packs = [path] if path else sorted((rules_dir() / "docs").glob("*.yaml"))
     docs: dict[str, RuleDoc] = {}
     names: set[str] = set()
-    for item in data["rules"]:
-        doc = _doc(item)
-        if doc.id in docs:
-            raise RulePackError(f"{pack}: rule {doc.id} is documented twice")
-        if doc.name in names:
-            raise RulePackError(f"{pack}: rule name {doc.name} is used twice")
-        if not doc.fix:
-            raise RulePackError(f"{pack}: {doc.id}: 'How to fix' must start with a sentence")
-        docs[doc.id] = doc
-        names.add(doc.name)
+    for pack in packs:
+        data = load_pack(pack, "rules")
+        for item in data["rules"]:
+            doc = _doc(item)
+            if doc.id in docs:
+                raise RulePackError(f"{pack}: rule {doc.id} is documented twice")
+            if doc.name in names:
+                raise RulePackError(f"{pack}: rule name {doc.name} is used twice")
+            if not doc.fix:
+                raise RulePackError(f"{pack}: {doc.id}: 'How to fix' must start with a sentence")
+            docs[doc.id] = doc
+            names.add(doc.name)
     return types.MappingProxyType(dict(sorted(docs.items())))
 
 
@@ -216,7 +218,7 @@ def render_markdown(docs: Mapping[str, RuleDoc] | Iterable[RuleDoc]) -> str:
     parts = [
         "# nhi-gate rules",
         "",
-        "<!-- Generated from rules/rules.yaml by `nhi-gate rules --format markdown`; "
+        "<!-- Generated from rules/docs/*.yaml by `nhi-gate rules --format markdown`; "
         "edit that file, not this one. -->",
         "",
         "Ids are stable and never reused: NHI1xx approval and provenance, NHI2xx governance "

@@ -1,4 +1,4 @@
-"""rules/rules.yaml: schema-valid, unique ids, fixed help sections, anchors that resolve."""
+"""rules/docs/*.yaml: schema-valid, unique ids, fixed help sections, anchors that resolve."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def test_required_rules_documented() -> None:
 
 
 def test_ids_unique_and_sorted() -> None:
-    raw = yaml.safe_load((rules_dir() / "rules.yaml").read_text(encoding="utf-8"))
+    raw = yaml.safe_load((rules_dir() / "docs" / "core.yaml").read_text(encoding="utf-8"))
     ids = [item["id"] for item in raw["rules"]]
     names = [item["name"] for item in raw["rules"]]
     assert len(ids) == len(set(ids))
@@ -132,7 +132,7 @@ def _write_pack(tmp_path: Path, rules: list[dict[str, object]]) -> Path:
 
 
 def _raw_rules() -> list[dict[str, object]]:
-    data = yaml.safe_load((rules_dir() / "rules.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load((rules_dir() / "docs" / "core.yaml").read_text(encoding="utf-8"))
     rules: list[dict[str, object]] = data["rules"]
     return rules
 

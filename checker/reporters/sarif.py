@@ -108,7 +108,7 @@ def artifact_uri(path: str) -> str:
 def _descriptor(rule_id: str, doc: RuleDoc | None) -> Any:
     """A `reportingDescriptor` from a rule doc (or a placeholder when the rule is undocumented)."""
     if doc is None:
-        text = f"{rule_id} has no documentation in rules/rules.yaml yet."
+        text = f"{rule_id} has no documentation in rules/docs/*.yaml yet."
         return om.ReportingDescriptor(
             id=rule_id,
             short_description=om.MultiformatMessageString(text=text),
