@@ -6,6 +6,7 @@ Callers (commands) do the I/O: reading git objects or files, and writing reports
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -19,11 +20,12 @@ from checker.model import (
     Finding,
     IdentityObject,
     ParseProblem,
+    ParseResult,
     Provenance,
     SourceFile,
     Verdict,
 )
-from checker.parsers import build_parsers
+from checker.parsers import build_parsers, gitlab_ci, secrets
 from checker.parsers.common import decode
 from checker.privileges import load_admin_table
 
@@ -39,19 +41,38 @@ class Parsed:
     problems: tuple[ParseProblem, ...]
 
 
-def parse_sources(sources: Sequence[SourceFile], catalogue: Catalogue, config: Config) -> Parsed:
+def parse_sources(
+    sources: Sequence[SourceFile],
+    catalogue: Catalogue,
+    config: Config,
+    *,
+    prefilter: bool = True,
+    workers: int | None = None,
+) -> Parsed:
     """Classify and parse each file; files nhi-gate does not read are skipped silently.
 
     Excluded paths (config `exclude`) are skipped. A file over `config.max_file_bytes` is an
-    NHI903 problem and is not parsed.
+    NHI903 problem and is not parsed. With `prefilter` (the default) a file whose bytes name no
+    catalogued type/kind/action is not parsed (`checker.prefilter`: it cannot define an
+    identity). Each parse is bounded by `config.parse_seconds` (NHI903 when over); many files
+    are parsed on `workers` processes (default: every available core; `checker.budget`).
     """
+    from checker.budget import parse_many
+    from checker.prefilter import build_tokens, may_define_identity
+
     parsers = build_parsers()
+    tokens = build_tokens(catalogue) if prefilter else None
     objects: list[IdentityObject] = []
     problems: list[ParseProblem] = []
+    facets: list[IdentityObject] = []  # secret-material scan of every file read (NHI31x/4xx)
+    gitlab_includes = gitlab_ci.included_paths(sources)
+    jobs = []
     for src in sources:
         if excluded(src.path, config.exclude):
             continue
         fmt = classify(src.path, src.raw[:4096])
+        if fmt is None and src.path in gitlab_includes:
+            fmt = "gitlab_ci"
         if fmt is None or fmt not in parsers:
             continue
         if len(src.raw) > config.max_file_bytes:
@@ -59,10 +80,28 @@ def parse_sources(sources: Sequence[SourceFile], catalogue: Catalogue, config: C
             if isinstance(text, ParseProblem):
                 problems.append(text)
                 continue
-        result = parsers[fmt](src, catalogue)
-        objects.extend(result.objects)
+        identities = tokens is None or may_define_identity(
+            fmt, src.raw, tokens, config.max_file_bytes
+        )
+        jobs.append((functools.partial(_analyse_file, fmt, identities), src))
+    for result in parse_many(jobs, catalogue, config.parse_seconds, workers=workers):
+        objects.extend(o for o in result.objects if o.derived_from is None)
+        facets.extend(o for o in result.objects if o.derived_from is not None)
         problems.extend(result.problems)
+    objects.extend(facets)
     return Parsed(tuple(objects), tuple(problems))
+
+
+def _analyse_file(
+    fmt: str, identities: bool, src: SourceFile, catalogue: Catalogue
+) -> ParseResult:
+    """One budgeted job: the secret-material scan of `src` and, when `identities` (the
+    pre-filter kept it), its format parser. Identity objects first, then facets."""
+    facets = secrets.scan(src, fmt).objects
+    if not identities:
+        return ParseResult(facets)
+    result = build_parsers()[fmt](src, catalogue)
+    return ParseResult(result.objects + facets, result.problems)
 
 
 def run_rules(

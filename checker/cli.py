@@ -22,7 +22,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse that raises instead of exiting, so usage errors share the exit-2 path."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise NhiGateError(f"usage: {message} (see `nhi-gate {self.prog.split()[-1]} --help`)")
+        sub = self.prog.split()[-1]
+        command = "nhi-gate" if sub == "nhi-gate" else f"nhi-gate {sub}"
+        raise NhiGateError(f"usage: {message} (see `{command} --help`)")
 
 
 def _common_output(p: argparse.ArgumentParser) -> None:
@@ -59,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="treat every commit in the range as agent-authored")
     check.add_argument("--all-authors", action="store_true",
                        help="gate identity rules for every author, not only agents and bots")
+    check.add_argument("--pre-push", action="store_true",
+                       help="pre-push hook: range from PRE_COMMIT_FROM_REF/PRE_COMMIT_TO_REF, "
+                       "else the whole branch")
 
     scan = sub.add_parser("scan", help="check files and directories (no git)")
     scan.add_argument("paths", nargs="+", metavar="PATH")
@@ -67,6 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
     hook = sub.add_parser("hook", help="pre-commit stage: check staged content")
     hook.add_argument("files", nargs="*", metavar="FILE")
     _common_output(hook)
+
+    base = sub.add_parser("baseline", help="record current findings so only new ones block")
+    base.add_argument("action", choices=("create", "check"))
+    base.add_argument("--repo", default=".", metavar="DIR", help="directory to scan (default: .)")
+    base.add_argument("--baseline", dest="baseline_file", metavar="FILE",
+                      help="baseline file (default: config `baseline:`, else "
+                      ".nhi-gate-baseline.json in DIR)")
+    _common_output(base)
 
     msg = sub.add_parser("commit-msg", help="commit-msg stage: trailers of an agent commit")
     msg.add_argument("file", metavar="FILE")
@@ -123,6 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "scan": commands.scan,
             "hook": commands.hook,
             "commit-msg": commands.commit_msg,
+            "baseline": commands.baseline,
             "inventory": commands.inventory,
             "rules": commands.rules,
             "demo": commands.demo,

@@ -10,19 +10,35 @@ import csv
 import io
 import json
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from checker import __version__
-from checker.analysis import Parsed, parse_sources, run_rules
+from checker.analysis import Approver, Parsed, parse_sources, run_rules
 from checker.catalogue import load_catalogue
 from checker.config import CONFIG_NAME, Config, load_config_file, parse_config
 from checker.discovery import walk
 from checker.errors import ConfigError, NhiGateError
-from checker.model import ChangeSet, IdentityObject, Provenance, SourceFile, Verdict
+from checker.model import (
+    ChangeSet,
+    IdentityObject,
+    ParseProblem,
+    Provenance,
+    SourceFile,
+    Verdict,
+)
 from checker.reporters import RunInfo
+
+if TYPE_CHECKING:
+    from git import Repo
+
+    from checker.approval import Decision
+    from checker.git import BlobEntry
+    from checker.offline_approval import TrustInputs
 
 
 def _write(text: str, output: str | None) -> None:
@@ -32,31 +48,48 @@ def _write(text: str, output: str | None) -> None:
         except OSError as exc:
             raise NhiGateError(f"{output}: cannot write report: {exc}") from exc
     else:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        try:
+            sys.stdout.write(text if text.endswith("\n") else text + "\n")
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise NhiGateError(f"cannot write the report to standard output: {exc.strerror}") \
+                from exc
 
 
 def _report(verdict: Verdict, run: RunInfo, args: argparse.Namespace) -> int:
     """Render in the chosen format (+ SARIF file), and turn the verdict into the exit code."""
-    from checker.reporters import github, json_report, sarif, text
     from checker.ruledocs import load_rule_docs
 
     docs = load_rule_docs()
     fmt = args.format
+    # Reporters are imported only when used: SARIF pulls in sarif-om/attrs (~30 ms).
     if fmt == "json":
+        from checker.reporters import json_report
+
         out = json_report.render(verdict, run)
     elif fmt == "sarif":
+        from checker.reporters import sarif
+
         out = sarif.render(verdict, docs, run)
     elif fmt == "github":
+        from checker.reporters import github
+
         out = github.render_annotations(verdict)
         summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
         if summary_path:
             with open(summary_path, "a", encoding="utf-8") as fh:
                 fh.write(github.render_summary(verdict, docs, run))
     else:
+        from checker.reporters import text
+
         color = args.output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
         out = text.render(verdict, docs, run, color=color)
     _write(out, args.output)
     if args.sarif:
+        from checker.reporters import sarif
+
         _write(sarif.render(verdict, docs, run), args.sarif)
     return 0 if verdict.passed else 1
 
@@ -85,11 +118,18 @@ def _github_event() -> Mapping[str, object]:
 def _event_range() -> tuple[str | None, str | None]:
     event = _github_event()
     pr = event.get("pull_request")
-    if isinstance(pr, dict):
-        base = pr.get("base", {}).get("sha") if isinstance(pr.get("base"), dict) else None
-        head = pr.get("head", {}).get("sha") if isinstance(pr.get("head"), dict) else None
-        return base, head
-    return None, None
+    if not isinstance(pr, dict):
+        return None, None
+    shas: list[str | None] = []
+    for side in ("base", "head"):
+        ref = pr.get(side)
+        sha = ref.get("sha") if isinstance(ref, dict) else None
+        if sha is not None and not (isinstance(sha, str) and re.fullmatch(r"[0-9a-f]{7,64}", sha)):
+            raise NhiGateError(
+                f"GITHUB_EVENT_PATH: pull_request.{side}.sha is not a commit sha"
+            )
+        shas.append(sha)
+    return shas[0], shas[1]
 
 
 def _provenance(changeset: ChangeSet, config: Config, assume_agent: bool) -> dict[str, Provenance]:
@@ -109,12 +149,250 @@ def _sources(blobs: Mapping[str, bytes | None], revision: str | None) -> list[So
     return [SourceFile(p, b, revision) for p, b in sorted(blobs.items()) if b is not None]
 
 
+def _entry_sources(
+    entries: Mapping[str, BlobEntry], revision: str | None, config: Config
+) -> tuple[list[SourceFile], list[ParseProblem]]:
+    """Regular files as `SourceFile`s; IaC-named paths that cannot be read as NHI9xx problems.
+
+    Fail-closed (DESIGN.md "Bad input"): a symlink (never followed: its target may be outside
+    the repository) or a submodule at a path nhi-gate would parse is NHI902, a blob over
+    `config.max_file_bytes` is NHI903 (its content is never read). Excluded paths are skipped.
+    """
+    from checker.discovery import classify, excluded
+
+    sources: list[SourceFile] = []
+    problems: list[ParseProblem] = []
+    for path, entry in sorted(entries.items()):
+        if entry.data is not None:
+            sources.append(SourceFile(path, entry.data, revision))
+            continue
+        iac = classify(path, None) is not None or path.lower().endswith(".json")
+        if not iac or excluded(path, config.exclude):
+            continue
+        if entry.too_large:
+            problems.append(ParseProblem(
+                path, "NHI903",
+                f"{path}: {entry.size} bytes is over the {config.max_file_bytes}-byte budget; "
+                "not analysed",
+            ))
+        elif entry.is_symlink:
+            problems.append(ParseProblem(
+                path, "NHI902",
+                f"{path}: symbolic link (git mode 120000); links are not followed, so the "
+                "file it points to was not analysed",
+            ))
+        elif entry.mode == "160000":
+            problems.append(ParseProblem(
+                path, "NHI902",
+                f"{path}: git submodule (mode 160000); its content is not analysed",
+            ))
+    return sources, problems
+
+
+def _with_problems(parsed: Parsed, extra: Sequence[ParseProblem]) -> Parsed:
+    return Parsed(parsed.objects, parsed.problems + tuple(extra)) if extra else parsed
+
+
+def _local_approvals(
+    sources: Sequence[SourceFile],
+    parsed: Parsed,
+    *,
+    mode: str,
+    config: Config,
+    changeset: ChangeSet,
+    baseline: tuple[str, str] | None,
+    provenance: Mapping[str, Provenance] | None = None,
+    hook_actor: Provenance | None = None,
+) -> list[Approver]:
+    """The approval hooks that need no network: inline suppressions, then the baseline.
+
+    `baseline` is (file text, source label) or None. Raises `ConfigError` for a bad baseline.
+    """
+    from checker.baseline import baseline_approver, loads
+    from checker.ruledocs import load_rule_docs
+    from checker.suppressions import suppression_approver
+
+    approvers: list[Approver] = [
+        suppression_approver(
+            sources, parsed.objects, known_rules=frozenset(load_rule_docs()), mode=mode,
+            changeset=changeset, provenance=provenance, hook_actor=hook_actor,
+            rule_levels=config.rule_levels,
+        )
+    ]
+    if baseline is not None:
+        approvers.append(baseline_approver(loads(*baseline)))
+    return approvers
+
+
+def _baseline_name(config: Config) -> str:
+    from checker.baseline import DEFAULT_BASELINE
+
+    return config.baseline or DEFAULT_BASELINE
+
+
+def _missing_baseline(config: Config, where: str) -> None:
+    """A baseline the config names must exist; the default file is optional."""
+    if config.baseline:
+        raise ConfigError(
+            f"{config.source}: baseline: {config.baseline} not found {where} "
+            "(create it with `nhi-gate baseline create`)"
+        )
+
+
+def _baseline_from_disk(root: Path, config: Config) -> tuple[str, str] | None:
+    path = root / _baseline_name(config)
+    if not path.is_file():
+        _missing_baseline(config, f"in {root}")
+        return None
+    try:
+        return path.read_text(encoding="utf-8"), str(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read baseline: {exc}") from exc
+
+
+def _baseline_at(repo: Repo, rev: str | None, config: Config) -> tuple[str, str] | None:
+    """The baseline file as committed at `rev` (policy comes from the base, never the change)."""
+    from checker import git
+
+    if rev is None:
+        _missing_baseline(config, "(no commits yet)")
+        return None
+    name = _baseline_name(config)
+    blob = git.read_blobs(repo, rev, [name]).get(name)
+    if blob is None:
+        _missing_baseline(config, f"at {rev[:12]}")
+        return None
+    return blob.decode("utf-8", "replace"), f"{rev[:12]}:{name}"
+
+
+def _pre_push_range(repo: Repo) -> tuple[str | None, str | None]:
+    """`--pre-push`: pre-commit's PRE_COMMIT_FROM_REF/PRE_COMMIT_TO_REF, else the whole branch.
+
+    Without the variables (pre-commit omits them when a push reaches the root commit), the base
+    is the merge-base with the default branch; when there is none (the first push of a new
+    repository, or pushing the default branch itself) it is the root commit, whose own lines
+    are then the only ones not judged.
+    """
+    from checker import git
+    from checker.errors import GitError
+
+    from_ref = os.environ.get("PRE_COMMIT_FROM_REF") or None
+    to_ref = os.environ.get("PRE_COMMIT_TO_REF") or None
+    if from_ref and to_ref:
+        return from_ref, to_ref
+    try:
+        git.resolve_range(repo, None, to_ref)
+        return None, to_ref
+    except GitError:
+        from git.exc import GitCommandError
+
+        try:
+            roots = str(repo.git.rev_list("--max-parents=0", to_ref or "HEAD")).split()
+        except GitCommandError:
+            return None, to_ref  # resolve_range below reports the unknown revision
+        return (roots[-1] if roots else None), to_ref
+
+
+def _offline_approval(
+    repo: Repo, changeset: ChangeSet, provenance: Mapping[str, Provenance], config: Config
+) -> tuple[TrustInputs, Decision]:
+    """Policy files read from base, and the signed `Approved-by:` commits of the range."""
+    from checker.offline_approval import offline_approvals, read_trust
+    from checker.provenance import load_fingerprints
+
+    trust = read_trust(repo, changeset, config)
+    fps = load_fingerprints(config.agent_emails, config.agent_branches)
+    return trust, offline_approvals(repo, changeset, provenance, fps, trust)
+
+
+def _pr_target(args: argparse.Namespace, head: str | None) -> tuple[str, int] | None:
+    """(OWNER/NAME, PR number) to read reviews from: `--pr`, else the `pull_request` event
+    whose head is the checked head. Raises `NhiGateError` when the repository is unknown."""
+    number: int | None = getattr(args, "pr", None)
+    event = _github_event()
+    if number is None:
+        pr = event.get("pull_request")
+        if not isinstance(pr, dict) or not isinstance(pr.get("number"), int):
+            return None
+        pr_head = pr.get("head")
+        if not isinstance(pr_head, dict) or pr_head.get("sha") != head:
+            return None
+        number = int(pr["number"])
+    repository = event.get("repository")
+    event_repo = repository.get("full_name") if isinstance(repository, dict) else None
+    name = (
+        getattr(args, "github_repo", None)
+        or os.environ.get("GITHUB_REPOSITORY")
+        or (event_repo if isinstance(event_repo, str) else None)
+    )
+    if not name:
+        raise NhiGateError("usage: --pr needs --github-repo OWNER/NAME (or GITHUB_REPOSITORY)")
+    return name, number
+
+
+def _approval_hooks(
+    args: argparse.Namespace,
+    changeset: ChangeSet,
+    provenance: Mapping[str, Provenance],
+    config: Config,
+    trust: TrustInputs,
+    offline: Decision,
+) -> tuple[Approver, Approver]:
+    """(first hook: adds NHI102-NHI104; last hook: applies PR-review and signed approvals).
+
+    Reviews are read with PyGithub (imported only here, only for a PR) from `--github-api-url`,
+    else `GITHUB_API_URL`, else api.github.com, with `GITHUB_TOKEN`. Approvals that do not
+    count are listed on stderr with the reason. Raises `GitHubError` (exit 2) when the API
+    cannot be read: no verdict without the reviews.
+    """
+    from checker.approval import (
+        approval_hook,
+        findings_hook,
+        review_approvals,
+        trust_findings,
+    )
+    from checker.provenance import classify_login, load_fingerprints
+
+    fps = load_fingerprints(config.agent_emails, config.agent_branches)
+    decisions = [offline]
+    pr_author_human = False
+    signed = dict(trust.signed)
+    target = _pr_target(args, changeset.head)
+    if target is not None:
+        from checker.github_api import DEFAULT_API_URL, GitHubClient
+
+        url = (
+            getattr(args, "github_api_url", None)
+            or os.environ.get("GITHUB_API_URL")
+            or DEFAULT_API_URL
+        )
+        client = GitHubClient(url, os.environ.get("GITHUB_TOKEN") or None, target[0])
+        pr = client.pull_request(target[1])
+        decisions.append(
+            review_approvals(pr, changeset, fps, config, trust.codeowners, client)
+        )
+        pr_author_human = (
+            pr.author_type == "User" and classify_login(pr.author_login, fps).actor_kind == "human"
+        )
+        signed.update(pr.verified or {})
+    for decision in decisions:
+        for rejection in decision.rejections:
+            print(f"nhi-gate: approval by {rejection.who} not counted: {rejection.reason}",
+                  file=sys.stderr)
+    extra = trust_findings(config, changeset, provenance, trust.touches, trust.kinds)
+    first = findings_hook(extra, config, changeset, provenance, fps,
+                          pr_author_human=pr_author_human, signed=signed)
+    return first, approval_hook([a for d in decisions for a in d.approvals])
+
+
 def check(args: argparse.Namespace) -> int:
     """`nhi-gate check`: gate the identities that `base..head` adds or changes."""
     from checker import git
 
     ev_base, ev_head = _event_range()
     with git.open_repo(Path(args.repo)) as repo:
+        if getattr(args, "pre_push", False) and not (args.base or args.head):
+            ev_base, ev_head = _pre_push_range(repo)
         base, head = git.resolve_range(repo, args.base or ev_base, args.head or ev_head)
         branch = os.environ.get("GITHUB_HEAD_REF") or (
             git.current_branch(repo) if not (args.head or ev_head) else None
@@ -130,22 +408,37 @@ def check(args: argparse.Namespace) -> int:
                 else Config()
             )
         live = [f for f in changeset.files if f.status != "D"]
-        head_blobs = git.read_blobs(repo, head, [f.path for f in live])
+        head_entries = git.read_entries(
+            repo, head, [f.path for f in live], max_bytes=config.max_file_bytes
+        )
         base_paths = {f.old_path or f.path: f.path for f in live if f.status != "A"}
         base_raw = git.read_blobs(repo, base, list(base_paths))
         base_blobs = {base_paths[p]: b for p, b in base_raw.items()}
+        baseline = _baseline_at(repo, base, config)
+        provenance = _provenance(changeset, config, args.assume_agent)
+        trust, offline = _offline_approval(repo, changeset, provenance, config)
     catalogue = load_catalogue()
-    head_parsed = parse_sources(_sources(head_blobs, head), catalogue, config)
+    head_sources, unreadable = _entry_sources(head_entries, head, config)
+    head_parsed = _with_problems(parse_sources(head_sources, catalogue, config), unreadable)
     base_parsed = parse_sources(_sources(base_blobs, base), catalogue, config)
+    first, last = _approval_hooks(args, changeset, provenance, config, trust, offline)
     verdict, _ = run_rules(
         head_parsed,
         base_parsed,
         mode="check",
         config=config,
         changeset=changeset,
-        provenance=_provenance(changeset, config, args.assume_agent),
+        provenance=provenance,
         fail_on=args.fail_on,
         all_authors=args.all_authors,
+        approvals=[
+            first,
+            *_local_approvals(
+                head_sources, head_parsed, mode="check", config=config, changeset=changeset,
+                baseline=baseline, provenance=provenance,
+            ),
+            last,
+        ],
     )
     run = RunInfo(__version__, "check", base, head, args.fail_on or config.fail_on)
     return _report(verdict, run, args)
@@ -168,19 +461,66 @@ def _scan_sources(paths: Sequence[str]) -> list[SourceFile]:
     return sources
 
 
+#: Scans of more files than this show a progress line on stderr when it is a terminal.
+PROGRESS_MIN_FILES = 300
+_PROGRESS_CHUNK = 200
+
+
+def _parse_with_progress(sources: Sequence[SourceFile], config: Config) -> Parsed:
+    """`parse_sources`, in chunks with a `\r` progress line on stderr for big scans on a TTY."""
+    catalogue = load_catalogue()
+    if len(sources) <= PROGRESS_MIN_FILES or not sys.stderr.isatty():
+        return parse_sources(sources, catalogue, config)
+    objects: list[IdentityObject] = []
+    problems: list[ParseProblem] = []
+    total = len(sources)
+    for start in range(0, total, _PROGRESS_CHUNK):
+        chunk = parse_sources(sources[start : start + _PROGRESS_CHUNK], catalogue, config)
+        objects.extend(chunk.objects)
+        problems.extend(chunk.problems)
+        done = min(total, start + _PROGRESS_CHUNK)
+        sys.stderr.write(f"\rnhi-gate: parsed {done}/{total} files")
+        sys.stderr.flush()
+    sys.stderr.write("\n")
+    return Parsed(tuple(objects), tuple(problems))
+
+
 def _parse_tree(paths: Sequence[str], config: Config) -> Parsed:
-    return parse_sources(_scan_sources(paths), load_catalogue(), config)
+    return _parse_with_progress(_scan_sources(paths), config)
+
+
+def _scan_verdict(
+    paths: Sequence[str], config: Config, fail_on: str | None, baseline: tuple[str, str] | None
+) -> Verdict:
+    sources = _scan_sources(paths)
+    parsed = _parse_with_progress(sources, config)
+    changeset = ChangeSet(None, None)
+    verdict, _ = run_rules(
+        parsed, Parsed((), ()), mode="scan", config=config, changeset=changeset,
+        provenance={}, fail_on=fail_on,
+        approvals=_local_approvals(sources, parsed, mode="scan", config=config,
+                                   changeset=changeset, baseline=baseline),
+    )
+    return verdict
+
+
+def _scan_root(paths: Sequence[str]) -> Path:
+    """Where `scan`/`inventory` look for `.nhi-gate.yaml`: the current directory when it has
+    one, else the single directory being scanned, else the current directory."""
+    if Path(CONFIG_NAME).is_file() or len(paths) != 1 or not Path(paths[0]).is_dir():
+        return Path(".")
+    return Path(paths[0])
 
 
 def scan(args: argparse.Namespace) -> int:
-    """`nhi-gate scan PATH...`: every identity in files on disk; every finding counts."""
-    root = Path(args.paths[0]) if Path(args.paths[0]).is_dir() else Path(".")
+    """`nhi-gate scan PATH...`: every identity in files on disk; every finding counts.
+
+    The config (and baseline) come from the current directory, else (like Checkov's `-d`)
+    from the one directory scanned; never from the first of several PATHs.
+    """
+    root = _scan_root(args.paths)
     config = _config_from_disk(args, root)
-    parsed = _parse_tree(args.paths, config)
-    verdict, _ = run_rules(
-        parsed, Parsed((), ()), mode="scan", config=config, changeset=ChangeSet(None, None),
-        provenance={}, fail_on=args.fail_on,
-    )
+    verdict = _scan_verdict(args.paths, config, args.fail_on, _baseline_from_disk(root, config))
     return _report(verdict, RunInfo(__version__, "scan", None, None,
                                     args.fail_on or config.fail_on), args)
 
@@ -198,7 +538,9 @@ def hook(args: argparse.Namespace) -> int:
         config = _config_from_disk(args, Path(repo.working_tree_dir or "."))
         changeset = git.staged_changeset(repo, args.files or None)
         live = [f for f in changeset.files if f.status != "D"]
-        head_blobs = git.read_index_blobs(repo, [f.path for f in live])
+        head_entries = git.read_index_entries(
+            repo, [f.path for f in live], max_bytes=config.max_file_bytes
+        )
         base_blobs: Mapping[str, bytes | None] = {}
         if changeset.base:
             base_paths = {f.old_path or f.path: f.path for f in live if f.status != "A"}
@@ -206,24 +548,79 @@ def hook(args: argparse.Namespace) -> int:
             base_blobs = {base_paths[p]: b for p, b in raw.items()}
         name, email = git.git_identity(repo)
         branch = git.current_branch(repo)
+        baseline = _baseline_at(repo, changeset.base, config)
     fps = load_fingerprints(config.agent_emails, config.agent_branches)
     actor = classify_actor(name, email, "", fps, branch)
     catalogue = load_catalogue()
+    head_sources, unreadable = _entry_sources(head_entries, None, config)
+    head_parsed = _with_problems(parse_sources(head_sources, catalogue, config), unreadable)
     verdict, _ = run_rules(
-        parse_sources(_sources(head_blobs, None), catalogue, config),
+        head_parsed,
         parse_sources(_sources(base_blobs, changeset.base), catalogue, config),
         mode="hook", config=config, changeset=changeset, provenance={}, hook_actor=actor,
         fail_on=args.fail_on,
+        approvals=_local_approvals(
+            head_sources, head_parsed, mode="hook", config=config, changeset=changeset,
+            baseline=baseline, hook_actor=actor,
+        ),
     )
     run = RunInfo(__version__, "hook", changeset.base, None, args.fail_on or config.fail_on)
     return _report(verdict, run, args)
 
 
+def baseline(args: argparse.Namespace) -> int:
+    """`nhi-gate baseline create|check [--repo DIR]`: adopt nhi-gate without fixing history.
+
+    `create` scans DIR (default `.`, paths relative to it, as `check` sees them from the
+    repository root) and writes the fingerprint of every finding that may be baselined to
+    `--baseline FILE`, else config `baseline:`, else `.nhi-gate-baseline.json` in DIR; exit 0.
+    `check` scans DIR with that baseline applied: exit 1 when a finding outside it blocks,
+    else 0; entries that no longer match anything are listed on stderr as fixed.
+    """
+    from checker import baseline as bl
+
+    root = Path(args.repo)
+    if not root.is_dir():
+        raise NhiGateError(f"{root}: no such directory")
+    config = _config_from_disk(args, root)
+    target = Path(args.baseline_file) if args.baseline_file else root / _baseline_name(config)
+    if args.action == "create":
+        verdict = _scan_verdict([str(root)], config, "never", None)
+        made = bl.from_findings(verdict.findings, str(target))
+        _write_file(target, bl.dumps(made))
+        skipped = sum(1 for f in verdict.findings if not bl.eligible(f))
+        note = f" ({skipped} NHI1xx/NHI9xx findings are never baselined)" if skipped else ""
+        print(f"nhi-gate: wrote {len(made.entries)} fingerprints to {target}{note}",
+              file=sys.stderr)
+        return 0
+    if not target.is_file():
+        raise ConfigError(f"{target}: baseline not found (create it with "
+                          "`nhi-gate baseline create`)")
+    loaded = bl.load(target)
+    verdict = _scan_verdict([str(root)], config, args.fail_on,
+                            (target.read_text(encoding="utf-8"), str(target)))
+    for entry in bl.stale(loaded, verdict.findings):
+        print(f"nhi-gate: baseline entry {entry.rule_id} {entry.path} "
+              f"{entry.address or ''} no longer matches a finding (fixed; recreate the baseline "
+              "to drop it)", file=sys.stderr)
+    return _report(verdict, RunInfo(__version__, "scan", None, None,
+                                    args.fail_on or config.fail_on), args)
+
+
+def _write_file(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise NhiGateError(f"{path}: cannot write: {exc.strerror}") from exc
+
+
 def commit_msg(args: argparse.Namespace) -> int:
     """`nhi-gate commit-msg FILE`: an agent-authored commit must name who asked for it.
 
-    Passes for human commits. For agent/bot commits, needs a `Requested-by:` trailer or a
-    ticket trailer (`Ticket:`, `Refs:`, `Jira:`); prints why and exits 1 otherwise.
+    Passes for human commits. For agent/bot commits, needs a `Requested-by:` trailer naming a
+    human (not an agent or bot address) or a ticket trailer (`Ticket:`, `Refs:`, `Jira:`,
+    `Change-Id:`, `Issue:`; matching the config's ticket pattern when one is set)
+    (`approval.requester_ok`); prints why and exits 1 otherwise.
     """
     from checker import git
     from checker.provenance import classify_actor, load_fingerprints
@@ -238,12 +635,14 @@ def commit_msg(args: argparse.Namespace) -> int:
         branch = git.current_branch(repo)
         root = Path(repo.working_tree_dir or ".")
         config = _config_from_disk(argparse.Namespace(config=None), root)
+    from checker.approval import requester_ok
+    from checker.provenance import message_trailers
+
     fps = load_fingerprints(config.agent_emails, config.agent_branches)
     actor = classify_actor(name, email, message, fps, branch)
     if actor.actor_kind not in ("agent", "bot"):
         return 0
-    keys = {line.split(":", 1)[0].strip().lower() for line in message.splitlines() if ":" in line}
-    if keys & {"requested-by", "ticket", "refs", "jira", "change-id"}:
+    if requester_ok(message_trailers(message), fps, config.required_metadata["ticket"].pattern):
         return 0
     print(
         f"nhi-gate: NHI103: this commit is by {actor.agent or actor.actor_kind}; add a "
@@ -273,8 +672,7 @@ def inventory(args: argparse.Namespace) -> int:
     """`nhi-gate inventory [PATH]`: every identity found, as a table, JSON or CSV."""
     from checker.engine import infer_environment
 
-    root = Path(args.path)
-    config = _config_from_disk(args, root if root.is_dir() else Path("."))
+    config = _config_from_disk(args, _scan_root([args.path]))
     parsed = _parse_tree([args.path], config)
     objs = sorted(
         (
@@ -293,17 +691,22 @@ def inventory(args: argparse.Namespace) -> int:
                 "environment", "metadata", "privileges"]
         writer = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
+        from checker.reporters.text import _safe
+
         for row in rows:
-            writer.writerow({**row, "metadata": json.dumps(row["metadata"]),
-                             "privileges": "; ".join(row["privileges"])})  # type: ignore[arg-type]
+            cells = {**row, "metadata": json.dumps(row["metadata"]),
+                     "privileges": "; ".join(row["privileges"])}  # type: ignore[arg-type]
+            writer.writerow({k: _safe(v) if isinstance(v, str) else v for k, v in cells.items()})
         out = buf.getvalue()
     else:
+        from checker.reporters.text import _safe
+
         lines = [f"{'KIND':16} {'PLATFORM':10} {'ENV':8} {'LOCATION':50} ADDRESS"]
         for row in rows:
-            loc = f"{row['path']}:{row['start_line']}"
-            env = row["environment"] or "-"
-            lines.append(f"{row['kind']!s:16} {row['platform']!s:10} {env!s:8} {loc:50} "
-                         f"{row['address']}")
+            loc = _safe(f"{row['path']}:{row['start_line']}")
+            env = _safe(str(row["environment"] or "-"))
+            lines.append(f"{row['kind']!s:16} {row['platform']!s:10} {env:8} {loc:50} "
+                         f"{_safe(str(row['address']))}")
         lines.append(f"{len(rows)} identities, {len(parsed.problems)} file(s) not analysed")
         out = "\n".join(lines)
     _write(out, args.output)

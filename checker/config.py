@@ -14,13 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 
 from checker.errors import ConfigError
 
 CONFIG_NAME = ".nhi-gate.yaml"
 _SCHEMA_PATH = Path(__file__).parent / "schemas" / "config.schema.json"
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 DEFAULT_ALIASES: Mapping[str, tuple[str, ...]] = {
     "owner": ("owner", "team", "owner_email", "owner-email", "contact"),
@@ -71,16 +69,27 @@ def parse_config(text: str, source: str) -> Config:
     `source` names where it came from (a path, or `<base sha>:.nhi-gate.yaml`) for messages.
     Raises `ConfigError` naming `source` and the key path (e.g. `rules/NHI999`) on any problem.
     """
+    # The same bounded loader as the parsers: an alias bomb or deep nesting in a config file
+    # is refused, never expanded (the config may come from an untrusted working tree).
+    from checker.parsers.yaml_loader import YamlLimitError, load_text, to_python
+
+    stream = load_text(text, source)
+    if stream.problem is not None:
+        raise ConfigError(stream.problem.message.replace("; not analysed", ""))
+    if len(stream.documents) > 1:
+        raise ConfigError(f"{source}: holds {len(stream.documents)} YAML documents; expected one")
+    data: Any
     try:
-        data = yaml.load(text, Loader=_LOADER)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{source}: not valid YAML{where}") from exc
+        data = to_python(stream.documents[0]) if stream.documents else None
+    except YamlLimitError as exc:
+        raise ConfigError(f"{source}: {exc}") from exc
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the top level must be a mapping")
+    for spec in (data.get("rules") or {}).values() if isinstance(data.get("rules"), dict) else ():
+        if isinstance(spec, dict) and spec.get("level") is False:
+            spec["level"] = "off"  # YAML 1.1 reads a bare `off` as false
     validator = jsonschema.Draft202012Validator(
         _schema(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
     )

@@ -31,7 +31,7 @@ def classify(path: str, head: bytes | None = None) -> FileFormat | None:
     name = p.name.lower()
     if name.endswith(".tf.json"):
         return "terraform_json"
-    if name.endswith(".tf"):
+    if name.endswith((".tf", ".tofu")):  # OpenTofu reads .tofu files as Terraform
         return "terraform"
     is_yaml = name.endswith((".yml", ".yaml"))
     parts = p.parts
@@ -39,6 +39,8 @@ def classify(path: str, head: bytes | None = None) -> FileFormat | None:
         return "github_actions"
     if name in {".gitlab-ci.yml", ".gitlab-ci.yaml"}:
         return "gitlab_ci"
+    if head is not None and head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]  # a UTF-8 BOM must not hide a manifest from the sniff
     if is_yaml:
         if head is None:
             return "kubernetes"
@@ -109,5 +111,5 @@ def walk(roots: Sequence[Path]) -> Iterator[tuple[Path, str]]:
                 if full.is_symlink():
                     continue
                 low = fname.lower()
-                if low.endswith((".tf", ".tf.json", ".yml", ".yaml", ".json")):
+                if low.endswith((".tf", ".tofu", ".tf.json", ".yml", ".yaml", ".json")):
                     yield full, full.as_posix()

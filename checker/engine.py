@@ -15,6 +15,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from checker.catalogue import Catalogue
+from checker.checks.ci import rule_ci
+from checker.checks.drift import rule_drift
+from checker.checks.environments import rule_cross_environment
+from checker.checks.lifetime import rule_static_credential
+from checker.checks.secrets import rule_secret_material
 from checker.config import Config
 from checker.discovery import glob_match
 from checker.fingerprint import fingerprint
@@ -56,6 +61,8 @@ class Touch:
     actor_kind: str | None
     commit: str | None
     agent: str | None
+    #: Every in-range commit that wrote one of `lines`, in line order, no repeats.
+    commits: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -77,7 +84,8 @@ def infer_environment(obj: IdentityObject, config: Config) -> str | None:
     """The environment an identity belongs to.
 
     Config globs win: `envs/prod/**` matches the path, `namespace:prod*` the Kubernetes
-    namespace. Otherwise a path segment or namespace that names a well-known environment
+    namespace. Then an `environment`/`env` tag, label or `# nhi-gate:` key (`production` reads
+    as `prod`). Otherwise a path segment or namespace that names a well-known environment
     (`prod`, `production`, `staging`, `dev`, ...) decides. None when nothing says.
     """
     for env, patterns in config.environments.items():
@@ -87,6 +95,9 @@ def infer_environment(obj: IdentityObject, config: Config) -> str | None:
                     return env
             elif glob_match(obj.location.path, pattern):
                 return env
+    label = _lookup(obj.metadata, ("environment", "env"))
+    if label:
+        return _ENV_WORDS.get(label.lower(), label.lower())
     words = [*obj.location.path.lower().split("/")[:-1]]
     if obj.namespace:
         words.append(obj.namespace.lower())
@@ -97,24 +108,60 @@ def infer_environment(obj: IdentityObject, config: Config) -> str | None:
     return None
 
 
-def _touch(obj: IdentityObject, cf: ChangedFile | None, ctx: Context) -> Touch | None:
+def _semantics(obj: IdentityObject) -> tuple[object, ...]:
+    """What an identity means, without positions: a change here is a change to the identity."""
+    return (
+        obj.kind,
+        obj.type,
+        tuple(sorted((k.lower(), v) for k, v in obj.metadata.items())),
+        tuple(sorted(repr(replace(g, line=None)) for g in obj.privileges)),
+        obj.lifetime,
+        tuple(sorted(obj.references)),
+        obj.namespace,
+        tuple(sorted(obj.secret_sinks)),
+    )
+
+
+def _touch_without_added_lines(obj: IdentityObject, cf: ChangedFile,
+                               base: IdentityObject | None, ctx: Context) -> Touch | None:
+    """An identity whose meaning changed although the range added no line inside it: a
+    deleted owner tag, an edited `# nhi-gate:` comment above it, a removed Deny statement.
+    The actor is the most agent-like of the commits that touched the file (fail-closed)."""
+    if base is None or _semantics(base) == _semantics(obj):
+        return None
+    best: Provenance | None = None
+    for sha in cf.commits or tuple(dict.fromkeys(cf.line_commits.values())):
+        prov = ctx.provenance.get(sha) or Provenance(commit=sha, actor_kind="unknown")
+        if best is None or ACTOR_RANK[prov.actor_kind] > ACTOR_RANK[best.actor_kind]:
+            best = prov
+    if best is None:
+        best = ctx.hook_actor or Provenance(commit="", actor_kind="unknown")
+    return Touch((), best.actor_kind, best.commit or None, best.agent,
+                 (best.commit,) if best.commit else ())
+
+
+def _touch(obj: IdentityObject, cf: ChangedFile | None, ctx: Context,
+           base: IdentityObject | None = None) -> Touch | None:
     if ctx.mode == "scan":
         return Touch((), None, None, None)
     if cf is None:
         return None
     lines = cf.added_within(obj.location.start_line, obj.location.end_line)
     if not lines:
-        return None
+        return _touch_without_added_lines(obj, cf, base, ctx)
     best: Provenance | None = None
+    shas: list[str] = []
     for line in lines:
         sha = cf.line_commits.get(line)
+        if sha and sha not in shas:
+            shas.append(sha)
         prov = ctx.provenance.get(sha) if sha else ctx.hook_actor
         if prov is None:
             prov = Provenance(commit=sha or "", actor_kind="unknown")
         if best is None or ACTOR_RANK[prov.actor_kind] > ACTOR_RANK[best.actor_kind]:
             best = prov
     assert best is not None
-    return Touch(lines, best.actor_kind, best.commit or None, best.agent)
+    return Touch(lines, best.actor_kind, best.commit or None, best.agent, tuple(shas))
 
 
 def _lookup(metadata: Mapping[str, str], aliases: Sequence[str]) -> str | None:
@@ -180,6 +227,7 @@ class Emitter:
                 commit=self.touch.commit,
                 agent=self.touch.agent,
                 fingerprint=fingerprint(rule_id, obj.location.path, obj.address, attribute),
+                commits=self.touch.commits,
             )
         )
 
@@ -194,6 +242,8 @@ def rule_approval(em: Emitter) -> None:
     """NHI101: an identity an agent or bot created or changed (approval is applied later)."""
     touch, obj = em.touch, em.obj
     if em.ctx.mode == "scan" or touch.actor_kind not in ("agent", "bot"):
+        return
+    if obj.derived_from is not None:  # a secret-material facet: NHI31x/NHI4xx judge it
         return
     verb = "created" if em.base is None else "changed"
     em.emit(
@@ -281,13 +331,21 @@ def rule_privilege(em: Emitter) -> None:
 #: Per-identity rules, run in this order on every judged identity. Add a rule by adding a
 #: function here (or in a `checker/checks/` module imported here); the loop never changes.
 IdentityRule = Callable[[Emitter], None]
-IDENTITY_RULES: tuple[IdentityRule, ...] = (rule_approval, rule_metadata, rule_privilege)
+IDENTITY_RULES: tuple[IdentityRule, ...] = (
+    rule_approval,
+    rule_metadata,
+    rule_privilege,
+    rule_drift,
+    rule_static_credential,
+    rule_ci,
+    rule_secret_material,
+)
 
 #: Rules over all identities at once (joins across files), given the judged identities and
 #: the set of (path, address) the change touched. Each returns its findings.
 CrossRule = Callable[[Sequence[IdentityObject], Mapping[tuple[str, str], Touch], Context],
                      list[Finding]]
-CROSS_RULES: tuple[CrossRule, ...] = ()
+CROSS_RULES: tuple[CrossRule, ...] = (rule_cross_environment,)
 
 
 def evaluate(
@@ -308,7 +366,8 @@ def evaluate(
     for raw in head:
         obj = replace(raw, environment=raw.environment or infer_environment(raw, ctx.config))
         judged.append(obj)
-        touch = _touch(obj, files.get(obj.location.path), ctx)
+        twin = base_index.get((obj.location.path, obj.address))
+        touch = _touch(obj, files.get(obj.location.path), ctx, twin)
         if touch is None:
             continue
         touched[(obj.location.path, obj.address)] = touch

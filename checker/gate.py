@@ -41,7 +41,7 @@ def decide(
             mode == "scan"
             or all_authors
             or f.rule_id.startswith(_ANY_AUTHOR_PREFIXES)
-            or f.actor_kind in ("agent", "bot")
+            or f.actor_kind in ("agent", "bot", "unknown")  # unknown: fail closed
         )
         blocking = gated_author and not f.approved and LEVEL_RANK[f.level] >= threshold
         marked.append(replace(f, blocking=blocking))

@@ -778,6 +778,7 @@ def build_changeset(
             attributed.update(
                 (path, result) for (path, _), result in zip(to_blame, results, strict=True)
             )
+    touching = _file_commits(repo, base_sha, head_sha)
     files: list[ChangedFile] = []
     for status, path, old, added in raw_files:
         line_commits = attributed.get(path, {})
@@ -788,12 +789,35 @@ def build_changeset(
                 old_path=old,
                 added_lines=added,
                 line_commits=line_commits,
+                commits=touching.get(path, ()) + (touching.get(old, ()) if old else ()),
             )
         )
     files.sort(key=lambda f: f.path)
     return ChangeSet(
         base=base_sha, head=head_sha, commits=commits, files=tuple(files), branch=branch
     )
+
+
+def _file_commits(repo: git.Repo, base_sha: str, head_sha: str) -> dict[str, tuple[str, ...]]:
+    """path -> shas of the commits in `base..head` that touch it (oldest first), in ONE
+    `git log --name-only`; merge commits count for the files their first-parent diff changes.
+    Used to attribute changes that add no line (a deleted tag, a removed statement)."""
+    raw = _run(
+        repo, "log", "--topo-order", "--reverse", "--no-renames", "--name-only", "-z",
+        "--first-parent", "-m", "--format=%x1e%H", f"{base_sha}..{head_sha}", "--",
+    )
+    out: dict[str, list[str]] = {}
+    for record in raw.decode("utf-8", "surrogateescape").split("\x1e"):
+        if not record.strip("\x00\n"):
+            continue
+        tokens = [t.strip("\n") for t in record.replace("\n", "\x00", 1).split("\x00")]
+        tokens = [t for t in tokens if t]
+        if not tokens:
+            continue
+        sha = tokens[0]
+        for path in tokens[1:]:
+            out.setdefault(path, []).append(sha)
+    return {p: tuple(dict.fromkeys(shas)) for p, shas in out.items()}
 
 
 def _head_sha(repo: git.Repo) -> str | None:

@@ -103,6 +103,23 @@ class Lifetime:
 
 
 @dataclass(frozen=True)
+class Trust:
+    """Who may assume, or federate into, an identity (an AWS trust policy statement, an Azure
+    federated credential, a GCP workload identity provider).
+
+    `principal` is `<type>:<value>` as written: `AWS:arn:aws:iam::123456789012:root`, `AWS:*`,
+    `Service:ec2.amazonaws.com`, `Federated:arn:aws:iam::1:oidc-provider/token.actions...`,
+    `Issuer:https://token.actions.githubusercontent.com`. `subjects` are the OIDC subject
+    patterns the trust is limited to (`repo:org/app:ref:refs/heads/main`; empty = any subject
+    of that principal). `line` is the 1-based line of the statement or attribute.
+    """
+
+    principal: str
+    subjects: tuple[str, ...] = ()
+    line: int | None = None
+
+
+@dataclass(frozen=True)
 class IdentityObject:
     """One identity or credential definition found by a parser.
 
@@ -122,6 +139,12 @@ class IdentityObject:
       unless the source names it (a Kubernetes namespace hint goes into `namespace`).
     - `references`: addresses this object refers to (`aws_iam_user.deploy` for a key).
     - `secret_sinks`: where secret material flows (filled by later analysis).
+    - `trust`: who may assume or federate into it (see `Trust`); `usages`: key usages a
+      certificate or key may serve (`server_auth`, `client auth`, `digital_signature`).
+    - `principals`: literal identifiers of identities this object names, comparable across
+      files and environments: `gcp-sa:ci@p.iam.gserviceaccount.com`,
+      `aws-role:arn:aws:iam::123456789012:role/ci`, `azure-id:<guid>`,
+      `k8s-sa:<namespace>/<name>`.
     """
 
     kind: str
@@ -137,6 +160,13 @@ class IdentityObject:
     namespace: str | None = None
     references: tuple[str, ...] = ()
     secret_sinks: tuple[str, ...] = ()
+    trust: tuple[Trust, ...] = ()
+    usages: tuple[str, ...] = ()
+    principals: tuple[str, ...] = ()
+    #: Set on facets found by the secret-material scan (`checker.parsers.secrets`): the address
+    #: of the file or block the fact is about. Facets are judged by the NHI31x/NHI4xx rules,
+    #: never as identities needing approval of their own (NHI101 covers the identity itself).
+    derived_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -196,6 +226,9 @@ class ChangedFile:
     old_path: str | None = None
     added_lines: tuple[tuple[int, int], ...] = ()
     line_commits: Mapping[int, str] = field(default_factory=dict)
+    #: Shas of the commits in the range that touch this path (oldest first): who to hold
+    #: responsible for a change that adds no line, such as a deleted owner tag.
+    commits: tuple[str, ...] = ()
 
     def is_added(self, line: int) -> bool:
         """True when head line `line` (1-based) was added or changed by the range."""
@@ -274,6 +307,11 @@ class Finding:
     blocking: bool = False
     approved: bool = False
     fingerprint: str = ""
+    #: Every in-range commit that wrote one of the finding's lines (oldest first); `commit` is
+    #: the most agent-like of them. Approval covers a finding only when it covers all of them.
+    commits: tuple[str, ...] = ()
+    #: Who approved it and how (`@bob (PR review on 1a2b3c4d5e6f)`), set with `approved`.
+    approved_by: str | None = None
 
 
 @dataclass(frozen=True)

@@ -143,12 +143,13 @@ def test_build_changeset_is_batched(
     with cg.repo_session(git_repo.path) as repo:
         cg.build_changeset(repo, three["base"], three["c3"])
     # one log for commits, two diffs, one `log -p` replayed for line origins: no blame
-    assert sorted(calls) == ["diff", "diff", "log", "log"]
+    # commits, per-file commits (for changes that add no line), and the replayed log -p
+    assert sorted(calls) == ["diff", "diff", "log", "log", "log"]
 
     calls.clear()
     with cg.repo_session(git_repo.path) as repo:
         cs = cg.build_changeset(repo, three["c2"], three["c3"])
-    assert sorted(calls) == ["diff", "diff", "log"]  # single commit: no blame needed
+    assert sorted(calls) == ["diff", "diff", "log", "log"]  # single commit: no blame needed
     assert dict(_by_path(cs.files)[UNICODE].line_commits) == {1: three["c3"], 2: three["c3"]}
 
     calls.clear()
@@ -162,7 +163,7 @@ def test_build_changeset_is_batched(
     calls.clear()
     with cg.repo_session(git_repo.path) as repo:
         cs = cg.build_changeset(repo, three["base"], three["c3"], blame_filter=lambda p: False)
-    assert sorted(calls) == ["diff", "diff", "log"]
+    assert sorted(calls) == ["diff", "diff", "log", "log"]
     assert all(not f.line_commits for f in cs.files)
 
 

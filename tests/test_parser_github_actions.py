@@ -47,7 +47,7 @@ def test_deploy_workflow_objects_and_lines() -> None:
     path = f"{WF}/deploy.yml"
     assert spans(result) == [
         ("workflow_permissions", f"{path}#permissions", "ci_credential", 7, 7),
-        ("oidc_token", f"{path}#permissions", "oidc_trust", 7, 7),
+        ("oidc_token", f"{path}#permissions.id-token", "oidc_trust", 7, 7),
         ("workflow_permissions", f"{path}#jobs.deploy.permissions", "ci_credential", 13, 16),
         ("oidc_token", f"{path}#jobs.deploy", "oidc_trust", 16, 16),
         (
@@ -72,7 +72,7 @@ def test_deploy_workflow_objects_and_lines() -> None:
         "on.pull_request_target": 6,
     }
     assert top.metadata == {"owner": "team-platform"}
-    top_oidc = objs[("oidc_token", "permissions")]
+    top_oidc = objs[("oidc_token", "permissions.id-token")]
     assert top_oidc.attribute_lines["permissions.id-token"] == 7
     assert top_oidc.privileges == (Grant("id-token:write", "repository", line=7),)
     assert top_oidc.references == ()  # the only credential job declares its own permissions
@@ -145,7 +145,7 @@ def test_inherited_oidc_static_keys_and_literal_secrets() -> None:
         "on.push": 1,
         "on.workflow_dispatch": 1,
     }
-    oidc = objs[("oidc_token", "permissions")]
+    oidc = objs[("oidc_token", "permissions.id-token")]
     assert oidc.references == (f"{path}#jobs.publish.steps[0]", f"{path}#jobs.publish.steps[1]")
     aws = objs[("aws-actions/configure-aws-credentials", "jobs.publish.steps[0]")]
     assert aws.environment == "staging"
@@ -154,7 +154,7 @@ def test_inherited_oidc_static_keys_and_literal_secrets() -> None:
     )
     assert aws.attribute_lines["with.aws-access-key-id"] == 15
     assert aws.secret_sinks == ("literal:with.aws-secret-access-key",)
-    assert f"{path}#permissions" in aws.references
+    assert f"{path}#permissions.id-token" in aws.references
     gcp = objs[("google-github-actions/auth", "jobs.publish.steps[1]")]
     assert gcp.secret_sinks == ()  # `${{ secrets.GCP_KEY }}` is not a literal
     assert gcp.attribute_lines["with.credentials_json"] == 20

@@ -38,9 +38,13 @@ def test_required_rules_documented() -> None:
 
 
 def test_ids_unique_and_sorted() -> None:
-    raw = yaml.safe_load((rules_dir() / "docs" / "core.yaml").read_text(encoding="utf-8"))
-    ids = [item["id"] for item in raw["rules"]]
-    names = [item["name"] for item in raw["rules"]]
+    items = [
+        item
+        for pack in sorted((rules_dir() / "docs").glob("*.yaml"))
+        for item in yaml.safe_load(pack.read_text(encoding="utf-8"))["rules"]
+    ]
+    ids = [item["id"] for item in items]
+    names = [item["name"] for item in items]
     assert len(ids) == len(set(ids))
     assert len(names) == len(set(names))
     assert list(load_rule_docs()) == sorted(ids)

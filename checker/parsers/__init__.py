@@ -20,11 +20,12 @@ class Parser(Protocol):
 
 def build_parsers() -> Mapping[str, Parser]:
     """The literal registry: file format -> parser."""
-    from checker.parsers import github_actions, kubernetes, terraform
+    from checker.parsers import github_actions, gitlab_ci, kubernetes, terraform
 
     return {
         "terraform": terraform.parse,
         "terraform_json": terraform.parse_json,
         "kubernetes": kubernetes.parse,
         "github_actions": github_actions.parse,
+        "gitlab_ci": gitlab_ci.parse,
     }

@@ -11,8 +11,8 @@ Shapes produced (`<path>` is `SourceFile.path`):
   `Grant("<scope>:<level>", "repository")` per scope at its line (`none` grants nothing),
   `write-all`/`read-all` -> `Grant("*:write")`/`Grant("*:read")`.
 - `oidc_token`: a permissions block granting `id-token: write` (or `write-all`): address
-  `<path>#permissions` (top level) or `<path>#jobs.<id>`; location = the `id-token` line (the
-  `write-all` line); `attribute_lines["permissions.id-token"]`; `Grant("id-token:write")`;
+  `<path>#permissions.id-token` (top level) or `<path>#jobs.<id>`; location = the `id-token`
+  line (the `write-all` line); `attribute_lines["permissions.id-token"]`; `Grant("id-token:write")`;
   `references` = the credential steps that can use the token.
 - credential steps: address `<path>#jobs.<id>.steps[<index>]` (0-based); location = the step
   (its first key to its last line); `attribute_lines` for every step key and `with.<input>`;
@@ -103,9 +103,12 @@ class _Workflow:
         top = get_entry(self.root, "permissions")
         top_oidc: str | None = None
         if top is not None:
-            top_objects = self._permissions(top, f"{self.path}#permissions", None, {})
+            top_objects = self._permissions(
+                top, f"{self.path}#permissions", None, {},
+                oidc_address=f"{self.path}#permissions.id-token",
+            )
             if _grants_id_token(top[1]):
-                top_oidc = f"{self.path}#permissions"
+                top_oidc = f"{self.path}#permissions.id-token"
         job_objects: list[IdentityObject] = []
         inheriting: list[str] = []
         for job_id, job_key, job in items(get(self.root, "jobs")):

@@ -163,6 +163,8 @@ def _identity(
         lifetime=_lifetime(doc, kind),
         namespace=namespace,
         references=tuple(dict.fromkeys(references)),
+        usages=tuple(sorted(set(_texts(get(get(doc, "spec"), "usages"))))),
+        principals=_principals(meta, kind, namespace, name, references),
     )
 
 
@@ -365,3 +367,36 @@ def _texts(node: Node | None) -> list[str]:
         text = _text(node)
         return [text] if text else []
     return [t for t in (_text(n) for n in sequence(node)) if t is not None]
+
+
+#: Workload identity annotations on a ServiceAccount -> principal prefix (see
+#: `IdentityObject.principals`). Sources:
+#: https://docs.aws.amazon.com/eks/latest/userguide/associate-service-account-role.html,
+#: https://cloud.google.com/kubernetes-engine/docs/how-to/workload-identity,
+#: https://azure.github.io/azure-workload-identity/docs/topics/service-account-labels-and-annotations.html
+_WORKLOAD_ANNOTATIONS = (
+    ("eks.amazonaws.com/role-arn", "aws-role:"),
+    ("iam.gke.io/gcp-service-account", "gcp-sa:"),
+    ("azure.workload.identity/client-id", "azure-id:"),
+)
+
+
+def _principals(
+    meta: Node | None, kind: str, namespace: str | None, name: str, references: list[str]
+) -> tuple[str, ...]:
+    """Comparable identifiers this object names: a ServiceAccount itself
+    (`k8s-sa:<ns>/<name>`) and its workload identity annotations; a binding's ServiceAccount
+    subjects."""
+    found: list[str] = []
+    if kind == "ServiceAccount":
+        found.append(f"k8s-sa:{namespace or 'default'}/{name}")
+        for key, prefix in _WORKLOAD_ANNOTATIONS:
+            value = _text(get_path(meta, "annotations", key)) if meta is not None else None
+            if value:
+                found.append(prefix + (value.lower() if prefix == "azure-id:" else value))
+    elif kind in ("RoleBinding", "ClusterRoleBinding"):
+        for ref in references:
+            parts = ref.split("/")
+            if parts[0] == "ServiceAccount" and len(parts) == 3:
+                found.append(f"k8s-sa:{parts[1]}/{parts[2]}")
+    return tuple(sorted(set(found)))

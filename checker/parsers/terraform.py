@@ -46,6 +46,7 @@ from lark.exceptions import (
 )
 
 from checker.catalogue import Catalogue, CatalogueEntry
+from checker.errors import NhiGateError
 from checker.model import (
     Grant,
     IdentityObject,
@@ -54,6 +55,7 @@ from checker.model import (
     ParseProblem,
     ParseResult,
     SourceFile,
+    Trust,
 )
 from checker.parsers import common
 
@@ -101,6 +103,8 @@ def parse(source: SourceFile, catalogue: Catalogue) -> ParseResult:
         return ParseResult(problems=(text,))
     try:
         data = _load_hcl(text, with_meta=True)
+    except NhiGateError:
+        raise  # a broken installation is no verdict on the file: exit 2 with the fix
     except _HCL_ERRORS as exc:
         return ParseResult(problems=(_hcl_problem(source.path, text, exc),))
     if not isinstance(data, dict):
@@ -141,8 +145,21 @@ def parse_json(source: SourceFile, catalogue: Catalogue) -> ParseResult:
 
 
 def _load_hcl(text: str, with_meta: bool = False) -> Any:
-    """The one call into python-hcl2 (7.3.x `loads`). Raises what it raises (`_HCL_ERRORS`)."""
-    return hcl2_loads(text, with_meta=with_meta)
+    """The one call into python-hcl2 (7.3.x `loads`). Raises what it raises (`_HCL_ERRORS`).
+
+    Raises `NhiGateError` when the installed `hcl2` package is not python-hcl2 7.x: Checkov's
+    fork bc-python-hcl2 installs the same `hcl2` package with another `loads` signature.
+    """
+    try:
+        return hcl2_loads(text, with_meta=with_meta)
+    except TypeError as exc:
+        if "with_meta" not in str(exc):
+            raise
+        raise NhiGateError(
+            "the installed `hcl2` package is not python-hcl2 7.x (bc-python-hcl2, installed "
+            "with Checkov, replaces it): install nhi-gate in its own virtual environment or "
+            "with pipx, or `pip install --force-reinstall 'python-hcl2>=7.3.1,<8'`"
+        ) from exc
 
 
 def _hcl_problem(path: str, text: str, exc: BaseException) -> ParseProblem:
@@ -627,6 +644,9 @@ def _resource_identity(
         lifetime=_lifetime(rtype, node),
         namespace=_k8s_namespace(rtype, node),
         references=_references(node, ctx, address),
+        trust=_trust(rtype, node),
+        usages=_usages(rtype, node),
+        principals=_principals(node),
     )
 
 
@@ -668,6 +688,7 @@ def _module_identity(
         attribute_lines=_attribute_lines(node),
         privileges=_dedupe(grants),
         references=_references(node, ctx, address),
+        principals=_principals(node),
     )
 
 
@@ -1220,3 +1241,167 @@ def _grant_extractor(rtype: str) -> _Extractor | None:
     if key.startswith("google_") and key.endswith(("_iam_member", "_iam_binding")):
         return _gcp_member
     return None
+
+
+# ------------------------------------------------------------- trust, usages, principals
+# Read for privilege drift (NHI302) and environment reuse (NHI204) in checker/checks/.
+
+_GCP_SA_EMAIL = re.compile(r"[a-z][a-z0-9-]{4,29}@[a-z0-9.-]+\.iam\.gserviceaccount\.com")
+_AWS_ROLE_ARN = re.compile(r"arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+_K8S_SA_USER = re.compile(r"system:serviceaccount:([a-z0-9.-]+):([a-z0-9.-]+)")
+#: Attributes whose literal GUID value names an Azure principal (client or object id).
+_AZURE_ID_ATTRS = frozenset({
+    "client_id", "application_id", "principal_id", "object_id", "principal_object_id",
+    "service_principal_object_id", "app_role_assignment_required_id",
+})
+_SUBJECT_KEY = re.compile(r"(?:^|:)sub$")
+_TRUST_FIELDS = frozenset({"AWS", "Service", "Federated", "CanonicalUser"})
+
+
+def _find_line(node: _Node, attr: str, needle: str) -> int:
+    """The line inside attribute `attr`'s span holding `needle`, else the attribute's line."""
+    first, last = node.attrs.get(attr, (node.line(attr), node.line(attr)))
+    for ln in range(first, min(last, len(node.doc.lines)) + 1):
+        if needle and needle in node.doc.lines[ln - 1]:
+            return ln
+    return first
+
+
+def _statement_trust(statement: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """(principals as `Type:value`, OIDC subject patterns) of one IAM policy statement."""
+    principal = statement.get("Principal")
+    principals: list[str] = []
+    if principal == "*" or principal == ["*"]:
+        principals.append("AWS:*")
+    elif isinstance(principal, dict):
+        for ptype, values in principal.items():
+            if ptype in _TRUST_FIELDS:
+                principals.extend(f"{ptype}:{v}" for v in _strings(values))
+    subjects: list[str] = []
+    condition = statement.get("Condition")
+    if isinstance(condition, dict):
+        for block in condition.values():
+            if isinstance(block, dict):
+                for key, values in block.items():
+                    if isinstance(key, str) and _SUBJECT_KEY.search(key):
+                        subjects.extend(_strings(values))
+    return principals, subjects
+
+
+def _trust(rtype: str, node: _Node) -> tuple[Trust, ...]:
+    """Who may assume or federate into the identity `node` defines (see `model.Trust`).
+
+    - `aws_iam_role`: each Allow statement of a literal `assume_role_policy` (Principal x
+      `*:sub` condition values); a `data.aws_iam_policy_document` reference is read there.
+    - `data.aws_iam_policy_document`: statements with `principals` blocks (trust documents).
+    - Azure federated identity credentials: `issuer` limited to `subject`.
+    - `google_iam_workload_identity_pool_provider`: the OIDC/AWS issuer limited by
+      `attribute_condition` (CEL text, compared as written).
+    - `vault_jwt_auth_backend_role`: the JWT backend limited by `bound_subject` and
+      `bound_claims.sub`.
+    """
+    out: list[Trust] = []
+    if rtype == "aws_iam_role":
+        doc = _policy_document(node.get("assume_role_policy"))
+        statements = doc.get("Statement") if isinstance(doc, dict) else None
+        if isinstance(statements, dict):
+            statements = [statements]
+        for st in statements if isinstance(statements, list) else []:
+            if not isinstance(st, dict) or _effect(st.get("Effect")) == "deny":
+                continue
+            principals, subjects = _statement_trust(st)
+            for p in principals:
+                needle = subjects[0] if subjects else p.split(":", 1)[1]
+                line = _find_line(node, "assume_role_policy", needle)
+                out.append(Trust(p, tuple(subjects), line))
+    elif rtype == "aws_iam_policy_document":
+        for st in node.blocks("statement"):
+            if _effect(st.get("effect")) == "deny":
+                continue
+            subjects = [
+                v
+                for cond in st.blocks("condition")
+                if isinstance(cond.get("variable"), str)
+                and _SUBJECT_KEY.search(str(cond.get("variable")))
+                for v in _strings(cond.get("values"))
+            ]
+            for pr in st.blocks("principals"):
+                ptype = pr.get("type")
+                for ident in _strings(pr.get("identifiers")):
+                    out.append(Trust(f"{ptype}:{ident}", tuple(subjects), pr.line("identifiers")))
+    elif rtype in ("azuread_application_federated_identity_credential",
+                   "azurerm_federated_identity_credential"):
+        issuer, subject = node.get("issuer"), node.get("subject")
+        if isinstance(issuer, str):
+            limit = (subject,) if isinstance(subject, str) else ()
+            out.append(Trust(f"Issuer:{issuer}", limit, node.line("subject", "issuer")))
+    elif rtype == "google_iam_workload_identity_pool_provider":
+        issuer = "*"
+        for oidc in node.blocks("oidc"):
+            value = oidc.get("issuer_uri")
+            issuer = value if isinstance(value, str) else issuer
+        for aws in node.blocks("aws"):
+            value = aws.get("account_id")
+            issuer = f"aws:{value}" if isinstance(value, str) else issuer
+        cond = node.get("attribute_condition")
+        limit = (cond,) if isinstance(cond, str) and cond.strip() else ()
+        out.append(Trust(f"Issuer:{issuer}", limit, node.line("attribute_condition", "oidc")))
+    elif rtype == "vault_jwt_auth_backend_role":
+        backend = node.get("backend")
+        subjects = _strings(node.get("bound_subject"))
+        claims = node.get("bound_claims")
+        if isinstance(claims, dict):
+            subjects.extend(s for v in _strings(claims.get("sub")) for s in v.split(","))
+        out.append(Trust(f"Vault-JWT:{backend if isinstance(backend, str) else 'jwt'}",
+                         tuple(subjects), node.line("bound_claims", "bound_subject")))
+    return tuple(dict.fromkeys(out))
+
+
+def _usages(rtype: str, node: _Node) -> tuple[str, ...]:
+    """Key usages a certificate or key may serve, as written (sorted, deduplicated).
+
+    `tls_*_cert.allowed_uses`, `kubernetes_certificate_signing_request*.spec.usages`,
+    `azurerm_key_vault_key.key_opts`, and the `key_usage`/`extended_key_usage` of an
+    `azurerm_key_vault_certificate` policy.
+    """
+    found: list[str] = []
+    if rtype in ("tls_self_signed_cert", "tls_locally_signed_cert"):
+        found = _strings(node.get("allowed_uses"))
+    elif rtype.startswith("kubernetes_certificate_signing_request"):
+        found = [u for spec in node.blocks("spec") for u in _strings(spec.get("usages"))]
+    elif rtype == "azurerm_key_vault_key":
+        found = _strings(node.get("key_opts"))
+    elif rtype == "azurerm_key_vault_certificate":
+        for policy in node.blocks("certificate_policy"):
+            for props in policy.blocks("x509_certificate_properties"):
+                found += _strings(props.get("key_usage"))
+                found += _strings(props.get("extended_key_usage"))
+    return tuple(sorted(set(found)))
+
+
+def _principals(node: _Node) -> tuple[str, ...]:
+    """Literal identifiers of identities the block names (see `IdentityObject.principals`).
+
+    Every literal string at any depth is searched for GCP service account emails, AWS role
+    ARNs and `system:serviceaccount:<ns>:<name>` users; GUIDs count as Azure ids only under
+    the attribute names in `_AZURE_ID_ATTRS`. Interpolations (`${...}`) are not resolved.
+    """
+    found: dict[str, None] = {}
+    todo: list[tuple[str, Any]] = [("", node.body)]
+    while todo:
+        key, value = todo.pop()
+        if isinstance(value, dict):
+            todo.extend((k, v) for k, v in value.items() if k not in _META)
+        elif isinstance(value, list):
+            todo.extend((key, v) for v in value)
+        elif isinstance(value, str):
+            for m in _GCP_SA_EMAIL.finditer(value):
+                found[f"gcp-sa:{m.group(0)}"] = None
+            for m in _AWS_ROLE_ARN.finditer(value):
+                found[f"aws-role:{m.group(0)}"] = None
+            for m in _K8S_SA_USER.finditer(value):
+                found[f"k8s-sa:{m.group(1)}/{m.group(2)}"] = None
+            if key in _AZURE_ID_ATTRS and _GUID.match(value.strip()):
+                found[f"azure-id:{value.strip().lower()}"] = None
+    return tuple(sorted(found))

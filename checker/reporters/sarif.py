@@ -14,7 +14,10 @@ Shape of the log (one run):
   `uriBaseId`), a one-line `region`, a `logicalLocations` entry for the identity address,
   `partialFingerprints` {`nhiGate/v1`: fingerprint} (no `primaryLocationLineHash`: upload-sarif
   computes that one from the checkout), `properties` {actor_kind, agent, blocking, commit, kind,
-  platform}, and `suppressions` [{external, accepted}] when a human approved it.
+  platform}, and `suppressions` [{external, accepted}] when a human approved it, whose
+  `justification` names the approver (`Finding.approved_by`); an inline `nhi-gate:ignore`
+  gives kind `inSource` with the comment's reason, a baseline entry kind `external` naming the
+  file (`checker.suppressions.WaivedFinding.waiver`).
 - Parse problems: a `toolExecutionNotification` each (level error, the file and line, the
   NHI9xx id as `descriptor` and `associatedRule`). The engine also turns each problem into an
   NHI9xx finding, which becomes an ordinary result (unless config switched the rule off).
@@ -159,9 +162,23 @@ def _result(finding: Finding, rule_index: int) -> Any:
         "platform": finding.platform,
     }
     suppressions = None
-    if finding.approved:
+    waiver = getattr(finding, "waiver", None)  # checker.suppressions.WaivedFinding
+    if finding.approved and waiver is not None:
+        # an inline `nhi-gate:ignore` (kind inSource, the comment's reason) or a baseline
         suppressions = [
-            om.Suppression(kind="external", state="accepted", justification=APPROVAL_JUSTIFICATION)
+            om.Suppression(kind=waiver.kind, state="accepted", justification=waiver.justification)
+        ]
+    elif finding.approved:
+        suppressions = [
+            om.Suppression(
+                kind="external",
+                state="accepted",
+                justification=(
+                    f"Approved by {finding.approved_by}"
+                    if finding.approved_by
+                    else APPROVAL_JUSTIFICATION
+                ),
+            )
         ]
     return om.Result(
         message=om.Message(text=finding.message),

@@ -1,0 +1,178 @@
+"""Bounded work per file: a wall-clock deadline around each parse, and a parallel map over files.
+
+Mechanism (chosen over a worker process per file, which costs ~10-30 ms of fork and pickling per
+file and would make a 5-file pre-commit run slower than the parse itself):
+
+- `deadline(seconds)` arms `signal.setitimer(ITIMER_REAL)`; when it fires, the handler raises
+  `BudgetExceeded` in the parsing code. python-hcl2 (lark) is pure Python and libyaml's
+  composer calls back into Python for every node, so the signal is delivered within
+  milliseconds. `BudgetExceeded` derives from `BaseException` so a library's own
+  `except Exception` cannot swallow it.
+- Where a signal timer cannot be used (not the main thread, or no `SIGALRM`, i.e. Windows), the
+  parse runs in a one-off child process that is killed when the budget runs out.
+- `parse_many` parses many files on every available core (forked worker processes, each of
+  which uses the signal timer for its own files); few files are parsed in-process.
+
+Either way a file over the budget becomes an NHI903 `ParseProblem` naming it; never a hang.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from multiprocessing.connection import Connection
+from multiprocessing.context import ForkContext, SpawnContext
+from types import FrameType
+
+from checker.catalogue import Catalogue
+from checker.model import ParseProblem, ParseResult, SourceFile
+
+ParseFn = Callable[[SourceFile, Catalogue], ParseResult]
+
+#: Below this many files, parse in-process: forking workers costs more than it saves
+#: (measured in benchmarks/RESULTS.md).
+PARALLEL_MIN_FILES = 48
+_CHUNK = 16
+
+
+class BudgetExceeded(BaseException):
+    """Raised inside a parse when its time budget runs out (a BaseException on purpose)."""
+
+
+def _signal_timer_usable() -> bool:
+    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Raise `BudgetExceeded` in the body once `seconds` (wall clock) have passed.
+
+    Uses `ITIMER_REAL`/`SIGALRM`; the previous handler and timer are restored on exit. Must be
+    called from the main thread (`parse_one` checks); nesting is not supported.
+    """
+
+    def _fire(_signum: int, _frame: FrameType | None) -> None:
+        raise BudgetExceeded
+
+    previous = signal.signal(signal.SIGALRM, _fire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def over_budget(path: str, seconds: float) -> ParseProblem:
+    """The NHI903 problem for a file whose parse ran out of time."""
+    return ParseProblem(
+        path,
+        "NHI903",
+        f"{path}: parsing took longer than the {seconds:g}-second budget; not analysed",
+    )
+
+
+def _child(conn: Connection, parse: ParseFn, source: SourceFile, catalogue: Catalogue) -> None:
+    conn.send(parse(source, catalogue))
+    conn.close()
+
+
+def _parse_in_child(
+    parse: ParseFn, source: SourceFile, catalogue: Catalogue, seconds: float
+) -> ParseResult:
+    ctx: ForkContext | SpawnContext = (
+        multiprocessing.get_context("fork")
+        if "fork" in multiprocessing.get_all_start_methods()
+        else multiprocessing.get_context("spawn")
+    )
+    recv, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(send, parse, source, catalogue), daemon=True)
+    proc.start()
+    send.close()
+    try:
+        if recv.poll(seconds):
+            try:
+                result: ParseResult = recv.recv()
+                return result
+            except EOFError:
+                pass  # the child died without an answer: treat as over budget
+        return ParseResult(problems=(over_budget(source.path, seconds),))
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join()
+        recv.close()
+
+
+def parse_one(
+    parse: ParseFn, source: SourceFile, catalogue: Catalogue, seconds: float
+) -> ParseResult:
+    """`parse(source, catalogue)`, or an NHI903 result when it takes longer than `seconds`."""
+    if not _signal_timer_usable():
+        return _parse_in_child(parse, source, catalogue, seconds)
+    try:
+        with deadline(seconds):
+            return parse(source, catalogue)
+    except BudgetExceeded:
+        return ParseResult(problems=(over_budget(source.path, seconds),))
+
+
+Job = tuple[ParseFn, SourceFile]
+_WORKER_CATALOGUE: list[Catalogue] = []
+
+
+def _init_worker(catalogue: Catalogue) -> None:
+    _WORKER_CATALOGUE[:] = [catalogue]
+
+
+def _run_chunk(chunk: Sequence[Job], seconds: float) -> list[ParseResult]:
+    catalogue = _WORKER_CATALOGUE[0]
+    return [parse_one(fn, src, catalogue, seconds) for fn, src in chunk]
+
+
+def available_cores() -> int:
+    """CPUs this process may run on (`sched_getaffinity` where it exists, else `cpu_count`)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def parse_many(
+    jobs: Sequence[Job], catalogue: Catalogue, seconds: float, *, workers: int | None = None
+) -> list[ParseResult]:
+    """Run every `(parser, source)` job under the per-file budget; results in job order.
+
+    Uses `workers` (default: `available_cores()`) forked processes when there are at least
+    `PARALLEL_MIN_FILES` jobs and more than one core, else parses in-process. If the pool
+    breaks (a worker killed from outside), the unfinished jobs are parsed in-process.
+    """
+    n = workers if workers is not None else available_cores()
+    fork_ok = "fork" in multiprocessing.get_all_start_methods()
+    if n <= 1 or len(jobs) < PARALLEL_MIN_FILES or not fork_ok:
+        return [parse_one(fn, src, catalogue, seconds) for fn, src in jobs]
+    chunks = [jobs[i : i + _CHUNK] for i in range(0, len(jobs), _CHUNK)]
+    results: list[list[ParseResult] | None] = [None] * len(chunks)
+    try:
+        with ProcessPoolExecutor(
+            max_workers=min(n, len(chunks)),
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_init_worker,
+            initargs=(catalogue,),
+        ) as pool:
+            futures = [pool.submit(_run_chunk, chunk, seconds) for chunk in chunks]
+            for i, fut in enumerate(futures):
+                results[i] = fut.result()
+    except BrokenProcessPool:
+        pass
+    out: list[ParseResult] = []
+    for chunk, res in zip(chunks, results, strict=True):
+        if res is None:
+            res = [parse_one(fn, src, catalogue, seconds) for fn, src in chunk]
+        out.extend(res)
+    return out

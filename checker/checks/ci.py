@@ -1,0 +1,200 @@
+"""NHI310-NHI318: CI identities (GitHub Actions, GitLab CI) and the cloud OIDC trust they use.
+
+Identity rules over the objects of `checker.parsers.github_actions`, `checker.parsers.gitlab_ci`,
+the Terraform trust (`IdentityObject.trust`) and the facets of `checker.parsers.secrets`.
+Like every NHI3xx rule they gate agent- and bot-written lines (all lines with `--all-authors`).
+
+Rules (default level):
+- NHI310 excessive-token-permissions: `permissions: write-all` (error), or no `permissions`
+  block in the workflow nor the job (warning);
+- NHI311 secrets-inherit: a reusable workflow called with `secrets: inherit` (warning);
+- NHI312 all-secrets-serialised: `toJSON(secrets)` (error);
+- NHI313 secret-in-workflow-env: a secret in workflow-level `env:` (warning);
+- NHI314 checkout-persists-token: `actions/checkout` without `persist-credentials: false`
+  (warning);
+- NHI315 pull-request-target-credentials: a `pull_request_target` workflow that gets
+  credentials (error);
+- NHI316 cloud-credentials-without-environment: a job getting cloud credentials with no
+  `environment:` (GitLab: nor a protected-ref rule) (error);
+- NHI317 ci-oidc-trust-unscoped-subject: CI OIDC trust with no subject, a wildcard, or no
+  ref/environment (error);
+- NHI318 ci-oidc-trust-missing-audience: CI OIDC trust (or GitLab `id_tokens`) without an
+  audience (error).
+
+Sources: GitHub OIDC hardening
+(https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/about-security-hardening-with-openid-connect),
+AWS IAM OIDC for GitHub (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_create_for-idp_oidc.html#idp_oidc_Create_GitHub),
+GCP workload identity federation with deployment pipelines
+(https://cloud.google.com/iam/docs/workload-identity-federation-with-deployment-pipelines),
+GitLab id_tokens (https://docs.gitlab.com/ci/secrets/id_token_authentication/),
+zizmor audits (https://docs.zizmor.sh/audits/).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from checker.model import IdentityObject, Trust
+
+if TYPE_CHECKING:
+    from checker.engine import Emitter
+
+_CI_ISSUER = re.compile(r"token\.actions\.githubusercontent\.com|gitlab\.com")
+_OIDC_PROVIDER = re.compile(r"openid_connect_provider|oidc-provider")
+_SCOPED_SUBJECT = re.compile(r":(ref|environment|job_workflow_ref):")
+_GCP_PINS = re.compile(r"(assertion|attribute)\.(repository|sub|project_path)\b")
+_GCP_REF = re.compile(
+    r"(assertion|attribute)\.(ref|environment|sub|workflow_ref|job_workflow_ref)\b"
+)
+_CLOUD = frozenset({"aws", "gcp", "azure", "vault"})
+_CREDENTIAL_TYPES = frozenset({"id_token", "job_secrets"})
+
+#: Facet type -> (rule id, level, message suffix).
+_FACETS: Mapping[str, tuple[str, str, str]] = {
+    "default_token_permissions": (
+        "NHI310", "warning",
+        "has no `permissions:` block, so GITHUB_TOKEN gets the repository default "
+        "(read-write on older repositories)"),
+    "secrets_inherit": (
+        "NHI311", "warning",
+        "passes every repository secret to the called workflow (`secrets: inherit`)"),
+    "secrets_serialised": (
+        "NHI312", "error", "serialises every repository secret with `toJSON(secrets)`"),
+    "workflow_env_secret": (
+        "NHI313", "warning",
+        "puts a secret in workflow-level `env:`, where every step of every job can read it"),
+    "checkout_persisted_token": (
+        "NHI314", "warning",
+        "checks out without `persist-credentials: false`, leaving GITHUB_TOKEN in .git/config"),
+}
+
+
+def rule_ci(em: Emitter) -> None:
+    """NHI310-NHI318 on one object (see the module table)."""
+    obj = em.obj
+    if obj.type in _FACETS:
+        rule_id, level, what = _FACETS[obj.type]
+        subject = obj.address.split("#", 1)[0]
+        em.emit(rule_id, level, f"{subject} {what}",  # type: ignore[arg-type]
+                obj.address.split("#", 1)[-1], obj.attribute_lines.get("anchor"))
+        return
+    if obj.type == "oidc_trust_without_audience":
+        issuer = obj.secret_sinks[0].removeprefix("issuer:") if obj.secret_sinks else "CI"
+        em.emit("NHI318", "error",
+                f"{obj.derived_from} trusts {issuer} tokens without an audience (`aud`) "
+                "condition, so tokens minted for other services are accepted",
+                "aud", obj.attribute_lines.get("anchor"))
+        return
+    if obj.derived_from is not None:
+        return
+    _workflow_permissions(em)
+    _pull_request_target(em)
+    _environment(em)
+    _trust(em)
+    _gitlab_audience(em)
+
+
+def _workflow_permissions(em: Emitter) -> None:
+    obj = em.obj
+    if obj.type != "workflow_permissions":
+        return
+    for grant in obj.privileges:
+        if grant.action == "*:write":
+            em.emit("NHI310", "error",
+                    f"{obj.address} grants GITHUB_TOKEN `write-all`; list only the scopes the "
+                    "job needs", "permissions", grant.line)
+            return
+
+
+def _is_github_credential(obj: IdentityObject) -> bool:
+    if obj.type == "workflow_permissions":
+        return any(g.action.endswith(":write") for g in obj.privileges)
+    return obj.kind in ("ci_credential", "api_token") and "/" in obj.type
+
+
+def _pull_request_target(em: Emitter) -> None:
+    obj = em.obj
+    line = obj.attribute_lines.get("on.pull_request_target")
+    if line is None or not _is_github_credential(obj):
+        return
+    em.emit("NHI315", "error",
+            f"{obj.address} gets credentials in a workflow triggered by `pull_request_target`, "
+            "which runs with the base repository's secrets on events from forks",
+            "on.pull_request_target", obj.location.start_line)
+
+
+def _environment(em: Emitter) -> None:
+    obj = em.obj
+    if obj.platform not in _CLOUD and obj.type not in _CREDENTIAL_TYPES:
+        return
+    if "/" in obj.type and obj.kind == "ci_credential":  # a GitHub Actions credential step
+        if obj.environment is None:
+            em.emit("NHI316", "error",
+                    f"{obj.address} gets {obj.platform} credentials in a job with no "
+                    "`environment:`, so no protection rule or reviewer gates it",
+                    "environment", obj.location.start_line)
+        return
+    if obj.type in _CREDENTIAL_TYPES:
+        lines = obj.attribute_lines
+        if "environment" in lines or "protected_ref" in lines or "template" in lines:
+            return
+        em.emit("NHI316", "error",
+                f"{obj.address} gets credentials in a job with no `environment:` and no "
+                "`rules:` limiting it to protected refs, so any branch's pipeline can use them",
+                "environment", obj.location.start_line)
+
+
+def _is_ci_trust(trust: Trust) -> bool:
+    if _CI_ISSUER.search(trust.principal):
+        return True
+    return bool(_OIDC_PROVIDER.search(trust.principal)) and any(
+        s.startswith(("repo:", "project_path:")) for s in trust.subjects
+    )
+
+
+def unscoped_subject(subject: str, gcp_condition: bool = False) -> bool:
+    """True when a CI OIDC subject (or a GCP `attribute_condition`) admits more than one
+    repository's ref or environment.
+
+    AWS/Azure subjects (`repo:org/app:ref:refs/heads/main`,
+    `project_path:g/p:ref_type:branch:ref:main`) are scoped when they have no `*` and name a
+    `ref`, `environment` or `job_workflow_ref`. A GCP CEL condition is scoped when it pins a
+    repository (`assertion.repository`, `assertion.sub`, `assertion.project_path`) and a ref
+    or environment (`assertion.ref`, `assertion.environment`, `assertion.sub`, ...).
+    """
+    if gcp_condition:
+        return not (_GCP_PINS.search(subject) and _GCP_REF.search(subject))
+    return "*" in subject or not _SCOPED_SUBJECT.search(subject)
+
+
+def _trust(em: Emitter) -> None:
+    obj = em.obj
+    for trust in obj.trust:
+        if not _is_ci_trust(trust):
+            continue
+        gcp = obj.type == "google_iam_workload_identity_pool_provider"
+        if not trust.subjects:
+            what = "no `attribute_condition`" if gcp else "no subject (`sub`) condition"
+            em.emit("NHI317", "error",
+                    f"{obj.address} trusts CI OIDC tokens ({trust.principal}) with {what}: "
+                    "any repository or project on that issuer can use it", "sub", trust.line)
+            return
+        loose = [s for s in trust.subjects if unscoped_subject(s, gcp)]
+        if loose:
+            shown = loose[0] if len(loose[0]) <= 80 else loose[0][:77] + "..."
+            em.emit("NHI317", "error",
+                    f"{obj.address} trusts CI OIDC subject `{shown}`, which is not limited to "
+                    "one repository's ref or environment", "sub", trust.line)
+            return
+
+
+def _gitlab_audience(em: Emitter) -> None:
+    obj = em.obj
+    if obj.type != "id_token" or obj.platform != "gitlab":
+        return
+    if any(g.resource == "*" for g in obj.privileges):
+        em.emit("NHI318", "error",
+                f"{obj.address} declares an id_token without `aud`", "aud",
+                obj.location.start_line)

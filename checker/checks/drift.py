@@ -1,0 +1,196 @@
+"""NHI302 privilege drift: what an identity may do, or who may use it, grew between base and head.
+
+An identity rule: it reads `Emitter.obj` (head) and `Emitter.base` (the same path and address at
+base; None for a new identity, which NHI101/NHI301 judge instead). It emits at most one finding
+per aspect, each naming what was added:
+- `privileges`: allow grants at head that no base allow grant covers (new actions, wider
+  resources, an admin-equivalent role), or deny grants base had and head dropped. AWS action
+  coverage uses the IAM database (`checker.checks.iam`): `s3:*` covers `s3:GetObject`, and a
+  list of every S3 action covers `s3:*`. Resources and other platforms' actions compare as
+  IAM-style globs (`*`, `?`), so `arn:aws:s3:::b/*` covers `arn:aws:s3:::b/key`.
+- `trust`: a principal that base did not trust (`AWS:*` covers every principal), or an OIDC
+  subject no base subject pattern covers (a trust with no subject limit accepts any subject);
+  for a role binding, a subject base did not bind.
+- `renewal`: a certificate or key whose replacement serves more usages or lives longer
+  (validity hours or end date), or that no longer declares a lifetime at all.
+
+Sources:
+- IAM policy evaluation:
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
+- OIDC subject claims: https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/about-security-hardening-with-openid-connect#example-subject-claims
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from checker.checks import iam
+from checker.model import Grant, IdentityObject, Lifetime, Trust
+from checker.privileges import admin_grants
+
+if TYPE_CHECKING:
+    from checker.engine import Emitter
+
+_RENEWABLE = frozenset({"certificate", "private_key", "access_key", "api_token", "secret"})
+
+
+def rule_drift(em: Emitter) -> None:
+    """NHI302: emit one finding per widened aspect of a changed identity (see module doc)."""
+    base = em.base
+    if base is None:
+        return
+    _privileges(em, base)
+    _trust(em, base)
+    _renewal(em, base)
+
+
+# --------------------------------------------------------------------------- privileges
+
+
+def _glob(value: str, pattern: str) -> bool:
+    return value == pattern or fnmatch.fnmatchcase(value, pattern)
+
+
+def _action_covered(platform: str, grant: Grant, wides: Sequence[Grant]) -> bool:
+    """True when the allow grants `wides` (same resource coverage) allow `grant`'s action."""
+    if grant.not_action:
+        return any(w.not_action and w.action == grant.action for w in wides) or any(
+            not w.not_action and w.action == "*" for w in wides
+        )
+    actions = [w.action for w in wides if not w.not_action]
+    if any(_glob(grant.action, a) for a in actions):
+        return True
+    if platform == "aws" and ":" in grant.action and actions:
+        return iam.covers_any(actions, grant.action)
+    return False
+
+
+def gained_grants(head: IdentityObject, base: IdentityObject) -> list[Grant]:
+    """Allow grants of `head` that `base`'s allow grants do not cover, in source order."""
+    base_allows = [g for g in base.privileges if g.effect == "allow"]
+    out: list[Grant] = []
+    for grant in head.privileges:
+        if grant.effect != "allow":
+            continue
+        wides = [b for b in base_allows if _glob(grant.resource, b.resource)]
+        if not _action_covered(head.platform, grant, wides):
+            out.append(grant)
+    return out
+
+
+def dropped_denies(head: IdentityObject, base: IdentityObject) -> list[Grant]:
+    """Deny grants of `base` with no identical deny at head (line numbers ignored)."""
+    keep = {replace(g, line=None) for g in head.privileges if g.effect == "deny"}
+    return [g for g in base.privileges if g.effect == "deny" and replace(g, line=None) not in keep]
+
+
+def _privileges(em: Emitter, base: IdentityObject) -> None:
+    obj = em.obj
+    gained = gained_grants(obj, base)
+    dropped = dropped_denies(obj, base)
+    if not gained and not dropped:
+        return
+    parts: list[str] = []
+    if gained:
+        shown = ", ".join(str(g) for g in gained[:3])
+        more = f" and {len(gained) - 3} more" if len(gained) > 3 else ""
+        parts.append(f"gains {shown}{more}")
+        if obj.platform == "aws":
+            extra = iam.summarise(g.action for g in gained if not g.not_action)
+            if extra:
+                parts[-1] += f" ({extra})"
+        admin = admin_grants(replace(obj, privileges=tuple(gained), references=()),
+                             em.ctx.admin_table)
+        if admin:
+            parts.append(f"admin-equivalent: {admin[0].why}")
+    if dropped:
+        parts.append("drops " + ", ".join(str(g) for g in dropped[:3]))
+    was = [str(g) for g in base.privileges if g.effect == "allow"][:2]
+    since = f" (base allowed: {'; '.join(was)})" if was else " (base allowed nothing)"
+    line = gained[0].line if gained else None
+    em.emit("NHI302", "error",
+            f"{obj.address} privileges widened: {'; '.join(parts)}{since}", "privileges", line)
+
+
+# --------------------------------------------------------------------------- trust
+
+
+def _trust_covered(t: Trust, base: Sequence[Trust]) -> bool:
+    for b in base:
+        if not _glob(t.principal, b.principal) and b.principal not in ("AWS:*", "*"):
+            continue
+        if not b.subjects:
+            return True
+        if t.subjects and all(any(_glob(s, bs) for bs in b.subjects) for s in t.subjects):
+            return True
+    return False
+
+
+def _trust(em: Emitter, base: IdentityObject) -> None:
+    obj = em.obj
+    added: list[str] = []
+    line: int | None = None
+    for t in obj.trust:
+        if _trust_covered(t, base.trust):
+            continue
+        known = any(_glob(t.principal, b.principal) for b in base.trust)
+        if known and not t.subjects:
+            added.append(f"any OIDC subject of {t.principal}")
+        elif known:
+            added.append(f"OIDC subject {', '.join(t.subjects)} for {t.principal}")
+        else:
+            added.append(f"principal {t.principal}")
+        line = line if line is not None else t.line
+    if obj.kind == "role_binding":
+        before = set(base.references) | set(base.principals)
+        new = [r for r in (*obj.references, *obj.principals) if r not in before]
+        added.extend(f"subject {r}" for r in dict.fromkeys(new))
+        if new and line is None:
+            line = obj.attribute_lines.get("subjects") or obj.attribute_lines.get("members")
+    if not added:
+        return
+    shown = "; ".join(added[:3]) + (f" and {len(added) - 3} more" if len(added) > 3 else "")
+    em.emit("NHI302", "error", f"{obj.address} trusts more principals: {shown}", "trust", line)
+
+
+# --------------------------------------------------------------------------- renewal
+
+
+def _end(life: Lifetime | None) -> dt.date | None:
+    if life is None or life.expires is None:
+        return None
+    try:
+        return dt.date.fromisoformat(life.expires[:10])
+    except ValueError:
+        return None
+
+
+def _renewal(em: Emitter, base: IdentityObject) -> None:
+    obj = em.obj
+    if obj.kind not in _RENEWABLE:
+        return
+    parts: list[str] = []
+    usages = [u for u in obj.usages if u not in base.usages]
+    if usages and (base.usages or obj.kind in ("certificate", "private_key")):
+        parts.append(f"adds usages {', '.join(usages)}")
+    old, new = base.lifetime, obj.lifetime
+    attr = (new.attribute if new else None) or (old.attribute if old else None)
+    if old is not None and (old.hours is not None or old.expires is not None) and (
+        new is None or (new.hours is None and new.expires is None and new.attribute is None)
+    ):
+        parts.append(f"no longer declares a lifetime (base: {old.attribute})")
+    elif old and new and old.hours is not None and new.hours is not None and new.hours > old.hours:
+        parts.append(f"lives {new.hours / 24:g} days (was {old.hours / 24:g}) via {attr}")
+    elif (a := _end(old)) and (b := _end(new)) and b > a:
+        parts.append(f"expires {b.isoformat()} (was {a.isoformat()})")
+    if not parts:
+        return
+    line = obj.attribute_lines.get("allowed_uses") if usages else None
+    if line is None and attr:
+        line = obj.attribute_lines.get(attr)
+    em.emit("NHI302", "error",
+            f"{obj.address} was renewed with broader scope: {'; '.join(parts)}", "renewal", line)

@@ -1,0 +1,85 @@
+"""NHI401-NHI407: secret material that is hardcoded or lands outside a secrets manager.
+
+Identity rules over the facets of `checker.parsers.secrets` and the Kubernetes `Secret`
+objects of `checker.parsers.kubernetes`. They gate every author (`checker.gate`): a leak is a
+leak whoever wrote it. Messages name the file, the key or resource and the redacted value
+(`prefix…(sha256:8hex)`), never the value itself.
+
+Rules (all `error` by default) and the objects they judge:
+- NHI401 hardcoded-credential: `hardcoded_secret`;
+- NHI402 secret-written-to-local-file: `secret_file`;
+- NHI403 secret-output-not-sensitive: `secret_output`;
+- NHI404 kubernetes-secret-with-literal-data: a Kubernetes `Secret` with `data`/`stringData`;
+- NHI405 secret-in-ci-artifact-or-cache: `ci_secret_artifact`;
+- NHI406 secret-echoed-to-ci-log: `ci_secret_echo`;
+- NHI407 rotated-secret-outside-vault: `rotated_secret_file`, `ci_rotated_secret_artifact`.
+
+Sources: OWASP NHI2:2025 Secret Leakage
+(https://owasp.org/www-project-non-human-identities-top-10/2025/2-secret-leakage/),
+Terraform sensitive outputs (https://developer.hashicorp.com/terraform/language/values/outputs#sensitive-suppressing-values-in-cli-output),
+Kubernetes good practices for Secrets (https://kubernetes.io/docs/concepts/security/secrets-good-practices/).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from checker.engine import Emitter
+
+
+_REDACTED = re.compile(r":(.{0,4}…\(sha256:[0-9a-f]{8}\))$")
+_K8S_LITERAL = ("data.", "stringData.")
+
+#: Facet type -> (rule id, what happened, where it went).
+_SINK_RULES: Mapping[str, tuple[str, str]] = {
+    "secret_file": ("NHI402", "writes secret material to a local file"),
+    "rotated_secret_file": ("NHI407", "writes a rotated secret to a local file instead of a vault"),
+    "secret_output": ("NHI403", "exposes secret material in an output without `sensitive = true`"),
+    "ci_secret_artifact": ("NHI405", "writes secret material to a file uploaded as an artifact "
+                                     "or saved to a cache"),
+    "ci_rotated_secret_artifact": ("NHI407", "leaves a newly minted credential in a file "
+                                             "uploaded as an artifact or saved to a cache"),
+    "ci_secret_echo": ("NHI406", "prints a secret to the job log"),
+}
+
+
+def redacted_value(address: str) -> str | None:
+    """The redacted form carried at the end of a `hardcoded_secret` address, else None."""
+    m = _REDACTED.search(address)
+    return m.group(1) if m else None
+
+
+def rule_secret_material(em: Emitter) -> None:
+    """NHI401-NHI407 on one object (see the module table)."""
+    obj = em.obj
+    anchor = obj.attribute_lines.get("anchor")
+    if obj.type == "hardcoded_secret":
+        detector = obj.secret_sinks[0].removeprefix("literal:") if obj.secret_sinks else "secret"
+        key = next((k for k in obj.attribute_lines if k != "value"), None)
+        where = f" in `{key}`" if key else ""
+        em.emit("NHI401", "error",
+                f"{detector} hardcoded{where} ({redacted_value(obj.address) or 'redacted'}): "
+                "move it to a secrets manager, reference it, and rotate it",
+                key or "value", obj.attribute_lines.get("value"))
+        return
+    if obj.type in _SINK_RULES:
+        rule_id, what = _SINK_RULES[obj.type]
+        sink = obj.secret_sinks[0] if obj.secret_sinks else "unknown sink"
+        subject = obj.derived_from or obj.address.split("#", 1)[0]
+        em.emit(rule_id, "error", f"{subject} {what} ({sink})", sink, anchor)
+        return
+    if obj.platform == "kubernetes" and obj.type.split(":", 1)[0] == "Secret":
+        keys = sorted(
+            ((line, name) for name, line in obj.attribute_lines.items()
+             if name.startswith(_K8S_LITERAL)),
+        )
+        if keys:
+            line, name = keys[0]
+            shown = ", ".join(n for _, n in keys[:3]) + (" ..." if len(keys) > 3 else "")
+            em.emit("NHI404", "error",
+                    f"{obj.address} commits literal secret data ({shown}) to the repository; "
+                    "use an ExternalSecret, SealedSecret or CSI secret store instead",
+                    name.split(".", 1)[0], line)

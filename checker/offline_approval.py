@@ -1,0 +1,238 @@
+"""Offline approval and trust reads from git (DESIGN.md "Approval and trust").
+
+- `read_trust`: the policy files as they are at the **base** revision (CODEOWNERS, the
+  allowed-signers file) and which in-range commits changed any policy file (one `git log`).
+- `offline_approvals`: commits in the range that carry an `Approved-by:` trailer, made by a
+  human, and SSH-signed by a key of the base revision's allowed-signers file. Each is checked
+  with the real `git verify-commit`, with `gpg.ssh.allowedSignersFile` pointing at a temporary
+  copy of the base blob (git runs `ssh-keygen -Y find-principals` / `-Y verify`), so a key that
+  an agent adds to the file inside the change is never trusted by the change itself.
+  A valid approval commit approves the findings of its ancestors in the range; anything
+  committed after it needs a new approval (`approval.apply_approvals`).
+
+GPG signatures are refused with a reason: an allowed-signers file lists SSH keys, and a GPG
+verdict would depend on this machine's keyring instead of the base revision.
+Git's SSH signing: https://git-scm.com/docs/git-config#Documentation/git-config.txt-gpgsshallowedSignersFile
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import git
+
+from checker import git as cg
+from checker.approval import (
+    Approval,
+    Decision,
+    Rejection,
+    ancestors_in_range,
+    approved_by_trailer,
+    contributor_addresses,
+    trust_files,
+)
+from checker.codeowners import SEARCH_ORDER, CodeOwners, parse
+from checker.config import Config
+from checker.errors import GitError
+from checker.model import ChangeSet, Provenance
+from checker.provenance import Fingerprints, address_of
+
+_SSH_SIG = b"-----BEGIN SSH SIGNATURE-----"
+
+
+@dataclass(frozen=True)
+class TrustInputs:
+    """Policy read from base: `codeowners` (None when base has none), the allowed-signers
+    bytes (None when not configured or absent) and where they came from, the policy files
+    (`kinds`: path -> kind) and, per policy file, the in-range commits that changed it."""
+
+    codeowners: CodeOwners | None
+    signers: bytes | None
+    signers_source: str
+    kinds: Mapping[str, str] = field(default_factory=dict)
+    touches: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: sha -> signed (see `signed_commits`); filled only when the config requires signatures.
+    signed: Mapping[str, bool] = field(default_factory=dict)
+
+
+def _git(repo: git.Repo, *args: str) -> tuple[int, str, str]:
+    """Run git with nhi-gate's fixed options; (exit status, stdout, stderr), never raises on a
+    non-zero status. Raises `GitError` when git itself cannot run."""
+    exe = git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git"
+    cmd = [exe, "-c", "core.quotePath=false", "--literal-pathspecs", *args]
+    try:
+        status, out, err = repo.git.execute(
+            cmd, with_extended_output=True, with_exceptions=False
+        )
+    except git.GitCommandNotFound as exc:
+        raise GitError(f"git executable not found: {exc}") from exc
+    return int(status or 0), str(out), str(err)
+
+
+def _label(repo: git.Repo) -> str:
+    return str(repo.working_tree_dir or repo.git_dir)
+
+
+def touching_commits(
+    repo: git.Repo, base: str, head: str, paths: Sequence[str]
+) -> dict[str, tuple[str, ...]]:
+    """path -> the commits of `base..head` (oldest first) that changed it, for `paths` only,
+    from ONE `git log --full-history --name-only`. Deletions count; merges list no files."""
+    if not paths:
+        return {}
+    status, out, err = _git(
+        repo, "log", "--full-history", "--no-renames", "--topo-order", "--reverse",
+        "--name-only", "--format=%x01%H", f"{base}..{head}", "--", *paths,
+    )
+    if status != 0:
+        raise GitError(f"{_label(repo)}: git log failed: {err.strip()}")
+    wanted = set(paths)
+    found: dict[str, list[str]] = {}
+    sha = ""
+    for line in out.splitlines():
+        if line.startswith("\x01"):
+            sha = line[1:].strip()
+        elif line.strip() in wanted and sha:
+            found.setdefault(line.strip(), []).append(sha)
+    return {p: tuple(s) for p, s in found.items()}
+
+
+def signed_commits(repo: git.Repo, changeset: ChangeSet) -> dict[str, bool]:
+    """sha -> True when the commit object carries a signature (`gpgsig` header) that git does
+    not call bad (`%G?` B). Git's `%G?` alone says N for an SSH signature when no
+    allowed-signers file is configured, so presence is read from the object itself."""
+    return {
+        c.sha: _signature_kind(repo, c.sha) is not None and c.signature != "B"
+        for c in changeset.commits
+    }
+
+
+def read_trust(repo: git.Repo, changeset: ChangeSet, config: Config) -> TrustInputs:
+    """CODEOWNERS and allowed signers at the change's base, the commits that changed policy
+    files, and (with `approval.require_signed_agent_commits`) which commits are signed."""
+    assert changeset.base is not None and changeset.head is not None
+    base, head = changeset.base, changeset.head
+    kinds = trust_files(config)
+    wanted = [*SEARCH_ORDER]
+    if config.allowed_signers:
+        wanted.append(config.allowed_signers.removeprefix("./"))
+    blobs = cg.read_blobs(repo, base, wanted)
+    codeowners = None
+    for path in SEARCH_ORDER:
+        raw = blobs.get(path)
+        if raw is not None:
+            codeowners = parse(raw.decode("utf-8", "replace"), f"{base[:12]}:{path}")
+            break
+    signers = None
+    source = "approval.allowed_signers is not set in the base config"
+    if config.allowed_signers:
+        path = config.allowed_signers.removeprefix("./")
+        signers = blobs.get(path)
+        source = f"{base[:12]}:{path}" + (" (absent at base)" if signers is None else "")
+    touches = touching_commits(repo, base, head, sorted(kinds))
+    signed = signed_commits(repo, changeset) if config.require_signed_agent_commits else {}
+    return TrustInputs(codeowners, signers, source, kinds, touches, signed)
+
+
+def _signature_kind(repo: git.Repo, sha: str) -> str | None:
+    """`ssh`, `gpg` or None from the raw commit object's `gpgsig` header."""
+    try:
+        _, _, _, raw = repo.git.get_object_data(sha)
+    except ValueError as exc:
+        raise GitError(f"{_label(repo)}: cannot read commit {sha}: {exc}") from exc
+    header = raw.split(b"\n\n", 1)[0]
+    for line in header.split(b"\n"):
+        if line.startswith((b"gpgsig ", b"gpgsig-sha256 ")):
+            return "ssh" if _SSH_SIG in line else "gpg"
+    return None
+
+
+def _verify(repo: git.Repo, sha: str, signers_file: Path) -> tuple[bool, str]:
+    """(verified, principal or git's message) with `git verify-commit` and the base signers."""
+    opts = (
+        "-c", "gpg.format=ssh",
+        "-c", "gpg.ssh.program=ssh-keygen",
+        "-c", f"gpg.ssh.allowedSignersFile={signers_file}",
+    )
+    status, _out, err = _git(repo, *opts, "verify-commit", sha)
+    if status != 0:
+        message = " ".join(line.strip() for line in err.splitlines() if line.strip())
+        return False, message or f"git verify-commit exited {status}"
+    _, out, _ = _git(repo, *opts, "log", "--no-walk", "--format=%G?%x1f%GS", sha)
+    letter, _, principal = out.strip().partition("\x1f")
+    if letter != "G" or not principal:
+        return False, f"git reports signature status {letter or '?'}"
+    return True, principal.strip()
+
+
+def offline_approvals(
+    repo: git.Repo,
+    changeset: ChangeSet,
+    provenance: Mapping[str, Provenance],
+    fps: Fingerprints,
+    trust: TrustInputs,
+) -> Decision:
+    """The valid signed approval commits of the range, and the rejected ones with a reason.
+
+    A candidate is a commit with an `Approved-by:` trailer. It counts when: its author is a
+    human (provenance); it is SSH-signed; `git verify-commit` accepts it against the base
+    allowed-signers file; the `Approved-by:` address, when it has one, is the signer's
+    principal; and the signer is not an author, committer or co-author of an agent or bot
+    commit it would approve. It covers its ancestors in the range.
+    """
+    candidates = [c for c in changeset.commits if approved_by_trailer(c) is not None]
+    if not candidates:
+        return Decision()
+    approvals: list[Approval] = []
+    rejections: list[Rejection] = []
+    with tempfile.TemporaryDirectory(prefix="nhi-gate-signers-") as tmp:
+        signers_file = Path(tmp) / "allowed_signers"
+        if trust.signers is not None:
+            signers_file.write_bytes(trust.signers)
+        for commit in candidates:
+            trailer = approved_by_trailer(commit) or ""
+            named = address_of(trailer)
+            who = f"commit {commit.sha[:12]} (Approved-by: {named or trailer})"
+
+            def reject(reason: str, who: str = who) -> None:
+                rejections.append(Rejection(who, "signed-commit", reason))
+
+            prov = provenance.get(commit.sha)
+            if prov is None or prov.actor_kind != "human":
+                kind = prov.actor_kind if prov else "unknown"
+                reject(f"the approval commit is by an {kind}, not a human")
+                continue
+            if trust.signers is None:
+                reject(f"no allowed-signers file to verify against ({trust.signers_source})")
+                continue
+            sig = _signature_kind(repo, commit.sha)
+            if sig is None:
+                reject("the approval commit is not signed")
+                continue
+            if sig != "ssh":
+                reject("GPG-signed: only SSH signatures can be checked against the "
+                       "allowed-signers file")
+                continue
+            ok, principal = _verify(repo, commit.sha, signers_file)
+            if not ok:
+                reject(f"signature does not verify against {trust.signers_source}: {principal}")
+                continue
+            if named is not None and named != principal.lower():
+                reject(f"Approved-by names {named} but the commit is signed by {principal}")
+                continue
+            covers = ancestors_in_range(commit.sha, changeset.commits)
+            driven = [
+                c for c in changeset.commits
+                if c.sha in covers
+                and (p := provenance.get(c.sha)) is not None
+                and p.actor_kind in ("agent", "bot")
+            ]
+            if principal.lower() in contributor_addresses(driven, fps):
+                reject(f"{principal} authored, committed or co-authored an agent commit it "
+                       "would approve")
+                continue
+            approvals.append(Approval(principal, "signed-commit", commit.sha, covers))
+    return Decision(tuple(approvals), tuple(rejections))

@@ -1,0 +1,91 @@
+"""A cheap byte-level test that tells which files cannot define an identity, so they are not parsed.
+
+Every identity nhi-gate finds comes from a construct named literally in the file: a Terraform
+resource/data type label (`aws_iam_user`), the IAM module's `source`, a Kubernetes `kind`
+(`ServiceAccount`, `ClusterRoleBinding`, `SecretList` ...), a GitHub Actions `permissions:`
+block or a catalogued `uses:` action. `Tokens` holds those names, built from the catalogue (so
+a new catalogue entry extends the filter without code), and `may_define_identity` is a single
+regular-expression search over the raw bytes.
+
+Soundness (an agent writes the change and may try to slip an identity past the filter):
+- HCL, JSON and YAML double-quoted strings can spell a name with escapes (`"aws_iam_\\u0075ser"`,
+  a YAML `\\` line continuation): any backslash keeps the file;
+- GitHub action names are matched case-insensitively, as the parser lower-cases `uses:`;
+- a file that is not clean UTF-8 text (NUL byte, invalid UTF-8) or is over the byte budget is
+  kept, so the parser reports it as NHI902/NHI903 (fail-closed) instead of the filter hiding it.
+`tests/test_robustness.py` checks over the whole corpus that no file in which the full parse finds
+an identity is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from checker.catalogue import Catalogue
+
+#: Literal names the parsers key on that are not catalogue type names.
+_TERRAFORM_EXTRA = (b"terraform-aws-modules", b"terraform-aws-iam")
+_ACTIONS_EXTRA = (b"permissions",)
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """One compiled alternation per file format (`terraform`, `kubernetes`, `github_actions`)."""
+
+    patterns: Mapping[str, re.Pattern[bytes]]
+
+
+def _alternation(words: set[bytes], *, ignore_case: bool = False) -> re.Pattern[bytes]:
+    escaped = sorted((re.escape(w) for w in words if w), key=lambda w: (-len(w), w))
+    return re.compile(b"|".join(escaped) or b"(?!)", re.IGNORECASE if ignore_case else 0)
+
+
+def build_tokens(catalogue: Catalogue) -> Tokens:
+    """The tokens for each parsed format, derived from `catalogue`.
+
+    Terraform: each resource type, each `data.<type>` without its prefix, the IAM module's
+    registry/GitHub names. Kubernetes: each kind (`Secret:<type>` entries reduce to `Secret`).
+    GitHub Actions: each catalogued action (`owner/repo[/path]`) and `permissions`.
+    """
+    tf: set[bytes] = set(_TERRAFORM_EXTRA)
+    k8s: set[bytes] = set()
+    gha: set[bytes] = set(_ACTIONS_EXTRA)
+    for fmt, type_ in catalogue.entries:
+        if fmt == "terraform":
+            if type_.startswith("module:"):
+                continue
+            tf.add(type_.removeprefix("data.").encode())
+        elif fmt == "kubernetes":
+            k8s.add(type_.split(":", 1)[0].encode())
+        elif fmt == "github_actions":
+            gha.add(type_.lower().encode())
+    tf_re = _alternation(tf)
+    return Tokens(
+        {
+            "terraform": tf_re,
+            "terraform_json": tf_re,
+            "kubernetes": _alternation(k8s),
+            "github_actions": _alternation(gha, ignore_case=True),
+        }
+    )
+
+
+def may_define_identity(fmt: str, raw: bytes, tokens: Tokens, max_bytes: int) -> bool:
+    """False only when file bytes `raw` of format `fmt` provably define no identity.
+
+    True (parse it) for an unknown format, a file over `max_bytes`, one with a NUL byte, a
+    backslash or invalid UTF-8, or one containing any token of its format.
+    """
+    pattern = tokens.patterns.get(fmt)
+    if pattern is None or len(raw) > max_bytes or b"\x00" in raw or b"\\" in raw:
+        return True
+    if pattern.search(raw) is not None:
+        return True
+    if not raw.isascii():
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return True
+    return False

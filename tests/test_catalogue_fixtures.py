@@ -1,0 +1,88 @@
+"""Every catalogue entry has a pass and a fail fixture, tested line-exactly.
+
+`fixtures/catalogue/{pass,fail}.<ext>` hold one instance (or, for NHI204, a prod/staging pair)
+of every entry of the matching catalogue pack, with `# expect:` lines above each finding. The
+fail fixture shows each identity with a problem (missing owner/ticket/expiry, an admin grant,
+reuse across environments, a static credential); the pass fixture a well-governed instance,
+where only NHI303 (a credential static by nature) may be expected. Rules are judged in scan mode
+with a fixed date, so expiries in the fixtures do not age.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from test_rule_fixtures import expectations
+
+from checker.analysis import parse_sources
+from checker.catalogue import load_catalogue
+from checker.config import Config
+from checker.engine import Context, evaluate
+from checker.model import ChangeSet, IdentityObject, SourceFile
+from checker.privileges import load_admin_table
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "fixtures" / "catalogue"
+TODAY = dt.date(2026, 1, 1)
+#: Rules the catalogue fixtures are judged on (other families have their own fixtures).
+JUDGED = frozenset({"NHI201", "NHI202", "NHI203", "NHI204", "NHI301", "NHI303"})
+#: (format, fixture file, path the file is given to the parser under).
+FILES = (
+    ("terraform", "pass.tf", "fixtures/catalogue/pass.tf"),
+    ("terraform", "fail.tf", "fixtures/catalogue/fail.tf"),
+    ("kubernetes", "pass.yaml", "fixtures/catalogue/pass.yaml"),
+    ("kubernetes", "fail.yaml", "fixtures/catalogue/fail.yaml"),
+    ("github_actions", "pass.yml", ".github/workflows/pass.yml"),
+    ("github_actions", "fail.yml", ".github/workflows/fail.yml"),
+)
+#: Entries without a fail case yet, and why (keep this short; each is a known gap).
+NO_FAIL_CASE = {
+    ("terraform", "aws_iam_group_membership"):
+        "names users and groups by name only: no literal identifier for NHI204, no grants",
+    ("terraform", "aws_iam_user_group_membership"):
+        "names users and groups by name only: no literal identifier for NHI204, no grants",
+    ("github_actions", "oidc_token"):
+        "`id-token: write` alone is not a problem; OIDC trust rules judge what accepts it",
+}
+
+
+def judge(fixture: str, virtual: str) -> tuple[set[tuple[str, int]], list[IdentityObject]]:
+    config = Config()
+    source = SourceFile(virtual, (FIXTURES / fixture).read_bytes())
+    parsed = parse_sources([source], load_catalogue(), config)
+    assert not parsed.problems, parsed.problems
+    ctx = Context(mode="scan", config=config, catalogue=load_catalogue(),
+                  admin_table=load_admin_table(), changeset=ChangeSet(None, None),
+                  provenance={}, today=TODAY)
+    findings, objects = evaluate(parsed.objects, (), ctx)
+    return {(f.rule_id, f.location.start_line) for f in findings if f.rule_id in JUDGED}, objects
+
+
+@pytest.mark.parametrize(("fmt", "fixture", "virtual"), FILES, ids=[f[1] for f in FILES])
+def test_catalogue_fixture_is_line_exact(fmt: str, fixture: str, virtual: str) -> None:
+    text = (FIXTURES / fixture).read_text(encoding="utf-8")
+    expected = {e for e in expectations(text) if e[0] in JUDGED}
+    found, objects = judge(fixture, virtual)
+    if fixture.startswith("pass"):
+        assert {rule for rule, _ in expected} <= {"NHI303"}
+    assert sorted(found - expected) == [] and sorted(expected - found) == []
+    covered = {o.type for o in objects}
+    entries = {t for f, t in load_catalogue().entries if f == fmt}
+    missing = entries - covered
+    if fixture.startswith("fail"):
+        missing -= {t for f, t in NO_FAIL_CASE if f == fmt}
+    assert sorted(missing) == []
+
+
+def test_every_fail_case_shows_a_problem_on_its_identity() -> None:
+    """Each identity in a fail fixture carries at least one judged finding at its lines."""
+    for _fmt, fixture, virtual in FILES:
+        if not fixture.startswith("fail"):
+            continue
+        found, objects = judge(fixture, virtual)
+        for obj in objects:
+            lines = {line for _, line in found}
+            hit = any(obj.location.start_line <= ln <= obj.location.end_line for ln in lines)
+            assert hit, f"{fixture}: {obj.address} ({obj.type}) has no finding"

@@ -1,0 +1,218 @@
+"""Secret material: detection (detect-secrets plugins + credential-named keys), facets, and
+redaction in every output format (no literal secret value may appear anywhere)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from checker.cli import main
+from checker.model import SourceFile
+from checker.parsers import secrets
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Fake values assembled at run time (no token-shaped literal in this file).
+AWS_KEY_ID = "AKIA" + "QZ7XN4JTR2LMVWP6"
+GITHUB_PAT = "ghp_" + "Z9yX8wV7uT6sR5qP4oN3mL2kJ1iH0gF9eD8c"
+GITLAB_PAT = "glpat-" + "Xy7Zq3Lm9Np2Rs5Tv8Wb"
+DB_PASSWORD = "Qm8" + "vT2xLp9Rz4Kw"
+CI_PASSWORD = "hZ4" + "nP8qW2xR7tKv"
+PRIVATE_KEY_BODY = "MIIEow" + "IBAAKCAQEAx3mZ9Yq2Vt8Lk4Pn7Rs1Wb6Hc3Jd"
+FIXTURE_LITERALS = (
+    "AKIAQ7XN4JTR2LMVWP6H",
+    "Zx8kLm2Qp9wVt4Rj",
+    "ghp_R8bQ2mXv7LkP4sT9wZ1nC6yH3jF5dA0eGu2K",
+    "xoxb-2741938475-9381726354-QwErTyUiOpAsDfGhJkLzXcVb",
+)
+LITERALS = (AWS_KEY_ID, GITHUB_PAT, GITLAB_PAT, DB_PASSWORD, CI_PASSWORD, PRIVATE_KEY_BODY,
+            *FIXTURE_LITERALS)
+
+TREE = {
+    "infra/main.tf": f"""\
+provider "aws" {{
+  access_key = "{AWS_KEY_ID}"
+}}
+
+resource "aws_db_instance" "db" {{
+  password = "{DB_PASSWORD}"
+}}
+
+resource "tls_private_key" "x" {{
+  algorithm = "RSA"
+}}
+
+resource "local_file" "x" {{
+  content  = tls_private_key.x.private_key_pem
+  filename = "x.pem"
+}}
+
+output "pem" {{
+  value = tls_private_key.x.private_key_pem
+}}
+""",
+    "k8s/secret.yaml": f"""\
+apiVersion: v1
+kind: Secret
+metadata:
+  name: tokens
+stringData:
+  github: {GITHUB_PAT}
+  key: |
+    -----BEGIN RSA PRIVATE KEY-----
+    {PRIVATE_KEY_BODY}
+    -----END RSA PRIVATE KEY-----
+""",
+    ".github/workflows/ci.yml": f"""\
+on: push
+permissions:
+  contents: read
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: aws-actions/configure-aws-credentials@v4
+        with:
+          aws-access-key-id: {AWS_KEY_ID}
+          aws-secret-access-key: ${{{{ secrets.AWS_SECRET }}}}
+      - run: echo "${{{{ secrets.AWS_SECRET }}}}"
+""",
+    ".gitlab-ci.yml": f"""\
+variables:
+  REGISTRY_PASSWORD: "{CI_PASSWORD}"
+  GITLAB_TOKEN: {GITLAB_PAT}
+build:
+  script:
+    - ./build.sh
+""",
+}
+
+
+@pytest.fixture()
+def secret_tree(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    for rel, text in TREE.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    for rule in ("NHI401", "NHI402", "NHI404", "NHI407"):
+        for fixture in (ROOT / "fixtures" / "rules" / rule).iterdir():
+            target = root / "fixtures" / rule / fixture.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(fixture.read_bytes())
+    return root
+
+
+def _scan_hits(text: str) -> list[tuple[int, str, str | None]]:
+    return [(h.line, h.detector, h.key) for h in secrets.find_hardcoded(text.split("\n"))]
+
+
+def test_redact_shape_and_length() -> None:
+    digest = hashlib.sha256(GITHUB_PAT.encode()).hexdigest()[:8]
+    assert secrets.redact(GITHUB_PAT) == f"ghp_…(sha256:{digest})"
+    assert secrets.redact("Ab3dEf9h").startswith("A…(sha256:")  # 8 chars: one shown
+    assert secrets.redact("abc").startswith("…(sha256:")
+
+
+def test_format_plugins_find_whole_tokens() -> None:
+    hits = secrets.find_hardcoded([f"token: {GITHUB_PAT}", f"x = {GITLAB_PAT}",
+                                   f'id = "{AWS_KEY_ID}"'])
+    assert [(h.line, h.detector) for h in hits] == [
+        (1, "GitHub Token"), (2, "GitLab Token"), (3, "AWS Access Key")]
+    # the hash is over the whole token, not the regex group (`ghp`)
+    assert hits[0].redacted == secrets.redact(GITHUB_PAT)
+    assert hits[0].key == "token"
+
+
+def test_credential_named_keys_need_a_high_entropy_literal() -> None:
+    text = "\n".join([
+        f'password = "{DB_PASSWORD}"',      # 1: flagged
+        'password = "changeme"',            # placeholder
+        "password = var.db_password",       # reference
+        'api_token = "${var.token}"',       # interpolation
+        "db_password: '{{ .Values.pw }}'",  # template
+        'client_secret = "aaaaaaaaaaaa"',   # low entropy
+        'secret_name = "prod/db/Qm8vT2xLp9"',  # not a credential key
+        "token: <your-token>",              # placeholder
+        "PASSWORD: $DB_PASSWORD",           # variable
+        "private_key = file(\"key.pem\")",  # a function call, not a literal
+    ])
+    assert _scan_hits(text) == [(1, "credential-named key", "password")]
+
+
+def test_base64_values_are_checked_decoded() -> None:
+    import base64
+
+    encoded = base64.b64encode(GITHUB_PAT.encode()).decode()
+    placeholder = base64.b64encode(b"changeme-please").decode()
+    hits = _scan_hits(f"  token: {encoded}\n  password: {placeholder}")
+    assert hits == [(1, "GitHub Token", "token")]
+
+
+def test_scan_facets_never_hold_the_value() -> None:
+    src = SourceFile("infra/main.tf", TREE["infra/main.tf"].encode())
+    objects = secrets.scan(src, "terraform").objects
+    types = sorted((o.type, o.location.start_line) for o in objects)
+    assert types == [("hardcoded_secret", 2), ("hardcoded_secret", 6), ("secret_file", 13),
+                     ("secret_output", 18)]
+    dumped = repr(objects)
+    for value in (AWS_KEY_ID, DB_PASSWORD):
+        assert value not in dumped
+    assert all(o.derived_from for o in objects)
+
+
+def test_unparsable_terraform_gives_only_line_facets() -> None:
+    src = SourceFile("bad.tf", f'resource "x" {{\n  password = "{DB_PASSWORD}"\n'.encode())
+    objects = secrets.scan(src, "terraform").objects
+    assert [(o.type, o.location.start_line) for o in objects] == [("hardcoded_secret", 2)]
+
+
+def test_binary_file_gives_nothing() -> None:
+    assert secrets.scan(SourceFile("x.tf", b"\x00\x01"), "terraform").objects == ()
+
+
+def _assert_clean(text: str, where: str) -> None:
+    for value in LITERALS:
+        assert value not in text, f"{where} leaks a secret value"
+    for value in (AWS_KEY_ID[4:], GITHUB_PAT[4:], DB_PASSWORD[3:]):
+        assert value not in text, f"{where} leaks part of a secret value"
+
+
+def test_no_output_format_contains_a_secret(secret_tree: Path, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    outputs: dict[str, str] = {}
+    for fmt in ("text", "json", "sarif", "github"):
+        code = main(["scan", str(secret_tree), "--format", fmt])
+        captured = capsys.readouterr()
+        assert code == 1, fmt
+        outputs[f"scan {fmt} stdout"] = captured.out
+        outputs[f"scan {fmt} stderr"] = captured.err
+    outputs["github summary"] = summary.read_text(encoding="utf-8")
+    sarif_file = tmp_path / "also.sarif"
+    assert main(["scan", str(secret_tree), "--format", "json", "--output",
+                 str(tmp_path / "out.json"), "--sarif", str(sarif_file)]) == 1
+    outputs["--output json"] = (tmp_path / "out.json").read_text(encoding="utf-8")
+    outputs["--sarif file"] = sarif_file.read_text(encoding="utf-8")
+    for fmt in ("table", "json", "csv"):
+        code = main(["inventory", str(secret_tree), "--format", fmt])
+        captured = capsys.readouterr()
+        assert code == 0, fmt
+        outputs[f"inventory {fmt}"] = captured.out + captured.err
+    for where, text in outputs.items():
+        _assert_clean(text, where)
+    report = json.loads(outputs["scan json stdout"])
+    rules = {f["rule_id"] for f in report["findings"]}
+    assert {"NHI401", "NHI402", "NHI403", "NHI404", "NHI406"} <= rules
+    redacted = [f["message"] for f in report["findings"] if f["rule_id"] == "NHI401"]
+    assert any(secrets.redact(GITHUB_PAT) in m for m in redacted)
+    assert any(secrets.redact(GITLAB_PAT) in m for m in redacted)
+    assert any(secrets.redact(CI_PASSWORD) in m for m in redacted)
+    sarif = json.loads(outputs["scan sarif stdout"])
+    assert any(r["ruleId"] == "NHI401" for r in sarif["runs"][0]["results"])
+    assert "::error" in outputs["scan github stdout"]
