@@ -104,6 +104,47 @@ def _config_from_disk(args: argparse.Namespace, root: Path) -> Config:
     return load_config_file(default) if default.is_file() else Config()
 
 
+def _repo_relative(name: str, root: Path) -> str:
+    """A FILE argument (relative to the current directory, as pre-commit passes it from the
+    repository root, or as a person types it in a subdirectory) as a repository path."""
+    full = Path(name).resolve() if not Path(name).is_absolute() else Path(name)
+    try:
+        return full.relative_to(root).as_posix()
+    except ValueError as exc:
+        raise NhiGateError(f"{name}: not inside the repository {root}") from exc
+
+
+def _config_at(repo: Repo, rev: str | None, args: argparse.Namespace) -> Config:
+    """The policy that judges a change: `.nhi-gate.yaml` (or `--config`) as committed at `rev`.
+
+    A `--config` path inside the repository is read from `rev` too, so naming the default file
+    does not switch to the working tree's (possibly agent-edited) copy; a path outside the
+    repository is read from disk. No config at `rev` (or no `rev`: an unborn branch) gives the
+    defaults. Raises `ConfigError` for an invalid or missing `--config`.
+    """
+    from checker import git
+
+    root = Path(repo.working_tree_dir or ".").resolve()
+    rel = CONFIG_NAME
+    if getattr(args, "config", None):
+        given = Path(args.config).resolve()
+        try:
+            rel = given.relative_to(root).as_posix()
+        except ValueError:
+            return _config_from_disk(args, root)
+        if rev is None:
+            return _config_from_disk(args, root)
+    if rev is None:
+        return Config()
+    blob = git.read_blobs(repo, rev, [rel]).get(rel)
+    if blob is None:
+        if getattr(args, "config", None):
+            raise ConfigError(f"{args.config}: not committed at {rev[:12]}; the policy that "
+                              "judges a change is read from its base revision")
+        return Config()
+    return parse_config(blob.decode("utf-8", "replace"), f"{rev[:12]}:{rel}")
+
+
 def _github_event() -> Mapping[str, object]:
     path = os.environ.get("GITHUB_EVENT_PATH")
     if not path:
@@ -398,15 +439,7 @@ def check(args: argparse.Namespace) -> int:
             git.current_branch(repo) if not (args.head or ev_head) else None
         )
         changeset = git.build_changeset(repo, base, head, branch=branch)
-        if args.config:
-            config = _config_from_disk(args, Path(args.repo))
-        else:
-            cfg_blob = git.read_blobs(repo, base, [CONFIG_NAME]).get(CONFIG_NAME)
-            config = (
-                parse_config(cfg_blob.decode("utf-8", "replace"), f"{base[:12]}:{CONFIG_NAME}")
-                if cfg_blob is not None
-                else Config()
-            )
+        config = _config_at(repo, base, args)
         live = [f for f in changeset.files if f.status != "D"]
         head_entries = git.read_entries(
             repo, head, [f.path for f in live], max_bytes=config.max_file_bytes
@@ -535,8 +568,12 @@ def hook(args: argparse.Namespace) -> int:
     from checker.provenance import classify_actor, load_fingerprints
 
     with git.open_repo(Path(".")) as repo:
-        config = _config_from_disk(args, Path(repo.working_tree_dir or "."))
-        changeset = git.staged_changeset(repo, args.files or None)
+        root = Path(repo.working_tree_dir or ".").resolve()
+        files = [_repo_relative(f, root) for f in args.files]
+        changeset = git.staged_changeset(repo, files or None)
+        # Policy from the last commit, never from what is being staged (DESIGN.md "Approval
+        # and trust"): a staged `.nhi-gate.yaml` cannot loosen the check of its own commit.
+        config = _config_at(repo, changeset.base, args)
         live = [f for f in changeset.files if f.status != "D"]
         head_entries = git.read_index_entries(
             repo, [f.path for f in live], max_bytes=config.max_file_bytes
@@ -633,8 +670,8 @@ def commit_msg(args: argparse.Namespace) -> int:
     with git.open_repo(Path(".")) as repo:
         name, email = git.git_identity(repo)
         branch = git.current_branch(repo)
-        root = Path(repo.working_tree_dir or ".")
-        config = _config_from_disk(argparse.Namespace(config=None), root)
+        head_rev = repo.head.commit.hexsha if repo.head.is_valid() else None
+        config = _config_at(repo, head_rev, argparse.Namespace(config=None))
     from checker.approval import requester_ok
     from checker.provenance import message_trailers
 
