@@ -214,7 +214,7 @@ def machine() -> list[str]:
     ver = subprocess.run([*NHI, "--version"], capture_output=True, text=True, cwd=ROOT).stdout
     return [f"- `nproc`: {os.cpu_count()} (usable: {len(os.sched_getaffinity(0))}); CPU: {cpu}",
             f"- RAM: {mem.split(':', 1)[1].strip()}; OS: {platform.platform()}",
-            f"- Python {platform.python_version()}; nhi-gate {ver.strip()}",
+            f"- Python {platform.python_version()}; {ver.strip()}",
             f"- load average at start (1/5/15 min): {os.getloadavg()}: other work on the "
             "machine inflates absolute times; alternation keeps the ratios fair"]  # fmt: skip
 

@@ -186,6 +186,28 @@ def _provenance(changeset: ChangeSet, config: Config, assume_agent: bool) -> dic
     return out
 
 
+def _with_ai_notes(repo: Repo, changeset: ChangeSet) -> ChangeSet:
+    """`changeset` with the lines git-ai notes (`refs/notes/ai`) attribute to an AI agent
+    (`ChangedFile.ai_lines`, see `checker.ai_notes`). A malformed note, or a notes ref git
+    cannot read, is reported on stderr and ignored: notes only ever add evidence."""
+    from checker import ai_notes, git
+    from checker.errors import GitError
+
+    if changeset.head is None:
+        return changeset
+    try:
+        notes = git.read_ai_notes(repo, [c.sha for c in changeset.commits])
+        logs, problems = ai_notes.parse_notes(notes)
+        for problem in problems:
+            print(f"nhi-gate: {problem}", file=sys.stderr)
+        paths = ai_notes.note_paths(logs, changeset)
+        deltas = git.diffs_to_head(repo, changeset.head, list(logs), paths) if paths else {}
+    except GitError as exc:
+        print(f"nhi-gate: {ai_notes.NOTES_REF} ignored: {exc}", file=sys.stderr)
+        return changeset
+    return ai_notes.annotate(changeset, logs, deltas)
+
+
 def _sources(blobs: Mapping[str, bytes | None], revision: str | None) -> list[SourceFile]:
     return [SourceFile(p, b, revision) for p, b in sorted(blobs.items()) if b is not None]
 
@@ -438,7 +460,7 @@ def check(args: argparse.Namespace) -> int:
         branch = os.environ.get("GITHUB_HEAD_REF") or (
             git.current_branch(repo) if not (args.head or ev_head) else None
         )
-        changeset = git.build_changeset(repo, base, head, branch=branch)
+        changeset = _with_ai_notes(repo, git.build_changeset(repo, base, head, branch=branch))
         config = _config_at(repo, base, args)
         live = [f for f in changeset.files if f.status != "D"]
         head_entries = git.read_entries(

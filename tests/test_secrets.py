@@ -27,6 +27,8 @@ FIXTURE_LITERALS = (
     "Zx8kLm2Qp9wVt4Rj",
     "ghp_R8bQ2mXv7LkP4sT9wZ1nC6yH3jF5dA0eGu2K",
     "xoxb-2741938475-9381726354-QwErTyUiOpAsDfGhJkLzXcVb",
+    "AIzaSyB7kQ2mX9vL4pT8wR1nC6yH3jF5dA0eGuZ",
+    "Wq3rT8yU",
 )
 LITERALS = (AWS_KEY_ID, GITHUB_PAT, GITLAB_PAT, DB_PASSWORD, CI_PASSWORD, PRIVATE_KEY_BODY,
             *FIXTURE_LITERALS)
@@ -141,6 +143,62 @@ def test_credential_named_keys_need_a_high_entropy_literal() -> None:
         "private_key = file(\"key.pem\")",  # a function call, not a literal
     ])
     assert _scan_hits(text) == [(1, "credential-named key", "password")]
+
+
+GOOGLE_API_KEY = "AIza" + "Sy" + "Q4mZ7xV2kL9pT8wR1nB6cY3hJ5fD0s_Ga"
+TEAMS_WEBHOOK = ("https://contoso.webhook.office.com/webhookb2/"
+                 + "3f2b6c1e-8d4a-4b7e-9c2d-1a5e6f7b8c9d@" + "7e1d2c3b-4a5f-4e6d-8c7b-9a0f1e2d3c4b"
+                 + "/IncomingWebhook/" + "8c1f4e2a9b3d47c6a5e0f1d2c3b4a596" + "/"
+                 + "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d")
+
+
+def test_own_detectors_beside_detect_secrets() -> None:
+    text = "\n".join([
+        f'        "value": "{GOOGLE_API_KEY}"',       # 1: Google API key, any key name
+        f"  - url: {TEAMS_WEBHOOK}",                 # 2: Teams webhook URL
+        '  maps_key = "AIzaShort"',                  # too short for the API key format
+        "  url: https://contoso.webhook.office.com/webhookb2/<id>",  # not a full webhook
+    ])
+    hits = secrets.find_hardcoded(text.split("\n"))
+    assert [(h.line, h.detector) for h in hits] == [
+        (1, "Google API Key"), (2, "Microsoft Teams Webhook")]
+    assert hits[0].redacted == secrets.redact(GOOGLE_API_KEY)
+    src = SourceFile("k8s/cm.yaml", f"apiVersion: v1\nkind: ConfigMap\ndata:\n"
+                                    f"  MAPS: {GOOGLE_API_KEY}\n".encode())
+    [obj] = secrets.scan(src, "kubernetes").objects
+    assert (obj.platform, obj.location.start_line) == ("gcp", 4)
+    assert GOOGLE_API_KEY not in repr(obj)
+
+
+@pytest.mark.parametrize(("key", "expected"), [
+    ("DB_PASSWORD", True), ("DB_PASS", True), ("DB_PASS_BD_2", True), ("smtp-pwd-ro", True),
+    ("discovery.auth.password_in", True), ("PASS", False), ("pass_through", False),
+    ("DB_PASSWORD_FILE", False), ("password_min", False), ("BYPASS", False),
+    ("passenger", False), ("DB_PASS_LENGTH", False),
+])
+def test_password_named_keys_by_component(key: str, expected: bool) -> None:
+    assert secrets.is_password_key(key) is expected
+
+
+def test_password_in_name_value_pairs_and_quoted_brackets() -> None:
+    text = "\n".join([
+        "  - name: DB_PASS_BD",            # 1
+        "    value: \"hZ4nP\"",            # 2: YAML env list
+        '        "name": "RDS_PASSWORD",',  # 3
+        f'        "value": "{CI_PASSWORD}"',  # 4: JSON (ECS container definitions)
+        "    proxy-password:",             # 5
+        "      value: Kd8sPq",             # 6: YAML key whose child `value:` holds it
+        "    proxy-user:",                 # 7
+        "      value: Kd8sPq",             # 8: not a password key
+        '  client_secret = "F-oS9Su%}<>[];#"',  # 9: `<>` and `[]` are not placeholders
+        '  token_key: "DFSFSFHFGFGF[DSFSFAADAFASD%3D"',  # 10: quoted `[` is a character
+        "  token_key = local.tokens[0]",   # unquoted index: a reference
+        "  password: <password>",          # a placeholder
+        '  password = "varexample"',       # 13: a word that merely contains "example"
+        '  password = "example-pass"',     # the word "example": a placeholder
+        "## SHOULD PASS: Explicit false",  # prose, not a PASS key
+    ])
+    assert [line for line, _, _ in _scan_hits(text)] == [2, 4, 6, 9, 10, 13]
 
 
 def test_base64_values_are_checked_decoded() -> None:

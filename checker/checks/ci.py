@@ -15,7 +15,8 @@ Rules (default level):
 - NHI315 pull-request-target-credentials: a `pull_request_target` workflow that gets
   credentials (error);
 - NHI316 cloud-credentials-without-environment: a job getting cloud credentials with no
-  `environment:` (GitLab: nor a protected-ref rule) (error);
+  `environment:` (GitLab: nor a protected-ref rule) (error); not judged on a composite
+  action's steps, whose environment is the calling job's;
 - NHI317 ci-oidc-trust-unscoped-subject: CI OIDC trust with no subject, a wildcard, or no
   ref/environment (error);
 - NHI318 ci-oidc-trust-missing-audience: CI OIDC trust (or GitLab `id_tokens`) without an
@@ -130,6 +131,8 @@ def _environment(em: Emitter) -> None:
     if obj.platform not in _CLOUD and obj.type not in _CREDENTIAL_TYPES:
         return
     if "/" in obj.type and obj.kind == "ci_credential":  # a GitHub Actions credential step
+        if "runs.using" in obj.attribute_lines:
+            return  # a composite action's step: the calling job's `environment:` decides
         if obj.environment is None:
             em.emit("NHI316", "error",
                     f"{obj.address} gets {obj.platform} credentials in a job with no "

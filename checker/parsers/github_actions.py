@@ -22,6 +22,9 @@ Shapes produced (`<path>` is `SourceFile.path`):
   `role-to-assume`, GCP `roles/iam.workloadIdentityUser` on the service account;
   `secret_sinks`: `literal:with.<input>` for a secret-like input written as a literal rather
   than a `${{ ... }}` expression (the value itself is never kept).
+- A composite action (`action.yml` with `runs.using: composite`): its `runs.steps` are read as
+  one job's steps, addressed `<path>#runs.steps[<index>]`, each with
+  `attribute_lines["runs.using"]` (the calling job decides `environment` and permissions).
 - Every object: `attribute_lines["on.<event>"]` for each trigger (the `on:` key is read by its
   text, not as YAML 1.1's boolean True); `environment` = the job's `environment` name;
   `metadata` from `# nhi-gate: k=v` comments above the object, its job, and the workflow's first
@@ -115,18 +118,27 @@ class _Workflow:
             objects, inherited = self._job(job_id, job_key, job, top_oidc)
             job_objects.extend(objects)
             inheriting.extend(inherited)
+        runs = get_entry(self.root, "runs")
+        using = get_entry(runs[1], "using") if runs is not None else None
+        if using is not None and runs is not None and (
+            (_text(using[1]) or "").lower() == "composite"
+        ):
+            self.triggers = {**self.triggers, "runs.using": line_of(using[0])}
+            objects, _ = self._job("runs", runs[0], runs[1], None, f"{self.path}#runs")
+            job_objects.extend(objects)
         top_objects = [
             _with_references(o, tuple(inheriting)) if o.type == OIDC else o for o in top_objects
         ]
         return top_objects + job_objects
 
     def _job(
-        self, job_id: str, job_key: Node, job: Node, top_oidc: str | None
+        self, job_id: str, job_key: Node, job: Node, top_oidc: str | None,
+        prefix: str | None = None,
     ) -> tuple[list[IdentityObject], list[str]]:
         """The job's objects, and its credential steps that use the top-level OIDC token."""
         job_meta = common.comment_metadata(self.lines, line_of(job_key))
         environment = _environment(get(job, "environment"))
-        prefix = f"{self.path}#jobs.{job_id}"
+        prefix = prefix or f"{self.path}#jobs.{job_id}"
         steps = [
             obj
             for index, step in enumerate(sequence(get(job, "steps")))

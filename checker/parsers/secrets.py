@@ -37,6 +37,9 @@ Facets (`type` -> the rule that judges it; `secret_sinks` holds the fact, never 
   - `secrets_serialised`: `toJSON(secrets)` (every secret of the repository in one value);
   - `secrets_inherit`: a reusable-workflow call with `secrets: inherit`;
   - `checkout_persisted_token`: `actions/checkout` without `persist-credentials: false`;
+- GitHub Actions composite actions (`action.yml`, `runs.using: composite`): `runs.steps` are
+  read like a job's steps (`ci_secret_echo`, `ci_secret_artifact`, `checkout_persisted_token`);
+  a secret-named input (`token`, `private-key`, ...) counts as a secret (`${{ inputs.X }}`).
 - GitHub Actions and GitLab CI scripts:
   - `ci_secret_echo`: `echo`/`printf` of a secret (`${{ secrets.X }}`, an env var bound to a
     secret, `$CI_JOB_TOKEN`, a secret-named variable) to the job log;
@@ -98,6 +101,15 @@ _SECRET_KEY = re.compile(
 #: password, however weak (`root`, `hackme` are exactly the passwords attackers try first).
 _PASSWORD_KEY = re.compile(r"(?i)(?:password|passwd|pwd)$")
 MIN_PASSWORD_LENGTH = 4
+#: A name component that says password (`DB_PASS`, `DB_PASS_BD_2`, `smtp-pwd-ro`): the key is
+#: split on `_`, `-`, `.`; `pass` counts only after another component (`pass_through`,
+#: `pass_host_header` are settings; a lone `PASS:` is mostly prose), and what follows it may
+#: only be short qualifiers (`bd`, `2`, `rw`, `v2`), never a metadata word
+#: (`_PASSWORD_QUALIFIER_NOT`).
+_PASSWORD_PART = frozenset({"password", "passwd", "pwd", "pass"})
+_PASSWORD_QUALIFIER = re.compile(r"(?i)^[a-z0-9]{1,3}$")
+_PASSWORD_QUALIFIER_NOT = frozenset({"len", "min", "max", "env", "url", "uri", "id", "arn", "ttl",
+                                     "age", "ref", "key", "set", "cmd", "var", "md5", "sha"})
 #: `key: value`, `key = "value"`, `"key": "value"`, `KEY=value` (env / shell).
 _KV = re.compile(
     r"""(?P<kq>["']?)(?P<key>[A-Za-z_][\w.\-]*)(?P=kq)\s*(?P<op>:|=)\s*"""
@@ -108,19 +120,27 @@ _REFERENCE = re.compile(
     r"secrets|env|vars|inputs|steps|needs|matrix|github|ref\+\w+|vault|sm|gcp|awssm|azkv):"
     r"|^(var|local|data|module|each|self|random_\w+|aws_\w+|google_\w+|azurerm_\w+|tls_\w+)\."
     r"|^arn:aws[\w-]*:(secretsmanager|ssm|kms)|^projects/[^/]+/secrets/|secretKeyRef|valueFrom"
-    r"|^!|^\{\.|\w\(|^[A-Za-z_]\w*(\.\w+){2,}$|\w\[)"
+    r"|^!|^\{\.|\w\(|^[A-Za-z_]\w*(\.\w+){2,}$)"
 )
+#: An index expression (`var.list[0]`, `local.m["k"]`): a reference only when unquoted; inside
+#: quotes (`"F-oS9[DSF"`) `[` is a literal character of the value.
+_INDEX = re.compile(r"\w\[")
 #: Keys that name a setting about a password rather than the password itself.
 _SETTING_KEY = re.compile(
     r"(?i)^(update|has|allow|allows|change|require|requires|reset|enable|use|manage|generate"
     r"|min|max|show|hide|no|skip|force|rotate|is)[_-]?\w*(password|token|secret)$"
 )
-#: `- name: DB_PASSWORD` then `value: ...` (Kubernetes/compose env lists).
-_ENV_NAME = re.compile(r"^\s*-?\s*name\s*:\s*[\"']?([A-Za-z_][\w.-]*)[\"']?\s*$")
-_ENV_VALUE = re.compile(r"^\s*value\s*:\s*(\"[^\"]*\"|'[^']*'|\S+)\s*$")
+#: `- name: DB_PASSWORD` then `value: ...` (Kubernetes/compose env lists), the same in JSON
+#: (`"name": "DB_PASSWORD",` then `"value": "..."`: ECS container definitions), and a YAML key
+#: with no value of its own whose next line is `value: ...` (`proxy-password:` / `  value: x`).
+_ENV_NAME = re.compile(
+    r"""^\s*-?\s*(?:["']?name["']?\s*:\s*["']?(?P<name>[A-Za-z_][\w.-]*)["']?\s*,?"""
+    r"""|["']?(?P<parent>[A-Za-z_][\w.-]*)["']?\s*:)\s*$"""
+)
+_ENV_VALUE = re.compile(r"""^\s*["']?value["']?\s*:\s*("[^"]*"|'[^']*'|\S+?)\s*,?\s*$""")
 _PLACEHOLDER_WORD = re.compile(
-    r"(?i)(xxxx|\*\*\*|\.\.\.|<[^>]*>|\[[^\]]*\]|your[_-]|replace|placeholder|changeme|change[_-]me"
-    r"|example|sample|dummy|redacted|fake|mock|not[_-]?a[_-]?secret|insert|enter[_-]|todo|tbd"
+    r"(?i)(xxxx|\*\*\*|\.\.\.|<[^>]+>|\[[^\]]+\]|your[_-]|replace|placeholder|changeme|change[_-]me"
+    r"|(?<![a-z])example|sample|dummy|redacted|fake|mock|not[_-]?a[_-]?secret|insert|enter[_-]|todo|tbd"
     r"|fixme|default|secret[_-]?name|password[_-]?here|\bnull\b|\bnone\b)"
 )
 _BOOLEANISH = re.compile(r"(?i)^(true|false|yes|no|on|off|null|none|nil|~|\d+(\.\d+)?)$")
@@ -135,7 +155,30 @@ _PLATFORM_BY_DETECTOR = {
     "GitLab Token": "gitlab",
     "Private Key": "tls",
     "Azure Storage Account access key": "azure",
+    "Google API Key": "gcp",
 }
+
+
+@dataclass(frozen=True)
+class OwnDetector:
+    """A format detector of nhi-gate's own, in detect-secrets' regex-plugin shape (a
+    `secret_type` name and a `denylist` of compiled patterns), run beside its plugins for
+    formats detect-secrets 1.5 has no plugin for."""
+
+    secret_type: str
+    denylist: tuple[re.Pattern[str], ...]
+
+
+OWN_DETECTORS: tuple[OwnDetector, ...] = (
+    # Google API keys: `AIza` and 35 characters of [0-9A-Za-z_-]
+    # (https://cloud.google.com/docs/authentication/api-keys).
+    OwnDetector("Google API Key", (re.compile(r"AIza[0-9A-Za-z_\-]{35}"),)),
+    # Microsoft Teams incoming-webhook URLs: whoever holds the URL can post to the channel
+    # (https://learn.microsoft.com/en-us/microsoftteams/platform/webhooks-and-connectors/how-to/add-incoming-webhook).
+    OwnDetector("Microsoft Teams Webhook", (re.compile(
+        r"https://[\w-]+\.webhook\.office\.com/webhookb2/[0-9a-f-]{36}@[0-9a-f-]{36}"
+        r"/IncomingWebhook/[0-9a-f]{32}/[0-9a-f-]{36}", re.IGNORECASE),)),
+)
 
 #: Attributes of Terraform resources that hold secret material (by name).
 _SECRET_ATTR = re.compile(
@@ -178,6 +221,8 @@ _WORKSPACE_PATHS = frozenset({".", "./", "*", "**", "**/*", "${{ github.workspac
 _GITLAB_SECRET_VARS = frozenset({"CI_JOB_TOKEN", "CI_REGISTRY_PASSWORD", "CI_DEPLOY_PASSWORD",
                                  "CI_JOB_JWT", "CI_JOB_JWT_V2"})
 _VAR_USE = re.compile(r"\$\{?([A-Za-z_]\w*)\}?")
+#: `${{ inputs.X }}` in a composite action; a secret-named input X is kept as `inputs.X`.
+_INPUT_EXPR = re.compile(r"\$\{\{\s*inputs\.([A-Za-z_][\w-]*)\s*\}\}")
 
 
 def redact(value: str) -> str:
@@ -247,7 +292,8 @@ def _encrypted_lines(lines: Sequence[str]) -> frozenset[int]:
 
 @functools.lru_cache(maxsize=1)
 def _plugins() -> tuple[Any, ...]:
-    """detect-secrets' format plugins, instantiated once (regex denylists; no network)."""
+    """detect-secrets' format plugins, instantiated once (regex denylists; no network), then
+    `OWN_DETECTORS`."""
     from detect_secrets.plugins.artifactory import ArtifactoryDetector
     from detect_secrets.plugins.aws import AWSKeyDetector
     from detect_secrets.plugins.azure_storage_key import AzureStorageKeyDetector
@@ -273,7 +319,7 @@ def _plugins() -> tuple[Any, ...]:
                SendGridDetector, MailchimpDetector, NpmDetector, DiscordBotTokenDetector,
                OpenAIDetector, PypiTokenDetector, AzureStorageKeyDetector, ArtifactoryDetector,
                SquareOAuthDetector, TelegramBotTokenDetector, BasicAuthDetector)
-    return tuple(cls() for cls in classes)
+    return (*(cls() for cls in classes), *OWN_DETECTORS)
 
 
 def entropy(value: str) -> float:
@@ -290,8 +336,11 @@ def entropy(value: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in counts.values())
 
 
-def is_placeholder(value: str) -> bool:
-    """True for values that are not secrets: references, placeholders, paths, booleans."""
+def is_placeholder(value: str, quoted: bool = False) -> bool:
+    """True for values that are not secrets: references, placeholders, paths, booleans.
+
+    `quoted` says the value was written in quotes, where an index expression cannot occur.
+    """
     v = value.strip()
     word = _PLACEHOLDER_WORD.search(v)
     if word and word.group().lower() == "example" and re.fullmatch(r"[A-Za-z0-9/+=]{20,}", v):
@@ -299,6 +348,7 @@ def is_placeholder(value: str) -> bool:
     return (
         not v
         or bool(_REFERENCE.search(v))
+        or (not quoted and bool(_INDEX.search(v)))
         or bool(word)
         or bool(_BOOLEANISH.match(v))
         or bool(_PATHLIKE.search(v))
@@ -318,7 +368,10 @@ def find_hardcoded(lines: Sequence[str]) -> list[Hit]:
         line = raw_line[:MAX_LINE]
         seen: set[str] = set()
         previous, named = env_name, _ENV_NAME.match(line)
-        env_name = named.group(1) if named else None
+        if _COMMENT_ONLY.match(line):
+            named = None  # a comment between `name:` and `value:` keeps the pair
+        else:
+            env_name = (named.group("name") or named.group("parent")) if named else None
         for plugin in _plugins():
             for value in _plugin_values(plugin, line):
                 if value in seen or _plugin_placeholder(value):
@@ -383,9 +436,27 @@ def _unquote(raw: str) -> str:
     return raw
 
 
+def is_password_key(name: str) -> bool:
+    """True when key `name` names a password: it ends in `password`/`passwd`/`pwd`, or one of
+    its `_`/`-`/`.` components is one (`pass` only after another component), followed only by
+    short qualifiers (`DB_PASS_BD_2`); see `_PASSWORD_PART`."""
+    if _PASSWORD_KEY.search(name):
+        return True
+    parts = [part.lower() for part in re.split(r"[_.\-]+", name) if part]
+    for index, part in enumerate(parts):
+        if part not in _PASSWORD_PART or (part == "pass" and index == 0):
+            continue
+        tail = parts[index + 1 :]
+        if all(_PASSWORD_QUALIFIER.match(q) and q not in _PASSWORD_QUALIFIER_NOT for q in tail):
+            return True
+    return False
+
+
 def _keyed_hit(number: int, key: str, raw: str, value: str) -> Hit | None:
     name = key.rsplit(".", 1)[-1]
-    if not _SECRET_KEY.search(name) or _SETTING_KEY.match(name) or is_placeholder(value):
+    password = is_password_key(name)
+    if (not (password or _SECRET_KEY.search(name)) or _SETTING_KEY.match(name)
+            or is_placeholder(value, quoted=raw[:1] in "\"'")):
         return None
     candidates = [value]
     if _BASE64.match(value) and len(value) % 4 == 0:
@@ -401,7 +472,7 @@ def _keyed_hit(number: int, key: str, raw: str, value: str) -> Hit | None:
         for plugin in _plugins():
             if any(True for _ in _plugin_values(plugin, candidate)):
                 return Hit(number, str(plugin.secret_type), key, redact(value))
-    if _PASSWORD_KEY.search(name):
+    if password:
         if len(value) < MIN_PASSWORD_LENGTH:
             return None
     elif len(value) < MIN_LENGTH or entropy(value) < (
@@ -587,21 +658,24 @@ def _script_lines(node: Node | None) -> list[_ScriptLine]:
     return out
 
 
-def _secret_names(*envs: Node | None) -> set[str]:
-    """Env var names bound to a secret (`${{ secrets.X }}`, or a secret-named expression)."""
-    names: set[str] = set()
+def _secret_names(*envs: Node | None, inputs: frozenset[str] = frozenset()) -> set[str]:
+    """Env var names bound to a secret (`${{ secrets.X }}`, a secret-named expression, or a
+    secret input of a composite action, given as `inputs.X` in `inputs` and kept)."""
+    names: set[str] = set(inputs)
     for env in envs:
         for name, _, value in items(env):
             text = scalar(value) or ""
             if _GHA_SECRET_EXPR.search(text) or "secrets." in text or (
                 _SECRET_KEY.search(name) and "${{" in text
-            ):
+            ) or any(f"inputs.{m.group(1)}" in names for m in _INPUT_EXPR.finditer(text)):
                 names.add(name)
     return names
 
 
 def _uses_secret(text: str, names: set[str]) -> bool:
     if _GHA_SECRET_EXPR.search(text) or _TOJSON_SECRETS.search(text):
+        return True
+    if any(f"inputs.{m.group(1)}" in names for m in _INPUT_EXPR.finditer(text)):
         return True
     return any(m.group(1) in names for m in _VAR_USE.finditer(text))
 
@@ -686,13 +760,19 @@ def _github(path: str, text: str, lines: list[str]) -> list[IdentityObject]:
                               ("expression:toJSON(secrets)",)))
     for job_id, job_key, job in jobs:
         out.extend(_github_job(path, lines, job_id, job_key, job, workflow_env))
+    runs = get(root, "runs")
+    if isinstance(runs, MappingNode) and (scalar(get(runs, "using")) or "").lower() == "composite":
+        inputs = frozenset(f"inputs.{name}" for name, _, _ in items(get(root, "inputs"))
+                           if _SECRET_KEY.search(name))
+        out.extend(_github_job(path, lines, "runs", runs, runs, None, inputs, f"{path}#runs"))
     return out
 
 
 def _github_job(path: str, lines: list[str], job_id: str, job_key: Node, job: Node,
-                workflow_env: Node | None) -> list[IdentityObject]:
+                workflow_env: Node | None, inputs: frozenset[str] = frozenset(),
+                prefix: str | None = None) -> list[IdentityObject]:
     out: list[IdentityObject] = []
-    prefix = f"{path}#jobs.{job_id}"
+    prefix = prefix or f"{path}#jobs.{job_id}"
     inherit = get_entry(job, "secrets")
     if inherit is not None and scalar(inherit[1]) == "inherit":
         n = line_of(inherit[0])
@@ -706,7 +786,7 @@ def _github_job(path: str, lines: list[str], job_id: str, job_key: Node, job: No
             continue
         step_line = line_of(step.value[0][0]) if step.value else line_of(step)
         uses = (scalar(get(step, "uses")) or "").split("@", 1)[0].strip().lower()
-        names = _secret_names(workflow_env, job_env, get(step, "env"))
+        names = _secret_names(workflow_env, job_env, get(step, "env"), inputs=inputs)
         script = _script_lines(get(step, "run"))
         for n in _echo_lines(script, names):
             out.append(_facet(path, "ci_secret_echo", "ci_credential", "github",

@@ -1047,12 +1047,10 @@ def _aws_policy_document(node: _Node) -> list[Grant]:
     return grants
 
 
-#: Attributes naming what a `google_*_iam_member/_binding` applies to, in lookup order.
+#: Attributes naming what a `google_*_iam_member/_binding` applies to, in lookup order: the
+#: resource itself first, so a repository binding's `project` (a qualifier) is not taken as
+#: its target; project/folder/organisation last.
 _GCP_TARGETS = (
-    "project",
-    "folder",
-    "org_id",
-    "organization",
     "service_account_id",
     "bucket",
     "secret_id",
@@ -1061,10 +1059,14 @@ _GCP_TARGETS = (
     "key_ring_id",
     "topic",
     "subscription",
-    "dataset_id",
     "table_id",
+    "dataset_id",
     "instance",
     "service",
+    "folder",
+    "org_id",
+    "organization",
+    "project",
 )
 
 
@@ -1073,6 +1075,16 @@ def _gcp_member(node: _Node) -> list[Grant]:
     target = next((v for k in _GCP_TARGETS if isinstance(v := node.get(k), str)), "*")
     return [
         Grant(action=r, resource=target, line=node.line("role")) for r in _strings(node.get("role"))
+    ]
+
+
+def _gcp_iam_policy(node: _Node) -> list[Grant]:
+    """`data.google_iam_policy`: each `binding { role }` as a grant on `*` (the document is
+    applied elsewhere, by a `*_iam_policy` resource); the line is the binding's `role`."""
+    return [
+        Grant(action=r, resource="*", line=b.line("role"))
+        for b in node.blocks("binding")
+        for r in _strings(b.get("role"))
     ]
 
 
@@ -1214,6 +1226,7 @@ _EXTRACTORS: Mapping[str, _Extractor] = {
     "aws_iam_group_policy_attachment": _aws_attachment,
     "aws_iam_policy_attachment": _aws_attachment,
     "aws_iam_policy_document": _aws_policy_document,
+    "google_iam_policy": _gcp_iam_policy,
     "google_project_iam_custom_role": _gcp_custom_role,
     "google_organization_iam_custom_role": _gcp_custom_role,
     "azurerm_role_assignment": _azure_assignment,

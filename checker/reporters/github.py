@@ -42,8 +42,12 @@ _COMMAND = {"error": "error", "warning": "warning", "note": "notice"}
 
 
 def escape_data(value: str) -> str:
-    """Escape a workflow-command message: `%` -> `%25`, CR -> `%0D`, LF -> `%0A`."""
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """Escape a workflow-command message: `%` -> `%25`, CR -> `%0D`, LF -> `%0A`; other
+    control and bidi characters (terminal escapes in a crafted path) as `\\xNN`/`\\uNNNN`."""
+    from checker.reporters.text import _safe
+
+    escaped = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return _safe(escaped)
 
 
 def escape_property(value: str) -> str:
