@@ -91,7 +91,7 @@ class AuthorshipLog:
 
 @dataclass(frozen=True)
 class NoteProblem:
-    """A note that was ignored, and why (never quotes the note's content)."""
+    """A note that was ignored, and why (quotes only validated keys and numbers from it)."""
 
     commit: str
     reason: str
@@ -115,11 +115,11 @@ def _ranges(text: str, where: str) -> tuple[tuple[int, int], ...]:
     for part in text.split(","):
         match = _RANGE.fullmatch(part)
         if match is None:
-            raise _Bad(f"{where}: line range {part[:20]!r} is not N or N-M")
+            raise _Bad(f"{where}: a line range is not N or N-M (N up to 9 digits)")
         lo = int(match.group(1))
         hi = int(match.group(2)) if match.group(2) is not None else lo
         if lo < 1 or hi < lo:
-            raise _Bad(f"{where}: line range {part!r} is empty or not 1-based")
+            raise _Bad(f"{where}: line range {lo}-{hi} is empty or not 1-based")
         out.append((lo, hi))
     return tuple(out)
 
@@ -184,9 +184,15 @@ def _parse(commit: str, raw: bytes) -> AuthorshipLog:
     except (ValueError, RecursionError) as exc:
         raise _Bad(f"metadata section is not valid JSON ({type(exc).__name__})") from None
     error = jsonschema.exceptions.best_match(_validator().iter_errors(meta))
-    if error is not None:
-        at = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise _Bad(f"metadata {at}: {error.message[:160]}")
+    if error is not None:  # described from the schema's side: never echoes the note's values
+        at = "/".join(str(p)[:40] for p in error.absolute_path) or "(top level)"
+        if error.validator == "required":
+            detail = error.message
+        elif error.validator in ("type", "pattern", "minLength"):
+            detail = f"fails {error.validator} {error.validator_value}"
+        else:
+            detail = f"fails `{error.validator}`"
+        raise _Bad(f"metadata {at}: {detail}")
     prompts: Mapping[str, Any] = meta["prompts"]
     sessions: Mapping[str, Any] = meta.get("sessions", {})
     humans: Mapping[str, Any] = meta.get("humans", {})
@@ -204,7 +210,7 @@ def _parse(commit: str, raw: bytes) -> AuthorshipLog:
         elif _LEGACY_KEY.fullmatch(key):
             record = prompts.get(key)
         else:
-            raise _Bad(f"line {number}: key {key[:40]!r} is not an s_, h_ or legacy hex key")
+            raise _Bad(f"line {number}: the key is not an s_, h_ or legacy hex key")
         if record is None:
             where = "sessions" if session is not None else "prompts"
             raise _Bad(f"line {number}: key {key} is not in metadata `{where}`")
@@ -359,13 +365,23 @@ def annotate(
     return replace(changeset, files=tuple(files))
 
 
-def note_paths(logs: Mapping[str, AuthorshipLog], changeset: ChangeSet) -> list[str]:
-    """Paths `diffs_to_head` must look at: the paths the notes attribute to an AI, plus both
-    names of each changed file with a line from a noted commit (so that renames since a
-    noted commit are detected)."""
-    paths = {att.path for log in logs.values() for att in log.attestations
-             if att.actor == "agent"}
+def diff_request(
+    logs: Mapping[str, AuthorshipLog], changeset: ChangeSet
+) -> tuple[list[str], list[str]]:
+    """What `checker.git.diffs_to_head` must compute for `annotate`: (the noted commits that
+    introduced a line still added at head, other than head; the paths their notes attribute
+    to an AI plus both names of each changed file with such a line, so that renames since
+    the noted commit are detected). Empty lists when nothing needs a diff."""
+    shas: set[str] = set()
+    paths: set[str] = set()
     for cf in changeset.files:
-        if any(sha in logs for sha in cf.line_commits.values()):
+        found = {sha for sha in cf.line_commits.values() if sha in logs}
+        if found:
+            shas.update(found)
             paths.update(p for p in (cf.path, cf.old_path) if p)
-    return sorted(paths)
+    shas.discard(changeset.head or "")
+    if not shas:
+        return [], []
+    paths.update(att.path for sha in shas for att in logs[sha].attestations
+                 if att.actor == "agent")
+    return sorted(shas), sorted(paths)

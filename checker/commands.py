@@ -200,8 +200,8 @@ def _with_ai_notes(repo: Repo, changeset: ChangeSet) -> ChangeSet:
         logs, problems = ai_notes.parse_notes(notes)
         for problem in problems:
             print(f"nhi-gate: {problem}", file=sys.stderr)
-        paths = ai_notes.note_paths(logs, changeset)
-        deltas = git.diffs_to_head(repo, changeset.head, list(logs), paths) if paths else {}
+        shas, paths = ai_notes.diff_request(logs, changeset)
+        deltas = git.diffs_to_head(repo, changeset.head, shas, paths)
     except GitError as exc:
         print(f"nhi-gate: {ai_notes.NOTES_REF} ignored: {exc}", file=sys.stderr)
         return changeset

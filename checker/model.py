@@ -267,7 +267,8 @@ class Evidence:
     """Why a commit was classified: which fingerprint matched which field.
 
     `field` is one of `author_email`, `committer_email`, `author_name`, `trailer`, `message`,
-    `branch`; `value` is the matched text; `fingerprint` is the catalogue entry id.
+    `branch`, or `note` (a git-ai `refs/notes/ai` note, fingerprint `git-ai-notes`); `value` is
+    the matched text; `fingerprint` is the catalogue entry id.
     """
 
     fingerprint: str

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures" / "catalogue"
 TODAY = dt.date(2026, 1, 1)
 #: Rules the catalogue fixtures are judged on (other families have their own fixtures).
-JUDGED = frozenset({"NHI201", "NHI202", "NHI203", "NHI204", "NHI301", "NHI303"})
+JUDGED = frozenset({"NHI201", "NHI202", "NHI203", "NHI204", "NHI301", "NHI303", "NHI319", "NHI320"})
 #: (format, fixture file, path the file is given to the parser under).
 FILES = (
     ("terraform", "pass.tf", "fixtures/catalogue/pass.tf"),
@@ -38,14 +38,7 @@ FILES = (
     ("github_actions", "fail.yml", ".github/workflows/fail.yml"),
 )
 #: Entries without a fail case yet, and why (keep this short; each is a known gap).
-NO_FAIL_CASE = {
-    ("github_actions", "oidc_token"):
-        "`id-token: write` alone is not a problem; OIDC trust rules judge what accepts it",
-    ("github_actions", "actions/create-github-app-token"):
-        "mints a one-hour App token: the short-lived form itself (NHI315 judges where it runs)",
-    ("github_actions", "tibdex/github-app-token"):
-        "mints a one-hour App token: the short-lived form itself (NHI315 judges where it runs)",
-}
+NO_FAIL_CASE: dict[tuple[str, str], str] = {}
 
 
 def judge(fixture: str, virtual: str) -> tuple[set[tuple[str, int]], list[IdentityObject]]:

@@ -1,4 +1,4 @@
-"""NHI310-NHI318: CI identities (GitHub Actions, GitLab CI) and the cloud OIDC trust they use.
+"""NHI310-NHI320: CI identities (GitHub Actions, GitLab CI) and the cloud OIDC trust they use.
 
 Identity rules over the objects of `checker.parsers.github_actions`, `checker.parsers.gitlab_ci`,
 the Terraform trust (`IdentityObject.trust`) and the facets of `checker.parsers.secrets`.
@@ -21,6 +21,9 @@ Rules (default level):
   ref/environment (error);
 - NHI318 ci-oidc-trust-missing-audience: CI OIDC trust (or GitLab `id_tokens`) without an
   audience (error).
+- NHI319 github-app-token-all-permissions: a GitHub App token step with no permission inputs
+  (warning).
+- NHI320 workflow-level-id-token: `id-token: write` granted to every job (warning).
 
 Sources: GitHub OIDC hardening
 (https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/about-security-hardening-with-openid-connect),
@@ -73,7 +76,7 @@ _FACETS: Mapping[str, tuple[str, str, str]] = {
 
 
 def rule_ci(em: Emitter) -> None:
-    """NHI310-NHI318 on one object (see the module table)."""
+    """NHI310-NHI320 on one object (see the module table)."""
     obj = em.obj
     if obj.type in _FACETS:
         rule_id, level, what = _FACETS[obj.type]
@@ -91,6 +94,8 @@ def rule_ci(em: Emitter) -> None:
     if obj.derived_from is not None:
         return
     _workflow_permissions(em)
+    _app_token_scope(em)
+    _workflow_level_oidc(em)
     _pull_request_target(em)
     _environment(em)
     _trust(em)
@@ -107,6 +112,41 @@ def _workflow_permissions(em: Emitter) -> None:
                     f"{obj.address} grants GITHUB_TOKEN `write-all`; list only the scopes the "
                     "job needs", "permissions", grant.line)
             return
+
+
+#: GitHub App token actions and the inputs that narrow the token's permissions.
+#: Sources: https://github.com/actions/create-github-app-token#permission-permission-name
+#: (unset: "all permissions granted to the app installation") and
+#: https://github.com/tibdex/github-app-token (`permissions` input).
+_APP_TOKEN_SCOPE_INPUTS = {
+    "actions/create-github-app-token": "with.permission-",
+    "tibdex/github-app-token": "with.permissions",
+}
+
+
+def _app_token_scope(em: Emitter) -> None:
+    """NHI319: a GitHub App token minted with every permission of the App installation."""
+    obj = em.obj
+    prefix = _APP_TOKEN_SCOPE_INPUTS.get(obj.type)
+    if prefix is None or any(k.startswith(prefix) for k in obj.attribute_lines):
+        return
+    em.emit("NHI319", "warning",
+            f"{obj.address} mints a GitHub App token with every permission of the App "
+            f"installation; narrow it with `{prefix.removeprefix('with.')}…` inputs",
+            "permissions", obj.location.start_line)
+
+
+def _workflow_level_oidc(em: Emitter) -> None:
+    """NHI320: `id-token: write` in the workflow-level permissions, so every job can mint
+    OIDC tokens for the cloud roles that trust the repository (zizmor's excessive-permissions
+    audit: https://docs.zizmor.sh/audits/#excessive-permissions)."""
+    obj = em.obj
+    if obj.type != "oidc_token" or not obj.address.endswith("#permissions.id-token"):
+        return
+    em.emit("NHI320", "warning",
+            f"{obj.address.split('#', 1)[0]} grants `id-token: write` to every job; grant it "
+            "only in the job that exchanges the token for cloud credentials",
+            "permissions.id-token", obj.attribute_lines.get("permissions.id-token"))
 
 
 def _is_github_credential(obj: IdentityObject) -> bool:
