@@ -178,6 +178,21 @@ def _safe_directory(repo: Path) -> None:
     os.environ["GIT_CONFIG_COUNT"] = str(count + 1)
 
 
+def _fetch_ai_notes(repo: Path) -> None:
+    """Best effort: fetch Git AI Standard notes (`refs/notes/ai`), which actions/checkout does
+    not fetch, so line-level AI authorship is seen. No remote, no notes or no network is fine:
+    the check then relies on commit metadata alone."""
+    if _git(repo, "remote", "get-url", "origin").returncode != 0:
+        return
+    with contextlib.suppress(subprocess.TimeoutExpired, OSError):
+        subprocess.run(
+            ["git", "-C", str(repo), "fetch", "--quiet", "--no-tags", "origin",
+             "+refs/notes/ai:refs/notes/ai"],
+            capture_output=True, check=False, timeout=60,
+            env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+        )
+
+
 def check_argv(rng: ActionRange, repo: Path, sarif: Path) -> list[str]:
     """The `nhi-gate check` arguments for this run."""
     argv = ["check", "--repo", str(repo), "--base", rng.base, "--head", rng.head,
@@ -250,6 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rng = event_range(event_name, read_event(os.environ.get("GITHUB_EVENT_PATH")))
         _safe_directory(workspace)
         verify_history(workspace, rng)
+        _fetch_ai_notes(workspace)
     except NhiGateError as exc:
         return _fail(str(exc))
     sarif.parent.mkdir(parents=True, exist_ok=True)
