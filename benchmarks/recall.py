@@ -117,6 +117,12 @@ LOOKUP = "a `data \"aws_iam_policy\"` lookup grants nothing; the attachment usin
 SSO = "IAM Identity Center permission set: workforce (human) access"
 OUT_DEFAULT_SA = ("use of a platform default service account by a workload: the default "
                   "account is not defined in the code (candidate rule, not built)")
+WORKLOAD_SA = ("NHI321", "NHI322")
+KNATIVE = ("a Knative `Configuration`: nhi-gate normalises the pod specs of the core workload "
+           "kinds (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, "
+           "Job, CronJob), not CRDs that embed one")
+OUT_TF_WORKLOAD = ("`kubernetes_*` provider workloads (`kubernetes_pod`, `kubernetes_deployment`): "
+                   "pod specs are normalised for YAML manifests only so far (NHI321/NHI322)")
 QUERIES: tuple[Query, ...] = (
     # ---------------------------------------------------------------- KICS terraform/aws
     _q(K + "terraform/aws/authentication_without_mfa", "out of scope", note=OUT_HUMAN),
@@ -215,7 +221,7 @@ QUERIES: tuple[Query, ...] = (
     _q(K + "terraform/kubernetes/cluster_admin_role_binding_with_super_user_permissions",
        "Kubernetes RBAC", PRIV),
     _q(K + "terraform/kubernetes/default_service_account_in_use", "out of scope",
-       note=OUT_DEFAULT_SA),
+       note=OUT_TF_WORKLOAD),
     _q(K + "terraform/kubernetes/permissive_access_to_create_pods", "Kubernetes RBAC", PRIV),
     _q(K + "terraform/kubernetes/rbac_roles_with_read_secrets_permissions", "Kubernetes RBAC",
        PRIV),
@@ -226,7 +232,7 @@ QUERIES: tuple[Query, ...] = (
     _q(K + "terraform/kubernetes/service_account_allows_access_secrets", "Kubernetes RBAC",
        PRIV),
     _q(K + "terraform/kubernetes/service_account_token_automount_not_disabled", "out of scope",
-       note="pod token automount hardening: no nhi-gate rule yet"),
+       note=OUT_TF_WORKLOAD),
     # ----------------------------------------------------------------------- KICS k8s
     _q(K + "k8s/cluster_admin_role_binding_with_super_user_permissions", "Kubernetes RBAC",
        PRIV),
@@ -243,9 +249,11 @@ QUERIES: tuple[Query, ...] = (
     _q(K + "k8s/service_account_allows_access_secrets", "Kubernetes RBAC", PRIV),
     _q(K + "k8s/service_account_key_file_not_properly_set", "out of scope",
        note="kube-apiserver flags: cluster component configuration"),
-    _q(K + "k8s/service_account_name_undefined_or_empty", "out of scope", note=OUT_DEFAULT_SA),
-    _q(K + "k8s/service_account_token_automount_not_disabled", "out of scope",
-       note="pod token automount hardening: no nhi-gate rule yet"),
+    _q(K + "k8s/service_account_name_undefined_or_empty", "Kubernetes workloads", ("NHI321",),
+       "pod spec without `serviceAccountName` (or empty): runs as the default account"),
+    _q(K + "k8s/service_account_token_automount_not_disabled", "Kubernetes workloads",
+       WORKLOAD_SA, "token automounted (default account: NHI321; named: NHI322)",
+       skip=[("positive1.yaml:54", KNATIVE)]),
     _q(K + "k8s/shared_service_account", "out of scope",
        note="two workloads in one namespace sharing an SA (NHI204 judges sharing across "
             "environments)"),
@@ -376,12 +384,12 @@ QUERIES: tuple[Query, ...] = (
     _q(CK + "kubernetes/checks/example_RbacControlWebhooks", "Kubernetes RBAC", PRIV),
     _q(CK + "kubernetes/checks/example_RbacEscalateRoles", "Kubernetes RBAC", PRIV),
     _q(CK + "kubernetes/checks/example_WildcardRoles", "Kubernetes RBAC", PRIV),
-    _q(CK + "kubernetes/checks/example_DefaultServiceAccount", "out of scope",
-       note=OUT_DEFAULT_SA),
+    _q(CK + "kubernetes/checks/example_DefaultServiceAccount", "Kubernetes workloads",
+       ("NHI321",), "a `default` ServiceAccount that does not disable automounting"),
     _q(CK + "kubernetes/checks/example_DefaultServiceAccountBinding", "out of scope",
        note=OUT_DEFAULT_SA),
-    _q(CK + "kubernetes/checks/example_ServiceAccountTokens", "out of scope",
-       note="pod token automount hardening: no nhi-gate rule yet"),
+    _q(CK + "kubernetes/checks/example_ServiceAccountTokens", "Kubernetes workloads",
+       WORKLOAD_SA, "token automounted (default account: NHI321; named: NHI322)"),
     _q(CK + "kubernetes/checks/example_Secrets", "out of scope",
        note="how a pod consumes a Secret, not where secret material is stored"),
     _q(CK + "kubernetes/checks/example_ApiServerServiceAccountKeyFile", "out of scope",
@@ -399,7 +407,8 @@ QUERIES: tuple[Query, ...] = (
 
 @dataclass(frozen=True)
 class Scan:
-    """nhi-gate's result on one file: identities (not secret facets) and findings."""
+    """nhi-gate's result on one file: identities (not secret facets; a workload's
+    service-account facet, whose `derived_from` is its own address, counts) and findings."""
 
     identities: tuple[IdentityObject, ...]
     findings: tuple[Finding, ...]
@@ -416,7 +425,7 @@ def scan(corpus: Path, rel: str) -> Scan:
         parsed = parse_sources([src], load_catalogue(), config, prefilter=False, workers=1)
         verdict, ids = run_rules(parsed, Parsed((), ()), mode="scan", config=config,
                                  changeset=ChangeSet(None, None), provenance={})
-        _CACHE[rel] = Scan(tuple(o for o in ids if o.derived_from is None),
+        _CACHE[rel] = Scan(tuple(o for o in ids if o.derived_from in (None, o.address)),
                            tuple(verdict.findings))
     return _CACHE[rel]
 

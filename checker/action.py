@@ -198,7 +198,7 @@ def check_argv(rng: ActionRange, repo: Path, sarif: Path) -> list[str]:
     argv = ["check", "--repo", str(repo), "--base", rng.base, "--head", rng.head,
             "--format", "github", "--sarif", str(sarif)]
     if _env("NHI_GATE_CONFIG"):
-        argv += ["--config", _env("NHI_GATE_CONFIG")]
+        argv += ["--config", str(repo / _env("NHI_GATE_CONFIG"))]  # relative: to the checkout
     if _env("NHI_GATE_FAIL_ON"):
         argv += ["--fail-on", _env("NHI_GATE_FAIL_ON")]
     if _truthy(_env("NHI_GATE_ALL_AUTHORS")):
@@ -258,8 +258,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     del argv  # the action takes no arguments: inputs come from the environment
     workspace = Path(_env("NHI_GATE_WORKING_DIRECTORY") or _env("GITHUB_WORKSPACE", "."))
-    sarif = Path(_env("NHI_GATE_SARIF_FILE") or
-                 str(Path(_env("RUNNER_TEMP", ".")) / "nhi-gate.sarif")).resolve()
+    # The step runs from a temp dir (so the checkout cannot shadow a module): paths the user
+    # gives are relative to the checkout.
+    sarif = (workspace / (_env("NHI_GATE_SARIF_FILE") or
+                          str(Path(_env("RUNNER_TEMP", ".")) / "nhi-gate.sarif"))).resolve()
     try:
         event_name = _env("GITHUB_EVENT_NAME")
         rng = event_range(event_name, read_event(os.environ.get("GITHUB_EVENT_PATH")))

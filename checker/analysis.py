@@ -96,7 +96,18 @@ def _analyse_file(
     fmt: str, identities: bool, src: SourceFile, catalogue: Catalogue
 ) -> ParseResult:
     """One budgeted job: the secret-material scan of `src` and, when `identities` (the
-    pre-filter kept it), its format parser. Identity objects first, then facets."""
+    pre-filter kept it), its format parser. Identity objects first, then facets.
+
+    A `.tf` file the format parser reads is parsed by python-hcl2 once (`terraform.load`) and
+    the result handed to both the parser and the secret scan (the parse is most of the cost).
+    """
+    if fmt == "terraform" and identities:
+        from checker.parsers import terraform
+
+        loaded = terraform.load(src)
+        facets = secrets.scan(src, fmt, hcl=loaded).objects
+        result = terraform.parse(src, catalogue, loaded=loaded)
+        return ParseResult(result.objects + facets, result.problems)
     facets = secrets.scan(src, fmt).objects
     if not identities:
         return ParseResult(facets)

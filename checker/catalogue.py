@@ -12,13 +12,14 @@ A pack that does not validate is fatal (`RulePackError`, exit 2): never skipped.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 from checker.errors import RulePackError
@@ -87,24 +88,93 @@ class Catalogue:
         return frozenset(t for f, t in self.entries if f == fmt)
 
 
+#: Part of every validation-cache key: change it when validation changes meaning (another
+#: draft, a new check in `load_pack`), so entries written before are not trusted.
+_VALIDATION_KEY = b"nhi-gate load_pack v1 Draft202012Validator\0"
+
+
+def pack_cache_dir() -> Path | None:
+    """Where validated packs are remembered: `$XDG_CACHE_HOME/nhi-gate/packs`, else
+    `~/.cache/nhi-gate/packs`; None when no home directory can be found."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".cache")
+        except RuntimeError:
+            return None
+    return Path(base) / "nhi-gate" / "packs"
+
+
+def _cached_pack(key: str) -> Any:
+    """The parsed data stored for a validated pack under `key`, or None (miss, unreadable)."""
+    directory = pack_cache_dir()
+    if directory is None:
+        return None
+    try:
+        entry = json.loads((directory / f"{key}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return entry.get("data") if isinstance(entry, dict) and entry.get("key") == key else None
+
+
+def _remember_pack(key: str, data: Any) -> None:
+    """Store a pack that validated (best effort: an unwritable cache is no error; data that
+    does not survive a JSON round trip, e.g. YAML dates, is not stored)."""
+    directory = pack_cache_dir()
+    if directory is None:
+        return
+    try:
+        text = json.dumps({"key": key, "data": data}, ensure_ascii=False)
+        if json.loads(text)["data"] != data:
+            return
+        directory.mkdir(parents=True, exist_ok=True)
+        tmp = directory / f".{key}.{os.getpid()}.tmp"
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, directory / f"{key}.json")
+    except (OSError, TypeError, ValueError):
+        return
+
+
 def load_pack(path: Path, schema_name: str) -> Any:
     """Read one YAML pack and validate it against `rules/schema/<schema_name>.schema.json`.
 
     Returns the parsed YAML (lists/dicts/str). Raises `RulePackError` naming the file and the
     JSON path of the first violation.
+
+    Validation is cached by content: the key is the SHA-256 of `_VALIDATION_KEY`, the schema
+    bytes and the pack bytes, and a pack that validated is stored under it (as JSON, with its
+    parsed data) in `pack_cache_dir()`. A later run with the same schema and pack reads that
+    entry and neither imports jsonschema nor validates again (~0.1 s of every run, with the
+    YAML parse, saved); any change to either file is a new key, so a bad pack is validated, and
+    fatal, every time. An invalid pack is never stored. Without a writable cache directory
+    every run validates. Chosen over a build-time manifest of pack hashes (validate in a test,
+    check the hash at run time) because packs are edited often and by many hands, and packs
+    loaded from another directory (tests, overrides) would fall outside any manifest.
     """
     schema_path = rules_dir() / "schema" / f"{schema_name}.schema.json"
     try:
-        schema = json.loads(schema_path.read_text(encoding="utf-8"))
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
-    except (OSError, ValueError, yaml.YAMLError) as exc:
+        schema_bytes = schema_path.read_bytes()
+        pack_bytes = path.read_bytes()
+    except OSError as exc:
         raise RulePackError(f"{path}: cannot read rule pack: {exc}") from exc
+    key = hashlib.sha256(_VALIDATION_KEY + schema_bytes + b"\0" + pack_bytes).hexdigest()
+    cached = _cached_pack(key)
+    if cached is not None:
+        return cached
+    try:
+        schema = json.loads(schema_bytes.decode("utf-8"))
+        data = yaml.load(pack_bytes.decode("utf-8"), Loader=_YAML_LOADER)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise RulePackError(f"{path}: cannot read rule pack: {exc}") from exc
+    import jsonschema
+
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
         err = errors[0]
         where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
         raise RulePackError(f"{path}: {where}: {err.message}")
+    _remember_pack(key, data)
     return data
 
 

@@ -20,6 +20,7 @@ from checker.checks.drift import rule_drift
 from checker.checks.environments import rule_cross_environment
 from checker.checks.lifetime import rule_static_credential
 from checker.checks.secrets import rule_secret_material
+from checker.checks.workloads import rule_token_automount, rule_workload_identity
 from checker.config import Config
 from checker.discovery import glob_match
 from checker.fingerprint import fingerprint
@@ -342,13 +343,14 @@ IDENTITY_RULES: tuple[IdentityRule, ...] = (
     rule_static_credential,
     rule_ci,
     rule_secret_material,
+    rule_workload_identity,
 )
 
 #: Rules over all identities at once (joins across files), given the judged identities and
 #: the set of (path, address) the change touched. Each returns its findings.
 CrossRule = Callable[[Sequence[IdentityObject], Mapping[tuple[str, str], Touch], Context],
                      list[Finding]]
-CROSS_RULES: tuple[CrossRule, ...] = (rule_cross_environment,)
+CROSS_RULES: tuple[CrossRule, ...] = (rule_cross_environment, rule_token_automount)
 
 
 def evaluate(

@@ -59,6 +59,8 @@ _CONFIG = (
 )
 #: Options that make patch output independent of user and repository configuration.
 _DIFF_OPTS = (
+    # `.gitattributes` in the change itself (`*.tf binary`, `-diff`) must not hide its lines.
+    "--text",
     "--no-color",
     "--no-ext-diff",
     "--no-textconv",

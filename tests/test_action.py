@@ -368,3 +368,22 @@ def test_pull_request_target_is_refused(
     assert run.code == 2 and run.outputs["verdict"] == "error"
     assert "does not run on `pull_request_target`" in run.stderr
     assert gh.requests == []
+
+
+def test_pull_request_checkout_cannot_shadow_a_module(
+    make_repo: Any, gh: FakeGitHub, tmp_path: Path, runner_temp: Path
+) -> None:
+    """`python -m` puts the working directory first on sys.path: a `yaml.py` or `checker/`
+    committed in the PR must not run in place of ours (it would see GITHUB_TOKEN)."""
+    marker = tmp_path / "pwned"
+    hijack = f"open({str(marker)!r}, 'w').write('x')\nraise SystemExit(0)\n"
+    repo = make_repo()
+    base, head = agent_pr(repo, gh, {"infra/iam.tf": SA_KEY, "yaml.py": hijack,
+                                     "checker/__init__.py": hijack,
+                                     "checker/action.py": hijack, "pip/__init__.py": hijack},
+                          COPILOT)
+    event = pr_event(tmp_path / "event.json", 7, base, head)
+    run = ActionRunner(runner_temp, runner_env(repo.path, event, gh)).run({})
+    assert not marker.exists()
+    assert run.code == 1, run.stderr
+    assert run.outputs["verdict"] == "fail"

@@ -365,7 +365,9 @@ def test_diffs_to_head_renames_and_hunks(make_repo: Callable[..., GitRepo]) -> N
     assert set(deltas) == {c1}
     by_new = {d.new_path: d for d in deltas[c1]}
     assert by_new["c.txt"] == cg.FileDelta("a.txt", "c.txt", ((0, 0, 1, 1),))
-    assert by_new["b.bin"].opaque
+    # `--text`: binary content is diffed as text, so a `.gitattributes` in the change
+    # (`*.tf binary`) cannot hide lines.
+    assert by_new["b.bin"] == cg.FileDelta("b.bin", "b.bin", ((1, 1, 1, 1),))
 
 
 # --------------------------------------------------------------------------------------------

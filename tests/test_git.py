@@ -180,7 +180,8 @@ def test_pure_deletion_binary_and_header_lookalike(git_repo: GitRepo) -> None:
     with cg.repo_session(git_repo.path) as repo:
         files = _by_path(cg.build_changeset(repo, base, head).files)
     assert (files["a.tf"].status, files["a.tf"].added_lines) == ("M", ())
-    assert (files["bin.dat"].status, files["bin.dat"].added_lines) == ("M", ())
+    # diffed with `--text`: binary content has lines too (its parse is NHI902 anyway)
+    assert (files["bin.dat"].status, files["bin.dat"].added_lines) == ("M", ((1, 1),))
     assert files["evil.tf"].added_lines == ((1, 3),)
     assert dict(files["evil.tf"].line_commits) == {1: head, 2: head, 3: head}
     assert files["no-eol.tf"].added_lines == ((1, 1),)
@@ -447,3 +448,18 @@ def test_replay_binary_empty_and_recreated_files(
     assert dict(files["gone.tf"].line_commits) == {1: c2}
     assert dict(files["keep.tf"].line_commits) == {1: c3}
     assert c1 not in {s for f in fast.files for s in f.line_commits.values()}
+
+
+def test_gitattributes_in_the_change_cannot_hide_lines(git_repo: GitRepo) -> None:
+    base = git_repo.commit({"README.md": "x\n"})
+    head = git_repo.commit({
+        ".gitattributes": "*.tf binary\n*.yaml -diff\n",
+        "infra/sa.tf": 'resource "google_service_account" "x" {\n  account_id = "x"\n}\n',
+        "k8s/sa.yaml": "kind: ServiceAccount\n",
+    }, author=COPILOT)
+    git_repo.write({".gitattributes": "*.tf binary\n*.yaml -diff\n"})
+    with cg.repo_session(git_repo.path) as repo:
+        files = _by_path(cg.build_changeset(repo, base, head).files)
+    assert files["infra/sa.tf"].added_lines == ((1, 3),)
+    assert dict(files["infra/sa.tf"].line_commits) == {1: head, 2: head, 3: head}
+    assert files["k8s/sa.yaml"].added_lines == ((1, 1),)

@@ -151,6 +151,9 @@ def _identity(
         privileges = _binding_grants(doc, kind, namespace)
         references.extend(_subjects(doc, namespace))
     references.extend(_references(doc, kind, namespace, name))
+    if kind in WORKLOAD_POD_SPECS:
+        return _workload_facet(doc, kind, entry, address, Location(path, start, end),
+                               _metadata(meta, lines, start), namespace)
     return IdentityObject(
         kind=entry.kind,
         platform=entry.platform,
@@ -165,6 +168,7 @@ def _identity(
         references=tuple(dict.fromkeys(references)),
         usages=tuple(sorted(set(_texts(get(get(doc, "spec"), "usages"))))),
         principals=_principals(meta, kind, namespace, name, references),
+        secret_sinks=_token_sinks(doc) if kind == "ServiceAccount" else (),
     )
 
 
@@ -400,3 +404,79 @@ def _principals(
             if parts[0] == "ServiceAccount" and len(parts) == 3:
                 found.append(f"k8s-sa:{parts[1]}/{parts[2]}")
     return tuple(sorted(set(found)))
+
+
+# ----------------------------------------------------------------- workload pod specs
+#: Workload kinds -> keys from the object to its pod spec. Source:
+#: https://kubernetes.io/docs/concepts/workloads/ (each kind's `spec.template` is a PodTemplateSpec;
+#: a CronJob's is under `spec.jobTemplate.spec`).
+WORKLOAD_POD_SPECS: dict[str, tuple[str, ...]] = {
+    "Pod": ("spec",),
+    "Deployment": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"),
+    "ReplicationController": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+#: `secret_sinks` entry of a pod spec or ServiceAccount whose API token is mounted into every
+#: container (the default unless `automountServiceAccountToken: false`). Source:
+#: https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/#opt-out-of-api-credential-automounting
+TOKEN_MOUNT = "automount:/var/run/secrets/kubernetes.io/serviceaccount"
+_FALSE = frozenset({"false", "no", "off"})
+
+
+def _token_sinks(node: Node | None) -> tuple[str, ...]:
+    """`(TOKEN_MOUNT,)` unless `node`'s `automountServiceAccountToken` is false."""
+    value = _text(get(node, "automountServiceAccountToken"))
+    return () if value is not None and value.lower() in _FALSE else (TOKEN_MOUNT,)
+
+
+def _workload_facet(doc: MappingNode, kind: str, entry: CatalogueEntry, address: str,
+                    location: Location, metadata: dict[str, str],
+                    namespace: str | None) -> IdentityObject:
+    """The service-account use of one workload, normalised once for every rule.
+
+    Shape: `kind` from the catalogue (`role_binding`: the pod spec binds the workload to an
+    identity, like `aws_eks_pod_identity_association`), `type` the workload kind, `address`
+    and `location` those of the workload; `references` = (`ServiceAccount/<ns>/<name>`,) with
+    `default` when `serviceAccountName` (or the deprecated `serviceAccount`) is absent or
+    empty; `principals` = (`k8s-sa:<ns>/<name>`,) for a named, non-default account only (each
+    namespace has its own `default`); `secret_sinks` = (`TOKEN_MOUNT`,) unless the pod spec
+    sets `automountServiceAccountToken: false`; `attribute_lines` adds `podSpec` (the pod
+    spec's key), `serviceAccountName` and `automountServiceAccountToken` when present.
+    `derived_from` is the workload's own address: the workload is not an identity definition,
+    so the generic approval rule skips it and `checker.checks.workloads` judges it.
+    """
+    path = WORKLOAD_POD_SPECS[kind]
+    spec_entry = get_entry(get_path(doc, *path[:-1]), path[-1])
+    spec = spec_entry[1] if spec_entry else None
+    attribute_lines = _attribute_lines(doc)
+    attribute_lines["podSpec"] = line_of(spec_entry[0]) if spec_entry else location.start_line
+    account = ""
+    for field in ("serviceAccountName", "serviceAccount"):
+        found = get_entry(spec, field)
+        if found is None:
+            continue
+        attribute_lines.setdefault("serviceAccountName", line_of(found[0]))
+        account = account or (_text(found[1]) or "")
+    mount = get_entry(spec, "automountServiceAccountToken")
+    if mount is not None:
+        attribute_lines["automountServiceAccountToken"] = line_of(mount[0])
+    name = account or "default"
+    principals = () if name == "default" else (f"k8s-sa:{namespace or 'default'}/{name}",)
+    return IdentityObject(
+        kind=entry.kind,
+        platform=entry.platform,
+        type=entry.type,
+        address=address,
+        location=location,
+        metadata=metadata,
+        attribute_lines=attribute_lines,
+        namespace=namespace,
+        references=("/".join(p for p in ("ServiceAccount", namespace, name) if p),),
+        secret_sinks=_token_sinks(spec),
+        principals=principals,
+        derived_from=address,
+    )

@@ -66,7 +66,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -83,6 +83,9 @@ from checker.parsers.yaml_loader import (
     scalar,
     sequence,
 )
+
+if TYPE_CHECKING:
+    from checker.parsers.terraform import LoadedHcl
 
 #: Lines longer than this are scanned on their first this-many characters only.
 MAX_LINE = 4096
@@ -247,11 +250,12 @@ class Hit:
     redacted: str
 
 
-def scan(source: SourceFile, fmt: str) -> ParseResult:
+def scan(source: SourceFile, fmt: str, hcl: LoadedHcl | None = None) -> ParseResult:
     """All facets of one file of format `fmt` (a `FileFormat`); see the module docstring.
 
-    Never raises on bad input: undecodable or unparsable files give no facets (their format
-    parser reports them as NHI9xx).
+    `hcl` is `checker.parsers.terraform.load(source)` when the caller already parsed the file
+    (Terraform only): it is used instead of a second parse. Never raises on bad input:
+    undecodable or unparsable files give no facets (their format parser reports them as NHI9xx).
     """
     text = common.decode(source)
     if isinstance(text, ParseProblem):
@@ -261,7 +265,7 @@ def scan(source: SourceFile, fmt: str) -> ParseResult:
     out = [_hardcoded_object(source.path, hit, fmt) for hit in find_hardcoded(lines)
            if hit.line not in sealed]
     if fmt == "terraform":
-        out.extend(_terraform(source.path, text, lines))
+        out.extend(_terraform(source.path, text, lines, hcl))
     elif fmt == "github_actions":
         out.extend(_github(source.path, text, lines))
     elif fmt == "gitlab_ci":
@@ -288,6 +292,43 @@ def _encrypted_lines(lines: Sequence[str]) -> frozenset[int]:
         if m:
             indent = len(m.group(1))
     return frozenset(out)
+
+
+#: A necessary condition for any `_plugins()` match, written without importing detect-secrets
+#: (its import pulls in `requests`, ~0.1 s, and most lines of IaC hold no secret): a line or
+#: value that this does not match goes to no plugin. One alternative per plugin, each matching
+#: a part every match of that plugin's `denylist` must contain (detect-secrets 1.5 patterns;
+#: `tests/test_perf_paths.py` checks each generated match of each plugin pattern against it
+#: and, over the corpus and the secret fixtures, that gating loses no finding).
+_PLUGIN_GATE = re.compile(
+    r"A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA"  # AWS access key id
+    r"|[0-9a-zA-Z/+]{40}"  # AWS secret key (40 chars)
+    r"|gh[pousr]_"  # GitHub
+    r"|gl(?:pat|dt|ft|soat|rt|cbt|imt|ptt|agent|oas)-|GR1348941"  # GitLab
+    r"|PRIVATE KEY|PuTTY-User-Key-File-2"  # private keys
+    r"|eyJ"  # JWT
+    r"|(?i:xox[abposr]-|hooks\.slack\.com)"  # Slack
+    r"|[rs]k_live_"  # Stripe
+    r"|(?:AC|SK)[a-z0-9]{32}"  # Twilio
+    r"|SG\."  # SendGrid
+    r"|-us[0-9]"  # Mailchimp
+    r"|_authToken="  # npm
+    r"|[a-zA-Z\d_-]{23}\.[a-zA-Z\d_-]{6}\."  # Discord
+    r"|T3BlbkFJ"  # OpenAI
+    r"|pypi-AgE"  # PyPI
+    r"|AccountKey="  # Azure storage
+    r"|AKC[a-zA-Z0-9]{10}|AP[\dA-F][a-zA-Z0-9]{8}"  # Artifactory
+    r"|sq0csp-"  # Square
+    r"|\d{8}:"  # Telegram
+    r"|://[^:/?#\[\]@!$&'()*+,;=\s]+:[^:/?#\[\]@!$&'()*+,;=\s]+@"  # basic auth
+    r"|AIza|(?i:webhook\.office\.com)"  # OWN_DETECTORS
+)
+
+
+def may_hold_plugin_secret(text: str) -> bool:
+    """False only when no detect-secrets plugin nor `OWN_DETECTORS` can match in `text`
+    (see `_PLUGIN_GATE`); True means "run the plugins"."""
+    return _PLUGIN_GATE.search(text) is not None
 
 
 @functools.lru_cache(maxsize=1)
@@ -372,7 +413,7 @@ def find_hardcoded(lines: Sequence[str]) -> list[Hit]:
             named = None  # a comment between `name:` and `value:` keeps the pair
         else:
             env_name = (named.group("name") or named.group("parent")) if named else None
-        for plugin in _plugins():
+        for plugin in _plugins() if may_hold_plugin_secret(line) else ():
             for value in _plugin_values(plugin, line):
                 if value in seen or _plugin_placeholder(value):
                     continue
@@ -469,7 +510,7 @@ def _keyed_hit(number: int, key: str, raw: str, value: str) -> Hit | None:
                 return None
             candidates.append(decoded)
     for candidate in candidates:
-        for plugin in _plugins():
+        for plugin in _plugins() if may_hold_plugin_secret(candidate) else ():
             if any(True for _ in _plugin_values(plugin, candidate)):
                 return Hit(number, str(plugin.secret_type), key, redact(value))
     if password:
@@ -520,13 +561,33 @@ def _facet(path: str, type_: str, kind: str, platform: str, address: str, start:
 # --------------------------------------------------------------------------- Terraform
 
 
-def _terraform(path: str, text: str, lines: list[str]) -> list[IdentityObject]:
-    from checker.parsers.terraform import _HCL_ERRORS, _load_hcl
+#: Every Terraform facet comes from a block named by one of these (or an `output` block); a
+#: file without any (and without a backslash, which could spell one in an escaped label) needs
+#: no HCL parse for the secret scan.
+_TF_FACET_TOKENS = re.compile(
+    r"local_file|local_sensitive_file|\boutput\b|aws_iam_role|aws_iam_policy_document"
+    r"|federated_identity_credential|\\"
+)
 
-    try:
-        data = _load_hcl(text, with_meta=True)
-    except _HCL_ERRORS:
+
+def needs_hcl(text: str) -> bool:
+    """True when the Terraform facets of `text` need its parsed HCL (see `_TF_FACET_TOKENS`)."""
+    return _TF_FACET_TOKENS.search(text) is not None
+
+
+def _terraform(path: str, text: str, lines: list[str], hcl: LoadedHcl | None = None
+               ) -> list[IdentityObject]:  # fmt: skip
+    if hcl is not None:
+        data = hcl.data
+    elif not needs_hcl(text):
         return []
+    else:
+        from checker.parsers.terraform import _HCL_ERRORS, _load_hcl
+
+        try:
+            data = _load_hcl(text, with_meta=True)
+        except _HCL_ERRORS:
+            return []
     if not isinstance(data, dict):
         return []
     blocks = list(_tf_blocks(data))

@@ -92,22 +92,49 @@ _TAG_FIELDS = ("tags", "tags_all", "labels")
 # --------------------------------------------------------------------------- public functions
 
 
-def parse(source: SourceFile, catalogue: Catalogue) -> ParseResult:
-    """Parse one `.tf` file (HCL native syntax).
+@dataclass(frozen=True)
+class LoadedHcl:
+    """One `.tf` file decoded and parsed by python-hcl2 once (`load`), so that `checker.analysis`
+    can hand the same parse to `parse` and to the secret scan (`checker.parsers.secrets.scan`).
 
-    Returns the catalogued `resource`/`data`/`module` blocks as `IdentityObject`s sorted by
-    start line, or a single NHI901/NHI902/NHI903 `ParseProblem` when the file cannot be read.
+    `text`: the decoded text, None when undecodable; `data`: the `loads(text, with_meta=True)`
+    result (treat as read-only), None when the text did not parse; `problem`: the
+    NHI901/NHI902/NHI903 `ParseProblem` `parse` reports for the file, or None.
     """
+
+    text: str | None
+    data: Any
+    problem: ParseProblem | None
+
+
+def load(source: SourceFile) -> LoadedHcl:
+    """Decode and parse one `.tf` file. Raises `NhiGateError` only when the installed `hcl2`
+    package is not python-hcl2 7.x; bad input becomes `LoadedHcl.problem`."""
     text = common.decode(source)
     if isinstance(text, ParseProblem):
-        return ParseResult(problems=(text,))
+        return LoadedHcl(None, None, text)
     try:
         data = _load_hcl(text, with_meta=True)
     except NhiGateError:
         raise  # a broken installation is no verdict on the file: exit 2 with the fix
     except _HCL_ERRORS as exc:
-        return ParseResult(problems=(_hcl_problem(source.path, text, exc),))
-    if not isinstance(data, dict):
+        return LoadedHcl(text, None, _hcl_problem(source.path, text, exc))
+    return LoadedHcl(text, data, None)
+
+
+def parse(source: SourceFile, catalogue: Catalogue, loaded: LoadedHcl | None = None
+          ) -> ParseResult:  # fmt: skip
+    """Parse one `.tf` file (HCL native syntax); `loaded` is `load(source)` when the caller
+    already has it.
+
+    Returns the catalogued `resource`/`data`/`module` blocks as `IdentityObject`s sorted by
+    start line, or a single NHI901/NHI902/NHI903 `ParseProblem` when the file cannot be read.
+    """
+    loaded = loaded if loaded is not None else load(source)
+    if loaded.problem is not None:
+        return ParseResult(problems=(loaded.problem,))
+    text, data = loaded.text, loaded.data
+    if text is None or not isinstance(data, dict):
         return ParseResult()
     doc = _Doc(path=source.path, lines=text.split("\n"), spans=None)
     blocks = list(_hcl_blocks(data, doc))
@@ -617,6 +644,12 @@ def _build(blocks: list[_Block], doc: _Doc, catalogue: Catalogue) -> tuple[Ident
     return tuple(out)
 
 
+#: Resource types catalogued per value of one attribute, as `<type>:<value>` (like Kubernetes
+#: `Secret:<type>`): only `type = "SecureString"` SSM parameters hold secrets. Source:
+#: https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-securestring.html
+_REFINED_BY: Mapping[str, str] = {"aws_ssm_parameter": "type"}
+
+
 def _resource_identity(
     block: _Block, doc: _Doc, catalogue: Catalogue, ctx: _Context
 ) -> IdentityObject | None:
@@ -625,10 +658,15 @@ def _resource_identity(
         return None
     rtype, name = block.labels
     key = rtype if block.section == "resource" else f"data.{rtype}"
+    node = block.node
+    if key in _REFINED_BY:
+        # Catalogued only for some values of one attribute (`aws_ssm_parameter:SecureString`):
+        # a plain String parameter is configuration, not a secret.
+        value = node.get(_REFINED_BY[key])
+        key = f"{key}:{value}" if isinstance(value, str) else f"{key}:"
     entry = catalogue.get(_FORMAT, key)
     if entry is None:
         return None
-    node = block.node
     address = f"{rtype}.{name}" if block.section == "resource" else f"data.{rtype}.{name}"
     extractor = _grant_extractor(rtype)
     grants = extractor(node) if extractor is not None else []
@@ -1158,6 +1196,20 @@ def _k8s_role(node: _Node) -> list[Grant]:
     return grants
 
 
+def _aws_kms_grant(node: _Node) -> list[Grant]:
+    """`aws_kms_grant`: each of `operations` (KMS grant operation names as written:
+    `Decrypt`, `CreateGrant`) on the `key_id`, at the `operations` line. The grantee is in
+    `references`/`principals`. Grant operations carry no service prefix, so they never collide
+    with IAM actions in `rules/privileges.yaml`.
+    See https://docs.aws.amazon.com/kms/latest/developerguide/grants.html#terms-grant-operations
+    """
+    key = node.get("key_id")
+    resource = key if isinstance(key, str) else "*"
+    line = node.line("operations")
+    operations = _strings(node.get("operations"))
+    return [Grant(action=op, resource=resource, line=line) for op in operations]
+
+
 def _vault_policy(node: _Node) -> list[Grant]:
     """`vault_policy`: the HCL `policy` text, `path "p" { capabilities = [...] }` -> grants.
 
@@ -1226,6 +1278,7 @@ _EXTRACTORS: Mapping[str, _Extractor] = {
     "aws_iam_group_policy_attachment": _aws_attachment,
     "aws_iam_policy_attachment": _aws_attachment,
     "aws_iam_policy_document": _aws_policy_document,
+    "aws_kms_grant": _aws_kms_grant,
     "google_iam_policy": _gcp_iam_policy,
     "google_project_iam_custom_role": _gcp_custom_role,
     "google_organization_iam_custom_role": _gcp_custom_role,

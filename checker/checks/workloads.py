@@ -1,0 +1,153 @@
+"""Kubernetes workloads and the service account they run as: NHI321, NHI322, and NHI101 for
+a workload an agent attaches to a named service account.
+
+Reads the workload facets `checker.parsers.kubernetes` normalises once per pod spec (Pod,
+Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob): a
+facet has `attribute_lines["podSpec"]` and `derived_from == address`; `references[0]` is the
+`ServiceAccount/<ns>/<name>` it runs as (`default` when none is named) and `secret_sinks`
+holds `TOKEN_MOUNT` when the pod spec does not set `automountServiceAccountToken: false`.
+ServiceAccount objects carry `TOKEN_MOUNT` the same way.
+
+- NHI321 `workload-uses-default-service-account` (warning): a workload that names no service
+  account (or `default`, or an empty name) with its token automounted, and a ServiceAccount
+  named `default` that does not disable automounting. Every pod in the namespace shares that
+  account, so whatever is bound to it is granted to all of them, and nobody owns it. Peers:
+  KICS k8s `service_account_name_undefined_or_empty`, Checkov `CKV_K8S_41`
+  (DefaultServiceAccount).
+- NHI322 `service-account-token-automounted` (warning): a ServiceAccount (other than
+  `default`, which NHI321 reports) or a workload using a named account, whose API token is
+  mounted into every container although nothing says the workload calls the API. A workload
+  that leaves the setting unset is not reported when its ServiceAccount, parsed in the same
+  run, disables automounting (the pod inherits it); an explicit `true` on the pod is. Peers:
+  KICS `service_account_token_automount_not_disabled`, Checkov `CKV_K8S_38`.
+
+Sources: https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/
+and https://kubernetes.io/docs/concepts/security/rbac-good-practices/ ("avoid automounting
+service account tokens"; "the default service account should not be granted permissions").
+
+Approval (NHI101) for workloads: a workload is not an identity definition, so the generic
+approval rule skips its facet (an image bump by an agent needs no identity approval). But
+choosing which identity a workload runs as is a grant, like a RoleBinding or an
+`aws_eks_pod_identity_association`: an agent that points a Deployment at an existing, possibly
+cluster-admin, service account hands that account's privileges to new code without touching
+the account or its bindings. So NHI101 fires when an agent or bot wrote the
+`serviceAccountName` line of a workload naming a non-default account, or changed which account
+it runs as. A workload on the namespace `default` account gets NHI321 instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from checker.model import Finding, IdentityObject
+
+if TYPE_CHECKING:
+    from checker.engine import Context, Emitter, Touch
+
+#: Mirrors `checker.parsers.kubernetes.TOKEN_MOUNT` (rules never import parsers).
+TOKEN_MOUNT = "automount:/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+def is_workload(obj: IdentityObject) -> bool:
+    """True for a workload facet (see module doc)."""
+    return (obj.platform == "kubernetes" and "podSpec" in obj.attribute_lines
+            and obj.derived_from == obj.address)
+
+
+def account_of(obj: IdentityObject) -> str:
+    """The `ServiceAccount/...` reference a workload facet runs as."""
+    return obj.references[0] if obj.references else "ServiceAccount/default"
+
+
+def _uses_default(obj: IdentityObject) -> bool:
+    return account_of(obj).rsplit("/", 1)[-1] == "default"
+
+
+def _mount_line(obj: IdentityObject) -> int | None:
+    lines = obj.attribute_lines
+    return lines.get("automountServiceAccountToken") or lines.get("podSpec")
+
+
+def rule_workload_identity(em: Emitter) -> None:
+    """NHI321 on one object, and NHI101 for an agent-attached named service account."""
+    obj = em.obj
+    if obj.platform != "kubernetes":
+        return
+    mounted = TOKEN_MOUNT in obj.secret_sinks
+    if obj.type == "ServiceAccount" and obj.address.rsplit("/", 1)[-1] == "default":
+        if mounted:
+            em.emit("NHI321", "warning",
+                    f"{obj.address} is a namespace's default service account and does not set "
+                    "`automountServiceAccountToken: false`: every pod without its own account "
+                    "gets its token", "automountServiceAccountToken",
+                    obj.attribute_lines.get("automountServiceAccountToken"))
+        return
+    if not is_workload(obj):
+        return
+    if _uses_default(obj):
+        if mounted:
+            line = obj.attribute_lines.get("serviceAccountName") or obj.attribute_lines["podSpec"]
+            em.emit("NHI321", "warning",
+                    f"{obj.address} runs as the namespace's default service account with its "
+                    "token mounted: set `serviceAccountName` to an account of its own, or "
+                    "`automountServiceAccountToken: false`", "serviceAccountName", line)
+        return
+    _approval(em)
+
+
+def _approval(em: Emitter) -> None:
+    obj, touch = em.obj, em.touch
+    if em.ctx.mode == "scan" or touch.actor_kind not in ("agent", "bot"):
+        return
+    line = obj.attribute_lines.get("serviceAccountName")
+    changed = em.base is not None and account_of(em.base) != account_of(obj)
+    if not changed and (line is None or line not in touch.lines):
+        return
+    who = touch.agent or touch.actor_kind
+    where = f" in commit {touch.commit[:12]}" if touch.commit else ""
+    em.emit("NHI101", "error",
+            f"{obj.address} was set to run as {account_of(obj)} by {touch.actor_kind} ({who})"
+            f"{where} without a human's approval: the workload gets every privilege bound to "
+            "that account", "serviceAccountName", line)
+
+
+def rule_token_automount(
+    judged: Sequence[IdentityObject],
+    touched: Mapping[tuple[str, str], Touch],
+    ctx: Context,
+) -> list[Finding]:
+    """NHI322 findings (a cross rule: a workload inherits its ServiceAccount's setting)."""
+    from checker.engine import Emitter  # runtime import: engine imports this module
+
+    disabled = {
+        obj.address for obj in judged
+        if obj.platform == "kubernetes" and obj.type == "ServiceAccount"
+        and TOKEN_MOUNT not in obj.secret_sinks
+    }
+    out: list[Finding] = []
+    for obj in judged:
+        touch = touched.get((obj.location.path, obj.address))
+        if touch is None or obj.platform != "kubernetes" or TOKEN_MOUNT not in obj.secret_sinks:
+            continue
+        if obj.type == "ServiceAccount":
+            if obj.address.rsplit("/", 1)[-1] == "default":
+                continue  # NHI321
+            what = (f"{obj.address} does not set `automountServiceAccountToken: false`, so its "
+                    "token is mounted into every pod that uses it")
+            line = obj.attribute_lines.get("automountServiceAccountToken")
+        elif is_workload(obj) and not _uses_default(obj):
+            explicit = "automountServiceAccountToken" in obj.attribute_lines
+            if not explicit and account_of(obj) in disabled:
+                continue
+            what = (f"{obj.address} mounts the API token of {account_of(obj)} into every "
+                    "container; set `automountServiceAccountToken: false` unless it calls the "
+                    "Kubernetes API")
+            line = _mount_line(obj)
+        else:
+            continue
+        em = Emitter(obj, touch, ctx)
+        em.emit("NHI322", "warning", what, "automountServiceAccountToken", line)
+        out.extend(em.out)
+    return out
+
