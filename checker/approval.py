@@ -405,6 +405,8 @@ _TRUST_WHAT = {
     "codeowners": "CODEOWNERS",
     "signers": "the allowed-signers file for offline approvals",
     "baseline": "the nhi-gate baseline",
+    "attributes": "git attributes, which change how git shows the diff",
+    "gate-workflow": "a workflow that runs nhi-gate",
 }
 
 

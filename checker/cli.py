@@ -27,6 +27,32 @@ class _Parser(argparse.ArgumentParser):
         raise NhiGateError(f"usage: {message} (see `{command} --help`)")
 
 
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a pull request number")
+    return int(text)
+
+
+def _owner_name(text: str) -> str:
+    parts = text.split("/")
+    if len(parts) != 2 or not all(parts):
+        raise argparse.ArgumentTypeError(f"{text!r} is not OWNER/NAME")
+    return text
+
+
+def _api_url(text: str) -> str:
+    from urllib.parse import urlsplit
+
+    try:
+        url = urlsplit(text)
+        port_ok = url.port is None or 0 < url.port < 65536
+    except ValueError:
+        port_ok = False
+    if not port_ok or url.scheme not in ("http", "https") or not url.hostname:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http(s) URL")
+    return text
+
+
 def _common_output(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="FILE", help="config file (default: .nhi-gate.yaml)")
     p.add_argument("--format", choices=FORMATS, default="text", help="output format")
@@ -54,9 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--base", metavar="REF", help="base revision (default: merge-base)")
     check.add_argument("--head", metavar="REF", help="head revision (default: HEAD)")
     _common_output(check)
-    check.add_argument("--github-repo", metavar="OWNER/NAME")
-    check.add_argument("--pr", type=int, metavar="N")
-    check.add_argument("--github-api-url", metavar="URL")
+    check.add_argument("--github-repo", metavar="OWNER/NAME", type=_owner_name,
+                       help="repository whose pull request reviews count (default: "
+                            "GITHUB_REPOSITORY)")
+    check.add_argument("--pr", type=_positive_int, metavar="N",
+                       help="pull request number (default: from GITHUB_EVENT_PATH)")
+    check.add_argument("--github-api-url", metavar="URL", type=_api_url,
+                       help="GitHub REST API root, e.g. https://ghe.example.com/api/v3 "
+                            "(default: GITHUB_API_URL, else https://api.github.com)")
     check.add_argument("--assume-agent", action="store_true",
                        help="treat every commit in the range as agent-authored")
     check.add_argument("--all-authors", action="store_true",

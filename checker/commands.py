@@ -151,7 +151,7 @@ def _github_event() -> Mapping[str, object]:
         return {}
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise NhiGateError(f"GITHUB_EVENT_PATH {path}: cannot read event: {exc}") from exc
     return data if isinstance(data, dict) else {}
 
@@ -340,7 +340,10 @@ def _pre_push_range(repo: Repo) -> tuple[str | None, str | None]:
     from checker.errors import GitError
 
     from_ref = os.environ.get("PRE_COMMIT_FROM_REF") or None
-    to_ref = os.environ.get("PRE_COMMIT_TO_REF") or None
+    # The pushed branch, not whatever is checked out: pre-commit names it even when it omits
+    # the refs (`git push origin feature` while on `main`).
+    to_ref = (os.environ.get("PRE_COMMIT_TO_REF")
+              or os.environ.get("PRE_COMMIT_LOCAL_BRANCH") or None)
     if from_ref and to_ref:
         return from_ref, to_ref
     try:
@@ -505,9 +508,21 @@ def _scan_sources(paths: Sequence[str]) -> list[SourceFile]:
         if not root.exists() and not root.is_symlink():
             raise NhiGateError(f"{root}: no such file or directory")
     single_dir = len(roots) == 1 and roots[0].is_dir()
+    anchor = roots[0]
+    if single_dir:
+        # Scanning `.github` (or below it) keeps the `.github/workflows/` prefix that tells a
+        # workflow from other YAML: paths are then relative to the folder holding `.github`.
+        parts = roots[0].resolve().parts
+        if ".github" in parts:
+            anchor = Path(*parts[: parts.index(".github")])
     sources: list[SourceFile] = []
     for full, display in walk(roots):
-        rel = full.relative_to(roots[0]).as_posix() if single_dir else display
+        if not single_dir:
+            rel = display
+        elif anchor is roots[0]:
+            rel = full.relative_to(anchor).as_posix()
+        else:
+            rel = full.resolve().relative_to(anchor).as_posix()
         try:
             raw = full.read_bytes()
         except OSError as exc:

@@ -114,8 +114,8 @@ def walk(roots: Sequence[Path]) -> Iterator[tuple[Path, str]]:
             dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
             for fname in sorted(filenames):
                 full = Path(dirpath) / fname
-                if full.is_symlink():
-                    continue
+                if full.is_symlink() or not full.is_file():
+                    continue  # links are not followed; FIFOs and devices are not files
                 low = fname.lower()
                 if low.endswith((".tf", ".tofu", ".tf.json", ".yml", ".yaml", ".json")):
                     yield full, full.as_posix()

@@ -17,6 +17,7 @@ Git's SSH signing: https://git-scm.com/docs/git-config#Documentation/git-config.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -110,12 +111,45 @@ def signed_commits(repo: git.Repo, changeset: ChangeSet) -> dict[str, bool]:
     }
 
 
+_WORKFLOW = re.compile(r"^\.github/workflows/[^/]+\.ya?ml$")
+
+
+def _gate_files(repo: git.Repo, changeset: ChangeSet, known: Mapping[str, str]
+                ) -> dict[str, str]:
+    """Files in the change that steer the gate itself, beyond `trust_files`: the default
+    baseline file (even when the base config names none: a baseline added now would waive
+    findings later), any `.gitattributes` (can change how git shows the diff), and workflow
+    files that run nhi-gate (on `pull_request`, GitHub runs the PR's own copy, so an agent could
+    add `continue-on-error` or `fail-on: never`). path -> kind."""
+    from checker.baseline import DEFAULT_BASELINE
+
+    assert changeset.base is not None and changeset.head is not None
+    out: dict[str, str] = {}
+    if DEFAULT_BASELINE not in known:
+        out[DEFAULT_BASELINE] = "baseline"
+    paths = sorted({f.path for f in changeset.files}
+                   | {f.old_path for f in changeset.files if f.old_path})
+    for path in paths:
+        if path.rsplit("/", 1)[-1] == ".gitattributes":
+            out.setdefault(path, "attributes")
+    workflows = [p for p in paths if _WORKFLOW.match(p) and p not in known]
+    if workflows:
+        at_head = cg.read_blobs(repo, changeset.head, workflows)
+        at_base = cg.read_blobs(repo, changeset.base, workflows)
+        for path in workflows:
+            if any(b is not None and b"nhi-gate" in b
+                   for b in (at_head.get(path), at_base.get(path))):
+                out[path] = "gate-workflow"
+    return out
+
+
 def read_trust(repo: git.Repo, changeset: ChangeSet, config: Config) -> TrustInputs:
     """CODEOWNERS and allowed signers at the change's base, the commits that changed policy
     files, and (with `approval.require_signed_agent_commits`) which commits are signed."""
     assert changeset.base is not None and changeset.head is not None
     base, head = changeset.base, changeset.head
     kinds = trust_files(config)
+    kinds.update(_gate_files(repo, changeset, kinds))
     wanted = [*SEARCH_ORDER]
     if config.allowed_signers:
         wanted.append(config.allowed_signers.removeprefix("./"))

@@ -112,3 +112,65 @@ def test_unknown_github_event_sha_type_is_exit_2(
     monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
     assert main(["check", "--repo", str(repo.path)]) == 2
     assert "pull_request.base.sha is not a commit sha" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("path", "content"),
+    [
+        (".gitattributes", "*.tf binary\n"),
+        ("infra/.gitattributes", "*.tf -diff\n"),
+        (".nhi-gate-baseline.json", '{"version": 1, "fingerprints": []}\n'),
+        (".github/workflows/nhi-gate.yml",
+         "on: pull_request\njobs:\n  gate:\n    runs-on: ubuntu-latest\n"
+         "    continue-on-error: true\n    steps:\n      - uses: nhi-gate/nhi-gate@v0\n"),
+    ],
+    ids=["root-gitattributes", "nested-gitattributes", "default-baseline", "gate-workflow"],
+)
+def test_agent_changing_a_file_that_steers_the_gate_is_nhi102(
+        make_repo: Callable[..., GitRepo], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str], path: str, content: str) -> None:
+    repo = make_repo()
+    base = repo.commit({"README.md": "x\n"}, author=HUMAN)
+    head = repo.commit({path: content}, author=COPILOT, committer=WEB_FLOW)
+    code = main(["check", "--repo", str(repo.path), "--base", base, "--head", head,
+                 "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert ("NHI102", path) in {(f["rule_id"], f["path"]) for f in report["findings"]
+                                if f["blocking"]}
+
+
+def test_a_human_editing_the_gate_workflow_is_not_nhi102(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo()
+    base = repo.commit({"README.md": "x\n"}, author=HUMAN)
+    head = repo.commit({".github/workflows/nhi-gate.yml": "# runs nhi-gate\non: push\n"},
+                       author=HUMAN)
+    code = main(["check", "--repo", str(repo.path), "--base", base, "--head", head,
+                 "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert not [f for f in report["findings"] if f["rule_id"] == "NHI102"]
+
+
+@pytest.mark.parametrize("root", [".github", ".github/workflows"])
+def test_scanning_the_github_folder_still_reads_workflows(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], root: str) -> None:
+    wf = tmp_path / ".github" / "workflows"
+    wf.mkdir(parents=True)
+    (wf / "ci.yml").write_text("on: push\npermissions: write-all\njobs: {}\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["scan", root, "--format", "json"]) == 1
+    paths = {f["path"] for f in json.loads(capsys.readouterr().out)["findings"]}
+    assert paths == {".github/workflows/ci.yml"}
+
+
+def test_scan_skips_a_fifo_named_like_terraform(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+
+    (tmp_path / "ok.tf").write_text(KEY, encoding="utf-8")
+    os.mkfifo(tmp_path / "pipe.tf")
+    assert main(["scan", str(tmp_path), "--format", "json"]) == 1
+    assert {f["path"] for f in json.loads(capsys.readouterr().out)["findings"]} == {"ok.tf"}

@@ -435,7 +435,7 @@ def _token_sinks(node: Node | None) -> tuple[str, ...]:
 
 def _workload_facet(doc: MappingNode, kind: str, entry: CatalogueEntry, address: str,
                     location: Location, metadata: dict[str, str],
-                    namespace: str | None) -> IdentityObject:
+                    namespace: str | None) -> IdentityObject | None:
     """The service-account use of one workload, normalised once for every rule.
 
     Shape: `kind` from the catalogue (`role_binding`: the pod spec binds the workload to an
@@ -448,12 +448,16 @@ def _workload_facet(doc: MappingNode, kind: str, entry: CatalogueEntry, address:
     spec's key), `serviceAccountName` and `automountServiceAccountToken` when present.
     `derived_from` is the workload's own address: the workload is not an identity definition,
     so the generic approval rule skips it and `checker.checks.workloads` judges it.
+    None when the object has no pod spec (a kustomize patch such as `spec: {replicas: 3}`
+    says nothing about the account).
     """
     path = WORKLOAD_POD_SPECS[kind]
     spec_entry = get_entry(get_path(doc, *path[:-1]), path[-1])
-    spec = spec_entry[1] if spec_entry else None
+    if spec_entry is None:
+        return None
+    spec = spec_entry[1]
     attribute_lines = _attribute_lines(doc)
-    attribute_lines["podSpec"] = line_of(spec_entry[0]) if spec_entry else location.start_line
+    attribute_lines["podSpec"] = line_of(spec_entry[0])
     account = ""
     for field in ("serviceAccountName", "serviceAccount"):
         found = get_entry(spec, field)

@@ -65,7 +65,9 @@ def _annotation(finding: Finding) -> str:
         f"title={escape_property(title)}",
     ]
     message = finding.message
-    if finding.blocking:
+    if finding.blocking and finding.rule_id.startswith(("NHI4", "NHI9")):
+        message += " [blocking: must be fixed; approval cannot waive it]"
+    elif finding.blocking:
         message += " [blocking: needs approval from a human who is not an author of the change]"
     return f"::{_COMMAND[finding.level]} {','.join(props)}::{escape_data(message)}"
 
@@ -140,6 +142,8 @@ def _actor(finding: Finding) -> str:
 def _who_must_approve(finding: Finding) -> str:
     if finding.rule_id.startswith("NHI9"):
         return "nobody: fix the file, or exclude it in the base branch's `.nhi-gate.yaml`"
+    if finding.rule_id.startswith("NHI4"):
+        return "nobody: remove the secret material (and rotate it if it was real)"
     return "a human reviewer who is not an author of the change, on the latest commit"
 
 
