@@ -70,7 +70,7 @@ def _build_tokens(catalogue: Catalogue) -> Tokens:
         if fmt == "terraform":
             if type_.startswith("module:"):
                 continue
-            tf.add(type_.removeprefix("data.").encode())
+            tf.add(type_.split(":", 1)[0].removeprefix("data.").encode())
         elif fmt == "kubernetes":
             k8s.add(type_.split(":", 1)[0].encode())
         elif fmt == "github_actions":

@@ -115,9 +115,6 @@ def test_only_securestring_ssm_parameters_are_secrets() -> None:
         ("aws_ssm_parameter.db", "secret", "aws_ssm_parameter:SecureString")]
 
 
-@pytest.mark.xfail(strict=True, reason="checker/prefilter.py builds Terraform tokens from "
-                   "catalogue types as written, so `aws_ssm_parameter:SecureString` never "
-                   "matches a file's bytes; it needs `type_.split(':', 1)[0]` as for Kubernetes")
 def test_a_file_holding_only_an_ssm_securestring_passes_the_prefilter() -> None:
     raw = b'resource "aws_ssm_parameter" "db" {\n  type = "SecureString"\n}\n'
     parsed = parse_sources([SourceFile("main.tf", raw)], load_catalogue(), Config(), workers=1)
