@@ -165,12 +165,15 @@ def _commit_trailers(commit: Commit) -> list[tuple[str, str]]:
 
 
 def contributor_addresses(commits: Iterable[Commit], fps: Fingerprints) -> frozenset[str]:
-    """Every author, committer and co-author address of `commits`, lower-cased."""
+    """Every author, committer, co-author and requester (`Requested-by:`) address of
+    `commits`, lower-cased. The human who tasked an agent is part of the change and cannot be
+    its approver, as GitHub rules for Copilot pull requests
+    (https://docs.github.com/copilot/how-tos/use-copilot-agents/coding-agent/review-copilot-prs)."""
     out: set[str] = set()
     for c in commits:
         out.update(e.strip().lower() for e in (c.author_email, c.committer_email) if e.strip())
         for key, value in _commit_trailers(c):
-            if key in fps.coauthor_keys:
+            if key in fps.coauthor_keys or key == REQUESTER_TRAILER:
                 address = address_of(value)
                 if address:
                     out.add(address)

@@ -51,11 +51,14 @@ class Scenario:
     """A repo with base (human) and agent commits, and PR #5 on the fake for base..head."""
 
     def __init__(self, repo: GitRepo, gh: FakeGitHub, *, two_commits: bool = False,
-                 coauthor: str | None = None, files: dict[str, str] | None = None) -> None:
+                 coauthor: str | None = None, files: dict[str, str] | None = None,
+                 requester: str | None = None) -> None:
         self.repo, self.gh = repo, gh
         self.base = repo.commit({"README.md": "infra\n", **(files or {})}, message="base")
         repo.checkout("copilot/add-sa", create=True)
         trailers = [("Co-authored-by", coauthor)] if coauthor else []
+        if requester:
+            trailers.append(("Requested-by", requester))
         self.first = repo.commit({"infra/sa.tf": SA}, author=COPILOT, message="Add SA",
                                  trailers=trailers)
         self.head = (
@@ -180,6 +183,17 @@ def test_approval_by_coauthor_of_agent_commit_blocks(
     coauthor: str,
 ) -> None:
     s = scenario(coauthor=coauthor)
+    s.review("bob")
+    code, report, err = s.check(tmp_path, capsys)
+    assert code == 1
+    assert not nhi101(report)[0]["approved"]
+    assert "@bob not counted: the reviewer authored, committed or co-authored" in err
+
+
+def test_approval_by_the_human_who_requested_the_agent_change_blocks(
+    scenario: Callable[..., Scenario], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    s = scenario(requester="Bob Reviewer <bob@example.com>")
     s.review("bob")
     code, report, err = s.check(tmp_path, capsys)
     assert code == 1
