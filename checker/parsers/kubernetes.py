@@ -91,6 +91,8 @@ _GO_UNIT_HOURS = {
     "h": 1.0,
 }
 _LIST_DEPTH = 8
+#: A Secret value that is only a template or substitution, filled in at deploy time.
+_TEMPLATE_ONLY = re.compile(r"|\{\{[^{}]*\}\}|\$\{[^{}]*\}|\$\([^()]*\)|<[^<>]*>")
 
 
 def parse(source: SourceFile, catalogue: Catalogue) -> ParseResult:
@@ -235,7 +237,10 @@ def _attribute_lines(doc: MappingNode) -> dict[str, int]:
         for name, key, _ in items(get(doc, section)):
             out[f"{section}.{name}"] = line_of(key)
     for path in _KEYED_MAPS:
-        for name, key, _ in items(get_path(doc, *path)):
+        for name, key, value in items(get_path(doc, *path)):
+            text = scalar(value)
+            if text is None or _TEMPLATE_ONLY.fullmatch(text.strip()):
+                continue  # `{{TOKEN}}` (parses as a mapping), `${TOKEN}`, empty: no literal data
             out[".".join((*path, name))] = line_of(key)
     return out
 
