@@ -217,6 +217,8 @@ def machine() -> list[str]:
     return [f"- `nproc`: {os.cpu_count()} (usable: {len(os.sched_getaffinity(0))}); CPU: {cpu}",
             f"- RAM: {mem.split(':', 1)[1].strip()}; OS: {platform.platform()}",
             f"- Python {platform.python_version()}; {ver.strip()}",
+            "- both tools run with bytecode, as installed (`bytecode_env`; one untimed "
+            "nhi-gate run per case writes it)",
             f"- load average at start (1/5/15 min): {os.getloadavg()}: other work on the "
             "machine inflates absolute times; alternation keeps the ratios fair"]  # fmt: skip
 

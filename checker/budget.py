@@ -41,6 +41,10 @@ PARALLEL_MIN_FILES = 48
 _CHUNK = 16
 
 
+#: After the budget runs out, the alarm repeats this often until the parse is abandoned.
+_REFIRE_SECONDS = 0.02
+
+
 class BudgetExceeded(BaseException):
     """Raised inside a parse when its time budget runs out (a BaseException on purpose)."""
 
@@ -57,16 +61,28 @@ def deadline(seconds: float) -> Iterator[None]:
     called from the main thread (`parse_one` checks); nesting is not supported.
     """
 
+    armed = [True]
+
     def _fire(_signum: int, _frame: FrameType | None) -> None:
-        raise BudgetExceeded
+        if armed[0]:
+            raise BudgetExceeded
 
     previous = signal.signal(signal.SIGALRM, _fire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # Keep firing after the first alarm: an exception raised while the interpreter runs a
+    # finalizer or weakref callback is printed and dropped ("Exception ignored in ..."), so a
+    # one-shot alarm could be lost and the parse would run on unbounded.
+    signal.setitimer(signal.ITIMER_REAL, seconds, _REFIRE_SECONDS)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        while True:  # a repeat alarm may land before `armed` is cleared: disarm again
+            try:
+                armed[0] = False
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
+                break
+            except BudgetExceeded:
+                continue
 
 
 def over_budget(path: str, seconds: float) -> ParseProblem:
