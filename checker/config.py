@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from checker.errors import ConfigError
 
 CONFIG_NAME = ".nhi-gate.yaml"
@@ -90,6 +88,8 @@ def parse_config(text: str, source: str) -> Config:
     for spec in (data.get("rules") or {}).values() if isinstance(data.get("rules"), dict) else ():
         if isinstance(spec, dict) and spec.get("level") is False:
             spec["level"] = "off"  # YAML 1.1 reads a bare `off` as false
+    import jsonschema  # only when a config file exists (~60 ms on the pre-commit path)
+
     validator = jsonschema.Draft202012Validator(
         _schema(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
     )
