@@ -279,16 +279,14 @@ def _allowed_paths(
         if directory.permission(login) in WRITE_PERMISSIONS:
             return None, ""
         return frozenset(), "has no write access to the repository"
+    # GitHub counts a code owner's review only with write access, and so do we.
+    write = directory.permission(login) in WRITE_PERMISSIONS
+    if not write:
+        return frozenset(), "has no write access to the repository"
     allowed: set[str] = set()
-    write: bool | None = None
     for path in paths:
         owners = codeowners.owners(path)
-        if owners is None:
-            if write is None:
-                write = directory.permission(login) in WRITE_PERMISSIONS
-            if write:
-                allowed.add(path)
-        elif any(_owner_match(o, login, directory) for o in owners):
+        if owners is None or any(_owner_match(o, login, directory) for o in owners):
             allowed.add(path)
     why = f"is not a code owner ({codeowners.source}) of the changed files"
     return frozenset(allowed), why if not allowed else ""

@@ -321,6 +321,7 @@ def test_codeowners_at_base_decides(
 ) -> None:
     s = scenario(files={".github/CODEOWNERS": "*       @carol\n/infra/ @erin\n"})
     s.gh.user("erin")
+    s.gh.permissions["erin"] = "write"
     s.review("bob")  # write access, but infra/ has an owner
     code, _, err = s.check(tmp_path, capsys)
     assert "/users/erin" not in s.gh.requests
@@ -333,6 +334,20 @@ def test_codeowners_at_base_decides(
     result = next(r for r in s.sarif["runs"][0]["results"] if r["ruleId"] == "NHI101")
     assert result["suppressions"][0]["justification"] == (
         f"Approved by @erin (PR review on {s.head[:12]})")
+
+
+def test_code_owner_without_write_access_does_not_count(
+    scenario: Callable[..., Scenario], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GitHub counts a code owner's approval only with write access; so do we."""
+    s = scenario(files={".github/CODEOWNERS": "/infra/ @erin\n"})
+    s.gh.user("erin")
+    s.gh.permissions["erin"] = "read"
+    s.review("erin")
+    code, report, err = s.check(tmp_path, capsys)
+    assert code == 1
+    assert not nhi101(report)[0]["approved"]
+    assert "@erin not counted: has no write access to the repository" in err
 
 
 def test_codeowners_changed_by_agent_is_not_trusted(
