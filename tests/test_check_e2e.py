@@ -7,6 +7,7 @@ SARIF file against the official 2.1.0 schema.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -274,7 +275,11 @@ def test_demo_exits_1_with_findings(capsys: pytest.CaptureFixture[str]) -> None:
     for rule in ("NHI101", "NHI201", "NHI202", "NHI203", "NHI301"):
         assert rule in out
     sarif_line = next(line for line in out.splitlines() if line.startswith("SARIF written to "))
-    validate_sarif(Path(sarif_line.removeprefix("SARIF written to ")))
+    sarif = Path(sarif_line.removeprefix("SARIF written to "))
+    try:
+        validate_sarif(sarif)
+    finally:
+        shutil.rmtree(sarif.parent)  # the demo keeps its repo for people; tests clean up
 
 
 def test_agent_deleting_an_owner_tag_is_a_change(make_repo: Callable[..., GitRepo],
