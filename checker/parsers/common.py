@@ -73,3 +73,19 @@ def comment_metadata(lines: list[str], start_line: int) -> dict[str, str]:
                 out.setdefault(key, value)
         i -= 1
     return out
+
+
+_GO_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_GO_UNIT_HOURS = {"ns": 1e-9 / 3600, "us": 1e-6 / 3600, "µs": 1e-6 / 3600, "ms": 1e-3 / 3600,
+                  "s": 1 / 3600, "m": 1 / 60, "h": 1.0}
+
+
+def go_duration_hours(text: str | None) -> float | None:
+    """Hours in a Go duration (`2160h`, `1h30m`, `90m0s`), as Terraform providers, Vault and
+    cert-manager write them (https://pkg.go.dev/time#ParseDuration); None when it is not one."""
+    if not text:
+        return None
+    parts = _GO_DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return None
+    return sum(float(n) * _GO_UNIT_HOURS[u] for n, u in parts)

@@ -80,16 +80,6 @@ CLUSTER_SCOPED = frozenset(
 _SKIPPED_ANNOTATIONS = frozenset({"kubectl.kubernetes.io/last-applied-configuration"})
 #: Maps whose key names (never values) get attribute lines.
 _KEYED_MAPS = (("data",), ("stringData",), ("spec", "encryptedData"), ("spec", "data"))
-_GO_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
-_GO_UNIT_HOURS = {
-    "ns": 1e-9 / 3600,
-    "us": 1e-6 / 3600,
-    "µs": 1e-6 / 3600,
-    "ms": 1e-3 / 3600,
-    "s": 1 / 3600,
-    "m": 1 / 60,
-    "h": 1.0,
-}
 _LIST_DEPTH = 8
 #: A Secret value that is only a template or substitution, filled in at deploy time.
 _TEMPLATE_ONLY = re.compile(r"|\{\{[^{}]*\}\}|\$\{[^{}]*\}|\$\([^()]*\)|<[^<>]*>")
@@ -332,7 +322,7 @@ def _references(doc: MappingNode, kind: str, namespace: str | None, name: str) -
 def _lifetime(doc: MappingNode, kind: str) -> Lifetime | None:
     spec = get(doc, "spec")
     if kind == "Certificate":
-        hours = _go_duration_hours(_text(get(spec, "duration")))
+        hours = common.go_duration_hours(_text(get(spec, "duration")))
         return Lifetime(hours=hours, attribute="spec.duration") if hours is not None else None
     if kind == "CertificateSigningRequest":
         seconds = _text(get(spec, "expirationSeconds"))
@@ -351,16 +341,6 @@ def _lifetime(doc: MappingNode, kind: str) -> Lifetime | None:
                 return None
             return Lifetime(expires=decoded.strip(), attribute="data.expiration")
     return None
-
-
-def _go_duration_hours(text: str | None) -> float | None:
-    """Hours in a Go duration (`2160h`, `1h30m`, `90m0s`); None when it is not one."""
-    if not text:
-        return None
-    parts = _GO_DURATION.findall(text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        return None
-    return sum(float(n) * _GO_UNIT_HOURS[u] for n, u in parts)
 
 
 def _text(node: Node | None) -> str | None:

@@ -79,7 +79,6 @@ _BLOCK_LINE = re.compile(r"\s*([A-Za-z_][\w-]*)(?:\s+[A-Za-z_][\w-]*|\s*\"[^\"\n
 _HEREDOC = re.compile(r"<<-?([A-Za-z_][\w-]*)\s*$")
 _ACTION_KEY = re.compile(r"(?<![\w])(NotAction|Action)(?:\\?\")?\s*[=:]")
 _REFERENCE = re.compile(r"(?<![\w.\-])(?:(data)\.)?([a-z][a-z0-9_]*)\.([A-Za-z_][\w-]*)")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|us|µs|ns|h|m|s)")
 _TIMEADD = re.compile(r"timeadd\([^\"]*\"((?:\d+(?:\.\d+)?(?:ms|us|µs|ns|h|m|s))+)\"\s*\)")
 _NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*$")
 
@@ -919,11 +918,7 @@ def _duration_hours(text: str) -> float | None:
     m = _NUMBER.match(text)
     if m:
         return float(m.group(1)) / 3600
-    parts = _DURATION_PART.findall(text)
-    if not parts or "".join(a + u for a, u in parts) != text:
-        return None
-    per_hour = {"h": 1.0, "m": 60.0, "s": 3600.0, "ms": 3.6e6, "us": 3.6e9, "µs": 3.6e9}
-    return sum(float(a) / per_hour.get(u, 3.6e12) for a, u in parts)
+    return common.go_duration_hours(text)
 
 
 def _lifetime(rtype: str, node: _Node) -> Lifetime | None:
