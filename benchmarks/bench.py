@@ -1,8 +1,12 @@
 """nhi-gate vs Checkov, side by side, and how nhi-gate's cost grows. Not part of the test suite.
 
-Run from the repository root (one command; writes benchmarks/RESULTS.md and prints it):
+Run from the repository root with the Python of the venv nhi-gate is installed in, as the README
+installs it (one command; writes benchmarks/RESULTS.md and prints it):
 
-    python benchmarks/bench.py [--reps 3] [--checkov /tmp/checkov-venv/bin/checkov] [--quick]
+    .venv/bin/python benchmarks/bench.py [--reps 3] [--checkov CHECKOV] [--quick]
+
+nhi-gate is run as users run it: the `nhi-gate` script beside that Python (`--nhi-gate` to name
+another command); `python -m checker` only when there is no script.
 
 Checkov must live in its own venv (its bc-python-hcl2 installs the same `hcl2` package as
 python-hcl2):  python3 -m venv /tmp/checkov-venv && /tmp/checkov-venv/bin/pip install checkov
@@ -33,7 +37,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
 REAL = CORPUS / "real-repos"
-NHI = [sys.executable, "-m", "checker"]
+_SCRIPT = Path(sys.executable).with_name("nhi-gate")
+#: How nhi-gate is run (`--nhi-gate` replaces it): as installed, else from this checkout.
+NHI = [str(_SCRIPT)] if _SCRIPT.is_file() else [sys.executable, "-m", "checker"]
 FRAMEWORKS = ["--framework", "terraform", "kubernetes", "github_actions"]
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
@@ -216,7 +222,7 @@ def machine() -> list[str]:
     ver = subprocess.run([*NHI, "--version"], capture_output=True, text=True, cwd=ROOT).stdout
     return [f"- `nproc`: {os.cpu_count()} (usable: {len(os.sched_getaffinity(0))}); CPU: {cpu}",
             f"- RAM: {mem.split(':', 1)[1].strip()}; OS: {platform.platform()}",
-            f"- Python {platform.python_version()}; {ver.strip()}",
+            f"- Python {platform.python_version()}; {ver.strip()}, run as `{' '.join(NHI)}`",
             "- both tools run with bytecode, as installed (`bytecode_env`; one untimed "
             "nhi-gate run per case writes it)",
             f"- load average at start (1/5/15 min): {os.getloadavg()}: other work on the "
@@ -241,8 +247,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--checkov", default="/tmp/checkov-venv/bin/checkov")
     ap.add_argument("--quick", action="store_true", help="skip (b) and the 5,000/1,000 growth")
+    ap.add_argument("--nhi-gate", dest="nhi_gate", default=None,
+                    help=f"command that runs nhi-gate (default: {' '.join(NHI)})")
     ap.add_argument("--output", default=str(ROOT / "benchmarks" / "RESULTS.md"))
     args = ap.parse_args(argv)
+    if args.nhi_gate:
+        NHI[:] = args.nhi_gate.split()
     ck = args.checkov if Path(args.checkov).exists() else None
     bytecode_env(Path(tempfile.gettempdir()) / "nhi-gate-bench-pycache")
     ck_ver = (subprocess.run([ck, "--version"], capture_output=True, text=True).stdout.strip()

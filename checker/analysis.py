@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from checker.catalogue import Catalogue, load_catalogue
 from checker.config import Config
@@ -25,9 +26,12 @@ from checker.model import (
     SourceFile,
     Verdict,
 )
-from checker.parsers import build_parsers, gitlab_ci, secrets
+from checker.parsers import FORMATS, build_parsers, gitlab_ci
 from checker.parsers.common import decode
 from checker.privileges import load_admin_table
+
+if TYPE_CHECKING:
+    from checker.budget import Job, ParseWorker
 
 #: Marks findings approved; returns all of them (same length, same order or re-sorted).
 Approver = Callable[[list[Finding]], list[Finding]]
@@ -48,6 +52,7 @@ def parse_sources(
     *,
     prefilter: bool = True,
     workers: int | None = None,
+    worker: ParseWorker | None = None,
 ) -> Parsed:
     """Classify and parse each file; files nhi-gate does not read are skipped silently.
 
@@ -55,25 +60,68 @@ def parse_sources(
     NHI903 problem and is not parsed. With `prefilter` (the default) a file whose bytes name no
     catalogued type/kind/action is not parsed (`checker.prefilter`: it cannot define an
     identity). Each parse is bounded by `config.parse_seconds` (NHI903 when over); many files
-    are parsed on `workers` processes (default: every available core; `checker.budget`).
+    are parsed on `workers` processes (default: every available core; `checker.budget`), few
+    on `worker` when one was started (`warm_parsers`), else in this process.
     """
     from checker.budget import parse_many
+
+    jobs, problems = _plan(sources, catalogue, config, prefilter)
+    results = parse_many(jobs, catalogue, config.parse_seconds, workers=workers, worker=worker)
+    return _collect(results, problems)
+
+
+def start_parse(
+    sides: Sequence[Sequence[SourceFile]],
+    catalogue: Catalogue,
+    config: Config,
+    worker: ParseWorker | None,
+) -> Callable[[], list[Parsed]]:
+    """Begin `parse_sources` of each side (e.g. head and base) on `worker` now, in one message,
+    and return the function that waits for the answers: one `Parsed` per side, in order.
+
+    The caller reads the rest of git while the worker parses. Without a worker, or when it does
+    not answer, the returned function parses in this process (same results, same budget).
+    """
+    plans = [_plan(side, catalogue, config, True) for side in sides]
+    every = [job for jobs, _ in plans for job in jobs]
+    sent = worker is not None and bool(every) and worker.submit(every, config.parse_seconds)
+
+    def finish() -> list[Parsed]:
+        from checker.budget import parse_many
+
+        answered = worker.collect() if sent and worker is not None else None
+        out: list[Parsed] = []
+        offset = 0
+        for jobs, problems in plans:
+            if answered is not None:
+                results = answered[offset : offset + len(jobs)]
+                offset += len(jobs)
+            else:
+                results = parse_many(jobs, catalogue, config.parse_seconds)
+            out.append(_collect(results, problems))
+        return out
+
+    return finish
+
+
+def _plan(
+    sources: Sequence[SourceFile], catalogue: Catalogue, config: Config, prefilter: bool
+) -> tuple[list[Job], list[ParseProblem]]:
+    """The parse jobs for `sources` (see `parse_sources`) and the problems found before any
+    parse (files over the size limit that cannot be decoded)."""
     from checker.prefilter import build_tokens, may_define_identity
 
-    parsers = build_parsers()
     tokens = build_tokens(catalogue) if prefilter else None
-    objects: list[IdentityObject] = []
     problems: list[ParseProblem] = []
-    facets: list[IdentityObject] = []  # secret-material scan of every file read (NHI31x/4xx)
     gitlab_includes = gitlab_ci.included_paths(sources)
-    jobs = []
+    jobs: list[Job] = []
     for src in sources:
         if excluded(src.path, config.exclude):
             continue
         fmt = classify(src.path, src.raw[:4096])
         if fmt is None and src.path in gitlab_includes:
             fmt = "gitlab_ci"
-        if fmt is None or fmt not in parsers:
+        if fmt is None or fmt not in FORMATS:
             continue
         if len(src.raw) > config.max_file_bytes:
             text = decode(src, config.max_file_bytes)
@@ -84,12 +132,33 @@ def parse_sources(
             fmt, src.raw, tokens, config.max_file_bytes
         )
         jobs.append((functools.partial(_analyse_file, fmt, identities), src))
-    for result in parse_many(jobs, catalogue, config.parse_seconds, workers=workers):
+    return jobs, problems
+
+
+def _collect(results: Sequence[ParseResult], problems: Sequence[ParseProblem]) -> Parsed:
+    """One side's `Parsed`: identity objects in job order, then the secret-scan facets."""
+    objects: list[IdentityObject] = []
+    facets: list[IdentityObject] = []  # secret-material scan of every file read (NHI31x/4xx)
+    found = list(problems)
+    for result in results:
         objects.extend(o for o in result.objects if o.derived_from is None)
         facets.extend(o for o in result.objects if o.derived_from is not None)
-        problems.extend(result.problems)
-    objects.extend(facets)
-    return Parsed(tuple(objects), tuple(problems))
+        found.extend(result.problems)
+    return Parsed(tuple(objects + facets), tuple(found))
+
+
+def warm_parsers() -> Catalogue:
+    """Import every format parser and the secret scan and load python-hcl2's grammar; the
+    catalogue. The `warm` function of a `checker.budget.ParseWorker` started before git is read.
+    """
+    import importlib
+
+    from checker.parsers import terraform
+
+    importlib.import_module("checker.parsers.secrets")
+    build_parsers()
+    terraform.warm()
+    return load_catalogue()
 
 
 def _analyse_file(
@@ -101,6 +170,8 @@ def _analyse_file(
     A `.tf` file the format parser reads is parsed by python-hcl2 once (`terraform.load`) and
     the result handed to both the parser and the secret scan (the parse is most of the cost).
     """
+    from checker.parsers import secrets
+
     if fmt == "terraform" and identities:
         from checker.parsers import terraform
 

@@ -6,19 +6,27 @@ Each takes the parsed `argparse.Namespace` and returns the exit code; only `cli`
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import json
 import os
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from checker import __version__
-from checker.analysis import Approver, Parsed, parse_sources, run_rules
+from checker.analysis import (
+    Approver,
+    Parsed,
+    parse_sources,
+    run_rules,
+    start_parse,
+    warm_parsers,
+)
 from checker.catalogue import load_catalogue
 from checker.config import CONFIG_NAME, Config, load_config_file, parse_config
 from checker.discovery import walk
@@ -37,8 +45,19 @@ if TYPE_CHECKING:
     from git import Repo
 
     from checker.approval import Decision
+    from checker.budget import ParseWorker
     from checker.git import BlobEntry
     from checker.offline_approval import TrustInputs
+
+
+@contextlib.contextmanager
+def _optional(worker: ParseWorker | None) -> Iterator[ParseWorker | None]:
+    """`with` for a worker that may be None; closes it on the way out."""
+    try:
+        yield worker
+    finally:
+        if worker is not None:
+            worker.close()
 
 
 def _write(text: str, output: str | None) -> None:
@@ -56,6 +75,25 @@ def _write(text: str, output: str | None) -> None:
         except OSError as exc:
             raise NhiGateError(f"cannot write the report to standard output: {exc.strerror}") \
                 from exc
+
+
+def _while_parsing(args: argparse.Namespace) -> None:
+    """Load what the rules, approvals and report need and the parse does not decide (rule
+    docs, the admin-grant table, their modules), while a `ParseWorker` parses: this process
+    would otherwise only wait. Everything loaded here is cached for the process."""
+    import importlib
+
+    from checker.privileges import load_admin_table
+    from checker.ruledocs import load_rule_docs
+
+    load_rule_docs()
+    load_admin_table()
+    reporters = {"json": "json_report", "sarif": "sarif", "github": "github"}
+    wanted = {f"checker.reporters.{reporters.get(args.format, 'text')}"}
+    if getattr(args, "sarif", None):
+        wanted.add("checker.reporters.sarif")
+    for module in ("checker.baseline", "checker.suppressions", *sorted(wanted)):
+        importlib.import_module(module)
 
 
 def _report(verdict: Verdict, run: RunInfo, args: argparse.Namespace) -> int:
@@ -114,13 +152,19 @@ def _repo_relative(name: str, root: Path) -> str:
         raise NhiGateError(f"{name}: not inside the repository {root}") from exc
 
 
-def _config_at(repo: Repo, rev: str | None, args: argparse.Namespace) -> Config:
+def _config_at(
+    repo: Repo,
+    rev: str | None,
+    args: argparse.Namespace,
+    prefetched: Mapping[str, bytes | None] | None = None,
+) -> Config:
     """The policy that judges a change: `.nhi-gate.yaml` (or `--config`) as committed at `rev`.
 
     A `--config` path inside the repository is read from `rev` too, so naming the default file
     does not switch to the working tree's (possibly agent-edited) copy; a path outside the
     repository is read from disk. No config at `rev` (or no `rev`: an unborn branch) gives the
-    defaults. Raises `ConfigError` for an invalid or missing `--config`.
+    defaults. `prefetched`: blobs already read at `rev` (path → bytes or None when missing).
+    Raises `ConfigError` for an invalid or missing `--config`.
     """
     from checker import git
 
@@ -136,7 +180,8 @@ def _config_at(repo: Repo, rev: str | None, args: argparse.Namespace) -> Config:
             return _config_from_disk(args, root)
     if rev is None:
         return Config()
-    blob = git.read_blobs(repo, rev, [rel]).get(rel)
+    blob = (prefetched[rel] if prefetched is not None and rel in prefetched
+            else git.read_blobs(repo, rev, [rel]).get(rel))  # fmt: skip
     if blob is None:
         if getattr(args, "config", None):
             raise ConfigError(f"{args.config}: not committed at {rev[:12]}; the policy that "
@@ -313,15 +358,22 @@ def _baseline_from_disk(root: Path, config: Config) -> tuple[str, str] | None:
         raise ConfigError(f"{path}: cannot read baseline: {exc}") from exc
 
 
-def _baseline_at(repo: Repo, rev: str | None, config: Config) -> tuple[str, str] | None:
-    """The baseline file as committed at `rev` (policy comes from the base, never the change)."""
+def _baseline_at(
+    repo: Repo,
+    rev: str | None,
+    config: Config,
+    prefetched: Mapping[str, bytes | None] | None = None,
+) -> tuple[str, str] | None:
+    """The baseline file as committed at `rev` (policy comes from the base, never the change);
+    `prefetched` as for `_config_at`."""
     from checker import git
 
     if rev is None:
         _missing_baseline(config, "(no commits yet)")
         return None
     name = _baseline_name(config)
-    blob = git.read_blobs(repo, rev, [name]).get(name)
+    blob = (prefetched[name] if prefetched is not None and name in prefetched
+            else git.read_blobs(repo, rev, [name]).get(name))  # fmt: skip
     if blob is None:
         _missing_baseline(config, f"at {rev[:12]}")
         return None
@@ -453,6 +505,14 @@ def _approval_hooks(
 
 def check(args: argparse.Namespace) -> int:
     """`nhi-gate check`: gate the identities that `base..head` adds or changes."""
+    from checker.budget import ParseWorker
+
+    # The parsers load on the second core while this process imports GitPython and asks git.
+    with _optional(ParseWorker.start(warm_parsers)) as worker:
+        return _check(args, worker)
+
+
+def _check(args: argparse.Namespace, worker: ParseWorker | None) -> int:
     from checker import git
 
     ev_base, ev_head = _event_range()
@@ -472,14 +532,18 @@ def check(args: argparse.Namespace) -> int:
         base_paths = {f.old_path or f.path: f.path for f in live if f.status != "A"}
         base_raw = git.read_blobs(repo, base, list(base_paths))
         base_blobs = {base_paths[p]: b for p, b in base_raw.items()}
+        head_sources, unreadable = _entry_sources(head_entries, head, config)
+        # The worker parses both sides while this process reads the rest (and asks GitHub).
+        parsed = start_parse(
+            [head_sources, _sources(base_blobs, base)], load_catalogue(), config, worker
+        )
         baseline = _baseline_at(repo, base, config)
         provenance = _provenance(changeset, config, args.assume_agent)
         trust, offline = _offline_approval(repo, changeset, provenance, config)
-    catalogue = load_catalogue()
-    head_sources, unreadable = _entry_sources(head_entries, head, config)
-    head_parsed = _with_problems(parse_sources(head_sources, catalogue, config), unreadable)
-    base_parsed = parse_sources(_sources(base_blobs, base), catalogue, config)
     first, last = _approval_hooks(args, changeset, provenance, config, trust, offline)
+    _while_parsing(args)
+    head_side, base_parsed = parsed()
+    head_parsed = _with_problems(head_side, unreadable)
     verdict, _ = run_rules(
         head_parsed,
         base_parsed,
@@ -601,36 +665,52 @@ def hook(args: argparse.Namespace) -> int:
     The actor is the identity that is committing (GIT_AUTHOR_* env, else git config). Only
     identity lines in the index that differ from HEAD are judged.
     """
+    from checker.budget import ParseWorker
+
+    # The parsers load on the second core while this process imports GitPython and asks git.
+    with _optional(ParseWorker.start(warm_parsers)) as worker:
+        return _hook(args, worker)
+
+
+def _hook(args: argparse.Namespace, worker: ParseWorker | None) -> int:
     from checker import git
+    from checker.baseline import DEFAULT_BASELINE
     from checker.provenance import classify_actor, load_fingerprints
 
+    catalogue = load_catalogue()
     with git.open_repo(Path(".")) as repo:
         root = Path(repo.working_tree_dir or ".").resolve()
         files = [_repo_relative(f, root) for f in args.files]
         changeset = git.staged_changeset(repo, files or None)
+        live = [f for f in changeset.files if f.status != "D"]
+        base_paths = {f.old_path or f.path: f.path for f in live if f.status != "A"}
+        # One tree lookup at HEAD for the policy files and the staged files' old contents.
+        at_base: Mapping[str, bytes | None] = (
+            git.read_blobs(repo, changeset.base, [CONFIG_NAME, DEFAULT_BASELINE, *base_paths])
+            if changeset.base else {}
+        )  # fmt: skip
         # Policy from the last commit, never from what is being staged (DESIGN.md "Approval
         # and trust"): a staged `.nhi-gate.yaml` cannot loosen the check of its own commit.
-        config = _config_at(repo, changeset.base, args)
-        live = [f for f in changeset.files if f.status != "D"]
+        config = _config_at(repo, changeset.base, args, at_base)
         head_entries = git.read_index_entries(
             repo, [f.path for f in live], max_bytes=config.max_file_bytes
         )
-        base_blobs: Mapping[str, bytes | None] = {}
-        if changeset.base:
-            base_paths = {f.old_path or f.path: f.path for f in live if f.status != "A"}
-            raw = git.read_blobs(repo, changeset.base, list(base_paths))
-            base_blobs = {base_paths[p]: b for p, b in raw.items()}
+        base_blobs = {new: at_base.get(old) for old, new in base_paths.items()}
+        head_sources, unreadable = _entry_sources(head_entries, None, config)
+        # The worker parses both sides while this process reads the rest.
+        parsed = start_parse(
+            [head_sources, _sources(base_blobs, changeset.base)], catalogue, config, worker
+        )
         name, email = git.git_identity(repo)
-        branch = git.current_branch(repo)
-        baseline = _baseline_at(repo, changeset.base, config)
+        baseline = _baseline_at(repo, changeset.base, config, at_base)
     fps = load_fingerprints(config.agent_emails, config.agent_branches)
-    actor = classify_actor(name, email, "", fps, branch)
-    catalogue = load_catalogue()
-    head_sources, unreadable = _entry_sources(head_entries, None, config)
-    head_parsed = _with_problems(parse_sources(head_sources, catalogue, config), unreadable)
+    actor = classify_actor(name, email, "", fps, changeset.branch)
+    _while_parsing(args)
+    head_side, base_side = parsed()
+    head_parsed = _with_problems(head_side, unreadable)
     verdict, _ = run_rules(
         head_parsed,
-        parse_sources(_sources(base_blobs, changeset.base), catalogue, config),
+        base_side,
         mode="hook", config=config, changeset=changeset, provenance={}, hook_actor=actor,
         fail_on=args.fail_on,
         approvals=_local_approvals(

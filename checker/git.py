@@ -906,7 +906,8 @@ def read_entries(
     Symlinks, submodules and directories get an entry with `data=None`, as do files over
     `max_bytes` (`too_large=True`, content not read). Raises `GitError` for an unknown `rev`.
     """
-    sha = _rev_parse(repo, rev)
+    # A full sha is what `resolve_range`/`staged_changeset` hand on: no second rev-parse.
+    sha = rev if _SHA_RE.fullmatch(rev) else _rev_parse(repo, rev)
     wanted = set(paths)
     found: dict[str, tuple[str, str, int | None]] = {}
     for chunk in _chunks(sorted(wanted)):

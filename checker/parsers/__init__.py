@@ -18,6 +18,10 @@ class Parser(Protocol):
     def __call__(self, source: SourceFile, catalogue: Catalogue) -> ParseResult: ...
 
 
+#: The formats `build_parsers` has a parser for (known without importing the parsers).
+FORMATS = frozenset({"terraform", "terraform_json", "kubernetes", "github_actions", "gitlab_ci"})
+
+
 def build_parsers() -> Mapping[str, Parser]:
     """The literal registry: file format -> parser."""
     from checker.parsers import github_actions, gitlab_ci, kubernetes, terraform

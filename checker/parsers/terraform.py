@@ -170,6 +170,14 @@ def parse_json(source: SourceFile, catalogue: Catalogue) -> ParseResult:
 # --------------------------------------------------------------------------- errors
 
 
+def warm() -> None:
+    """Load python-hcl2's grammar now (its lark parser, cached for the process; ~30 ms), so a
+    `checker.budget.ParseWorker` pays for it while the parent reads git."""
+    from hcl2.parser import parser
+
+    parser()
+
+
 def _load_hcl(text: str, with_meta: bool = False) -> Any:
     """The one call into python-hcl2 (7.3.x `loads`). Raises what it raises (`_HCL_ERRORS`).
 
