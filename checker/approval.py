@@ -58,6 +58,23 @@ APPROVED_BY_TRAILER = "approved-by"
 #: Collaborator permissions that may approve when no approvers and no CODEOWNERS apply.
 WRITE_PERMISSIONS = frozenset({"write", "maintain", "admin"})
 _DECISIVE = frozenset({"APPROVED", "CHANGES_REQUESTED", "DISMISSED"})
+#: A ticket reference when no ticket pattern is configured (see `ticket_problem`).
+_TICKET_REFERENCE = re.compile(
+    r"""(?x)
+    [A-Z][A-Z0-9_]+-[1-9][0-9]*                    # Jira issue key: OPS-12, DATA_ENG-7
+    | \#[1-9][0-9]*                                 # #123
+    | [A-Za-z0-9][\w.-]*(?:/[\w.-]+)+\#[1-9][0-9]*   # org/repo#123, group/sub/project#123
+    | https?://[^\s/?\#@]+\.[^\s/?\#@]+[/?\#]\S+      # a link with a host and a path
+    """
+)
+_GERRIT_CHANGE_ID = re.compile(r"I[0-9a-f]{40}")
+_ITEM_SPLIT = re.compile(r"[\s,;]+")
+#: Values that stand in for a ticket (lower-cased), besides punctuation and zeros.
+_PLACEHOLDERS = frozenset({
+    "none", "n/a", "na", "n.a.", "nil", "null", "no", "nope", "tbd", "tba", "tbc", "todo",
+    "unknown", "pending", "wip", "x", "xx", "xxx", "no ticket", "no-ticket", "noticket",
+    "not applicable", "not-applicable", "ticket", "issue", "jira", "placeholder", "dummy",
+})
 _NOREPLY_RE = re.compile(r"^(?:\d+\+)?([A-Za-z0-9-]+(?:\[bot\])?)@users\.noreply\.github\.com$")
 
 ApprovalSource = Literal["review", "signed-commit"]
@@ -155,12 +172,21 @@ def noreply_login(email: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _commit_trailers(commit: Commit) -> list[tuple[str, str]]:
+def _is_placeholder(value: str) -> bool:
+    low = value.strip().lower()
+    return low in _PLACEHOLDERS or not low.strip("-_.?!*#/0 \t")
+
+
+def _commit_trailers(commit: Commit, *, keep_case: bool = False) -> list[tuple[str, str]]:
+    """The commit's trailers, `(key, value)` without repeats; keys lower-cased unless
+    `keep_case` (for messages that quote the trailer)."""
     out: list[tuple[str, str]] = []
+    seen: set[tuple[str, str]] = set()
     for key, value in (*commit.trailers, *message_trailers(commit.message)):
         item = (key.lower(), value.strip())
-        if item not in out:
-            out.append(item)
+        if item not in seen:
+            seen.add(item)
+            out.append((key if keep_case else item[0], item[1]))
     return out
 
 
@@ -185,31 +211,91 @@ def approved_by_trailer(commit: Commit) -> str | None:
     return next((v for k, v in _commit_trailers(commit) if k == APPROVED_BY_TRAILER), None)
 
 
-def requester_ok(
+def ticket_problem(key: str, value: str, ticket: re.Pattern[str] | None) -> str | None:
+    """Why the ticket trailer `key: value` names no ticket, or None when it does.
+
+    With a configured pattern (`required_metadata.ticket.pattern`) the value must match it
+    (`search`), and nothing else is asked. Without one, the value's first item (split on
+    whitespace, `,` and `;`) must look like a ticket reference: a Jira issue key (`OPS-12`:
+    an upper-case project key of letters, digits and `_` starting with a letter, a hyphen,
+    the issue number; https://confluence.atlassian.com/adminjiraserver/changing-the-project-key-format-938847081.html),
+    `#123`,
+    `org/repo#123` (GitHub and GitLab issue references,
+    https://docs.github.com/en/get-started/writing-on-github/working-with-advanced-formatting/autolinked-references-and-urls),
+    an `http(s)://host/path` link, or, for `Change-Id:` only, a Gerrit Change-Id (`I` and 40
+    hex digits, https://gerrit-review.googlesource.com/Documentation/user-changeid.html).
+    Placeholders (`none`, `N/A`, `-`, `TBD`, `0`, ...) are refused by name.
+    """
+    text = value.strip()
+    if not text:
+        return f"`{key}:` is empty"
+    if ticket is not None:
+        if ticket.search(text):
+            return None
+        return f"`{key}: {text}` does not match the configured ticket pattern `{ticket.pattern}`"
+    first = _ITEM_SPLIT.split(text, maxsplit=1)[0]
+    if key.lower() == "change-id" and _GERRIT_CHANGE_ID.fullmatch(first):
+        return None
+    if _TICKET_REFERENCE.fullmatch(first):
+        return None
+    what = (
+        "is a placeholder, not a ticket reference"
+        if _is_placeholder(text)
+        else "is not a ticket reference"
+    )
+    change_id = " or a Gerrit Change-Id (I + 40 hex digits)" if key.lower() == "change-id" else ""
+    return (f"`{key}: {text}` {what}: give an issue key such as OPS-142, #123, org/repo#123, "
+            f"a link to the ticket{change_id}")
+
+
+def requester_problem(
     trailers: Sequence[tuple[str, str]], fps: Fingerprints, ticket: re.Pattern[str] | None
-) -> bool:
-    """True when the trailers name a human requester (`Requested-by:` whose address, or login,
-    is not an agent or bot) or a ticket (`Ticket:`, `Refs:`, `Jira:`, `Change-Id:`, `Issue:`;
-    matching `ticket` when the config sets a pattern)."""
+) -> str | None:
+    """None when the trailers name a human requester (`Requested-by:` whose address, or
+    login, is not an agent or bot, and not a placeholder such as `none`) or a ticket
+    (`Ticket:`, `Refs:`, `Jira:`, `Change-Id:`, `Issue:` whose value passes
+    `ticket_problem`); else why not, for the user: each
+    requester or ticket trailer that does not count and the reason, `; `-separated, or a hint
+    naming the trailers to add when there is none."""
+    problems: list[str] = []
     for key, value in trailers:
         low = key.lower()
         if low == REQUESTER_TRAILER:
-            address = address_of(value)
-            name = value.split("<", 1)[0].strip()
+            text = value.strip()
+            address = address_of(text)
+            if address is None and _is_placeholder(text.lstrip("@")):
+                problems.append(f"`{key}: {text}` is a placeholder, not a person")
+                continue
+            name = text.split("<", 1)[0].strip()
             prov = (
                 classify_actor(name, address, "", fps)
                 if address
-                else classify_login(value, fps)
+                else classify_login(text, fps)
             )
             if prov.actor_kind == "human":
-                return True
-        elif (
-            low in TICKET_TRAILERS
-            and value.strip()
-            and (ticket is None or ticket.search(value.strip()))
-        ):
-            return True
-    return False
+                return None
+            if prov.actor_kind == "unknown":
+                problems.append(f"`{key}:` names nobody")
+            else:
+                what = f"{'an' if prov.actor_kind == 'agent' else 'a'} {prov.actor_kind}"
+                problems.append(f"`{key}: {text}` names {what} ({prov.agent}), not a human")
+        elif low in TICKET_TRAILERS:
+            problem = ticket_problem(key, value, ticket)
+            if problem is None:
+                return None
+            problems.append(problem)
+    if not problems:
+        return "add a `Requested-by: Name <email>` or `Ticket: ABC-123` trailer"
+    return "; ".join(problems)
+
+
+def requester_ok(
+    trailers: Sequence[tuple[str, str]], fps: Fingerprints, ticket: re.Pattern[str] | None
+) -> bool:
+    """True when `requester_problem` finds nothing wrong: the trailers name a human requester
+    or a ticket reference (matching `ticket` when the config sets a pattern; a placeholder
+    such as `Ticket: none` is never a ticket)."""
+    return requester_problem(trailers, fps, ticket) is None
 
 
 def ancestors_in_range(sha: str, commits: Sequence[Commit]) -> frozenset[str]:
@@ -508,6 +594,16 @@ def trust_findings(
     return out
 
 
+def _unsigned_why(config: Config) -> str:
+    if config.allowed_signers:
+        path = config.allowed_signers.removeprefix("./")
+        return ("is unsigned, or its signature is verified neither against the "
+                f"allowed-signers file at the base revision ({path}) nor by GitHub")
+    return ("is unsigned, or signed by a key nothing vouches for: approval.allowed_signers "
+            "names no allowed-signers file at the base revision, and GitHub does not verify "
+            "the signature")
+
+
 def commit_findings(
     findings: Sequence[Finding],
     config: Config,
@@ -523,11 +619,14 @@ def commit_findings(
     - NHI103: an agent commit that wrote lines of an identity (any finding with an `address`
       naming it in `commits`) and names no human requester or ticket (`requester_ok`), unless
       the PR author is a human (`pr_author_human`). Placed on that identity's finding.
-    - NHI104: with `approval.require_signed_agent_commits`, an agent commit that is unsigned or
-      badly signed: `signed` (sha -> bool: GitHub's `verification.verified` when online, else
-      "carries a signature git does not call bad", see `offline_approval.signed_commits`) when
-      it names the commit, else git's `%G?` (N none and B bad are unsigned). Placed on the
-      first line the commit wrote (the first changed file otherwise).
+    - NHI104: with `approval.require_signed_agent_commits`, an agent commit that `signed`
+      (sha -> bool) does not call signed: offline, True only when git verifies the commit's
+      SSH signature against the allowed-signers file as committed at the BASE revision
+      (`offline_approval.signed_commits`); online, GitHub's `verification.verified` where the
+      caller merged it in. A commit `signed` does not name is unsigned: git's own `%G?` on
+      `Commit.signature` is never trusted, because it depends on this machine's keyring and
+      git config, not on the base revision. Placed on the first line the commit wrote (the
+      first changed file otherwise).
     """
     ctx = _RuleCtx(config, changeset, provenance)
     ticket = config.required_metadata["ticket"].pattern
@@ -543,26 +642,23 @@ def commit_findings(
         if prov is None or prov.actor_kind != "agent":
             continue
         anchor = first_identity.get(commit.sha)
-        if (
-            anchor is not None
-            and not pr_author_human
-            and not requester_ok(_commit_trailers(commit), fps, ticket)
-        ):
+        problem = (
+            requester_problem(_commit_trailers(commit, keep_case=True), fps, ticket)
+            if anchor is not None and not pr_author_human
+            else None
+        )
+        if anchor is not None and problem is not None:
             missing = _finding(
                 ctx, "NHI103", "warning",
                 f"{_who(prov, commit.sha)} changed {anchor.address} but names no human who "
-                "asked for it: add a `Requested-by: Name <email>` or `Ticket: ABC-123` trailer",
+                f"asked for it: {problem}",
                 anchor.location, commit.sha, f"commit:{commit.sha}", anchor.address,
             )
             if missing is not None:
                 out.append(missing)
         if not config.require_signed_agent_commits:
             continue
-        if signed is not None and commit.sha in signed:
-            ok = signed[commit.sha]
-        else:
-            ok = commit.signature not in ("N", "B")
-        if ok:
+        if signed is not None and signed.get(commit.sha, False):
             continue
         loc = (
             anchor.location if anchor is not None
@@ -573,7 +669,7 @@ def commit_findings(
             continue
         unsigned = _finding(
             ctx, "NHI104", "error",
-            f"{_who(prov, commit.sha)} is not signed (or its signature is bad), and "
+            f"{_who(prov, commit.sha)} {_unsigned_why(config)}; "
             "approval.require_signed_agent_commits is set",
             loc, commit.sha, f"commit:{commit.sha}",
         )

@@ -492,7 +492,9 @@ def _approval_hooks(
         pr_author_human = (
             pr.author_type == "User" and classify_login(pr.author_login, fps).actor_kind == "human"
         )
-        signed.update(pr.verified or {})
+        # Either verdict counts: the base allowed signers (offline) or GitHub's verification.
+        for sha, verified in (pr.verified or {}).items():
+            signed[sha] = signed.get(sha, False) or verified
     for decision in decisions:
         for rejection in decision.rejections:
             print(f"nhi-gate: approval by {rejection.who} not counted: {rejection.reason}",
@@ -774,7 +776,7 @@ def commit_msg(args: argparse.Namespace) -> int:
     Passes for human commits. For agent/bot commits, needs a `Requested-by:` trailer naming a
     human (not an agent or bot address) or a ticket trailer (`Ticket:`, `Refs:`, `Jira:`,
     `Change-Id:`, `Issue:`; matching the config's ticket pattern when one is set)
-    (`approval.requester_ok`); prints why and exits 1 otherwise.
+    (`approval.requester_problem`); prints why and exits 1 otherwise.
     """
     from checker import git
     from checker.provenance import classify_actor, load_fingerprints
@@ -789,20 +791,20 @@ def commit_msg(args: argparse.Namespace) -> int:
         branch = git.current_branch(repo)
         head_rev = repo.head.commit.hexsha if repo.head.is_valid() else None
         config = _config_at(repo, head_rev, argparse.Namespace(config=None))
-    from checker.approval import requester_ok
+    from checker.approval import requester_problem
     from checker.provenance import message_trailers
 
     fps = load_fingerprints(config.agent_emails, config.agent_branches)
     actor = classify_actor(name, email, message, fps, branch)
     if actor.actor_kind not in ("agent", "bot"):
         return 0
-    if requester_ok(message_trailers(message), fps, config.required_metadata["ticket"].pattern):
-        return 0
-    print(
-        f"nhi-gate: NHI103: this commit is by {actor.agent or actor.actor_kind}; add a "
-        "`Requested-by: Name <email>` or `Ticket: ABC-123` trailer naming the human request",
-        file=sys.stderr,
+    problem = requester_problem(
+        message_trailers(message), fps, config.required_metadata["ticket"].pattern
     )
+    if problem is None:
+        return 0
+    print(f"nhi-gate: NHI103: this commit is by {actor.agent or actor.actor_kind}: {problem}",
+          file=sys.stderr)  # fmt: skip
     return 1
 
 

@@ -2,6 +2,9 @@
 
 - `read_trust`: the policy files as they are at the **base** revision (CODEOWNERS, the
   allowed-signers file) and which in-range commits changed any policy file (one `git log`).
+- `signed_commits` (for `approval.require_signed_agent_commits`, NHI104): which commits carry
+  an SSH signature that git verifies against the same base allowed-signers file. A signature
+  git merely calls good (any key, this machine's keyring) does not count.
 - `offline_approvals`: commits in the range that carry an `Approved-by:` trailer, made by a
   human, and SSH-signed by a key of the base revision's allowed-signers file. Each is checked
   with the real `git verify-commit`, with `gpg.ssh.allowedSignersFile` pointing at a temporary
@@ -42,6 +45,8 @@ from checker.model import ChangeSet, Provenance
 from checker.provenance import Fingerprints, address_of
 
 _SSH_SIG = b"-----BEGIN SSH SIGNATURE-----"
+#: Commits per `git log --no-walk` signature check (keeps the command line short).
+_VERIFY_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -101,14 +106,56 @@ def touching_commits(
     return {p: tuple(s) for p, s in found.items()}
 
 
-def signed_commits(repo: git.Repo, changeset: ChangeSet) -> dict[str, bool]:
-    """sha -> True when the commit object carries a signature (`gpgsig` header) that git does
-    not call bad (`%G?` B). Git's `%G?` alone says N for an SSH signature when no
-    allowed-signers file is configured, so presence is read from the object itself."""
-    return {
-        c.sha: _signature_kind(repo, c.sha) is not None and c.signature != "B"
-        for c in changeset.commits
-    }
+def signed_commits(
+    repo: git.Repo, changeset: ChangeSet, signers: bytes | None
+) -> dict[str, bool]:
+    """sha -> True when the commit carries an SSH signature that git verifies against
+    `signers` (the allowed-signers file as committed at the BASE revision) with a known
+    principal: `%G?` is `G` and `%GS` names the principal. Anything else is False: no
+    signature; a GPG/X.509 signature (it would be judged by this machine's keyring, not by the
+    base revision); a key missing from the file (`%G?` U); a signature git cannot check (E) or
+    calls bad (B); and every commit when `signers` is None (not configured or absent at base).
+
+    One `git log --no-walk` per 500 signed commits, with `gpg.ssh.allowedSignersFile` pointing
+    at a temporary copy of `signers`. Raises `GitError` when git cannot run or read a commit.
+    """
+    out = {c.sha: False for c in changeset.commits}
+    if signers is None:
+        return out
+    ssh = [sha for sha in out if _signature_kind(repo, sha) == "ssh"]
+    if not ssh:
+        return out
+    with tempfile.TemporaryDirectory(prefix="nhi-gate-signers-") as tmp:
+        signers_file = Path(tmp) / "allowed_signers"
+        signers_file.write_bytes(signers)
+        for start in range(0, len(ssh), _VERIFY_BATCH):
+            out.update(_verified(repo, ssh[start:start + _VERIFY_BATCH], signers_file))
+    return out
+
+
+def _ssh_opts(signers_file: Path) -> tuple[str, ...]:
+    return (
+        "-c", "gpg.format=ssh",
+        "-c", "gpg.ssh.program=ssh-keygen",
+        "-c", f"gpg.ssh.allowedSignersFile={signers_file}",
+    )
+
+
+def _verified(repo: git.Repo, shas: Sequence[str], signers_file: Path) -> dict[str, bool]:
+    """sha -> signature verified with a principal from `signers_file`, for `shas` (one git
+    log). Git answers per commit, so one bad signature does not fail the others."""
+    status, out, err = _git(
+        repo, *_ssh_opts(signers_file), "log", "--no-walk=unsorted",
+        "--format=%x01%H%x1f%G?%x1f%GS", *shas, "--",
+    )
+    if status != 0:
+        raise GitError(f"{_label(repo)}: git log (signature check) failed: {err.strip()}")
+    found: dict[str, bool] = {}
+    for record in out.split("\x01")[1:]:
+        sha, _, rest = record.strip().partition("\x1f")
+        letter, _, principal = rest.partition("\x1f")
+        found[sha] = letter == "G" and bool(principal.strip())
+    return {sha: found.get(sha, False) for sha in shas}
 
 
 _WORKFLOW = re.compile(r"^\.github/workflows/[^/]+\.ya?ml$")
@@ -167,7 +214,9 @@ def read_trust(repo: git.Repo, changeset: ChangeSet, config: Config) -> TrustInp
         signers = blobs.get(path)
         source = f"{base[:12]}:{path}" + (" (absent at base)" if signers is None else "")
     touches = touching_commits(repo, base, head, sorted(kinds))
-    signed = signed_commits(repo, changeset) if config.require_signed_agent_commits else {}
+    signed = (
+        signed_commits(repo, changeset, signers) if config.require_signed_agent_commits else {}
+    )
     return TrustInputs(codeowners, signers, source, kinds, touches, signed)
 
 
@@ -186,11 +235,7 @@ def _signature_kind(repo: git.Repo, sha: str) -> str | None:
 
 def _verify(repo: git.Repo, sha: str, signers_file: Path) -> tuple[bool, str]:
     """(verified, principal or git's message) with `git verify-commit` and the base signers."""
-    opts = (
-        "-c", "gpg.format=ssh",
-        "-c", "gpg.ssh.program=ssh-keygen",
-        "-c", f"gpg.ssh.allowedSignersFile={signers_file}",
-    )
+    opts = _ssh_opts(signers_file)
     status, _out, err = _git(repo, *opts, "verify-commit", sha)
     if status != 0:
         message = " ".join(line.strip() for line in err.splitlines() if line.strip())

@@ -8,8 +8,11 @@ source code); each entry carries its own `source`.
 Classification (`classify_commit`, `classify_actor`):
 - evidence is collected from the author email, the committer email (skipped for GitHub's
   web-flow committer `noreply@github.com`), the author/committer display name, the email inside
-  `Name <email>` of co-author trailers (never the display name), other trailers
-  (`Assisted-by:` ...), message footers, and the head branch;
+  `Name <email>` of co-author trailers (their display name is weak evidence only), other
+  trailers (`Assisted-by:` ...), message footers, and the head branch;
+- a tool trailer (`TOOL_TRAILER_KEYS`: `Generated-by:`) is strong evidence when its value
+  names an agent product of the pack (`Fingerprints.named_product`): the trailer is written by
+  or for the tool and says what generated the commit, unlike a person's display name;
 - `actor_kind` is `agent` when any *strong* agent evidence matched (or a branch matched an
   `agents.branches` pattern from the config, which is explicit policy), else `bot` when strong bot
   evidence matched, else `unknown` when the author email is empty or not an address, else
@@ -26,7 +29,7 @@ import fnmatch
 import functools
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,11 +39,19 @@ from checker.model import ActorKind, Commit, Evidence, Provenance, Strength
 
 #: GitHub's web-flow committer: commits made through the web UI or by Apps on a user's behalf.
 WEB_FLOW_EMAILS = frozenset({"noreply@github.com"})
+#: Trailer keys (lower-cased) whose value names the tool that generated the commit:
+#: `Generated-by: <tool> [model]`, recommended by the ASF Generative Tooling Guidance
+#: (https://www.apache.org/legal/generative-tooling.html) and written `Generated-By:` by
+#: OpenInfra projects (https://docs.openstack.org/nova/latest/contributor/commit-messages.html).
+#: A pack trailer matcher on one of these keys with neither `email` nor `value` matches only
+#: when the value names an agent product of the pack; the commit's agent is that product.
+TOOL_TRAILER_KEYS = frozenset({"generated-by"})
 
 _EMAIL_RE = re.compile(r"[^@\s<>]+@[^@\s<>]+")
 _ANGLE_EMAIL_RE = re.compile(r"<([^<>]*)>")
 _TRAILER_LINE_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)[ \t]*:[ \t]*(\S.*?)\s*$", re.MULTILINE)
 _SCISSORS_RE = re.compile(r"^# -+ >8 -+$", re.MULTILINE)
+_LEADING_JUNK_RE = re.compile(r"^[^0-9a-z]+")
 _GLOB_CHARS = frozenset("*?[")
 _MAX_VALUE = 200
 #: Evidence order, and which evidence names the product: author email first.
@@ -116,6 +127,40 @@ class Fingerprints:
         for fp in self.entries:
             keys.update(t.key for t in fp.trailers)
         return frozenset(keys)
+
+    @functools.cached_property
+    def product_names(self) -> tuple[tuple[str, str], ...]:
+        """`(lower-cased name, product)` for the agent entries of the pack (config entries
+        excluded), longest name first. A name is claimed by the first of: a `product` without a
+        parenthesised qualifier (`Claude Code`, `GitHub Copilot`); a display name of `names`
+        (`Copilot` -> `GitHub Copilot`, `Jules` -> `Google Jules`); a `product` with its
+        qualifier dropped (`Windsurf (Codeium)` -> `windsurf`)."""
+        agents = [fp for fp in self.entries if fp.actor_kind == "agent" and not fp.policy]
+        claims: dict[str, str] = {}
+        for fp in agents:
+            if "(" not in fp.product:
+                claims.setdefault(fp.product.strip().lower(), fp.product)
+        for fp in agents:
+            for name in sorted(fp.names):
+                claims.setdefault(name, fp.product)
+        for fp in agents:
+            bare = fp.product.split("(", 1)[0].strip().lower()
+            if bare:
+                claims.setdefault(bare, fp.product)
+        return tuple(sorted(claims.items(), key=lambda item: (-len(item[0]), item[0])))
+
+    def named_product(self, value: str) -> str | None:
+        """The agent product a tool trailer's value starts with (case-insensitive, a whole
+        name: `claude-opus-4-6` names Claude, `claudette` does not; any `<email>` and leading
+        punctuation such as a Markdown `[` are ignored), or None. See `product_names`."""
+        text = _ANGLE_EMAIL_RE.sub(" ", value).strip().lower()
+        text = _LEADING_JUNK_RE.sub("", text)
+        for name, product in self.product_names:
+            if text.startswith(name) and (
+                len(text) == len(name) or not text[len(name)].isalnum()
+            ):
+                return product
+        return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -344,6 +389,9 @@ def _collect(
         for key, value, address in coauthors:
             if address and fp.matches_email(address):
                 add(fp, "trailer", f"{key}: {value}")
+            # a co-author's display name is a name like any other: weak (names are weak-only)
+            if value.split("<", 1)[0].strip().lower() in fp.names:
+                add(fp, "trailer", f"{key}: {value}")
         for matcher in fp.trailers:
             for key, value in all_trailers:
                 if key.lower() != matcher.key:
@@ -353,6 +401,15 @@ def _collect(
                     if not address or not matcher.email.fullmatch(address):
                         continue
                 if matcher.value is not None and not matcher.value.search(value):
+                    continue
+                if (
+                    matcher.key in TOOL_TRAILER_KEYS
+                    and matcher.email is None
+                    and matcher.value is None
+                ):
+                    named = fps.named_product(value)
+                    if named is not None:
+                        add(replace(fp, product=named), "trailer", f"{key}: {value}")
                     continue
                 add(fp, "trailer", f"{key}: {value}")
         for pattern in fp.message_patterns:

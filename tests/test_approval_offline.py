@@ -325,9 +325,13 @@ def test_commit_msg_human_passes_without_trailers(
 def test_nhi104_unsigned_agent_commit_when_required(
     make_repo: Callable[..., GitRepo], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    key, _ = keygen(tmp_path, "agent")
+    key, pub = keygen(tmp_path, "agent")
     repo = make_repo()
-    base = repo.commit({".nhi-gate.yaml": "approval:\n  require_signed_agent_commits: true\n"})
+    base = repo.commit({
+        ".nhi-gate.yaml": "approval:\n  require_signed_agent_commits: true\n"
+                          f"  allowed_signers: {SIGNERS}\n",
+        SIGNERS: f"{COPILOT[1]} {pub}\n",
+    })
     unsigned = repo.commit({"infra/sa.tf": SA}, author=COPILOT, message="Add SA")
     signed_commit(repo, key, {"infra/loader.tf": SA_B}, author=COPILOT, message="Add loader")
     code = main(["check", "--repo", str(repo.path), "--base", base, "--head", repo.sha(),

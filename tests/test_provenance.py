@@ -214,6 +214,29 @@ AGENTS = [
         commit(*HUMAN, committer=("Copilot", f"198982749+Copilot@{NOREPLY}")),
         "GitHub Copilot coding agent",
     ),
+    ("generated-by-claude", commit(trailers=(("Generated-by", "Claude"),)), "Claude"),
+    (
+        "generated-by-copilot",
+        commit(trailers=(("Generated-by", "GitHub Copilot"),)),
+        "GitHub Copilot",
+    ),
+    ("generated-by-cursor", commit(trailers=(("Generated-by", "Cursor"),)), "Cursor"),
+    ("generated-by-model-id", commit(trailers=(("Generated-By", "claude-opus-4-6"),)), "Claude"),
+    (
+        "generated-by-openinfra-form",
+        commit(trailers=(("Generated-By", "Claude Code (claude-sonnet-4-6)"),)),
+        "Claude Code",
+    ),
+    (
+        "generated-by-display-name-of-pack",
+        commit(trailers=(("Generated-by", "Jules"),)),
+        "Google Jules",
+    ),
+    (
+        "generated-by-outside-final-block",
+        commit(message="Add SA\n\nGenerated-by: Codex / gpt-5\n\nMore prose after."),
+        "OpenAI Codex",
+    ),
     (
         "bot-author-with-agent-coauthor",
         commit(
@@ -272,6 +295,10 @@ HUMANS = [
         commit(message="Revert\n\n    Co-authored-by: C <copilot@github.com>"),
     ),
     ("signed-off-by", commit(trailers=(("Signed-off-by", "Alice Example <alice@example.com>"),))),
+    ("generated-by-other-tool", commit(trailers=(("Generated-by", "terraform-docs v0.16"),))),
+    ("generated-by-lookalike-word", commit(trailers=(("Generated-by", "claudette 2.1"),))),
+    ("generated-by-empty-name", commit(trailers=(("Generated-by", "<bot@example.com>"),))),
+    ("coauthor-named-like-a-product", commit(trailers=(("Co-authored-by", "GitHub Copilot"),))),
 ]
 
 
@@ -293,6 +320,90 @@ def test_display_name_alone_is_weak_evidence(fps: Fingerprints) -> None:
         assert [(e.fingerprint, e.field, e.value, e.strength) for e in prov.evidence] == [
             (fp, "author_name", name, "weak")
         ]
+
+
+def test_generated_by_names_the_product_and_cites_the_trailer(fps: Fingerprints) -> None:
+    prov = classify_commit(commit(trailers=(("Generated-by", "Claude"),)), fps)
+    assert (prov.actor_kind, prov.agent) == ("agent", "Claude")
+    assert [(e.fingerprint, e.field, e.value, e.strength) for e in prov.evidence] == [
+        ("generated-by-trailer", "trailer", "Generated-by: Claude", "strong"),
+    ]
+    # the stable co-author address still names the product first when both are present
+    both = commit(trailers=(("Co-authored-by", "Claude <noreply@anthropic.com>"),
+                            ("Generated-by", "Claude")))
+    assert classify_commit(both, fps).agent == "Claude Code"
+
+
+def test_human_named_claude_is_not_an_agent_by_name_alone(fps: Fingerprints) -> None:
+    """`Claude` as an author or co-author display name stays weak evidence; only the
+    `Generated-by:` trailer, which a tool writes about the commit, decides."""
+    author = classify_commit(commit("Claude", "claude@monet.fr"), fps)
+    assert (author.actor_kind, author.agent) == ("human", None)
+    coauthor = classify_commit(
+        commit(trailers=(("Co-authored-by", "Claude <claude@monet.fr>"),)), fps
+    )
+    assert coauthor.actor_kind == "human"
+    assert [(e.fingerprint, e.field, e.strength) for e in coauthor.evidence] == [
+        ("claude-weak", "trailer", "weak")
+    ]
+    tool = classify_commit(
+        commit("Claude", "claude@monet.fr", trailers=(("Generated-by", "Claude"),)), fps
+    )
+    assert (tool.actor_kind, tool.agent) == ("agent", "Claude")
+
+
+def test_generated_by_at_commit_msg_time(fps: Fingerprints) -> None:
+    msg = "Add SA\n\nGenerated-by: GitHub Copilot\n# Please enter the commit message.\n"
+    prov = classify_actor(*HUMAN, msg, fps)
+    assert (prov.actor_kind, prov.agent) == ("agent", "GitHub Copilot")
+    commented = "Add SA\n\n# Generated-by: GitHub Copilot\n"
+    assert classify_actor(*HUMAN, commented, fps).actor_kind == "human"
+
+
+def test_generated_by_products_come_from_the_pack(tmp_path: Path) -> None:
+    pack = tmp_path / "agents.yaml"
+    pack.write_text(
+        """
+coauthor_trailers: [Co-authored-by]
+fingerprints:
+  - {id: foo, product: Foo Agent, actor_kind: agent, strength: strong, source: somewhere,
+     emails: [foo@foo.dev]}
+  - {id: foo-weak, product: Foo Agent, actor_kind: agent, strength: weak, source: somewhere,
+     names: [Fooey]}
+  - {id: some-bot, product: Some Bot, actor_kind: bot, strength: strong, source: somewhere,
+     emails: [bot@some.dev]}
+  - {id: gen, product: Generated-by trailer, actor_kind: agent, strength: strong,
+     source: somewhere, trailers: [{key: Generated-by}]}
+""",
+        encoding="utf-8",
+    )
+    fps = load_fingerprints(pack=pack)
+    assert fps.named_product("Fooey 2") == "Foo Agent"
+    assert fps.named_product("foo agent") == "Foo Agent"
+    assert fps.named_product("Claude") is None  # not in this pack
+    assert fps.named_product("Some Bot") is None  # bots are not agent products
+    prov = classify_commit(commit(trailers=(("Generated-by", "Fooey"),)), fps)
+    assert (prov.actor_kind, prov.agent) == ("agent", "Foo Agent")
+    assert classify_commit(commit(trailers=(("Generated-by", "Claude"),)), fps).actor_kind == (
+        "human"
+    )
+
+
+def test_generated_by_end_to_end(git_repo: GitRepo, fps: Fingerprints) -> None:
+    base = git_repo.commit({"README.md": "hi\n"})
+    agent = git_repo.commit(
+        {"iam.tf": 'resource "aws_iam_user" "ci" {\n  name = "ci"\n}\n'},
+        message="Add CI user",
+        trailers=[("Generated-by", "Cursor")],
+    )
+    tool = git_repo.commit(
+        {"README.md": "hi\nmore\n"}, message="Docs", trailers=[("Generated-by", "terraform-docs")]
+    )
+    with cg.repo_session(git_repo.path) as repo:
+        cs = cg.build_changeset(repo, base, tool)
+    by_sha = {c.sha: classify_commit(c, fps) for c in cs.commits}
+    assert (by_sha[agent].actor_kind, by_sha[agent].agent) == ("agent", "Cursor")
+    assert by_sha[tool].actor_kind == "human"
 
 
 BOTS = [
