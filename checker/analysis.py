@@ -29,6 +29,7 @@ from checker.model import (
 from checker.parsers import FORMATS, build_parsers, gitlab_ci
 from checker.parsers.common import decode
 from checker.privileges import load_admin_table
+from checker.tfcontext import ModuleSources, group_modules, module_directory, uses_module_values
 
 if TYPE_CHECKING:
     from checker.budget import Job, ParseWorker
@@ -59,9 +60,11 @@ def parse_sources(
     Excluded paths (config `exclude`) are skipped. A file over `config.max_file_bytes` is an
     NHI903 problem and is not parsed. With `prefilter` (the default) a file whose bytes name no
     catalogued type/kind/action is not parsed (`checker.prefilter`: it cannot define an
-    identity). Each parse is bounded by `config.parse_seconds` (NHI903 when over); many files
-    are parsed on `workers` processes (default: every available core; `checker.budget`), few
-    on `worker` when one was started (`warm_parsers`), else in this process.
+    identity). A `.tf` file reads the `local.X`/`var.X` values of its directory from the
+    other `sources` of that directory (`checker.tfcontext`): pass a module's files together.
+    Each parse is bounded by `config.parse_seconds` (NHI903 when over); many files are parsed
+    on `workers` processes (default: every available core; `checker.budget`), few on `worker`
+    when one was started (`warm_parsers`), else in this process.
     """
     from checker.budget import parse_many
 
@@ -75,14 +78,20 @@ def start_parse(
     catalogue: Catalogue,
     config: Config,
     worker: ParseWorker | None,
+    contexts: Sequence[Sequence[SourceFile]] = (),
 ) -> Callable[[], list[Parsed]]:
     """Begin `parse_sources` of each side (e.g. head and base) on `worker` now, in one message,
     and return the function that waits for the answers: one `Parsed` per side, in order.
 
+    `contexts[i]`, when given, are more files of side `i` that are read only for their
+    Terraform module values (`checker.tfcontext`), never parsed or reported on their own.
     The caller reads the rest of git while the worker parses. Without a worker, or when it does
     not answer, the returned function parses in this process (same results, same budget).
     """
-    plans = [_plan(side, catalogue, config, True) for side in sides]
+    plans = [
+        _plan(side, catalogue, config, True, contexts[i] if i < len(contexts) else ())
+        for i, side in enumerate(sides)
+    ]
     every = [job for jobs, _ in plans for job in jobs]
     sent = worker is not None and bool(every) and worker.submit(every, config.parse_seconds)
 
@@ -105,15 +114,22 @@ def start_parse(
 
 
 def _plan(
-    sources: Sequence[SourceFile], catalogue: Catalogue, config: Config, prefilter: bool
+    sources: Sequence[SourceFile], catalogue: Catalogue, config: Config, prefilter: bool,
+    context: Sequence[SourceFile] = (),
 ) -> tuple[list[Job], list[ParseProblem]]:
     """The parse jobs for `sources` (see `parse_sources`) and the problems found before any
-    parse (files over the size limit that cannot be decoded)."""
+    parse (files over the size limit that cannot be decoded).
+
+    A `.tf` job whose file names a `local.`/`var.` value carries its directory's
+    `ModuleSources` (from `sources` and `context`); the jobs of one directory share one object,
+    pickled once per batch.
+    """
     from checker.prefilter import build_tokens, may_define_identity
 
     tokens = build_tokens(catalogue) if prefilter else None
     problems: list[ParseProblem] = []
     gitlab_includes = gitlab_ci.included_paths(sources)
+    modules = group_modules(list({s.path: s for s in [*context, *sources]}.values()))
     jobs: list[Job] = []
     for src in sources:
         if excluded(src.path, config.exclude):
@@ -131,7 +147,17 @@ def _plan(
         identities = tokens is None or may_define_identity(
             fmt, src.raw, tokens, config.max_file_bytes
         )
-        jobs.append((functools.partial(_analyse_file, fmt, identities), src))
+        module = (
+            modules.get(module_directory(src.path))
+            if fmt == "terraform" and identities and uses_module_values(src.raw)
+            else None
+        )
+        job = (
+            functools.partial(_analyse_file, fmt, identities)
+            if module is None
+            else functools.partial(_analyse_file, fmt, identities, module=module)
+        )
+        jobs.append((job, src))
     return jobs, problems
 
 
@@ -162,13 +188,15 @@ def warm_parsers() -> Catalogue:
 
 
 def _analyse_file(
-    fmt: str, identities: bool, src: SourceFile, catalogue: Catalogue
+    fmt: str, identities: bool, src: SourceFile, catalogue: Catalogue,
+    module: ModuleSources | None = None,
 ) -> ParseResult:
     """One budgeted job: the secret-material scan of `src` and, when `identities` (the
     pre-filter kept it), its format parser. Identity objects first, then facets.
 
     A `.tf` file the format parser reads is parsed by python-hcl2 once (`terraform.load`) and
     the result handed to both the parser and the secret scan (the parse is most of the cost).
+    `module` is its directory's value files (read inside this job, so under its budget).
     """
     from checker.parsers import secrets
 
@@ -177,7 +205,7 @@ def _analyse_file(
 
         loaded = terraform.load(src)
         facets = secrets.scan(src, fmt, hcl=loaded).objects
-        result = terraform.parse(src, catalogue, loaded=loaded)
+        result = terraform.parse(src, catalogue, loaded=loaded, module=module)
         return ParseResult(result.objects + facets, result.problems)
     facets = secrets.scan(src, fmt).objects
     if not identities:

@@ -13,7 +13,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,6 +33,7 @@ from checker.discovery import walk
 from checker.errors import ConfigError, NhiGateError
 from checker.model import (
     ChangeSet,
+    Finding,
     IdentityObject,
     ParseProblem,
     Provenance,
@@ -301,6 +302,58 @@ def _with_problems(parsed: Parsed, extra: Sequence[ParseProblem]) -> Parsed:
     return Parsed(parsed.objects, parsed.problems + tuple(extra)) if extra else parsed
 
 
+def _module_siblings(
+    repo: Repo, rev: str | None, changeset: ChangeSet, config: Config, *, base: bool
+) -> list[SourceFile]:
+    """The Terraform module files (`.tf`, `.tofu`, auto-loaded `.tfvars`) at commit `rev`
+    (None: the index) of every directory in which the change touches one, except those the
+    caller already reads for that side: the changed files at head (`base=False`); at base
+    (`base=True`), the base versions of changed files that still exist (so a deleted
+    `.tfvars` is kept: its values are part of the base module).
+
+    `role = local.ci_role` in an unchanged `main.tf` changes when `locals.tf` does, so the
+    module's other files are read too (`checker.tfcontext`). One git listing, and only when a
+    changed path is a module file. Unreadable files (symlinks, over the size budget) are
+    left out: their values stay unresolved.
+    """
+    from checker import git
+    from checker.tfcontext import is_module_file, module_directories
+
+    changed = {p for f in changeset.files for p in (f.path, f.old_path) if p}
+    directories = module_directories(changed)
+    if not directories:
+        return []
+    skip = (
+        {f.old_path or f.path for f in changeset.files if f.status not in ("A", "D")}
+        if base else changed
+    )  # fmt: skip
+    entries = git.read_directory_entries(
+        repo, rev, directories, (".tf", ".tofu", ".tfvars"), max_bytes=config.max_file_bytes
+    )
+    return [
+        SourceFile(path, entry.data, rev)
+        for path, entry in sorted(entries.items())
+        if entry.data is not None and path not in skip and is_module_file(path)
+    ]
+
+
+def _to_parse(siblings: Sequence[SourceFile], changeset: ChangeSet) -> list[SourceFile]:
+    """The unchanged siblings whose identities may read module values: only they can be
+    touched by a change of those values; the rest are read for their values only."""
+    from checker.tfcontext import uses_module_values
+
+    changed = {p for f in changeset.files for p in (f.path, f.old_path) if p}
+    return [s for s in siblings if s.path not in changed and uses_module_values(s.raw)]
+
+
+def _without_paths(parsed: Parsed, paths: Collection[str]) -> Parsed:
+    """`parsed` without the problems of `paths`: an unchanged sibling parsed for its module
+    values is not under review, so its NHI9xx problems are not this change's findings."""
+    if not paths:
+        return parsed
+    return Parsed(parsed.objects, tuple(p for p in parsed.problems if p.path not in paths))
+
+
 def _local_approvals(
     sources: Sequence[SourceFile],
     parsed: Parsed,
@@ -311,22 +364,31 @@ def _local_approvals(
     baseline: tuple[str, str] | None,
     provenance: Mapping[str, Provenance] | None = None,
     hook_actor: Provenance | None = None,
+    siblings: Sequence[SourceFile] = (),
 ) -> list[Approver]:
     """The approval hooks that need no network: inline suppressions, then the baseline.
 
-    `baseline` is (file text, source label) or None. Raises `ConfigError` for a bad baseline.
+    `baseline` is (file text, source label) or None. `siblings` are unchanged module files
+    parsed for their values (`_module_siblings`): their suppressions count only in a file that
+    has a finding (an identity the change touched through its inputs), so an unchanged file
+    never adds NHI105/NHI102 findings of its own. Raises `ConfigError` for a bad baseline.
     """
     from checker.baseline import baseline_approver, loads
     from checker.ruledocs import load_rule_docs
     from checker.suppressions import suppression_approver
 
-    approvers: list[Approver] = [
-        suppression_approver(
-            sources, parsed.objects, known_rules=frozenset(load_rule_docs()), mode=mode,
+    def suppressions(files: Sequence[SourceFile]) -> Approver:
+        return suppression_approver(
+            files, parsed.objects, known_rules=frozenset(load_rule_docs()), mode=mode,
             changeset=changeset, provenance=provenance, hook_actor=hook_actor,
             rule_levels=config.rule_levels,
         )
-    ]
+
+    def with_siblings(findings: list[Finding]) -> list[Finding]:
+        judged = {f.location.path for f in findings}
+        return suppressions([*sources, *(s for s in siblings if s.path in judged)])(findings)
+
+    approvers: list[Approver] = [with_siblings if siblings else suppressions(sources)]
     if baseline is not None:
         approvers.append(baseline_approver(loads(*baseline)))
     return approvers
@@ -535,9 +597,14 @@ def _check(args: argparse.Namespace, worker: ParseWorker | None) -> int:
         base_raw = git.read_blobs(repo, base, list(base_paths))
         base_blobs = {base_paths[p]: b for p, b in base_raw.items()}
         head_sources, unreadable = _entry_sources(head_entries, head, config)
+        # The other files of each changed Terraform module, for their values.
+        siblings = _module_siblings(repo, head, changeset, config, base=False)
+        base_siblings = _module_siblings(repo, base, changeset, config, base=True)
         # The worker parses both sides while this process reads the rest (and asks GitHub).
         parsed = start_parse(
-            [head_sources, _sources(base_blobs, base)], load_catalogue(), config, worker
+            [head_sources + _to_parse(siblings, changeset),
+             _sources(base_blobs, base) + _to_parse(base_siblings, changeset)],
+            load_catalogue(), config, worker, contexts=[siblings, base_siblings],
         )
         baseline = _baseline_at(repo, base, config)
         provenance = _provenance(changeset, config, args.assume_agent)
@@ -545,7 +612,9 @@ def _check(args: argparse.Namespace, worker: ParseWorker | None) -> int:
     first, last = _approval_hooks(args, changeset, provenance, config, trust, offline)
     _while_parsing(args)
     head_side, base_parsed = parsed()
-    head_parsed = _with_problems(head_side, unreadable)
+    head_parsed = _with_problems(
+        _without_paths(head_side, {s.path for s in siblings}), unreadable
+    )
     verdict, _ = run_rules(
         head_parsed,
         base_parsed,
@@ -559,7 +628,7 @@ def _check(args: argparse.Namespace, worker: ParseWorker | None) -> int:
             first,
             *_local_approvals(
                 head_sources, head_parsed, mode="check", config=config, changeset=changeset,
-                baseline=baseline, provenance=provenance,
+                baseline=baseline, provenance=provenance, siblings=siblings,
             ),
             last,
         ],
@@ -699,9 +768,17 @@ def _hook(args: argparse.Namespace, worker: ParseWorker | None) -> int:
         )
         base_blobs = {new: at_base.get(old) for old, new in base_paths.items()}
         head_sources, unreadable = _entry_sources(head_entries, None, config)
+        # The other files of each changed Terraform module, staged and at HEAD.
+        siblings = _module_siblings(repo, None, changeset, config, base=False)
+        base_siblings = (
+            _module_siblings(repo, changeset.base, changeset, config, base=True)
+            if changeset.base else []
+        )  # fmt: skip
         # The worker parses both sides while this process reads the rest.
         parsed = start_parse(
-            [head_sources, _sources(base_blobs, changeset.base)], catalogue, config, worker
+            [head_sources + _to_parse(siblings, changeset),
+             _sources(base_blobs, changeset.base) + _to_parse(base_siblings, changeset)],
+            catalogue, config, worker, contexts=[siblings, base_siblings],
         )
         name, email = git.git_identity(repo)
         baseline = _baseline_at(repo, changeset.base, config, at_base)
@@ -709,7 +786,9 @@ def _hook(args: argparse.Namespace, worker: ParseWorker | None) -> int:
     actor = classify_actor(name, email, "", fps, changeset.branch)
     _while_parsing(args)
     head_side, base_side = parsed()
-    head_parsed = _with_problems(head_side, unreadable)
+    head_parsed = _with_problems(
+        _without_paths(head_side, {s.path for s in siblings}), unreadable
+    )
     verdict, _ = run_rules(
         head_parsed,
         base_side,
@@ -717,7 +796,7 @@ def _hook(args: argparse.Namespace, worker: ParseWorker | None) -> int:
         fail_on=args.fail_on,
         approvals=_local_approvals(
             head_sources, head_parsed, mode="hook", config=config, changeset=changeset,
-            baseline=baseline, hook_actor=actor,
+            baseline=baseline, hook_actor=actor, siblings=siblings,
         ),
     )
     run = RunInfo(__version__, "hook", changeset.base, None, args.fail_on or config.fail_on)

@@ -2,8 +2,10 @@
 
 One finding per identity per problem (Checkov emits eleven for one `Action = "*"`; we emit one).
 Which identities are judged depends on the mode:
-- `check` / `hook`: only identities with at least one line added by the change (diff-native);
-  each is attributed to the most agent-like actor among the commits that wrote its lines.
+- `check` / `hook`: only identities with at least one line added by the change (diff-native),
+  or whose meaning changed without one (a deleted tag), or whose module values changed
+  (`IdentityObject.inputs`: `role = local.ci_role` in an unchanged file, `locals.tf` edited);
+  each is attributed to the most agent-like actor among the commits that wrote those lines.
 - `scan`: every identity, with no actor.
 """
 
@@ -62,8 +64,12 @@ class Touch:
     actor_kind: str | None
     commit: str | None
     agent: str | None
-    #: Every in-range commit that wrote one of `lines`, in line order, no repeats.
+    #: Every in-range commit that wrote one of `lines` (or a changed input), in line order,
+    #: no repeats.
     commits: tuple[str, ...] = ()
+    #: The changed module values the identity reads (`local.ci_role (locals.tf:3)`), named
+    #: in every finding's message: its own lines may all be unchanged.
+    via: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -123,34 +129,20 @@ def _semantics(obj: IdentityObject) -> tuple[object, ...]:
     )
 
 
-def _touch_without_added_lines(obj: IdentityObject, cf: ChangedFile,
-                               base: IdentityObject | None, ctx: Context) -> Touch | None:
-    """An identity whose meaning changed although the range added no line inside it: a
-    deleted owner tag, an edited `# nhi-gate:` comment above it, a removed Deny statement.
-    The actor is the most agent-like of the commits that touched the file (fail-closed)."""
-    if base is None or _semantics(base) == _semantics(obj):
-        return None
+def _most_agent_like(provs: Sequence[Provenance]) -> Provenance | None:
+    """The first of the highest-ranked actors in `provs` (fail-closed attribution)."""
     best: Provenance | None = None
-    for sha in cf.commits or tuple(dict.fromkeys(cf.line_commits.values())):
-        prov = ctx.provenance.get(sha) or Provenance(commit=sha, actor_kind="unknown")
+    for prov in provs:
         if best is None or ACTOR_RANK[prov.actor_kind] > ACTOR_RANK[best.actor_kind]:
             best = prov
-    if best is None:
-        best = ctx.hook_actor or Provenance(commit="", actor_kind="unknown")
-    return Touch((), best.actor_kind, best.commit or None, best.agent,
-                 (best.commit,) if best.commit else ())
+    return best
 
 
-def _touch(obj: IdentityObject, cf: ChangedFile | None, ctx: Context,
-           base: IdentityObject | None = None) -> Touch | None:
-    if ctx.mode == "scan":
-        return Touch((), None, None, None)
-    if cf is None:
-        return None
-    lines = cf.added_within(obj.location.start_line, obj.location.end_line)
-    if not lines:
-        return _touch_without_added_lines(obj, cf, base, ctx)
-    best: Provenance | None = None
+def _lines_actors(cf: ChangedFile, lines: Sequence[int], ctx: Context
+                  ) -> tuple[list[Provenance], list[str]]:  # fmt: skip
+    """Who wrote each of `cf`'s added `lines` (the hook's actor for uncommitted lines; a git-ai
+    note only ever raises the actor), and the in-range shas among them, in line order."""
+    provs: list[Provenance] = []
     shas: list[str] = []
     for line in lines:
         sha = cf.line_commits.get(line)
@@ -159,13 +151,114 @@ def _touch(obj: IdentityObject, cf: ChangedFile | None, ctx: Context,
         prov = ctx.provenance.get(sha) if sha else ctx.hook_actor
         if prov is None:
             prov = Provenance(commit=sha or "", actor_kind="unknown")
-        noted = cf.ai_lines.get(line)  # a git-ai note only ever raises the actor
+        noted = cf.ai_lines.get(line)
         if noted is not None and ACTOR_RANK[noted.actor_kind] > ACTOR_RANK[prov.actor_kind]:
             prov = noted
-        if best is None or ACTOR_RANK[prov.actor_kind] > ACTOR_RANK[best.actor_kind]:
-            best = prov
-    assert best is not None
-    return Touch(lines, best.actor_kind, best.commit or None, best.agent, tuple(shas))
+        provs.append(prov)
+    return provs, shas
+
+
+def _file_actor(cfs: Sequence[ChangedFile], ctx: Context) -> Provenance:
+    """The most agent-like of the commits that touched `cfs` (the hook's actor before any
+    commit exists): who changed a file without adding the line that matters."""
+    provs: list[Provenance] = []
+    for cf in cfs:
+        for sha in cf.commits or tuple(dict.fromkeys(cf.line_commits.values())):
+            provs.append(ctx.provenance.get(sha) or Provenance(commit=sha, actor_kind="unknown"))
+    best = _most_agent_like(provs)
+    if best is None:
+        best = ctx.hook_actor or Provenance(commit="", actor_kind="unknown")
+    return best
+
+
+def _touch_without_added_lines(obj: IdentityObject, cf: ChangedFile,
+                               base: IdentityObject | None, ctx: Context) -> Touch | None:
+    """An identity whose meaning changed although the range added no line inside it: a
+    deleted owner tag, an edited `# nhi-gate:` comment above it, a removed Deny statement.
+    The actor is the most agent-like of the commits that touched the file (fail-closed)."""
+    if base is None or _semantics(base) == _semantics(obj):
+        return None
+    best = _file_actor([cf], ctx)
+    return Touch((), best.actor_kind, best.commit or None, best.agent,
+                 (best.commit,) if best.commit else ())
+
+
+def _input_touch(obj: IdentityObject, base: IdentityObject | None,
+                 files: Mapping[str, ChangedFile], ctx: Context) -> Touch | None:
+    """How a change of the module values `obj` reads (`IdentityObject.inputs`) touched it.
+
+    An input whose definition lines the change added touches `obj`, attributed to whoever
+    wrote those lines. Else, when `obj` means something else than at base, its values come
+    from other definitions than at base (a removed `.tfvars` override, a deleted local), and
+    one of those files changed: whoever touched it. None when no input changed.
+    """
+    provs: list[Provenance] = []
+    shas: list[str] = []
+    via: list[str] = []
+    for name, where in obj.inputs:
+        cf = files.get(where.path)
+        lines = cf.added_within(where.start_line, where.end_line) if cf is not None else ()
+        if cf is None or not lines:
+            continue
+        found, commits = _lines_actors(cf, lines, ctx)
+        provs.extend(found)
+        shas.extend(c for c in commits if c not in shas)
+        via.append(f"{name} ({where.path}:{where.start_line})")
+    moved = base is not None and {(n, w.path) for n, w in obj.inputs} != {
+        (n, w.path) for n, w in base.inputs}
+    if not via and base is not None and moved and _semantics(base) != _semantics(obj):
+        changed: dict[str, ChangedFile] = {}
+        for side, inputs in (("", obj.inputs), (" at base", base.inputs)):
+            for name, where in inputs:
+                cf = files.get(where.path)
+                if cf is not None:
+                    changed.setdefault(cf.path, cf)
+                    via.append(f"{name} ({where.path}:{where.start_line}{side})")
+        if changed:
+            actor = _file_actor(list(changed.values()), ctx)
+            provs.append(actor)
+            shas.extend([actor.commit] if actor.commit else [])
+    best = _most_agent_like(provs)
+    if best is None:
+        return None
+    return Touch((), best.actor_kind, best.commit or None, best.agent, tuple(shas),
+                 tuple(dict.fromkeys(via)))
+
+
+def _touch(obj: IdentityObject, cf: ChangedFile | None, ctx: Context,
+           base: IdentityObject | None = None,
+           files: Mapping[str, ChangedFile] | None = None) -> Touch | None:
+    """How the change touched `obj` (see the module doc), or None when it did not.
+
+    `cf` is `obj`'s own changed file (None when unchanged); `files` every changed file by path
+    (and old path), for `obj`'s inputs. `Touch.lines` are `obj`'s own added lines; the actor is
+    the most agent-like of the writers of those lines and of its changed inputs.
+    """
+    if ctx.mode == "scan":
+        return Touch((), None, None, None)
+    found: list[Touch] = []
+    lines = cf.added_within(obj.location.start_line, obj.location.end_line) if cf else ()
+    if cf is not None and lines:
+        provs, shas = _lines_actors(cf, lines, ctx)
+        best = _most_agent_like(provs)
+        assert best is not None
+        found.append(Touch(lines, best.actor_kind, best.commit or None, best.agent, tuple(shas)))
+    elif cf is not None:
+        without = _touch_without_added_lines(obj, cf, base, ctx)
+        found.extend([without] if without is not None else [])
+    read = obj.inputs or (base is not None and base.inputs)
+    via = _input_touch(obj, base, files, ctx) if files and read else None
+    found.extend([via] if via is not None else [])
+    if not found:
+        return None
+    best_touch = found[0]
+    for touch in found[1:]:
+        if ACTOR_RANK[touch.actor_kind or "unknown"] > ACTOR_RANK[
+                best_touch.actor_kind or "unknown"]:
+            best_touch = touch
+    commits = tuple(dict.fromkeys(c for t in found for c in t.commits))
+    return replace(best_touch, lines=lines, commits=commits,
+                   via=via.via if via is not None else ())
 
 
 def _lookup(metadata: Mapping[str, str], aliases: Sequence[str]) -> str | None:
@@ -212,11 +305,15 @@ class Emitter:
 
     def emit(self, rule_id: str, default: Level, message: str, attribute: str | None,
              line: int | None = None) -> None:
+        """Add a `rule_id` finding on the identity, anchored by `line_for(line)`, at the
+        configured level (none when `off`); the message names the changed inputs, if any."""
         level = self.ctx.config.rule_levels.get(rule_id, default)
         if level == "off":
             return
         obj = self.obj
         anchor = self.line_for(line)
+        if self.touch.via:  # say where the changed value lives: not in obj's own lines
+            message = f"{message}; via {', '.join(self.touch.via)}"
         self.out.append(
             Finding(
                 rule_id=rule_id,
@@ -364,6 +461,8 @@ def evaluate(
     their head path): an identity with no base twin is "created", else "changed".
     """
     files = {cf.path: cf for cf in ctx.changeset.files}
+    # Inputs read at base name base paths: a renamed or deleted value file is found there too.
+    inputs_files = {**{cf.old_path: cf for cf in ctx.changeset.files if cf.old_path}, **files}
     base_index = {(o.location.path, o.address): o for o in base}
     findings: list[Finding] = []
     judged: list[IdentityObject] = []
@@ -372,7 +471,7 @@ def evaluate(
         obj = replace(raw, environment=raw.environment or infer_environment(raw, ctx.config))
         judged.append(obj)
         twin = base_index.get((obj.location.path, obj.address))
-        touch = _touch(obj, files.get(obj.location.path), ctx, twin)
+        touch = _touch(obj, files.get(obj.location.path), ctx, twin, inputs_files)
         if touch is None:
             continue
         touched[(obj.location.path, obj.address)] = touch

@@ -967,6 +967,81 @@ def read_index_blobs(repo: git.Repo, paths: Sequence[str]) -> dict[str, bytes | 
     return {p: (entries[p].data if p in entries else None) for p in paths}
 
 
+def _glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[\]\\])", r"\\\1", text)
+
+
+def _run_glob(repo: git.Repo, *args: str) -> bytes:
+    """`_run` with `:(glob)` pathspec magic allowed (`_CONFIG` makes every pathspec literal,
+    so that a file named `*.tf` is never a pattern; callers escape their literal parts)."""
+    config = [c for c in _CONFIG if c != "--literal-pathspecs"]
+    try:
+        return repo.git.execute(
+            [_git_exe(), *config, *args], stdout_as_string=False, strip_newline_in_stdout=False
+        )
+    except git.GitCommandNotFound as exc:
+        raise GitError(f"git executable not found: {exc}") from exc
+    except git.GitCommandError as exc:
+        raise GitError(_command_error(repo, args, exc)) from exc
+
+
+def read_directory_entries(
+    repo: git.Repo,
+    rev: str | None,
+    directories: Sequence[str],
+    suffixes: Sequence[str],
+    *,
+    max_bytes: int | None = None,
+) -> dict[str, BlobEntry]:
+    """The files directly inside `directories` (posix, `""` for the root; not their
+    subdirectories) whose lower-cased name ends with one of `suffixes`: path -> `BlobEntry`.
+
+    `rev` is a commit (one `git ls-tree -l -z` for every directory at once) or None for the
+    index (one `git ls-files -s -z` with a `:(glob)` pathspec per directory and suffix, stage
+    0 only). Contents come from the persistent `cat-file --batch` session, as in
+    `read_entries` (symlinks and submodules get `data=None`, files over `max_bytes`
+    `too_large=True`). Raises `GitError` for an unknown `rev`.
+    """
+    wanted = set(directories)
+    ends = tuple(s.lower() for s in suffixes)
+    if not wanted or not ends:
+        return {}
+
+    def keep(path: str) -> bool:
+        parent, _, name = path.rpartition("/")
+        return parent in wanted and name.lower().endswith(ends)
+
+    found: dict[str, tuple[str, str, int | None]] = {}
+    if rev is None:
+        specs = [
+            f":(glob){_glob_escape(d) + '/' if d else ''}*{suffix}"
+            for d in sorted(wanted)
+            for suffix in ends
+        ]
+        raw = _run_glob(repo, "ls-files", "-s", "-z", "--full-name", "--", *specs)
+        for record in raw.split(b"\x00"):
+            meta, _, name = record.partition(b"\t")
+            path = _decode(name)
+            if not record or not keep(path):
+                continue
+            mode, obj, stage = meta.split()
+            if stage == b"0":
+                found[path] = (mode.decode(), obj.decode(), None)
+        return _fill(repo, found, max_bytes)
+    sha = rev if _SHA_RE.fullmatch(rev) else _rev_parse(repo, rev)
+    specs = [f"{d}/" if d else "./" for d in sorted(wanted)]
+    raw = _run(repo, "ls-tree", "-l", "-z", "--full-tree", sha, "--", *specs)
+    for record in raw.split(b"\x00"):
+        meta, _, name = record.partition(b"\t")
+        path = _decode(name)
+        if not record or not keep(path):
+            continue
+        mode, _type, obj, size = meta.split()
+        if mode.decode() != MODE_TREE:
+            found[path] = (mode.decode(), obj.decode(), int(size) if size != b"-" else None)
+    return _fill(repo, found, max_bytes)
+
+
 def list_files(repo: git.Repo, rev: str) -> list[str]:
     """Every file path in the tree of commit `rev`, sorted (`git ls-tree -r --name-only -z`)."""
     sha = _rev_parse(repo, rev)

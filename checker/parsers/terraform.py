@@ -22,6 +22,14 @@ python-hcl2 7.3.1 shapes this module relies on (verified on the fixtures and the
 - heredocs become their content (indentation stripped for `<<-`);
 - attributes carry no line numbers, so `_scan_block` finds them in the text.
 
+Module values: a privilege-bearing attribute whose value is exactly `local.NAME` or `var.NAME`
+(or a list element or map value that is) is read through the module's literal values
+(`ModuleSources`, `module_values`): `locals` and `variable` defaults of every `.tf` file of the
+directory, overridden by `terraform.tfvars` and `*.auto.tfvars` as Terraform does. Where each
+value was defined goes into `IdentityObject.inputs`. Metadata, lifetimes, trust and principals
+are read as written (a default is not proof of what a run applies: it must not satisfy a
+governance check).
+
 Nothing here raises on bad input: syntax errors are NHI901 `ParseProblem`s, undecodable files
 NHI902/NHI903 (from `common.decode`), and any unexpected shape is skipped.
 """
@@ -29,10 +37,11 @@ NHI902/NHI903 (from `common.decode`), and any unexpected shape is skipped.
 from __future__ import annotations
 
 import bisect
+import functools
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from hcl2.api import loads as hcl2_loads
@@ -58,6 +67,7 @@ from checker.model import (
     Trust,
 )
 from checker.parsers import common
+from checker.tfcontext import ModuleSources, is_tfvars
 
 _JsonPath = tuple[str | int, ...]
 
@@ -121,13 +131,15 @@ def load(source: SourceFile) -> LoadedHcl:
     return LoadedHcl(text, data, None)
 
 
-def parse(source: SourceFile, catalogue: Catalogue, loaded: LoadedHcl | None = None
-          ) -> ParseResult:  # fmt: skip
+def parse(source: SourceFile, catalogue: Catalogue, loaded: LoadedHcl | None = None,
+          module: ModuleSources | None = None) -> ParseResult:  # fmt: skip
     """Parse one `.tf` file (HCL native syntax); `loaded` is `load(source)` when the caller
-    already has it.
+    already has it; `module` holds the value files of the file's directory (see
+    `module_values`), so that `role = local.ci_role` reads as the role `locals` defines.
 
     Returns the catalogued `resource`/`data`/`module` blocks as `IdentityObject`s sorted by
     start line, or a single NHI901/NHI902/NHI903 `ParseProblem` when the file cannot be read.
+    A module file that cannot be read leaves its values unresolved (it is reported on its own).
     """
     loaded = loaded if loaded is not None else load(source)
     if loaded.problem is not None:
@@ -137,7 +149,7 @@ def parse(source: SourceFile, catalogue: Catalogue, loaded: LoadedHcl | None = N
         return ParseResult()
     doc = _Doc(path=source.path, lines=text.split("\n"), spans=None)
     blocks = list(_hcl_blocks(data, doc))
-    return ParseResult(objects=_build(blocks, doc, catalogue))
+    return ParseResult(objects=_build(blocks, doc, catalogue, module))
 
 
 def parse_json(source: SourceFile, catalogue: Catalogue) -> ParseResult:
@@ -282,6 +294,9 @@ class _Doc:
     path: str
     lines: list[str]
     spans: Mapping[_JsonPath, tuple[int, int]] | None
+    #: Set (per identity) only on the nodes handed to a grant extractor: `_Node.get` then
+    #: substitutes module values (see `_Resolver`).
+    resolver: _Resolver | None = field(default=None, compare=False, repr=False)
 
     def node(self, body: Mapping[str, Any], json_path: _JsonPath, start: int, end: int) -> _Node:
         """Wrap one block body, computing its attribute lines."""
@@ -319,8 +334,11 @@ class _Node:
     path: _JsonPath = ()
 
     def get(self, name: str) -> Any:
-        """The raw value of attribute `name`, or None."""
-        return self.body.get(name)
+        """The raw value of attribute `name`, or None; with a resolver (grant extraction), a
+        whole `local.X`/`var.X` value, list element or map value becomes the module's literal."""
+        value = self.body.get(name)
+        resolver = self.doc.resolver
+        return value if resolver is None or value is None else resolver.resolve(value)
 
     def line(self, *names: str) -> int:
         """Line of the first of `names` present in the block, else the block's start line."""
@@ -613,6 +631,218 @@ def _json_spans(text: str) -> dict[_JsonPath, tuple[int, int]]:
     return spans
 
 
+# --------------------------------------------------------------------------- module values
+
+#: A whole `${local.NAME}` / `${var.NAME}` expression, as python-hcl2 writes `local.NAME`.
+_VALUE_REF = re.compile(r"\$\{\s*(local|var)\.([A-Za-z_][\w-]*)\s*\}")
+#: How far `local.a = local.b` chains (and nested lists/maps) are followed.
+_MAX_VALUE_DEPTH = 16
+_Inputs = tuple[tuple[str, Location], ...]
+
+
+@dataclass(frozen=True)
+class ModuleValue:
+    """One resolved module value: `value` is a literal string, number, bool, or a list/map of
+    them; `inputs` are (`local.NAME` or `var.NAME`, where it is defined) for the value itself
+    first, then for every value it was read through (`local.a = local.b`)."""
+
+    value: Any
+    inputs: _Inputs
+
+
+@dataclass(frozen=True)
+class ModuleValues:
+    """`local.NAME` / `var.NAME` -> `ModuleValue`, for the values that are literals."""
+
+    values: Mapping[str, ModuleValue]
+
+
+@functools.lru_cache(maxsize=32)
+def module_values(module: ModuleSources) -> ModuleValues:
+    """The literal values of one module directory, as Terraform would set them.
+
+    `locals { NAME = ... }` and `variable "NAME" { default = ... }` of every `.tf`/`.tofu`
+    source (override files, `override.tf` and `*_override.tf`, last: their definitions replace
+    earlier ones, https://developer.hashicorp.com/terraform/language/files/override), then
+    `terraform.tfvars`, then `*.auto.tfvars` in file-name order, each replacing a variable's
+    value (https://developer.hashicorp.com/terraform/language/values/variables#variable-definition-precedence).
+    A value holding any other expression (a function call, `${...}` inside a string, a
+    resource attribute) is left out, as is a file that cannot be read or parsed. Each value's
+    location is its attribute's lines (the `default` line for a variable). Cached per process:
+    the parse jobs of one directory share one `ModuleSources`.
+    """
+    defined: dict[str, tuple[Any, Location]] = {}
+    configs = [s for s in module.sources if not is_tfvars(s.path)]
+    configs.sort(key=lambda s: (_is_override(s.path), s.path))
+    tfvars = [s for s in module.sources if is_tfvars(s.path)]
+    tfvars.sort(key=lambda s: (_file_name(s.path) != "terraform.tfvars", _file_name(s.path)))
+    for src in configs:
+        loaded = load(src)
+        if loaded.text is None or not isinstance(loaded.data, dict):
+            continue
+        lines = loaded.text.split("\n")
+        override = _is_override(src.path)
+        for name, value, span in _definitions(loaded.data, lines):
+            if override or name not in defined:
+                defined[name] = (value, Location(src.path, *span))
+    for src in tfvars:
+        loaded = load(src)
+        if loaded.text is None or not isinstance(loaded.data, dict):
+            continue
+        lines = loaded.text.split("\n")
+        # A .tfvars file is a body without a block: scan it as the inside of one.
+        spans = _scan_block(["{", *lines, "}"], 1, len(lines) + 2)
+        for name, value in loaded.data.items():
+            if name in _META or not isinstance(name, str):
+                continue
+            first, last = spans.get(name, (2, 2))
+            span = _value_span(lines, (first - 1, last - 1))
+            defined[f"var.{name}"] = (value, Location(src.path, *span))
+    out: dict[str, ModuleValue] = {}
+    for key in defined:
+        got = _literal(f"${{{key}}}", defined, 0)
+        if got is not None:
+            out[key] = ModuleValue(got[0], got[1])
+    return ModuleValues(out)
+
+
+def _file_name(path: str) -> str:
+    return path.rsplit("/", 1)[-1].lower()
+
+
+def _is_override(path: str) -> bool:
+    stem = _file_name(path).rsplit(".", 1)[0]
+    return stem == "override" or stem.endswith("_override")
+
+
+def _definitions(data: Mapping[str, Any], lines: Sequence[str]
+                 ) -> Iterator[tuple[str, Any, tuple[int, int]]]:  # fmt: skip
+    """(`local.NAME`/`var.NAME`, raw value, value lines) of one parsed `.tf` file."""
+    for block in _as_list(data.get("locals")):
+        if not isinstance(block, dict) or "__start_line__" not in block:
+            continue
+        start = _int(block.get("__start_line__"), 1)
+        spans = _scan_block(lines, start, _int(block.get("__end_line__"), start))
+        for name, value in block.items():
+            if name not in _META and isinstance(name, str):
+                yield f"local.{name}", value, _value_span(lines, spans.get(name, (start, start)))
+    for group in _as_list(data.get("variable")):
+        if not isinstance(group, dict):
+            continue
+        for name, body in group.items():
+            if not isinstance(body, dict) or "default" not in body:
+                continue
+            start = _int(body.get("__start_line__"), 1)
+            spans = _scan_block(lines, start, _int(body.get("__end_line__"), start))
+            span = _value_span(lines, spans.get("default", (start, start)))
+            yield f"var.{name}", body["default"], span
+
+
+def _value_span(lines: Sequence[str], span: tuple[int, int]) -> tuple[int, int]:
+    """`span` without the blank and comment-only lines `_scan_block` counts after a value."""
+    first, last = span
+    while last > first:
+        text = lines[last - 1].strip() if last <= len(lines) else ""
+        if text and not text.startswith(("#", "//")):
+            break
+        last -= 1
+    return first, last
+
+
+def _literal(value: Any, defined: Mapping[str, tuple[Any, Location]], depth: int
+             ) -> tuple[Any, _Inputs] | None:  # fmt: skip
+    """`value` with whole `local.X`/`var.X` references replaced by their literal values, and
+    the definitions used; None when any part is another expression (or nests too deep)."""
+    if depth > _MAX_VALUE_DEPTH or value is None:
+        return None
+    if isinstance(value, (bool, int, float)):
+        return value, ()
+    if isinstance(value, str):
+        m = _VALUE_REF.fullmatch(value)
+        if m is None:
+            return None if "${" in value or "%{" in value else (value, ())
+        key = f"{m.group(1)}.{m.group(2)}"
+        if key not in defined:
+            return None
+        inner, location = defined[key]
+        got = _literal(inner, defined, depth + 1)
+        return None if got is None else (got[0], ((key, location), *got[1]))
+    used: list[tuple[str, Location]] = []
+    if isinstance(value, list):
+        items: list[Any] = []
+        for item in value:
+            got = _literal(item, defined, depth + 1)
+            if got is None:
+                return None
+            items.append(got[0])
+            used.extend(got[1])
+        return items, tuple(used)
+    if isinstance(value, dict):
+        entries: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str) or "${" in key:
+                return None
+            got = _literal(item, defined, depth + 1)
+            if got is None:
+                return None
+            entries[key] = got[0]
+            used.extend(got[1])
+        return entries, tuple(used)
+    return None
+
+
+class _Resolver:
+    """Substitutes module values for whole `${local.NAME}`/`${var.NAME}` expressions during one
+    identity's grant extraction, and records the definitions it used (`inputs`)."""
+
+    def __init__(self, module: ModuleSources) -> None:
+        self._module = module
+        self._used: dict[str, Location] = {}
+
+    def inputs(self) -> _Inputs:
+        """(`local.NAME`/`var.NAME`, definition) of every value substituted, first use first."""
+        return tuple(self._used.items())
+
+    def _one(self, value: Any) -> Any:
+        if not isinstance(value, str) or not value.startswith("${"):
+            return value
+        m = _VALUE_REF.fullmatch(value)
+        if m is None:
+            return value
+        found = module_values(self._module).values.get(f"{m.group(1)}.{m.group(2)}")
+        if found is None:
+            return value
+        for name, location in found.inputs:
+            self._used.setdefault(name, location)
+        return found.value
+
+    def resolve(self, value: Any) -> Any:
+        """`value`, or each list element / map value, with a whole reference substituted."""
+        if isinstance(value, list):
+            return [self._one(v) for v in value]
+        if isinstance(value, dict):
+            return {k: v if k in _META else self._one(v) for k, v in value.items()}
+        return self._one(value)
+
+    def resolve_deep(self, value: Any, depth: int = 0) -> Any:
+        """`value` with every whole reference at any depth (to `_MAX_VALUE_DEPTH`) substituted:
+        for policy documents decoded from `jsonencode(...)`."""
+        if depth > _MAX_VALUE_DEPTH:
+            return value
+        if isinstance(value, list):
+            return [self.resolve_deep(v, depth + 1) for v in value]
+        if isinstance(value, dict):
+            return {k: self.resolve_deep(v, depth + 1) for k, v in value.items()}
+        return self._one(value)
+
+
+def _resolving(node: _Node, resolver: _Resolver | None) -> _Node:
+    """`node` whose `get` (and its nested blocks' `get`) substitutes module values."""
+    if resolver is None:
+        return node
+    return replace(node, doc=replace(node.doc, resolver=resolver))
+
+
 # --------------------------------------------------------------------------- building objects
 
 
@@ -625,7 +855,8 @@ class _Context:
     modules: frozenset[str]
 
 
-def _build(blocks: list[_Block], doc: _Doc, catalogue: Catalogue) -> tuple[IdentityObject, ...]:
+def _build(blocks: list[_Block], doc: _Doc, catalogue: Catalogue,
+           module: ModuleSources | None = None) -> tuple[IdentityObject, ...]:  # fmt: skip
     """Turn catalogued blocks into `IdentityObject`s, sorted by (start line, address)."""
     types = catalogue.types(_FORMAT)
     modules = frozenset(
@@ -642,9 +873,9 @@ def _build(blocks: list[_Block], doc: _Doc, catalogue: Catalogue) -> tuple[Ident
     for block in blocks:
         obj: IdentityObject | None
         if block.section == "module":
-            obj = _module_identity(block, doc, catalogue, ctx)
+            obj = _module_identity(block, doc, catalogue, ctx, module)
         else:
-            obj = _resource_identity(block, doc, catalogue, ctx)
+            obj = _resource_identity(block, doc, catalogue, ctx, module)
         if obj is not None:
             out.append(obj)
     out.sort(key=lambda o: (o.location.start_line, o.address))
@@ -658,7 +889,8 @@ _REFINED_BY: Mapping[str, str] = {"aws_ssm_parameter": "type"}
 
 
 def _resource_identity(
-    block: _Block, doc: _Doc, catalogue: Catalogue, ctx: _Context
+    block: _Block, doc: _Doc, catalogue: Catalogue, ctx: _Context,
+    module: ModuleSources | None = None,
 ) -> IdentityObject | None:
     """An `IdentityObject` for a catalogued `resource`/`data` block, else None."""
     if len(block.labels) != 2:
@@ -676,7 +908,8 @@ def _resource_identity(
         return None
     address = f"{rtype}.{name}" if block.section == "resource" else f"data.{rtype}.{name}"
     extractor = _grant_extractor(rtype)
-    grants = extractor(node) if extractor is not None else []
+    resolver = _Resolver(module) if module is not None else None
+    grants = extractor(_resolving(node, resolver)) if extractor is not None else []
     return IdentityObject(
         kind=entry.kind,
         platform=entry.platform,
@@ -692,11 +925,13 @@ def _resource_identity(
         trust=_trust(rtype, node),
         usages=_usages(rtype, node),
         principals=_principals(node),
+        inputs=resolver.inputs() if resolver is not None else (),
     )
 
 
 def _module_identity(
-    block: _Block, doc: _Doc, catalogue: Catalogue, ctx: _Context
+    block: _Block, doc: _Doc, catalogue: Catalogue, ctx: _Context,
+    module: ModuleSources | None = None,
 ) -> IdentityObject | None:
     """An `IdentityObject` for a terraform-aws-modules IAM `module` block, else None.
 
@@ -710,13 +945,16 @@ def _module_identity(
     if submodule is None or entry is None:
         return None
     address = f"module.{block.labels[0]}"
+    resolver = _Resolver(module) if module is not None else None
+    inputs = _resolving(node, resolver)
     grants: list[Grant] = []
-    for key, value in node.body.items():
+    for key in node.body:
         if key.endswith("policy_arns") or key == "policies":
+            value = inputs.get(key)
             items = list(value.values()) if isinstance(value, dict) else _strings(value)
             line = node.line(key)
             grants.extend(Grant(action=a, line=line) for a in items if isinstance(a, str))
-    grants.extend(_policy_grants(node, "policy"))
+    grants.extend(_policy_grants(inputs, "policy"))
     metadata: dict[str, str] = {}
     for key, value in node.body.items():
         if key == "tags" or key.endswith("_tags"):
@@ -734,6 +972,7 @@ def _module_identity(
         privileges=_dedupe(grants),
         references=_references(node, ctx, address),
         principals=_principals(node),
+        inputs=resolver.inputs() if resolver is not None else (),
     )
 
 
@@ -1015,6 +1254,8 @@ def _policy_grants(node: _Node, attr: str) -> list[Grant]:
     doc = _policy_document(node.get(attr))
     if not isinstance(doc, dict):
         return []
+    if node.doc.resolver is not None:  # `Action = local.actions` inside jsonencode(...)
+        doc = node.doc.resolver.resolve_deep(doc)
     statements = doc.get("Statement")
     if isinstance(statements, dict):
         statements = [statements]
@@ -1231,13 +1472,14 @@ def _vault_policy(node: _Node) -> list[Grant]:
     attr_line = node.line("policy")
     first_line = node.doc.lines[attr_line - 1] if attr_line <= len(node.doc.lines) else ""
     offset = attr_line if "<<" in first_line else attr_line - 1
+    in_place = text == node.body.get("policy")  # else a module value: its lines are elsewhere
     grants: list[Grant] = []
     for group in _as_list(parsed.get("path")):
         if not isinstance(group, dict):
             continue
         for path, body in group.items():
             if isinstance(body, dict):
-                line = offset + _int(body.get("__start_line__"), 1)
+                line = offset + _int(body.get("__start_line__"), 1) if in_place else attr_line
                 grants.extend(
                     Grant(action=c, resource=str(path), line=line)
                     for c in _strings(body.get("capabilities"))

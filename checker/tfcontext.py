@@ -1,0 +1,99 @@
+"""Which files make up a Terraform module's values, without reading HCL (no python-hcl2 import).
+
+A Terraform module is one directory: every `.tf` file in it shares its `locals` and
+`variable` blocks, and a root module also reads `terraform.tfvars` and `*.auto.tfvars` from it
+(https://developer.hashicorp.com/terraform/language/values/variables#variable-definition-precedence).
+So `role = local.ci_role` in `main.tf` means whatever `locals.tf` says, and an agent that edits
+only `locals.tf` changes the role. This module groups the sources of a change by directory
+(`group_modules`) and tells `checker.analysis` which parse jobs need their module's values
+(`uses_module_values`); `checker.parsers.terraform.module_values` reads the values. The
+`check`/`hook` commands use `is_module_file`/`module_directory` to read the unchanged files of
+a changed module.
+
+Everything here is a byte or name test, cheap enough for the parent process of a pre-commit
+run, where python-hcl2 is never imported.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from checker.model import SourceFile
+
+#: Configuration files of a module (`.tofu` is OpenTofu's name for them).
+CONFIG_SUFFIXES = (".tf", ".tofu")
+#: Variable definition files Terraform loads by itself, in this order (later wins); other
+#: `.tfvars` files only count with `-var-file`, so they are not module values.
+TFVARS_NAME = "terraform.tfvars"
+AUTO_TFVARS_SUFFIX = ".auto.tfvars"
+
+#: A `locals {` or `variable "x" {` block may start on this line (a byte test; the HCL
+#: parse decides).
+_DEFINES = re.compile(rb"^[ \t]*(?:locals|variable)\b", re.MULTILINE)
+#: A `local.NAME` / `var.NAME` reference may be in the file.
+_USES = re.compile(rb"\b(?:local|var)\.[A-Za-z_]")
+
+
+@dataclass(frozen=True)
+class ModuleSources:
+    """The files of one module directory that may define values.
+
+    `directory` is the posix directory (`""` for the repository or scan root); `sources` are
+    its `.tf`/`.tofu` files that may hold `locals`/`variable` blocks and its auto-loaded
+    `.tfvars` files (`terraform.tfvars`, `*.auto.tfvars`), sorted by path. Hashable and
+    picklable: parse jobs carry it to a `checker.budget.ParseWorker`, which reads it once per
+    process (`checker.parsers.terraform.module_values` is cached).
+    """
+
+    directory: str
+    sources: tuple[SourceFile, ...]
+
+
+def module_directory(path: str) -> str:
+    """The directory of repository path `path` (`""` for a file at the root)."""
+    parent = PurePosixPath(path).parent.as_posix()
+    return "" if parent == "." else parent
+
+
+def is_tfvars(path: str) -> bool:
+    """True for a variable definition file Terraform loads by itself."""
+    name = PurePosixPath(path).name.lower()
+    return name == TFVARS_NAME or name.endswith(AUTO_TFVARS_SUFFIX)
+
+
+def is_module_file(path: str) -> bool:
+    """True for a file whose content is part of its directory's module values: a `.tf` or
+    `.tofu` file (not `.tf.json`, whose values are not read) or an auto-loaded `.tfvars`."""
+    return PurePosixPath(path).name.lower().endswith(CONFIG_SUFFIXES) or is_tfvars(path)
+
+
+def module_directories(paths: Iterable[str]) -> list[str]:
+    """The sorted directories of the module files among `paths` (see `is_module_file`)."""
+    return sorted({module_directory(p) for p in paths if is_module_file(p)})
+
+
+def uses_module_values(raw: bytes) -> bool:
+    """False only when the file's bytes name no `local.X` / `var.X` value."""
+    return _USES.search(raw) is not None
+
+
+def group_modules(sources: Sequence[SourceFile]) -> dict[str, ModuleSources]:
+    """directory -> `ModuleSources` for every directory of `sources` with a value file.
+
+    A `.tf`/`.tofu` file counts when a line starts with `locals` or `variable`; auto-loaded
+    `.tfvars` files always count. Directories without such a file are absent.
+    """
+    found: dict[str, list[SourceFile]] = {}
+    for src in sources:
+        if is_tfvars(src.path) or (
+            PurePosixPath(src.path).name.lower().endswith(CONFIG_SUFFIXES)
+            and _DEFINES.search(src.raw) is not None
+        ):
+            found.setdefault(module_directory(src.path), []).append(src)
+    return {
+        directory: ModuleSources(directory, tuple(sorted(files, key=lambda s: s.path)))
+        for directory, files in found.items()
+    }
