@@ -26,7 +26,7 @@ from checker.model import (
     SourceFile,
     Verdict,
 )
-from checker.parsers import FORMATS, build_parsers, gitlab_ci
+from checker.parsers import FORMATS, VALUE_FORMATS, build_parsers, gitlab_ci
 from checker.parsers.common import decode
 from checker.privileges import load_admin_table
 from checker.tfcontext import ModuleSources, group_modules, module_directory, uses_module_values
@@ -134,7 +134,7 @@ def _plan(
     for src in sources:
         if excluded(src.path, config.exclude):
             continue
-        fmt = classify(src.path, src.raw[:4096])
+        fmt = classify(src.path, src.raw[: config.max_file_bytes])
         if fmt is None and src.path in gitlab_includes:
             fmt = "gitlab_ci"
         if fmt is None or fmt not in FORMATS:
@@ -144,8 +144,8 @@ def _plan(
             if isinstance(text, ParseProblem):
                 problems.append(text)
                 continue
-        identities = tokens is None or may_define_identity(
-            fmt, src.raw, tokens, config.max_file_bytes
+        identities = fmt not in VALUE_FORMATS and (
+            tokens is None or may_define_identity(fmt, src.raw, tokens, config.max_file_bytes)
         )
         module = (
             modules.get(module_directory(src.path))

@@ -128,9 +128,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(BaseException):
+    """Raised in the main thread when the process gets SIGTERM (CI cancelling a job), so the
+    run ends like an interrupt: workers closed, exit 2, never a verdict."""
+
+
+def _on_sigterm(_signum: int, _frame: object) -> None:
+    raise Terminated
+
+
 @contextlib.contextmanager
 def _error_handler() -> Iterator[list[int]]:
     """Map failures to exit code 2 with a one-line message; never a traceback by default.
+
+    An interrupt (SIGINT, or SIGTERM when running as its own process), or standard output
+    closed before the report is written, is also exit 2: no verdict is ever read as a pass.
 
     Set NHI_GATE_DEBUG=1 to re-raise unexpected exceptions with their traceback.
     """
@@ -141,10 +153,19 @@ def _error_handler() -> Iterator[list[int]]:
         print(f"nhi-gate: error: {exc}", file=sys.stderr)
         code[0] = 2
     except KeyboardInterrupt:
-        print("nhi-gate: interrupted", file=sys.stderr)
-        code[0] = 130
+        print("nhi-gate: interrupted (SIGINT): no verdict", file=sys.stderr)
+        code[0] = 2
+    except Terminated:
+        print("nhi-gate: terminated (SIGTERM): no verdict", file=sys.stderr)
+        code[0] = 2
     except BrokenPipeError:
-        code[0] = 0
+        # The reader went away before the report was written: the gate must not read that as
+        # a pass. stdout is closed, so it is not flushed again at exit.
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaces the closed stream
+        print("nhi-gate: error: standard output was closed before the report was written: "
+              "no verdict", file=sys.stderr)  # fmt: skip
+        code[0] = 2
     except Exception as exc:  # the one catch-all: turn a bug into exit 2, never a silent pass
         if os.environ.get("NHI_GATE_DEBUG"):
             raise
@@ -176,8 +197,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     own_process = argv is None
     if own_process:
+        import signal
+
         _, older, oldest = gc.get_threshold()
         gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return _main(argv)
     finally:

@@ -98,6 +98,14 @@ def parse_config(text: str, source: str) -> Config:
         err = errors[0]
         where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
         raise ConfigError(f"{source}: {where}: {err.message}")
+    if data.get("rules"):
+        from checker.ruledocs import load_rule_docs
+
+        known = load_rule_docs()
+        for rule_id in sorted(data["rules"]):
+            if rule_id not in known:  # a typo would otherwise change nothing, silently
+                raise ConfigError(f"{source}: rules/{rule_id}: no such rule "
+                                  "(`nhi-gate rules` lists them)")  # fmt: skip
 
     required: dict[str, MetadataKey] = {k: MetadataKey(v) for k, v in DEFAULT_ALIASES.items()}
     for key, spec in (data.get("required_metadata") or {}).items():

@@ -15,8 +15,17 @@ from pathlib import Path, PurePosixPath
 
 from checker.model import FileFormat
 
-_K8S_SNIFF = re.compile(rb"^\s*apiVersion\s*:", re.MULTILINE)
-_K8S_KIND = re.compile(rb"^\s*kind\s*:", re.MULTILINE)
+#: Where a YAML mapping key can start: a line (after indentation or a sequence dash), after
+#: `{` or `,` in flow style, or after `?` (explicit key); the key may be quoted.
+_KEY_START = rb"""(?:^[ \t]*(?:-[ \t]+)*(?:\?[ \t]+)?|[{,][ \t]*)["']?"""
+_EXPLICIT = rb"""|^[ \t]*\?[ \t]+["']?"""  # `? kind` with its `:` on the next line
+_K8S_SNIFF = re.compile(
+    _KEY_START + rb"""apiVersion["']?[ \t]*:""" + _EXPLICIT + rb"apiVersion\b", re.MULTILINE
+)
+_K8S_KIND = re.compile(_KEY_START + rb"""kind["']?[ \t]*:""" + _EXPLICIT + rb"kind\b", re.MULTILINE)
+#: A double-quoted scalar with an escape (`"\x6bind"`): it can spell any key, so the sniff
+#: cannot rule the file out and the parser decides.
+_YAML_ESCAPE = re.compile(rb'"[^"\n]*\\[0-9xuUN]')
 _JSON_K8S = re.compile(rb'"apiVersion"\s*:')
 #: A composite action's metadata (`runs:` at top level with `using: composite`).
 _COMPOSITE = re.compile(rb"^runs\s*:(?:.|\n)*?^\s+using\s*:\s*[\"']?composite\b", re.MULTILINE)
@@ -26,9 +35,12 @@ _SKIP_DIRS = frozenset({".git", ".terraform", "node_modules", "__pycache__", ".v
 def classify(path: str, head: bytes | None = None) -> FileFormat | None:
     """The format of repository path `path` (posix), or None when nhi-gate does not read it.
 
-    `head` is the first bytes of the content, used only to tell Kubernetes YAML/JSON from other
-    YAML (Helm values, CI configs of other systems, docs), and a composite action's
-    `action.yml` (`runs.using: composite`, read as GitHub Actions) from other actions' metadata.
+    `head` is the content (the whole file up to the size budget: a manifest may follow a long
+    licence header), used only to tell Kubernetes YAML/JSON from other YAML (Helm values, CI
+    configs of other systems, docs), and a composite action's `action.yml` (`runs.using:
+    composite`, read as GitHub Actions) from other actions' metadata. The Kubernetes sniff
+    accepts quoted, flow-style and explicit (`? kind`) keys, and any file with an escape in a
+    double-quoted scalar (which can spell `kind`); the parser then decides.
     GitLab CI files are `.gitlab-ci.yml` and templates named `*.gitlab-ci.yml`.
     """
     p = PurePosixPath(path)
@@ -37,6 +49,10 @@ def classify(path: str, head: bytes | None = None) -> FileFormat | None:
         return "terraform_json"
     if name.endswith((".tf", ".tofu")):  # OpenTofu reads .tofu files as Terraform
         return "terraform"
+    if name.endswith(".tfvars"):
+        return "terraform_vars"
+    if name.endswith(".hcl"):
+        return "hcl"
     is_yaml = name.endswith((".yml", ".yaml"))
     parts = p.parts
     if is_yaml and len(parts) >= 3 and parts[-3] == ".github" and parts[-2] == "workflows":
@@ -51,6 +67,8 @@ def classify(path: str, head: bytes | None = None) -> FileFormat | None:
         if head is None:
             return "kubernetes"
         if _K8S_SNIFF.search(head) and _K8S_KIND.search(head):
+            return "kubernetes"
+        if _YAML_ESCAPE.search(head):
             return "kubernetes"
         return None
     if name.endswith(".json") and head is not None and _JSON_K8S.search(head):
@@ -117,5 +135,6 @@ def walk(roots: Sequence[Path]) -> Iterator[tuple[Path, str]]:
                 if full.is_symlink() or not full.is_file():
                     continue  # links are not followed; FIFOs and devices are not files
                 low = fname.lower()
-                if low.endswith((".tf", ".tofu", ".tf.json", ".yml", ".yaml", ".json")):
+                if low.endswith((".tf", ".tofu", ".tf.json", ".tfvars", ".hcl", ".yml", ".yaml",
+                                 ".json")):  # fmt: skip
                     yield full, full.as_posix()

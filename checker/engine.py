@@ -141,16 +141,23 @@ def _most_agent_like(provs: Sequence[Provenance]) -> Provenance | None:
 def _lines_actors(cf: ChangedFile, lines: Sequence[int], ctx: Context
                   ) -> tuple[list[Provenance], list[str]]:  # fmt: skip
     """Who wrote each of `cf`'s added `lines` (the hook's actor for uncommitted lines; a git-ai
-    note only ever raises the actor), and the in-range shas among them, in line order."""
+    note only ever raises the actor), and the in-range shas among them, in line order.
+
+    A line's writer is the most agent-like of its own commit and its lineage (the earlier
+    in-range commits whose lines it replaced, `ChangedFile.line_lineage`), so a human's later
+    edit (even `terraform fmt`) of an agent's line leaves it the agent's; the lineage commits
+    are among the returned shas, after the line's own commit."""
     provs: list[Provenance] = []
     shas: list[str] = []
     for line in lines:
         sha = cf.line_commits.get(line)
-        if sha and sha not in shas:
-            shas.append(sha)
-        prov = ctx.provenance.get(sha) if sha else ctx.hook_actor
+        writers = (sha, *cf.line_lineage.get(line, ())) if sha else ()
+        shas.extend(s for s in writers if s not in shas)
+        prov = _most_agent_like([
+            ctx.provenance.get(s) or Provenance(commit=s, actor_kind="unknown") for s in writers
+        ]) if writers else ctx.hook_actor
         if prov is None:
-            prov = Provenance(commit=sha or "", actor_kind="unknown")
+            prov = Provenance(commit="", actor_kind="unknown")
         noted = cf.ai_lines.get(line)
         if noted is not None and ACTOR_RANK[noted.actor_kind] > ACTOR_RANK[prov.actor_kind]:
             prov = noted

@@ -561,18 +561,22 @@ def _blame(
 
 _BASE: str | None = None  # origin of a line that was already there at base
 _FAR = 1 << 40  # length of the base content when it is not known (only its prefix is used)
+#: `(origin sha or None for base, lineage, count)`: see `_Runs`.
+_Run = tuple[str | None, tuple[str, ...], int]
 
 
 class _Runs:
-    """A file's lines as runs of `(origin sha or None for base, count)`, edited hunk by hunk.
+    """A file's lines as runs of `(origin sha or None for base, lineage, count)`, edited hunk
+    by hunk. `lineage` are the other in-range commits whose lines the run's lines replaced
+    (earliest first, without `origin`); `()` for base lines and plain additions.
 
     The base content is one run of unknown (huge) length: only its prefix is ever addressed.
     """
 
     __slots__ = ("runs",)
 
-    def __init__(self, runs: list[tuple[str | None, int]] | None = None) -> None:
-        self.runs = runs if runs is not None else [(_BASE, _FAR)]
+    def __init__(self, runs: list[_Run] | None = None) -> None:
+        self.runs: list[_Run] = runs if runs is not None else [(_BASE, (), _FAR)]
 
     def _split(self, index: int) -> int:
         """Split so that a run starts at line `index` (0-based); return that run's position."""
@@ -580,28 +584,50 @@ class _Runs:
         for i, run in enumerate(self.runs):
             if index == pos:
                 return i
-            if index < pos + run[1]:
+            if index < pos + run[2]:
                 head = index - pos
-                self.runs[i : i + 1] = [(run[0], head), (run[0], run[1] - head)]
+                self.runs[i : i + 1] = [(run[0], run[1], head), (run[0], run[1], run[2] - head)]
                 return i + 1
-            pos += run[1]
+            pos += run[2]
         if index > pos:
-            self.runs.append((_BASE, index - pos))
+            self.runs.append((_BASE, (), index - pos))
         return len(self.runs)
 
-    def replace(self, start: int, remove: int, origin: str, add: int) -> None:
-        """Replace `remove` lines at 0-based `start` by `add` lines from `origin`."""
+    def replace(
+        self, start: int, remove: int, origin: str, add: int, order: Mapping[str, int]
+    ) -> None:
+        """Replace `remove` lines at 0-based `start` by `add` lines from `origin`.
+
+        When the hunk both removes and adds lines (a modification), the added lines inherit
+        the in-range origins and lineages of the removed ones as their lineage, sorted by
+        `order` (sha → position in the replay, oldest first). Base lines add nothing.
+        """
         lo = self._split(start)
         hi = self._split(start + remove)
-        self.runs[lo:hi] = [(origin, add)] if add else []
+        lineage: tuple[str, ...] = ()
+        if remove and add:
+            shas = {s for o, lin, _ in self.runs[lo:hi] if o is not None for s in (*lin, o)}
+            shas.discard(origin)
+            lineage = tuple(sorted(shas, key=order.__getitem__))
+        self.runs[lo:hi] = [(origin, lineage, add)] if add else []
 
     def origins(self, lines: set[int]) -> dict[int, str]:
         """1-based line → origin sha for `lines` whose origin is in the range."""
         out: dict[int, str] = {}
         pos = 0
-        for origin, count in self.runs:
+        for origin, _lineage, count in self.runs:
             if origin is not None:
                 out.update((n, origin) for n in range(pos + 1, pos + count + 1) if n in lines)
+            pos += count
+        return out
+
+    def lineages(self, lines: set[int]) -> dict[int, tuple[str, ...]]:
+        """1-based line → lineage for `lines` whose lineage is not empty."""
+        out: dict[int, tuple[str, ...]] = {}
+        pos = 0
+        for _origin, lineage, count in self.runs:
+            if lineage:
+                out.update((n, lineage) for n in range(pos + 1, pos + count + 1) if n in lines)
             pos += count
         return out
 
@@ -609,11 +635,13 @@ class _Runs:
 def _replay(raw: bytes) -> tuple[dict[str, _Runs], set[str]]:
     """Replay `git log -p -U0 -M --reverse --format=%x01%H` of a merge-free range.
 
-    Returns path → line origins at head, plus the paths whose history could not be followed
-    line by line (binary contents, copies, unparsable headers): those need `git blame`.
+    Returns path → line origins (and lineages, see `_Runs.replace`) at head, plus the paths
+    whose history could not be followed line by line (binary contents, copies, unparsable
+    headers): those need `git blame`.
     """
     state: dict[str, _Runs] = {}
     opaque: set[str] = set()
+    order: dict[str, int] = {}
     lines = raw.split(b"\n")
     sha = ""
     i = 0
@@ -622,6 +650,7 @@ def _replay(raw: bytes) -> tuple[dict[str, _Runs], set[str]]:
         i += 1
         if line.startswith(b"\x01"):
             sha = line[1:].decode("ascii", "replace")
+            order.setdefault(sha, len(order))
             continue
         if not line.startswith(b"diff --git "):
             continue
@@ -680,7 +709,7 @@ def _replay(raw: bytes) -> tuple[dict[str, _Runs], set[str]]:
         runs = _Runs([]) if created else state.pop(source) if source in state else _Runs()
         for old_start, old_count, new_count in reversed(hunks):
             start = old_start if old_count == 0 else old_start - 1
-            runs.replace(start, old_count, sha, new_count)
+            runs.replace(start, old_count, sha, new_count, order)
         state[new] = runs
     return state, opaque
 
@@ -733,6 +762,12 @@ def build_changeset(
       an added line that blame aligns with an older line — diff and blame can align
       differently). Only files for which `blame_filter(path)` is true (default: all) get
       `line_commits`.
+    - `line_lineage`: for an added line, the other in-range commits whose lines it replaced
+      (a later commit's hunk that removes lines and adds lines: its added lines inherit the
+      in-range origins and lineages of the removed ones), earliest first, without the line's
+      own commit; lines with none are absent. Only the replay of a merge-free range fills it:
+      files attributed by `git blame` (ranges with merges, binary or copied history) have
+      none, so there a later human edit of an agent's line still hides the agent (fail-open).
 
     `base_sha` must be an ancestor of `head_sha` (`resolve_range` guarantees it).
     Cost: 3 git processes, plus one `git log -p` for a merge-free range of 2+ commits, or one
@@ -748,6 +783,7 @@ def build_changeset(
         if added and (blame_filter is None or blame_filter(path))
     ]
     attributed: dict[str, Mapping[int, str]] = {}
+    lineages: dict[str, Mapping[int, tuple[str, ...]]] = {}
     to_blame: list[tuple[str, tuple[tuple[int, int], ...]]] = []
     if wanted and len(commits) == 1 and commits[0].parents == (base_sha,):
         attributed = {path: _every_line(added, commits[0].sha) for path, _, added in wanted}
@@ -771,6 +807,7 @@ def build_changeset(
             if path in state and path not in opaque:
                 wanted_lines = {n for lo, hi in added for n in range(lo, hi + 1)}
                 attributed[path] = state[path].origins(wanted_lines)
+                lineages[path] = state[path].lineages(wanted_lines)
             else:
                 to_blame.append((path, added))
     else:
@@ -795,6 +832,7 @@ def build_changeset(
                 old_path=old,
                 added_lines=added,
                 line_commits=line_commits,
+                line_lineage=lineages.get(path, {}),
                 commits=touching.get(path, ()) + (touching.get(old, ()) if old else ()),
             )
         )

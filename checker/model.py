@@ -15,7 +15,10 @@ from typing import Literal
 ActorKind = Literal["agent", "bot", "human", "unknown"]
 Level = Literal["error", "warning", "note"]
 Strength = Literal["strong", "weak"]
-FileFormat = Literal["terraform", "terraform_json", "kubernetes", "github_actions", "gitlab_ci"]
+FileFormat = Literal[
+    "terraform", "terraform_json", "terraform_vars", "hcl", "kubernetes", "github_actions",
+    "gitlab_ci",
+]  # fmt: skip
 
 #: Identity kinds (DESIGN.md vocabulary) plus `policy`: a standalone grant document (an IAM
 #: policy, a Kubernetes Role/ClusterRole) that defines privileges without being an identity.
@@ -231,6 +234,11 @@ class ChangedFile:
     old_path: str | None = None
     added_lines: tuple[tuple[int, int], ...] = ()
     line_commits: Mapping[int, str] = field(default_factory=dict)
+    #: For an added head line: the other in-range commits whose lines it replaced (a later
+    #: hunk that removed lines and added this one inherits their origins), earliest first,
+    #: excluding the line's own commit `line_commits[line]`. Lines with none are absent; empty
+    #: when attribution came from `git blame` (ranges with merges, see `build_changeset`).
+    line_lineage: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
     #: Shas of the commits in the range that touch this path (oldest first): who to hold
     #: responsible for a change that adds no line, such as a deleted owner tag.
     commits: tuple[str, ...] = ()

@@ -19,6 +19,10 @@ Privilege escalation counts as admin-equivalent, since the holder can grant itse
   `rules/privileges.yaml`, each with its source.
 - A trust that lets any principal assume the identity (`AWS:*`, `*`).
   See https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-anonymous
+
+Azure role assignments may name a role by its definition id instead of its name; built-in role
+ids are the same GUID in every tenant, so both tables list them by lower-case GUID (`role_key`).
+See https://learn.microsoft.com/en-us/azure/role-based-access-control/built-in-roles
 """
 
 from __future__ import annotations
@@ -70,6 +74,30 @@ def load_escalation_table(directory: Path | None = None) -> tuple[Escalation, ..
     )
 
 
+#: An Azure role definition id: a bare GUID, or `<scope>/providers/Microsoft.Authorization/
+#: roleDefinitions/<GUID>` (subscription, management group or no scope prefix).
+_AZURE_ROLE_ID = re.compile(
+    r"^(?:.*/providers/microsoft\.authorization/roledefinitions/)?"
+    r"([0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12})$",
+    re.IGNORECASE,
+)
+
+
+def role_key(platform: str, action: str) -> str:
+    """The key `action` is looked up by in `rules/privileges.yaml`: for Azure, a role definition
+    id (bare GUID or `.../roleDefinitions/<GUID>`, any case) becomes its lower-case GUID, so
+    `/subscriptions/<id>/providers/Microsoft.Authorization/roleDefinitions/8E3AF657-...` finds
+    the Owner entry; anything else is returned unchanged.
+
+    >>> role_key("azure", "/providers/Microsoft.Authorization/roleDefinitions/"
+    ...          "B24988AC-6180-42A0-AB88-20F7382DD24C")
+    'b24988ac-6180-42a0-ab88-20f7382dd24c'
+    """
+    if platform == "azure" and (m := _AZURE_ROLE_ID.match(action.strip())):
+        return m.group(1).lower()
+    return action
+
+
 def _globs_meet(a: str, b: str) -> bool:
     """True when glob `a` matches `b` or glob `b` matches `a` (both lower-cased)."""
     return fnmatch.fnmatchcase(a, b) or fnmatch.fnmatchcase(b, a)
@@ -119,7 +147,7 @@ def _escalation_reason(obj: IdentityObject, grant: Grant) -> str | None:
                and access_level(a) == "Permissions management" for a in expand(grant.action)):
             return "IAM permissions management on every resource: can grant itself more"
         return None
-    action, resource = grant.action.lower(), grant.resource.lower()
+    action, resource = role_key(platform, grant.action).lower(), grant.resource.lower()
     for esc in load_escalation_table():
         if esc.platform == platform and _globs_meet(esc.action, action) and _globs_meet(
             esc.resource, resource
@@ -164,7 +192,7 @@ def admin_grants(obj: IdentityObject, table: Mapping[tuple[str, str], str]) -> l
         if grant.effect != "allow":
             continue
         why = (
-            table.get((obj.platform, grant.action))
+            table.get((obj.platform, role_key(obj.platform, grant.action)))
             or _wildcard_reason(obj.platform, grant)
             or _escalation_reason(obj, grant)
         )

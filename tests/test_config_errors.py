@@ -23,6 +23,8 @@ SA = 'resource "google_service_account" "sa" {\n  account_id = "x"\n}\n'
         ("fail_on: sometimes\n", ".nhi-gate.yaml: fail_on: 'sometimes' is not one of"),
         ("rules: {NHI9999: {level: error}}\n", ".nhi-gate.yaml: rules: 'NHI9999' does not match"),
         ("rules: {NHI301: {level: loud}}\n", ".nhi-gate.yaml: rules/NHI301/level: 'loud' is not"),
+        ("rules: {NHI999: {level: off}}\n",
+         ".nhi-gate.yaml: rules/NHI999: no such rule (`nhi-gate rules` lists them)"),
         ("max_lifetime_days: 0\n", ".nhi-gate.yaml: max_lifetime_days: 0 is less than"),
         ("agents: {emails: bot@x}\n", ".nhi-gate.yaml: agents/emails: 'bot@x' is not of type"),
         ("unknown_key: 1\n", ".nhi-gate.yaml: (top level): Additional properties are not allowed"),

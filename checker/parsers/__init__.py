@@ -19,7 +19,12 @@ class Parser(Protocol):
 
 
 #: The formats `build_parsers` has a parser for (known without importing the parsers).
-FORMATS = frozenset({"terraform", "terraform_json", "kubernetes", "github_actions", "gitlab_ci"})
+FORMATS = frozenset({"terraform", "terraform_json", "terraform_vars", "hcl", "kubernetes",
+                     "github_actions", "gitlab_ci"})  # fmt: skip
+#: Formats read for secret material only: they define no identity themselves. Terraform
+#: variable definitions files (`.tfvars`) and other HCL (`terragrunt.hcl` inputs) hold values
+#: such as `db_password = "..."` that end up in resources.
+VALUE_FORMATS = frozenset({"terraform_vars", "hcl"})
 
 
 def build_parsers() -> Mapping[str, Parser]:

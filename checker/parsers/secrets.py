@@ -141,6 +141,14 @@ _ENV_NAME = re.compile(
     r"""|["']?(?P<parent>[A-Za-z_][\w.-]*)["']?\s*:)\s*$"""
 )
 _ENV_VALUE = re.compile(r"""^\s*["']?value["']?\s*:\s*("[^"]*"|'[^']*'|\S+?)\s*,?\s*$""")
+#: A Terraform `variable "NAME" {` block header: its `default = "..."` is keyed by NAME
+#: (`variable "db_password" { default = "..." }` holds a password although the key is `default`).
+_TF_VARIABLE = re.compile(r"""^\s*variable\s+"(?P<name>[A-Za-z_][\w-]*)"\s*\{""")
+_TF_DEFAULT = re.compile(
+    r"""^\s*default\s*=\s*(?P<val>"(?:[^"\\]|\\.)*")\s*\}?\s*(?:#.*|//.*)?$"""
+)
+_TF_BLOCK_END = re.compile(r"^\}")
+
 _PLACEHOLDER_WORD = re.compile(
     r"(?i)(xxxx|\*\*\*|\.\.\.|<[^>]+>|\[[^\]]+\]|your[_-]|replace|placeholder|changeme|change[_-]me"
     r"|(?<![a-z])example|sample|dummy|redacted|fake|mock|not[_-]?a[_-]?secret|insert|enter[_-]|todo|tbd"
@@ -405,9 +413,15 @@ def find_hardcoded(lines: Sequence[str]) -> list[Hit]:
     """
     out: list[Hit] = []
     env_name: str | None = None
+    variable: str | None = None  # inside `variable "NAME" {` (HCL) until a `}` at column 1
     for number, raw_line in enumerate(lines, start=1):
         line = raw_line[:MAX_LINE]
         seen: set[str] = set()
+        header = _TF_VARIABLE.match(line)
+        if header:
+            variable = header.group("name")
+        elif variable is not None and _TF_BLOCK_END.match(line):
+            variable = None
         previous, named = env_name, _ENV_NAME.match(line)
         if _COMMENT_ONLY.match(line):
             named = None  # a comment between `name:` and `value:` keeps the pair
@@ -431,6 +445,16 @@ def find_hardcoded(lines: Sequence[str]) -> list[Hit]:
             if hit is not None:
                 seen.add(value)
                 out.append(hit)
+        default = _TF_DEFAULT.match(line) or (
+            _TF_DEFAULT.match(line[header.end():]) if header else None)  # fmt: skip
+        if variable is not None and default and not seen:
+            raw = default.group("val")
+            hit = _keyed_hit(number, variable, raw, _unquote(raw))
+            if hit is not None:
+                seen.add(hit.redacted)
+                out.append(hit)
+        if header and line.rstrip().endswith("}"):
+            variable = None  # a one-line `variable "x" { default = "..." }`
         env_value = _ENV_VALUE.match(line)
         if previous and env_value and not seen:
             raw = env_value.group(1)

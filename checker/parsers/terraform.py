@@ -1308,6 +1308,26 @@ def _aws_attachment(node: _Node) -> list[Grant]:
     return [Grant(action=a, line=node.line("policy_arn")) for a in _strings(node.get("policy_arn"))]
 
 
+def _aws_sso_assignment(node: _Node) -> list[Grant]:
+    """`aws_ssoadmin_account_assignment`: the `permission_set_arn` as written, on `target_id`
+    (the AWS account the principal gains it in), at the permission set's line."""
+    target = node.get("target_id")
+    resource = target if isinstance(target, str) else "*"
+    return [Grant(action=a, resource=resource, line=node.line("permission_set_arn"))
+            for a in _strings(node.get("permission_set_arn"))]
+
+
+def _aws_sso_managed_policy(node: _Node) -> list[Grant]:
+    """`aws_ssoadmin_managed_policy_attachment`: the attached `managed_policy_arn` as written."""
+    return [Grant(action=a, line=node.line("managed_policy_arn"))
+            for a in _strings(node.get("managed_policy_arn"))]
+
+
+def _aws_sso_inline_policy(node: _Node) -> list[Grant]:
+    """`aws_ssoadmin_permission_set_inline_policy`: the `inline_policy` document."""
+    return _policy_grants(node, "inline_policy")
+
+
 def _aws_policy_document(node: _Node) -> list[Grant]:
     """`data "aws_iam_policy_document"`: each `statement` block (dynamic ones are skipped).
 
@@ -1524,6 +1544,9 @@ _EXTRACTORS: Mapping[str, _Extractor] = {
     "aws_iam_policy_attachment": _aws_attachment,
     "aws_iam_policy_document": _aws_policy_document,
     "aws_kms_grant": _aws_kms_grant,
+    "aws_ssoadmin_account_assignment": _aws_sso_assignment,
+    "aws_ssoadmin_managed_policy_attachment": _aws_sso_managed_policy,
+    "aws_ssoadmin_permission_set_inline_policy": _aws_sso_inline_policy,
     "google_iam_policy": _gcp_iam_policy,
     "google_project_iam_custom_role": _gcp_custom_role,
     "google_organization_iam_custom_role": _gcp_custom_role,
