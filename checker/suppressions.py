@@ -250,7 +250,8 @@ def _line_actor(
     hook_actor: Provenance | None,
     mode: str,
 ) -> Provenance | None:
-    """Who wrote `path:line` in the change under review; None when it predates the change."""
+    """Who wrote `path:line` in the change under review (the most agent-like of its commit and
+    its lineage); None when it predates the change."""
     if mode == "scan":
         return None
     for cf in changeset.files:
@@ -260,7 +261,11 @@ def _line_actor(
             return None
         sha = cf.line_commits.get(line)
         if sha:
-            return provenance.get(sha) or Provenance(sha, "unknown")
+            # The most agent-like of the line's commit and the in-range commits whose lines it
+            # replaced (`line_lineage`): a human re-edit does not launder an agent's comment.
+            actors = [provenance.get(c) or Provenance(c, "unknown")
+                      for c in (*cf.line_lineage.get(line, ()), sha)]  # fmt: skip
+            return max(reversed(actors), key=lambda p: ACTOR_RANK[p.actor_kind])
         if mode == "hook":
             return hook_actor
         # Added but not attributed (diff and blame aligned differently): assume the most

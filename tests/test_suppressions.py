@@ -196,6 +196,30 @@ def test_agent_written_suppression_needs_approval(
     assert by_rule["NHI301"]["approved"] is False and by_rule["NHI301"]["blocking"] is True
 
 
+def test_agent_suppression_reworded_by_a_human_is_still_the_agents(
+    make_repo: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A later human commit that rewords the agent's comment line (lineage, ChangedFile.
+    # line_lineage) does not turn it into a human's suppression.
+    monkeypatch.delenv("GITHUB_EVENT_PATH", raising=False)
+    repo = make_repo()
+    base = repo.commit({"README.md": "x\n"})
+    agent = repo.commit(
+        {"infra/admin.tf": ADMIN.replace(
+            "  policy_arn", "  # nhi-gate:ignore NHI301 needed for the deploy\n  policy_arn")},
+        author=COPILOT, message="admin")
+    head = repo.commit(
+        {"infra/admin.tf": ADMIN.replace(
+            "  policy_arn", "  # nhi-gate:ignore NHI301 needed for the deploy job\n  policy_arn")},
+        author=HUMAN, message="wording")
+    code, report = check_json(repo, base, head, capsys)
+    assert code == 1
+    by_rule = {f["rule_id"]: f for f in report["findings"]}
+    assert (by_rule["NHI102"]["start_line"], by_rule["NHI102"]["actor_kind"]) == (4, "agent")
+    assert by_rule["NHI102"]["commit"] == agent
+    assert by_rule["NHI301"]["approved"] is False and by_rule["NHI301"]["blocking"] is True
+
+
 def test_human_suppression_on_base_covers_agent_change(
     make_repo: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
