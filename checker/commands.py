@@ -29,7 +29,7 @@ from checker.analysis import (
 )
 from checker.catalogue import load_catalogue
 from checker.config import CONFIG_NAME, Config, load_config_file, parse_config
-from checker.discovery import walk
+from checker.discovery import classify, walk
 from checker.errors import ConfigError, NhiGateError
 from checker.model import (
     ChangeSet,
@@ -637,7 +637,9 @@ def _check(args: argparse.Namespace, worker: ParseWorker | None) -> int:
     return _report(verdict, run, args)
 
 
-def _scan_sources(paths: Sequence[str]) -> list[SourceFile]:
+def _scan_sources(paths: Sequence[str]) -> tuple[list[SourceFile], list[ParseProblem]]:
+    """The files under `paths` (see `discovery.walk`) and an NHI902 problem for each symbolic
+    link that names a file nhi-gate reads: links are not followed, and never silently."""
     roots = [Path(p) for p in paths]
     for root in roots:
         if not root.exists() and not root.is_symlink():
@@ -651,19 +653,28 @@ def _scan_sources(paths: Sequence[str]) -> list[SourceFile]:
         if ".github" in parts:
             anchor = Path(*parts[: parts.index(".github")])
     sources: list[SourceFile] = []
+    problems: list[ParseProblem] = []
     for full, display in walk(roots):
-        if not single_dir:
+        if not single_dir or full == roots[0]:
             rel = display
         elif anchor is roots[0]:
             rel = full.relative_to(anchor).as_posix()
         else:
-            rel = full.resolve().relative_to(anchor).as_posix()
+            rel = (full.parent.resolve() / full.name).relative_to(anchor).as_posix()
+        if full.is_symlink():
+            if classify(rel, None) is not None:
+                problems.append(ParseProblem(
+                    rel, "NHI902",
+                    f"{rel}: symbolic link; links are not followed, so the file it points to "
+                    "was not analysed (scan the target itself)",
+                ))  # fmt: skip
+            continue
         try:
             raw = full.read_bytes()
         except OSError as exc:
             raise NhiGateError(f"{full}: cannot read: {exc.strerror}") from exc
         sources.append(SourceFile(rel, raw, None))
-    return sources
+    return sources, problems
 
 
 #: Scans of more files than this show a progress line on stderr when it is a terminal.
@@ -691,14 +702,15 @@ def _parse_with_progress(sources: Sequence[SourceFile], config: Config) -> Parse
 
 
 def _parse_tree(paths: Sequence[str], config: Config) -> Parsed:
-    return _parse_with_progress(_scan_sources(paths), config)
+    sources, links = _scan_sources(paths)
+    return _with_problems(_parse_with_progress(sources, config), links)
 
 
 def _scan_verdict(
     paths: Sequence[str], config: Config, fail_on: str | None, baseline: tuple[str, str] | None
 ) -> Verdict:
-    sources = _scan_sources(paths)
-    parsed = _parse_with_progress(sources, config)
+    sources, links = _scan_sources(paths)
+    parsed = _with_problems(_parse_with_progress(sources, config), links)
     changeset = ChangeSet(None, None)
     verdict, _ = run_rules(
         parsed, Parsed((), ()), mode="scan", config=config, changeset=changeset,

@@ -120,10 +120,12 @@ def walk(roots: Sequence[Path]) -> Iterator[tuple[Path, str]]:
 
     The display path is relative to the root's parent when a root is a directory given
     relatively (so `scan repo` shows `repo/infra/iam.tf`), else the path as given. Symlinks are
-    not followed (a link out of the tree must never be read); VCS and tool caches are skipped.
+    not followed (a link out of the tree must never be read) but are yielded, so the caller
+    can report them (NHI902) instead of passing silently; VCS and tool caches are skipped.
     """
     for root in roots:
         if root.is_symlink():
+            yield root, root.as_posix()
             continue
         if root.is_file():
             yield root, root.as_posix()
@@ -132,8 +134,8 @@ def walk(roots: Sequence[Path]) -> Iterator[tuple[Path, str]]:
             dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
             for fname in sorted(filenames):
                 full = Path(dirpath) / fname
-                if full.is_symlink() or not full.is_file():
-                    continue  # links are not followed; FIFOs and devices are not files
+                if not full.is_symlink() and not full.is_file():
+                    continue  # FIFOs and devices are not files
                 low = fname.lower()
                 if low.endswith((".tf", ".tofu", ".tf.json", ".tfvars", ".hcl", ".yml", ".yaml",
                                  ".json")):  # fmt: skip

@@ -109,3 +109,25 @@ def test_the_precommit_hook_passes_tfvars_files() -> None:
     assert pattern is not None
     for name in ("prod.auto.tfvars", "terraform.tfvars", "terragrunt.hcl", "main.tf", "a.yaml"):
         assert re.search(pattern.group(1), name), name
+
+
+def test_scan_reports_symlinks_instead_of_skipping_them(tmp_path: Path, capsys: Any) -> None:
+    out_dir, in_dir = tmp_path / "out", tmp_path / "in"
+    out_dir.mkdir()
+    in_dir.mkdir()
+    (out_dir / "iam.tf").write_text('resource "aws_iam_user" "u" {\n  name = "u"\n}\n',
+                                    encoding="utf-8")  # fmt: skip
+    (out_dir / "notes.md").write_text("x\n", encoding="utf-8")
+    (in_dir / "iam.tf").symlink_to("../out/iam.tf")
+    (in_dir / "notes.md").symlink_to("../out/notes.md")
+    (in_dir / "ok.yaml").write_text("a: 1\n", encoding="utf-8")
+    for target, path in ((in_dir, "iam.tf"), (in_dir / "iam.tf", f"{in_dir / 'iam.tf'}")):
+        code = main(["scan", str(target), "--format", "json"])
+        report = json.loads(capsys.readouterr().out)
+        assert code == 1
+        assert [(p["rule_id"], p["path"], p["message"]) for p in report["problems"]] == [
+            ("NHI902", path, f"{path}: symbolic link; links are not followed, so the file it "
+                             "points to was not analysed (scan the target itself)")]
+        assert [(f["rule_id"], f["path"], f["blocking"]) for f in report["findings"]] == [
+            ("NHI902", path, True)]
+        assert report["verdict"] == "fail"

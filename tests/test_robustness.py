@@ -534,4 +534,8 @@ def test_scan_never_follows_symlinks(tmp_path: Path, capsys: pytest.CaptureFixtu
     os.symlink(outside, tree / "linkdir")
     code = main(["scan", str(tree), "--format", "json"])
     report = json.loads(capsys.readouterr().out)
-    assert (code, report["findings"], report["problems"]) == (0, [], [])
+    # Nothing behind a link is read (no aws_iam_user from outside/); the file link is reported
+    # (NHI902, fail-closed), the directory link is not descended into.
+    assert code == 1
+    assert [(f["rule_id"], f["path"]) for f in report["findings"]] == [("NHI902", "link.tf")]
+    assert [p["path"] for p in report["problems"]] == ["link.tf"]
