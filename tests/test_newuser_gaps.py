@@ -131,3 +131,11 @@ def test_scan_reports_symlinks_instead_of_skipping_them(tmp_path: Path, capsys: 
         assert [(f["rule_id"], f["path"], f["blocking"]) for f in report["findings"]] == [
             ("NHI902", path, True)]
         assert report["verdict"] == "fail"
+
+
+def test_a_value_that_names_its_own_variable_is_no_secret() -> None:
+    from checker.parsers.secrets import find_hardcoded
+
+    lines = ["- name: HF_TOKEN", '  value: "HF_TOKEN"', 'api_token = "api-token"',
+             'db_password = "Xk9mP2qL7vR4tZ8aa"']  # fmt: skip
+    assert [(h.line, h.key) for h in find_hardcoded(lines)] == [(4, "db_password")]

@@ -148,6 +148,7 @@ _TF_DEFAULT = re.compile(
     r"""^\s*default\s*=\s*(?P<val>"(?:[^"\\]|\\.)*")\s*\}?\s*(?:#.*|//.*)?$"""
 )
 _TF_BLOCK_END = re.compile(r"^\}")
+_NAME_CHARS = re.compile(r"[^A-Za-z0-9]")
 
 _PLACEHOLDER_WORD = re.compile(
     r"(?i)(xxxx|\*\*\*|\.\.\.|<[^>]+>|\[[^\]]+\]|your[_-]|replace|placeholder|changeme|change[_-]me"
@@ -523,6 +524,8 @@ def _keyed_hit(number: int, key: str, raw: str, value: str) -> Hit | None:
     if (not (password or _SECRET_KEY.search(name)) or _SETTING_KEY.match(name)
             or is_placeholder(value, quoted=raw[:1] in "\"'")):
         return None
+    if _NAME_CHARS.sub("", value).lower() == _NAME_CHARS.sub("", name).lower():
+        return None  # `HF_TOKEN: "HF_TOKEN"`: the value names the variable, it is no secret
     candidates = [value]
     if _BASE64.match(value) and len(value) % 4 == 0:
         try:
