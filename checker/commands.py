@@ -916,11 +916,12 @@ def _identity_row(obj: IdentityObject) -> dict[str, object]:
 
 
 def inventory(args: argparse.Namespace) -> int:
-    """`nhi-gate inventory [PATH]`: every identity found, as a table, JSON or CSV."""
+    """`nhi-gate inventory [PATH...]`: every identity found, as a table, JSON or CSV (paths
+    as `scan` shows them)."""
     from checker.engine import infer_environment
 
-    config = _config_from_disk(args, _scan_root([args.path]))
-    parsed = _parse_tree([args.path], config)
+    config = _config_from_disk(args, _scan_root(args.paths))
+    parsed = _parse_tree(args.paths, config)
     objs = sorted(
         (
             replace(obj, environment=infer_environment(obj, config)) for obj in parsed.objects

@@ -286,12 +286,16 @@ def resolve_range(repo: git.Repo, base: str | None, head: str | None) -> tuple[s
 
     Raises `GitError`:
     - `unknown revision 'xyz' (is the clone shallow? fetch with fetch-depth: 0)` for a ref
-      that does not resolve to a commit (this includes `HEAD` of a repository with no commits);
+      that does not resolve to a commit; `... has no commits yet ...` when `head` is not given
+      and the repository has no commits;
     - when no default branch exists, or head is already on it (the default range would be
       empty), with a message telling the user to pass `--base`;
     - when base and head share no history.
     """
     head_rev = head or "HEAD"
+    if head is None and not repo.head.is_valid():
+        raise GitError(f"{_repo_label(repo)}: the repository has no commits yet, so there is "
+                       "no change to check (commit first, or use `nhi-gate scan`)")  # fmt: skip
     head_sha = _rev_parse(repo, head_rev)
     if base is not None:
         base_sha = _rev_parse(repo, base)

@@ -28,7 +28,7 @@ from checker.catalogue import load_catalogue
 from checker.config import Config, parse_config
 from checker.errors import ConfigError
 from checker.model import ParseResult, SourceFile
-from checker.parsers import github_actions, kubernetes, terraform
+from checker.parsers import github_actions, gitlab_ci, kubernetes, secrets, terraform
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
@@ -77,6 +77,8 @@ K8S_SEEDS = _seeds([(ROOT / "fixtures", (".yaml",)), (CORPUS / "kubernetes", (".
 K8S_SEEDS = K8S_SEEDS or [b"apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: a\n"]
 GHA_SEEDS = _seeds([(CORPUS / "github-actions", (".yml", ".yaml"))])
 GHA_SEEDS = GHA_SEEDS or [b"on: push\npermissions:\n  id-token: write\njobs: {}\n"]
+GITLAB_SEEDS = _seeds([(CORPUS / "gitlab-ci", (".yml", ".yaml"))])
+GITLAB_SEEDS = GITLAB_SEEDS or [b"deploy:\n  id_tokens:\n    T:\n      aud: x\n  script: [x]\n"]
 CONFIG_SEEDS = [
     b"",
     b"fail_on: warning\nexclude: ['examples/**']\nmax_lifetime_days: 30\n",
@@ -143,6 +145,26 @@ def test_fuzz_kubernetes(raw: bytes) -> None:
 @given(raw=st.one_of(mutated(GHA_SEEDS), st.binary(max_size=512)))
 def test_fuzz_github_actions(raw: bytes) -> None:
     _run(github_actions.parse, ".github/workflows/fuzz.yml", raw)
+
+
+@FUZZ
+@given(raw=st.one_of(mutated(GITLAB_SEEDS), st.binary(max_size=512)))
+def test_fuzz_gitlab_ci(raw: bytes) -> None:
+    _run(gitlab_ci.parse, ".gitlab-ci.yml", raw)
+
+
+@FUZZ
+@given(raw=st.one_of(mutated(TF_SEEDS + K8S_SEEDS[:40] + GHA_SEEDS[:40] + GITLAB_SEEDS[:40]),
+                     st.binary(max_size=512)),
+       fmt=st.sampled_from(["terraform", "kubernetes", "github_actions", "gitlab_ci",
+                            "terraform_vars", "hcl"]))  # fmt: skip
+def test_fuzz_secret_scan(raw: bytes, fmt: str) -> None:
+    path = {"github_actions": ".github/workflows/fuzz.yml", "gitlab_ci": ".gitlab-ci.yml",
+            "terraform": "fuzz/main.tf", "kubernetes": "fuzz/s.yaml",
+            "terraform_vars": "fuzz/terraform.tfvars", "hcl": "fuzz/terragrunt.hcl"}[fmt]
+    with deadline(10.0):
+        result = secrets.scan(SourceFile(path, raw, None), fmt)
+    _check_result(result, path, raw)
 
 
 @FUZZ

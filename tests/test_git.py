@@ -282,8 +282,11 @@ def test_staged_changeset_unborn_branch(git_repo: GitRepo) -> None:
         assert cg.read_index_blobs(repo, ["*.tf"]) == {"*.tf": b"glob\n"}
         entries = cg.read_index_entries(repo, ["l.tf"])
         assert entries["l.tf"].is_symlink and entries["l.tf"].data is None
-        with pytest.raises(GitError, match="unknown revision 'HEAD'"):
+        with pytest.raises(GitError, match="the repository has no commits yet, so there is "
+                                            "no change to check"):
             cg.resolve_range(repo, None, None)
+        with pytest.raises(GitError, match="unknown revision 'HEAD'"):
+            cg.resolve_range(repo, None, "HEAD")
 
 
 def test_resolve_range_default_base_is_merge_base_with_main(git_repo: GitRepo) -> None:

@@ -139,3 +139,19 @@ def test_a_value_that_names_its_own_variable_is_no_secret() -> None:
     lines = ["- name: HF_TOKEN", '  value: "HF_TOKEN"', 'api_token = "api-token"',
              'db_password = "Xk9mP2qL7vR4tZ8aa"']  # fmt: skip
     assert [(h.line, h.key) for h in find_hardcoded(lines)] == [(4, "db_password")]
+
+
+def test_inventory_takes_several_paths_like_scan(
+    tmp_path: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "infra").mkdir()
+    (tmp_path / "k8s").mkdir()
+    (tmp_path / "infra" / "a.tf").write_text('resource "aws_iam_user" "u" {\n  name = "u"\n}\n',
+                                             encoding="utf-8")  # fmt: skip
+    (tmp_path / "k8s" / "sa.yaml").write_text(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: x}\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["inventory", "infra", "k8s", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["identities"]
+    assert [(r["path"], r["address"]) for r in rows] == [
+        ("infra/a.tf", "aws_iam_user.u"), ("k8s/sa.yaml", "ServiceAccount/x")]
