@@ -24,9 +24,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from checker.catalogue import Catalogue
+from checker.privileges import privilege_names
 
-#: Literal names the parsers key on that are not catalogue type names.
-_TERRAFORM_EXTRA = (b"terraform-aws-modules", b"terraform-aws-iam")
+#: Literal names the parsers key on that are not catalogue type names: the `source` of each
+#: catalogued module (registry address or GitHub repository, `checker.parsers.terraform`).
+_TERRAFORM_EXTRA = (b"terraform-aws-modules", b"terraform-aws-iam", b"service-accounts",
+                    b"iam-system-user")
 _ACTIONS_EXTRA = (b"permissions",)
 
 
@@ -50,8 +53,10 @@ _LAST_BUILT: list[tuple[Catalogue, Tokens]] = []
 def build_tokens(catalogue: Catalogue) -> Tokens:
     """The tokens for each parsed format, derived from `catalogue`.
 
-    Terraform: each resource type, each `data.<type>` without its prefix, the IAM module's
-    registry/GitHub names. Kubernetes: each kind (`Secret:<type>` entries reduce to `Secret`).
+    Terraform: each resource type, each `data.<type>` without its prefix, the catalogued
+    modules' registry/GitHub names, and (`terraform_module`, searched only in a file that
+    contains `module`) the privilege names a module argument may hold.
+    Kubernetes: each kind (`Secret:<type>` entries reduce to `Secret`).
     GitHub Actions: each catalogued action (`owner/repo[/path]`) and `permissions`.
     Built once per catalogue object (identity, not equality: a catalogue is immutable).
     """
@@ -76,10 +81,15 @@ def _build_tokens(catalogue: Catalogue) -> Tokens:
         elif fmt == "github_actions":
             gha.add(type_.lower().encode())
     tf_re = _alternation(tf)
+    # Any other `module` call is an identity when an argument names an admin/escalation grant
+    # (`checker.privileges.named_privilege`): searched only in files that contain `module`.
+    named = _alternation({w.encode() for w in privilege_names()}, ignore_case=True)
     return Tokens(
         {
             "terraform": tf_re,
             "terraform_json": tf_re,
+            "terraform_module": named,
+            "terraform_json_module": named,
             "kubernetes": _alternation(k8s),
             "github_actions": _alternation(gha, ignore_case=True),
         }
@@ -96,6 +106,9 @@ def may_define_identity(fmt: str, raw: bytes, tokens: Tokens, max_bytes: int) ->
     if pattern is None or len(raw) > max_bytes or b"\x00" in raw or b"\\" in raw:
         return True
     if pattern.search(raw) is not None:
+        return True
+    module = tokens.patterns.get(f"{fmt}_module")
+    if module is not None and b"module" in raw and module.search(raw) is not None:
         return True
     if not raw.isascii():
         try:

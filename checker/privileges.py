@@ -74,6 +74,66 @@ def load_escalation_table(directory: Path | None = None) -> tuple[Escalation, ..
     )
 
 
+#: Platforms whose admin/escalation entries are names a configuration can spell as a plain
+#: string (a managed policy ARN, a role name or id, an IAM or Azure operation), so that a string
+#: passed to an unmodelled Terraform module can be recognised (`named_privilege`).
+_NAMED_PLATFORMS = ("aws", "gcp", "azure")
+
+
+@functools.lru_cache(maxsize=2)
+def _named_tables(directory: Path | None) -> tuple[Mapping[str, str], tuple[Escalation, ...]]:
+    """(admin action -> platform, escalation entries judged whatever the identity's type)."""
+    admin = {action: platform for platform, action in load_admin_table(directory)
+             if platform in _NAMED_PLATFORMS}
+    # GCP escalation entries count only for project/folder/organisation bindings (`_GCP_BROAD`
+    # keys on the resource type), so a value alone cannot be judged by them; AWS escalation is
+    # judged from IAM access levels, not names.
+    escalation = tuple(e for e in load_escalation_table(directory) if e.platform == "azure")
+    return admin, escalation
+
+
+def named_privilege(value: str, directory: Path | None = None) -> str | None:
+    """The platform (`aws`, `gcp`, `azure`) of the admin-equivalent or escalation grant that
+    string `value` names on its own, else None. Raises `RulePackError` on a bad pack.
+
+    Matches `value` (surrounding blanks ignored) against the `admin` entries of those platforms
+    as `admin_grants` compares them (case-sensitive; an Azure role definition id by its GUID,
+    `role_key`) and against the Azure `escalation` globs (case-insensitive, one way: a value
+    that is itself a pattern, such as `Microsoft.Authorization/*`, is not matched, so that the
+    names can be searched for as plain text). For recognising privileges passed to Terraform
+    modules nhi-gate does not model (`checker.parsers.terraform`); the tables come from
+    `rules/privileges.yaml`.
+
+    >>> named_privilege("arn:aws:iam::aws:policy/AdministratorAccess")
+    'aws'
+    >>> named_privilege("roles/viewer") is None
+    True
+    """
+    admin, escalation = _named_tables(directory)
+    text = value.strip()
+    if not text or text == "*":
+        return None
+    if text in admin:
+        return admin[text]
+    key = role_key("azure", text).lower()
+    if admin.get(key) == "azure":
+        return "azure"
+    for esc in escalation:
+        if fnmatch.fnmatchcase(key, esc.action):
+            return esc.platform
+    return None
+
+
+def privilege_names(directory: Path | None = None) -> tuple[str, ...]:
+    """Plain text every value `named_privilege` accepts contains (sorted): each admin name and
+    the literal part of each Azure escalation glob before its first wildcard. For a byte-level
+    pre-filter, which must search it case-insensitively (Azure names and ids are matched so).
+    Raises `RulePackError` on a bad pack."""
+    admin, escalation = _named_tables(directory)
+    words = set(admin) | {re.split(r"[*?\[]", e.action, maxsplit=1)[0] for e in escalation}
+    return tuple(sorted(w for w in words if w))
+
+
 #: An Azure role definition id: a bare GUID, or `<scope>/providers/Microsoft.Authorization/
 #: roleDefinitions/<GUID>` (subscription, management group or no scope prefix).
 _AZURE_ROLE_ID = re.compile(

@@ -10,8 +10,11 @@ Public functions (both satisfy `checker.parsers.Parser`):
 Which blocks define identities is data: `rules/catalogue/terraform.yaml`. A `resource "T" "N"`
 block is looked up as `T`, a `data "T" "N"` block as `data.T` (data sources read identities that
 exist elsewhere, so only the ones that define privileges, e.g. `data.aws_iam_policy_document`,
-are catalogued), and a `module "N"` block whose `source` is the terraform-aws-modules IAM module
-as `module:terraform-aws-modules/iam/aws`. `IdentityObject.type` is that catalogue type.
+are catalogued), and a `module "N"` block whose `source` is a catalogued module as
+`module:<registry address>` (terraform-aws-modules/iam, terraform-google-modules/service-accounts,
+cloudposse/iam-system-user: `_KNOWN_MODULES`). `IdentityObject.type` is that catalogue type. Any
+other module call is an identity only when an argument names an admin-equivalent or escalation
+grant (`checker.privileges.named_privilege`): a `role_binding` of type `module:<source>`.
 
 python-hcl2 7.3.1 shapes this module relies on (verified on the fixtures and the corpus):
 - top level: `{"resource": [{T: {N: body}}], "data": [...], "module": [{N: body}]}`;
@@ -67,6 +70,7 @@ from checker.model import (
     Trust,
 )
 from checker.parsers import common
+from checker.privileges import named_privilege
 from checker.tfcontext import ModuleSources, is_tfvars
 
 _JsonPath = tuple[str | int, ...]
@@ -77,11 +81,32 @@ _HCL_ERRORS = (LarkError, ValueError, RuntimeError, RecursionError, UnicodeError
 
 #: The terraform-aws-modules IAM module, by registry address or GitHub URL, with its submodule.
 _IAM_MODULE_TYPE = "module:terraform-aws-modules/iam/aws"
-_IAM_MODULE_SOURCE = re.compile(
-    r"^(?:registry\.terraform\.io/)?terraform-aws-modules/iam/aws"
-    r"|^(?:git::)?(?:https://|ssh://git@|git@)?github\.com[/:]terraform-aws-modules/"
-    r"terraform-aws-iam(?:\.git)?(?=$|[/?])"
+_GOOGLE_SA_MODULE_TYPE = "module:terraform-google-modules/service-accounts/google"
+_SYSTEM_USER_MODULE_TYPE = "module:cloudposse/iam-system-user/aws"
+
+
+def _module_source(registry: str, github: str) -> re.Pattern[str]:
+    """A `source` pattern for one registry module: its registry address (`ns/name/provider`,
+    optionally on `registry.terraform.io`) or its GitHub repository (`github.com/org/repo`,
+    `git::https://`, `git@github.com:`, with `.git`), then the end, a `//submodule` or `?ref=`.
+    See https://developer.hashicorp.com/terraform/language/modules/sources
+    """
+    end = r"(?=$|[/?])"
+    return re.compile(
+        rf"^(?:registry\.terraform\.io/)?{re.escape(registry)}{end}"
+        rf"|^(?:git::)?(?:https://|ssh://git@|git@)?github\.com[/:]{re.escape(github)}"
+        rf"(?:\.git)?{end}"
+    )
+
+
+_IAM_MODULE_SOURCE = _module_source("terraform-aws-modules/iam/aws",
+                                    "terraform-aws-modules/terraform-aws-iam")
+_GOOGLE_SA_MODULE_SOURCE = _module_source(
+    "terraform-google-modules/service-accounts/google",
+    "terraform-google-modules/terraform-google-service-accounts",
 )
+_SYSTEM_USER_MODULE_SOURCE = _module_source("cloudposse/iam-system-user/aws",
+                                            "cloudposse/terraform-aws-iam-system-user")
 _SUBMODULE = re.compile(r"//modules/([A-Za-z0-9_-]+)")
 
 _ATTR_LINE = re.compile(r"\s*([A-Za-z_][\w-]*)\s*=(?!=)")
@@ -859,25 +884,29 @@ def _build(blocks: list[_Block], doc: _Doc, catalogue: Catalogue,
            module: ModuleSources | None = None) -> tuple[IdentityObject, ...]:  # fmt: skip
     """Turn catalogued blocks into `IdentityObject`s, sorted by (start line, address)."""
     types = catalogue.types(_FORMAT)
-    modules = frozenset(
-        b.labels[0]
-        for b in blocks
-        if b.section == "module" and _iam_module_source(b.node.get("source")) is not None
-    )
+    calls = {
+        i: _module_identities(b, doc, catalogue, module)
+        for i, b in enumerate(blocks)
+        if b.section == "module" and len(b.labels) == 1
+    }
     ctx = _Context(
         resource_types=frozenset(t for t in types if "." not in t and ":" not in t),
         data_types=frozenset(t[5:] for t in types if t.startswith("data.")),
-        modules=modules,
+        modules=frozenset(blocks[i].labels[0] for i, objs in calls.items() if objs),
     )
     out: list[IdentityObject] = []
-    for block in blocks:
-        obj: IdentityObject | None
-        if block.section == "module":
-            obj = _module_identity(block, doc, catalogue, ctx, module)
-        else:
-            obj = _resource_identity(block, doc, catalogue, ctx, module)
-        if obj is not None:
-            out.append(obj)
+    for i, block in enumerate(blocks):
+        if i in calls:
+            for obj in calls[i]:
+                refs = _references(block.node, ctx, obj.address)
+                out.append(replace(obj, references=tuple(dict.fromkeys((*obj.references, *refs)))))
+            continue
+        found = (
+            _resource_identity(block, doc, catalogue, ctx, module)
+            if block.section != "module" else None
+        )
+        if found is not None:
+            out.append(found)
     out.sort(key=lambda o: (o.location.start_line, o.address))
     return tuple(out)
 
@@ -929,59 +958,241 @@ def _resource_identity(
     )
 
 
-def _module_identity(
-    block: _Block, doc: _Doc, catalogue: Catalogue, ctx: _Context,
-    module: ModuleSources | None = None,
-) -> IdentityObject | None:
-    """An `IdentityObject` for a terraform-aws-modules IAM `module` block, else None.
+@dataclass(frozen=True)
+class _Call:
+    """One `module` block being turned into identities: its node (`inputs` substitutes module
+    values), address, metadata and the resolver recording the values used."""
 
-    The kind follows the submodule in `source` (`//modules/iam-user` -> user); inputs become
-    metadata only when they are tag maps (`tags`, `*_tags`); managed-policy ARN inputs
-    (`*policy_arns`, `policies`) and a `policy` JSON document become grants.
+    node: _Node
+    inputs: _Node
+    address: str
+    metadata: dict[str, str]
+    resolver: _Resolver | None
+
+    def identity(self, entry: CatalogueEntry, type_: str, grants: list[Grant], *,
+                 kind: str | None = None, address: str | None = None,
+                 principals: tuple[str, ...] = (),
+                 lifetime: Lifetime | None = None) -> IdentityObject:  # fmt: skip
+        """An `IdentityObject` for this call (or, with `address`, for one resource the module
+        creates, such as its access key, referring to the call), located at the whole block;
+        references are filled in later by `_build`."""
+        node = self.node
+        return IdentityObject(
+            kind=kind or entry.kind,
+            platform=entry.platform,
+            type=type_,
+            address=address or self.address,
+            location=Location(node.doc.path, node.start, node.end),
+            metadata=dict(self.metadata),
+            attribute_lines=_attribute_lines(node),
+            privileges=_dedupe(grants),
+            lifetime=lifetime,
+            references=(self.address,) if address else (),
+            principals=tuple(sorted({*_principals(node), *principals})),
+            inputs=self.resolver.inputs() if self.resolver is not None else (),
+        )
+
+
+def _module_identities(block: _Block, doc: _Doc, catalogue: Catalogue,
+                       module: ModuleSources | None = None) -> list[IdentityObject]:  # fmt: skip
+    """The identities one `module "N"` block defines (references are added by `_build`).
+
+    A catalogued module (`_KNOWN_MODULES`, matched on `source` with any `//submodule` and
+    `?ref=`) is read by its builder. Any other module call (local path, git, registry) is
+    judged fail-closed on privilege literals: when an argument value, or a string at any depth
+    inside it, names an admin-equivalent or escalation grant on its own (`_named_grants`), the
+    call becomes one `role_binding` of type `module:<source>` holding those grants, so NHI301
+    and the identity rules judge it like any binding. Other calls give nothing. Metadata of
+    every module identity: tag maps (`tags`, `*_tags`) and a `# nhi-gate:` comment above.
     """
     node = block.node
-    submodule = _iam_module_source(node.get("source"))
-    entry = catalogue.get(_FORMAT, _IAM_MODULE_TYPE)
-    if submodule is None or entry is None:
-        return None
-    address = f"module.{block.labels[0]}"
+    source = node.get("source")
+    source = source.strip() if isinstance(source, str) else ""
     resolver = _Resolver(module) if module is not None else None
-    inputs = _resolving(node, resolver)
-    grants: list[Grant] = []
-    for key in node.body:
-        if key.endswith("policy_arns") or key == "policies":
-            value = inputs.get(key)
-            items = list(value.values()) if isinstance(value, dict) else _strings(value)
-            line = node.line(key)
-            grants.extend(Grant(action=a, line=line) for a in items if isinstance(a, str))
-    grants.extend(_policy_grants(inputs, "policy"))
     metadata: dict[str, str] = {}
     for key, value in node.body.items():
         if key == "tags" or key.endswith("_tags"):
             _merge_tags(metadata, value)
     for key, value in common.comment_metadata(doc.lines, node.start).items():
         _fill(metadata, key, value)
-    return IdentityObject(
-        kind=_module_kind(submodule, entry),
-        platform=entry.platform,
-        type=_IAM_MODULE_TYPE,
-        address=address,
-        location=Location(doc.path, node.start, node.end),
-        metadata=metadata,
-        attribute_lines=_attribute_lines(node),
-        privileges=_dedupe(grants),
-        references=_references(node, ctx, address),
-        principals=_principals(node),
-        inputs=resolver.inputs() if resolver is not None else (),
-    )
+    call = _Call(node, _resolving(node, resolver), f"module.{block.labels[0]}", metadata, resolver)
+    for type_, pattern, builder in _KNOWN_MODULES:
+        entry = catalogue.get(_FORMAT, type_)
+        if entry is not None and pattern.match(source):
+            m = _SUBMODULE.search(source)
+            found = builder(call, entry, m.group(1) if m else "", catalogue)
+            if found is not None:
+                return found
+    grants = _named_grants(node, resolver)
+    if not grants:
+        return []
+    platform = grants[0][0]
+    entry = CatalogueEntry(_FORMAT, f"module:{source}", "role_binding", platform, "", ())
+    mine = [g for p, g in grants if p == platform]
+    return [call.identity(entry, entry.type, mine)]
 
 
-def _iam_module_source(source: Any) -> str | None:
-    """The submodule name (`iam-user`; `""` for the root) if `source` is the IAM module."""
-    if not isinstance(source, str) or not _IAM_MODULE_SOURCE.match(source.strip()):
+def _iam_module(call: _Call, entry: CatalogueEntry, submodule: str,
+                catalogue: Catalogue) -> list[IdentityObject]:  # fmt: skip
+    """terraform-aws-modules/iam: the kind follows the submodule in `source`
+    (`//modules/iam-user` -> user); managed-policy ARN inputs (`*policy_arns`, `policies`) and
+    a `policy` JSON document become grants.
+    See https://registry.terraform.io/modules/terraform-aws-modules/iam/aws/latest
+    """
+    grants: list[Grant] = []
+    for key in call.node.body:
+        if key.endswith("policy_arns") or key == "policies":
+            grants.extend(replace(g, line=call.node.line(key)) for g in _arn_grants(call, key))
+    grants.extend(_policy_grants(call.inputs, "policy"))
+    return [call.identity(entry, _IAM_MODULE_TYPE, grants, kind=_module_kind(submodule, entry))]
+
+
+def _arn_grants(call: _Call, key: str) -> list[Grant]:
+    """Managed policy ARNs in a list or map (values) input, each at its own line."""
+    value = call.inputs.get(key)
+    items = list(value.values()) if isinstance(value, dict) else _strings(value)
+    return [Grant(action=a, line=_find_line(call.node, key, a)) for a in items
+            if isinstance(a, str)]
+
+
+def _google_sa_module(call: _Call, entry: CatalogueEntry, submodule: str,
+                      catalogue: Catalogue) -> list[IdentityObject] | None:  # fmt: skip
+    """terraform-google-modules/service-accounts (root module and `//modules/simple-sa`).
+
+    One service account identity for the call (`names` with `prefix`, or the submodule's
+    `name`): its `project_roles`, `"<project>=>roles/x"` (root) or `roles/x` on `project_id`
+    (simple-sa), become grants on that project, each at its own line; literal account ids
+    become `gcp-sa:` principals. `generate_keys = true` adds the
+    `google_service_account_key.keys` the module creates (a static key, NHI303).
+    Other submodules (`key-distributor`) are not this entry (None).
+    See https://registry.terraform.io/modules/terraform-google-modules/service-accounts/google/latest
+    """
+    if submodule not in ("", "simple-sa"):
         return None
-    m = _SUBMODULE.search(source)
-    return m.group(1) if m else ""
+    node, inputs = call.node, call.inputs
+    project = inputs.get("project_id")
+    project = project if isinstance(project, str) else "*"
+    grants: list[Grant] = []
+    for item in _strings(inputs.get("project_roles")):
+        target, sep, role = item.rpartition("=>")
+        if not sep:
+            target, role = project, item
+        line = _find_line(node, "project_roles", item)
+        grants.append(Grant(action=role.strip(), resource=target.strip() or "*", line=line))
+    if submodule:
+        names = _strings(inputs.get("name"))
+        prefix = ""
+    else:
+        names = _strings(inputs.get("names"))
+        given = inputs.get("prefix")
+        prefix = f"{given}-" if isinstance(given, str) and given else ""
+    emails = (f"{prefix}{name.lower()}@{project}.iam.gserviceaccount.com" for name in names)
+    principals = tuple(f"gcp-sa:{e}" for e in emails if _GCP_SA_EMAIL.fullmatch(e))
+    out = [call.identity(entry, _GOOGLE_SA_MODULE_TYPE, grants, principals=principals)]
+    key_entry = catalogue.get(_FORMAT, "google_service_account_key")
+    if not submodule and inputs.get("generate_keys") is True and key_entry is not None:
+        out.append(call.identity(key_entry, key_entry.type, [],
+                                 address=f"{call.address}.google_service_account_key.keys",
+                                 principals=principals))
+    return out
+
+
+def _system_user_module(call: _Call, entry: CatalogueEntry, submodule: str,
+                        catalogue: Catalogue) -> list[IdentityObject] | None:  # fmt: skip
+    """cloudposse/iam-system-user: an IAM user, with `policy_arns`/`policy_arns_map` (managed
+    policy ARNs) and `inline_policies`/`inline_policies_map` (JSON documents) as grants, and
+    the access key the module creates unless `create_iam_access_key = false` (it defaults to
+    true). A literal `iam_access_key_max_age` (seconds; 0 = no expiry) is the key's lifetime;
+    absent, none is assumed (its default differs between module versions).
+    See https://registry.terraform.io/modules/cloudposse/iam-system-user/aws/latest
+    """
+    if submodule:
+        return None
+    node, inputs = call.node, call.inputs
+    grants = _arn_grants(call, "policy_arns") + _arn_grants(call, "policy_arns_map")
+    for key in ("inline_policies", "inline_policies_map"):
+        value = inputs.get(key)
+        docs = list(value.values()) if isinstance(value, dict) else _as_list(value)
+        for text in docs:
+            grants.extend(_document_grants(_policy_document(text), node.line(key)))
+    out = [call.identity(entry, _SYSTEM_USER_MODULE_TYPE, grants)]
+    key_entry = catalogue.get(_FORMAT, "aws_iam_access_key")
+    if inputs.get("create_iam_access_key") is False or key_entry is None:
+        return out
+    max_age = inputs.get("iam_access_key_max_age")
+    lifetime: Lifetime | None = None
+    resource = "aws_iam_access_key"
+    if isinstance(max_age, (int, float)) and not isinstance(max_age, bool):
+        if max_age > 0:
+            lifetime = Lifetime(hours=max_age / 3600, attribute="iam_access_key_max_age")
+            resource = "awsutils_expiring_iam_access_key"
+    elif max_age is not None:
+        lifetime = Lifetime(attribute="iam_access_key_max_age")
+    out.append(call.identity(key_entry, key_entry.type, [], lifetime=lifetime,
+                             address=f"{call.address}.{resource}.default"))
+    return out
+
+
+_ModuleBuilder = Callable[[_Call, CatalogueEntry, str, Catalogue], "list[IdentityObject] | None"]
+
+#: Catalogued modules: (catalogue type, `source` pattern, builder). A builder returns None for a
+#: submodule it does not model, which is then judged like any other module call.
+_KNOWN_MODULES: tuple[tuple[str, re.Pattern[str], _ModuleBuilder], ...] = (
+    (_IAM_MODULE_TYPE, _IAM_MODULE_SOURCE, _iam_module),
+    (_GOOGLE_SA_MODULE_TYPE, _GOOGLE_SA_MODULE_SOURCE, _google_sa_module),
+    (_SYSTEM_USER_MODULE_TYPE, _SYSTEM_USER_MODULE_SOURCE, _system_user_module),
+)
+
+#: Module arguments that are no input of the module (Terraform meta-arguments), and tag maps.
+_MODULE_META_ARGS = frozenset({"source", "version", "providers", "depends_on", "count",
+                               "for_each", "//", *_TAG_FIELDS})
+#: Splits an expression's text into the literals python-hcl2 leaves unquoted inside `${...}`.
+_EXPR_SPLIT = re.compile(r"[\s,\[\](){}\"'$]+")
+
+
+def _named_grants(node: _Node, resolver: _Resolver | None) -> list[tuple[str, Grant]]:
+    """(platform, grant) for each argument value of a module call that names an admin or
+    escalation grant (`checker.privileges.named_privilege`), in argument order.
+
+    Strings are searched at any depth of lists and maps (map keys too, as in
+    `bindings = { "roles/owner" = [...] }`); inside an expression (`concat(var.a, ["arn:..."])`)
+    each literal is tried. `"<target>=>roles/x"` (the terraform-google-modules convention)
+    names `roles/x` on `<target>`. The line is the value's own line inside the argument.
+    Meta-arguments and tag maps (`tags`, `*_tags`, `labels`) are skipped.
+    """
+    out: list[tuple[str, Grant]] = []
+    for key, raw in node.body.items():
+        if key in _MODULE_META_ARGS or key.endswith(("_tags", "_labels")):
+            continue
+        todo: list[Any] = [resolver.resolve_deep(raw) if resolver is not None else raw]
+        while todo:
+            value = todo.pop(0)
+            if isinstance(value, dict):
+                todo.extend(k for k in value if isinstance(k, str) and k not in _META)
+                todo.extend(v for k, v in value.items() if k not in _META)
+            elif isinstance(value, list):
+                todo.extend(value)
+            elif isinstance(value, str):
+                for platform, action, target in _named_in(value):
+                    line = _find_line(node, key, action)
+                    out.append((platform, Grant(action=action, resource=target, line=line)))
+    return out
+
+
+def _named_in(value: str) -> list[tuple[str, str, str]]:
+    """(platform, action, target) for the privilege names one string holds (see above)."""
+    target, sep, rest = value.rpartition("=>")
+    target = target.strip() if sep and target.strip() else "*"
+    text = rest if sep else value
+    candidates = [text.strip()]
+    if "${" in text:
+        candidates += [t for t in _EXPR_SPLIT.split(text) if t]
+    found: list[tuple[str, str, str]] = []
+    for candidate in dict.fromkeys(candidates):
+        platform = named_privilege(candidate)
+        if platform is not None:
+            found.append((platform, candidate, target))
+    return found
 
 
 def _module_kind(submodule: str, entry: CatalogueEntry) -> str:
@@ -1274,16 +1485,34 @@ def _policy_grants(node: _Node, attr: str) -> list[Grant]:
     lines = key_lines if len(key_lines) == len(with_action) else [attr_line] * len(with_action)
     grants: list[Grant] = []
     for statement, line in zip(with_action, lines, strict=True):
-        not_action = "Action" not in statement
-        actions = _strings(statement.get("NotAction" if not_action else "Action"))
-        resources = _strings(statement.get("Resource")) or ["*"]
-        effect = _effect(statement.get("Effect"))
-        grants.extend(
-            Grant(action=a, resource=r, effect=effect, not_action=not_action, line=line)
-            for a in actions
-            for r in resources
-        )
+        grants.extend(_statement_grants(statement, line))
     return grants
+
+
+def _statement_grants(statement: Mapping[str, Any], line: int) -> list[Grant]:
+    """Action (or NotAction) x Resource grants of one IAM policy statement, at `line`."""
+    not_action = "Action" not in statement
+    actions = _strings(statement.get("NotAction" if not_action else "Action"))
+    resources = _strings(statement.get("Resource")) or ["*"]
+    effect = _effect(statement.get("Effect"))
+    return [
+        Grant(action=a, resource=r, effect=effect, not_action=not_action, line=line)
+        for a in actions
+        for r in resources
+    ]
+
+
+def _document_grants(doc: Any, line: int) -> list[Grant]:
+    """Grants of every statement of a decoded IAM policy document, all at `line`."""
+    statements = doc.get("Statement") if isinstance(doc, dict) else None
+    if isinstance(statements, dict):
+        statements = [statements]
+    return [
+        g
+        for st in (statements if isinstance(statements, list) else [])
+        if isinstance(st, dict) and ("Action" in st or "NotAction" in st)
+        for g in _statement_grants(st, line)
+    ]
 
 
 def _aws_policy(node: _Node) -> list[Grant]:
