@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING
 from checker.catalogue import Catalogue, load_catalogue
 from checker.config import Config
 from checker.discovery import classify, excluded
-from checker.engine import Context, evaluate, problem_findings
-from checker.gate import decide
 from checker.model import (
     ChangeSet,
     Finding,
@@ -233,6 +231,11 @@ def run_rules(
     `approved` (a PR review, a signed approval commit, a reasoned inline suppression, a baseline)
     and must keep every finding: approved findings stay in the output, they just do not block.
     """
+    # Imported here, not at the top: `hook`/`check` load the rules while the parse worker
+    # parses (`commands._while_parsing`), not before git is read.
+    from checker.engine import Context, evaluate, problem_findings
+    from checker.gate import decide
+
     ctx = Context(
         mode=mode,
         config=config,

@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from checker.config import DEFAULT_BASELINE
 from checker.errors import ConfigError
 from checker.model import Finding
 from checker.suppressions import Waiver, waive
 
-DEFAULT_BASELINE = ".nhi-gate-baseline.json"
 VERSION = 1
 _SCHEMA_PATH = Path(__file__).parent / "schemas" / "baseline.schema.json"
 _NEVER = ("NHI1", "NHI9")

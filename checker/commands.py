@@ -28,7 +28,7 @@ from checker.analysis import (
     warm_parsers,
 )
 from checker.catalogue import load_catalogue
-from checker.config import CONFIG_NAME, Config, load_config_file, parse_config
+from checker.config import CONFIG_NAME, DEFAULT_BASELINE, Config, load_config_file, parse_config
 from checker.discovery import classify, walk
 from checker.errors import ConfigError, NhiGateError
 from checker.model import (
@@ -79,9 +79,10 @@ def _write(text: str, output: str | None) -> None:
 
 
 def _while_parsing(args: argparse.Namespace) -> None:
-    """Load what the rules, approvals and report need and the parse does not decide (rule
-    docs, the admin-grant table, their modules), while a `ParseWorker` parses: this process
-    would otherwise only wait. Everything loaded here is cached for the process."""
+    """Load what the rules, approvals and report need and the parse does not decide (the
+    engine and gate, rule docs, the admin-grant table, their modules), while a `ParseWorker`
+    parses: this process would otherwise only wait. Everything loaded here is cached for the
+    process."""
     import importlib
 
     from checker.privileges import load_admin_table
@@ -93,7 +94,8 @@ def _while_parsing(args: argparse.Namespace) -> None:
     wanted = {f"checker.reporters.{reporters.get(args.format, 'text')}"}
     if getattr(args, "sarif", None):
         wanted.add("checker.reporters.sarif")
-    for module in ("checker.baseline", "checker.suppressions", *sorted(wanted)):
+    for module in ("checker.engine", "checker.gate", "checker.baseline", "checker.suppressions",
+                   *sorted(wanted)):  # fmt: skip
         importlib.import_module(module)
 
 
@@ -395,8 +397,6 @@ def _local_approvals(
 
 
 def _baseline_name(config: Config) -> str:
-    from checker.baseline import DEFAULT_BASELINE
-
     return config.baseline or DEFAULT_BASELINE
 
 
@@ -571,6 +571,7 @@ def check(args: argparse.Namespace) -> int:
     """`nhi-gate check`: gate the identities that `base..head` adds or changes."""
     from checker.budget import ParseWorker
 
+    load_catalogue()  # before the fork: cached for both processes
     # The parsers load on the second core while this process imports GitPython and asks git.
     with _optional(ParseWorker.start(warm_parsers)) as worker:
         return _check(args, worker)
@@ -750,6 +751,7 @@ def hook(args: argparse.Namespace) -> int:
     """
     from checker.budget import ParseWorker
 
+    load_catalogue()  # before the fork: cached for both processes
     # The parsers load on the second core while this process imports GitPython and asks git.
     with _optional(ParseWorker.start(warm_parsers)) as worker:
         return _hook(args, worker)
@@ -757,8 +759,6 @@ def hook(args: argparse.Namespace) -> int:
 
 def _hook(args: argparse.Namespace, worker: ParseWorker | None) -> int:
     from checker import git
-    from checker.baseline import DEFAULT_BASELINE
-    from checker.provenance import classify_actor, load_fingerprints
 
     catalogue = load_catalogue()
     with git.open_repo(Path(".")) as repo:
@@ -794,6 +794,8 @@ def _hook(args: argparse.Namespace, worker: ParseWorker | None) -> int:
         )
         name, email = git.git_identity(repo)
         baseline = _baseline_at(repo, changeset.base, config, at_base)
+    from checker.provenance import classify_actor, load_fingerprints
+
     fps = load_fingerprints(config.agent_emails, config.agent_branches)
     actor = classify_actor(name, email, "", fps, changeset.branch)
     _while_parsing(args)

@@ -16,6 +16,8 @@ from typing import Any
 from checker.errors import ConfigError
 
 CONFIG_NAME = ".nhi-gate.yaml"
+#: The baseline file when the config names none (`baseline:`).
+DEFAULT_BASELINE = ".nhi-gate-baseline.json"
 _SCHEMA_PATH = Path(__file__).parent / "schemas" / "config.schema.json"
 
 DEFAULT_ALIASES: Mapping[str, tuple[str, ...]] = {

@@ -168,7 +168,7 @@ def _gate_files(repo: git.Repo, changeset: ChangeSet, known: Mapping[str, str]
     findings later), any `.gitattributes` (can change how git shows the diff), and workflow
     files that run nhi-gate (on `pull_request`, GitHub runs the PR's own copy, so an agent could
     add `continue-on-error` or `fail-on: never`). path -> kind."""
-    from checker.baseline import DEFAULT_BASELINE
+    from checker.config import DEFAULT_BASELINE
 
     assert changeset.base is not None and changeset.head is not None
     out: dict[str, str] = {}
