@@ -93,16 +93,21 @@ class Catalogue:
 _VALIDATION_KEY = b"nhi-gate load_pack v1 Draft202012Validator\0"
 
 
-def pack_cache_dir() -> Path | None:
-    """Where validated packs are remembered: `$XDG_CACHE_HOME/nhi-gate/packs`, else
-    `~/.cache/nhi-gate/packs`; None when no home directory can be found."""
+def cache_dir(name: str) -> Path | None:
+    """nhi-gate's cache folder `name`: `$XDG_CACHE_HOME/nhi-gate/<name>`, else
+    `~/.cache/nhi-gate/<name>`; None when no home directory can be found. Not created here."""
     base = os.environ.get("XDG_CACHE_HOME")
     if not base:
         try:
             base = str(Path.home() / ".cache")
         except RuntimeError:
             return None
-    return Path(base) / "nhi-gate" / "packs"
+    return Path(base) / "nhi-gate" / name
+
+
+def pack_cache_dir() -> Path | None:
+    """Where validated packs are remembered: `cache_dir("packs")`."""
+    return cache_dir("packs")
 
 
 def _cached_pack(key: str) -> Any:

@@ -330,7 +330,8 @@ def _module_siblings(
         if base else changed
     )  # fmt: skip
     entries = git.read_directory_entries(
-        repo, rev, directories, (".tf", ".tofu", ".tfvars"), max_bytes=config.max_file_bytes
+        repo, rev, directories, (".tf", ".tofu", ".tfvars"), max_bytes=config.max_file_bytes,
+        exclude=skip,
     )
     return [
         SourceFile(path, entry.data, rev)

@@ -38,7 +38,7 @@ import contextlib
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -1055,9 +1055,12 @@ def read_directory_entries(
     suffixes: Sequence[str],
     *,
     max_bytes: int | None = None,
+    exclude: Collection[str] = (),
 ) -> dict[str, BlobEntry]:
     """The files directly inside `directories` (posix, `""` for the root; not their
-    subdirectories) whose lower-cased name ends with one of `suffixes`: path -> `BlobEntry`.
+    subdirectories) whose lower-cased name ends with one of `suffixes`, except the paths in
+    `exclude` (already read by the caller; their contents are not read again): path ->
+    `BlobEntry`.
 
     `rev` is a commit (one `git ls-tree -l -z` for every directory at once) or None for the
     index (one `git ls-files -s -z` with a `:(glob)` pathspec per directory and suffix, stage
@@ -1070,9 +1073,11 @@ def read_directory_entries(
     if not wanted or not ends:
         return {}
 
+    skip = set(exclude)
+
     def keep(path: str) -> bool:
         parent, _, name = path.rpartition("/")
-        return parent in wanted and name.lower().endswith(ends)
+        return parent in wanted and name.lower().endswith(ends) and path not in skip
 
     found: dict[str, tuple[str, str, int | None]] = {}
     if rev is None:

