@@ -647,6 +647,16 @@ class _Runs:
         return out
 
 
+def _hunk_end(lines: Sequence[bytes], i: int, body: int) -> int:
+    """The index after a `-U0` hunk body that starts at `lines[i]` and holds `body` removed
+    plus added lines; `\\ No newline at end of file` markers do not count."""
+    while body > 0 and i < len(lines):
+        if not lines[i].startswith(b"\\"):
+            body -= 1
+        i += 1
+    return i
+
+
 def _replay(raw: bytes) -> tuple[dict[str, _Runs], set[str]]:
     """Replay `git log -p -U0 -M --reverse --format=%x01%H` of a merge-free range.
 
@@ -687,11 +697,7 @@ def _replay(raw: bytes) -> tuple[dict[str, _Runs], set[str]]:
                 old_count = int(match.group(2)) if match.group(2) is not None else 1
                 new_count = int(match.group(4)) if match.group(4) is not None else 1
                 hunks.append((old_start, old_count, new_count))
-                body = old_count + new_count
-                while body > 0 and i < len(lines):
-                    if not lines[i].startswith(b"\\"):
-                        body -= 1
-                    i += 1
+                i = _hunk_end(lines, i, old_count + new_count)
             elif line.startswith(b"--- "):
                 target = line[4:].rstrip(b"\t")
                 created = target == b"/dev/null"
@@ -1234,11 +1240,7 @@ def _parse_tree_diffs(raw: bytes) -> dict[str, list[FileDelta]]:
                 old_count = int(match.group(2)) if match.group(2) is not None else 1
                 new_count = int(match.group(4)) if match.group(4) is not None else 1
                 hunks.append((int(match.group(1)), old_count, int(match.group(3)), new_count))
-                body = old_count + new_count
-                while body > 0 and i < len(lines):
-                    if not lines[i].startswith(b"\\"):
-                        body -= 1
-                    i += 1
+                i = _hunk_end(lines, i, old_count + new_count)
             elif line.startswith(b"--- "):
                 target = line[4:].rstrip(b"\t")
                 old = None if target == b"/dev/null" else _unquote_path(target).removeprefix("a/")

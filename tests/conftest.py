@@ -224,3 +224,18 @@ def make_repo(tmp_path: Path) -> Iterator[Callable[..., GitRepo]]:
 def git_repo(make_repo: Callable[..., GitRepo]) -> GitRepo:
     """One empty repository on `main`."""
     return make_repo()
+
+
+#: ../shared/corpus beside the clone (absent on a bare clone: tests that need it skip).
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+
+
+def corpus_yaml_files() -> list[Path]:
+    """Every `.yaml`/`.yml` file of the corpus's kubernetes, real-repos and github-actions
+    folders, sorted; empty when the corpus is absent."""
+    out: list[Path] = []
+    for sub in ("kubernetes", "real-repos", "github-actions"):
+        base = CORPUS / sub
+        if base.is_dir():
+            out.extend(p for p in sorted(base.rglob("*")) if p.suffix in (".yaml", ".yml"))
+    return out

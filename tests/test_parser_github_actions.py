@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import corpus_yaml_files as corpus_files
 
 from checker.catalogue import load_catalogue
 from checker.model import KINDS, PLATFORMS, Grant, IdentityObject, ParseResult, SourceFile
@@ -232,15 +233,6 @@ def test_catalogue_sources_are_github_docs() -> None:
     for type_ in types:
         entry = catalogue.get("github_actions", type_)
         assert entry is not None and entry.source.startswith("https://docs.github.com/")
-
-
-def corpus_files() -> list[Path]:
-    out: list[Path] = []
-    for sub in ("kubernetes", "real-repos", "github-actions"):
-        base = CORPUS / sub
-        if base.is_dir():
-            out.extend(p for p in sorted(base.rglob("*")) if p.suffix in (".yaml", ".yml"))
-    return out
 
 
 def test_corpus_parses_without_exceptions() -> None:
