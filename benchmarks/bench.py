@@ -164,8 +164,8 @@ def ablation() -> list[str]:
     sys.path.insert(0, str(ROOT))
     from checker import commands
     from checker.analysis import parse_sources
-    from checker.catalogue import load_catalogue
-    from checker.config import Config
+    from checker.policy.catalogue import load_catalogue
+    from checker.policy.config import Config
 
     sources, _ = commands._scan_sources([str(REAL)])
     cat = load_catalogue()

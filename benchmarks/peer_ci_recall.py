@@ -30,12 +30,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from checker.analysis import Parsed, parse_sources, run_rules
-from checker.catalogue import load_catalogue
 from checker.cli import main as cli_main
-from checker.config import Config
-from checker.discovery import classify
 from checker.model import ChangeSet, Finding, SourceFile
-from checker.parsers import secrets
+from checker.policy.catalogue import load_catalogue
+from checker.policy.config import Config
+from checker.secrets import scan as secrets
+from checker.sources.discovery import classify
 
 CI_RULES = frozenset({f"NHI31{i}" for i in range(10)} | {f"NHI40{i}" for i in range(1, 10)})
 

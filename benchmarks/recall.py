@@ -38,9 +38,9 @@ from pathlib import Path
 import yaml
 
 from checker.analysis import Parsed, parse_sources, run_rules
-from checker.catalogue import load_catalogue
-from checker.config import Config
 from checker.model import ChangeSet, Finding, IdentityObject, SourceFile
+from checker.policy.catalogue import load_catalogue
+from checker.policy.config import Config
 
 TARGET = 0.95
 

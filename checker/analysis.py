@@ -11,9 +11,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from checker.catalogue import Catalogue, load_catalogue
-from checker.config import Config
-from checker.discovery import classify, excluded
 from checker.model import (
     ChangeSet,
     Finding,
@@ -26,11 +23,19 @@ from checker.model import (
 )
 from checker.parsers import FORMATS, VALUE_FORMATS, build_parsers, gitlab_ci
 from checker.parsers.common import decode
-from checker.privileges import load_admin_table
-from checker.tfcontext import ModuleSources, group_modules, module_directory, uses_module_values
+from checker.policy.catalogue import Catalogue, load_catalogue
+from checker.policy.config import Config
+from checker.policy.privileges import load_admin_table
+from checker.sources.discovery import classify, excluded
+from checker.sources.modules import (
+    ModuleSources,
+    group_modules,
+    module_directory,
+    uses_module_values,
+)
 
 if TYPE_CHECKING:
-    from checker.budget import Job, ParseWorker
+    from checker.sources.budget import Job, ParseWorker
 
 #: Marks findings approved; returns all of them (same length, same order or re-sorted).
 Approver = Callable[[list[Finding]], list[Finding]]
@@ -57,14 +62,14 @@ def parse_sources(
 
     Excluded paths (config `exclude`) are skipped. A file over `config.max_file_bytes` is an
     NHI903 problem and is not parsed. With `prefilter` (the default) a file whose bytes name no
-    catalogued type/kind/action is not parsed (`checker.prefilter`: it cannot define an
+    catalogued type/kind/action is not parsed (`checker.sources.prefilter`: it cannot define an
     identity). A `.tf` file reads the `local.X`/`var.X` values of its directory from the
-    other `sources` of that directory (`checker.tfcontext`): pass a module's files together.
+    other `sources` of that directory (`checker.sources.modules`): pass a module's files together.
     Each parse is bounded by `config.parse_seconds` (NHI903 when over); many files are parsed
-    on `workers` processes (default: every available core; `checker.budget`), few on `worker`
+    on `workers` processes (default: every available core; `sources.budget`), few on `worker`
     when one was started (`warm_parsers`), else in this process.
     """
-    from checker.budget import parse_many
+    from checker.sources.budget import parse_many
 
     jobs, problems = _plan(sources, catalogue, config, prefilter)
     results = parse_many(jobs, catalogue, config.parse_seconds, workers=workers, worker=worker)
@@ -82,7 +87,7 @@ def start_parse(
     and return the function that waits for the answers: one `Parsed` per side, in order.
 
     `contexts[i]`, when given, are more files of side `i` that are read only for their
-    Terraform module values (`checker.tfcontext`), never parsed or reported on their own.
+    Terraform module values (`checker.sources.modules`), never parsed or reported on their own.
     The caller reads the rest of git while the worker parses. Without a worker, or when it does
     not answer, the returned function parses in this process (same results, same budget).
     """
@@ -94,7 +99,7 @@ def start_parse(
     sent = worker is not None and bool(every) and worker.submit(every, config.parse_seconds)
 
     def finish() -> list[Parsed]:
-        from checker.budget import parse_many
+        from checker.sources.budget import parse_many
 
         answered = worker.collect() if sent and worker is not None else None
         out: list[Parsed] = []
@@ -122,7 +127,7 @@ def _plan(
     `ModuleSources` (from `sources` and `context`); the jobs of one directory share one object,
     pickled once per batch.
     """
-    from checker.prefilter import build_tokens, may_define_identity
+    from checker.sources.prefilter import build_tokens, may_define_identity
 
     tokens = build_tokens(catalogue) if prefilter else None
     problems: list[ParseProblem] = []
@@ -173,13 +178,13 @@ def _collect(results: Sequence[ParseResult], problems: Sequence[ParseProblem]) -
 
 def warm_parsers() -> Catalogue:
     """Import every format parser and the secret scan and load python-hcl2's grammar; the
-    catalogue. The `warm` function of a `checker.budget.ParseWorker` started before git is read.
+    catalogue. The `warm` function of a `sources.budget.ParseWorker` started before git is read.
     """
     import importlib
 
     from checker.parsers import terraform
 
-    importlib.import_module("checker.parsers.secrets")
+    importlib.import_module("checker.secrets.scan")
     build_parsers()
     terraform.warm()
     return load_catalogue()
@@ -196,7 +201,7 @@ def _analyse_file(
     the result handed to both the parser and the secret scan (the parse is most of the cost).
     `module` is its directory's value files (read inside this job, so under its budget).
     """
-    from checker.parsers import secrets
+    from checker.secrets import scan as secrets
 
     if fmt == "terraform" and identities:
         from checker.parsers import terraform

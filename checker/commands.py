@@ -27,9 +27,6 @@ from checker.analysis import (
     start_parse,
     warm_parsers,
 )
-from checker.catalogue import load_catalogue
-from checker.config import CONFIG_NAME, DEFAULT_BASELINE, Config, load_config_file, parse_config
-from checker.discovery import classify, walk
 from checker.errors import ConfigError, NhiGateError
 from checker.model import (
     ChangeSet,
@@ -40,15 +37,24 @@ from checker.model import (
     SourceFile,
     Verdict,
 )
+from checker.policy.catalogue import load_catalogue
+from checker.policy.config import (
+    CONFIG_NAME,
+    DEFAULT_BASELINE,
+    Config,
+    load_config_file,
+    parse_config,
+)
 from checker.reporters import RunInfo
+from checker.sources.discovery import classify, walk
 
 if TYPE_CHECKING:
     from git import Repo
 
-    from checker.approval import Decision
-    from checker.budget import ParseWorker
+    from checker.approval.reviews import Decision
+    from checker.approval.signed_commits import TrustInputs
     from checker.git import BlobEntry
-    from checker.offline_approval import TrustInputs
+    from checker.sources.budget import ParseWorker
 
 
 @contextlib.contextmanager
@@ -85,8 +91,8 @@ def _while_parsing(args: argparse.Namespace) -> None:
     process."""
     import importlib
 
-    from checker.privileges import load_admin_table
-    from checker.ruledocs import load_rule_docs
+    from checker.policy.privileges import load_admin_table
+    from checker.policy.rule_docs import load_rule_docs
 
     load_rule_docs()
     load_admin_table()
@@ -94,14 +100,15 @@ def _while_parsing(args: argparse.Namespace) -> None:
     wanted = {f"checker.reporters.{reporters.get(args.format, 'text')}"}
     if getattr(args, "sarif", None):
         wanted.add("checker.reporters.sarif")
-    for module in ("checker.engine", "checker.gate", "checker.baseline", "checker.suppressions",
+    for module in ("checker.engine", "checker.gate", "checker.policy.baseline",
+                   "checker.suppressions",
                    *sorted(wanted)):  # fmt: skip
         importlib.import_module(module)
 
 
 def _report(verdict: Verdict, run: RunInfo, args: argparse.Namespace) -> int:
     """Render in the chosen format (+ SARIF file), and turn the verdict into the exit code."""
-    from checker.ruledocs import load_rule_docs
+    from checker.policy.rule_docs import load_rule_docs
 
     docs = load_rule_docs()
     fmt = args.format
@@ -222,7 +229,7 @@ def _event_range() -> tuple[str | None, str | None]:
 
 
 def _provenance(changeset: ChangeSet, config: Config, assume_agent: bool) -> dict[str, Provenance]:
-    from checker.provenance import classify_commit, load_fingerprints
+    from checker.provenance.classify import classify_commit, load_fingerprints
 
     fps = load_fingerprints(config.agent_emails, config.agent_branches)
     out: dict[str, Provenance] = {}
@@ -236,10 +243,11 @@ def _provenance(changeset: ChangeSet, config: Config, assume_agent: bool) -> dic
 
 def _with_ai_notes(repo: Repo, changeset: ChangeSet) -> ChangeSet:
     """`changeset` with the lines git-ai notes (`refs/notes/ai`) attribute to an AI agent
-    (`ChangedFile.ai_lines`, see `checker.ai_notes`). A malformed note, or a notes ref git
+    (`ChangedFile.ai_lines`, see `provenance.ai_notes`). A malformed note, or a notes ref git
     cannot read, is reported on stderr and ignored: notes only ever add evidence."""
-    from checker import ai_notes, git
+    from checker import git
     from checker.errors import GitError
+    from checker.provenance import ai_notes
 
     if changeset.head is None:
         return changeset
@@ -269,7 +277,7 @@ def _entry_sources(
     the repository) or a submodule at a path nhi-gate would parse is NHI902, a blob over
     `config.max_file_bytes` is NHI903 (its content is never read). Excluded paths are skipped.
     """
-    from checker.discovery import classify, excluded
+    from checker.sources.discovery import classify, excluded
 
     sources: list[SourceFile] = []
     problems: list[ParseProblem] = []
@@ -314,12 +322,12 @@ def _module_siblings(
     `.tfvars` is kept: its values are part of the base module).
 
     `role = local.ci_role` in an unchanged `main.tf` changes when `locals.tf` does, so the
-    module's other files are read too (`checker.tfcontext`). One git listing, and only when a
+    module's other files are read too (`checker.sources.modules`). One git listing, and only when a
     changed path is a module file. Unreadable files (symlinks, over the size budget) are
     left out: their values stay unresolved.
     """
     from checker import git
-    from checker.tfcontext import is_module_file, module_directories
+    from checker.sources.modules import is_module_file, module_directories
 
     changed = {p for f in changeset.files for p in (f.path, f.old_path) if p}
     directories = module_directories(changed)
@@ -343,7 +351,7 @@ def _module_siblings(
 def _to_parse(siblings: Sequence[SourceFile], changeset: ChangeSet) -> list[SourceFile]:
     """The unchanged siblings whose identities may read module values: only they can be
     touched by a change of those values; the rest are read for their values only."""
-    from checker.tfcontext import uses_module_values
+    from checker.sources.modules import uses_module_values
 
     changed = {p for f in changeset.files for p in (f.path, f.old_path) if p}
     return [s for s in siblings if s.path not in changed and uses_module_values(s.raw)]
@@ -376,8 +384,8 @@ def _local_approvals(
     has a finding (an identity the change touched through its inputs), so an unchanged file
     never adds NHI105/NHI102 findings of its own. Raises `ConfigError` for a bad baseline.
     """
-    from checker.baseline import baseline_approver, loads
-    from checker.ruledocs import load_rule_docs
+    from checker.policy.baseline import baseline_approver, loads
+    from checker.policy.rule_docs import load_rule_docs
     from checker.suppressions import suppression_approver
 
     def suppressions(files: Sequence[SourceFile]) -> Approver:
@@ -478,8 +486,8 @@ def _offline_approval(
     repo: Repo, changeset: ChangeSet, provenance: Mapping[str, Provenance], config: Config
 ) -> tuple[TrustInputs, Decision]:
     """Policy files read from base, and the signed `Approved-by:` commits of the range."""
-    from checker.offline_approval import offline_approvals, read_trust
-    from checker.provenance import load_fingerprints
+    from checker.approval.signed_commits import offline_approvals, read_trust
+    from checker.provenance.classify import load_fingerprints
 
     trust = read_trust(repo, changeset, config)
     fps = load_fingerprints(config.agent_emails, config.agent_branches)
@@ -526,13 +534,13 @@ def _approval_hooks(
     count are listed on stderr with the reason. Raises `GitHubError` (exit 2) when the API
     cannot be read: no verdict without the reviews.
     """
-    from checker.approval import (
+    from checker.approval.reviews import (
         approval_hook,
         findings_hook,
         review_approvals,
         trust_findings,
     )
-    from checker.provenance import classify_login, load_fingerprints
+    from checker.provenance.classify import classify_login, load_fingerprints
 
     fps = load_fingerprints(config.agent_emails, config.agent_branches)
     decisions = [offline]
@@ -540,7 +548,7 @@ def _approval_hooks(
     signed = dict(trust.signed)
     target = _pr_target(args, changeset.head)
     if target is not None:
-        from checker.github_api import DEFAULT_API_URL, GitHubClient
+        from checker.approval.github_api import DEFAULT_API_URL, GitHubClient
 
         url = (
             getattr(args, "github_api_url", None)
@@ -570,7 +578,7 @@ def _approval_hooks(
 
 def check(args: argparse.Namespace) -> int:
     """`nhi-gate check`: gate the identities that `base..head` adds or changes."""
-    from checker.budget import ParseWorker
+    from checker.sources.budget import ParseWorker
 
     load_catalogue()  # before the fork: cached for both processes
     # The parsers load on the second core while this process imports GitPython and asks git.
@@ -750,7 +758,7 @@ def hook(args: argparse.Namespace) -> int:
     The actor is the identity that is committing (GIT_AUTHOR_* env, else git config). Only
     identity lines in the index that differ from HEAD are judged.
     """
-    from checker.budget import ParseWorker
+    from checker.sources.budget import ParseWorker
 
     load_catalogue()  # before the fork: cached for both processes
     # The parsers load on the second core while this process imports GitPython and asks git.
@@ -795,7 +803,7 @@ def _hook(args: argparse.Namespace, worker: ParseWorker | None) -> int:
         )
         name, email = git.git_identity(repo)
         baseline = _baseline_at(repo, changeset.base, config, at_base)
-    from checker.provenance import classify_actor, load_fingerprints
+    from checker.provenance.classify import classify_actor, load_fingerprints
 
     fps = load_fingerprints(config.agent_emails, config.agent_branches)
     actor = classify_actor(name, email, "", fps, changeset.branch)
@@ -827,7 +835,7 @@ def baseline(args: argparse.Namespace) -> int:
     `check` scans DIR with that baseline applied: exit 1 when a finding outside it blocks,
     else 0; entries that no longer match anything are listed on stderr as fixed.
     """
-    from checker import baseline as bl
+    from checker.policy import baseline as bl
 
     root = Path(args.repo)
     if not root.is_dir():
@@ -873,7 +881,7 @@ def commit_msg(args: argparse.Namespace) -> int:
     (`approval.requester_problem`); prints why and exits 1 otherwise.
     """
     from checker import git
-    from checker.provenance import classify_actor, load_fingerprints
+    from checker.provenance.classify import classify_actor, load_fingerprints
 
     path = Path(args.file)
     try:
@@ -885,8 +893,8 @@ def commit_msg(args: argparse.Namespace) -> int:
         branch = git.current_branch(repo)
         head_rev = repo.head.commit.hexsha if repo.head.is_valid() else None
         config = _config_at(repo, head_rev, argparse.Namespace(config=None))
-    from checker.approval import requester_problem
-    from checker.provenance import message_trailers
+    from checker.approval.reviews import requester_problem
+    from checker.provenance.classify import message_trailers
 
     fps = load_fingerprints(config.agent_emails, config.agent_branches)
     actor = classify_actor(name, email, message, fps, branch)
@@ -966,7 +974,7 @@ def inventory(args: argparse.Namespace) -> int:
 
 def rules(args: argparse.Namespace) -> int:
     """`nhi-gate rules`: the rule catalogue with docs."""
-    from checker.ruledocs import load_rule_docs, render_markdown
+    from checker.policy.rule_docs import load_rule_docs, render_markdown
 
     docs = load_rule_docs()
     if args.format == "markdown":

@@ -16,15 +16,12 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from checker.catalogue import Catalogue
 from checker.checks.ci import rule_ci
 from checker.checks.drift import rule_drift
 from checker.checks.environments import rule_cross_environment
 from checker.checks.lifetime import rule_static_credential
 from checker.checks.secrets import rule_secret_material
 from checker.checks.workloads import rule_token_automount, rule_workload_identity
-from checker.config import Config
-from checker.discovery import glob_match
 from checker.fingerprint import fingerprint
 from checker.model import (
     ACTOR_RANK,
@@ -37,7 +34,10 @@ from checker.model import (
     ParseProblem,
     Provenance,
 )
-from checker.privileges import admin_grants
+from checker.policy.catalogue import Catalogue
+from checker.policy.config import Config
+from checker.policy.privileges import admin_grants
+from checker.sources.discovery import glob_match
 
 _ENV_WORDS: Mapping[str, str] = {
     "prod": "prod",

@@ -1124,7 +1124,7 @@ def list_files(repo: git.Repo, rev: str) -> list[str]:
 
 
 # --------------------------------------------------------------------------------------------
-# AI authorship notes (Git AI Standard v3.0.0: checker/ai_notes.py parses them)
+# AI authorship notes (Git AI Standard v3.0.0: checker/provenance/ai_notes.py parses them)
 
 #: Where git-ai keeps its authorship logs, one note per commit (Git AI Standard v3.0.0 §1.1,
 #: https://github.com/git-ai-project/git-ai/blob/main/specs/git_ai_standard_v3.0.0.md).

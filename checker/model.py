@@ -171,7 +171,7 @@ class IdentityObject:
     #: `default`, a `.tfvars` line), first use first. A change to one of those lines changes
     #: the identity although its own file is unchanged (`checker.engine` judges it then).
     inputs: tuple[tuple[str, Location], ...] = ()
-    #: Set on facets found by the secret-material scan (`checker.parsers.secrets`): the address
+    #: Set on facets found by the secret-material scan (`checker.secrets.scan`): the address
     #: of the file or block the fact is about. Facets are judged by the NHI31x/NHI4xx rules,
     #: never as identities needing approval of their own (NHI101 covers the identity itself).
     derived_from: str | None = None
@@ -243,7 +243,7 @@ class ChangedFile:
     #: responsible for a change that adds no line, such as a deleted owner tag.
     commits: tuple[str, ...] = ()
     #: Head lines that a git-ai note (`refs/notes/ai`) on the commit that introduced them
-    #: attributes to an AI agent → that agent's provenance (set by `checker.ai_notes.annotate`).
+    #: attributes to an AI agent → that agent's provenance (set by `provenance.ai_notes.annotate`).
     ai_lines: Mapping[int, Provenance] = field(default_factory=dict)
 
     def is_added(self, line: int) -> bool:

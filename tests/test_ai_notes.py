@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from conftest import COPILOT, HUMAN, WEB_FLOW, GitRepo
 
-from checker import ai_notes
 from checker import git as cg
 from checker.cli import main
 from checker.model import ChangedFile, ChangeSet, Evidence, Provenance
+from checker.provenance import ai_notes
 
 # Lines 1-4: the service account; 5: blank; 6-8: the key.
 GCP_SA_AND_KEY = """\

@@ -18,10 +18,10 @@ from conftest import COPILOT, HUMAN, GitRepo
 from fake_github import FakeGitHub, FakePull, serve
 from test_check_e2e import validate_sarif
 
-from checker.approval import PullRequest, Review, effective_reviews, noreply_login
+from checker.approval.github_api import GitHubClient
+from checker.approval.reviews import PullRequest, Review, effective_reviews, noreply_login
 from checker.cli import main
 from checker.errors import GitHubError
-from checker.github_api import GitHubClient
 
 SA = """\
 # nhi-gate: owner=team-data ticket=DATA-1
@@ -425,8 +425,8 @@ def test_hooks_do_not_import_pygithub() -> None:
     import subprocess
     import sys
 
-    probe = ("import sys, checker.cli, checker.commands, checker.approval, "
-             "checker.offline_approval; print('github' in sys.modules)")
+    probe = ("import sys, checker.cli, checker.commands, checker.approval.reviews, "
+             "checker.approval.signed_commits; print('github' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "False"
@@ -492,7 +492,7 @@ def test_human_author_only_commit_needs_no_approval(
     ],
 )
 def test_codeowners_semantics(path: str, owners: tuple[str, ...]) -> None:
-    from checker.codeowners import parse
+    from checker.policy.codeowners import parse
 
     text = ("# comment\n*  @octo/everyone\n/infra/ @erin\ndocs/* @docs\n*.js js@example.com\n"
             "build/logs/\n!neg @x\n")

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from conftest import COPILOT, HUMAN
 
-from checker.baseline import loads
 from checker.cli import main
 from checker.errors import ConfigError
+from checker.policy.baseline import loads
 
 ADMIN = """\
 # nhi-gate: owner=team-ops ticket=OPS-10

@@ -17,11 +17,11 @@ import pytest
 from test_rule_fixtures import expectations
 
 from checker.analysis import parse_sources
-from checker.catalogue import load_catalogue
-from checker.config import Config
 from checker.engine import Context, evaluate
 from checker.model import ChangeSet, IdentityObject, SourceFile
-from checker.privileges import load_admin_table
+from checker.policy.catalogue import load_catalogue
+from checker.policy.config import Config
+from checker.policy.privileges import load_admin_table
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures" / "catalogue"

@@ -12,10 +12,10 @@ import pytest
 from conftest import COPILOT, HUMAN, WEB_FLOW, GitRepo
 from test_check_e2e import results, run_check
 
-from checker.catalogue import load_catalogue
 from checker.cli import main
 from checker.model import SourceFile
 from checker.parsers import github_actions
+from checker.policy.catalogue import load_catalogue
 
 # Fake credential built at run time so this file holds no token-shaped literal.
 GITHUB_TOKEN = "ghp_" + "Q7mZ2xV9kL4pT8wR1nB6cY3hJ5fD0sGa2E" + "uK"

@@ -15,12 +15,12 @@ import pytest
 from conftest import COPILOT, HUMAN, GitRepo, Identity
 
 from checker.analysis import parse_sources
-from checker.catalogue import load_catalogue
 from checker.cli import main
-from checker.config import Config
 from checker.model import IdentityObject, SourceFile
 from checker.parsers import terraform
-from checker.tfcontext import group_modules
+from checker.policy.catalogue import load_catalogue
+from checker.policy.config import Config
+from checker.sources.modules import group_modules
 
 #: A local module that attaches whatever ARNs it is given (the repository's own code).
 LOCAL_MODULE = """\

@@ -15,7 +15,7 @@ import pytest
 from conftest import COPILOT, HUMAN, GitRepo
 
 from checker.cli import main
-from checker.privileges import load_admin_table, role_key
+from checker.policy.privileges import load_admin_table, role_key
 
 OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 

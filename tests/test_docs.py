@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from checker.ruledocs import load_rule_docs, render_markdown
+from checker.policy.rule_docs import load_rule_docs, render_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -19,14 +19,14 @@ from conftest import COPILOT, HUMAN, GitRepo
 from test_rule_fixtures import expectations
 
 from checker.analysis import parse_sources
-from checker.catalogue import load_catalogue
-from checker.checks import iam
 from checker.checks.drift import gained_grants
 from checker.cli import main
-from checker.config import Config
 from checker.engine import Context, evaluate
 from checker.model import ChangedFile, ChangeSet, Grant, IdentityObject, Location, SourceFile
-from checker.privileges import load_admin_table
+from checker.policy import aws_iam as iam
+from checker.policy.catalogue import load_catalogue
+from checker.policy.config import Config
+from checker.policy.privileges import load_admin_table
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = sorted(p for p in (ROOT / "fixtures" / "drift").iterdir() if p.is_dir())

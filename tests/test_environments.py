@@ -10,9 +10,9 @@ from conftest import COPILOT, HUMAN, GitRepo
 
 from checker.checks.environments import identity_keys
 from checker.cli import main
-from checker.config import Config
 from checker.engine import infer_environment
 from checker.model import IdentityObject, Location
+from checker.policy.config import Config
 
 BINDING = """\
 # nhi-gate: owner=team-ci ticket=OPS-{n}

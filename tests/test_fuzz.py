@@ -23,12 +23,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from checker.budget import deadline
-from checker.catalogue import load_catalogue
-from checker.config import Config, parse_config
 from checker.errors import ConfigError
 from checker.model import ParseResult, SourceFile
-from checker.parsers import github_actions, gitlab_ci, kubernetes, secrets, terraform
+from checker.parsers import github_actions, gitlab_ci, kubernetes, terraform
+from checker.policy.catalogue import load_catalogue
+from checker.policy.config import Config, parse_config
+from checker.secrets import scan as secrets
+from checker.sources.budget import deadline
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"

@@ -1,4 +1,4 @@
-"""`checker.budget.ParseWorker`: the forked process that loads the parsers while `hook`/`check`
+"""`sources.budget.ParseWorker`: the forked process that loads the parsers while `hook`/`check`
 read git, then parses for them (issue 7, case (c)).
 
 Its answers must equal an in-process parse, its per-file deadline must still hold, and when it
@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 from conftest import COPILOT, GitRepo
 
-from checker import budget
 from checker.analysis import parse_sources, start_parse, warm_parsers
-from checker.catalogue import load_catalogue
 from checker.cli import main
-from checker.config import Config
 from checker.model import ParseProblem, ParseResult, SourceFile
 from checker.parsers import terraform
+from checker.policy.catalogue import load_catalogue
+from checker.policy.config import Config
+from checker.sources import budget
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="ParseWorker needs os.fork")
 

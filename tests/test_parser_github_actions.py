@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import corpus_yaml_files as corpus_files
 
-from checker.catalogue import load_catalogue
 from checker.model import KINDS, PLATFORMS, Grant, IdentityObject, ParseResult, SourceFile
 from checker.parsers import github_actions
+from checker.policy.catalogue import load_catalogue
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures" / "parsers" / "github_actions"

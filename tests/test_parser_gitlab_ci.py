@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from checker.analysis import parse_sources
-from checker.catalogue import load_catalogue
 from checker.cli import main
-from checker.config import Config
 from checker.model import Grant, SourceFile
 from checker.parsers import gitlab_ci
+from checker.policy.catalogue import load_catalogue
+from checker.policy.config import Config
 
 PIPELINE = """\
 stages: [build, deploy]
@@ -161,7 +161,7 @@ CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
     ("docs/gitlab-ci.yml", None),  # no leading dot and no template prefix: not a CI file
 ])
 def test_gitlab_templates_are_classified_as_gitlab_ci(path: str, fmt: str | None) -> None:
-    from checker.discovery import classify
+    from checker.sources.discovery import classify
 
     assert classify(path, b"build:\n  script: [make]\n") == fmt
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from checker.catalogue import load_catalogue
 from checker.model import KINDS, PLATFORMS, Grant, IdentityObject, Lifetime, ParseResult, SourceFile
 from checker.parsers import Parser, terraform
+from checker.policy.catalogue import load_catalogue
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures" / "parsers" / "terraform"

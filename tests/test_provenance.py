@@ -1,4 +1,4 @@
-"""checker.provenance: agents, bots and look-alike humans (fingerprints from rules/agents.yaml)."""
+"""provenance.classify: agents, bots and look-alike humans (fingerprints from rules/agents.yaml)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import pytest
 from conftest import COPILOT, HUMAN, WEB_FLOW, GitRepo
 
 import checker.git as cg
-from checker.catalogue import rules_dir
 from checker.errors import RulePackError
 from checker.model import Commit
-from checker.provenance import (
+from checker.policy.catalogue import rules_dir
+from checker.provenance.classify import (
     Fingerprints,
     address_of,
     classify_actor,

@@ -21,8 +21,8 @@ from conftest import COPILOT, HUMAN, REVIEWER, GitRepo, Identity
 
 from checker import git as cg
 from checker.cli import main
-from checker.config import Config
-from checker.provenance import classify_commit, load_fingerprints
+from checker.policy.config import Config
+from checker.provenance.classify import classify_commit, load_fingerprints
 
 NOREPLY = "users.noreply.github.com"
 

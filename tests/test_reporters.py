@@ -16,8 +16,8 @@ import sarif_om as om
 
 from checker.fingerprint import fingerprint
 from checker.model import Finding, Location, ParseProblem, Verdict
+from checker.policy.rule_docs import RuleDoc, load_rule_docs
 from checker.reporters import RunInfo, github, json_report, sarif, text
-from checker.ruledocs import RuleDoc, load_rule_docs
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1].parent / "shared/schemas/sarif-schema-2.1.0.json"
 RUN = RunInfo(tool_version="0.1.0", mode="check", base="main", head="bot/iam", fail_on="error")

@@ -19,15 +19,15 @@ from typing import Any
 import pytest
 from conftest import COPILOT, HUMAN, GitRepo
 
-from checker import budget
 from checker.analysis import parse_sources
-from checker.catalogue import load_catalogue
 from checker.cli import main
-from checker.config import Config, parse_config
-from checker.discovery import classify
 from checker.model import ParseResult, SourceFile
 from checker.parsers import build_parsers, github_actions, kubernetes, terraform
-from checker.prefilter import build_tokens, may_define_identity
+from checker.policy.catalogue import load_catalogue
+from checker.policy.config import Config, parse_config
+from checker.sources import budget
+from checker.sources.discovery import classify
+from checker.sources.prefilter import build_tokens, may_define_identity
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 PEER = CORPUS / "peer-suites"

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from checker.analysis import Parsed, parse_sources, run_rules
-from checker.catalogue import load_catalogue
-from checker.config import Config
 from checker.model import ChangeSet, SourceFile
+from checker.policy.catalogue import load_catalogue
+from checker.policy.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = sorted((ROOT / "fixtures" / "rules").glob("NHI*/*.*"))

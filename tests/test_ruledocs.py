@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from checker import ruledocs
-from checker.catalogue import rules_dir
 from checker.errors import RulePackError
-from checker.ruledocs import SECTIONS, load_rule_docs, markdown_to_text, render_markdown
+from checker.policy import rule_docs as ruledocs
+from checker.policy.catalogue import rules_dir
+from checker.policy.rule_docs import SECTIONS, load_rule_docs, markdown_to_text, render_markdown
 
 REQUIRED = {
     "NHI101": ("agent-created-identity-without-approval", "error"),

@@ -11,7 +11,7 @@ import pytest
 
 from checker.cli import main
 from checker.model import SourceFile
-from checker.parsers import secrets
+from checker.secrets import scan as secrets
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -16,11 +16,11 @@ import pytest
 from conftest import COPILOT, HUMAN, GitRepo
 
 from checker import git
-from checker.catalogue import load_catalogue
 from checker.cli import main
 from checker.model import Location, SourceFile
 from checker.parsers import terraform
-from checker.tfcontext import ModuleSources, group_modules
+from checker.policy.catalogue import load_catalogue
+from checker.sources.modules import ModuleSources, group_modules
 
 #: The identity: its role comes from `local.ci_role` (line 4); the block starts on line 2.
 MAIN_LOCAL = """\

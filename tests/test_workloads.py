@@ -13,11 +13,11 @@ import pytest
 from conftest import COPILOT, HUMAN, WEB_FLOW, GitRepo
 
 from checker.analysis import parse_sources
-from checker.catalogue import load_catalogue
 from checker.cli import main
-from checker.config import Config
 from checker.model import IdentityObject, SourceFile
 from checker.parsers import kubernetes, terraform
+from checker.policy.catalogue import load_catalogue
+from checker.policy.config import Config
 
 TOKEN = "automount:/var/run/secrets/kubernetes.io/serviceaccount"
 

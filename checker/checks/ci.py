@@ -1,7 +1,7 @@
 """NHI310-NHI320: CI identities (GitHub Actions, GitLab CI) and the cloud OIDC trust they use.
 
 Identity rules over the objects of `checker.parsers.github_actions`, `checker.parsers.gitlab_ci`,
-the Terraform trust (`IdentityObject.trust`) and the facets of `checker.parsers.secrets`.
+the Terraform trust (`IdentityObject.trust`) and the facets of `checker.secrets.scan`.
 Like every NHI3xx rule they gate agent- and bot-written lines (all lines with `--all-authors`).
 
 Rules (default level):

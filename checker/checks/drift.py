@@ -5,7 +5,7 @@ base; None for a new identity, which NHI101/NHI301 judge instead). It emits at m
 per aspect, each naming what was added:
 - `privileges`: allow grants at head that no base allow grant covers (new actions, wider
   resources, an admin-equivalent role), or deny grants base had and head dropped. AWS action
-  coverage uses the IAM database (`checker.checks.iam`): `s3:*` covers `s3:GetObject`, and a
+  coverage uses the IAM database (`checker.policy.aws_iam`): `s3:*` covers `s3:GetObject`, and a
   list of every S3 action covers `s3:*`. Resources and other platforms' actions compare as
   IAM-style globs (`*`, `?`), so `arn:aws:s3:::b/*` covers `arn:aws:s3:::b/key`.
 - `trust`: a principal that base did not trust (`AWS:*` covers every principal), or an OIDC
@@ -28,9 +28,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from checker.checks import iam
 from checker.model import Grant, IdentityObject, Lifetime, Trust
-from checker.privileges import admin_grants
+from checker.policy import aws_iam as iam
+from checker.policy.privileges import admin_grants
 
 if TYPE_CHECKING:
     from checker.engine import Emitter

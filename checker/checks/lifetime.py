@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from checker.catalogue import load_pack, rules_dir
+from checker.policy.catalogue import load_pack, rules_dir
 
 if TYPE_CHECKING:
     from checker.engine import Emitter

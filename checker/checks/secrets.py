@@ -1,6 +1,6 @@
 """NHI401-NHI407: secret material that is hardcoded or lands outside a secrets manager.
 
-Identity rules over the facets of `checker.parsers.secrets` and the Kubernetes `Secret`
+Identity rules over the facets of `checker.secrets.scan` and the Kubernetes `Secret`
 objects of `checker.parsers.kubernetes`. They gate every author (`checker.gate`): a leak is a
 leak whoever wrote it. Messages name the file, the key or resource and the redacted value
 (`prefix…(sha256:8hex)`), never the value itself.

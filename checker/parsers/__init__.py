@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-from checker.catalogue import Catalogue
 from checker.model import ParseResult, SourceFile
+from checker.policy.catalogue import Catalogue
 
 
 class Parser(Protocol):

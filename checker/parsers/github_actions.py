@@ -39,7 +39,6 @@ from dataclasses import replace
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from checker.catalogue import Catalogue, CatalogueEntry
 from checker.model import Grant, IdentityObject, Location, ParseResult, SourceFile
 from checker.parsers import common
 from checker.parsers.yaml_loader import (
@@ -52,6 +51,7 @@ from checker.parsers.yaml_loader import (
     scalar,
     sequence,
 )
+from checker.policy.catalogue import Catalogue, CatalogueEntry
 
 FORMAT = "github_actions"
 PERMISSIONS = "workflow_permissions"

@@ -36,7 +36,6 @@ from pathlib import PurePosixPath
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from checker.catalogue import Catalogue, CatalogueEntry
 from checker.model import Grant, IdentityObject, Location, ParseResult, SourceFile
 from checker.parsers import common
 from checker.parsers.yaml_loader import (
@@ -50,6 +49,7 @@ from checker.parsers.yaml_loader import (
     scalar,
     sequence,
 )
+from checker.policy.catalogue import Catalogue, CatalogueEntry
 
 FORMAT = "gitlab_ci"
 #: Top-level keys that are not jobs (https://docs.gitlab.com/ci/yaml/#global-keywords).

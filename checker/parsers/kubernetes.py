@@ -45,7 +45,6 @@ from collections.abc import Iterator
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
-from checker.catalogue import Catalogue, CatalogueEntry
 from checker.model import Grant, IdentityObject, Lifetime, Location, ParseResult, SourceFile
 from checker.parsers import common
 from checker.parsers.yaml_loader import (
@@ -59,6 +58,7 @@ from checker.parsers.yaml_loader import (
     scalar,
     sequence,
 )
+from checker.policy.catalogue import Catalogue, CatalogueEntry
 
 FORMAT = "kubernetes"
 

@@ -14,7 +14,7 @@ are catalogued), and a `module "N"` block whose `source` is a catalogued module 
 `module:<registry address>` (terraform-aws-modules/iam, terraform-google-modules/service-accounts,
 cloudposse/iam-system-user: `_KNOWN_MODULES`). `IdentityObject.type` is that catalogue type. Any
 other module call is an identity only when an argument names an admin-equivalent or escalation
-grant (`checker.privileges.named_privilege`): a `role_binding` of type `module:<source>`.
+grant (`checker.policy.privileges.named_privilege`): a `role_binding` of type `module:<source>`.
 
 python-hcl2 7.3.1 shapes this module relies on (verified on the fixtures and the corpus):
 - top level: `{"resource": [{T: {N: body}}], "data": [...], "module": [{N: body}]}`;
@@ -57,7 +57,6 @@ from lark.exceptions import (
     VisitError,
 )
 
-from checker.catalogue import Catalogue, CatalogueEntry
 from checker.errors import NhiGateError
 from checker.model import (
     Grant,
@@ -70,8 +69,9 @@ from checker.model import (
     Trust,
 )
 from checker.parsers import common
-from checker.privileges import named_privilege
-from checker.tfcontext import ModuleSources, is_tfvars
+from checker.policy.catalogue import Catalogue, CatalogueEntry
+from checker.policy.privileges import named_privilege
+from checker.sources.modules import ModuleSources, is_tfvars
 
 _JsonPath = tuple[str | int, ...]
 
@@ -129,7 +129,7 @@ _TAG_FIELDS = ("tags", "tags_all", "labels")
 @dataclass(frozen=True)
 class LoadedHcl:
     """One `.tf` file decoded and parsed by python-hcl2 once (`load`), so that `checker.analysis`
-    can hand the same parse to `parse` and to the secret scan (`checker.parsers.secrets.scan`).
+    can hand the same parse to `parse` and to the secret scan (`checker.secrets.scan.scan`).
 
     `text`: the decoded text, None when undecodable; `data`: the `loads(text, with_meta=True)`
     result (treat as read-only), None when the text did not parse; `problem`: the
@@ -209,7 +209,7 @@ def parse_json(source: SourceFile, catalogue: Catalogue) -> ParseResult:
 
 def warm() -> None:
     """Load python-hcl2's grammar now (its lark parser, cached for the process; ~30 ms), so a
-    `checker.budget.ParseWorker` pays for it while the parent reads git."""
+    `checker.sources.budget.ParseWorker` pays for it while the parent reads git."""
     from hcl2.parser import parser
 
     parser()
@@ -1152,7 +1152,7 @@ _EXPR_SPLIT = re.compile(r"[\s,\[\](){}\"'$]+")
 
 def _named_grants(node: _Node, resolver: _Resolver | None) -> list[tuple[str, Grant]]:
     """(platform, grant) for each argument value of a module call that names an admin or
-    escalation grant (`checker.privileges.named_privilege`), in argument order.
+    escalation grant (`checker.policy.privileges.named_privilege`), in argument order.
 
     Strings are searched at any depth of lists and maps (map keys too, as in
     `bindings = { "roles/owner" = [...] }`); inside an expression (`concat(var.a, ["arn:..."])`)

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from checker.model import LEVEL_RANK, Finding, Verdict
+from checker.policy.rule_docs import RuleDoc, help_uri
 from checker.reporters import (
     RunInfo,
     finding_key,
@@ -31,7 +32,6 @@ from checker.reporters import (
     sorted_findings,
     unmirrored_problems,
 )
-from checker.ruledocs import RuleDoc, help_uri
 
 MAX_PER_LEVEL = 10
 MAX_ROWS = 50

@@ -42,8 +42,8 @@ import sarif_om as om
 
 from checker.fingerprint import fingerprint
 from checker.model import Finding, ParseProblem, Verdict
+from checker.policy.rule_docs import RuleDoc, help_uri
 from checker.reporters import RunInfo, sorted_findings, sorted_problems
-from checker.ruledocs import RuleDoc, help_uri
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"

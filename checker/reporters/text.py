@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from checker.model import LEVEL_RANK, Verdict
+from checker.policy.rule_docs import RuleDoc
 from checker.reporters import (
     RunInfo,
     plural,
@@ -31,7 +32,6 @@ from checker.reporters import (
     sorted_findings,
     unmirrored_problems,
 )
-from checker.ruledocs import RuleDoc
 
 _RESET = "\x1b[0m"
 _STYLES: Mapping[str, str] = {

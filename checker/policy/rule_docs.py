@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from checker.catalogue import load_pack, rules_dir
 from checker.errors import RulePackError
+from checker.policy.catalogue import load_pack, rules_dir
 
 #: The help sections every rule has, in order (enforced by the schema).
 SECTIONS = ("What it flags", "Why it matters", "Example", "How to fix", "References")

@@ -33,9 +33,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from checker.catalogue import load_pack, rules_dir
 from checker.errors import RulePackError
 from checker.model import ActorKind, Commit, Evidence, Provenance, Strength
+from checker.policy.catalogue import load_pack, rules_dir
 
 #: GitHub's web-flow committer: commits made through the web UI or by Apps on a user's behalf.
 WEB_FLOW_EMAILS = frozenset({"noreply@github.com"})

@@ -1,10 +1,10 @@
 """Approval policy: which findings a PR review or a signed approval commit approves, and the
 commit-level rules NHI102-NHI104 (DESIGN.md "Approval and trust").
 
-Pure: takes data (a `ChangeSet`, provenance, reviews read by `checker.github_api`, signed
-commits verified by `checker.offline_approval`, CODEOWNERS parsed by `checker.codeowners`) and
+Pure: takes data (a `ChangeSet`, provenance, reviews read by `checker.approval.github_api`, signed
+commits verified by `checker.approval.signed_commits`, CODEOWNERS parsed by `policy.codeowners`) and
 returns data. The only outside calls go through the `Directory` protocol (collaborator
-permission, team membership, public email), which `checker.github_api.GitHubClient` satisfies.
+permission, team membership, public email), which `github_api.GitHubClient` satisfies.
 
 A GitHub review approves when (anchors.md §4c, mirroring GitHub's own rule for Copilot PRs
 https://docs.github.com/copilot/how-tos/use-copilot-agents/coding-agent/review-copilot-prs and
@@ -35,11 +35,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
-from checker.codeowners import CodeOwners
-from checker.config import CONFIG_NAME, Config
 from checker.fingerprint import fingerprint
 from checker.model import ChangeSet, Commit, Finding, Level, Location, Provenance
-from checker.provenance import (
+from checker.policy.codeowners import CodeOwners
+from checker.policy.config import CONFIG_NAME, Config
+from checker.provenance.classify import (
     Fingerprints,
     address_of,
     classify_actor,
@@ -501,7 +501,7 @@ def trust_files(config: Config, extra: Iterable[str] = ()) -> dict[str, str]:
     """Policy files read from base, path -> what it is (`config`, `codeowners`, `signers`,
     `baseline`): `.nhi-gate.yaml`, the three CODEOWNERS locations, the configured allowed-signers
     file and baseline."""
-    from checker.codeowners import SEARCH_ORDER
+    from checker.policy.codeowners import SEARCH_ORDER
 
     out = {CONFIG_NAME: "config", **{p: "codeowners" for p in SEARCH_ORDER}}
     if config.allowed_signers:

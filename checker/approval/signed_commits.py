@@ -29,7 +29,7 @@ from pathlib import Path
 import git
 
 from checker import git as cg
-from checker.approval import (
+from checker.approval.reviews import (
     Approval,
     Decision,
     Rejection,
@@ -38,11 +38,11 @@ from checker.approval import (
     contributor_addresses,
     trust_files,
 )
-from checker.codeowners import SEARCH_ORDER, CodeOwners, parse
-from checker.config import Config
 from checker.errors import GitError
 from checker.model import ChangeSet, Provenance
-from checker.provenance import Fingerprints, address_of
+from checker.policy.codeowners import SEARCH_ORDER, CodeOwners, parse
+from checker.policy.config import Config
+from checker.provenance.classify import Fingerprints, address_of
 
 _SSH_SIG = b"-----BEGIN SSH SIGNATURE-----"
 #: Commits per `git log --no-walk` signature check (keeps the command line short).
@@ -168,7 +168,7 @@ def _gate_files(repo: git.Repo, changeset: ChangeSet, known: Mapping[str, str]
     findings later), any `.gitattributes` (can change how git shows the diff), and workflow
     files that run nhi-gate (on `pull_request`, GitHub runs the PR's own copy, so an agent could
     add `continue-on-error` or `fail-on: never`). path -> kind."""
-    from checker.config import DEFAULT_BASELINE
+    from checker.policy.config import DEFAULT_BASELINE
 
     assert changeset.base is not None and changeset.head is not None
     out: dict[str, str] = {}

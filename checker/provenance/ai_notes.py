@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 NOTES_REF = "refs/notes/ai"
 SPEC_URL = "https://github.com/git-ai-project/git-ai/blob/main/specs/git_ai_standard_v3.0.0.md"
 FINGERPRINT = "git-ai-notes"
-_SCHEMA_PATH = Path(__file__).parent / "schemas" / "git_ai_authorship.schema.json"
+_SCHEMA_PATH = Path(__file__).parent.parent / "schemas" / "git_ai_authorship.schema.json"
 _SESSION_KEY = re.compile(r"(s_[0-9a-f]{14})::t_[0-9a-f]{14}")
 _HUMAN_KEY = re.compile(r"h_[0-9a-f]{14}")
 _LEGACY_KEY = re.compile(r"[0-9a-f]{16}|[0-9a-f]{7}")

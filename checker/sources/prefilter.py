@@ -23,8 +23,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from checker.catalogue import Catalogue
-from checker.privileges import privilege_names
+from checker.policy.catalogue import Catalogue
+from checker.policy.privileges import privilege_names
 
 #: Literal names the parsers key on that are not catalogue type names: the `source` of each
 #: catalogued module (registry address or GitHub repository, `checker.parsers.terraform`).
@@ -82,7 +82,7 @@ def _build_tokens(catalogue: Catalogue) -> Tokens:
             gha.add(type_.lower().encode())
     tf_re = _alternation(tf)
     # Any other `module` call is an identity when an argument names an admin/escalation grant
-    # (`checker.privileges.named_privilege`): searched only in files that contain `module`.
+    # (`checker.policy.privileges.named_privilege`): searched only in files that contain `module`.
     named = _alternation({w.encode() for w in privilege_names()}, ignore_case=True)
     return Tokens(
         {

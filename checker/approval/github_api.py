@@ -22,9 +22,9 @@ import requests
 from github import Auth, Github, GithubException, UnknownObjectException
 from urllib3.util.retry import Retry
 
-from checker.approval import PullRequest, Review
+from checker.approval.reviews import PullRequest, Review
 from checker.errors import GitHubError
-from checker.provenance import WEB_FLOW_EMAILS
+from checker.provenance.classify import WEB_FLOW_EMAILS
 
 DEFAULT_API_URL = "https://api.github.com"
 _T = TypeVar("_T")
@@ -44,7 +44,7 @@ def _retry() -> Retry:
 
 
 class GitHubClient:
-    """A PyGithub session on one repository; satisfies `checker.approval.Directory`.
+    """A PyGithub session on one repository; satisfies `checker.approval.reviews.Directory`.
 
     `api_url` is the REST root (`https://api.github.com`, `https://ghe.example/api/v3`, or a
     loopback test server); `token` may be None (anonymous, public repositories only);

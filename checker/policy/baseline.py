@@ -27,13 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from checker.config import DEFAULT_BASELINE
 from checker.errors import ConfigError
 from checker.model import Finding
+from checker.policy.config import DEFAULT_BASELINE
 from checker.suppressions import Waiver, waive
 
 VERSION = 1
-_SCHEMA_PATH = Path(__file__).parent / "schemas" / "baseline.schema.json"
+_SCHEMA_PATH = Path(__file__).parent.parent / "schemas" / "baseline.schema.json"
 _NEVER = ("NHI1", "NHI9")
 
 

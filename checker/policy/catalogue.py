@@ -45,10 +45,10 @@ DEFAULT_REQUIRES: Mapping[str, tuple[str, ...]] = {
 
 def rules_dir() -> Path:
     """The directory holding the packs: `checker/_rules` in a wheel, `rules/` in a checkout."""
-    packaged = Path(__file__).parent / "_rules"
+    packaged = Path(__file__).parent.parent / "_rules"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parent.parent / "rules"
+    return Path(__file__).resolve().parent.parent.parent / "rules"
 
 
 @dataclass(frozen=True)

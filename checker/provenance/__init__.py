@@ -1,0 +1,2 @@
+"""Beside the pipeline: who wrote each commit and each line (agent signatures, commit
+classification, trailers, git-ai notes, line attribution)."""

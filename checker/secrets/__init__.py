@@ -1,0 +1,1 @@
+"""Stage 2: secret material in every format nhi-gate reads."""
