@@ -30,8 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from checker.analysis import Parsed, parse_sources, run_rules
+from checker.change import ChangeSet
 from checker.cli import main as cli_main
-from checker.model import ChangeSet, Finding, SourceFile
+from checker.model import Finding, SourceFile
 from checker.policy.catalogue import load_catalogue
 from checker.policy.config import Config
 from checker.secrets import scan as secrets

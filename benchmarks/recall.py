@@ -38,7 +38,8 @@ from pathlib import Path
 import yaml
 
 from checker.analysis import Parsed, parse_sources, run_rules
-from checker.model import ChangeSet, Finding, IdentityObject, SourceFile
+from checker.change import ChangeSet
+from checker.model import Finding, IdentityObject, SourceFile
 from checker.policy.catalogue import load_catalogue
 from checker.policy.config import Config
 

@@ -11,16 +11,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from checker.model import (
-    ChangeSet,
-    Finding,
-    IdentityObject,
-    ParseProblem,
-    ParseResult,
-    Provenance,
-    SourceFile,
-    Verdict,
-)
+from checker.change import ChangeSet, Provenance
+from checker.model import Finding, IdentityObject, ParseProblem, ParseResult, SourceFile, Verdict
 from checker.parsers import FORMATS, VALUE_FORMATS, build_parsers, gitlab_ci
 from checker.parsers.common import decode
 from checker.policy.catalogue import Catalogue, load_catalogue

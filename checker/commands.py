@@ -27,16 +27,9 @@ from checker.analysis import (
     start_parse,
     warm_parsers,
 )
+from checker.change import ChangeSet, Provenance
 from checker.errors import ConfigError, NhiGateError
-from checker.model import (
-    ChangeSet,
-    Finding,
-    IdentityObject,
-    ParseProblem,
-    Provenance,
-    SourceFile,
-    Verdict,
-)
+from checker.model import Finding, IdentityObject, ParseProblem, SourceFile, Verdict
 from checker.policy.catalogue import load_catalogue
 from checker.policy.config import (
     CONFIG_NAME,

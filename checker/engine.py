@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from checker.change import ACTOR_RANK, ChangedFile, ChangeSet, Provenance
 from checker.checks.ci import rule_ci
 from checker.checks.drift import rule_drift
 from checker.checks.environments import rule_cross_environment
@@ -23,17 +24,7 @@ from checker.checks.lifetime import rule_static_credential
 from checker.checks.secrets import rule_secret_material
 from checker.checks.workloads import rule_token_automount, rule_workload_identity
 from checker.fingerprint import fingerprint
-from checker.model import (
-    ACTOR_RANK,
-    ChangedFile,
-    ChangeSet,
-    Finding,
-    IdentityObject,
-    Level,
-    Location,
-    ParseProblem,
-    Provenance,
-)
+from checker.model import Finding, IdentityObject, Level, Location, ParseProblem
 from checker.policy.catalogue import Catalogue
 from checker.policy.config import Config
 from checker.policy.privileges import admin_grants

@@ -46,8 +46,8 @@ from typing import BinaryIO
 
 import git
 
+from checker.change import ChangedFile, ChangeSet, Commit
 from checker.errors import GitError
-from checker.model import ChangedFile, ChangeSet, Commit
 
 #: `-c` options for every call: raw UTF-8 paths; no blame ignore list from the repo config.
 _CONFIG = (

@@ -33,16 +33,9 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Literal
 
+from checker.change import ACTOR_RANK, ChangeSet, Provenance
 from checker.fingerprint import fingerprint
-from checker.model import (
-    ACTOR_RANK,
-    ChangeSet,
-    Finding,
-    IdentityObject,
-    Location,
-    Provenance,
-    SourceFile,
-)
+from checker.model import Finding, IdentityObject, Location, SourceFile
 from checker.parsers.common import decode
 
 SyntaxKind = Literal["hcl", "yaml"]

@@ -16,8 +16,8 @@ import pytest
 from conftest import COPILOT, HUMAN, WEB_FLOW, GitRepo
 
 from checker import git as cg
+from checker.change import ChangedFile, ChangeSet, Evidence, Provenance
 from checker.cli import main
-from checker.model import ChangedFile, ChangeSet, Evidence, Provenance
 from checker.provenance import ai_notes
 
 # Lines 1-4: the service account; 5: blank; 6-8: the key.

@@ -10,8 +10,8 @@ import pytest
 from conftest import CLAUDE_TRAILER, COPILOT, HUMAN, WEB_FLOW, GitRepo
 
 import checker.git as cg
+from checker.change import ChangedFile
 from checker.errors import GitError
-from checker.model import ChangedFile
 
 UNICODE = "my dir/ünï file.tf"
 QUOTED = 'odd"name\\x.tf'

@@ -8,8 +8,8 @@ import pytest
 from conftest import COPILOT, HUMAN, WEB_FLOW, GitRepo
 
 import checker.git as cg
+from checker.change import Commit
 from checker.errors import RulePackError
-from checker.model import Commit
 from checker.policy.catalogue import rules_dir
 from checker.provenance.classify import (
     Fingerprints,

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from checker.analysis import Parsed, parse_sources, run_rules
-from checker.model import ChangeSet, SourceFile
+from checker.change import ChangeSet
+from checker.model import SourceFile
 from checker.policy.catalogue import load_catalogue
 from checker.policy.config import Config
 

@@ -35,8 +35,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
+from checker.change import ChangeSet, Commit, Provenance
 from checker.fingerprint import fingerprint
-from checker.model import ChangeSet, Commit, Finding, Level, Location, Provenance
+from checker.model import Finding, Level, Location
 from checker.policy.codeowners import CodeOwners
 from checker.policy.config import CONFIG_NAME, Config
 from checker.provenance.classify import (

@@ -38,8 +38,8 @@ from checker.approval.reviews import (
     contributor_addresses,
     trust_files,
 )
+from checker.change import ChangeSet, Provenance
 from checker.errors import GitError
-from checker.model import ChangeSet, Provenance
 from checker.policy.codeowners import SEARCH_ORDER, CodeOwners, parse
 from checker.policy.config import Config
 from checker.provenance.classify import Fingerprints, address_of

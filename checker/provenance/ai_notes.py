@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import jsonschema
 
-from checker.model import ChangedFile, ChangeSet, Evidence, Provenance
+from checker.change import ChangedFile, ChangeSet, Evidence, Provenance
 
 if TYPE_CHECKING:
     from checker.git import FileDelta

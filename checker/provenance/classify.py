@@ -33,8 +33,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from checker.change import ActorKind, Commit, Evidence, Provenance, Strength
 from checker.errors import RulePackError
-from checker.model import ActorKind, Commit, Evidence, Provenance, Strength
 from checker.policy.catalogue import load_pack, rules_dir
 
 #: GitHub's web-flow committer: commits made through the web UI or by Apps on a user's behalf.
