@@ -137,11 +137,7 @@ def _parse_added_lines(raw: bytes) -> dict[str, tuple[tuple[int, int], ...]]:
             count = int(match.group(4)) if match.group(4) is not None else 1
             if path is not None and count > 0:
                 ranges.setdefault(path, []).append((start, start + count - 1))
-            body = old_count + count
-            while body > 0 and i < len(lines):
-                if not lines[i].startswith(b"\\"):
-                    body -= 1
-                i += 1
+            i = hunk_end(lines, i, old_count + count)
     return {p: tuple(r) for p, r in ranges.items()}
 
 
