@@ -871,7 +871,7 @@ def commit_msg(args: argparse.Namespace) -> int:
     Passes for human commits. For agent/bot commits, needs a `Requested-by:` trailer naming a
     human (not an agent or bot address) or a ticket trailer (`Ticket:`, `Refs:`, `Jira:`,
     `Change-Id:`, `Issue:`; matching the config's ticket pattern when one is set)
-    (`approval.requester_problem`); prints why and exits 1 otherwise.
+    (`provenance.trailers.requester_problem`); prints why and exits 1 otherwise.
     """
     from checker import git
     from checker.provenance.classify import classify_actor, load_fingerprints
@@ -886,8 +886,8 @@ def commit_msg(args: argparse.Namespace) -> int:
         branch = git.current_branch(repo)
         head_rev = repo.head.commit.hexsha if repo.head.is_valid() else None
         config = _config_at(repo, head_rev, argparse.Namespace(config=None))
-    from checker.approval.reviews import requester_problem
     from checker.provenance.classify import message_trailers
+    from checker.provenance.trailers import requester_problem
 
     fps = load_fingerprints(config.agent_emails, config.agent_branches)
     actor = classify_actor(name, email, message, fps, branch)

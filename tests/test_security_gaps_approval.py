@@ -20,9 +20,9 @@ import pytest
 from conftest import COPILOT, GitRepo
 from test_approval_offline import SA, SA_B, SIGNERS, by_rule, keygen, signed_commit
 
-from checker.approval.reviews import requester_ok, requester_problem, ticket_problem
 from checker.cli import main
 from checker.provenance.classify import load_fingerprints
+from checker.provenance.trailers import requester_ok, requester_problem, ticket_problem
 
 needs_ssh = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen")
 
