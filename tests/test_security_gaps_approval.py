@@ -22,7 +22,7 @@ from test_approval_offline import SA, SA_B, SIGNERS, by_rule, keygen, signed_com
 
 from checker.cli import main
 from checker.provenance.classify import load_fingerprints
-from checker.provenance.trailers import requester_ok, requester_problem, ticket_problem
+from checker.provenance.trailers import requester_problem, ticket_problem
 
 needs_ssh = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen")
 
@@ -149,19 +149,19 @@ def test_ticket_placeholder_is_refused_with_a_reason(key: str, value: str) -> No
     assert problem is not None
     assert f"`{key}: {value}`" in problem
     assert "not a ticket reference" in problem
-    assert not requester_ok([(key, value)], load_fingerprints(), None)
+    assert requester_problem([(key, value)], load_fingerprints(), None) is not None
 
 
 @pytest.mark.parametrize(("key", "value"), REFERENCES)
 def test_ticket_reference_is_accepted(key: str, value: str) -> None:
     assert ticket_problem(key, value, None) is None
-    assert requester_ok([(key, value)], load_fingerprints(), None)
+    assert requester_problem([(key, value)], load_fingerprints(), None) is None
 
 
 def test_empty_ticket_value_is_refused() -> None:
     assert ticket_problem("Ticket", "  ", None) == "`Ticket:` is empty"
     # message_trailers never yields an empty value; a caller passing one still gets a refusal
-    assert not requester_ok([("Ticket", "")], load_fingerprints(), None)
+    assert requester_problem([("Ticket", "")], load_fingerprints(), None) is not None
 
 
 def test_gerrit_change_id_only_for_the_change_id_trailer() -> None:

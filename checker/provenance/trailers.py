@@ -126,12 +126,3 @@ def requester_problem(
     if not problems:
         return "add a `Requested-by: Name <email>` or `Ticket: ABC-123` trailer"
     return "; ".join(problems)
-
-
-def requester_ok(
-    trailers: Sequence[tuple[str, str]], fps: Fingerprints, ticket: re.Pattern[str] | None
-) -> bool:
-    """True when `requester_problem` finds nothing wrong: the trailers name a human requester
-    or a ticket reference (matching `ticket` when the config sets a pattern; a placeholder
-    such as `Ticket: none` is never a ticket)."""
-    return requester_problem(trailers, fps, ticket) is None
