@@ -40,12 +40,8 @@ from checker.fingerprint import fingerprint
 from checker.model import Finding, Level, Location
 from checker.policy.codeowners import CodeOwners
 from checker.policy.config import CONFIG_NAME, Config
-from checker.provenance.classify import (
-    Fingerprints,
-    address_of,
-    classify_login,
-    message_trailers,
-)
+from checker.provenance.agents import AgentSignatures
+from checker.provenance.classify import address_of, classify_login, message_trailers
 from checker.provenance.trailers import REQUESTER_TRAILER, requester_problem
 
 #: Rule families an approval may approve.
@@ -165,7 +161,9 @@ def _commit_trailers(commit: Commit, *, keep_case: bool = False) -> list[tuple[s
     return out
 
 
-def contributor_addresses(commits: Iterable[Commit], fps: Fingerprints) -> frozenset[str]:
+def contributor_addresses(
+    commits: Iterable[Commit], signatures: AgentSignatures
+) -> frozenset[str]:
     """Every author, committer, co-author and requester (`Requested-by:`) address of
     `commits`, lower-cased. The human who tasked an agent is part of the change and cannot be
     its approver, as GitHub rules for Copilot pull requests
@@ -174,7 +172,7 @@ def contributor_addresses(commits: Iterable[Commit], fps: Fingerprints) -> froze
     for c in commits:
         out.update(e.strip().lower() for e in (c.author_email, c.committer_email) if e.strip())
         for key, value in _commit_trailers(c):
-            if key in fps.coauthor_keys or key == REQUESTER_TRAILER:
+            if key in signatures.coauthor_keys or key == REQUESTER_TRAILER:
                 address = address_of(value)
                 if address:
                     out.add(address)
@@ -269,7 +267,7 @@ def _allowed_paths(
 def review_approvals(
     pr: PullRequest,
     changeset: ChangeSet,
-    fps: Fingerprints,
+    signatures: AgentSignatures,
     config: Config,
     codeowners: CodeOwners | None,
     directory: Directory,
@@ -282,7 +280,7 @@ def review_approvals(
     approvals: list[Approval] = []
     rejections: list[Rejection] = []
     paths = [f.path for f in changeset.files]
-    addresses = contributor_addresses(changeset.commits, fps)
+    addresses = contributor_addresses(changeset.commits, signatures)
     noreply = {login for a in addresses if (login := noreply_login(a))}
     covers = frozenset(c.sha for c in changeset.commits)
     for review in effective_reviews(pr.reviews):
@@ -311,7 +309,7 @@ def review_approvals(
         if review.user_type != "User":
             reject(f"the reviewer is a {review.user_type} account, not a User")
             continue
-        prov = classify_login(login, fps)
+        prov = classify_login(login, signatures)
         if prov.actor_kind in ("agent", "bot"):
             reject(f"the reviewer matches the {prov.agent or prov.actor_kind} fingerprint")
             continue
@@ -497,7 +495,7 @@ def commit_findings(
     config: Config,
     changeset: ChangeSet,
     provenance: Mapping[str, Provenance],
-    fps: Fingerprints,
+    signatures: AgentSignatures,
     *,
     pr_author_human: bool = False,
     signed: Mapping[str, bool] | None = None,
@@ -531,7 +529,7 @@ def commit_findings(
             continue
         anchor = first_identity.get(commit.sha)
         problem = (
-            requester_problem(_commit_trailers(commit, keep_case=True), fps, ticket)
+            requester_problem(_commit_trailers(commit, keep_case=True), signatures, ticket)
             if anchor is not None and not pr_author_human
             else None
         )
@@ -571,7 +569,7 @@ def findings_hook(
     config: Config,
     changeset: ChangeSet,
     provenance: Mapping[str, Provenance],
-    fps: Fingerprints,
+    signatures: AgentSignatures,
     *,
     pr_author_human: bool = False,
     signed: Mapping[str, bool] | None = None,
@@ -582,7 +580,7 @@ def findings_hook(
 
     def hook(findings: list[Finding]) -> list[Finding]:
         added = commit_findings(
-            findings, config, changeset, provenance, fps,
+            findings, config, changeset, provenance, signatures,
             pr_author_human=pr_author_human, signed=signed,
         )
         return [*findings, *extra, *added]

@@ -13,12 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from checker.provenance.classify import (
-    Fingerprints,
-    address_of,
-    classify_actor,
-    classify_login,
-)
+from checker.provenance.agents import AgentSignatures
+from checker.provenance.classify import address_of, classify_actor, classify_login
 
 #: Trailer naming the human who asked an agent for the change (lower-cased).
 REQUESTER_TRAILER = "requested-by"
@@ -88,7 +84,9 @@ def ticket_problem(key: str, value: str, ticket: re.Pattern[str] | None) -> str 
 
 
 def requester_problem(
-    trailers: Sequence[tuple[str, str]], fps: Fingerprints, ticket: re.Pattern[str] | None
+    trailers: Sequence[tuple[str, str]],
+    signatures: AgentSignatures,
+    ticket: re.Pattern[str] | None,
 ) -> str | None:
     """None when the trailers name a human requester (`Requested-by:` whose address, or
     login, is not an agent or bot, and not a placeholder such as `none`) or a ticket
@@ -107,9 +105,9 @@ def requester_problem(
                 continue
             name = text.split("<", 1)[0].strip()
             prov = (
-                classify_actor(name, address, "", fps)
+                classify_actor(name, address, "", signatures)
                 if address
-                else classify_login(text, fps)
+                else classify_login(text, signatures)
             )
             if prov.actor_kind == "human":
                 return None
