@@ -54,7 +54,6 @@ if TYPE_CHECKING:
     from checker.git import FileDelta
 
 NOTES_REF = "refs/notes/ai"
-SPEC_URL = "https://github.com/git-ai-project/git-ai/blob/main/specs/git_ai_standard_v3.0.0.md"
 #: The `Evidence.signature` of a note.
 SIGNATURE = "git-ai-notes"
 _SCHEMA_PATH = Path(__file__).parent.parent / "schemas" / "git_ai_authorship.schema.json"
