@@ -222,12 +222,13 @@ def _event_range() -> tuple[str | None, str | None]:
 
 
 def _provenance(changeset: ChangeSet, config: Config, assume_agent: bool) -> dict[str, Provenance]:
-    from checker.provenance.classify import classify_commit, load_fingerprints
+    from checker.provenance.agents import load_agent_signatures
+    from checker.provenance.classify import classify_commit
 
-    fps = load_fingerprints(config.agent_emails, config.agent_branches)
+    signatures = load_agent_signatures(config.agent_emails, config.agent_branches)
     out: dict[str, Provenance] = {}
     for commit in changeset.commits:
-        prov = classify_commit(commit, fps, changeset.branch)
+        prov = classify_commit(commit, signatures, changeset.branch)
         if assume_agent and prov.actor_kind != "agent":
             prov = Provenance(prov.commit, "agent", prov.agent or "--assume-agent", prov.evidence)
         out[commit.sha] = prov
@@ -480,11 +481,11 @@ def _offline_approval(
 ) -> tuple[TrustInputs, Decision]:
     """Policy files read from base, and the signed `Approved-by:` commits of the range."""
     from checker.approval.signed_commits import offline_approvals, read_trust
-    from checker.provenance.classify import load_fingerprints
+    from checker.provenance.agents import load_agent_signatures
 
     trust = read_trust(repo, changeset, config)
-    fps = load_fingerprints(config.agent_emails, config.agent_branches)
-    return trust, offline_approvals(repo, changeset, provenance, fps, trust)
+    signatures = load_agent_signatures(config.agent_emails, config.agent_branches)
+    return trust, offline_approvals(repo, changeset, provenance, signatures, trust)
 
 
 def _pr_target(args: argparse.Namespace, head: str | None) -> tuple[str, int] | None:
@@ -533,9 +534,10 @@ def _approval_hooks(
         review_approvals,
         trust_findings,
     )
-    from checker.provenance.classify import classify_login, load_fingerprints
+    from checker.provenance.agents import load_agent_signatures
+    from checker.provenance.classify import classify_login
 
-    fps = load_fingerprints(config.agent_emails, config.agent_branches)
+    signatures = load_agent_signatures(config.agent_emails, config.agent_branches)
     decisions = [offline]
     pr_author_human = False
     signed = dict(trust.signed)
@@ -551,10 +553,11 @@ def _approval_hooks(
         client = GitHubClient(url, os.environ.get("GITHUB_TOKEN") or None, target[0])
         pr = client.pull_request(target[1])
         decisions.append(
-            review_approvals(pr, changeset, fps, config, trust.codeowners, client)
+            review_approvals(pr, changeset, signatures, config, trust.codeowners, client)
         )
         pr_author_human = (
-            pr.author_type == "User" and classify_login(pr.author_login, fps).actor_kind == "human"
+            pr.author_type == "User"
+            and classify_login(pr.author_login, signatures).actor_kind == "human"
         )
         # Either verdict counts: the base allowed signers (offline) or GitHub's verification.
         for sha, verified in (pr.verified or {}).items():
@@ -564,7 +567,7 @@ def _approval_hooks(
             print(f"nhi-gate: approval by {rejection.who} not counted: {rejection.reason}",
                   file=sys.stderr)
     extra = trust_findings(config, changeset, provenance, trust.touches, trust.kinds)
-    first = findings_hook(extra, config, changeset, provenance, fps,
+    first = findings_hook(extra, config, changeset, provenance, signatures,
                           pr_author_human=pr_author_human, signed=signed)
     return first, approval_hook([a for d in decisions for a in d.approvals])
 
@@ -796,10 +799,11 @@ def _hook(args: argparse.Namespace, worker: ParseWorker | None) -> int:
         )
         name, email = git.git_identity(repo)
         baseline = _baseline_at(repo, changeset.base, config, at_base)
-    from checker.provenance.classify import classify_actor, load_fingerprints
+    from checker.provenance.agents import load_agent_signatures
+    from checker.provenance.classify import classify_actor
 
-    fps = load_fingerprints(config.agent_emails, config.agent_branches)
-    actor = classify_actor(name, email, "", fps, changeset.branch)
+    signatures = load_agent_signatures(config.agent_emails, config.agent_branches)
+    actor = classify_actor(name, email, "", signatures, changeset.branch)
     _while_parsing(args)
     head_side, base_side = parsed()
     head_parsed = _with_problems(
@@ -871,10 +875,11 @@ def commit_msg(args: argparse.Namespace) -> int:
     Passes for human commits. For agent/bot commits, needs a `Requested-by:` trailer naming a
     human (not an agent or bot address) or a ticket trailer (`Ticket:`, `Refs:`, `Jira:`,
     `Change-Id:`, `Issue:`; matching the config's ticket pattern when one is set)
-    (`approval.requester_problem`); prints why and exits 1 otherwise.
+    (`provenance.trailers.requester_problem`); prints why and exits 1 otherwise.
     """
     from checker import git
-    from checker.provenance.classify import classify_actor, load_fingerprints
+    from checker.provenance.agents import load_agent_signatures
+    from checker.provenance.classify import classify_actor
 
     path = Path(args.file)
     try:
@@ -886,15 +891,15 @@ def commit_msg(args: argparse.Namespace) -> int:
         branch = git.current_branch(repo)
         head_rev = repo.head.commit.hexsha if repo.head.is_valid() else None
         config = _config_at(repo, head_rev, argparse.Namespace(config=None))
-    from checker.approval.reviews import requester_problem
     from checker.provenance.classify import message_trailers
+    from checker.provenance.trailers import requester_problem
 
-    fps = load_fingerprints(config.agent_emails, config.agent_branches)
-    actor = classify_actor(name, email, message, fps, branch)
+    signatures = load_agent_signatures(config.agent_emails, config.agent_branches)
+    actor = classify_actor(name, email, message, signatures, branch)
     if actor.actor_kind not in ("agent", "bot"):
         return 0
     problem = requester_problem(
-        message_trailers(message), fps, config.required_metadata["ticket"].pattern
+        message_trailers(message), signatures, config.required_metadata["ticket"].pattern
     )
     if problem is None:
         return 0

@@ -40,42 +40,17 @@ from checker.fingerprint import fingerprint
 from checker.model import Finding, Level, Location
 from checker.policy.codeowners import CodeOwners
 from checker.policy.config import CONFIG_NAME, Config
-from checker.provenance.classify import (
-    Fingerprints,
-    address_of,
-    classify_actor,
-    classify_login,
-    message_trailers,
-)
+from checker.provenance.agents import AgentSignatures
+from checker.provenance.classify import address_of, classify_login, message_trailers
+from checker.provenance.trailers import REQUESTER_TRAILER, requester_problem
 
 #: Rule families an approval may approve.
 APPROVABLE_PREFIXES = ("NHI1", "NHI2", "NHI3")
-#: Trailer naming the human who asked an agent for the change (lower-cased).
-REQUESTER_TRAILER = "requested-by"
-#: Trailers carrying a ticket reference (lower-cased).
-TICKET_TRAILERS = frozenset({"ticket", "refs", "jira", "change-id", "issue"})
 #: Trailer of an offline approval commit (lower-cased).
 APPROVED_BY_TRAILER = "approved-by"
 #: Collaborator permissions that may approve when no approvers and no CODEOWNERS apply.
 WRITE_PERMISSIONS = frozenset({"write", "maintain", "admin"})
 _DECISIVE = frozenset({"APPROVED", "CHANGES_REQUESTED", "DISMISSED"})
-#: A ticket reference when no ticket pattern is configured (see `ticket_problem`).
-_TICKET_REFERENCE = re.compile(
-    r"""(?x)
-    [A-Z][A-Z0-9_]+-[1-9][0-9]*                    # Jira issue key: OPS-12, DATA_ENG-7
-    | \#[1-9][0-9]*                                 # #123
-    | [A-Za-z0-9][\w.-]*(?:/[\w.-]+)+\#[1-9][0-9]*   # org/repo#123, group/sub/project#123
-    | https?://[^\s/?\#@]+\.[^\s/?\#@]+[/?\#]\S+      # a link with a host and a path
-    """
-)
-_GERRIT_CHANGE_ID = re.compile(r"I[0-9a-f]{40}")
-_ITEM_SPLIT = re.compile(r"[\s,;]+")
-#: Values that stand in for a ticket (lower-cased), besides punctuation and zeros.
-_PLACEHOLDERS = frozenset({
-    "none", "n/a", "na", "n.a.", "nil", "null", "no", "nope", "tbd", "tba", "tbc", "todo",
-    "unknown", "pending", "wip", "x", "xx", "xxx", "no ticket", "no-ticket", "noticket",
-    "not applicable", "not-applicable", "ticket", "issue", "jira", "placeholder", "dummy",
-})
 _NOREPLY_RE = re.compile(r"^(?:\d+\+)?([A-Za-z0-9-]+(?:\[bot\])?)@users\.noreply\.github\.com$")
 
 ApprovalSource = Literal["review", "signed-commit"]
@@ -173,11 +148,6 @@ def noreply_login(email: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _is_placeholder(value: str) -> bool:
-    low = value.strip().lower()
-    return low in _PLACEHOLDERS or not low.strip("-_.?!*#/0 \t")
-
-
 def _commit_trailers(commit: Commit, *, keep_case: bool = False) -> list[tuple[str, str]]:
     """The commit's trailers, `(key, value)` without repeats; keys lower-cased unless
     `keep_case` (for messages that quote the trailer)."""
@@ -191,7 +161,9 @@ def _commit_trailers(commit: Commit, *, keep_case: bool = False) -> list[tuple[s
     return out
 
 
-def contributor_addresses(commits: Iterable[Commit], fps: Fingerprints) -> frozenset[str]:
+def contributor_addresses(
+    commits: Iterable[Commit], signatures: AgentSignatures
+) -> frozenset[str]:
     """Every author, committer, co-author and requester (`Requested-by:`) address of
     `commits`, lower-cased. The human who tasked an agent is part of the change and cannot be
     its approver, as GitHub rules for Copilot pull requests
@@ -200,7 +172,7 @@ def contributor_addresses(commits: Iterable[Commit], fps: Fingerprints) -> froze
     for c in commits:
         out.update(e.strip().lower() for e in (c.author_email, c.committer_email) if e.strip())
         for key, value in _commit_trailers(c):
-            if key in fps.coauthor_keys or key == REQUESTER_TRAILER:
+            if key in signatures.coauthor_keys or key == REQUESTER_TRAILER:
                 address = address_of(value)
                 if address:
                     out.add(address)
@@ -210,93 +182,6 @@ def contributor_addresses(commits: Iterable[Commit], fps: Fingerprints) -> froze
 def approved_by_trailer(commit: Commit) -> str | None:
     """The value of the commit's `Approved-by:` trailer, or None."""
     return next((v for k, v in _commit_trailers(commit) if k == APPROVED_BY_TRAILER), None)
-
-
-def ticket_problem(key: str, value: str, ticket: re.Pattern[str] | None) -> str | None:
-    """Why the ticket trailer `key: value` names no ticket, or None when it does.
-
-    With a configured pattern (`required_metadata.ticket.pattern`) the value must match it
-    (`search`), and nothing else is asked. Without one, the value's first item (split on
-    whitespace, `,` and `;`) must look like a ticket reference: a Jira issue key (`OPS-12`:
-    an upper-case project key of letters, digits and `_` starting with a letter, a hyphen,
-    the issue number; https://confluence.atlassian.com/adminjiraserver/changing-the-project-key-format-938847081.html),
-    `#123`,
-    `org/repo#123` (GitHub and GitLab issue references,
-    https://docs.github.com/en/get-started/writing-on-github/working-with-advanced-formatting/autolinked-references-and-urls),
-    an `http(s)://host/path` link, or, for `Change-Id:` only, a Gerrit Change-Id (`I` and 40
-    hex digits, https://gerrit-review.googlesource.com/Documentation/user-changeid.html).
-    Placeholders (`none`, `N/A`, `-`, `TBD`, `0`, ...) are refused by name.
-    """
-    text = value.strip()
-    if not text:
-        return f"`{key}:` is empty"
-    if ticket is not None:
-        if ticket.search(text):
-            return None
-        return f"`{key}: {text}` does not match the configured ticket pattern `{ticket.pattern}`"
-    first = _ITEM_SPLIT.split(text, maxsplit=1)[0]
-    if key.lower() == "change-id" and _GERRIT_CHANGE_ID.fullmatch(first):
-        return None
-    if _TICKET_REFERENCE.fullmatch(first):
-        return None
-    what = (
-        "is a placeholder, not a ticket reference"
-        if _is_placeholder(text)
-        else "is not a ticket reference"
-    )
-    change_id = " or a Gerrit Change-Id (I + 40 hex digits)" if key.lower() == "change-id" else ""
-    return (f"`{key}: {text}` {what}: give an issue key such as OPS-142, #123, org/repo#123, "
-            f"a link to the ticket{change_id}")
-
-
-def requester_problem(
-    trailers: Sequence[tuple[str, str]], fps: Fingerprints, ticket: re.Pattern[str] | None
-) -> str | None:
-    """None when the trailers name a human requester (`Requested-by:` whose address, or
-    login, is not an agent or bot, and not a placeholder such as `none`) or a ticket
-    (`Ticket:`, `Refs:`, `Jira:`, `Change-Id:`, `Issue:` whose value passes
-    `ticket_problem`); else why not, for the user: each
-    requester or ticket trailer that does not count and the reason, `; `-separated, or a hint
-    naming the trailers to add when there is none."""
-    problems: list[str] = []
-    for key, value in trailers:
-        low = key.lower()
-        if low == REQUESTER_TRAILER:
-            text = value.strip()
-            address = address_of(text)
-            if address is None and _is_placeholder(text.lstrip("@")):
-                problems.append(f"`{key}: {text}` is a placeholder, not a person")
-                continue
-            name = text.split("<", 1)[0].strip()
-            prov = (
-                classify_actor(name, address, "", fps)
-                if address
-                else classify_login(text, fps)
-            )
-            if prov.actor_kind == "human":
-                return None
-            if prov.actor_kind == "unknown":
-                problems.append(f"`{key}:` names nobody")
-            else:
-                what = f"{'an' if prov.actor_kind == 'agent' else 'a'} {prov.actor_kind}"
-                problems.append(f"`{key}: {text}` names {what} ({prov.agent}), not a human")
-        elif low in TICKET_TRAILERS:
-            problem = ticket_problem(key, value, ticket)
-            if problem is None:
-                return None
-            problems.append(problem)
-    if not problems:
-        return "add a `Requested-by: Name <email>` or `Ticket: ABC-123` trailer"
-    return "; ".join(problems)
-
-
-def requester_ok(
-    trailers: Sequence[tuple[str, str]], fps: Fingerprints, ticket: re.Pattern[str] | None
-) -> bool:
-    """True when `requester_problem` finds nothing wrong: the trailers name a human requester
-    or a ticket reference (matching `ticket` when the config sets a pattern; a placeholder
-    such as `Ticket: none` is never a ticket)."""
-    return requester_problem(trailers, fps, ticket) is None
 
 
 def ancestors_in_range(sha: str, commits: Sequence[Commit]) -> frozenset[str]:
@@ -382,7 +267,7 @@ def _allowed_paths(
 def review_approvals(
     pr: PullRequest,
     changeset: ChangeSet,
-    fps: Fingerprints,
+    signatures: AgentSignatures,
     config: Config,
     codeowners: CodeOwners | None,
     directory: Directory,
@@ -395,7 +280,7 @@ def review_approvals(
     approvals: list[Approval] = []
     rejections: list[Rejection] = []
     paths = [f.path for f in changeset.files]
-    addresses = contributor_addresses(changeset.commits, fps)
+    addresses = contributor_addresses(changeset.commits, signatures)
     noreply = {login for a in addresses if (login := noreply_login(a))}
     covers = frozenset(c.sha for c in changeset.commits)
     for review in effective_reviews(pr.reviews):
@@ -424,7 +309,7 @@ def review_approvals(
         if review.user_type != "User":
             reject(f"the reviewer is a {review.user_type} account, not a User")
             continue
-        prov = classify_login(login, fps)
+        prov = classify_login(login, signatures)
         if prov.actor_kind in ("agent", "bot"):
             reject(f"the reviewer matches the {prov.agent or prov.actor_kind} fingerprint")
             continue
@@ -610,7 +495,7 @@ def commit_findings(
     config: Config,
     changeset: ChangeSet,
     provenance: Mapping[str, Provenance],
-    fps: Fingerprints,
+    signatures: AgentSignatures,
     *,
     pr_author_human: bool = False,
     signed: Mapping[str, bool] | None = None,
@@ -644,7 +529,7 @@ def commit_findings(
             continue
         anchor = first_identity.get(commit.sha)
         problem = (
-            requester_problem(_commit_trailers(commit, keep_case=True), fps, ticket)
+            requester_problem(_commit_trailers(commit, keep_case=True), signatures, ticket)
             if anchor is not None and not pr_author_human
             else None
         )
@@ -684,7 +569,7 @@ def findings_hook(
     config: Config,
     changeset: ChangeSet,
     provenance: Mapping[str, Provenance],
-    fps: Fingerprints,
+    signatures: AgentSignatures,
     *,
     pr_author_human: bool = False,
     signed: Mapping[str, bool] | None = None,
@@ -695,7 +580,7 @@ def findings_hook(
 
     def hook(findings: list[Finding]) -> list[Finding]:
         added = commit_findings(
-            findings, config, changeset, provenance, fps,
+            findings, config, changeset, provenance, signatures,
             pr_author_human=pr_author_human, signed=signed,
         )
         return [*findings, *extra, *added]
