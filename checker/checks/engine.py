@@ -36,6 +36,11 @@ from checker.policy.config import Config
 from checker.policy.rule_docs import RuleDoc
 from checker.provenance.attribution import Attribution, Touch, touch_of
 
+#: Rules the parsers raise for files they could not analyse (`ParseProblem.rule_id`): a syntax
+#: error (NHI901), a file that is binary, not UTF-8, a symlink or a submodule (NHI902), a file
+#: over the size or time budget (NHI903). Documented in rules/docs/core.yaml like the others.
+PROBLEM_RULES = ("NHI901", "NHI902", "NHI903")
+
 
 def _modules() -> list[object]:
     """Each check module once, in registry order."""

@@ -6,9 +6,9 @@ import re
 from collections.abc import Mapping
 
 from checker.checks.metadata import lookup
+from checker.globs import glob_match
 from checker.model import IdentityObject
 from checker.policy.config import Config
-from checker.sources.discovery import glob_match
 
 _ENV_WORDS: Mapping[str, str] = {
     "prod": "prod",
