@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 
 from checker import __version__
 from checker.analysis import (
-    Approver,
     Parsed,
     parse_sources,
     run_rules,
@@ -29,7 +28,7 @@ from checker.analysis import (
 )
 from checker.change import ChangeSet, Provenance
 from checker.errors import ConfigError, NhiGateError
-from checker.model import Finding, IdentityObject, ParseProblem, SourceFile, Verdict
+from checker.model import IdentityObject, ParseProblem, SourceFile, Verdict
 from checker.policy.catalogue import load_catalogue
 from checker.policy.config import (
     CONFIG_NAME,
@@ -44,8 +43,10 @@ from checker.sources.discovery import classify, walk
 if TYPE_CHECKING:
     from git import Repo
 
+    from checker.approval.apply import Approvals
     from checker.approval.reviews import Decision
     from checker.approval.signed_commits import TrustInputs
+    from checker.checks.api import ChangeFacts
     from checker.git import BlobEntry
     from checker.sources.budget import ParseWorker
 
@@ -93,8 +94,8 @@ def _while_parsing(args: argparse.Namespace) -> None:
     wanted = {f"checker.reporters.{reporters.get(args.format, 'text')}"}
     if getattr(args, "sarif", None):
         wanted.add("checker.reporters.sarif")
-    for module in ("checker.engine", "checker.gate", "checker.policy.baseline",
-                   "checker.suppressions",
+    for module in ("checker.checks.engine", "checker.gate", "checker.policy.baseline",
+                   "checker.approval.apply",
                    *sorted(wanted)):  # fmt: skip
         importlib.import_module(module)
 
@@ -359,44 +360,13 @@ def _without_paths(parsed: Parsed, paths: Collection[str]) -> Parsed:
     return Parsed(parsed.objects, tuple(p for p in parsed.problems if p.path not in paths))
 
 
-def _local_approvals(
-    sources: Sequence[SourceFile],
-    parsed: Parsed,
-    *,
-    mode: str,
-    config: Config,
-    changeset: ChangeSet,
-    baseline: tuple[str, str] | None,
-    provenance: Mapping[str, Provenance] | None = None,
-    hook_actor: Provenance | None = None,
-    siblings: Sequence[SourceFile] = (),
-) -> list[Approver]:
-    """The approval hooks that need no network: inline suppressions, then the baseline.
+def _baseline(baseline: tuple[str, str] | None) -> Approvals:
+    """The baseline as an approval source: `baseline` is (file text, source label) or None.
+    Raises `ConfigError` for a bad baseline."""
+    from checker.approval.apply import Approvals
+    from checker.policy.baseline import loads
 
-    `baseline` is (file text, source label) or None. `siblings` are unchanged module files
-    parsed for their values (`_module_siblings`): their suppressions count only in a file that
-    has a finding (an identity the change touched through its inputs), so an unchanged file
-    never adds NHI105/NHI102 findings of its own. Raises `ConfigError` for a bad baseline.
-    """
-    from checker.policy.baseline import baseline_approver, loads
-    from checker.policy.rule_docs import load_rule_docs
-    from checker.suppressions import suppression_approver
-
-    def suppressions(files: Sequence[SourceFile]) -> Approver:
-        return suppression_approver(
-            files, parsed.objects, known_rules=frozenset(load_rule_docs()), mode=mode,
-            changeset=changeset, provenance=provenance, hook_actor=hook_actor,
-            rule_levels=config.rule_levels,
-        )
-
-    def with_siblings(findings: list[Finding]) -> list[Finding]:
-        judged = {f.location.path for f in findings}
-        return suppressions([*sources, *(s for s in siblings if s.path in judged)])(findings)
-
-    approvers: list[Approver] = [with_siblings if siblings else suppressions(sources)]
-    if baseline is not None:
-        approvers.append(baseline_approver(loads(*baseline)))
-    return approvers
+    return Approvals(baseline=loads(*baseline) if baseline is not None else None)
 
 
 def _baseline_name(config: Config) -> str:
@@ -513,27 +483,25 @@ def _pr_target(args: argparse.Namespace, head: str | None) -> tuple[str, int] | 
     return name, number
 
 
-def _approval_hooks(
+def _approvals_and_facts(
     args: argparse.Namespace,
     changeset: ChangeSet,
     provenance: Mapping[str, Provenance],
     config: Config,
     trust: TrustInputs,
     offline: Decision,
-) -> tuple[Approver, Approver]:
-    """(first hook: adds NHI102-NHI104; last hook: applies PR-review and signed approvals).
+    baseline: tuple[str, str] | None,
+) -> tuple[Approvals, ChangeFacts]:
+    """The approvals that count (signed commits, PR reviews, the baseline) and what the change
+    checks read (policy files touched, whether a human opened the PR, which commits are signed).
 
     Reviews are read with PyGithub (imported only here, only for a PR) from `--github-api-url`,
     else `GITHUB_API_URL`, else api.github.com, with `GITHUB_TOKEN`. Approvals that do not
     count are listed on stderr with the reason. Raises `GitHubError` (exit 2) when the API
     cannot be read: no verdict without the reviews.
     """
-    from checker.approval.reviews import (
-        approval_hook,
-        findings_hook,
-        review_approvals,
-        trust_findings,
-    )
+    from checker.approval.reviews import review_approvals
+    from checker.checks.api import ChangeFacts
     from checker.provenance.agents import load_agent_signatures
     from checker.provenance.classify import classify_login
 
@@ -566,10 +534,12 @@ def _approval_hooks(
         for rejection in decision.rejections:
             print(f"nhi-gate: approval by {rejection.who} not counted: {rejection.reason}",
                   file=sys.stderr)
-    extra = trust_findings(config, changeset, provenance, trust.touches, trust.kinds)
-    first = findings_hook(extra, config, changeset, provenance, signatures,
-                          pr_author_human=pr_author_human, signed=signed)
-    return first, approval_hook([a for d in decisions for a in d.approvals])
+    facts = ChangeFacts(
+        config, changeset, provenance, signatures=signatures, trust_touches=trust.touches,
+        trust_kinds=trust.kinds, pr_author_human=pr_author_human, signed=signed,
+    )
+    granted = tuple(a for d in decisions for a in d.approvals)
+    return replace(_baseline(baseline), granted=granted), facts
 
 
 def check(args: argparse.Namespace) -> int:
@@ -615,7 +585,8 @@ def _check(args: argparse.Namespace, worker: ParseWorker | None) -> int:
         baseline = _baseline_at(repo, base, config)
         provenance = _provenance(changeset, config, args.assume_agent)
         trust, offline = _offline_approval(repo, changeset, provenance, config)
-    first, last = _approval_hooks(args, changeset, provenance, config, trust, offline)
+    approvals, facts = _approvals_and_facts(
+        args, changeset, provenance, config, trust, offline, baseline)
     _while_parsing(args)
     head_side, base_parsed = parsed()
     head_parsed = _with_problems(
@@ -630,14 +601,10 @@ def _check(args: argparse.Namespace, worker: ParseWorker | None) -> int:
         provenance=provenance,
         fail_on=args.fail_on,
         all_authors=args.all_authors,
-        approvals=[
-            first,
-            *_local_approvals(
-                head_sources, head_parsed, mode="check", config=config, changeset=changeset,
-                baseline=baseline, provenance=provenance, siblings=siblings,
-            ),
-            last,
-        ],
+        facts=facts,
+        sources=head_sources,
+        siblings=siblings,
+        approvals=approvals,
     )
     run = RunInfo(__version__, "check", base, head, args.fail_on or config.fail_on)
     return _report(verdict, run, args)
@@ -720,9 +687,7 @@ def _scan_verdict(
     changeset = ChangeSet(None, None)
     verdict, _ = run_rules(
         parsed, Parsed((), ()), mode="scan", config=config, changeset=changeset,
-        provenance={}, fail_on=fail_on,
-        approvals=_local_approvals(sources, parsed, mode="scan", config=config,
-                                   changeset=changeset, baseline=baseline),
+        provenance={}, fail_on=fail_on, sources=sources, approvals=_baseline(baseline),
     )
     return verdict
 
@@ -812,12 +777,9 @@ def _hook(args: argparse.Namespace, worker: ParseWorker | None) -> int:
     verdict, _ = run_rules(
         head_parsed,
         base_side,
-        mode="hook", config=config, changeset=changeset, provenance={}, hook_actor=actor,
-        fail_on=args.fail_on,
-        approvals=_local_approvals(
-            head_sources, head_parsed, mode="hook", config=config, changeset=changeset,
-            baseline=baseline, hook_actor=actor, siblings=siblings,
-        ),
+        mode="hook", config=config, changeset=changeset, provenance={}, committer=actor,
+        fail_on=args.fail_on, sources=head_sources, siblings=siblings,
+        approvals=_baseline(baseline),
     )
     run = RunInfo(__version__, "hook", changeset.base, None, args.fail_on or config.fail_on)
     return _report(verdict, run, args)
@@ -927,7 +889,7 @@ def _identity_row(obj: IdentityObject) -> dict[str, object]:
 def inventory(args: argparse.Namespace) -> int:
     """`nhi-gate inventory [PATH...]`: every identity found, as a table, JSON or CSV (paths
     as `scan` shows them)."""
-    from checker.engine import infer_environment
+    from checker.checks.environments import infer_environment
 
     config = _config_from_disk(args, _scan_root(args.paths))
     parsed = _parse_tree(args.paths, config)

@@ -13,8 +13,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from checker.change import Commit
 from checker.provenance.agents import AgentSignatures
-from checker.provenance.classify import address_of, classify_actor, classify_login
+from checker.provenance.classify import (
+    address_of,
+    classify_actor,
+    classify_login,
+    message_trailers,
+)
 
 #: Trailer naming the human who asked an agent for the change (lower-cased).
 REQUESTER_TRAILER = "requested-by"
@@ -124,3 +130,16 @@ def requester_problem(
     if not problems:
         return "add a `Requested-by: Name <email>` or `Ticket: ABC-123` trailer"
     return "; ".join(problems)
+
+
+def commit_trailers(commit: Commit, *, keep_case: bool = False) -> list[tuple[str, str]]:
+    """The commit's trailers, `(key, value)` without repeats; keys lower-cased unless
+    `keep_case` (for messages that quote the trailer)."""
+    out: list[tuple[str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    for key, value in (*commit.trailers, *message_trailers(commit.message)):
+        item = (key.lower(), value.strip())
+        if item not in seen:
+            seen.add(item)
+            out.append((key if keep_case else item[0], item[1]))
+    return out

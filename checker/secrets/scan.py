@@ -70,6 +70,7 @@ from typing import TYPE_CHECKING, Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from checker.globs import glob_match
 from checker.model import IdentityObject, Location, ParseProblem, ParseResult, SourceFile
 from checker.parsers import common
 from checker.parsers.yaml_loader import (
@@ -82,7 +83,6 @@ from checker.parsers.yaml_loader import (
     scalar,
     sequence,
 )
-from checker.sources.discovery import glob_match
 
 if TYPE_CHECKING:
     from checker.parsers.terraform import LoadedHcl
