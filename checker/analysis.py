@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from checker.change import ChangeSet, Provenance
 from checker.model import (
     IdentityObject,
+    ModuleSources,
     ParseProblem,
     ParseResult,
     SourceFile,
@@ -27,12 +28,7 @@ from checker.policy.catalogue import Catalogue, load_catalogue
 from checker.policy.config import Config
 from checker.policy.privileges import load_admin_table
 from checker.sources.discovery import classify, excluded
-from checker.sources.modules import (
-    ModuleSources,
-    group_modules,
-    module_directory,
-    uses_module_values,
-)
+from checker.sources.modules import group_modules, module_directory, uses_module_values
 
 if TYPE_CHECKING:
     from checker.approval.apply import Approvals

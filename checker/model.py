@@ -177,6 +177,21 @@ class IdentityObject:
 
 
 @dataclass(frozen=True)
+class ModuleSources:
+    """The files of one module directory that may define values.
+
+    `directory` is the posix directory (`""` for the repository or scan root); `sources` are
+    its `.tf`/`.tofu` files that may hold `locals`/`variable` blocks and its auto-loaded
+    `.tfvars` files (`terraform.tfvars`, `*.auto.tfvars`), sorted by path. Hashable and
+    picklable: parse jobs carry it to a `sources.budget.ParseWorker`, which reads it once per
+    process (`checker.parsers.terraform.module_values` is cached).
+    """
+
+    directory: str
+    sources: tuple[SourceFile, ...]
+
+
+@dataclass(frozen=True)
 class ParseProblem:
     """A file, or part of one, that could not be analysed.
 

@@ -55,7 +55,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from checker.model import IdentityObject, ParseProblem, ParseResult, SourceFile
+from checker.model import IdentityObject, ModuleSources, ParseProblem, ParseResult, SourceFile
 from checker.parsers import common
 from checker.parsers.terraform.hcl import LoadedHcl, load, warm
 from checker.parsers.terraform.identities import FORMAT, Context, references_in, resource_identity
@@ -64,7 +64,6 @@ from checker.parsers.terraform.nodes import Block, Doc, hcl_blocks, json_blocks
 from checker.parsers.terraform.positions import json_spans
 from checker.parsers.terraform.values import ModuleValue, ModuleValues, module_values
 from checker.policy.catalogue import Catalogue
-from checker.sources.modules import ModuleSources
 
 __all__ = [
     "LoadedHcl",

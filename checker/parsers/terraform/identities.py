@@ -14,14 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from checker.model import Grant, IdentityObject, Lifetime, Location
+from checker.model import Grant, IdentityObject, Lifetime, Location, ModuleSources
 from checker.parsers import common
 from checker.parsers.terraform.grants import grant_extractor
 from checker.parsers.terraform.nodes import META, Block, Doc, Node, is_expr, strings
 from checker.parsers.terraform.trust import declared_trust
 from checker.parsers.terraform.values import Resolver, resolving
 from checker.policy.catalogue import Catalogue
-from checker.sources.modules import ModuleSources
 
 #: The catalogue format of Terraform block types (`Catalogue.get(FORMAT, type)`).
 FORMAT = "terraform"

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from checker.model import Grant, IdentityObject, Lifetime, Location
+from checker.model import Grant, IdentityObject, Lifetime, Location, ModuleSources
 from checker.parsers import common
 from checker.parsers.terraform.grants_aws import document_grants, policy_document, policy_grants
 from checker.parsers.terraform.identities import (
@@ -32,7 +32,6 @@ from checker.parsers.terraform.nodes import META, Block, Doc, Node, as_list, fin
 from checker.parsers.terraform.values import Resolver, resolving
 from checker.policy.catalogue import Catalogue, CatalogueEntry
 from checker.policy.privileges import named_privilege
-from checker.sources.modules import ModuleSources
 
 #: The terraform-aws-modules IAM module, by registry address or GitHub URL, with its submodule.
 _IAM_MODULE_TYPE = "module:terraform-aws-modules/iam/aws"

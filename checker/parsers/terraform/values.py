@@ -14,11 +14,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from checker.model import Location
+from checker.model import Location, ModuleSources
+from checker.parsers.common import is_tfvars
 from checker.parsers.terraform.hcl import load
 from checker.parsers.terraform.nodes import META, Node, as_list, int_or
 from checker.parsers.terraform.positions import scan_block
-from checker.sources.modules import ModuleSources, is_tfvars
 
 #: A whole `${local.NAME}` / `${var.NAME}` expression, as python-hcl2 writes `local.NAME`.
 _VALUE_REF = re.compile(r"\$\{\s*(local|var)\.([A-Za-z_][\w-]*)\s*\}")
