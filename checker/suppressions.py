@@ -305,7 +305,7 @@ def suppression_approver(
     hook_actor: Provenance | None = None,
     rule_levels: Mapping[str, str] | None = None,
 ) -> Callable[[list[Finding]], list[Finding]]:
-    """An `analysis.Approver` that applies the inline suppressions found in `sources`.
+    """An `pipeline.Approver` that applies the inline suppressions found in `sources`.
 
     `sources` are the head versions of the files (their text is scanned for comments);
     `objects` the identities parsed from them (for "directly above the identity block");

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from conftest import COPILOT, GitRepo
 
-from checker.analysis import parse_sources, start_parse, warm_parsers
 from checker.cli import main
 from checker.model import ParseProblem, ParseResult, SourceFile
 from checker.parsers import terraform
+from checker.pipeline import parse_sources, start_parse, warm_parsers
 from checker.policy.catalogue import load_catalogue
 from checker.policy.config import Config
 from checker.sources import budget

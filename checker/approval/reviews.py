@@ -479,7 +479,7 @@ def apply_approvals(findings: Sequence[Finding], approvals: Sequence[Approval]) 
 
 
 def approval_hook(approvals: Sequence[Approval]) -> Callable[[list[Finding]], list[Finding]]:
-    """An `analysis.run_rules(approvals=...)` hook applying `approvals`."""
+    """An `pipeline.run_rules(approvals=...)` hook applying `approvals`."""
     frozen = tuple(approvals)
     return lambda findings: apply_approvals(findings, frozen)
 
@@ -689,7 +689,7 @@ def findings_hook(
     pr_author_human: bool = False,
     signed: Mapping[str, bool] | None = None,
 ) -> Callable[[list[Finding]], list[Finding]]:
-    """An `analysis.run_rules(approvals=...)` hook run first: it keeps every finding and adds
+    """An `pipeline.run_rules(approvals=...)` hook run first: it keeps every finding and adds
     `extra` (NHI102 from `trust_findings`) and the NHI103/NHI104 findings of `commit_findings`
     (which need the identity findings to know which commits touched identities)."""
 

@@ -126,7 +126,7 @@ def load(path: Path) -> Baseline:
 
 
 def baseline_approver(baseline: Baseline) -> Callable[[list[Finding]], list[Finding]]:
-    """An `analysis.Approver`: findings whose fingerprint is baselined become approved.
+    """An `pipeline.Approver`: findings whose fingerprint is baselined become approved.
 
     Keeps every finding and its order; approved ones carry an `external` `Waiver` naming the file.
     """

@@ -1,15 +1,19 @@
 """Parse sources and run the rules: the pure middle of the data flow.
 
 SourceFiles (head and base) -> parsers -> IdentityObjects -> engine -> Findings -> gate.
-Callers (commands) do the I/O: reading git objects or files, and writing reports.
+Callers (`checker.commands`) do the I/O: reading git objects or files, and writing reports.
+
+The rules side (`checker.engine`, `checker.gate`), the format parsers and the secret scan are
+imported inside the functions that use them, not at the top: `hook` and `check` import this
+module before they fork the `ParseWorker`, which loads the parsers on the second core, and they
+load the rules while it parses (`checker.commands`, "Start-up order").
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from checker.change import ChangeSet, Provenance
 from checker.model import Finding, IdentityObject, ParseProblem, ParseResult, SourceFile, Verdict
@@ -18,6 +22,7 @@ from checker.parsers.common import decode
 from checker.policy.catalogue import Catalogue, load_catalogue
 from checker.policy.config import Config
 from checker.policy.privileges import load_admin_table
+from checker.sources.budget import Job, ParseWorker, parse_many
 from checker.sources.discovery import classify, excluded
 from checker.sources.modules import (
     ModuleSources,
@@ -25,9 +30,6 @@ from checker.sources.modules import (
     module_directory,
     uses_module_values,
 )
-
-if TYPE_CHECKING:
-    from checker.sources.budget import Job, ParseWorker
 
 #: Marks findings approved; returns all of them (same length, same order or re-sorted).
 Approver = Callable[[list[Finding]], list[Finding]]
@@ -61,8 +63,6 @@ def parse_sources(
     on `workers` processes (default: every available core; `sources.budget`), few on `worker`
     when one was started (`warm_parsers`), else in this process.
     """
-    from checker.sources.budget import parse_many
-
     jobs, problems = _plan(sources, catalogue, config, prefilter)
     results = parse_many(jobs, catalogue, config.parse_seconds, workers=workers, worker=worker)
     return _collect(results, problems)
@@ -91,8 +91,6 @@ def start_parse(
     sent = worker is not None and bool(every) and worker.submit(every, config.parse_seconds)
 
     def finish() -> list[Parsed]:
-        from checker.sources.budget import parse_many
-
         answered = worker.collect() if sent and worker is not None else None
         out: list[Parsed] = []
         offset = 0
@@ -217,7 +215,7 @@ def run_rules(
     config: Config,
     changeset: ChangeSet,
     provenance: Mapping[str, Provenance],
-    hook_actor: Provenance | None = None,
+    committer: Provenance | None = None,
     fail_on: str | None = None,
     all_authors: bool = False,
     approvals: Sequence[Approver] = (),
@@ -227,9 +225,10 @@ def run_rules(
     `approvals` run in order between the rules and the gate; each may mark findings
     `approved` (a PR review, a signed approval commit, a reasoned inline suppression, a baseline)
     and must keep every finding: approved findings stay in the output, they just do not block.
+    `committer`: who is committing the staged lines (`mode="hook"`), else None.
     """
     # Imported here, not at the top: `hook`/`check` load the rules while the parse worker
-    # parses (`commands._while_parsing`), not before git is read.
+    # parses (`checker.commands.load_while_parsing`), not before git is read.
     from checker.engine import Context, evaluate, problem_findings
     from checker.gate import decide
 
@@ -240,7 +239,7 @@ def run_rules(
         admin_table=load_admin_table(),
         changeset=changeset,
         provenance=provenance,
-        hook_actor=hook_actor,
+        hook_actor=committer,
     )
     findings, identities = evaluate(head.objects, base.objects, ctx)
     findings.extend(problem_findings(head.problems, config))
@@ -254,3 +253,25 @@ def run_rules(
         all_authors=all_authors,
     )
     return verdict, identities
+
+
+def with_problems(parsed: Parsed, extra: Sequence[ParseProblem]) -> Parsed:
+    """`parsed` with the problems `extra` appended (files that could not be read at all)."""
+    return Parsed(parsed.objects, parsed.problems + tuple(extra)) if extra else parsed
+
+
+def without_paths(parsed: Parsed, paths: Collection[str]) -> Parsed:
+    """`parsed` without the problems of `paths`: an unchanged sibling parsed for its module
+    values is not under review, so its NHI9xx problems are not this change's findings."""
+    if not paths:
+        return parsed
+    return Parsed(parsed.objects, tuple(p for p in parsed.problems if p.path not in paths))
+
+
+def under_review(
+    head: Parsed, context: Sequence[SourceFile], unreadable: Sequence[ParseProblem]
+) -> Parsed:
+    """The head side as `check` and `hook` judge it: without the problems of the `context`
+    files (unchanged module siblings read for their values), with the `unreadable` problems
+    (NHI902/NHI903 entries that were never parsed)."""
+    return with_problems(without_paths(head, {s.path for s in context}), unreadable)
