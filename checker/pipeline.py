@@ -22,7 +22,7 @@ from checker.parsers.common import decode
 from checker.policy.catalogue import Catalogue, load_catalogue
 from checker.policy.config import Config
 from checker.policy.privileges import load_admin_table
-from checker.sources.budget import Job, ParseWorker, parse_many
+from checker.sources.budget import Job, parse_many
 from checker.sources.discovery import classify, excluded
 from checker.sources.modules import (
     ModuleSources,
@@ -30,6 +30,7 @@ from checker.sources.modules import (
     module_directory,
     uses_module_values,
 )
+from checker.sources.worker import ParseWorker
 
 #: Marks findings approved; returns all of them (same length, same order or re-sorted).
 Approver = Callable[[list[Finding]], list[Finding]]
@@ -168,7 +169,7 @@ def _collect(results: Sequence[ParseResult], problems: Sequence[ParseProblem]) -
 
 def warm_parsers() -> Catalogue:
     """Import every format parser and the secret scan and load python-hcl2's grammar; the
-    catalogue. The `warm` function of a `sources.budget.ParseWorker` started before git is read.
+    catalogue. The `warm` function of a `sources.worker.ParseWorker` started before git is read.
     """
     import importlib
 

@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from checker.sources.budget import ParseWorker
+    from checker.sources.worker import ParseWorker
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -62,7 +62,7 @@ def _parse_worker() -> Iterator[ParseWorker | None]:
     core or no `fork`: parsing then happens in this process); closed on the way out."""
     from checker.pipeline import warm_parsers
     from checker.policy.catalogue import load_catalogue
-    from checker.sources.budget import ParseWorker
+    from checker.sources.worker import ParseWorker
 
     load_catalogue()  # before the fork: cached for both processes
     worker = ParseWorker.start(warm_parsers)

@@ -31,7 +31,7 @@ from checker.errors import GitError
 from checker.pipeline import start_parse
 from checker.policy.catalogue import load_catalogue
 from checker.provenance import ai_notes
-from checker.sources.budget import ParseWorker
+from checker.sources.worker import ParseWorker
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from checker.errors import NhiGateError
 from checker.pipeline import start_parse
 from checker.policy.catalogue import load_catalogue
 from checker.policy.config import CONFIG_NAME, DEFAULT_BASELINE
-from checker.sources.budget import ParseWorker
+from checker.sources.worker import ParseWorker
 
 
 @dataclass(frozen=True)

@@ -209,7 +209,7 @@ def parse_json(source: SourceFile, catalogue: Catalogue) -> ParseResult:
 
 def warm() -> None:
     """Load python-hcl2's grammar now (its lark parser, cached for the process; ~30 ms), so a
-    `checker.sources.budget.ParseWorker` pays for it while the parent reads git."""
+    `checker.sources.worker.ParseWorker` pays for it while the parent reads git."""
     from hcl2.parser import parser
 
     parser()

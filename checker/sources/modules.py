@@ -44,7 +44,7 @@ class ModuleSources:
     `directory` is the posix directory (`""` for the repository or scan root); `sources` are
     its `.tf`/`.tofu` files that may hold `locals`/`variable` blocks and its auto-loaded
     `.tfvars` files (`terraform.tfvars`, `*.auto.tfvars`), sorted by path. Hashable and
-    picklable: parse jobs carry it to a `sources.budget.ParseWorker`, which reads it once per
+    picklable: parse jobs carry it to a `sources.worker.ParseWorker`, which reads it once per
     process (`checker.parsers.terraform.module_values` is cached).
     """
 
