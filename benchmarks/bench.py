@@ -232,7 +232,7 @@ def machine() -> list[str]:
 def bytecode_env(prefix: Path) -> None:
     """Run every tool with bytecode, as installed: pip writes .pyc files at install time (so
     Checkov's venv has them), but this checkout runs from source, and an environment that sets
-    PYTHONDONTWRITEBYTECODE would make every nhi-gate run recompile its ~40 modules (~70 ms).
+    PYTHONDONTWRITEBYTECODE would make every nhi-gate run recompile its modules.
     The .pyc files go under `prefix` (PYTHONPYCACHEPREFIX), not into the source tree."""
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     os.environ["PYTHONPYCACHEPREFIX"] = str(prefix)

@@ -182,9 +182,9 @@ def _error_handler() -> Iterator[list[int]]:
 
 #: Objects allocated (net) between young-generation collections when nhi-gate runs as its own
 #: process; CPython's default is 700. Imports and parses allocate hundreds of thousands of
-#: long-lived objects, and the default makes the collector re-walk them many times: ~25 ms of
-#: a 5-file pre-commit run (benchmarks/RESULTS.md, "Hook path"). Still bounded: garbage cycles
-#: are collected every this many allocations.
+#: long-lived objects, and the default makes the collector re-walk them many times, a
+#: measurable share of a 5-file pre-commit run (benchmarks/RESULTS.md, "Hook path"). Still
+#: bounded: garbage cycles are collected every this many allocations.
 GC_YOUNG_THRESHOLD = 100_000
 
 

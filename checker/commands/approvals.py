@@ -70,7 +70,7 @@ def approval_hooks(
     signed = dict(trust.signed)
     target = pr_target(args, changeset.head)
     if target is not None:
-        # PyGithub costs ~150 ms to import: only a run that reads a pull request pays for it.
+        # PyGithub is slow to import: only a run that reads a pull request pays for it.
         from checker.approval.github_api import DEFAULT_API_URL, GitHubClient
 
         url = (

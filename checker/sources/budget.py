@@ -1,7 +1,7 @@
 """Bounded work per file: a wall-clock deadline around each parse, and a parallel map over files.
 
-Mechanism (chosen over a worker process per file, which costs ~10-30 ms of fork and pickling per
-file and would make a 5-file pre-commit run slower than the parse itself):
+Mechanism (chosen over a worker process per file, which pays a fork and pickling per file and
+would make a 5-file pre-commit run slower than the parse itself; benchmarks/RESULTS.md):
 
 - `deadline(seconds)` arms `signal.setitimer(ITIMER_REAL)`; when it fires, the handler raises
   `BudgetExceeded` in the parsing code. python-hcl2 (lark) is pure Python and libyaml's

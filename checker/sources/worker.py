@@ -65,11 +65,7 @@ def _read_message(fd: int, deadline_at: float | None) -> object | None:
 
 class ParseWorker:
     """One forked process that imports the parsers (`warm`) while the parent does other work,
-    then parses the jobs the parent sends it, each under `parse_one`'s deadline.
-
-    Why: a pre-commit run on a few files spends most of its time importing python-hcl2/lark
-    and loading its grammar (~70 ms) and importing GitPython and asking git (~80 ms); these
-    are independent, so on two cores they overlap (benchmarks/RESULTS.md, case (c)).
+    then parses the jobs the parent sends it, each under `budget.parse_one`'s deadline.
 
     Start with `ParseWorker.start(warm)`, where `warm()` imports what the jobs need and returns
     the catalogue; it is None where there is no `fork` or only one core. Use as a context
