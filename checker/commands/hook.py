@@ -1,7 +1,7 @@
 """`nhi-gate hook [FILE...]`: the pre-commit stage; judges the staged content.
 
-This module reads the index (`read_staged`); `checker.commands.hook` runs it between forking
-the `ParseWorker` and judging (`checker.commands.verdict`).
+This module reads the index (`read_staged`); `checker.commands` runs it between forking the
+`ParseWorker` and judging (`checker.commands.verdict`).
 """
 
 from __future__ import annotations

@@ -67,7 +67,8 @@ def judge(
     return report(verdict, run, args)
 
 
-def run_info(command: str, base: str | None, head: str | None, args: argparse.Namespace,
-             config: Config) -> RunInfo:  # fmt: skip
+def run_info(
+    command: str, base: str | None, head: str | None, args: argparse.Namespace, config: Config
+) -> RunInfo:
     """The report's run facts: version, command, revisions, the `--fail-on` level in force."""
     return RunInfo(__version__, command, base, head, args.fail_on or config.fail_on)
