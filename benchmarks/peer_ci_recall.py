@@ -29,10 +29,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from checker.analysis import Parsed, parse_sources, run_rules
 from checker.change import ChangeSet
 from checker.cli import main as cli_main
 from checker.model import Finding, SourceFile
+from checker.pipeline import Parsed, parse_sources, run_rules
 from checker.policy.catalogue import load_catalogue
 from checker.policy.config import Config
 from checker.secrets import scan as secrets

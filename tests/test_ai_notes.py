@@ -94,10 +94,10 @@ def nhi101(findings: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def annotated(repo: GitRepo, base: str, head: str) -> dict[str, ChangedFile]:
     """The check command's changeset after notes, by path."""
-    from checker.commands import _with_ai_notes
+    from checker.commands.check import with_ai_notes
 
     with cg.repo_session(repo.path) as r:
-        cs = _with_ai_notes(r, cg.build_changeset(r, base, head))
+        cs = with_ai_notes(r, cg.build_changeset(r, base, head))
     return {cf.path: cf for cf in cs.files}
 
 

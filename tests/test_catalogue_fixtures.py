@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from test_rule_fixtures import expectations
 
-from checker.analysis import parse_sources
 from checker.change import ChangeSet
 from checker.checks.api import Context
 from checker.checks.engine import evaluate
 from checker.model import IdentityObject, SourceFile
+from checker.pipeline import parse_sources
 from checker.policy.catalogue import load_catalogue
 from checker.policy.config import Config
 from checker.policy.privileges import load_admin_table

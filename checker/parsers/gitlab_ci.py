@@ -24,7 +24,7 @@ Shapes produced (`<path>` is `SourceFile.path`, `<job>` the job name):
 
 Includes: `included_paths(sources)` names the `include: local:` files of every `.gitlab-ci.yml`
 among `sources` (paths resolved against the directory of the including file), so
-`checker.analysis` parses them with this parser too. Remote, project and template includes are
+`checker.pipeline` parses them with this parser too. Remote, project and template includes are
 not fetched (no network).
 """
 

@@ -5,7 +5,7 @@ A Terraform module is one directory: every `.tf` file in it shares its `locals` 
 (https://developer.hashicorp.com/terraform/language/values/variables#variable-definition-precedence).
 So `role = local.ci_role` in `main.tf` means whatever `locals.tf` says, and an agent that edits
 only `locals.tf` changes the role. This module groups the sources of a change by directory
-(`group_modules`) and tells `checker.analysis` which parse jobs need their module's values
+(`group_modules`) and tells `checker.pipeline` which parse jobs need their module's values
 (`uses_module_values`); `checker.parsers.terraform.module_values` reads the values. The
 `check`/`hook` commands use `is_module_file`/`module_directory` to read the unchanged files of
 a changed module.

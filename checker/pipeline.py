@@ -1,13 +1,18 @@
 """Parse sources and run the rules: the pure middle of the data flow.
 
 SourceFiles (head and base) -> parsers -> IdentityObjects -> engine -> Findings -> gate.
-Callers (commands) do the I/O: reading git objects or files, and writing reports.
+Callers (`checker.commands`) do the I/O: reading git objects or files, and writing reports.
+
+The rules side (`checker.checks.engine`, `checker.gate`), the format parsers and the secret scan are
+imported inside the functions that use them, not at the top: `hook` and `check` import this
+module before they fork the `ParseWorker`, which loads the parsers on the second core, and they
+load the rules while it parses (`checker.commands`, "Start-up order").
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -27,13 +32,14 @@ from checker.parsers.suppressions import find_suppressions
 from checker.policy.catalogue import Catalogue, load_catalogue
 from checker.policy.config import Config
 from checker.policy.privileges import load_admin_table
+from checker.sources.budget import Job, parse_many
 from checker.sources.discovery import classify, excluded
 from checker.sources.modules import group_modules, module_directory, uses_module_values
+from checker.sources.worker import ParseWorker
 
 if TYPE_CHECKING:
     from checker.approval.apply import Approvals
     from checker.checks.api import ChangeFacts
-    from checker.sources.budget import Job, ParseWorker
 
 
 @dataclass(frozen=True)
@@ -64,8 +70,6 @@ def parse_sources(
     on `workers` processes (default: every available core; `sources.budget`), few on `worker`
     when one was started (`warm_parsers`), else in this process.
     """
-    from checker.sources.budget import parse_many
-
     jobs, problems = _plan(sources, catalogue, config, prefilter)
     results = parse_many(jobs, catalogue, config.parse_seconds, workers=workers, worker=worker)
     return _collect(results, problems)
@@ -94,8 +98,6 @@ def start_parse(
     sent = worker is not None and bool(every) and worker.submit(every, config.parse_seconds)
 
     def finish() -> list[Parsed]:
-        from checker.sources.budget import parse_many
-
         answered = worker.collect() if sent and worker is not None else None
         out: list[Parsed] = []
         offset = 0
@@ -173,7 +175,7 @@ def _collect(results: Sequence[ParseResult], problems: Sequence[ParseProblem]) -
 
 def warm_parsers() -> Catalogue:
     """Import every format parser and the secret scan and load python-hcl2's grammar; the
-    catalogue. The `warm` function of a `sources.budget.ParseWorker` started before git is read.
+    catalogue. The `warm` function of a `sources.worker.ParseWorker` started before git is read.
     """
     import importlib
 
@@ -250,7 +252,7 @@ def run_rules(
     and signed approval commits (`approvals`). Then the gate.
     """
     # Imported here, not at the top: `hook`/`check` load the checks while the parse worker
-    # parses (`commands._while_parsing`), not before git is read.
+    # parses (`checker.commands.load_while_parsing`), not before git is read.
     from checker.approval.apply import apply_all
     from checker.checks.api import ChangeFacts, Context
     from checker.checks.engine import change_findings, evaluate, problem_findings
@@ -288,3 +290,25 @@ def run_rules(
         all_authors=all_authors,
     )
     return verdict, identities
+
+
+def with_problems(parsed: Parsed, extra: Sequence[ParseProblem]) -> Parsed:
+    """`parsed` with the problems `extra` appended (files that could not be read at all)."""
+    return Parsed(parsed.objects, parsed.problems + tuple(extra)) if extra else parsed
+
+
+def without_paths(parsed: Parsed, paths: Collection[str]) -> Parsed:
+    """`parsed` without the problems of `paths`: an unchanged sibling parsed for its module
+    values is not under review, so its NHI9xx problems are not this change's findings."""
+    if not paths:
+        return parsed
+    return Parsed(parsed.objects, tuple(p for p in parsed.problems if p.path not in paths))
+
+
+def under_review(
+    head: Parsed, context: Sequence[SourceFile], unreadable: Sequence[ParseProblem]
+) -> Parsed:
+    """The head side as `check` and `hook` judge it: without the problems of the `context`
+    files (unchanged module siblings read for their values), with the `unreadable` problems
+    (NHI902/NHI903 entries that were never parsed)."""
+    return with_problems(without_paths(head, {s.path for s in context}), unreadable)
