@@ -168,7 +168,7 @@ class IdentityObject:
     #: Module values the parser substituted into this object's privileges: (`local.NAME` or
     #: `var.NAME`, the Location of the definition used: a `locals` attribute, a variable's
     #: `default`, a `.tfvars` line), first use first. A change to one of those lines changes
-    #: the identity although its own file is unchanged (`checker.engine` judges it then).
+    #: the identity although its own file is unchanged (`checker.checks.engine` judges it then).
     inputs: tuple[tuple[str, Location], ...] = ()
     #: Set on facets found by the secret-material scan (`checker.secrets.scan`): the address
     #: of the file or block the fact is about. Facets are judged by the NHI31x/NHI4xx rules,

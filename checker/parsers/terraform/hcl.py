@@ -35,7 +35,7 @@ HCL_ERRORS = (LarkError, ValueError, RuntimeError, RecursionError, UnicodeError)
 
 @dataclass(frozen=True)
 class LoadedHcl:
-    """One `.tf` file decoded and parsed by python-hcl2 once (`load`), so that `checker.analysis`
+    """One `.tf` file decoded and parsed by python-hcl2 once (`load`), so that `checker.pipeline`
     can hand the same parse to `parse` and to the secret scan (`checker.secrets.scan.scan`).
 
     `text`: the decoded text, None when undecodable; `data`: the `loads(text, with_meta=True)`
