@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from checker.model import IdentityObject
-from checker.parsers.yaml_loader import (
+from checker.parsers.yaml import (
     end_line_of,
     get,
     get_entry,
