@@ -40,13 +40,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from checker.model import Finding, IdentityObject
+from checker.model import TOKEN_MOUNT, Finding, IdentityObject
 
 if TYPE_CHECKING:
     from checker.engine import Context, Emitter, Touch
-
-#: Mirrors `checker.parsers.kubernetes.TOKEN_MOUNT` (rules never import parsers).
-TOKEN_MOUNT = "automount:/var/run/secrets/kubernetes.io/serviceaccount"
 
 
 def is_workload(obj: IdentityObject) -> bool:

@@ -33,6 +33,9 @@ Shapes produced (`IdentityObject` fields):
 - `lifetime`: cert-manager `spec.duration`, CSR `spec.expirationSeconds`, bootstrap token
   `expiration`.
 
+Workloads (Pod, Deployment, ..., CronJob) are normalised to one facet per pod spec by
+`checker.parsers.kubernetes.workloads`.
+
 Secret values never enter the model: only key names and line numbers of `data`/`stringData`.
 """
 
@@ -47,6 +50,11 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 
 from checker.model import Grant, IdentityObject, Lifetime, Location, ParseResult, SourceFile
 from checker.parsers import common
+from checker.parsers.kubernetes.workloads import (
+    WORKLOAD_POD_SPECS,
+    token_sinks,
+    workload_facet,
+)
 from checker.parsers.yaml import (
     end_line_of,
     get,
@@ -145,8 +153,8 @@ def _identity(
         references.extend(_subjects(doc, namespace))
     references.extend(_references(doc, kind, namespace, name))
     if kind in WORKLOAD_POD_SPECS:
-        return _workload_facet(doc, kind, entry, address, Location(path, start, end),
-                               _metadata(meta, lines, start), namespace)
+        return workload_facet(doc, kind, entry, address, Location(path, start, end),
+                              _metadata(meta, lines, start), namespace, _attribute_lines(doc))
     return IdentityObject(
         kind=entry.kind,
         platform=entry.platform,
@@ -161,7 +169,7 @@ def _identity(
         references=tuple(dict.fromkeys(references)),
         usages=tuple(sorted(set(_texts(get(get(doc, "spec"), "usages"))))),
         principals=_principals(meta, kind, namespace, name, references),
-        secret_sinks=_token_sinks(doc) if kind == "ServiceAccount" else (),
+        secret_sinks=token_sinks(doc) if kind == "ServiceAccount" else (),
     )
 
 
@@ -384,83 +392,3 @@ def _principals(
             if parts[0] == "ServiceAccount" and len(parts) == 3:
                 found.append(f"k8s-sa:{parts[1]}/{parts[2]}")
     return tuple(sorted(set(found)))
-
-
-# ----------------------------------------------------------------- workload pod specs
-#: Workload kinds -> keys from the object to its pod spec. Source:
-#: https://kubernetes.io/docs/concepts/workloads/ (each kind's `spec.template` is a PodTemplateSpec;
-#: a CronJob's is under `spec.jobTemplate.spec`).
-WORKLOAD_POD_SPECS: dict[str, tuple[str, ...]] = {
-    "Pod": ("spec",),
-    "Deployment": ("spec", "template", "spec"),
-    "StatefulSet": ("spec", "template", "spec"),
-    "DaemonSet": ("spec", "template", "spec"),
-    "ReplicaSet": ("spec", "template", "spec"),
-    "ReplicationController": ("spec", "template", "spec"),
-    "Job": ("spec", "template", "spec"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
-}
-#: `secret_sinks` entry of a pod spec or ServiceAccount whose API token is mounted into every
-#: container (the default unless `automountServiceAccountToken: false`). Source:
-#: https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/#opt-out-of-api-credential-automounting
-TOKEN_MOUNT = "automount:/var/run/secrets/kubernetes.io/serviceaccount"
-_FALSE = frozenset({"false", "no", "off"})
-
-
-def _token_sinks(node: Node | None) -> tuple[str, ...]:
-    """`(TOKEN_MOUNT,)` unless `node`'s `automountServiceAccountToken` is false."""
-    value = scalar_text(get(node, "automountServiceAccountToken"))
-    return () if value is not None and value.lower() in _FALSE else (TOKEN_MOUNT,)
-
-
-def _workload_facet(doc: MappingNode, kind: str, entry: CatalogueEntry, address: str,
-                    location: Location, metadata: dict[str, str],
-                    namespace: str | None) -> IdentityObject | None:
-    """The service-account use of one workload, normalised once for every rule.
-
-    Shape: `kind` from the catalogue (`role_binding`: the pod spec binds the workload to an
-    identity, like `aws_eks_pod_identity_association`), `type` the workload kind, `address`
-    and `location` those of the workload; `references` = (`ServiceAccount/<ns>/<name>`,) with
-    `default` when `serviceAccountName` (or the deprecated `serviceAccount`) is absent or
-    empty; `principals` = (`k8s-sa:<ns>/<name>`,) for a named, non-default account only (each
-    namespace has its own `default`); `secret_sinks` = (`TOKEN_MOUNT`,) unless the pod spec
-    sets `automountServiceAccountToken: false`; `attribute_lines` adds `podSpec` (the pod
-    spec's key), `serviceAccountName` and `automountServiceAccountToken` when present.
-    `derived_from` is the workload's own address: the workload is not an identity definition,
-    so the generic approval rule skips it and `checker.checks.workloads` judges it.
-    None when the object has no pod spec (a kustomize patch such as `spec: {replicas: 3}`
-    says nothing about the account).
-    """
-    path = WORKLOAD_POD_SPECS[kind]
-    spec_entry = get_entry(get_path(doc, *path[:-1]), path[-1])
-    if spec_entry is None:
-        return None
-    spec = spec_entry[1]
-    attribute_lines = _attribute_lines(doc)
-    attribute_lines["podSpec"] = line_of(spec_entry[0])
-    account = ""
-    for field in ("serviceAccountName", "serviceAccount"):
-        found = get_entry(spec, field)
-        if found is None:
-            continue
-        attribute_lines.setdefault("serviceAccountName", line_of(found[0]))
-        account = account or (scalar_text(found[1]) or "")
-    mount = get_entry(spec, "automountServiceAccountToken")
-    if mount is not None:
-        attribute_lines["automountServiceAccountToken"] = line_of(mount[0])
-    name = account or "default"
-    principals = () if name == "default" else (f"k8s-sa:{namespace or 'default'}/{name}",)
-    return IdentityObject(
-        kind=entry.kind,
-        platform=entry.platform,
-        type=entry.type,
-        address=address,
-        location=location,
-        metadata=metadata,
-        attribute_lines=attribute_lines,
-        namespace=namespace,
-        references=("/".join(p for p in ("ServiceAccount", namespace, name) if p),),
-        secret_sinks=_token_sinks(spec),
-        principals=principals,
-        derived_from=address,
-    )
