@@ -8,29 +8,32 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from checker.change import ChangeSet, Provenance
-from checker.model import Finding, IdentityObject, ParseProblem, ParseResult, SourceFile, Verdict
+from checker.model import (
+    IdentityObject,
+    ModuleSources,
+    ParseProblem,
+    ParseResult,
+    SourceFile,
+    Suppression,
+    Verdict,
+)
 from checker.parsers import FORMATS, VALUE_FORMATS, build_parsers, gitlab_ci
 from checker.parsers.common import decode
+from checker.parsers.suppressions import find_suppressions
 from checker.policy.catalogue import Catalogue, load_catalogue
 from checker.policy.config import Config
 from checker.policy.privileges import load_admin_table
 from checker.sources.discovery import classify, excluded
-from checker.sources.modules import (
-    ModuleSources,
-    group_modules,
-    module_directory,
-    uses_module_values,
-)
+from checker.sources.modules import group_modules, module_directory, uses_module_values
 
 if TYPE_CHECKING:
+    from checker.approval.apply import Approvals
+    from checker.checks.api import ChangeFacts
     from checker.sources.budget import Job, ParseWorker
-
-#: Marks findings approved; returns all of them (same length, same order or re-sorted).
-Approver = Callable[[list[Finding]], list[Finding]]
 
 
 @dataclass(frozen=True)
@@ -209,6 +212,16 @@ def _analyse_file(
     return ParseResult(result.objects + facets, result.problems)
 
 
+def suppressions_in(sources: Sequence[SourceFile]) -> list[Suppression]:
+    """Every `nhi-gate:ignore` comment in `sources` (files that cannot be decoded have none)."""
+    found: list[Suppression] = []
+    for src in sources:
+        text = decode(src)
+        if isinstance(text, str):
+            found.extend(find_suppressions(src.path, text))
+    return found
+
+
 def run_rules(
     head: Parsed,
     base: Parsed,
@@ -217,22 +230,35 @@ def run_rules(
     config: Config,
     changeset: ChangeSet,
     provenance: Mapping[str, Provenance],
-    hook_actor: Provenance | None = None,
+    committer: Provenance | None = None,
     fail_on: str | None = None,
     all_authors: bool = False,
-    approvals: Sequence[Approver] = (),
+    facts: ChangeFacts | None = None,
+    sources: Sequence[SourceFile] = (),
+    siblings: Sequence[SourceFile] = (),
+    approvals: Approvals | None = None,
 ) -> tuple[Verdict, list[IdentityObject]]:
-    """Evaluate rules and the gate; return the verdict and the identities (environment set).
+    """Run the checks, apply approvals and decide; return the verdict and the identities
+    (environment set).
 
-    `approvals` run in order between the rules and the gate; each may mark findings
-    `approved` (a PR review, a signed approval commit, a reasoned inline suppression, a baseline)
-    and must keep every finding: approved findings stay in the output, they just do not block.
+    The checks: identity and cross checks on `head` against `base`, NHI9xx for `head`'s parse
+    problems, then the change checks (NHI102-NHI105) on `facts` (what the commands gathered
+    from git and the base revision; None: only the suppression comments of `sources`). Inline
+    suppressions come from `sources` (the files judged) and from `siblings` (unchanged module
+    files read for their values) only in a file that has a finding. Then approval, which keeps
+    every finding and only marks some approved: valid suppressions, the baseline, PR reviews
+    and signed approval commits (`approvals`). Then the gate.
     """
-    # Imported here, not at the top: `hook`/`check` load the rules while the parse worker
+    # Imported here, not at the top: `hook`/`check` load the checks while the parse worker
     # parses (`commands._while_parsing`), not before git is read.
-    from checker.engine import Context, evaluate, problem_findings
+    from checker.approval.apply import apply_all
+    from checker.checks.api import ChangeFacts, Context
+    from checker.checks.engine import change_findings, evaluate, problem_findings
+    from checker.checks.suppressions import usable
     from checker.gate import decide
+    from checker.policy.rule_docs import load_rule_docs
 
+    docs = load_rule_docs()
     ctx = Context(
         mode=mode,
         config=config,
@@ -240,12 +266,20 @@ def run_rules(
         admin_table=load_admin_table(),
         changeset=changeset,
         provenance=provenance,
-        hook_actor=hook_actor,
+        committer=committer,
     )
-    findings, identities = evaluate(head.objects, base.objects, ctx)
-    findings.extend(problem_findings(head.problems, config))
-    for approve in approvals:
-        findings = approve(findings)
+    findings, identities = evaluate(head.objects, base.objects, ctx, docs)
+    findings.extend(problem_findings(head.problems, config, docs))
+    judged = {f.location.path for f in findings}
+    comments = [*suppressions_in(sources),
+                *(s for s in suppressions_in(siblings) if s.path in judged)]
+    facts = replace(
+        facts or ChangeFacts(config, changeset, provenance),
+        mode=mode, suppressions=comments, objects=head.objects, known_rules=frozenset(docs),
+        committer=committer,
+    )
+    findings.extend(change_findings(facts, findings, docs))
+    findings = apply_all(findings, approvals, usable(facts), head.objects)
     verdict = decide(
         findings,
         head.problems,

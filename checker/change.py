@@ -90,14 +90,14 @@ class ChangeSet:
 
 @dataclass(frozen=True)
 class Evidence:
-    """Why a commit was classified: which fingerprint matched which field.
+    """Why a commit was classified: which agent signature matched which field.
 
     `field` is one of `author_email`, `committer_email`, `author_name`, `trailer`, `message`,
-    `branch`, or `note` (a git-ai `refs/notes/ai` note, fingerprint `git-ai-notes`); `value` is
-    the matched text; `fingerprint` is the catalogue entry id.
+    `branch`, `login`, or `note` (a git-ai `refs/notes/ai` note, signature `git-ai-notes`);
+    `value` is the matched text; `signature` is the `rules/agents.yaml` entry id.
     """
 
-    fingerprint: str
+    signature: str
     field: str
     value: str
     strength: Strength

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 
 from checker import __version__
 from checker.analysis import (
-    Approver,
     Parsed,
     parse_sources,
     run_rules,
@@ -29,7 +28,7 @@ from checker.analysis import (
 )
 from checker.change import ChangeSet, Provenance
 from checker.errors import ConfigError, NhiGateError
-from checker.model import Finding, IdentityObject, ParseProblem, SourceFile, Verdict
+from checker.model import IdentityObject, ParseProblem, SourceFile, Verdict
 from checker.policy.catalogue import load_catalogue
 from checker.policy.config import (
     CONFIG_NAME,
@@ -44,8 +43,10 @@ from checker.sources.discovery import classify, walk
 if TYPE_CHECKING:
     from git import Repo
 
+    from checker.approval.apply import Approvals
     from checker.approval.reviews import Decision
     from checker.approval.signed_commits import TrustInputs
+    from checker.checks.api import ChangeFacts
     from checker.git import BlobEntry
     from checker.sources.budget import ParseWorker
 
@@ -93,8 +94,8 @@ def _while_parsing(args: argparse.Namespace) -> None:
     wanted = {f"checker.reporters.{reporters.get(args.format, 'text')}"}
     if getattr(args, "sarif", None):
         wanted.add("checker.reporters.sarif")
-    for module in ("checker.engine", "checker.gate", "checker.policy.baseline",
-                   "checker.suppressions",
+    for module in ("checker.checks.engine", "checker.gate", "checker.policy.baseline",
+                   "checker.approval.apply",
                    *sorted(wanted)):  # fmt: skip
         importlib.import_module(module)
 
@@ -222,12 +223,13 @@ def _event_range() -> tuple[str | None, str | None]:
 
 
 def _provenance(changeset: ChangeSet, config: Config, assume_agent: bool) -> dict[str, Provenance]:
-    from checker.provenance.classify import classify_commit, load_fingerprints
+    from checker.provenance.agents import load_agent_signatures
+    from checker.provenance.classify import classify_commit
 
-    fps = load_fingerprints(config.agent_emails, config.agent_branches)
+    signatures = load_agent_signatures(config.agent_emails, config.agent_branches)
     out: dict[str, Provenance] = {}
     for commit in changeset.commits:
-        prov = classify_commit(commit, fps, changeset.branch)
+        prov = classify_commit(commit, signatures, changeset.branch)
         if assume_agent and prov.actor_kind != "agent":
             prov = Provenance(prov.commit, "agent", prov.agent or "--assume-agent", prov.evidence)
         out[commit.sha] = prov
@@ -358,44 +360,13 @@ def _without_paths(parsed: Parsed, paths: Collection[str]) -> Parsed:
     return Parsed(parsed.objects, tuple(p for p in parsed.problems if p.path not in paths))
 
 
-def _local_approvals(
-    sources: Sequence[SourceFile],
-    parsed: Parsed,
-    *,
-    mode: str,
-    config: Config,
-    changeset: ChangeSet,
-    baseline: tuple[str, str] | None,
-    provenance: Mapping[str, Provenance] | None = None,
-    hook_actor: Provenance | None = None,
-    siblings: Sequence[SourceFile] = (),
-) -> list[Approver]:
-    """The approval hooks that need no network: inline suppressions, then the baseline.
+def _baseline(baseline: tuple[str, str] | None) -> Approvals:
+    """The baseline as an approval source: `baseline` is (file text, source label) or None.
+    Raises `ConfigError` for a bad baseline."""
+    from checker.approval.apply import Approvals
+    from checker.policy.baseline import loads
 
-    `baseline` is (file text, source label) or None. `siblings` are unchanged module files
-    parsed for their values (`_module_siblings`): their suppressions count only in a file that
-    has a finding (an identity the change touched through its inputs), so an unchanged file
-    never adds NHI105/NHI102 findings of its own. Raises `ConfigError` for a bad baseline.
-    """
-    from checker.policy.baseline import baseline_approver, loads
-    from checker.policy.rule_docs import load_rule_docs
-    from checker.suppressions import suppression_approver
-
-    def suppressions(files: Sequence[SourceFile]) -> Approver:
-        return suppression_approver(
-            files, parsed.objects, known_rules=frozenset(load_rule_docs()), mode=mode,
-            changeset=changeset, provenance=provenance, hook_actor=hook_actor,
-            rule_levels=config.rule_levels,
-        )
-
-    def with_siblings(findings: list[Finding]) -> list[Finding]:
-        judged = {f.location.path for f in findings}
-        return suppressions([*sources, *(s for s in siblings if s.path in judged)])(findings)
-
-    approvers: list[Approver] = [with_siblings if siblings else suppressions(sources)]
-    if baseline is not None:
-        approvers.append(baseline_approver(loads(*baseline)))
-    return approvers
+    return Approvals(baseline=loads(*baseline) if baseline is not None else None)
 
 
 def _baseline_name(config: Config) -> str:
@@ -480,11 +451,11 @@ def _offline_approval(
 ) -> tuple[TrustInputs, Decision]:
     """Policy files read from base, and the signed `Approved-by:` commits of the range."""
     from checker.approval.signed_commits import offline_approvals, read_trust
-    from checker.provenance.classify import load_fingerprints
+    from checker.provenance.agents import load_agent_signatures
 
     trust = read_trust(repo, changeset, config)
-    fps = load_fingerprints(config.agent_emails, config.agent_branches)
-    return trust, offline_approvals(repo, changeset, provenance, fps, trust)
+    signatures = load_agent_signatures(config.agent_emails, config.agent_branches)
+    return trust, offline_approvals(repo, changeset, provenance, signatures, trust)
 
 
 def _pr_target(args: argparse.Namespace, head: str | None) -> tuple[str, int] | None:
@@ -512,30 +483,29 @@ def _pr_target(args: argparse.Namespace, head: str | None) -> tuple[str, int] | 
     return name, number
 
 
-def _approval_hooks(
+def _approvals_and_facts(
     args: argparse.Namespace,
     changeset: ChangeSet,
     provenance: Mapping[str, Provenance],
     config: Config,
     trust: TrustInputs,
     offline: Decision,
-) -> tuple[Approver, Approver]:
-    """(first hook: adds NHI102-NHI104; last hook: applies PR-review and signed approvals).
+    baseline: tuple[str, str] | None,
+) -> tuple[Approvals, ChangeFacts]:
+    """The approvals that count (signed commits, PR reviews, the baseline) and what the change
+    checks read (policy files touched, whether a human opened the PR, which commits are signed).
 
     Reviews are read with PyGithub (imported only here, only for a PR) from `--github-api-url`,
     else `GITHUB_API_URL`, else api.github.com, with `GITHUB_TOKEN`. Approvals that do not
     count are listed on stderr with the reason. Raises `GitHubError` (exit 2) when the API
     cannot be read: no verdict without the reviews.
     """
-    from checker.approval.reviews import (
-        approval_hook,
-        findings_hook,
-        review_approvals,
-        trust_findings,
-    )
-    from checker.provenance.classify import classify_login, load_fingerprints
+    from checker.approval.reviews import review_approvals
+    from checker.checks.api import ChangeFacts
+    from checker.provenance.agents import load_agent_signatures
+    from checker.provenance.classify import classify_login
 
-    fps = load_fingerprints(config.agent_emails, config.agent_branches)
+    signatures = load_agent_signatures(config.agent_emails, config.agent_branches)
     decisions = [offline]
     pr_author_human = False
     signed = dict(trust.signed)
@@ -551,10 +521,11 @@ def _approval_hooks(
         client = GitHubClient(url, os.environ.get("GITHUB_TOKEN") or None, target[0])
         pr = client.pull_request(target[1])
         decisions.append(
-            review_approvals(pr, changeset, fps, config, trust.codeowners, client)
+            review_approvals(pr, changeset, signatures, config, trust.codeowners, client)
         )
         pr_author_human = (
-            pr.author_type == "User" and classify_login(pr.author_login, fps).actor_kind == "human"
+            pr.author_type == "User"
+            and classify_login(pr.author_login, signatures).actor_kind == "human"
         )
         # Either verdict counts: the base allowed signers (offline) or GitHub's verification.
         for sha, verified in (pr.verified or {}).items():
@@ -563,10 +534,12 @@ def _approval_hooks(
         for rejection in decision.rejections:
             print(f"nhi-gate: approval by {rejection.who} not counted: {rejection.reason}",
                   file=sys.stderr)
-    extra = trust_findings(config, changeset, provenance, trust.touches, trust.kinds)
-    first = findings_hook(extra, config, changeset, provenance, fps,
-                          pr_author_human=pr_author_human, signed=signed)
-    return first, approval_hook([a for d in decisions for a in d.approvals])
+    facts = ChangeFacts(
+        config, changeset, provenance, signatures=signatures, trust_touches=trust.touches,
+        trust_kinds=trust.kinds, pr_author_human=pr_author_human, signed=signed,
+    )
+    granted = tuple(a for d in decisions for a in d.approvals)
+    return replace(_baseline(baseline), granted=granted), facts
 
 
 def check(args: argparse.Namespace) -> int:
@@ -612,7 +585,8 @@ def _check(args: argparse.Namespace, worker: ParseWorker | None) -> int:
         baseline = _baseline_at(repo, base, config)
         provenance = _provenance(changeset, config, args.assume_agent)
         trust, offline = _offline_approval(repo, changeset, provenance, config)
-    first, last = _approval_hooks(args, changeset, provenance, config, trust, offline)
+    approvals, facts = _approvals_and_facts(
+        args, changeset, provenance, config, trust, offline, baseline)
     _while_parsing(args)
     head_side, base_parsed = parsed()
     head_parsed = _with_problems(
@@ -627,14 +601,10 @@ def _check(args: argparse.Namespace, worker: ParseWorker | None) -> int:
         provenance=provenance,
         fail_on=args.fail_on,
         all_authors=args.all_authors,
-        approvals=[
-            first,
-            *_local_approvals(
-                head_sources, head_parsed, mode="check", config=config, changeset=changeset,
-                baseline=baseline, provenance=provenance, siblings=siblings,
-            ),
-            last,
-        ],
+        facts=facts,
+        sources=head_sources,
+        siblings=siblings,
+        approvals=approvals,
     )
     run = RunInfo(__version__, "check", base, head, args.fail_on or config.fail_on)
     return _report(verdict, run, args)
@@ -717,9 +687,7 @@ def _scan_verdict(
     changeset = ChangeSet(None, None)
     verdict, _ = run_rules(
         parsed, Parsed((), ()), mode="scan", config=config, changeset=changeset,
-        provenance={}, fail_on=fail_on,
-        approvals=_local_approvals(sources, parsed, mode="scan", config=config,
-                                   changeset=changeset, baseline=baseline),
+        provenance={}, fail_on=fail_on, sources=sources, approvals=_baseline(baseline),
     )
     return verdict
 
@@ -796,10 +764,11 @@ def _hook(args: argparse.Namespace, worker: ParseWorker | None) -> int:
         )
         name, email = git.git_identity(repo)
         baseline = _baseline_at(repo, changeset.base, config, at_base)
-    from checker.provenance.classify import classify_actor, load_fingerprints
+    from checker.provenance.agents import load_agent_signatures
+    from checker.provenance.classify import classify_actor
 
-    fps = load_fingerprints(config.agent_emails, config.agent_branches)
-    actor = classify_actor(name, email, "", fps, changeset.branch)
+    signatures = load_agent_signatures(config.agent_emails, config.agent_branches)
+    actor = classify_actor(name, email, "", signatures, changeset.branch)
     _while_parsing(args)
     head_side, base_side = parsed()
     head_parsed = _with_problems(
@@ -808,12 +777,9 @@ def _hook(args: argparse.Namespace, worker: ParseWorker | None) -> int:
     verdict, _ = run_rules(
         head_parsed,
         base_side,
-        mode="hook", config=config, changeset=changeset, provenance={}, hook_actor=actor,
-        fail_on=args.fail_on,
-        approvals=_local_approvals(
-            head_sources, head_parsed, mode="hook", config=config, changeset=changeset,
-            baseline=baseline, hook_actor=actor, siblings=siblings,
-        ),
+        mode="hook", config=config, changeset=changeset, provenance={}, committer=actor,
+        fail_on=args.fail_on, sources=head_sources, siblings=siblings,
+        approvals=_baseline(baseline),
     )
     run = RunInfo(__version__, "hook", changeset.base, None, args.fail_on or config.fail_on)
     return _report(verdict, run, args)
@@ -871,10 +837,11 @@ def commit_msg(args: argparse.Namespace) -> int:
     Passes for human commits. For agent/bot commits, needs a `Requested-by:` trailer naming a
     human (not an agent or bot address) or a ticket trailer (`Ticket:`, `Refs:`, `Jira:`,
     `Change-Id:`, `Issue:`; matching the config's ticket pattern when one is set)
-    (`approval.requester_problem`); prints why and exits 1 otherwise.
+    (`provenance.trailers.requester_problem`); prints why and exits 1 otherwise.
     """
     from checker import git
-    from checker.provenance.classify import classify_actor, load_fingerprints
+    from checker.provenance.agents import load_agent_signatures
+    from checker.provenance.classify import classify_actor
 
     path = Path(args.file)
     try:
@@ -886,15 +853,15 @@ def commit_msg(args: argparse.Namespace) -> int:
         branch = git.current_branch(repo)
         head_rev = repo.head.commit.hexsha if repo.head.is_valid() else None
         config = _config_at(repo, head_rev, argparse.Namespace(config=None))
-    from checker.approval.reviews import requester_problem
     from checker.provenance.classify import message_trailers
+    from checker.provenance.trailers import requester_problem
 
-    fps = load_fingerprints(config.agent_emails, config.agent_branches)
-    actor = classify_actor(name, email, message, fps, branch)
+    signatures = load_agent_signatures(config.agent_emails, config.agent_branches)
+    actor = classify_actor(name, email, message, signatures, branch)
     if actor.actor_kind not in ("agent", "bot"):
         return 0
     problem = requester_problem(
-        message_trailers(message), fps, config.required_metadata["ticket"].pattern
+        message_trailers(message), signatures, config.required_metadata["ticket"].pattern
     )
     if problem is None:
         return 0
@@ -922,7 +889,7 @@ def _identity_row(obj: IdentityObject) -> dict[str, object]:
 def inventory(args: argparse.Namespace) -> int:
     """`nhi-gate inventory [PATH...]`: every identity found, as a table, JSON or CSV (paths
     as `scan` shows them)."""
-    from checker.engine import infer_environment
+    from checker.checks.environments import infer_environment
 
     config = _config_from_disk(args, _scan_root(args.paths))
     parsed = _parse_tree(args.paths, config)

@@ -9,7 +9,7 @@ Positions are 1-based lines and live here, never inside parsed user data.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Literal
 
 from checker.change import ActorKind
@@ -183,6 +183,21 @@ class IdentityObject:
 
 
 @dataclass(frozen=True)
+class ModuleSources:
+    """The files of one module directory that may define values.
+
+    `directory` is the posix directory (`""` for the repository or scan root); `sources` are
+    its `.tf`/`.tofu` files that may hold `locals`/`variable` blocks and its auto-loaded
+    `.tfvars` files (`terraform.tfvars`, `*.auto.tfvars`), sorted by path. Hashable and
+    picklable: parse jobs carry it to a `sources.budget.ParseWorker`, which reads it once per
+    process (`checker.parsers.terraform.module_values` is cached).
+    """
+
+    directory: str
+    sources: tuple[SourceFile, ...]
+
+
+@dataclass(frozen=True)
 class ParseProblem:
     """A file, or part of one, that could not be analysed.
 
@@ -244,3 +259,59 @@ class Verdict:
     findings: tuple[Finding, ...]
     reason: str
     problems: tuple[ParseProblem, ...] = ()
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """Why an approved finding does not block, for SARIF `result.suppressions[]`.
+
+    `kind` is SARIF's suppression kind: `inSource` for an inline comment, `external` for a
+    baseline file or a review. `justification` is the human-written reason (or where the
+    external decision lives); `location` names the file and line of the comment, or the
+    baseline file.
+    """
+
+    kind: Literal["inSource", "external"]
+    justification: str
+    location: str
+
+
+@dataclass(frozen=True)
+class WaivedFinding(Finding):
+    """A `Finding` that a suppression or baseline approved, carrying its `Waiver`.
+
+    A subclass, so code that only knows `Finding` keeps working (`dataclasses.replace` keeps the
+    class, and the gate uses it).
+    """
+
+    waiver: Waiver | None = None
+
+
+def waive(finding: Finding, waiver: Waiver) -> WaivedFinding:
+    """`finding` marked approved, with `waiver` attached (every other field unchanged)."""
+    values = {f.name: getattr(finding, f.name) for f in fields(Finding)}
+    values["approved"] = True
+    if "approved_by" in values:  # shown by text and summary reporters
+        how = "inline suppression at" if waiver.kind == "inSource" else "baseline"
+        values["approved_by"] = f"{how} {waiver.location}"
+    return WaivedFinding(**values, waiver=waiver)
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """One `nhi-gate:ignore` comment.
+
+    `line` is the 1-based line of the comment; `target` the line it applies to (its own line
+    for a trailing comment, else the first non-comment line below its comment run, or None at
+    end of file); `rule_ids` as written (upper-cased); `reason` stripped ("" when missing);
+    `text` the comment from `nhi-gate:ignore` on, for messages (never a secret: it is a comment
+    the user wrote to be read).
+    """
+
+    path: str
+    line: int
+    target: int | None
+    rule_ids: tuple[str, ...]
+    reason: str
+    text: str
+    trailing: bool

@@ -42,7 +42,8 @@ from checker.change import ChangeSet, Provenance
 from checker.errors import GitError
 from checker.policy.codeowners import SEARCH_ORDER, CodeOwners, parse
 from checker.policy.config import Config
-from checker.provenance.classify import Fingerprints, address_of
+from checker.provenance.agents import AgentSignatures
+from checker.provenance.classify import address_of
 
 _SSH_SIG = b"-----BEGIN SSH SIGNATURE-----"
 #: Commits per `git log --no-walk` signature check (keeps the command line short).
@@ -251,7 +252,7 @@ def offline_approvals(
     repo: git.Repo,
     changeset: ChangeSet,
     provenance: Mapping[str, Provenance],
-    fps: Fingerprints,
+    signatures: AgentSignatures,
     trust: TrustInputs,
 ) -> Decision:
     """The valid signed approval commits of the range, and the rejected ones with a reason.
@@ -309,7 +310,7 @@ def offline_approvals(
                 and (p := provenance.get(c.sha)) is not None
                 and p.actor_kind in ("agent", "bot")
             ]
-            if principal.lower() in contributor_addresses(driven, fps):
+            if principal.lower() in contributor_addresses(driven, signatures):
                 reject(f"{principal} authored, committed or co-authored an agent commit it "
                        "would approve")
                 continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import PurePosixPath
 
 from checker.model import ParseProblem, SourceFile
 
@@ -89,3 +90,15 @@ def go_duration_hours(text: str | None) -> float | None:
     if not parts or "".join(n + u for n, u in parts) != text:
         return None
     return sum(float(n) * _GO_UNIT_HOURS[u] for n, u in parts)
+
+
+#: Variable definition files Terraform loads by itself, in this order (later wins); other
+#: `.tfvars` files only count with `-var-file`, so they are not module values.
+TFVARS_NAME = "terraform.tfvars"
+AUTO_TFVARS_SUFFIX = ".auto.tfvars"
+
+
+def is_tfvars(path: str) -> bool:
+    """True for a variable definition file Terraform loads by itself."""
+    name = PurePosixPath(path).name.lower()
+    return name == TFVARS_NAME or name.endswith(AUTO_TFVARS_SUFFIX)

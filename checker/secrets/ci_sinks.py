@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from checker.globs import glob_match
 from checker.model import IdentityObject
 from checker.parsers.yaml import (
     end_line_of,
@@ -33,7 +34,6 @@ from checker.parsers.yaml import (
 )
 from checker.secrets.facets import facet
 from checker.secrets.hardcoded import COMMENT_ONLY, SECRET_KEY
-from checker.sources.discovery import glob_match
 
 _GHA_SECRET_EXPR = re.compile(r"\$\{\{\s*secrets\.[A-Za-z_][\w-]*\s*\}\}")
 _TOJSON_SECRETS = re.compile(r"(?i)toJSON\(\s*secrets\s*\)")

@@ -66,11 +66,11 @@ def terraform(path: str, text: str, lines: list[str], hcl: LoadedHcl | None = No
     elif not needs_hcl(text):
         return []
     else:
-        from checker.parsers.terraform import _HCL_ERRORS, _load_hcl
+        from checker.parsers.terraform.hcl import HCL_ERRORS, load_hcl
 
         try:
-            data = _load_hcl(text, with_meta=True)
-        except _HCL_ERRORS:
+            data = load_hcl(text, with_meta=True)
+        except HCL_ERRORS:
             return []
     if not isinstance(data, dict):
         return []
