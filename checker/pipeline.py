@@ -181,7 +181,7 @@ def warm_parsers() -> Catalogue:
 
     from checker.parsers import terraform
 
-    importlib.import_module("checker.secrets.scan")
+    importlib.import_module("checker.secrets")
     build_parsers()
     terraform.warm()
     return load_catalogue()
@@ -198,7 +198,7 @@ def _analyse_file(
     the result handed to both the parser and the secret scan (the parse is most of the cost).
     `module` is its directory's value files (read inside this job, so under its budget).
     """
-    from checker.secrets import scan as secrets
+    from checker import secrets
 
     if fmt == "terraform" and identities:
         from checker.parsers import terraform

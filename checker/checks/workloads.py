@@ -40,11 +40,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 
 from checker.checks.api import Context, Hit, Subject
-from checker.model import IdentityObject
+from checker.model import TOKEN_MOUNT, IdentityObject
 from checker.provenance.attribution import Touch
-
-#: Mirrors `checker.parsers.kubernetes.TOKEN_MOUNT` (rules never import parsers).
-TOKEN_MOUNT = "automount:/var/run/secrets/kubernetes.io/serviceaccount"
 
 
 def is_workload(obj: IdentityObject) -> bool:

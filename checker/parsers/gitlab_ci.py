@@ -38,7 +38,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from checker.model import Grant, IdentityObject, Location, ParseResult, SourceFile
 from checker.parsers import common
-from checker.parsers.yaml_loader import (
+from checker.parsers.yaml import (
     end_line_of,
     get,
     get_entry,

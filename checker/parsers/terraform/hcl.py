@@ -36,7 +36,7 @@ HCL_ERRORS = (LarkError, ValueError, RuntimeError, RecursionError, UnicodeError)
 @dataclass(frozen=True)
 class LoadedHcl:
     """One `.tf` file decoded and parsed by python-hcl2 once (`load`), so that `checker.pipeline`
-    can hand the same parse to `parse` and to the secret scan (`checker.secrets.scan.scan`).
+    can hand the same parse to `parse` and to the secret scan (`checker.secrets.scan`).
 
     `text`: the decoded text, None when undecodable; `data`: the `loads(text, with_meta=True)`
     result (treat as read-only), None when the text did not parse; `problem`: the
