@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from checker.change import ChangeSet, Provenance
+from checker.decode import decode
 from checker.model import (
     IdentityObject,
     ModuleSources,
@@ -27,7 +28,6 @@ from checker.model import (
     Verdict,
 )
 from checker.parsers import FORMATS, VALUE_FORMATS, build_parsers, gitlab_ci
-from checker.parsers.common import decode
 from checker.parsers.suppressions import find_suppressions
 from checker.policy.catalogue import Catalogue, load_catalogue
 from checker.policy.config import Config

@@ -24,13 +24,15 @@ MAX_LINES = 400
 #: sources read; parsers and secrets turn files into identities; provenance says who wrote
 #: them; checks find problems; approval says who approved; gate decides; reporters print;
 #: pipeline, commands and cli put it together.
-BASE = {"model", "change", "errors", "fingerprint", "globs"}
+BASE = {"model", "change", "errors", "fingerprint", "globs", "decode", "safeyaml"}
 ALLOWED: dict[str, set[str]] = {
     "model": {"change"},
     "change": set(),
     "errors": set(),
     "fingerprint": set(),
     "globs": set(),
+    "decode": {"model"},
+    "safeyaml": {"model", "change", "errors", "decode"},
     "policy": BASE,
     "git": BASE | {"policy"},
     "sources": BASE | {"policy", "parsers", "secrets"},

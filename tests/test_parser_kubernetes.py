@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import corpus_yaml_files as corpus_files
 
+from checker import safeyaml as yaml_api
 from checker.model import KINDS, PLATFORMS, Grant, IdentityObject, Lifetime, ParseResult, SourceFile
 from checker.parsers import kubernetes
-from checker.parsers import yaml as yaml_api
 from checker.policy.catalogue import load_catalogue
 
 ROOT = Path(__file__).resolve().parents[1]

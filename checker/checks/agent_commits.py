@@ -7,10 +7,11 @@
 - NHI104: with `approval.require_signed_agent_commits`, an agent commit that
   `ChangeFacts.signed` (sha -> bool) does not call signed: offline, True only when git verifies
   the commit's SSH signature against the allowed-signers file as committed at the BASE revision
-  (`approval.signed_commits`); online, GitHub's `verification.verified` where the caller merged
-  it in. A commit `signed` does not name is unsigned: git's own `%G?` on `Commit.signature` is
-  never trusted, because it depends on this machine's keyring and git config, not on the base
-  revision. Placed on the first line the commit wrote (the first changed file otherwise).
+  (`git.signatures.signed_commits`); online, GitHub's `verification.verified` where the caller
+  merged it in. A commit `signed` does not name is unsigned: git's own `%G?` on
+  `Commit.signature` is never trusted, because it depends on this machine's keyring and git
+  config, not on the base revision. Placed on the first line the commit wrote (the first
+  changed file otherwise).
 """
 
 from __future__ import annotations

@@ -11,10 +11,11 @@ from collections.abc import Mapping
 from git import Repo
 
 from checker.approval.reviews import Approval, Decision, review_approvals
-from checker.approval.signed_commits import TrustInputs, offline_approvals, read_trust
+from checker.approval.signed_commits import offline_approvals
 from checker.change import ChangeSet, Provenance
 from checker.checks.api import ChangeFacts
 from checker.commands.event import pr_target
+from checker.commands.trust import TrustInputs, approval_signatures, read_trust
 from checker.policy.config import Config
 from checker.provenance.agents import load_agent_signatures
 from checker.provenance.classify import classify_commit, classify_login
@@ -41,7 +42,9 @@ def offline_approval(
     """Policy files read from base, and the signed `Approved-by:` commits of the range."""
     trust = read_trust(repo, changeset, config)
     signatures = load_agent_signatures(config.agent_emails, config.agent_branches)
-    return trust, offline_approvals(repo, changeset, provenance, signatures, trust)
+    checks = approval_signatures(repo, changeset, trust.signers)
+    return trust, offline_approvals(changeset, provenance, signatures, checks,
+                                    trust.signers is not None, trust.signers_source)
 
 
 def approvals_and_facts(

@@ -2,7 +2,7 @@
 trust"): `.nhi-gate.yaml` (or `--config`) and the baseline file.
 
 The allowed-signers file and CODEOWNERS are read at base by
-`checker.approval.signed_commits.read_trust`.
+`checker.commands.trust.read_trust`.
 """
 
 from __future__ import annotations

@@ -36,9 +36,10 @@ as repo:`) stops GitPython's persistent `cat-file` processes.
 
 from __future__ import annotations
 
+from checker.change import FileDelta
 from checker.git.changeset import build_changeset, staged_changeset
 from checker.git.log import read_commits
-from checker.git.notes import AI_NOTES_REF, MAX_NOTE_BYTES, FileDelta, diffs_to_head, read_ai_notes
+from checker.git.notes import AI_NOTES_REF, MAX_NOTE_BYTES, diffs_to_head, read_ai_notes
 from checker.git.objects import (
     MODE_EXECUTABLE,
     MODE_FILE,

@@ -8,10 +8,10 @@ from __future__ import annotations
 import re
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import git
 
+from checker.change import FileDelta
 from checker.git.diff import DIFF_OPTS, HUNK_RE, diff_git_path, hunk_end, unquote_path
 from checker.git.objects import cat_object
 from checker.git.run import SHA_RE, decode, run_git
@@ -51,21 +51,6 @@ def read_ai_notes(
         is_blob = (kind.decode() if isinstance(kind, bytes) else kind) == "blob"  # bytes at runtime
         out[target] = cat_object(repo, blob) if is_blob and size <= max_bytes else None
     return out
-
-
-@dataclass(frozen=True)
-class FileDelta:
-    """How one file changed from an older commit to head (`diffs_to_head`).
-
-    `old_path` is its path at the commit (None: created since), `new_path` at head (None:
-    deleted since); `hunks` are `diff -U0` hunks `(old_start, old_count, new_start, new_count)`
-    in file order; `opaque` when the change is not line-based (binary), so no line maps.
-    """
-
-    old_path: str | None
-    new_path: str | None
-    hunks: tuple[tuple[int, int, int, int], ...] = ()
-    opaque: bool = False
 
 
 def diffs_to_head(

@@ -2,7 +2,7 @@
 
 The registry is the literal dict `build_parsers()` returns (file format -> parser); the caller
 builds it and passes it down, and nothing registers itself at import. The parser modules are
-imported when it is called, so importing `checker.parsers.common` or `checker.parsers.yaml`
+imported when it is called, so importing `checker.parsers.common` or `checker.safeyaml`
 (the secret scan, the config loader) does not load python-hcl2.
 """
 

@@ -41,7 +41,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from checker.model import Grant, IdentityObject, Location, ParseResult, SourceFile
 from checker.parsers import common
-from checker.parsers.yaml import (
+from checker.policy.catalogue import Catalogue, CatalogueEntry
+from checker.safeyaml import (
     end_line_of,
     get,
     get_entry,
@@ -52,7 +53,6 @@ from checker.parsers.yaml import (
     scalar_text,
     sequence,
 )
-from checker.policy.catalogue import Catalogue, CatalogueEntry
 
 FORMAT = "github_actions"
 PERMISSIONS = "workflow_permissions"

@@ -44,14 +44,11 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import jsonschema
 
-from checker.change import ChangedFile, ChangeSet, Evidence, Provenance
-
-if TYPE_CHECKING:
-    from checker.git import FileDelta
+from checker.change import ChangedFile, ChangeSet, Evidence, FileDelta, Provenance
 
 NOTES_REF = "refs/notes/ai"
 #: The `Evidence.signature` of a note.

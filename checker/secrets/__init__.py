@@ -63,8 +63,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from checker.decode import decode
 from checker.model import ParseProblem, ParseResult, SourceFile
-from checker.parsers import common
 from checker.secrets.ci_sinks import github, gitlab
 from checker.secrets.facets import hardcoded_object
 from checker.secrets.hardcoded import Hit, encrypted_lines, find_hardcoded, is_password_key, redact
@@ -83,7 +83,7 @@ def scan(source: SourceFile, fmt: str, hcl: LoadedHcl | None = None) -> ParseRes
     (Terraform only): it is used instead of a second parse. Never raises on bad input:
     undecodable or unparsable files give no facets (their format parser reports them as NHI9xx).
     """
-    text = common.decode(source)
+    text = decode(source)
     if isinstance(text, ParseProblem):
         return ParseResult()
     lines = text.split("\n")

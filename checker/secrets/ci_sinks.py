@@ -22,7 +22,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from checker.globs import glob_match
 from checker.model import IdentityObject
-from checker.parsers.yaml import (
+from checker.safeyaml import (
     end_line_of,
     get,
     get_entry,

@@ -55,7 +55,8 @@ from checker.parsers.kubernetes.workloads import (
     token_sinks,
     workload_facet,
 )
-from checker.parsers.yaml import (
+from checker.policy.catalogue import Catalogue, CatalogueEntry
+from checker.safeyaml import (
     end_line_of,
     get,
     get_entry,
@@ -67,7 +68,6 @@ from checker.parsers.yaml import (
     scalar_text,
     sequence,
 )
-from checker.policy.catalogue import Catalogue, CatalogueEntry
 
 FORMAT = "kubernetes"
 

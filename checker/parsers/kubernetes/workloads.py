@@ -11,8 +11,8 @@ from __future__ import annotations
 from yaml.nodes import MappingNode, Node
 
 from checker.model import TOKEN_MOUNT, IdentityObject, Location
-from checker.parsers.yaml import get, get_entry, get_path, line_of, scalar_text
 from checker.policy.catalogue import CatalogueEntry
+from checker.safeyaml import get, get_entry, get_path, line_of, scalar_text
 
 #: Workload kinds -> keys from the object to its pod spec. Source:
 #: https://kubernetes.io/docs/concepts/workloads/ (each kind's `spec.template` is a PodTemplateSpec;

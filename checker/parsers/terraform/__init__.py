@@ -55,8 +55,8 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+from checker.decode import decode
 from checker.model import IdentityObject, ModuleSources, ParseProblem, ParseResult, SourceFile
-from checker.parsers import common
 from checker.parsers.terraform.hcl import LoadedHcl, load, warm
 from checker.parsers.terraform.identities import FORMAT, Context, references_in, resource_identity
 from checker.parsers.terraform.modules import module_identities
@@ -105,7 +105,7 @@ def parse_json(source: SourceFile, catalogue: Catalogue) -> ParseResult:
     inside the resource-type object to the closing brace of its value. Malformed JSON is NHI901
     with the decoder's line and column; a non-object top level gives nothing.
     """
-    text = common.decode(source)
+    text = decode(source)
     if isinstance(text, ParseProblem):
         return ParseResult(problems=(text,))
     try:

@@ -24,9 +24,9 @@ from lark.exceptions import (
     VisitError,
 )
 
+from checker.decode import decode
 from checker.errors import NhiGateError
 from checker.model import ParseProblem, SourceFile
-from checker.parsers import common
 from checker.parsers.terraform.positions import depth_at_line_starts
 
 #: What `load_hcl` raises on bad input (lark's errors and python-hcl2's transform errors).
@@ -51,7 +51,7 @@ class LoadedHcl:
 def load(source: SourceFile) -> LoadedHcl:
     """Decode and parse one `.tf` file. Raises `NhiGateError` only when the installed `hcl2`
     package is not python-hcl2 7.x; bad input becomes `LoadedHcl.problem`."""
-    text = common.decode(source)
+    text = decode(source)
     if isinstance(text, ParseProblem):
         return LoadedHcl(None, None, text)
     try:

@@ -7,7 +7,7 @@ Bad input never raises out of `load_text`/`load_source`; it comes back as a `Par
 - NHI901: a YAML syntax error (`<path>: YAML syntax error at line L: <problem>`), or a cyclic
   alias (a node that contains itself);
 - NHI902: not text (NUL bytes, invalid UTF-8, control characters YAML forbids);
-- NHI903: over a budget: the byte cap of `common.decode`, nesting deeper than `MAX_DEPTH`
+- NHI903: over a budget: the byte cap of `checker.decode`, nesting deeper than `MAX_DEPTH`
   levels, or aliases that would expand past `MAX_NODES` nodes in one document (a "billion
   laughs" bomb) or `MAX_TOTAL_NODES` in the whole stream.
 
@@ -30,16 +30,16 @@ from dataclasses import dataclass
 import yaml
 from yaml.nodes import Node
 
+from checker.decode import decode
 from checker.model import ParseProblem, SourceFile
-from checker.parsers import common
-from checker.parsers.yaml.limits import (
+from checker.safeyaml.limits import (
     MAX_DEPTH,
     MAX_NODES,
     MAX_TOTAL_NODES,
     YamlLimitError,
     measure,
 )
-from checker.parsers.yaml.nodes import line_of
+from checker.safeyaml.nodes import line_of
 
 #: The C loader when libyaml is bundled (several times faster), else the pure-Python one.
 LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(
@@ -79,7 +79,7 @@ class YamlStream:
 
 def load_source(source: SourceFile) -> YamlStream:
     """Decode `source` (UTF-8, BOM dropped, budget checked) and compose it with `load_text`."""
-    text = common.decode(source)
+    text = decode(source)
     if isinstance(text, ParseProblem):
         return YamlStream(source.path, [], (), text)
     return load_text(text, source.path)

@@ -15,7 +15,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from checker.parsers.yaml.limits import MAX_NODES, measure
+from checker.safeyaml.limits import MAX_NODES, measure
 
 #: A Python value built by `to_python`: JSON-like; keys are the raw key text.
 YValue: TypeAlias = bool | int | float | str | list["YValue"] | dict[str, "YValue"] | None

@@ -7,18 +7,18 @@ numbers stay beside the data instead of inside it.
 - `nodes`: read the graph (`get`, `get_path`, `items`, `line_of`, `end_line_of`, `to_python`);
 - `limits`: the budgets and `measure`, the memoised walk that enforces them.
 
-Callers import from the package: `from checker.parsers.yaml import get, line_of, load_source`.
+Callers import from the package: `from checker.safeyaml import get, line_of, load_source`.
 """
 
-from checker.parsers.yaml.limits import (
+from checker.safeyaml.limits import (
     MAX_DEPTH,
     MAX_NODES,
     MAX_TOTAL_NODES,
     YamlLimitError,
     measure,
 )
-from checker.parsers.yaml.load import LOADER, YamlStream, load_source, load_text
-from checker.parsers.yaml.nodes import (
+from checker.safeyaml.load import LOADER, YamlStream, load_source, load_text
+from checker.safeyaml.nodes import (
     YValue,
     end_line_of,
     get,
