@@ -1,6 +1,6 @@
 """Everything nhi-gate asks git, in a few batched calls (DESIGN.md "Scale").
 
-GitPython starts one `git` process per call (~3 ms, ../shared/research/ecosystem.md §8), so this
+GitPython starts one `git` process per call (../shared/research/ecosystem.md §8), so this
 package never runs one process per commit or per file when one call can answer for all of them:
 
 - commits of `base..head`: ONE `git log -z --format=...` (parents, author, committer, `%G?`,

