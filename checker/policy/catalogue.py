@@ -150,10 +150,11 @@ def load_pack(path: Path, schema_name: str) -> Any:
     bytes and the pack bytes, and a pack that validated is stored under it (as JSON, with its
     parsed data) in `pack_cache_dir()`. A later run with the same schema and pack reads that
     entry and neither imports jsonschema nor validates again (nor parses the YAML); any change
-    to either file is a new key, so a bad pack is validated, and fatal, every time. An invalid pack is never stored. Without a writable cache directory
-    every run validates. Chosen over a build-time manifest of pack hashes (validate in a test,
-    check the hash at run time) because packs are edited often and by many hands, and packs
-    loaded from another directory (tests, overrides) would fall outside any manifest.
+    to either file is a new key, so a bad pack is validated, and fatal, every time. An invalid
+    pack is never stored. Without a writable cache directory every run validates. Chosen over a
+    build-time manifest of pack hashes (validate in a test, check the hash at run time) because
+    packs are edited often and by many hands, and packs loaded from another directory (tests,
+    overrides) would fall outside any manifest.
     """
     schema_path = rules_dir() / "schema" / f"{schema_name}.schema.json"
     try:
