@@ -1,4 +1,5 @@
-"""Regressions for two approval gaps found by a hostile new-user test:
+"""Approval: ticket trailers and signed agent commits. Regressions for two gaps a hostile new-user
+test found:
 
 1. `approval.require_signed_agent_commits` accepted an agent commit signed by ANY key git
    called good. A signature now counts only when `git` verifies it against the allowed-signers

@@ -1,4 +1,5 @@
-"""Gaps a hostile new-user test found (session 2): each was a silent pass.
+"""File discovery and what `scan`/`inventory` read: gaps a hostile new-user test found, each a
+silent pass before.
 
 - a Kubernetes manifest after a long licence header (the sniff read only the first 4 KiB);
 - quoted, flow-style and explicit (`? kind`) YAML keys the sniff did not accept;

@@ -1,5 +1,5 @@
-"""NHI301 coverage added after a new-user test: GCP organization/folder roles, Azure built-in
-roles named by role definition id, and IAM Identity Center permission sets.
+"""Privilege tables (NHI301): coverage added after a new-user test: GCP organization/folder
+roles, Azure built-in roles named by role definition id, and IAM Identity Center permission sets.
 
 Unit checks of `role_key`, then `nhi-gate check` on a real agent commit (conftest.make_repo).
 Sources: https://cloud.google.com/iam/docs/understanding-roles and

@@ -1,4 +1,5 @@
-"""The cheap paths that keep `nhi-gate hook` fast must never change a result.
+"""The cheap paths that keep `nhi-gate hook` fast, chiefly the secret scan's plugin gate, must never
+change a result.
 
 - `secrets._PLUGIN_GATE`: detect-secrets runs only on lines/values the gate matches, so the gate
   must match every string any plugin matches (checked on generated matches of every plugin

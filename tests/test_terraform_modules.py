@@ -1,4 +1,4 @@
-"""Terraform `module` calls that grant admin or create identities (hostile new-user test).
+"""Terraform `module` calls that grant admin or create identities (found by a new-user test).
 
 Before, only terraform-aws-modules/iam was read: a local module handed AdministratorAccess, the
 terraform-google-modules service-accounts module granting `roles/owner` with a static key, and
