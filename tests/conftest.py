@@ -19,14 +19,21 @@ a date that advances one minute per commit from 2025-01-01T00:00:00Z, so the sam
 gives the same shas. An autouse fixture points git at an empty global config and clears the
 `GIT_*` variables a surrounding hook or CI job may have set, so the user's git config never
 leaks into a test.
+
+Golden files (`fixtures/goldens/`, `fixtures/scenarios/*/expected.json`) are compared through
+the `golden` fixture; `python -m pytest --update-goldens` rewrites them from the current output
+instead, to be reviewed as a diff.
 """
 
 from __future__ import annotations
 
+import difflib
+import json
 import os
 import subprocess
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -239,3 +246,46 @@ def corpus_yaml_files() -> list[Path]:
         if base.is_dir():
             out.extend(p for p in sorted(base.rglob("*")) if p.suffix in (".yaml", ".yml"))
     return out
+
+
+# ----------------------------------------------------------------------------- goldens
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-goldens", action="store_true", default=False,
+        help="rewrite golden files from the current output instead of comparing with them",
+    )  # fmt: skip
+
+
+def golden_text(data: Any) -> str:
+    """The canonical text of a golden: JSON, 2-space indent, keys in the order given, newline."""
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest) -> Callable[[Path, Any], None]:
+    """`golden(path, data)`: fail with a unified diff unless `path` holds `golden_text(data)`;
+    with `--update-goldens`, (re)write `path` instead. A missing golden fails with a hint."""
+    update = bool(request.config.getoption("--update-goldens"))
+
+    def check(path: Path, data: Any) -> None:
+        actual = golden_text(data)
+        if update:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.is_file() or path.read_text(encoding="utf-8") != actual:
+                path.write_text(actual, encoding="utf-8")
+            return
+        if not path.is_file():
+            pytest.fail(f"{path}: no golden file; run `python -m pytest --update-goldens` "
+                        "and review the new file", pytrace=False)  # fmt: skip
+        expected = path.read_text(encoding="utf-8")
+        if expected != actual:
+            diff = "".join(difflib.unified_diff(
+                expected.splitlines(keepends=True), actual.splitlines(keepends=True),
+                fromfile=f"{path} (golden)", tofile="actual output"))  # fmt: skip
+            pytest.fail(f"output differs from the golden file (rewrite with "
+                        f"`python -m pytest --update-goldens` if intended):\n{diff}",
+                        pytrace=False)  # fmt: skip
+
+    return check
