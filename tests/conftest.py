@@ -48,6 +48,24 @@ CLAUDE_APP: Identity = ("claude[bot]", "209825114+claude[bot]@users.noreply.gith
 DEPENDABOT: Identity = ("dependabot[bot]", "49699333+dependabot[bot]@users.noreply.github.com")
 CLAUDE_TRAILER = ("Co-authored-by", "Claude <noreply@anthropic.com>")
 
+#: An agent's service account with a static key (NHI101 and key findings, no metadata).
+SA_KEY = """\
+resource "google_service_account" "deployer" {
+  account_id = "ci-deployer"
+}
+
+resource "google_service_account_key" "deployer" {
+  service_account_id = google_service_account.deployer.name
+}
+"""
+#: A documented service account (owner and ticket): passes when a human adds it.
+DOCUMENTED = """\
+# nhi-gate: owner=team-data ticket=DATA-1
+resource "google_service_account" "etl" {
+  account_id = "etl"
+}
+"""
+
 _EPOCH = 1735689600  # 2025-01-01T00:00:00Z
 _ISOLATED_VARS = (
     "GIT_DIR",
@@ -225,6 +243,23 @@ def make_repo(tmp_path: Path) -> Iterator[Callable[..., GitRepo]]:
         return GitRepo(tmp_path / name, branch=branch)
 
     yield factory
+
+
+def agent_branch(
+    repo: GitRepo,
+    files: Mapping[str, str],
+    *,
+    author: Identity = COPILOT,
+    message: str = "Add SA",
+    readme: str = "x\n",
+) -> tuple[str, str]:
+    """The usual agent change in `repo`: a base commit of `README.md` (`readme`) by HUMAN on the
+    current branch, then branch `copilot/add-sa` with one commit of `files` by `author`.
+    Returns (base sha, head sha)."""
+    base = repo.commit({"README.md": readme}, author=HUMAN)
+    repo.checkout("copilot/add-sa", create=True)
+    head = repo.commit(dict(files), author=author, message=message)
+    return base, head
 
 
 @pytest.fixture
