@@ -283,6 +283,40 @@ def corpus_yaml_files() -> list[Path]:
     return out
 
 
+# ----------------------------------------------------------------------------- tiers
+
+#: The `slow` tier (`python -m pytest -q -m "not slow"` is the quick loop; the default run, as
+#: in CI, runs everything): whole modules, and `module::test` names (every parametrisation).
+#: Subprocess end-to-end runs, walks of ../shared/corpus, mypy, the perf-equivalence sweeps,
+#: and whatever else takes over ~3 s in `python -m pytest -q --durations=30`.
+SLOW_MODULES = frozenset({
+    "test_action.py",  # action.yml step by step, with a pip-installed venv
+    "test_precommit.py",  # real `pre-commit try-repo` environments
+    "test_corpus_walk.py",  # every corpus file scanned alone, then the corpus in a subprocess
+})  # fmt: skip
+SLOW_TESTS = frozenset({
+    "test_secrets_gate.py::test_gate_matches_every_generated_plugin_match",
+    "test_secrets_gate.py::test_gate_loses_no_plugin_match_on_any_corpus_line",
+    "test_secrets_gate.py::test_gate_changes_no_finding_on_the_secret_fixtures_and_corpus",
+    "test_secrets_gate.py::test_shared_hcl_parse_gives_the_facets_of_a_second_parse",
+    "test_parser_terraform.py::test_every_corpus_file_parses_without_exceptions_or_problems",
+    "test_parser_kubernetes.py::test_corpus_parses_without_exceptions",
+    "test_parser_github_actions.py::test_corpus_parses_without_exceptions",
+    "test_robustness.py::test_prefilter_never_drops_a_file_with_an_identity_in_the_corpus",
+    "test_peer_recall.py::test_in_scope_recall_meets_target",
+    "test_lint.py::test_mypy_strict_clean",
+})  # fmt: skip
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `SLOW_MODULES` and `SLOW_TESTS` with `slow` (registered in pyproject.toml)."""
+    for item in items:
+        module = item.path.name
+        name = f"{module}::{getattr(item, 'originalname', item.name)}"
+        if module in SLOW_MODULES or name in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
+
+
 # ----------------------------------------------------------------------------- goldens
 
 
