@@ -93,12 +93,41 @@ def merge(base: Any, over: Any) -> Any:
     return over
 
 
+#: The keys `scenario.yaml` may use (see the module docstring), so that a misspelt key fails
+#: instead of being ignored.
+KEYS = {
+    "": {"about", "git", "base", "commits", "staged", "github", "event", "env", "cwd",
+         "command", "expect"},
+    "base": {"files", "author", "message"},
+    "commits": {"id", "branch", "author", "committer", "message", "trailers", "files"},
+    "github": {"users", "permissions", "teams", "max_per_page", "pr", "reviews", "unreachable"},
+    "pr": {"number", "author", "head", "base", "files", "commits"},
+    "expect": {"stderr_contains", "requests_contain", "requests_exclude",
+               "requests_starting_with"},
+}  # fmt: skip
+
+
+def unknown_keys(spec: dict[str, Any]) -> list[str]:
+    """Keys of `spec` (and of its base, commits, github, pr and expect) not in `KEYS`."""
+    github = spec.get("github") or {}
+    parts: list[tuple[str, Any]] = [
+        ("", spec), ("base", spec.get("base")), ("github", github), ("pr", github.get("pr")),
+        ("expect", spec.get("expect")),
+        *(("commits", step) for step in spec.get("commits") or []),
+    ]  # fmt: skip
+    return [f"{part}.{key}" if part else key for part, value in parts
+            for key in (value or {}) if key not in KEYS[part]]  # fmt: skip
+
+
 def load(name: str) -> dict[str, Any]:
-    """The scenario `name` with its template (if it `extends` one) merged in."""
+    """The scenario `name` with its template (if it `extends` one) merged in.
+
+    Raises AssertionError naming any key the format does not know."""
     spec: dict[str, Any] = yaml.safe_load((SCENARIOS / name / "scenario.yaml").read_text("utf-8"))
     template = spec.pop("extends", None)
     if template:
         spec = merge(yaml.safe_load((TEMPLATES / f"{template}.yaml").read_text("utf-8")), spec)
+    assert not unknown_keys(spec), f"{name}/scenario.yaml: unknown keys {unknown_keys(spec)}"
     return spec
 
 
