@@ -162,12 +162,12 @@ def gen_tree(tmp: Path, n: int) -> Path:
 def ablation() -> list[str]:
     """In-process parse_sources on real-repos with each optimisation toggled (median of 3)."""
     sys.path.insert(0, str(ROOT))
-    from checker import commands
-    from checker.analysis import parse_sources
+    from checker.commands.scan import scan_sources
+    from checker.pipeline import parse_sources
     from checker.policy.catalogue import load_catalogue
     from checker.policy.config import Config
 
-    sources, _ = commands._scan_sources([str(REAL)])
+    sources, _ = scan_sources([str(REAL)])
     cat = load_catalogue()
 
     def med(fn: Callable[[], object]) -> float:
@@ -194,7 +194,7 @@ def import_cost() -> list[str]:
     rows = []
     for label, code in [
         ("`import checker.cli` (startup)", "import checker.cli"),
-        ("+ commands, analysis, parsers", "import checker.commands, checker.analysis, "
+        ("+ commands, pipeline, parsers", "import checker.commands.scan, checker.pipeline, "
          "checker.parsers.terraform, checker.parsers.kubernetes"),
         ("sarif reporter (sarif-om; only for --format sarif/--sarif)",
          "import checker.reporters.sarif"),
@@ -232,7 +232,7 @@ def machine() -> list[str]:
 def bytecode_env(prefix: Path) -> None:
     """Run every tool with bytecode, as installed: pip writes .pyc files at install time (so
     Checkov's venv has them), but this checkout runs from source, and an environment that sets
-    PYTHONDONTWRITEBYTECODE would make every nhi-gate run recompile its ~40 modules (~70 ms).
+    PYTHONDONTWRITEBYTECODE would make every nhi-gate run recompile its modules.
     The .pyc files go under `prefix` (PYTHONPYCACHEPREFIX), not into the source tree."""
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     os.environ["PYTHONPYCACHEPREFIX"] = str(prefix)

@@ -29,13 +29,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from checker.analysis import Parsed, parse_sources, run_rules
+from checker import secrets
 from checker.change import ChangeSet
 from checker.cli import main as cli_main
 from checker.model import Finding, SourceFile
+from checker.pipeline import Parsed, parse_sources, run_rules
 from checker.policy.catalogue import load_catalogue
 from checker.policy.config import Config
-from checker.secrets import scan as secrets
 from checker.sources.discovery import classify
 
 CI_RULES = frozenset({f"NHI31{i}" for i in range(10)} | {f"NHI40{i}" for i in range(1, 10)})

@@ -37,9 +37,9 @@ from pathlib import Path
 
 import yaml
 
-from checker.analysis import Parsed, parse_sources, run_rules
 from checker.change import ChangeSet
 from checker.model import Finding, IdentityObject, SourceFile
+from checker.pipeline import Parsed, parse_sources, run_rules
 from checker.policy.catalogue import load_catalogue
 from checker.policy.config import Config
 

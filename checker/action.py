@@ -45,6 +45,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from checker.cli import main as cli_main
 from checker.errors import NhiGateError
 from checker.reporters.github import escape_data, escape_property
 
@@ -254,8 +255,6 @@ def _fail(message: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the action; returns the exit code (0 pass, 1 blocking findings, 2 error)."""
-    from checker.cli import main as cli_main
-
     del argv  # the action takes no arguments: inputs come from the environment
     workspace = Path(_env("NHI_GATE_WORKING_DIRECTORY") or _env("GITHUB_WORKSPACE", "."))
     # The step runs from a temp dir (so the checkout cannot shadow a module): paths the user

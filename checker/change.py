@@ -90,14 +90,14 @@ class ChangeSet:
 
 @dataclass(frozen=True)
 class Evidence:
-    """Why a commit was classified: which fingerprint matched which field.
+    """Why a commit was classified: which agent signature matched which field.
 
     `field` is one of `author_email`, `committer_email`, `author_name`, `trailer`, `message`,
-    `branch`, or `note` (a git-ai `refs/notes/ai` note, fingerprint `git-ai-notes`); `value` is
-    the matched text; `fingerprint` is the catalogue entry id.
+    `branch`, `login`, or `note` (a git-ai `refs/notes/ai` note, signature `git-ai-notes`);
+    `value` is the matched text; `signature` is the `rules/agents.yaml` entry id.
     """
 
-    fingerprint: str
+    signature: str
     field: str
     value: str
     strength: Strength
@@ -111,3 +111,18 @@ class Provenance:
     actor_kind: ActorKind
     agent: str | None = None
     evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class FileDelta:
+    """How one file changed from an older commit to head (`diffs_to_head`).
+
+    `old_path` is its path at the commit (None: created since), `new_path` at head (None:
+    deleted since); `hunks` are `diff -U0` hunks `(old_start, old_count, new_start, new_count)`
+    in file order; `opaque` when the change is not line-based (binary), so no line maps.
+    """
+
+    old_path: str | None
+    new_path: str | None
+    hunks: tuple[tuple[int, int, int, int], ...] = ()
+    opaque: bool = False

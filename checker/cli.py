@@ -1,18 +1,23 @@
-"""The `nhi-gate` command line: argument parsing, exit codes, and where output goes.
+"""The `nhi-gate` command line: argument parsing, dispatch to `checker.commands`, exit codes.
 
-This is the only module that prints or picks an exit code. Exit codes (DESIGN.md):
+This is the only module that prints errors or picks an exit code. Exit codes (DESIGN.md):
 0 no blocking finding · 1 blocking findings · 2 usage, config or input error (no verdict).
+Which parts of nhi-gate load when (pre-commit start-up time) is decided in
+`checker.commands`, "Start-up order".
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import os
+import signal
 import sys
 from collections.abc import Iterator, Sequence
+from urllib.parse import urlsplit
 
-from checker import __version__
+from checker import __version__, commands
 from checker.errors import NhiGateError
 
 FORMATS = ("text", "json", "sarif", "github")
@@ -41,8 +46,6 @@ def _owner_name(text: str) -> str:
 
 
 def _api_url(text: str) -> str:
-    from urllib.parse import urlsplit
-
     try:
         url = urlsplit(text)
         port_ok = url.port is None or 0 < url.port < 65536
@@ -179,9 +182,9 @@ def _error_handler() -> Iterator[list[int]]:
 
 #: Objects allocated (net) between young-generation collections when nhi-gate runs as its own
 #: process; CPython's default is 700. Imports and parses allocate hundreds of thousands of
-#: long-lived objects, and the default makes the collector re-walk them many times: ~25 ms of
-#: a 5-file pre-commit run (benchmarks/RESULTS.md, "Hook path"). Still bounded: garbage cycles
-#: are collected every this many allocations.
+#: long-lived objects, and the default makes the collector re-walk them many times, a
+#: measurable share of a 5-file pre-commit run (benchmarks/RESULTS.md, "Hook path"). Still
+#: bounded: garbage cycles are collected every this many allocations.
 GC_YOUNG_THRESHOLD = 100_000
 
 
@@ -193,12 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     the end is frozen (`gc.freeze`) so interpreter shutdown does not walk it once more.
     Callers that pass `argv` (tests, embedding) keep their collector settings.
     """
-    import gc
-
     own_process = argv is None
     if own_process:
-        import signal
-
         _, older, oldest = gc.get_threshold()
         gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
         signal.signal(signal.SIGTERM, _on_sigterm)
@@ -212,20 +211,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     with _error_handler() as code:
         args = build_parser().parse_args(argv)
-        from checker import commands
-
-        handlers = {
-            "check": commands.check,
-            "scan": commands.scan,
-            "hook": commands.hook,
-            "commit-msg": commands.commit_msg,
-            "baseline": commands.baseline,
-            "inventory": commands.inventory,
-            "rules": commands.rules,
-            "demo": commands.demo,
-        }
         if args.command is None:
             build_parser().print_help(sys.stderr)
             return 2
-        code[0] = handlers[args.command](args)
+        code[0] = commands.run(args.command, args)
     return code[0]

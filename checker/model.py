@@ -9,7 +9,7 @@ Positions are 1-based lines and live here, never inside parsed user data.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Literal
 
 from checker.change import ActorKind
@@ -38,6 +38,12 @@ KINDS = (
 )
 PLATFORMS = ("aws", "gcp", "azure", "kubernetes", "github", "gitlab", "vault", "tls", "generic")
 LEVEL_RANK: Mapping[str, int] = {"note": 1, "warning": 2, "error": 3}
+#: `IdentityObject.secret_sinks` entry of a Kubernetes pod spec or ServiceAccount whose API
+#: token is mounted into every container (the default unless
+#: `automountServiceAccountToken: false`). Set by `checker.parsers.kubernetes`, read by
+#: `checker.checks.workloads`. Source:
+#: https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/#opt-out-of-api-credential-automounting
+TOKEN_MOUNT = "automount:/var/run/secrets/kubernetes.io/serviceaccount"
 
 
 @dataclass(frozen=True)
@@ -168,12 +174,27 @@ class IdentityObject:
     #: Module values the parser substituted into this object's privileges: (`local.NAME` or
     #: `var.NAME`, the Location of the definition used: a `locals` attribute, a variable's
     #: `default`, a `.tfvars` line), first use first. A change to one of those lines changes
-    #: the identity although its own file is unchanged (`checker.engine` judges it then).
+    #: the identity although its own file is unchanged (`checker.checks.engine` judges it then).
     inputs: tuple[tuple[str, Location], ...] = ()
     #: Set on facets found by the secret-material scan (`checker.secrets.scan`): the address
     #: of the file or block the fact is about. Facets are judged by the NHI31x/NHI4xx rules,
     #: never as identities needing approval of their own (NHI101 covers the identity itself).
     derived_from: str | None = None
+
+
+@dataclass(frozen=True)
+class ModuleSources:
+    """The files of one module directory that may define values.
+
+    `directory` is the posix directory (`""` for the repository or scan root); `sources` are
+    its `.tf`/`.tofu` files that may hold `locals`/`variable` blocks and its auto-loaded
+    `.tfvars` files (`terraform.tfvars`, `*.auto.tfvars`), sorted by path. Hashable and
+    picklable: parse jobs carry it to a `sources.budget.ParseWorker`, which reads it once per
+    process (`checker.parsers.terraform.module_values` is cached).
+    """
+
+    directory: str
+    sources: tuple[SourceFile, ...]
 
 
 @dataclass(frozen=True)
@@ -238,3 +259,59 @@ class Verdict:
     findings: tuple[Finding, ...]
     reason: str
     problems: tuple[ParseProblem, ...] = ()
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """Why an approved finding does not block, for SARIF `result.suppressions[]`.
+
+    `kind` is SARIF's suppression kind: `inSource` for an inline comment, `external` for a
+    baseline file or a review. `justification` is the human-written reason (or where the
+    external decision lives); `location` names the file and line of the comment, or the
+    baseline file.
+    """
+
+    kind: Literal["inSource", "external"]
+    justification: str
+    location: str
+
+
+@dataclass(frozen=True)
+class WaivedFinding(Finding):
+    """A `Finding` that a suppression or baseline approved, carrying its `Waiver`.
+
+    A subclass, so code that only knows `Finding` keeps working (`dataclasses.replace` keeps the
+    class, and the gate uses it).
+    """
+
+    waiver: Waiver | None = None
+
+
+def waive(finding: Finding, waiver: Waiver) -> WaivedFinding:
+    """`finding` marked approved, with `waiver` attached (every other field unchanged)."""
+    values = {f.name: getattr(finding, f.name) for f in fields(Finding)}
+    values["approved"] = True
+    if "approved_by" in values:  # shown by text and summary reporters
+        how = "inline suppression at" if waiver.kind == "inSource" else "baseline"
+        values["approved_by"] = f"{how} {waiver.location}"
+    return WaivedFinding(**values, waiver=waiver)
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """One `nhi-gate:ignore` comment.
+
+    `line` is the 1-based line of the comment; `target` the line it applies to (its own line
+    for a trailing comment, else the first non-comment line below its comment run, or None at
+    end of file); `rule_ids` as written (upper-cased); `reason` stripped ("" when missing);
+    `text` the comment from `nhi-gate:ignore` on, for messages (never a secret: it is a comment
+    the user wrote to be read).
+    """
+
+    path: str
+    line: int
+    target: int | None
+    rule_ids: tuple[str, ...]
+    reason: str
+    text: str
+    trailing: bool

@@ -11,7 +11,9 @@ Each output is one file: ``corpus.json`` and ``corpus.sarif`` (``scan ../shared/
 ``corpus-inventory.json``, and ``fixtures/<rule>/<file>.sarif`` and ``.json`` for each
 ``fixtures/rules/<ID>/*`` file scanned alone, plus ``exit`` codes in ``exits.txt``.
 Paths inside the outputs are relative to the repository root, so two snapshots of the same
-tree compare byte for byte.
+tree compare byte for byte. The per-file parse budget is raised (a config with
+`budgets: {parse_seconds: 600}`), so a busy machine does not turn a large file into NHI903 in
+one snapshot and not in the other.
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus"
 
 
-def _run(args: list[str], out: Path) -> int:
+def _run(args: list[str], out: Path, config: Path) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     proc = subprocess.run(
-        [sys.executable, "-m", "checker", *args], cwd=ROOT, capture_output=True, check=False
+        [sys.executable, "-m", "checker", *args, "--config", str(config)],
+        cwd=ROOT, capture_output=True, check=False,
     )
     out.write_bytes(proc.stdout)
     return proc.returncode
@@ -36,20 +39,25 @@ def _run(args: list[str], out: Path) -> int:
 def main(argv: list[str]) -> int:
     """Write the snapshot into ``argv[0]``; returns 0."""
     dest = Path(argv[0]).resolve()
+    dest.mkdir(parents=True, exist_ok=True)
+    config = dest / "nhi-gate-snapshot.yaml"
+    config.write_text("budgets: {parse_seconds: 600}\n")
     exits: list[str] = []
     if CORPUS.is_dir():
         rel = str(CORPUS.relative_to(ROOT.parent).as_posix())
         corpus = "../" + rel
         for fmt, name in (("json", "corpus.json"), ("sarif", "corpus.sarif")):
-            code = _run(["scan", corpus, "--format", fmt], dest / name)
+            code = _run(["scan", corpus, "--format", fmt], dest / name, config)
             exits.append(f"{name} {code}")
-        code = _run(["inventory", corpus, "--format", "json"], dest / "corpus-inventory.json")
+        code = _run(
+            ["inventory", corpus, "--format", "json"], dest / "corpus-inventory.json", config
+        )
         exits.append(f"corpus-inventory.json {code}")
     for path in sorted((ROOT / "fixtures" / "rules").glob("*/*")):
         rel = path.relative_to(ROOT).as_posix()
         for fmt in ("sarif", "json"):
             out = dest / "fixtures" / path.parent.name / f"{path.name}.{fmt}"
-            code = _run(["scan", rel, "--format", fmt], out)
+            code = _run(["scan", rel, "--format", fmt], out, config)
             exits.append(f"{rel} {fmt} {code}")
     (dest / "exits.txt").write_text("\n".join(exits) + "\n")
     return 0

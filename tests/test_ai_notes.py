@@ -18,6 +18,7 @@ from conftest import COPILOT, HUMAN, WEB_FLOW, GitRepo
 from checker import git as cg
 from checker.change import ChangedFile, ChangeSet, Evidence, Provenance
 from checker.cli import main
+from checker.git import notes as git_notes
 from checker.provenance import ai_notes
 
 # Lines 1-4: the service account; 5: blank; 6-8: the key.
@@ -93,10 +94,10 @@ def nhi101(findings: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def annotated(repo: GitRepo, base: str, head: str) -> dict[str, ChangedFile]:
     """The check command's changeset after notes, by path."""
-    from checker.commands import _with_ai_notes
+    from checker.commands.check import with_ai_notes
 
     with cg.repo_session(repo.path) as r:
-        cs = _with_ai_notes(r, cg.build_changeset(r, base, head))
+        cs = with_ai_notes(r, cg.build_changeset(r, base, head))
     return {cf.path: cf for cf in cs.files}
 
 
@@ -331,13 +332,13 @@ def test_read_ai_notes_is_one_git_call(
     for sha in shas:
         add_note(repo, sha, ai_key_note())
     calls: list[str] = []
-    real = cg._run
+    real = git_notes.run_git
 
     def counting(r: object, *args: str, **kw: Any) -> bytes:
         calls.append(args[0])
         return real(r, *args, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(cg, "_run", counting)
+    monkeypatch.setattr(git_notes, "run_git", counting)
     with cg.repo_session(repo.path) as r:
         assert set(cg.read_ai_notes(r, shas)) == set(shas)
         calls_for_notes = list(calls)

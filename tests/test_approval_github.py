@@ -33,7 +33,7 @@ def test_hooks_do_not_import_pygithub() -> None:
     import subprocess
     import sys
 
-    probe = ("import sys, checker.cli, checker.commands, checker.approval.reviews, "
+    probe = ("import sys, checker.cli, checker.commands.approvals, checker.approval.reviews, "
              "checker.approval.signed_commits; print('github' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True).stdout.strip()

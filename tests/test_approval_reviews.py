@@ -21,9 +21,9 @@ import pytest
 from conftest import COPILOT, GitRepo
 from test_approval_offline import SA, SA_B, SIGNERS, by_rule, keygen, signed_commit
 
-from checker.approval.reviews import requester_ok, requester_problem, ticket_problem
 from checker.cli import main
-from checker.provenance.classify import load_fingerprints
+from checker.provenance.agents import load_agent_signatures
+from checker.provenance.trailers import requester_problem, ticket_problem
 
 needs_ssh = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen")
 
@@ -150,19 +150,19 @@ def test_ticket_placeholder_is_refused_with_a_reason(key: str, value: str) -> No
     assert problem is not None
     assert f"`{key}: {value}`" in problem
     assert "not a ticket reference" in problem
-    assert not requester_ok([(key, value)], load_fingerprints(), None)
+    assert requester_problem([(key, value)], load_agent_signatures(), None) is not None
 
 
 @pytest.mark.parametrize(("key", "value"), REFERENCES)
 def test_ticket_reference_is_accepted(key: str, value: str) -> None:
     assert ticket_problem(key, value, None) is None
-    assert requester_ok([(key, value)], load_fingerprints(), None)
+    assert requester_problem([(key, value)], load_agent_signatures(), None) is None
 
 
 def test_empty_ticket_value_is_refused() -> None:
     assert ticket_problem("Ticket", "  ", None) == "`Ticket:` is empty"
     # message_trailers never yields an empty value; a caller passing one still gets a refusal
-    assert not requester_ok([("Ticket", "")], load_fingerprints(), None)
+    assert requester_problem([("Ticket", "")], load_agent_signatures(), None) is not None
 
 
 def test_gerrit_change_id_only_for_the_change_id_trailer() -> None:
@@ -179,26 +179,27 @@ def test_configured_pattern_unchanged() -> None:
 
 
 def test_requester_problem_names_the_placeholder_and_the_agent_requester() -> None:
-    fps = load_fingerprints()
-    assert requester_problem([("Ticket", "OPS-1")], fps, None) is None
-    assert requester_problem([("Requested-by", "Alice <alice@example.com>")], fps, None) is None
-    none = requester_problem([("Ticket", "none")], fps, None)
+    signatures = load_agent_signatures()
+    assert requester_problem([("Ticket", "OPS-1")], signatures, None) is None
+    alice = [("Requested-by", "Alice <alice@example.com>")]
+    assert requester_problem(alice, signatures, None) is None
+    none = requester_problem([("Ticket", "none")], signatures, None)
     assert none is not None and "`Ticket: none` is a placeholder" in none
-    copilot = requester_problem([("Requested-by", f"Copilot <{COPILOT[1]}>")], fps, None)
+    copilot = requester_problem([("Requested-by", f"Copilot <{COPILOT[1]}>")], signatures, None)
     assert copilot is not None
     assert "names an agent (GitHub Copilot coding agent), not a human" in copilot
     for placeholder in ("none", "N/A", "-", "@tbd"):
-        assert requester_problem([("Requested-by", placeholder)], fps, None) == (
+        assert requester_problem([("Requested-by", placeholder)], signatures, None) == (
             f"`Requested-by: {placeholder}` is a placeholder, not a person"
         )
-    assert requester_problem([("Requested-by", "@alice")], fps, None) is None  # a login
-    assert requester_problem([("Requested-by", "none <none>")], fps, None) == (
+    assert requester_problem([("Requested-by", "@alice")], signatures, None) is None  # a login
+    assert requester_problem([("Requested-by", "none <none>")], signatures, None) == (
         "`Requested-by:` names nobody"
     )
-    missing = requester_problem([("Reviewed-by", "Alice <alice@example.com>")], fps, None)
+    missing = requester_problem([("Reviewed-by", "Alice <alice@example.com>")], signatures, None)
     assert missing is not None and "Requested-by: Name <email>" in missing
     # one good trailer is enough, whatever else the message says
-    assert requester_problem([("Ticket", "none"), ("Refs", "OPS-9")], fps, None) is None
+    assert requester_problem([("Ticket", "none"), ("Refs", "OPS-9")], signatures, None) is None
 
 
 def agent_commit_msg(repo: GitRepo, monkeypatch: pytest.MonkeyPatch, text: str) -> Path:

@@ -19,6 +19,9 @@ from conftest import COPILOT, HUMAN, GitRepo
 
 from checker import git as cg
 from checker.cli import main
+from checker.git.diff import DIFF_OPTS
+from checker.git.lineage import _replay, _Runs
+from checker.git.run import run_git
 
 
 def user(name: str, pad: str = " ", value: str | None = None) -> str:
@@ -161,9 +164,9 @@ def test_replay_records_lineage_per_hunk(repo: GitRepo) -> None:
     c5 = repo.commit({"f.txt": "".join(lines)})
     base = repo.sha("main")
     with cg.repo_session(repo.path) as r:
-        raw = cg._run(r, "log", "-p", "-U0", "-M", "--topo-order", "--reverse",
-                      *cg._DIFF_OPTS, "--format=%x01%H", f"{base}..{c5}", "--")
-        state, opaque = cg._replay(raw)
+        raw = run_git(r, "log", "-p", "-U0", "-M", "--topo-order", "--reverse",
+                      *DIFF_OPTS, "--format=%x01%H", f"{base}..{c5}", "--")
+        state, opaque = _replay(raw)
         [cf] = cg.build_changeset(r, base, c5).files
     assert opaque == set()
     wanted = set(range(1, 8))
@@ -179,7 +182,7 @@ def test_runs_replace_lineage() -> None:
     """`_Runs.replace` directly: base lines add nothing; lineage is sorted oldest first and
     never holds the line's own commit."""
     order = {"a": 0, "b": 1, "c": 2, "d": 3}
-    runs = cg._Runs()
+    runs = _Runs()
     runs.replace(2, 0, "a", 2, order)  # a adds lines 3-4 after base lines 1-2
     runs.replace(0, 1, "b", 1, order)  # b modifies base line 1: nothing in range to inherit
     assert runs.lineages({1, 2, 3, 4}) == {}

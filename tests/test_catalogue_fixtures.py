@@ -16,13 +16,15 @@ from pathlib import Path
 import pytest
 from test_rule_fixtures import expectations
 
-from checker.analysis import parse_sources
 from checker.change import ChangeSet
-from checker.engine import Context, evaluate
+from checker.checks.api import Context
+from checker.checks.engine import evaluate
 from checker.model import IdentityObject, SourceFile
+from checker.pipeline import parse_sources
 from checker.policy.catalogue import load_catalogue
 from checker.policy.config import Config
 from checker.policy.privileges import load_admin_table
+from checker.policy.rule_docs import load_rule_docs
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures" / "catalogue"
@@ -50,7 +52,7 @@ def judge(fixture: str, virtual: str) -> tuple[set[tuple[str, int]], list[Identi
     ctx = Context(mode="scan", config=config, catalogue=load_catalogue(),
                   admin_table=load_admin_table(), changeset=ChangeSet(None, None),
                   provenance={}, today=TODAY)
-    findings, objects = evaluate(parsed.objects, (), ctx)
+    findings, objects = evaluate(parsed.objects, (), ctx, load_rule_docs())
     return {(f.rule_id, f.location.start_line) for f in findings if f.rule_id in JUDGED}, objects
 
 

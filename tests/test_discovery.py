@@ -135,7 +135,7 @@ def test_scan_reports_symlinks_instead_of_skipping_them(tmp_path: Path, capsys: 
 
 
 def test_a_value_that_names_its_own_variable_is_no_secret() -> None:
-    from checker.secrets.scan import find_hardcoded
+    from checker.secrets import find_hardcoded
 
     lines = ["- name: HF_TOKEN", '  value: "HF_TOKEN"', 'api_token = "api-token"',
              'db_password = "Xk9mP2qL7vR4tZ8aa"']  # fmt: skip

@@ -18,16 +18,18 @@ import pytest
 from conftest import COPILOT, HUMAN, GitRepo
 from test_rule_fixtures import expectations
 
-from checker.analysis import parse_sources
 from checker.change import ChangedFile, ChangeSet
+from checker.checks.api import Context
 from checker.checks.drift import gained_grants
+from checker.checks.engine import evaluate
 from checker.cli import main
-from checker.engine import Context, evaluate
 from checker.model import Grant, IdentityObject, Location, SourceFile
+from checker.pipeline import parse_sources
 from checker.policy import aws_iam as iam
 from checker.policy.catalogue import load_catalogue
 from checker.policy.config import Config
 from checker.policy.privileges import load_admin_table
+from checker.policy.rule_docs import load_rule_docs
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = sorted(p for p in (ROOT / "fixtures" / "drift").iterdir() if p.is_dir())
@@ -58,7 +60,7 @@ def drift_findings(case: Path) -> tuple[set[tuple[str, int]], list[str]]:
     ctx = Context(mode="check", config=config, catalogue=catalogue,
                   admin_table=load_admin_table(), changeset=ChangeSet("b", "h", files=(changed,)),
                   provenance={})
-    findings, _ = evaluate(head.objects, base.objects, ctx)
+    findings, _ = evaluate(head.objects, base.objects, ctx, load_rule_docs())
     drift = [f for f in findings if f.rule_id == "NHI302"]
     return {(f.rule_id, f.location.start_line) for f in drift}, [f.message for f in drift]
 

@@ -8,9 +8,9 @@ from collections.abc import Callable
 import pytest
 from conftest import COPILOT, HUMAN, GitRepo
 
-from checker.checks.environments import identity_keys
+from checker.checks.cross_environment import identity_keys
+from checker.checks.environments import infer_environment
 from checker.cli import main
-from checker.engine import infer_environment
 from checker.model import IdentityObject, Location
 from checker.policy.config import Config
 

@@ -23,12 +23,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from checker import secrets
 from checker.errors import ConfigError
 from checker.model import ParseResult, SourceFile
 from checker.parsers import github_actions, gitlab_ci, kubernetes, terraform
 from checker.policy.catalogue import load_catalogue
 from checker.policy.config import Config, parse_config
-from checker.secrets import scan as secrets
 from checker.sources.budget import deadline
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,6 +12,8 @@ from conftest import CLAUDE_TRAILER, COPILOT, HUMAN, WEB_FLOW, GitRepo
 import checker.git as cg
 from checker.change import ChangedFile
 from checker.errors import GitError
+from checker.git import diff, lineage, log
+from checker.git.run import run_git
 
 UNICODE = "my dir/ünï file.tf"
 QUOTED = 'odd"name\\x.tf'
@@ -134,13 +136,13 @@ def test_build_changeset_is_batched(
     git_repo: GitRepo, three: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[str] = []
-    real = cg._run
 
     def counting(repo: object, *args: str) -> bytes:
         calls.append(args[0])
-        return real(repo, *args)  # type: ignore[arg-type]
+        return run_git(repo, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(cg, "_run", counting)
+    for module in (diff, lineage, log):  # every module of the package that runs git for it
+        monkeypatch.setattr(module, "run_git", counting)
     with cg.repo_session(git_repo.path) as repo:
         cg.build_changeset(repo, three["base"], three["c3"])
     # one log for commits, two diffs, one `log -p` replayed for line origins: no blame
@@ -237,7 +239,6 @@ def test_read_blobs_and_entries(git_repo: GitRepo) -> None:
         assert entries["big.tf"].size == 100
         with pytest.raises(GitError, match="unknown revision 'nope'"):
             cg.read_blobs(repo, "nope", ["a.tf"])
-        assert cg.list_files(repo, head) == sorted(["a.tf", "big.tf", "dup.tf", "link.tf", UNICODE])
 
 
 def test_staged_changeset_and_index_blobs(git_repo: GitRepo) -> None:
@@ -258,12 +259,10 @@ def test_staged_changeset_and_index_blobs(git_repo: GitRepo) -> None:
         assert [f.path for f in only.files] == ["a.tf"]
         assert cg.staged_changeset(repo, []).files == ()
 
-        blobs = cg.read_index_blobs(repo, ["a.tf", UNICODE, "missing.tf", "old name.tf"])
-        assert blobs == {
+        staged = cg.read_index_entries(repo, ["a.tf", UNICODE, "missing.tf", "old name.tf"])
+        assert {p: e.data for p, e in staged.items()} == {
             "a.tf": b"1\nX\n2\n",  # staged, not the working tree
             UNICODE: b"n\n",
-            "missing.tf": None,
-            "old name.tf": None,
         }
 
 
@@ -279,7 +278,7 @@ def test_staged_changeset_unborn_branch(git_repo: GitRepo) -> None:
         assert files["*.tf"].added_lines == ((1, 1),)
         # literal pathspecs: "*.tf" is a file name, not a glob
         assert [f.path for f in cg.staged_changeset(repo, ["*.tf"]).files] == ["*.tf"]
-        assert cg.read_index_blobs(repo, ["*.tf"]) == {"*.tf": b"glob\n"}
+        assert cg.read_index_entries(repo, ["*.tf"])["*.tf"].data == b"glob\n"
         entries = cg.read_index_entries(repo, ["l.tf"])
         assert entries["l.tf"].is_symlink and entries["l.tf"].data is None
         with pytest.raises(GitError, match="the repository has no commits yet, so there is "
@@ -391,7 +390,7 @@ def test_parse_added_lines_unit() -> None:
         b"diff --git a/gone b/gone\n--- a/gone\n+++ /dev/null\n@@ -1 +0,0 @@\n-x\n"
         b"diff --git a/s p b/s p\n--- a/s p\t\n+++ b/s p\t\n@@ -1 +1 @@\n-1\n+2\n"
     )
-    assert cg._parse_added_lines(raw) == {
+    assert diff._parse_added_lines(raw) == {
         "x": ((2, 2), (8, 9)),
         'q"ü': ((1, 2),),
         "s p": ((1, 1),),
@@ -424,7 +423,7 @@ def test_replay_agrees_with_blame(git_repo: GitRepo, monkeypatch: pytest.MonkeyP
     head = git_repo.sha()
     with cg.repo_session(git_repo.path) as repo:
         fast = cg.build_changeset(repo, base, head)
-        monkeypatch.setattr(cg, "_replay", lambda raw: ({}, set()))  # force git blame
+        monkeypatch.setattr(lineage, "_replay", lambda raw: ({}, set()))  # force git blame
         slow = cg.build_changeset(repo, base, head)
     # blame gives no lineage (ChangedFile.line_lineage): compare everything else
     assert fast == replace(slow, files=tuple(
@@ -447,7 +446,7 @@ def test_replay_binary_empty_and_recreated_files(
     )
     with cg.repo_session(git_repo.path) as repo:
         fast = cg.build_changeset(repo, base, c3)
-        monkeypatch.setattr(cg, "_replay", lambda raw: ({}, set()))
+        monkeypatch.setattr(lineage, "_replay", lambda raw: ({}, set()))
         slow = cg.build_changeset(repo, base, c3)
     # blame gives no lineage: c2's lines of moved.tf replaced c1's (binary) line
     files = _by_path(fast.files)

@@ -1,4 +1,4 @@
-"""`sources.budget.ParseWorker`: the forked process that loads the parsers while `hook`/`check`
+"""`sources.worker.ParseWorker`: the forked process that loads the parsers while `hook`/`check`
 read git, then parses for them (issue 7, case (c)).
 
 Its answers must equal an in-process parse, its per-file deadline must still hold, and when it
@@ -17,13 +17,14 @@ from typing import Any
 import pytest
 from conftest import COPILOT, GitRepo
 
-from checker.analysis import parse_sources, start_parse, warm_parsers
 from checker.cli import main
 from checker.model import ParseProblem, ParseResult, SourceFile
 from checker.parsers import terraform
+from checker.pipeline import parse_sources, start_parse, warm_parsers
 from checker.policy.catalogue import load_catalogue
 from checker.policy.config import Config
 from checker.sources import budget
+from checker.sources.worker import ParseWorker
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="ParseWorker needs os.fork")
 
@@ -51,9 +52,9 @@ SOURCES = [
 
 
 @pytest.fixture
-def worker(monkeypatch: pytest.MonkeyPatch) -> Iterator[budget.ParseWorker]:
+def worker(monkeypatch: pytest.MonkeyPatch) -> Iterator[ParseWorker]:
     monkeypatch.setattr(budget, "available_cores", lambda: 2)
-    started = budget.ParseWorker.start(warm_parsers)
+    started = ParseWorker.start(warm_parsers)
     assert started is not None
     with started:
         yield started
@@ -90,7 +91,7 @@ def _no_parsing_here(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_worker_answers_equal_an_in_process_parse(
-    worker: budget.ParseWorker, monkeypatch: pytest.MonkeyPatch
+    worker: ParseWorker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     catalogue = load_catalogue()
     here = parse_sources(SOURCES, catalogue, Config())
@@ -109,7 +110,7 @@ def test_worker_answers_equal_an_in_process_parse(
 
 
 def test_start_parse_returns_each_side_in_order(
-    worker: budget.ParseWorker, monkeypatch: pytest.MonkeyPatch
+    worker: ParseWorker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     catalogue = load_catalogue()
     head, base = SOURCES[:3], SOURCES[3:]
@@ -124,7 +125,7 @@ def test_start_parse_returns_each_side_in_order(
     assert again is not None and [o.address for o in again[0].objects] == ["aws_iam_user.bot"]
 
 
-def test_the_per_file_deadline_holds_in_the_worker(worker: budget.ParseWorker) -> None:
+def test_the_per_file_deadline_holds_in_the_worker(worker: ParseWorker) -> None:
     ok = SourceFile("ok.tf", SA_TF.encode())
     results = worker.run([(_forever, SourceFile("slow.tf", b"")), (terraform.parse, ok)], 0.3)
     assert results is not None
@@ -134,7 +135,7 @@ def test_the_per_file_deadline_holds_in_the_worker(worker: budget.ParseWorker) -
     assert [o.address for o in results[1].objects] == ["aws_iam_user.bot"]
 
 
-def test_a_killed_worker_falls_back_to_parsing_here(worker: budget.ParseWorker) -> None:
+def test_a_killed_worker_falls_back_to_parsing_here(worker: ParseWorker) -> None:
     os.kill(worker.pid, signal.SIGKILL)
     os.waitpid(worker.pid, 0)
     catalogue = load_catalogue()
@@ -143,7 +144,7 @@ def test_a_killed_worker_falls_back_to_parsing_here(worker: budget.ParseWorker) 
     assert worker.run([(terraform.parse, SOURCES[0])], 1.0) is None  # closed for good
 
 
-def test_a_worker_that_dies_mid_batch_loses_nothing(worker: budget.ParseWorker) -> None:
+def test_a_worker_that_dies_mid_batch_loses_nothing(worker: ParseWorker) -> None:
     die = _exit_in_worker(os.getpid())
     jobs = [(terraform.parse, SOURCES[0]), (die, SourceFile("x.tf", b""))]
     assert worker.run(jobs, 5.0) is None
@@ -155,12 +156,12 @@ def test_a_worker_that_dies_mid_batch_loses_nothing(worker: budget.ParseWorker) 
 
 def test_no_worker_on_one_core(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(budget, "available_cores", lambda: 1)
-    assert budget.ParseWorker.start(warm_parsers) is None
+    assert ParseWorker.start(warm_parsers) is None
 
 
 def test_close_reaps_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(budget, "available_cores", lambda: 2)
-    started = budget.ParseWorker.start(warm_parsers)
+    started = ParseWorker.start(warm_parsers)
     assert started is not None
     pid = started.pid
     started.close()
@@ -186,19 +187,19 @@ def test_hook_verdict_is_the_same_with_and_without_the_worker(
                 "k8s/sa.yaml": SA_YAML})  # fmt: skip
     monkeypatch.setattr(budget, "available_cores", lambda: 2)
     starts: list[object] = []
-    real_start = budget.ParseWorker.start
+    real_start = ParseWorker.start
     real_parse_one = budget.parse_one
 
-    def counting_start(warm: Any) -> budget.ParseWorker | None:
+    def counting_start(warm: Any) -> ParseWorker | None:
         started = real_start(warm)
         starts.append(started)
         _no_parsing_here(monkeypatch)  # the hook must get every parse from the worker
         return started
 
-    monkeypatch.setattr(budget.ParseWorker, "start", staticmethod(counting_start))
+    monkeypatch.setattr(ParseWorker, "start", staticmethod(counting_start))
     with_worker = _hook_json(repo, monkeypatch, capsys)
     assert len(starts) == 1 and starts[0] is not None
-    monkeypatch.setattr(budget.ParseWorker, "start", staticmethod(lambda warm: None))
+    monkeypatch.setattr(ParseWorker, "start", staticmethod(lambda warm: None))
     monkeypatch.setattr(budget, "parse_one", real_parse_one)
     without = _hook_json(repo, monkeypatch, capsys)
     assert with_worker == without

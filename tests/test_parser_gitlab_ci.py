@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from checker.analysis import parse_sources
 from checker.cli import main
 from checker.model import Grant, SourceFile
 from checker.parsers import gitlab_ci
+from checker.pipeline import parse_sources
 from checker.policy.catalogue import load_catalogue
 from checker.policy.config import Config
 

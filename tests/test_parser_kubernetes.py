@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import corpus_yaml_files as corpus_files
 
+from checker import safeyaml as yaml_api
 from checker.model import KINDS, PLATFORMS, Grant, IdentityObject, Lifetime, ParseResult, SourceFile
-from checker.parsers import kubernetes, yaml_loader
+from checker.parsers import kubernetes
 from checker.policy.catalogue import load_catalogue
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -365,14 +366,14 @@ def test_loader_reads_on_key_merges_and_python_values() -> None:
         "when: 2024-01-01\n"
         "custom: !reference [a, b]\n"
     )
-    stream = yaml_loader.load_text(text, "t.yaml")
+    stream = yaml_api.load_text(text, "t.yaml")
     assert stream.problem is None
     (doc,) = stream.documents
-    assert yaml_loader.scalar(yaml_loader.get(doc, "on")) == "push"
-    assert yaml_loader.key_line(doc, "on") == 2
-    assert yaml_loader.scalar(yaml_loader.get_path(doc, "m", "x")) == "1"
-    assert yaml_loader.get_path(doc, "m", "missing") is None
-    assert yaml_loader.to_python(doc) == {
+    assert yaml_api.scalar(yaml_api.get(doc, "on")) == "push"
+    assert yaml_api.key_line(doc, "on") == 2
+    assert yaml_api.scalar(yaml_api.get_path(doc, "m", "x")) == "1"
+    assert yaml_api.get_path(doc, "m", "missing") is None
+    assert yaml_api.to_python(doc) == {
         "base": {"x": 1, "y": 2},
         "on": "push",
         "m": {"x": 1, "y": 3},
@@ -386,13 +387,13 @@ def test_loader_reads_on_key_merges_and_python_values() -> None:
 def test_to_python_budget_and_cycles_raise_a_specific_error() -> None:
     import yaml
 
-    (doc,) = yaml.compose_all("a: &x [*x]\n", Loader=yaml_loader.LOADER)
-    with pytest.raises(yaml_loader.YamlLimitError, match="cyclic alias"):
-        yaml_loader.to_python(doc)
-    (doc,) = yaml.compose_all("a: &x [1, 2, 3]\nb: [*x, *x, *x]\n", Loader=yaml_loader.LOADER)
-    assert yaml_loader.measure(doc) == (20, 4)
-    with pytest.raises(yaml_loader.YamlLimitError, match="alias expansion over budget"):
-        yaml_loader.to_python(doc, budget=10)
+    (doc,) = yaml.compose_all("a: &x [*x]\n", Loader=yaml_api.LOADER)
+    with pytest.raises(yaml_api.YamlLimitError, match="cyclic alias"):
+        yaml_api.to_python(doc)
+    (doc,) = yaml.compose_all("a: &x [1, 2, 3]\nb: [*x, *x, *x]\n", Loader=yaml_api.LOADER)
+    assert yaml_api.measure(doc) == (20, 4)
+    with pytest.raises(yaml_api.YamlLimitError, match="alias expansion over budget"):
+        yaml_api.to_python(doc, budget=10)
 
 
 def test_end_lines_skip_trailing_comments_but_keep_block_scalar_text() -> None:
@@ -412,13 +413,13 @@ def test_end_lines_skip_trailing_comments_but_keep_block_scalar_text() -> None:
         "last: [x,\n"  # 13
         "  y]  # after\n"  # 14
     )
-    stream = yaml_loader.load_text(text, "t.yaml")
+    stream = yaml_api.load_text(text, "t.yaml")
     first, second = stream.documents
-    assert (yaml_loader.line_of(first), yaml_loader.end_line_of(first, stream.lines)) == (1, 5)
-    assert yaml_loader.end_line_of(second, stream.lines) == 14
-    item = yaml_loader.get_path(second, "items", 0)
+    assert (yaml_api.line_of(first), yaml_api.end_line_of(first, stream.lines)) == (1, 5)
+    assert yaml_api.end_line_of(second, stream.lines) == 14
+    item = yaml_api.get_path(second, "items", 0)
     assert item is not None
-    assert (yaml_loader.line_of(item), yaml_loader.end_line_of(item, stream.lines)) == (10, 11)
+    assert (yaml_api.line_of(item), yaml_api.end_line_of(item, stream.lines)) == (10, 11)
 
 
 # -- catalogue and corpus ------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from checker.commands import PROGRESS_MIN_FILES
+from checker.commands.scan import PROGRESS_MIN_FILES
 
 SA = 'resource "google_service_account" "sa{n}" {{\n  account_id = "sa{n}"\n}}\n'
 

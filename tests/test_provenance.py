@@ -1,4 +1,4 @@
-"""provenance.classify: agents, bots and look-alike humans (fingerprints from rules/agents.yaml)."""
+"""provenance.classify: agents, bots and look-alike humans (signatures from rules/agents.yaml)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,12 @@ import checker.git as cg
 from checker.change import Commit
 from checker.errors import RulePackError
 from checker.policy.catalogue import rules_dir
+from checker.provenance.agents import AgentSignatures, load_agent_signatures
 from checker.provenance.classify import (
-    Fingerprints,
     address_of,
     classify_actor,
     classify_commit,
     classify_login,
-    load_fingerprints,
     message_trailers,
 )
 
@@ -25,8 +24,8 @@ NOREPLY = "users.noreply.github.com"
 
 
 @pytest.fixture(scope="module")
-def fps() -> Fingerprints:
-    return load_fingerprints()
+def signatures() -> AgentSignatures:
+    return load_agent_signatures()
 
 
 def commit(
@@ -250,25 +249,25 @@ AGENTS = [
 
 
 @pytest.mark.parametrize(("case", "c", "product"), AGENTS, ids=[a[0] for a in AGENTS])
-def test_agents(fps: Fingerprints, case: str, c: Commit, product: str) -> None:
-    prov = classify_commit(c, fps)
+def test_agents(signatures: AgentSignatures, case: str, c: Commit, product: str) -> None:
+    prov = classify_commit(c, signatures)
     assert (prov.actor_kind, prov.agent) == ("agent", product), prov
     assert prov.commit == c.sha
     assert any(e.strength == "strong" for e in prov.evidence)
 
 
-def test_copilot_web_flow_committer_is_not_evidence(fps: Fingerprints) -> None:
-    prov = classify_commit(commit(*COPILOT, committer=WEB_FLOW), fps)
-    assert [(e.fingerprint, e.field, e.strength) for e in prov.evidence] == [
+def test_copilot_web_flow_committer_is_not_evidence(signatures: AgentSignatures) -> None:
+    prov = classify_commit(commit(*COPILOT, committer=WEB_FLOW), signatures)
+    assert [(e.signature, e.field, e.strength) for e in prov.evidence] == [
         ("copilot-coding-agent", "author_email", "strong"),
         ("copilot-weak", "author_name", "weak"),
     ]
 
 
-def test_claude_trailer_evidence_names_the_email_trailer(fps: Fingerprints) -> None:
+def test_claude_trailer_evidence_names_the_email_trailer(signatures: AgentSignatures) -> None:
     c = commit(trailers=(("Co-Authored-By", "Claude Sonnet 4 <noreply@anthropic.com>"),))
-    prov = classify_commit(c, fps)
-    assert prov.evidence[0].fingerprint == "claude-code"
+    prov = classify_commit(c, signatures)
+    assert prov.evidence[0].signature == "claude-code"
     assert prov.evidence[0].field == "trailer"
     assert prov.evidence[0].value == "Co-Authored-By: Claude Sonnet 4 <noreply@anthropic.com>"
 
@@ -303,61 +302,61 @@ HUMANS = [
 
 
 @pytest.mark.parametrize(("case", "c"), HUMANS, ids=[h[0] for h in HUMANS])
-def test_lookalike_humans(fps: Fingerprints, case: str, c: Commit) -> None:
-    prov = classify_commit(c, fps)
+def test_lookalike_humans(signatures: AgentSignatures, case: str, c: Commit) -> None:
+    prov = classify_commit(c, signatures)
     assert (prov.actor_kind, prov.agent) == ("human", None), prov
     assert all(e.strength == "weak" for e in prov.evidence)
 
 
-def test_display_name_alone_is_weak_evidence(fps: Fingerprints) -> None:
-    for name, fp in (
+def test_display_name_alone_is_weak_evidence(signatures: AgentSignatures) -> None:
+    for name, signature in (
         ("Devin", "devin-weak"),
         ("Claude", "claude-weak"),
         ("Copilot", "copilot-weak"),
     ):
-        prov = classify_commit(commit(name, f"{name.lower()}@example.com"), fps)
+        prov = classify_commit(commit(name, f"{name.lower()}@example.com"), signatures)
         assert prov.actor_kind == "human"
-        assert [(e.fingerprint, e.field, e.value, e.strength) for e in prov.evidence] == [
-            (fp, "author_name", name, "weak")
+        assert [(e.signature, e.field, e.value, e.strength) for e in prov.evidence] == [
+            (signature, "author_name", name, "weak")
         ]
 
 
-def test_generated_by_names_the_product_and_cites_the_trailer(fps: Fingerprints) -> None:
-    prov = classify_commit(commit(trailers=(("Generated-by", "Claude"),)), fps)
+def test_generated_by_names_the_product_and_cites_the_trailer(signatures: AgentSignatures) -> None:
+    prov = classify_commit(commit(trailers=(("Generated-by", "Claude"),)), signatures)
     assert (prov.actor_kind, prov.agent) == ("agent", "Claude")
-    assert [(e.fingerprint, e.field, e.value, e.strength) for e in prov.evidence] == [
+    assert [(e.signature, e.field, e.value, e.strength) for e in prov.evidence] == [
         ("generated-by-trailer", "trailer", "Generated-by: Claude", "strong"),
     ]
     # the stable co-author address still names the product first when both are present
     both = commit(trailers=(("Co-authored-by", "Claude <noreply@anthropic.com>"),
                             ("Generated-by", "Claude")))
-    assert classify_commit(both, fps).agent == "Claude Code"
+    assert classify_commit(both, signatures).agent == "Claude Code"
 
 
-def test_human_named_claude_is_not_an_agent_by_name_alone(fps: Fingerprints) -> None:
+def test_human_named_claude_is_not_an_agent_by_name_alone(signatures: AgentSignatures) -> None:
     """`Claude` as an author or co-author display name stays weak evidence; only the
     `Generated-by:` trailer, which a tool writes about the commit, decides."""
-    author = classify_commit(commit("Claude", "claude@monet.fr"), fps)
+    author = classify_commit(commit("Claude", "claude@monet.fr"), signatures)
     assert (author.actor_kind, author.agent) == ("human", None)
     coauthor = classify_commit(
-        commit(trailers=(("Co-authored-by", "Claude <claude@monet.fr>"),)), fps
+        commit(trailers=(("Co-authored-by", "Claude <claude@monet.fr>"),)), signatures
     )
     assert coauthor.actor_kind == "human"
-    assert [(e.fingerprint, e.field, e.strength) for e in coauthor.evidence] == [
+    assert [(e.signature, e.field, e.strength) for e in coauthor.evidence] == [
         ("claude-weak", "trailer", "weak")
     ]
     tool = classify_commit(
-        commit("Claude", "claude@monet.fr", trailers=(("Generated-by", "Claude"),)), fps
+        commit("Claude", "claude@monet.fr", trailers=(("Generated-by", "Claude"),)), signatures
     )
     assert (tool.actor_kind, tool.agent) == ("agent", "Claude")
 
 
-def test_generated_by_at_commit_msg_time(fps: Fingerprints) -> None:
+def test_generated_by_at_commit_msg_time(signatures: AgentSignatures) -> None:
     msg = "Add SA\n\nGenerated-by: GitHub Copilot\n# Please enter the commit message.\n"
-    prov = classify_actor(*HUMAN, msg, fps)
+    prov = classify_actor(*HUMAN, msg, signatures)
     assert (prov.actor_kind, prov.agent) == ("agent", "GitHub Copilot")
     commented = "Add SA\n\n# Generated-by: GitHub Copilot\n"
-    assert classify_actor(*HUMAN, commented, fps).actor_kind == "human"
+    assert classify_actor(*HUMAN, commented, signatures).actor_kind == "human"
 
 
 def test_generated_by_products_come_from_the_pack(tmp_path: Path) -> None:
@@ -377,19 +376,18 @@ fingerprints:
 """,
         encoding="utf-8",
     )
-    fps = load_fingerprints(pack=pack)
-    assert fps.named_product("Fooey 2") == "Foo Agent"
-    assert fps.named_product("foo agent") == "Foo Agent"
-    assert fps.named_product("Claude") is None  # not in this pack
-    assert fps.named_product("Some Bot") is None  # bots are not agent products
-    prov = classify_commit(commit(trailers=(("Generated-by", "Fooey"),)), fps)
+    signatures = load_agent_signatures(pack=pack)
+    assert signatures.named_product("Fooey 2") == "Foo Agent"
+    assert signatures.named_product("foo agent") == "Foo Agent"
+    assert signatures.named_product("Claude") is None  # not in this pack
+    assert signatures.named_product("Some Bot") is None  # bots are not agent products
+    prov = classify_commit(commit(trailers=(("Generated-by", "Fooey"),)), signatures)
     assert (prov.actor_kind, prov.agent) == ("agent", "Foo Agent")
-    assert classify_commit(commit(trailers=(("Generated-by", "Claude"),)), fps).actor_kind == (
-        "human"
-    )
+    claude = classify_commit(commit(trailers=(("Generated-by", "Claude"),)), signatures)
+    assert claude.actor_kind == "human"
 
 
-def test_generated_by_end_to_end(git_repo: GitRepo, fps: Fingerprints) -> None:
+def test_generated_by_end_to_end(git_repo: GitRepo, signatures: AgentSignatures) -> None:
     base = git_repo.commit({"README.md": "hi\n"})
     agent = git_repo.commit(
         {"iam.tf": 'resource "aws_iam_user" "ci" {\n  name = "ci"\n}\n'},
@@ -401,7 +399,7 @@ def test_generated_by_end_to_end(git_repo: GitRepo, fps: Fingerprints) -> None:
     )
     with cg.repo_session(git_repo.path) as repo:
         cs = cg.build_changeset(repo, base, tool)
-    by_sha = {c.sha: classify_commit(c, fps) for c in cs.commits}
+    by_sha = {c.sha: classify_commit(c, signatures) for c in cs.commits}
     assert (by_sha[agent].actor_kind, by_sha[agent].agent) == ("agent", "Cursor")
     assert by_sha[tool].actor_kind == "human"
 
@@ -427,78 +425,81 @@ BOTS = [
 
 
 @pytest.mark.parametrize(("case", "c", "product"), BOTS, ids=[b[0] for b in BOTS])
-def test_bots(fps: Fingerprints, case: str, c: Commit, product: str) -> None:
-    prov = classify_commit(c, fps)
+def test_bots(signatures: AgentSignatures, case: str, c: Commit, product: str) -> None:
+    prov = classify_commit(c, signatures)
     assert (prov.actor_kind, prov.agent) == ("bot", product), prov
 
 
-def test_unknown_only_without_an_address(fps: Fingerprints) -> None:
-    assert classify_commit(commit("x", ""), fps).actor_kind == "unknown"
-    assert classify_commit(commit("x", "not an email"), fps).actor_kind == "unknown"
+def test_unknown_only_without_an_address(signatures: AgentSignatures) -> None:
+    assert classify_commit(commit("x", ""), signatures).actor_kind == "unknown"
+    assert classify_commit(commit("x", "not an email"), signatures).actor_kind == "unknown"
     # strong evidence elsewhere still decides
     c = commit("x", "", trailers=(("Co-authored-by", "Claude <noreply@anthropic.com>"),))
-    assert classify_commit(c, fps).actor_kind == "agent"
+    assert classify_commit(c, signatures).actor_kind == "agent"
 
 
-def test_branch_prefix_is_weak(fps: Fingerprints) -> None:
+def test_branch_prefix_is_weak(signatures: AgentSignatures) -> None:
     for branch in ("copilot/fix-1", "refs/heads/claude/x", "devin/1712345-add-sa", "codex/y"):
-        prov = classify_commit(commit(), fps, branch=branch)
+        prov = classify_commit(commit(), signatures, branch=branch)
         assert prov.actor_kind == "human"
         assert [(e.field, e.strength) for e in prov.evidence] == [("branch", "weak")]
-    assert classify_commit(commit(), fps, branch="feature/copilot/x").evidence == ()
-    agent = classify_commit(commit(*COPILOT), fps, branch="copilot/x")
+    assert classify_commit(commit(), signatures, branch="feature/copilot/x").evidence == ()
+    agent = classify_commit(commit(*COPILOT), signatures, branch="copilot/x")
     assert agent.actor_kind == "agent"
     assert agent.evidence[-1].field == "branch"
 
 
 def test_config_branches_and_emails_are_policy() -> None:
-    fps = load_fingerprints(
+    signatures = load_agent_signatures(
         extra_emails=["Release-Robot@Example.com"], extra_branches=["ai/*", "bots/", "release-bot"]
     )
     for branch in ("ai/add-sa", "bots/x/y", "release-bot"):
-        prov = classify_commit(commit(), fps, branch=branch)
+        prov = classify_commit(commit(), signatures, branch=branch)
         assert (prov.actor_kind, prov.agent) == (
             "agent",
             "configured agent branch (agents.branches)",
         )
         assert prov.evidence[-1].strength == "weak"
-    assert classify_commit(commit(), fps, branch="release-bot-2").actor_kind == "human"
-    assert classify_commit(commit(), fps, branch="main").actor_kind == "human"
-    robot = classify_commit(commit("Robot", "release-robot@example.com"), fps)
+    assert classify_commit(commit(), signatures, branch="release-bot-2").actor_kind == "human"
+    assert classify_commit(commit(), signatures, branch="main").actor_kind == "human"
+    robot = classify_commit(commit("Robot", "release-robot@example.com"), signatures)
     assert (robot.actor_kind, robot.agent) == ("agent", "configured agent (agents.emails)")
     # the shipped pack is unchanged when no extras are given
-    assert load_fingerprints() is load_fingerprints()
-    assert len(fps.entries) == len(load_fingerprints().entries) + 2
+    assert load_agent_signatures() is load_agent_signatures()
+    assert len(signatures.entries) == len(load_agent_signatures().entries) + 2
 
 
-def test_classify_actor_for_hooks(fps: Fingerprints) -> None:
-    assert classify_actor(*HUMAN, "", fps).actor_kind == "human"
-    assert classify_actor(*COPILOT, "", fps).actor_kind == "agent"
+def test_classify_actor_for_hooks(signatures: AgentSignatures) -> None:
+    assert classify_actor(*HUMAN, "", signatures).actor_kind == "human"
+    assert classify_actor(*COPILOT, "", signatures).actor_kind == "agent"
     msg = (
         "Add SA\n\nCo-authored-by: Claude <noreply@anthropic.com>\n"
         "# Please enter the commit message for your changes.\n"
     )
-    prov = classify_actor(*HUMAN, msg, fps)
+    prov = classify_actor(*HUMAN, msg, signatures)
     assert (prov.commit, prov.actor_kind, prov.agent) == ("", "agent", "Claude Code")
     below_scissors = (
         "Add SA\n\n# ------------------------ >8 ------------------------\n"
         "Co-authored-by: Claude <noreply@anthropic.com>\n"
     )
-    assert classify_actor(*HUMAN, below_scissors, fps).actor_kind == "human"
-    assert classify_actor(*HUMAN, "", fps, branch="ai/x").actor_kind == "human"
-    assert classify_actor(*HUMAN).actor_kind == "human"  # default fingerprints
+    assert classify_actor(*HUMAN, below_scissors, signatures).actor_kind == "human"
+    assert classify_actor(*HUMAN, "", signatures, branch="ai/x").actor_kind == "human"
+    assert classify_actor(*HUMAN).actor_kind == "human"  # default signatures
 
 
-def test_classify_login(fps: Fingerprints) -> None:
-    assert (classify_login("Copilot", fps).actor_kind, classify_login("copilot", fps).agent) == (
+def test_classify_login(signatures: AgentSignatures) -> None:
+    assert (
+        classify_login("Copilot", signatures).actor_kind,
+        classify_login("copilot", signatures).agent,
+    ) == (
         "agent",
         "GitHub Copilot coding agent",
     )
-    assert classify_login("coderabbitai[bot]", fps).actor_kind == "agent"
-    assert classify_login("renovate[bot]", fps).agent == "Renovate"
-    assert classify_login("some-app[bot]", fps).actor_kind == "bot"
-    assert classify_login("claude", fps).actor_kind == "human"  # a person's account
-    assert classify_login("", fps).actor_kind == "unknown"
+    assert classify_login("coderabbitai[bot]", signatures).actor_kind == "agent"
+    assert classify_login("renovate[bot]", signatures).agent == "Renovate"
+    assert classify_login("some-app[bot]", signatures).actor_kind == "bot"
+    assert classify_login("claude", signatures).actor_kind == "human"  # a person's account
+    assert classify_login("", signatures).actor_kind == "unknown"
 
 
 def test_helpers() -> None:
@@ -508,8 +509,8 @@ def test_helpers() -> None:
     assert message_trailers("S\n\nA: b\n  not: indented\nC-d:e") == (("A", "b"), ("C-d", "e"))
 
 
-def test_pack_is_complete_and_sourced(fps: Fingerprints) -> None:
-    ids = {fp.id for fp in fps.entries}
+def test_pack_is_complete_and_sourced(signatures: AgentSignatures) -> None:
+    ids = {signature.id for signature in signatures.entries}
     for required in (
         "copilot-coding-agent",
         "copilot-coauthor",
@@ -540,8 +541,8 @@ def test_pack_is_complete_and_sourced(fps: Fingerprints) -> None:
         "github-app-bot",
     ):
         assert required in ids
-    assert all(fp.source for fp in fps.entries)
-    assert all(fp.strength == "weak" for fp in fps.entries if fp.names or fp.branches)
+    assert all(s.source for s in signatures.entries)
+    assert all(s.strength == "weak" for s in signatures.entries if s.names or s.branches)
 
 
 def test_bad_packs_are_fatal(tmp_path: Path) -> None:
@@ -553,19 +554,19 @@ fingerprints:
 """
     pack.write_text(strong_name, encoding="utf-8")
     with pytest.raises(RulePackError, match=r"agents\.yaml: fingerprints/0"):
-        load_fingerprints(pack=pack)
+        load_agent_signatures(pack=pack)
     bad_regex = strong_name.replace("names: [Devin]", "email_patterns: ['(']")
     pack.write_text(bad_regex, encoding="utf-8")
     with pytest.raises(RulePackError, match="invalid regex"):
-        load_fingerprints(pack=pack)
+        load_agent_signatures(pack=pack)
     duplicate = bad_regex.replace("email_patterns: ['(']", "emails: [a@b.c]")
     pack.write_text(duplicate + duplicate.split("fingerprints:\n")[1], encoding="utf-8")
     with pytest.raises(RulePackError, match="duplicate id"):
-        load_fingerprints(pack=pack)
+        load_agent_signatures(pack=pack)
     assert (rules_dir() / "agents.yaml").is_file()
 
 
-def test_end_to_end_range_attribution(git_repo: GitRepo, fps: Fingerprints) -> None:
+def test_end_to_end_range_attribution(git_repo: GitRepo, signatures: AgentSignatures) -> None:
     base = git_repo.commit({"README.md": "hi\n"})
     git_repo.checkout("copilot/add-sa", create=True)
     agent = git_repo.commit(
@@ -578,7 +579,7 @@ def test_end_to_end_range_attribution(git_repo: GitRepo, fps: Fingerprints) -> N
     human = git_repo.commit({"README.md": "hi\nmore\n"}, message="Docs")
     with cg.repo_session(git_repo.path) as repo:
         cs = cg.build_changeset(repo, base, human, branch=cg.current_branch(repo))
-    by_sha = {c.sha: classify_commit(c, fps, cs.branch) for c in cs.commits}
+    by_sha = {c.sha: classify_commit(c, signatures, cs.branch) for c in cs.commits}
     assert by_sha[agent].actor_kind == "agent"
     assert by_sha[human].actor_kind == "human"
     assert any(e.field == "branch" for e in by_sha[human].evidence)

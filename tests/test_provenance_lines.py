@@ -1,6 +1,6 @@
 """Provenance end to end on real repositories: who wrote which identity line.
 
-- Fingerprints: twelve agent identities from rules/agents.yaml and seven humans whose names
+- Agent signatures: twelve agent identities from rules/agents.yaml and seven humans whose names
   or addresses look like agents (Devin, Claude, Cody, a `codex` domain, a `cursor` word, a
   privacy noreply address, an agent-like branch) each make a real commit adding a service
   account; `nhi-gate check` must call every agent an agent (NHI101, the right product) and no
@@ -22,7 +22,8 @@ from conftest import COPILOT, HUMAN, REVIEWER, GitRepo, Identity
 from checker import git as cg
 from checker.cli import main
 from checker.policy.config import Config
-from checker.provenance.classify import classify_commit, load_fingerprints
+from checker.provenance.agents import load_agent_signatures
+from checker.provenance.classify import classify_commit
 
 NOREPLY = "users.noreply.github.com"
 
@@ -88,7 +89,7 @@ HUMANS: list[tuple[str, Identity, list[tuple[str, str]], str]] = [
 
 @pytest.mark.parametrize(("case", "author", "trailers", "product"), AGENTS,
                          ids=[a[0] for a in AGENTS])
-def test_agent_fingerprints_end_to_end(
+def test_agent_signatures_end_to_end(
     make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
     case: str, author: Identity, trailers: list[tuple[str, str]], product: str,
 ) -> None:
@@ -120,7 +121,7 @@ def test_lookalike_humans_end_to_end(
     assert code == 0
     with cg.repo_session(repo.path) as r:
         commits = cg.read_commits(r, base, head)
-    prov = classify_commit(commits[0], load_fingerprints(), branch)
+    prov = classify_commit(commits[0], load_agent_signatures(), branch)
     assert (prov.actor_kind, prov.agent) == ("human", None)
 
 
@@ -207,7 +208,7 @@ def test_merge_commits_in_range(
     assert {f["commit"] for f in found.values()} == {agent}
 
 
-def test_config_fingerprints_and_branches(
+def test_config_signatures_and_branches(
     git_repo: GitRepo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GITHUB_HEAD_REF", "ai/task-1")

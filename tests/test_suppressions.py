@@ -16,7 +16,7 @@ from conftest import COPILOT, HUMAN, GitRepo
 from test_rule_fixtures import expectations
 
 from checker.cli import main
-from checker.suppressions import comment_start, find_suppressions
+from checker.parsers.suppressions import comment_start, find_suppressions
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures" / "suppressions"

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from conftest import COPILOT, HUMAN, GitRepo, Identity
 
-from checker.analysis import parse_sources
 from checker.cli import main
 from checker.model import IdentityObject, SourceFile
 from checker.parsers import terraform
+from checker.pipeline import parse_sources
 from checker.policy.catalogue import load_catalogue
 from checker.policy.config import Config
 from checker.sources.modules import group_modules

@@ -18,10 +18,10 @@ from conftest import COPILOT, GitRepo
 
 from checker import git
 from checker.cli import main
-from checker.model import Location, SourceFile
+from checker.model import Location, ModuleSources, SourceFile
 from checker.parsers import terraform
 from checker.policy.catalogue import load_catalogue
-from checker.sources.modules import ModuleSources, group_modules
+from checker.sources.modules import group_modules
 
 #: The identity: its role comes from `local.ci_role` (line 4); the block starts on line 2.
 MAIN_LOCAL = """\

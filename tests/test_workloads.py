@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from conftest import COPILOT, HUMAN, WEB_FLOW, GitRepo
 
-from checker.analysis import parse_sources
 from checker.cli import main
 from checker.model import IdentityObject, SourceFile
 from checker.parsers import kubernetes, terraform
+from checker.pipeline import parse_sources
 from checker.policy.catalogue import load_catalogue
 from checker.policy.config import Config
 

@@ -37,13 +37,10 @@ zizmor audits (https://docs.zizmor.sh/audits/).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping
 
+from checker.checks.api import Hit, Subject
 from checker.model import IdentityObject, Trust
-
-if TYPE_CHECKING:
-    from checker.engine import Emitter
 
 _CI_ISSUER = re.compile(r"token\.actions\.githubusercontent\.com|gitlab\.com")
 _OIDC_PROVIDER = re.compile(r"openid_connect_provider|oidc-provider")
@@ -55,62 +52,62 @@ _GCP_REF = re.compile(
 _CLOUD = frozenset({"aws", "gcp", "azure", "vault"})
 _CREDENTIAL_TYPES = frozenset({"id_token", "job_secrets"})
 
-#: Facet type -> (rule id, level, message suffix).
-_FACETS: Mapping[str, tuple[str, str, str]] = {
+#: Facet type -> (rule id, level variant in the rule docs or None, message suffix).
+_FACETS: Mapping[str, tuple[str, str | None, str]] = {
     "default_token_permissions": (
-        "NHI310", "warning",
+        "NHI310", "repository-default",
         "has no `permissions:` block, so GITHUB_TOKEN gets the repository default "
         "(read-write on older repositories)"),
     "secrets_inherit": (
-        "NHI311", "warning",
+        "NHI311", None,
         "passes every repository secret to the called workflow (`secrets: inherit`)"),
     "secrets_serialised": (
-        "NHI312", "error", "serialises every repository secret with `toJSON(secrets)`"),
+        "NHI312", None, "serialises every repository secret with `toJSON(secrets)`"),
     "workflow_env_secret": (
-        "NHI313", "warning",
+        "NHI313", None,
         "puts a secret in workflow-level `env:`, where every step of every job can read it"),
     "checkout_persisted_token": (
-        "NHI314", "warning",
+        "NHI314", None,
         "checks out without `persist-credentials: false`, leaving GITHUB_TOKEN in .git/config"),
 }
 
 
-def rule_ci(em: Emitter) -> None:
+def check(subject: Subject) -> Iterator[Hit]:
     """NHI310-NHI320 on one object (see the module table)."""
-    obj = em.obj
+    obj = subject.obj
     if obj.type in _FACETS:
-        rule_id, level, what = _FACETS[obj.type]
-        subject = obj.address.split("#", 1)[0]
-        em.emit(rule_id, level, f"{subject} {what}",  # type: ignore[arg-type]
-                obj.address.split("#", 1)[-1], obj.attribute_lines.get("anchor"))
+        rule_id, variant, what = _FACETS[obj.type]
+        workflow = obj.address.split("#", 1)[0]
+        yield Hit(rule_id, f"{workflow} {what}", obj.address.split("#", 1)[-1],
+                  obj.attribute_lines.get("anchor"), variant=variant)
         return
     if obj.type == "oidc_trust_without_audience":
         issuer = obj.secret_sinks[0].removeprefix("issuer:") if obj.secret_sinks else "CI"
-        em.emit("NHI318", "error",
-                f"{obj.derived_from} trusts {issuer} tokens without an audience (`aud`) "
-                "condition, so tokens minted for other services are accepted",
-                "aud", obj.attribute_lines.get("anchor"))
+        yield Hit("NHI318",
+                  f"{obj.derived_from} trusts {issuer} tokens without an audience (`aud`) "
+                  "condition, so tokens minted for other services are accepted",
+                  "aud", obj.attribute_lines.get("anchor"))
         return
     if obj.derived_from is not None:
         return
-    _workflow_permissions(em)
-    _app_token_scope(em)
-    _workflow_level_oidc(em)
-    _pull_request_target(em)
-    _environment(em)
-    _trust(em)
-    _gitlab_audience(em)
+    yield from _workflow_permissions(subject)
+    yield from _app_token_scope(subject)
+    yield from _workflow_level_oidc(subject)
+    yield from _pull_request_target(subject)
+    yield from _environment(subject)
+    yield from _trust(subject)
+    yield from _gitlab_audience(subject)
 
 
-def _workflow_permissions(em: Emitter) -> None:
-    obj = em.obj
+def _workflow_permissions(subject: Subject) -> Iterator[Hit]:
+    obj = subject.obj
     if obj.type != "workflow_permissions":
         return
     for grant in obj.privileges:
         if grant.action == "*:write":
-            em.emit("NHI310", "error",
-                    f"{obj.address} grants GITHUB_TOKEN `write-all`; list only the scopes the "
-                    "job needs", "permissions", grant.line)
+            yield Hit("NHI310",
+                      f"{obj.address} grants GITHUB_TOKEN `write-all`; list only the scopes the "
+                      "job needs", "permissions", grant.line)
             return
 
 
@@ -124,29 +121,29 @@ _APP_TOKEN_SCOPE_INPUTS = {
 }
 
 
-def _app_token_scope(em: Emitter) -> None:
+def _app_token_scope(subject: Subject) -> Iterator[Hit]:
     """NHI319: a GitHub App token minted with every permission of the App installation."""
-    obj = em.obj
+    obj = subject.obj
     prefix = _APP_TOKEN_SCOPE_INPUTS.get(obj.type)
     if prefix is None or any(k.startswith(prefix) for k in obj.attribute_lines):
         return
-    em.emit("NHI319", "warning",
-            f"{obj.address} mints a GitHub App token with every permission of the App "
-            f"installation; narrow it with `{prefix.removeprefix('with.')}…` inputs",
-            "permissions", obj.location.start_line)
+    yield Hit("NHI319",
+              f"{obj.address} mints a GitHub App token with every permission of the App "
+              f"installation; narrow it with `{prefix.removeprefix('with.')}…` inputs",
+              "permissions", obj.location.start_line)
 
 
-def _workflow_level_oidc(em: Emitter) -> None:
+def _workflow_level_oidc(subject: Subject) -> Iterator[Hit]:
     """NHI320: `id-token: write` in the workflow-level permissions, so every job can mint
     OIDC tokens for the cloud roles that trust the repository (zizmor's excessive-permissions
     audit: https://docs.zizmor.sh/audits/#excessive-permissions)."""
-    obj = em.obj
+    obj = subject.obj
     if obj.type != "oidc_token" or not obj.address.endswith("#permissions.id-token"):
         return
-    em.emit("NHI320", "warning",
-            f"{obj.address.split('#', 1)[0]} grants `id-token: write` to every job; grant it "
-            "only in the job that exchanges the token for cloud credentials",
-            "permissions.id-token", obj.attribute_lines.get("permissions.id-token"))
+    yield Hit("NHI320",
+              f"{obj.address.split('#', 1)[0]} grants `id-token: write` to every job; grant it "
+              "only in the job that exchanges the token for cloud credentials",
+              "permissions.id-token", obj.attribute_lines.get("permissions.id-token"))
 
 
 def _is_github_credential(obj: IdentityObject) -> bool:
@@ -155,38 +152,38 @@ def _is_github_credential(obj: IdentityObject) -> bool:
     return obj.kind in ("ci_credential", "api_token") and "/" in obj.type
 
 
-def _pull_request_target(em: Emitter) -> None:
-    obj = em.obj
+def _pull_request_target(subject: Subject) -> Iterator[Hit]:
+    obj = subject.obj
     line = obj.attribute_lines.get("on.pull_request_target")
     if line is None or not _is_github_credential(obj):
         return
-    em.emit("NHI315", "error",
-            f"{obj.address} gets credentials in a workflow triggered by `pull_request_target`, "
-            "which runs with the base repository's secrets on events from forks",
-            "on.pull_request_target", obj.location.start_line)
+    yield Hit("NHI315",
+              f"{obj.address} gets credentials in a workflow triggered by `pull_request_target`, "
+              "which runs with the base repository's secrets on events from forks",
+              "on.pull_request_target", obj.location.start_line)
 
 
-def _environment(em: Emitter) -> None:
-    obj = em.obj
+def _environment(subject: Subject) -> Iterator[Hit]:
+    obj = subject.obj
     if obj.platform not in _CLOUD and obj.type not in _CREDENTIAL_TYPES:
         return
     if "/" in obj.type and obj.kind == "ci_credential":  # a GitHub Actions credential step
         if "runs.using" in obj.attribute_lines:
             return  # a composite action's step: the calling job's `environment:` decides
         if obj.environment is None:
-            em.emit("NHI316", "error",
-                    f"{obj.address} gets {obj.platform} credentials in a job with no "
-                    "`environment:`, so no protection rule or reviewer gates it",
-                    "environment", obj.location.start_line)
+            yield Hit("NHI316",
+                      f"{obj.address} gets {obj.platform} credentials in a job with no "
+                      "`environment:`, so no protection rule or reviewer gates it",
+                      "environment", obj.location.start_line)
         return
     if obj.type in _CREDENTIAL_TYPES:
         lines = obj.attribute_lines
         if "environment" in lines or "protected_ref" in lines or "template" in lines:
             return
-        em.emit("NHI316", "error",
-                f"{obj.address} gets credentials in a job with no `environment:` and no "
-                "`rules:` limiting it to protected refs, so any branch's pipeline can use them",
-                "environment", obj.location.start_line)
+        yield Hit("NHI316",
+                  f"{obj.address} gets credentials in a job with no `environment:` and no "
+                  "`rules:` limiting it to protected refs, so any branch's pipeline can use them",
+                  "environment", obj.location.start_line)
 
 
 def _is_ci_trust(trust: Trust) -> bool:
@@ -212,32 +209,32 @@ def unscoped_subject(subject: str, gcp_condition: bool = False) -> bool:
     return "*" in subject or not _SCOPED_SUBJECT.search(subject)
 
 
-def _trust(em: Emitter) -> None:
-    obj = em.obj
+def _trust(subject: Subject) -> Iterator[Hit]:
+    obj = subject.obj
     for trust in obj.trust:
         if not _is_ci_trust(trust):
             continue
         gcp = obj.type == "google_iam_workload_identity_pool_provider"
         if not trust.subjects:
             what = "no `attribute_condition`" if gcp else "no subject (`sub`) condition"
-            em.emit("NHI317", "error",
-                    f"{obj.address} trusts CI OIDC tokens ({trust.principal}) with {what}: "
-                    "any repository or project on that issuer can use it", "sub", trust.line)
+            yield Hit("NHI317",
+                      f"{obj.address} trusts CI OIDC tokens ({trust.principal}) with {what}: "
+                      "any repository or project on that issuer can use it", "sub", trust.line)
             return
         loose = [s for s in trust.subjects if unscoped_subject(s, gcp)]
         if loose:
             shown = loose[0] if len(loose[0]) <= 80 else loose[0][:77] + "..."
-            em.emit("NHI317", "error",
-                    f"{obj.address} trusts CI OIDC subject `{shown}`, which is not limited to "
-                    "one repository's ref or environment", "sub", trust.line)
+            yield Hit("NHI317",
+                      f"{obj.address} trusts CI OIDC subject `{shown}`, which is not limited to "
+                      "one repository's ref or environment", "sub", trust.line)
             return
 
 
-def _gitlab_audience(em: Emitter) -> None:
-    obj = em.obj
+def _gitlab_audience(subject: Subject) -> Iterator[Hit]:
+    obj = subject.obj
     if obj.type != "id_token" or obj.platform != "gitlab":
         return
     if any(g.resource == "*" for g in obj.privileges):
-        em.emit("NHI318", "error",
-                f"{obj.address} declares an id_token without `aud`", "aud",
-                obj.location.start_line)
+        yield Hit("NHI318",
+                  f"{obj.address} declares an id_token without `aud`", "aud",
+                  obj.location.start_line)

@@ -1,6 +1,6 @@
 """NHI302 privilege drift: what an identity may do, or who may use it, grew between base and head.
 
-An identity rule: it reads `Emitter.obj` (head) and `Emitter.base` (the same path and address at
+An identity check: it reads `Subject.obj` (head) and `Subject.base` (the same path and address at
 base; None for a new identity, which NHI101/NHI301 judge instead). It emits at most one finding
 per aspect, each naming what was added:
 - `privileges`: allow grants at head that no base allow grant covers (new actions, wider
@@ -24,28 +24,25 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
+from checker.checks.api import Hit, Subject
 from checker.model import Grant, IdentityObject, Lifetime, Trust
 from checker.policy import aws_iam as iam
 from checker.policy.privileges import admin_grants
 
-if TYPE_CHECKING:
-    from checker.engine import Emitter
-
 _RENEWABLE = frozenset({"certificate", "private_key", "access_key", "api_token", "secret"})
 
 
-def rule_drift(em: Emitter) -> None:
+def check(subject: Subject) -> Iterator[Hit]:
     """NHI302: emit one finding per widened aspect of a changed identity (see module doc)."""
-    base = em.base
+    base = subject.base
     if base is None:
         return
-    _privileges(em, base)
-    _trust(em, base)
-    _renewal(em, base)
+    yield from _privileges(subject, base)
+    yield from _trust(subject, base)
+    yield from _renewal(subject, base)
 
 
 # --------------------------------------------------------------------------- privileges
@@ -88,8 +85,8 @@ def dropped_denies(head: IdentityObject, base: IdentityObject) -> list[Grant]:
     return [g for g in base.privileges if g.effect == "deny" and replace(g, line=None) not in keep]
 
 
-def _privileges(em: Emitter, base: IdentityObject) -> None:
-    obj = em.obj
+def _privileges(subject: Subject, base: IdentityObject) -> Iterator[Hit]:
+    obj = subject.obj
     gained = gained_grants(obj, base)
     dropped = dropped_denies(obj, base)
     if not gained and not dropped:
@@ -104,7 +101,7 @@ def _privileges(em: Emitter, base: IdentityObject) -> None:
             if extra:
                 parts[-1] += f" ({extra})"
         admin = admin_grants(replace(obj, privileges=tuple(gained), references=()),
-                             em.ctx.admin_table)
+                             subject.ctx.admin_table)
         if admin:
             parts.append(f"admin-equivalent: {admin[0].why}")
     if dropped:
@@ -112,8 +109,8 @@ def _privileges(em: Emitter, base: IdentityObject) -> None:
     was = [str(g) for g in base.privileges if g.effect == "allow"][:2]
     since = f" (base allowed: {'; '.join(was)})" if was else " (base allowed nothing)"
     line = gained[0].line if gained else None
-    em.emit("NHI302", "error",
-            f"{obj.address} privileges widened: {'; '.join(parts)}{since}", "privileges", line)
+    yield Hit("NHI302",
+              f"{obj.address} privileges widened: {'; '.join(parts)}{since}", "privileges", line)
 
 
 # --------------------------------------------------------------------------- trust
@@ -130,8 +127,8 @@ def _trust_covered(t: Trust, base: Sequence[Trust]) -> bool:
     return False
 
 
-def _trust(em: Emitter, base: IdentityObject) -> None:
-    obj = em.obj
+def _trust(subject: Subject, base: IdentityObject) -> Iterator[Hit]:
+    obj = subject.obj
     added: list[str] = []
     line: int | None = None
     for t in obj.trust:
@@ -154,7 +151,7 @@ def _trust(em: Emitter, base: IdentityObject) -> None:
     if not added:
         return
     shown = "; ".join(added[:3]) + (f" and {len(added) - 3} more" if len(added) > 3 else "")
-    em.emit("NHI302", "error", f"{obj.address} trusts more principals: {shown}", "trust", line)
+    yield Hit("NHI302", f"{obj.address} trusts more principals: {shown}", "trust", line)
 
 
 # --------------------------------------------------------------------------- renewal
@@ -169,8 +166,8 @@ def _end(life: Lifetime | None) -> dt.date | None:
         return None
 
 
-def _renewal(em: Emitter, base: IdentityObject) -> None:
-    obj = em.obj
+def _renewal(subject: Subject, base: IdentityObject) -> Iterator[Hit]:
+    obj = subject.obj
     if obj.kind not in _RENEWABLE:
         return
     parts: list[str] = []
@@ -192,5 +189,5 @@ def _renewal(em: Emitter, base: IdentityObject) -> None:
     line = obj.attribute_lines.get("allowed_uses") if usages else None
     if line is None and attr:
         line = obj.attribute_lines.get(attr)
-    em.emit("NHI302", "error",
-            f"{obj.address} was renewed with broader scope: {'; '.join(parts)}", "renewal", line)
+    yield Hit("NHI302",
+              f"{obj.address} was renewed with broader scope: {'; '.join(parts)}", "renewal", line)

@@ -1,86 +1,55 @@
-"""NHI204: one identity referenced from more than one environment (a cross rule).
-
-Identities are compared by the literal identifiers parsers record in
-`IdentityObject.principals` (GCP service account email, AWS role ARN, Azure client/object id,
-Kubernetes `namespace/name` of a ServiceAccount), plus identifiers of the same shapes among
-`references` (GitHub Actions steps name the role ARN or service account they use).
-Environments come from `engine.infer_environment` (config globs, an `environment` label, path
-segments, namespaces). Objects without an environment are not compared.
-
-Only the files a run parses are joined: in `check` mode the changed files (and, in `scan` mode,
-every file given). One finding per (touched object, identifier), on the object.
-"""
+"""Which environment an identity belongs to (prod, staging, ...), for NHI204 and reports."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
 
-from checker.model import Finding, IdentityObject
+from checker.checks.metadata import lookup
+from checker.globs import glob_match
+from checker.model import IdentityObject
+from checker.policy.config import Config
 
-if TYPE_CHECKING:
-    from checker.engine import Context, Touch
-
-_REF_SHAPES = (
-    (re.compile(r"^arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+$"), "aws-role:"),
-    (re.compile(r"^[a-z][a-z0-9-]{4,29}@[a-z0-9.-]+\.iam\.gserviceaccount\.com$"), "gcp-sa:"),
-)
-_KIND_NAMES: Mapping[str, str] = {
-    "gcp-sa": "service account",
-    "aws-role": "IAM role",
-    "azure-id": "Azure principal",
-    "k8s-sa": "Kubernetes service account",
+_ENV_WORDS: Mapping[str, str] = {
+    "prod": "prod",
+    "production": "prod",
+    "prd": "prod",
+    "staging": "staging",
+    "stage": "staging",
+    "stg": "staging",
+    "dev": "dev",
+    "development": "dev",
+    "test": "test",
+    "testing": "test",
+    "qa": "qa",
+    "sandbox": "sandbox",
 }
+_SPLIT = re.compile(r"[/_.\-]")
 
 
-def identity_keys(obj: IdentityObject) -> tuple[str, ...]:
-    """The comparable identifiers `obj` names (see module doc), sorted."""
-    keys = set(obj.principals)
-    for ref in obj.references:
-        for pattern, prefix in _REF_SHAPES:
-            if pattern.match(ref):
-                keys.add(prefix + ref)
-    return tuple(sorted(keys))
+def infer_environment(obj: IdentityObject, config: Config) -> str | None:
+    """The environment an identity belongs to.
 
-
-def _describe(key: str) -> str:
-    prefix, _, value = key.partition(":")
-    return f"{_KIND_NAMES.get(prefix, prefix)} {value}"
-
-
-def rule_cross_environment(
-    judged: Sequence[IdentityObject],
-    touched: Mapping[tuple[str, str], Touch],
-    ctx: Context,
-) -> list[Finding]:
-    """NHI204 findings for touched objects whose identifier is also used in another env."""
-    from checker.engine import Emitter  # runtime import: engine imports this module
-
-    users: dict[str, list[IdentityObject]] = {}
-    for obj in judged:
-        if obj.environment is None:
-            continue
-        for key in identity_keys(obj):
-            users.setdefault(key, []).append(obj)
-    out: list[Finding] = []
-    for key in sorted(users):
-        objs = users[key]
-        if len({o.environment for o in objs}) < 2:
-            continue
-        for obj in objs:
-            touch = touched.get((obj.location.path, obj.address))
-            if touch is None:
-                continue
-            others = sorted(
-                {(o.environment or "", o.location.path) for o in objs
-                 if o.environment != obj.environment}
-            )
-            where = ", ".join(f"{env} ({path})" for env, path in others[:3])
-            em = Emitter(obj, touch, ctx)
-            em.emit("NHI204", "error",
-                    f"{obj.address} in environment {obj.environment} uses {_describe(key)}, "
-                    f"which is also used in {where}; give each environment its own identity",
-                    f"environment:{key}")
-            out.extend(em.out)
-    return out
+    Config globs win: `envs/prod/**` matches the path, `namespace:prod*` the Kubernetes
+    namespace. Then an `environment`/`env` tag, label or `# nhi-gate:` key (`production` reads
+    as `prod`). Otherwise a path segment or namespace that names a well-known environment
+    (`prod`, `production`, `staging`, `dev`, ...) decides. None when nothing says.
+    """
+    for env, patterns in config.environments.items():
+        for pattern in patterns:
+            if pattern.startswith("namespace:"):
+                if obj.namespace and glob_match(obj.namespace, pattern[len("namespace:") :]):
+                    return env
+            elif glob_match(obj.location.path, pattern):
+                return env
+    label = lookup(obj.metadata, ("environment", "env"))
+    if label:
+        return _ENV_WORDS.get(label.lower(), label.lower())
+    words = [*obj.location.path.lower().split("/")[:-1]]
+    if obj.namespace:
+        words.append(obj.namespace.lower())
+    for word in reversed(words):
+        for token in [word, *_SPLIT.split(word)]:
+            if token in _ENV_WORDS:
+                return _ENV_WORDS[token]
+    return None

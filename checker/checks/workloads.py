@@ -37,16 +37,11 @@ it runs as. A workload on the namespace `default` account gets NHI321 instead.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping, Sequence
 
-from checker.model import Finding, IdentityObject
-
-if TYPE_CHECKING:
-    from checker.engine import Context, Emitter, Touch
-
-#: Mirrors `checker.parsers.kubernetes.TOKEN_MOUNT` (rules never import parsers).
-TOKEN_MOUNT = "automount:/var/run/secrets/kubernetes.io/serviceaccount"
+from checker.checks.api import Context, Hit, Subject
+from checker.model import TOKEN_MOUNT, IdentityObject
+from checker.provenance.attribution import Touch
 
 
 def is_workload(obj: IdentityObject) -> bool:
@@ -69,63 +64,60 @@ def _mount_line(obj: IdentityObject) -> int | None:
     return lines.get("automountServiceAccountToken") or lines.get("podSpec")
 
 
-def rule_workload_identity(em: Emitter) -> None:
+def check(subject: Subject) -> Iterator[Hit]:
     """NHI321 on one object, and NHI101 for an agent-attached named service account."""
-    obj = em.obj
+    obj = subject.obj
     if obj.platform != "kubernetes":
         return
     mounted = TOKEN_MOUNT in obj.secret_sinks
     if obj.type == "ServiceAccount" and obj.address.rsplit("/", 1)[-1] == "default":
         if mounted:
-            em.emit("NHI321", "warning",
-                    f"{obj.address} is a namespace's default service account and does not set "
-                    "`automountServiceAccountToken: false`: every pod without its own account "
-                    "gets its token", "automountServiceAccountToken",
-                    obj.attribute_lines.get("automountServiceAccountToken"))
+            yield Hit("NHI321",
+                      f"{obj.address} is a namespace's default service account and does not set "
+                      "`automountServiceAccountToken: false`: every pod without its own account "
+                      "gets its token", "automountServiceAccountToken",
+                      obj.attribute_lines.get("automountServiceAccountToken"))
         return
     if not is_workload(obj):
         return
     if _uses_default(obj):
         if mounted:
             line = obj.attribute_lines.get("serviceAccountName") or obj.attribute_lines["podSpec"]
-            em.emit("NHI321", "warning",
-                    f"{obj.address} runs as the namespace's default service account with its "
-                    "token mounted: set `serviceAccountName` to an account of its own, or "
-                    "`automountServiceAccountToken: false`", "serviceAccountName", line)
+            yield Hit("NHI321",
+                      f"{obj.address} runs as the namespace's default service account with its "
+                      "token mounted: set `serviceAccountName` to an account of its own, or "
+                      "`automountServiceAccountToken: false`", "serviceAccountName", line)
         return
-    _approval(em)
+    yield from _approval(subject)
 
 
-def _approval(em: Emitter) -> None:
-    obj, touch = em.obj, em.touch
-    if em.ctx.mode == "scan" or touch.actor_kind not in ("agent", "bot"):
+def _approval(subject: Subject) -> Iterator[Hit]:
+    obj, touch = subject.obj, subject.touch
+    if subject.ctx.mode == "scan" or touch.actor_kind not in ("agent", "bot"):
         return
     line = obj.attribute_lines.get("serviceAccountName")
-    changed = em.base is not None and account_of(em.base) != account_of(obj)
+    changed = subject.base is not None and account_of(subject.base) != account_of(obj)
     if not changed and (line is None or line not in touch.lines):
         return
     who = touch.agent or touch.actor_kind
     where = f" in commit {touch.commit[:12]}" if touch.commit else ""
-    em.emit("NHI101", "error",
-            f"{obj.address} was set to run as {account_of(obj)} by {touch.actor_kind} ({who})"
-            f"{where} without a human's approval: the workload gets every privilege bound to "
-            "that account", "serviceAccountName", line)
+    yield Hit("NHI101",
+              f"{obj.address} was set to run as {account_of(obj)} by {touch.actor_kind} ({who})"
+              f"{where} without a human's approval: the workload gets every privilege bound to "
+              "that account", "serviceAccountName", line)
 
 
-def rule_token_automount(
+def check_all(
     judged: Sequence[IdentityObject],
     touched: Mapping[tuple[str, str], Touch],
     ctx: Context,
-) -> list[Finding]:
-    """NHI322 findings (a cross rule: a workload inherits its ServiceAccount's setting)."""
-    from checker.engine import Emitter  # runtime import: engine imports this module
-
+) -> Iterator[tuple[IdentityObject, Hit]]:
+    """NHI322 (across objects: a workload inherits its ServiceAccount's setting)."""
     disabled = {
         obj.address for obj in judged
         if obj.platform == "kubernetes" and obj.type == "ServiceAccount"
         and TOKEN_MOUNT not in obj.secret_sinks
     }
-    out: list[Finding] = []
     for obj in judged:
         touch = touched.get((obj.location.path, obj.address))
         if touch is None or obj.platform != "kubernetes" or TOKEN_MOUNT not in obj.secret_sinks:
@@ -146,8 +138,5 @@ def rule_token_automount(
             line = _mount_line(obj)
         else:
             continue
-        em = Emitter(obj, touch, ctx)
-        em.emit("NHI322", "warning", what, "automountServiceAccountToken", line)
-        out.extend(em.out)
-    return out
+        yield obj, Hit("NHI322", what, "automountServiceAccountToken", line)
 

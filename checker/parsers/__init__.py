@@ -1,6 +1,9 @@
 """Parsers: one per file format, each a function satisfying `Parser`.
 
-`PARSERS` is built by `build_parsers()` and passed down; nothing registers itself at import.
+The registry is the literal dict `build_parsers()` returns (file format -> parser); the caller
+builds it and passes it down, and nothing registers itself at import. The parser modules are
+imported when it is called, so importing `checker.parsers.common` or `checker.safeyaml`
+(the secret scan, the config loader) does not load python-hcl2.
 """
 
 from __future__ import annotations

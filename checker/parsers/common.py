@@ -3,46 +3,13 @@
 from __future__ import annotations
 
 import re
-
-from checker.model import ParseProblem, SourceFile
+from pathlib import PurePosixPath
 
 #: Files larger than this are not parsed (NHI903). Config can change it later.
-MAX_BYTES = 2 * 1024 * 1024
 
 _KV = re.compile(r"([A-Za-z_][A-Za-z0-9_.-]*)\s*[=:]\s*(\"[^\"]*\"|'[^']*'|[^\s,;]+)")
 _MARKER = re.compile(r"^\s*(?:#|//|/\*+|\*)\s*nhi-gate\s*:\s*(?!ignore\b)(.*?)\s*(?:\*/)?\s*$")
 _COMMENT = re.compile(r"^\s*(#|//|/\*|\*)")
-
-
-def decode(source: SourceFile, max_bytes: int = MAX_BYTES) -> str | ParseProblem:
-    """Return the file's text, or the `ParseProblem` that stops it being read.
-
-    UTF-8 only (a leading BOM is dropped; CRLF/CR line ends become LF). NUL bytes or invalid
-    UTF-8 give NHI902; more than `max_bytes` gives NHI903. Messages never quote content.
-    """
-    raw = source.raw
-    if len(raw) > max_bytes:
-        return ParseProblem(
-            source.path,
-            "NHI903",
-            f"{source.path}: {len(raw)} bytes is over the {max_bytes}-byte budget; not analysed",
-        )
-    if b"\x00" in raw:
-        return ParseProblem(source.path, "NHI902", f"{source.path}: binary content (NUL byte)")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        return ParseProblem(
-            source.path,
-            "NHI902",
-            f"{source.path}: not valid UTF-8 at byte {exc.start} (line {line})",
-            line,
-        )
-    text = text.removeprefix("\ufeff")
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text
 
 
 def parse_kv(text: str) -> dict[str, str]:
@@ -89,3 +56,15 @@ def go_duration_hours(text: str | None) -> float | None:
     if not parts or "".join(n + u for n, u in parts) != text:
         return None
     return sum(float(n) * _GO_UNIT_HOURS[u] for n, u in parts)
+
+
+#: Variable definition files Terraform loads by itself, in this order (later wins); other
+#: `.tfvars` files only count with `-var-file`, so they are not module values.
+TFVARS_NAME = "terraform.tfvars"
+AUTO_TFVARS_SUFFIX = ".auto.tfvars"
+
+
+def is_tfvars(path: str) -> bool:
+    """True for a variable definition file Terraform loads by itself."""
+    name = PurePosixPath(path).name.lower()
+    return name == TFVARS_NAME or name.endswith(AUTO_TFVARS_SUFFIX)

@@ -41,7 +41,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from checker.model import Grant, IdentityObject, Location, ParseResult, SourceFile
 from checker.parsers import common
-from checker.parsers.yaml_loader import (
+from checker.policy.catalogue import Catalogue, CatalogueEntry
+from checker.safeyaml import (
     end_line_of,
     get,
     get_entry,
@@ -49,9 +50,9 @@ from checker.parsers.yaml_loader import (
     line_of,
     load_source,
     scalar,
+    scalar_text,
     sequence,
 )
-from checker.policy.catalogue import Catalogue, CatalogueEntry
 
 FORMAT = "github_actions"
 PERMISSIONS = "workflow_permissions"
@@ -121,7 +122,7 @@ class _Workflow:
         runs = get_entry(self.root, "runs")
         using = get_entry(runs[1], "using") if runs is not None else None
         if using is not None and runs is not None and (
-            (_text(using[1]) or "").lower() == "composite"
+            (scalar_text(using[1]) or "").lower() == "composite"
         ):
             self.triggers = {**self.triggers, "runs.using": line_of(using[0])}
             objects, _ = self._job("runs", runs[0], runs[1], None, f"{self.path}#runs")
@@ -224,7 +225,7 @@ class _Workflow:
         inputs = get(step, "with")
         lines = {name: line_of(key) for name, key, _ in items(step)}
         lines.update({f"with.{name}": line_of(key) for name, key, _ in items(inputs)})
-        values = {name: _text(value) for name, _, value in items(inputs)}
+        values = {name: scalar_text(value) for name, _, value in items(inputs)}
         sinks = tuple(
             f"literal:with.{name}"
             for name, text in values.items()
@@ -308,11 +309,11 @@ def _step_grants(
 def _scopes(value: Node, line: int) -> list[tuple[str, str, int]]:
     """`(scope, level, line)` of a permissions block; `*` for `write-all`/`read-all`."""
     if isinstance(value, ScalarNode):
-        text = _text(value) or ""
+        text = scalar_text(value) or ""
         if text in ("write-all", "read-all"):
             return [("*", text.removesuffix("-all"), line)]
         return []
-    return [(name, _text(v) or "", line_of(k)) for name, k, v in items(value)]
+    return [(name, scalar_text(v) or "", line_of(k)) for name, k, v in items(value)]
 
 
 def _grants_id_token(value: Node) -> bool:
@@ -325,12 +326,12 @@ def _trigger_lines(root: MappingNode) -> dict[str, int]:
         return {}
     key, value = entry
     out = {"on": line_of(key)}
-    if isinstance(value, ScalarNode) and _text(value):
-        out[f"on.{_text(value)}"] = line_of(value)
+    if isinstance(value, ScalarNode) and scalar_text(value):
+        out[f"on.{scalar_text(value)}"] = line_of(value)
     elif isinstance(value, SequenceNode):
         for item in value.value:
-            if _text(item):
-                out[f"on.{_text(item)}"] = line_of(item)
+            if scalar_text(item):
+                out[f"on.{scalar_text(item)}"] = line_of(item)
     else:
         out.update({f"on.{name}": line_of(k) for name, k, _ in items(value)})
     return out
@@ -339,7 +340,7 @@ def _trigger_lines(root: MappingNode) -> dict[str, int]:
 def _environment(node: Node | None) -> str | None:
     if isinstance(node, MappingNode):
         node = get(node, "name")
-    return _text(node) or None
+    return scalar_text(node) or None
 
 
 def _merge(*layers: Mapping[str, str]) -> dict[str, str]:
@@ -350,11 +351,6 @@ def _merge(*layers: Mapping[str, str]) -> dict[str, str]:
             out.setdefault(key, value)
     return out
 
-
-def _text(node: Node | None) -> str | None:
-    if isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:null":
-        return ""
-    return scalar(node)
 
 
 def _with_references(obj: IdentityObject, refs: tuple[str, ...]) -> IdentityObject:

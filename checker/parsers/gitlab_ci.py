@@ -24,7 +24,7 @@ Shapes produced (`<path>` is `SourceFile.path`, `<job>` the job name):
 
 Includes: `included_paths(sources)` names the `include: local:` files of every `.gitlab-ci.yml`
 among `sources` (paths resolved against the directory of the including file), so
-`checker.analysis` parses them with this parser too. Remote, project and template includes are
+`checker.pipeline` parses them with this parser too. Remote, project and template includes are
 not fetched (no network).
 """
 
@@ -36,9 +36,11 @@ from pathlib import PurePosixPath
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from checker.decode import decode
 from checker.model import Grant, IdentityObject, Location, ParseResult, SourceFile
 from checker.parsers import common
-from checker.parsers.yaml_loader import (
+from checker.policy.catalogue import Catalogue, CatalogueEntry
+from checker.safeyaml import (
     end_line_of,
     get,
     get_entry,
@@ -49,7 +51,6 @@ from checker.parsers.yaml_loader import (
     scalar,
     sequence,
 )
-from checker.policy.catalogue import Catalogue, CatalogueEntry
 
 FORMAT = "gitlab_ci"
 #: Top-level keys that are not jobs (https://docs.gitlab.com/ci/yaml/#global-keywords).
@@ -100,7 +101,7 @@ def included_paths(sources: Sequence[SourceFile]) -> frozenset[str]:
     for src in sources:
         if PurePosixPath(src.path).name.lower() not in (".gitlab-ci.yml", ".gitlab-ci.yaml"):
             continue
-        text = common.decode(src)
+        text = decode(src)
         if not isinstance(text, str):
             continue
         stream = load_text(text, src.path)

@@ -22,7 +22,7 @@ cannot baseline its own findings.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,6 @@ from typing import Any
 from checker.errors import ConfigError
 from checker.model import Finding
 from checker.policy.config import DEFAULT_BASELINE
-from checker.suppressions import Waiver, waive
 
 VERSION = 1
 _SCHEMA_PATH = Path(__file__).parent.parent / "schemas" / "baseline.schema.json"
@@ -123,26 +122,6 @@ def load(path: Path) -> Baseline:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read baseline: {exc}") from exc
     return loads(text, str(path))
-
-
-def baseline_approver(baseline: Baseline) -> Callable[[list[Finding]], list[Finding]]:
-    """An `analysis.Approver`: findings whose fingerprint is baselined become approved.
-
-    Keeps every finding and its order; approved ones carry an `external` `Waiver` naming the file.
-    """
-    known = baseline.fingerprints
-    waiver = Waiver("external", f"Listed in the nhi-gate baseline {baseline.source}.",
-                    baseline.source)
-
-    def approve(findings: list[Finding]) -> list[Finding]:
-        return [
-            waive(f, waiver)
-            if not f.approved and eligible(f) and f.fingerprint in known
-            else f
-            for f in findings
-        ]
-
-    return approve
 
 
 def stale(baseline: Baseline, findings: Sequence[Finding]) -> list[BaselineEntry]:

@@ -2,7 +2,7 @@
 
 Packs (all YAML, each validated by `rules/schema/<name>.schema.json`):
 - `catalogue/<format>.yaml`: which resource types / kinds / constructs define identities;
-- `agents.yaml`: agent and bot fingerprints used by provenance;
+- `agents.yaml`: agent and bot signatures used by provenance (`checker.provenance.agents`);
 - `docs/*.yaml`: rule metadata and documentation (SARIF help, `nhi-gate rules`);
 - `privileges.yaml`: admin-equivalent grants per platform, each with a source.
 

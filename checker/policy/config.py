@@ -71,7 +71,7 @@ def parse_config(text: str, source: str) -> Config:
     """
     # The same bounded loader as the parsers: an alias bomb or deep nesting in a config file
     # is refused, never expanded (the config may come from an untrusted working tree).
-    from checker.parsers.yaml_loader import YamlLimitError, load_text, to_python
+    from checker.safeyaml import YamlLimitError, load_text, to_python
 
     stream = load_text(text, source)
     if stream.problem is not None:

@@ -15,7 +15,7 @@ import functools
 import re
 import types
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,13 @@ class RuleDoc:
     help_markdown: str
     help_text: str
     help_uri: str
+    #: Named cases whose default level differs from `level` (variant -> level), e.g. NHI310's
+    #: `repository-default` (warning) beside `write-all` (error); a check names the variant.
+    variants: Mapping[str, str] = field(default_factory=dict)
+
+    def level_of(self, variant: str | None) -> str:
+        """The default level of `variant` (the rule's `level` when None or not a variant)."""
+        return self.variants.get(variant, self.level) if variant else self.level
 
     def section(self, title: str) -> str:
         """The Markdown body of one help section (`"How to fix"`), stripped; "" when absent."""
@@ -165,6 +172,7 @@ def _doc(item: Mapping[str, Any]) -> RuleDoc:
         help_markdown=markdown,
         help_text=markdown_to_text(markdown),
         help_uri=help_uri(str(item["id"])),
+        variants={str(k): str(v) for k, v in (item.get("variants") or {}).items()},
     )
 
 

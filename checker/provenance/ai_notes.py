@@ -44,18 +44,15 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import jsonschema
 
-from checker.change import ChangedFile, ChangeSet, Evidence, Provenance
-
-if TYPE_CHECKING:
-    from checker.git import FileDelta
+from checker.change import ChangedFile, ChangeSet, Evidence, FileDelta, Provenance
 
 NOTES_REF = "refs/notes/ai"
-SPEC_URL = "https://github.com/git-ai-project/git-ai/blob/main/specs/git_ai_standard_v3.0.0.md"
-FINGERPRINT = "git-ai-notes"
+#: The `Evidence.signature` of a note.
+SIGNATURE = "git-ai-notes"
 _SCHEMA_PATH = Path(__file__).parent.parent / "schemas" / "git_ai_authorship.schema.json"
 _SESSION_KEY = re.compile(r"(s_[0-9a-f]{14})::t_[0-9a-f]{14}")
 _HUMAN_KEY = re.compile(r"h_[0-9a-f]{14}")
@@ -243,7 +240,7 @@ def note_provenance(commit: str, att: Attestation) -> Provenance:
         commit=commit,
         actor_kind="agent",
         agent=f"git-ai: {who}",
-        evidence=(Evidence(FINGERPRINT, "note", f"{NOTES_REF} {att.key} ({who})", "strong"),),
+        evidence=(Evidence(SIGNATURE, "note", f"{NOTES_REF} {att.key} ({who})", "strong"),),
     )
 
 

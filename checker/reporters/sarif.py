@@ -17,7 +17,7 @@ Shape of the log (one run):
   platform}, and `suppressions` [{external, accepted}] when a human approved it, whose
   `justification` names the approver (`Finding.approved_by`); an inline `nhi-gate:ignore`
   gives kind `inSource` with the comment's reason, a baseline entry kind `external` naming the
-  file (`checker.suppressions.WaivedFinding.waiver`).
+  file (`checker.model.WaivedFinding.waiver`).
 - Parse problems: a `toolExecutionNotification` each (level error, the file and line, the
   NHI9xx id as `descriptor` and `associatedRule`). The engine also turns each problem into an
   NHI9xx finding, which becomes an ordinary result (unless config switched the rule off).
@@ -162,7 +162,7 @@ def _result(finding: Finding, rule_index: int) -> Any:
         "platform": finding.platform,
     }
     suppressions = None
-    waiver = getattr(finding, "waiver", None)  # checker.suppressions.WaivedFinding
+    waiver = getattr(finding, "waiver", None)  # checker.model.WaivedFinding
     if finding.approved and waiver is not None:
         # an inline `nhi-gate:ignore` (kind inSource, the comment's reason) or a baseline
         suppressions = [

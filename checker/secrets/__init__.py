@@ -1,1 +1,99 @@
-"""Stage 2: secret material in every format nhi-gate reads."""
+"""Secret material and credential exposure in every file nhi-gate reads -> IdentityObjects.
+
+`scan(source, fmt, hcl=None)` runs beside the format parser on every file
+`discovery.classify` accepts (Terraform, Terraform JSON, Kubernetes, GitHub Actions, GitLab
+CI), before any prefilter, and returns *facets*: `IdentityObject`s with `derived_from` set (the
+file or block they are about), judged by `checker.checks.secrets` (NHI4xx) and
+`checker.checks.ci` (NHI31x). It never returns `ParseProblem`s: the format parser reports
+unreadable files.
+
+Secret values never enter the model. A hardcoded value is kept only as `redact(value)`:
+a short prefix, an ellipsis and 8 hex digits of its SHA-256 (`ghp_…(sha256:1a2b3c4d)`), which
+is enough to tell two findings apart and to match a rotated value, and not enough to use it.
+
+Facets (`type` -> the rule that judges it; `secret_sinks` holds the fact, never the value):
+- every format, line by line:
+  - `hardcoded_secret`: a value matched by one of detect-secrets' format plugins (AWS keys,
+    GitHub/GitLab tokens, private key headers, JWTs, Slack, Stripe, Twilio, SendGrid, npm,
+    PyPI, OpenAI, Discord, Azure storage keys, basic-auth URLs, ...), or a literal of at least
+    8 characters and Shannon entropy >= 3.0 (detect-secrets' base64 entropy function) under a
+    credential-named key (`password`, `secret`, `token`, `private_key`, `api_key`, ...).
+    Placeholders (`changeme`, `<token>`, `xxxx`, `example`), variable references (`${...}`,
+    `$VAR`, `{{ }}`, `var.x`), secret-manager references and file paths are ignored; base64
+    values are also checked decoded. Sink `literal:<detector>`; one per (line, value).
+- Terraform (HCL):
+  - `secret_file`: a `local_file`/`local_sensitive_file` whose content is a secret attribute
+    of another resource (`tls_private_key.x.private_key_pem`, `random_password.p.result`, ...);
+    `rotated_secret_file` when that resource rotates (`keepers`, `rotation_*`, `time_rotating`).
+    Sink `local_file:<resource.attr>`; location = the file block, anchored on `content`.
+  - `secret_output`: an `output` whose value is a secret attribute, without `sensitive = true`.
+  - `oidc_trust_without_audience`: an AWS trust policy (`aws_iam_role.assume_role_policy`,
+    `data.aws_iam_policy_document`) for `token.actions.githubusercontent.com` or `gitlab.com`
+    with no `<issuer>:aud` condition; an Azure federated credential without `audiences`
+    (azuread) / `audience` (azurerm).
+- GitHub Actions workflows:
+  - `default_token_permissions`: no top-level `permissions` and a job without its own (the
+    GITHUB_TOKEN gets the repository's default, often read-write);
+  - `workflow_env_secret`: a secret in the workflow-level `env:` (every step of every job sees it);
+  - `secrets_serialised`: `toJSON(secrets)` (every secret of the repository in one value);
+  - `secrets_inherit`: a reusable-workflow call with `secrets: inherit`;
+  - `checkout_persisted_token`: `actions/checkout` without `persist-credentials: false`;
+- GitHub Actions composite actions (`action.yml`, `runs.using: composite`): `runs.steps` are
+  read like a job's steps (`ci_secret_echo`, `ci_secret_artifact`, `checkout_persisted_token`);
+  a secret-named input (`token`, `private-key`, ...) counts as a secret (`${{ inputs.X }}`).
+- GitHub Actions and GitLab CI scripts:
+  - `ci_secret_echo`: `echo`/`printf` of a secret (`${{ secrets.X }}`, an env var bound to a
+    secret, `$CI_JOB_TOKEN`, a secret-named variable) to the job log;
+  - `ci_secret_artifact`: a file written from a secret and then uploaded as an artifact or
+    saved to a cache (`actions/upload-artifact`, `actions/cache`, GitLab `artifacts:`/`cache:`
+    paths), or a checkout that persists its token uploaded with the whole workspace;
+    `ci_rotated_secret_artifact` when the file holds a freshly minted credential
+    (`aws iam create-access-key`, `gcloud iam service-accounts keys create`, ...).
+
+The sources for the CI facts are cited in `checker.secrets.ci_sinks`.
+
+Modules: `detectors` (detect-secrets plugins, own detectors, the cheap gate), `hardcoded`
+(entropy, placeholders, `find_hardcoded`, `redact`), `terraform_sinks` (outputs, `local_file`,
+rotation, OIDC trust audiences), `ci_sinks` (echo, files written, artifacts and caches),
+`facets` (the IdentityObject shapes). Callers write `from checker import secrets` and
+`secrets.scan(...)`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from checker.decode import decode
+from checker.model import ParseProblem, ParseResult, SourceFile
+from checker.secrets.ci_sinks import github, gitlab
+from checker.secrets.facets import hardcoded_object
+from checker.secrets.hardcoded import Hit, encrypted_lines, find_hardcoded, is_password_key, redact
+from checker.secrets.terraform_sinks import terraform
+
+if TYPE_CHECKING:
+    from checker.parsers.terraform import LoadedHcl
+
+__all__ = ["Hit", "find_hardcoded", "is_password_key", "redact", "scan"]
+
+
+def scan(source: SourceFile, fmt: str, hcl: LoadedHcl | None = None) -> ParseResult:
+    """All facets of one file of format `fmt` (a `FileFormat`); see the module docstring.
+
+    `hcl` is `checker.parsers.terraform.load(source)` when the caller already parsed the file
+    (Terraform only): it is used instead of a second parse. Never raises on bad input:
+    undecodable or unparsable files give no facets (their format parser reports them as NHI9xx).
+    """
+    text = decode(source)
+    if isinstance(text, ParseProblem):
+        return ParseResult()
+    lines = text.split("\n")
+    sealed = encrypted_lines(lines) if fmt == "kubernetes" else frozenset()
+    out = [hardcoded_object(source.path, hit) for hit in find_hardcoded(lines)
+           if hit.line not in sealed]
+    if fmt == "terraform":
+        out.extend(terraform(source.path, text, lines, hcl))
+    elif fmt == "github_actions":
+        out.extend(github(source.path, text, lines))
+    elif fmt == "gitlab_ci":
+        out.extend(gitlab(source.path, text, lines))
+    return ParseResult(tuple(out))

@@ -1,7 +1,7 @@
 """Bounded work per file: a wall-clock deadline around each parse, and a parallel map over files.
 
-Mechanism (chosen over a worker process per file, which costs ~10-30 ms of fork and pickling per
-file and would make a 5-file pre-commit run slower than the parse itself):
+Mechanism (chosen over a worker process per file, which pays a fork and pickling per file and
+would make a 5-file pre-commit run slower than the parse itself; benchmarks/RESULTS.md):
 
 - `deadline(seconds)` arms `signal.setitimer(ITIMER_REAL)`; when it fires, the handler raises
   `BudgetExceeded` in the parsing code. python-hcl2 (lark) is pure Python and libyaml's
@@ -12,26 +12,21 @@ file and would make a 5-file pre-commit run slower than the parse itself):
   parse runs in a one-off child process that is killed when the budget runs out.
 - `parse_many` parses many files on every available core (forked worker processes, each of
   which uses the signal timer for its own files); few files are parsed in-process, or in one
-  `ParseWorker` forked at the start of a `hook`/`check`, which imports the parsers on the
-  second core while the parent reads git.
+  `checker.sources.worker.ParseWorker` forked at the start of a `hook`/`check`, which imports
+  the parsers on the second core while the parent reads git.
 
 Either way a file over the budget becomes an NHI903 `ParseProblem` naming it; never a hang.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import pickle
-import select
 import signal
-import struct
-import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from checker.model import ParseProblem, ParseResult, SourceFile
 from checker.policy.catalogue import Catalogue
@@ -105,7 +100,8 @@ def _child(conn: Connection, parse: ParseFn, source: SourceFile, catalogue: Cata
     conn.close()
 
 
-def _fork_ok() -> bool:
+def can_fork() -> bool:
+    """Whether this platform can fork worker processes (`os.fork` and `register_at_fork`)."""
     return hasattr(os, "fork") and hasattr(os, "register_at_fork")
 
 
@@ -153,6 +149,13 @@ def parse_one(
 
 
 Job = tuple[ParseFn, SourceFile]
+
+
+class BatchParser(Protocol):
+    """What `parse_many` asks of a `checker.sources.worker.ParseWorker`."""
+
+    def run(self, jobs: Sequence[Job], seconds: float) -> list[ParseResult] | None:
+        """The jobs' results in order, or None when the worker could not answer."""
 _WORKER_CATALOGUE: list[Catalogue] = []
 
 
@@ -178,7 +181,7 @@ def parse_many(
     seconds: float,
     *,
     workers: int | None = None,
-    worker: ParseWorker | None = None,
+    worker: BatchParser | None = None,
 ) -> list[ParseResult]:
     """Run every `(parser, source)` job under the per-file budget; results in job order.
 
@@ -188,7 +191,7 @@ def parse_many(
     killed from outside), the unfinished jobs are parsed in-process.
     """
     n = workers if workers is not None else available_cores()
-    if n <= 1 or len(jobs) < PARALLEL_MIN_FILES or not _fork_ok():
+    if n <= 1 or len(jobs) < PARALLEL_MIN_FILES or not can_fork():
         if worker is not None and jobs:
             answered = worker.run(jobs, seconds)
             if answered is not None:
@@ -218,169 +221,3 @@ def parse_many(
             res = [parse_one(fn, src, catalogue, seconds) for fn, src in chunk]
         out.extend(res)
     return out
-
-
-_LENGTH = struct.Struct("!Q")
-#: Pipe buffer asked for on Linux (the unprivileged maximum is 1 MiB by default).
-_PIPE_BYTES = 1 << 20
-
-
-#: Added to a batch's budget (`seconds` per job) when the parent waits for a `ParseWorker`
-#: answer: the worker's own per-file deadlines normally answer long before that.
-_WORKER_SLACK_SECONDS = 5.0
-
-
-def _write_message(fd: int, obj: object) -> None:
-    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    view = memoryview(_LENGTH.pack(len(data)) + data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _read_exact(fd: int, n: int, deadline_at: float | None) -> bytes | None:
-    import time
-
-    parts: list[bytes] = []
-    while n:
-        if deadline_at is not None:
-            left = deadline_at - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
-                return None
-        chunk = os.read(fd, min(n, 1 << 20))
-        if not chunk:
-            return None
-        parts.append(chunk)
-        n -= len(chunk)
-    return b"".join(parts)
-
-
-def _read_message(fd: int, deadline_at: float | None) -> object | None:
-    head = _read_exact(fd, _LENGTH.size, deadline_at)
-    if head is None:
-        return None
-    body = _read_exact(fd, _LENGTH.unpack(head)[0], deadline_at)
-    return None if body is None else pickle.loads(body)
-
-
-class ParseWorker:
-    """One forked process that imports the parsers (`warm`) while the parent does other work,
-    then parses the jobs the parent sends it, each under `parse_one`'s deadline.
-
-    Why: a pre-commit run on a few files spends most of its time importing python-hcl2/lark
-    and loading its grammar (~70 ms) and importing GitPython and asking git (~80 ms); these
-    are independent, so on two cores they overlap (benchmarks/RESULTS.md, case (c)).
-
-    Start with `ParseWorker.start(warm)`, where `warm()` imports what the jobs need and returns
-    the catalogue; it is None where there is no `fork` or only one core. Use as a context
-    manager, or call `close()`: the process is killed and reaped. Messages are pickles between
-    this process and its own fork. If the worker dies or does not answer in time, `run`
-    returns None and the caller parses in-process: nothing is lost.
-    """
-
-    def __init__(self, pid: int, to_child: int, from_child: int) -> None:
-        self.pid = pid
-        self._to_child = to_child
-        self._from_child = from_child
-        self._alive = True
-        self._pending: tuple[int, float] | None = None  # (jobs, monotonic deadline)
-
-    @classmethod
-    def start(cls, warm: Callable[[], Catalogue]) -> ParseWorker | None:
-        """Fork the worker; None when forking is unavailable or there is one core."""
-        if not _fork_ok() or available_cores() < 2:
-            return None
-        jobs_r, jobs_w = os.pipe()
-        results_r, results_w = os.pipe()
-        if sys.platform == "linux":
-            import fcntl
-
-            # Let a batch be written while the worker is still importing, instead of
-            # blocking at the 64 KiB default.
-            for fd in (jobs_w, results_w):
-                with contextlib.suppress(OSError):
-                    fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
-        pid = os.fork()
-        if pid == 0:  # the worker: never returns into the caller's code
-            code = 0
-            try:
-                os.close(jobs_w)
-                os.close(results_r)
-                catalogue = warm()
-                while True:
-                    msg = _read_message(jobs_r, None)
-                    if msg is None:
-                        break
-                    batch: list[Job]
-                    seconds: float
-                    batch, seconds = msg  # type: ignore[misc]
-                    _write_message(results_w, [
-                        parse_one(fn, src, catalogue, seconds) for fn, src in batch
-                    ])  # fmt: skip
-            except BaseException:  # the parent falls back to parsing itself
-                code = 1
-            finally:
-                os._exit(code)
-        os.close(jobs_r)
-        os.close(results_w)
-        return cls(pid, jobs_w, results_r)
-
-    def run(self, jobs: Sequence[Job], seconds: float) -> list[ParseResult] | None:
-        """The jobs' results in order, or None when the worker failed (it is then closed)."""
-        return self.collect() if self.submit(jobs, seconds) else None
-
-    def submit(self, jobs: Sequence[Job], seconds: float) -> bool:
-        """Send `jobs` (parsed under `seconds` each) and return at once; False when the worker
-        is gone. One batch at a time: `collect` it before submitting the next."""
-        import time
-
-        if not self._alive or self._pending is not None:
-            return False
-        try:
-            _write_message(self._to_child, (list(jobs), seconds))
-        except (OSError, pickle.PickleError, AttributeError, TypeError):
-            self.close()
-            return False
-        self._pending = (len(jobs), time.monotonic() + len(jobs) * seconds)
-        return True
-
-    def collect(self) -> list[ParseResult] | None:
-        """The submitted batch's results in order; None when the worker died or overran the
-        batch's budget (the worker is then closed and the caller parses in-process)."""
-        import time
-
-        if not self._alive or self._pending is None:
-            return None
-        count, due = self._pending
-        self._pending = None
-        try:
-            answer = _read_message(
-                self._from_child, max(due, time.monotonic()) + _WORKER_SLACK_SECONDS
-            )
-        except (OSError, pickle.PickleError, EOFError, AttributeError, TypeError):
-            answer = None
-        if not isinstance(answer, list) or len(answer) != count:
-            self.close()
-            return None
-        return answer
-
-    def close(self) -> None:
-        """Stop the worker (kill if it is still busy) and reap it; safe to call twice."""
-        if not self._alive:
-            return
-        self._alive = False
-        for fd in (self._to_child, self._from_child):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        try:
-            done, _ = os.waitpid(self.pid, os.WNOHANG)
-            if done == 0:
-                os.kill(self.pid, signal.SIGKILL)
-                os.waitpid(self.pid, 0)
-        except (ChildProcessError, ProcessLookupError):
-            pass
-
-    def __enter__(self) -> ParseWorker:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -7,12 +7,12 @@ matched with `glob_match`, shared by excludes and environment mapping.
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 
+from checker.globs import glob_match
 from checker.model import FileFormat
 
 #: Where a YAML mapping key can start: a line (after indentation or a sequence dash), after
@@ -74,40 +74,6 @@ def classify(path: str, head: bytes | None = None) -> FileFormat | None:
     if name.endswith(".json") and head is not None and _JSON_K8S.search(head):
         return "kubernetes"
     return None
-
-
-@functools.lru_cache(maxsize=512)
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    out = []
-    i = 0
-    while i < len(pattern):
-        c = pattern[i]
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-            continue
-        if pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-            continue
-        if c == "*":
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return re.compile("".join(out) + r"\Z")
-
-
-def glob_match(path: str, pattern: str) -> bool:
-    """True when posix `path` matches `pattern` (`*` within a segment, `**` across segments).
-
-    A pattern without `/` also matches the file name alone (`*.tf`), as in .gitignore.
-    """
-    if _glob_regex(pattern).match(path):
-        return True
-    return "/" not in pattern and bool(_glob_regex(pattern).match(PurePosixPath(path).name))
 
 
 def excluded(path: str, patterns: Sequence[str]) -> bool:

@@ -5,7 +5,7 @@ A Terraform module is one directory: every `.tf` file in it shares its `locals` 
 (https://developer.hashicorp.com/terraform/language/values/variables#variable-definition-precedence).
 So `role = local.ci_role` in `main.tf` means whatever `locals.tf` says, and an agent that edits
 only `locals.tf` changes the role. This module groups the sources of a change by directory
-(`group_modules`) and tells `checker.analysis` which parse jobs need their module's values
+(`group_modules`) and tells `checker.pipeline` which parse jobs need their module's values
 (`uses_module_values`); `checker.parsers.terraform.module_values` reads the values. The
 `check`/`hook` commands use `is_module_file`/`module_directory` to read the unchanged files of
 a changed module.
@@ -18,17 +18,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from checker.model import SourceFile
+from checker.model import ModuleSources, SourceFile
+from checker.parsers.common import is_tfvars
 
 #: Configuration files of a module (`.tofu` is OpenTofu's name for them).
 CONFIG_SUFFIXES = (".tf", ".tofu")
-#: Variable definition files Terraform loads by itself, in this order (later wins); other
-#: `.tfvars` files only count with `-var-file`, so they are not module values.
-TFVARS_NAME = "terraform.tfvars"
-AUTO_TFVARS_SUFFIX = ".auto.tfvars"
 
 #: A `locals {` or `variable "x" {` block may start on this line (a byte test; the HCL
 #: parse decides).
@@ -37,31 +33,10 @@ _DEFINES = re.compile(rb"^[ \t]*(?:locals|variable)\b", re.MULTILINE)
 _USES = re.compile(rb"\b(?:local|var)\.[A-Za-z_]")
 
 
-@dataclass(frozen=True)
-class ModuleSources:
-    """The files of one module directory that may define values.
-
-    `directory` is the posix directory (`""` for the repository or scan root); `sources` are
-    its `.tf`/`.tofu` files that may hold `locals`/`variable` blocks and its auto-loaded
-    `.tfvars` files (`terraform.tfvars`, `*.auto.tfvars`), sorted by path. Hashable and
-    picklable: parse jobs carry it to a `sources.budget.ParseWorker`, which reads it once per
-    process (`checker.parsers.terraform.module_values` is cached).
-    """
-
-    directory: str
-    sources: tuple[SourceFile, ...]
-
-
 def module_directory(path: str) -> str:
     """The directory of repository path `path` (`""` for a file at the root)."""
     parent = PurePosixPath(path).parent.as_posix()
     return "" if parent == "." else parent
-
-
-def is_tfvars(path: str) -> bool:
-    """True for a variable definition file Terraform loads by itself."""
-    name = PurePosixPath(path).name.lower()
-    return name == TFVARS_NAME or name.endswith(AUTO_TFVARS_SUFFIX)
 
 
 def is_module_file(path: str) -> bool:

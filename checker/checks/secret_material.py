@@ -23,12 +23,9 @@ Kubernetes good practices for Secrets (https://kubernetes.io/docs/concepts/secur
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping
 
-if TYPE_CHECKING:
-    from checker.engine import Emitter
-
+from checker.checks.api import Hit, Subject
 
 _REDACTED = re.compile(r":(.{0,4}…\(sha256:[0-9a-f]{8}\))$")
 _K8S_LITERAL = ("data.", "stringData.")
@@ -52,24 +49,24 @@ def redacted_value(address: str) -> str | None:
     return m.group(1) if m else None
 
 
-def rule_secret_material(em: Emitter) -> None:
+def check(subject: Subject) -> Iterator[Hit]:
     """NHI401-NHI407 on one object (see the module table)."""
-    obj = em.obj
+    obj = subject.obj
     anchor = obj.attribute_lines.get("anchor")
     if obj.type == "hardcoded_secret":
         detector = obj.secret_sinks[0].removeprefix("literal:") if obj.secret_sinks else "secret"
         key = next((k for k in obj.attribute_lines if k != "value"), None)
         where = f" in `{key}`" if key else ""
-        em.emit("NHI401", "error",
-                f"{detector} hardcoded{where} ({redacted_value(obj.address) or 'redacted'}): "
-                "move it to a secrets manager, reference it, and rotate it",
-                key or "value", obj.attribute_lines.get("value"))
+        yield Hit("NHI401",
+                  f"{detector} hardcoded{where} ({redacted_value(obj.address) or 'redacted'}): "
+                  "move it to a secrets manager, reference it, and rotate it",
+                  key or "value", obj.attribute_lines.get("value"))
         return
     if obj.type in _SINK_RULES:
         rule_id, what = _SINK_RULES[obj.type]
         sink = obj.secret_sinks[0] if obj.secret_sinks else "unknown sink"
-        subject = obj.derived_from or obj.address.split("#", 1)[0]
-        em.emit(rule_id, "error", f"{subject} {what} ({sink})", sink, anchor)
+        source = obj.derived_from or obj.address.split("#", 1)[0]
+        yield Hit(rule_id, f"{source} {what} ({sink})", sink, anchor)
         return
     if obj.platform == "kubernetes" and obj.type.split(":", 1)[0] == "Secret":
         keys = sorted(
@@ -79,7 +76,7 @@ def rule_secret_material(em: Emitter) -> None:
         if keys:
             line, name = keys[0]
             shown = ", ".join(n for _, n in keys[:3]) + (" ..." if len(keys) > 3 else "")
-            em.emit("NHI404", "error",
-                    f"{obj.address} commits literal secret data ({shown}) to the repository; "
-                    "use an ExternalSecret, SealedSecret or CSI secret store instead",
-                    name.split(".", 1)[0], line)
+            yield Hit("NHI404",
+                      f"{obj.address} commits literal secret data ({shown}) to the repository; "
+                      "use an ExternalSecret, SealedSecret or CSI secret store instead",
+                      name.split(".", 1)[0], line)

@@ -33,6 +33,9 @@ Shapes produced (`IdentityObject` fields):
 - `lifetime`: cert-manager `spec.duration`, CSR `spec.expirationSeconds`, bootstrap token
   `expiration`.
 
+Workloads (Pod, Deployment, ..., CronJob) are normalised to one facet per pod spec by
+`checker.parsers.kubernetes.workloads`.
+
 Secret values never enter the model: only key names and line numbers of `data`/`stringData`.
 """
 
@@ -47,7 +50,13 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 
 from checker.model import Grant, IdentityObject, Lifetime, Location, ParseResult, SourceFile
 from checker.parsers import common
-from checker.parsers.yaml_loader import (
+from checker.parsers.kubernetes.workloads import (
+    WORKLOAD_POD_SPECS,
+    token_sinks,
+    workload_facet,
+)
+from checker.policy.catalogue import Catalogue, CatalogueEntry
+from checker.safeyaml import (
     end_line_of,
     get,
     get_entry,
@@ -56,9 +65,9 @@ from checker.parsers.yaml_loader import (
     line_of,
     load_source,
     scalar,
+    scalar_text,
     sequence,
 )
-from checker.policy.catalogue import Catalogue, CatalogueEntry
 
 FORMAT = "kubernetes"
 
@@ -111,7 +120,7 @@ def _expand(node: Node, inherited: str | None, depth: int) -> Iterator[tuple[Map
     """
     if not isinstance(node, MappingNode):
         return
-    kind = _text(get(node, "kind")) or inherited
+    kind = scalar_text(get(node, "kind")) or inherited
     if not kind:
         return
     entries = get(node, "items")
@@ -130,7 +139,7 @@ def _identity(
     if entry is None:
         return None
     meta = get(doc, "metadata")
-    namespace = None if kind in CLUSTER_SCOPED else _text(get(meta, "namespace")) or None
+    namespace = None if kind in CLUSTER_SCOPED else scalar_text(get(meta, "namespace")) or None
     name = _name(meta)
     address = "/".join(p for p in (kind, namespace, name) if p)
     start = _first_key_line(doc)
@@ -144,8 +153,8 @@ def _identity(
         references.extend(_subjects(doc, namespace))
     references.extend(_references(doc, kind, namespace, name))
     if kind in WORKLOAD_POD_SPECS:
-        return _workload_facet(doc, kind, entry, address, Location(path, start, end),
-                               _metadata(meta, lines, start), namespace)
+        return workload_facet(doc, kind, entry, address, Location(path, start, end),
+                              _metadata(meta, lines, start), namespace, _attribute_lines(doc))
     return IdentityObject(
         kind=entry.kind,
         platform=entry.platform,
@@ -160,13 +169,13 @@ def _identity(
         references=tuple(dict.fromkeys(references)),
         usages=tuple(sorted(set(_texts(get(get(doc, "spec"), "usages"))))),
         principals=_principals(meta, kind, namespace, name, references),
-        secret_sinks=_token_sinks(doc) if kind == "ServiceAccount" else (),
+        secret_sinks=token_sinks(doc) if kind == "ServiceAccount" else (),
     )
 
 
 def _entry(doc: MappingNode, kind: str, catalogue: Catalogue) -> CatalogueEntry | None:
     if kind == "Secret":
-        secret_type = _text(get(doc, "type"))
+        secret_type = scalar_text(get(doc, "type"))
         if secret_type:
             refined = catalogue.get(FORMAT, f"Secret:{secret_type}")
             if refined is not None:
@@ -175,10 +184,10 @@ def _entry(doc: MappingNode, kind: str, catalogue: Catalogue) -> CatalogueEntry 
 
 
 def _name(meta: Node | None) -> str:
-    name = _text(get(meta, "name"))
+    name = scalar_text(get(meta, "name"))
     if name:
         return name
-    prefix = _text(get(meta, "generateName"))
+    prefix = scalar_text(get(meta, "generateName"))
     return f"{prefix}*" if prefix else "(unnamed)"
 
 
@@ -191,11 +200,11 @@ def _first_key_line(doc: MappingNode) -> int:
 def _metadata(meta: Node | None, lines: list[str], start: int) -> dict[str, str]:
     out = _comment_metadata(lines, start)
     for name, _, value in items(get(meta, "labels")):
-        text = _text(value)
+        text = scalar_text(value)
         if text is not None:
             out[name] = text
     for name, _, value in items(get(meta, "annotations")):
-        text = _text(value)
+        text = scalar_text(value)
         if text is not None and name not in _SKIPPED_ANNOTATIONS:
             out[name] = text
     return out
@@ -261,8 +270,8 @@ def _binding_grants(doc: MappingNode, kind: str, namespace: str | None) -> tuple
     if entry is None:
         return ()
     ref = entry[1]
-    ref_kind = _text(get(ref, "kind")) or "Role"
-    ref_name = _text(get(ref, "name")) or "(unnamed)"
+    ref_kind = scalar_text(get(ref, "kind")) or "Role"
+    ref_name = scalar_text(get(ref, "name")) or "(unnamed)"
     scope = "*" if kind == "ClusterRoleBinding" else namespace or "(current namespace)"
     name_entry = get_entry(ref, "name")
     line = line_of(name_entry[0]) if name_entry else line_of(entry[0])
@@ -272,10 +281,10 @@ def _binding_grants(doc: MappingNode, kind: str, namespace: str | None) -> tuple
 def _subjects(doc: MappingNode, namespace: str | None) -> list[str]:
     out: list[str] = []
     for subject in sequence(get(doc, "subjects")):
-        kind = _text(get(subject, "kind")) or "(unknown)"
-        name = _text(get(subject, "name")) or "(unnamed)"
+        kind = scalar_text(get(subject, "kind")) or "(unknown)"
+        name = scalar_text(get(subject, "name")) or "(unnamed)"
         if kind == "ServiceAccount":
-            ns = _text(get(subject, "namespace")) or namespace
+            ns = scalar_text(get(subject, "namespace")) or namespace
             out.append("/".join(p for p in (kind, ns, name) if p))
         else:
             out.append(f"{kind}/{name}")
@@ -295,26 +304,26 @@ def _references(doc: MappingNode, kind: str, namespace: str | None, name: str) -
     if kind == "ServiceAccount":
         for field in ("secrets", "imagePullSecrets"):
             refs.extend(
-                namespaced("Secret", _text(get(s, "name"))) for s in sequence(get(doc, field))
+                namespaced("Secret", scalar_text(get(s, "name"))) for s in sequence(get(doc, field))
             )
     elif kind == "Secret":
-        account = _text(
+        account = scalar_text(
             get_path(doc, "metadata", "annotations", "kubernetes.io/service-account.name")
         )
         refs.append(namespaced("ServiceAccount", account))
     elif kind == "Certificate":
         issuer = get(spec, "issuerRef")
-        refs.append(namespaced(_text(get(issuer, "kind")) or "Issuer", _text(get(issuer, "name"))))
-        refs.append(namespaced("Secret", _text(get(spec, "secretName"))))
+        refs.append(namespaced(scalar_text(get(issuer, "kind")) or "Issuer",
+                               scalar_text(get(issuer, "name"))))
+        refs.append(namespaced("Secret", scalar_text(get(spec, "secretName"))))
     elif kind == "ExternalSecret":
         store = get(spec, "secretStoreRef")
-        refs.append(
-            namespaced(_text(get(store, "kind")) or "SecretStore", _text(get(store, "name")))
-        )
-        target = _text(get_path(spec, "target", "name"))
+        refs.append(namespaced(scalar_text(get(store, "kind")) or "SecretStore",
+                               scalar_text(get(store, "name"))))
+        target = scalar_text(get_path(spec, "target", "name"))
         refs.append(namespaced("Secret", target or name))
     elif kind == "SealedSecret":
-        target = _text(get_path(spec, "template", "metadata", "name"))
+        target = scalar_text(get_path(spec, "template", "metadata", "name"))
         refs.append(namespaced("Secret", target or name))
     return [r for r in refs if r]
 
@@ -322,18 +331,18 @@ def _references(doc: MappingNode, kind: str, namespace: str | None, name: str) -
 def _lifetime(doc: MappingNode, kind: str) -> Lifetime | None:
     spec = get(doc, "spec")
     if kind == "Certificate":
-        hours = common.go_duration_hours(_text(get(spec, "duration")))
+        hours = common.go_duration_hours(scalar_text(get(spec, "duration")))
         return Lifetime(hours=hours, attribute="spec.duration") if hours is not None else None
     if kind == "CertificateSigningRequest":
-        seconds = _text(get(spec, "expirationSeconds"))
+        seconds = scalar_text(get(spec, "expirationSeconds"))
         if seconds and seconds.isdigit():
             return Lifetime(hours=int(seconds) / 3600, attribute="spec.expirationSeconds")
         return None
-    if kind == "Secret" and _text(get(doc, "type")) == "bootstrap.kubernetes.io/token":
-        expires = _text(get_path(doc, "stringData", "expiration"))
+    if kind == "Secret" and scalar_text(get(doc, "type")) == "bootstrap.kubernetes.io/token":
+        expires = scalar_text(get_path(doc, "stringData", "expiration"))
         if expires:
             return Lifetime(expires=expires, attribute="stringData.expiration")
-        encoded = _text(get_path(doc, "data", "expiration"))
+        encoded = scalar_text(get_path(doc, "data", "expiration"))
         if encoded:
             try:
                 decoded = base64.b64decode(encoded, validate=True).decode("ascii")
@@ -343,19 +352,13 @@ def _lifetime(doc: MappingNode, kind: str) -> Lifetime | None:
     return None
 
 
-def _text(node: Node | None) -> str | None:
-    """A scalar's text (`""` for null), else None."""
-    if isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:null":
-        return ""
-    return scalar(node)
-
 
 def _texts(node: Node | None) -> list[str]:
     """The scalar texts of a sequence (a lone scalar counts as a one-item list)."""
     if isinstance(node, ScalarNode):
-        text = _text(node)
+        text = scalar_text(node)
         return [text] if text else []
-    return [t for t in (_text(n) for n in sequence(node)) if t is not None]
+    return [t for t in (scalar_text(n) for n in sequence(node)) if t is not None]
 
 
 #: Workload identity annotations on a ServiceAccount -> principal prefix (see
@@ -380,7 +383,7 @@ def _principals(
     if kind == "ServiceAccount":
         found.append(f"k8s-sa:{namespace or 'default'}/{name}")
         for key, prefix in _WORKLOAD_ANNOTATIONS:
-            value = _text(get_path(meta, "annotations", key)) if meta is not None else None
+            value = scalar_text(get_path(meta, "annotations", key)) if meta is not None else None
             if value:
                 found.append(prefix + (value.lower() if prefix == "azure-id:" else value))
     elif kind in ("RoleBinding", "ClusterRoleBinding"):
@@ -389,83 +392,3 @@ def _principals(
             if parts[0] == "ServiceAccount" and len(parts) == 3:
                 found.append(f"k8s-sa:{parts[1]}/{parts[2]}")
     return tuple(sorted(set(found)))
-
-
-# ----------------------------------------------------------------- workload pod specs
-#: Workload kinds -> keys from the object to its pod spec. Source:
-#: https://kubernetes.io/docs/concepts/workloads/ (each kind's `spec.template` is a PodTemplateSpec;
-#: a CronJob's is under `spec.jobTemplate.spec`).
-WORKLOAD_POD_SPECS: dict[str, tuple[str, ...]] = {
-    "Pod": ("spec",),
-    "Deployment": ("spec", "template", "spec"),
-    "StatefulSet": ("spec", "template", "spec"),
-    "DaemonSet": ("spec", "template", "spec"),
-    "ReplicaSet": ("spec", "template", "spec"),
-    "ReplicationController": ("spec", "template", "spec"),
-    "Job": ("spec", "template", "spec"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
-}
-#: `secret_sinks` entry of a pod spec or ServiceAccount whose API token is mounted into every
-#: container (the default unless `automountServiceAccountToken: false`). Source:
-#: https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/#opt-out-of-api-credential-automounting
-TOKEN_MOUNT = "automount:/var/run/secrets/kubernetes.io/serviceaccount"
-_FALSE = frozenset({"false", "no", "off"})
-
-
-def _token_sinks(node: Node | None) -> tuple[str, ...]:
-    """`(TOKEN_MOUNT,)` unless `node`'s `automountServiceAccountToken` is false."""
-    value = _text(get(node, "automountServiceAccountToken"))
-    return () if value is not None and value.lower() in _FALSE else (TOKEN_MOUNT,)
-
-
-def _workload_facet(doc: MappingNode, kind: str, entry: CatalogueEntry, address: str,
-                    location: Location, metadata: dict[str, str],
-                    namespace: str | None) -> IdentityObject | None:
-    """The service-account use of one workload, normalised once for every rule.
-
-    Shape: `kind` from the catalogue (`role_binding`: the pod spec binds the workload to an
-    identity, like `aws_eks_pod_identity_association`), `type` the workload kind, `address`
-    and `location` those of the workload; `references` = (`ServiceAccount/<ns>/<name>`,) with
-    `default` when `serviceAccountName` (or the deprecated `serviceAccount`) is absent or
-    empty; `principals` = (`k8s-sa:<ns>/<name>`,) for a named, non-default account only (each
-    namespace has its own `default`); `secret_sinks` = (`TOKEN_MOUNT`,) unless the pod spec
-    sets `automountServiceAccountToken: false`; `attribute_lines` adds `podSpec` (the pod
-    spec's key), `serviceAccountName` and `automountServiceAccountToken` when present.
-    `derived_from` is the workload's own address: the workload is not an identity definition,
-    so the generic approval rule skips it and `checker.checks.workloads` judges it.
-    None when the object has no pod spec (a kustomize patch such as `spec: {replicas: 3}`
-    says nothing about the account).
-    """
-    path = WORKLOAD_POD_SPECS[kind]
-    spec_entry = get_entry(get_path(doc, *path[:-1]), path[-1])
-    if spec_entry is None:
-        return None
-    spec = spec_entry[1]
-    attribute_lines = _attribute_lines(doc)
-    attribute_lines["podSpec"] = line_of(spec_entry[0])
-    account = ""
-    for field in ("serviceAccountName", "serviceAccount"):
-        found = get_entry(spec, field)
-        if found is None:
-            continue
-        attribute_lines.setdefault("serviceAccountName", line_of(found[0]))
-        account = account or (_text(found[1]) or "")
-    mount = get_entry(spec, "automountServiceAccountToken")
-    if mount is not None:
-        attribute_lines["automountServiceAccountToken"] = line_of(mount[0])
-    name = account or "default"
-    principals = () if name == "default" else (f"k8s-sa:{namespace or 'default'}/{name}",)
-    return IdentityObject(
-        kind=entry.kind,
-        platform=entry.platform,
-        type=entry.type,
-        address=address,
-        location=location,
-        metadata=metadata,
-        attribute_lines=attribute_lines,
-        namespace=namespace,
-        references=("/".join(p for p in ("ServiceAccount", namespace, name) if p),),
-        secret_sinks=_token_sinks(spec),
-        principals=principals,
-        derived_from=address,
-    )

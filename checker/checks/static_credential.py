@@ -10,15 +10,12 @@ key input) is present. NHI203 judges expiry metadata; this rule judges the crede
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from checker.checks.api import Hit, Subject
 from checker.policy.catalogue import load_pack, rules_dir
-
-if TYPE_CHECKING:
-    from checker.engine import Emitter
 
 
 @dataclass(frozen=True)
@@ -55,9 +52,9 @@ def load_short_lived(directory: Path | None = None) -> ShortLived:
     return ShortLived(float(data["short_lived_hours"]), entries)
 
 
-def rule_static_credential(em: Emitter) -> None:
-    """NHI303 on `em.obj` when its type has a short-lived alternative (one finding)."""
-    obj = em.obj
+def check(subject: Subject) -> Iterator[Hit]:
+    """NHI303 on `subject.obj` when its type has a short-lived alternative (one finding)."""
+    obj = subject.obj
     pack = load_short_lived()
     alt = pack.entries.get(obj.type)
     if alt is None:
@@ -71,6 +68,6 @@ def rule_static_credential(em: Emitter) -> None:
     life = obj.lifetime
     if life is not None and life.hours is not None and life.hours <= pack.short_lived_hours:
         return
-    em.emit("NHI303", "warning",
-            f"{obj.address} is a long-lived static credential; use {alt.alternative} "
-            f"instead (see {alt.source})", "static_credential", line)
+    yield Hit("NHI303",
+              f"{obj.address} is a long-lived static credential; use {alt.alternative} "
+              f"instead (see {alt.source})", "static_credential", line)

@@ -1,36 +1,45 @@
 """Parse sources and run the rules: the pure middle of the data flow.
 
 SourceFiles (head and base) -> parsers -> IdentityObjects -> engine -> Findings -> gate.
-Callers (commands) do the I/O: reading git objects or files, and writing reports.
+Callers (`checker.commands`) do the I/O: reading git objects or files, and writing reports.
+
+The rules side (`checker.checks.engine`, `checker.gate`), the format parsers and the secret scan are
+imported inside the functions that use them, not at the top: `hook` and `check` import this
+module before they fork the `ParseWorker`, which loads the parsers on the second core, and they
+load the rules while it parses (`checker.commands`, "Start-up order").
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from checker.change import ChangeSet, Provenance
-from checker.model import Finding, IdentityObject, ParseProblem, ParseResult, SourceFile, Verdict
+from checker.decode import decode
+from checker.model import (
+    IdentityObject,
+    ModuleSources,
+    ParseProblem,
+    ParseResult,
+    SourceFile,
+    Suppression,
+    Verdict,
+)
 from checker.parsers import FORMATS, VALUE_FORMATS, build_parsers, gitlab_ci
-from checker.parsers.common import decode
+from checker.parsers.suppressions import find_suppressions
 from checker.policy.catalogue import Catalogue, load_catalogue
 from checker.policy.config import Config
 from checker.policy.privileges import load_admin_table
+from checker.sources.budget import Job, parse_many
 from checker.sources.discovery import classify, excluded
-from checker.sources.modules import (
-    ModuleSources,
-    group_modules,
-    module_directory,
-    uses_module_values,
-)
+from checker.sources.modules import group_modules, module_directory, uses_module_values
+from checker.sources.worker import ParseWorker
 
 if TYPE_CHECKING:
-    from checker.sources.budget import Job, ParseWorker
-
-#: Marks findings approved; returns all of them (same length, same order or re-sorted).
-Approver = Callable[[list[Finding]], list[Finding]]
+    from checker.approval.apply import Approvals
+    from checker.checks.api import ChangeFacts
 
 
 @dataclass(frozen=True)
@@ -61,8 +70,6 @@ def parse_sources(
     on `workers` processes (default: every available core; `sources.budget`), few on `worker`
     when one was started (`warm_parsers`), else in this process.
     """
-    from checker.sources.budget import parse_many
-
     jobs, problems = _plan(sources, catalogue, config, prefilter)
     results = parse_many(jobs, catalogue, config.parse_seconds, workers=workers, worker=worker)
     return _collect(results, problems)
@@ -91,8 +98,6 @@ def start_parse(
     sent = worker is not None and bool(every) and worker.submit(every, config.parse_seconds)
 
     def finish() -> list[Parsed]:
-        from checker.sources.budget import parse_many
-
         answered = worker.collect() if sent and worker is not None else None
         out: list[Parsed] = []
         offset = 0
@@ -170,13 +175,13 @@ def _collect(results: Sequence[ParseResult], problems: Sequence[ParseProblem]) -
 
 def warm_parsers() -> Catalogue:
     """Import every format parser and the secret scan and load python-hcl2's grammar; the
-    catalogue. The `warm` function of a `sources.budget.ParseWorker` started before git is read.
+    catalogue. The `warm` function of a `sources.worker.ParseWorker` started before git is read.
     """
     import importlib
 
     from checker.parsers import terraform
 
-    importlib.import_module("checker.secrets.scan")
+    importlib.import_module("checker.secrets")
     build_parsers()
     terraform.warm()
     return load_catalogue()
@@ -193,7 +198,7 @@ def _analyse_file(
     the result handed to both the parser and the secret scan (the parse is most of the cost).
     `module` is its directory's value files (read inside this job, so under its budget).
     """
-    from checker.secrets import scan as secrets
+    from checker import secrets
 
     if fmt == "terraform" and identities:
         from checker.parsers import terraform
@@ -209,6 +214,16 @@ def _analyse_file(
     return ParseResult(result.objects + facets, result.problems)
 
 
+def suppressions_in(sources: Sequence[SourceFile]) -> list[Suppression]:
+    """Every `nhi-gate:ignore` comment in `sources` (files that cannot be decoded have none)."""
+    found: list[Suppression] = []
+    for src in sources:
+        text = decode(src)
+        if isinstance(text, str):
+            found.extend(find_suppressions(src.path, text))
+    return found
+
+
 def run_rules(
     head: Parsed,
     base: Parsed,
@@ -217,22 +232,35 @@ def run_rules(
     config: Config,
     changeset: ChangeSet,
     provenance: Mapping[str, Provenance],
-    hook_actor: Provenance | None = None,
+    committer: Provenance | None = None,
     fail_on: str | None = None,
     all_authors: bool = False,
-    approvals: Sequence[Approver] = (),
+    facts: ChangeFacts | None = None,
+    sources: Sequence[SourceFile] = (),
+    siblings: Sequence[SourceFile] = (),
+    approvals: Approvals | None = None,
 ) -> tuple[Verdict, list[IdentityObject]]:
-    """Evaluate rules and the gate; return the verdict and the identities (environment set).
+    """Run the checks, apply approvals and decide; return the verdict and the identities
+    (environment set).
 
-    `approvals` run in order between the rules and the gate; each may mark findings
-    `approved` (a PR review, a signed approval commit, a reasoned inline suppression, a baseline)
-    and must keep every finding: approved findings stay in the output, they just do not block.
+    The checks: identity and cross checks on `head` against `base`, NHI9xx for `head`'s parse
+    problems, then the change checks (NHI102-NHI105) on `facts` (what the commands gathered
+    from git and the base revision; None: only the suppression comments of `sources`). Inline
+    suppressions come from `sources` (the files judged) and from `siblings` (unchanged module
+    files read for their values) only in a file that has a finding. Then approval, which keeps
+    every finding and only marks some approved: valid suppressions, the baseline, PR reviews
+    and signed approval commits (`approvals`). Then the gate.
     """
-    # Imported here, not at the top: `hook`/`check` load the rules while the parse worker
-    # parses (`commands._while_parsing`), not before git is read.
-    from checker.engine import Context, evaluate, problem_findings
+    # Imported here, not at the top: `hook`/`check` load the checks while the parse worker
+    # parses (`checker.commands.load_while_parsing`), not before git is read.
+    from checker.approval.apply import apply_all
+    from checker.checks.api import ChangeFacts, Context
+    from checker.checks.engine import change_findings, evaluate, problem_findings
+    from checker.checks.suppressions import usable
     from checker.gate import decide
+    from checker.policy.rule_docs import load_rule_docs
 
+    docs = load_rule_docs()
     ctx = Context(
         mode=mode,
         config=config,
@@ -240,12 +268,20 @@ def run_rules(
         admin_table=load_admin_table(),
         changeset=changeset,
         provenance=provenance,
-        hook_actor=hook_actor,
+        committer=committer,
     )
-    findings, identities = evaluate(head.objects, base.objects, ctx)
-    findings.extend(problem_findings(head.problems, config))
-    for approve in approvals:
-        findings = approve(findings)
+    findings, identities = evaluate(head.objects, base.objects, ctx, docs)
+    findings.extend(problem_findings(head.problems, config, docs))
+    judged = {f.location.path for f in findings}
+    comments = [*suppressions_in(sources),
+                *(s for s in suppressions_in(siblings) if s.path in judged)]
+    facts = replace(
+        facts or ChangeFacts(config, changeset, provenance),
+        mode=mode, suppressions=comments, objects=head.objects, known_rules=frozenset(docs),
+        committer=committer,
+    )
+    findings.extend(change_findings(facts, findings, docs))
+    findings = apply_all(findings, approvals, usable(facts), head.objects)
     verdict = decide(
         findings,
         head.problems,
@@ -254,3 +290,25 @@ def run_rules(
         all_authors=all_authors,
     )
     return verdict, identities
+
+
+def with_problems(parsed: Parsed, extra: Sequence[ParseProblem]) -> Parsed:
+    """`parsed` with the problems `extra` appended (files that could not be read at all)."""
+    return Parsed(parsed.objects, parsed.problems + tuple(extra)) if extra else parsed
+
+
+def without_paths(parsed: Parsed, paths: Collection[str]) -> Parsed:
+    """`parsed` without the problems of `paths`: an unchanged sibling parsed for its module
+    values is not under review, so its NHI9xx problems are not this change's findings."""
+    if not paths:
+        return parsed
+    return Parsed(parsed.objects, tuple(p for p in parsed.problems if p.path not in paths))
+
+
+def under_review(
+    head: Parsed, context: Sequence[SourceFile], unreadable: Sequence[ParseProblem]
+) -> Parsed:
+    """The head side as `check` and `hook` judge it: without the problems of the `context`
+    files (unchanged module siblings read for their values), with the `unreadable` problems
+    (NHI902/NHI903 entries that were never parsed)."""
+    return with_problems(without_paths(head, {s.path for s in context}), unreadable)

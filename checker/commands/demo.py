@@ -3,6 +3,8 @@
 The base commit is a human's; the head commit is by the GitHub Copilot coding agent (its real
 author address) and adds a GCP service account, a long-lived key and an owner binding with no
 owner, ticket or expiry. The check then fails with NHI101, NHI20x and NHI301.
+
+`prepare` builds it, `checker.commands` runs `check` on it, `finish` explains the result.
 """
 
 from __future__ import annotations
@@ -89,10 +91,9 @@ def build_demo_repo(root: Path) -> tuple[str, str]:
     return base, head
 
 
-def run_demo() -> int:
-    """Build the demo repo in a new temp dir, run `check` on it, return the check's exit code."""
-    from checker import commands
-
+def prepare() -> argparse.Namespace:
+    """Build the demo repo in a new temp dir, say what it holds on stdout, and return the
+    `check` arguments for it (text report, SARIF written beside the repository)."""
     root = Path(tempfile.mkdtemp(prefix="nhi-gate-demo-"))
     base, head = build_demo_repo(root)
     sarif_path = root / "nhi-gate.sarif"
@@ -101,13 +102,17 @@ def run_demo() -> int:
     print(f"  head {head[:12]}  agent commit by {AGENT[0]} <{AGENT[1]}> adding infra/ci.tf")
     print()
     sys.stdout.flush()
-    args = argparse.Namespace(
+    return argparse.Namespace(
         repo=str(root), base=base, head=head, config=None, format="text", output=None,
         sarif=str(sarif_path), fail_on=None, assume_agent=False, all_authors=False,
         github_repo=None, pr=None, github_api_url=None,
     )
-    code = commands.check(args)
+
+
+def finish(args: argparse.Namespace, code: int) -> int:
+    """After `check` ran on the demo repo (`args` from `prepare`): where the SARIF is and what
+    the exit code means; returns `code`."""
     print()
-    print(f"SARIF written to {sarif_path}")
+    print(f"SARIF written to {args.sarif}")
     print(f"exit code {code} ({'blocking findings' if code == 1 else 'no blocking finding'})")
     return code

@@ -1,0 +1,201 @@
+"""Run the checks: identities + change + provenance + config -> findings. Pure: no git, no files.
+
+One finding per identity per problem (Checkov emits eleven for one `Action = "*"`; we emit one).
+Which identities are judged depends on the mode:
+- `check` / `hook`: only identities the change touched (`provenance.attribution.touch_of`):
+  an added line, a change of meaning without one (a deleted tag), or a changed module value
+  it reads; each attributed to the most agent-like actor among the commits that wrote them.
+- `scan`: every identity, with no actor.
+
+The engine never decides what is wrong (the checks in `CHECKS` do) nor what blocks (the gate
+does). It decides where a finding goes (`line_for`), at which level (the rule docs, then
+config `rules:`; `off` drops it), and builds its fingerprint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+
+from checker.change import ChangedFile
+from checker.checks import CHECKS
+from checker.checks.api import (
+    ChangeCheck,
+    ChangeFacts,
+    ChangeHit,
+    Context,
+    CrossCheck,
+    Hit,
+    IdentityCheck,
+    Subject,
+)
+from checker.checks.environments import infer_environment
+from checker.fingerprint import fingerprint
+from checker.model import Finding, IdentityObject, Location, ParseProblem
+from checker.policy.config import Config
+from checker.policy.rule_docs import RuleDoc
+from checker.provenance.attribution import Attribution, Touch, touch_of
+
+#: Rules the parsers raise for files they could not analyse (`ParseProblem.rule_id`): a syntax
+#: error (NHI901), a file that is binary, not UTF-8, a symlink or a submodule (NHI902), a file
+#: over the size or time budget (NHI903). Documented in rules/docs/core.yaml like the others.
+PROBLEM_RULES = ("NHI901", "NHI902", "NHI903")
+
+
+def _modules() -> list[object]:
+    """Each check module once, in registry order."""
+    return list(dict.fromkeys(CHECKS.values()))
+
+
+def _level(rule_id: str, variant: str | None, docs: Mapping[str, RuleDoc], config: Config
+           ) -> str:  # fmt: skip
+    """The configured level of `rule_id` (`off` included), else the documented default level of
+    its `variant`; `error` for a rule with no docs (fail closed: the catalogue test forbids it)."""
+    doc = docs.get(rule_id)
+    return config.rule_levels.get(rule_id, doc.level_of(variant) if doc else "error")
+
+
+def line_for(obj: IdentityObject, touch: Touch, mode: str, line: int | None) -> int:
+    """Anchor a result on `line` when it was added (or in scan mode), else the first added line
+    of the identity, so GitHub shows it inside the diff."""
+    start = obj.location.start_line
+    candidate = line or start
+    if mode == "scan" or not touch.lines or candidate in touch.lines:
+        return candidate
+    if start in touch.lines:
+        return start
+    return touch.lines[0]
+
+
+def to_finding(obj: IdentityObject, touch: Touch, hit: Hit, ctx: Context,
+               docs: Mapping[str, RuleDoc]) -> Finding | None:
+    """The `Finding` for `hit` on `obj` (None when its rule is `off`); the message names the
+    changed inputs, if any (`Touch.via`)."""
+    level = _level(hit.rule_id, hit.variant, docs, ctx.config)
+    if level == "off":
+        return None
+    line = hit.line if hit.line is not None else (
+        obj.attribute_lines.get(hit.at) if hit.at is not None else None)
+    anchor = line_for(obj, touch, ctx.mode, line)
+    message = hit.message
+    if touch.via:  # say where the changed value lives: not in obj's own lines
+        message = f"{message}; via {', '.join(touch.via)}"
+    return Finding(
+        rule_id=hit.rule_id,
+        level=level,  # type: ignore[arg-type]
+        message=message,
+        location=replace(obj.location, start_line=anchor, end_line=anchor),
+        address=obj.address,
+        attribute=hit.attribute,
+        kind=obj.kind,
+        platform=obj.platform,
+        actor_kind=touch.actor_kind,  # type: ignore[arg-type]
+        commit=touch.commit,
+        agent=touch.agent,
+        fingerprint=fingerprint(hit.rule_id, obj.location.path, obj.address, hit.attribute),
+        commits=touch.commits,
+    )
+
+
+def evaluate(
+    head: Sequence[IdentityObject],
+    base: Sequence[IdentityObject],
+    ctx: Context,
+    docs: Mapping[str, RuleDoc],
+) -> tuple[list[Finding], list[IdentityObject]]:
+    """Judge every identity at head; return (findings, identities with environment set).
+
+    `base` holds the identities parsed from the base versions of the same files (renames under
+    their head path): an identity with no base twin is "created", else "changed". `docs` are
+    the rule docs (`policy.rule_docs.load_rule_docs()`), for each rule's default level.
+    """
+    files = {cf.path: cf for cf in ctx.changeset.files}
+    # Inputs read at base name base paths: a renamed or deleted value file is found there too.
+    inputs_files: dict[str, ChangedFile] = {
+        **{cf.old_path: cf for cf in ctx.changeset.files if cf.old_path}, **files}
+    attribution = Attribution(ctx.mode, ctx.provenance, ctx.committer)
+    base_index = {(o.location.path, o.address): o for o in base}
+    modules = _modules()
+    findings: list[Finding] = []
+    judged: list[IdentityObject] = []
+    touched: dict[tuple[str, str], Touch] = {}
+    for raw in head:
+        obj = replace(raw, environment=raw.environment or infer_environment(raw, ctx.config))
+        judged.append(obj)
+        twin = base_index.get((obj.location.path, obj.address))
+        touch = touch_of(obj, files.get(obj.location.path), attribution, twin, inputs_files)
+        if touch is None:
+            continue
+        touched[(obj.location.path, obj.address)] = touch
+        subject = Subject(obj, touch, ctx, twin)
+        for module in modules:
+            if isinstance(module, IdentityCheck):
+                findings.extend(_built(obj, touch, module.check(subject), ctx, docs))
+    for module in modules:
+        if isinstance(module, CrossCheck):
+            for obj, hit in module.check_all(judged, touched, ctx):
+                found = to_finding(obj, touched[(obj.location.path, obj.address)], hit, ctx,
+                                   docs)
+                findings.extend([found] if found is not None else [])
+    return findings, judged
+
+
+def _built(obj: IdentityObject, touch: Touch, hits: Iterable[Hit], ctx: Context,
+           docs: Mapping[str, RuleDoc]) -> list[Finding]:
+    out = [to_finding(obj, touch, hit, ctx, docs) for hit in hits]
+    return [f for f in out if f is not None]
+
+
+def change_findings(facts: ChangeFacts, findings: Sequence[Finding],
+                    docs: Mapping[str, RuleDoc]) -> list[Finding]:
+    """The findings of the change checks (NHI102-NHI105), in registry order; each check sees
+    `findings` plus what the checks before it found."""
+    out: list[Finding] = []
+    for module in _modules():
+        if not isinstance(module, ChangeCheck):
+            continue
+        for hit in module.check_change(facts, [*findings, *out]):
+            found = _change_finding(hit, facts.config, docs)
+            out.extend([found] if found is not None else [])
+    return out
+
+
+def _change_finding(hit: ChangeHit, config: Config, docs: Mapping[str, RuleDoc]
+                    ) -> Finding | None:  # fmt: skip
+    level = _level(hit.rule_id, None, docs, config)
+    if level == "off":
+        return None
+    actor = hit.actor
+    return Finding(
+        rule_id=hit.rule_id,
+        level=level,  # type: ignore[arg-type]
+        message=hit.message,
+        location=hit.location,
+        address=hit.address,
+        attribute=hit.attribute,
+        actor_kind=actor.actor_kind if actor else None,
+        commit=hit.commit,
+        agent=actor.agent if actor else None,
+        fingerprint=fingerprint(hit.rule_id, hit.location.path, hit.address, hit.attribute),
+        commits=hit.commits,
+    )
+
+
+def problem_findings(problems: Sequence[ParseProblem], config: Config,
+                     docs: Mapping[str, RuleDoc]) -> list[Finding]:
+    """NHI9xx findings for files that could not be analysed (fail-closed: never silent)."""
+    out: list[Finding] = []
+    for p in problems:
+        level = _level(p.rule_id, None, docs, config)
+        if level == "off":
+            continue
+        out.append(
+            Finding(
+                rule_id=p.rule_id,
+                level=level,  # type: ignore[arg-type]
+                message=p.message,
+                location=Location(p.path, p.line, p.line),
+                fingerprint=fingerprint(p.rule_id, p.path, None, None),
+            )
+        )
+    return out

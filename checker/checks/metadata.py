@@ -1,0 +1,90 @@
+"""NHI201/NHI202/NHI203: the owner, ticket and expiry that an identity's catalogue entry
+requires, read from tags, labels, annotations, a description's `key=value` pairs or an
+`# nhi-gate:` comment (DESIGN.md "Configuration"); expiry also from the resource's own
+validity (`IdentityObject.lifetime`), at most `max_lifetime_days` ahead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
+
+from checker.checks.api import Hit, Subject
+
+
+def lookup(metadata: Mapping[str, str], aliases: Sequence[str]) -> str | None:
+    """The first non-blank value of `aliases` in `metadata` (keys compared case-insensitively),
+    stripped; None when none is set."""
+    lowered = {k.lower(): v for k, v in metadata.items()}
+    for alias in aliases:
+        value = lowered.get(alias.lower())
+        if value is not None and value.strip():
+            return value.strip()
+    return None
+
+
+def _parse_date(value: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def check(subject: Subject) -> Iterator[Hit]:
+    """NHI201/NHI202/NHI203: owner, ticket and expiry the catalogue entry requires."""
+    obj, ctx = subject.obj, subject.ctx
+    entry = ctx.catalogue.find(obj.type)
+    requires = entry.requires if entry else ()
+    where = None  # metadata findings sit on the identity's first line (or first added line)
+    for key, rule_id in (("owner", "NHI201"), ("ticket", "NHI202")):
+        if key not in requires:
+            continue
+        spec = ctx.config.required_metadata[key]
+        value = lookup(obj.metadata, spec.aliases)
+        aliases = ", ".join(spec.aliases[:3])
+        if value is None:
+            yield Hit(rule_id,
+                      f"{obj.address} has no {key} (looked for {aliases} in tags, labels, "
+                      "annotations, description and an `# nhi-gate:` comment)", key, where)
+        elif spec.pattern is not None and not spec.pattern.search(value):
+            yield Hit(rule_id,
+                      f"{obj.address} has a {key} that does not match the required pattern "
+                      f"{spec.pattern.pattern}", key, where)
+    yield from _expiry(subject, "expires" in requires, where)
+
+
+def _expiry(subject: Subject, required: bool, where: int | None) -> Iterator[Hit]:
+    obj, ctx = subject.obj, subject.ctx
+    max_days = ctx.config.max_lifetime_days
+    spec = ctx.config.required_metadata["expires"]
+    value = lookup(obj.metadata, spec.aliases)
+    native = obj.lifetime
+    if native is not None and native.hours is not None and native.hours / 24 > max_days:
+        line = obj.attribute_lines.get(native.attribute or "")
+        yield Hit("NHI203",
+                  f"{obj.address} is valid for {native.hours / 24:g} days "
+                  f"({native.attribute}), over the {max_days}-day maximum", "expires", line)
+        return
+    expires = value or (native.expires if native else None)
+    if expires is None and native is not None and native.hours is not None:
+        return  # a native validity period within the maximum is a declared expiry
+    if expires is None:
+        if required:
+            yield Hit("NHI203",
+                      f"{obj.address} declares no expiry (set an expires tag/label or the "
+                      f"resource's own end date; at most {max_days} days)", "expires", where)
+        return
+    date = _parse_date(expires)
+    if date is None:
+        if value is not None and not value.rstrip("hdms").isdigit():
+            yield Hit("NHI203",
+                      f"{obj.address} has an expiry that is not an ISO date (YYYY-MM-DD)",
+                      "expires", where)
+        return
+    if date < ctx.today:
+        yield Hit("NHI203", f"{obj.address} expired on {date.isoformat()}",
+                  "expires", where)
+    elif (date - ctx.today).days > max_days:
+        yield Hit("NHI203",
+                  f"{obj.address} expires on {date.isoformat()}, more than {max_days} days "
+                  "from now", "expires", where)

@@ -1,0 +1,142 @@
+"""NHI105 and NHI102 for inline suppressions (`nhi-gate:ignore`, `checker.parsers.suppressions`).
+
+What is not a valid suppression, and what it gives instead (the finding is NOT suppressed):
+- no reason, no rule id, an id that is not an nhi-gate rule, or a rule that cannot be
+  suppressed inline (NHI1xx: lifted only by a human approval; NHI9xx: fix or `exclude` the file)
+  -> NHI105 on the comment's line, with a message naming the problem;
+- a suppression on a line that an AI agent or bot wrote in the change under review (commit
+  provenance in `check`, the committer in `hook`) -> NHI102 "needs approval": an agent cannot
+  waive the findings on its own change. Lines already in the base revision, and every line in
+  `scan` mode, are trusted: they were reviewed when they merged.
+
+The others are `usable` and `checker.approval.apply` applies them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterator, Mapping, Sequence
+
+from checker.change import ACTOR_RANK, ChangeSet, Provenance
+from checker.checks.api import ChangeFacts, ChangeHit
+from checker.model import Finding, IdentityObject, Location, Suppression
+
+_RULE_ID = re.compile(r"^NHI[0-9]{3}$")
+_MIN_REASON = 3
+
+
+def _problem(s: Suppression, known: Collection[str]) -> str | None:
+    """Why `s` is invalid, or None when it is a usable suppression."""
+    shown = f"`{s.text}` on line {s.line}"
+    if not s.rule_ids:
+        return (f"{shown} names no rule id; write `nhi-gate:ignore NHIxxx <reason>` "
+                "(for example `# nhi-gate:ignore NHI301 break-glass role, approved in SEC-12`); "
+                "not applied")
+    for rule_id in s.rule_ids:
+        if not _RULE_ID.match(rule_id) or rule_id not in known:
+            return (f"{shown} names {rule_id}, which is not an nhi-gate rule (ids are NHI followed "
+                    "by three digits; `nhi-gate rules` lists them); not applied")
+        if rule_id.startswith("NHI1"):
+            return (f"{shown} tries to suppress {rule_id}, which cannot be suppressed inline: "
+                    "it is lifted only by a human's approval (a pull-request review, or a signed "
+                    "commit with an `Approved-by:` trailer); not applied")
+        if rule_id.startswith("NHI9"):
+            return (f"{shown} tries to suppress {rule_id}, which cannot be suppressed inline: "
+                    "fix the file, or add it to `exclude` in the base branch's .nhi-gate.yaml; "
+                    "not applied")
+    if len(s.reason) < _MIN_REASON or not re.search(r"[A-Za-z0-9]", s.reason):
+        ids = ",".join(s.rule_ids)
+        return (f"{shown} gives no reason; a suppression must say why, e.g. "
+                f"`# nhi-gate:ignore {ids} <why this is acceptable, and who decided>`; "
+                "not applied")
+    return None
+
+
+def _line_actor(
+    path: str,
+    line: int,
+    changeset: ChangeSet,
+    provenance: Mapping[str, Provenance],
+    committer: Provenance | None,
+    mode: str,
+) -> Provenance | None:
+    """Who wrote `path:line` in the change under review (the most agent-like of its commit and
+    its lineage); None when it predates the change."""
+    if mode == "scan":
+        return None
+    for cf in changeset.files:
+        if cf.path != path:
+            continue
+        if not cf.is_added(line):
+            return None
+        sha = cf.line_commits.get(line)
+        if sha:
+            # The most agent-like of the line's commit and the in-range commits whose lines it
+            # replaced (`line_lineage`): a human re-edit does not launder an agent's comment.
+            actors = [provenance.get(c) or Provenance(c, "unknown")
+                      for c in (*cf.line_lineage.get(line, ()), sha)]  # fmt: skip
+            return max(reversed(actors), key=lambda p: ACTOR_RANK[p.actor_kind])
+        if mode == "hook":
+            return committer
+        # Added but not attributed (diff and blame aligned differently): assume the most
+        # agent-like author in the range wrote it, so an agent's comment never slips through.
+        known = [provenance[c.sha] for c in changeset.commits if c.sha in provenance]
+        return max(known, key=lambda p: ACTOR_RANK[p.actor_kind], default=None)
+    return None
+
+
+def _target_address(
+    s: Suppression, objects: Sequence[IdentityObject]
+) -> str | None:
+    for obj in objects:
+        loc = obj.location
+        if loc.path == s.path and s.target is not None and (
+            loc.start_line == s.target or (s.trailing and loc.start_line <= s.line <= loc.end_line)
+        ):
+            return obj.address
+    return None
+
+
+def _verdict(s: Suppression, facts: ChangeFacts) -> tuple[str | None, Provenance | None]:
+    """(why `s` is invalid or None, who wrote its line or None)."""
+    actor = _line_actor(s.path, s.line, facts.changeset, facts.provenance, facts.committer,
+                        facts.mode)
+    return _problem(s, facts.known_rules), actor
+
+
+def usable(facts: ChangeFacts) -> list[Suppression]:
+    """The suppressions of `facts` that apply: valid, and not written by an agent or bot."""
+    out: list[Suppression] = []
+    for s in facts.suppressions:
+        problem, actor = _verdict(s, facts)
+        if problem is None and not (actor is not None and actor.actor_kind in ("agent", "bot")):
+            out.append(s)
+    return out
+
+
+def check_change(facts: ChangeFacts, findings: Sequence[Finding]) -> Iterator[ChangeHit]:
+    """NHI105 per invalid suppression and NHI102 per suppression an agent or bot wrote."""
+    for s in facts.suppressions:
+        problem, actor = _verdict(s, facts)
+        address = _target_address(s, facts.objects)
+        if problem is not None:
+            yield _hit("NHI105", problem, s, address, actor)
+            continue
+        if actor is not None and actor.actor_kind in ("agent", "bot"):
+            who = actor.agent or actor.actor_kind
+            where = f" in commit {actor.commit[:12]}" if actor.commit else ""
+            yield _hit(
+                "NHI102",
+                f"`{s.text}` on line {s.line} was written by {actor.actor_kind} ({who})"
+                f"{where}; a suppression an agent or bot adds does not apply until a human "
+                f"approves the change, so {', '.join(s.rule_ids)} still count",
+                s, address, actor,
+            )
+
+
+def _hit(rule_id: str, message: str, s: Suppression, address: str | None,
+         actor: Provenance | None) -> ChangeHit:
+    attribute = " ".join(s.text.split())  # the comment itself: stable when lines move
+    return ChangeHit(rule_id, message, Location(s.path, s.line, s.line), attribute,
+                     actor=actor, commit=(actor.commit or None) if actor else None,
+                     address=address)

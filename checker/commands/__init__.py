@@ -1,0 +1,187 @@
+"""The subcommands of `nhi-gate`, one module each, and the one place that decides when each
+part of nhi-gate is imported.
+
+`checker.cli` parses the arguments and calls `run(command, args)`, which returns the exit code.
+Each subcommand is a function here taking the parsed `argparse.Namespace` and returning the
+exit code; only `cli` prints errors. Most hand over to the function of the same name in the
+module of the same name (`scan.scan`, `rules.rules`, ...). `check` and `hook` run in steps,
+so that the step that reads git and the step that judges load at the right moment:
+
+    fork the ParseWorker -> read the change from git, send it to be parsed (`check.read_range`,
+    `hook.read_staged`) -> approvals (`approvals`, `check` only) -> `verdict.judge`: rules,
+    gate, report.
+
+Start-up order. `nhi-gate hook` runs on every `git commit` through pre-commit, so its start-up
+time is the user's wait (benchmarks/RESULTS.md, "Hook path"). This module holds every import
+that waits for its moment; the modules it loads import at their top:
+
+- start-up: `checker.cli` and this package (standard library only), so `--help`,
+  `--version` and usage errors pay for nothing more;
+- when a subcommand runs: its module (`_scan`, `_rules`, ...), so `rules`, `scan` and
+  `inventory` never load GitPython;
+- `check` and `hook`, before the fork (`_parse_worker`): the catalogue, `checker.pipeline`
+  (parse planning) and `sources.budget`, shared with the `ParseWorker`, which then imports
+  the parsers and python-hcl2 on the second core (`pipeline.warm_parsers`);
+- after the fork: GitPython and the git readers (`commands.check`, `commands.hook`), while
+  the worker imports python-hcl2 and loads its grammar;
+- after the parse is sent: approvals, provenance, suppressions, baseline, the rules
+  (`checker.checks.engine`, `checker.gate`), rule docs, the admin table and the reporter
+  (`load_while_parsing`): this process would otherwise only wait for the worker.
+
+Two heavy libraries load only where they are needed, beside their one use: sarif-om
+(`commands.report`, only for SARIF output) and PyGithub (`commands.approvals`, only when a pull
+request's reviews are read). `checker.pipeline` imports the parsers and the rules inside the
+functions that use them, for the same reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from checker.sources.worker import ParseWorker
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def run(command: str, args: argparse.Namespace) -> int:
+    """Run the subcommand `command` (as typed: `commit-msg`, ...) on `args`; its exit code.
+
+    Raises `NhiGateError` (exit 2 in `cli`) for a usage, config, git or input error.
+    """
+    return COMMANDS[command](args)
+
+
+@contextlib.contextmanager
+def _parse_worker() -> Iterator[ParseWorker | None]:
+    """A `ParseWorker` forked now, importing the parsers on the second core (None with one
+    core or no `fork`: parsing then happens in this process); closed on the way out."""
+    from checker.pipeline import warm_parsers
+    from checker.policy.catalogue import load_catalogue
+    from checker.sources.worker import ParseWorker
+
+    load_catalogue()  # before the fork: cached for both processes
+    worker = ParseWorker.start(warm_parsers)
+    try:
+        yield worker
+    finally:
+        if worker is not None:
+            worker.close()
+
+
+def load_while_parsing(args: argparse.Namespace) -> None:
+    """Load what the rules, approvals and report need and the parse does not decide (the
+    engine and gate, rule docs, the admin-grant table, their modules), while a `ParseWorker`
+    parses: this process would otherwise only wait. Everything loaded here is cached for the
+    process."""
+    from checker.policy.privileges import load_admin_table
+    from checker.policy.rule_docs import load_rule_docs
+
+    load_rule_docs()
+    load_admin_table()
+    reporters = {"json": "json_report", "sarif": "sarif", "github": "github"}
+    wanted = {f"checker.reporters.{reporters.get(args.format, 'text')}"}
+    if getattr(args, "sarif", None):
+        wanted.add("checker.reporters.sarif")
+    for module in ("checker.checks.engine", "checker.gate", "checker.policy.baseline",
+                   "checker.approval.apply",
+                   *sorted(wanted)):  # fmt: skip
+        importlib.import_module(module)
+
+
+def _check(args: argparse.Namespace) -> int:
+    """`nhi-gate check`: gate the identities that `base..head` adds or changes
+    (`checker.commands.check`)."""
+    with _parse_worker() as worker:
+        from checker.commands import check
+
+        with check.read_range(args, worker) as found:
+            from checker.commands import approvals
+
+            read = found.read
+            provenance = approvals.provenance(read.changeset, read.config, args.assume_agent)
+            trust, offline = approvals.offline_approval(
+                found.repo, read.changeset, provenance, read.config
+            )
+        granted, facts = approvals.approvals_and_facts(
+            args, read.changeset, provenance, read.config, trust, offline
+        )
+        from checker.commands import verdict
+
+        load_while_parsing(args)
+        run_info = verdict.run_info("check", found.base, found.head, args, read.config)
+        return verdict.judge(
+            read, args, mode="check", run=run_info, provenance=provenance,
+            all_authors=args.all_authors, facts=facts, granted=granted,
+        )
+
+
+def _hook(args: argparse.Namespace) -> int:
+    """`nhi-gate hook [FILE...]`: the pre-commit stage; judges the staged content
+    (`checker.commands.hook`)."""
+    with _parse_worker() as worker:
+        from checker.commands import hook
+
+        staged = hook.read_staged(args, worker)
+        from checker.commands import verdict
+
+        read = staged.read
+        committer = verdict.committer(staged.name, staged.email, read.changeset, read.config)
+        load_while_parsing(args)
+        run_info = verdict.run_info("hook", read.changeset.base, None, args, read.config)
+        return verdict.judge(read, args, mode="hook", run=run_info, committer=committer)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """`nhi-gate demo`: build a throwaway repo with an agent commit and `check` it."""
+    from checker.commands import demo
+
+    check_args = demo.prepare()
+    return demo.finish(check_args, _check(check_args))
+
+
+def _scan(args: argparse.Namespace) -> int:
+    from checker.commands.scan import scan
+
+    return scan(args)
+
+
+def _baseline(args: argparse.Namespace) -> int:
+    from checker.commands.baseline import baseline
+
+    return baseline(args)
+
+
+def _commit_msg(args: argparse.Namespace) -> int:
+    from checker.commands.commit_msg import commit_msg
+
+    return commit_msg(args)
+
+
+def _inventory(args: argparse.Namespace) -> int:
+    from checker.commands.inventory import inventory
+
+    return inventory(args)
+
+
+def _rules(args: argparse.Namespace) -> int:
+    from checker.commands.rules import rules
+
+    return rules(args)
+
+
+#: Each subcommand's function, by the name typed on the command line.
+COMMANDS: dict[str, Command] = {
+    "check": _check,
+    "scan": _scan,
+    "hook": _hook,
+    "commit-msg": _commit_msg,
+    "baseline": _baseline,
+    "inventory": _inventory,
+    "rules": _rules,
+    "demo": _demo,
+}

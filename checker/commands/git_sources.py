@@ -1,0 +1,124 @@
+"""The files `check` and `hook` read from git for one change, and what they hand to the rules.
+
+Changed files become `SourceFile`s (unreadable ones NHI9xx problems); the other files of each
+changed Terraform module are read for their values (`checker.sources.modules`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from git import Repo
+
+from checker import git
+from checker.change import ChangeSet
+from checker.git import BlobEntry
+from checker.model import ParseProblem, SourceFile
+from checker.pipeline import Parsed
+from checker.policy.config import Config
+from checker.sources.discovery import classify, excluded
+from checker.sources.modules import is_module_file, module_directories, uses_module_values
+
+
+@dataclass(frozen=True)
+class ChangeRead:
+    """What `check` or `hook` read from git for one change, before the rules run.
+
+    `parsed()` waits for the parse started on the head and base sides (one `Parsed` each, in
+    that order; see `pipeline.start_parse`). `head_sources` are the changed files at head,
+    `unreadable` the NHI902/NHI903 problems of changed entries that could not be read,
+    `siblings` the unchanged module files at head read for their values, `baseline` the
+    baseline file as committed at base as (text, label), or None.
+    """
+
+    changeset: ChangeSet
+    config: Config
+    head_sources: list[SourceFile]
+    unreadable: list[ParseProblem]
+    siblings: list[SourceFile]
+    parsed: Callable[[], list[Parsed]]
+    baseline: tuple[str, str] | None
+
+
+def sources(blobs: Mapping[str, bytes | None], revision: str | None) -> list[SourceFile]:
+    """The blobs that exist (`bytes`, not None) as `SourceFile`s at `revision`, by path."""
+    return [SourceFile(p, b, revision) for p, b in sorted(blobs.items()) if b is not None]
+
+
+def entry_sources(
+    entries: Mapping[str, BlobEntry], revision: str | None, config: Config
+) -> tuple[list[SourceFile], list[ParseProblem]]:
+    """Regular files as `SourceFile`s; IaC-named paths that cannot be read as NHI9xx problems.
+
+    Fail-closed (DESIGN.md "Bad input"): a symlink (never followed: its target may be outside
+    the repository) or a submodule at a path nhi-gate would parse is NHI902, a blob over
+    `config.max_file_bytes` is NHI903 (its content is never read). Excluded paths are skipped.
+    """
+    found: list[SourceFile] = []
+    problems: list[ParseProblem] = []
+    for path, entry in sorted(entries.items()):
+        if entry.data is not None:
+            found.append(SourceFile(path, entry.data, revision))
+            continue
+        iac = classify(path, None) is not None or path.lower().endswith(".json")
+        if not iac or excluded(path, config.exclude):
+            continue
+        if entry.too_large:
+            problems.append(ParseProblem(
+                path, "NHI903",
+                f"{path}: {entry.size} bytes is over the {config.max_file_bytes}-byte budget; "
+                "not analysed",
+            ))
+        elif entry.is_symlink:
+            problems.append(ParseProblem(
+                path, "NHI902",
+                f"{path}: symbolic link (git mode 120000); links are not followed, so the "
+                "file it points to was not analysed",
+            ))
+        elif entry.mode == "160000":
+            problems.append(ParseProblem(
+                path, "NHI902",
+                f"{path}: git submodule (mode 160000); its content is not analysed",
+            ))
+    return found, problems
+
+
+def module_siblings(
+    repo: Repo, rev: str | None, changeset: ChangeSet, config: Config, *, base: bool
+) -> list[SourceFile]:
+    """The Terraform module files (`.tf`, `.tofu`, auto-loaded `.tfvars`) at commit `rev`
+    (None: the index) of every directory in which the change touches one, except those the
+    caller already reads for that side: the changed files at head (`base=False`); at base
+    (`base=True`), the base versions of changed files that still exist (so a deleted
+    `.tfvars` is kept: its values are part of the base module).
+
+    `role = local.ci_role` in an unchanged `main.tf` changes when `locals.tf` does, so the
+    module's other files are read too (`checker.sources.modules`). One git listing, and only when a
+    changed path is a module file. Unreadable files (symlinks, over the size budget) are
+    left out: their values stay unresolved.
+    """
+    changed = {p for f in changeset.files for p in (f.path, f.old_path) if p}
+    directories = module_directories(changed)
+    if not directories:
+        return []
+    skip = (
+        {f.old_path or f.path for f in changeset.files if f.status not in ("A", "D")}
+        if base else changed
+    )  # fmt: skip
+    entries = git.read_directory_entries(
+        repo, rev, directories, (".tf", ".tofu", ".tfvars"), max_bytes=config.max_file_bytes,
+        exclude=skip,
+    )
+    return [
+        SourceFile(path, entry.data, rev)
+        for path, entry in sorted(entries.items())
+        if entry.data is not None and path not in skip and is_module_file(path)
+    ]
+
+
+def to_parse(siblings: Sequence[SourceFile], changeset: ChangeSet) -> list[SourceFile]:
+    """The unchanged siblings whose identities may read module values: only they can be
+    touched by a change of those values; the rest are read for their values only."""
+    changed = {p for f in changeset.files for p in (f.path, f.old_path) if p}
+    return [s for s in siblings if s.path not in changed and uses_module_values(s.raw)]

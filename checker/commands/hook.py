@@ -1,0 +1,93 @@
+"""`nhi-gate hook [FILE...]`: the pre-commit stage; judges the staged content.
+
+This module reads the index (`read_staged`); `checker.commands` runs it between forking the
+`ParseWorker` and judging (`checker.commands.verdict`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from checker import git
+from checker.commands.base_policy import baseline_at, config_at
+from checker.commands.git_sources import (
+    ChangeRead,
+    entry_sources,
+    module_siblings,
+    sources,
+    to_parse,
+)
+from checker.errors import NhiGateError
+from checker.pipeline import start_parse
+from checker.policy.catalogue import load_catalogue
+from checker.policy.config import CONFIG_NAME, DEFAULT_BASELINE
+from checker.sources.worker import ParseWorker
+
+
+@dataclass(frozen=True)
+class StagedRead:
+    """The staged change read from the index (`read`) and the git identity committing it."""
+
+    read: ChangeRead
+    name: str
+    email: str
+
+
+def repo_relative(name: str, root: Path) -> str:
+    """A FILE argument (relative to the current directory, as pre-commit passes it from the
+    repository root, or as a person types it in a subdirectory) as a repository path.
+    Raises `NhiGateError` when it is outside the repository."""
+    full = Path(name).resolve() if not Path(name).is_absolute() else Path(name)
+    try:
+        return full.relative_to(root).as_posix()
+    except ValueError as exc:
+        raise NhiGateError(f"{name}: not inside the repository {root}") from exc
+
+
+def read_staged(args: argparse.Namespace, worker: ParseWorker | None) -> StagedRead:
+    """Read the staged change (`args.files`, else every staged file) and start its parse.
+
+    The actor is the identity that is committing (GIT_AUTHOR_* env, else git config). Only
+    identity lines in the index that differ from HEAD are judged. Policy (config, baseline)
+    comes from HEAD. The parse of both sides is sent to `worker` (None: parsed in-process
+    when `ChangeRead.parsed` is called).
+    """
+    catalogue = load_catalogue()
+    with git.open_repo(Path(".")) as repo:
+        root = Path(repo.working_tree_dir or ".").resolve()
+        files = [repo_relative(f, root) for f in args.files]
+        changeset = git.staged_changeset(repo, files or None)
+        live = [f for f in changeset.files if f.status != "D"]
+        base_paths = {f.old_path or f.path: f.path for f in live if f.status != "A"}
+        # One tree lookup at HEAD for the policy files and the staged files' old contents.
+        at_base: Mapping[str, bytes | None] = (
+            git.read_blobs(repo, changeset.base, [CONFIG_NAME, DEFAULT_BASELINE, *base_paths])
+            if changeset.base else {}
+        )  # fmt: skip
+        # Policy from the last commit, never from what is being staged (DESIGN.md "Approval
+        # and trust"): a staged `.nhi-gate.yaml` cannot loosen the check of its own commit.
+        config = config_at(repo, changeset.base, args, at_base)
+        head_entries = git.read_index_entries(
+            repo, [f.path for f in live], max_bytes=config.max_file_bytes
+        )
+        base_blobs = {new: at_base.get(old) for old, new in base_paths.items()}
+        head_sources, unreadable = entry_sources(head_entries, None, config)
+        # The other files of each changed Terraform module, staged and at HEAD.
+        siblings = module_siblings(repo, None, changeset, config, base=False)
+        base_siblings = (
+            module_siblings(repo, changeset.base, changeset, config, base=True)
+            if changeset.base else []
+        )  # fmt: skip
+        # The worker parses both sides while this process reads the rest.
+        parsed = start_parse(
+            [head_sources + to_parse(siblings, changeset),
+             sources(base_blobs, changeset.base) + to_parse(base_siblings, changeset)],
+            catalogue, config, worker, contexts=[siblings, base_siblings],
+        )
+        name, email = git.git_identity(repo)
+        baseline = baseline_at(repo, changeset.base, config, at_base)
+    read = ChangeRead(changeset, config, head_sources, unreadable, siblings, parsed, baseline)
+    return StagedRead(read, name, email)

@@ -1,0 +1,125 @@
+"""`nhi-gate scan PATH...`: every identity in files on disk; every finding counts."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from checker import __version__
+from checker.approval.apply import Approvals
+from checker.change import ChangeSet
+from checker.commands.local_policy import (
+    baseline_from_disk,
+    baseline_of,
+    config_from_disk,
+    scan_root,
+)
+from checker.commands.report import report
+from checker.errors import NhiGateError
+from checker.model import IdentityObject, ParseProblem, SourceFile, Verdict
+from checker.pipeline import Parsed, parse_sources, run_rules, with_problems
+from checker.policy.catalogue import load_catalogue
+from checker.policy.config import Config
+from checker.reporters import RunInfo
+from checker.sources.discovery import classify, walk
+
+#: Scans of more files than this show a progress line on stderr when it is a terminal.
+PROGRESS_MIN_FILES = 300
+_PROGRESS_CHUNK = 200
+
+
+def scan_sources(paths: Sequence[str]) -> tuple[list[SourceFile], list[ParseProblem]]:
+    """The files under `paths` (see `discovery.walk`) and an NHI902 problem for each symbolic
+    link that names a file nhi-gate reads: links are not followed, and never silently.
+    Raises `NhiGateError` for a path that does not exist or a file that cannot be read."""
+    roots = [Path(p) for p in paths]
+    for root in roots:
+        if not root.exists() and not root.is_symlink():
+            raise NhiGateError(f"{root}: no such file or directory")
+    single_dir = len(roots) == 1 and roots[0].is_dir()
+    anchor = roots[0]
+    if single_dir:
+        # Scanning `.github` (or below it) keeps the `.github/workflows/` prefix that tells a
+        # workflow from other YAML: paths are then relative to the folder holding `.github`.
+        parts = roots[0].resolve().parts
+        if ".github" in parts:
+            anchor = Path(*parts[: parts.index(".github")])
+    sources: list[SourceFile] = []
+    problems: list[ParseProblem] = []
+    for full, display in walk(roots):
+        if not single_dir or full == roots[0]:
+            rel = display
+        elif anchor is roots[0]:
+            rel = full.relative_to(anchor).as_posix()
+        else:
+            rel = (full.parent.resolve() / full.name).relative_to(anchor).as_posix()
+        if full.is_symlink():
+            if classify(rel, None) is not None:
+                problems.append(ParseProblem(
+                    rel, "NHI902",
+                    f"{rel}: symbolic link; links are not followed, so the file it points to "
+                    "was not analysed (scan the target itself)",
+                ))  # fmt: skip
+            continue
+        try:
+            raw = full.read_bytes()
+        except OSError as exc:
+            raise NhiGateError(f"{full}: cannot read: {exc.strerror}") from exc
+        sources.append(SourceFile(rel, raw, None))
+    return sources, problems
+
+
+def _parse_with_progress(sources: Sequence[SourceFile], config: Config) -> Parsed:
+    """`parse_sources`, in chunks with a `\r` progress line on stderr for big scans on a TTY."""
+    catalogue = load_catalogue()
+    if len(sources) <= PROGRESS_MIN_FILES or not sys.stderr.isatty():
+        return parse_sources(sources, catalogue, config)
+    objects: list[IdentityObject] = []
+    problems: list[ParseProblem] = []
+    total = len(sources)
+    for start in range(0, total, _PROGRESS_CHUNK):
+        chunk = parse_sources(sources[start : start + _PROGRESS_CHUNK], catalogue, config)
+        objects.extend(chunk.objects)
+        problems.extend(chunk.problems)
+        done = min(total, start + _PROGRESS_CHUNK)
+        sys.stderr.write(f"\rnhi-gate: parsed {done}/{total} files")
+        sys.stderr.flush()
+    sys.stderr.write("\n")
+    return Parsed(tuple(objects), tuple(problems))
+
+
+def parse_tree(paths: Sequence[str], config: Config) -> Parsed:
+    """Identities and problems of the files under `paths` (as `scan` reads them)."""
+    sources, links = scan_sources(paths)
+    return with_problems(_parse_with_progress(sources, config), links)
+
+
+def scan_verdict(
+    paths: Sequence[str], config: Config, fail_on: str | None, baseline: tuple[str, str] | None
+) -> Verdict:
+    """The verdict on the files under `paths`: every author counts, no git, no base side.
+    `baseline` is the baseline file as (text, label), or None."""
+    sources, links = scan_sources(paths)
+    parsed = with_problems(_parse_with_progress(sources, config), links)
+    changeset = ChangeSet(None, None)
+    verdict, _ = run_rules(
+        parsed, Parsed((), ()), mode="scan", config=config, changeset=changeset,
+        provenance={}, fail_on=fail_on, sources=sources,
+        approvals=Approvals(baseline=baseline_of(baseline)),
+    )
+    return verdict
+
+
+def scan(args: argparse.Namespace) -> int:
+    """`nhi-gate scan PATH...`: every identity in files on disk; every finding counts.
+
+    The config (and baseline) come from the current directory, else (like Checkov's `-d`)
+    from the one directory scanned; never from the first of several PATHs.
+    """
+    root = scan_root(args.paths)
+    config = config_from_disk(args, root)
+    verdict = scan_verdict(args.paths, config, args.fail_on, baseline_from_disk(root, config))
+    return report(verdict, RunInfo(__version__, "scan", None, None,
+                                   args.fail_on or config.fail_on), args)

@@ -1,0 +1,110 @@
+"""The policy a change is judged by, read from git at the base revision, and the signatures of
+its commits (DESIGN.md "Approval and trust"): CODEOWNERS and the allowed-signers file as
+committed at base, the policy files and which in-range commits changed them, which commits
+are signed (for `approval.require_signed_agent_commits`, NHI104), and the signature checks of
+the `Approved-by:` commits that `approval.signed_commits` judges.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import git
+
+from checker import git as cg
+from checker.approval.reviews import approved_by_trailer, trust_files
+from checker.approval.signed_commits import SignatureCheck
+from checker.change import ChangeSet
+from checker.git.signatures import signature_kind, signed_commits, touching_commits, verify_commits
+from checker.policy.codeowners import SEARCH_ORDER, CodeOwners, parse
+from checker.policy.config import DEFAULT_BASELINE, Config
+
+
+@dataclass(frozen=True)
+class TrustInputs:
+    """Policy read from base: `codeowners` (None when base has none), the allowed-signers
+    bytes (None when not configured or absent) and where they came from, the policy files
+    (`kinds`: path -> kind) and, per policy file, the in-range commits that changed it."""
+
+    codeowners: CodeOwners | None
+    signers: bytes | None
+    signers_source: str
+    kinds: Mapping[str, str] = field(default_factory=dict)
+    touches: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: sha -> signed (see `signed_commits`); filled only when the config requires signatures.
+    signed: Mapping[str, bool] = field(default_factory=dict)
+
+
+_WORKFLOW = re.compile(r"^\.github/workflows/[^/]+\.ya?ml$")
+
+
+def gate_files(repo: git.Repo, changeset: ChangeSet, known: Mapping[str, str]
+                ) -> dict[str, str]:
+    """Files in the change that steer the gate itself, beyond `trust_files`: the default
+    baseline file (even when the base config names none: a baseline added now would waive
+    findings later), any `.gitattributes` (can change how git shows the diff), and workflow
+    files that run nhi-gate (on `pull_request`, GitHub runs the PR's own copy, so an agent could
+    add `continue-on-error` or `fail-on: never`). path -> kind."""
+    assert changeset.base is not None and changeset.head is not None
+    out: dict[str, str] = {}
+    if DEFAULT_BASELINE not in known:
+        out[DEFAULT_BASELINE] = "baseline"
+    paths = sorted({f.path for f in changeset.files}
+                   | {f.old_path for f in changeset.files if f.old_path})
+    for path in paths:
+        if path.rsplit("/", 1)[-1] == ".gitattributes":
+            out.setdefault(path, "attributes")
+    workflows = [p for p in paths if _WORKFLOW.match(p) and p not in known]
+    if workflows:
+        at_head = cg.read_blobs(repo, changeset.head, workflows)
+        at_base = cg.read_blobs(repo, changeset.base, workflows)
+        for path in workflows:
+            if any(b is not None and b"nhi-gate" in b
+                   for b in (at_head.get(path), at_base.get(path))):
+                out[path] = "gate-workflow"
+    return out
+
+
+def read_trust(repo: git.Repo, changeset: ChangeSet, config: Config) -> TrustInputs:
+    """CODEOWNERS and allowed signers at the change's base, the commits that changed policy
+    files, and (with `approval.require_signed_agent_commits`) which commits are signed."""
+    assert changeset.base is not None and changeset.head is not None
+    base, head = changeset.base, changeset.head
+    kinds = trust_files(config)
+    kinds.update(gate_files(repo, changeset, kinds))
+    wanted = [*SEARCH_ORDER]
+    if config.allowed_signers:
+        wanted.append(config.allowed_signers.removeprefix("./"))
+    blobs = cg.read_blobs(repo, base, wanted)
+    codeowners = None
+    for path in SEARCH_ORDER:
+        raw = blobs.get(path)
+        if raw is not None:
+            codeowners = parse(raw.decode("utf-8", "replace"), f"{base[:12]}:{path}")
+            break
+    signers = None
+    source = "approval.allowed_signers is not set in the base config"
+    if config.allowed_signers:
+        path = config.allowed_signers.removeprefix("./")
+        signers = blobs.get(path)
+        source = f"{base[:12]}:{path}" + (" (absent at base)" if signers is None else "")
+    touches = touching_commits(repo, base, head, sorted(kinds))
+    signed = (
+        signed_commits(repo, [c.sha for c in changeset.commits], signers)
+        if config.require_signed_agent_commits else {}
+    )
+    return TrustInputs(codeowners, signers, source, kinds, touches, signed)
+
+
+def approval_signatures(repo: git.Repo, changeset: ChangeSet, signers: bytes | None
+                        ) -> dict[str, SignatureCheck]:  # fmt: skip
+    """sha -> `SignatureCheck` for each commit of the range with an `Approved-by:` trailer:
+    its signature kind and, for an SSH signature when `signers` is known, what
+    `git verify-commit` says against them."""
+    candidates = [c.sha for c in changeset.commits if approved_by_trailer(c) is not None]
+    kinds = {sha: signature_kind(repo, sha) for sha in candidates}
+    ssh = [sha for sha, kind in kinds.items() if kind == "ssh"]
+    verdicts = verify_commits(repo, ssh, signers) if signers is not None and ssh else {}
+    return {sha: SignatureCheck(kinds[sha], *verdicts.get(sha, (False, ""))) for sha in candidates}

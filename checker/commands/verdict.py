@@ -1,0 +1,74 @@
+"""The second half of `check` and `hook`: once the parse is under way, judge the change and
+report. `checker.commands` imports this module while the `ParseWorker` parses."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping, Sequence
+
+from checker import __version__
+from checker.approval.apply import Approvals
+from checker.approval.reviews import Approval
+from checker.change import ChangeSet, Provenance
+from checker.checks.api import ChangeFacts
+from checker.commands.git_sources import ChangeRead
+from checker.commands.local_policy import baseline_of
+from checker.commands.report import report
+from checker.pipeline import run_rules, under_review
+from checker.policy.config import Config
+from checker.provenance.agents import load_agent_signatures
+from checker.provenance.classify import classify_actor
+from checker.reporters import RunInfo
+
+
+def committer(name: str, email: str, changeset: ChangeSet, config: Config) -> Provenance:
+    """Who is committing the staged lines (`hook`): the git identity `name <email>` classified
+    with the config's agent signatures and the current branch."""
+    signatures = load_agent_signatures(config.agent_emails, config.agent_branches)
+    return classify_actor(name, email, "", signatures, changeset.branch)
+
+
+def judge(
+    read: ChangeRead,
+    args: argparse.Namespace,
+    *,
+    mode: str,
+    run: RunInfo,
+    provenance: Mapping[str, Provenance] | None = None,
+    committer: Provenance | None = None,
+    all_authors: bool = False,
+    facts: ChangeFacts | None = None,
+    granted: Sequence[Approval] = (),
+) -> int:
+    """Wait for the parse, run the rules and the gate, write the report; the exit code.
+
+    `mode` is `check` or `hook`; `provenance` the range's commits (`check`), `committer` who
+    commits the staged lines (`hook`); `facts` what the change checks read (`check`);
+    `granted` the PR reviews and signed approval commits that count. The baseline and inline
+    suppressions come from `read`.
+    """
+    head_side, base_side = read.parsed()
+    head_parsed = under_review(head_side, read.siblings, read.unreadable)
+    verdict, _ = run_rules(
+        head_parsed,
+        base_side,
+        mode=mode,
+        config=read.config,
+        changeset=read.changeset,
+        provenance=provenance if provenance is not None else {},
+        committer=committer,
+        fail_on=args.fail_on,
+        all_authors=all_authors,
+        facts=facts,
+        sources=read.head_sources,
+        siblings=read.siblings,
+        approvals=Approvals(tuple(granted), baseline_of(read.baseline)),
+    )
+    return report(verdict, run, args)
+
+
+def run_info(
+    command: str, base: str | None, head: str | None, args: argparse.Namespace, config: Config
+) -> RunInfo:
+    """The report's run facts: version, command, revisions, the `--fail-on` level in force."""
+    return RunInfo(__version__, command, base, head, args.fail_on or config.fail_on)

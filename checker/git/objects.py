@@ -1,0 +1,225 @@
+"""Objects: file modes, sizes and contents at a revision or in the index.
+
+One `git ls-tree -l -z` (or `git ls-files -s -z` for the index) per 500 paths gives modes,
+object ids and sizes; contents come from GitPython's persistent `git cat-file --batch`
+session (one process per `Repo`, reused by every call; identical blobs read once).
+Symlinks are never followed and their link text is never returned as content: see
+`BlobEntry` and `read_entries`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
+
+import git
+
+from checker.errors import GitError
+from checker.git.refs import rev_parse
+from checker.git.run import SHA_RE, decode, repo_label, run_git, run_git_glob
+
+_LS_TREE_CHUNK = 500
+
+#: Git file modes (`ls-tree`, `ls-files -s`).
+MODE_FILE = "100644"
+MODE_EXECUTABLE = "100755"
+MODE_SYMLINK = "120000"
+MODE_TREE = "040000"
+
+
+@dataclass(frozen=True)
+class BlobEntry:
+    """One path looked up at a revision (or in the index).
+
+    `mode` is git's file mode (`100644`, `100755`, `120000` symlink, `160000` submodule,
+    `040000` directory); `sha` the object id; `size` the object size in bytes (None when not
+    known, e.g. a submodule). `data` is the content of a regular file, and None for a symlink
+    (the link target is never returned as if it were the file), a submodule, a directory, or a
+    file larger than the caller's `max_bytes` (then `too_large` is True).
+    """
+
+    path: str
+    mode: str
+    sha: str
+    size: int | None
+    data: bytes | None
+    too_large: bool = False
+
+    @property
+    def is_symlink(self) -> bool:
+        """True for a symbolic link (mode 120000): never followed, `data` is None."""
+        return self.mode == MODE_SYMLINK
+
+    @property
+    def is_file(self) -> bool:
+        """True for a regular (possibly executable) file."""
+        return self.mode in (MODE_FILE, MODE_EXECUTABLE)
+
+
+def cat_object(repo: git.Repo, sha: str) -> bytes:
+    """Content of object `sha` via GitPython's persistent `git cat-file --batch` process.
+
+    Raises `GitError` naming the repository and the object when git cannot read it.
+    """
+    try:
+        _, _, _, data = repo.git.get_object_data(sha)
+    except ValueError as exc:
+        raise GitError(f"{repo_label(repo)}: cannot read object {sha}: {exc}") from exc
+    return data
+
+
+def _fill(
+    repo: git.Repo, entries: dict[str, tuple[str, str, int | None]], max_bytes: int | None
+) -> dict[str, BlobEntry]:
+    cache: dict[str, bytes] = {}
+    out: dict[str, BlobEntry] = {}
+    for path, (mode, sha, size) in entries.items():
+        data: bytes | None = None
+        too_large = False
+        if mode in (MODE_FILE, MODE_EXECUTABLE):
+            if size is None:
+                _, _, size = repo.git.get_object_header(sha)
+            if max_bytes is not None and size > max_bytes:
+                too_large = True
+            else:
+                if sha not in cache:
+                    cache[sha] = cat_object(repo, sha)
+                data = cache[sha]
+        out[path] = BlobEntry(
+            path=path, mode=mode, sha=sha, size=size, data=data, too_large=too_large
+        )
+    return out
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for i in range(0, len(items), _LS_TREE_CHUNK):
+        yield items[i : i + _LS_TREE_CHUNK]
+
+
+def read_entries(
+    repo: git.Repo, rev: str, paths: Sequence[str], *, max_bytes: int | None = None
+) -> dict[str, BlobEntry]:
+    """Look `paths` up in the tree of commit `rev`: path → `BlobEntry`, missing paths absent.
+
+    One `git ls-tree -l -z` (per 500 paths) gives mode, sha and size; the contents of regular
+    files come from one persistent `git cat-file --batch` session (identical blobs read once).
+    Symlinks, submodules and directories get an entry with `data=None`, as do files over
+    `max_bytes` (`too_large=True`, content not read). Raises `GitError` for an unknown `rev`.
+    """
+    # A full sha is what `resolve_range`/`staged_changeset` hand on: no second rev-parse.
+    sha = rev if SHA_RE.fullmatch(rev) else rev_parse(repo, rev)
+    wanted = set(paths)
+    found: dict[str, tuple[str, str, int | None]] = {}
+    for chunk in _chunks(sorted(wanted)):
+        raw = run_git(repo, "ls-tree", "-l", "-z", "--full-tree", sha, "--", *chunk)
+        for record in raw.split(b"\x00"):
+            if not record:
+                continue
+            meta, _, name = record.partition(b"\t")
+            path = decode(name)
+            if path not in wanted:
+                continue  # ls-tree lists a directory's children for a directory path
+            mode, _type, obj, size = meta.split()
+            found[path] = (mode.decode(), obj.decode(), int(size) if size != b"-" else None)
+    return _fill(repo, found, max_bytes)
+
+
+def read_blobs(repo: git.Repo, rev: str, paths: Sequence[str]) -> dict[str, bytes | None]:
+    """Contents of `paths` at commit `rev`: path → bytes, or None for a path that is missing
+    at `rev` or is not a regular file (symlink, submodule, directory).
+
+    Every requested path is a key. Use `read_entries` to tell a symlink from a missing file
+    (e.g. to report "symlink not followed"). Raises `GitError` for an unknown `rev`.
+    """
+    entries = read_entries(repo, rev, paths)
+    return {p: (entries[p].data if p in entries else None) for p in paths}
+
+
+def read_index_entries(
+    repo: git.Repo, paths: Sequence[str], *, max_bytes: int | None = None
+) -> dict[str, BlobEntry]:
+    """Like `read_entries`, for the staged content (the index) of `paths`.
+
+    One `git ls-files -s -z` gives mode and sha (stage 0 only: a path with unresolved merge
+    conflicts is absent); contents come from the persistent `cat-file --batch` session.
+    """
+    wanted = set(paths)
+    found: dict[str, tuple[str, str, int | None]] = {}
+    for chunk in _chunks(sorted(wanted)):
+        raw = run_git(repo, "ls-files", "-s", "-z", "--full-name", "--", *chunk)
+        for record in raw.split(b"\x00"):
+            if not record:
+                continue
+            meta, _, name = record.partition(b"\t")
+            path = decode(name)
+            mode, obj, stage = meta.split()
+            if path in wanted and stage == b"0":
+                found[path] = (mode.decode(), obj.decode(), None)
+    return _fill(repo, found, max_bytes)
+
+
+def _glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[\]\\])", r"\\\1", text)
+
+
+def read_directory_entries(
+    repo: git.Repo,
+    rev: str | None,
+    directories: Sequence[str],
+    suffixes: Sequence[str],
+    *,
+    max_bytes: int | None = None,
+    exclude: Collection[str] = (),
+) -> dict[str, BlobEntry]:
+    """The files directly inside `directories` (posix, `""` for the root; not their
+    subdirectories) whose lower-cased name ends with one of `suffixes`, except the paths in
+    `exclude` (already read by the caller; their contents are not read again): path ->
+    `BlobEntry`.
+
+    `rev` is a commit (one `git ls-tree -l -z` for every directory at once) or None for the
+    index (one `git ls-files -s -z` with a `:(glob)` pathspec per directory and suffix, stage
+    0 only). Contents come from the persistent `cat-file --batch` session, as in
+    `read_entries` (symlinks and submodules get `data=None`, files over `max_bytes`
+    `too_large=True`). Raises `GitError` for an unknown `rev`.
+    """
+    wanted = set(directories)
+    ends = tuple(s.lower() for s in suffixes)
+    if not wanted or not ends:
+        return {}
+
+    skip = set(exclude)
+
+    def keep(path: str) -> bool:
+        parent, _, name = path.rpartition("/")
+        return parent in wanted and name.lower().endswith(ends) and path not in skip
+
+    found: dict[str, tuple[str, str, int | None]] = {}
+    if rev is None:
+        specs = [
+            f":(glob){_glob_escape(d) + '/' if d else ''}*{suffix}"
+            for d in sorted(wanted)
+            for suffix in ends
+        ]
+        raw = run_git_glob(repo, "ls-files", "-s", "-z", "--full-name", "--", *specs)
+        for record in raw.split(b"\x00"):
+            meta, _, name = record.partition(b"\t")
+            path = decode(name)
+            if not record or not keep(path):
+                continue
+            mode, obj, stage = meta.split()
+            if stage == b"0":
+                found[path] = (mode.decode(), obj.decode(), None)
+        return _fill(repo, found, max_bytes)
+    sha = rev if SHA_RE.fullmatch(rev) else rev_parse(repo, rev)
+    specs = [f"{d}/" if d else "./" for d in sorted(wanted)]
+    raw = run_git(repo, "ls-tree", "-l", "-z", "--full-tree", sha, "--", *specs)
+    for record in raw.split(b"\x00"):
+        meta, _, name = record.partition(b"\t")
+        path = decode(name)
+        if not record or not keep(path):
+            continue
+        mode, _type, obj, size = meta.split()
+        if mode.decode() != MODE_TREE:
+            found[path] = (mode.decode(), obj.decode(), int(size) if size != b"-" else None)
+    return _fill(repo, found, max_bytes)

@@ -1,0 +1,156 @@
+"""Terraform parser: `.tf` (HCL) and `.tf.json` files -> `IdentityObject`s.
+
+Public functions (both satisfy `checker.parsers.Parser`):
+- `parse(source, catalogue)` for HCL native syntax, via python-hcl2 7.3.x
+  `hcl2.loads(text, with_meta=True)`, called only through `hcl.load_hcl`, so a later upgrade
+  touches that module only (../shared/research/ecosystem.md section 3).
+- `parse_json(source, catalogue)` for Terraform JSON syntax, via the stdlib `json` module plus a
+  small position scanner (`positions.json_spans`) that gives every value its 1-based lines.
+
+`load`, `warm` and `LoadedHcl` (from `hcl`) and `module_values` (from `values`) are the rest
+of the public API. The package, in data-flow order:
+- `hcl.py`: the only `import hcl2`; load, warm, error -> NHI901;
+- `positions.py`: the HCL mini-lexer, attribute lines, JSON value spans;
+- `nodes.py`: a decoded file as `Doc`, `Node` (a block body with lines) and `Block`;
+- `values.py`: `locals`, variable defaults and tfvars as module values (`Resolver`);
+- `identities.py`: catalogued `resource`/`data` block -> `IdentityObject` (metadata,
+  references, lifetime, usages, principals);
+- `modules.py`: `module` calls -> `IdentityObject`s (the parser's one policy read);
+- `grants_aws.py`, `grants.py`: grant extractors per resource type (`grants.EXTRACTORS`);
+- `trust.py`: assume-role and federation trust.
+
+Which blocks define identities is data: `rules/catalogue/terraform.yaml`. A `resource "T" "N"`
+block is looked up as `T`, a `data "T" "N"` block as `data.T` (data sources read identities that
+exist elsewhere, so only the ones that define privileges, e.g. `data.aws_iam_policy_document`,
+are catalogued), and a `module "N"` block whose `source` is a catalogued module as
+`module:<registry address>` (terraform-aws-modules/iam, terraform-google-modules/service-accounts,
+cloudposse/iam-system-user: `modules.KNOWN_MODULES`). `IdentityObject.type` is that catalogue
+type. Any other module call is an identity only when an argument names an admin-equivalent or
+escalation grant (`checker.policy.privileges.named_privilege`, read in `modules.py` only): a
+`role_binding` of type `module:<source>`.
+
+python-hcl2 7.3.1 shapes this module relies on (verified on the fixtures and the corpus):
+- top level: `{"resource": [{T: {N: body}}], "data": [...], "module": [{N: body}]}`;
+- a block body is a dict carrying `__start_line__`/`__end_line__`; nested blocks are lists of
+  such dicts; maps (`tags = {...}`) are plain dicts without the markers;
+- strings lose their quotes; expressions become `"${...}"`; `jsonencode({...})` becomes the text
+  `${jsonencode({"Key": "v", ...})}` (JSON-like, but `${...}` inside may hold raw quotes);
+- heredocs become their content (indentation stripped for `<<-`);
+- attributes carry no line numbers, so `positions.scan_block` finds them in the text.
+
+Module values: a privilege-bearing attribute whose value is exactly `local.NAME` or `var.NAME`
+(or a list element or map value that is) is read through the module's literal values
+(`ModuleSources`, `module_values`): `locals` and `variable` defaults of every `.tf` file of the
+directory, overridden by `terraform.tfvars` and `*.auto.tfvars` as Terraform does. Where each
+value was defined goes into `IdentityObject.inputs`. Metadata, lifetimes, trust and principals
+are read as written (a default is not proof of what a run applies: it must not satisfy a
+governance check).
+
+Nothing here raises on bad input: syntax errors are NHI901 `ParseProblem`s, undecodable files
+NHI902/NHI903 (from `common.decode`), and any unexpected shape is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from checker.decode import decode
+from checker.model import IdentityObject, ModuleSources, ParseProblem, ParseResult, SourceFile
+from checker.parsers.terraform.hcl import LoadedHcl, load, warm
+from checker.parsers.terraform.identities import FORMAT, Context, references_in, resource_identity
+from checker.parsers.terraform.modules import module_identities
+from checker.parsers.terraform.nodes import Block, Doc, hcl_blocks, json_blocks
+from checker.parsers.terraform.positions import json_spans
+from checker.parsers.terraform.values import ModuleValue, ModuleValues, module_values
+from checker.policy.catalogue import Catalogue
+
+__all__ = [
+    "LoadedHcl",
+    "ModuleValue",
+    "ModuleValues",
+    "load",
+    "module_values",
+    "parse",
+    "parse_json",
+    "warm",
+]
+
+
+def parse(source: SourceFile, catalogue: Catalogue, loaded: LoadedHcl | None = None,
+          module: ModuleSources | None = None) -> ParseResult:  # fmt: skip
+    """Parse one `.tf` file (HCL native syntax); `loaded` is `load(source)` when the caller
+    already has it; `module` holds the value files of the file's directory (see
+    `module_values`), so that `role = local.ci_role` reads as the role `locals` defines.
+
+    Returns the catalogued `resource`/`data`/`module` blocks as `IdentityObject`s sorted by
+    start line, or a single NHI901/NHI902/NHI903 `ParseProblem` when the file cannot be read.
+    A module file that cannot be read leaves its values unresolved (it is reported on its own).
+    """
+    loaded = loaded if loaded is not None else load(source)
+    if loaded.problem is not None:
+        return ParseResult(problems=(loaded.problem,))
+    text, data = loaded.text, loaded.data
+    if text is None or not isinstance(data, dict):
+        return ParseResult()
+    doc = Doc(path=source.path, lines=text.split("\n"), spans=None)
+    blocks = list(hcl_blocks(data, doc))
+    return ParseResult(objects=_build(blocks, doc, catalogue, module))
+
+
+def parse_json(source: SourceFile, catalogue: Catalogue) -> ParseResult:
+    """Parse one `.tf.json` file (Terraform JSON syntax).
+
+    Same output as `parse`. Block lines come from the position of the block's `"<name>"` key
+    inside the resource-type object to the closing brace of its value. Malformed JSON is NHI901
+    with the decoder's line and column; a non-object top level gives nothing.
+    """
+    text = decode(source)
+    if isinstance(text, ParseProblem):
+        return ParseResult(problems=(text,))
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        msg = (
+            f"{source.path}: JSON syntax error at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        )
+        return ParseResult(problems=(ParseProblem(source.path, "NHI901", msg, exc.lineno),))
+    except RecursionError:
+        msg = f"{source.path}: JSON syntax error at line 1, column 1: nesting too deep"
+        return ParseResult(problems=(ParseProblem(source.path, "NHI901", msg, 1),))
+    if not isinstance(data, dict):
+        return ParseResult()
+    doc = Doc(path=source.path, lines=text.split("\n"), spans=json_spans(text))
+    blocks = list(json_blocks(data, doc))
+    return ParseResult(objects=_build(blocks, doc, catalogue))
+
+
+def _build(blocks: list[Block], doc: Doc, catalogue: Catalogue,
+           module: ModuleSources | None = None) -> tuple[IdentityObject, ...]:  # fmt: skip
+    """Turn catalogued blocks into `IdentityObject`s, sorted by (start line, address)."""
+    types = catalogue.types(FORMAT)
+    calls = {
+        i: module_identities(b, doc, catalogue, module)
+        for i, b in enumerate(blocks)
+        if b.section == "module" and len(b.labels) == 1
+    }
+    ctx = Context(
+        resource_types=frozenset(t for t in types if "." not in t and ":" not in t),
+        data_types=frozenset(t[5:] for t in types if t.startswith("data.")),
+        modules=frozenset(blocks[i].labels[0] for i, objs in calls.items() if objs),
+    )
+    out: list[IdentityObject] = []
+    for i, block in enumerate(blocks):
+        if i in calls:
+            for obj in calls[i]:
+                refs = references_in(block.node, ctx, obj.address)
+                out.append(replace(obj, references=tuple(dict.fromkeys((*obj.references, *refs)))))
+            continue
+        found = (
+            resource_identity(block, doc, catalogue, ctx, module)
+            if block.section != "module" else None
+        )
+        if found is not None:
+            out.append(found)
+    out.sort(key=lambda o: (o.location.start_line, o.address))
+    return tuple(out)

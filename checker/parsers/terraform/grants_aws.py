@@ -1,0 +1,179 @@
+"""AWS IAM grants: policy documents, IAM roles and attachments, IAM Identity Center (SSO).
+
+`policy_document` decodes a `policy` value (`jsonencode(...)`, a heredoc or JSON string, or an
+object); `policy_grants` turns the document in one attribute into `Grant`s, one per Action x
+Resource, at the line of its statement. The `aws_*` functions are grant extractors, listed in
+`grants.EXTRACTORS`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from checker.model import Grant
+from checker.parsers.terraform.hcl import HCL_ERRORS, load_hcl
+from checker.parsers.terraform.nodes import Node, strings
+
+#: An `Action`/`NotAction` key in a policy's text, for the line of each statement.
+_ACTION_KEY = re.compile(r"(?<![\w])(NotAction|Action)(?:\\?\")?\s*[=:]")
+
+
+def effect_of(value: Any) -> Literal["allow", "deny"]:
+    """A statement's `Effect` (`effect`) value as `Grant.effect`: "deny" for Deny, else "allow"."""
+    return "deny" if isinstance(value, str) and value.strip().lower() == "deny" else "allow"
+
+
+def policy_document(value: Any) -> Any:
+    """An IAM policy document (dict) from a `policy` value, or None.
+
+    Handles `jsonencode({...})` (python-hcl2 gives `${jsonencode({...})}` with JSON-like inner
+    text; when raw quotes inside `${...}` make it invalid JSON, the text is re-parsed as an
+    HCL object expression, which also covers `.tf.json`, where the inner text is HCL), heredoc
+    or plain JSON strings (same lenient fallback, e.g. for trailing commas), and an
+    already-decoded object. Other expressions (`data.x.json`, `file(...)`) give None.
+    """
+    if isinstance(value, dict):
+        return value
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if text.startswith("${jsonencode(") and text.endswith(")}"):
+        text = text[len("${jsonencode(") : -2].strip()
+    if not text.startswith("{"):
+        return None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        pass
+    try:
+        parsed = load_hcl(f"nhi_gate_policy = {text}\n")
+    except HCL_ERRORS:
+        return None
+    return parsed.get("nhi_gate_policy") if isinstance(parsed, dict) else None
+
+
+def policy_grants(node: Node, attr: str) -> list[Grant]:
+    """Grants of the IAM policy document in attribute `attr` of `node`.
+
+    One `Grant` per Action (or NotAction, `not_action=True`) x Resource (`*` when absent or
+    `NotResource`), `effect` from Effect. Each statement's line is the line of its `Action`/
+    `NotAction` key inside the attribute's text when those keys can be matched one-to-one to
+    the statements, else the attribute's line.
+    """
+    doc = policy_document(node.get(attr))
+    if not isinstance(doc, dict):
+        return []
+    if node.doc.resolver is not None:  # `Action = local.actions` inside jsonencode(...)
+        doc = node.doc.resolver.resolve_deep(doc)
+    statements = doc.get("Statement")
+    if isinstance(statements, dict):
+        statements = [statements]
+    if not isinstance(statements, list):
+        return []
+    attr_line = node.line(attr)
+    first, last = node.attrs.get(attr, (attr_line, attr_line))
+    key_lines = [
+        ln
+        for ln in range(first, last + 1)
+        for _ in _ACTION_KEY.finditer(node.doc.lines[ln - 1] if ln <= len(node.doc.lines) else "")
+    ]
+    with_action = [
+        s for s in statements if isinstance(s, dict) and ("Action" in s or "NotAction" in s)
+    ]
+    lines = key_lines if len(key_lines) == len(with_action) else [attr_line] * len(with_action)
+    grants: list[Grant] = []
+    for statement, line in zip(with_action, lines, strict=True):
+        grants.extend(_statement_grants(statement, line))
+    return grants
+
+
+def _statement_grants(statement: Mapping[str, Any], line: int) -> list[Grant]:
+    """Action (or NotAction) x Resource grants of one IAM policy statement, at `line`."""
+    not_action = "Action" not in statement
+    actions = strings(statement.get("NotAction" if not_action else "Action"))
+    resources = strings(statement.get("Resource")) or ["*"]
+    effect = effect_of(statement.get("Effect"))
+    return [
+        Grant(action=a, resource=r, effect=effect, not_action=not_action, line=line)
+        for a in actions
+        for r in resources
+    ]
+
+
+def document_grants(doc: Any, line: int) -> list[Grant]:
+    """Grants of every statement of a decoded IAM policy document, all at `line`."""
+    statements = doc.get("Statement") if isinstance(doc, dict) else None
+    if isinstance(statements, dict):
+        statements = [statements]
+    return [
+        g
+        for st in (statements if isinstance(statements, list) else [])
+        if isinstance(st, dict) and ("Action" in st or "NotAction" in st)
+        for g in _statement_grants(st, line)
+    ]
+
+
+def aws_policy(node: Node) -> list[Grant]:
+    """`aws_iam_policy`, `aws_iam_{role,user,group}_policy`: the `policy` document."""
+    return policy_grants(node, "policy")
+
+
+def aws_role(node: Node) -> list[Grant]:
+    """`aws_iam_role`: `managed_policy_arns` and `inline_policy { policy }` blocks.
+
+    `assume_role_policy` is a trust policy (who may assume), not privileges, and is skipped.
+    """
+    line = node.line("managed_policy_arns")
+    grants = [Grant(action=a, line=line) for a in strings(node.get("managed_policy_arns"))]
+    for inline in node.blocks("inline_policy"):
+        grants.extend(policy_grants(inline, "policy"))
+    return grants
+
+
+def aws_attachment(node: Node) -> list[Grant]:
+    """`aws_iam_*_policy_attachment`: the attached `policy_arn` as written."""
+    return [Grant(action=a, line=node.line("policy_arn")) for a in strings(node.get("policy_arn"))]
+
+
+def aws_sso_assignment(node: Node) -> list[Grant]:
+    """`aws_ssoadmin_account_assignment`: the `permission_set_arn` as written, on `target_id`
+    (the AWS account the principal gains it in), at the permission set's line."""
+    target = node.get("target_id")
+    resource = target if isinstance(target, str) else "*"
+    return [Grant(action=a, resource=resource, line=node.line("permission_set_arn"))
+            for a in strings(node.get("permission_set_arn"))]
+
+
+def aws_sso_managed_policy(node: Node) -> list[Grant]:
+    """`aws_ssoadmin_managed_policy_attachment`: the attached `managed_policy_arn` as written."""
+    return [Grant(action=a, line=node.line("managed_policy_arn"))
+            for a in strings(node.get("managed_policy_arn"))]
+
+
+def aws_sso_inline_policy(node: Node) -> list[Grant]:
+    """`aws_ssoadmin_permission_set_inline_policy`: the `inline_policy` document."""
+    return policy_grants(node, "inline_policy")
+
+
+def aws_policy_document(node: Node) -> list[Grant]:
+    """`data "aws_iam_policy_document"`: each `statement` block (dynamic ones are skipped).
+
+    `actions`/`not_actions` x `resources` (`*` when absent or `not_resources`); `effect`
+    defaults to Allow; line = the statement's `actions`/`not_actions` line, else its start.
+    """
+    grants: list[Grant] = []
+    for st in node.blocks("statement"):
+        not_action = "actions" not in st.body and "not_actions" in st.body
+        actions = strings(st.get("not_actions" if not_action else "actions"))
+        resources = strings(st.get("resources")) or ["*"]
+        line = st.line("not_actions" if not_action else "actions")
+        effect = effect_of(st.get("effect"))
+        grants.extend(
+            Grant(action=a, resource=r, effect=effect, not_action=not_action, line=line)
+            for a in actions
+            for r in resources
+        )
+    return grants

@@ -1,0 +1,159 @@
+"""The python-hcl2 boundary: the only module of nhi-gate that imports `hcl2`.
+
+python-hcl2 7.3.x `hcl2.loads(text, with_meta=True)` is called only through `load_hcl`, so a
+later upgrade touches this module only (../shared/research/ecosystem.md section 3). `load`
+decodes and parses one `.tf` file and turns a syntax error into an NHI901 `ParseProblem` with
+the line and column lark reports (or a better one found in the text); `warm` loads the grammar
+ahead of the first parse.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from hcl2.api import loads as hcl2_loads
+from hcl2.parser import parser as hcl2_parser
+from lark.exceptions import (
+    LarkError,
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
+
+from checker.decode import decode
+from checker.errors import NhiGateError
+from checker.model import ParseProblem, SourceFile
+from checker.parsers.terraform.positions import depth_at_line_starts
+
+#: What `load_hcl` raises on bad input (lark's errors and python-hcl2's transform errors).
+HCL_ERRORS = (LarkError, ValueError, RuntimeError, RecursionError, UnicodeError)
+
+
+@dataclass(frozen=True)
+class LoadedHcl:
+    """One `.tf` file decoded and parsed by python-hcl2 once (`load`), so that `checker.pipeline`
+    can hand the same parse to `parse` and to the secret scan (`checker.secrets.scan`).
+
+    `text`: the decoded text, None when undecodable; `data`: the `loads(text, with_meta=True)`
+    result (treat as read-only), None when the text did not parse; `problem`: the
+    NHI901/NHI902/NHI903 `ParseProblem` `parse` reports for the file, or None.
+    """
+
+    text: str | None
+    data: Any
+    problem: ParseProblem | None
+
+
+def load(source: SourceFile) -> LoadedHcl:
+    """Decode and parse one `.tf` file. Raises `NhiGateError` only when the installed `hcl2`
+    package is not python-hcl2 7.x; bad input becomes `LoadedHcl.problem`."""
+    text = decode(source)
+    if isinstance(text, ParseProblem):
+        return LoadedHcl(None, None, text)
+    try:
+        data = load_hcl(text, with_meta=True)
+    except NhiGateError:
+        raise  # a broken installation is no verdict on the file: exit 2 with the fix
+    except HCL_ERRORS as exc:
+        return LoadedHcl(text, None, _hcl_problem(source.path, text, exc))
+    return LoadedHcl(text, data, None)
+
+
+def warm() -> None:
+    """Load python-hcl2's grammar now (its lark parser, cached for the process), so a
+    `checker.sources.budget.ParseWorker` pays for it while the parent reads git."""
+    hcl2_parser()
+
+
+def load_hcl(text: str, with_meta: bool = False) -> Any:
+    """The one call into python-hcl2 (7.3.x `loads`). Raises what it raises (`HCL_ERRORS`).
+
+    Raises `NhiGateError` when the installed `hcl2` package is not python-hcl2 7.x: Checkov's
+    fork bc-python-hcl2 installs the same `hcl2` package with another `loads` signature.
+    """
+    try:
+        return hcl2_loads(text, with_meta=with_meta)
+    except TypeError as exc:
+        if "with_meta" not in str(exc):
+            raise
+        raise NhiGateError(
+            "the installed `hcl2` package is not python-hcl2 7.x (bc-python-hcl2, installed "
+            "with Checkov, replaces it): install nhi-gate in its own virtual environment or "
+            "with pipx, or `pip install --force-reinstall 'python-hcl2>=7.3.1,<8'`"
+        ) from exc
+
+
+def _hcl_problem(path: str, text: str, exc: BaseException) -> ParseProblem:
+    """NHI901 for an exception from `hcl2.loads`; the message never quotes file content."""
+    line, column = 1, 1
+    if isinstance(exc, UnexpectedInput):
+        line = int(getattr(exc, "line", 1) or 1)
+        column = int(getattr(exc, "column", 1) or 1)
+    last_line = max(1, text.count("\n") + (0 if text.endswith("\n") else 1))
+    if line < 1 or line > last_line:  # -1 when lark does not know; past the end at EOF
+        line, column = last_line, 1
+    if isinstance(exc, UnexpectedEOF) or (
+        isinstance(exc, UnexpectedToken) and getattr(exc.token, "type", "") == "$END"
+    ):
+        opened = _unclosed_start(text)
+        if opened is not None:
+            line, column = opened, 1
+            reason = "not closed before the end of the file (missing }, ], ), quote or heredoc end)"
+        else:
+            reason = "unexpected end of file"
+    elif isinstance(exc, UnexpectedToken):
+        reason = "unexpected token"
+    elif isinstance(exc, UnexpectedCharacters):
+        reason = "unexpected character"
+    elif isinstance(exc, VisitError):
+        reason, line = _visit_error(text, exc)
+    elif isinstance(exc, RecursionError):
+        reason = "expressions nested too deeply"
+    elif isinstance(exc, UnicodeError):
+        reason = "invalid character encoding"
+    else:
+        reason = "not valid HCL"
+    return ParseProblem(
+        path, "NHI901", f"{path}: HCL syntax error at line {line}, column {column}: {reason}", line
+    )
+
+
+def _unclosed_start(text: str) -> int | None:
+    """The line where the construct left open at the end of the file starts, or None.
+
+    At end of file lark only knows that input ran out; the useful position is the start of the
+    last top-level construct (a line beginning at depth 0 in code) when the file ends inside a
+    block, bracket, string, heredoc or comment (`depth_at_line_starts` on one line past the end).
+    """
+    lines = text.split("\n")
+    states = depth_at_line_starts(lines, 1, len(lines) + 1)
+    depth, in_code = states[-1]
+    if depth == 0 and in_code:
+        return None
+    for number in range(len(lines), 0, -1):
+        start_depth, start_code = states[number - 1]
+        stripped = lines[number - 1].strip()
+        if start_depth == 0 and start_code and stripped and not stripped.startswith(("#", "//")):
+            return number
+    return None
+
+
+def _visit_error(text: str, exc: VisitError) -> tuple[str, int]:
+    """(reason, line) for python-hcl2's transform errors, e.g. a duplicated attribute.
+
+    7.3.1 raises `VisitError(orig_exc=RuntimeError("<name> already defined"))` with the position
+    of the enclosing body only; the second definition's line is found by scanning the text.
+    """
+    line = int(getattr(getattr(exc.obj, "meta", None), "line", 1) or 1)
+    m = re.fullmatch(r"(\S+) already defined", str(exc.orig_exc))
+    if not m:
+        return "invalid construct", line
+    pattern = re.compile(rf"\s*{re.escape(m.group(1))}\s*=(?!=)")
+    seen = [i for i, ln in enumerate(text.split("\n"), start=1) if pattern.match(ln)]
+    if len(seen) >= 2:
+        line = seen[1]
+    return "attribute defined twice", line

@@ -1,0 +1,340 @@
+"""Catalogued `resource`/`data` blocks -> `IdentityObject`s, and what every identity carries.
+
+`resource_identity` builds the identity of one block whose type the catalogue
+(`rules/catalogue/terraform.yaml`) lists. The helpers read its governance metadata (tags,
+labels, `key=value` pairs in descriptions, `# nhi-gate:` comments), its references to other
+catalogued identities, its native lifetime, key usages and literal principals; `modules.py`
+uses them for module calls.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from checker.model import Grant, IdentityObject, Lifetime, Location, ModuleSources
+from checker.parsers import common
+from checker.parsers.terraform.grants import grant_extractor
+from checker.parsers.terraform.nodes import META, Block, Doc, Node, is_expr, strings
+from checker.parsers.terraform.trust import declared_trust
+from checker.parsers.terraform.values import Resolver, resolving
+from checker.policy.catalogue import Catalogue
+
+#: The catalogue format of Terraform block types (`Catalogue.get(FORMAT, type)`).
+FORMAT = "terraform"
+
+#: Free-text fields scanned for `key=value` governance pairs (`common.parse_kv`).
+_DESCRIPTION_FIELDS = ("description", "display_name", "notes")
+#: Map (or list-of-"k=v") attributes holding governance tags.
+TAG_FIELDS = ("tags", "tags_all", "labels")
+#: `type.name`, `data.type.name` or `module.name` inside an expression (`references_in`).
+_REFERENCE = re.compile(r"(?<![\w.\-])(?:(data)\.)?([a-z][a-z0-9_]*)\.([A-Za-z_][\w-]*)")
+#: `timeadd(..., "720h")` and a bare number of seconds or hours (`_lifetime`).
+_TIMEADD = re.compile(r"timeadd\([^\"]*\"((?:\d+(?:\.\d+)?(?:ms|us|µs|ns|h|m|s))+)\"\s*\)")
+_NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*$")
+
+#: Literal identifiers of identities (`literal_principals`): GCP service account emails, AWS
+#: role ARNs, `system:serviceaccount:<ns>:<name>` users and Azure GUIDs.
+GCP_SA_EMAIL = re.compile(r"[a-z][a-z0-9-]{4,29}@[a-z0-9.-]+\.iam\.gserviceaccount\.com")
+_AWS_ROLE_ARN = re.compile(r"arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+_K8S_SA_USER = re.compile(r"system:serviceaccount:([a-z0-9.-]+):([a-z0-9.-]+)")
+#: Attributes whose literal GUID value names an Azure principal (client or object id).
+_AZURE_ID_ATTRS = frozenset({
+    "client_id", "application_id", "principal_id", "object_id", "principal_object_id",
+    "service_principal_object_id", "app_role_assignment_required_id",
+})
+
+
+@dataclass(frozen=True)
+class Context:
+    """What reference resolution needs: catalogued resource/data types and this file's modules."""
+
+    resource_types: frozenset[str]
+    data_types: frozenset[str]
+    modules: frozenset[str]
+
+
+#: Resource types catalogued per value of one attribute, as `<type>:<value>` (like Kubernetes
+#: `Secret:<type>`): only `type = "SecureString"` SSM parameters hold secrets. Source:
+#: https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-securestring.html
+_REFINED_BY: Mapping[str, str] = {"aws_ssm_parameter": "type"}
+
+
+def resource_identity(
+    block: Block, doc: Doc, catalogue: Catalogue, ctx: Context,
+    module: ModuleSources | None = None,
+) -> IdentityObject | None:
+    """An `IdentityObject` for a catalogued `resource`/`data` block, else None."""
+    if len(block.labels) != 2:
+        return None
+    rtype, name = block.labels
+    key = rtype if block.section == "resource" else f"data.{rtype}"
+    node = block.node
+    if key in _REFINED_BY:
+        # Catalogued only for some values of one attribute (`aws_ssm_parameter:SecureString`):
+        # a plain String parameter is configuration, not a secret.
+        value = node.get(_REFINED_BY[key])
+        key = f"{key}:{value}" if isinstance(value, str) else f"{key}:"
+    entry = catalogue.get(FORMAT, key)
+    if entry is None:
+        return None
+    address = f"{rtype}.{name}" if block.section == "resource" else f"data.{rtype}.{name}"
+    extractor = grant_extractor(rtype)
+    resolver = Resolver(module) if module is not None else None
+    grants = extractor(resolving(node, resolver)) if extractor is not None else []
+    return IdentityObject(
+        kind=entry.kind,
+        platform=entry.platform,
+        type=key,
+        address=address,
+        location=Location(doc.path, node.start, node.end),
+        metadata=_metadata(node, doc),
+        attribute_lines=attribute_lines(node),
+        privileges=dedupe(grants),
+        lifetime=_lifetime(rtype, node),
+        namespace=_k8s_namespace(rtype, node),
+        references=references_in(node, ctx, address),
+        trust=declared_trust(rtype, node),
+        usages=key_usages(rtype, node),
+        principals=literal_principals(node),
+        inputs=resolver.inputs() if resolver is not None else (),
+    )
+
+
+def dedupe(grants: list[Grant]) -> tuple[Grant, ...]:
+    """`grants` without repeats, in first-seen order."""
+    return tuple(dict.fromkeys(grants))
+
+
+def attribute_lines(node: Node) -> dict[str, int]:
+    """Top-level names -> line, plus `block.attr` for attributes of nested blocks.
+
+    For repeated nested blocks (`statement`, `rule`) the first block's attributes are recorded.
+    Tag maps are not blocks (in `.tf.json` both are objects) and `"//"` comments are dropped.
+    """
+    out = {name: span[0] for name, span in node.attrs.items() if name != "//"}
+    for name, value in node.body.items():
+        if not isinstance(value, (list, dict)) or name in TAG_FIELDS:
+            continue
+        for child in node.blocks(name)[:1]:
+            for attr, span in child.attrs.items():
+                out.setdefault(f"{name}.{attr}", span[0])
+    return out
+
+
+# --------------------------------------------------------------------------- metadata
+
+
+def fill(out: dict[str, str], key: str, value: str) -> None:
+    """Set `out[key]` unless a key equal to it ignoring case is already there (first wins)."""
+    folded = key.casefold()
+    if all(k.casefold() != folded for k in out):
+        out[key] = value
+
+
+def merge_tags(out: dict[str, str], value: Any) -> None:
+    """Add string tags from a map (or `k=v` strings from a list, as azuread uses) to `out`.
+
+    Values holding `${...}` are skipped: their value is not known before apply.
+    """
+    if isinstance(value, dict):
+        for key, val in value.items():
+            if isinstance(key, str) and isinstance(val, str) and "${" not in key + val:
+                fill(out, key, val)
+    elif isinstance(value, list):
+        for item in value:
+            if isinstance(item, str) and "${" not in item:
+                for key, val in common.parse_kv(item).items():
+                    fill(out, key, val)
+
+
+def _metadata(node: Node, doc: Doc) -> dict[str, str]:
+    """Governance metadata of one block, first source winning per key.
+
+    Order: `tags`/`tags_all`/`labels` maps, then the Kubernetes provider's
+    `metadata { labels, annotations }`, then `key=value` pairs in `description`/`display_name`/
+    `notes`, then a `# nhi-gate: k=v` comment directly above the block (HCL) or a
+    `"//": "nhi-gate: k=v"` comment key in the block (JSON).
+    """
+    out: dict[str, str] = {}
+    for name in TAG_FIELDS:
+        merge_tags(out, node.get(name))
+    for meta in node.blocks("metadata"):
+        merge_tags(out, meta.get("labels"))
+        merge_tags(out, meta.get("annotations"))
+    for name in _DESCRIPTION_FIELDS:
+        value = node.get(name)
+        if isinstance(value, str):
+            for key, val in common.parse_kv(value).items():
+                if "${" not in val:
+                    fill(out, key, val)
+    if doc.spans is None:
+        comment = common.comment_metadata(doc.lines, node.start)
+    else:
+        note = node.get("//")
+        comment = {}
+        if isinstance(note, str):
+            m = re.search(r"nhi-gate\s*:\s*(?!ignore\b)(.*)", note)
+            if m:
+                comment = common.parse_kv(m.group(1))
+    for key, val in comment.items():
+        fill(out, key, val)
+    return out
+
+
+def _k8s_namespace(rtype: str, node: Node) -> str | None:
+    """`metadata { namespace = "..." }` of a Kubernetes provider resource, when literal."""
+    if not rtype.startswith("kubernetes_"):
+        return None
+    for meta in node.blocks("metadata"):
+        value = meta.get("namespace")
+        if isinstance(value, str) and value and not is_expr(value):
+            return value
+    return None
+
+
+def references_in(node: Node, ctx: Context, own: str) -> tuple[str, ...]:
+    """Addresses of catalogued identities this block refers to, in first-seen order.
+
+    Scans every string holding `${` (iteratively, any depth) for `type.name`,
+    `data.type.name` and `module.name` where the type is catalogued (or the module is a
+    catalogued module of this file), e.g. `${aws_iam_user.ci.name}` -> `aws_iam_user.ci`.
+    """
+    found: dict[str, None] = {}
+    todo: list[Any] = [node.body]
+    while todo:
+        value = todo.pop()
+        if isinstance(value, dict):
+            todo.extend(reversed([v for k, v in value.items() if k not in META]))
+        elif isinstance(value, list):
+            todo.extend(reversed(value))
+        elif isinstance(value, str) and "${" in value:
+            for m in _REFERENCE.finditer(value):
+                is_data, type_, name = m.group(1), m.group(2), m.group(3)
+                if is_data and type_ in ctx.data_types:
+                    found[f"data.{type_}.{name}"] = None
+                elif not is_data and type_ == "module" and name in ctx.modules:
+                    found[f"module.{name}"] = None
+                elif not is_data and type_ in ctx.resource_types:
+                    found[f"{type_}.{name}"] = None
+    found.pop(own, None)
+    return tuple(found)
+
+
+# --------------------------------------------------------------------------- lifetime
+
+_LifetimeSpec = tuple[tuple[str, Literal["date", "hours", "duration"]], ...]
+_PASSWORD_LIFETIME: _LifetimeSpec = (("end_date", "date"), ("end_date_relative", "duration"))
+
+#: Resource type -> attributes that declare a native lifetime, first present wins. Sources:
+#: provider docs pages named in rules/catalogue/terraform.yaml.
+_LIFETIME: Mapping[str, _LifetimeSpec] = {
+    "azuread_application_password": _PASSWORD_LIFETIME,
+    "azuread_service_principal_password": _PASSWORD_LIFETIME,
+    "azuread_application_certificate": _PASSWORD_LIFETIME,
+    "azuread_service_principal_certificate": _PASSWORD_LIFETIME,
+    "tls_self_signed_cert": (("validity_period_hours", "hours"),),
+    "tls_locally_signed_cert": (("validity_period_hours", "hours"),),
+    "azurerm_key_vault_secret": (("expiration_date", "date"),),
+    "azurerm_key_vault_key": (("expiration_date", "date"),),
+    "google_secret_manager_secret": (("expire_time", "date"), ("ttl", "duration")),
+    "vault_token": (("explicit_max_ttl", "duration"), ("ttl", "duration")),
+    "gitlab_personal_access_token": (("expires_at", "date"),),
+    "gitlab_project_access_token": (("expires_at", "date"),),
+    "gitlab_group_access_token": (("expires_at", "date"),),
+    "gitlab_deploy_token": (("expires_at", "date"),),
+}
+
+
+def _duration_hours(text: str) -> float | None:
+    """Hours in a Go-style duration (`8760h`, `1h30m`, `86400s`) or a bare number of seconds."""
+    text = text.strip()
+    m = _NUMBER.match(text)
+    if m:
+        return float(m.group(1)) / 3600
+    return common.go_duration_hours(text)
+
+
+def _lifetime(rtype: str, node: Node) -> Lifetime | None:
+    """The native lifetime the block declares, or None.
+
+    A literal date goes to `expires`, hours/durations to `hours`; `timeadd(timestamp(), "720h")`
+    counts as 720 hours. An expression that cannot be evaluated still gives a `Lifetime`
+    naming the attribute, with both values None (declared, unknown before apply).
+    """
+    for attr, how in _LIFETIME.get(rtype, ()):
+        value = node.get(attr)
+        if value is None or isinstance(value, bool):
+            continue
+        if isinstance(value, (int, float)):
+            hours = float(value) if how == "hours" else _duration_hours(str(value))
+            return Lifetime(hours=hours, attribute=attr)
+        if not isinstance(value, str):
+            return Lifetime(attribute=attr)
+        timeadd = _TIMEADD.search(value)
+        if timeadd:
+            return Lifetime(hours=_duration_hours(timeadd.group(1)), attribute=attr)
+        if "${" in value:
+            return Lifetime(attribute=attr)
+        if how == "date":
+            return Lifetime(expires=value, attribute=attr)
+        if how == "hours":
+            m = _NUMBER.match(value)
+            return Lifetime(hours=float(m.group(1)) if m else None, attribute=attr)
+        return Lifetime(hours=_duration_hours(value), attribute=attr)
+    return None
+
+
+# --------------------------------------------------------------------------- usages, principals
+
+
+def key_usages(rtype: str, node: Node) -> tuple[str, ...]:
+    """Key usages a certificate or key may serve, as written (sorted, deduplicated).
+
+    `tls_*_cert.allowed_uses`, `kubernetes_certificate_signing_request*.spec.usages`,
+    `azurerm_key_vault_key.key_opts`, and the `key_usage`/`extended_key_usage` of an
+    `azurerm_key_vault_certificate` policy.
+    """
+    found: list[str] = []
+    if rtype in ("tls_self_signed_cert", "tls_locally_signed_cert"):
+        found = strings(node.get("allowed_uses"))
+    elif rtype.startswith("kubernetes_certificate_signing_request"):
+        found = [u for spec in node.blocks("spec") for u in strings(spec.get("usages"))]
+    elif rtype == "azurerm_key_vault_key":
+        found = strings(node.get("key_opts"))
+    elif rtype == "azurerm_key_vault_certificate":
+        for policy in node.blocks("certificate_policy"):
+            for props in policy.blocks("x509_certificate_properties"):
+                found += strings(props.get("key_usage"))
+                found += strings(props.get("extended_key_usage"))
+    return tuple(sorted(set(found)))
+
+
+def literal_principals(node: Node) -> tuple[str, ...]:
+    """Literal identifiers of identities the block names (see `IdentityObject.principals`).
+
+    Every literal string at any depth is searched for GCP service account emails, AWS role
+    ARNs and `system:serviceaccount:<ns>:<name>` users; GUIDs count as Azure ids only under
+    the attribute names in `_AZURE_ID_ATTRS`. Interpolations (`${...}`) are not resolved.
+    """
+    found: dict[str, None] = {}
+    todo: list[tuple[str, Any]] = [("", node.body)]
+    while todo:
+        key, value = todo.pop()
+        if isinstance(value, dict):
+            todo.extend((k, v) for k, v in value.items() if k not in META)
+        elif isinstance(value, list):
+            todo.extend((key, v) for v in value)
+        elif isinstance(value, str):
+            for m in GCP_SA_EMAIL.finditer(value):
+                found[f"gcp-sa:{m.group(0)}"] = None
+            for m in _AWS_ROLE_ARN.finditer(value):
+                found[f"aws-role:{m.group(0)}"] = None
+            for m in _K8S_SA_USER.finditer(value):
+                found[f"k8s-sa:{m.group(1)}/{m.group(2)}"] = None
+            if key in _AZURE_ID_ATTRS and _GUID.match(value.strip()):
+                found[f"azure-id:{value.strip().lower()}"] = None
+    return tuple(sorted(found))

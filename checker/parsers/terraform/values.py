@@ -1,0 +1,230 @@
+"""Module values: `local.NAME` and `var.NAME` read as the literals a module directory sets.
+
+`module_values` reads the `locals`, `variable` defaults and tfvars files of one module
+directory (`checker.sources.modules.ModuleSources`). During one identity's grant extraction a
+`Resolver` substitutes them for attribute values that are exactly such a reference, and records
+where each was defined (`IdentityObject.inputs`).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from checker.model import Location, ModuleSources
+from checker.parsers.common import is_tfvars
+from checker.parsers.terraform.hcl import load
+from checker.parsers.terraform.nodes import META, Node, as_list, int_or
+from checker.parsers.terraform.positions import scan_block
+
+#: A whole `${local.NAME}` / `${var.NAME}` expression, as python-hcl2 writes `local.NAME`.
+_VALUE_REF = re.compile(r"\$\{\s*(local|var)\.([A-Za-z_][\w-]*)\s*\}")
+#: How far `local.a = local.b` chains (and nested lists/maps) are followed.
+_MAX_VALUE_DEPTH = 16
+Inputs = tuple[tuple[str, Location], ...]
+
+
+@dataclass(frozen=True)
+class ModuleValue:
+    """One resolved module value: `value` is a literal string, number, bool, or a list/map of
+    them; `inputs` are (`local.NAME` or `var.NAME`, where it is defined) for the value itself
+    first, then for every value it was read through (`local.a = local.b`)."""
+
+    value: Any
+    inputs: Inputs
+
+
+@dataclass(frozen=True)
+class ModuleValues:
+    """`local.NAME` / `var.NAME` -> `ModuleValue`, for the values that are literals."""
+
+    values: Mapping[str, ModuleValue]
+
+
+@functools.lru_cache(maxsize=32)
+def module_values(module: ModuleSources) -> ModuleValues:
+    """The literal values of one module directory, as Terraform would set them.
+
+    `locals { NAME = ... }` and `variable "NAME" { default = ... }` of every `.tf`/`.tofu`
+    source (override files, `override.tf` and `*_override.tf`, last: their definitions replace
+    earlier ones, https://developer.hashicorp.com/terraform/language/files/override), then
+    `terraform.tfvars`, then `*.auto.tfvars` in file-name order, each replacing a variable's
+    value (https://developer.hashicorp.com/terraform/language/values/variables#variable-definition-precedence).
+    A value holding any other expression (a function call, `${...}` inside a string, a
+    resource attribute) is left out, as is a file that cannot be read or parsed. Each value's
+    location is its attribute's lines (the `default` line for a variable). Cached per process:
+    the parse jobs of one directory share one `ModuleSources`.
+    """
+    defined: dict[str, tuple[Any, Location]] = {}
+    configs = [s for s in module.sources if not is_tfvars(s.path)]
+    configs.sort(key=lambda s: (_is_override(s.path), s.path))
+    tfvars = [s for s in module.sources if is_tfvars(s.path)]
+    tfvars.sort(key=lambda s: (_file_name(s.path) != "terraform.tfvars", _file_name(s.path)))
+    for src in configs:
+        loaded = load(src)
+        if loaded.text is None or not isinstance(loaded.data, dict):
+            continue
+        lines = loaded.text.split("\n")
+        override = _is_override(src.path)
+        for name, value, span in _definitions(loaded.data, lines):
+            if override or name not in defined:
+                defined[name] = (value, Location(src.path, *span))
+    for src in tfvars:
+        loaded = load(src)
+        if loaded.text is None or not isinstance(loaded.data, dict):
+            continue
+        lines = loaded.text.split("\n")
+        # A .tfvars file is a body without a block: scan it as the inside of one.
+        spans = scan_block(["{", *lines, "}"], 1, len(lines) + 2)
+        for name, value in loaded.data.items():
+            if name in META or not isinstance(name, str):
+                continue
+            first, last = spans.get(name, (2, 2))
+            span = _value_span(lines, (first - 1, last - 1))
+            defined[f"var.{name}"] = (value, Location(src.path, *span))
+    out: dict[str, ModuleValue] = {}
+    for key in defined:
+        got = _literal(f"${{{key}}}", defined, 0)
+        if got is not None:
+            out[key] = ModuleValue(got[0], got[1])
+    return ModuleValues(out)
+
+
+def _file_name(path: str) -> str:
+    return path.rsplit("/", 1)[-1].lower()
+
+
+def _is_override(path: str) -> bool:
+    stem = _file_name(path).rsplit(".", 1)[0]
+    return stem == "override" or stem.endswith("_override")
+
+
+def _definitions(data: Mapping[str, Any], lines: Sequence[str]
+                 ) -> Iterator[tuple[str, Any, tuple[int, int]]]:  # fmt: skip
+    """(`local.NAME`/`var.NAME`, raw value, value lines) of one parsed `.tf` file."""
+    for block in as_list(data.get("locals")):
+        if not isinstance(block, dict) or "__start_line__" not in block:
+            continue
+        start = int_or(block.get("__start_line__"), 1)
+        spans = scan_block(lines, start, int_or(block.get("__end_line__"), start))
+        for name, value in block.items():
+            if name not in META and isinstance(name, str):
+                yield f"local.{name}", value, _value_span(lines, spans.get(name, (start, start)))
+    for group in as_list(data.get("variable")):
+        if not isinstance(group, dict):
+            continue
+        for name, body in group.items():
+            if not isinstance(body, dict) or "default" not in body:
+                continue
+            start = int_or(body.get("__start_line__"), 1)
+            spans = scan_block(lines, start, int_or(body.get("__end_line__"), start))
+            span = _value_span(lines, spans.get("default", (start, start)))
+            yield f"var.{name}", body["default"], span
+
+
+def _value_span(lines: Sequence[str], span: tuple[int, int]) -> tuple[int, int]:
+    """`span` without the blank and comment-only lines `scan_block` counts after a value."""
+    first, last = span
+    while last > first:
+        text = lines[last - 1].strip() if last <= len(lines) else ""
+        if text and not text.startswith(("#", "//")):
+            break
+        last -= 1
+    return first, last
+
+
+def _literal(value: Any, defined: Mapping[str, tuple[Any, Location]], depth: int
+             ) -> tuple[Any, Inputs] | None:  # fmt: skip
+    """`value` with whole `local.X`/`var.X` references replaced by their literal values, and
+    the definitions used; None when any part is another expression (or nests too deep)."""
+    if depth > _MAX_VALUE_DEPTH or value is None:
+        return None
+    if isinstance(value, (bool, int, float)):
+        return value, ()
+    if isinstance(value, str):
+        m = _VALUE_REF.fullmatch(value)
+        if m is None:
+            return None if "${" in value or "%{" in value else (value, ())
+        key = f"{m.group(1)}.{m.group(2)}"
+        if key not in defined:
+            return None
+        inner, location = defined[key]
+        got = _literal(inner, defined, depth + 1)
+        return None if got is None else (got[0], ((key, location), *got[1]))
+    used: list[tuple[str, Location]] = []
+    if isinstance(value, list):
+        items: list[Any] = []
+        for item in value:
+            got = _literal(item, defined, depth + 1)
+            if got is None:
+                return None
+            items.append(got[0])
+            used.extend(got[1])
+        return items, tuple(used)
+    if isinstance(value, dict):
+        entries: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str) or "${" in key:
+                return None
+            got = _literal(item, defined, depth + 1)
+            if got is None:
+                return None
+            entries[key] = got[0]
+            used.extend(got[1])
+        return entries, tuple(used)
+    return None
+
+
+class Resolver:
+    """Substitutes module values for whole `${local.NAME}`/`${var.NAME}` expressions during one
+    identity's grant extraction, and records the definitions it used (`inputs`)."""
+
+    def __init__(self, module: ModuleSources) -> None:
+        self._module = module
+        self._used: dict[str, Location] = {}
+
+    def inputs(self) -> Inputs:
+        """(`local.NAME`/`var.NAME`, definition) of every value substituted, first use first."""
+        return tuple(self._used.items())
+
+    def _one(self, value: Any) -> Any:
+        if not isinstance(value, str) or not value.startswith("${"):
+            return value
+        m = _VALUE_REF.fullmatch(value)
+        if m is None:
+            return value
+        found = module_values(self._module).values.get(f"{m.group(1)}.{m.group(2)}")
+        if found is None:
+            return value
+        for name, location in found.inputs:
+            self._used.setdefault(name, location)
+        return found.value
+
+    def resolve(self, value: Any) -> Any:
+        """`value`, or each list element / map value, with a whole reference substituted."""
+        if isinstance(value, list):
+            return [self._one(v) for v in value]
+        if isinstance(value, dict):
+            return {k: v if k in META else self._one(v) for k, v in value.items()}
+        return self._one(value)
+
+    def resolve_deep(self, value: Any, depth: int = 0) -> Any:
+        """`value` with every whole reference at any depth (to `_MAX_VALUE_DEPTH`) substituted:
+        for policy documents decoded from `jsonencode(...)`."""
+        if depth > _MAX_VALUE_DEPTH:
+            return value
+        if isinstance(value, list):
+            return [self.resolve_deep(v, depth + 1) for v in value]
+        if isinstance(value, dict):
+            return {k: self.resolve_deep(v, depth + 1) for k, v in value.items()}
+        return self._one(value)
+
+
+def resolving(node: Node, resolver: Resolver | None) -> Node:
+    """`node` whose `get` (and its nested blocks' `get`) substitutes module values."""
+    if resolver is None:
+        return node
+    return replace(node, doc=replace(node.doc, resolver=resolver))

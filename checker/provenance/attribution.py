@@ -1,0 +1,198 @@
+"""Which in-range commits wrote an identity, and who they are: line attribution for the rules.
+
+An identity is touched by a change when the change added one of its lines, changed its meaning
+without adding a line (a deleted tag), or changed a module value it reads
+(`IdentityObject.inputs`). Each touch is attributed to the most agent-like actor among the
+commits that wrote those lines (fail-closed): a line's writer is the most agent-like of its own
+commit and its lineage (`ChangedFile.line_lineage`), and a git-ai note only ever raises it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from checker.change import ACTOR_RANK, ChangedFile, Provenance
+from checker.model import IdentityObject
+
+
+@dataclass(frozen=True)
+class Touch:
+    """How the change touched one identity: the added lines, and who wrote them."""
+
+    lines: tuple[int, ...]
+    actor_kind: str | None
+    commit: str | None
+    agent: str | None
+    #: Every in-range commit that wrote one of `lines` (or a changed input), in line order,
+    #: no repeats.
+    commits: tuple[str, ...] = ()
+    #: The changed module values the identity reads (`local.ci_role (locals.tf:3)`), named
+    #: in every finding's message: its own lines may all be unchanged.
+    via: tuple[str, ...] = ()
+
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """What attribution reads: `mode` (`check`, `hook` or `scan`), each in-range commit's
+    provenance by sha, and in `hook` mode the `committer` (the commit being made)."""
+
+    mode: str
+    provenance: Mapping[str, Provenance]
+    committer: Provenance | None = None
+
+
+def _semantics(obj: IdentityObject) -> tuple[object, ...]:
+    """What an identity means, without positions: a change here is a change to the identity."""
+    return (
+        obj.kind,
+        obj.type,
+        tuple(sorted((k.lower(), v) for k, v in obj.metadata.items())),
+        tuple(sorted(repr(replace(g, line=None)) for g in obj.privileges)),
+        obj.lifetime,
+        tuple(sorted(obj.references)),
+        obj.namespace,
+        tuple(sorted(obj.secret_sinks)),
+    )
+
+
+def _most_agent_like(provs: Sequence[Provenance]) -> Provenance | None:
+    """The first of the highest-ranked actors in `provs` (fail-closed attribution)."""
+    best: Provenance | None = None
+    for prov in provs:
+        if best is None or ACTOR_RANK[prov.actor_kind] > ACTOR_RANK[best.actor_kind]:
+            best = prov
+    return best
+
+
+def _lines_actors(cf: ChangedFile, lines: Sequence[int], ctx: Attribution
+                  ) -> tuple[list[Provenance], list[str]]:  # fmt: skip
+    """Who wrote each of `cf`'s added `lines` (the hook's actor for uncommitted lines; a git-ai
+    note only ever raises the actor), and the in-range shas among them, in line order.
+
+    A line's writer is the most agent-like of its own commit and its lineage (the earlier
+    in-range commits whose lines it replaced, `ChangedFile.line_lineage`), so a human's later
+    edit (even `terraform fmt`) of an agent's line leaves it the agent's; the lineage commits
+    are among the returned shas, after the line's own commit."""
+    provs: list[Provenance] = []
+    shas: list[str] = []
+    for line in lines:
+        sha = cf.line_commits.get(line)
+        writers = (sha, *cf.line_lineage.get(line, ())) if sha else ()
+        shas.extend(s for s in writers if s not in shas)
+        prov = _most_agent_like([
+            ctx.provenance.get(s) or Provenance(commit=s, actor_kind="unknown") for s in writers
+        ]) if writers else ctx.committer
+        if prov is None:
+            prov = Provenance(commit="", actor_kind="unknown")
+        noted = cf.ai_lines.get(line)
+        if noted is not None and ACTOR_RANK[noted.actor_kind] > ACTOR_RANK[prov.actor_kind]:
+            prov = noted
+        provs.append(prov)
+    return provs, shas
+
+
+def _file_actor(cfs: Sequence[ChangedFile], ctx: Attribution) -> Provenance:
+    """The most agent-like of the commits that touched `cfs` (the hook's actor before any
+    commit exists): who changed a file without adding the line that matters."""
+    provs: list[Provenance] = []
+    for cf in cfs:
+        for sha in cf.commits or tuple(dict.fromkeys(cf.line_commits.values())):
+            provs.append(ctx.provenance.get(sha) or Provenance(commit=sha, actor_kind="unknown"))
+    best = _most_agent_like(provs)
+    if best is None:
+        best = ctx.committer or Provenance(commit="", actor_kind="unknown")
+    return best
+
+
+def _touch_without_added_lines(obj: IdentityObject, cf: ChangedFile,
+                               base: IdentityObject | None, ctx: Attribution) -> Touch | None:
+    """An identity whose meaning changed although the range added no line inside it: a
+    deleted owner tag, an edited `# nhi-gate:` comment above it, a removed Deny statement.
+    The actor is the most agent-like of the commits that touched the file (fail-closed)."""
+    if base is None or _semantics(base) == _semantics(obj):
+        return None
+    best = _file_actor([cf], ctx)
+    return Touch((), best.actor_kind, best.commit or None, best.agent,
+                 (best.commit,) if best.commit else ())
+
+
+def _input_touch(obj: IdentityObject, base: IdentityObject | None,
+                 files: Mapping[str, ChangedFile], ctx: Attribution) -> Touch | None:
+    """How a change of the module values `obj` reads (`IdentityObject.inputs`) touched it.
+
+    An input whose definition lines the change added touches `obj`, attributed to whoever
+    wrote those lines. Else, when `obj` means something else than at base, its values come
+    from other definitions than at base (a removed `.tfvars` override, a deleted local), and
+    one of those files changed: whoever touched it. None when no input changed.
+    """
+    provs: list[Provenance] = []
+    shas: list[str] = []
+    via: list[str] = []
+    for name, where in obj.inputs:
+        cf = files.get(where.path)
+        lines = cf.added_within(where.start_line, where.end_line) if cf is not None else ()
+        if cf is None or not lines:
+            continue
+        found, commits = _lines_actors(cf, lines, ctx)
+        provs.extend(found)
+        shas.extend(c for c in commits if c not in shas)
+        via.append(f"{name} ({where.path}:{where.start_line})")
+    moved = base is not None and {(n, w.path) for n, w in obj.inputs} != {
+        (n, w.path) for n, w in base.inputs}
+    if not via and base is not None and moved and _semantics(base) != _semantics(obj):
+        changed: dict[str, ChangedFile] = {}
+        for side, inputs in (("", obj.inputs), (" at base", base.inputs)):
+            for name, where in inputs:
+                cf = files.get(where.path)
+                if cf is not None:
+                    changed.setdefault(cf.path, cf)
+                    via.append(f"{name} ({where.path}:{where.start_line}{side})")
+        if changed:
+            actor = _file_actor(list(changed.values()), ctx)
+            provs.append(actor)
+            shas.extend([actor.commit] if actor.commit else [])
+    best = _most_agent_like(provs)
+    if best is None:
+        return None
+    return Touch((), best.actor_kind, best.commit or None, best.agent, tuple(shas),
+                 tuple(dict.fromkeys(via)))
+
+
+def touch_of(obj: IdentityObject, cf: ChangedFile | None, ctx: Attribution,
+           base: IdentityObject | None = None,
+           files: Mapping[str, ChangedFile] | None = None) -> Touch | None:
+    """How the change touched `obj` (see the module doc), or None when it did not.
+
+    `cf` is `obj`'s own changed file (None when unchanged); `files` every changed file by path
+    (and old path), for `obj`'s inputs. `Touch.lines` are `obj`'s own added lines; the actor is
+    the most agent-like of the writers of those lines and of its changed inputs.
+    """
+    if ctx.mode == "scan":
+        return Touch((), None, None, None)
+    found: list[Touch] = []
+    lines = cf.added_within(obj.location.start_line, obj.location.end_line) if cf else ()
+    if cf is not None and lines:
+        provs, shas = _lines_actors(cf, lines, ctx)
+        best = _most_agent_like(provs)
+        assert best is not None
+        found.append(Touch(lines, best.actor_kind, best.commit or None, best.agent, tuple(shas)))
+    elif cf is not None:
+        without = _touch_without_added_lines(obj, cf, base, ctx)
+        found.extend([without] if without is not None else [])
+    read = obj.inputs or (base is not None and base.inputs)
+    via = _input_touch(obj, base, files, ctx) if files and read else None
+    found.extend([via] if via is not None else [])
+    if not found:
+        return None
+    best_touch = found[0]
+    for touch in found[1:]:
+        if ACTOR_RANK[touch.actor_kind or "unknown"] > ACTOR_RANK[
+                best_touch.actor_kind or "unknown"]:
+            best_touch = touch
+    commits = tuple(dict.fromkeys(c for t in found for c in t.commits))
+    return replace(best_touch, lines=lines, commits=commits,
+                   via=via.via if via is not None else ())
+
+

@@ -1,0 +1,322 @@
+"""Hardcoded secret values in any text, line by line: `find_hardcoded(lines)` -> `Hit`s.
+
+Two detectors, in this order on each line: the format plugins of `checker.secrets.detectors`
+(a GitHub token, an AWS key, ... wherever it stands), then, when none matched, a literal under a
+credential-named key (`password`, `secret`, `token`, `private_key`, `api_key`, ...) that is not
+a placeholder or reference (`is_placeholder`) and is long and random enough (`entropy`); a
+password-named key needs only `MIN_PASSWORD_LENGTH` characters. The key of a value comes from
+`key: value`/`key = "value"`, from a Terraform `variable "NAME" {` block around a `default`,
+or from a `name:` line above a `value:` line (Kubernetes/compose env lists, ECS JSON).
+
+A value leaves this module only as `redact(value)`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from checker.secrets.detectors import may_hold_plugin_secret, plugin_values, plugins
+
+#: Lines longer than this are scanned on their first this-many characters only.
+MAX_LINE = 4096
+#: Minimum length and Shannon entropy of a literal under a credential-named key.
+MIN_LENGTH = 8
+MIN_ENTROPY = 3.0
+#: From this length a lower entropy suffices (a 36-character UUID-shaped API key scores ~2.4).
+LONG_LENGTH = 16
+MIN_LONG_ENTROPY = 2.0
+
+SECRET_KEY = re.compile(
+    r"(?i)(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|private[_-]?key|privatekey"
+    r"|secret[_-]?key|access[_-]?key|client[_-]?secret|credentials?|auth[_-]?key|token[_-]?key)$"
+)
+#: Password-named keys: any literal of `MIN_PASSWORD_LENGTH`+ characters is a hardcoded
+#: password, however weak (`root`, `hackme` are exactly the passwords attackers try first).
+_PASSWORD_KEY = re.compile(r"(?i)(?:password|passwd|pwd)$")
+MIN_PASSWORD_LENGTH = 4
+#: A name component that says password (`DB_PASS`, `DB_PASS_BD_2`, `smtp-pwd-ro`): the key is
+#: split on `_`, `-`, `.`; `pass` counts only after another component (`pass_through`,
+#: `pass_host_header` are settings; a lone `PASS:` is mostly prose), and what follows it may
+#: only be short qualifiers (`bd`, `2`, `rw`, `v2`), never a metadata word
+#: (`_PASSWORD_QUALIFIER_NOT`).
+_PASSWORD_PART = frozenset({"password", "passwd", "pwd", "pass"})
+_PASSWORD_QUALIFIER = re.compile(r"(?i)^[a-z0-9]{1,3}$")
+_PASSWORD_QUALIFIER_NOT = frozenset({"len", "min", "max", "env", "url", "uri", "id", "arn", "ttl",
+                                     "age", "ref", "key", "set", "cmd", "var", "md5", "sha"})
+#: `key: value`, `key = "value"`, `"key": "value"`, `KEY=value` (env / shell).
+_KV = re.compile(
+    r"""(?P<kq>["']?)(?P<key>[A-Za-z_][\w.\-]*)(?P=kq)\s*(?P<op>:|=)\s*"""
+    r"""(?P<val>"(?:[^"\\]|\\.)*"|'[^']*'|[^\s"',;}\]#]+)"""
+)
+_REFERENCE = re.compile(
+    r"(?i)(\$\{|\$\(|\{\{|\{%|%\{|#\{|\(\(|^\$[A-Za-z_{]|^(var|local|data|module|each|self|"
+    r"secrets|env|vars|inputs|steps|needs|matrix|github|ref\+\w+|vault|sm|gcp|awssm|azkv):"
+    r"|^(var|local|data|module|each|self|random_\w+|aws_\w+|google_\w+|azurerm_\w+|tls_\w+)\."
+    r"|^arn:aws[\w-]*:(secretsmanager|ssm|kms)|^projects/[^/]+/secrets/|secretKeyRef|valueFrom"
+    r"|^!|^\{\.|\w\(|^[A-Za-z_]\w*(\.\w+){2,}$)"
+)
+#: An index expression (`var.list[0]`, `local.m["k"]`): a reference only when unquoted; inside
+#: quotes (`"F-oS9[DSF"`) `[` is a literal character of the value.
+_INDEX = re.compile(r"\w\[")
+#: Keys that name a setting about a password rather than the password itself.
+_SETTING_KEY = re.compile(
+    r"(?i)^(update|has|allow|allows|change|require|requires|reset|enable|use|manage|generate"
+    r"|min|max|show|hide|no|skip|force|rotate|is)[_-]?\w*(password|token|secret)$"
+)
+#: `- name: DB_PASSWORD` then `value: ...` (Kubernetes/compose env lists), the same in JSON
+#: (`"name": "DB_PASSWORD",` then `"value": "..."`: ECS container definitions), and a YAML key
+#: with no value of its own whose next line is `value: ...` (`proxy-password:` / `  value: x`).
+_ENV_NAME = re.compile(
+    r"""^\s*-?\s*(?:["']?name["']?\s*:\s*["']?(?P<name>[A-Za-z_][\w.-]*)["']?\s*,?"""
+    r"""|["']?(?P<parent>[A-Za-z_][\w.-]*)["']?\s*:)\s*$"""
+)
+_ENV_VALUE = re.compile(r"""^\s*["']?value["']?\s*:\s*("[^"]*"|'[^']*'|\S+?)\s*,?\s*$""")
+#: A Terraform `variable "NAME" {` block header: its `default = "..."` is keyed by NAME
+#: (`variable "db_password" { default = "..." }` holds a password although the key is `default`).
+_TF_VARIABLE = re.compile(r"""^\s*variable\s+"(?P<name>[A-Za-z_][\w-]*)"\s*\{""")
+_TF_DEFAULT = re.compile(
+    r"""^\s*default\s*=\s*(?P<val>"(?:[^"\\]|\\.)*")\s*\}?\s*(?:#.*|//.*)?$"""
+)
+_TF_BLOCK_END = re.compile(r"^\}")
+_NAME_CHARS = re.compile(r"[^A-Za-z0-9]")
+
+_PLACEHOLDER_WORD = re.compile(
+    r"(?i)(xxxx|\*\*\*|\.\.\.|<[^>]+>|\[[^\]]+\]|your[_-]|replace|placeholder|changeme|change[_-]me"
+    r"|(?<![a-z])example|sample|dummy|redacted|fake|mock|not[_-]?a[_-]?secret|insert|enter[_-]|todo|tbd"
+    r"|fixme|default|secret[_-]?name|password[_-]?here|\bnull\b|\bnone\b)"
+)
+_BOOLEANISH = re.compile(r"(?i)^(true|false|yes|no|on|off|null|none|nil|~|\d+(\.\d+)?)$")
+_PATHLIKE = re.compile(r"^(/|\./|\.\./|~/|[A-Za-z]:\\)|\.(pem|key|crt|json|txt|p12|pfx|jks|env)$")
+_BASE64 = re.compile(r"^[A-Za-z0-9+/]{16,}={0,2}$")
+#: A line that is only a comment (YAML/shell `#`, HCL `//`).
+COMMENT_ONLY = re.compile(r"^\s*(#|//)")
+
+
+def redact(value: str) -> str:
+    """The only form in which a secret value may appear: `prefix…(sha256:8hex)`.
+
+    The prefix is at most 4 characters and at most a fifth of the value (so a short password
+    shows 1 character); the hash is the first 8 hex digits of SHA-256 over the UTF-8 value.
+    """
+    shown = value[: min(4, len(value) // 5)]
+    digest = hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()[:8]
+    return f"{shown}…(sha256:{digest})"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One hardcoded secret: 1-based `line`, the detector (`GitHub Token`, or `credential-named
+    key`), the key it was assigned to when known, and the redacted value."""
+
+    line: int
+    detector: str
+    key: str | None
+    redacted: str
+
+
+
+_ENCRYPTED_KEY = re.compile(r"^(\s*)encryptedData\s*:\s*$")
+
+
+def encrypted_lines(lines: Sequence[str]) -> frozenset[int]:
+    """1-based lines inside a SealedSecret's `encryptedData:` block: ciphertext, not secrets."""
+    out: set[int] = set()
+    indent: int | None = None
+    for number, line in enumerate(lines, start=1):
+        if indent is not None:
+            if not line.strip() or len(line) - len(line.lstrip()) > indent:
+                out.add(number)
+                continue
+            indent = None
+        m = _ENCRYPTED_KEY.match(line)
+        if m:
+            indent = len(m.group(1))
+    return frozenset(out)
+
+
+
+
+def entropy(value: str) -> float:
+    """Shannon entropy of `value` in bits per character, over the characters it contains.
+
+    detect-secrets' `calculate_shannon_entropy` counts only its plugin's charset (base64 or
+    hex), which scores `b@d0@u7H70K3n` low because `@` is not base64; passwords use any
+    printable character, so every character counts here.
+    """
+    if not value:
+        return 0.0
+    counts = Counter(value)
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+def is_placeholder(value: str, quoted: bool = False) -> bool:
+    """True for values that are not secrets: references, placeholders, paths, booleans.
+
+    `quoted` says the value was written in quotes, where an index expression cannot occur.
+    """
+    v = value.strip()
+    word = _PLACEHOLDER_WORD.search(v)
+    if word and word.group().lower() == "example" and re.fullmatch(r"[A-Za-z0-9/+=]{20,}", v):
+        word = None  # a key-shaped value that only says EXAMPLE (AWS documentation keys)
+    return (
+        not v
+        or bool(_REFERENCE.search(v))
+        or (not quoted and bool(_INDEX.search(v)))
+        or bool(word)
+        or bool(_BOOLEANISH.match(v))
+        or bool(_PATHLIKE.search(v))
+        or len(set(v)) <= 2
+    )
+
+
+def find_hardcoded(lines: Sequence[str]) -> list[Hit]:
+    """Hardcoded secrets in `lines` (index 0 is line 1), in line order.
+
+    Format plugins run first; a credential-named key with a literal of at least `MIN_LENGTH`
+    characters and `MIN_ENTROPY` bits per character is the fallback (`credential-named key`).
+    On one line, each detector runs only when the ones before it found nothing: plugins, then
+    `key: value` pairs, then a Terraform variable's `default`, then a `name:`/`value:` pair.
+    """
+    out: list[Hit] = []
+    env_name: str | None = None
+    variable: str | None = None  # inside `variable "NAME" {` (HCL) until a `}` at column 1
+    for number, raw_line in enumerate(lines, start=1):
+        line = raw_line[:MAX_LINE]
+        header = _TF_VARIABLE.match(line)
+        if header:
+            variable = header.group("name")
+        elif variable is not None and _TF_BLOCK_END.match(line):
+            variable = None
+        previous, named = env_name, _ENV_NAME.match(line)
+        if COMMENT_ONLY.match(line):
+            named = None  # a comment between `name:` and `value:` keeps the pair
+        else:
+            env_name = (named.group("name") or named.group("parent")) if named else None
+        found = _plugin_hits(number, line)
+        if found:
+            out.extend(found)
+            continue
+        found = _keyed_hits(number, line)
+        default = _TF_DEFAULT.match(line) or (
+            _TF_DEFAULT.match(line[header.end():]) if header else None)  # fmt: skip
+        if variable is not None and default and not found:
+            raw = default.group("val")
+            hit = _keyed_hit(number, variable, raw, _unquote(raw))
+            if hit is not None:
+                found.append(hit)
+        if header and line.rstrip().endswith("}"):
+            variable = None  # a one-line `variable "x" { default = "..." }`
+        env_value = _ENV_VALUE.match(line)
+        if previous and env_value and not found:
+            raw = env_value.group(1)
+            hit = _keyed_hit(number, previous, raw, _unquote(raw))
+            if hit is not None:
+                found.append(hit)
+        out.extend(found)
+    return out
+
+
+def _plugin_hits(number: int, line: str) -> list[Hit]:
+    """Format-plugin matches on one line, each distinct value once, placeholders skipped."""
+    seen: set[str] = set()
+    out: list[Hit] = []
+    for plugin in plugins() if may_hold_plugin_secret(line) else ():
+        for value in plugin_values(plugin, line):
+            if value in seen or _plugin_placeholder(value):
+                continue
+            seen.add(value)
+            out.append(Hit(number, str(plugin.secret_type), _key_before(line, value),
+                           redact(value)))
+    return out
+
+
+def _keyed_hits(number: int, line: str) -> list[Hit]:
+    """`key: value` / `key = "value"` pairs on one line that hold a secret (see `_keyed_hit`),
+    each distinct value once."""
+    seen: set[str] = set()
+    out: list[Hit] = []
+    for m in _KV.finditer(line):
+        key, raw = m.group("key"), m.group("val")
+        value = _unquote(raw)
+        if value in seen:
+            continue
+        hit = _keyed_hit(number, key, raw, value)
+        if hit is not None:
+            seen.add(value)
+            out.append(hit)
+    return out
+
+
+def _plugin_placeholder(value: str) -> bool:
+    v = value.lower()
+    return "xxxx" in v or "${" in v or "{{" in v or "<" in v
+
+
+def _key_before(line: str, value: str) -> str | None:
+    head = line[: line.find(value)]
+    found = list(_KV.finditer(head + "X"))
+    return found[-1].group("key") if found else None
+
+
+def _unquote(raw: str) -> str:
+    if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "\"'":
+        return raw[1:-1]
+    return raw
+
+
+def is_password_key(name: str) -> bool:
+    """True when key `name` names a password: it ends in `password`/`passwd`/`pwd`, or one of
+    its `_`/`-`/`.` components is one (`pass` only after another component), followed only by
+    short qualifiers (`DB_PASS_BD_2`); see `_PASSWORD_PART`."""
+    if _PASSWORD_KEY.search(name):
+        return True
+    parts = [part.lower() for part in re.split(r"[_.\-]+", name) if part]
+    for index, part in enumerate(parts):
+        if part not in _PASSWORD_PART or (part == "pass" and index == 0):
+            continue
+        tail = parts[index + 1 :]
+        if all(_PASSWORD_QUALIFIER.match(q) and q not in _PASSWORD_QUALIFIER_NOT for q in tail):
+            return True
+    return False
+
+
+def _keyed_hit(number: int, key: str, raw: str, value: str) -> Hit | None:
+    name = key.rsplit(".", 1)[-1]
+    password = is_password_key(name)
+    if (not (password or SECRET_KEY.search(name)) or _SETTING_KEY.match(name)
+            or is_placeholder(value, quoted=raw[:1] in "\"'")):
+        return None
+    if _NAME_CHARS.sub("", value).lower() == _NAME_CHARS.sub("", name).lower():
+        return None  # `HF_TOKEN: "HF_TOKEN"`: the value names the variable, it is no secret
+    candidates = [value]
+    if _BASE64.match(value) and len(value) % 4 == 0:
+        try:
+            decoded = base64.b64decode(value, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            decoded = ""
+        if decoded.isprintable() and decoded:
+            if is_placeholder(decoded):
+                return None
+            candidates.append(decoded)
+    for candidate in candidates:
+        for plugin in plugins() if may_hold_plugin_secret(candidate) else ():
+            if any(True for _ in plugin_values(plugin, candidate)):
+                return Hit(number, str(plugin.secret_type), key, redact(value))
+    if password:
+        if len(value) < MIN_PASSWORD_LENGTH:
+            return None
+    elif len(value) < MIN_LENGTH or entropy(value) < (
+        MIN_LONG_ENTROPY if len(value) >= LONG_LENGTH else MIN_ENTROPY
+    ):
+        return None
+    if raw[:1] not in "\"'" and " " in value:
+        return None
+    return Hit(number, "credential-named key", key, redact(value))
