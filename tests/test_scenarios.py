@@ -13,7 +13,7 @@ built from `scenario.yaml`, compared with the golden `expected.json` beside it.
                 committer: ...              defaults to the author
                 message: Tune CI role
                 trailers: [[Requested-by, "Alice Example <alice@example.com>"]]
-                files: {path: text, gone.tf: null}   null deletes
+                files: {path: text, gone.tf: null}   null deletes; `!!binary` gives bytes
     staged:   {path: text}                  written and `git add`ed after the commits (hooks)
     github:   users: [{login, type: User|Bot, email}]    registered in order on the fake
               permissions: {login: write}   teams: {org/slug: [login]}   max_per_page: 100
@@ -153,9 +153,12 @@ def build_repo(spec: dict[str, Any], path: Path) -> dict[str, str]:
     """Make the repository (or plain folder) of `spec` at `path`; returns commit id -> sha."""
     base = spec.get("base") or {}
     if spec.get("git", True) is False:
-        for rel, text in (base.get("files") or {}).items():
+        for rel, content in (base.get("files") or {}).items():
             (path / rel).parent.mkdir(parents=True, exist_ok=True)
-            (path / rel).write_text(text, encoding="utf-8")
+            if isinstance(content, bytes):
+                (path / rel).write_bytes(content)
+            else:
+                (path / rel).write_text(content, encoding="utf-8")
         return {}
     repo = GitRepo(path)
     shas: dict[str, str] = {}
