@@ -19,14 +19,21 @@ a date that advances one minute per commit from 2025-01-01T00:00:00Z, so the sam
 gives the same shas. An autouse fixture points git at an empty global config and clears the
 `GIT_*` variables a surrounding hook or CI job may have set, so the user's git config never
 leaks into a test.
+
+Golden files (`fixtures/goldens/`, `fixtures/scenarios/*/expected.json`) are compared through
+the `golden` fixture; `python -m pytest --update-goldens` rewrites them from the current output
+instead, to be reviewed as a diff.
 """
 
 from __future__ import annotations
 
+import difflib
+import json
 import os
 import subprocess
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,6 +47,24 @@ DEVIN: Identity = ("Devin AI", "158243242+devin-ai-integration[bot]@users.norepl
 CLAUDE_APP: Identity = ("claude[bot]", "209825114+claude[bot]@users.noreply.github.com")
 DEPENDABOT: Identity = ("dependabot[bot]", "49699333+dependabot[bot]@users.noreply.github.com")
 CLAUDE_TRAILER = ("Co-authored-by", "Claude <noreply@anthropic.com>")
+
+#: An agent's service account with a static key (NHI101 and key findings, no metadata).
+SA_KEY = """\
+resource "google_service_account" "deployer" {
+  account_id = "ci-deployer"
+}
+
+resource "google_service_account_key" "deployer" {
+  service_account_id = google_service_account.deployer.name
+}
+"""
+#: A documented service account (owner and ticket): passes when a human adds it.
+DOCUMENTED = """\
+# nhi-gate: owner=team-data ticket=DATA-1
+resource "google_service_account" "etl" {
+  account_id = "etl"
+}
+"""
 
 _EPOCH = 1735689600  # 2025-01-01T00:00:00Z
 _ISOLATED_VARS = (
@@ -220,6 +245,23 @@ def make_repo(tmp_path: Path) -> Iterator[Callable[..., GitRepo]]:
     yield factory
 
 
+def agent_branch(
+    repo: GitRepo,
+    files: Mapping[str, str],
+    *,
+    author: Identity = COPILOT,
+    message: str = "Add SA",
+    readme: str = "x\n",
+) -> tuple[str, str]:
+    """The usual agent change in `repo`: a base commit of `README.md` (`readme`) by HUMAN on the
+    current branch, then branch `copilot/add-sa` with one commit of `files` by `author`.
+    Returns (base sha, head sha)."""
+    base = repo.commit({"README.md": readme}, author=HUMAN)
+    repo.checkout("copilot/add-sa", create=True)
+    head = repo.commit(dict(files), author=author, message=message)
+    return base, head
+
+
 @pytest.fixture
 def git_repo(make_repo: Callable[..., GitRepo]) -> GitRepo:
     """One empty repository on `main`."""
@@ -239,3 +281,80 @@ def corpus_yaml_files() -> list[Path]:
         if base.is_dir():
             out.extend(p for p in sorted(base.rglob("*")) if p.suffix in (".yaml", ".yml"))
     return out
+
+
+# ----------------------------------------------------------------------------- tiers
+
+#: The `slow` tier (`python -m pytest -q -m "not slow"` is the quick loop; the default run, as
+#: in CI, runs everything): whole modules, and `module::test` names (every parametrisation).
+#: Subprocess end-to-end runs, walks of ../shared/corpus, mypy, the perf-equivalence sweeps,
+#: and whatever else takes over ~3 s in `python -m pytest -q --durations=30`.
+SLOW_MODULES = frozenset({
+    "test_action.py",  # action.yml step by step, with a pip-installed venv
+    "test_precommit.py",  # real `pre-commit try-repo` environments
+    "test_corpus_walk.py",  # every corpus file scanned alone, then the corpus in a subprocess
+})  # fmt: skip
+SLOW_TESTS = frozenset({
+    "test_secrets_gate.py::test_gate_matches_every_generated_plugin_match",
+    "test_secrets_gate.py::test_gate_loses_no_plugin_match_on_any_corpus_line",
+    "test_secrets_gate.py::test_gate_changes_no_finding_on_the_secret_fixtures_and_corpus",
+    "test_secrets_gate.py::test_shared_hcl_parse_gives_the_facets_of_a_second_parse",
+    "test_parser_terraform.py::test_every_corpus_file_parses_without_exceptions_or_problems",
+    "test_parser_kubernetes.py::test_corpus_parses_without_exceptions",
+    "test_parser_github_actions.py::test_corpus_parses_without_exceptions",
+    "test_robustness.py::test_prefilter_never_drops_a_file_with_an_identity_in_the_corpus",
+    "test_peer_recall.py::test_in_scope_recall_meets_target",
+    "test_lint.py::test_mypy_strict_clean",
+})  # fmt: skip
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `SLOW_MODULES` and `SLOW_TESTS` with `slow` (registered in pyproject.toml)."""
+    for item in items:
+        module = item.path.name
+        name = f"{module}::{getattr(item, 'originalname', item.name)}"
+        if module in SLOW_MODULES or name in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
+
+
+# ----------------------------------------------------------------------------- goldens
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-goldens", action="store_true", default=False,
+        help="rewrite golden files from the current output instead of comparing with them",
+    )  # fmt: skip
+
+
+def golden_text(data: Any) -> str:
+    """The canonical text of a golden: JSON, 2-space indent, keys in the order given, newline."""
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest) -> Callable[[Path, Any], None]:
+    """`golden(path, data)`: fail with a unified diff unless `path` holds `golden_text(data)`;
+    with `--update-goldens`, (re)write `path` instead. A missing golden fails with a hint."""
+    update = bool(request.config.getoption("--update-goldens"))
+
+    def check(path: Path, data: Any) -> None:
+        actual = golden_text(data)
+        if update:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.is_file() or path.read_text(encoding="utf-8") != actual:
+                path.write_text(actual, encoding="utf-8")
+            return
+        if not path.is_file():
+            pytest.fail(f"{path}: no golden file; run `python -m pytest --update-goldens` "
+                        "and review the new file", pytrace=False)  # fmt: skip
+        expected = path.read_text(encoding="utf-8")
+        if expected != actual:
+            diff = "".join(difflib.unified_diff(
+                expected.splitlines(keepends=True), actual.splitlines(keepends=True),
+                fromfile=f"{path} (golden)", tofile="actual output"))  # fmt: skip
+            pytest.fail(f"output differs from the golden file (rewrite with "
+                        f"`python -m pytest --update-goldens` if intended):\n{diff}",
+                        pytrace=False)  # fmt: skip
+
+    return check

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import COPILOT, HUMAN, GitRepo
+from conftest import COPILOT, DOCUMENTED, HUMAN, SA_KEY, GitRepo, agent_branch
 from fake_github import FakeGitHub, FakePull, serve
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,22 +34,6 @@ ACTION = ROOT / "action.yml"
 SCHEMA = Path(__file__).resolve().parents[2] / "shared" / "schemas" / "sarif-schema-2.1.0.json"
 _EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 _SHA_PIN = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
-
-SA_KEY = """\
-resource "google_service_account" "deployer" {
-  account_id = "ci-deployer"
-}
-
-resource "google_service_account_key" "deployer" {
-  service_account_id = google_service_account.deployer.name
-}
-"""
-DOCUMENTED = """\
-# nhi-gate: owner=team-data ticket=DATA-1
-resource "google_service_account" "etl" {
-  account_id = "etl"
-}
-"""
 
 
 # -- a tiny expression evaluator (only what action.yml uses; anything else fails the test) ---
@@ -234,9 +218,8 @@ def runner_env(repo: Path, event: Path, gh: FakeGitHub, event_name: str = "pull_
 
 def agent_pr(repo: GitRepo, gh: FakeGitHub, files: Mapping[str, str], author: tuple[str, str]
              ) -> tuple[str, str]:
-    base = repo.commit({"README.md": "infra\n"}, author=HUMAN)
-    repo.checkout("copilot/add-sa", create=True)
-    head = repo.commit(dict(files), author=author, message="Add deployer")
+    base, head = agent_branch(repo, files, author=author, message="Add deployer",
+                              readme="infra\n")
     bot = gh.user("Copilot", "Bot")
     gh.pulls[7] = FakePull(7, bot, head, base, commits=[(head, "Copilot", None, author[1], False)],
                            files=sorted(files))

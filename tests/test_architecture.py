@@ -192,7 +192,16 @@ def test_no_import_cycle() -> None:
 FIXTURES = ROOT / "fixtures"
 #: Rules that need git (commits, authors, approvals) and so have a scenario folder under
 #: fixtures/scenarios/ instead of a fixtures/rules/<ID>/ folder: id -> scenario names.
-GIT_ONLY: dict[str, tuple[str, ...]] = {}
+GIT_ONLY: dict[str, tuple[str, ...]] = {
+    "NHI101": ("tf-local-widened-in-unchanged-file", "approval-on-head-by-allowed-human"),
+    "NHI102": ("approval-codeowners-changed-by-agent",),
+    "NHI103": ("approval-agent-pr-author-no-requester",),
+    "NHI104": ("approval-unsigned-agent-commit-required-signed",),
+    "NHI105": ("scan-invalid-inline-suppression",),
+    "NHI302": ("tf-local-widened-in-unchanged-file",),
+    "NHI902": ("scan-unreadable-file",),
+    "NHI903": ("scan-yaml-over-budget",),
+}
 _LEVEL = re.compile(r"^(error|warning|note)$")
 
 

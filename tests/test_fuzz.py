@@ -63,6 +63,8 @@ def _seeds(pattern_dirs: list[tuple[Path, tuple[str, ...]]]) -> list[bytes]:
         if not base.is_dir():
             continue
         for path in sorted(base.rglob("*")):
+            if path.is_relative_to(ROOT / "fixtures" / "scenarios"):
+                continue  # tests/test_scenarios.py's specs, not parser inputs
             if path.is_file() and not path.is_symlink() and path.name.endswith(suffixes):
                 size = path.stat().st_size
                 if 0 < size <= _SEED_MAX_BYTES:

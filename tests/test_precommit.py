@@ -19,26 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import COPILOT, HUMAN, GitRepo
+from conftest import COPILOT, DOCUMENTED, HUMAN, SA_KEY, GitRepo, agent_branch
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = ROOT / ".pre-commit-hooks.yaml"
-
-SA_KEY = """\
-resource "google_service_account" "deployer" {
-  account_id = "ci-deployer"
-}
-
-resource "google_service_account_key" "deployer" {
-  service_account_id = google_service_account.deployer.name
-}
-"""
-DOCUMENTED = """\
-# nhi-gate: owner=team-data ticket=DATA-1
-resource "google_service_account" "etl" {
-  account_id = "etl"
-}
-"""
 
 pytestmark = pytest.mark.skipif(shutil.which("pre-commit") is None,
                                 reason="pre-commit is not installed (pip install -e '.[test]')")
@@ -159,18 +143,11 @@ def test_commit_msg_hook(make_repo: Any, hook_repo: Path, pc_home: Path) -> None
     assert run.returncode == 0, run.stdout + run.stderr
 
 
-def _agent_branch(repo: GitRepo) -> tuple[str, str]:
-    base = repo.commit({"README.md": "x\n"}, author=HUMAN)
-    repo.checkout("copilot/add-sa", create=True)
-    head = repo.commit({"infra/iam.tf": SA_KEY}, author=COPILOT, message="Add SA")
-    return base, head
-
-
 def test_pre_push_hook_uses_the_pushed_range(
     make_repo: Any, hook_repo: Path, pc_home: Path
 ) -> None:
     repo = make_repo()
-    base, head = _agent_branch(repo)
+    base, head = agent_branch(repo, {"infra/iam.tf": SA_KEY})
     run = try_repo(repo, hook_repo, pc_home, "nhi-gate-pre-push", "--hook-stage", "pre-push",
                    "--from-ref", base, "--to-ref", head)
     assert run.returncode == 1, run.stdout + run.stderr
@@ -186,7 +163,7 @@ def test_pre_push_without_refs_checks_the_whole_branch(
     make_repo: Any, hook_repo: Path, pc_home: Path
 ) -> None:
     repo = make_repo()
-    _agent_branch(repo)
+    agent_branch(repo, {"infra/iam.tf": SA_KEY})
     repo.commit({"README.md": "y\n"}, author=HUMAN, message="docs")
     run = run_configured(repo, hook_repo, pc_home, "nhi-gate-pre-push", "--hook-stage",
                          "pre-push", "--all-files")
@@ -201,7 +178,7 @@ def test_pre_push_without_refs_checks_the_whole_branch(
 ])
 def test_hooks_do_not_import_pygithub(make_repo: Any, argv: list[str]) -> None:
     repo = make_repo()
-    _agent_branch(repo)
+    agent_branch(repo, {"infra/iam.tf": SA_KEY})
     (repo.path / "msg.txt").write_text("x\n", encoding="utf-8")
     repo.stage({"infra/iam.tf": SA_KEY + "\n" + DOCUMENTED})
     code = (

@@ -2,18 +2,19 @@
 directory's `locals`, variable defaults and auto-loaded `.tfvars`, and a change to one of those
 lines judges the identity that reads it, although the identity's own file is unchanged.
 
-Real git repos, `nhi-gate check|hook|scan --format json` through `cli.main`.
+The `check`, `hook` and `scan` scenarios are data: `fixtures/scenarios/tf-*/` (run by
+tests/test_scenarios.py). Here: the hook's module listing (counted through a patched
+`git.read_directory_entries`) and unit checks of how module values resolve.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import COPILOT, HUMAN, GitRepo
+from conftest import COPILOT, GitRepo
 
 from checker import git
 from checker.cli import main
@@ -31,7 +32,6 @@ resource "google_project_iam_member" "ci" {
   member  = "serviceAccount:ci@p.iam.gserviceaccount.com"
 }
 """
-MAIN_VAR = MAIN_LOCAL.replace("local.ci_role", "var.ci_role")
 
 
 def _locals(role: str, region: str = "europe-west1") -> str:
@@ -40,171 +40,6 @@ def _locals(role: str, region: str = "europe-west1") -> str:
 
 def _variables(role: str) -> str:
     return f'variable "ci_role" {{\n  type    = string\n  default = "{role}"\n}}\n'
-
-
-def _check(repo: GitRepo, capsys: Any, base: str = "main") -> tuple[int, dict[str, Any]]:
-    code = main(["check", "--repo", str(repo.path), "--base", base, "--head", "HEAD",
-                 "--format", "json"])  # fmt: skip
-    return code, json.loads(capsys.readouterr().out)
-
-
-def _rows(report: dict[str, Any]) -> set[tuple[str, str, int, str | None]]:
-    return {(f["rule_id"], f["path"], f["start_line"], f["actor_kind"])
-            for f in report["findings"]}  # fmt: skip
-
-
-#: Names the human who asked, so the agent's commits carry no NHI103 of their own.
-REQUESTED = [("Requested-by", "Alice Example <alice@example.com>")]
-
-
-def _agent_branch(repo: GitRepo, files: dict[str, str | None]) -> str:
-    repo.checkout("copilot/widen", create=True)
-    return repo.commit(files, author=COPILOT, message="Tune CI role", trailers=REQUESTED)
-
-
-# ----------------------------------------------------------------------------- check
-
-
-def test_agent_widens_a_local_that_an_unchanged_file_reads(
-    make_repo: Callable[..., GitRepo], capsys: Any
-) -> None:
-    repo = make_repo()
-    repo.commit({"infra/main.tf": MAIN_LOCAL, "infra/locals.tf": _locals("roles/viewer")})
-    agent = _agent_branch(repo, {"infra/locals.tf": _locals("roles/owner")})
-    code, report = _check(repo, capsys)
-    assert code == 1
-    assert _rows(report) == {
-        ("NHI101", "infra/main.tf", 2, "agent"),
-        ("NHI301", "infra/main.tf", 4, "agent"),
-        ("NHI302", "infra/main.tf", 4, "agent"),
-    }
-    by_rule = {f["rule_id"]: f for f in report["findings"]}
-    for finding in report["findings"]:
-        assert finding["commit"] == agent
-        assert finding["address"] == "google_project_iam_member.ci"
-        assert finding["blocking"] is True
-        assert finding["message"].endswith("; via local.ci_role (infra/locals.tf:3)")
-    assert "roles/owner on p" in by_rule["NHI301"]["message"]
-    assert "gains roles/owner on p" in by_rule["NHI302"]["message"]
-    assert "base allowed: roles/viewer on p" in by_rule["NHI302"]["message"]
-
-
-def test_agent_changes_a_variable_default(
-    make_repo: Callable[..., GitRepo], capsys: Any
-) -> None:
-    repo = make_repo()
-    repo.commit({"main.tf": MAIN_VAR, "variables.tf": _variables("roles/viewer")})
-    _agent_branch(repo, {"variables.tf": _variables("roles/owner")})
-    code, report = _check(repo, capsys)
-    assert code == 1
-    assert _rows(report) == {
-        ("NHI101", "main.tf", 2, "agent"),
-        ("NHI301", "main.tf", 4, "agent"),
-        ("NHI302", "main.tf", 4, "agent"),
-    }
-    assert all(f["message"].endswith("; via var.ci_role (variables.tf:3)")
-               for f in report["findings"])  # fmt: skip
-
-
-def test_agent_overrides_a_variable_in_terraform_tfvars(
-    make_repo: Callable[..., GitRepo], capsys: Any
-) -> None:
-    repo = make_repo()
-    repo.commit({"iam/main.tf": MAIN_VAR, "iam/variables.tf": _variables("roles/viewer")})
-    _agent_branch(repo, {"iam/terraform.tfvars": '# CI\nci_role = "roles/owner"\n'})
-    code, report = _check(repo, capsys)
-    assert code == 1
-    assert _rows(report) == {
-        ("NHI101", "iam/main.tf", 2, "agent"),
-        ("NHI301", "iam/main.tf", 4, "agent"),
-        ("NHI302", "iam/main.tf", 4, "agent"),
-    }
-    assert all(f["message"].endswith("; via var.ci_role (iam/terraform.tfvars:2)")
-               for f in report["findings"])  # fmt: skip
-
-
-def test_agent_deletes_the_tfvars_override_that_narrowed_a_default(
-    make_repo: Callable[..., GitRepo], capsys: Any
-) -> None:
-    repo = make_repo()
-    repo.commit({"main.tf": MAIN_VAR, "variables.tf": _variables("roles/owner"),
-                 "terraform.tfvars": 'ci_role = "roles/viewer"\n'})  # fmt: skip
-    agent = _agent_branch(repo, {"terraform.tfvars": None})
-    code, report = _check(repo, capsys)
-    assert code == 1
-    assert _rows(report) == {
-        ("NHI101", "main.tf", 2, "agent"),
-        ("NHI301", "main.tf", 4, "agent"),
-        ("NHI302", "main.tf", 4, "agent"),
-    }
-    assert {f["commit"] for f in report["findings"]} == {agent}
-    assert all(f["message"].endswith("; via var.ci_role (terraform.tfvars:1 at base)")
-               for f in report["findings"])  # fmt: skip
-
-
-def test_agent_hiding_a_role_behind_an_expression_is_still_judged(
-    make_repo: Callable[..., GitRepo], capsys: Any
-) -> None:
-    repo = make_repo()
-    repo.commit({"main.tf": MAIN_LOCAL, "locals.tf": _locals("roles/viewer")})
-    opaque = _locals("roles/viewer").replace('"roles/viewer"', 'lookup(var.roles, "ci")')
-    agent = _agent_branch(repo, {"locals.tf": opaque})
-    code, report = _check(repo, capsys)
-    assert code == 1
-    # The role is no longer known: changed by the agent, and a grant base did not have.
-    assert {(f["rule_id"], f["path"], f["start_line"], f["actor_kind"], f["commit"])
-            for f in report["findings"]} == {("NHI101", "main.tf", 2, "agent", agent),
-                                             ("NHI302", "main.tf", 4, "agent", agent)}
-    assert all(f["message"].endswith("; via local.ci_role (locals.tf:3 at base)")
-               for f in report["findings"])  # fmt: skip
-
-
-def test_human_changing_an_unrelated_local_judges_nothing(
-    make_repo: Callable[..., GitRepo], capsys: Any
-) -> None:
-    repo = make_repo()
-    # An existing admin grant and a broken sibling: neither is part of the change.
-    admin = MAIN_LOCAL + '\nresource "google_project_iam_member" "old" {\n' \
-        '  project = "p"\n  role    = "roles/owner"\n  member  = "user:a@example.com"\n}\n'
-    broken = 'resource "google_project_iam_member" "b" {\n  role = local.ci_role\n'
-    repo.commit({"main.tf": admin, "locals.tf": _locals("roles/owner"), "broken.tf": broken})
-    repo.checkout("tweak", create=True)
-    repo.commit({"locals.tf": _locals("roles/owner", region="us-east1")}, author=HUMAN)
-    code, report = _check(repo, capsys)
-    assert (code, report["findings"], report["verdict"]) == (0, [], "pass")
-
-
-def test_agent_changing_an_unused_local_judges_no_identity(
-    make_repo: Callable[..., GitRepo], capsys: Any
-) -> None:
-    repo = make_repo()
-    repo.commit({"main.tf": MAIN_LOCAL, "locals.tf": _locals("roles/owner")})
-    _agent_branch(repo, {"locals.tf": _locals("roles/owner", region="us-east1")})
-    code, report = _check(repo, capsys)
-    assert (code, report["findings"]) == (0, [])
-
-
-def test_an_identity_changed_directly_and_through_a_local_names_both(
-    make_repo: Callable[..., GitRepo], capsys: Any
-) -> None:
-    repo = make_repo()
-    repo.commit({"main.tf": MAIN_LOCAL, "locals.tf": _locals("roles/viewer")})
-    repo.checkout("mixed", create=True)
-    repo.commit({"main.tf": MAIN_LOCAL.replace('"p"', '"q"')}, author=HUMAN)
-    agent = repo.commit({"locals.tf": _locals("roles/owner")}, author=COPILOT,
-                        trailers=REQUESTED)
-    code, report = _check(repo, capsys)
-    assert code == 1
-    # Findings sit on its own added line (3), inside the diff; the agent wrote the value, so
-    # the agent is the actor.
-    assert _rows(report) == {
-        ("NHI101", "main.tf", 3, "agent"),
-        ("NHI301", "main.tf", 3, "agent"),
-        ("NHI302", "main.tf", 3, "agent"),
-    }
-    assert {f["commit"] for f in report["findings"]} == {agent}
-    assert {len(f["message"].split("; via local.ci_role (locals.tf:3)")) for f in
-            report["findings"]} == {2}  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- hook
@@ -217,23 +52,6 @@ def _hook_json(repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: Any
     monkeypatch.setenv("GIT_AUTHOR_EMAIL", COPILOT[1])
     code = main(["hook", "--format", "json"])
     return code, json.loads(capsys.readouterr().out)
-
-
-def test_hook_blocks_a_staged_local_that_widens_a_role(
-    make_repo: Callable[..., GitRepo], monkeypatch: pytest.MonkeyPatch, capsys: Any
-) -> None:
-    repo = make_repo()
-    repo.commit({"infra/main.tf": MAIN_LOCAL, "infra/locals.tf": _locals("roles/viewer")})
-    repo.stage({"infra/locals.tf": _locals("roles/owner")})
-    code, report = _hook_json(repo, monkeypatch, capsys)
-    assert code == 1
-    assert _rows(report) == {
-        ("NHI101", "infra/main.tf", 2, "agent"),
-        ("NHI301", "infra/main.tf", 4, "agent"),
-        ("NHI302", "infra/main.tf", 4, "agent"),
-    }
-    assert all(f["message"].endswith("; via local.ci_role (infra/locals.tf:3)")
-               for f in report["findings"])  # fmt: skip
 
 
 def test_hook_lists_a_module_only_when_a_module_file_is_staged(
@@ -256,23 +74,6 @@ def test_hook_lists_a_module_only_when_a_module_file_is_staged(
     repo.stage({"locals.tf": _locals("roles/owner", region="us-east1")})
     code, report = _hook_json(repo, monkeypatch, capsys)
     assert (code, report["findings"], listed) == (0, [], [(None, [""]), (base, [""])])
-
-
-# ----------------------------------------------------------------------------- scan
-
-
-def test_scan_reports_the_resolved_role(tmp_path: Path, capsys: Any) -> None:
-    root = tmp_path / "infra"
-    root.mkdir()
-    (root / "main.tf").write_text(MAIN_LOCAL, encoding="utf-8")
-    (root / "locals.tf").write_text(_locals("roles/owner"), encoding="utf-8")
-    code = main(["scan", str(root), "--format", "json"])
-    report = json.loads(capsys.readouterr().out)
-    assert code == 1
-    assert [(f["rule_id"], f["path"], f["start_line"]) for f in report["findings"]] == [
-        ("NHI301", "main.tf", 4)
-    ]
-    assert "roles/owner on p" in report["findings"][0]["message"]
 
 
 # ----------------------------------------------------------------------------- values

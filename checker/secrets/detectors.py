@@ -40,7 +40,7 @@ OWN_DETECTORS: tuple[OwnDetector, ...] = (
 #: (its import pulls in `requests`, and most lines of IaC hold no secret): a line or
 #: value that this does not match goes to no plugin. One alternative per plugin, each matching
 #: a part every match of that plugin's `denylist` must contain (detect-secrets 1.5 patterns;
-#: `tests/test_perf_paths.py` checks each generated match of each plugin pattern against it
+#: `tests/test_secrets_gate.py` checks each generated match of each plugin pattern against it
 #: and, over the corpus and the secret fixtures, that gating loses no finding).
 _PLUGIN_GATE = re.compile(
     r"A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA"  # AWS access key id
