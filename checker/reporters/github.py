@@ -32,6 +32,7 @@ from checker.reporters import (
     sorted_findings,
     unmirrored_problems,
 )
+from checker.reporters.text import safe_text
 
 MAX_PER_LEVEL = 10
 MAX_ROWS = 50
@@ -44,10 +45,8 @@ _COMMAND = {"error": "error", "warning": "warning", "note": "notice"}
 def escape_data(value: str) -> str:
     """Escape a workflow-command message: `%` -> `%25`, CR -> `%0D`, LF -> `%0A`; other
     control and bidi characters (terminal escapes in a crafted path) as `\\xNN`/`\\uNNNN`."""
-    from checker.reporters.text import _safe
-
     escaped = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    return _safe(escaped)
+    return safe_text(escaped)
 
 
 def escape_property(value: str) -> str:

@@ -15,7 +15,7 @@ else is read):
 
 The status column is `BLOCKING`, `approved` or `non-blocking`; parse problems that no finding
 mirrors are listed in their file's group with status `NOT-ANALYSED`. Every value taken from the
-input is passed through `_safe`, so a crafted path or message cannot emit terminal escapes or
+input is passed through `safe_text`, so a crafted path or message cannot emit terminal escapes or
 bidirectional-override characters.
 """
 
@@ -54,7 +54,7 @@ _INVISIBLE = frozenset(
 _INDENT = "       "
 
 
-def _safe(value: str) -> str:
+def safe_text(value: str) -> str:
     """`value` with control and bidi characters shown as `\\xNN` / `\\uNNNN` escapes."""
     out: list[str] = []
     for char in value:
@@ -99,14 +99,14 @@ def render(verdict: Verdict, docs: Mapping[str, RuleDoc], run: RunInfo, color: b
             _paint(status, status, color),
         ]
         if finding.address:
-            head.append(_safe(finding.address))
-        entry = ["  " + "  ".join(head), f"{_INDENT}{_safe(finding.message)}"]
+            head.append(safe_text(finding.address))
+        entry = ["  " + "  ".join(head), f"{_INDENT}{safe_text(finding.message)}"]
         if finding.actor_kind:
             by: str = finding.actor_kind
             if finding.agent:
-                by += f" ({_safe(finding.agent)})"
+                by += f" ({safe_text(finding.agent)})"
             if finding.commit:
-                by += f" in {short_sha(_safe(finding.commit))}"
+                by += f" in {short_sha(safe_text(finding.commit))}"
             entry.append(f"{_INDENT}{_paint('by:', 'label', color)} {by}")
         entry += _explain(finding.rule_id, docs, color)
         groups.setdefault(finding.location.path, []).append(entry)
@@ -119,13 +119,13 @@ def render(verdict: Verdict, docs: Mapping[str, RuleDoc], run: RunInfo, color: b
             _paint("error", "error", color),
             _paint("NOT-ANALYSED", "NOT-ANALYSED", color),
         ]
-        entry = ["  " + "  ".join(head), f"{_INDENT}{_safe(problem.message)}"]
+        entry = ["  " + "  ".join(head), f"{_INDENT}{safe_text(problem.message)}"]
         entry += _explain(problem.rule_id, docs, color)
         groups.setdefault(problem.path, []).append(entry)
 
     lines: list[str] = []
     for path in sorted(groups):
-        lines.append(_paint(_safe(path), "path", color))
+        lines.append(_paint(safe_text(path), "path", color))
         for entry in groups[path]:
             lines += entry
         lines.append("")
@@ -148,6 +148,6 @@ def render(verdict: Verdict, docs: Mapping[str, RuleDoc], run: RunInfo, color: b
     word = "PASS" if verdict.passed else "FAIL"
     summary = f"nhi-gate: {_paint(word, word, color)} — {plural(blocking, 'blocking finding')}"
     if verdict.reason:
-        summary += f" ({_safe(verdict.reason)})"
+        summary += f" ({safe_text(verdict.reason)})"
     lines.append(summary)
     return "\n".join(lines) + "\n"
