@@ -40,12 +40,9 @@ def test_hooks_do_not_import_pygithub() -> None:
     assert out == "False"
 
 
-def test_client_reads_contents_and_pages(gh: FakeGitHub) -> None:
-    gh.contents[(".github/CODEOWNERS", "abc")] = b"* @erin\n"
+def test_client_reads_users_permissions_and_pages(gh: FakeGitHub) -> None:
     gh.user("bob", email="Bob@Example.com")
     client = GitHubClient(gh.url, "x", "octo/infra", timeout=5)
-    assert client.file_at(".github/CODEOWNERS", "abc") == b"* @erin\n"
-    assert client.file_at("CODEOWNERS", "abc") is None
     assert client.public_email("bob") == "bob@example.com"
     assert client.public_email("nobody") is None
     assert client.permission("nobody") == "none"

@@ -14,7 +14,6 @@ retries); 5xx answers are retried twice with a short backoff.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -187,18 +186,3 @@ class GitHubClient:
 
             self._emails[login] = self._call(f"user @{login}", read)
         return self._emails[login]
-
-    def file_at(self, path: str, ref: str) -> bytes | None:
-        """Contents of `path` at `ref` (None when absent), e.g. CODEOWNERS at the PR base when
-        the base commit is not in the local clone."""
-
-        def read() -> bytes | None:
-            try:
-                content = self._lazy.get_repo(self.repo_name).get_contents(path, ref)
-            except UnknownObjectException:
-                return None
-            if isinstance(content, list):
-                return None
-            return base64.b64decode(content.content) if content.content else b""
-
-        return self._call(f"{path} at {ref[:12]}", read)
