@@ -68,8 +68,9 @@ def _most_agent_like(provs: Sequence[Provenance]) -> Provenance | None:
 
 def _lines_actors(cf: ChangedFile, lines: Sequence[int], ctx: Attribution
                   ) -> tuple[list[Provenance], list[str]]:  # fmt: skip
-    """Who wrote each of `cf`'s added `lines` (the hook's actor for uncommitted lines; a git-ai
-    note only ever raises the actor), and the in-range shas among them, in line order.
+    """Who wrote each of `cf`'s added `lines` (the committer, in `hook` mode, for uncommitted
+    lines; a git-ai note only ever raises the actor), and the in-range shas among them, in line
+    order.
 
     A line's writer is the most agent-like of its own commit and its lineage (the earlier
     in-range commits whose lines it replaced, `ChangedFile.line_lineage`), so a human's later
@@ -94,8 +95,8 @@ def _lines_actors(cf: ChangedFile, lines: Sequence[int], ctx: Attribution
 
 
 def _file_actor(cfs: Sequence[ChangedFile], ctx: Attribution) -> Provenance:
-    """The most agent-like of the commits that touched `cfs` (the hook's actor before any
-    commit exists): who changed a file without adding the line that matters."""
+    """The most agent-like of the commits that touched `cfs` (the committer, in `hook` mode,
+    before any commit exists): who changed a file without adding the line that matters."""
     provs: list[Provenance] = []
     for cf in cfs:
         for sha in cf.commits or tuple(dict.fromkeys(cf.line_commits.values())):
