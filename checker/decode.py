@@ -4,19 +4,47 @@ cannot be read gives instead of text."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from checker.model import ParseProblem, SourceFile
 
 #: Default byte budget per file (config `budgets.max_file_bytes` overrides it).
 MAX_BYTES = 2 * 1024 * 1024
 
+#: Byte-order marks of the encodings YAML readers accept besides UTF-8 (YAML 1.2 §5.2; go-yaml,
+#: which kubectl uses, reads UTF-16 with a BOM), longest first.
+_BOMS = (
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\xfe\xff", "utf-16-be"),
+    (b"\xff\xfe", "utf-16-le"),
+)
+
+
+def as_utf8(source: SourceFile) -> SourceFile:
+    """`source` with UTF-16 or UTF-32 content that starts with a byte-order mark re-encoded as
+    UTF-8 (same lines), else `source` itself, so that a manifest saved as UTF-16, which kubectl
+    applies, is classified, pre-filtered and parsed like any other (a silent pass before).
+    Content that does not decode with its BOM's codec is left as it is: `decode` reports it.
+    """
+    for bom, codec in _BOMS:
+        if source.raw.startswith(bom):
+            try:
+                text = source.raw[len(bom):].decode(codec)
+            except UnicodeDecodeError:
+                return source
+            return replace(source, raw=text.encode("utf-8"))
+    return source
+
 
 def decode(source: SourceFile, max_bytes: int = MAX_BYTES) -> str | ParseProblem:
     """Return the file's text, or the `ParseProblem` that stops it being read.
 
-    UTF-8 only (a leading BOM is dropped; CRLF/CR line ends become LF). NUL bytes or invalid
-    UTF-8 give NHI902; more than `max_bytes` gives NHI903. Messages never quote content.
+    UTF-8 (a leading BOM is dropped; CRLF/CR line ends become LF), or UTF-16/32 with a BOM
+    (`as_utf8`). NUL bytes or invalid UTF-8 give NHI902; more than `max_bytes` gives NHI903.
+    Messages never quote content.
     """
-    raw = source.raw
+    raw = as_utf8(source).raw
     if len(raw) > max_bytes:
         return ParseProblem(
             source.path,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from checker.change import ChangeSet, Provenance
-from checker.decode import decode
+from checker.decode import as_utf8, decode
 from checker.model import (
     IdentityObject,
     ModuleSources,
@@ -131,9 +131,10 @@ def _plan(
     gitlab_includes = gitlab_ci.included_paths(sources)
     modules = group_modules(list({s.path: s for s in [*context, *sources]}.values()))
     jobs: list[Job] = []
-    for src in sources:
-        if excluded(src.path, config.exclude):
+    for raw_src in sources:
+        if excluded(raw_src.path, config.exclude):
             continue
+        src = as_utf8(raw_src)  # a UTF-16 manifest is read like a UTF-8 one
         fmt = classify(src.path, src.raw[: config.max_file_bytes])
         if fmt is None and src.path in gitlab_includes:
             fmt = "gitlab_ci"

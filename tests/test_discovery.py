@@ -67,6 +67,24 @@ def test_an_agents_cluster_admin_binding_blocks_in_any_yaml_style(
     assert any(r == "NHI301" and p == "k8s/rbac.yaml" and b for r, p, _, b in got)
 
 
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-32"])
+def test_a_utf16_manifest_is_read_like_utf8(
+    make_repo: Callable[..., GitRepo], capsys: Any, tmp_path: Path, codec: str
+) -> None:
+    """YAML readers (kubectl's go-yaml, YAML 1.2 §5.2) take UTF-16 with a byte-order mark, so
+    an agent's cluster-admin binding saved that way must block, not pass unread."""
+    # Python's utf-16 and utf-32 codecs write a byte-order mark; utf-16-be does not.
+    data = (b"\xfe\xff" if codec == "utf-16-be" else b"") + (HEADER + CRB).encode(codec)
+    code, report = _agent_check(make_repo(), {"k8s/rbac.yaml": data}, capsys)
+    got = {(f["rule_id"], f["start_line"], f["blocking"]) for f in report["findings"]}
+    assert code == 1
+    assert {("NHI101", 91, True), ("NHI301", 94, True)} <= got
+    (tmp_path / "crb.yaml").write_bytes(data)
+    assert main(["scan", str(tmp_path / "crb.yaml"), "--format", "json"]) == 1
+    scanned = json.loads(capsys.readouterr().out)["findings"]
+    assert [(f["rule_id"], f["start_line"]) for f in scanned] == [("NHI301", 94)]
+
+
 @pytest.mark.parametrize(("text", "kind"), [
     (b"? apiVersion\n: v1\n? kind\n: ServiceAccount\n", "kubernetes"),
     (b'"\\x61piVersion": v1\n"\\x6bind": ServiceAccount\n', "kubernetes"),
