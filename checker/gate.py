@@ -36,6 +36,7 @@ def decide(
     """
     threshold = LEVEL_RANK.get(fail_on, 99)
     marked: list[Finding] = []
+    by_people = 0  # findings at or above the threshold that do not block: a person wrote them
     for f in sorted(findings, key=_sort_key):
         gated_author = (
             mode == "scan"
@@ -43,14 +44,19 @@ def decide(
             or f.rule_id.startswith(_ANY_AUTHOR_PREFIXES)
             or f.actor_kind in ("agent", "bot", "unknown")  # unknown: fail closed
         )
-        blocking = gated_author and not f.approved and LEVEL_RANK[f.level] >= threshold
-        marked.append(replace(f, blocking=blocking))
+        at_threshold = not f.approved and LEVEL_RANK[f.level] >= threshold
+        by_people += at_threshold and not gated_author
+        marked.append(replace(f, blocking=gated_author and at_threshold))
     blocking_count = sum(f.blocking for f in marked)
     if blocking_count:
         rules = sorted({f.rule_id for f in marked if f.blocking})
         reason = "blocking: " + ", ".join(rules)
         if "NHI101" in rules:
             reason += "; identities created or changed by an agent need a human's approval"
+    elif by_people:
+        reason = (f"nothing blocks: {by_people} finding(s) at --fail-on {fail_on} are on lines "
+                  "people wrote, and identity rules gate only agent- and bot-written lines "
+                  "(--all-authors gates every author)")
     elif marked:
         reason = f"nothing blocks at --fail-on {fail_on}"
     else:

@@ -129,6 +129,10 @@ def test_same_change_by_a_human_is_reported_not_blocking(
     code, report, log = run_check(repo, base, head, tmp_path, capsys)
     assert code == 0
     assert report["verdict"] == "pass"
+    # The verdict says why errors do not block, not just "nothing blocks".
+    assert report["reason"] == (
+        "nothing blocks: 4 finding(s) at --fail-on error are on lines people wrote, and identity "
+        "rules gate only agent- and bot-written lines (--all-authors gates every author)")
     rules = sorted(f["rule_id"] for f in report["findings"] if f["rule_id"] in CORE)
     assert rules == ["NHI201", "NHI201", "NHI202", "NHI202", "NHI203"]
     assert not any(f["blocking"] for f in report["findings"])
