@@ -176,6 +176,11 @@ class IdentityObject:
     #: `default`, a `.tfvars` line), first use first. A change to one of those lines changes
     #: the identity although its own file is unchanged (`checker.checks.engine` judges it then).
     inputs: tuple[tuple[str, Location], ...] = ()
+    #: What the source block says, without positions, whitespace, comments or attribute order,
+    #: with the module values it reads substituted where they resolve: a hex digest, equal at
+    #: base and head when the change only moved, re-aligned or reordered the block (or renamed
+    #: a value to one with the same content). "" when the parser computes none (never cosmetic).
+    digest: str = ""
     #: Set on facets found by the secret-material scan (`checker.secrets.scan`): the address
     #: of the file or block the fact is about. Facets are judged by the NHI31x/NHI4xx rules,
     #: never as identities needing approval of their own (NHI101 covers the identity itself).

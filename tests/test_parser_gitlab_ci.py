@@ -101,7 +101,7 @@ def test_only_main_counts_as_protected() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "rule"),
-    [(b"job: [unclosed\n", "NHI901"), (b"\xff\xfe", "NHI902"),
+    [(b"job: [unclosed\n", "NHI901"), (b"\xff\xfd", "NHI902"),
      (b"job:\n  script: \x00\n", "NHI902")],
 )
 def test_bad_input_is_a_problem_not_a_traceback(raw: bytes, rule: str) -> None:

@@ -14,6 +14,7 @@ config `rules:`; `off` drops it), and builds its fingerprint.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
@@ -115,6 +116,10 @@ def evaluate(
         **{cf.old_path: cf for cf in ctx.changeset.files if cf.old_path}, **files}
     attribution = Attribution(ctx.mode, ctx.provenance, ctx.committer)
     base_index = {(o.location.path, o.address): o for o in base}
+    # A Terraform address is unique within its module (one directory): a block moved to another
+    # file of the module is the same identity.
+    module_index = {(_module_of(o.location.path), o.address): o for o in base
+                    if _module_of(o.location.path) is not None}
     modules = _modules()
     findings: list[Finding] = []
     judged: list[IdentityObject] = []
@@ -122,7 +127,8 @@ def evaluate(
     for raw in head:
         obj = replace(raw, environment=raw.environment or infer_environment(raw, ctx.config))
         judged.append(obj)
-        twin = base_index.get((obj.location.path, obj.address))
+        twin = base_index.get((obj.location.path, obj.address)) or module_index.get(
+            (_module_of(obj.location.path), obj.address))
         touch = touch_of(obj, files.get(obj.location.path), attribution, twin, inputs_files)
         if touch is None:
             continue
@@ -138,6 +144,13 @@ def evaluate(
                                    docs)
                 findings.extend([found] if found is not None else [])
     return findings, judged
+
+
+def _module_of(path: str) -> str | None:
+    """The Terraform module directory of `path` (`""` at the root), None for other files."""
+    if not path.endswith((".tf", ".tofu", ".tf.json")):
+        return None
+    return posixpath.dirname(path)
 
 
 def _built(obj: IdentityObject, touch: Touch, hits: Iterable[Hit], ctx: Context,

@@ -57,6 +57,26 @@ def _semantics(obj: IdentityObject) -> tuple[object, ...]:
     )
 
 
+def cosmetic(obj: IdentityObject, base: IdentityObject | None) -> bool:
+    """True when `obj` says at head what `base` said: the same source block (`digest`, with
+    the module values it reads) and the same resolved meaning (metadata, privileges, trust,
+    lifetime, usages, principals, references, secret sinks). A move to another line or file of
+    the module, `terraform fmt`, reordered attributes or a renamed value with the same content
+    change nothing, so they are not judged (DESIGN.md "What counts as a change")."""
+    return (
+        base is not None
+        and bool(obj.digest)
+        and obj.digest == base.digest
+        and _semantics(obj) == _semantics(base)
+        and _unplaced(obj) == _unplaced(base)
+    )
+
+
+def _unplaced(obj: IdentityObject) -> tuple[object, ...]:
+    """Trust, usages and principals without their lines."""
+    return (tuple(replace(t, line=None) for t in obj.trust), obj.usages, obj.principals)
+
+
 def _most_agent_like(provs: Sequence[Provenance]) -> Provenance | None:
     """The first of the highest-ranked actors in `provs` (fail-closed attribution)."""
     best: Provenance | None = None
@@ -172,6 +192,8 @@ def touch_of(obj: IdentityObject, cf: ChangedFile | None, ctx: Attribution,
     """
     if ctx.mode == "scan":
         return Touch((), None, None, None)
+    if cosmetic(obj, base):
+        return None
     found: list[Touch] = []
     lines = cf.added_within(obj.location.start_line, obj.location.end_line) if cf else ()
     if cf is not None and lines:
