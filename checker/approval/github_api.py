@@ -57,25 +57,20 @@ class GitHubClient:
             raise GitHubError(f"--github-repo {repo!r}: expected OWNER/NAME")
         self.api_url = api_url.rstrip("/")
         self.repo_name = repo
-        self._lazy = Github(
-            base_url=self.api_url,
-            auth=Auth.Token(token) if token else None,
-            timeout=int(timeout),
-            retry=_retry(),
-            seconds_between_requests=None,
-            seconds_between_writes=None,
-            per_page=100,
-            lazy=True,
-        )
-        self._gh = Github(
-            base_url=self.api_url,
-            auth=Auth.Token(token) if token else None,
-            timeout=int(timeout),
-            retry=_retry(),
-            seconds_between_requests=None,
-            seconds_between_writes=None,
-            per_page=100,
-        )
+        def client(lazy: bool) -> Github:
+            return Github(
+                base_url=self.api_url,
+                auth=Auth.Token(token) if token else None,
+                timeout=int(timeout),
+                retry=_retry(),
+                seconds_between_requests=None,
+                seconds_between_writes=None,
+                per_page=100,
+                lazy=lazy,
+            )
+
+        self._lazy = client(lazy=True)
+        self._gh = client(lazy=False)
         self._permissions: dict[str, str] = {}
         self._teams: dict[tuple[str, str, str], bool] = {}
         self._emails: dict[str, str | None] = {}
