@@ -1,9 +1,8 @@
-"""Approval policy: which findings a PR review or a signed approval commit approves, and the
-commit-level rules NHI102-NHI104 (DESIGN.md "Approval and trust").
+"""Approval policy: which pull-request reviews count, and what each may approve
+(DESIGN.md "Approval and trust"); `checker.approval.apply` applies them to findings.
 
-Pure: takes data (a `ChangeSet`, provenance, reviews read by `checker.approval.github_api`, signed
-commits verified by `checker.approval.signed_commits`, CODEOWNERS parsed by `policy.codeowners`) and
-returns data. The only outside calls go through the `Directory` protocol (collaborator
+Pure: takes data (a `ChangeSet`, provenance, reviews read by `checker.approval.github_api`,
+CODEOWNERS parsed by `policy.codeowners`) and returns data. The only outside calls go through the `Directory` protocol (collaborator
 permission, team membership, public email), which `github_api.GitHubClient` satisfies.
 
 A GitHub review approves when (anchors.md §4c, mirroring GitHub's own rule for Copilot PRs
@@ -12,7 +11,7 @@ branch protection's `require_last_push_approval`):
 - its reviewer's latest decisive review (`APPROVED`, `CHANGES_REQUESTED`, `DISMISSED`; reviews
   are listed in chronological order) is `APPROVED`, on the PR's current head sha;
 - the reviewer's type is `User` (not `Bot`/`Organization`) and the login matches no agent or bot
-  fingerprint;
+  signature;
 - the reviewer is not the PR author, and not an author, committer or co-author of any commit in
   the range (GitHub logins of PR commits, `<id>+<login>@users.noreply.github.com` addresses, and
   the reviewer's public email compared with every author/committer/co-author address);
@@ -20,12 +19,6 @@ branch protection's `require_last_push_approval`):
   `org/team` (`approval.approvers`); else, where the base revision has CODEOWNERS, an owner of
   the finding's path (paths no rule owns fall back to write access); else a collaborator with
   `write`, `maintain` or `admin` permission.
-
-What an approval approves (`apply_approvals`): findings of the rules gated by authorship
-(`NHI1xx`-`NHI3xx`) on lines an agent or bot wrote, when every commit that wrote the finding's
-lines is covered (a review covers the whole range; a signed commit covers its ancestors) and
-the approver may approve the finding's path. Secret material (`NHI4xx`) and files that could
-not be analysed (`NHI9xx`) are never approved: they block whoever wrote them.
 """
 
 from __future__ import annotations
