@@ -2,8 +2,9 @@
 (DESIGN.md "Approval and trust"); `checker.approval.apply` applies them to findings.
 
 Pure: takes data (a `ChangeSet`, provenance, reviews read by `checker.approval.github_api`,
-CODEOWNERS parsed by `policy.codeowners`) and returns data. The only outside calls go through the `Directory` protocol (collaborator
-permission, team membership, public email), which `github_api.GitHubClient` satisfies.
+CODEOWNERS parsed by `policy.codeowners`) and returns data. The only outside calls go through
+the `Directory` protocol (collaborator permission, team membership, public email), which
+`github_api.GitHubClient` satisfies.
 
 A GitHub review approves when (anchors.md §4c, mirroring GitHub's own rule for Copilot PRs
 https://docs.github.com/copilot/how-tos/use-copilot-agents/coding-agent/review-copilot-prs and
