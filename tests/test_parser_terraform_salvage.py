@@ -85,14 +85,20 @@ def _module(files: dict[str, str]) -> ModuleSources:
 def test_module_values_are_read_from_a_salvaged_file() -> None:
     locals_tf = (
         "locals {\n"
-        "  keep = [for k in local.all : k if k != \"a\"\n"
-        "    && k != \"b\"]\n"
+        "  dedup = {\n"
+        "    for k, v in local.all :\n"
+        "    k => v\n"
+        "    if !contains(keys(local.other), k)\n"
+        "    && !contains(keys(local.more), k)\n"
+        "  }\n"
         "}\n"
         "\n"
         "locals {\n"
         "  ci_role = \"roles/owner\"\n"
         "}\n"
     )
+    rejected = terraform.load(SourceFile("locals.tf", locals_tf.encode()))
+    assert [(p.line, p.end_line, p.address) for p in rejected.problems] == [(1, 8, "locals")]
     main_tf = (
         'resource "google_project_iam_member" "ci" {\n'
         '  project = "p"\n'
@@ -103,12 +109,12 @@ def test_module_values_are_read_from_a_salvaged_file() -> None:
     module = _module({"locals.tf": locals_tf, "main.tf": main_tf})
     values = terraform.module_values(module).values
     assert values["local.ci_role"].value == "roles/owner"
-    assert values["local.ci_role"].inputs == (("local.ci_role", Location("locals.tf", 7, 7)),)
+    assert values["local.ci_role"].inputs == (("local.ci_role", Location("locals.tf", 11, 11)),)
     result = terraform.parse(SourceFile("main.tf", main_tf.encode()), load_catalogue(),
                              module=module)
     (binding,) = result.objects
     assert [g.action for g in binding.privileges] == ["roles/owner"]
-    assert binding.inputs == (("local.ci_role", Location("locals.tf", 7, 7)),)
+    assert binding.inputs == (("local.ci_role", Location("locals.tf", 11, 11)),)
 
 
 def test_a_stray_brace_is_its_own_block_and_the_next_blocks_still_parse() -> None:
