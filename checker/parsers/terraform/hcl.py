@@ -77,9 +77,12 @@ def load_text(path: str, text: str) -> LoadedHcl:
         raise  # a broken installation is no verdict on the file: exit 2 with the fix
     except HCL_ERRORS as exc:
         whole = _hcl_problem(path, text, exc)
+    found = chunks(text.split("\n"))
+    if len(found) < 2:  # one construct: parsing it alone would fail the same way, twice the cost
+        return LoadedHcl(text, None, (whole,))
     parts: list[tuple[Chunk, Any]] = []
     failed: list[ParseProblem] = []
-    for chunk in chunks(text.split("\n")):
+    for chunk in found:
         try:
             parts.append((chunk, shift_lines(load_hcl(chunk.text, with_meta=True),
                                              chunk.start - 1)))
