@@ -208,13 +208,17 @@ class ParseProblem:
 
     `rule_id` is an `NHI9xx` id: NHI901 syntax error, NHI902 not text (binary / not UTF-8),
     NHI903 over the size or time budget. `line` is 1-based (1 when unknown). The message names
-    the problem and never quotes file content.
+    the problem and never quotes file content. When only part of the file could not be read
+    (one Terraform block python-hcl2 rejected, the rest salvaged), `end_line` is that part's
+    last line and `address` names it (`aws_iam_role.ci`, `locals`); else both are None.
     """
 
     path: str
     rule_id: str
     message: str
     line: int = 1
+    end_line: int | None = None
+    address: str | None = None
 
 
 @dataclass(frozen=True)

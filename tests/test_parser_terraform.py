@@ -448,15 +448,18 @@ EOT
 
 def test_malformed_hcl_is_nhi901_at_the_unclosed_block() -> None:
     result = parse_fixture("malformed.tf")
-    assert result.objects == ()
+    # The block before the unclosed one is salvaged (tests/test_parser_terraform_salvage.py).
+    assert [o.address for o in result.objects] == ["aws_iam_user.ok"]
     (problem,) = result.problems
     assert problem.rule_id == "NHI901"
     # lark only notices at the end of the file; the problem points at the block left open.
-    assert problem.line == 5
+    assert (problem.line, problem.end_line, problem.address) == (5, 6, "aws_iam_access_key.broken")
     assert problem.path == "fixtures/parsers/terraform/malformed.tf"
     assert problem.message == (
-        "fixtures/parsers/terraform/malformed.tf: HCL syntax error at line 5, column 1: "
-        "not closed before the end of the file (missing }, ], ), quote or heredoc end)"
+        "fixtures/parsers/terraform/malformed.tf: HCL syntax error in resource "
+        '"aws_iam_access_key" "broken" (lines 5-6) at line 5, column 1: '
+        "not closed before the end of the file (missing }, ], ), quote or heredoc end); "
+        "the file's other blocks were read"
     )
 
 

@@ -207,8 +207,9 @@ def problem_findings(problems: Sequence[ParseProblem], config: Config,
                 rule_id=p.rule_id,
                 level=level,  # type: ignore[arg-type]
                 message=p.message,
-                location=Location(p.path, p.line, p.line),
-                fingerprint=fingerprint(p.rule_id, p.path, None, None),
+                location=Location(p.path, p.line, max(p.line, p.end_line or p.line)),
+                address=p.address,
+                fingerprint=fingerprint(p.rule_id, p.path, p.address, None),
             )
         )
     return out

@@ -59,19 +59,17 @@ def terraform(path: str, text: str, lines: list[str], hcl: LoadedHcl | None = No
     """The Terraform facets of one `.tf` file (`lines` is `text` split on `\\n`).
 
     `hcl` is the caller's parse of the same file; without it the file is parsed here, and only
-    when `needs_hcl(text)`. An unparsable file gives no facets (its parser reports it).
+    when `needs_hcl(text)`. An unparsable file gives the facets of the blocks that parse alone
+    (`checker.parsers.terraform.hcl.load_text`; its parser reports the rest).
     """
     if hcl is not None:
         data = hcl.data
     elif not needs_hcl(text):
         return []
     else:
-        from checker.parsers.terraform.hcl import HCL_ERRORS, load_hcl
+        from checker.parsers.terraform.hcl import load_text
 
-        try:
-            data = load_hcl(text, with_meta=True)
-        except HCL_ERRORS:
-            return []
+        data = load_text(path, text).data
     if not isinstance(data, dict):
         return []
     blocks = list(_tf_blocks(data))

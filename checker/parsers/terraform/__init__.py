@@ -10,6 +10,7 @@ Public functions (both satisfy `checker.parsers.Parser`):
 `load`, `warm` and `LoadedHcl` (from `hcl`) and `module_values` (from `values`) are the rest
 of the public API. The package, in data-flow order:
 - `hcl.py`: the only `import hcl2`; load, warm, error -> NHI901;
+- `salvage.py`: a rejected file split into top-level blocks, parsed one by one, joined;
 - `positions.py`: the HCL mini-lexer, attribute lines, JSON value spans;
 - `nodes.py`: a decoded file as `Doc`, `Node` (a block body with lines) and `Block`;
 - `values.py`: `locals`, variable defaults and tfvars as module values (`Resolver`);
@@ -85,17 +86,18 @@ def parse(source: SourceFile, catalogue: Catalogue, loaded: LoadedHcl | None = N
 
     Returns the catalogued `resource`/`data`/`module` blocks as `IdentityObject`s sorted by
     start line, or a single NHI901/NHI902/NHI903 `ParseProblem` when the file cannot be read.
-    A module file that cannot be read leaves its values unresolved (it is reported on its own).
+    When python-hcl2 rejects the file, the blocks that parse alone are still read and each
+    block that does not is an NHI901 on its lines (`hcl.load_text`). A module file that cannot
+    be read leaves its values unresolved (it is reported on its own); one salvaged in part
+    gives the values of its blocks that parsed.
     """
     loaded = loaded if loaded is not None else load(source)
-    if loaded.problem is not None:
-        return ParseResult(problems=(loaded.problem,))
     text, data = loaded.text, loaded.data
     if text is None or not isinstance(data, dict):
-        return ParseResult()
+        return ParseResult(problems=loaded.problems)
     doc = Doc(path=source.path, lines=text.split("\n"), spans=None)
     blocks = list(hcl_blocks(data, doc))
-    return ParseResult(objects=_build(blocks, doc, catalogue, module))
+    return ParseResult(_build(blocks, doc, catalogue, module), loaded.problems)
 
 
 def parse_json(source: SourceFile, catalogue: Catalogue) -> ParseResult:

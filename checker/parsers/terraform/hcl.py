@@ -2,9 +2,10 @@
 
 python-hcl2 7.3.x `hcl2.loads(text, with_meta=True)` is called only through `load_hcl`, so a
 later upgrade touches this module only (../shared/research/ecosystem.md section 3). `load`
-decodes and parses one `.tf` file and turns a syntax error into an NHI901 `ParseProblem` with
-the line and column lark reports (or a better one found in the text); `warm` loads the grammar
-ahead of the first parse.
+(`load_text`) decodes and parses one `.tf` file and turns a syntax error into an NHI901
+`ParseProblem` with the line and column lark reports (or a better one found in the text); when
+python-hcl2 rejects the file, its blocks are parsed one by one (`salvage`), so only the blocks
+that fail are lost. `warm` loads the grammar ahead of the first parse.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from checker.decode import decode
 from checker.errors import NhiGateError
 from checker.model import ParseProblem, SourceFile
 from checker.parsers.terraform.positions import depth_at_line_starts
+from checker.parsers.terraform.salvage import Chunk, chunks, merge, shift_lines
 
 #: What `load_hcl` raises on bad input (lark's errors and python-hcl2's transform errors).
 HCL_ERRORS = (LarkError, ValueError, RuntimeError, RecursionError, UnicodeError)
@@ -39,28 +41,58 @@ class LoadedHcl:
     can hand the same parse to `parse` and to the secret scan (`checker.secrets.scan`).
 
     `text`: the decoded text, None when undecodable; `data`: the `loads(text, with_meta=True)`
-    result (treat as read-only), None when the text did not parse; `problem`: the
-    NHI901/NHI902/NHI903 `ParseProblem` `parse` reports for the file, or None.
+    result (treat as read-only), or the blocks salvaged one by one when python-hcl2 rejected
+    the file (`load_text`), None when nothing parsed; `problems`: the NHI901/NHI902/NHI903
+    `ParseProblem`s `parse` reports for the file (one per block that failed when salvaged).
     """
 
     text: str | None
     data: Any
-    problem: ParseProblem | None
+    problems: tuple[ParseProblem, ...] = ()
 
 
 def load(source: SourceFile) -> LoadedHcl:
-    """Decode and parse one `.tf` file. Raises `NhiGateError` only when the installed `hcl2`
-    package is not python-hcl2 7.x; bad input becomes `LoadedHcl.problem`."""
+    """Decode and parse one `.tf` file (`load_text`). Raises `NhiGateError` only when the
+    installed `hcl2` package is not python-hcl2 7.x; bad input becomes `LoadedHcl.problems`."""
     text = decode(source)
     if isinstance(text, ParseProblem):
-        return LoadedHcl(None, None, text)
+        return LoadedHcl(None, None, (text,))
+    return load_text(source.path, text)
+
+
+def load_text(path: str, text: str) -> LoadedHcl:
+    """Parse the HCL `text` of the file `path`; when python-hcl2 rejects it, salvage it.
+
+    Salvage (`checker.parsers.terraform.salvage`): the file is split into its top-level blocks
+    and attributes, each is parsed alone with its own line numbers, and `data` holds the ones
+    that parsed; each that failed is an NHI901 `ParseProblem` on its lines (`line`, `end_line`,
+    `address`) whose message names the block and python-hcl2's error. When no chunk parses, or
+    every chunk parses although the file did not (e.g. an attribute defined twice at the top
+    level), the file's own NHI901 is reported, as without salvage. Raises `NhiGateError` as
+    `load_hcl` does.
+    """
     try:
-        data = load_hcl(text, with_meta=True)
+        return LoadedHcl(text, load_hcl(text, with_meta=True))
     except NhiGateError:
         raise  # a broken installation is no verdict on the file: exit 2 with the fix
     except HCL_ERRORS as exc:
-        return LoadedHcl(text, None, _hcl_problem(source.path, text, exc))
-    return LoadedHcl(text, data, None)
+        whole = _hcl_problem(path, text, exc)
+    found = chunks(text.split("\n"))
+    if len(found) < 2:  # one construct: parsing it alone would fail the same way, twice the cost
+        return LoadedHcl(text, None, (whole,))
+    parts: list[tuple[Chunk, Any]] = []
+    failed: list[ParseProblem] = []
+    for chunk in found:
+        try:
+            parts.append((chunk, shift_lines(load_hcl(chunk.text, with_meta=True),
+                                             chunk.start - 1)))
+        except NhiGateError:
+            raise
+        except HCL_ERRORS as exc:
+            failed.append(_chunk_problem(path, chunk, exc))
+    if not parts:
+        return LoadedHcl(text, None, (whole,))
+    return LoadedHcl(text, merge(parts), tuple(failed) or (whole,))
 
 
 def warm() -> None:
@@ -89,6 +121,23 @@ def load_hcl(text: str, with_meta: bool = False) -> Any:
 
 def _hcl_problem(path: str, text: str, exc: BaseException) -> ParseProblem:
     """NHI901 for an exception from `hcl2.loads`; the message never quotes file content."""
+    line, column, reason = _error_at(text, exc)
+    return ParseProblem(
+        path, "NHI901", f"{path}: HCL syntax error at line {line}, column {column}: {reason}", line
+    )
+
+
+def _chunk_problem(path: str, chunk: Chunk, exc: BaseException) -> ParseProblem:
+    """NHI901 on the lines of one salvaged chunk python-hcl2 rejected, naming the chunk."""
+    line, column, reason = _error_at(chunk.text, exc)
+    line += chunk.start - 1
+    message = (f"{path}: HCL syntax error in {chunk.label} (lines {chunk.start}-{chunk.end}) "
+               f"at line {line}, column {column}: {reason}; the file's other blocks were read")
+    return ParseProblem(path, "NHI901", message, chunk.start, chunk.end, chunk.address)
+
+
+def _error_at(text: str, exc: BaseException) -> tuple[int, int, str]:
+    """(line, column, reason) of an exception from `hcl2.loads` on `text`."""
     line, column = 1, 1
     if isinstance(exc, UnexpectedInput):
         line = int(getattr(exc, "line", 1) or 1)
@@ -117,9 +166,7 @@ def _hcl_problem(path: str, text: str, exc: BaseException) -> ParseProblem:
         reason = "invalid character encoding"
     else:
         reason = "not valid HCL"
-    return ParseProblem(
-        path, "NHI901", f"{path}: HCL syntax error at line {line}, column {column}: {reason}", line
-    )
+    return line, column, reason
 
 
 def _unclosed_start(text: str) -> int | None:
