@@ -16,8 +16,8 @@ from checker.change import ActorKind
 
 Level = Literal["error", "warning", "note"]
 FileFormat = Literal[
-    "terraform", "terraform_json", "terraform_vars", "hcl", "kubernetes", "github_actions",
-    "gitlab_ci",
+    "terraform", "terraform_json", "terraform_vars", "terraform_state", "hcl", "kubernetes",
+    "github_actions", "gitlab_ci",
 ]  # fmt: skip
 
 #: Identity kinds (DESIGN.md vocabulary) plus `policy`: a standalone grant document (an IAM
@@ -193,7 +193,8 @@ class ModuleSources:
 
     `directory` is the posix directory (`""` for the repository or scan root); `sources` are
     its `.tf`/`.tofu` files that may hold `locals`/`variable` blocks and its auto-loaded
-    `.tfvars` files (`terraform.tfvars`, `*.auto.tfvars`), sorted by path. Hashable and
+    variable definitions files (`terraform.tfvars`, `terraform.tfvars.json`, `*.auto.tfvars`,
+    `*.auto.tfvars.json`), sorted by path. Hashable and
     picklable: parse jobs carry it to a `sources.budget.ParseWorker`, which reads it once per
     process (`checker.parsers.terraform.module_values` is cached).
     """

@@ -128,6 +128,52 @@ def test_the_precommit_hook_passes_tfvars_files() -> None:
     assert pattern is not None
     for name in ("prod.auto.tfvars", "terraform.tfvars", "terragrunt.hcl", "main.tf", "a.yaml"):
         assert re.search(pattern.group(1), name), name
+    for name in ("terraform.tfvars.json", "prod.auto.tfvars.json", "iam.tofu.json",
+                 "terraform.tfstate", "prod.tfstate", "terraform.tfstate.backup"):
+        assert re.search(pattern.group(1), name), name
+        assert classify(name, b"{}") is not None, name  # read by name, whatever the content
+
+
+@pytest.mark.parametrize(("path", "fmt"), [
+    ("infra/iam.tofu.json", "terraform_json"),
+    ("infra/IAM.TOFU.JSON", "terraform_json"),
+    ("infra/iam.tf.json", "terraform_json"),
+    ("infra/terraform.tfvars.json", "terraform_vars"),
+    ("infra/prod.auto.tfvars.json", "terraform_vars"),
+    ("infra/prod.tfvars.json", "terraform_vars"),  # -var-file only: secrets, not module values
+    ("terraform.tfstate", "terraform_state"),
+    ("infra/terraform.tfstate.d/prod/terraform.tfstate", "terraform_state"),
+    ("infra/prod.tfstate", "terraform_state"),
+    ("infra/terraform.tfstate.backup", "terraform_state"),
+    ("infra/state.json", None),
+])  # fmt: skip
+def test_classify_opentofu_json_tfvars_json_and_state(path: str, fmt: str | None) -> None:
+    # A state file is found by name whatever it holds, even JSON that looks like a manifest.
+    assert classify(path, b'{"apiVersion": "v1", "kind": "Secret", "version": 4}') == (
+        fmt if fmt is not None else "kubernetes")
+    assert classify(path, b'{"version": 4, "resources": []}') == fmt
+
+
+def test_scan_reports_state_files_and_secrets_in_tfvars_json(tmp_path: Path, capsys: Any) -> None:
+    password = "Xk9mP2qL7vR4tZ8aa"
+    state = ('{\n  "version": 4,\n  "outputs": {},\n  "resources": [\n    {"type": '
+             f'"random_password", "instances": [{{"attributes": {{"password": "{password}"}}}}]}}'
+             '\n  ]\n}\n')
+    (tmp_path / "infra").mkdir()
+    (tmp_path / "infra" / "terraform.tfstate").write_text(state, encoding="utf-8")
+    (tmp_path / "infra" / "terraform.tfstate.backup").write_text("{}\n", encoding="utf-8")
+    (tmp_path / "infra" / "db.auto.tfvars.json").write_text(
+        f'{{\n  "region": "eu-west-1",\n  "db_password": "{password}"\n}}\n', encoding="utf-8")
+    code = main(["scan", str(tmp_path / "infra"), "--format", "json"])
+    out = capsys.readouterr().out
+    found = sorted((f["rule_id"], f["path"], f["start_line"], f["blocking"])
+                   for f in json.loads(out)["findings"])  # fmt: skip
+    assert (code, found) == (1, [
+        ("NHI401", "db.auto.tfvars.json", 3, True),
+        ("NHI408", "terraform.tfstate", 4, True),  # the top-level "resources" key
+        ("NHI408", "terraform.tfstate.backup", 1, True),
+    ])
+    assert password not in out  # neither file's content is quoted
 
 
 def test_scan_reports_symlinks_instead_of_skipping_them(tmp_path: Path, capsys: Any) -> None:

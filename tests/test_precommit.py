@@ -128,6 +128,22 @@ def test_pre_commit_stage_passes_human_documented(
     assert "Passed" in run.stdout
 
 
+def test_pre_commit_stage_blocks_a_staged_state_file_by_a_human(
+    make_repo: Any, hook_repo: Path, pc_home: Path
+) -> None:
+    """The manifest's `files` pattern passes `.tfstate` and `.tfstate.backup` files (JSON of no
+    known format) to the hook, and NHI408 blocks a human's commit of them."""
+    repo = make_repo()
+    repo.commit({"README.md": "x\n"})
+    state = '{\n  "version": 4,\n  "resources": []\n}\n'
+    repo.stage({"infra/terraform.tfstate": state, "infra/terraform.tfstate.backup": state})
+    run = run_configured(repo, hook_repo, pc_home, "nhi-gate", "--files",
+                         "infra/terraform.tfstate", "infra/terraform.tfstate.backup")
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "Failed" in run.stdout
+    assert run.stdout.count("NHI408  error  BLOCKING") == 2, run.stdout
+
+
 def test_commit_msg_hook(make_repo: Any, hook_repo: Path, pc_home: Path) -> None:
     repo = make_repo()
     repo.commit({"README.md": "x\n"})

@@ -108,6 +108,36 @@ def test_values_follow_terraform_precedence_and_chains() -> None:
     assert "local.dyn" not in values  # a template is an expression: left unresolved
 
 
+def test_tfvars_json_files_take_their_place_in_terraform_precedence() -> None:
+    """terraform.tfvars < terraform.tfvars.json < *.auto.tfvars(.json) in lexical order:
+    https://developer.hashicorp.com/terraform/language/values/variables#variable-definition-precedence"""
+    files = {
+        "variables.tf": _variables("roles/viewer") + 'variable "members" {}\n',
+        "terraform.tfvars": 'ci_role = "roles/editor"\n',
+        "terraform.tfvars.json": '{\n  "ci_role": "roles/browser",\n  "members": [\n'
+                                 '    "user:a@example.com"\n  ]\n}\n',
+        "prod.tfvars.json": '{"ci_role": "roles/iam.securityAdmin"}\n',  # -var-file only
+    }
+    values = terraform.module_values(_module(files)).values
+    assert values["var.ci_role"].value == "roles/browser"  # .json is loaded after .tfvars
+    assert values["var.ci_role"].inputs == (
+        ("var.ci_role", Location("terraform.tfvars.json", 2, 2)),)
+    assert values["var.members"].value == ["user:a@example.com"]
+    assert values["var.members"].inputs == (
+        ("var.members", Location("terraform.tfvars.json", 3, 5)),)
+    files["a.auto.tfvars.json"] = '{"ci_role": "roles/owner"}\n'
+    files["b.auto.tfvars"] = 'ci_role = "roles/editor"\n'
+    values = terraform.module_values(_module(files)).values
+    assert values["var.ci_role"].inputs == (("var.ci_role", Location("b.auto.tfvars", 1, 1)),)
+    files["c.auto.tfvars.json"] = '{"ci_role": "roles/owner"}\n'
+    values = terraform.module_values(_module(files)).values
+    assert values["var.ci_role"].value == "roles/owner"
+    assert values["var.ci_role"].inputs == (
+        ("var.ci_role", Location("c.auto.tfvars.json", 1, 1)),)
+    files["d.auto.tfvars.json"] = '{"ci_role": '  # unreadable: its values stay out
+    assert terraform.module_values(_module(files)).values["var.ci_role"].value == "roles/owner"
+
+
 def test_inline_policy_actions_and_attachments_resolve() -> None:
     main_tf = """\
 resource "aws_iam_policy" "p" {

@@ -64,4 +64,5 @@ CHECKS: dict[str, Check] = {
     "NHI405": secret_material,
     "NHI406": secret_material,
     "NHI407": secret_material,
+    "NHI408": secret_material,
 }

@@ -1,4 +1,4 @@
-"""NHI401-NHI407: secret material that is hardcoded or lands outside a secrets manager.
+"""NHI401-NHI408: secret material that is hardcoded or lands outside a secrets manager.
 
 Identity rules over the facets of `checker.secrets.scan` and the Kubernetes `Secret`
 objects of `checker.parsers.kubernetes`. They gate every author (`checker.gate`): a leak is a
@@ -12,12 +12,14 @@ Rules (all `error` by default) and the objects they judge:
 - NHI404 kubernetes-secret-with-literal-data: a Kubernetes `Secret` with `data`/`stringData`;
 - NHI405 secret-in-ci-artifact-or-cache: `ci_secret_artifact`;
 - NHI406 secret-echoed-to-ci-log: `ci_secret_echo`;
-- NHI407 rotated-secret-outside-vault: `rotated_secret_file`, `ci_rotated_secret_artifact`.
+- NHI407 rotated-secret-outside-vault: `rotated_secret_file`, `ci_rotated_secret_artifact`;
+- NHI408 terraform-state-committed: `terraform_state` (a state file in the change or scan).
 
 Sources: OWASP NHI2:2025 Secret Leakage
 (https://owasp.org/www-project-non-human-identities-top-10/2025/2-secret-leakage/),
 Terraform sensitive outputs (https://developer.hashicorp.com/terraform/language/values/outputs#sensitive-suppressing-values-in-cli-output),
-Kubernetes good practices for Secrets (https://kubernetes.io/docs/concepts/security/secrets-good-practices/).
+Kubernetes good practices for Secrets (https://kubernetes.io/docs/concepts/security/secrets-good-practices/),
+Terraform sensitive data in state (https://developer.hashicorp.com/terraform/language/state/sensitive-data).
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def redacted_value(address: str) -> str | None:
 
 
 def check(subject: Subject) -> Iterator[Hit]:
-    """NHI401-NHI407 on one object (see the module table)."""
+    """NHI401-NHI408 on one object (see the module table)."""
     obj = subject.obj
     anchor = obj.attribute_lines.get("anchor")
     if obj.type == "hardcoded_secret":
@@ -61,6 +63,15 @@ def check(subject: Subject) -> Iterator[Hit]:
                   f"{detector} hardcoded{where} ({redacted_value(obj.address) or 'redacted'}): "
                   "move it to a secrets manager, reference it, and rotate it",
                   key or "value", obj.attribute_lines.get("value"))
+        return
+    if obj.type == "terraform_state":
+        yield Hit("NHI408",
+                  f"{obj.location.path} is Terraform state committed to the repository: it "
+                  "holds every attribute of the resources it manages in plain text, generated "
+                  "passwords, private keys and access keys included; remove it and purge it "
+                  "from the history, rotate the secrets it held, and keep state in a remote "
+                  "backend",
+                  "state", anchor)
         return
     if obj.type in _SINK_RULES:
         rule_id, what = _SINK_RULES[obj.type]

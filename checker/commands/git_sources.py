@@ -87,9 +87,9 @@ def entry_sources(
 def module_siblings(
     repo: Repo, rev: str | None, changeset: ChangeSet, config: Config, *, base: bool
 ) -> list[SourceFile]:
-    """The Terraform module files (`.tf`, `.tofu`, auto-loaded `.tfvars`) at commit `rev`
-    (None: the index) of every directory in which the change touches one, except those the
-    caller already reads for that side: the changed files at head (`base=False`); at base
+    """The Terraform module files (`.tf`, `.tofu`, auto-loaded `.tfvars`/`.tfvars.json`) at
+    commit `rev` (None: the index) of every directory in which the change touches one, except
+    those the caller already reads for that side: the changed files at head (`base=False`); at base
     (`base=True`), the base versions of changed files that still exist (so a deleted
     `.tfvars` is kept: its values are part of the base module).
 
@@ -107,8 +107,8 @@ def module_siblings(
         if base else changed
     )  # fmt: skip
     entries = git.read_directory_entries(
-        repo, rev, directories, (".tf", ".tofu", ".tfvars"), max_bytes=config.max_file_bytes,
-        exclude=skip,
+        repo, rev, directories, (".tf", ".tofu", ".tfvars", ".tfvars.json"),
+        max_bytes=config.max_file_bytes, exclude=skip,
     )
     return [
         SourceFile(path, entry.data, rev)

@@ -22,12 +22,13 @@ class Parser(Protocol):
 
 
 #: The formats `build_parsers` has a parser for (known without importing the parsers).
-FORMATS = frozenset({"terraform", "terraform_json", "terraform_vars", "hcl", "kubernetes",
-                     "github_actions", "gitlab_ci"})  # fmt: skip
+FORMATS = frozenset({"terraform", "terraform_json", "terraform_vars", "terraform_state", "hcl",
+                     "kubernetes", "github_actions", "gitlab_ci"})  # fmt: skip
 #: Formats read for secret material only: they define no identity themselves. Terraform
-#: variable definitions files (`.tfvars`) and other HCL (`terragrunt.hcl` inputs) hold values
-#: such as `db_password = "..."` that end up in resources.
-VALUE_FORMATS = frozenset({"terraform_vars", "hcl"})
+#: variable definitions files (`.tfvars`, `.tfvars.json`) and other HCL (`terragrunt.hcl`
+#: inputs) hold values such as `db_password = "..."` that end up in resources; a Terraform
+#: state file (`terraform.tfstate`) is secret material as a whole.
+VALUE_FORMATS = frozenset({"terraform_vars", "terraform_state", "hcl"})
 
 
 def build_parsers() -> Mapping[str, Parser]:

@@ -58,13 +58,23 @@ def go_duration_hours(text: str | None) -> float | None:
     return sum(float(n) * _GO_UNIT_HOURS[u] for n, u in parts)
 
 
-#: Variable definition files Terraform loads by itself, in this order (later wins); other
-#: `.tfvars` files only count with `-var-file`, so they are not module values.
-TFVARS_NAME = "terraform.tfvars"
-AUTO_TFVARS_SUFFIX = ".auto.tfvars"
+#: Variable definition files Terraform loads by itself, in this order (later wins):
+#: `terraform.tfvars`, `terraform.tfvars.json`, then `*.auto.tfvars` and `*.auto.tfvars.json`
+#: in lexical order of their names
+#: (https://developer.hashicorp.com/terraform/language/values/variables#variable-definition-precedence).
+#: Other `.tfvars` files only count with `-var-file`, so they are not module values.
+TFVARS_NAMES = ("terraform.tfvars", "terraform.tfvars.json")
+AUTO_TFVARS_SUFFIXES = (".auto.tfvars", ".auto.tfvars.json")
 
 
 def is_tfvars(path: str) -> bool:
-    """True for a variable definition file Terraform loads by itself."""
+    """True for a variable definition file Terraform loads by itself (native or JSON syntax)."""
     name = PurePosixPath(path).name.lower()
-    return name == TFVARS_NAME or name.endswith(AUTO_TFVARS_SUFFIX)
+    return name in TFVARS_NAMES or name.endswith(AUTO_TFVARS_SUFFIXES)
+
+
+def tfvars_order(path: str) -> tuple[int, str]:
+    """Sort key of an auto-loaded variable definitions file: Terraform loads (and so lets win)
+    them in ascending order of this key (see `TFVARS_NAMES`)."""
+    name = PurePosixPath(path).name.lower()
+    return (TFVARS_NAMES.index(name), "") if name in TFVARS_NAMES else (len(TFVARS_NAMES), name)

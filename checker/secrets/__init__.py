@@ -21,6 +21,10 @@ Facets (`type` -> the rule that judges it; `secret_sinks` holds the fact, never 
     Placeholders (`changeme`, `<token>`, `xxxx`, `example`), variable references (`${...}`,
     `$VAR`, `{{ }}`, `var.x`), secret-manager references and file paths are ignored; base64
     values are also checked decoded. Sink `literal:<detector>`; one per (line, value).
+- Terraform state (`terraform.tfstate`, `*.tfstate`, `*.tfstate.backup`; format
+  `terraform_state`): `terraform_state`, the whole file, and nothing else (state holds every
+  resource attribute in plain text, so the file is the finding, not each value in it).
+  Sink `repository:terraform_state`; anchored on the top-level `"resources"` key.
 - Terraform (HCL):
   - `secret_file`: a `local_file`/`local_sensitive_file` whose content is a secret attribute
     of another resource (`tls_private_key.x.private_key_pem`, `random_password.p.result`, ...);
@@ -66,7 +70,7 @@ from typing import TYPE_CHECKING
 from checker.decode import decode
 from checker.model import ParseProblem, ParseResult, SourceFile
 from checker.secrets.ci_sinks import github, gitlab
-from checker.secrets.facets import hardcoded_object
+from checker.secrets.facets import hardcoded_object, state_object
 from checker.secrets.hardcoded import Hit, encrypted_lines, find_hardcoded, is_password_key, redact
 from checker.secrets.terraform_sinks import terraform
 
@@ -87,6 +91,8 @@ def scan(source: SourceFile, fmt: str, hcl: LoadedHcl | None = None) -> ParseRes
     if isinstance(text, ParseProblem):
         return ParseResult()
     lines = text.split("\n")
+    if fmt == "terraform_state":  # secret as a whole: one fact, no line-by-line hits
+        return ParseResult((state_object(source.path, lines),))
     sealed = encrypted_lines(lines) if fmt == "kubernetes" else frozenset()
     out = [hardcoded_object(source.path, hit) for hit in find_hardcoded(lines)
            if hit.line not in sealed]

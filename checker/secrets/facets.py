@@ -1,7 +1,8 @@
 """The `IdentityObject` shapes the secret scan returns (facets: `derived_from` is always set).
 
-`hardcoded_object` turns a `hardcoded.Hit` into a `hardcoded_secret` facet; `facet` builds every
-other one (Terraform and CI sinks) with a single `anchor` attribute line.
+`hardcoded_object` turns a `hardcoded.Hit` into a `hardcoded_secret` facet; `state_object` is
+the facet of a committed Terraform state file; `facet` builds every other one (Terraform and CI
+sinks) with a single `anchor` attribute line.
 """
 
 from __future__ import annotations
@@ -58,3 +59,20 @@ def facet(path: str, type_: str, kind: str, platform: str, address: str, start: 
         references=tuple(references),
         derived_from=derived or path,
     )
+
+
+#: The top-level `"resources"` key of a state file (state format v4 writes it at two spaces),
+#: where the managed resources' attribute values start.
+_STATE_RESOURCES = re.compile(r'^ {0,2}"resources"\s*:')
+
+
+def state_object(path: str, lines: list[str]) -> IdentityObject:
+    """The `terraform_state` facet of state file `path` (its decoded `lines`): the whole file,
+    anchored on its top-level `"resources"` key, else on line 1. Nothing of the content enters
+    the facet: a state file is secret material whatever it holds
+    (https://developer.hashicorp.com/terraform/language/state/sensitive-data)."""
+    anchor = next((i for i, line in enumerate(lines, start=1) if _STATE_RESOURCES.match(line)),
+                  1)  # fmt: skip
+    last = len(lines) - (1 if len(lines) > 1 and lines[-1] == "" else 0)
+    return facet(path, "terraform_state", "secret", "generic", f"{path}#terraform_state", 1,
+                 last, anchor, ("repository:terraform_state",))

@@ -30,6 +30,15 @@ _JSON_K8S = re.compile(rb'"apiVersion"\s*:')
 #: A composite action's metadata (`runs:` at top level with `using: composite`).
 _COMPOSITE = re.compile(rb"^runs\s*:(?:.|\n)*?^\s+using\s*:\s*[\"']?composite\b", re.MULTILINE)
 _SKIP_DIRS = frozenset({".git", ".terraform", "node_modules", "__pycache__", ".venv"})
+#: Terraform/OpenTofu state written by the local backend: `terraform.tfstate` (any workspace
+#: under `terraform.tfstate.d/`, any `-state=` name ending `.tfstate`) and the backup kept
+#: beside it. State holds every resource attribute in plain text, secrets included
+#: (https://developer.hashicorp.com/terraform/language/state/sensitive-data), so its content
+#: does not matter: the name is enough.
+STATE_SUFFIXES = (".tfstate", ".tfstate.backup")
+#: The file names `walk` yields (by lower-cased suffix); `classify` decides on each.
+_WALK_SUFFIXES = (".tf", ".tofu", ".tf.json", ".tfvars", ".hcl", ".yml", ".yaml", ".json",
+                  *STATE_SUFFIXES)  # fmt: skip
 
 
 def classify(path: str, head: bytes | None = None) -> FileFormat | None:
@@ -41,15 +50,20 @@ def classify(path: str, head: bytes | None = None) -> FileFormat | None:
     composite`, read as GitHub Actions) from other actions' metadata. The Kubernetes sniff
     accepts quoted, flow-style and explicit (`? kind`) keys, and any file with an escape in a
     double-quoted scalar (which can spell `kind`); the parser then decides.
-    GitLab CI files are `.gitlab-ci.yml` and templates named `*.gitlab-ci.yml`.
+    GitLab CI files are `.gitlab-ci.yml` and templates named `*.gitlab-ci.yml`. Terraform
+    state (`STATE_SUFFIXES`) is `terraform_state` by name alone, whatever its content;
+    `.tofu.json` is Terraform JSON like `.tf.json`; `.tfvars.json` is `terraform_vars` like
+    `.tfvars`.
     """
     p = PurePosixPath(path)
     name = p.name.lower()
-    if name.endswith(".tf.json"):
+    if name.endswith(STATE_SUFFIXES):
+        return "terraform_state"
+    if name.endswith((".tf.json", ".tofu.json")):  # OpenTofu reads .tofu.json like .tf.json
         return "terraform_json"
     if name.endswith((".tf", ".tofu")):  # OpenTofu reads .tofu files as Terraform
         return "terraform"
-    if name.endswith(".tfvars"):
+    if name.endswith((".tfvars", ".tfvars.json")):
         return "terraform_vars"
     if name.endswith(".hcl"):
         return "hcl"
@@ -102,7 +116,5 @@ def walk(roots: Sequence[Path]) -> Iterator[tuple[Path, str]]:
                 full = Path(dirpath) / fname
                 if not full.is_symlink() and not full.is_file():
                     continue  # FIFOs and devices are not files
-                low = fname.lower()
-                if low.endswith((".tf", ".tofu", ".tf.json", ".tfvars", ".hcl", ".yml", ".yaml",
-                                 ".json")):  # fmt: skip
+                if fname.lower().endswith(_WALK_SUFFIXES):
                     yield full, full.as_posix()

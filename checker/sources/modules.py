@@ -1,7 +1,8 @@
 """Which files make up a Terraform module's values, without reading HCL (no python-hcl2 import).
 
 A Terraform module is one directory: every `.tf` file in it shares its `locals` and
-`variable` blocks, and a root module also reads `terraform.tfvars` and `*.auto.tfvars` from it
+`variable` blocks, and a root module also reads `terraform.tfvars`, `terraform.tfvars.json`,
+`*.auto.tfvars` and `*.auto.tfvars.json` from it
 (https://developer.hashicorp.com/terraform/language/values/variables#variable-definition-precedence).
 So `role = local.ci_role` in `main.tf` means whatever `locals.tf` says, and an agent that edits
 only `locals.tf` changes the role. This module groups the sources of a change by directory
@@ -41,7 +42,8 @@ def module_directory(path: str) -> str:
 
 def is_module_file(path: str) -> bool:
     """True for a file whose content is part of its directory's module values: a `.tf` or
-    `.tofu` file (not `.tf.json`, whose values are not read) or an auto-loaded `.tfvars`."""
+    `.tofu` file (not `.tf.json`/`.tofu.json`, whose values are not read) or an auto-loaded
+    `.tfvars`/`.tfvars.json`."""
     return PurePosixPath(path).name.lower().endswith(CONFIG_SUFFIXES) or is_tfvars(path)
 
 
@@ -59,7 +61,7 @@ def group_modules(sources: Sequence[SourceFile]) -> dict[str, ModuleSources]:
     """directory -> `ModuleSources` for every directory of `sources` with a value file.
 
     A `.tf`/`.tofu` file counts when a line starts with `locals` or `variable`; auto-loaded
-    `.tfvars` files always count. Directories without such a file are absent.
+    `.tfvars`/`.tfvars.json` files always count. Directories without such a file are absent.
     """
     found: dict[str, list[SourceFile]] = {}
     for src in sources:

@@ -1,4 +1,4 @@
-"""Terraform parser: `.tf` (HCL) and `.tf.json` files -> `IdentityObject`s.
+"""Terraform parser: `.tf`/`.tofu` (HCL) and `.tf.json`/`.tofu.json` files -> `IdentityObject`s.
 
 Public functions (both satisfy `checker.parsers.Parser`):
 - `parse(source, catalogue)` for HCL native syntax, via python-hcl2 7.3.x
@@ -42,7 +42,8 @@ python-hcl2 7.3.1 shapes this module relies on (verified on the fixtures and the
 Module values: a privilege-bearing attribute whose value is exactly `local.NAME` or `var.NAME`
 (or a list element or map value that is) is read through the module's literal values
 (`ModuleSources`, `module_values`): `locals` and `variable` defaults of every `.tf` file of the
-directory, overridden by `terraform.tfvars` and `*.auto.tfvars` as Terraform does. Where each
+directory, overridden by `terraform.tfvars`, `terraform.tfvars.json`, `*.auto.tfvars` and
+`*.auto.tfvars.json` as Terraform does. Where each
 value was defined goes into `IdentityObject.inputs`. Metadata, lifetimes, trust and principals
 are read as written (a default is not proof of what a run applies: it must not satisfy a
 governance check).
@@ -101,7 +102,7 @@ def parse(source: SourceFile, catalogue: Catalogue, loaded: LoadedHcl | None = N
 
 
 def parse_json(source: SourceFile, catalogue: Catalogue) -> ParseResult:
-    """Parse one `.tf.json` file (Terraform JSON syntax).
+    """Parse one `.tf.json` or `.tofu.json` file (Terraform JSON syntax).
 
     Same output as `parse`. Block lines come from the position of the block's `"<name>"` key
     inside the resource-type object to the closing brace of its value. Malformed JSON is NHI901

@@ -9,16 +9,18 @@ where each was defined (`IdentityObject.inputs`).
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from checker.model import Location, ModuleSources
-from checker.parsers.common import is_tfvars
+from checker.decode import decode
+from checker.model import Location, ModuleSources, ParseProblem, SourceFile
+from checker.parsers.common import is_tfvars, tfvars_order
 from checker.parsers.terraform.hcl import load
 from checker.parsers.terraform.nodes import META, Node, as_list, int_or
-from checker.parsers.terraform.positions import scan_block
+from checker.parsers.terraform.positions import json_spans, scan_block
 
 #: A whole `${local.NAME}` / `${var.NAME}` expression, as python-hcl2 writes `local.NAME`.
 _VALUE_REF = re.compile(r"\$\{\s*(local|var)\.([A-Za-z_][\w-]*)\s*\}")
@@ -51,8 +53,9 @@ def module_values(module: ModuleSources) -> ModuleValues:
     `locals { NAME = ... }` and `variable "NAME" { default = ... }` of every `.tf`/`.tofu`
     source (override files, `override.tf` and `*_override.tf`, last: their definitions replace
     earlier ones, https://developer.hashicorp.com/terraform/language/files/override), then
-    `terraform.tfvars`, then `*.auto.tfvars` in file-name order, each replacing a variable's
-    value (https://developer.hashicorp.com/terraform/language/values/variables#variable-definition-precedence).
+    `terraform.tfvars`, `terraform.tfvars.json`, then `*.auto.tfvars` and `*.auto.tfvars.json`
+    in file-name order, each replacing a variable's value
+    (https://developer.hashicorp.com/terraform/language/values/variables#variable-definition-precedence).
     A value holding any other expression (a function call, `${...}` inside a string, a
     resource attribute) is left out, as is a file that cannot be read or parsed. Each value's
     location is its attribute's lines (the `default` line for a variable). Cached per process:
@@ -62,7 +65,7 @@ def module_values(module: ModuleSources) -> ModuleValues:
     configs = [s for s in module.sources if not is_tfvars(s.path)]
     configs.sort(key=lambda s: (_is_override(s.path), s.path))
     tfvars = [s for s in module.sources if is_tfvars(s.path)]
-    tfvars.sort(key=lambda s: (_file_name(s.path) != "terraform.tfvars", _file_name(s.path)))
+    tfvars.sort(key=lambda s: tfvars_order(s.path))
     for src in configs:
         loaded = load(src)
         if loaded.text is None or not isinstance(loaded.data, dict):
@@ -73,17 +76,7 @@ def module_values(module: ModuleSources) -> ModuleValues:
             if override or name not in defined:
                 defined[name] = (value, Location(src.path, *span))
     for src in tfvars:
-        loaded = load(src)
-        if loaded.text is None or not isinstance(loaded.data, dict):
-            continue
-        lines = loaded.text.split("\n")
-        # A .tfvars file is a body without a block: scan it as the inside of one.
-        spans = scan_block(["{", *lines, "}"], 1, len(lines) + 2)
-        for name, value in loaded.data.items():
-            if name in META or not isinstance(name, str):
-                continue
-            first, last = spans.get(name, (2, 2))
-            span = _value_span(lines, (first - 1, last - 1))
+        for name, value, span in _tfvars(src):
             defined[f"var.{name}"] = (value, Location(src.path, *span))
     out: dict[str, ModuleValue] = {}
     for key in defined:
@@ -91,6 +84,38 @@ def module_values(module: ModuleSources) -> ModuleValues:
         if got is not None:
             out[key] = ModuleValue(got[0], got[1])
     return ModuleValues(out)
+
+
+def _tfvars(src: SourceFile) -> Iterator[tuple[str, Any, tuple[int, int]]]:
+    """(variable name, raw value, value lines) of one variable definitions file: native syntax
+    (`.tfvars`, read by python-hcl2) or JSON (`.tfvars.json`: one object, name -> value,
+    https://developer.hashicorp.com/terraform/language/values/variables#variable-definitions-tfvars-files).
+    Nothing for a file that cannot be decoded or parsed."""
+    if src.path.lower().endswith(".json"):
+        text = decode(src)
+        if isinstance(text, ParseProblem):
+            return
+        try:
+            data = json.loads(text)
+        except (json.JSONDecodeError, RecursionError):
+            return
+        if not isinstance(data, dict):
+            return
+        spans = json_spans(text)
+        for name, value in data.items():
+            yield name, value, spans.get((name,), (1, 1))
+        return
+    loaded = load(src)
+    if loaded.text is None or not isinstance(loaded.data, dict):
+        return
+    lines = loaded.text.split("\n")
+    # A .tfvars file is a body without a block: scan it as the inside of one.
+    body = scan_block(["{", *lines, "}"], 1, len(lines) + 2)
+    for name, value in loaded.data.items():
+        if name in META or not isinstance(name, str):
+            continue
+        first, last = body.get(name, (2, 2))
+        yield name, value, _value_span(lines, (first - 1, last - 1))
 
 
 def _file_name(path: str) -> str:
