@@ -36,7 +36,7 @@ it runs as. A workload on the namespace `default` account gets NHI321 instead.
 
 The same holds for AWS workloads in Terraform (`aws_lambda_function` `role`,
 `aws_ecs_task_definition` `task_role_arn`/`execution_role_arn`): their facet
-(`checker.parsers.terraform.identities.RUNS_AS`) has `runsAs.<attr>` lines, and NHI101 fires
+(`checker.parsers.terraform.workloads`) has `runsAs.<attr>` lines, and NHI101 fires
 when an agent or bot wrote one of them or changed the role (`references`/`principals`) the
 workload runs as. An EC2 instance profile is an identity of its own (`aws_iam_instance_profile`),
 so a change to its `role` is judged by the generic NHI101.

@@ -20,6 +20,7 @@ from checker.parsers.terraform.grants import grant_extractor
 from checker.parsers.terraform.nodes import META, Block, Doc, Node, is_expr, strings
 from checker.parsers.terraform.trust import declared_trust
 from checker.parsers.terraform.values import Resolver, resolving
+from checker.parsers.terraform.workloads import RUNS_AS, role_node, workload_facet
 from checker.policy.catalogue import Catalogue
 
 #: The catalogue format of Terraform block types (`Catalogue.get(FORMAT, type)`).
@@ -82,8 +83,10 @@ def resource_identity(
     if entry is None:
         return None
     address = f"{rtype}.{name}" if block.section == "resource" else f"data.{rtype}.{name}"
-    if key in RUNS_AS:
-        return _workload_facet(key, node, doc, entry.kind, ctx, address)
+    if key in RUNS_AS:  # a workload: only the role it runs as
+        roles = role_node(key, node)
+        return workload_facet(key, roles, entry.kind, address, _metadata(node, doc),
+                              references_in(roles, ctx, address), literal_principals(roles))
     extractor = grant_extractor(rtype)
     resolver = Resolver(module) if module is not None else None
     grants = extractor(resolving(node, resolver)) if extractor is not None else []
@@ -103,38 +106,6 @@ def resource_identity(
         usages=key_usages(rtype, node),
         principals=literal_principals(node),
         inputs=resolver.inputs() if resolver is not None else (),
-    )
-
-
-#: AWS workloads -> the attributes naming the IAM role they run as (provider docs in the
-#: catalogue). Like a Kubernetes pod spec's `serviceAccountName`, choosing the role hands its
-#: privileges to the workload's code; the rest of the workload is not an identity.
-RUNS_AS: Mapping[str, tuple[str, ...]] = {
-    "aws_lambda_function": ("role",),
-    "aws_ecs_task_definition": ("task_role_arn", "execution_role_arn"),
-}
-
-
-def _workload_facet(rtype: str, node: Node, doc: Doc, kind: str, ctx: Context,
-                    address: str) -> IdentityObject:
-    """The facet of an AWS workload (`RUNS_AS`): which role it runs as, nothing else.
-
-    `attribute_lines` holds `runsAs.<attr>` for each role attribute present; `references` are
-    the catalogued identities those attributes name (`aws_iam_role.app`), `principals` their
-    literal role ARNs. `derived_from` is the workload's own address, so the generic approval
-    rule skips it and `checker.checks.workloads` judges the role lines (NHI101).
-    """
-    present = [a for a in RUNS_AS[rtype] if a in node.attrs]
-    roles = {a: node.body[a] for a in present}
-    sub = Node(roles, node.start, node.end, {a: node.attrs[a] for a in present}, doc)
-    return IdentityObject(
-        kind=kind, platform="aws", type=rtype, address=address,
-        location=Location(doc.path, node.start, node.end),
-        metadata=_metadata(node, doc),
-        attribute_lines={f"runsAs.{a}": node.attrs[a][0] for a in present},
-        references=references_in(sub, ctx, address),
-        principals=literal_principals(sub),
-        derived_from=address,
     )
 
 
