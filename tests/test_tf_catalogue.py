@@ -237,3 +237,21 @@ def test_human_switching_a_lambda_role_does_not_block(
     code, findings = run_check(repo, base, head, capsys)
     assert code == 0
     assert rows(findings, "NHI101") == set()
+
+
+def test_agent_realigning_a_lambda_role_line_is_no_change(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    repo, base, head = workload_change(
+        make_repo, "role          = aws_iam_role.app.arn", "role = aws_iam_role.app.arn")
+    code, findings = run_check(repo, base, head, capsys)
+    assert code == 0
+    assert rows(findings, "NHI101") == set()
+
+
+def test_agent_pointing_a_lambda_at_a_variable_role_fails_closed(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    repo, base, head = workload_change(
+        make_repo, "role          = aws_iam_role.app.arn", "role          = var.role_arn")
+    code, findings = run_check(repo, base, head, capsys)
+    assert code == 1
+    assert rows(findings, "NHI101") == {("NHI101", "aws_lambda_function.worker", 13, True)}

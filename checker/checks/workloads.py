@@ -118,16 +118,21 @@ def _approval(subject: Subject) -> Iterator[Hit]:
 
 
 def _role_approval(subject: Subject) -> Iterator[Hit]:
-    """NHI101 for an AWS workload facet (Lambda, ECS task definition) whose role attribute an
-    agent or bot wrote, or whose role it changed."""
+    """NHI101 for an AWS workload facet (Lambda, ECS task definition) an agent or bot created
+    with a role, or whose role it changed (by meaning: a re-aligned `role` line naming the same
+    role is no change; a role that is neither a catalogued reference nor a literal ARN, such as
+    `var.role_arn`, counts as changed when its line was written: fail closed)."""
     obj, touch, base = subject.obj, subject.touch, subject.base
     if subject.ctx.mode == "scan" or touch.actor_kind not in ("agent", "bot"):
         return
     lines = {k: v for k, v in obj.attribute_lines.items() if k.startswith("runsAs.")}
     written = [k for k, v in lines.items() if v in touch.lines]
-    changed = base is not None and (
-        (base.references, base.principals) != (obj.references, obj.principals))
-    if not written and not changed:
+    known = (obj.references, obj.principals)
+    if base is None or not any(known):
+        changed = bool(written)
+    else:
+        changed = (base.references, base.principals) != known
+    if not changed:
         return
     attr = (written or list(lines) or ["runsAs.role"])[0]
     role = ", ".join((*obj.references, *obj.principals)) or f"the role in `{attr[7:]}`"
