@@ -33,6 +33,13 @@ cluster-admin, service account hands that account's privileges to new code witho
 the account or its bindings. So NHI101 fires when an agent or bot wrote the
 `serviceAccountName` line of a workload naming a non-default account, or changed which account
 it runs as. A workload on the namespace `default` account gets NHI321 instead.
+
+The same holds for AWS workloads in Terraform (`aws_lambda_function` `role`,
+`aws_ecs_task_definition` `task_role_arn`/`execution_role_arn`): their facet
+(`checker.parsers.terraform.workloads`) has `runsAs.<attr>` lines, and NHI101 fires
+when an agent or bot wrote one of them or changed the role (`references`/`principals`) the
+workload runs as. An EC2 instance profile is an identity of its own (`aws_iam_instance_profile`),
+so a change to its `role` is judged by the generic NHI101.
 """
 
 from __future__ import annotations
@@ -67,6 +74,9 @@ def _mount_line(obj: IdentityObject) -> int | None:
 def check(subject: Subject) -> Iterator[Hit]:
     """NHI321 on one object, and NHI101 for an agent-attached named service account."""
     obj = subject.obj
+    if obj.platform == "aws" and obj.derived_from == obj.address:
+        yield from _role_approval(subject)
+        return
     if obj.platform != "kubernetes":
         return
     mounted = TOKEN_MOUNT in obj.secret_sinks
@@ -105,6 +115,33 @@ def _approval(subject: Subject) -> Iterator[Hit]:
               f"{obj.address} was set to run as {account_of(obj)} by {touch.actor_kind} ({who})"
               f"{where} without a human's approval: the workload gets every privilege bound to "
               "that account", "serviceAccountName", line)
+
+
+def _role_approval(subject: Subject) -> Iterator[Hit]:
+    """NHI101 for an AWS workload facet (Lambda, ECS task definition) an agent or bot created
+    with a role, or whose role it changed (by meaning: a re-aligned `role` line naming the same
+    role is no change; a role that is neither a catalogued reference nor a literal ARN, such as
+    `var.role_arn`, counts as changed when its line was written: fail closed)."""
+    obj, touch, base = subject.obj, subject.touch, subject.base
+    if subject.ctx.mode == "scan" or touch.actor_kind not in ("agent", "bot"):
+        return
+    lines = {k: v for k, v in obj.attribute_lines.items() if k.startswith("runsAs.")}
+    written = [k for k, v in lines.items() if v in touch.lines]
+    known = (obj.references, obj.principals)
+    if base is None or not any(known):
+        changed = bool(written)
+    else:
+        changed = (base.references, base.principals) != known
+    if not changed:
+        return
+    attr = (written or list(lines) or ["runsAs.role"])[0]
+    role = ", ".join((*obj.references, *obj.principals)) or f"the role in `{attr[7:]}`"
+    who = touch.agent or touch.actor_kind
+    where = f" in commit {touch.commit[:12]}" if touch.commit else ""
+    yield Hit("NHI101",
+              f"{obj.address} was set to run as {role} by {touch.actor_kind} ({who}){where} "
+              "without a human's approval: the workload gets every privilege of that role",
+              attr, lines.get(attr))
 
 
 def check_all(

@@ -1,7 +1,9 @@
 """Which normalised grants are wildcard or administrator-equivalent (rule NHI301).
 
-Admin-equivalent names (managed policies, basic roles, built-in roles, `cluster-admin`) are data
-in `rules/privileges.yaml`, each with its source. Wildcards are judged here:
+Admin-equivalent names (managed policies, basic roles, built-in roles, `cluster-admin`, EKS
+access policies) are data in `rules/privileges.yaml`, each with its source; so are the AWS
+managed policies that are full access to a service (`managed_policies`: `AmazonS3FullAccess` is
+`s3:*` on `*`), judged like that wildcard. Wildcards are judged here:
 - AWS: action `*` on anything; `<service>:*` on resource `*`; an Allow with `NotAction` on `*`
   (allows everything not listed). See https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notaction.html
 - Kubernetes: verb `*`, resource `*` in any API group (`<group>/*`), or API group `*`.
@@ -51,6 +53,27 @@ def load_admin_table(directory: Path | None = None) -> Mapping[tuple[str, str], 
     """(platform, action) -> why, from `rules/privileges.yaml`. Raises `RulePackError`."""
     data = load_pack((directory or rules_dir()) / "privileges.yaml", "privileges")
     return {(item["platform"], item["action"]): item["why"] for item in data["admin"]}
+
+
+@functools.lru_cache(maxsize=2)
+def load_managed_policies(directory: Path | None = None) -> Mapping[str, tuple[str, ...]]:
+    """AWS managed policy ARN -> the `<service>:*` patterns it allows on every resource, from
+    the `managed_policies` list of `rules/privileges.yaml` (each entry cites its page in the AWS
+    Managed Policy Reference Guide). Raises `RulePackError`."""
+    data = load_pack((directory or rules_dir()) / "privileges.yaml", "privileges")
+    return {item["arn"]: tuple(item["grants"]) for item in data.get("managed_policies", ())}
+
+
+def _managed_reason(platform: str, grant: Grant) -> str | None:
+    """Why an attached AWS managed policy is a service-wide wildcard: the `<service>:*` on `*`
+    grants it holds (`AmazonS3FullAccess` is `s3:*` on `*`), or None for other grants."""
+    if platform != "aws" or grant.not_action:
+        return None
+    actions = load_managed_policies().get(grant.action.strip())
+    if not actions:
+        return None
+    return (f"AWS managed policy allowing {', '.join(actions)} on every resource: "
+            "full access to the service, like a wildcard")
 
 
 @dataclass(frozen=True)
@@ -255,6 +278,7 @@ def admin_grants(obj: IdentityObject, table: Mapping[tuple[str, str], str]) -> l
             table.get((obj.platform, role_key(obj.platform, grant.action)))
             or _wildcard_reason(obj.platform, grant)
             or _escalation_reason(obj, grant)
+            or _managed_reason(obj.platform, grant)
         )
         if why:
             out.append(AdminGrant(grant, why))

@@ -10,6 +10,8 @@ from collections.abc import Callable, Mapping
 from checker.model import Grant
 from checker.parsers.terraform.grants_aws import (
     aws_attachment,
+    aws_eks_access_policy,
+    aws_exclusive_attachments,
     aws_policy,
     aws_policy_document,
     aws_role,
@@ -214,6 +216,9 @@ EXTRACTORS: Mapping[str, Extractor] = {
     "aws_iam_user_policy_attachment": aws_attachment,
     "aws_iam_group_policy_attachment": aws_attachment,
     "aws_iam_policy_attachment": aws_attachment,
+    "aws_iam_role_policy_attachments_exclusive": aws_exclusive_attachments,
+    "aws_iam_user_policy_attachments_exclusive": aws_exclusive_attachments,
+    "aws_eks_access_policy_association": aws_eks_access_policy,
     "aws_iam_policy_document": aws_policy_document,
     "aws_kms_grant": _aws_kms_grant,
     "aws_ssoadmin_account_assignment": aws_sso_assignment,

@@ -177,3 +177,29 @@ def aws_policy_document(node: Node) -> list[Grant]:
             for r in resources
         )
     return grants
+
+
+def aws_exclusive_attachments(node: Node) -> list[Grant]:
+    """`aws_iam_{role,user}_policy_attachments_exclusive`: each of `policy_arns` as written, at
+    the `policy_arns` line (the resource sets the complete list of managed policies).
+    Source: https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/iam_role_policy_attachments_exclusive
+    """
+    line = node.line("policy_arns")
+    return [Grant(action=a, line=line) for a in strings(node.get("policy_arns"))]
+
+
+def aws_eks_access_policy(node: Node) -> list[Grant]:
+    """`aws_eks_access_policy_association`: the EKS access policy `policy_arn` as written, on
+    the literal `cluster_name` (`*` when it is an expression), at the `policy_arn` line. An
+    `access_scope { type = "namespace" }` limits it to `namespaces`, which become the
+    resources instead. Source:
+    https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/eks_access_policy_association
+    """
+    cluster = node.get("cluster_name")
+    resources = [cluster if isinstance(cluster, str) and "${" not in cluster else "*"]
+    for scope in node.blocks("access_scope"):
+        if scope.get("type") == "namespace" and (names := strings(scope.get("namespaces"))):
+            resources = [f"namespace/{n}" for n in names]
+    line = node.line("policy_arn")
+    return [Grant(action=a, resource=r, line=line)
+            for a in strings(node.get("policy_arn")) for r in resources]

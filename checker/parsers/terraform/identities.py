@@ -22,6 +22,7 @@ from checker.parsers.terraform.grants import grant_extractor
 from checker.parsers.terraform.nodes import META, Block, Doc, Node, is_expr, strings
 from checker.parsers.terraform.trust import declared_trust
 from checker.parsers.terraform.values import Resolver, resolving
+from checker.parsers.terraform.workloads import RUNS_AS, role_node, workload_facet
 from checker.policy.catalogue import Catalogue
 
 #: The catalogue format of Terraform block types (`Catalogue.get(FORMAT, type)`).
@@ -46,7 +47,7 @@ _K8S_SA_USER = re.compile(r"system:serviceaccount:([a-z0-9.-]+):([a-z0-9.-]+)")
 #: Attributes whose literal GUID value names an Azure principal (client or object id).
 _AZURE_ID_ATTRS = frozenset({
     "client_id", "application_id", "principal_id", "object_id", "principal_object_id",
-    "service_principal_object_id", "app_role_assignment_required_id",
+    "service_principal_object_id", "app_role_assignment_required_id", "member_object_id",
 })
 
 
@@ -84,6 +85,10 @@ def resource_identity(
     if entry is None:
         return None
     address = f"{rtype}.{name}" if block.section == "resource" else f"data.{rtype}.{name}"
+    if key in RUNS_AS:  # a workload: only the role it runs as
+        roles = role_node(key, node)
+        return workload_facet(key, roles, entry.kind, address, _metadata(node, doc),
+                              references_in(roles, ctx, address), literal_principals(roles))
     extractor = grant_extractor(rtype)
     resolver = Resolver(module) if module is not None else None
     grants = extractor(resolving(node, resolver)) if extractor is not None else []
