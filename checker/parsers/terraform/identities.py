@@ -12,11 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from checker.model import Grant, IdentityObject, Lifetime, Location, ModuleSources
+from checker.model import Grant, IdentityObject, Location, ModuleSources
 from checker.parsers import common
 from checker.parsers.terraform.grants import grant_extractor
+from checker.parsers.terraform.lifetime import declared_lifetime
 from checker.parsers.terraform.nodes import META, Block, Doc, Node, is_expr, strings
 from checker.parsers.terraform.trust import declared_trust
 from checker.parsers.terraform.values import Resolver, resolving
@@ -31,9 +32,6 @@ _DESCRIPTION_FIELDS = ("description", "display_name", "notes")
 TAG_FIELDS = ("tags", "tags_all", "labels")
 #: `type.name`, `data.type.name` or `module.name` inside an expression (`references_in`).
 _REFERENCE = re.compile(r"(?<![\w.\-])(?:(data)\.)?([a-z][a-z0-9_]*)\.([A-Za-z_][\w-]*)")
-#: `timeadd(..., "720h")` and a bare number of seconds or hours (`_lifetime`).
-_TIMEADD = re.compile(r"timeadd\([^\"]*\"((?:\d+(?:\.\d+)?(?:ms|us|µs|ns|h|m|s))+)\"\s*\)")
-_NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*$")
 
 #: Literal identifiers of identities (`literal_principals`): GCP service account emails, AWS
 #: role ARNs, `system:serviceaccount:<ns>:<name>` users and Azure GUIDs.
@@ -94,7 +92,7 @@ def resource_identity(
         metadata=_metadata(node, doc),
         attribute_lines=attribute_lines(node),
         privileges=dedupe(grants),
-        lifetime=_lifetime(rtype, node),
+        lifetime=declared_lifetime(rtype, resolving(node, resolver)),
         namespace=_k8s_namespace(rtype, node),
         references=references_in(node, ctx, address),
         trust=declared_trust(rtype, node),
@@ -222,70 +220,6 @@ def references_in(node: Node, ctx: Context, own: str) -> tuple[str, ...]:
                     found[f"{type_}.{name}"] = None
     found.pop(own, None)
     return tuple(found)
-
-
-# --------------------------------------------------------------------------- lifetime
-
-_LifetimeSpec = tuple[tuple[str, Literal["date", "hours", "duration"]], ...]
-_PASSWORD_LIFETIME: _LifetimeSpec = (("end_date", "date"), ("end_date_relative", "duration"))
-
-#: Resource type -> attributes that declare a native lifetime, first present wins. Sources:
-#: provider docs pages named in rules/catalogue/terraform.yaml.
-_LIFETIME: Mapping[str, _LifetimeSpec] = {
-    "azuread_application_password": _PASSWORD_LIFETIME,
-    "azuread_service_principal_password": _PASSWORD_LIFETIME,
-    "azuread_application_certificate": _PASSWORD_LIFETIME,
-    "azuread_service_principal_certificate": _PASSWORD_LIFETIME,
-    "tls_self_signed_cert": (("validity_period_hours", "hours"),),
-    "tls_locally_signed_cert": (("validity_period_hours", "hours"),),
-    "azurerm_key_vault_secret": (("expiration_date", "date"),),
-    "azurerm_key_vault_key": (("expiration_date", "date"),),
-    "google_secret_manager_secret": (("expire_time", "date"), ("ttl", "duration")),
-    "vault_token": (("explicit_max_ttl", "duration"), ("ttl", "duration")),
-    "gitlab_personal_access_token": (("expires_at", "date"),),
-    "gitlab_project_access_token": (("expires_at", "date"),),
-    "gitlab_group_access_token": (("expires_at", "date"),),
-    "gitlab_deploy_token": (("expires_at", "date"),),
-}
-
-
-def _duration_hours(text: str) -> float | None:
-    """Hours in a Go-style duration (`8760h`, `1h30m`, `86400s`) or a bare number of seconds."""
-    text = text.strip()
-    m = _NUMBER.match(text)
-    if m:
-        return float(m.group(1)) / 3600
-    return common.go_duration_hours(text)
-
-
-def _lifetime(rtype: str, node: Node) -> Lifetime | None:
-    """The native lifetime the block declares, or None.
-
-    A literal date goes to `expires`, hours/durations to `hours`; `timeadd(timestamp(), "720h")`
-    counts as 720 hours. An expression that cannot be evaluated still gives a `Lifetime`
-    naming the attribute, with both values None (declared, unknown before apply).
-    """
-    for attr, how in _LIFETIME.get(rtype, ()):
-        value = node.get(attr)
-        if value is None or isinstance(value, bool):
-            continue
-        if isinstance(value, (int, float)):
-            hours = float(value) if how == "hours" else _duration_hours(str(value))
-            return Lifetime(hours=hours, attribute=attr)
-        if not isinstance(value, str):
-            return Lifetime(attribute=attr)
-        timeadd = _TIMEADD.search(value)
-        if timeadd:
-            return Lifetime(hours=_duration_hours(timeadd.group(1)), attribute=attr)
-        if "${" in value:
-            return Lifetime(attribute=attr)
-        if how == "date":
-            return Lifetime(expires=value, attribute=attr)
-        if how == "hours":
-            m = _NUMBER.match(value)
-            return Lifetime(hours=float(m.group(1)) if m else None, attribute=attr)
-        return Lifetime(hours=_duration_hours(value), attribute=attr)
-    return None
 
 
 # --------------------------------------------------------------------------- usages, principals
