@@ -1,9 +1,9 @@
 """False governance findings found on real repositories (issue 12), each reproduced here.
 
 - NHI203 said "declares no expiry" for `timeadd("<date>", "<duration>")` (a quoted first
-  argument) and for an expiry held in a module value (`ttl = var.token_ttl` with a default);
-  an expiry known only after apply is judged by its duration (`timeadd(timestamp(), "720h")`)
-  or said to be unknown, never "no expiry".
+  argument) and for an expiry it cannot evaluate (`ttl = var.token_ttl`,
+  `time_rotating.r.rotation_rfc3339`); an expiry known only after apply is judged by its
+  duration (`timeadd(timestamp(), "720h")`) or said to be unknown, never "no expiry".
 """
 
 from __future__ import annotations
@@ -43,15 +43,15 @@ def _secret(name: str, expiry: str) -> str:
     ('timeadd(timestamp(), "8760h")',
      "s is valid for 365 days (expiration_date), over the 90-day maximum"),
     ('time_rotating.r.rotation_rfc3339',
-     "s sets its expiry (expiration_date) from a value known only after apply, so it cannot "
-     'be checked against the 90-day maximum (write a date, a duration, or '
-     'timeadd(timestamp(), "<hours>h"))'),
+     "s sets its expiry (expiration_date) from an expression nhi-gate cannot evaluate before "
+     "apply, so it cannot be checked against the 90-day maximum (write a date, a duration, "
+     'or timeadd(timestamp(), "<hours>h"))'),
 ])  # fmt: skip
 def test_an_expiry_in_an_expression_is_judged_not_called_absent(
     tmp_path: Path, capsys: Any, expiry: str, message: str
 ) -> None:
     got = _scan(tmp_path, {"main.tf": _secret("s", expiry)}, capsys)
-    line = 5 if "after apply" in message or "valid for" in message else 1
+    line = 5 if "cannot evaluate" in message or "valid for" in message else 1
     assert got == [("NHI203", "azurerm_key_vault_secret.s", line,
                     f"azurerm_key_vault_secret.{message}")]
 
@@ -68,13 +68,16 @@ def test_an_expiry_within_the_maximum_is_no_finding(tmp_path: Path, capsys: Any,
     assert _scan(tmp_path, {"main.tf": _secret("s", expiry)}, capsys) == []
 
 
-def test_an_expiry_in_a_variable_default_is_read(tmp_path: Path, capsys: Any) -> None:
+def test_an_expiry_in_a_variable_is_called_unknown_not_absent(tmp_path: Path,
+                                                              capsys: Any) -> None:
+    """A default is not proof of what a run applies (the caller or `-var` may change it), so
+    it neither satisfies NHI203 nor is it "no expiry" (vault-guides' `ttl = var.token_ttl`)."""
     token = ('# nhi-gate: owner=team-a ticket=SEC-1\nresource "vault_token" "t" {\n'
              '  policies = ["p"]\n  ttl      = var.token_ttl\n}\n')
-    variables = 'variable "token_ttl" {\n  default = "%s"\n}\n'
-    short = _scan(tmp_path, {"main.tf": token, "variables.tf": variables % "24h"}, capsys)
-    assert [f for f in short if f[0] == "NHI203"] == []
-    long = _scan(tmp_path, {"main.tf": token, "variables.tf": variables % "8760h"}, capsys)
-    assert [f for f in long if f[0] == "NHI203"] == [
+    variables = 'variable "token_ttl" {\n  default = "24h"\n}\n'
+    got = _scan(tmp_path, {"main.tf": token, "variables.tf": variables}, capsys)
+    assert [f for f in got if f[0] == "NHI203"] == [
         ("NHI203", "vault_token.t", 4,
-         "vault_token.t is valid for 365 days (ttl), over the 90-day maximum")]
+         "vault_token.t sets its expiry (ttl) from an expression nhi-gate cannot evaluate "
+         "before apply, so it cannot be checked against the 90-day maximum (write a date, a "
+         'duration, or timeadd(timestamp(), "<hours>h"))')]

@@ -70,8 +70,9 @@ def _expiry(subject: Subject, required: bool, where: int | None) -> Iterator[Hit
         return  # a native validity period within the maximum is a declared expiry
     if expires is None and native is not None and native.attribute and required:
         yield Hit("NHI203",
-                  f"{obj.address} sets its expiry ({native.attribute}) from a value known only "
-                  f"after apply, so it cannot be checked against the {max_days}-day maximum "
+                  f"{obj.address} sets its expiry ({native.attribute}) from an expression "
+                  "nhi-gate cannot evaluate before apply, so it cannot be checked against the "
+                  f"{max_days}-day maximum "
                   "(write a date, a duration, or timeadd(timestamp(), \"<hours>h\"))",
                   "expires", obj.attribute_lines.get(native.attribute))
         return

@@ -92,7 +92,7 @@ def resource_identity(
         metadata=_metadata(node, doc),
         attribute_lines=attribute_lines(node),
         privileges=dedupe(grants),
-        lifetime=declared_lifetime(rtype, resolving(node, resolver)),
+        lifetime=declared_lifetime(rtype, node),
         namespace=_k8s_namespace(rtype, node),
         references=references_in(node, ctx, address),
         trust=declared_trust(rtype, node),

@@ -1,8 +1,9 @@
 """The native lifetime a catalogued Terraform block declares (`IdentityObject.lifetime`).
 
 `declared_lifetime` reads the attributes of `_LIFETIME` (an end date, a validity period, a
-TTL) as Terraform would evaluate them where that is possible before apply: a literal, a module
-value (`var.ttl` with a default, through the node's resolver), or `timeadd(...)`.
+TTL) as written: a literal, or `timeadd(...)` evaluated as far as it can be before apply. A
+module value (`ttl = var.ttl`) is not substituted: a default is not proof of what a run
+applies, so it must not satisfy a governance check (see `checker.parsers.terraform`).
 """
 
 from __future__ import annotations
@@ -85,10 +86,9 @@ def declared_lifetime(rtype: str, node: Node) -> Lifetime | None:
     """The native lifetime the block declares, or None when it declares none.
 
     A literal date goes to `expires`, hours/durations to `hours`; `timeadd(...)` as
-    `_timeadd` says. A whole module value (`ttl = var.token_ttl`) is read through the node's
-    resolver (`values.resolving`), which records it in the identity's inputs. An expression
-    that cannot be evaluated still gives a `Lifetime` naming the attribute, with both values
-    None (declared, known only after apply).
+    `_timeadd` says. An expression that cannot be evaluated (`var.ttl`, a resource attribute)
+    still gives a `Lifetime` naming the attribute, with both values None (declared, not known
+    before apply).
     """
     for attr, how in _LIFETIME.get(rtype, ()):
         value = node.get(attr)
