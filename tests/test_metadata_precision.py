@@ -123,11 +123,11 @@ def test_caller_supplied_tags_are_reported_once_per_module(tmp_path: Path, capsy
     assert metadata == [
         ("NHI201", "aws_iam_role.this", 4,
          "2 identities in module modules/role (aws_iam_role.this, aws_iam_user.this) take their "
-         "tags only from var.tags (modules/role/variables.tf:5), " + tail.format(
+         "tags only from var.tags (variables.tf:5), " + tail.format(
              key="owner", aliases="owner, team, owner_email")),
         ("NHI202", "aws_iam_role.this", 4,
          "3 identities in module modules/role (aws_iam_role.this, aws_iam_user.this, "
-         "aws_iam_role.owned) take their tags only from var.tags (modules/role/variables.tf:5), "
+         "aws_iam_role.owned) take their tags only from var.tags (variables.tf:5), "
          + tail.format(key="ticket", aliases="ticket, jira, change_id")),
     ]
 

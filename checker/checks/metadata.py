@@ -131,7 +131,7 @@ def check_all(judged: Sequence[IdentityObject], touched: Mapping[tuple[str, str]
         rule_id = dict(_METADATA_RULES)[key]
         aliases = ", ".join(ctx.config.required_metadata[key].aliases[:3])
         names = ", ".join(o.address for o in objs[:3]) + (", ..." if len(objs) > 3 else "")
-        variables = ", ".join(f"{name} ({where.path}:{where.start_line})"
+        variables = ", ".join(f"{name} ({posixpath.basename(where.path)}:{where.start_line})"
                               for name, where in first.metadata_from)
         at = next((a for a in ("tags", "tags_all", "labels") if a in first.attribute_lines),
                   None)
