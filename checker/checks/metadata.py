@@ -135,10 +135,12 @@ def check_all(judged: Sequence[IdentityObject], touched: Mapping[tuple[str, str]
                               for name, where in first.metadata_from)
         at = next((a for a in ("tags", "tags_all", "labels") if a in first.attribute_lines),
                   None)
+        count = "1 identity" if len(objs) == 1 else f"{len(objs)} identities"
+        takes = "takes its" if len(objs) == 1 else "take their"
         yield first, Hit(
             rule_id,
-            f"{len(objs)} {'identity' if len(objs) == 1 else 'identities'} in module "
-            f"{directory or '.'} ({names}) take their tags only from {variables}, which the "
+            f"{count} in module {directory or '.'} ({names}) {takes} tags only from "
+            f"{variables}, which the "
             f"module's caller sets: the caller supplies the {key}, and none is set here "
             f"(looked for {aliases}); set it in the tags every call of this module passes",
             key, at=at)
