@@ -181,6 +181,12 @@ class IdentityObject:
     #: base and head when the change only moved, re-aligned or reordered the block (or renamed
     #: a value to one with the same content). "" when the parser computes none (never cosmetic).
     digest: str = ""
+    #: Module variables its tag/label maps come from, which the module's caller sets: (`var.NAME`,
+    #: the `variable` block), when a tag map is exactly such variables merged with literal maps
+    #: (`tags = var.tags`, `tags = merge(var.tags, { Name = "x" })`) and no `.tfvars` file of
+    #: the directory sets them. Inside a reusable module the caller supplies that metadata
+    #: (NHI201/NHI202 judge it once per module).
+    metadata_from: tuple[tuple[str, Location], ...] = ()
     #: Set on facets found by the secret-material scan (`checker.secrets.scan`): the address
     #: of the file or block the fact is about. Facets are judged by the NHI31x/NHI4xx rules,
     #: never as identities needing approval of their own (NHI101 covers the identity itself).

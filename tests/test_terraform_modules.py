@@ -198,3 +198,26 @@ def test_a_module_value_read_through_locals_is_a_grant_with_its_input() -> None:
     assert (obj.type, obj.platform, obj.kind) == ("module:./m", "gcp", "role_binding")
     assert [(g.action, g.line) for g in obj.privileges] == [("roles/owner", 7)]
     assert [name for name, _ in obj.inputs] == ["local.admin"]
+
+
+@pytest.mark.parametrize("body", [
+    # a tag map nested in another argument (found on a real repository: read as Azure Owner)
+    '  node_pools = {\n    a = {\n      tags = { Owner = "secondary" }\n    }\n  }\n',
+    '  settings = { Owner = "team" }\n',
+    '  role_assignments = {\n    a = { description = "Owner", role = "Reader" }\n  }\n',
+    '  extra = [{ name = "roles/owner", labels = { r = "Contributor" } }]\n',
+])  # fmt: skip
+def test_privilege_names_outside_a_role_position_are_not_grants(body: str) -> None:
+    assert _parse(f'module "m" {{\n  source = "./m"\n{body}}}\n', prefilter=False) == []
+
+
+@pytest.mark.parametrize(("body", "line"), [
+    ('  role_assignments = {\n    a = {\n      role_definition_name = "Owner"\n'
+     '      tags = { Owner = "x" }\n    }\n  }\n', 5),
+    ('  iam_by_principals = {\n    "group:ops@example.com" = ["roles/owner"]\n  }\n', 4),
+    ('  clusters = {\n    a = { iam = { "roles/owner" = ["user:a@example.com"] } }\n  }\n', 4),
+])  # fmt: skip
+def test_privilege_names_in_a_role_position_at_any_depth_are_grants(body: str,
+                                                                    line: int) -> None:
+    [obj] = _parse(f'module "m" {{\n  source = "./m"\n{body}}}\n', prefilter=False)
+    assert [g.line for g in obj.privileges] == [line]

@@ -46,7 +46,8 @@ directory, overridden by `terraform.tfvars`, `terraform.tfvars.json`, `*.auto.tf
 `*.auto.tfvars.json` as Terraform does. Where each
 value was defined goes into `IdentityObject.inputs`. Metadata, lifetimes, trust and principals
 are read as written (a default is not proof of what a run applies: it must not satisfy a
-governance check).
+governance check); a tag map made only of variables the module's caller sets is recorded in
+`IdentityObject.metadata_from`.
 
 Nothing here raises on bad input: syntax errors are NHI901 `ParseProblem`s, undecodable files
 NHI902/NHI903 (from `common.decode`), and any unexpected shape is skipped.

@@ -14,14 +14,15 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from checker.model import Grant, IdentityObject, Lifetime, Location, ModuleSources
+from checker.model import Grant, IdentityObject, Location, ModuleSources
 from checker.parsers import common
 from checker.parsers.terraform.grants import grant_extractor
+from checker.parsers.terraform.lifetime import declared_lifetime
 from checker.parsers.terraform.nodes import META, Block, Doc, Node, is_expr, strings
 from checker.parsers.terraform.trust import declared_trust
-from checker.parsers.terraform.values import Resolver, resolving
+from checker.parsers.terraform.values import Resolver, module_values, resolving
 from checker.parsers.terraform.workloads import RUNS_AS, role_node, workload_facet
 from checker.policy.catalogue import Catalogue
 
@@ -34,9 +35,9 @@ _DESCRIPTION_FIELDS = ("description", "display_name", "notes")
 TAG_FIELDS = ("tags", "tags_all", "labels")
 #: `type.name`, `data.type.name` or `module.name` inside an expression (`references_in`).
 _REFERENCE = re.compile(r"(?<![\w.\-])(?:(data)\.)?([a-z][a-z0-9_]*)\.([A-Za-z_][\w-]*)")
-#: `timeadd(..., "720h")` and a bare number of seconds or hours (`_lifetime`).
-_TIMEADD = re.compile(r"timeadd\([^\"]*\"((?:\d+(?:\.\d+)?(?:ms|us|µs|ns|h|m|s))+)\"\s*\)")
-_NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*$")
+
+#: A tag map expression that is exactly one module variable (`caller_tags`).
+_VAR_ARG = re.compile(r"var\.([A-Za-z_][\w-]*)")
 
 #: Literal identifiers of identities (`literal_principals`): GCP service account emails, AWS
 #: role ARNs, `system:serviceaccount:<ns>:<name>` users and Azure GUIDs.
@@ -87,21 +88,22 @@ def resource_identity(
     address = f"{rtype}.{name}" if block.section == "resource" else f"data.{rtype}.{name}"
     if key in RUNS_AS:  # a workload: only the role it runs as
         roles = role_node(key, node)
-        return workload_facet(key, roles, entry.kind, address, _metadata(node, doc),
+        return workload_facet(key, roles, entry.kind, address, _metadata(node, doc, module)[0],
                               references_in(roles, ctx, address), literal_principals(roles))
     extractor = grant_extractor(rtype)
     resolver = Resolver(module) if module is not None else None
     grants = extractor(resolving(node, resolver)) if extractor is not None else []
+    metadata, metadata_from = _metadata(node, doc, module)
     return IdentityObject(
         kind=entry.kind,
         platform=entry.platform,
         type=key,
         address=address,
         location=Location(doc.path, node.start, node.end),
-        metadata=_metadata(node, doc),
+        metadata=metadata,
         attribute_lines=attribute_lines(node),
         privileges=dedupe(grants),
-        lifetime=_lifetime(rtype, node),
+        lifetime=declared_lifetime(rtype, node),
         namespace=_k8s_namespace(rtype, node),
         references=references_in(node, ctx, address),
         trust=declared_trust(rtype, node),
@@ -109,6 +111,7 @@ def resource_identity(
         principals=literal_principals(node),
         inputs=resolver.inputs() if resolver is not None else (),
         digest=block_digest(block, module),
+        metadata_from=metadata_from,
     )
 
 
@@ -179,17 +182,23 @@ def merge_tags(out: dict[str, str], value: Any) -> None:
                     fill(out, key, val)
 
 
-def _metadata(node: Node, doc: Doc) -> dict[str, str]:
-    """Governance metadata of one block, first source winning per key.
+def _metadata(node: Node, doc: Doc, module: ModuleSources | None
+              ) -> tuple[dict[str, str], tuple[tuple[str, Location], ...]]:  # fmt: skip
+    """Governance metadata of one block, first source winning per key, and the module
+    variables its tag maps come from (`IdentityObject.metadata_from`, `caller_tags`).
 
-    Order: `tags`/`tags_all`/`labels` maps, then the Kubernetes provider's
-    `metadata { labels, annotations }`, then `key=value` pairs in `description`/`display_name`/
-    `notes`, then a `# nhi-gate: k=v` comment directly above the block (HCL) or a
-    `"//": "nhi-gate: k=v"` comment key in the block (JSON).
+    Order: `tags`/`tags_all`/`labels` maps (and the literal maps of a `merge(...)` of them),
+    then the Kubernetes provider's `metadata { labels, annotations }`, then `key=value` pairs
+    in `description`/`display_name`/`notes`, then a `# nhi-gate: k=v` comment directly above
+    the block (HCL) or a `"//": "nhi-gate: k=v"` comment key in the block (JSON).
     """
     out: dict[str, str] = {}
+    callers: dict[str, Location] = {}
     for name in TAG_FIELDS:
-        merge_tags(out, node.get(name))
+        value = node.get(name)
+        merge_tags(out, value)
+        for key, where in caller_tags(value, out, module):
+            callers.setdefault(key, where)
     for meta in node.blocks("metadata"):
         merge_tags(out, meta.get("labels"))
         merge_tags(out, meta.get("annotations"))
@@ -210,7 +219,72 @@ def _metadata(node: Node, doc: Doc) -> dict[str, str]:
                 comment = common.parse_kv(m.group(1))
     for key, val in comment.items():
         fill(out, key, val)
-    return out
+    return out, tuple(callers.items())
+
+
+def caller_tags(value: Any, out: dict[str, str], module: ModuleSources | None
+                ) -> tuple[tuple[str, Location], ...]:  # fmt: skip
+    """The module variables a tag map expression is made of, when it is nothing else.
+
+    `value` is a tag attribute as python-hcl2 writes it: `${var.tags}` or
+    `${merge(var.tags, {"Name": "x"}, var.extra)}`. The literal maps among the `merge`
+    arguments are added to `out` (as written, like any tag map). Returns (`var.NAME`, its
+    `variable` block) for each variable argument when every argument is a variable the module
+    declares (`ModuleValues.declared`) that no auto-loaded `.tfvars` file sets, or a literal
+    map; () for anything else (a local, a function call, a root module's tfvars value). A
+    variable's default is not read: it is not proof of what a run applies.
+    See https://developer.hashicorp.com/terraform/language/functions/merge
+    """
+    if not isinstance(value, str) or module is None:
+        return ()
+    args = _expression_args(value)
+    if args is None:
+        return ()
+    values = module_values(module)
+    found: list[tuple[str, Location]] = []
+    for arg in args:
+        var = _VAR_ARG.fullmatch(arg)
+        if var is not None:
+            key = f"var.{var.group(1)}"
+            if key not in values.declared or key in values.tfvars:
+                return ()
+            found.append((key, values.declared[key]))
+            continue
+        try:
+            literal = json.loads(arg)
+        except ValueError:
+            return ()
+        if not isinstance(literal, dict):
+            return ()
+        merge_tags(out, literal)
+    return tuple(found)
+
+
+def _expression_args(value: str) -> list[str] | None:
+    """[`x`] for `${x}`, the top-level arguments of `${merge(a, b)}`; None for a string that
+    is not one whole expression."""
+    if not (value.startswith("${") and value.endswith("}")):
+        return None
+    expr = value[2:-1].strip()
+    if not (expr.startswith("merge(") and expr.endswith(")")):
+        return [expr]
+    inner = expr[len("merge("):-1]
+    args: list[str] = []
+    depth, quoted, escaped, start = 0, False, False, 0
+    for i, ch in enumerate(inner):
+        if quoted:
+            escaped, quoted = (False, quoted) if escaped else (ch == "\\", ch != '"')
+        elif ch == '"':
+            quoted = True
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            args.append(inner[start:i].strip())
+            start = i + 1
+    args.append(inner[start:].strip())
+    return [a for a in args if a]
 
 
 def _k8s_namespace(rtype: str, node: Node) -> str | None:
@@ -250,70 +324,6 @@ def references_in(node: Node, ctx: Context, own: str) -> tuple[str, ...]:
                     found[f"{type_}.{name}"] = None
     found.pop(own, None)
     return tuple(found)
-
-
-# --------------------------------------------------------------------------- lifetime
-
-_LifetimeSpec = tuple[tuple[str, Literal["date", "hours", "duration"]], ...]
-_PASSWORD_LIFETIME: _LifetimeSpec = (("end_date", "date"), ("end_date_relative", "duration"))
-
-#: Resource type -> attributes that declare a native lifetime, first present wins. Sources:
-#: provider docs pages named in rules/catalogue/terraform.yaml.
-_LIFETIME: Mapping[str, _LifetimeSpec] = {
-    "azuread_application_password": _PASSWORD_LIFETIME,
-    "azuread_service_principal_password": _PASSWORD_LIFETIME,
-    "azuread_application_certificate": _PASSWORD_LIFETIME,
-    "azuread_service_principal_certificate": _PASSWORD_LIFETIME,
-    "tls_self_signed_cert": (("validity_period_hours", "hours"),),
-    "tls_locally_signed_cert": (("validity_period_hours", "hours"),),
-    "azurerm_key_vault_secret": (("expiration_date", "date"),),
-    "azurerm_key_vault_key": (("expiration_date", "date"),),
-    "google_secret_manager_secret": (("expire_time", "date"), ("ttl", "duration")),
-    "vault_token": (("explicit_max_ttl", "duration"), ("ttl", "duration")),
-    "gitlab_personal_access_token": (("expires_at", "date"),),
-    "gitlab_project_access_token": (("expires_at", "date"),),
-    "gitlab_group_access_token": (("expires_at", "date"),),
-    "gitlab_deploy_token": (("expires_at", "date"),),
-}
-
-
-def _duration_hours(text: str) -> float | None:
-    """Hours in a Go-style duration (`8760h`, `1h30m`, `86400s`) or a bare number of seconds."""
-    text = text.strip()
-    m = _NUMBER.match(text)
-    if m:
-        return float(m.group(1)) / 3600
-    return common.go_duration_hours(text)
-
-
-def _lifetime(rtype: str, node: Node) -> Lifetime | None:
-    """The native lifetime the block declares, or None.
-
-    A literal date goes to `expires`, hours/durations to `hours`; `timeadd(timestamp(), "720h")`
-    counts as 720 hours. An expression that cannot be evaluated still gives a `Lifetime`
-    naming the attribute, with both values None (declared, unknown before apply).
-    """
-    for attr, how in _LIFETIME.get(rtype, ()):
-        value = node.get(attr)
-        if value is None or isinstance(value, bool):
-            continue
-        if isinstance(value, (int, float)):
-            hours = float(value) if how == "hours" else _duration_hours(str(value))
-            return Lifetime(hours=hours, attribute=attr)
-        if not isinstance(value, str):
-            return Lifetime(attribute=attr)
-        timeadd = _TIMEADD.search(value)
-        if timeadd:
-            return Lifetime(hours=_duration_hours(timeadd.group(1)), attribute=attr)
-        if "${" in value:
-            return Lifetime(attribute=attr)
-        if how == "date":
-            return Lifetime(expires=value, attribute=attr)
-        if how == "hours":
-            m = _NUMBER.match(value)
-            return Lifetime(hours=float(m.group(1)) if m else None, attribute=attr)
-        return Lifetime(hours=_duration_hours(value), attribute=attr)
-    return None
 
 
 # --------------------------------------------------------------------------- usages, principals

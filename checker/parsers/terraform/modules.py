@@ -252,6 +252,15 @@ KNOWN_MODULES: tuple[tuple[str, re.Pattern[str], _ModuleBuilder], ...] = (
 #: Module arguments that are no input of the module (Terraform meta-arguments), and tag maps.
 _MODULE_META_ARGS = frozenset({"source", "version", "providers", "depends_on", "count",
                                "for_each", "//", *TAG_FIELDS})
+#: A key whose values name roles or permissions (`_named_grants`): `policy_arns`, `roles`,
+#: `bindings`, `iam`, `role_definition_name`, `actions`, `permissions`, `grants`, ...
+_ROLE_POSITION = re.compile(
+    r"role|polic|permission|privilege|iam|binding|grant|action|arn|access|assignment",
+    re.IGNORECASE)
+#: A key whose values are metadata or free text, never grants, at any depth (`_named_grants`).
+_TEXT_POSITION = re.compile(
+    r"^(?:tags|tags_all|labels|annotations|description|display_name|name|notes|comment)$"
+    r"|_(?:tags|labels|annotations|description)$", re.IGNORECASE)
 #: Splits an expression's text into the literals python-hcl2 leaves unquoted inside `${...}`.
 _EXPR_SPLIT = re.compile(r"[\s,\[\](){}\"'$]+")
 
@@ -260,25 +269,36 @@ def _named_grants(node: Node, resolver: Resolver | None) -> list[tuple[str, Gran
     """(platform, grant) for each argument value of a module call that names an admin or
     escalation grant (`_privilege_names_in`), in argument order.
 
-    Strings are searched at any depth of lists and maps (map keys too, as in
-    `bindings = { "roles/owner" = [...] }`); inside an expression (`concat(var.a, ["arn:..."])`)
-    each literal is tried. `"<target>=>roles/x"` (the terraform-google-modules convention)
-    names `roles/x` on `<target>`. The line is the value's own line inside the argument.
-    Meta-arguments and tag maps (`tags`, `*_tags`, `labels`) are skipped.
+    Only strings in a position that names a role count (`_ROLE_POSITION`): some key on the path
+    from the argument down to the string, the argument itself included (`policy_arns`,
+    `roles`, `bindings`, `role_assignments`, `iam`, `actions`), and no key on that path that
+    holds metadata or free text (`_TEXT_POSITION`: `tags`, `*_tags`, `labels`, `annotations`,
+    `description`, `name`), at any depth. So `bindings = { "roles/owner" = [...] }` and
+    `role_assignments = { a = { role_definition_name = "Owner" } }` name grants, while
+    `node_pools = { a = { tags = { Owner = "secondary" } } }` does not. Strings are searched
+    at any depth of lists and maps (map keys too); inside an expression
+    (`concat(var.a, ["arn:..."])`) each literal is tried. `"<target>=>roles/x"` (the
+    terraform-google-modules convention) names `roles/x` on `<target>`. The line is the
+    value's own line inside the argument. Meta-arguments are skipped.
     """
     out: list[tuple[str, Grant]] = []
     for key, raw in node.body.items():
-        if key in _MODULE_META_ARGS or key.endswith(("_tags", "_labels")):
+        if key in _MODULE_META_ARGS or _TEXT_POSITION.search(key):
             continue
-        todo: list[Any] = [resolver.resolve_deep(raw) if resolver is not None else raw]
+        value = resolver.resolve_deep(raw) if resolver is not None else raw
+        todo: list[tuple[Any, bool]] = [(value, bool(_ROLE_POSITION.search(key)))]
         while todo:
-            value = todo.pop(0)
+            value, named = todo.pop(0)
             if isinstance(value, dict):
-                todo.extend(k for k in value if isinstance(k, str) and k not in META)
-                todo.extend(v for k, v in value.items() if k not in META)
+                for k, v in value.items():
+                    if k in META or not isinstance(k, str) or _TEXT_POSITION.search(k):
+                        continue
+                    if named:  # a map key under a role position: `{ "roles/owner" = [...] }`
+                        todo.append((k, True))
+                    todo.append((v, named or bool(_ROLE_POSITION.search(k))))
             elif isinstance(value, list):
-                todo.extend(value)
-            elif isinstance(value, str):
+                todo.extend((v, named) for v in value)
+            elif isinstance(value, str) and named:
                 for platform, action, target in _privilege_names_in(value):
                     line = find_line(node, key, action)
                     out.append((platform, Grant(action=action, resource=target, line=line)))

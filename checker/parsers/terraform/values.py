@@ -12,7 +12,7 @@ import functools
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from checker.decode import decode
@@ -41,9 +41,13 @@ class ModuleValue:
 
 @dataclass(frozen=True)
 class ModuleValues:
-    """`local.NAME` / `var.NAME` -> `ModuleValue`, for the values that are literals."""
+    """`local.NAME` / `var.NAME` -> `ModuleValue`, for the values that are literals;
+    `declared`: `var.NAME` -> its `variable` block, for every variable the module declares;
+    `tfvars`: the `var.NAME`s an auto-loaded `.tfvars` file of the directory sets."""
 
     values: Mapping[str, ModuleValue]
+    declared: Mapping[str, Location] = field(default_factory=dict)
+    tfvars: frozenset[str] = frozenset()
 
 
 @functools.lru_cache(maxsize=32)
@@ -62,6 +66,8 @@ def module_values(module: ModuleSources) -> ModuleValues:
     the parse jobs of one directory share one `ModuleSources`.
     """
     defined: dict[str, tuple[Any, Location]] = {}
+    declared: dict[str, Location] = {}
+    set_by_tfvars: set[str] = set()
     configs = [s for s in module.sources if not is_tfvars(s.path)]
     configs.sort(key=lambda s: (_is_override(s.path), s.path))
     tfvars = [s for s in module.sources if is_tfvars(s.path)]
@@ -72,18 +78,22 @@ def module_values(module: ModuleSources) -> ModuleValues:
             continue
         lines = loaded.text.split("\n")
         override = _is_override(src.path)
+        for name, span in _variable_blocks(loaded.data):
+            if override or name not in declared:
+                declared[name] = Location(src.path, *span)
         for name, value, span in _definitions(loaded.data, lines):
             if override or name not in defined:
                 defined[name] = (value, Location(src.path, *span))
     for src in tfvars:
         for name, value, span in _tfvars(src):
             defined[f"var.{name}"] = (value, Location(src.path, *span))
+            set_by_tfvars.add(f"var.{name}")
     out: dict[str, ModuleValue] = {}
     for key in defined:
         got = _literal(f"${{{key}}}", defined, 0)
         if got is not None:
             out[key] = ModuleValue(got[0], got[1])
-    return ModuleValues(out)
+    return ModuleValues(out, declared, frozenset(set_by_tfvars))
 
 
 def _tfvars(src: SourceFile) -> Iterator[tuple[str, Any, tuple[int, int]]]:
@@ -148,6 +158,17 @@ def _definitions(data: Mapping[str, Any], lines: Sequence[str]
             spans = scan_block(lines, start, int_or(body.get("__end_line__"), start))
             span = _value_span(lines, spans.get("default", (start, start)))
             yield f"var.{name}", body["default"], span
+
+
+def _variable_blocks(data: Mapping[str, Any]) -> Iterator[tuple[str, tuple[int, int]]]:
+    """(`var.NAME`, block lines) of every `variable` block of one parsed `.tf` file."""
+    for group in as_list(data.get("variable")):
+        if not isinstance(group, dict):
+            continue
+        for name, body in group.items():
+            if isinstance(body, dict) and "__start_line__" in body:
+                start = int_or(body.get("__start_line__"), 1)
+                yield f"var.{name}", (start, int_or(body.get("__end_line__"), start))
 
 
 def _value_span(lines: Sequence[str], span: tuple[int, int]) -> tuple[int, int]:
