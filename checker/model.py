@@ -181,6 +181,11 @@ class IdentityObject:
     #: base and head when the change only moved, re-aligned or reordered the block (or renamed
     #: a value to one with the same content). "" when the parser computes none (never cosmetic).
     digest: str = ""
+    #: `digest` of everything but the attributes that carry the grants (policy documents,
+    #: custom-role permissions), for block types where those alone carry them; "" elsewhere.
+    #: Equal at base and head when only the grants changed: then a change that grants nothing
+    #: new is a narrowing.
+    frame_digest: str = ""
     #: Module variables its tag/label maps come from, which the module's caller sets: (`var.NAME`,
     #: the `variable` block), when a tag map is exactly such variables merged with literal maps
     #: (`tags = var.tags`, `tags = merge(var.tags, { Name = "x" })`) and no `.tfvars` file of

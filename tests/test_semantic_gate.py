@@ -120,3 +120,58 @@ def test_moving_an_identity_to_another_module_is_a_new_identity(
     code, found = _check(repo, base, capsys)
     assert code == 1
     assert ("NHI101", "other/iam.tf", 2) in found
+
+
+POLICY = """\
+# nhi-gate: owner=team-ci ticket=OPS-1 expires=2027-01-01
+resource "aws_iam_policy" "ci" {
+  name = "ci"
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      { Effect = "Allow", Action = ["s3:*"], Resource = "*" },
+      { Effect = "Deny", Action = ["s3:DeleteBucket"], Resource = "*" },
+    ]
+  })
+}
+"""
+
+
+def _policy_change(make_repo: Callable[..., GitRepo], capsys: Any, new: str
+                   ) -> tuple[int, list[tuple[str, str, int, str, bool]]]:  # fmt: skip
+    repo = make_repo()
+    base = repo.commit({"infra/policy.tf": POLICY}, author=HUMAN)
+    repo.commit({"infra/policy.tf": new}, author=CLAUDE,
+                trailers=[("Requested-by", "Alice Example <alice@example.com>")])
+    code = main(["check", "--repo", str(repo.path), "--base", base, "--head", "HEAD",
+                 "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    return code, [(f["rule_id"], f["path"], f["start_line"], f["level"], f["blocking"])
+                  for f in report["findings"]]
+
+
+def test_an_agent_narrowing_a_policy_gets_a_note_and_passes(
+        make_repo: Callable[..., GitRepo], capsys: Any) -> None:
+    narrowed = POLICY.replace('Action = ["s3:*"], Resource = "*"',
+                              'Action = ["s3:GetObject"], Resource = "arn:aws:s3:::logs/*"')
+    code, found = _policy_change(make_repo, capsys, narrowed)
+    assert code == 0
+    assert found == [("NHI302", "infra/policy.tf", 7, "note", False)]
+
+
+@pytest.mark.parametrize("what", ["renamed too", "deny dropped", "action added"])
+def test_a_change_that_is_not_only_a_narrowing_still_blocks(
+        make_repo: Callable[..., GitRepo], capsys: Any, what: str) -> None:
+    narrowed = POLICY.replace('Action = ["s3:*"], Resource = "*"',
+                              'Action = ["s3:GetObject"], Resource = "*"')
+    new = {
+        "renamed too": narrowed.replace('name = "ci"', 'name = "ci-admin"'),
+        "deny dropped": narrowed.replace(
+            '      { Effect = "Deny", Action = ["s3:DeleteBucket"], Resource = "*" },\n', ""),
+        "action added": narrowed.replace('["s3:GetObject"]', '["s3:GetObject", "iam:PassRole"]'),
+    }[what]
+    code, found = _policy_change(make_repo, capsys, new)
+    assert code == 1, what
+    line = 3 if what == "renamed too" else 7  # the first line the agent wrote
+    assert ("NHI101", "infra/policy.tf", line, "error", True) in found, (what, found)
+    assert not any(level == "note" for *_, level, _ in found), what

@@ -142,6 +142,16 @@ class IdentityCheck(Protocol):
 
 
 @runtime_checkable
+class NarrowingCheck(Protocol):
+    """A check module that recognises a change which only narrows an identity; when it yields,
+    the identity is judged by those hits alone (a narrowing never blocks)."""
+
+    def narrows(self, subject: Subject) -> Iterator[Hit]:
+        """Yield the hits that describe a pure narrowing of `subject.obj`, else nothing."""
+        ...
+
+
+@runtime_checkable
 class CrossCheck(Protocol):
     """A check module judging across the identities of a run."""
 
@@ -165,4 +175,4 @@ class ChangeCheck(Protocol):
         ...
 
 
-Check = IdentityCheck | CrossCheck | ChangeCheck
+Check = IdentityCheck | CrossCheck | ChangeCheck | NarrowingCheck

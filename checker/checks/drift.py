@@ -45,6 +45,37 @@ def check(subject: Subject) -> Iterator[Hit]:
     yield from _renewal(subject, base)
 
 
+def narrows(subject: Subject) -> Iterator[Hit]:
+    """NHI302 `narrowed` (a note, never blocking) when the change only narrowed the grants:
+    the block apart from its grant attributes is unchanged (`IdentityObject.frame_digest`),
+    so is everything else it means, no allow grant is new (each is covered by a base grant)
+    and no deny was dropped, and some grant went away or got narrower. The engine then judges
+    the identity by this note alone (DESIGN.md: "narrowing never blocks")."""
+    obj, base = subject.obj, subject.base
+    if base is None or not obj.frame_digest or obj.frame_digest != base.frame_digest:
+        return
+    if _apart_from_grants(obj) != _apart_from_grants(base):
+        return
+    if gained_grants(obj, base) or dropped_denies(obj, base):
+        return
+    before = {replace(g, line=None) for g in base.privileges}
+    removed = sorted(str(g) for g in before - {replace(g, line=None) for g in obj.privileges})
+    if not removed:
+        return
+    shown = "; ".join(removed[:3]) + (f" and {len(removed) - 3} more" if len(removed) > 3 else "")
+    line = next((g.line for g in obj.privileges if g.line is not None), None)
+    yield Hit("NHI302", f"{obj.address} privileges narrowed (no longer grants {shown}); a "
+              "narrowing needs no approval", "privileges", line, variant="narrowed")
+
+
+def _apart_from_grants(obj: IdentityObject) -> tuple[object, ...]:
+    return (
+        obj.kind, obj.type, sorted((k.lower(), v) for k, v in obj.metadata.items()),
+        obj.lifetime, sorted(obj.references), obj.namespace, sorted(obj.secret_sinks),
+        [replace(t, line=None) for t in obj.trust], obj.usages, obj.principals,
+    )
+
+
 # --------------------------------------------------------------------------- privileges
 
 

@@ -28,6 +28,7 @@ from checker.checks.api import (
     CrossCheck,
     Hit,
     IdentityCheck,
+    NarrowingCheck,
     Subject,
 )
 from checker.checks.environments import infer_environment
@@ -132,8 +133,13 @@ def evaluate(
         touch = touch_of(obj, files.get(obj.location.path), attribution, twin, inputs_files)
         if touch is None:
             continue
-        touched[(obj.location.path, obj.address)] = touch
         subject = Subject(obj, touch, ctx, twin)
+        narrowing = [hit for module in modules if isinstance(module, NarrowingCheck)
+                     for hit in module.narrows(subject)]
+        if narrowing:  # only narrowed: the note says so, nothing else is judged
+            findings.extend(_built(obj, touch, narrowing, ctx, docs))
+            continue
+        touched[(obj.location.path, obj.address)] = touch
         for module in modules:
             if isinstance(module, IdentityCheck):
                 findings.extend(_built(obj, touch, module.check(subject), ctx, docs))

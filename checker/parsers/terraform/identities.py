@@ -9,7 +9,6 @@ uses them for module calls.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -18,6 +17,7 @@ from typing import Any
 
 from checker.model import Grant, IdentityObject, Location, ModuleSources
 from checker.parsers import common
+from checker.parsers.terraform.digest import GRANT_ATTRIBUTES, block_digest
 from checker.parsers.terraform.grants import grant_extractor
 from checker.parsers.terraform.lifetime import declared_lifetime
 from checker.parsers.terraform.nodes import META, Block, Doc, Node, is_expr, strings
@@ -111,28 +111,10 @@ def resource_identity(
         principals=literal_principals(node),
         inputs=resolver.inputs() if resolver is not None else (),
         digest=block_digest(block, module),
+        frame_digest=block_digest(block, module, GRANT_ATTRIBUTES[key])
+        if key in GRANT_ATTRIBUTES else "",
         metadata_from=metadata_from,
     )
-
-
-def block_digest(block: Block, module: ModuleSources | None) -> str:
-    """`IdentityObject.digest` of a `resource`/`data` block: sha256 (32 hex) over its section,
-    labels and body as canonical JSON, position markers dropped, whole `local.*`/`var.*`
-    values that resolve in `module` substituted (with a resolver of its own, so the identity's
-    recorded `inputs` stay the ones its grants read)."""
-    body: Any = _without_markers(block.node.body)
-    if module is not None:
-        body = Resolver(module).resolve_deep(body)
-    payload = json.dumps([block.section, list(block.labels), body], sort_keys=True, default=str)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
-
-
-def _without_markers(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _without_markers(v) for k, v in value.items() if k not in META}
-    if isinstance(value, list):
-        return [_without_markers(v) for v in value]
-    return value
 
 
 def dedupe(grants: list[Grant]) -> tuple[Grant, ...]:
