@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from checker.change import ActorKind
 
@@ -127,6 +127,24 @@ class Trust:
     line: int | None = None
 
 
+class Unresolved(NamedTuple):
+    """One value in an identity's grant-, trust-, role- or principal-bearing attributes that
+    nhi-gate cannot compute (`IdentityObject.unresolved`, judged by NHI106).
+
+    `attribute` is the attribute path (`policy`, `statement.actions`, `role_ref.name`);
+    `expression` the unresolved part as written (`data.aws_ssm_parameter.roles.value`,
+    `concat(...)`; through a non-literal local: `local.roles -> module.iam.arn`), never a
+    literal value; `reason` one of `unknown function <name>()`,
+    `output of remote module <name> (<source>)`, `data source <type>.<name>`,
+    `computed by the provider: <type>.<name>.<attr>`; `line` the attribute's 1-based line.
+    """
+
+    attribute: str
+    expression: str
+    reason: str
+    line: int | None = None
+
+
 @dataclass(frozen=True)
 class IdentityObject:
     """One identity or credential definition found by a parser.
@@ -196,6 +214,10 @@ class IdentityObject:
     #: of the file or block the fact is about. Facets are judged by the NHI31x/NHI4xx rules,
     #: never as identities needing approval of their own (NHI101 covers the identity itself).
     derived_from: str | None = None
+    #: Values of its grant-, trust-, role- or principal-bearing attributes that cannot be
+    #: computed after module values are substituted (`Unresolved`; set by
+    #: `checker.parsers.terraform.unresolved`), in attribute order.
+    unresolved: tuple[Unresolved, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from checker.checks import (
     shared_service_account,
     static_credential,
     suppressions,
+    unresolved,
     workloads,
 )
 from checker.checks.api import Check
@@ -36,6 +37,7 @@ CHECKS: dict[str, Check] = {
     "NHI103": agent_commits,
     "NHI104": agent_commits,
     "NHI105": suppressions,
+    "NHI106": unresolved,
     "NHI201": metadata,
     "NHI202": metadata,
     "NHI203": metadata,

@@ -54,6 +54,7 @@ def _semantics(obj: IdentityObject) -> tuple[object, ...]:
         tuple(sorted(obj.references)),
         obj.namespace,
         tuple(sorted(obj.secret_sinks)),
+        tuple(sorted(u[:3] for u in obj.unresolved)),
     )
 
 

@@ -22,6 +22,7 @@ from checker.parsers.terraform.grants import grant_extractor
 from checker.parsers.terraform.lifetime import declared_lifetime
 from checker.parsers.terraform.nodes import META, Block, Doc, Node, is_expr, strings
 from checker.parsers.terraform.trust import declared_trust
+from checker.parsers.terraform.unresolved import Known, unresolved_values
 from checker.parsers.terraform.values import Resolver, module_values, resolving
 from checker.parsers.terraform.workloads import RUNS_AS, role_node, workload_facet
 from checker.policy.catalogue import Catalogue
@@ -94,6 +95,8 @@ def resource_identity(
     resolver = Resolver(module) if module is not None else None
     grants = extractor(resolving(node, resolver)) if extractor is not None else []
     metadata, metadata_from = _metadata(node, doc, module)
+    unknown = unresolved_values(node, resolver, module, Known(ctx.resource_types, ctx.data_types,
+                                                               ctx.modules))
     return IdentityObject(
         kind=entry.kind,
         platform=entry.platform,
@@ -109,11 +112,12 @@ def resource_identity(
         trust=declared_trust(rtype, node),
         usages=key_usages(rtype, node),
         principals=literal_principals(node),
-        inputs=resolver.inputs() if resolver is not None else (),
-        digest=block_digest(block, module),
+        inputs=(*(resolver.inputs() if resolver is not None else ()), *unknown.inputs),
+        digest=block_digest(block, module) + unknown.digest,
         frame_digest=block_digest(block, module, GRANT_ATTRIBUTES[key])
         if key in GRANT_ATTRIBUTES else "",
         metadata_from=metadata_from,
+        unresolved=unknown.entries,
     )
 
 

@@ -29,6 +29,7 @@ from checker.parsers.terraform.identities import (
     merge_tags,
 )
 from checker.parsers.terraform.nodes import META, Block, Doc, Node, as_list, find_line, strings
+from checker.parsers.terraform.unresolved import Known, module_bearing, unresolved_values
 from checker.parsers.terraform.values import Resolver, resolving
 from checker.policy.catalogue import Catalogue, CatalogueEntry
 from checker.policy.privileges import named_privilege
@@ -128,14 +129,28 @@ def module_identities(block: Block, doc: Doc, catalogue: Catalogue,
             m = _SUBMODULE.search(source)
             found = builder(call, entry, m.group(1) if m else "", catalogue)
             if found is not None:
-                return found
+                return _with_unresolved(found, call, module, catalogue)
     grants = _named_grants(node, resolver)
     if not grants:
         return []
     platform = grants[0][0]
     entry = CatalogueEntry(FORMAT, f"module:{source}", "role_binding", platform, "", ())
     mine = [g for p, g in grants if p == platform]
-    return [call.identity(entry, entry.type, mine)]
+    return _with_unresolved([call.identity(entry, entry.type, mine)], call, module, catalogue)
+
+
+def _with_unresolved(found: list[IdentityObject], call: _Call, module: ModuleSources | None,
+                     catalogue: Catalogue) -> list[IdentityObject]:  # fmt: skip
+    """`found` with the call's own identity carrying what its role-, policy- and
+    principal-naming arguments leave unresolved (`unresolved.unresolved_values`)."""
+    types = catalogue.types(FORMAT)
+    known = Known(frozenset(t for t in types if "." not in t and ":" not in t),
+                  frozenset(t[5:] for t in types if t.startswith("data.")))
+    unknown = unresolved_values(call.node, call.resolver, module, known, module_bearing)
+    if not unknown.entries:
+        return found
+    return [replace(o, unresolved=unknown.entries, inputs=(*o.inputs, *unknown.inputs))
+            if o.address == call.address else o for o in found]
 
 
 def _iam_module(call: _Call, entry: CatalogueEntry, submodule: str,

@@ -43,11 +43,14 @@ class ModuleValue:
 class ModuleValues:
     """`local.NAME` / `var.NAME` -> `ModuleValue`, for the values that are literals;
     `declared`: `var.NAME` -> its `variable` block, for every variable the module declares;
-    `tfvars`: the `var.NAME`s an auto-loaded `.tfvars` file of the directory sets."""
+    `tfvars`: the `var.NAME`s an auto-loaded `.tfvars` file of the directory sets;
+    `expressions`: `local.NAME`/`var.NAME` -> (raw value as python-hcl2 gives it, where it is
+    defined) for the defined values that are not literals (read by `unresolved.py`)."""
 
     values: Mapping[str, ModuleValue]
     declared: Mapping[str, Location] = field(default_factory=dict)
     tfvars: frozenset[str] = frozenset()
+    expressions: Mapping[str, tuple[Any, Location]] = field(default_factory=dict)
 
 
 @functools.lru_cache(maxsize=32)
@@ -93,7 +96,8 @@ def module_values(module: ModuleSources) -> ModuleValues:
         got = _literal(f"${{{key}}}", defined, 0)
         if got is not None:
             out[key] = ModuleValue(got[0], got[1])
-    return ModuleValues(out, declared, frozenset(set_by_tfvars))
+    expressions = {k: v for k, v in defined.items() if k not in out}
+    return ModuleValues(out, declared, frozenset(set_by_tfvars), expressions)
 
 
 def _tfvars(src: SourceFile) -> Iterator[tuple[str, Any, tuple[int, int]]]:
