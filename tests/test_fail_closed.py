@@ -115,6 +115,8 @@ def test_an_untouched_identity_with_an_unresolvable_value_gets_nothing(
         make_repo: Callable[..., GitRepo], capsys: Any) -> None:
     repo = make_repo()
     old = ATTACHMENT.replace("{value}", SOURCES["data-source"][0])
+    assert _unresolved(BASE + old)["aws_iam_role_policy_attachment.extra"] == [(
+        "policy_arn", *SOURCES["data-source"][1:])]  # it has one: the change did not touch it
     base = repo.commit({"iam.tf": BASE + old}, author=HUMAN)
     repo.commit({"iam.tf": BASE + old, "README.md": "infra\n"}, author=CLAUDE)
     assert _check(repo, base, capsys) == (0, [])

@@ -14,14 +14,18 @@ cause, with one of four reasons:
 - `computed by the provider: <type>.<name>.<attr>`: an attribute of a resource that is not a
   catalogued identity (https://developer.hashicorp.com/terraform/language/expressions/references#values-not-yet-known).
 
-Not unresolved (judged elsewhere, or unable to widen access): attributes of another catalogued
-identity (`aws_iam_role.x.name`), catalogued data sources and module calls of the file;
-`data.aws_iam_policy_document.X.*` (data sources are module-scoped: the module's own document,
-judged itself); `data.aws_caller_identity`, `data.aws_partition`, `data.aws_region` (the
-account id, partition and region inside ARNs); `var.NAME` with no literal value (the caller
-supplies it, judged at the call site); `path.*`, `terraform.workspace`, `each.*`, `count.*`,
-`self.*` and `dynamic` iterators (`for_each` is the Resolver's); resource targets (`Resource`,
-`scope`, `bucket`): a reference to a managed resource names that one resource.
+Not unresolved (judged elsewhere, or unable to widen access):
+- attributes of another catalogued identity (`aws_iam_role.x.name`), catalogued data sources
+  and module calls of the file, local module outputs;
+- `data.aws_iam_policy_document.X.*` (data sources are module-scoped: the module's own
+  document, judged itself); the environment's data sources (`_KNOWN_DATA`: account id,
+  partition, region, service principal names, the credentials running Terraform);
+- `var.NAME` with no literal value, and any function of a `var.*`/`each.*` value (the caller
+  supplies it, judged at the call site); `path.*`, `terraform.workspace`, `each.*`, `count.*`,
+  `self.*` and `dynamic` iterators (`for_each` is the Resolver's);
+- resource targets (`Resource`, `scope`, `bucket`) and, in principal positions
+  (`_PRINCIPAL_NAMES`), provider-computed values: a reference to a managed resource names that
+  one resource (or its own identity); module arguments naming names, prefixes and paths.
 
 A non-literal `local.NAME` is followed into its definition (`local.NAME -> data.x.y.z`), which
 becomes an input of the identity, like each data source block of the same file it reads
@@ -72,11 +76,15 @@ _MODULE_BEARING = re.compile(
     r"role|polic|permission|privilege|iam|binding|grant|action|member|principal|trust"
     r"|subject|assignment", re.IGNORECASE)
 _MODULE_SKIP = re.compile(r"^(?:source|version|providers|depends_on|count|for_each|//)$"
-                          r"|tags|labels|description|name$", re.IGNORECASE)
-#: Data sources whose values are the caller's account, partition or region (inside ARNs) and
-#: the module's own policy documents: not unresolved (see the module doc).
+                          r"|tags|labels|description|name$|prefix$|path$", re.IGNORECASE)
+#: Data sources whose values are the environment Terraform runs in (its account, partition,
+#: region, a service's principal name, the credentials running it) or the module's own policy
+#: documents: not unresolved. Provider docs: registry.terraform.io/providers/hashicorp/aws/
+#: latest/docs/data-sources/{caller_identity,partition,region,service_principal}, .../azurerm/
+#: latest/docs/data-sources/client_config, .../google/latest/docs/data-sources/client_config
 _KNOWN_DATA = frozenset({"aws_caller_identity", "aws_partition", "aws_region",
-                         "aws_service_principal", "aws_iam_policy_document"})
+                         "aws_service_principal", "aws_iam_policy_document",
+                         "azurerm_client_config", "azuread_client_config", "google_client_config"})
 #: Reference roots that are the caller's (or `for_each`'s) values, and the environment's.
 _CALLER_ROOTS = frozenset({"var", "each", "count", "self"})
 _ENV_ROOTS = frozenset({"path", "terraform"})
@@ -84,7 +92,8 @@ _ENV_ROOTS = frozenset({"path", "terraform"})
 #: resource's own identity (`azurerm_kubernetes_cluster.x.kubelet_identity[0].object_id`).
 _PRINCIPAL_NAMES = frozenset({"member", "members", "principal_id", "principal_arn",
                               "identifiers", "user", "users", "group", "groups",
-                              "grantee_principal", "subject", "issuer", "audience", "audiences"})
+                              "grantee_principal", "subject", "issuer", "audience", "audiences",
+                              "permission_set_arn"})
 #: A dotted reference (`data.t.n.attr`, `module.m.out`, `aws_x.y[0].z`) inside an expression.
 _REFERENCE = re.compile(
     r"(?<![\w.\-\"])([A-Za-z_][\w-]*(?:\s*\[[^\]\[]*\]|\.[A-Za-z_*][\w-]*)+)")
@@ -94,6 +103,8 @@ _CALL = re.compile(r"(?<![\w.\-])([a-z][a-z0-9_]*)\s*\(")
 _QUOTED = re.compile(r'"(?:[^"\\$]|\\.|\$(?!\{))*"')
 _MAX_DEPTH, _SHOWN = 8, 80  # how far non-literal locals are followed; message width
 
+#: Maps that never carry grants (in `.tf.json` they read like nested blocks).
+_NOT_BEARING = frozenset({"//", "tags", "tags_all", "labels", "annotations"})
 Bearing = Callable[[tuple[str, ...]], bool]
 
 def resource_bearing(path: tuple[str, ...]) -> bool:
@@ -156,7 +167,7 @@ def _attributes(node: Node, prefix: tuple[str, ...]
     """(path, raw value, line) of every attribute of `node` and of its nested blocks; a
     `dynamic "x" { content { ... } }` block reads as `x`."""
     for name, value in node.body.items():
-        if name in META or name == "//":
+        if name in META or name in _NOT_BEARING:
             continue
         nested = node.blocks(name) if isinstance(value, (list, dict)) else []
         if name == "dynamic" and nested:
