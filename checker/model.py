@@ -191,8 +191,10 @@ class IdentityObject:
     principals: tuple[str, ...] = ()
     #: Module values the parser substituted into this object's privileges: (`local.NAME` or
     #: `var.NAME`, the Location of the definition used: a `locals` attribute, a variable's
-    #: `default`, a `.tfvars` line), first use first. A change to one of those lines changes
-    #: the identity although its own file is unchanged (`checker.checks.engine` judges it then).
+    #: `default`, a `.tfvars` line), first use first; then the non-literal locals and the data
+    #: source blocks its `unresolved` values read (`local.NAME`, `data.TYPE.NAME`). A change to
+    #: one of those lines changes the identity although its own file is unchanged
+    #: (`checker.checks.engine` judges it then).
     inputs: tuple[tuple[str, Location], ...] = ()
     #: What the source block says, without positions, whitespace, comments or attribute order,
     #: with the module values it reads substituted where they resolve: a hex digest, equal at
