@@ -1,8 +1,9 @@
 """Per-block salvage: when python-hcl2 7.3.1 rejects a `.tf` file, only the blocks it rejects
-are lost (issue 12). `fixtures/parsers/terraform/salvage.tf` holds the two constructs the issue
-names (python-hcl2 #246: a for-expression `if` continued by a line starting with `&&`; #234: a
-line starting with `||` after a parenthesised call), valid for Terraform, between identities.
-Every line number asserted here was read off the fixture.
+are lost (issue 12). `fixtures/parsers/terraform/salvage.tf` holds two invalid blocks (two
+operands with no operator between them, which Terraform rejects too) between identities; the
+valid constructs python-hcl2 7.3.1 rejects (#246, #234) are parsed since the continuation
+rewrite (tests/test_parser_terraform_continuation.py). Every line number asserted here was read
+off the fixture.
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ def test_module_values_are_read_from_a_salvaged_file() -> None:
         "    for k, v in local.all :\n"
         "    k => v\n"
         "    if !contains(keys(local.other), k)\n"
-        "    && !contains(keys(local.more), k)\n"
+        "    !contains(keys(local.more), k)\n"  # no operator: invalid HCL
         "  }\n"
         "}\n"
         "\n"

@@ -4,7 +4,9 @@ python-hcl2 7.3.x `hcl2.loads(text, with_meta=True)` is called only through `loa
 later upgrade touches this module only (../shared/research/ecosystem.md section 3). `load`
 (`load_text`) decodes and parses one `.tf` file and turns a syntax error into an NHI901
 `ParseProblem` with the line and column lark reports (or a better one found in the text); when
-python-hcl2 rejects the file, its blocks are parsed one by one (`salvage`), so only the blocks
+python-hcl2 rejects the file, it is parsed again with its leading continuation operators moved
+up a line (`continuation`, valid HCL 7.3.1 rejects, python-hcl2 #246/#234), and when that fails
+too its blocks are parsed one by one (`salvage`, each retried the same way), so only the blocks
 that fail are lost. `warm` loads the grammar ahead of the first parse.
 """
 
@@ -28,6 +30,7 @@ from lark.exceptions import (
 from checker.decode import decode
 from checker.errors import NhiGateError
 from checker.model import ParseProblem, SourceFile
+from checker.parsers.terraform.continuation import join_leading_operators
 from checker.parsers.terraform.positions import depth_at_line_starts
 from checker.parsers.terraform.salvage import Chunk, chunks, merge, shift_lines
 
@@ -63,9 +66,13 @@ def load(source: SourceFile) -> LoadedHcl:
 def load_text(path: str, text: str) -> LoadedHcl:
     """Parse the HCL `text` of the file `path`; when python-hcl2 rejects it, salvage it.
 
+    First the whole text is parsed again after `continuation.join_leading_operators` (a line
+    starting with `?`, `:`, `&&`, `||` or `.name` inside brackets, which python-hcl2 7.3.1
+    rejects and Terraform accepts, joined to the line before; every line number unchanged).
     Salvage (`checker.parsers.terraform.salvage`): the file is split into its top-level blocks
     and attributes, each is parsed alone with its own line numbers, and `data` holds the ones
-    that parsed; each that failed is an NHI901 `ParseProblem` on its lines (`line`, `end_line`,
+    that parsed (a chunk rejected as written is retried after `join_leading_operators`); each
+    that failed is an NHI901 `ParseProblem` on its lines (`line`, `end_line`,
     `address`) whose message names the block and python-hcl2's error. When no chunk parses, or
     every chunk parses although the file did not (e.g. an attribute defined twice at the top
     level), the file's own NHI901 is reported, as without salvage. Raises `NhiGateError` as
@@ -77,6 +84,9 @@ def load_text(path: str, text: str) -> LoadedHcl:
         raise  # a broken installation is no verdict on the file: exit 2 with the fix
     except HCL_ERRORS as exc:
         whole = _hcl_problem(path, text, exc)
+    joined = _load_joined(text)
+    if joined is not None:
+        return LoadedHcl(text, joined)
     found = chunks(text.split("\n"))
     if len(found) < 2:  # one construct: parsing it alone would fail the same way, twice the cost
         return LoadedHcl(text, None, (whole,))
@@ -84,15 +94,32 @@ def load_text(path: str, text: str) -> LoadedHcl:
     failed: list[ParseProblem] = []
     for chunk in found:
         try:
-            parts.append((chunk, shift_lines(load_hcl(chunk.text, with_meta=True),
-                                             chunk.start - 1)))
+            data = load_hcl(chunk.text, with_meta=True)
         except NhiGateError:
             raise
         except HCL_ERRORS as exc:
-            failed.append(_chunk_problem(path, chunk, exc))
+            data = _load_joined(chunk.text)
+            if data is None:
+                failed.append(_chunk_problem(path, chunk, exc))
+                continue
+        parts.append((chunk, shift_lines(data, chunk.start - 1)))
     if not parts:
         return LoadedHcl(text, None, (whole,))
     return LoadedHcl(text, merge(parts), tuple(failed) or (whole,))
+
+
+def _load_joined(text: str) -> Any:
+    """`text` parsed after `join_leading_operators` (line numbers unchanged), or None when it
+    has no leading operator to move or python-hcl2 rejects it all the same."""
+    joined = join_leading_operators(text)
+    if joined is None:
+        return None
+    try:
+        return load_hcl(joined, with_meta=True)
+    except NhiGateError:
+        raise
+    except HCL_ERRORS:
+        return None
 
 
 def warm() -> None:
