@@ -54,6 +54,8 @@ def _semantics(obj: IdentityObject) -> tuple[object, ...]:
         tuple(sorted(obj.references)),
         obj.namespace,
         tuple(sorted(obj.secret_sinks)),
+        _unplaced(obj),  # a deleted trust condition adds no line
+        obj.boundary,  # nor does a deleted permissions_boundary
     )
 
 
