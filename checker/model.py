@@ -196,6 +196,10 @@ class IdentityObject:
     #: Equal at base and head when only the grants changed: then a change that grants nothing
     #: new is a narrowing.
     frame_digest: str = ""
+    #: `digest` without the attributes that only carry governance metadata (`tags`, `tags_all`,
+    #: `labels`, `description`); "" when the parser computes none. Equal at base and head when
+    #: a change touched only those: a metadata-only change, which grants nothing.
+    untagged_digest: str = ""
     #: Module variables its tag/label maps come from, which the module's caller sets: (`var.NAME`,
     #: the `variable` block), when a tag map is exactly such variables merged with literal maps
     #: (`tags = var.tags`, `tags = merge(var.tags, { Name = "x" })`) and no `.tfvars` file of

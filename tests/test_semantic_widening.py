@@ -326,3 +326,46 @@ def test_a_role_change_that_is_not_only_a_narrowing_still_blocks(
     assert code == 1
     assert ("NHI101", "error", True) in _rules(found)
     assert not any(level == "note" for _, level, _ in _rules(found))
+
+
+# --------------------------------------------------------------------------- metadata only
+
+TAGGED = """\
+resource "aws_iam_user" "deploy" {
+  name = "deploy"
+  tags = {
+    owner   = "team-ci"
+    ticket  = "OPS-1"
+    expires = "2027-01-01"
+  }
+}
+"""
+
+
+def test_an_agent_changing_only_the_owner_gets_a_note_and_passes(
+        make_repo: Callable[..., GitRepo], capsys: Any) -> None:
+    head = TAGGED.replace('"team-ci"', '"team-platform"')
+    code, found = _run(make_repo, capsys, {"iam.tf": TAGGED}, {"iam.tf": head}, CLAUDE)
+    assert code == 0
+    assert [(r, ln, level, b) for r, ln, level, b, _ in found] == [("NHI302", 4, "note", False)]
+    assert "only its metadata changed (owner); its access is unchanged" in found[0][4]
+
+
+def test_an_agent_deleting_the_owner_is_still_judged_by_nhi201(
+        make_repo: Callable[..., GitRepo], capsys: Any) -> None:
+    head = TAGGED.replace('    owner   = "team-ci"\n', "")
+    code, found = _run(make_repo, capsys, {"iam.tf": TAGGED}, {"iam.tf": head}, CLAUDE)
+    assert code == 1
+    assert sorted(_rules(found)) == [("NHI201", "error", True), ("NHI302", "note", False)]
+
+
+def test_an_agent_extending_the_expiry_blocks_as_a_longer_life(
+        make_repo: Callable[..., GitRepo], capsys: Any) -> None:
+    head = TAGGED.replace('"2027-01-01"', '"2027-02-01"')
+    code, found = _run(make_repo, capsys, {"iam.tf": TAGGED}, {"iam.tf": head}, CLAUDE)
+    assert code == 1
+    assert ("NHI302", "error", True) in _rules(found)
+    assert (_message(found, "NHI302")
+            == "aws_iam_user.deploy lives longer: expires 2027-02-01 (was 2027-01-01)")
+    code, found = _run(make_repo, capsys, {"iam.tf": TAGGED}, {"iam.tf": head}, HUMAN)
+    assert code == 0

@@ -17,7 +17,12 @@ per aspect, each naming what was added:
   "any GitHub repository can now assume it"), or a trust condition base required and head
   dropped; for a role binding, a subject base did not bind.
 - `renewal`: a certificate or key whose replacement serves more usages or lives longer
-  (validity hours or end date), or that no longer declares a lifetime at all.
+  (validity hours or end date), or that no longer declares a lifetime at all; for any
+  identity, an `expires` metadata value moved later or removed (`expires`).
+
+`narrows` also recognises a metadata-only change (only tags, labels, description or the
+`# nhi-gate:` comment differ, and not the expiry later): a note (variant `metadata-only`),
+and NHI201-NHI203 still judge the values. Nothing it may do or trust changed.
 
 Sources:
 - IAM policy evaluation:
@@ -36,6 +41,7 @@ import fnmatch
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
+from checker.checks import metadata
 from checker.checks.api import Hit, Subject
 from checker.model import Grant, IdentityObject, Lifetime, Trust
 from checker.policy import aws_iam as iam
@@ -65,6 +71,14 @@ def narrows(subject: Subject) -> Iterator[Hit]:
     narrower. The engine then judges the identity by this note alone (DESIGN.md: "narrowing
     never blocks")."""
     obj, base = subject.obj, subject.base
+    if base is not None and _metadata_only(obj, base) and not _expiry_later(subject, base):
+        keys = sorted({k for k in {*obj.metadata, *base.metadata}
+                       if obj.metadata.get(k) != base.metadata.get(k)}, key=str.lower)
+        yield Hit("NHI302", f"{obj.address}: only its metadata changed ({', '.join(keys)}); "
+                  "its access is unchanged, so the change needs no approval", "metadata",
+                  variant="metadata-only")
+        yield from metadata.check(subject)  # the values are still judged
+        return
     if base is None or not obj.frame_digest or obj.frame_digest != base.frame_digest:
         return
     if _apart_from_grants(obj) != _apart_from_grants(base):
@@ -88,6 +102,33 @@ def narrows(subject: Subject) -> Iterator[Hit]:
         next((t.line for t in obj.trust if t.line is not None), None))
     yield Hit("NHI302", f"{obj.address} {'; '.join(parts)}; a narrowing needs no approval",
               "trust" if not removed else "privileges", line, variant="narrowed")
+
+
+def _metadata_only(obj: IdentityObject, base: IdentityObject) -> bool:
+    """True when `obj` differs from `base` only in its governance metadata: the block without
+    its tags, labels and description is the same (`untagged_digest`), and so is every other
+    resolved fact (grants, trust, lifetime, references, boundary, ...)."""
+    def rest(o: IdentityObject) -> tuple[object, ...]:
+        return (*_apart_from_grants(replace(o, metadata={})),
+                sorted(repr(replace(g, line=None)) for g in o.privileges),
+                sorted(repr(replace(t, line=None)) for t in o.trust))
+    return (bool(obj.untagged_digest) and obj.untagged_digest == base.untagged_digest
+            and dict(obj.metadata) != dict(base.metadata) and rest(obj) == rest(base))
+
+
+def _expiry_later(subject: Subject, base: IdentityObject) -> str | None:
+    """How the `expires` metadata moved later (or was removed): the identity lives longer."""
+    aliases = subject.ctx.config.required_metadata["expires"].aliases
+    old = metadata.lookup(base.metadata, aliases)
+    new = metadata.lookup(subject.obj.metadata, aliases)
+    if old is None or old == new:
+        return None
+    if new is None:
+        return f"no longer declares an expiry (was {old})"
+    a, b = _end(Lifetime(expires=old)), _end(Lifetime(expires=new))
+    if a is None or b is None or b > a:
+        return f"expires {new} (was {old})"
+    return None
 
 
 def _shown(items: Sequence[str]) -> str:
@@ -301,6 +342,8 @@ def _end(life: Lifetime | None) -> dt.date | None:
 
 def _renewal(subject: Subject, base: IdentityObject) -> Iterator[Hit]:
     obj = subject.obj
+    if (later := _expiry_later(subject, base)) is not None:
+        yield Hit("NHI302", f"{obj.address} lives longer: {later}", "expires", at="expires")
     if obj.kind not in _RENEWABLE:
         return
     parts: list[str] = []

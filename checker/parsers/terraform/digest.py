@@ -39,6 +39,13 @@ GRANT_ATTRIBUTES: Mapping[str, tuple[str, ...]] = {
 }
 
 
+#: Attributes that carry only governance metadata (owner, ticket, expiry as tags, labels or
+#: `key=value` pairs in a description), never access: `IdentityObject.untagged_digest` leaves
+#: them out. Provider docs: https://registry.terraform.io/providers/hashicorp/aws/latest/docs/guides/resource-tagging,
+#: https://registry.terraform.io/providers/hashicorp/google/latest/docs/guides/provider_reference#default_labels
+METADATA_ATTRIBUTES = ("tags", "tags_all", "labels", "description")
+
+
 def block_digest(block: Block, module: ModuleSources | None, without: tuple[str, ...] = ()
                  ) -> str:  # fmt: skip
     """`IdentityObject.digest` of a `resource`/`data` block: sha256 (32 hex) over its section,

@@ -17,7 +17,7 @@ from typing import Any
 
 from checker.model import Grant, IdentityObject, Location, ModuleSources
 from checker.parsers import common
-from checker.parsers.terraform.digest import GRANT_ATTRIBUTES, block_digest
+from checker.parsers.terraform.digest import GRANT_ATTRIBUTES, METADATA_ATTRIBUTES, block_digest
 from checker.parsers.terraform.grants import grant_extractor
 from checker.parsers.terraform.grants_aws import permissions_boundary
 from checker.parsers.terraform.lifetime import declared_lifetime
@@ -115,6 +115,7 @@ def resource_identity(
         digest=block_digest(block, module),
         frame_digest=block_digest(block, module, GRANT_ATTRIBUTES[key])
         if key in GRANT_ATTRIBUTES else "",
+        untagged_digest=block_digest(block, module, METADATA_ATTRIBUTES),
         metadata_from=metadata_from,
     )
 
