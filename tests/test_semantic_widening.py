@@ -369,3 +369,34 @@ def test_an_agent_extending_the_expiry_blocks_as_a_longer_life(
             == "aws_iam_user.deploy lives longer: expires 2027-02-01 (was 2027-01-01)")
     code, found = _run(make_repo, capsys, {"iam.tf": TAGGED}, {"iam.tf": head}, HUMAN)
     assert code == 0
+
+
+TRUST_DOCUMENT = META + """\
+data "aws_iam_policy_document" "trust" {
+  statement {
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+    principals {
+      type        = "Federated"
+      identifiers = ["PROVIDER"]
+    }
+    condition {
+      test     = "StringLike"
+      variable = "token.actions.githubusercontent.com:sub"
+      values   = ["repo:acme/app:*"]
+    }
+  }
+}
+""".replace("PROVIDER", GITHUB)
+
+
+def test_an_agent_deleting_the_sub_condition_of_a_trust_document_blocks(
+        make_repo: Callable[..., GitRepo], capsys: Any) -> None:
+    head = TRUST_DOCUMENT.replace(
+        '    condition {\n      test     = "StringLike"\n      variable = '
+        '"token.actions.githubusercontent.com:sub"\n      values   = ["repo:acme/app:*"]\n'
+        '    }\n', "")
+    code, found = _run(make_repo, capsys, {"iam.tf": TRUST_DOCUMENT}, {"iam.tf": head}, CLAUDE)
+    assert code == 1
+    messages = [m for r, _, _, blocking, m in found if r == "NHI302" and blocking]
+    assert ("data.aws_iam_policy_document.trust trusts more principals: any GitHub repository "
+            "can now assume it (OIDC sub condition removed; was repo:acme/app:*)") in messages
