@@ -81,7 +81,11 @@ class Grant:
     name (`Owner`), a Kubernetes verb (`get`) or a Kubernetes role reference
     (`ClusterRole/cluster-admin`). `resource` is what it applies to (`*`, an ARN, `secrets`,
     a project); `effect` is `allow` or `deny`; `not_action` marks an IAM `NotAction` statement.
-    `line` is the 1-based line of the statement or attribute that grants it.
+    `line` is the 1-based line of the statement or attribute that grants it. `conditions` are
+    the IAM `Condition` entries of its statement as sorted `Operator:key` strings
+    (`StringEquals:aws:SourceVpce`, `Bool:aws:SecureTransport`), never their values: a grant
+    with conditions applies only when each holds (empty = unconditional). Source:
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition.html
     """
 
     action: str
@@ -89,11 +93,13 @@ class Grant:
     effect: Literal["allow", "deny"] = "allow"
     not_action: bool = False
     line: int | None = None
+    conditions: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         verb = "not " + self.action if self.not_action else self.action
         prefix = "deny " if self.effect == "deny" else ""
-        return f"{prefix}{verb} on {self.resource}"
+        when = f" when {' and '.join(self.conditions)}" if self.conditions else ""
+        return f"{prefix}{verb} on {self.resource}{when}"
 
 
 @dataclass(frozen=True)
@@ -120,11 +126,15 @@ class Trust:
     `Issuer:https://token.actions.githubusercontent.com`. `subjects` are the OIDC subject
     patterns the trust is limited to (`repo:org/app:ref:refs/heads/main`; empty = any subject
     of that principal). `line` is the 1-based line of the statement or attribute.
+    `conditions` are the statement's IAM conditions as sorted `Operator:key` strings
+    (`StringEquals:token.actions.githubusercontent.com:aud`, `StringEquals:sts:ExternalId`),
+    never their values; each limits who may assume it (empty = none).
     """
 
     principal: str
     subjects: tuple[str, ...] = ()
     line: int | None = None
+    conditions: tuple[str, ...] = ()
 
 
 class Unresolved(NamedTuple):
@@ -206,12 +216,21 @@ class IdentityObject:
     #: Equal at base and head when only the grants changed: then a change that grants nothing
     #: new is a narrowing.
     frame_digest: str = ""
+    #: `digest` without the attributes that only carry governance metadata (`tags`, `tags_all`,
+    #: `labels`, `description`); "" when the parser computes none. Equal at base and head when
+    #: a change touched only those: a metadata-only change, which grants nothing.
+    untagged_digest: str = ""
     #: Module variables its tag/label maps come from, which the module's caller sets: (`var.NAME`,
     #: the `variable` block), when a tag map is exactly such variables merged with literal maps
     #: (`tags = var.tags`, `tags = merge(var.tags, { Name = "x" })`) and no `.tfvars` file of
     #: the directory sets them. Inside a reusable module the caller supplies that metadata
     #: (NHI201/NHI202 judge it once per module).
     metadata_from: tuple[tuple[str, Location], ...] = ()
+    #: The `permissions_boundary` an AWS role or user declares (a policy ARN or expression, as
+    #: written or resolved from a module value), None when it declares none. The boundary caps
+    #: what its grants allow, so removing or changing it may widen access (checks decide).
+    #: Source: https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
+    boundary: str | None = None
     #: Set on facets found by the secret-material scan (`checker.secrets.scan`): the address
     #: of the file or block the fact is about. Facets are judged by the NHI31x/NHI4xx rules,
     #: never as identities needing approval of their own (NHI101 covers the identity itself).

@@ -81,7 +81,9 @@ def test_drift_messages_name_what_was_added() -> None:
         "(base allowed: s3:GetObject on arn:aws:s3:::reports/*)"
     ]
     _, oidc = drift_findings(ROOT / "fixtures" / "drift" / "oidc_subject")
-    assert len(oidc) == 1 and "OIDC subject repo:acme/* for Federated:" in oidc[0]
+    assert oidc == ["aws_iam_role.deploy trusts more principals: GitHub repositories and refs "
+                    "matching repo:acme/* can now assume it "
+                    "(was repo:acme/app:ref:refs/heads/main)"]
     _, cert = drift_findings(ROOT / "fixtures" / "drift" / "cert_renewal")
     assert cert == ["tls_self_signed_cert.webhook was renewed with broader scope: adds usages "
                     "client_auth; lives 365 days (was 30) via validity_period_hours"]

@@ -8,15 +8,29 @@ per aspect, each naming what was added:
   coverage uses the IAM database (`checker.policy.aws_iam`): `s3:*` covers `s3:GetObject`, and a
   list of every S3 action covers `s3:*`. Resources and other platforms' actions compare as
   IAM-style globs (`*`, `?`), so `arn:aws:s3:::b/*` covers `arn:aws:s3:::b/key`.
-- `trust`: a principal that base did not trust (`AWS:*` covers every principal), or an OIDC
-  subject no base subject pattern covers (a trust with no subject limit accepts any subject);
-  for a role binding, a subject base did not bind.
+- `privileges` also: an allow grant that lost an IAM `Condition` a base grant had (`s3:*`
+  no longer only through one VPC endpoint) is gained, and the message names the condition;
+  a deny that gained a condition applies less, so it counts as dropped.
+- `permissions_boundary`: an AWS role or user whose boundary was removed or replaced.
+- `trust`: a principal that base did not trust (`AWS:*` covers every principal), an OIDC
+  subject no base subject pattern covers (a trust with no subject limit accepts any subject:
+  "any GitHub repository can now assume it"), or a trust condition base required and head
+  dropped; for a role binding, a subject base did not bind.
 - `renewal`: a certificate or key whose replacement serves more usages or lives longer
-  (validity hours or end date), or that no longer declares a lifetime at all.
+  (validity hours or end date), or that no longer declares a lifetime at all; for any
+  identity, an `expires` metadata value moved later or removed (`expires`).
+
+`narrows` also recognises a metadata-only change (only tags, labels, description or the
+`# nhi-gate:` comment differ, and not the expiry later): a note (variant `metadata-only`),
+and NHI201-NHI203 still judge the values. Nothing it may do or trust changed.
 
 Sources:
 - IAM policy evaluation:
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
+- IAM conditions:
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition.html
+- Permissions boundaries:
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
 - OIDC subject claims: https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/about-security-hardening-with-openid-connect#example-subject-claims
 """
 
@@ -27,6 +41,7 @@ import fnmatch
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
+from checker.checks import metadata
 from checker.checks.api import Hit, Subject
 from checker.model import Grant, IdentityObject, Lifetime, Trust
 from checker.policy import aws_iam as iam
@@ -41,38 +56,94 @@ def check(subject: Subject) -> Iterator[Hit]:
     if base is None:
         return
     yield from _privileges(subject, base)
+    yield from _boundary(subject, base)
     yield from _trust(subject, base)
     yield from _renewal(subject, base)
 
 
 def narrows(subject: Subject) -> Iterator[Hit]:
-    """NHI302 `narrowed` (a note, never blocking) when the change only narrowed the grants:
-    the block apart from its grant attributes is unchanged (`IdentityObject.frame_digest`),
-    so is everything else it means, no allow grant is new (each is covered by a base grant)
-    and no deny was dropped, and some grant went away or got narrower. The engine then judges
-    the identity by this note alone (DESIGN.md: "narrowing never blocks")."""
+    """NHI302 `narrowed` (a note, never blocking) when the change only narrowed the grants or
+    the trust: the block apart from its grant (and trust) attributes is unchanged
+    (`IdentityObject.frame_digest`: IAM policy documents and roles, custom roles, Kubernetes
+    Roles and ClusterRoles in YAML or Terraform), so is everything else it means, no allow
+    grant is new (each is covered by a base grant, conditions included), no deny was dropped,
+    no principal or OIDC subject is newly trusted, and some grant or trust went away or got
+    narrower. The engine then judges the identity by this note alone (DESIGN.md: "narrowing
+    never blocks")."""
     obj, base = subject.obj, subject.base
+    if base is not None and _metadata_only(obj, base) and not _expiry_later(subject, base):
+        keys = sorted({k for k in {*obj.metadata, *base.metadata}
+                       if obj.metadata.get(k) != base.metadata.get(k)}, key=str.lower)
+        yield Hit("NHI302", f"{obj.address}: only its metadata changed ({', '.join(keys)}); "
+                  "its access is unchanged, so the change needs no approval", "metadata",
+                  variant="metadata-only")
+        yield from metadata.check(subject)  # the values are still judged
+        return
     if base is None or not obj.frame_digest or obj.frame_digest != base.frame_digest:
         return
     if _apart_from_grants(obj) != _apart_from_grants(base):
         return
     if gained_grants(obj, base) or dropped_denies(obj, base):
         return
+    if any(not _trust_covered(t, base.trust) for t in obj.trust):
+        return
     before = {replace(g, line=None) for g in base.privileges}
     removed = sorted(str(g) for g in before - {replace(g, line=None) for g in obj.privileges})
-    if not removed:
+    trusted = {replace(t, line=None) for t in obj.trust}
+    untrusted = sorted(_trust_text(t) for t in base.trust if replace(t, line=None) not in trusted)
+    parts: list[str] = []
+    if removed:
+        parts.append(f"privileges narrowed (no longer grants {_shown(removed)})")
+    if untrusted:
+        parts.append(f"trust narrowed (no longer trusts {_shown(untrusted)})")
+    if not parts:
         return
-    shown = "; ".join(removed[:3]) + (f" and {len(removed) - 3} more" if len(removed) > 3 else "")
-    line = next((g.line for g in obj.privileges if g.line is not None), None)
-    yield Hit("NHI302", f"{obj.address} privileges narrowed (no longer grants {shown}); a "
-              "narrowing needs no approval", "privileges", line, variant="narrowed")
+    line = next((g.line for g in obj.privileges if g.line is not None), None) if removed else (
+        next((t.line for t in obj.trust if t.line is not None), None))
+    yield Hit("NHI302", f"{obj.address} {'; '.join(parts)}; a narrowing needs no approval",
+              "trust" if not removed else "privileges", line, variant="narrowed")
+
+
+def _metadata_only(obj: IdentityObject, base: IdentityObject) -> bool:
+    """True when `obj` differs from `base` only in its governance metadata: the block without
+    its tags, labels and description is the same (`untagged_digest`), and so is every other
+    resolved fact (grants, trust, lifetime, references, boundary, ...)."""
+    def rest(o: IdentityObject) -> tuple[object, ...]:
+        return (*_apart_from_grants(replace(o, metadata={})),
+                sorted(repr(replace(g, line=None)) for g in o.privileges),
+                sorted(repr(replace(t, line=None)) for t in o.trust))
+    return (bool(obj.untagged_digest) and obj.untagged_digest == base.untagged_digest
+            and dict(obj.metadata) != dict(base.metadata) and rest(obj) == rest(base))
+
+
+def _expiry_later(subject: Subject, base: IdentityObject) -> str | None:
+    """How the `expires` metadata moved later (or was removed): the identity lives longer."""
+    aliases = subject.ctx.config.required_metadata["expires"].aliases
+    old = metadata.lookup(base.metadata, aliases)
+    new = metadata.lookup(subject.obj.metadata, aliases)
+    if old is None or old == new:
+        return None
+    if new is None:
+        return f"no longer declares an expiry (was {old})"
+    a, b = _end(Lifetime(expires=old)), _end(Lifetime(expires=new))
+    if a is None or b is None or b > a:
+        return f"expires {new} (was {old})"
+    return None
+
+
+def _shown(items: Sequence[str]) -> str:
+    return "; ".join(items[:3]) + (f" and {len(items) - 3} more" if len(items) > 3 else "")
+
+
+def _trust_text(t: Trust) -> str:
+    return f"{t.principal} as {', '.join(t.subjects)}" if t.subjects else t.principal
 
 
 def _apart_from_grants(obj: IdentityObject) -> tuple[object, ...]:
     return (
         obj.kind, obj.type, sorted((k.lower(), v) for k, v in obj.metadata.items()),
         obj.lifetime, sorted(obj.references), obj.namespace, sorted(obj.secret_sinks),
-        [replace(t, line=None) for t in obj.trust], obj.usages, obj.principals,
+        obj.usages, obj.principals, obj.boundary,
     )
 
 
@@ -98,22 +169,39 @@ def _action_covered(platform: str, grant: Grant, wides: Sequence[Grant]) -> bool
 
 
 def gained_grants(head: IdentityObject, base: IdentityObject) -> list[Grant]:
-    """Allow grants of `head` that `base`'s allow grants do not cover, in source order."""
+    """Allow grants of `head` that `base`'s allow grants do not cover, in source order. A base
+    grant covers only grants that keep each of its IAM conditions (`Grant.conditions`): the
+    same action with a condition removed is gained."""
     base_allows = [g for g in base.privileges if g.effect == "allow"]
     out: list[Grant] = []
     for grant in head.privileges:
         if grant.effect != "allow":
             continue
-        wides = [b for b in base_allows if _glob(grant.resource, b.resource)]
+        wides = [b for b in base_allows if _glob(grant.resource, b.resource)
+                 and set(b.conditions) <= set(grant.conditions)]
         if not _action_covered(head.platform, grant, wides):
             out.append(grant)
     return out
 
 
+def lifted_conditions(grant: Grant, base: IdentityObject) -> list[str]:
+    """The IAM conditions a gained `grant` no longer has: those of the base allow grants that
+    would cover it but for their conditions (sorted, unique)."""
+    wides = [b for b in base.privileges if b.effect == "allow" and b.conditions
+             and _glob(grant.resource, b.resource)]
+    lifted = {c for b in wides if _action_covered("", grant, [replace(b, conditions=())])
+              for c in b.conditions if c not in grant.conditions}
+    return sorted(lifted)
+
+
 def dropped_denies(head: IdentityObject, base: IdentityObject) -> list[Grant]:
-    """Deny grants of `base` with no identical deny at head (line numbers ignored)."""
-    keep = {replace(g, line=None) for g in head.privileges if g.effect == "deny"}
-    return [g for g in base.privileges if g.effect == "deny" and replace(g, line=None) not in keep]
+    """Deny grants of `base` with no deny at head on the same action and resource whose
+    conditions are among base's (line numbers ignored): a deny that gained a condition
+    applies less, so it counts as dropped."""
+    keep = [g for g in head.privileges if g.effect == "deny"]
+    return [g for g in base.privileges if g.effect == "deny" and not any(
+        (k.action, k.resource, k.not_action) == (g.action, g.resource, g.not_action)
+        and set(k.conditions) <= set(g.conditions) for k in keep)]
 
 
 def _privileges(subject: Subject, base: IdentityObject) -> Iterator[Hit]:
@@ -124,7 +212,7 @@ def _privileges(subject: Subject, base: IdentityObject) -> Iterator[Hit]:
         return
     parts: list[str] = []
     if gained:
-        shown = ", ".join(str(g) for g in gained[:3])
+        shown = ", ".join(_gained_text(g, base) for g in gained[:3])
         more = f" and {len(gained) - 3} more" if len(gained) > 3 else ""
         parts.append(f"gains {shown}{more}")
         if obj.platform == "aws":
@@ -144,6 +232,29 @@ def _privileges(subject: Subject, base: IdentityObject) -> Iterator[Hit]:
               f"{obj.address} privileges widened: {'; '.join(parts)}{since}", "privileges", line)
 
 
+def _gained_text(grant: Grant, base: IdentityObject) -> str:
+    lifted = lifted_conditions(grant, base)
+    return f"{grant} (condition {', '.join(lifted)} removed)" if lifted else str(grant)
+
+
+def _boundary(subject: Subject, base: IdentityObject) -> Iterator[Hit]:
+    """A `permissions_boundary` base declared that head removed or replaced: the boundary
+    capped every grant, so without it (or with another policy, whose content is not compared)
+    the grants may allow more. Source:
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html"""
+    obj = subject.obj
+    if base.boundary is None or obj.boundary == base.boundary:
+        return
+    if obj.boundary is None:
+        what = (f"permissions boundary {base.boundary} removed: its grants are no longer "
+                "capped")
+    else:
+        what = (f"permissions boundary changed to {obj.boundary} (was {base.boundary}); the "
+                "new boundary may allow more")
+    yield Hit("NHI302", f"{obj.address} privileges widened: {what}", "permissions_boundary",
+              at="permissions_boundary")
+
+
 # --------------------------------------------------------------------------- trust
 
 
@@ -151,11 +262,49 @@ def _trust_covered(t: Trust, base: Sequence[Trust]) -> bool:
     for b in base:
         if not _glob(t.principal, b.principal) and b.principal not in ("AWS:*", "*"):
             continue
+        if not _limits(b) <= _limits(t):
+            continue  # a condition base required is gone
         if not b.subjects:
             return True
         if t.subjects and all(any(_glob(s, bs) for bs in b.subjects) for s in t.subjects):
             return True
     return False
+
+
+def _limits(t: Trust) -> set[str]:
+    """`t.conditions` but the OIDC `sub` ones, which `t.subjects` compares by value (a move
+    from `StringEquals` to `StringLike` is judged by the subject patterns)."""
+    return {c for c in t.conditions if not c.endswith(":sub")}
+
+
+def _github(t: Trust, base: Sequence[Trust]) -> bool:
+    """True when `t` federates GitHub Actions OIDC: the provider is named, or the subjects it
+    (or its base twin) is limited to are GitHub's (`repo:OWNER/REPO:...`)."""
+    subjects = [s for b in base if b.principal == t.principal for s in b.subjects]
+    return "token.actions.githubusercontent.com" in t.principal or any(
+        s.startswith("repo:") for s in (*t.subjects, *subjects))
+
+
+def _trust_gain(t: Trust, base: Sequence[Trust]) -> str:
+    """What trusting `t` (not covered by `base`) gains, in words."""
+    twins = [b for b in base if _glob(t.principal, b.principal)]
+    if t.principal in ("AWS:*", "*"):
+        return f"any AWS principal can now assume it ({t.principal})"
+    if not twins:
+        return f"principal {t.principal}"
+    was = sorted({s for b in twins for s in b.subjects})
+    if not t.subjects and was:
+        who = "any GitHub repository" if _github(t, base) else f"any OIDC subject of {t.principal}"
+        return f"{who} can now assume it (OIDC sub condition removed; was {', '.join(was)})"
+    parts: list[str] = []
+    if was and not all(any(_glob(s, w) for w in was) for s in t.subjects):
+        what = "GitHub repositories and refs" if _github(t, base) else "OIDC subjects"
+        parts.append(f"{what} matching {', '.join(t.subjects)} can now assume it "
+                     f"(was {', '.join(was)})")
+    lifted = sorted({c for b in twins for c in _limits(b)} - _limits(t))
+    if lifted:
+        parts.append(f"condition {', '.join(lifted)} removed from the trust of {t.principal}")
+    return "; ".join(parts) or f"principal {t.principal}"
 
 
 def _trust(subject: Subject, base: IdentityObject) -> Iterator[Hit]:
@@ -165,13 +314,7 @@ def _trust(subject: Subject, base: IdentityObject) -> Iterator[Hit]:
     for t in obj.trust:
         if _trust_covered(t, base.trust):
             continue
-        known = any(_glob(t.principal, b.principal) for b in base.trust)
-        if known and not t.subjects:
-            added.append(f"any OIDC subject of {t.principal}")
-        elif known:
-            added.append(f"OIDC subject {', '.join(t.subjects)} for {t.principal}")
-        else:
-            added.append(f"principal {t.principal}")
+        added.append(_trust_gain(t, base.trust))
         line = line if line is not None else t.line
     if obj.kind == "role_binding":
         before = set(base.references) | set(base.principals)
@@ -199,6 +342,8 @@ def _end(life: Lifetime | None) -> dt.date | None:
 
 def _renewal(subject: Subject, base: IdentityObject) -> Iterator[Hit]:
     obj = subject.obj
+    if (later := _expiry_later(subject, base)) is not None:
+        yield Hit("NHI302", f"{obj.address} lives longer: {later}", "expires", at="expires")
     if obj.kind not in _RENEWABLE:
         return
     parts: list[str] = []

@@ -1,22 +1,47 @@
 """NHI301: wildcard, admin-equivalent or escalation grants (the tables in
-`rules/privileges.yaml`, read through `checker.policy.privileges`)."""
+`rules/privileges.yaml`, read through `checker.policy.privileges`).
+
+A wildcard that only applies under IAM conditions (every such grant has a `Condition`, e.g.
+`s3:*` only through one VPC endpoint) is still reported, naming the conditions, as the
+`conditional` variant (a warning): the condition narrows who can use it, not what it allows.
+A condition that limits nothing (`aws:SecureTransport`) does not make a grant conditional.
+Source: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition.html
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from checker.checks.api import Hit, Subject
+from checker.model import Grant
 from checker.policy.privileges import admin_grants
+
+#: Condition keys that do not limit who may use a grant or from where: every AWS SDK call
+#: already uses TLS (`aws:SecureTransport`). A wildcard under only these is unconditional.
+#: Source: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-securetransport
+_NON_LIMITING = frozenset({"aws:securetransport"})
+
+
+def limiting_conditions(grant: Grant) -> tuple[str, ...]:
+    """`grant.conditions` without those that limit nothing (`_NON_LIMITING`, by key)."""
+    return tuple(c for c in grant.conditions
+                 if c.split(":", 1)[-1].lower() not in _NON_LIMITING)
 
 
 def check(subject: Subject) -> Iterator[Hit]:
-    """NHI301: wildcard or admin-equivalent grants, one finding per identity."""
+    """NHI301: wildcard or admin-equivalent grants, one finding per identity; variant
+    `conditional` when every one of them applies only under an IAM `Condition`."""
     obj = subject.obj
     found = admin_grants(obj, subject.ctx.admin_table)
     if not found:
         return
     shown = "; ".join(f"{a.grant} ({a.why})" for a in found[:3])
     more = f" and {len(found) - 3} more" if len(found) > 3 else ""
+    if all(limiting_conditions(a.grant) for a in found):
+        yield Hit("NHI301",
+                  f"{obj.address} grants wildcard or admin privileges only under IAM conditions: "
+                  f"{shown}{more}", "privileges", found[0].grant.line, variant="conditional")
+        return
     yield Hit("NHI301",
               f"{obj.address} grants wildcard or admin privileges: {shown}{more}",
               "privileges", found[0].grant.line)

@@ -55,6 +55,8 @@ def _semantics(obj: IdentityObject) -> tuple[object, ...]:
         obj.namespace,
         tuple(sorted(obj.secret_sinks)),
         tuple(sorted(u[:3] for u in obj.unresolved)),
+        _unplaced(obj),  # a deleted trust condition adds no line
+        obj.boundary,  # nor does a deleted permissions_boundary
     )
 
 

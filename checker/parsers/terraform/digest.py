@@ -13,9 +13,10 @@ from checker.model import ModuleSources
 from checker.parsers.terraform.nodes import META, Block
 from checker.parsers.terraform.values import Resolver
 
-#: Block types whose privileges all come from these attributes and nothing else: the rest of the
-#: block (`IdentityObject.frame_digest`) says who gets them, so a change confined to these
-#: attributes that grants nothing new is a narrowing. Provider docs:
+#: Block types whose privileges (and, for `aws_iam_role`, trust) all come from these attributes
+#: and nothing else: the rest of the block (`IdentityObject.frame_digest`) says who gets them,
+#: so a change confined to these attributes that grants and trusts nothing new is a narrowing.
+#: Provider docs:
 #: https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/iam_policy,
 #: .../iam_role_policy, .../iam_user_policy, .../iam_group_policy,
 #: .../data-sources/iam_policy_document, and google's
@@ -28,7 +29,21 @@ GRANT_ATTRIBUTES: Mapping[str, tuple[str, ...]] = {
     "data.aws_iam_policy_document": ("statement",),
     "google_project_iam_custom_role": ("permissions",),
     "google_organization_iam_custom_role": ("permissions",),
+    # The role's grants and who may assume it (a narrowed trust is a narrowing too):
+    # .../resources/iam_role, .../resources/ssoadmin_permission_set_inline_policy, and
+    # https://registry.terraform.io/providers/hashicorp/kubernetes/latest/docs/resources/cluster_role_v1
+    "aws_iam_role": ("assume_role_policy", "inline_policy", "managed_policy_arns"),
+    "aws_ssoadmin_permission_set_inline_policy": ("inline_policy",),
+    **{f"kubernetes_{kind}{v}": ("rule",) for kind in ("role", "cluster_role")
+       for v in ("", "_v1")},
 }
+
+
+#: Attributes that carry only governance metadata (owner, ticket, expiry as tags, labels or
+#: `key=value` pairs in a description), never access: `IdentityObject.untagged_digest` leaves
+#: them out. Provider docs: https://registry.terraform.io/providers/hashicorp/aws/latest/docs/guides/resource-tagging,
+#: https://registry.terraform.io/providers/hashicorp/google/latest/docs/guides/provider_reference#default_labels
+METADATA_ATTRIBUTES = ("tags", "tags_all", "labels", "description")
 
 
 def block_digest(block: Block, module: ModuleSources | None, without: tuple[str, ...] = ()

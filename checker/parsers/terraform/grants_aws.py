@@ -90,14 +90,42 @@ def policy_grants(node: Node, attr: str) -> list[Grant]:
     return grants
 
 
+def statement_conditions(condition: Any) -> tuple[str, ...]:
+    """A JSON statement's `Condition` (`{Operator: {key: values}}`) as sorted, unique
+    `Operator:key` strings (`Grant.conditions`); values are never kept. Anything else -> ().
+    Source: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition.html
+    """
+    if not isinstance(condition, dict):
+        return ()
+    return tuple(sorted({
+        f"{op}:{key}"
+        for op, block in condition.items() if isinstance(op, str) and isinstance(block, dict)
+        for key in block if isinstance(key, str)
+    }))
+
+
+def block_conditions(statement: Node) -> tuple[str, ...]:
+    """The `condition { test, variable }` blocks of a `data "aws_iam_policy_document"` statement
+    as sorted `test:variable` strings (as `statement_conditions`). Source:
+    https://registry.terraform.io/providers/hashicorp/aws/latest/docs/data-sources/iam_policy_document#condition
+    """
+    return tuple(sorted({
+        f"{c.get('test')}:{c.get('variable')}"
+        for c in statement.blocks("condition")
+        if isinstance(c.get("test"), str) and isinstance(c.get("variable"), str)
+    }))
+
+
 def _statement_grants(statement: Mapping[str, Any], line: int) -> list[Grant]:
     """Action (or NotAction) x Resource grants of one IAM policy statement, at `line`."""
     not_action = "Action" not in statement
     actions = strings(statement.get("NotAction" if not_action else "Action"))
     resources = strings(statement.get("Resource")) or ["*"]
     effect = effect_of(statement.get("Effect"))
+    conditions = statement_conditions(statement.get("Condition"))
     return [
-        Grant(action=a, resource=r, effect=effect, not_action=not_action, line=line)
+        Grant(action=a, resource=r, effect=effect, not_action=not_action, line=line,
+              conditions=conditions)
         for a in actions
         for r in resources
     ]
@@ -162,7 +190,8 @@ def aws_policy_document(node: Node) -> list[Grant]:
     """`data "aws_iam_policy_document"`: each `statement` block (dynamic ones are skipped).
 
     `actions`/`not_actions` x `resources` (`*` when absent or `not_resources`); `effect`
-    defaults to Allow; line = the statement's `actions`/`not_actions` line, else its start.
+    defaults to Allow; `condition` blocks as `Grant.conditions`; line = the statement's
+    `actions`/`not_actions` line, else its start.
     """
     grants: list[Grant] = []
     for st in node.blocks("statement"):
@@ -171,12 +200,25 @@ def aws_policy_document(node: Node) -> list[Grant]:
         resources = strings(st.get("resources")) or ["*"]
         line = st.line("not_actions" if not_action else "actions")
         effect = effect_of(st.get("effect"))
+        conditions = block_conditions(st)
         grants.extend(
-            Grant(action=a, resource=r, effect=effect, not_action=not_action, line=line)
+            Grant(action=a, resource=r, effect=effect, not_action=not_action, line=line,
+                  conditions=conditions)
             for a in actions
             for r in resources
         )
     return grants
+
+
+def permissions_boundary(rtype: str, node: Node) -> str | None:
+    """The `permissions_boundary` of an `aws_iam_role`/`aws_iam_user` (`model.IdentityObject.
+    boundary`), resolved when `node` resolves; None when absent or another type. Source:
+    https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/iam_role#permissions_boundary
+    """
+    if rtype not in ("aws_iam_role", "aws_iam_user"):
+        return None
+    value = node.get("permissions_boundary")
+    return value if isinstance(value, str) and value.strip() else None
 
 
 def aws_exclusive_attachments(node: Node) -> list[Grant]:

@@ -17,8 +17,9 @@ from typing import Any
 
 from checker.model import Grant, IdentityObject, Location, ModuleSources
 from checker.parsers import common
-from checker.parsers.terraform.digest import GRANT_ATTRIBUTES, block_digest
+from checker.parsers.terraform.digest import GRANT_ATTRIBUTES, METADATA_ATTRIBUTES, block_digest
 from checker.parsers.terraform.grants import grant_extractor
+from checker.parsers.terraform.grants_aws import permissions_boundary
 from checker.parsers.terraform.lifetime import declared_lifetime
 from checker.parsers.terraform.nodes import META, Block, Doc, Node, is_expr, strings
 from checker.parsers.terraform.trust import declared_trust
@@ -109,13 +110,15 @@ def resource_identity(
         lifetime=declared_lifetime(rtype, node),
         namespace=_k8s_namespace(rtype, node),
         references=references_in(node, ctx, address),
-        trust=declared_trust(rtype, node),
+        trust=declared_trust(rtype, resolving(node, resolver)),
+        boundary=permissions_boundary(rtype, resolving(node, resolver)),
         usages=key_usages(rtype, node),
         principals=literal_principals(node),
         inputs=(*(resolver.inputs() if resolver is not None else ()), *unknown.inputs),
         digest=block_digest(block, module) + unknown.digest,
         frame_digest=block_digest(block, module, GRANT_ATTRIBUTES[key])
         if key in GRANT_ATTRIBUTES else "",
+        untagged_digest=block_digest(block, module, METADATA_ATTRIBUTES),
         metadata_from=metadata_from,
         unresolved=unknown.entries,
     )

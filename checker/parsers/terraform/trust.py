@@ -12,7 +12,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from checker.model import Trust
-from checker.parsers.terraform.grants_aws import effect_of, policy_document
+from checker.parsers.terraform.grants_aws import (
+    block_conditions,
+    effect_of,
+    policy_document,
+    statement_conditions,
+)
 from checker.parsers.terraform.nodes import Node, find_line, strings
 
 #: A condition key on the OIDC subject (`token.actions.githubusercontent.com:sub`).
@@ -46,7 +51,8 @@ def declared_trust(rtype: str, node: Node) -> tuple[Trust, ...]:
     """Who may assume or federate into the identity `node` defines (see `model.Trust`).
 
     - `aws_iam_role`: each Allow statement of a literal `assume_role_policy` (Principal x
-      `*:sub` condition values); a `data.aws_iam_policy_document` reference is read there.
+      `*:sub` condition values, `Condition` keys; whole `local.*`/`var.*` values resolved when
+      `node` resolves); a `data.aws_iam_policy_document` reference is read there.
     - `data.aws_iam_policy_document`: statements with `principals` blocks (trust documents).
     - Azure federated identity credentials: `issuer` limited to `subject`.
     - `google_iam_workload_identity_pool_provider`: the OIDC/AWS issuer limited by
@@ -57,6 +63,8 @@ def declared_trust(rtype: str, node: Node) -> tuple[Trust, ...]:
     out: list[Trust] = []
     if rtype == "aws_iam_role":
         doc = policy_document(node.get("assume_role_policy"))
+        if node.doc.resolver is not None:  # a `sub` value or principal from local.*/var.*
+            doc = node.doc.resolver.resolve_deep(doc)
         statements = doc.get("Statement") if isinstance(doc, dict) else None
         if isinstance(statements, dict):
             statements = [statements]
@@ -64,10 +72,11 @@ def declared_trust(rtype: str, node: Node) -> tuple[Trust, ...]:
             if not isinstance(st, dict) or effect_of(st.get("Effect")) == "deny":
                 continue
             principals, subjects = _statement_trust(st)
+            conditions = statement_conditions(st.get("Condition"))
             for p in principals:
                 needle = subjects[0] if subjects else p.split(":", 1)[1]
                 line = find_line(node, "assume_role_policy", needle)
-                out.append(Trust(p, tuple(subjects), line))
+                out.append(Trust(p, tuple(subjects), line, conditions))
     elif rtype == "aws_iam_policy_document":
         for st in node.blocks("statement"):
             if effect_of(st.get("effect")) == "deny":
@@ -79,10 +88,12 @@ def declared_trust(rtype: str, node: Node) -> tuple[Trust, ...]:
                 and _SUBJECT_KEY.search(str(cond.get("variable")))
                 for v in strings(cond.get("values"))
             ]
+            conditions = block_conditions(st)
             for pr in st.blocks("principals"):
                 ptype = pr.get("type")
                 for ident in strings(pr.get("identifiers")):
-                    out.append(Trust(f"{ptype}:{ident}", tuple(subjects), pr.line("identifiers")))
+                    out.append(Trust(f"{ptype}:{ident}", tuple(subjects), pr.line("identifiers"),
+                                     conditions))
     elif rtype in ("azuread_application_federated_identity_credential",
                    "azurerm_federated_identity_credential"):
         issuer, subject = node.get("issuer"), node.get("subject")
