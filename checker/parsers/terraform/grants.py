@@ -1,6 +1,7 @@
 """Grant extractors for GCP, Azure, the Kubernetes provider, AWS KMS and Vault, and the
 `EXTRACTORS` table (resource type -> extractor), which also lists the AWS IAM extractors of
-`grants_aws`. An extractor turns one block `Node` into `Grant`s, each at its own line.
+`grants_aws` and the Azure ones of `grants_azure`. An extractor turns one block `Node` into
+`Grant`s, each at its own line.
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ from checker.parsers.terraform.grants_aws import (
     aws_sso_inline_policy,
     aws_sso_managed_policy,
 )
+from checker.parsers.terraform.grants_azure import (
+    aks_cluster,
+    azapi_resource,
+    directory_role_assignment,
+)
 from checker.parsers.terraform.hcl import HCL_ERRORS, load_hcl
 from checker.parsers.terraform.nodes import Node, as_list, int_or, is_expr, strings
 
@@ -27,17 +33,40 @@ from checker.parsers.terraform.nodes import Node, as_list, int_or, is_expr, stri
 #: its target; project/folder/organisation last.
 _GCP_TARGETS = (
     "service_account_id",
+    "managed_folder",
     "bucket",
     "secret_id",
     "repository",
+    "repository_id",
     "crypto_key_id",
     "key_ring_id",
     "topic",
     "subscription",
     "table_id",
     "dataset_id",
+    "database",
+    "instance_name",
+    "subnetwork",
+    "cloud_run_service_name",
+    "managed_zone",
+    "tag_key",
+    "tag_value",
+    "policy_tag",
+    "tag_template",
+    "taxonomy",
+    "datascan_id",
+    "aspect_type_id",
+    "zone",
+    "lake",
+    "cluster",
+    "connection_id",
+    "ca_pool",
+    "workstation_id",
+    "workstation_config_id",
+    "billing_account_id",
     "instance",
     "service",
+    "name",
     "folder",
     "org_id",
     "organization",
@@ -229,6 +258,9 @@ EXTRACTORS: Mapping[str, Extractor] = {
     "google_organization_iam_custom_role": _gcp_custom_role,
     "azurerm_role_assignment": _azure_assignment,
     "azurerm_role_definition": _azure_role_definition,
+    "azurerm_kubernetes_cluster": aks_cluster,
+    "azuread_directory_role_assignment": directory_role_assignment,
+    "azapi_resource": azapi_resource,
     "kubernetes_cluster_role_binding": _k8s_binding,
     "kubernetes_role_binding": _k8s_binding,
     "kubernetes_cluster_role": _k8s_role,
