@@ -318,3 +318,14 @@ def test_public_members_are_not_an_identity_shared_across_environments() -> None
                          principals=("gcp-public:allUsers",
                                      "gcp-sa:ci@acme.iam.gserviceaccount.com"))
     assert identity_keys(obj) == ("gcp-sa:ci@acme.iam.gserviceaccount.com",)
+
+
+def test_aks_admin_groups_from_an_unset_module_input_are_no_grant(
+        tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    module = AKS[: -len("}\n")] + AKS_ADMIN_GROUP.replace(
+        '["33333333-3333-3333-3333-333333333333"]', "var.admin_groups")
+    (tmp_path / "aks.tf").write_text(
+        module + 'variable "admin_groups" {\n  type    = list(string)\n  default = null\n}\n')
+    assert main(["scan", str(tmp_path), "--format", "json"]) == 0
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    assert [f for f in findings if f["rule_id"] == "NHI301"] == []

@@ -10,7 +10,15 @@ from typing import Any
 
 from checker.model import Grant
 from checker.parsers.terraform.grants_aws import policy_document
-from checker.parsers.terraform.nodes import META, Node, as_list, find_line, int_or, strings
+from checker.parsers.terraform.nodes import (
+    META,
+    Node,
+    as_list,
+    find_line,
+    int_or,
+    is_expr,
+    strings,
+)
 
 #: The parts of an `azurerm_kubernetes_cluster` that say who the cluster runs as and who
 #: administers it; only these make its digest (`IDENTITY_PARTS`), so resizing a node pool is
@@ -51,8 +59,10 @@ def aks_cluster(node: Node) -> list[Grant]:
     """`azurerm_kubernetes_cluster`: the Entra groups in
     `azure_active_directory_role_based_access_control.admin_group_object_ids` get the cluster's
     admin role (bound to `cluster-admin`): one `ClusterRole/cluster-admin` grant on the cluster
-    when the list is not literally empty, at its line. Who the cluster runs as (`identity`,
-    `kubelet_identity`, `service_principal`) is in `references`/`principals`.
+    when the list (resolved through module values) is a non-empty list, at its line; a whole
+    expression that does not resolve (`var.admin_groups` with no value) gives none. Who the
+    cluster runs as (`identity`, `kubelet_identity`, `service_principal`) is in
+    `references`/`principals`.
     Source: https://learn.microsoft.com/javascript/api/@azure/arm-containerservice/managedclusteraadprofile
     ("adminGroupObjectIDs: the list of AAD group object IDs that will have admin role of the
     cluster")."""
@@ -61,8 +71,8 @@ def aks_cluster(node: Node) -> list[Grant]:
     grants: list[Grant] = []
     for rbac in nested(node, "azure_active_directory_role_based_access_control"):
         groups = rbac.get("admin_group_object_ids")
-        if groups is None or groups == []:
-            continue
+        if not groups or (isinstance(groups, str) and is_expr(groups)):
+            continue  # none, or a whole expression not resolved (a module input: the caller's)
         grants.append(Grant(action="ClusterRole/cluster-admin", resource=cluster,
                             line=rbac.line("admin_group_object_ids")))
     return grants
