@@ -30,7 +30,8 @@ from checker.parsers.terraform.nodes import Node, as_list, int_or, is_expr, stri
 
 #: Attributes naming what a `google_*_iam_member/_binding` applies to, in lookup order: the
 #: resource itself first, so a repository binding's `project` (a qualifier) is not taken as
-#: its target; project/folder/organisation last.
+#: its target; project/folder/organisation last. The names are those of the provider pages
+#: of the families in rules/catalogue/terraform.yaml (an empty value is skipped).
 _GCP_TARGETS = (
     "service_account_id",
     "managed_folder",
@@ -44,25 +45,36 @@ _GCP_TARGETS = (
     "subscription",
     "table_id",
     "dataset_id",
+    "listing_id",
+    "data_exchange_id",
     "database",
     "instance_name",
+    "instance_id",
     "subnetwork",
+    "cloud_function",
     "cloud_run_service_name",
+    "web_backend_service",
     "managed_zone",
     "tag_key",
     "tag_value",
     "policy_tag",
     "tag_template",
     "taxonomy",
-    "datascan_id",
+    "data_scan_id",
     "aspect_type_id",
-    "zone",
+    "dataplex_zone",
     "lake",
     "cluster",
     "connection_id",
     "ca_pool",
     "workstation_id",
     "workstation_config_id",
+    "api_config",
+    "api",
+    "gateway",
+    "attestor",
+    "env_id",
+    "service_name",
     "billing_account_id",
     "instance",
     "service",
@@ -76,7 +88,7 @@ _GCP_TARGETS = (
 
 def _gcp_member(node: Node) -> list[Grant]:
     """`google_*_iam_member` / `google_*_iam_binding`: the `role` on its target as written."""
-    target = next((v for k in _GCP_TARGETS if isinstance(v := node.get(k), str)), "*")
+    target = next((v for k in _GCP_TARGETS if isinstance(v := node.get(k), str) and v), "*")
     return [
         Grant(action=r, resource=target, line=node.line("role")) for r in strings(node.get("role"))
     ]
