@@ -35,7 +35,7 @@ _KIND_NAMES: Mapping[str, str] = {
 
 def identity_keys(obj: IdentityObject) -> tuple[str, ...]:
     """The comparable identifiers `obj` names (see module doc), sorted."""
-    keys = set(obj.principals)
+    keys = {p for p in obj.principals if not p.startswith("gcp-public:")}  # everyone: no reuse
     for ref in obj.references:
         for pattern, prefix in _REF_SHAPES:
             if pattern.match(ref):

@@ -20,6 +20,9 @@ Privilege escalation counts as admin-equivalent, since the holder can grant itse
 - Kubernetes verbs/resources, GCP roles and Azure actions: the `escalation` list in
   `rules/privileges.yaml`, each with its source.
 - A trust that lets any principal assume the identity (`AWS:*`, `*`).
+- A GCP binding whose members include `allUsers`/`allAuthenticatedUsers` and whose role is
+  an escalation role, on any resource (`roles/iam.serviceAccountTokenCreator` on one service
+  account lets anyone mint its tokens). See https://cloud.google.com/iam/docs/principals-overview#all-users
   See https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-anonymous
 
 Azure role assignments may name a role by its definition id instead of its name; built-in role
@@ -239,6 +242,24 @@ def _escalation_reason(obj: IdentityObject, grant: Grant) -> str | None:
     return None
 
 
+def _public_reason(obj: IdentityObject, grant: Grant) -> str | None:
+    """Why a GCP grant to everyone (`gcp-public:allUsers` / `allAuthenticatedUsers` in
+    `obj.principals`) is admin-equivalent: its role is an escalation role (`roles/*.admin`,
+    `roles/iam.serviceAccountTokenCreator` ...) on any resource, not only a project. A public
+    viewer role (a public website bucket) is not. Source:
+    https://cloud.google.com/iam/docs/principals-overview#all-users
+    """
+    public = [p.partition(":")[2] for p in obj.principals if p.startswith("gcp-public:")]
+    if obj.platform != "gcp" or not public:
+        return None
+    action = grant.action.lower()
+    for esc in load_escalation_table():
+        if esc.platform == "gcp" and _globs_meet(esc.action, action):
+            return (f"granted to {' and '.join(public)}: anyone may use this escalation role "
+                    f"on {grant.resource}")
+    return None
+
+
 def _wildcard_reason(platform: str, grant: Grant) -> str | None:
     action, resource = grant.action, grant.resource
     if platform == "kubernetes":
@@ -279,6 +300,7 @@ def admin_grants(obj: IdentityObject, table: Mapping[tuple[str, str], str]) -> l
             or _wildcard_reason(obj.platform, grant)
             or _escalation_reason(obj, grant)
             or _managed_reason(obj.platform, grant)
+            or _public_reason(obj, grant)
         )
         if why:
             out.append(AdminGrant(grant, why))

@@ -1,6 +1,7 @@
 """Grant extractors for GCP, Azure, the Kubernetes provider, AWS KMS and Vault, and the
 `EXTRACTORS` table (resource type -> extractor), which also lists the AWS IAM extractors of
-`grants_aws`. An extractor turns one block `Node` into `Grant`s, each at its own line.
+`grants_aws` and the Azure ones of `grants_azure`. An extractor turns one block `Node` into
+`Grant`s, each at its own line.
 """
 
 from __future__ import annotations
@@ -19,25 +20,65 @@ from checker.parsers.terraform.grants_aws import (
     aws_sso_inline_policy,
     aws_sso_managed_policy,
 )
+from checker.parsers.terraform.grants_azure import (
+    aks_cluster,
+    azapi_resource,
+    directory_role_assignment,
+)
 from checker.parsers.terraform.hcl import HCL_ERRORS, load_hcl
 from checker.parsers.terraform.nodes import Node, as_list, int_or, is_expr, strings
 
 #: Attributes naming what a `google_*_iam_member/_binding` applies to, in lookup order: the
 #: resource itself first, so a repository binding's `project` (a qualifier) is not taken as
-#: its target; project/folder/organisation last.
+#: its target; project/folder/organisation last. The names are those of the provider pages
+#: of the families in rules/catalogue/terraform.yaml (an empty value is skipped).
 _GCP_TARGETS = (
     "service_account_id",
+    "managed_folder",
     "bucket",
     "secret_id",
     "repository",
+    "repository_id",
     "crypto_key_id",
     "key_ring_id",
     "topic",
     "subscription",
     "table_id",
     "dataset_id",
+    "listing_id",
+    "data_exchange_id",
+    "database",
+    "instance_name",
+    "instance_id",
+    "subnetwork",
+    "cloud_function",
+    "cloud_run_service_name",
+    "web_backend_service",
+    "managed_zone",
+    "tag_key",
+    "tag_value",
+    "policy_tag",
+    "tag_template",
+    "taxonomy",
+    "data_scan_id",
+    "aspect_type_id",
+    "dataplex_zone",
+    "lake",
+    "cluster",
+    "connection_id",
+    "ca_pool",
+    "workstation_id",
+    "workstation_config_id",
+    "api_config",
+    "api",
+    "gateway",
+    "attestor",
+    "env_id",
+    "service_name",
+    "billing_account_id",
     "instance",
     "service",
+    "name",
     "folder",
     "org_id",
     "organization",
@@ -47,7 +88,7 @@ _GCP_TARGETS = (
 
 def _gcp_member(node: Node) -> list[Grant]:
     """`google_*_iam_member` / `google_*_iam_binding`: the `role` on its target as written."""
-    target = next((v for k in _GCP_TARGETS if isinstance(v := node.get(k), str)), "*")
+    target = next((v for k in _GCP_TARGETS if isinstance(v := node.get(k), str) and v), "*")
     return [
         Grant(action=r, resource=target, line=node.line("role")) for r in strings(node.get("role"))
     ]
@@ -229,6 +270,9 @@ EXTRACTORS: Mapping[str, Extractor] = {
     "google_organization_iam_custom_role": _gcp_custom_role,
     "azurerm_role_assignment": _azure_assignment,
     "azurerm_role_definition": _azure_role_definition,
+    "azurerm_kubernetes_cluster": aks_cluster,
+    "azuread_directory_role_assignment": directory_role_assignment,
+    "azapi_resource": azapi_resource,
     "kubernetes_cluster_role_binding": _k8s_binding,
     "kubernetes_role_binding": _k8s_binding,
     "kubernetes_cluster_role": _k8s_role,

@@ -20,7 +20,9 @@ from checker.parsers import common
 from checker.parsers.terraform.digest import GRANT_ATTRIBUTES, METADATA_ATTRIBUTES, block_digest
 from checker.parsers.terraform.grants import grant_extractor
 from checker.parsers.terraform.grants_aws import permissions_boundary
+from checker.parsers.terraform.grants_azure import not_identity_parts
 from checker.parsers.terraform.lifetime import declared_lifetime
+from checker.parsers.terraform.manifest import manifest_identity
 from checker.parsers.terraform.nodes import META, Block, Doc, Node, is_expr, strings
 from checker.parsers.terraform.trust import declared_trust
 from checker.parsers.terraform.unresolved import Known, unresolved_values
@@ -47,10 +49,16 @@ GCP_SA_EMAIL = re.compile(r"[a-z][a-z0-9-]{4,29}@[a-z0-9.-]+\.iam\.gserviceaccou
 _AWS_ROLE_ARN = re.compile(r"arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _K8S_SA_USER = re.compile(r"system:serviceaccount:([a-z0-9.-]+):([a-z0-9.-]+)")
+#: GCP members that are everyone: `allUsers` (anyone on the Internet, signed in or not) and
+#: `allAuthenticatedUsers` (any Google account or service account). A binding naming one is
+#: public (`gcp-public:<member>` in `principals`). Source:
+#: https://cloud.google.com/iam/docs/principals-overview#all-users
+GCP_PUBLIC = frozenset({"allUsers", "allAuthenticatedUsers"})
 #: Attributes whose literal GUID value names an Azure principal (client or object id).
 _AZURE_ID_ATTRS = frozenset({
     "client_id", "application_id", "principal_id", "object_id", "principal_object_id",
     "service_principal_object_id", "app_role_assignment_required_id", "member_object_id",
+    "principalId", "admin_group_object_ids",
 })
 
 
@@ -66,7 +74,20 @@ class Context:
 #: Resource types catalogued per value of one attribute, as `<type>:<value>` (like Kubernetes
 #: `Secret:<type>`): only `type = "SecureString"` SSM parameters hold secrets. Source:
 #: https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-securestring.html
-_REFINED_BY: Mapping[str, str] = {"aws_ssm_parameter": "type"}
+_REFINED_BY: Mapping[str, str] = {"aws_ssm_parameter": "type", "azapi_resource": "type"}
+
+
+def _refined(key: str, value: object, catalogue: Catalogue) -> str:
+    """`<type>:<value>` for a `_REFINED_BY` type. An `azapi_resource` `type` drops its
+    `@<api-version>` and is matched to the catalogue ignoring case, as ARM resource types are
+    case-insensitive (https://learn.microsoft.com/azure/azure-resource-manager/templates/resource-declaration)."""
+    if not isinstance(value, str):
+        return f"{key}:"
+    wanted = f"{key}:{value.split('@', 1)[0]}"
+    if key == "azapi_resource":
+        folded = wanted.casefold()
+        return next((t for t in catalogue.types(FORMAT) if t.casefold() == folded), wanted)
+    return wanted
 
 
 def resource_identity(
@@ -82,12 +103,13 @@ def resource_identity(
     if key in _REFINED_BY:
         # Catalogued only for some values of one attribute (`aws_ssm_parameter:SecureString`):
         # a plain String parameter is configuration, not a secret.
-        value = node.get(_REFINED_BY[key])
-        key = f"{key}:{value}" if isinstance(value, str) else f"{key}:"
+        key = _refined(key, node.get(_REFINED_BY[key]), catalogue)
     entry = catalogue.get(FORMAT, key)
     if entry is None:
         return None
     address = f"{rtype}.{name}" if block.section == "resource" else f"data.{rtype}.{name}"
+    if key == "kubernetes_manifest":  # judged as the Kubernetes object it applies
+        return manifest_identity(block, doc, catalogue, address, module)
     if key in RUNS_AS:  # a workload: only the role it runs as
         roles = role_node(key, node)
         return workload_facet(key, roles, entry.kind, address, _metadata(node, doc, module)[0],
@@ -115,7 +137,7 @@ def resource_identity(
         usages=key_usages(rtype, node),
         principals=literal_principals(node),
         inputs=(*(resolver.inputs() if resolver is not None else ()), *unknown.inputs),
-        digest=block_digest(block, module) + unknown.digest,
+        digest=block_digest(block, module, not_identity_parts(key, node.body)) + unknown.digest,
         frame_digest=block_digest(block, module, GRANT_ATTRIBUTES[key])
         if key in GRANT_ATTRIBUTES else "",
         untagged_digest=block_digest(block, module, METADATA_ATTRIBUTES),
@@ -345,7 +367,9 @@ def literal_principals(node: Node) -> tuple[str, ...]:
 
     Every literal string at any depth is searched for GCP service account emails, AWS role
     ARNs and `system:serviceaccount:<ns>:<name>` users; GUIDs count as Azure ids only under
-    the attribute names in `_AZURE_ID_ATTRS`. Interpolations (`${...}`) are not resolved.
+    the attribute names in `_AZURE_ID_ATTRS`; a GCP `member`/`members` value that is
+    `allUsers` or `allAuthenticatedUsers` is `gcp-public:<value>` (`GCP_PUBLIC`).
+    Interpolations (`${...}`) are not resolved.
     """
     found: dict[str, None] = {}
     todo: list[tuple[str, Any]] = [("", node.body)]
@@ -362,6 +386,8 @@ def literal_principals(node: Node) -> tuple[str, ...]:
                 found[f"aws-role:{m.group(0)}"] = None
             for m in _K8S_SA_USER.finditer(value):
                 found[f"k8s-sa:{m.group(1)}/{m.group(2)}"] = None
+            if key in ("member", "members") and value.strip() in GCP_PUBLIC:
+                found[f"gcp-public:{value.strip()}"] = None
             if key in _AZURE_ID_ATTRS and _GUID.match(value.strip()):
                 found[f"azure-id:{value.strip().lower()}"] = None
     return tuple(sorted(found))

@@ -1,0 +1,108 @@
+"""`kubernetes_manifest` (hashicorp/kubernetes) -> the identity of the Kubernetes object it holds.
+
+The resource applies any Kubernetes object given as its `manifest`: an HCL object
+(`manifest = { apiVersion = ..., kind = "ClusterRoleBinding", roleRef = {...} }`), or
+`yamldecode(<<EOT ... EOT)` of literal YAML. Source:
+https://registry.terraform.io/providers/hashicorp/kubernetes/latest/docs/resources/manifest
+
+The body is judged exactly as the Kubernetes parser judges the same object in a YAML file
+(`checker.parsers.kubernetes.parse`): the object is written out as JSON (a YAML document) and
+parsed there, so a ClusterRoleBinding to `cluster-admin`, a ClusterRole with `*` verbs, a
+ServiceAccount or a Secret get the same `kind`, `type` (the Kubernetes kind, so the Kubernetes
+checks apply), privileges, references and principals. Only the positions change: `address` is
+`kubernetes_manifest.<name>`, `location` the Terraform block, and every line (grants,
+`attribute_lines`) is the line in the block that writes the same key (`_line_map`). A manifest
+that is neither a literal object nor literal YAML (`yamldecode(file(...))`, a variable) or whose
+kind is not catalogued gives no identity here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+
+from checker.model import IdentityObject, Location, ModuleSources, SourceFile
+from checker.parsers import common
+from checker.parsers import kubernetes as k8s
+from checker.parsers.terraform.digest import block_digest
+from checker.parsers.terraform.nodes import META, Block, Doc
+from checker.parsers.terraform.values import Resolver, resolving
+from checker.policy.catalogue import Catalogue
+
+#: `yamldecode("<literal YAML>")` as python-hcl2 writes a heredoc argument.
+_YAMLDECODE = re.compile(r'\$\{yamldecode\("(.*)"\)\}', re.DOTALL)
+#: The key a line of the JSON or YAML text writes (`"roleRef": {`, `  - kind: User`).
+_KEY = re.compile(r'^\s*(?:-\s+)?"?([^"\s:][^":]*?)"?\s*:(?:\s|$)')
+
+
+def manifest_identity(block: Block, doc: Doc, catalogue: Catalogue, address: str,
+                      module: ModuleSources | None = None) -> IdentityObject | None:
+    """The `IdentityObject` of the Kubernetes object a `kubernetes_manifest` block applies,
+    judged as `checker.parsers.kubernetes` judges it (see the module docstring), or None when
+    the manifest is not literal or its kind is not catalogued. Never raises on bad input."""
+    node = block.node
+    value = resolving(node, Resolver(module) if module is not None else None).get("manifest")
+    text = _manifest_text(value)
+    if text is None:
+        return None
+    parsed = k8s.parse(SourceFile(doc.path, text.encode("utf-8")), catalogue)
+    if len(parsed.objects) != 1:
+        return None
+    obj = parsed.objects[0]
+    lines = _line_map(text.split("\n"), doc.lines, node.start, node.end)
+
+    def at(line: int | None) -> int | None:
+        return lines.get(line, node.start) if line is not None else None
+
+    metadata = common.comment_metadata(doc.lines, node.start) if doc.spans is None else {}
+    metadata.update(obj.metadata)
+    return replace(
+        obj,
+        address=address,
+        location=Location(doc.path, node.start, node.end),
+        metadata=metadata,
+        attribute_lines={k: at(v) or node.start for k, v in obj.attribute_lines.items()},
+        privileges=tuple(replace(g, line=at(g.line)) for g in obj.privileges),
+        digest=block_digest(block, module),
+        derived_from=address if obj.derived_from else obj.derived_from,
+    )
+
+
+def _manifest_text(value: object) -> str | None:
+    """The manifest as YAML text: a literal object as JSON, `yamldecode("...")` as its YAML.
+    None when it holds an expression the parser cannot read (`${...}` around the whole)."""
+    if isinstance(value, dict):
+        return json.dumps(_without_markers(value), indent=2)
+    if isinstance(value, str):
+        m = _YAMLDECODE.fullmatch(value.strip())
+        if m and "${" not in m.group(1):
+            return m.group(1).replace('\\"', '"')
+    return None
+
+
+def _without_markers(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _without_markers(v) for k, v in value.items() if k not in META}
+    if isinstance(value, list):
+        return [_without_markers(v) for v in value]
+    return value
+
+
+def _line_map(text: list[str], source: list[str], start: int, end: int) -> dict[int, int]:
+    """Line of `text` (1-based) -> the line of the block `source[start..end]` writing the same
+    key. Keys are matched in order (both keep the manifest's key order), so a repeated key
+    (`name` under `metadata`, then under `roleRef`) maps to its own line; a line whose key is
+    not found, or that has none, maps to the last line matched (the block start at first)."""
+    out: dict[int, int] = {}
+    cursor = start
+    for number, line in enumerate(text, 1):
+        m = _KEY.match(line)
+        if m:
+            pattern = re.compile(r'(?:^|[\s{,\-])"?' + re.escape(m.group(1)) + r'"?\s*[=:]')
+            for candidate in range(cursor, end + 1):
+                if candidate <= len(source) and pattern.search(source[candidate - 1]):
+                    cursor = candidate
+                    break
+        out[number] = cursor
+    return out
