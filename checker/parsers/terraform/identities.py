@@ -21,8 +21,9 @@ from checker.parsers.terraform.digest import GRANT_ATTRIBUTES, block_digest
 from checker.parsers.terraform.grants import grant_extractor
 from checker.parsers.terraform.lifetime import declared_lifetime
 from checker.parsers.terraform.nodes import META, Block, Doc, Node, is_expr, strings
+from checker.parsers.terraform.resolver import Resolver, resolving
 from checker.parsers.terraform.trust import declared_trust
-from checker.parsers.terraform.values import Resolver, module_values, resolving
+from checker.parsers.terraform.values import module_values
 from checker.parsers.terraform.workloads import RUNS_AS, role_node, workload_facet
 from checker.policy.catalogue import Catalogue
 
