@@ -60,6 +60,7 @@ from dataclasses import replace
 
 from checker.decode import decode
 from checker.model import IdentityObject, ModuleSources, ParseProblem, ParseResult, SourceFile
+from checker.parsers.terraform.expansion import document_sources
 from checker.parsers.terraform.hcl import LoadedHcl, load, warm
 from checker.parsers.terraform.identities import FORMAT, Context, references_in, resource_identity
 from checker.parsers.terraform.modules import module_identities
@@ -142,6 +143,7 @@ def _build(blocks: list[Block], doc: Doc, catalogue: Catalogue,
         resource_types=frozenset(t for t in types if "." not in t and ":" not in t),
         data_types=frozenset(t[5:] for t in types if t.startswith("data.")),
         modules=frozenset(blocks[i].labels[0] for i, objs in calls.items() if objs),
+        documents=document_sources(blocks),
     )
     out: list[IdentityObject] = []
     for i, block in enumerate(blocks):
