@@ -228,12 +228,9 @@ class _Eval:
         return self._call(node[1], node[2], d)
 
     def _op(self, op: str, left: tuple[Any, ...], right: tuple[Any, ...], d: int) -> Any:
-        a = self.run(left, d)
+        a, b = self.run(left, d), self.run(right, d)  # both sides, as HCL does
         if op in ("&&", "||"):
-            if _bool(a) == (op == "||"):
-                return op == "||"
-            return _bool(self.run(right, d))
-        b = self.run(right, d)
+            return _bool(a) and _bool(b) if op == "&&" else _bool(a) or _bool(b)
         if op == "==":
             return (a == b and type(a) is type(b)) or _numbers_equal(a, b)
         if op == "!=":
