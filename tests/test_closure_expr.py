@@ -138,7 +138,7 @@ def test_any_text_evaluates_or_is_unresolved(text: str) -> None:
         evaluate(text, _scope)
 
 
-def test_parser_records_the_inputs_of_an_expression_and_drops_count_zero() -> None:
+def test_parser_records_the_inputs_of_an_expression_and_of_count() -> None:
     files = {
         "locals.tf": 'locals {\n  m = {\n    ci = "roles/viewer"\n  }\n}\n'
                      'variable "enabled" {\n  default = false\n}\n',
@@ -150,11 +150,12 @@ def test_parser_records_the_inputs_of_an_expression_and_drops_count_zero() -> No
     sources = [SourceFile(p, t.encode()) for p, t in files.items()]
     module = group_modules(sources)[""]
     objs = terraform.parse(sources[1], load_catalogue(), module=module).objects
-    assert [o.address for o in objs] == ["google_project_iam_member.ci"]  # admin: count 0
-    (binding,) = objs
+    binding, admin = objs  # admin: count 0, still an identity (a caller may turn it on)
     assert [(g.action, g.resource, g.line) for g in binding.privileges] == [
         ("roles/viewer", "p", 3)]
     assert binding.inputs == (("local.m", Location("locals.tf", 2, 4)),)
+    assert admin.address == "aws_iam_user.admin"
+    assert admin.inputs == (("var.enabled", Location("locals.tf", 7, 7)),)
 
 
 # ----------------------------------------------------------------------------- git repos

@@ -48,12 +48,13 @@ knows: `expressions.FUNCTIONS`) is computed from the module's literal values
 (`ModuleSources`, `module_values`): `locals` and `variable` defaults of every `.tf` file of the
 directory, overridden by `terraform.tfvars`, `terraform.tfvars.json`, `*.auto.tfvars` and
 `*.auto.tfvars.json` as Terraform does. A block with a known `for_each` or `count` gives the
-grants of every instance (`each.key`, `each.value`, `count.index` bound), and none at all when
-it has no instance; `dynamic "statement"` blocks expand the same way, and
-`policy = data.aws_iam_policy_document.NAME.json` reads that block of the same file. Where each
-value was defined (and the data block read) goes into `IdentityObject.inputs`. Metadata, lifetimes, trust and principals
-are read as written (a default is not proof of what a run applies: it must not satisfy a
-governance check); a tag map made only of variables the module's caller sets is recorded in
+grants of every instance (`each.key`, `each.value`, `count.index` bound); with none (`count`
+0) it is read as written, its `count` input recorded (`expansion`). `dynamic "statement"`
+blocks expand the same way, and `policy = data.aws_iam_policy_document.NAME.json` reads that
+block of the same file. Where each value was defined (and the data block read) goes into
+`IdentityObject.inputs`. Metadata, lifetimes, trust and principals are read as written (a
+default is not proof of what a run applies: it must not satisfy a governance check); a tag map
+made only of variables the module's caller sets is recorded in
 `IdentityObject.metadata_from`.
 
 Nothing here raises on bad input: syntax errors are NHI901 `ParseProblem`s, undecodable files

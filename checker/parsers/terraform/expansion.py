@@ -2,16 +2,19 @@
 documents of `data "aws_iam_policy_document"` blocks that other blocks read.
 
 - `instances`: the resolvers one block's grants are extracted with, one per instance (`each`
-  or `count` bound), or None when the block has no instance.
+  or `count` bound).
 - `nested_blocks`: a block's nested blocks of one name, `dynamic` ones expanded.
 - `document_sources`: `data.aws_iam_policy_document.NAME` -> its document, for
   `policy = data.aws_iam_policy_document.NAME.json`.
 
-Existence is meaning (DESIGN.md "What counts as a change"): a block whose `count` resolves to
-0, or whose `for_each` resolves to an empty map or set, creates nothing, so the parser emits
-no identity for it. The values that decided this are inputs of the identity when it does
-exist, so when a variable default or a `.tfvars` value turns `count` from 0 to 1 the identity
-is created at head (no twin at base) and its touch comes through that line (`via var.X`).
+Existence is meaning (DESIGN.md "What counts as a change"), represented this way: a block
+whose `count` resolves to 0, or whose `for_each` resolves to an empty map or set, is still
+an identity, read as written (its grants as the block states them), because the values that
+switch it off are often a reusable module's defaults, which its caller overrides: dropping it
+would hide a dormant admin user from `scan`. The `count`/`for_each` values are its inputs and
+their resolved values are part of its digest (`digest.block_digest`), so when a variable
+default or a `.tfvars` value turns `count` from 0 to 1, the identity changes meaning and is
+judged, touched through that line (`via var.X (path:line)`): NHI101 for an agent.
 Sources: https://developer.hashicorp.com/terraform/language/meta-arguments/count,
 https://developer.hashicorp.com/terraform/language/meta-arguments/for_each,
 https://developer.hashicorp.com/terraform/language/expressions/dynamic-blocks,
@@ -61,23 +64,24 @@ def _each(value: Any, dynamic: bool = False) -> list[tuple[Any, Any]] | None:
     return None
 
 
-def instances(node: Node, resolver: Resolver) -> list[Resolver] | None:
+def instances(node: Node, resolver: Resolver) -> list[Resolver]:
     """The resolvers to read `node`'s grants with: one per instance, with `each` bound (a
     known `for_each` map or set) or `count.index` (a known `count`); `[resolver]` when the
-    block has neither, or its value is not known. None when it has no instance (`count` 0, an
-    empty `for_each`). The `count`/`for_each` definitions read are recorded as inputs."""
+    block has neither, its value is not known, or it has no instance (`count` 0, an empty
+    `for_each`: read as written, see the module doc). The `count`/`for_each` definitions read
+    are recorded as inputs."""
     if "for_each" in node.body:
         pairs = _each(_known(node, "for_each", resolver))
-        if pairs is None:
+        if not pairs:
             return [resolver]
         return [resolver.bound({"each": {"key": k, "value": v}})
-                for k, v in pairs[:MAX_INSTANCES]] or None
+                for k, v in pairs[:MAX_INSTANCES]]
     if "count" in node.body:
         count = _known(node, "count", resolver)
-        if isinstance(count, bool) or not isinstance(count, (int, float)):
+        if isinstance(count, bool) or not isinstance(count, (int, float)) or count < 1:
             return [resolver]
         return [resolver.bound({"count": {"index": i}})
-                for i in range(min(int(count), MAX_INSTANCES))] or None
+                for i in range(min(int(count), MAX_INSTANCES))]
     return [resolver]
 
 

@@ -96,9 +96,7 @@ def resource_identity(
                               references_in(roles, ctx, address), literal_principals(roles))
     extractor = grant_extractor(rtype)
     resolver = Resolver(module, ctx.documents)
-    runs = instances(node, resolver)  # count / for_each: None when no instance exists
-    if runs is None:
-        return None
+    runs = instances(node, resolver)  # count / for_each: one resolver per instance
     grants = [g for run in runs for g in extractor(resolving(node, run))] if extractor else []
     metadata, metadata_from = _metadata(node, doc, module)
     return IdentityObject(
