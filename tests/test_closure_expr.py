@@ -75,6 +75,10 @@ def _scope(name: str) -> Any:
     ("<<-EOT\n  ${jsonencode(local.m)}\n  EOT", '{"ci":"roles/owner","ro":"roles/viewer"}\n'),
     ("length(local.roles) > 1 && var.enabled", True),
     ("1 + 2 * 3 # a comment", 7),
+    ("[for r in local.roles : upper(r)]", ["ROLES/VIEWER", "ROLES/BROWSER"]),
+    ('{for k, v in local.m : k => v if v != "roles/owner"}', {"ro": "roles/viewer"}),
+    ("{for i, r in local.roles : r => i}", {"roles/viewer": 0, "roles/browser": 1}),
+    ("[for k, v in local.m : k]", ["ci", "ro"]),
 ])
 def test_evaluator_computes_known_expressions(text: str, value: Any) -> None:
     assert evaluate(text, _scope) == value
@@ -84,7 +88,9 @@ def test_evaluator_computes_known_expressions(text: str, value: Any) -> None:
     "aws_iam_role.ci.arn",                      # a resource attribute: known after apply
     'try(aws_iam_role.ci.arn, "fallback")',     # try() never hides an unknown value
     'lookup(var.unset, "ci", "default")',       # the map itself is unknown
-    "[for r in local.roles : r]",               # for expressions are not evaluated
+    "[for r in local.roles : r...]",            # grouping is not evaluated
+    "{for r in local.roles : r => r}[aws_iam_role.x.name]",
+    '{for r in ["a", "a"] : r => r}',           # a repeated key is an error
     "local.roles[*]",                           # splats are not evaluated
     "templatefile(\"p.json\", {})",             # an unknown function
     '"%{ if var.enabled }a%{ endif }"',         # template directives are not evaluated
@@ -121,6 +127,10 @@ def _wrap(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
         st.tuples(inner, _KNOWN).map(lambda p: f"{p[0]} ? {p[1]} : {p[1]}"),
         inner.map(lambda x: f"jsonencode({x})"),
         inner.map(lambda x: f"one([{x}])"),
+        inner.map(lambda x: f"[for v in [1, 2] : {x}]"),
+        inner.map(lambda x: f"{{for k, v in {{a = 1}} : k => {x}}}"),
+        inner.map(lambda x: f"[for v in [1] : v if {x}]"),
+        inner.map(lambda x: f"[for v in {x} : 1]"),
     )
 
 
@@ -272,6 +282,15 @@ CASES: list[tuple[str, dict[str, str], dict[str, str], str, str, str]] = [
       "infra/variables.tf": 'variable "roles" {\n  type = list(string)\n}\n',
       "infra/terraform.tfvars": 'roles = [\n  "roles/viewer",\n]\n'},
      {"infra/terraform.tfvars": 'roles = [\n  "roles/viewer",\n  "roles/owner",\n]\n'},
+     "NHI301", "google_project_iam_member.ci", "var.roles (infra/terraform.tfvars:1)"),
+    ("for-each-for-expression-tfvars",
+     {"infra/main.tf": META + 'resource "google_project_iam_member" "ci" {\n'
+                       '  for_each = { for r in var.roles : r => r if r != "" }\n'
+                       '  project  = "p"\n  role     = each.key\n'
+                       '  member   = "serviceAccount:ci@p.iam.gserviceaccount.com"\n}\n',
+      "infra/variables.tf": 'variable "roles" {\n  type = list(string)\n}\n',
+      "infra/terraform.tfvars": 'roles = ["roles/viewer"]\n'},
+     {"infra/terraform.tfvars": 'roles = ["roles/viewer", "roles/editor"]\n'},
      "NHI301", "google_project_iam_member.ci", "var.roles (infra/terraform.tfvars:1)"),
     ("for-each-map-each-value-attr",
      {"infra/main.tf": META + 'resource "aws_iam_role_policy_attachment" "ci" {\n'

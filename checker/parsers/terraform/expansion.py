@@ -78,7 +78,8 @@ def instances(node: Node, resolver: Resolver) -> list[Resolver]:
                 for k, v in pairs[:MAX_INSTANCES]]
     if "count" in node.body:
         count = _known(node, "count", resolver)
-        if isinstance(count, bool) or not isinstance(count, (int, float)) or count < 1:
+        if isinstance(count, bool) or not isinstance(count, (int, float)) or count < 1 or (
+                not float(count).is_integer()):
             return [resolver]
         return [resolver.bound({"count": {"index": i}})
                 for i in range(min(int(count), MAX_INSTANCES))]

@@ -2,8 +2,9 @@
 
 Nodes are tuples: ("lit", v), ("ref", name), ("get", obj, key-node), ("call", name, args),
 ("tuple", items), ("object", pairs), ("tpl", parts), ("op", op, a, b), ("not"|"neg", a),
-("cond", c, a, b). A construct outside the subset `expressions` documents (a `for`
-expression, a splat, a template directive, `...` expansion) raises `Unresolved`. Syntax:
+("cond", c, a, b), ("for", names, coll, key, value, cond). A construct outside the subset
+`expressions` documents (a splat, a template directive, `...` expansion or grouping) raises
+`Unresolved`. Syntax:
 https://github.com/hashicorp/hcl/blob/main/hclsyntax/spec.md
 """
 
@@ -107,7 +108,7 @@ class Parser:
         while True:
             if self.accept("."):
                 kind, value = self.take()
-                if kind not in ("ident", "num") or not re.fullmatch(r"[\w-]+", value):
+                if not (kind == "ident" or (kind == "num" and value.isdigit())):
                     raise self._fail()  # a splat `.*` or a malformed name
                 key: tuple[Any, ...] = ("lit", int(value) if kind == "num" else value)
                 node = ("get", node, key)
@@ -131,8 +132,6 @@ class Parser:
         if kind == "ident":
             if value in ("true", "false", "null"):
                 return ("lit", {"true": True, "false": False, "null": None}[value])
-            if value == "for":
-                raise self._fail()
             if self.accept("("):
                 args: list[tuple[Any, ...]] = []
                 while not self.accept(")"):
@@ -148,11 +147,11 @@ class Parser:
             inner = self.expression()
             self.expect(")")
             return inner
+        if (kind, value) == ("op", "[") and self.peek() == ("ident", "for"):
+            return self._for("]")
         if (kind, value) == ("op", "["):
             items: list[tuple[Any, ...]] = []
             while not self.accept("]"):
-                if self.peek() == ("ident", "for"):
-                    raise self._fail()
                 items.append(self.expression())
                 if not self.accept(","):
                     self.expect("]")
@@ -162,11 +161,40 @@ class Parser:
             return self._object()
         raise self._fail()
 
+    def _for(self, close: str) -> tuple[Any, ...]:
+        """`for K, V in COLL : [KEY =>] VALUE [if COND]` up to `close` (`]` or `}`), as
+        ("for", names, coll, key or None, value, cond or None); grouping (`...`) fails."""
+        self.take()
+        names = [self._name()]
+        if self.accept(","):
+            names.append(self._name())
+        if self.take() != ("ident", "in"):
+            raise self._fail()
+        coll = self.expression()
+        self.expect(":")
+        key = None
+        if close == "}":
+            key = self.expression()
+            self.expect("=>")
+        value = self.expression()
+        cond = None
+        if self.peek() == ("ident", "if"):
+            self.take()
+            cond = self.expression()
+        self.expect(close)
+        return ("for", tuple(names), coll, key, value, cond)
+
+    def _name(self) -> str:
+        kind, value = self.take()
+        if kind != "ident":
+            raise self._fail()
+        return value
+
     def _object(self) -> tuple[Any, ...]:
+        if self.peek() == ("ident", "for"):
+            return self._for("}")
         pairs: list[tuple[tuple[Any, ...], tuple[Any, ...]]] = []
         while not self.accept("}"):
-            if self.peek() == ("ident", "for"):
-                raise self._fail()
             kind, value = self.peek()
             if kind == "ident" and self.text[self.pos + len(value):].lstrip(" \t")[:1] in "=:":
                 self.take()

@@ -14,8 +14,9 @@ spec https://github.com/hashicorp/hcl/blob/main/hclsyntax/spec.md): literals (nu
 `<<EOT`/`<<-EOT` without `%{` directives), tuples `[...]`, objects `{k = v}`/`{"k": v}`,
 attribute access `.name`, index `[expr]`, the operators `!`, `-`, `* / %`, `+ -`,
 `< > <= >=`, `== !=`, `&&`, `||`, the conditional `c ? a : b` and parentheses, and the functions
-in `FUNCTIONS` (https://developer.hashicorp.com/terraform/language/functions). Splats, `for`
-expressions and template directives are not evaluated.
+in `FUNCTIONS` (https://developer.hashicorp.com/terraform/language/functions), and `for`
+expressions without grouping (`[for v in c : x if p]`, `{for k, v in c : k => x}`). Splats
+and template directives are not evaluated.
 
 Sets (`toset`) are lists, sorted and without repeats (Terraform orders a set of strings
 lexically). Errors Terraform would report on known values (a missing key, an index out of
@@ -26,6 +27,7 @@ range, a type mismatch) raise `EvalError`, which `try(...)` and `lookup`'s defau
 from __future__ import annotations
 
 import json
+import operator
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -44,18 +46,22 @@ _MAX_DEPTH = 64
 def evaluate(text: str, scope: Scope) -> Any:
     """The value of the expression `text` (HCL native syntax), its references answered by
     `scope`; raises `Unresolved` when any part cannot be computed (never a partial value)."""
-    parser = Parser(text)
-    node = parser.expression()
-    parser.end()
-    return _Eval(scope).run(node, 0)
+    try:
+        parser = Parser(text)
+        node = parser.expression()
+        parser.end()
+        return _Eval(scope).run(node, 0)
+    except (ValueError, OverflowError, RecursionError) as exc:  # e.g. int() of infinity
+        raise Unresolved(str(exc)) from exc
 
 
 def evaluate_template(text: str, scope: Scope) -> Any:
     """The value of a string as python-hcl2 gives it (a quoted template's content, quotes
     removed): `${x}` alone is x's value, anything else a string; raises `Unresolved`."""
-    parser = Parser(text)
-    node = parser.template_until(None)
-    return _Eval(scope).run(node, 0)
+    try:
+        return _Eval(scope).run(Parser(text).template_until(None), 0)
+    except (ValueError, OverflowError, RecursionError) as exc:
+        raise Unresolved(str(exc)) from exc
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -225,7 +231,36 @@ class _Eval:
             return self.run(node[2] if _bool(self.run(node[1], d)) else node[3], d)
         if tag == "op":
             return self._op(node[1], node[2], node[3], d)
+        if tag == "for":
+            return self._for(node, d)
         return self._call(node[1], node[2], d)
+
+    def _for(self, node: tuple[Any, ...], d: int) -> Any:
+        """A `for` expression: a map iterates in key order, a list in index order; the one
+        name is the element, two are key (index) and element. A repeated object key fails."""
+        _, names, coll, key, value, cond = node
+        items = self.run(coll, d)
+        if isinstance(items, dict):
+            pairs = sorted(items.items())
+        elif isinstance(items, list):
+            pairs = list(enumerate(items))
+        else:
+            raise EvalError("for over a value that is not a collection")
+        out_list: list[Any] = []
+        out_map: dict[str, Any] = {}
+        for k, v in pairs:
+            bound = {names[0]: v} if len(names) == 1 else {names[0]: k, names[1]: v}
+            inner = _Eval(_layered(bound, self.scope))
+            if cond is not None and not _bool(inner.run(cond, d)):
+                continue
+            if key is None:
+                out_list.append(inner.run(value, d))
+                continue
+            name = _text(inner.run(key, d))
+            if name in out_map:
+                raise EvalError(f"duplicate key {name!r}")
+            out_map[name] = inner.run(value, d)
+        return out_list if key is None else out_map
 
     def _op(self, op: str, left: tuple[Any, ...], right: tuple[Any, ...], d: int) -> Any:
         a, b = self.run(left, d), self.run(right, d)  # both sides, as HCL does
@@ -240,7 +275,7 @@ class _Eval:
             return {"<": x < y, ">": x > y, "<=": x <= y, ">=": x >= y}[op]
         if op in ("/", "%") and y == 0:
             raise EvalError("division by zero")
-        out = {"+": x + y, "-": x - y, "*": x * y, "/": x / y, "%": x % y}[op]
+        out = _ARITHMETIC[op](x, y)
         return int(out) if float(out).is_integer() else out
 
     def _call(self, name: str, args: tuple[tuple[Any, ...], ...], d: int) -> Any:
@@ -264,6 +299,19 @@ class _Eval:
             raise EvalError(f"{name}(): wrong number of arguments")
         values = [self.run(a, d) for a in args]
         return impl(values)
+
+
+def _layered(bound: Mapping[str, Any], outer: Scope) -> Scope:
+    """A scope answering `bound` names first, then `outer`."""
+    def scope(name: str) -> Any:
+        return bound[name] if name in bound else outer(name)
+    return scope
+
+
+_ARITHMETIC: Mapping[str, Callable[[float, float], float]] = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+    "%": operator.mod,
+}
 
 
 def _qualified(node: tuple[Any, ...]) -> str | None:
