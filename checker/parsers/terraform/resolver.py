@@ -32,9 +32,11 @@ class Resolver:
     A string holding an expression (`${local.roles[0]}`, `arn:...${var.policy}`,
     `${lookup(local.m, "ci", "x")}`) is computed by `expressions.evaluate`, from the
     attribute's source text when the caller has it (python-hcl2 drops the quotes of strings
-    inside expressions); one that does not evaluate stays as written, and its inputs are not
-    recorded. `bound` names (`each`, `count`, a `dynamic` block's iterator) and `data` sources
-    (`data.aws_iam_policy_document.X`) answer references besides `local.*`/`var.*`.
+    inside expressions); one that does not evaluate, or evaluates to an empty list or map (a
+    reusable module's default `[]` is its caller's to fill; empty `resources` are not `*`),
+    stays as written, and its inputs are not recorded. `bound` names (`each`, `count`, a
+    `dynamic` block's iterator) and `data` sources (`data.aws_iam_policy_document.X`) answer
+    references besides `local.*`/`var.*`.
     """
 
     def __init__(self, module: ModuleSources | None,
@@ -100,6 +102,8 @@ class Resolver:
             got, used = self.evaluate(text, value)
         except (Unresolved, RecursionError):
             return value
+        if got == [] or got == {}:
+            return value
         self.record(used)
         return got
 
@@ -112,8 +116,9 @@ class Resolver:
             except (Unresolved, RecursionError):
                 pass
             else:
-                self.record(used)
-                return got
+                if got != [] and got != {}:
+                    self.record(used)
+                    return got
         if isinstance(value, list):
             return [self._one(v) for v in value]
         if isinstance(value, dict):
