@@ -105,7 +105,11 @@ def test_values_follow_terraform_precedence_and_chains() -> None:
     )
     assert values["local.list"].value == ["a", "roles/iam.securityAdmin"]
     assert values["local.list"].inputs[0] == ("local.list", Location("locals.tf", 5, 8))
-    assert "local.dyn" not in values  # a template is an expression: left unresolved
+    # A template is an expression: computed, its inputs after its own definition.
+    assert values["local.dyn"] == terraform.ModuleValue("roles/roles/owner", (
+        ("local.dyn", Location("locals.tf", 4, 4)),
+        ("var.ci_role", Location("b.auto.tfvars", 1, 1)),
+    ))
 
 
 def test_tfvars_json_files_take_their_place_in_terraform_precedence() -> None:

@@ -13,7 +13,10 @@ of the public API. The package, in data-flow order:
 - `salvage.py`: a rejected file split into top-level blocks, parsed one by one, joined;
 - `positions.py`: the HCL mini-lexer, attribute lines, JSON value spans;
 - `nodes.py`: a decoded file as `Doc`, `Node` (a block body with lines) and `Block`;
-- `values.py`: `locals`, variable defaults and tfvars as module values (`Resolver`);
+- `values.py`: `locals`, variable defaults and tfvars as module values;
+- `expr_parse.py`, `expressions.py`: the expression evaluator (literal values only);
+- `resolver.py`: `Resolver`, module values and bound names substituted during extraction;
+- `expansion.py`: `count`/`for_each` instances, `dynamic` blocks, policy-document data sources;
 - `identities.py`: catalogued `resource`/`data` block -> `IdentityObject` (metadata,
   references, lifetime, usages, principals);
 - `modules.py`: `module` calls -> `IdentityObject`s (the parser's one policy read);
@@ -39,14 +42,19 @@ python-hcl2 7.3.1 shapes this module relies on (verified on the fixtures and the
 - heredocs become their content (indentation stripped for `<<-`);
 - attributes carry no line numbers, so `positions.scan_block` finds them in the text.
 
-Module values: a privilege-bearing attribute whose value is exactly `local.NAME` or `var.NAME`
-(or a list element or map value that is) is read through the module's literal values
+Module values: a privilege-bearing attribute that reads `local.NAME` or `var.NAME` (whole, or
+inside an index, a lookup, an interpolation, `jsonencode(...)` or a function the evaluator
+knows: `expressions.FUNCTIONS`) is computed from the module's literal values
 (`ModuleSources`, `module_values`): `locals` and `variable` defaults of every `.tf` file of the
 directory, overridden by `terraform.tfvars`, `terraform.tfvars.json`, `*.auto.tfvars` and
-`*.auto.tfvars.json` as Terraform does. Where each
-value was defined goes into `IdentityObject.inputs`. Metadata, lifetimes, trust and principals
-are read as written (a default is not proof of what a run applies: it must not satisfy a
-governance check); a tag map made only of variables the module's caller sets is recorded in
+`*.auto.tfvars.json` as Terraform does. A block with a known `for_each` or `count` gives the
+grants of every instance (`each.key`, `each.value`, `count.index` bound); with none (`count`
+0) it is read as written, its `count` input recorded (`expansion`). `dynamic "statement"`
+blocks expand the same way, and `policy = data.aws_iam_policy_document.NAME.json` reads that
+block of the same file. Where each value was defined (and the data block read) goes into
+`IdentityObject.inputs`. Metadata, lifetimes, trust and principals are read as written (a
+default is not proof of what a run applies: it must not satisfy a governance check); a tag map
+made only of variables the module's caller sets is recorded in
 `IdentityObject.metadata_from`.
 
 Nothing here raises on bad input: syntax errors are NHI901 `ParseProblem`s, undecodable files
@@ -60,6 +68,7 @@ from dataclasses import replace
 
 from checker.decode import decode
 from checker.model import IdentityObject, ModuleSources, ParseProblem, ParseResult, SourceFile
+from checker.parsers.terraform.expansion import document_sources
 from checker.parsers.terraform.hcl import LoadedHcl, load, warm
 from checker.parsers.terraform.identities import FORMAT, Context, references_in, resource_identity
 from checker.parsers.terraform.modules import module_identities
@@ -142,6 +151,7 @@ def _build(blocks: list[Block], doc: Doc, catalogue: Catalogue,
         resource_types=frozenset(t for t in types if "." not in t and ":" not in t),
         data_types=frozenset(t[5:] for t in types if t.startswith("data.")),
         modules=frozenset(blocks[i].labels[0] for i, objs in calls.items() if objs),
+        documents=document_sources(blocks),
     )
     out: list[IdentityObject] = []
     for i, block in enumerate(blocks):

@@ -11,7 +11,7 @@ from typing import Any
 
 from checker.model import ModuleSources
 from checker.parsers.terraform.nodes import META, Block
-from checker.parsers.terraform.values import Resolver
+from checker.parsers.terraform.resolver import Resolver
 
 #: Block types whose privileges (and, for `aws_iam_role`, trust) all come from these attributes
 #: and nothing else: the rest of the block (`IdentityObject.frame_digest`) says who gets them,

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from checker.model import Grant
+from checker.parsers.terraform.expansion import nested_blocks
 from checker.parsers.terraform.hcl import HCL_ERRORS, load_hcl
 from checker.parsers.terraform.nodes import Node, strings
 
@@ -187,14 +188,15 @@ def aws_sso_inline_policy(node: Node) -> list[Grant]:
 
 
 def aws_policy_document(node: Node) -> list[Grant]:
-    """`data "aws_iam_policy_document"`: each `statement` block (dynamic ones are skipped).
+    """`data "aws_iam_policy_document"`: each `statement` block, and each instance of a
+    `dynamic "statement"` block whose `for_each` is known (`expansion.nested_blocks`).
 
     `actions`/`not_actions` x `resources` (`*` when absent or `not_resources`); `effect`
     defaults to Allow; `condition` blocks as `Grant.conditions`; line = the statement's
     `actions`/`not_actions` line, else its start.
     """
     grants: list[Grant] = []
-    for st in node.blocks("statement"):
+    for st in nested_blocks(node, "statement"):
         not_action = "actions" not in st.body and "not_actions" in st.body
         actions = strings(st.get("not_actions" if not_action else "actions"))
         resources = strings(st.get("resources")) or ["*"]

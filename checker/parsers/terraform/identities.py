@@ -12,21 +12,23 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from checker.model import Grant, IdentityObject, Location, ModuleSources
 from checker.parsers import common
 from checker.parsers.terraform.digest import GRANT_ATTRIBUTES, METADATA_ATTRIBUTES, block_digest
+from checker.parsers.terraform.expansion import instances
 from checker.parsers.terraform.grants import grant_extractor
 from checker.parsers.terraform.grants_aws import permissions_boundary
 from checker.parsers.terraform.grants_azure import not_identity_parts
 from checker.parsers.terraform.lifetime import declared_lifetime
 from checker.parsers.terraform.manifest import manifest_identity
 from checker.parsers.terraform.nodes import META, Block, Doc, Node, is_expr, strings
+from checker.parsers.terraform.resolver import DataSource, Resolver, resolving
 from checker.parsers.terraform.trust import declared_trust
 from checker.parsers.terraform.unresolved import Known, unresolved_values
-from checker.parsers.terraform.values import Resolver, module_values, resolving
+from checker.parsers.terraform.values import module_values
 from checker.parsers.terraform.workloads import RUNS_AS, role_node, workload_facet
 from checker.policy.catalogue import Catalogue
 
@@ -69,6 +71,8 @@ class Context:
     resource_types: frozenset[str]
     data_types: frozenset[str]
     modules: frozenset[str]
+    #: `data.aws_iam_policy_document.NAME` of this file -> its document (`expansion`).
+    documents: Mapping[str, DataSource] = field(default_factory=dict)
 
 
 #: Resource types catalogued per value of one attribute, as `<type>:<value>` (like Kubernetes
@@ -115,8 +119,9 @@ def resource_identity(
         return workload_facet(key, roles, entry.kind, address, _metadata(node, doc, module)[0],
                               references_in(roles, ctx, address), literal_principals(roles))
     extractor = grant_extractor(rtype)
-    resolver = Resolver(module) if module is not None else None
-    grants = extractor(resolving(node, resolver)) if extractor is not None else []
+    resolver = Resolver(module, ctx.documents)
+    runs = instances(node, resolver)  # count / for_each: one resolver per instance
+    grants = [g for run in runs for g in extractor(resolving(node, run))] if extractor else []
     metadata, metadata_from = _metadata(node, doc, module)
     unknown = unresolved_values(node, resolver, module, Known(ctx.resource_types, ctx.data_types,
                                                                ctx.modules))
@@ -136,7 +141,7 @@ def resource_identity(
         boundary=permissions_boundary(rtype, resolving(node, resolver)),
         usages=key_usages(rtype, node),
         principals=literal_principals(node),
-        inputs=(*(resolver.inputs() if resolver is not None else ()), *unknown.inputs),
+        inputs=(*resolver.inputs(), *unknown.inputs),
         digest=block_digest(block, module, not_identity_parts(key, node.body)) + unknown.digest,
         frame_digest=block_digest(block, module, GRANT_ATTRIBUTES[key])
         if key in GRANT_ATTRIBUTES else "",

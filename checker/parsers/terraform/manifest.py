@@ -27,7 +27,7 @@ from checker.parsers import common
 from checker.parsers import kubernetes as k8s
 from checker.parsers.terraform.digest import block_digest
 from checker.parsers.terraform.nodes import META, Block, Doc
-from checker.parsers.terraform.values import Resolver, resolving
+from checker.parsers.terraform.resolver import Resolver, resolving
 from checker.policy.catalogue import Catalogue
 
 #: `yamldecode("<literal YAML>")` as python-hcl2 writes a heredoc argument.

@@ -29,8 +29,8 @@ from checker.parsers.terraform.identities import (
     merge_tags,
 )
 from checker.parsers.terraform.nodes import META, Block, Doc, Node, as_list, find_line, strings
+from checker.parsers.terraform.resolver import Resolver, resolving
 from checker.parsers.terraform.unresolved import Known, module_bearing, unresolved_values
-from checker.parsers.terraform.values import Resolver, resolving
 from checker.policy.catalogue import Catalogue, CatalogueEntry
 from checker.policy.privileges import named_privilege
 

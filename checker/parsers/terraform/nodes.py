@@ -9,7 +9,8 @@ shares (`strings`, `as_list`, `is_expr`, `find_line`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -22,8 +23,8 @@ META = ("__start_line__", "__end_line__")
 class ValueResolver(Protocol):
     """What a `Node` needs to substitute module values (met by `values.Resolver`)."""
 
-    def resolve(self, value: Any) -> Any:
-        """`value`, or each list element / map value, with a whole reference substituted."""
+    def resolve(self, value: Any, text: str | None = None) -> Any:
+        """`value` with its expressions computed (from its source `text` when given)."""
         ...
 
     def resolve_deep(self, value: Any, depth: int = 0) -> Any:
@@ -82,11 +83,19 @@ class Node:
     path: JsonPath = ()
 
     def get(self, name: str) -> Any:
-        """The raw value of attribute `name`, or None; with a resolver (grant extraction), a
-        whole `local.X`/`var.X` value, list element or map value becomes the module's literal."""
+        """The raw value of attribute `name`, or None; with a resolver (grant extraction), its
+        expressions computed from module values where they evaluate (`resolver.Resolver`)."""
         value = self.body.get(name)
         resolver = self.doc.resolver
-        return value if resolver is None or value is None else resolver.resolve(value)
+        if resolver is None or value is None:
+            return value
+        return resolver.resolve(value, self.text(name))
+
+    def text(self, name: str) -> str | None:
+        """The source text of attribute `name`'s value (HCL only; None in JSON or unknown)."""
+        if self.doc.spans is not None or name not in self.attrs:
+            return None
+        return assignment_text(self.doc.lines, self.attrs[name])
 
     def line(self, *names: str) -> int:
         """Line of the first of `names` present in the block, else the block's start line."""
@@ -226,6 +235,17 @@ def is_expr(value: str) -> bool:
             if depth == 0:
                 return i == len(value) - 1
     return False
+
+
+#: `NAME = value` (the name may be quoted), the value's text in group 1.
+_ASSIGNMENT = re.compile(r'\s*"?[A-Za-z_][\w-]*"?\s*=(?!=)\s*(.*\S)\s*\Z', re.DOTALL)
+
+
+def assignment_text(lines: Sequence[str], span: tuple[int, int]) -> str | None:
+    """The value text of the `NAME = value` attribute on 1-based lines `span`, else None."""
+    first, last = span
+    m = _ASSIGNMENT.match("\n".join(lines[first - 1:last]))
+    return m.group(1) if m is not None else None
 
 
 def find_line(node: Node, attr: str, needle: str) -> int:

@@ -45,7 +45,8 @@ from checker.model import Location, ModuleSources, Unresolved
 from checker.parsers.terraform.grants_aws import policy_document
 from checker.parsers.terraform.module_calls import block_span, module_calls
 from checker.parsers.terraform.nodes import META, Node
-from checker.parsers.terraform.values import Resolver, module_values
+from checker.parsers.terraform.resolver import Resolver
+from checker.parsers.terraform.values import module_values
 
 #: Attribute names (any depth) carrying grants, trust, roles or principals: those the extractors
 #: of `grants.py`, `grants_aws.py` and `trust.py` read, per their provider docs.

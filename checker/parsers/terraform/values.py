@@ -2,8 +2,8 @@
 
 `module_values` reads the `locals`, `variable` defaults and tfvars files of one module
 directory (`checker.sources.modules.ModuleSources`). During one identity's grant extraction a
-`Resolver` substitutes them for attribute values that are exactly such a reference, and records
-where each was defined (`IdentityObject.inputs`).
+`resolver.Resolver` substitutes them into its attribute values, and records where each was
+defined (`IdentityObject.inputs`).
 """
 
 from __future__ import annotations
@@ -12,20 +12,21 @@ import functools
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from checker.decode import decode
 from checker.model import Location, ModuleSources, ParseProblem, SourceFile
 from checker.parsers.common import is_tfvars, tfvars_order
+from checker.parsers.terraform.expressions import Unresolved, evaluate
 from checker.parsers.terraform.hcl import load
-from checker.parsers.terraform.nodes import META, Node, as_list, int_or
+from checker.parsers.terraform.nodes import META, as_list, assignment_text, int_or
 from checker.parsers.terraform.positions import json_spans, scan_block
 
 #: A whole `${local.NAME}` / `${var.NAME}` expression, as python-hcl2 writes `local.NAME`.
 _VALUE_REF = re.compile(r"\$\{\s*(local|var)\.([A-Za-z_][\w-]*)\s*\}")
 #: How far `local.a = local.b` chains (and nested lists/maps) are followed.
-_MAX_VALUE_DEPTH = 16
+MAX_VALUE_DEPTH = 16
 Inputs = tuple[tuple[str, Location], ...]
 
 
@@ -63,12 +64,16 @@ def module_values(module: ModuleSources) -> ModuleValues:
     `terraform.tfvars`, `terraform.tfvars.json`, then `*.auto.tfvars` and `*.auto.tfvars.json`
     in file-name order, each replacing a variable's value
     (https://developer.hashicorp.com/terraform/language/values/variables#variable-definition-precedence).
-    A value holding any other expression (a function call, `${...}` inside a string, a
-    resource attribute) is left out, as is a file that cannot be read or parsed. Each value's
+    A value that is an expression is computed from its source text by
+    `expressions.evaluate` (index and lookup, interpolation, the functions it knows, reading
+    other module values, whose definitions join its inputs); one that does not evaluate (a
+    resource attribute, an unknown function, a `for` expression) is left out, as is a file
+    that cannot be read or parsed. Each value's
     location is its attribute's lines (the `default` line for a variable). Cached per process:
     the parse jobs of one directory share one `ModuleSources`.
     """
     defined: dict[str, tuple[Any, Location]] = {}
+    texts: dict[str, str] = {}
     declared: dict[str, Location] = {}
     set_by_tfvars: set[str] = set()
     configs = [s for s in module.sources if not is_tfvars(s.path)]
@@ -87,17 +92,73 @@ def module_values(module: ModuleSources) -> ModuleValues:
         for name, value, span in _definitions(loaded.data, lines):
             if override or name not in defined:
                 defined[name] = (value, Location(src.path, *span))
+                _set_text(texts, name, lines, span)
     for src in tfvars:
+        text = None if src.path.lower().endswith(".json") else decode(src)
+        lines = text.split("\n") if isinstance(text, str) else []
         for name, value, span in _tfvars(src):
             defined[f"var.{name}"] = (value, Location(src.path, *span))
             set_by_tfvars.add(f"var.{name}")
+            _set_text(texts, f"var.{name}", lines, span)
     out: dict[str, ModuleValue] = {}
+    memo: dict[str, tuple[Any, Inputs] | None] = {}
     for key in defined:
-        got = _literal(f"${{{key}}}", defined, 0)
+        got = _value_of(key, defined, texts, memo, 0)
         if got is not None:
             out[key] = ModuleValue(got[0], got[1])
     expressions = {k: v for k, v in defined.items() if k not in out}
     return ModuleValues(out, declared, frozenset(set_by_tfvars), expressions)
+
+
+def _set_text(texts: dict[str, str], name: str, lines: Sequence[str],
+              span: tuple[int, int]) -> None:  # fmt: skip
+    """Record the source text of `name`'s value (after `NAME =`), or forget a replaced one."""
+    text = assignment_text(lines, span) if lines else None
+    if text is None:
+        texts.pop(name, None)
+    else:
+        texts[name] = text
+
+
+def _value_of(key: str, defined: Mapping[str, tuple[Any, Location]], texts: Mapping[str, str],
+              memo: dict[str, tuple[Any, Inputs] | None], depth: int
+              ) -> tuple[Any, Inputs] | None:  # fmt: skip
+    """The literal value of module value `key` and its inputs (`key`'s definition first), or
+    None: a literal, whole references followed (`_literal`), else its source text evaluated."""
+    if key in memo:
+        return memo[key]
+    if key not in defined or depth > MAX_VALUE_DEPTH:
+        return None
+    raw, location = defined[key]
+    got = _literal(f"${{{key}}}", defined, 0)
+    if got is None and key in texts and has_expression(raw):
+        used: list[tuple[str, Location]] = []
+
+        def scope(name: str) -> Any:
+            found = _value_of(name, defined, texts, memo, depth + 1)
+            if found is None:
+                raise Unresolved(name)
+            used.extend(found[1])
+            return found[0]
+
+        memo[key] = None  # a cycle reads as unresolved
+        try:
+            got = (evaluate(texts[key], scope), ((key, location), *used))
+        except (Unresolved, RecursionError):
+            got = None
+    memo[key] = got
+    return got
+
+
+def has_expression(value: Any) -> bool:
+    """True when a `${`/`%{` string is anywhere in `value`."""
+    if isinstance(value, str):
+        return "${" in value or "%{" in value
+    if isinstance(value, list):
+        return any(has_expression(v) for v in value)
+    if isinstance(value, dict):
+        return any(has_expression(v) for v in value.values())
+    return False
 
 
 def _tfvars(src: SourceFile) -> Iterator[tuple[str, Any, tuple[int, int]]]:
@@ -190,7 +251,7 @@ def _literal(value: Any, defined: Mapping[str, tuple[Any, Location]], depth: int
              ) -> tuple[Any, Inputs] | None:  # fmt: skip
     """`value` with whole `local.X`/`var.X` references replaced by their literal values, and
     the definitions used; None when any part is another expression (or nests too deep)."""
-    if depth > _MAX_VALUE_DEPTH or value is None:
+    if depth > MAX_VALUE_DEPTH or value is None:
         return None
     if isinstance(value, (bool, int, float)):
         return value, ()
@@ -226,55 +287,3 @@ def _literal(value: Any, defined: Mapping[str, tuple[Any, Location]], depth: int
             used.extend(got[1])
         return entries, tuple(used)
     return None
-
-
-class Resolver:
-    """Substitutes module values for whole `${local.NAME}`/`${var.NAME}` expressions during one
-    identity's grant extraction, and records the definitions it used (`inputs`)."""
-
-    def __init__(self, module: ModuleSources) -> None:
-        self._module = module
-        self._used: dict[str, Location] = {}
-
-    def inputs(self) -> Inputs:
-        """(`local.NAME`/`var.NAME`, definition) of every value substituted, first use first."""
-        return tuple(self._used.items())
-
-    def _one(self, value: Any) -> Any:
-        if not isinstance(value, str) or not value.startswith("${"):
-            return value
-        m = _VALUE_REF.fullmatch(value)
-        if m is None:
-            return value
-        found = module_values(self._module).values.get(f"{m.group(1)}.{m.group(2)}")
-        if found is None:
-            return value
-        for name, location in found.inputs:
-            self._used.setdefault(name, location)
-        return found.value
-
-    def resolve(self, value: Any) -> Any:
-        """`value`, or each list element / map value, with a whole reference substituted."""
-        if isinstance(value, list):
-            return [self._one(v) for v in value]
-        if isinstance(value, dict):
-            return {k: v if k in META else self._one(v) for k, v in value.items()}
-        return self._one(value)
-
-    def resolve_deep(self, value: Any, depth: int = 0) -> Any:
-        """`value` with every whole reference at any depth (to `_MAX_VALUE_DEPTH`) substituted:
-        for policy documents decoded from `jsonencode(...)`."""
-        if depth > _MAX_VALUE_DEPTH:
-            return value
-        if isinstance(value, list):
-            return [self.resolve_deep(v, depth + 1) for v in value]
-        if isinstance(value, dict):
-            return {k: self.resolve_deep(v, depth + 1) for k, v in value.items()}
-        return self._one(value)
-
-
-def resolving(node: Node, resolver: Resolver | None) -> Node:
-    """`node` whose `get` (and its nested blocks' `get`) substitutes module values."""
-    if resolver is None:
-        return node
-    return replace(node, doc=replace(node.doc, resolver=resolver))
