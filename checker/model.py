@@ -207,11 +207,14 @@ class ModuleSources:
     variable definitions files (`terraform.tfvars`, `terraform.tfvars.json`, `*.auto.tfvars`,
     `*.auto.tfvars.json`), sorted by path. Hashable and
     picklable: parse jobs carry it to a `sources.budget.ParseWorker`, which reads it once per
-    process (`checker.parsers.terraform.module_values` is cached).
+    process (`checker.parsers.terraform.module_values` is cached). `files` are the files its
+    `.tf`/`.tofu` files read with `file()`/`templatefile()` (policy and trust documents), by
+    repository path, sorted (`checker.parsers.terraform.files`).
     """
 
     directory: str
     sources: tuple[SourceFile, ...]
+    files: tuple[SourceFile, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from typing import Any
 from checker.model import Grant, IdentityObject, Location, ModuleSources
 from checker.parsers import common
 from checker.parsers.terraform.digest import GRANT_ATTRIBUTES, block_digest
+from checker.parsers.terraform.files import inline_files
 from checker.parsers.terraform.grants import grant_extractor
 from checker.parsers.terraform.lifetime import declared_lifetime
 from checker.parsers.terraform.nodes import META, Block, Doc, Node, is_expr, strings
@@ -76,6 +77,7 @@ def resource_identity(
         return None
     rtype, name = block.labels
     key = rtype if block.section == "resource" else f"data.{rtype}"
+    block, file_inputs = inline_files(block, module) if module is not None else (block, ())
     node = block.node
     if key in _REFINED_BY:
         # Catalogued only for some values of one attribute (`aws_ssm_parameter:SecureString`):
@@ -109,7 +111,7 @@ def resource_identity(
         trust=declared_trust(rtype, node),
         usages=key_usages(rtype, node),
         principals=literal_principals(node),
-        inputs=resolver.inputs() if resolver is not None else (),
+        inputs=file_inputs + (resolver.inputs() if resolver is not None else ()),
         digest=block_digest(block, module),
         frame_digest=block_digest(block, module, GRANT_ATTRIBUTES[key])
         if key in GRANT_ATTRIBUTES else "",
