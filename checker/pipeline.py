@@ -28,6 +28,7 @@ from checker.model import (
     Verdict,
 )
 from checker.parsers import FORMATS, VALUE_FORMATS, build_parsers, gitlab_ci
+from checker.parsers.common import is_terragrunt
 from checker.parsers.suppressions import find_suppressions
 from checker.policy.catalogue import Catalogue, load_catalogue
 from checker.policy.config import Config
@@ -145,7 +146,7 @@ def _plan(
             if isinstance(text, ParseProblem):
                 problems.append(text)
                 continue
-        identities = fmt not in VALUE_FORMATS and (
+        identities = (fmt not in VALUE_FORMATS or (fmt == "hcl" and is_terragrunt(src.path))) and (
             tokens is None or may_define_identity(fmt, src.raw, tokens, config.max_file_bytes)
         )
         module = (

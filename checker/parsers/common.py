@@ -114,3 +114,9 @@ def file_references(path: str, raw: bytes) -> list[str]:
     text = raw.decode("utf-8", "replace")
     found = {file_reference(directory, m.group(2)) for m in FILE_CALL.finditer(text)}
     return sorted(p for p in found if p is not None)
+
+
+def is_terragrunt(path: str) -> bool:
+    """True for a Terragrunt unit's configuration file (`terragrunt.hcl`), whose `inputs` are
+    read as module arguments (`checker.parsers.terraform.terragrunt`)."""
+    return PurePosixPath(path).name.lower() == "terragrunt.hcl"

@@ -18,7 +18,9 @@ of the public API. The package, in data-flow order:
   references, lifetime, usages, principals);
 - `modules.py`: `module` calls -> `IdentityObject`s (the parser's one policy read);
 - `grants_aws.py`, `grants.py`: grant extractors per resource type (`grants.EXTRACTORS`);
-- `trust.py`: assume-role and federation trust.
+- `trust.py`: assume-role and federation trust;
+- `files.py`: `file()`/`templatefile()` documents inlined into a block (its inputs);
+- `terragrunt.py`: a `terragrunt.hcl`'s `inputs` read as a module call (`parse_terragrunt`).
 
 Which blocks define identities is data: `rules/catalogue/terraform.yaml`. A `resource "T" "N"`
 block is looked up as `T`, a `data "T" "N"` block as `data.T` (data sources read identities that
@@ -65,6 +67,7 @@ from checker.parsers.terraform.identities import FORMAT, Context, references_in,
 from checker.parsers.terraform.modules import module_identities
 from checker.parsers.terraform.nodes import Block, Doc, hcl_blocks, json_blocks
 from checker.parsers.terraform.positions import json_spans
+from checker.parsers.terraform.terragrunt import terragrunt_identities
 from checker.parsers.terraform.values import ModuleValue, ModuleValues, module_values
 from checker.policy.catalogue import Catalogue
 
@@ -76,6 +79,7 @@ __all__ = [
     "module_values",
     "parse",
     "parse_json",
+    "parse_terragrunt",
     "warm",
 ]
 
@@ -127,6 +131,12 @@ def parse_json(source: SourceFile, catalogue: Catalogue) -> ParseResult:
     doc = Doc(path=source.path, lines=text.split("\n"), spans=json_spans(text))
     blocks = list(json_blocks(data, doc))
     return ParseResult(objects=_build(blocks, doc, catalogue))
+
+
+def parse_terragrunt(source: SourceFile, catalogue: Catalogue) -> ParseResult:
+    """Parse one `.hcl` file: a `terragrunt.hcl`'s `inputs` as the arguments of its module
+    (`terragrunt.terragrunt_identities`); nothing for other HCL files."""
+    return terragrunt_identities(source, catalogue)
 
 
 def _build(blocks: list[Block], doc: Doc, catalogue: Catalogue,
