@@ -20,6 +20,7 @@ from checker.policy.config import Config
 from checker.sources.discovery import classify, excluded
 from checker.sources.modules import (
     is_module_file,
+    local_module_directories,
     module_directories,
     referenced_files,
     referencing,
@@ -109,7 +110,8 @@ def module_siblings(
     changed file that is no module file makes every module in a directory above it whose `.tf`
     text references it a changed module (its `.tf` files are listed to find out), and the files
     the module files (these and `changed_sources`, the caller's changed files at `rev`)
-    reference are read as well, at `rev`.
+    reference are read as well, at `rev`, and the `.tf` files of the local modules they call
+    (`checker.parsers.terraform.callees`), even in an excluded folder.
     """
     changed = {p for f in changeset.files for p in (f.path, f.old_path) if p}
     directories = module_directories(changed)
@@ -135,6 +137,12 @@ def module_siblings(
         for path, entry in sorted(entries.items())
         if entry.data is not None and path not in skip and is_module_file(path)
     ]
+    callees = sorted(local_module_directories([*found, *changed_sources]) - set(directories))
+    if callees:  # local modules the changed modules call: read with the call's arguments
+        called = git.read_directory_entries(
+            repo, rev, callees, (".tf", ".tofu"), max_bytes=config.max_file_bytes, exclude=skip)
+        found += [SourceFile(p, e.data, rev) for p, e in sorted(called.items())
+                  if e.data is not None and p not in skip]
     wanted = sorted(referenced_files([*found, *changed_sources]) - skip - changed)
     if not wanted:
         return found

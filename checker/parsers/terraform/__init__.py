@@ -20,6 +20,7 @@ of the public API. The package, in data-flow order:
 - `grants_aws.py`, `grants.py`: grant extractors per resource type (`grants.EXTRACTORS`);
 - `trust.py`: assume-role and federation trust;
 - `files.py`: `file()`/`templatefile()` documents inlined into a block (its inputs);
+- `callees.py`: a local module call read as the called module's identities, with its arguments;
 - `terragrunt.py`: a `terragrunt.hcl`'s `inputs` read as a module call (`parse_terragrunt`).
 
 Which blocks define identities is data: `rules/catalogue/terraform.yaml`. A `resource "T" "N"`
@@ -57,11 +58,13 @@ NHI902/NHI903 (from `common.decode`), and any unexpected shape is skipped.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import replace
 
 from checker.decode import decode
 from checker.model import IdentityObject, ModuleSources, ParseProblem, ParseResult, SourceFile
+from checker.parsers.terraform.callees import callee_identities
 from checker.parsers.terraform.hcl import LoadedHcl, load, warm
 from checker.parsers.terraform.identities import FORMAT, Context, references_in, resource_identity
 from checker.parsers.terraform.modules import module_identities
@@ -103,7 +106,7 @@ def parse(source: SourceFile, catalogue: Catalogue, loaded: LoadedHcl | None = N
         return ParseResult(problems=loaded.problems)
     doc = Doc(path=source.path, lines=text.split("\n"), spans=None)
     blocks = list(hcl_blocks(data, doc))
-    return ParseResult(_build(blocks, doc, catalogue, module), loaded.problems)
+    return ParseResult(_build(blocks, doc, module, catalogue=catalogue), loaded.problems)
 
 
 def parse_json(source: SourceFile, catalogue: Catalogue) -> ParseResult:
@@ -130,7 +133,7 @@ def parse_json(source: SourceFile, catalogue: Catalogue) -> ParseResult:
         return ParseResult()
     doc = Doc(path=source.path, lines=text.split("\n"), spans=json_spans(text))
     blocks = list(json_blocks(data, doc))
-    return ParseResult(objects=_build(blocks, doc, catalogue))
+    return ParseResult(objects=_build(blocks, doc, catalogue=catalogue))
 
 
 def parse_terragrunt(source: SourceFile, catalogue: Catalogue) -> ParseResult:
@@ -139,8 +142,8 @@ def parse_terragrunt(source: SourceFile, catalogue: Catalogue) -> ParseResult:
     return terragrunt_identities(source, catalogue)
 
 
-def _build(blocks: list[Block], doc: Doc, catalogue: Catalogue,
-           module: ModuleSources | None = None) -> tuple[IdentityObject, ...]:  # fmt: skip
+def _build(blocks: list[Block], doc: Doc, module: ModuleSources | None = None, *,
+           catalogue: Catalogue) -> tuple[IdentityObject, ...]:  # fmt: skip
     """Turn catalogued blocks into `IdentityObject`s, sorted by (start line, address)."""
     types = catalogue.types(FORMAT)
     calls = {
@@ -148,6 +151,8 @@ def _build(blocks: list[Block], doc: Doc, catalogue: Catalogue,
         for i, b in enumerate(blocks)
         if b.section == "module" and len(b.labels) == 1
     }
+    build = functools.partial(_build, catalogue=catalogue)
+    called = {i: callee_identities(blocks[i], module, build) for i in calls}
     ctx = Context(
         resource_types=frozenset(t for t in types if "." not in t and ":" not in t),
         data_types=frozenset(t[5:] for t in types if t.startswith("data.")),
@@ -155,6 +160,9 @@ def _build(blocks: list[Block], doc: Doc, catalogue: Catalogue,
     )
     out: list[IdentityObject] = []
     for i, block in enumerate(blocks):
+        if called.get(i) is not None:  # a local module, read as called
+            out.extend(called[i] or ())
+            continue
         if i in calls:
             for obj in calls[i]:
                 refs = references_in(block.node, ctx, obj.address)

@@ -88,11 +88,14 @@ def module_values(module: ModuleSources) -> ModuleValues:
         for name, value, span in _tfvars(src):
             defined[f"var.{name}"] = (value, Location(src.path, *span))
             set_by_tfvars.add(f"var.{name}")
+    for name, value, where in module.arguments:  # a local module read as its caller calls it
+        defined[f"var.{name}"] = (json.loads(value), where)
+    labels = {f"var.{n}": f"{module.caller} argument {n}" for n, _, _ in module.arguments}
     out: dict[str, ModuleValue] = {}
     for key in defined:
         got = _literal(f"${{{key}}}", defined, 0)
         if got is not None:
-            out[key] = ModuleValue(got[0], got[1])
+            out[key] = ModuleValue(got[0], tuple((labels.get(n, n), w) for n, w in got[1]))
     return ModuleValues(out, declared, frozenset(set_by_tfvars))
 
 
