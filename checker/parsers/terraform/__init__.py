@@ -160,9 +160,12 @@ def _build(blocks: list[Block], doc: Doc, module: ModuleSources | None = None, *
     )
     out: list[IdentityObject] = []
     for i, block in enumerate(blocks):
-        if called.get(i) is not None:  # a local module, read as called
-            out.extend(called[i] or ())
-            continue
+        read = called.get(i)
+        if read is not None:  # a local module, read as called
+            out.extend(read)
+            resolved = {g.action for obj in read for g in obj.privileges}
+            if all(g.action in resolved for obj in calls[i] for g in obj.privileges):
+                continue  # else the call's own admin grant names stay judged (fail-closed)
         if i in calls:
             for obj in calls[i]:
                 refs = references_in(block.node, ctx, obj.address)

@@ -97,7 +97,8 @@ def _call(call: str, module: ModuleSources) -> tuple[str, dict[str, Location]] |
     lines = text.count("\n") + (0 if text.endswith("\n") else 1)
     used: dict[str, Location] = {f'{func}("{rel}")': Location(src.path, 1, max(lines, 1))}
     if func == "file":
-        return (text, used) if re.fullmatch(r'file\(\s*"[^"]*"\s*\)', call) else None
+        return (_canonical(text), used) if re.fullmatch(r'file\(\s*"[^"]*"\s*\)', call) \
+            else None
     try:
         args = load_hcl(f"nhi_gate_args = [{call[len('templatefile('):-1]}]\n")
     except HCL_ERRORS:
@@ -112,7 +113,17 @@ def _call(call: str, module: ModuleSources) -> tuple[str, dict[str, Location]] |
     except _Unrenderable:
         return None
     used.update(resolver.inputs())
-    return rendered, used
+    return _canonical(rendered), used
+
+
+def _canonical(text: str) -> str:
+    """A JSON document in one canonical form (keys sorted, no layout), else `text` as it is:
+    re-indenting a policy file or reordering its keys changes nothing it means, so the block's
+    digest stays the same (`checker.provenance.attribution.cosmetic`)."""
+    try:
+        return json.dumps(json.loads(text), sort_keys=True)
+    except (ValueError, RecursionError):
+        return text
 
 
 def render(template: str, variables: Mapping[str, Any]) -> str:
