@@ -21,6 +21,7 @@ from checker.sources.discovery import classify, excluded
 from checker.sources.modules import (
     is_module_file,
     local_module_directories,
+    may_be_document,
     module_directories,
     referenced_files,
     referencing,
@@ -107,15 +108,16 @@ def module_siblings(
     left out: their values stay unresolved.
 
     Files read with `file()`/`templatefile()` (policy and trust documents) are inputs too: a
-    changed file that is no module file makes every module in a directory above it whose `.tf`
-    text references it a changed module (its `.tf` files are listed to find out), and the files
+    changed document (`modules.may_be_document`: a README is none) makes every module in a
+    directory above it whose `.tf` text references it a changed module (its `.tf` files are
+    listed to find out), and the files
     the module files (these and `changed_sources`, the caller's changed files at `rev`)
     reference are read as well, at `rev`, and the `.tf` files of the local modules they call
     (`checker.parsers.terraform.callees`), even in an excluded folder.
     """
     changed = {p for f in changeset.files for p in (f.path, f.old_path) if p}
     directories = module_directories(changed)
-    documents = sorted(p for p in changed if not is_module_file(p))
+    documents = sorted(p for p in changed if may_be_document(p))
     if documents:
         above = sorted({a for p in documents for a in _ancestors(p)} - set(directories))
         configs = git.read_directory_entries(

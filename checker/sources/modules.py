@@ -62,6 +62,21 @@ def uses_module_values(raw: bytes) -> bool:
     return _USES.search(raw) is not None
 
 
+#: The names of the files a change is checked against the `.tf` text above it for being read
+#: by `file()`/`templatefile()`: policy and trust documents and their templates (JSON, YAML,
+#: HCL such as Vault policies, Terraform's `.tftpl`). Other changed files (a README) list no
+#: module: the pre-commit hook stays cheap.
+DOCUMENT_SUFFIXES = (".json", ".tpl", ".tftpl", ".tmpl", ".template", ".hcl", ".yaml", ".yml",
+                     ".xml", ".txt", ".policy")
+
+
+def may_be_document(path: str) -> bool:
+    """True for a file that is no module file and may be a document a module reads with
+    `file()`/`templatefile()` (`DOCUMENT_SUFFIXES`)."""
+    return not is_module_file(path) and PurePosixPath(path).name.lower().endswith(
+        DOCUMENT_SUFFIXES)
+
+
 def calls_local_module(raw: bytes) -> bool:
     """True when the file's bytes may call a local module (`source = "./modules/iam"`): the
     called module's identities are read through the call, so the pre-filter keeps it."""
