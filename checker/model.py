@@ -250,11 +250,20 @@ class ModuleSources:
     variable definitions files (`terraform.tfvars`, `terraform.tfvars.json`, `*.auto.tfvars`,
     `*.auto.tfvars.json`), sorted by path. Hashable and
     picklable: parse jobs carry it to a `sources.budget.ParseWorker`, which reads it once per
-    process (`checker.parsers.terraform.module_values` is cached).
+    process (`checker.parsers.terraform.module_values` is cached). `files` are the files its
+    `.tf`/`.tofu` files read with `file()`/`templatefile()` (policy and trust documents), by
+    repository path, sorted (`checker.parsers.terraform.files`), and the `.tf`/`.tofu` files
+    of the local modules they call (`source = "./modules/iam"`). For a local module read as
+    called (`checker.parsers.terraform.callees`), `caller` is the call's address
+    (`module.ci`) and `arguments` its arguments: (variable name, the value as JSON, where the
+    caller sets it); they replace the variables' defaults.
     """
 
     directory: str
     sources: tuple[SourceFile, ...]
+    files: tuple[SourceFile, ...] = ()
+    caller: str = ""
+    arguments: tuple[tuple[str, str, Location], ...] = ()
 
 
 @dataclass(frozen=True)

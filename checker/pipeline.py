@@ -28,13 +28,19 @@ from checker.model import (
     Verdict,
 )
 from checker.parsers import FORMATS, VALUE_FORMATS, build_parsers, gitlab_ci
+from checker.parsers.common import is_terragrunt
 from checker.parsers.suppressions import find_suppressions
 from checker.policy.catalogue import Catalogue, load_catalogue
 from checker.policy.config import Config
 from checker.policy.privileges import load_admin_table
 from checker.sources.budget import Job, parse_many
 from checker.sources.discovery import classify, excluded
-from checker.sources.modules import group_modules, module_directory, uses_module_values
+from checker.sources.modules import (
+    calls_local_module,
+    group_modules,
+    module_directory,
+    uses_module_values,
+)
 from checker.sources.worker import ParseWorker
 
 if TYPE_CHECKING:
@@ -145,8 +151,9 @@ def _plan(
             if isinstance(text, ParseProblem):
                 problems.append(text)
                 continue
-        identities = fmt not in VALUE_FORMATS and (
+        identities = (fmt not in VALUE_FORMATS or (fmt == "hcl" and is_terragrunt(src.path))) and (
             tokens is None or may_define_identity(fmt, src.raw, tokens, config.max_file_bytes)
+            or (fmt == "terraform" and calls_local_module(src.raw))
         )
         module = (
             modules.get(module_directory(src.path))
@@ -171,7 +178,22 @@ def _collect(results: Sequence[ParseResult], problems: Sequence[ParseProblem]) -
         objects.extend(o for o in result.objects if o.derived_from is None)
         facets.extend(o for o in result.objects if o.derived_from is not None)
         found.extend(result.problems)
-    return Parsed(tuple(objects + facets), tuple(found))
+    return Parsed(tuple(_without_repeats(objects) + facets), tuple(found))
+
+
+def _without_repeats(objects: list[IdentityObject]) -> list[IdentityObject]:
+    """`objects` without the identities of a local module read as called
+    (`module.ci.aws_iam_role.this`, `checker.parsers.terraform.callees`) that read no argument
+    of the call while the module's own file was parsed too (`aws_iam_role.this` at the same
+    place): they say the same, and would repeat each finding. A called module under an
+    excluded folder is not parsed on its own, so its identities stay."""
+    own = {(o.location.path, o.location.start_line, o.address) for o in objects}
+    return [
+        o for o in objects
+        if not (o.address.startswith("module.") and o.address.count(".") >= 3
+                and (o.location.path, o.location.start_line, o.address.split(".", 2)[2]) in own
+                and not any(" argument " in name for name, _ in o.inputs))
+    ]
 
 
 def warm_parsers() -> Catalogue:

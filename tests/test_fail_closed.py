@@ -57,7 +57,8 @@ LINE = BASE.count("\n") + 5
 #: (value as written, expression in the message, reason in the message), one per source.
 SOURCES = {
     # An agent hiding the ARN behind a function nhi-gate does not evaluate.
-    "unknown-function": ('base64decode("YXJuOmF3czppYW06OmF3czpwb2xpY3kvQWRtaW5pc3RyYXRvckFjY2Vzcw==")',
+    "unknown-function": ('base64decode("YXJuOmF3czppYW06OmF3czpwb2xpY3kvQWRt'
+                         'aW5pc3RyYXRvckFjY2Vzcw==")',
                          'base64decode("...")', "unknown function base64decode()"),
     "remote-module": ("module.policies.admin_arn", "module.policies.admin_arn",
                       "output of remote module policies "

@@ -92,8 +92,10 @@ def read_range(args: argparse.Namespace, worker: ParseWorker | None) -> Iterator
         base_blobs = {base_paths[p]: b for p, b in base_raw.items()}
         head_sources, unreadable = entry_sources(head_entries, head, config)
         # The other files of each changed Terraform module, for their values.
-        siblings = module_siblings(repo, head, changeset, config, base=False)
-        base_siblings = module_siblings(repo, base, changeset, config, base=True)
+        siblings = module_siblings(repo, head, changeset, config, base=False,
+                                   changed_sources=head_sources)
+        base_siblings = module_siblings(repo, base, changeset, config, base=True,
+                                        changed_sources=sources(base_blobs, base))
         # The worker parses both sides while this process reads the rest (and asks GitHub).
         parsed = start_parse(
             [head_sources + to_parse(siblings, changeset),

@@ -18,7 +18,15 @@ from checker.model import ParseProblem, SourceFile
 from checker.pipeline import Parsed
 from checker.policy.config import Config
 from checker.sources.discovery import classify, excluded
-from checker.sources.modules import is_module_file, module_directories, uses_module_values
+from checker.sources.modules import (
+    is_module_file,
+    local_module_directories,
+    may_be_document,
+    module_directories,
+    referenced_files,
+    referencing,
+    uses_module_values,
+)
 
 
 @dataclass(frozen=True)
@@ -85,7 +93,8 @@ def entry_sources(
 
 
 def module_siblings(
-    repo: Repo, rev: str | None, changeset: ChangeSet, config: Config, *, base: bool
+    repo: Repo, rev: str | None, changeset: ChangeSet, config: Config, *, base: bool,
+    changed_sources: Sequence[SourceFile] = (),
 ) -> list[SourceFile]:
     """The Terraform module files (`.tf`, `.tofu`, auto-loaded `.tfvars`/`.tfvars.json`) at
     commit `rev` (None: the index) of every directory in which the change touches one, except
@@ -97,9 +106,24 @@ def module_siblings(
     module's other files are read too (`checker.sources.modules`). One git listing, and only when a
     changed path is a module file. Unreadable files (symlinks, over the size budget) are
     left out: their values stay unresolved.
+
+    Files read with `file()`/`templatefile()` (policy and trust documents) are inputs too: a
+    changed document (`modules.may_be_document`: a README is none) makes every module in a
+    directory above it whose `.tf` text references it a changed module (its `.tf` files are
+    listed to find out), and the files
+    the module files (these and `changed_sources`, the caller's changed files at `rev`)
+    reference are read as well, at `rev`, and the `.tf` files of the local modules they call
+    (`checker.parsers.terraform.callees`), even in an excluded folder.
     """
     changed = {p for f in changeset.files for p in (f.path, f.old_path) if p}
     directories = module_directories(changed)
+    documents = sorted(p for p in changed if may_be_document(p))
+    if documents:
+        above = sorted({a for p in documents for a in _ancestors(p)} - set(directories))
+        configs = git.read_directory_entries(
+            repo, rev, above, (".tf", ".tofu"), max_bytes=config.max_file_bytes)
+        directories = sorted({*directories, *referencing(documents, [
+            SourceFile(p, e.data, rev) for p, e in configs.items() if e.data is not None])})
     if not directories:
         return []
     skip = (
@@ -110,15 +134,37 @@ def module_siblings(
         repo, rev, directories, (".tf", ".tofu", ".tfvars", ".tfvars.json"),
         max_bytes=config.max_file_bytes, exclude=skip,
     )
-    return [
+    found = [
         SourceFile(path, entry.data, rev)
         for path, entry in sorted(entries.items())
         if entry.data is not None and path not in skip and is_module_file(path)
     ]
+    callees = sorted(local_module_directories([*found, *changed_sources]) - set(directories))
+    if callees:  # local modules the changed modules call: read with the call's arguments
+        called = git.read_directory_entries(
+            repo, rev, callees, (".tf", ".tofu"), max_bytes=config.max_file_bytes, exclude=skip)
+        found += [SourceFile(p, e.data, rev) for p, e in sorted(called.items())
+                  if e.data is not None and p not in skip]
+    wanted = sorted(referenced_files([*found, *changed_sources]) - skip - changed)
+    if not wanted:
+        return found
+    documents_read = (
+        git.read_index_entries(repo, wanted, max_bytes=config.max_file_bytes) if rev is None
+        else git.read_entries(repo, rev, wanted, max_bytes=config.max_file_bytes)
+    )  # fmt: skip
+    return found + [SourceFile(p, e.data, rev) for p, e in sorted(documents_read.items())
+                    if e.data is not None]
+
+
+def _ancestors(path: str) -> list[str]:
+    """The directories above repository path `path`, nearest first, ending with `""`."""
+    parts = path.split("/")[:-1]
+    return ["/".join(parts[:i]) for i in range(len(parts), -1, -1)]
 
 
 def to_parse(siblings: Sequence[SourceFile], changeset: ChangeSet) -> list[SourceFile]:
     """The unchanged siblings whose identities may read module values: only they can be
     touched by a change of those values; the rest are read for their values only."""
     changed = {p for f in changeset.files for p in (f.path, f.old_path) if p}
-    return [s for s in siblings if s.path not in changed and uses_module_values(s.raw)]
+    return [s for s in siblings
+            if s.path not in changed and is_module_file(s.path) and uses_module_values(s.raw)]

@@ -76,9 +76,11 @@ def read_staged(args: argparse.Namespace, worker: ParseWorker | None) -> StagedR
         base_blobs = {new: at_base.get(old) for old, new in base_paths.items()}
         head_sources, unreadable = entry_sources(head_entries, None, config)
         # The other files of each changed Terraform module, staged and at HEAD.
-        siblings = module_siblings(repo, None, changeset, config, base=False)
+        siblings = module_siblings(repo, None, changeset, config, base=False,
+                                   changed_sources=head_sources)
         base_siblings = (
-            module_siblings(repo, changeset.base, changeset, config, base=True)
+            module_siblings(repo, changeset.base, changeset, config, base=True,
+                            changed_sources=sources(base_blobs, changeset.base))
             if changeset.base else []
         )  # fmt: skip
         # The worker parses both sides while this process reads the rest.

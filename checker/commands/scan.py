@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import posixpath
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from checker import __version__
@@ -19,11 +20,13 @@ from checker.commands.local_policy import (
 from checker.commands.report import report
 from checker.errors import NhiGateError
 from checker.model import IdentityObject, ParseProblem, SourceFile, Verdict
+from checker.parsers.common import file_references
 from checker.pipeline import Parsed, parse_sources, run_rules, with_problems
 from checker.policy.catalogue import load_catalogue
 from checker.policy.config import Config
 from checker.reporters import RunInfo
 from checker.sources.discovery import classify, walk
+from checker.sources.modules import is_config_file
 
 #: Scans of more files than this show a progress line on stderr when it is a terminal.
 PROGRESS_MIN_FILES = 300
@@ -48,6 +51,7 @@ def scan_sources(paths: Sequence[str]) -> tuple[list[SourceFile], list[ParseProb
             anchor = Path(*parts[: parts.index(".github")])
     sources: list[SourceFile] = []
     problems: list[ParseProblem] = []
+    disk: dict[str, Path] = {}
     for full, display in walk(roots):
         if not single_dir or full == roots[0]:
             rel = display
@@ -68,7 +72,32 @@ def scan_sources(paths: Sequence[str]) -> tuple[list[SourceFile], list[ParseProb
         except OSError as exc:
             raise NhiGateError(f"{full}: cannot read: {exc.strerror}") from exc
         sources.append(SourceFile(rel, raw, None))
-    return sources, problems
+        disk[rel] = full
+    return sources + referenced_on_disk(sources, disk), problems
+
+
+def referenced_on_disk(sources: Sequence[SourceFile], disk: Mapping[str, Path]
+                       ) -> list[SourceFile]:  # fmt: skip
+    """The files the `.tf` files of `sources` read with `file()`/`templatefile()` (policy and
+    trust documents, templates) that the walk did not yield, read from disk next to the `.tf`
+    file that names them (`disk`: source path -> file). Missing files, links and files that
+    cannot be read are left out: the document stays unresolved."""
+    have = {s.path for s in sources}
+    found: dict[str, SourceFile] = {}
+    for src in sources:
+        named = file_references(src.path, src.raw) if is_config_file(src.path) else []
+        for ref in named if src.path in disk else ():
+            if ref in have or ref in found:
+                continue
+            parent = posixpath.dirname(src.path)
+            full = disk[src.path].parent / posixpath.relpath(ref, parent or ".")
+            if full.is_symlink() or not full.is_file():
+                continue
+            try:
+                found[ref] = SourceFile(ref, full.read_bytes(), None)
+            except OSError:
+                continue
+    return [found[p] for p in sorted(found)]
 
 
 def _parse_with_progress(sources: Sequence[SourceFile], config: Config) -> Parsed:

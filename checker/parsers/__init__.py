@@ -41,4 +41,5 @@ def build_parsers() -> Mapping[str, Parser]:
         "kubernetes": kubernetes.parse,
         "github_actions": github_actions.parse,
         "gitlab_ci": gitlab_ci.parse,
+        "hcl": terraform.parse_terragrunt,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 from pathlib import PurePosixPath
 
@@ -78,3 +79,44 @@ def tfvars_order(path: str) -> tuple[int, str]:
     them in ascending order of this key (see `TFVARS_NAMES`)."""
     name = PurePosixPath(path).name.lower()
     return (TFVARS_NAMES.index(name), "") if name in TFVARS_NAMES else (len(TFVARS_NAMES), name)
+
+
+#: A `file("...")` / `templatefile("...", ...)` call with a literal (or `path.*`-interpolated)
+#: path argument, in a `.tf` file's bytes or in python-hcl2's value text.
+FILE_CALL = re.compile(r'\b(file|templatefile)\(\s*"((?:[^"\\]|\\.)*)"')
+_PATH_REF = re.compile(r"\$\{\s*path\.(?:module|root|cwd)\s*\}")
+
+
+def file_reference(directory: str, argument: str) -> str | None:
+    """The repository path a `file()`/`templatefile()` path argument names, read from the
+    module in `directory` (posix, `""` for the root), or None when it cannot be known.
+
+    `${path.module}`, `${path.root}` and `${path.cwd}` are taken as the module's own directory
+    (nhi-gate reads each module as a root module), and a plain relative path is relative to it
+    too (Terraform resolves it against the working directory, the root module's:
+    https://developer.hashicorp.com/terraform/language/functions/file). None for an absolute
+    path, any other interpolation, or a path that leaves the repository.
+    """
+    text = _PATH_REF.sub(".", argument)
+    if "${" in text or "%{" in text or not text or text.startswith("/"):
+        return None
+    joined = posixpath.normpath(posixpath.join(directory, text))
+    return None if joined == ".." or joined.startswith("../") or joined == "." else joined
+
+
+def file_references(path: str, raw: bytes) -> list[str]:
+    """The repository paths that the `file()`/`templatefile()` calls in Terraform file `path`
+    (bytes `raw`) read, sorted, each once (a cheap byte scan: no HCL parse)."""
+    if b"file(" not in raw:
+        return []
+    directory = PurePosixPath(path).parent.as_posix()
+    directory = "" if directory == "." else directory
+    text = raw.decode("utf-8", "replace")
+    found = {file_reference(directory, m.group(2)) for m in FILE_CALL.finditer(text)}
+    return sorted(p for p in found if p is not None)
+
+
+def is_terragrunt(path: str) -> bool:
+    """True for a Terragrunt unit's configuration file (`terragrunt.hcl`), whose `inputs` are
+    read as module arguments (`checker.parsers.terraform.terragrunt`)."""
+    return PurePosixPath(path).name.lower() == "terragrunt.hcl"

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import PurePosixPath
 
 from checker.model import ModuleSources, SourceFile
-from checker.parsers.common import is_tfvars
+from checker.parsers.common import file_reference, file_references, is_tfvars
 
 #: Configuration files of a module (`.tofu` is OpenTofu's name for them).
 CONFIG_SUFFIXES = (".tf", ".tofu")
@@ -30,8 +30,12 @@ CONFIG_SUFFIXES = (".tf", ".tofu")
 #: A `locals {` or `variable "x" {` block may start on this line (a byte test; the HCL
 #: parse decides).
 _DEFINES = re.compile(rb"^[ \t]*(?:locals|variable)\b", re.MULTILINE)
-#: A `local.NAME` / `var.NAME` reference may be in the file.
-_USES = re.compile(rb"\b(?:local|var)\.[A-Za-z_]")
+#: A local module call's `source = "./dir"` / `"../dir"` (a byte test; the HCL parse decides).
+_LOCAL_SOURCE = re.compile(rb'^[ \t]*source[ \t]*=[ \t]*"(\.\.?/[^"$%]*)"', re.MULTILINE)
+#: A `local.NAME` / `var.NAME` reference, a `file(`/`templatefile(` call or a local module call
+#: may be in the file.
+_USES = re.compile(
+    rb"\b(?:local|var)\.[A-Za-z_]|\bfile\(|\btemplatefile\(|\bsource\s*=\s*\"\.\.?/")
 
 
 def module_directory(path: str) -> str:
@@ -53,24 +57,98 @@ def module_directories(paths: Iterable[str]) -> list[str]:
 
 
 def uses_module_values(raw: bytes) -> bool:
-    """False only when the file's bytes name no `local.X` / `var.X` value."""
+    """False only when the file's bytes name no `local.X` / `var.X` value and call no
+    `file()`/`templatefile()` and no local module."""
     return _USES.search(raw) is not None
 
 
+#: The names of the files a change is checked against the `.tf` text above it for being read
+#: by `file()`/`templatefile()`: policy and trust documents and their templates (JSON, YAML,
+#: HCL such as Vault policies, Terraform's `.tftpl`). Other changed files (a README) list no
+#: module: the pre-commit hook stays cheap.
+DOCUMENT_SUFFIXES = (".json", ".tpl", ".tftpl", ".tmpl", ".template", ".hcl", ".yaml", ".yml",
+                     ".xml", ".txt", ".policy")
+
+
+def may_be_document(path: str) -> bool:
+    """True for a file that is no module file and may be a document a module reads with
+    `file()`/`templatefile()` (`DOCUMENT_SUFFIXES`)."""
+    return not is_module_file(path) and PurePosixPath(path).name.lower().endswith(
+        DOCUMENT_SUFFIXES)
+
+
+def calls_local_module(raw: bytes) -> bool:
+    """True when the file's bytes may call a local module (`source = "./modules/iam"`): the
+    called module's identities are read through the call, so the pre-filter keeps it."""
+    return b"source" in raw and _LOCAL_SOURCE.search(raw) is not None
+
+
+def is_config_file(path: str) -> bool:
+    """True for a module's configuration file (`.tf`, `.tofu`)."""
+    return PurePosixPath(path).name.lower().endswith(CONFIG_SUFFIXES)
+
+
+def referenced_files(sources: Iterable[SourceFile]) -> set[str]:
+    """The repository paths that the `file()`/`templatefile()` calls of the `.tf`/`.tofu`
+    files among `sources` read (`checker.parsers.common.file_references`)."""
+    return {ref for s in sources if is_config_file(s.path)
+            for ref in file_references(s.path, s.raw)}
+
+
+def local_module_directories(sources: Iterable[SourceFile]) -> set[str]:
+    """The directories of the local modules (`source = "./modules/iam"`, `"../shared"`) that
+    the `.tf`/`.tofu` files among `sources` call (a byte scan; a `source` attribute of any
+    block counts, a directory without module files then simply has none)."""
+    found: set[str] = set()
+    for src in sources:
+        if not is_config_file(src.path) or b"source" not in src.raw:
+            continue
+        directory = module_directory(src.path)
+        for m in _LOCAL_SOURCE.finditer(src.raw):
+            target = file_reference(directory, m.group(1).decode("utf-8", "replace"))
+            if target is not None:
+                found.add(target)
+    return found
+
+
+def referencing(changed: Iterable[str], configs: Iterable[SourceFile]) -> list[str]:
+    """The sorted directories of the `configs` (`.tf`/`.tofu` files) that read one of the
+    `changed` paths with `file()`/`templatefile()`: the modules a change of a policy document
+    or template changes, found from the modules' text, never from the document's."""
+    wanted = set(changed)
+    return sorted({module_directory(s.path) for s in configs if is_config_file(s.path)
+                   and wanted.intersection(file_references(s.path, s.raw))})
+
+
 def group_modules(sources: Sequence[SourceFile]) -> dict[str, ModuleSources]:
-    """directory -> `ModuleSources` for every directory of `sources` with a value file.
+    """directory -> `ModuleSources` for every directory of `sources` with a value file or a
+    `.tf` file that reads a file of `sources` with `file()`/`templatefile()`.
 
     A `.tf`/`.tofu` file counts when a line starts with `locals` or `variable`; auto-loaded
     `.tfvars`/`.tfvars.json` files always count. Directories without such a file are absent.
+    `ModuleSources.files` are the files of `sources` its `.tf` files reference.
     """
     found: dict[str, list[SourceFile]] = {}
+    refs: dict[str, set[str]] = {}
+    configs: dict[str, list[SourceFile]] = {}
     for src in sources:
-        if is_tfvars(src.path) or (
-            PurePosixPath(src.path).name.lower().endswith(CONFIG_SUFFIXES)
-            and _DEFINES.search(src.raw) is not None
-        ):
+        if is_tfvars(src.path) or (is_config_file(src.path) and _DEFINES.search(src.raw)):
             found.setdefault(module_directory(src.path), []).append(src)
+        if is_config_file(src.path):
+            configs.setdefault(module_directory(src.path), []).append(src)
+    for directory, files in configs.items():
+        named = referenced_files(files)
+        for callee in local_module_directories(files) - {directory}:
+            named.update(s.path for s in configs.get(callee, ()))
+            named.update(referenced_files(configs.get(callee, ())))
+        if named:
+            refs[directory] = named
+    by_path = {s.path: s for s in sources}
     return {
-        directory: ModuleSources(directory, tuple(sorted(files, key=lambda s: s.path)))
-        for directory, files in found.items()
+        directory: ModuleSources(
+            directory,
+            tuple(sorted(found.get(directory, []), key=lambda s: s.path)),
+            tuple(by_path[p] for p in sorted(refs.get(directory, ())) if p in by_path),
+        )
+        for directory in sorted({*found, *refs})
     }

@@ -21,7 +21,10 @@ of the public API. The package, in data-flow order:
   references, lifetime, usages, principals);
 - `modules.py`: `module` calls -> `IdentityObject`s (the parser's one policy read);
 - `grants_aws.py`, `grants.py`: grant extractors per resource type (`grants.EXTRACTORS`);
-- `trust.py`: assume-role and federation trust.
+- `trust.py`: assume-role and federation trust;
+- `files.py`: `file()`/`templatefile()` documents inlined into a block (its inputs);
+- `callees.py`: a local module call read as the called module's identities, with its arguments;
+- `terragrunt.py`: a `terragrunt.hcl`'s `inputs` read as a module call (`parse_terragrunt`).
 
 Which blocks define identities is data: `rules/catalogue/terraform.yaml`. A `resource "T" "N"`
 block is looked up as `T`, a `data "T" "N"` block as `data.T` (data sources read identities that
@@ -63,17 +66,20 @@ NHI902/NHI903 (from `common.decode`), and any unexpected shape is skipped.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import replace
 
 from checker.decode import decode
 from checker.model import IdentityObject, ModuleSources, ParseProblem, ParseResult, SourceFile
+from checker.parsers.terraform.callees import callee_identities
 from checker.parsers.terraform.expansion import document_sources
 from checker.parsers.terraform.hcl import LoadedHcl, load, warm
 from checker.parsers.terraform.identities import FORMAT, Context, references_in, resource_identity
 from checker.parsers.terraform.modules import module_identities
 from checker.parsers.terraform.nodes import Block, Doc, hcl_blocks, json_blocks
 from checker.parsers.terraform.positions import json_spans
+from checker.parsers.terraform.terragrunt import terragrunt_identities
 from checker.parsers.terraform.values import ModuleValue, ModuleValues, module_values
 from checker.policy.catalogue import Catalogue
 
@@ -85,6 +91,7 @@ __all__ = [
     "module_values",
     "parse",
     "parse_json",
+    "parse_terragrunt",
     "warm",
 ]
 
@@ -108,7 +115,7 @@ def parse(source: SourceFile, catalogue: Catalogue, loaded: LoadedHcl | None = N
         return ParseResult(problems=loaded.problems)
     doc = Doc(path=source.path, lines=text.split("\n"), spans=None)
     blocks = list(hcl_blocks(data, doc))
-    return ParseResult(_build(blocks, doc, catalogue, module), loaded.problems)
+    return ParseResult(_build(blocks, doc, module, catalogue=catalogue), loaded.problems)
 
 
 def parse_json(source: SourceFile, catalogue: Catalogue) -> ParseResult:
@@ -135,11 +142,17 @@ def parse_json(source: SourceFile, catalogue: Catalogue) -> ParseResult:
         return ParseResult()
     doc = Doc(path=source.path, lines=text.split("\n"), spans=json_spans(text))
     blocks = list(json_blocks(data, doc))
-    return ParseResult(objects=_build(blocks, doc, catalogue))
+    return ParseResult(objects=_build(blocks, doc, catalogue=catalogue))
 
 
-def _build(blocks: list[Block], doc: Doc, catalogue: Catalogue,
-           module: ModuleSources | None = None) -> tuple[IdentityObject, ...]:  # fmt: skip
+def parse_terragrunt(source: SourceFile, catalogue: Catalogue) -> ParseResult:
+    """Parse one `.hcl` file: a `terragrunt.hcl`'s `inputs` as the arguments of its module
+    (`terragrunt.terragrunt_identities`); nothing for other HCL files."""
+    return terragrunt_identities(source, catalogue)
+
+
+def _build(blocks: list[Block], doc: Doc, module: ModuleSources | None = None, *,
+           catalogue: Catalogue) -> tuple[IdentityObject, ...]:  # fmt: skip
     """Turn catalogued blocks into `IdentityObject`s, sorted by (start line, address)."""
     types = catalogue.types(FORMAT)
     calls = {
@@ -147,6 +160,8 @@ def _build(blocks: list[Block], doc: Doc, catalogue: Catalogue,
         for i, b in enumerate(blocks)
         if b.section == "module" and len(b.labels) == 1
     }
+    build = functools.partial(_build, catalogue=catalogue)
+    called = {i: callee_identities(blocks[i], module, build) for i in calls}
     ctx = Context(
         resource_types=frozenset(t for t in types if "." not in t and ":" not in t),
         data_types=frozenset(t[5:] for t in types if t.startswith("data.")),
@@ -155,6 +170,12 @@ def _build(blocks: list[Block], doc: Doc, catalogue: Catalogue,
     )
     out: list[IdentityObject] = []
     for i, block in enumerate(blocks):
+        read = called.get(i)
+        if read is not None:  # a local module, read as called
+            out.extend(read)
+            resolved = {g.action for obj in read for g in obj.privileges}
+            if all(g.action in resolved for obj in calls[i] for g in obj.privileges):
+                continue  # else the call's own admin grant names stay judged (fail-closed)
         if i in calls:
             for obj in calls[i]:
                 refs = references_in(block.node, ctx, obj.address)

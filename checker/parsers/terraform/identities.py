@@ -19,6 +19,7 @@ from checker.model import Grant, IdentityObject, Location, ModuleSources
 from checker.parsers import common
 from checker.parsers.terraform.digest import GRANT_ATTRIBUTES, METADATA_ATTRIBUTES, block_digest
 from checker.parsers.terraform.expansion import instances
+from checker.parsers.terraform.files import inline_files
 from checker.parsers.terraform.grants import grant_extractor
 from checker.parsers.terraform.grants_aws import permissions_boundary
 from checker.parsers.terraform.grants_azure import not_identity_parts
@@ -103,6 +104,7 @@ def resource_identity(
         return None
     rtype, name = block.labels
     key = rtype if block.section == "resource" else f"data.{rtype}"
+    block, file_inputs = inline_files(block, module) if module is not None else (block, ())
     node = block.node
     if key in _REFINED_BY:
         # Catalogued only for some values of one attribute (`aws_ssm_parameter:SecureString`):
@@ -141,7 +143,7 @@ def resource_identity(
         boundary=permissions_boundary(rtype, resolving(node, resolver)),
         usages=key_usages(rtype, node),
         principals=literal_principals(node),
-        inputs=(*resolver.inputs(), *unknown.inputs),
+        inputs=(*file_inputs, *resolver.inputs(), *unknown.inputs),
         digest=block_digest(block, module, not_identity_parts(key, node.body)) + unknown.digest,
         frame_digest=block_digest(block, module, GRANT_ATTRIBUTES[key])
         if key in GRANT_ATTRIBUTES else "",

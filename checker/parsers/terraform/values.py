@@ -100,12 +100,16 @@ def module_values(module: ModuleSources) -> ModuleValues:
             defined[f"var.{name}"] = (value, Location(src.path, *span))
             set_by_tfvars.add(f"var.{name}")
             _set_text(texts, f"var.{name}", lines, span)
+    for name, value, where in module.arguments:  # a local module read as its caller calls it
+        defined[f"var.{name}"] = (json.loads(value), where)
+        texts.pop(f"var.{name}", None)  # a literal: the caller's value replaces the default
+    labels = {f"var.{n}": f"{module.caller} argument {n}" for n, _, _ in module.arguments}
     out: dict[str, ModuleValue] = {}
     memo: dict[str, tuple[Any, Inputs] | None] = {}
     for key in defined:
         got = _value_of(key, defined, texts, memo, 0)
         if got is not None:
-            out[key] = ModuleValue(got[0], got[1])
+            out[key] = ModuleValue(got[0], tuple((labels.get(n, n), w) for n, w in got[1]))
     expressions = {k: v for k, v in defined.items() if k not in out}
     return ModuleValues(out, declared, frozenset(set_by_tfvars), expressions)
 

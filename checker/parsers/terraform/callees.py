@@ -1,0 +1,88 @@
+"""Local module calls: the called module's identities, read with the caller's arguments.
+
+`module "ci" { source = "./modules/iam" policy_arn = "arn:aws:iam::aws:policy/ReadOnlyAccess" }`
+creates whatever `modules/iam` declares, with `var.policy_arn` set by the call. So the grant
+lives in the caller's argument: `callee_identities` reads every catalogued block of the
+called
+module (its `.tf`/`.tofu` files come with the caller's `ModuleSources.files`, found by
+`checker.sources.modules`) with a `ModuleSources` whose `arguments` are the call's literal
+arguments (`checker.parsers.terraform.values.module_values` puts them in place of the
+variables' defaults and names them `module.ci argument policy_arn`), and addresses them
+`module.ci.<address>` as Terraform does
+(https://developer.hashicorp.com/terraform/language/modules/syntax#accessing-module-output-values).
+An agent changing only the argument then changes those identities, through the caller's line.
+
+A called module under a folder the config excludes is still read this way: the root calls
+it, so what it creates is part of the root's meaning (the exclusion stops the module being
+judged on its own, not the call being judged). Only one level of calls is read; a
+call whose module files are not at hand gives None (the caller falls back to the call's own
+arguments, `modules.module_identities`).
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from collections.abc import Callable
+from dataclasses import replace
+
+from checker.model import IdentityObject, Location, ModuleSources
+from checker.parsers.common import file_reference, file_references
+from checker.parsers.terraform.hcl import load
+from checker.parsers.terraform.nodes import Block, Doc, hcl_blocks
+from checker.parsers.terraform.resolver import Resolver
+
+#: Module block arguments that are Terraform's, not the module's variables
+#: (https://developer.hashicorp.com/terraform/language/modules/syntax#meta-arguments).
+_META_ARGUMENTS = frozenset(
+    {"source", "version", "count", "for_each", "providers", "depends_on"})
+
+Build = Callable[[list[Block], Doc, ModuleSources], tuple[IdentityObject, ...]]
+
+
+def callee_identities(block: Block, module: ModuleSources | None,
+                      build: Build) -> list[IdentityObject] | None:  # fmt: skip
+    """The identities of the local module `block` calls, read with its arguments (see the
+    module doc), or None when `block` calls no local module whose files are in
+    `module.files`. `build` turns one callee file's blocks into identities
+    (`checker.parsers.terraform._build`)."""
+    source = block.node.body.get("source")
+    if module is None or module.caller or not isinstance(source, str) or not source.startswith(
+            ("./", "../")):
+        return None
+    directory = file_reference(module.directory, source.strip().rstrip("/"))
+    if directory is None or directory == module.directory:
+        return None
+    configs = [s for s in module.files if posixpath.dirname(s.path) == directory
+               and s.path.lower().endswith((".tf", ".tofu"))]
+    if not configs:
+        return None
+    address = f"module.{block.labels[0]}"
+    node = block.node
+    resolver = Resolver(module)
+    arguments = []
+    for name, value in sorted(node.body.items()):
+        if name in _META_ARGUMENTS or not isinstance(name, str):
+            continue
+        first, last = node.attrs.get(name, (node.start, node.start))
+        where = Location(node.doc.path, first, last)
+        arguments.append((name, json.dumps(resolver.resolve_deep(value), default=str), where))
+    named = {p for s in configs for p in file_references(s.path, s.raw)}
+    callee = ModuleSources(
+        directory, tuple(sorted(configs, key=lambda s: s.path)),
+        tuple(s for s in module.files if s.path in named), address, tuple(arguments),
+    )
+    # The call itself (its first line to its `source`) is an input: adding the call or pointing
+    # it at another module changes what it creates; each argument is an input of its own.
+    call = (f"{address} call", Location(node.doc.path, node.start,
+                                        max(node.start, node.attrs.get("source", (0, 0))[1])))
+    out: list[IdentityObject] = []
+    for src in callee.sources:
+        loaded = load(src)
+        if loaded.text is None or not isinstance(loaded.data, dict):
+            continue
+        doc = Doc(path=src.path, lines=loaded.text.split("\n"), spans=None)
+        for obj in build(list(hcl_blocks(loaded.data, doc)), doc, callee):
+            out.append(replace(obj, address=f"{address}.{obj.address}",
+                               inputs=(*obj.inputs, *resolver.inputs(), call)))
+    return out
