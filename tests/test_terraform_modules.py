@@ -65,7 +65,8 @@ def _check(repo: GitRepo, author: Identity, capsys: Any) -> tuple[int, list[dict
     code = main(["check", "--repo", str(repo.path), "--base", "main", "--head", "HEAD",
                  "--format", "json"])  # fmt: skip
     findings = json.loads(capsys.readouterr().out)["findings"]
-    return code, [f for f in findings if f["path"] == "infra/main.tf"]
+    paths = ("infra/main.tf", "infra/modules/role/main.tf")
+    return code, [f for f in findings if f["path"] in paths]
 
 
 def test_an_agents_module_calls_block_with_admin_and_static_key_findings(
@@ -76,9 +77,11 @@ def test_an_agents_module_calls_block_with_admin_and_static_key_findings(
     got = {(f["rule_id"], f["address"], f["start_line"]) for f in findings
            if f["rule_id"] in ("NHI101", "NHI301", "NHI303")}  # fmt: skip
     assert got == {
-        ("NHI301", "module.ci", 3),
+        # The local module is read with the call's arguments: its attachment is judged where it
+        # is written, through the call (`via module.ci argument policy_arns (infra/main.tf:3)`).
+        ("NHI301", "module.ci.aws_iam_role_policy_attachment.this", 8),
         ("NHI301", "module.sa", 10),
-        ("NHI101", "module.ci", 1),
+        ("NHI101", "module.ci.aws_iam_role_policy_attachment.this", 5),
         ("NHI101", "module.sa", 6),
         ("NHI101", "module.u", 14),
         ("NHI101", "module.sa.google_service_account_key.keys", 6),
@@ -87,9 +90,11 @@ def test_an_agents_module_calls_block_with_admin_and_static_key_findings(
         ("NHI303", "module.u.aws_iam_access_key.default", 14),
     }
     blocking = {(f["rule_id"], f["address"]) for f in findings if f["blocking"]}
-    assert {("NHI301", "module.ci"), ("NHI301", "module.sa"), ("NHI101", "module.u")} <= blocking
-    admin = next(f for f in findings if f["rule_id"] == "NHI301" and f["address"] == "module.ci")
+    ci = "module.ci.aws_iam_role_policy_attachment.this"
+    assert {("NHI301", ci), ("NHI301", "module.sa"), ("NHI101", "module.u")} <= blocking
+    admin = next(f for f in findings if f["rule_id"] == "NHI301" and f["address"] == ci)
     assert "arn:aws:iam::aws:policy/AdministratorAccess" in admin["message"]
+    assert "via module.ci argument policy_arns (infra/main.tf:3)" in admin["message"]
     assert admin["kind"] == "role_binding" and admin["platform"] == "aws"
     owner = next(f for f in findings if f["rule_id"] == "NHI301" and f["address"] == "module.sa")
     assert "roles/owner on p" in owner["message"] and owner["platform"] == "gcp"
