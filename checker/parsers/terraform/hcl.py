@@ -12,6 +12,7 @@ that fail are lost. `warm` loads the grammar ahead of the first parse.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -54,9 +55,14 @@ class LoadedHcl:
     problems: tuple[ParseProblem, ...] = ()
 
 
+@functools.lru_cache(maxsize=512)
 def load(source: SourceFile) -> LoadedHcl:
     """Decode and parse one `.tf` file (`load_text`). Raises `NhiGateError` only when the
-    installed `hcl2` package is not python-hcl2 7.x; bad input becomes `LoadedHcl.problems`."""
+    installed `hcl2` package is not python-hcl2 7.x; bad input becomes `LoadedHcl.problems`.
+
+    Cached per process by the file's path, content and revision: one file is read as itself, as
+    a value file of its module (`values.module_values`) and as a called module's file for each
+    caller (`callees`), and python-hcl2 is the costly part. The result is shared: read-only."""
     text = decode(source)
     if isinstance(text, ParseProblem):
         return LoadedHcl(None, None, (text,))

@@ -10,6 +10,7 @@ code rather than inside a string, heredoc or comment). `json_spans` gives every 
 from __future__ import annotations
 
 import bisect
+import functools
 import json
 import re
 from collections.abc import Sequence
@@ -105,6 +106,16 @@ def scan_block(lines: Sequence[str], start: int, end: int) -> dict[str, tuple[in
     repeated nested blocks), the last line being the line before the next top-level line.
     python-hcl2 7.3.1 gives no attribute positions, hence the scan.
     """
+    block = tuple(lines[ln - 1] if 0 < ln <= len(lines) else "" for ln in range(start, end + 1))
+    return {name: (first + start - 1, last + start - 1)
+            for name, (first, last) in _scan_lines(block).items()}
+
+
+@functools.lru_cache(maxsize=4096)
+def _scan_lines(lines: tuple[str, ...]) -> dict[str, tuple[int, int]]:
+    """`scan_block` of one block's own lines (positions 1-based within them). Cached: a local
+    module's blocks are scanned again for each caller (`callees`). Read-only result."""
+    start, end = 1, len(lines)
     states = depth_at_line_starts(lines, start, end)
     found: dict[str, int] = {}
     tops: list[int] = []  # lines starting at the block's depth (attribute or closing brace)

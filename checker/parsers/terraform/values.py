@@ -54,7 +54,7 @@ class ModuleValues:
     expressions: Mapping[str, tuple[Any, Location]] = field(default_factory=dict)
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=128)
 def module_values(module: ModuleSources) -> ModuleValues:
     """The literal values of one module directory, as Terraform would set them.
 
@@ -104,14 +104,54 @@ def module_values(module: ModuleSources) -> ModuleValues:
         defined[f"var.{name}"] = (json.loads(value), where)
         texts.pop(f"var.{name}", None)  # a literal: the caller's value replaces the default
     labels = {f"var.{n}": f"{module.caller} argument {n}" for n, _, _ in module.arguments}
-    out: dict[str, ModuleValue] = {}
-    memo: dict[str, tuple[Any, Inputs] | None] = {}
-    for key in defined:
-        got = _value_of(key, defined, texts, memo, 0)
-        if got is not None:
-            out[key] = ModuleValue(got[0], tuple((labels.get(n, n), w) for n, w in got[1]))
-    expressions = {k: v for k, v in defined.items() if k not in out}
-    return ModuleValues(out, declared, frozenset(set_by_tfvars), expressions)
+    out = _Values(defined, texts, labels)
+    return ModuleValues(out, declared, frozenset(set_by_tfvars), _Expressions(defined, out))
+
+
+class _Values(Mapping[str, ModuleValue]):
+    """`ModuleValues.values`, each computed when first asked for (`_value_of`) and kept: a
+    module's locals can be large `for` expressions that no identity reads, and a called
+    module's values are computed again for each caller."""
+
+    def __init__(self, defined: Mapping[str, tuple[Any, Location]], texts: Mapping[str, str],
+                 labels: Mapping[str, str]) -> None:  # fmt: skip
+        self._defined, self._texts, self._labels = defined, texts, labels
+        self._memo: dict[str, tuple[Any, Inputs] | None] = {}
+        self._out: dict[str, ModuleValue | None] = {}
+
+    def __getitem__(self, key: str) -> ModuleValue:
+        if key not in self._out:
+            got = _value_of(key, self._defined, self._texts, self._memo, 0)
+            self._out[key] = None if got is None else ModuleValue(
+                got[0], tuple((self._labels.get(n, n), w) for n, w in got[1]))
+        found = self._out[key]
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return (k for k in self._defined if k in self)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+class _Expressions(Mapping[str, tuple[Any, Location]]):
+    """`ModuleValues.expressions`: the defined values that do not compute to a literal."""
+
+    def __init__(self, defined: Mapping[str, tuple[Any, Location]], values: _Values) -> None:
+        self._defined, self._values = defined, values
+
+    def __getitem__(self, key: str) -> tuple[Any, Location]:
+        if key in self._values:
+            raise KeyError(key)
+        return self._defined[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return (k for k in self._defined if k not in self._values)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def _set_text(texts: dict[str, str], name: str, lines: Sequence[str],
