@@ -274,3 +274,24 @@ def test_no_output_format_contains_a_secret(secret_tree: Path, tmp_path: Path,
     sarif = json.loads(outputs["scan sarif stdout"])
     assert any(r["ruleId"] == "NHI401" for r in sarif["runs"][0]["results"])
     assert "::error" in outputs["scan github stdout"]
+
+
+def test_a_terraform_type_constraint_is_no_password() -> None:
+    # cloud-foundation-fabric modules/bigquery-connection/variables.tf: `password = string` is
+    # the type of an object attribute, not a value; a quoted "string" would be a literal.
+    text = """\
+variable "connections" {
+  type = map(object({
+    credential = object({
+      username = string
+      password = string
+      api_key  = any
+    })
+  }))
+}
+locals {
+  password = "string"
+}
+"""
+    assert [(h.line, h.key) for h in secrets.find_hardcoded(text.split("\n"))] == [
+        (11, "password")]

@@ -288,12 +288,19 @@ def is_password_key(name: str) -> bool:
     return False
 
 
+#: Terraform's primitive type keywords: unquoted, they are a variable's type constraint
+#: (https://developer.hashicorp.com/terraform/language/expressions/type-constraints).
+_HCL_TYPE_WORDS = frozenset({"string", "number", "bool", "any"})
+
+
 def _keyed_hit(number: int, key: str, raw: str, value: str) -> Hit | None:
     name = key.rsplit(".", 1)[-1]
     password = is_password_key(name)
     if (not (password or SECRET_KEY.search(name)) or _SETTING_KEY.match(name)
             or is_placeholder(value, quoted=raw[:1] in "\"'")):
         return None
+    if raw[:1] not in "\"'" and value in _HCL_TYPE_WORDS:
+        return None  # `password = string`: a Terraform type constraint, not a value
     if _NAME_CHARS.sub("", value).lower() == _NAME_CHARS.sub("", name).lower():
         return None  # `HF_TOKEN: "HF_TOKEN"`: the value names the variable, it is no secret
     candidates = [value]
