@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -36,6 +37,10 @@ from checker.parsers.terraform.resolver import Resolver
 #: (https://developer.hashicorp.com/terraform/language/modules/syntax#meta-arguments).
 _META_ARGUMENTS = frozenset(
     {"source", "version", "count", "for_each", "providers", "depends_on"})
+
+#: A `resource`/`data`/`module` block header at the start of a line: a file without one defines
+#: no identity (its values are read by `values.module_values`).
+_BLOCK_HEADER = re.compile(rb'(?m)^[ \t]*(?:resource|data|module)[ \t]+"')
 
 Build = Callable[[list[Block], Doc, ModuleSources], tuple[IdentityObject, ...]]
 
@@ -78,6 +83,8 @@ def callee_identities(block: Block, module: ModuleSources | None,
                                         max(node.start, node.attrs.get("source", (0, 0))[1])))
     out: list[IdentityObject] = []
     for src in callee.sources:
+        if not _BLOCK_HEADER.search(src.raw):
+            continue  # variables.tf, outputs.tf, versions.tf: nothing to build
         loaded = load(src)
         if loaded.text is None or not isinstance(loaded.data, dict):
             continue
