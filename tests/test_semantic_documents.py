@@ -160,3 +160,54 @@ def test_the_restyled_role_with_one_more_verb_still_blocks(
     code, findings = _check(repo, base, capsys)
     assert code == 1
     assert ("NHI101", "Role/app/r") in findings
+
+
+
+MODULE = """\
+variable "actions" {
+  type    = list(string)
+  default = ["s3:GetObject"]
+}
+
+# nhi-gate: owner=team-a ticket=OPS-1 expires=2027-01-01
+resource "aws_iam_policy" "p" {
+  name = "p"
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{ Effect = "Allow", Action = var.actions, Resource = "arn:aws:s3:::%s" }]
+  })
+}
+"""
+CALLER = 'module "iam" {\n  source  = "./modules/iam"\n  actions = [%s]\n}\n'
+REQUESTED = [("Requested-by", "Alice <alice@example.com>")]
+
+
+def _module_repo(make_repo: Callable[..., GitRepo]) -> tuple[GitRepo, str]:
+    repo = make_repo()
+    base = repo.commit({"modules/iam/main.tf": MODULE % "b/*",
+                        "main.tf": CALLER % '"s3:GetObject"'}, author=HUMAN)
+    return repo, base
+
+
+def test_a_module_change_read_through_a_caller_is_reported_once(
+        make_repo: Callable[..., GitRepo], capsys: Any) -> None:
+    """terraform-aws-eks 3bc989bd: the module's own identity and `module.iam.<it>` (read with
+    an argument that changes nothing in the change) give the same findings: reported once."""
+    repo, base = _module_repo(make_repo)
+    repo.commit({"modules/iam/main.tf": MODULE % "*",  # and the caller file, as in eks
+                 "main.tf": CALLER % '"s3:GetObject"' + '\noutput "x" {\n  value = 1\n}\n'},
+                author=CLAUDE, trailers=REQUESTED)
+    code, findings = _check(repo, base, capsys)
+    assert code == 1
+    assert sorted(findings) == [("NHI101", "aws_iam_policy.p"), ("NHI302", "aws_iam_policy.p")]
+
+
+def test_a_caller_argument_change_is_still_reported_through_the_call(
+        make_repo: Callable[..., GitRepo], capsys: Any) -> None:
+    repo, base = _module_repo(make_repo)
+    repo.commit({"main.tf": CALLER % '"s3:GetObject", "s3:DeleteObject"'}, author=CLAUDE,
+                trailers=REQUESTED)
+    code, findings = _check(repo, base, capsys)
+    assert code == 1
+    assert ("NHI101", "module.iam.aws_iam_policy.p") in findings
+    assert not [f for f in findings if f[1] == "aws_iam_policy.p"]
