@@ -211,3 +211,23 @@ def test_a_caller_argument_change_is_still_reported_through_the_call(
     assert code == 1
     assert ("NHI101", "module.iam.aws_iam_policy.p") in findings
     assert not [f for f in findings if f[1] == "aws_iam_policy.p"]
+
+
+def test_scan_names_the_caller_argument_a_callee_identity_reads(
+        tmp_path: Any, capsys: Any) -> None:
+    """terraform-aws-eks `module.ack_eks_capability...additional` (modules/capability/main.tf
+    :221): the admin grant lives in the caller's argument, and the finding says so."""
+    (tmp_path / "modules" / "iam").mkdir(parents=True)
+    (tmp_path / "modules" / "iam" / "main.tf").write_text(
+        'variable "policy_arn" {\n  type = string\n}\n\n'
+        'resource "aws_iam_role_policy_attachment" "a" {\n  role       = "ci"\n'
+        '  policy_arn = var.policy_arn\n}\n')
+    (tmp_path / "main.tf").write_text(
+        'module "ci" {\n  source     = "./modules/iam"\n'
+        '  policy_arn = "arn:aws:iam::aws:policy/AdministratorAccess"\n}\n')
+    main(["scan", str(tmp_path), "--format", "json"])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    [admin] = [f for f in findings if f["rule_id"] == "NHI301"]
+    assert admin["address"] == "module.ci.aws_iam_role_policy_attachment.a"
+    assert (admin["path"], admin["start_line"]) == ("modules/iam/main.tf", 7)
+    assert admin["message"].endswith("; via module.ci argument policy_arn (main.tf:3)")
