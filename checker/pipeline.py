@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from checker.change import ChangeSet, Provenance
 from checker.decode import as_utf8, decode
 from checker.model import (
+    Finding,
     IdentityObject,
     ModuleSources,
     ParseProblem,
@@ -196,6 +197,23 @@ def _without_repeats(objects: list[IdentityObject]) -> list[IdentityObject]:
     ]
 
 
+def _without_repeated_findings(findings: list[Finding]) -> list[Finding]:
+    """`findings` without those on a local module's identity read through a call
+    (`module.X.<address>`, kept by `_without_repeats` because it reads an argument of the
+    call) that say, at the same line, what the module's own `<address>` finding of the same
+    rule says: the call's arguments do not change that change, so it is reported once."""
+    def key(f: Finding, address: str) -> tuple[object, ...]:
+        return (f.rule_id, f.location.path, f.location.start_line, address,
+                f.message.replace(f.address or "", address))
+
+    own = {key(f, f.address or "") for f in findings}
+    return [
+        f for f in findings
+        if not ((f.address or "").startswith("module.") and (f.address or "").count(".") >= 3
+                and key(f, (f.address or "").split(".", 2)[2]) in own)
+    ]
+
+
 def warm_parsers() -> Catalogue:
     """Import every format parser and the secret scan and load python-hcl2's grammar; the
     catalogue. The `warm` function of a `sources.worker.ParseWorker` started before git is read.
@@ -294,6 +312,7 @@ def run_rules(
         committer=committer,
     )
     findings, identities = evaluate(head.objects, base.objects, ctx, docs)
+    findings = _without_repeated_findings(findings)
     findings.extend(problem_findings(head.problems, config, docs))
     judged = {f.location.path for f in findings}
     comments = [*suppressions_in(sources),

@@ -189,12 +189,16 @@ def touch_of(obj: IdentityObject, cf: ChangedFile | None, ctx: Attribution,
            files: Mapping[str, ChangedFile] | None = None) -> Touch | None:
     """How the change touched `obj` (see the module doc), or None when it did not.
 
+    In scan mode there is no change: the touch only names, in `via`, the caller's arguments
+    `obj` reads (`module.ci argument policy_arn (main.tf:3)`), where its value lives.
     `cf` is `obj`'s own changed file (None when unchanged); `files` every changed file by path
     (and old path), for `obj`'s inputs. `Touch.lines` are `obj`'s own added lines; the actor is
     the most agent-like of the writers of those lines and of its changed inputs.
     """
-    if ctx.mode == "scan":
-        return Touch((), None, None, None)
+    if ctx.mode == "scan":  # a callee's value from its caller's argument lives in the call
+        return Touch((), None, None, None, via=tuple(dict.fromkeys(
+            f"{name} ({where.path}:{where.start_line})"
+            for name, where in obj.inputs if " argument " in name)))
     if cosmetic(obj, base):
         return None
     found: list[Touch] = []

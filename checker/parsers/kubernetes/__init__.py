@@ -50,7 +50,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 
 from checker.model import Grant, IdentityObject, Lifetime, Location, ParseResult, SourceFile
 from checker.parsers import common
-from checker.parsers.kubernetes.digest import role_frame_digest
+from checker.parsers.kubernetes.digest import object_digest, role_frame_digest
 from checker.parsers.kubernetes.workloads import (
     WORKLOAD_POD_SPECS,
     token_sinks,
@@ -171,6 +171,7 @@ def _identity(
         usages=tuple(sorted(set(_texts(get(get(doc, "spec"), "usages"))))),
         principals=_principals(meta, kind, namespace, name, references),
         secret_sinks=token_sinks(doc) if kind == "ServiceAccount" else (),
+        digest=object_digest(doc, kind),
         frame_digest=role_frame_digest(doc, kind),
     )
 

@@ -1,11 +1,14 @@
-"""What a Kubernetes Role or ClusterRole says apart from its `rules`, as a digest
-(`IdentityObject.frame_digest`): equal at base and head when a change touched only its rules,
-so a change that grants nothing new is a narrowing (`checker.checks.drift.narrows`)."""
+"""What a Kubernetes object says, as digests: `object_digest` (`IdentityObject.digest`), equal at
+base and head when a change only restyled the YAML or reordered a Role's rules; and, for a Role
+or ClusterRole, what it says apart from its `rules` (`IdentityObject.frame_digest`), equal when
+a change touched only its rules, so a change that grants nothing new is a narrowing
+(`checker.checks.drift.narrows`)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 from yaml.nodes import MappingNode
 
@@ -31,3 +34,42 @@ def role_frame_digest(doc: MappingNode, kind: str) -> str:
     frame = {k: v for k, v in value.items() if k != "rules"}
     payload = json.dumps(frame, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+
+
+#: Rule keys whose value is a set of strings. Source:
+#: https://kubernetes.io/docs/reference/kubernetes-api/authorization-resources/role-v1/#Role
+_RULE_SETS = ("apiGroups", "resources", "verbs", "resourceNames", "nonResourceURLs")
+
+
+def object_digest(doc: MappingNode, kind: str) -> str:
+    """sha256 (32 hex) of the object's parsed value as canonical JSON (keys sorted; so flow vs
+    block style, quoting and key order change nothing); for a Role or ClusterRole, `rules`
+    count as a multiset of rules, each rule's `apiGroups`/`resources`/`verbs`/
+    `resourceNames`/`nonResourceURLs` as sorted sets. "" for a Secret (its values never
+    enter the model, not even hashed) and an object past the YAML budgets."""
+    if kind == "Secret":
+        return ""
+    try:
+        value = to_python(doc)
+    except YamlLimitError:
+        return ""
+    if not isinstance(value, dict):
+        return ""
+    canonical: dict[str, Any] = dict(value)
+    rules = value.get("rules")
+    if kind in RULE_KINDS and isinstance(rules, list):
+        canonical["rules"] = sorted((_canonical_rule(r) for r in rules),
+                                    key=lambda r: json.dumps(r, sort_keys=True, default=str))
+    payload = json.dumps(canonical, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+
+
+def _canonical_rule(rule: Any) -> Any:
+    if not isinstance(rule, dict):
+        return rule
+    out = dict(rule)
+    for key in _RULE_SETS:
+        value = out.get(key)
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            out[key] = sorted(set(value))
+    return out

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from checker.model import ModuleSources
+from checker.parsers.terraform.grants_aws import policy_document
 from checker.parsers.terraform.nodes import META, Block
 from checker.parsers.terraform.resolver import Resolver
 
@@ -52,11 +53,15 @@ def block_digest(block: Block, module: ModuleSources | None, without: tuple[str,
     labels and body as canonical JSON, position markers dropped, whole `local.*`/`var.*`
     values that resolve in `module` substituted (with a resolver of its own, so the identity's
     recorded `inputs` stay the ones its grants read). `without`: top-level attributes left out
-    (`frame_digest`)."""
+    (`frame_digest`). An attribute holding an IAM JSON document (`POLICY_ATTRIBUTES`, at any
+    depth) counts as its `canonical_policy`, so `jsonencode` vs heredoc vs `file()`, key order,
+    statement order and `"x"` vs `["x"]` change nothing."""
     body: Any = _without_markers(
         {k: v for k, v in block.node.body.items() if k not in without})
-    if module is not None:
-        body = Resolver(module).resolve_deep(body)
+    resolver = Resolver(module) if module is not None else None
+    if resolver is not None:
+        body = resolver.resolve_deep(body)
+    body = _documents_canonical(body, resolver, 0)
     payload = json.dumps([block.section, list(block.labels), body], sort_keys=True, default=str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
 
@@ -67,3 +72,81 @@ def _without_markers(value: Any) -> Any:
     if isinstance(value, list):
         return [_without_markers(v) for v in value]
     return value
+
+
+#: Attributes that hold an IAM JSON policy document (as `jsonencode(...)`, a heredoc, a
+#: `file()` text or a value read from a local). Provider docs:
+#: https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/iam_policy,
+#: .../iam_role (`assume_role_policy`, `inline_policy { policy }`),
+#: .../ssoadmin_permission_set_inline_policy (`inline_policy`), .../s3_bucket_policy,
+#: .../kms_key (`policy`), .../sqs_queue_policy, .../ecr_repository_policy.
+POLICY_ATTRIBUTES = frozenset({"policy", "assume_role_policy", "inline_policy", "policy_json",
+                               "access_policies", "access_policy", "resource_policy"})
+
+#: Statement keys whose value is a set of strings (one string means a one-element set). Source:
+#: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements.html
+_SET_KEYS = frozenset({"Action", "NotAction", "Resource", "NotResource"})
+
+_MAX_DEPTH = 16
+
+
+def canonical_policy(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """An IAM policy document (dict) in one canonical form, for digests only: `Statement` a
+    list (one object -> one-element list) sorted by each statement's canonical JSON; in each
+    statement `Action`/`NotAction`/`Resource`/`NotResource` and every `Principal`/
+    `NotPrincipal` and `Condition` value a sorted list without repeats (a single string is the
+    one-element list). `Version`, `Sid` and every condition value are kept. Source (these
+    elements are sets): https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements.html"""
+    out = dict(doc)
+    statements = out.get("Statement")
+    if isinstance(statements, dict):
+        statements = [statements]
+    if isinstance(statements, list):
+        canon = [_canonical_statement(s) if isinstance(s, dict) else s for s in statements]
+        out["Statement"] = sorted(canon, key=lambda s: json.dumps(s, sort_keys=True, default=str))
+    return out
+
+
+def _canonical_statement(statement: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in statement.items():
+        if key in _SET_KEYS:
+            out[key] = _string_set(value)
+        elif key in ("Principal", "NotPrincipal", "Condition") and isinstance(value, dict):
+            out[key] = {k: ({c: _string_set(v) for c, v in inner.items()}
+                            if key == "Condition" and isinstance(inner, dict)
+                            else _string_set(inner))
+                        for k, inner in value.items()}
+        else:
+            out[key] = value
+    return out
+
+
+def _string_set(value: Any) -> Any:
+    """A string or a list of scalars as a sorted list without repeats; anything else as is."""
+    if isinstance(value, (str, int, float, bool)):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, (str, int, float, bool)) for v in value):
+        return sorted(set(value), key=lambda v: json.dumps(v))
+    return value
+
+
+def _documents_canonical(value: Any, resolver: Resolver | None, depth: int) -> Any:
+    """`value` with every `POLICY_ATTRIBUTES` value that decodes to a policy document (one
+    with a `Statement`) replaced by its `canonical_policy`."""
+    if depth > _MAX_DEPTH:
+        return value
+    if isinstance(value, list):
+        return [_documents_canonical(v, resolver, depth + 1) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        doc = policy_document(item) if key in POLICY_ATTRIBUTES else None
+        if isinstance(doc, dict) and "Statement" in doc:
+            if resolver is not None:  # `Action = local.actions` inside jsonencode(...)
+                doc = resolver.resolve_deep(doc)
+            out[key] = {"nhi_gate_policy": canonical_policy(doc)}
+        else:
+            out[key] = _documents_canonical(item, resolver, depth + 1)
+    return out
