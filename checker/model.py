@@ -123,7 +123,8 @@ class Trust:
 
     `principal` is `<type>:<value>` as written: `AWS:arn:aws:iam::123456789012:root`, `AWS:*`,
     `Service:ec2.amazonaws.com`, `Federated:arn:aws:iam::1:oidc-provider/token.actions...`,
-    `Issuer:https://token.actions.githubusercontent.com`. `subjects` are the OIDC subject
+    `Issuer:https://token.actions.githubusercontent.com`; an IAM `NotPrincipal` (every principal
+    but this one) is `NotPrincipal:<type>:<value>`. `subjects` are the OIDC subject
     patterns the trust is limited to (`repo:org/app:ref:refs/heads/main`; empty = any subject
     of that principal). `line` is the 1-based line of the statement or attribute.
     `conditions` are the statement's IAM conditions as sorted `Operator:key` strings

@@ -264,11 +264,41 @@ def _trust_covered(t: Trust, base: Sequence[Trust]) -> bool:
             continue
         if not _limits(b) <= _limits(t):
             continue  # a condition base required is gone
+        if _subject_ops(b) and _subject_ops(b) != _subject_ops(t):
+            continue  # the subject test changed (`StringNotLike`, `...IfExists`): not proven
         if not b.subjects:
             return True
         if t.subjects and all(any(_glob(s, bs) for bs in b.subjects) for s in t.subjects):
             return True
     return False
+
+
+def _subject_ops(t: Trust) -> set[str]:
+    """The `Operator:key` conditions on the OIDC subject: the patterns `t.subjects` limit the
+    trust only under the same operators (a negated `StringNotLike` or an `IfExists` suffix
+    trusts what the patterns do not match, or a token without the claim)."""
+    return {c for c in t.conditions if c.endswith(":sub")}
+
+
+def _operator_key(condition: str) -> tuple[str, str]:
+    """`ForAnyValue:StringLike:aws:TagKeys` -> (`ForAnyValue:StringLike`, `aws:TagKeys`)."""
+    qualifier, _, rest = condition.partition(":")
+    if qualifier in ("ForAnyValue", "ForAllValues"):
+        operator, _, key = rest.partition(":")
+        return f"{qualifier}:{operator}", key
+    return qualifier, rest
+
+
+def _changed_conditions(before: set[str], after: Sequence[str], of: str) -> list[str]:
+    """Words for each condition in `before` that `after` lacks: removed, or (same key, another
+    operator) changed to the new operator."""
+    parts: list[str] = []
+    for cond in sorted(before - set(after)):
+        key = _operator_key(cond)[1]
+        now = sorted(c for c in after if _operator_key(c)[1] == key and c not in before)
+        parts.append(f"condition {cond} changed to {', '.join(now)} in the trust of {of}" if now
+                     else f"condition {cond} removed from the trust of {of}")
+    return parts
 
 
 def _limits(t: Trust) -> set[str]:
@@ -290,6 +320,9 @@ def _trust_gain(t: Trust, base: Sequence[Trust]) -> str:
     twins = [b for b in base if _glob(t.principal, b.principal)]
     if t.principal in ("AWS:*", "*"):
         return f"any AWS principal can now assume it ({t.principal})"
+    if t.principal.startswith("NotPrincipal:") and not twins:
+        return (f"every principal but {t.principal.removeprefix('NotPrincipal:')} can now "
+                "assume it (NotPrincipal)")
     if not twins:
         return f"principal {t.principal}"
     was = sorted({s for b in twins for s in b.subjects})
@@ -301,9 +334,8 @@ def _trust_gain(t: Trust, base: Sequence[Trust]) -> str:
         what = "GitHub repositories and refs" if _github(t, base) else "OIDC subjects"
         parts.append(f"{what} matching {', '.join(t.subjects)} can now assume it "
                      f"(was {', '.join(was)})")
-    lifted = sorted({c for b in twins for c in _limits(b)} - _limits(t))
-    if lifted:
-        parts.append(f"condition {', '.join(lifted)} removed from the trust of {t.principal}")
+    required = {c for b in twins for c in (*_limits(b), *_subject_ops(b))}
+    parts.extend(_changed_conditions(required, t.conditions, t.principal))
     return "; ".join(parts) or f"principal {t.principal}"
 
 
