@@ -240,6 +240,11 @@ class IdentityObject:
     #: computed after module values are substituted (`Unresolved`; set by
     #: `checker.parsers.terraform.unresolved`), in attribute order.
     unresolved: tuple[Unresolved, ...] = ()
+    #: Whom a binding that lists its members binds, as written or resolved from module values
+    #: (`google_*_iam_binding` `members`: `user:a@x.com`, `serviceAccount:...`; a value not
+    #: computed stays `${...}`), sorted; () for other identities. Its `frame_digest` leaves the
+    #: members out, so fewer members is a narrowing and any other change is not.
+    bound: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
