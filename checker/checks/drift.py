@@ -11,12 +11,20 @@ per aspect, each naming what was added:
 - `privileges` also: an allow grant that lost an IAM `Condition` a base grant had (`s3:*`
   no longer only through one VPC endpoint) is gained, and the message names the condition;
   a deny that gained a condition applies less, so it counts as dropped.
+- `privileges` on GCP and Azure: a GCP binding's `condition` and an Azure role assignment's
+  ABAC `condition` are `Grant.conditions` too, so removing one is a gain ("condition <title>
+  removed") and adding one a narrowing; a GCP basic role covers the basic roles below it
+  (owner > editor > viewer), and an Azure scope covers every scope below it. A grant whose
+  action or resource is not computed (`${...}`) is left to NHI106, never named as a gain.
 - `permissions_boundary`: an AWS role or user whose boundary was removed or replaced.
 - `trust`: a principal that base did not trust (`AWS:*` covers every principal), an OIDC
   subject no base subject pattern covers (a trust with no subject limit accepts any subject:
   "any GitHub repository can now assume it"), or a trust condition base required and head
-  dropped; for a role binding, a subject base did not bind.
-- `renewal`: a certificate or key whose replacement serves more usages or lives longer
+  dropped, or whose operator changed (`StringLike` -> `StringNotLike` or `...IfExists`), or a
+  `NotPrincipal` (`checker.checks.trust_drift`); for a role binding, a subject or member base
+  did not bind.
+- `renewal`: a certificate or key whose replacement serves more usages ("was renewed with
+  broader scope") or only lives longer ("lives longer: expires ... (was ...)")
   (validity hours or end date), or that no longer declares a lifetime at all; for any
   identity, an `expires` metadata value moved later or removed (`expires`).
 
@@ -65,7 +73,8 @@ def narrows(subject: Subject) -> Iterator[Hit]:
     """NHI302 `narrowed` (a note, never blocking) when the change only narrowed the grants or
     the trust: the block apart from its grant (and trust) attributes is unchanged
     (`IdentityObject.frame_digest`: IAM policy documents and roles, custom roles, Kubernetes
-    Roles and ClusterRoles in YAML or Terraform), so is everything else it means, no allow
+    Roles and ClusterRoles in YAML or Terraform, GCP and Azure role bindings), so is
+    everything else it means, nothing in it is uncomputed, it binds no new member, no allow
     grant is new (each is covered by a base grant, conditions included), no deny was dropped,
     no principal or OIDC subject is newly trusted, and some grant or trust went away or got
     narrower. The engine then judges the identity by this note alone (DESIGN.md: "narrowing
