@@ -341,3 +341,13 @@ def test_uncomputed_action_is_not_named_as_a_gain(make_repo: Callable[..., GitRe
     assert code == 1
     assert "NHI106" in _blocking(found)
     assert not [m for m in _nhi302(found) if "${" in m]
+
+
+def test_gcp_condition_does_not_lower_nhi301(make_repo: Callable[..., GitRepo],
+                                             capsys: Any) -> None:
+    """Conditions on GCP grants are for NHI302 only: a new conditional admin binding is still
+    an NHI301 error (not the `conditional` warning of AWS IAM conditions)."""
+    code, found = _run(make_repo, capsys, "", GCP_MEMBER)
+    assert code == 1
+    assert [(r, ln, level, blocking) for r, ln, level, blocking, _ in found if r == "NHI301"] == [
+        ("NHI301", 4, "error", True)]
