@@ -123,7 +123,8 @@ class Trust:
 
     `principal` is `<type>:<value>` as written: `AWS:arn:aws:iam::123456789012:root`, `AWS:*`,
     `Service:ec2.amazonaws.com`, `Federated:arn:aws:iam::1:oidc-provider/token.actions...`,
-    `Issuer:https://token.actions.githubusercontent.com`. `subjects` are the OIDC subject
+    `Issuer:https://token.actions.githubusercontent.com`; an IAM `NotPrincipal` (every principal
+    but this one) is `NotPrincipal:<type>:<value>`. `subjects` are the OIDC subject
     patterns the trust is limited to (`repo:org/app:ref:refs/heads/main`; empty = any subject
     of that principal). `line` is the 1-based line of the statement or attribute.
     `conditions` are the statement's IAM conditions as sorted `Operator:key` strings
@@ -239,6 +240,11 @@ class IdentityObject:
     #: computed after module values are substituted (`Unresolved`; set by
     #: `checker.parsers.terraform.unresolved`), in attribute order.
     unresolved: tuple[Unresolved, ...] = ()
+    #: Whom a binding that lists its members binds, as written or resolved from module values
+    #: (`google_*_iam_binding` `members`: `user:a@x.com`, `serviceAccount:...`; a value not
+    #: computed stays `${...}`), sorted; () for other identities. Its `frame_digest` leaves the
+    #: members out, so fewer members is a narrowing and any other change is not.
+    bound: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,11 @@ def test_drift_messages_name_what_was_added() -> None:
     _, oidc = drift_findings(ROOT / "fixtures" / "drift" / "oidc_subject")
     assert oidc == ["aws_iam_role.deploy trusts more principals: GitHub repositories and refs "
                     "matching repo:acme/* can now assume it "
-                    "(was repo:acme/app:ref:refs/heads/main)"]
+                    "(was repo:acme/app:ref:refs/heads/main); condition "
+                    "StringEquals:token.actions.githubusercontent.com:sub changed to "
+                    "StringLike:token.actions.githubusercontent.com:sub in the trust of "
+                    "Federated:arn:aws:iam::123456789012:oidc-provider/"
+                    "token.actions.githubusercontent.com"]
     _, cert = drift_findings(ROOT / "fixtures" / "drift" / "cert_renewal")
     assert cert == ["tls_self_signed_cert.webhook was renewed with broader scope: adds usages "
                     "client_auth; lives 365 days (was 30) via validity_period_hours"]

@@ -11,12 +11,20 @@ per aspect, each naming what was added:
 - `privileges` also: an allow grant that lost an IAM `Condition` a base grant had (`s3:*`
   no longer only through one VPC endpoint) is gained, and the message names the condition;
   a deny that gained a condition applies less, so it counts as dropped.
+- `privileges` on GCP and Azure: a GCP binding's `condition` and an Azure role assignment's
+  ABAC `condition` are `Grant.conditions` too, so removing one is a gain ("condition <title>
+  removed") and adding one a narrowing; a GCP basic role covers the basic roles below it
+  (owner > editor > viewer), and an Azure scope covers every scope below it. A grant whose
+  action or resource is not computed (`${...}`) is left to NHI106, never named as a gain.
 - `permissions_boundary`: an AWS role or user whose boundary was removed or replaced.
 - `trust`: a principal that base did not trust (`AWS:*` covers every principal), an OIDC
   subject no base subject pattern covers (a trust with no subject limit accepts any subject:
   "any GitHub repository can now assume it"), or a trust condition base required and head
-  dropped; for a role binding, a subject base did not bind.
-- `renewal`: a certificate or key whose replacement serves more usages or lives longer
+  dropped, or whose operator changed (`StringLike` -> `StringNotLike` or `...IfExists`), or a
+  `NotPrincipal` (`checker.checks.trust_drift`); for a role binding, a subject or member base
+  did not bind.
+- `renewal`: a certificate or key whose replacement serves more usages ("was renewed with
+  broader scope") or only lives longer ("lives longer: expires ... (was ...)")
   (validity hours or end date), or that no longer declares a lifetime at all; for any
   identity, an `expires` metadata value moved later or removed (`expires`).
 
@@ -37,12 +45,12 @@ Sources:
 from __future__ import annotations
 
 import datetime as dt
-import fnmatch
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
 from checker.checks import metadata
 from checker.checks.api import Hit, Subject
+from checker.checks.trust_drift import glob, trust_covered, trust_gain
 from checker.model import Grant, IdentityObject, Lifetime, Trust
 from checker.policy import aws_iam as iam
 from checker.policy.privileges import admin_grants
@@ -65,7 +73,8 @@ def narrows(subject: Subject) -> Iterator[Hit]:
     """NHI302 `narrowed` (a note, never blocking) when the change only narrowed the grants or
     the trust: the block apart from its grant (and trust) attributes is unchanged
     (`IdentityObject.frame_digest`: IAM policy documents and roles, custom roles, Kubernetes
-    Roles and ClusterRoles in YAML or Terraform), so is everything else it means, no allow
+    Roles and ClusterRoles in YAML or Terraform, GCP and Azure role bindings), so is
+    everything else it means, nothing in it is uncomputed, it binds no new member, no allow
     grant is new (each is covered by a base grant, conditions included), no deny was dropped,
     no principal or OIDC subject is newly trusted, and some grant or trust went away or got
     narrower. The engine then judges the identity by this note alone (DESIGN.md: "narrowing
@@ -81,25 +90,35 @@ def narrows(subject: Subject) -> Iterator[Hit]:
         return
     if base is None or not obj.frame_digest or obj.frame_digest != base.frame_digest:
         return
-    if _apart_from_grants(obj) != _apart_from_grants(base):
+    if obj.unresolved or _apart_from_grants(obj, False) != _apart_from_grants(base, False):
+        return  # only what is proven narrower is a narrowing
+    if not set(obj.principals) <= set(base.principals) or not set(obj.bound) <= set(base.bound):
         return
+    if any("${" in m for m in obj.bound):
+        return  # a member nhi-gate cannot compute
     if gained_grants(obj, base) or dropped_denies(obj, base):
         return
-    if any(not _trust_covered(t, base.trust) for t in obj.trust):
+    if any(not trust_covered(t, base.trust) for t in obj.trust):
         return
     before = {replace(g, line=None) for g in base.privileges}
     removed = sorted(str(g) for g in before - {replace(g, line=None) for g in obj.privileges})
     trusted = {replace(t, line=None) for t in obj.trust}
     untrusted = sorted(_trust_text(t) for t in base.trust if replace(t, line=None) not in trusted)
+    unbound = [p for p in base.principals if p not in obj.principals] if not base.trust else []
+    unbound += [m for m in base.bound if m not in obj.bound]
     parts: list[str] = []
     if removed:
         parts.append(f"privileges narrowed (no longer grants {_shown(removed)})")
     if untrusted:
         parts.append(f"trust narrowed (no longer trusts {_shown(untrusted)})")
+    if unbound:
+        parts.append(f"no longer binds {_shown(unbound)}")
     if not parts:
         return
     line = next((g.line for g in obj.privileges if g.line is not None), None) if removed else (
         next((t.line for t in obj.trust if t.line is not None), None))
+    if line is None and unbound:
+        line = obj.attribute_lines.get("members") or obj.attribute_lines.get("subjects")
     yield Hit("NHI302", f"{obj.address} {'; '.join(parts)}; a narrowing needs no approval",
               "trust" if not removed else "privileges", line, variant="narrowed")
 
@@ -139,19 +158,36 @@ def _trust_text(t: Trust) -> str:
     return f"{t.principal} as {', '.join(t.subjects)}" if t.subjects else t.principal
 
 
-def _apart_from_grants(obj: IdentityObject) -> tuple[object, ...]:
+def _apart_from_grants(obj: IdentityObject, principals: bool = True) -> tuple[object, ...]:
+    """What `obj` means besides its grants and trust (and, unless `principals`, whom it binds:
+    `narrows` allows fewer principals)."""
     return (
         obj.kind, obj.type, sorted((k.lower(), v) for k, v in obj.metadata.items()),
         obj.lifetime, sorted(obj.references), obj.namespace, sorted(obj.secret_sinks),
-        obj.usages, obj.principals, obj.boundary,
+        obj.usages, obj.principals if principals else (), obj.boundary,
     )
 
 
 # --------------------------------------------------------------------------- privileges
 
 
-def _glob(value: str, pattern: str) -> bool:
-    return value == pattern or fnmatch.fnmatchcase(value, pattern)
+#: GCP basic roles, each with the basic roles it includes: owner > editor > viewer. Source:
+#: https://cloud.google.com/iam/docs/roles-overview#basic
+_GCP_BASIC = {"roles/owner": ("roles/editor", "roles/viewer"), "roles/editor": ("roles/viewer",)}
+
+
+def _resource_covered(platform: str, resource: str, wide: str) -> bool:
+    """True when `wide` covers `resource`: as an IAM-style glob, or, on Azure, as a scope at or
+    above it (a role assigned at a scope applies to every scope below it; path segments
+    compared case-insensitively). Source:
+    https://learn.microsoft.com/azure/role-based-access-control/scope-overview"""
+    if glob(resource, wide):
+        return True
+    if platform != "azure" or not wide.startswith("/") or not resource.startswith("/"):
+        return False
+    outer = [p for p in wide.casefold().split("/") if p]
+    inner = [p for p in resource.casefold().split("/") if p]
+    return len(outer) <= len(inner) and inner[:len(outer)] == outer
 
 
 def _action_covered(platform: str, grant: Grant, wides: Sequence[Grant]) -> bool:
@@ -161,7 +197,9 @@ def _action_covered(platform: str, grant: Grant, wides: Sequence[Grant]) -> bool
             not w.not_action and w.action == "*" for w in wides
         )
     actions = [w.action for w in wides if not w.not_action]
-    if any(_glob(grant.action, a) for a in actions):
+    if any(glob(grant.action, a) for a in actions):
+        return True
+    if platform == "gcp" and any(grant.action in _GCP_BASIC.get(a, ()) for a in actions):
         return True
     if platform == "aws" and ":" in grant.action and actions:
         return iam.covers_any(actions, grant.action)
@@ -177,7 +215,8 @@ def gained_grants(head: IdentityObject, base: IdentityObject) -> list[Grant]:
     for grant in head.privileges:
         if grant.effect != "allow":
             continue
-        wides = [b for b in base_allows if _glob(grant.resource, b.resource)
+        wides = [b for b in base_allows if _resource_covered(head.platform, grant.resource,
+                                                             b.resource)
                  and set(b.conditions) <= set(grant.conditions)]
         if not _action_covered(head.platform, grant, wides):
             out.append(grant)
@@ -188,7 +227,7 @@ def lifted_conditions(grant: Grant, base: IdentityObject) -> list[str]:
     """The IAM conditions a gained `grant` no longer has: those of the base allow grants that
     would cover it but for their conditions (sorted, unique)."""
     wides = [b for b in base.privileges if b.effect == "allow" and b.conditions
-             and _glob(grant.resource, b.resource)]
+             and glob(grant.resource, b.resource)]
     lifted = {c for b in wides if _action_covered("", grant, [replace(b, conditions=())])
               for c in b.conditions if c not in grant.conditions}
     return sorted(lifted)
@@ -206,7 +245,10 @@ def dropped_denies(head: IdentityObject, base: IdentityObject) -> list[Grant]:
 
 def _privileges(subject: Subject, base: IdentityObject) -> Iterator[Hit]:
     obj = subject.obj
-    gained = gained_grants(obj, base)
+    # A grant whose action or resource is still `${...}` is not a gain to name: NHI106 says
+    # it cannot be computed (and the identity still blocks an agent through NHI106/NHI101).
+    gained = [g for g in gained_grants(obj, base)
+              if "${" not in g.action and "${" not in g.resource]
     dropped = dropped_denies(obj, base)
     if not gained and not dropped:
         return
@@ -258,67 +300,18 @@ def _boundary(subject: Subject, base: IdentityObject) -> Iterator[Hit]:
 # --------------------------------------------------------------------------- trust
 
 
-def _trust_covered(t: Trust, base: Sequence[Trust]) -> bool:
-    for b in base:
-        if not _glob(t.principal, b.principal) and b.principal not in ("AWS:*", "*"):
-            continue
-        if not _limits(b) <= _limits(t):
-            continue  # a condition base required is gone
-        if not b.subjects:
-            return True
-        if t.subjects and all(any(_glob(s, bs) for bs in b.subjects) for s in t.subjects):
-            return True
-    return False
-
-
-def _limits(t: Trust) -> set[str]:
-    """`t.conditions` but the OIDC `sub` ones, which `t.subjects` compares by value (a move
-    from `StringEquals` to `StringLike` is judged by the subject patterns)."""
-    return {c for c in t.conditions if not c.endswith(":sub")}
-
-
-def _github(t: Trust, base: Sequence[Trust]) -> bool:
-    """True when `t` federates GitHub Actions OIDC: the provider is named, or the subjects it
-    (or its base twin) is limited to are GitHub's (`repo:OWNER/REPO:...`)."""
-    subjects = [s for b in base if b.principal == t.principal for s in b.subjects]
-    return "token.actions.githubusercontent.com" in t.principal or any(
-        s.startswith("repo:") for s in (*t.subjects, *subjects))
-
-
-def _trust_gain(t: Trust, base: Sequence[Trust]) -> str:
-    """What trusting `t` (not covered by `base`) gains, in words."""
-    twins = [b for b in base if _glob(t.principal, b.principal)]
-    if t.principal in ("AWS:*", "*"):
-        return f"any AWS principal can now assume it ({t.principal})"
-    if not twins:
-        return f"principal {t.principal}"
-    was = sorted({s for b in twins for s in b.subjects})
-    if not t.subjects and was:
-        who = "any GitHub repository" if _github(t, base) else f"any OIDC subject of {t.principal}"
-        return f"{who} can now assume it (OIDC sub condition removed; was {', '.join(was)})"
-    parts: list[str] = []
-    if was and not all(any(_glob(s, w) for w in was) for s in t.subjects):
-        what = "GitHub repositories and refs" if _github(t, base) else "OIDC subjects"
-        parts.append(f"{what} matching {', '.join(t.subjects)} can now assume it "
-                     f"(was {', '.join(was)})")
-    lifted = sorted({c for b in twins for c in _limits(b)} - _limits(t))
-    if lifted:
-        parts.append(f"condition {', '.join(lifted)} removed from the trust of {t.principal}")
-    return "; ".join(parts) or f"principal {t.principal}"
-
-
 def _trust(subject: Subject, base: IdentityObject) -> Iterator[Hit]:
     obj = subject.obj
     added: list[str] = []
     line: int | None = None
     for t in obj.trust:
-        if _trust_covered(t, base.trust):
+        if trust_covered(t, base.trust):
             continue
-        added.append(_trust_gain(t, base.trust))
+        added.append(trust_gain(t, base.trust))
         line = line if line is not None else t.line
     if obj.kind == "role_binding":
-        before = set(base.references) | set(base.principals)
-        new = [r for r in (*obj.references, *obj.principals) if r not in before]
+        before = set(base.references) | set(base.principals) | set(base.bound)
+        new = [r for r in (*obj.references, *obj.principals, *obj.bound) if r not in before]
         added.extend(f"subject {r}" for r in dict.fromkeys(new))
         if new and line is None:
             line = obj.attribute_lines.get("subjects") or obj.attribute_lines.get("members")
@@ -365,5 +358,8 @@ def _renewal(subject: Subject, base: IdentityObject) -> Iterator[Hit]:
     line = obj.attribute_lines.get("allowed_uses") if usages else None
     if line is None and attr:
         line = obj.attribute_lines.get(attr)
-    yield Hit("NHI302",
-              f"{obj.address} was renewed with broader scope: {'; '.join(parts)}", "renewal", line)
+    if usages:
+        what = f"was renewed with broader scope: {'; '.join(parts)}"
+    else:  # only its lifetime: it lives longer
+        what = "lives longer: " + "; ".join(p.removeprefix("lives ") for p in parts)
+    yield Hit("NHI302", f"{obj.address} {what}", "renewal", line)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from checker.model import Grant
+from checker.parsers.terraform.digest import GRANT_ATTRIBUTES
+from checker.parsers.terraform.expansion import nested_blocks
 from checker.parsers.terraform.grants_aws import (
     aws_attachment,
     aws_eks_access_policy,
@@ -86,19 +88,40 @@ _GCP_TARGETS = (
 )
 
 
+def gcp_conditions(node: Node) -> tuple[str, ...]:
+    """The IAM conditions of a GCP binding as `Grant.conditions`: each `condition { title,
+    expression }` block (written out, or a `dynamic "condition"` whose `for_each` is known) by
+    its `title` (its `expression` when the title is not a known string), sorted and unique; a
+    condition nhi-gate cannot compute is left out (it may be null). A binding with a condition
+    applies only when the expression holds. Source:
+    https://registry.terraform.io/providers/hashicorp/google/latest/docs/resources/google_project_iam#condition
+    """
+    out: set[str] = set()
+    for cond in nested_blocks(node, "condition"):
+        title, expression = cond.get("title"), cond.get("expression")
+        name = title if isinstance(title, str) and title and not is_expr(title) else expression
+        if isinstance(name, str) and name and not is_expr(name):
+            out.add(name)
+    return tuple(sorted(out))
+
+
 def _gcp_member(node: Node) -> list[Grant]:
-    """`google_*_iam_member` / `google_*_iam_binding`: the `role` on its target as written."""
+    """`google_*_iam_member` / `google_*_iam_binding`: the `role` on its target as written,
+    with its `condition` blocks (`gcp_conditions`)."""
     target = next((v for k in _GCP_TARGETS if isinstance(v := node.get(k), str) and v), "*")
+    conditions = gcp_conditions(node)
     return [
-        Grant(action=r, resource=target, line=node.line("role")) for r in strings(node.get("role"))
+        Grant(action=r, resource=target, line=node.line("role"), conditions=conditions)
+        for r in strings(node.get("role"))
     ]
 
 
 def _gcp_iam_policy(node: Node) -> list[Grant]:
     """`data.google_iam_policy`: each `binding { role }` as a grant on `*` (the document is
-    applied elsewhere, by a `*_iam_policy` resource); the line is the binding's `role`."""
+    applied elsewhere, by a `*_iam_policy` resource), with the binding's `condition` blocks;
+    the line is the binding's `role`."""
     return [
-        Grant(action=r, resource="*", line=b.line("role"))
+        Grant(action=r, resource="*", line=b.line("role"), conditions=gcp_conditions(b))
         for b in node.blocks("binding")
         for r in strings(b.get("role"))
     ]
@@ -112,12 +135,22 @@ def _gcp_custom_role(node: Node) -> list[Grant]:
 
 
 def _azure_assignment(node: Node) -> list[Grant]:
-    """`azurerm_role_assignment`: role name (or id) on `scope`, at the role attribute's line."""
+    """`azurerm_role_assignment`: role name (or id) on `scope`, at the role attribute's line.
+    An ABAC `condition` (with its `condition_version`) is the grant's one condition, as
+    `<expression> (version <v>)`: the assignment applies only when it holds (one nhi-gate
+    cannot compute is left out: it may be null). Source:
+    https://registry.terraform.io/providers/hashicorp/azurerm/latest/docs/resources/role_assignment#condition
+    """
     attr = "role_definition_name" if "role_definition_name" in node.body else "role_definition_id"
     scope = node.get("scope")
     resource = scope if isinstance(scope, str) else "*"
+    condition, version = node.get("condition"), node.get("condition_version")
+    version = version if isinstance(version, str) and not is_expr(version) else "none"
+    conditions = (f"{condition} (version {version})",) if isinstance(
+        condition, str) and condition and not is_expr(condition) else ()
     return [
-        Grant(action=r, resource=resource, line=node.line(attr)) for r in strings(node.get(attr))
+        Grant(action=r, resource=resource, line=node.line(attr), conditions=conditions)
+        for r in strings(node.get(attr))
     ]
 
 
@@ -286,6 +319,39 @@ EXTRACTORS: Mapping[str, Extractor] = {
     "vault_gcp_auth_backend_role": _vault_token_policies,
     "vault_token": _vault_token_policies,
 }
+
+
+#: Attributes of a GCP or Azure role binding that say what it grants and when (role, scope,
+#: condition): the rest of the block (who gets them) is its `IdentityObject.frame_digest`, so
+#: a change confined to these that grants nothing new is a narrowing. Provider docs:
+#: https://registry.terraform.io/providers/hashicorp/google/latest/docs/resources/google_project_iam,
+#: https://registry.terraform.io/providers/hashicorp/azurerm/latest/docs/resources/role_assignment
+_GCP_GRANT_ATTRIBUTES = ("role", "condition", "dynamic", "members")
+_AZURE_GRANT_ATTRIBUTES = ("role_definition_name", "role_definition_id", "scope", "condition",
+                           "condition_version")
+
+
+def frame_attributes(key: str) -> tuple[str, ...] | None:
+    """The attributes `IdentityObject.frame_digest` leaves out for block type `key`:
+    `digest.GRANT_ATTRIBUTES`, and the grant attributes (see above) of a
+    `google_*_iam_member`/`_binding` or an `azurerm_role_assignment`; None for other types. A
+    binding's `members` are left out too: they are compared by value (`bound_members`)."""
+    if key in GRANT_ATTRIBUTES:
+        return GRANT_ATTRIBUTES[key]
+    if key == "azurerm_role_assignment":
+        return _AZURE_GRANT_ATTRIBUTES
+    if key.startswith("google_") and key.endswith(("_iam_member", "_iam_binding")):
+        return _GCP_GRANT_ATTRIBUTES
+    return None
+
+
+def bound_members(key: str, node: Node) -> tuple[str, ...]:
+    """`IdentityObject.bound`: the `members` of a `google_*_iam_binding` (resolved where module
+    values resolve them, else as written), sorted and unique; () for other types."""
+    if not (key.startswith("google_") and key.endswith("_iam_binding")):
+        return ()
+    members = node.get("members")
+    return tuple(sorted(set(strings(members)))) if not isinstance(members, str) else (members,)
 
 
 def grant_extractor(rtype: str) -> Extractor | None:

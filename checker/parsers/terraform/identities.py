@@ -17,10 +17,10 @@ from typing import Any
 
 from checker.model import Grant, IdentityObject, Location, ModuleSources
 from checker.parsers import common
-from checker.parsers.terraform.digest import GRANT_ATTRIBUTES, METADATA_ATTRIBUTES, block_digest
+from checker.parsers.terraform.digest import METADATA_ATTRIBUTES, block_digest
 from checker.parsers.terraform.expansion import instances
 from checker.parsers.terraform.files import inline_files
-from checker.parsers.terraform.grants import grant_extractor
+from checker.parsers.terraform.grants import bound_members, frame_attributes, grant_extractor
 from checker.parsers.terraform.grants_aws import permissions_boundary
 from checker.parsers.terraform.grants_azure import not_identity_parts
 from checker.parsers.terraform.lifetime import declared_lifetime
@@ -145,8 +145,8 @@ def resource_identity(
         principals=literal_principals(node),
         inputs=(*file_inputs, *resolver.inputs(), *unknown.inputs),
         digest=block_digest(block, module, not_identity_parts(key, node.body)) + unknown.digest,
-        frame_digest=block_digest(block, module, GRANT_ATTRIBUTES[key])
-        if key in GRANT_ATTRIBUTES else "",
+        frame_digest=block_digest(block, module, f) if (f := frame_attributes(key)) else "",
+        bound=bound_members(key, resolving(node, resolver)),
         untagged_digest=block_digest(block, module, METADATA_ATTRIBUTES),
         metadata_from=metadata_from,
         unresolved=unknown.entries,

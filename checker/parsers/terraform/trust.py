@@ -27,7 +27,11 @@ _TRUST_FIELDS = frozenset({"AWS", "Service", "Federated", "CanonicalUser"})
 
 
 def _statement_trust(statement: Mapping[str, Any]) -> tuple[list[str], list[str]]:
-    """(principals as `Type:value`, OIDC subject patterns) of one IAM policy statement."""
+    """(principals as `Type:value`, OIDC subject patterns) of one IAM policy statement. A
+    `NotPrincipal` trusts every principal but those it names: each is kept as
+    `NotPrincipal:Type:value` (`NotPrincipal = "*"` trusts nobody and gives none). Source:
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html
+    """
     principal = statement.get("Principal")
     principals: list[str] = []
     if principal == "*" or principal == ["*"]:
@@ -36,6 +40,11 @@ def _statement_trust(statement: Mapping[str, Any]) -> tuple[list[str], list[str]
         for ptype, values in principal.items():
             if ptype in _TRUST_FIELDS:
                 principals.extend(f"{ptype}:{v}" for v in strings(values))
+    excluded = statement.get("NotPrincipal")
+    if isinstance(excluded, dict):
+        for ptype, values in excluded.items():
+            if ptype in _TRUST_FIELDS:
+                principals.extend(f"NotPrincipal:{ptype}:{v}" for v in strings(values))
     subjects: list[str] = []
     condition = statement.get("Condition")
     if isinstance(condition, dict):
@@ -74,7 +83,8 @@ def declared_trust(rtype: str, node: Node) -> tuple[Trust, ...]:
             principals, subjects = _statement_trust(st)
             conditions = statement_conditions(st.get("Condition"))
             for p in principals:
-                needle = subjects[0] if subjects else p.split(":", 1)[1]
+                named = p.removeprefix("NotPrincipal:").split(":", 1)[1]
+                needle = subjects[0] if subjects else named
                 line = find_line(node, "assume_role_policy", needle)
                 out.append(Trust(p, tuple(subjects), line, conditions))
     elif rtype == "aws_iam_policy_document":
