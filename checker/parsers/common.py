@@ -74,6 +74,29 @@ def is_tfvars(path: str) -> bool:
     return name in TFVARS_NAMES or name.endswith(AUTO_TFVARS_SUFFIXES)
 
 
+#: Subdirectories of a module whose variable definitions files are read as that module's
+#: `-var-file` values (`envs/prod.tfvars` belongs to the module above `envs/`).
+VAR_FILE_DIRS = ("env", "envs", "environment", "environments", "vars", "tfvars", "variables")
+
+
+def is_var_file(path: str) -> bool:
+    """True for a variable definitions file Terraform reads only when named with `-var-file`
+    (`prod.tfvars`, `ci.tfvars.json`): a `.tfvars`/`.tfvars.json` file that `is_tfvars` is not
+    (https://developer.hashicorp.com/terraform/language/values/variables#variable-definitions-tfvars-files)."""
+    name = PurePosixPath(path).name.lower()
+    return name.endswith((".tfvars", ".tfvars.json")) and not is_tfvars(path)
+
+
+def var_file_module(path: str) -> str:
+    """The module directory (posix, `""` for the root) var file `path` (`is_var_file`) sets
+    values of: its own directory, or the one above it when its directory is named as one of
+    `VAR_FILE_DIRS` (`envs/prod.tfvars` -> `""`)."""
+    parts = PurePosixPath(path).parts[:-1]
+    if parts and parts[-1].lower() in VAR_FILE_DIRS:
+        parts = parts[:-1]
+    return "/".join(parts)
+
+
 def tfvars_order(path: str) -> tuple[int, str]:
     """Sort key of an auto-loaded variable definitions file: Terraform loads (and so lets win)
     them in ascending order of this key (see `TFVARS_NAMES`)."""

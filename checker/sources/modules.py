@@ -22,7 +22,14 @@ from collections.abc import Iterable, Sequence
 from pathlib import PurePosixPath
 
 from checker.model import ModuleSources, SourceFile
-from checker.parsers.common import file_reference, file_references, is_tfvars
+from checker.parsers.common import (
+    VAR_FILE_DIRS,
+    file_reference,
+    file_references,
+    is_tfvars,
+    is_var_file,
+    var_file_module,
+)
 
 #: Configuration files of a module (`.tofu` is OpenTofu's name for them).
 CONFIG_SUFFIXES = (".tf", ".tofu")
@@ -45,15 +52,31 @@ def module_directory(path: str) -> str:
 
 
 def is_module_file(path: str) -> bool:
-    """True for a file whose content is part of its directory's module values: a `.tf` or
-    `.tofu` file (not `.tf.json`/`.tofu.json`, whose values are not read) or an auto-loaded
-    `.tfvars`/`.tfvars.json`."""
-    return PurePosixPath(path).name.lower().endswith(CONFIG_SUFFIXES) or is_tfvars(path)
+    """True for a file whose content is part of a module's values: a `.tf` or `.tofu` file
+    (not `.tf.json`/`.tofu.json`, whose values are not read), an auto-loaded
+    `.tfvars`/`.tfvars.json`, or a `-var-file` file (`is_var_file`: `prod.tfvars`, of the
+    module `owner_directory` names)."""
+    return (PurePosixPath(path).name.lower().endswith(CONFIG_SUFFIXES) or is_tfvars(path)
+            or is_var_file(path))
+
+
+def owner_directory(path: str) -> str:
+    """The module directory a module file belongs to: its own, or for a `-var-file` file in
+    a `VAR_FILE_DIRS` subdirectory (`envs/prod.tfvars`) the one above
+    (`checker.parsers.common.var_file_module`)."""
+    return var_file_module(path) if is_var_file(path) else module_directory(path)
+
+
+def var_file_directories(directories: Iterable[str]) -> list[str]:
+    """The `VAR_FILE_DIRS` subdirectories of `directories` (`envs`, `infra/vars`, ...), whose
+    `.tfvars` files are read as the module's `-var-file` values."""
+    return [f"{d}/{n}" if d else n for d in directories for n in VAR_FILE_DIRS]
 
 
 def module_directories(paths: Iterable[str]) -> list[str]:
-    """The sorted directories of the module files among `paths` (see `is_module_file`)."""
-    return sorted({module_directory(p) for p in paths if is_module_file(p)})
+    """The sorted module directories of the module files among `paths` (see `is_module_file`,
+    `owner_directory`)."""
+    return sorted({owner_directory(p) for p in paths if is_module_file(p)})
 
 
 def uses_module_values(raw: bytes) -> bool:
@@ -125,7 +148,8 @@ def group_modules(sources: Sequence[SourceFile]) -> dict[str, ModuleSources]:
     `.tf` file that reads a file of `sources` with `file()`/`templatefile()`.
 
     A `.tf`/`.tofu` file counts when a line starts with `locals` or `variable`; auto-loaded
-    `.tfvars`/`.tfvars.json` files always count. Directories without such a file are absent.
+    `.tfvars`/`.tfvars.json` files always count, and so do `-var-file` files, in the module
+    `owner_directory` names. Directories without such a file are absent.
     `ModuleSources.files` are the files of `sources` its `.tf` files reference.
     """
     found: dict[str, list[SourceFile]] = {}
@@ -134,6 +158,8 @@ def group_modules(sources: Sequence[SourceFile]) -> dict[str, ModuleSources]:
     for src in sources:
         if is_tfvars(src.path) or (is_config_file(src.path) and _DEFINES.search(src.raw)):
             found.setdefault(module_directory(src.path), []).append(src)
+        elif is_var_file(src.path):
+            found.setdefault(var_file_module(src.path), []).append(src)
         if is_config_file(src.path):
             configs.setdefault(module_directory(src.path), []).append(src)
     for directory, files in configs.items():
