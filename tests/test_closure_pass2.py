@@ -147,3 +147,72 @@ def test_var_file_of_another_module_is_not_read(
                        {"main.tf": POLICY_VAR, "other/prod.tfvars": 'actions = ["s3:Get"]\n'},
                        {"other/prod.tfvars": 'actions = ["iam:*"]\n'}, CLAUDE)
     assert (code, found) == (0, [])
+
+
+# --------------------------------------------------------------------------- B4: file() reads
+
+DOC = ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject",'
+       '"Resource":"arn:aws:s3:::b/*"}]}\n')
+WIDE = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}\n'
+YAML_DOC = ('Version: "2012-10-17"\nStatement:\n- Effect: Allow\n  Action: s3:GetObject\n'
+            '  Resource: "*"\n')
+
+
+def _file_policy(call: str) -> str:
+    return META + f'resource "aws_iam_policy" "p" {{\n  name   = "p"\n  policy = {call}\n}}\n'
+
+
+FILE_CASES = [
+    pytest.param({"main.tf": _file_policy(
+        'jsonencode(jsondecode(file("${path.module}/policy.json")))'), "policy.json": DOC},
+        {"policy.json": WIDE}, "main.tf", 'file("policy.json") (policy.json:1)', id="jsondecode"),
+    pytest.param({"main.tf": _file_policy(
+        'jsonencode(yamldecode(file("${path.module}/policy.yaml")))'), "policy.yaml": YAML_DOC},
+        {"policy.yaml": YAML_DOC.replace("s3:GetObject", '"*"')}, "main.tf",
+        'file("policy.yaml") (policy.yaml:1)', id="yamldecode"),
+    pytest.param({"main.tf": _file_policy('file("${path.module}/${local.f}")'),
+                  "locals.tf": 'locals { f = "policy.json" }\n', "policy.json": DOC},
+                 {"policy.json": WIDE}, "main.tf", 'file("policy.json") (policy.json:1)',
+                 id="path-via-local"),
+    pytest.param({"infra/main.tf": _file_policy('file("${path.module}/../shared/policy.json")'),
+                  "shared/policy.json": DOC}, {"shared/policy.json": WIDE}, "infra/main.tf",
+                 'file("../shared/policy.json") (shared/policy.json:1)', id="outside-module"),
+    pytest.param({"main.tf": _file_policy('file("${path.module}/policies/reader")'),
+                  "policies/reader": DOC}, {"policies/reader": WIDE}, "main.tf",
+                 'file("policies/reader") (policies/reader:1)', id="no-extension"),
+    pytest.param({"main.tf": _file_policy('file("${path.module}/policy.jsn")'),
+                  "policy.jsn": DOC}, {"policy.jsn": WIDE}, "main.tf",
+                 'file("policy.jsn") (policy.jsn:1)', id="other-extension"),
+]
+
+
+def _found_json(capsys: Any) -> dict[str, Any]:
+    return dict(json.loads(capsys.readouterr().out))
+
+
+@pytest.mark.parametrize(("base", "head", "tf", "via"), FILE_CASES)
+def test_file_document_widening_by_an_agent_blocks(
+        make_repo: Callable[..., GitRepo], capsys: Any, base: dict[str, str],
+        head: dict[str, str], tf: str, via: str) -> None:
+    code, found = _run(make_repo, capsys, base, head, CLAUDE)
+    assert code == 1
+    assert {rule for rule, _, block, _ in found if block} == {"NHI101", "NHI301", "NHI302"}
+    assert all(via in message for rule, _, _, message in found if rule == "NHI302")
+
+
+@pytest.mark.parametrize(("base", "head", "tf", "via"), FILE_CASES)
+def test_file_document_widening_by_a_human_does_not_block(
+        make_repo: Callable[..., GitRepo], capsys: Any, base: dict[str, str],
+        head: dict[str, str], tf: str, via: str) -> None:
+    code, found = _run(make_repo, capsys, base, head, HUMAN)
+    assert code == 0
+    assert not [f for f in found if f[2]]
+
+
+def test_a_file_not_read_is_nhi106_naming_it(tmp_path: Any, capsys: Any) -> None:
+    (tmp_path / "main.tf").write_text(_file_policy('file("${path.module}/missing.json")'))
+    main(["scan", str(tmp_path), "--format", "json"])
+    found = [(f["rule_id"], f["start_line"], f["message"])
+             for f in _found_json(capsys)["findings"]]
+    assert [(r, line) for r, line, _ in found] == [("NHI106", 4)]
+    assert "(file not read: missing.json (not found))" in found[0][2]

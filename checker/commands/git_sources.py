@@ -112,8 +112,9 @@ def module_siblings(
 
     Files read with `file()`/`templatefile()` (policy and trust documents) are inputs too: a
     changed document (`modules.may_be_document`: a README is none) makes every module in a
-    directory above it whose `.tf` text references it a changed module (its `.tf` files are
-    listed to find out), and the files
+    directory above it, or anywhere in the repository whose `.tf` text names the document's
+    file name (one `git grep`), whose `.tf` text references it a changed module (its `.tf`
+    files are listed to find out), and the files
     the module files (these and `changed_sources`, the caller's changed files at `rev`)
     reference are read as well, at `rev`, and the `.tf` files of the local modules they call
     (`checker.parsers.terraform.callees`), even in an excluded folder.
@@ -121,8 +122,11 @@ def module_siblings(
     changed = {p for f in changeset.files for p in (f.path, f.old_path) if p}
     directories = module_directories(changed)
     documents = sorted(p for p in changed if may_be_document(p))
-    if documents:
-        above = sorted({a for p in documents for a in _ancestors(p)} - set(directories))
+    if documents:  # the directories above them, and any whose `.tf` text names one
+        named = git.grep_directories(
+            repo, rev, sorted({p.rsplit("/", 1)[-1] for p in documents}), (".tf", ".tofu"))
+        above = sorted({a for p in documents for a in _ancestors(p)}.union(named)
+                       - set(directories))
         configs = git.read_directory_entries(
             repo, rev, above, (".tf", ".tofu"), max_bytes=config.max_file_bytes)
         directories = sorted({*directories, *referencing(documents, [

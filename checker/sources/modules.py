@@ -28,6 +28,7 @@ from checker.parsers.common import (
     file_references,
     is_tfvars,
     is_var_file,
+    literal_assignments,
     var_file_module,
 )
 
@@ -93,11 +94,21 @@ DOCUMENT_SUFFIXES = (".json", ".tpl", ".tftpl", ".tmpl", ".template", ".hcl", ".
                      ".xml", ".txt", ".policy")
 
 
+#: Files that are never a policy or trust document (docs, images, code, lock files): a change
+#: of one lists no module. Any other name may be one (`policies/reader`, `policy.jsn`).
+NOT_DOCUMENT_SUFFIXES = (".md", ".markdown", ".rst", ".adoc", ".png", ".jpg", ".jpeg", ".gif",
+                         ".svg", ".ico", ".pdf", ".py", ".go", ".js", ".ts", ".sh", ".rb",
+                         ".java", ".rs", ".lock", ".sum", ".mod", ".toml", ".cfg", ".ini",
+                         ".gitignore", ".gitattributes", ".editorconfig")
+
+
 def may_be_document(path: str) -> bool:
     """True for a file that is no module file and may be a document a module reads with
-    `file()`/`templatefile()` (`DOCUMENT_SUFFIXES`)."""
-    return not is_module_file(path) and PurePosixPath(path).name.lower().endswith(
-        DOCUMENT_SUFFIXES)
+    `file()`/`templatefile()`: any name but `NOT_DOCUMENT_SUFFIXES` (`DOCUMENT_SUFFIXES` are
+    the usual ones; Terraform reads any file)."""
+    name = PurePosixPath(path).name.lower()
+    return not is_module_file(path) and (name.endswith(DOCUMENT_SUFFIXES)
+                                         or not name.endswith(NOT_DOCUMENT_SUFFIXES))
 
 
 def calls_local_module(raw: bytes) -> bool:
@@ -113,9 +124,20 @@ def is_config_file(path: str) -> bool:
 
 def referenced_files(sources: Iterable[SourceFile]) -> set[str]:
     """The repository paths that the `file()`/`templatefile()` calls of the `.tf`/`.tofu`
-    files among `sources` read (`checker.parsers.common.file_references`)."""
-    return {ref for s in sources if is_config_file(s.path)
-            for ref in file_references(s.path, s.raw)}
+    files among `sources` read (`checker.parsers.common.file_references`, a path built from a
+    local or variable tried with the literals its directory's files assign)."""
+    configs = [s for s in sources if is_config_file(s.path)]
+    literals = _literals(configs)
+    return {ref for s in configs
+            for ref in file_references(s.path, s.raw, literals.get(module_directory(s.path)))}
+
+
+def _literals(configs: Sequence[SourceFile]) -> dict[str, dict[str, list[str]]]:
+    """directory -> `literal_assignments` of its files among `configs` (those with a call
+    whose path reads a value only)."""
+    wanted = {module_directory(s.path) for s in configs if b"file(" in s.raw and b"${" in s.raw}
+    return {d: literal_assignments(s.raw for s in configs if module_directory(s.path) == d)
+            for d in wanted}
 
 
 def local_module_directories(sources: Iterable[SourceFile]) -> set[str]:
@@ -139,8 +161,10 @@ def referencing(changed: Iterable[str], configs: Iterable[SourceFile]) -> list[s
     `changed` paths with `file()`/`templatefile()`: the modules a change of a policy document
     or template changes, found from the modules' text, never from the document's."""
     wanted = set(changed)
-    return sorted({module_directory(s.path) for s in configs if is_config_file(s.path)
-                   and wanted.intersection(file_references(s.path, s.raw))})
+    files = [s for s in configs if is_config_file(s.path)]
+    literals = _literals(files)
+    return sorted({module_directory(s.path) for s in files if wanted.intersection(
+        file_references(s.path, s.raw, literals.get(module_directory(s.path))))})
 
 
 def group_modules(sources: Sequence[SourceFile]) -> dict[str, ModuleSources]:
