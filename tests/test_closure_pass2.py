@@ -216,3 +216,37 @@ def test_a_file_not_read_is_nhi106_naming_it(tmp_path: Any, capsys: Any) -> None
              for f in _found_json(capsys)["findings"]]
     assert [(r, line) for r, line, _ in found] == [("NHI106", 4)]
     assert "(file not read: missing.json (not found))" in found[0][2]
+
+
+# --------------------------------------------------------------------------- B6: terragrunt
+
+MODULE_TF = """\
+variable "actions" { type = list(string) }
+""" + META + """\
+resource "aws_iam_policy" "p" {
+  name   = "p"
+  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow",
+    Action = var.actions, Resource = "*" }] })
+}
+"""
+TERRAGRUNT_LOCALS = """\
+terraform { source = "../../modules/iam" }
+locals { acts = ["s3:GetObject"] }
+inputs = { actions = local.acts }
+"""
+
+
+@pytest.mark.parametrize(("author", "code", "blocking"), [
+    (CLAUDE, 1, {"NHI101", "NHI301"}), (HUMAN, 0, set())])
+def test_terragrunt_inputs_read_locals_of_the_same_file(
+        make_repo: Callable[..., GitRepo], capsys: Any, author: Identity, code: int,
+        blocking: set[str]) -> None:
+    wide = TERRAGRUNT_LOCALS.replace('"s3:GetObject"', '"iam:*"')
+    got, found = _run(make_repo, capsys, {"modules/iam/main.tf": MODULE_TF,
+                                          "live/ci/terragrunt.hcl": TERRAGRUNT_LOCALS},
+                      {"live/ci/terragrunt.hcl": wide}, author)
+    assert got == code
+    assert {rule for rule, _, block, _ in found if block} == blocking
+    if author == CLAUDE:
+        assert "via local.acts (live/ci/terragrunt.hcl:2)" in next(
+            m for rule, _, _, m in found if rule == "NHI301")
