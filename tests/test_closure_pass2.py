@@ -21,8 +21,8 @@ Found = list[tuple[str, int, bool, str]]
 
 
 def _run(make_repo: Callable[..., GitRepo], capsys: Any, base: dict[str, str],
-         head: dict[str, str], author: Identity) -> tuple[int, Found]:
-    repo = make_repo()
+         head: dict[str, str], author: Identity, name: str = "repo") -> tuple[int, Found]:
+    repo = make_repo(name)
     sha = repo.commit(base, author=HUMAN)
     repo.commit(head, author=author, trailers=REQUESTED if author == CLAUDE else None)
     code = main(["check", "--repo", str(repo.path), "--base", sha, "--head", "HEAD",
@@ -250,3 +250,41 @@ def test_terragrunt_inputs_read_locals_of_the_same_file(
     if author == CLAUDE:
         assert "via local.acts (live/ci/terragrunt.hcl:2)" in next(
             m for rule, _, _, m in found if rule == "NHI301")
+
+
+# --------------------------------------------------------------------------- B5: time_rotating
+
+ROTATED_PASSWORD = """\
+resource "time_rotating" "r" {
+  rotation_days = 30
+}
+""" + META + """\
+resource "azuread_application_password" "p" {
+  application_id = "/applications/00000000-0000-0000-0000-000000000000"
+  end_date       = time_rotating.r.rotation_rfc3339
+}
+"""
+ROTATED_KEY = """\
+resource "time_rotating" "r" {
+  rotation_days = 30
+}
+""" + META + """\
+resource "google_service_account_key" "k" {
+  service_account_id = "projects/p/serviceAccounts/ci@p.iam.gserviceaccount.com"
+  keepers            = { rotation_time = time_rotating.r.rotation_rfc3339 }
+}
+"""
+
+
+@pytest.mark.parametrize("tf", [ROTATED_PASSWORD, ROTATED_KEY], ids=["password", "sa-key"])
+def test_time_rotating_period_is_the_lifetime(
+        make_repo: Callable[..., GitRepo], capsys: Any, tf: str) -> None:
+    longer = tf.replace("rotation_days = 30", "rotation_days = 3650")
+    code, found = _run(make_repo, capsys, {"main.tf": tf}, {"main.tf": longer}, CLAUDE)
+    assert code == 1
+    message = next(m for rule, _, block, m in found if rule == "NHI302" and block)
+    assert "lives 3650 days (was 30)" in message
+    assert "via time_rotating.r (main.tf:1)" in message
+    code, found = _run(make_repo, capsys, {"main.tf": tf}, {"main.tf": longer}, HUMAN, "human")
+    assert code == 0
+    assert not [f for f in found if f[2]]

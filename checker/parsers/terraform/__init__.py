@@ -24,6 +24,8 @@ of the public API. The package, in data-flow order:
 - `trust.py`: assume-role and federation trust;
 - `files.py`: `file()`/`templatefile()` documents inlined into a block (its inputs);
 - `callees.py`: a local module call read as the called module's identities, with its arguments;
+- `rotation.py`: a `time_rotating` resource's period as the lifetime of the credentials
+  it rotates;
 - `variants.py`: the identities read again under each `-var-file` file's values, joined;
 - `terragrunt.py`: a `terragrunt.hcl`'s `inputs` read as a module call (`parse_terragrunt`).
 
@@ -82,6 +84,7 @@ from checker.parsers.terraform.identities import FORMAT, Context, references_in,
 from checker.parsers.terraform.modules import module_identities
 from checker.parsers.terraform.nodes import Block, Doc, hcl_blocks, json_blocks
 from checker.parsers.terraform.positions import json_spans
+from checker.parsers.terraform.rotation import rotating_lifetimes
 from checker.parsers.terraform.terragrunt import terragrunt_identities
 from checker.parsers.terraform.values import ModuleValue, ModuleValues, module_values
 from checker.parsers.terraform.variants import merge, variants
@@ -194,5 +197,5 @@ def _build(blocks: list[Block], doc: Doc, module: ModuleSources | None = None, *
         )
         if found is not None:
             out.append(found)
-    out.sort(key=lambda o: (o.location.start_line, o.address))
-    return tuple(out)
+    rotated = rotating_lifetimes(blocks, tuple(out))  # `time_rotating` periods as lifetimes
+    return tuple(sorted(rotated, key=lambda o: (o.location.start_line, o.address)))
