@@ -254,7 +254,7 @@ class ModuleSources:
     `directory` is the posix directory (`""` for the repository or scan root); `sources` are
     its `.tf`/`.tofu` files that may hold `locals`/`variable` blocks and its auto-loaded
     variable definitions files (`terraform.tfvars`, `terraform.tfvars.json`, `*.auto.tfvars`,
-    `*.auto.tfvars.json`), sorted by path. Hashable and
+    `*.auto.tfvars.json`) and its `-var-file` files (see `variant`), sorted by path. Hashable and
     picklable: parse jobs carry it to a `sources.budget.ParseWorker`, which reads it once per
     process (`checker.parsers.terraform.module_values` is cached). `files` are the files its
     `.tf`/`.tofu` files read with `file()`/`templatefile()` (policy and trust documents), by
@@ -270,6 +270,11 @@ class ModuleSources:
     files: tuple[SourceFile, ...] = ()
     caller: str = ""
     arguments: tuple[tuple[str, str, Location], ...] = ()
+    #: The path of one `-var-file` file among `sources` (`prod.tfvars`, `envs/ci.tfvars`:
+    #: `checker.parsers.common.is_var_file`) whose values are applied after the auto-loaded
+    #: ones; "" for the auto-loaded values alone. Var files are in `sources` for every module,
+    #: but only `variant`'s values are read.
+    variant: str = ""
 
 
 @dataclass(frozen=True)

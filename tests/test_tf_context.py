@@ -20,6 +20,7 @@ from checker import git
 from checker.cli import main
 from checker.model import Location, ModuleSources, SourceFile
 from checker.parsers import terraform
+from checker.parsers.common import VAR_FILE_DIRS
 from checker.policy.catalogue import load_catalogue
 from checker.sources.modules import group_modules
 
@@ -70,10 +71,12 @@ def test_hook_lists_a_module_only_when_a_module_file_is_staged(
     monkeypatch.setattr(git, "read_directory_entries", counting)
     code, report = _hook_json(repo, monkeypatch, capsys)
     assert (code, report["findings"], listed) == (0, [], [])
-    # One listing of the module's directory per side: the index, then HEAD.
+    # One listing of the module's directory (and its var-file folders) per side: the index,
+    # then HEAD.
     repo.stage({"locals.tf": _locals("roles/owner", region="us-east1")})
     code, report = _hook_json(repo, monkeypatch, capsys)
-    assert (code, report["findings"], listed) == (0, [], [(None, [""]), (base, [""])])
+    folders = ["", *VAR_FILE_DIRS]
+    assert (code, report["findings"], listed) == (0, [], [(None, folders), (base, folders)])
 
 
 # ----------------------------------------------------------------------------- values

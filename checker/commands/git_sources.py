@@ -23,9 +23,11 @@ from checker.sources.modules import (
     local_module_directories,
     may_be_document,
     module_directories,
+    owner_directory,
     referenced_files,
     referencing,
     uses_module_values,
+    var_file_directories,
 )
 
 
@@ -96,7 +98,8 @@ def module_siblings(
     repo: Repo, rev: str | None, changeset: ChangeSet, config: Config, *, base: bool,
     changed_sources: Sequence[SourceFile] = (),
 ) -> list[SourceFile]:
-    """The Terraform module files (`.tf`, `.tofu`, auto-loaded `.tfvars`/`.tfvars.json`) at
+    """The Terraform module files (`.tf`, `.tofu`, `.tfvars`/`.tfvars.json`, also those in
+    the module's `envs/`-like subdirectories: `modules.var_file_directories`) at
     commit `rev` (None: the index) of every directory in which the change touches one, except
     those the caller already reads for that side: the changed files at head (`base=False`); at base
     (`base=True`), the base versions of changed files that still exist (so a deleted
@@ -109,8 +112,9 @@ def module_siblings(
 
     Files read with `file()`/`templatefile()` (policy and trust documents) are inputs too: a
     changed document (`modules.may_be_document`: a README is none) makes every module in a
-    directory above it whose `.tf` text references it a changed module (its `.tf` files are
-    listed to find out), and the files
+    directory above it, or anywhere in the repository whose `.tf` text names the document's
+    file name (one `git grep`), whose `.tf` text references it a changed module (its `.tf`
+    files are listed to find out), and the files
     the module files (these and `changed_sources`, the caller's changed files at `rev`)
     reference are read as well, at `rev`, and the `.tf` files of the local modules they call
     (`checker.parsers.terraform.callees`), even in an excluded folder.
@@ -118,8 +122,11 @@ def module_siblings(
     changed = {p for f in changeset.files for p in (f.path, f.old_path) if p}
     directories = module_directories(changed)
     documents = sorted(p for p in changed if may_be_document(p))
-    if documents:
-        above = sorted({a for p in documents for a in _ancestors(p)} - set(directories))
+    if documents:  # the directories above them, and any whose `.tf` text names one
+        named = git.grep_directories(
+            repo, rev, sorted({p.rsplit("/", 1)[-1] for p in documents}), (".tf", ".tofu"))
+        above = sorted({a for p in documents for a in _ancestors(p)}.union(named)
+                       - set(directories))
         configs = git.read_directory_entries(
             repo, rev, above, (".tf", ".tofu"), max_bytes=config.max_file_bytes)
         directories = sorted({*directories, *referencing(documents, [
@@ -130,14 +137,16 @@ def module_siblings(
         {f.old_path or f.path for f in changeset.files if f.status not in ("A", "D")}
         if base else changed
     )  # fmt: skip
-    entries = git.read_directory_entries(
-        repo, rev, directories, (".tf", ".tofu", ".tfvars", ".tfvars.json"),
-        max_bytes=config.max_file_bytes, exclude=skip,
+    entries = git.read_directory_entries(  # and the -var-file files in envs/, vars/, ...
+        repo, rev, [*directories, *var_file_directories(directories)],
+        (".tf", ".tofu", ".tfvars", ".tfvars.json"), max_bytes=config.max_file_bytes,
+        exclude=skip,
     )
     found = [
         SourceFile(path, entry.data, rev)
         for path, entry in sorted(entries.items())
         if entry.data is not None and path not in skip and is_module_file(path)
+        and owner_directory(path) in directories
     ]
     callees = sorted(local_module_directories([*found, *changed_sources]) - set(directories))
     if callees:  # local modules the changed modules call: read with the call's arguments

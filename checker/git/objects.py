@@ -223,3 +223,29 @@ def read_directory_entries(
         if mode.decode() != MODE_TREE:
             found[path] = (mode.decode(), obj.decode(), int(size) if size != b"-" else None)
     return _fill(repo, found, max_bytes)
+
+
+def grep_directories(
+    repo: git.Repo, rev: str | None, needles: Sequence[str], suffixes: Sequence[str]
+) -> list[str]:
+    """The sorted directories (posix, `""` for the root) of the files at `rev` (None: the
+    index) whose name ends with one of `suffixes` and whose text holds one of the fixed strings
+    `needles`: one `git grep -l -F` over the whole tree. [] when there is none (git grep exits
+    1) or git cannot search."""
+    if not needles or not suffixes:
+        return []
+    args = ["grep", "-l", "-z", "-I", "-F", *(x for n in needles for x in ("-e", n))]
+    args += ["--cached"] if rev is None else [rev]
+    args += ["--", *(f":(glob)**/*{_glob_escape(s)}" for s in suffixes)]
+    try:
+        raw = run_git_glob(repo, *args)
+    except GitError:
+        return []
+    found: set[str] = set()
+    for record in raw.split(b"\x00"):
+        path = decode(record)
+        if rev is not None and path.startswith(f"{rev}:"):
+            path = path[len(rev) + 1 :]
+        if path:
+            found.add(path.rpartition("/")[0])
+    return sorted(found)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import PurePosixPath
 
 #: Files larger than this are not parsed (NHI903). Config can change it later.
@@ -74,6 +75,29 @@ def is_tfvars(path: str) -> bool:
     return name in TFVARS_NAMES or name.endswith(AUTO_TFVARS_SUFFIXES)
 
 
+#: Subdirectories of a module whose variable definitions files are read as that module's
+#: `-var-file` values (`envs/prod.tfvars` belongs to the module above `envs/`).
+VAR_FILE_DIRS = ("env", "envs", "environment", "environments", "vars", "tfvars", "variables")
+
+
+def is_var_file(path: str) -> bool:
+    """True for a variable definitions file Terraform reads only when named with `-var-file`
+    (`prod.tfvars`, `ci.tfvars.json`): a `.tfvars`/`.tfvars.json` file that `is_tfvars` is not
+    (https://developer.hashicorp.com/terraform/language/values/variables#variable-definitions-tfvars-files)."""
+    name = PurePosixPath(path).name.lower()
+    return name.endswith((".tfvars", ".tfvars.json")) and not is_tfvars(path)
+
+
+def var_file_module(path: str) -> str:
+    """The module directory (posix, `""` for the root) var file `path` (`is_var_file`) sets
+    values of: its own directory, or the one above it when its directory is named as one of
+    `VAR_FILE_DIRS` (`envs/prod.tfvars` -> `""`)."""
+    parts = PurePosixPath(path).parts[:-1]
+    if parts and parts[-1].lower() in VAR_FILE_DIRS:
+        parts = parts[:-1]
+    return "/".join(parts)
+
+
 def tfvars_order(path: str) -> tuple[int, str]:
     """Sort key of an auto-loaded variable definitions file: Terraform loads (and so lets win)
     them in ascending order of this key (see `TFVARS_NAMES`)."""
@@ -104,15 +128,43 @@ def file_reference(directory: str, argument: str) -> str | None:
     return None if joined == ".." or joined.startswith("../") or joined == "." else joined
 
 
-def file_references(path: str, raw: bytes) -> list[str]:
+#: `NAME = "literal"` (a local, or a variable's `default`): a value a path may be built from.
+_LITERAL_ASSIGN = re.compile(r'(?<![\w.-])([A-Za-z_][\w-]*)[ \t]*=[ \t]*"([^"$%\\\n]*)"')
+_VALUE_PART = re.compile(r"\$\{\s*(local|var)\.([A-Za-z_][\w-]*)\s*\}")
+_MAX_CANDIDATES = 16
+
+
+def literal_assignments(raws: Iterable[bytes]) -> dict[str, list[str]]:
+    """NAME -> the literal strings assigned to it (`NAME = "x"`) in the Terraform files
+    `raws` (a byte scan; `default` collects variable defaults), for `file_references`."""
+    found: dict[str, list[str]] = {}
+    for raw in raws:
+        for m in _LITERAL_ASSIGN.finditer(raw.decode("utf-8", "replace")):
+            found.setdefault(m.group(1), []).append(m.group(2))
+    return found
+
+
+def file_references(path: str, raw: bytes,
+                    literals: Mapping[str, Sequence[str]] | None = None) -> list[str]:  # fmt: skip
     """The repository paths that the `file()`/`templatefile()` calls in Terraform file `path`
-    (bytes `raw`) read, sorted, each once (a cheap byte scan: no HCL parse)."""
+    (bytes `raw`) read, sorted, each once (a cheap byte scan: no HCL parse). A path built from
+    `${local.NAME}`/`${var.NAME}` is tried with each literal `literals` holds for NAME (from
+    `literal_assignments` of the module's files; a variable's too with each `default`)."""
     if b"file(" not in raw:
         return []
     directory = PurePosixPath(path).parent.as_posix()
     directory = "" if directory == "." else directory
     text = raw.decode("utf-8", "replace")
-    found = {file_reference(directory, m.group(2)) for m in FILE_CALL.finditer(text)}
+    found: set[str | None] = set()
+    known = literals or {}
+    for m in FILE_CALL.finditer(text):
+        candidates = [m.group(2)]
+        for part in _VALUE_PART.finditer(m.group(2)) if known else ():
+            values = [*known.get(part.group(2), ()),
+                      *(known.get("default", ()) if part.group(1) == "var" else ())]
+            candidates = [c.replace(part.group(0), v) for c in candidates
+                          for v in values][:_MAX_CANDIDATES]
+        found.update(file_reference(directory, c) for c in candidates)
     return sorted(p for p in found if p is not None)
 
 

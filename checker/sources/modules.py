@@ -22,7 +22,15 @@ from collections.abc import Iterable, Sequence
 from pathlib import PurePosixPath
 
 from checker.model import ModuleSources, SourceFile
-from checker.parsers.common import file_reference, file_references, is_tfvars
+from checker.parsers.common import (
+    VAR_FILE_DIRS,
+    file_reference,
+    file_references,
+    is_tfvars,
+    is_var_file,
+    literal_assignments,
+    var_file_module,
+)
 
 #: Configuration files of a module (`.tofu` is OpenTofu's name for them).
 CONFIG_SUFFIXES = (".tf", ".tofu")
@@ -45,15 +53,31 @@ def module_directory(path: str) -> str:
 
 
 def is_module_file(path: str) -> bool:
-    """True for a file whose content is part of its directory's module values: a `.tf` or
-    `.tofu` file (not `.tf.json`/`.tofu.json`, whose values are not read) or an auto-loaded
-    `.tfvars`/`.tfvars.json`."""
-    return PurePosixPath(path).name.lower().endswith(CONFIG_SUFFIXES) or is_tfvars(path)
+    """True for a file whose content is part of a module's values: a `.tf` or `.tofu` file
+    (not `.tf.json`/`.tofu.json`, whose values are not read), an auto-loaded
+    `.tfvars`/`.tfvars.json`, or a `-var-file` file (`is_var_file`: `prod.tfvars`, of the
+    module `owner_directory` names)."""
+    return (PurePosixPath(path).name.lower().endswith(CONFIG_SUFFIXES) or is_tfvars(path)
+            or is_var_file(path))
+
+
+def owner_directory(path: str) -> str:
+    """The module directory a module file belongs to: its own, or for a `-var-file` file in
+    a `VAR_FILE_DIRS` subdirectory (`envs/prod.tfvars`) the one above
+    (`checker.parsers.common.var_file_module`)."""
+    return var_file_module(path) if is_var_file(path) else module_directory(path)
+
+
+def var_file_directories(directories: Iterable[str]) -> list[str]:
+    """The `VAR_FILE_DIRS` subdirectories of `directories` (`envs`, `infra/vars`, ...), whose
+    `.tfvars` files are read as the module's `-var-file` values."""
+    return [f"{d}/{n}" if d else n for d in directories for n in VAR_FILE_DIRS]
 
 
 def module_directories(paths: Iterable[str]) -> list[str]:
-    """The sorted directories of the module files among `paths` (see `is_module_file`)."""
-    return sorted({module_directory(p) for p in paths if is_module_file(p)})
+    """The sorted module directories of the module files among `paths` (see `is_module_file`,
+    `owner_directory`)."""
+    return sorted({owner_directory(p) for p in paths if is_module_file(p)})
 
 
 def uses_module_values(raw: bytes) -> bool:
@@ -70,11 +94,21 @@ DOCUMENT_SUFFIXES = (".json", ".tpl", ".tftpl", ".tmpl", ".template", ".hcl", ".
                      ".xml", ".txt", ".policy")
 
 
+#: Files that are never a policy or trust document (docs, images, code, lock files): a change
+#: of one lists no module. Any other name may be one (`policies/reader`, `policy.jsn`).
+NOT_DOCUMENT_SUFFIXES = (".md", ".markdown", ".rst", ".adoc", ".png", ".jpg", ".jpeg", ".gif",
+                         ".svg", ".ico", ".pdf", ".py", ".go", ".js", ".ts", ".sh", ".rb",
+                         ".java", ".rs", ".lock", ".sum", ".mod", ".toml", ".cfg", ".ini",
+                         ".gitignore", ".gitattributes", ".editorconfig")
+
+
 def may_be_document(path: str) -> bool:
     """True for a file that is no module file and may be a document a module reads with
-    `file()`/`templatefile()` (`DOCUMENT_SUFFIXES`)."""
-    return not is_module_file(path) and PurePosixPath(path).name.lower().endswith(
-        DOCUMENT_SUFFIXES)
+    `file()`/`templatefile()`: any name but `NOT_DOCUMENT_SUFFIXES` (`DOCUMENT_SUFFIXES` are
+    the usual ones; Terraform reads any file)."""
+    name = PurePosixPath(path).name.lower()
+    return not is_module_file(path) and (name.endswith(DOCUMENT_SUFFIXES)
+                                         or not name.endswith(NOT_DOCUMENT_SUFFIXES))
 
 
 def calls_local_module(raw: bytes) -> bool:
@@ -90,9 +124,20 @@ def is_config_file(path: str) -> bool:
 
 def referenced_files(sources: Iterable[SourceFile]) -> set[str]:
     """The repository paths that the `file()`/`templatefile()` calls of the `.tf`/`.tofu`
-    files among `sources` read (`checker.parsers.common.file_references`)."""
-    return {ref for s in sources if is_config_file(s.path)
-            for ref in file_references(s.path, s.raw)}
+    files among `sources` read (`checker.parsers.common.file_references`, a path built from a
+    local or variable tried with the literals its directory's files assign)."""
+    configs = [s for s in sources if is_config_file(s.path)]
+    literals = _literals(configs)
+    return {ref for s in configs
+            for ref in file_references(s.path, s.raw, literals.get(module_directory(s.path)))}
+
+
+def _literals(configs: Sequence[SourceFile]) -> dict[str, dict[str, list[str]]]:
+    """directory -> `literal_assignments` of its files among `configs` (those with a call
+    whose path reads a value only)."""
+    wanted = {module_directory(s.path) for s in configs if b"file(" in s.raw and b"${" in s.raw}
+    return {d: literal_assignments(s.raw for s in configs if module_directory(s.path) == d)
+            for d in wanted}
 
 
 def local_module_directories(sources: Iterable[SourceFile]) -> set[str]:
@@ -116,8 +161,10 @@ def referencing(changed: Iterable[str], configs: Iterable[SourceFile]) -> list[s
     `changed` paths with `file()`/`templatefile()`: the modules a change of a policy document
     or template changes, found from the modules' text, never from the document's."""
     wanted = set(changed)
-    return sorted({module_directory(s.path) for s in configs if is_config_file(s.path)
-                   and wanted.intersection(file_references(s.path, s.raw))})
+    files = [s for s in configs if is_config_file(s.path)]
+    literals = _literals(files)
+    return sorted({module_directory(s.path) for s in files if wanted.intersection(
+        file_references(s.path, s.raw, literals.get(module_directory(s.path))))})
 
 
 def group_modules(sources: Sequence[SourceFile]) -> dict[str, ModuleSources]:
@@ -125,7 +172,8 @@ def group_modules(sources: Sequence[SourceFile]) -> dict[str, ModuleSources]:
     `.tf` file that reads a file of `sources` with `file()`/`templatefile()`.
 
     A `.tf`/`.tofu` file counts when a line starts with `locals` or `variable`; auto-loaded
-    `.tfvars`/`.tfvars.json` files always count. Directories without such a file are absent.
+    `.tfvars`/`.tfvars.json` files always count, and so do `-var-file` files, in the module
+    `owner_directory` names. Directories without such a file are absent.
     `ModuleSources.files` are the files of `sources` its `.tf` files reference.
     """
     found: dict[str, list[SourceFile]] = {}
@@ -134,6 +182,8 @@ def group_modules(sources: Sequence[SourceFile]) -> dict[str, ModuleSources]:
     for src in sources:
         if is_tfvars(src.path) or (is_config_file(src.path) and _DEFINES.search(src.raw)):
             found.setdefault(module_directory(src.path), []).append(src)
+        elif is_var_file(src.path):
+            found.setdefault(var_file_module(src.path), []).append(src)
         if is_config_file(src.path):
             configs.setdefault(module_directory(src.path), []).append(src)
     for directory, files in configs.items():

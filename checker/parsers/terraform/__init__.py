@@ -24,6 +24,9 @@ of the public API. The package, in data-flow order:
 - `trust.py`: assume-role and federation trust;
 - `files.py`: `file()`/`templatefile()` documents inlined into a block (its inputs);
 - `callees.py`: a local module call read as the called module's identities, with its arguments;
+- `rotation.py`: a `time_rotating` resource's period as the lifetime of the credentials
+  it rotates;
+- `variants.py`: the identities read again under each `-var-file` file's values, joined;
 - `terragrunt.py`: a `terragrunt.hcl`'s `inputs` read as a module call (`parse_terragrunt`).
 
 Which blocks define identities is data: `rules/catalogue/terraform.yaml`. A `resource "T" "N"`
@@ -50,15 +53,17 @@ inside an index, a lookup, an interpolation, `jsonencode(...)` or a function the
 knows: `expressions.FUNCTIONS`) is computed from the module's literal values
 (`ModuleSources`, `module_values`): `locals` and `variable` defaults of every `.tf` file of the
 directory, overridden by `terraform.tfvars`, `terraform.tfvars.json`, `*.auto.tfvars` and
-`*.auto.tfvars.json` as Terraform does. A block with a known `for_each` or `count` gives the
-grants of every instance (`each.key`, `each.value`, `count.index` bound); with none (`count`
-0) it is read as written, its `count` input recorded (`expansion`). `dynamic "statement"`
-blocks expand the same way, and `policy = data.aws_iam_policy_document.NAME.json` reads that
-block of the same file. Where each value was defined (and the data block read) goes into
-`IdentityObject.inputs`. Metadata, lifetimes, trust and principals are read as written (a
-default is not proof of what a run applies: it must not satisfy a governance check); a tag map
-made only of variables the module's caller sets is recorded in
-`IdentityObject.metadata_from`.
+`*.auto.tfvars.json` as Terraform does, and each `-var-file` file of the module
+(`prod.tfvars`, `envs/ci.tfvars`) read as one more possible set of values: the file's
+identities are the union over them (`variants.py`). A block with a known `for_each` or
+`count` gives the grants of every instance (`each.key`, `each.value`, `count.index` bound);
+with none (`count` 0) it is read as written, its `count` input recorded (`expansion`).
+`dynamic "statement"` blocks expand the same way, and
+`policy = data.aws_iam_policy_document.NAME.json` reads that block of the same file. Where
+each value was defined (and the data block read) goes into `IdentityObject.inputs`.
+Metadata, lifetimes, trust and principals are read as written (a default is not proof of what a
+run applies: it must not satisfy a governance check); a tag map made only of variables the
+module's caller sets is recorded in `IdentityObject.metadata_from`.
 
 Nothing here raises on bad input: syntax errors are NHI901 `ParseProblem`s, undecodable files
 NHI902/NHI903 (from `common.decode`), and any unexpected shape is skipped.
@@ -79,8 +84,10 @@ from checker.parsers.terraform.identities import FORMAT, Context, references_in,
 from checker.parsers.terraform.modules import module_identities
 from checker.parsers.terraform.nodes import Block, Doc, hcl_blocks, json_blocks
 from checker.parsers.terraform.positions import json_spans
+from checker.parsers.terraform.rotation import rotating_lifetimes
 from checker.parsers.terraform.terragrunt import terragrunt_identities
 from checker.parsers.terraform.values import ModuleValue, ModuleValues, module_values
+from checker.parsers.terraform.variants import merge, variants
 from checker.policy.catalogue import Catalogue
 
 __all__ = [
@@ -115,7 +122,10 @@ def parse(source: SourceFile, catalogue: Catalogue, loaded: LoadedHcl | None = N
         return ParseResult(problems=loaded.problems)
     doc = Doc(path=source.path, lines=text.split("\n"), spans=None)
     blocks = list(hcl_blocks(data, doc))
-    return ParseResult(_build(blocks, doc, module, catalogue=catalogue), loaded.problems)
+    objects = _build(blocks, doc, module, catalogue=catalogue)
+    for variant in variants(module, text):  # each -var-file file's values too (union)
+        objects = merge(objects, _build(blocks, doc, variant, catalogue=catalogue))
+    return ParseResult(objects, loaded.problems)
 
 
 def parse_json(source: SourceFile, catalogue: Catalogue) -> ParseResult:
@@ -187,5 +197,5 @@ def _build(blocks: list[Block], doc: Doc, module: ModuleSources | None = None, *
         )
         if found is not None:
             out.append(found)
-    out.sort(key=lambda o: (o.location.start_line, o.address))
-    return tuple(out)
+    rotated = rotating_lifetimes(blocks, tuple(out))  # `time_rotating` periods as lifetimes
+    return tuple(sorted(rotated, key=lambda o: (o.location.start_line, o.address)))

@@ -30,13 +30,23 @@ from typing import Any
 from checker.decode import decode
 from checker.model import Location, ModuleSources, ParseProblem
 from checker.parsers.common import FILE_CALL, file_reference
+from checker.parsers.terraform.expressions import Unresolved
 from checker.parsers.terraform.hcl import HCL_ERRORS, load_hcl
 from checker.parsers.terraform.nodes import META, Block
 from checker.parsers.terraform.resolver import Resolver
 from checker.parsers.terraform.values import Inputs
+from checker.safeyaml.load import load_text
+from checker.safeyaml.nodes import to_python
 
 #: A whole value that is one `file(...)`/`templatefile(...)` call, as python-hcl2 writes it.
 _WHOLE_CALL = re.compile(r"\$\{\s*((?:file|templatefile)\(.*\))\s*\}", re.DOTALL)
+#: `jsonencode(jsondecode(file(...)))` / `jsonencode(yamldecode(file(...)))`: the document
+#: re-encoded as JSON (https://developer.hashicorp.com/terraform/language/functions/yamldecode).
+_DECODED_CALL = re.compile(
+    r"\$\{\s*jsonencode\(\s*(json|yaml)decode\(\s*((?:file|templatefile)\(.*\))\s*\)\s*\)\s*\}",
+    re.DOTALL)
+#: `${path.module}`, `${path.root}`, `${path.cwd}`: the module's own directory.
+_PATH_REF = re.compile(r"\$\{\s*path\.(?:module|root|cwd)\s*\}")
 #: Template tokens: escapes, `${...}` interpolations and `%{...}` directives with strip markers.
 _TOKEN = re.compile(r"\$\$\{|%%\{|([$%])\{(~?)(.*?)(~?)\}", re.DOTALL)
 _REF = re.compile(r'[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*|\[\s*(?:\d+|"[^"]*")\s*\])*')
@@ -73,12 +83,64 @@ def _inline(value: Any, module: ModuleSources, inputs: dict[str, Location], dept
                 for k, v in value.items()}
     if isinstance(value, str) and "file(" in value:
         m = _WHOLE_CALL.fullmatch(value.strip())
-        if m is not None:
-            got = _call(m.group(1), module)
-            if got is not None:
+        decoded = _DECODED_CALL.fullmatch(value.strip()) if m is None else None
+        call = m.group(1) if m is not None else decoded.group(2) if decoded is not None else ""
+        got = _call(call, module) if call else None
+        if got is not None:
+            text = got[0] if decoded is None else _reencode(got[0], decoded.group(1))
+            if text is not None:
                 inputs.update(got[1])
-                return got[0]
+                return text
     return value
+
+
+def _reencode(text: str, syntax: str) -> str | None:
+    """`jsonencode(<syntax>decode(text))` in canonical JSON (`_canonical`), or None when `text`
+    is not one JSON value / one YAML document (`checker.safeyaml`)."""
+    try:
+        if syntax == "json":
+            return json.dumps(json.loads(text), sort_keys=True)
+        stream = load_text(text, "<yamldecode>")
+        if stream.problem is not None or len(stream.documents) != 1:
+            return None
+        return json.dumps(to_python(stream.documents[0]), sort_keys=True, default=str)
+    except (ValueError, RecursionError, TypeError):
+        return None
+
+
+def file_path(argument: str, module: ModuleSources) -> tuple[str | None, Inputs]:
+    """The repository path a `file()`/`templatefile()` path argument of `module` names
+    (`checker.parsers.common.file_reference`), its `local.*`/`var.*` parts computed by the
+    `Resolver` (`"${path.module}/${local.f}"`), and the module values read; (None, ()) when
+    the path cannot be known before apply or leaves the repository."""
+    path = file_reference(module.directory, argument)
+    if path is not None or "${" not in argument:
+        return path, ()
+    resolver = Resolver(module)
+    try:
+        got, used = resolver.evaluate(None, _PATH_REF.sub(".", argument))
+    except (Unresolved, RecursionError):
+        return None, ()
+    return (file_reference(module.directory, got), used) if isinstance(got, str) else (None, ())
+
+
+def unread_file(expr: str, module: ModuleSources | None) -> str | None:
+    """Why the first `file()`/`templatefile()` call in expression `expr` (an identity's value
+    that `inline_files` left as written) was not read, as an NHI106 reason:
+    `file not read: <path> (<why>)`; None when `expr` calls neither."""
+    head = FILE_CALL.search(expr)
+    if head is None:
+        return None
+    path = file_path(head.group(2), module)[0] if module is not None else None
+    if path is None:
+        return f"file not read: {head.group(2)} (path not known before apply, or outside the " \
+               "repository)"
+    src = next((s for s in module.files if s.path == path), None) if module else None
+    if src is None:
+        return f"file not read: {path} (not found)"
+    if isinstance(decode(src), ParseProblem):
+        return f"file not read: {path} (not text)"
+    return f"file not read: {path} ({head.group(1)}() result not computed)"
 
 
 def _call(call: str, module: ModuleSources) -> tuple[str, dict[str, Location]] | None:
@@ -87,7 +149,7 @@ def _call(call: str, module: ModuleSources) -> tuple[str, dict[str, Location]] |
     if head is None:
         return None
     func = head.group(1)
-    path = file_reference(module.directory, head.group(2))
+    path, path_inputs = file_path(head.group(2), module)
     src = next((s for s in module.files if s.path == path), None) if path else None
     if src is None:
         return None
@@ -97,9 +159,10 @@ def _call(call: str, module: ModuleSources) -> tuple[str, dict[str, Location]] |
     rel = posixpath.relpath(src.path, module.directory or ".")
     lines = text.count("\n") + (0 if text.endswith("\n") else 1)
     used: dict[str, Location] = {f'{func}("{rel}")': Location(src.path, 1, max(lines, 1))}
+    used.update(path_inputs)
     if func == "file":
-        return (_canonical(text), used) if re.fullmatch(r'file\(\s*"[^"]*"\s*\)', call) \
-            else None
+        return (_canonical(text), used) if re.fullmatch(r'file\(\s*"(?:[^"\\]|\\.)*"\s*\)',
+                                                         call) else None
     try:
         args = load_hcl(f"nhi_gate_args = [{call[len('templatefile('):-1]}]\n")
     except HCL_ERRORS:

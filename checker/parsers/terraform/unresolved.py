@@ -6,7 +6,7 @@ to substitute what it can (`Resolver.resolve_deep`), and reports every `${...}` 
 cause, with one of four reasons:
 
 - `unknown function <name>()`: a function call nhi-gate does not evaluate, whose arguments are
-  otherwise known (`concat(...)`, `format(...)`, `file(...)`);
+  otherwise known (`concat(...)`; a `file()` not read: `file not read: <path> (<why>)`);
 - `output of remote module <name> (<source>)`: `module.NAME.OUTPUT` of a call whose `source` is
   not a local path (registry, git, URL), or whose call was not found (`source not read`);
 - `data source <type>.<name>`: what a data source returns is read from the provider when
@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from checker.model import Location, ModuleSources, Unresolved
+from checker.parsers.terraform.files import unread_file
 from checker.parsers.terraform.grants_aws import policy_document
 from checker.parsers.terraform.module_calls import block_span, module_calls
 from checker.parsers.terraform.nodes import META, Node
@@ -52,14 +53,13 @@ from checker.parsers.terraform.values import module_values
 #: of `grants.py`, `grants_aws.py` and `trust.py` read, per their provider docs.
 _BEARING_NAMES = frozenset({
     "policy", "assume_role_policy", "policy_arn", "policy_arns", "managed_policy_arns",
-    "managed_policy_arn", "source_policy_documents", "override_policy_documents",
-    "role", "roles", "user", "users", "group", "groups", "principal_arn", "principal_id",
-    "permission_set_arn", "grantee_principal", "operations", "actions", "not_actions",
-    "identifiers", "member", "members", "permissions", "policy_data", "attribute_condition",
-    "role_definition_name", "role_definition_id", "data_actions", "not_data_actions",
-    "subject", "issuer", "audience", "audiences", "verbs", "api_groups",
-    "policies", "token_policies", "bound_subject", "bound_claims", "bound_audiences",
-    "capabilities",
+    "managed_policy_arn", "source_policy_documents", "override_policy_documents", "role", "roles",
+    "user", "users", "group", "groups", "principal_arn", "principal_id", "permission_set_arn",
+    "grantee_principal", "operations", "actions", "not_actions", "identifiers", "member",
+    "members", "permissions", "policy_data", "attribute_condition", "role_definition_name",
+    "role_definition_id", "data_actions", "not_data_actions", "subject", "issuer", "audience",
+    "audiences", "verbs", "api_groups", "policies", "token_policies", "bound_subject",
+    "bound_claims", "bound_audiences", "capabilities",
 })  # fmt: skip
 #: (nested block, attribute) pairs that carry them although the name alone does not.
 _BEARING_PAIRS = frozenset({
@@ -240,11 +240,12 @@ class _Walk:
         calls = list(_CALL.finditer(bare))
         if found or not calls or "caller" in kinds:
             return found, kinds
-        if kinds and kinds <= {"env"} and not any(map(_meaningful, _QUOTED.findall(expr))):
+        why, first = unread_file(expr, self.module), calls[0]  # file not read: <path> (<why>)
+        if why is None and kinds and kinds <= {"env"} and not any(
+                map(_meaningful, _QUOTED.findall(expr))):
             return found, kinds
-        first = calls[0]
-        return [(via + _call_text(bare, first.start()), f"unknown function {first.group(1)}()")
-                ], kinds | {"blamed"}
+        return [(via + _call_text(bare, first.start()),
+                 why or f"unknown function {first.group(1)}()")], kinds | {"blamed"}
 
     def local(self, name: str, via: str, depth: int) -> tuple[list[tuple[str, str]], set[str]]:
         """The causes and kinds inside a local's definition (a literal local: `literal`)."""

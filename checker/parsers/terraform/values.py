@@ -17,7 +17,7 @@ from typing import Any
 
 from checker.decode import decode
 from checker.model import Location, ModuleSources, ParseProblem, SourceFile
-from checker.parsers.common import is_tfvars, tfvars_order
+from checker.parsers.common import is_tfvars, is_var_file, tfvars_order
 from checker.parsers.terraform.expressions import Unresolved, evaluate
 from checker.parsers.terraform.hcl import load
 from checker.parsers.terraform.nodes import META, as_list, assignment_text, int_or
@@ -62,7 +62,8 @@ def module_values(module: ModuleSources) -> ModuleValues:
     source (override files, `override.tf` and `*_override.tf`, last: their definitions replace
     earlier ones, https://developer.hashicorp.com/terraform/language/files/override), then
     `terraform.tfvars`, `terraform.tfvars.json`, then `*.auto.tfvars` and `*.auto.tfvars.json`
-    in file-name order, each replacing a variable's value
+    in file-name order, then the `-var-file` file `module.variant` names (if any), each
+    replacing a variable's value
     (https://developer.hashicorp.com/terraform/language/values/variables#variable-definition-precedence).
     A value that is an expression is computed from its source text by
     `expressions.evaluate` (index and lookup, interpolation, the functions it knows, reading
@@ -76,10 +77,11 @@ def module_values(module: ModuleSources) -> ModuleValues:
     texts: dict[str, str] = {}
     declared: dict[str, Location] = {}
     set_by_tfvars: set[str] = set()
-    configs = [s for s in module.sources if not is_tfvars(s.path)]
+    configs = [s for s in module.sources if not is_tfvars(s.path) and not is_var_file(s.path)]
     configs.sort(key=lambda s: (_is_override(s.path), s.path))
     tfvars = [s for s in module.sources if is_tfvars(s.path)]
     tfvars.sort(key=lambda s: tfvars_order(s.path))
+    tfvars += [s for s in module.sources if module.variant and s.path == module.variant]
     for src in configs:
         loaded = load(src)
         if loaded.text is None or not isinstance(loaded.data, dict):
@@ -331,3 +333,9 @@ def _literal(value: Any, defined: Mapping[str, tuple[Any, Location]], depth: int
             used.extend(got[1])
         return entries, tuple(used)
     return None
+
+
+@functools.lru_cache(maxsize=256)
+def var_file_names(src: SourceFile) -> frozenset[str]:
+    """The variable names a variable definitions file sets (empty when it cannot be read)."""
+    return frozenset(name for name, _, _ in _tfvars(src))
