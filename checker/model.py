@@ -272,8 +272,7 @@ class ModuleSources:
     arguments: tuple[tuple[str, str, Location], ...] = ()
     #: The path of one `-var-file` file among `sources` (`prod.tfvars`, `envs/ci.tfvars`:
     #: `checker.parsers.common.is_var_file`) whose values are applied after the auto-loaded
-    #: ones; "" for the auto-loaded values alone. Var files are in `sources` for every module,
-    #: but only `variant`'s values are read.
+    #: ones; "" for the auto-loaded values alone (only `variant`'s var file values are read).
     variant: str = ""
 
 

@@ -283,7 +283,7 @@ def test_time_rotating_period_is_the_lifetime(
     code, found = _run(make_repo, capsys, {"main.tf": tf}, {"main.tf": longer}, CLAUDE)
     assert code == 1
     message = next(m for rule, _, block, m in found if rule == "NHI302" and block)
-    assert "lives 3650 days (was 30)" in message
+    assert "lives longer: 3650 days (was 30)" in message
     assert "via time_rotating.r (main.tf:1)" in message
     code, found = _run(make_repo, capsys, {"main.tf": tf}, {"main.tf": longer}, HUMAN, "human")
     assert code == 0
