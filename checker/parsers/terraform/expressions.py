@@ -26,6 +26,7 @@ range, a type mismatch) raise `EvalError`, which `try(...)` and `lookup`'s defau
 
 from __future__ import annotations
 
+import functools
 import json
 import operator
 import re
@@ -47,10 +48,7 @@ def evaluate(text: str, scope: Scope) -> Any:
     """The value of the expression `text` (HCL native syntax), its references answered by
     `scope`; raises `Unresolved` when any part cannot be computed (never a partial value)."""
     try:
-        parser = Parser(text)
-        node = parser.expression()
-        parser.end()
-        return _Eval(scope).run(node, 0)
+        return _Eval(scope).run(_parsed(text, False), 0)
     except (ValueError, OverflowError, RecursionError) as exc:  # e.g. int() of infinity
         raise Unresolved(str(exc)) from exc
 
@@ -59,9 +57,33 @@ def evaluate_template(text: str, scope: Scope) -> Any:
     """The value of a string as python-hcl2 gives it (a quoted template's content, quotes
     removed): `${x}` alone is x's value, anything else a string; raises `Unresolved`."""
     try:
-        return _Eval(scope).run(Parser(text).template_until(None), 0)
+        return _Eval(scope).run(_parsed(text, True), 0)
     except (ValueError, OverflowError, RecursionError) as exc:
         raise Unresolved(str(exc)) from exc
+
+
+def _parsed(text: str, template: bool) -> Any:
+    """The parse tree of `text` (an expression, or a template when `template`); raises what
+    the parser raises. Parsed once per process (`_parse`): the same value text is evaluated
+    again for each identity, instance and caller that reads it."""
+    node, error = _parse(text, template)
+    if error is not None:
+        raise error[0](*error[1])
+    return node
+
+
+@functools.lru_cache(maxsize=16384)
+def _parse(text: str, template: bool
+           ) -> tuple[Any, tuple[type[Exception], tuple[Any, ...]] | None]:  # fmt: skip
+    try:
+        if template:
+            return Parser(text).template_until(None), None
+        parser = Parser(text)
+        node = parser.expression()
+        parser.end()
+        return node, None
+    except (Unresolved, ValueError, OverflowError, RecursionError) as exc:
+        return None, (type(exc), exc.args)
 
 
 # --------------------------------------------------------------------------- evaluation
