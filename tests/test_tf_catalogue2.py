@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from conftest import HUMAN, GitRepo
+from test_tf_catalogue import added, rows, run_check
 
 from checker.checks.cross_environment import identity_keys
 from checker.cli import main
@@ -138,26 +139,6 @@ resource "azapi_resource" "owner" {
 }
 """.replace("OWNER", "/providers/Microsoft.Authorization/roleDefinitions/"
             "8e3af657-a8ff-443c-a75c-2fe8c4bcb635")  # the Owner built-in role
-
-
-def run_check(repo: GitRepo, base: str, head: str,
-              capsys: pytest.CaptureFixture[str]) -> tuple[int, list[dict[str, Any]]]:
-    code = main(["check", "--repo", str(repo.path), "--base", base, "--head", head,
-                 "--format", "json"])
-    return code, json.loads(capsys.readouterr().out)["findings"]
-
-
-def rows(findings: list[dict[str, Any]], *rules: str) -> set[tuple[str, str, int, bool]]:
-    return {(f["rule_id"], f["address"], f["start_line"], f["blocking"]) for f in findings
-            if f["rule_id"] in rules}
-
-
-def added(make_repo: Callable[..., GitRepo], files: dict[str, str],
-          author: tuple[str, str] = CLAUDE) -> tuple[GitRepo, str, str]:
-    repo = make_repo()
-    base = repo.commit({"README.md": "# infra\n"}, author=HUMAN)
-    head = repo.commit(files, author=author, message="Add access")
-    return repo, base, head
 
 
 def test_agent_kubernetes_manifest_cluster_admin_binding_blocks_like_the_yaml(
