@@ -185,3 +185,29 @@ def test_an_agents_identity_in_a_reusable_module_still_blocks(
         ("NHI201", "aws_iam_role.this", 4, True),
         ("NHI202", "aws_iam_role.this", 4, True),
     ]
+
+
+def test_entra_owners_are_the_owner_of_an_azuread_identity(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # external-secrets terraform/azure/.../service-principal/main.tf: the service principal
+    # names its Entra ID owners; the one without `owners` still has no owner.
+    (tmp_path / "main.tf").write_text("""\
+resource "azuread_service_principal" "owned" {
+  client_id = "00000000-0000-0000-0000-000000000001"
+  owners    = var.application_owners
+}
+
+resource "azuread_service_principal" "unowned" {
+  client_id = "00000000-0000-0000-0000-000000000002"
+}
+
+resource "azuread_group" "ops" {
+  display_name     = "ops"
+  security_enabled = true
+  owners           = ["11111111-1111-1111-1111-111111111111"]
+}
+""")
+    main(["scan", str(tmp_path), "--format", "json"])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    assert {f["address"] for f in findings if f["rule_id"] == "NHI201"} == {
+        "azuread_service_principal.unowned"}

@@ -1,10 +1,8 @@
 """Catalogued `resource`/`data` blocks -> `IdentityObject`s, and what every identity carries.
 
-`resource_identity` builds the identity of one block whose type the catalogue
-(`rules/catalogue/terraform.yaml`) lists. The helpers read its governance metadata (tags,
-labels, `key=value` pairs in descriptions, `# nhi-gate:` comments), its references to other
-catalogued identities, its native lifetime, key usages and literal principals; `modules.py`
-uses them for module calls.
+`resource_identity` builds the identity of a block the catalogue lists; the helpers read its
+governance metadata (tags, labels, descriptions' `key=value`, Entra `owners`, `# nhi-gate:`
+comments), references, lifetime, key usages and literal principals (also for `modules.py`).
 """
 
 from __future__ import annotations
@@ -42,10 +40,8 @@ _DESCRIPTION_FIELDS = ("description", "display_name", "notes")
 TAG_FIELDS = ("tags", "tags_all", "labels")
 #: `type.name`, `data.type.name` or `module.name` inside an expression (`references_in`).
 _REFERENCE = re.compile(r"(?<![\w.\-])(?:(data)\.)?([a-z][a-z0-9_]*)\.([A-Za-z_][\w-]*)")
-
 #: A tag map expression that is exactly one module variable (`caller_tags`).
 _VAR_ARG = re.compile(r"var\.([A-Za-z_][\w-]*)")
-
 #: Literal identifiers of identities (`literal_principals`): GCP service account emails, AWS
 #: role ARNs, `system:serviceaccount:<ns>:<name>` users and Azure GUIDs.
 GCP_SA_EMAIL = re.compile(r"[a-z][a-z0-9-]{4,29}@[a-z0-9.-]+\.iam\.gserviceaccount\.com")
@@ -226,6 +222,10 @@ def _metadata(node: Node, doc: Doc, module: ModuleSources | None
             for key, val in common.parse_kv(value).items():
                 if "${" not in val:
                     fill(out, key, val)
+    # An azuread application, service principal or group names its Entra ID `owners` (source:
+    # registry.terraform.io/providers/hashicorp/azuread/latest/docs/resources/application).
+    if owned := [o.removeprefix("${").removesuffix("}") for o in strings(node.get("owners"))]:
+        fill(out, "owner", ", ".join(owned))
     if doc.spans is None:
         comment = common.comment_metadata(doc.lines, node.start)
     else:
