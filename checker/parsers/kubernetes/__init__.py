@@ -41,16 +41,17 @@ Secret values never enter the model: only key names and line numbers of `data`/`
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Iterator
 
-from yaml.nodes import MappingNode, Node, ScalarNode
+from yaml.nodes import MappingNode, Node
 
-from checker.model import Grant, IdentityObject, Lifetime, Location, ParseResult, SourceFile
+from checker.model import Grant, IdentityObject, Location, ParseResult, SourceFile
 from checker.parsers import common
 from checker.parsers.kubernetes.digest import object_digest, role_frame_digest
+from checker.parsers.kubernetes.rbac import binding_grants, rule_grants, subjects, texts
+from checker.parsers.kubernetes.references import CLUSTER_SCOPED, lifetime, principals
+from checker.parsers.kubernetes.references import references as refs_of
 from checker.parsers.kubernetes.workloads import (
     WORKLOAD_POD_SPECS,
     token_sinks,
@@ -60,7 +61,6 @@ from checker.policy.catalogue import Catalogue, CatalogueEntry
 from checker.safeyaml import (
     end_line_of,
     get,
-    get_entry,
     get_path,
     items,
     line_of,
@@ -71,20 +71,6 @@ from checker.safeyaml import (
 )
 
 FORMAT = "kubernetes"
-
-#: Kinds that live outside namespaces: a `metadata.namespace` on them is ignored.
-CLUSTER_SCOPED = frozenset(
-    {
-        "ClusterRole",
-        "ClusterRoleBinding",
-        "CertificateSigningRequest",
-        "ClusterIssuer",
-        "ClusterSecretStore",
-        "ClusterExternalSecret",
-        "Namespace",
-        "CustomResourceDefinition",
-    }
-)
 
 #: Annotations never copied into metadata: they can carry a whole object, Secret data included.
 _SKIPPED_ANNOTATIONS = frozenset({"kubectl.kubernetes.io/last-applied-configuration"})
@@ -148,11 +134,11 @@ def _identity(
     privileges: tuple[Grant, ...] = ()
     references: list[str] = []
     if kind in ("Role", "ClusterRole"):
-        privileges = _rule_grants(doc)
+        privileges = rule_grants(doc)
     elif kind in ("RoleBinding", "ClusterRoleBinding"):
-        privileges = _binding_grants(doc, kind, namespace)
-        references.extend(_subjects(doc, namespace))
-    references.extend(_references(doc, kind, namespace, name))
+        privileges = binding_grants(doc, kind, namespace)
+        references.extend(subjects(doc, namespace))
+    references.extend(refs_of(doc, kind, namespace, name))
     if kind in WORKLOAD_POD_SPECS:
         return workload_facet(doc, kind, entry, address, Location(path, start, end),
                               _metadata(meta, lines, start), namespace, _attribute_lines(doc))
@@ -165,11 +151,11 @@ def _identity(
         metadata=_metadata(meta, lines, start),
         attribute_lines=_attribute_lines(doc),
         privileges=privileges,
-        lifetime=_lifetime(doc, kind),
+        lifetime=lifetime(doc, kind),
         namespace=namespace,
         references=tuple(dict.fromkeys(references)),
-        usages=tuple(sorted(set(_texts(get(get(doc, "spec"), "usages"))))),
-        principals=_principals(meta, kind, namespace, name, references),
+        usages=tuple(sorted(set(texts(get(get(doc, "spec"), "usages"))))),
+        principals=principals(meta, kind, namespace, name, references),
         secret_sinks=token_sinks(doc) if kind == "ServiceAccount" else (),
         digest=object_digest(doc, kind),
         frame_digest=role_frame_digest(doc, kind),
@@ -247,151 +233,3 @@ def _attribute_lines(doc: MappingNode) -> dict[str, int]:
     return out
 
 
-def _rule_grants(doc: MappingNode) -> tuple[Grant, ...]:
-    grants: list[Grant] = []
-    for rule in sequence(get(doc, "rules")):
-        line = line_of(rule)
-        verbs = _texts(get(rule, "verbs"))
-        resources = _texts(get(rule, "resources"))
-        groups = _texts(get(rule, "apiGroups")) or [""]
-        names = _texts(get(rule, "resourceNames"))
-        for verb in verbs:
-            for group in groups:
-                for resource in resources:
-                    target = f"{group}/{resource}"
-                    if names:
-                        grants.extend(Grant(verb, f"{target}:{n}", line=line) for n in names)
-                    else:
-                        grants.append(Grant(verb, target, line=line))
-            for url in _texts(get(rule, "nonResourceURLs")):
-                grants.append(Grant(verb, f"url:{url}", line=line))
-    return tuple(dict.fromkeys(grants))
-
-
-def _binding_grants(doc: MappingNode, kind: str, namespace: str | None) -> tuple[Grant, ...]:
-    entry = get_entry(doc, "roleRef")
-    if entry is None:
-        return ()
-    ref = entry[1]
-    ref_kind = scalar_text(get(ref, "kind")) or "Role"
-    ref_name = scalar_text(get(ref, "name")) or "(unnamed)"
-    scope = "*" if kind == "ClusterRoleBinding" else namespace or "(current namespace)"
-    name_entry = get_entry(ref, "name")
-    line = line_of(name_entry[0]) if name_entry else line_of(entry[0])
-    return (Grant(f"{ref_kind}/{ref_name}", scope, line=line),)
-
-
-def _subjects(doc: MappingNode, namespace: str | None) -> list[str]:
-    out: list[str] = []
-    for subject in sequence(get(doc, "subjects")):
-        kind = scalar_text(get(subject, "kind")) or "(unknown)"
-        name = scalar_text(get(subject, "name")) or "(unnamed)"
-        if kind == "ServiceAccount":
-            ns = scalar_text(get(subject, "namespace")) or namespace
-            out.append("/".join(p for p in (kind, ns, name) if p))
-        else:
-            out.append(f"{kind}/{name}")
-    return out
-
-
-def _references(doc: MappingNode, kind: str, namespace: str | None, name: str) -> list[str]:
-    def namespaced(ref_kind: str, ref_name: str | None) -> str | None:
-        if not ref_name:
-            return None
-        if ref_kind in CLUSTER_SCOPED:
-            return f"{ref_kind}/{ref_name}"
-        return "/".join(p for p in (ref_kind, namespace, ref_name) if p)
-
-    refs: list[str | None] = []
-    spec = get(doc, "spec")
-    if kind == "ServiceAccount":
-        for field in ("secrets", "imagePullSecrets"):
-            refs.extend(
-                namespaced("Secret", scalar_text(get(s, "name"))) for s in sequence(get(doc, field))
-            )
-    elif kind == "Secret":
-        account = scalar_text(
-            get_path(doc, "metadata", "annotations", "kubernetes.io/service-account.name")
-        )
-        refs.append(namespaced("ServiceAccount", account))
-    elif kind == "Certificate":
-        issuer = get(spec, "issuerRef")
-        refs.append(namespaced(scalar_text(get(issuer, "kind")) or "Issuer",
-                               scalar_text(get(issuer, "name"))))
-        refs.append(namespaced("Secret", scalar_text(get(spec, "secretName"))))
-    elif kind == "ExternalSecret":
-        store = get(spec, "secretStoreRef")
-        refs.append(namespaced(scalar_text(get(store, "kind")) or "SecretStore",
-                               scalar_text(get(store, "name"))))
-        target = scalar_text(get_path(spec, "target", "name"))
-        refs.append(namespaced("Secret", target or name))
-    elif kind == "SealedSecret":
-        target = scalar_text(get_path(spec, "template", "metadata", "name"))
-        refs.append(namespaced("Secret", target or name))
-    return [r for r in refs if r]
-
-
-def _lifetime(doc: MappingNode, kind: str) -> Lifetime | None:
-    spec = get(doc, "spec")
-    if kind == "Certificate":
-        hours = common.go_duration_hours(scalar_text(get(spec, "duration")))
-        return Lifetime(hours=hours, attribute="spec.duration") if hours is not None else None
-    if kind == "CertificateSigningRequest":
-        seconds = scalar_text(get(spec, "expirationSeconds"))
-        if seconds and seconds.isdigit():
-            return Lifetime(hours=int(seconds) / 3600, attribute="spec.expirationSeconds")
-        return None
-    if kind == "Secret" and scalar_text(get(doc, "type")) == "bootstrap.kubernetes.io/token":
-        expires = scalar_text(get_path(doc, "stringData", "expiration"))
-        if expires:
-            return Lifetime(expires=expires, attribute="stringData.expiration")
-        encoded = scalar_text(get_path(doc, "data", "expiration"))
-        if encoded:
-            try:
-                decoded = base64.b64decode(encoded, validate=True).decode("ascii")
-            except (binascii.Error, UnicodeDecodeError):
-                return None
-            return Lifetime(expires=decoded.strip(), attribute="data.expiration")
-    return None
-
-
-
-def _texts(node: Node | None) -> list[str]:
-    """The scalar texts of a sequence (a lone scalar counts as a one-item list)."""
-    if isinstance(node, ScalarNode):
-        text = scalar_text(node)
-        return [text] if text else []
-    return [t for t in (scalar_text(n) for n in sequence(node)) if t is not None]
-
-
-#: Workload identity annotations on a ServiceAccount -> principal prefix (see
-#: `IdentityObject.principals`). Sources:
-#: https://docs.aws.amazon.com/eks/latest/userguide/associate-service-account-role.html,
-#: https://cloud.google.com/kubernetes-engine/docs/how-to/workload-identity,
-#: https://azure.github.io/azure-workload-identity/docs/topics/service-account-labels-and-annotations.html
-_WORKLOAD_ANNOTATIONS = (
-    ("eks.amazonaws.com/role-arn", "aws-role:"),
-    ("iam.gke.io/gcp-service-account", "gcp-sa:"),
-    ("azure.workload.identity/client-id", "azure-id:"),
-)
-
-
-def _principals(
-    meta: Node | None, kind: str, namespace: str | None, name: str, references: list[str]
-) -> tuple[str, ...]:
-    """Comparable identifiers this object names: a ServiceAccount itself
-    (`k8s-sa:<ns>/<name>`) and its workload identity annotations; a binding's ServiceAccount
-    subjects."""
-    found: list[str] = []
-    if kind == "ServiceAccount":
-        found.append(f"k8s-sa:{namespace or 'default'}/{name}")
-        for key, prefix in _WORKLOAD_ANNOTATIONS:
-            value = scalar_text(get_path(meta, "annotations", key)) if meta is not None else None
-            if value:
-                found.append(prefix + (value.lower() if prefix == "azure-id:" else value))
-    elif kind in ("RoleBinding", "ClusterRoleBinding"):
-        for ref in references:
-            parts = ref.split("/")
-            if parts[0] == "ServiceAccount" and len(parts) == 3:
-                found.append(f"k8s-sa:{parts[1]}/{parts[2]}")
-    return tuple(sorted(set(found)))
