@@ -201,6 +201,10 @@ _AWS_NOT_ESCALATION = frozenset({
 #: (`google_service_account_iam_member`).
 _GCP_BROAD = re.compile(r"^(?:data\.)?google_(?:project|folder|organization)_iam_|"
                         r"^data\.google_iam_policy$")
+#: The same for a Config Connector binding (`iam.cnrm.cloud.google.com/IAMPolicyMember`, ...):
+#: its `resourceRef` names the target (`Project/<ns>/<name>`, or `projects/<id>` as external).
+#: https://cloud.google.com/config-connector/docs/reference/resource-docs/iam/iampolicymember
+_KCC_BROAD = re.compile(r"^(?:Project|Folder|Organization)/|^(?:projects|folders|organizations)/")
 
 
 def _may_name_iam_action(action: str) -> bool:
@@ -222,7 +226,8 @@ def _may_name_iam_action(action: str) -> bool:
 def _escalation_reason(obj: IdentityObject, grant: Grant) -> str | None:
     """Why `grant` lets `obj`'s holder raise its own privileges, or None."""
     platform = obj.platform
-    if platform == "gcp" and not _GCP_BROAD.match(obj.type):
+    kcc_broad = obj.type.startswith("iam.cnrm.") and bool(_KCC_BROAD.match(grant.resource))
+    if platform == "gcp" and not (_GCP_BROAD.match(obj.type) or kcc_broad):
         return None
     if platform == "aws":
         if grant.resource != "*" or grant.not_action or not _may_name_iam_action(grant.action):

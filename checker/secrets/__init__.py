@@ -20,7 +20,9 @@ Facets (`type` -> the rule that judges it; `secret_sinks` holds the fact, never 
     credential-named key (`password`, `secret`, `token`, `private_key`, `api_key`, ...).
     Placeholders (`changeme`, `<token>`, `xxxx`, `example`), variable references (`${...}`,
     `$VAR`, `{{ }}`, `var.x`), secret-manager references and file paths are ignored; base64
-    values are also checked decoded. Sink `literal:<detector>`; one per (line, value).
+    values are also checked decoded. Sink `literal:<detector>`; one per (line, value). The
+    key-name fields of a Kubernetes secret-reference object (an ExternalSecret's
+    `secretKey: db-password`) are names, never values (`checker.parsers.kubernetes.key_names`).
 - Terraform state (`terraform.tfstate`, `*.tfstate`, `*.tfstate.backup`; format
   `terraform_state`): `terraform_state`, the whole file, and nothing else (state holds every
   resource attribute in plain text, so the file is the finding, not each value in it).
@@ -69,6 +71,7 @@ from typing import TYPE_CHECKING
 
 from checker.decode import decode
 from checker.model import ParseProblem, ParseResult, SourceFile
+from checker.parsers.kubernetes.key_names import key_name_fields
 from checker.secrets.ci_sinks import github, gitlab
 from checker.secrets.facets import hardcoded_object, state_object
 from checker.secrets.hardcoded import Hit, encrypted_lines, find_hardcoded, is_password_key, redact
@@ -94,7 +97,8 @@ def scan(source: SourceFile, fmt: str, hcl: LoadedHcl | None = None) -> ParseRes
     if fmt == "terraform_state":  # secret as a whole: one fact, no line-by-line hits
         return ParseResult((state_object(source.path, lines),))
     sealed = encrypted_lines(lines) if fmt == "kubernetes" else frozenset()
-    out = [hardcoded_object(source.path, hit) for hit in find_hardcoded(lines)
+    names = key_name_fields(text, source.path) if fmt == "kubernetes" else frozenset()
+    out = [hardcoded_object(source.path, hit) for hit in find_hardcoded(lines, names)
            if hit.line not in sealed]
     if fmt == "terraform":
         out.extend(terraform(source.path, text, lines, hcl))

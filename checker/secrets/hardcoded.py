@@ -19,7 +19,7 @@ import hashlib
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
 from checker.secrets.detectors import may_hold_plugin_secret, plugin_values, plugins
@@ -95,6 +95,8 @@ _PLACEHOLDER_WORD = re.compile(
 _BOOLEANISH = re.compile(r"(?i)^(true|false|yes|no|on|off|null|none|nil|~|\d+(\.\d+)?)$")
 _PATHLIKE = re.compile(r"^(/|\./|\.\./|~/|[A-Za-z]:\\)|\.(pem|key|crt|json|txt|p12|pfx|jks|env)$")
 _BASE64 = re.compile(r"^[A-Za-z0-9+/]{16,}={0,2}$")
+#: The detector name of a literal under a credential-named key.
+_KEYED = "credential-named key"
 #: A line that is only a comment (YAML/shell `#`, HCL `//`).
 COMMENT_ONLY = re.compile(r"^\s*(#|//)")
 
@@ -177,8 +179,13 @@ def is_placeholder(value: str, quoted: bool = False) -> bool:
     )
 
 
-def find_hardcoded(lines: Sequence[str]) -> list[Hit]:
+def find_hardcoded(lines: Sequence[str],
+                   key_names: Set[tuple[int, str]] = frozenset()) -> list[Hit]:
     """Hardcoded secrets in `lines` (index 0 is line 1), in line order.
+
+    `key_names` are `(line, key)` pairs the caller knows hold a key name, never a value (from
+    the parsed object's kind: `checker.parsers.kubernetes.key_names`); a credential-named-key
+    hit on one of them is dropped (a format-plugin hit, a real token, is kept).
 
     Format plugins run first; a credential-named key with a literal of at least `MIN_LENGTH`
     characters and `MIN_ENTROPY` bits per character is the fallback (`credential-named key`).
@@ -221,6 +228,8 @@ def find_hardcoded(lines: Sequence[str]) -> list[Hit]:
             if hit is not None:
                 found.append(hit)
         out.extend(found)
+    if key_names:
+        out = [h for h in out if h.detector != _KEYED or (h.line, h.key) not in key_names]
     return out
 
 
@@ -326,4 +335,4 @@ def _keyed_hit(number: int, key: str, raw: str, value: str) -> Hit | None:
         return None
     if raw[:1] not in "\"'" and " " in value:
         return None
-    return Hit(number, "credential-named key", key, redact(value))
+    return Hit(number, _KEYED, key, redact(value))

@@ -48,6 +48,7 @@ from yaml.nodes import MappingNode, Node
 
 from checker.model import Grant, IdentityObject, Location, ParseResult, SourceFile
 from checker.parsers import common
+from checker.parsers.kubernetes.crds import CRD_GROUPS, crd_facts
 from checker.parsers.kubernetes.digest import object_digest, role_frame_digest
 from checker.parsers.kubernetes.rbac import binding_grants, rule_grants, subjects, texts
 from checker.parsers.kubernetes.references import CLUSTER_SCOPED, lifetime, principals
@@ -131,14 +132,19 @@ def _identity(
     address = "/".join(p for p in (kind, namespace, name) if p)
     start = _first_key_line(doc)
     end = max(start, end_line_of(doc, lines))
+    rbac_kind = kind if entry.type == kind else entry.type  # a Crossplane `Role` is no RBAC Role
     privileges: tuple[Grant, ...] = ()
     references: list[str] = []
-    if kind in ("Role", "ClusterRole"):
+    facts = crd_facts(doc, entry.type, namespace, name)
+    if rbac_kind in ("Role", "ClusterRole"):
         privileges = rule_grants(doc)
-    elif kind in ("RoleBinding", "ClusterRoleBinding"):
+    elif rbac_kind in ("RoleBinding", "ClusterRoleBinding"):
         privileges = binding_grants(doc, kind, namespace)
         references.extend(subjects(doc, namespace))
+    else:
+        privileges = facts.privileges
     references.extend(refs_of(doc, kind, namespace, name))
+    references.extend(facts.references)
     if kind in WORKLOAD_POD_SPECS:
         return workload_facet(doc, kind, entry, address, Location(path, start, end),
                               _metadata(meta, lines, start), namespace, _attribute_lines(doc))
@@ -154,15 +160,26 @@ def _identity(
         lifetime=lifetime(doc, kind),
         namespace=namespace,
         references=tuple(dict.fromkeys(references)),
-        usages=tuple(sorted(set(texts(get(get(doc, "spec"), "usages"))))),
-        principals=principals(meta, kind, namespace, name, references),
+        usages=tuple(sorted({*texts(get(get(doc, "spec"), "usages")), *facts.usages})),
+        principals=tuple(sorted({*principals(meta, rbac_kind, namespace, name, references),
+                                 *facts.principals})),
+        trust=facts.trust,
+        boundary=facts.boundary,
         secret_sinks=token_sinks(doc) if kind == "ServiceAccount" else (),
-        digest=object_digest(doc, kind),
-        frame_digest=role_frame_digest(doc, kind),
+        digest=object_digest(doc, rbac_kind),
+        frame_digest=role_frame_digest(doc, rbac_kind),
     )
 
 
 def _entry(doc: MappingNode, kind: str, catalogue: Catalogue) -> CatalogueEntry | None:
+    """The catalogue entry of an object: `<API group>/<kind>` first (`iam.aws.upbound.io/User`),
+    then, outside the cloud-identity CRD groups (`crds.CRD_GROUPS`), the bare kind (a Secret
+    first as `Secret:<type>`)."""
+    group = (scalar_text(get(doc, "apiVersion")) or "").rpartition("/")[0]
+    if group:
+        grouped = catalogue.get(FORMAT, f"{group}/{kind}")
+        if grouped is not None or group in CRD_GROUPS:
+            return grouped
     if kind == "Secret":
         secret_type = scalar_text(get(doc, "type"))
         if secret_type:

@@ -3,28 +3,27 @@
 `policy_document` decodes a `policy` value (`jsonencode(...)`, a heredoc or JSON string, or an
 object); `policy_grants` turns the document in one attribute into `Grant`s, one per Action x
 Resource, at the line of its statement. The `aws_*` functions are grant extractors, listed in
-`grants.EXTRACTORS`.
+`grants.EXTRACTORS`. The statement normalisation is
+`checker.parsers.aws_policy`'s, shared with the Kubernetes parser (Crossplane, ACK).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 from checker.model import Grant
+from checker.parsers.aws_policy import (
+    effect_of,
+    statement_grants,
+)
 from checker.parsers.terraform.expansion import nested_blocks
 from checker.parsers.terraform.hcl import HCL_ERRORS, load_hcl
 from checker.parsers.terraform.nodes import Node, strings
 
 #: An `Action`/`NotAction` key in a policy's text, for the line of each statement.
 _ACTION_KEY = re.compile(r"(?<![\w])(NotAction|Action)(?:\\?\")?\s*[=:]")
-
-
-def effect_of(value: Any) -> Literal["allow", "deny"]:
-    """A statement's `Effect` (`effect`) value as `Grant.effect`: "deny" for Deny, else "allow"."""
-    return "deny" if isinstance(value, str) and value.strip().lower() == "deny" else "allow"
 
 
 def policy_document(value: Any) -> Any:
@@ -87,22 +86,8 @@ def policy_grants(node: Node, attr: str) -> list[Grant]:
     lines = key_lines if len(key_lines) == len(with_action) else [attr_line] * len(with_action)
     grants: list[Grant] = []
     for statement, line in zip(with_action, lines, strict=True):
-        grants.extend(_statement_grants(statement, line))
+        grants.extend(statement_grants(statement, line))
     return grants
-
-
-def statement_conditions(condition: Any) -> tuple[str, ...]:
-    """A JSON statement's `Condition` (`{Operator: {key: values}}`) as sorted, unique
-    `Operator:key` strings (`Grant.conditions`); values are never kept. Anything else -> ().
-    Source: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition.html
-    """
-    if not isinstance(condition, dict):
-        return ()
-    return tuple(sorted({
-        f"{op}:{key}"
-        for op, block in condition.items() if isinstance(op, str) and isinstance(block, dict)
-        for key in block if isinstance(key, str)
-    }))
 
 
 def block_conditions(statement: Node) -> tuple[str, ...]:
@@ -115,34 +100,6 @@ def block_conditions(statement: Node) -> tuple[str, ...]:
         for c in statement.blocks("condition")
         if isinstance(c.get("test"), str) and isinstance(c.get("variable"), str)
     }))
-
-
-def _statement_grants(statement: Mapping[str, Any], line: int) -> list[Grant]:
-    """Action (or NotAction) x Resource grants of one IAM policy statement, at `line`."""
-    not_action = "Action" not in statement
-    actions = strings(statement.get("NotAction" if not_action else "Action"))
-    resources = strings(statement.get("Resource")) or ["*"]
-    effect = effect_of(statement.get("Effect"))
-    conditions = statement_conditions(statement.get("Condition"))
-    return [
-        Grant(action=a, resource=r, effect=effect, not_action=not_action, line=line,
-              conditions=conditions)
-        for a in actions
-        for r in resources
-    ]
-
-
-def document_grants(doc: Any, line: int) -> list[Grant]:
-    """Grants of every statement of a decoded IAM policy document, all at `line`."""
-    statements = doc.get("Statement") if isinstance(doc, dict) else None
-    if isinstance(statements, dict):
-        statements = [statements]
-    return [
-        g
-        for st in (statements if isinstance(statements, list) else [])
-        if isinstance(st, dict) and ("Action" in st or "NotAction" in st)
-        for g in _statement_grants(st, line)
-    ]
 
 
 def aws_policy(node: Node) -> list[Grant]:
@@ -247,3 +204,4 @@ def aws_eks_access_policy(node: Node) -> list[Grant]:
     line = node.line("policy_arn")
     return [Grant(action=a, resource=r, line=line)
             for a in strings(node.get("policy_arn")) for r in resources]
+

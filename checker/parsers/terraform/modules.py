@@ -17,7 +17,8 @@ from typing import Any
 
 from checker.model import Grant, IdentityObject, Lifetime, Location, ModuleSources
 from checker.parsers import common
-from checker.parsers.terraform.grants_aws import document_grants, policy_document, policy_grants
+from checker.parsers.aws_policy import document_grants
+from checker.parsers.terraform.grants_aws import policy_document, policy_grants
 from checker.parsers.terraform.identities import (
     FORMAT,
     GCP_SA_EMAIL,

@@ -8,52 +8,14 @@ and environment reuse (NHI204) in checker/checks/.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any
 
 from checker.model import Trust
-from checker.parsers.terraform.grants_aws import (
-    block_conditions,
-    effect_of,
-    policy_document,
-    statement_conditions,
-)
+from checker.parsers.aws_policy import effect_of, statement_conditions, statement_trust
+from checker.parsers.terraform.grants_aws import block_conditions, policy_document
 from checker.parsers.terraform.nodes import Node, find_line, strings
 
-#: A condition key on the OIDC subject (`token.actions.githubusercontent.com:sub`).
+#: A condition variable on the OIDC subject (`token.actions.githubusercontent.com:sub`).
 _SUBJECT_KEY = re.compile(r"(?:^|:)sub$")
-#: `Principal` types that name who may assume a role.
-_TRUST_FIELDS = frozenset({"AWS", "Service", "Federated", "CanonicalUser"})
-
-
-def _statement_trust(statement: Mapping[str, Any]) -> tuple[list[str], list[str]]:
-    """(principals as `Type:value`, OIDC subject patterns) of one IAM policy statement. A
-    `NotPrincipal` trusts every principal but those it names: each is kept as
-    `NotPrincipal:Type:value` (`NotPrincipal = "*"` trusts nobody and gives none). Source:
-    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html
-    """
-    principal = statement.get("Principal")
-    principals: list[str] = []
-    if principal == "*" or principal == ["*"]:
-        principals.append("AWS:*")
-    elif isinstance(principal, dict):
-        for ptype, values in principal.items():
-            if ptype in _TRUST_FIELDS:
-                principals.extend(f"{ptype}:{v}" for v in strings(values))
-    excluded = statement.get("NotPrincipal")
-    if isinstance(excluded, dict):
-        for ptype, values in excluded.items():
-            if ptype in _TRUST_FIELDS:
-                principals.extend(f"NotPrincipal:{ptype}:{v}" for v in strings(values))
-    subjects: list[str] = []
-    condition = statement.get("Condition")
-    if isinstance(condition, dict):
-        for block in condition.values():
-            if isinstance(block, dict):
-                for key, values in block.items():
-                    if isinstance(key, str) and _SUBJECT_KEY.search(key):
-                        subjects.extend(strings(values))
-    return principals, subjects
 
 
 def declared_trust(rtype: str, node: Node) -> tuple[Trust, ...]:
@@ -80,7 +42,7 @@ def declared_trust(rtype: str, node: Node) -> tuple[Trust, ...]:
         for st in statements if isinstance(statements, list) else []:
             if not isinstance(st, dict) or effect_of(st.get("Effect")) == "deny":
                 continue
-            principals, subjects = _statement_trust(st)
+            principals, subjects = statement_trust(st)
             conditions = statement_conditions(st.get("Condition"))
             for p in principals:
                 named = p.removeprefix("NotPrincipal:").split(":", 1)[1]
