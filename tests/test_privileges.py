@@ -43,7 +43,7 @@ def test_every_azure_admin_guid_is_lower_case() -> None:
     guids = [a for p, a in load_admin_table() if p == "azure" and role_key(p, a) != a]
     assert guids == []
     assert ("azure", OWNER) in load_admin_table()
-    assert ("azure", "18d7d88d-d35e-4fb5-a5c3-7773c2a72d9d") in load_admin_table()
+    assert ("azure", "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9") in load_admin_table()
 
 
 READER_ID = ("/subscriptions/00000000-0000-0000-0000-000000000000/providers/"
