@@ -194,6 +194,17 @@ def test_inventory_lists_crd_identities_with_platform_and_privileges(
     ]
 
 
+def test_inventory_shows_the_store_or_provider_a_reference_reads(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    fixture = ROOT / "fixtures" / "rules" / "NHI401" / "pass_external_secrets.yaml"
+    assert main(["inventory", str(fixture), "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["identities"]
+    assert [(r["address"], r["kind"], r["usages"]) for r in rows] == [
+        ("ExternalSecret/app/db", "secret", ["store:ClusterSecretStore/vault"]),
+        ("SecretProviderClass/app/db", "secret", ["provider:azure"]),
+    ]
+
+
 #: One identity of each cloud-identity CRD family, with owner and ticket, so an agent's
 #: creation is judged by NHI101 (and NHI301 where admin) alone; an ExternalSecret needs no
 #: metadata, but an agent pulling a vault secret into a namespace still needs approval.

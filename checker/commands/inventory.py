@@ -31,6 +31,7 @@ def identity_row(obj: IdentityObject) -> dict[str, object]:
         "environment": obj.environment,
         "namespace": obj.namespace,
         "privileges": [str(g) for g in obj.privileges],
+        "usages": list(obj.usages),
     }
 
 
