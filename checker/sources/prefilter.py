@@ -77,8 +77,9 @@ def _build_tokens(catalogue: Catalogue) -> Tokens:
                 continue
             tf.add(type_.split(":", 1)[0].removeprefix("data.").encode())
         elif fmt == "kubernetes":
-            # `Secret:kubernetes.io/tls` -> `Secret`; `iam.aws.upbound.io/User` -> `User`
-            k8s.add(type_.split(":", 1)[0].rsplit("/", 1)[-1].encode())
+            # `Secret:kubernetes.io/tls` -> `Secret`; `iam.aws.upbound.io/User` -> its API
+            # group, written in the object's `apiVersion`
+            k8s.add(type_.split(":", 1)[0].rsplit("/", 1)[0].encode())
         elif fmt == "github_actions":
             gha.add(type_.lower().encode())
     tf_re = _alternation(tf)

@@ -1,8 +1,11 @@
 """Kubernetes manifests (YAML or JSON, multi-document, `List` kinds) -> IdentityObjects.
 
-Which kinds define identities is data: `rules/catalogue/kubernetes.yaml`, looked up by `kind`
-(and, for `Secret`, first by `Secret:<type>` so a `kubernetes.io/service-account-token` Secret
-can be catalogued as an API token). Everything else is skipped.
+Which kinds define identities is data: `rules/catalogue/kubernetes*.yaml`, looked up as
+`<API group>/<kind>` first (cloud identities declared as custom resources, read by
+`checker.parsers.kubernetes.crds`; a kind of those groups that is not listed is skipped), then
+by `kind` (and, for `Secret`, first by `Secret:<type>` so a
+`kubernetes.io/service-account-token` Secret can be catalogued as an API token). Everything
+else is skipped.
 
 Shapes produced (`IdentityObject` fields):
 - `address`: `Kind/namespace/name`, or `Kind/name` for cluster-scoped kinds and objects with no
@@ -29,7 +32,10 @@ Shapes produced (`IdentityObject` fields):
     `metadata.namespace`.
 - `references`: binding subjects (`ServiceAccount/ns/name`, `User/name`, `Group/name`), a
   ServiceAccount's `secrets`/`imagePullSecrets`, a token Secret's service account, a
-  cert-manager Certificate's issuer and Secret, an ExternalSecret's store and target Secret.
+  cert-manager Certificate's issuer and Secret, an ExternalSecret's store and target Secret,
+  and what a custom resource names (`crds.crd_facts`: a policy attachment's user or role, an
+  access key's connection Secret).
+- `trust`, `boundary`, `usages`, and the privileges of custom resources: `crds.crd_facts`.
 - `lifetime`: cert-manager `spec.duration`, CSR `spec.expirationSeconds`, bootstrap token
   `expiration`.
 
