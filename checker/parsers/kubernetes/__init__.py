@@ -138,7 +138,8 @@ def _identity(
     address = "/".join(p for p in (kind, namespace, name) if p)
     start = _first_key_line(doc)
     end = max(start, end_line_of(doc, lines))
-    rbac_kind = kind if entry.type == kind else entry.type  # a Crossplane `Role` is no RBAC Role
+    # the kind as the RBAC and digest code knows it: a Crossplane `Role` is no RBAC Role
+    rbac_kind = kind if entry.type.split(":", 1)[0] == kind else entry.type
     privileges: tuple[Grant, ...] = ()
     references: list[str] = []
     facts = crd_facts(doc, entry.type, namespace, name)
