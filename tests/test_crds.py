@@ -18,6 +18,7 @@ from checker.model import IdentityObject, SourceFile, Trust
 from checker.pipeline import parse_sources
 from checker.policy.catalogue import load_catalogue
 from checker.policy.config import Config
+from checker.sources.prefilter import build_tokens, may_define_identity
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_DOC = ('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:*", '
@@ -341,3 +342,12 @@ def test_agent_opening_a_cluster_secret_store_to_every_namespace_is_a_widening(
     assert (drift["start_line"], drift["blocking"]) == (6, True)
     assert "read-secrets:vault on namespaces:*" in drift["message"]
     assert {f["rule_id"] for f in findings} - {"NHI103"} == {"NHI101", "NHI302"}
+
+
+def test_the_prefilter_keys_crd_identities_on_their_api_group() -> None:
+    tokens = build_tokens(load_catalogue())
+    crd = b"apiVersion: iam.aws.crossplane.io/v1beta1\nkind: UserPolicyAttachment\n"
+    assert may_define_identity("kubernetes", crd, tokens, 1 << 20)
+    # a bare kind of a CRD group (`Policy`) is no token: a NetworkPolicy is still skipped
+    other = b"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x}\n"
+    assert not may_define_identity("kubernetes", other, tokens, 1 << 20)

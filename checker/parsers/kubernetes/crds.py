@@ -137,7 +137,7 @@ def _crossplane_aws(doc: MappingNode, kind: str, namespace: str | None) -> CrdFa
     fp = get_path(doc, "spec", "forProvider")
     grants: list[Grant] = []
     refs: list[str | None] = []
-    if kind in ("Policy",):
+    if kind == "Policy":
         grants = _policy_grants(fp, "policy") + _policy_grants(fp, "document")
     elif kind == "Role":
         grants = _arn_grants(fp, "managedPolicyArns")
