@@ -70,9 +70,12 @@ def parse_sources(
     """Classify and parse each file; files nhi-gate does not read are skipped silently.
 
     Excluded paths (config `exclude`) are skipped. A file over `config.max_file_bytes` is an
-    NHI903 problem and is not parsed. With `prefilter` (the default) a file whose bytes name no
-    catalogued type/kind/action is not parsed (`checker.sources.prefilter`: it cannot define an
-    identity). A `.tf` file reads the `local.X`/`var.X` values of its directory from the
+    NHI903 problem and is not parsed. A template (a YAML/JSON file under the `templates/` folder
+    of a chart whose `Chart.yaml` is among `sources` or the context, or a Jinja/Go template
+    elsewhere: `checker.sources.templates`) is an NHI107 problem, never parsed as a manifest;
+    only the secret-material scan reads it. With `prefilter` (the default) a file whose bytes
+    name no catalogued type/kind/action is not parsed (`checker.sources.prefilter`: it cannot
+    define an identity). A `.tf` file reads the `local.X`/`var.X` values of its directory from the
     other `sources` of that directory (`checker.sources.modules`): pass a module's files together.
     Each parse is bounded by `config.parse_seconds` (NHI903 when over); many files are parsed
     on `workers` processes (default: every available core; `sources.budget`), few on `worker`
@@ -94,7 +97,8 @@ def start_parse(
     and return the function that waits for the answers: one `Parsed` per side, in order.
 
     `contexts[i]`, when given, are more files of side `i` that are read only for their
-    Terraform module values (`checker.sources.modules`), never parsed or reported on their own.
+    Terraform module values (`checker.sources.modules`) or, a `Chart.yaml`, to tell which
+    files are chart templates; never parsed or reported on their own.
     The caller reads the rest of git while the worker parses. Without a worker, or when it does
     not answer, the returned function parses in this process (same results, same budget).
     """
@@ -151,6 +155,8 @@ def _plan(
                 "kubernetes", src.raw, tokens, config.max_file_bytes)
             problems.append(unrendered(src.path, chart, sniffed.template if sniffed else None,
                                        inert, sniffed.line if sniffed else 1))
+            # Its literal secret material is still material, whoever renders it (NHI4xx).
+            jobs.append((functools.partial(_analyse_file, "kubernetes", False), src))
             continue
         fmt = sniffed.format
         if fmt is None and src.path in gitlab_includes:
