@@ -16,7 +16,15 @@ from typing import Any
 import pytest
 from conftest import HUMAN, GitRepo, Identity
 
+from checker.change import ChangedFile, ChangeSet, Provenance
+from checker.checks.api import Context
+from checker.checks.engine import problem_findings
 from checker.cli import main
+from checker.model import ParseProblem
+from checker.policy.catalogue import load_catalogue
+from checker.policy.config import Config
+from checker.policy.privileges import load_admin_table
+from checker.policy.rule_docs import load_rule_docs
 from checker.sources.templates import template_language
 
 CLAUDE: Identity = ("Claude", "noreply@anthropic.com")
@@ -221,3 +229,77 @@ def test_a_real_yaml_error_without_template_tags_stays_nhi901(
 ])  # fmt: skip
 def test_template_language(text: str, expected: tuple[str, int] | None) -> None:
     assert template_language(text) == expected
+
+
+# ------------------------------------------------------------------ the engine's actor-aware level
+
+
+def _ctx(mode: str, files: tuple[ChangedFile, ...], provenance: dict[str, Provenance],
+         committer: Provenance | None = None) -> Context:
+    return Context(mode=mode, config=Config(), catalogue=load_catalogue(),
+                   admin_table=load_admin_table(), changeset=ChangeSet("b", "h", files=files),
+                   provenance=provenance, committer=committer)
+
+
+AGENT = Provenance("a1", "agent", "claude")
+PERSON = Provenance("h1", "human")
+TEMPLATE_PROBLEM = ParseProblem("c/templates/x.yaml", "NHI107", "c/templates/x.yaml: template")
+INERT_PROBLEM = ParseProblem("docs/x.yaml", "NHI107", "docs/x.yaml: Jinja", 3, variant="inert")
+
+
+@pytest.mark.parametrize(("problem", "files", "ctx_mode", "expected"), [
+    # the path's own commits decide: an agent's change is an error, a person's a note
+    (TEMPLATE_PROBLEM, (ChangedFile("c/templates/x.yaml", "M", commits=("a1",)),), "check",
+     ("error", "agent", ("a1",))),
+    (TEMPLATE_PROBLEM, (ChangedFile("c/templates/x.yaml", "M", commits=("h1", "a1")),),
+     "check", ("error", "agent", ("h1", "a1"))),
+    (TEMPLATE_PROBLEM, (ChangedFile("c/templates/x.yaml", "M", commits=("h1",)),), "check",
+     ("note", "human", ("h1",))),
+    # a path the change did not touch (a chart rendered again): every changed file's commits
+    (TEMPLATE_PROBLEM, (ChangedFile("c/values.yaml", "M", commits=("a1",)),), "check",
+     ("error", "agent", ("a1",))),
+    # a commit with no provenance is an unknown actor: fail closed
+    (TEMPLATE_PROBLEM, (ChangedFile("c/templates/x.yaml", "M", commits=("u1",)),), "check",
+     ("error", "unknown", ("u1",))),
+    # a template that cannot define an identity is a note even for an agent
+    (INERT_PROBLEM, (ChangedFile("docs/x.yaml", "A", commits=("a1",)),), "check",
+     ("note", "agent", ("a1",))),
+    (TEMPLATE_PROBLEM, (), "scan", ("note", None, ())),
+    # NHI9xx levels never depend on the actor
+    (ParseProblem("x.yaml", "NHI901", "x.yaml: syntax"),
+     (ChangedFile("x.yaml", "M", commits=("h1",)),), "check", ("error", None, ())),
+])  # fmt: skip
+def test_problem_level_follows_who_changed_the_path(
+    problem: ParseProblem, files: tuple[ChangedFile, ...], ctx_mode: str,
+    expected: tuple[str, str | None, tuple[str, ...]],
+) -> None:
+    ctx = _ctx(ctx_mode, files, {"a1": AGENT, "h1": PERSON})
+    [finding] = problem_findings([problem], ctx.config, load_rule_docs(), ctx)
+    assert (finding.level, finding.actor_kind, finding.commits) == expected
+    assert finding.location.start_line == problem.line
+
+
+def test_problem_level_in_hook_mode_is_the_committers() -> None:
+    files = (ChangedFile("c/templates/x.yaml", "M"),)
+    for committer, level in ((AGENT, "error"), (PERSON, "note")):
+        ctx = _ctx("hook", files, {}, committer)
+        [finding] = problem_findings([TEMPLATE_PROBLEM], ctx.config, load_rule_docs(), ctx)
+        assert (finding.level, finding.actor_kind) == (level, committer.actor_kind)
+
+
+def test_problem_without_context_is_the_scan_note() -> None:
+    [finding] = problem_findings([TEMPLATE_PROBLEM], Config(), load_rule_docs())
+    assert (finding.level, finding.actor_kind) == ("note", None)
+
+
+def test_sarif_notification_of_a_template_has_its_findings_level(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    _write(tmp_path, CHART_BASE)
+    monkeypatch.chdir(tmp_path)
+    assert main(["scan", ".", "--format", "sarif"]) == 0
+    [run] = json.loads(capsys.readouterr().out)["runs"]
+    [note] = run["invocations"][0]["toolExecutionNotifications"]
+    [result] = run["results"]
+    assert (note["descriptor"]["id"], note["level"]) == ("NHI107", "note")
+    assert (result["ruleId"], result["level"]) == ("NHI107", "note")
