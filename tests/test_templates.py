@@ -9,6 +9,7 @@ is not in a chart holds plain manifests, which are read.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -303,3 +304,12 @@ def test_sarif_notification_of_a_template_has_its_findings_level(
     [result] = run["results"]
     assert (note["descriptor"]["id"], note["level"]) == ("NHI107", "note")
     assert (result["ruleId"], result["level"]) == ("NHI107", "note")
+
+
+def test_template_test_is_linear_in_the_text() -> None:
+    """It runs before any budgeted parse, on a file an agent wrote: a line of a million `{{`
+    (or `${{ }}` pairs) must cost what its length costs, not its square."""
+    start = time.process_time()
+    assert template_language("a: " + "{{" * 1_000_000 + "\n") is None
+    assert template_language(("${{ x }}" * 100_000 + "\n") * 5) is None
+    assert time.process_time() - start < 2.0
