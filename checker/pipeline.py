@@ -215,6 +215,20 @@ def _without_repeated_findings(findings: list[Finding]) -> list[Finding]:
     ]
 
 
+def _without_rendered_repeats(findings: list[Finding], objects: Sequence[IdentityObject]
+                              ) -> list[Finding]:  # fmt: skip
+    """`findings` without those on a rendered object (`IdentityObject.rendered_by`) that a
+    plain-file identity's finding of the same rule already reports at the same line: an
+    overlay that renames a base's ServiceAccount deploys the same object, reported once."""
+    rendered = {o.address for o in objects if o.rendered_by}
+    if not rendered:
+        return findings
+    plain = {(f.rule_id, f.location.path, f.location.start_line) for f in findings
+             if f.address not in rendered}
+    return [f for f in findings if f.address not in rendered
+            or (f.rule_id, f.location.path, f.location.start_line) not in plain]
+
+
 def warm_parsers() -> Catalogue:
     """Import every format parser and the secret scan and load python-hcl2's grammar; the
     catalogue. The `warm` function of a `sources.worker.ParseWorker` started before git is read.
@@ -313,7 +327,7 @@ def run_rules(
         committer=committer,
     )
     findings, identities = evaluate(head.objects, base.objects, ctx, docs)
-    findings = _without_repeated_findings(findings)
+    findings = _without_repeated_findings(_without_rendered_repeats(findings, head.objects))
     findings.extend(problem_findings(head.problems, config, docs))
     judged = {f.location.path for f in findings}
     comments = [*suppressions_in(sources),

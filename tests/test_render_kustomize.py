@@ -236,3 +236,20 @@ def test_timing_is_reported(make_repo: Callable[..., GitRepo],
     _check(repo, base, capsys)
     t2 = time.perf_counter()
     print(f"untouched {t1 - t0:.3f}s touched {t2 - t1:.3f}s")
+
+
+def test_hook_renders_the_staged_overlay(
+        make_repo: Callable[..., GitRepo], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo()
+    _base(repo)
+    repo.stage({"k8s/overlays/prod/binding-patch.yaml": PATCH,
+                "k8s/overlays/prod/kustomization.yaml":
+                    OVERLAY_K + "patches:\n- path: binding-patch.yaml\n"})
+    monkeypatch.chdir(repo.path)
+    monkeypatch.setenv("GIT_AUTHOR_NAME", AGENT[0])
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", AGENT[1])
+    code = main(["hook", "--format", "json"])
+    found = _found(json.loads(capsys.readouterr().out)["findings"])
+    assert ("NHI302", "k8s/overlays/prod/binding-patch.yaml", 5, True) in found
+    assert code == 1

@@ -45,6 +45,9 @@ _REMOTE = re.compile(
     re.IGNORECASE,
 )
 
+#: kubectl's log prefix on an error line (`E1206 05:39:17.878160    4744 run.go:72] `).
+_KLOG = re.compile(r"^[EWIF]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] ")
+
 Reader = Callable[[str], "bytes | None"]
 
 
@@ -244,10 +247,14 @@ def render_kustomization(tree: Path, root: str, limits: RenderLimits,
     doc["buildMetadata"] = sorted({*(wanted if isinstance(wanted, list) else []),
                                    "originAnnotations"})
     (tree / kpath).write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-    out = run_limited([*command, str(tree / root) if root else str(tree)], limits, tree)
+    # The tree holds the closure only, so files of a base beside the overlay
+    # (`resources: [../app.yaml]`) may load, as they do with `--load-restrictor` on the CLI.
+    out = run_limited([*command, "--load-restrictor", "LoadRestrictionsNone",
+                       str(tree / root) if root else str(tree)], limits, tree)
     (tree / kpath).write_bytes(raw)  # the user's own file again, for source lines
     if isinstance(out, str):
-        return Rendered(root, "kustomize", failure=f"kustomize build failed: {out}")
+        reason = _KLOG.sub("", out.replace(f"{tree}/", "").replace(str(tree), "."))
+        return Rendered(root, "kustomize", failure=f"kustomize build failed: {reason}")
     documents = tuple(_documents(out, root, found, read))
     return Rendered(root, "kustomize", documents=documents, owner=kpath,
                     patch_files=tuple(sorted({p.path for p in found.patches} - {kpath})))
@@ -278,7 +285,7 @@ def _documents(output: bytes, root: str, found: Closure, read: Reader
             raw = read(origin)
             path, line = origin, object_line(raw, kind, name) if raw is not None else 1
         text = yaml.safe_dump(obj, sort_keys=False)
-        source = source_of(kind, name, found.patches, text)
+        source = source_of(kind, name, found.patches)
         if source is not None:
             yield RenderedDocument(text, source.path, source.line, inputs, source.keys)
         else:

@@ -22,11 +22,13 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-#: Keys that carry what an identity may do or who it is: a patch setting one of them is where a
-#: finding on the rendered object lands. Source:
-#: https://kubernetes.io/docs/reference/access-authn-authz/rbac/
-PRIVILEGE_KEYS = ("rules", "roleRef", "subjects", "aggregationRule", "secrets", "spec", "data",
-                  "stringData", "automountServiceAccountToken")
+#: Field names that carry what an identity may do, whom it binds or which account a pod runs
+#: as: a patch that sets one of them, at any depth, is where a finding on the rendered object
+#: lands. Sources: https://kubernetes.io/docs/reference/access-authn-authz/rbac/ and
+#: https://kubernetes.io/docs/concepts/security/service-accounts/
+PRIVILEGE_KEYS = frozenset({"rules", "roleRef", "subjects", "aggregationRule", "secrets",
+                            "serviceAccountName", "serviceAccount", "serviceAccountToken",
+                            "automountServiceAccountToken", "imagePullSecrets"})
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class Patch:
     kind: str | None
     name: str | None
     keys: tuple[tuple[str, int], ...]
+    #: True when it sets a field of `PRIVILEGE_KEYS`.
+    privileged: bool = False
 
 
 def _compose_all(raw: bytes | str) -> list[Node]:
@@ -67,6 +71,29 @@ def _top_keys(node: MappingNode, offset: int) -> tuple[tuple[str, int], ...]:
                  if isinstance(k, ScalarNode) and k.value not in ("apiVersion", "kind"))
 
 
+def _names(node: Node | None, depth: int = 0) -> Iterator[str]:
+    """Every mapping key under `node` (bounded depth)."""
+    if depth > 40:
+        return
+    if isinstance(node, MappingNode):
+        for k, v in node.value:
+            if isinstance(k, ScalarNode):
+                yield str(k.value)
+            yield from _names(v, depth + 1)
+    elif isinstance(node, SequenceNode):
+        for item in node.value:
+            yield from _names(item, depth + 1)
+
+
+def _ops_privileged(node: SequenceNode) -> bool:
+    for op in node.value:
+        path = _text(_get(op, "path")) or ""
+        if PRIVILEGE_KEYS.intersection(path.split("/")) or PRIVILEGE_KEYS.intersection(
+                _names(_get(op, "value"))):
+            return True
+    return False
+
+
 def _ops_keys(node: SequenceNode, offset: int) -> tuple[tuple[str, int], ...]:
     out: list[tuple[str, int]] = []
     for op in node.value:
@@ -86,13 +113,13 @@ def _patches_in(text: bytes | str, path: str, offset: int, target: Node | None
     for doc in _compose_all(text):
         if isinstance(doc, SequenceNode):
             yield Patch(path, doc.start_mark.line + 1 + offset, kind, name,
-                        _ops_keys(doc, offset))
+                        _ops_keys(doc, offset), _ops_privileged(doc))
         elif isinstance(doc, MappingNode):
             own_kind = kind or _text(_get(doc, "kind"))
             own_name = name or _text(_get(_get(doc, "metadata"), "name"))
             yield Patch(path, doc.start_mark.line + 1 + offset, own_kind,
                         re.escape(own_name) if own_name and not name else own_name,
-                        _top_keys(doc, offset))
+                        _top_keys(doc, offset), bool(PRIVILEGE_KEYS.intersection(_names(doc))))
 
 
 def _inline_offset(node: ScalarNode) -> int:
@@ -151,16 +178,13 @@ def _matches(pattern: str | None, name: str) -> bool:
     return name.endswith(plain) or name.startswith(plain)  # a namePrefix / nameSuffix
 
 
-def source_of(kind: str, name: str, patches: list[Patch], text: str) -> Patch | None:
+def source_of(kind: str, name: str, patches: list[Patch]) -> Patch | None:
     """The patch where a finding on the rendered object `kind`/`name` lands: the last patch
-    aimed at it that sets a privilege-bearing key (`PRIVILEGE_KEYS`) the object has, else
-    None (the object's resource file is its source). `text` is the rendered object."""
-    del text
+    aimed at it that sets a privilege-bearing field (`PRIVILEGE_KEYS`), else None (the
+    object's resource file is its source)."""
     found: Patch | None = None
     for patch in patches:
-        if patch.kind not in (None, kind) or not _matches(patch.name, name):
-            continue
-        if any(k in PRIVILEGE_KEYS for k, _ in patch.keys):
+        if patch.privileged and patch.kind in (None, kind) and _matches(patch.name, name):
             found = patch
     return found
 
