@@ -101,9 +101,9 @@ def test_agent_patch_to_cluster_admin_blocks_on_the_patch_line(
     code, findings = _check(repo, base, capsys)
     assert code == 1
     found = _found(findings)
-    # roleRef is line 5 of the patch: the widened value is reported where the patch sets it.
-    assert ("NHI301", "k8s/overlays/prod/binding-patch.yaml", 5, True) in found
-    assert ("NHI302", "k8s/overlays/prod/binding-patch.yaml", 5, True) in found
+    # `name: cluster-admin` is line 8 of the patch: the widened value is reported there.
+    assert ("NHI301", "k8s/overlays/prod/binding-patch.yaml", 8, True) in found
+    assert ("NHI302", "k8s/overlays/prod/binding-patch.yaml", 8, True) in found
     addresses = {f["address"] for f in findings if f["rule_id"] == "NHI302"}
     assert addresses == {"k8s/overlays/prod/kustomization.yaml:ClusterRoleBinding/deployer"}
 
@@ -118,7 +118,7 @@ def test_same_patch_by_a_human_is_reported_not_blocking(
     code, findings = _check(repo, base, capsys)
     assert code == 0
     found = _found(findings)
-    assert ("NHI302", "k8s/overlays/prod/binding-patch.yaml", 5, False) in found
+    assert ("NHI302", "k8s/overlays/prod/binding-patch.yaml", 8, False) in found
     assert all(not f["blocking"] for f in findings)
 
 
@@ -158,7 +158,7 @@ def test_resources_including_an_unused_binding_file_blocks(
     assert code == 1
     found = _found(findings)
     assert ("NHI101", "k8s/overlays/prod/admin.yaml", 1, True) in found
-    assert ("NHI301", "k8s/overlays/prod/admin.yaml", 9, True) in found  # roleRef:
+    assert ("NHI301", "k8s/overlays/prod/admin.yaml", 12, True) in found
 
 
 def test_remote_base_is_unrendered_without_network(
@@ -217,7 +217,7 @@ def test_scan_renders_leaf_overlays(tmp_path: Path, capsys: pytest.CaptureFixtur
     findings = json.loads(capsys.readouterr().out)["findings"]
     admin = [(f["path"], f["start_line"], f["address"]) for f in findings
              if f["rule_id"] == "NHI301"]
-    assert admin == [("prod/patch.yaml", 5, "prod/kustomization.yaml:ClusterRoleBinding/deployer")]
+    assert admin == [("prod/patch.yaml", 8, "prod/kustomization.yaml:ClusterRoleBinding/deployer")]
     assert code == 1
 
 
@@ -251,5 +251,5 @@ def test_hook_renders_the_staged_overlay(
     monkeypatch.setenv("GIT_AUTHOR_EMAIL", AGENT[1])
     code = main(["hook", "--format", "json"])
     found = _found(json.loads(capsys.readouterr().out)["findings"])
-    assert ("NHI302", "k8s/overlays/prod/binding-patch.yaml", 5, True) in found
+    assert ("NHI302", "k8s/overlays/prod/binding-patch.yaml", 8, True) in found
     assert code == 1

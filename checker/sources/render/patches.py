@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from checker.safeyaml.nodes import key_paths
+
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 #: Field names that carry what an identity may do, whom it binds or which account a pod runs
 #: as: a patch that sets one of them, at any depth, is where a finding on the rendered object
@@ -67,8 +69,9 @@ def _text(node: Node | None) -> str | None:
 
 
 def _top_keys(node: MappingNode, offset: int) -> tuple[tuple[str, int], ...]:
-    return tuple((str(k.value), k.start_mark.line + 1 + offset) for k, _ in node.value
-                 if isinstance(k, ScalarNode) and k.value not in ("apiVersion", "kind"))
+    """Every key path of an object or strategic-merge patch (`roleRef.name`) with its line."""
+    return tuple((k, line) for k, line in key_paths(node, offset).items()
+                 if k not in ("apiVersion", "kind"))
 
 
 def _names(node: Node | None, depth: int = 0) -> Iterator[str]:
@@ -95,13 +98,18 @@ def _ops_privileged(node: SequenceNode) -> bool:
 
 
 def _ops_keys(node: SequenceNode, offset: int) -> tuple[tuple[str, int], ...]:
-    out: list[tuple[str, int]] = []
+    """The key paths a JSON 6902 patch writes (`/rules/-` -> `rules`, `/rules/0/verbs` ->
+    `rules.[0].verbs`, and each parent) with the line of the first operation on each."""
+    out: dict[str, int] = {}
     for op in node.value:
-        path = _text(_get(op, "path")) or ""
-        key = path.lstrip("/").split("/", 1)[0]
-        if key:
-            out.append((key, op.start_mark.line + 1 + offset))
-    return tuple(out)
+        parts = [p.replace("~1", "/").replace("~0", "~")
+                 for p in (_text(_get(op, "path")) or "").strip("/").split("/") if p]
+        if parts and parts[-1] == "-":
+            parts.pop()
+        segments = [f"[{p}]" if p.isdigit() else p for p in parts]
+        for end in range(len(segments), 0, -1):
+            out.setdefault(".".join(segments[:end]), op.start_mark.line + 1 + offset)
+    return tuple(out.items())
 
 
 def _patches_in(text: bytes | str, path: str, offset: int, target: Node | None
@@ -210,6 +218,6 @@ def object_line(raw: bytes, kind: str, name: str) -> int:
 
 
 def object_keys(raw: bytes, kind: str, name: str) -> tuple[tuple[str, int], ...]:
-    """The top-level keys of the object `kind`/`name` in `raw` with their 1-based lines."""
+    """The key paths of the object `kind`/`name` in `raw` with their 1-based lines."""
     doc = _object_node(raw, kind, name)
     return _top_keys(doc, 0) if doc is not None else ()
