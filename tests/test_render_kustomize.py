@@ -253,3 +253,41 @@ def test_hook_renders_the_staged_overlay(
     found = _found(json.loads(capsys.readouterr().out)["findings"])
     assert ("NHI302", "k8s/overlays/prod/binding-patch.yaml", 8, True) in found
     assert code == 1
+
+
+def test_two_overlays_of_one_base_are_two_deployments(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Alternative overlays that both rename a base's workload and account to the same names
+    are not one account shared by two workloads (NHI323), and a base object the overlays do
+    not change is reported once, on the base file (not once per overlay)."""
+    deployment = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    spec:
+      serviceAccountName: web
+      containers:
+      - name: web
+        image: nginx
+"""
+    account = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: web\n"
+    files = {"base/kustomization.yaml": "resources: [deploy.yaml, sa.yaml]\n",
+             "base/deploy.yaml": deployment, "base/sa.yaml": account,
+             "a/kustomization.yaml": "resources: [../base]\nnameSuffix: -x\n",
+             "b/kustomization.yaml": "resources: [../base]\nnameSuffix: -x\n"
+                                     "commonLabels: {tier: b}\n"}
+    for path, text in files.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text, encoding="utf-8")
+    main(["scan", str(tmp_path), "--format", "json"])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    assert [f for f in findings if f["rule_id"] == "NHI323"] == []
+    rendered = {(f["rule_id"], f["path"], f["start_line"]) for f in findings
+                if ":" in (f["address"] or "")}
+    plain = {(f["rule_id"], f["path"], f["start_line"]) for f in findings
+             if ":" not in (f["address"] or "")}
+    assert rendered.isdisjoint(plain)
+    assert ("NHI201", "base/sa.yaml", 1) in plain

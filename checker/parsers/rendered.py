@@ -5,9 +5,9 @@ Each rendered document is parsed by the Kubernetes parser, then every line in it
 its attributes, its grants) is moved to the source file: a line of key path `roleRef.name`
 goes to the line of the same key in the source (a patch's `name: cluster-admin`), else of its
 nearest parent there, else to the object's source line. The address is prefixed with the
-kustomization or chart file (`overlays/prod/kustomization.yaml:ClusterRoleBinding/x`), and
-every file the render read is an input, so whoever touched any of them is the change's author
-(`provenance.attribution`).
+kustomization or chart file (`overlays/prod/kustomization.yaml:ClusterRoleBinding/x`), so are
+the objects it references, and every file the render read is an input, so whoever touched
+any of them is the change's author (`provenance.attribution`).
 """
 
 from __future__ import annotations
@@ -106,6 +106,9 @@ def rendered_objects(
                             for t in obj.trust),
                 unresolved=tuple(u._replace(line=place(u.line) if u.line else None)
                                  for u in obj.unresolved),
+                # What it names lives in the same render: two overlays' `ServiceAccount/x`
+                # are two deployments' accounts, never one shared account.
+                references=tuple(f"{owner}:{r}" for r in obj.references),
                 inputs=obj.inputs + inputs,
                 derived_from=f"{owner}:{obj.derived_from}" if obj.derived_from else None,
                 rendered_by=owner,

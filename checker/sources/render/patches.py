@@ -13,6 +13,7 @@ and https://datatracker.ietf.org/doc/html/rfc6902
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from collections.abc import Callable, Iterator
@@ -197,22 +198,35 @@ def source_of(kind: str, name: str, patches: list[Patch]) -> Patch | None:
     return found
 
 
-def _object_node(raw: bytes, kind: str, name: str) -> MappingNode | None:
-    fallback: MappingNode | None = None
+@functools.lru_cache(maxsize=32)
+def _objects(raw: bytes) -> tuple[tuple[str, str, MappingNode], ...]:
+    """(kind, name, node) of each object in the YAML file `raw`, composed once per content."""
+    out: list[tuple[str, str, MappingNode]] = []
     for doc in _compose_all(raw):
-        if not isinstance(doc, MappingNode) or _text(_get(doc, "kind")) != kind:
-            continue
-        own = _text(_get(_get(doc, "metadata"), "name")) or ""
+        if isinstance(doc, MappingNode):
+            out.append((_text(_get(doc, "kind")) or "",
+                        _text(_get(_get(doc, "metadata"), "name")) or "", doc))
+    return tuple(out)
+
+
+def _object_node(raw: bytes, kind: str, name: str) -> MappingNode | None:
+    """The object `kind`/`name` in `raw`; else one whose name kustomize prefixed or suffixed;
+    else the file's only object of that kind (a patch renamed it)."""
+    fallback: MappingNode | None = None
+    same_kind = [(own, doc) for own_kind, own, doc in _objects(raw) if own_kind == kind]
+    for own, doc in same_kind:
         if own == name:
             return doc
         if own and (name.endswith(own) or name.startswith(own)) and fallback is None:
             fallback = doc
+    if fallback is None and len(same_kind) == 1:
+        return same_kind[0][1]
     return fallback
 
 
 def object_line(raw: bytes, kind: str, name: str) -> int:
-    """The 1-based line where the object `kind`/`name` starts in the YAML file `raw` (a name
-    kustomize prefixed or suffixed matches too); 1 when it is not found."""
+    """The 1-based line where the object `kind`/`name` starts in the YAML file `raw` (found as
+    `_object_node` finds it); 1 when it is not found."""
     doc = _object_node(raw, kind, name)
     return doc.start_mark.line + 1 if doc is not None else 1
 
