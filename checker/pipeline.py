@@ -35,13 +35,14 @@ from checker.policy.catalogue import Catalogue, load_catalogue
 from checker.policy.config import Config
 from checker.policy.privileges import load_admin_table
 from checker.sources.budget import Job, parse_many
-from checker.sources.discovery import classify, excluded
+from checker.sources.discovery import excluded, sniff
 from checker.sources.modules import (
     calls_local_module,
     group_modules,
     module_directory,
     uses_module_values,
 )
+from checker.sources.templates import chart_of, chart_roots, unrendered
 from checker.sources.worker import ParseWorker
 
 if TYPE_CHECKING:
@@ -70,9 +71,12 @@ def parse_sources(
     """Classify and parse each file; files nhi-gate does not read are skipped silently.
 
     Excluded paths (config `exclude`) are skipped. A file over `config.max_file_bytes` is an
-    NHI903 problem and is not parsed. With `prefilter` (the default) a file whose bytes name no
-    catalogued type/kind/action is not parsed (`checker.sources.prefilter`: it cannot define an
-    identity). A `.tf` file reads the `local.X`/`var.X` values of its directory from the
+    NHI903 problem and is not parsed. A template (a YAML/JSON file under the `templates/` folder
+    of a chart whose `Chart.yaml` is among `sources` or the context, or a Jinja/Go template
+    elsewhere: `checker.sources.templates`) is an NHI107 problem, never parsed as a manifest;
+    only the secret-material scan reads it. With `prefilter` (the default) a file whose bytes
+    name no catalogued type/kind/action is not parsed (`checker.sources.prefilter`: it cannot
+    define an identity). A `.tf` file reads the `local.X`/`var.X` values of its directory from the
     other `sources` of that directory (`checker.sources.modules`): pass a module's files together.
     Each parse is bounded by `config.parse_seconds` (NHI903 when over); many files are parsed
     on `workers` processes (default: every available core; `sources.budget`), few on `worker`
@@ -94,7 +98,8 @@ def start_parse(
     and return the function that waits for the answers: one `Parsed` per side, in order.
 
     `contexts[i]`, when given, are more files of side `i` that are read only for their
-    Terraform module values (`checker.sources.modules`), never parsed or reported on their own.
+    Terraform module values (`checker.sources.modules`) or, a `Chart.yaml`, to tell which
+    files are chart templates; never parsed or reported on their own.
     The caller reads the rest of git while the worker parses. Without a worker, or when it does
     not answer, the returned function parses in this process (same results, same budget).
     """
@@ -139,11 +144,22 @@ def _plan(
     gitlab_includes = gitlab_ci.included_paths(sources)
     modules = group_modules(list({s.path: s for s in [*context, *sources]}.values()))
     jobs: list[Job] = []
+    charts = chart_roots(s.path for s in [*context, *sources])
     for raw_src in sources:
         if excluded(raw_src.path, config.exclude):
             continue
         src = as_utf8(raw_src)  # a UTF-16 manifest is read like a UTF-8 one
-        fmt = classify(src.path, src.raw[: config.max_file_bytes])
+        chart = chart_of(src.path, charts)
+        sniffed = sniff(src.path, src.raw[: config.max_file_bytes]) if chart is None else None
+        if sniffed is None or sniffed.template is not None:  # never parsed as YAML
+            inert = sniffed is not None and tokens is not None and not may_define_identity(
+                "kubernetes", src.raw, tokens, config.max_file_bytes)
+            problems.append(unrendered(src.path, chart, sniffed.template if sniffed else None,
+                                       inert, sniffed.line if sniffed else 1))
+            # Its literal secret material is still material, whoever renders it (NHI4xx).
+            jobs.append((functools.partial(_analyse_file, "kubernetes", False), src))
+            continue
+        fmt = sniffed.format
         if fmt is None and src.path in gitlab_includes:
             fmt = "gitlab_ci"
         if fmt is None or fmt not in FORMATS:
@@ -328,7 +344,7 @@ def run_rules(
     )
     findings, identities = evaluate(head.objects, base.objects, ctx, docs)
     findings = _without_repeated_findings(_without_rendered_repeats(findings, head.objects))
-    findings.extend(problem_findings(head.problems, config, docs))
+    findings.extend(problem_findings(head.problems, config, docs, ctx))
     judged = {f.location.path for f in findings}
     comments = [*suppressions_in(sources),
                 *(s for s in suppressions_in(siblings) if s.path in judged)]
@@ -373,21 +389,11 @@ def under_review(
 
 def with_rendered(parsed: Parsed, rendered: Sequence[Rendered],
                   problems: Sequence[ParseProblem] = (), *, head: bool = True) -> Parsed:
-    """`parsed` with the objects of the `rendered` kustomizations and charts (placed in their
-    source files, `checker.parsers.rendered`) and the render `problems`. On the `head` side a
-    patch file's own partial objects are dropped and a rendered object identical to the plain
-    object at its place is kept once (`parsers.rendered.combined`); base objects are twins."""
+    """`parsed` with the objects of the `rendered` kustomizations and charts and the render
+    `problems` (`checker.parsers.rendered.merged`: how plain and rendered objects combine)."""
     if not rendered and not problems:
         return parsed
-    from checker.parsers.rendered import combined, rendered_objects
+    from checker.parsers.rendered import merged
 
-    objects: list[IdentityObject] = []
-    found = [*parsed.problems, *problems]
-    for one in rendered:
-        more, bad = rendered_objects(one.documents, one.owner or one.root, load_catalogue())
-        objects.extend(more)
-        found.extend(bad)
-    patch_files = frozenset(p for one in rendered for p in one.patch_files)
-    merged = (combined(parsed.objects, objects, patch_files) if head
-              else [*parsed.objects, *objects])
-    return Parsed(tuple(merged), tuple(found))
+    objects, found = merged(parsed.objects, rendered, load_catalogue(), head=head)
+    return Parsed(tuple(objects), (*parsed.problems, *problems, *found))

@@ -79,6 +79,36 @@ def _placer(doc: Document) -> Callable[[int | None], int]:
     return place
 
 
+class Render(Protocol):
+    """What is read of a `checker.sources.render.api.Rendered`."""
+
+    @property
+    def documents(self) -> Sequence[Document]: ...
+    @property
+    def owner(self) -> str: ...
+    @property
+    def root(self) -> str: ...
+    @property
+    def patch_files(self) -> tuple[str, ...]: ...
+
+
+def merged(plain: Sequence[IdentityObject], renders: Sequence[Render], catalogue: Catalogue,
+           *, head: bool = True) -> tuple[list[IdentityObject], list[ParseProblem]]:
+    """`plain` objects with those of `renders` (`rendered_objects`), and the problems of
+    rendered documents. On the `head` side they are `combined`; on the base side, where
+    objects are only the twins of head's, all are kept."""
+    objects: list[IdentityObject] = []
+    problems: list[ParseProblem] = []
+    for one in renders:
+        more, bad = rendered_objects(one.documents, one.owner or one.root, catalogue)
+        objects.extend(more)
+        problems.extend(bad)
+    if not head:
+        return [*plain, *objects], problems
+    patch_files = frozenset(p for one in renders for p in one.patch_files)
+    return combined(plain, objects, patch_files), problems
+
+
 def rendered_objects(
     documents: Sequence[Document], owner: str, catalogue: Catalogue
 ) -> tuple[list[IdentityObject], list[ParseProblem]]:
