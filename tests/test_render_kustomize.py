@@ -292,3 +292,24 @@ spec:
              if ":" not in (f["address"] or "")}
     assert rendered.isdisjoint(plain)
     assert ("NHI201", "base/sa.yaml", 1) in plain
+
+
+def test_missing_renderer_is_unrendered_for_an_agent(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    repo = make_repo()
+    base = _base(repo)
+    _change(repo, {"k8s/overlays/prod/binding-patch.yaml": PATCH,
+                   "k8s/overlays/prod/kustomization.yaml":
+                       OVERLAY_K + "patches:\n- path: binding-patch.yaml\n"}, AGENT)
+    tools = tmp_path / "bin"  # git only: neither kustomize nor kubectl
+    tools.mkdir()
+    (tools / "git").symlink_to(shutil.which("git") or "/usr/bin/git")
+    monkeypatch.setenv("PATH", str(tools))
+    code, findings = _check(repo, base, capsys)
+    got = [(f["rule_id"], f["path"], f["level"], f["blocking"]) for f in findings
+           if f["rule_id"] == "NHI107"]
+    assert got == [("NHI107", "k8s/overlays/prod/kustomization.yaml", "error", True)]
+    assert "kustomize not installed" in next(
+        f["message"] for f in findings if f["rule_id"] == "NHI107")
+    assert code == 1
