@@ -313,3 +313,33 @@ def test_missing_renderer_is_unrendered_for_an_agent(
     assert "kustomize not installed" in next(
         f["message"] for f in findings if f["rule_id"] == "NHI107")
     assert code == 1
+
+
+def test_agent_deleting_a_restricting_patch_blocks(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    """A change that only deletes lines (an overlay's patch that kept the base binding at
+    `view`) widens the rendered binding although no line was added: its author is whoever
+    changed the closure."""
+    repo = make_repo()
+    admin = BINDING.replace("name: view", "name: cluster-admin")
+    narrowing = OVERLAY_K + """\
+patches:
+- target:
+    kind: ClusterRoleBinding
+    name: deployer
+  patch: |-
+    - op: replace
+      path: /roleRef/name
+      value: view
+"""
+    base = repo.commit({
+        "k8s/base/kustomization.yaml": "resources:\n- binding.yaml\n",
+        "k8s/base/binding.yaml": admin,
+        "k8s/overlays/prod/kustomization.yaml": narrowing, "README.md": "x\n",
+    }, author=HUMAN)
+    _change(repo, {"k8s/overlays/prod/kustomization.yaml": OVERLAY_K}, AGENT)
+    code, findings = _check(repo, base, capsys)
+    widened = [(f["path"], f["blocking"], f["actor_kind"]) for f in findings
+               if f["rule_id"] == "NHI302"]
+    assert widened == [("k8s/base/binding.yaml", True, "agent")]
+    assert code == 1
