@@ -48,6 +48,7 @@ from checker.sources.worker import ParseWorker
 if TYPE_CHECKING:
     from checker.approval.apply import Approvals
     from checker.checks.api import ChangeFacts
+    from checker.sources.render.api import Rendered
 
 
 @dataclass(frozen=True)
@@ -230,6 +231,20 @@ def _without_repeated_findings(findings: list[Finding]) -> list[Finding]:
     ]
 
 
+def _without_rendered_repeats(findings: list[Finding], objects: Sequence[IdentityObject]
+                              ) -> list[Finding]:  # fmt: skip
+    """`findings` without those on a rendered object (`IdentityObject.rendered_by`) that a
+    plain-file identity's finding of the same rule already reports at the same line: an
+    overlay that renames a base's ServiceAccount deploys the same object, reported once."""
+    rendered = {o.address for o in objects if o.rendered_by}
+    if not rendered:
+        return findings
+    plain = {(f.rule_id, f.location.path, f.location.start_line) for f in findings
+             if f.address not in rendered}
+    return [f for f in findings if f.address not in rendered
+            or (f.rule_id, f.location.path, f.location.start_line) not in plain]
+
+
 def warm_parsers() -> Catalogue:
     """Import every format parser and the secret scan and load python-hcl2's grammar; the
     catalogue. The `warm` function of a `sources.worker.ParseWorker` started before git is read.
@@ -328,7 +343,7 @@ def run_rules(
         committer=committer,
     )
     findings, identities = evaluate(head.objects, base.objects, ctx, docs)
-    findings = _without_repeated_findings(findings)
+    findings = _without_repeated_findings(_without_rendered_repeats(findings, head.objects))
     findings.extend(problem_findings(head.problems, config, docs, ctx))
     judged = {f.location.path for f in findings}
     comments = [*suppressions_in(sources),
@@ -370,3 +385,15 @@ def under_review(
     files (unchanged module siblings read for their values), with the `unreadable` problems
     (NHI902/NHI903 entries that were never parsed)."""
     return with_problems(without_paths(head, {s.path for s in context}), unreadable)
+
+
+def with_rendered(parsed: Parsed, rendered: Sequence[Rendered],
+                  problems: Sequence[ParseProblem] = (), *, head: bool = True) -> Parsed:
+    """`parsed` with the objects of the `rendered` kustomizations and charts and the render
+    `problems` (`checker.parsers.rendered.merged`: how plain and rendered objects combine)."""
+    if not rendered and not problems:
+        return parsed
+    from checker.parsers.rendered import merged
+
+    objects, found = merged(parsed.objects, rendered, load_catalogue(), head=head)
+    return Parsed(tuple(objects), (*parsed.problems, *problems, *found))

@@ -170,8 +170,10 @@ def _input_touch(obj: IdentityObject, base: IdentityObject | None,
         provs.extend(found)
         shas.extend(c for c in commits if c not in shas)
         via.append(f"{name} ({where.path}:{where.start_line})")
-    moved = base is not None and {(n, w.path) for n, w in obj.inputs} != {
-        (n, w.path) for n, w in base.inputs}
+    # A rendered object reads its whole closure: a change that only deleted lines of one file
+    # (a patch) changes it without an added line, like a moved input.
+    moved = base is not None and (bool(obj.rendered_by) or {(n, w.path) for n, w in obj.inputs}
+                                  != {(n, w.path) for n, w in base.inputs})
     if not via and base is not None and moved and _semantics(base) != _semantics(obj):
         changed: dict[str, ChangedFile] = {}
         for side, inputs in (("", obj.inputs), (" at base", base.inputs)):

@@ -39,6 +39,11 @@ class RenderedDocument:
     source_path: str
     source_line: int = 1
     inputs: tuple[str, ...] = ()
+    #: The object's key paths (`roleRef.name`, `rules.[1]`, `spec.template.spec`) and the
+    #: 1-based line in `source_path` that sets each, where known: a finding on a value is
+    #: placed at its key's line, else its nearest parent's (a patch's `roleRef:` line), else on
+    #: `source_line`.
+    key_lines: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,3 +60,8 @@ class Rendered:
     tool: RenderTool
     documents: tuple[RenderedDocument, ...] = ()
     failure: str | None = None
+    #: The kustomization or chart file rendered (`overlays/prod/kustomization.yaml`), the
+    #: prefix of its objects' addresses; "" when unknown.
+    owner: str = ""
+    #: Files the render used as patches: their partial objects are no objects of their own.
+    patch_files: tuple[str, ...] = ()
