@@ -34,6 +34,22 @@ the account or its bindings. So NHI101 fires when an agent or bot wrote the
 `serviceAccountName` line of a workload naming a non-default account, or changed which account
 it runs as. A workload on the namespace `default` account gets NHI321 instead.
 
+Workload identity changes (issue 13): comparing a workload, or a ServiceAccount, with its base
+twin, three changes hand a workload's code a credential or more access it did not have, and are
+NHI302 (`privilege-drift`), naming what was gained:
+- `automountServiceAccountToken: false` removed (or set to true) on a pod spec or a
+  ServiceAccount: the account's API token is mounted into every container again;
+- a projected service-account token volume added (`volumes[].projected.sources[]
+  .serviceAccountToken`, named with its `audience` and `expirationSeconds`);
+- `serviceAccountName` switched to an account that may do more: the bindings among the objects
+  of the run (`checker.checks.account_access`) bind it to an admin-equivalent or wildcard role,
+  or to grants the old account did not have; when no binding in the change names the new
+  account, the finding says its privileges could not be checked (fail closed).
+An agent's, bot's or unknown actor's change is an error (and NHI101: a human must approve the
+workload's new identity); a person's is a warning (variant `workload-human`). The reverse
+(`automountServiceAccountToken: false` added, a projected token removed, nothing else about the
+identity changed) is a narrowing: NHI302 `narrowed`, a note that never blocks (`narrows`).
+
 The same holds for AWS workloads in Terraform (`aws_lambda_function` `role`,
 `aws_ecs_task_definition` `task_role_arn`/`execution_role_arn`): their facet
 (`checker.parsers.terraform.workloads`) has `runsAs.<attr>` lines, and NHI101 fires
@@ -45,9 +61,11 @@ so a change to its `role` is judged by the generic NHI101.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 
+from checker.checks.account_access import account_access, gained
 from checker.checks.api import Context, Hit, Subject
-from checker.model import TOKEN_MOUNT, IdentityObject
+from checker.model import PROJECTED_TOKEN, TOKEN_MOUNT, IdentityObject
 from checker.provenance.attribution import Touch
 
 
@@ -71,14 +89,117 @@ def _mount_line(obj: IdentityObject) -> int | None:
     return lines.get("automountServiceAccountToken") or lines.get("podSpec")
 
 
+#: NHI302's level variant for a person's workload identity change (rules/docs/privilege.yaml).
+HUMAN_VARIANT = "workload-human"
+
+
+def _tokens(obj: IdentityObject) -> dict[str, str]:
+    """Projected tokens of a workload facet: `<volume>|<audience>|<seconds>` -> volume name."""
+    return {s[len(PROJECTED_TOKEN):]: s[len(PROJECTED_TOKEN):].split("|", 1)[0]
+            for s in obj.secret_sinks if s.startswith(PROJECTED_TOKEN)}
+
+
+def _token_text(key: str) -> str:
+    volume, audience, seconds = [*key.split("|"), "", ""][:3]
+    return (f"a projected service-account token in volume `{volume}` (audience {audience}, "
+            f"expirationSeconds {seconds})")
+
+
+def _is_account(obj: IdentityObject) -> bool:
+    return obj.platform == "kubernetes" and obj.type == "ServiceAccount" and (
+        obj.derived_from is None)
+
+
+def _gains(obj: IdentityObject, base: IdentityObject) -> list[tuple[str, str, int | None]]:
+    """(attribute, what was gained, line) for each credential `obj` mounts that `base` did not:
+    the automounted token, and each new projected token."""
+    out: list[tuple[str, str, int | None]] = []
+    if TOKEN_MOUNT in obj.secret_sinks and TOKEN_MOUNT not in base.secret_sinks:
+        whose = "its API token into every pod that uses it" if _is_account(obj) else (
+            f"the API token of {account_of(obj)} into every container")
+        set_true = "automountServiceAccountToken" in obj.attribute_lines
+        out.append(("automountServiceAccountToken",
+                    f"mounts {whose} again "
+                    f"(`automountServiceAccountToken: false` "
+                    f"{'changed to true' if set_true else 'removed'})", _mount_line(obj)))
+    old = _tokens(base)
+    for key, volume in _tokens(obj).items():
+        if key not in old:
+            out.append((f"projectedToken.{volume}", f"mounts {_token_text(key)}",
+                        obj.attribute_lines.get(f"projectedToken.{volume}")))
+    return out
+
+
+def _rest(obj: IdentityObject) -> tuple[object, ...]:
+    """What `obj` means apart from its mounted tokens and its positions."""
+    return (obj.kind, obj.type, obj.namespace, sorted(obj.references), obj.principals,
+            sorted((k.lower(), v) for k, v in obj.metadata.items()),
+            sorted(repr(replace(g, line=None)) for g in obj.privileges), obj.lifetime,
+            sorted(repr(replace(t, line=None)) for t in obj.trust), obj.usages)
+
+
+def narrows(subject: Subject) -> Iterator[Hit]:
+    """NHI302 `narrowed` (a note) for a workload or ServiceAccount whose change only took a
+    token away: `automountServiceAccountToken: false` added or a projected token removed, and
+    nothing else it means (account, metadata, references) changed."""
+    obj, base = subject.obj, subject.base
+    if base is None or obj.platform != "kubernetes" or not (is_workload(obj) or _is_account(obj)):
+        return
+    if not set(obj.secret_sinks) < set(base.secret_sinks) or _rest(obj) != _rest(base):
+        return
+    removed: list[str] = []
+    if TOKEN_MOUNT in base.secret_sinks and TOKEN_MOUNT not in obj.secret_sinks:
+        removed.append("the automounted API token (`automountServiceAccountToken: false`)")
+    now = _tokens(obj)
+    removed.extend(_token_text(k) for k in _tokens(base) if k not in now)
+    yield Hit("NHI302", f"{obj.address} no longer mounts {'; '.join(removed)}; a narrowing "
+              "needs no approval", "automountServiceAccountToken", _mount_line(obj),
+              variant="narrowed")
+
+
+def _drift(subject: Subject) -> Iterator[Hit]:
+    """NHI302 for a workload or ServiceAccount that gained a token or a wider account."""
+    obj, base, ctx = subject.obj, subject.base, subject.ctx
+    if base is None or ctx.mode == "scan" or not (is_workload(obj) or _is_account(obj)):
+        return
+    variant = HUMAN_VARIANT if subject.touch.actor_kind == "human" else None
+    for attribute, what, line in _gains(obj, base):
+        yield Hit("NHI302", f"{obj.address} {what}", attribute, line, variant=variant)
+    if not is_workload(obj) or account_of(obj) == account_of(base):
+        return
+    new, old = account_of(obj), account_of(base)
+    now = account_access(new, ctx.head_objects, ctx.admin_table)
+    before = account_access(old, ctx.base_objects, ctx.admin_table) or account_access(
+        old, ctx.head_objects, ctx.admin_table)
+    switched = f"{obj.address} now runs as {new} (was {old})"
+    line = obj.attribute_lines.get("serviceAccountName") or obj.attribute_lines.get("podSpec")
+    if now is None:
+        message = (f"{switched}: nhi-gate could not check what {new} may do: no RoleBinding or "
+                   "ClusterRoleBinding in the change binds it; a human must check its bindings")
+    elif before is None:
+        message = (f"{switched}, bound to {', '.join(now.roles)}"
+                   + (f" (admin: {'; '.join(now.admin)})" if now.admin else "")
+                   + f": nhi-gate could not compare it with {old}, whose bindings are not in "
+                   "the change")
+    else:
+        extra = gained(now, before)
+        if not extra:
+            return
+        shown = "; ".join(extra[:3]) + (f" and {len(extra) - 3} more" if len(extra) > 3 else "")
+        message = f"{switched}, which may do more: {shown}"
+    yield Hit("NHI302", message, "serviceAccountName", line, variant=variant)
+
+
 def check(subject: Subject) -> Iterator[Hit]:
-    """NHI321 on one object, and NHI101 for an agent-attached named service account."""
+    """NHI321 on one object, NHI302 for a workload identity change, and NHI101 for an
+    agent-attached named service account or a token an agent added."""
     obj = subject.obj
     if obj.platform == "aws" and obj.derived_from == obj.address:
         yield from _role_approval(subject)
         return
     if obj.platform != "kubernetes":
         return
+    yield from _drift(subject)
     mounted = TOKEN_MOUNT in obj.secret_sinks
     if obj.type == "ServiceAccount" and obj.address.rsplit("/", 1)[-1] == "default":
         if mounted:
@@ -90,27 +211,40 @@ def check(subject: Subject) -> Iterator[Hit]:
         return
     if not is_workload(obj):
         return
-    if _uses_default(obj):
-        if mounted:
-            line = obj.attribute_lines.get("serviceAccountName") or obj.attribute_lines["podSpec"]
-            yield Hit("NHI321",
-                      f"{obj.address} runs as the namespace's default service account with its "
-                      "token mounted: set `serviceAccountName` to an account of its own, or "
-                      "`automountServiceAccountToken: false`", "serviceAccountName", line)
-        return
+    if _uses_default(obj) and mounted:
+        line = obj.attribute_lines.get("serviceAccountName") or obj.attribute_lines["podSpec"]
+        yield Hit("NHI321",
+                  f"{obj.address} runs as the namespace's default service account with its "
+                  "token mounted: set `serviceAccountName` to an account of its own, or "
+                  "`automountServiceAccountToken: false`", "serviceAccountName", line)
     yield from _approval(subject)
 
 
 def _approval(subject: Subject) -> Iterator[Hit]:
-    obj, touch = subject.obj, subject.touch
-    if subject.ctx.mode == "scan" or touch.actor_kind not in ("agent", "bot"):
+    """NHI101 when an agent, a bot or an unknown actor chose the (non-default) account a
+    workload runs as, or gave the workload a token it did not mount at base."""
+    obj, touch, base = subject.obj, subject.touch, subject.base
+    if subject.ctx.mode == "scan" or touch.actor_kind not in ("agent", "bot", "unknown"):
         return
     line = obj.attribute_lines.get("serviceAccountName")
-    changed = subject.base is not None and account_of(subject.base) != account_of(obj)
-    if not changed and (line is None or line not in touch.lines):
+    changed = base is not None and account_of(base) != account_of(obj)
+    tokens = [v for k, v in obj.attribute_lines.items() if k.startswith("projectedToken.")]
+    found = _gains(obj, base) if base is not None else []
+    gains = [what for _, what, _ in found]
+    line = next((at for _, _, at in found if at is not None), line)
+    if base is None and any(t in touch.lines for t in tokens):
+        gains = [f"mounts {_token_text(k)}" for k in _tokens(obj)]
+        line = tokens[0]
+    written = line is not None and line in touch.lines
+    if not gains and not changed and (_uses_default(obj) or not written):
         return
     who = touch.agent or touch.actor_kind
     where = f" in commit {touch.commit[:12]}" if touch.commit else ""
+    if gains:
+        what = f"{obj.address} {'; '.join(gains)}, changed by {touch.actor_kind} ({who}){where}"
+        yield Hit("NHI101", f"{what} without a human's approval: the workload's code gets a "
+                  f"credential of {account_of(obj)}", "secret_sinks", line)
+        return
     yield Hit("NHI101",
               f"{obj.address} was set to run as {account_of(obj)} by {touch.actor_kind} ({who})"
               f"{where} without a human's approval: the workload gets every privilege bound to "

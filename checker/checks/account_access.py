@@ -1,0 +1,89 @@
+"""What a Kubernetes service account may do, as far as the identities of one run show it: the
+RoleBindings and ClusterRoleBindings that name it as a subject, and the rules of the Roles and
+ClusterRoles they bind. For `checker.checks.workloads`, which compares the account a workload
+ran as at base with the one it runs as at head.
+
+Only the objects nhi-gate parsed in the run are seen (in `check` mode, the changed files at
+base and head), so an account with no binding among them is *unknown*, never "no access": a
+binding elsewhere in the cluster or repository may grant it anything. Sources:
+https://kubernetes.io/docs/reference/access-authn-authz/rbac/ (a RoleBinding grants a Role's
+or ClusterRole's rules inside its namespace; a ClusterRoleBinding grants a ClusterRole's rules
+in every namespace).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from checker.model import IdentityObject
+from checker.policy.privileges import admin_grants
+
+_BINDINGS = frozenset({"RoleBinding", "ClusterRoleBinding"})
+_ROLES = frozenset({"Role", "ClusterRole"})
+
+
+@dataclass(frozen=True)
+class AccountAccess:
+    """What the bindings of one run grant a service account.
+
+    `roles`: each bound role as `<roleRef kind>/<name> in <scope>` (`*` for every namespace),
+    sorted; `grants`: (verb, `<apiGroup>/<resource>`, scope) for each rule of a bound role
+    parsed in the run, and (roleRef, `(rules not in the change)`, scope) for a role that was
+    not; `admin`: why a bound role or binding is admin-equivalent or a wildcard
+    (`policy.privileges.admin_grants`), sorted.
+    """
+
+    roles: tuple[str, ...]
+    grants: frozenset[tuple[str, str, str]]
+    admin: tuple[str, ...]
+
+
+def account_access(account: str, objects: Sequence[IdentityObject],
+                   table: Mapping[tuple[str, str], str]) -> AccountAccess | None:
+    """What `objects` grant `account` (`ServiceAccount/<ns>/<name>`, as a binding subject is
+    written in `IdentityObject.references`), or None when no binding among them names it.
+    `table` is the admin table (`policy.privileges.load_admin_table()`)."""
+    roles = {o.address: o for o in objects
+             if o.platform == "kubernetes" and o.type in _ROLES and o.derived_from is None}
+    bindings = [o for o in objects if o.platform == "kubernetes" and o.type in _BINDINGS
+                and account in o.references]
+    if not bindings:
+        return None
+    names: set[str] = set()
+    grants: set[tuple[str, str, str]] = set()
+    admin: set[str] = set()
+    for binding in bindings:
+        admin.update(f"{a.grant.action} ({a.why})" for a in admin_grants(binding, table))
+        for grant in binding.privileges:
+            scope = grant.resource
+            names.add(f"{grant.action} in {'every namespace' if scope == '*' else scope}")
+            role = roles.get(_role_address(grant.action, scope))
+            if role is None:
+                grants.add((grant.action, "(rules not in the change)", scope))
+                continue
+            admin.update(f"{grant.action}: {a.grant.action} on {a.grant.resource} ({a.why})"
+                         for a in admin_grants(role, table))
+            grants.update((g.action, g.resource, scope) for g in role.privileges
+                          if g.effect == "allow")
+    return AccountAccess(tuple(sorted(names)), frozenset(grants), tuple(sorted(admin)))
+
+
+def _role_address(role_ref: str, scope: str) -> str:
+    """The address of the role a binding's roleRef (`ClusterRole/x`, `Role/x`) names: a Role
+    lives in the binding's namespace."""
+    kind, _, name = role_ref.partition("/")
+    return f"Role/{scope}/{name}" if kind == "Role" and scope != "*" else role_ref
+
+
+def gained(new: AccountAccess, old: AccountAccess) -> list[str]:
+    """What `new` grants that `old` does not, in words, sorted: admin reasons first, then
+    (verb on resource in scope) triples no old grant equals (a `*` verb or resource in an
+    old grant of the same scope covers the new one)."""
+    out = [f"admin: {why}" for why in new.admin if why not in old.admin]
+    for verb, resource, scope in sorted(new.grants - old.grants):
+        if any(s == scope and v in ("*", verb) and r in ("*/*", resource)
+               for v, r, s in old.grants):
+            continue
+        out.append(f"{verb} on {resource} in {'every namespace' if scope == '*' else scope}")
+    return out
