@@ -71,9 +71,9 @@ def picked(findings: list[dict[str, Any]], *rules: str) -> set[tuple[str, str, i
 
 
 def change(make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
-           files: dict[str, str], edited: dict[str, str], author: tuple[str, str]
-           ) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
-    repo = make_repo()
+           files: dict[str, str], edited: dict[str, str], author: tuple[str, str],
+           name: str = "repo") -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
+    repo = make_repo(name=name)
     base = repo.commit(files, author=HUMAN)
     head = repo.commit(edited, author=author, message="deploy web\n\nRequested-by: Alice "
                        "Example <alice@example.com>")
@@ -389,3 +389,91 @@ def test_kubernetes_manifest_deployment_re_enabling_the_token(
     assert picked(findings, "NHI101", "NHI302") == expected
     drift = next(f for f in findings if f["rule_id"] == "NHI302")
     assert drift["address"] == "kubernetes_manifest.web"
+
+
+# --------------------------------------------------------------------------- kubernetes_* resources
+
+TF_POD_SPEC = """\
+service_account_name            = "web"
+automount_service_account_token = false
+container {
+  name  = "web"
+  image = "nginx:1.27"
+}
+"""
+TF_PATHS = {"kubernetes_pod_v1": ("spec",),
+            "kubernetes_deployment": ("spec", "template", "spec"),
+            "kubernetes_daemon_set_v1": ("spec", "template", "spec"),
+            "kubernetes_cron_job_v1": ("spec", "job_template", "spec", "template", "spec")}
+TF_PROJECTED = """\
+volume {
+  name = "vault-token"
+  projected {
+    sources {
+      service_account_token {
+        audience           = "vault"
+        expiration_seconds = 7200
+        path               = "token"
+      }
+    }
+  }
+}
+"""
+
+
+def tf_workload(rtype: str, spec: str = TF_POD_SPEC) -> str:
+    body = spec
+    for name in reversed(TF_PATHS[rtype]):
+        body = f"{name} {{\n{textwrap.indent(body, '  ')}}}\n"
+    return (f'resource "{rtype}" "web" {{\n  metadata {{\n    name      = "web"\n'
+            f'    namespace = "shop"\n  }}\n{textwrap.indent(body, "  ")}}}\n')
+
+
+def test_terraform_workload_facet_shape() -> None:
+    from checker.parsers import terraform
+    text = tf_workload("kubernetes_cron_job_v1", TF_POD_SPEC + TF_PROJECTED)
+    (obj,) = terraform.parse(SourceFile("main.tf", text.encode()), load_catalogue()).objects
+    assert (obj.kind, obj.platform, obj.type) == ("role_binding", "kubernetes",
+                                                  "kubernetes_cron_job_v1")
+    assert obj.derived_from == obj.address == "kubernetes_cron_job_v1.web"
+    assert obj.references == ("ServiceAccount/shop/web",)
+    assert obj.secret_sinks == (f"{PROJECTED_TOKEN}vault-token|vault|7200",)
+    assert obj.attribute_lines == {
+        "podSpec": line_of(text, "        spec {"), "serviceAccountName": line_of(text, "service_"),
+        "automountServiceAccountToken": line_of(text, "automount_"),
+        "projectedToken.vault-token": line_of(text, "service_account_token {")}
+
+
+@pytest.mark.parametrize("rtype", sorted(TF_PATHS))
+@pytest.mark.parametrize(("author", "code", "level"), [(AGENT, 1, "error"),
+                                                       (PERSON, 0, "warning")])
+def test_terraform_workload_re_enabling_the_token(
+        rtype: str, author: tuple[str, str], code: int, level: str,
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    text = tf_workload(rtype)
+    edited = text.replace("token = false", "token = true")
+    got, findings = change(make_repo, capsys, {"main.tf": text}, {"main.tf": edited}, author)
+    line = line_of(edited, "token = true")
+    assert got == code
+    expected = {("NHI302", level, line, author == AGENT)}
+    if author == AGENT:
+        expected.add(("NHI101", "error", line, True))
+    assert picked(findings, "NHI101", "NHI302") == expected
+
+
+@pytest.mark.parametrize("rtype", sorted(TF_PATHS))
+def test_terraform_workload_projected_token_and_narrowing(
+        rtype: str, make_repo: Callable[..., GitRepo],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    text = tf_workload(rtype)
+    edited = tf_workload(rtype, TF_POD_SPEC + TF_PROJECTED)
+    code, findings = change(make_repo, capsys, {"main.tf": text}, {"main.tf": edited}, AGENT)
+    assert code == 1
+    line = line_of(edited, "service_account_token {")
+    assert picked(findings, "NHI101", "NHI302") == {("NHI302", "error", line, True),
+                                                    ("NHI101", "error", line, True)}
+    code, findings = change(make_repo, capsys, {"main.tf": edited}, {"main.tf": text}, AGENT,
+                            name="narrowed")
+    assert code == 0
+    assert [(f["rule_id"], f["level"]) for f in findings if f["rule_id"] in (
+        "NHI101", "NHI302")] == [("NHI302", "note")]
