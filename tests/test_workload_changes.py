@@ -334,7 +334,7 @@ def test_switching_to_an_unknown_account_says_what_was_not_checked(
         "StatefulSet/shop/web now runs as ServiceAccount/shop/elsewhere (was "
         "ServiceAccount/shop/web): nhi-gate could not check what ServiceAccount/shop/elsewhere "
         "may do: no RoleBinding or ClusterRoleBinding in the change binds it; a human must "
-        "check its bindings")
+        "check its privileges")
     assert (drift["level"], drift["blocking"]) == ("error", True)
 
 
@@ -477,3 +477,79 @@ def test_terraform_workload_projected_token_and_narrowing(
     assert code == 0
     assert [(f["rule_id"], f["level"]) for f in findings if f["rule_id"] in (
         "NHI101", "NHI302")] == [("NHI302", "note")]
+
+
+# --------------------------------------------------------------------------- AWS workloads
+
+LAMBDA = """\
+# nhi-gate: owner=team-a ticket=OPS-3
+resource "aws_iam_role" "reader" {
+  name               = "reader"
+  assume_role_policy = "{}"
+}
+
+resource "aws_iam_role_policy" "reader" {
+  role   = aws_iam_role.reader.id
+  policy = jsonencode({
+    Statement = [{ Effect = "Allow", Action = "s3:GetObject", Resource = "*" }]
+  })
+}
+
+# nhi-gate: owner=team-a ticket=OPS-3
+resource "aws_iam_role" "admin" {
+  name               = "admin"
+  assume_role_policy = "{}"
+}
+
+resource "aws_iam_role_policy_attachment" "admin" {
+  role       = aws_iam_role.admin.name
+  policy_arn = "arn:aws:iam::aws:policy/AdministratorAccess"
+}
+
+resource "aws_lambda_function" "fn" {
+  function_name = "fn"
+  role          = aws_iam_role.reader.arn
+}
+"""
+
+
+@pytest.mark.parametrize(("author", "code", "level"), [(AGENT, 1, "error"),
+                                                       (PERSON, 0, "warning")])
+def test_lambda_switched_to_an_admin_role(
+        author: tuple[str, str], code: int, level: str, make_repo: Callable[..., GitRepo],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    edited = LAMBDA.replace("aws_iam_role.reader.arn", "aws_iam_role.admin.arn")
+    got, findings = change(make_repo, capsys, {"iam.tf": LAMBDA}, {"iam.tf": edited}, author)
+    line = line_of(edited, "aws_iam_role.admin.arn")
+    assert got == code
+    expected = {("NHI302", level, line, author == AGENT)}
+    if author == AGENT:
+        expected.add(("NHI101", "error", line, True))
+    assert picked(findings, "NHI101", "NHI302") == expected
+    drift = next(f for f in findings if f["rule_id"] == "NHI302")
+    assert drift["message"].startswith(
+        "aws_lambda_function.fn now runs as aws_iam_role.admin (was aws_iam_role.reader), which "
+        "may do more: admin: arn:aws:iam::aws:policy/AdministratorAccess (")
+
+
+def test_lambda_switched_to_a_role_outside_the_change_is_not_checked(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    edited = LAMBDA.replace("aws_iam_role.reader.arn",
+                            '"arn:aws:iam::123456789012:role/elsewhere"')
+    code, findings = change(make_repo, capsys, {"iam.tf": LAMBDA}, {"iam.tf": edited}, PERSON)
+    assert code == 0
+    (drift,) = [f for f in findings if f["rule_id"] == "NHI302"]
+    assert drift["message"] == (
+        "aws_lambda_function.fn now runs as aws-role:arn:aws:iam::123456789012:role/elsewhere "
+        "(was aws_iam_role.reader): nhi-gate could not check what "
+        "aws-role:arn:aws:iam::123456789012:role/elsewhere may do: the role is not defined in "
+        "the change; a human must check its privileges")
+    assert drift["level"] == "warning"
+
+
+def test_lambda_switched_to_a_narrower_role_is_no_widening(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    wide = LAMBDA.replace("aws_iam_role.reader.arn", "aws_iam_role.admin.arn")
+    code, findings = change(make_repo, capsys, {"iam.tf": wide}, {"iam.tf": LAMBDA}, PERSON)
+    assert code == 0
+    assert picked(findings, "NHI302") == set()

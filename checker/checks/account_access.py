@@ -1,14 +1,17 @@
-"""What a Kubernetes service account may do, as far as the identities of one run show it: the
-RoleBindings and ClusterRoleBindings that name it as a subject, and the rules of the Roles and
-ClusterRoles they bind. For `checker.checks.workloads`, which compares the account a workload
-ran as at base with the one it runs as at head.
+"""What a Kubernetes service account or an AWS IAM role may do, as far as the identities of one
+run show it. For a service account: the RoleBindings and ClusterRoleBindings that name it as a
+subject, and the rules of the Roles and ClusterRoles they bind. For a role (`aws_iam_role.x`):
+its own grants and those of the policies and attachments that reference it. For
+`checker.checks.workloads`, which compares the identity a workload ran as at base with the one
+it runs as at head.
 
 Only the objects nhi-gate parsed in the run are seen (in `check` mode, the changed files at
 base and head), so an account with no binding among them is *unknown*, never "no access": a
 binding elsewhere in the cluster or repository may grant it anything. Sources:
 https://kubernetes.io/docs/reference/access-authn-authz/rbac/ (a RoleBinding grants a Role's
 or ClusterRole's rules inside its namespace; a ClusterRoleBinding grants a ClusterRole's rules
-in every namespace).
+in every namespace); https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_managed-vs-inline.html
+(a role's permissions are its inline policies and the managed policies attached to it).
 """
 
 from __future__ import annotations
@@ -19,6 +22,12 @@ from dataclasses import dataclass
 from checker.model import IdentityObject
 from checker.policy.privileges import admin_grants
 
+#: Grants that allow every action on every resource of their scope, so they cover any other:
+#: https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AdministratorAccess.html
+#: (`"Action": "*"` on `"*"`) and the `cluster-admin` ClusterRole (every verb on every
+#: resource: https://kubernetes.io/docs/reference/access-authn-authz/rbac/#user-facing-roles).
+_ALL_ACCESS = frozenset({"arn:aws:iam::aws:policy/AdministratorAccess",
+                         "ClusterRole/cluster-admin"})
 _BINDINGS = frozenset({"RoleBinding", "ClusterRoleBinding"})
 _ROLES = frozenset({"Role", "ClusterRole"})
 
@@ -69,6 +78,22 @@ def account_access(account: str, objects: Sequence[IdentityObject],
     return AccountAccess(tuple(sorted(names)), frozenset(grants), tuple(sorted(admin)))
 
 
+def role_access(role: str, objects: Sequence[IdentityObject],
+                table: Mapping[tuple[str, str], str]) -> AccountAccess | None:
+    """What `objects` grant the AWS role `role` (a catalogued address, `aws_iam_role.app`): the
+    role's own grants and those of each policy or attachment that references it; None when
+    the role is not among them (a literal ARN, a role defined elsewhere)."""
+    found = [o for o in objects if o.platform == "aws" and o.derived_from is None and (
+        o.address == role or (o.kind in ("policy", "role_binding") and role in o.references))]
+    if not any(o.address == role for o in found):
+        return None
+    grants = {(g.action, g.resource, "") for o in found for g in o.privileges
+              if g.effect == "allow"}
+    admin = {f"{a.grant.action} ({a.why})" for o in found for a in admin_grants(o, table)}
+    return AccountAccess(tuple(sorted(o.address for o in found)), frozenset(grants),
+                         tuple(sorted(admin)))
+
+
 def _role_address(role_ref: str, scope: str) -> str:
     """The address of the role a binding's roleRef (`ClusterRole/x`, `Role/x`) names: a Role
     lives in the binding's namespace."""
@@ -78,12 +103,14 @@ def _role_address(role_ref: str, scope: str) -> str:
 
 def gained(new: AccountAccess, old: AccountAccess) -> list[str]:
     """What `new` grants that `old` does not, in words, sorted: admin reasons first, then
-    (verb on resource in scope) triples no old grant equals (a `*` verb or resource in an
-    old grant of the same scope covers the new one)."""
+    (verb on resource in scope) triples no old grant covers (the same grant, a `*` verb or
+    resource, or an all-access grant (`_ALL_ACCESS`), in the same scope or every namespace)."""
     out = [f"admin: {why}" for why in new.admin if why not in old.admin]
     for verb, resource, scope in sorted(new.grants - old.grants):
-        if any(s == scope and v in ("*", verb) and r in ("*/*", resource)
-               for v, r, s in old.grants):
+        if any(s in (scope, "*") and (v in _ALL_ACCESS or (
+                v in ("*", verb) and r in ("*", "*/*", resource))) for v, r, s in old.grants):
             continue
-        out.append(f"{verb} on {resource} in {'every namespace' if scope == '*' else scope}")
+        where = "" if not scope else (
+            " in every namespace" if scope == "*" else f" in {scope}")
+        out.append(f"{verb} on {resource}{where}")
     return out

@@ -45,6 +45,9 @@ NHI302 (`privilege-drift`), naming what was gained:
   of the run (`checker.checks.account_access`) bind it to an admin-equivalent or wildcard role,
   or to grants the old account did not have; when no binding in the change names the new
   account, the finding says its privileges could not be checked (fail closed).
+An AWS workload facet switched to another role is compared the same way
+(`account_access.role_access`: the role's grants and those of the policies and attachments
+that reference it among the run's objects).
 An agent's, bot's or unknown actor's change is an error (and NHI101: a human must approve the
 workload's new identity); a person's is a warning (variant `workload-human`). The reverse
 (`automountServiceAccountToken: false` added, a projected token removed, nothing else about the
@@ -63,7 +66,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 
-from checker.checks.account_access import account_access, gained
+from checker.checks.account_access import AccountAccess, account_access, gained, role_access
 from checker.checks.api import Context, Hit, Subject
 from checker.model import PROJECTED_TOKEN, TOKEN_MOUNT, IdentityObject
 from checker.provenance.attribution import Touch
@@ -73,6 +76,12 @@ def is_workload(obj: IdentityObject) -> bool:
     """True for a workload facet (see module doc)."""
     return (obj.platform == "kubernetes" and "podSpec" in obj.attribute_lines
             and obj.derived_from == obj.address)
+
+
+def is_aws_workload(obj: IdentityObject) -> bool:
+    """True for an AWS workload facet (Lambda, ECS task definition; see module doc)."""
+    return (obj.platform == "aws" and obj.derived_from == obj.address
+            and any(k.startswith("runsAs.") for k in obj.attribute_lines))
 
 
 def account_of(obj: IdentityObject) -> str:
@@ -171,23 +180,57 @@ def _drift(subject: Subject) -> Iterator[Hit]:
     now = account_access(new, ctx.head_objects, ctx.admin_table)
     before = account_access(old, ctx.base_objects, ctx.admin_table) or account_access(
         old, ctx.head_objects, ctx.admin_table)
-    switched = f"{obj.address} now runs as {new} (was {old})"
     line = obj.attribute_lines.get("serviceAccountName") or obj.attribute_lines.get("podSpec")
+    message = _switch(obj.address, new, old, now, before,
+                      "no RoleBinding or ClusterRoleBinding in the change binds it")
+    if message is not None:
+        yield Hit("NHI302", message, "serviceAccountName", line, variant=variant)
+
+
+def _switch(address: str, new: str, old: str, now: AccountAccess | None,
+            before: AccountAccess | None, unseen: str) -> str | None:
+    """What switching `address` from identity `old` to `new` gains, in words; None when the
+    change shows `new` may do nothing `old` could not."""
+    switched = f"{address} now runs as {new} (was {old})"
     if now is None:
-        message = (f"{switched}: nhi-gate could not check what {new} may do: no RoleBinding or "
-                   "ClusterRoleBinding in the change binds it; a human must check its bindings")
-    elif before is None:
-        message = (f"{switched}, bound to {', '.join(now.roles)}"
-                   + (f" (admin: {'; '.join(now.admin)})" if now.admin else "")
-                   + f": nhi-gate could not compare it with {old}, whose bindings are not in "
-                   "the change")
-    else:
-        extra = gained(now, before)
-        if not extra:
-            return
-        shown = "; ".join(extra[:3]) + (f" and {len(extra) - 3} more" if len(extra) > 3 else "")
-        message = f"{switched}, which may do more: {shown}"
-    yield Hit("NHI302", message, "serviceAccountName", line, variant=variant)
+        return (f"{switched}: nhi-gate could not check what {new} may do: {unseen}; a human "
+                "must check its privileges")
+    if before is None:
+        return (f"{switched}, granted {', '.join(now.roles) or 'nothing in the change'}"
+                + (f" (admin: {'; '.join(now.admin)})" if now.admin else "")
+                + f": nhi-gate could not compare it with {old}, which the change does not show")
+    extra = gained(now, before)
+    if not extra:
+        return None
+    shown = "; ".join(extra[:3]) + (f" and {len(extra) - 3} more" if len(extra) > 3 else "")
+    return f"{switched}, which may do more: {shown}"
+
+
+def _role_drift(subject: Subject) -> Iterator[Hit]:
+    """NHI302 for an AWS workload facet that runs as a role base did not name, when that role
+    may do more than the roles it ran as (or the change does not show it): compared through
+    `account_access.role_access`."""
+    obj, base, ctx = subject.obj, subject.base, subject.ctx
+    if base is None or ctx.mode == "scan" or not is_aws_workload(obj):
+        return
+    old = [*base.references, *base.principals]
+    new = [r for r in (*obj.references, *obj.principals) if r not in old]
+    if not new:
+        return
+    variant = HUMAN_VARIANT if subject.touch.actor_kind == "human" else None
+    lines = {k: v for k, v in obj.attribute_lines.items() if k.startswith("runsAs.")}
+    attr = next((k for k, v in lines.items() if v in subject.touch.lines), next(iter(lines)))
+    seen = [role_access(r, ctx.base_objects, ctx.admin_table)
+            or role_access(r, ctx.head_objects, ctx.admin_table) for r in old]
+    before = None if not old or None in seen else AccountAccess(
+        (), frozenset().union(*(a.grants for a in seen if a)),
+        tuple(sorted({w for a in seen if a for w in a.admin})))
+    for role in new:
+        message = _switch(obj.address, role, ", ".join(old) or "no role",
+                          role_access(role, ctx.head_objects, ctx.admin_table), before,
+                          "the role is not defined in the change")
+        if message is not None:
+            yield Hit("NHI302", message, attr, lines[attr], variant=variant)
 
 
 def check(subject: Subject) -> Iterator[Hit]:
@@ -195,6 +238,7 @@ def check(subject: Subject) -> Iterator[Hit]:
     agent-attached named service account or a token an agent added."""
     obj = subject.obj
     if obj.platform == "aws" and obj.derived_from == obj.address:
+        yield from _role_drift(subject)
         yield from _role_approval(subject)
         return
     if obj.platform != "kubernetes":
