@@ -553,3 +553,15 @@ def test_lambda_switched_to_a_narrower_role_is_no_widening(
     code, findings = change(make_repo, capsys, {"iam.tf": wide}, {"iam.tf": LAMBDA}, PERSON)
     assert code == 0
     assert picked(findings, "NHI302") == set()
+
+
+def test_scan_of_a_terraform_pod_on_the_default_account_speaks_terraform(
+        tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = 'container {\n  name  = "web"\n  image = "nginx:1.27"\n}\n'
+    (tmp_path / "pod.tf").write_text(tf_workload("kubernetes_pod_v1", spec))
+    main(["scan", str(tmp_path / "pod.tf"), "--format", "json"])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    assert [(f["rule_id"], f["start_line"], f["message"]) for f in findings] == [
+        ("NHI321", 6, "kubernetes_pod_v1.web runs as the namespace's default service account "
+         "with its token mounted: set `service_account_name` to an account of its own, or "
+         "`automount_service_account_token = false`")]

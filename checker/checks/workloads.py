@@ -84,6 +84,18 @@ def is_aws_workload(obj: IdentityObject) -> bool:
             and any(k.startswith("runsAs.") for k in obj.attribute_lines))
 
 
+def _off(obj: IdentityObject) -> str:
+    """How `obj`'s source spells the automount opt-out (YAML, or a Kubernetes provider block)."""
+    if obj.type.startswith("kubernetes_"):
+        return "`automount_service_account_token = false`"
+    return "`automountServiceAccountToken: false`"
+
+
+def _account_field(obj: IdentityObject) -> str:
+    return "`service_account_name`" if obj.type.startswith("kubernetes_") else (
+        "`serviceAccountName`")
+
+
 def account_of(obj: IdentityObject) -> str:
     """The `ServiceAccount/...` reference a workload facet runs as."""
     return obj.references[0] if obj.references else "ServiceAccount/default"
@@ -129,7 +141,7 @@ def _gains(obj: IdentityObject, base: IdentityObject) -> list[tuple[str, str, in
         set_true = "automountServiceAccountToken" in obj.attribute_lines
         out.append(("automountServiceAccountToken",
                     f"mounts {whose} again "
-                    f"(`automountServiceAccountToken: false` "
+                    f"({_off(obj)} "
                     f"{'changed to true' if set_true else 'removed'})", _mount_line(obj)))
     old = _tokens(base)
     for key, volume in _tokens(obj).items():
@@ -158,7 +170,7 @@ def narrows(subject: Subject) -> Iterator[Hit]:
         return
     removed: list[str] = []
     if TOKEN_MOUNT in base.secret_sinks and TOKEN_MOUNT not in obj.secret_sinks:
-        removed.append("the automounted API token (`automountServiceAccountToken: false`)")
+        removed.append(f"the automounted API token ({_off(obj)})")
     now = _tokens(obj)
     removed.extend(_token_text(k) for k in _tokens(base) if k not in now)
     yield Hit("NHI302", f"{obj.address} no longer mounts {'; '.join(removed)}; a narrowing "
@@ -259,8 +271,8 @@ def check(subject: Subject) -> Iterator[Hit]:
         line = obj.attribute_lines.get("serviceAccountName") or obj.attribute_lines["podSpec"]
         yield Hit("NHI321",
                   f"{obj.address} runs as the namespace's default service account with its "
-                  "token mounted: set `serviceAccountName` to an account of its own, or "
-                  "`automountServiceAccountToken: false`", "serviceAccountName", line)
+                  f"token mounted: set {_account_field(obj)} to an account of its own, or "
+                  f"{_off(obj)}", "serviceAccountName", line)
     yield from _approval(subject)
 
 
@@ -340,7 +352,7 @@ def check_all(
         if obj.type == "ServiceAccount":
             if obj.address.rsplit("/", 1)[-1] == "default":
                 continue  # NHI321
-            what = (f"{obj.address} does not set `automountServiceAccountToken: false`, so its "
+            what = (f"{obj.address} does not set {_off(obj)}, so its "
                     "token is mounted into every pod that uses it")
             line = obj.attribute_lines.get("automountServiceAccountToken")
         elif is_workload(obj) and not _uses_default(obj):
@@ -348,7 +360,7 @@ def check_all(
             if not explicit and account_of(obj) in disabled:
                 continue
             what = (f"{obj.address} mounts the API token of {account_of(obj)} into every "
-                    "container; set `automountServiceAccountToken: false` unless it calls the "
+                    f"container; set {_off(obj)} unless it calls the "
                     "Kubernetes API")
             line = _mount_line(obj)
         else:
