@@ -439,9 +439,9 @@ def test_terraform_workload_facet_shape() -> None:
     assert obj.references == ("ServiceAccount/shop/web",)
     assert obj.secret_sinks == (f"{PROJECTED_TOKEN}vault-token|vault|7200",)
     assert obj.attribute_lines == {
-        "podSpec": line_of(text, "        spec {"), "serviceAccountName": line_of(text, "service_"),
-        "automountServiceAccountToken": line_of(text, "automount_"),
-        "projectedToken.vault-token": line_of(text, "service_account_token {")}
+        "spec": line_of(text, "        spec {"), "service_account_name": line_of(text, "service_"),
+        "automount_service_account_token": line_of(text, "automount_"),
+        "volume.vault-token.service_account_token": line_of(text, "service_account_token {")}
 
 
 @pytest.mark.parametrize("rtype", sorted(TF_PATHS))

@@ -71,10 +71,33 @@ from checker.checks.api import Context, Hit, Subject
 from checker.model import PROJECTED_TOKEN, TOKEN_MOUNT, IdentityObject
 from checker.provenance.attribution import Touch
 
+#: The attribute names of a Kubernetes provider workload block's facet, by the names a YAML
+#: pod spec's facet uses (`checker.parsers.terraform.workloads.pod_facet`).
+_TF_KEYS = {"podSpec": "spec", "serviceAccountName": "service_account_name",
+            "automountServiceAccountToken": "automount_service_account_token"}
+
+
+def _at(obj: IdentityObject, key: str) -> int | None:
+    """The line of pod-spec attribute `key` (YAML name) in `obj`'s source, if present."""
+    if obj.type.startswith("kubernetes_"):
+        key = _TF_KEYS.get(key, key)
+    return obj.attribute_lines.get(key)
+
+
+def _token_lines(obj: IdentityObject) -> dict[str, int]:
+    """Volume name -> line of each projected token's `serviceAccountToken` key."""
+    out: dict[str, int] = {}
+    for key, line in obj.attribute_lines.items():
+        if key.startswith("projectedToken."):
+            out[key[len("projectedToken."):]] = line
+        elif key.startswith("volume.") and key.endswith(".service_account_token"):
+            out[key[len("volume."):-len(".service_account_token")]] = line
+    return out
+
 
 def is_workload(obj: IdentityObject) -> bool:
     """True for a workload facet (see module doc)."""
-    return (obj.platform == "kubernetes" and "podSpec" in obj.attribute_lines
+    return (obj.platform == "kubernetes" and _at(obj, "podSpec") is not None
             and obj.derived_from == obj.address)
 
 
@@ -106,8 +129,7 @@ def _uses_default(obj: IdentityObject) -> bool:
 
 
 def _mount_line(obj: IdentityObject) -> int | None:
-    lines = obj.attribute_lines
-    return lines.get("automountServiceAccountToken") or lines.get("podSpec")
+    return _at(obj, "automountServiceAccountToken") or _at(obj, "podSpec")
 
 
 #: NHI302's level variant for a person's workload identity change (rules/docs/privilege.yaml).
@@ -138,7 +160,7 @@ def _gains(obj: IdentityObject, base: IdentityObject) -> list[tuple[str, str, in
     if TOKEN_MOUNT in obj.secret_sinks and TOKEN_MOUNT not in base.secret_sinks:
         whose = "its API token into every pod that uses it" if _is_account(obj) else (
             f"the API token of {account_of(obj)} into every container")
-        set_true = "automountServiceAccountToken" in obj.attribute_lines
+        set_true = _at(obj, "automountServiceAccountToken") is not None
         out.append(("automountServiceAccountToken",
                     f"mounts {whose} again "
                     f"({_off(obj)} "
@@ -147,7 +169,7 @@ def _gains(obj: IdentityObject, base: IdentityObject) -> list[tuple[str, str, in
     for key, volume in _tokens(obj).items():
         if key not in old:
             out.append((f"projectedToken.{volume}", f"mounts {_token_text(key)}",
-                        obj.attribute_lines.get(f"projectedToken.{volume}")))
+                        _token_lines(obj).get(volume)))
     return out
 
 
@@ -192,7 +214,7 @@ def _drift(subject: Subject) -> Iterator[Hit]:
     now = account_access(new, ctx.head_objects, ctx.admin_table)
     before = account_access(old, ctx.base_objects, ctx.admin_table) or account_access(
         old, ctx.head_objects, ctx.admin_table)
-    line = obj.attribute_lines.get("serviceAccountName") or obj.attribute_lines.get("podSpec")
+    line = _at(obj, "serviceAccountName") or _at(obj, "podSpec")
     message = _switch(obj.address, new, old, now, before,
                       "no RoleBinding or ClusterRoleBinding in the change binds it")
     if message is not None:
@@ -268,7 +290,7 @@ def check(subject: Subject) -> Iterator[Hit]:
     if not is_workload(obj):
         return
     if _uses_default(obj) and mounted:
-        line = obj.attribute_lines.get("serviceAccountName") or obj.attribute_lines["podSpec"]
+        line = _at(obj, "serviceAccountName") or _at(obj, "podSpec")
         yield Hit("NHI321",
                   f"{obj.address} runs as the namespace's default service account with its "
                   f"token mounted: set {_account_field(obj)} to an account of its own, or "
@@ -282,9 +304,9 @@ def _approval(subject: Subject) -> Iterator[Hit]:
     obj, touch, base = subject.obj, subject.touch, subject.base
     if subject.ctx.mode == "scan" or touch.actor_kind not in ("agent", "bot", "unknown"):
         return
-    line = obj.attribute_lines.get("serviceAccountName")
+    line = _at(obj, "serviceAccountName")
     changed = base is not None and account_of(base) != account_of(obj)
-    tokens = [v for k, v in obj.attribute_lines.items() if k.startswith("projectedToken.")]
+    tokens = list(_token_lines(obj).values())
     found = _gains(obj, base) if base is not None else []
     gains = [what for _, what, _ in found]
     line = next((at for _, _, at in found if at is not None), line)
@@ -356,7 +378,7 @@ def check_all(
                     "token is mounted into every pod that uses it")
             line = obj.attribute_lines.get("automountServiceAccountToken")
         elif is_workload(obj) and not _uses_default(obj):
-            explicit = "automountServiceAccountToken" in obj.attribute_lines
+            explicit = _at(obj, "automountServiceAccountToken") is not None
             if not explicit and account_of(obj) in disabled:
                 continue
             what = (f"{obj.address} mounts the API token of {account_of(obj)} into every "

@@ -10,8 +10,7 @@ The Kubernetes provider's workload resources (`kubernetes_deployment`, `kubernet
 `POD_SPECS`) get the facet a YAML workload gets (`checker.parsers.kubernetes.workloads`): the
 service account its pod spec runs as, whether the token is automounted (the provider's pod spec
 default is true: https://registry.terraform.io/providers/hashicorp/kubernetes/latest/docs/resources/pod_v1#automount_service_account_token),
-and its projected service-account tokens, with the same attribute names, so
-`checker.checks.workloads` judges both alike.
+and its projected service-account tokens, so `checker.checks.workloads` judges both alike.
 Sources: the provider pages cited in rules/catalogue/terraform.yaml.
 """
 
@@ -98,13 +97,15 @@ def _literal(value: object) -> str | None:
 def pod_facet(rtype: str, node: Node, kind: str, address: str,
               metadata: dict[str, str]) -> IdentityObject | None:
     """The facet of a Kubernetes provider workload block (`POD_SPECS`), shaped as
-    `checker.parsers.kubernetes.workloads.workload_facet` shapes a YAML workload's:
+    `checker.parsers.kubernetes.workloads.workload_facet` shapes a YAML workload's, with the
+    provider's attribute names:
     `references` (`ServiceAccount/<ns>/<name>`, `default` when `service_account_name` is unset,
     or empty; an expression is kept as written), `principals`, `secret_sinks`
     (`TOKEN_MOUNT` unless `automount_service_account_token = false`, then one
     `PROJECTED_TOKEN<volume>|<audience>|<expiration_seconds>` per `volume { projected { sources
-    { service_account_token {} } } }`), `attribute_lines` `podSpec`, `serviceAccountName`,
-    `automountServiceAccountToken` and `projectedToken.<volume>`. None without a pod spec."""
+    { service_account_token {} } } }`), `attribute_lines` `spec` (the pod spec block),
+    `service_account_name`, `automount_service_account_token` and
+    `volume.<name>.service_account_token`. None without a pod spec."""
     spec: Node | None = node
     for name in POD_SPECS[rtype]:
         found = spec.blocks(name) if spec is not None else []
@@ -113,15 +114,15 @@ def pod_facet(rtype: str, node: Node, kind: str, address: str,
         return None
     namespace = next((v for m in node.blocks("metadata")
                       if (v := _literal(m.body.get("namespace")))), None)
-    lines = {"podSpec": spec.start}
+    lines = {"spec": spec.start}
     account = ""
     if "service_account_name" in spec.attrs:
-        lines["serviceAccountName"] = spec.attrs["service_account_name"][0]
+        lines["service_account_name"] = spec.attrs["service_account_name"][0]
         raw = spec.body.get("service_account_name")
         account = _literal(raw) or (str(raw) if raw else "")
     sinks: list[str] = []
     if "automount_service_account_token" in spec.attrs:
-        lines["automountServiceAccountToken"] = spec.attrs["automount_service_account_token"][0]
+        lines["automount_service_account_token"] = spec.attrs["automount_service_account_token"][0]
     if _literal(spec.body.get("automount_service_account_token")) != "false":
         sinks.append(TOKEN_MOUNT)
     for volume in spec.blocks("volume"):
@@ -132,7 +133,7 @@ def pod_facet(rtype: str, node: Node, kind: str, address: str,
                     audience = _literal(token.body.get("audience")) or _DEFAULT_AUDIENCE
                     seconds = _literal(token.body.get("expiration_seconds")) or _DEFAULT_EXPIRATION
                     sinks.append(f"{PROJECTED_TOKEN}{volume_name}|{audience}|{seconds}")
-                    lines.setdefault(f"projectedToken.{volume_name}", token.start)
+                    lines.setdefault(f"volume.{volume_name}.service_account_token", token.start)
     name = account or "default"
     return IdentityObject(
         kind=kind, platform="kubernetes", type=rtype, address=address,
