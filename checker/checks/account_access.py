@@ -114,3 +114,24 @@ def gained(new: AccountAccess, old: AccountAccess) -> list[str]:
             " in every namespace" if scope == "*" else f" in {scope}")
         out.append(f"{verb} on {resource}{where}")
     return out
+
+
+def switch_message(address: str, new: str, old: str, now: AccountAccess | None,
+            before: AccountAccess | None, unseen: str) -> str | None:
+    """The NHI302 message for a workload at `address` that now runs as `new` (what the run
+    shows it may do: `now`) instead of `old` (`before`): what it gains, or that `new` could not
+    be checked (`unseen` says why) or compared; None when `new` may do nothing `old` could
+    not."""
+    switched = f"{address} now runs as {new} (was {old})"
+    if now is None:
+        return (f"{switched}: nhi-gate could not check what {new} may do: {unseen}; a human "
+                "must check its privileges")
+    if before is None:
+        return (f"{switched}, granted {', '.join(now.roles) or 'nothing in the change'}"
+                + (f" (admin: {'; '.join(now.admin)})" if now.admin else "")
+                + f": nhi-gate could not compare it with {old}, which the change does not show")
+    extra = gained(now, before)
+    if not extra:
+        return None
+    shown = "; ".join(extra[:3]) + (f" and {len(extra) - 3} more" if len(extra) > 3 else "")
+    return f"{switched}, which may do more: {shown}"

@@ -66,7 +66,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 
-from checker.checks.account_access import AccountAccess, account_access, gained, role_access
+from checker.checks.account_access import (
+    AccountAccess,
+    account_access,
+    role_access,
+    switch_message,
+)
 from checker.checks.api import Context, Hit, Subject
 from checker.model import PROJECTED_TOKEN, TOKEN_MOUNT, IdentityObject
 from checker.provenance.attribution import Touch
@@ -215,29 +220,10 @@ def _drift(subject: Subject) -> Iterator[Hit]:
     before = account_access(old, ctx.base_objects, ctx.admin_table) or account_access(
         old, ctx.head_objects, ctx.admin_table)
     line = _at(obj, "serviceAccountName") or _at(obj, "podSpec")
-    message = _switch(obj.address, new, old, now, before,
+    message = switch_message(obj.address, new, old, now, before,
                       "no RoleBinding or ClusterRoleBinding in the change binds it")
     if message is not None:
         yield Hit("NHI302", message, "serviceAccountName", line, variant=variant)
-
-
-def _switch(address: str, new: str, old: str, now: AccountAccess | None,
-            before: AccountAccess | None, unseen: str) -> str | None:
-    """What switching `address` from identity `old` to `new` gains, in words; None when the
-    change shows `new` may do nothing `old` could not."""
-    switched = f"{address} now runs as {new} (was {old})"
-    if now is None:
-        return (f"{switched}: nhi-gate could not check what {new} may do: {unseen}; a human "
-                "must check its privileges")
-    if before is None:
-        return (f"{switched}, granted {', '.join(now.roles) or 'nothing in the change'}"
-                + (f" (admin: {'; '.join(now.admin)})" if now.admin else "")
-                + f": nhi-gate could not compare it with {old}, which the change does not show")
-    extra = gained(now, before)
-    if not extra:
-        return None
-    shown = "; ".join(extra[:3]) + (f" and {len(extra) - 3} more" if len(extra) > 3 else "")
-    return f"{switched}, which may do more: {shown}"
 
 
 def _role_drift(subject: Subject) -> Iterator[Hit]:
@@ -260,7 +246,7 @@ def _role_drift(subject: Subject) -> Iterator[Hit]:
         (), frozenset().union(*(a.grants for a in seen if a)),
         tuple(sorted({w for a in seen if a for w in a.admin})))
     for role in new:
-        message = _switch(obj.address, role, ", ".join(old) or "no role",
+        message = switch_message(obj.address, role, ", ".join(old) or "no role",
                           role_access(role, ctx.head_objects, ctx.admin_table), before,
                           "the role is not defined in the change")
         if message is not None:
