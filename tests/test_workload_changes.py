@@ -565,3 +565,16 @@ def test_scan_of_a_terraform_pod_on_the_default_account_speaks_terraform(
         ("NHI321", 6, "kubernetes_pod_v1.web runs as the namespace's default service account "
          "with its token mounted: set `service_account_name` to an account of its own, or "
          "`automount_service_account_token = false`")]
+
+
+def test_removing_the_pod_opt_out_under_an_opted_out_account_gains_nothing(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    text = workload("Deployment")
+    edited = "".join(line for line in text.splitlines(keepends=True)
+                     if "automountServiceAccountToken" not in line)
+    code, findings = change(make_repo, capsys,
+                            {"k8s/web.yaml": text, "k8s/sa.yaml": SERVICE_ACCOUNT},
+                            {"k8s/web.yaml": edited, "k8s/sa.yaml": SERVICE_ACCOUNT + "\n"},
+                            AGENT)
+    assert code == 0  # the pod inherits the account's `automountServiceAccountToken: false`
+    assert picked(findings, "NHI101", "NHI302", "NHI322") == set()

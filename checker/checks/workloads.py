@@ -158,11 +158,22 @@ def _is_account(obj: IdentityObject) -> bool:
         obj.derived_from is None)
 
 
-def _gains(obj: IdentityObject, base: IdentityObject) -> list[tuple[str, str, int | None]]:
+def _inherits_off(obj: IdentityObject, objects: Sequence[IdentityObject]) -> bool:
+    """True when workload `obj` leaves automounting unset and its ServiceAccount, among
+    `objects`, disables it (the pod inherits the account's setting)."""
+    return is_workload(obj) and _at(obj, "automountServiceAccountToken") is None and any(
+        _is_account(o) and o.address == account_of(obj) and TOKEN_MOUNT not in o.secret_sinks
+        for o in objects)
+
+
+def _gains(obj: IdentityObject, base: IdentityObject, objects: Sequence[IdentityObject] = ()
+           ) -> list[tuple[str, str, int | None]]:  # fmt: skip
     """(attribute, what was gained, line) for each credential `obj` mounts that `base` did not:
-    the automounted token, and each new projected token."""
+    the automounted token (unless its ServiceAccount among `objects`, the run's identities at
+    head, disables it), and each new projected token."""
     out: list[tuple[str, str, int | None]] = []
-    if TOKEN_MOUNT in obj.secret_sinks and TOKEN_MOUNT not in base.secret_sinks:
+    if (TOKEN_MOUNT in obj.secret_sinks and TOKEN_MOUNT not in base.secret_sinks
+            and not _inherits_off(obj, objects)):
         whose = "its API token into every pod that uses it" if _is_account(obj) else (
             f"the API token of {account_of(obj)} into every container")
         set_true = _at(obj, "automountServiceAccountToken") is not None
@@ -211,7 +222,7 @@ def _drift(subject: Subject) -> Iterator[Hit]:
     if base is None or ctx.mode == "scan" or not (is_workload(obj) or _is_account(obj)):
         return
     variant = HUMAN_VARIANT if subject.touch.actor_kind == "human" else None
-    for attribute, what, line in _gains(obj, base):
+    for attribute, what, line in _gains(obj, base, ctx.head_objects):
         yield Hit("NHI302", f"{obj.address} {what}", attribute, line, variant=variant)
     if not is_workload(obj) or account_of(obj) == account_of(base):
         return
@@ -221,7 +232,7 @@ def _drift(subject: Subject) -> Iterator[Hit]:
         old, ctx.head_objects, ctx.admin_table)
     line = _at(obj, "serviceAccountName") or _at(obj, "podSpec")
     message = switch_message(obj.address, new, old, now, before,
-                      "no RoleBinding or ClusterRoleBinding in the change binds it")
+                             "no RoleBinding or ClusterRoleBinding in the change binds it")
     if message is not None:
         yield Hit("NHI302", message, "serviceAccountName", line, variant=variant)
 
@@ -247,8 +258,8 @@ def _role_drift(subject: Subject) -> Iterator[Hit]:
         tuple(sorted({w for a in seen if a for w in a.admin})))
     for role in new:
         message = switch_message(obj.address, role, ", ".join(old) or "no role",
-                          role_access(role, ctx.head_objects, ctx.admin_table), before,
-                          "the role is not defined in the change")
+                                 role_access(role, ctx.head_objects, ctx.admin_table), before,
+                                 "the role is not defined in the change")
         if message is not None:
             yield Hit("NHI302", message, attr, lines[attr], variant=variant)
 
@@ -293,7 +304,7 @@ def _approval(subject: Subject) -> Iterator[Hit]:
     line = _at(obj, "serviceAccountName")
     changed = base is not None and account_of(base) != account_of(obj)
     tokens = list(_token_lines(obj).values())
-    found = _gains(obj, base) if base is not None else []
+    found = _gains(obj, base, subject.ctx.head_objects) if base is not None else []
     gains = [what for _, what, _ in found]
     line = next((at for _, _, at in found if at is not None), line)
     if base is None and any(t in touch.lines for t in tokens):
