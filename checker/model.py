@@ -38,12 +38,12 @@ KINDS = (
 )
 PLATFORMS = ("aws", "gcp", "azure", "kubernetes", "github", "gitlab", "vault", "tls", "generic")
 LEVEL_RANK: Mapping[str, int] = {"note": 1, "warning": 2, "error": 3}
-#: `IdentityObject.secret_sinks` entry of a Kubernetes pod spec or ServiceAccount whose API
-#: token is mounted into every container (the default unless
-#: `automountServiceAccountToken: false`). Set by `checker.parsers.kubernetes`, read by
-#: `checker.checks.workloads`. Source:
-#: https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/#opt-out-of-api-credential-automounting
+#: `IdentityObject.secret_sinks` entries of a Kubernetes pod spec or ServiceAccount, set by
+#: `checker.parsers.kubernetes.workloads` (sources there), read by `checker.checks.workloads`:
+#: the API token mounted into every container unless `automountServiceAccountToken: false`, and
+#: `PROJECTED_TOKEN<volume>|<audience>|<expirationSeconds>` per projected token volume source.
 TOKEN_MOUNT = "automount:/var/run/secrets/kubernetes.io/serviceaccount"
+PROJECTED_TOKEN = "projected-token:"
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,9 @@ class Context:
 
     `mode` is `check`, `hook` or `scan`; `admin_table` is `policy.privileges.load_admin_table()`;
     `committer` is, in `hook` mode, the provenance of the commit being made (no commit exists
-    yet); `today` dates expiry checks.
+    yet); `today` dates expiry checks; `head_objects` and `base_objects` are every identity
+    parsed at head and at base in this run (set by the engine), for an identity check that
+    joins across objects (a workload's service account and what its bindings grant).
     """
 
     mode: str
@@ -88,6 +90,8 @@ class Context:
     provenance: Mapping[str, Provenance]
     committer: Provenance | None = None
     today: dt.date = dt.date.today()  # noqa: RUF009 - evaluated once per process, by design
+    head_objects: Sequence[IdentityObject] = ()
+    base_objects: Sequence[IdentityObject] = ()
 
 
 @dataclass(frozen=True)

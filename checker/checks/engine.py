@@ -113,6 +113,7 @@ def evaluate(
     their head path): an identity with no base twin is "created", else "changed". `docs` are
     the rule docs (`policy.rule_docs.load_rule_docs()`), for each rule's default level.
     """
+    ctx = replace(ctx, head_objects=tuple(head), base_objects=tuple(base))
     files = {cf.path: cf for cf in ctx.changeset.files}
     # Inputs read at base name base paths: a renamed or deleted value file is found there too.
     inputs_files: dict[str, ChangedFile] = {

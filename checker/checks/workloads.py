@@ -34,6 +34,25 @@ the account or its bindings. So NHI101 fires when an agent or bot wrote the
 `serviceAccountName` line of a workload naming a non-default account, or changed which account
 it runs as. A workload on the namespace `default` account gets NHI321 instead.
 
+Workload identity changes (issue 13): comparing a workload, or a ServiceAccount, with its base
+twin, three changes hand a workload's code a credential or more access it did not have, and are
+NHI302 (`privilege-drift`), naming what was gained:
+- `automountServiceAccountToken: false` removed (or set to true) on a pod spec or a
+  ServiceAccount: the account's API token is mounted into every container again;
+- a projected service-account token volume added (`volumes[].projected.sources[]
+  .serviceAccountToken`, named with its `audience` and `expirationSeconds`);
+- `serviceAccountName` switched to an account that may do more: the bindings among the objects
+  of the run (`checker.checks.account_access`) bind it to an admin-equivalent or wildcard role,
+  or to grants the old account did not have; when no binding in the change names the new
+  account, the finding says its privileges could not be checked (fail closed).
+An AWS workload facet switched to another role is compared the same way
+(`account_access.role_access`: the role's grants and those of the policies and attachments
+that reference it among the run's objects).
+An agent's, bot's or unknown actor's change is an error (and NHI101: a human must approve the
+workload's new identity); a person's is a warning (variant `workload-human`). The reverse
+(`automountServiceAccountToken: false` added, a projected token removed, nothing else about the
+identity changed) is a narrowing: NHI302 `narrowed`, a note that never blocks (`narrows`).
+
 The same holds for AWS workloads in Terraform (`aws_lambda_function` `role`,
 `aws_ecs_task_definition` `task_role_arn`/`execution_role_arn`): their facet
 (`checker.parsers.terraform.workloads`) has `runsAs.<attr>` lines, and NHI101 fires
@@ -45,16 +64,64 @@ so a change to its `role` is judged by the generic NHI101.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 
+from checker.checks.account_access import (
+    AccountAccess,
+    account_access,
+    role_access,
+    switch_message,
+)
 from checker.checks.api import Context, Hit, Subject
-from checker.model import TOKEN_MOUNT, IdentityObject
+from checker.model import PROJECTED_TOKEN, TOKEN_MOUNT, IdentityObject
 from checker.provenance.attribution import Touch
+
+#: The attribute names of a Kubernetes provider workload block's facet, by the names a YAML
+#: pod spec's facet uses (`checker.parsers.terraform.workloads.pod_facet`).
+_TF_KEYS = {"podSpec": "spec", "serviceAccountName": "service_account_name",
+            "automountServiceAccountToken": "automount_service_account_token"}
+
+
+def _at(obj: IdentityObject, key: str) -> int | None:
+    """The line of pod-spec attribute `key` (YAML name) in `obj`'s source, if present."""
+    if obj.type.startswith("kubernetes_"):
+        key = _TF_KEYS.get(key, key)
+    return obj.attribute_lines.get(key)
+
+
+def _token_lines(obj: IdentityObject) -> dict[str, int]:
+    """Volume name -> line of each projected token's `serviceAccountToken` key."""
+    out: dict[str, int] = {}
+    for key, line in obj.attribute_lines.items():
+        if key.startswith("projectedToken."):
+            out[key[len("projectedToken."):]] = line
+        elif key.startswith("volume.") and key.endswith(".service_account_token"):
+            out[key[len("volume."):-len(".service_account_token")]] = line
+    return out
 
 
 def is_workload(obj: IdentityObject) -> bool:
     """True for a workload facet (see module doc)."""
-    return (obj.platform == "kubernetes" and "podSpec" in obj.attribute_lines
+    return (obj.platform == "kubernetes" and _at(obj, "podSpec") is not None
             and obj.derived_from == obj.address)
+
+
+def is_aws_workload(obj: IdentityObject) -> bool:
+    """True for an AWS workload facet (Lambda, ECS task definition; see module doc)."""
+    return (obj.platform == "aws" and obj.derived_from == obj.address
+            and any(k.startswith("runsAs.") for k in obj.attribute_lines))
+
+
+def _off(obj: IdentityObject) -> str:
+    """How `obj`'s source spells the automount opt-out (YAML, or a Kubernetes provider block)."""
+    if obj.type.startswith("kubernetes_"):
+        return "`automount_service_account_token = false`"
+    return "`automountServiceAccountToken: false`"
+
+
+def _account_field(obj: IdentityObject) -> str:
+    return "`service_account_name`" if obj.type.startswith("kubernetes_") else (
+        "`serviceAccountName`")
 
 
 def account_of(obj: IdentityObject) -> str:
@@ -67,18 +134,147 @@ def _uses_default(obj: IdentityObject) -> bool:
 
 
 def _mount_line(obj: IdentityObject) -> int | None:
-    lines = obj.attribute_lines
-    return lines.get("automountServiceAccountToken") or lines.get("podSpec")
+    return _at(obj, "automountServiceAccountToken") or _at(obj, "podSpec")
+
+
+#: NHI302's level variant for a person's workload identity change (rules/docs/privilege.yaml).
+HUMAN_VARIANT = "workload-human"
+
+
+def _tokens(obj: IdentityObject) -> dict[str, str]:
+    """Projected tokens of a workload facet: `<volume>|<audience>|<seconds>` -> volume name."""
+    return {s[len(PROJECTED_TOKEN):]: s[len(PROJECTED_TOKEN):].split("|", 1)[0]
+            for s in obj.secret_sinks if s.startswith(PROJECTED_TOKEN)}
+
+
+def _token_text(key: str) -> str:
+    volume, audience, seconds = [*key.split("|"), "", ""][:3]
+    return (f"a projected service-account token in volume `{volume}` (audience {audience}, "
+            f"expirationSeconds {seconds})")
+
+
+def _is_account(obj: IdentityObject) -> bool:
+    return obj.platform == "kubernetes" and obj.type == "ServiceAccount" and (
+        obj.derived_from is None)
+
+
+def _inherits_off(obj: IdentityObject, objects: Sequence[IdentityObject]) -> bool:
+    """True when workload `obj` leaves automounting unset and its ServiceAccount, among
+    `objects`, disables it (the pod inherits the account's setting)."""
+    return is_workload(obj) and _at(obj, "automountServiceAccountToken") is None and any(
+        _is_account(o) and o.address == account_of(obj) and TOKEN_MOUNT not in o.secret_sinks
+        for o in objects)
+
+
+def _gains(obj: IdentityObject, base: IdentityObject, objects: Sequence[IdentityObject] = ()
+           ) -> list[tuple[str, str, int | None]]:  # fmt: skip
+    """(attribute, what was gained, line) for each credential `obj` mounts that `base` did not:
+    the automounted token (unless its ServiceAccount among `objects`, the run's identities at
+    head, disables it), and each new projected token."""
+    out: list[tuple[str, str, int | None]] = []
+    if (TOKEN_MOUNT in obj.secret_sinks and TOKEN_MOUNT not in base.secret_sinks
+            and not _inherits_off(obj, objects)):
+        whose = "its API token into every pod that uses it" if _is_account(obj) else (
+            f"the API token of {account_of(obj)} into every container")
+        set_true = _at(obj, "automountServiceAccountToken") is not None
+        out.append(("automountServiceAccountToken",
+                    f"mounts {whose} again "
+                    f"({_off(obj)} "
+                    f"{'changed to true' if set_true else 'removed'})", _mount_line(obj)))
+    old = _tokens(base)
+    for key, volume in _tokens(obj).items():
+        if key not in old:
+            out.append((f"projectedToken.{volume}", f"mounts {_token_text(key)}",
+                        _token_lines(obj).get(volume)))
+    return out
+
+
+def _rest(obj: IdentityObject) -> tuple[object, ...]:
+    """What `obj` means apart from its mounted tokens and its positions."""
+    return (obj.kind, obj.type, obj.namespace, sorted(obj.references), obj.principals,
+            sorted((k.lower(), v) for k, v in obj.metadata.items()),
+            sorted(repr(replace(g, line=None)) for g in obj.privileges), obj.lifetime,
+            sorted(repr(replace(t, line=None)) for t in obj.trust), obj.usages)
+
+
+def narrows(subject: Subject) -> Iterator[Hit]:
+    """NHI302 `narrowed` (a note) for a workload or ServiceAccount whose change only took a
+    token away: `automountServiceAccountToken: false` added or a projected token removed, and
+    nothing else it means (account, metadata, references) changed."""
+    obj, base = subject.obj, subject.base
+    if base is None or obj.platform != "kubernetes" or not (is_workload(obj) or _is_account(obj)):
+        return
+    if not set(obj.secret_sinks) < set(base.secret_sinks) or _rest(obj) != _rest(base):
+        return
+    removed: list[str] = []
+    if TOKEN_MOUNT in base.secret_sinks and TOKEN_MOUNT not in obj.secret_sinks:
+        removed.append(f"the automounted API token ({_off(obj)})")
+    now = _tokens(obj)
+    removed.extend(_token_text(k) for k in _tokens(base) if k not in now)
+    yield Hit("NHI302", f"{obj.address} no longer mounts {'; '.join(removed)}; a narrowing "
+              "needs no approval", "automountServiceAccountToken", _mount_line(obj),
+              variant="narrowed")
+
+
+def _drift(subject: Subject) -> Iterator[Hit]:
+    """NHI302 for a workload or ServiceAccount that gained a token or a wider account."""
+    obj, base, ctx = subject.obj, subject.base, subject.ctx
+    if base is None or ctx.mode == "scan" or not (is_workload(obj) or _is_account(obj)):
+        return
+    variant = HUMAN_VARIANT if subject.touch.actor_kind == "human" else None
+    for attribute, what, line in _gains(obj, base, ctx.head_objects):
+        yield Hit("NHI302", f"{obj.address} {what}", attribute, line, variant=variant)
+    if not is_workload(obj) or account_of(obj) == account_of(base):
+        return
+    new, old = account_of(obj), account_of(base)
+    now = account_access(new, ctx.head_objects, ctx.admin_table)
+    before = account_access(old, ctx.base_objects, ctx.admin_table) or account_access(
+        old, ctx.head_objects, ctx.admin_table)
+    line = _at(obj, "serviceAccountName") or _at(obj, "podSpec")
+    message = switch_message(obj.address, new, old, now, before,
+                             "no RoleBinding or ClusterRoleBinding in the change binds it")
+    if message is not None:
+        yield Hit("NHI302", message, "serviceAccountName", line, variant=variant)
+
+
+def _role_drift(subject: Subject) -> Iterator[Hit]:
+    """NHI302 for an AWS workload facet that runs as a role base did not name, when that role
+    may do more than the roles it ran as (or the change does not show it): compared through
+    `account_access.role_access`."""
+    obj, base, ctx = subject.obj, subject.base, subject.ctx
+    if base is None or ctx.mode == "scan" or not is_aws_workload(obj):
+        return
+    old = [*base.references, *base.principals]
+    new = [r for r in (*obj.references, *obj.principals) if r not in old]
+    if not new:
+        return
+    variant = HUMAN_VARIANT if subject.touch.actor_kind == "human" else None
+    lines = {k: v for k, v in obj.attribute_lines.items() if k.startswith("runsAs.")}
+    attr = next((k for k, v in lines.items() if v in subject.touch.lines), next(iter(lines)))
+    seen = [role_access(r, ctx.base_objects, ctx.admin_table)
+            or role_access(r, ctx.head_objects, ctx.admin_table) for r in old]
+    before = None if not old or None in seen else AccountAccess(
+        (), frozenset().union(*(a.grants for a in seen if a)),
+        tuple(sorted({w for a in seen if a for w in a.admin})))
+    for role in new:
+        message = switch_message(obj.address, role, ", ".join(old) or "no role",
+                                 role_access(role, ctx.head_objects, ctx.admin_table), before,
+                                 "the role is not defined in the change")
+        if message is not None:
+            yield Hit("NHI302", message, attr, lines[attr], variant=variant)
 
 
 def check(subject: Subject) -> Iterator[Hit]:
-    """NHI321 on one object, and NHI101 for an agent-attached named service account."""
+    """NHI321 on one object, NHI302 for a workload identity change, and NHI101 for an
+    agent-attached named service account or a token an agent added."""
     obj = subject.obj
     if obj.platform == "aws" and obj.derived_from == obj.address:
+        yield from _role_drift(subject)
         yield from _role_approval(subject)
         return
     if obj.platform != "kubernetes":
         return
+    yield from _drift(subject)
     mounted = TOKEN_MOUNT in obj.secret_sinks
     if obj.type == "ServiceAccount" and obj.address.rsplit("/", 1)[-1] == "default":
         if mounted:
@@ -90,27 +286,40 @@ def check(subject: Subject) -> Iterator[Hit]:
         return
     if not is_workload(obj):
         return
-    if _uses_default(obj):
-        if mounted:
-            line = obj.attribute_lines.get("serviceAccountName") or obj.attribute_lines["podSpec"]
-            yield Hit("NHI321",
-                      f"{obj.address} runs as the namespace's default service account with its "
-                      "token mounted: set `serviceAccountName` to an account of its own, or "
-                      "`automountServiceAccountToken: false`", "serviceAccountName", line)
-        return
+    if _uses_default(obj) and mounted:
+        line = _at(obj, "serviceAccountName") or _at(obj, "podSpec")
+        yield Hit("NHI321",
+                  f"{obj.address} runs as the namespace's default service account with its "
+                  f"token mounted: set {_account_field(obj)} to an account of its own, or "
+                  f"{_off(obj)}", "serviceAccountName", line)
     yield from _approval(subject)
 
 
 def _approval(subject: Subject) -> Iterator[Hit]:
-    obj, touch = subject.obj, subject.touch
-    if subject.ctx.mode == "scan" or touch.actor_kind not in ("agent", "bot"):
+    """NHI101 when an agent, a bot or an unknown actor chose the (non-default) account a
+    workload runs as, or gave the workload a token it did not mount at base."""
+    obj, touch, base = subject.obj, subject.touch, subject.base
+    if subject.ctx.mode == "scan" or touch.actor_kind not in ("agent", "bot", "unknown"):
         return
-    line = obj.attribute_lines.get("serviceAccountName")
-    changed = subject.base is not None and account_of(subject.base) != account_of(obj)
-    if not changed and (line is None or line not in touch.lines):
+    line = _at(obj, "serviceAccountName")
+    changed = base is not None and account_of(base) != account_of(obj)
+    tokens = list(_token_lines(obj).values())
+    found = _gains(obj, base, subject.ctx.head_objects) if base is not None else []
+    gains = [what for _, what, _ in found]
+    line = next((at for _, _, at in found if at is not None), line)
+    if base is None and any(t in touch.lines for t in tokens):
+        gains = [f"mounts {_token_text(k)}" for k in _tokens(obj)]
+        line = tokens[0]
+    written = line is not None and line in touch.lines
+    if not gains and not changed and (_uses_default(obj) or not written):
         return
     who = touch.agent or touch.actor_kind
     where = f" in commit {touch.commit[:12]}" if touch.commit else ""
+    if gains:
+        what = f"{obj.address} {'; '.join(gains)}, changed by {touch.actor_kind} ({who}){where}"
+        yield Hit("NHI101", f"{what} without a human's approval: the workload's code gets a "
+                  f"credential of {account_of(obj)}", "secret_sinks", line)
+        return
     yield Hit("NHI101",
               f"{obj.address} was set to run as {account_of(obj)} by {touch.actor_kind} ({who})"
               f"{where} without a human's approval: the workload gets every privilege bound to "
@@ -162,15 +371,15 @@ def check_all(
         if obj.type == "ServiceAccount":
             if obj.address.rsplit("/", 1)[-1] == "default":
                 continue  # NHI321
-            what = (f"{obj.address} does not set `automountServiceAccountToken: false`, so its "
+            what = (f"{obj.address} does not set {_off(obj)}, so its "
                     "token is mounted into every pod that uses it")
             line = obj.attribute_lines.get("automountServiceAccountToken")
         elif is_workload(obj) and not _uses_default(obj):
-            explicit = "automountServiceAccountToken" in obj.attribute_lines
+            explicit = _at(obj, "automountServiceAccountToken") is not None
             if not explicit and account_of(obj) in disabled:
                 continue
             what = (f"{obj.address} mounts the API token of {account_of(obj)} into every "
-                    "container; set `automountServiceAccountToken: false` unless it calls the "
+                    f"container; set {_off(obj)} unless it calls the "
                     "Kubernetes API")
             line = _mount_line(obj)
         else:

@@ -3,16 +3,22 @@ the account's API token is mounted.
 
 `WORKLOAD_POD_SPECS` names the eight workload kinds and the path to each one's pod spec;
 `workload_facet` builds the facet (`checker.checks.workloads` judges it); `token_sinks` gives
-`(TOKEN_MOUNT,)` for a pod spec or ServiceAccount that does not opt out of automounting.
+`(TOKEN_MOUNT,)` for a pod spec or ServiceAccount that does not opt out of automounting;
+`projected_tokens` the projected service-account token volumes a pod spec mounts.
+
+Sources: https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/
+(automounting, opt out), https://kubernetes.io/docs/concepts/storage/projected-volumes/#serviceaccounttoken
+(a `serviceAccountToken` projection: `audience` defaults to the API server's identifier,
+`expirationSeconds` to 3600).
 """
 
 from __future__ import annotations
 
 from yaml.nodes import MappingNode, Node
 
-from checker.model import TOKEN_MOUNT, IdentityObject, Location
+from checker.model import PROJECTED_TOKEN, TOKEN_MOUNT, IdentityObject, Location
 from checker.policy.catalogue import CatalogueEntry
-from checker.safeyaml import get, get_entry, get_path, line_of, scalar_text
+from checker.safeyaml import get, get_entry, get_path, line_of, scalar_text, sequence
 
 #: Workload kinds -> keys from the object to its pod spec. Source:
 #: https://kubernetes.io/docs/concepts/workloads/ (each kind's `spec.template` is a PodTemplateSpec;
@@ -28,12 +34,34 @@ WORKLOAD_POD_SPECS: dict[str, tuple[str, ...]] = {
     "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
 }
 _FALSE = frozenset({"false", "no", "off"})
+#: What a `serviceAccountToken` projection gets when it names no audience or lifetime (the
+#: projected-volumes page above).
+DEFAULT_AUDIENCE = "(the API server)"
+DEFAULT_EXPIRATION = "3600"
 
 
 def token_sinks(node: Node | None) -> tuple[str, ...]:
     """`(TOKEN_MOUNT,)` unless `node`'s `automountServiceAccountToken` is false."""
     value = scalar_text(get(node, "automountServiceAccountToken"))
     return () if value is not None and value.lower() in _FALSE else (TOKEN_MOUNT,)
+
+
+def projected_tokens(spec: Node | None) -> list[tuple[str, int]]:
+    """The projected service-account tokens a pod spec mounts, in source order: one
+    (`PROJECTED_TOKEN<volume>|<audience>|<expirationSeconds>`, line of the
+    `serviceAccountToken` key) per `volumes[].projected.sources[].serviceAccountToken`, with the
+    defaults (`DEFAULT_AUDIENCE`, `DEFAULT_EXPIRATION`) where the projection names none."""
+    out: list[tuple[str, int]] = []
+    for volume in sequence(get(spec, "volumes")):
+        name = scalar_text(get(volume, "name")) or "(unnamed)"
+        for source in sequence(get_path(volume, "projected", "sources")):
+            found = get_entry(source, "serviceAccountToken")
+            if found is None:
+                continue
+            audience = scalar_text(get(found[1], "audience")) or DEFAULT_AUDIENCE
+            seconds = scalar_text(get(found[1], "expirationSeconds")) or DEFAULT_EXPIRATION
+            out.append((f"{PROJECTED_TOKEN}{name}|{audience}|{seconds}", line_of(found[0])))
+    return out
 
 
 def workload_facet(doc: MappingNode, kind: str, entry: CatalogueEntry, address: str,
@@ -48,7 +76,9 @@ def workload_facet(doc: MappingNode, kind: str, entry: CatalogueEntry, address: 
     empty; `principals` = (`k8s-sa:<ns>/<name>`,) for a named, non-default account only (each
     namespace has its own `default`); `secret_sinks` = (`TOKEN_MOUNT`,) unless the pod spec
     sets `automountServiceAccountToken: false`; `attribute_lines` adds `podSpec` (the pod
-    spec's key), `serviceAccountName` and `automountServiceAccountToken` when present.
+    spec's key), `serviceAccountName` and `automountServiceAccountToken` when present, and
+    `projectedToken.<volume>` (the `serviceAccountToken` line) per projected token, whose
+    `PROJECTED_TOKEN` entry follows the mount in `secret_sinks` (`projected_tokens`).
     `derived_from` is the workload's own address: the workload is not an identity definition,
     so the generic approval rule skips it and `checker.checks.workloads` judges it.
     None when the object has no pod spec (a kustomize patch such as `spec: {replicas: 3}`
@@ -71,6 +101,10 @@ def workload_facet(doc: MappingNode, kind: str, entry: CatalogueEntry, address: 
     if mount is not None:
         attribute_lines["automountServiceAccountToken"] = line_of(mount[0])
     name = account or "default"
+    tokens = projected_tokens(spec)
+    for sink, line in tokens:
+        attribute_lines.setdefault(f"projectedToken.{sink[len(PROJECTED_TOKEN):].split('|')[0]}",
+                                   line)
     principals = () if name == "default" else (f"k8s-sa:{namespace or 'default'}/{name}",)
     return IdentityObject(
         kind=entry.kind,
@@ -82,7 +116,7 @@ def workload_facet(doc: MappingNode, kind: str, entry: CatalogueEntry, address: 
         attribute_lines=attribute_lines,
         namespace=namespace,
         references=("/".join(p for p in ("ServiceAccount", namespace, name) if p),),
-        secret_sinks=token_sinks(spec),
+        secret_sinks=(*token_sinks(spec), *(sink for sink, _ in tokens)),
         principals=principals,
         derived_from=address,
     )

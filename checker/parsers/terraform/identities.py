@@ -28,7 +28,7 @@ from checker.parsers.terraform.resolver import DataSource, Resolver, resolving
 from checker.parsers.terraform.trust import declared_trust
 from checker.parsers.terraform.unresolved import Known, unresolved_values
 from checker.parsers.terraform.values import module_values
-from checker.parsers.terraform.workloads import RUNS_AS, role_node, workload_facet
+from checker.parsers.terraform.workloads import POD_SPECS, RUNS_AS, role_node, workload_facet
 from checker.policy.catalogue import Catalogue
 
 #: The catalogue format of Terraform block types (`Catalogue.get(FORMAT, type)`).
@@ -112,7 +112,7 @@ def resource_identity(
     address = f"{rtype}.{name}" if block.section == "resource" else f"data.{rtype}.{name}"
     if key == "kubernetes_manifest":  # judged as the Kubernetes object it applies
         return manifest_identity(block, doc, catalogue, address, module)
-    if key in RUNS_AS:  # a workload: only the role it runs as
+    if key in RUNS_AS or key in POD_SPECS:  # a workload: only the identity it runs as
         roles = role_node(key, node)
         return workload_facet(key, roles, entry.kind, address, _metadata(node, doc, module)[0],
                               references_in(roles, ctx, address), literal_principals(roles))

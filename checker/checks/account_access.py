@@ -1,0 +1,137 @@
+"""What a Kubernetes service account or an AWS IAM role may do, as far as the identities of one
+run show it. For a service account: the RoleBindings and ClusterRoleBindings that name it as a
+subject, and the rules of the Roles and ClusterRoles they bind. For a role (`aws_iam_role.x`):
+its own grants and those of the policies and attachments that reference it. For
+`checker.checks.workloads`, which compares the identity a workload ran as at base with the one
+it runs as at head.
+
+Only the objects nhi-gate parsed in the run are seen (in `check` mode, the changed files at
+base and head), so an account with no binding among them is *unknown*, never "no access": a
+binding elsewhere in the cluster or repository may grant it anything. Sources:
+https://kubernetes.io/docs/reference/access-authn-authz/rbac/ (a RoleBinding grants a Role's
+or ClusterRole's rules inside its namespace; a ClusterRoleBinding grants a ClusterRole's rules
+in every namespace); https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_managed-vs-inline.html
+(a role's permissions are its inline policies and the managed policies attached to it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from checker.model import IdentityObject
+from checker.policy.privileges import admin_grants
+
+#: Grants that allow every action on every resource of their scope, so they cover any other:
+#: https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AdministratorAccess.html
+#: (`"Action": "*"` on `"*"`) and the `cluster-admin` ClusterRole (every verb on every
+#: resource: https://kubernetes.io/docs/reference/access-authn-authz/rbac/#user-facing-roles).
+_ALL_ACCESS = frozenset({"arn:aws:iam::aws:policy/AdministratorAccess",
+                         "ClusterRole/cluster-admin"})
+_BINDINGS = frozenset({"RoleBinding", "ClusterRoleBinding"})
+_ROLES = frozenset({"Role", "ClusterRole"})
+
+
+@dataclass(frozen=True)
+class AccountAccess:
+    """What the bindings of one run grant a service account.
+
+    `roles`: each bound role as `<roleRef kind>/<name> in <scope>` (`*` for every namespace),
+    sorted; `grants`: (verb, `<apiGroup>/<resource>`, scope) for each rule of a bound role
+    parsed in the run, and (roleRef, `(rules not in the change)`, scope) for a role that was
+    not; `admin`: why a bound role or binding is admin-equivalent or a wildcard
+    (`policy.privileges.admin_grants`), sorted.
+    """
+
+    roles: tuple[str, ...]
+    grants: frozenset[tuple[str, str, str]]
+    admin: tuple[str, ...]
+
+
+def account_access(account: str, objects: Sequence[IdentityObject],
+                   table: Mapping[tuple[str, str], str]) -> AccountAccess | None:
+    """What `objects` grant `account` (`ServiceAccount/<ns>/<name>`, as a binding subject is
+    written in `IdentityObject.references`), or None when no binding among them names it.
+    `table` is the admin table (`policy.privileges.load_admin_table()`)."""
+    roles = {o.address: o for o in objects
+             if o.platform == "kubernetes" and o.type in _ROLES and o.derived_from is None}
+    bindings = [o for o in objects if o.platform == "kubernetes" and o.type in _BINDINGS
+                and account in o.references]
+    if not bindings:
+        return None
+    names: set[str] = set()
+    grants: set[tuple[str, str, str]] = set()
+    admin: set[str] = set()
+    for binding in bindings:
+        admin.update(f"{a.grant.action} ({a.why})" for a in admin_grants(binding, table))
+        for grant in binding.privileges:
+            scope = grant.resource
+            names.add(f"{grant.action} in {'every namespace' if scope == '*' else scope}")
+            role = roles.get(_role_address(grant.action, scope))
+            if role is None:
+                grants.add((grant.action, "(rules not in the change)", scope))
+                continue
+            admin.update(f"{grant.action}: {a.grant.action} on {a.grant.resource} ({a.why})"
+                         for a in admin_grants(role, table))
+            grants.update((g.action, g.resource, scope) for g in role.privileges
+                          if g.effect == "allow")
+    return AccountAccess(tuple(sorted(names)), frozenset(grants), tuple(sorted(admin)))
+
+
+def role_access(role: str, objects: Sequence[IdentityObject],
+                table: Mapping[tuple[str, str], str]) -> AccountAccess | None:
+    """What `objects` grant the AWS role `role` (a catalogued address, `aws_iam_role.app`): the
+    role's own grants and those of each policy or attachment that references it; None when
+    the role is not among them (a literal ARN, a role defined elsewhere)."""
+    found = [o for o in objects if o.platform == "aws" and o.derived_from is None and (
+        o.address == role or (o.kind in ("policy", "role_binding") and role in o.references))]
+    if not any(o.address == role for o in found):
+        return None
+    grants = {(g.action, g.resource, "") for o in found for g in o.privileges
+              if g.effect == "allow"}
+    admin = {f"{a.grant.action} ({a.why})" for o in found for a in admin_grants(o, table)}
+    return AccountAccess(tuple(sorted(o.address for o in found)), frozenset(grants),
+                         tuple(sorted(admin)))
+
+
+def _role_address(role_ref: str, scope: str) -> str:
+    """The address of the role a binding's roleRef (`ClusterRole/x`, `Role/x`) names: a Role
+    lives in the binding's namespace."""
+    kind, _, name = role_ref.partition("/")
+    return f"Role/{scope}/{name}" if kind == "Role" and scope != "*" else role_ref
+
+
+def gained(new: AccountAccess, old: AccountAccess) -> list[str]:
+    """What `new` grants that `old` does not, in words, sorted: admin reasons first, then
+    (verb on resource in scope) triples no old grant covers (the same grant, a `*` verb or
+    resource, or an all-access grant (`_ALL_ACCESS`), in the same scope or every namespace)."""
+    out = [f"admin: {why}" for why in new.admin if why not in old.admin]
+    for verb, resource, scope in sorted(new.grants - old.grants):
+        if any(s in (scope, "*") and (v in _ALL_ACCESS or (
+                v in ("*", verb) and r in ("*", "*/*", resource))) for v, r, s in old.grants):
+            continue
+        where = "" if not scope else (
+            " in every namespace" if scope == "*" else f" in {scope}")
+        out.append(f"{verb} on {resource}{where}")
+    return out
+
+
+def switch_message(address: str, new: str, old: str, now: AccountAccess | None,
+            before: AccountAccess | None, unseen: str) -> str | None:
+    """The NHI302 message for a workload at `address` that now runs as `new` (what the run
+    shows it may do: `now`) instead of `old` (`before`): what it gains, or that `new` could not
+    be checked (`unseen` says why) or compared; None when `new` may do nothing `old` could
+    not."""
+    switched = f"{address} now runs as {new} (was {old})"
+    if now is None:
+        return (f"{switched}: nhi-gate could not check what {new} may do: {unseen}; a human "
+                "must check its privileges")
+    if before is None:
+        return (f"{switched}, granted {', '.join(now.roles) or 'nothing in the change'}"
+                + (f" (admin: {'; '.join(now.admin)})" if now.admin else "")
+                + f": nhi-gate could not compare it with {old}, which the change does not show")
+    extra = gained(now, before)
+    if not extra:
+        return None
+    shown = "; ".join(extra[:3]) + (f" and {len(extra) - 3} more" if len(extra) > 3 else "")
+    return f"{switched}, which may do more: {shown}"
