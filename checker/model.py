@@ -232,19 +232,19 @@ class IdentityObject:
     #: what its grants allow, so removing or changing it may widen access (checks decide).
     #: Source: https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
     boundary: str | None = None
-    #: Set on facets found by the secret-material scan (`checker.secrets.scan`): the address
-    #: of the file or block the fact is about. Facets are judged by the NHI31x/NHI4xx rules,
-    #: never as identities needing approval of their own (NHI101 covers the identity itself).
+    #: Set on facets found by the secret-material scan (`checker.secrets.scan`): the address of
+    #: the file or block the fact is about. Judged by the NHI31x/NHI4xx rules, never as
+    #: identities needing approval of their own (NHI101 covers the identity itself).
     derived_from: str | None = None
-    #: Values of its grant-, trust-, role- or principal-bearing attributes that cannot be
-    #: computed after module values are substituted (`Unresolved`; set by
-    #: `checker.parsers.terraform.unresolved`), in attribute order.
+    #: Values of its grant-, trust-, role- or principal-bearing attributes not computed after
+    #: module values are substituted (`Unresolved`; `parsers.terraform.unresolved`), in order.
     unresolved: tuple[Unresolved, ...] = ()
     #: Whom a binding that lists its members binds, as written or resolved from module values
-    #: (`google_*_iam_binding` `members`: `user:a@x.com`, `serviceAccount:...`; a value not
-    #: computed stays `${...}`), sorted; () for other identities. Its `frame_digest` leaves the
-    #: members out, so fewer members is a narrowing and any other change is not.
+    #: (`google_*_iam_binding` `members`: `user:a@x.com`, `serviceAccount:...`; not computed:
+    #: `${...}`), sorted; () elsewhere. `frame_digest` leaves them out (fewer is a narrowing).
     bound: tuple[str, ...] = ()
+    #: The kustomization or chart file a rendered object came from (its address prefix), else "".
+    rendered_by: str = ""
 
 
 @dataclass(frozen=True)

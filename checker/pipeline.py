@@ -47,6 +47,7 @@ from checker.sources.worker import ParseWorker
 if TYPE_CHECKING:
     from checker.approval.apply import Approvals
     from checker.checks.api import ChangeFacts
+    from checker.sources.render.api import Rendered
 
 
 @dataclass(frozen=True)
@@ -354,3 +355,25 @@ def under_review(
     files (unchanged module siblings read for their values), with the `unreadable` problems
     (NHI902/NHI903 entries that were never parsed)."""
     return with_problems(without_paths(head, {s.path for s in context}), unreadable)
+
+
+def with_rendered(parsed: Parsed, rendered: Sequence[Rendered],
+                  problems: Sequence[ParseProblem] = (), *, head: bool = True) -> Parsed:
+    """`parsed` with the objects of the `rendered` kustomizations and charts (placed in their
+    source files, `checker.parsers.rendered`) and the render `problems`. On the `head` side a
+    patch file's own partial objects are dropped and a rendered object identical to the plain
+    object at its place is kept once (`parsers.rendered.combined`); base objects are twins."""
+    if not rendered and not problems:
+        return parsed
+    from checker.parsers.rendered import combined, rendered_objects
+
+    objects: list[IdentityObject] = []
+    found = [*parsed.problems, *problems]
+    for one in rendered:
+        more, bad = rendered_objects(one.documents, one.owner or one.root, load_catalogue())
+        objects.extend(more)
+        found.extend(bad)
+    patch_files = frozenset(p for one in rendered for p in one.patch_files)
+    merged = (combined(parsed.objects, objects, patch_files) if head
+              else [*parsed.objects, *objects])
+    return Parsed(tuple(merged), tuple(found))

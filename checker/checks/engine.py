@@ -121,6 +121,7 @@ def evaluate(
     # file of the module is the same identity.
     module_index = {(_module_of(o.location.path), o.address): o for o in base
                     if _module_of(o.location.path) is not None}
+    rendered = {o.address: o for o in base if o.rendered_by}
     modules = _modules()
     findings: list[Finding] = []
     judged: list[IdentityObject] = []
@@ -129,7 +130,8 @@ def evaluate(
         obj = replace(raw, environment=raw.environment or infer_environment(raw, ctx.config))
         judged.append(obj)
         twin = base_index.get((obj.location.path, obj.address)) or module_index.get(
-            (_module_of(obj.location.path), obj.address))
+            (_module_of(obj.location.path), obj.address)) or (
+            rendered.get(obj.address) if obj.rendered_by else None)
         touch = touch_of(obj, files.get(obj.location.path), attribution, twin, inputs_files)
         if touch is None:
             continue

@@ -27,6 +27,7 @@ from checker.commands.git_sources import (
     sources,
     to_parse,
 )
+from checker.commands.render_sources import rendered_change
 from checker.errors import GitError
 from checker.pipeline import start_parse
 from checker.policy.catalogue import load_catalogue
@@ -103,6 +104,7 @@ def read_range(args: argparse.Namespace, worker: ParseWorker | None) -> Iterator
             load_catalogue(), config, worker, contexts=[siblings, base_siblings],
         )
         baseline = baseline_at(repo, base, config)
+        rendered = rendered_change(repo, changeset, config, head)  # while the worker parses
         read = ChangeRead(changeset, config, head_sources, unreadable, siblings, parsed,
-                          baseline)  # fmt: skip
+                          baseline, rendered)  # fmt: skip
         yield RangeRead(repo, read, base, head)

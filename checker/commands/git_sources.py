@@ -13,6 +13,7 @@ from git import Repo
 
 from checker import git
 from checker.change import ChangeSet
+from checker.commands.render_sources import RenderedChange
 from checker.git import BlobEntry
 from checker.model import ParseProblem, SourceFile
 from checker.pipeline import Parsed
@@ -49,6 +50,8 @@ class ChangeRead:
     siblings: list[SourceFile]
     parsed: Callable[[], list[Parsed]]
     baseline: tuple[str, str] | None
+    #: The touched kustomizations rendered at head and base (`commands.render_sources`).
+    rendered: RenderedChange | None = None
 
 
 def sources(blobs: Mapping[str, bytes | None], revision: str | None) -> list[SourceFile]:

@@ -20,6 +20,7 @@ from checker.commands.git_sources import (
     sources,
     to_parse,
 )
+from checker.commands.render_sources import rendered_change
 from checker.errors import NhiGateError
 from checker.pipeline import start_parse
 from checker.policy.catalogue import load_catalogue
@@ -91,5 +92,7 @@ def read_staged(args: argparse.Namespace, worker: ParseWorker | None) -> StagedR
         )
         name, email = git.git_identity(repo)
         baseline = baseline_at(repo, changeset.base, config, at_base)
-    read = ChangeRead(changeset, config, head_sources, unreadable, siblings, parsed, baseline)
+        rendered = rendered_change(repo, changeset, config, None)  # the index at head
+    read = ChangeRead(changeset, config, head_sources, unreadable, siblings, parsed, baseline,
+                      rendered)
     return StagedRead(read, name, email)

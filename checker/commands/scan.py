@@ -17,11 +17,12 @@ from checker.commands.local_policy import (
     config_from_disk,
     scan_root,
 )
+from checker.commands.render_sources import rendered_on_disk
 from checker.commands.report import report
 from checker.errors import NhiGateError
 from checker.model import IdentityObject, ParseProblem, SourceFile, Verdict
 from checker.parsers.common import file_references
-from checker.pipeline import Parsed, parse_sources, run_rules, with_problems
+from checker.pipeline import Parsed, parse_sources, run_rules, with_problems, with_rendered
 from checker.policy.catalogue import load_catalogue
 from checker.policy.config import Config
 from checker.reporters import RunInfo
@@ -120,9 +121,22 @@ def _parse_with_progress(sources: Sequence[SourceFile], config: Config) -> Parse
 
 
 def parse_tree(paths: Sequence[str], config: Config) -> Parsed:
-    """Identities and problems of the files under `paths` (as `scan` reads them)."""
+    """Identities and problems of the files under `paths` (as `scan` reads them), with the
+    objects of every leaf kustomization under them, rendered (`render_tree`)."""
     sources, links = scan_sources(paths)
-    return with_problems(_parse_with_progress(sources, config), links)
+    return render_tree(paths, with_problems(_parse_with_progress(sources, config), links),
+                       config)
+
+
+def render_tree(paths: Sequence[str], parsed: Parsed, config: Config) -> Parsed:
+    """`parsed` with the rendered objects of the leaf kustomizations under the directories
+    `paths` (`commands.render_sources.rendered_on_disk`), their paths shown as `scan` shows
+    the files: relative to the one directory scanned, else under each path as given."""
+    roots = [Path(p) for p in paths]
+    rels = ([""] if len(roots) == 1 and roots[0].is_dir()
+            else [posixpath.normpath(r.as_posix()) for r in roots])
+    found = rendered_on_disk(roots, rels, config)
+    return with_rendered(parsed, found.head, found.problems)
 
 
 def scan_verdict(
@@ -131,7 +145,8 @@ def scan_verdict(
     """The verdict on the files under `paths`: every author counts, no git, no base side.
     `baseline` is the baseline file as (text, label), or None."""
     sources, links = scan_sources(paths)
-    parsed = with_problems(_parse_with_progress(sources, config), links)
+    parsed = render_tree(paths, with_problems(_parse_with_progress(sources, config), links),
+                         config)
     changeset = ChangeSet(None, None)
     verdict, _ = run_rules(
         parsed, Parsed((), ()), mode="scan", config=config, changeset=changeset,

@@ -14,7 +14,7 @@ from checker.checks.api import ChangeFacts
 from checker.commands.git_sources import ChangeRead
 from checker.commands.local_policy import baseline_of
 from checker.commands.report import report
-from checker.pipeline import run_rules, under_review
+from checker.pipeline import run_rules, under_review, with_rendered
 from checker.policy.config import Config
 from checker.provenance.agents import load_agent_signatures
 from checker.provenance.classify import classify_actor
@@ -48,6 +48,9 @@ def judge(
     suppressions come from `read`.
     """
     head_side, base_side = read.parsed()
+    if read.rendered is not None:  # the touched kustomizations, rendered at head and base
+        head_side = with_rendered(head_side, read.rendered.head, read.rendered.problems)
+        base_side = with_rendered(base_side, read.rendered.base, head=False)
     head_parsed = under_review(head_side, read.siblings, read.unreadable)
     verdict, _ = run_rules(
         head_parsed,

@@ -249,3 +249,14 @@ def grep_directories(
         if path:
             found.add(path.rpartition("/")[0])
     return sorted(found)
+
+
+def list_files(repo: git.Repo, rev: str | None) -> list[str]:
+    """Every file path (posix, sorted) in the tree of commit `rev`, or in the index when `rev`
+    is None: one `git ls-tree -r` (`git ls-files`). Raises `GitError` for an unknown `rev`."""
+    if rev is None:
+        raw = run_git(repo, "ls-files", "-z", "--full-name")
+    else:
+        sha = rev if SHA_RE.fullmatch(rev) else rev_parse(repo, rev)
+        raw = run_git(repo, "ls-tree", "-r", "-z", "--name-only", "--full-tree", sha)
+    return sorted(decode(r) for r in raw.split(b"\x00") if r)

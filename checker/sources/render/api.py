@@ -59,3 +59,8 @@ class Rendered:
     tool: RenderTool
     documents: tuple[RenderedDocument, ...] = ()
     failure: str | None = None
+    #: The kustomization or chart file rendered (`overlays/prod/kustomization.yaml`), the
+    #: prefix of its objects' addresses; "" when unknown.
+    owner: str = ""
+    #: Files the render used as patches: their partial objects are no objects of their own.
+    patch_files: tuple[str, ...] = ()

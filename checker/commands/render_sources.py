@@ -1,0 +1,168 @@
+"""The kustomizations a change touches, read from git and rendered at base and head
+(`checker.sources.render`), and those a scan reads, from disk.
+
+Cost: one listing of each side's files, then the kustomization files only when the repository
+has some; nothing is rendered unless a changed file is in a kustomization's input closure.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from git import Repo
+
+from checker import git
+from checker.change import ChangeSet
+from checker.model import ParseProblem
+from checker.policy.config import Config
+from checker.sources.discovery import excluded
+from checker.sources.render import leaf_closures, render_files, touched
+from checker.sources.render.api import Rendered, RenderLimits
+from checker.sources.render.kustomize import is_kustomization, kustomization_path
+
+#: The rule of a chart or kustomization that could not be rendered (defined on branch f-sniff).
+UNRENDERED = "NHI107"
+
+
+@dataclass(frozen=True)
+class RenderedChange:
+    """The renders of the touched kustomizations at head and at base, and an NHI107 problem
+    for each one that could not be rendered at head."""
+
+    head: tuple[Rendered, ...] = ()
+    base: tuple[Rendered, ...] = ()
+    problems: tuple[ParseProblem, ...] = ()
+
+
+def limits_of(config: Config) -> RenderLimits:
+    """The render budget: the per-file CPU budget, and the larger of the per-file size budget
+    and the default output cap."""
+    return RenderLimits(config.parse_seconds, max(config.max_file_bytes, RenderLimits.max_bytes))
+
+
+def problem(rendered: Rendered, anchor: str) -> ParseProblem:
+    """The NHI107 problem of a render that failed, on `anchor` (a changed file of it)."""
+    owner = rendered.owner or rendered.root or "."
+    return ParseProblem(anchor, UNRENDERED,
+                        f"{owner}: rendered output could not be computed: {rendered.failure}")
+
+
+class _Side:
+    """One revision (None: the index) as the render reads it."""
+
+    def __init__(self, repo: Repo, rev: str | None, config: Config) -> None:
+        self.repo, self.rev, self.config = repo, rev, config
+        self.paths = set(git.list_files(repo, rev))
+        names = sorted(p for p in self.paths if is_kustomization(p)
+                       and not excluded(p, config.exclude))
+        self.cache: dict[str, bytes | None] = {p: e.data for p, e in self._read(names).items()}
+        self.closures = leaf_closures(self.paths, lambda p: self.cache.get(p)) if names else {}
+
+    def _read(self, paths: Sequence[str]) -> Mapping[str, git.BlobEntry]:
+        size = self.config.max_file_bytes
+        if self.rev is None:
+            return git.read_index_entries(self.repo, paths, max_bytes=size)
+        return git.read_entries(self.repo, self.rev, paths, max_bytes=size)
+
+    def render(self, root: str) -> Rendered | None:
+        files = self.closures.get(root)
+        if files is None:
+            return None
+        entries = self._read(files)
+        raw = {p: e.data for p, e in entries.items() if e.data is not None}
+        return render_files(root, raw, limits_of(self.config))
+
+
+def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
+                    head: str | None) -> RenderedChange:
+    """Render, at `changeset.base` and at `head` (None: the index), every leaf kustomization
+    whose input closure a changed file is in, on either side."""
+    changed = {p for f in changeset.files for p in (f.path, f.old_path) if p}
+    if not changed:
+        return RenderedChange()
+    head_side = _Side(repo, head, config)
+    base_side = _Side(repo, changeset.base, config) if changeset.base else None
+    if not head_side.closures and not (base_side and base_side.closures):
+        return RenderedChange()
+    roots = sorted({*touched(head_side.closures, changed),
+                    *(touched(base_side.closures, changed) if base_side else [])})
+    heads: list[Rendered] = []
+    bases: list[Rendered] = []
+    problems: list[ParseProblem] = []
+    for root in roots:
+        at_head = head_side.render(root)
+        if at_head is not None and at_head.failure:
+            files = head_side.closures[root]
+            anchor = next((p for p in files if p in changed), files[0])
+            problems.append(problem(at_head, anchor))
+        elif at_head is not None:
+            heads.append(at_head)
+        at_base = base_side.render(root) if base_side else None
+        if at_base is not None and not at_base.failure:
+            bases.append(at_base)
+    return RenderedChange(tuple(heads), tuple(bases), tuple(problems))
+
+
+def rendered_on_disk(roots: Sequence[Path], rels: Sequence[str], config: Config
+                     ) -> RenderedChange:  # fmt: skip
+    """Render every leaf kustomization under the directories `roots` (`scan`, `inventory`),
+    paths shown under `rels` (the prefix each root's files have in the scan's output)."""
+    heads: list[Rendered] = []
+    problems: list[ParseProblem] = []
+    for root, rel in zip(roots, rels, strict=True):
+        if not root.is_dir():
+            continue
+        paths = _disk_paths(root)
+        if not any(is_kustomization(p) for p in paths):
+            continue
+
+        def read(path: str, root: Path = root) -> bytes | None:
+            full = root / path
+            if full.is_symlink() or not full.is_file():
+                return None
+            try:
+                return full.read_bytes()
+            except OSError:
+                return None
+
+        for directory, files in sorted(leaf_closures(paths, read).items()):
+            kpath = kustomization_path(directory, paths) or directory
+            if excluded(_join(rel, kpath), config.exclude):
+                continue
+            raw = {p: b for p in files if (b := read(p)) is not None}
+            out = render_files(directory, raw, limits_of(config))
+            out = _prefixed(out, rel)
+            if out.failure:
+                problems.append(problem(out, out.owner or _join(rel, kpath)))
+            else:
+                heads.append(out)
+    return RenderedChange(tuple(heads), (), tuple(problems))
+
+
+def _disk_paths(root: Path) -> set[str]:
+    out: set[str] = set()
+    for here, dirs, names in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in (".git", "node_modules", ".terraform")]
+        base = Path(here).relative_to(root).as_posix()
+        out.update(n if base == "." else f"{base}/{n}" for n in names)
+    return out
+
+
+def _join(rel: str, path: str) -> str:
+    return f"{rel}/{path}" if rel else path
+
+
+def _prefixed(rendered: Rendered, rel: str) -> Rendered:
+    """`rendered` with every path under `rel` (the scan's path prefix)."""
+    if not rel:
+        return rendered
+    docs = tuple(replace(d, source_path=_join(rel, d.source_path),
+                         inputs=tuple(_join(rel, p) for p in d.inputs))
+                 for d in rendered.documents)
+    return replace(rendered, root=_join(rel, rendered.root), documents=docs,
+                   owner=_join(rel, rendered.owner) if rendered.owner else "",
+                   patch_files=tuple(_join(rel, p) for p in rendered.patch_files))
+

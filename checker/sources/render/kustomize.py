@@ -1,0 +1,306 @@
+"""kustomize: which repository files a kustomization reads, and its render, offline.
+
+`kustomization_files` follows a kustomization's local references (`resources`, `bases`,
+`components`, `crds`, the three patch lists, generator files, `replacements`, `configurations`,
+`openapi`) through its local bases. `render_kustomization` runs `kustomize build` (else
+`kubectl kustomize`) on a copy materialised on disk, after refusing what needs the network
+(remote resources or bases, `helmCharts`), with `RLIMIT_CPU` and an output cap, and maps each
+rendered object back to the file and line that produced it: the resource file (kustomize's
+`config.kubernetes.io/origin` annotation, asked for with `buildMetadata` in the copy, never in
+the user's file) or, when a patch changed the object, the patch (`checker.sources.render.patches`).
+Sources: https://kubectl.docs.kubernetes.io/references/kustomize/kustomization/ and
+https://kubectl.docs.kubernetes.io/references/kustomize/kustomization/buildmetadata/
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import shutil
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from checker.sources.render.api import Rendered, RenderedDocument, RenderLimits
+from checker.sources.render.patches import (
+    Patch,
+    object_keys,
+    object_line,
+    patches_of,
+    source_of,
+)
+from checker.sources.render.run import run_limited
+
+#: The file names kustomize looks for in a directory, in its order.
+KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+#: Annotations `buildMetadata` adds; stripped before the objects are parsed.
+ORIGIN = "config.kubernetes.io/origin"
+TRANSFORMATIONS = "alpha.config.kubernetes.io/transformations"
+#: A reference kustomize fetches: a URL, a `git::`/`ssh://`/`git@` address, a host path
+#: (`github.com/org/repo//dir?ref=v1`), or anything with `?ref=`.
+_REMOTE = re.compile(
+    r"^(?:[a-z][a-z0-9+.-]*://|git::|git@|[a-z0-9-]+(?:\.[a-z0-9-]+)+\.[a-z]{2,}/)|\?ref=",
+    re.IGNORECASE,
+)
+
+Reader = Callable[[str], "bytes | None"]
+
+
+def find_kustomize() -> list[str] | None:
+    """The command that builds a kustomization directory (the directory is appended):
+    `kustomize build`, else `kubectl kustomize`; None when neither is on PATH."""
+    tool = shutil.which("kustomize")
+    if tool:
+        return [tool, "build"]
+    kubectl = shutil.which("kubectl")
+    return [kubectl, "kustomize"] if kubectl else None
+
+
+def kustomization_path(directory: str, paths: Collection[str]) -> str | None:
+    """The kustomization file of repository directory `directory` (`""`: the root) among
+    `paths`, or None."""
+    for name in KUSTOMIZATION_NAMES:
+        path = f"{directory}/{name}" if directory else name
+        if path in paths:
+            return path
+    return None
+
+
+def is_kustomization(path: str) -> bool:
+    """True for a file kustomize reads as a kustomization (by its name)."""
+    return path.rpartition("/")[2] in KUSTOMIZATION_NAMES
+
+
+@dataclass
+class Closure:
+    """What one kustomization reads: `files` (repository paths, the kustomization files
+    first-seen order), `remote` (references that need the network), `outside` (local
+    references that leave the repository or are missing), `bases` (the local kustomization
+    files it uses), `patches` (patches, bases' first)."""
+
+    files: list[str] = field(default_factory=list)
+    remote: list[str] = field(default_factory=list)
+    outside: list[str] = field(default_factory=list)
+    bases: list[str] = field(default_factory=list)
+    patches: list[Patch] = field(default_factory=list)
+    helm_charts: bool = False
+
+
+def _entries(doc: dict[str, object], key: str) -> list[object]:
+    value = doc.get(key)
+    return list(value) if isinstance(value, list) else []
+
+
+def _generator_files(doc: dict[str, object]) -> Iterator[str]:
+    for key in ("configMapGenerator", "secretGenerator"):
+        for gen in _entries(doc, key):
+            if not isinstance(gen, dict):
+                continue
+            for item in gen.get("files") or []:
+                if isinstance(item, str):
+                    yield item.rpartition("=")[2] if "=" in item else item
+            for item in [*(gen.get("envs") or []), gen.get("env")]:
+                if isinstance(item, str):
+                    yield item
+
+
+def _file_references(doc: dict[str, object]) -> Iterator[tuple[str, bool]]:
+    """(reference as written, may be a directory) for every local file a kustomization names."""
+    for key in ("resources", "bases", "components"):
+        for item in _entries(doc, key):
+            if isinstance(item, str):
+                yield item, True
+    for key in ("crds", "configurations", "generators", "transformers", "validators"):
+        for item in _entries(doc, key):
+            if isinstance(item, str) and "\n" not in item:
+                yield item, key in ("generators", "transformers", "validators")
+    for key in ("patches", "patchesJson6902", "replacements"):
+        for item in _entries(doc, key):
+            if isinstance(item, dict) and isinstance(item.get("path"), str):
+                yield item["path"], False
+    for item in _entries(doc, "patchesStrategicMerge"):
+        if isinstance(item, str) and "\n" not in item and ":" not in item:
+            yield item, False
+    openapi = doc.get("openapi")
+    if isinstance(openapi, dict) and isinstance(openapi.get("path"), str):
+        yield openapi["path"], False
+    for item in _generator_files(doc):
+        yield item, False
+
+
+def load_kustomization(raw: bytes) -> dict[str, object] | None:
+    """A kustomization file's mapping, or None when it is not one."""
+    try:
+        doc = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (yaml.YAMLError, ValueError, RecursionError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def closure(root: str, paths: Collection[str], read: Reader, *, patches: bool = False
+            ) -> Closure:  # fmt: skip
+    """Everything the kustomization in repository directory `root` reads (see `Closure`).
+
+    `paths` are the repository's file paths; `read(path)` a file's bytes (None: unreadable).
+    A kustomization that cannot be parsed contributes its own file only. `patches`: read the
+    patch files too, for `Closure.patches`."""
+    out = Closure()
+    seen: set[str] = set()
+
+    def add(path: str) -> None:
+        if path not in out.files:
+            out.files.append(path)
+
+    def visit(directory: str) -> None:
+        kpath = kustomization_path(directory, paths)
+        if kpath is None or kpath in seen:
+            return
+        seen.add(kpath)
+        raw = read(kpath)
+        doc = load_kustomization(raw) if raw is not None else None
+        add(kpath)
+        if doc is None:
+            return
+        out.helm_charts = out.helm_charts or bool(doc.get("helmCharts"))
+        for ref, may_be_dir in _file_references(doc):
+            if _REMOTE.search(ref):
+                out.remote.append(ref)
+                continue
+            target = posixpath.normpath(posixpath.join(directory, ref)) if directory else (
+                posixpath.normpath(ref))
+            if target.startswith("../") or target == ".." or ref.startswith("/"):
+                out.outside.append(ref)
+            elif target in paths:
+                add(target)
+            elif may_be_dir and kustomization_path(target if target != "." else "", paths):
+                sub = target if target != "." else ""
+                visit(sub)
+                base = kustomization_path(sub, paths)
+                if base is not None and base not in out.bases:
+                    out.bases.append(base)
+            else:
+                out.outside.append(ref)
+        if patches:
+            out.patches.extend(patches_of(kpath, doc, raw or b"", read))
+
+    visit(root)
+    return out
+
+
+def kustomization_files(root: str, paths: Collection[str], read: Reader) -> list[str]:
+    """The repository paths the kustomization in directory `root` reads: its kustomization
+    file, and recursively its local resources, bases, components, patches, CRDs and generator
+    files (see `closure`)."""
+    return closure(root, paths, read).files
+
+
+def _tree_paths(tree: Path) -> set[str]:
+    return {p.relative_to(tree).as_posix() for p in tree.rglob("*") if p.is_file()}
+
+
+def _reader(tree: Path) -> Reader:
+    def read(path: str) -> bytes | None:
+        try:
+            return (tree / path).read_bytes()
+        except OSError:
+            return None
+
+    return read
+
+
+def render_kustomization(tree: Path, root: str, limits: RenderLimits,
+                         command: list[str] | None = None) -> Rendered:
+    """Build the kustomization in repository directory `root` of `tree` (a directory holding
+    its closure at repository-relative paths; its kustomization file is rewritten with
+    `buildMetadata: [originAnnotations]`). `command` defaults to `find_kustomize()`.
+
+    Never fetches: a remote resource or base, or `helmCharts`, is a failure named before
+    anything runs; so is a local reference outside the tree, a missing tool, a failed build,
+    a build over `limits` (CPU seconds, output bytes)."""
+    paths = _tree_paths(tree)
+    read = _reader(tree)
+    found = closure(root, paths, read, patches=True)
+    kpath = kustomization_path(root, paths)
+    if kpath is None:
+        return Rendered(root, "kustomize", failure=f"{root or '.'}: no kustomization file")
+    if found.remote:
+        return Rendered(root, "kustomize", failure=(
+            f"remote resource or base {found.remote[0]} is not vendored (rendering is offline)"))
+    if found.helm_charts:
+        return Rendered(root, "kustomize", failure=(
+            "helmCharts need a chart download (rendering is offline)"))
+    if found.outside:
+        return Rendered(root, "kustomize", failure=(
+            f"{found.outside[0]}: not found in the repository"))
+    command = command if command is not None else find_kustomize()
+    if command is None:
+        return Rendered(root, "kustomize", failure=(
+            "kustomize not installed: install kustomize or kubectl"))
+    raw = read(kpath) or b""
+    doc = load_kustomization(raw) or {}
+    wanted = doc.get("buildMetadata")
+    doc["buildMetadata"] = sorted({*(wanted if isinstance(wanted, list) else []),
+                                   "originAnnotations"})
+    (tree / kpath).write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    out = run_limited([*command, str(tree / root) if root else str(tree)], limits, tree)
+    (tree / kpath).write_bytes(raw)  # the user's own file again, for source lines
+    if isinstance(out, str):
+        return Rendered(root, "kustomize", failure=f"kustomize build failed: {out}")
+    documents = tuple(_documents(out, root, found, read))
+    return Rendered(root, "kustomize", documents=documents, owner=kpath,
+                    patch_files=tuple(sorted({p.path for p in found.patches} - {kpath})))
+
+
+def _documents(output: bytes, root: str, found: Closure, read: Reader
+               ) -> Iterator[RenderedDocument]:  # fmt: skip
+    """Each rendered object, without the build annotations, mapped to its source."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    kpath = found.files[0]
+    inputs = tuple(sorted(found.files))
+    for obj in yaml.load_all(output, Loader=loader):
+        if not isinstance(obj, dict):
+            continue
+        found_meta = obj.get("metadata")
+        meta: dict[str, object] = found_meta if isinstance(found_meta, dict) else {}
+        found_notes = meta.get("annotations")
+        notes: dict[str, object] = found_notes if isinstance(found_notes, dict) else {}
+        origin_text = notes.pop(ORIGIN, None)
+        notes.pop(TRANSFORMATIONS, None)
+        if isinstance(found_notes, dict) and not notes:
+            del meta["annotations"]
+        kind = str(obj.get("kind") or "")
+        name = str(meta.get("name") or "")
+        origin = _origin_path(origin_text, root)
+        path, line = kpath, 1
+        if origin is not None:
+            raw = read(origin)
+            path, line = origin, object_line(raw, kind, name) if raw is not None else 1
+        text = yaml.safe_dump(obj, sort_keys=False)
+        source = source_of(kind, name, found.patches, text)
+        if source is not None:
+            yield RenderedDocument(text, source.path, source.line, inputs, source.keys)
+        else:
+            yield RenderedDocument(text, path, line, inputs, _keys_of(read(path), kind, name))
+
+
+def _origin_path(text: object, root: str) -> str | None:
+    """The repository path in a `config.kubernetes.io/origin` annotation (relative to the
+    kustomization directory `root`), or None (a generated object, a remote resource)."""
+    if not isinstance(text, str):
+        return None
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("path"), str):
+        return None
+    if value.get("repo"):
+        return None
+    joined = posixpath.normpath(posixpath.join(root, value["path"]) if root else value["path"])
+    return None if joined.startswith("..") else joined
+
+
+def _keys_of(raw: bytes | None, kind: str, name: str) -> tuple[tuple[str, int], ...]:
+    return object_keys(raw, kind, name) if raw is not None else ()
