@@ -280,11 +280,10 @@ class ModuleSources:
 class ParseProblem:
     """A file, or part of one, that could not be analysed.
 
-    `rule_id` is an `NHI9xx` id: NHI901 syntax error, NHI902 not text (binary / not UTF-8),
-    NHI903 over the size or time budget. `line` is 1-based (1 when unknown). The message names
-    the problem and never quotes file content. When only part of the file could not be read
-    (one Terraform block python-hcl2 rejected, the rest salvaged), `end_line` is that part's
-    last line and `address` names it (`aws_iam_role.ci`, `locals`); else both are None.
+    `rule_id`: NHI901 syntax error, NHI902 not text, NHI903 over a budget, NHI107 a template or
+    unrendered chart (level by actor; `variant`: a docs variant set where found, e.g. `inert`).
+    `line` is 1-based (1 when unknown); the message never quotes file content. When only part
+    of the file could not be read, `end_line` is that part's last line and `address` names it.
     """
 
     path: str
@@ -293,6 +292,7 @@ class ParseProblem:
     line: int = 1
     end_line: int | None = None
     address: str | None = None
+    variant: str | None = None
 
 
 @dataclass(frozen=True)

@@ -35,13 +35,14 @@ from checker.policy.catalogue import Catalogue, load_catalogue
 from checker.policy.config import Config
 from checker.policy.privileges import load_admin_table
 from checker.sources.budget import Job, parse_many
-from checker.sources.discovery import classify, excluded
+from checker.sources.discovery import excluded, sniff
 from checker.sources.modules import (
     calls_local_module,
     group_modules,
     module_directory,
     uses_module_values,
 )
+from checker.sources.templates import chart_of, chart_roots, unrendered
 from checker.sources.worker import ParseWorker
 
 if TYPE_CHECKING:
@@ -139,11 +140,20 @@ def _plan(
     gitlab_includes = gitlab_ci.included_paths(sources)
     modules = group_modules(list({s.path: s for s in [*context, *sources]}.values()))
     jobs: list[Job] = []
+    charts = chart_roots(s.path for s in [*context, *sources])
     for raw_src in sources:
         if excluded(raw_src.path, config.exclude):
             continue
         src = as_utf8(raw_src)  # a UTF-16 manifest is read like a UTF-8 one
-        fmt = classify(src.path, src.raw[: config.max_file_bytes])
+        chart = chart_of(src.path, charts)
+        sniffed = sniff(src.path, src.raw[: config.max_file_bytes]) if chart is None else None
+        if sniffed is None or sniffed.template is not None:  # never parsed as YAML
+            inert = sniffed is not None and tokens is not None and not may_define_identity(
+                "kubernetes", src.raw, tokens, config.max_file_bytes)
+            problems.append(unrendered(src.path, chart, sniffed.template if sniffed else None,
+                                       inert, sniffed.line if sniffed else 1))
+            continue
+        fmt = sniffed.format
         if fmt is None and src.path in gitlab_includes:
             fmt = "gitlab_ci"
         if fmt is None or fmt not in FORMATS:
@@ -314,7 +324,7 @@ def run_rules(
     )
     findings, identities = evaluate(head.objects, base.objects, ctx, docs)
     findings = _without_repeated_findings(findings)
-    findings.extend(problem_findings(head.problems, config, docs))
+    findings.extend(problem_findings(head.problems, config, docs, ctx))
     judged = {f.location.path for f in findings}
     comments = [*suppressions_in(sources),
                 *(s for s in suppressions_in(siblings) if s.path in judged)]

@@ -18,7 +18,7 @@ import posixpath
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
-from checker.change import ChangedFile
+from checker.change import ChangedFile, Provenance
 from checker.checks import CHECKS
 from checker.checks.api import (
     ChangeCheck,
@@ -36,12 +36,14 @@ from checker.fingerprint import fingerprint
 from checker.model import Finding, IdentityObject, Location, ParseProblem
 from checker.policy.config import Config
 from checker.policy.rule_docs import RuleDoc
-from checker.provenance.attribution import Attribution, Touch, touch_of
+from checker.provenance.attribution import Attribution, Touch, changed_by, touch_of
 
 #: Rules the parsers raise for files they could not analyse (`ParseProblem.rule_id`): a syntax
 #: error (NHI901), a file that is binary, not UTF-8, a symlink or a submodule (NHI902), a file
 #: over the size or time budget (NHI903). Documented in rules/docs/core.yaml like the others.
-PROBLEM_RULES = ("NHI901", "NHI902", "NHI903")
+#: NHI107 (rules/docs/approval.yaml) is a file whose meaning cannot be computed because it is
+#: a template or its chart or overlay could not be rendered; its level depends on the actor.
+PROBLEM_RULES = ("NHI107", "NHI901", "NHI902", "NHI903")
 
 
 def _modules() -> list[object]:
@@ -203,11 +205,33 @@ def _change_finding(hit: ChangeHit, config: Config, docs: Mapping[str, RuleDoc]
 
 
 def problem_findings(problems: Sequence[ParseProblem], config: Config,
-                     docs: Mapping[str, RuleDoc]) -> list[Finding]:
-    """NHI9xx findings for files that could not be analysed (fail-closed: never silent)."""
+                     docs: Mapping[str, RuleDoc], ctx: Context | None = None) -> list[Finding]:
+    """NHI9xx (and NHI107) findings for files that could not be analysed (fail-closed: never
+    silent).
+
+    A rule whose docs define level variants (NHI107: `human`, `scan`, ...) is actor-aware, like
+    NHI106: in `scan` mode (or without `ctx`) the `scan` variant; else the actor is the most
+    agent-like of the in-range commits that changed the problem's path (the committer in
+    `hook` mode; for a path the change did not touch, e.g. a chart template rendered again
+    because its values changed, every changed file's), and a person gets the `human` variant;
+    an agent, a bot or an unknown actor the problem's own `variant` (None: the rule's level).
+    The finding then carries that actor and its commit. NHI9xx levels never depend on it.
+    """
     out: list[Finding] = []
+    files = {cf.path: cf for cf in ctx.changeset.files} if ctx is not None else {}
     for p in problems:
-        level = _level(p.rule_id, None, docs, config)
+        doc = docs.get(p.rule_id)
+        actor: Provenance | None = None
+        variant = p.variant
+        if doc is not None and doc.variants:
+            if ctx is None or ctx.mode == "scan":
+                variant = "scan"
+            else:
+                cf = files.get(p.path)
+                actor = changed_by([cf] if cf is not None else list(files.values()),
+                                   Attribution(ctx.mode, ctx.provenance, ctx.committer))
+                variant = "human" if actor.actor_kind == "human" else p.variant
+        level = _level(p.rule_id, variant, docs, config)
         if level == "off":
             continue
         out.append(
@@ -217,7 +241,11 @@ def problem_findings(problems: Sequence[ParseProblem], config: Config,
                 message=p.message,
                 location=Location(p.path, p.line, max(p.line, p.end_line or p.line)),
                 address=p.address,
+                actor_kind=actor.actor_kind if actor is not None else None,
+                commit=(actor.commit or None) if actor is not None else None,
+                agent=actor.agent if actor is not None else None,
                 fingerprint=fingerprint(p.rule_id, p.path, p.address, None),
+                commits=(actor.commit,) if actor is not None and actor.commit else (),
             )
         )
     return out

@@ -130,6 +130,13 @@ def _file_actor(cfs: Sequence[ChangedFile], ctx: Attribution) -> Provenance:
     return best
 
 
+def changed_by(cfs: Sequence[ChangedFile], ctx: Attribution) -> Provenance:
+    """Who changed the files `cfs` as a whole: the most agent-like of the in-range commits that
+    touched them (the committer in `hook` mode; `unknown` when nothing says). For a finding
+    on a file rather than on an identity's lines (NHI107: a template nhi-gate cannot read)."""
+    return _file_actor(cfs, ctx)
+
+
 def _touch_without_added_lines(obj: IdentityObject, cf: ChangedFile,
                                base: IdentityObject | None, ctx: Attribution) -> Touch | None:
     """An identity whose meaning changed although the range added no line inside it: a

@@ -1,8 +1,11 @@
 """Which files can define identities, and how to read them from disk in `scan` mode.
 
-`classify(path, head)` picks the parser by name and, for generic YAML, by a cheap content
-sniff (a Kubernetes manifest has `apiVersion:` and `kind:`). Path globs (`envs/prod/**`) are
-matched with `glob_match`, shared by excludes and environment mapping.
+`sniff(path, head)` picks the parser by name and, for generic YAML and JSON, by parsing the
+content (`checker.sources.manifests`: a document with `apiVersion` and `kind` keys is a
+Kubernetes manifest), behind a byte test proven never to drop a manifest. It also tells a
+template of another language (`checker.sources.templates`) from a YAML syntax error.
+`classify(path, head)` is its format. Path globs (`envs/prod/**`) are matched with
+`glob_match`, shared by excludes and environment mapping.
 """
 
 from __future__ import annotations
@@ -10,10 +13,13 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from checker.globs import glob_match
 from checker.model import FileFormat
+from checker.sources.manifests import Parsed, has_manifest, may_be_manifest
+from checker.sources.templates import template_language
 
 #: Where a YAML mapping key can start: a line (after indentation or a sequence dash), after
 #: `{` or `,` in flow style, or after `?` (explicit key); the key may be quoted.
@@ -41,15 +47,38 @@ _WALK_SUFFIXES = (".tf", ".tofu", ".tf.json", ".tfvars", ".hcl", ".yml", ".yaml"
                   *STATE_SUFFIXES)  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Sniff:
+    """How nhi-gate reads one file: its `format` (None: not read), or, for a YAML-named file
+    that is a template of another language, `template` (`Jinja template`, `Go template`,
+    `template`; `format` is then None: it is not parsed)."""
+
+    format: FileFormat | None
+    template: str | None = None
+    #: The 1-based line of a template's first tag.
+    line: int = 1
+
+
 def classify(path: str, head: bytes | None = None) -> FileFormat | None:
-    """The format of repository path `path` (posix), or None when nhi-gate does not read it.
+    """The format of repository path `path` (posix), or None when nhi-gate does not read it;
+    `sniff(path, head).format`."""
+    return sniff(path, head).format
+
+
+def sniff(path: str, head: bytes | None = None) -> Sniff:
+    """How nhi-gate reads repository path `path` (posix); see `Sniff`.
 
     `head` is the content (the whole file up to the size budget: a manifest may follow a long
     licence header), used only to tell Kubernetes YAML/JSON from other YAML (Helm values, CI
-    configs of other systems, docs), and a composite action's `action.yml` (`runs.using:
-    composite`, read as GitHub Actions) from other actions' metadata. The Kubernetes sniff
-    accepts quoted, flow-style and explicit (`? kind`) keys, and any file with an escape in a
-    double-quoted scalar (which can spell `kind`); the parser then decides.
+    configs of other systems, docs) and templates, and a composite action's `action.yml`
+    (`runs.using: composite`, read as GitHub Actions) from other actions' metadata. Without
+    `head` any YAML file is `kubernetes` (the caller only asks by name).
+    A YAML or JSON file is a manifest when its parsed keys say so (`manifests.has_manifest`,
+    only for files `manifests.may_be_manifest` keeps). When the parse fails: a template tag
+    makes it a template (`templates.template_language`); else a text that is not readable as
+    such (invalid UTF-8, over a budget) or has a syntax error is `kubernetes` when its bytes
+    have `apiVersion` and `kind` at key positions (or an escape that can spell them), so the
+    parser reports NHI901-NHI903 instead of the file passing unread.
     GitLab CI files are `.gitlab-ci.yml` and templates named `*.gitlab-ci.yml`. Terraform
     state (`STATE_SUFFIXES`) is `terraform_state` by name alone, whatever its content;
     `.tofu.json` is Terraform JSON like `.tf.json`; `.tfvars.json` is `terraform_vars` like
@@ -58,36 +87,61 @@ def classify(path: str, head: bytes | None = None) -> FileFormat | None:
     p = PurePosixPath(path)
     name = p.name.lower()
     if name.endswith(STATE_SUFFIXES):
-        return "terraform_state"
+        return Sniff("terraform_state")
     if name.endswith((".tf.json", ".tofu.json")):  # OpenTofu reads .tofu.json like .tf.json
-        return "terraform_json"
+        return Sniff("terraform_json")
     if name.endswith((".tf", ".tofu")):  # OpenTofu reads .tofu files as Terraform
-        return "terraform"
+        return Sniff("terraform")
     if name.endswith((".tfvars", ".tfvars.json")):
-        return "terraform_vars"
+        return Sniff("terraform_vars")
     if name.endswith(".hcl"):
-        return "hcl"
+        return Sniff("hcl")
     is_yaml = name.endswith((".yml", ".yaml"))
     parts = p.parts
     if is_yaml and len(parts) >= 3 and parts[-3] == ".github" and parts[-2] == "workflows":
-        return "github_actions"
+        return Sniff("github_actions")
     if name.endswith((".gitlab-ci.yml", ".gitlab-ci.yaml")):
-        return "gitlab_ci"
+        return Sniff("gitlab_ci")
     if head is not None and head.startswith(b"\xef\xbb\xbf"):
         head = head[3:]  # a UTF-8 BOM must not hide a manifest from the sniff
     if name in {"action.yml", "action.yaml"} and (head is None or _COMPOSITE.search(head)):
-        return "github_actions"
-    if is_yaml:
-        if head is None:
-            return "kubernetes"
-        if _K8S_SNIFF.search(head) and _K8S_KIND.search(head):
-            return "kubernetes"
-        if _YAML_ESCAPE.search(head):
-            return "kubernetes"
-        return None
-    if name.endswith(".json") and head is not None and _JSON_K8S.search(head):
-        return "kubernetes"
-    return None
+        return Sniff("github_actions")
+    if is_yaml and head is None:
+        return Sniff("kubernetes")
+    if (is_yaml or name.endswith(".json")) and head is not None:
+        return _by_content(path, head, is_yaml)
+    return Sniff(None)
+
+
+def _by_content(path: str, head: bytes, is_yaml: bool) -> Sniff:
+    """`sniff` of a YAML (`is_yaml`) or JSON file from its content `head` (BOM dropped)."""
+    if not may_be_manifest(head):
+        return Sniff(None)
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    parsed = Parsed.UNREADABLE if text is None else has_manifest(
+        text.replace("\r\n", "\n").replace("\r", "\n"), path)
+    if parsed is Parsed.MANIFEST:
+        return Sniff("kubernetes")
+    if parsed is Parsed.OTHER:
+        return Sniff(None)
+    if parsed is Parsed.SYNTAX_ERROR and text is not None:
+        tagged = template_language(text)
+        if tagged is not None:
+            return Sniff(None, *tagged)
+    return Sniff("kubernetes" if _keys_at_key_positions(head, is_yaml) else None)
+
+
+def _keys_at_key_positions(head: bytes, is_yaml: bool) -> bool:
+    """The byte sniff for a file that could not be parsed: `apiVersion` and `kind` where a
+    mapping key can start (quoted, flow style, `? kind`), or a double-quoted escape in YAML;
+    `"apiVersion":` in JSON."""
+    if not is_yaml:
+        return _JSON_K8S.search(head) is not None
+    return bool(_K8S_SNIFF.search(head) and _K8S_KIND.search(head)) or bool(
+        _YAML_ESCAPE.search(head))
 
 
 def excluded(path: str, patterns: Sequence[str]) -> bool:

@@ -1,0 +1,86 @@
+"""Templates are not YAML: Helm chart templates, and files of other template languages.
+
+- A **chart template** is a YAML or JSON file anywhere below the `templates/` folder of a Helm
+  chart, a folder whose parent holds `Chart.yaml` at the same revision (in git, or on disk for
+  `scan`). Helm renders every file there (https://helm.sh/docs/chart_template_guide/getting_started/),
+  so its text is never what is deployed: it is not parsed as a manifest, whether or not it
+  happens to be valid YAML. A `templates/` folder that is not in a chart is ordinary files.
+- A **template of another language** is a YAML-named file that the YAML parser rejects and
+  whose text holds a template tag on one line: a Jinja statement `{% ... %}` or comment
+  `{# ... #}` (https://jinja.palletsprojects.com/en/stable/templates/), or an expression
+  `{{ ... }}` (Jinja, Go `text/template`: https://pkg.go.dev/text/template). GitHub Actions'
+  `${{ ... }}` is not a template tag. A file YAML accepts is read as YAML, tags or not; one it
+  rejects with no tag is a YAML syntax error (NHI901).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Collection, Iterable
+
+from checker.model import ParseProblem
+
+CHART_FILE = "Chart.yaml"
+#: The names a chart template can have that nhi-gate would otherwise read as YAML or JSON;
+#: `_helpers.tpl` and `NOTES.txt` are not among them, so they are skipped without a word.
+_TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json")
+_TAG = re.compile(r"\{%.*?%\}|\{#.*?#\}|(?<!\$)\{\{.*?\}\}")
+_JINJA = re.compile(r"\{%.*?%\}|\{#.*?#\}")
+_GO = re.compile(r"\{\{-|-\}\}|\{\{\s*(?:\.|\$|include\b|template\b|toYaml\b|define\b|end\b)")
+
+
+def chart_roots(paths: Iterable[str]) -> frozenset[str]:
+    """The folders (`""`: the repository root) that hold a `Chart.yaml`, among `paths`."""
+    return frozenset(posixpath.dirname(p) for p in paths
+                     if posixpath.basename(p) == CHART_FILE)
+
+
+def template_charts(path: str) -> list[str]:
+    """The folders that would make `path` a chart template if they held a `Chart.yaml`: each
+    `D` such that `path` is below `D/templates/`, nearest first. Empty for a file whose name
+    nhi-gate would not read as YAML or JSON."""
+    if not path.lower().endswith(_TEMPLATE_SUFFIXES):
+        return []
+    parts = path.split("/")[:-1]
+    return ["/".join(parts[:i]) for i in range(len(parts) - 1, -1, -1) if parts[i] == "templates"]
+
+
+def chart_of(path: str, charts: Collection[str]) -> str | None:
+    """The chart (a folder in `chart_roots`) whose `templates/` folder holds `path`, else None."""
+    return next((c for c in template_charts(path) if c in charts), None)
+
+
+def template_language(text: str) -> tuple[str, int] | None:
+    """(`Jinja template`, `Go template` or `template`, the 1-based line of the first tag) when
+    `text` holds a template tag (see the module docstring), else None. Only meaningful for a
+    file the YAML parser rejected."""
+    first = _TAG.search(text)
+    if first is None:
+        return None
+    line = text.count("\n", 0, first.start()) + 1
+    if _JINJA.search(text):
+        return "Jinja template", line
+    return ("Go template" if _GO.search(text) else "template"), line
+
+
+def unrendered(path: str, chart: str | None, language: str | None, inert: bool,
+               line: int = 1) -> ParseProblem:
+    """The NHI107 problem for `path`, a template of Helm chart `chart` (a folder; at line 1:
+    the whole file) or, when `chart` is None, a file of template `language` (at `line`, its
+    first tag); `inert` (variant `inert`, a note for anyone) when its text names no catalogued
+    kind (`checker.sources.prefilter`), which a chart template never is: it can `include` a
+    helper that defines an identity."""
+    if chart is not None:
+        where = chart or "."
+        return ParseProblem(
+            path, "NHI107",
+            f"{path}: template of Helm chart {where}/ ({where}/{CHART_FILE}), not YAML until "
+            f"rendered, so the identities it produces were not checked; review the output of "
+            f"`helm template {where}` (a human must approve an agent's change)")
+    return ParseProblem(
+        path, "NHI107",
+        f"{path}: {language or 'template'} (its template tags are not YAML), so the identities "
+        "it may produce were not checked; render it and scan the output, or exclude it if it "
+        "is not deployed" + ("" if inert else " (a human must approve an agent's change)"),
+        line, variant="inert" if inert else None)
