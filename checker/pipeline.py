@@ -370,7 +370,8 @@ def under_review(
 def with_rendered(parsed: Parsed, rendered: Sequence[Rendered],
                   problems: Sequence[ParseProblem] = (), *, head: bool = True) -> Parsed:
     """`parsed` with the objects of the `rendered` kustomizations and charts (placed in their
-    source files, `checker.parsers.rendered`) and the render `problems`. On the `head` side a
+    source files, `checker.parsers.rendered`) and the render `problems` (which replace the
+    NHI107 of the templates of a chart rendered or failed here). On the `head` side a
     patch file's own partial objects are dropped and a rendered object identical to the plain
     object at its place is kept once (`parsers.rendered.combined`); base objects are twins."""
     if not rendered and not problems:
@@ -378,7 +379,12 @@ def with_rendered(parsed: Parsed, rendered: Sequence[Rendered],
     from checker.parsers.rendered import combined, rendered_objects
 
     objects: list[IdentityObject] = []
-    found = [*parsed.problems, *problems]
+    # A template of a chart rendered here is checked through its rendered objects; one whose
+    # render failed carries that problem instead (the same rule, on the same file).
+    charts = frozenset(one.root for one in rendered if one.tool == "helm")
+    anchors = {p.path for p in problems}
+    found = [*(p for p in parsed.problems if not (p.rule_id == "NHI107" and (
+        p.path in anchors or chart_of(p.path, charts) is not None))), *problems]
     for one in rendered:
         more, bad = rendered_objects(one.documents, one.owner or one.root, load_catalogue())
         objects.extend(more)

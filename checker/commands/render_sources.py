@@ -8,7 +8,8 @@ has some; nothing is rendered unless a changed file is in a kustomization's inpu
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+import posixpath
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -19,8 +20,9 @@ from checker.change import ChangeSet
 from checker.model import ParseProblem
 from checker.policy.config import Config
 from checker.sources.discovery import excluded
-from checker.sources.render import leaf_closures, render_files, touched
+from checker.sources.render import leaf_closures, render_chart_files, render_files, touched
 from checker.sources.render.api import Rendered, RenderLimits
+from checker.sources.render.helm import is_chart, leaf_charts, values_paths
 from checker.sources.render.kustomize import is_kustomization, kustomization_path
 
 #: The rule of a chart or kustomization that could not be rendered (defined on branch f-sniff).
@@ -58,8 +60,12 @@ class _Side:
         self.paths = set(git.list_files(repo, rev))
         names = sorted(p for p in self.paths if is_kustomization(p)
                        and not excluded(p, config.exclude))
-        self.cache: dict[str, bytes | None] = {p: e.data for p, e in self._read(names).items()}
+        charts = sorted(p for p in self.paths if is_chart(p) and not excluded(p, config.exclude))
+        self.cache: dict[str, bytes | None] = {
+            p: e.data for p, e in self._read([*names, *charts]).items()}
         self.closures = leaf_closures(self.paths, lambda p: self.cache.get(p)) if names else {}
+        self.closures.update(chart_closures(self.paths, lambda p: self.cache.get(p), config)
+                             if charts else {})
 
     def _read(self, paths: Sequence[str]) -> Mapping[str, git.BlobEntry]:
         size = self.config.max_file_bytes
@@ -73,7 +79,29 @@ class _Side:
             return None
         entries = self._read(files)
         raw = {p: e.data for p, e in entries.items() if e.data is not None}
+        if is_chart(root):
+            return render_chart_at(root, raw, self.config)
         return render_files(root, raw, limits_of(self.config))
+
+
+def chart_closures(paths: Collection[str], read: Callable[[str], bytes | None],
+                   config: Config) -> dict[str, list[str]]:
+    """The leaf Helm charts among `paths` (`helm.leaf_charts`), keyed by their `Chart.yaml`
+    (a kustomization's key is its directory), with the values files the config names."""
+    def values(root: str) -> list[str]:
+        return values_paths(root, config.helm_values.get(root or ".", ()))
+
+    return {posixpath.join(root, "Chart.yaml"): files
+            for root, files in leaf_charts(paths, read, values).items()}
+
+
+def render_chart_at(chart: str, files: Mapping[str, bytes], config: Config) -> Rendered:
+    """Render the chart whose `Chart.yaml` is `chart` from `files`, with the config's values
+    files and helm binary."""
+    root = posixpath.dirname(chart)
+    values = values_paths(root, config.helm_values.get(root or ".", ()))
+    return render_chart_files(root, files, [v for v in values if v in files],
+                              limits_of(config), config.helm_binary)
 
 
 def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
@@ -108,15 +136,16 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
 
 def rendered_on_disk(roots: Sequence[Path], rels: Sequence[str], config: Config
                      ) -> RenderedChange:  # fmt: skip
-    """Render every leaf kustomization under the directories `roots` (`scan`, `inventory`),
-    paths shown under `rels` (the prefix each root's files have in the scan's output)."""
+    """Render every leaf kustomization and leaf Helm chart under the directories `roots`
+    (`scan`, `inventory`), paths shown under `rels` (the prefix each root's files have in the
+    scan's output)."""
     heads: list[Rendered] = []
     problems: list[ParseProblem] = []
     for root, rel in zip(roots, rels, strict=True):
         if not root.is_dir():
             continue
         paths = _disk_paths(root)
-        if not any(is_kustomization(p) for p in paths):
+        if not any(is_kustomization(p) or is_chart(p) for p in paths):
             continue
 
         def read(path: str, root: Path = root) -> bytes | None:
@@ -137,6 +166,15 @@ def rendered_on_disk(roots: Sequence[Path], rels: Sequence[str], config: Config
             out = _prefixed(out, rel)
             if out.failure:
                 problems.append(problem(out, out.owner or _join(rel, kpath)))
+            else:
+                heads.append(out)
+        for chart, files in sorted(chart_closures(paths, read, config).items()):
+            if excluded(_join(rel, chart), config.exclude):
+                continue
+            raw = {p: b for p in files if (b := read(p)) is not None}
+            out = _prefixed(render_chart_at(chart, raw, config), rel)
+            if out.failure:
+                problems.append(problem(out, _join(rel, chart)))
             else:
                 heads.append(out)
     return RenderedChange(tuple(heads), (), tuple(problems))

@@ -87,9 +87,36 @@ def _file_dependency(root: str, repository: str) -> str | None:
     return "" if target == "." else target
 
 
+#: Files of a chart directory helm never renders from: its docs and images, and the
+#: chart-testing (`ci/`) and unit-test (`tests/`) folders. A change to one alone renders nothing.
+_NOT_RENDERED = re.compile(
+    r"(?:^|/)(?:[^/]+\.(?:md|png|jpe?g|gif|svg)|LICENSE[^/]*)$|^(?:ci|tests)/", re.I)
+
+
 def _under(directory: str, paths: Collection[str]) -> list[str]:
     prefix = f"{directory}/" if directory else ""
-    return [p for p in paths if p.startswith(prefix)]
+    return [p for p in paths if p.startswith(prefix)
+            and not _NOT_RENDERED.search(p[len(prefix):])]
+
+
+def is_chart(path: str) -> bool:
+    """Whether `path` is a chart's `Chart.yaml`."""
+    return posixpath.basename(path) == "Chart.yaml"
+
+
+def leaf_charts(paths: Collection[str], read: Reader,
+                values: Callable[[str], Sequence[str]] = lambda root: ()
+                ) -> dict[str, list[str]]:  # fmt: skip
+    """Chart directory -> the files it reads (`chart_files`, with the repository-relative
+    values files `values(root)`), for every chart among `paths` that is not a subchart of
+    another: not below another chart's `charts/` folder, not another's `file://` dependency
+    (what is deployed is the parent's render)."""
+    roots = sorted(posixpath.dirname(p) for p in paths if is_chart(p))
+    found = {r: chart_files(r, paths, read, values(r)) for r in roots}
+    used: set[str] = set()
+    for root, files in found.items():
+        used.update(r for r in roots if r != root and f"{r}/Chart.yaml" in files)
+    return {r: files for r, files in found.items() if r not in used}
 
 
 def chart_files(root: str, paths: Collection[str], read: Reader | None = None,
@@ -237,6 +264,13 @@ def _reason(stderr: str, tree: Path, staged: Path, origins: dict[Path, str]) -> 
     return f"helm template failed: {first[:160] or 'no message'}"
 
 
+def not_installed(root: str) -> Rendered:
+    """The render of the chart at `root` when there is no helm to run."""
+    return Rendered(root, "helm", failure="helm is not installed (install helm, or set "
+                    "render.helm.binary; README \"Helm charts\")",
+                    owner=posixpath.join(root, "Chart.yaml"))
+
+
 def render_chart(tree: Path, root: str, values: Sequence[str], limits: RenderLimits,
                  helm: str | None = None) -> Rendered:
     """Render the chart at repository directory `root` from `tree` (a directory holding the
@@ -250,8 +284,7 @@ def render_chart(tree: Path, root: str, values: Sequence[str], limits: RenderLim
     file, a template error, over the CPU or output budget) are `Rendered.failure`."""
     helm = helm or find_helm()
     if helm is None:
-        return Rendered(root, "helm", failure="helm is not installed (install helm, or set "
-                        "render.helm.binary; README \"Helm charts\")")
+        return not_installed(root)
     with tempfile.TemporaryDirectory(prefix="nhi-gate-helm-") as tmp:
         work = Path(tmp)
         origins: dict[Path, str] = {}
@@ -272,7 +305,8 @@ def render_chart(tree: Path, root: str, values: Sequence[str], limits: RenderLim
         if code != 0:
             return Rendered(root, "helm", failure=_reason(err, tree, staged, origins))
         return Rendered(root, "helm", documents=tuple(
-            _map(out, tree, root, values, staged, origins)))
+            _map(out, tree, root, values, staged, origins)),
+            owner=posixpath.join(root, "Chart.yaml"))
 
 
 def _inputs_of(path: str, root: str, tree: Path) -> list[str]:
