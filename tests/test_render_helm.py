@@ -7,9 +7,11 @@ the rendering tests skip, saying so."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -273,3 +275,24 @@ def test_template_lines_skip_an_object_a_condition_left_out() -> None:
         8, (("kind", 8), ("rules", 11)))
     assert template_lines(template, "ClusterRole", "rel-a", used, ["rules"]) == (2, (("rules", 5),))
     assert template_lines("a: 1\n", "ClusterRole", "x", set(), ["a"]) == (1, ())
+
+
+def _install_script() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "install_helm", Path(__file__).resolve().parent.parent / "scripts" / "install_helm.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_install_script_keeps_a_working_helm_and_refuses_a_tampered_tarball(
+        tmp_path: Path) -> None:
+    script = _install_script()
+    fake = _write(tmp_path, {"bin/helm": "#!/bin/sh\necho v9.9.9\n"}) / "bin/helm"
+    os.chmod(fake, 0o755)
+    assert script.install(tmp_path / "bin") == "v9.9.9"  # no npm call: it is there
+    tarball = _write(tmp_path, {"x.tgz": "not the package"}) / "x.tgz"
+    with pytest.raises(SystemExit, match="does not match the pinned integrity"):
+        script._check_integrity(tarball)
+    assert script.main([]) == 2

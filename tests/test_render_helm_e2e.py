@@ -240,3 +240,40 @@ def test_scan_renders_the_chart(tmp_path: Path, capsys: pytest.CaptureFixture[st
             if f["rule_id"] == "NHI301"] == [
         ("NHI301", "templates/admin.yaml", 6, "Chart.yaml:ClusterRoleBinding/release-name-admin")]
     assert not [f for f in findings if f["rule_id"] in ("NHI107", "NHI901")]
+
+
+@needs_helm
+def test_objects_a_values_change_does_not_change_are_not_touched(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo()
+    base = repo.commit({
+        "charts/app/Chart.yaml": CHART, "charts/app/values.yaml": VALUES,
+        "charts/app/templates/role.yaml": ROLE,
+        "charts/app/templates/deployment.yaml": DEPLOYMENT.replace(
+            "      automountServiceAccountToken: false\n", ""),
+    }, author=HUMAN)
+    _change(repo, {"charts/app/values.yaml": WIDE}, AGENT)
+    code, findings = _check(repo, base, capsys)
+    assert code == 1
+    # The deployment renders the same at base and head: no NHI322 on it, though it reads
+    # values.yaml; the role it widened is judged.
+    assert {(f["rule_id"], f["path"]) for f in findings} == {
+        ("NHI101", "charts/app/templates/role.yaml"), ("NHI203", "charts/app/templates/role.yaml"),
+        ("NHI301", "charts/app/templates/role.yaml"), ("NHI302", "charts/app/templates/role.yaml")}
+
+
+def test_helm_missing_each_changed_file_gets_nhi107_by_its_author(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    repo = make_repo()
+    base = _base(repo)
+    repo.checkout("ai/change", create=True)
+    repo.commit({"charts/app/templates/role.yaml": "# reader\n" + ROLE}, author=HUMAN)
+    repo.commit({"charts/app/values.yaml": WIDE}, author=AGENT, message="widen",
+                trailers=[("Requested-by", "Alice Example <alice@example.com>")])
+    monkeypatch.setenv("PATH", _no_helm_path(tmp_path))
+    code, findings = _check(repo, base, capsys)
+    assert code == 1
+    assert sorted((f["rule_id"], f["path"], f["level"]) for f in findings) == [
+        ("NHI107", "charts/app/templates/role.yaml", "note"),
+        ("NHI107", "charts/app/values.yaml", "error")]

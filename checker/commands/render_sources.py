@@ -22,7 +22,7 @@ from checker.policy.config import Config
 from checker.sources.discovery import excluded
 from checker.sources.render import leaf_closures, render_chart_files, render_files, touched
 from checker.sources.render.api import Rendered, RenderLimits
-from checker.sources.render.helm import is_chart, leaf_charts, values_paths
+from checker.sources.render.helm import is_chart, leaf_charts, settled, values_paths
 from checker.sources.render.kustomize import is_kustomization, kustomization_path
 
 #: The rule of a chart or kustomization that could not be rendered (defined on branch f-sniff).
@@ -122,13 +122,14 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
     problems: list[ParseProblem] = []
     for root in roots:
         at_head = head_side.render(root)
+        at_base = base_side.render(root) if base_side else None
         if at_head is not None and at_head.failure:
             files = head_side.closures[root]
-            anchor = next((p for p in files if p in changed), files[0])
-            problems.append(problem(at_head, anchor))
+            # on every changed file of it: whoever changed each one decides its level
+            problems.extend(problem(at_head, anchor)
+                            for anchor in [p for p in files if p in changed] or files[:1])
         elif at_head is not None:
-            heads.append(at_head)
-        at_base = base_side.render(root) if base_side else None
+            heads.append(settled(at_head, at_base) if is_chart(root) else at_head)
         if at_base is not None and not at_base.failure:
             bases.append(at_base)
     return RenderedChange(tuple(heads), tuple(bases), tuple(problems))

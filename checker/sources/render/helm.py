@@ -21,12 +21,14 @@ Sources: https://helm.sh/docs/helm/helm_template/ (flags), https://helm.sh/docs/
 
 from __future__ import annotations
 
+import bisect
 import os
 import posixpath
 import re
 import shutil
 import tempfile
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from checker.safeyaml import YamlLimitError, load_text, to_python
@@ -93,10 +95,12 @@ _NOT_RENDERED = re.compile(
     r"(?:^|/)(?:[^/]+\.(?:md|png|jpe?g|gif|svg)|LICENSE[^/]*)$|^(?:ci|tests)/", re.I)
 
 
-def _under(directory: str, paths: Collection[str]) -> list[str]:
+def _under(directory: str, ordered: Sequence[str]) -> list[str]:
+    """The paths of the sorted `ordered` below `directory` that helm can render from."""
     prefix = f"{directory}/" if directory else ""
-    return [p for p in paths if p.startswith(prefix)
-            and not _NOT_RENDERED.search(p[len(prefix):])]
+    start = bisect.bisect_left(ordered, prefix)
+    end = bisect.bisect_left(ordered, prefix + "\U0010ffff") if prefix else len(ordered)
+    return [p for p in ordered[start:end] if not _NOT_RENDERED.search(p[len(prefix):])]
 
 
 def is_chart(path: str) -> bool:
@@ -111,8 +115,10 @@ def leaf_charts(paths: Collection[str], read: Reader,
     values files `values(root)`), for every chart among `paths` that is not a subchart of
     another: not below another chart's `charts/` folder, not another's `file://` dependency
     (what is deployed is the parent's render)."""
-    roots = sorted(posixpath.dirname(p) for p in paths if is_chart(p))
-    found = {r: chart_files(r, paths, read, values(r)) for r in roots}
+    ordered = sorted(paths)
+    known = set(ordered)
+    roots = sorted(posixpath.dirname(p) for p in ordered if is_chart(p))
+    found = {r: _chart_files(r, ordered, known, read, values(r)) for r in roots}
     used: set[str] = set()
     for root, files in found.items():
         used.update(r for r in roots if r != root and f"{r}/Chart.yaml" in files)
@@ -122,11 +128,17 @@ def leaf_charts(paths: Collection[str], read: Reader,
 def chart_files(root: str, paths: Collection[str], read: Reader | None = None,
                 values: Sequence[str] = ()) -> list[str]:
     """The repository paths (among `paths`) the chart at directory `root` reads, sorted: every
-    file under `root`, the repository-relative `values` files, and, when `read` (path ->
-    bytes or None) is given, the files of its `file://` dependencies inside the repository
-    (and theirs). A remote dependency adds nothing: `render_chart` says it is not vendored."""
-    known = set(paths)
-    files = set(_under(root, paths)) | {v for v in values if v in known}
+    file under `root` (but docs, images, `ci/` and `tests/`), the repository-relative `values`
+    files, and, when `read` (path -> bytes or None) is given, the files of its `file://`
+    dependencies inside the repository (and theirs). A remote dependency adds nothing:
+    `render_chart` says it is not vendored."""
+    ordered = sorted(paths)
+    return _chart_files(root, ordered, set(ordered), read, values)
+
+
+def _chart_files(root: str, ordered: Sequence[str], known: Collection[str],
+                 read: Reader | None, values: Sequence[str]) -> list[str]:
+    files = set(_under(root, ordered)) | {v for v in values if v in known}
     seen = {root}
     pending = [root]
     while read is not None and pending:
@@ -137,7 +149,7 @@ def chart_files(root: str, paths: Collection[str], read: Reader | None = None,
             if dep is not None and dep not in seen and posixpath.join(dep, "Chart.yaml") in known:
                 seen.add(dep)
                 pending.append(dep)
-                files.update(_under(dep, paths))
+                files.update(_under(dep, ordered))
     return sorted(files)
 
 
@@ -262,6 +274,18 @@ def _reason(stderr: str, tree: Path, staged: Path, origins: dict[Path, str]) -> 
     first = re.split(r"[\"'`]|: (?=[^:]*$)", first.removeprefix("Error: "))[0].strip()
     first = first.replace(f"{staged}/", "").replace(f"{tree}/", "")
     return f"helm template failed: {first[:160] or 'no message'}"
+
+
+def settled(head: Rendered, base: Rendered | None) -> Rendered:
+    """`head` with no inputs on each document that `base` rendered the same (same template,
+    same text): a values or helper change that does not change an object does not touch it;
+    only a change of its own lines in its template does."""
+    if base is None or base.failure:
+        return head
+    same = {(d.source_path, d.text) for d in base.documents}
+    return replace(head, documents=tuple(
+        replace(d, inputs=()) if (d.source_path, d.text) in same else d
+        for d in head.documents))
 
 
 def not_installed(root: str) -> Rendered:
