@@ -71,9 +71,12 @@ def parse_sources(
     """Classify and parse each file; files nhi-gate does not read are skipped silently.
 
     Excluded paths (config `exclude`) are skipped. A file over `config.max_file_bytes` is an
-    NHI903 problem and is not parsed. With `prefilter` (the default) a file whose bytes name no
-    catalogued type/kind/action is not parsed (`checker.sources.prefilter`: it cannot define an
-    identity). A `.tf` file reads the `local.X`/`var.X` values of its directory from the
+    NHI903 problem and is not parsed. A template (a YAML/JSON file under the `templates/` folder
+    of a chart whose `Chart.yaml` is among `sources` or the context, or a Jinja/Go template
+    elsewhere: `checker.sources.templates`) is an NHI107 problem, never parsed as a manifest;
+    only the secret-material scan reads it. With `prefilter` (the default) a file whose bytes
+    name no catalogued type/kind/action is not parsed (`checker.sources.prefilter`: it cannot
+    define an identity). A `.tf` file reads the `local.X`/`var.X` values of its directory from the
     other `sources` of that directory (`checker.sources.modules`): pass a module's files together.
     Each parse is bounded by `config.parse_seconds` (NHI903 when over); many files are parsed
     on `workers` processes (default: every available core; `sources.budget`), few on `worker`
@@ -95,7 +98,8 @@ def start_parse(
     and return the function that waits for the answers: one `Parsed` per side, in order.
 
     `contexts[i]`, when given, are more files of side `i` that are read only for their
-    Terraform module values (`checker.sources.modules`), never parsed or reported on their own.
+    Terraform module values (`checker.sources.modules`) or, a `Chart.yaml`, to tell which
+    files are chart templates; never parsed or reported on their own.
     The caller reads the rest of git while the worker parses. Without a worker, or when it does
     not answer, the returned function parses in this process (same results, same budget).
     """
@@ -152,6 +156,8 @@ def _plan(
                 "kubernetes", src.raw, tokens, config.max_file_bytes)
             problems.append(unrendered(src.path, chart, sniffed.template if sniffed else None,
                                        inert, sniffed.line if sniffed else 1))
+            # Its literal secret material is still material, whoever renders it (NHI4xx).
+            jobs.append((functools.partial(_analyse_file, "kubernetes", False), src))
             continue
         fmt = sniffed.format
         if fmt is None and src.path in gitlab_includes:
@@ -223,6 +229,20 @@ def _without_repeated_findings(findings: list[Finding]) -> list[Finding]:
         if not ((f.address or "").startswith("module.") and (f.address or "").count(".") >= 3
                 and key(f, (f.address or "").split(".", 2)[2]) in own)
     ]
+
+
+def _without_rendered_repeats(findings: list[Finding], objects: Sequence[IdentityObject]
+                              ) -> list[Finding]:  # fmt: skip
+    """`findings` without those on a rendered object (`IdentityObject.rendered_by`) that a
+    plain-file identity's finding of the same rule already reports at the same line: an
+    overlay that renames a base's ServiceAccount deploys the same object, reported once."""
+    rendered = {o.address for o in objects if o.rendered_by}
+    if not rendered:
+        return findings
+    plain = {(f.rule_id, f.location.path, f.location.start_line) for f in findings
+             if f.address not in rendered}
+    return [f for f in findings if f.address not in rendered
+            or (f.rule_id, f.location.path, f.location.start_line) not in plain]
 
 
 def warm_parsers() -> Catalogue:
@@ -323,7 +343,7 @@ def run_rules(
         committer=committer,
     )
     findings, identities = evaluate(head.objects, base.objects, ctx, docs)
-    findings = _without_repeated_findings(findings)
+    findings = _without_repeated_findings(_without_rendered_repeats(findings, head.objects))
     findings.extend(problem_findings(head.problems, config, docs, ctx))
     judged = {f.location.path for f in findings}
     comments = [*suppressions_in(sources),
@@ -369,27 +389,17 @@ def under_review(
 
 def with_rendered(parsed: Parsed, rendered: Sequence[Rendered],
                   problems: Sequence[ParseProblem] = (), *, head: bool = True) -> Parsed:
-    """`parsed` with the objects of the `rendered` kustomizations and charts (placed in their
-    source files, `checker.parsers.rendered`) and the render `problems` (which replace the
-    NHI107 of the templates of a chart rendered or failed here). On the `head` side a
-    patch file's own partial objects are dropped and a rendered object identical to the plain
-    object at its place is kept once (`parsers.rendered.combined`); base objects are twins."""
+    """`parsed` with the objects of the `rendered` kustomizations and charts and the render
+    `problems` (`checker.parsers.rendered.merged`: how plain and rendered objects combine). The
+    NHI107 of a chart template gives way to its chart's render: the rendered objects when it
+    rendered, the render's own NHI107 on the same file when it did not."""
     if not rendered and not problems:
         return parsed
-    from checker.parsers.rendered import combined, rendered_objects
+    from checker.parsers.rendered import merged
 
-    objects: list[IdentityObject] = []
-    # A template of a chart rendered here is checked through its rendered objects; one whose
-    # render failed carries that problem instead (the same rule, on the same file).
+    objects, found = merged(parsed.objects, rendered, load_catalogue(), head=head)
     charts = frozenset(one.root for one in rendered if one.tool == "helm")
     anchors = {p.path for p in problems}
-    found = [*(p for p in parsed.problems if not (p.rule_id == "NHI107" and (
-        p.path in anchors or chart_of(p.path, charts) is not None))), *problems]
-    for one in rendered:
-        more, bad = rendered_objects(one.documents, one.owner or one.root, load_catalogue())
-        objects.extend(more)
-        found.extend(bad)
-    patch_files = frozenset(p for one in rendered for p in one.patch_files)
-    merged = (combined(parsed.objects, objects, patch_files) if head
-              else [*parsed.objects, *objects])
-    return Parsed(tuple(merged), tuple(found))
+    kept = (p for p in parsed.problems if not (p.rule_id == "NHI107" and (
+        p.path in anchors or chart_of(p.path, charts) is not None)))
+    return Parsed(tuple(objects), (*kept, *problems, *found))

@@ -215,22 +215,24 @@ def problem_findings(problems: Sequence[ParseProblem], config: Config,
     `hook` mode; for a path the change did not touch, e.g. a chart template rendered again
     because its values changed, every changed file's), and a person gets the `human` variant;
     an agent, a bot or an unknown actor the problem's own `variant` (None: the rule's level).
-    The finding then carries that actor and its commit. NHI9xx levels never depend on it.
+    The finding then carries that actor and its commit, and every in-range commit that touched
+    those paths (an approval must cover them all). NHI9xx levels never depend on it.
     """
     out: list[Finding] = []
     files = {cf.path: cf for cf in ctx.changeset.files} if ctx is not None else {}
     for p in problems:
         doc = docs.get(p.rule_id)
         actor: Provenance | None = None
+        shas: tuple[str, ...] = ()
         variant = p.variant
         if doc is not None and doc.variants:
             if ctx is None or ctx.mode == "scan":
                 variant = "scan"
             else:
-                cf = files.get(p.path)
-                actor = changed_by([cf] if cf is not None else list(files.values()),
-                                   Attribution(ctx.mode, ctx.provenance, ctx.committer))
+                cfs = [files[p.path]] if p.path in files else list(files.values())
+                actor = changed_by(cfs, Attribution(ctx.mode, ctx.provenance, ctx.committer))
                 variant = "human" if actor.actor_kind == "human" else p.variant
+                shas = tuple(dict.fromkeys(s for cf in cfs for s in cf.commits))
         level = _level(p.rule_id, variant, docs, config)
         if level == "off":
             continue
@@ -245,7 +247,7 @@ def problem_findings(problems: Sequence[ParseProblem], config: Config,
                 commit=(actor.commit or None) if actor is not None else None,
                 agent=actor.agent if actor is not None else None,
                 fingerprint=fingerprint(p.rule_id, p.path, p.address, None),
-                commits=(actor.commit,) if actor is not None and actor.commit else (),
+                commits=shas or ((actor.commit,) if actor is not None and actor.commit else ()),
             )
         )
     return out

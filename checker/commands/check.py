@@ -22,6 +22,7 @@ from checker.commands.base_policy import baseline_at, config_at
 from checker.commands.event import event_range, pre_push_range
 from checker.commands.git_sources import (
     ChangeRead,
+    chart_files,
     entry_sources,
     module_siblings,
     sources,
@@ -101,7 +102,9 @@ def read_range(args: argparse.Namespace, worker: ParseWorker | None) -> Iterator
         parsed = start_parse(
             [head_sources + to_parse(siblings, changeset),
              sources(base_blobs, base) + to_parse(base_siblings, changeset)],
-            load_catalogue(), config, worker, contexts=[siblings, base_siblings],
+            load_catalogue(), config, worker,
+            contexts=[siblings + chart_files(repo, head, [f.path for f in live]),
+                      base_siblings + chart_files(repo, base, list(base_paths))],
         )
         baseline = baseline_at(repo, base, config)
         rendered = rendered_change(repo, changeset, config, head)  # while the worker parses

@@ -30,6 +30,7 @@ from checker.sources.modules import (
     uses_module_values,
     var_file_directories,
 )
+from checker.sources.templates import CHART_FILE, template_charts
 
 
 @dataclass(frozen=True)
@@ -180,3 +181,18 @@ def to_parse(siblings: Sequence[SourceFile], changeset: ChangeSet) -> list[Sourc
     changed = {p for f in changeset.files for p in (f.path, f.old_path) if p}
     return [s for s in siblings
             if s.path not in changed and is_module_file(s.path) and uses_module_values(s.raw)]
+
+
+def chart_files(repo: Repo, rev: str | None, paths: Sequence[str]) -> list[SourceFile]:
+    """The `Chart.yaml` files at commit `rev` (None: the index) of the Helm charts whose
+    `templates/` folder may hold one of `paths` (`templates.template_charts`), so the parse
+    knows a chart template from a plain manifest in a `templates/` folder that is not in a
+    chart (DESIGN.md "Rendering"). One git lookup, and only when a path has a `templates/`
+    folder; a `Chart.yaml` that is not a regular file does not make a chart."""
+    wanted = sorted({f"{c}/{CHART_FILE}" if c else CHART_FILE
+                     for p in paths for c in template_charts(p)})
+    if not wanted:
+        return []
+    found = (git.read_index_entries(repo, wanted) if rev is None
+             else git.read_entries(repo, rev, wanted))
+    return [SourceFile(p, e.data, rev) for p, e in sorted(found.items()) if e.data is not None]

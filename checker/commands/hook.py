@@ -15,6 +15,7 @@ from checker import git
 from checker.commands.base_policy import baseline_at, config_at
 from checker.commands.git_sources import (
     ChangeRead,
+    chart_files,
     entry_sources,
     module_siblings,
     sources,
@@ -88,7 +89,10 @@ def read_staged(args: argparse.Namespace, worker: ParseWorker | None) -> StagedR
         parsed = start_parse(
             [head_sources + to_parse(siblings, changeset),
              sources(base_blobs, changeset.base) + to_parse(base_siblings, changeset)],
-            catalogue, config, worker, contexts=[siblings, base_siblings],
+            catalogue, config, worker,
+            contexts=[siblings + chart_files(repo, None, [f.path for f in live]),
+                      base_siblings + (chart_files(repo, changeset.base, list(base_paths))
+                                       if changeset.base else [])],
         )
         name, email = git.git_identity(repo)
         baseline = baseline_at(repo, changeset.base, config, at_base)

@@ -55,8 +55,13 @@ def problem(rendered: Rendered, anchor: str) -> ParseProblem:
 class _Side:
     """One revision (None: the index) as the render reads it."""
 
-    def __init__(self, repo: Repo, rev: str | None, config: Config) -> None:
+    def __init__(self, repo: Repo, rev: str | None, config: Config,
+                 closures: dict[str, list[str]] | None = None) -> None:
+        """Read `rev`'s listing and kustomizations, unless its `closures` are known."""
         self.repo, self.rev, self.config = repo, rev, config
+        if closures is not None:
+            self.closures = closures
+            return
         self.paths = set(git.list_files(repo, rev))
         names = sorted(p for p in self.paths if is_kustomization(p)
                        and not excluded(p, config.exclude))
@@ -112,9 +117,16 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
     if not changed:
         return RenderedChange()
     head_side = _Side(repo, head, config)
-    base_side = _Side(repo, changeset.base, config) if changeset.base else None
-    if not head_side.closures and not (base_side and base_side.closures):
+    # Base closures differ from head's only through a changed kustomization or `Chart.yaml`
+    # (its `file://` dependencies) or a file the change deletes or renames (gone from head's
+    # listing): else base is read only to render.
+    moved = any(is_kustomization(p) or is_chart(p) for p in changed) or any(
+        f.status in ("D", "R") for f in changeset.files)
+    if not head_side.closures and not moved:
         return RenderedChange()
+    same = None if moved else {r: head_side.closures[r]
+                               for r in touched(head_side.closures, changed)}
+    base_side = _Side(repo, changeset.base, config, same) if changeset.base else None
     roots = sorted({*touched(head_side.closures, changed),
                     *(touched(base_side.closures, changed) if base_side else [])})
     heads: list[Rendered] = []

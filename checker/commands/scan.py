@@ -28,6 +28,7 @@ from checker.policy.config import Config
 from checker.reporters import RunInfo
 from checker.sources.discovery import classify, walk
 from checker.sources.modules import is_config_file
+from checker.sources.templates import CHART_FILE, template_charts
 
 #: Scans of more files than this show a progress line on stderr when it is a terminal.
 PROGRESS_MIN_FILES = 300
@@ -50,6 +51,9 @@ def scan_sources(paths: Sequence[str]) -> tuple[list[SourceFile], list[ParseProb
         parts = roots[0].resolve().parts
         if ".github" in parts:
             anchor = Path(*parts[: parts.index(".github")])
+        # Likewise a chart's `templates/` (or below): paths start at the chart, so its
+        # templates are told from plain manifests (`checker.sources.templates`).
+        anchor = _chart_anchor(parts) or anchor
     sources: list[SourceFile] = []
     problems: list[ParseProblem] = []
     disk: dict[str, Path] = {}
@@ -74,7 +78,43 @@ def scan_sources(paths: Sequence[str]) -> tuple[list[SourceFile], list[ParseProb
             raise NhiGateError(f"{full}: cannot read: {exc.strerror}") from exc
         sources.append(SourceFile(rel, raw, None))
         disk[rel] = full
-    return sources + referenced_on_disk(sources, disk), problems
+    return sources + referenced_on_disk(sources, disk) + charts_on_disk(sources, disk), problems
+
+
+def _chart_anchor(parts: Sequence[str]) -> Path | None:
+    """The chart folder (holding `Chart.yaml`) of a resolved path `parts` inside its
+    `templates/` folder, else None."""
+    for i in range(len(parts) - 1, 0, -1):
+        if parts[i] == "templates" and (Path(*parts[:i]) / CHART_FILE).is_file():
+            return Path(*parts[:i])
+    return None
+
+
+def charts_on_disk(sources: Sequence[SourceFile], disk: Mapping[str, Path]
+                   ) -> list[SourceFile]:  # fmt: skip
+    """The `Chart.yaml` files beside the `templates/` folders that hold files of `sources`
+    (`disk`: source path -> file) that the walk did not yield (a template scanned alone), so
+    that the parse knows those files are chart templates. Links and unreadable files are left
+    out: the folder is then not a chart."""
+    have = {s.path for s in sources}
+    found: dict[str, SourceFile] = {}
+    for src in sources:
+        if src.path not in disk:
+            continue
+        depth = src.path.count("/")
+        for chart in template_charts(src.path):
+            name = f"{chart}/{CHART_FILE}" if chart else CHART_FILE
+            if name in have or name in found:
+                continue
+            full = disk[src.path].parents[depth - (chart.count("/") + 1 if chart else 0)]
+            full = full / CHART_FILE
+            if full.is_symlink() or not full.is_file():
+                continue
+            try:
+                found[name] = SourceFile(name, full.read_bytes(), None)
+            except OSError:
+                continue
+    return [found[p] for p in sorted(found)]
 
 
 def referenced_on_disk(sources: Sequence[SourceFile], disk: Mapping[str, Path]

@@ -2,26 +2,27 @@
 live in the files that produced them.
 
 Each rendered document is parsed by the Kubernetes parser, then every line in it (the object,
-its attributes, its grants) is moved to the source file: a line under a top-level key
-(`roleRef`, `rules`) goes to the line of that key in the source (a patch's `roleRef:`), else to
-the object's source line. The address is prefixed with the kustomization or chart file
-(`overlays/prod/kustomization.yaml:ClusterRoleBinding/x`), and every file the render read is
-an input, so whoever touched any of them is the change's author (`provenance.attribution`).
+its attributes, its grants) is moved to the source file: a line of key path `roleRef.name`
+goes to the line of the same key in the source (a patch's `name: cluster-admin`), else of its
+nearest parent there, else to the object's source line. The address is prefixed with the
+kustomization or chart file (`overlays/prod/kustomization.yaml:ClusterRoleBinding/x`), so are
+the objects it references, and every file the render read is an input, so whoever touched
+any of them is the change's author (`provenance.attribution`).
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Protocol
 
 import yaml
-from yaml.nodes import MappingNode, ScalarNode
 
 from checker.model import IdentityObject, Location, ParseProblem, SourceFile
 from checker.parsers import kubernetes
 from checker.policy.catalogue import Catalogue
+from checker.safeyaml.nodes import key_paths, parent_path
 
 #: The name of a rendered object's inputs (`via rendered input (overlays/prod/patch.yaml:1)`).
 INPUT = "rendered input"
@@ -43,16 +44,69 @@ class Document(Protocol):
     def key_lines(self) -> tuple[tuple[str, int], ...]: ...
 
 
-def _top_lines(text: str) -> list[tuple[int, str]]:
-    """(1-based line, key) of the top-level keys of the one-object YAML `text`, sorted."""
+def _line_paths(text: str) -> tuple[list[int], list[str]]:
+    """The key lines of the one-object YAML `text` (sorted) and the key path on each (the
+    shortest where a line holds several)."""
     try:
         node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError:
-        return []
-    if not isinstance(node, MappingNode):
-        return []
-    return sorted((k.start_mark.line + 1, str(k.value)) for k, _ in node.value
-                  if isinstance(k, ScalarNode))
+        return [], []
+    at: dict[int, str] = {}
+    for path, line in key_paths(node).items():
+        if line not in at or len(path) < len(at[line]):
+            at[line] = path
+    lines = sorted(at)
+    return lines, [at[line] for line in lines]
+
+
+def _placer(doc: Document) -> Callable[[int | None], int]:
+    """Rendered line -> source line: the line of the same key path in the source, else of its
+    nearest parent that the source sets, else the object's source line."""
+    keys = dict(doc.key_lines)
+    lines, paths = _line_paths(doc.text)
+
+    def place(line: int | None) -> int:
+        if line is None:
+            return doc.source_line
+        at = bisect.bisect_right(lines, line) - 1
+        path = paths[at] if at >= 0 else ""
+        while path:
+            if path in keys:
+                return keys[path]
+            path = parent_path(path)
+        return doc.source_line
+
+    return place
+
+
+class Render(Protocol):
+    """What is read of a `checker.sources.render.api.Rendered`."""
+
+    @property
+    def documents(self) -> Sequence[Document]: ...
+    @property
+    def owner(self) -> str: ...
+    @property
+    def root(self) -> str: ...
+    @property
+    def patch_files(self) -> tuple[str, ...]: ...
+
+
+def merged(plain: Sequence[IdentityObject], renders: Sequence[Render], catalogue: Catalogue,
+           *, head: bool = True) -> tuple[list[IdentityObject], list[ParseProblem]]:
+    """`plain` objects with those of `renders` (`rendered_objects`), and the problems of
+    rendered documents. On the `head` side they are `combined`; on the base side, where
+    objects are only the twins of head's, all are kept."""
+    objects: list[IdentityObject] = []
+    problems: list[ParseProblem] = []
+    for one in renders:
+        more, bad = rendered_objects(one.documents, one.owner or one.root, catalogue)
+        objects.extend(more)
+        problems.extend(bad)
+    if not head:
+        return [*plain, *objects], problems
+    patch_files = frozenset(p for one in renders for p in one.patch_files)
+    return combined(plain, objects, patch_files), problems
 
 
 def rendered_objects(
@@ -66,18 +120,8 @@ def rendered_objects(
     for doc in documents:
         result = kubernetes.parse(SourceFile(doc.source_path, doc.text.encode(), None), catalogue)
         problems.extend(replace(p, line=doc.source_line, end_line=None) for p in result.problems)
+        place = _placer(doc)
         keys = dict(doc.key_lines)
-        tops = _top_lines(doc.text)
-        starts = [line for line, _ in tops]
-
-        def place(line: int | None, keys: Mapping[str, int] = keys,
-                  tops: list[tuple[int, str]] = tops, starts: list[int] = starts,
-                  default: int = doc.source_line) -> int:
-            if line is None:
-                return default
-            at = bisect.bisect_right(starts, line) - 1
-            return keys.get(tops[at][1], default) if at >= 0 else default
-
         inputs = tuple((INPUT, Location(p, 1, _WHOLE_FILE)) for p in doc.inputs)
         end = max([doc.source_line, *keys.values()])
         for obj in result.objects:
@@ -92,6 +136,9 @@ def rendered_objects(
                             for t in obj.trust),
                 unresolved=tuple(u._replace(line=place(u.line) if u.line else None)
                                  for u in obj.unresolved),
+                # What it names lives in the same render: two overlays' `ServiceAccount/x`
+                # are two deployments' accounts, never one shared account.
+                references=tuple(f"{owner}:{r}" for r in obj.references),
                 inputs=obj.inputs + inputs,
                 derived_from=f"{owner}:{obj.derived_from}" if obj.derived_from else None,
                 rendered_by=owner,

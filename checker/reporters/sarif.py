@@ -18,9 +18,10 @@ Shape of the log (one run):
   `justification` names the approver (`Finding.approved_by`); an inline `nhi-gate:ignore`
   gives kind `inSource` with the comment's reason, a baseline entry kind `external` naming the
   file (`checker.model.WaivedFinding.waiver`).
-- Parse problems: a `toolExecutionNotification` each (level error, the file and line, the
-  NHI9xx id as `descriptor` and `associatedRule`). The engine also turns each problem into an
-  NHI9xx finding, which becomes an ordinary result (unless config switched the rule off).
+- Parse problems: a `toolExecutionNotification` each (level error, or its finding's level,
+  the file and line, the NHI9xx or NHI107 id as `descriptor` and `associatedRule`). The
+  engine also turns each problem into a finding, which becomes an ordinary result (unless
+  config switched the rule off).
 - `automationDetails.id` `nhi-gate/`, `invocations[0].executionSuccessful` true. No clocks.
 
 Serialiser: sarif-om 1.0.4 ships attrs classes but no usable serialiser (jschema_to_python
@@ -196,10 +197,10 @@ def _fallback_fp(finding: Finding) -> str:
     return fingerprint(finding.rule_id, finding.location.path, finding.address, finding.attribute)
 
 
-def _notification(problem: ParseProblem, rule_index: int) -> Any:
+def _notification(problem: ParseProblem, rule_index: int, level: str = "error") -> Any:
     return om.Notification(
         message=om.Message(text=problem.message),
-        level="error",
+        level=level,
         locations=[om.Location(physical_location=_physical(problem.path, problem.line))],
         descriptor=om.ReportingDescriptorReference(id=problem.rule_id),
         associated_rule=om.ReportingDescriptorReference(id=problem.rule_id, index=rule_index),
@@ -212,6 +213,8 @@ def build(verdict: Verdict, docs: Mapping[str, RuleDoc], run: RunInfo) -> object
     problems = sorted_problems(verdict.problems)
     rule_ids = sorted(set(docs) | {f.rule_id for f in findings} | {p.rule_id for p in problems})
     index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
+    # A problem's finding may have a lower level (NHI107 is a note for a person's change).
+    levels = {(f.rule_id, f.location.path, f.location.start_line): f.level for f in findings}
     driver = om.ToolComponent(
         name=TOOL_NAME,
         semantic_version=run.tool_version,
@@ -226,7 +229,9 @@ def build(verdict: Verdict, docs: Mapping[str, RuleDoc], run: RunInfo) -> object
     }
     invocation = om.Invocation(
         execution_successful=True,
-        tool_execution_notifications=[_notification(p, index[p.rule_id]) for p in problems] or None,
+        tool_execution_notifications=[
+            _notification(p, index[p.rule_id], levels.get((p.rule_id, p.path, p.line), "error"))
+            for p in problems] or None,
         properties=invocation_properties,
     )
     log = om.SarifLog(

@@ -227,3 +227,28 @@ def _mark_line(node: Node, lines: list[str]) -> int:
 def _line(lines: list[str], number: int) -> str:
     return lines[number - 1] if 0 < number <= len(lines) else ""
 
+
+
+def key_paths(node: Node | None, offset: int = 0, limit: int = 10_000) -> dict[str, int]:
+    """Every mapping key under `node` as a dotted path (`spec.template.spec`, a sequence item
+    as `[i]`: `rules.[1].verbs`) -> its 1-based line plus `offset`; at most `limit` keys, an
+    alias's keys once (a path seen again keeps its first line)."""
+    out: dict[str, int] = {}
+    todo: list[tuple[Node, str]] = [(node, "")] if node is not None else []
+    while todo and len(out) < limit:
+        here, prefix = todo.pop()
+        if isinstance(here, MappingNode):
+            for key, value in here.value:
+                if isinstance(key, ScalarNode):
+                    path = f"{prefix}.{key.value}" if prefix else str(key.value)
+                    out.setdefault(path, key.start_mark.line + 1 + offset)
+                    todo.append((value, path))
+        elif isinstance(here, SequenceNode):
+            for i, item in enumerate(here.value):
+                todo.append((item, f"{prefix}.[{i}]" if prefix else f"[{i}]"))
+    return out
+
+
+def parent_path(path: str) -> str:
+    """`spec.template` for `spec.template.spec`; "" for a top-level key."""
+    return path.rpartition(".")[0]

@@ -25,8 +25,8 @@ CHART_FILE = "Chart.yaml"
 #: The names a chart template can have that nhi-gate would otherwise read as YAML or JSON;
 #: `_helpers.tpl` and `NOTES.txt` are not among them, so they are skipped without a word.
 _TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json")
-_TAG = re.compile(r"\{%.*?%\}|\{#.*?#\}|(?<!\$)\{\{.*?\}\}")
-_JINJA = re.compile(r"\{%.*?%\}|\{#.*?#\}")
+#: Template tags: (opener, closer, Jinja only). A tag opens and closes on one line.
+_TAGS = (("{%", "%}", True), ("{#", "#}", True), ("{{", "}}", False))
 _GO = re.compile(r"\{\{-|-\}\}|\{\{\s*(?:\.|\$|include\b|template\b|toYaml\b|define\b|end\b)")
 
 
@@ -54,14 +54,30 @@ def chart_of(path: str, charts: Collection[str]) -> str | None:
 def template_language(text: str) -> tuple[str, int] | None:
     """(`Jinja template`, `Go template` or `template`, the 1-based line of the first tag) when
     `text` holds a template tag (see the module docstring), else None. Only meaningful for a
-    file the YAML parser rejected."""
-    first = _TAG.search(text)
+    file the YAML parser rejected. Linear in the text (`str.find` per line, no backtracking:
+    a line of a million `{{` costs what its length costs)."""
+    first: int | None = None
+    jinja = False
+    for number, line in enumerate(text.split("\n"), start=1):
+        for opener, closer, jinja_only in _TAGS:
+            if _has_tag(line, opener, closer):
+                first = first or number
+                jinja = jinja or jinja_only
+        if jinja:
+            break
     if first is None:
         return None
-    line = text.count("\n", 0, first.start()) + 1
-    if _JINJA.search(text):
-        return "Jinja template", line
-    return ("Go template" if _GO.search(text) else "template"), line
+    if jinja:
+        return "Jinja template", first
+    return ("Go template" if _GO.search(text) else "template"), first
+
+
+def _has_tag(line: str, opener: str, closer: str) -> bool:
+    """`opener` ... `closer` on `line`; `{{` right after `$` (`${{ }}`) is not an opener."""
+    start = line.find(opener)
+    while start > 0 and opener == "{{" and line[start - 1] == "$":
+        start = line.find(opener, start + 2)
+    return start != -1 and line.find(closer, start + len(opener)) != -1
 
 
 def unrendered(path: str, chart: str | None, language: str | None, inert: bool,

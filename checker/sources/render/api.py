@@ -39,9 +39,10 @@ class RenderedDocument:
     source_path: str
     source_line: int = 1
     inputs: tuple[str, ...] = ()
-    #: The object's top-level keys (`roleRef`, `rules`, `subjects`, `metadata`) and the
+    #: The object's key paths (`roleRef.name`, `rules.[1]`, `spec.template.spec`) and the
     #: 1-based line in `source_path` that sets each, where known: a finding on a value is
-    #: placed there (a patch's `roleRef:` line), others on `source_line`.
+    #: placed at its key's line, else its nearest parent's (a patch's `roleRef:` line), else on
+    #: `source_line`.
     key_lines: tuple[tuple[str, int], ...] = ()
 
 

@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from yaml.nodes import MappingNode
 
+from checker.safeyaml.nodes import get, scalar
 from checker.sources.render.api import Rendered, RenderedDocument, RenderLimits
 from checker.sources.render.patches import (
     Patch,
@@ -44,6 +46,11 @@ _REMOTE = re.compile(
     r"^(?:[a-z][a-z0-9+.-]*://|git::|git@|[a-z0-9-]+(?:\.[a-z0-9-]+)+\.[a-z]{2,}/)|\?ref=",
     re.IGNORECASE,
 )
+
+#: kubectl's log prefix on an error line (`E1206 05:39:17.878160    4744 run.go:72] `).
+_KLOG = re.compile(r"^[EWIF]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] ")
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 Reader = Callable[[str], "bytes | None"]
 
@@ -133,7 +140,7 @@ def _file_references(doc: dict[str, object]) -> Iterator[tuple[str, bool]]:
 def load_kustomization(raw: bytes) -> dict[str, object] | None:
     """A kustomization file's mapping, or None when it is not one."""
     try:
-        doc = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        doc = yaml.load(raw, Loader=_LOADER)
     except (yaml.YAMLError, ValueError, RecursionError):
         return None
     return doc if isinstance(doc, dict) else None
@@ -244,45 +251,93 @@ def render_kustomization(tree: Path, root: str, limits: RenderLimits,
     doc["buildMetadata"] = sorted({*(wanted if isinstance(wanted, list) else []),
                                    "originAnnotations"})
     (tree / kpath).write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-    out = run_limited([*command, str(tree / root) if root else str(tree)], limits, tree)
+    # The tree holds the closure only, so files of a base beside the overlay
+    # (`resources: [../app.yaml]`) may load, as they do with `--load-restrictor` on the CLI.
+    out = run_limited([*command, "--load-restrictor", "LoadRestrictionsNone",
+                       str(tree / root) if root else str(tree)], limits, tree)
     (tree / kpath).write_bytes(raw)  # the user's own file again, for source lines
     if isinstance(out, str):
-        return Rendered(root, "kustomize", failure=f"kustomize build failed: {out}")
+        reason = _KLOG.sub("", out.replace(f"{tree}/", "").replace(str(tree), "."))
+        return Rendered(root, "kustomize", failure=f"kustomize build failed: {reason}")
     documents = tuple(_documents(out, root, found, read))
     return Rendered(root, "kustomize", documents=documents, owner=kpath,
                     patch_files=tuple(sorted({p.path for p in found.patches} - {kpath})))
 
 
+#: Kinds rendered that define schemas, not objects: never an identity, and often most of the
+#: output (an operator's CRDs), so they are not handed on.
+_SCHEMA_KINDS = frozenset({"CustomResourceDefinition"})
+_BUILD_NOTE = re.compile(
+    r"^(\s*)[\"']?(?:config\.kubernetes\.io/origin|alpha\.config\.kubernetes\.io/"
+    r"transformations)[\"']?\s*:")
+
+
+def _split(output: str) -> list[str]:
+    """kustomize's output (documents separated by `---` lines) as one text per document."""
+    docs: list[list[str]] = [[]]
+    for line in output.splitlines():
+        if line.rstrip() == "---":
+            docs.append([])
+        else:
+            docs[-1].append(line)
+    return ["\n".join(d) + "\n" for d in docs if any(x.strip() for x in d)]
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def without_build_notes(text: str) -> str:
+    """`text` (one object as kustomize writes it, block style) without the origin and
+    transformation annotations, and without `annotations:` when nothing else is left in it."""
+    lines = text.splitlines()
+    kept: list[str] = []
+    skip_deeper: int | None = None
+    for line in lines:
+        if skip_deeper is not None and (not line.strip() or _indent(line) > skip_deeper):
+            continue
+        skip_deeper = None
+        match = _BUILD_NOTE.match(line)
+        if match:
+            skip_deeper = len(match.group(1))
+            continue
+        kept.append(line)
+    out: list[str] = []
+    for i, line in enumerate(kept):
+        if line.strip() == "annotations:" and (
+                i + 1 >= len(kept) or _indent(kept[i + 1]) <= _indent(line)):
+            continue
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
 def _documents(output: bytes, root: str, found: Closure, read: Reader
                ) -> Iterator[RenderedDocument]:  # fmt: skip
     """Each rendered object, without the build annotations, mapped to its source."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     kpath = found.files[0]
     inputs = tuple(sorted(found.files))
-    for obj in yaml.load_all(output, Loader=loader):
-        if not isinstance(obj, dict):
+    for text in _split(output.decode("utf-8", "replace")):
+        try:
+            node = yaml.compose(text, Loader=_LOADER)
+        except yaml.YAMLError:
             continue
-        found_meta = obj.get("metadata")
-        meta: dict[str, object] = found_meta if isinstance(found_meta, dict) else {}
-        found_notes = meta.get("annotations")
-        notes: dict[str, object] = found_notes if isinstance(found_notes, dict) else {}
-        origin_text = notes.pop(ORIGIN, None)
-        notes.pop(TRANSFORMATIONS, None)
-        if isinstance(found_notes, dict) and not notes:
-            del meta["annotations"]
-        kind = str(obj.get("kind") or "")
-        name = str(meta.get("name") or "")
-        origin = _origin_path(origin_text, root)
-        path, line = kpath, 1
-        if origin is not None:
-            raw = read(origin)
-            path, line = origin, object_line(raw, kind, name) if raw is not None else 1
-        text = yaml.safe_dump(obj, sort_keys=False)
-        source = source_of(kind, name, found.patches, text)
+        kind = scalar(get(node, "kind")) or ""
+        if not isinstance(node, MappingNode) or kind in _SCHEMA_KINDS:
+            continue
+        meta = get(node, "metadata")
+        name = scalar(get(meta, "name")) or ""
+        origin = _origin_path(scalar(get(get(meta, "annotations"), ORIGIN)), root)
+        text = without_build_notes(text)
+        source = source_of(kind, name, found.patches)
         if source is not None:
             yield RenderedDocument(text, source.path, source.line, inputs, source.keys)
-        else:
-            yield RenderedDocument(text, path, line, inputs, _keys_of(read(path), kind, name))
+            continue
+        path, line = kpath, 1
+        keys: tuple[tuple[str, int], ...] = ()
+        raw = read(origin) if origin is not None else None
+        if origin is not None and raw is not None:
+            path, line, keys = origin, object_line(raw, kind, name), object_keys(raw, kind, name)
+        yield RenderedDocument(text, path, line, inputs, keys)
 
 
 def _origin_path(text: object, root: str) -> str | None:
@@ -302,5 +357,3 @@ def _origin_path(text: object, root: str) -> str | None:
     return None if joined.startswith("..") else joined
 
 
-def _keys_of(raw: bytes | None, kind: str, name: str) -> tuple[tuple[str, int], ...]:
-    return object_keys(raw, kind, name) if raw is not None else ()

@@ -13,6 +13,7 @@ and https://datatracker.ietf.org/doc/html/rfc6902
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from collections.abc import Callable, Iterator
@@ -21,12 +22,16 @@ from dataclasses import dataclass
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from checker.safeyaml.nodes import key_paths
+
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-#: Keys that carry what an identity may do or who it is: a patch setting one of them is where a
-#: finding on the rendered object lands. Source:
-#: https://kubernetes.io/docs/reference/access-authn-authz/rbac/
-PRIVILEGE_KEYS = ("rules", "roleRef", "subjects", "aggregationRule", "secrets", "spec", "data",
-                  "stringData", "automountServiceAccountToken")
+#: Field names that carry what an identity may do, whom it binds or which account a pod runs
+#: as: a patch that sets one of them, at any depth, is where a finding on the rendered object
+#: lands. Sources: https://kubernetes.io/docs/reference/access-authn-authz/rbac/ and
+#: https://kubernetes.io/docs/concepts/security/service-accounts/
+PRIVILEGE_KEYS = frozenset({"rules", "roleRef", "subjects", "aggregationRule", "secrets",
+                            "serviceAccountName", "serviceAccount", "serviceAccountToken",
+                            "automountServiceAccountToken", "imagePullSecrets"})
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,8 @@ class Patch:
     kind: str | None
     name: str | None
     keys: tuple[tuple[str, int], ...]
+    #: True when it sets a field of `PRIVILEGE_KEYS`.
+    privileged: bool = False
 
 
 def _compose_all(raw: bytes | str) -> list[Node]:
@@ -63,18 +70,47 @@ def _text(node: Node | None) -> str | None:
 
 
 def _top_keys(node: MappingNode, offset: int) -> tuple[tuple[str, int], ...]:
-    return tuple((str(k.value), k.start_mark.line + 1 + offset) for k, _ in node.value
-                 if isinstance(k, ScalarNode) and k.value not in ("apiVersion", "kind"))
+    """Every key path of an object or strategic-merge patch (`roleRef.name`) with its line."""
+    return tuple((k, line) for k, line in key_paths(node, offset).items()
+                 if k not in ("apiVersion", "kind"))
+
+
+def _names(node: Node | None, depth: int = 0) -> Iterator[str]:
+    """Every mapping key under `node` (bounded depth)."""
+    if depth > 40:
+        return
+    if isinstance(node, MappingNode):
+        for k, v in node.value:
+            if isinstance(k, ScalarNode):
+                yield str(k.value)
+            yield from _names(v, depth + 1)
+    elif isinstance(node, SequenceNode):
+        for item in node.value:
+            yield from _names(item, depth + 1)
+
+
+def _ops_privileged(node: SequenceNode) -> bool:
+    for op in node.value:
+        path = _text(_get(op, "path")) or ""
+        if PRIVILEGE_KEYS.intersection(path.split("/")) or PRIVILEGE_KEYS.intersection(
+                _names(_get(op, "value"))):
+            return True
+    return False
 
 
 def _ops_keys(node: SequenceNode, offset: int) -> tuple[tuple[str, int], ...]:
-    out: list[tuple[str, int]] = []
+    """The key paths a JSON 6902 patch writes (`/rules/-` -> `rules`, `/rules/0/verbs` ->
+    `rules.[0].verbs`, and each parent) with the line of the first operation on each."""
+    out: dict[str, int] = {}
     for op in node.value:
-        path = _text(_get(op, "path")) or ""
-        key = path.lstrip("/").split("/", 1)[0]
-        if key:
-            out.append((key, op.start_mark.line + 1 + offset))
-    return tuple(out)
+        parts = [p.replace("~1", "/").replace("~0", "~")
+                 for p in (_text(_get(op, "path")) or "").strip("/").split("/") if p]
+        if parts and parts[-1] == "-":
+            parts.pop()
+        segments = [f"[{p}]" if p.isdigit() else p for p in parts]
+        for end in range(len(segments), 0, -1):
+            out.setdefault(".".join(segments[:end]), op.start_mark.line + 1 + offset)
+    return tuple(out.items())
 
 
 def _patches_in(text: bytes | str, path: str, offset: int, target: Node | None
@@ -86,13 +122,13 @@ def _patches_in(text: bytes | str, path: str, offset: int, target: Node | None
     for doc in _compose_all(text):
         if isinstance(doc, SequenceNode):
             yield Patch(path, doc.start_mark.line + 1 + offset, kind, name,
-                        _ops_keys(doc, offset))
+                        _ops_keys(doc, offset), _ops_privileged(doc))
         elif isinstance(doc, MappingNode):
             own_kind = kind or _text(_get(doc, "kind"))
             own_name = name or _text(_get(_get(doc, "metadata"), "name"))
             yield Patch(path, doc.start_mark.line + 1 + offset, own_kind,
                         re.escape(own_name) if own_name and not name else own_name,
-                        _top_keys(doc, offset))
+                        _top_keys(doc, offset), bool(PRIVILEGE_KEYS.intersection(_names(doc))))
 
 
 def _inline_offset(node: ScalarNode) -> int:
@@ -151,41 +187,51 @@ def _matches(pattern: str | None, name: str) -> bool:
     return name.endswith(plain) or name.startswith(plain)  # a namePrefix / nameSuffix
 
 
-def source_of(kind: str, name: str, patches: list[Patch], text: str) -> Patch | None:
+def source_of(kind: str, name: str, patches: list[Patch]) -> Patch | None:
     """The patch where a finding on the rendered object `kind`/`name` lands: the last patch
-    aimed at it that sets a privilege-bearing key (`PRIVILEGE_KEYS`) the object has, else
-    None (the object's resource file is its source). `text` is the rendered object."""
-    del text
+    aimed at it that sets a privilege-bearing field (`PRIVILEGE_KEYS`), else None (the
+    object's resource file is its source)."""
     found: Patch | None = None
     for patch in patches:
-        if patch.kind not in (None, kind) or not _matches(patch.name, name):
-            continue
-        if any(k in PRIVILEGE_KEYS for k, _ in patch.keys):
+        if patch.privileged and patch.kind in (None, kind) and _matches(patch.name, name):
             found = patch
     return found
 
 
-def _object_node(raw: bytes, kind: str, name: str) -> MappingNode | None:
-    fallback: MappingNode | None = None
+@functools.lru_cache(maxsize=32)
+def _objects(raw: bytes) -> tuple[tuple[str, str, MappingNode], ...]:
+    """(kind, name, node) of each object in the YAML file `raw`, composed once per content."""
+    out: list[tuple[str, str, MappingNode]] = []
     for doc in _compose_all(raw):
-        if not isinstance(doc, MappingNode) or _text(_get(doc, "kind")) != kind:
-            continue
-        own = _text(_get(_get(doc, "metadata"), "name")) or ""
+        if isinstance(doc, MappingNode):
+            out.append((_text(_get(doc, "kind")) or "",
+                        _text(_get(_get(doc, "metadata"), "name")) or "", doc))
+    return tuple(out)
+
+
+def _object_node(raw: bytes, kind: str, name: str) -> MappingNode | None:
+    """The object `kind`/`name` in `raw`; else one whose name kustomize prefixed or suffixed;
+    else the file's only object of that kind (a patch renamed it)."""
+    fallback: MappingNode | None = None
+    same_kind = [(own, doc) for own_kind, own, doc in _objects(raw) if own_kind == kind]
+    for own, doc in same_kind:
         if own == name:
             return doc
         if own and (name.endswith(own) or name.startswith(own)) and fallback is None:
             fallback = doc
+    if fallback is None and len(same_kind) == 1:
+        return same_kind[0][1]
     return fallback
 
 
 def object_line(raw: bytes, kind: str, name: str) -> int:
-    """The 1-based line where the object `kind`/`name` starts in the YAML file `raw` (a name
-    kustomize prefixed or suffixed matches too); 1 when it is not found."""
+    """The 1-based line where the object `kind`/`name` starts in the YAML file `raw` (found as
+    `_object_node` finds it); 1 when it is not found."""
     doc = _object_node(raw, kind, name)
     return doc.start_mark.line + 1 if doc is not None else 1
 
 
 def object_keys(raw: bytes, kind: str, name: str) -> tuple[tuple[str, int], ...]:
-    """The top-level keys of the object `kind`/`name` in `raw` with their 1-based lines."""
+    """The key paths of the object `kind`/`name` in `raw` with their 1-based lines."""
     doc = _object_node(raw, kind, name)
     return _top_keys(doc, 0) if doc is not None else ()
