@@ -102,7 +102,7 @@ def test_an_agents_chart_template_change_blocks_as_nhi107_not_nhi901(
     assert found == {("NHI107", "charts/app/templates/rbac.yaml", 1, "error", True)}
     [finding] = report["findings"]
     assert finding["actor_kind"] == "agent" and finding["commit"]
-    assert "Helm chart charts/app/" in finding["message"]
+    assert "Helm chart template (chart charts/app/)" in finding["message"]
     assert "helm template charts/app" in finding["message"]
 
 

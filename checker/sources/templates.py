@@ -91,8 +91,8 @@ def unrendered(path: str, chart: str | None, language: str | None, inert: bool,
         where = chart or "."
         return ParseProblem(
             path, "NHI107",
-            f"{path}: template of Helm chart {where}/ ({where}/{CHART_FILE}), not YAML until "
-            f"rendered, so the identities it produces were not checked; review the output of "
+            f"{path}: Helm chart template (chart {where}/), not YAML until rendered, so the "
+            f"identities it produces were not checked; review the output of "
             f"`helm template {where}` (a human must approve an agent's change)")
     return ParseProblem(
         path, "NHI107",
