@@ -89,10 +89,12 @@ def _file_dependency(root: str, repository: str) -> str | None:
     return "" if target == "." else target
 
 
-#: Files of a chart directory helm never renders from: its docs and images, and the
-#: chart-testing (`ci/`) and unit-test (`tests/`) folders. A change to one alone renders nothing.
+#: Files of a chart directory helm never renders objects from: its docs and images, the
+#: chart-testing (`ci/`) and unit-test (`tests/`) folders, and `templates/NOTES.txt` (printed
+#: after an install). A change to one alone renders nothing.
 _NOT_RENDERED = re.compile(
-    r"(?:^|/)(?:[^/]+\.(?:md|png|jpe?g|gif|svg)|LICENSE[^/]*)$|^(?:ci|tests)/", re.I)
+    r"(?:^|/)(?:[^/]+\.(?:md|png|jpe?g|gif|svg)|LICENSE[^/]*)$|^(?:ci|tests)/|"
+    r"(?:^|/)templates/NOTES\.txt$", re.I)
 
 
 def _under(directory: str, ordered: Sequence[str]) -> list[str]:
