@@ -154,8 +154,10 @@ def test_vendored_and_file_dependencies_render_and_map_to_their_own_files(
     sa = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {}\n"
     tree = _write(tmp_path / "tree", {
         "charts/app/Chart.yaml": CHART + "dependencies:\n"
-        "  - name: redis\n    version: 1.0.0\n    repository: https://charts.example\n"
-        "  - name: common\n    version: 0.1.0\n    repository: file://../../libs/common\n",
+        "  - name: redis\n    alias: cache\n    version: 1.0.0\n"
+        "    repository: https://charts.example\n"
+        "  - name: common\n    alias: shared\n    version: 0.1.0\n"
+        "    repository: file://../../libs/common\n",
         "charts/app/charts/redis-chart/Chart.yaml": "apiVersion: v2\nname: redis\nversion: 1.0.0\n",
         "charts/app/charts/redis-chart/templates/sa.yaml": sa.format("redis"),
         "libs/common/Chart.yaml": "apiVersion: v2\nname: common\nversion: 0.1.0\n",

@@ -67,14 +67,14 @@ def _load_yaml(raw: bytes | None, path: str) -> dict[str, object] | None:
 
 
 def _dependencies(chart: dict[str, object]) -> list[tuple[str, str]]:
-    """(name or alias, repository) of each dependency a Chart.yaml declares."""
+    """(chart name, repository) of each dependency a Chart.yaml declares (an `alias` renames
+    the subchart's release, not the chart helm looks for under `charts/`)."""
     found: list[tuple[str, str]] = []
     deps = chart.get("dependencies")
     for dep in deps if isinstance(deps, list) else ():
         if isinstance(dep, dict) and isinstance(dep.get("name"), str):
-            alias = dep.get("alias")
             repo = dep.get("repository")
-            found.append((str(alias or dep["name"]), str(repo) if repo else ""))
+            found.append((str(dep["name"]), str(repo) if repo else ""))
     return found
 
 
@@ -238,9 +238,10 @@ def _repo_path(source: str, staged: Path, origins: dict[Path, str]) -> str:
         sub = here / "charts"
         match = sub / parts[1]
         if not match.is_dir():
+            name = _aliases(here).get(parts[1], parts[1])
             found = [d for d in sorted(sub.iterdir()) if d.is_dir() and not d.is_symlink()
-                     and _chart_name(d) == parts[1]] if sub.is_dir() else []
-            archives = sorted(sub.glob(f"{parts[1]}-*.tgz")) if sub.is_dir() else []
+                     and name in (d.name, _chart_name(d))] if sub.is_dir() else []
+            archives = sorted(sub.glob(f"{name}-*.tgz")) if sub.is_dir() else []
             if not found:
                 if archives:
                     return _relative(archives[0], staged, origins)
@@ -248,6 +249,15 @@ def _repo_path(source: str, staged: Path, origins: dict[Path, str]) -> str:
             match = found[0]
         here, parts = match, parts[2:]
     return _relative(here.joinpath(*parts), staged, origins)
+
+
+def _aliases(chart_dir: Path) -> dict[str, str]:
+    """Alias -> chart name of the dependencies the Chart.yaml in `chart_dir` declares."""
+    path = chart_dir / "Chart.yaml"
+    deps = (_load_yaml(path.read_bytes() if path.is_file() else None, str(path)) or {}).get(
+        "dependencies")
+    return {str(d["alias"]): str(d["name"]) for d in (deps if isinstance(deps, list) else ())
+            if isinstance(d, dict) and d.get("alias") and d.get("name")}
 
 
 def _relative(path: Path, staged: Path, origins: dict[Path, str]) -> str:
