@@ -134,6 +134,7 @@ LAZY_IMPORTS: dict[tuple[str, str], str] = {
     ("checker.pipeline", "checker.parsers.terraform"): "python-hcl2 loads in the worker",
     ("checker.pipeline", "checker.secrets"): "detect-secrets loads in the worker",
     ("checker.pipeline", "checker.parsers.rendered"): "the Kubernetes parser only on a render",
+    ("checker.pipeline", "checker.sources.render.chart_problems"): "only on a render",
     **{("checker.pipeline", name): "the checks load while the worker parses"
        for name in ("checker.approval.apply", "checker.checks.api", "checker.checks.engine",
                     "checker.checks.suppressions", "checker.gate", "checker.policy.rule_docs")},

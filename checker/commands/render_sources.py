@@ -8,7 +8,8 @@ has some; nothing is rendered unless a changed file is in a kustomization's inpu
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+import posixpath
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -19,8 +20,9 @@ from checker.change import ChangeSet
 from checker.model import ParseProblem
 from checker.policy.config import Config
 from checker.sources.discovery import excluded
-from checker.sources.render import leaf_closures, render_files, touched
+from checker.sources.render import leaf_closures, render_chart_files, render_files, touched
 from checker.sources.render.api import Rendered, RenderLimits
+from checker.sources.render.helm import is_chart, leaf_charts, settled, values_paths
 from checker.sources.render.kustomize import is_kustomization, kustomization_path
 
 #: The rule of a chart or kustomization that could not be rendered (defined on branch f-sniff).
@@ -63,8 +65,12 @@ class _Side:
         self.paths = set(git.list_files(repo, rev))
         names = sorted(p for p in self.paths if is_kustomization(p)
                        and not excluded(p, config.exclude))
-        self.cache: dict[str, bytes | None] = {p: e.data for p, e in self._read(names).items()}
+        charts = sorted(p for p in self.paths if is_chart(p) and not excluded(p, config.exclude))
+        self.cache: dict[str, bytes | None] = {
+            p: e.data for p, e in self._read([*names, *charts]).items()}
         self.closures = leaf_closures(self.paths, lambda p: self.cache.get(p)) if names else {}
+        self.closures.update(chart_closures(self.paths, lambda p: self.cache.get(p), config)
+                             if charts else {})
 
     def _read(self, paths: Sequence[str]) -> Mapping[str, git.BlobEntry]:
         size = self.config.max_file_bytes
@@ -78,7 +84,29 @@ class _Side:
             return None
         entries = self._read(files)
         raw = {p: e.data for p, e in entries.items() if e.data is not None}
+        if is_chart(root):
+            return render_chart_at(root, raw, self.config)
         return render_files(root, raw, limits_of(self.config))
+
+
+def chart_closures(paths: Collection[str], read: Callable[[str], bytes | None],
+                   config: Config) -> dict[str, list[str]]:
+    """The leaf Helm charts among `paths` (`helm.leaf_charts`), keyed by their `Chart.yaml`
+    (a kustomization's key is its directory), with the values files the config names."""
+    def values(root: str) -> list[str]:
+        return values_paths(root, config.helm_values.get(root or ".", ()))
+
+    return {posixpath.join(root, "Chart.yaml"): files
+            for root, files in leaf_charts(paths, read, values).items()}
+
+
+def render_chart_at(chart: str, files: Mapping[str, bytes], config: Config) -> Rendered:
+    """Render the chart whose `Chart.yaml` is `chart` from `files`, with the config's values
+    files and helm binary."""
+    root = posixpath.dirname(chart)
+    values = values_paths(root, config.helm_values.get(root or ".", ()))
+    return render_chart_files(root, files, [v for v in values if v in files],
+                              limits_of(config), config.helm_binary)
 
 
 def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
@@ -89,9 +117,10 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
     if not changed:
         return RenderedChange()
     head_side = _Side(repo, head, config)
-    # Base closures differ from head's only through a changed kustomization or a file the
-    # change deletes or renames (gone from head's listing): else base is read only to render.
-    moved = any(is_kustomization(p) for p in changed) or any(
+    # Base closures differ from head's only through a changed kustomization or `Chart.yaml`
+    # (its `file://` dependencies) or a file the change deletes or renames (gone from head's
+    # listing): else base is read only to render.
+    moved = any(is_kustomization(p) or is_chart(p) for p in changed) or any(
         f.status in ("D", "R") for f in changeset.files)
     if not head_side.closures and not moved:
         return RenderedChange()
@@ -105,13 +134,14 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
     problems: list[ParseProblem] = []
     for root in roots:
         at_head = head_side.render(root)
+        at_base = base_side.render(root) if base_side else None
         if at_head is not None and at_head.failure:
             files = head_side.closures[root]
-            anchor = next((p for p in files if p in changed), files[0])
-            problems.append(problem(at_head, anchor))
+            # on every changed file of it: whoever changed each one decides its level
+            problems.extend(problem(at_head, anchor)
+                            for anchor in [p for p in files if p in changed] or files[:1])
         elif at_head is not None:
-            heads.append(at_head)
-        at_base = base_side.render(root) if base_side else None
+            heads.append(settled(at_head, at_base) if is_chart(root) else at_head)
         if at_base is not None and not at_base.failure:
             bases.append(at_base)
     return RenderedChange(tuple(heads), tuple(bases), tuple(problems))
@@ -119,15 +149,16 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
 
 def rendered_on_disk(roots: Sequence[Path], rels: Sequence[str], config: Config
                      ) -> RenderedChange:  # fmt: skip
-    """Render every leaf kustomization under the directories `roots` (`scan`, `inventory`),
-    paths shown under `rels` (the prefix each root's files have in the scan's output)."""
+    """Render every leaf kustomization and leaf Helm chart under the directories `roots`
+    (`scan`, `inventory`), paths shown under `rels` (the prefix each root's files have in the
+    scan's output)."""
     heads: list[Rendered] = []
     problems: list[ParseProblem] = []
     for root, rel in zip(roots, rels, strict=True):
         if not root.is_dir():
             continue
         paths = _disk_paths(root)
-        if not any(is_kustomization(p) for p in paths):
+        if not any(is_kustomization(p) or is_chart(p) for p in paths):
             continue
 
         def read(path: str, root: Path = root) -> bytes | None:
@@ -148,6 +179,15 @@ def rendered_on_disk(roots: Sequence[Path], rels: Sequence[str], config: Config
             out = _prefixed(out, rel)
             if out.failure:
                 problems.append(problem(out, out.owner or _join(rel, kpath)))
+            else:
+                heads.append(out)
+        for chart, files in sorted(chart_closures(paths, read, config).items()):
+            if excluded(_join(rel, chart), config.exclude):
+                continue
+            raw = {p: b for p in files if (b := read(p)) is not None}
+            out = _prefixed(render_chart_at(chart, raw, config), rel)
+            if out.failure:
+                problems.append(problem(out, _join(rel, chart)))
             else:
                 heads.append(out)
     return RenderedChange(tuple(heads), (), tuple(problems))

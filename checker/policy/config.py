@@ -55,6 +55,12 @@ class Config:
     rule_levels: Mapping[str, str] = field(default_factory=dict)
     max_file_bytes: int = 2 * 1024 * 1024
     parse_seconds: float = 5.0
+    #: `render.helm.values`: chart directory (repository-relative, no trailing `/`) -> the
+    #: values files to render it with, relative to the chart directory, given to `helm
+    #: template` after the chart's own `values.yaml` (README "Helm charts").
+    helm_values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: `render.helm.binary`: the helm to run; None finds `helm` on PATH.
+    helm_binary: str | None = None
     source: str = "(defaults)"
 
 
@@ -117,6 +123,7 @@ def parse_config(text: str, source: str) -> Config:
     agents = data.get("agents") or {}
     approval = data.get("approval") or {}
     budgets = data.get("budgets") or {}
+    helm = (data.get("render") or {}).get("helm") or {}
     return Config(
         required_metadata=required,
         max_lifetime_days=int(data.get("max_lifetime_days", 90)),
@@ -132,6 +139,8 @@ def parse_config(text: str, source: str) -> Config:
         rule_levels={k: v["level"] for k, v in (data.get("rules") or {}).items() if "level" in v},
         max_file_bytes=int(budgets.get("max_file_bytes", 2 * 1024 * 1024)),
         parse_seconds=float(budgets.get("parse_seconds", 5.0)),
+        helm_values={k.strip("/"): tuple(v) for k, v in (helm.get("values") or {}).items()},
+        helm_binary=helm.get("binary"),
         source=source,
     )
 

@@ -1,7 +1,8 @@
 """Rendering Helm charts and kustomize overlays into the manifests users deploy.
 
-`api` holds the shapes every renderer returns; `kustomize` (and `helm`) run the user's own tools
-offline (`run`); `patches` maps kustomize output back to the patch or resource that wrote it.
+`api` holds the shapes every renderer returns; `kustomize` and `helm` run the user's own tools
+offline (`run`, `helm_run`); `patches` maps kustomize output back to the patch or resource that
+wrote it, `helm_sources` Helm output to its template.
 This module is the orchestration: which kustomizations a change touches (any file of their
 input closure, at base or head) or a scan reads (the leaves: those no other kustomization
 uses), and their render from files materialised in a temporary directory. Callers read the
@@ -11,10 +12,11 @@ files (git objects or disk) and hand them over.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 from checker.sources.render.api import Rendered, RenderLimits
+from checker.sources.render.helm import find_helm, not_installed, render_chart
 from checker.sources.render.kustomize import (
     Reader,
     closure,
@@ -43,10 +45,27 @@ def render_files(root: str, files: Mapping[str, bytes], limits: RenderLimits,
     """Render the kustomization in directory `root` from `files` (repository path -> bytes,
     its closure), written to a temporary directory that is removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="nhi-gate-render-") as tmp:
-        tree = Path(tmp) / "tree"
-        for path, raw in files.items():
-            target = tree / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(raw)
-        tree.mkdir(exist_ok=True)
-        return render_kustomization(tree, root, limits, command)
+        return render_kustomization(_materialise(Path(tmp), files), root, limits, command)
+
+
+def render_chart_files(root: str, files: Mapping[str, bytes], values: Sequence[str],
+                       limits: RenderLimits, binary: str | None = None) -> Rendered:
+    """Render the Helm chart in directory `root` from `files` (repository path -> bytes, its
+    `helm.chart_files`) with the repository-relative `values` files, using the helm `binary`
+    (config `render.helm.binary`; None: `helm` on PATH)."""
+    helm = find_helm(binary)
+    if helm is None:
+        return not_installed(root)
+    with tempfile.TemporaryDirectory(prefix="nhi-gate-render-") as tmp:
+        return render_chart(_materialise(Path(tmp), files), root, values, limits, helm)
+
+
+def _materialise(tmp: Path, files: Mapping[str, bytes]) -> Path:
+    """`files` written under `tmp/tree` at their repository paths; that directory."""
+    tree = tmp / "tree"
+    for path, raw in files.items():
+        target = tree / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(raw)
+    tree.mkdir(exist_ok=True)
+    return tree

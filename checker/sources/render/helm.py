@@ -1,0 +1,385 @@
+"""Helm charts rendered with the user's own `helm template`, offline and bounded.
+
+A chart is a directory with a `Chart.yaml`. What it reads (`chart_files`): every file under it
+(templates, `values.yaml`, vendored subcharts in `charts/`, `.tgz` archives), the values files
+the config names, and each `file://` dependency inside the repository. `render_chart` copies
+the chart from a materialised tree into a private directory (the `file://` dependencies into
+its `charts/`, symlinks dropped), runs `helm template` there with the chart's `values.yaml`
+and the given values files, and maps each rendered document back to its template through
+Helm's `# Source: <chart>/templates/x.yaml` comment.
+
+Offline: `--dependency-update` is never passed; a dependency whose chart is neither vendored
+under `charts/` nor a `file://` path inside the repository is a failure before helm runs
+("helm dependency build" and commit `charts/`). Helm's cache, config, data and plugin
+directories are in a temporary directory, the proxy points at a closed local port, and the
+process runs under `RLIMIT_CPU` with its output read up to `RenderLimits.max_bytes`. A failure
+reason never quotes a value (values files may hold secrets): a template error names the
+template and line only.
+Sources: https://helm.sh/docs/helm/helm_template/ (flags), https://helm.sh/docs/topics/charts/
+(Chart.yaml `dependencies`, `charts/`, `file://`), https://helm.sh/docs/helm/helm/ (HELM_*).
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import posixpath
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from checker.safeyaml import YamlLimitError, load_text, to_python
+from checker.sources.render.api import Rendered, RenderedDocument, RenderLimits
+from checker.sources.render.helm_run import run_helm
+from checker.sources.render.helm_sources import kind_name_keys, split_output, template_lines
+
+Reader = Callable[[str], "bytes | None"]
+
+#: A template's position in helm's error text (`app/templates/x.yaml:12:3`, `parse error at
+#: (app/templates/x.yaml:2)`), and a template whose output is not YAML.
+_TEMPLATE_AT = re.compile(r"([\w.-]+/[^\s:()\"'`]+):(\d+)")
+_YAML_ERROR = re.compile(r"YAML parse error on ([^\s:]+)")
+_RELEASE = "release-name"
+
+
+def find_helm(binary: str | None = None) -> str | None:
+    """The helm executable to run: `binary` (config `render.helm.binary`, an absolute path or
+    a name on PATH) when given, else `helm` on PATH; None when it is not there."""
+    name = binary or "helm"
+    if os.path.isabs(name):
+        return name if os.path.isfile(name) and os.access(name, os.X_OK) else None
+    return shutil.which(name)
+
+
+def _load_yaml(raw: bytes | None, path: str) -> dict[str, object] | None:
+    """A small YAML mapping (Chart.yaml), bounded; None when missing or not a mapping."""
+    if raw is None:
+        return None
+    try:
+        stream = load_text(raw.decode("utf-8", "replace"), path)
+        data = to_python(stream.documents[0]) if stream.documents and not stream.problem else None
+    except YamlLimitError:
+        return None
+    return {str(k): v for k, v in data.items()} if isinstance(data, dict) else None
+
+
+def _dependencies(chart: dict[str, object]) -> list[tuple[str, str]]:
+    """(chart name, repository) of each dependency a Chart.yaml declares (an `alias` renames
+    the subchart's release, not the chart helm looks for under `charts/`)."""
+    found: list[tuple[str, str]] = []
+    deps = chart.get("dependencies")
+    for dep in deps if isinstance(deps, list) else ():
+        if isinstance(dep, dict) and isinstance(dep.get("name"), str):
+            repo = dep.get("repository")
+            found.append((str(dep["name"]), str(repo) if repo else ""))
+    return found
+
+
+def _file_dependency(root: str, repository: str) -> str | None:
+    """The repository-relative directory of a `file://` dependency of the chart at `root`, or
+    None when it is not one or points outside the repository."""
+    if not repository.startswith("file://"):
+        return None
+    target = posixpath.normpath(posixpath.join(root, repository[len("file://"):]))
+    if target.startswith("/") or target == ".." or target.startswith("../"):
+        return None
+    return "" if target == "." else target
+
+
+#: Files of a chart directory helm never renders objects from: its docs and images, the
+#: chart-testing (`ci/`) and unit-test (`tests/`) folders, and `templates/NOTES.txt` (printed
+#: after an install). A change to one alone renders nothing.
+_NOT_RENDERED = re.compile(
+    r"(?:^|/)(?:[^/]+\.(?:md|png|jpe?g|gif|svg)|LICENSE[^/]*)$|^(?:ci|tests)/|"
+    r"(?:^|/)templates/NOTES\.txt$", re.I)
+
+
+def _under(directory: str, ordered: Sequence[str]) -> list[str]:
+    """The paths of the sorted `ordered` below `directory` that helm can render from."""
+    prefix = f"{directory}/" if directory else ""
+    start = bisect.bisect_left(ordered, prefix)
+    end = bisect.bisect_left(ordered, prefix + "\U0010ffff") if prefix else len(ordered)
+    return [p for p in ordered[start:end] if not _NOT_RENDERED.search(p[len(prefix):])]
+
+
+def is_chart(path: str) -> bool:
+    """Whether `path` is a chart's `Chart.yaml`."""
+    return posixpath.basename(path) == "Chart.yaml"
+
+
+def leaf_charts(paths: Collection[str], read: Reader,
+                values: Callable[[str], Sequence[str]] = lambda root: ()
+                ) -> dict[str, list[str]]:  # fmt: skip
+    """Chart directory -> the files it reads (`chart_files`, with the repository-relative
+    values files `values(root)`), for every chart among `paths` that is not a subchart of
+    another: not below another chart's `charts/` folder, not another's `file://` dependency
+    (what is deployed is the parent's render)."""
+    ordered = sorted(paths)
+    known = set(ordered)
+    roots = sorted(posixpath.dirname(p) for p in ordered if is_chart(p))
+    found = {r: _chart_files(r, ordered, known, read, values(r)) for r in roots}
+    used: set[str] = set()
+    for root, files in found.items():
+        used.update(r for r in roots if r != root and f"{r}/Chart.yaml" in files)
+    return {r: files for r, files in found.items() if r not in used}
+
+
+def chart_files(root: str, paths: Collection[str], read: Reader | None = None,
+                values: Sequence[str] = ()) -> list[str]:
+    """The repository paths (among `paths`) the chart at directory `root` reads, sorted: every
+    file under `root` (but docs, images, `ci/` and `tests/`), the repository-relative `values`
+    files, and, when `read` (path -> bytes or None) is given, the files of its `file://`
+    dependencies inside the repository (and theirs). A remote dependency adds nothing:
+    `render_chart` says it is not vendored."""
+    ordered = sorted(paths)
+    return _chart_files(root, ordered, set(ordered), read, values)
+
+
+def _chart_files(root: str, ordered: Sequence[str], known: Collection[str],
+                 read: Reader | None, values: Sequence[str]) -> list[str]:
+    files = set(_under(root, ordered)) | {v for v in values if v in known}
+    seen = {root}
+    pending = [root]
+    while read is not None and pending:
+        directory = pending.pop()
+        chart = _load_yaml(read(posixpath.join(directory, "Chart.yaml")), directory)
+        for _, repository in _dependencies(chart or {}):
+            dep = _file_dependency(directory, repository)
+            if dep is not None and dep not in seen and posixpath.join(dep, "Chart.yaml") in known:
+                seen.add(dep)
+                pending.append(dep)
+                files.update(_under(dep, ordered))
+    return sorted(files)
+
+
+def values_paths(root: str, configured: Sequence[str]) -> list[str]:
+    """The config's values files of the chart at `root` (relative to it) as repository
+    paths; a path that leaves the repository is dropped."""
+    out = []
+    for name in configured:
+        path = posixpath.normpath(posixpath.join(root, name))
+        if not (path.startswith("../") or path == ".." or path.startswith("/")):
+            out.append(path)
+    return out
+
+
+def _vendored(charts_dir: Path, name: str) -> bool:
+    """Whether `charts/` holds the dependency `name`: a directory of that name or whose
+    Chart.yaml names it, or a `name-<version>.tgz` archive."""
+    if not charts_dir.is_dir():
+        return False
+    for entry in charts_dir.iterdir():
+        if entry.is_symlink():
+            continue
+        if entry.is_dir() and (entry.name == name or _chart_name(entry) == name):
+            return True
+        if entry.is_file() and entry.name.startswith(f"{name}-") and entry.name.endswith(".tgz"):
+            return True
+    return False
+
+
+def _chart_name(directory: Path) -> str | None:
+    path = directory / "Chart.yaml"
+    chart = _load_yaml(path.read_bytes() if path.is_file() else None, str(path))
+    name = (chart or {}).get("name")
+    return name if isinstance(name, str) else None
+
+
+def _copy(source: Path, target: Path) -> None:
+    """Copy the chart directory `source` to `target`, without symlinks."""
+    shutil.copytree(source, target, ignore=lambda d, names: [
+        n for n in names if os.path.islink(os.path.join(d, n))])
+
+
+def _stage(tree: Path, root: str, work: Path,
+           origins: dict[Path, str]) -> tuple[Path | None, str | None]:
+    """Copy the chart at `root` (and its `file://` dependencies, into `charts/`) under
+    `work`; (the staged chart directory, None) or (None, the reason it cannot render)."""
+    source = tree / root if root else tree
+    chart = _load_yaml((source / "Chart.yaml").read_bytes()
+                       if (source / "Chart.yaml").is_file() else None, root)
+    if chart is None:
+        return None, f"{posixpath.join(root, 'Chart.yaml')} is missing or not a YAML mapping"
+    staged = work / "chart"
+    _copy(source, staged)
+    origins[staged] = root
+    pending = [(staged, root, chart)]
+    while pending:
+        here, where, meta = pending.pop()
+        for name, repository in _dependencies(meta):
+            if _vendored(here / "charts", name):
+                continue
+            dep = _file_dependency(where, repository)
+            dep_chart = None if dep is None else _load_yaml(
+                (tree / dep / "Chart.yaml").read_bytes()
+                if (tree / dep / "Chart.yaml").is_file() else None, dep)
+            if dep is None or dep_chart is None:
+                shown = repository or "no repository"
+                return None, (f"dependency {name} ({shown}) is not vendored under "
+                              f"{posixpath.join(where, 'charts')}/: helm cannot render it "
+                              "offline (run `helm dependency build` and commit charts/)")
+            target = here / "charts" / name
+            _copy(tree / dep, target)
+            origins[target] = dep
+            pending.append((target, dep, dep_chart))
+    return staged, None
+
+
+def _repo_path(source: str, staged: Path, origins: dict[Path, str]) -> str:
+    """The repository path of the template helm names `source` (`app/charts/sub/templates/
+    x.yaml`): the chart name is dropped and each `charts/<name>/` step followed into the
+    vendored directory, `file://` dependency or `.tgz` archive it came from."""
+    parts = source.split("/")[1:]
+    here = staged
+    while len(parts) > 2 and parts[0] == "charts":
+        sub = here / "charts"
+        match = sub / parts[1]
+        if not match.is_dir():
+            name = _aliases(here).get(parts[1], parts[1])
+            found = [d for d in sorted(sub.iterdir()) if d.is_dir() and not d.is_symlink()
+                     and name in (d.name, _chart_name(d))] if sub.is_dir() else []
+            archives = sorted(sub.glob(f"{name}-*.tgz")) if sub.is_dir() else []
+            if not found:
+                if archives:
+                    return _relative(archives[0], staged, origins)
+                break
+            match = found[0]
+        here, parts = match, parts[2:]
+    return _relative(here.joinpath(*parts), staged, origins)
+
+
+def _aliases(chart_dir: Path) -> dict[str, str]:
+    """Alias -> chart name of the dependencies the Chart.yaml in `chart_dir` declares."""
+    path = chart_dir / "Chart.yaml"
+    deps = (_load_yaml(path.read_bytes() if path.is_file() else None, str(path)) or {}).get(
+        "dependencies")
+    return {str(d["alias"]): str(d["name"]) for d in (deps if isinstance(deps, list) else ())
+            if isinstance(d, dict) and d.get("alias") and d.get("name")}
+
+
+def _relative(path: Path, staged: Path, origins: dict[Path, str]) -> str:
+    """The repository path of a staged file: relative to the deepest staged copy holding it."""
+    best = max((o for o in origins if path == o or o in path.parents),
+               key=lambda o: len(o.parts), default=staged)
+    rel = path.relative_to(best).as_posix()
+    base = origins.get(best, "")
+    return posixpath.join(base, rel) if base and rel != "." else (rel if rel != "." else base)
+
+
+def _reason(stderr: str, tree: Path, staged: Path, origins: dict[Path, str]) -> str:
+    """A one-line failure reason from helm's stderr that quotes no value: the template and
+    line of a template error, the template whose output is not YAML, else helm's first error
+    line cut before anything quoted."""
+    found = _TEMPLATE_AT.search(stderr)
+    if found:
+        where = _repo_path(found.group(1), staged, origins)
+        return f"helm template failed: error in {where} at line {found.group(2)}"
+    found = _YAML_ERROR.search(stderr)
+    if found:
+        where = _repo_path(found.group(1), staged, origins)
+        return f"helm template failed: {where} does not render as valid YAML"
+    first = next((ln.strip() for ln in stderr.splitlines()
+                  if ln.strip() and not ln.startswith("level=")), "no message")
+    first = re.split(r"[\"'`]|: (?=[^:]*$)", first.removeprefix("Error: "))[0].strip()
+    first = first.replace(f"{staged}/", "").replace(f"{tree}/", "")
+    return f"helm template failed: {first[:160] or 'no message'}"
+
+
+def settled(head: Rendered, base: Rendered | None) -> Rendered:
+    """`head` with no inputs on each document that `base` rendered the same (same template,
+    same text): a values or helper change that does not change an object does not touch it;
+    only a change of its own lines in its template does."""
+    if base is None or base.failure:
+        return head
+    same = {(d.source_path, d.text) for d in base.documents}
+    return replace(head, documents=tuple(
+        replace(d, inputs=()) if (d.source_path, d.text) in same else d
+        for d in head.documents))
+
+
+def not_installed(root: str) -> Rendered:
+    """The render of the chart at `root` when there is no helm to run."""
+    return Rendered(root, "helm", failure="helm is not installed (install helm, or set "
+                    "render.helm.binary; README \"Helm charts\")",
+                    owner=posixpath.join(root, "Chart.yaml"))
+
+
+def render_chart(tree: Path, root: str, values: Sequence[str], limits: RenderLimits,
+                 helm: str | None = None) -> Rendered:
+    """Render the chart at repository directory `root` from `tree` (a directory holding the
+    chart's files, see `chart_files`, at their repository paths) with its `values.yaml` and
+    then the repository-relative `values` files, using `helm` (default: `find_helm()`).
+
+    Each document is mapped to its template's repository path and the line of its `kind:`
+    there (best effort; 1 when unknown); its inputs are the template, the chart's
+    `Chart.yaml`, `values.yaml` and `*.tpl` helpers (and its parents', for a subchart), and
+    the `values` files. Failures (no helm, a dependency that is not vendored, a missing values
+    file, a template error, over the CPU or output budget) are `Rendered.failure`."""
+    helm = helm or find_helm()
+    if helm is None:
+        return not_installed(root)
+    with tempfile.TemporaryDirectory(prefix="nhi-gate-helm-") as tmp:
+        work = Path(tmp)
+        origins: dict[Path, str] = {}
+        staged, problem = _stage(tree, root, work, origins)
+        if staged is None:
+            return Rendered(root, "helm", failure=problem)
+        argv = [helm, "template", _RELEASE, str(staged), "--skip-tests"]
+        for path in values:
+            if not (tree / path).is_file():
+                return Rendered(root, "helm", failure=f"values file {path} not found")
+            argv += ["--values", str(tree / path)]
+        result = run_helm(argv, limits, work)
+        if isinstance(result, int):
+            reason = f"over the {limits.cpu_seconds:g} s CPU budget" if result < 0 else (
+                f"output over the {limits.max_bytes}-byte budget")
+            return Rendered(root, "helm", failure=f"helm template: {reason}")
+        out, err, code = result
+        if code != 0:
+            return Rendered(root, "helm", failure=_reason(err, tree, staged, origins))
+        return Rendered(root, "helm", documents=tuple(
+            _map(out, tree, root, values, staged, origins)),
+            owner=posixpath.join(root, "Chart.yaml"))
+
+
+def _inputs_of(path: str, root: str, tree: Path) -> list[str]:
+    """The chart files every template of the charts holding `path` reads: `Chart.yaml`,
+    `values.yaml` and the `*.tpl` helpers of each chart directory above `path` (a subchart's
+    and its parents') and of the chart at `root`."""
+    charts = {root}
+    directory = posixpath.dirname(path)
+    while directory:
+        if (tree / directory / "Chart.yaml").is_file():
+            charts.add(directory)
+        directory = posixpath.dirname(directory)
+    found = []
+    for base in sorted(charts):
+        chart = tree / base if base else tree
+        found += [posixpath.join(base, n) for n in ("Chart.yaml", "values.yaml")
+                  if (chart / n).is_file()]
+        found += sorted(posixpath.join(base, p.relative_to(chart).as_posix())
+                        for p in (chart / "templates").glob("**/*.tpl"))
+    return found
+
+
+def _map(output: str, tree: Path, root: str, values: Sequence[str], staged: Path,
+         origins: dict[Path, str]) -> list[RenderedDocument]:
+    mapped: list[RenderedDocument] = []
+    used: dict[str, set[int]] = {}
+    texts: dict[str, str] = {}
+    for source, text in split_output(output):
+        path = _repo_path(source, staged, origins)
+        kind, name, keys = kind_name_keys(text)
+        if path not in texts:
+            file = tree / path
+            raw = file.read_bytes() if file.is_file() and path.endswith(
+                (".yaml", ".yml", ".json", ".tpl", ".txt")) else b""
+            texts[path] = raw.decode("utf-8", "replace")
+        line, key_lines = template_lines(texts[path], kind, name, used.setdefault(path, set()),
+                                         keys)
+        inputs = dict.fromkeys([path, *_inputs_of(path, root, tree), *values])
+        mapped.append(RenderedDocument(text, path, line, tuple(inputs), key_lines))
+    return mapped
