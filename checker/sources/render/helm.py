@@ -31,8 +31,15 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from checker.safeyaml import YamlLimitError, load_text, to_python
 from checker.sources.render.api import Rendered, RenderedDocument, RenderLimits
+from checker.sources.render.helm_deps import (
+    aliases,
+    chart_name,
+    dependencies,
+    file_dependency,
+    load_yaml,
+    stage,
+)
 from checker.sources.render.helm_run import run_helm
 from checker.sources.render.helm_sources import kind_name_keys, split_output, template_lines
 
@@ -54,39 +61,10 @@ def find_helm(binary: str | None = None) -> str | None:
     return shutil.which(name)
 
 
-def _load_yaml(raw: bytes | None, path: str) -> dict[str, object] | None:
-    """A small YAML mapping (Chart.yaml), bounded; None when missing or not a mapping."""
-    if raw is None:
-        return None
-    try:
-        stream = load_text(raw.decode("utf-8", "replace"), path)
-        data = to_python(stream.documents[0]) if stream.documents and not stream.problem else None
-    except YamlLimitError:
-        return None
-    return {str(k): v for k, v in data.items()} if isinstance(data, dict) else None
 
 
-def _dependencies(chart: dict[str, object]) -> list[tuple[str, str]]:
-    """(chart name, repository) of each dependency a Chart.yaml declares (an `alias` renames
-    the subchart's release, not the chart helm looks for under `charts/`)."""
-    found: list[tuple[str, str]] = []
-    deps = chart.get("dependencies")
-    for dep in deps if isinstance(deps, list) else ():
-        if isinstance(dep, dict) and isinstance(dep.get("name"), str):
-            repo = dep.get("repository")
-            found.append((str(dep["name"]), str(repo) if repo else ""))
-    return found
 
 
-def _file_dependency(root: str, repository: str) -> str | None:
-    """The repository-relative directory of a `file://` dependency of the chart at `root`, or
-    None when it is not one or points outside the repository."""
-    if not repository.startswith("file://"):
-        return None
-    target = posixpath.normpath(posixpath.join(root, repository[len("file://"):]))
-    if target.startswith("/") or target == ".." or target.startswith("../"):
-        return None
-    return "" if target == "." else target
 
 
 #: Files of a chart directory helm never renders objects from: its docs and images, the
@@ -145,9 +123,9 @@ def _chart_files(root: str, ordered: Sequence[str], known: Collection[str],
     pending = [root]
     while read is not None and pending:
         directory = pending.pop()
-        chart = _load_yaml(read(posixpath.join(directory, "Chart.yaml")), directory)
-        for _, repository in _dependencies(chart or {}):
-            dep = _file_dependency(directory, repository)
+        chart = load_yaml(read(posixpath.join(directory, "Chart.yaml")), directory)
+        for _, repository in dependencies(chart or {}):
+            dep = file_dependency(directory, repository)
             if dep is not None and dep not in seen and posixpath.join(dep, "Chart.yaml") in known:
                 seen.add(dep)
                 pending.append(dep)
@@ -166,66 +144,12 @@ def values_paths(root: str, configured: Sequence[str]) -> list[str]:
     return out
 
 
-def _vendored(charts_dir: Path, name: str) -> bool:
-    """Whether `charts/` holds the dependency `name`: a directory of that name or whose
-    Chart.yaml names it, or a `name-<version>.tgz` archive."""
-    if not charts_dir.is_dir():
-        return False
-    for entry in charts_dir.iterdir():
-        if entry.is_symlink():
-            continue
-        if entry.is_dir() and (entry.name == name or _chart_name(entry) == name):
-            return True
-        if entry.is_file() and entry.name.startswith(f"{name}-") and entry.name.endswith(".tgz"):
-            return True
-    return False
 
 
-def _chart_name(directory: Path) -> str | None:
-    path = directory / "Chart.yaml"
-    chart = _load_yaml(path.read_bytes() if path.is_file() else None, str(path))
-    name = (chart or {}).get("name")
-    return name if isinstance(name, str) else None
 
 
-def _copy(source: Path, target: Path) -> None:
-    """Copy the chart directory `source` to `target`, without symlinks."""
-    shutil.copytree(source, target, ignore=lambda d, names: [
-        n for n in names if os.path.islink(os.path.join(d, n))])
 
 
-def _stage(tree: Path, root: str, work: Path,
-           origins: dict[Path, str]) -> tuple[Path | None, str | None]:
-    """Copy the chart at `root` (and its `file://` dependencies, into `charts/`) under
-    `work`; (the staged chart directory, None) or (None, the reason it cannot render)."""
-    source = tree / root if root else tree
-    chart = _load_yaml((source / "Chart.yaml").read_bytes()
-                       if (source / "Chart.yaml").is_file() else None, root)
-    if chart is None:
-        return None, f"{posixpath.join(root, 'Chart.yaml')} is missing or not a YAML mapping"
-    staged = work / "chart"
-    _copy(source, staged)
-    origins[staged] = root
-    pending = [(staged, root, chart)]
-    while pending:
-        here, where, meta = pending.pop()
-        for name, repository in _dependencies(meta):
-            if _vendored(here / "charts", name):
-                continue
-            dep = _file_dependency(where, repository)
-            dep_chart = None if dep is None else _load_yaml(
-                (tree / dep / "Chart.yaml").read_bytes()
-                if (tree / dep / "Chart.yaml").is_file() else None, dep)
-            if dep is None or dep_chart is None:
-                shown = repository or "no repository"
-                return None, (f"dependency {name} ({shown}) is not vendored under "
-                              f"{posixpath.join(where, 'charts')}/: helm cannot render it "
-                              "offline (run `helm dependency build` and commit charts/)")
-            target = here / "charts" / name
-            _copy(tree / dep, target)
-            origins[target] = dep
-            pending.append((target, dep, dep_chart))
-    return staged, None
 
 
 def _repo_path(source: str, staged: Path, origins: dict[Path, str]) -> str:
@@ -238,9 +162,9 @@ def _repo_path(source: str, staged: Path, origins: dict[Path, str]) -> str:
         sub = here / "charts"
         match = sub / parts[1]
         if not match.is_dir():
-            name = _aliases(here).get(parts[1], parts[1])
+            name = aliases(here).get(parts[1], parts[1])
             found = [d for d in sorted(sub.iterdir()) if d.is_dir() and not d.is_symlink()
-                     and name in (d.name, _chart_name(d))] if sub.is_dir() else []
+                     and name in (d.name, chart_name(d))] if sub.is_dir() else []
             archives = sorted(sub.glob(f"{name}-*.tgz")) if sub.is_dir() else []
             if not found:
                 if archives:
@@ -251,13 +175,6 @@ def _repo_path(source: str, staged: Path, origins: dict[Path, str]) -> str:
     return _relative(here.joinpath(*parts), staged, origins)
 
 
-def _aliases(chart_dir: Path) -> dict[str, str]:
-    """Alias -> chart name of the dependencies the Chart.yaml in `chart_dir` declares."""
-    path = chart_dir / "Chart.yaml"
-    deps = (_load_yaml(path.read_bytes() if path.is_file() else None, str(path)) or {}).get(
-        "dependencies")
-    return {str(d["alias"]): str(d["name"]) for d in (deps if isinstance(deps, list) else ())
-            if isinstance(d, dict) and d.get("alias") and d.get("name")}
 
 
 def _relative(path: Path, staged: Path, origins: dict[Path, str]) -> str:
@@ -324,7 +241,9 @@ def render_chart(tree: Path, root: str, values: Sequence[str], limits: RenderLim
     with tempfile.TemporaryDirectory(prefix="nhi-gate-helm-") as tmp:
         work = Path(tmp)
         origins: dict[Path, str] = {}
-        staged, problem = _stage(tree, root, work, origins)
+        maps = [load_yaml(_read(tree / path), path) or {} for path in
+                (posixpath.join(root, "values.yaml"), *values)]
+        staged, problem = stage(tree, root, work, origins, maps)
         if staged is None:
             return Rendered(root, "helm", failure=problem)
         argv = [helm, "template", _RELEASE, str(staged), "--skip-tests"]
@@ -343,6 +262,10 @@ def render_chart(tree: Path, root: str, values: Sequence[str], limits: RenderLim
         return Rendered(root, "helm", documents=tuple(
             _map(out, tree, root, values, staged, origins)),
             owner=posixpath.join(root, "Chart.yaml"))
+
+
+def _read(path: Path) -> bytes | None:
+    return path.read_bytes() if path.is_file() else None
 
 
 def _inputs_of(path: str, root: str, tree: Path) -> list[str]:
