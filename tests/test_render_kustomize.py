@@ -309,7 +309,9 @@ def test_missing_renderer_is_unrendered_for_an_agent(
     code, findings = _check(repo, base, capsys)
     got = [(f["rule_id"], f["path"], f["level"], f["blocking"]) for f in findings
            if f["rule_id"] == "NHI107"]
-    assert got == [("NHI107", "k8s/overlays/prod/kustomization.yaml", "error", True)]
+    # Every changed file of the closure gets its own NHI107, at its own author's level.
+    assert sorted(got) == [("NHI107", "k8s/overlays/prod/binding-patch.yaml", "error", True),
+                           ("NHI107", "k8s/overlays/prod/kustomization.yaml", "error", True)]
     assert "kustomize not installed" in next(
         f["message"] for f in findings if f["rule_id"] == "NHI107")
     assert code == 1
