@@ -85,7 +85,7 @@ def load_text(path: str, text: str) -> LoadedHcl:
     `load_hcl` does.
     """
     try:
-        return LoadedHcl(text, load_hcl(text, with_meta=True))
+        return LoadedHcl(text, _load_whole(text))
     except NhiGateError:
         raise  # a broken installation is no verdict on the file: exit 2 with the fix
     except HCL_ERRORS as exc:
@@ -112,6 +112,14 @@ def load_text(path: str, text: str) -> LoadedHcl:
     if not parts:
         return LoadedHcl(text, None, (whole,))
     return LoadedHcl(text, merge(parts), tuple(failed) or (whole,))
+
+
+@functools.lru_cache(maxsize=512)
+def _load_whole(text: str) -> Any:
+    """`load_hcl(text, with_meta=True)`, cached per process by the text alone: the same text
+    under other paths (a `versions.tf` copied into every example of a repository) is parsed
+    once. The result is shared: read-only. A text python-hcl2 rejects raises each time."""
+    return load_hcl(text, with_meta=True)
 
 
 def _load_joined(text: str) -> Any:
