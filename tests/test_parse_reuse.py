@@ -156,3 +156,22 @@ def test_parse_chunks_keep_a_directory_together() -> None:
     assert [len(c) for c in chunks] == [30, 64, 36]
     assert dirs == [["a", "b"], ["c"], ["c"]]
     assert [j for c in chunks for j in c] == jobs
+
+
+class _NoSplit:
+    def finditer(self, line: str) -> object:
+        raise AssertionError(f"split into pairs: {line!r}")
+
+
+def test_a_line_without_a_secret_key_word_is_not_split_into_pairs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from checker.secrets import hardcoded
+
+    lines = ['resource "aws_vpc" "main" {', '  cidr_block = "10.0.0.0/16"', "}"]
+    real = hardcoded._KV
+    monkeypatch.setattr(hardcoded, "_KV", _NoSplit())
+    assert hardcoded.find_hardcoded(lines) == []
+    monkeypatch.setattr(hardcoded, "_KV", real)
+    hits = hardcoded.find_hardcoded([*lines, '  db_PASS_2 = "Xq7#kP2m!vR9"'])
+    assert [(h.line, h.detector, h.key) for h in hits] == [(4, "credential-named key", "db_PASS_2")]
