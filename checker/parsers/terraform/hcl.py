@@ -62,7 +62,8 @@ def load(source: SourceFile) -> LoadedHcl:
 
     Cached per process by the file's path, content and revision: one file is read as itself, as
     a value file of its module (`values.module_values`) and as a called module's file for each
-    caller (`callees`), and python-hcl2 is the costly part. The result is shared: read-only."""
+    caller (`callees`), and python-hcl2 is the costly part. The same text under another path
+    is not parsed again (`_load_whole`). The result is shared: read-only."""
     text = decode(source)
     if isinstance(text, ParseProblem):
         return LoadedHcl(None, None, (text,))
