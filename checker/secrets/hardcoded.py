@@ -247,9 +247,17 @@ def _plugin_hits(number: int, line: str) -> list[Hit]:
     return out
 
 
+#: Every key `_keyed_hit` accepts contains one of these (the words of `SECRET_KEY`, and the
+#: password names of `is_password_key`): a line without any has no keyed hit, and is not split
+#: into pairs (most lines of a file).
+_KEY_WORDS = re.compile(r"(?i)pass|pwd|secret|token|key|credential")
+
+
 def _keyed_hits(number: int, line: str) -> list[Hit]:
     """`key: value` / `key = "value"` pairs on one line that hold a secret (see `_keyed_hit`),
     each distinct value once."""
+    if not _KEY_WORDS.search(line):
+        return []
     seen: set[str] = set()
     out: list[Hit] = []
     for m in _KV.finditer(line):

@@ -21,6 +21,7 @@ Either way a file over the budget becomes an NHI903 `ParseProblem` naming it; ne
 from __future__ import annotations
 
 import os
+import posixpath
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -40,6 +41,8 @@ ParseFn = Callable[[SourceFile, Catalogue], ParseResult]
 #: (measured in benchmarks/RESULTS.md).
 PARALLEL_MIN_FILES = 48
 _CHUNK = 16
+#: A directory with more jobs than this is cut into chunks of this size.
+_CHUNK_MAX = 64
 
 
 #: After the budget runs out, the alarm repeats this often until the parse is abandoned.
@@ -168,6 +171,27 @@ def _run_chunk(chunk: Sequence[Job], seconds: float) -> list[ParseResult]:
     return [parse_one(fn, src, catalogue, seconds) for fn, src in chunk]
 
 
+def _chunks(jobs: Sequence[Job]) -> list[Sequence[Job]]:
+    """`jobs` cut into consecutive chunks of about `_CHUNK` jobs, never between two jobs of
+    one directory (unless it alone holds more than `_CHUNK_MAX`): the files of a Terraform
+    module read each other's values (and the same called modules), and a worker's caches
+    (`checker.parsers.terraform.hcl.load`, `values.module_values`) then parse each once."""
+    out: list[Sequence[Job]] = []
+    start = 0
+    for i in range(1, len(jobs) + 1):
+        size = i - start
+        if i < len(jobs) and (size < _CHUNK or (
+                size < _CHUNK_MAX and _directory(jobs[i]) == _directory(jobs[i - 1]))):
+            continue
+        out.append(jobs[start:i])
+        start = i
+    return out
+
+
+def _directory(job: Job) -> str:
+    return posixpath.dirname(job[1].path)
+
+
 def available_cores() -> int:
     """CPUs this process may run on (`sched_getaffinity` where it exists, else `cpu_count`)."""
     if hasattr(os, "sched_getaffinity"):
@@ -201,7 +225,7 @@ def parse_many(
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    chunks = [jobs[i : i + _CHUNK] for i in range(0, len(jobs), _CHUNK)]
+    chunks = _chunks(jobs)
     results: list[list[ParseResult] | None] = [None] * len(chunks)
     try:
         with ProcessPoolExecutor(

@@ -171,7 +171,7 @@ def _build(blocks: list[Block], doc: Doc, module: ModuleSources | None = None, *
         if b.section == "module" and len(b.labels) == 1
     }
     build = functools.partial(_build, catalogue=catalogue)
-    called = {i: callee_identities(blocks[i], module, build) for i in calls}
+    called = {i: callee_identities(blocks[i], module, build, catalogue) for i in calls}
     ctx = Context(
         resource_types=frozenset(t for t in types if "." not in t and ":" not in t),
         data_types=frozenset(t[5:] for t in types if t.startswith("data.")),

@@ -28,10 +28,12 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from checker.model import IdentityObject, Location, ModuleSources
-from checker.parsers.common import file_reference, file_references
+from checker.parsers.common import file_reference, file_references, word_alternation
 from checker.parsers.terraform.hcl import load
+from checker.parsers.terraform.identities import FORMAT
 from checker.parsers.terraform.nodes import Block, Doc, hcl_blocks
 from checker.parsers.terraform.resolver import Resolver
+from checker.policy.catalogue import Catalogue
 
 #: Module block arguments that are Terraform's, not the module's variables
 #: (https://developer.hashicorp.com/terraform/language/modules/syntax#meta-arguments).
@@ -44,13 +46,38 @@ _BLOCK_HEADER = re.compile(rb'(?m)^[ \t]*(?:resource|data|module)[ \t]+"')
 
 Build = Callable[[list[Block], Doc, ModuleSources], tuple[IdentityObject, ...]]
 
+#: The last (catalogue, pattern) built by `_type_names`: one catalogue object per run.
+_LAST_NAMES: list[tuple[Catalogue, re.Pattern[bytes]]] = []
 
-def callee_identities(block: Block, module: ModuleSources | None,
-                      build: Build) -> list[IdentityObject] | None:  # fmt: skip
+
+def _type_names(catalogue: Catalogue) -> re.Pattern[bytes]:
+    """Any catalogued Terraform type name (`data.` dropped, `:refinement` dropped), `module`
+    (a nested call: `modules.module_identities`) or a backslash (an escaped label)."""
+    if _LAST_NAMES and _LAST_NAMES[0][0] is catalogue:
+        return _LAST_NAMES[0][1]
+    words = {t.split(":", 1)[0].removeprefix("data.") for t in catalogue.types(FORMAT)
+             if not t.startswith("module:")} | {"module"}
+    pattern = word_alternation({w.encode() for w in words} | {b"\\"})
+    _LAST_NAMES[:] = [(catalogue, pattern)]
+    return pattern
+
+
+def may_build(raw: bytes, catalogue: Catalogue) -> bool:
+    """False when a called module's file `raw` holds no catalogued type name, no `module`
+    block and no escape, and is plain ASCII: `build` would find no identity in it, so it is
+    not parsed (its `locals` and variables are still read, `values.module_values`)."""
+    if not raw.isascii():
+        return True
+    return _type_names(catalogue).search(raw) is not None
+
+
+def callee_identities(block: Block, module: ModuleSources | None, build: Build,
+                      catalogue: Catalogue) -> list[IdentityObject] | None:  # fmt: skip
     """The identities of the local module `block` calls, read with its arguments (see the
     module doc), or None when `block` calls no local module whose files are in
     `module.files`. `build` turns one callee file's blocks into identities
-    (`checker.parsers.terraform._build`)."""
+    (`checker.parsers.terraform._build`); only the files that may hold one of `catalogue`'s
+    types are parsed for it (`may_build`)."""
     source = block.node.body.get("source")
     if module is None or module.caller or not isinstance(source, str) or not source.startswith(
             ("./", "../")):
@@ -83,8 +110,8 @@ def callee_identities(block: Block, module: ModuleSources | None,
                                         max(node.start, node.attrs.get("source", (0, 0))[1])))
     out: list[IdentityObject] = []
     for src in callee.sources:
-        if not _BLOCK_HEADER.search(src.raw):
-            continue  # variables.tf, outputs.tf, versions.tf: nothing to build
+        if not _BLOCK_HEADER.search(src.raw) or not may_build(src.raw, catalogue):
+            continue  # variables.tf, outputs.tf, versions.tf, networking: nothing to build
         loaded = load(src)
         if loaded.text is None or not isinstance(loaded.data, dict):
             continue

@@ -62,7 +62,8 @@ def load(source: SourceFile) -> LoadedHcl:
 
     Cached per process by the file's path, content and revision: one file is read as itself, as
     a value file of its module (`values.module_values`) and as a called module's file for each
-    caller (`callees`), and python-hcl2 is the costly part. The result is shared: read-only."""
+    caller (`callees`), and python-hcl2 is the costly part. The same text under another path
+    is not parsed again (`_load_whole`). The result is shared: read-only."""
     text = decode(source)
     if isinstance(text, ParseProblem):
         return LoadedHcl(None, None, (text,))
@@ -85,7 +86,7 @@ def load_text(path: str, text: str) -> LoadedHcl:
     `load_hcl` does.
     """
     try:
-        return LoadedHcl(text, load_hcl(text, with_meta=True))
+        return LoadedHcl(text, _load_whole(text))
     except NhiGateError:
         raise  # a broken installation is no verdict on the file: exit 2 with the fix
     except HCL_ERRORS as exc:
@@ -112,6 +113,14 @@ def load_text(path: str, text: str) -> LoadedHcl:
     if not parts:
         return LoadedHcl(text, None, (whole,))
     return LoadedHcl(text, merge(parts), tuple(failed) or (whole,))
+
+
+@functools.lru_cache(maxsize=512)
+def _load_whole(text: str) -> Any:
+    """`load_hcl(text, with_meta=True)`, cached per process by the text alone: the same text
+    under other paths (a `versions.tf` copied into every example of a repository) is parsed
+    once. The result is shared: read-only. A text python-hcl2 rejects raises each time."""
+    return load_hcl(text, with_meta=True)
 
 
 def _load_joined(text: str) -> Any:

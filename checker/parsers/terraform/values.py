@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from checker.decode import decode
+from checker.decode import as_utf8, decode
 from checker.model import Location, ModuleSources, ParseProblem, SourceFile
 from checker.parsers.common import is_tfvars, is_var_file, tfvars_order
 from checker.parsers.terraform.expressions import Unresolved, evaluate
@@ -25,6 +25,9 @@ from checker.parsers.terraform.positions import json_spans, scan_block
 
 #: A whole `${local.NAME}` / `${var.NAME}` expression, as python-hcl2 writes `local.NAME`.
 _VALUE_REF = re.compile(r"\$\{\s*(local|var)\.([A-Za-z_][\w-]*)\s*\}")
+#: A `.tf` file whose text holds neither word has no `locals` or `variable` block (a superset
+#: test on the bytes: a `versions.tf` or `outputs.tf` is then not parsed for its values).
+_MAY_DEFINE = re.compile(rb"locals|variable")
 #: How far `local.a = local.b` chains (and nested lists/maps) are followed.
 MAX_VALUE_DEPTH = 16
 Inputs = tuple[tuple[str, Location], ...]
@@ -83,6 +86,8 @@ def module_values(module: ModuleSources) -> ModuleValues:
     tfvars.sort(key=lambda s: tfvars_order(s.path))
     tfvars += [s for s in module.sources if module.variant and s.path == module.variant]
     for src in configs:
+        if not _MAY_DEFINE.search(as_utf8(src).raw):
+            continue  # no `locals` or `variable` block: nothing to read, no parse
         loaded = load(src)
         if loaded.text is None or not isinstance(loaded.data, dict):
             continue
