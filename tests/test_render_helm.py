@@ -346,3 +346,18 @@ def test_install_script_optional_without_npm_says_so_and_succeeds(
     assert "npm is not installed" in capsys.readouterr().err
     with pytest.raises(SystemExit, match="npm is not installed"):
         script.main([str(tmp_path / "bin")])
+
+
+def test_a_renderer_over_its_cpu_budget_is_stopped_by_rlimit_cpu(tmp_path: Path) -> None:
+    """The budget is CPU time (RLIMIT_CPU), so a busy loop stops after ~1 CPU second whatever
+    the load; its reason names the budget."""
+    import sys
+
+    from checker.sources.render.run import run_bounded, run_limited
+
+    spin = [sys.executable, "-c", "while True: pass"]
+    assert run_bounded(spin, RenderLimits(cpu_seconds=1), tmp_path).stopped == "cpu"
+    assert run_limited(spin, RenderLimits(cpu_seconds=1), tmp_path) == "over the 1 s CPU budget"
+    done = run_bounded([sys.executable, "-c", "import os; print(os.environ['HTTPS_PROXY'])"],
+                       RenderLimits(), tmp_path)
+    assert (done.code, done.stdout) == (0, b"http://127.0.0.1:9\n")

@@ -1,7 +1,7 @@
 """Rendering Helm charts and kustomize overlays into the manifests users deploy.
 
 `api` holds the shapes every renderer returns; `kustomize` and `helm` run the user's own tools
-offline (`run`, `helm_run`); `patches` maps kustomize output back to the patch or resource that
+offline (`run`); `patches` maps kustomize output back to the patch or resource that
 wrote it, `helm_sources` Helm output to its template.
 This module is the orchestration: which kustomizations a change touches (any file of their
 input closure, at base or head) or a scan reads (the leaves: those no other kustomization

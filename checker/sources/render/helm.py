@@ -40,8 +40,8 @@ from checker.sources.render.helm_deps import (
     load_yaml,
     stage,
 )
-from checker.sources.render.helm_run import run_helm
 from checker.sources.render.helm_sources import kind_name_keys, split_output, template_lines
+from checker.sources.render.run import run_bounded
 
 Reader = Callable[[str], "bytes | None"]
 
@@ -251,12 +251,14 @@ def render_chart(tree: Path, root: str, values: Sequence[str], limits: RenderLim
             if not (tree / path).is_file():
                 return Rendered(root, "helm", failure=f"values file {path} not found")
             argv += ["--values", str(tree / path)]
-        result = run_helm(argv, limits, work)
-        if isinstance(result, int):
-            reason = f"over the {limits.cpu_seconds:g} s CPU budget" if result < 0 else (
-                f"output over the {limits.max_bytes}-byte budget")
+        got = run_bounded(argv, limits, work)
+        if got.stopped:
+            reason = {"cpu": f"over the {limits.cpu_seconds:g} s CPU budget",
+                      "wall": f"over the {limits.cpu_seconds:g} s CPU budget",
+                      "output": f"output over the {limits.max_bytes}-byte budget",
+                      }.get(got.stopped, got.stopped.removeprefix("exec: "))
             return Rendered(root, "helm", failure=f"helm template: {reason}")
-        out, err, code = result
+        out, err, code = got.stdout.decode("utf-8", "replace"), got.stderr, got.code
         if code != 0:
             return Rendered(root, "helm", failure=_reason(err, tree, staged, origins))
         return Rendered(root, "helm", documents=tuple(

@@ -3,7 +3,9 @@
 The process gets `RLIMIT_CPU` = `RenderLimits.cpu_seconds` (CPU time, not wall-clock time: the
 same input gets the same answer on a loaded machine), its output is read up to
 `RenderLimits.max_bytes`, and its environment holds no proxy settings, credentials or user
-configuration: `PATH`, and a `HOME` and caches inside the materialised tree.
+configuration: `PATH`, a `HOME` with the XDG and Helm directories inside a temporary directory,
+a `KUBECONFIG` that does not exist, and a proxy on a closed local port, so anything that tried
+the network would fail at once rather than reach it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import resource
 import signal
 import subprocess
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from checker.sources.render.api import RenderLimits
@@ -21,59 +24,95 @@ from checker.sources.render.api import RenderLimits
 #: terminal) is stopped after this many times its CPU budget, plus this many seconds.
 _WALL_FACTOR = 10
 _WALL_EXTRA = 30.0
+_NO_PROXY = "http://127.0.0.1:9"
 
 
 def clean_env(home: Path) -> dict[str, str]:
-    """The renderer's environment: `PATH` and `HOME`/XDG directories under `home`; no
-    `*_PROXY`, no `KUBECONFIG`, no registry credentials."""
+    """The renderer's environment: only `PATH` from ours; `HOME`, XDG and Helm directories
+    under `home`; no `KUBECONFIG`, no registry credentials, a proxy that refuses."""
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(home),
         "XDG_CONFIG_HOME": str(home / ".config"),
         "XDG_CACHE_HOME": str(home / ".cache"),
         "XDG_DATA_HOME": str(home / ".local"),
-        "KUBECONFIG": str(home / ".kube" / "config"),
+        "KUBECONFIG": str(home / ".kube" / "no-config"),
         "HELM_CACHE_HOME": str(home / ".cache" / "helm"),
         "HELM_CONFIG_HOME": str(home / ".config" / "helm"),
         "HELM_DATA_HOME": str(home / ".local" / "helm"),
+        "HELM_PLUGINS": str(home / ".local" / "helm-plugins"),
+        "HELM_REGISTRY_CONFIG": str(home / ".config" / "helm" / "registry.json"),
+        "HELM_REPOSITORY_CONFIG": str(home / ".config" / "helm" / "repositories.yaml"),
+        "HELM_REPOSITORY_CACHE": str(home / ".cache" / "helm" / "repository"),
+        "HTTP_PROXY": _NO_PROXY,
+        "HTTPS_PROXY": _NO_PROXY,
+        "NO_PROXY": "",
         "LC_ALL": "C",
     }
 
 
-def run_limited(argv: Sequence[str], limits: RenderLimits, home: Path) -> bytes | str:
-    """Run `argv` with `limits`; its stdout, or a one-line reason when it failed (its first
-    stderr line), ran out of CPU time, or wrote more than `limits.max_bytes`."""
+@dataclass(frozen=True)
+class Outcome:
+    """What a bounded run gave: its stdout (bytes), the first 8 KiB of its stderr (text) and
+    exit code, or `stopped`: why it was stopped (`"cpu"`, `"output"`, `"wall"`, or
+    `"exec: <why>"` when it could not start); when stopped, `stdout` is empty."""
+
+    stdout: bytes = b""
+    stderr: str = ""
+    code: int = 0
+    stopped: str | None = None
+
+
+def run_bounded(argv: Sequence[str], limits: RenderLimits, home: Path) -> Outcome:
+    """Run `argv` in `home` (a private temporary directory) with `clean_env(home)` and
+    `limits`."""
     seconds = max(1, int(limits.cpu_seconds + 0.999))
 
     def limit() -> None:  # in the child, before exec
         resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))
 
     err_path = home / ".render-stderr"
-    try:
-        with err_path.open("wb") as err_file:
+    with err_path.open("wb") as err_file:
+        try:
             proc = subprocess.Popen(
                 list(argv), stdout=subprocess.PIPE, stderr=err_file, stdin=subprocess.DEVNULL,
                 env=clean_env(home), cwd=home, preexec_fn=limit,
             )
-    except OSError as exc:
-        return f"{argv[0]}: {exc.strerror}"
-    assert proc.stdout is not None
-    out = proc.stdout.read(limits.max_bytes + 1)  # bounded: a larger output is not kept
-    if len(out) > limits.max_bytes:
-        proc.kill()
-        proc.wait()
+        except OSError as exc:
+            return Outcome(stopped=f"exec: {argv[0]}: {exc.strerror}")
+        assert proc.stdout is not None
+        out = proc.stdout.read(limits.max_bytes + 1)  # bounded: a larger output is not kept
+        if len(out) > limits.max_bytes:
+            proc.kill()
+            proc.wait()
+            return Outcome(stopped="output")
+        try:
+            code = proc.wait(timeout=seconds * _WALL_FACTOR + _WALL_EXTRA)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            return Outcome(stopped="wall")
+        proc.stdout.close()
+    if code in (-signal.SIGXCPU, -signal.SIGKILL):
+        return Outcome(stopped="cpu")
+    err = err_path.read_bytes()[:8192].decode("utf-8", "replace")
+    return Outcome(out, err, code)
+
+
+def run_limited(argv: Sequence[str], limits: RenderLimits, home: Path) -> bytes | str:
+    """Run `argv` like `run_bounded`; its stdout, or a one-line reason when it failed (its
+    first stderr line), ran out of CPU time, or wrote more than `limits.max_bytes`."""
+    got = run_bounded(argv, limits, home)
+    seconds = max(1, int(limits.cpu_seconds + 0.999))
+    if got.stopped == "output":
         return f"output over the {limits.max_bytes}-byte budget"
-    try:
-        proc.wait(timeout=seconds * _WALL_FACTOR + _WALL_EXTRA)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    if got.stopped == "wall":
         return f"stopped after {seconds * _WALL_FACTOR + _WALL_EXTRA:.0f} s without finishing"
-    proc.stdout.close()
-    if proc.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
+    if got.stopped == "cpu":
         return f"over the {seconds} s CPU budget"
-    if proc.returncode != 0:
-        err = err_path.read_bytes()[:4096].decode("utf-8", "replace")
-        lines = [ln.strip() for ln in err.splitlines() if ln.strip()]
-        return (lines[0] if lines else f"exit code {proc.returncode}")[:300]
-    return out
+    if got.stopped:
+        return got.stopped.removeprefix("exec: ")
+    if got.code != 0:
+        lines = [ln.strip() for ln in got.stderr[:4096].splitlines() if ln.strip()]
+        return (lines[0] if lines else f"exit code {got.code}")[:300]
+    return got.stdout
