@@ -76,7 +76,7 @@ def test_crossplane_role_reads_trust_managed_arns_and_boundary() -> None:
 def test_a_crossplane_role_is_no_rbac_role_and_unlisted_crd_kinds_are_no_identity() -> None:
     role = one(crossplane("Role", "    description: x\n"))
     assert role.type == "iam.aws.upbound.io/Role" and role.privileges == ()
-    assert k8s(crossplane("Group", "    path: /\n")) == []
+    assert k8s(crossplane("AccountAlias", "    accountAlias: acme\n")) == []
     rbac = one("apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: r\n"
                "rules:\n  - apiGroups: ['']\n    resources: [secrets]\n    verbs: [get]\n")
     assert rbac.type == "Role" and [str(g) for g in rbac.privileges] == ["get on /secrets"]

@@ -10,7 +10,8 @@ else is skipped.
 Shapes produced (`IdentityObject` fields):
 - `address`: `Kind/namespace/name`, or `Kind/name` for cluster-scoped kinds and objects with no
   `metadata.namespace`; `metadata.generateName` gives `Kind/ns/prefix*`; no name gives
-  `Kind/ns/(unnamed)`.
+  `Kind/ns/(unnamed)`. A catalogued object composed by a Crossplane `Composition` (its
+  `base`, `checker.parsers.kubernetes.compositions`) is `Composition/<name>:<resource name>`.
 - `location`: from the document's (or `List` item's) first key to its last line with content.
 - `metadata`: `# nhi-gate: k=v` comments directly above the document, then `metadata.labels`,
   then `metadata.annotations` (later wins); scalar values only, kept as written. The
@@ -54,6 +55,7 @@ from yaml.nodes import MappingNode, Node
 
 from checker.model import Grant, IdentityObject, Location, ParseResult, SourceFile
 from checker.parsers import common
+from checker.parsers.kubernetes.compositions import composed_bases
 from checker.parsers.kubernetes.crds import CRD_GROUPS, crd_facts
 from checker.parsers.kubernetes.digest import object_digest, role_frame_digest
 from checker.parsers.kubernetes.rbac import binding_grants, rule_grants, subjects, texts
@@ -103,6 +105,12 @@ def parse(source: SourceFile, catalogue: Catalogue) -> ParseResult:
             obj = _identity(doc, kind, source.path, stream.lines, catalogue)
             if obj is not None:
                 objects.append(obj)
+            composition = _name(get(doc, "metadata"))
+            for resource, base, base_kind in composed_bases(doc, kind):
+                obj = _identity(base, base_kind, source.path, stream.lines, catalogue,
+                                f"Composition/{composition}:{resource}")
+                if obj is not None:
+                    objects.append(obj)
     problems = (stream.problem,) if stream.problem is not None else ()
     return ParseResult(tuple(objects), problems)
 
@@ -127,7 +135,8 @@ def _expand(node: Node, inherited: str | None, depth: int) -> Iterator[tuple[Map
 
 
 def _identity(
-    doc: MappingNode, kind: str, path: str, lines: list[str], catalogue: Catalogue
+    doc: MappingNode, kind: str, path: str, lines: list[str], catalogue: Catalogue,
+    address: str | None = None,
 ) -> IdentityObject | None:
     entry = _entry(doc, kind, catalogue)
     if entry is None:
@@ -135,7 +144,7 @@ def _identity(
     meta = get(doc, "metadata")
     namespace = None if kind in CLUSTER_SCOPED else scalar_text(get(meta, "namespace")) or None
     name = _name(meta)
-    address = "/".join(p for p in (kind, namespace, name) if p)
+    address = address or "/".join(p for p in (kind, namespace, name) if p)
     start = _first_key_line(doc)
     end = max(start, end_line_of(doc, lines))
     # the kind as the RBAC and digest code knows it: a Crossplane `Role` is no RBAC Role

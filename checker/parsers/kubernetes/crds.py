@@ -37,24 +37,23 @@ https://external-secrets.io/latest/api/clustersecretstore/.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-from yaml.nodes import MappingNode, Node, ScalarNode
+from yaml.nodes import MappingNode, Node
 
 from checker.model import Grant, Trust
-from checker.parsers.aws_policy import decode_document, document_grants, document_trust
-from checker.parsers.kubernetes.rbac import texts
-from checker.safeyaml import (
-    get,
-    get_entry,
-    get_path,
-    items,
-    line_of,
-    scalar_text,
-    sequence,
-    to_python,
+from checker.parsers.aws_policy import document_grants
+from checker.parsers.kubernetes.crds_aws import (
+    CrdFacts,
+    arn_grants,
+    crossplane_aws,
+    document,
+    key_line,
+    ns,
+    policy_grants,
+    text,
+    trust_of,
 )
+from checker.parsers.kubernetes.rbac import texts
+from checker.safeyaml import get, get_entry, get_path, items, line_of, scalar_text, sequence
 
 CROSSPLANE_AWS = ("iam.aws.upbound.io", "iam.aws.crossplane.io")
 ACK_IAM = "iam.services.k8s.aws"
@@ -72,25 +71,13 @@ _PROJECT_ANNOTATION = "cnrm.cloud.google.com/project-id"
 _GCP_PUBLIC = frozenset({"allUsers", "allAuthenticatedUsers"})
 
 
-@dataclass(frozen=True)
-class CrdFacts:
-    """What one custom resource grants and names (fields as in `IdentityObject`)."""
-
-    privileges: tuple[Grant, ...] = ()
-    trust: tuple[Trust, ...] = ()
-    references: tuple[str, ...] = ()
-    principals: tuple[str, ...] = ()
-    usages: tuple[str, ...] = ()
-    boundary: str | None = None
-
-
 def crd_facts(doc: MappingNode, type_: str, namespace: str | None, name: str) -> CrdFacts:
     """The grants, trust, references, principals and usages of a catalogued custom resource
     `doc` of catalogue type `type_` (`<group>/<kind>` or a bare kind); empty for other types."""
     group, _, kind = type_.rpartition("/")
     spec = get(doc, "spec")
     if group in CROSSPLANE_AWS:
-        return _crossplane_aws(doc, kind, namespace)
+        return crossplane_aws(doc, kind, namespace)
     if group == ACK_IAM:
         return _ack(spec, kind)
     if group == CONFIG_CONNECTOR:
@@ -100,81 +87,17 @@ def crd_facts(doc: MappingNode, type_: str, namespace: str | None, name: str) ->
     return _secret_reference(spec, kind, namespace)
 
 
-def _ns(kind: str, namespace: str | None, ref: str | None) -> str | None:
-    return "/".join(p for p in (kind, namespace, ref) if p) if ref else None
-
-
-def _document(node: Node | None) -> Any:
-    """A policy document written as a JSON string or as a YAML mapping, decoded (else None)."""
-    if isinstance(node, ScalarNode):
-        return decode_document(scalar_text(node))
-    if isinstance(node, MappingNode):
-        return to_python(node)
-    return None
-
-
-def _key_line(parent: Node | None, key: str) -> int | None:
-    entry = get_entry(parent, key)
-    return line_of(entry[0]) if entry else None
-
-
-def _policy_grants(parent: Node | None, key: str) -> list[Grant]:
-    return document_grants(_document(get(parent, key)), _key_line(parent, key))
-
-
-def _arn_grants(parent: Node | None, key: str) -> list[Grant]:
-    line = _key_line(parent, key)
-    return [Grant(action=arn, line=line) for arn in texts(get(parent, key))]
-
-
-def _trust(parent: Node | None, key: str) -> tuple[Trust, ...]:
-    return tuple(document_trust(_document(get(parent, key)), _key_line(parent, key)))
-
-
-def _crossplane_aws(doc: MappingNode, kind: str, namespace: str | None) -> CrdFacts:
-    """Crossplane AWS provider IAM kinds (upbound `forProvider` names, then the community
-    provider's: `assumeRolePolicyDocument`, `document`, `userName`, `roleName`)."""
-    fp = get_path(doc, "spec", "forProvider")
-    grants: list[Grant] = []
-    refs: list[str | None] = []
-    if kind == "Policy":
-        grants = _policy_grants(fp, "policy") + _policy_grants(fp, "document")
-    elif kind == "Role":
-        grants = _arn_grants(fp, "managedPolicyArns")
-        for inline in sequence(get(fp, "inlinePolicy")):
-            grants.extend(_policy_grants(inline, "policy"))
-        trust = _trust(fp, "assumeRolePolicy") + _trust(fp, "assumeRolePolicyDocument")
-        return CrdFacts(tuple(grants), trust, boundary=_text(fp, "permissionsBoundary"))
-    elif kind in ("UserPolicyAttachment", "RolePolicyAttachment"):
-        grants = _arn_grants(fp, "policyArn")
-        target = "User" if kind.startswith("User") else "Role"
-        low = target.lower()
-        refs.append(_ns(target, None, _text(fp, low) or _text(fp, f"{low}Name")
-                        or scalar_text(get_path(fp, f"{low}Ref", "name"))
-                        or scalar_text(get_path(fp, f"{low}NameRef", "name"))))
-    elif kind == "AccessKey":
-        refs.append(_ns("User", None, _text(fp, "user") or _text(fp, "userName")
-                        or scalar_text(get_path(fp, "userRef", "name"))
-                        or scalar_text(get_path(fp, "userNameRef", "name"))))
-        sink = get_path(doc, "spec", "writeConnectionSecretToRef")
-        refs.append(_ns("Secret", scalar_text(get(sink, "namespace")) or namespace,
-                        scalar_text(get(sink, "name"))))
-    elif kind == "User":
-        return CrdFacts(boundary=_text(fp, "permissionsBoundary"))
-    return CrdFacts(tuple(grants), references=tuple(r for r in refs if r))
-
-
 def _ack(spec: Node | None, kind: str) -> CrdFacts:
     """ACK IAM `User`, `Role`, `Policy`: `policies` (managed ARNs), `inlinePolicies` (name ->
     document), `policyDocument`, `assumeRolePolicyDocument`, `permissionsBoundary`."""
     if kind == "Policy":
-        return CrdFacts(tuple(_policy_grants(spec, "policyDocument")))
-    grants = _arn_grants(spec, "policies")
+        return CrdFacts(tuple(policy_grants(spec, "policyDocument")))
+    grants = arn_grants(spec, "policies")
     for _, _, value in items(get(spec, "inlinePolicies")):
         line = line_of(value)
-        grants.extend(document_grants(_document(value), line))
-    trust = _trust(spec, "assumeRolePolicyDocument") if kind == "Role" else ()
-    return CrdFacts(tuple(grants), trust, boundary=_text(spec, "permissionsBoundary"))
+        grants.extend(document_grants(document(value), line))
+    trust = trust_of(spec, "assumeRolePolicyDocument") if kind == "Role" else ()
+    return CrdFacts(tuple(grants), trust, boundary=text(spec, "permissionsBoundary"))
 
 
 def _config_connector(doc: MappingNode, kind: str, namespace: str | None,
@@ -183,16 +106,16 @@ def _config_connector(doc: MappingNode, kind: str, namespace: str | None,
     annotations = get_path(doc, "metadata", "annotations")
     project = scalar_text(get(annotations, _PROJECT_ANNOTATION))
     if kind == "IAMServiceAccount":
-        account = _text(spec, "resourceID") or name
+        account = text(spec, "resourceID") or name
         return CrdFacts(principals=(f"gcp-sa:{account}@{project}.iam.gserviceaccount.com",)
                         if project else ())
     if kind == "IAMServiceAccountKey":
         refs = [_ref("IAMServiceAccount", get(spec, "serviceAccountRef"), namespace)]
         if (scalar_text(get(annotations, _KEY_SECRET_ANNOTATION)) or "").lower() != "false":
-            refs.append(_ns("Secret", namespace, name))
+            refs.append(ns("Secret", namespace, name))
         return CrdFacts(references=tuple(r for r in refs if r))
     if kind == "IAMCustomRole":
-        line = _key_line(spec, "permissions")
+        line = key_line(spec, "permissions")
         target = f"projects/{project}" if project else "*"
         return CrdFacts(tuple(Grant(p, target, line=line) for p in texts(get(spec, "permissions"))))
     resource_ref = get(spec, "resourceRef")
@@ -201,12 +124,12 @@ def _config_connector(doc: MappingNode, kind: str, namespace: str | None,
     grants: list[Grant] = []
     members: list[str] = []
     if kind == "IAMPolicyMember":
-        grants.extend(Grant(r, resource, line=_key_line(spec, "role"),
+        grants.extend(Grant(r, resource, line=key_line(spec, "role"),
                             conditions=_gcp_condition(spec)) for r in texts(get(spec, "role")))
         members.extend(_members([spec] if spec is not None else []))
     else:  # IAMPolicy, IAMPartialPolicy
         for binding in sequence(get(spec, "bindings")):
-            grants.extend(Grant(r, resource, line=_key_line(binding, "role"),
+            grants.extend(Grant(r, resource, line=key_line(binding, "role"),
                                 conditions=_gcp_condition(binding))
                           for r in texts(get(binding, "role")))
             listed = get(binding, "members")
@@ -220,7 +143,7 @@ def _ref(kind: str, ref: Node | None, namespace: str | None) -> str | None:
     external = scalar_text(get(ref, "external")) or scalar_text(get(ref, "armId"))
     if external:
         return external
-    return _ns(kind, scalar_text(get(ref, "namespace")) or namespace,
+    return ns(kind, scalar_text(get(ref, "namespace")) or namespace,
                scalar_text(get(ref, "name")))
 
 
@@ -251,7 +174,7 @@ def _gcp_principals(members: list[str]) -> tuple[str, ...]:
 def _gcp_condition(node: Node | None) -> tuple[str, ...]:
     """A binding's IAM `condition` by its title (else its expression), as in Terraform."""
     condition = get(node, "condition")
-    name = _text(condition, "title") or _text(condition, "expression")
+    name = text(condition, "title") or text(condition, "expression")
     return (name,) if name else ()
 
 
@@ -261,20 +184,20 @@ def _aso(spec: Node | None, kind: str, namespace: str | None) -> CrdFacts:
         role_ref = get(spec, "roleDefinitionReference")
         role = scalar_text(get(role_ref, "armId")) or scalar_text(get(role_ref, "name"))
         scope = _ref(scalar_text(get(owner, "kind")) or "(owner)", owner, namespace) or "*"
-        version = _text(spec, "conditionVersion") or "none"
-        condition = _text(spec, "condition")
+        version = text(spec, "conditionVersion") or "none"
+        condition = text(spec, "condition")
         conditions = (f"{condition} (version {version})",) if condition else ()
         entry = get_entry(spec, "roleDefinitionReference")
         line = line_of(entry[0]) if entry else None
-        principal = _text(spec, "principalId")
+        principal = text(spec, "principalId")
         grants = (Grant(role, scope, line=line, conditions=conditions),) if role else ()
         return CrdFacts(grants, principals=(f"azure-id:{principal.lower()}",)
                         if principal else ())
     if kind == "FederatedIdentityCredential":
-        issuer = _text(spec, "issuer")
-        subject = _text(spec, "subject")
+        issuer = text(spec, "issuer")
+        subject = text(spec, "subject")
         trust = (Trust(f"Issuer:{issuer}", (subject,) if subject else (),
-                       _key_line(spec, "subject") or _key_line(spec, "issuer")),) if issuer else ()
+                       key_line(spec, "subject") or key_line(spec, "issuer")),) if issuer else ()
         identity = _ref("UserAssignedIdentity", owner, namespace)
         return CrdFacts(trust=trust, references=(identity,) if identity else ())
     return CrdFacts()
@@ -293,13 +216,13 @@ def _secret_reference(spec: Node | None, kind: str, namespace: str | None) -> Cr
         usages = tuple(f"provider:{p}" for p in providers)
         if kind == "SecretStore" or not providers:
             return CrdFacts(usages=usages)
-        line = _key_line(spec, "provider")
+        line = key_line(spec, "provider")
         scope = _store_scope(get(spec, "conditions"))
         return CrdFacts(tuple(Grant(f"read-secrets:{p}", scope, line=line) for p in providers),
                         usages=usages)
     if kind == "SecretProviderClass":
-        provider = _text(spec, "provider")
-        refs = tuple(r for r in (_ns("Secret", namespace, scalar_text(get(o, "secretName")))
+        provider = text(spec, "provider")
+        refs = tuple(r for r in (ns("Secret", namespace, scalar_text(get(o, "secretName")))
                                  for o in sequence(get(spec, "secretObjects"))) if r)
         return CrdFacts(references=refs, usages=(f"provider:{provider}",) if provider else ())
     return CrdFacts()
@@ -317,6 +240,3 @@ def _store_scope(conditions: Node | None) -> str:
             allowed.append("selector")
     return "namespaces:" + (",".join(sorted(set(allowed))) if allowed else "*")
 
-
-def _text(node: Node | None, key: str) -> str | None:
-    return scalar_text(get(node, key)) or None
