@@ -23,6 +23,7 @@ from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
 from checker.secrets.detectors import may_hold_plugin_secret, plugin_values, plugins
+from checker.secrets.pem import placeholder_block
 
 #: Lines longer than this are scanned on their first this-many characters only.
 MAX_LINE = 4096
@@ -97,6 +98,9 @@ _PATHLIKE = re.compile(r"^(/|\./|\.\./|~/|[A-Za-z]:\\)|\.(pem|key|crt|json|txt|p
 _BASE64 = re.compile(r"^[A-Za-z0-9+/]{16,}={0,2}$")
 #: The detector name of a literal under a credential-named key.
 _KEYED = "credential-named key"
+#: detect-secrets' private-key plugin: its hit on a PEM header whose body is a placeholder
+#: (`<private-key>`, `...`) is dropped (`checker.secrets.pem.placeholder_block`).
+_PRIVATE_KEY = "Private Key"
 #: A line that is only a comment (YAML/shell `#`, HCL `//`).
 COMMENT_ONLY = re.compile(r"^\s*(#|//)")
 
@@ -187,7 +191,8 @@ def find_hardcoded(lines: Sequence[str],
     the parsed object's kind: `checker.parsers.kubernetes.key_names`); a credential-named-key
     hit on one of them is dropped (a format-plugin hit, a real token, is kept).
 
-    Format plugins run first; a credential-named key with a literal of at least `MIN_LENGTH`
+    Format plugins run first (a private-key header whose block holds no key material is
+    skipped: `checker.secrets.pem`); a credential-named key with a literal of at least `MIN_LENGTH`
     characters and `MIN_ENTROPY` bits per character is the fallback (`credential-named key`).
     On one line, each detector runs only when the ones before it found nothing: plugins, then
     `key: value` pairs, then a Terraform variable's `default`, then a `name:`/`value:` pair.
@@ -230,7 +235,8 @@ def find_hardcoded(lines: Sequence[str],
         out.extend(found)
     if key_names:
         out = [h for h in out if h.detector != _KEYED or (h.line, h.key) not in key_names]
-    return out
+    return [h for h in out
+            if h.detector != _PRIVATE_KEY or not placeholder_block(lines, h.line - 1)]
 
 
 def _plugin_hits(number: int, line: str) -> list[Hit]:

@@ -1,0 +1,51 @@
+"""Is a private-key block real: a PEM `-----BEGIN ... PRIVATE KEY-----` header whose body holds
+no key material (`<private-key>`, `...`, `xxx`, `REDACTED`, nothing) is documentation, not a
+key (`placeholder_block`).
+
+The block is read from the header to its `-----END ... PRIVATE KEY-----` line, on the same line
+(a JSON or YAML string with `\\n` escapes) or on the lines below (a block scalar), at most
+`MAX_BLOCK_LINES` lines. Key material is base64 (RFC 7468 section 3: the body is base64 in
+lines of 64 characters); a body without one run of `MIN_MATERIAL` base64 characters drawn from
+at least `MIN_DISTINCT` different characters holds no key. A block without its END line within
+reach is kept as a key (fail closed). Source: https://www.rfc-editor.org/rfc/rfc7468#section-3
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+#: How far below its header a block's END line is looked for.
+MAX_BLOCK_LINES = 200
+#: A base64 run this long is key material (a 64-character PEM line, or a 40-character piece of
+#: one cut by quotes or escapes); a 2048-bit RSA key has some 1,600 such characters.
+MIN_MATERIAL = 40
+#: ... when drawn from this many different characters (`xxxx...`, `AAAA...` are no key).
+MIN_DISTINCT = 10
+_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
+_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
+_BASE64_RUN = re.compile(rf"[A-Za-z0-9+/=]{{{MIN_MATERIAL},}}")
+#: Escaped line breaks inside a quoted string (`\n`, `\r`, `\\n`).
+_ESCAPES = re.compile(r"\\+[nr]")
+
+
+def placeholder_block(lines: Sequence[str], index: int) -> bool:
+    """True when the private-key block whose header is on `lines[index]` (0-based) has a body
+    without key material; False when there is no header on that line, when its END line is
+    not within `MAX_BLOCK_LINES`, or when the body holds a base64 run (see the module
+    docstring)."""
+    begin = _BEGIN.search(lines[index])
+    if begin is None:
+        return False
+    body = [lines[index][begin.end():]]
+    end = _END.search(body[0])
+    for below in lines[index + 1: index + MAX_BLOCK_LINES]:
+        if end is not None:
+            break
+        body.append(below)
+        end = _END.search(below)
+    if end is None:
+        return False
+    body[-1] = body[-1][:end.start()]
+    text = _ESCAPES.sub("\n", "\n".join(body))
+    return not any(len(set(run)) >= MIN_DISTINCT for run in _BASE64_RUN.findall(text))
