@@ -170,3 +170,45 @@ def test_inventory_lists_the_new_kinds(make_repo: Callable[..., GitRepo],
         ("GroupPolicyAttachment/gpa", "iam.aws.upbound.io/GroupPolicyAttachment"),
         ("UserGroupMembership/ugm", "iam.aws.upbound.io/UserGroupMembership"),
         ("UserPolicy/up", "iam.aws.upbound.io/UserPolicy")]
+
+
+STORE = """\
+apiVersion: external-secrets.io/v1
+kind: SecretStore
+metadata:
+  name: akeyless
+  namespace: payments
+  labels:
+    app: payments
+spec:
+  provider:
+    akeyless:
+      akeylessGWApiURL: https://gw.example.com/api/v2
+      authSecretRef:
+        secretRef:
+          accessID:
+            name: akeyless-creds
+            key: access-id
+"""
+
+
+@pytest.mark.parametrize(("edit", "identity_change"), [
+    # the Cursor co-authored snapshot edit (external-secrets 2b4413b70), a refresh, a label
+    (("      akeylessGWApiURL:", "      ignoreCache: true\n      akeylessGWApiURL:"), False),
+    (("spec:\n", "spec:\n  refreshInterval: 1h\n  retrySettings: {maxRetries: 3}\n"), False),
+    (("    app: payments", "    app: payments-v2\n    helm.sh/chart: x-1.2.3"), False),
+    # what it reads, with which credential, where
+    (("https://gw.example.com", "https://gw.attacker.example"), True),
+    (("name: akeyless-creds", "name: admin-creds"), True),
+    (("namespace: payments", "namespace: platform"), True),
+], ids=["ignoreCache", "refresh", "labels", "provider", "auth", "namespace"])
+def test_an_external_secrets_timing_or_label_edit_is_no_identity_change(
+        edit: tuple[str, str], identity_change: bool, make_repo: Callable[..., GitRepo],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo()
+    base = repo.commit({"k/store.yaml": STORE}, author=HUMAN)
+    head = repo.commit({"k/store.yaml": STORE.replace(*edit, 1)}, author=CLAUDE,
+                       trailers=REQUESTED)
+    code, found = run_check(repo, base, head, capsys)
+    assert {f[0] for f in found} == ({"NHI101"} if identity_change else set())
+    assert code == (1 if identity_change else 0)

@@ -16,7 +16,8 @@ Shapes produced (`IdentityObject` fields):
 - `metadata`: `# nhi-gate: k=v` comments directly above the document, then `metadata.labels`,
   then `metadata.annotations` (later wins); scalar values only, kept as written. The
   `kubectl.kubernetes.io/last-applied-configuration` annotation is never copied (it can hold a
-  Secret's data).
+  Secret's data). The labels of the External Secrets kinds are not copied (app and chart
+  labels; a change to them is no change to what the object reads, `digest.REFERENCE_KINDS`).
 - `attribute_lines`: every top-level key (`metadata`, `rules`, `roleRef`, `subjects`, `data`,
   `stringData`, `type`, `automountServiceAccountToken`, ...), `metadata.<key>`,
   `metadata.labels.<key>`, `metadata.annotations.<key>`, `spec.<key>`, `roleRef.<key>`, and
@@ -57,7 +58,7 @@ from checker.model import Grant, IdentityObject, Location, ParseResult, SourceFi
 from checker.parsers import common
 from checker.parsers.kubernetes.compositions import composed_bases
 from checker.parsers.kubernetes.crds import CRD_GROUPS, crd_facts
-from checker.parsers.kubernetes.digest import object_digest, role_frame_digest
+from checker.parsers.kubernetes.digest import REFERENCE_KINDS, object_digest, role_frame_digest
 from checker.parsers.kubernetes.rbac import binding_grants, rule_grants, subjects, texts
 from checker.parsers.kubernetes.references import CLUSTER_SCOPED, lifetime, principals
 from checker.parsers.kubernetes.references import references as refs_of
@@ -170,7 +171,7 @@ def _identity(
         type=entry.type,
         address=address,
         location=Location(path, start, end),
-        metadata=_metadata(meta, lines, start),
+        metadata=_metadata(meta, lines, start, labels=rbac_kind not in REFERENCE_KINDS),
         attribute_lines=_attribute_lines(doc),
         privileges=privileges,
         lifetime=lifetime(doc, kind),
@@ -219,9 +220,10 @@ def _first_key_line(doc: MappingNode) -> int:
     return line_of(doc)
 
 
-def _metadata(meta: Node | None, lines: list[str], start: int) -> dict[str, str]:
+def _metadata(meta: Node | None, lines: list[str], start: int,
+              labels: bool = True) -> dict[str, str]:
     out = _comment_metadata(lines, start)
-    for name, _, value in items(get(meta, "labels")):
+    for name, _, value in items(get(meta, "labels") if labels else None):
         text = scalar_text(value)
         if text is not None:
             out[name] = text

@@ -36,6 +36,17 @@ def role_frame_digest(doc: MappingNode, kind: str) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
 
 
+#: The External Secrets kinds: what they read and where it goes is their meaning; these settings
+#: only say when or how often it is read again (`refreshInterval`, ClusterExternalSecret
+#: `refreshTime`, `refreshPolicy`, a store's `retrySettings`, a provider's `ignoreCache`), at any
+#: depth of `spec`, and with `metadata.labels` (chart and app labels, which a chart bump
+#: rewrites) they are left out of the digest. Sources:
+#: https://external-secrets.io/latest/api/spec/, https://external-secrets.io/latest/api/secretstore/
+REFERENCE_KINDS = frozenset({"ExternalSecret", "ClusterExternalSecret", "SecretStore",
+                             "ClusterSecretStore"})
+_TIMING_KEYS = frozenset({"refreshInterval", "refreshTime", "refreshPolicy", "retrySettings",
+                          "ignoreCache"})
+
 #: Rule keys whose value is a set of strings. Source:
 #: https://kubernetes.io/docs/reference/kubernetes-api/authorization-resources/role-v1/#Role
 _RULE_SETS = ("apiGroups", "resources", "verbs", "resourceNames", "nonResourceURLs")
@@ -43,7 +54,8 @@ _RULE_SETS = ("apiGroups", "resources", "verbs", "resourceNames", "nonResourceUR
 
 def object_digest(doc: MappingNode, kind: str) -> str:
     """sha256 (32 hex) of the object's parsed value as canonical JSON (keys sorted; so flow vs
-    block style, quoting and key order change nothing); for a Role or ClusterRole, `rules`
+    block style, quoting and key order change nothing); for an External Secrets kind, without
+    its labels and refresh settings (`REFERENCE_KINDS`); for a Role or ClusterRole, `rules`
     count as a multiset of rules, each rule's `apiGroups`/`resources`/`verbs`/
     `resourceNames`/`nonResourceURLs` as sorted sets. "" for a Secret (its values never
     enter the model, not even hashed) and an object past the YAML budgets."""
@@ -56,12 +68,32 @@ def object_digest(doc: MappingNode, kind: str) -> str:
     if not isinstance(value, dict):
         return ""
     canonical: dict[str, Any] = dict(value)
+    if kind in REFERENCE_KINDS:
+        canonical = _without_timing(canonical)
     rules = value.get("rules")
     if kind in RULE_KINDS and isinstance(rules, list):
         canonical["rules"] = sorted((_canonical_rule(r) for r in rules),
                                     key=lambda r: json.dumps(r, sort_keys=True, default=str))
     payload = json.dumps(canonical, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+
+
+def _without_timing(value: dict[str, Any]) -> dict[str, Any]:
+    """An External Secrets object without `metadata.labels` and the `_TIMING_KEYS` of `spec`."""
+    out = dict(value)
+    meta = out.get("metadata")
+    if isinstance(meta, dict):
+        out["metadata"] = {k: v for k, v in meta.items() if k != "labels"}
+    out["spec"] = _drop_keys(out.get("spec"))
+    return out
+
+
+def _drop_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_keys(v) for k, v in value.items() if k not in _TIMING_KEYS}
+    if isinstance(value, list):
+        return [_drop_keys(v) for v in value]
+    return value
 
 
 def _canonical_rule(rule: Any) -> Any:
