@@ -1,0 +1,131 @@
+"""Account switches a workload's `serviceAccountName` line does not show (issue 13, attack
+report A5/A6/A7): a namespace move (plain or through a kustomize overlay's `namespace:`), a
+pod using another account's token Secret, and the pod-template kinds of common controllers
+beyond the eight core ones. Every case runs `nhi-gate check` on a real temporary git
+repository: base by a person, head by an agent (or a person, where said)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from conftest import HUMAN, GitRepo
+
+from checker.cli import main
+from checker.sources.render.kustomize import find_kustomize
+
+AGENT = ("Claude", "noreply@anthropic.com")
+PERSON = ("Bob Builder", "bob@example.com")
+
+ADMIN_BINDING = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: controller-admin}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects: [{kind: ServiceAccount, name: controller, namespace: platform}]
+"""
+
+
+def deployment(namespace: str) -> str:
+    return f"""\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web, namespace: {namespace}}}
+spec:
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      serviceAccountName: controller
+      containers: [{{name: c, image: nginx}}]
+"""
+
+
+def run(repo: GitRepo, base: str, head: str, capsys: pytest.CaptureFixture[str]
+        ) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
+    code = main(["check", "--repo", str(repo.path), "--base", base, "--head", head,
+                 "--format", "json"])
+    return code, json.loads(capsys.readouterr().out)["findings"]
+
+
+def change(make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+           files: dict[str, str], edited: dict[str, str], author: tuple[str, str] = AGENT
+           ) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
+    repo = make_repo()
+    base = repo.commit(files, author=HUMAN)
+    head = repo.commit(edited, author=author, message="move web\n\nRequested-by: Alice "
+                       "Example <alice@example.com>")
+    return run(repo, base, head, capsys)
+
+
+def picked(findings: list[dict[str, Any]], *rules: str) -> set[tuple[str, str, bool]]:
+    return {(f["rule_id"], f["level"], f["blocking"]) for f in findings
+            if f["rule_id"] in rules}
+
+
+def messages(findings: list[dict[str, Any]], rule: str) -> list[str]:
+    return [f["message"] for f in findings if f["rule_id"] == rule]
+
+
+# A5: a namespace move is an account switch
+
+
+def test_agent_moving_a_workload_to_another_namespace_switches_its_account(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    code, findings = change(make_repo, capsys,
+                            {"k/d.yaml": deployment("team"), "k/rbac.yaml": ADMIN_BINDING},
+                            {"k/d.yaml": deployment("platform")})
+    assert code == 1
+    assert picked(findings, "NHI101", "NHI302") == {("NHI101", "error", True),
+                                                    ("NHI302", "error", True)}
+    [drift] = messages(findings, "NHI302")
+    assert ("Deployment/platform/web now runs as ServiceAccount/platform/controller (was "
+            "ServiceAccount/team/controller)") in drift
+    assert {f["start_line"] for f in findings if f["rule_id"] == "NHI101"} == {3}
+
+
+def test_namespace_move_onto_a_cluster_admin_account_names_it(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    # the binding is in the change: what the new account may do is shown
+    code, findings = change(make_repo, capsys, {"k/d.yaml": deployment("team")},
+                            {"k/d.yaml": deployment("platform") + "---\n" + ADMIN_BINDING})
+    assert code == 1
+    [drift] = messages(findings, "NHI302")
+    assert "cluster-admin" in drift and "ServiceAccount/platform/controller" in drift
+
+
+def test_a_person_moving_a_workload_is_a_warning(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    code, findings = change(make_repo, capsys, {"k/d.yaml": deployment("team")},
+                            {"k/d.yaml": deployment("platform")}, author=PERSON)
+    assert code == 0
+    assert picked(findings, "NHI101", "NHI302") == {("NHI302", "warning", False)}
+
+
+def test_a_new_workload_next_to_the_old_one_is_no_move(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    # the team copy stays at head: the platform copy is a new workload, not a moved one
+    code, findings = change(make_repo, capsys, {"k/d.yaml": deployment("team")},
+                            {"k/d.yaml": deployment("team") + "---\n" + deployment("platform")},
+                            author=PERSON)
+    assert code == 0
+    assert picked(findings, "NHI302") == set()
+
+
+@pytest.mark.skipif(find_kustomize() is None, reason="neither kustomize nor kubectl is installed")
+def test_agent_changing_an_overlays_namespace_switches_the_account(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    overlay = "resources: [../k/d.yaml]\nnamespace: {}\n"
+    code, findings = change(
+        make_repo, capsys,
+        {"k/d.yaml": deployment("team"), "ov/kustomization.yaml": overlay.format("team")},
+        {"ov/kustomization.yaml": overlay.format("platform")})
+    assert code == 1
+    assert picked(findings, "NHI101", "NHI302") == {("NHI101", "error", True),
+                                                    ("NHI302", "error", True)}
+    [drift] = messages(findings, "NHI302")
+    assert ("ov/kustomization.yaml:Deployment/platform/web now runs as "
+            "ov/kustomization.yaml:ServiceAccount/platform/controller (was "
+            "ov/kustomization.yaml:ServiceAccount/team/controller)") in drift
