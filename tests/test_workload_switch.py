@@ -129,3 +129,69 @@ def test_agent_changing_an_overlays_namespace_switches_the_account(
     assert ("ov/kustomization.yaml:Deployment/platform/web now runs as "
             "ov/kustomization.yaml:ServiceAccount/platform/controller (was "
             "ov/kustomization.yaml:ServiceAccount/team/controller)") in drift
+
+
+# A7: pod templates of common controllers beyond the eight core kinds
+
+OPS = """\
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: ops, namespace: default}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: ops-admin}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects: [{kind: ServiceAccount, name: ops, namespace: default}]
+"""
+
+
+def templated(api: str, kind: str, account: str = "app", opt_out: bool = True) -> str:
+    off = "      automountServiceAccountToken: false\n" if opt_out else ""
+    return (f"apiVersion: {api}\nkind: {kind}\nmetadata: {{name: ro, namespace: default}}\n"
+            "spec:\n  selector: {matchLabels: {app: ro}}\n  template:\n"
+            "    metadata: {labels: {app: ro}}\n    spec:\n"
+            f"      serviceAccountName: {account}\n{off}"
+            "      containers: [{name: c, image: nginx}]\n")
+
+
+CONTROLLERS = [("argoproj.io/v1alpha1", "Rollout"), ("apps.kruise.io/v1alpha1", "CloneSet"),
+               ("serving.knative.dev/v1", "Service"), ("apps.kruise.io/v1beta1", "StatefulSet")]
+
+
+@pytest.mark.parametrize(("api", "kind"), CONTROLLERS)
+def test_agent_switching_a_controllers_pod_template_to_an_admin_account_blocks(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        api: str, kind: str) -> None:
+    code, findings = change(make_repo, capsys,
+                            {"k/ro.yaml": templated(api, kind), "k/rbac.yaml": OPS},
+                            {"k/ro.yaml": templated(api, kind, account="ops"),
+                             "k/rbac.yaml": OPS + "# reviewed\n"})
+    assert code == 1
+    assert picked(findings, "NHI101", "NHI302") == {("NHI101", "error", True),
+                                                    ("NHI302", "error", True)}
+    [drift] = messages(findings, "NHI302")
+    assert f"{kind}/default/ro now runs as ServiceAccount/default/ops" in drift
+    assert "cluster-admin" in drift
+    assert {f["start_line"] for f in findings if f["rule_id"] == "NHI302"} == {9}
+
+
+def test_agent_removing_a_rollouts_automount_opt_out_blocks(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    api = "argoproj.io/v1alpha1"
+    code, findings = change(make_repo, capsys, {"k/ro.yaml": templated(api, "Rollout")},
+                            {"k/ro.yaml": templated(api, "Rollout", opt_out=False)})
+    assert code == 1
+    assert picked(findings, "NHI101", "NHI302") == {("NHI101", "error", True),
+                                                    ("NHI302", "error", True)}
+    [drift] = messages(findings, "NHI302")
+    assert "Rollout/default/ro mounts the API token of ServiceAccount/default/app" in drift
+
+
+def test_a_core_service_is_no_workload(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    service = ("apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: default}\n"
+               "spec:\n  selector: {app: web}\n  ports: [{port: PORT}]\n")
+    code, findings = change(make_repo, capsys, {"k/s.yaml": service.replace("PORT", "80")},
+                            {"k/s.yaml": service.replace("PORT", "8080")})
+    assert (code, findings) == (0, [])

@@ -1,7 +1,9 @@
 """Kubernetes workloads -> one facet per pod spec: which ServiceAccount it runs as, and whether
 the account's API token is mounted.
 
-`WORKLOAD_POD_SPECS` names the eight workload kinds and the path to each one's pod spec;
+`WORKLOAD_POD_SPECS` names the eight core workload kinds and the pod-template custom resources
+of common controllers (Argo Rollouts, OpenKruise, Knative Serving), with the path to each one's
+pod spec;
 `workload_facet` builds the facet (`checker.checks.workloads` judges it); `token_sinks` gives
 `(TOKEN_MOUNT,)` for a pod spec or ServiceAccount that does not opt out of automounting;
 `projected_tokens` the projected service-account token volumes a pod spec mounts.
@@ -20,9 +22,17 @@ from checker.model import PROJECTED_TOKEN, TOKEN_MOUNT, IdentityObject, Location
 from checker.policy.catalogue import CatalogueEntry
 from checker.safeyaml import get, get_entry, get_path, line_of, scalar_text, sequence
 
-#: Workload kinds -> keys from the object to its pod spec. Source:
-#: https://kubernetes.io/docs/concepts/workloads/ (each kind's `spec.template` is a PodTemplateSpec;
-#: a CronJob's is under `spec.jobTemplate.spec`).
+#: Workload types (catalogue `type`: the kind, or `<API group>/<kind>` for a custom resource)
+#: -> keys from the object to its pod spec. Sources: https://kubernetes.io/docs/concepts/workloads/
+#: (each kind's `spec.template` is a PodTemplateSpec; a CronJob's is under
+#: `spec.jobTemplate.spec`); Argo Rollouts' Rollout, a Deployment replacement whose
+#: `spec.template` is a PodTemplateSpec:
+#: https://argoproj.github.io/argo-rollouts/features/specification/; OpenKruise's CloneSet
+#: (`spec.template`): https://openkruise.io/docs/user-manuals/cloneset/ (its Advanced
+#: StatefulSet and DaemonSet, `apps.kruise.io` `StatefulSet`/`DaemonSet`, are read as the core
+#: kinds of the same name); a Knative Serving Service, whose `spec.template.spec` is a pod spec
+#: (`serviceAccountName`, `volumes`, containers):
+#: https://knative.dev/docs/serving/reference/serving-api/.
 WORKLOAD_POD_SPECS: dict[str, tuple[str, ...]] = {
     "Pod": ("spec",),
     "Deployment": ("spec", "template", "spec"),
@@ -32,6 +42,9 @@ WORKLOAD_POD_SPECS: dict[str, tuple[str, ...]] = {
     "ReplicationController": ("spec", "template", "spec"),
     "Job": ("spec", "template", "spec"),
     "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+    "argoproj.io/Rollout": ("spec", "template", "spec"),
+    "apps.kruise.io/CloneSet": ("spec", "template", "spec"),
+    "serving.knative.dev/Service": ("spec", "template", "spec"),
 }
 _FALSE = frozenset({"false", "no", "off"})
 #: What a `serviceAccountToken` projection gets when it names no audience or lifetime (the
@@ -84,7 +97,7 @@ def workload_facet(doc: MappingNode, kind: str, entry: CatalogueEntry, address: 
     None when the object has no pod spec (a kustomize patch such as `spec: {replicas: 3}`
     says nothing about the account).
     """
-    path = WORKLOAD_POD_SPECS[kind]
+    path = WORKLOAD_POD_SPECS[entry.type]
     spec_entry = get_entry(get_path(doc, *path[:-1]), path[-1])
     if spec_entry is None:
         return None
