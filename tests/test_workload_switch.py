@@ -195,3 +195,121 @@ def test_a_core_service_is_no_workload(
     code, findings = change(make_repo, capsys, {"k/s.yaml": service.replace("PORT", "80")},
                             {"k/s.yaml": service.replace("PORT", "8080")})
     assert (code, findings) == (0, [])
+
+
+# A6: a pod that uses another account's token Secret runs as that account
+
+TOKEN = """\
+apiVersion: v1
+kind: Secret
+metadata:
+  name: ops-token
+  namespace: default
+  annotations: {kubernetes.io/service-account.name: ops}
+type: kubernetes.io/service-account-token
+"""
+
+WEB = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      serviceAccountName: app
+      automountServiceAccountToken: false
+"""
+
+PLAIN = WEB + "      containers: [{name: c, image: nginx}]\n"
+
+#: How a pod can use the token Secret: (containers and volumes, line of the Secret's name).
+USES = {
+    "volume at the token path": ("""\
+      containers:
+      - name: c
+        image: nginx
+        volumeMounts: [{name: t, mountPath: /var/run/secrets/kubernetes.io/serviceaccount}]
+      volumes:
+      - name: t
+        secret: {secretName: ops-token}
+""", 17),
+    "secretKeyRef": ("""\
+      containers:
+      - name: c
+        image: nginx
+        env:
+        - name: KUBE_TOKEN
+          valueFrom: {secretKeyRef: {name: ops-token, key: token}}
+""", 16),
+    "envFrom": ("""\
+      containers:
+      - name: c
+        image: nginx
+        envFrom: [{secretRef: {name: ops-token}}]
+""", 14),
+    "projected secret": ("""\
+      containers:
+      - name: c
+        image: nginx
+        volumeMounts: [{name: p, mountPath: /etc/kube}]
+      volumes:
+      - name: p
+        projected: {sources: [{secret: {name: ops-token}}]}
+""", 17),
+}
+
+
+@pytest.mark.parametrize("use", sorted(USES))
+def test_agent_giving_a_pod_another_accounts_token_secret_blocks(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str], use: str) -> None:
+    pod, line = USES[use]
+    # the token Secret is in the change (an agent edits it in the same commit)
+    code, findings = change(make_repo, capsys, {"k/d.yaml": PLAIN, "k/tok.yaml": TOKEN},
+                            {"k/d.yaml": WEB + pod, "k/tok.yaml": TOKEN + "data: {}\n"})
+    assert code == 1
+    drift = [f for f in findings if f["rule_id"] == "NHI302"]
+    assert [(f["level"], f["start_line"]) for f in drift] == [("error", line)]
+    assert ("Deployment/default/web now runs as ServiceAccount/default/ops (was "
+            "ServiceAccount/default/app)") in drift[0]["message"]
+    [approval] = [f for f in findings if f["rule_id"] == "NHI101"
+                  and f["address"] == "Deployment/default/web"]
+    assert approval["blocking"] and approval["start_line"] == line
+    assert "Secret `ops-token` (ServiceAccount/default/ops)" in approval["message"]
+
+
+def test_token_secret_outside_the_change_mounted_at_the_token_path_blocks(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    # attack-wl1's shape: the Secret was added by a person before; the agent only mounts it
+    repo = make_repo()
+    repo.commit({"k/d.yaml": PLAIN, "k/rbac.yaml": OPS}, author=HUMAN)
+    base = repo.commit({"k/tok.yaml": TOKEN}, author=HUMAN)
+    head = repo.commit({"k/d.yaml": WEB + USES["volume at the token path"][0]}, author=AGENT,
+                       message="mount\n\nRequested-by: Alice Example <alice@example.com>")
+    code, findings = run(repo, base, head, capsys)
+    assert code == 1
+    assert picked(findings, "NHI101", "NHI302") == {("NHI101", "error", True),
+                                                    ("NHI302", "error", True)}
+    [drift] = messages(findings, "NHI302")
+    assert "now runs as the account of Secret default/ops-token" in drift
+
+
+def test_an_ordinary_secret_is_no_account_switch(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    opaque = TOKEN.replace("kubernetes.io/service-account-token", "Opaque")
+    pod = USES["secretKeyRef"][0]
+    _, findings = change(make_repo, capsys, {"k/d.yaml": PLAIN, "k/tok.yaml": opaque},
+                            {"k/d.yaml": WEB + pod, "k/tok.yaml": opaque + "data: {}\n"})
+    assert picked(findings, "NHI302") == set()
+    assert not [f for f in findings if f["rule_id"] == "NHI101"
+                and f["address"] == "Deployment/default/web"]
+
+
+def test_a_person_mounting_a_token_secret_is_a_warning(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    code, findings = change(make_repo, capsys, {"k/d.yaml": PLAIN, "k/tok.yaml": TOKEN},
+                            {"k/d.yaml": WEB + USES["envFrom"][0],
+                             "k/tok.yaml": TOKEN + "data: {}\n"}, author=PERSON)
+    assert code == 0
+    assert picked(findings, "NHI101", "NHI302") == {("NHI302", "warning", False)}

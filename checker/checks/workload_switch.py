@@ -38,6 +38,8 @@ TOKEN_PATH_SECRET = "tokenPathSecret."
 _TOKEN_SECRET = "Secret:kubernetes.io/service-account-token"
 #: NHI302's level variant for a person's workload identity change (rules/docs/privilege.yaml).
 HUMAN_VARIANT = "workload-human"
+#: How `token_accounts` names the account of a Secret the run does not show.
+UNSEEN_TOKEN = "the account of Secret "
 
 
 def _name(obj: IdentityObject) -> str:
@@ -73,7 +75,7 @@ def token_accounts(obj: IdentityObject, objects: Sequence[IdentityObject]
     Secret among `objects` in the workload's namespace and render (its account as written in
     a binding's subjects: `ServiceAccount/<ns>/<name>`, render-prefixed like the facet's own
     reference), or, when none is, a secret volume mounted at the token path (the account
-    `(the account of Secret <name>)`, which no binding names)."""
+    `UNSEEN_TOKEN<ns>/<name>`, which no binding names)."""
     prefix = f"{obj.rendered_by}:" if obj.rendered_by else ""
     where = "/".join(p for p in (obj.namespace, "") if p is not None)
     out: dict[str, tuple[str, int]] = {}
@@ -84,5 +86,5 @@ def token_accounts(obj: IdentityObject, objects: Sequence[IdentityObject]
         if found is not None:
             out[name] = (found.references[0], line)
         elif f"{TOKEN_PATH_SECRET}{name}" in obj.attribute_lines:
-            out[name] = (f"(the account of Secret {name})", line)
+            out[name] = (f"{UNSEEN_TOKEN}{where}{name}", line)
     return out

@@ -74,7 +74,7 @@ from checker.checks import workload_switch
 from checker.checks.account_access import account_access, switch_message
 from checker.checks.api import Context, Hit, Subject
 from checker.checks.aws_workloads import role_approval, role_drift
-from checker.checks.workload_switch import moved_from, token_accounts
+from checker.checks.workload_switch import UNSEEN_TOKEN, moved_from, token_accounts
 from checker.model import PROJECTED_TOKEN, TOKEN_MOUNT, IdentityObject
 from checker.provenance.attribution import Touch
 
@@ -223,18 +223,21 @@ def _drift(subject: Subject) -> Iterator[Hit]:
     if not is_workload(obj):
         return
     old = account_of(base)
-    switches = [(account_of(obj), _at(obj, "serviceAccountName") or _at(obj, "podSpec"))]
-    switches += [(a, line) for a, line in _new_tokens(obj, base, ctx).values()]
-    for new, line in switches:
+    switches = [(account_of(obj), "serviceAccountName",
+                 _at(obj, "serviceAccountName") or _at(obj, "podSpec"))]
+    switches += [(a, f"secretRef.{s}", at) for s, (a, at) in _new_tokens(obj, base, ctx).items()]
+    for new, attribute, line in switches:
         if new == old:
             continue
         now = account_access(new, ctx.head_objects, ctx.admin_table)
         before = account_access(old, ctx.base_objects, ctx.admin_table) or account_access(
             old, ctx.head_objects, ctx.admin_table)
-        message = switch_message(obj.address, new, old, now, before,
-                                 "no RoleBinding or ClusterRoleBinding in the change binds it")
+        unseen = ("the Secret is not in the change, and is mounted at the service-account "
+                  "token path" if new.startswith(UNSEEN_TOKEN) else
+                  "no RoleBinding or ClusterRoleBinding in the change binds it")
+        message = switch_message(obj.address, new, old, now, before, unseen)
         if message is not None:
-            yield Hit("NHI302", message, "serviceAccountName", line, variant=variant)
+            yield Hit("NHI302", message, attribute, line, variant=variant)
 
 
 def _new_tokens(obj: IdentityObject, base: IdentityObject | None, ctx: Context
@@ -298,13 +301,14 @@ def _approval(subject: Subject) -> Iterator[Hit]:
     stolen = {s: v for s, v in _new_tokens(obj, base, subject.ctx).items()
               if base is not None or v[1] in touch.lines}
     line = line if gains else next((at for _, at in stolen.values()), line)
-    gains += [f"uses the API token of {a} (Secret `{s}`)" for s, (a, _) in stolen.items()]
+    own = [account_of(obj)] if gains else []
+    gains += [f"uses the API token in Secret `{s}` ({a})" for s, (a, _) in stolen.items()]
     if not gains and not changed and (_uses_default(obj) or not written):
         return
     who = touch.agent or touch.actor_kind
     where = f" in commit {touch.commit[:12]}" if touch.commit else ""
     if gains:
-        whose = ", ".join(dict.fromkeys([account_of(obj), *(a for a, _ in stolen.values())]))
+        whose = ", ".join(dict.fromkeys([*own, *(a for a, _ in stolen.values())]))
         what = f"{obj.address} {'; '.join(gains)}, changed by {touch.actor_kind} ({who}){where}"
         yield Hit("NHI101", f"{what} without a human's approval: the workload's code gets a "
                   f"credential of {whose}", "secret_sinks", line)

@@ -51,6 +51,49 @@ _FALSE = frozenset({"false", "no", "off"})
 #: projected-volumes page above).
 DEFAULT_AUDIENCE = "(the API server)"
 DEFAULT_EXPIRATION = "3600"
+#: Where a pod's service-account token is mounted and client libraries look for it:
+#: https://kubernetes.io/docs/tasks/run-application/access-api-from-pod/
+TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
+_CONTAINERS = ("containers", "initContainers", "ephemeralContainers")
+
+
+def secret_refs(spec: Node | None) -> dict[str, int]:
+    """The Secrets a pod spec uses, as `attribute_lines` entries: `secretRef.<name>` -> line of
+    the name, for each `volumes[].secret.secretName`, `volumes[].projected.sources[].secret
+    .name`, `env[].valueFrom.secretKeyRef.name` and `envFrom[].secretRef.name` of any container
+    (first use wins); and `tokenPathSecret.<name>` for a Secret whose volume a container mounts
+    at (or under) `TOKEN_PATH`. Sources: https://kubernetes.io/docs/concepts/configuration/secret/
+    (using Secrets as files and as environment variables),
+    https://kubernetes.io/docs/concepts/storage/projected-volumes/ (a `secret` source)."""
+    out: dict[str, int] = {}
+    by_volume: dict[str, list[str]] = {}
+
+    def use(node: Node | None, key: str, volume: str | None = None) -> None:
+        found = get_entry(node, key)
+        name = scalar_text(found[1]) if found is not None else None
+        if found is None or not name:
+            return
+        out.setdefault(f"secretRef.{name}", line_of(found[1]))
+        if volume is not None:
+            by_volume.setdefault(volume, []).append(name)
+
+    for volume in sequence(get(spec, "volumes")):
+        vname = scalar_text(get(volume, "name")) or "(unnamed)"
+        use(get(volume, "secret"), "secretName", vname)
+        for source in sequence(get_path(volume, "projected", "sources")):
+            use(get(source, "secret"), "name", vname)
+    for field in _CONTAINERS:
+        for container in sequence(get(spec, field)):
+            for env in sequence(get(container, "env")):
+                use(get_path(env, "valueFrom", "secretKeyRef"), "name")
+            for source in sequence(get(container, "envFrom")):
+                use(get(source, "secretRef"), "name")
+            for mount in sequence(get(container, "volumeMounts")):
+                path = (scalar_text(get(mount, "mountPath")) or "").rstrip("/")
+                if path == TOKEN_PATH or path.startswith(f"{TOKEN_PATH}/"):
+                    for name in by_volume.get(scalar_text(get(mount, "name")) or "", []):
+                        out.setdefault(f"tokenPathSecret.{name}", out[f"secretRef.{name}"])
+    return out
 
 
 def token_sinks(node: Node | None) -> tuple[str, ...]:
@@ -114,6 +157,7 @@ def workload_facet(doc: MappingNode, kind: str, entry: CatalogueEntry, address: 
     if mount is not None:
         attribute_lines["automountServiceAccountToken"] = line_of(mount[0])
     name = account or "default"
+    attribute_lines.update(secret_refs(spec))
     tokens = projected_tokens(spec)
     for sink, line in tokens:
         attribute_lines.setdefault(f"projectedToken.{sink[len(PROJECTED_TOKEN):].split('|')[0]}",
