@@ -156,7 +156,8 @@ def templated(api: str, kind: str, account: str = "app", opt_out: bool = True) -
 
 
 CONTROLLERS = [("argoproj.io/v1alpha1", "Rollout"), ("apps.kruise.io/v1alpha1", "CloneSet"),
-               ("serving.knative.dev/v1", "Service"), ("apps.kruise.io/v1beta1", "StatefulSet")]
+               ("serving.knative.dev/v1", "Service"), ("serving.knative.dev/v1", "Configuration"),
+               ("apps.kruise.io/v1beta1", "StatefulSet")]
 
 
 @pytest.mark.parametrize(("api", "kind"), CONTROLLERS)

@@ -30,8 +30,8 @@ from checker.safeyaml import get, get_entry, get_path, line_of, scalar_text, seq
 #: https://argoproj.github.io/argo-rollouts/features/specification/; OpenKruise's CloneSet
 #: (`spec.template`): https://openkruise.io/docs/user-manuals/cloneset/ (its Advanced
 #: StatefulSet and DaemonSet, `apps.kruise.io` `StatefulSet`/`DaemonSet`, are read as the core
-#: kinds of the same name); a Knative Serving Service, whose `spec.template.spec` is a pod spec
-#: (`serviceAccountName`, `volumes`, containers):
+#: kinds of the same name); a Knative Serving Service or Configuration, whose
+#: `spec.template.spec` is a pod spec (`serviceAccountName`, `volumes`, containers):
 #: https://knative.dev/docs/serving/reference/serving-api/.
 WORKLOAD_POD_SPECS: dict[str, tuple[str, ...]] = {
     "Pod": ("spec",),
@@ -45,6 +45,7 @@ WORKLOAD_POD_SPECS: dict[str, tuple[str, ...]] = {
     "argoproj.io/Rollout": ("spec", "template", "spec"),
     "apps.kruise.io/CloneSet": ("spec", "template", "spec"),
     "serving.knative.dev/Service": ("spec", "template", "spec"),
+    "serving.knative.dev/Configuration": ("spec", "template", "spec"),
 }
 _FALSE = frozenset({"false", "no", "off"})
 #: What a `serviceAccountToken` projection gets when it names no audience or lifetime (the
