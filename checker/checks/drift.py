@@ -48,7 +48,7 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
-from checker.checks import metadata, workloads
+from checker.checks import aws_workloads, metadata, workloads
 from checker.checks.api import Hit, Subject
 from checker.checks.trust_drift import glob, trust_covered, trust_gain
 from checker.model import Grant, IdentityObject, Lifetime, Trust
@@ -61,7 +61,7 @@ _RENEWABLE = frozenset({"certificate", "private_key", "access_key", "api_token",
 def check(subject: Subject) -> Iterator[Hit]:
     """NHI302: emit one finding per widened aspect of a changed identity (see module doc)."""
     base = subject.base
-    if base is None or workloads.is_workload(subject.obj) or workloads.is_aws_workload(
+    if base is None or workloads.is_workload(subject.obj) or aws_workloads.is_aws_workload(
             subject.obj):  # checks/workloads.py judges what a workload runs as
         return
     yield from _privileges(subject, base)

@@ -44,9 +44,13 @@ NHI302 (`privilege-drift`), naming what was gained:
 - `serviceAccountName` switched to an account that may do more: the bindings among the objects
   of the run (`checker.checks.account_access`) bind it to an admin-equivalent or wildcard role,
   or to grants the old account did not have; when no binding in the change names the new
-  account, the finding says its privileges could not be checked (fail closed).
+  account, the finding says its privileges could not be checked (fail closed). A workload
+  moved to another namespace runs as another account of the same name, and a pod that uses a
+  service-account token Secret runs as that Secret's account too: both are judged as a switch
+  (`checker.checks.workload_switch`).
 An AWS workload facet switched to another role is compared the same way
-(`account_access.role_access`: the role's grants and those of the policies and attachments
+(`checker.checks.aws_workloads`;
+`account_access.role_access`: the role's grants and those of the policies and attachments
 that reference it among the run's objects).
 An agent's, bot's or unknown actor's change is an error (and NHI101: a human must approve the
 workload's new identity); a person's is a warning (variant `workload-human`). The reverse
@@ -66,13 +70,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 
-from checker.checks.account_access import (
-    AccountAccess,
-    account_access,
-    role_access,
-    switch_message,
-)
+from checker.checks import workload_switch
+from checker.checks.account_access import account_access, switch_message
 from checker.checks.api import Context, Hit, Subject
+from checker.checks.aws_workloads import role_approval, role_drift
+from checker.checks.workload_switch import UNSEEN_TOKEN, moved_from, token_accounts
 from checker.model import PROJECTED_TOKEN, TOKEN_MOUNT, IdentityObject
 from checker.provenance.attribution import Touch
 
@@ -106,12 +108,6 @@ def is_workload(obj: IdentityObject) -> bool:
             and obj.derived_from == obj.address)
 
 
-def is_aws_workload(obj: IdentityObject) -> bool:
-    """True for an AWS workload facet (Lambda, ECS task definition; see module doc)."""
-    return (obj.platform == "aws" and obj.derived_from == obj.address
-            and any(k.startswith("runsAs.") for k in obj.attribute_lines))
-
-
 def _off(obj: IdentityObject) -> str:
     """How `obj`'s source spells the automount opt-out (YAML, or a Kubernetes provider block)."""
     if obj.type.startswith("kubernetes_"):
@@ -138,7 +134,7 @@ def _mount_line(obj: IdentityObject) -> int | None:
 
 
 #: NHI302's level variant for a person's workload identity change (rules/docs/privilege.yaml).
-HUMAN_VARIANT = "workload-human"
+HUMAN_VARIANT = workload_switch.HUMAN_VARIANT
 
 
 def _tokens(obj: IdentityObject) -> dict[str, str]:
@@ -224,44 +220,32 @@ def _drift(subject: Subject) -> Iterator[Hit]:
     variant = HUMAN_VARIANT if subject.touch.actor_kind == "human" else None
     for attribute, what, line in _gains(obj, base, ctx.head_objects):
         yield Hit("NHI302", f"{obj.address} {what}", attribute, line, variant=variant)
-    if not is_workload(obj) or account_of(obj) == account_of(base):
+    if not is_workload(obj):
         return
-    new, old = account_of(obj), account_of(base)
-    now = account_access(new, ctx.head_objects, ctx.admin_table)
-    before = account_access(old, ctx.base_objects, ctx.admin_table) or account_access(
-        old, ctx.head_objects, ctx.admin_table)
-    line = _at(obj, "serviceAccountName") or _at(obj, "podSpec")
-    message = switch_message(obj.address, new, old, now, before,
-                             "no RoleBinding or ClusterRoleBinding in the change binds it")
-    if message is not None:
-        yield Hit("NHI302", message, "serviceAccountName", line, variant=variant)
-
-
-def _role_drift(subject: Subject) -> Iterator[Hit]:
-    """NHI302 for an AWS workload facet that runs as a role base did not name, when that role
-    may do more than the roles it ran as (or the change does not show it): compared through
-    `account_access.role_access`."""
-    obj, base, ctx = subject.obj, subject.base, subject.ctx
-    if base is None or ctx.mode == "scan" or not is_aws_workload(obj):
-        return
-    old = [*base.references, *base.principals]
-    new = [r for r in (*obj.references, *obj.principals) if r not in old]
-    if not new:
-        return
-    variant = HUMAN_VARIANT if subject.touch.actor_kind == "human" else None
-    lines = {k: v for k, v in obj.attribute_lines.items() if k.startswith("runsAs.")}
-    attr = next((k for k, v in lines.items() if v in subject.touch.lines), next(iter(lines)))
-    seen = [role_access(r, ctx.base_objects, ctx.admin_table)
-            or role_access(r, ctx.head_objects, ctx.admin_table) for r in old]
-    before = None if not old or None in seen else AccountAccess(
-        (), frozenset().union(*(a.grants for a in seen if a)),
-        tuple(sorted({w for a in seen if a for w in a.admin})))
-    for role in new:
-        message = switch_message(obj.address, role, ", ".join(old) or "no role",
-                                 role_access(role, ctx.head_objects, ctx.admin_table), before,
-                                 "the role is not defined in the change")
+    old = account_of(base)
+    switches = [(account_of(obj), "serviceAccountName",
+                 _at(obj, "serviceAccountName") or _at(obj, "podSpec"))]
+    switches += [(a, f"secretRef.{s}", at) for s, (a, at) in _new_tokens(obj, base, ctx).items()]
+    for new, attribute, line in switches:
+        if new == old:
+            continue
+        now = account_access(new, ctx.head_objects, ctx.admin_table)
+        before = account_access(old, ctx.base_objects, ctx.admin_table) or account_access(
+            old, ctx.head_objects, ctx.admin_table)
+        unseen = ("the Secret is not in the change, and is mounted at the service-account "
+                  "token path" if new.startswith(UNSEEN_TOKEN) else
+                  "no RoleBinding or ClusterRoleBinding in the change binds it")
+        message = switch_message(obj.address, new, old, now, before, unseen)
         if message is not None:
-            yield Hit("NHI302", message, attr, lines[attr], variant=variant)
+            yield Hit("NHI302", message, attribute, line, variant=variant)
+
+
+def _new_tokens(obj: IdentityObject, base: IdentityObject | None, ctx: Context
+                ) -> dict[str, tuple[str, int]]:  # fmt: skip
+    """The service-account token Secrets `obj` uses that `base` did not (`token_accounts`)."""
+    objects = [*ctx.head_objects, *ctx.base_objects]
+    old = token_accounts(base, objects) if base is not None else {}
+    return {k: v for k, v in token_accounts(obj, objects).items() if old.get(k) != v}
 
 
 def check(subject: Subject) -> Iterator[Hit]:
@@ -269,11 +253,14 @@ def check(subject: Subject) -> Iterator[Hit]:
     agent-attached named service account or a token an agent added."""
     obj = subject.obj
     if obj.platform == "aws" and obj.derived_from == obj.address:
-        yield from _role_drift(subject)
-        yield from _role_approval(subject)
+        yield from role_drift(subject)
+        yield from role_approval(subject)
         return
     if obj.platform != "kubernetes":
         return
+    if subject.base is None and subject.ctx.mode != "scan" and is_workload(obj):
+        moved = moved_from(obj, subject.ctx.base_objects, subject.ctx.head_objects)
+        subject = replace(subject, base=moved) if moved is not None else subject
     yield from _drift(subject)
     mounted = TOKEN_MOUNT in obj.secret_sinks
     if obj.type == "ServiceAccount" and obj.address.rsplit("/", 1)[-1] == "default":
@@ -311,46 +298,25 @@ def _approval(subject: Subject) -> Iterator[Hit]:
         gains = [f"mounts {_token_text(k)}" for k in _tokens(obj)]
         line = tokens[0]
     written = line is not None and line in touch.lines
+    stolen = {s: v for s, v in _new_tokens(obj, base, subject.ctx).items()
+              if base is not None or v[1] in touch.lines}
+    line = line if gains else next((at for _, at in stolen.values()), line)
+    own = [account_of(obj)] if gains else []
+    gains += [f"uses the API token in Secret `{s}` ({a})" for s, (a, _) in stolen.items()]
     if not gains and not changed and (_uses_default(obj) or not written):
         return
     who = touch.agent or touch.actor_kind
     where = f" in commit {touch.commit[:12]}" if touch.commit else ""
     if gains:
+        whose = ", ".join(dict.fromkeys([*own, *(a for a, _ in stolen.values())]))
         what = f"{obj.address} {'; '.join(gains)}, changed by {touch.actor_kind} ({who}){where}"
         yield Hit("NHI101", f"{what} without a human's approval: the workload's code gets a "
-                  f"credential of {account_of(obj)}", "secret_sinks", line)
+                  f"credential of {whose}", "secret_sinks", line)
         return
     yield Hit("NHI101",
               f"{obj.address} was set to run as {account_of(obj)} by {touch.actor_kind} ({who})"
               f"{where} without a human's approval: the workload gets every privilege bound to "
               "that account", "serviceAccountName", line)
-
-
-def _role_approval(subject: Subject) -> Iterator[Hit]:
-    """NHI101 for an AWS workload facet (Lambda, ECS task definition) an agent or bot created
-    with a role, or whose role it changed (by meaning: a re-aligned `role` line naming the same
-    role is no change; a role that is neither a catalogued reference nor a literal ARN, such as
-    `var.role_arn`, counts as changed when its line was written: fail closed)."""
-    obj, touch, base = subject.obj, subject.touch, subject.base
-    if subject.ctx.mode == "scan" or touch.actor_kind not in ("agent", "bot"):
-        return
-    lines = {k: v for k, v in obj.attribute_lines.items() if k.startswith("runsAs.")}
-    written = [k for k, v in lines.items() if v in touch.lines]
-    known = (obj.references, obj.principals)
-    if base is None or not any(known):
-        changed = bool(written)
-    else:
-        changed = (base.references, base.principals) != known
-    if not changed:
-        return
-    attr = (written or list(lines) or ["runsAs.role"])[0]
-    role = ", ".join((*obj.references, *obj.principals)) or f"the role in `{attr[7:]}`"
-    who = touch.agent or touch.actor_kind
-    where = f" in commit {touch.commit[:12]}" if touch.commit else ""
-    yield Hit("NHI101",
-              f"{obj.address} was set to run as {role} by {touch.actor_kind} ({who}){where} "
-              "without a human's approval: the workload gets every privilege of that role",
-              attr, lines.get(attr))
 
 
 def check_all(

@@ -41,7 +41,8 @@ Shapes produced (`IdentityObject` fields):
 - `lifetime`: cert-manager `spec.duration`, CSR `spec.expirationSeconds`, bootstrap token
   `expiration`.
 
-Workloads (Pod, Deployment, ..., CronJob) are normalised to one facet per pod spec by
+Workloads (Pod, Deployment, ..., CronJob, and the pod templates of Argo Rollouts, OpenKruise and
+Knative Serving) are normalised to one facet per pod spec by
 `checker.parsers.kubernetes.workloads`.
 
 Secret values never enter the model: only key names and line numbers of `data`/`stringData`.
@@ -162,7 +163,7 @@ def _identity(
         privileges = facts.privileges
     references.extend(refs_of(doc, kind, namespace, name))
     references.extend(facts.references)
-    if kind in WORKLOAD_POD_SPECS:
+    if entry.type in WORKLOAD_POD_SPECS:
         return workload_facet(doc, kind, entry, address, Location(path, start, end),
                               _metadata(meta, lines, start), namespace, _attribute_lines(doc))
     return IdentityObject(

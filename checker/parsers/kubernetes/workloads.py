@@ -1,7 +1,9 @@
 """Kubernetes workloads -> one facet per pod spec: which ServiceAccount it runs as, and whether
 the account's API token is mounted.
 
-`WORKLOAD_POD_SPECS` names the eight workload kinds and the path to each one's pod spec;
+`WORKLOAD_POD_SPECS` names the eight core workload kinds and the pod-template custom resources
+of common controllers (Argo Rollouts, OpenKruise, Knative Serving), with the path to each one's
+pod spec;
 `workload_facet` builds the facet (`checker.checks.workloads` judges it); `token_sinks` gives
 `(TOKEN_MOUNT,)` for a pod spec or ServiceAccount that does not opt out of automounting;
 `projected_tokens` the projected service-account token volumes a pod spec mounts.
@@ -20,9 +22,17 @@ from checker.model import PROJECTED_TOKEN, TOKEN_MOUNT, IdentityObject, Location
 from checker.policy.catalogue import CatalogueEntry
 from checker.safeyaml import get, get_entry, get_path, line_of, scalar_text, sequence
 
-#: Workload kinds -> keys from the object to its pod spec. Source:
-#: https://kubernetes.io/docs/concepts/workloads/ (each kind's `spec.template` is a PodTemplateSpec;
-#: a CronJob's is under `spec.jobTemplate.spec`).
+#: Workload types (catalogue `type`: the kind, or `<API group>/<kind>` for a custom resource)
+#: -> keys from the object to its pod spec. Sources: https://kubernetes.io/docs/concepts/workloads/
+#: (each kind's `spec.template` is a PodTemplateSpec; a CronJob's is under
+#: `spec.jobTemplate.spec`); Argo Rollouts' Rollout, a Deployment replacement whose
+#: `spec.template` is a PodTemplateSpec:
+#: https://argoproj.github.io/argo-rollouts/features/specification/; OpenKruise's CloneSet
+#: (`spec.template`): https://openkruise.io/docs/user-manuals/cloneset/ (its Advanced
+#: StatefulSet and DaemonSet, `apps.kruise.io` `StatefulSet`/`DaemonSet`, are read as the core
+#: kinds of the same name); a Knative Serving Service or Configuration, whose
+#: `spec.template.spec` is a pod spec (`serviceAccountName`, `volumes`, containers):
+#: https://knative.dev/docs/serving/reference/serving-api/.
 WORKLOAD_POD_SPECS: dict[str, tuple[str, ...]] = {
     "Pod": ("spec",),
     "Deployment": ("spec", "template", "spec"),
@@ -32,12 +42,59 @@ WORKLOAD_POD_SPECS: dict[str, tuple[str, ...]] = {
     "ReplicationController": ("spec", "template", "spec"),
     "Job": ("spec", "template", "spec"),
     "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+    "argoproj.io/Rollout": ("spec", "template", "spec"),
+    "apps.kruise.io/CloneSet": ("spec", "template", "spec"),
+    "serving.knative.dev/Service": ("spec", "template", "spec"),
+    "serving.knative.dev/Configuration": ("spec", "template", "spec"),
 }
 _FALSE = frozenset({"false", "no", "off"})
 #: What a `serviceAccountToken` projection gets when it names no audience or lifetime (the
 #: projected-volumes page above).
 DEFAULT_AUDIENCE = "(the API server)"
 DEFAULT_EXPIRATION = "3600"
+#: Where a pod's service-account token is mounted and client libraries look for it:
+#: https://kubernetes.io/docs/tasks/run-application/access-api-from-pod/
+TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
+_CONTAINERS = ("containers", "initContainers", "ephemeralContainers")
+
+
+def secret_refs(spec: Node | None) -> dict[str, int]:
+    """The Secrets a pod spec uses, as `attribute_lines` entries: `secretRef.<name>` -> line of
+    the name, for each `volumes[].secret.secretName`, `volumes[].projected.sources[].secret
+    .name`, `env[].valueFrom.secretKeyRef.name` and `envFrom[].secretRef.name` of any container
+    (first use wins); and `tokenPathSecret.<name>` for a Secret whose volume a container mounts
+    at (or under) `TOKEN_PATH`. Sources: https://kubernetes.io/docs/concepts/configuration/secret/
+    (using Secrets as files and as environment variables),
+    https://kubernetes.io/docs/concepts/storage/projected-volumes/ (a `secret` source)."""
+    out: dict[str, int] = {}
+    by_volume: dict[str, list[str]] = {}
+
+    def use(node: Node | None, key: str, volume: str | None = None) -> None:
+        found = get_entry(node, key)
+        name = scalar_text(found[1]) if found is not None else None
+        if found is None or not name:
+            return
+        out.setdefault(f"secretRef.{name}", line_of(found[1]))
+        if volume is not None:
+            by_volume.setdefault(volume, []).append(name)
+
+    for volume in sequence(get(spec, "volumes")):
+        vname = scalar_text(get(volume, "name")) or "(unnamed)"
+        use(get(volume, "secret"), "secretName", vname)
+        for source in sequence(get_path(volume, "projected", "sources")):
+            use(get(source, "secret"), "name", vname)
+    for field in _CONTAINERS:
+        for container in sequence(get(spec, field)):
+            for env in sequence(get(container, "env")):
+                use(get_path(env, "valueFrom", "secretKeyRef"), "name")
+            for source in sequence(get(container, "envFrom")):
+                use(get(source, "secretRef"), "name")
+            for mount in sequence(get(container, "volumeMounts")):
+                path = (scalar_text(get(mount, "mountPath")) or "").rstrip("/")
+                if path == TOKEN_PATH or path.startswith(f"{TOKEN_PATH}/"):
+                    for name in by_volume.get(scalar_text(get(mount, "name")) or "", []):
+                        out.setdefault(f"tokenPathSecret.{name}", out[f"secretRef.{name}"])
+    return out
 
 
 def token_sinks(node: Node | None) -> tuple[str, ...]:
@@ -84,7 +141,7 @@ def workload_facet(doc: MappingNode, kind: str, entry: CatalogueEntry, address: 
     None when the object has no pod spec (a kustomize patch such as `spec: {replicas: 3}`
     says nothing about the account).
     """
-    path = WORKLOAD_POD_SPECS[kind]
+    path = WORKLOAD_POD_SPECS[entry.type]
     spec_entry = get_entry(get_path(doc, *path[:-1]), path[-1])
     if spec_entry is None:
         return None
@@ -101,6 +158,7 @@ def workload_facet(doc: MappingNode, kind: str, entry: CatalogueEntry, address: 
     if mount is not None:
         attribute_lines["automountServiceAccountToken"] = line_of(mount[0])
     name = account or "default"
+    attribute_lines.update(secret_refs(spec))
     tokens = projected_tokens(spec)
     for sink, line in tokens:
         attribute_lines.setdefault(f"projectedToken.{sink[len(PROJECTED_TOKEN):].split('|')[0]}",

@@ -1,0 +1,77 @@
+"""AWS workloads in Terraform and the role they run as, for `checker.checks.workloads` (split
+from it): NHI302 when a Lambda function's `role` or an ECS task definition's
+`task_role_arn`/`execution_role_arn` now names a role that may do more (or that the change
+does not show), and NHI101 when an agent or bot created such a workload with a role or changed
+the role. The facet (`checker.parsers.terraform.workloads`) has `runsAs.<attr>` lines; roles
+are compared through `checker.checks.account_access.role_access` (the role's grants and those
+of the policies and attachments that reference it among the run's objects).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from checker.checks.account_access import AccountAccess, role_access, switch_message
+from checker.checks.api import Hit, Subject
+from checker.checks.workload_switch import HUMAN_VARIANT
+from checker.model import IdentityObject
+
+
+def is_aws_workload(obj: IdentityObject) -> bool:
+    """True for an AWS workload facet (Lambda, ECS task definition; see module doc)."""
+    return (obj.platform == "aws" and obj.derived_from == obj.address
+            and any(k.startswith("runsAs.") for k in obj.attribute_lines))
+
+
+def role_drift(subject: Subject) -> Iterator[Hit]:
+    """NHI302 for an AWS workload facet that runs as a role base did not name, when that role
+    may do more than the roles it ran as (or the change does not show it): compared through
+    `account_access.role_access`."""
+    obj, base, ctx = subject.obj, subject.base, subject.ctx
+    if base is None or ctx.mode == "scan" or not is_aws_workload(obj):
+        return
+    old = [*base.references, *base.principals]
+    new = [r for r in (*obj.references, *obj.principals) if r not in old]
+    if not new:
+        return
+    variant = HUMAN_VARIANT if subject.touch.actor_kind == "human" else None
+    lines = {k: v for k, v in obj.attribute_lines.items() if k.startswith("runsAs.")}
+    attr = next((k for k, v in lines.items() if v in subject.touch.lines), next(iter(lines)))
+    seen = [role_access(r, ctx.base_objects, ctx.admin_table)
+            or role_access(r, ctx.head_objects, ctx.admin_table) for r in old]
+    before = None if not old or None in seen else AccountAccess(
+        (), frozenset().union(*(a.grants for a in seen if a)),
+        tuple(sorted({w for a in seen if a for w in a.admin})))
+    for role in new:
+        message = switch_message(obj.address, role, ", ".join(old) or "no role",
+                                 role_access(role, ctx.head_objects, ctx.admin_table), before,
+                                 "the role is not defined in the change")
+        if message is not None:
+            yield Hit("NHI302", message, attr, lines[attr], variant=variant)
+
+
+def role_approval(subject: Subject) -> Iterator[Hit]:
+    """NHI101 for an AWS workload facet (Lambda, ECS task definition) an agent or bot created
+    with a role, or whose role it changed (by meaning: a re-aligned `role` line naming the same
+    role is no change; a role that is neither a catalogued reference nor a literal ARN, such as
+    `var.role_arn`, counts as changed when its line was written: fail closed)."""
+    obj, touch, base = subject.obj, subject.touch, subject.base
+    if subject.ctx.mode == "scan" or touch.actor_kind not in ("agent", "bot"):
+        return
+    lines = {k: v for k, v in obj.attribute_lines.items() if k.startswith("runsAs.")}
+    written = [k for k, v in lines.items() if v in touch.lines]
+    known = (obj.references, obj.principals)
+    if base is None or not any(known):
+        changed = bool(written)
+    else:
+        changed = (base.references, base.principals) != known
+    if not changed:
+        return
+    attr = (written or list(lines) or ["runsAs.role"])[0]
+    role = ", ".join((*obj.references, *obj.principals)) or f"the role in `{attr[7:]}`"
+    who = touch.agent or touch.actor_kind
+    where = f" in commit {touch.commit[:12]}" if touch.commit else ""
+    yield Hit("NHI101",
+              f"{obj.address} was set to run as {role} by {touch.actor_kind} ({who}){where} "
+              "without a human's approval: the workload gets every privilege of that role",
+              attr, lines.get(attr))
