@@ -101,11 +101,12 @@ def test_values_file_widens_the_cluster_role_at_its_template_line(tmp_path: Path
     assert 'verbs: ["get","list"]' in role.text and 'verbs: ["*"]' in wide.text
     assert (wide.source_path, wide.source_line) == ("charts/app/templates/role.yaml", 3)
     assert dict(wide.key_lines)["rules"] == 6
+    # the template, then every file of the chart (`.Files.Get` may read any), values files
     assert wide.inputs == (
-        "charts/app/templates/role.yaml", "charts/app/Chart.yaml", "charts/app/values.yaml",
-        "charts/app/templates/_helpers.tpl", "charts/app/values-prod.yaml",
+        "charts/app/templates/role.yaml", "charts/app/Chart.yaml",
+        "charts/app/templates/_helpers.tpl", "charts/app/templates/binding.yaml",
+        "charts/app/values-prod.yaml", "charts/app/values.yaml",
     )
-    assert "charts/app/values-prod.yaml" not in role.inputs
     assert wide.text.startswith("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole")
     assert "# Source:" not in wide.text
 
@@ -208,8 +209,12 @@ def test_vendored_and_file_dependencies_render_and_map_to_their_own_files(
     assert found == {("charts/app/charts/redis-chart/templates/sa.yaml", 2),
                      ("libs/common/templates/sa.yaml", 3)}
     common = next(d for d in rendered.documents if d.source_path.startswith("libs/"))
-    assert common.inputs == ("libs/common/templates/sa.yaml", "charts/app/Chart.yaml",
-                             "libs/common/Chart.yaml", "libs/common/values.yaml")
+    assert common.inputs == (
+        "libs/common/templates/sa.yaml", "charts/app/Chart.yaml",
+        "charts/app/charts/redis-chart/Chart.yaml",
+        "charts/app/charts/redis-chart/templates/sa.yaml", "libs/common/Chart.yaml",
+        "libs/common/values.yaml")
+    assert "libs/other/Chart.yaml" not in common.inputs
     assert not (tree / "charts/app/charts/common").exists()  # the tree is never written
 
     def read(path: str) -> bytes | None:
