@@ -19,6 +19,7 @@ from checker.errors import ConfigError
 from checker.policy.config import parse_config
 from checker.sources.render.api import RenderLimits
 from checker.sources.render.helm import (
+    _sentences,
     chart_files,
     find_helm,
     render_chart,
@@ -366,3 +367,26 @@ def test_a_renderer_over_its_cpu_budget_is_stopped_by_rlimit_cpu(tmp_path: Path)
     done = run_bounded([sys.executable, "-c", "import os; print(os.environ['HTTPS_PROXY'])"],
                        RenderLimits(), tmp_path)
     assert (done.code, done.stdout) == (0, b"http://127.0.0.1:9\n")
+
+
+@needs_helm
+def test_dependency_check_failure_gives_helms_whole_sentences(tmp_path: Path) -> None:
+    """A vendored dependency under another name: helm's own dependency check fails, and the
+    reason is its sentences, not cut mid-sentence (issue 13 C1), without the item it names."""
+    tree = tmp_path / "tree"
+    _write(tree, {
+        "c/Chart.yaml": "apiVersion: v2\nname: c\nversion: 0.1.0\ndependencies:\n"
+                        "  - {name: sub, version: 2.0.0, repository: https://example.com/x}\n",
+        "c/charts/sub/Chart.yaml": "apiVersion: v2\nname: other\nversion: 1.0.0\n",
+    })
+    assert render_chart(tree, "c", [], RenderLimits()).failure == (
+        "helm template failed: an error occurred while checking for chart dependencies. You "
+        "may need to run `helm dependency build` to fetch missing dependencies: found in "
+        "Chart.yaml, but missing in charts/ directory")
+
+
+def test_long_helm_errors_are_cut_at_a_sentence_and_quote_nothing() -> None:
+    assert _sentences('cannot load "hunter2" here: detail') == 'cannot load "..." here'
+    long = "First sentence is here. " * 20
+    assert _sentences(long) == ("First sentence is here. " * 12).strip()
+    assert _sentences("word " * 100) == ("word " * 60).strip() + " ..."

@@ -187,8 +187,8 @@ def _relative(path: Path, staged: Path, origins: dict[Path, str]) -> str:
 
 def _reason(stderr: str, tree: Path, staged: Path, origins: dict[Path, str]) -> str:
     """A one-line failure reason from helm's stderr that quotes no value: the template and
-    line of a template error, the template whose output is not YAML, else helm's first error
-    line cut before anything quoted."""
+    line of a template error, the template whose output is not YAML, else the sentences of
+    helm's first error line (`_sentences`)."""
     found = _TEMPLATE_AT.search(stderr)
     if found:
         where = _repo_path(found.group(1), staged, origins)
@@ -199,9 +199,20 @@ def _reason(stderr: str, tree: Path, staged: Path, origins: dict[Path, str]) -> 
         return f"helm template failed: {where} does not render as valid YAML"
     first = next((ln.strip() for ln in stderr.splitlines()
                   if ln.strip() and not ln.startswith("level=")), "no message")
-    first = re.split(r"[\"'`]|: (?=[^:]*$)", first.removeprefix("Error: "))[0].strip()
-    first = first.replace(f"{staged}/", "").replace(f"{tree}/", "")
-    return f"helm template failed: {first[:160] or 'no message'}"
+    first = first.removeprefix("Error: ").replace(f"{staged}/", "").replace(f"{tree}/", "")
+    return f"helm template failed: {_sentences(first) or 'no message'}"
+
+
+def _sentences(line: str, limit: int = 300) -> str:
+    """Helm's error `line` without anything that may be a value: a quoted string is `"..."` and
+    the text after its last `: ` (where helm appends the offending item) is dropped; whole
+    sentences up to `limit` characters (a longer first sentence is cut at a word)."""
+    line = re.sub(r"\"(?:[^\"\\]|\\.)*\"|'[^']*'", '"..."', line)
+    line = re.split(r": (?=[^:]*$)", line)[0].strip()
+    if len(line) <= limit:
+        return line
+    ends = [m.end() for m in re.finditer(r"[.;:](?=\s)", line[:limit + 1])]
+    return line[:ends[-1]] if ends else line[:limit].rsplit(" ", 1)[0] + " ..."
 
 
 def settled(head: Rendered, base: Rendered | None) -> Rendered:
