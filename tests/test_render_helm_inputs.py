@@ -102,14 +102,16 @@ def test_human_change_to_a_file_read_with_files_get_is_not_blocking(
 
 
 @needs_helm
+@pytest.mark.parametrize("ignore", ["# nothing ignored\n", ""])
 def test_agent_emptying_helmignore_switches_on_a_binding_and_blocks(
-        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+        ignore: str, make_repo: Callable[..., GitRepo],
+        capsys: pytest.CaptureFixture[str]) -> None:
     repo = make_repo()
     base, head = _change(repo, {
         "chart/Chart.yaml": CHART, "chart/values.yaml": "{}\n",
         "chart/.helmignore": "templates/admin.yaml\n",
         "chart/templates/admin.yaml": ADMIN, "chart/templates/cm.yaml": CONFIG,
-    }, {"chart/.helmignore": "# nothing ignored\n"})
+    }, {"chart/.helmignore": ignore})  # "": only a deleted line, none added
     code, found = _check(repo, base, head, capsys)
     assert code == 1
     assert ("NHI101", "chart/templates/admin.yaml",
