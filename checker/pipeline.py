@@ -42,7 +42,7 @@ from checker.sources.modules import (
     module_directory,
     uses_module_values,
 )
-from checker.sources.templates import chart_of, chart_roots, unrendered
+from checker.sources.templates import chart_of, chart_roots, helm_ignored, unrendered
 from checker.sources.worker import ParseWorker
 
 if TYPE_CHECKING:
@@ -144,12 +144,12 @@ def _plan(
     gitlab_includes = gitlab_ci.included_paths(sources)
     modules = group_modules(list({s.path: s for s in [*context, *sources]}.values()))
     jobs: list[Job] = []
-    charts = chart_roots(s.path for s in [*context, *sources])
+    ignored, charts = helm_ignored(both := [*context, *sources]), chart_roots(p.path for p in both)
     for raw_src in sources:
         if excluded(raw_src.path, config.exclude):
             continue
         src = as_utf8(raw_src)  # a UTF-16 manifest is read like a UTF-8 one
-        chart = chart_of(src.path, charts)
+        chart = chart_of(src.path, charts) if src.path not in ignored else None
         sniffed = sniff(src.path, src.raw[: config.max_file_bytes]) if chart is None else None
         if sniffed is None or sniffed.template is not None:  # never parsed as YAML
             inert = sniffed is not None and tokens is not None and not may_define_identity(

@@ -19,6 +19,7 @@ from checker.errors import ConfigError
 from checker.policy.config import parse_config
 from checker.sources.render.api import RenderLimits
 from checker.sources.render.helm import (
+    _sentences,
     chart_files,
     find_helm,
     render_chart,
@@ -101,11 +102,12 @@ def test_values_file_widens_the_cluster_role_at_its_template_line(tmp_path: Path
     assert 'verbs: ["get","list"]' in role.text and 'verbs: ["*"]' in wide.text
     assert (wide.source_path, wide.source_line) == ("charts/app/templates/role.yaml", 3)
     assert dict(wide.key_lines)["rules"] == 6
+    # the template, then every file of the chart (`.Files.Get` may read any), values files
     assert wide.inputs == (
-        "charts/app/templates/role.yaml", "charts/app/Chart.yaml", "charts/app/values.yaml",
-        "charts/app/templates/_helpers.tpl", "charts/app/values-prod.yaml",
+        "charts/app/templates/role.yaml", "charts/app/Chart.yaml",
+        "charts/app/templates/_helpers.tpl", "charts/app/templates/binding.yaml",
+        "charts/app/values-prod.yaml", "charts/app/values.yaml",
     )
-    assert "charts/app/values-prod.yaml" not in role.inputs
     assert wide.text.startswith("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole")
     assert "# Source:" not in wide.text
 
@@ -208,8 +210,12 @@ def test_vendored_and_file_dependencies_render_and_map_to_their_own_files(
     assert found == {("charts/app/charts/redis-chart/templates/sa.yaml", 2),
                      ("libs/common/templates/sa.yaml", 3)}
     common = next(d for d in rendered.documents if d.source_path.startswith("libs/"))
-    assert common.inputs == ("libs/common/templates/sa.yaml", "charts/app/Chart.yaml",
-                             "libs/common/Chart.yaml", "libs/common/values.yaml")
+    assert common.inputs == (
+        "libs/common/templates/sa.yaml", "charts/app/Chart.yaml",
+        "charts/app/charts/redis-chart/Chart.yaml",
+        "charts/app/charts/redis-chart/templates/sa.yaml", "libs/common/Chart.yaml",
+        "libs/common/values.yaml")
+    assert "libs/other/Chart.yaml" not in common.inputs
     assert not (tree / "charts/app/charts/common").exists()  # the tree is never written
 
     def read(path: str) -> bytes | None:
@@ -361,3 +367,26 @@ def test_a_renderer_over_its_cpu_budget_is_stopped_by_rlimit_cpu(tmp_path: Path)
     done = run_bounded([sys.executable, "-c", "import os; print(os.environ['HTTPS_PROXY'])"],
                        RenderLimits(), tmp_path)
     assert (done.code, done.stdout) == (0, b"http://127.0.0.1:9\n")
+
+
+@needs_helm
+def test_dependency_check_failure_gives_helms_whole_sentences(tmp_path: Path) -> None:
+    """A vendored dependency under another name: helm's own dependency check fails, and the
+    reason is its sentences, not cut mid-sentence (issue 13 C1), without the item it names."""
+    tree = tmp_path / "tree"
+    _write(tree, {
+        "c/Chart.yaml": "apiVersion: v2\nname: c\nversion: 0.1.0\ndependencies:\n"
+                        "  - {name: sub, version: 2.0.0, repository: https://example.com/x}\n",
+        "c/charts/sub/Chart.yaml": "apiVersion: v2\nname: other\nversion: 1.0.0\n",
+    })
+    assert render_chart(tree, "c", [], RenderLimits()).failure == (
+        "helm template failed: an error occurred while checking for chart dependencies. You "
+        "may need to run `helm dependency build` to fetch missing dependencies: found in "
+        "Chart.yaml, but missing in charts/ directory")
+
+
+def test_long_helm_errors_are_cut_at_a_sentence_and_quote_nothing() -> None:
+    assert _sentences('cannot load "hunter2" here: detail') == 'cannot load "..." here'
+    long = "First sentence is here. " * 20
+    assert _sentences(long) == ("First sentence is here. " * 12).strip()
+    assert _sentences("word " * 100) == ("word " * 60).strip() + " ..."

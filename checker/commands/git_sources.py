@@ -30,7 +30,7 @@ from checker.sources.modules import (
     uses_module_values,
     var_file_directories,
 )
-from checker.sources.templates import CHART_FILE, template_charts
+from checker.sources.templates import CHART_FILE, IGNORE_FILE, template_charts
 
 
 @dataclass(frozen=True)
@@ -184,13 +184,14 @@ def to_parse(siblings: Sequence[SourceFile], changeset: ChangeSet) -> list[Sourc
 
 
 def chart_files(repo: Repo, rev: str | None, paths: Sequence[str]) -> list[SourceFile]:
-    """The `Chart.yaml` files at commit `rev` (None: the index) of the Helm charts whose
-    `templates/` folder may hold one of `paths` (`templates.template_charts`), so the parse
-    knows a chart template from a plain manifest in a `templates/` folder that is not in a
-    chart (DESIGN.md "Rendering"). One git lookup, and only when a path has a `templates/`
-    folder; a `Chart.yaml` that is not a regular file does not make a chart."""
-    wanted = sorted({f"{c}/{CHART_FILE}" if c else CHART_FILE
-                     for p in paths for c in template_charts(p)})
+    """The `Chart.yaml` and `.helmignore` files at commit `rev` (None: the index) of the Helm
+    charts whose `templates/` folder may hold one of `paths` (`templates.template_charts`), so
+    the parse knows a chart template from a plain manifest in a `templates/` folder that is not
+    in a chart or that `.helmignore` leaves out (DESIGN.md "Rendering"). One git lookup, and
+    only when a path has a `templates/` folder; a `Chart.yaml` that is not a regular file does
+    not make a chart."""
+    wanted = sorted({f"{c}/{name}" if c else name for p in paths for c in template_charts(p)
+                     for name in (CHART_FILE, IGNORE_FILE)})
     if not wanted:
         return []
     found = (git.read_index_entries(repo, wanted) if rev is None

@@ -47,8 +47,13 @@ def inventory(args: argparse.Namespace) -> int:
         key=lambda o: (o.location.path, o.location.start_line, o.address),
     )
     rows = [identity_row(o) for o in objs]
+    unrendered = sum(1 for p in parsed.problems if p.rule_id == "NHI107")
     for p in parsed.problems:
-        print(f"nhi-gate: {p.rule_id}: {p.message}", file=sys.stderr)
+        if p.rule_id != "NHI107":
+            print(f"nhi-gate: {p.rule_id}: {p.message}", file=sys.stderr)
+    if unrendered:
+        print(f"nhi-gate: {unrendered} templates or charts could not be rendered (NHI107); "
+              "`nhi-gate scan` lists them", file=sys.stderr)
     if args.format == "json":
         out = json.dumps({"identities": rows}, indent=2, ensure_ascii=False)
     elif args.format == "csv":

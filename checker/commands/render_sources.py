@@ -23,6 +23,7 @@ from checker.sources.discovery import excluded
 from checker.sources.render import leaf_closures, render_chart_files, render_files, touched
 from checker.sources.render.api import Rendered, RenderLimits
 from checker.sources.render.helm import is_chart, leaf_charts, settled, values_paths
+from checker.sources.render.helm_context import added_conditions
 from checker.sources.render.kustomize import is_kustomization, kustomization_path
 
 #: The rule of a chart or kustomization that could not be rendered (defined on branch f-sniff).
@@ -142,9 +143,37 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
                             for anchor in [p for p in files if p in changed] or files[:1])
         elif at_head is not None:
             heads.append(settled(at_head, at_base) if is_chart(root) else at_head)
+            if is_chart(root):
+                templates = [p for p in head_side.closures[root]
+                             if p in changed and "templates/" in p]
+                problems.extend(context_problems(head_side, base_side, templates))
         if at_base is not None and not at_base.failure:
             bases.append(at_base)
     return RenderedChange(tuple(heads), tuple(bases), tuple(problems))
+
+
+def context_problems(head: _Side, base: _Side | None, templates: Sequence[str]
+                     ) -> list[ParseProblem]:  # fmt: skip
+    """An NHI107 problem for each condition a changed chart template adds (`templates`, read
+    at `head` and `base`) that branches on what the offline render cannot know (`lookup`,
+    `.Capabilities`, `.Release.*`: `render.helm_context`), at its line; its author decides
+    the level. The message names the construct, never a value."""
+    if not templates:
+        return []
+    now = {p: e.data for p, e in head._read(templates).items() if e.data is not None}
+    before = {p: e.data for p, e in base._read(list(now)).items()} if base else {}
+    out = []
+    for path, raw in sorted(now.items()):
+        old = before.get(path)
+        for found in added_conditions(raw.decode("utf-8", "replace"),
+                                      old.decode("utf-8", "replace") if old else None):
+            out.append(ParseProblem(path, UNRENDERED, (
+                f"{path}: a `{found.keyword}` at line {found.line} branches on "
+                f"{', '.join(f'`{c}`' for c in found.constructs)}, which an offline render "
+                "cannot know (it renders a first install of `release-name` in `default`, no "
+                "cluster objects, helm's default capabilities): the other branch is never "
+                "judged; review what each branch deploys"), found.line))
+    return out
 
 
 def rendered_on_disk(roots: Sequence[Path], rels: Sequence[str], config: Config

@@ -171,12 +171,14 @@ def _input_touch(obj: IdentityObject, base: IdentityObject | None,
         shas.extend(c for c in commits if c not in shas)
         via.append(f"{name} ({where.path}:{where.start_line})")
     # A rendered object reads its whole closure: a change that only deleted lines of one file
-    # (a patch) changes it without an added line, like a moved input.
-    moved = base is not None and (bool(obj.rendered_by) or {(n, w.path) for n, w in obj.inputs}
-                                  != {(n, w.path) for n, w in base.inputs})
-    if not via and base is not None and moved and _semantics(base) != _semantics(obj):
+    # (a patch, a `.helmignore` line) changes it without an added line, like a moved input;
+    # so it makes a rendered object that base did not have.
+    moved = bool(obj.rendered_by) if base is None else (
+        bool(obj.rendered_by) or {(n, w.path) for n, w in obj.inputs}
+        != {(n, w.path) for n, w in base.inputs})
+    if not via and moved and (base is None or _semantics(base) != _semantics(obj)):
         changed: dict[str, ChangedFile] = {}
-        for side, inputs in (("", obj.inputs), (" at base", base.inputs)):
+        for side, inputs in (("", obj.inputs), (" at base", base.inputs if base else ())):
             for name, where in inputs:
                 cf = files.get(where.path)
                 if cf is not None:

@@ -4,7 +4,9 @@
   chart, a folder whose parent holds `Chart.yaml` at the same revision (in git, or on disk for
   `scan`). Helm renders every file there (https://helm.sh/docs/chart_template_guide/getting_started/),
   so its text is never what is deployed: it is not parsed as a manifest, whether or not it
-  happens to be valid YAML. A `templates/` folder that is not in a chart is ordinary files.
+  happens to be valid YAML. A `templates/` folder that is not in a chart is ordinary files,
+  and so is a file its chart's `.helmignore` leaves out: helm never reads it, `kubectl apply`
+  of the folder would (https://helm.sh/docs/chart_template_guide/helm_ignore_file/).
 - A **template of another language** is a YAML-named file that the YAML parser rejects and
   whose text holds a template tag on one line: a Jinja statement `{% ... %}` or comment
   `{# ... #}` (https://jinja.palletsprojects.com/en/stable/templates/), or an expression
@@ -19,9 +21,10 @@ import posixpath
 import re
 from collections.abc import Collection, Iterable
 
-from checker.model import ParseProblem
+from checker.model import ParseProblem, SourceFile
 
 CHART_FILE = "Chart.yaml"
+IGNORE_FILE = ".helmignore"
 #: The names a chart template can have that nhi-gate would otherwise read as YAML or JSON;
 #: `_helpers.tpl` and `NOTES.txt` are not among them, so they are skipped without a word.
 _TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json")
@@ -49,6 +52,69 @@ def template_charts(path: str) -> list[str]:
 def chart_of(path: str, charts: Collection[str]) -> str | None:
     """The chart (a folder in `chart_roots`) whose `templates/` folder holds `path`, else None."""
     return next((c for c in template_charts(path) if c in charts), None)
+
+
+def helm_ignored(files: Iterable[SourceFile]) -> frozenset[str]:
+    """The chart templates among `files` (paths below `D/templates/`, `D/Chart.yaml` among
+    `files`) that their chart's `.helmignore` (among `files`) leaves out: a line is a
+    `filepath.Match` glob, matched against the path relative to the chart when it holds a `/`
+    (a leading `/` anchors it), else against each name on the path; a trailing `/` matches
+    folders only; `#` lines are comments; a file matching a `!` line is kept."""
+    listed = {f.path: f.raw for f in files}
+    charts = chart_roots(listed)
+    out = set()
+    for path in listed:
+        chart = chart_of(path, charts)
+        raw = listed.get(posixpath.join(chart, IGNORE_FILE)) if chart is not None else None
+        if chart is None or raw is None:
+            continue
+        rel = path[len(chart) + 1:] if chart else path
+        rules = [ln.strip() for ln in raw.decode("utf-8", "replace").splitlines()]
+        rules = [r for r in rules if r and not r.startswith("#")]
+        if any(_ignores(r[1:], rel) for r in rules if r.startswith("!")):
+            continue
+        if any(_ignores(r, rel) for r in rules if not r.startswith("!")):
+            out.add(path)
+    return frozenset(out)
+
+
+def _ignores(rule: str, rel: str) -> bool:
+    """Whether the `.helmignore` `rule` matches the file at `rel` or a folder holding it."""
+    folder_only = rule.endswith("/")
+    rule = rule.rstrip("/")
+    parts = rel.split("/")
+    pattern = _glob(rule.lstrip("/"))
+    for depth in range(1, len(parts) + 1):
+        if folder_only and depth == len(parts):
+            break
+        target = "/".join(parts[:depth]) if "/" in rule else parts[depth - 1]
+        if pattern.fullmatch(target):
+            return True
+    return False
+
+
+def _glob(rule: str) -> re.Pattern[str]:
+    """A Go `filepath.Match` pattern as a regex: `*` and `?` never cross a `/`."""
+    out = []
+    i = 0
+    while i < len(rule):
+        c = rule[i]
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[" and "]" in rule[i + 1:]:
+            end = rule.index("]", i + 2 if rule[i + 1:i + 2] in ("^", "]") else i + 1)
+            body = rule[i + 1:end]
+            out.append("[" + ("^" + body[1:] if body.startswith("^") else body) + "]")
+            i = end
+        elif c == "\\" and i + 1 < len(rule):
+            i += 1
+            out.append(re.escape(rule[i]))
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return re.compile("".join(out))
 
 
 def template_language(text: str) -> tuple[str, int] | None:

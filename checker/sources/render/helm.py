@@ -67,16 +67,15 @@ def find_helm(binary: str | None = None) -> str | None:
 
 
 
-#: Files of a chart directory helm never renders objects from: its docs and images, the
-#: chart-testing (`ci/`) and unit-test (`tests/`) folders, and `templates/NOTES.txt` (printed
-#: after an install). A change to one alone renders nothing.
-_NOT_RENDERED = re.compile(
-    r"(?:^|/)(?:[^/]+\.(?:md|png|jpe?g|gif|svg)|LICENSE[^/]*)$|^(?:ci|tests)/|"
-    r"(?:^|/)templates/NOTES\.txt$", re.I)
+#: The one file of a chart directory helm never renders objects from and `.Files` cannot read
+#: (it reads no file under `templates/`): `templates/NOTES.txt`, printed after an install.
+_NOT_RENDERED = re.compile(r"(?:^|/)templates/NOTES\.txt$")
 
 
 def _under(directory: str, ordered: Sequence[str]) -> list[str]:
-    """The paths of the sorted `ordered` below `directory` that helm can render from."""
+    """The paths of the sorted `ordered` below `directory`: every file of a chart is an input
+    of its render (`.Files.Get`/`.Files.Glob` read any of them, `.helmignore` switches
+    templates off, `ci/` and docs included), but `templates/NOTES.txt`."""
     prefix = f"{directory}/" if directory else ""
     start = bisect.bisect_left(ordered, prefix)
     end = bisect.bisect_left(ordered, prefix + "\U0010ffff") if prefix else len(ordered)
@@ -108,7 +107,7 @@ def leaf_charts(paths: Collection[str], read: Reader,
 def chart_files(root: str, paths: Collection[str], read: Reader | None = None,
                 values: Sequence[str] = ()) -> list[str]:
     """The repository paths (among `paths`) the chart at directory `root` reads, sorted: every
-    file under `root` (but docs, images, `ci/` and `tests/`), the repository-relative `values`
+    file under `root` (a template may read any with `.Files`), the repository-relative `values`
     files, and, when `read` (path -> bytes or None) is given, the files of its `file://`
     dependencies inside the repository (and theirs). A remote dependency adds nothing:
     `render_chart` says it is not vendored."""
@@ -188,8 +187,8 @@ def _relative(path: Path, staged: Path, origins: dict[Path, str]) -> str:
 
 def _reason(stderr: str, tree: Path, staged: Path, origins: dict[Path, str]) -> str:
     """A one-line failure reason from helm's stderr that quotes no value: the template and
-    line of a template error, the template whose output is not YAML, else helm's first error
-    line cut before anything quoted."""
+    line of a template error, the template whose output is not YAML, else the sentences of
+    helm's first error line (`_sentences`)."""
     found = _TEMPLATE_AT.search(stderr)
     if found:
         where = _repo_path(found.group(1), staged, origins)
@@ -200,9 +199,20 @@ def _reason(stderr: str, tree: Path, staged: Path, origins: dict[Path, str]) -> 
         return f"helm template failed: {where} does not render as valid YAML"
     first = next((ln.strip() for ln in stderr.splitlines()
                   if ln.strip() and not ln.startswith("level=")), "no message")
-    first = re.split(r"[\"'`]|: (?=[^:]*$)", first.removeprefix("Error: "))[0].strip()
-    first = first.replace(f"{staged}/", "").replace(f"{tree}/", "")
-    return f"helm template failed: {first[:160] or 'no message'}"
+    first = first.removeprefix("Error: ").replace(f"{staged}/", "").replace(f"{tree}/", "")
+    return f"helm template failed: {_sentences(first) or 'no message'}"
+
+
+def _sentences(line: str, limit: int = 300) -> str:
+    """Helm's error `line` without anything that may be a value: a quoted string is `"..."` and
+    the text after its last `: ` (where helm appends the offending item) is dropped; whole
+    sentences up to `limit` characters (a longer first sentence is cut at a word)."""
+    line = re.sub(r"\"(?:[^\"\\]|\\.)*\"|'[^']*'", '"..."', line)
+    line = re.split(r": (?=[^:]*$)", line)[0].strip()
+    if len(line) <= limit:
+        return line
+    ends = [m.end() for m in re.finditer(r"[.;:](?=\s)", line[:limit + 1])]
+    return line[:ends[-1]] if ends else line[:limit].rsplit(" ", 1)[0] + " ..."
 
 
 def settled(head: Rendered, base: Rendered | None) -> Rendered:
@@ -231,9 +241,10 @@ def render_chart(tree: Path, root: str, values: Sequence[str], limits: RenderLim
     then the repository-relative `values` files, using `helm` (default: `find_helm()`).
 
     Each document is mapped to its template's repository path and the line of its `kind:`
-    there (best effort; 1 when unknown); its inputs are the template, the chart's
-    `Chart.yaml`, `values.yaml` and `*.tpl` helpers (and its parents', for a subchart), and
-    the `values` files. Failures (no helm, a dependency that is not vendored, a missing values
+    there (best effort; 1 when unknown); its inputs are the template, then every file of
+    `tree` (any can reach the output: `.Files.Get`, `.helmignore`, helpers), and the `values`
+    files (`settled` clears them on an object that did not change).
+    Failures (no helm, a dependency that is not vendored, a missing values
     file, a template error, over the CPU or output budget) are `Rendered.failure`."""
     helm = helm or find_helm()
     if helm is None:
@@ -270,24 +281,11 @@ def _read(path: Path) -> bytes | None:
     return path.read_bytes() if path.is_file() else None
 
 
-def _inputs_of(path: str, root: str, tree: Path) -> list[str]:
-    """The chart files every template of the charts holding `path` reads: `Chart.yaml`,
-    `values.yaml` and the `*.tpl` helpers of each chart directory above `path` (a subchart's
-    and its parents') and of the chart at `root`."""
-    charts = {root}
-    directory = posixpath.dirname(path)
-    while directory:
-        if (tree / directory / "Chart.yaml").is_file():
-            charts.add(directory)
-        directory = posixpath.dirname(directory)
-    found = []
-    for base in sorted(charts):
-        chart = tree / base if base else tree
-        found += [posixpath.join(base, n) for n in ("Chart.yaml", "values.yaml")
-                  if (chart / n).is_file()]
-        found += sorted(posixpath.join(base, p.relative_to(chart).as_posix())
-                        for p in (chart / "templates").glob("**/*.tpl"))
-    return found
+def _tree_files(tree: Path, charts: Collection[str]) -> list[str]:
+    """Every file of the materialised `tree` under one of the chart directories `charts` (the
+    chart and its `file://` dependencies), as sorted repository paths."""
+    return sorted({p.relative_to(tree).as_posix() for c in charts
+                   for p in (tree / c).rglob("*") if p.is_file()})
 
 
 def _map(output: str, tree: Path, root: str, values: Sequence[str], staged: Path,
@@ -295,6 +293,7 @@ def _map(output: str, tree: Path, root: str, values: Sequence[str], staged: Path
     mapped: list[RenderedDocument] = []
     used: dict[str, set[int]] = {}
     texts: dict[str, str] = {}
+    every = _tree_files(tree, set(origins.values()))
     for source, text in split_output(output):
         path = _repo_path(source, staged, origins)
         kind, name, keys = kind_name_keys(text)
@@ -305,6 +304,6 @@ def _map(output: str, tree: Path, root: str, values: Sequence[str], staged: Path
             texts[path] = raw.decode("utf-8", "replace")
         line, key_lines = template_lines(texts[path], kind, name, used.setdefault(path, set()),
                                          keys)
-        inputs = dict.fromkeys([path, *_inputs_of(path, root, tree), *values])
+        inputs = dict.fromkeys([path, *every, *values])
         mapped.append(RenderedDocument(text, path, line, tuple(inputs), key_lines))
     return mapped

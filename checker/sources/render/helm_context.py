@@ -1,0 +1,72 @@
+"""Chart template conditions an offline render cannot decide (issue 13 A3).
+
+`helm template` renders as a first install of release `release-name` in namespace `default`,
+with no cluster: `lookup` returns an empty map, `.Capabilities` holds helm's defaults and
+`.Release.IsUpgrade` is false (https://helm.sh/docs/chart_template_guide/functions_and_pipelines/
+"Using the lookup function", https://helm.sh/docs/chart_template_guide/builtin_objects/). A
+branch chosen by one of them in a real install is never rendered, so its objects are never
+judged. `context_conditions` records where a template's text branches on one: an action that
+is an `if`, `else if` or `with`, or that calls `ternary` or `default`, and names `lookup`,
+`.Capabilities` or a `.Release` field (but `.Release.Name` or `.Namespace` in a `default`: a name
+fallback).
+It records facts; the caller decides what is a finding.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+#: A template action, `{{ ... }}` (with `-` trims), over one or more lines; comments are not.
+_ACTION = re.compile(r"\{\{-?(?!\s*/\*)(.*?)-?\}\}", re.S)
+_BRANCH = re.compile(r"^\s*(?:(else\s+if|if|with)\b|.*?\b(ternary|default)\b)", re.S)
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|`[^`]*`')
+_CONTEXT = re.compile(r"\blookup\b|\$?\.Capabilities(?:\.\w+)*|\$?\.Release\.\w+")
+
+
+@dataclass(frozen=True)
+class ContextCondition:
+    """A condition at `line` (1-based) that branches on `constructs` (e.g. `lookup`,
+    `.Capabilities.APIVersions.Has`, `.Release.IsUpgrade`) by `keyword` (`if`, `else if`,
+    `with`, `ternary`, `default`); `key` is the action's text with spaces collapsed (what makes
+    two conditions the same one)."""
+
+    line: int
+    keyword: str
+    constructs: tuple[str, ...]
+    key: str
+
+
+def context_conditions(text: str) -> list[ContextCondition]:
+    """The conditions of the template `text` that depend on what an offline render cannot
+    know, in order of their line."""
+    found = []
+    for action in _ACTION.finditer(text):
+        text_of = " ".join(action.group(1).split())
+        body = _STRING.sub('""', action.group(1))  # a word inside a string is no call
+        branch = _BRANCH.match(body)
+        if branch is None:
+            continue
+        keyword = " ".join((branch.group(1) or branch.group(2)).split())
+        names = [m.group(0).lstrip("$") for m in _CONTEXT.finditer(body)]
+        if keyword == "default":
+            names = [n for n in names if n not in (".Release.Name", ".Release.Namespace")]
+        if not names:
+            continue
+        found.append(ContextCondition(text.count("\n", 0, action.start()) + 1, keyword,
+                                      tuple(dict.fromkeys(names)), text_of))
+    return found
+
+
+def added_conditions(head: str, base: str | None) -> list[ContextCondition]:
+    """The conditions of `head` (a template's text) that `base` (its text before the change;
+    None: a new file) does not have as many times (same action text)."""
+    before = Counter(c.key for c in context_conditions(base or ""))
+    out = []
+    for condition in context_conditions(head):
+        if before[condition.key] > 0:
+            before[condition.key] -= 1
+        else:
+            out.append(condition)
+    return out
