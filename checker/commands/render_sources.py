@@ -141,7 +141,9 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
             problems.extend(problem(at_head, anchor)
                             for anchor in [p for p in files if p in changed] or files[:1])
         elif at_head is not None:
-            heads.append(settled(at_head, at_base) if is_chart(root) else at_head)
+            # an object base rendered the same (same source, same text) is not touched by a
+            # change of another input (an image bump beside a Secret), chart or kustomization
+            heads.append(settled(at_head, at_base))
         if at_base is not None and not at_base.failure:
             bases.append(at_base)
     return RenderedChange(tuple(heads), tuple(bases), tuple(problems))

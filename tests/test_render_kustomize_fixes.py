@@ -1,0 +1,73 @@
+"""kustomize rendering in `check`: what a change touches (an object that renders the same at
+base and head is not touched), which kustomizations are judged (every one whose closure the
+change touches, not only the leaves), and the renders a scan skips. Real temp git repos, the
+real `kubectl kustomize` (or `kustomize`), `nhi-gate check` through `cli.main`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from conftest import HUMAN, GitRepo
+
+from checker.cli import main
+from checker.sources.render.kustomize import find_kustomize
+
+pytestmark = pytest.mark.skipif(
+    find_kustomize() is None, reason="neither kustomize nor kubectl is installed")
+
+AGENT = ("Claude", "noreply@anthropic.com")
+SECRET = """\
+apiVersion: v1
+kind: Secret
+metadata:
+  name: app-secret
+  labels: {app: x}
+type: Opaque
+"""
+TOKEN = """\
+apiVersion: v1
+kind: Secret
+metadata: {name: app-token}
+type: Opaque
+data: {token: c2VjcmV0}
+"""
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      automountServiceAccountToken: false
+      containers: [{name: c, image: "redis:8.10.0"}]
+"""
+
+
+def _check(repo: GitRepo, base: str, capsys: pytest.CaptureFixture[str]
+           ) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
+    code = main(["check", "--repo", str(repo.path), "--base", base, "--head", repo.sha(),
+                 "--format", "json"])
+    return code, json.loads(capsys.readouterr().out)["findings"]
+
+
+@pytest.mark.parametrize("overlay", [False, True])
+def test_unrelated_image_bump_does_not_touch_a_rendered_secret(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        overlay: bool) -> None:
+    repo = make_repo()
+    files = {"base/kustomization.yaml": "resources: [s.yaml, t.yaml, d.yaml]\n",
+             "base/s.yaml": SECRET, "base/t.yaml": TOKEN, "base/d.yaml": DEPLOYMENT}
+    if overlay:
+        files["ov/kustomization.yaml"] = "resources: [../base]\nnamePrefix: prod-\n"
+    base = repo.commit(files, author=HUMAN)
+    repo.checkout("ai/bump", create=True)
+    repo.commit({"base/d.yaml": DEPLOYMENT.replace("8.10.0", "8.10.1")}, author=AGENT,
+                trailers=[("Requested-by", "Alice Example <alice@example.com>")])
+    code, findings = _check(repo, base, capsys)
+    assert code == 0
+    assert [(f["rule_id"], f["address"]) for f in findings] == []
