@@ -71,3 +71,63 @@ def test_unrelated_image_bump_does_not_touch_a_rendered_secret(
     code, findings = _check(repo, base, capsys)
     assert code == 0
     assert [(f["rule_id"], f["address"]) for f in findings] == []
+
+
+RBAC = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: app
+  annotations: {owner: team-a, ticket: OPS-1}
+rules:
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["get"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: app
+  annotations: {owner: team-a, ticket: OPS-1}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: app}
+subjects: [{kind: ServiceAccount, name: app, namespace: default}]
+"""
+CI_K = """\
+resources: [../overlays/prod]
+patches:
+- target: {kind: ClusterRole, name: app}
+  patch: |-
+    - op: replace
+      path: /rules
+      value: [{apiGroups: [""], resources: [pods], verbs: [get]}]
+"""
+WIDEN = """\
+resources: [../../base]
+patches:
+- target: {kind: ClusterRole, name: app}
+  patch: |-
+    - op: replace
+      path: /rules/0/verbs/0
+      value: "*"
+"""
+
+
+def test_an_overlay_another_kustomization_uses_is_judged(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo()
+    base = repo.commit({"base/kustomization.yaml": "resources: [rbac.yaml]\n",
+                        "base/rbac.yaml": RBAC,
+                        "overlays/prod/kustomization.yaml": "resources: [../../base]\n",
+                        "ci/kustomization.yaml": CI_K}, author=HUMAN)
+    repo.checkout("ai/widen", create=True)
+    repo.commit({"overlays/prod/kustomization.yaml": WIDEN}, author=AGENT,
+                trailers=[("Requested-by", "Alice Example <alice@example.com>")])
+    code, findings = _check(repo, base, capsys)
+    assert code == 1
+    blocking = {(f["rule_id"], f["address"], f["path"], f["start_line"])
+                for f in findings if f["blocking"]}
+    owner = "overlays/prod/kustomization.yaml"
+    # the `- op: replace` line (5) of the inline patch; the ci overlay resets it (not judged
+    # by the leaf alone), base's own render is its plain objects (collapsed, nothing new)
+    assert ("NHI301", f"{owner}:ClusterRole/app", owner, 5) in blocking
+    assert {a for _, a, _, _ in blocking} == {f"{owner}:ClusterRole/app"}

@@ -68,7 +68,9 @@ class _Side:
         charts = sorted(p for p in self.paths if is_chart(p) and not excluded(p, config.exclude))
         self.cache: dict[str, bytes | None] = {
             p: e.data for p, e in self._read([*names, *charts]).items()}
-        self.closures = leaf_closures(self.paths, lambda p: self.cache.get(p)) if names else {}
+        # every kustomization, not only the leaves: an overlay another one uses is deployed too
+        self.closures = leaf_closures(self.paths, lambda p: self.cache.get(p), leaves=False
+                                      ) if names else {}
         self.closures.update(chart_closures(self.paths, lambda p: self.cache.get(p), config)
                              if charts else {})
 
@@ -111,8 +113,9 @@ def render_chart_at(chart: str, files: Mapping[str, bytes], config: Config) -> R
 
 def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
                     head: str | None) -> RenderedChange:
-    """Render, at `changeset.base` and at `head` (None: the index), every leaf kustomization
-    whose input closure a changed file is in, on either side."""
+    """Render, at `changeset.base` and at `head` (None: the index), every kustomization (leaf
+    or used by another) and every leaf chart whose input closure a changed file is in, on
+    either side."""
     changed = {p for f in changeset.files for p in (f.path, f.old_path) if p}
     if not changed:
         return RenderedChange()
