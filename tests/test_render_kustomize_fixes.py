@@ -131,3 +131,33 @@ def test_an_overlay_another_kustomization_uses_is_judged(
     # by the leaf alone), base's own render is its plain objects (collapsed, nothing new)
     assert ("NHI301", f"{owner}:ClusterRole/app", owner, 5) in blocking
     assert {a for _, a, _, _ in blocking} == {f"{owner}:ClusterRole/app"}
+
+
+COMPONENT = """\
+apiVersion: kustomize.config.k8s.io/v1alpha1
+kind: Component
+patches:
+- path: p.yaml
+"""
+CM_PATCH = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data: {level: "%s"}
+"""
+
+
+def test_a_component_that_builds_only_within_its_users_is_no_nhi107(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo()
+    base = repo.commit({
+        "app/kustomization.yaml": "resources: [cm.yaml, rbac.yaml]\ncomponents: [../comp]\n",
+        "app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n",
+        "app/rbac.yaml": RBAC,
+        "comp/kustomization.yaml": COMPONENT, "comp/p.yaml": CM_PATCH % "1"}, author=HUMAN)
+    repo.checkout("ai/comp", create=True)
+    repo.commit({"comp/p.yaml": CM_PATCH % "2"}, author=AGENT,
+                trailers=[("Requested-by", "Alice Example <alice@example.com>")])
+    code, findings = _check(repo, base, capsys)
+    # `kubectl kustomize comp` alone fails (no resource matches the patch); app renders
+    assert (code, [f["rule_id"] for f in findings]) == (0, [])

@@ -132,13 +132,18 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
     base_side = _Side(repo, changeset.base, config, same) if changeset.base else None
     roots = sorted({*touched(head_side.closures, changed),
                     *(touched(base_side.closures, changed) if base_side else [])})
+    # A kustomization another one uses (a base, a component) may not build on its own (a
+    # component's patch of what only its users hold): that is no NHI107 of its own.
+    used = inner(head_side.closures)
     heads: list[Rendered] = []
     bases: list[Rendered] = []
     problems: list[ParseProblem] = []
     for root in roots:
         at_head = head_side.render(root)
         at_base = base_side.render(root) if base_side else None
-        if at_head is not None and at_head.failure:
+        if at_head is not None and at_head.failure and root in used:
+            pass  # built within the kustomizations that use it, whose failure is reported
+        elif at_head is not None and at_head.failure:
             files = head_side.closures[root]
             # on every changed file of it: whoever changed each one decides its level
             problems.extend(problem(at_head, anchor)
@@ -150,6 +155,14 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
         if at_base is not None and not at_base.failure:
             bases.append(at_base)
     return RenderedChange(tuple(heads), tuple(bases), tuple(problems))
+
+
+def inner(closures: Mapping[str, list[str]]) -> set[str]:
+    """The kustomization directories of `closures` (directory -> files, its own kustomization
+    file first) whose kustomization file is in another one's closure."""
+    others = {p for d, files in closures.items() if not is_chart(d) for p in files[1:]}
+    return {d for d, files in closures.items()
+            if files and not is_chart(d) and files[0] in others}
 
 
 def rendered_on_disk(roots: Sequence[Path], rels: Sequence[str], config: Config
