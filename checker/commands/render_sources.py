@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import posixpath
 from collections.abc import Callable, Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -19,11 +20,13 @@ from checker import git
 from checker.change import ChangeSet
 from checker.model import ParseProblem
 from checker.policy.config import Config
+from checker.sources.budget import available_cores
 from checker.sources.discovery import excluded
 from checker.sources.render import leaf_closures, render_chart_files, render_files, touched
 from checker.sources.render.api import Rendered, RenderLimits
 from checker.sources.render.helm import is_chart, leaf_charts, settled, values_paths
-from checker.sources.render.kustomize import is_kustomization, kustomization_path
+from checker.sources.render.kustomize import is_kustomization, kustomization_path, listed_files
+from checker.sources.render.run import can_limit_threads
 
 #: The rule of a chart or kustomization that could not be rendered (defined on branch f-sniff).
 UNRENDERED = "NHI107"
@@ -169,46 +172,73 @@ def rendered_on_disk(roots: Sequence[Path], rels: Sequence[str], config: Config
                      ) -> RenderedChange:  # fmt: skip
     """Render every leaf kustomization and leaf Helm chart under the directories `roots`
     (`scan`, `inventory`), paths shown under `rels` (the prefix each root's files have in the
-    scan's output)."""
+    scan's output). A kustomization that only lists local files (`listed_files`) is not run:
+    its objects are those files' own. The renders run concurrently (they are subprocesses),
+    their results in the order of the roots, then the sorted kustomizations, then charts."""
+    jobs: list[Callable[[], tuple[Rendered, str]]] = []
+    for root, rel in zip(roots, rels, strict=True):
+        if root.is_dir():
+            jobs.extend(_disk_jobs(root, rel, config))
     heads: list[Rendered] = []
     problems: list[ParseProblem] = []
-    for root, rel in zip(roots, rels, strict=True):
-        if not root.is_dir():
-            continue
-        paths = _disk_paths(root)
-        if not any(is_kustomization(p) or is_chart(p) for p in paths):
-            continue
-
-        def read(path: str, root: Path = root) -> bytes | None:
-            full = root / path
-            if full.is_symlink() or not full.is_file():
-                return None
-            try:
-                return full.read_bytes()
-            except OSError:
-                return None
-
-        for directory, files in sorted(leaf_closures(paths, read).items()):
-            kpath = kustomization_path(directory, paths) or directory
-            if excluded(_join(rel, kpath), config.exclude):
-                continue
-            raw = {p: b for p in files if (b := read(p)) is not None}
-            out = render_files(directory, raw, limits_of(config))
-            out = _prefixed(out, rel)
-            if out.failure:
-                problems.append(problem(out, out.owner or _join(rel, kpath)))
-            else:
-                heads.append(out)
-        for chart, files in sorted(chart_closures(paths, read, config).items()):
-            if excluded(_join(rel, chart), config.exclude):
-                continue
-            raw = {p: b for p in files if (b := read(p)) is not None}
-            out = _prefixed(render_chart_at(chart, raw, config), rel)
-            if out.failure:
-                problems.append(problem(out, _join(rel, chart)))
-            else:
-                heads.append(out)
+    workers = min(len(jobs), available_cores()) if can_limit_threads() else 1
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            done = list(pool.map(lambda job: job(), jobs))
+    else:
+        done = [job() for job in jobs]
+    for out, anchor in done:
+        if out.failure:
+            problems.append(problem(out, anchor))
+        else:
+            heads.append(out)
     return RenderedChange(tuple(heads), (), tuple(problems))
+
+
+def _disk_jobs(root: Path, rel: str, config: Config
+               ) -> list[Callable[[], tuple[Rendered, str]]]:  # fmt: skip
+    """The renders under directory `root` (shown under `rel`), each giving its `Rendered`
+    (paths under `rel`) and the file its NHI107 goes on when it fails."""
+    paths = _disk_paths(root)
+    if not any(is_kustomization(p) or is_chart(p) for p in paths):
+        return []
+
+    def read(path: str) -> bytes | None:
+        full = root / path
+        if full.is_symlink() or not full.is_file():
+            return None
+        try:
+            return full.read_bytes()
+        except OSError:
+            return None
+
+    def kustomization(directory: str, raw: dict[str, bytes], kpath: str
+                      ) -> Callable[[], tuple[Rendered, str]]:  # fmt: skip
+        def run() -> tuple[Rendered, str]:
+            out = _prefixed(render_files(directory, raw, limits_of(config)), rel)
+            return out, out.owner or _join(rel, kpath)
+        return run
+
+    def chart(path: str, raw: dict[str, bytes]) -> Callable[[], tuple[Rendered, str]]:
+        def run() -> tuple[Rendered, str]:
+            return _prefixed(render_chart_at(path, raw, config), rel), _join(rel, path)
+        return run
+
+    jobs = []
+    for directory, files in sorted(leaf_closures(paths, read).items()):
+        kpath = kustomization_path(directory, paths) or directory
+        if excluded(_join(rel, kpath), config.exclude):
+            continue
+        listed = listed_files(directory, paths, read)
+        if listed is not None and all(read(p) is not None and not excluded(
+                _join(rel, p), config.exclude) for p in listed):
+            continue  # renders exactly the plain files, which the scan reads anyway
+        jobs.append(kustomization(directory, {p: b for p in files if (b := read(p)) is not None},
+                                  kpath))
+    for path, files in sorted(chart_closures(paths, read, config).items()):
+        if not excluded(_join(rel, path), config.exclude):
+            jobs.append(chart(path, {p: b for p in files if (b := read(p)) is not None}))
+    return jobs
 
 
 def _disk_paths(root: Path) -> set[str]:

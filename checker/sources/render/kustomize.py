@@ -203,6 +203,35 @@ def kustomization_files(root: str, paths: Collection[str], read: Reader) -> list
     return closure(root, paths, read).files
 
 
+#: The keys of a kustomization that only lists resources: nothing else can change them.
+_LISTING_KEYS = frozenset({"apiVersion", "kind", "resources"})
+
+
+def listed_files(root: str, paths: Collection[str], read: Reader) -> list[str] | None:
+    """The resource files of the kustomization in directory `root` when it does nothing but
+    list local files (`resources:` of files in `paths`; no base, component, patch,
+    transformer, generator, namespace, prefix or label): its render is exactly the objects of
+    those files, read as plain manifests anyway. None for any other kustomization."""
+    kpath = kustomization_path(root, paths)
+    raw = read(kpath) if kpath is not None else None
+    doc = load_kustomization(raw) if raw is not None else None
+    if doc is None or not set(doc) <= _LISTING_KEYS or doc.get("kind", "Kustomization") not in (
+            "Kustomization", None):
+        return None
+    resources = doc.get("resources") or []
+    if not isinstance(resources, list):
+        return None
+    out: list[str] = []
+    for ref in resources:
+        if not isinstance(ref, str) or _REMOTE.search(ref) or ref.startswith("/"):
+            return None
+        target = posixpath.normpath(posixpath.join(root, ref))
+        if target.startswith("../") or target not in paths:
+            return None  # a directory (a base), outside the repository, or missing
+        out.append(target)
+    return out
+
+
 def _tree_paths(tree: Path) -> set[str]:
     return {p.relative_to(tree).as_posix() for p in tree.rglob("*") if p.is_file()}
 
