@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import os
 import posixpath
+import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 from git import Repo
 
@@ -28,6 +31,9 @@ from checker.sources.render.helm import is_chart, leaf_charts, settled, values_p
 from checker.sources.render.kustomize import is_kustomization, kustomization_path, listed_files
 from checker.sources.render.run import can_limit_threads
 
+_T = TypeVar("_T")
+#: git (GitPython's `cat-file` processes) is read by one thread at a time.
+_GIT_LOCK = threading.Lock()
 #: The rule of a chart or kustomization that could not be rendered (defined on branch f-sniff).
 UNRENDERED = "NHI107"
 
@@ -62,6 +68,7 @@ class _Side:
                  closures: dict[str, list[str]] | None = None) -> None:
         """Read `rev`'s listing and kustomizations, unless its `closures` are known."""
         self.repo, self.rev, self.config = repo, rev, config
+        self.lock = _GIT_LOCK
         if closures is not None:
             self.closures = closures
             return
@@ -84,10 +91,13 @@ class _Side:
         return git.read_entries(self.repo, self.rev, paths, max_bytes=size)
 
     def render(self, root: str) -> Rendered | None:
+        """The render of `root` at this side (None: not a kustomization or chart here); safe
+        to call from several threads (git is read under a lock, one reader at a time)."""
         files = self.closures.get(root)
         if files is None:
             return None
-        entries = self._read(files)
+        with self.lock:
+            entries = self._read(files)
         raw = {p: e.data for p, e in entries.items() if e.data is not None}
         if is_chart(root):
             return render_chart_at(root, raw, self.config)
@@ -141,9 +151,11 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
     heads: list[Rendered] = []
     bases: list[Rendered] = []
     problems: list[ParseProblem] = []
+    sides = [head_side, *([base_side] if base_side else [])]
+    done = iter(concurrently([partial(side.render, root) for root in roots for side in sides]))
     for root in roots:
-        at_head = head_side.render(root)
-        at_base = base_side.render(root) if base_side else None
+        at_head = next(done)
+        at_base = next(done) if base_side else None
         if at_head is not None and at_head.failure and root in used:
             pass  # built within the kustomizations that use it, whose failure is reported
         elif at_head is not None and at_head.failure:
@@ -158,6 +170,17 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
         if at_base is not None and not at_base.failure:
             bases.append(at_base)
     return RenderedChange(tuple(heads), tuple(bases), tuple(problems))
+
+
+def concurrently(jobs: Sequence[Callable[[], _T]]) -> list[_T]:
+    """Each job's result, in order; run on threads, one per available core, where a renderer's
+    CPU limit can be set without a preexec function (`run.can_limit_threads`), else in turn.
+    The threads are joined before this returns: none is left when the parse forks."""
+    workers = min(len(jobs), available_cores()) if can_limit_threads() else 1
+    if workers <= 1:
+        return [job() for job in jobs]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda job: job(), jobs))
 
 
 def inner(closures: Mapping[str, list[str]]) -> set[str]:
@@ -181,13 +204,7 @@ def rendered_on_disk(roots: Sequence[Path], rels: Sequence[str], config: Config
             jobs.extend(_disk_jobs(root, rel, config))
     heads: list[Rendered] = []
     problems: list[ParseProblem] = []
-    workers = min(len(jobs), available_cores()) if can_limit_threads() else 1
-    if workers > 1:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            done = list(pool.map(lambda job: job(), jobs))
-    else:
-        done = [job() for job in jobs]
-    for out, anchor in done:
+    for out, anchor in concurrently(jobs):
         if out.failure:
             problems.append(problem(out, anchor))
         else:

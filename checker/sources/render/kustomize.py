@@ -296,6 +296,9 @@ def render_kustomization(tree: Path, root: str, limits: RenderLimits,
 #: Kinds rendered that define schemas, not objects: never an identity, and often most of the
 #: output (an operator's CRDs), so they are not handed on.
 _SCHEMA_KINDS = frozenset({"CustomResourceDefinition"})
+#: The top-level `kind:` line of a schema kind (kustomize writes block style, top-level keys
+#: at column 0; anything nested or inside a block scalar is indented).
+_SCHEMA_LINE = re.compile(r"^kind: (?:CustomResourceDefinition)[ \t]*$", re.M)
 _BUILD_NOTE = re.compile(
     r"^(\s*)[\"']?(?:config\.kubernetes\.io/origin|alpha\.config\.kubernetes\.io/"
     r"transformations)[\"']?\s*:")
@@ -346,6 +349,8 @@ def _documents(output: bytes, root: str, found: Closure, read: Reader
     kpath = found.files[0]
     inputs = tuple(sorted(found.files))
     for text in _split(output.decode("utf-8", "replace")):
+        if _SCHEMA_LINE.search(text):
+            continue  # a CRD, often most of the output: not composed only to be dropped
         try:
             node = yaml.compose(text, Loader=_LOADER)
         except yaml.YAMLError:
