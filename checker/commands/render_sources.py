@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import os
 import posixpath
+import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 from git import Repo
 
@@ -19,13 +23,18 @@ from checker import git
 from checker.change import ChangeSet
 from checker.model import ParseProblem
 from checker.policy.config import Config
+from checker.sources.budget import available_cores
 from checker.sources.discovery import excluded
 from checker.sources.render import leaf_closures, render_chart_files, render_files, touched
 from checker.sources.render.api import Rendered, RenderLimits
 from checker.sources.render.helm import is_chart, leaf_charts, settled, values_paths
 from checker.sources.render.helm_context import added_conditions
-from checker.sources.render.kustomize import is_kustomization, kustomization_path
+from checker.sources.render.kustomize import is_kustomization, kustomization_path, listed_files
+from checker.sources.render.run import can_limit_threads
 
+_T = TypeVar("_T")
+#: git (GitPython's `cat-file` processes) is read by one thread at a time.
+_GIT_LOCK = threading.Lock()
 #: The rule of a chart or kustomization that could not be rendered (defined on branch f-sniff).
 UNRENDERED = "NHI107"
 
@@ -60,6 +69,7 @@ class _Side:
                  closures: dict[str, list[str]] | None = None) -> None:
         """Read `rev`'s listing and kustomizations, unless its `closures` are known."""
         self.repo, self.rev, self.config = repo, rev, config
+        self.lock = _GIT_LOCK
         if closures is not None:
             self.closures = closures
             return
@@ -69,7 +79,9 @@ class _Side:
         charts = sorted(p for p in self.paths if is_chart(p) and not excluded(p, config.exclude))
         self.cache: dict[str, bytes | None] = {
             p: e.data for p, e in self._read([*names, *charts]).items()}
-        self.closures = leaf_closures(self.paths, lambda p: self.cache.get(p)) if names else {}
+        # every kustomization, not only the leaves: an overlay another one uses is deployed too
+        self.closures = leaf_closures(self.paths, lambda p: self.cache.get(p), leaves=False
+                                      ) if names else {}
         self.closures.update(chart_closures(self.paths, lambda p: self.cache.get(p), config)
                              if charts else {})
 
@@ -80,10 +92,13 @@ class _Side:
         return git.read_entries(self.repo, self.rev, paths, max_bytes=size)
 
     def render(self, root: str) -> Rendered | None:
+        """The render of `root` at this side (None: not a kustomization or chart here); safe
+        to call from several threads (git is read under a lock, one reader at a time)."""
         files = self.closures.get(root)
         if files is None:
             return None
-        entries = self._read(files)
+        with self.lock:
+            entries = self._read(files)
         raw = {p: e.data for p, e in entries.items() if e.data is not None}
         if is_chart(root):
             return render_chart_at(root, raw, self.config)
@@ -112,8 +127,9 @@ def render_chart_at(chart: str, files: Mapping[str, bytes], config: Config) -> R
 
 def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
                     head: str | None) -> RenderedChange:
-    """Render, at `changeset.base` and at `head` (None: the index), every leaf kustomization
-    whose input closure a changed file is in, on either side."""
+    """Render, at `changeset.base` and at `head` (None: the index), every kustomization (leaf
+    or used by another) and every leaf chart whose input closure a changed file is in, on
+    either side."""
     changed = {p for f in changeset.files for p in (f.path, f.old_path) if p}
     if not changed:
         return RenderedChange()
@@ -130,19 +146,28 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
     base_side = _Side(repo, changeset.base, config, same) if changeset.base else None
     roots = sorted({*touched(head_side.closures, changed),
                     *(touched(base_side.closures, changed) if base_side else [])})
+    # A kustomization another one uses (a base, a component) may not build on its own (a
+    # component's patch of what only its users hold): that is no NHI107 of its own.
+    used = inner(head_side.closures)
     heads: list[Rendered] = []
     bases: list[Rendered] = []
     problems: list[ParseProblem] = []
+    sides = [head_side, *([base_side] if base_side else [])]
+    done = iter(concurrently([partial(side.render, root) for root in roots for side in sides]))
     for root in roots:
-        at_head = head_side.render(root)
-        at_base = base_side.render(root) if base_side else None
-        if at_head is not None and at_head.failure:
+        at_head = next(done)
+        at_base = next(done) if base_side else None
+        if at_head is not None and at_head.failure and root in used:
+            pass  # built within the kustomizations that use it, whose failure is reported
+        elif at_head is not None and at_head.failure:
             files = head_side.closures[root]
             # on every changed file of it: whoever changed each one decides its level
             problems.extend(problem(at_head, anchor)
                             for anchor in [p for p in files if p in changed] or files[:1])
         elif at_head is not None:
-            heads.append(settled(at_head, at_base) if is_chart(root) else at_head)
+            # an object base rendered the same (same source, same text) is not touched by a
+            # change of another input (an image bump beside a Secret), chart or kustomization
+            heads.append(settled(at_head, at_base))
             if is_chart(root):
                 templates = [p for p in head_side.closures[root]
                              if p in changed and "templates/" in p]
@@ -176,50 +201,90 @@ def context_problems(head: _Side, base: _Side | None, templates: Sequence[str]
     return out
 
 
+def concurrently(jobs: Sequence[Callable[[], _T]]) -> list[_T]:
+    """Each job's result, in order; run on threads, one per available core, where a renderer's
+    CPU limit can be set without a preexec function (`run.can_limit_threads`), else in turn.
+    The threads are joined before this returns: none is left when the parse forks."""
+    workers = min(len(jobs), available_cores()) if can_limit_threads() else 1
+    if workers <= 1:
+        return [job() for job in jobs]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda job: job(), jobs))
+
+
+def inner(closures: Mapping[str, list[str]]) -> set[str]:
+    """The kustomization directories of `closures` (directory -> files, its own kustomization
+    file first) whose kustomization file is in another one's closure."""
+    others = {p for d, files in closures.items() if not is_chart(d) for p in files[1:]}
+    return {d for d, files in closures.items()
+            if files and not is_chart(d) and files[0] in others}
+
+
 def rendered_on_disk(roots: Sequence[Path], rels: Sequence[str], config: Config
                      ) -> RenderedChange:  # fmt: skip
     """Render every leaf kustomization and leaf Helm chart under the directories `roots`
     (`scan`, `inventory`), paths shown under `rels` (the prefix each root's files have in the
-    scan's output)."""
+    scan's output). A kustomization that only lists local files (`listed_files`) is not run:
+    its objects are those files' own. The renders run concurrently (they are subprocesses),
+    their results in the order of the roots, then the sorted kustomizations, then charts."""
+    jobs: list[Callable[[], tuple[Rendered, str]]] = []
+    for root, rel in zip(roots, rels, strict=True):
+        if root.is_dir():
+            jobs.extend(_disk_jobs(root, rel, config))
     heads: list[Rendered] = []
     problems: list[ParseProblem] = []
-    for root, rel in zip(roots, rels, strict=True):
-        if not root.is_dir():
-            continue
-        paths = _disk_paths(root)
-        if not any(is_kustomization(p) or is_chart(p) for p in paths):
-            continue
-
-        def read(path: str, root: Path = root) -> bytes | None:
-            full = root / path
-            if full.is_symlink() or not full.is_file():
-                return None
-            try:
-                return full.read_bytes()
-            except OSError:
-                return None
-
-        for directory, files in sorted(leaf_closures(paths, read).items()):
-            kpath = kustomization_path(directory, paths) or directory
-            if excluded(_join(rel, kpath), config.exclude):
-                continue
-            raw = {p: b for p in files if (b := read(p)) is not None}
-            out = render_files(directory, raw, limits_of(config))
-            out = _prefixed(out, rel)
-            if out.failure:
-                problems.append(problem(out, out.owner or _join(rel, kpath)))
-            else:
-                heads.append(out)
-        for chart, files in sorted(chart_closures(paths, read, config).items()):
-            if excluded(_join(rel, chart), config.exclude):
-                continue
-            raw = {p: b for p in files if (b := read(p)) is not None}
-            out = _prefixed(render_chart_at(chart, raw, config), rel)
-            if out.failure:
-                problems.append(problem(out, _join(rel, chart)))
-            else:
-                heads.append(out)
+    for out, anchor in concurrently(jobs):
+        if out.failure:
+            problems.append(problem(out, anchor))
+        else:
+            heads.append(out)
     return RenderedChange(tuple(heads), (), tuple(problems))
+
+
+def _disk_jobs(root: Path, rel: str, config: Config
+               ) -> list[Callable[[], tuple[Rendered, str]]]:  # fmt: skip
+    """The renders under directory `root` (shown under `rel`), each giving its `Rendered`
+    (paths under `rel`) and the file its NHI107 goes on when it fails."""
+    paths = _disk_paths(root)
+    if not any(is_kustomization(p) or is_chart(p) for p in paths):
+        return []
+
+    def read(path: str) -> bytes | None:
+        full = root / path
+        if full.is_symlink() or not full.is_file():
+            return None
+        try:
+            return full.read_bytes()
+        except OSError:
+            return None
+
+    def kustomization(directory: str, raw: dict[str, bytes], kpath: str
+                      ) -> Callable[[], tuple[Rendered, str]]:  # fmt: skip
+        def run() -> tuple[Rendered, str]:
+            out = _prefixed(render_files(directory, raw, limits_of(config)), rel)
+            return out, out.owner or _join(rel, kpath)
+        return run
+
+    def chart(path: str, raw: dict[str, bytes]) -> Callable[[], tuple[Rendered, str]]:
+        def run() -> tuple[Rendered, str]:
+            return _prefixed(render_chart_at(path, raw, config), rel), _join(rel, path)
+        return run
+
+    jobs = []
+    for directory, files in sorted(leaf_closures(paths, read).items()):
+        kpath = kustomization_path(directory, paths) or directory
+        if excluded(_join(rel, kpath), config.exclude):
+            continue
+        listed = listed_files(directory, paths, read)
+        if listed is not None and all(read(p) is not None and not excluded(
+                _join(rel, p), config.exclude) for p in listed):
+            continue  # renders exactly the plain files, which the scan reads anyway
+        jobs.append(kustomization(directory, {p: b for p in files if (b := read(p)) is not None},
+                                  kpath))
+    for path, files in sorted(chart_closures(paths, read, config).items()):
+        if not excluded(_join(rel, path), config.exclude):
+            jobs.append(chart(path, {p: b for p in files if (b := read(p)) is not None}))
+    return jobs
 
 
 def _disk_paths(root: Path) -> set[str]:

@@ -4,9 +4,9 @@
 offline (`run`); `patches` maps kustomize output back to the patch or resource that
 wrote it, `helm_sources` Helm output to its template.
 This module is the orchestration: which kustomizations a change touches (any file of their
-input closure, at base or head) or a scan reads (the leaves: those no other kustomization
-uses), and their render from files materialised in a temporary directory. Callers read the
-files (git objects or disk) and hand them over.
+input closure, at base or head, leaves or not) or a scan reads (the leaves: those no other
+kustomization uses), and their render from files materialised in a temporary directory.
+Callers read the files (git objects or disk) and hand them over.
 """
 
 from __future__ import annotations
@@ -25,12 +25,15 @@ from checker.sources.render.kustomize import (
 )
 
 
-def leaf_closures(paths: Collection[str], read: Reader) -> dict[str, list[str]]:
+def leaf_closures(paths: Collection[str], read: Reader, *, leaves: bool = True
+                  ) -> dict[str, list[str]]:  # fmt: skip
     """Kustomization directory -> the files it reads, for every kustomization among `paths`
-    that no other kustomization uses as a base, resource or component (what is deployed)."""
+    that no other kustomization uses as a base, resource or component (what a scan renders);
+    with `leaves=False`, for every kustomization (what a change may deploy: an overlay that
+    another one uses is applied on its own too)."""
     directories = sorted({p.rpartition("/")[0] for p in paths if is_kustomization(p)})
     found = {d: closure(d, paths, read) for d in directories}
-    used = {b for c in found.values() for b in c.bases}
+    used = {b for c in found.values() for b in c.bases} if leaves else set()
     return {d: c.files for d, c in found.items() if c.files and c.files[0] not in used}
 
 

@@ -203,6 +203,35 @@ def kustomization_files(root: str, paths: Collection[str], read: Reader) -> list
     return closure(root, paths, read).files
 
 
+#: The keys of a kustomization that only lists resources: nothing else can change them.
+_LISTING_KEYS = frozenset({"apiVersion", "kind", "resources"})
+
+
+def listed_files(root: str, paths: Collection[str], read: Reader) -> list[str] | None:
+    """The resource files of the kustomization in directory `root` when it does nothing but
+    list local files (`resources:` of files in `paths`; no base, component, patch,
+    transformer, generator, namespace, prefix or label): its render is exactly the objects of
+    those files, read as plain manifests anyway. None for any other kustomization."""
+    kpath = kustomization_path(root, paths)
+    raw = read(kpath) if kpath is not None else None
+    doc = load_kustomization(raw) if raw is not None else None
+    if doc is None or not set(doc) <= _LISTING_KEYS or doc.get("kind", "Kustomization") not in (
+            "Kustomization", None):
+        return None
+    resources = doc.get("resources") or []
+    if not isinstance(resources, list):
+        return None
+    out: list[str] = []
+    for ref in resources:
+        if not isinstance(ref, str) or _REMOTE.search(ref) or ref.startswith("/"):
+            return None
+        target = posixpath.normpath(posixpath.join(root, ref))
+        if target.startswith("../") or target not in paths:
+            return None  # a directory (a base), outside the repository, or missing
+        out.append(target)
+    return out
+
+
 def _tree_paths(tree: Path) -> set[str]:
     return {p.relative_to(tree).as_posix() for p in tree.rglob("*") if p.is_file()}
 
@@ -267,6 +296,9 @@ def render_kustomization(tree: Path, root: str, limits: RenderLimits,
 #: Kinds rendered that define schemas, not objects: never an identity, and often most of the
 #: output (an operator's CRDs), so they are not handed on.
 _SCHEMA_KINDS = frozenset({"CustomResourceDefinition"})
+#: The top-level `kind:` line of a schema kind (kustomize writes block style, top-level keys
+#: at column 0; anything nested or inside a block scalar is indented).
+_SCHEMA_LINE = re.compile(r"^kind: (?:CustomResourceDefinition)[ \t]*$", re.M)
 _BUILD_NOTE = re.compile(
     r"^(\s*)[\"']?(?:config\.kubernetes\.io/origin|alpha\.config\.kubernetes\.io/"
     r"transformations)[\"']?\s*:")
@@ -317,6 +349,8 @@ def _documents(output: bytes, root: str, found: Closure, read: Reader
     kpath = found.files[0]
     inputs = tuple(sorted(found.files))
     for text in _split(output.decode("utf-8", "replace")):
+        if _SCHEMA_LINE.search(text):
+            continue  # a CRD, often most of the output: not composed only to be dropped
         try:
             node = yaml.compose(text, Loader=_LOADER)
         except yaml.YAMLError:

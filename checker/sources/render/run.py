@@ -10,6 +10,7 @@ the network would fail at once rather than reach it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import signal
@@ -63,6 +64,12 @@ class Outcome:
     stopped: str | None = None
 
 
+def can_limit_threads() -> bool:
+    """Whether a renderer's CPU limit can be set from outside the child (`prlimit`, Linux), so
+    renders may run on threads (a `preexec_fn`, the fallback, is unsafe beside threads)."""
+    return hasattr(resource, "prlimit")
+
+
 def run_bounded(argv: Sequence[str], limits: RenderLimits, home: Path) -> Outcome:
     """Run `argv` in `home` (a private temporary directory) with `clean_env(home)` and
     `limits`."""
@@ -76,10 +83,16 @@ def run_bounded(argv: Sequence[str], limits: RenderLimits, home: Path) -> Outcom
         try:
             proc = subprocess.Popen(
                 list(argv), stdout=subprocess.PIPE, stderr=err_file, stdin=subprocess.DEVNULL,
-                env=clean_env(home), cwd=home, preexec_fn=limit,
+                env=clean_env(home), cwd=home,
+                preexec_fn=None if can_limit_threads() else limit,
             )
         except OSError as exc:
             return Outcome(stopped=f"exec: {argv[0]}: {exc.strerror}")
+        if can_limit_threads():
+            # set from outside, as a preexec function is unsafe beside threads; the limit
+            # counts the CPU time the process has used so far too
+            with contextlib.suppress(ProcessLookupError, PermissionError):  # exited already
+                resource.prlimit(proc.pid, resource.RLIMIT_CPU, (seconds, seconds + 1))
         assert proc.stdout is not None
         out = proc.stdout.read(limits.max_bytes + 1)  # bounded: a larger output is not kept
         if len(out) > limits.max_bytes:
