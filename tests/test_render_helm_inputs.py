@@ -145,3 +145,21 @@ def test_helmignore_globs_match_as_helm_does() -> None:
     ]]
     assert helm_ignored(files) == {"c/templates/a.bak.yaml", "c/templates/tmp/b.yaml",
                                    "c/templates/x1.yaml"}
+
+
+@pytest.mark.parametrize("target", ["deploy", "deploy/templates/crb.yaml"])
+def test_scan_reads_a_template_helmignore_leaves_out_as_a_plain_manifest(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        target: str) -> None:
+    """`scan` reads the chart's `.helmignore` from disk too (the walk never yields it), also
+    when the template is scanned alone: the hidden binding is judged, not an NHI107 note."""
+    for path, text in {"deploy/Chart.yaml": CHART, "deploy/templates/crb.yaml": ADMIN,
+                       "deploy/.helmignore": "templates/crb.yaml\n"}.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no helm: the chart itself is only a note
+    main(["scan", target, "--format", "json"])
+    found = json.loads(capsys.readouterr().out)["findings"]
+    crb = [f["rule_id"] for f in found if f["path"].endswith("templates/crb.yaml")]
+    assert "NHI301" in crb and "NHI107" not in crb

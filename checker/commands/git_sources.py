@@ -13,7 +13,7 @@ from git import Repo
 
 from checker import git
 from checker.change import ChangeSet
-from checker.commands.render_sources import RenderedChange
+from checker.commands.render_disk import RenderedChange
 from checker.git import BlobEntry
 from checker.model import ParseProblem, SourceFile
 from checker.pipeline import Parsed

@@ -17,7 +17,7 @@ from checker.commands.local_policy import (
     config_from_disk,
     scan_root,
 )
-from checker.commands.render_sources import rendered_on_disk
+from checker.commands.render_disk import rendered_on_disk
 from checker.commands.report import report
 from checker.errors import NhiGateError
 from checker.model import IdentityObject, ParseProblem, SourceFile, Verdict
@@ -28,7 +28,7 @@ from checker.policy.config import Config
 from checker.reporters import RunInfo
 from checker.sources.discovery import classify, walk
 from checker.sources.modules import is_config_file
-from checker.sources.templates import CHART_FILE, template_charts
+from checker.sources.templates import CHART_FILE, IGNORE_FILE, template_charts
 
 #: Scans of more files than this show a progress line on stderr when it is a terminal.
 PROGRESS_MIN_FILES = 300
@@ -92,10 +92,11 @@ def _chart_anchor(parts: Sequence[str]) -> Path | None:
 
 def charts_on_disk(sources: Sequence[SourceFile], disk: Mapping[str, Path]
                    ) -> list[SourceFile]:  # fmt: skip
-    """The `Chart.yaml` files beside the `templates/` folders that hold files of `sources`
-    (`disk`: source path -> file) that the walk did not yield (a template scanned alone), so
-    that the parse knows those files are chart templates. Links and unreadable files are left
-    out: the folder is then not a chart."""
+    """The `Chart.yaml` and `.helmignore` files beside the `templates/` folders that hold files
+    of `sources` (`disk`: source path -> file) that the walk did not yield (a template scanned
+    alone; `.helmignore` is never yielded), so that the parse knows which of those files are
+    chart templates and which the chart leaves out (read as plain manifests). Links and
+    unreadable files are left out: without its `Chart.yaml` the folder is not a chart."""
     have = {s.path for s in sources}
     found: dict[str, SourceFile] = {}
     for src in sources:
@@ -103,17 +104,16 @@ def charts_on_disk(sources: Sequence[SourceFile], disk: Mapping[str, Path]
             continue
         depth = src.path.count("/")
         for chart in template_charts(src.path):
-            name = f"{chart}/{CHART_FILE}" if chart else CHART_FILE
-            if name in have or name in found:
-                continue
-            full = disk[src.path].parents[depth - (chart.count("/") + 1 if chart else 0)]
-            full = full / CHART_FILE
-            if full.is_symlink() or not full.is_file():
-                continue
-            try:
-                found[name] = SourceFile(name, full.read_bytes(), None)
-            except OSError:
-                continue
+            folder = disk[src.path].parents[depth - (chart.count("/") + 1 if chart else 0)]
+            for file in (CHART_FILE, IGNORE_FILE):
+                name = f"{chart}/{file}" if chart else file
+                full = folder / file
+                if name in have or name in found or full.is_symlink() or not full.is_file():
+                    continue
+                try:
+                    found[name] = SourceFile(name, full.read_bytes(), None)
+                except OSError:
+                    continue
     return [found[p] for p in sorted(found)]
 
 
@@ -170,7 +170,7 @@ def parse_tree(paths: Sequence[str], config: Config) -> Parsed:
 
 def render_tree(paths: Sequence[str], parsed: Parsed, config: Config) -> Parsed:
     """`parsed` with the rendered objects of the leaf kustomizations under the directories
-    `paths` (`commands.render_sources.rendered_on_disk`), their paths shown as `scan` shows
+    `paths` (`commands.render_disk.rendered_on_disk`), their paths shown as `scan` shows
     the files: relative to the one directory scanned, else under each path as given."""
     roots = [Path(p) for p in paths]
     rels = ([""] if len(roots) == 1 and roots[0].is_dir()
