@@ -23,16 +23,22 @@ RULE_KINDS = frozenset({"Role", "ClusterRole"})
 def role_frame_digest(doc: MappingNode, kind: str) -> str:
     """sha256 (32 hex) of the object without `rules` for a Role or ClusterRole (canonical JSON
     of its plain values); "" for other kinds or an object past the YAML budgets."""
-    if kind not in RULE_KINDS:
-        return ""
+    value = _plain(doc) if kind in RULE_KINDS else None
+    return "" if value is None else _hash({k: v for k, v in value.items() if k != "rules"})
+
+
+def _plain(doc: MappingNode) -> dict[str, Any] | None:
+    """The object's plain value, or None past the YAML budgets or when it is no mapping."""
     try:
         value = to_python(doc)
     except YamlLimitError:
-        return ""
-    if not isinstance(value, dict):
-        return ""
-    frame = {k: v for k, v in value.items() if k != "rules"}
-    payload = json.dumps(frame, sort_keys=True, default=str)
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _hash(value: Any) -> str:
+    """sha256 (32 hex) of `value` as canonical JSON (keys sorted)."""
+    payload = json.dumps(value, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
 
 
@@ -59,13 +65,8 @@ def object_digest(doc: MappingNode, kind: str) -> str:
     count as a multiset of rules, each rule's `apiGroups`/`resources`/`verbs`/
     `resourceNames`/`nonResourceURLs` as sorted sets. "" for a Secret (its values never
     enter the model, not even hashed) and an object past the YAML budgets."""
-    if kind == "Secret":
-        return ""
-    try:
-        value = to_python(doc)
-    except YamlLimitError:
-        return ""
-    if not isinstance(value, dict):
+    value = _plain(doc) if kind != "Secret" else None
+    if value is None:
         return ""
     canonical: dict[str, Any] = dict(value)
     if kind in REFERENCE_KINDS:
@@ -74,8 +75,7 @@ def object_digest(doc: MappingNode, kind: str) -> str:
     if kind in RULE_KINDS and isinstance(rules, list):
         canonical["rules"] = sorted((_canonical_rule(r) for r in rules),
                                     key=lambda r: json.dumps(r, sort_keys=True, default=str))
-    payload = json.dumps(canonical, sort_keys=True, default=str)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+    return _hash(canonical)
 
 
 def _without_timing(value: dict[str, Any]) -> dict[str, Any]:
