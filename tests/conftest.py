@@ -358,3 +358,18 @@ def golden(request: pytest.FixtureRequest) -> Callable[[Path, Any], None]:
                         pytrace=False)  # fmt: skip
 
     return check
+
+
+def check_findings(repo: GitRepo, base: str, capsys: pytest.CaptureFixture[str]
+                   ) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
+    """`nhi-gate check --format json` of `base..HEAD` in `repo`: (exit code, its findings)."""
+    from checker.cli import main
+
+    code = main(["check", "--repo", str(repo.path), "--base", base, "--head", repo.sha(),
+                 "--format", "json"])
+    return code, json.loads(capsys.readouterr().out)["findings"]
+
+
+def found_at(findings: list[dict[str, Any]]) -> set[tuple[str, str, int, bool]]:
+    """(rule id, path, start line, blocking) of each finding."""
+    return {(f["rule_id"], f["path"], f["start_line"], f["blocking"]) for f in findings}

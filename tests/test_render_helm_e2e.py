@@ -11,10 +11,11 @@ import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from conftest import HUMAN, GitRepo
+from conftest import check_findings as _check
+from conftest import found_at as _found
 
 from checker.cli import main
 
@@ -84,17 +85,6 @@ def _change(repo: GitRepo, files: dict[str, str], author: tuple[str, str]) -> No
     repo.checkout("ai/change", create=True)
     repo.commit(files, author=author, message="chart",
                 trailers=[("Requested-by", "Alice Example <alice@example.com>")])
-
-
-def _check(repo: GitRepo, base: str, capsys: pytest.CaptureFixture[str]
-           ) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
-    code = main(["check", "--repo", str(repo.path), "--base", base, "--head", repo.sha(),
-                 "--format", "json"])
-    return code, json.loads(capsys.readouterr().out)["findings"]
-
-
-def _found(findings: list[dict[str, Any]]) -> set[tuple[str, str, int, bool]]:
-    return {(f["rule_id"], f["path"], f["start_line"], f["blocking"]) for f in findings}
 
 
 WIDE = "rbac:\n  verbs: ['*']\nimage: nginx:1.0\n"

@@ -8,10 +8,11 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from conftest import HUMAN, GitRepo
+from conftest import check_findings as _check
+from conftest import found_at as _found
 
 from checker.cli import main
 from checker.sources.render.kustomize import find_kustomize, kustomization_files
@@ -73,17 +74,6 @@ def _base(repo: GitRepo, extra: dict[str, str] | None = None) -> str:
         "k8s/base/role.yaml": ROLE, "k8s/base/binding.yaml": BINDING,
         "k8s/overlays/prod/kustomization.yaml": OVERLAY_K, "README.md": "x\n", **(extra or {}),
     }, author=HUMAN)
-
-
-def _check(repo: GitRepo, base: str, capsys: pytest.CaptureFixture[str]
-           ) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
-    code = main(["check", "--repo", str(repo.path), "--base", base, "--head", repo.sha(),
-                 "--format", "json"])
-    return code, json.loads(capsys.readouterr().out)["findings"]
-
-
-def _found(findings: list[dict[str, Any]]) -> set[tuple[str, str, int, bool]]:
-    return {(f["rule_id"], f["path"], f["start_line"], f["blocking"]) for f in findings}
 
 
 def _change(repo: GitRepo, files: dict[str, str], author: tuple[str, str]) -> None:

@@ -10,10 +10,10 @@ import shutil
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 from conftest import HUMAN, GitRepo
+from conftest import check_findings as _check
 
 from checker.cli import main
 from checker.model import IdentityObject, SourceFile
@@ -55,13 +55,6 @@ spec:
       automountServiceAccountToken: false
       containers: [{name: c, image: "redis:8.10.0"}]
 """
-
-
-def _check(repo: GitRepo, base: str, capsys: pytest.CaptureFixture[str]
-           ) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
-    code = main(["check", "--repo", str(repo.path), "--base", base, "--head", repo.sha(),
-                 "--format", "json"])
-    return code, json.loads(capsys.readouterr().out)["findings"]
 
 
 @pytest.mark.parametrize("overlay", [False, True])
