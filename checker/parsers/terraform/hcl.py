@@ -1,7 +1,9 @@
-"""The python-hcl2 boundary: the only module of nhi-gate that imports `hcl2`.
+"""The python-hcl2 boundary: with `hcl_inline`, the only modules of nhi-gate that import `hcl2`.
 
-python-hcl2 7.3.x `hcl2.loads(text, with_meta=True)` is called only through `load_hcl`, so a
-later upgrade touches this module only (../shared/research/ecosystem.md section 3). `load`
+python-hcl2 7.3.x `hcl2.loads(text, with_meta=True)` is called only through `load_hcl` (which
+first runs the same grammar and transformer while parsing, `hcl_inline`, and falls back to
+`hcl2.loads`), so a later upgrade touches these modules only
+(../shared/research/ecosystem.md section 3). `load`
 (`load_text`) decodes and parses one `.tf` file and turns a syntax error into an NHI901
 `ParseProblem` with the line and column lark reports (or a better one found in the text); when
 python-hcl2 rejects the file, it is parsed again with its leading continuation operators moved
@@ -31,6 +33,7 @@ from lark.exceptions import (
 from checker.decode import decode
 from checker.errors import NhiGateError
 from checker.model import ParseProblem, SourceFile
+from checker.parsers.terraform import hcl_inline
 from checker.parsers.terraform.continuation import join_leading_operators
 from checker.parsers.terraform.positions import depth_at_line_starts
 from checker.parsers.terraform.salvage import Chunk, chunks, merge, shift_lines
@@ -138,17 +141,28 @@ def _load_joined(text: str) -> Any:
 
 
 def warm() -> None:
-    """Load python-hcl2's grammar now (its lark parser, cached for the process), so a
+    """Load python-hcl2's grammar now (its lark parsers, cached for the process), so a
     `checker.sources.budget.ParseWorker` pays for it while the parent reads git."""
     hcl2_parser()
+    hcl_inline.parser()
 
 
 def load_hcl(text: str, with_meta: bool = False) -> Any:
     """The one call into python-hcl2 (7.3.x `loads`). Raises what it raises (`HCL_ERRORS`).
 
+    With `with_meta`, the text is first parsed by `hcl_inline.parser()` (the same grammar and
+    transformer, applied while parsing: the same value); any failure there parses it again with
+    `hcl2.loads`, so what is raised, and where, is python-hcl2's own.
+
     Raises `NhiGateError` when the installed `hcl2` package is not python-hcl2 7.x: Checkov's
     fork bc-python-hcl2 installs the same `hcl2` package with another `loads` signature.
     """
+    inline = hcl_inline.parser() if with_meta else None
+    if inline is not None:
+        try:
+            return inline.parse(text + "\n")  # the newline `hcl2.loads` appends (lark #237)
+        except Exception:  # python-hcl2 parses it again and says why
+            pass
     try:
         return hcl2_loads(text, with_meta=with_meta)
     except TypeError as exc:
