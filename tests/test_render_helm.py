@@ -369,6 +369,18 @@ def test_a_renderer_over_its_cpu_budget_is_stopped_by_rlimit_cpu(tmp_path: Path)
     assert (done.code, done.stdout) == (0, b"http://127.0.0.1:9\n")
 
 
+def test_a_renderer_runs_with_the_go_collector_paced_by_a_memory_limit(tmp_path: Path) -> None:
+    """Renderers are Go programs: their environment turns GC pacing off below a memory limit
+    and runs them on one thread each (`checker.sources.render.run`)."""
+    import sys
+
+    from checker.sources.render.run import run_bounded
+
+    show = "import os; print(*(os.environ.get(k) for k in ('GOGC','GOMEMLIMIT','GOMAXPROCS')))"
+    done = run_bounded([sys.executable, "-c", show], RenderLimits(), tmp_path)
+    assert (done.code, done.stdout) == (0, b"off 512MiB 1\n")
+
+
 @needs_helm
 def test_dependency_check_failure_gives_helms_whole_sentences(tmp_path: Path) -> None:
     """A vendored dependency under another name: helm's own dependency check fails, and the

