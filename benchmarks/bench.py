@@ -16,7 +16,8 @@ nhi-gate, ...), `--reps` times; the table gives median wall seconds, the ratio n
 and peak RSS (`os.wait4` ru_maxrss: the largest single process of the tool's process tree).
 Cases: (a) full scan of ../shared/corpus/real-repos, (b) each real repo alone, (c) a five-file
 pre-commit change (`nhi-gate hook` in a temp repo with the files staged vs `checkov -f`), (d) a
-PR-sized `check` (50 changed files over 20 commits; Checkov: `-d` on the 50 files). Then the
+PR-sized `check` (50 changed files over 20 commits; Checkov: `-d` on the 50 files), then the
+peers and cases of `peers.py`: (e) zizmor, (f) detect-secrets, (c busy), (a no renderer). Then the
 in-process effect of each optimisation, and growth with files and commits.
 """
 
@@ -33,6 +34,8 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+
+from peers import peer_rows  # benchmarks/peers.py, beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -249,6 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--checkov", default="/tmp/checkov-venv/bin/checkov")
     ap.add_argument("--quick", action="store_true", help="skip (b) and the 5,000/1,000 growth")
+    ap.add_argument("--zizmor", default="/tmp/zz-venv/bin/zizmor")
     ap.add_argument("--nhi-gate", dest="nhi_gate", default=None,
                     help=f"command that runs nhi-gate (default: {' '.join(NHI)})")
     ap.add_argument("--output", default=str(ROOT / "benchmarks" / "RESULTS.md"))
@@ -295,6 +299,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                         [*NHI, "check", "--repo", str(pr), "--base", "main", "--head", "HEAD"],
                         ck_cmd("-d", str(stage)), args.reps))  # fmt: skip
         print(out[-1], flush=True)
+        for row in peer_rows(pair, NHI, CORPUS, args.reps,
+                             args.zizmor if Path(args.zizmor).exists() else None,
+                             repo, names, ck_cmd):
+            out.append(row)
+            print(row, flush=True)
 
         out += ["", "## Effect of each optimisation", "",
                 "Parse stage only, in-process, real-repos (median of 3):", "",
