@@ -24,6 +24,10 @@ LineStart = tuple[int, bool]
 _ATTR_LINE = re.compile(r"\s*([A-Za-z_][\w-]*)\s*=(?!=)")
 _BLOCK_LINE = re.compile(r"\s*([A-Za-z_][\w-]*)(?:\s+[A-Za-z_][\w-]*|\s*\"[^\"\n]*\")*\s*\{")
 _HEREDOC = re.compile(r"<<-?([A-Za-z_][\w-]*)\s*$")
+#: The next character the lexer acts on: in code (`#`, `/`, a quote, `<`, a bracket), and
+#: inside a string (an escape, the closing quote, a template's `$`/`%`); the rest is skipped.
+_CODE_STOP = re.compile(r'[#/"<{}\[\]()]')
+_STRING_STOP = re.compile(r'[\\"$%]')
 
 
 def depth_at_line_starts(lines: Sequence[str], start: int, end: int) -> list[LineStart]:
@@ -49,15 +53,19 @@ def depth_at_line_starts(lines: Sequence[str], start: int, end: int) -> list[Lin
         out.append((depth, not comment and not stack))
         i, n = 0, len(text)
         while i < n:
-            c = text[i]
             if comment:
-                if text.startswith("*/", i):
-                    comment = False
-                    i += 2
-                else:
-                    i += 1
+                close = text.find("*/", i)
+                if close < 0:
+                    break
+                comment = False
+                i = close + 2
                 continue
             if stack and stack[-1] < 0:
+                found = _STRING_STOP.search(text, i)
+                if found is None:
+                    break
+                i = found.start()
+                c = text[i]
                 if c == "\\":
                     i += 2
                 elif c == '"':
@@ -71,6 +79,11 @@ def depth_at_line_starts(lines: Sequence[str], start: int, end: int) -> list[Lin
                 else:
                     i += 1
                 continue
+            found = _CODE_STOP.search(text, i)
+            if found is None:
+                break
+            i = found.start()
+            c = text[i]
             if c == "#" or text.startswith("//", i):
                 break
             if text.startswith("/*", i):
