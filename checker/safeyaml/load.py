@@ -53,6 +53,11 @@ _COMPOSE_SAFE_DEPTH = 1000
 #: Start of a line up to its first token: indentation, block indicators (`-`, `?`, `:`),
 #: document markers, anchors and tags. Its length bounds the block nesting a line can open.
 _BLOCK_PREFIX = re.compile(r"^(?:[ \t]|[-?:](?=[ \t]|$)|---|[&!][^ \t]*)*", re.MULTILINE)
+#: Where an alias (`*name`) could start: a `*` at the start of a token (line start, after
+#: white space, a flow indicator or `:`) followed by an anchor-name character. A text without
+#: one has no alias, so no cycle and no expansion beyond the text (a `*` in `run: ls *.tf` or a
+#: cron `* * *` may match: it is then measured, as before).
+_ALIAS_START = re.compile(r"(?:^|[\s\[\]{},:])\*[^\s\[\]{},]", re.MULTILINE)
 #: A character YAML does not accept in a stream (C0/C1 controls other than TAB/LF/CR/NEL...).
 _FORBIDDEN_CHAR = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 #: Quoted fragments in a libyaml/PyYAML problem text may echo file content (an alias name, a
@@ -124,8 +129,8 @@ def load_text(
         depth_known = True
     else:
         depth_known = bound <= max_depth
-    # Without an anchor there is no alias, so no cycle and no expansion beyond the text.
-    must_measure = "&" in text or not depth_known
+    # Without an anchor and an alias there is no cycle and no expansion beyond the text.
+    must_measure = not depth_known or ("&" in text and _ALIAS_START.search(text) is not None)
     documents: list[Node] = []
     problem: ParseProblem | None = None
     total = 0
