@@ -47,7 +47,8 @@ def judge(
     `mode` is `check` or `hook`; `provenance` the range's commits (`check`), `committer` who
     commits the staged lines (`hook`); `facts` what the change checks read (`check`);
     `granted` the PR reviews and signed approval commits that count. The baseline and inline
-    suppressions come from `read`.
+    suppressions come from `read`. The level that blocks is the config's `fail_on` or a
+    stricter `--fail-on` (`base_policy.effective_fail_on`; a looser one is refused on stderr).
     """
     fail_on, refused = effective_fail_on(args.fail_on, read.config)
     if refused:
