@@ -18,7 +18,7 @@ never interpolates `${{ }}` into a script):
 |---|---|---|
 | `NHI_GATE_BASE`, `NHI_GATE_HEAD` | override the revisions | from the event |
 | `NHI_GATE_CONFIG` | config file | `.nhi-gate.yaml` at the base revision |
-| `NHI_GATE_FAIL_ON` | `error`, `warning`, `note`, `never` | config, else `error` |
+| `NHI_GATE_FAIL_ON` | `error`, `warning`, `note`, `never` (tightens only) | config, else `error` |
 | `NHI_GATE_SARIF_FILE` | where to write SARIF | `$RUNNER_TEMP/nhi-gate.sarif` |
 | `NHI_GATE_WORKING_DIRECTORY` | the repository checkout | `$GITHUB_WORKSPACE`, else `.` |
 | `NHI_GATE_ALL_AUTHORS` | `true` gates every author | `false` |

@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--repo", default=".", metavar="DIR", help="repository (default: .)")
     check.add_argument("--base", metavar="REF", help="base revision (default: merge-base)")
     check.add_argument("--head", metavar="REF", help="head revision (default: HEAD)")
+    check.add_argument("--head-ref", metavar="BRANCH",
+                       help="the head branch's name, for branch evidence (default: "
+                       "GITHUB_HEAD_REF, the event, or the branch --head names)")
     _common_output(check)
     check.add_argument("--github-repo", metavar="OWNER/NAME", type=_owner_name,
                        help="repository whose pull request reviews count (default: "

@@ -384,12 +384,10 @@ def waive(finding: Finding, waiver: Waiver) -> WaivedFinding:
 class Suppression:
     """One `nhi-gate:ignore` comment.
 
-    `line` is the 1-based line of the comment; `target` the line it applies to (its own line
-    for a trailing comment, else the first non-comment line below its comment run, or None at
-    end of file); `rule_ids` as written (upper-cased); `reason` stripped ("" when missing);
-    `text` the comment from `nhi-gate:ignore` on, for messages (never a secret: it is a comment
-    the user wrote to be read).
-    """
+    `line`: the comment's 1-based line; `target`: the line it applies to (its own when trailing,
+    else the first non-comment line below its comment run; None at end of file); `reach`: the
+    last line of the YAML node or document it sits on; `rule_ids` upper-cased; `reason` ("" when
+    missing); `text` the comment from `nhi-gate:ignore` on, for messages (never a secret)."""
 
     path: str
     line: int
@@ -398,3 +396,4 @@ class Suppression:
     reason: str
     text: str
     trailing: bool
+    reach: int | None = None

@@ -328,7 +328,7 @@ def run_rules(
     from checker.approval.apply import apply_all
     from checker.checks.api import ChangeFacts, Context
     from checker.checks.engine import change_findings, evaluate, problem_findings
-    from checker.checks.suppressions import usable
+    from checker.checks.suppressions import outlived, usable
     from checker.gate import decide
     from checker.policy.rule_docs import load_rule_docs
 
@@ -354,7 +354,7 @@ def run_rules(
         committer=committer,
     )
     findings.extend(change_findings(facts, findings, docs))
-    findings = apply_all(findings, approvals, usable(facts), head.objects)
+    findings = apply_all(findings, approvals, usable(facts), head.objects, outlived(facts))
     verdict = decide(
         findings,
         head.problems,

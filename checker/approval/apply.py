@@ -13,7 +13,7 @@ not be analysed (`NHI9xx`) are never approved: they block whoever wrote them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from checker.approval.reviews import Approval
@@ -56,26 +56,41 @@ def _applies(
 ) -> bool:
     """Same file and rule, and the comment sits on/above the finding's line, directly above
     the identity block, or on/above any line inside it (findings move to the first added line
-    of an identity in `check`, so a comment above an attribute still covers its identity)."""
+    of an identity in `check`, so a comment above an attribute still covers its identity), or
+    on the YAML node or document that holds the finding's line (`Suppression.reach`)."""
     if f.location.path != s.path or f.rule_id not in s.rule_ids or s.target is None:
         return False
-    if f.location.start_line == s.target:
+    if f.location.start_line == s.target or (
+            s.reach is not None and s.target <= f.location.start_line <= s.reach):
         return True
     span = spans.get((f.location.path, f.address)) if f.address is not None else None
     return span is not None and span[0] <= s.target <= span[1]
 
 
+#: (suppression, finding) -> True when the suppression predates the change and the finding's
+#: target is new or changed since (`checks.suppressions.outlived`): it is judged afresh.
+Outlived = Callable[[Suppression, Finding], bool]
+
+
 def apply_suppressions(findings: Sequence[Finding], usable: Sequence[Suppression],
-                       objects: Sequence[IdentityObject]) -> list[Finding]:
+                       objects: Sequence[IdentityObject], outlived: Outlived | None = None
+                       ) -> list[Finding]:  # fmt: skip
     """Mark the findings a `usable` suppression covers approved (`WaivedFinding` with an
     `inSource` waiver naming the comment); `objects` are the identities of the files, for
-    "on or above any line of the identity block". Already-approved findings are kept as they
-    are."""
+    "on or above any line of the identity block". A suppression `outlived` says approved
+    something else (the target changed since) does not cover the finding, and the finding's
+    message says so. Already-approved findings are kept as they are."""
     spans = {(o.location.path, o.address): (o.location.start_line, o.location.end_line)
              for o in objects}
     out: list[Finding] = []
     for f in findings:
-        match = next((s for s in usable if _applies(s, f, spans)), None)
+        covering = [s for s in usable if _applies(s, f, spans)]
+        match = next((s for s in covering if outlived is None or not outlived(s, f)), None)
+        if match is None and covering and not f.approved:
+            old = covering[0]
+            f = replace(f, message=(
+                f"{f.message} (`{old.text}` on line {old.line} predates this change and approved "
+                "what was there then; the target is new or changed, so it is judged afresh)"))
         if match is None or f.approved:
             out.append(f)
             continue
@@ -107,11 +122,11 @@ class Approvals:
 
 
 def apply_all(findings: Sequence[Finding], approvals: Approvals | None,
-              suppressions: Sequence[Suppression], objects: Sequence[IdentityObject]
-              ) -> list[Finding]:  # fmt: skip
-    """Inline `suppressions`, then the baseline, then reviews and signed commits; every
-    finding kept, in order (see the module doc)."""
-    out = apply_suppressions(findings, suppressions, objects)
+              suppressions: Sequence[Suppression], objects: Sequence[IdentityObject],
+              outlived: Outlived | None = None) -> list[Finding]:
+    """Inline `suppressions` (less those `outlived` says the change outlived), then the
+    baseline, then reviews and signed commits; every finding kept, in order (module doc)."""
+    out = apply_suppressions(findings, suppressions, objects, outlived)
     if approvals is not None and approvals.baseline is not None:
         out = apply_baseline(out, approvals.baseline)
     return apply_approvals(out, approvals.granted if approvals is not None else ())

@@ -69,6 +69,8 @@ class ChangeHit:
     commit: str | None = None
     address: str | None = None
     commits: tuple[str, ...] = ()
+    #: The rule's level variant (`rule_docs.RuleDoc.variants`; None: its level).
+    variant: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,8 @@ class ChangeFacts:
       the base allowed signers or on GitHub (NHI104).
     - `suppressions`: the `nhi-gate:ignore` comments of the files judged; `objects` the
       identities parsed from them; `known_rules` every rule id that exists.
+    - `steering`: agent-steering file -> its attribution and gate facts at (base, head)
+      (`parsers.steering`; None: the file could not be read on that side).
     """
 
     config: Config
@@ -134,6 +138,8 @@ class ChangeFacts:
     objects: Sequence[IdentityObject] = ()
     known_rules: Collection[str] = ()
     committer: Provenance | None = None
+    steering: Mapping[str, tuple[frozenset[str] | None, frozenset[str] | None]] = field(
+        default_factory=dict)
 
 
 @runtime_checkable

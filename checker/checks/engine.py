@@ -188,7 +188,7 @@ def change_findings(facts: ChangeFacts, findings: Sequence[Finding],
 
 def _change_finding(hit: ChangeHit, config: Config, docs: Mapping[str, RuleDoc]
                     ) -> Finding | None:  # fmt: skip
-    level = _level(hit.rule_id, None, docs, config)
+    level = _level(hit.rule_id, hit.variant, docs, config)
     if level == "off":
         return None
     actor = hit.actor

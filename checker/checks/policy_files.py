@@ -1,5 +1,14 @@
 """NHI102: a policy file (the nhi-gate config, CODEOWNERS, the allowed-signers file, the
-baseline, git attributes, a workflow that runs nhi-gate) changed by an agent or bot commit.
+baseline, git attributes, a workflow that runs nhi-gate) or a file that steers agents and
+their attribution (`parsers.steering`: `.claude/settings.json`, `CLAUDE.md`, `AGENTS.md`,
+`.codex/config.toml`, `.copilot/`, `.cursor/`, `.vscode/settings.json`,
+`copilot-setup-steps.yml`, `.pre-commit-config.yaml`) changed by an agent or bot commit.
+
+An agent's edit of a steering file blocks (error) when it changes attribution (a co-author,
+trailer or attribution setting, a `GIT_AUTHOR_*`/`GIT_COMMITTER_*` variable, a line of
+instructions about them) or removes or changes what keeps nhi-gate running (its pre-commit
+hooks, a line naming it), or when the file cannot be read on one side; any other agent edit of
+such a file is a note (variant `steering`). A person's edit is not reported.
 
 Policy is read from the base revision, so such a change cannot loosen the rules that judge it;
 it still needs a human's approval before it takes effect (DESIGN.md "Approval and trust").
@@ -23,7 +32,36 @@ _TRUST_WHAT = {
     "baseline": "the nhi-gate baseline",
     "attributes": "git attributes, which change how git shows the diff",
     "gate-workflow": "a workflow that runs nhi-gate",
+    "steering": "a file that steers coding agents",
 }
+_SHOWN = 2
+_WIDTH = 80
+
+
+def _shown(facts: frozenset[str]) -> str:
+    items = sorted(f.split(":", 1)[1] for f in facts)
+    text = "; ".join(f"`{i[:_WIDTH]}`" for i in items[:_SHOWN])
+    return text + (f" and {len(items) - _SHOWN} more" if len(items) > _SHOWN else "")
+
+
+def steering_change(sides: tuple[frozenset[str] | None, frozenset[str] | None] | None
+                    ) -> str | None:  # fmt: skip
+    """What an edit of an agent-steering file does to attribution or the gate, in words, or
+    None when it does neither (a note). `sides` are its facts at (base, head)."""
+    base, head = sides if sides is not None else (None, None)
+    if base is None or head is None:
+        return "it could not be read at " + ("base" if base is None else "head")
+    said: list[str] = []
+    b_attr = {f for f in base if f.startswith("attribution:")}
+    h_attr = {f for f in head if f.startswith("attribution:")}
+    if b_attr != h_attr:
+        parts = [f"adds {_shown(frozenset(h_attr - b_attr))}" if h_attr - b_attr else "",
+                 f"removes {_shown(frozenset(b_attr - h_attr))}" if b_attr - h_attr else ""]
+        said.append("it changes attribution: " + ", ".join(p for p in parts if p))
+    lost = {f for f in base if f.startswith("gate:")} - head
+    if lost:
+        said.append(f"it removes or changes what runs nhi-gate: {_shown(frozenset(lost))}")
+    return "; ".join(said) or None
 
 
 def who(prov: Provenance | None, sha: str) -> str:
@@ -49,12 +87,20 @@ def check_change(facts: ChangeFacts, findings: Sequence[Finding]) -> Iterator[Ch
         cf = files.get(path)
         lines = sorted(n for n, s in (cf.line_commits.items() if cf else ()) if s in shas)
         line = lines[0] if lines else 1
-        what = _TRUST_WHAT.get(facts.trust_kinds.get(path, "config"), "a policy file")
+        kind = facts.trust_kinds.get(path, "config")
+        what = _TRUST_WHAT.get(kind, "a policy file")
+        message = (f"{path} ({what}) was changed by {who(provenance.get(sha), sha)}; policy is "
+                   "read from the base revision, so the change only takes effect once a human "
+                   "approves it")
+        variant = None
+        if kind == "steering":
+            change = steering_change(facts.steering.get(path))
+            variant = None if change else "steering"
+            message = (f"{path} ({what}) was changed by {who(provenance.get(sha), sha)}: "
+                       + (f"{change}, so it needs a human's approval" if change else
+                          "it changes no attribution and removes no gate (a note)"))
         yield ChangeHit(
-            "NHI102",
-            f"{path} ({what}) was changed by {who(provenance.get(sha), sha)}; policy is read "
-            "from the base revision, so the change only takes effect once a human approves it",
-            Location(path, line, line), f"trust:{path}",
+            "NHI102", message, Location(path, line, line), f"trust:{path}",
             actor=provenance.get(sha) or Provenance(sha, "unknown"), commit=sha,
-            commits=tuple(shas),
+            commits=tuple(shas), variant=variant,
         )

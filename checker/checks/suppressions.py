@@ -9,13 +9,18 @@ What is not a valid suppression, and what it gives instead (the finding is NOT s
   waive the findings on its own change. Lines already in the base revision, and every line in
   `scan` mode, are trusted: they were reviewed when they merged.
 
-The others are `usable` and `checker.approval.apply` applies them.
+The others are `usable` and `checker.approval.apply` applies them, except where the change
+`outlived` them: a suppression approves what was there when it was approved (its rule, the
+object and the value), so a suppression that predates the change does not cover a finding whose
+target the change created or changed (a live key an agent inserts under a base
+`nhi-gate:ignore NHI401` comment, an identity it widened): that finding is judged afresh. A
+suppression written in the change (by a person) approves what is there now.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 
 from checker.change import ACTOR_RANK, ChangeSet, Provenance
 from checker.checks.api import ChangeFacts, ChangeHit
@@ -112,6 +117,37 @@ def usable(facts: ChangeFacts) -> list[Suppression]:
         if problem is None and not (actor is not None and actor.actor_kind in ("agent", "bot")):
             out.append(s)
     return out
+
+
+def outlived(facts: ChangeFacts) -> Callable[[Suppression, Finding], bool]:
+    """(suppression, finding) -> True when the suppression predates the change (its comment
+    line is not one the change adds) and what it sits on is new or changed for that finding:
+    the line under the comment is added, or the finding's line is added inside the part the
+    comment addresses (that line; the YAML node or document it reaches; the identity block it
+    sits directly above). A comment on one attribute of an identity keeps approving that
+    attribute while other lines of the block change. Never in `scan`, which has no change."""
+    if facts.mode == "scan":
+        return lambda s, f: False
+    files = {cf.path: cf for cf in facts.changeset.files}
+    spans = {(o.location.path, o.address): (o.location.start_line, o.location.end_line)
+             for o in facts.objects}
+
+    def predicate(s: Suppression, f: Finding) -> bool:
+        cf = files.get(s.path)
+        if cf is None or s.target is None or cf.is_added(s.line):
+            return False  # an unchanged file, or a comment written in this change
+        if cf.is_added(s.target):
+            return True
+        line = f.location.start_line
+        if not cf.is_added(line):
+            return False
+        last = s.reach or s.target
+        span = spans.get((f.location.path, f.address)) if f.address is not None else None
+        if span is not None and span[0] == s.target:
+            last = max(last, span[1])
+        return s.target <= line <= last
+
+    return predicate
 
 
 def check_change(facts: ChangeFacts, findings: Sequence[Finding]) -> Iterator[ChangeHit]:

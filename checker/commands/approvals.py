@@ -96,5 +96,6 @@ def approvals_and_facts(
     facts = ChangeFacts(
         config, changeset, provenance, signatures=signatures, trust_touches=trust.touches,
         trust_kinds=trust.kinds, pr_author_human=pr_author_human, signed=signed,
+        steering=trust.steering,
     )
     return tuple(a for d in decisions for a in d.approvals), facts

@@ -16,7 +16,30 @@ from git import Repo
 from checker import git
 from checker.commands.local_policy import baseline_name, config_from_disk, missing_baseline
 from checker.errors import ConfigError
+from checker.model import LEVEL_RANK
 from checker.policy.config import CONFIG_NAME, Config, parse_config
+
+#: How strict each `fail_on` level is: a lower level blocks more; `never` blocks nothing.
+_STRICTNESS = {**{level: 4 - rank for level, rank in LEVEL_RANK.items()}, "never": 0}
+
+
+def effective_fail_on(given: str | None, config: Config) -> tuple[str, str | None]:
+    """The `fail_on` level that decides a change, and why a given level was refused.
+
+    `given` is `--fail-on` (or the Action's `fail-on` input, which becomes it); `config` the
+    policy read from the base revision. A given level may only tighten the base policy, never
+    loosen it: the stricter of the two wins, so a pull request that passes `fail-on: never`
+    (or edits its workflow to) is still judged at the base's level in that same run. Returns
+    (level, None) or (base level, a one-line notice naming both levels) when `given` was
+    looser.
+    """
+    floor = config.fail_on
+    if not given or given == floor:
+        return floor, None
+    if _STRICTNESS.get(given, 0) >= _STRICTNESS.get(floor, 0):
+        return given, None
+    return floor, (f"--fail-on {given} is looser than the base policy's fail_on {floor}; "
+                   f"a change may only tighten its policy, so {floor} applies")
 
 
 def config_at(

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from git import Repo
+from git.exc import GitCommandError
 
 from checker import git
 from checker.change import ChangeSet
 from checker.commands.base_policy import baseline_at, config_at
-from checker.commands.event import event_range, pre_push_range
+from checker.commands.event import event_range, github_event, pre_push_range
 from checker.commands.git_sources import (
     ChangeRead,
     chart_files,
@@ -65,6 +66,53 @@ def with_ai_notes(repo: Repo, changeset: ChangeSet) -> ChangeSet:
     return ai_notes.annotate(changeset, logs, deltas)
 
 
+def _branch_named(repo: Repo, rev: str) -> str | None:
+    """The branch `rev` names (`HEAD` when attached, `copilot/x`, `refs/heads/copilot/x`,
+    `origin/copilot/x`), without `refs/heads/` or `refs/remotes/<remote>/`; None for a sha, a
+    tag or a detached HEAD."""
+    try:
+        full = str(repo.git.rev_parse("--symbolic-full-name", rev)).strip()
+    except GitCommandError:
+        return None
+    if full.startswith("refs/heads/"):
+        return full.removeprefix("refs/heads/") or None
+    if full.startswith("refs/remotes/"):
+        parts = full.split("/", 3)
+        return parts[3] if len(parts) == 4 and parts[3] != "HEAD" else None
+    return None
+
+
+def head_branch(repo: Repo, args: argparse.Namespace, head: str, given: str | None
+                ) -> str | None:  # fmt: skip
+    """The name of the branch under review, for branch evidence (`agents.branches`, the
+    catalogue's branch prefixes): `--head-ref`, else `GITHUB_HEAD_REF`, else the
+    `pull_request` event's `head.ref` when its head is `head`, else the branch the given head
+    revision names (`--head HEAD` on a branch, `--head copilot/x`), else the checked-out branch
+    when its tip is `head` (a sha of the branch tip). None when no branch is known (a detached
+    HEAD at another commit)."""
+    named = getattr(args, "head_ref", None) or os.environ.get("GITHUB_HEAD_REF")
+    if named:
+        return str(named).removeprefix("refs/heads/")
+    pr = github_event().get("pull_request")
+    pr_head = pr.get("head") if isinstance(pr, dict) else None
+    if isinstance(pr_head, dict) and pr_head.get("sha") == head:
+        ref = pr_head.get("ref")
+        if isinstance(ref, str) and ref:
+            return ref
+    if given:
+        by_name = _branch_named(repo, given)
+        if by_name:
+            return by_name
+    current = git.current_branch(repo)
+    if current is None:
+        return None
+    try:
+        tip = repo.head.commit.hexsha
+    except (ValueError, TypeError):
+        return None
+    return current if not given or tip == head else None
+
+
 @contextmanager
 def read_range(args: argparse.Namespace, worker: ParseWorker | None) -> Iterator[RangeRead]:
     """Open the repository, read `base..head` and start its parse; the repository stays open
@@ -80,9 +128,7 @@ def read_range(args: argparse.Namespace, worker: ParseWorker | None) -> Iterator
         if getattr(args, "pre_push", False) and not (args.base or args.head):
             ev_base, ev_head = pre_push_range(repo)
         base, head = git.resolve_range(repo, args.base or ev_base, args.head or ev_head)
-        branch = os.environ.get("GITHUB_HEAD_REF") or (
-            git.current_branch(repo) if not (args.head or ev_head) else None
-        )
+        branch = head_branch(repo, args, head, args.head or ev_head)
         changeset = with_ai_notes(repo, git.build_changeset(repo, base, head, branch=branch))
         config = config_at(repo, base, args)
         live = [f for f in changeset.files if f.status != "D"]

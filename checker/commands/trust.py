@@ -18,6 +18,7 @@ from checker.approval.reviews import approved_by_trailer, trust_files
 from checker.approval.signed_commits import SignatureCheck
 from checker.change import ChangeSet
 from checker.git.signatures import signature_kind, signed_commits, touching_commits, verify_commits
+from checker.parsers.steering import steering_facts, steering_kind
 from checker.policy.codeowners import SEARCH_ORDER, CodeOwners, parse
 from checker.policy.config import DEFAULT_BASELINE, Config
 
@@ -35,6 +36,9 @@ class TrustInputs:
     touches: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: sha -> signed (see `signed_commits`); filled only when the config requires signatures.
     signed: Mapping[str, bool] = field(default_factory=dict)
+    #: agent-steering file -> its facts at (base, head) (`parsers.steering.steering_facts`).
+    steering: Mapping[str, tuple[frozenset[str] | None, frozenset[str] | None]] = field(
+        default_factory=dict)
 
 
 _WORKFLOW = re.compile(r"^\.github/workflows/[^/]+\.ya?ml$")
@@ -56,6 +60,8 @@ def gate_files(repo: git.Repo, changeset: ChangeSet, known: Mapping[str, str]
     for path in paths:
         if path.rsplit("/", 1)[-1] == ".gitattributes":
             out.setdefault(path, "attributes")
+        elif path not in known and steering_kind(path) is not None:
+            out[path] = "steering"  # the files that steer agents and their attribution
     workflows = [p for p in paths if _WORKFLOW.match(p) and p not in known]
     if workflows:
         at_head = cg.read_blobs(repo, changeset.head, workflows)
@@ -95,7 +101,21 @@ def read_trust(repo: git.Repo, changeset: ChangeSet, config: Config) -> TrustInp
         signed_commits(repo, [c.sha for c in changeset.commits], signers)
         if config.require_signed_agent_commits else {}
     )
-    return TrustInputs(codeowners, signers, source, kinds, touches, signed)
+    return TrustInputs(codeowners, signers, source, kinds, touches, signed,
+                       steering_sides(repo, base, head, [p for p, k in kinds.items()
+                                                         if k == "steering"]))
+
+
+def steering_sides(repo: git.Repo, base: str, head: str, paths: list[str]
+                   ) -> dict[str, tuple[frozenset[str] | None, frozenset[str] | None]]:
+    """Each agent-steering file of `paths` read at `base` and `head` as its attribution and
+    gate facts (`parsers.steering.steering_facts`; a file absent on one side has none)."""
+    if not paths:
+        return {}
+    at_base = cg.read_blobs(repo, base, paths)
+    at_head = cg.read_blobs(repo, head, paths)
+    return {p: (steering_facts(p, at_base.get(p)), steering_facts(p, at_head.get(p)))
+            for p in paths}
 
 
 def approval_signatures(repo: git.Repo, changeset: ChangeSet, signers: bytes | None

@@ -4,6 +4,7 @@ report. `checker.commands` imports this module while the `ParseWorker` parses.""
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Mapping, Sequence
 
 from checker import __version__
@@ -11,6 +12,7 @@ from checker.approval.apply import Approvals
 from checker.approval.reviews import Approval
 from checker.change import ChangeSet, Provenance
 from checker.checks.api import ChangeFacts
+from checker.commands.base_policy import effective_fail_on
 from checker.commands.git_sources import ChangeRead
 from checker.commands.local_policy import baseline_of
 from checker.commands.report import report
@@ -45,8 +47,12 @@ def judge(
     `mode` is `check` or `hook`; `provenance` the range's commits (`check`), `committer` who
     commits the staged lines (`hook`); `facts` what the change checks read (`check`);
     `granted` the PR reviews and signed approval commits that count. The baseline and inline
-    suppressions come from `read`.
+    suppressions come from `read`. The level that blocks is the config's `fail_on` or a
+    stricter `--fail-on` (`base_policy.effective_fail_on`; a looser one is refused on stderr).
     """
+    fail_on, refused = effective_fail_on(args.fail_on, read.config)
+    if refused:
+        print(f"nhi-gate: {refused}", file=sys.stderr)
     head_side, base_side = read.parsed()
     if read.rendered is not None:  # the touched kustomizations, rendered at head and base
         head_side = with_rendered(head_side, read.rendered.head, read.rendered.problems)
@@ -60,7 +66,7 @@ def judge(
         changeset=read.changeset,
         provenance=provenance if provenance is not None else {},
         committer=committer,
-        fail_on=args.fail_on,
+        fail_on=fail_on,
         all_authors=all_authors,
         facts=facts,
         sources=read.head_sources,
@@ -73,5 +79,6 @@ def judge(
 def run_info(
     command: str, base: str | None, head: str | None, args: argparse.Namespace, config: Config
 ) -> RunInfo:
-    """The report's run facts: version, command, revisions, the `--fail-on` level in force."""
-    return RunInfo(__version__, command, base, head, args.fail_on or config.fail_on)
+    """The report's run facts: version, command, revisions, the `fail_on` level in force (the
+    base policy's, or a stricter `--fail-on`: `effective_fail_on`)."""
+    return RunInfo(__version__, command, base, head, effective_fail_on(args.fail_on, config)[0])

@@ -6,9 +6,12 @@ Syntax (DESIGN.md "Configuration"), in an HCL `#` or `//` comment or a YAML `#` 
     # nhi-gate:ignore NHI201,NHI203 -- owned by the platform team's vault module
 
 One or more rule ids (comma-separated), then a reason. A comment inside a string is not a
-suppression. This module only reads text; it never parses HCL or YAML again. JSON
-(`*.tf.json`, `.json`) has no comments, so it has no inline suppressions. Whether a suppression
-is valid is `checker.checks.suppressions` (NHI105, NHI102); applying it is
+suppression. A YAML comment cannot sit inside a block scalar (it would be part of the string),
+so a YAML suppression reaches the whole node it sits on (`reach`): on a key whose value is a
+block (`stringData:`, `app.ini: |`), every line of that block; at the top of a document (before
+its first key), the whole document. This module only reads text; it never parses HCL or YAML
+again. JSON (`*.tf.json`, `.json`) has no comments, so it has no inline suppressions. Whether
+a suppression is valid is `checker.checks.suppressions` (NHI105, NHI102); applying it is
 `checker.approval.apply`.
 """
 
@@ -120,7 +123,40 @@ def find_suppressions(path: str, text: str) -> list[Suppression]:
             while j < len(lines) and _is_comment_line(lines[j], syntax):
                 j += 1
             target = j + 1 if j < len(lines) and lines[j].strip() else None
-        out.append(
-            Suppression(path, idx + 1, target, rule_ids, reason, m.group(0).strip(), trailing)
-        )
+        reach = (_reach(lines, idx, target, syntax) if target is not None and not trailing
+                 else None)  # fmt: skip
+        out.append(Suppression(path, idx + 1, target, rule_ids, reason, m.group(0).strip(),
+                               trailing, reach))
     return out
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _reach(lines: list[str], idx: int, target: int, syntax: SyntaxKind) -> int | None:
+    """The last line of the YAML node a suppression on line `idx + 1` sits on (its `target`):
+    the document when the comment opens it, else the lines indented below the target line;
+    None for HCL or a one-line node."""
+    if syntax != "yaml":
+        return None
+    start = idx
+    while start > 0 and (not lines[start - 1].strip()
+                         or _is_comment_line(lines[start - 1], syntax)):
+        start -= 1
+    if start == 0 or lines[start - 1].startswith("---"):
+        end = target
+        while end < len(lines) and not lines[end].startswith(("---", "...")):
+            end += 1
+        while end > target and not lines[end - 1].strip():
+            end -= 1
+        return end if end > target else None
+    indent = _indent(lines[target - 1])
+    last = target
+    for j in range(target, len(lines)):
+        if not lines[j].strip():
+            continue
+        if _indent(lines[j]) <= indent:
+            break
+        last = j + 1
+    return last if last > target else None

@@ -1,0 +1,174 @@
+"""Files that steer coding agents and how their commits are attributed, read as facts for
+NHI102 (`checker.checks.policy_files` decides).
+
+Which files (`steering_kind`), each a convention its tool documents (kind: paths; source):
+
+- `claude`: `.claude/settings.json`, `.claude/settings.local.json` (`includeCoAuthoredBy`,
+  `attribution.commit`/`.pr`, `env`); https://code.claude.com/docs/en/settings
+- `claude-md`: `CLAUDE.md` anywhere; https://code.claude.com/docs/en/memory
+- `agents-md`: `AGENTS.md` anywhere; https://agents.md/
+- `codex`: `.codex/config.toml` (`shell_environment_policy.set`, the agent's environment);
+  https://developers.openai.com/codex/config-basic
+- `copilot`: any file under `.copilot/`;
+  https://docs.github.com/en/copilot/how-tos/use-copilot-agents/use-copilot-cli
+- `copilot-setup`: `.github/workflows/copilot-setup-steps.yml`, run before the Copilot coding
+  agent starts; https://docs.github.com/en/copilot/how-tos/use-copilot-agents/coding-agent/customize-the-agent-environment
+- `cursor`: any file under `.cursor/` (rules, `environment.json`);
+  https://docs.cursor.com/context/rules
+- `vscode`: `.vscode/settings.json` (`git.addAICoAuthor` adds Copilot's `Co-authored-by:`);
+  https://github.com/microsoft/vscode/pull/310226
+- `pre-commit`: `.pre-commit-config.yaml` (the nhi-gate hooks); https://pre-commit.com/#plugins
+
+What is recorded (`steering_facts`), as a set of strings per revision:
+
+- `attribution:...`: what decides who a commit says wrote it. In JSON settings, every key path
+  (with its value) that names co-authoring, trailers, attribution or sign-off, or sets a
+  `GIT_AUTHOR_*`/`GIT_COMMITTER_*` variable; in TOML, such `key = value` lines (with their
+  table); in prose and workflow files, every line that mentions them (`Co-authored-by`,
+  `git config user.email`, `--author`, `--no-verify`, `core.hooksPath`, ...).
+- `gate:...`: what keeps nhi-gate running. In `.pre-commit-config.yaml`, each nhi-gate repo
+  (its URL and `rev`), each of its hooks with its settings, and `default_install_hook_types`;
+  elsewhere, every key path or line that names nhi-gate.
+
+A file that is absent gives the empty set; one that cannot be read (not UTF-8, invalid JSON
+or YAML) gives None, which the check treats as a change (fail closed).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from checker.safeyaml import nodes
+from checker.safeyaml.load import load_text
+
+_NAMED = {
+    ".claude/settings.json": "claude",
+    ".claude/settings.local.json": "claude",
+    ".codex/config.toml": "codex",
+    ".vscode/settings.json": "vscode",
+    ".github/workflows/copilot-setup-steps.yml": "copilot-setup",
+    ".github/workflows/copilot-setup-steps.yaml": "copilot-setup",
+    ".pre-commit-config.yaml": "pre-commit",
+}
+#: Keys and text that decide attribution (case-insensitive).
+_ATTRIBUTION = re.compile(
+    r"co-?authored|co_?author|coauthor|trailer|attribution|sign-?off|signed-off-by|"
+    r"GIT_(?:AUTHOR|COMMITTER)_|user\.(?:name|email)|--author\b|--no-verify|hookspath|"
+    r"generated with",
+    re.IGNORECASE,
+)
+_GATE = re.compile(r"nhi-gate", re.IGNORECASE)
+_TOML_KEY = re.compile(r"^\s*([A-Za-z0-9_.\"'-]+)\s*=\s*(.*)$")
+_TOML_TABLE = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
+
+Facts = frozenset[str]
+
+
+def steering_kind(path: str) -> str | None:
+    """The kind of agent-steering file `path` is (see the module table), or None."""
+    if path in _NAMED:
+        return _NAMED[path]
+    name = path.rsplit("/", 1)[-1]
+    if name == "CLAUDE.md":
+        return "claude-md"
+    if name == "AGENTS.md":
+        return "agents-md"
+    if path.startswith(".copilot/"):
+        return "copilot"
+    if path.startswith(".cursor/"):
+        return "cursor"
+    return None
+
+
+def steering_facts(path: str, blob: bytes | None) -> Facts | None:
+    """The attribution and gate facts of `path` as `blob` holds it (module docstring);
+    frozenset() for an absent file, None when it cannot be read."""
+    if blob is None:
+        return frozenset()
+    try:
+        text = blob.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    kind = steering_kind(path)
+    lower = path.lower()
+    if kind == "pre-commit":
+        return _pre_commit(text, path)
+    if lower.endswith(".json"):
+        return _json(text)
+    if lower.endswith(".toml"):
+        return _toml(text)
+    return _lines(text)
+
+
+def _lines(text: str) -> Facts:
+    out: set[str] = set()
+    for line in text.split("\n"):
+        norm = " ".join(line.split())
+        if _ATTRIBUTION.search(norm):
+            out.add(f"attribution:{norm}")
+        if _GATE.search(norm):
+            out.add(f"gate:{norm}")
+    return frozenset(out)
+
+
+def _json(text: str) -> Facts | None:
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    out: set[str] = set()
+    stack: list[tuple[str, object]] = [("", data)]
+    while stack:
+        prefix, value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend((f"{prefix}.{k}" if prefix else str(k), v) for k, v in value.items())
+            continue
+        if isinstance(value, list):
+            stack.extend((f"{prefix}[{i}]", v) for i, v in enumerate(value))
+            continue
+        fact = f"{prefix}={json.dumps(value)}"
+        if _ATTRIBUTION.search(fact):
+            out.add(f"attribution:{fact}")
+        if _GATE.search(fact):
+            out.add(f"gate:{fact}")
+    return frozenset(out)
+
+
+def _toml(text: str) -> Facts:
+    """`key = value` lines read with their `[table]`: enough to see an environment variable or
+    an attribution key set, added or removed, without a TOML parser."""
+    out: set[str] = set()
+    table = ""
+    for line in text.split("\n"):
+        if m := _TOML_TABLE.match(line):
+            table = m.group(1).strip()
+            continue
+        m = _TOML_KEY.match(line)
+        fact = (f"{table}.{m.group(1)}={' '.join(m.group(2).split())}" if m
+                else " ".join(line.split()))  # fmt: skip
+        if _ATTRIBUTION.search(fact):
+            out.add(f"attribution:{fact}")
+        if _GATE.search(fact):
+            out.add(f"gate:{fact}")
+    return frozenset(out)
+
+
+def _pre_commit(text: str, path: str) -> Facts | None:
+    stream = load_text(text, path)
+    if stream.problem is not None:
+        return None
+    out: set[str] = set()
+    for doc in stream.documents:
+        for hook_type in nodes.sequence(nodes.get(doc, "default_install_hook_types")):
+            out.add(f"gate:default_install_hook_types:{nodes.scalar(hook_type)}")
+        for repo in nodes.sequence(nodes.get(doc, "repos")):
+            url = nodes.scalar(nodes.get(repo, "repo")) or ""
+            hooks = nodes.sequence(nodes.get(repo, "hooks"))
+            ids = [nodes.scalar(nodes.get(h, "id")) or "" for h in hooks]
+            if not (_GATE.search(url) or any(_GATE.search(i) for i in ids)):
+                continue
+            out.add(f"gate:repo:{url}@{nodes.scalar(nodes.get(repo, 'rev'))}")
+            for hook in hooks:
+                out.add("gate:hook:" + json.dumps(nodes.to_python(hook), sort_keys=True))
+    return frozenset(out)
