@@ -46,14 +46,22 @@ class RangeRead:
     head: str
 
 
-def with_ai_notes(repo: Repo, changeset: ChangeSet) -> ChangeSet:
+def with_ai_notes(repo: Repo, changeset: ChangeSet, expected: bool = False) -> ChangeSet:
     """`changeset` with the lines git-ai notes (`refs/notes/ai`) attribute to an AI agent
     (`ChangedFile.ai_lines`, see `provenance.ai_notes`). A malformed note, or a notes ref git
-    cannot read, is reported on stderr and ignored: notes only ever add evidence."""
+    cannot read, is reported on stderr and ignored: notes only ever add evidence. With
+    `expected` (config `agents.notes_expected`) each commit that has no note is named on
+    stderr: a fork PR's notes stay in the fork unless they are fetched."""
     if changeset.head is None:
         return changeset
     try:
         notes = git.read_ai_notes(repo, [c.sha for c in changeset.commits])
+        for commit in changeset.commits if expected else ():
+            if commit.sha not in notes:
+                print(f"nhi-gate: warning: commit {commit.sha[:12]} has no git-ai note "
+                      f"({ai_notes.NOTES_REF}) but agents.notes_expected is set; fetch the "
+                      f"notes (`git fetch <remote> {ai_notes.NOTES_REF}:{ai_notes.NOTES_REF}`, "
+                      "from the PR's head repository for a fork)", file=sys.stderr)
         logs, problems = ai_notes.parse_notes(notes)
         for problem in problems:
             print(f"nhi-gate: {problem}", file=sys.stderr)
@@ -83,8 +91,9 @@ def read_range(args: argparse.Namespace, worker: ParseWorker | None) -> Iterator
         branch = os.environ.get("GITHUB_HEAD_REF") or (
             git.current_branch(repo) if not (args.head or ev_head) else None
         )
-        changeset = with_ai_notes(repo, git.build_changeset(repo, base, head, branch=branch))
         config = config_at(repo, base, args)
+        changeset = with_ai_notes(repo, git.build_changeset(repo, base, head, branch=branch),
+                                  config.notes_expected)
         live = [f for f in changeset.files if f.status != "D"]
         head_entries = git.read_entries(
             repo, head, [f.path for f in live], max_bytes=config.max_file_bytes
