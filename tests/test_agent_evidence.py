@@ -395,3 +395,24 @@ def test_noted_commit_is_listed_as_agent_and_missing_notes_warn(
         (noted, "agent", "strong"), (bare, "human", None)]
     assert f"commit {bare[:12]} has no git-ai note" in err
     assert f"commit {noted[:12]} has no git-ai note" not in err
+
+
+# --------------------------------------------------------------------------------------------
+# `nhi-gate rules --agents` and docs/agents.md list the conventions read
+
+
+def test_rules_agents_lists_every_convention_with_strength_and_source(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["rules", "--agents"]) == 0
+    text = capsys.readouterr().out
+    for entry in ("copilot-cli", "codex-account", "codex-sandbox", "qwen-code",
+                  "copilot-autofix", "copilot-agent-logs", "semantic-release", "stepsecurity"):
+        assert any(line.startswith(entry + " ") and "strong" in line
+                   for line in text.splitlines()), entry
+    assert main(["rules", "--agents", "--format", "markdown"]) == 0
+    markdown = capsys.readouterr().out
+    docs = Path(__file__).resolve().parents[1] / "docs" / "agents.md"
+    assert docs.read_text(encoding="utf-8") == markdown, (
+        "regenerate: nhi-gate rules --agents --format markdown > docs/agents.md")
+    assert "| `copilot-coauthor` | GitHub Copilot | weak |" in markdown
