@@ -416,3 +416,54 @@ def test_rules_agents_lists_every_convention_with_strength_and_source(
     assert docs.read_text(encoding="utf-8") == markdown, (
         "regenerate: nhi-gate rules --agents --format markdown > docs/agents.md")
     assert "| `copilot-coauthor` | GitHub Copilot | weak |" in markdown
+
+
+# --------------------------------------------------------------------------------------------
+# Agent Trace records (https://agent-trace.dev/): in the tree, or in refs/notes/agent-trace
+
+
+def _trace(kind: str, path: str = "infra/sa.tf", lines: tuple[int, int] = (1, 3)) -> str:
+    return json.dumps({
+        "version": "1.0", "id": "3f1c2b9e-8a4d-4c6b-9f0e-1a2b3c4d5e6f",
+        "timestamp": "2026-11-02T10:00:00Z", "tool": {"name": "cursor", "version": "2.1"},
+        "vcs": {"type": "git", "revision": "0" * 40},
+        "files": [{"path": path, "conversations": [{
+            "contributor": {"type": kind, "model_id": "anthropic/claude-opus-4-5"},
+            "ranges": [{"start_line": lines[0], "end_line": lines[1]}]}]}]})
+
+
+@pytest.mark.parametrize(("kind", "agent"), [("ai", True), ("mixed", True), ("human", False)])
+def test_agent_trace_file_in_the_tree(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str], kind: str,
+    agent: bool,
+) -> None:
+    repo = make_repo()
+    base = repo.commit({"README.md": "x\n", ".agent-trace/traces.jsonl": ""})
+    head = repo.commit({"infra/sa.tf": SA, ".agent-trace/traces.jsonl": _trace(kind) + "\n"})
+    code, report = _check(repo, base, capsys)
+    nhi101 = [(f["actor_kind"], f["agent"], f["blocking"]) for f in report["findings"]
+              if f["rule_id"] == "NHI101"]
+    [listed] = report["commits"]
+    if agent:
+        assert code == 1
+        assert nhi101 == [("agent", "Agent Trace: cursor/anthropic/claude-opus-4-5", True)]
+        assert (listed["sha"], listed["actor_kind"], listed["strength"]) == (head, "agent",
+                                                                            "strong")
+        assert [e["signature"] for e in listed["evidence"]] == ["agent-trace"]
+    else:
+        assert code == 0 and listed["actor_kind"] == "human"
+
+
+def test_agent_trace_notes_ref_and_malformed_records(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo()
+    base = repo.commit({"README.md": "x\n"})
+    head = repo.commit({"infra/sa.tf": SA})
+    repo.git("notes", "--ref=agent-trace", "add", "-m", '{"files": 3}\n' + _trace("ai"), head)
+    code = main(["check", "--repo", str(repo.path), "--base", base, "--head", head,
+                 "--format", "json"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert json.loads(out)["commits"][0]["agent"] == "Agent Trace: cursor/anthropic/claude-opus-4-5"
+    assert "Agent Trace record (refs/notes/agent-trace" in err and "`files` is not a list" in err

@@ -32,7 +32,7 @@ from checker.commands.render_sources import rendered_change
 from checker.errors import GitError
 from checker.pipeline import start_parse
 from checker.policy.catalogue import load_catalogue
-from checker.provenance import ai_notes
+from checker.provenance import agent_trace, ai_notes
 from checker.sources.worker import ParseWorker
 
 
@@ -47,7 +47,8 @@ class RangeRead:
 
 
 def with_ai_notes(repo: Repo, changeset: ChangeSet, expected: bool = False) -> ChangeSet:
-    """`changeset` with the lines git-ai notes (`refs/notes/ai`) attribute to an AI agent
+    """`changeset` with the lines git-ai notes (`refs/notes/ai`) and Agent Trace records
+    (`refs/notes/agent-trace`, `.agent-trace/traces.jsonl`) attribute to an AI agent
     (`ChangedFile.ai_lines`, see `provenance.ai_notes`). A malformed note, or a notes ref git
     cannot read, is reported on stderr and ignored: notes only ever add evidence. With
     `expected` (config `agents.notes_expected`) each commit that has no note is named on
@@ -65,12 +66,29 @@ def with_ai_notes(repo: Repo, changeset: ChangeSet, expected: bool = False) -> C
         logs, problems = ai_notes.parse_notes(notes)
         for problem in problems:
             print(f"nhi-gate: {problem}", file=sys.stderr)
+        logs = agent_trace.merged(logs, _agent_traces(repo, changeset))
         shas, paths = ai_notes.diff_request(logs, changeset)
         deltas = git.diffs_to_head(repo, changeset.head, shas, paths)
     except GitError as exc:
         print(f"nhi-gate: {ai_notes.NOTES_REF} ignored: {exc}", file=sys.stderr)
         return changeset
     return ai_notes.annotate(changeset, logs, deltas)
+
+
+def _agent_traces(repo: Repo, changeset: ChangeSet) -> dict[str, ai_notes.AuthorshipLog]:
+    """The Agent Trace records of the range (`provenance.agent_trace`): the notes of
+    `refs/notes/agent-trace` on its commits and the lines its commits added to
+    `.agent-trace/traces.jsonl`. Malformed records are named on stderr and skipped."""
+    notes = git.read_ai_notes(repo, [c.sha for c in changeset.commits],
+                              ref=agent_trace.NOTES_REF)
+    tree = None
+    if changeset.head and any(f.path == agent_trace.TRACE_FILE for f in changeset.files):
+        tree = git.read_blobs(repo, changeset.head, [agent_trace.TRACE_FILE])[
+            agent_trace.TRACE_FILE]
+    logs, problems = agent_trace.trace_logs(notes, tree, changeset.files)
+    for problem in problems:
+        print(f"nhi-gate: {problem}", file=sys.stderr)
+    return logs
 
 
 @contextmanager

@@ -17,6 +17,8 @@ from checker.policy.catalogue import load_pack, rules_dir
 CHANNELS: tuple[tuple[str, str, str], ...] = (
     ("git-ai notes (`refs/notes/ai`, `human_author` may be null)", "strong",
      "https://github.com/git-ai-project/git-ai/blob/main/specs/git_ai_standard_v3.0.0.md"),
+    ("Agent Trace records (`.agent-trace/traces.jsonl`, `refs/notes/agent-trace`), ai/mixed",
+     "strong", "https://github.com/cursor/agent-trace"),
     ("pull request author (`GITHUB_EVENT_PATH`): an agent or bot login", "strong",
      "https://docs.github.com/en/webhooks/webhook-events-and-payloads#pull_request"),
     ("pull request body: AI disclosure prose", "weak", "issue 14"),
