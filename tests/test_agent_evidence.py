@@ -467,3 +467,34 @@ def test_agent_trace_notes_ref_and_malformed_records(
     assert code == 1
     assert json.loads(out)["commits"][0]["agent"] == "Agent Trace: cursor/anthropic/claude-opus-4-5"
     assert "Agent Trace record (refs/notes/agent-trace" in err and "`files` is not a list" in err
+
+
+# --------------------------------------------------------------------------------------------
+# The Action fetches a fork PR's notes from its head repository
+
+
+def test_action_fetches_notes_from_a_fork_pr_head_repository(
+    make_repo: Callable[..., GitRepo],
+) -> None:
+    from checker.action import _fetch_ai_notes, fork_url
+
+    upstream = make_repo("upstream")
+    base = upstream.commit({"README.md": "x\n"})
+    fork = make_repo("fork")
+    fork.git("fetch", "--quiet", str(upstream.path), "main")
+    fork.git("reset", "--quiet", "--hard", base)
+    head = fork.commit({"infra/sa.tf": SA})
+    fork.git("notes", "--ref=ai", "add", "-m", "noted", head)
+    fork.git("notes", "--ref=agent-trace", "add", "-m", "traced", head)
+    work = make_repo("work")
+    work.git("remote", "add", "origin", str(upstream.path))
+    event = {"pull_request": {
+        "head": {"repo": {"full_name": "someone/app", "clone_url": str(fork.path)}},
+        "base": {"repo": {"full_name": "org/app", "clone_url": str(upstream.path)}}}}
+    assert fork_url(event) == str(fork.path)
+    same = {"pull_request": {"head": {"repo": {"full_name": "org/app", "clone_url": "u"}},
+                             "base": {"repo": {"full_name": "org/app"}}}}
+    assert fork_url(same) is None and fork_url({}) is None
+    _fetch_ai_notes(work.path, fork_url(event))
+    assert work.git("notes", "--ref=ai", "show", head).strip() == "noted"
+    assert work.git("notes", "--ref=agent-trace", "show", head).strip() == "traced"
