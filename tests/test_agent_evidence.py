@@ -89,6 +89,9 @@ NEW_AGENTS = [
      "AI assistant (Assisted-by trailer)", "assisted-by"),
     ("assisted-by-names-a-tool", commit(trailers=(("Assisted-by", "Claude Code"),)),
      "Claude Code", "assisted-by"),
+    ("agent-hq-claude",
+     commit("anthropic-code-agent[bot]", f"242468646+Claude@{NOREPLY}", committer=WEB_FLOW),
+     "Claude (GitHub Agent HQ)", "claude-agent-hq"),
 ]
 
 

@@ -9,8 +9,9 @@ plain values. Two channels (issue 14, "Channels not read"):
   person pushing to an agent's PR branch does so inside the agent's change, so it only ever
   raises a commit's actor, never lowers it;
 - the PR body: disclosure prose ("Generated with Claude Code", "AI-assisted", "written with
-  Copilot") is weak evidence on field `pr_body` for every commit. Some projects
-  (Kubernetes, issue 14) forbid AI trailers and ask for disclosure in the PR text instead;
+  Copilot") is weak evidence on field `pr_body` for every commit. Kubernetes forbids AI
+  trailers and asks for disclosure in the PR text instead
+  (https://github.com/kubernetes/community/blob/main/contributors/guide/pull-requests.md#ai-guidance);
   prose says what someone wrote about the change, not who made each commit, so it is weak.
 
 With `agents.weak_evidence: gate` weak evidence decides too (`gate_weak`).
