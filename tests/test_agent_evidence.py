@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from conftest import COPILOT, HUMAN, WEB_FLOW, GitRepo, agent_branch
+from test_check_e2e import validate_sarif
 
 from checker.change import Commit
 from checker.cli import main
@@ -275,7 +276,7 @@ def test_claude_branch_alone_is_reported_in_every_output(
           "--format", "github", "--sarif", str(tmp_path / "out.sarif")])
     text = summary.read_text(encoding="utf-8")
     assert "### Commits" in text and f"`{head[:12]}` | human | weak |" in text
-    sarif = json.loads((tmp_path / "out.sarif").read_text(encoding="utf-8"))
+    sarif = validate_sarif(tmp_path / "out.sarif")
     run = sarif["runs"][0]
     assert [c["strength"] for c in run["properties"]["commits"]] == ["weak"]
     assert {r["properties"]["strength"] for r in run["results"]} == {"weak"}
