@@ -179,19 +179,38 @@ def _safe_directory(repo: Path) -> None:
     os.environ["GIT_CONFIG_COUNT"] = str(count + 1)
 
 
-def _fetch_ai_notes(repo: Path) -> None:
-    """Best effort: fetch Git AI Standard notes (`refs/notes/ai`), which actions/checkout does
-    not fetch, so line-level AI authorship is seen. No remote, no notes or no network is fine:
-    the check then relies on commit metadata alone."""
-    if _git(repo, "remote", "get-url", "origin").returncode != 0:
-        return
-    with contextlib.suppress(subprocess.TimeoutExpired, OSError):
-        subprocess.run(
-            ["git", "-C", str(repo), "fetch", "--quiet", "--no-tags", "origin",
-             "+refs/notes/ai:refs/notes/ai"],
-            capture_output=True, check=False, timeout=60,
-            env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
-        )
+def fork_url(event: Mapping[str, object]) -> str | None:
+    """The clone URL of a fork pull request's head repository (its git-ai and Agent Trace
+    notes live there, not in the base repository), or None for other events and same-repo
+    pull requests."""
+    pr = event.get("pull_request")
+    if not isinstance(pr, dict):
+        return None
+    repos = [side.get("repo") if isinstance(side, dict) else None
+             for side in (pr.get("head"), pr.get("base"))]
+    head, base = (r if isinstance(r, dict) else {} for r in repos)
+    url = head.get("clone_url")
+    if not isinstance(url, str) or not url or head.get("full_name") == base.get("full_name"):
+        return None
+    return url
+
+
+def _fetch_ai_notes(repo: Path, fork: str | None = None) -> None:
+    """Best effort: fetch Git AI Standard notes (`refs/notes/ai`) and Agent Trace notes
+    (`refs/notes/agent-trace`), which actions/checkout does not fetch, so line-level AI
+    authorship is seen: from `origin`, then from a fork PR's head repository `fork`
+    (`fork_url`), whose notes are those of the PR's commits. No remote, no notes or no
+    network is fine: the check then relies on commit metadata alone."""
+    remotes = [] if _git(repo, "remote", "get-url", "origin").returncode != 0 else ["origin"]
+    for remote in [*remotes, *([fork] if fork else [])]:
+        for ref in ("refs/notes/ai", "refs/notes/agent-trace"):  # one missing ref fails a fetch
+            with contextlib.suppress(subprocess.TimeoutExpired, OSError):
+                subprocess.run(
+                    ["git", "-C", str(repo), "fetch", "--quiet", "--no-tags", remote,
+                     f"+{ref}:{ref}"],
+                    capture_output=True, check=False, timeout=60,
+                    env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+                )
 
 
 def check_argv(rng: ActionRange, repo: Path, sarif: Path) -> list[str]:
@@ -263,10 +282,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                           str(Path(_env("RUNNER_TEMP", ".")) / "nhi-gate.sarif"))).resolve()
     try:
         event_name = _env("GITHUB_EVENT_NAME")
-        rng = event_range(event_name, read_event(os.environ.get("GITHUB_EVENT_PATH")))
+        event = read_event(os.environ.get("GITHUB_EVENT_PATH"))
+        rng = event_range(event_name, event)
         _safe_directory(workspace)
         verify_history(workspace, rng)
-        _fetch_ai_notes(workspace)
+        _fetch_ai_notes(workspace, fork_url(event))
     except NhiGateError as exc:
         return _fail(str(exc))
     sarif.parent.mkdir(parents=True, exist_ok=True)

@@ -129,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     rules = sub.add_parser("rules", help="the rule catalogue with docs")
     rules.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    rules.add_argument("--agents", action="store_true",
+                       help="the agent and bot conventions read (rules/agents.yaml) instead")
 
     sub.add_parser("demo", help="build a throwaway repo with an agent branch and check it")
     return parser

@@ -65,11 +65,6 @@ AGENTS = [
         "GitHub Copilot coding agent",
     ),
     (
-        "copilot-coauthor",
-        commit(trailers=(("Co-authored-by", "Copilot <copilot@github.com>"),)),
-        "GitHub Copilot",
-    ),
-    (
         "claude-code-coauthor-model-name",
         commit(trailers=(("Co-Authored-By", "Claude Opus 4.5 <noreply@anthropic.com>"),)),
         "Claude Code",

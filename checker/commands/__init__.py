@@ -40,6 +40,7 @@ import argparse
 import contextlib
 import importlib
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -113,7 +114,8 @@ def _check(args: argparse.Namespace) -> int:
         from checker.commands import verdict
 
         load_while_parsing(args)
-        run_info = verdict.run_info("check", found.base, found.head, args, read.config)
+        run_info = replace(verdict.run_info("check", found.base, found.head, args, read.config),
+                           commits=approvals.commit_actors(read.changeset, provenance))
         return verdict.judge(
             read, args, mode="check", run=run_info, provenance=provenance,
             all_authors=args.all_authors, facts=facts, granted=granted,

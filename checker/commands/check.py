@@ -33,7 +33,7 @@ from checker.commands.render_sources import rendered_change
 from checker.errors import GitError
 from checker.pipeline import start_parse
 from checker.policy.catalogue import load_catalogue
-from checker.provenance import ai_notes
+from checker.provenance import agent_trace, ai_notes
 from checker.sources.worker import ParseWorker
 
 
@@ -47,17 +47,27 @@ class RangeRead:
     head: str
 
 
-def with_ai_notes(repo: Repo, changeset: ChangeSet) -> ChangeSet:
-    """`changeset` with the lines git-ai notes (`refs/notes/ai`) attribute to an AI agent
+def with_ai_notes(repo: Repo, changeset: ChangeSet, expected: bool = False) -> ChangeSet:
+    """`changeset` with the lines git-ai notes (`refs/notes/ai`) and Agent Trace records
+    (`refs/notes/agent-trace`, `.agent-trace/traces.jsonl`) attribute to an AI agent
     (`ChangedFile.ai_lines`, see `provenance.ai_notes`). A malformed note, or a notes ref git
-    cannot read, is reported on stderr and ignored: notes only ever add evidence."""
+    cannot read, is reported on stderr and ignored: notes only ever add evidence. With
+    `expected` (config `agents.notes_expected`) each commit that has no note is named on
+    stderr: a fork PR's notes stay in the fork unless they are fetched."""
     if changeset.head is None:
         return changeset
     try:
         notes = git.read_ai_notes(repo, [c.sha for c in changeset.commits])
+        for commit in changeset.commits if expected else ():
+            if commit.sha not in notes:
+                print(f"nhi-gate: warning: commit {commit.sha[:12]} has no git-ai note "
+                      f"({ai_notes.NOTES_REF}) but agents.notes_expected is set; fetch the "
+                      f"notes (`git fetch <remote> {ai_notes.NOTES_REF}:{ai_notes.NOTES_REF}`, "
+                      "from the PR's head repository for a fork)", file=sys.stderr)
         logs, problems = ai_notes.parse_notes(notes)
         for problem in problems:
             print(f"nhi-gate: {problem}", file=sys.stderr)
+        logs = agent_trace.merged(logs, _agent_traces(repo, changeset))
         shas, paths = ai_notes.diff_request(logs, changeset)
         deltas = git.diffs_to_head(repo, changeset.head, shas, paths)
     except GitError as exc:
@@ -113,6 +123,22 @@ def head_branch(repo: Repo, args: argparse.Namespace, head: str, given: str | No
     return current if not given or tip == head else None
 
 
+def _agent_traces(repo: Repo, changeset: ChangeSet) -> dict[str, ai_notes.AuthorshipLog]:
+    """The Agent Trace records of the range (`provenance.agent_trace`): the notes of
+    `refs/notes/agent-trace` on its commits and the lines its commits added to
+    `.agent-trace/traces.jsonl`. Malformed records are named on stderr and skipped."""
+    notes = git.read_ai_notes(repo, [c.sha for c in changeset.commits],
+                              ref=agent_trace.NOTES_REF)
+    tree = None
+    if changeset.head and any(f.path == agent_trace.TRACE_FILE for f in changeset.files):
+        tree = git.read_blobs(repo, changeset.head, [agent_trace.TRACE_FILE])[
+            agent_trace.TRACE_FILE]
+    logs, problems = agent_trace.trace_logs(notes, tree, changeset.files)
+    for problem in problems:
+        print(f"nhi-gate: {problem}", file=sys.stderr)
+    return logs
+
+
 @contextmanager
 def read_range(args: argparse.Namespace, worker: ParseWorker | None) -> Iterator[RangeRead]:
     """Open the repository, read `base..head` and start its parse; the repository stays open
@@ -129,8 +155,9 @@ def read_range(args: argparse.Namespace, worker: ParseWorker | None) -> Iterator
             ev_base, ev_head = pre_push_range(repo)
         base, head = git.resolve_range(repo, args.base or ev_base, args.head or ev_head)
         branch = head_branch(repo, args, head, args.head or ev_head)
-        changeset = with_ai_notes(repo, git.build_changeset(repo, base, head, branch=branch))
         config = config_at(repo, base, args)
+        changeset = with_ai_notes(repo, git.build_changeset(repo, base, head, branch=branch),
+                                  config.notes_expected)
         live = [f for f in changeset.files if f.status != "D"]
         head_entries = git.read_entries(
             repo, head, [f.path for f in live], max_bytes=config.max_file_bytes

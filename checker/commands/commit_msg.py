@@ -9,7 +9,7 @@ from pathlib import Path
 from checker import git
 from checker.commands.base_policy import config_at
 from checker.errors import NhiGateError
-from checker.provenance.agents import load_agent_signatures
+from checker.provenance.agents import signatures_for
 from checker.provenance.classify import classify_actor, message_trailers
 from checker.provenance.trailers import requester_problem
 
@@ -32,7 +32,7 @@ def commit_msg(args: argparse.Namespace) -> int:
         branch = git.current_branch(repo)
         head_rev = repo.head.commit.hexsha if repo.head.is_valid() else None
         config = config_at(repo, head_rev, argparse.Namespace(config=None))
-    signatures = load_agent_signatures(config.agent_emails, config.agent_branches)
+    signatures = signatures_for(config)
     actor = classify_actor(name, email, message, signatures, branch)
     if actor.actor_kind not in ("agent", "bot"):
         return 0

@@ -15,6 +15,7 @@ from git.exc import GitCommandError
 
 from checker import git
 from checker.errors import GitError, NhiGateError
+from checker.provenance.channels import PullRequestFacts, pull_request_facts
 
 
 def github_event() -> Mapping[str, object]:
@@ -51,6 +52,20 @@ def event_range() -> tuple[str | None, str | None]:
             )
         shas.append(sha)
     return shas[0], shas[1]
+
+
+def event_pull_request(head: str | None) -> PullRequestFacts | None:
+    """The author and body of the `pull_request` event whose head is the checked `head`
+    (`provenance.channels`), read offline from `GITHUB_EVENT_PATH`; None for other events or
+    another head (a run with `--head` naming some other commit is not that PR)."""
+    pr = github_event().get("pull_request")
+    if not isinstance(pr, dict):
+        return None
+    pr_head = pr.get("head")
+    sha = pr_head.get("sha") if isinstance(pr_head, dict) else None
+    if head is None or not isinstance(sha, str) or not head.startswith(sha):
+        return None
+    return pull_request_facts(pr)
 
 
 def pre_push_range(repo: Repo) -> tuple[str | None, str | None]:

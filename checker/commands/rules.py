@@ -7,10 +7,15 @@ import json
 
 from checker.commands.report import write
 from checker.policy.rule_docs import load_rule_docs, render_markdown
+from checker.provenance.conventions import conventions
 
 
 def rules(args: argparse.Namespace) -> int:
-    """`nhi-gate rules [--format text|json|markdown]`: the rule catalogue with docs; exit 0."""
+    """`nhi-gate rules [--format text|json|markdown]`: the rule catalogue with docs; with
+    `--agents`, the agent and bot conventions read (`provenance.conventions`); exit 0."""
+    if getattr(args, "agents", False):  # the conventions of rules/agents.yaml
+        write(conventions("markdown" if args.format == "markdown" else "text"), None)
+        return 0
     docs = load_rule_docs()
     if args.format == "markdown":
         out = render_markdown(docs)

@@ -18,7 +18,7 @@ from checker.commands.local_policy import baseline_of
 from checker.commands.report import report
 from checker.pipeline import run_rules, under_review, with_rendered
 from checker.policy.config import Config
-from checker.provenance.agents import load_agent_signatures
+from checker.provenance.agents import signatures_for
 from checker.provenance.classify import classify_actor
 from checker.reporters import RunInfo
 
@@ -26,7 +26,7 @@ from checker.reporters import RunInfo
 def committer(name: str, email: str, changeset: ChangeSet, config: Config) -> Provenance:
     """Who is committing the staged lines (`hook`): the git identity `name <email>` classified
     with the config's agent signatures and the current branch."""
-    signatures = load_agent_signatures(config.agent_emails, config.agent_branches)
+    signatures = signatures_for(config)
     return classify_actor(name, email, "", signatures, changeset.branch)
 
 

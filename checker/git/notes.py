@@ -25,7 +25,8 @@ _TREE_PAIR_RE = re.compile(rb"^([0-9a-f]{40}|[0-9a-f]{64}) ([0-9a-f]{40}|[0-9a-f
 
 
 def read_ai_notes(
-    repo: git.Repo, shas: Sequence[str], *, max_bytes: int = MAX_NOTE_BYTES
+    repo: git.Repo, shas: Sequence[str], *, max_bytes: int = MAX_NOTE_BYTES,
+    ref: str = AI_NOTES_REF,
 ) -> dict[str, bytes | None]:
     """The `refs/notes/ai` note of each commit of `shas` that has one: sha → the note's raw
     bytes, or None when the note is over `max_bytes` or is not a blob (not read).
@@ -35,12 +36,13 @@ def read_ai_notes(
     `git notes --ref=refs/notes/ai list` (`<note blob> <annotated object>` per line, every note
     of the ref) plus the persistent `cat-file --batch` session for the wanted blobs.
     Raises `GitError` when the ref exists but git cannot list it (e.g. not a notes tree).
+    `ref` reads another notes ref the same way (`refs/notes/agent-trace`).
     """
     wanted = set(shas)
     if not wanted:
         return {}
     out: dict[str, bytes | None] = {}
-    for line in run_git(repo, "notes", f"--ref={AI_NOTES_REF}", "list").split(b"\n"):
+    for line in run_git(repo, "notes", f"--ref={ref}", "list").split(b"\n"):
         parts = line.split()
         if len(parts) != 2 or not all(SHA_RE.fullmatch(decode(p)) for p in parts):
             continue

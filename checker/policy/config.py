@@ -46,6 +46,15 @@ class Config:
     environments: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     agent_emails: tuple[str, ...] = ()
     agent_branches: tuple[str, ...] = ()
+    #: `agents.weak_evidence`: `report` (weak agent evidence is listed, never decides) or
+    #: `gate` (it makes the commit an agent's).
+    weak_evidence: str = "report"
+    #: `agents.notes_expected`: every commit should carry a git-ai note (warn when one has none).
+    notes_expected: bool = False
+    #: `agents.bots`: bots committing with ordinary accounts, by address, name and login.
+    bot_emails: tuple[str, ...] = ()
+    bot_names: tuple[str, ...] = ()
+    bot_logins: tuple[str, ...] = ()
     approvers: tuple[str, ...] = ()
     allowed_signers: str | None = None
     require_signed_agent_commits: bool = False
@@ -130,6 +139,11 @@ def parse_config(text: str, source: str) -> Config:
         environments={k: tuple(v) for k, v in (data.get("environments") or {}).items()},
         agent_emails=tuple(agents.get("emails") or ()),
         agent_branches=tuple(agents.get("branches") or ()),
+        weak_evidence=agents.get("weak_evidence", "report"),
+        notes_expected=bool(agents.get("notes_expected", False)),
+        bot_emails=tuple((agents.get("bots") or {}).get("emails") or ()),
+        bot_names=tuple((agents.get("bots") or {}).get("names") or ()),
+        bot_logins=tuple((agents.get("bots") or {}).get("logins") or ()),
         approvers=tuple(approval.get("approvers") or ()),
         allowed_signers=approval.get("allowed_signers"),
         require_signed_agent_commits=bool(approval.get("require_signed_agent_commits", False)),

@@ -22,6 +22,7 @@ from typing import Any, Literal
 from checker.change import Strength
 from checker.errors import RulePackError
 from checker.policy.catalogue import load_pack, rules_dir
+from checker.policy.config import Config
 
 #: The address inside `Name <email>` (group 1).
 ANGLE_EMAIL_RE = re.compile(r"<([^<>]*)>")
@@ -206,17 +207,32 @@ def _config_branch_glob(pattern: str) -> str:
     return pattern
 
 
+def signatures_for(config: Config) -> AgentSignatures:
+    """The signatures a run with `config` uses: the pack, the config's `agents.emails` and
+    `agents.branches`, and the bot accounts of `agents.bots` (`load_agent_signatures`)."""
+    return load_agent_signatures(
+        config.agent_emails, config.agent_branches, bot_emails=config.bot_emails,
+        bot_names=config.bot_names, bot_logins=config.bot_logins,
+    )
+
+
 def load_agent_signatures(
     extra_emails: Iterable[str] = (),
     extra_branches: Iterable[str] = (),
     *,
     pack: Path | None = None,
+    bot_emails: Iterable[str] = (),
+    bot_names: Iterable[str] = (),
+    bot_logins: Iterable[str] = (),
 ) -> AgentSignatures:
     """The shipped signatures plus the config's `agents.emails` / `agents.branches`.
 
     Config emails are exact addresses (case-insensitive) and strong agent evidence; config
     branches are globs (`ai/*`; `ai/` means the prefix; no glob character means the exact name)
     and classify as agent even though branch evidence is weak, because the user declared them.
+    `bot_emails`/`bot_names`/`bot_logins` (config `agents.bots`) declare bots that commit with
+    ordinary accounts: an exact address, author display name or GitHub login (all
+    case-insensitive), strong bot evidence because the user declared them.
     `pack` overrides `rules/agents.yaml` (tests). The pack is parsed once per path.
     Raises `RulePackError` when the pack does not validate or holds an invalid regex.
     """
@@ -245,6 +261,22 @@ def load_agent_signatures(
                 strength="weak",
                 source=".nhi-gate.yaml agents.branches",
                 branches=branches,
+                policy=True,
+            )
+        )
+    bots = [frozenset(v.strip().lower() for v in values if v.strip())
+            for values in (bot_emails, bot_names, bot_logins)]
+    if any(bots):
+        extra.append(
+            AgentSignature(
+                id="config-bot",
+                product="configured bot (agents.bots)",
+                actor_kind="bot",
+                strength="strong",
+                source=".nhi-gate.yaml agents.bots",
+                emails=bots[0],
+                names=bots[1],
+                logins=bots[2],
                 policy=True,
             )
         )

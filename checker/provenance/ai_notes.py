@@ -61,6 +61,7 @@ _RANGE = re.compile(r"([0-9]{1,9})(?:-([0-9]{1,9}))?")
 _ENTRY = re.compile(r"  ([^ ]+) ([^ ]+)")
 _LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9._:@/+-]")
 _MAX_LABEL = 64
+_TRACE_PREFIX = "agent-trace:"
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ def _entries(section: list[str]) -> list[tuple[str, str, tuple[tuple[int, int], 
     return out
 
 
-def _label(value: object) -> str | None:
+def label(value: object) -> str | None:
     """A tool/model name safe to show in reports (untrusted input: clipped, no odd chars)."""
     if not isinstance(value, str) or not value.strip():
         return None
@@ -212,8 +213,8 @@ def _parse(commit: str, raw: bytes) -> AuthorshipLog:
             where = "sessions" if session is not None else "prompts"
             raise _Bad(f"line {number}: key {key} is not in metadata `{where}`")
         agent_id = record["agent_id"]
-        out.append(Attestation(path, key, ranges, "agent", _label(agent_id.get("tool")),
-                               _label(agent_id.get("model"))))
+        out.append(Attestation(path, key, ranges, "agent", label(agent_id.get("tool")),
+                               label(agent_id.get("model"))))
     return AuthorshipLog(commit, str(meta["schema_version"]), tuple(out))
 
 
@@ -234,8 +235,15 @@ def parse_notes(
 
 
 def note_provenance(commit: str, att: Attestation) -> Provenance:
-    """The actor a note gives the lines of `att` in `commit`: an agent, on strong evidence."""
+    """The actor a note gives the lines of `att` in `commit`: an agent, on strong evidence.
+    An Agent Trace attestation (key `agent-trace:<where>:<line>`,
+    `checker.provenance.agent_trace`) says so under its own signature and source."""
     who = "/".join(p for p in (att.tool, att.model) if p) or "unknown tool"
+    if att.key.startswith(_TRACE_PREFIX):
+        where = att.key[len(_TRACE_PREFIX):]
+        return Provenance(commit=commit, actor_kind="agent", agent=f"Agent Trace: {who}",
+                          evidence=(Evidence("agent-trace", "note", f"{where} ({who})",
+                                             "strong"),))
     return Provenance(
         commit=commit,
         actor_kind="agent",

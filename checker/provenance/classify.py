@@ -30,7 +30,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
-from checker.change import ActorKind, Commit, Evidence, Provenance
+from checker.change import ActorKind, Commit, Evidence, Provenance, Strength
 from checker.provenance.agents import (
     ANGLE_EMAIL_RE,
     AgentSignature,
@@ -46,7 +46,12 @@ WEB_FLOW_EMAILS = frozenset({"noreply@github.com"})
 #: OpenInfra projects (https://docs.openstack.org/nova/latest/contributor/commit-messages.html).
 #: A pack trailer matcher on one of these keys with neither `email` nor `value` matches only
 #: when the value names an agent product of the pack; the commit's agent is that product.
-TOOL_TRAILER_KEYS = frozenset({"generated-by"})
+#: `Assisted-by:` is one too (the Linux kernel's coding-assistants.rst), but it also credits
+#: people: a value holding a `<address>` never names a product this way.
+TOOL_TRAILER_KEYS = frozenset({"generated-by", "assisted-by"})
+#: The trailer whose URL (the Copilot coding agent's session log) each report shows.
+LOGS_URL_TRAILER = "agent-logs-url"
+_LOGS_URL_RE = re.compile(r"https://\S+")
 
 _EMAIL_RE = re.compile(r"[^@\s<>]+@[^@\s<>]+")
 _TRAILER_LINE_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)[ \t]*:[ \t]*(\S.*?)\s*$", re.MULTILINE)
@@ -207,7 +212,8 @@ def _trailer_matches(
                     and matcher.email is None
                     and matcher.value is None
                 ):
-                    named = signatures.named_product(value)
+                    person = matcher.key == "assisted-by" and ANGLE_EMAIL_RE.search(value)
+                    named = None if person else signatures.named_product(value)
                     if named is not None:
                         yield replace(signature, product=named), "trailer", f"{key}: {value}"
                     continue
@@ -273,7 +279,8 @@ def _decide(
     commit: str, identified: bool, found: Sequence[tuple[AgentSignature, Evidence]]
 ) -> Provenance:
     """Agent if strong (or policy) agent evidence, else bot if strong bot evidence, else human
-    when `identified` (a valid author email / a login), else unknown."""
+    when `identified` (a valid author email / a login), else unknown. Weak evidence is kept
+    (`checker.provenance.channels.gate_weak` lets it decide when the config says so)."""
     found = sorted(found, key=lambda item: _FIELD_ORDER.get(item[1].field, len(_FIELD_ORDER)))
     deciding = [sig for sig, ev in found if ev.strength == "strong" or sig.policy]
     agent = next((sig for sig in deciding if sig.actor_kind == "agent"), None)
@@ -348,3 +355,28 @@ def classify_login(login: str, signatures: AgentSignatures) -> Provenance:
         if sig.matches_login(login)
     ]
     return _decide("", bool(login.strip()), found)
+
+
+def strength_of(prov: Provenance) -> Strength | None:
+    """How strongly `prov`'s evidence supports its actor kind: `strong` when any evidence is
+    strong (or a configured policy signature decided), `weak` when there is evidence but all
+    of it is weak, None when there is none (a human with no agent signal at all)."""
+    if not prov.evidence:
+        return None
+    if any(ev.strength == "strong" for ev in prov.evidence):
+        return "strong"
+    if any(ev.signature.startswith("config-") for ev in prov.evidence):
+        return "strong"
+    return "weak"
+
+
+def logs_url(commit: Commit) -> str | None:
+    """The URL of the commit's `Agent-Logs-Url:` trailer (the Copilot coding agent's session
+    log, https://github.com/<owner>/<repo>/sessions/<uuid>), or None. Only an https URL is
+    returned, clipped to 200 characters."""
+    for key, value in (*commit.trailers, *message_trailers(commit.message)):
+        if key.lower() == LOGS_URL_TRAILER:
+            match = _LOGS_URL_RE.match(value.strip())
+            if match:
+                return _clip(match.group(0))
+    return None

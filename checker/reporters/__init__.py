@@ -15,8 +15,24 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from checker.change import Evidence
 from checker.fingerprint import fingerprint
 from checker.model import Finding, Location, ParseProblem, Verdict
+
+
+@dataclass(frozen=True)
+class CommitActor:
+    """One commit of the range as every report lists it, finding or not (issue 14,
+    "Invisible actors"): who made it (`actor_kind`, the agent or bot `agent` product), how
+    strongly the evidence says so (`strength`: `strong`, `weak`, None for no evidence at
+    all), the evidence itself, and the `Agent-Logs-Url:` of a Copilot coding-agent commit."""
+
+    sha: str
+    actor_kind: str
+    agent: str | None = None
+    strength: str | None = None
+    evidence: tuple[Evidence, ...] = ()
+    logs_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -25,6 +41,8 @@ class RunInfo:
 
     `tool_version` e.g. `0.1.0`; `mode` is `check`, `scan` or `hook`; `base`/`head` are the
     revisions compared (None in scan mode); `fail_on` is `error`, `warning`, `note` or `never`.
+    `commits` lists each commit of the range (`check`), oldest first; None when the run has
+    no range (`scan`, `hook`), and then no report shows a commits section.
     """
 
     tool_version: str
@@ -32,6 +50,32 @@ class RunInfo:
     base: str | None
     head: str | None
     fail_on: str
+    commits: tuple[CommitActor, ...] | None = None
+
+    def commit(self, sha: str | None) -> CommitActor | None:
+        """The listed commit `sha`, or None."""
+        return next((c for c in self.commits or () if c.sha == sha), None) if sha else None
+
+
+def evidence_text(evidence: Evidence) -> str:
+    """One piece of evidence for people: `strength field: value (signature)`."""
+    return f"{evidence.strength} {evidence.field}: {evidence.value} ({evidence.signature})"
+
+
+def commit_dict(commit: CommitActor) -> dict[str, object]:
+    """One listed commit as JSON data (the JSON report's `commits`, SARIF `run.properties`)."""
+    return {
+        "sha": commit.sha,
+        "actor_kind": commit.actor_kind,
+        "agent": commit.agent,
+        "strength": commit.strength,
+        "evidence": [
+            {"signature": e.signature, "field": e.field, "value": e.value,
+             "strength": e.strength}
+            for e in commit.evidence
+        ],
+        "logs_url": commit.logs_url,
+    }
 
 
 def finding_key(finding: Finding) -> tuple[object, ...]:

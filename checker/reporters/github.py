@@ -25,6 +25,7 @@ from checker.model import LEVEL_RANK, Finding, Verdict
 from checker.policy.rule_docs import RuleDoc, help_uri
 from checker.reporters import (
     RunInfo,
+    evidence_text,
     finding_key,
     plural,
     problem_finding,
@@ -126,7 +127,7 @@ def _code(value: str) -> str:
     return f"{fence}{pad}{value}{pad}{fence}"
 
 
-def _actor(finding: Finding) -> str:
+def _actor(finding: Finding, run: RunInfo | None = None) -> str:
     if not finding.actor_kind:
         return "—"
     text = _cell(finding.actor_kind)
@@ -135,7 +136,19 @@ def _actor(finding: Finding) -> str:
     sha = short_sha(finding.commit)
     if sha:
         text += f" {_code(sha)}"
+    listed = run.commit(finding.commit) if run is not None else None
+    if listed is not None:
+        text += f", {_cell(listed.strength or 'no')} evidence"
+        if listed.logs_url:
+            text += f", {_link('logs', listed.logs_url)}"
     return text
+
+
+def _link(label: str, url: str) -> str:
+    """A Markdown link to an https URL taken from a commit (anything else: the URL as code)."""
+    if url.startswith("https://") and not any(c in url for c in "()<>[] \"|`"):
+        return f"[{_cell(label)}]({url})"
+    return _code(url)
 
 
 def _who_must_approve(finding: Finding) -> str:
@@ -153,10 +166,30 @@ def _rule(finding: Finding, docs: Mapping[str, RuleDoc]) -> str:
     return f"[{finding.rule_id}]({uri}){name}"
 
 
-def _row(finding: Finding, docs: Mapping[str, RuleDoc], last: str) -> str:
+def _row(finding: Finding, docs: Mapping[str, RuleDoc], last: str,
+         run: RunInfo | None = None) -> str:
     loc = _code(f"{finding.location.path}:{finding.location.start_line}")
     identity = _code(finding.address) if finding.address else "—"
-    return f"| {loc} | {_rule(finding, docs)} | {identity} | {_actor(finding)} | {last} |"
+    return f"| {loc} | {_rule(finding, docs)} | {identity} | {_actor(finding, run)} | {last} |"
+
+
+def _commit_rows(run: RunInfo) -> list[str]:
+    """The `Commits` section: every commit of the range with its actor, product, evidence
+    strength and evidence (a Copilot coding-agent commit links its session log)."""
+    commits = run.commits or ()
+    lines = ["### Commits", "", "| Commit | Actor | Strength | Evidence |", "|---|---|---|---|"]
+    for commit in commits[:MAX_ROWS]:
+        who = _cell(commit.actor_kind) + (f" ({_cell(commit.agent)})" if commit.agent else "")
+        shown = "; ".join(evidence_text(e) for e in commit.evidence)
+        evidence = _cell(shown) if shown else "—"
+        if commit.logs_url:
+            evidence += f" · {_link('agent logs', commit.logs_url)}"
+        lines.append(f"| {_code(short_sha(commit.sha) or '')} | {who} | "
+                     f"{_cell(commit.strength or 'none')} | {evidence} |")
+    if len(commits) > MAX_ROWS:
+        more = plural(len(commits) - MAX_ROWS, "commit")
+        lines += ["", f"…and {more} more; see the JSON report."]
+    return [*lines, ""]
 
 
 def _table(rows: list[str], header: str, total: int, what: str) -> list[str]:
@@ -170,8 +203,10 @@ def render_summary(verdict: Verdict, docs: Mapping[str, RuleDoc], run: RunInfo) 
     """Markdown for `$GITHUB_STEP_SUMMARY`: verdict, blocking findings, then the rest.
 
     Sections: a heading with PASS/FAIL and the gate's reason; a table of blocking findings
-    (file:line, rule linked to its docs, identity, actor, who must approve); files that could
-    not be analysed; other findings (non-blocking and approved) in a collapsed block; a footer
+    (file:line, rule linked to its docs, identity, actor with its evidence strength, who must
+    approve); files that could not be analysed; other findings (non-blocking and approved) in
+    a collapsed block; in `check`, every commit of the range (actor, product, strength,
+    evidence, the agent's session log); a footer
     with the tool version, mode, range and fail-on level. Always under `MAX_SUMMARY_BYTES`.
     """
     findings = sorted_findings(verdict.findings)
@@ -186,7 +221,7 @@ def render_summary(verdict: Verdict, docs: Mapping[str, RuleDoc], run: RunInfo) 
     lines += [lead, ""]
 
     if blocking:
-        rows = [_row(f, docs, _who_must_approve(f)) for f in blocking]
+        rows = [_row(f, docs, _who_must_approve(f), run) for f in blocking]
         header = "| Location | Rule | Identity | Actor | Who must approve |"
         lines += ["### Blocking findings", ""]
         lines += _table(rows, header, len(rows), "blocking finding")
@@ -215,7 +250,7 @@ def render_summary(verdict: Verdict, docs: Mapping[str, RuleDoc], run: RunInfo) 
         rows = []
         for f in others:
             status = "approved" if f.approved else f"{f.level}, non-blocking"
-            rows.append(_row(f, docs, status))
+            rows.append(_row(f, docs, status, run))
         header = "| Location | Rule | Identity | Actor | Status |"
         lines += [
             "<details>",
@@ -227,6 +262,9 @@ def render_summary(verdict: Verdict, docs: Mapping[str, RuleDoc], run: RunInfo) 
 
     if not findings and not problems:
         lines += ["No identity or credential findings in this change.", ""]
+
+    if run.commits is not None:
+        lines += _commit_rows(run)
 
     span = f"{run.base or '—'}..{run.head or '—'}" if run.base or run.head else "files"
     lines.append(

@@ -11,8 +11,15 @@ Shape, 2-space indented, keys in this order, findings and problems sorted like e
          "fingerprint"}, ...
       ],
       "problems": [{"rule_id", "level": "error", "path", "line", "message"}, ...],
+      "commits": [{"sha", "actor_kind", "agent", "strength", "logs_url",
+                   "evidence": [{"signature", "field", "value", "strength"}, ...]}, ...],
       "run": {"tool_version", "mode", "base", "head", "fail_on"}
     }
+
+`commits` (every commit of the range, finding or not, oldest first) and each finding's
+`strength` and `logs_url` (of its commit: how strongly the evidence says who wrote it, and a
+Copilot coding agent's session log) are there when the run has a range (`check`); a `scan`
+or `hook` report has neither.
 
 Absent values are `null`, never omitted, so every finding has the same keys. `findings` and
 `problems` are reported exactly as the gate produced them (a problem may also appear as an
@@ -24,7 +31,7 @@ from __future__ import annotations
 import json
 
 from checker.model import Finding, ParseProblem, Verdict
-from checker.reporters import RunInfo, sorted_findings, sorted_problems
+from checker.reporters import RunInfo, commit_dict, sorted_findings, sorted_problems
 
 
 def finding_dict(finding: Finding) -> dict[str, object]:
@@ -60,13 +67,26 @@ def problem_dict(problem: ParseProblem) -> dict[str, object]:
     }
 
 
+def _with_commit(finding: Finding, run: RunInfo) -> dict[str, object]:
+    out = finding_dict(finding)
+    if run.commits is not None:
+        listed = run.commit(finding.commit)
+        out["strength"] = listed.strength if listed else None
+        out["logs_url"] = listed.logs_url if listed else None
+    return out
+
+
 def render(verdict: Verdict, run: RunInfo) -> str:
     """The JSON report text: ASCII-only (non-ASCII as `\\uXXXX`), final newline, deterministic."""
-    report = {
+    report: dict[str, object] = {
         "verdict": "pass" if verdict.passed else "fail",
         "reason": verdict.reason,
-        "findings": [finding_dict(f) for f in sorted_findings(verdict.findings)],
+        "findings": [_with_commit(f, run) for f in sorted_findings(verdict.findings)],
         "problems": [problem_dict(p) for p in sorted_problems(verdict.problems)],
+    }
+    if run.commits is not None:
+        report["commits"] = [commit_dict(c) for c in run.commits]
+    report.update({
         "run": {
             "tool_version": run.tool_version,
             "mode": run.mode,
@@ -74,5 +94,5 @@ def render(verdict: Verdict, run: RunInfo) -> str:
             "head": run.head,
             "fail_on": run.fail_on,
         },
-    }
+    })
     return json.dumps(report, indent=2) + "\n"

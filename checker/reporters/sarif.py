@@ -14,7 +14,8 @@ Shape of the log (one run):
   `uriBaseId`), a one-line `region`, a `logicalLocations` entry for the identity address,
   `partialFingerprints` {`nhiGate/v1`: fingerprint} (no `primaryLocationLineHash`: upload-sarif
   computes that one from the checkout), `properties` {actor_kind, agent, blocking, commit, kind,
-  platform}, and `suppressions` [{external, accepted}] when a human approved it, whose
+  platform, and in `check` the commit's evidence `strength` and `logs_url`}, and
+  `suppressions` [{external, accepted}] when a human approved it, whose
   `justification` names the approver (`Finding.approved_by`); an inline `nhi-gate:ignore`
   gives kind `inSource` with the comment's reason, a baseline entry kind `external` naming the
   file (`checker.model.WaivedFinding.waiver`).
@@ -22,6 +23,9 @@ Shape of the log (one run):
   the file and line, the NHI9xx or NHI107 id as `descriptor` and `associatedRule`). The
   engine also turns each problem into a finding, which becomes an ordinary result (unless
   config switched the rule off).
+- `run.properties.commits` (`check`): every commit of the range with its actor kind, agent
+  product, evidence and strength (`reporters.commit_dict`), so an agent commit with no
+  finding is still in the log.
 - `automationDetails.id` `nhi-gate/`, `invocations[0].executionSuccessful` true. No clocks.
 
 Serialiser: sarif-om 1.0.4 ships attrs classes but no usable serialiser (jschema_to_python
@@ -44,7 +48,7 @@ import sarif_om as om
 from checker.fingerprint import fingerprint
 from checker.model import Finding, ParseProblem, Verdict
 from checker.policy.rule_docs import RuleDoc, help_uri
-from checker.reporters import RunInfo, sorted_findings, sorted_problems
+from checker.reporters import RunInfo, commit_dict, sorted_findings, sorted_problems
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -145,7 +149,7 @@ def _physical(path: str, line: int) -> Any:
     )
 
 
-def _result(finding: Finding, rule_index: int) -> Any:
+def _result(finding: Finding, rule_index: int, run: RunInfo | None = None) -> Any:
     """One `result` for one finding (approved findings carry an accepted suppression)."""
     location = om.Location(
         physical_location=_physical(finding.location.path, finding.location.start_line)
@@ -162,6 +166,10 @@ def _result(finding: Finding, rule_index: int) -> Any:
         "kind": finding.kind,
         "platform": finding.platform,
     }
+    listed = run.commit(finding.commit) if run is not None else None
+    if listed is not None:  # None values are dropped: a scan's results are unchanged
+        properties["strength"] = listed.strength
+        properties["logs_url"] = listed.logs_url
     suppressions = None
     waiver = getattr(finding, "waiver", None)  # checker.model.WaivedFinding
     if finding.approved and waiver is not None:
@@ -242,7 +250,9 @@ def build(verdict: Verdict, docs: Mapping[str, RuleDoc], run: RunInfo) -> object
                 tool=om.Tool(driver=driver),
                 automation_details=om.RunAutomationDetails(id=AUTOMATION_ID),
                 invocations=[invocation],
-                results=[_result(f, index[f.rule_id]) for f in findings],
+                results=[_result(f, index[f.rule_id], run) for f in findings],
+                properties=(None if run.commits is None
+                            else {"commits": [commit_dict(c) for c in run.commits]}),
             )
         ],
     )

@@ -10,8 +10,15 @@ else is read):
            why: An AI agent or bot created or changed an identity or credential, ...
            fix: Ask a human who did not author the change to review the identity ...
 
+    commits (check only: every commit of the range, finding or not):
+      1a2b3c4d5e6f  agent (Claude Code)  strong
+           strong trailer: Co-Authored-By: Claude <noreply@anthropic.com> (claude-code)
+
     3 findings: 2 error, 1 warning, 0 note; 2 blocking, 1 approved (fail-on: error)
     nhi-gate: FAIL — 2 blocking findings (agent-introduced identities need human approval)
+
+In `check` the `by:` line also gives the strength of the commit's evidence and its
+`Agent-Logs-Url:`.
 
 The status column is `BLOCKING`, `approved` or `non-blocking`; parse problems that no finding
 mirrors are listed in their file's group with status `NOT-ANALYSED`. Every value taken from the
@@ -27,6 +34,7 @@ from checker.model import LEVEL_RANK, Verdict
 from checker.policy.rule_docs import RuleDoc
 from checker.reporters import (
     RunInfo,
+    evidence_text,
     plural,
     short_sha,
     sorted_findings,
@@ -107,6 +115,11 @@ def render(verdict: Verdict, docs: Mapping[str, RuleDoc], run: RunInfo, color: b
                 by += f" ({safe_text(finding.agent)})"
             if finding.commit:
                 by += f" in {short_sha(safe_text(finding.commit))}"
+            listed = run.commit(finding.commit)
+            if listed is not None:
+                by += f", {listed.strength or 'no'} evidence"
+                if listed.logs_url:
+                    by += f", logs {safe_text(listed.logs_url)}"
             entry.append(f"{_INDENT}{_paint('by:', 'label', color)} {by}")
         entry += _explain(finding.rule_id, docs, color)
         groups.setdefault(finding.location.path, []).append(entry)
@@ -132,6 +145,8 @@ def render(verdict: Verdict, docs: Mapping[str, RuleDoc], run: RunInfo, color: b
     if not groups:
         lines += ["No identity findings.", ""]
 
+    if run.commits is not None:
+        lines += _commits(run, color)
     counts = {level: 0 for level in sorted(LEVEL_RANK, key=LEVEL_RANK.__getitem__, reverse=True)}
     for finding in verdict.findings:
         counts[finding.level] = counts.get(finding.level, 0) + 1
@@ -151,3 +166,16 @@ def render(verdict: Verdict, docs: Mapping[str, RuleDoc], run: RunInfo, color: b
         summary += f" ({safe_text(verdict.reason)})"
     lines.append(summary)
     return "\n".join(lines) + "\n"
+
+
+def _commits(run: RunInfo, color: bool) -> list[str]:
+    """The `commits` section: one line per commit of the range (short sha, actor kind and
+    product, strength), then its evidence and `Agent-Logs-Url:`, indented."""
+    lines = [_paint(f"commits ({len(run.commits or ())}):", "path", color)]
+    for commit in run.commits or ():
+        who = commit.actor_kind + (f" ({safe_text(commit.agent)})" if commit.agent else "")
+        lines.append(f"  {short_sha(commit.sha)}  {who}  {commit.strength or 'no evidence'}")
+        lines += [f"{_INDENT}{safe_text(evidence_text(e))}" for e in commit.evidence]
+        if commit.logs_url:
+            lines.append(f"{_INDENT}logs: {safe_text(commit.logs_url)}")
+    return [*lines, ""]
