@@ -229,7 +229,8 @@ def test_pr_opened_by_agent_app_blocks_a_human_authored_commit(
         ("agent", "GitHub Copilot coding agent", "strong", True)]
     [listed] = report["commits"]
     assert listed["sha"] == head and listed["actor_kind"] == "agent"
-    assert [e["field"] for e in listed["evidence"]] == ["pr_author"]
+    # the checked-out branch `copilot/add-sa` is the head: its (weak) branch evidence is listed
+    assert [e["field"] for e in listed["evidence"]] == ["branch", "pr_author"]
 
 
 def test_pr_body_disclosure_is_reported_weak_and_gates_only_when_configured(
@@ -244,7 +245,8 @@ def test_pr_body_disclosure_is_reported_weak_and_gates_only_when_configured(
     assert code == 0  # a person's identity: reported, not blocked
     [listed] = report["commits"]
     assert (listed["actor_kind"], listed["strength"]) == ("human", "weak")
-    assert [(e["field"], e["strength"]) for e in listed["evidence"]] == [("pr_body", "weak")]
+    assert [(e["field"], e["strength"]) for e in listed["evidence"]] == [
+        ("branch", "weak"), ("pr_body", "weak")]  # the checked-out head branch copilot/add-sa
     config = tmp_path / "gate.yaml"
     config.write_text("agents: {weak_evidence: gate}\n", encoding="utf-8")
     code, report = _check(repo, base, capsys, "--config", str(config))
