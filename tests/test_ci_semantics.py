@@ -227,3 +227,60 @@ jobs:
           aws-secret-access-key: ${{ secrets.KEY }}
 """)
     assert [a.split("#", 1)[1] for a in objects] == ["jobs.deploy.steps[0]"]
+
+
+GITLAB_ROOT = """\
+stages: [deploy]
+include:
+  - local: ci/all.yml
+"""
+GITLAB_ALL = """\
+include:
+  - local: /ci/deploy.yml
+"""
+GITLAB_DEPLOY = """\
+deploy:
+  stage: deploy
+  script: [./deploy.sh]
+"""
+GITLAB_DEPLOY_OIDC = """\
+deploy:
+  stage: deploy
+  id_tokens:
+    AWS_TOKEN:
+      aud: sts.amazonaws.com
+  script: [./deploy.sh]
+"""
+
+
+def test_gitlab_file_included_through_a_nested_include_is_judged_when_only_it_changes(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    repo, base = _agent_change(
+        make_repo,
+        {".gitlab-ci.yml": GITLAB_ROOT, "ci/all.yml": GITLAB_ALL,
+         "ci/deploy.yml": GITLAB_DEPLOY},
+        {"ci/deploy.yml": GITLAB_DEPLOY_OIDC})
+    code, findings = check_findings(repo, base, capsys)
+    assert code == 1
+    assert {("NHI101", "ci/deploy.yml", 4, True), ("NHI316", "ci/deploy.yml", 4, True)} <= (
+        found_at(findings))
+
+
+def test_gitlab_yaml_file_no_pipeline_includes_is_not_judged(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    repo, base = _agent_change(
+        make_repo, {".gitlab-ci.yml": "stages: [deploy]\n", "ci/deploy.yml": GITLAB_DEPLOY},
+        {"ci/deploy.yml": GITLAB_DEPLOY_OIDC})
+    code, findings = check_findings(repo, base, capsys)
+    assert (code, findings) == (0, [])
+
+
+def test_included_paths_follow_nested_includes() -> None:
+    from checker.parsers import gitlab_ci
+
+    sources = [SourceFile(".gitlab-ci.yml", GITLAB_ROOT.encode()),
+               SourceFile("ci/all.yml", GITLAB_ALL.encode()),
+               SourceFile("app/.gitlab-ci.yml", b"include: ci/a.yml\n"),
+               SourceFile("app/ci/a.yml", b"include:\n  - local: ci/b.yml\n")]
+    assert gitlab_ci.included_paths(sources) == frozenset(
+        {"ci/all.yml", "ci/deploy.yml", "app/ci/a.yml", "app/ci/b.yml"})
