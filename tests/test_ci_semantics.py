@@ -284,3 +284,33 @@ def test_included_paths_follow_nested_includes() -> None:
                SourceFile("app/ci/a.yml", b"include:\n  - local: ci/b.yml\n")]
     assert gitlab_ci.included_paths(sources) == frozenset(
         {"ci/all.yml", "ci/deploy.yml", "app/ci/a.yml", "app/ci/b.yml"})
+
+
+def test_what_a_held_secret_is_follows_what_it_is_bound_to() -> None:
+    objects = _objects("""\
+on: push
+jobs:
+  e2e:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: slackapi/slack-github-action@v2
+        with:
+          token: ${{ secrets.SLACK_BOT_TOKEN }}
+      - uses: NVIDIA/holodeck@v0.3.7
+        with:
+          aws_access_key_id: ${{ secrets.AWS_ACCESS_KEY_ID }}
+      - uses: peter-evans/create-pull-request@v7
+        with:
+          token: ${{ secrets.GH_BOT_TOKEN }}
+      - uses: actions/checkout@v4
+        with:
+          token: ${{ secrets.RELEASE_TOKEN }}
+""")
+    got = {a.rsplit(".", 1)[1]: (o.type, o.platform) for a, o in objects.items()
+           if ".secrets." in a}
+    assert got == {
+        "SLACK_BOT_TOKEN": ("repository_secret", "github"),  # a Slack token, not GitHub's
+        "AWS_ACCESS_KEY_ID": ("repository_cloud_keys", "aws"),
+        "GH_BOT_TOKEN": ("repository_pat", "github"),
+        "RELEASE_TOKEN": ("repository_pat", "github"),
+    }

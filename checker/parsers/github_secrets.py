@@ -11,17 +11,18 @@ Uses in the `with:` of a catalogued credential action (`aws-actions/configure-aw
 ...) are left to that step's own identity (`skip_step`).
 
 What a secret is, from the names it is bound to (`role`):
-- `cloud`: a cloud provider's static key variable (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
-  `ARM_CLIENT_SECRET`, `AZURE_CLIENT_SECRET`, `GOOGLE_CREDENTIALS`, ...), the credentials
-  those providers' SDKs and Terraform providers read from the environment
+- `cloud`: a cloud provider's static key variable, or an input named like one
+  (`AWS_ACCESS_KEY_ID`, `aws-secret-access-key`, `ARM_CLIENT_SECRET`, `AZURE_CLIENT_SECRET`,
+  `GOOGLE_CREDENTIALS`, ...), the credentials those providers' SDKs and Terraform providers
+  read from the environment
   (https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-envvars.html,
   https://registry.terraform.io/providers/hashicorp/azurerm/latest/docs/guides/service_principal_client_secret,
   https://registry.terraform.io/providers/hashicorp/google/latest/docs/guides/provider_reference#credentials-1);
-- `pat`: a GitHub token other than GITHUB_TOKEN: an action's `token`/`github-token` input
-  (`actions/checkout` pushes and fetches with it:
-  https://github.com/actions/checkout#usage), the `GH_TOKEN`/`GITHUB_TOKEN` variables the
-  GitHub CLI reads (https://cli.github.com/manual/gh_help_environment), or a secret named
-  `*_PAT`/`PAT_*`;
+- `pat`: a GitHub token other than GITHUB_TOKEN: an action's `github-token` input, the
+  `token` input of GitHub's own actions (`actions/checkout` pushes and fetches with it:
+  https://github.com/actions/checkout#usage) or of a secret named `GH_*`/`*_GITHUB_*`,
+  the `GH_TOKEN`/`GITHUB_TOKEN` variables the GitHub CLI reads
+  (https://cli.github.com/manual/gh_help_environment), or a secret named `*_PAT`/`PAT_*`;
 - `secret`: any other secret.
 
 Each use also records the actions the secret reaches (`handed_to`: `uses:` text with its
@@ -47,7 +48,11 @@ _CLOUD_VARS = {
     "gcp": frozenset({"GOOGLE_CREDENTIALS", "GOOGLE_APPLICATION_CREDENTIALS_JSON",
                       "GCP_SA_KEY", "GOOGLE_CLOUD_KEYFILE_JSON"}),
 }
-_PAT_INPUTS = frozenset({"token", "github-token", "github_token", "repo-token", "gh-token"})
+#: Inputs that name a GitHub token whatever the action; a bare `token` input only on GitHub's
+#: own actions (`actions/checkout`) or for a secret named like a GitHub token (a Slack
+#: action's `token` is a Slack token).
+_PAT_INPUTS = frozenset({"github-token", "github_token", "repo-token", "gh-token"})
+_GITHUB_NAME = re.compile(r"(?i)(^|_)(GH|GITHUB|PAT)(_|$)")
 _PAT_VARS = frozenset({"GH_TOKEN", "GITHUB_TOKEN", "GH_ENTERPRISE_TOKEN"})
 _PAT_NAME = re.compile(r"(?i)(^|_)PAT($|_)")
 _RANK = {"secret": 0, "pat": 1, "cloud": 2}
@@ -95,7 +100,7 @@ def job_secrets(job: Node, skip_step: Callable[[str], bool]) -> list[SecretUse]:
         for part, node in parts:
             for name, key, value in items(node):
                 for use in _uses(found, value, f"{prefix}.{part}.{name}", line_of(key)):
-                    _bind(use, name, part == "with")
+                    _bind(use, name, uses if part == "with" else None)
                     if uses:
                         use.handed_to.setdefault(uses, line_of(key))
         run = get(step, "run")
@@ -118,14 +123,15 @@ def _uses(found: dict[str, SecretUse], value: Node, via: str, line: int
         yield use
 
 
-def _bind(use: SecretUse, name: str, is_input: bool = False) -> None:
-    """What binding the secret to variable or input `name` says it is."""
-    if is_input:
-        if name.lower() in _PAT_INPUTS:
-            _raise(use, "pat", "github")
+def _bind(use: SecretUse, name: str, action: str | None = None) -> None:
+    """What binding the secret to variable `name`, or to input `name` of `action`, says it
+    is (an input named like a key variable, `aws-access-key-id`, counts as that variable)."""
+    if action is not None and (name.lower() in _PAT_INPUTS or (name.lower() == "token" and (
+            action.lower().startswith("actions/") or _GITHUB_NAME.search(use.name)))):
+        _raise(use, "pat", "github")
         return
     for platform, names in _CLOUD_VARS.items():
-        if name.upper() in names:
+        if name.upper().replace("-", "_") in names:
             _raise(use, "cloud", platform)
             return
     if name.upper() in _PAT_VARS:
