@@ -314,3 +314,39 @@ jobs:
         "GH_BOT_TOKEN": ("repository_pat", "github"),
         "RELEASE_TOKEN": ("repository_pat", "github"),
     }
+
+
+JOB_ENV_AND_CALL = """\
+name: test
+on: push
+permissions:
+  contents: read
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    env:
+      DB_PASSWORD: ${{ secrets.DB_PASSWORD }}
+    steps:
+      - run: make test
+  release:
+    uses: ./.github/workflows/release.yml
+    secrets:
+      npm-token: ${{ secrets.NPM_TOKEN }}
+"""
+
+
+def test_agent_adding_job_env_and_reusable_workflow_secrets_needs_approval(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    plain = JOB_ENV_AND_CALL.replace("    env:\n      DB_PASSWORD: ${{ secrets.DB_PASSWORD }}\n",
+                                     "").replace(
+        "    secrets:\n      npm-token: ${{ secrets.NPM_TOKEN }}\n", "")
+    repo, base = _agent_change(make_repo, {WF: plain}, {WF: JOB_ENV_AND_CALL})
+    code, findings = check_findings(repo, base, capsys)
+    assert code == 1
+    approval = {(f["address"].split("#", 1)[1], f["start_line"], f["blocking"])
+                for f in findings if f["rule_id"] == "NHI101"}
+    assert approval == {("jobs.test.secrets.DB_PASSWORD", 9, True),
+                        ("jobs.release.secrets.NPM_TOKEN", 15, True)}
+    # a local reusable workflow is no third-party action; an ordinary secret needs no
+    # environment
+    assert not {"NHI324", "NHI316"} & {f["rule_id"] for f in findings}
