@@ -1,4 +1,4 @@
-"""NHI310-NHI320: CI identities (GitHub Actions, GitLab CI) and the cloud OIDC trust they use.
+"""NHI310-NHI320, NHI324: CI identities (GitHub Actions, GitLab CI) and the cloud OIDC trust.
 
 Identity rules over the objects of `checker.parsers.github_actions`, `checker.parsers.gitlab_ci`,
 the Terraform trust (`IdentityObject.trust`) and the facets of `checker.secrets.scan`.
@@ -84,7 +84,7 @@ _FACETS: Mapping[str, tuple[str, str | None, str]] = {
 
 
 def check(subject: Subject) -> Iterator[Hit]:
-    """NHI310-NHI320 on one object (see the module table)."""
+    """NHI310-NHI320 and NHI324 on one object (see the module table)."""
     obj = subject.obj
     if obj.type == "default_token_permissions":
         yield from gha_permissions.removed_block(subject)
