@@ -141,7 +141,7 @@ def _plan(
 
     tokens = build_tokens(catalogue) if prefilter else None
     problems: list[ParseProblem] = []
-    gitlab_includes = gitlab_ci.included_paths(sources)
+    gitlab_includes = gitlab_ci.included_paths([*context, *sources])
     modules = group_modules(list({s.path: s for s in [*context, *sources]}.values()))
     jobs: list[Job] = []
     ignored, charts = helm_ignored(both := [*context, *sources]), chart_roots(p.path for p in both)

@@ -59,6 +59,7 @@ CHECKS: dict[str, Check] = {
     "NHI321": workloads,
     "NHI322": workloads,
     "NHI323": shared_service_account,
+    "NHI324": ci,
     "NHI401": secret_material,
     "NHI402": secret_material,
     "NHI403": secret_material,

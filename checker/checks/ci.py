@@ -1,4 +1,4 @@
-"""NHI310-NHI320: CI identities (GitHub Actions, GitLab CI) and the cloud OIDC trust they use.
+"""NHI310-NHI320, NHI324: CI identities (GitHub Actions, GitLab CI) and the cloud OIDC trust.
 
 Identity rules over the objects of `checker.parsers.github_actions`, `checker.parsers.gitlab_ci`,
 the Terraform trust (`IdentityObject.trust`) and the facets of `checker.secrets.scan`.
@@ -23,7 +23,17 @@ Rules (default level):
   audience (error).
 - NHI319 github-app-token-all-permissions: a GitHub App token step with no permission inputs
   (warning).
-- NHI320 workflow-level-id-token: `id-token: write` granted to every job (warning).
+- NHI320 workflow-level-id-token: `id-token: write` granted to every job of a workflow with
+  more than one job (warning); in a single-job workflow the workflow level is the job level.
+- NHI324 secret-to-unpinned-action: a repository secret handed to a third-party action or
+  reusable workflow not pinned by a full commit SHA (warning).
+
+A job's repository secrets are identities (`checker.parsers.github_secrets`): cloud keys taken
+straight from `secrets.*` into `env:` and GitHub tokens other than GITHUB_TOKEN (a PAT given
+to `actions/checkout`'s `token`) get NHI316 like a credential action; every one needs approval
+(NHI101). GITHUB_TOKEN permissions are compared as what the job's token may do
+(`checker.checks.gha_permissions`): a change that widens no scope is a note, and a removed
+block is a widening (the unknown repository default, judged as write-all).
 
 Sources: GitHub OIDC hardening
 (https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/about-security-hardening-with-openid-connect),
@@ -39,6 +49,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 
+from checker.checks import gha_permissions
 from checker.checks.api import Hit, Subject
 from checker.model import IdentityObject, Trust
 
@@ -56,8 +67,8 @@ _CREDENTIAL_TYPES = frozenset({"id_token", "job_secrets"})
 _FACETS: Mapping[str, tuple[str, str | None, str]] = {
     "default_token_permissions": (
         "NHI310", "repository-default",
-        "has no `permissions:` block, so GITHUB_TOKEN gets the repository default "
-        "(read-write on older repositories)"),
+        "has no `permissions:` block, so GITHUB_TOKEN gets the repository default, which "
+        "nhi-gate cannot see (read-write on older repositories; judged as write-all)"),
     "secrets_inherit": (
         "NHI311", None,
         "passes every repository secret to the called workflow (`secrets: inherit`)"),
@@ -73,8 +84,10 @@ _FACETS: Mapping[str, tuple[str, str | None, str]] = {
 
 
 def check(subject: Subject) -> Iterator[Hit]:
-    """NHI310-NHI320 on one object (see the module table)."""
+    """NHI310-NHI320 and NHI324 on one object (see the module table)."""
     obj = subject.obj
+    if obj.type == "default_token_permissions":
+        yield from gha_permissions.removed_block(subject)
     if obj.type in _FACETS:
         rule_id, variant, what = _FACETS[obj.type]
         workflow = obj.address.split("#", 1)[0]
@@ -95,8 +108,15 @@ def check(subject: Subject) -> Iterator[Hit]:
     yield from _workflow_level_oidc(subject)
     yield from _pull_request_target(subject)
     yield from _environment(subject)
+    yield from _unpinned(subject)
     yield from _trust(subject)
     yield from _gitlab_audience(subject)
+
+
+def narrows(subject: Subject) -> Iterator[Hit]:
+    """NHI302 `narrowed` for a GITHUB_TOKEN change that widens no scope
+    (`checker.checks.gha_permissions`)."""
+    yield from gha_permissions.narrows(subject)
 
 
 def _workflow_permissions(subject: Subject) -> Iterator[Hit]:
@@ -140,6 +160,8 @@ def _workflow_level_oidc(subject: Subject) -> Iterator[Hit]:
     obj = subject.obj
     if obj.type != "oidc_token" or not obj.address.endswith("#permissions.id-token"):
         return
+    if sum(1 for k in obj.attribute_lines if _JOB_KEY.match(k)) == 1:
+        return  # one job: the workflow level is that job's level
     yield Hit("NHI320",
               f"{obj.address.split('#', 1)[0]} grants `id-token: write` to every job; grant it "
               "only in the job that exchanges the token for cloud credentials",
@@ -163,8 +185,26 @@ def _pull_request_target(subject: Subject) -> Iterator[Hit]:
               "on.pull_request_target", obj.location.start_line)
 
 
+#: Held repository secrets that are credentials NHI316 judges (`checker.parsers.github_secrets`).
+_HELD = {"repository_cloud_keys": "{platform} keys from `secrets.{name}`",
+         "repository_pat": "a GitHub token from `secrets.{name}`"}
+_JOB_KEY = re.compile(r"^jobs\.[^.]+$")
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+#: Owners whose actions GitHub itself maintains: not third-party.
+_FIRST_PARTY = frozenset({"actions", "github"})
+
+
 def _environment(subject: Subject) -> Iterator[Hit]:
     obj = subject.obj
+    if obj.type in _HELD:
+        if obj.environment is None and "runs.using" not in obj.attribute_lines:
+            what = _HELD[obj.type].format(platform=obj.platform,
+                                          name=obj.address.rsplit(".", 1)[-1])
+            yield Hit("NHI316",
+                      f"{obj.address.rsplit('.secrets.', 1)[0]} gets {what} in a job with no "
+                      "`environment:`, so no protection rule or reviewer gates it",
+                      "environment", obj.location.start_line)
+        return
     if obj.platform not in _CLOUD and obj.type not in _CREDENTIAL_TYPES:
         return
     if "/" in obj.type and obj.kind == "ci_credential":  # a GitHub Actions credential step
@@ -238,3 +278,28 @@ def _gitlab_audience(subject: Subject) -> Iterator[Hit]:
         yield Hit("NHI318",
                   f"{obj.address} declares an id_token without `aud`", "aud",
                   obj.location.start_line)
+
+
+def _unpinned(subject: Subject) -> Iterator[Hit]:
+    """NHI324: a held repository secret that reaches a third-party action or reusable workflow
+    whose `@ref` is not a full commit SHA (a tag or branch its owner can move). Local (`./`)
+    and `docker://` uses and GitHub's own `actions/*`, `github/*` are not judged. Source:
+    https://docs.github.com/en/actions/security-for-github-actions/security-guides/security-hardening-for-github-actions#using-third-party-actions
+    """
+    obj = subject.obj
+    if obj.type not in ("repository_cloud_keys", "repository_pat", "repository_secret"):
+        return
+    name = obj.address.rsplit(".secrets.", 1)[-1]
+    for key, line in obj.attribute_lines.items():
+        if not key.startswith("to."):
+            continue
+        uses = key[3:]
+        action, _, ref = uses.partition("@")
+        if uses.startswith(("./", "docker://")) or action.split("/", 1)[0].lower() in (
+                _FIRST_PARTY) or _SHA.match(ref.strip()):
+            continue
+        yield Hit("NHI324",
+                  f"{obj.address.rsplit('.secrets.', 1)[0]} hands `secrets.{name}` to "
+                  f"`{uses}`, a third-party action not pinned to a commit SHA: whoever moves "
+                  f"`{ref or 'its default branch'}` runs code with the secret",
+                  f"to.{action}", line)

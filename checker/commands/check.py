@@ -29,6 +29,7 @@ from checker.commands.git_sources import (
     sources,
     to_parse,
 )
+from checker.commands.gitlab_sources import gitlab_files
 from checker.commands.render_sources import rendered_change
 from checker.errors import GitError
 from checker.pipeline import start_parse
@@ -176,8 +177,10 @@ def read_range(args: argparse.Namespace, worker: ParseWorker | None) -> Iterator
             [head_sources + to_parse(siblings, changeset),
              sources(base_blobs, base) + to_parse(base_siblings, changeset)],
             load_catalogue(), config, worker,
-            contexts=[siblings + chart_files(repo, head, [f.path for f in live]),
-                      base_siblings + chart_files(repo, base, list(base_paths))],
+            contexts=[siblings + chart_files(repo, head, [f.path for f in live])
+                      + gitlab_files(repo, head, [f.path for f in live], config.max_file_bytes),
+                      base_siblings + chart_files(repo, base, list(base_paths))
+                      + gitlab_files(repo, base, list(base_paths), config.max_file_bytes)],
         )
         baseline = baseline_at(repo, base, config)
         rendered = rendered_change(repo, changeset, config, head)  # while the worker parses

@@ -21,6 +21,7 @@ from checker.commands.git_sources import (
     sources,
     to_parse,
 )
+from checker.commands.gitlab_sources import gitlab_files
 from checker.commands.render_sources import rendered_change
 from checker.errors import NhiGateError
 from checker.pipeline import start_parse
@@ -90,8 +91,11 @@ def read_staged(args: argparse.Namespace, worker: ParseWorker | None) -> StagedR
             [head_sources + to_parse(siblings, changeset),
              sources(base_blobs, changeset.base) + to_parse(base_siblings, changeset)],
             catalogue, config, worker,
-            contexts=[siblings + chart_files(repo, None, [f.path for f in live]),
+            contexts=[siblings + chart_files(repo, None, [f.path for f in live])
+                      + gitlab_files(repo, None, [f.path for f in live], config.max_file_bytes),
                       base_siblings + (chart_files(repo, changeset.base, list(base_paths))
+                                       + gitlab_files(repo, changeset.base, list(base_paths),
+                                                      config.max_file_bytes)
                                        if changeset.base else [])],
         )
         name, email = git.git_identity(repo)

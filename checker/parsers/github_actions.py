@@ -25,6 +25,11 @@ Shapes produced (`<path>` is `SourceFile.path`):
 - A composite action (`action.yml` with `runs.using: composite`): its `runs.steps` are read as
   one job's steps, addressed `<path>#runs.steps[<index>]`, each with
   `attribute_lines["runs.using"]` (the calling job decides `environment` and permissions).
+- Repository secrets a job holds (`checker.parsers.github_secrets`): address
+  `<job>.secrets.<NAME>`, type `repository_cloud_keys` (platform the key's provider),
+  `repository_pat` or `repository_secret`; location = the first use; `attribute_lines`
+  `use.<via>` per use and `to.<uses@ref>` per action or called workflow it reaches.
+- The workflow-level OIDC object: `attribute_lines["jobs.<id>"]` for every job.
 - Every object: `attribute_lines["on.<event>"]` for each trigger (the `on:` key is read by its
   text, not as YAML 1.1's boolean True); `environment` = the job's `environment` name;
   `metadata` from `# nhi-gate: k=v` comments above the object, its job, and the workflow's first
@@ -41,6 +46,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from checker.model import Grant, IdentityObject, Location, ParseResult, SourceFile
 from checker.parsers import common
+from checker.parsers.github_secrets import SecretUse, job_secrets
 from checker.policy.catalogue import Catalogue, CatalogueEntry
 from checker.safeyaml import (
     end_line_of,
@@ -57,6 +63,9 @@ from checker.safeyaml import (
 FORMAT = "github_actions"
 PERMISSIONS = "workflow_permissions"
 OIDC = "oidc_token"
+#: `SecretUse.role` -> catalogue type of the identity (`checker.parsers.github_secrets`).
+SECRET_TYPES = {"cloud": "repository_cloud_keys", "pat": "repository_pat",
+                "secret": "repository_secret"}
 
 #: Inputs whose literal value would be secret material in the workflow file, by how their name
 #: ends (`aws-secret-access-key`, `aws-session-token`, `credentials_json`, `creds`, `secretId`,
@@ -127,8 +136,11 @@ class _Workflow:
             self.triggers = {**self.triggers, "runs.using": line_of(using[0])}
             objects, _ = self._job("runs", runs[0], runs[1], None, f"{self.path}#runs")
             job_objects.extend(objects)
+        jobs = {f"jobs.{jid}": line_of(key) for jid, key, _ in items(get(self.root, "jobs"))}
         top_objects = [
-            _with_references(o, tuple(inheriting)) if o.type == OIDC else o for o in top_objects
+            replace(_with_references(o, tuple(inheriting)),
+                    attribute_lines={**o.attribute_lines, **jobs}) if o.type == OIDC else o
+            for o in top_objects
         ]
         return top_objects + job_objects
 
@@ -145,6 +157,8 @@ class _Workflow:
             for index, step in enumerate(sequence(get(job, "steps")))
             if (obj := self._step(step, f"{prefix}.steps[{index}]", job_meta, environment))
         ]
+        held = job_secrets(job, lambda uses: self._action_entry(uses) is not None)
+        steps += [o for u in held if (o := self._secret(u, prefix, job_meta, environment))]
         perms = get_entry(job, "permissions")
         if perms is None:
             if top_oidc is None:
@@ -243,6 +257,21 @@ class _Workflow:
             environment,
         )
         return _replace(obj, references=references, secret_sinks=sinks)
+
+    def _secret(self, use: SecretUse, prefix: str, job_meta: Mapping[str, str],
+                environment: str | None) -> IdentityObject | None:
+        """A repository secret the job holds: `<prefix>.secrets.<NAME>`, at its first use;
+        `attribute_lines` `use.<via>` per use and `to.<uses>` per action it reaches."""
+        entry = self._entry(SECRET_TYPES[use.role])
+        if entry is None:
+            return None
+        lines = {f"use.{via}": n for via, n in use.lines.items()}
+        lines.update({f"to.{uses}": n for uses, n in use.handed_to.items()})
+        start = use.first_line
+        obj = self._object(entry, f"{prefix}.secrets.{use.name}", start, start,
+                           _merge(common.comment_metadata(self.lines, start), job_meta,
+                                  self.workflow_meta), lines, (), environment)
+        return replace(obj, platform=use.platform)
 
     def _entry(self, type_: str) -> CatalogueEntry | None:
         return self.catalogue.get(FORMAT, type_)
@@ -350,7 +379,6 @@ def _merge(*layers: Mapping[str, str]) -> dict[str, str]:
         for key, value in layer.items():
             out.setdefault(key, value)
     return out
-
 
 
 def _with_references(obj: IdentityObject, refs: tuple[str, ...]) -> IdentityObject:

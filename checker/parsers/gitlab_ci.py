@@ -91,28 +91,39 @@ def parse(source: SourceFile, catalogue: Catalogue) -> ParseResult:
 
 
 def included_paths(sources: Sequence[SourceFile]) -> frozenset[str]:
-    """Paths of `include: local:` files named by the `.gitlab-ci.yml` files in `sources`.
+    """Paths of the `include: local:` files reached from the `.gitlab-ci.yml` files in
+    `sources`, following includes of included files that are among `sources` too (GitLab
+    allows nested includes: https://docs.gitlab.com/ci/yaml/includes/).
 
-    A local include is relative to the repository root, taken as the including file's
-    directory (`ci/deploy.yml` from `app/.gitlab-ci.yml` is `app/ci/deploy.yml`). Globs and
-    unreadable or malformed files give nothing.
+    A local include is relative to the repository root, taken as the root file's directory
+    (`ci/deploy.yml` from `app/.gitlab-ci.yml` is `app/ci/deploy.yml`), also inside an
+    included file. Globs and unreadable or malformed files give nothing.
     """
+    by_path = {s.path: s for s in sources}
+    queue = [(s.path, PurePosixPath(s.path).parent) for s in sources
+             if PurePosixPath(s.path).name.lower() in (".gitlab-ci.yml", ".gitlab-ci.yaml")]
+    seen = {path for path, _ in queue}
     out: set[str] = set()
-    for src in sources:
-        if PurePosixPath(src.path).name.lower() not in (".gitlab-ci.yml", ".gitlab-ci.yaml"):
-            continue
-        text = decode(src)
-        if not isinstance(text, str):
-            continue
-        stream = load_text(text, src.path)
-        root = next((d for d in stream.documents if isinstance(d, MappingNode)), None)
-        base = PurePosixPath(src.path).parent
-        for local in _local_includes(get(root, "include")):
-            if "*" in local:
-                continue
-            path = (base / local.lstrip("/")).as_posix()
-            out.add(path.removeprefix("./"))
+    while queue:
+        path, base = queue.pop(0)
+        for included in includes_of(by_path[path], base):
+            out.add(included)
+            if included in by_path and included not in seen:
+                seen.add(included)
+                queue.append((included, base))
     return frozenset(out)
+
+
+def includes_of(src: SourceFile, base: PurePosixPath) -> list[str]:
+    """The `include: local:` paths of one GitLab CI file, resolved against `base` (the
+    directory of its root `.gitlab-ci.yml`); globs are left out."""
+    text = decode(src)
+    if not isinstance(text, str):
+        return []
+    stream = load_text(text, src.path)
+    root = next((d for d in stream.documents if isinstance(d, MappingNode)), None)
+    return [(base / local.lstrip("/")).as_posix().removeprefix("./")
+            for local in _local_includes(get(root, "include")) if "*" not in local]
 
 
 def _local_includes(node: Node | None) -> list[str]:

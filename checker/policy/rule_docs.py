@@ -202,6 +202,62 @@ def load_rule_docs(path: Path | None = None) -> Mapping[str, RuleDoc]:
     return types.MappingProxyType(dict(sorted(docs.items())))
 
 
+#: The OWASP Non-Human Identities Top 10 (2025), in order: id -> (title, page). A rule covers an
+#: item with an `owasp-nhi-top10:<id>` tag. Source: https://owasp.org/www-project-non-human-identities-top-10/2025/
+OWASP_NHI_TOP10: Mapping[str, tuple[str, str]] = types.MappingProxyType({
+    f"NHI{n}": (title, f"https://owasp.org/www-project-non-human-identities-top-10/2025/{n}-{slug}/")
+    for n, title, slug in (
+        (1, "Improper Offboarding", "improper-offboarding"),
+        (2, "Secret Leakage", "secret-leakage"),
+        (3, "Vulnerable Third-Party NHI", "vulnerable-third-party-nhi"),
+        (4, "Insecure Authentication", "insecure-authentication"),
+        (5, "Overprivileged NHI", "overprivileged-nhi"),
+        (6, "Insecure Cloud Deployment Configurations",
+         "insecure-cloud-deployment-configurations"),
+        (7, "Long-Lived Secrets", "long-lived-secrets"),
+        (8, "Environment Isolation", "environment-isolation"),
+        (9, "NHI Reuse", "nhi-reuse"),
+        (10, "Human Use of NHI", "human-use-of-nhi"),
+    )
+})
+
+#: Items no static check of a change can see, with the reason (the coverage table prints it).
+OWASP_NOT_STATIC: Mapping[str, str] = types.MappingProxyType({
+    "NHI10": "who logs in with a credential (a person using a service account's key or token "
+             "from a laptop) happens at run time and shows only in the provider's audit logs "
+             "and sign-in records, never in the files of a change",
+})
+
+
+def owasp_coverage(docs: Mapping[str, RuleDoc]) -> dict[str, tuple[str, ...]]:
+    """OWASP NHI Top 10 item id -> the ids of the rules tagged `owasp-nhi-top10:<item>`, for
+    every item of `OWASP_NHI_TOP10` in order (an empty tuple when no rule covers it). Raises
+    `RulePackError` for a tag naming no item."""
+    out: dict[str, list[str]] = {item: [] for item in OWASP_NHI_TOP10}
+    for doc in sorted(docs.values(), key=lambda d: d.id):
+        for tag in doc.tags:
+            if not tag.startswith("owasp-nhi-top10:"):
+                continue
+            item = tag.split(":", 1)[1]
+            if item not in out:
+                raise RulePackError(f"{doc.id}: tag {tag} names no OWASP NHI Top 10 (2025) item")
+            out[item].append(doc.id)
+    return {item: tuple(dict.fromkeys(ids)) for item, ids in out.items()}
+
+
+def coverage_table(docs: Mapping[str, RuleDoc]) -> str:
+    """The Markdown table OWASP NHI Top 10 (2025) item -> rules (or why no static check can
+    see it), as `nhi-gate rules --format markdown` and README.md print it."""
+    rows = ["| OWASP NHI Top 10 (2025) | nhi-gate rules |", "|---|---|"]
+    for item, ids in owasp_coverage(docs).items():
+        title, url = OWASP_NHI_TOP10[item]
+        rules = ", ".join(f"[{i}](#{i.lower()})" for i in ids)
+        if not ids:
+            rules = f"none: {OWASP_NOT_STATIC.get(item, 'not covered yet')}"
+        rows.append(f"| [{item} {title}]({url}) | {rules} |")
+    return "\n".join(rows)
+
+
 def _demote(markdown: str) -> str:
     """Push every heading outside code fences one level down (`##` -> `###`)."""
     out: list[str] = []
@@ -216,7 +272,8 @@ def _demote(markdown: str) -> str:
 
 
 def render_markdown(docs: Mapping[str, RuleDoc] | Iterable[RuleDoc]) -> str:
-    """The text of docs/rules.md: an index table, then one `## NHI…` section per rule.
+    """The text of docs/rules.md: the OWASP NHI Top 10 coverage table (`coverage_table`), an
+    index table, then one `## NHI…` section per rule.
 
     Each section's heading is the bare id so GitHub's anchor is `#nhi101`, matching
     `RuleDoc.help_uri`; the body is the rule's help Markdown (the same text SARIF carries) with
@@ -233,6 +290,15 @@ def render_markdown(docs: Mapping[str, RuleDoc] | Iterable[RuleDoc]) -> str:
         "metadata, NHI3xx privilege and scope, NHI4xx secret material, NHI9xx files that could "
         "not be analysed. Security severity follows GitHub code scanning: above 9.0 "
         "critical, 7.0-8.9 high, 4.0-6.9 medium, 0.1-3.9 low.",
+        "",
+        "## OWASP NHI Top 10 coverage",
+        "",
+        "Each item of the OWASP Non-Human Identities Top 10 (2025) and the rules tagged with it "
+        "(`owasp-nhi-top10:` tags), or why no static check of a change can see it.",
+        "",
+        coverage_table(docs if isinstance(docs, Mapping) else {d.id: d for d in items}),
+        "",
+        "## Rules",
         "",
         "| Id | Name | Default level | Security severity | Summary |",
         "|---|---|---|---|---|",

@@ -163,7 +163,7 @@ def github(path: str, text: str, lines: list[str]) -> list[IdentityObject]:
     last = end_line_of(root, lines)
     jobs = [(jid, key, job) for jid, key, job in items(get(root, "jobs"))
             if isinstance(job, MappingNode)]
-    if get_entry(root, "permissions") is None and jobs and any(
+    if get_entry(root, "permissions") is None and jobs and not _called_only(root) and any(
         get_entry(job, "permissions") is None for _, _, job in jobs
     ):
         jobs_key = get_entry(root, "jobs")
@@ -189,6 +189,15 @@ def github(path: str, text: str, lines: list[str]) -> list[IdentityObject]:
                            if SECRET_KEY.search(name))
         out.extend(_github_job(path, lines, "runs", runs, runs, None, inputs, f"{path}#runs"))
     return out
+
+
+def _called_only(root: MappingNode) -> bool:
+    """True for a reusable workflow run only through `workflow_call`: its token gets the
+    caller's permissions, not the repository default (zizmor #336, #472)."""
+    on = get(root, "on")
+    names = [scalar(n) for n in on.value] if isinstance(on, SequenceNode) else (
+        [n for n, _, _ in items(on)] if isinstance(on, MappingNode) else [scalar(on)])
+    return names == ["workflow_call"]
 
 
 def _github_job(path: str, lines: list[str], job_id: str, job_key: Node, job: Node,

@@ -31,7 +31,7 @@ from checker.policy.privileges import privilege_names
 #: catalogued module (registry address or GitHub repository, `checker.parsers.terraform`).
 _TERRAFORM_EXTRA = (b"terraform-aws-modules", b"terraform-aws-iam", b"service-accounts",
                     b"iam-system-user")
-_ACTIONS_EXTRA = (b"permissions",)
+_ACTIONS_EXTRA = (b"permissions", b"secrets")  # `${{ secrets.X }}`: parsers/github_secrets.py
 
 
 @dataclass(frozen=True)
