@@ -124,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
                      default="table")
     inv.add_argument("--config", metavar="FILE")
     inv.add_argument("--output", metavar="FILE")
+    inv.add_argument("--no-history", action="store_true",
+                     help="skip created_by/last_changed_by/approval (no git history read)")
+    inv.add_argument("--db", metavar="FILE", help="the ledger database the history columns "
+                     "come from (default: as `nhi-gate ledger`)")
 
     led = sub.add_parser("ledger", help="who created each identity, from history (SQLite)")
     led.add_argument("path", nargs="?", default=".", metavar="PATH",

@@ -122,6 +122,8 @@ LAZY_IMPORTS: dict[tuple[str, str], str] = {
        for name in ("check", "hook", "approvals", "verdict", "demo", "scan", "baseline",
                     "commit_msg", "inventory", "ledger", "rules")},
     ("checker.commands", "checker.pipeline"): "the parse worker forks before GitPython loads",
+    ("checker.commands.inventory", "checker.commands.inventory_history"):
+        "GitPython only when inventory reads history",
     ("checker.commands", "checker.policy.catalogue"): "loaded once, before the fork",
     ("checker.commands", "checker.sources.worker"): "the parse worker is started per run",
     ("checker.commands", "checker.policy.privileges"): "loaded while the worker parses",

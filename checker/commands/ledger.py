@@ -29,7 +29,7 @@ from pathlib import Path
 
 import git
 
-from checker.commands.inventory import html_report
+from checker.commands.html_report import html_report
 from checker.commands.ledger_walk import Parser, actor_of, brought_in, walk_log
 from checker.commands.report import write
 from checker.errors import ConfigError, GitError
