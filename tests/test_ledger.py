@@ -10,6 +10,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from checker.cli import main
@@ -142,3 +143,17 @@ def test_ledger_queries(make_repo: Callable[..., GitRepo], tmp_path: Path,
     assert query("--include-removed", "--agent-created")[:2] == ["aws_iam_user.deploy",
                                                                   "aws_iam_user.old"]
     assert query("--expiring", "30") == []
+
+
+def test_every_jsonl_row_matches_the_shipped_schema(
+        make_repo: Callable[..., GitRepo], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    schema = json.loads((Path(__file__).resolve().parent.parent / "checker" / "schemas"
+                         / "ledger-row.schema.json").read_text(encoding="utf-8"))
+    repo, _ = _history(make_repo)
+    assert main(["ledger", str(repo.path), "--db", str(tmp_path / "l.sqlite"),
+                 "--format", "jsonl", "--include-removed"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["table"] for r in rows].count("event") == 8
+    for row in rows:
+        jsonschema.validate(row, schema)
