@@ -157,3 +157,20 @@ def test_every_jsonl_row_matches_the_shipped_schema(
     assert [r["table"] for r in rows].count("event") == 8
     for row in rows:
         jsonschema.validate(row, schema)
+
+
+def test_a_version_that_cannot_be_read_changes_nothing(
+        make_repo: Callable[..., GitRepo], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    repo, _ = _history(make_repo)
+    db = tmp_path / "ledger.sqlite"
+    assert main(["ledger", str(repo.path), "--db", str(db)]) == 0
+    before = _events(db)
+    repo.commit({"k8s/rbac.yaml": ROLE + "rules: [\n"}, author=COPILOT, message="Break it")
+    fixed = repo.commit({"k8s/rbac.yaml": ROLE}, author=HUMAN, message="Fix it")
+    capsys.readouterr()
+    assert main(["ledger", str(repo.path), "--db", str(db), "--format", "json"]) == 0
+    out = capsys.readouterr()
+    assert "2 commit(s) walked, 1 event(s) added" in out.err
+    assert _events(db) == [*before, ("Role/apps/reader", "narrowed", "human", None, fixed)]
+    assert json.loads(out.out)["problems"] == []

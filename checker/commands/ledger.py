@@ -100,9 +100,12 @@ def update(led: Ledger, repo: git.Repo, head: str, config: Config) -> tuple[int,
         if not entry.changes:
             continue
         parent = entry.commit.parents[0] if entry.commit.parents else entry.commit.sha
-        before_files = {p: old for p, (old, _) in entry.changes.items() if old}
+        # `tree` holds each file's last blob that was read whole: a version that could not be
+        # read (a syntax error, over the parse budget) changes nothing in the ledger.
+        before_files = {p: tree[p] for p in entry.changes if p in tree}
         after_files = {p: new for p, (_, new) in entry.changes.items() if new}
         before, _ = parser.identities(before_files, tree, parent)
+        good = dict(tree)
         for path, (_, new) in entry.changes.items():
             if new is None:
                 tree.pop(path, None)
@@ -110,11 +113,23 @@ def update(led: Ledger, repo: git.Repo, head: str, config: Config) -> tuple[int,
                 tree[path] = new
         after, problems = parser.identities(after_files, tree, entry.commit.sha)
         led.set_problems(list(entry.changes), problems)
+        unread = {p.path for p in problems if p.rule_id in UNREAD and p.address is None}
+        for path in unread:
+            if path in good:
+                tree[path] = good[path]
+            else:
+                tree.pop(path, None)
+        before = [o for o in before if o.location.path not in unread]
+        after = [o for o in after if o.location.path not in unread]
         who = functools.partial(actor_of, entry, list(entry.changes), signatures, side)
         written += record(led, file_events(before, after, judge), after, who, judge)
     led.set_files({**{p: None for p in start if p not in tree}, **tree})
     led.set_meta("last_commit", head)
     return len(walked), written
+
+
+#: Problems that mean a file was not read at all (when no `address` names a part of it).
+UNREAD = frozenset({"NHI901", "NHI902", "NHI903"})
 
 
 def _where(args: argparse.Namespace, today: dt.date) -> tuple[str, list[object]]:
