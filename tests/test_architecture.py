@@ -129,6 +129,7 @@ LAZY_IMPORTS: dict[tuple[str, str], str] = {
     ("checker.commands", "checker.policy.privileges"): "loaded while the worker parses",
     ("checker.commands", "checker.policy.rule_docs"): "loaded while the worker parses",
     ("checker.commands.approvals", "checker.approval.github_api"): "PyGithub only for a PR",
+    ("checker.commands.ledger", "checker.commands.ledger_reviews"): "PyGithub only for reviews",
     **{("checker.commands.report", f"checker.reporters.{name}"): "sarif-om only for SARIF"
        for name in ("json_report", "sarif", "github", "text")},
     **{("checker.parsers", f"checker.parsers.{name}"): "python-hcl2 only when a parser runs"

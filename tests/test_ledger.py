@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import jsonschema
 import pytest
+from fake_github import FakeGitHub, FakePull, FakeUser, serve
 
 from checker.cli import main
 from tests.conftest import CLAUDE_TRAILER, COPILOT, HUMAN, GitRepo
@@ -174,3 +175,34 @@ def test_a_version_that_cannot_be_read_changes_nothing(
     assert "2 commit(s) walked, 1 event(s) added" in out.err
     assert _events(db) == [*before, ("Role/apps/reader", "narrowed", "human", None, fixed)]
     assert json.loads(out.out)["problems"] == []
+
+
+@pytest.fixture
+def gh() -> Iterator[FakeGitHub]:
+    """A fake GitHub API on a loopback port (tests/fake_github.py)."""
+    yield from serve(FakeGitHub())
+
+
+def test_reviews_of_the_pull_request_with_a_token(
+        make_repo: Callable[..., GitRepo], tmp_path: Path, gh: FakeGitHub,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo()
+    sha = repo.commit({".nhi-gate.yaml": CONFIG, "k8s/sa.yaml": SA}, author=COPILOT,
+                      message="Add the CI account (#5)")
+    bob = FakeUser("bob", id=7)
+    gh.pulls[5] = FakePull(5, FakeUser("copilot-swe-agent", "Bot", id=8), sha, sha,
+                           reviews=[(bob, "APPROVED", sha)])
+    db = str(tmp_path / "l.sqlite")
+    args = ["ledger", str(repo.path), "--db", db, "--format", "json"]
+    assert main(args) == 0  # no token, no repository: nothing read from the network
+    rows = json.loads(capsys.readouterr().out)["identities"]
+    assert rows[0]["approval"] == {"merge_commit": sha, "pr": 5, "reviews": []}
+    assert gh.requests == []
+    monkeypatch.setenv("GITHUB_TOKEN", "t0ken")
+    monkeypatch.setenv("GITHUB_API_URL", gh.url)
+    assert main([*args, "--github-repo", "octo/infra", "--unapproved-agent"]) == 0
+    assert json.loads(capsys.readouterr().out)["identities"] == []  # a PR brought it in
+    assert main([*args, "--github-repo", "octo/infra", "--agent-created"]) == 0
+    rows = json.loads(capsys.readouterr().out)["identities"]
+    assert rows[0]["approval"]["reviews"] == [
+        {"login": "bob", "user_type": "User", "state": "APPROVED", "commit_id": sha}]

@@ -73,9 +73,10 @@ def inventory(args: argparse.Namespace) -> int:
              **governance(o, config, table, today),
              "created_by": None, "last_changed_by": None, "approval": None} for o in objs]
     if not args.no_history:
-        from checker.commands.inventory_history import add_history
+        from checker.commands.inventory_history import add_history, reviews
 
         add_history(rows, args.paths, config, args.db)
+        reviews(rows, args)
     problems = problem_rows(parsed.problems)
     unrendered = sum(1 for p in parsed.problems if p.rule_id == "NHI107")
     for p in parsed.problems:

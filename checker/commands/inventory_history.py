@@ -11,12 +11,14 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from checker.commands.ledger import default_db, update
+from checker.commands.ledger import default_db, reviews, update
 from checker.errors import GitError
 from checker.git.refs import rev_parse
 from checker.git.run import open_repo
 from checker.ledger.store import Ledger
 from checker.policy.config import Config
+
+__all__ = ["add_history", "reviews"]  # `reviews`: the pull requests' reviews, for inventory
 
 
 def _absolute(row_path: str, paths: Sequence[str]) -> Path:

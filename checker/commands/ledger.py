@@ -132,6 +132,18 @@ def update(led: Ledger, repo: git.Repo, head: str, config: Config) -> tuple[int,
 UNREAD = frozenset({"NHI901", "NHI902", "NHI903"})
 
 
+def reviews(rows: list[dict[str, object]], args: argparse.Namespace) -> None:
+    """With `--github-repo` and `GITHUB_TOKEN` set, the reviews of the pull requests that
+    brought `rows` in (`commands.ledger_reviews`); else nothing is read from the network."""
+    token = os.environ.get("GITHUB_TOKEN")
+    if not (getattr(args, "github_repo", None) and token):
+        return
+    from checker.commands.ledger_reviews import add_reviews
+
+    url = os.environ.get("GITHUB_API_URL") or "https://api.github.com"
+    add_reviews(rows, url, token, args.github_repo)
+
+
 def _where(args: argparse.Namespace, today: dt.date) -> tuple[str, list[object]]:
     """The SQL filter over `identities` the query flags ask for (fixed clauses, values as
     parameters)."""
@@ -168,6 +180,7 @@ def ledger(args: argparse.Namespace) -> int:
             chosen = [str(r["identity_id"]) for r in identities]
             history = list(led.event_rows(chosen))
             problems = led.problems()
+    reviews(identities, args)
     print(f"nhi-gate: ledger {db}: {walked} commit(s) walked, {events} event(s) added",
           file=sys.stderr)
     if args.format == "jsonl":
