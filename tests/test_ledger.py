@@ -92,7 +92,13 @@ def test_ledger_records_each_lifecycle_event_with_its_actor(
         ("aws_iam_user.old", "removed", "human", None, shas[3]),
         ("ServiceAccount/apps/ci", "moved", "agent", "Claude Code", shas[4]),
     ]
-    rows = {r["address"]: r for r in json.loads(out.out)["identities"]}
+    data = json.loads(out.out)
+    moved = next(e for e in data["events"] if e["event"] == "moved")
+    assert (moved["evidence"], moved["strength"], moved["author"]) == (
+        ["claude-code:trailer", "claude-weak:trailer"], "strong",
+        "Alice Example <alice@example.com>")
+    assert moved["detail"] == "moved from k8s/rbac.yaml:11"
+    rows = {r["address"]: r for r in data["identities"]}
     assert sorted(rows) == ["Role/apps/reader", "ServiceAccount/apps/ci", "aws_iam_user.deploy"]
     sa = rows["ServiceAccount/apps/ci"]
     assert (sa["path"], sa["line"], sa["status"]) == ("k8s/sa.yaml", 1, "live")

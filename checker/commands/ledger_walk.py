@@ -178,7 +178,7 @@ def actor_of(entry: LogCommit, paths: Sequence[str], signatures: AgentSignatures
                 "strong" if any(e.strength == "strong" for e in best.evidence) else "weak")
     return Actor(commit=commit.sha, date=entry.date, author=author,
                  actor_kind=best.actor_kind, agent=best.agent,
-                 evidence=tuple(f"{e.signature}:{e.field}" for e in best.evidence),
+                 evidence=tuple(dict.fromkeys(f"{e.signature}:{e.field}" for e in best.evidence)),
                  strength=strength, approval=approval)
 
 
