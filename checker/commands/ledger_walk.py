@@ -6,7 +6,8 @@ the files it changed (a merge: its changes against its first parent, i.e. what t
 brought in). Only files nhi-gate may read (by suffix; the parser's own sniffing decides the
 rest) are parsed, only when a commit changes them, before (at the first parent) and after,
 each (path, blob) once per run; a Terraform file is parsed with the other Terraform files of
-its directory at that commit as context for its module values. An unchanged file whose
+its directory at that commit as context for its module values; the secret-material scan is
+skipped (the ledger records identities only). An unchanged file whose
 module values changed elsewhere keeps its identities until it changes itself.
 
 Who made each change: the commit's own `Provenance` (`provenance.classify`); for a merge, the
@@ -214,7 +215,8 @@ class Parser:
             data = {p: self.blob(b) for p, b in todo.items()}
             side = sources(data, rev)
             ctx = sources({p: self.blob(b) for p, b in context.items()}, rev)
-            found: Parsed = start_parse([side], self.catalogue, self.config, None, [ctx])()[0]
+            found: Parsed = start_parse([side], self.catalogue, self.config, None, [ctx],
+                                        secrets=False)()[0]
             for path, blob in todo.items():
                 missing = [ParseProblem(path, "NHI902", f"{path}: blob {blob} is not in the "
                                         "repository (a partial clone); not analysed")]
