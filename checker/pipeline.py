@@ -93,6 +93,7 @@ def start_parse(
     config: Config,
     worker: ParseWorker | None,
     contexts: Sequence[Sequence[SourceFile]] = (),
+    secrets: bool = True,
 ) -> Callable[[], list[Parsed]]:
     """Begin `parse_sources` of each side (e.g. head and base) on `worker` now, in one message,
     and return the function that waits for the answers: one `Parsed` per side, in order.
@@ -102,9 +103,10 @@ def start_parse(
     files are chart templates; never parsed or reported on their own.
     The caller reads the rest of git while the worker parses. Without a worker, or when it does
     not answer, the returned function parses in this process (same results, same budget).
+    Without `secrets` only identities are parsed (no secret scan, no facets: the ledger).
     """
     plans = [
-        _plan(side, catalogue, config, True, contexts[i] if i < len(contexts) else ())
+        _plan(side, catalogue, config, True, contexts[i] if i < len(contexts) else (), secrets)
         for i, side in enumerate(sides)
     ]
     every = [job for jobs, _ in plans for job in jobs]
@@ -128,7 +130,7 @@ def start_parse(
 
 def _plan(
     sources: Sequence[SourceFile], catalogue: Catalogue, config: Config, prefilter: bool,
-    context: Sequence[SourceFile] = (),
+    context: Sequence[SourceFile] = (), secrets: bool = True,
 ) -> tuple[list[Job], list[ParseProblem]]:
     """The parse jobs for `sources` (see `parse_sources`) and the problems found before any
     parse (files over the size limit that cannot be decoded).
@@ -157,7 +159,7 @@ def _plan(
             problems.append(unrendered(src.path, chart, sniffed.template if sniffed else None,
                                        inert, sniffed.line if sniffed else 1))
             # Its literal secret material is still material, whoever renders it (NHI4xx).
-            jobs.append((functools.partial(_analyse_file, "kubernetes", False), src))
+            jobs += [(functools.partial(_analyse_file, "kubernetes", False), src)] * secrets
             continue
         fmt = sniffed.format
         if fmt is None and src.path in gitlab_includes:
@@ -178,12 +180,8 @@ def _plan(
             if fmt == "terraform" and identities and uses_module_values(src.raw)
             else None
         )
-        job = (
-            functools.partial(_analyse_file, fmt, identities)
-            if module is None
-            else functools.partial(_analyse_file, fmt, identities, module=module)
-        )
-        jobs.append((job, src))
+        job = functools.partial(_analyse_file, fmt, identities, module=module, secrets=secrets)
+        jobs += [(job, src)] * (secrets or bool(identities))
     return jobs, problems
 
 
@@ -261,7 +259,7 @@ def warm_parsers() -> Catalogue:
 
 def _analyse_file(
     fmt: str, identities: bool, src: SourceFile, catalogue: Catalogue,
-    module: ModuleSources | None = None,
+    module: ModuleSources | None = None, secrets: bool = True,
 ) -> ParseResult:
     """One budgeted job: the secret-material scan of `src` and, when `identities` (the
     pre-filter kept it), its format parser. Identity objects first, then facets.
@@ -270,16 +268,16 @@ def _analyse_file(
     the result handed to both the parser and the secret scan (the parse is most of the cost).
     `module` is its directory's value files (read inside this job, so under its budget).
     """
-    from checker import secrets
+    from checker import secrets as secret_scan
 
     if fmt == "terraform" and identities:
         from checker.parsers import terraform
 
         loaded = terraform.load(src)
-        facets = secrets.scan(src, fmt, hcl=loaded).objects
+        facets = secret_scan.scan(src, fmt, hcl=loaded).objects if secrets else ()
         result = terraform.parse(src, catalogue, loaded=loaded, module=module)
         return ParseResult(result.objects + facets, result.problems)
-    facets = secrets.scan(src, fmt).objects
+    facets = secret_scan.scan(src, fmt).objects if secrets else ()
     if not identities:
         return ParseResult(facets)
     result = build_parsers()[fmt](src, catalogue)
