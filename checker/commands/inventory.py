@@ -8,12 +8,15 @@ import io
 import json
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 from checker.checks.environments import infer_environment
+from checker.commands.html_report import report_meta
 from checker.commands.local_policy import config_from_disk, scan_root
 from checker.commands.report import write
 from checker.commands.scan import parse_tree
 from checker.model import IdentityObject
+from checker.reporters.html import render_inventory_html
 from checker.reporters.text import safe_text
 
 
@@ -54,7 +57,11 @@ def inventory(args: argparse.Namespace) -> int:
     if unrendered:
         print(f"nhi-gate: {unrendered} templates or charts could not be rendered (NHI107); "
               "`nhi-gate scan` lists them", file=sys.stderr)
-    if args.format == "json":
+    if args.format == "html":
+        root = args.paths[0] if len(args.paths) == 1 and Path(args.paths[0]).is_dir() else "."
+        out = render_inventory_html(rows, report_meta("nhi-gate inventory", args.output,
+                                                      parsed.problems, root))
+    elif args.format == "json":
         out = json.dumps({"identities": rows}, indent=2, ensure_ascii=False)
     elif args.format == "csv":
         buf = io.StringIO()

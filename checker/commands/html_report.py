@@ -1,0 +1,42 @@
+"""What the HTML report needs besides the rows (`reporters/html.py` `meta`): the title, where
+links point, the files not read, today's date for days left. Shared by `inventory` and
+`ledger` `--format html`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from datetime import date
+from pathlib import Path
+
+from checker import __version__
+from checker.model import ParseProblem
+
+
+def report_meta(title: str, output: str | None, problems: Iterable[ParseProblem],
+                root: str = ".", env: Mapping[str, str] | None = None) -> dict[str, object]:
+    """`meta` for `render_inventory_html`/`render_ledger_html`.
+
+    In GitHub Actions (`GITHUB_SERVER_URL`, `GITHUB_REPOSITORY` and `GITHUB_SHA` set in `env`,
+    default `os.environ`) locations link to the blob at that commit; elsewhere they are
+    relative links from the report file `output` (standard output: the current directory)
+    to the files, whose paths are relative to the directory `root`.
+    """
+    env = os.environ if env is None else env
+    meta: dict[str, object] = {
+        "title": title,
+        "tool_version": __version__,
+        "today": date.today().isoformat(),
+        "problems": [{"path": p.path, "rule_id": p.rule_id, "message": p.message}
+                     for p in problems],
+    }
+    server, repo, sha = (env.get(k) for k in
+                         ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_SHA"))
+    if server and repo and sha:
+        meta["repository_url"] = f"{server.rstrip('/')}/{repo}"
+        meta["commit"] = sha
+    else:
+        where = Path(output).resolve().parent if output else Path.cwd()
+        rel = os.path.relpath(Path(root).resolve(), where)
+        meta["link_base"] = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+    return meta
