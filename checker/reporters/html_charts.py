@@ -55,7 +55,7 @@ def stacked_columns(title: str, periods: Sequence[str],
     for each of `ACTOR_KINDS`. Returns an `<svg>` element (a note when there is no period)."""
     if not periods:
         return '<p class="none">No creation dates read from history.</p>'
-    col_w, gap, top, bottom = 22, 8, 14, 34
+    col_w, gap, top, bottom = 26, 10, 14, 34
     peak = max(sum(counts[p].values()) for p in periods) or 1
     width = max(len(periods) * (col_w + gap) + 30, 200)
     plot_h = height - top - bottom

@@ -161,7 +161,7 @@ def _or_none(value: str | None) -> str:
 
 def _actor_cell(actor: Actor | None) -> str:
     if actor is None:
-        return '<td data-sort=""><span class="none">not from history</span></td>'
+        return '<td class="actor" data-sort=""><span class="none">not from history</span></td>'
     bits = [_tag(actor.kind, actor.kind)]
     if actor.agent:
         bits.append(escape(actor.agent))
@@ -170,7 +170,8 @@ def _actor_cell(actor: Actor | None) -> str:
     if actor.commit:
         bits.append(f"<code>{escape(actor.commit[:10])}</code>")
     title = f' title="{escape(actor.author)}"' if actor.author else ""
-    return f'<td data-sort="{escape(actor.date or "")}"{title}>{" ".join(bits)}</td>'
+    return (f'<td class="actor" data-sort="{escape(actor.date or "")}"{title}>'
+            f'{" ".join(bits)}</td>')
 
 
 def _location(path: str, line: int | None, href: str) -> str:
