@@ -120,7 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     inv = sub.add_parser("inventory", help="list every identity found")
     inv.add_argument("paths", nargs="*", default=["."], metavar="PATH")
-    inv.add_argument("--format", choices=("table", "json", "csv", "html"), default="table")
+    inv.add_argument("--format", choices=("table", "json", "csv", "jsonl", "html"),
+                     default="table")
     inv.add_argument("--config", metavar="FILE")
     inv.add_argument("--output", metavar="FILE")
 

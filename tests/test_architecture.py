@@ -42,6 +42,7 @@ ALLOWED: dict[str, set[str]] = {
     "checks": BASE | {"policy", "provenance"},
     "approval": BASE | {"policy", "provenance"},
     "gate": BASE,
+    "ledger": BASE | {"policy", "provenance", "checks"},
     "reporters": BASE | {"policy"},
     "pipeline": BASE | {"policy", "sources", "parsers", "secrets", "provenance", "checks",
                         "approval", "gate"},

@@ -179,7 +179,7 @@ def test_inventory_lists_crd_identities_with_platform_and_privileges(
     fixture = ROOT / "fixtures" / "rules" / "NHI301" / "fail_crds.yaml"
     assert main(["inventory", str(fixture), "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)["identities"]
-    assert [(r["type"], r["kind"], r["platform"], r["privileges"]) for r in rows] == [
+    assert [(r["type"], r["kind"], r["platform"], r["grants"]) for r in rows] == [
         ("iam.aws.upbound.io/UserPolicyAttachment", "role_binding", "aws",
          ["arn:aws:iam::aws:policy/AdministratorAccess on *"]),
         ("iam.services.k8s.aws/Role", "role", "aws",

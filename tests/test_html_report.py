@@ -143,7 +143,7 @@ def test_cli_inventory_html_has_as_many_rows_as_json(
 def test_report_meta_links_to_the_commit_in_github_actions() -> None:
     env = {"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "acme/infra",
            "GITHUB_SHA": SHA}
-    meta = report_meta("t", None, [], ".", env)
+    meta = report_meta("t", None, ".", env)
     assert meta["repository_url"] == "https://github.com/acme/infra"
     assert meta["commit"] == SHA
-    assert "repository_url" not in report_meta("t", None, [], ".", {})
+    assert "repository_url" not in report_meta("t", None, ".", {})

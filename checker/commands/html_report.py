@@ -1,21 +1,25 @@
 """What the HTML report needs besides the rows (`reporters/html.py` `meta`): the title, where
-links point, the files not read, today's date for days left. Shared by `inventory` and
-`ledger` `--format html`."""
+links point, today's date for days left. Shared by `inventory` and `ledger` `--format html`."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 
 from checker import __version__
-from checker.model import ParseProblem
 
 
-def report_meta(title: str, output: str | None, problems: Iterable[ParseProblem],
-                root: str = ".", env: Mapping[str, str] | None = None) -> dict[str, object]:
-    """`meta` for `render_inventory_html`/`render_ledger_html`.
+def link_root(paths: Sequence[str]) -> str:
+    """The directory the rows' paths are relative to, as `scan` shows them: the one directory
+    scanned, else the current directory."""
+    return paths[0] if len(paths) == 1 and Path(paths[0]).is_dir() else "."
+
+
+def report_meta(title: str, output: str | None, root: str = ".",
+                env: Mapping[str, str] | None = None) -> dict[str, object]:
+    """`meta` for `render_inventory_html`/`render_ledger_html` (the caller adds `problems`).
 
     In GitHub Actions (`GITHUB_SERVER_URL`, `GITHUB_REPOSITORY` and `GITHUB_SHA` set in `env`,
     default `os.environ`) locations link to the blob at that commit; elsewhere they are
@@ -27,8 +31,6 @@ def report_meta(title: str, output: str | None, problems: Iterable[ParseProblem]
         "title": title,
         "tool_version": __version__,
         "today": date.today().isoformat(),
-        "problems": [{"path": p.path, "rule_id": p.rule_id, "message": p.message}
-                     for p in problems],
     }
     server, repo, sha = (env.get(k) for k in
                          ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_SHA"))

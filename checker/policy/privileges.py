@@ -289,6 +289,18 @@ def _wildcard_reason(platform: str, grant: Grant) -> str | None:
     return None
 
 
+def privilege_flags(obj: IdentityObject, table: Mapping[tuple[str, str], str]
+                    ) -> tuple[bool, bool, bool]:
+    """(admin, wildcard, escalation) for `obj`'s allow grants, judged as `admin_grants` judges
+    them: `admin` when any grant is admin-equivalent (the table, a wildcard, an escalation, a
+    full-access managed policy, a public escalation role or an open trust), `wildcard` and
+    `escalation` when one is that kind. For the inventory and ledger columns."""
+    allows = [g for g in obj.privileges if g.effect == "allow"]
+    wildcard = any(_wildcard_reason(obj.platform, g) for g in allows)
+    escalation = any(_escalation_reason(obj, g) for g in allows)
+    return bool(admin_grants(obj, table)), wildcard, escalation
+
+
 def admin_grants(obj: IdentityObject, table: Mapping[tuple[str, str], str]) -> list[AdminGrant]:
     """The allow grants of `obj` that are wildcard or admin-equivalent, in source order.
 

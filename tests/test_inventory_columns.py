@@ -1,0 +1,79 @@
+"""`nhi-gate inventory` answers the platform team's questions (issue 17): owner, ticket,
+expiry and days left, environment, privilege flags per identity, and the files it could not
+read as `problems` in JSON and a count in the table."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from checker.cli import main
+
+TF = """\
+resource "aws_iam_user" "deploy" {
+  name = "deploy"
+  tags = {
+    owner   = "team-pay"
+    ticket  = "PAY-7"
+    expires = "2999-01-31"
+  }
+}
+
+resource "aws_iam_user_policy" "deploy" {
+  user   = aws_iam_user.deploy.name
+  policy = jsonencode({
+    Statement = [{ Effect = "Allow", Action = "iam:*", Resource = "*" }]
+  })
+}
+"""
+
+EXPIRED = """\
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: ci
+  namespace: prod
+  annotations:
+    owner: team-ci
+    expires: "2020-01-01"
+"""
+
+
+def _tree(tmp_path: Path) -> Path:
+    (tmp_path / ".nhi-gate.yaml").write_text("budgets: {parse_seconds: 600}\n")  # busy CI
+    (tmp_path / "iam.tf").write_text(TF, encoding="utf-8")
+    (tmp_path / "sa.yaml").write_text(EXPIRED, encoding="utf-8")
+    (tmp_path / "broken.tf").write_bytes(b'resource "aws_iam_user" "x" {\n  name = \xff\xfe\n')
+    return tmp_path
+
+
+def test_inventory_json_has_governance_columns_and_problems(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inventory", str(_tree(tmp_path)), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    rows = {r["address"]: r for r in data["identities"]}
+    user = rows["aws_iam_user.deploy"]
+    days = (dt.date(2999, 1, 31) - dt.date.today()).days
+    assert (user["owner"], user["ticket"], user["expiry"], user["expiry_days_left"]) == (
+        "team-pay", "PAY-7", "2999-01-31", days)
+    assert user["created_by"] is None and user["approval"] is None
+    assert len(user["identity_id"]) == 16
+    policy = rows["aws_iam_user_policy.deploy"]["privileges"]
+    assert (policy["admin"], policy["wildcard"], policy["escalation"]) == (True, True, True)
+    assert policy["summary"] == "iam:* on *"
+    sa = rows["ServiceAccount/prod/ci"]
+    assert (sa["owner"], sa["ticket"], sa["environment"], sa["expiry"]) == (
+        "team-ci", None, "prod", "2020-01-01")
+    assert sa["expiry_days_left"] == (dt.date(2020, 1, 1) - dt.date.today()).days < 0
+    assert [(p["path"], p["rule_id"]) for p in data["problems"]] == [("broken.tf", "NHI902")]
+
+
+def test_inventory_table_counts_the_files_not_read(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inventory", str(_tree(tmp_path))]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[-1].startswith("3 identities, 1 file(s) not read")
+    assert "team-pay" in out and "2999-01-31" in out
