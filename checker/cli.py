@@ -125,6 +125,24 @@ def build_parser() -> argparse.ArgumentParser:
     inv.add_argument("--config", metavar="FILE")
     inv.add_argument("--output", metavar="FILE")
 
+    led = sub.add_parser("ledger", help="who created each identity, from history (SQLite)")
+    led.add_argument("path", nargs="?", default=".", metavar="PATH",
+                     help="a directory in the repository (default: .)")
+    led.add_argument("--rev", default="HEAD", help="walk this commit's first-parent history")
+    led.add_argument("--db", metavar="FILE", help="the ledger database (default: "
+                     "$XDG_CACHE_HOME/nhi-gate/ledger/<repository>-<hash>.sqlite)")
+    led.add_argument("--format", choices=("table", "json", "jsonl", "html"), default="table")
+    led.add_argument("--config", metavar="FILE")
+    led.add_argument("--output", metavar="FILE")
+    led.add_argument("--agent-created", action="store_true", help="created by an agent")
+    led.add_argument("--without-owner", action="store_true", help="no owner")
+    led.add_argument("--expiring", type=int, metavar="DAYS",
+                     help="expired or expiring within DAYS days")
+    led.add_argument("--widened", action="store_true", help="widened since creation")
+    led.add_argument("--unapproved-agent", action="store_true",
+                     help="created by an agent and never approved (no merge or pull request)")
+    led.add_argument("--include-removed", action="store_true", help="removed ones too")
+
     rules = sub.add_parser("rules", help="the rule catalogue with docs")
     rules.add_argument("--format", choices=("text", "json", "markdown"), default="text")
 

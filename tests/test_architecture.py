@@ -120,7 +120,7 @@ def _edges(runtime_only: bool = True) -> set[tuple[str, str, bool]]:
 LAZY_IMPORTS: dict[tuple[str, str], str] = {
     **{("checker.commands", f"checker.commands.{name}"): "one subcommand loaded per run"
        for name in ("check", "hook", "approvals", "verdict", "demo", "scan", "baseline",
-                    "commit_msg", "inventory", "rules")},
+                    "commit_msg", "inventory", "ledger", "rules")},
     ("checker.commands", "checker.pipeline"): "the parse worker forks before GitPython loads",
     ("checker.commands", "checker.policy.catalogue"): "loaded once, before the fork",
     ("checker.commands", "checker.sources.worker"): "the parse worker is started per run",

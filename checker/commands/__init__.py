@@ -168,6 +168,12 @@ def _inventory(args: argparse.Namespace) -> int:
     return inventory(args)
 
 
+def _ledger(args: argparse.Namespace) -> int:
+    from checker.commands.ledger import ledger
+
+    return ledger(args)
+
+
 def _rules(args: argparse.Namespace) -> int:
     from checker.commands.rules import rules
 
@@ -182,6 +188,7 @@ COMMANDS: dict[str, Command] = {
     "commit-msg": _commit_msg,
     "baseline": _baseline,
     "inventory": _inventory,
+    "ledger": _ledger,
     "rules": _rules,
     "demo": _demo,
 }
