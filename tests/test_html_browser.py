@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from checker.cli import main
 from checker.reporters.html import render_inventory_html, render_ledger_html
+from tests.conftest import COPILOT, HUMAN, GitRepo
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "fixtures" / "html"
@@ -46,7 +47,7 @@ def browser() -> Iterator[webdriver.Chrome]:
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1400,1000", "--force-device-scale-factor=1",
+                "--window-size=1600,1000", "--force-device-scale-factor=1",
                 "--proxy-server=http://127.0.0.1:9", "--hide-scrollbars"):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
@@ -150,12 +151,12 @@ def test_sample_report_filters_inert_script_and_screenshot(
     assert console_errors(browser) == []
 
     height = browser.execute_script("return document.documentElement.scrollHeight")
-    browser.set_window_size(1400, min(int(height) + 20, 2400))
+    browser.set_window_size(1600, min(int(height) + 20, 2400))
     shot = tmp_path / "report.png"
     assert browser.save_screenshot(str(shot))
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
-    browser.set_window_size(1400, 1000)
+    browser.set_window_size(1600, 1000)
     if request.config.getoption("--update-goldens"):
         shutil.copyfile(shot, ROOT / "docs" / "report.png")
 
@@ -176,3 +177,35 @@ def test_ledger_report_events_filter_in_chromium(browser: webdriver.Chrome,
     assert len(visible_rows(browser, "events")) == want == 2
     assert shown(browser, "events") == f"2 of {len(events)} shown"
     assert console_errors(browser) == []
+
+
+def test_cli_ledger_report_rows_equal_json_in_chromium(
+        browser: webdriver.Chrome, make_repo: Callable[..., GitRepo], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo()
+    repo.commit({"iam.tf": 'resource "aws_iam_user" "ci" {\n  name = "ci"\n}\n'})
+    repo.commit({"iam.tf": 'resource "aws_iam_user" "ci" {\n  name = "ci"\n}\n\n'
+                 'resource "aws_iam_access_key" "ci" {\n  user = aws_iam_user.ci.name\n}\n',
+                 "k8s/sa.yaml": "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n"
+                 "  name: deployer\n  namespace: ci\n"},
+                author=COPILOT, message="Add a key and a service account")
+    db = str(tmp_path / "ledger.sqlite")
+    assert main(["ledger", str(repo.path), "--db", db, "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    page = tmp_path / "out" / "ledger.html"
+    page.parent.mkdir()
+    assert main(["ledger", str(repo.path), "--db", db, "--format", "html",
+                 "--output", str(page)]) == 0
+    open_page(browser, page)
+    assert len(visible_rows(browser)) == len(doc["identities"]) == 3
+    assert len(visible_rows(browser, "events")) == len(doc["events"]) == 3
+    Select(browser.find_element(By.ID, "identities-actor")).select_by_visible_text("agent")
+    agent_made = [r for r in doc["identities"] if r["created_by"]["actor_kind"] == "agent"]
+    assert len(visible_rows(browser)) == len(agent_made) == 2
+    Select(browser.find_element(By.ID, "identities-actor")).select_by_visible_text("human")
+    assert [t.split(" ")[2] for t in visible_rows(browser)] == ["aws_iam_user.ci"]
+    link = browser.find_element(By.LINK_TEXT, "iam.tf:1")
+    assert link.get_attribute("href") == (repo.path / "iam.tf").as_uri() + "#L1"
+    assert console_errors(browser) == []
+    assert HUMAN[0] in " ".join(
+        c.get_attribute("title") or "" for c in browser.find_elements(By.CSS_SELECTOR, "td"))

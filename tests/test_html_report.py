@@ -103,6 +103,8 @@ def test_ledger_page_lists_identities_and_events() -> None:
     assert card(page, "removed") == 1
     assert card(page, "agent-created, never approved") == 7
     assert card(page, "expired") == 1  # days left from `today` and the expiry date
+    # evidence is a list in the ledger's rows
+    assert "<td>agent:co-authored-by strong</td>" in page
     # an event names its identity by address
     assert '<td class="addr" title="id-0099">aws_iam_user.old_bot</td>' in page
 

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import git
 
+from checker.commands.html_report import report_meta
 from checker.commands.inventory import html_report
 from checker.commands.ledger_walk import Parser, actor_of, brought_in, walk_log
 from checker.commands.report import write
@@ -144,6 +145,7 @@ def ledger(args: argparse.Namespace) -> int:
     today = dt.date.today()
     with open_repo(Path(args.path)) as repo:
         head = rev_parse(repo, args.rev)
+        root = str(repo.working_tree_dir or args.path)
         config = _config(args, repo, head)
         db = Path(args.db) if args.db else default_db(repo)
         with Ledger(db) as led:
@@ -162,8 +164,9 @@ def ledger(args: argparse.Namespace) -> int:
         out = json.dumps({"identities": identities, "events": history, "problems": problems},
                          indent=2, ensure_ascii=False)
     elif args.format == "html":
+        meta = report_meta("nhi-gate ledger", args.output, root)
         out = html_report("render_ledger_html", identities, history,
-                          {"command": "ledger", "commit": head, "problems": problems,
+                          {**meta, "command": "ledger", "commit": head, "problems": problems,
                            "generated": today.isoformat()})
     else:
         out = _table(identities, len({p["path"] for p in problems}))

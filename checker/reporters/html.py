@@ -167,8 +167,8 @@ def _table(key: str, heading: str, heads: Sequence[tuple[str, bool]], body: Sequ
     ths = "".join(f'<th scope="col"{num_attr if num else ""}>{escape(h)}</th>'
                   for h, num in heads)
     return (f'<section class="table-block" id="{key}"><h2>{escape(heading)} ({len(body)})</h2>'
-            f"{controls}<table><thead><tr>{ths}</tr></thead><tbody>{''.join(body)}</tbody>"
-            "</table></section>")
+            f'{controls}<div class="scroll"><table><thead><tr>{ths}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table></div></section>")
 
 
 def _page(title: str, meta: Mapping[str, object], sections: Sequence[str]) -> str:

@@ -226,7 +226,10 @@ def event_cells(event: Mapping[str, object], names: Mapping[str, str], href: str
     ident = text_of(event, "identity_id") or ""
     kind = text_of(event, "actor_kind") or "unknown"
     agent = text_of(event, "agent")
-    evidence = " ".join(x for x in (text_of(event, "evidence"), text_of(event, "strength")) if x)
+    raw = event.get("evidence")
+    said = ", ".join(str(x) for x in raw if isinstance(x, str)) if isinstance(raw, list) \
+        else text_of(event, "evidence")
+    evidence = " ".join(x for x in (said, text_of(event, "strength")) if x)
     when = text_of(event, "date") or ""
     commit = text_of(event, "commit") or ""
     path = text_of(event, "path")
