@@ -139,6 +139,7 @@ def test_cli_inventory_html_has_as_many_rows_as_json(
     page = out.read_text()
     assert tbody(page, "identities").count("<tr ") == count
     assert 'href="../src/iam.tf#L1"' in page
+    assert '<p class="sub">read from src</p>' in page
     assert "<script>x</script>" not in page
 
 

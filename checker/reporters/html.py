@@ -18,7 +18,8 @@ instead of `start_line`, `identity_id`, `status` and `approved`; a ledger event 
 `meta` keys (all optional): `title`; `repository_url` (an `https://` URL) and `commit` (hex)
 make each location a GitHub blob link, otherwise links are relative, prefixed by `link_base`;
 `problems` (`[{"path", "rule_id", "message"}]`, files not read); `today` (ISO date: days left
-for rows without `expiry_days_left`); `tool_version`; `source` (what was read, one line).
+for rows without `expiry_days_left`); `tool_version`; `source` (what was read, one line) or
+`paths` (the paths read).
 """
 
 from __future__ import annotations
@@ -176,6 +177,9 @@ def _page(title: str, meta: Mapping[str, object], sections: Sequence[str]) -> st
     csp = (f"default-src 'none'; style-src {_csp_hash(css)}; script-src {_csp_hash(js)}; "
            "img-src data:; base-uri 'none'; form-action 'none'")
     sub = [str(meta[k]) for k in ("source", "repository_url") if isinstance(meta.get(k), str)]
+    paths = meta.get("paths")
+    if "source" not in meta and isinstance(paths, list) and paths:
+        sub.insert(0, "read from " + " ".join(str(p) for p in paths))
     if isinstance(meta.get("commit"), str):
         sub.append(f"commit {meta['commit']}")
     version = meta.get("tool_version")
