@@ -124,6 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
                      default="table")
     inv.add_argument("--config", metavar="FILE")
     inv.add_argument("--output", metavar="FILE")
+    inv.add_argument("--github-repo", metavar="OWNER/NAME", help="read the reviews of "
+                     "the pull requests in `approval` (needs GITHUB_TOKEN)")
+    inv.add_argument("--no-history", action="store_true",
+                     help="skip created_by/last_changed_by/approval (no git history read)")
+    inv.add_argument("--db", metavar="FILE", help="the ledger database the history columns "
+                     "come from (default: as `nhi-gate ledger`)")
 
     led = sub.add_parser("ledger", help="who created each identity, from history (SQLite)")
     led.add_argument("path", nargs="?", default=".", metavar="PATH",
@@ -134,6 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     led.add_argument("--format", choices=("table", "json", "jsonl", "html"), default="table")
     led.add_argument("--config", metavar="FILE")
     led.add_argument("--output", metavar="FILE")
+    led.add_argument("--github-repo", metavar="OWNER/NAME", help="read the reviews of "
+                     "the pull requests in `approval` (needs GITHUB_TOKEN)")
     led.add_argument("--agent-created", action="store_true", help="created by an agent")
     led.add_argument("--without-owner", action="store_true", help="no owner")
     led.add_argument("--expiring", type=int, metavar="DAYS",

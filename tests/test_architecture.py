@@ -122,11 +122,14 @@ LAZY_IMPORTS: dict[tuple[str, str], str] = {
        for name in ("check", "hook", "approvals", "verdict", "demo", "scan", "baseline",
                     "commit_msg", "inventory", "ledger", "rules")},
     ("checker.commands", "checker.pipeline"): "the parse worker forks before GitPython loads",
+    ("checker.commands.inventory", "checker.commands.inventory_history"):
+        "GitPython only when inventory reads history",
     ("checker.commands", "checker.policy.catalogue"): "loaded once, before the fork",
     ("checker.commands", "checker.sources.worker"): "the parse worker is started per run",
     ("checker.commands", "checker.policy.privileges"): "loaded while the worker parses",
     ("checker.commands", "checker.policy.rule_docs"): "loaded while the worker parses",
     ("checker.commands.approvals", "checker.approval.github_api"): "PyGithub only for a PR",
+    ("checker.commands.ledger", "checker.commands.ledger_reviews"): "PyGithub only for reviews",
     **{("checker.commands.report", f"checker.reporters.{name}"): "sarif-om only for SARIF"
        for name in ("json_report", "sarif", "github", "text")},
     **{("checker.parsers", f"checker.parsers.{name}"): "python-hcl2 only when a parser runs"

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from checker.cli import main
+from tests.conftest import COPILOT, HUMAN, GitRepo
 
 TF = """\
 resource "aws_iam_user" "deploy" {
@@ -77,3 +79,27 @@ def test_inventory_table_counts_the_files_not_read(
     out = capsys.readouterr().out
     assert out.splitlines()[-1].startswith("3 identities, 1 file(s) not read")
     assert "team-pay" in out and "2999-01-31" in out
+
+
+def test_inventory_reads_who_created_and_changed_each_identity_from_history(
+        make_repo: Callable[..., GitRepo], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo()
+    first = repo.commit({".nhi-gate.yaml": "budgets: {parse_seconds: 600}\n", "iam.tf": TF},
+                        author=COPILOT, message="Add the deploy user")
+    second = repo.commit({"iam.tf": TF.replace("PAY-7", "PAY-8")}, author=HUMAN,
+                         message="Retag (#12)")
+    db = tmp_path / "ledger.sqlite"
+    assert main(["inventory", str(repo.path), "--format", "json", "--db", str(db)]) == 0
+    rows = {r["address"]: r for r in json.loads(capsys.readouterr().out)["identities"]}
+    user, policy = rows["aws_iam_user.deploy"], rows["aws_iam_user_policy.deploy"]
+    assert (user["created_by"]["actor_kind"], user["created_by"]["commit"]) == ("agent", first)
+    assert user["created_by"]["agent"] == "GitHub Copilot coding agent"
+    assert user["created_by"]["author"] == f"{COPILOT[0]} <{COPILOT[1]}>"
+    assert (user["last_changed_by"]["actor_kind"], user["last_changed_by"]["commit"]) == (
+        "human", second)
+    assert user["approval"] is None  # created by a direct commit, no pull request
+    assert policy["last_changed_by"]["commit"] == first  # the retag did not touch it
+    assert main(["inventory", str(repo.path), "--format", "json", "--no-history"]) == 0
+    rows = {r["address"]: r for r in json.loads(capsys.readouterr().out)["identities"]}
+    assert rows["aws_iam_user.deploy"]["created_by"] is None

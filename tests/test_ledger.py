@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import jsonschema
 import pytest
+from fake_github import FakeGitHub, FakePull, FakeUser, serve
 
 from checker.cli import main
 from tests.conftest import CLAUDE_TRAILER, COPILOT, HUMAN, GitRepo
@@ -90,7 +92,13 @@ def test_ledger_records_each_lifecycle_event_with_its_actor(
         ("aws_iam_user.old", "removed", "human", None, shas[3]),
         ("ServiceAccount/apps/ci", "moved", "agent", "Claude Code", shas[4]),
     ]
-    rows = {r["address"]: r for r in json.loads(out.out)["identities"]}
+    data = json.loads(out.out)
+    moved = next(e for e in data["events"] if e["event"] == "moved")
+    assert (moved["evidence"], moved["strength"], moved["author"]) == (
+        ["claude-code:trailer", "claude-weak:trailer"], "strong",
+        "Alice Example <alice@example.com>")
+    assert moved["detail"] == "moved from k8s/rbac.yaml:11"
+    rows = {r["address"]: r for r in data["identities"]}
     assert sorted(rows) == ["Role/apps/reader", "ServiceAccount/apps/ci", "aws_iam_user.deploy"]
     sa = rows["ServiceAccount/apps/ci"]
     assert (sa["path"], sa["line"], sa["status"]) == ("k8s/sa.yaml", 1, "live")
@@ -142,3 +150,65 @@ def test_ledger_queries(make_repo: Callable[..., GitRepo], tmp_path: Path,
     assert query("--include-removed", "--agent-created")[:2] == ["aws_iam_user.deploy",
                                                                   "aws_iam_user.old"]
     assert query("--expiring", "30") == []
+
+
+def test_every_jsonl_row_matches_the_shipped_schema(
+        make_repo: Callable[..., GitRepo], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    schema = json.loads((Path(__file__).resolve().parent.parent / "checker" / "schemas"
+                         / "ledger-row.schema.json").read_text(encoding="utf-8"))
+    repo, _ = _history(make_repo)
+    assert main(["ledger", str(repo.path), "--db", str(tmp_path / "l.sqlite"),
+                 "--format", "jsonl", "--include-removed"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["table"] for r in rows].count("event") == 8
+    for row in rows:
+        jsonschema.validate(row, schema)
+
+
+def test_a_version_that_cannot_be_read_changes_nothing(
+        make_repo: Callable[..., GitRepo], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    repo, _ = _history(make_repo)
+    db = tmp_path / "ledger.sqlite"
+    assert main(["ledger", str(repo.path), "--db", str(db)]) == 0
+    before = _events(db)
+    repo.commit({"k8s/rbac.yaml": ROLE + "rules: [\n"}, author=COPILOT, message="Break it")
+    fixed = repo.commit({"k8s/rbac.yaml": ROLE}, author=HUMAN, message="Fix it")
+    capsys.readouterr()
+    assert main(["ledger", str(repo.path), "--db", str(db), "--format", "json"]) == 0
+    out = capsys.readouterr()
+    assert "2 commit(s) walked, 1 event(s) added" in out.err
+    assert _events(db) == [*before, ("Role/apps/reader", "narrowed", "human", None, fixed)]
+    assert json.loads(out.out)["problems"] == []
+
+
+@pytest.fixture
+def gh() -> Iterator[FakeGitHub]:
+    """A fake GitHub API on a loopback port (tests/fake_github.py)."""
+    yield from serve(FakeGitHub())
+
+
+def test_reviews_of_the_pull_request_with_a_token(
+        make_repo: Callable[..., GitRepo], tmp_path: Path, gh: FakeGitHub,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo()
+    sha = repo.commit({".nhi-gate.yaml": CONFIG, "k8s/sa.yaml": SA}, author=COPILOT,
+                      message="Add the CI account (#5)")
+    bob = FakeUser("bob", id=7)
+    gh.pulls[5] = FakePull(5, FakeUser("copilot-swe-agent", "Bot", id=8), sha, sha,
+                           reviews=[(bob, "APPROVED", sha)])
+    db = str(tmp_path / "l.sqlite")
+    args = ["ledger", str(repo.path), "--db", db, "--format", "json"]
+    assert main(args) == 0  # no token, no repository: nothing read from the network
+    rows = json.loads(capsys.readouterr().out)["identities"]
+    assert rows[0]["approval"] == {"merge_commit": sha, "pr": 5, "reviews": []}
+    assert gh.requests == []
+    monkeypatch.setenv("GITHUB_TOKEN", "t0ken")
+    monkeypatch.setenv("GITHUB_API_URL", gh.url)
+    assert main([*args, "--github-repo", "octo/infra", "--unapproved-agent"]) == 0
+    assert json.loads(capsys.readouterr().out)["identities"] == []  # a PR brought it in
+    assert main([*args, "--github-repo", "octo/infra", "--agent-created"]) == 0
+    rows = json.loads(capsys.readouterr().out)["identities"]
+    assert rows[0]["approval"]["reviews"] == [
+        {"login": "bob", "user_type": "User", "state": "APPROVED", "commit_id": sha}]

@@ -1,14 +1,29 @@
-"""What the HTML report needs besides the rows (`reporters/html.py` `meta`): the title, where
-links point, today's date for days left. Shared by `inventory` and `ledger` `--format html`."""
+"""The HTML reports of `inventory` and `ledger`: the renderer from `checker.reporters.html`
+(looked up by name, `html_report`), and what the page needs besides the rows (`report_meta`:
+the title, where links point, today's date for days left)."""
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 
 from checker import __version__
+from checker.errors import NhiGateError
+
+
+def html_report(function: str, *data: object) -> str:
+    """The HTML report from `checker.reporters.html` (the report helper's module), by name.
+    Raises `NhiGateError` while that reporter is not installed."""
+    try:
+        module = importlib.import_module("checker.reporters.html")
+    except ModuleNotFoundError as exc:
+        raise NhiGateError("--format html needs checker.reporters.html, which this "
+                           "nhi-gate does not have yet") from exc
+    render = getattr(module, function)
+    return str(render(*data))
 
 
 def link_root(paths: Sequence[str]) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
-import importlib
 import io
 import json
 import sys
@@ -13,11 +12,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from checker.checks.environments import infer_environment
-from checker.commands.html_report import link_root, report_meta
+from checker.commands.html_report import html_report, link_root, report_meta
 from checker.commands.local_policy import config_from_disk, scan_root
 from checker.commands.report import write
 from checker.commands.scan import parse_tree
-from checker.errors import NhiGateError
 from checker.ledger.rows import governance, identity_id
 from checker.model import IdentityObject, ParseProblem
 from checker.policy.privileges import load_admin_table
@@ -36,18 +34,6 @@ def actor_text(actor: object) -> str:
         return ""
     who = f"{actor['actor_kind']}:{actor['agent']}" if actor.get("agent") else actor["actor_kind"]
     return f"{who} {str(actor['commit'])[:7]} {actor['date']}"
-
-
-def html_report(function: str, *data: object) -> str:
-    """The HTML report from `checker.reporters.html` (the report helper's module), by name.
-    Raises `NhiGateError` while that reporter is not installed."""
-    try:
-        module = importlib.import_module("checker.reporters.html")
-    except ModuleNotFoundError as exc:
-        raise NhiGateError("--format html needs checker.reporters.html, which this "
-                           "nhi-gate does not have yet") from exc
-    render = getattr(module, function)
-    return str(render(*data))
 
 
 def identity_row(obj: IdentityObject) -> dict[str, object]:
@@ -86,6 +72,11 @@ def inventory(args: argparse.Namespace) -> int:
     rows = [{**identity_row(o), "identity_id": identity_id(o),
              **governance(o, config, table, today),
              "created_by": None, "last_changed_by": None, "approval": None} for o in objs]
+    if not args.no_history:
+        from checker.commands.inventory_history import add_history, reviews
+
+        add_history(rows, args.paths, config, args.db)
+        reviews(rows, args)
     problems = problem_rows(parsed.problems)
     unrendered = sum(1 for p in parsed.problems if p.rule_id == "NHI107")
     for p in parsed.problems:

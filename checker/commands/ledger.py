@@ -29,8 +29,7 @@ from pathlib import Path
 
 import git
 
-from checker.commands.html_report import report_meta
-from checker.commands.inventory import html_report
+from checker.commands.html_report import html_report, report_meta
 from checker.commands.ledger_walk import Parser, actor_of, brought_in, walk_log
 from checker.commands.report import write
 from checker.errors import ConfigError, GitError
@@ -101,9 +100,12 @@ def update(led: Ledger, repo: git.Repo, head: str, config: Config) -> tuple[int,
         if not entry.changes:
             continue
         parent = entry.commit.parents[0] if entry.commit.parents else entry.commit.sha
-        before_files = {p: old for p, (old, _) in entry.changes.items() if old}
+        # `tree` holds each file's last blob that was read whole: a version that could not be
+        # read (a syntax error, over the parse budget) changes nothing in the ledger.
+        before_files = {p: tree[p] for p in entry.changes if p in tree}
         after_files = {p: new for p, (_, new) in entry.changes.items() if new}
         before, _ = parser.identities(before_files, tree, parent)
+        good = dict(tree)
         for path, (_, new) in entry.changes.items():
             if new is None:
                 tree.pop(path, None)
@@ -111,11 +113,35 @@ def update(led: Ledger, repo: git.Repo, head: str, config: Config) -> tuple[int,
                 tree[path] = new
         after, problems = parser.identities(after_files, tree, entry.commit.sha)
         led.set_problems(list(entry.changes), problems)
+        unread = {p.path for p in problems if p.rule_id in UNREAD and p.address is None}
+        for path in unread:
+            if path in good:
+                tree[path] = good[path]
+            else:
+                tree.pop(path, None)
+        before = [o for o in before if o.location.path not in unread]
+        after = [o for o in after if o.location.path not in unread]
         who = functools.partial(actor_of, entry, list(entry.changes), signatures, side)
         written += record(led, file_events(before, after, judge), after, who, judge)
     led.set_files({**{p: None for p in start if p not in tree}, **tree})
     led.set_meta("last_commit", head)
     return len(walked), written
+
+
+#: Problems that mean a file was not read at all (when no `address` names a part of it).
+UNREAD = frozenset({"NHI901", "NHI902", "NHI903"})
+
+
+def reviews(rows: list[dict[str, object]], args: argparse.Namespace) -> None:
+    """With `--github-repo` and `GITHUB_TOKEN` set, the reviews of the pull requests that
+    brought `rows` in (`commands.ledger_reviews`); else nothing is read from the network."""
+    token = os.environ.get("GITHUB_TOKEN")
+    if not (getattr(args, "github_repo", None) and token):
+        return
+    from checker.commands.ledger_reviews import add_reviews
+
+    url = os.environ.get("GITHUB_API_URL") or "https://api.github.com"
+    add_reviews(rows, url, token, args.github_repo)
 
 
 def _where(args: argparse.Namespace, today: dt.date) -> tuple[str, list[object]]:
@@ -155,6 +181,7 @@ def ledger(args: argparse.Namespace) -> int:
             chosen = [str(r["identity_id"]) for r in identities]
             history = list(led.event_rows(chosen))
             problems = led.problems()
+    reviews(identities, args)
     print(f"nhi-gate: ledger {db}: {walked} commit(s) walked, {events} event(s) added",
           file=sys.stderr)
     if args.format == "jsonl":

@@ -19,6 +19,7 @@ number in its approval.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -49,7 +50,8 @@ _ZERO = "0" * 40
 class LogCommit:
     """One walked commit: its `Commit`, author date, and the files it changed that nhi-gate
     may read, as path -> (old blob or None, new blob or None); a rename is a deletion of the
-    old path and an addition of the new."""
+    old path and an addition of the new (no rename detection: `events` matches moved
+    identities by what they are, whichever file they moved to)."""
 
     commit: Commit
     date: str
@@ -65,7 +67,7 @@ def walk_log(repo: git.Repo, rev_range: str) -> list[LogCommit]:
     """The first-parent commits of `rev_range` (`A..B` or `B`), oldest first, with their
     readable changed files. Raises `GitError` when git fails or a record does not parse."""
     out = run_git(repo, "log", "--first-parent", "--reverse", "--diff-merges=first-parent",
-                  "--raw", "-z", "--no-abbrev", "-M", "--no-color", f"--format={_FORMAT}",
+                  "--raw", "-z", "--no-abbrev", "--no-renames", "--no-color", f"--format={_FORMAT}",
                   rev_range, "--")
     commits: list[LogCommit] = []
     for record in decode(out).split("\x1e")[1:]:
@@ -107,12 +109,17 @@ def _raw_changes(raw: str) -> Iterator[tuple[str, tuple[str | None, str | None]]
 def brought_in(repo: git.Repo, rev_range: str, walked: Sequence[LogCommit]
                ) -> dict[str, list[tuple[Commit, frozenset[str]]]]:
     """merge sha -> the commits it brought into the walked branch (not first-parent ones),
-    each with the readable paths it touched; one `git log` over `rev_range`."""
+    each with the readable paths it touched; one `git log` over `rev_range`. Empty (with a
+    warning on stderr) when git cannot list them (objects missing from a partial clone)."""
     merges = [c.commit for c in walked if len(c.commit.parents) > 1]
     if not merges:
         return {}
-    out = run_git(repo, "log", "--no-merges", "--name-only", "-z", "--no-color",
-                  f"--format={_FORMAT}", rev_range, "--")
+    try:
+        out = run_git(repo, "log", "--no-merges", "--name-only", "-z", "--no-color",
+                      f"--format={_FORMAT}", rev_range, "--")
+    except GitError as exc:  # a partial clone without the side branches' trees
+        print(f"nhi-gate: merges are attributed to their own author: {exc}", file=sys.stderr)
+        return {}
     side: dict[str, tuple[Commit, frozenset[str]]] = {}
     parents: dict[str, tuple[str, ...]] = {}
     for record in decode(out).split("\x1e")[1:]:
@@ -171,7 +178,7 @@ def actor_of(entry: LogCommit, paths: Sequence[str], signatures: AgentSignatures
                 "strong" if any(e.strength == "strong" for e in best.evidence) else "weak")
     return Actor(commit=commit.sha, date=entry.date, author=author,
                  actor_kind=best.actor_kind, agent=best.agent,
-                 evidence=tuple(f"{e.signature}:{e.field}" for e in best.evidence),
+                 evidence=tuple(dict.fromkeys(f"{e.signature}:{e.field}" for e in best.evidence)),
                  strength=strength, approval=approval)
 
 
@@ -183,15 +190,16 @@ class Parser:
         self.blobs: dict[str, bytes] = {}
         self.parsed: dict[tuple[str, str], tuple[list[IdentityObject], list[ParseProblem]]] = {}
 
-    def blob(self, sha: str) -> bytes:
-        """The content of blob `sha` (cached; the cache is emptied when it grows large)."""
+    def blob(self, sha: str) -> bytes | None:
+        """The content of blob `sha` (cached; the cache is emptied when it grows large), None
+        when the repository does not have it (a partial clone)."""
         if sha not in self.blobs:
             if len(self.blobs) > 4096:
                 self.blobs.clear()
             try:
                 self.blobs[sha] = self.repo.git.get_object_data(sha)[3]
-            except ValueError as exc:
-                raise GitError(f"cannot read object {sha}: {exc}") from exc
+            except (ValueError, git.GitCommandError):
+                return None
         return self.blobs[sha]
 
     def identities(self, files: Mapping[str, str], tree: Mapping[str, str], rev: str
@@ -203,13 +211,17 @@ class Parser:
             dirs = {p.rpartition("/")[0] for p in todo if p.endswith(_MODULE_SUFFIXES)}
             context = {p: b for p, b in tree.items() if p not in todo
                        and p.endswith(_MODULE_SUFFIXES) and p.rpartition("/")[0] in dirs}
-            side = sources({p: self.blob(b) for p, b in todo.items()}, rev)
+            data = {p: self.blob(b) for p, b in todo.items()}
+            side = sources(data, rev)
             ctx = sources({p: self.blob(b) for p, b in context.items()}, rev)
             found: Parsed = start_parse([side], self.catalogue, self.config, None, [ctx])()[0]
             for path, blob in todo.items():
+                missing = [ParseProblem(path, "NHI902", f"{path}: blob {blob} is not in the "
+                                        "repository (a partial clone); not analysed")]
                 self.parsed[(path, blob)] = (
                     [o for o in found.objects if o.location.path == path and not o.derived_from],
-                    [p for p in found.problems if p.path == path])
+                    [p for p in found.problems if p.path == path] if data[path] is not None
+                    else missing)
         objects = [o for p, b in files.items() for o in self.parsed[(p, b)][0]]
         problems = [x for p, b in files.items() for x in self.parsed[(p, b)][1]]
         return objects, problems
