@@ -293,6 +293,7 @@ SLOW_MODULES = frozenset({
     "test_action.py",  # action.yml step by step, with a pip-installed venv
     "test_precommit.py",  # real `pre-commit try-repo` environments
     "test_corpus_walk.py",  # every corpus file scanned alone, then the corpus in a subprocess
+    "test_html_browser.py",  # headless Chromium, one browser for the module
 })  # fmt: skip
 SLOW_TESTS = frozenset({
     "test_secrets_gate.py::test_gate_matches_every_generated_plugin_match",

@@ -29,3 +29,6 @@ def test_wheel_contains_rule_packs(tmp_path: Path) -> None:
     assert "checker/schemas/config.schema.json" in names
     assert "checker/_rules/catalogue/terraform.yaml" in names
     assert "checker/_rules/agents.yaml" in names
+    # the HTML report's stylesheet and script (read with importlib.resources)
+    assert "checker/reporters/html_assets/report.css" in names
+    assert "checker/reporters/html_assets/report.js" in names

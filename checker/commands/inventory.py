@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from checker.checks.environments import infer_environment
-from checker.commands.html_report import html_report
+from checker.commands.html_report import html_report, link_root, report_meta
 from checker.commands.local_policy import config_from_disk, scan_root
 from checker.commands.report import write
 from checker.commands.scan import parse_tree
@@ -91,8 +91,9 @@ def inventory(args: argparse.Namespace) -> int:
     elif args.format == "jsonl":
         out = "\n".join(json.dumps(r, ensure_ascii=False, sort_keys=True) for r in rows)
     elif args.format == "html":
+        meta = report_meta("nhi-gate inventory", args.output, link_root(args.paths))
         out = html_report("render_inventory_html", rows,
-                          {"command": "inventory", "paths": list(args.paths),
+                          {**meta, "command": "inventory", "paths": list(args.paths),
                            "problems": problems, "generated": today.isoformat()})
     elif args.format == "csv":
         buf = io.StringIO()

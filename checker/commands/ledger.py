@@ -29,7 +29,7 @@ from pathlib import Path
 
 import git
 
-from checker.commands.html_report import html_report
+from checker.commands.html_report import html_report, report_meta
 from checker.commands.ledger_walk import Parser, actor_of, brought_in, walk_log
 from checker.commands.report import write
 from checker.errors import ConfigError, GitError
@@ -171,6 +171,7 @@ def ledger(args: argparse.Namespace) -> int:
     today = dt.date.today()
     with open_repo(Path(args.path)) as repo:
         head = rev_parse(repo, args.rev)
+        root = str(repo.working_tree_dir or args.path)
         config = _config(args, repo, head)
         db = Path(args.db) if args.db else default_db(repo)
         with Ledger(db) as led:
@@ -190,8 +191,9 @@ def ledger(args: argparse.Namespace) -> int:
         out = json.dumps({"identities": identities, "events": history, "problems": problems},
                          indent=2, ensure_ascii=False)
     elif args.format == "html":
+        meta = report_meta("nhi-gate ledger", args.output, root)
         out = html_report("render_ledger_html", identities, history,
-                          {"command": "ledger", "commit": head, "problems": problems,
+                          {**meta, "command": "ledger", "commit": head, "problems": problems,
                            "generated": today.isoformat()})
     else:
         out = _table(identities, len({p["path"] for p in problems}))
