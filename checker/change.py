@@ -58,6 +58,9 @@ class ChangedFile:
     #: Head lines that a git-ai note (`refs/notes/ai`) on the commit that introduced them
     #: attributes to an AI agent → that agent's provenance (set by `provenance.ai_notes.annotate`).
     ai_lines: Mapping[int, Provenance] = field(default_factory=dict)
+    #: False when line origins were not computed for this file (nhi-gate does not read it,
+    #: `build_changeset`'s `blame_filter`): who wrote a line is then whoever touched the file.
+    attributed: bool = True
 
     def is_added(self, line: int) -> bool:
         """True when head line `line` (1-based) was added or changed by the range."""

@@ -24,6 +24,7 @@ from checker.commands.git_sources import (
     ChangeRead,
     chart_files,
     entry_sources,
+    may_be_read,
     module_siblings,
     sources,
     to_parse,
@@ -83,7 +84,8 @@ def read_range(args: argparse.Namespace, worker: ParseWorker | None) -> Iterator
         branch = os.environ.get("GITHUB_HEAD_REF") or (
             git.current_branch(repo) if not (args.head or ev_head) else None
         )
-        changeset = with_ai_notes(repo, git.build_changeset(repo, base, head, branch=branch))
+        changeset = with_ai_notes(repo, git.build_changeset(
+            repo, base, head, branch=branch, blame_filter=may_be_read))
         config = config_at(repo, base, args)
         live = [f for f in changeset.files if f.status != "D"]
         head_entries = git.read_entries(

@@ -1,0 +1,389 @@
+"""Line origins replayed over a commit graph: what `git blame base..head` answers for every
+wanted file at once, merges included, from ONE `git diff-tree --stdin` walk.
+
+Each commit of the range is diffed against each of its parents (`<commit> <parent>` lines on
+stdin, `--always` so every pair prints its header even when its diff is empty, restricted to
+the wanted paths and the names they had before a rename). The hunks are replayed oldest
+first (parents before children) on each file's lines as runs of origins (`_Runs`), the way
+`git blame` passes blame (blame.c `pass_blame`):
+
+- a commit whose file is identical to a parent's (first such parent, in parent order) takes
+  that parent's lines whole;
+- else the lines its first-parent diff leaves unchanged come from the first parent, the rest
+  from the first later parent whose diff leaves them unchanged, and the remaining lines are the
+  commit's own;
+- a parent outside the range is base: its lines are not commits of the range.
+
+Lines are also followed by content (issue 14, "lineage gaps"): two consecutive added lines
+whose texts (whitespace collapsed) equal two consecutive lines that in-range commits wrote
+and an earlier commit of the range (or the same one) deleted, anywhere (a move to another
+file under git's 50% rename threshold, a revert then a re-apply), inherit those writers as
+lineage. A pair matches only when one of its lines has a letter or digit and at least
+`MIN_MATCH_CHARS` characters, so `}` then a blank line inherits nothing; and a single line
+never matches alone, so a deleted agent line and a new human block that happens to repeat
+one comment stay apart.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from checker.errors import GitError
+from checker.git.diff import HUNK_RE, diff_git_path, unquote_path
+
+_BASE: str | None = None  # origin of a line that was already there at base
+_FAR = 1 << 40  # length of the base content when it is not known (only its prefix is used)
+#: `(origin sha or None for base, lineage, count)`: see `_Runs`.
+Run = tuple[str | None, tuple[str, ...], int]
+#: The shortest line text (whitespace collapsed) that is followed by content.
+MIN_MATCH_CHARS = 4
+_WORD = re.compile(rb"[0-9A-Za-z]")
+
+
+class Runs:
+    """A file's lines as runs of `(origin sha or None for base, lineage, count)`, edited hunk
+    by hunk. `lineage` are the other in-range commits whose lines the run's lines replaced
+    (earliest first, without `origin`); `()` for base lines and plain additions.
+
+    The base content is one run of unknown (huge) length: only its prefix is ever addressed.
+    """
+
+    __slots__ = ("runs",)
+
+    def __init__(self, runs: list[Run] | None = None) -> None:
+        self.runs: list[Run] = runs if runs is not None else [(_BASE, (), _FAR)]
+
+    def copy(self) -> Runs:
+        """An independent copy (runs are edited in place)."""
+        return Runs(list(self.runs))
+
+    def _split(self, index: int) -> int:
+        """Split so that a run starts at line `index` (0-based); return that run's position."""
+        pos = 0
+        for i, run in enumerate(self.runs):
+            if index == pos:
+                return i
+            if index < pos + run[2]:
+                head = index - pos
+                self.runs[i : i + 1] = [(run[0], run[1], head), (run[0], run[1], run[2] - head)]
+                return i + 1
+            pos += run[2]
+        if index > pos:
+            self.runs.append((_BASE, (), index - pos))
+        return len(self.runs)
+
+    def lines(self, start: int, count: int) -> list[tuple[str | None, tuple[str, ...]]]:
+        """`(origin, lineage)` of each of the `count` lines at 0-based `start`."""
+        out: list[tuple[str | None, tuple[str, ...]]] = []
+        pos = 0
+        for origin, lineage, n in self.runs:
+            lo, hi = max(pos, start), min(pos + n, start + count)
+            out.extend([(origin, lineage)] * max(0, hi - lo))
+            pos += n
+            if pos >= start + count:
+                break
+        out.extend([(_BASE, ())] * (count - len(out)))
+        return out
+
+    def replace(
+        self, start: int, remove: int, origin: str, add: int, order: Mapping[str, int],
+        extra: Sequence[frozenset[str]] = (),
+    ) -> None:
+        """Replace `remove` lines at 0-based `start` by `add` lines from `origin`.
+
+        When the hunk both removes and adds lines (a modification), the added lines inherit
+        the in-range origins and lineages of the removed ones as their lineage, sorted by
+        `order` (sha → position in the replay, oldest first). Base lines add nothing.
+        `extra[k]` (when given) are more writers the k-th added line inherits (its content
+        matched a deleted line's, see the module doc).
+        """
+        lo = self._split(start)
+        hi = self._split(start + remove)
+        shas: set[str] = set()
+        if remove and add and origin:
+            shas = {s for o, lin, _ in self.runs[lo:hi] if o is not None for s in (*lin, o)}
+        new: list[Run] = []
+        for k in range(add):
+            inherited = shas | extra[k] if k < len(extra) and extra[k] else shas
+            lineage = tuple(sorted(inherited - {origin}, key=order.__getitem__))
+            if new and new[-1][1] == lineage:
+                new[-1] = (origin, lineage, new[-1][2] + 1)
+            else:
+                new.append((origin, lineage, 1))
+        self.runs[lo:hi] = new
+
+    def origins(self, lines: set[int]) -> dict[int, str]:
+        """1-based line → origin sha for `lines` whose origin is in the range."""
+        out: dict[int, str] = {}
+        pos = 0
+        for origin, _lineage, count in self.runs:
+            if origin is not None:
+                out.update((n, origin) for n in range(pos + 1, pos + count + 1) if n in lines)
+            pos += count
+        return out
+
+    def lineages(self, lines: set[int]) -> dict[int, tuple[str, ...]]:
+        """1-based line → lineage for `lines` whose lineage is not empty."""
+        out: dict[int, tuple[str, ...]] = {}
+        pos = 0
+        for _origin, lineage, count in self.runs:
+            if lineage:
+                out.update((n, lineage) for n in range(pos + 1, pos + count + 1) if n in lines)
+            pos += count
+        return out
+
+
+@dataclass
+class FileDiff:
+    """One file of one `<commit> <parent>` diff: its names on each side (None: created or
+    deleted), whether git called it a rename, its `-U0` hunks `(old_start, old_count,
+    new_count, removed lines, added lines)`, and `opaque` when it is not line-based."""
+
+    old: str | None
+    new: str | None
+    rename: bool = False
+    hunks: list[tuple[int, int, int, list[bytes], list[bytes]]] = field(default_factory=list)
+    opaque: bool = False
+
+
+#: `(commit, parent or None, file diffs)`: one pair of the walk, in walk order.
+Pair = tuple[str, str | None, list[FileDiff]]
+
+
+def parse_pairs(raw: bytes, headers: Sequence[tuple[str, str | None]]) -> Iterator[Pair]:
+    """Split `-p -U0` output into its pairs. Each pair starts with a `\\x01` header line
+    (`%x01%H %P` for `diff-tree --stdin --always`, `%x01%H` for `git log`); `headers` are the
+    pairs in the order they were asked (a merge's pairs share their first word, so a header is
+    matched by position). Raises `GitError` when the headers do not match them."""
+    lines = raw.split(b"\n")
+    starts = [i for i, line in enumerate(lines) if line.startswith(b"\x01")]
+    if len(starts) != len(headers) or any(not lines[i][1:].startswith(sha.encode())
+                                          for i, (sha, _) in zip(starts, headers, strict=True)):
+        raise GitError(f"git printed {len(starts)} commit diffs for {len(headers)} asked")
+    for n, (commit, parent) in enumerate(headers):
+        end = starts[n + 1] if n + 1 < len(starts) else len(lines)
+        yield commit, parent, list(_file_diffs(lines, starts[n] + 1, end))
+
+
+def _file_diffs(lines: Sequence[bytes], i: int, end: int) -> Iterator[FileDiff]:
+    """The file diffs of `lines[i:end]`; hunk bodies are read by count, so an added line that
+    looks like a header is not one."""
+    while i < end:
+        line = lines[i]
+        i += 1
+        if not line.startswith(b"diff --git "):
+            continue
+        same = diff_git_path(line)
+        fd = FileDiff(same, same)
+        while i < end and not lines[i].startswith(b"diff --git "):
+            line = lines[i]
+            i += 1
+            if line.startswith(b"@@ "):
+                match = HUNK_RE.match(line)
+                if match is None:
+                    fd.opaque = True
+                    break
+                old_count = int(match.group(2)) if match.group(2) is not None else 1
+                new_count = int(match.group(4)) if match.group(4) is not None else 1
+                body: list[bytes] = []
+                while len(body) < old_count + new_count and i < end:
+                    if not lines[i].startswith(b"\\"):
+                        body.append(lines[i][1:])
+                    i += 1
+                fd.hunks.append((int(match.group(1)), old_count, new_count,
+                                 body[:old_count], body[old_count:]))
+            elif line.startswith(b"--- "):
+                target = line[4:].rstrip(b"\t")
+                fd.old = None if target == b"/dev/null" else unquote_path(target).removeprefix("a/")
+            elif line.startswith(b"+++ "):
+                target = line[4:].rstrip(b"\t")
+                fd.new = None if target == b"/dev/null" else unquote_path(target).removeprefix("b/")
+            elif line.startswith(b"rename from "):
+                fd.old, fd.rename = unquote_path(line[12:]), True
+            elif line.startswith(b"rename to "):
+                fd.new, fd.rename = unquote_path(line[10:]), True
+            elif line.startswith((b"Binary files ", b"GIT binary patch", b"copy from ",
+                                  b"copy to ")):
+                fd.opaque = True
+                break
+        if line_based(fd):
+            yield fd
+        elif fd.opaque:
+            yield FileDiff(fd.old, fd.new, fd.rename, [], True)
+
+
+def line_based(fd: FileDiff) -> bool:
+    """True for a diff the replay applies: hunks, a rename, a creation or a deletion
+    (a mode change alone changes no line)."""
+    return not fd.opaque and bool(fd.hunks or fd.rename or fd.old is None or fd.new is None)
+
+
+def _norm(text: bytes) -> bytes:
+    """A line's text for content matching: whitespace collapsed."""
+    return b" ".join(text.split())
+
+
+def _pairs_of(texts: Sequence[bytes]) -> list[tuple[bytes, bytes] | None]:
+    """The content key of each pair of consecutive lines (`texts[k]`, `texts[k + 1]`), or
+    None for a pair with no line of `MIN_MATCH_CHARS` characters holding a letter or digit."""
+    norms = [_norm(t) for t in texts]
+    good = [len(n) >= MIN_MATCH_CHARS and _WORD.search(n) is not None for n in norms]
+    return [(norms[k], norms[k + 1]) if good[k] or good[k + 1] else None
+            for k in range(len(norms) - 1)]
+
+
+#: The writers of a deleted pair of lines: `(first line's, second line's)`.
+_Writers = tuple[set[str], set[str]]
+
+
+class Replay:
+    """Line origins of every replayed path at each commit of a range (see the module doc).
+
+    `feed` the pairs of each commit (all of one commit's pairs together, commits oldest
+    first); `state(head)` is then path → `Runs` at head. `opaque` are the paths whose history
+    is not line-based (binary content, copies, unparsable hunks): they need `git blame`.
+    """
+
+    def __init__(self, commits: Sequence[tuple[str, tuple[str, ...]]]) -> None:
+        """`commits`: `(sha, parents)` of the range, oldest first."""
+        self.order = {sha: n for n, (sha, _) in enumerate(commits)}
+        self.children: dict[str, int] = {}
+        for _sha, parents in commits:
+            for parent in parents:
+                self.children[parent] = self.children.get(parent, 0) + 1
+        self.states: dict[str, dict[str, Runs]] = {}
+        self.opaque: set[str] = set()
+        #: content of two consecutive deleted lines → their in-range writers.
+        self.deleted: dict[tuple[bytes, bytes], _Writers] = {}
+
+    def _parent_state(self, parent: str | None) -> dict[str, Runs]:
+        return self.states.get(parent, {}) if parent is not None else {}
+
+    def _release(self, parent: str | None) -> None:
+        """Forget a parent's state once its last child in the range is replayed."""
+        if parent is None or parent not in self.children:
+            return
+        self.children[parent] -= 1
+        if self.children[parent] <= 0:
+            self.states.pop(parent, None)
+
+    def feed(self, commit: str, pairs: Sequence[tuple[str | None, list[FileDiff]]]) -> None:
+        """Replay one commit from its diffs against each parent (`[(None, diffs)]` for a
+        commit with no parent)."""
+        for _parent, diffs in pairs:
+            for fd in diffs:
+                if fd.opaque or (fd.rename and fd.old in self.opaque):
+                    self.opaque.update(p for p in (fd.old, fd.new) if p)
+        first, diffs = pairs[0]
+        parent_state = self._parent_state(first)
+        if len(pairs) == 1:
+            self._pool(parent_state, diffs)
+        state = dict(parent_state)
+        changed = self._apply(state, parent_state, diffs, commit)
+        for path in changed if len(pairs) > 1 else ():
+            self._merge_path(state, path, commit, pairs[1:])
+        self.states[commit] = state
+        for parent, _ in pairs:
+            self._release(parent)
+
+    def _pool(self, before: Mapping[str, Runs], diffs: Sequence[FileDiff]) -> None:
+        """Remember the in-range writers of the lines `diffs` delete, by content."""
+        for fd in diffs:
+            if fd.old is None or not line_based(fd):
+                continue
+            runs = before.get(fd.old)
+            if runs is None:
+                continue  # base lines are no commit of the range
+            for old_start, old_count, _new, removed, _added in fd.hunks:
+                if old_count < 2:
+                    continue
+                writers = [set() if o is None else {o, *lin}
+                           for o, lin in runs.lines(old_start - 1, old_count)]
+                for k, key in enumerate(_pairs_of(removed[:old_count])):
+                    if key is not None and (writers[k] or writers[k + 1]):
+                        first, second = self.deleted.setdefault(key, (set(), set()))
+                        first.update(writers[k])
+                        second.update(writers[k + 1])
+
+    def _inherited(self, added: Sequence[bytes]) -> list[frozenset[str]]:
+        """For each of a hunk's `added` lines: the writers of the deleted lines it repeats
+        (as one of two consecutive lines; see the module doc)."""
+        if not self.deleted or len(added) < 2:
+            return []
+        extra: list[set[str]] = [set() for _ in added]
+        for k, key in enumerate(_pairs_of(added)):
+            found = self.deleted.get(key) if key is not None else None
+            if found is not None:
+                extra[k].update(found[0])
+                extra[k + 1].update(found[1])
+        return [frozenset(e) for e in extra]
+
+    def _apply(self, state: dict[str, Runs], before: Mapping[str, Runs],
+               diffs: Sequence[FileDiff], commit: str) -> list[str]:
+        """Apply a single diff's hunks to `state` (a copy of `before`); returns the new-side
+        paths whose lines changed."""
+        changed: list[str] = []
+        for fd in diffs:
+            if not line_based(fd):
+                continue
+            if fd.old is not None and (fd.new is None or fd.rename):
+                state.pop(fd.old, None)
+        for fd in diffs:
+            if not line_based(fd) or fd.new is None:
+                continue
+            source = fd.old
+            runs = (Runs([]) if source is None else before[source].copy() if source in before
+                    else Runs())
+            for old_start, old_count, new_count, _removed, added in reversed(fd.hunks):
+                start = old_start if old_count == 0 else old_start - 1
+                runs.replace(start, old_count, commit, new_count, self.order,
+                             self._inherited(added))
+            state[fd.new] = runs
+            changed.append(fd.new)
+        return changed
+
+    def _merge_path(self, state: dict[str, Runs], path: str, commit: str,
+                    others: Sequence[tuple[str | None, list[FileDiff]]]) -> None:
+        """A merge's `path` changed against its first parent: take it whole from the first
+        other parent that has it identical, else pass the lines the first parent did not
+        explain to the first other parent whose diff leaves them unchanged."""
+        candidates: list[Runs] = []
+        for parent, diffs in others:
+            before = self._parent_state(parent)
+            fd = next((d for d in diffs if d.new == path), None)
+            if fd is None or (not fd.hunks and fd.rename and not fd.opaque):
+                source = path if fd is None else fd.old
+                state[path] = (before[source].copy() if source in before else Runs())
+                return
+            if not line_based(fd):
+                continue
+            runs = (Runs([]) if fd.old is None else before[fd.old].copy() if fd.old in before
+                    else Runs())
+            for old_start, old_count, new_count, _r, _a in reversed(fd.hunks):
+                start = old_start if old_count == 0 else old_start - 1
+                runs.replace(start, old_count, "", new_count, self.order)  # "": not this parent
+            candidates.append(runs)
+        if not candidates:
+            return
+        merged: list[Run] = []
+        pos = 0
+        for origin, lineage, count in state[path].runs:
+            if origin != commit:
+                merged.append((origin, lineage, count))
+                pos += count
+                continue
+            columns = [c.lines(pos, count) for c in candidates]
+            for k in range(count):
+                line = next((col[k] for col in columns if col[k][0] != ""), (origin, lineage))
+                if merged and merged[-1][:2] == line:
+                    merged[-1] = (*line, merged[-1][2] + 1)
+                else:
+                    merged.append((*line, 1))
+            pos += count
+        state[path] = Runs(merged)
+
+    def state(self, head: str) -> dict[str, Runs]:
+        """path → line origins at commit `head` (fed before)."""
+        return self.states.get(head, {})
