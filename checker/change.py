@@ -18,7 +18,10 @@ class Commit:
     """One commit in `base..head`, as read from git in one batched `git log`.
 
     `trailers` keeps every occurrence in order: (`Co-authored-by`, `Claude <noreply@...>`).
-    `signature` is git's `%G?` letter (G good, U good/unknown validity, B bad, N none, ...).
+    `signature` is git's `%G?` letter (G good, U good/unknown validity, B bad, N none, ...)
+    when a caller verified it; `read_commits` does not (verifying starts one process per
+    signed commit, and approval never trusts this machine's keyring: `checker.git.signatures`
+    checks signatures against the base revision's allowed signers), so it is `N` there.
     """
 
     sha: str

@@ -61,29 +61,33 @@ class Runs:
 
     def _split(self, index: int) -> int:
         """Split so that a run starts at line `index` (0-based); return that run's position."""
+        runs = self.runs
         pos = 0
-        for i, run in enumerate(self.runs):
-            if index == pos:
-                return i
-            if index < pos + run[2]:
-                head = index - pos
-                self.runs[i : i + 1] = [(run[0], run[1], head), (run[0], run[1], run[2] - head)]
+        for i in range(len(runs)):  # a hot loop: no tuple unpacking
+            count = runs[i][2]
+            if index < pos + count:
+                if index == pos:
+                    return i
+                origin, lineage, _ = runs[i]
+                runs[i : i + 1] = [(origin, lineage, index - pos),
+                                   (origin, lineage, pos + count - index)]
                 return i + 1
-            pos += run[2]
+            pos += count
         if index > pos:
-            self.runs.append((_BASE, (), index - pos))
-        return len(self.runs)
+            runs.append((_BASE, (), index - pos))
+        return len(runs)
 
     def lines(self, start: int, count: int) -> list[tuple[str | None, tuple[str, ...]]]:
         """`(origin, lineage)` of each of the `count` lines at 0-based `start`."""
         out: list[tuple[str | None, tuple[str, ...]]] = []
+        end = start + count
         pos = 0
         for origin, lineage, n in self.runs:
-            lo, hi = max(pos, start), min(pos + n, start + count)
-            out.extend([(origin, lineage)] * max(0, hi - lo))
+            if pos + n > start:
+                out.extend([(origin, lineage)] * (min(pos + n, end) - max(pos, start)))
+                if pos + n >= end:
+                    break
             pos += n
-            if pos >= start + count:
-                break
         out.extend([(_BASE, ())] * (count - len(out)))
         return out
 
@@ -113,6 +117,11 @@ class Runs:
             else:
                 new.append((origin, lineage, 1))
         self.runs[lo:hi] = new
+        # join equal neighbours at both edges, so the runs stay as few as the file's origins
+        for at in (lo + len(new), lo):
+            if 0 < at < len(self.runs) and self.runs[at - 1][:2] == self.runs[at][:2]:
+                self.runs[at - 1 : at + 1] = [
+                    (*self.runs[at][:2], self.runs[at - 1][2] + self.runs[at][2])]
 
     def origins(self, lines: set[int]) -> dict[int, str]:
         """1-based line → origin sha for `lines` whose origin is in the range."""
@@ -139,7 +148,8 @@ class Runs:
 class FileDiff:
     """One file of one `<commit> <parent>` diff: its names on each side (None: created or
     deleted), whether git called it a rename, its `-U0` hunks `(old_start, old_count,
-    new_count, removed lines, added lines)`, and `opaque` when it is not line-based."""
+    new_count, removed lines, added lines)` (lines as printed, with their `-`/`+`), and
+    `opaque` when it is not line-based."""
 
     old: str | None
     new: str | None
@@ -187,10 +197,13 @@ def _file_diffs(lines: Sequence[bytes], i: int, end: int) -> Iterator[FileDiff]:
                     break
                 old_count = int(match.group(2)) if match.group(2) is not None else 1
                 new_count = int(match.group(4)) if match.group(4) is not None else 1
-                body: list[bytes] = []
-                while len(body) < old_count + new_count and i < end:
-                    if not lines[i].startswith(b"\\"):
-                        body.append(lines[i][1:])
+                # `\ No newline at end of file` may follow the removed and the added lines
+                body = list(lines[i : i + old_count + new_count])
+                if old_count and new_count and body[old_count].startswith(b"\\"):
+                    body[old_count:] = lines[i + old_count + 1 : i + old_count + new_count + 1]
+                    i += 1
+                i += old_count + new_count
+                if i < end and lines[i].startswith(b"\\"):
                     i += 1
                 fd.hunks.append((int(match.group(1)), old_count, new_count,
                                  body[:old_count], body[old_count:]))
@@ -220,9 +233,9 @@ def line_based(fd: FileDiff) -> bool:
     return not fd.opaque and bool(fd.hunks or fd.rename or fd.old is None or fd.new is None)
 
 
-def _norm(text: bytes) -> bytes:
-    """A line's text for content matching: whitespace collapsed."""
-    return b" ".join(text.split())
+def _norm(line: bytes) -> bytes:
+    """A diff line's text (without its `-`/`+`) for content matching: whitespace collapsed."""
+    return b" ".join(line[1:].split())
 
 
 def _pairs_of(texts: Sequence[bytes]) -> list[tuple[bytes, bytes] | None]:
