@@ -23,8 +23,8 @@ from typing import BinaryIO
 import git
 
 from checker.change import Commit
-from checker.git.diff import DIFF_OPTS
-from checker.git.replay import FileDiff, Replay, Runs, parse_pairs
+from checker.git.diff import DIFF_OPTS, FileDiff, parse_pairs
+from checker.git.replay import Replay, Runs
 from checker.git.run import run_git
 
 _BLAME_HEADER_RE = re.compile(rb"^([0-9a-f]{40}|[0-9a-f]{64}) \d+ (\d+)(?: (\d+))?$")
