@@ -18,7 +18,10 @@ class Commit:
     """One commit in `base..head`, as read from git in one batched `git log`.
 
     `trailers` keeps every occurrence in order: (`Co-authored-by`, `Claude <noreply@...>`).
-    `signature` is git's `%G?` letter (G good, U good/unknown validity, B bad, N none, ...).
+    `signature` is git's `%G?` letter (G good, U good/unknown validity, B bad, N none, ...)
+    when a caller verified it; `read_commits` does not (verifying starts one process per
+    signed commit, and approval never trusts this machine's keyring: `checker.git.signatures`
+    checks signatures against the base revision's allowed signers), so it is `N` there.
     """
 
     sha: str
@@ -58,6 +61,9 @@ class ChangedFile:
     #: Head lines that a git-ai note (`refs/notes/ai`) on the commit that introduced them
     #: attributes to an AI agent → that agent's provenance (set by `provenance.ai_notes.annotate`).
     ai_lines: Mapping[int, Provenance] = field(default_factory=dict)
+    #: False when line origins were not computed for this file (nhi-gate does not read it,
+    #: `build_changeset`'s `blame_filter`): who wrote a line is then whoever touched the file.
+    attributed: bool = True
 
     def is_added(self, line: int) -> bool:
         """True when head line `line` (1-based) was added or changed by the range."""

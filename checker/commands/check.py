@@ -25,6 +25,7 @@ from checker.commands.git_sources import (
     ChangeRead,
     chart_files,
     entry_sources,
+    may_be_read,
     module_siblings,
     sources,
     to_parse,
@@ -157,8 +158,8 @@ def read_range(args: argparse.Namespace, worker: ParseWorker | None) -> Iterator
         base, head = git.resolve_range(repo, args.base or ev_base, args.head or ev_head)
         branch = head_branch(repo, args, head, args.head or ev_head)
         config = config_at(repo, base, args)
-        changeset = with_ai_notes(repo, git.build_changeset(repo, base, head, branch=branch),
-                                  config.notes_expected)
+        changeset = with_ai_notes(repo, git.build_changeset(
+            repo, base, head, branch=branch, blame_filter=may_be_read), config.notes_expected)
         live = [f for f in changeset.files if f.status != "D"]
         head_entries = git.read_entries(
             repo, head, [f.path for f in live], max_bytes=config.max_file_bytes

@@ -3,18 +3,20 @@
 GitPython starts one `git` process per call (../shared/research/ecosystem.md §8), so this
 package never runs one process per commit or per file when one call can answer for all of them:
 
-- commits of `base..head`: ONE `git log -z --format=...` (parents, author, committer, `%G?`,
-  trailers, full message): `log.py`;
+- commits of `base..head`: ONE `git log -z --format=...` (parents, author, committer,
+  trailers, full message; no `%G?`, which verifies every signed commit): `log.py`;
 - changed files: ONE `git diff --name-status -z -M`; added line ranges: ONE `git diff -U0`:
   `diff.py`;
 - blob contents: ONE `git ls-tree` (modes, sizes) plus GitPython's persistent
   `git cat-file --batch` session (one process per `Repo`, reused by every call): `objects.py`;
 - line attribution ("which in-range commit introduced this head line", what `git blame
-  base..head` answers): for a merge-free range, ONE `git log -p -U0 -M --reverse` whose hunks
-  are replayed oldest-first to track each line's origin (tests check it agrees with blame);
-  for a range with merge commits, or a file whose history goes through binary content, one
-  `git blame --porcelain -L ... base..head -- path` per file (git cannot blame several paths
-  in one process), 8 at a time. A range of one commit needs neither: `lineage.py`;
+  base..head` answers), for the files the caller says nhi-gate reads: ONE walk of the whole
+  range restricted to those files, merges included (`git log -p -U0 -M --reverse` for a
+  merge-free range, else `git diff-tree --stdin -p -U0 -M` of every `(commit, parent)` pair),
+  replayed oldest-first to track each line's origin and lineage (`replay.py`; tests check it
+  agrees with blame). Only a file whose history is not line-based (copies) gets one
+  `git blame --porcelain -L ... base..head -- path`. A range of one commit needs neither:
+  `lineage.py`;
 - refs, the default base and the merge-base: `refs.py`; git-ai notes: `notes.py`; the
   `ChangeSet` assembled from all of the above: `changeset.py`; running git: `run.py`.
 

@@ -34,28 +34,34 @@ def build_changeset(
       `git blame base..head` would say (lines whose origin is base or older are absent; so is
       an added line that blame aligns with an older line — diff and blame can align
       differently). Only files for which `blame_filter(path)` is true (default: all) get
-      `line_commits`.
+      `line_commits`: the caller passes the files nhi-gate may read, so code and docs are
+      never replayed nor blamed; the others have `attributed=False`.
     - `line_lineage`: for an added line, the other in-range commits whose lines it replaced
       (a later commit's hunk that removes lines and adds lines: its added lines inherit the
-      in-range origins and lineages of the removed ones), earliest first, without the line's
-      own commit; lines with none are absent. Only the replay of a merge-free range fills it:
-      files attributed by `git blame` (ranges with merges, binary or copied history) have
-      none, so there a later human edit of an agent's line still hides the agent (fail-open).
+      in-range origins and lineages of the removed ones), and the in-range writers of a
+      deleted line whose text it repeats (a move under git's rename threshold, a revert and
+      re-apply: `checker.git.replay`), earliest first, without the line's own commit; lines
+      with none are absent. Files attributed by `git blame` (history that is not line-based)
+      have none.
 
     `base_sha` must be an ancestor of `head_sha` (`resolve_range` guarantees it).
-    Cost: 3 git processes, plus one `git log -p` for a merge-free range of 2+ commits, or one
-    `git blame` per file with added lines when the range has merges (see `attribute_lines`).
+    Cost: 4 git processes whatever the number of commits, merges included (`log`, two
+    `diff`, one `log --name-only`, and one `git log -p` or `git diff-tree --stdin -p` replayed
+    for line origins, restricted to the `blame_filter` paths: see `attribute_lines`), plus one
+    `git blame` per wanted file whose history is not line-based.
     Raises `GitError` when git fails (e.g. a commit object is missing in a shallow clone).
     """
     commits = read_commits(repo, base_sha, head_sha)
     raw_files = changed_files(repo, [base_sha, head_sha], None)
+    touching = file_commits(repo, base_sha, head_sha)
     wanted = [
         (path, added)
         for _status, path, _old, added in raw_files
         if added and (blame_filter is None or blame_filter(path))
     ]
-    attributed, lineages = attribute_lines(repo, base_sha, head_sha, commits, wanted)
-    touching = file_commits(repo, base_sha, head_sha)
+    names = None if blame_filter is None else [p for p in touching if blame_filter(p)]
+    attributed, lineages = attribute_lines(repo, base_sha, head_sha, commits, wanted, names)
+    skipped = {path for _s, path, _o, added in raw_files if added} - {p for p, _ in wanted}
     files: list[ChangedFile] = []
     for status, path, old, added in raw_files:
         line_commits = attributed.get(path, {})
@@ -67,6 +73,7 @@ def build_changeset(
                 added_lines=added,
                 line_commits=line_commits,
                 line_lineage=lineages.get(path, {}),
+                attributed=path not in skipped,
                 commits=touching.get(path, ()) + (touching.get(old, ()) if old else ()),
             )
         )

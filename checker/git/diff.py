@@ -1,5 +1,6 @@
-"""Diffs: `--name-status -z` records, `-U0` hunk headers and the hunk-body walk, and the
-paths of patch headers (C-quoted names unescaped).
+"""Diffs: `--name-status -z` records, `-U0` hunk headers and the hunk-body walk, the
+paths of patch headers (C-quoted names unescaped), and a walk's patches split per
+`(commit, parent)` pair with their hunks' lines (`parse_pairs`, for `replay.py`).
 
 Every patch is produced with `DIFF_OPTS`, so its text does not depend on the user's diff
 drivers, textconv, external diff, colour or custom prefixes. Paths are repository-relative,
@@ -9,10 +10,12 @@ drivers, textconv, external diff, colour or custom prefixes. Paths are repositor
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 
 import git
 
+from checker.errors import GitError
 from checker.git.run import decode, run_git
 
 #: Options that make patch output independent of user and repository configuration.
@@ -160,3 +163,92 @@ def changed_files(
         (status, path, old, () if status == "D" else added.get(path, ()))
         for status, path, old in _parse_name_status(status_raw)
     ]
+
+
+@dataclass
+class FileDiff:
+    """One file of one `<commit> <parent>` diff: its names on each side (None: created or
+    deleted), whether git called it a rename, its `-U0` hunks `(old_start, old_count,
+    new_count, removed lines, added lines)` (lines as printed, with their `-`/`+`), and
+    `opaque` when it is not line-based."""
+
+    old: str | None
+    new: str | None
+    rename: bool = False
+    hunks: list[tuple[int, int, int, list[bytes], list[bytes]]] = field(default_factory=list)
+    opaque: bool = False
+
+
+#: `(commit, parent or None, file diffs)`: one pair of the walk, in walk order.
+Pair = tuple[str, str | None, list[FileDiff]]
+
+
+def parse_pairs(raw: bytes, headers: Sequence[tuple[str, str | None]]) -> Iterator[Pair]:
+    """Split `-p -U0` output into its pairs. Each pair starts with a `\\x01` header line
+    (`%x01%H %P` for `diff-tree --stdin --always`, `%x01%H` for `git log`); `headers` are the
+    pairs in the order they were asked (a merge's pairs share their first word, so a header is
+    matched by position). Raises `GitError` when the headers do not match them."""
+    lines = raw.split(b"\n")
+    starts = [i for i, line in enumerate(lines) if line.startswith(b"\x01")]
+    if len(starts) != len(headers) or any(not lines[i][1:].startswith(sha.encode())
+                                          for i, (sha, _) in zip(starts, headers, strict=True)):
+        raise GitError(f"git printed {len(starts)} commit diffs for {len(headers)} asked")
+    for n, (commit, parent) in enumerate(headers):
+        end = starts[n + 1] if n + 1 < len(starts) else len(lines)
+        yield commit, parent, list(_file_diffs(lines, starts[n] + 1, end))
+
+
+def _file_diffs(lines: Sequence[bytes], i: int, end: int) -> Iterator[FileDiff]:
+    """The file diffs of `lines[i:end]`; hunk bodies are read by count, so an added line that
+    looks like a header is not one."""
+    while i < end:
+        line = lines[i]
+        i += 1
+        if not line.startswith(b"diff --git "):
+            continue
+        same = diff_git_path(line)
+        fd = FileDiff(same, same)
+        while i < end and not lines[i].startswith(b"diff --git "):
+            line = lines[i]
+            i += 1
+            if line.startswith(b"@@ "):
+                match = HUNK_RE.match(line)
+                if match is None:
+                    fd.opaque = True
+                    break
+                old_count = int(match.group(2)) if match.group(2) is not None else 1
+                new_count = int(match.group(4)) if match.group(4) is not None else 1
+                # `\ No newline at end of file` may follow the removed and the added lines
+                body = list(lines[i : i + old_count + new_count])
+                if old_count and new_count and body[old_count].startswith(b"\\"):
+                    body[old_count:] = lines[i + old_count + 1 : i + old_count + new_count + 1]
+                    i += 1
+                i += old_count + new_count
+                if i < end and lines[i].startswith(b"\\"):
+                    i += 1
+                fd.hunks.append((int(match.group(1)), old_count, new_count,
+                                 body[:old_count], body[old_count:]))
+            elif line.startswith(b"--- "):
+                target = line[4:].rstrip(b"\t")
+                fd.old = None if target == b"/dev/null" else unquote_path(target).removeprefix("a/")
+            elif line.startswith(b"+++ "):
+                target = line[4:].rstrip(b"\t")
+                fd.new = None if target == b"/dev/null" else unquote_path(target).removeprefix("b/")
+            elif line.startswith(b"rename from "):
+                fd.old, fd.rename = unquote_path(line[12:]), True
+            elif line.startswith(b"rename to "):
+                fd.new, fd.rename = unquote_path(line[10:]), True
+            elif line.startswith((b"Binary files ", b"GIT binary patch", b"copy from ",
+                                  b"copy to ")):
+                fd.opaque = True
+                break
+        if line_based(fd):
+            yield fd
+        elif fd.opaque:
+            yield FileDiff(fd.old, fd.new, fd.rename, [], True)
+
+
+def line_based(fd: FileDiff) -> bool:
+    """True for a diff the replay applies: hunks, a rename, a creation or a deletion
+    (a mode change alone changes no line)."""
+    return not fd.opaque and bool(fd.hunks or fd.rename or fd.old is None or fd.new is None)

@@ -98,12 +98,16 @@ def _lines_actors(cf: ChangedFile, lines: Sequence[int], ctx: Attribution
     A line's writer is the most agent-like of its own commit and its lineage (the earlier
     in-range commits whose lines it replaced, `ChangedFile.line_lineage`), so a human's later
     edit (even `terraform fmt`) of an agent's line leaves it the agent's; the lineage commits
-    are among the returned shas, after the line's own commit."""
+    are among the returned shas, after the line's own commit. For a file whose origins were
+    not computed (`ChangedFile.attributed` false) it is the most agent-like of the commits
+    that touched it (fail-closed)."""
     provs: list[Provenance] = []
     shas: list[str] = []
+    unattributed = not cf.attributed and bool(cf.commits)  # whoever touched the file
     for line in lines:
         sha = cf.line_commits.get(line)
-        writers = (sha, *cf.line_lineage.get(line, ())) if sha else ()
+        writers = cf.commits if unattributed else (
+            (sha, *cf.line_lineage.get(line, ())) if sha else ())
         shas.extend(s for s in writers if s not in shas)
         prov = _most_agent_like([
             ctx.provenance.get(s) or Provenance(commit=s, actor_kind="unknown") for s in writers
