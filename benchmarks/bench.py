@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from growth_range import growth_table  # benchmarks/growth_range.py, beside this script
 from peers import peer_rows  # benchmarks/peers.py, beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -253,6 +254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--checkov", default="/tmp/checkov-venv/bin/checkov")
     ap.add_argument("--quick", action="store_true", help="skip (b) and the 5,000/1,000 growth")
     ap.add_argument("--zizmor", default="/tmp/zz-venv/bin/zizmor")
+    ap.add_argument("--range-repo", default=None,
+                    help="a real history for (g) (default: a generated one)")
     ap.add_argument("--nhi-gate", dest="nhi_gate", default=None,
                     help=f"command that runs nhi-gate (default: {' '.join(NHI)})")
     ap.add_argument("--output", default=str(ROOT / "benchmarks" / "RESULTS.md"))
@@ -331,6 +334,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             out.append(f"| {n:,} | {t:.2f} | {1000 * t / n:.1f} | "
                        f"{max(r[1] for r in res) / 1024:.0f} |")
             print(out[-1], flush=True)
+    out += ["", "## (g) `check` over long ranges", "",
+            growth_table(Path(args.range_repo) if args.range_repo else None)]
+    print(out[-1], flush=True)
     out += ["", f"- load average at end (1/5/15 min): {os.getloadavg()}"]
     previous = Path(args.output).read_text(encoding="utf-8") if Path(args.output).exists() else ""
     if KEEP_MARKER in previous:
