@@ -3,10 +3,12 @@
 Identity rules over the facets of `checker.secrets.scan` and the Kubernetes `Secret`
 objects of `checker.parsers.kubernetes`. They gate every author (`checker.gate`): a leak is a
 leak whoever wrote it. Messages name the file, the key or resource and the redacted value
-(`prefix…(sha256:8hex)`), never the value itself.
+(`prefix…(sha256:8hex)`, or `…(scrypt:8hex)` for a password-like value:
+`checker.secrets.hardcoded.redact`), never the value itself.
 
 Rules (all `error` by default) and the objects they judge:
-- NHI401 hardcoded-credential: `hardcoded_secret`;
+- NHI401 hardcoded-credential: `hardcoded_secret` (variant `placeholder`, a note: a provider's
+  documented example key such as `AKIAIOSFODNN7EXAMPLE`);
 - NHI402 secret-written-to-local-file: `secret_file`;
 - NHI403 secret-output-not-sensitive: `secret_output`;
 - NHI404 kubernetes-secret-with-literal-data: a Kubernetes `Secret` with `data`/`stringData`;
@@ -29,7 +31,7 @@ from collections.abc import Iterator, Mapping
 
 from checker.checks.api import Hit, Subject
 
-_REDACTED = re.compile(r":(.{0,4}…\(sha256:[0-9a-f]{8}\))$")
+_REDACTED = re.compile(r":(.{0,4}…\((?:sha256|scrypt):[0-9a-f]{8}\))$")
 _K8S_LITERAL = ("data.", "stringData.")
 
 #: Facet type -> (rule id, what happened, where it went).
@@ -59,6 +61,13 @@ def check(subject: Subject) -> Iterator[Hit]:
         detector = obj.secret_sinks[0].removeprefix("literal:") if obj.secret_sinks else "secret"
         key = next((k for k in obj.attribute_lines if k != "value"), None)
         where = f" in `{key}`" if key else ""
+        if "placeholder:documented-example" in obj.secret_sinks:
+            yield Hit("NHI401",
+                      f"{detector}{where} is a provider's documented example key "
+                      f"({redacted_value(obj.address) or 'redacted'}), a placeholder: make sure "
+                      "no real key was left beside it",
+                      key or "value", obj.attribute_lines.get("value"), variant="placeholder")
+            return
         yield Hit("NHI401",
                   f"{detector} hardcoded{where} ({redacted_value(obj.address) or 'redacted'}): "
                   "move it to a secrets manager, reference it, and rotate it",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import math
 import re
@@ -22,6 +23,7 @@ from collections import Counter
 from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
+from checker.policy.placeholders import documented_example, placeholder_word
 from checker.secrets.detectors import may_hold_plugin_secret, plugin_values, plugins
 from checker.secrets.pem import placeholder_block
 
@@ -56,13 +58,6 @@ _KV = re.compile(
     r"""(?P<kq>["']?)(?P<key>[A-Za-z_][\w.\-]*)(?P=kq)\s*(?P<op>:|=)\s*"""
     r"""(?P<val>"(?:[^"\\]|\\.)*"|'[^']*'|[^\s"',;}\]#]+)"""
 )
-_REFERENCE = re.compile(
-    r"(?i)(\$\{|\$\(|\{\{|\{%|%\{|#\{|\(\(|^\$[A-Za-z_{]|^(var|local|data|module|each|self|"
-    r"secrets|env|vars|inputs|steps|needs|matrix|github|ref\+\w+|vault|sm|gcp|awssm|azkv):"
-    r"|^(var|local|data|module|each|self|random_\w+|aws_\w+|google_\w+|azurerm_\w+|tls_\w+)\."
-    r"|^arn:aws[\w-]*:(secretsmanager|ssm|kms)|^projects/[^/]+/secrets/|secretKeyRef|valueFrom"
-    r"|^!|^\{\.|\w\(|^[A-Za-z_]\w*(\.\w+){2,}$)"
-)
 #: An index expression (`var.list[0]`, `local.m["k"]`): a reference only when unquoted; inside
 #: quotes (`"F-oS9[DSF"`) `[` is a literal character of the value.
 _INDEX = re.compile(r"\w\[")
@@ -88,14 +83,9 @@ _TF_DEFAULT = re.compile(
 _TF_BLOCK_END = re.compile(r"^\}")
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9]")
 
-_PLACEHOLDER_WORD = re.compile(
-    r"(?i)(xxxx|\*\*\*|\.\.\.|<[^>]+>|\[[^\]]+\]|your[_-]|replace|placeholder|changeme|change[_-]me"
-    r"|(?<![a-z])example|sample|dummy|redacted|fake|mock|not[_-]?a[_-]?secret|insert|enter[_-]|todo|tbd"
-    r"|fixme|default|secret[_-]?name|password[_-]?here|\bnull\b|\bnone\b)"
-)
 _BOOLEANISH = re.compile(r"(?i)^(true|false|yes|no|on|off|null|none|nil|~|\d+(\.\d+)?)$")
 _PATHLIKE = re.compile(r"^(/|\./|\.\./|~/|[A-Za-z]:\\)|\.(pem|key|crt|json|txt|p12|pfx|jks|env)$")
-_BASE64 = re.compile(r"^[A-Za-z0-9+/]{16,}={0,2}$")
+_BASE64 = re.compile(r"^[A-Za-z0-9+/]{6,}={0,2}$")
 #: The detector name of a literal under a credential-named key.
 _KEYED = "credential-named key"
 #: detect-secrets' private-key plugin: its hit on a PEM header whose body is a placeholder
@@ -105,15 +95,44 @@ _PRIVATE_KEY = "Private Key"
 COMMENT_ONLY = re.compile(r"^\s*(#|//)")
 
 
-def redact(value: str) -> str:
-    """The only form in which a secret value may appear: `prefix…(sha256:8hex)`.
+#: The cost of the slow hash of a password-like value (scrypt, RFC 7914,
+#: https://www.rfc-editor.org/rfc/rfc7914): N = 2**12, r = 8, p = 1, 4 MiB of memory per
+#: evaluation (128 * r * N bytes), so a guess costs memory as well as time and GPUs gain
+#: little; cheaper than RFC 7914's interactive-login N = 2**14 because a scan may hash
+#: hundreds of values under the per-file parse budget. Fixed, with a fixed salt, so the same
+#: password has the same fingerprint in CI, in the hook and on every machine (baselines and
+#: approvals key on the address that carries it).
+SCRYPT_N = 2**12
+SCRYPT_R = 8
+_SCRYPT_SALT = b"nhi-gate/v1 redaction"
+#: Detectors whose value may be a human-chosen password (low entropy, guessable offline).
+_PASSWORD_LIKE = frozenset({"credential-named key", "Basic Auth Credentials"})
 
-    The prefix is at most 4 characters and at most a fifth of the value (so a short password
-    shows 1 character); the hash is the first 8 hex digits of SHA-256 over the UTF-8 value.
+
+def redact(value: str, password_like: bool = False) -> str:
+    """The only form in which a secret value may appear.
+
+    A generated token (`password_like` False: a format-plugin match, random by construction):
+    `prefix…(sha256:8hex)`, the prefix at most 4 characters and at most a fifth of the value,
+    the hash the first 8 hex digits of SHA-256 over the UTF-8 value; a guess cannot be
+    confirmed against it for lack of a feasible guess. A password-like value (a literal under
+    a credential-named key, a basic-auth password): no prefix and no fast hash, `…(scrypt:8hex)`,
+    the first 8 hex digits of scrypt (`SCRYPT_N`, `SCRYPT_R`, p = 1, a fixed salt): stable
+    everywhere, and each guess costs an attacker a 4 MiB scrypt evaluation instead of one
+    SHA-256 (a per-repository HMAC key would have to be shared by CI and every clone for the
+    fingerprints to match, and would leak with them).
     """
+    if password_like:
+        return f"…(scrypt:{_slow_digest(value)})"
     shown = value[: min(4, len(value) // 5)]
     digest = hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()[:8]
     return f"{shown}…(sha256:{digest})"
+
+
+@functools.lru_cache(maxsize=4096)
+def _slow_digest(value: str) -> str:
+    return hashlib.scrypt(value.encode("utf-8", "replace"), salt=_SCRYPT_SALT, n=SCRYPT_N,
+                          r=SCRYPT_R, p=1, dklen=16).hex()[:8]
 
 
 @dataclass(frozen=True)
@@ -125,6 +144,9 @@ class Hit:
     detector: str
     key: str | None
     redacted: str
+    #: A key a provider documents as its example (`AKIAIOSFODNN7EXAMPLE`): reported as a
+    #: placeholder, never blocking (`checker.policy.placeholders.documented_example`).
+    example: bool = False
 
 
 
@@ -166,20 +188,17 @@ def entropy(value: str) -> float:
 def is_placeholder(value: str, quoted: bool = False) -> bool:
     """True for values that are not secrets: references, placeholders, paths, booleans.
 
+    The placeholder and reference words are `checker.policy.placeholders.placeholder_word`,
+    the one judgement NHI404 uses too.
+
     `quoted` says the value was written in quotes, where an index expression cannot occur.
     """
     v = value.strip()
-    word = _PLACEHOLDER_WORD.search(v)
-    if word and word.group().lower() == "example" and re.fullmatch(r"[A-Za-z0-9/+=]{20,}", v):
-        word = None  # a key-shaped value that only says EXAMPLE (AWS documentation keys)
     return (
-        not v
-        or bool(_REFERENCE.search(v))
+        placeholder_word(v)
         or (not quoted and bool(_INDEX.search(v)))
-        or bool(word)
         or bool(_BOOLEANISH.match(v))
         or bool(_PATHLIKE.search(v))
-        or len(set(v)) <= 2
     )
 
 
@@ -248,8 +267,9 @@ def _plugin_hits(number: int, line: str) -> list[Hit]:
             if value in seen or _plugin_placeholder(value):
                 continue
             seen.add(value)
-            out.append(Hit(number, str(plugin.secret_type), _key_before(line, value),
-                           redact(value)))
+            detector = str(plugin.secret_type)
+            out.append(Hit(number, detector, _key_before(line, value),
+                           redact(value, detector in _PASSWORD_LIKE), documented_example(value)))
     return out
 
 
@@ -339,7 +359,9 @@ def _keyed_hit(number: int, key: str, raw: str, value: str) -> Hit | None:
     for candidate in candidates:
         for plugin in plugins() if may_hold_plugin_secret(candidate) else ():
             if any(True for _ in plugin_values(plugin, candidate)):
-                return Hit(number, str(plugin.secret_type), key, redact(value))
+                detector = str(plugin.secret_type)
+                return Hit(number, detector, key, redact(value, detector in _PASSWORD_LIKE),
+                           documented_example(candidate))
     if password:
         if len(value) < MIN_PASSWORD_LENGTH:
             return None
@@ -349,4 +371,4 @@ def _keyed_hit(number: int, key: str, raw: str, value: str) -> Hit | None:
         return None
     if raw[:1] not in "\"'" and " " in value:
         return None
-    return Hit(number, _KEYED, key, redact(value))
+    return Hit(number, _KEYED, key, redact(value, True), documented_example(value))

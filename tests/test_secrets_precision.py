@@ -1,0 +1,104 @@
+"""Issue 15, secret material: one placeholder judgement for NHI401 and NHI404, AWS's documented
+example keys as non-blocking notes, password-like values redacted without prefix or fast hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from checker import secrets
+from checker.cli import main
+
+#: Placeholders issue 15 saw NHI404 flag while NHI401 ignored them, and the README forms.
+PLACEHOLDERS = ("change-me-placeholder", "CHANGEME", "p-XXXX", "my-password", "<password>",
+                "your-token-here")
+#: A value both rules must report (assembled at run time: no secret-shaped literal here).
+REAL = "Qm8" + "vT2xLp9Rz4Kw"
+
+
+def _scan(tmp_path: Path, files: dict[str, str], capsys: pytest.CaptureFixture[str]
+          ) -> tuple[int, list[dict[str, object]]]:  # fmt: skip
+    for name, text in files.items():
+        target = tmp_path / "repo" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    code = main(["scan", str(tmp_path / "repo"), "--format", "json"])
+    return code, json.loads(capsys.readouterr().out)["findings"]
+
+
+def _secret(value: str) -> str:
+    return ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ntype: Opaque\n"
+            f"stringData:\n  password: {value}\n")
+
+
+def _configmap(value: str) -> str:
+    return (f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: db\ndata:\n"
+            f"  db_password: {value}\n")
+
+
+@pytest.mark.parametrize("value", [*PLACEHOLDERS, REAL])
+def test_nhi401_and_nhi404_judge_a_placeholder_alike(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    _, found = _scan(tmp_path, {"secret.yaml": _secret(value), "cm.yaml": _configmap(value)},
+                     capsys)
+    at = {(f["rule_id"], f["path"], f["start_line"]) for f in found
+          if str(f["rule_id"]).startswith("NHI40")}
+    if value == REAL:
+        assert at == {("NHI404", "secret.yaml", 7), ("NHI401", "secret.yaml", 7),
+                      ("NHI401", "cm.yaml", 6)}
+    else:
+        assert at == set()
+
+
+def test_nhi404_decodes_data_before_judging_a_placeholder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ntype: Opaque\ndata:\n"
+            "  password: Q0hBTkdFTUU=\n")  # base64 of CHANGEME
+    _, found = _scan(tmp_path, {"secret.yaml": text}, capsys)
+    assert [f["rule_id"] for f in found if str(f["rule_id"]).startswith("NHI40")] == []
+
+
+def test_documented_aws_example_key_is_a_non_blocking_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key_id = "AKIAIOSFODNN7" + "EXAMPLE"
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCY" + "EXAMPLEKEY"
+    text = (f'provider "aws" {{\n  access_key = "{key_id}"\n'
+            f'  secret_key = "{secret}"\n}}\n')
+    code, found = _scan(tmp_path, {"main.tf": text}, capsys)
+    assert code == 0
+    assert {(f["rule_id"], f["start_line"], f["level"], f["blocking"]) for f in found} == {
+        ("NHI401", 2, "note", False), ("NHI401", 3, "note", False)}
+    assert all("documented example" in str(f["message"]) for f in found)
+
+
+def test_a_real_aws_key_still_blocks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = 'provider "aws" {\n  access_key = "' + "AKIA" + 'QZ7XN4JTR2LMVWP6"\n}\n'
+    code, found = _scan(tmp_path, {"main.tf": text}, capsys)
+    assert code == 1
+    assert [(f["rule_id"], f["level"], f["blocking"]) for f in found] == [
+        ("NHI401", "error", True)]
+
+
+def test_password_like_value_shows_no_prefix_and_no_fast_hash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    password = "hunter" + "2hunter2"
+    _, found = _scan(tmp_path, {"main.tf": f'locals {{\n  db_password = "{password}"\n}}\n'},
+                     capsys)
+    fast = hashlib.sha256(password.encode()).hexdigest()[:8]
+    (finding,) = found
+    assert finding["rule_id"] == "NHI401"
+    shown = str(finding["message"]) + str(finding["address"])
+    assert "…(scrypt:" in shown and fast not in shown and "hun" not in shown
+    assert secrets.redact(password, password_like=True) in str(finding["address"])
+    # the same value, the same fingerprint, on every run and machine
+    assert secrets.redact(password, password_like=True) == secrets.redact(
+        password, password_like=True)
+    assert secrets.redact(password, password_like=True) != secrets.redact(
+        password + "!", password_like=True)
