@@ -93,20 +93,54 @@ def _secret_names(*envs: Node | None, inputs: frozenset[str] = frozenset()) -> s
     return names
 
 
-def _uses_secret(text: str, names: set[str]) -> bool:
+def _uses_secret(text: str, names: set[str], secret_named: bool = False) -> bool:
+    """True when script `text` reads a secret: `${{ secrets.X }}`, `toJSON(secrets)`, a
+    secret input, a variable in `names`, or (`secret_named`: GitLab, whose CI/CD variables are
+    defined outside the file) any `$VAR` whose name says credential (`$DEPLOY_TOKEN`)."""
     if _GHA_SECRET_EXPR.search(text) or _TOJSON_SECRETS.search(text):
         return True
     if any(f"inputs.{m.group(1)}" in names for m in _INPUT_EXPR.finditer(text)):
         return True
-    return any(m.group(1) in names for m in _VAR_USE.finditer(text))
+    return any(m.group(1) in names or (secret_named and SECRET_KEY.search(m.group(1)))
+               for m in _VAR_USE.finditer(text))
 
 
-def _echo_lines(script: list[_ScriptLine], names: set[str]) -> list[int]:
+#: Commands that turn their stdin into something GitHub's and GitLab's log masking no longer
+#: recognises and print it (`echo $TOKEN | base64`): the masked value reaches the log encoded.
+#: GitHub: "a transformed secret is not masked"
+#: (https://docs.github.com/en/actions/security-for-github-actions/security-guides/using-secrets-in-github-actions#redacting-secrets-from-workflow-run-logs).
+_ENCODERS = re.compile(
+    r"^\s*(?:base64|base32|basenc|xxd|od|hexdump|rev|openssl\s+(?:base64|enc)|gzip\s+-c|tr\b"
+    r"|sed\b|awk\b|cut\b|fold\b|iconv\b)"
+)
+#: A whole-environment dump: `printenv`, `env` or `export -p`/`set` alone (or piped on to
+#: another command that prints), which lists every secret bound in the step's environment.
+_ENV_DUMP = re.compile(r"^\s*(?:-\s+)?(?:printenv|env|export\s+-p|set)\s*(?:$|\||;|&&)")
+_PRINTENV_VAR = re.compile(r"^\s*(?:-\s+)?printenv\s+([A-Za-z_]\w*)\s*$")
+
+
+def _echo_lines(script: list[_ScriptLine], names: set[str], dump_secrets: bool = False,
+                secret_named: bool = False) -> list[int]:
+    """Lines that print a secret to the job log: `echo`/`printf` of a secret (not into a file
+    or another command's stdin, except an encoder that prints it: `_ENCODERS`), `printenv X`
+    of a secret variable, and, when `dump_secrets` (secrets are bound in the environment), a
+    whole-environment dump (`_ENV_DUMP`)."""
     out: list[int] = []
     for sl in script:
-        if not _ECHO.match(sl.text) or _MASK.search(sl.text) or not _uses_secret(sl.text, names):
+        printenv = _PRINTENV_VAR.match(sl.text)
+        if printenv and (printenv.group(1) in names
+                         or (secret_named and SECRET_KEY.search(printenv.group(1)))):
+            out.append(sl.line)
             continue
-        if _REDIRECT.search(sl.text) or _PIPE.search(sl.text):
+        if dump_secrets and _ENV_DUMP.match(sl.text) and not _REDIRECT.search(sl.text):
+            out.append(sl.line)
+            continue
+        if (not _ECHO.match(sl.text) or _MASK.search(sl.text)
+                or not _uses_secret(sl.text, names, secret_named)):
+            continue
+        pipes = _PIPE.split(sl.text)
+        if _REDIRECT.search(sl.text) or (len(pipes) > 1 and not all(
+                _ENCODERS.match(part) for part in pipes[1:])):
             continue  # into a file or another command's stdin (`| docker login --password-stdin`)
         out.append(sl.line)
     return out
@@ -211,7 +245,7 @@ def _github_job(path: str, lines: list[str], job_id: str, job_key: Node, job: No
         uses = (scalar(get(step, "uses")) or "").split("@", 1)[0].strip().lower()
         names = _secret_names(workflow_env, job_env, get(step, "env"), inputs=inputs)
         script = _script_lines(get(step, "run"))
-        for n in _echo_lines(script, names):
+        for n in _echo_lines(script, names, dump_secrets=bool(names)):
             out.append(facet(path, "ci_secret_echo", "ci_credential", "github",
                              f"{prefix}.steps[{index}].run#L{n}", n, n, n, ("log:run",)))
         written.extend(_written_files(script, names))
@@ -268,7 +302,8 @@ def gitlab(path: str, text: str, lines: list[str]) -> list[IdentityObject]:
         for key in ("before_script", "script", "after_script"):
             script.extend(_script_lines(get(job, key)))
         prefix = f"{path}#{job_name}"
-        for n in _echo_lines(script, names):
+        for n in _echo_lines(script, names, dump_secrets=bool(names - _GITLAB_SECRET_VARS),
+                             secret_named=True):
             out.append(facet(path, "ci_secret_echo", "ci_credential", "gitlab",
                              f"{prefix}.script#L{n}", n, n, n, ("log:script",)))
         written = _written_files(script, names)
