@@ -102,3 +102,45 @@ def test_password_like_value_shows_no_prefix_and_no_fast_hash(
         password, password_like=True)
     assert secrets.redact(password, password_like=True) != secrets.redact(
         password + "!", password_like=True)
+
+
+#: The wrong NHI401s measured on the five public repositories of issue 15 (argo-cd,
+#: external-secrets, cloud-foundation-fabric), one line each, and the shape they stand for.
+FIVE_REPO_FALSE_POSITIVES = [
+    ("password: my-password\n", "README placeholder"),
+    ("bearerToken: my-token\n", "README placeholder"),
+    ("webhook.azuredevops.password: shhhh! it's an azure devops secret\n", "YAML prose"),
+    ("- name: RESTIC_PASSWORD\n  value: password\n", "a credential word as the value"),
+    ("tlsSecret: keycloak-tls\n", "a Secret's name"),
+    ('secops_api_key_secret_key   = "secops-feeds-api-key"\n', "a secret-manager entry's name"),
+    ('oauth2_client_secret = "client-secret"\n', "a name-shaped placeholder"),
+    ('password = v.type == "BUILT_IN" ? try(random_password.p[k].result, v.password) : null\n',
+     "an HCL expression"),
+    ("password: dGVzdC1wYXNzd29yZA==\n", "base64 of test-password"),
+    ("ClientSecret: bXktc2VydmljZS1wcmluY2lwbGUtY2xpZW50LXNlY3JldAo= #note\n",
+     "base64 of my-service-principle-client-secret and a newline"),
+    ("password: dGVzdA== # test\n", "base64 of test"),
+    ("# static token: https://developer.hashicorp.com/vault/docs/auth/token\n", "a comment"),
+    ("# - secretKey: password_encrypted_base64\n", "a comment"),
+    ('token: "**access token goes here**"\n', "placeholder prose"),
+    ("full_secret: '{\"username\":\"some-username\",\"password\":\"supersecretpassword\"}'\n",
+     "placeholder JSON"),
+]
+
+
+@pytest.mark.parametrize(("text", "shape"), FIVE_REPO_FALSE_POSITIVES,
+                         ids=[s for _, s in FIVE_REPO_FALSE_POSITIVES])
+def test_five_repo_false_positives_are_gone(text: str, shape: str) -> None:
+    assert secrets.find_hardcoded(text.split("\n")) == [], shape
+
+
+@pytest.mark.parametrize("text", [
+    "- name: KC_HTTPS_TRUST_STORE_PASSWORD\n  value: Op3nsh1ftCA\n",
+    '"wordpress-password": "' + "Skt2T0tj" + 'Mk5PdQ==",\n',
+    "password: S3cr3t" + "P@ss\n",
+    "DB_PASSWORD=" + "correct-horse-battery\n",  # a passphrase under a password key is kept
+    "api_token: " + "Zq8vT2xLp9Rz4KwB\n",
+])
+def test_literal_passwords_beside_them_are_still_found(text: str) -> None:
+    assert [h.detector for h in secrets.find_hardcoded(text.split("\n"))] == [
+        "credential-named key"]

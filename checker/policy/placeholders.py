@@ -32,13 +32,17 @@ REFERENCE = re.compile(
     r"|^arn:aws[\w-]*:(secretsmanager|ssm|kms)|^projects/[^/]+/secrets/|secretKeyRef|valueFrom"
     r"|^!|^\{\.|\w\(|^[A-Za-z_]\w*(\.\w+){2,}$)"
 )
-#: Words and shapes that say "fill me in". `my-password`/`my_secret` (a `my` prefix on a
-#: credential word) is the README form of "your password here".
+#: Words and shapes that say "fill me in". `my-password`, `my-service-principal-secret`,
+#: `test-password` (a `my`/`test`/`some` prefix on a credential word) are the README forms of
+#: "your password here"; so are `**access token goes here**`, `supersecretpassword`, and a
+#: value that is only a credential word (`password`, `token`, `test`).
 _WORD = re.compile(
     r"(?i)(xxxx|\*\*\*|\.\.\.|<[^>]+>|\[[^\]]+\]|your[_-]|replace|placeholder|changeme|change[_-]me"
     r"|(?<![a-z])example|sample|dummy|redacted|fake|mock|not[_-]?a[_-]?secret|insert|enter[_-]|todo|tbd"
     r"|fixme|default|secret[_-]?name|password[_-]?here|\bnull\b|\bnone\b"
-    r"|^my[_-]?(?:super[_-]?)?(?:secret|password|pass|pwd|token|key|api[_-]?key)(?:[_-]?\d*)?$"
+    r"|^(?:my|test|some)[_-][\w-]*(?:secret|password|pass|pwd|token|key)(?:[_-]?\d*)?$"
+    r"|^my(?:secret|password|pass|pwd|token|apikey)\d*$|supersecret|goes[_ -]?here"
+    r"|^(?:password|passwd|pass|pwd|secret|token|key|apikey|test)$"
     r"|^(?:p|pw|pass|password|secret|token)[_-]x{3,}$)"
 )
 #: AWS's documented example access key ids (`AKIAIOSFODNN7EXAMPLE`, `AKIAI44QH8DHBEXAMPLE`) and

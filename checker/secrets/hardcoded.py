@@ -82,6 +82,11 @@ _TF_DEFAULT = re.compile(
 )
 _TF_BLOCK_END = re.compile(r"^\}")
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9]")
+#: A resource name: lower-case words joined by `-` (`keycloak-tls`, `secops-feeds-api-key`).
+#: Generated tokens and keys are never dictionary words joined by dashes, so under a
+#: secret/token/key-named key (`tlsSecret`, `*_secret_key`) such a value names a Secret or
+#: a secret-manager entry; under a password-named key it may be a passphrase and is kept.
+_SLUG = re.compile(r"^[a-z]+(?:-[a-z]+)+$")
 
 _BOOLEANISH = re.compile(r"(?i)^(true|false|yes|no|on|off|null|none|nil|~|\d+(\.\d+)?)$")
 _PATHLIKE = re.compile(r"^(/|\./|\.\./|~/|[A-Za-z]:\\)|\.(pem|key|crt|json|txt|p12|pfx|jks|env)$")
@@ -235,7 +240,9 @@ def find_hardcoded(lines: Sequence[str],
         if found:
             out.extend(found)
             continue
-        found = _keyed_hits(number, line)
+        # A comment is prose or a commented-out example (`# static token: https://...`): only a
+        # format-plugin match (a real token's shape) counts there, never a keyed value.
+        found = [] if COMMENT_ONLY.match(line) else _keyed_hits(number, line)
         default = _TF_DEFAULT.match(line) or (
             _TF_DEFAULT.match(line[header.end():]) if header else None)  # fmt: skip
         if variable is not None and default and not found:
@@ -289,13 +296,27 @@ def _keyed_hits(number: int, line: str) -> list[Hit]:
     for m in _KV.finditer(line):
         key, raw = m.group("key"), m.group("val")
         value = _unquote(raw)
-        if value in seen:
+        if value in seen or _continues(line[m.end():], m.group("op"), raw):
             continue
         hit = _keyed_hit(number, key, raw, value)
         if hit is not None:
             seen.add(value)
             out.append(hit)
     return out
+
+
+#: What may follow a literal on its line: a comment, a separator, a closing bracket.
+_AFTER_LITERAL = re.compile(r"""^\s*(?:$|#|//|,|;|\}|\]|\))""")
+
+
+def _continues(rest: str, op: str, raw: str) -> bool:
+    """True when an unquoted value does not end where `_KV` stopped: YAML prose
+    (`password: shhhh! it's a secret`, one scalar of several words) or an HCL expression
+    (`password = v.type == "BUILT_IN" ? ... : null`); a literal ends its line (`KEY=value`,
+    `key: value # note`)."""
+    if raw[:1] in "\"'":
+        return False
+    return op in (":", "=") and not _AFTER_LITERAL.match(rest)
 
 
 def _plugin_placeholder(value: str) -> bool:
@@ -346,12 +367,15 @@ def _keyed_hit(number: int, key: str, raw: str, value: str) -> Hit | None:
         return None  # `password = string`: a Terraform type constraint, not a value
     if _NAME_CHARS.sub("", value).lower() == _NAME_CHARS.sub("", name).lower():
         return None  # `HF_TOKEN: "HF_TOKEN"`: the value names the variable, it is no secret
+    if not password and _SLUG.match(value):
+        return None  # `tlsSecret: keycloak-tls`, `*_secret_key = "feeds-api-key"`: a name
     candidates = [value]
     if _BASE64.match(value) and len(value) % 4 == 0:
         try:
             decoded = base64.b64decode(value, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
             decoded = ""
+        decoded = decoded.strip()  # `echo x | base64` keeps the newline
         if decoded.isprintable() and decoded:
             if is_placeholder(decoded):
                 return None
