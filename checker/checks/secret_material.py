@@ -1,4 +1,4 @@
-"""NHI401-NHI408: secret material that is hardcoded or lands outside a secrets manager.
+"""NHI401-NHI409: secret material that is hardcoded or lands outside a secrets manager.
 
 Identity rules over the facets of `checker.secrets.scan` and the Kubernetes `Secret`
 objects of `checker.parsers.kubernetes`. They gate every author (`checker.gate`): a leak is a
@@ -15,7 +15,9 @@ Rules (all `error` by default) and the objects they judge:
 - NHI405 secret-in-ci-artifact-or-cache: `ci_secret_artifact`;
 - NHI406 secret-echoed-to-ci-log: `ci_secret_echo`;
 - NHI407 rotated-secret-outside-vault: `rotated_secret_file`, `ci_rotated_secret_artifact`;
-- NHI408 terraform-state-committed: `terraform_state` (a state file in the change or scan).
+- NHI408 terraform-state-committed: `terraform_state` (a state file in the change or scan);
+- NHI409 secret-in-plain-parameter: `secret_plain_parameter` (an `aws_ssm_parameter` of type
+  `String`/`StringList` holding a secret attribute).
 
 Sources: OWASP NHI2:2025 Secret Leakage
 (https://owasp.org/www-project-non-human-identities-top-10/2025/2-secret-leakage/),
@@ -39,6 +41,8 @@ _SINK_RULES: Mapping[str, tuple[str, str]] = {
     "secret_file": ("NHI402", "writes secret material to a local file"),
     "rotated_secret_file": ("NHI407", "writes a rotated secret to a local file instead of a vault"),
     "secret_output": ("NHI403", "exposes secret material in an output without `sensitive = true`"),
+    "secret_plain_parameter": ("NHI409", "stores secret material in a plain-text SSM parameter "
+                                         "instead of a SecureString or a secrets manager"),
     "ci_secret_artifact": ("NHI405", "writes secret material to a file uploaded as an artifact "
                                      "or saved to a cache"),
     "ci_rotated_secret_artifact": ("NHI407", "leaves a newly minted credential in a file "
@@ -54,7 +58,7 @@ def redacted_value(address: str) -> str | None:
 
 
 def check(subject: Subject) -> Iterator[Hit]:
-    """NHI401-NHI408 on one object (see the module table)."""
+    """NHI401-NHI409 on one object (see the module table)."""
     obj = subject.obj
     anchor = obj.attribute_lines.get("anchor")
     if obj.type == "hardcoded_secret":
