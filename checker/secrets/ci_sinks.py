@@ -51,6 +51,11 @@ _MINTS = re.compile(r"(create-access-key|keys\s+create|credential\s+reset"
                     r"|create-service-specific-credential|token\s+create)")
 _NOT_FILES = frozenset({"/dev/null", "/dev/stderr", "/dev/stdout"})
 _GITHUB_FILES = re.compile(r"GITHUB_(ENV|OUTPUT|STEP_SUMMARY|PATH|STATE)")
+#: Cloud-auth actions that write a credentials file into the workspace (action -> the file, as
+#: a glob), unless told not to (`create_credentials_file: false`): google-github-actions/auth
+#: writes `gha-creds-<random>.json` to `$GITHUB_WORKSPACE` and warns not to upload or package
+#: it (https://github.com/google-github-actions/auth#inputs, `create_credentials_file`).
+_CREDENTIALS_FILE_ACTIONS = {"google-github-actions/auth": "gha-creds-1234567890abcdef.json"}
 _WORKSPACE_PATHS = frozenset({".", "./", "*", "**", "**/*", "${{ github.workspace }}",
                               "${{github.workspace}}", "$GITHUB_WORKSPACE", "$CI_PROJECT_DIR"})
 _GITLAB_SECRET_VARS = frozenset({"CI_JOB_TOKEN", "CI_REGISTRY_PASSWORD", "CI_DEPLOY_PASSWORD",
@@ -238,6 +243,7 @@ def _github_job(path: str, lines: list[str], job_id: str, job_key: Node, job: No
     job_env = get(job, "env")
     written: list[tuple[int, str, bool]] = []
     persisted: int | None = None
+    cloud_creds: tuple[int, str] | None = None  # (step line, file) of a credentials file
     for index, step in enumerate(sequence(get(job, "steps"))):
         if not isinstance(step, MappingNode):
             continue
@@ -256,6 +262,10 @@ def _github_job(path: str, lines: list[str], job_id: str, job_key: Node, job: No
                 out.append(facet(path, "checkout_persisted_token", "ci_credential", "github",
                                  f"{prefix}.steps[{index}]", step_line, step_line, step_line,
                                  ("git-config:GITHUB_TOKEN",)))
+        if uses in _CREDENTIALS_FILE_ACTIONS:
+            create = (scalar(get(get(step, "with"), "create_credentials_file")) or "").strip()
+            if create.lower() != "false":
+                cloud_creds = (step_line, _CREDENTIALS_FILE_ACTIONS[uses])
         if uses.startswith(("actions/upload-artifact", "actions/cache")):
             paths = _path_list(get(get(step, "with"), "path"))
             sink = "artifact" if "upload-artifact" in uses else "cache"
@@ -265,6 +275,11 @@ def _github_job(path: str, lines: list[str], job_id: str, job_key: Node, job: No
                     out.append(facet(path, type_, "ci_credential", "github",
                                      f"{prefix}.steps[{index}]#{target}", line, step_line,
                                      line, (f"{sink}:{target}",)))
+            if cloud_creds is not None and sink == "artifact" and _covers(paths, cloud_creds[1]):
+                line, creds_file = cloud_creds
+                out.append(facet(path, "ci_secret_artifact", "ci_credential", "github",
+                                 f"{prefix}.steps[{index}]#{creds_file}", line,
+                                 step_line, line, (f"artifact:{creds_file}",)))
             if persisted is not None and sink == "artifact" and any(
                 p.strip() in _WORKSPACE_PATHS for p in paths
             ):
