@@ -258,6 +258,8 @@ def find_hardcoded(lines: Sequence[str],
             hit = _keyed_hit(number, previous, raw, _unquote(raw))
             if hit is not None:
                 found.append(hit)
+        if not found:
+            found = _decoded_hits(number, line)
         out.extend(found)
     if key_names:
         out = [h for h in out if h.detector != _KEYED or (h.line, h.key) not in key_names]
@@ -302,6 +304,57 @@ def _keyed_hits(number: int, line: str) -> list[Hit]:
         if hit is not None:
             seen.add(value)
             out.append(hit)
+    return out
+
+
+#: A base64 run worth decoding: long enough to hold a token once decoded.
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}")
+#: How deep `_decoded_hits` follows base64 inside decoded text (a `.dockerconfigjson` value is
+#: base64 of JSON whose `auth` is base64 of `user:token`).
+_DECODE_DEPTH = 3
+
+
+def _decoded_hits(number: int, line: str) -> list[Hit]:
+    """Format-plugin matches inside the base64 runs of one line, decoded (up to
+    `_DECODE_DEPTH` levels: a docker `config.json` whose `auth` is base64 of `user:ghp_...`, a
+    ConfigMap's `binaryData` holding a PEM key). Each secret once; a private-key block whose
+    decoded body is a placeholder is skipped (`checker.secrets.pem.placeholder_block`)."""
+    out: list[Hit] = []
+    seen: set[str] = set()
+    for run in _BASE64_RUN.findall(line):
+        for text in _decodings(run, _DECODE_DEPTH):
+            decoded_lines = text.split("\n")
+            for index, decoded_line in enumerate(decoded_lines):
+                if not may_hold_plugin_secret(decoded_line):
+                    continue
+                for plugin in plugins():
+                    for value in plugin_values(plugin, decoded_line):
+                        detector = str(plugin.secret_type)
+                        if value in seen or _plugin_placeholder(value) or (
+                                detector == _PRIVATE_KEY
+                                and placeholder_block(decoded_lines, index)):
+                            continue
+                        seen.add(value)
+                        out.append(Hit(number, detector, _key_before(line, run),
+                                       redact(value, detector in _PASSWORD_LIKE),
+                                       documented_example(value)))
+    return out
+
+
+def _decodings(run: str, depth: int) -> list[str]:
+    """The printable texts `run` decodes to as base64, and those its own base64 runs decode
+    to, `depth` levels deep."""
+    padded = run + "=" * (-len(run) % 4)
+    try:
+        text = base64.b64decode(padded, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return []
+    if not text.strip() or not text.replace("\n", "").replace("\r", "").isprintable():
+        return []
+    out = [text]
+    if depth > 1:
+        for inner in _BASE64_RUN.findall(text):
+            out.extend(_decodings(inner, depth - 1))
     return out
 
 
