@@ -125,6 +125,10 @@ FIVE_REPO_FALSE_POSITIVES = [
     ('token: "**access token goes here**"\n', "placeholder prose"),
     ("full_secret: '{\"username\":\"some-username\",\"password\":\"supersecretpassword\"}'\n",
      "placeholder JSON"),
+    ("tlsSecret: wordpress.local-tls\n", "a Secret's name with a dot"),
+    ("## key should start with -----BEGIN CERTIFICATE----- or\n"
+     "## -----BEGIN RSA PRIVATE KEY-----\n##\n# - name: wordpress.local-tls\n",
+     "a private-key header in a comment, no block"),
 ]
 
 
@@ -144,3 +148,9 @@ def test_five_repo_false_positives_are_gone(text: str, shape: str) -> None:
 def test_literal_passwords_beside_them_are_still_found(text: str) -> None:
     assert [h.detector for h in secrets.find_hardcoded(text.split("\n"))] == [
         "credential-named key"]
+
+
+def test_a_commented_out_whole_private_key_is_still_found() -> None:
+    body = "MIIEowIBAAKCAQEAx3mZ9Yq2Vt8Lk4Pn7Rs1Wb6Hc3Jd" + "Qm8vT2xLp9Rz4KwZx8kLm2Qp9wVt4Rj"
+    lines = ["# -----BEGIN RSA PRIVATE KEY-----", f"# {body}", "# -----END RSA PRIVATE KEY-----"]
+    assert [(h.line, h.detector) for h in secrets.find_hardcoded(lines)] == [(1, "Private Key")]

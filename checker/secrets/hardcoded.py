@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from checker.policy.placeholders import documented_example, placeholder_word
 from checker.secrets.detectors import may_hold_plugin_secret, plugin_values, plugins
-from checker.secrets.pem import placeholder_block
+from checker.secrets.pem import holds_key, placeholder_block
 
 #: Lines longer than this are scanned on their first this-many characters only.
 MAX_LINE = 4096
@@ -82,11 +82,12 @@ _TF_DEFAULT = re.compile(
 )
 _TF_BLOCK_END = re.compile(r"^\}")
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9]")
-#: A resource name: lower-case words joined by `-` (`keycloak-tls`, `secops-feeds-api-key`).
+#: A resource name: lower-case words joined by `-` and `.`, at least one `-` (`keycloak-tls`,
+#: `wordpress.local-tls`, `secops-feeds-api-key`).
 #: Generated tokens and keys are never dictionary words joined by dashes, so under a
 #: secret/token/key-named key (`tlsSecret`, `*_secret_key`) such a value names a Secret or
 #: a secret-manager entry; under a password-named key it may be a passphrase and is kept.
-_SLUG = re.compile(r"^[a-z]+(?:-[a-z]+)+$")
+_SLUG = re.compile(r"^[a-z]+(?:[-.][a-z]+)*-[a-z]+(?:[-.][a-z]+)*$")
 
 _BOOLEANISH = re.compile(r"(?i)^(true|false|yes|no|on|off|null|none|nil|~|\d+(\.\d+)?)$")
 _PATHLIKE = re.compile(r"^(/|\./|\.\./|~/|[A-Za-z]:\\)|\.(pem|key|crt|json|txt|p12|pfx|jks|env)$")
@@ -263,8 +264,15 @@ def find_hardcoded(lines: Sequence[str],
         out.extend(found)
     if key_names:
         out = [h for h in out if h.detector != _KEYED or (h.line, h.key) not in key_names]
-    return [h for h in out
-            if h.detector != _PRIVATE_KEY or not placeholder_block(lines, h.line - 1)]
+    return [h for h in out if h.detector != _PRIVATE_KEY or _real_key(lines, h.line - 1)]
+
+
+def _real_key(lines: Sequence[str], index: int) -> bool:
+    """A private-key header's hit stands: its block is no placeholder, and in a comment it is a
+    whole block with key material (a header alone in a comment is prose)."""
+    if index >= len(lines) or not COMMENT_ONLY.match(lines[index]):
+        return index >= len(lines) or not placeholder_block(lines, index)
+    return holds_key(lines, index)
 
 
 def _plugin_hits(number: int, line: str) -> list[Hit]:
