@@ -13,13 +13,13 @@ import pytest
 
 from checker.cli import main
 from checker.sources.discovery import classify
-from tests.conftest import GitRepo, check_findings, found_at
+from tests.conftest import HUMAN, GitRepo, check_findings, found_at
 
 ROOT = Path(__file__).resolve().parents[1]
 # Fake values assembled at run time (no token-shaped literal in this file).
 PAT = "ghp_" + "Z9yX8wV7uT6sR5qP4oN3mL2kJ1iH0gF9eD8c"
 PASSWORD = "Qm8" + "vT2xLp9Rz4Kw"
-AGENT = "Claude <noreply@anthropic.com>"
+AGENT = ("Claude", "noreply@anthropic.com")
 
 MCP = json.dumps({"mcpServers": {"github": {
     "command": "docker", "args": ["run", "-i", "ghcr.io/github/github-mcp-server"],
@@ -77,11 +77,11 @@ def test_scan_reads_dotenv_values_tfvars_json_and_mcp_files(
     ("deploy/prod.env", "secret_values"),
     ("app/.env.example", None),
     ("app/.env.sample", None),
-    (".mcp.json", "secret_values"),
-    ("tools/.vscode/mcp.json", "secret_values"),
-    (".cursor/mcp.json", "secret_values"),
-    (".claude/settings.json", "secret_values"),
-    (".claude/settings.local.json", "secret_values"),
+    (".mcp.json", "mcp_config"),
+    ("tools/.vscode/mcp.json", "mcp_config"),
+    (".cursor/mcp.json", "mcp_config"),
+    (".claude/settings.json", "mcp_config"),
+    (".claude/settings.local.json", "mcp_config"),
     ("docs/mcp.json", None),
 ])  # fmt: skip
 def test_classify_dotenv_and_mcp_files_by_name(path: str, fmt: str | None) -> None:
@@ -115,3 +115,39 @@ def test_agent_adding_a_dotenv_and_an_mcp_token_blocks_line_exact(
     assert code == 1
     assert {f for f in found_at(found) if f[0].startswith("NHI40")} == {
         ("NHI401", "app/.env", 3, True), ("NHI401", ".mcp.json", 11, True)}
+
+
+MCP_SERVER = json.dumps({"mcpServers": {
+    "docs": {"command": "npx", "args": ["-y", "docs-mcp"]},
+    "github": {"command": "docker", "args": ["run", "-i", "ghcr.io/github/github-mcp-server"],
+               "env": {"GITHUB_PERSONAL_ACCESS_TOKEN": "${GITHUB_PAT}"}}}}, indent=2) + "\n"
+
+
+@pytest.mark.parametrize(("author", "expected"), [
+    (AGENT, {("NHI101", ".mcp.json", 10, True)}),
+    (HUMAN, set()),
+])  # fmt: skip
+def test_an_agent_adding_an_mcp_server_with_a_credential_needs_approval(
+    make_repo: Any, capsys: pytest.CaptureFixture[str], author: tuple[str, str],
+    expected: set[tuple[str, str, int, bool]],
+) -> None:
+    """The credentialed server (github, line 10) is an identity; the docs server has none."""
+    repo: GitRepo = make_repo()
+    base = repo.commit({"README.md": "x\n"})
+    repo.commit({".mcp.json": MCP_SERVER}, author=author)
+    code, found = check_findings(repo, base, capsys)
+    assert {f for f in found_at(found) if f[0] == "NHI101"} == expected
+    assert code == (1 if expected else 0)
+
+
+def test_an_agent_changing_an_mcp_servers_credential_needs_approval(
+    make_repo: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo: GitRepo = make_repo()
+    base = repo.commit({".mcp.json": MCP_SERVER}, author=HUMAN)
+    repo.commit({".mcp.json": MCP_SERVER.replace("${GITHUB_PAT}", "${ORG_ADMIN_PAT}")},
+                author=AGENT)
+    code, found = check_findings(repo, base, capsys)
+    assert code == 1
+    assert {(f["rule_id"], f["path"], f["address"]) for f in found
+            if f["rule_id"] == "NHI101"} == {("NHI101", ".mcp.json", ".mcp.json#mcpServers.github")}

@@ -4,7 +4,7 @@ Identity rules over the facets of `checker.secrets.scan` and the Kubernetes `Sec
 objects of `checker.parsers.kubernetes`. They gate every author (`checker.gate`): a leak is a
 leak whoever wrote it. Messages name the file, the key or resource and the redacted value
 (`prefix…(sha256:8hex)`, or `…(scrypt:8hex)` for a password-like value:
-`checker.secrets.hardcoded.redact`), never the value itself.
+`checker.secrets.redact.redact`), never the value itself.
 
 Rules (all `error` by default) and the objects they judge:
 - NHI401 hardcoded-credential: `hardcoded_secret` (variant `placeholder`, a note: a provider's

@@ -77,7 +77,8 @@ from checker.model import ParseProblem, ParseResult, SourceFile
 from checker.parsers.kubernetes.key_names import key_name_fields
 from checker.secrets.ci_sinks import github, gitlab
 from checker.secrets.facets import hardcoded_object, state_object
-from checker.secrets.hardcoded import Hit, encrypted_lines, find_hardcoded, is_password_key, redact
+from checker.secrets.hardcoded import Hit, encrypted_lines, find_hardcoded, is_password_key
+from checker.secrets.redact import redact
 from checker.secrets.terraform_sinks import terraform
 
 if TYPE_CHECKING:

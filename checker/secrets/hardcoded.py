@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
-import hashlib
 import math
 import re
 from collections import Counter
@@ -25,7 +23,10 @@ from dataclasses import dataclass
 
 from checker.policy.placeholders import documented_example, placeholder_word
 from checker.secrets.detectors import may_hold_plugin_secret, plugin_values, plugins
+from checker.secrets.encoded import decoded_secrets, plugin_placeholder
 from checker.secrets.pem import holds_key, placeholder_block
+from checker.secrets.redact import PASSWORD_LIKE as _PASSWORD_LIKE
+from checker.secrets.redact import redact
 
 #: Lines longer than this are scanned on their first this-many characters only.
 MAX_LINE = 4096
@@ -99,46 +100,6 @@ _KEYED = "credential-named key"
 _PRIVATE_KEY = "Private Key"
 #: A line that is only a comment (YAML/shell `#`, HCL `//`).
 COMMENT_ONLY = re.compile(r"^\s*(#|//)")
-
-
-#: The cost of the slow hash of a password-like value (scrypt, RFC 7914,
-#: https://www.rfc-editor.org/rfc/rfc7914): N = 2**12, r = 8, p = 1, 4 MiB of memory per
-#: evaluation (128 * r * N bytes), so a guess costs memory as well as time and GPUs gain
-#: little; cheaper than RFC 7914's interactive-login N = 2**14 because a scan may hash
-#: hundreds of values under the per-file parse budget. Fixed, with a fixed salt, so the same
-#: password has the same fingerprint in CI, in the hook and on every machine (baselines and
-#: approvals key on the address that carries it).
-SCRYPT_N = 2**12
-SCRYPT_R = 8
-_SCRYPT_SALT = b"nhi-gate/v1 redaction"
-#: Detectors whose value may be a human-chosen password (low entropy, guessable offline).
-_PASSWORD_LIKE = frozenset({"credential-named key", "Basic Auth Credentials"})
-
-
-def redact(value: str, password_like: bool = False) -> str:
-    """The only form in which a secret value may appear.
-
-    A generated token (`password_like` False: a format-plugin match, random by construction):
-    `prefix…(sha256:8hex)`, the prefix at most 4 characters and at most a fifth of the value,
-    the hash the first 8 hex digits of SHA-256 over the UTF-8 value; a guess cannot be
-    confirmed against it for lack of a feasible guess. A password-like value (a literal under
-    a credential-named key, a basic-auth password): no prefix and no fast hash, `…(scrypt:8hex)`,
-    the first 8 hex digits of scrypt (`SCRYPT_N`, `SCRYPT_R`, p = 1, a fixed salt): stable
-    everywhere, and each guess costs an attacker a 4 MiB scrypt evaluation instead of one
-    SHA-256 (a per-repository HMAC key would have to be shared by CI and every clone for the
-    fingerprints to match, and would leak with them).
-    """
-    if password_like:
-        return f"…(scrypt:{_slow_digest(value)})"
-    shown = value[: min(4, len(value) // 5)]
-    digest = hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()[:8]
-    return f"{shown}…(sha256:{digest})"
-
-
-@functools.lru_cache(maxsize=4096)
-def _slow_digest(value: str) -> str:
-    return hashlib.scrypt(value.encode("utf-8", "replace"), salt=_SCRYPT_SALT, n=SCRYPT_N,
-                          r=SCRYPT_R, p=1, dklen=16).hex()[:8]
 
 
 @dataclass(frozen=True)
@@ -260,7 +221,9 @@ def find_hardcoded(lines: Sequence[str],
             if hit is not None:
                 found.append(hit)
         if not found:
-            found = _decoded_hits(number, line)
+            found = [Hit(number, d.detector, _key_before(line, d.run),
+                         redact(d.value, d.detector in _PASSWORD_LIKE), documented_example(d.value))
+                     for d in decoded_secrets(line)]
         out.extend(found)
     if key_names:
         out = [h for h in out if h.detector != _KEYED or (h.line, h.key) not in key_names]
@@ -281,7 +244,7 @@ def _plugin_hits(number: int, line: str) -> list[Hit]:
     out: list[Hit] = []
     for plugin in plugins() if may_hold_plugin_secret(line) else ():
         for value in plugin_values(plugin, line):
-            if value in seen or _plugin_placeholder(value):
+            if value in seen or plugin_placeholder(value):
                 continue
             seen.add(value)
             detector = str(plugin.secret_type)
@@ -315,57 +278,6 @@ def _keyed_hits(number: int, line: str) -> list[Hit]:
     return out
 
 
-#: A base64 run worth decoding: long enough to hold a token once decoded.
-_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}")
-#: How deep `_decoded_hits` follows base64 inside decoded text (a `.dockerconfigjson` value is
-#: base64 of JSON whose `auth` is base64 of `user:token`).
-_DECODE_DEPTH = 3
-
-
-def _decoded_hits(number: int, line: str) -> list[Hit]:
-    """Format-plugin matches inside the base64 runs of one line, decoded (up to
-    `_DECODE_DEPTH` levels: a docker `config.json` whose `auth` is base64 of `user:ghp_...`, a
-    ConfigMap's `binaryData` holding a PEM key). Each secret once; a private-key block whose
-    decoded body is a placeholder is skipped (`checker.secrets.pem.placeholder_block`)."""
-    out: list[Hit] = []
-    seen: set[str] = set()
-    for run in _BASE64_RUN.findall(line):
-        for text in _decodings(run, _DECODE_DEPTH):
-            decoded_lines = text.split("\n")
-            for index, decoded_line in enumerate(decoded_lines):
-                if not may_hold_plugin_secret(decoded_line):
-                    continue
-                for plugin in plugins():
-                    for value in plugin_values(plugin, decoded_line):
-                        detector = str(plugin.secret_type)
-                        if value in seen or _plugin_placeholder(value) or (
-                                detector == _PRIVATE_KEY
-                                and placeholder_block(decoded_lines, index)):
-                            continue
-                        seen.add(value)
-                        out.append(Hit(number, detector, _key_before(line, run),
-                                       redact(value, detector in _PASSWORD_LIKE),
-                                       documented_example(value)))
-    return out
-
-
-def _decodings(run: str, depth: int) -> list[str]:
-    """The printable texts `run` decodes to as base64, and those its own base64 runs decode
-    to, `depth` levels deep."""
-    padded = run + "=" * (-len(run) % 4)
-    try:
-        text = base64.b64decode(padded, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return []
-    if not text.strip() or not text.replace("\n", "").replace("\r", "").isprintable():
-        return []
-    out = [text]
-    if depth > 1:
-        for inner in _BASE64_RUN.findall(text):
-            out.extend(_decodings(inner, depth - 1))
-    return out
-
-
 #: What may follow a literal on its line: a comment, a separator, a closing bracket.
 _AFTER_LITERAL = re.compile(r"""^\s*(?:$|#|//|,|;|\}|\]|\))""")
 
@@ -378,11 +290,6 @@ def _continues(rest: str, op: str, raw: str) -> bool:
     if raw[:1] in "\"'":
         return False
     return op in (":", "=") and not _AFTER_LITERAL.match(rest)
-
-
-def _plugin_placeholder(value: str) -> bool:
-    v = value.lower()
-    return "xxxx" in v or "${" in v or "{{" in v or "<" in v
 
 
 def _key_before(line: str, value: str) -> str | None:

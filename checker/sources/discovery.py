@@ -105,6 +105,8 @@ def sniff(path: str, head: bytes | None = None) -> Sniff:
     name = p.name.lower()
     if name.endswith(STATE_SUFFIXES):
         return Sniff("terraform_state")
+    if mcp_file(path):
+        return Sniff("mcp_config")
     if secret_values_file(path):
         return Sniff("secret_values")
     if name.endswith((".tf.json", ".tofu.json")):  # OpenTofu reads .tofu.json like .tf.json
@@ -134,12 +136,15 @@ def sniff(path: str, head: bytes | None = None) -> Sniff:
 
 def secret_values_file(path: str) -> bool:
     """True when repository path `path` is read for secret material only, by its name: a
-    dotenv file (`_DOTENV`, not its `.example` template) or an MCP client configuration
-    (`MCP_FILES`). Helm values files are told by content too (`_by_content`: a values file
-    that is a manifest is read as one)."""
+    dotenv file (`_DOTENV`, not its `.example` template). Helm values files are told by
+    content too (`_by_content`: a values file that is a manifest is read as one)."""
     name = PurePosixPath(path).name
-    if _DOTENV.match(name):
-        return not name.lower().endswith(_DOTENV_TEMPLATES)
+    return bool(_DOTENV.match(name)) and not name.lower().endswith(_DOTENV_TEMPLATES)
+
+
+def mcp_file(path: str) -> bool:
+    """True when repository path `path` is an MCP client configuration (`MCP_FILES`), read
+    by `checker.parsers.mcp` and for secret material."""
     return path in MCP_FILES or path.endswith(tuple(f"/{f}" for f in MCP_FILES))
 
 
