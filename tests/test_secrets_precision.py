@@ -45,13 +45,15 @@ def test_nhi401_and_nhi404_judge_a_placeholder_alike(
 ) -> None:
     _, found = _scan(tmp_path, {"secret.yaml": _secret(value), "cm.yaml": _configmap(value)},
                      capsys)
-    at = {(f["rule_id"], f["path"], f["start_line"]) for f in found
+    at = {(f["rule_id"], f["path"], f["start_line"], f["level"]) for f in found
           if str(f["rule_id"]).startswith("NHI40")}
     if value == REAL:
-        assert at == {("NHI404", "secret.yaml", 7), ("NHI401", "secret.yaml", 7),
-                      ("NHI401", "cm.yaml", 6)}
-    else:
+        assert at == {("NHI404", "secret.yaml", 7, "error"), ("NHI401", "secret.yaml", 7, "error"),
+                      ("NHI401", "cm.yaml", 6, "error")}
+    elif value.startswith("<"):  # a deploy-time template (`<password>`): no data at all
         assert at == set()
+    else:  # both call it a placeholder: no NHI401, and NHI404 only notes the Secret's shape
+        assert at == {("NHI404", "secret.yaml", 7, "note")}
 
 
 def test_nhi404_decodes_data_before_judging_a_placeholder(
@@ -59,8 +61,9 @@ def test_nhi404_decodes_data_before_judging_a_placeholder(
 ) -> None:
     text = ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ntype: Opaque\ndata:\n"
             "  password: Q0hBTkdFTUU=\n")  # base64 of CHANGEME
-    _, found = _scan(tmp_path, {"secret.yaml": text}, capsys)
-    assert [f["rule_id"] for f in found if str(f["rule_id"]).startswith("NHI40")] == []
+    code, found = _scan(tmp_path, {"secret.yaml": text}, capsys)
+    assert [(f["rule_id"], f["level"], f["blocking"]) for f in found
+            if str(f["rule_id"]).startswith("NHI40")] == [("NHI404", "note", False)]
 
 
 def test_documented_aws_example_key_is_a_non_blocking_note(
@@ -126,6 +129,7 @@ FIVE_REPO_FALSE_POSITIVES = [
     ("full_secret: '{\"username\":\"some-username\",\"password\":\"supersecretpassword\"}'\n",
      "placeholder JSON"),
     ("tlsSecret: wordpress.local-tls\n", "a Secret's name with a dot"),
+    ('"token_key": "access_token",\n', "a field name in a Helm values file"),
     ("## key should start with -----BEGIN CERTIFICATE----- or\n"
      "## -----BEGIN RSA PRIVATE KEY-----\n##\n# - name: wordpress.local-tls\n",
      "a private-key header in a comment, no block"),
@@ -154,3 +158,14 @@ def test_a_commented_out_whole_private_key_is_still_found() -> None:
     body = "MIIEowIBAAKCAQEAx3mZ9Yq2Vt8Lk4Pn7Rs1Wb6Hc3Jd" + "Qm8vT2xLp9Rz4KwZx8kLm2Qp9wVt4Rj"
     lines = ["# -----BEGIN RSA PRIVATE KEY-----", f"# {body}", "# -----END RSA PRIVATE KEY-----"]
     assert [(h.line, h.detector) for h in secrets.find_hardcoded(lines)] == [(1, "Private Key")]
+
+
+def test_a_multi_line_secret_value_is_data_whatever_words_it_holds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """kube-prometheus' grafana.ini in `stringData` says `default` and `none`: still data."""
+    text = ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: grafana-config\nstringData:\n"
+            "  grafana.ini: |\n    [auth]\n    default_theme = none\n")
+    _, found = _scan(tmp_path, {"secret.yaml": text}, capsys)
+    assert [(f["rule_id"], f["start_line"]) for f in found if f["rule_id"] == "NHI404"] == [
+        ("NHI404", 6)]

@@ -11,7 +11,8 @@ Rules (all `error` by default) and the objects they judge:
   documented example key such as `AKIAIOSFODNN7EXAMPLE`);
 - NHI402 secret-written-to-local-file: `secret_file`;
 - NHI403 secret-output-not-sensitive: `secret_output`;
-- NHI404 kubernetes-secret-with-literal-data: a Kubernetes `Secret` with `data`/`stringData`;
+- NHI404 kubernetes-secret-with-literal-data: a Kubernetes `Secret` with `data`/`stringData`
+  (variant `placeholder`, a note: every value is a placeholder by NHI401's judgement);
 - NHI405 secret-in-ci-artifact-or-cache: `ci_secret_artifact`;
 - NHI406 secret-echoed-to-ci-log: `ci_secret_echo`;
 - NHI407 rotated-secret-outside-vault: `rotated_secret_file`, `ci_rotated_secret_artifact`;
@@ -104,3 +105,15 @@ def check(subject: Subject) -> Iterator[Hit]:
                       f"{obj.address} commits literal secret data ({shown}) to the repository; "
                       "use an ExternalSecret, SealedSecret or CSI secret store instead",
                       name.split(".", 1)[0], line)
+            return
+        placeholders = sorted(
+            ((line, name.removeprefix("placeholder:")) for name, line in obj.attribute_lines.items()
+             if name.startswith("placeholder:") and name.removeprefix("placeholder:").startswith(
+                 _K8S_LITERAL)),
+        )
+        if placeholders:
+            line, name = placeholders[0]
+            yield Hit("NHI404",
+                      f"{obj.address} holds only placeholder values ({name} ...): the real values "
+                      "would be committed here; use an ExternalSecret, SealedSecret or CSI secret "
+                      "store instead", name.split(".", 1)[0], line, variant="placeholder")

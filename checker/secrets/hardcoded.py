@@ -83,12 +83,12 @@ _TF_DEFAULT = re.compile(
 )
 _TF_BLOCK_END = re.compile(r"^\}")
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9]")
-#: A resource name: lower-case words joined by `-` and `.`, at least one `-` (`keycloak-tls`,
-#: `wordpress.local-tls`, `secops-feeds-api-key`).
+#: A resource name: lower-case words joined by `-`, `_` and `.`, at least one `-` or `_`
+#: (`keycloak-tls`, `wordpress.local-tls`, `secops-feeds-api-key`, `access_token`).
 #: Generated tokens and keys are never dictionary words joined by dashes, so under a
 #: secret/token/key-named key (`tlsSecret`, `*_secret_key`) such a value names a Secret or
 #: a secret-manager entry; under a password-named key it may be a passphrase and is kept.
-_SLUG = re.compile(r"^[a-z]+(?:[-.][a-z]+)*-[a-z]+(?:[-.][a-z]+)*$")
+_SLUG = re.compile(r"^[a-z]+(?:[-_.][a-z]+)*[-_][a-z]+(?:[-_.][a-z]+)*$")
 
 _BOOLEANISH = re.compile(r"(?i)^(true|false|yes|no|on|off|null|none|nil|~|\d+(\.\d+)?)$")
 _PATHLIKE = re.compile(r"^(/|\./|\.\./|~/|[A-Za-z]:\\)|\.(pem|key|crt|json|txt|p12|pfx|jks|env)$")

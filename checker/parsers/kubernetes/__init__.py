@@ -276,9 +276,10 @@ def _attribute_lines(doc: MappingNode) -> dict[str, int]:
             text = scalar(value)
             if text is None or _TEMPLATE_ONLY.fullmatch(text.strip()):
                 continue  # `{{TOKEN}}` (parses as a mapping), `${TOKEN}`, empty: no literal data
-            if placeholder_word(_decoded(text) if path == ("data",) else text):
-                continue  # `CHANGEME`, `<password>`: NHI401's placeholder judgement, not data
-            out[".".join((*path, name))] = line_of(key)
+            literal = _decoded(text) if path == ("data",) else text
+            placeholder = "\n" not in literal.strip() and placeholder_word(literal)
+            # `CHANGEME`, `<password>`: NHI401's placeholder judgement, kept apart from data
+            out[("placeholder:" if placeholder else "") + ".".join((*path, name))] = line_of(key)
     return out
 
 
