@@ -61,7 +61,7 @@ def test_nhi404_decodes_data_before_judging_a_placeholder(
 ) -> None:
     text = ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ntype: Opaque\ndata:\n"
             "  password: Q0hBTkdFTUU=\n")  # base64 of CHANGEME
-    code, found = _scan(tmp_path, {"secret.yaml": text}, capsys)
+    _, found = _scan(tmp_path, {"secret.yaml": text}, capsys)
     assert [(f["rule_id"], f["level"], f["blocking"]) for f in found
             if str(f["rule_id"]).startswith("NHI40")] == [("NHI404", "note", False)]
 
