@@ -133,7 +133,7 @@ LAZY_IMPORTS: dict[tuple[str, str], str] = {
     **{("checker.commands.report", f"checker.reporters.{name}"): "sarif-om only for SARIF"
        for name in ("json_report", "sarif", "github", "text")},
     **{("checker.parsers", f"checker.parsers.{name}"): "python-hcl2 only when a parser runs"
-       for name in ("github_actions", "gitlab_ci", "kubernetes", "terraform")},
+       for name in ("github_actions", "gitlab_ci", "kubernetes", "mcp", "terraform")},
     ("checker.pipeline", "checker.sources.prefilter"): "built only when files are parsed",
     ("checker.pipeline", "checker.parsers.terraform"): "python-hcl2 loads in the worker",
     ("checker.pipeline", "checker.secrets"): "detect-secrets loads in the worker",

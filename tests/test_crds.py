@@ -166,9 +166,12 @@ def test_external_secret_key_names_are_not_literal_secrets() -> None:
     assert literals(EXTERNAL_SECRET) == []
     # a docs snippet wrapped in Jinja `{% raw %}` lines is still read by kind
     assert literals("{% raw %}\n" + EXTERNAL_SECRET + "{% endraw %}\n") == []
-    # the same field in any other kind is still judged
-    assert literals(EXTERNAL_SECRET.replace("kind: ExternalSecret", "kind: Widget")) == [
-        (9, "literal:credential-named key"), (13, "literal:credential-named key")]
+    # the same field in any other kind is still judged, but a name-shaped value
+    # (`api_token`, kebab or snake case) is a name in any kind (issue 15)
+    widget = EXTERNAL_SECRET.replace("kind: ExternalSecret", "kind: Widget")
+    assert literals(widget) == []
+    assert literals(widget.replace("db-password", "Zq8vT2xLp9Rz4KwB")) == [
+        (9, "literal:credential-named key")]
     plain = ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n"
              "stringData:\n  db_password: Pr0d-Passw0rd-2024!\n")
     assert literals(EXTERNAL_SECRET + "---\n" + plain) == [(20, "literal:credential-named key")]

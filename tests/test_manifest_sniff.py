@@ -117,7 +117,8 @@ def test_an_evasive_cluster_admin_binding_is_judged(
 
 
 @pytest.mark.parametrize(("path", "text", "expected"), [
-    ("values.yaml", b"rbac:\n  apiVersion: v1\n  kind: Role\n", None),  # nested keys only
+    # nested keys only: no manifest; a Helm values file is read for secrets only
+    ("values.yaml", b"rbac:\n  apiVersion: v1\n  kind: Role\n", "secret_values"),
     ("docs/x.yaml", b"description: apiVersion and kind are required\n", None),
     ("x.json", b'{"spec": {"apiVersion": "v1", "kind": "Pod"}}', None),
     ("x.json", b'[{"apiVersion": "v1", "kind": "ServiceAccount"}]', "kubernetes"),

@@ -270,7 +270,7 @@ def test_no_output_format_contains_a_secret(secret_tree: Path, tmp_path: Path,
     redacted = [f["message"] for f in report["findings"] if f["rule_id"] == "NHI401"]
     assert any(secrets.redact(GITHUB_PAT) in m for m in redacted)
     assert any(secrets.redact(GITLAB_PAT) in m for m in redacted)
-    assert any(secrets.redact(CI_PASSWORD) in m for m in redacted)
+    assert any(secrets.redact(CI_PASSWORD, password_like=True) in m for m in redacted)
     sarif = json.loads(outputs["scan sarif stdout"])
     assert any(r["ruleId"] == "NHI401" for r in sarif["runs"][0]["results"])
     assert "::error" in outputs["scan github stdout"]

@@ -68,4 +68,5 @@ CHECKS: dict[str, Check] = {
     "NHI406": secret_material,
     "NHI407": secret_material,
     "NHI408": secret_material,
+    "NHI409": secret_material,
 }

@@ -1,19 +1,24 @@
-"""NHI401-NHI408: secret material that is hardcoded or lands outside a secrets manager.
+"""NHI401-NHI409: secret material that is hardcoded or lands outside a secrets manager.
 
 Identity rules over the facets of `checker.secrets.scan` and the Kubernetes `Secret`
 objects of `checker.parsers.kubernetes`. They gate every author (`checker.gate`): a leak is a
 leak whoever wrote it. Messages name the file, the key or resource and the redacted value
-(`prefix…(sha256:8hex)`), never the value itself.
+(`prefix…(sha256:8hex)`, or `…(scrypt:8hex)` for a password-like value:
+`checker.secrets.redact.redact`), never the value itself.
 
 Rules (all `error` by default) and the objects they judge:
-- NHI401 hardcoded-credential: `hardcoded_secret`;
+- NHI401 hardcoded-credential: `hardcoded_secret` (variant `placeholder`, a note: a provider's
+  documented example key such as `AKIAIOSFODNN7EXAMPLE`);
 - NHI402 secret-written-to-local-file: `secret_file`;
 - NHI403 secret-output-not-sensitive: `secret_output`;
-- NHI404 kubernetes-secret-with-literal-data: a Kubernetes `Secret` with `data`/`stringData`;
+- NHI404 kubernetes-secret-with-literal-data: a Kubernetes `Secret` with `data`/`stringData`
+  (variant `placeholder`, a note: every value is a placeholder by NHI401's judgement);
 - NHI405 secret-in-ci-artifact-or-cache: `ci_secret_artifact`;
 - NHI406 secret-echoed-to-ci-log: `ci_secret_echo`;
 - NHI407 rotated-secret-outside-vault: `rotated_secret_file`, `ci_rotated_secret_artifact`;
-- NHI408 terraform-state-committed: `terraform_state` (a state file in the change or scan).
+- NHI408 terraform-state-committed: `terraform_state` (a state file in the change or scan);
+- NHI409 secret-in-plain-parameter: `secret_plain_parameter` (an `aws_ssm_parameter` of type
+  `String`/`StringList` holding a secret attribute).
 
 Sources: OWASP NHI2:2025 Secret Leakage
 (https://owasp.org/www-project-non-human-identities-top-10/2025/2-secret-leakage/),
@@ -29,7 +34,7 @@ from collections.abc import Iterator, Mapping
 
 from checker.checks.api import Hit, Subject
 
-_REDACTED = re.compile(r":(.{0,4}…\(sha256:[0-9a-f]{8}\))$")
+_REDACTED = re.compile(r":(.{0,4}…\((?:sha256|scrypt):[0-9a-f]{8}\))$")
 _K8S_LITERAL = ("data.", "stringData.")
 
 #: Facet type -> (rule id, what happened, where it went).
@@ -37,6 +42,8 @@ _SINK_RULES: Mapping[str, tuple[str, str]] = {
     "secret_file": ("NHI402", "writes secret material to a local file"),
     "rotated_secret_file": ("NHI407", "writes a rotated secret to a local file instead of a vault"),
     "secret_output": ("NHI403", "exposes secret material in an output without `sensitive = true`"),
+    "secret_plain_parameter": ("NHI409", "stores secret material in a plain-text SSM parameter "
+                                         "instead of a SecureString or a secrets manager"),
     "ci_secret_artifact": ("NHI405", "writes secret material to a file uploaded as an artifact "
                                      "or saved to a cache"),
     "ci_rotated_secret_artifact": ("NHI407", "leaves a newly minted credential in a file "
@@ -52,13 +59,20 @@ def redacted_value(address: str) -> str | None:
 
 
 def check(subject: Subject) -> Iterator[Hit]:
-    """NHI401-NHI408 on one object (see the module table)."""
+    """NHI401-NHI409 on one object (see the module table)."""
     obj = subject.obj
     anchor = obj.attribute_lines.get("anchor")
     if obj.type == "hardcoded_secret":
         detector = obj.secret_sinks[0].removeprefix("literal:") if obj.secret_sinks else "secret"
         key = next((k for k in obj.attribute_lines if k != "value"), None)
         where = f" in `{key}`" if key else ""
+        if "placeholder:documented-example" in obj.secret_sinks:
+            yield Hit("NHI401",
+                      f"{detector}{where} is a provider's documented example key "
+                      f"({redacted_value(obj.address) or 'redacted'}), a placeholder: make sure "
+                      "no real key was left beside it",
+                      key or "value", obj.attribute_lines.get("value"), variant="placeholder")
+            return
         yield Hit("NHI401",
                   f"{detector} hardcoded{where} ({redacted_value(obj.address) or 'redacted'}): "
                   "move it to a secrets manager, reference it, and rotate it",
@@ -91,3 +105,15 @@ def check(subject: Subject) -> Iterator[Hit]:
                       f"{obj.address} commits literal secret data ({shown}) to the repository; "
                       "use an ExternalSecret, SealedSecret or CSI secret store instead",
                       name.split(".", 1)[0], line)
+            return
+        placeholders = sorted(
+            ((line, name.removeprefix("placeholder:")) for name, line in obj.attribute_lines.items()
+             if name.startswith("placeholder:") and name.removeprefix("placeholder:").startswith(
+                 _K8S_LITERAL)),
+        )
+        if placeholders:
+            line, name = placeholders[0]
+            yield Hit("NHI404",
+                      f"{obj.address} holds only placeholder values ({name} ...): the real values "
+                      "would be committed here; use an ExternalSecret, SealedSecret or CSI secret "
+                      "store instead", name.split(".", 1)[0], line, variant="placeholder")

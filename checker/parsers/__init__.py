@@ -23,17 +23,19 @@ class Parser(Protocol):
 
 #: The formats `build_parsers` has a parser for (known without importing the parsers).
 FORMATS = frozenset({"terraform", "terraform_json", "terraform_vars", "terraform_state", "hcl",
-                     "kubernetes", "github_actions", "gitlab_ci"})  # fmt: skip
+                     "kubernetes", "github_actions", "gitlab_ci", "secret_values",
+                     "mcp_config"})  # fmt: skip
 #: Formats read for secret material only: they define no identity themselves. Terraform
 #: variable definitions files (`.tfvars`, `.tfvars.json`) and other HCL (`terragrunt.hcl`
 #: inputs) hold values such as `db_password = "..."` that end up in resources; a Terraform
-#: state file (`terraform.tfstate`) is secret material as a whole.
-VALUE_FORMATS = frozenset({"terraform_vars", "terraform_state", "hcl"})
+#: state file (`terraform.tfstate`) is secret material as a whole; `secret_values` are files
+#: that only hold values (`.env`, Helm values: `checker.sources.discovery.secret_values_file`).
+VALUE_FORMATS = frozenset({"terraform_vars", "terraform_state", "hcl", "secret_values"})
 
 
 def build_parsers() -> Mapping[str, Parser]:
     """The literal registry: file format -> parser."""
-    from checker.parsers import github_actions, gitlab_ci, kubernetes, terraform
+    from checker.parsers import github_actions, gitlab_ci, kubernetes, mcp, terraform
 
     return {
         "terraform": terraform.parse,
@@ -42,4 +44,5 @@ def build_parsers() -> Mapping[str, Parser]:
         "github_actions": github_actions.parse,
         "gitlab_ci": gitlab_ci.parse,
         "hcl": terraform.parse_terragrunt,
+        "mcp_config": mcp.parse,
     }

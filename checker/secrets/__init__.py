@@ -8,8 +8,11 @@ file or block they are about), judged by `checker.checks.secrets` (NHI4xx) and
 unreadable files.
 
 Secret values never enter the model. A hardcoded value is kept only as `redact(value)`:
-a short prefix, an ellipsis and 8 hex digits of its SHA-256 (`ghp_…(sha256:1a2b3c4d)`), which
-is enough to tell two findings apart and to match a rotated value, and not enough to use it.
+for a generated token, a short prefix, an ellipsis and 8 hex digits of its SHA-256
+(`ghp_…(sha256:1a2b3c4d)`); for a password-like value (under a credential-named key, a
+basic-auth password) no prefix and 8 hex digits of a fixed-cost scrypt (`…(scrypt:1a2b3c4d)`),
+so a guessed password cannot be confirmed at SHA-256 speed. Either is enough to tell two
+findings apart and to match a rotated value, and not enough to use it.
 
 Facets (`type` -> the rule that judges it; `secret_sinks` holds the fact, never the value):
 - every format, line by line:
@@ -74,7 +77,8 @@ from checker.model import ParseProblem, ParseResult, SourceFile
 from checker.parsers.kubernetes.key_names import key_name_fields
 from checker.secrets.ci_sinks import github, gitlab
 from checker.secrets.facets import hardcoded_object, state_object
-from checker.secrets.hardcoded import Hit, encrypted_lines, find_hardcoded, is_password_key, redact
+from checker.secrets.hardcoded import Hit, encrypted_lines, find_hardcoded, is_password_key
+from checker.secrets.redact import redact
 from checker.secrets.terraform_sinks import terraform
 
 if TYPE_CHECKING:

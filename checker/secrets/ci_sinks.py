@@ -51,6 +51,11 @@ _MINTS = re.compile(r"(create-access-key|keys\s+create|credential\s+reset"
                     r"|create-service-specific-credential|token\s+create)")
 _NOT_FILES = frozenset({"/dev/null", "/dev/stderr", "/dev/stdout"})
 _GITHUB_FILES = re.compile(r"GITHUB_(ENV|OUTPUT|STEP_SUMMARY|PATH|STATE)")
+#: Cloud-auth actions that write a credentials file into the workspace (action -> the file, as
+#: a glob), unless told not to (`create_credentials_file: false`): google-github-actions/auth
+#: writes `gha-creds-<random>.json` to `$GITHUB_WORKSPACE` and warns not to upload or package
+#: it (https://github.com/google-github-actions/auth#inputs, `create_credentials_file`).
+_CREDENTIALS_FILE_ACTIONS = {"google-github-actions/auth": "gha-creds-1234567890abcdef.json"}
 _WORKSPACE_PATHS = frozenset({".", "./", "*", "**", "**/*", "${{ github.workspace }}",
                               "${{github.workspace}}", "$GITHUB_WORKSPACE", "$CI_PROJECT_DIR"})
 _GITLAB_SECRET_VARS = frozenset({"CI_JOB_TOKEN", "CI_REGISTRY_PASSWORD", "CI_DEPLOY_PASSWORD",
@@ -93,20 +98,54 @@ def _secret_names(*envs: Node | None, inputs: frozenset[str] = frozenset()) -> s
     return names
 
 
-def _uses_secret(text: str, names: set[str]) -> bool:
+def _uses_secret(text: str, names: set[str], secret_named: bool = False) -> bool:
+    """True when script `text` reads a secret: `${{ secrets.X }}`, `toJSON(secrets)`, a
+    secret input, a variable in `names`, or (`secret_named`: GitLab, whose CI/CD variables are
+    defined outside the file) any `$VAR` whose name says credential (`$DEPLOY_TOKEN`)."""
     if _GHA_SECRET_EXPR.search(text) or _TOJSON_SECRETS.search(text):
         return True
     if any(f"inputs.{m.group(1)}" in names for m in _INPUT_EXPR.finditer(text)):
         return True
-    return any(m.group(1) in names for m in _VAR_USE.finditer(text))
+    return any(m.group(1) in names or (secret_named and SECRET_KEY.search(m.group(1)))
+               for m in _VAR_USE.finditer(text))
 
 
-def _echo_lines(script: list[_ScriptLine], names: set[str]) -> list[int]:
+#: Commands that turn their stdin into something GitHub's and GitLab's log masking no longer
+#: recognises and print it (`echo $TOKEN | base64`): the masked value reaches the log encoded.
+#: GitHub: "a transformed secret is not masked"
+#: (https://docs.github.com/en/actions/security-for-github-actions/security-guides/using-secrets-in-github-actions#redacting-secrets-from-workflow-run-logs).
+_ENCODERS = re.compile(
+    r"^\s*(?:base64|base32|basenc|xxd|od|hexdump|rev|openssl\s+(?:base64|enc)|gzip\s+-c|tr\b"
+    r"|sed\b|awk\b|cut\b|fold\b|iconv\b)"
+)
+#: A whole-environment dump: `printenv`, `env` or `export -p`/`set` alone (or piped on to
+#: another command that prints), which lists every secret bound in the step's environment.
+_ENV_DUMP = re.compile(r"^\s*(?:-\s+)?(?:printenv|env|export\s+-p|set)\s*(?:$|\||;|&&)")
+_PRINTENV_VAR = re.compile(r"^\s*(?:-\s+)?printenv\s+([A-Za-z_]\w*)\s*$")
+
+
+def _echo_lines(script: list[_ScriptLine], names: set[str], dump_secrets: bool = False,
+                secret_named: bool = False) -> list[int]:
+    """Lines that print a secret to the job log: `echo`/`printf` of a secret (not into a file
+    or another command's stdin, except an encoder that prints it: `_ENCODERS`), `printenv X`
+    of a secret variable, and, when `dump_secrets` (secrets are bound in the environment), a
+    whole-environment dump (`_ENV_DUMP`)."""
     out: list[int] = []
     for sl in script:
-        if not _ECHO.match(sl.text) or _MASK.search(sl.text) or not _uses_secret(sl.text, names):
+        printenv = _PRINTENV_VAR.match(sl.text)
+        if printenv and (printenv.group(1) in names
+                         or (secret_named and SECRET_KEY.search(printenv.group(1)))):
+            out.append(sl.line)
             continue
-        if _REDIRECT.search(sl.text) or _PIPE.search(sl.text):
+        if dump_secrets and _ENV_DUMP.match(sl.text) and not _REDIRECT.search(sl.text):
+            out.append(sl.line)
+            continue
+        if (not _ECHO.match(sl.text) or _MASK.search(sl.text)
+                or not _uses_secret(sl.text, names, secret_named)):
+            continue
+        pipes = _PIPE.split(sl.text)
+        if _REDIRECT.search(sl.text) or (len(pipes) > 1 and not all(
+                _ENCODERS.match(part) for part in pipes[1:])):
             continue  # into a file or another command's stdin (`| docker login --password-stdin`)
         out.append(sl.line)
     return out
@@ -213,6 +252,7 @@ def _github_job(path: str, lines: list[str], job_id: str, job_key: Node, job: No
     job_env = get(job, "env")
     written: list[tuple[int, str, bool]] = []
     persisted: int | None = None
+    cloud_creds: tuple[int, str] | None = None  # (step line, file) of a credentials file
     for index, step in enumerate(sequence(get(job, "steps"))):
         if not isinstance(step, MappingNode):
             continue
@@ -220,7 +260,7 @@ def _github_job(path: str, lines: list[str], job_id: str, job_key: Node, job: No
         uses = (scalar(get(step, "uses")) or "").split("@", 1)[0].strip().lower()
         names = _secret_names(workflow_env, job_env, get(step, "env"), inputs=inputs)
         script = _script_lines(get(step, "run"))
-        for n in _echo_lines(script, names):
+        for n in _echo_lines(script, names, dump_secrets=bool(names)):
             out.append(facet(path, "ci_secret_echo", "ci_credential", "github",
                              f"{prefix}.steps[{index}].run#L{n}", n, n, n, ("log:run",)))
         written.extend(_written_files(script, names))
@@ -231,6 +271,10 @@ def _github_job(path: str, lines: list[str], job_id: str, job_key: Node, job: No
                 out.append(facet(path, "checkout_persisted_token", "ci_credential", "github",
                                  f"{prefix}.steps[{index}]", step_line, step_line, step_line,
                                  ("git-config:GITHUB_TOKEN",)))
+        if uses in _CREDENTIALS_FILE_ACTIONS:
+            create = (scalar(get(get(step, "with"), "create_credentials_file")) or "").strip()
+            if create.lower() != "false":
+                cloud_creds = (step_line, _CREDENTIALS_FILE_ACTIONS[uses])
         if uses.startswith(("actions/upload-artifact", "actions/cache")):
             paths = _path_list(get(get(step, "with"), "path"))
             sink = "artifact" if "upload-artifact" in uses else "cache"
@@ -240,6 +284,11 @@ def _github_job(path: str, lines: list[str], job_id: str, job_key: Node, job: No
                     out.append(facet(path, type_, "ci_credential", "github",
                                      f"{prefix}.steps[{index}]#{target}", line, step_line,
                                      line, (f"{sink}:{target}",)))
+            if cloud_creds is not None and sink == "artifact" and _covers(paths, cloud_creds[1]):
+                line, creds_file = cloud_creds
+                out.append(facet(path, "ci_secret_artifact", "ci_credential", "github",
+                                 f"{prefix}.steps[{index}]#{creds_file}", line,
+                                 step_line, line, (f"artifact:{creds_file}",)))
             if persisted is not None and sink == "artifact" and any(
                 p.strip() in _WORKSPACE_PATHS for p in paths
             ):
@@ -277,7 +326,8 @@ def gitlab(path: str, text: str, lines: list[str]) -> list[IdentityObject]:
         for key in ("before_script", "script", "after_script"):
             script.extend(_script_lines(get(job, key)))
         prefix = f"{path}#{job_name}"
-        for n in _echo_lines(script, names):
+        for n in _echo_lines(script, names, dump_secrets=bool(names - _GITLAB_SECRET_VARS),
+                             secret_named=True):
             out.append(facet(path, "ci_secret_echo", "ci_credential", "gitlab",
                              f"{prefix}.script#L{n}", n, n, n, ("log:script",)))
         written = _written_files(script, names)

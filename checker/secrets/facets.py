@@ -26,7 +26,8 @@ _PLATFORM_BY_DETECTOR = {
 
 def hardcoded_object(path: str, hit: Hit) -> IdentityObject:
     """The `hardcoded_secret` facet of `hit` in file `path`, addressed by key (or detector) and
-    redacted value."""
+    redacted value; a documented example key (`hit.example`) has a second sink,
+    `placeholder:documented-example`."""
     label = hit.key or re.sub(r"[^a-z0-9]+", "-", hit.detector.lower()).strip("-")
     attrs = {"value": hit.line}
     if hit.key:
@@ -38,7 +39,8 @@ def hardcoded_object(path: str, hit: Hit) -> IdentityObject:
         address=f"{path}#secret.{label}:{hit.redacted}",
         location=Location(path, hit.line, hit.line),
         attribute_lines=attrs,
-        secret_sinks=(f"literal:{hit.detector}",),
+        secret_sinks=(f"literal:{hit.detector}", *(("placeholder:documented-example",)
+                                                    if hit.example else ())),
         derived_from=path,
     )
 

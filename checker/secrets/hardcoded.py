@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import math
 import re
 from collections import Counter
 from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
+from checker.policy.placeholders import documented_example, placeholder_word
 from checker.secrets.detectors import may_hold_plugin_secret, plugin_values, plugins
-from checker.secrets.pem import placeholder_block
+from checker.secrets.encoded import decoded_secrets, plugin_placeholder
+from checker.secrets.pem import holds_key, placeholder_block
+from checker.secrets.redact import PASSWORD_LIKE as _PASSWORD_LIKE
+from checker.secrets.redact import redact
 
 #: Lines longer than this are scanned on their first this-many characters only.
 MAX_LINE = 4096
@@ -56,13 +59,6 @@ _KV = re.compile(
     r"""(?P<kq>["']?)(?P<key>[A-Za-z_][\w.\-]*)(?P=kq)\s*(?P<op>:|=)\s*"""
     r"""(?P<val>"(?:[^"\\]|\\.)*"|'[^']*'|[^\s"',;}\]#]+)"""
 )
-_REFERENCE = re.compile(
-    r"(?i)(\$\{|\$\(|\{\{|\{%|%\{|#\{|\(\(|^\$[A-Za-z_{]|^(var|local|data|module|each|self|"
-    r"secrets|env|vars|inputs|steps|needs|matrix|github|ref\+\w+|vault|sm|gcp|awssm|azkv):"
-    r"|^(var|local|data|module|each|self|random_\w+|aws_\w+|google_\w+|azurerm_\w+|tls_\w+)\."
-    r"|^arn:aws[\w-]*:(secretsmanager|ssm|kms)|^projects/[^/]+/secrets/|secretKeyRef|valueFrom"
-    r"|^!|^\{\.|\w\(|^[A-Za-z_]\w*(\.\w+){2,}$)"
-)
 #: An index expression (`var.list[0]`, `local.m["k"]`): a reference only when unquoted; inside
 #: quotes (`"F-oS9[DSF"`) `[` is a literal character of the value.
 _INDEX = re.compile(r"\w\[")
@@ -87,15 +83,16 @@ _TF_DEFAULT = re.compile(
 )
 _TF_BLOCK_END = re.compile(r"^\}")
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9]")
+#: A resource name: lower-case words joined by `-`, `_` and `.`, at least one `-` or `_`
+#: (`keycloak-tls`, `wordpress.local-tls`, `secops-feeds-api-key`, `access_token`).
+#: Generated tokens and keys are never dictionary words joined by dashes, so under a
+#: secret/token/key-named key (`tlsSecret`, `*_secret_key`) such a value names a Secret or
+#: a secret-manager entry; under a password-named key it may be a passphrase and is kept.
+_SLUG = re.compile(r"^[a-z]+(?:[-_.][a-z]+)*[-_][a-z]+(?:[-_.][a-z]+)*$")
 
-_PLACEHOLDER_WORD = re.compile(
-    r"(?i)(xxxx|\*\*\*|\.\.\.|<[^>]+>|\[[^\]]+\]|your[_-]|replace|placeholder|changeme|change[_-]me"
-    r"|(?<![a-z])example|sample|dummy|redacted|fake|mock|not[_-]?a[_-]?secret|insert|enter[_-]|todo|tbd"
-    r"|fixme|default|secret[_-]?name|password[_-]?here|\bnull\b|\bnone\b)"
-)
 _BOOLEANISH = re.compile(r"(?i)^(true|false|yes|no|on|off|null|none|nil|~|\d+(\.\d+)?)$")
 _PATHLIKE = re.compile(r"^(/|\./|\.\./|~/|[A-Za-z]:\\)|\.(pem|key|crt|json|txt|p12|pfx|jks|env)$")
-_BASE64 = re.compile(r"^[A-Za-z0-9+/]{16,}={0,2}$")
+_BASE64 = re.compile(r"^[A-Za-z0-9+/]{6,}={0,2}$")
 #: The detector name of a literal under a credential-named key.
 _KEYED = "credential-named key"
 #: detect-secrets' private-key plugin: its hit on a PEM header whose body is a placeholder
@@ -103,17 +100,6 @@ _KEYED = "credential-named key"
 _PRIVATE_KEY = "Private Key"
 #: A line that is only a comment (YAML/shell `#`, HCL `//`).
 COMMENT_ONLY = re.compile(r"^\s*(#|//)")
-
-
-def redact(value: str) -> str:
-    """The only form in which a secret value may appear: `prefix…(sha256:8hex)`.
-
-    The prefix is at most 4 characters and at most a fifth of the value (so a short password
-    shows 1 character); the hash is the first 8 hex digits of SHA-256 over the UTF-8 value.
-    """
-    shown = value[: min(4, len(value) // 5)]
-    digest = hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()[:8]
-    return f"{shown}…(sha256:{digest})"
 
 
 @dataclass(frozen=True)
@@ -125,6 +111,9 @@ class Hit:
     detector: str
     key: str | None
     redacted: str
+    #: A key a provider documents as its example (`AKIAIOSFODNN7EXAMPLE`): reported as a
+    #: placeholder, never blocking (`checker.policy.placeholders.documented_example`).
+    example: bool = False
 
 
 
@@ -166,20 +155,17 @@ def entropy(value: str) -> float:
 def is_placeholder(value: str, quoted: bool = False) -> bool:
     """True for values that are not secrets: references, placeholders, paths, booleans.
 
+    The placeholder and reference words are `checker.policy.placeholders.placeholder_word`,
+    the one judgement NHI404 uses too.
+
     `quoted` says the value was written in quotes, where an index expression cannot occur.
     """
     v = value.strip()
-    word = _PLACEHOLDER_WORD.search(v)
-    if word and word.group().lower() == "example" and re.fullmatch(r"[A-Za-z0-9/+=]{20,}", v):
-        word = None  # a key-shaped value that only says EXAMPLE (AWS documentation keys)
     return (
-        not v
-        or bool(_REFERENCE.search(v))
+        placeholder_word(v)
         or (not quoted and bool(_INDEX.search(v)))
-        or bool(word)
         or bool(_BOOLEANISH.match(v))
         or bool(_PATHLIKE.search(v))
-        or len(set(v)) <= 2
     )
 
 
@@ -216,7 +202,9 @@ def find_hardcoded(lines: Sequence[str],
         if found:
             out.extend(found)
             continue
-        found = _keyed_hits(number, line)
+        # A comment is prose or a commented-out example (`# static token: https://...`): only a
+        # format-plugin match (a real token's shape) counts there, never a keyed value.
+        found = [] if COMMENT_ONLY.match(line) else _keyed_hits(number, line)
         default = _TF_DEFAULT.match(line) or (
             _TF_DEFAULT.match(line[header.end():]) if header else None)  # fmt: skip
         if variable is not None and default and not found:
@@ -232,11 +220,22 @@ def find_hardcoded(lines: Sequence[str],
             hit = _keyed_hit(number, previous, raw, _unquote(raw))
             if hit is not None:
                 found.append(hit)
+        if not found:
+            found = [Hit(number, d.detector, _key_before(line, d.run),
+                         redact(d.value, d.detector in _PASSWORD_LIKE), documented_example(d.value))
+                     for d in decoded_secrets(line)]
         out.extend(found)
     if key_names:
         out = [h for h in out if h.detector != _KEYED or (h.line, h.key) not in key_names]
-    return [h for h in out
-            if h.detector != _PRIVATE_KEY or not placeholder_block(lines, h.line - 1)]
+    return [h for h in out if h.detector != _PRIVATE_KEY or _real_key(lines, h.line - 1)]
+
+
+def _real_key(lines: Sequence[str], index: int) -> bool:
+    """A private-key header's hit stands: its block is no placeholder, and in a comment it is a
+    whole block with key material (a header alone in a comment is prose)."""
+    if index >= len(lines) or not COMMENT_ONLY.match(lines[index]):
+        return index >= len(lines) or not placeholder_block(lines, index)
+    return holds_key(lines, index)
 
 
 def _plugin_hits(number: int, line: str) -> list[Hit]:
@@ -245,11 +244,12 @@ def _plugin_hits(number: int, line: str) -> list[Hit]:
     out: list[Hit] = []
     for plugin in plugins() if may_hold_plugin_secret(line) else ():
         for value in plugin_values(plugin, line):
-            if value in seen or _plugin_placeholder(value):
+            if value in seen or plugin_placeholder(value):
                 continue
             seen.add(value)
-            out.append(Hit(number, str(plugin.secret_type), _key_before(line, value),
-                           redact(value)))
+            detector = str(plugin.secret_type)
+            out.append(Hit(number, detector, _key_before(line, value),
+                           redact(value, detector in _PASSWORD_LIKE), documented_example(value)))
     return out
 
 
@@ -269,7 +269,7 @@ def _keyed_hits(number: int, line: str) -> list[Hit]:
     for m in _KV.finditer(line):
         key, raw = m.group("key"), m.group("val")
         value = _unquote(raw)
-        if value in seen:
+        if value in seen or _continues(line[m.end():], m.group("op"), raw):
             continue
         hit = _keyed_hit(number, key, raw, value)
         if hit is not None:
@@ -278,9 +278,18 @@ def _keyed_hits(number: int, line: str) -> list[Hit]:
     return out
 
 
-def _plugin_placeholder(value: str) -> bool:
-    v = value.lower()
-    return "xxxx" in v or "${" in v or "{{" in v or "<" in v
+#: What may follow a literal on its line: a comment, a separator, a closing bracket.
+_AFTER_LITERAL = re.compile(r"""^\s*(?:$|#|//|,|;|\}|\]|\))""")
+
+
+def _continues(rest: str, op: str, raw: str) -> bool:
+    """True when an unquoted value does not end where `_KV` stopped: YAML prose
+    (`password: shhhh! it's a secret`, one scalar of several words) or an HCL expression
+    (`password = v.type == "BUILT_IN" ? ... : null`); a literal ends its line (`KEY=value`,
+    `key: value # note`)."""
+    if raw[:1] in "\"'":
+        return False
+    return op in (":", "=") and not _AFTER_LITERAL.match(rest)
 
 
 def _key_before(line: str, value: str) -> str | None:
@@ -326,12 +335,15 @@ def _keyed_hit(number: int, key: str, raw: str, value: str) -> Hit | None:
         return None  # `password = string`: a Terraform type constraint, not a value
     if _NAME_CHARS.sub("", value).lower() == _NAME_CHARS.sub("", name).lower():
         return None  # `HF_TOKEN: "HF_TOKEN"`: the value names the variable, it is no secret
+    if not password and _SLUG.match(value):
+        return None  # `tlsSecret: keycloak-tls`, `*_secret_key = "feeds-api-key"`: a name
     candidates = [value]
     if _BASE64.match(value) and len(value) % 4 == 0:
         try:
             decoded = base64.b64decode(value, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
             decoded = ""
+        decoded = decoded.strip()  # `echo x | base64` keeps the newline
         if decoded.isprintable() and decoded:
             if is_placeholder(decoded):
                 return None
@@ -339,7 +351,9 @@ def _keyed_hit(number: int, key: str, raw: str, value: str) -> Hit | None:
     for candidate in candidates:
         for plugin in plugins() if may_hold_plugin_secret(candidate) else ():
             if any(True for _ in plugin_values(plugin, candidate)):
-                return Hit(number, str(plugin.secret_type), key, redact(value))
+                detector = str(plugin.secret_type)
+                return Hit(number, detector, key, redact(value, detector in _PASSWORD_LIKE),
+                           documented_example(candidate))
     if password:
         if len(value) < MIN_PASSWORD_LENGTH:
             return None
@@ -349,4 +363,4 @@ def _keyed_hit(number: int, key: str, raw: str, value: str) -> Hit | None:
         return None
     if raw[:1] not in "\"'" and " " in value:
         return None
-    return Hit(number, _KEYED, key, redact(value))
+    return Hit(number, _KEYED, key, redact(value, True), documented_example(value))

@@ -29,14 +29,12 @@ _BASE64_RUN = re.compile(rf"[A-Za-z0-9+/=]{{{MIN_MATERIAL},}}")
 _ESCAPES = re.compile(r"\\+[nr]")
 
 
-def placeholder_block(lines: Sequence[str], index: int) -> bool:
-    """True when the private-key block whose header is on `lines[index]` (0-based) has a body
-    without key material; False when there is no header on that line, when its END line is
-    not within `MAX_BLOCK_LINES`, or when the body holds a base64 run (see the module
-    docstring)."""
+def _block(lines: Sequence[str], index: int) -> str | None:
+    """The body of the private-key block whose header is on `lines[index]`, escapes turned into
+    line breaks; None when there is no header there or no END line within reach."""
     begin = _BEGIN.search(lines[index])
     if begin is None:
-        return False
+        return None
     body = [lines[index][begin.end():]]
     end = _END.search(body[0])
     for below in lines[index + 1: index + MAX_BLOCK_LINES]:
@@ -45,7 +43,29 @@ def placeholder_block(lines: Sequence[str], index: int) -> bool:
         body.append(below)
         end = _END.search(below)
     if end is None:
-        return False
+        return None
     body[-1] = body[-1][:end.start()]
-    text = _ESCAPES.sub("\n", "\n".join(body))
-    return not any(len(set(run)) >= MIN_DISTINCT for run in _BASE64_RUN.findall(text))
+    return _ESCAPES.sub("\n", "\n".join(body))
+
+
+def _material(body: str) -> bool:
+    return any(len(set(run)) >= MIN_DISTINCT for run in _BASE64_RUN.findall(body))
+
+
+def holds_key(lines: Sequence[str], index: int) -> bool:
+    """True only when the private-key block whose header is on `lines[index]` is whole (its
+    END line within reach) and its body holds key material: the test for a header in a
+    comment (`## key should start with -----BEGIN RSA PRIVATE KEY-----` is prose)."""
+    body = _block(lines, index)
+    return body is not None and _material(body)
+
+
+def placeholder_block(lines: Sequence[str], index: int) -> bool:
+    """True when the private-key block whose header is on `lines[index]` (0-based) has a body
+    without key material; False when there is no header on that line, when its END line is
+    not within `MAX_BLOCK_LINES`, or when the body holds a base64 run (see the module
+    docstring)."""
+    if _BEGIN.search(lines[index]) is None:
+        return False
+    body = _block(lines, index)
+    return body is not None and not _material(body)

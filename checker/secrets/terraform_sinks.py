@@ -4,7 +4,14 @@
 - `secret_file` / `rotated_secret_file`: a `local_file`/`local_sensitive_file` whose content is a
   secret attribute of another resource, rotated when that resource has `keepers`, `rotation_*`
   or refers to `time_rotating`;
-- `secret_output`: an `output` whose value is a secret attribute, without `sensitive = true`;
+- `secret_output`: an `output` whose value is a secret attribute, without `sensitive = true`
+  (also through `local.*` values of the same file: `nonsensitive(local.creds)`);
+- `secret_file` also for a `local-exec` provisioner whose `command` writes a secret attribute
+  to a file (`echo ${tls_private_key.k.private_key_pem} > key.pem`), sink `local-exec:<ref>`;
+- `secret_plain_parameter`: an `aws_ssm_parameter` of `type = "String"`/`"StringList"` whose
+  value is a secret attribute: stored unencrypted, readable by every principal with
+  `ssm:GetParameter`, instead of a `SecureString` (KMS-encrypted) parameter
+  (https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-securestring.html);
 - `oidc_trust_without_audience`: an AWS trust policy for a CI issuer with no `:aud` condition,
   or an Azure federated credential without an audience.
 """
@@ -32,6 +39,11 @@ _TF_REF = re.compile(r"(?<![\w.])(?:(data)\.)?([a-z][a-z0-9_]*)\.([A-Za-z_][\w-]
 _ROTATION_ATTRS = ("keepers", "rotation_rules", "rotation_triggers", "rotate_when_changed",
                    "rotation_days", "rotation_period", "rotation_lambda_arn")
 _LOCAL_FILE_TYPES = ("local_file", "local_sensitive_file")
+#: A shell command that writes to a file: a redirection or `tee`.
+_WRITES_FILE = re.compile(r"(?<![<>&\d])>>?\s*[^\s&]|\|\s*tee\b")
+_LOCAL_REF = re.compile(r"(?<![\w.])local\.([A-Za-z_][\w-]*)")
+#: How many `local.*` hops `_secret_refs` follows (locals referring to locals).
+_LOCAL_DEPTH = 4
 _CONTENT_ATTRS = ("content", "sensitive_content", "content_base64")
 _CI_ISSUERS = ("token.actions.githubusercontent.com", "gitlab.com")
 _AUD_KEY = re.compile(r"(token\.actions\.githubusercontent\.com|gitlab\.com)[^\"'\s]*:aud")
@@ -45,7 +57,7 @@ _FEDERATED_CI = re.compile(
 #: no HCL parse for the secret scan.
 _TF_FACET_TOKENS = re.compile(
     r"local_file|local_sensitive_file|\boutput\b|aws_iam_role|aws_iam_policy_document"
-    r"|federated_identity_credential|\\"
+    r"|federated_identity_credential|local-exec|aws_ssm_parameter|\\"
 )
 
 
@@ -73,6 +85,7 @@ def terraform(path: str, text: str, lines: list[str], hcl: LoadedHcl | None = No
     if not isinstance(data, dict):
         return []
     blocks = list(_tf_blocks(data))
+    local_values = _locals(data)
     resources = {f"{t}.{n}": body for section, t, n, body in blocks if section == "resource"}
     rotated = {addr for addr, body in resources.items() if _rotates(body)}
     out: list[IdentityObject] = []
@@ -92,12 +105,14 @@ def terraform(path: str, text: str, lines: list[str], hcl: LoadedHcl | None = No
             value = body.get("value")
             if body.get("sensitive") is True:
                 continue
-            for ref in _secret_refs(value):
+            for ref in _secret_refs(value, local_values):
                 anchor = _attr_line(lines, start, end, "value")
                 out.append(facet(path, "secret_output", "secret", "generic",
                                  f"output.{name}#{ref}", start, end, anchor,
                                  (f"output:{ref}",), f"output.{name}",
                                  (ref.rsplit(".", 1)[0],)))
+        if section == "resource":
+            out.extend(_resource_sinks(path, lines, address, rtype, body, local_values))
         if (section, rtype) in (("resource", "aws_iam_role"), ("data", "aws_iam_policy_document")):
             block_text = "\n".join(lines[start - 1 : end])
             if _FEDERATED_CI.search(block_text) and not _AUD_KEY.search(block_text):
@@ -115,6 +130,44 @@ def terraform(path: str, text: str, lines: list[str], hcl: LoadedHcl | None = No
             out.append(facet(path, "oidc_trust_without_audience", "oidc_trust", "azure",
                              f"{address}#aud", start, end, anchor,
                              (f"issuer:{body.get('issuer')}",), address))
+    return out
+
+
+def _resource_sinks(path: str, lines: Sequence[str], address: str, rtype: str,
+                    body: Mapping[str, Any], local_values: Mapping[str, Any]
+                    ) -> list[IdentityObject]:  # fmt: skip
+    """`secret_file` facets of a resource's `local-exec` provisioners that write a secret to a
+    file, and the `secret_plain_parameter` facet of a plain-text SSM parameter."""
+    start, end = _int(body.get("__start_line__")), _int(body.get("__end_line__"))
+    out: list[IdentityObject] = []
+    for provisioner in _as_list(body.get("provisioner")):
+        local_exec = provisioner.get("local-exec") if isinstance(provisioner, dict) else None
+        if not isinstance(local_exec, dict):
+            continue
+        command = local_exec.get("command")
+        if not isinstance(command, str) or not _WRITES_FILE.search(command):
+            continue
+        for ref in _secret_refs(command, local_values):
+            anchor = _attr_line(lines, _int(local_exec.get("__start_line__")), end, "command")
+            out.append(facet(path, "secret_file", "secret", "generic", f"{address}#{ref}",
+                             start, end, anchor, (f"local-exec:{ref}",), address,
+                             (ref.rsplit(".", 1)[0],)))
+    kind = body.get("type")
+    if rtype == "aws_ssm_parameter" and isinstance(kind, str) and kind in ("String", "StringList"):
+        for ref in _secret_refs(body.get("value") or body.get("insecure_value"), local_values):
+            anchor = _attr_line(lines, start, end, "type")
+            out.append(facet(path, "secret_plain_parameter", "secret", "aws",
+                             f"{address}#{ref}", start, end, anchor, (f"ssm:{kind}:{ref}",),
+                             address, (ref.rsplit(".", 1)[0],)))
+    return out
+
+
+def _locals(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Every `locals` value of the file, by name."""
+    out: dict[str, Any] = {}
+    for group in _as_list(data.get("locals")):
+        if isinstance(group, dict):
+            out.update((k, v) for k, v in group.items() if not k.startswith("__"))
     return out
 
 
@@ -159,10 +212,17 @@ def _mentions(value: Any, needle: str) -> bool:
     return False
 
 
-def _secret_refs(value: Any) -> list[str]:
-    """`type.name.attr` references in `value` that point at secret attributes."""
+def _secret_refs(value: Any, local_values: Mapping[str, Any] | None = None,
+                 depth: int = 0) -> list[str]:
+    """`type.name.attr` references in `value` that point at secret attributes, also through
+    the `local.*` values it reads (`local_values`, at most `_LOCAL_DEPTH` hops)."""
     text = value if isinstance(value, str) else repr(value) if value is not None else ""
     found: list[str] = []
+    if local_values and depth < _LOCAL_DEPTH:
+        for m in _LOCAL_REF.finditer(text):
+            for ref in _secret_refs(local_values.get(m.group(1)), local_values, depth + 1):
+                if ref not in found:
+                    found.append(ref)
     for m in _TF_REF.finditer(text):
         data, rtype, name, attr = m.groups()
         if data or rtype in ("var", "local", "module", "path", "each", "count", "self"):

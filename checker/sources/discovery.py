@@ -44,7 +44,24 @@ _SKIP_DIRS = frozenset({".git", ".terraform", "node_modules", "__pycache__", ".v
 STATE_SUFFIXES = (".tfstate", ".tfstate.backup")
 #: The file names `walk` yields (by lower-cased suffix); `classify` decides on each.
 _WALK_SUFFIXES = (".tf", ".tofu", ".tf.json", ".tfvars", ".hcl", ".yml", ".yaml", ".json",
-                  *STATE_SUFFIXES)  # fmt: skip
+                  ".env", *STATE_SUFFIXES)  # fmt: skip
+#: dotenv files (`.env`, `.env.production`, `prod.env`): `KEY=value` lines read by docker
+#: compose, direnv and most frameworks (https://docs.docker.com/compose/how-tos/environment-variables/variable-interpolation/#env-file);
+#: the documented templates beside them (`.env.example`) are read as documentation, not values.
+_DOTENV = re.compile(r"^(?:\.env(?:\.[\w.-]+)?|[\w.-]+\.env)$")
+_DOTENV_TEMPLATES = (".example", ".sample", ".template", ".dist", ".defaults")
+#: MCP client configurations: each server entry's `env`/`headers` carry the credential the
+#: agent's tool runs with. Claude Code's project `.mcp.json`
+#: (https://docs.anthropic.com/en/docs/claude-code/mcp), VS Code's `.vscode/mcp.json`
+#: (https://code.visualstudio.com/docs/copilot/chat/mcp-servers), Cursor's `.cursor/mcp.json`
+#: (https://docs.cursor.com/context/model-context-protocol), and agent settings that hold
+#: `mcpServers` (Claude Code `.claude/settings.json`, `.claude/settings.local.json`; Gemini
+#: CLI `.gemini/settings.json`, https://github.com/google-gemini/gemini-cli/blob/main/docs/tools/mcp-server.md).
+MCP_FILES = (".mcp.json", ".vscode/mcp.json", ".cursor/mcp.json", ".claude/settings.json",
+             ".claude/settings.local.json", ".gemini/settings.json")
+#: Helm values files (`values.yaml`, `values-prod.yaml`, `values.prod.yaml`): a chart's
+#: inputs, where charts take passwords (https://helm.sh/docs/chart_template_guide/values_files/).
+_HELM_VALUES = re.compile(r"^values(?:[.-][\w.-]+)?\.ya?ml$")
 
 
 @dataclass(frozen=True)
@@ -88,6 +105,10 @@ def sniff(path: str, head: bytes | None = None) -> Sniff:
     name = p.name.lower()
     if name.endswith(STATE_SUFFIXES):
         return Sniff("terraform_state")
+    if mcp_file(path):
+        return Sniff("mcp_config")
+    if secret_values_file(path):
+        return Sniff("secret_values")
     if name.endswith((".tf.json", ".tofu.json")):  # OpenTofu reads .tofu.json like .tf.json
         return Sniff("terraform_json")
     if name.endswith((".tf", ".tofu")):  # OpenTofu reads .tofu files as Terraform
@@ -113,10 +134,25 @@ def sniff(path: str, head: bytes | None = None) -> Sniff:
     return Sniff(None)
 
 
+def secret_values_file(path: str) -> bool:
+    """True when repository path `path` is read for secret material only, by its name: a
+    dotenv file (`_DOTENV`, not its `.example` template). Helm values files are told by
+    content too (`_by_content`: a values file that is a manifest is read as one)."""
+    name = PurePosixPath(path).name
+    return bool(_DOTENV.match(name)) and not name.lower().endswith(_DOTENV_TEMPLATES)
+
+
+def mcp_file(path: str) -> bool:
+    """True when repository path `path` is an MCP client configuration (`MCP_FILES`), read
+    by `checker.parsers.mcp` and for secret material."""
+    return path in MCP_FILES or path.endswith(tuple(f"/{f}" for f in MCP_FILES))
+
+
 def _by_content(path: str, head: bytes, is_yaml: bool) -> Sniff:
     """`sniff` of a YAML (`is_yaml`) or JSON file from its content `head` (BOM dropped)."""
     if not may_be_manifest(head):
-        return Sniff(None)
+        helm_values = is_yaml and _HELM_VALUES.match(PurePosixPath(path).name)
+        return Sniff("secret_values" if helm_values else None)
     try:
         text = head.decode("utf-8")
     except UnicodeDecodeError:
@@ -126,7 +162,7 @@ def _by_content(path: str, head: bytes, is_yaml: bool) -> Sniff:
     if parsed is Parsed.MANIFEST:
         return Sniff("kubernetes")
     if parsed is Parsed.OTHER:
-        return Sniff(None)
+        return Sniff("secret_values" if _HELM_VALUES.match(PurePosixPath(path).name) else None)
     if parsed is Parsed.SYNTAX_ERROR and text is not None:
         tagged = template_language(text)
         if tagged is not None:
@@ -170,5 +206,5 @@ def walk(roots: Sequence[Path]) -> Iterator[tuple[Path, str]]:
                 full = Path(dirpath) / fname
                 if not full.is_symlink() and not full.is_file():
                     continue  # FIFOs and devices are not files
-                if fname.lower().endswith(_WALK_SUFFIXES):
+                if fname.lower().endswith(_WALK_SUFFIXES) or _DOTENV.match(fname):
                     yield full, full.as_posix()

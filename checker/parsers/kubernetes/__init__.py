@@ -50,6 +50,8 @@ Secret values never enter the model: only key names and line numbers of `data`/`
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Iterator
 
@@ -69,6 +71,7 @@ from checker.parsers.kubernetes.workloads import (
     workload_facet,
 )
 from checker.policy.catalogue import Catalogue, CatalogueEntry
+from checker.policy.placeholders import placeholder_word
 from checker.safeyaml import (
     end_line_of,
     get,
@@ -90,6 +93,14 @@ _KEYED_MAPS = (("data",), ("stringData",), ("spec", "encryptedData"), ("spec", "
 _LIST_DEPTH = 8
 #: A Secret value that is only a template or substitution, filled in at deploy time.
 _TEMPLATE_ONLY = re.compile(r"|\{\{[^{}]*\}\}|\$\{[^{}]*\}|\$\([^()]*\)|<[^<>]*>")
+
+
+def _decoded(text: str) -> str:
+    """A `data` value as the text it encodes (base64, RFC 4648), else as written."""
+    try:
+        return base64.b64decode("".join(text.split()), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return text
 
 
 def parse(source: SourceFile, catalogue: Catalogue) -> ParseResult:
@@ -265,7 +276,10 @@ def _attribute_lines(doc: MappingNode) -> dict[str, int]:
             text = scalar(value)
             if text is None or _TEMPLATE_ONLY.fullmatch(text.strip()):
                 continue  # `{{TOKEN}}` (parses as a mapping), `${TOKEN}`, empty: no literal data
-            out[".".join((*path, name))] = line_of(key)
+            literal = _decoded(text) if path == ("data",) else text
+            placeholder = "\n" not in literal.strip() and placeholder_word(literal)
+            # `CHANGEME`, `<password>`: NHI401's placeholder judgement, kept apart from data
+            out[("placeholder:" if placeholder else "") + ".".join((*path, name))] = line_of(key)
     return out
 
 

@@ -1,0 +1,106 @@
+"""MCP client configurations -> IdentityObjects: an MCP server the agent runs with a credential.
+
+An MCP configuration tells an AI agent which tool servers to start or call, and with which
+credentials (`env` of a local server, `headers` of a remote one). A server entry that carries
+one is a non-human identity the agent acts as: adding or changing it is an identity change,
+so NHI101 asks a human to approve it when an agent or bot wrote it (the literal values are
+NHI401, from the secret scan). GitGuardian's State of Secrets Sprawl 2026 counts 24,008
+secrets in MCP configuration files on public GitHub
+(https://www.gitguardian.com/state-of-secrets-sprawl-report-2026).
+
+Files (`checker.sources.discovery.MCP_FILES`) and the key holding the servers:
+`mcpServers` in Claude Code's `.mcp.json` and `.claude/settings*.json`
+(https://docs.anthropic.com/en/docs/claude-code/mcp), Cursor's `.cursor/mcp.json`
+(https://docs.cursor.com/context/model-context-protocol) and Gemini CLI's
+`.gemini/settings.json`
+(https://github.com/google-gemini/gemini-cli/blob/main/docs/tools/mcp-server.md); `servers`
+in VS Code's `.vscode/mcp.json` (https://code.visualstudio.com/docs/copilot/chat/mcp-servers).
+
+Shape: `mcp_server` (kind `api_token`, platform `mcp`), one per server entry with a
+credential: an `env` or `headers` key named like one (`GITHUB_PERSONAL_ACCESS_TOKEN`,
+`Authorization`, `X-API-Key`), or a credential flag in `args` (`--api-key`, `--token`).
+Address `<path>#mcpServers.<name>` (or `servers.<name>`); location = the entry;
+`attribute_lines` = `env.<KEY>`/`headers.<KEY>`/`args` -> line; `references` = the credential
+keys (names, never values); `metadata` = `command` or `url`; `digest` = sha256 over the entry
+as parsed (values included: a new token is a changed identity). Never raises on bad input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from checker.model import IdentityObject, Location, ParseResult, SourceFile
+from checker.policy.catalogue import Catalogue
+from checker.safeyaml import end_line_of, get, items, line_of, load_source, scalar
+
+FORMAT = "mcp_config"
+#: The keys that hold the server entries, by client.
+SERVER_KEYS = ("mcpServers", "servers")
+#: A key naming a credential (env var or HTTP header).
+_CREDENTIAL_KEY = re.compile(
+    r"(?i)(password|passwd|pwd|secret|token|api[_-]?key|apikey|private[_-]?key|access[_-]?key"
+    r"|credential|authorization|auth[_-]?key|bearer|cookie)"
+)
+_CREDENTIAL_ARG = re.compile(r"(?i)^--?(?:api[_-]?key|token|access[_-]?token|password|secret)\b")
+
+
+def parse(source: SourceFile, catalogue: Catalogue) -> ParseResult:
+    """The credentialed MCP servers of one configuration file (see the module docstring);
+    at most one `ParseProblem` (NHI901-NHI903) for a file that is not readable JSON."""
+    stream = load_source(source)
+    problems = (stream.problem,) if stream.problem is not None else ()
+    root = next((d for d in stream.documents if isinstance(d, MappingNode)), None)
+    objects: list[IdentityObject] = []
+    for key in SERVER_KEYS:
+        for name, name_node, entry in items(get(root, key) if root is not None else None):
+            if isinstance(entry, MappingNode):
+                obj = _server(source.path, stream.lines, key, name, name_node, entry)
+                if obj is not None:
+                    objects.append(obj)
+    return ParseResult(tuple(objects), problems)
+
+
+def _server(path: str, lines: list[str], key: str, name: str, name_node: Node,
+            entry: MappingNode) -> IdentityObject | None:
+    attrs: dict[str, int] = {}
+    refs: list[str] = []
+    for section in ("env", "headers"):
+        for var, var_node, _ in items(get(entry, section)):
+            if _CREDENTIAL_KEY.search(var):
+                attrs[f"{section}.{var}"] = line_of(var_node)
+                refs.append(var)
+    args = get(entry, "args")
+    if isinstance(args, SequenceNode):
+        for arg in args.value:
+            text = scalar(arg) or ""
+            if isinstance(arg, ScalarNode) and _CREDENTIAL_ARG.match(text):
+                attrs.setdefault("args", line_of(arg))
+                refs.append(text.split("=", 1)[0])
+    if not attrs:
+        return None
+    start = line_of(name_node)
+    metadata = {k: v for k in ("command", "url") if (v := scalar(get(entry, k)) or "")}
+    return IdentityObject(
+        kind="api_token",
+        platform="mcp",
+        type="mcp_server",
+        address=f"{path}#{key}.{name}",
+        location=Location(path, start, max(start, end_line_of(entry, lines))),
+        metadata=metadata,
+        attribute_lines=attrs,
+        references=tuple(dict.fromkeys(refs)),
+        digest=hashlib.sha256(json.dumps(_plain(entry), sort_keys=True).encode()).hexdigest()[:32],
+    )
+
+
+def _plain(node: Node | None) -> object:
+    """A YAML node as plain data (for the digest)."""
+    if isinstance(node, MappingNode):
+        return {str(scalar(k)): _plain(v) for k, v in node.value}
+    if isinstance(node, SequenceNode):
+        return [_plain(v) for v in node.value]
+    return scalar(node) if node is not None else None

@@ -1,0 +1,75 @@
+"""One judgement of "this literal is a placeholder, not a secret", shared by every secret rule.
+
+NHI401 (`checker.secrets.hardcoded`, a literal under a credential-named key or a format-plugin
+match) and NHI404 (`checker.parsers.kubernetes`, a Secret's `data`/`stringData` keys) ask the
+same question of a value, so they ask it here and can never disagree (issue 15: NHI404 flagged
+`change-me-placeholder`, `CHANGEME` and `p-XXXX` while NHI401 ignored them).
+
+- `placeholder_word(value)`: the value says it is no secret: a placeholder word (`changeme`,
+  `<token>`, `xxxx`, `your-`, `example`, `dummy`, `REDACTED`, `my-password`, ...), a reference
+  or template (`${...}`, `$VAR`, `{{ }}`, `var.x`, `secrets:`, a secret-manager ARN), or at most
+  two distinct characters (`****`, `aaaa`). Both rules use it.
+- `documented_example(value)`: a key published in a provider's documentation as an example:
+  a placeholder, but one a scanner should still show (gitleaks and trivy users asked for it to
+  be reported without blocking: a copy of it may sit beside a real key).
+
+Sources for the documented examples: AWS "Managing access keys for IAM users"
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_access-keys.html) and AWS
+"Understanding and getting your AWS credentials"
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/security-creds.html), which print
+`AKIAIOSFODNN7EXAMPLE` and `wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY`.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: A reference, template or expression: the value is read from elsewhere at run time.
+REFERENCE = re.compile(
+    r"(?i)(\$\{|\$\(|\{\{|\{%|%\{|#\{|\(\(|^\$[A-Za-z_{]|^(var|local|data|module|each|self|"
+    r"secrets|env|vars|inputs|steps|needs|matrix|github|ref\+\w+|vault|sm|gcp|awssm|azkv):"
+    r"|^(var|local|data|module|each|self|random_\w+|aws_\w+|google_\w+|azurerm_\w+|tls_\w+)\."
+    r"|^arn:aws[\w-]*:(secretsmanager|ssm|kms)|^projects/[^/]+/secrets/|secretKeyRef|valueFrom"
+    r"|^!|^\{\.|\w\(|^[A-Za-z_]\w*(\.\w+){2,}$)"
+)
+#: Words and shapes that say "fill me in". `my-password`, `my-service-principal-secret`,
+#: `test-password` (a `my`/`test`/`some` prefix on a credential word) are the README forms of
+#: "your password here"; so are `**access token goes here**`, `supersecretpassword`, and a
+#: value that is only a credential word (`password`, `token`, `test`).
+_WORD = re.compile(
+    r"(?i)(xxxx|\*\*\*|\.\.\.|<[^>]+>|\[[^\]]+\]|your[_-]|replace|placeholder|changeme|change[_-]me"
+    r"|(?<![a-z])example|sample|dummy|redacted|fake|mock|not[_-]?a[_-]?secret|insert|enter[_-]|todo|tbd"
+    r"|fixme|default|secret[_-]?name|password[_-]?here|\bnull\b|\bnone\b"
+    r"|^(?:my|test|some)[_-][\w-]*(?:secret|password|pass|pwd|token|key)(?:[_-]?\d*)?$"
+    r"|^my(?:secret|password|pass|pwd|token|apikey)\d*$|supersecret|goes[_ -]?here"
+    r"|^(?:password|passwd|pass|pwd|secret|token|key|apikey|test)$"
+    r"|^(?:p|pw|pass|password|secret|token)[_-]x{3,}$)"
+)
+#: AWS's documented example access key ids (`AKIAIOSFODNN7EXAMPLE`, `AKIAI44QH8DHBEXAMPLE`) and
+#: secret access keys (`wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY`): a key id or 40-character
+#: secret whose random part ends in `EXAMPLE` / `EXAMPLEKEY`.
+_DOCUMENTED = re.compile(
+    r"(?<![A-Za-z0-9/+])(?:(?:AKIA|ASIA)[A-Z0-9]{9}EXAMPLE|[A-Za-z0-9/+]{30}EXAMPLEKEY)"
+    r"(?![A-Za-z0-9/+])"
+)
+_KEY_SHAPED = re.compile(r"[A-Za-z0-9/+=]{20,}")
+
+
+def documented_example(value: str) -> bool:
+    """True for a key a provider documents as its example (`AKIAIOSFODNN7EXAMPLE`), also when
+    it is part of a longer value; see the module docstring for the sources."""
+    return _DOCUMENTED.search(value) is not None
+
+
+def placeholder_word(value: str) -> bool:
+    """True when `value` (stripped) says it is no secret: empty, a placeholder word, a
+    reference or template, or at most two distinct characters. A key-shaped value whose only
+    placeholder word is `example` (`AKIAIOSFODNN7EXAMPLE`) is judged by `documented_example`
+    instead, so this says False for it."""
+    v = value.strip()
+    if not v or REFERENCE.search(v) or len(set(v)) <= 2:
+        return True
+    words = [m.group().lower() for m in _WORD.finditer(v)]
+    if words and all(w == "example" for w in words) and _KEY_SHAPED.fullmatch(v):
+        return False  # a key-shaped value that only says EXAMPLE (AWS documentation keys)
+    return bool(words)
