@@ -126,11 +126,12 @@ def test_watch_stops_waiting_on_a_process_over_its_cpu_time() -> None:
 
 @pytestmark_linux
 def test_watch_waits_for_a_busy_process_past_its_window() -> None:
-    code = ("import time\nend = time.process_time() + 1.5\nwhile time.process_time() < end: pass\n"
+    code = ("import time\nend = time.process_time() + 3\nwhile time.process_time() < end: pass\n"
             "print('done', flush=True)\ntime.sleep(60)\n")  # fmt: skip
     with _child(code) as proc:
         assert proc.stdout is not None
-        watch = Watch(proc.pid, 30.0, 0.5)  # several windows pass while it computes
+        # At least one window passes while it computes (2 s: /proc counts CPU time in ticks).
+        watch = Watch(proc.pid, 30.0, 2.0)
         assert watch.wait(proc.stdout.fileno()) is True
         assert watch.over is None
         assert proc.stdout.readline() == b"done\n"

@@ -144,10 +144,12 @@ class Watch:
     """Waits on another process's output under the budgets `deadline` applies in-process.
 
     `wait(fd)` returns True once `fd` is readable, False when process `pid` has used more than
-    `cpu_seconds` of CPU time since the `Watch` was made (`over` is then "cpu") or a window of
-    `window` wall-clock seconds passed in which it used less than `MIN_CPU_SHARE` of a CPU
-    (`over` is "stalled"). Where its CPU time cannot be read, the limit is wall-clock time:
-    `stall_window(cpu_seconds)` in all (`over` is "wall").
+    `cpu_seconds` of CPU time since the `Watch` was made (`over` is then "cpu") or, while this
+    process waits, a window of `window` wall-clock seconds passed in which it used less than
+    `MIN_CPU_SHARE` of a CPU (`over` is "stalled"; each `wait` starts a new window, so time the
+    caller spent elsewhere while the process sat finished does not count). Where its CPU time
+    cannot be read, the limit is wall-clock time: `stall_window(cpu_seconds)` in all from the
+    `Watch`'s making (`over` is "wall").
     """
 
     def __init__(self, pid: int, cpu_seconds: float, window: float) -> None:
@@ -156,15 +158,18 @@ class Watch:
         self.over: str | None = None
         start = process_cpu_seconds(pid)
         self._limit = None if start is None else start + cpu_seconds
-        self._mark = start
+        self._mark = 0.0 if start is None else start
         self._wall_due = time.monotonic() + stall_window(cpu_seconds)
-        self._window_due = time.monotonic() + self.window
+        self._window_due = 0.0
 
     def wait(self, fd: int) -> bool:
         """True when `fd` is readable; False when the process is over a limit (see `over`)."""
+        if self._limit is not None:
+            self._mark = process_cpu_seconds(self.pid) or self._mark
+            self._window_due = time.monotonic() + self.window
         while self.over is None:
             now = time.monotonic()
-            if self._mark is None:
+            if self._limit is None:
                 if now >= self._wall_due:
                     self.over = "wall"
                     break
@@ -173,15 +178,15 @@ class Watch:
                 step = min(1.0, max(0.0, self._window_due - now))
             if select.select([fd], [], [], step)[0]:
                 return True
-            if self._mark is not None:
-                self._check()
+            if self._limit is not None:
+                self._check(self._limit)
         return False
 
-    def _check(self) -> None:
+    def _check(self, limit: float) -> None:
         used = process_cpu_seconds(self.pid)
-        if used is None or self._limit is None or self._mark is None:
+        if used is None:
             return  # gone: its pipe reads as closed
-        if used > self._limit:
+        if used > limit:
             self.over = "cpu"
         elif time.monotonic() >= self._window_due:
             if used - self._mark < MIN_CPU_SHARE * self.window:
