@@ -34,7 +34,7 @@ from checker.parsers.suppressions import find_suppressions
 from checker.policy.catalogue import Catalogue, load_catalogue
 from checker.policy.config import Config
 from checker.policy.privileges import load_admin_table
-from checker.sources.budget import Job, parse_many
+from checker.sources.budget import Job, parse_budget, parse_many
 from checker.sources.discovery import excluded, sniff
 from checker.sources.modules import (
     calls_local_module,
@@ -78,12 +78,12 @@ def parse_sources(
     name no catalogued type/kind/action is not parsed (`checker.sources.prefilter`: it cannot
     define an identity). A `.tf` file reads the `local.X`/`var.X` values of its directory from the
     other `sources` of that directory (`checker.sources.modules`): pass a module's files together.
-    Each parse is bounded by `config.parse_seconds` (NHI903 when over); many files are parsed
-    on `workers` processes (default: every available core; `sources.budget`), few on `worker`
-    when one was started (`warm_parsers`), else in this process.
+    Each parse is bounded by the config's CPU-time budget (`budget.parse_budget`, NHI903 when
+    over); many files are parsed on `workers` processes (default: every core; `sources.budget`),
+    few on `worker` when one was started (`warm_parsers`), else in this process.
     """
     jobs, problems = _plan(sources, catalogue, config, prefilter)
-    results = parse_many(jobs, catalogue, config.parse_seconds, workers=workers, worker=worker)
+    results = parse_many(jobs, catalogue, parse_budget(config), workers=workers, worker=worker)
     return _collect(results, problems)
 
 
@@ -110,7 +110,7 @@ def start_parse(
         for i, side in enumerate(sides)
     ]
     every = [job for jobs, _ in plans for job in jobs]
-    sent = worker is not None and bool(every) and worker.submit(every, config.parse_seconds)
+    sent = worker is not None and bool(every) and worker.submit(every, parse_budget(config))
 
     def finish() -> list[Parsed]:
         answered = worker.collect() if sent and worker is not None else None
@@ -121,7 +121,7 @@ def start_parse(
                 results = answered[offset : offset + len(jobs)]
                 offset += len(jobs)
             else:
-                results = parse_many(jobs, catalogue, config.parse_seconds)
+                results = parse_many(jobs, catalogue, parse_budget(config))
             out.append(_collect(results, problems))
         return out
 

@@ -306,6 +306,8 @@ SLOW_TESTS = frozenset({
     "test_robustness.py::test_prefilter_never_drops_a_file_with_an_identity_in_the_corpus",
     "test_peer_recall.py::test_in_scope_recall_meets_target",
     "test_lint.py::test_mypy_strict_clean",
+    "test_budgets.py::test_the_same_check_gives_the_same_verdict_on_a_busy_machine",
+    "test_budgets.py::test_watch_waits_for_a_busy_process_past_its_window",
 })  # fmt: skip
 
 

@@ -141,15 +141,28 @@ def test_invalid_utf8_is_nhi902_with_line(parse: Callable[..., ParseResult], pat
 
 
 def _forever(source: SourceFile, catalogue: Any) -> ParseResult:
-    while True:
+    while True:  # computes: uses CPU time until stopped
+        pass
+
+
+def _blocked(source: SourceFile, catalogue: Any) -> ParseResult:
+    while True:  # waits: uses (almost) no CPU time
         time.sleep(0.01)
+
+
+SLOW_CPU = "slow.tf: parsing used more than its 0.2-second CPU-time budget; not analysed"
+SLOW_STALLED = ("slow.tf: parsing stalled: almost no CPU time in 5 s of wall-clock time "
+                "(its CPU-time budget is 0.2 s); not analysed")  # fmt: skip
 
 
 def test_time_budget_stops_a_hanging_parser() -> None:
     result = budget.parse_one(_forever, SourceFile("slow.tf", b""), load_catalogue(), 0.2)
-    assert _problems(result) == [
-        ("NHI903", 1, "slow.tf: parsing took longer than the 0.2-second budget; not analysed")
-    ]
+    assert _problems(result) == [("NHI903", 1, SLOW_CPU)]
+
+
+def test_wall_backstop_stops_a_parser_that_gets_no_cpu_time() -> None:
+    result = budget.parse_one(_blocked, SourceFile("slow.tf", b""), load_catalogue(), 0.2)
+    assert _problems(result) == [("NHI903", 1, SLOW_STALLED)]
 
 
 def test_time_budget_in_a_thread_uses_a_child_process() -> None:
@@ -159,13 +172,15 @@ def test_time_budget_in_a_thread_uses_a_child_process() -> None:
         result = pool.submit(
             budget.parse_one, _forever, SourceFile("slow.tf", b""), load_catalogue(), 0.2
         ).result()
+        stalled = pool.submit(
+            budget.parse_one, _blocked, SourceFile("slow.tf", b""), load_catalogue(), 0.2
+        ).result()
         ok = pool.submit(
             budget.parse_one, terraform.parse, SourceFile("ok.tf", SA_TF.encode()),
             load_catalogue(), 30.0,
         ).result()  # fmt: skip
-    assert _problems(result) == [
-        ("NHI903", 1, "slow.tf: parsing took longer than the 0.2-second budget; not analysed")
-    ]
+    assert _problems(result) == [("NHI903", 1, SLOW_CPU)]
+    assert _problems(stalled) == [("NHI903", 1, SLOW_STALLED)]
     assert [o.address for o in ok.objects] == ["aws_iam_user.bot"]
 
 
@@ -174,13 +189,14 @@ def test_parse_seconds_from_config_bounds_a_real_parse_in_workers() -> None:
     body = "".join(
         f'resource "aws_iam_user" "u{i}" {{\n  name = "u{i}"\n}}\n' for i in range(4000)
     ).encode()
-    config = parse_config("budgets:\n  parse_seconds: 0.001\n", "cfg")
+    config = parse_config("budgets:\n  parse_seconds: 0.001\n  parse_seconds_per_mib: 0\n",
+                          "cfg")
     sources = [SourceFile(f"m{i:02}.tf", body) for i in range(60)]
     parsed = parse_sources(sources, load_catalogue(), config, workers=2)
     assert parsed.objects == ()
     assert [(p.path, p.rule_id, p.message) for p in parsed.problems] == [
         (f"m{i:02}.tf", "NHI903",
-         f"m{i:02}.tf: parsing took longer than the 0.001-second budget; not analysed")
+         f"m{i:02}.tf: parsing used more than its 0.001-second CPU-time budget; not analysed")
         for i in range(60)
     ]  # fmt: skip
 

@@ -19,6 +19,10 @@ CONFIG_NAME = ".nhi-gate.yaml"
 #: The baseline file when the config names none (`baseline:`).
 DEFAULT_BASELINE = ".nhi-gate-baseline.json"
 _SCHEMA_PATH = Path(__file__).parent.parent / "schemas" / "config.schema.json"
+#: CPU seconds a parse may use per MiB of the file on top of `parse_seconds`: about twice the
+#: slowest parser's rate (python-hcl2, ~5 s per MiB of `.tf`; YAML ~1.5 s per MiB) measured on
+#: a loaded 2-core machine, so a large file that parses at the usual rate fits (README "Budgets").
+DEFAULT_PARSE_SECONDS_PER_MIB = 10.0
 
 DEFAULT_ALIASES: Mapping[str, tuple[str, ...]] = {
     "owner": ("owner", "team", "owner_email", "owner-email", "contact"),
@@ -63,7 +67,10 @@ class Config:
     baseline: str | None = None
     rule_levels: Mapping[str, str] = field(default_factory=dict)
     max_file_bytes: int = 2 * 1024 * 1024
+    #: `budgets.parse_seconds`: CPU seconds any one file's parse may use, plus
+    #: `parse_seconds_per_mib` for each MiB of the file (`checker.sources.cputime.Budget`).
     parse_seconds: float = 5.0
+    parse_seconds_per_mib: float = DEFAULT_PARSE_SECONDS_PER_MIB
     #: `render.helm.values`: chart directory (repository-relative, no trailing `/`) -> the
     #: values files to render it with, relative to the chart directory, given to `helm
     #: template` after the chart's own `values.yaml` (README "Helm charts").
@@ -153,6 +160,9 @@ def parse_config(text: str, source: str) -> Config:
         rule_levels={k: v["level"] for k, v in (data.get("rules") or {}).items() if "level" in v},
         max_file_bytes=int(budgets.get("max_file_bytes", 2 * 1024 * 1024)),
         parse_seconds=float(budgets.get("parse_seconds", 5.0)),
+        parse_seconds_per_mib=float(
+            budgets.get("parse_seconds_per_mib", DEFAULT_PARSE_SECONDS_PER_MIB)
+        ),
         helm_values={k.strip("/"): tuple(v) for k, v in (helm.get("values") or {}).items()},
         helm_binary=helm.get("binary"),
         source=source,

@@ -1,17 +1,20 @@
-"""Bounded work per file: a wall-clock deadline around each parse, and a parallel map over files.
+"""Bounded work per file: a CPU-time budget around each parse, and a parallel map over files.
 
 Mechanism (chosen over a worker process per file, which pays a fork and pickling per file and
 would make a 5-file pre-commit run slower than the parse itself; benchmarks/RESULTS.md):
 
-- `deadline(seconds)` arms `signal.setitimer(ITIMER_REAL)`; when it fires, the handler raises
-  `BudgetExceeded` in the parsing code. python-hcl2 (lark) is pure Python and libyaml's
-  composer calls back into Python for every node, so the signal is delivered within
-  milliseconds. `BudgetExceeded` derives from `BaseException` so a library's own
-  `except Exception` cannot swallow it.
-- Where a signal timer cannot be used (not the main thread, or no `SIGALRM`, i.e. Windows), the
-  parse runs in a one-off child process that is killed when the budget runs out.
+- `parse_one` runs a parse under `checker.sources.cputime.deadline`: a file of `n` bytes may use
+  `Budget.for_size(n)` seconds of this process's CPU time (`ITIMER_PROF`), and a wall-clock
+  backstop stops only a parse that gets almost no CPU time (blocked, not busy). CPU time, not
+  wall-clock time, so a loaded machine gives the same verdict as an idle one. python-hcl2
+  (lark) is pure Python and libyaml's composer calls back into Python for every node, so the
+  signal is delivered within milliseconds.
+- Where a signal timer cannot be used (not the main thread, or no `setitimer`, i.e. Windows),
+  the parse runs in a one-off child process: a forked child applies the same `deadline` to
+  itself and the parent watches its CPU time (`cputime.Watch`); a child without a signal timer
+  is bounded by wall-clock time only (`cputime.stall_window` of its budget).
 - `parse_many` parses many files on every available core (forked worker processes, each of
-  which uses the signal timer for its own files); few files are parsed in-process, or in one
+  which uses the signal timers for its own files); few files are parsed in-process, or in one
   `checker.sources.worker.ParseWorker` forked at the start of a `hook`/`check`, which imports
   the parsers on the second core while the parent reads git.
 
@@ -24,16 +27,25 @@ import os
 import posixpath
 import signal
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from types import FrameType
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from checker.model import ParseProblem, ParseResult, SourceFile
 from checker.policy.catalogue import Catalogue
+from checker.policy.config import Config
+from checker.sources.cputime import (
+    Budget,
+    BudgetExceeded,
+    Watch,
+    deadline,
+    stall_window,
+)
 
 if TYPE_CHECKING:  # multiprocessing costs ~5 ms to import; only the fallbacks need it
     from multiprocessing.connection import Connection
+
+__all__ = ["Budget", "BudgetExceeded", "deadline", "over_budget", "parse_budget", "parse_many",
+           "parse_one"]
 
 ParseFn = Callable[[SourceFile, Catalogue], ParseResult]
 
@@ -45,61 +57,42 @@ _CHUNK = 16
 _CHUNK_MAX = 64
 
 
-#: After the budget runs out, the alarm repeats this often until the parse is abandoned.
-_REFIRE_SECONDS = 0.02
-
-
-class BudgetExceeded(BaseException):
-    """Raised inside a parse when its time budget runs out (a BaseException on purpose)."""
-
-
 def _signal_timer_usable() -> bool:
     return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
 
 
-@contextmanager
-def deadline(seconds: float) -> Iterator[None]:
-    """Raise `BudgetExceeded` in the body once `seconds` (wall clock) have passed.
-
-    Uses `ITIMER_REAL`/`SIGALRM`; the previous handler and timer are restored on exit. Must be
-    called from the main thread (`parse_one` checks); nesting is not supported.
-    """
-
-    armed = [True]
-
-    def _fire(_signum: int, _frame: FrameType | None) -> None:
-        if armed[0]:
-            raise BudgetExceeded
-
-    previous = signal.signal(signal.SIGALRM, _fire)
-    # Keep firing after the first alarm: an exception raised while the interpreter runs a
-    # finalizer or weakref callback is printed and dropped ("Exception ignored in ..."), so a
-    # one-shot alarm could be lost and the parse would run on unbounded.
-    signal.setitimer(signal.ITIMER_REAL, seconds, _REFIRE_SECONDS)
-    try:
-        yield
-    finally:
-        while True:  # a repeat alarm may land before `armed` is cleared: disarm again
-            try:
-                armed[0] = False
-                signal.setitimer(signal.ITIMER_REAL, 0)
-                signal.signal(signal.SIGALRM, previous)
-                break
-            except BudgetExceeded:
-                continue
-
-
-def over_budget(path: str, seconds: float) -> ParseProblem:
-    """The NHI903 problem for a file whose parse ran out of time."""
+def over_budget(path: str, seconds: float, stalled: bool = False) -> ParseProblem:
+    """The NHI903 problem for a file whose parse ran out of CPU time (`seconds`, its scaled
+    budget), or, `stalled`, was stopped by the wall-clock backstop."""
+    if stalled:
+        return ParseProblem(
+            path,
+            "NHI903",
+            f"{path}: parsing stalled: almost no CPU time in {stall_window(seconds):.3g} s of "
+            f"wall-clock time (its CPU-time budget is {seconds:.3g} s); not analysed",
+        )
     return ParseProblem(
         path,
         "NHI903",
-        f"{path}: parsing took longer than the {seconds:g}-second budget; not analysed",
+        f"{path}: parsing used more than its {seconds:.3g}-second CPU-time budget; not analysed",
     )
 
 
-def _child(conn: Connection, parse: ParseFn, source: SourceFile, catalogue: Catalogue) -> None:
-    conn.send(parse(source, catalogue))
+def as_budget(budget: Budget | float) -> Budget:
+    """`budget`, or a flat `Budget(budget)` (no size scaling) for a number of seconds."""
+    return budget if isinstance(budget, Budget) else Budget(float(budget))
+
+
+def parse_budget(config: Config) -> Budget:
+    """The per-file budget the config sets (`budgets.parse_seconds`, `parse_seconds_per_mib`)."""
+    return Budget(config.parse_seconds, config.parse_seconds_per_mib)
+
+
+def _child(conn: Connection, parse: ParseFn, source: SourceFile, catalogue: Catalogue,
+           budget: Budget) -> None:
+    # A forked child runs this in its main thread: the same CPU-time deadline as in-process.
+    usable = _signal_timer_usable()
+    conn.send(parse_one(parse, source, catalogue, budget) if usable else parse(source, catalogue))
     conn.close()
 
 
@@ -109,7 +102,7 @@ def can_fork() -> bool:
 
 
 def _parse_in_child(
-    parse: ParseFn, source: SourceFile, catalogue: Catalogue, seconds: float
+    parse: ParseFn, source: SourceFile, catalogue: Catalogue, budget: Budget
 ) -> ParseResult:
     import multiprocessing
     from multiprocessing.context import ForkContext, SpawnContext
@@ -119,18 +112,23 @@ def _parse_in_child(
         if "fork" in multiprocessing.get_all_start_methods()
         else multiprocessing.get_context("spawn")
     )
+    seconds = budget.for_size(len(source.raw))
     recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(send, parse, source, catalogue), daemon=True)
+    proc = ctx.Process(target=_child, args=(send, parse, source, catalogue, budget), daemon=True)
     proc.start()
     send.close()
     try:
-        if recv.poll(seconds):
+        assert proc.pid is not None
+        # The child stops itself at its budget; the watch covers a child that cannot (stuck
+        # outside Python, or no signal timer): a second more of CPU time, or a stall.
+        watch = Watch(proc.pid, seconds + 1.0, stall_window(seconds))
+        if watch.wait(recv.fileno()):
             try:
                 result: ParseResult = recv.recv()
                 return result
             except EOFError:
                 pass  # the child died without an answer: treat as over budget
-        return ParseResult(problems=(over_budget(source.path, seconds),))
+        return ParseResult(problems=(over_budget(source.path, seconds, watch.over == "stalled"),))
     finally:
         if proc.is_alive():
             proc.kill()
@@ -139,16 +137,19 @@ def _parse_in_child(
 
 
 def parse_one(
-    parse: ParseFn, source: SourceFile, catalogue: Catalogue, seconds: float
+    parse: ParseFn, source: SourceFile, catalogue: Catalogue, budget: Budget | float
 ) -> ParseResult:
-    """`parse(source, catalogue)`, or an NHI903 result when it takes longer than `seconds`."""
+    """`parse(source, catalogue)`, or an NHI903 result when it uses more than its budget of CPU
+    time (`Budget.for_size` of the file's size; a number is a flat budget) or stalls."""
+    budget = as_budget(budget)
     if not _signal_timer_usable():
-        return _parse_in_child(parse, source, catalogue, seconds)
+        return _parse_in_child(parse, source, catalogue, budget)
+    seconds = budget.for_size(len(source.raw))
     try:
         with deadline(seconds):
             return parse(source, catalogue)
-    except BudgetExceeded:
-        return ParseResult(problems=(over_budget(source.path, seconds),))
+    except BudgetExceeded as exc:
+        return ParseResult(problems=(over_budget(source.path, seconds, exc.stalled),))
 
 
 Job = tuple[ParseFn, SourceFile]
@@ -157,7 +158,7 @@ Job = tuple[ParseFn, SourceFile]
 class BatchParser(Protocol):
     """What `parse_many` asks of a `checker.sources.worker.ParseWorker`."""
 
-    def run(self, jobs: Sequence[Job], seconds: float) -> list[ParseResult] | None:
+    def run(self, jobs: Sequence[Job], budget: Budget) -> list[ParseResult] | None:
         """The jobs' results in order, or None when the worker could not answer."""
 _WORKER_CATALOGUE: list[Catalogue] = []
 
@@ -166,9 +167,9 @@ def _init_worker(catalogue: Catalogue) -> None:
     _WORKER_CATALOGUE[:] = [catalogue]
 
 
-def _run_chunk(chunk: Sequence[Job], seconds: float) -> list[ParseResult]:
+def _run_chunk(chunk: Sequence[Job], budget: Budget) -> list[ParseResult]:
     catalogue = _WORKER_CATALOGUE[0]
-    return [parse_one(fn, src, catalogue, seconds) for fn, src in chunk]
+    return [parse_one(fn, src, catalogue, budget) for fn, src in chunk]
 
 
 def _chunks(jobs: Sequence[Job]) -> list[Sequence[Job]]:
@@ -202,25 +203,27 @@ def available_cores() -> int:
 def parse_many(
     jobs: Sequence[Job],
     catalogue: Catalogue,
-    seconds: float,
+    budget: Budget | float,
     *,
     workers: int | None = None,
     worker: BatchParser | None = None,
 ) -> list[ParseResult]:
-    """Run every `(parser, source)` job under the per-file budget; results in job order.
+    """Run every `(parser, source)` job under the per-file budget (`parse_one`); results in
+    job order.
 
     Uses `workers` (default: `available_cores()`) forked processes when there are at least
     `PARALLEL_MIN_FILES` jobs and more than one core. Fewer jobs go to `worker` when one is
     given and still answers, else they are parsed in-process. If the pool breaks (a worker
     killed from outside), the unfinished jobs are parsed in-process.
     """
+    budget = as_budget(budget)
     n = workers if workers is not None else available_cores()
     if n <= 1 or len(jobs) < PARALLEL_MIN_FILES or not can_fork():
         if worker is not None and jobs:
-            answered = worker.run(jobs, seconds)
+            answered = worker.run(jobs, budget)
             if answered is not None:
                 return answered
-        return [parse_one(fn, src, catalogue, seconds) for fn, src in jobs]
+        return [parse_one(fn, src, catalogue, budget) for fn, src in jobs]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
@@ -234,7 +237,7 @@ def parse_many(
             initializer=_init_worker,
             initargs=(catalogue,),
         ) as pool:
-            futures = [pool.submit(_run_chunk, chunk, seconds) for chunk in chunks]
+            futures = [pool.submit(_run_chunk, chunk, budget) for chunk in chunks]
             for i, fut in enumerate(futures):
                 results[i] = fut.result()
     except BrokenProcessPool:
@@ -242,6 +245,6 @@ def parse_many(
     out: list[ParseResult] = []
     for chunk, res in zip(chunks, results, strict=True):
         if res is None:
-            res = [parse_one(fn, src, catalogue, seconds) for fn, src in chunk]
+            res = [parse_one(fn, src, catalogue, budget) for fn, src in chunk]
         out.extend(res)
     return out
