@@ -168,8 +168,26 @@ class Terminated(BaseException):
     run ends like an interrupt: workers closed, exit 2, never a verdict."""
 
 
+#: The signals this process was sent (its own process only): a handler's exception that
+#: Python drops (raised inside a finalizer) must still end the run with no verdict.
+_SIGNALLED: list[str] = []
+
+
 def _on_sigterm(_signum: int, _frame: object) -> None:
+    _SIGNALLED.append("terminated (SIGTERM)")
     raise Terminated
+
+
+class Interrupted(BaseException):
+    """Raised in the main thread on SIGINT when nhi-gate is its own process. Not
+    `KeyboardInterrupt`: CPython remembers a KeyboardInterrupt raised while code compiled from
+    a string runs (a `dataclasses` method made during a lazy import) and, under `python -m`,
+    ends the process by SIGINT at exit although the interrupt was handled (exit -2, not 2)."""
+
+
+def _on_sigint(_signum: int, _frame: object) -> None:
+    _SIGNALLED.append("interrupted (SIGINT)")
+    raise Interrupted
 
 
 @contextlib.contextmanager
@@ -187,7 +205,7 @@ def _error_handler() -> Iterator[list[int]]:
     except NhiGateError as exc:
         print(f"nhi-gate: error: {exc}", file=sys.stderr)
         code[0] = 2
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted):
         print("nhi-gate: interrupted (SIGINT): no verdict", file=sys.stderr)
         code[0] = 2
     except Terminated:
@@ -233,8 +251,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         _, older, oldest = gc.get_threshold()
         gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
         signal.signal(signal.SIGTERM, _on_sigterm)
+        signal.signal(signal.SIGINT, _on_sigint)
     try:
-        return _main(argv)
+        code = _main(argv)
+        if own_process and _SIGNALLED and code != 2:  # the handler's exception was dropped
+            print(f"nhi-gate: {_SIGNALLED[0]}: no verdict", file=sys.stderr)
+            return 2
+        return code
     finally:
         if own_process:
             gc.freeze()
