@@ -82,6 +82,11 @@ def parser() -> Lark | None:
         return methods["body"](self, [finish(self, a) for a in args])
 
     def default(self: Any, data: str, children: list[Any], meta: Any) -> Tree:  # type: ignore[type-arg]
+        if data.startswith("__"):
+            # lark's own repetition rules (`__tuple_star_6`): inlined into the rule above,
+            # whose method drops `Discard`. Their list is extended in place as each item is
+            # read; a copy here would make a long list quadratic.
+            return Tree(data, children, meta)
         return Tree(data, [c for c in children if c is not Discard], meta)
 
     inline = type("InlineDictTransformer", (DictTransformer,),
