@@ -74,10 +74,12 @@ def peer_rows(
     secrets = shutil.which("detect-secrets", path=str(Path(sys.executable).parent))
     if secrets:
         real = corpus / "real-repos"
+        # detect-secrets reads the files under its working directory (given a path outside
+        # it, it finds nothing): both run in the folder, on `.`
         rows.append(pair("(f) real-repos: `scan` vs `detect-secrets scan --all-files` "
                          "(peer column: detect-secrets)",
-                         [*nhi, "scan", str(real)], [secrets, "scan", "--all-files", str(real)],
-                         reps))
+                         [*nhi, "scan", "."], [secrets, "scan", "--all-files", "."],
+                         reps, cwd=real))
     if hook_repo is not None:
         small_reps = max(reps, 9)
         with busy_cores(max(1, (os.cpu_count() or 2) - 1)):
