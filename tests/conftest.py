@@ -376,3 +376,11 @@ def check_findings(repo: GitRepo, base: str, capsys: pytest.CaptureFixture[str]
 def found_at(findings: list[dict[str, Any]]) -> set[tuple[str, str, int, bool]]:
     """(rule id, path, start line, blocking) of each finding."""
     return {(f["rule_id"], f["path"], f["start_line"], f["blocking"]) for f in findings}
+
+
+@pytest.fixture(scope="module")
+def signatures() -> Any:
+    """The agent and bot signatures of rules/agents.yaml (`AgentSignatures`)."""
+    from checker.provenance.agents import load_agent_signatures
+
+    return load_agent_signatures()

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from conftest import COPILOT, HUMAN, WEB_FLOW, GitRepo, agent_branch
 from test_check_e2e import validate_sarif
+from test_provenance import commit
 
 from checker.change import Commit
 from checker.cli import main
@@ -35,25 +36,6 @@ WORKFLOW = ("name: ci\non: push\njobs:\n  b:\n    runs-on: ubuntu-latest\n    st
             "      - run: make\n")
 HARDENED = WORKFLOW.replace("on: push\n", "on: push\npermissions:\n  id-token: write\n")
 SA = 'resource "google_service_account" "etl" {\n  account_id = "etl"\n}\n'
-
-
-@pytest.fixture(scope="module")
-def signatures() -> AgentSignatures:
-    return load_agent_signatures()
-
-
-def commit(
-    name: str = HUMAN[0],
-    email: str = HUMAN[1],
-    *,
-    message: str = "Change",
-    trailers: tuple[tuple[str, str], ...] = (),
-    committer: tuple[str, str] | None = None,
-) -> Commit:
-    cname, cemail = committer or (name, email)
-    if trailers:
-        message += "\n\n" + "\n".join(f"{k}: {v}" for k, v in trailers)
-    return Commit("c" * 40, ("p" * 40,), name, email, cname, cemail, message, trailers)
 
 
 # --------------------------------------------------------------------------------------------

@@ -23,11 +23,6 @@ from checker.provenance.classify import (
 NOREPLY = "users.noreply.github.com"
 
 
-@pytest.fixture(scope="module")
-def signatures() -> AgentSignatures:
-    return load_agent_signatures()
-
-
 def commit(
     name: str = HUMAN[0],
     email: str = HUMAN[1],
