@@ -295,3 +295,16 @@ locals {
 """
     assert [(h.line, h.key) for h in secrets.find_hardcoded(text.split("\n"))] == [
         (11, "password")]
+
+
+def test_one_line_json_names_each_secrets_own_key() -> None:
+    """In one-line JSON (a `terraform.tfvars.json`), a token is reported under its own key, not
+    the pair before it; both tokens on the line are found."""
+    from checker.secrets.hardcoded import find_hardcoded
+
+    aws = "Egza" + "q7Rt2LmN9xVb3KpW8sYd4FhJ6gUc1ZoE5iTaQ0wB"[:36]
+    token = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+    line = f'{{"region":"eu-west-1","aws_secret_key":"{aws}","gh":"{token}"}}'
+    hits = find_hardcoded([line])
+    assert sorted((h.line, h.detector, h.key) for h in hits) == [
+        (1, "AWS Access Key", "aws_secret_key"), (1, "GitHub Token", "gh")]

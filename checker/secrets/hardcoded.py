@@ -293,8 +293,12 @@ def _continues(rest: str, op: str, raw: str) -> bool:
 
 
 def _key_before(line: str, value: str) -> str | None:
+    """The key of the `key: value` pair whose value starts where `value` does on `line` (a
+    quoted value is closed for the match, so in one-line JSON the key is the value's own, not
+    the pair before it), else None."""
     head = line[: line.find(value)]
-    found = list(_KV.finditer(head + "X"))
+    quote = head[-1] if head[-1:] in ("'", '"') else ""
+    found = list(_KV.finditer(head + "X" + quote))
     return found[-1].group("key") if found else None
 
 
