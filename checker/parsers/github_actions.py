@@ -25,7 +25,8 @@ Shapes produced (`<path>` is `SourceFile.path`):
 - A composite action (`action.yml` with `runs.using: composite`): its `runs.steps` are read as
   one job's steps, addressed `<path>#runs.steps[<index>]`, each with
   `attribute_lines["runs.using"]` (the calling job decides `environment` and permissions).
-- Repository secrets a job holds (`checker.parsers.github_secrets`): address
+- Repository secrets a job holds (`checker.parsers.github_secrets`; the workflow's `env:`
+  counts for every job): address
   `<job>.secrets.<NAME>`, type `repository_cloud_keys` (platform the key's provider),
   `repository_pat` or `repository_secret`; location = the first use; `attribute_lines`
   `use.<via>` per use and `to.<uses@ref>` per action or called workflow it reaches.
@@ -152,13 +153,15 @@ class _Workflow:
         """The job's objects, and its credential steps that use the top-level OIDC token."""
         job_meta = common.comment_metadata(self.lines, line_of(job_key))
         environment = keys.environment(get(job, "environment"))
+        workflow_env = None if prefix else get(self.root, "env")  # a composite's has none
         prefix = prefix or f"{self.path}#jobs.{job_id}"
         steps = [
             obj
             for index, step in enumerate(sequence(get(job, "steps")))
             if (obj := self._step(step, f"{prefix}.steps[{index}]", job_meta, environment))
         ]
-        held = job_secrets(job, lambda uses: self._action_entry(uses) is not None)
+        held = job_secrets(job, lambda uses: self._action_entry(uses) is not None,
+                           workflow_env)
         steps += [o for u in held if (o := self._secret(u, prefix, job_meta, environment))]
         perms = get_entry(job, "permissions")
         if perms is None:

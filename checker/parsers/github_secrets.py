@@ -3,6 +3,8 @@
 
 A job holds a secret when a `${{ secrets.NAME }}` expression (any case; `GITHUB_TOKEN` is the
 workflow's own token, judged through `permissions:`, and is left out) appears in:
+- the workflow's `env:` (`via` `workflow.env.<VAR>`; every job receives it, so each job
+  holds it: https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-syntax#env);
 - the job's `env:` (`via` `env.<VAR>`; every step of the job sees it);
 - the `secrets:` mapping of a reusable-workflow call (`via` `secrets.<KEY>`);
 - a step's `with:` input or `env:` variable (`via` `steps[<i>].with.<input>` / `.env.<VAR>`),
@@ -76,16 +78,20 @@ class SecretUse:
         return min(self.lines.values())
 
 
-def job_secrets(job: Node, skip_step: Callable[[str], bool]) -> list[SecretUse]:
+def job_secrets(job: Node, skip_step: Callable[[str], bool],
+                workflow_env: Node | None = None) -> list[SecretUse]:
     """The secrets `job` holds (see the module doc), in order of first use. `skip_step(uses)`
-    is True for a catalogued credential action, whose `with:` inputs are its own identity."""
+    is True for a catalogued credential action, whose `with:` inputs are its own identity;
+    `workflow_env` is the workflow's top-level `env:` mapping, which every job receives."""
     found: dict[str, SecretUse] = {}
     steps = [(i, s, (scalar(get(s, "uses")) or "").strip())
              for i, s in enumerate(sequence(get(job, "steps"))) if isinstance(s, MappingNode)]
     every_step = {u: line_of(get(s, "uses") or s) for _, s, u in steps if u}
     call = (scalar(get(job, "uses")) or "").strip()
-    for var, key, value in items(get(job, "env")):
-        for use in _uses(found, value, f"env.{var}", line_of(key)):
+    job_env = [(f"workflow.env.{var}", var, key, value) for var, key, value in items(workflow_env)]
+    job_env += [(f"env.{var}", var, key, value) for var, key, value in items(get(job, "env"))]
+    for via, var, key, value in job_env:
+        for use in _uses(found, value, via, line_of(key)):
             _bind(use, var)
             use.handed_to.update(every_step)
     if call:

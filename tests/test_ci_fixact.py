@@ -1,0 +1,62 @@
+"""GitHub Actions gaps a hostile tester found (issue 15, fix-actions): secrets in
+workflow-level `env:`, in `secrets['X']`/`format()` expressions and in container and service
+keys; `secrets: inherit` to an unpinned third-party workflow; read-only jobs and re-pinned
+credential actions that are no new credential. Real git repos: base by a human, head by
+Claude."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from conftest import HUMAN, GitRepo, check_findings
+
+CLAUDE = ("Claude", "noreply@anthropic.com")
+WF = ".github/workflows/ci.yml"
+
+
+def _check(make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+           base_files: dict[str, str], head_files: dict[str, str]
+           ) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
+    repo = make_repo()
+    repo.commit({"README.md": "# app\n", **base_files}, author=HUMAN)
+    repo.checkout("claude/ci", create=True)
+    repo.commit(head_files, author=CLAUDE, message="Update CI")
+    return check_findings(repo, "main", capsys)
+
+
+def _rules(findings: list[dict[str, Any]], blocking: bool | None = None
+           ) -> set[tuple[str, int]]:  # fmt: skip
+    return {(f["rule_id"], f["start_line"]) for f in findings
+            if blocking is None or f["blocking"] is blocking}
+
+
+WORKFLOW_ENV = """\
+name: ci
+on: push
+permissions:
+  contents: read
+env:
+  AWS_ACCESS_KEY_ID: ${{ secrets.PROD_AWS_ACCESS_KEY_ID }}
+  GH_TOKEN: ${{ secrets.ORG_ADMIN_PAT }}
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - run: make test
+"""
+
+
+def test_workflow_env_secrets_are_held_by_every_job(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    """Secrets in the workflow-level `env:` reach every job: each job holds them (NHI101,
+    NHI316 at the `env:` lines), as under `jobs.test.env`; NHI313 still warns."""
+    code, findings = _check(make_repo, capsys, {}, {WF: WORKFLOW_ENV})
+    assert code == 1
+    assert {("NHI101", 6), ("NHI316", 6), ("NHI101", 7), ("NHI316", 7)} <= _rules(
+        findings, blocking=True)
+    assert {("NHI313", 6), ("NHI313", 7)} <= _rules(findings, blocking=False)
+    held = {f["address"] for f in findings if f["rule_id"] == "NHI316"}
+    assert held == {f"{WF}#jobs.test.secrets.PROD_AWS_ACCESS_KEY_ID",
+                    f"{WF}#jobs.test.secrets.ORG_ADMIN_PAT"}
