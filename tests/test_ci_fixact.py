@@ -60,3 +60,36 @@ def test_workflow_env_secrets_are_held_by_every_job(
     held = {f["address"] for f in findings if f["rule_id"] == "NHI316"}
     assert held == {f"{WF}#jobs.test.secrets.PROD_AWS_ACCESS_KEY_ID",
                     f"{WF}#jobs.test.secrets.ORG_ADMIN_PAT"}
+
+
+STEP_ENV = """\
+name: ci
+on: push
+permissions:
+  contents: read
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    environment: prod
+    steps:
+      - run: make test
+        env:
+          TOKEN: ${{ %s }}
+"""
+
+
+@pytest.mark.parametrize(("expression", "name"), [
+    ("secrets['ORG_ADMIN_PAT']", "ORG_ADMIN_PAT"),
+    ("format('{0}', secrets.ORG_ADMIN_PAT)", "ORG_ADMIN_PAT"),
+    ("secrets[format('PROD_{0}', 'AWS_KEY')]", "[computed]"),
+])
+def test_secret_references_in_any_expression_form(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        expression: str, name: str) -> None:
+    """Index syntax, a secret inside a function call, and a computed name (an unknown secret,
+    fail closed) are held secrets: NHI101 blocks the agent's step at its `env:` line."""
+    code, findings = _check(make_repo, capsys, {}, {WF: STEP_ENV % expression})
+    assert code == 1
+    blocking = [(f["rule_id"], f["start_line"], f["address"]) for f in findings
+                if f["blocking"]]
+    assert blocking == [("NHI101", 12, f"{WF}#jobs.test.secrets.{name}")]

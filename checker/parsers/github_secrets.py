@@ -1,8 +1,11 @@
 """The repository secrets a GitHub Actions job holds, and who it hands them to: facts for
 `checker.parsers.github_actions`, which turns each into an identity.
 
-A job holds a secret when a `${{ secrets.NAME }}` expression (any case; `GITHUB_TOKEN` is the
-workflow's own token, judged through `permissions:`, and is left out) appears in:
+A job holds a secret when a `${{ ... }}` expression names it (`secrets.NAME`,
+`secrets['NAME']`, inside a function call like `format('{0}', secrets.NAME)`, any case;
+`GITHUB_TOKEN` is the workflow's own token, judged through `permissions:`, and is left out;
+a computed name, `secrets[format(...)]`, is held as the unknown secret `[computed]`:
+https://docs.github.com/en/actions/reference/workflows-and-actions/expressions) in:
 - the workflow's `env:` (`via` `workflow.env.<VAR>`; every job receives it, so each job
   holds it: https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-syntax#env);
 - the job's `env:` (`via` `env.<VAR>`; every step of the job sees it);
@@ -42,7 +45,15 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 
 from checker.safeyaml import get, items, line_of, scalar, sequence
 
-_SECRET_REF = re.compile(r"\$\{\{[^}]*?\bsecrets\.([A-Za-z_][A-Za-z0-9_-]*)", re.IGNORECASE)
+#: One `${{ ... }}` expression (its body may hold braces: `format('{0}', ...)`).
+_EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
+#: A secret named in an expression: `secrets.NAME`, `secrets['NAME']`, or `secrets[<expr>]`
+#: (a computed name, group 3).
+_SECRET_REF = re.compile(
+    r"(?<![\w.])secrets\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_-]*)|\[\s*(?:'([^']*)'\s*\]"
+    r"|([^\]]*)\]))", re.IGNORECASE)
+#: The name a computed `secrets[<expr>]` is held under: an unknown secret, still held.
+COMPUTED = "[computed]"
 _CLOUD_VARS = {
     "aws": frozenset({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}),
     "azure": frozenset({"ARM_CLIENT_SECRET", "AZURE_CLIENT_SECRET", "AZURE_CREDENTIALS",
@@ -119,7 +130,8 @@ def _uses(found: dict[str, SecretUse], value: Node, via: str, line: int
           ) -> Iterator[SecretUse]:  # fmt: skip
     """The secrets `value` names (each once), recorded at `via`/`line`."""
     text = scalar(value) if isinstance(value, ScalarNode) else None
-    for name in dict.fromkeys(m.group(1) for m in _SECRET_REF.finditer(text or "")):
+    refs = (m for e in _EXPRESSION.finditer(text or "") for m in _SECRET_REF.finditer(e[1]))
+    for name in dict.fromkeys(m[1] or m[2] or COMPUTED for m in refs):
         if name.upper() == "GITHUB_TOKEN":
             continue
         use = found.setdefault(name.upper(), SecretUse(name))
