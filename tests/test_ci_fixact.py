@@ -93,3 +93,42 @@ def test_secret_references_in_any_expression_form(
     blocking = [(f["rule_id"], f["start_line"], f["address"]) for f in findings
                 if f["blocking"]]
     assert blocking == [("NHI101", 12, f"{WF}#jobs.test.secrets.{name}")]
+
+
+CONTAINERS = """\
+name: ci
+on: push
+permissions:
+  contents: read
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    environment: prod
+    container:
+      image: ghcr.io/org/img:1
+      credentials:
+        username: bot
+        password: ${{ secrets.REGISTRY_PASSWORD }}
+    services:
+      db:
+        image: postgres
+        env:
+          POSTGRES_PASSWORD: ${{ secrets.DB_PASSWORD }}
+        credentials:
+          username: bot
+          password: ${{ secrets.SVC_REGISTRY_PASSWORD }}
+    steps:
+      - run: make test
+"""
+
+
+def test_container_and_service_secrets_are_held(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    """`container.credentials`, `services.<name>.env` and `services.<name>.credentials` hand
+    repository secrets to the job: each is a held secret needing approval (NHI101)."""
+    code, findings = _check(make_repo, capsys, {}, {WF: CONTAINERS})
+    assert code == 1
+    blocking = {(f["rule_id"], f["start_line"], f["address"].rsplit(".", 1)[-1])
+                for f in findings if f["blocking"]}
+    assert blocking == {("NHI101", 13, "REGISTRY_PASSWORD"), ("NHI101", 18, "DB_PASSWORD"),
+                        ("NHI101", 21, "SVC_REGISTRY_PASSWORD")}

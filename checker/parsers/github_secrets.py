@@ -9,6 +9,8 @@ https://docs.github.com/en/actions/reference/workflows-and-actions/expressions) 
 - the workflow's `env:` (`via` `workflow.env.<VAR>`; every job receives it, so each job
   holds it: https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-syntax#env);
 - the job's `env:` (`via` `env.<VAR>`; every step of the job sees it);
+- the job container's or a service container's `env:` or registry `credentials:`
+  (`via` `container.env.<VAR>`, `services.<name>.credentials.password`, ...);
 - the `secrets:` mapping of a reusable-workflow call (`via` `secrets.<KEY>`);
 - a step's `with:` input or `env:` variable (`via` `steps[<i>].with.<input>` / `.env.<VAR>`),
   or its `run:` script (`via` `steps[<i>].run`).
@@ -105,6 +107,9 @@ def job_secrets(job: Node, skip_step: Callable[[str], bool],
         for use in _uses(found, value, via, line_of(key)):
             _bind(use, var)
             use.handed_to.update(every_step)
+    for via, var, key, value in _container_keys(job):
+        for use in _uses(found, value, via, line_of(key)):
+            _bind(use, var)
     if call:
         for name, key, value in items(get(job, "secrets")):
             for use in _uses(found, value, f"secrets.{name}", line_of(key)):
@@ -124,6 +129,17 @@ def job_secrets(job: Node, skip_step: Callable[[str], bool],
         if isinstance(run, ScalarNode):
             list(_uses(found, run, f"{prefix}.run", line_of(run)))
     return sorted(found.values(), key=lambda u: u.first_line)
+
+
+def _container_keys(job: Node) -> Iterator[tuple[str, str, Node, Node]]:
+    """`(via, name, key, value)` of the job container's and service containers' `env:` and
+    registry `credentials:` entries."""
+    containers = [("container", get(job, "container"))]
+    containers += [(f"services.{n}", v) for n, _, v in items(get(job, "services"))]
+    for where, node in containers:
+        for part in ("env", "credentials"):
+            for name, key, value in items(get(node, part)):
+                yield f"{where}.{part}.{name}", name, key, value
 
 
 def _uses(found: dict[str, SecretUse], value: Node, via: str, line: int
