@@ -132,3 +132,28 @@ def test_container_and_service_secrets_are_held(
                 for f in findings if f["blocking"]}
     assert blocking == {("NHI101", 13, "REGISTRY_PASSWORD"), ("NHI101", 18, "DB_PASSWORD"),
                         ("NHI101", 21, "SVC_REGISTRY_PASSWORD")}
+
+
+INHERIT = """\
+name: ci
+on: push
+permissions:
+  contents: read
+jobs:
+  deploy:
+    uses: evilorg/wf/.github/workflows/deploy.yml@main
+    secrets: inherit
+"""
+
+
+def test_secrets_inherit_to_unpinned_third_party_workflow_blocks(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    """`secrets: inherit` hands every repository secret to a workflow its owner can move:
+    NHI324 names it, and the job holds the secrets, a CI credential needing approval."""
+    code, findings = _check(make_repo, capsys, {}, {WF: INHERIT})
+    assert code == 1
+    assert ("NHI101", 8) in _rules(findings, blocking=True)
+    assert {("NHI324", 8), ("NHI311", 8)} <= _rules(findings, blocking=False)
+    nhi324 = next(f for f in findings if f["rule_id"] == "NHI324")
+    assert "every repository secret (`secrets: inherit`)" in nhi324["message"]
+    assert "evilorg/wf/.github/workflows/deploy.yml@main" in nhi324["message"]

@@ -25,8 +25,9 @@ Rules (default level):
   (warning).
 - NHI320 workflow-level-id-token: `id-token: write` granted to every job of a workflow with
   more than one job (warning); in a single-job workflow the workflow level is the job level.
-- NHI324 secret-to-unpinned-action: a repository secret handed to a third-party action or
-  reusable workflow not pinned by a full commit SHA (warning).
+- NHI324 secret-to-unpinned-action: a repository secret (or every one, `secrets: inherit`)
+  handed to a third-party action or reusable workflow not pinned by a full commit SHA
+  (warning; it blocks an agent's change through NHI101 on the held secret).
 
 A job's repository secrets are identities (`checker.parsers.github_secrets`): cloud keys taken
 straight from `secrets.*` into `env:` and GitHub tokens other than GITHUB_TOKEN (a PAT given
@@ -298,8 +299,10 @@ def _unpinned(subject: Subject) -> Iterator[Hit]:
         if uses.startswith(("./", "docker://")) or action.split("/", 1)[0].lower() in (
                 _FIRST_PARTY) or _SHA.match(ref.strip()):
             continue
+        what = "every repository secret (`secrets: inherit`)" if name == "*" else (
+            f"`secrets.{name}`")
         yield Hit("NHI324",
-                  f"{obj.address.rsplit('.secrets.', 1)[0]} hands `secrets.{name}` to "
+                  f"{obj.address.rsplit('.secrets.', 1)[0]} hands {what} to "
                   f"`{uses}`, a third-party action not pinned to a commit SHA: whoever moves "
                   f"`{ref or 'its default branch'}` runs code with the secret",
                   f"to.{action}", line)

@@ -11,7 +11,9 @@ https://docs.github.com/en/actions/reference/workflows-and-actions/expressions) 
 - the job's `env:` (`via` `env.<VAR>`; every step of the job sees it);
 - the job container's or a service container's `env:` or registry `credentials:`
   (`via` `container.env.<VAR>`, `services.<name>.credentials.password`, ...);
-- the `secrets:` mapping of a reusable-workflow call (`via` `secrets.<KEY>`);
+- the `secrets:` mapping of a reusable-workflow call (`via` `secrets.<KEY>`), or
+  `secrets: inherit`, every repository secret, held as `*` (`via` `secrets`:
+  https://docs.github.com/en/actions/sharing-automations/reusing-workflows#passing-inputs-and-secrets-to-a-reusable-workflow);
 - a step's `with:` input or `env:` variable (`via` `steps[<i>].with.<input>` / `.env.<VAR>`),
   or its `run:` script (`via` `steps[<i>].run`).
 Uses in the `with:` of a catalogued credential action (`aws-actions/configure-aws-credentials`
@@ -45,7 +47,7 @@ from dataclasses import dataclass, field
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
-from checker.safeyaml import get, items, line_of, scalar, sequence
+from checker.safeyaml import get, get_entry, items, line_of, scalar, sequence
 
 #: One `${{ ... }}` expression (its body may hold braces: `format('{0}', ...)`).
 _EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
@@ -56,6 +58,8 @@ _SECRET_REF = re.compile(
     r"|([^\]]*)\]))", re.IGNORECASE)
 #: The name a computed `secrets[<expr>]` is held under: an unknown secret, still held.
 COMPUTED = "[computed]"
+#: The name `secrets: inherit` is held under: every repository secret, handed to the call.
+INHERITED = "*"
 _CLOUD_VARS = {
     "aws": frozenset({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}),
     "azure": frozenset({"ARM_CLIENT_SECRET", "AZURE_CLIENT_SECRET", "AZURE_CREDENTIALS",
@@ -110,6 +114,11 @@ def job_secrets(job: Node, skip_step: Callable[[str], bool],
     for via, var, key, value in _container_keys(job):
         for use in _uses(found, value, via, line_of(key)):
             _bind(use, var)
+    inherit = get_entry(job, "secrets")
+    if call and inherit is not None and (scalar(inherit[1]) or "").strip().lower() == "inherit":
+        use = found.setdefault(INHERITED, SecretUse(INHERITED))
+        use.lines.setdefault("secrets", line_of(inherit[0]))
+        use.handed_to.setdefault(call, line_of(inherit[0]))
     if call:
         for name, key, value in items(get(job, "secrets")):
             for use in _uses(found, value, f"secrets.{name}", line_of(key)):
