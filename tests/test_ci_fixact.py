@@ -157,3 +157,47 @@ def test_secrets_inherit_to_unpinned_third_party_workflow_blocks(
     nhi324 = next(f for f in findings if f["rule_id"] == "NHI324")
     assert "every repository secret (`secrets: inherit`)" in nhi324["message"]
     assert "evilorg/wf/.github/workflows/deploy.yml@main" in nhi324["message"]
+
+
+READ_ONLY_BASE = """\
+name: ci
+on: push
+permissions:
+  contents: read
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - run: make test
+"""
+LINT_JOB = """\
+  lint:
+    permissions:
+      contents: read
+      pull-requests: read
+    runs-on: ubuntu-latest
+    steps:
+      - run: make lint
+"""
+
+
+def test_new_read_only_job_in_existing_workflow_passes(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    """A new read-only job (a read scope the workflow block does not name) holds no secret
+    and writes nothing: a note (NHI302 narrowed), no NHI101, exit 0, as in a new workflow."""
+    code, findings = _check(make_repo, capsys, {WF: READ_ONLY_BASE},
+                            {WF: READ_ONLY_BASE + LINT_JOB})
+    assert code == 0
+    assert _rules(findings, blocking=True) == set()
+    assert ("NHI302", 11) in _rules(findings, blocking=False)
+    assert "NHI101" not in {f["rule_id"] for f in findings}
+
+
+def test_new_job_with_a_write_scope_still_blocks(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    """The same job with `pull-requests: write` widens the token: NHI101 blocks."""
+    code, findings = _check(make_repo, capsys, {WF: READ_ONLY_BASE},
+                            {WF: READ_ONLY_BASE + LINT_JOB.replace("requests: read",
+                                                                    "requests: write")})
+    assert code == 1
+    assert ("NHI101", 11) in _rules(findings, blocking=True)
