@@ -17,9 +17,9 @@ WF = ".github/workflows/ci.yml"
 
 
 def _check(make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
-           base_files: dict[str, str], head_files: dict[str, str]
+           base_files: dict[str, str], head_files: dict[str, str], name: str = "repo"
            ) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
-    repo = make_repo()
+    repo = make_repo(name)
     repo.commit({"README.md": "# app\n", **base_files}, author=HUMAN)
     repo.checkout("claude/ci", create=True)
     repo.commit(head_files, author=CLAUDE, message="Update CI")
@@ -201,3 +201,45 @@ def test_new_job_with_a_write_scope_still_blocks(
                                                                     "requests: write")})
     assert code == 1
     assert ("NHI101", 11) in _rules(findings, blocking=True)
+
+
+PINNED = """\
+name: ci
+on: push
+permissions:
+  contents: read
+  id-token: write
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: aws-actions/configure-aws-credentials@%s
+        with:
+          role-to-assume: arn:aws:iam::123456789012:role/deploy
+          aws-region: eu-west-1
+"""
+SHA1, SHA2 = "a" * 40, "b" * 40
+
+
+def test_sha_bump_of_a_credential_action_is_a_note(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    """Only the pinned commit of an existing credential step changed: the same identity, a
+    note (NHI302 re-pinned); its missing `environment:` predates the change (no NHI316)."""
+    code, findings = _check(make_repo, capsys, {WF: PINNED % SHA1}, {WF: PINNED % SHA2})
+    assert code == 0
+    assert _rules(findings, blocking=True) == set()
+    assert [(f["rule_id"], f["start_line"], f["level"]) for f in findings
+            if f["rule_id"] != "NHI103"] == [("NHI302", 10, "note")]  # NHI103: no trailer
+    assert any("re-pinned" in f["message"] for f in findings)
+
+
+def test_sha_bump_with_another_change_is_judged(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    """A bump that also changes an input (or moves to a tag) is judged as a change: blocks."""
+    head = (PINNED % SHA2).replace("eu-west-1", "us-east-1")
+    code, findings = _check(make_repo, capsys, {WF: PINNED % SHA1}, {WF: head})
+    assert code == 1
+    assert {("NHI101", 10), ("NHI316", 10)} <= _rules(findings, blocking=True)
+    code, findings = _check(make_repo, capsys, {WF: PINNED % SHA1}, {WF: PINNED % "v4"},
+                            "tag")
+    assert code == 1

@@ -118,6 +118,26 @@ def narrows(subject: Subject) -> Iterator[Hit]:
     """NHI302 `narrowed` for a GITHUB_TOKEN change that widens no scope
     (`checker.checks.gha_permissions`)."""
     yield from gha_permissions.narrows(subject)
+    yield from _repinned(subject)
+
+
+def _repinned(subject: Subject) -> Iterator[Hit]:
+    """NHI302 `re-pinned` (a note): a credential step that existed at base and whose only
+    change is the commit SHA its action is pinned to (`IdentityObject.frame_digest`), with
+    the same environment, grants, references, sinks and metadata. The same identity, not a
+    new one; what it lacked at base (an `environment:`) predates the change."""
+    obj, base = subject.obj, subject.base
+    if (base is None or obj.kind != "ci_credential" or base.type != obj.type
+            or not obj.frame_digest or obj.frame_digest != base.frame_digest):
+        return
+    same = ("environment", "secret_sinks", "metadata", "references")
+    if any(getattr(obj, f) != getattr(base, f) for f in same) or (
+            gha_permissions.unplaced(obj) != gha_permissions.unplaced(base)):
+        return
+    yield Hit("NHI302",
+              f"{obj.address} re-pinned: only the commit its action is pinned to changed; the "
+              "same credential step as before, so the change needs no approval", "uses",
+              obj.attribute_lines.get("uses"), variant="re-pinned")
 
 
 def _workflow_permissions(subject: Subject) -> Iterator[Hit]:

@@ -130,12 +130,12 @@ def _only_token_moved(obj: IdentityObject, base: IdentityObject) -> bool:
     if not (gone and all(r.endswith(_OIDC_SUFFIX) for r in gone) and new == {job}):
         return False
     same = ("type", "environment", "secret_sinks", "metadata")
-    return all(getattr(obj, f) == getattr(base, f) for f in same) and _unplaced(obj) == (
-        _unplaced(base))
+    return all(getattr(obj, f) == getattr(base, f) for f in same) and unplaced(obj) == (
+        unplaced(base))
 
 
-def _unplaced(obj: IdentityObject) -> tuple[tuple[object, ...], ...]:
-    """The grants of `obj` without their lines."""
+def unplaced(obj: IdentityObject) -> tuple[tuple[object, ...], ...]:
+    """The grants of `obj` without their lines (action, resource, effect, conditions)."""
     return tuple((g.action, g.resource, g.effect, g.conditions) for g in obj.privileges)
 
 

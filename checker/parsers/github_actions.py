@@ -21,7 +21,8 @@ Shapes produced (`<path>` is `SourceFile.path`):
   `privileges`: AWS `sts:AssumeRoleWithWebIdentity` (or `sts:AssumeRole` with static keys) on
   `role-to-assume`, GCP `roles/iam.workloadIdentityUser` on the service account;
   `secret_sinks`: `literal:with.<input>` for a secret-like input written as a literal rather
-  than a `${{ ... }}` expression (the value itself is never kept).
+  than a `${{ ... }}` expression (the value itself is never kept); `frame_digest`, the
+  step without the commit SHA its action is pinned to ("" when not pinned by a SHA).
 - A composite action (`action.yml` with `runs.using: composite`): its `runs.steps` are read as
   one job's steps, addressed `<path>#runs.steps[<index>]`, each with
   `attribute_lines["runs.using"]` (the calling job decides `environment` and permissions).
@@ -260,7 +261,8 @@ class _Workflow:
             keys.step_grants(entry, values, lines),
             environment,
         )
-        return _replace(obj, references=references, secret_sinks=sinks)
+        return replace(_replace(obj, references=references, secret_sinks=sinks),
+                       frame_digest=keys.unpinned_digest(step))
 
     def _secret(self, use: SecretUse, prefix: str, job_meta: Mapping[str, str],
                 environment: str | None) -> IdentityObject | None:

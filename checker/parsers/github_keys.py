@@ -4,13 +4,18 @@ step's inputs name. Facts only, no policy."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from collections.abc import Mapping
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from checker.model import Grant
 from checker.policy.catalogue import CatalogueEntry
-from checker.safeyaml import get, get_entry, items, line_of, scalar_text
+from checker.safeyaml import get, get_entry, items, line_of, scalar_text, to_python
+
+_SHA = re.compile(r"[0-9a-f]{40}")
 
 
 def step_grants(
@@ -79,3 +84,19 @@ def environment(node: Node | None) -> str | None:
     if isinstance(node, MappingNode):
         node = get(node, "name")
     return scalar_text(node) or None
+
+
+def unpinned_digest(step: Node) -> str:
+    """A hex digest of a step's parsed content with its `uses:` commit SHA left out: equal
+    for two steps that differ only in the commit their action is pinned to; "" when the
+    action is not pinned by a full commit SHA (a tag or branch its owner can move)."""
+    value = to_python(step)
+    uses = value.get("uses") if isinstance(value, dict) else None
+    if not isinstance(value, dict) or not isinstance(uses, str):
+        return ""
+    action, _, ref = uses.partition("@")
+    if not _SHA.fullmatch(ref.strip()):
+        return ""
+    value = {**value, "uses": action.strip().lower()}
+    text = json.dumps(value, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
