@@ -213,9 +213,9 @@ class IdentityObject:
     #: a value to one with the same content). "" when the parser computes none (never cosmetic).
     digest: str = ""
     #: `digest` of everything but the attributes that carry the grants (policy documents,
-    #: custom-role permissions), for block types where those alone carry them; "" elsewhere.
-    #: Equal at base and head when only the grants changed: then a change that grants nothing
-    #: new is a narrowing.
+    #: custom-role permissions), for block types where those alone carry them (equal when only
+    #: the grants changed: then a change that grants nothing new is a narrowing); for a GitHub
+    #: Actions step pinned by a commit SHA, the step without that SHA (a re-pin); "" elsewhere.
     frame_digest: str = ""
     #: `digest` without the attributes that only carry governance metadata (`tags`, `tags_all`,
     #: `labels`, `description`); "" when the parser computes none. Equal at base and head when

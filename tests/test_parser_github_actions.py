@@ -60,6 +60,7 @@ def test_deploy_workflow_objects_and_lines() -> None:
         ),
         ("google-github-actions/auth", f"{path}#jobs.deploy.steps[2]", "ci_credential", 25, 29),
         ("azure/login", f"{path}#jobs.deploy.steps[3]", "ci_credential", 30, 34),
+        ("repository_secret", f"{path}#jobs.reuse.secrets.*", "ci_credential", 41, 41),
     ]
     objs = by_key(result)
 
@@ -76,7 +77,8 @@ def test_deploy_workflow_objects_and_lines() -> None:
     top_oidc = objs[("oidc_token", "permissions.id-token")]
     assert top_oidc.attribute_lines["permissions.id-token"] == 7
     assert top_oidc.privileges == (Grant("id-token:write", "repository", line=7),)
-    assert top_oidc.references == ()  # the only credential job declares its own permissions
+    # the credential job declares its own permissions; `reuse` inherits them with every secret
+    assert top_oidc.references == (f"{path}#jobs.reuse.secrets.*",)
 
     job_perms = objs[("workflow_permissions", "jobs.deploy.permissions")]
     assert job_perms.privileges == (
@@ -207,6 +209,7 @@ def test_null_jobs_and_odd_shapes_do_not_crash() -> None:
     assert spans(result) == [
         ("azure/login", f"{WF}/inline.yml#jobs.d.steps[5]", "ci_credential", 14, 14),
         ("workflow_permissions", f"{WF}/inline.yml#jobs.e.permissions", "ci_credential", 17, 17),
+        ("repository_secret", f"{WF}/inline.yml#jobs.e.secrets.*", "ci_credential", 18, 18),
     ]
     assert result.objects[1].privileges == (Grant("*:read", "repository", line=17),)
     for text in ("", "[a, list]\n", "just text\n", "jobs: 3\n"):

@@ -25,8 +25,9 @@ Rules (default level):
   (warning).
 - NHI320 workflow-level-id-token: `id-token: write` granted to every job of a workflow with
   more than one job (warning); in a single-job workflow the workflow level is the job level.
-- NHI324 secret-to-unpinned-action: a repository secret handed to a third-party action or
-  reusable workflow not pinned by a full commit SHA (warning).
+- NHI324 secret-to-unpinned-action: a repository secret (or every one, `secrets: inherit`)
+  handed to a third-party action or reusable workflow not pinned by a full commit SHA
+  (warning; it blocks an agent's change through NHI101 on the held secret).
 
 A job's repository secrets are identities (`checker.parsers.github_secrets`): cloud keys taken
 straight from `secrets.*` into `env:` and GitHub tokens other than GITHUB_TOKEN (a PAT given
@@ -117,6 +118,26 @@ def narrows(subject: Subject) -> Iterator[Hit]:
     """NHI302 `narrowed` for a GITHUB_TOKEN change that widens no scope
     (`checker.checks.gha_permissions`)."""
     yield from gha_permissions.narrows(subject)
+    yield from _repinned(subject)
+
+
+def _repinned(subject: Subject) -> Iterator[Hit]:
+    """NHI302 `re-pinned` (a note): a credential step that existed at base and whose only
+    change is the commit SHA its action is pinned to (`IdentityObject.frame_digest`), with
+    the same environment, grants, references, sinks and metadata. The same identity, not a
+    new one; what it lacked at base (an `environment:`) predates the change."""
+    obj, base = subject.obj, subject.base
+    if (base is None or obj.kind != "ci_credential" or base.type != obj.type
+            or not obj.frame_digest or obj.frame_digest != base.frame_digest):
+        return
+    same = ("environment", "secret_sinks", "metadata", "references")
+    if any(getattr(obj, f) != getattr(base, f) for f in same) or (
+            gha_permissions.unplaced(obj) != gha_permissions.unplaced(base)):
+        return
+    yield Hit("NHI302",
+              f"{obj.address} re-pinned: only the commit its action is pinned to changed; the "
+              "same credential step as before, so the change needs no approval", "uses",
+              obj.attribute_lines.get("uses"), variant="re-pinned")
 
 
 def _workflow_permissions(subject: Subject) -> Iterator[Hit]:
@@ -298,8 +319,10 @@ def _unpinned(subject: Subject) -> Iterator[Hit]:
         if uses.startswith(("./", "docker://")) or action.split("/", 1)[0].lower() in (
                 _FIRST_PARTY) or _SHA.match(ref.strip()):
             continue
+        what = "every repository secret (`secrets: inherit`)" if name == "*" else (
+            f"`secrets.{name}`")
         yield Hit("NHI324",
-                  f"{obj.address.rsplit('.secrets.', 1)[0]} hands `secrets.{name}` to "
+                  f"{obj.address.rsplit('.secrets.', 1)[0]} hands {what} to "
                   f"`{uses}`, a third-party action not pinned to a commit SHA: whoever moves "
                   f"`{ref or 'its default branch'}` runs code with the secret",
                   f"to.{action}", line)

@@ -13,6 +13,9 @@ A created read-only block is not a new credential: GitHub mints the token for ev
 whatever the file says, and the block only limits it. So an agent that adds
 `permissions: {contents: read}` needs no approval (NHI302 `narrowed`, a note; NHI101 does not
 apply), while a block with a write scope over the unknown default is judged as a creation.
+A created block that grants only read is a note too when it reads a scope the workflow's
+block did not (a new `lint` job with `pull-requests: read` under a workflow's
+`contents: read`): read-only, it writes nothing.
 """
 
 from __future__ import annotations
@@ -87,9 +90,15 @@ def narrows(subject: Subject) -> Iterator[Hit]:
     if obj.type == "workflow_permissions":
         head = scopes(obj.privileges)
         base, unknown = _base_block(subject)
-        if unknown and any(v == "write" for v in head.values()):
+        writes = any(v == "write" for v in head.values())
+        if unknown and writes:
             return  # a write scope over the unknown default: judged as created
         if not not_wider(head, base):
+            if subject.base is None and not writes:
+                yield Hit("NHI302",
+                          f"{obj.address} is read-only: GITHUB_TOKEN gets no write scope "
+                          f"({_describe(head)}); no new credential, GitHub mints the token "
+                          "for every job", "privileges", variant="narrowed")
             return
         was = "the repository default" if unknown else "before"
         yield Hit("NHI302",
@@ -121,12 +130,12 @@ def _only_token_moved(obj: IdentityObject, base: IdentityObject) -> bool:
     if not (gone and all(r.endswith(_OIDC_SUFFIX) for r in gone) and new == {job}):
         return False
     same = ("type", "environment", "secret_sinks", "metadata")
-    return all(getattr(obj, f) == getattr(base, f) for f in same) and _unplaced(obj) == (
-        _unplaced(base))
+    return all(getattr(obj, f) == getattr(base, f) for f in same) and unplaced(obj) == (
+        unplaced(base))
 
 
-def _unplaced(obj: IdentityObject) -> tuple[tuple[object, ...], ...]:
-    """The grants of `obj` without their lines."""
+def unplaced(obj: IdentityObject) -> tuple[tuple[object, ...], ...]:
+    """The grants of `obj` without their lines (action, resource, effect, conditions)."""
     return tuple((g.action, g.resource, g.effect, g.conditions) for g in obj.privileges)
 
 

@@ -21,11 +21,13 @@ Shapes produced (`<path>` is `SourceFile.path`):
   `privileges`: AWS `sts:AssumeRoleWithWebIdentity` (or `sts:AssumeRole` with static keys) on
   `role-to-assume`, GCP `roles/iam.workloadIdentityUser` on the service account;
   `secret_sinks`: `literal:with.<input>` for a secret-like input written as a literal rather
-  than a `${{ ... }}` expression (the value itself is never kept).
+  than a `${{ ... }}` expression (the value itself is never kept); `frame_digest`, the
+  step without the commit SHA its action is pinned to ("" when not pinned by a SHA).
 - A composite action (`action.yml` with `runs.using: composite`): its `runs.steps` are read as
   one job's steps, addressed `<path>#runs.steps[<index>]`, each with
   `attribute_lines["runs.using"]` (the calling job decides `environment` and permissions).
-- Repository secrets a job holds (`checker.parsers.github_secrets`): address
+- Repository secrets a job holds (`checker.parsers.github_secrets`; the workflow's `env:`
+  counts for every job): address
   `<job>.secrets.<NAME>`, type `repository_cloud_keys` (platform the key's provider),
   `repository_pat` or `repository_secret`; location = the first use; `attribute_lines`
   `use.<via>` per use and `to.<uses@ref>` per action or called workflow it reaches.
@@ -42,10 +44,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import replace
 
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, Node
 
 from checker.model import Grant, IdentityObject, Location, ParseResult, SourceFile
 from checker.parsers import common
+from checker.parsers import github_keys as keys
 from checker.parsers.github_secrets import SecretUse, job_secrets
 from checker.policy.catalogue import Catalogue, CatalogueEntry
 from checker.safeyaml import (
@@ -107,7 +110,7 @@ class _Workflow:
         self.lines = lines
         self.catalogue = catalogue
         self.root = root
-        self.triggers = _trigger_lines(root)
+        self.triggers = keys.trigger_lines(root)
         first = root.value[0][0] if root.value else root
         self.workflow_meta = common.comment_metadata(lines, line_of(first))
 
@@ -120,7 +123,7 @@ class _Workflow:
                 top, f"{self.path}#permissions", None, {},
                 oidc_address=f"{self.path}#permissions.id-token",
             )
-            if _grants_id_token(top[1]):
+            if keys.grants_id_token(top[1]):
                 top_oidc = f"{self.path}#permissions.id-token"
         job_objects: list[IdentityObject] = []
         inheriting: list[str] = []
@@ -150,14 +153,16 @@ class _Workflow:
     ) -> tuple[list[IdentityObject], list[str]]:
         """The job's objects, and its credential steps that use the top-level OIDC token."""
         job_meta = common.comment_metadata(self.lines, line_of(job_key))
-        environment = _environment(get(job, "environment"))
+        environment = keys.environment(get(job, "environment"))
+        workflow_env = None if prefix else get(self.root, "env")  # a composite's has none
         prefix = prefix or f"{self.path}#jobs.{job_id}"
         steps = [
             obj
             for index, step in enumerate(sequence(get(job, "steps")))
             if (obj := self._step(step, f"{prefix}.steps[{index}]", job_meta, environment))
         ]
-        held = job_secrets(job, lambda uses: self._action_entry(uses) is not None)
+        held = job_secrets(job, lambda uses: self._action_entry(uses) is not None,
+                           workflow_env)
         steps += [o for u in held if (o := self._secret(u, prefix, job_meta, environment))]
         perms = get_entry(job, "permissions")
         if perms is None:
@@ -165,7 +170,7 @@ class _Workflow:
                 return steps, []
             return [_with_references(s, (top_oidc,)) for s in steps], [s.address for s in steps]
         out = self._permissions(perms, f"{prefix}.permissions", environment, job_meta, prefix)
-        if _grants_id_token(perms[1]):
+        if keys.grants_id_token(perms[1]):
             step_refs = tuple(s.address for s in steps)
             out = [_with_references(o, step_refs) if o.type == OIDC else o for o in out]
             steps = [_with_references(s, (prefix,)) for s in steps]
@@ -184,7 +189,7 @@ class _Workflow:
         block_meta = _merge(
             common.comment_metadata(self.lines, key_line_), outer_meta, self.workflow_meta
         )
-        scopes = _scopes(value, key_line_)
+        scopes = keys.scopes(value, key_line_)
         out: list[IdentityObject] = []
         perms_entry = self._entry(PERMISSIONS)
         if perms_entry is not None:
@@ -253,10 +258,11 @@ class _Workflow:
             max(start, end_line_of(step, self.lines)),
             _merge(common.comment_metadata(self.lines, start), job_meta, self.workflow_meta),
             lines,
-            _step_grants(entry, values, lines),
+            keys.step_grants(entry, values, lines),
             environment,
         )
-        return _replace(obj, references=references, secret_sinks=sinks)
+        return replace(_replace(obj, references=references, secret_sinks=sinks),
+                       frame_digest=keys.unpinned_digest(step))
 
     def _secret(self, use: SecretUse, prefix: str, job_meta: Mapping[str, str],
                 environment: str | None) -> IdentityObject | None:
@@ -310,66 +316,6 @@ class _Workflow:
             privileges=privileges,
             environment=environment,
         )
-
-
-def _step_grants(
-    entry: CatalogueEntry, values: Mapping[str, str | None], lines: Mapping[str, int]
-) -> tuple[Grant, ...]:
-    if entry.platform == "aws":
-        role = values.get("role-to-assume")
-        if not role:
-            return ()
-        static = bool(values.get("aws-access-key-id"))
-        action = "sts:AssumeRole" if static else "sts:AssumeRoleWithWebIdentity"
-        return (Grant(action, role, line=lines.get("with.role-to-assume")),)
-    if entry.platform == "gcp" and values.get("workload_identity_provider"):
-        target_input = "service_account" if values.get("service_account") else None
-        target_input = target_input or "workload_identity_provider"
-        return (
-            Grant(
-                "roles/iam.workloadIdentityUser",
-                values[target_input] or "*",
-                line=lines.get(f"with.{target_input}"),
-            ),
-        )
-    return ()
-
-
-def _scopes(value: Node, line: int) -> list[tuple[str, str, int]]:
-    """`(scope, level, line)` of a permissions block; `*` for `write-all`/`read-all`."""
-    if isinstance(value, ScalarNode):
-        text = scalar_text(value) or ""
-        if text in ("write-all", "read-all"):
-            return [("*", text.removesuffix("-all"), line)]
-        return []
-    return [(name, scalar_text(v) or "", line_of(k)) for name, k, v in items(value)]
-
-
-def _grants_id_token(value: Node) -> bool:
-    return any(s in ("id-token", "*") and level == "write" for s, level, _ in _scopes(value, 1))
-
-
-def _trigger_lines(root: MappingNode) -> dict[str, int]:
-    entry = get_entry(root, "on")
-    if entry is None:
-        return {}
-    key, value = entry
-    out = {"on": line_of(key)}
-    if isinstance(value, ScalarNode) and scalar_text(value):
-        out[f"on.{scalar_text(value)}"] = line_of(value)
-    elif isinstance(value, SequenceNode):
-        for item in value.value:
-            if scalar_text(item):
-                out[f"on.{scalar_text(item)}"] = line_of(item)
-    else:
-        out.update({f"on.{name}": line_of(k) for name, k, _ in items(value)})
-    return out
-
-
-def _environment(node: Node | None) -> str | None:
-    if isinstance(node, MappingNode):
-        node = get(node, "name")
-    return scalar_text(node) or None
 
 
 def _merge(*layers: Mapping[str, str]) -> dict[str, str]:

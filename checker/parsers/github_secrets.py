@@ -1,10 +1,19 @@
 """The repository secrets a GitHub Actions job holds, and who it hands them to: facts for
 `checker.parsers.github_actions`, which turns each into an identity.
 
-A job holds a secret when a `${{ secrets.NAME }}` expression (any case; `GITHUB_TOKEN` is the
-workflow's own token, judged through `permissions:`, and is left out) appears in:
+A job holds a secret when a `${{ ... }}` expression names it (`secrets.NAME`,
+`secrets['NAME']`, inside a function call like `format('{0}', secrets.NAME)`, any case;
+`GITHUB_TOKEN` is the workflow's own token, judged through `permissions:`, and is left out;
+a computed name, `secrets[format(...)]`, is held as the unknown secret `[computed]`:
+https://docs.github.com/en/actions/reference/workflows-and-actions/expressions) in:
+- the workflow's `env:` (`via` `workflow.env.<VAR>`; every job receives it, so each job
+  holds it: https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-syntax#env);
 - the job's `env:` (`via` `env.<VAR>`; every step of the job sees it);
-- the `secrets:` mapping of a reusable-workflow call (`via` `secrets.<KEY>`);
+- the job container's or a service container's `env:` or registry `credentials:`
+  (`via` `container.env.<VAR>`, `services.<name>.credentials.password`, ...);
+- the `secrets:` mapping of a reusable-workflow call (`via` `secrets.<KEY>`), or
+  `secrets: inherit`, every repository secret, held as `*` (`via` `secrets`:
+  https://docs.github.com/en/actions/sharing-automations/reusing-workflows#passing-inputs-and-secrets-to-a-reusable-workflow);
 - a step's `with:` input or `env:` variable (`via` `steps[<i>].with.<input>` / `.env.<VAR>`),
   or its `run:` script (`via` `steps[<i>].run`).
 Uses in the `with:` of a catalogued credential action (`aws-actions/configure-aws-credentials`
@@ -38,9 +47,19 @@ from dataclasses import dataclass, field
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
-from checker.safeyaml import get, items, line_of, scalar, sequence
+from checker.safeyaml import get, get_entry, items, line_of, scalar, sequence
 
-_SECRET_REF = re.compile(r"\$\{\{[^}]*?\bsecrets\.([A-Za-z_][A-Za-z0-9_-]*)", re.IGNORECASE)
+#: One `${{ ... }}` expression (its body may hold braces: `format('{0}', ...)`).
+_EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
+#: A secret named in an expression: `secrets.NAME`, `secrets['NAME']`, or `secrets[<expr>]`
+#: (a computed name, group 3).
+_SECRET_REF = re.compile(
+    r"(?<![\w.])secrets\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_-]*)|\[\s*(?:'([^']*)'\s*\]"
+    r"|([^\]]*)\]))", re.IGNORECASE)
+#: The name a computed `secrets[<expr>]` is held under: an unknown secret, still held.
+COMPUTED = "[computed]"
+#: The name `secrets: inherit` is held under: every repository secret, handed to the call.
+INHERITED = "*"
 _CLOUD_VARS = {
     "aws": frozenset({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}),
     "azure": frozenset({"ARM_CLIENT_SECRET", "AZURE_CLIENT_SECRET", "AZURE_CREDENTIALS",
@@ -76,18 +95,30 @@ class SecretUse:
         return min(self.lines.values())
 
 
-def job_secrets(job: Node, skip_step: Callable[[str], bool]) -> list[SecretUse]:
+def job_secrets(job: Node, skip_step: Callable[[str], bool],
+                workflow_env: Node | None = None) -> list[SecretUse]:
     """The secrets `job` holds (see the module doc), in order of first use. `skip_step(uses)`
-    is True for a catalogued credential action, whose `with:` inputs are its own identity."""
+    is True for a catalogued credential action, whose `with:` inputs are its own identity;
+    `workflow_env` is the workflow's top-level `env:` mapping, which every job receives."""
     found: dict[str, SecretUse] = {}
     steps = [(i, s, (scalar(get(s, "uses")) or "").strip())
              for i, s in enumerate(sequence(get(job, "steps"))) if isinstance(s, MappingNode)]
     every_step = {u: line_of(get(s, "uses") or s) for _, s, u in steps if u}
     call = (scalar(get(job, "uses")) or "").strip()
-    for var, key, value in items(get(job, "env")):
-        for use in _uses(found, value, f"env.{var}", line_of(key)):
+    job_env = [(f"workflow.env.{var}", var, key, value) for var, key, value in items(workflow_env)]
+    job_env += [(f"env.{var}", var, key, value) for var, key, value in items(get(job, "env"))]
+    for via, var, key, value in job_env:
+        for use in _uses(found, value, via, line_of(key)):
             _bind(use, var)
             use.handed_to.update(every_step)
+    for via, var, key, value in _container_keys(job):
+        for use in _uses(found, value, via, line_of(key)):
+            _bind(use, var)
+    inherit = get_entry(job, "secrets")
+    if call and inherit is not None and (scalar(inherit[1]) or "").strip().lower() == "inherit":
+        use = found.setdefault(INHERITED, SecretUse(INHERITED))
+        use.lines.setdefault("secrets", line_of(inherit[0]))
+        use.handed_to.setdefault(call, line_of(inherit[0]))
     if call:
         for name, key, value in items(get(job, "secrets")):
             for use in _uses(found, value, f"secrets.{name}", line_of(key)):
@@ -109,11 +140,23 @@ def job_secrets(job: Node, skip_step: Callable[[str], bool]) -> list[SecretUse]:
     return sorted(found.values(), key=lambda u: u.first_line)
 
 
+def _container_keys(job: Node) -> Iterator[tuple[str, str, Node, Node]]:
+    """`(via, name, key, value)` of the job container's and service containers' `env:` and
+    registry `credentials:` entries."""
+    containers = [("container", get(job, "container"))]
+    containers += [(f"services.{n}", v) for n, _, v in items(get(job, "services"))]
+    for where, node in containers:
+        for part in ("env", "credentials"):
+            for name, key, value in items(get(node, part)):
+                yield f"{where}.{part}.{name}", name, key, value
+
+
 def _uses(found: dict[str, SecretUse], value: Node, via: str, line: int
           ) -> Iterator[SecretUse]:  # fmt: skip
     """The secrets `value` names (each once), recorded at `via`/`line`."""
     text = scalar(value) if isinstance(value, ScalarNode) else None
-    for name in dict.fromkeys(m.group(1) for m in _SECRET_REF.finditer(text or "")):
+    refs = (m for e in _EXPRESSION.finditer(text or "") for m in _SECRET_REF.finditer(e[1]))
+    for name in dict.fromkeys(m[1] or m[2] or COMPUTED for m in refs):
         if name.upper() == "GITHUB_TOKEN":
             continue
         use = found.setdefault(name.upper(), SecretUse(name))
