@@ -38,8 +38,9 @@ SA_KEY = json.dumps({
     "type": "service_account", "project_id": "shop-prod", "private_key_id": "3f1c" * 10,
     "private_key": PKCS8, "client_email": "deployer@shop-prod.iam.gserviceaccount.com",
     "client_id": "104" + "1" * 18}, indent=2) + "\n"
-DOCKER = json.dumps({"auths": {"registry.example.com": {
-    "auth": base64.b64encode(f"deployer:{PASSWORD}".encode()).decode()}}}, indent=2) + "\n"
+DOCKER_AUTH = base64.b64encode(f"deployer:{PASSWORD}".encode()).decode()
+DOCKER = json.dumps({"auths": {"registry.example.com": {"auth": DOCKER_AUTH}}},
+                    indent=2) + "\n"
 
 #: path -> (content, the lines NHI401 is expected on)
 CREDENTIAL_FILES: dict[str, tuple[str, set[int]]] = {
@@ -71,7 +72,8 @@ CLEAN_FILES = {
                                       "client_email": "deployer@shop-prod.iam.gserviceaccount"
                                       ".com"}, indent=2) + "\n",
     ".docker/config.json": json.dumps({"credsStore": "desktop", "auths": {
-        "registry.example.com": {}}}, indent=2) + "\n",
+        "registry.example.com": {}, "ghcr.io": {"auth": base64.b64encode(
+            b"ci:${CR_PAT}").decode()}}}, indent=2) + "\n",
 }
 
 
@@ -88,8 +90,10 @@ def test_an_agent_adding_a_credential_file_blocks_line_exact(
         ("NHI401", path, line, True) for line in lines}
     assert code == 1
     out = json.dumps(found)  # redacted: the secret never reaches the report
-    for secret in (_BODY[3], PAT, PASSWORD, AWS_SECRET):
+    for secret in (_BODY[3], PAT, PASSWORD, AWS_SECRET, DOCKER_AUTH):
         assert secret not in out
+    if "docker" in path:  # a password: no prefix, a scrypt digest (redact.PASSWORD_LIKE)
+        assert "Docker Registry Auth" in out and "scrypt:" in out
 
 
 def test_a_person_adding_a_credential_file_is_still_reported(

@@ -34,11 +34,6 @@ OWN_DETECTORS: tuple[OwnDetector, ...] = (
     OwnDetector("Microsoft Teams Webhook", (re.compile(
         r"https://[\w-]+\.webhook\.office\.com/webhookb2/[0-9a-f-]{36}@[0-9a-f-]{36}"
         r"/IncomingWebhook/[0-9a-f]{32}/[0-9a-f-]{36}", re.IGNORECASE),)),
-    # Docker registry credentials: an `auths` entry's `auth` is base64 of `user:password`
-    # (https://docs.docker.com/reference/cli/docker/login/#credential-stores, a
-    # `kubernetes.io/dockerconfigjson` Secret's `.dockerconfigjson` has the same shape).
-    OwnDetector("Docker Registry Auth", (re.compile(
-        r'"auth"\s*:\s*"([A-Za-z0-9+/]{16,}={0,2})"'),)),
 )
 
 #: A necessary condition for any `plugins()` match, written without importing detect-secrets
@@ -68,7 +63,7 @@ _PLUGIN_GATE = re.compile(
     r"|sq0csp-"  # Square
     r"|\d{8}:"  # Telegram
     r"|://[^:/?#\[\]@!$&'()*+,;=\s]+:[^:/?#\[\]@!$&'()*+,;=\s]+@"  # basic auth
-    r"|AIza|(?i:webhook\.office\.com)|\"auth\""  # OWN_DETECTORS
+    r"|AIza|(?i:webhook\.office\.com)"  # OWN_DETECTORS
 )
 
 
