@@ -1,8 +1,10 @@
 """NHI102: a policy file (the nhi-gate config, CODEOWNERS, the allowed-signers file, the
 baseline, git attributes, a workflow that runs nhi-gate) or a file that steers agents and
-their attribution (`parsers.steering`: `.claude/settings.json`, `CLAUDE.md`, `AGENTS.md`,
-`.codex/config.toml`, `.copilot/`, `.cursor/`, `.vscode/settings.json`,
-`copilot-setup-steps.yml`, `.pre-commit-config.yaml`) changed by an agent or bot commit.
+their attribution (`parsers.steering`: `.claude/settings.json`, `CLAUDE.md`,
+`CLAUDE.local.md`, `AGENTS.md`, `GEMINI.md`, `.codex/config.toml`, `.copilot/`, Copilot
+instructions, `.cursor/`, `.cursorrules`, `.vscode/settings.json`, `copilot-setup-steps.yml`,
+`.pre-commit-config.yaml`, git hooks in `.husky/`/`.githooks/`, a `package.json` naming
+`core.hooksPath`, `devcontainer.json`, `.envrc`) changed by an agent or bot commit.
 
 An agent's edit of a steering file blocks (error) when it changes attribution (a co-author,
 trailer or attribution setting, a `GIT_AUTHOR_*`/`GIT_COMMITTER_*` variable, a line of

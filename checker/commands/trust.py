@@ -50,7 +50,9 @@ def gate_files(repo: git.Repo, changeset: ChangeSet, known: Mapping[str, str]
     baseline file (even when the base config names none: a baseline added now would waive
     findings later), any `.gitattributes` (can change how git shows the diff), and workflow
     files that run nhi-gate (on `pull_request`, GitHub runs the PR's own copy, so an agent could
-    add `continue-on-error` or `fail-on: never`). path -> kind."""
+    add `continue-on-error` or `fail-on: never`), agent-steering files
+    (`parsers.steering.steering_kind`) and a `package.json` naming `core.hooksPath` at base or
+    head (it picks the git hooks that run). path -> kind."""
     assert changeset.base is not None and changeset.head is not None
     out: dict[str, str] = {}
     if DEFAULT_BASELINE not in known:
@@ -62,6 +64,15 @@ def gate_files(repo: git.Repo, changeset: ChangeSet, known: Mapping[str, str]
             out.setdefault(path, "attributes")
         elif path not in known and steering_kind(path) is not None:
             out[path] = "steering"  # the files that steer agents and their attribution
+    hook_installers = [p for p in paths if p.rsplit("/", 1)[-1] == "package.json"
+                       and p not in known and p not in out]
+    if hook_installers:  # `"prepare": "git config core.hooksPath .githooks"`
+        at_head = cg.read_blobs(repo, changeset.head, hook_installers)
+        at_base = cg.read_blobs(repo, changeset.base, hook_installers)
+        for path in hook_installers:
+            if any(b is not None and b"hookspath" in b.lower()
+                   for b in (at_head.get(path), at_base.get(path))):
+                out[path] = "steering"
     workflows = [p for p in paths if _WORKFLOW.match(p) and p not in known]
     if workflows:
         at_head = cg.read_blobs(repo, changeset.head, workflows)

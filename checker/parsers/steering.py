@@ -5,7 +5,8 @@ Which files (`steering_kind`), each a convention its tool documents (kind: paths
 
 - `claude`: `.claude/settings.json`, `.claude/settings.local.json` (`includeCoAuthoredBy`,
   `attribution.commit`/`.pr`, `env`); https://code.claude.com/docs/en/settings
-- `claude-md`: `CLAUDE.md` anywhere; https://code.claude.com/docs/en/memory
+- `claude-md`: `CLAUDE.md`, `CLAUDE.local.md` anywhere; https://code.claude.com/docs/en/memory
+- `gemini-md`: `GEMINI.md` anywhere; https://geminicli.com/docs/cli/gemini-md
 - `agents-md`: `AGENTS.md` anywhere; https://agents.md/
 - `codex`: `.codex/config.toml` (`shell_environment_policy.set`, the agent's environment);
   https://developers.openai.com/codex/config-basic
@@ -13,8 +14,19 @@ Which files (`steering_kind`), each a convention its tool documents (kind: paths
   https://docs.github.com/en/copilot/how-tos/use-copilot-agents/use-copilot-cli
 - `copilot-setup`: `.github/workflows/copilot-setup-steps.yml`, run before the Copilot coding
   agent starts; https://docs.github.com/en/copilot/how-tos/use-copilot-agents/coding-agent/customize-the-agent-environment
-- `cursor`: any file under `.cursor/` (rules, `environment.json`);
-  https://docs.cursor.com/context/rules
+- `copilot-instructions`: `.github/copilot-instructions.md`,
+  `.github/instructions/*.instructions.md`; https://docs.github.com/en/copilot/how-tos/configure-custom-instructions/add-repository-instructions
+- `cursor`: any file under a `.cursor/` folder (rules, `environment.json`), `.cursorrules`
+  anywhere; https://docs.cursor.com/context/rules
+- `git-hook`: any file under `.husky/` or `.githooks/` (a `prepare-commit-msg` hook can strip
+  trailers); https://typicode.github.io/husky/ , https://git-scm.com/docs/githooks
+- (no kind by name) a `package.json` whose text at base or head names `core.hooksPath`, which
+  decides which hooks git runs: `checker.commands.trust.gate_files` adds it by content;
+  https://git-scm.com/docs/git-config#Documentation/git-config.txt-corehooksPath
+- `devcontainer`: `.devcontainer.json`, `.devcontainer/devcontainer.json`,
+  `.devcontainer/*/devcontainer.json` (JSON with comments; `containerEnv`/`remoteEnv`);
+  https://containers.dev/implementors/json_reference/
+- `direnv`: `.envrc` anywhere (exported variables); https://direnv.net/
 - `vscode`: `.vscode/settings.json` (`git.addAICoAuthor` adds Copilot's `Co-authored-by:`);
   https://github.com/microsoft/vscode/pull/310226
 - `pre-commit`: `.pre-commit-config.yaml` (the nhi-gate hooks); https://pre-commit.com/#plugins
@@ -59,8 +71,14 @@ _ATTRIBUTION = re.compile(
     re.IGNORECASE,
 )
 _GATE = re.compile(r"nhi-gate", re.IGNORECASE)
+#: A JSON-with-comments token: a string (kept), a comment or a comma before a closing bracket
+#: (both dropped).
+_JSONC = re.compile(r'("(?:[^"\\\n]|\\.)*")|//[^\n]*|/\*.*?\*/|,(?=\s*[}\]])', re.DOTALL)
 _TOML_KEY = re.compile(r"^\s*([A-Za-z0-9_.\"'-]+)\s*=\s*(.*)$")
 _TOML_TABLE = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
+
+_DEVCONTAINER = re.compile(
+    r"^(?:\.devcontainer\.json|\.devcontainer/(?:[^/]+/)?devcontainer\.json)$")
 
 Facts = frozenset[str]
 
@@ -70,14 +88,25 @@ def steering_kind(path: str) -> str | None:
     if path in _NAMED:
         return _NAMED[path]
     name = path.rsplit("/", 1)[-1]
-    if name == "CLAUDE.md":
+    if name in ("CLAUDE.md", "CLAUDE.local.md"):
         return "claude-md"
     if name == "AGENTS.md":
         return "agents-md"
+    if name == "GEMINI.md":
+        return "gemini-md"
     if path.startswith(".copilot/"):
         return "copilot"
-    if path.startswith(".cursor/"):
+    if path == ".github/copilot-instructions.md" or (
+            path.startswith(".github/instructions/") and name.endswith(".instructions.md")):
+        return "copilot-instructions"
+    if path.startswith(".cursor/") or "/.cursor/" in path or name == ".cursorrules":
         return "cursor"
+    if path.startswith((".husky/", ".githooks/")):
+        return "git-hook"
+    if _DEVCONTAINER.match(path):
+        return "devcontainer"
+    if name == ".envrc":
+        return "direnv"
     return None
 
 
@@ -94,6 +123,8 @@ def steering_facts(path: str, blob: bytes | None) -> Facts | None:
     lower = path.lower()
     if kind == "pre-commit":
         return _pre_commit(text, path)
+    if kind == "devcontainer":
+        return _json(_JSONC.sub(lambda m: m.group(1) or "", text))
     if lower.endswith(".json"):
         return _json(text)
     if lower.endswith(".toml"):

@@ -70,6 +70,32 @@ def decoded_secrets(line: str) -> list[Decoded]:
     return out
 
 
+#: A Docker registry config's `auths` entry credential (JSON, or a YAML flow mapping): base64
+#: of `user:password` (the docs URL in the module docstring).
+_DOCKER_AUTH = re.compile(r"""["']?\bauth["']?\s*:\s*["']?([A-Za-z0-9+/]{8,}={0,2})["']?""")
+#: The detector name of a Docker registry credential.
+DOCKER_AUTH = "Docker Registry Auth"
+
+
+def docker_auths(line: str) -> list[Decoded]:
+    """Docker registry credentials on one line: an `auth` value that decodes to `user:password`
+    with a password that is no placeholder (`checker.secrets.encoded.plugin_placeholder`).
+    The caller uses it only when no format plugin found the secret inside (a GitHub token as
+    the password is reported as one)."""
+    out: list[Decoded] = []
+    for m in _DOCKER_AUTH.finditer(line):
+        run = m.group(1)
+        try:
+            text = base64.b64decode(run + "=" * (-len(run) % 4), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            continue
+        user, sep, password = text.partition(":")
+        if sep and user and password.strip() and password.isprintable() and not (
+                plugin_placeholder(password)):
+            out.append(Decoded(run, DOCKER_AUTH, run))
+    return out
+
+
 def _decodings(run: str, depth: int) -> list[str]:
     """The printable texts `run` decodes to as base64, and those its own base64 runs decode
     to, `depth` levels deep."""

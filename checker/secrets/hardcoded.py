@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from checker.policy.placeholders import documented_example, placeholder_word
 from checker.secrets.detectors import may_hold_plugin_secret, plugin_values, plugins
-from checker.secrets.encoded import decoded_secrets, plugin_placeholder
+from checker.secrets.encoded import decoded_secrets, docker_auths, plugin_placeholder
 from checker.secrets.pem import holds_key, placeholder_block
 from checker.secrets.redact import PASSWORD_LIKE as _PASSWORD_LIKE
 from checker.secrets.redact import redact
@@ -223,7 +223,7 @@ def find_hardcoded(lines: Sequence[str],
         if not found:
             found = [Hit(number, d.detector, _key_before(line, d.run),
                          redact(d.value, d.detector in _PASSWORD_LIKE), documented_example(d.value))
-                     for d in decoded_secrets(line)]
+                     for d in decoded_secrets(line) or docker_auths(line)]
         out.extend(found)
     if key_names:
         out = [h for h in out if h.detector != _KEYED or (h.line, h.key) not in key_names]

@@ -21,7 +21,8 @@ SCRYPT_N = 2**12
 SCRYPT_R = 8
 _SCRYPT_SALT = b"nhi-gate/v1 redaction"
 #: Detectors whose value may be a human-chosen password (low entropy, guessable offline).
-PASSWORD_LIKE = frozenset({"credential-named key", "Basic Auth Credentials"})
+PASSWORD_LIKE = frozenset({"credential-named key", "Basic Auth Credentials",
+                           "Docker Registry Auth"})  # base64 of `user:password`
 
 
 def redact(value: str, password_like: bool = False) -> str:

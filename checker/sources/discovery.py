@@ -62,6 +62,22 @@ MCP_FILES = (".mcp.json", ".vscode/mcp.json", ".cursor/mcp.json", ".claude/setti
 #: Helm values files (`values.yaml`, `values-prod.yaml`, `values.prod.yaml`): a chart's
 #: inputs, where charts take passwords (https://helm.sh/docs/chart_template_guide/values_files/).
 _HELM_VALUES = re.compile(r"^values(?:[.-][\w.-]+)?\.ya?ml$")
+#: Credential files by name, read for secret material only: SSH private keys (`ssh-keygen`
+#: default names, https://man.openbsd.org/ssh-keygen#FILES), PEM/key files, npm's `.npmrc`
+#: (`//registry/:_authToken=`, https://docs.npmjs.com/cli/v10/configuring-npm/npmrc#auth-related-configuration),
+#: `.pypirc` (https://packaging.python.org/en/latest/specifications/pypirc/), the AWS shared
+#: credentials file (https://docs.aws.amazon.com/sdkref/latest/guide/file-location.html) and a
+#: Docker registry auth config (`.dockerconfigjson`, `.docker/config.json`,
+#: https://docs.docker.com/reference/cli/docker/#configuration-files).
+CREDENTIAL_NAMES = frozenset({"id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk",
+                              "id_ed25519_sk", ".npmrc", ".pypirc", "credentials",
+                              ".dockerconfigjson"})
+CREDENTIAL_SUFFIXES = (".pem", ".key", ".p8")
+_DOCKER_CONFIG = ".docker/config.json"
+#: A PEM private-key block's header or END line (RFC 7468; PGP's `... PRIVATE KEY BLOCK-----`):
+#: a file holding one is read whatever its name (a GCP service-account key JSON holds one in
+#: its `private_key`, https://cloud.google.com/iam/docs/keys-create-delete).
+_PRIVATE_KEY = re.compile(rb"PRIVATE KEY(?: BLOCK)?-----")
 
 
 @dataclass(frozen=True)
@@ -107,7 +123,7 @@ def sniff(path: str, head: bytes | None = None) -> Sniff:
         return Sniff("terraform_state")
     if mcp_file(path):
         return Sniff("mcp_config")
-    if secret_values_file(path):
+    if secret_values_file(path) or credential_file(path):
         return Sniff("secret_values")
     if name.endswith((".tf.json", ".tofu.json")):  # OpenTofu reads .tofu.json like .tf.json
         return Sniff("terraform_json")
@@ -130,8 +146,10 @@ def sniff(path: str, head: bytes | None = None) -> Sniff:
     if is_yaml and head is None:
         return Sniff("kubernetes")
     if (is_yaml or name.endswith(".json")) and head is not None:
-        return _by_content(path, head, is_yaml)
-    return Sniff(None)
+        found = _by_content(path, head, is_yaml)
+        return Sniff("secret_values") if found == Sniff(None) and holds_private_key(
+            head) else found
+    return Sniff("secret_values" if head is not None and holds_private_key(head) else None)
 
 
 def secret_values_file(path: str) -> bool:
@@ -140,6 +158,20 @@ def secret_values_file(path: str) -> bool:
     content too (`_by_content`: a values file that is a manifest is read as one)."""
     name = PurePosixPath(path).name
     return bool(_DOTENV.match(name)) and not name.lower().endswith(_DOTENV_TEMPLATES)
+
+
+def credential_file(path: str) -> bool:
+    """True when repository path `path` is a credential file by its name
+    (`CREDENTIAL_NAMES`, `CREDENTIAL_SUFFIXES`, `.docker/config.json`), read for secret
+    material only; a public key (`id_rsa.pub`) is not one."""
+    name = PurePosixPath(path).name.lower()
+    return (name in CREDENTIAL_NAMES or name.endswith(CREDENTIAL_SUFFIXES)
+            or path.lower() == _DOCKER_CONFIG or path.lower().endswith("/" + _DOCKER_CONFIG))
+
+
+def holds_private_key(head: bytes) -> bool:
+    """True when bytes `head` hold a PEM private-key header or END line (`_PRIVATE_KEY`)."""
+    return _PRIVATE_KEY.search(head) is not None
 
 
 def mcp_file(path: str) -> bool:
@@ -206,5 +238,6 @@ def walk(roots: Sequence[Path]) -> Iterator[tuple[Path, str]]:
                 full = Path(dirpath) / fname
                 if not full.is_symlink() and not full.is_file():
                     continue  # FIFOs and devices are not files
-                if fname.lower().endswith(_WALK_SUFFIXES) or _DOTENV.match(fname):
+                if (fname.lower().endswith(_WALK_SUFFIXES) or _DOTENV.match(fname)
+                        or credential_file(full.as_posix())):
                     yield full, full.as_posix()
