@@ -115,3 +115,25 @@ def test_an_agent_swapping_a_role_for_a_wider_one_still_blocks(
 def test_role_covers_keeps_access_management_out_of_partial_admin_roles(
         platform: str, wide: str, narrow: str, covered: bool) -> None:
     assert role_covers(platform, wide, narrow) is covered
+
+
+@pytest.mark.parametrize(("old", "new", "blocks"), [
+    (("Owner", "/subscriptions/0000"), ("Reader", "/subscriptions/0000/resourceGroups/rg"), False),
+    (("Reader", "/subscriptions/0000/resourceGroups/rg"), ("Owner", "/subscriptions/0000"), True),
+    (("Owner", "/subscriptions/0000/resourceGroups/rg"), ("Reader", "/subscriptions/0000"), True),
+])
+def test_an_azure_role_swap_is_a_narrowing_only_on_the_same_or_a_narrower_scope(
+        make_repo: Callable[..., GitRepo], capsys: Any, old: tuple[str, str],
+        new: tuple[str, str], blocks: bool) -> None:
+    def text(role: str, scope: str) -> str:
+        return AZURE.replace("ROLE", role).replace("/subscriptions/0000/resourceGroups/rg", scope)
+    repo = make_repo()
+    base = repo.commit({"infra/iam.tf": text(*old)}, author=HUMAN)
+    repo.commit({"infra/iam.tf": text(*new)}, author=CLAUDE)
+    code = main(["check", "--repo", str(repo.path), "--base", base, "--head", "HEAD",
+                 "--format", "json"])
+    found = {(f["rule_id"], f["level"], f["blocking"])
+             for f in json.loads(capsys.readouterr().out)["findings"]}
+    assert code == (1 if blocks else 0)
+    assert (("NHI302", "error", True) in found) is blocks
+    assert (("NHI302", "note", False) in found) is not blocks
