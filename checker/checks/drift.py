@@ -14,7 +14,10 @@ per aspect, each naming what was added:
 - `privileges` on GCP and Azure: a GCP binding's `condition` and an Azure role assignment's
   ABAC `condition` are `Grant.conditions` too, so removing one is a gain ("condition <title>
   removed") and adding one a narrowing; a GCP basic role covers the basic roles below it
-  (owner > editor > viewer), and an Azure scope covers every scope below it. A grant whose
+  (owner > editor > viewer), and an Azure scope covers every scope below it. A built-in
+  admin or full-access role covers the narrower roles it includes (`role_covers`:
+  AdministratorAccess, Owner, cluster-admin, roles/owner cover every role; Contributor,
+  admin and roles/editor some), so swapping one for a narrower one is a narrowing. A grant whose
   action or resource is not computed (`${...}`) is left to NHI106, never named as a gain.
 - `permissions_boundary`: an AWS role or user whose boundary was removed or replaced.
 - `trust`: a principal that base did not trust (`AWS:*` covers every principal), an OIDC
@@ -54,6 +57,7 @@ from checker.checks.trust_drift import glob, trust_covered, trust_gain
 from checker.model import Grant, IdentityObject, Lifetime, Trust
 from checker.policy import aws_iam as iam
 from checker.policy.privileges import admin_grants
+from checker.policy.roles import role_covers
 
 _RENEWABLE = frozenset({"certificate", "private_key", "access_key", "api_token", "secret"})
 
@@ -202,6 +206,8 @@ def _action_covered(platform: str, grant: Grant, wides: Sequence[Grant]) -> bool
         return True
     if platform == "gcp" and any(grant.action in _GCP_BASIC.get(a, ()) for a in actions):
         return True
+    if any(role_covers(platform, a, grant.action) for a in actions):
+        return True  # an admin or full-access built-in role covers the narrower role
     if platform == "aws" and ":" in grant.action and actions:
         return iam.covers_any(actions, grant.action)
     return False

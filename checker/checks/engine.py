@@ -9,7 +9,10 @@ Which identities are judged depends on the mode:
 
 The engine never decides what is wrong (the checks in `CHECKS` do) nor what blocks (the gate
 does). It decides where a finding goes (`line_for`), at which level (the rule docs, then
-config `rules:`; `off` drops it), and builds its fingerprint.
+config `rules:`; `off` drops it), and builds its fingerprint. An identity a `NarrowingCheck`
+says was only narrowed is judged by that note alone, and a problem the base already had on it
+(a facet such as an OIDC trust without `aud`, present at base too) becomes a note: narrowing
+never blocks.
 """
 
 from __future__ import annotations
@@ -133,6 +136,8 @@ def evaluate(
     findings: list[Finding] = []
     judged: list[IdentityObject] = []
     touched: dict[tuple[str, str], Touch] = {}
+    narrowed: set[tuple[str, str]] = set()  # (path, address) of identities only narrowed
+    inherited: list[tuple[int, int, IdentityObject]] = []  # findings of facets base had too
     for raw in head:
         obj = replace(raw, environment=raw.environment or infer_environment(raw, ctx.config))
         judged.append(obj)
@@ -146,10 +151,15 @@ def evaluate(
         narrowing = [hit for module in narrowers for hit in module.narrows(subject)]
         if narrowing:  # only narrowed: the note says so, nothing else is judged
             findings.extend(_built(obj, touch, narrowing, ctx, docs))
+            narrowed.add((obj.location.path, obj.address))
             continue
         touched[(obj.location.path, obj.address)] = touch
+        first = len(findings)
         for check in identity_checks:
             findings.extend(_built(obj, touch, check.check(subject), ctx, docs))
+        if twin is not None and obj.derived_from not in ("", obj.location.path):
+            inherited.append((first, len(findings), obj))
+    _inherited_as_notes(findings, inherited, narrowed)
     for module in modules:
         if isinstance(module, CrossCheck):
             for obj, hit in module.check_all(judged, touched, ctx):
@@ -157,6 +167,23 @@ def evaluate(
                                    docs)
                 findings.extend([found] if found is not None else [])
     return findings, judged
+
+
+def _inherited_as_notes(findings: list[Finding], inherited: Sequence[tuple[int, int,
+                                                                          IdentityObject]],
+                        narrowed: set[tuple[str, str]]) -> None:
+    """Turn into notes, in place, the findings `findings[first:end]` of a facet that base had
+    too (`inherited`: an OIDC trust already without `aud`) whose identity (`derived_from`, same
+    file) the change only narrowed: a problem the base already had, on an identity the change
+    narrowed, is reported but never blocks (DESIGN.md: "narrowing never blocks")."""
+    for first, end, obj in inherited:
+        if (obj.location.path, obj.derived_from) not in narrowed:
+            continue
+        for i in range(first, end):
+            f = findings[i]
+            findings[i] = replace(f, level="note", message=(
+                f"{f.message} (already so at base; this change only narrowed "
+                f"{obj.derived_from}, so it is a note)"))
 
 
 def _module_of(path: str) -> str | None:

@@ -331,3 +331,4 @@ def admin_grants(obj: IdentityObject, table: Mapping[tuple[str, str], str]) -> l
             line = obj.attribute_lines.get("subjects")
             out.append(AdminGrant(Grant(action=ref, resource="*", line=line), why))
     return out
+

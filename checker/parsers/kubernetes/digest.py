@@ -18,13 +18,18 @@ from checker.safeyaml.nodes import to_python
 #: Kinds whose privileges all come from `rules` (the rest names and scopes the role). Source:
 #: https://kubernetes.io/docs/reference/access-authn-authz/rbac/#role-and-clusterrole
 RULE_KINDS = frozenset({"Role", "ClusterRole"})
+#: Binding kinds whose grant is their `roleRef` (the rest names and scopes the binding and says
+#: whom it binds). Source: https://kubernetes.io/docs/reference/access-authn-authz/rbac/#rolebinding-and-clusterrolebinding
+BINDING_KINDS = frozenset({"RoleBinding", "ClusterRoleBinding"})
 
 
 def role_frame_digest(doc: MappingNode, kind: str) -> str:
-    """sha256 (32 hex) of the object without `rules` for a Role or ClusterRole (canonical JSON
-    of its plain values); "" for other kinds or an object past the YAML budgets."""
-    value = _plain(doc) if kind in RULE_KINDS else None
-    return "" if value is None else _hash({k: v for k, v in value.items() if k != "rules"})
+    """sha256 (32 hex) of the object without `rules` for a Role or ClusterRole, or without
+    `roleRef` for a RoleBinding or ClusterRoleBinding (canonical JSON of its plain values); ""
+    for other kinds or an object past the YAML budgets."""
+    grant = "rules" if kind in RULE_KINDS else "roleRef" if kind in BINDING_KINDS else None
+    value = _plain(doc) if grant is not None else None
+    return "" if value is None else _hash({k: v for k, v in value.items() if k != grant})
 
 
 def _plain(doc: MappingNode) -> dict[str, Any] | None:

@@ -35,6 +35,9 @@ GRANT_ATTRIBUTES: Mapping[str, tuple[str, ...]] = {
     # https://registry.terraform.io/providers/hashicorp/kubernetes/latest/docs/resources/cluster_role_v1
     "aws_iam_role": ("assume_role_policy", "inline_policy", "managed_policy_arns"),
     "aws_ssoadmin_permission_set_inline_policy": ("inline_policy",),
+    # The attached policy is the whole grant: .../resources/iam_role_policy_attachment,
+    # .../iam_user_policy_attachment, .../iam_group_policy_attachment
+    **{f"aws_iam_{who}_policy_attachment": ("policy_arn",) for who in ("role", "user", "group")},
     **{f"kubernetes_{kind}{v}": ("rule",) for kind in ("role", "cluster_role")
        for v in ("", "_v1")},
 }
