@@ -169,3 +169,36 @@ def test_a_multi_line_secret_value_is_data_whatever_words_it_holds(
     _, found = _scan(tmp_path, {"secret.yaml": text}, capsys)
     assert [(f["rule_id"], f["start_line"]) for f in found if f["rule_id"] == "NHI404"] == [
         ("NHI404", 6)]
+
+
+_TLS_SECRET = """apiVersion: v1
+kind: Secret
+metadata:
+  name: vault-tls-cert
+type: kubernetes.io/tls
+stringData:
+  tls.crt: |
+    -----BEGIN CERTIFICATE-----
+    {crt}
+    -----END CERTIFICATE-----
+  tls.key: |
+    -----BEGIN PRIVATE KEY-----
+    {key}
+    -----END PRIVATE KEY-----
+"""
+
+
+def test_pem_armour_around_a_placeholder_is_a_placeholder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A docs snippet's Secret whose PEM blocks hold `<your-client-certificate>` (external-secrets
+    78899a891) is an NHI404 note; the same Secret with encoded material still blocks."""
+    snippet = _TLS_SECRET.format(crt="<your-client-certificate>", key="<your-client-private-key>")
+    _, found = _scan(tmp_path / "docs", {"s.yaml": snippet}, capsys)
+    assert [(f["rule_id"], f["level"], f["start_line"]) for f in found
+            if f["rule_id"] == "NHI404"] == [("NHI404", "note", 7)]
+    body = "MIIBkTCB+wIJAKHBfpegPjMCMA0GCSqGSIb3DQEBCwUAMBExDzANBgNVBAMMBnVudXNlZDAe"
+    real = _TLS_SECRET.format(crt=body, key=body[::-1])
+    code, found = _scan(tmp_path / "real", {"s.yaml": real}, capsys)
+    assert code == 1
+    assert ("NHI404", "error", 7) in [(f["rule_id"], f["level"], f["start_line"]) for f in found]

@@ -9,6 +9,12 @@ same question of a value, so they ask it here and can never disagree (issue 15: 
   `<token>`, `xxxx`, `your-`, `example`, `dummy`, `REDACTED`, `my-password`, ...), a reference
   or template (`${...}`, `$VAR`, `{{ }}`, `var.x`, `secrets:`, a secret-manager ARN), or at most
   two distinct characters (`****`, `aaaa`). Both rules use it.
+- `armoured_placeholder(value)`: a PEM value (`-----BEGIN CERTIFICATE-----` ... `-----END
+  CERTIFICATE-----`, any label) whose every block's body holds no base64 run of 40 characters
+  drawn from at least 10 different ones, i.e. no encoded material: `<your-client-certificate>`
+  between the armour lines (RFC 7468 section 2: the body is base64,
+  https://www.rfc-editor.org/rfc/rfc7468#section-2). The same test as NHI401's private-key
+  blocks (`checker.secrets.pem`).
 - `documented_example(value)`: a key published in a provider's documentation as an example:
   a placeholder, but one a scanner should still show (gitleaks and trivy users asked for it to
   be reported without blocking: a copy of it may sit beside a real key).
@@ -53,6 +59,18 @@ _DOCUMENTED = re.compile(
     r"(?![A-Za-z0-9/+])"
 )
 _KEY_SHAPED = re.compile(r"[A-Za-z0-9/+=]{20,}")
+#: One PEM block: its label and its body (RFC 7468 section 2).
+_ARMOURED = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.DOTALL)
+_MATERIAL = re.compile(r"[A-Za-z0-9+/=]{40,}")
+
+
+def armoured_placeholder(value: str) -> bool:
+    """True when `value` holds PEM blocks and none of their bodies holds encoded material (a
+    base64 run of 40 characters from at least 10 different ones): documentation, not a
+    certificate or key. A value with no complete PEM block gives False."""
+    blocks = _ARMOURED.findall(value)
+    return bool(blocks) and not any(
+        len(set(run)) >= 10 for _, body in blocks for run in _MATERIAL.findall(body))
 
 
 def documented_example(value: str) -> bool:

@@ -71,7 +71,7 @@ from checker.parsers.kubernetes.workloads import (
     workload_facet,
 )
 from checker.policy.catalogue import Catalogue, CatalogueEntry
-from checker.policy.placeholders import placeholder_word
+from checker.policy.placeholders import armoured_placeholder, placeholder_word
 from checker.safeyaml import (
     end_line_of,
     get,
@@ -277,7 +277,8 @@ def _attribute_lines(doc: MappingNode) -> dict[str, int]:
             if text is None or _TEMPLATE_ONLY.fullmatch(text.strip()):
                 continue  # `{{TOKEN}}` (parses as a mapping), `${TOKEN}`, empty: no literal data
             literal = _decoded(text) if path == ("data",) else text
-            placeholder = "\n" not in literal.strip() and placeholder_word(literal)
+            placeholder = ("\n" not in literal.strip() and placeholder_word(literal)
+                           ) or armoured_placeholder(literal)
             # `CHANGEME`, `<password>`: NHI401's placeholder judgement, kept apart from data
             out[("placeholder:" if placeholder else "") + ".".join((*path, name))] = line_of(key)
     return out
