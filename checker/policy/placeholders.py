@@ -11,7 +11,8 @@ same question of a value, so they ask it here and can never disagree (issue 15: 
   two distinct characters (`****`, `aaaa`). Both rules use it.
 - `armoured_placeholder(value)`: a PEM value (`-----BEGIN CERTIFICATE-----` ... `-----END
   CERTIFICATE-----`, any label) whose every block's body holds no base64 run of 40 characters
-  drawn from at least 10 different ones, i.e. no encoded material: `<your-client-certificate>`
+  drawn from at least 10 different ones (`encoded_material`, which NHI401's private-key
+  blocks use too, `checker.secrets.pem`): `<your-client-certificate>`
   between the armour lines (RFC 7468 section 2: the body is base64,
   https://www.rfc-editor.org/rfc/rfc7468#section-2). The same test as NHI401's private-key
   blocks (`checker.secrets.pem`).
@@ -59,18 +60,29 @@ _DOCUMENTED = re.compile(
     r"(?![A-Za-z0-9/+])"
 )
 _KEY_SHAPED = re.compile(r"[A-Za-z0-9/+=]{20,}")
+#: A base64 run this long is encoded material (a 64-character PEM line, or a 40-character piece
+#: of one cut by quotes or escapes) ...
+MIN_MATERIAL = 40
+#: ... when drawn from this many different characters (`xxxx...`, `AAAA...` are none).
+MIN_DISTINCT = 10
+_BASE64_RUN = re.compile(rf"[A-Za-z0-9+/=]{{{MIN_MATERIAL},}}")
 #: One PEM block: its label and its body (RFC 7468 section 2).
 _ARMOURED = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.DOTALL)
-_MATERIAL = re.compile(r"[A-Za-z0-9+/=]{40,}")
+
+
+def encoded_material(body: str) -> bool:
+    """True when the PEM body `body` holds a base64 run of `MIN_MATERIAL` characters drawn from
+    at least `MIN_DISTINCT` different ones: a key or certificate, not a placeholder
+    (RFC 7468 section 3: the body is base64 in lines of 64 characters)."""
+    return any(len(set(run)) >= MIN_DISTINCT for run in _BASE64_RUN.findall(body))
 
 
 def armoured_placeholder(value: str) -> bool:
-    """True when `value` holds PEM blocks and none of their bodies holds encoded material (a
-    base64 run of 40 characters from at least 10 different ones): documentation, not a
-    certificate or key. A value with no complete PEM block gives False."""
+    """True when `value` holds PEM blocks and none of their bodies holds encoded material
+    (`encoded_material`): documentation, not a certificate or key. A value with no complete
+    PEM block gives False."""
     blocks = _ARMOURED.findall(value)
-    return bool(blocks) and not any(
-        len(set(run)) >= 10 for _, body in blocks for run in _MATERIAL.findall(body))
+    return bool(blocks) and not any(encoded_material(body) for _, body in blocks)
 
 
 def documented_example(value: str) -> bool:

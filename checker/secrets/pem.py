@@ -6,7 +6,8 @@ The block is read from the header to its `-----END ... PRIVATE KEY-----` line, o
 (a JSON or YAML string with `\\n` escapes) or on the lines below (a block scalar), at most
 `MAX_BLOCK_LINES` lines. Key material is base64 (RFC 7468 section 3: the body is base64 in
 lines of 64 characters); a body without one run of `MIN_MATERIAL` base64 characters drawn from
-at least `MIN_DISTINCT` different characters holds no key. A block without its END line within
+at least `MIN_DISTINCT` different characters holds no key (`checker.policy.placeholders.
+encoded_material`, shared with NHI404). A block without its END line within
 reach is kept as a key (fail closed). Source: https://www.rfc-editor.org/rfc/rfc7468#section-3
 """
 
@@ -15,16 +16,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from checker.policy.placeholders import encoded_material
+
 #: How far below its header a block's END line is looked for.
 MAX_BLOCK_LINES = 200
-#: A base64 run this long is key material (a 64-character PEM line, or a 40-character piece of
-#: one cut by quotes or escapes); a 2048-bit RSA key has some 1,600 such characters.
-MIN_MATERIAL = 40
-#: ... when drawn from this many different characters (`xxxx...`, `AAAA...` are no key).
-MIN_DISTINCT = 10
 _BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
 _END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
-_BASE64_RUN = re.compile(rf"[A-Za-z0-9+/=]{{{MIN_MATERIAL},}}")
 #: Escaped line breaks inside a quoted string (`\n`, `\r`, `\\n`).
 _ESCAPES = re.compile(r"\\+[nr]")
 
@@ -48,16 +45,12 @@ def _block(lines: Sequence[str], index: int) -> str | None:
     return _ESCAPES.sub("\n", "\n".join(body))
 
 
-def _material(body: str) -> bool:
-    return any(len(set(run)) >= MIN_DISTINCT for run in _BASE64_RUN.findall(body))
-
-
 def holds_key(lines: Sequence[str], index: int) -> bool:
     """True only when the private-key block whose header is on `lines[index]` is whole (its
     END line within reach) and its body holds key material: the test for a header in a
     comment (`## key should start with -----BEGIN RSA PRIVATE KEY-----` is prose)."""
     body = _block(lines, index)
-    return body is not None and _material(body)
+    return body is not None and encoded_material(body)
 
 
 def placeholder_block(lines: Sequence[str], index: int) -> bool:
@@ -68,4 +61,4 @@ def placeholder_block(lines: Sequence[str], index: int) -> bool:
     if _BEGIN.search(lines[index]) is None:
         return False
     body = _block(lines, index)
-    return body is not None and not _material(body)
+    return body is not None and not encoded_material(body)
