@@ -5,6 +5,7 @@ is a note; a person's edit is not reported."""
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 
 import pytest
@@ -81,3 +82,18 @@ def test_steering_facts_read_attribution_keys() -> None:
     assert facts == frozenset({'attribution:git.addAICoAuthor="off"'})
     assert steering_facts(".claude/settings.json", b"{not json") is None
     assert steering_facts("AGENTS.md", None) == frozenset()
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="tomllib is in the standard library from 3.11")
+def test_codex_toml_multi_line_values_are_read() -> None:
+    """A multi-line TOML string is read whole (`tomllib`): changing the email inside it is a
+    changed attribution fact, not an unchanged `KEY = \"\"\"` line."""
+    def config(email: str) -> bytes:
+        return ('[shell_environment_policy.set]\nGIT_AUTHOR_EMAIL = """\n'
+                f'{email}"""\n').encode()
+
+    base = steering_facts(".codex/config.toml", config("alice@example.com"))
+    head = steering_facts(".codex/config.toml", config("bob@example.com"))
+    assert head == frozenset(
+        {'attribution:shell_environment_policy.set.GIT_AUTHOR_EMAIL="bob@example.com"'})
+    assert base != head

@@ -148,6 +148,11 @@ def _json(text: str) -> Facts | None:
         data = json.loads(text)
     except (ValueError, RecursionError):
         return None
+    return _tree_facts(data)
+
+
+def _tree_facts(data: object) -> Facts:
+    """The facts of a parsed JSON or TOML document: every leaf as `key.path=value`."""
     out: set[str] = set()
     stack: list[tuple[str, object]] = [("", data)]
     while stack:
@@ -158,7 +163,7 @@ def _json(text: str) -> Facts | None:
         if isinstance(value, list):
             stack.extend((f"{prefix}[{i}]", v) for i, v in enumerate(value))
             continue
-        fact = f"{prefix}={json.dumps(value)}"
+        fact = f"{prefix}={json.dumps(value, default=str)}"
         if _ATTRIBUTION.search(fact):
             out.add(f"attribution:{fact}")
         if _GATE.search(fact):
@@ -167,8 +172,21 @@ def _json(text: str) -> Facts | None:
 
 
 def _toml(text: str) -> Facts:
-    """`key = value` lines read with their `[table]`: enough to see an environment variable or
-    an attribution key set, added or removed, without a TOML parser."""
+    """The document's facts (`_tree_facts`) read with the standard library's `tomllib`
+    (Python 3.11+, multi-line values included); on Python 3.10, or when the text is not valid
+    TOML, its `key = value` lines read with their `[table]`, so an attribution key set, added or
+    removed, is still seen."""
+    try:
+        import tomllib  # Python 3.11+
+    except ImportError:
+        return _toml_lines(text)
+    try:
+        return _tree_facts(tomllib.loads(text))
+    except (tomllib.TOMLDecodeError, RecursionError):
+        return _toml_lines(text)
+
+
+def _toml_lines(text: str) -> Facts:
     out: set[str] = set()
     table = ""
     for line in text.split("\n"):
