@@ -84,7 +84,7 @@ def test_steering_facts_read_attribution_keys() -> None:
     assert steering_facts("AGENTS.md", None) == frozenset()
 
 
-@pytest.mark.skipif(sys.version_info < (3, 11), reason="tomllib is in the standard library from 3.11")
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="tomllib is standard from 3.11")
 def test_codex_toml_multi_line_values_are_read() -> None:
     """A multi-line TOML string is read whole (`tomllib`): changing the email inside it is a
     changed attribution fact, not an unchanged `KEY = \"\"\"` line."""
