@@ -23,6 +23,7 @@ expansion.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -97,6 +98,19 @@ def load_text(
     max_nodes: int = MAX_NODES,
     max_total_nodes: int = MAX_TOTAL_NODES,
     max_depth: int = MAX_DEPTH,
+) -> YamlStream:
+    """Compose every document of `text` and check it against the budgets (`_compose`).
+
+    The last two answers are kept: one parse job reads a file for its secret material and for
+    its identities, and both get the same stream. The stream is shared: callers never change
+    its `lines` or nodes.
+    """
+    return _compose(text, path, max_nodes, max_total_nodes, max_depth)
+
+
+@functools.lru_cache(maxsize=2)
+def _compose(
+    text: str, path: str, max_nodes: int, max_total_nodes: int, max_depth: int
 ) -> YamlStream:
     """Compose every document of `text` and check it against the budgets.
 

@@ -1,9 +1,11 @@
 """Format detectors for hardcoded secrets: detect-secrets' plugins, nhi-gate's own, and the gate.
 
 `plugins()` is the tuple of detectors every line or value goes through (detect-secrets 1.5
-format plugins, then `OWN_DETECTORS`); `plugin_values(plugin, text)` yields the whole secret
-each match stands for. `may_hold_plugin_secret(text)` is the cheap test that decides whether a
-line goes to them at all, so detect-secrets is imported only when some line could match.
+format plugins, read as data from the generated `plugin_table`, then `OWN_DETECTORS`);
+`plugin_values(plugin, text)` yields the whole secret each match stands for.
+`may_hold_plugin_secret(text)` is the cheap test that decides whether a line goes to them at all.
+detect-secrets itself is imported only for the JWT plugin's own validation, when a line holds a
+JWT's shape.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+
+from checker.secrets.plugin_table import TABLE
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,8 @@ OWN_DETECTORS: tuple[OwnDetector, ...] = (
 #: and, over the corpus and the secret fixtures, that gating loses no finding).
 _PLUGIN_GATE = re.compile(
     r"A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA"  # AWS access key id
-    r"|[0-9a-zA-Z/+]{40}"  # AWS secret key (40 chars)
+    r"|(?i:aws.{0,20}?(?:key|pwd|pw|password|pass|token).{0,20}?['\"][0-9a-zA-Z/+]{40}['\"])"
+    # (the AWS secret-key pattern itself: a bare 40-character run is as common as a commit SHA)
     r"|gh[pousr]_"  # GitHub
     r"|gl(?:pat|dt|ft|soat|rt|cbt|imt|ptt|agent|oas)-|GR1348941"  # GitLab
     r"|PRIVATE KEY|PuTTY-User-Key-File-2"  # private keys
@@ -73,36 +78,82 @@ def may_hold_plugin_secret(text: str) -> bool:
     return _PLUGIN_GATE.search(text) is not None
 
 
+#: The detect-secrets 1.5 format plugins nhi-gate runs, by class name (module, class), in order.
+_LIBRARY_CLASSES: tuple[tuple[str, str], ...] = (
+    ("aws", "AWSKeyDetector"), ("github_token", "GitHubTokenDetector"),
+    ("gitlab_token", "GitLabTokenDetector"), ("private_key", "PrivateKeyDetector"),
+    ("jwt", "JwtTokenDetector"), ("slack", "SlackDetector"), ("stripe", "StripeDetector"),
+    ("twilio", "TwilioKeyDetector"), ("sendgrid", "SendGridDetector"),
+    ("mailchimp", "MailchimpDetector"), ("npm", "NpmDetector"),
+    ("discord", "DiscordBotTokenDetector"), ("openai", "OpenAIDetector"),
+    ("pypi_token", "PypiTokenDetector"), ("azure_storage_key", "AzureStorageKeyDetector"),
+    ("artifactory", "ArtifactoryDetector"), ("square_oauth", "SquareOAuthDetector"),
+    ("telegram_token", "TelegramBotTokenDetector"), ("basic_auth", "BasicAuthDetector"),
+)
+
+
+def library_plugins() -> list[tuple[str, str, tuple[tuple[str, int], ...], bool]]:
+    """The installed detect-secrets' plugins of `_LIBRARY_CLASSES` as the rows of
+    `plugin_table.TABLE`: (class name, secret type, ((pattern, flags), ...), whether the class
+    has its own `analyze_string`). Imports detect-secrets (for the generator and its test)."""
+    import importlib
+
+    rows = []
+    for module, name in _LIBRARY_CLASSES:
+        cls = getattr(importlib.import_module(f"detect_secrets.plugins.{module}"), name)
+        plugin = cls()
+        rows.append((name, str(plugin.secret_type),
+                     tuple((r.pattern, r.flags) for r in plugin.denylist),
+                     "analyze_string" in cls.__dict__))
+    return rows
+
+
+@dataclass(frozen=True)
+class TablePlugin:
+    """A detect-secrets regex plugin read from `plugin_table.TABLE` (no import of the library):
+    its `secret_type` and compiled `denylist`, matched by `plugin_values` as the library's
+    own `analyze_string` would."""
+
+    secret_type: str
+    denylist: tuple[re.Pattern[str], ...]
+
+
+@dataclass(frozen=True)
+class LibraryPlugin:
+    """A plugin with its own `analyze_string` (detect-secrets' JWT validates what its pattern
+    found): the library's class is imported and used only when a `denylist` pattern matches."""
+
+    secret_type: str
+    denylist: tuple[re.Pattern[str], ...]
+    module: str
+    name: str
+
+    def analyze_string(self, text: str) -> Iterator[str]:
+        """The library plugin's `analyze_string(text)`; nothing, without importing it, when no
+        `denylist` pattern matches `text`."""
+        if not any(r.search(text) for r in self.denylist):
+            return iter(())
+        return iter(_library_instance(self.module, self.name).analyze_string(text))
+
+
+@functools.cache
+def _library_instance(module: str, name: str) -> Any:
+    import importlib
+
+    return getattr(importlib.import_module(f"detect_secrets.plugins.{module}"), name)()
+
+
 @functools.lru_cache(maxsize=1)
 def plugins() -> tuple[Any, ...]:
-    """detect-secrets' format plugins, instantiated once (regex denylists; no network), then
-    `OWN_DETECTORS`."""
-    from detect_secrets.plugins.artifactory import ArtifactoryDetector
-    from detect_secrets.plugins.aws import AWSKeyDetector
-    from detect_secrets.plugins.azure_storage_key import AzureStorageKeyDetector
-    from detect_secrets.plugins.basic_auth import BasicAuthDetector
-    from detect_secrets.plugins.discord import DiscordBotTokenDetector
-    from detect_secrets.plugins.github_token import GitHubTokenDetector
-    from detect_secrets.plugins.gitlab_token import GitLabTokenDetector
-    from detect_secrets.plugins.jwt import JwtTokenDetector
-    from detect_secrets.plugins.mailchimp import MailchimpDetector
-    from detect_secrets.plugins.npm import NpmDetector
-    from detect_secrets.plugins.openai import OpenAIDetector
-    from detect_secrets.plugins.private_key import PrivateKeyDetector
-    from detect_secrets.plugins.pypi_token import PypiTokenDetector
-    from detect_secrets.plugins.sendgrid import SendGridDetector
-    from detect_secrets.plugins.slack import SlackDetector
-    from detect_secrets.plugins.square_oauth import SquareOAuthDetector
-    from detect_secrets.plugins.stripe import StripeDetector
-    from detect_secrets.plugins.telegram_token import TelegramBotTokenDetector
-    from detect_secrets.plugins.twilio import TwilioKeyDetector
-
-    classes = (AWSKeyDetector, GitHubTokenDetector, GitLabTokenDetector, PrivateKeyDetector,
-               JwtTokenDetector, SlackDetector, StripeDetector, TwilioKeyDetector,
-               SendGridDetector, MailchimpDetector, NpmDetector, DiscordBotTokenDetector,
-               OpenAIDetector, PypiTokenDetector, AzureStorageKeyDetector, ArtifactoryDetector,
-               SquareOAuthDetector, TelegramBotTokenDetector, BasicAuthDetector)
-    return (*(cls() for cls in classes), *OWN_DETECTORS)
+    """detect-secrets' format plugins (from `plugin_table.TABLE`, in the library's
+    `_LIBRARY_CLASSES` order), then `OWN_DETECTORS`."""
+    modules = {name: module for module, name in _LIBRARY_CLASSES}
+    out: list[Any] = []
+    for name, secret_type, patterns, own in TABLE:
+        denylist = tuple(re.compile(pattern, flags) for pattern, flags in patterns)
+        out.append(LibraryPlugin(secret_type, denylist, modules[name], name) if own
+                   else TablePlugin(secret_type, denylist))
+    return (*out, *OWN_DETECTORS)
 
 
 def plugin_values(plugin: Any, line: str) -> Iterator[str]:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from checker.policy.placeholders import documented_example, placeholder_word
 from checker.secrets.detectors import may_hold_plugin_secret, plugin_values, plugins
 from checker.secrets.encoded import decoded_secrets, docker_auths, plugin_placeholder
+from checker.secrets.hot_lines import hot_lines
 from checker.secrets.pem import holds_key, placeholder_block
 from checker.secrets.redact import PASSWORD_LIKE as _PASSWORD_LIKE
 from checker.secrets.redact import redact
@@ -186,8 +187,20 @@ def find_hardcoded(lines: Sequence[str],
     out: list[Hit] = []
     env_name: str | None = None
     variable: str | None = None  # inside `variable "NAME" {` (HCL) until a `}` at column 1
+    hot = hot_lines("\n".join(lines))
     for number, raw_line in enumerate(lines, start=1):
         line = raw_line[:MAX_LINE]
+        if number - 1 not in hot and env_name is None and not (
+                variable is not None and _KEY_WORDS.search(variable)):
+            # No detector can fire on this line (`hot_lines`); keep the block state it sets. A
+            # `name:` here names no credential, so it is as good as none for the next line.
+            if variable is not None and line.startswith("}"):
+                variable = None
+            if "variable" in line:
+                header = _TF_VARIABLE.match(line)
+                if header:
+                    variable = None if line.rstrip().endswith("}") else header.group("name")
+            continue
         header = _TF_VARIABLE.match(line)
         if header:
             variable = header.group("name")

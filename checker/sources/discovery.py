@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 
 from checker.globs import glob_match
 from checker.model import FileFormat
-from checker.sources.manifests import Parsed, has_manifest, may_be_manifest
+from checker.sources.manifests import Parsed, has_manifest, may_be_manifest, plain_manifest
 from checker.sources.templates import template_language
 
 #: Where a YAML mapping key can start: a line (after indentation or a sequence dash), after
@@ -189,8 +189,11 @@ def _by_content(path: str, head: bytes, is_yaml: bool) -> Sniff:
         text = head.decode("utf-8")
     except UnicodeDecodeError:
         text = None
-    parsed = Parsed.UNREADABLE if text is None else has_manifest(
-        text.replace("\r\n", "\n").replace("\r", "\n"), path)
+    if text is not None:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if is_yaml and plain_manifest(text):  # no need to compose it here
+            return Sniff("kubernetes")
+    parsed = Parsed.UNREADABLE if text is None else has_manifest(text, path)
     if parsed is Parsed.MANIFEST:
         return Sniff("kubernetes")
     if parsed is Parsed.OTHER:

@@ -21,6 +21,7 @@ evasion variants and generated documents.
 from __future__ import annotations
 
 import json
+import re
 from enum import Enum
 
 from yaml.nodes import MappingNode, Node, SequenceNode
@@ -54,6 +55,25 @@ def _is_manifest_node(node: Node, nested: bool = False) -> bool:
         return False
     names = {name for name, _, _ in items(node)}
     return all(key in names for key in _KEYS)
+
+
+#: A top-level block-mapping key `apiVersion:` or `kind:` (at column 0), and a document marker.
+_TOP_KEY = re.compile(r"^(apiVersion|kind)[ \t]*:", re.MULTILINE)
+_DOCUMENT_MARK = re.compile(r"^(?:---|\.\.\.)(?:[ \t]|$)", re.MULTILINE)
+#: Template openers (`checker.sources.templates`): such a file takes the full parse.
+_TEMPLATE_OPENERS = ("{{", "{%", "{#")
+
+
+def plain_manifest(text: str) -> bool:
+    """True when one document of the YAML `text` (decoded, LF line ends) has both `apiVersion:`
+    and `kind:` as top-level keys (column 0) and the text holds no template opener: the file
+    is read as a manifest without composing it (`has_manifest` gives `MANIFEST` for it, or,
+    when its YAML is broken or over a budget, the sniff reads it as one by its keys and the
+    parser reports why; `tests/test_sniff_fast_path.py` checks this on the corpus)."""
+    if any(opener in text for opener in _TEMPLATE_OPENERS):
+        return False
+    return any(len({m.group(1) for m in _TOP_KEY.finditer(part)}) == 2
+               for part in _DOCUMENT_MARK.split(text))
 
 
 def has_manifest(text: str, path: str) -> Parsed:
