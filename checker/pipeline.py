@@ -67,6 +67,7 @@ def parse_sources(
     prefilter: bool = True,
     workers: int | None = None,
     worker: ParseWorker | None = None,
+    alongside: Callable[[], object] | None = None,
 ) -> Parsed:
     """Classify and parse each file; files nhi-gate does not read are skipped silently.
 
@@ -79,11 +80,12 @@ def parse_sources(
     define an identity). A `.tf` file reads the `local.X`/`var.X` values of its directory from the
     other `sources` of that directory (`checker.sources.modules`): pass a module's files together.
     Each parse is bounded by the config's CPU-time budget (`budget.parse_budget`, NHI903 when
-    over); many files are parsed on `workers` processes (default: every core; `sources.budget`),
-    few on `worker` when one was started (`warm_parsers`), else in this process.
+    over); many files are parsed on `workers` processes (default: every core), few on `worker`
+    when one was started, else here; `alongside` runs here meanwhile (`budget.parse_many`).
     """
     jobs, problems = _plan(sources, catalogue, config, prefilter)
-    results = parse_many(jobs, catalogue, parse_budget(config), workers=workers, worker=worker)
+    results = parse_many(jobs, catalogue, parse_budget(config), workers=workers, worker=worker,
+                         alongside=alongside)
     return _collect(results, problems)
 
 

@@ -110,3 +110,19 @@ def test_a_long_list_costs_no_more_than_hcl2_loads() -> None:
     own_cpu = time.process_time() - start
     assert got == expected
     assert inline_cpu < 2 * own_cpu
+
+
+def test_rule_names_read_from_the_grammar_are_the_parsers_rules() -> None:
+    # `hcl_inline.parser()` reads the rule names from `hcl2.lark` instead of building
+    # python-hcl2's plain parser; they must be the rules that parser has (lark's own `__`
+    # repetition rules aside), or a `DictTransformer` method would go unwrapped.
+    from pathlib import Path
+
+    from hcl2 import parser as hcl2_parser_module
+
+    from checker.parsers.terraform import hcl_inline
+
+    grammar = Path(hcl2_parser_module.__file__).with_name("hcl2.lark").read_text()
+    rules = {str(r.origin.name) for r in hcl2_parser_module.parser().rules}
+    assert set(hcl_inline._RULE_NAME.findall(grammar)) == {
+        r for r in rules if not r.startswith("__")}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import posixpath
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from checker import __version__
@@ -17,7 +17,7 @@ from checker.commands.local_policy import (
     config_from_disk,
     scan_root,
 )
-from checker.commands.render_disk import rendered_on_disk
+from checker.commands.render_disk import RenderedChange, rendered_on_disk
 from checker.commands.report import report
 from checker.errors import NhiGateError
 from checker.model import IdentityObject, ParseProblem, SourceFile, Verdict
@@ -141,11 +141,13 @@ def referenced_on_disk(sources: Sequence[SourceFile], disk: Mapping[str, Path]
     return [found[p] for p in sorted(found)]
 
 
-def _parse_with_progress(sources: Sequence[SourceFile], config: Config) -> Parsed:
-    """`parse_sources`, in chunks with a `\r` progress line on stderr for big scans on a TTY."""
+def _parse_with_progress(sources: Sequence[SourceFile], config: Config,
+                         alongside: Callable[[], object] | None = None) -> Parsed:
+    """`parse_sources` (`alongside` run while it parses), in chunks with a `\r` progress line on
+    stderr for big scans on a TTY (then `alongside` is not called)."""
     catalogue = load_catalogue()
     if len(sources) <= PROGRESS_MIN_FILES or not sys.stderr.isatty():
-        return parse_sources(sources, catalogue, config)
+        return parse_sources(sources, catalogue, config, alongside=alongside)
     objects: list[IdentityObject] = []
     problems: list[ParseProblem] = []
     total = len(sources)
@@ -162,21 +164,28 @@ def _parse_with_progress(sources: Sequence[SourceFile], config: Config) -> Parse
 
 def parse_tree(paths: Sequence[str], config: Config) -> Parsed:
     """Identities and problems of the files under `paths` (as `scan` reads them), with the
-    objects of every leaf kustomization under them, rendered (`render_tree`)."""
-    sources, links = scan_sources(paths)
-    return render_tree(paths, with_problems(_parse_with_progress(sources, config), links),
-                       config)
+    objects of every leaf kustomization and chart under them, rendered (`render_tree`): the
+    renders run while the parse workers parse."""
+    return _parse_and_render(paths, *scan_sources(paths), config)
 
 
-def render_tree(paths: Sequence[str], parsed: Parsed, config: Config) -> Parsed:
-    """`parsed` with the rendered objects of the leaf kustomizations under the directories
-    `paths` (`commands.render_disk.rendered_on_disk`), their paths shown as `scan` shows
-    the files: relative to the one directory scanned, else under each path as given."""
+def _parse_and_render(paths: Sequence[str], sources: Sequence[SourceFile],
+                      links: Sequence[ParseProblem], config: Config) -> Parsed:
+    found: list[RenderedChange] = []
+    parsed = _parse_with_progress(sources, config,
+                                  alongside=lambda: found.append(render_tree(paths, config)))
+    rendered = found[0] if found else render_tree(paths, config)
+    return with_rendered(with_problems(parsed, links), rendered.head, rendered.problems)
+
+
+def render_tree(paths: Sequence[str], config: Config) -> RenderedChange:
+    """The renders of the leaf kustomizations and charts under the directories `paths`
+    (`commands.render_disk.rendered_on_disk`), their paths shown as `scan` shows the files:
+    relative to the one directory scanned, else under each path as given."""
     roots = [Path(p) for p in paths]
     rels = ([""] if len(roots) == 1 and roots[0].is_dir()
             else [posixpath.normpath(r.as_posix()) for r in roots])
-    found = rendered_on_disk(roots, rels, config)
-    return with_rendered(parsed, found.head, found.problems)
+    return rendered_on_disk(roots, rels, config)
 
 
 def scan_verdict(
@@ -185,8 +194,7 @@ def scan_verdict(
     """The verdict on the files under `paths`: every author counts, no git, no base side.
     `baseline` is the baseline file as (text, label), or None."""
     sources, links = scan_sources(paths)
-    parsed = render_tree(paths, with_problems(_parse_with_progress(sources, config), links),
-                         config)
+    parsed = _parse_and_render(paths, sources, links, config)
     changeset = ChangeSet(None, None)
     verdict, _ = run_rules(
         parsed, Parsed((), ()), mode="scan", config=config, changeset=changeset,

@@ -207,6 +207,7 @@ def parse_many(
     *,
     workers: int | None = None,
     worker: BatchParser | None = None,
+    alongside: Callable[[], object] | None = None,
 ) -> list[ParseResult]:
     """Run every `(parser, source)` job under the per-file budget (`parse_one`); results in
     job order.
@@ -215,10 +216,16 @@ def parse_many(
     `PARALLEL_MIN_FILES` jobs and more than one core. Fewer jobs go to `worker` when one is
     given and still answers, else they are parsed in-process. If the pool breaks (a worker
     killed from outside), the unfinished jobs are parsed in-process.
+
+    `alongside`, when given, is called once in this process while the pool parses, after its
+    workers are forked (so it may start threads: `scan` runs its renders there); without a
+    pool, before the parse. What it raises is raised.
     """
     budget = as_budget(budget)
     n = workers if workers is not None else available_cores()
     if n <= 1 or len(jobs) < PARALLEL_MIN_FILES or not can_fork():
+        if alongside is not None:
+            alongside()
         if worker is not None and jobs:
             answered = worker.run(jobs, budget)
             if answered is not None:
@@ -238,10 +245,16 @@ def parse_many(
             initargs=(catalogue,),
         ) as pool:
             futures = [pool.submit(_run_chunk, chunk, budget) for chunk in chunks]
+            # every worker is forked by now (one per submit, or all at the first under fork)
+            if alongside is not None:
+                call, alongside = alongside, None
+                call()
             for i, fut in enumerate(futures):
                 results[i] = fut.result()
     except BrokenProcessPool:
         pass
+    if alongside is not None:  # the pool broke before it was called
+        alongside()
     out: list[ParseResult] = []
     for chunk, res in zip(chunks, results, strict=True):
         if res is None:

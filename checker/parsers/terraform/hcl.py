@@ -143,8 +143,8 @@ def _load_joined(text: str) -> Any:
 def warm() -> None:
     """Load python-hcl2's grammar now (its lark parsers, cached for the process), so a
     `checker.sources.budget.ParseWorker` pays for it while the parent reads git."""
-    hcl2_parser()
-    hcl_inline.parser()
+    if hcl_inline.parser() is None:  # python-hcl2's own parser is then the one used
+        hcl2_parser()
 
 
 def load_hcl(text: str, with_meta: bool = False) -> Any:

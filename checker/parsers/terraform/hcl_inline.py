@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from hcl2 import parser as hcl2_parser_module
@@ -33,6 +35,11 @@ from hcl2.api import loads
 from hcl2.transformer import END_LINE, START_LINE, DictTransformer
 from lark import Lark, Tree
 from lark.visitors import Discard
+
+#: A rule's name where the grammar file defines it (`?expression :`, `!unary_op :`); lark's own
+#: repetition rules (`__tuple_star_6`) have no method to wrap. Read from the text, so that
+#: python-hcl2's plain parser is built only when a text needs `hcl2.loads`.
+_RULE_NAME = re.compile(r"^[?!]?([a-z_][a-z_0-9]*)\s*:", re.MULTILINE)
 
 
 class _Block(Tree):  # type: ignore[type-arg]
@@ -55,8 +62,8 @@ def parser() -> Lark | None:
     lacks a name this relies on or is not python-hcl2 7.x."""
     if "with_meta" not in inspect.signature(loads).parameters:
         return None  # not python-hcl2 7.x (bc-python-hcl2): `hcl.load_hcl` says so
-    plain = hcl2_parser_module.parser()
-    rules = {str(rule.origin.name) for rule in plain.rules}
+    grammar = Path(hcl2_parser_module.__file__).with_name("hcl2.lark")
+    rules = set(_RULE_NAME.findall(grammar.read_text(encoding="utf-8")))
     methods = {
         name: _without_discard(value)
         for name, value in vars(DictTransformer).items()
