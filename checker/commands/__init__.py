@@ -27,6 +27,7 @@ that waits for its moment; the modules it loads import at their top:
 - after the parse is sent: approvals, provenance, suppressions, baseline, the rules
   (`checker.checks.engine`, `checker.gate`), rule docs, the admin table and the reporter
   (`load_while_parsing`): this process would otherwise only wait for the worker.
+  `scan` calls `load_while_parsing` too, while its parse pool parses, after its renders.
 
 Two heavy libraries load only where they are needed, beside their one use: sarif-om
 (`commands.report`, only for SARIF output) and PyGithub (`commands.approvals`, only when a pull
@@ -149,7 +150,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _scan(args: argparse.Namespace) -> int:
     from checker.commands.scan import scan
 
-    return scan(args)
+    return scan(args, warm=lambda: load_while_parsing(args))
 
 
 def _baseline(args: argparse.Namespace) -> int:

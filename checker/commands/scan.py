@@ -170,10 +170,18 @@ def parse_tree(paths: Sequence[str], config: Config) -> Parsed:
 
 
 def _parse_and_render(paths: Sequence[str], sources: Sequence[SourceFile],
-                      links: Sequence[ParseProblem], config: Config) -> Parsed:
+                      links: Sequence[ParseProblem], config: Config,
+                      warm: Callable[[], object] | None = None) -> Parsed:
+    """The parse of `sources` with the renders under `paths`; both `render_tree` and `warm`
+    (loading what the rules and report need) run while the parse workers parse."""
     found: list[RenderedChange] = []
-    parsed = _parse_with_progress(sources, config,
-                                  alongside=lambda: found.append(render_tree(paths, config)))
+
+    def alongside() -> None:
+        found.append(render_tree(paths, config))
+        if warm is not None:
+            warm()
+
+    parsed = _parse_with_progress(sources, config, alongside=alongside)
     rendered = found[0] if found else render_tree(paths, config)
     return with_rendered(with_problems(parsed, links), rendered.head, rendered.problems)
 
@@ -189,12 +197,14 @@ def render_tree(paths: Sequence[str], config: Config) -> RenderedChange:
 
 
 def scan_verdict(
-    paths: Sequence[str], config: Config, fail_on: str | None, baseline: tuple[str, str] | None
+    paths: Sequence[str], config: Config, fail_on: str | None, baseline: tuple[str, str] | None,
+    warm: Callable[[], object] | None = None,
 ) -> Verdict:
     """The verdict on the files under `paths`: every author counts, no git, no base side.
-    `baseline` is the baseline file as (text, label), or None."""
+    `baseline` is the baseline file as (text, label), or None; `warm` loads the rules and the
+    report while the files are parsed (`checker.commands.load_while_parsing`)."""
     sources, links = scan_sources(paths)
-    parsed = _parse_and_render(paths, sources, links, config)
+    parsed = _parse_and_render(paths, sources, links, config, warm)
     changeset = ChangeSet(None, None)
     verdict, _ = run_rules(
         parsed, Parsed((), ()), mode="scan", config=config, changeset=changeset,
@@ -204,14 +214,16 @@ def scan_verdict(
     return verdict
 
 
-def scan(args: argparse.Namespace) -> int:
+def scan(args: argparse.Namespace, warm: Callable[[], object] | None = None) -> int:
     """`nhi-gate scan PATH...`: every identity in files on disk; every finding counts.
 
     The config (and baseline) come from the current directory, else (like Checkov's `-d`)
-    from the one directory scanned; never from the first of several PATHs.
+    from the one directory scanned; never from the first of several PATHs. `warm` is called
+    while the files are parsed (`scan_verdict`).
     """
     root = scan_root(args.paths)
     config = config_from_disk(args, root)
-    verdict = scan_verdict(args.paths, config, args.fail_on, baseline_from_disk(root, config))
+    verdict = scan_verdict(args.paths, config, args.fail_on, baseline_from_disk(root, config),
+                           warm)
     return report(verdict, RunInfo(__version__, "scan", None, None,
                                    args.fail_on or config.fail_on), args)
