@@ -245,3 +245,22 @@ def test_grant_verbs_name_each_cli_family() -> None:
         ("azure", "az ad sp create-for-rbac"),
         ("kubernetes", "kubectl apply")]
     assert grant_verbs("aws s3 cp a b; kubectl get pods; echo iam attach-role-policy") == []
+
+
+def test_a_file_holding_only_a_command_or_a_remote_module_is_parsed(
+        make_repo: Callable[..., GitRepo], capsys: Any) -> None:
+    """The pre-filter keeps files whose only construct is a provisioner, an `external` data
+    source or a `module` call (no catalogued type named in them)."""
+    only = {
+        "grant.tf": 'resource "null_resource" "g" {\n  provisioner "local-exec" {\n'
+                    '    command = "gcloud projects add-iam-policy-binding p --role=roles/owner"'
+                    '\n  }\n}\n',
+        "ext.tf": 'data "external" "e" {\n  program = ["./grant.sh"]\n}\n',
+        "mods.tf": 'module  "u" {\n  source = "example/user/aws"\n  enabled = true\n}\n',
+    }
+    repo, sha = _repo(make_repo, {"main.tf": ROLE}, only, CLAUDE)
+    code, findings = _check(repo, sha, capsys)
+    assert code == 1
+    assert sorted(_nhi106(findings)) == [
+        ("error", "data.external.e", 2, True), ("error", "module.u", 2, True),
+        ("error", "null_resource.g.provisioner.local-exec", 3, True)]
