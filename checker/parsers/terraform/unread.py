@@ -97,7 +97,7 @@ def provisioner_facets(block: Block, address: str) -> Iterator[IdentityObject]:
             n = seen.get(label, 0)
             seen[label] = n + 1
             name = f"{address}.provisioner.{label}" + (f"[{n}]" if n else "")
-            yield _command_facet(inner, f"{UNREAD}provisioner", name, label)
+            yield _command_facet(inner, f"{UNREAD}provisioner", name, label, address)
 
 
 def external_facet(block: Block) -> IdentityObject:
@@ -142,7 +142,8 @@ def _inner(node: Node, body: Mapping[str, Any], json_path: tuple[str | int, ...]
     return node.doc.json_node(body, (*node.path, *json_path))
 
 
-def _command_facet(node: Node, type_: str, address: str, what: str) -> IdentityObject:
+def _command_facet(node: Node, type_: str, address: str, what: str,
+                   derived: str = "") -> IdentityObject:
     """A facet for every argument of `node` (the command, and `environment`, `working_dir`,
     `query`, ...: they change what it does); the program is the first word of the first
     command argument (`_COMMAND_ARGS`)."""
@@ -159,16 +160,19 @@ def _command_facet(node: Node, type_: str, address: str, what: str) -> IdentityO
         shown = ", ".join(dict.fromkeys(v for _, v in verbs))
         entries.append(Unresolved(name, f"{_digest(value)} {shown}".strip(), reason,
                                   node.line(name)))
-    return _facet(node, type_, address, entries, platforms[0] if platforms else "generic")
+    return _facet(node, type_, address, entries, platforms[0] if platforms else "generic",
+                  derived)
 
 
 def _facet(node: Node, type_: str, address: str, entries: Sequence[Unresolved],
-           platform: str) -> IdentityObject:
+           platform: str, derived: str = "") -> IdentityObject:
+    """The facet: `derived_from` is the resource a provisioner belongs to, else the file,
+    never the facet's own address (that marks a workload facet: `checks/workloads.py`)."""
     obj = IdentityObject(
         kind="role_binding", platform=platform, type=type_, address=address,
         location=Location(node.doc.path, node.start, node.end),
         attribute_lines={u.attribute: u.line or node.start for u in entries},
-        derived_from=address, unresolved=tuple(entries))
+        derived_from=derived or node.doc.path, unresolved=tuple(entries))
     return _with_digest(obj, [tuple(u[:3]) for u in entries])
 
 
