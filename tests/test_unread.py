@@ -190,6 +190,16 @@ def test_remote_module_pinning_is_named(source: str, version: str | None, unpinn
     assert ("unpinned" in message) is unpinned
 
 
+def test_an_agents_new_source_names_only_the_source(
+        make_repo: Callable[..., GitRepo], capsys: Any) -> None:
+    repo, sha = _repo(make_repo, {"main.tf": ADMIN}, {"main.tf": ADMIN.replace(
+        "example/tf-mods", "example/other-mods")}, CLAUDE)
+    code, findings = _check(repo, sha, capsys)
+    assert (code, _nhi106(findings)) == (1, [("error", "module.ci_user", 2, True)])
+    assert "its arguments changed: source;" in next(
+        f["message"] for f in findings if f["rule_id"] == "NHI106")
+
+
 def test_an_agents_version_bump_of_a_remote_module_is_judged(
         make_repo: Callable[..., GitRepo], capsys: Any) -> None:
     call = 'module "m" {\n  source  = "example/iam/aws"\n  version = "5.39.0"\n}\n'

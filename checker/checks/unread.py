@@ -88,5 +88,7 @@ def _command(subject: Subject, entries: list[Unresolved], actor: str) -> Iterato
                   "review what it grants", entry.attribute, entry.line, variant=variant)
 
 
-def _unplaced(entry: Unresolved | None) -> tuple[str, str, str] | None:
-    return None if entry is None else (entry.attribute, entry.expression, entry.reason)
+def _unplaced(entry: Unresolved | None) -> tuple[str, str] | None:
+    """An entry without its line and reason: the reason names the `source`, which is an
+    entry of its own (a new source is not a change of every argument)."""
+    return None if entry is None else (entry.attribute, entry.expression)
