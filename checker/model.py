@@ -22,20 +22,12 @@ FileFormat = Literal[
 
 #: Identity kinds (DESIGN.md vocabulary) plus `policy`: a standalone grant document (an IAM
 #: policy, a Kubernetes Role/ClusterRole) that defines privileges without being an identity.
-KINDS = (
-    "service_account",
-    "user",
-    "role",
-    "access_key",
-    "api_token",
-    "certificate",
-    "private_key",
-    "secret",
-    "role_binding",
-    "policy",
-    "oidc_trust",
-    "ci_credential",
-)
+KINDS = ("service_account", "user", "role", "access_key", "api_token", "certificate",
+         "private_key", "secret", "role_binding", "policy", "oidc_trust", "ci_credential")
+#: `IdentityObject.type` prefix of a Terraform facet nhi-gate cannot read (a provisioner's or
+#: `external` program's command, a remote module call, a var file no module reads): judged by
+#: NHI106 only (`checker.parsers.terraform.unread`), never listed by `inventory`.
+UNREAD = "unread:"
 PLATFORMS = ("aws", "gcp", "azure", "kubernetes", "github", "gitlab", "vault", "tls", "generic")
 LEVEL_RANK: Mapping[str, int] = {"note": 1, "warning": 2, "error": 3}
 #: `IdentityObject.secret_sinks` entries of a Kubernetes pod spec or ServiceAccount, set by

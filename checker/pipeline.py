@@ -29,7 +29,6 @@ from checker.model import (
     Verdict,
 )
 from checker.parsers import FORMATS, VALUE_FORMATS, build_parsers, gitlab_ci
-from checker.parsers.common import is_terragrunt
 from checker.parsers.suppressions import find_suppressions
 from checker.policy.catalogue import Catalogue, load_catalogue
 from checker.policy.config import Config
@@ -40,7 +39,9 @@ from checker.sources.modules import (
     calls_local_module,
     group_modules,
     module_directory,
+    module_homes,
     uses_module_values,
+    value_identities,
 )
 from checker.sources.templates import chart_of, chart_roots, helm_ignored, unrendered
 from checker.sources.worker import ParseWorker
@@ -147,6 +148,7 @@ def _plan(
     problems: list[ParseProblem] = []
     gitlab_includes = gitlab_ci.included_paths([*context, *sources])
     modules = group_modules(list({s.path: s for s in [*context, *sources]}.values()))
+    homes = module_homes([*context, *sources])  # a var file elsewhere: read by no module
     jobs: list[Job] = []
     ignored, charts = helm_ignored(both := [*context, *sources]), chart_roots(p.path for p in both)
     for raw_src in sources:
@@ -173,7 +175,7 @@ def _plan(
             if isinstance(text, ParseProblem):
                 problems.append(text)
                 continue
-        identities = (fmt not in VALUE_FORMATS or (fmt == "hcl" and is_terragrunt(src.path))) and (
+        identities = (fmt not in VALUE_FORMATS or value_identities(fmt, src.path, homes)) and (
             tokens is None or may_define_identity(fmt, src.raw, tokens, config.max_file_bytes)
             or (fmt == "terraform" and calls_local_module(src.raw))
         )

@@ -142,11 +142,15 @@ def test_var_file_widening_by_a_human_does_not_block(
 
 def test_var_file_of_another_module_is_not_read(
         make_repo: Callable[..., GitRepo], capsys: Any) -> None:
-    """`other/prod.tfvars` belongs to `other/`, not to the root module."""
+    """`other/prod.tfvars` belongs to `other/`, not to the root module; no module is in
+    `other/`, so nhi-gate cannot know who reads it: an agent's change of a grant-like value
+    fails closed (NHI106, naming the file), never silently (issue 12)."""
     code, found = _run(make_repo, capsys,
                        {"main.tf": POLICY_VAR, "other/prod.tfvars": 'actions = ["s3:Get"]\n'},
                        {"other/prod.tfvars": 'actions = ["iam:*"]\n'}, CLAUDE)
-    assert (code, found) == (0, [])
+    assert code == 1
+    assert [(rule, line, block) for rule, line, block, _ in found] == [("NHI106", 1, True)]
+    assert "other/prod.tfvars: a var file read by no module" in found[0][3]
 
 
 # --------------------------------------------------------------------------- B4: file() reads

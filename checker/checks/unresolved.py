@@ -8,6 +8,10 @@ reports, on a touched identity:
   the change touched (a non-literal `local.NAME` or a data source block they read, named in the
   entry's expression and in `Touch.via`).
 
+Facets of what Terraform runs or fetches that nhi-gate cannot read (`model.UNREAD`: a
+provisioner's command, a remote module call, a var file no module reads) are judged by
+`checks/unread.py`.
+
 Levels (the `variants` in rules/docs/approval.yaml): error for an agent, a bot or an unknown
 actor (fail closed, DESIGN.md "What counts as a change"); `human` (note) when a person wrote
 it; `scan` (note) in `scan` mode, where there is no change and no author, so an unresolved value
@@ -20,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from checker.checks.api import Hit, Subject
+from checker.checks.unread import hits, is_unread
 from checker.model import Unresolved
 
 RULE = "NHI106"
@@ -28,6 +33,9 @@ RULE = "NHI106"
 def check(subject: Subject) -> Iterator[Hit]:
     """NHI106: one hit per attribute whose unresolved values the change created or touched."""
     obj, base = subject.obj, subject.base
+    if is_unread(obj.type):  # a command, remote module or var file nhi-gate cannot read
+        yield from hits(subject)
+        return
     if not obj.unresolved:
         return
     if base is None:

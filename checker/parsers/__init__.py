@@ -44,5 +44,6 @@ def build_parsers() -> Mapping[str, Parser]:
         "github_actions": github_actions.parse,
         "gitlab_ci": gitlab_ci.parse,
         "hcl": terraform.parse_terragrunt,
+        "terraform_vars": terraform.parse_vars,  # only a var file no module reads (pipeline)
         "mcp_config": mcp.parse,
     }

@@ -18,7 +18,7 @@ run, where python-hcl2 is never imported.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import PurePosixPath
 
 from checker.model import ModuleSources, SourceFile
@@ -26,6 +26,7 @@ from checker.parsers.common import (
     VAR_FILE_DIRS,
     file_reference,
     file_references,
+    is_terragrunt,
     is_tfvars,
     is_var_file,
     literal_assignments,
@@ -66,6 +67,21 @@ def owner_directory(path: str) -> str:
     a `VAR_FILE_DIRS` subdirectory (`envs/prod.tfvars`) the one above
     (`checker.parsers.common.var_file_module`)."""
     return var_file_module(path) if is_var_file(path) else module_directory(path)
+
+
+def module_homes(sources: Iterable[SourceFile]) -> set[str]:
+    """The directories holding a module: those of the `.tf`/`.tofu` files among `sources`."""
+    return {module_directory(s.path) for s in sources if is_config_file(s.path)}
+
+
+def value_identities(fmt: str, path: str, homes: Collection[str]) -> bool:
+    """True for a file of a value format (`checker.parsers.VALUE_FORMATS`) that the parsers
+    still read for identities: a `terragrunt.hcl` (its `inputs`), and a `.tfvars` file whose
+    module directory (`owner_directory`) is not among `homes` (`module_homes`): no module
+    nhi-gate knows reads it, so it is an `unread` facet (NHI106) instead of skipped."""
+    if fmt == "hcl":
+        return is_terragrunt(path)
+    return fmt == "terraform_vars" and owner_directory(path) not in homes
 
 
 def var_file_directories(directories: Iterable[str]) -> list[str]:

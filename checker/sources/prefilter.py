@@ -29,8 +29,11 @@ from checker.policy.privileges import privilege_names
 
 #: Literal names the parsers key on that are not catalogue type names: the `source` of each
 #: catalogued module (registry address or GitHub repository, `checker.parsers.terraform`).
+#: Then what `unread` facets key on (parsers/terraform/unread.py): provisioners, `external`
+#: data sources and `module` block headers (any spacing HCL allows before the label).
 _TERRAFORM_EXTRA = (b"terraform-aws-modules", b"terraform-aws-iam", b"service-accounts",
-                    b"iam-system-user")
+                    b"iam-system-user", b"provisioner", b'"external"', b'module "',
+                    b"module  ", b"module\t", b'module"')
 _ACTIONS_EXTRA = (b"permissions", b"secrets")  # `${{ secrets.X }}`: parsers/github_secrets.py
 
 

@@ -27,7 +27,10 @@ of the public API. The package, in data-flow order:
 - `rotation.py`: a `time_rotating` resource's period as the lifetime of the credentials
   it rotates;
 - `variants.py`: the identities read again under each `-var-file` file's values, joined;
-- `terragrunt.py`: a `terragrunt.hcl`'s `inputs` read as a module call (`parse_terragrunt`).
+- `terragrunt.py`: a `terragrunt.hcl`'s `inputs` read as a module call (`parse_terragrunt`);
+- `unread.py`: what Terraform runs or fetches that nhi-gate cannot read (provisioner and
+  `external` commands, remote module calls, a var file no module reads: `parse_vars`), as
+  facets NHI106 judges.
 
 Which blocks define identities is data: `rules/catalogue/terraform.yaml`. A `resource "T" "N"`
 block is looked up as `T`, a `data "T" "N"` block as `data.T` (data sources read identities that
@@ -86,7 +89,18 @@ from checker.parsers.terraform.nodes import Block, Doc, hcl_blocks, json_blocks
 from checker.parsers.terraform.positions import json_spans
 from checker.parsers.terraform.rotation import rotating_lifetimes
 from checker.parsers.terraform.terragrunt import terragrunt_identities
-from checker.parsers.terraform.values import ModuleValue, ModuleValues, module_values
+from checker.parsers.terraform.unread import (
+    external_facet,
+    provisioner_facets,
+    remote_module_facet,
+    var_file_facet,
+)
+from checker.parsers.terraform.values import (
+    ModuleValue,
+    ModuleValues,
+    module_values,
+    var_file_values,
+)
 from checker.parsers.terraform.variants import merge, variants
 from checker.policy.catalogue import Catalogue
 
@@ -99,6 +113,7 @@ __all__ = [
     "parse",
     "parse_json",
     "parse_terragrunt",
+    "parse_vars",
     "warm",
 ]
 
@@ -161,6 +176,22 @@ def parse_terragrunt(source: SourceFile, catalogue: Catalogue) -> ParseResult:
     return terragrunt_identities(source, catalogue)
 
 
+def parse_vars(source: SourceFile, catalogue: Catalogue) -> ParseResult:
+    """Parse a `.tfvars`/`.tfvars.json` file that no module of the run reads (the pipeline
+    calls it only for those: no `.tf` file in the directory it belongs to) as one `unread`
+    facet (`unread.var_file_facet`), so a change of it is judged (NHI106), never skipped."""
+    del catalogue  # the facet is the same whatever is catalogued
+    return ParseResult((var_file_facet(source.path, var_file_values(source)),))
+
+
+def _unread(block: Block) -> list[IdentityObject]:
+    """The `unread` facets of a `resource`/`data` block: its provisioners' commands, an
+    `external` data source's program."""
+    if block.section == "data":
+        return [external_facet(block)] if block.labels[0] == "external" else []
+    return list(provisioner_facets(block, ".".join(block.labels)))
+
+
 def _build(blocks: list[Block], doc: Doc, module: ModuleSources | None = None, *,
            catalogue: Catalogue) -> tuple[IdentityObject, ...]:  # fmt: skip
     """Turn catalogued blocks into `IdentityObject`s, sorted by (start line, address)."""
@@ -190,7 +221,10 @@ def _build(blocks: list[Block], doc: Doc, module: ModuleSources | None = None, *
             for obj in calls[i]:
                 refs = references_in(block.node, ctx, obj.address)
                 out.append(replace(obj, references=tuple(dict.fromkeys((*obj.references, *refs)))))
+            remote = remote_module_facet(block) if not calls[i] and read is None else None
+            out.extend([remote] if remote is not None else [])  # its code is not read
             continue
+        out.extend(_unread(block))
         found = (
             resource_identity(block, doc, catalogue, ctx, module)
             if block.section != "module" else None

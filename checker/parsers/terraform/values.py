@@ -344,3 +344,8 @@ def _literal(value: Any, defined: Mapping[str, tuple[Any, Location]], depth: int
 def var_file_names(src: SourceFile) -> frozenset[str]:
     """The variable names a variable definitions file sets (empty when it cannot be read)."""
     return frozenset(name for name, _, _ in _tfvars(src))
+
+
+def var_file_values(src: SourceFile) -> list[tuple[str, Any, int]]:
+    """(name, raw value, first line) of each variable a variable definitions file sets."""
+    return [(name, value, span[0]) for name, value, span in _tfvars(src)]

@@ -1,0 +1,94 @@
+"""NHI106 for what Terraform runs or fetches that nhi-gate cannot read (`model.UNREAD` facets,
+`checker.parsers.terraform.unread`): a provisioner's or `external` program's command, a remote
+module call, a var file no module reads.
+
+What is judged, per facet the change touched (the engine calls checks for those only):
+- a command: created, or any of its command arguments changed (an `Unresolved` entry base did
+  not have). An agent's, bot's or unknown actor's change is an error whether or not a grant
+  verb is found: the command runs with Terraform's credentials and nhi-gate does not read what
+  it does (fail closed). A person's change, and `scan`, are a note only when a known grant
+  verb (`aws iam attach-role-policy`, ...) is in it; else nothing (precise for people).
+- a remote module call: created, or an argument, `source` or `version` added, changed or
+  removed (entries compared by name and value digest). Error for an agent, a note for a
+  person; nothing in `scan` (nothing changed).
+- a var file no module reads: the variables it adds, changes or removes. For an agent an error
+  when one is named like a grant, principal or count (`_GRANT_LIKE`), else a note naming the
+  file; a note for a person; nothing in `scan`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from checker.checks.api import Hit, Subject
+from checker.model import UNREAD, Unresolved
+
+RULE = "NHI106"
+#: A variable or argument name that may carry a grant, a principal or turn an identity on.
+_GRANT_LIKE = re.compile(
+    r"role|polic|permission|privilege|iam|binding|grant|action|member|principal|trust|subject"
+    r"|assignment|admin|owner|group|user|account|access|scope|count|enable|create|attach",
+    re.IGNORECASE)
+
+
+def is_unread(type_: str) -> bool:
+    """True for a facet type this module judges."""
+    return type_.startswith(UNREAD)
+
+
+def hits(subject: Subject) -> Iterator[Hit]:
+    """The NHI106 hits of one touched `UNREAD` facet (see the module doc)."""
+    obj, base = subject.obj, subject.base
+    kind = obj.type.removeprefix(UNREAD)
+    head = {u.attribute: u for u in obj.unresolved}
+    old = {u.attribute: u for u in base.unresolved} if base is not None else {}
+    changed = [name for name, u in head.items() if _unplaced(old.get(name)) != _unplaced(u)]
+    removed = [name for name in old if name not in head]
+    if not changed and not removed:
+        return
+    actor = ("scan" if subject.ctx.mode == "scan" else
+             "human" if subject.touch.actor_kind == "human" else "agent")
+    if kind in ("provisioner", "external"):
+        yield from _command(subject, [head[n] for n in changed], actor)
+        return
+    if actor == "scan":
+        return
+    first = head[changed[0]].line if changed else None
+    names = ", ".join([*changed, *(f"{n} (removed)" for n in removed)])
+    if kind == "module":
+        reason = (head.get("source") or next(iter(head.values()))).reason
+        verb = "new call with arguments" if base is None else "its arguments changed"
+        yield Hit(RULE, f"{obj.address}: {reason}; {verb}: {names}; nhi-gate cannot compute "
+                  "what it grants, a human must review the module's code at that source",
+                  "source", first, variant="human" if actor == "human" else None)
+        return
+    grant_like = [n for n in [*changed, *removed] if _GRANT_LIKE.search(n)]
+    variant = "human" if actor == "human" or not grant_like else None
+    what = (f"values named like a grant, principal or count changed: {', '.join(grant_like)}"
+            if grant_like else f"values changed: {names}")
+    yield Hit(RULE, f"{obj.address}: a var file read by no module nhi-gate knows (no .tf file "
+              f"in its directory); {what}; nhi-gate cannot tell which identities read them, a "
+              "human must review what they grant", "values", first, variant=variant)
+
+
+def _command(subject: Subject, entries: list[Unresolved], actor: str) -> Iterator[Hit]:
+    """One hit per changed command argument (see the module doc)."""
+    obj = subject.obj
+    for entry in entries:
+        verbs = entry.expression.partition(" ")[2]  # after the value's digest
+        if not verbs and actor != "agent":
+            continue
+        where = f"`{entry.attribute}` (line {entry.line})" if entry.line else f"`{entry.attribute}`"
+        found = (f"it runs {verbs}, which grants access nhi-gate cannot compute" if verbs else
+                 "no known grant verb found, but it runs with Terraform's credentials and "
+                 "nhi-gate does not read what it does")
+        variant = None if actor == "agent" else actor
+        yield Hit(RULE, f"{obj.address}: the {entry.reason} in {where}: {found}; a human must "
+                  "review what it grants", entry.attribute, entry.line, variant=variant)
+
+
+def _unplaced(entry: Unresolved | None) -> tuple[str, str] | None:
+    """An entry without its line and reason: the reason names the `source`, which is an
+    entry of its own (a new source is not a change of every argument)."""
+    return None if entry is None else (entry.attribute, entry.expression)

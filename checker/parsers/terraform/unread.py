@@ -1,0 +1,203 @@
+"""What Terraform runs or fetches that nhi-gate cannot read, as facets for NHI106.
+
+Three constructs change access without a block nhi-gate can compute, so each becomes a facet
+(`IdentityObject` with `derived_from` set and `type` starting with `model.UNREAD`): it is judged
+by NHI106 alone (`checker.checks.unread`), compared base to head like an identity (`digest`:
+a `terraform fmt` or a move is no change) and never listed by `inventory`.
+
+- `provisioner_facets`: each `provisioner "local-exec"`/`"remote-exec"` of any resource
+  (`null_resource`, `terraform_data`, ...), and `external_facet`: a `data "external"` program.
+  Terraform runs the command with its own credentials
+  (https://developer.hashicorp.com/terraform/language/resources/provisioners/local-exec,
+  .../provisioners/remote-exec,
+  https://registry.terraform.io/providers/hashicorp/external/latest/docs/data-sources/external);
+  what it grants is not computed. One `Unresolved` per argument (`command`, `inline`,
+  `program`, `environment`, ...): `expression` a digest of its value, then the grant verbs
+  found in it (`GRANT_VERBS`), `reason` `<type> command run by Terraform (<program>)`.
+- `remote_module_facet`: a `module` call whose `source` is not a local path (registry, git,
+  URL: https://developer.hashicorp.com/terraform/language/modules/sources) and that no builder
+  reads: its code is not in the repository, so any argument may grant. One entry per argument
+  (`source` and `version` included), `expression` a digest of its value (a change of value is
+  a new entry), `reason` `remote module <source> not read` plus `unpinned` when neither a
+  `?ref=` of 40 hex digits nor an exact `version` fixes the code.
+- `var_file_facet`: a `.tfvars`/`.tfvars.json` file in a directory where no module is (so
+  nhi-gate cannot know which module reads it): one entry per variable, as above, `reason`
+  `var file read by no module nhi-gate knows`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from checker.model import UNREAD, IdentityObject, Location, Unresolved
+from checker.parsers.terraform.nodes import META, Block, Doc, Node, as_list
+
+#: Cloud CLI sub-commands that mint or widen access, matched in a command's text (global
+#: options may sit between the CLI and its sub-command). Sources, one page per family:
+#: https://docs.aws.amazon.com/cli/latest/reference/iam/attach-role-policy.html (and the
+#: sibling pages of `aws iam`), https://cloud.google.com/sdk/gcloud/reference/projects/add-iam-policy-binding,
+#: https://cloud.google.com/sdk/gcloud/reference/iam/service-accounts/keys/create,
+#: https://learn.microsoft.com/en-us/cli/azure/role/assignment,
+#: https://learn.microsoft.com/en-us/cli/azure/ad/sp#az-ad-sp-create-for-rbac,
+#: https://kubernetes.io/docs/reference/kubectl/generated/kubectl_create/kubectl_create_clusterrolebinding/
+GRANT_VERBS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
+    (platform, name, re.compile(pattern, re.IGNORECASE)) for platform, name, pattern in (
+        ("aws", "aws iam", r"\baws\b[^;&|\n]*?\biam\s+(attach-(?:role|user|group)-policy|"
+         r"put-(?:role|user|group)-policy|create-access-key|create-user|create-role|"
+         r"create-login-profile|update-login-profile|add-user-to-group|"
+         r"update-assume-role-policy|create-policy-version|set-default-policy-version|"
+         r"create-service-specific-credential)\b"),
+        ("gcp", "gcloud", r"\bgcloud\b[^;&|\n]*?\b((?:projects|organizations|folders)\s+"
+         r"(?:add-iam-policy-binding|set-iam-policy)|iam\s+service-accounts\s+"
+         r"(?:keys\s+create|add-iam-policy-binding|set-iam-policy|create))\b"),
+        ("azure", "az", r"\baz\b[^;&|\n]*?\b(role\s+assignment\s+create|ad\s+sp\s+create-for-rbac"
+         r"|ad\s+(?:app|sp)\s+credential\s+reset|role\s+definition\s+create)\b"),
+        ("kubernetes", "kubectl", r"\bkubectl\b[^;&|\n]*?\b(create\s+(?:cluster)?rolebinding|"
+         r"create\s+(?:cluster)?role|create\s+serviceaccount|create\s+token|"
+         r"apply\b[^;&|\n]*?(?:rbac|role|serviceaccount))"),
+    ))  # fmt: skip
+_PROVISIONERS = ("local-exec", "remote-exec")
+#: The arguments holding what a provisioner or `external` data source runs.
+_COMMAND_ARGS = ("command", "interpreter", "inline", "script", "scripts", "program")
+_PINNED_REF = re.compile(r"[?&]ref=[0-9a-fA-F]{40}(?:&|$)")
+_EXACT_VERSION = re.compile(r"^\s*=?\s*v?\d+\.\d+\.\d+(?:[-+][\w.]+)?\s*$")
+_PROGRAM = re.compile(r"[\w./-]+")
+
+
+def grant_verbs(text: str) -> list[tuple[str, str]]:
+    """(platform, `<cli> <sub-command>`) for each `GRANT_VERBS` match in `text`, in order."""
+    found: list[tuple[int, str, str]] = []
+    for platform, cli, pattern in GRANT_VERBS:
+        for m in pattern.finditer(text):
+            words = " ".join(m.group(1).split()[:4])
+            if cli == "kubectl" and words.startswith("apply"):
+                words = "apply"
+            found.append((m.start(), platform, f"{cli} {words}"))
+    return [(p, v) for _, p, v in sorted(found)]
+
+
+def provisioner_facets(block: Block, address: str) -> Iterator[IdentityObject]:
+    """One facet per `local-exec`/`remote-exec` provisioner of resource `block` (see the module
+    doc); `address` is the resource's (`terraform_data.attach`); the facet's is
+    `<address>.provisioner.<type>` (then `[1]`, `[2]` for more of one type)."""
+    node = block.node
+    seen: dict[str, int] = {}
+    for i, item in enumerate(as_list(node.body.get("provisioner"))):
+        if not isinstance(item, dict):
+            continue
+        for label, body in item.items():
+            if label not in _PROVISIONERS or not isinstance(body, dict):
+                continue
+            inner = _inner(node, body, ("provisioner", i, label))
+            n = seen.get(label, 0)
+            seen[label] = n + 1
+            name = f"{address}.provisioner.{label}" + (f"[{n}]" if n else "")
+            yield _command_facet(inner, f"{UNREAD}provisioner", name, label, address)
+
+
+def external_facet(block: Block) -> IdentityObject:
+    """The facet of a `data "external"` block: the program it runs."""
+    return _command_facet(block.node, f"{UNREAD}external", f"data.external.{block.labels[1]}",
+                          "external")
+
+
+def remote_module_facet(block: Block) -> IdentityObject | None:
+    """The facet of a `module` call whose `source` is remote (see the module doc); None for a
+    local (`./`, `../`) or missing `source`."""
+    node = block.node
+    source = node.body.get("source")
+    if not isinstance(source, str) or not source or source.startswith(("./", "../")):
+        return None
+    version = node.body.get("version")
+    pinned = bool(_PINNED_REF.search(source)) or (
+        isinstance(version, str) and bool(_EXACT_VERSION.match(version)))
+    reason = f"remote module {_shown(source)} not read" + ("" if pinned else ", unpinned")
+    entries = [Unresolved(name, _digest(value), reason, node.line(name))
+               for name, value in node.body.items() if name not in META]
+    return _facet(node, f"{UNREAD}module", f"module.{block.labels[0]}", entries, "generic")
+
+
+def var_file_facet(path: str, values: Sequence[tuple[str, Any, int]]) -> IdentityObject:
+    """The facet of var file `path` that no module reads: one entry per (name, value, line)."""
+    reason = "var file read by no module nhi-gate knows"
+    entries = [Unresolved(name, _digest(value), reason, line) for name, value, line in values]
+    last = max((line for _, _, line in values), default=1)
+    doc = Doc(path=path, lines=[], spans=None)
+    node = Node(body={}, start=1, end=last, attrs={}, doc=doc)
+    return _facet(node, f"{UNREAD}var-file", path, entries, "generic")
+
+
+def _inner(node: Node, body: Mapping[str, Any], json_path: tuple[str | int, ...]) -> Node:
+    """A provisioner body as a `Node` (HCL: its own line markers; JSON: its value span)."""
+    if node.doc.spans is None:
+        start = body.get("__start_line__")
+        end = body.get("__end_line__")
+        s = start if isinstance(start, int) else node.start
+        return node.doc.node(body, (), s, end if isinstance(end, int) else s)
+    return node.doc.json_node(body, (*node.path, *json_path))
+
+
+def _command_facet(node: Node, type_: str, address: str, what: str,
+                   derived: str = "") -> IdentityObject:
+    """A facet for every argument of `node` (the command, and `environment`, `working_dir`,
+    `query`, ...: they change what it does); the program is the first word of the first
+    command argument (`_COMMAND_ARGS`)."""
+    words = [w for name in _COMMAND_ARGS for w in _PROGRAM.findall(" ".join(
+        _texts(node.body.get(name))))]
+    reason = f"{what} command run by Terraform ({_shown(words[0] if words else '?')})"
+    entries: list[Unresolved] = []
+    platforms: list[str] = []
+    for name, value in node.body.items():
+        if name in META:
+            continue
+        verbs = grant_verbs(" ".join(_texts(value)))
+        platforms += [p for p, _ in verbs]
+        shown = ", ".join(dict.fromkeys(v for _, v in verbs))
+        entries.append(Unresolved(name, f"{_digest(value)} {shown}".strip(), reason,
+                                  node.line(name)))
+    return _facet(node, type_, address, entries, platforms[0] if platforms else "generic",
+                  derived)
+
+
+def _facet(node: Node, type_: str, address: str, entries: Sequence[Unresolved],
+           platform: str, derived: str = "") -> IdentityObject:
+    """The facet: `derived_from` is the resource a provisioner belongs to, else the file,
+    never the facet's own address (that marks a workload facet: `checks/workloads.py`)."""
+    obj = IdentityObject(
+        kind="role_binding", platform=platform, type=type_, address=address,
+        location=Location(node.doc.path, node.start, node.end),
+        attribute_lines={u.attribute: u.line or node.start for u in entries},
+        derived_from=derived or node.doc.path, unresolved=tuple(entries))
+    return _with_digest(obj, [tuple(u[:3]) for u in entries])
+
+
+def _with_digest(obj: IdentityObject, payload: Any) -> IdentityObject:
+    text = json.dumps(payload, sort_keys=True, default=str)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+    return replace(obj, digest=digest, frame_digest=digest, untagged_digest=digest)
+
+
+def _texts(value: Any) -> list[str]:
+    """Every string (and scalar) at any depth of `value`, in order."""
+    if isinstance(value, dict):
+        return [t for k, v in value.items() if k not in META for t in _texts(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in _texts(v)]
+    return [] if value is None else [str(value)]
+
+
+def _digest(value: Any) -> str:
+    """A short digest of a value (never the value: it may be a secret)."""
+    text = json.dumps(value, sort_keys=True, default=str)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def _shown(text: str) -> str:
+    """`text` without credentials in a URL (`https://user:token@host`), at most 100 chars."""
+    clean = re.sub(r"(//)[^/@\s]+@", r"\1", text)
+    return clean if len(clean) <= 100 else clean[:96] + "..."
