@@ -25,11 +25,10 @@ from checker.model import (
     ParseProblem,
     ParseResult,
     SourceFile,
-    Suppression,
     Verdict,
 )
 from checker.parsers import FORMATS, VALUE_FORMATS, build_parsers, gitlab_ci
-from checker.parsers.suppressions import find_suppressions
+from checker.parsers.suppressions import suppressions_in
 from checker.policy.catalogue import Catalogue, load_catalogue
 from checker.policy.config import Config
 from checker.policy.privileges import load_admin_table
@@ -288,16 +287,6 @@ def _analyse_file(
     return ParseResult(result.objects + facets, result.problems)
 
 
-def suppressions_in(sources: Sequence[SourceFile]) -> list[Suppression]:
-    """Every `nhi-gate:ignore` comment in `sources` (files that cannot be decoded have none)."""
-    found: list[Suppression] = []
-    for src in sources:
-        text = decode(src)
-        if isinstance(text, str):
-            found.extend(find_suppressions(src.path, text))
-    return found
-
-
 def run_rules(
     head: Parsed,
     base: Parsed,
@@ -373,8 +362,8 @@ def with_problems(parsed: Parsed, extra: Sequence[ParseProblem]) -> Parsed:
 
 
 def without_paths(parsed: Parsed, paths: Collection[str]) -> Parsed:
-    """`parsed` without the problems of `paths`: an unchanged sibling parsed for its module
-    values is not under review, so its NHI9xx problems are not this change's findings."""
+    """`parsed` without the problems of `paths` (an unchanged sibling parsed for its module
+    values is not under review: its NHI9xx problems are not this change's)."""
     if not paths:
         return parsed
     return Parsed(parsed.objects, tuple(p for p in parsed.problems if p.path not in paths))
@@ -383,9 +372,8 @@ def without_paths(parsed: Parsed, paths: Collection[str]) -> Parsed:
 def under_review(
     head: Parsed, context: Sequence[SourceFile], unreadable: Sequence[ParseProblem]
 ) -> Parsed:
-    """The head side as `check` and `hook` judge it: without the problems of the `context`
-    files (unchanged module siblings read for their values), with the `unreadable` problems
-    (NHI902/NHI903 entries that were never parsed)."""
+    """The head side `check`/`hook` judge: without the problems of the `context` files (module
+    siblings read for their values), with the `unreadable` ones (NHI902/903, never parsed)."""
     return with_problems(without_paths(head, {s.path for s in context}), unreadable)
 
 

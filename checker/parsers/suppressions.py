@@ -18,9 +18,11 @@ a suppression is valid is `checker.checks.suppressions` (NHI105, NHI102); applyi
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Literal
 
-from checker.model import Suppression
+from checker.decode import decode
+from checker.model import SourceFile, Suppression
 
 SyntaxKind = Literal["hcl", "yaml"]
 
@@ -160,3 +162,13 @@ def _reach(lines: list[str], idx: int, target: int, syntax: SyntaxKind) -> int |
             break
         last = j + 1
     return last if last > target else None
+
+
+def suppressions_in(sources: Sequence[SourceFile]) -> list[Suppression]:
+    """Every `nhi-gate:ignore` comment in `sources` (files that cannot be decoded have none)."""
+    found: list[Suppression] = []
+    for src in sources:
+        text = decode(src)
+        if isinstance(text, str):
+            found.extend(find_suppressions(src.path, text))
+    return found
