@@ -1,6 +1,12 @@
 """Who wrote it, precision (issue 12 slice; findings against issue 14's area): wrong labels
 and wrong attributions a new user found on real histories, each rebuilt as real commits.
 
+- Copilot Autofix's co-author trailer (`Copilot Autofix powered by AI <175728472+Copilot@...>`)
+  names Copilot Autofix, not the Copilot coding agent;
+- a Renovate or Dependabot commit whose message quotes an agent's trailer or footer (upstream
+  release notes, a squashed PR body) is the bot's, and still gated;
+- an agent among many co-authors (a squash) stays the agent, with strong evidence, named as one
+  of them; nor can an agent hide behind 34 people;
 - a module call's identities in the ledger: recorded with the caller, so a commit that changes
   the called module alone neither removes them nor, with the next one, "creates" them again
   (terraform-aws-eks `module.karpenter_disabled`, named Claude-created while its block is a
@@ -12,11 +18,39 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from checker.cli import main
-from tests.conftest import CLAUDE_TRAILER, HUMAN, GitRepo
+from tests.conftest import CLAUDE_TRAILER, HUMAN, WEB_FLOW, GitRepo
+
+NOREPLY = "users.noreply.github.com"
+AUTOFIX = ("Co-authored-by", f"Copilot Autofix powered by AI <175728472+Copilot@{NOREPLY}>")
+RENOVATE = ("renovate[bot]", f"29139614+renovate[bot]@{NOREPLY}")
+DEPENDABOT = ("dependabot[bot]", f"49699333+dependabot[bot]@{NOREPLY}")
+USER = 'resource "aws_iam_user" "ci" {\n  name = "ci"\n}\n'
+#: 34 people, as in the squash of a long-running pull request.
+PEOPLE = [("Co-authored-by", f"Person {n} <{1000 + n}+person{n}@{NOREPLY}>") for n in range(34)]
+
+
+
+def _check(repo: GitRepo, base: str, capsys: pytest.CaptureFixture[str]
+           ) -> tuple[int, dict[str, Any]]:  # fmt: skip
+    code = main(["check", "--repo", str(repo.path), "--base", base, "--head", repo.sha(),
+                 "--format", "json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def _commit(report: dict[str, Any], sha: str) -> tuple[str, str, str]:
+    row = next(c for c in report["commits"] if c["sha"] == sha)
+    return row["actor_kind"], row["agent"], row["strength"]
+
+
+def _signatures(report: dict[str, Any], sha: str) -> list[str]:
+    row = next(c for c in report["commits"] if c["sha"] == sha)
+    return [e["signature"] for e in row["evidence"] if e["strength"] == "strong"]
+
 
 CONFIG = "budgets: {parse_seconds: 600}\n"  # a busy machine never turns a file into NHI903
 MODULE = """\
@@ -78,3 +112,77 @@ def test_a_module_calls_identities_are_the_callers_in_the_ledger(
               if e["identity_id"] == rows[instance]["identity_id"]]
     # was: created (human), removed (human, the module alone), created (agent)
     assert events == [("created", "human", first), ("widened", "agent", agent)]
+
+
+def test_copilot_autofix_is_named_autofix(make_repo: Callable[..., GitRepo],
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo()
+    base = repo.commit({"README.md": "x\n"})
+    fix = repo.commit({"infra/user.tf": USER}, author=HUMAN, committer=WEB_FLOW,
+                      message="Potential fix for pull request finding", trailers=[AUTOFIX])
+    quality = repo.commit({"infra/user.tf": USER.replace('"ci"\n', '"ci2"\n')}, author=HUMAN,
+                          message="Potential fix for code quality finding", trailers=[(
+                              "Co-authored-by", "Copilot Autofix powered by AI "
+                              f"<223894421+github-code-quality[bot]@{NOREPLY}>")])
+    review = repo.commit({"README.md": "y\n"}, author=HUMAN,
+                         message="Apply suggestions from code review",
+                         trailers=[("Co-authored-by", f"Copilot <175728472+Copilot@{NOREPLY}>")])
+    code, report = _check(repo, base, capsys)
+    assert code == 1
+    autofix = ("agent", "GitHub Copilot Autofix", "strong")
+    assert _commit(report, fix) == autofix  # was the Copilot coding agent
+    assert _commit(report, quality) == autofix  # was a plain App bot
+    assert _signatures(report, fix)[0] == "copilot-autofix"
+    # the same address with Copilot's own name: not Autofix (unchanged)
+    assert _commit(report, review) == ("agent", "GitHub Copilot coding agent", "strong")
+
+
+@pytest.mark.parametrize("bot", [RENOVATE, DEPENDABOT], ids=["renovate", "dependabot"])
+def test_a_dependency_bot_quoting_an_agent_trailer_is_the_bot(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        bot: tuple[str, str]) -> None:
+    repo = make_repo()
+    base = repo.commit({"README.md": "x\n"})
+    notes = ("Bump hashicorp/aws to 6.1.0\n\nRelease notes\n\n* Add a resource by @someone\n\n"
+             "🤖 Generated with [Claude Code](https://claude.com/claude-code)\n")
+    quoting = repo.commit({"infra/user.tf": USER}, author=bot, committer=WEB_FLOW,
+                          message=notes, trailers=[CLAUDE_TRAILER])
+    product = "Renovate" if bot == RENOVATE else "Dependabot"
+    # an agent's address as the committer is not in the message: still the agent's
+    committed = repo.commit({"infra/user.tf": USER.replace('"ci"\n', '"ci2"\n')}, author=bot,
+                            committer=("Claude", "noreply@anthropic.com"), message="Bump")
+    code, report = _check(repo, base, capsys)
+    assert _commit(report, quoting) == ("bot", product, "strong")  # was agent (Claude Code)
+    assert "claude-code" in _signatures(report, quoting)  # the evidence is kept
+    assert _commit(report, committed)[:2] == ("agent", "Claude Code")
+    assert code == 1  # gated all the same
+    by_quoting = [f["rule_id"] for f in report["findings"] if f["commit"] == quoting]
+    assert "NHI103" not in by_quoting  # a bot names no requester; only agents must
+
+
+def test_an_agent_among_many_co_authors_stays_the_agent(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo()
+    base = repo.commit({"README.md": "x\n"})
+    squash = repo.commit({"infra/user.tf": USER}, author=HUMAN, committer=WEB_FLOW,
+                         message="Big feature (#42)", trailers=[*PEOPLE[:17], CLAUDE_TRAILER,
+                                                                *PEOPLE[17:]])
+    code, report = _check(repo, base, capsys)
+    assert _commit(report, squash) == ("agent", "Claude Code, one of 35 co-authors", "strong")
+    nhi101 = [f for f in report["findings"] if f["rule_id"] == "NHI101"]
+    assert code == 1 and [f["blocking"] for f in nhi101] == [True]
+    assert "agent (Claude Code, one of 35 co-authors)" in nhi101[0]["message"]
+
+
+def test_lines_an_agent_wrote_stay_its_own_under_a_many_co_author_commit(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo()
+    base = repo.commit({"README.md": "x\n"})
+    wrote = repo.commit({"infra/user.tf": USER}, author=("Copilot", f"198982749+Copilot@{NOREPLY}"),
+                        committer=WEB_FLOW, message="Add the CI user")
+    moved = repo.commit({"infra/user.tf": None, "infra/iam/users.tf": "# users\n\n" + USER},
+                        author=HUMAN, message="Move users (#43)", trailers=PEOPLE)
+    code, report = _check(repo, base, capsys)
+    assert _commit(report, moved)[0] == "human"
+    nhi101 = [f for f in report["findings"] if f["rule_id"] == "NHI101"]
+    assert code == 1 and [(f["actor_kind"], f["commit"]) for f in nhi101] == [("agent", wrote)]
