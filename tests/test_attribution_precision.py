@@ -186,3 +186,36 @@ def test_lines_an_agent_wrote_stay_its_own_under_a_many_co_author_commit(
     assert _commit(report, moved)[0] == "human"
     nhi101 = [f for f in report["findings"] if f["rule_id"] == "NHI101"]
     assert code == 1 and [(f["actor_kind"], f["commit"]) for f in nhi101] == [("agent", wrote)]
+
+
+def _doc(name: str, *actions: str) -> str:
+    body = "".join(f'  statement {{\n    actions   = ["{a}"]\n    resources = ["*"]\n  }}\n'
+                   for a in actions)
+    return f'data "aws_iam_policy_document" "{name}" {{\n{body}}}\n'
+
+
+def test_common_line_pairs_carry_no_attribution(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    """An agent deletes a statement it wrote (its `}` and `statement {` lines, and `]`/`}`
+    pairs, go to the deleted pool); a person then writes another document with two
+    statements: its `  }` then `  statement {` pair repeats the agent's deleted pair, but
+    says nothing of its own, so the person's document stays the person's (terraform-aws-eks:
+    NHI106 on a person's `distinct([...])` line named a Claude commit)."""
+    repo = make_repo()
+    base = repo.commit({"README.md": "x\n"})
+    copilot = ("Copilot", f"198982749+Copilot@{NOREPLY}")
+    wrote = repo.commit({"iam/a.tf": _doc("a", "s3:GetObject", "s3:PutObject")},
+                        author=copilot, committer=WEB_FLOW, message="Add a")
+    repo.commit({"iam/a.tf": _doc("a", "s3:GetObject")}, author=copilot, committer=WEB_FLOW,
+                message="Drop the put")
+    person = repo.commit({"iam/b.tf": _doc("b", "sqs:SendMessage", "sns:Publish")},
+                         author=HUMAN, message="Add b")
+    code, report = _check(repo, base, capsys)
+    on_b = {(f["rule_id"], f["actor_kind"], f["commit"]) for f in report["findings"]
+            if f["address"] == "data.aws_iam_policy_document.b"}
+    assert {actor for _, actor, _ in on_b} <= {"human"}, on_b  # was NHI101, agent, `wrote`
+    assert {commit for _, _, commit in on_b} <= {person}
+    assert next(c for c in report["commits"] if c["sha"] == person)["actor_kind"] == "human"
+    assert [(f["address"], f["commit"]) for f in report["findings"] if f["rule_id"] == "NHI101"
+            ] == [("data.aws_iam_policy_document.a", wrote)]
+    assert code == 1
