@@ -219,3 +219,58 @@ def test_common_line_pairs_carry_no_attribution(
     assert [(f["address"], f["commit"]) for f in report["findings"] if f["rule_id"] == "NHI101"
             ] == [("data.aws_iam_policy_document.a", wrote)]
     assert code == 1
+
+
+PASSROLE = """\
+locals {
+  ec2_sp_name = "ec2.amazonaws.com"
+}
+
+data "aws_iam_policy_document" "controller" {
+  statement {
+    sid       = "AllowPassingInstanceRole"
+    resources = ["arn:aws:iam::111122223333:role/node"]
+    actions   = ["iam:PassRole"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["ec2.amazonaws.com"]
+    }
+  }
+}
+"""
+ZONAL = """\
+  statement {
+    sid       = "AllowZonalShiftReadActions"
+    resources = ["*"]
+    actions   = ["arc-zonal-shift:GetManagedResource"]
+  }
+}
+"""
+
+
+def test_an_unresolved_value_a_person_added_is_the_persons(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    """terraform-aws-eks HEAD~100..HEAD: a person's `distinct([...])` (0b0ca66) in the Karpenter
+    controller policy, and a later Claude-assisted commit (3bc989b) adding a statement to the
+    same policy: NHI106 named the Claude commit and blocked; it is the person's note, and the
+    agent's statement is judged by NHI101/NHI302."""
+    repo = make_repo()
+    base = repo.commit({"karpenter/policy.tf": PASSROLE})
+    person = repo.commit({"karpenter/policy.tf": PASSROLE.replace(
+        'values   = ["ec2.amazonaws.com"]',
+        'values   = distinct([local.ec2_sp_name, "ec2.amazonaws.com"])')},
+        author=HUMAN, message="Use the service principal local")
+    agent = repo.commit({"karpenter/policy.tf": PASSROLE.replace(
+        'values   = ["ec2.amazonaws.com"]',
+        'values   = distinct([local.ec2_sp_name, "ec2.amazonaws.com"])').removesuffix("}\n")
+        + ZONAL}, author=HUMAN, message="Support Karpenter v1.12", trailers=[CLAUDE_TRAILER])
+    code, report = _check(repo, base, capsys)
+    found = {f["rule_id"]: f for f in report["findings"]}
+    nhi106 = found["NHI106"]
+    assert (nhi106["actor_kind"], nhi106["commit"], nhi106["level"], nhi106["blocking"]) == (
+        "human", person, "note", False)  # was: agent, the Claude commit, error, blocking
+    assert nhi106["start_line"] == 14
+    assert (found["NHI101"]["commit"], found["NHI101"]["blocking"]) == (agent, True)
+    assert code == 1
