@@ -7,10 +7,10 @@ and wrong attributions a new user found on real histories, each rebuilt as real 
   release notes, a squashed PR body) is the bot's, and still gated;
 - an agent among many co-authors (a squash) stays the agent, with strong evidence, named as one
   of them; nor can an agent hide behind 34 people;
-- a module call's identities in the ledger: recorded with the caller, so a commit that changes
-  the called module alone neither removes them nor, with the next one, "creates" them again
-  (terraform-aws-eks `module.karpenter_disabled`, named Claude-created while its block is a
-  person's).
+- a module call's identities in the ledger: left out (the block is recorded once, at its own
+  address), so a commit that changes the called module alone no longer "removes" them and the
+  next one "creates" them again (terraform-aws-eks `module.karpenter_disabled`, named
+  Claude-created while its block is a person's).
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ module "karpenter_disabled" {
 """
 
 
-def test_a_module_calls_identities_are_the_callers_in_the_ledger(
+def test_a_module_calls_identities_are_not_recreated_in_the_ledger(
         make_repo: Callable[..., GitRepo], tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
     repo = make_repo()
@@ -102,17 +102,18 @@ def test_a_module_calls_identities_are_the_callers_in_the_ledger(
                  "--include-removed"]) == 0
     data = json.loads(capsys.readouterr().out)
     rows = {r["address"]: r for r in data["identities"]}
-    instance = "module.karpenter_disabled.data.aws_iam_policy_document.controller"
-    assert sorted(rows) == ["data.aws_iam_policy_document.controller", instance]
-    for address, row in rows.items():
-        assert (row["created_by"]["actor_kind"], row["created_by"]["commit"]) == (
-            "human", first), address
-        assert row["status"] == "live"
-    events = [(e["event"], e["actor_kind"], e["commit"]) for e in data["events"]
-              if e["identity_id"] == rows[instance]["identity_id"]]
-    # was: created (human), removed (human, the module alone), created (agent)
-    assert events == [("created", "human", first), ("widened", "agent", agent)]
-
+    # was also module.karpenter_disabled.<address>: created (human), removed by the commit
+    # that changed the module alone, created again by the agent-assisted one, so "agent-created"
+    assert sorted(rows) == ["data.aws_iam_policy_document.controller"]
+    [row] = rows.values()
+    assert (row["created_by"]["actor_kind"], row["created_by"]["commit"], row["status"]) == (
+        "human", first, "live")
+    events = [(e["event"], e["actor_kind"], e["commit"]) for e in data["events"]]
+    assert events == [("created", "human", first), ("widened", "human", events[1][2]),
+                      ("widened", "agent", agent)]
+    assert main(["ledger", str(repo.path), "--db", str(db), "--format", "json",
+                 "--agent-created"]) == 0
+    assert json.loads(capsys.readouterr().out)["identities"] == []
 
 def test_copilot_autofix_is_named_autofix(make_repo: Callable[..., GitRepo],
                                           capsys: pytest.CaptureFixture[str]) -> None:

@@ -37,7 +37,6 @@ from checker.policy.catalogue import Catalogue
 from checker.policy.config import Config
 from checker.provenance.agents import AgentSignatures
 from checker.provenance.classify import classify_commit, message_trailers
-from checker.sources.modules import local_module_directories
 
 #: Suffixes of the files nhi-gate may read (`sources.discovery` decides from content).
 READ_SUFFIXES = (".tf", ".tofu", ".tf.json", ".tofu.json", ".tfvars", ".tfvars.json", ".hcl",
@@ -184,17 +183,16 @@ def actor_of(entry: LogCommit, paths: Sequence[str], signatures: AgentSignatures
                  strength=strength, approval=approval)
 
 
-def home(obj: IdentityObject) -> str:
-    """The file whose parse yields `obj`: its own file, or, for an identity a local module
-    call creates (`module.ci.<address>`, `checker.parsers.terraform.callees`), the caller's
-    file. Such an identity is recorded with its caller (created, changed or removed when the
-    caller's file changes), never with the called module's file, whose own parse (without the
-    caller) does not yield it: keyed by its location, it would be removed by every commit that
-    changes the module alone and created again by the next that changes both."""
-    for name, where in obj.inputs:
-        if name.endswith(" call") and obj.address.startswith(name[: -len(" call")] + "."):
-            return where.path
-    return obj.location.path
+def called(obj: IdentityObject) -> bool:
+    """True for an identity a local module call creates (`module.ci.<address>`,
+    `checker.parsers.terraform.callees`), which the ledger leaves out: a file is parsed with
+    its own directory as context, so whether a call's identities appear depended on which
+    other files the same commit changed (the called module's, or not), and each commit that
+    changed the module alone "removed" them and the next that changed both "created" them
+    again, naming its author their creator. The block itself is recorded once, at its own
+    address in its own file; `check` still judges what a call makes a module create."""
+    return any(name.endswith(" call") and obj.address.startswith(name[: -len(" call")] + ".")
+               for name, _where in obj.inputs)
 
 
 class Parser:
@@ -223,12 +221,11 @@ class Parser:
         at `rev`, whose readable files are `tree` (path -> blob)."""
         todo = {p: b for p, b in files.items() if (p, b) not in self.parsed}
         if todo:
-            data = {p: self.blob(b) for p, b in todo.items()}
-            side = sources(data, rev)
             dirs = {p.rpartition("/")[0] for p in todo if p.endswith(_MODULE_SUFFIXES)}
-            dirs |= local_module_directories(side)  # what a module call creates is read too
             context = {p: b for p, b in tree.items() if p not in todo
                        and p.endswith(_MODULE_SUFFIXES) and p.rpartition("/")[0] in dirs}
+            data = {p: self.blob(b) for p, b in todo.items()}
+            side = sources(data, rev)
             ctx = sources({p: self.blob(b) for p, b in context.items()}, rev)
             found: Parsed = start_parse([side], self.catalogue, self.config, None, [ctx],
                                         secrets=False)()[0]
@@ -236,7 +233,8 @@ class Parser:
                 missing = [ParseProblem(path, "NHI902", f"{path}: blob {blob} is not in the "
                                         "repository (a partial clone); not analysed")]
                 self.parsed[(path, blob)] = (
-                    [o for o in found.objects if home(o) == path and not o.derived_from],
+                    [o for o in found.objects if o.location.path == path
+                     and not o.derived_from and not called(o)],
                     [p for p in found.problems if p.path == path] if data[path] is not None
                     else missing)
         objects = [o for p, b in files.items() for o in self.parsed[(p, b)][0]]
