@@ -226,15 +226,8 @@ AGENTS = [
         commit(message="Add SA\n\nGenerated-by: Codex / gpt-5\n\nMore prose after."),
         "OpenAI Codex",
     ),
-    (
-        "bot-author-with-agent-coauthor",
-        commit(
-            "renovate[bot]",
-            f"29139614+renovate[bot]@{NOREPLY}",
-            trailers=(("Co-authored-by", "Claude <noreply@anthropic.com>"),),
-        ),
-        "Claude Code",
-    ),
+    # A Renovate or Dependabot author with an agent's trailer is the bot's: see
+    # tests/test_attribution_precision.py::test_a_dependency_bot_quoting_an_agent_trailer_is_the_bot
 ]
 
 

@@ -49,6 +49,9 @@ class Hit:
     #: A named level variant of the rule in its docs (`variants:`), for a rule whose milder
     #: case has a lower default level (NHI310 `repository-default`); None for the rule's level.
     variant: str | None = None
+    #: Who wrote what the hit is about, when that is narrower than the identity's touch (NHI106
+    #: on a value one commit of the range added to an existing identity); None: the touch's.
+    touch: Touch | None = None
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,8 @@ def line_for(obj: IdentityObject, touch: Touch, mode: str, line: int | None) -> 
 def to_finding(obj: IdentityObject, touch: Touch, hit: Hit, ctx: Context,
                docs: Mapping[str, RuleDoc]) -> Finding | None:
     """The `Finding` for `hit` on `obj` (None when its rule is `off`); the message names the
-    changed inputs, if any (`Touch.via`)."""
+    changed inputs, if any (`Touch.via`). Its actor is the hit's own `Hit.touch` when it has
+    one (who wrote the lines it is about), else the identity's."""
     level = _level(hit.rule_id, hit.variant, docs, ctx.config)
     if level == "off":
         return None
@@ -85,8 +86,9 @@ def to_finding(obj: IdentityObject, touch: Touch, hit: Hit, ctx: Context,
         obj.attribute_lines.get(hit.at) if hit.at is not None else None)
     anchor = line_for(obj, touch, ctx.mode, line)
     message = hit.message
-    if touch.via:  # say where the changed value lives: not in obj's own lines
+    if touch.via and hit.touch is None:  # where the changed value lives: not in obj's lines
         message = f"{message}; via {', '.join(touch.via)}"
+    by = hit.touch or touch  # who wrote what the hit is about
     return Finding(
         rule_id=hit.rule_id,
         level=level,  # type: ignore[arg-type]
@@ -96,11 +98,11 @@ def to_finding(obj: IdentityObject, touch: Touch, hit: Hit, ctx: Context,
         attribute=hit.attribute,
         kind=obj.kind,
         platform=obj.platform,
-        actor_kind=touch.actor_kind,  # type: ignore[arg-type]
-        commit=touch.commit,
-        agent=touch.agent,
+        actor_kind=by.actor_kind,  # type: ignore[arg-type]
+        commit=by.commit,
+        agent=by.agent,
         fingerprint=fingerprint(hit.rule_id, obj.location.path, obj.address, hit.attribute),
-        commits=touch.commits,
+        commits=by.commits,
     )
 
 

@@ -14,9 +14,10 @@ provisioner's command, a remote module call, a var file no module reads) are jud
 
 Levels (the `variants` in rules/docs/approval.yaml): error for an agent, a bot or an unknown
 actor (fail closed, DESIGN.md "What counts as a change"); `human` (note) when a person wrote
-it; `scan` (note) in `scan` mode, where there is no change and no author, so an unresolved value
-is information, not a verdict. Never for an identity the change did not touch (the engine does
-not call checks for those).
+it (for an identity base had, the writers of the new value's own lines when only they changed
+it: `_writers`); `scan` (note) in `scan` mode, where there is no change and no author, so an
+unresolved value is information, not a verdict. Never for an identity the change did not
+touch (the engine does not call checks for those).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from collections.abc import Iterator
 from checker.checks.api import Hit, Subject
 from checker.checks.unread import hits, is_unread
 from checker.model import Unresolved
+from checker.provenance.attribution import Attribution, Touch, lines_touch
 
 RULE = "NHI106"
 
@@ -45,20 +47,38 @@ def check(subject: Subject) -> Iterator[Hit]:
         changed = [name.split(" (", 1)[0] for name in subject.touch.via]
         chosen = [u for u in obj.unresolved if _unplaced(u) not in before
                   or any(_reads(u, name) for name in changed)]
-    if subject.ctx.mode == "scan":
-        variant: str | None = "scan"
-    elif subject.touch.actor_kind == "human":
-        variant = "human"
-    else:
-        variant = None
     by_attribute: dict[str, list[Unresolved]] = {}
     for entry in chosen:
         by_attribute.setdefault(entry.attribute, []).append(entry)
     for attribute, entries in by_attribute.items():
+        touch = _writers(subject, entries)
+        actor = (touch or subject.touch).actor_kind
+        variant = "scan" if subject.ctx.mode == "scan" else "human" if actor == "human" else None
         shown = "; ".join(f"`{u.expression}` ({u.reason})" for u in entries)
         yield Hit(RULE, f"{obj.address}: nhi-gate cannot compute `{attribute}`: "
                   f"{shown}; a human must review what it grants", attribute,
-                  entries[0].line, variant=variant)
+                  entries[0].line, variant=variant, touch=touch)
+
+
+def _writers(subject: Subject, entries: list[Unresolved]) -> Touch | None:
+    """Who wrote `entries`, when that alone is what the change did to them: an identity base
+    had, whose new unresolved values sit on lines the range added (each line's commit and
+    lineage: `provenance.attribution.lines_touch`) and read no input the change touched.
+    None otherwise (a created identity, a value base had whose input changed): the identity's
+    touch is the actor. So a person's `distinct([...])` in a policy an agent also edited is the
+    person's note, not the agent's block; the agent's own edit is judged by NHI101/NHI302."""
+    obj, base, ctx = subject.obj, subject.base, subject.ctx
+    if base is None or ctx.mode == "scan":
+        return None
+    before = {_unplaced(u) for u in base.unresolved}
+    changed = [name.split(" (", 1)[0] for name in subject.touch.via]
+    lines = sorted({u.line for u in entries if u.line is not None})
+    cf = next((f for f in ctx.changeset.files if f.path == obj.location.path), None)
+    if (cf is None or len(lines) != len({u.line for u in entries})
+            or any(_unplaced(u) in before or any(_reads(u, n) for n in changed) for u in entries)
+            or not all(cf.is_added(n) for n in lines)):
+        return None
+    return lines_touch(cf, lines, Attribution(ctx.mode, ctx.provenance, ctx.committer))
 
 
 def _unplaced(entry: Unresolved) -> tuple[str, str, str]:

@@ -183,6 +183,18 @@ def actor_of(entry: LogCommit, paths: Sequence[str], signatures: AgentSignatures
                  strength=strength, approval=approval)
 
 
+def called(obj: IdentityObject) -> bool:
+    """True for an identity a local module call creates (`module.ci.<address>`,
+    `checker.parsers.terraform.callees`), which the ledger leaves out: a file is parsed with
+    its own directory as context, so whether a call's identities appear depended on which
+    other files the same commit changed (the called module's, or not), and each commit that
+    changed the module alone "removed" them and the next that changed both "created" them
+    again, naming its author their creator. The block itself is recorded once, at its own
+    address in its own file; `check` still judges what a call makes a module create."""
+    return any(name.endswith(" call") and obj.address.startswith(name[: -len(" call")] + ".")
+               for name, _where in obj.inputs)
+
+
 class Parser:
     """Identities of files at a commit, each (path, blob) parsed once per run."""
 
@@ -221,7 +233,8 @@ class Parser:
                 missing = [ParseProblem(path, "NHI902", f"{path}: blob {blob} is not in the "
                                         "repository (a partial clone); not analysed")]
                 self.parsed[(path, blob)] = (
-                    [o for o in found.objects if o.location.path == path and not o.derived_from],
+                    [o for o in found.objects if o.location.path == path
+                     and not o.derived_from and not called(o)],
                     [p for p in found.problems if p.path == path] if data[path] is not None
                     else missing)
         objects = [o for p, b in files.items() for o in self.parsed[(p, b)][0]]

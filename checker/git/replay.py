@@ -18,10 +18,15 @@ Lines are also followed by content (issue 14, "lineage gaps"): two consecutive a
 whose texts (whitespace collapsed) equal two consecutive lines that in-range commits wrote
 and an earlier commit of the range (or the same one) deleted, anywhere (a move to another
 file under git's 50% rename threshold, a revert then a re-apply), inherit those writers as
-lineage. A pair matches only when one of its lines has a letter or digit and at least
-`MIN_MATCH_CHARS` characters, so `}` then a blank line inherits nothing; and a single line
-never matches alone, so a deleted agent line and a new human block that happens to repeat
-one comment stay apart.
+lineage. A pair matches only when one of its lines is specific: a letter or digit, at least
+`MIN_MATCH_CHARS` characters, and more than the opening of a block, list or call
+(`statement {`, `distinct([`; a quoted label, `resource "aws_iam_user" "x" {`, is specific);
+and a line inherits only inside a run of `MIN_RUN_LINES` or more consecutive added lines whose
+every pair matches, with `MIN_RUN_SPECIFIC` specific lines. So `}` then `statement {`,
+`distinct([` then `]`, or `resources = ["*"]` then `}`, which every policy repeats, hand no
+agent's deleted lines to a person's new block, while a moved or re-applied block (a run of
+its lines) keeps its writers; and a single line never matches alone, so a deleted agent line
+and a new human block that happens to repeat one comment stay apart.
 """
 
 from __future__ import annotations
@@ -37,7 +42,12 @@ _FAR = 1 << 40  # length of the base content when it is not known (only its pref
 Run = tuple[str | None, tuple[str, ...], int]
 #: The shortest line text (whitespace collapsed) that is followed by content.
 MIN_MATCH_CHARS = 4
+#: The fewest consecutive lines, and specific lines among them, that are followed by content.
+MIN_RUN_LINES = 3
+MIN_RUN_SPECIFIC = 2
 _WORD = re.compile(rb"[0-9A-Za-z]")
+#: A line that ends by opening a block, list, call or heredoc.
+_OPENER = re.compile(rb"(?:[\[{(]|<<-?[\"']?[A-Za-z_]+[\"']?)$")
 
 
 class Runs:
@@ -147,11 +157,21 @@ def _norm(line: bytes) -> bytes:
     return b" ".join(line[1:].split())
 
 
+def _specific(norm: bytes) -> bool:
+    """True for a line text (whitespace collapsed) that says something of its own: at least
+    `MIN_MATCH_CHARS` characters, a letter or digit, and not only the opening of a block,
+    list or call (`statement {`, `actions = [`, `distinct([`, `policy = <<EOF`), which every
+    file repeats."""
+    return (len(norm) >= MIN_MATCH_CHARS and _WORD.search(norm) is not None
+            and (_OPENER.search(norm) is None or b'"' in norm))
+
+
 def _pairs_of(texts: Sequence[bytes]) -> list[tuple[bytes, bytes] | None]:
     """The content key of each pair of consecutive lines (`texts[k]`, `texts[k + 1]`), or
-    None for a pair with no line of `MIN_MATCH_CHARS` characters holding a letter or digit."""
+    None for a pair with no `_specific` line: `}` then `statement {`, `distinct([` then `]`,
+    `]` then `}` are in every policy and would hand one writer's lines to another's."""
     norms = [_norm(t) for t in texts]
-    good = [len(n) >= MIN_MATCH_CHARS and _WORD.search(n) is not None for n in norms]
+    good = [_specific(n) for n in norms]
     return [(norms[k], norms[k + 1]) if good[k] or good[k + 1] else None
             for k in range(len(norms) - 1)]
 
@@ -231,15 +251,30 @@ class Replay:
 
     def _inherited(self, added: Sequence[bytes]) -> list[frozenset[str]]:
         """For each of a hunk's `added` lines: the writers of the deleted lines it repeats
-        (as one of two consecutive lines; see the module doc)."""
-        if not self.deleted or len(added) < 2:
+        (see the module doc): inside a run of at least `MIN_RUN_LINES` consecutive added lines
+        whose every two neighbours repeat two deleted neighbours, holding at least
+        `MIN_RUN_SPECIFIC` specific lines (`_specific`)."""
+        if not self.deleted or len(added) < MIN_RUN_LINES:
             return []
+        keys = _pairs_of(added)
+        found = [self.deleted.get(key) if key is not None else None for key in keys]
+        specific = [_specific(_norm(t)) for t in added]
         extra: list[set[str]] = [set() for _ in added]
-        for k, key in enumerate(_pairs_of(added)):
-            found = self.deleted.get(key) if key is not None else None
-            if found is not None:
-                extra[k].update(found[0])
-                extra[k + 1].update(found[1])
+        k = 0
+        while k < len(found):
+            if found[k] is None:
+                k += 1
+                continue
+            end = k
+            while end + 1 < len(found) and found[end + 1] is not None:
+                end += 1
+            # pairs k..end cover the lines k..end + 1
+            if end - k + 2 >= MIN_RUN_LINES and sum(specific[k:end + 2]) >= MIN_RUN_SPECIFIC:
+                for j in range(k, end + 1):
+                    first, second = found[j] or (set(), set())
+                    extra[j].update(first)
+                    extra[j + 1].update(second)
+            k = end + 1
         return [frozenset(e) for e in extra]
 
     def _apply(self, state: dict[str, Runs], before: Mapping[str, Runs],

@@ -64,6 +64,8 @@ class AgentSignature:
     login_patterns: tuple[re.Pattern[str], ...] = ()
     branches: tuple[str, ...] = ()
     policy: bool = False
+    #: A bot whose authorship decides (`author_decides`): see `rules/agents.yaml`.
+    author_decides: bool = False
 
     def matches_email(self, email: str) -> bool:
         """True when the (lower-cased, stripped) address is listed or matches a pattern."""
@@ -172,6 +174,7 @@ def _compile_entry(item: dict[str, Any], where: str) -> AgentSignature:
         logins=frozenset(n.lower() for n in item.get("logins", ())),
         login_patterns=patterns("login_patterns", re.IGNORECASE),
         branches=tuple(_branch_glob(b) for b in item.get("branch_prefixes", ())),
+        author_decides=bool(item.get("author_decides", False)),
     )
 
 

@@ -121,6 +121,14 @@ def _lines_actors(cf: ChangedFile, lines: Sequence[int], ctx: Attribution
     return provs, shas
 
 
+def lines_touch(cf: ChangedFile, lines: Sequence[int], ctx: Attribution) -> Touch:
+    """Who wrote `cf`'s added `lines` alone (each line's commit and lineage, as for a whole
+    identity): for a problem that lives on those lines rather than on the identity."""
+    provs, shas = _lines_actors(cf, lines, ctx)
+    best = _most_agent_like(provs) or Provenance(commit="", actor_kind="unknown")
+    return Touch(tuple(lines), best.actor_kind, best.commit or None, best.agent, tuple(shas))
+
+
 def _file_actor(cfs: Sequence[ChangedFile], ctx: Attribution) -> Provenance:
     """The most agent-like of the commits that touched `cfs` (the committer, in `hook` mode,
     before any commit exists): who changed a file without adding the line that matters."""

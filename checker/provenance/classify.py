@@ -37,6 +37,18 @@ from checker.provenance.agents import (
     AgentSignatures,
     load_agent_signatures,
 )
+from checker.provenance.commit_text import (
+    EMAIL_RE,
+    address_of,
+    coauthor_addresses,
+    message_trailers,
+    normalise_branch,
+)
+
+__all__ = [
+    "address_of", "classify_actor", "classify_commit", "classify_login", "coauthor_addresses",
+    "logs_url", "message_trailers", "normalise_branch", "strength_of",
+]
 
 #: GitHub's web-flow committer: commits made through the web UI or by Apps on a user's behalf.
 WEB_FLOW_EMAILS = frozenset({"noreply@github.com"})
@@ -53,9 +65,6 @@ TOOL_TRAILER_KEYS = frozenset({"generated-by", "assisted-by"})
 LOGS_URL_TRAILER = "agent-logs-url"
 _LOGS_URL_RE = re.compile(r"https://\S+")
 
-_EMAIL_RE = re.compile(r"[^@\s<>]+@[^@\s<>]+")
-_TRAILER_LINE_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)[ \t]*:[ \t]*(\S.*?)\s*$", re.MULTILINE)
-_SCISSORS_RE = re.compile(r"^# -+ >8 -+$", re.MULTILINE)
 _MAX_VALUE = 200
 #: Evidence order, and which evidence names the product: author email first.
 _FIELD_ORDER = {
@@ -69,6 +78,11 @@ _FIELD_ORDER = {
     "login": 7,
 }
 
+#: From this many co-authors on, an agent known only as a co-author is named as one of them.
+SHARED_COAUTHORS = 3
+#: Evidence from the message's text, which a bot that quotes other commits may carry.
+_QUOTED_FIELDS = frozenset({"trailer", "message"})
+
 #: One match: the signature that matched (its product may be replaced, see `_trailer_matches`),
 #: the field (`author_email`, ...) and the matched text.
 _Match = tuple[AgentSignature, str, str]
@@ -78,41 +92,12 @@ _Match = tuple[AgentSignature, str, str]
 # Parsing helpers
 
 
-def address_of(value: str) -> str | None:
-    """The email inside `Name <email>` (lower-cased), or the value itself when it is a bare
-    address; None when there is no address. The display name is never returned."""
-    found = ANGLE_EMAIL_RE.findall(value)
-    if found:
-        address = str(found[-1]).strip().lower()
-        return address or None
-    bare = value.strip().lower()
-    return bare if _EMAIL_RE.fullmatch(bare) else None
-
-
-def message_trailers(message: str) -> tuple[tuple[str, str], ...]:
-    """Every `Key: value` line of a commit message, in order, wherever it appears.
-
-    Lines after a scissors line (`# ---- >8 ----`) and `#` comment lines are dropped, as git
-    does for a commit message being edited (the commit-msg hook sees them). This is looser than
-    git's trailer-block rule on purpose: callers filter by the keys they care about.
-    """
-    cut = _SCISSORS_RE.search(message)
-    if cut:
-        message = message[: cut.start()]
-    return tuple((m.group(1), m.group(2)) for m in _TRAILER_LINE_RE.finditer(message))
-
-
-def normalise_branch(branch: str) -> str:
-    """`refs/heads/copilot/x` → `copilot/x`; other names unchanged."""
-    return branch.removeprefix("refs/heads/")
-
-
 def _clip(value: str) -> str:
     return value if len(value) <= _MAX_VALUE else value[: _MAX_VALUE - 1] + "…"
 
 
 def _is_address(email: str) -> bool:
-    return bool(_EMAIL_RE.fullmatch(email.strip()))
+    return bool(EMAIL_RE.fullmatch(email.strip()))
 
 
 # --------------------------------------------------------------------------------------------
@@ -276,19 +261,40 @@ def _collect(
 
 
 def _decide(
-    commit: str, identified: bool, found: Sequence[tuple[AgentSignature, Evidence]]
+    commit: str, identified: bool, found: Sequence[tuple[AgentSignature, Evidence]],
+    coauthors: Sequence[str] = (),
 ) -> Provenance:
     """Agent if strong (or policy) agent evidence, else bot if strong bot evidence, else human
     when `identified` (a valid author email / a login), else unknown. Weak evidence is kept
-    (`checker.provenance.channels.gate_weak` lets it decide when the config says so)."""
+    (`checker.provenance.channels.gate_weak` lets it decide when the config says so).
+
+    A bot whose authorship decides (`AgentSignature.author_decides`: Dependabot, Renovate) is
+    the actor when it is the author and every agent match is in the message (trailers,
+    footers): its messages quote upstream commits. An agent address as the committer still
+    makes it the agent's; either way the commit is gated (bots are, like agents).
+
+    An agent known only as one of `SHARED_COAUTHORS` or more co-authors (`coauthors`: their
+    addresses; a squash of a pull request many people worked on) stays the commit's actor,
+    with strong evidence: the co-author list is written by whoever writes the message, so an
+    agent could add 34 people to its own commit, and the lines of the squash cannot be told
+    apart. Its product says so: `Claude Code, one of 35 co-authors`."""
     found = sorted(found, key=lambda item: _FIELD_ORDER.get(item[1].field, len(_FIELD_ORDER)))
-    deciding = [sig for sig, ev in found if ev.strength == "strong" or sig.policy]
-    agent = next((sig for sig in deciding if sig.actor_kind == "agent"), None)
-    bot = next((sig for sig in deciding if sig.actor_kind == "bot"), None)
+    deciding = [(sig, ev) for sig, ev in found if ev.strength == "strong" or sig.policy]
+    agents = [(sig, ev) for sig, ev in deciding if sig.actor_kind == "agent"]
+    if any(sig.author_decides and ev.field == "author_email" for sig, ev in deciding) and all(
+            ev.field in _QUOTED_FIELDS for _, ev in agents):
+        agents = []  # a dependency bot's message quotes upstream commits (rules/agents.yaml)
+    agent = agents[0][0] if agents else None
+    bot = next((sig for sig, _ in deciding if sig.actor_kind == "bot"), None)
     kind: ActorKind = "human" if identified else "unknown"
     product: str | None = None
     if agent is not None:
         kind, product = "agent", agent.product
+        shared = len(coauthors) >= SHARED_COAUTHORS and all(
+            ev.field == "trailer" and address_of(ev.value.partition(":")[2]) in coauthors
+            for _, ev in agents)
+        if shared:
+            product = f"{product}, one of {len(coauthors)} co-authors"
     elif bot is not None:
         kind, product = "bot", bot.product
     return Provenance(
@@ -316,7 +322,8 @@ def classify_commit(
         trailers=commit.trailers,
         branch=branch,
     )
-    return _decide(commit.sha, _is_address(commit.author_email), found)
+    return _decide(commit.sha, _is_address(commit.author_email), found,
+                   coauthor_addresses(commit, signatures))
 
 
 def classify_actor(
