@@ -1,7 +1,7 @@
 """Objects: file modes, sizes and contents at a revision or in the index.
 
 One `git ls-tree -l -z` (or `git ls-files -s -z` for the index) per 500 paths gives modes,
-object ids and sizes; contents come from GitPython's persistent `git cat-file --batch`
+object ids and sizes; contents come from the repository's persistent `git cat-file --batch`
 session (one process per `Repo`, reused by every call; identical blobs read once).
 Symlinks are never followed and their link text is never returned as content: see
 `BlobEntry` and `read_entries`.
@@ -57,7 +57,7 @@ class BlobEntry:
 
 
 def cat_object(repo: Repo, sha: str) -> bytes:
-    """Content of object `sha` via GitPython's persistent `git cat-file --batch` process.
+    """Content of object `sha` via the repository's persistent `git cat-file --batch` process.
 
     Raises `GitError` naming the repository and the object when git cannot read it.
     """
