@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import GitRepo
 
 from checker.git import repo as git_repo
-from tests.conftest import GitRepo
 
 
 def test_repository_is_found_from_a_subdirectory(make_repo: Callable[..., GitRepo]) -> None:

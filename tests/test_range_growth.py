@@ -11,7 +11,6 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-import git as gitpython
 import pytest
 from conftest import COPILOT, HUMAN, GitRepo
 
@@ -19,6 +18,7 @@ from checker import git as cg
 from checker.cli import main
 from checker.commands.git_sources import may_be_read
 from checker.git import lineage
+from checker.git import repo as git_repo
 
 
 def grow(repo: GitRepo, rounds: int, first: int = 0) -> None:
@@ -39,15 +39,16 @@ def grow(repo: GitRepo, rounds: int, first: int = 0) -> None:
 
 
 def git_commands(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
-    """Every git command GitPython starts from now on (its one process-spawning method)."""
+    """Every git command started from now on (`checker.git.repo.Git.execute`, the one method
+    that runs a command to completion; the `cat-file` readers are one process each)."""
     calls: list[list[str]] = []
-    execute = gitpython.cmd.Git.execute
+    execute = git_repo.Git.execute
 
-    def counting(self: gitpython.cmd.Git, command: Any, *args: Any, **kwargs: Any) -> Any:
+    def counting(self: git_repo.Git, command: Any, *args: Any, **kwargs: Any) -> Any:
         calls.append([str(c) for c in command])
         return execute(self, command, *args, **kwargs)
 
-    monkeypatch.setattr(gitpython.cmd.Git, "execute", counting)
+    monkeypatch.setattr(git_repo.Git, "execute", counting)
     return calls
 
 

@@ -18,11 +18,11 @@ that waits for its moment; the modules it loads import at their top:
 - start-up: `checker.cli` and this package (standard library only), so `--help`,
   `--version` and usage errors pay for nothing more;
 - when a subcommand runs: its module (`_scan`, `_rules`, ...), so `rules`, `scan` and
-  `inventory` never load GitPython;
+  `inventory` never load the git readers;
 - `check` and `hook`, before the fork (`_parse_worker`): the catalogue, `checker.pipeline`
   (parse planning) and `sources.budget`, shared with the `ParseWorker`, which then imports
   the parsers and python-hcl2 on the second core (`pipeline.warm_parsers`);
-- after the fork: GitPython and the git readers (`commands.check`, `commands.hook`), while
+- after the fork: the git readers (`commands.check`, `commands.hook`), while
   the worker imports python-hcl2 and loads its grammar;
 - after the parse is sent: approvals, provenance, suppressions, baseline, the rules
   (`checker.checks.engine`, `checker.gate`), rule docs, the admin table and the reporter

@@ -8,14 +8,13 @@ import os
 import sys
 from collections.abc import Mapping
 
-from git import Repo
-
 from checker.approval.reviews import Approval, Decision, review_approvals
 from checker.approval.signed_commits import offline_approvals
 from checker.change import ACTOR_RANK, ChangeSet, Provenance
 from checker.checks.api import ChangeFacts
 from checker.commands.event import event_pull_request, pr_target
 from checker.commands.trust import TrustInputs, approval_signatures, read_trust
+from checker.git.repo import Repo
 from checker.policy.config import Config
 from checker.provenance.agents import signatures_for
 from checker.provenance.channels import gate_weak, with_pull_request

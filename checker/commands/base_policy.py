@@ -11,11 +11,10 @@ import argparse
 from collections.abc import Mapping
 from pathlib import Path
 
-from git import Repo
-
 from checker import git
 from checker.commands.local_policy import baseline_name, config_from_disk, missing_baseline
 from checker.errors import ConfigError
+from checker.git.repo import Repo
 from checker.model import LEVEL_RANK
 from checker.policy.config import CONFIG_NAME, Config, parse_config
 

@@ -14,9 +14,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from git import Repo
-from git.exc import GitCommandError
-
 from checker import git
 from checker.change import ChangeSet
 from checker.commands.base_policy import baseline_at, config_at
@@ -33,6 +30,7 @@ from checker.commands.git_sources import (
 from checker.commands.gitlab_sources import gitlab_files
 from checker.commands.render_sources import rendered_change
 from checker.errors import GitError
+from checker.git.repo import GitCommandError, Repo
 from checker.pipeline import start_parse
 from checker.policy.catalogue import load_catalogue
 from checker.provenance import agent_trace, ai_notes

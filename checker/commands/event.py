@@ -10,11 +10,9 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from git import Repo
-from git.exc import GitCommandError
-
 from checker import git
 from checker.errors import GitError, NhiGateError
+from checker.git.repo import GitCommandError, Repo
 from checker.provenance.channels import PullRequestFacts, pull_request_facts
 
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from git import Repo
-
 from checker import git
 from checker.change import ChangeSet
 from checker.commands.render_disk import RenderedChange
 from checker.git import BlobEntry
+from checker.git.repo import Repo
 from checker.model import ParseProblem, SourceFile
 from checker.pipeline import Parsed
 from checker.policy.config import Config

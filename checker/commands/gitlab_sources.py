@@ -7,9 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 
-from git import Repo
-
 from checker import git
+from checker.git.repo import Repo
 from checker.model import SourceFile
 from checker.parsers.gitlab_ci import includes_of
 

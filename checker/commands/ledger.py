@@ -27,13 +27,12 @@ import os
 import sys
 from pathlib import Path
 
-import git
-
 from checker.commands.html_report import html_report, report_meta
 from checker.commands.ledger_walk import Parser, actor_of, brought_in, walk_log
 from checker.commands.report import write
 from checker.errors import ConfigError, GitError
 from checker.git.refs import rev_parse
+from checker.git.repo import Repo
 from checker.git.run import open_repo, run_git
 from checker.ledger.events import Judge, file_events
 from checker.ledger.record import record
@@ -45,7 +44,7 @@ from checker.provenance.agents import load_agent_signatures
 from checker.reporters.text import safe_text
 
 
-def default_db(repo: git.Repo) -> Path:
+def default_db(repo: Repo) -> Path:
     """`$XDG_CACHE_HOME/nhi-gate/ledger/<name>-<hash of the git dir>.sqlite`."""
     cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     common = Path(repo.common_dir).resolve()
@@ -54,7 +53,7 @@ def default_db(repo: git.Repo) -> Path:
     return Path(cache) / "nhi-gate" / "ledger" / f"{name}-{digest}.sqlite"
 
 
-def _config(args: argparse.Namespace, repo: git.Repo, head: str) -> Config:
+def _config(args: argparse.Namespace, repo: Repo, head: str) -> Config:
     """`--config FILE`, else `.nhi-gate.yaml` as committed at `head`, else the defaults."""
     if getattr(args, "config", None):
         path = Path(args.config)
@@ -68,7 +67,7 @@ def _config(args: argparse.Namespace, repo: git.Repo, head: str) -> Config:
     return parse_config(text.decode("utf-8", "replace"), f"{head[:12]}:{CONFIG_NAME}")
 
 
-def _is_ancestor(repo: git.Repo, old: str, new: str) -> bool:
+def _is_ancestor(repo: Repo, old: str, new: str) -> bool:
     try:
         run_git(repo, "merge-base", "--is-ancestor", old, new)
     except GitError:
@@ -76,7 +75,7 @@ def _is_ancestor(repo: git.Repo, old: str, new: str) -> bool:
     return True
 
 
-def update(led: Ledger, repo: git.Repo, head: str, config: Config) -> tuple[int, int]:
+def update(led: Ledger, repo: Repo, head: str, config: Config) -> tuple[int, int]:
     """Walk the commits after `meta.last_commit` up to `head` into `led` (all of them when the
     ledger is empty or the history was rewritten). Returns (commits walked, events written)."""
     last = led.meta("last_commit")

@@ -24,11 +24,10 @@ import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-import git
-
 from checker.change import ACTOR_RANK, Commit
 from checker.commands.git_sources import sources
 from checker.errors import GitError
+from checker.git.repo import GitCommandError, Repo
 from checker.git.run import SHA_RE, decode, run_git
 from checker.ledger.store import Actor
 from checker.model import IdentityObject, ParseProblem
@@ -64,7 +63,7 @@ def readable(path: str) -> bool:
     return path.lower().endswith(READ_SUFFIXES)
 
 
-def walk_log(repo: git.Repo, rev_range: str) -> list[LogCommit]:
+def walk_log(repo: Repo, rev_range: str) -> list[LogCommit]:
     """The first-parent commits of `rev_range` (`A..B` or `B`), oldest first, with their
     readable changed files. Raises `GitError` when git fails or a record does not parse."""
     out = run_git(repo, "log", "--first-parent", "--reverse", "--diff-merges=first-parent",
@@ -107,7 +106,7 @@ def _raw_changes(raw: str) -> Iterator[tuple[str, tuple[str | None, str | None]]
             yield path, (old_blob, new_blob)
 
 
-def brought_in(repo: git.Repo, rev_range: str, walked: Sequence[LogCommit]
+def brought_in(repo: Repo, rev_range: str, walked: Sequence[LogCommit]
                ) -> dict[str, list[tuple[Commit, frozenset[str]]]]:
     """merge sha -> the commits it brought into the walked branch (not first-parent ones),
     each with the readable paths it touched; one `git log` over `rev_range`. Empty (with a
@@ -198,7 +197,7 @@ def called(obj: IdentityObject) -> bool:
 class Parser:
     """Identities of files at a commit, each (path, blob) parsed once per run."""
 
-    def __init__(self, repo: git.Repo, catalogue: Catalogue, config: Config) -> None:
+    def __init__(self, repo: Repo, catalogue: Catalogue, config: Config) -> None:
         self.repo, self.catalogue, self.config = repo, catalogue, config
         self.blobs: dict[str, bytes] = {}
         self.parsed: dict[tuple[str, str], tuple[list[IdentityObject], list[ParseProblem]]] = {}
@@ -211,7 +210,7 @@ class Parser:
                 self.blobs.clear()
             try:
                 self.blobs[sha] = self.repo.git.get_object_data(sha)[3]
-            except (ValueError, git.GitCommandError):
+            except (ValueError, GitCommandError):
                 return None
         return self.blobs[sha]
 

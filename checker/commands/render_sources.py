@@ -33,7 +33,7 @@ from checker.sources.render.helm_context import added_conditions
 from checker.sources.render.kustomize import is_kustomization
 
 if TYPE_CHECKING:
-    from git import Repo
+    from checker.git.repo import Repo
 
 #: git (GitPython's `cat-file` processes) is read by one thread at a time.
 _GIT_LOCK = threading.Lock()

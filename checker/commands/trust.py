@@ -11,12 +11,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import git
-
 from checker import git as cg
 from checker.approval.reviews import approved_by_trailer, trust_files
 from checker.approval.signed_commits import SignatureCheck
 from checker.change import ChangeSet
+from checker.git.repo import Repo
 from checker.git.signatures import signature_kind, signed_commits, touching_commits, verify_commits
 from checker.parsers.steering import steering_facts, steering_kind
 from checker.policy.codeowners import SEARCH_ORDER, CodeOwners, parse
@@ -44,7 +43,7 @@ class TrustInputs:
 _WORKFLOW = re.compile(r"^\.github/workflows/[^/]+\.ya?ml$")
 
 
-def gate_files(repo: git.Repo, changeset: ChangeSet, known: Mapping[str, str]
+def gate_files(repo: Repo, changeset: ChangeSet, known: Mapping[str, str]
                 ) -> dict[str, str]:
     """Files in the change that steer the gate itself, beyond `trust_files`: the default
     baseline file (even when the base config names none: a baseline added now would waive
@@ -84,7 +83,7 @@ def gate_files(repo: git.Repo, changeset: ChangeSet, known: Mapping[str, str]
     return out
 
 
-def read_trust(repo: git.Repo, changeset: ChangeSet, config: Config) -> TrustInputs:
+def read_trust(repo: Repo, changeset: ChangeSet, config: Config) -> TrustInputs:
     """CODEOWNERS and allowed signers at the change's base, the commits that changed policy
     files, and (with `approval.require_signed_agent_commits`) which commits are signed."""
     assert changeset.base is not None and changeset.head is not None
@@ -117,7 +116,7 @@ def read_trust(repo: git.Repo, changeset: ChangeSet, config: Config) -> TrustInp
                                                          if k == "steering"]))
 
 
-def steering_sides(repo: git.Repo, base: str, head: str, paths: list[str]
+def steering_sides(repo: Repo, base: str, head: str, paths: list[str]
                    ) -> dict[str, tuple[frozenset[str] | None, frozenset[str] | None]]:
     """Each agent-steering file of `paths` read at `base` and `head` as its attribution and
     gate facts (`parsers.steering.steering_facts`; a file absent on one side has none)."""
@@ -129,7 +128,7 @@ def steering_sides(repo: git.Repo, base: str, head: str, paths: list[str]
             for p in paths}
 
 
-def approval_signatures(repo: git.Repo, changeset: ChangeSet, signers: bytes | None
+def approval_signatures(repo: Repo, changeset: ChangeSet, signers: bytes | None
                         ) -> dict[str, SignatureCheck]:  # fmt: skip
     """sha -> `SignatureCheck` for each commit of the range with an `Approved-by:` trailer:
     its signature kind and, for an SSH signature when `signers` is known, what

@@ -1,13 +1,13 @@
 """Everything nhi-gate asks git, in a few batched calls (DESIGN.md "Scale").
 
-GitPython starts one `git` process per call (../shared/research/ecosystem.md §8), so this
+Each git command is one process (../shared/research/ecosystem.md §8), so this
 package never runs one process per commit or per file when one call can answer for all of them:
 
 - commits of `base..head`: ONE `git log -z --format=...` (parents, author, committer,
   trailers, full message; no `%G?`, which verifies every signed commit): `log.py`;
 - changed files: ONE `git diff --name-status -z -M`; added line ranges: ONE `git diff -U0`:
   `diff.py`;
-- blob contents: ONE `git ls-tree` (modes, sizes) plus GitPython's persistent
+- blob contents: ONE `git ls-tree` (modes, sizes) plus the repository's persistent
   `git cat-file --batch` session (one process per `Repo`, reused by every call): `objects.py`;
 - line attribution ("which in-range commit introduced this head line", what `git blame
   base..head` answers), for the files the caller says nhi-gate reads: ONE walk of the whole
@@ -33,7 +33,7 @@ Conventions:
 
 Every failure is a `GitError` whose message names the repository, the revision or the path.
 Close the `Repo` when done: `with repo_session(path) as repo: ...` (or `with open_repo(path)
-as repo:`) stops GitPython's persistent `cat-file` processes.
+as repo:`) stops the repository's persistent `cat-file` processes (`checker.git.repo`).
 """
 
 from __future__ import annotations

@@ -6,17 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import git
-
 from checker.change import ChangedFile, ChangeSet
 from checker.git.diff import changed_files
 from checker.git.lineage import attribute_lines
 from checker.git.log import file_commits, read_commits
 from checker.git.refs import current_branch, head_commit_sha
+from checker.git.repo import Repo
 
 
 def build_changeset(
-    repo: git.Repo,
+    repo: Repo,
     base_sha: str,
     head_sha: str,
     branch: str | None = None,
@@ -83,7 +82,7 @@ def build_changeset(
     )
 
 
-def staged_changeset(repo: git.Repo, paths: Sequence[str] | None = None) -> ChangeSet:
+def staged_changeset(repo: Repo, paths: Sequence[str] | None = None) -> ChangeSet:
     """The `ChangeSet` of what is staged (pre-commit hook).
 
     `base` is the HEAD sha (None on an unborn branch, where everything staged is added),

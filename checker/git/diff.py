@@ -13,9 +13,8 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-import git
-
 from checker.errors import GitError
+from checker.git.repo import Repo
 from checker.git.run import decode, run_git
 
 #: Options that make patch output independent of user and repository configuration.
@@ -145,7 +144,7 @@ def _parse_added_lines(raw: bytes) -> dict[str, tuple[tuple[int, int], ...]]:
 
 
 def changed_files(
-    repo: git.Repo, diff_args: Sequence[str], paths: Sequence[str] | None
+    repo: Repo, diff_args: Sequence[str], paths: Sequence[str] | None
 ) -> list[tuple[str, str, str | None, tuple[tuple[int, int], ...]]]:
     """The files `git diff <diff_args>` changes (restricted to `paths` unless None), as
     `(status letter, path, old_path or None, added head-line ranges)` in git's order.

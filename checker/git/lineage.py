@@ -20,11 +20,10 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import BinaryIO
 
-import git
-
 from checker.change import Commit
 from checker.git.diff import DIFF_OPTS, FileDiff, parse_pairs
 from checker.git.replay import Replay, Runs
+from checker.git.repo import Repo
 from checker.git.run import run_git
 
 _BLAME_HEADER_RE = re.compile(rb"^([0-9a-f]{40}|[0-9a-f]{64}) \d+ (\d+)(?: (\d+))?$")
@@ -86,7 +85,7 @@ def _line_ranges_args(ranges: Sequence[tuple[int, int]]) -> list[str]:
 
 
 def _blame(
-    repo: git.Repo, base_sha: str, head_sha: str, path: str, ranges: tuple[tuple[int, int], ...]
+    repo: Repo, base_sha: str, head_sha: str, path: str, ranges: tuple[tuple[int, int], ...]
 ) -> dict[int, str]:
     wanted = {n for lo, hi in ranges for n in range(lo, hi + 1)}
     raw = run_git(
@@ -114,7 +113,7 @@ def _stdin(pairs: Sequence[tuple[str, str | None]]) -> Iterator[BinaryIO]:
         yield feed
 
 
-def replay_range(repo: git.Repo, base_sha: str, commits: Sequence[Commit],
+def replay_range(repo: Repo, base_sha: str, commits: Sequence[Commit],
                  pathspec: Sequence[str] | None) -> tuple[dict[str, Runs], set[str]]:
     """Line origins at head over the range `commits` of `base..head` (oldest first, head
     last) of the files
@@ -148,7 +147,7 @@ def replay_range(repo: git.Repo, base_sha: str, commits: Sequence[Commit],
 
 
 def attribute_lines(
-    repo: git.Repo,
+    repo: Repo,
     base_sha: str,
     head_sha: str,
     commits: Sequence[Commit],

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import git
-
 from checker.change import Commit
 from checker.errors import GitError
+from checker.git.repo import Repo
 from checker.git.run import SHA_RE, decode, repo_label, run_git
 
 #: `git log` fields, in order; the sha comes first and again last as a sentinel, so a message
@@ -47,7 +46,7 @@ def _parse_trailers(field: str) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
-def _read_commits(repo: git.Repo, rev_args: Sequence[str]) -> tuple[Commit, ...]:
+def _read_commits(repo: Repo, rev_args: Sequence[str]) -> tuple[Commit, ...]:
     """Commits selected by `rev_args`, oldest first, from ONE `git log`.
 
     Raises `GitError` when a record does not parse (a control character U+001F inside a name,
@@ -92,7 +91,7 @@ def _read_commits(repo: git.Repo, rev_args: Sequence[str]) -> tuple[Commit, ...]
     return tuple(commits)
 
 
-def read_commits(repo: git.Repo, base_sha: str | None, head_sha: str) -> tuple[Commit, ...]:
+def read_commits(repo: Repo, base_sha: str | None, head_sha: str) -> tuple[Commit, ...]:
     """The commits of `base..head` (all ancestors of head when base is None), oldest first.
 
     Raises `GitError` when git fails or a commit's fields do not parse (see `_read_commits`).
@@ -100,7 +99,7 @@ def read_commits(repo: git.Repo, base_sha: str | None, head_sha: str) -> tuple[C
     return _read_commits(repo, [f"{base_sha}..{head_sha}" if base_sha else head_sha])
 
 
-def file_commits(repo: git.Repo, base_sha: str, head_sha: str) -> dict[str, tuple[str, ...]]:
+def file_commits(repo: Repo, base_sha: str, head_sha: str) -> dict[str, tuple[str, ...]]:
     """path -> shas of the commits in `base..head` that touch it (oldest first), in ONE
     `git log --name-only`; merge commits count for the files their first-parent diff changes.
     Used to attribute changes that add no line (a deleted tag, a removed statement).

@@ -9,11 +9,10 @@ import re
 import tempfile
 from collections.abc import Sequence
 
-import git
-
 from checker.change import FileDelta
 from checker.git.diff import DIFF_OPTS, HUNK_RE, diff_git_path, hunk_end, unquote_path
 from checker.git.objects import cat_object
+from checker.git.repo import Repo
 from checker.git.run import SHA_RE, decode, run_git
 
 #: Where git-ai keeps its authorship logs, one note per commit (Git AI Standard v3.0.0 §1.1,
@@ -25,7 +24,7 @@ _TREE_PAIR_RE = re.compile(rb"^([0-9a-f]{40}|[0-9a-f]{64}) ([0-9a-f]{40}|[0-9a-f
 
 
 def read_ai_notes(
-    repo: git.Repo, shas: Sequence[str], *, max_bytes: int = MAX_NOTE_BYTES,
+    repo: Repo, shas: Sequence[str], *, max_bytes: int = MAX_NOTE_BYTES,
     ref: str = AI_NOTES_REF,
 ) -> dict[str, bytes | None]:
     """The `refs/notes/ai` note of each commit of `shas` that has one: sha → the note's raw
@@ -56,7 +55,7 @@ def read_ai_notes(
 
 
 def diffs_to_head(
-    repo: git.Repo, head_sha: str, shas: Sequence[str], paths: Sequence[str]
+    repo: Repo, head_sha: str, shas: Sequence[str], paths: Sequence[str]
 ) -> dict[str, tuple[FileDelta, ...]]:
     """For each commit of `shas` other than `head_sha`: the files among `paths` that differ
     between it and head (`-M`: a rename is one delta; give both names), as `FileDelta`s. A

@@ -1,7 +1,7 @@
 """Objects: file modes, sizes and contents at a revision or in the index.
 
 One `git ls-tree -l -z` (or `git ls-files -s -z` for the index) per 500 paths gives modes,
-object ids and sizes; contents come from GitPython's persistent `git cat-file --batch`
+object ids and sizes; contents come from the repository's persistent `git cat-file --batch`
 session (one process per `Repo`, reused by every call; identical blobs read once).
 Symlinks are never followed and their link text is never returned as content: see
 `BlobEntry` and `read_entries`.
@@ -13,10 +13,9 @@ import re
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 
-import git
-
 from checker.errors import GitError
 from checker.git.refs import rev_parse
+from checker.git.repo import Repo
 from checker.git.run import SHA_RE, decode, repo_label, run_git, run_git_glob
 
 _LS_TREE_CHUNK = 500
@@ -57,8 +56,8 @@ class BlobEntry:
         return self.mode in (MODE_FILE, MODE_EXECUTABLE)
 
 
-def cat_object(repo: git.Repo, sha: str) -> bytes:
-    """Content of object `sha` via GitPython's persistent `git cat-file --batch` process.
+def cat_object(repo: Repo, sha: str) -> bytes:
+    """Content of object `sha` via the repository's persistent `git cat-file --batch` process.
 
     Raises `GitError` naming the repository and the object when git cannot read it.
     """
@@ -70,7 +69,7 @@ def cat_object(repo: git.Repo, sha: str) -> bytes:
 
 
 def _fill(
-    repo: git.Repo, entries: dict[str, tuple[str, str, int | None]], max_bytes: int | None
+    repo: Repo, entries: dict[str, tuple[str, str, int | None]], max_bytes: int | None
 ) -> dict[str, BlobEntry]:
     cache: dict[str, bytes] = {}
     out: dict[str, BlobEntry] = {}
@@ -98,7 +97,7 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
 
 
 def read_entries(
-    repo: git.Repo, rev: str, paths: Sequence[str], *, max_bytes: int | None = None
+    repo: Repo, rev: str, paths: Sequence[str], *, max_bytes: int | None = None
 ) -> dict[str, BlobEntry]:
     """Look `paths` up in the tree of commit `rev`: path → `BlobEntry`, missing paths absent.
 
@@ -125,7 +124,7 @@ def read_entries(
     return _fill(repo, found, max_bytes)
 
 
-def read_blobs(repo: git.Repo, rev: str, paths: Sequence[str]) -> dict[str, bytes | None]:
+def read_blobs(repo: Repo, rev: str, paths: Sequence[str]) -> dict[str, bytes | None]:
     """Contents of `paths` at commit `rev`: path → bytes, or None for a path that is missing
     at `rev` or is not a regular file (symlink, submodule, directory).
 
@@ -137,7 +136,7 @@ def read_blobs(repo: git.Repo, rev: str, paths: Sequence[str]) -> dict[str, byte
 
 
 def read_index_entries(
-    repo: git.Repo, paths: Sequence[str], *, max_bytes: int | None = None
+    repo: Repo, paths: Sequence[str], *, max_bytes: int | None = None
 ) -> dict[str, BlobEntry]:
     """Like `read_entries`, for the staged content (the index) of `paths`.
 
@@ -164,7 +163,7 @@ def _glob_escape(text: str) -> str:
 
 
 def read_directory_entries(
-    repo: git.Repo,
+    repo: Repo,
     rev: str | None,
     directories: Sequence[str],
     suffixes: Sequence[str],
@@ -226,7 +225,7 @@ def read_directory_entries(
 
 
 def grep_directories(
-    repo: git.Repo, rev: str | None, needles: Sequence[str], suffixes: Sequence[str]
+    repo: Repo, rev: str | None, needles: Sequence[str], suffixes: Sequence[str]
 ) -> list[str]:
     """The sorted directories (posix, `""` for the root) of the files at `rev` (None: the
     index) whose name ends with one of `suffixes` and whose text holds one of the fixed strings
@@ -251,7 +250,7 @@ def grep_directories(
     return sorted(found)
 
 
-def list_files(repo: git.Repo, rev: str | None) -> list[str]:
+def list_files(repo: Repo, rev: str | None) -> list[str]:
     """Every file path (posix, sorted) in the tree of commit `rev`, or in the index when `rev`
     is None: one `git ls-tree -r` (`git ls-files`). Raises `GitError` for an unknown `rev`."""
     if rev is None:

@@ -10,9 +10,8 @@ import os
 import re
 from pathlib import Path
 
-import git
-
 from checker.errors import GitError
+from checker.git.repo import Repo
 from checker.git.run import SHA_RE, decode, repo_label, run_git
 
 _IDENT_RE = re.compile(r"^(.*?) <(.*)> \d+ [+-]\d{4}$")
@@ -21,7 +20,7 @@ _LOCAL_DEFAULTS = ("refs/heads/main", "refs/heads/master")
 _MISSING_REF_HINT = "(is the clone shallow? fetch with fetch-depth: 0)"
 
 
-def rev_parse(repo: git.Repo, rev: str) -> str:
+def rev_parse(repo: Repo, rev: str) -> str:
     """The full sha of commit `rev`; `GitError("unknown revision ...")` when it does not exist."""
     if not rev or rev.startswith("-") or "\n" in rev:
         raise GitError(f"unknown revision '{rev}' {_MISSING_REF_HINT}")
@@ -35,14 +34,14 @@ def rev_parse(repo: git.Repo, rev: str) -> str:
     return sha
 
 
-def _ref_exists(repo: git.Repo, ref: str) -> str | None:
+def _ref_exists(repo: Repo, ref: str) -> str | None:
     try:
         return rev_parse(repo, ref)
     except GitError:
         return None
 
 
-def _merge_base(repo: git.Repo, a: str, b: str, labels: tuple[str, str]) -> str:
+def _merge_base(repo: Repo, a: str, b: str, labels: tuple[str, str]) -> str:
     try:
         out = run_git(repo, "merge-base", a, b)
     except GitError:
@@ -53,11 +52,11 @@ def _merge_base(repo: git.Repo, a: str, b: str, labels: tuple[str, str]) -> str:
     return decode(out).strip()
 
 
-def _is_shallow(repo: git.Repo) -> bool:
+def _is_shallow(repo: Repo) -> bool:
     return Path(repo.git_dir, "shallow").exists()
 
 
-def _default_branch_refs(repo: git.Repo) -> list[str]:
+def _default_branch_refs(repo: Repo) -> list[str]:
     """Candidate default branches, best first: origin/HEAD's target, origin/main,
     origin/master, then local main and master."""
     refs: list[str] = []
@@ -79,7 +78,7 @@ def _short_ref(ref: str) -> str:
     return ref
 
 
-def resolve_range(repo: git.Repo, base: str | None, head: str | None) -> tuple[str, str]:
+def resolve_range(repo: Repo, base: str | None, head: str | None) -> tuple[str, str]:
     """Resolve `base` and `head` to full commit shas `(base_sha, head_sha)`.
 
     - `head` defaults to `HEAD`.
@@ -123,22 +122,22 @@ def resolve_range(repo: git.Repo, base: str | None, head: str | None) -> tuple[s
     )
 
 
-def current_branch(repo: git.Repo) -> str | None:
+def current_branch(repo: Repo) -> str | None:
     """The checked-out branch name (`feature/x`), or None when HEAD is detached.
 
     In GitHub Actions pull-request checkouts HEAD is detached: the caller should take the
     branch from `GITHUB_HEAD_REF` there.
     """
-    # GitPython reads HEAD from the repository files (no git process, ~3 ms on the hook path);
-    # git itself answers when that fails.
+    # HEAD is read from the repository's files (no git process on the hook path); git itself
+    # answers when that fails.
     try:
-        head = repo.head
-        if head.is_detached:
-            return None
-        ref = head.reference
-        if ref.path.startswith("refs/heads/"):
-            return ref.path.removeprefix("refs/heads/") or None
-    except (TypeError, ValueError, OSError):
+        head = (Path(repo.git_dir) / "HEAD").read_text(encoding="utf-8").strip()
+        if not head.startswith("ref:"):
+            return None  # detached: HEAD holds a commit id
+        ref = head.removeprefix("ref:").strip()
+        if ref.startswith("refs/heads/"):
+            return ref.removeprefix("refs/heads/") or None
+    except (OSError, UnicodeDecodeError):
         pass
     try:
         out = run_git(repo, "symbolic-ref", "--quiet", "--short", "HEAD")
@@ -148,7 +147,7 @@ def current_branch(repo: git.Repo) -> str | None:
     return name or None
 
 
-def git_identity(repo: git.Repo) -> tuple[str, str]:
+def git_identity(repo: Repo) -> tuple[str, str]:
     """`(name, email)` of the author the next commit will carry.
 
     `GIT_AUTHOR_NAME`/`GIT_AUTHOR_EMAIL` from the environment (git exports them to hooks when
@@ -170,18 +169,7 @@ def git_identity(repo: git.Repo) -> tuple[str, str]:
     return (name if name is not None else git_name, email if email is not None else git_email)
 
 
-def head_commit_sha(repo: git.Repo) -> str | None:
-    """HEAD's commit sha, None on an unborn branch. GitPython reads it from the repository
-    files (no git process); `git rev-parse` answers when that fails."""
-    try:
-        if not repo.head.is_valid():
-            return None
-        sha = repo.head.commit.hexsha
-        if SHA_RE.fullmatch(sha):
-            return sha
-    except (TypeError, ValueError, OSError):
-        pass
-    try:
-        return rev_parse(repo, "HEAD")
-    except GitError:
-        return None
+def head_commit_sha(repo: Repo) -> str | None:
+    """HEAD's commit sha, None on an unborn branch (one `git rev-parse`)."""
+    return repo.head.sha()
+

@@ -16,6 +16,7 @@ cannot be started, `ValueError` for an object name git does not know (`cat-file`
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import threading
@@ -184,18 +185,19 @@ class Head:
     def __init__(self, git: Git) -> None:
         self._git = git
 
-    def _sha(self) -> str | None:
+    def sha(self) -> str | None:
+        """The commit HEAD names, None when there is none (one `git rev-parse`)."""
         status, out, _ = self._git.execute([GIT, "rev-parse", "--verify", "--quiet",
                                             "HEAD^{commit}"],
                                            with_extended_output=True, with_exceptions=False)
         return out.strip() if status == 0 and out.strip() else None
 
     def is_valid(self) -> bool:
-        return self._sha() is not None
+        return self.sha() is not None
 
     @property
     def commit(self) -> _Commit:
-        sha = self._sha()
+        sha = self.sha()
         if sha is None:
             raise ValueError("HEAD does not name a commit (an unborn branch)")
         return _Commit(sha)
@@ -249,7 +251,5 @@ class Repo:
         self.close()
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # at interpreter exit, modules may be gone
             self.close()
-        except Exception:  # at interpreter exit, the modules it needs may be gone
-            pass

@@ -13,9 +13,15 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-import git
-
 from checker.errors import GitError
+from checker.git.repo import (
+    GIT,
+    GitCommandError,
+    GitCommandNotFound,
+    InvalidGitRepositoryError,
+    NoSuchPathError,
+    Repo,
+)
 
 #: `-c` options for every call: raw UTF-8 paths; no blame ignore list from the repo config.
 _CONFIG = (
@@ -36,11 +42,10 @@ def decode(raw: bytes) -> str:
 
 
 def _git_exe() -> str:
-    exe = git.Git.GIT_PYTHON_GIT_EXECUTABLE
-    return exe if exe else "git"
+    return GIT
 
 
-def run_git(repo: git.Repo, *args: str, istream: BinaryIO | None = None) -> bytes:
+def run_git(repo: Repo, *args: str, istream: BinaryIO | None = None) -> bytes:
     """Run one git command in `repo` and return its raw stdout (`istream`: its stdin).
 
     Raises `GitError` with git's own stderr when the command fails or git is missing.
@@ -50,14 +55,14 @@ def run_git(repo: git.Repo, *args: str, istream: BinaryIO | None = None) -> byte
         out = repo.git.execute(
             cmd, istream=istream, stdout_as_string=False, strip_newline_in_stdout=False
         )
-    except git.GitCommandNotFound as exc:
+    except GitCommandNotFound as exc:
         raise GitError(f"git executable not found: {exc}") from exc
-    except git.GitCommandError as exc:
+    except GitCommandError as exc:
         raise GitError(_command_error(repo, args, exc)) from exc
     return out
 
 
-def _command_error(repo: git.Repo, args: Sequence[str], exc: git.GitCommandError) -> str:
+def _command_error(repo: Repo, args: Sequence[str], exc: GitCommandError) -> str:
     stderr = exc.stderr
     text = stderr.decode("utf-8", "replace") if isinstance(stderr, bytes) else str(stderr)
     text = text.strip()
@@ -66,12 +71,12 @@ def _command_error(repo: git.Repo, args: Sequence[str], exc: git.GitCommandError
     return f"{where}: git {args[0]} failed: {text or f'exit status {exc.status}'}"
 
 
-def repo_label(repo: git.Repo) -> str:
+def repo_label(repo: Repo) -> str:
     """The repository's work tree (its git directory when bare), for error messages."""
     return str(repo.working_tree_dir or repo.git_dir)
 
 
-def run_git_glob(repo: git.Repo, *args: str) -> bytes:
+def run_git_glob(repo: Repo, *args: str) -> bytes:
     """`run_git` with `:(glob)` pathspec magic allowed (`_CONFIG` makes every pathspec literal,
     so that a file named `*.tf` is never a pattern; callers escape their literal parts)."""
     config = [c for c in _CONFIG if c != "--literal-pathspecs"]
@@ -79,32 +84,33 @@ def run_git_glob(repo: git.Repo, *args: str) -> bytes:
         return repo.git.execute(
             [_git_exe(), *config, *args], stdout_as_string=False, strip_newline_in_stdout=False
         )
-    except git.GitCommandNotFound as exc:
+    except GitCommandNotFound as exc:
         raise GitError(f"git executable not found: {exc}") from exc
-    except git.GitCommandError as exc:
+    except GitCommandError as exc:
         raise GitError(_command_error(repo, args, exc)) from exc
 
 
-def open_repo(path: Path) -> git.Repo:
+def open_repo(path: Path) -> Repo:
     """Open the git repository containing `path` (parent directories are searched).
 
-    The returned `git.Repo` is a context manager: `with open_repo(p) as repo:` closes its
+    The returned `Repo` (`checker.git.repo`) is a context manager: `with open_repo(p) as
+    repo:` closes its
     persistent git processes on exit. Raises `GitError("<path>: not a git repository")` when
     there is none, `GitError("<path>: no such directory")` when the path does not exist, and
     `GitError` when the git executable is missing.
     """
     try:
-        return git.Repo(path, search_parent_directories=True)
-    except git.NoSuchPathError as exc:
+        return Repo(path, search_parent_directories=True)
+    except NoSuchPathError as exc:
         raise GitError(f"{path}: no such directory") from exc
-    except git.InvalidGitRepositoryError as exc:
+    except InvalidGitRepositoryError as exc:
         raise GitError(f"{path}: not a git repository") from exc
-    except git.GitCommandNotFound as exc:
+    except GitCommandNotFound as exc:
         raise GitError(f"git executable not found: {exc}") from exc
 
 
 @contextlib.contextmanager
-def repo_session(path: Path) -> Iterator[git.Repo]:
+def repo_session(path: Path) -> Iterator[Repo]:
     """`open_repo(path)` for the duration of a `with` block, then `repo.close()`."""
     repo = open_repo(path)
     try:

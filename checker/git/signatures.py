@@ -19,35 +19,34 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-import git
-
 from checker.errors import GitError
+from checker.git.repo import GIT, GitCommandNotFound, Repo
 
 _SSH_SIG = b"-----BEGIN SSH SIGNATURE-----"
 #: Commits per `git log --no-walk` signature check (keeps the command line short).
 _VERIFY_BATCH = 500
 
 
-def _git(repo: git.Repo, *args: str) -> tuple[int, str, str]:
+def _git(repo: Repo, *args: str) -> tuple[int, str, str]:
     """Run git with nhi-gate's fixed options; (exit status, stdout, stderr), never raises on a
     non-zero status. Raises `GitError` when git itself cannot run."""
-    exe = git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git"
+    exe = GIT
     cmd = [exe, "-c", "core.quotePath=false", "--literal-pathspecs", *args]
     try:
         status, out, err = repo.git.execute(
             cmd, with_extended_output=True, with_exceptions=False
         )
-    except git.GitCommandNotFound as exc:
+    except GitCommandNotFound as exc:
         raise GitError(f"git executable not found: {exc}") from exc
     return int(status or 0), str(out), str(err)
 
 
-def _label(repo: git.Repo) -> str:
+def _label(repo: Repo) -> str:
     return str(repo.working_tree_dir or repo.git_dir)
 
 
 def touching_commits(
-    repo: git.Repo, base: str, head: str, paths: Sequence[str]
+    repo: Repo, base: str, head: str, paths: Sequence[str]
 ) -> dict[str, tuple[str, ...]]:
     """path -> the commits of `base..head` (oldest first) that changed it, for `paths` only,
     from ONE `git log --full-history --name-only`. Deletions count; merges list no files."""
@@ -71,7 +70,7 @@ def touching_commits(
 
 
 def signed_commits(
-    repo: git.Repo, shas: Sequence[str], signers: bytes | None
+    repo: Repo, shas: Sequence[str], signers: bytes | None
 ) -> dict[str, bool]:
     """sha -> True when the commit carries an SSH signature that git verifies against
     `signers` (the allowed-signers file as committed at the BASE revision) with a known
@@ -105,7 +104,7 @@ def _ssh_opts(signers_file: Path) -> tuple[str, ...]:
     )
 
 
-def _verified(repo: git.Repo, shas: Sequence[str], signers_file: Path) -> dict[str, bool]:
+def _verified(repo: Repo, shas: Sequence[str], signers_file: Path) -> dict[str, bool]:
     """sha -> signature verified with a principal from `signers_file`, for `shas` (one git
     log). Git answers per commit, so one bad signature does not fail the others."""
     status, out, err = _git(
@@ -122,7 +121,7 @@ def _verified(repo: git.Repo, shas: Sequence[str], signers_file: Path) -> dict[s
     return {sha: found.get(sha, False) for sha in shas}
 
 
-def signature_kind(repo: git.Repo, sha: str) -> str | None:
+def signature_kind(repo: Repo, sha: str) -> str | None:
     """`ssh`, `gpg` or None from the raw commit object's `gpgsig` header."""
     try:
         _, _, _, raw = repo.git.get_object_data(sha)
@@ -135,7 +134,7 @@ def signature_kind(repo: git.Repo, sha: str) -> str | None:
     return None
 
 
-def _verify_one(repo: git.Repo, sha: str, signers_file: Path) -> tuple[bool, str]:
+def _verify_one(repo: Repo, sha: str, signers_file: Path) -> tuple[bool, str]:
     """(verified, principal or git's message) with `git verify-commit` and the base signers."""
     opts = _ssh_opts(signers_file)
     status, _out, err = _git(repo, *opts, "verify-commit", sha)
@@ -149,7 +148,7 @@ def _verify_one(repo: git.Repo, sha: str, signers_file: Path) -> tuple[bool, str
     return True, principal.strip()
 
 
-def verify_commits(repo: git.Repo, shas: Sequence[str], signers: bytes
+def verify_commits(repo: Repo, shas: Sequence[str], signers: bytes
                    ) -> dict[str, tuple[bool, str]]:  # fmt: skip
     """sha -> (verified, the signer's principal or git's message) for each of `shas`, with
     `git verify-commit` against `signers` (the allowed-signers file's bytes). Raises `GitError`
