@@ -230,3 +230,27 @@ def test_argo_cd_install_manifests_read_by_documents_give_the_whole_parse() -> N
             src = SourceFile(path, raw)
             assert parse_by_documents(src, parse, shared.identities) == parse(src)
             assert parse_by_documents(src, scan, shared.secrets) == scan(src)
+
+
+def test_an_object_several_kustomizations_render_the_same_is_parsed_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from checker.parsers import kubernetes, rendered
+    from checker.sources.render.api import Rendered, RenderedDocument
+
+    catalogue = load_catalogue()
+    role = ROLE.format(verbs='"*"', resources='"pods"')
+    doc = RenderedDocument(role, "base/role.yaml", 3, ("base/role.yaml",),
+                           (("rules", 8), ("rules.[0].verbs", 11)))
+    renders = [Rendered(root, "kustomize", documents=(doc,), owner=f"{root}/kustomization.yaml")
+               for root in ("prod", "staging")]
+    alone = [rendered.rendered_objects(r.documents, r.owner, catalogue)[0] for r in renders]
+    calls: list[str] = []
+    parse = kubernetes.parse
+    monkeypatch.setattr(kubernetes, "parse",
+                        lambda src, cat: calls.append(src.path) or parse(src, cat))
+    objects, problems = rendered.merged([], renders, catalogue, head=False)
+    assert calls == ["base/role.yaml"]  # once for both renders
+    assert objects == [*alone[0], *alone[1]] and problems == []
+    assert [o.address for o in objects] == ["prod/kustomization.yaml:ClusterRole/deployer",
+                                            "staging/kustomization.yaml:ClusterRole/deployer"]
+    assert {g.line for o in objects for g in o.privileges} == {8}  # placed: the `rules` line
