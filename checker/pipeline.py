@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 from checker.change import ChangeSet, Provenance
 from checker.decode import as_utf8, decode
 from checker.model import (
-    Finding,
     IdentityObject,
     ModuleSources,
     ParseProblem,
@@ -34,6 +33,7 @@ from checker.policy.config import Config
 from checker.policy.privileges import load_admin_table
 from checker.sources.budget import Job, parse_budget, parse_many
 from checker.sources.discovery import excluded, sniff
+from checker.sources.documents import SharedDocuments, parse_by_documents
 from checker.sources.modules import (
     calls_local_module,
     group_modules,
@@ -107,8 +107,10 @@ def start_parse(
     not answer, the returned function parses in this process (same results, same budget).
     Without `secrets` only identities are parsed (no secret scan, no facets: the ledger).
     """
+    shared = SharedDocuments()  # a document base and head (or two files) share, parsed once
     plans = [
-        _plan(side, catalogue, config, True, contexts[i] if i < len(contexts) else (), secrets)
+        _plan(side, catalogue, config, True, contexts[i] if i < len(contexts) else (), secrets,
+              shared)
         for i, side in enumerate(sides)
     ]
     every = [job for jobs, _ in plans for job in jobs]
@@ -133,13 +135,15 @@ def start_parse(
 def _plan(
     sources: Sequence[SourceFile], catalogue: Catalogue, config: Config, prefilter: bool,
     context: Sequence[SourceFile] = (), secrets: bool = True,
+    shared: SharedDocuments | None = None,
 ) -> tuple[list[Job], list[ParseProblem]]:
     """The parse jobs for `sources` (see `parse_sources`) and the problems found before any
     parse (files over the size limit that cannot be decoded).
 
     A `.tf` job whose file names a `local.`/`var.` value carries its directory's
     `ModuleSources` (from `sources` and `context`); the jobs of one directory share one object,
-    pickled once per batch.
+    pickled once per batch. The kubernetes jobs share `shared` (default: a new one), so each
+    distinct document of a large manifest is parsed once (`checker.sources.documents`).
     """
     from checker.sources.prefilter import build_tokens, may_define_identity
 
@@ -149,6 +153,7 @@ def _plan(
     modules = group_modules(list({s.path: s for s in [*context, *sources]}.values()))
     homes = module_homes([*context, *sources])  # a var file elsewhere: read by no module
     jobs: list[Job] = []
+    shared = shared or SharedDocuments()
     ignored, charts = helm_ignored(both := [*context, *sources]), chart_roots(p.path for p in both)
     for raw_src in sources:
         if excluded(raw_src.path, config.exclude):
@@ -183,7 +188,8 @@ def _plan(
             if fmt == "terraform" and identities and uses_module_values(src.raw)
             else None
         )
-        job = functools.partial(_analyse_file, fmt, identities, module=module, secrets=secrets)
+        job = functools.partial(_analyse_file, fmt, identities, module=module, secrets=secrets,
+                                shared=shared)
         jobs += [(job, src)] * (secrets or bool(identities))
     return jobs, problems
 
@@ -215,37 +221,6 @@ def _without_repeats(objects: list[IdentityObject]) -> list[IdentityObject]:
     ]
 
 
-def _without_repeated_findings(findings: list[Finding]) -> list[Finding]:
-    """`findings` without those on a local module's identity read through a call
-    (`module.X.<address>`, kept by `_without_repeats` because it reads an argument of the
-    call) that say, at the same line, what the module's own `<address>` finding of the same
-    rule says: the call's arguments do not change that change, so it is reported once."""
-    def key(f: Finding, address: str) -> tuple[object, ...]:
-        return (f.rule_id, f.location.path, f.location.start_line, address,
-                f.message.replace(f.address or "", address))
-
-    own = {key(f, f.address or "") for f in findings}
-    return [
-        f for f in findings
-        if not ((f.address or "").startswith("module.") and (f.address or "").count(".") >= 3
-                and key(f, (f.address or "").split(".", 2)[2]) in own)
-    ]
-
-
-def _without_rendered_repeats(findings: list[Finding], objects: Sequence[IdentityObject]
-                              ) -> list[Finding]:  # fmt: skip
-    """`findings` without those on a rendered object (`IdentityObject.rendered_by`) that a
-    plain-file identity's finding of the same rule already reports at the same line: an
-    overlay that renames a base's ServiceAccount deploys the same object, reported once."""
-    rendered = {o.address for o in objects if o.rendered_by}
-    if not rendered:
-        return findings
-    plain = {(f.rule_id, f.location.path, f.location.start_line) for f in findings
-             if f.address not in rendered}
-    return [f for f in findings if f.address not in rendered
-            or (f.rule_id, f.location.path, f.location.start_line) not in plain]
-
-
 def warm_parsers() -> Catalogue:
     """Import every format parser and the secret scan and load python-hcl2's grammar; the
     catalogue. The `warm` function of a `sources.worker.ParseWorker` started before git is read.
@@ -263,6 +238,7 @@ def warm_parsers() -> Catalogue:
 def _analyse_file(
     fmt: str, identities: bool, src: SourceFile, catalogue: Catalogue,
     module: ModuleSources | None = None, secrets: bool = True,
+    shared: SharedDocuments | None = None,
 ) -> ParseResult:
     """One budgeted job: the secret-material scan of `src` and, when `identities` (the
     pre-filter kept it), its format parser. Identity objects first, then facets.
@@ -270,6 +246,8 @@ def _analyse_file(
     A `.tf` file the format parser reads is parsed by python-hcl2 once (`terraform.load`) and
     the result handed to both the parser and the secret scan (the parse is most of the cost).
     `module` is its directory's value files (read inside this job, so under its budget).
+    A large multi-document manifest is read a document at a time, each distinct document of
+    the batch once (`shared`, see `checker.sources.documents`).
     """
     from checker import secrets as secret_scan
 
@@ -278,13 +256,24 @@ def _analyse_file(
 
         loaded = terraform.load(src)
         facets = secret_scan.scan(src, fmt, hcl=loaded).objects if secrets else ()
-        result = terraform.parse(src, catalogue, loaded=loaded, module=module)
-        return ParseResult(result.objects + facets, result.problems)
-    facets = secret_scan.scan(src, fmt).objects if secrets else ()
-    if not identities:
-        return ParseResult(facets)
-    result = build_parsers()[fmt](src, catalogue)
-    return ParseResult(result.objects + facets, result.problems)
+        parsed = terraform.parse(src, catalogue, loaded=loaded, module=module)
+        return ParseResult(parsed.objects + facets, parsed.problems)
+
+    def scan(one: SourceFile) -> ParseResult:
+        return secret_scan.scan(one, fmt)
+
+    def parse(one: SourceFile) -> ParseResult:
+        return build_parsers()[fmt](one, catalogue)
+
+    result: ParseResult | None
+    if shared is not None and fmt == "kubernetes":
+        facets = parse_by_documents(src, scan, shared.secrets).objects if secrets else ()
+        result = parse_by_documents(src, parse, shared.identities) if identities else None
+    else:
+        facets = scan(src).objects if secrets else ()
+        result = parse(src) if identities else None
+    return ParseResult(facets) if result is None else ParseResult(result.objects + facets,
+                                                                  result.problems)
 
 
 def run_rules(
@@ -319,6 +308,7 @@ def run_rules(
     from checker.approval.apply import apply_all
     from checker.checks.api import ChangeFacts, Context
     from checker.checks.engine import change_findings, evaluate, problem_findings
+    from checker.checks.repeats import without_rendered_repeats, without_repeated_findings
     from checker.checks.suppressions import outlived, usable
     from checker.gate import decide
     from checker.policy.rule_docs import load_rule_docs
@@ -334,7 +324,7 @@ def run_rules(
         committer=committer,
     )
     findings, identities = evaluate(head.objects, base.objects, ctx, docs)
-    findings = _without_repeated_findings(_without_rendered_repeats(findings, head.objects))
+    findings = without_repeated_findings(without_rendered_repeats(findings, head.objects))
     findings.extend(problem_findings(head.problems, config, docs, ctx))
     judged = {f.location.path for f in findings}
     comments = [*suppressions_in(sources),

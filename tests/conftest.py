@@ -308,6 +308,8 @@ SLOW_TESTS = frozenset({
     "test_lint.py::test_mypy_strict_clean",
     "test_budgets.py::test_the_same_check_gives_the_same_verdict_on_a_busy_machine",
     "test_budgets.py::test_watch_waits_for_a_busy_process_past_its_window",
+    "test_documents.py::test_check_of_a_change_inside_a_large_manifest_finds_what_the_whole_parse_finds",
+    "test_documents.py::test_argo_cd_install_manifests_read_by_documents_give_the_whole_parse",
 })  # fmt: skip
 
 

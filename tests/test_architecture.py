@@ -141,7 +141,8 @@ LAZY_IMPORTS: dict[tuple[str, str], str] = {
     ("checker.pipeline", "checker.sources.render.chart_problems"): "only on a render",
     **{("checker.pipeline", name): "the checks load while the worker parses"
        for name in ("checker.approval.apply", "checker.checks.api", "checker.checks.engine",
-                    "checker.checks.suppressions", "checker.gate", "checker.policy.rule_docs")},
+                    "checker.checks.repeats", "checker.checks.suppressions", "checker.gate",
+                    "checker.policy.rule_docs")},
     ("checker.policy.config", "checker.safeyaml"): "only when a config file exists",
     ("checker.policy.config", "checker.policy.rule_docs"): "only when a config names rules",
     ("checker.policy.privileges", "checker.policy.aws_iam"): "policy_sentry only for AWS",

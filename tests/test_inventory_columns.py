@@ -103,3 +103,23 @@ def test_inventory_reads_who_created_and_changed_each_identity_from_history(
     assert main(["inventory", str(repo.path), "--format", "json", "--no-history"]) == 0
     rows = {r["address"]: r for r in json.loads(capsys.readouterr().out)["identities"]}
     assert rows["aws_iam_user.deploy"]["created_by"] is None
+
+
+def test_inventory_says_on_stderr_that_its_first_run_builds_the_ledger_and_how_to_skip_it(
+        make_repo: Callable[..., GitRepo], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo()
+    repo.commit({"iam.tf": TF}, author=COPILOT, message="Add the deploy user")
+    db = tmp_path / "ledger.sqlite"
+    assert main(["inventory", str(repo.path), "--format", "json", "--db", str(db)]) == 0
+    err = capsys.readouterr().err
+    assert "building the identity ledger" in err and "`--no-history` skips this" in err
+    assert f"ledger {db}: 1 commit(s) walked" in err
+    assert main(["inventory", str(repo.path), "--format", "json", "--db", str(db)]) == 0
+    assert capsys.readouterr().err == ""  # up to date: nothing to say
+    repo.commit({"iam.tf": TF.replace("PAY-7", "PAY-8")}, author=HUMAN, message="Retag")
+    assert main(["inventory", str(repo.path), "--format", "json", "--db", str(db)]) == 0
+    err = capsys.readouterr().err
+    assert "building" not in err and f"ledger {db}: 1 commit(s) walked" in err
+    assert main(["inventory", str(repo.path), "--format", "json", "--no-history"]) == 0
+    assert capsys.readouterr().err == ""

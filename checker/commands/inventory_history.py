@@ -8,6 +8,7 @@ history is read (GitPython)."""
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,10 +30,20 @@ def _absolute(row_path: str, paths: Sequence[str]) -> Path:
     return Path(row_path).resolve()
 
 
+def first_run_note(top: Path, db: Path) -> str:
+    """What the first `inventory` in a repository tells stderr before it builds the ledger."""
+    return (f"nhi-gate: inventory: building the identity ledger of {top.name} for the "
+            "created_by, last_changed_by and approval columns: its whole first-parent history "
+            f"is read once into {db}, later runs read only new commits; `--no-history` "
+            "skips this (those columns stay null)")
+
+
 def add_history(rows: Sequence[dict[str, object]], paths: Sequence[str], config: Config,
                 db: str | None = None) -> None:
     """Fill `created_by`, `last_changed_by` and `approval` of `rows` in place (see the module
-    docstring); `db` overrides the default ledger database."""
+    docstring); `db` overrides the default ledger database. The first run in a repository
+    (an empty ledger) says on stderr what it is doing and how to skip it (`first_run_note`),
+    and each run that walked commits says how many."""
     if not rows:
         return
     first = _absolute(str(rows[0]["path"]), paths)
@@ -48,8 +59,13 @@ def add_history(rows: Sequence[dict[str, object]], paths: Sequence[str], config:
             head = rev_parse(repo, "HEAD")
         except GitError:
             return  # no commit yet
-        with Ledger(Path(db) if db else default_db(repo)) as led:
-            update(led, repo, head, config)
+        path = Path(db) if db else default_db(repo)
+        with Ledger(path) as led:
+            if led.meta("last_commit") is None:
+                print(first_run_note(top, path), file=sys.stderr)
+            walked, _ = update(led, repo, head, config)
+            if walked:
+                print(f"nhi-gate: ledger {path}: {walked} commit(s) walked", file=sys.stderr)
             for row in rows:
                 try:
                     rel = _absolute(str(row["path"]), paths).relative_to(top).as_posix()

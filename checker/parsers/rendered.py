@@ -19,7 +19,7 @@ from typing import Protocol
 
 import yaml
 
-from checker.model import IdentityObject, Location, ParseProblem, SourceFile
+from checker.model import IdentityObject, Location, ParseProblem, ParseResult, SourceFile
 from checker.parsers import kubernetes
 from checker.policy.catalogue import Catalogue
 from checker.safeyaml.nodes import key_paths, parent_path
@@ -59,11 +59,11 @@ def _line_paths(text: str) -> tuple[list[int], list[str]]:
     return lines, [at[line] for line in lines]
 
 
-def _placer(doc: Document) -> Callable[[int | None], int]:
-    """Rendered line -> source line: the line of the same key path in the source, else of its
-    nearest parent that the source sets, else the object's source line."""
+def _placer(doc: Document, lines: list[int], paths: list[str]) -> Callable[[int | None], int]:
+    """Rendered line -> source line: the line of the same key path in the source (`lines`,
+    `paths`: `_line_paths(doc.text)`), else of its nearest parent that the source sets, else
+    the object's source line."""
     keys = dict(doc.key_lines)
-    lines, paths = _line_paths(doc.text)
 
     def place(line: int | None) -> int:
         if line is None:
@@ -99,8 +99,9 @@ def merged(plain: Sequence[IdentityObject], renders: Sequence[Render], catalogue
     objects are only the twins of head's, all are kept."""
     objects: list[IdentityObject] = []
     problems: list[ParseProblem] = []
+    read: _Read = {}  # a document several kustomizations render the same is parsed once
     for one in renders:
-        more, bad = rendered_objects(one.documents, one.owner or one.root, catalogue)
+        more, bad = rendered_objects(one.documents, one.owner or one.root, catalogue, read)
         objects.extend(more)
         problems.extend(bad)
     if not head:
@@ -109,18 +110,31 @@ def merged(plain: Sequence[IdentityObject], renders: Sequence[Render], catalogue
     return combined(plain, objects, patch_files), problems
 
 
+#: (source path, rendered text) -> its parse and `_line_paths`.
+_Read = dict[tuple[str, str], tuple[ParseResult, list[int], list[str]]]
+
+
 def rendered_objects(
-    documents: Sequence[Document], owner: str, catalogue: Catalogue
+    documents: Sequence[Document], owner: str, catalogue: Catalogue, read: _Read | None = None,
 ) -> tuple[list[IdentityObject], list[ParseProblem]]:
     """The identities in `documents` (rendered from the kustomization or chart file
     `owner`), placed in their source files; the parse problems of a document that is not
-    valid YAML, on its source file."""
+    valid YAML, on its source file. `read` keeps each (source path, text)'s parse for the
+    next call (renders of one side often hold the same object)."""
     objects: list[IdentityObject] = []
     problems: list[ParseProblem] = []
     for doc in documents:
-        result = kubernetes.parse(SourceFile(doc.source_path, doc.text.encode(), None), catalogue)
+        key = (doc.source_path, doc.text)
+        found = read.get(key) if read is not None else None
+        if found is None:
+            lines, paths = _line_paths(doc.text)
+            found = (kubernetes.parse(SourceFile(doc.source_path, doc.text.encode(), None),
+                                      catalogue), lines, paths)
+            if read is not None:
+                read[key] = found
+        result, lines, paths = found
         problems.extend(replace(p, line=doc.source_line, end_line=None) for p in result.problems)
-        place = _placer(doc)
+        place = _placer(doc, lines, paths)
         keys = dict(doc.key_lines)
         inputs = tuple((INPUT, Location(p, 1, _WHOLE_FILE)) for p in doc.inputs)
         end = max([doc.source_line, *keys.values()])

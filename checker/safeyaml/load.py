@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import yaml
@@ -98,6 +98,7 @@ def load_text(
     max_nodes: int = MAX_NODES,
     max_total_nodes: int = MAX_TOTAL_NODES,
     max_depth: int = MAX_DEPTH,
+    until: Callable[[Node], bool] | None = None,
 ) -> YamlStream:
     """Compose every document of `text` and check it against the budgets (`_compose`).
 
@@ -113,6 +114,10 @@ def _compose(
     text: str, path: str, max_nodes: int, max_total_nodes: int, max_depth: int
 ) -> YamlStream:
     """Compose every document of `text` and check it against the budgets.
+
+    With `until`, composing stops after the first document for which it is true (a question
+    about one document, such as `manifests.has_manifest`'s, needs no more of a 2 MB stream):
+    the documents after it are neither composed nor checked.
 
     Never raises on bad input: a syntax error, a forbidden character, a cycle or a budget overrun
     becomes `YamlStream.problem` (see the module docstring for the rule ids). Every returned
@@ -152,6 +157,8 @@ def _compose(
         for root in yaml.compose_all(text, Loader=LOADER):
             if not must_measure:
                 documents.append(root)
+                if until is not None and until(root):
+                    break
                 continue
             try:
                 size, _ = measure(root, max_nodes=max_nodes, max_depth=max_depth)
@@ -169,6 +176,8 @@ def _compose(
                 )
                 break
             documents.append(root)
+            if until is not None and until(root):
+                break
     except yaml.MarkedYAMLError as exc:
         if "nesting depth" in str(exc.problem):  # libyaml >= 0.2.6's own depth limit
             mark = exc.problem_mark

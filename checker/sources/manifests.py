@@ -26,10 +26,14 @@ from enum import Enum
 
 from yaml.nodes import MappingNode, Node, SequenceNode
 
-from checker.safeyaml.load import load_text
+from checker.safeyaml.load import YamlStream, load_text
 from checker.safeyaml.nodes import items
 
 _KEYS = ("apiVersion", "kind")
+#: A document start marker line; what comes before one is read the same without what follows.
+_MARKER = re.compile(r"^---[ \t]*$", re.MULTILINE)
+#: From this size on, the documents before the first marker are asked first.
+_PREFIX_FROM = 64 * 1024
 
 
 class Parsed(Enum):
@@ -79,8 +83,11 @@ def plain_manifest(text: str) -> bool:
 def has_manifest(text: str, path: str) -> Parsed:
     """Parse `text` (decoded, LF line ends) of the file at `path` and say whether a document is
     a manifest. JSON (`path` ending `.json`) is read with `json`, anything else as a YAML
-    stream. A YAML stream with a syntax error after a manifest document is `MANIFEST` (the
-    parser reports both); one over a budget is `UNREADABLE` (the parser reports NHI903)."""
+    stream, composed up to its first manifest document (in a large file, the documents before
+    its first `---` marker line are composed first: a marker always starts a new document, so
+    a manifest there is one in the whole stream). A YAML stream with a syntax error
+    after a manifest document is `MANIFEST` (the parser reports both); one over a budget is
+    `UNREADABLE` (the parser reports NHI903)."""
     if path.lower().endswith(".json"):
         try:
             value = json.loads(text)
@@ -89,9 +96,16 @@ def has_manifest(text: str, path: str) -> Parsed:
         found = any(isinstance(v, dict) and all(key in v for key in _KEYS)
                     for v in (value if isinstance(value, list) else [value]))
         return Parsed.MANIFEST if found else Parsed.OTHER
-    stream = load_text(text, path)
-    if any(_is_manifest_node(doc) for doc in stream.documents):
+    marker = _MARKER.search(text, 1) if len(text) >= _PREFIX_FROM else None
+    if marker is not None and _has_manifest_node(load_text(text[: marker.start()], path)):
+        return Parsed.MANIFEST  # a 2 MB install manifest: its first document says it
+    stream = load_text(text, path, until=_is_manifest_node)  # the first manifest decides
+    if _has_manifest_node(stream):
         return Parsed.MANIFEST
     if stream.problem is None:
         return Parsed.OTHER
     return Parsed.SYNTAX_ERROR if stream.problem.rule_id == "NHI901" else Parsed.UNREADABLE
+
+
+def _has_manifest_node(stream: YamlStream) -> bool:
+    return any(_is_manifest_node(doc) for doc in stream.documents)

@@ -198,7 +198,7 @@ def source_of(kind: str, name: str, patches: list[Patch]) -> Patch | None:
     return found
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=256)  # the files of every kustomization a change renders
 def _objects(raw: bytes) -> tuple[tuple[str, str, MappingNode], ...]:
     """(kind, name, node) of each object in the YAML file `raw`, composed once per content."""
     out: list[tuple[str, str, MappingNode]] = []

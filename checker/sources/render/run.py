@@ -13,6 +13,8 @@ the Go garbage collector's pacing off below a heap of `GO_MEMORY_LIMIT` (`GOGC=o
 Guide to the Go Garbage Collector", https://go.dev/doc/gc-guide#Memory_limit) and runs each on one
 thread (`GOMAXPROCS=1`: renders already run side by side, one per core). This saves about a
 third of their CPU time and changes nothing in their output.
+The limit is 128 MiB: at 512 MiB a `kubectl kustomize` of argo-cd's HA install reached
+558 MB of resident memory, at 128 MiB 175 MB, for about a fifth more CPU time.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ _WALL_FACTOR = 10
 _WALL_EXTRA = 30.0
 _NO_PROXY = "http://127.0.0.1:9"
 #: The heap size at which a renderer's Go garbage collector starts collecting (`GOMEMLIMIT`).
-GO_MEMORY_LIMIT = "512MiB"
+GO_MEMORY_LIMIT = "128MiB"
 
 
 def clean_env(home: Path) -> dict[str, str]:
