@@ -102,16 +102,17 @@ def load_text(
 ) -> YamlStream:
     """Compose every document of `text` and check it against the budgets (`_compose`).
 
-    The last two answers are kept: one parse job reads a file for its secret material and for
-    its identities, and both get the same stream. The stream is shared: callers never change
-    its `lines` or nodes.
+    The last two answers are kept (by all the arguments, `until` too): one parse job reads a
+    file for its secret material and for its identities, and both get the same stream. The
+    stream is shared: callers never change its `lines` or nodes.
     """
-    return _compose(text, path, max_nodes, max_total_nodes, max_depth)
+    return _compose(text, path, max_nodes, max_total_nodes, max_depth, until)
 
 
 @functools.lru_cache(maxsize=2)
 def _compose(
-    text: str, path: str, max_nodes: int, max_total_nodes: int, max_depth: int
+    text: str, path: str, max_nodes: int, max_total_nodes: int, max_depth: int,
+    until: Callable[[Node], bool] | None,
 ) -> YamlStream:
     """Compose every document of `text` and check it against the budgets.
 
