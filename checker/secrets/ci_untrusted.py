@@ -58,7 +58,7 @@ TYPE = "pr_head_code"
 #: An expression or ref naming the pull request's code (head commit, branch, fork, merge ref).
 _HEAD = re.compile(
     r"github\.event\.pull_request\.(?:head\.[\w.]+|merge_commit_sha)|github\.head_ref"
-    r"|GITHUB_HEAD_REF|refs/pull/\S+|(?<![\w/])pull/[^\s/]+/(?:head|merge)\b")
+    r"|GITHUB_HEAD_REF|refs/pull/\S+|(?<![\w/])pull/(?:\$\{\{[^}]*\}\}|[^\s/]+)/(?:head|merge)\b")
 _GIT_GET = re.compile(
     r"\bgit\s+(?:-C\s+\S+\s+)?(?:fetch|checkout|pull|switch|clone|reset|merge|worktree\s+add)\b")
 _GH_CHECKOUT = re.compile(r"\bgh\s+pr\s+checkout\b")
