@@ -229,6 +229,18 @@ def test_a_job_that_does_not_run_the_head_is_not_a_pwn_request(case: str) -> Non
             if o.type == "pr_head_code"] == []
 
 
+@pytest.mark.parametrize(("trigger", "ref", "line"), [
+    ("workflow_run", "${{ github.event.workflow_run.head_sha }}", 13),
+    ("issue_comment", "refs/pull/${{ github.event.issue.number }}/head", 13)])
+def test_workflow_run_and_issue_comment_run_the_head_with_credentials_too(
+        trigger: str, ref: str, line: int) -> None:
+    steps = f"      - uses: actions/checkout@v4\n        with:\n          ref: {ref}\n" + (
+        "      - run: make\n")
+    [facet] = [o for o in scan(_workflow(steps, trigger), "github_actions").objects
+               if o.type == "pr_head_code"]
+    assert (facet.attribute_lines["anchor"], facet.secret_sinks[0]) == (line, f"trigger:{trigger}")
+
+
 def test_a_pull_request_workflow_running_its_head_is_not_a_pwn_request() -> None:
     steps, _, _ = UNSAFE["gh-pr-checkout"]
     assert [o for o in scan(_workflow(steps, "pull_request"), "github_actions").objects

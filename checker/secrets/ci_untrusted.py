@@ -3,11 +3,12 @@
 
 A workflow triggered by `pull_request_target` runs from the base branch, with the base
 repository's GITHUB_TOKEN, the secrets its jobs reference and its Actions cache, for pull
-requests from forks too. That is safe only while the job runs the base's code. A job that
-checks out the pull request's head and then runs code from that checkout hands all of it to
-whoever opened the pull request, whatever its `permissions:` say (a `contents: read` token
-still reads private code and writes the base branch's cache, which later privileged runs
-restore).
+requests from forks too; so do `workflow_run` (after a fork's `pull_request` run) and
+`issue_comment` (anyone may comment on a pull request) workflows (`TRIGGERS`). That is safe
+only while the job runs the base's code. A job that checks out the pull request's head and
+then runs code from that checkout hands all of it to whoever opened the pull request,
+whatever its `permissions:` say (a `contents: read` token still reads private code and writes
+the base branch's cache, which later privileged runs restore).
 
 What is read, per job, in step order (facts only; the check decides):
 - the head checkout, the first step that fetches the pull request's code:
@@ -26,7 +27,7 @@ What is read, per job, in step order (facts only; the check decides):
 
 The facet: address `<path>#jobs.<id>.pr-head-code`, lines from the checkout step to the
 running line, `attribute_lines` `anchor` (the running line), `checkout`,
-`on.pull_request_target`; `secret_sinks` `checkout:<step> <how>`, `runs:<step> <what>`
+`on.<trigger>`; `secret_sinks` `trigger:<event>`, `checkout:<step> <how>`, `runs:<step> <what>`
 (a command's name, never its arguments: a secret may be among them) and `persisted` when the
 checkout leaves GITHUB_TOKEN in `.git/config`; `inputs` the trigger line, so a change of the
 trigger alone touches it.
@@ -55,9 +56,13 @@ from checker.safeyaml import get, items, line_of, scalar, sequence
 from checker.secrets.facets import facet
 
 TYPE = "pr_head_code"
+#: Triggers that run the base repository's workflow, with its credentials, on an event someone
+#: without write access can cause, in the order a workflow's message names the first.
+TRIGGERS = ("pull_request_target", "workflow_run", "issue_comment")
 #: An expression or ref naming the pull request's code (head commit, branch, fork, merge ref).
 _HEAD = re.compile(
     r"github\.event\.pull_request\.(?:head\.[\w.]+|merge_commit_sha)|github\.head_ref"
+    r"|github\.event\.workflow_run\.(?:head_sha|head_branch|head_repository\.[\w.]+)"
     r"|GITHUB_HEAD_REF|refs/pull/\S+|(?<![\w/])pull/(?:\$\{\{[^}]*\}\}|[^\s/]+)/(?:head|merge)\b")
 _GIT_GET = re.compile(
     r"\bgit\s+(?:-C\s+\S+\s+)?(?:fetch|checkout|pull|switch|clone|reset|merge|worktree\s+add)\b")
@@ -103,10 +108,12 @@ class _Checkout:
 def pr_head_runs(path: str, root: MappingNode,
                  jobs: Sequence[tuple[str, Node, Node]]) -> list[IdentityObject]:
     """The `pr_head_code` facets of a workflow (see the module doc); none unless it is
-    triggered by `pull_request_target`. `jobs` are its `(id, key, job)` mapping entries."""
-    trigger = trigger_lines(root).get("on.pull_request_target")
-    if trigger is None:
+    triggered by one of `TRIGGERS`. `jobs` are its `(id, key, job)` mapping entries."""
+    lines = trigger_lines(root)
+    event = next((e for e in TRIGGERS if f"on.{e}" in lines), None)
+    if event is None:
         return []
+    trigger = lines[f"on.{event}"]
     names = _head_names(get(root, "env"), set())
     out: list[IdentityObject] = []
     for job_id, _, job in jobs:
@@ -114,15 +121,15 @@ def pr_head_runs(path: str, root: MappingNode,
         if found is None:
             continue
         checkout, (run_index, run_line, what) = found
-        sinks = [f"checkout:steps[{checkout.index}] {checkout.how}",
+        sinks = [f"trigger:{event}", f"checkout:steps[{checkout.index}] {checkout.how}",
                  f"runs:steps[{run_index}] {what}"]
         obj = facet(path, TYPE, "ci_credential", "github", f"{path}#jobs.{job_id}.pr-head-code",
                     checkout.line, run_line, run_line,
                     [*sinks, *(["persisted"] if checkout.persisted else [])])
         out.append(replace(
             obj, attribute_lines={**obj.attribute_lines, "checkout": checkout.line,
-                                  "on.pull_request_target": trigger},
-            inputs=(("on: pull_request_target", Location(path, trigger, trigger)),)))
+                                  f"on.{event}": trigger},
+            inputs=((f"on: {event}", Location(path, trigger, trigger)),)))
     return out
 
 
