@@ -157,6 +157,13 @@ UNSAFE = {
           repository: ${{ github.event.pull_request.head.repo.full_name }}
       - run: python -m pytest
 """, 13, "`python`"),
+    "fork-only-condition": ("""\
+      - uses: actions/checkout@v4
+        if: github.event.pull_request.head.repo.full_name != github.repository
+        with:
+          ref: ${{ github.event.pull_request.head.sha }}
+      - run: make test
+""", 14, "`make`"),
     "env-file-injection": ("""\
       - uses: actions/checkout@v4
         with:
@@ -196,6 +203,13 @@ SAFE_STEPS = {
           ref: ${{ github.event.pull_request.head.sha }}
           path: pr
       - run: ./scripts/label.sh
+""",
+    "same-repository-only": """\
+      - uses: actions/checkout@v4
+        if: github.event.pull_request.head.repo.full_name == github.repository
+        with:
+          ref: ${{ github.event.pull_request.head.sha }}
+      - run: make test
 """,
     "run-before-checkout": """\
       - run: make lint

@@ -24,6 +24,8 @@ What is read, per job, in step order (facts only; the check decides):
   Unknown commands count: what nhi-gate does not model is judged (fail closed). When the
   head is checked out into a subdirectory (`with: {path: pr}`), only a step that names that
   directory (its script, `working-directory` or inputs) runs the pull request's code.
+- a job (or checkout step) whose `if:` admits only pull requests from the base repository
+  itself (`_SAME_REPO`) runs no stranger's code: not judged.
 
 The facet: address `<path>#jobs.<id>.pr-head-code`, lines from the checkout step to the
 running line, `attribute_lines` `anchor` (the running line), `checkout`,
@@ -64,6 +66,13 @@ _HEAD = re.compile(
     r"github\.event\.pull_request\.(?:head\.[\w.]+|merge_commit_sha)|github\.head_ref"
     r"|github\.event\.workflow_run\.(?:head_sha|head_branch|head_repository\.[\w.]+)"
     r"|GITHUB_HEAD_REF|refs/pull/\S+|(?<![\w/])pull/(?:\$\{\{[^}]*\}\}|[^\s/]+)/(?:head|merge)\b")
+#: An `if:` that admits only pull requests from the base repository itself, whose authors can
+#: push to it anyway: `head.repo.full_name == github.repository` (either side), or
+#: `head.repo.fork == false` / `!...head.repo.fork`.
+_SAME_REPO = re.compile(
+    r"head\.repo\.full_name\s*==\s*github\.repository\b"
+    r"|github\.repository\s*==\s*github\.event\.pull_request\.head\.repo\.full_name"
+    r"|head\.repo\.fork\s*==\s*false|!\s*github\.event\.pull_request\.head\.repo\.fork\b")
 _GIT_GET = re.compile(
     r"\bgit\s+(?:-C\s+\S+\s+)?(?:fetch|checkout|pull|switch|clone|reset|merge|worktree\s+add)\b")
 _GH_CHECKOUT = re.compile(r"\bgh\s+pr\s+checkout\b")
@@ -117,6 +126,8 @@ def pr_head_runs(path: str, root: MappingNode,
     names = _head_names(get(root, "env"), set())
     out: list[IdentityObject] = []
     for job_id, _, job in jobs:
+        if _SAME_REPO.search(scalar(get(job, "if")) or ""):
+            continue
         found = _job(job, _head_names(get(job, "env"), names))
         if found is None:
             continue
@@ -154,6 +165,8 @@ def _job(job: Node, names: set[str]) -> tuple[_Checkout, tuple[int, int, str]] |
         step_names = _head_names(get(step, "env"), names)
         script = _script(get(step, "run"))
         if checkout is None:
+            if _SAME_REPO.search(scalar(get(step, "if")) or ""):
+                continue
             checkout, rest = _checkout(index, step, script, step_names)
             if checkout is None or checkout.path is not None:
                 continue
