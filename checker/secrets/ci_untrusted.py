@@ -190,7 +190,7 @@ def _checkout(index: int, step: MappingNode, script: list[tuple[int, str]], name
             text = scalar(get(inputs, name))
             if _names_head(text, names):
                 what = _HEAD.search(text or "")
-                shown = what.group(0) if what else (text or "").strip()
+                shown = what.group(0) if what else (text or "").strip()[:80]
                 persisted = (scalar(get(inputs, "persist-credentials")) or "").strip().lower()
                 directory = (scalar(get(inputs, "path")) or "").strip().strip("/")
                 return _Checkout(index, line, f"actions/checkout `{name}: {shown}`",
