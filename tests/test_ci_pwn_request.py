@@ -243,6 +243,16 @@ def test_a_job_that_does_not_run_the_head_is_not_a_pwn_request(case: str) -> Non
             if o.type == "pr_head_code"] == []
 
 
+def test_a_reusable_workflow_handed_the_head_is_a_pwn_request() -> None:
+    text = ("on: pull_request_target\njobs:\n  build:\n    uses: ./.github/workflows/build.yml\n"
+            "    with:\n      ref: ${{ github.event.pull_request.head.sha }}\n"
+            "    secrets: inherit\n")
+    [facet] = [o for o in scan(SourceFile(WF, text.encode()), "github_actions").objects
+               if o.type == "pr_head_code"]
+    assert (facet.attribute_lines["anchor"], facet.secret_sinks[1:]) == (
+        6, ("checkout:the call `with.ref`", "runs:the call `uses: ./.github/workflows/build.yml`"))
+
+
 @pytest.mark.parametrize(("trigger", "ref", "line"), [
     ("workflow_run", "${{ github.event.workflow_run.head_sha }}", 13),
     ("issue_comment", "refs/pull/${{ github.event.issue.number }}/head", 13)])

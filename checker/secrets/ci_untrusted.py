@@ -17,6 +17,8 @@ What is read, per job, in step order (facts only; the check decides):
   `github.head_ref`, `refs/pull/N/merge`, directly or through an `env:` variable), or a
   `run:` line with `gh pr checkout`, or a git fetch/checkout/pull/clone/switch/reset of such
   a ref (`git fetch origin pull/N/head`);
+- a reusable-workflow call (job-level `uses:`) handed such a ref in `with:`: it checks out
+  and runs at once, as far as nhi-gate can tell (the called file is not followed);
 - the first step after it (or a later line of the same script) that runs code: a local
   action (`uses: ./...`), an action that builds the checkout (`_BUILDERS`), or a `run:` line
   with a command outside `_INERT` (a build, `npm install`, `make`, a script in the checkout,
@@ -107,7 +109,7 @@ _BUILDERS = frozenset({"github/codeql-action/autobuild", "pre-commit/action"})
 
 @dataclass(frozen=True)
 class _Checkout:
-    index: int
+    step: str  # `steps[<index>]`, or `the call` for a reusable-workflow job
     line: int
     how: str
     path: str | None
@@ -131,9 +133,9 @@ def pr_head_runs(path: str, root: MappingNode,
         found = _job(job, _head_names(get(job, "env"), names))
         if found is None:
             continue
-        checkout, (run_index, run_line, what) = found
-        sinks = [f"trigger:{event}", f"checkout:steps[{checkout.index}] {checkout.how}",
-                 f"runs:steps[{run_index}] {what}"]
+        checkout, (run_step, run_line, what) = found
+        sinks = [f"trigger:{event}", f"checkout:{checkout.step} {checkout.how}",
+                 f"runs:{run_step} {what}"]
         obj = facet(path, TYPE, "ci_credential", "github", f"{path}#jobs.{job_id}.pr-head-code",
                     checkout.line, run_line, run_line,
                     [*sinks, *(["persisted"] if checkout.persisted else [])])
@@ -156,8 +158,16 @@ def _names_head(text: str | None, names: set[str]) -> bool:
         m.group(1) in names for m in (*_ENV_EXPR.finditer(text), *_VAR.finditer(text)))
 
 
-def _job(job: Node, names: set[str]) -> tuple[_Checkout, tuple[int, int, str]] | None:
-    """(the head checkout, (step index, line, what) of the first step that runs its code)."""
+def _job(job: Node, names: set[str]) -> tuple[_Checkout, tuple[str, int, str]] | None:
+    """(the head checkout, (step, line, what) of the first step that runs its code). A
+    reusable-workflow call (job-level `uses:`) handed the head in `with:` is both: what the
+    called workflow does with it is not read here (fail closed)."""
+    call = scalar(get(job, "uses")) or ""
+    for name, key, value in items(get(job, "with")) if call else ():
+        if _names_head(scalar(value), names):
+            line = line_of(key)
+            return (_Checkout("the call", line, f"`with.{name}`", None, False),
+                    ("the call", line, f"`uses: {call.split('@', 1)[0]}`"))
     checkout: _Checkout | None = None
     for index, step in enumerate(sequence(get(job, "steps"))):
         if not isinstance(step, MappingNode) or not step.value:
@@ -175,7 +185,7 @@ def _job(job: Node, names: set[str]) -> tuple[_Checkout, tuple[int, int, str]] |
             continue
         runs = _runs(step, script)
         if runs is not None:
-            return checkout, (index, *runs)
+            return checkout, (f"steps[{index}]", *runs)
     return None
 
 
@@ -193,14 +203,14 @@ def _checkout(index: int, step: MappingNode, script: list[tuple[int, str]], name
                 shown = what.group(0) if what else (text or "").strip()[:80]
                 persisted = (scalar(get(inputs, "persist-credentials")) or "").strip().lower()
                 directory = (scalar(get(inputs, "path")) or "").strip().strip("/")
-                return _Checkout(index, line, f"actions/checkout `{name}: {shown}`",
+                return _Checkout(f"steps[{index}]", line, f"actions/checkout `{name}: {shown}`",
                                  None if directory in ("", ".") else directory,
                                  persisted != "false"), []
         return None, []
     for at, (number, text) in enumerate(script):
         if _GH_CHECKOUT.search(text) or (_GIT_GET.search(text) and _names_head(text, names)):
             how = "`gh pr checkout`" if _GH_CHECKOUT.search(text) else "a git fetch of the head"
-            return _Checkout(index, number, how, None, False), script[at + 1:]
+            return _Checkout(f"steps[{index}]", number, how, None, False), script[at + 1:]
     return None, []
 
 
