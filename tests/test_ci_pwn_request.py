@@ -75,7 +75,7 @@ def test_agent_pwn_request_with_a_read_only_token_blocks(
     message = f["message"]
     assert "`pull_request_target` (line 2)" in message
     assert ("steps[0] (actions/checkout `ref: github.event.pull_request.head.sha`, line 9) "
-            "checks out the pull request's head") in message
+            "fetches the pull request's code") in message
     assert "steps[1] (`make`, line 11) runs code from it" in message
     assert ".git/config" not in message  # persist-credentials: false
     # The agent's commit gave a pull request's code the job's credentials: it names no
@@ -111,6 +111,39 @@ def test_changing_only_the_trigger_is_judged_through_it(
     [f] = _pwn(findings)
     assert (f["start_line"], f["blocking"]) == (11, True)  # the running step
     assert f["message"].endswith("; via on: pull_request_target (.github/workflows/ci.yml:2)")
+
+
+#: /work/nu6/attack-wfrun: a `workflow_run` workflow that runs a script from the triggering
+#: run's artifact (a fork's pull request run uploads what it likes).
+WFRUN = """\
+name: post
+on:
+  workflow_run:
+    workflows: [ci]
+    types: [completed]
+permissions:
+  contents: read
+jobs:
+  t:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/download-artifact@v4
+        with:
+          run-id: ${{ github.event.workflow_run.id }}
+      - run: bash ./artifact/script.sh
+"""
+
+
+def test_agent_running_the_triggering_runs_artifact_blocks(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    post = ".github/workflows/post.yml"
+    code, findings = _change(make_repo, capsys, {}, {post: WFRUN}, CLAUDE)
+    assert code == 1
+    [f] = _pwn(findings)
+    assert (f["path"], f["start_line"], f["blocking"]) == (post, 15, True)
+    assert ("steps[0] (`actions/download-artifact` of the triggering run's artifact, line 12) "
+            "fetches the pull request's code and steps[1] (`bash`, line 15)") in f["message"]
+    assert "`workflow_run` (line 3)" in f["message"]
 
 
 def test_an_agent_editing_another_job_of_a_persons_pwn_request_is_not_blamed_for_it(

@@ -232,7 +232,7 @@ def _pr_head_code(obj: IdentityObject) -> Iterator[Hit]:
               f"{job} runs a pull request's own code with the base repository's credentials: "
               f"`{event}` (line {lines.get('on.' + event)}) runs it {_WHEN.get(event, '')}, "
               f"{checkout[0]} ({checkout[2]}, line "
-              f"{lines.get('checkout')}) checks out the pull request's head and {runs[0]} "
+              f"{lines.get('checkout')}) fetches the pull request's code and {runs[0]} "
               f"({runs[2]}, line {lines.get('anchor')}) runs code from it; its GITHUB_TOKEN, "
               "the secrets it "
               f"references and the base branch's Actions cache are exposed whatever its "

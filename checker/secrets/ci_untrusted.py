@@ -17,6 +17,9 @@ What is read, per job, in step order (facts only; the check decides):
   `github.head_ref`, `refs/pull/N/merge`, directly or through an `env:` variable), or a
   `run:` line with `gh pr checkout`, or a git fetch/checkout/pull/clone/switch/reset of such
   a ref (`git fetch origin pull/N/head`);
+- or, in a `workflow_run` workflow, a download of the triggering run's artifacts
+  (`actions/download-artifact` with `run-id: ${{ github.event.workflow_run.id }}`): what a
+  fork's pull request run uploaded is its code as much as a checkout;
 - a reusable-workflow call (job-level `uses:`) handed such a ref in `with:`: it checks out
   and runs at once, as far as nhi-gate can tell (the called file is not followed);
 - the first step after it (or a later line of the same script) that runs code: a local
@@ -75,6 +78,11 @@ _SAME_REPO = re.compile(
     r"head\.repo\.full_name\s*==\s*github\.repository\b"
     r"|github\.repository\s*==\s*github\.event\.pull_request\.head\.repo\.full_name"
     r"|head\.repo\.fork\s*==\s*false|!\s*github\.event\.pull_request\.head\.repo\.fork\b")
+#: Actions that download another run's artifacts, and the expression naming the run that
+#: triggered a `workflow_run` workflow (a fork's pull request run writes what it likes there):
+#: https://github.com/actions/download-artifact#download-artifacts-from-other-workflow-runs-or-repositories
+_ARTIFACT_ACTIONS = frozenset({"actions/download-artifact", "dawidd6/action-download-artifact"})
+_FOREIGN_RUN = re.compile(r"github\.event\.workflow_run\.(?:id|run_id)\b")
 _GIT_GET = re.compile(
     r"\bgit\s+(?:-C\s+\S+\s+)?(?:fetch|checkout|pull|switch|clone|reset|merge|worktree\s+add)\b")
 _GH_CHECKOUT = re.compile(r"\bgh\s+pr\s+checkout\b")
@@ -194,6 +202,14 @@ def _checkout(index: int, step: MappingNode, script: list[tuple[int, str]], name
     """The head checkout `step` makes, if any, and the script lines after it."""
     uses = (scalar(get(step, "uses")) or "").split("@", 1)[0].strip().lower()
     line = line_of(step.value[0][0])
+    if uses in _ARTIFACT_ACTIONS:
+        inputs = get(step, "with")
+        if any(_FOREIGN_RUN.search(scalar(v) or "") for _, _, v in items(inputs)):
+            directory = (scalar(get(inputs, "path")) or "").strip().strip("/")
+            return _Checkout(f"steps[{index}]", line,
+                             f"`{uses}` of the triggering run's artifact",
+                             None if directory in ("", ".") else directory, False), []
+        return None, []
     if uses == "actions/checkout":
         inputs = get(step, "with")
         for name in ("ref", "repository"):
