@@ -190,6 +190,13 @@ UNSAFE = {
           repository: ${{ github.event.pull_request.head.repo.full_name }}
       - run: python -m pytest
 """, 13, "`python`"),
+    "same-repository-or-anything": ("""\
+      - uses: actions/checkout@v4
+        if: github.event.pull_request.head.repo.full_name == github.repository || true
+        with:
+          ref: ${{ github.event.pull_request.head.sha }}
+      - run: make test
+""", 14, "`make`"),
     "fork-only-condition": ("""\
       - uses: actions/checkout@v4
         if: github.event.pull_request.head.repo.full_name != github.repository
@@ -284,6 +291,23 @@ def test_a_reusable_workflow_handed_the_head_is_a_pwn_request() -> None:
                if o.type == "pr_head_code"]
     assert (facet.attribute_lines["anchor"], facet.secret_sinks[1:]) == (
         6, ("checkout:the call `with.ref`", "runs:the call `uses: ./.github/workflows/build.yml`"))
+
+
+def test_a_merged_pull_requests_commit_is_trusted_through_needs() -> None:
+    """argo-cd's cherry-pick: the calling job needs one that runs only for a merged pull
+    request, whose merge commit is on the base branch."""
+    text = ("on:\n  pull_request_target:\n    types: [closed]\njobs:\n  labels:\n"
+            "    if: |\n      github.event.pull_request.merged == true && (\n"
+            "        github.event.action == 'closed' || github.event.action == 'labeled')\n"
+            "    runs-on: ubuntu-latest\n    steps:\n      - run: echo x\n"
+            "  pick:\n    needs: labels\n    uses: ./.github/workflows/pick.yml\n"
+            "    with:\n      sha: ${{ github.event.pull_request.merge_commit_sha }}\n")
+    assert [o for o in scan(SourceFile(WF, text.encode()), "github_actions").objects
+            if o.type == "pr_head_code"] == []
+    evaded = text.replace("merged == true && (", "merged == true || (")
+    assert [o.attribute_lines["anchor"] for o in scan(
+        SourceFile(WF, evaded.encode()), "github_actions").objects
+        if o.type == "pr_head_code"] == [16]
 
 
 @pytest.mark.parametrize(("trigger", "ref", "line"), [

@@ -29,8 +29,9 @@ What is read, per job, in step order (facts only; the check decides):
   Unknown commands count: what nhi-gate does not model is judged (fail closed). When the
   head is checked out into a subdirectory (`with: {path: pr}`), only a step that names that
   directory (its script, `working-directory` or inputs) runs the pull request's code.
-- a job (or checkout step) whose `if:` admits only pull requests from the base repository
-  itself (`_SAME_REPO`) runs no stranger's code: not judged.
+- a job (or checkout step) whose `if:` requires a pull request from the base repository
+  itself, or a merged one (`_TRUSTED`, also through the jobs it `needs`), runs no stranger's
+  code: not judged.
 
 The facet: address `<path>#jobs.<id>.pr-head-code`, lines from the checkout step to the
 running line, `attribute_lines` `anchor` (the running line), `checkout`,
@@ -71,13 +72,17 @@ _HEAD = re.compile(
     r"github\.event\.pull_request\.(?:head\.[\w.]+|merge_commit_sha)|github\.head_ref"
     r"|github\.event\.workflow_run\.(?:head_sha|head_branch|head_repository\.[\w.]+)"
     r"|GITHUB_HEAD_REF|refs/pull/\S+|(?<![\w/])pull/(?:\$\{\{[^}]*\}\}|[^\s/]+)/(?:head|merge)\b")
-#: An `if:` that admits only pull requests from the base repository itself, whose authors can
-#: push to it anyway: `head.repo.full_name == github.repository` (either side), or
-#: `head.repo.fork == false` / `!...head.repo.fork`.
-_SAME_REPO = re.compile(
-    r"head\.repo\.full_name\s*==\s*github\.repository\b"
+#: Conditions under which a job runs no stranger's code, each a whole `&&` conjunct of its
+#: `if:` (`_required`): the pull request comes from the base repository itself, whose authors
+#: can push to it anyway (`head.repo.full_name == github.repository`, either side;
+#: `head.repo.fork == false`, `!head.repo.fork`), or it is merged (its code is on the base
+#: branch: `github.event.pull_request.merged == true`).
+_TRUSTED = re.compile(
+    r"github\.event\.pull_request\.head\.repo\.full_name\s*==\s*github\.repository"
     r"|github\.repository\s*==\s*github\.event\.pull_request\.head\.repo\.full_name"
-    r"|head\.repo\.fork\s*==\s*false|!\s*github\.event\.pull_request\.head\.repo\.fork\b")
+    r"|github\.event\.pull_request\.head\.repo\.fork\s*==\s*false"
+    r"|!\s*github\.event\.pull_request\.head\.repo\.fork"
+    r"|github\.event\.pull_request\.merged(?:\s*==\s*true)?")
 #: Actions that download another run's artifacts, and the expression naming the run that
 #: triggered a `workflow_run` workflow (a fork's pull request run writes what it likes there):
 #: https://github.com/actions/download-artifact#download-artifacts-from-other-workflow-runs-or-repositories
@@ -134,9 +139,10 @@ def pr_head_runs(path: str, root: MappingNode,
         return []
     trigger = lines[f"on.{event}"]
     names = _head_names(get(root, "env"), set())
+    jobs_by_id = {job_id: job for job_id, _, job in jobs}
     out: list[IdentityObject] = []
     for job_id, _, job in jobs:
-        if _SAME_REPO.search(scalar(get(job, "if")) or ""):
+        if _trusted(job, jobs_by_id):
             continue
         found = _job(job, _head_names(get(job, "env"), names))
         if found is None:
@@ -152,6 +158,38 @@ def pr_head_runs(path: str, root: MappingNode,
                                   f"on.{event}": trigger},
             inputs=((f"on: {event}", Location(path, trigger, trigger)),)))
     return out
+
+
+def _trusted(job: Node, jobs: dict[str, Node], seen: frozenset[int] = frozenset()) -> bool:
+    """True when `job`, or a job it `needs`, runs only under a `_TRUSTED` condition (a job
+    skipped for its needs' condition is skipped too, unless it says `always()`)."""
+    condition = scalar(get(job, "if")) or ""
+    if _required(condition):
+        return True
+    if "always()" in condition or id(job) in seen:
+        return False
+    needs = get(job, "needs")
+    names = [scalar(n) for n in sequence(needs)] if not scalar(needs) else [scalar(needs)]
+    return any(_trusted(jobs[n], jobs, seen | {id(job)}) for n in names if n in jobs)
+
+
+def _required(condition: str | None) -> bool:
+    """True when `condition` (an `if:`) is a conjunction with a `_TRUSTED` conjunct: no `||`
+    outside parentheses, so nothing else can make it true without that conjunct."""
+    text = (condition or "").strip()
+    text = text.removeprefix("${{").removesuffix("}}").strip()
+    depth, conjuncts, current = 0, [], ""
+    for at, char in enumerate(text):
+        depth += (char == "(") - (char == ")")
+        pair = text[at:at + 2]
+        if depth == 0 and pair == "||":
+            return False
+        current += char
+        if depth == 0 and pair == "&&":
+            conjuncts.append(current[:-1])
+            current = ""
+    conjuncts.append(current)
+    return any(_TRUSTED.fullmatch(c.strip(" &\n")) for c in conjuncts)
 
 
 def _head_names(env: Node | None, outer: set[str]) -> set[str]:
@@ -183,7 +221,7 @@ def _job(job: Node, names: set[str]) -> tuple[_Checkout, tuple[str, int, str]] |
         step_names = _head_names(get(step, "env"), names)
         script = _script(get(step, "run"))
         if checkout is None:
-            if _SAME_REPO.search(scalar(get(step, "if")) or ""):
+            if _required(scalar(get(step, "if"))):
                 continue
             checkout, rest = _checkout(index, step, script, step_names)
             if checkout is None or checkout.path is not None:
