@@ -1,9 +1,16 @@
 """NHI103 and NHI104: what every agent commit in the range must carry.
 
-- NHI103: an agent commit that wrote lines of an identity (an identity finding naming it in
-  `Finding.commits`) and names no human requester or ticket (`Requested-by:` / `Ticket:`
-  trailers, `provenance.trailers.requester_problem`), unless the pull request was opened by a
-  human (`ChangeFacts.pr_author_human`). Placed on that identity's first finding.
+- NHI103: an agent commit that created or widened an identity or credential and names no
+  human requester or ticket (`Requested-by:` / `Ticket:` trailers,
+  `provenance.trailers.requester_problem`), unless the pull request was opened by a human
+  (`ChangeFacts.pr_author_human`). What it created or widened is a finding naming the commit
+  in `Finding.commits` of a rule in `CREATED_OR_WIDENED`: NHI101 (an identity created or
+  changed, not only narrowed), NHI106 (what it grants is unknown), NHI310 (a job's token
+  given the unknown repository default, or `write-all`) and NHI315 (credentials in a
+  `pull_request_target` workflow, or given to a pull request's code). A narrowing or
+  metadata-only note (a read-only `permissions:` block), secret material with no identity
+  (NHI4xx, judged for every author) and the other findings on an identity the commit did not
+  create or widen are not. Placed on that identity's first such finding.
 - NHI104: with `approval.require_signed_agent_commits`, an agent commit that
   `ChangeFacts.signed` (sha -> bool) does not call signed: offline, True only when git verifies
   the commit's SSH signature against the allowed-signers file as committed at the BASE revision
@@ -45,34 +52,44 @@ def _unsigned_why(config: Config) -> str:
             "the signature")
 
 
+#: The rules whose findings say that their commits created or widened an identity or
+#: credential (see the module doc). Not NHI302: its narrowing and metadata-only notes grant
+#: nothing, and its widenings come with NHI101 (a removed `permissions:` block with NHI310).
+CREATED_OR_WIDENED = frozenset({"NHI101", "NHI106", "NHI310", "NHI315"})
+
+
 def check_change(facts: ChangeFacts, findings: Sequence[Finding]) -> Iterator[ChangeHit]:
     """NHI103 and NHI104 for the agent commits of the range (see the module doc)."""
     config, changeset, provenance = facts.config, facts.changeset, facts.provenance
     ticket = config.required_metadata["ticket"].pattern
     signatures = facts.signatures
-    first_identity: dict[str, Finding] = {}
+    first_identity: dict[str, Finding] = {}  # the commit's first identity finding (NHI104)
+    first_widening: dict[str, Finding] = {}  # ... that created or widened one (NHI103)
     for f in sorted(findings, key=lambda f: (f.location.path, f.location.start_line, f.rule_id)):
         if f.address is None or f.rule_id in ("NHI102", "NHI103", "NHI104"):
             continue
         for sha in f.commits:
             first_identity.setdefault(sha, f)
+            if f.rule_id in CREATED_OR_WIDENED:
+                first_widening.setdefault(sha, f)
     for commit in changeset.commits:
         prov = provenance.get(commit.sha)
         if prov is None or prov.actor_kind != "agent":
             continue
-        anchor = first_identity.get(commit.sha)
+        widened = first_widening.get(commit.sha)
         problem = (
             requester_problem(commit_trailers(commit, keep_case=True), signatures, ticket)
-            if anchor is not None and not facts.pr_author_human and signatures is not None
+            if widened is not None and not facts.pr_author_human and signatures is not None
             else None
         )
-        if anchor is not None and problem is not None:
+        if widened is not None and problem is not None:
             yield _hit(
                 "NHI103",
-                f"{who(prov, commit.sha)} changed {anchor.address} but names no human who "
+                f"{who(prov, commit.sha)} changed {widened.address} but names no human who "
                 f"asked for it: {problem}",
-                anchor.location, commit.sha, prov, anchor.address,
+                widened.location, commit.sha, prov, widened.address,
             )
+        anchor = first_identity.get(commit.sha)
         if not config.require_signed_agent_commits:
             continue
         if facts.signed is not None and facts.signed.get(commit.sha, False):

@@ -13,7 +13,9 @@ Rules (default level):
 - NHI314 checkout-persists-token: `actions/checkout` without `persist-credentials: false`
   (warning);
 - NHI315 pull-request-target-credentials: a `pull_request_target` workflow that gets
-  credentials (error);
+  credentials, or a job of one (or of a `workflow_run` or `issue_comment` workflow) that checks
+  out the pull request's head and runs code from it (`pr_head_code`,
+  `checker.secrets.ci_untrusted`: a "pwn request") (error);
 - NHI316 cloud-credentials-without-environment: a job getting cloud credentials with no
   `environment:` (GitLab: nor a protected-ref rule) (error); not judged on a composite
   action's steps, whose environment is the calling job's;
@@ -101,6 +103,9 @@ def check(subject: Subject) -> Iterator[Hit]:
                   f"{obj.derived_from} trusts {issuer} tokens without an audience (`aud`) "
                   "condition, so tokens minted for other services are accepted",
                   "aud", obj.attribute_lines.get("anchor"))
+        return
+    if obj.type == "pr_head_code":
+        yield from _pr_head_code(obj)
         return
     if obj.derived_from is not None:
         return
@@ -204,6 +209,34 @@ def _pull_request_target(subject: Subject) -> Iterator[Hit]:
               f"{obj.address} gets credentials in a workflow triggered by `pull_request_target`, "
               "which runs with the base repository's secrets on events from forks",
               "on.pull_request_target", obj.location.start_line)
+
+
+#: When each trigger of `checker.secrets.ci_untrusted.TRIGGERS` runs with the base's credentials.
+_WHEN = {"pull_request_target": "for pull requests from forks",
+         "workflow_run": "after another workflow's run, a fork's pull request's too",
+         "issue_comment": "for anyone's comment on a pull request"}
+
+
+def _pr_head_code(obj: IdentityObject) -> Iterator[Hit]:
+    """NHI315 for a "pwn request" (`checker.secrets.ci_untrusted`): a `pull_request_target`
+    (`workflow_run`, `issue_comment`) job that runs the pull request's own code, whatever its
+    token's permissions."""
+    lines = obj.attribute_lines
+    facts = {s.split(":", 1)[0]: s.split(":", 1)[-1].partition(" ") for s in obj.secret_sinks}
+    checkout, runs = (facts.get(k, ("?", "", "")) for k in ("checkout", "runs"))
+    event = facts.get("trigger", ("pull_request_target", "", ""))[0]
+    job = obj.address.removesuffix(".pr-head-code")
+    left = (" and the checkout leaves GITHUB_TOKEN in .git/config for that code"
+            if "persisted" in facts else "")
+    yield Hit("NHI315",
+              f"{job} runs a pull request's own code with the base repository's credentials: "
+              f"`{event}` (line {lines.get('on.' + event)}) runs it {_WHEN.get(event, '')}, "
+              f"{checkout[0]} ({checkout[2]}, line "
+              f"{lines.get('checkout')}) fetches the pull request's code and {runs[0]} "
+              f"({runs[2]}, line {lines.get('anchor')}) runs code from it; its GITHUB_TOKEN, "
+              "the secrets it "
+              f"references and the base branch's Actions cache are exposed whatever its "
+              f"`permissions:` say{left}", "pr-head-code", lines.get("anchor"))
 
 
 #: Held repository secrets that are credentials NHI316 judges (`checker.parsers.github_secrets`).

@@ -47,6 +47,8 @@ Facets (`type` -> the rule that judges it; `secret_sinks` holds the fact, never 
   - `secrets_serialised`: `toJSON(secrets)` (every secret of the repository in one value);
   - `secrets_inherit`: a reusable-workflow call with `secrets: inherit`;
   - `checkout_persisted_token`: `actions/checkout` without `persist-credentials: false`;
+  - `pr_head_code`: a `pull_request_target` job that checks out the pull request's head and
+    then runs code from it (`checker.secrets.ci_untrusted`);
 - GitHub Actions composite actions (`action.yml`, `runs.using: composite`): `runs.steps` are
   read like a job's steps (`ci_secret_echo`, `ci_secret_artifact`, `checkout_persisted_token`);
   a secret-named input (`token`, `private-key`, ...) counts as a secret (`${{ inputs.X }}`).
