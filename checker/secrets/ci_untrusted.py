@@ -15,17 +15,24 @@ What is read, per job, in step order (facts only; the check decides):
   `actions/checkout` whose `ref` or `repository` names it (`_HEAD`:
   `github.event.pull_request.head.sha`/`.ref`/`.repo.full_name`, `merge_commit_sha`,
   `github.head_ref`, `refs/pull/N/merge`, directly or through an `env:` variable), or a
-  `run:` line with `gh pr checkout`, or a git fetch/checkout/pull/clone/switch/reset of such
-  a ref (`git fetch origin pull/N/head`);
+  `run:` line with `gh pr checkout`, a git fetch/checkout/pull/clone/switch/reset of such
+  a ref (`git fetch origin pull/N/head`, `git clone ${{ ...head.repo.clone_url }}`), `gh pr
+  diff` (not `--name-only`), or a download (curl, wget, `gh api`) of a URL naming the head
+  (`.../archive/${{ ...head.sha }}.tar.gz`) or its diff (`diff_url`, `patch_url`,
+  `pull/N.diff`) that sends no data (a POST of a commit status fetches nothing); what follows
+  the fetch on the same line runs after it (`git clone ... && make`);
 - or, in a `workflow_run` workflow, a download of the triggering run's artifacts
   (`actions/download-artifact` with `run-id: ${{ github.event.workflow_run.id }}`): what a
   fork's pull request run uploaded is its code as much as a checkout;
 - a reusable-workflow call (job-level `uses:`) handed such a ref in `with:`: it checks out
   and runs at once, as far as nhi-gate can tell (the called file is not followed);
 - the first step after it (or a later line of the same script) that runs code: a local
-  action (`uses: ./...`), an action that builds the checkout (`_BUILDERS`), or a `run:` line
-  with a command outside `_INERT` (a build, `npm install`, `make`, a script in the checkout,
-  an interpreter), or one that writes a file's content into `$GITHUB_ENV`/`$GITHUB_PATH`.
+  action (`uses: ./...`), an action that builds the checkout (`_BUILDERS`), any other action
+  handed the checkout in `with:` (`_handed`: docker/build-push-action's `context: .`, a
+  third-party action's `dir: pr`; the action is not followed, so fail closed; `_STORES`
+  excepted), or a `run:` line with a command outside `checker.secrets.ci_shell`'s inert ones
+  (a build, `npm install`, `make`, a script in the checkout, an interpreter), or one that
+  writes a file's content into `$GITHUB_ENV`/`$GITHUB_PATH`.
   Unknown commands count: what nhi-gate does not model is judged (fail closed). When the
   head is checked out into a subdirectory (`with: {path: pr}`), only a step that names that
   directory (its script, `working-directory` or inputs) runs the pull request's code.
@@ -56,22 +63,28 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from yaml.nodes import MappingNode, Node, ScalarNode
+from yaml.nodes import MappingNode, Node
 
 from checker.model import IdentityObject, Location
 from checker.parsers.github_keys import trigger_lines
 from checker.safeyaml import get, items, line_of, scalar, sequence
+from checker.secrets.ci_shell import running_command, script_lines
 from checker.secrets.facets import facet
 
 TYPE = "pr_head_code"
 #: Triggers that run the base repository's workflow, with its credentials, on an event someone
 #: without write access can cause, in the order a workflow's message names the first.
 TRIGGERS = ("pull_request_target", "workflow_run", "issue_comment")
-#: An expression or ref naming the pull request's code (head commit, branch, fork, merge ref).
+#: An expression or ref naming the pull request's code (head commit, branch, fork, merge ref),
+#: or its diff (`diff_url`, `patch_url`, `.../pull/N.diff`: applied, it is the same code).
 _HEAD = re.compile(
     r"github\.event\.pull_request\.(?:head\.[\w.]+|merge_commit_sha)|github\.head_ref"
     r"|github\.event\.workflow_run\.(?:head_sha|head_branch|head_repository\.[\w.]+)"
-    r"|GITHUB_HEAD_REF|refs/pull/\S+|(?<![\w/])pull/(?:\$\{\{[^}]*\}\}|[^\s/]+)/(?:head|merge)\b")
+    r"|github\.event\.(?:issue\.)?pull_request\.(?:diff_url|patch_url)\b"
+    r"|GITHUB_HEAD_REF|refs/pull/\S+"
+    r"|(?<![\w/])pull/(?:\$\{\{[^}]*\}\}|[^\s/]+)/(?:head|merge)\b"
+    r"|/pull/(?:\$\{\{[^}]*\}\}|[^\s/.]+)\.(?:diff|patch)\b")
+_DIFF = re.compile(r"diff_url|patch_url|\.(?:diff|patch)\b")
 #: Conditions under which a job runs no stranger's code, each a whole `&&` conjunct of its
 #: `if:` (`_required`): the pull request comes from the base repository itself, whose authors
 #: can push to it anyway (`head.repo.full_name == github.repository`, either side;
@@ -91,33 +104,46 @@ _FOREIGN_RUN = re.compile(r"github\.event\.workflow_run\.(?:id|run_id)\b")
 _GIT_GET = re.compile(
     r"\bgit\s+(?:-C\s+\S+\s+)?(?:fetch|checkout|pull|switch|clone|reset|merge|worktree\s+add)\b")
 _GH_CHECKOUT = re.compile(r"\bgh\s+pr\s+checkout\b")
+#: `gh pr diff` prints the pull request's diff (not with `--name-only`: only the file names).
+_GH_DIFF = re.compile(r"\bgh\s+pr\s+diff\b(?![^|;&]*--name-only)")
+#: Commands that download a URL (curl, wget, `gh api`, PowerShell's web cmdlets), and the
+#: options that make one send rather than fetch (a POST of a commit status naming the head
+#: fetches nothing): curl's data and form options and a method other than GET, wget's
+#: `--post-*`/`--body-*`/`--method`, `gh api`'s fields (`-f`, `-F`, `--input`; they make it a
+#: POST), PowerShell's `-Method`/`-Body`.
+_DOWNLOAD = re.compile(
+    r"(?<![\w-])(?:curl|wget|gh\s+api|Invoke-WebRequest|Invoke-RestMethod|iwr|irm)(?![\w-])")
+_SENDS = re.compile(
+    r"\s(?:-X\s*|--request[\s=]|--method[\s=]|-Method\s+)['\"]?(?!GET\b|Get\b)[A-Za-z]"
+    r"|\s(?:-d|--data[\w-]*|-F|--form[\w-]*|--json|-T|--upload-file|--post-data|--post-file"
+    r"|--body-data|--body-file|--field|--raw-field|--input|-Body)(?=[\s=]|$)")
+_GH_FIELD = re.compile(r"\bgh\s+api\b.*\s-f(?=\s)")
 _ENV_EXPR = re.compile(r"\$\{\{\s*env\.([A-Za-z_]\w*)\s*\}\}")
 _VAR = re.compile(r"\$\{?([A-Za-z_]\w*)")
-#: Commands that read or print but run nothing from the working tree (git and gh included:
-#: neither runs code from a checkout). Anything else counts as running code.
-_INERT = frozenset({
-    "echo", "printf", "true", "false", "exit", ":", "sleep", "ls", "pwd", "date", "cat",
-    "head", "tail", "grep", "wc", "jq", "yq", "cd", "mkdir", "rm", "cp", "mv", "touch",
-    "export", "set", "unset", "test", "[", "[[", "]]", "if", "then", "else", "elif", "fi",
-    "for", "do", "done", "while", "case", "esac", "{", "}", "git", "gh", "curl", "wget",
-    "sort", "uniq", "cut", "tr", "sed", "awk", "diff", "basename", "dirname", "printenv",
-    "tee", "base64", "sha256sum", "shasum", "find", "tar", "unzip", "zip", "gzip",
-})
-#: Words that run the command after them (`sudo make`, `env X=1 npm test`).
-_PREFIXES = frozenset({"sudo", "env", "time", "nohup", "exec", "command", "xargs", "!"})
-_SEPARATORS = re.compile(r"&&|\|\||;|\|&?|(?<![<>])&(?![>&])")
-_SUBST = re.compile(r"\$\(([^()]*)\)|`([^`]*)`")
-_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
-_REDIRECT_FD = re.compile(r"^\d*[<>]")
-_HEREDOC = re.compile(r"<<-?\s*['\"]?([A-Za-z_]\w*)['\"]?")
-_ASSIGN = re.compile(r"^[A-Za-z_]\w*=")
-_ENV_FILES = re.compile(r"GITHUB_(?:ENV|PATH)\b")
 #: Actions that build or run the checked-out project (lower-cased `uses:` without `@ref`):
 #: CodeQL's autobuild runs the repository's build system
 #: (https://docs.github.com/en/code-security/code-scanning/creating-an-advanced-setup-for-code-scanning/codeql-code-scanning-for-compiled-languages#about-autobuild),
 #: pre-commit/action runs the hooks the checkout's `.pre-commit-config.yaml` names
 #: (https://github.com/pre-commit/action).
 _BUILDERS = frozenset({"github/codeql-action/autobuild", "pre-commit/action"})
+#: Actions that check out, store or fetch files and run nothing from them, handed a head
+#: checkout or not (https://github.com/actions/checkout, /upload-artifact, /download-artifact,
+#: /cache; https://github.com/github/codeql-action upload-sarif).
+_STORES = frozenset({
+    "actions/checkout", "actions/upload-artifact", "actions/download-artifact", "actions/cache",
+    "actions/cache/save", "actions/cache/restore", "github/codeql-action/upload-sarif"})
+#: `with:` inputs that name the directory an action works in or builds (`context` of
+#: docker/build-push-action, a `working-directory`, ...): a relative path there points into
+#: the workspace, so into a head checkout at its root.
+_DIR_INPUTS = frozenset({
+    "context", "path", "dir", "directory", "workdir", "working-directory", "working_directory",
+    "cwd", "root", "project", "project-dir", "project_dir", "src", "source"})
+#: A value that is the workspace or a path in it (`.`, `./app`, `${{ github.workspace }}/x`,
+#: `$GITHUB_WORKSPACE`), and a relative path (not absolute, home, URL, expression or git
+#: context such as `{{defaultContext}}`).
+_WORKSPACE = re.compile(
+    r"\.(?:/|$)|\$\{\{\s*github\.workspace\s*\}\}|\$\{?GITHUB_WORKSPACE\b")
+_RELATIVE = re.compile(r"[\w.][\w./-]*")
 
 
 @dataclass(frozen=True)
@@ -219,7 +245,7 @@ def _job(job: Node, names: set[str]) -> tuple[_Checkout, tuple[str, int, str]] |
         if not isinstance(step, MappingNode) or not step.value:
             continue
         step_names = _head_names(get(step, "env"), names)
-        script = _script(get(step, "run"))
+        script = script_lines(get(step, "run"))
         if checkout is None:
             if _required(scalar(get(step, "if"))):
                 continue
@@ -229,7 +255,7 @@ def _job(job: Node, names: set[str]) -> tuple[_Checkout, tuple[str, int, str]] |
             script = rest  # the same script may run the code it just checked out
         elif checkout.path is not None and not _names_dir(step, checkout.path):
             continue
-        runs = _runs(step, script)
+        runs = _runs(step, script, checkout)
         if runs is not None:
             return checkout, (f"steps[{index}]", *runs)
     return None
@@ -262,81 +288,82 @@ def _checkout(index: int, step: MappingNode, script: list[tuple[int, str]], name
                                  persisted != "false"), []
         return None, []
     for at, (number, text) in enumerate(script):
-        if _GH_CHECKOUT.search(text) or (_GIT_GET.search(text) and _names_head(text, names)):
-            how = "`gh pr checkout`" if _GH_CHECKOUT.search(text) else "a git fetch of the head"
-            return _Checkout(f"steps[{index}]", number, how, None, False), script[at + 1:]
+        fetched = _fetch(text, names)
+        if fetched is not None:  # what follows the fetch on its own line runs after it
+            how, start = fetched
+            return (_Checkout(f"steps[{index}]", number, how, None, False),
+                    [(number, text[start:]), *script[at + 1:]])
     return None, []
+
+
+def _fetch(text: str, names: set[str]) -> tuple[str, int] | None:
+    """(how, where it starts) when a script line fetches the pull request's code: `gh pr
+    checkout`, a git fetch/clone/checkout of a head ref, `gh pr diff`, or a download (curl,
+    wget, `gh api`) of a URL naming the head or its diff that sends nothing."""
+    if m := _GH_CHECKOUT.search(text):
+        return "`gh pr checkout`", m.start()
+    if m := _GH_DIFF.search(text):
+        return "`gh pr diff`", m.start()
+    if not _names_head(text, names):
+        return None
+    if m := _GIT_GET.search(text):
+        clone = "clone" in m.group(0).split()
+        return ("a git clone of the head" if clone else "a git fetch of the head"), m.start()
+    m = _DOWNLOAD.search(text)
+    if m is None or _SENDS.search(text[m.end():]) or _GH_FIELD.search(text):
+        return None
+    what = "diff" if _DIFF.search(text) else "code"
+    return f"a download of the pull request's {what} (`{' '.join(m.group(0).split())}`)", m.start()
 
 
 def _names_dir(step: MappingNode, directory: str) -> bool:
     """True when the step's script, working directory or inputs name `directory`."""
-    pattern = re.compile(rf"(?<![\w.-]){re.escape(directory)}(?![\w-])")
+    pattern = _dir_pattern(directory)
     texts = [scalar(get(step, "run")), scalar(get(step, "working-directory")),
              scalar(get(step, "uses")), *(scalar(v) for _, _, v in items(get(step, "with")))]
     return any(t and pattern.search(t) for t in texts)
 
 
-def _runs(step: MappingNode, script: list[tuple[int, str]]) -> tuple[int, str] | None:
-    """(line, what) when `step` runs code from the working tree."""
+def _dir_pattern(directory: str) -> re.Pattern[str]:
+    """`directory` as a word of a path or command line."""
+    return re.compile(rf"(?<![\w.-]){re.escape(directory)}(?![\w-])")
+
+
+def _runs(step: MappingNode, script: list[tuple[int, str]], checkout: _Checkout
+          ) -> tuple[int, str] | None:  # fmt: skip
+    """(line, what) when `step` runs code from the working tree: a local action, a builder, an
+    action handed the head checkout in `with:` (`_handed`; not followed, so fail closed), or a
+    script line that runs a command."""
     uses = (scalar(get(step, "uses")) or "").strip()
     if uses:
         action = uses.split("@", 1)[0].lower().rstrip("/")
         if uses.startswith("./") or action in _BUILDERS:
             return line_of(step.value[0][0]), f"`uses: {uses.split('@', 1)[0]}`"
+        handed = None if action in _STORES else _handed(step, checkout.path)
+        if handed is not None:
+            line, name = handed
+            return line, f"`uses: {uses.split('@', 1)[0]}` given it in `with.{name}`, not followed"
         return None
     for number, text in script:
-        command = _running_command(text)
+        command = running_command(text)
         if command is not None:
             return number, f"`{command}`"
     return None
 
 
-def _running_command(text: str) -> str | None:
-    """The first command of a script line that runs code (its name only), else None. Quoted
-    strings are data; command substitutions (`$(...)`, backticks) are commands too."""
-    if text.lstrip().startswith("#"):
-        return None
-    inner = [a or b for a, b in _SUBST.findall(text)]
-    outer = _QUOTED.sub(" Q ", _SUBST.sub(" Q ", text))
-    names = [n for part in (outer, *inner) for segment in _SEPARATORS.split(part)
-             if (n := _command_name(segment)) is not None]
-    for name in names:
-        if name not in _INERT:
-            return name[:40]
-    if _ENV_FILES.search(text) and (inner or any(n not in ("echo", "printf") for n in names)):
-        return "a file's content into $GITHUB_ENV"
+def _handed(step: MappingNode, directory: str | None) -> tuple[int, str] | None:
+    """(line, input) of the first `with:` input of an action step that points into the head
+    checkout: one naming its directory, or for a checkout at the workspace root, the
+    workspace (`.`, `./x`, `${{ github.workspace }}`) or a relative path in a `_DIR_INPUTS`
+    input."""
+    pattern = _dir_pattern(directory) if directory is not None else None
+    for name, key, value in items(get(step, "with")):
+        text = (scalar(value) or "").strip()
+        if pattern is not None:
+            hit = bool(pattern.search(text))
+        else:
+            hit = bool(_WORKSPACE.match(text)) or (
+                name.lower() in _DIR_INPUTS and bool(_RELATIVE.fullmatch(text)))
+        if hit:
+            return line_of(key), name
     return None
-
-
-def _command_name(segment: str) -> str | None:
-    """The command a shell segment runs, after prefixes (`sudo`, `env X=1`), else None."""
-    words = segment.split()
-    while words and (words[0] in _PREFIXES or _ASSIGN.match(words[0])
-                     or (words[0].startswith("-") and len(words) > 1)):
-        words.pop(0)
-    if not words or words[0][0] in "<>" or _REDIRECT_FD.match(words[0]):
-        return None
-    name = words[0].lstrip("({").rstrip(")}")
-    return None if name in ("", "Q") else name
-
-
-def _script(node: Node | None) -> list[tuple[int, str]]:
-    """(line, text) of each command line of a `run:` value: not blank, not inside a
-    here-document, not the continuation of the line before (`\\` at its end)."""
-    if not isinstance(node, ScalarNode):
-        return []
-    first = line_of(node) + (1 if node.style in ("|", ">") else 0)
-    out: list[tuple[int, str]] = []
-    until: str | None = None
-    continued = False
-    for i, text in enumerate(str(node.value).split("\n")):
-        if until is not None:
-            until = None if text.strip() == until else until
-            continue
-        if text.strip() and not continued:
-            out.append((first + i, text))
-            heredoc = _HEREDOC.search(text)
-            until = heredoc.group(1) if heredoc else None
-        continued = text.rstrip().endswith("\\")
-    return out
-
