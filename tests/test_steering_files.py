@@ -97,3 +97,36 @@ def test_codex_toml_multi_line_values_are_read() -> None:
     assert head == frozenset(
         {'attribution:shell_environment_policy.set.GIT_AUTHOR_EMAIL="bob@example.com"'})
     assert base != head
+
+
+@pytest.mark.parametrize(("before", "after", "level"), [
+    # /work/nu7/attack-off-precommit-ci-skip: pre-commit.ci told to skip the nhi-gate hooks
+    (PRE_COMMIT.format(extra=""), PRE_COMMIT.format(extra="ci:\n  skip: [nhi-gate]\n"),
+     "error"),
+    # skipping another hook, or no longer skipping nhi-gate, removes no gate
+    (PRE_COMMIT.format(extra="ci:\n  skip: [nhi-gate]\n"), PRE_COMMIT.format(extra=""), "note"),
+    (PRE_COMMIT.format(extra="ci:\n  autoupdate_schedule: weekly\n"),
+     PRE_COMMIT.format(extra="ci:\n  autoupdate_schedule: weekly\n  skip: [mypy]\n"), "note"),
+])
+def test_an_agents_pre_commit_ci_skip_of_the_gate_blocks(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str], before: str,
+        after: str, level: str) -> None:
+    repo = make_repo()
+    base = repo.commit({".pre-commit-config.yaml": before}, author=HUMAN)
+    head = repo.commit({".pre-commit-config.yaml": after}, author=COPILOT, committer=WEB_FLOW)
+    code, found = _nhi102(repo, base, head, capsys)
+    assert [(p, lv, blocking) for p, lv, blocking, _ in found] == [
+        (".pre-commit-config.yaml", level, level == "error")]
+    assert code == (1 if level == "error" else 0)
+    if level == "error":
+        assert ("it removes or changes what runs nhi-gate: "
+                "`pre-commit.ci runs hook nhi-gate (not in ci.skip)`") in found[0][3]
+
+
+def test_a_persons_pre_commit_ci_skip_is_not_reported(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo()
+    base = repo.commit({".pre-commit-config.yaml": PRE_COMMIT.format(extra="")}, author=HUMAN)
+    head = repo.commit({".pre-commit-config.yaml": PRE_COMMIT.format(
+        extra="ci:\n  skip: [nhi-gate, nhi-gate-commit-msg]\n")}, author=HUMAN)
+    assert _nhi102(repo, base, head, capsys) == (0, [])

@@ -9,8 +9,9 @@ instructions, `.cursor/`, `.cursorrules`, `.vscode/settings.json`, `copilot-setu
 An agent's edit of a steering file blocks (error) when it changes attribution (a co-author,
 trailer or attribution setting, a `GIT_AUTHOR_*`/`GIT_COMMITTER_*` variable, a line of
 instructions about them) or removes or changes what keeps nhi-gate running (its pre-commit
-hooks, a line naming it), or when the file cannot be read on one side; any other agent edit of
-such a file is a note (variant `steering`). A person's edit is not reported.
+hooks, their settings, a pre-commit.ci `ci: skip` naming them, a line naming it), or when
+the file cannot be read on one side; any other agent edit of such a file is a note (variant
+`steering`). A person's edit is not reported.
 
 Policy is read from the base revision, so such a change cannot loosen the rules that judge it;
 it still needs a human's approval before it takes effect (DESIGN.md "Approval and trust").

@@ -39,8 +39,10 @@ What is recorded (`steering_facts`), as a set of strings per revision:
   table); in prose and workflow files, every line that mentions them (`Co-authored-by`,
   `git config user.email`, `--author`, `--no-verify`, `core.hooksPath`, ...).
 - `gate:...`: what keeps nhi-gate running. In `.pre-commit-config.yaml`, each nhi-gate repo
-  (its URL and `rev`), each of its hooks with its settings, and `default_install_hook_types`;
-  elsewhere, every key path or line that names nhi-gate.
+  (its URL and `rev`), each of its hooks with its settings, `default_install_hook_types`, and
+  each of its hook ids that pre-commit.ci's `ci: {skip: [...]}` does not name (a skip added
+  loses that fact; https://pre-commit.ci/#configuration); elsewhere, every key path or
+  line that names nhi-gate.
 
 A file that is absent gives the empty set; one that cannot be read (not UTF-8, invalid JSON
 or YAML) gives None, which the check treats as a change (fail closed).
@@ -211,6 +213,8 @@ def _pre_commit(text: str, path: str) -> Facts | None:
     for doc in stream.documents:
         for hook_type in nodes.sequence(nodes.get(doc, "default_install_hook_types")):
             out.add(f"gate:default_install_hook_types:{nodes.scalar(hook_type)}")
+        skipped = {nodes.scalar(s) for s in nodes.sequence(nodes.get(nodes.get(doc, "ci"),
+                                                                      "skip"))}
         for repo in nodes.sequence(nodes.get(doc, "repos")):
             url = nodes.scalar(nodes.get(repo, "repo")) or ""
             hooks = nodes.sequence(nodes.get(repo, "hooks"))
@@ -220,4 +224,6 @@ def _pre_commit(text: str, path: str) -> Facts | None:
             out.add(f"gate:repo:{url}@{nodes.scalar(nodes.get(repo, 'rev'))}")
             for hook in hooks:
                 out.add("gate:hook:" + json.dumps(nodes.to_python(hook), sort_keys=True))
+            out.update(f"gate:pre-commit.ci runs hook {i} (not in ci.skip)"
+                       for i in ids if i and i not in skipped)
     return frozenset(out)
