@@ -1,5 +1,6 @@
 """NHI102: a policy file (the nhi-gate config, CODEOWNERS, the allowed-signers file, the
-baseline, git attributes, a workflow that runs nhi-gate) or a file that steers agents and
+baseline, git attributes, a workflow that runs nhi-gate, a workflow that adds or changes a job
+whose name may evaluate to `nhi-gate`: `parsers.status_checks`) or a file that steers agents and
 their attribution (`parsers.steering`: `.claude/settings.json`, `CLAUDE.md`,
 `CLAUDE.local.md`, `AGENTS.md`, `GEMINI.md`, `.codex/config.toml`, `.copilot/`, Copilot
 instructions, `.cursor/`, `.cursorrules`, `.vscode/settings.json`, `copilot-setup-steps.yml`,
@@ -35,6 +36,7 @@ _TRUST_WHAT = {
     "baseline": "the nhi-gate baseline",
     "attributes": "git attributes, which change how git shows the diff",
     "gate-workflow": "a workflow that runs nhi-gate",
+    "status-check": "a workflow whose job may report the nhi-gate status check",
     "steering": "a file that steers coding agents",
 }
 _SHOWN = 2
@@ -67,6 +69,20 @@ def steering_change(sides: tuple[frozenset[str] | None, frozenset[str] | None] |
     return "; ".join(said) or None
 
 
+def status_jobs(sides: tuple[frozenset[str] | None, frozenset[str] | None] | None) -> str:
+    """The jobs a workflow change adds or changes whose check may be nhi-gate's, in words.
+    `sides` are its `parsers.status_checks` facts at (base, head)."""
+    base, head = sides if sides is not None else (None, None)
+    jobs = [fact.removeprefix("job:").split("\t")
+            for fact in sorted((head or frozenset()) - (base or frozenset()))]
+    named = [f"`{job[0]}` (`name: {job[1][:_WIDTH]}`)" for job in jobs[:_SHOWN]]
+    more = f" and {len(jobs) - _SHOWN} more" if len(jobs) > _SHOWN else ""
+    return (f"it adds or changes job {', '.join(named) or '?'}{more} in a workflow run on pull "
+            "requests, whose name may evaluate to `nhi-gate` and report a passing status "
+            "check of that name whatever the job runs (a required status check is matched by "
+            "name only)")
+
+
 def who(prov: Provenance | None, sha: str) -> str:
     """`agent (Claude Code) in commit 1a2b3c4d5e6f`: the actor of commit `sha` for messages."""
     kind = prov.actor_kind if prov else "unknown"
@@ -96,6 +112,10 @@ def check_change(facts: ChangeFacts, findings: Sequence[Finding]) -> Iterator[Ch
                    "read from the base revision, so the change only takes effect once a human "
                    "approves it")
         variant = None
+        if kind == "status-check":
+            message = (f"{path} ({what}) was changed by {who(provenance.get(sha), sha)}: "
+                       f"{status_jobs(facts.steering.get(path))}, so it needs a human's "
+                       "approval")
         if kind == "steering":
             change = steering_change(facts.steering.get(path))
             variant = None if change else "steering"

@@ -8,7 +8,7 @@ the `Approved-by:` commits that `approval.signed_commits` judges.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from checker import git as cg
@@ -17,6 +17,7 @@ from checker.approval.signed_commits import SignatureCheck
 from checker.change import ChangeSet
 from checker.git.repo import Repo
 from checker.git.signatures import signature_kind, signed_commits, touching_commits, verify_commits
+from checker.parsers.status_checks import status_check_facts
 from checker.parsers.steering import steering_facts, steering_kind
 from checker.policy.codeowners import SEARCH_ORDER, CodeOwners, parse
 from checker.policy.config import DEFAULT_BASELINE, Config
@@ -35,7 +36,9 @@ class TrustInputs:
     touches: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: sha -> signed (see `signed_commits`); filled only when the config requires signatures.
     signed: Mapping[str, bool] = field(default_factory=dict)
-    #: agent-steering file -> its facts at (base, head) (`parsers.steering.steering_facts`).
+    #: agent-steering file -> its facts at (base, head) (`parsers.steering.steering_facts`);
+    #: a `status-check` workflow -> its jobs that may report nhi-gate's check at (base, head)
+    #: (`parsers.status_checks.status_check_facts`).
     steering: Mapping[str, tuple[frozenset[str] | None, frozenset[str] | None]] = field(
         default_factory=dict)
 
@@ -49,7 +52,9 @@ def gate_files(repo: Repo, changeset: ChangeSet, known: Mapping[str, str]
     baseline file (even when the base config names none: a baseline added now would waive
     findings later), any `.gitattributes` (can change how git shows the diff), and workflow
     files that run nhi-gate (on `pull_request`, GitHub runs the PR's own copy, so an agent could
-    add `continue-on-error` or `fail-on: never`), agent-steering files
+    add `continue-on-error` or `fail-on: never`), workflow files that add or change a job whose
+    status check may be nhi-gate's without naming it (`status-check`: a `name:` expression;
+    `parsers.status_checks`), agent-steering files
     (`parsers.steering.steering_kind`) and a `package.json` naming `core.hooksPath` at base or
     head (it picks the git hooks that run). path -> kind."""
     assert changeset.base is not None and changeset.head is not None
@@ -80,6 +85,9 @@ def gate_files(repo: Repo, changeset: ChangeSet, known: Mapping[str, str]
             if any(b is not None and b"nhi-gate" in b
                    for b in (at_head.get(path), at_base.get(path))):
                 out[path] = "gate-workflow"
+            elif (status_check_facts(path, at_head.get(path)) or frozenset()) - (
+                    status_check_facts(path, at_base.get(path)) or frozenset()):
+                out[path] = "status-check"
     return out
 
 
@@ -111,21 +119,27 @@ def read_trust(repo: Repo, changeset: ChangeSet, config: Config) -> TrustInputs:
         signed_commits(repo, [c.sha for c in changeset.commits], signers)
         if config.require_signed_agent_commits else {}
     )
-    return TrustInputs(codeowners, signers, source, kinds, touches, signed,
-                       steering_sides(repo, base, head, [p for p, k in kinds.items()
-                                                         if k == "steering"]))
+    sides = steering_sides(repo, base, head, [p for p, k in kinds.items() if k == "steering"])
+    sides.update(steering_sides(repo, base, head,
+                                [p for p, k in kinds.items() if k == "status-check"],
+                                status_check_facts))
+    return TrustInputs(codeowners, signers, source, kinds, touches, signed, sides)
 
 
-def steering_sides(repo: Repo, base: str, head: str, paths: list[str]
+Facts = Callable[[str, bytes | None], frozenset[str] | None]
+
+
+def steering_sides(repo: Repo, base: str, head: str, paths: list[str],
+                   read: Facts = steering_facts
                    ) -> dict[str, tuple[frozenset[str] | None, frozenset[str] | None]]:
-    """Each agent-steering file of `paths` read at `base` and `head` as its attribution and
-    gate facts (`parsers.steering.steering_facts`; a file absent on one side has none)."""
+    """Each file of `paths` read at `base` and `head` as its facts: by default an agent-
+    steering file's attribution and gate facts (`parsers.steering.steering_facts`; a file
+    absent on one side has none)."""
     if not paths:
         return {}
     at_base = cg.read_blobs(repo, base, paths)
     at_head = cg.read_blobs(repo, head, paths)
-    return {p: (steering_facts(p, at_base.get(p)), steering_facts(p, at_head.get(p)))
-            for p in paths}
+    return {p: (read(p, at_base.get(p)), read(p, at_head.get(p))) for p in paths}
 
 
 def approval_signatures(repo: Repo, changeset: ChangeSet, signers: bytes | None
