@@ -107,6 +107,9 @@ WEAK = [
     ("assisted-by-person-named-claude",
      commit(trailers=(("Assisted-by", "Claude Dupont <claude@dupont.fr>"),)), "assisted-by-weak"),
     ("display-name-only", commit("Devin", "devin@example.com"), "devin-weak"),
+    ("claude-coauthor-at-vendor-domain",
+     commit(trailers=(("Co-authored-by", "Claude Sonnet 4.5 <claude@anthropic.com>"),)),
+     "claude-coauthor-vendor"),
 ]
 
 
@@ -133,6 +136,8 @@ LOOKALIKES = [
     commit("Dario", "dario@anthropic.com"),
     commit("Amanda Askell", "amanda@anthropic.com"),
     commit(trailers=(("Co-authored-by", "Chris Olah <chris@anthropic.com>"),)),
+    commit(trailers=(("Co-authored-by", "Claude Shannon <claude@bell-labs.example>"),)),
+    commit(trailers=(("Co-authored-by", "Claudette Ops <claudette@anthropic.com>"),)),
     commit("Jane Doe", "jane@codex.io"),
     commit("Bob", "bob@codexlabs.com"),
     commit(trailers=(("Co-authored-by", "Ana <ana@codex-systems.dev>"),)),
@@ -486,3 +491,20 @@ def test_action_fetches_notes_from_a_fork_pr_head_repository(
     _fetch_ai_notes(work.path, fork_url(event))
     assert work.git("notes", "--ref=ai", "show", head).strip() == "noted"
     assert work.git("notes", "--ref=agent-trace", "show", head).strip() == "traced"
+
+
+def test_claude_coauthor_at_the_vendors_domain_is_weak_evidence_in_check(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+) -> None:
+    # attack-dis-trailer-altemail: a person's commit co-authored by Claude at another
+    # anthropic.com address than noreply@ was "no evidence"; it is weak evidence now
+    repo = make_repo()
+    base = repo.commit({"README.md": "x\n"})
+    repo.commit({"infra/sa.tf": SA}, author=HUMAN, message="tweak",
+                trailers=(("Co-authored-by", "Claude Sonnet 4.5 <claude@anthropic.com>"),))
+    code, report = _check(repo, base, capsys)
+    assert code == 0  # weak evidence reports, it does not gate by default
+    [listed] = report["commits"]
+    assert (listed["actor_kind"], listed["strength"]) == ("human", "weak")
+    assert [(e["signature"], e["field"], e["strength"]) for e in listed["evidence"]] == [
+        ("claude-coauthor-vendor", "trailer", "weak")]

@@ -151,3 +151,20 @@ def test_an_agent_changing_an_mcp_servers_credential_needs_approval(
     assert code == 1
     assert {(f["rule_id"], f["path"], f["address"]) for f in found
             if f["rule_id"] == "NHI101"} == {("NHI101", ".mcp.json", ".mcp.json#mcpServers.github")}
+
+
+def test_vscode_mcp_json_with_comments_is_read_line_exact(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # VS Code reads .vscode/mcp.json as JSON with comments and trailing commas
+    repo = GitRepo(tmp_path / "repo")
+    base = repo.commit({"README.md": "x\n"})
+    text = ("{\n  // tool servers\n  \"servers\": {\n    /* GitHub */\n    \"github\": {\n"
+            "      \"url\": \"https://api.githubcopilot.com/mcp/\",\n"
+            "      \"headers\": {\"Authorization\": \"Bearer ${input:token}\"},\n"
+            "    },\n  },\n}\n")
+    repo.commit({".vscode/mcp.json": text}, author=AGENT)
+    code, found = check_findings(repo, base, capsys)
+    assert code == 1
+    assert [(f["rule_id"], f["start_line"], f["blocking"]) for f in found
+            if f["rule_id"] in ("NHI101", "NHI901")] == [("NHI101", 5, True)]

@@ -96,3 +96,38 @@ def test_steering_facts_of_more_files() -> None:
     assert steering_facts(".envrc", ENVRC.encode()) == {
         "attribution:export GIT_AUTHOR_NAME='Alice Example'",
         "attribution:export GIT_COMMITTER_EMAIL=alice@example.com"}
+
+
+VSCODE_BASE = """{
+  // editor
+  "editor.formatOnSave": true,
+  /* the url below holds // and a comma before a bracket: "a,]" */
+  "http.proxy": "http://proxy.example//x,]",
+}
+"""
+
+
+@pytest.mark.parametrize(("added", "level"), [
+    ('  "editor.tabSize": 2,\n', "note"),
+    ('  "git.addAICoAuthor": "off", // no Copilot trailer\n', "error"),
+])
+def test_vscode_settings_with_comments_and_trailing_commas_are_read(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str], added: str,
+        level: str) -> None:
+    # attack-fb-jsonc: JSONC (which VS Code accepts) was "unreadable at base" and blocked any edit
+    repo = make_repo()
+    path = ".vscode/settings.json"
+    base = repo.commit({path: VSCODE_BASE}, author=HUMAN)
+    repo.commit({path: VSCODE_BASE.replace("  // editor\n", "  // editor\n" + added)},
+                author=AGENT)
+    code, found = _nhi102(repo, base, capsys)
+    assert found == [(path, level, level == "error")]
+    assert code == (1 if level == "error" else 0)
+
+
+def test_jsonc_facts_keep_strings_and_lines() -> None:
+    assert steering_facts(".vscode/settings.json", VSCODE_BASE.encode()) == frozenset()
+    settings = VSCODE_BASE.replace('"http.proxy"', '"git.addAICoAuthor": false, "http.proxy"')
+    assert steering_facts(".vscode/settings.json", settings.encode()) == {
+        "attribution:git.addAICoAuthor=false"}
+    assert steering_facts(".vscode/settings.json", b'{"a": 1,, }') is None  # still invalid

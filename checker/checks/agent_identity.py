@@ -25,6 +25,23 @@ def check(subject: Subject) -> Iterator[Hit]:
     verb = "created" if subject.base is None else "changed"
     yield Hit(
         "NHI101",
-        f"{obj.address} ({obj.platform} {obj.kind}) was {verb} by {_describe_actor(touch)} "
+        f"{obj.address} ({obj.platform} {obj.kind}) was {verb} by {_who(subject)} "
         "without a human's approval",
     )
+
+
+def _who(subject: Subject) -> str:
+    """Who created or changed the identity. For a created one whose creating commit
+    (`Touch.created`) is not the deciding actor's: both, in their order, e.g. `human in
+    commit af913a1d2c3e and changed by bot (Dependabot) in commit 9a9cd597d3c8`, or, when the
+    actor's commit is older (the creation replaced its lines), `... replacing lines bot
+    (Dependabot) wrote in commit 03c6ee6e1e40`."""
+    touch, created = subject.touch, subject.touch.created
+    actor = _describe_actor(touch)
+    if subject.base is not None or created is None or created.commit == touch.commit:
+        return actor
+    creator = _describe_actor(Touch((), created.actor_kind, created.commit, created.agent))
+    order = {c.sha: n for n, c in enumerate(subject.ctx.changeset.commits)}
+    if order.get(touch.commit or "", -1) < order.get(created.commit, -1):
+        return f"{creator}, replacing lines {actor.replace(' in commit ', ' wrote in commit ')}"
+    return f"{creator} and changed by {actor}"

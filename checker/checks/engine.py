@@ -123,7 +123,8 @@ def evaluate(
     # Inputs read at base name base paths: a renamed or deleted value file is found there too.
     inputs_files: dict[str, ChangedFile] = {
         **{cf.old_path: cf for cf in ctx.changeset.files if cf.old_path}, **files}
-    attribution = Attribution(ctx.mode, ctx.provenance, ctx.committer)
+    attribution = Attribution(ctx.mode, ctx.provenance, ctx.committer,
+                              {c.sha: n for n, c in enumerate(ctx.changeset.commits)})
     base_index = {(o.location.path, o.address): o for o in base}
     # A Terraform address is unique within its module (one directory): a block moved to another
     # file of the module is the same identity.

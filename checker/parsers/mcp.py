@@ -14,7 +14,8 @@ Files (`checker.sources.discovery.MCP_FILES`) and the key holding the servers:
 (https://docs.cursor.com/context/model-context-protocol) and Gemini CLI's
 `.gemini/settings.json`
 (https://github.com/google-gemini/gemini-cli/blob/main/docs/tools/mcp-server.md); `servers`
-in VS Code's `.vscode/mcp.json` (https://code.visualstudio.com/docs/copilot/chat/mcp-servers).
+in VS Code's `.vscode/mcp.json` (https://code.visualstudio.com/docs/copilot/chat/mcp-servers),
+which VS Code reads as JSON with comments and trailing commas (so does this parser).
 
 Shape: `mcp_server` (kind `api_token`, platform `mcp`), one per server entry with a
 credential: an `env` or `headers` key named like one (`GITHUB_PERSONAL_ACCESS_TOKEN`,
@@ -33,9 +34,12 @@ import re
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from checker.model import IdentityObject, Location, ParseResult, SourceFile
+from checker.decode import decode
+from checker.model import IdentityObject, Location, ParseProblem, ParseResult, SourceFile
+from checker.parsers.steering import strip_jsonc
 from checker.policy.catalogue import Catalogue
 from checker.safeyaml import end_line_of, get, items, line_of, load_source, scalar
+from checker.safeyaml.load import YamlStream, load_text
 
 FORMAT = "mcp_config"
 #: The keys that hold the server entries, by client.
@@ -51,7 +55,7 @@ _CREDENTIAL_ARG = re.compile(r"(?i)^--?(?:api[_-]?key|token|access[_-]?token|pas
 def parse(source: SourceFile, catalogue: Catalogue) -> ParseResult:
     """The credentialed MCP servers of one configuration file (see the module docstring);
     at most one `ParseProblem` (NHI901-NHI903) for a file that is not readable JSON."""
-    stream = load_source(source)
+    stream = _load(source)
     problems = (stream.problem,) if stream.problem is not None else ()
     root = next((d for d in stream.documents if isinstance(d, MappingNode)), None)
     objects: list[IdentityObject] = []
@@ -62,6 +66,17 @@ def parse(source: SourceFile, catalogue: Catalogue) -> ParseResult:
                 if obj is not None:
                     objects.append(obj)
     return ParseResult(tuple(objects), problems)
+
+
+def _load(source: SourceFile) -> YamlStream:
+    """`source` composed as YAML; VS Code's `.vscode/mcp.json` is JSON with comments and
+    trailing commas (VS Code reads it so), read with those blanked out, lines kept."""
+    if source.path != ".vscode/mcp.json" and not source.path.endswith("/.vscode/mcp.json"):
+        return load_source(source)
+    text = decode(source)
+    if isinstance(text, ParseProblem):
+        return YamlStream(source.path, [], (), text)
+    return load_text(strip_jsonc(text), source.path)
 
 
 def _server(path: str, lines: list[str], key: str, name: str, name_node: Node,

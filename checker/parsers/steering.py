@@ -27,7 +27,8 @@ Which files (`steering_kind`), each a convention its tool documents (kind: paths
   `.devcontainer/*/devcontainer.json` (JSON with comments; `containerEnv`/`remoteEnv`);
   https://containers.dev/implementors/json_reference/
 - `direnv`: `.envrc` anywhere (exported variables); https://direnv.net/
-- `vscode`: `.vscode/settings.json` (`git.addAICoAuthor` adds Copilot's `Co-authored-by:`);
+- `vscode`: `.vscode/settings.json` (JSON with comments and trailing commas, as VS Code reads
+  it; `git.addAICoAuthor` adds Copilot's `Co-authored-by:`);
   https://github.com/microsoft/vscode/pull/310226
 - `pre-commit`: `.pre-commit-config.yaml` (the nhi-gate hooks); https://pre-commit.com/#plugins
 
@@ -73,9 +74,10 @@ _ATTRIBUTION = re.compile(
     re.IGNORECASE,
 )
 _GATE = re.compile(r"nhi-gate", re.IGNORECASE)
-#: A JSON-with-comments token: a string (kept), a comment or a comma before a closing bracket
-#: (both dropped).
-_JSONC = re.compile(r'("(?:[^"\\\n]|\\.)*")|//[^\n]*|/\*.*?\*/|,(?=\s*[}\]])', re.DOTALL)
+#: JSON-with-comments tokens: a string (kept) or a comment (dropped), then, once comments are
+#: gone, a string (kept) or a comma before a closing bracket (dropped).
+_JSONC_COMMENT = re.compile(r'("(?:[^"\\\n]|\\.)*")|//[^\n]*|/\*.*?\*/', re.DOTALL)
+_JSONC_COMMA = re.compile(r'("(?:[^"\\\n]|\\.)*")|,(?=\s*[}\]])')
 _TOML_KEY = re.compile(r"^\s*([A-Za-z0-9_.\"'-]+)\s*=\s*(.*)$")
 _TOML_TABLE = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
 
@@ -125,13 +127,29 @@ def steering_facts(path: str, blob: bytes | None) -> Facts | None:
     lower = path.lower()
     if kind == "pre-commit":
         return _pre_commit(text, path)
-    if kind == "devcontainer":
-        return _json(_JSONC.sub(lambda m: m.group(1) or "", text))
+    if kind in ("devcontainer", "vscode"):
+        return _json(strip_jsonc(text))
     if lower.endswith(".json"):
         return _json(text)
     if lower.endswith(".toml"):
         return _toml(text)
     return _lines(text)
+
+
+def strip_jsonc(text: str) -> str:
+    """`text`, JSON with comments and trailing commas (JSONC, as VS Code and dev containers read
+    it: https://code.visualstudio.com/docs/languages/json#_json-with-comments), as plain JSON.
+
+    `//` and `/* */` comments become spaces (a block comment keeps its newlines) and a comma
+    before `}` or `]` a space, so every line keeps its number; text inside strings
+    (`"https://x"`, `"a,]"`) is never touched. Invalid JSON stays invalid."""
+
+    def blank(m: re.Match[str]) -> str:
+        if m.group(1) is not None:
+            return m.group(1)
+        return re.sub(r"[^\n]", " ", m.group(0))
+
+    return _JSONC_COMMA.sub(blank, _JSONC_COMMENT.sub(blank, text))
 
 
 def _lines(text: str) -> Facts:

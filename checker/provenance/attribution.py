@@ -10,7 +10,7 @@ commit and its lineage (`ChangedFile.line_lineage`), and a git-ai note only ever
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from checker.change import ACTOR_RANK, ChangedFile, Provenance
 from checker.model import IdentityObject
@@ -30,6 +30,11 @@ class Touch:
     #: The changed module values the identity reads (`local.ci_role (locals.tf:3)`), named
     #: in every finding's message: its own lines may all be unchanged.
     via: tuple[str, ...] = ()
+    #: For an identity base does not have: the commit that created it, the oldest in-range
+    #: commit (`Attribution.order`) that wrote one of its lines as they read at head (lineage
+    #: aside), with its actor. The actor above stays the most agent-like writer, which decides;
+    #: this only names the creation precisely. None when unknown or for a changed identity.
+    created: Provenance | None = None
 
 
 
@@ -41,6 +46,8 @@ class Attribution:
     mode: str
     provenance: Mapping[str, Provenance]
     committer: Provenance | None = None
+    #: sha -> position of the range's commits, oldest first (`ChangeSet.commits` order).
+    order: Mapping[str, int] = field(default_factory=dict)
 
 
 def _semantics(obj: IdentityObject) -> tuple[object, ...]:
@@ -207,6 +214,23 @@ def _input_touch(obj: IdentityObject, base: IdentityObject | None,
                  tuple(dict.fromkeys(via)))
 
 
+def _creator(obj: IdentityObject, cf: ChangedFile | None, ctx: Attribution
+             ) -> Provenance | None:  # fmt: skip
+    """The commit that created `obj` (base has no twin): the oldest in-range commit that wrote
+    one of its head lines (each line's own commit, not its lineage: a line a person wrote when
+    creating the identity, in place of older lines, is the person's creation). None without
+    an order or an attributed line."""
+    if cf is None or not ctx.order or not cf.attributed:
+        return None
+    shas = {cf.line_commits[n] for n in cf.added_within(obj.location.start_line,
+                                                        obj.location.end_line)
+            if n in cf.line_commits and cf.line_commits[n] in ctx.order}
+    if not shas:
+        return None
+    sha = min(shas, key=ctx.order.__getitem__)
+    return ctx.provenance.get(sha) or Provenance(commit=sha, actor_kind="unknown")
+
+
 def touch_of(obj: IdentityObject, cf: ChangedFile | None, ctx: Attribution,
            base: IdentityObject | None = None,
            files: Mapping[str, ChangedFile] | None = None) -> Touch | None:
@@ -246,6 +270,7 @@ def touch_of(obj: IdentityObject, cf: ChangedFile | None, ctx: Attribution,
             best_touch = touch
     commits = tuple(dict.fromkeys(c for t in found for c in t.commits))
     return replace(best_touch, lines=lines, commits=commits,
-                   via=via.via if via is not None else ())
+                   via=via.via if via is not None else (),
+                   created=_creator(obj, cf, ctx) if base is None else None)
 
 

@@ -61,7 +61,12 @@ from checker.model import Grant, IdentityObject, Location, ParseResult, SourceFi
 from checker.parsers import common
 from checker.parsers.kubernetes.compositions import composed_bases
 from checker.parsers.kubernetes.crds import CRD_GROUPS, crd_facts
-from checker.parsers.kubernetes.digest import REFERENCE_KINDS, object_digest, role_frame_digest
+from checker.parsers.kubernetes.digest import (
+    REFERENCE_KINDS,
+    object_digest,
+    role_frame_digest,
+    untagged_digest,
+)
 from checker.parsers.kubernetes.rbac import binding_grants, rule_grants, subjects, texts
 from checker.parsers.kubernetes.references import CLUSTER_SCOPED, lifetime, principals
 from checker.parsers.kubernetes.references import references as refs_of
@@ -197,6 +202,7 @@ def _identity(
         secret_sinks=token_sinks(doc) if kind == "ServiceAccount" else (),
         digest=object_digest(doc, rbac_kind),
         frame_digest=role_frame_digest(doc, rbac_kind),
+        untagged_digest=untagged_digest(doc, rbac_kind),
     )
 
 

@@ -2,7 +2,8 @@
 base and head when a change only restyled the YAML or reordered a Role's rules; and, for a Role
 or ClusterRole, what it says apart from its `rules` (`IdentityObject.frame_digest`), equal when
 a change touched only its rules, so a change that grants nothing new is a narrowing
-(`checker.checks.drift.narrows`)."""
+(`checker.checks.drift.narrows`); and what it says apart from its descriptive labels and
+annotations (`untagged_digest`), equal when a change touched only those (metadata-only)."""
 
 from __future__ import annotations
 
@@ -71,8 +72,58 @@ def object_digest(doc: MappingNode, kind: str) -> str:
     `resourceNames`/`nonResourceURLs` as sorted sets. "" for a Secret (its values never
     enter the model, not even hashed) and an object past the YAML budgets."""
     value = _plain(doc) if kind != "Secret" else None
-    if value is None:
+    return "" if value is None else _hash(_canonical(value, kind))
+
+
+#: Label and annotation prefixes that only describe an object (the recommended labels, source:
+#: https://kubernetes.io/docs/concepts/overview/working-with-objects/common-labels/); a key
+#: with no prefix (`tier`, `owner`, `team`) describes it too. Any other prefixed key may be
+#: read by a controller (`eks.amazonaws.com/role-arn`, `iam.gke.io/gcp-service-account`,
+#: `azure.workload.identity/client-id`, `rbac.authorization.k8s.io/aggregate-to-admin`), so
+#: it stays part of what the object means.
+_DESCRIPTIVE_PREFIXES = frozenset({"app.kubernetes.io"})
+
+
+#: The kinds whose labels `untagged_digest` may leave out, in the core and RBAC API groups only:
+#: nothing selects these by label except an `aggregationRule` (ClusterRoles). Custom resources
+#: (a Crossplane `roleSelector.matchLabels`) and workloads (pod-template labels) select by label.
+_UNTAGGED_KINDS = frozenset({"ServiceAccount", *RULE_KINDS, *BINDING_KINDS})
+_CORE_GROUPS = frozenset({"", "rbac.authorization.k8s.io"})
+
+
+def untagged_digest(doc: MappingNode, kind: str) -> str:
+    """`object_digest` without the descriptive labels and annotations of `metadata`
+    (`IdentityObject.untagged_digest`: equal at base and head when only those changed, a
+    metadata-only change). A key is descriptive when it has no prefix or an
+    `app.kubernetes.io/` one; every other key stays (a controller may read it). A ClusterRole
+    keeps all its labels: an `aggregationRule` selects ClusterRoles by any label
+    (`rbac.authorization.k8s.io/aggregate-to-*` or a custom selector), so a label can widen
+    another role (https://kubernetes.io/docs/reference/access-authn-authz/rbac/#aggregated-clusterroles).
+    "" for other kinds (`_UNTAGGED_KINDS`, core and RBAC API groups): never metadata-only."""
+    value = _plain(doc) if kind in _UNTAGGED_KINDS else None
+    if value is None or str(value.get("apiVersion", "")).rpartition("/")[0] not in _CORE_GROUPS:
         return ""
+    out = dict(value)
+    meta = out.get("metadata")
+    if isinstance(meta, dict):
+        meta = dict(meta)
+        for key in ("annotations",) if kind == "ClusterRole" else ("labels", "annotations"):
+            tags = meta.pop(key, None)
+            kept = ({k: v for k, v in tags.items() if not _descriptive(str(k))}
+                    if isinstance(tags, dict) else tags)
+            if kept:  # none left (or `labels: {}`) is the same as no labels
+                meta[key] = kept
+        out["metadata"] = meta
+    return _hash(_canonical(out, kind))
+
+
+def _descriptive(key: str) -> bool:
+    prefix, slash, _ = key.rpartition("/")
+    return not slash or prefix in _DESCRIPTIVE_PREFIXES
+
+
+def _canonical(value: dict[str, Any], kind: str) -> dict[str, Any]:
+    """The object's value as `object_digest` hashes it."""
     canonical: dict[str, Any] = dict(value)
     if kind in REFERENCE_KINDS:
         canonical = _without_timing(canonical)
@@ -80,7 +131,7 @@ def object_digest(doc: MappingNode, kind: str) -> str:
     if kind in RULE_KINDS and isinstance(rules, list):
         canonical["rules"] = sorted((_canonical_rule(r) for r in rules),
                                     key=lambda r: json.dumps(r, sort_keys=True, default=str))
-    return _hash(canonical)
+    return canonical
 
 
 def _without_timing(value: dict[str, Any]) -> dict[str, Any]:
