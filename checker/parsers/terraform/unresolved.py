@@ -152,9 +152,9 @@ def unresolved_values(node: Node, resolver: Resolver | None, module: ModuleSourc
     line is its attribute's (or nested block attribute's) first line.
     """
     walk = _Walk(node, resolver, module, known)
-    for path, value, line in _attributes(node, ()):
+    for path, value, line, text in _attributes(node, ()):
         if bearing(path):
-            walk.attribute(".".join(path), path[-1], value, line)
+            walk.attribute(".".join(path), path[-1], value, line, text)
     inputs = tuple(walk.inputs.items())
     digest = ""
     if walk.texts:
@@ -164,9 +164,9 @@ def unresolved_values(node: Node, resolver: Resolver | None, module: ModuleSourc
 
 
 def _attributes(node: Node, prefix: tuple[str, ...]
-                ) -> Iterator[tuple[tuple[str, ...], Any, int]]:  # fmt: skip
-    """(path, raw value, line) of every attribute of `node` and of its nested blocks; a
-    `dynamic "x" { content { ... } }` block reads as `x`."""
+                ) -> Iterator[tuple[tuple[str, ...], Any, int, str | None]]:  # fmt: skip
+    """(path, raw value, line, source text or None) of every attribute of `node` and of its
+    nested blocks; a `dynamic "x" { content { ... } }` block reads as `x`."""
     for name, value in node.body.items():
         if name in META or name in _NOT_BEARING:
             continue
@@ -184,7 +184,7 @@ def _attributes(node: Node, prefix: tuple[str, ...]
             for child in nested:
                 yield from _attributes(child, (*prefix, name))
             continue
-        yield (*prefix, name), value, node.line(name)
+        yield (*prefix, name), value, node.line(name), node.text(name)
 
 
 class _Walk:
@@ -198,11 +198,15 @@ class _Walk:
         self.iterators = _iterators(node.body)
         self.principal = False
 
-    def attribute(self, attr: str, name: str, raw: Any, line: int) -> None:
-        """Record the causes in one attribute's value (a policy document: its statements)."""
+    def attribute(self, attr: str, name: str, raw: Any, line: int, text: str | None) -> None:
+        """Record the causes in one attribute's value (a policy document: its statements).
+        The value is computed from its source `text` first (python-hcl2 drops the quotes of
+        strings inside expressions, so `concat(["a"], ["b"])` only evaluates from the source),
+        with the module's values when there are any, else with literals alone."""
         self.principal = attr.rsplit(".", 1)[-1] in _PRINCIPAL_NAMES or attr.endswith(
             ("subject.name", "condition.values"))
-        value = self.resolver.resolve_deep(raw) if self.resolver is not None else raw
+        resolver = self.resolver if self.resolver is not None else Resolver(None)
+        value = resolver.resolve_deep(resolver.resolve(raw, text))
         if name in _DOCUMENT_NAMES and isinstance(value, str):
             doc = policy_document(value)
             if isinstance(doc, dict):
