@@ -64,3 +64,79 @@ def test_a_computed_function_is_not_an_unknown_function(
     assert ("NHI302", "error", True) in _rules(findings)  # iam:* gained, computed
     gained = next(f["message"] for f in findings if f["rule_id"] == "NHI302")
     assert "iam:*" in gained
+
+
+RUN = 'resource "null_resource" "b" {\n  provisioner "local-exec" {\n    command = %s\n  }\n}\n'
+GRANT = ("aws iam attach-role-policy --role-name ci "
+         "--policy-arn arn:aws:iam::aws:policy/AdministratorAccess")
+SOURCE = "git::https://github.com/org/tf-iam.git?ref=0123456789abcdef0123456789abcdef01234567"
+CALL = 'module "ci" {\n  source = "%s"\n  %%s = %%s\n}\n' % SOURCE
+VARIABLE = 'variable "%s" {\n  type = string\n}\n'
+DEFAULT = 'variable "%s" {\n  type    = string\n  default = "%s"\n}\n'
+LOCALS = 'locals {\n  %s = "%s"\n}\n'
+
+#: attack -> (base files, head files, NHI106 address, its line, the input it names).
+INDIRECT: dict[str, tuple[dict[str, str], dict[str, str], str, int, str]] = {
+    "tf-cmdvar": ({"main.tf": VARIABLE % "cmd" + RUN % "var.cmd",
+                   "terraform.tfvars": 'cmd = "echo hi"\n'},
+                  {"terraform.tfvars": f'cmd = "{GRANT}"\n'},
+                  "null_resource.b.provisioner.local-exec", 6, "via var.cmd (terraform.tfvars:1)"),
+    "tf-cmdlocal": ({"locals.tf": LOCALS % ("cmd", "echo hi"), "main.tf": RUN % "local.cmd"},
+                    {"locals.tf": LOCALS % ("cmd", GRANT)},
+                    "null_resource.b.provisioner.local-exec", 3, "via local.cmd (locals.tf:2)"),
+    "tf-cmdlocal-same": ({"main.tf": LOCALS % ("cmd", "echo hi") + RUN % "local.cmd"},
+                         {"main.tf": LOCALS % ("cmd", GRANT) + RUN % "local.cmd"},
+                         "null_resource.b.provisioner.local-exec", 6,
+                         "via local.cmd (main.tf:2)"),
+    "mod-tfvars": ({"main.tf": DEFAULT % ("admin", "no") + CALL % ("admin", "var.admin"),
+                    "terraform.tfvars": 'admin = "no"\n'},
+                   {"terraform.tfvars": 'admin = "yes"\n'}, "module.ci", 7,
+                   "its arguments changed: admin; "),
+    "mod-default": ({"main.tf": DEFAULT % ("mode", "reader") + CALL % ("mode", "var.mode")},
+                    {"main.tf": DEFAULT % ("mode", "poweruser") + CALL % ("mode", "var.mode")},
+                    "module.ci", 7, "via var.mode (main.tf:3)"),
+    "mod-envtfvars": ({"main.tf": VARIABLE % "mode" + CALL % ("mode", "var.mode"),
+                       "envs/prod.tfvars": 'mode = "reader"\n'},
+                      {"envs/prod.tfvars": 'mode = "poweruser"\n'}, "module.ci", 6,
+                      "via var.mode (envs/prod.tfvars:1)"),
+    "mod-local": ({"locals.tf": LOCALS % ("policy", "ReadOnlyAccess"),
+                   "main.tf": CALL % ("policy", "local.policy")},
+                  {"locals.tf": LOCALS % ("policy", "AdministratorAccess")}, "module.ci", 3,
+                  "via local.policy (locals.tf:2)"),
+    "mod-local-same": ({"main.tf": LOCALS % ("policy", "ReadOnlyAccess")
+                        + CALL % ("policy", "local.policy")},
+                       {"main.tf": LOCALS % ("policy", "AdministratorAccess")
+                        + CALL % ("policy", "local.policy")}, "module.ci", 6,
+                       "via local.policy (main.tf:2)"),
+}
+
+
+@pytest.mark.parametrize("attack", sorted(INDIRECT))
+def test_an_agents_change_of_what_a_command_or_module_argument_reads_is_blocked(
+        attack: str, make_repo: Callable[..., GitRepo], capsys: Any) -> None:
+    base, head, address, line, part = INDIRECT[attack]
+    code, findings = _run(make_repo, base, head, CLAUDE, capsys)
+    assert code == 1
+    nhi106 = [f for f in findings if f["rule_id"] == "NHI106"]
+    assert [(f["address"], f["start_line"], f["level"], f["blocking"]) for f in nhi106] == [
+        (address, line, "error", True)]
+    assert part in nhi106[0]["message"]
+    assert "AdministratorAccess" not in nhi106[0]["message"]  # never a value
+
+
+@pytest.mark.parametrize("attack", sorted(INDIRECT))
+def test_a_persons_change_of_what_a_command_or_module_argument_reads_is_a_note_at_most(
+        attack: str, make_repo: Callable[..., GitRepo], capsys: Any) -> None:
+    base, head, address, line, _ = INDIRECT[attack]
+    code, findings = _run(make_repo, base, head, HUMAN, capsys)
+    assert code == 0
+    assert {(f["rule_id"], f["level"]) for f in findings} <= {("NHI106", "note")}
+    assert all(f["address"] == address for f in findings)
+
+
+def test_a_command_reading_an_unchanged_value_is_not_judged(
+        make_repo: Callable[..., GitRepo], capsys: Any) -> None:
+    base = {"main.tf": VARIABLE % "cmd" + RUN % "var.cmd", "terraform.tfvars": 'cmd = "x"\n'}
+    head = {"terraform.tfvars": 'cmd = "x"  # same value\n'}
+    code, findings = _run(make_repo, base, head, CLAUDE, capsys)
+    assert (code, findings) == (0, [])
