@@ -70,7 +70,7 @@ RUN = 'resource "null_resource" "b" {\n  provisioner "local-exec" {\n    command
 GRANT = ("aws iam attach-role-policy --role-name ci "
          "--policy-arn arn:aws:iam::aws:policy/AdministratorAccess")
 SOURCE = "git::https://github.com/org/tf-iam.git?ref=0123456789abcdef0123456789abcdef01234567"
-CALL = 'module "ci" {\n  source = "%s"\n  %%s = %%s\n}\n' % SOURCE
+CALL = 'module "ci" {\n  source = "' + SOURCE + '"\n  %s = %s\n}\n'
 VARIABLE = 'variable "%s" {\n  type = string\n}\n'
 DEFAULT = 'variable "%s" {\n  type    = string\n  default = "%s"\n}\n'
 LOCALS = 'locals {\n  %s = "%s"\n}\n'
@@ -127,7 +127,7 @@ def test_an_agents_change_of_what_a_command_or_module_argument_reads_is_blocked(
 @pytest.mark.parametrize("attack", sorted(INDIRECT))
 def test_a_persons_change_of_what_a_command_or_module_argument_reads_is_a_note_at_most(
         attack: str, make_repo: Callable[..., GitRepo], capsys: Any) -> None:
-    base, head, address, line, _ = INDIRECT[attack]
+    base, head, address, _, _ = INDIRECT[attack]
     code, findings = _run(make_repo, base, head, HUMAN, capsys)
     assert code == 0
     assert {(f["rule_id"], f["level"]) for f in findings} <= {("NHI106", "note")}
@@ -140,3 +140,36 @@ def test_a_command_reading_an_unchanged_value_is_not_judged(
     head = {"terraform.tfvars": 'cmd = "x"  # same value\n'}
     code, findings = _run(make_repo, base, head, CLAUDE, capsys)
     assert (code, findings) == (0, [])
+
+
+POWER = """\
+resource "aws_iam_role_policy_attachment" "a" {
+  %s
+  role       = "ci"
+  policy_arn = "arn:aws:iam::aws:policy/PowerUserAccess"
+}
+"""
+EACH = POWER.replace('role       = "ci"', 'role       = each.value')
+
+
+@pytest.mark.parametrize("base, head", [
+    ({"main.tf": POWER % "count      = 1"}, {"main.tf": POWER % "count      = 0"}),
+    ({"main.tf": 'variable "n" {\n  default = 1\n}\n' + POWER % "count = var.n"},
+     {"main.tf": 'variable "n" {\n  default = 0\n}\n' + POWER % "count = var.n"}),
+    ({"main.tf": EACH % 'for_each = toset(["ci"])'}, {"main.tf": EACH % "for_each = toset([])"}),
+], ids=["count", "count-default", "for_each"])
+def test_an_agent_turning_a_grant_off_is_a_note(
+        base: dict[str, str], head: dict[str, str], make_repo: Callable[..., GitRepo],
+        capsys: Any) -> None:
+    code, findings = _run(make_repo, base, head, CLAUDE, capsys)
+    assert code == 0
+    assert _rules(findings) == [("NHI302", "note", False)]
+    assert "turned off" in findings[0]["message"]
+
+
+def test_an_agent_turning_a_grant_on_still_blocks(
+        make_repo: Callable[..., GitRepo], capsys: Any) -> None:
+    base, head = {"main.tf": POWER % "count      = 0"}, {"main.tf": POWER % "count      = 1"}
+    code, findings = _run(make_repo, base, head, CLAUDE, capsys)
+    assert code == 1
+    assert ("NHI101", "error", True) in _rules(findings)

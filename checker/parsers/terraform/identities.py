@@ -16,7 +16,7 @@ from typing import Any
 from checker.model import Grant, IdentityObject, Location, ModuleSources
 from checker.parsers import common
 from checker.parsers.terraform.digest import METADATA_ATTRIBUTES, block_digest
-from checker.parsers.terraform.expansion import instances
+from checker.parsers.terraform.expansion import dormant, instances
 from checker.parsers.terraform.files import inline_files
 from checker.parsers.terraform.grants import bound_members, frame_attributes, grant_extractor
 from checker.parsers.terraform.grants_aws import permissions_boundary
@@ -144,8 +144,7 @@ def resource_identity(
         frame_digest=block_digest(block, module, f) if (f := frame_attributes(key)) else "",
         bound=bound_members(key, resolving(node, resolver)),
         untagged_digest=block_digest(block, module, METADATA_ATTRIBUTES),
-        metadata_from=metadata_from,
-        unresolved=unknown.entries,
+        metadata_from=metadata_from, unresolved=unknown.entries, dormant=dormant(node, resolver),
     )
 
 

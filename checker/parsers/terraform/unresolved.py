@@ -91,10 +91,11 @@ _CALLER_ROOTS = frozenset({"var", "each", "count", "self"})
 _ENV_ROOTS = frozenset({"path", "terraform"})
 #: Attributes naming who gets a grant: a provider-computed value there is a managed
 #: resource's own identity (`azurerm_kubernetes_cluster.x.kubelet_identity[0].object_id`).
-_PRINCIPAL_NAMES = frozenset({"member", "members", "principal_id", "principal_arn",
-                              "identifiers", "user", "users", "group", "groups",
-                              "grantee_principal", "subject", "issuer", "audience", "audiences",
-                              "permission_set_arn"})
+_PRINCIPAL_NAMES = frozenset({
+    "member", "members", "principal_id", "principal_arn", "identifiers", "user", "users", "group",
+    "groups", "grantee_principal", "subject", "issuer", "audience", "audiences",
+    "permission_set_arn",
+})  # fmt: skip
 #: A dotted reference (`data.t.n.attr`, `module.m.out`, `aws_x.y[0].z`) inside an expression.
 _REFERENCE = re.compile(
     r"(?<![\w.\-\"])([A-Za-z_][\w-]*(?:\s*\[[^\]\[]*\]|\.[A-Za-z_*][\w-]*)+)")
@@ -146,10 +147,9 @@ def unresolved_values(node: Node, resolver: Resolver | None, module: ModuleSourc
                       known: Known, bearing: Bearing = resource_bearing) -> Unresolvable:
     """What cannot be computed in the `bearing` attributes of `node` (see the module doc).
 
-    `resolver` is the identity's own `values.Resolver` (None without module values): each
-    attribute value goes through `Resolver.resolve_deep` first, so whatever the Resolver learns
-    to evaluate is no longer reported. Entries are in attribute order, without repeats; each
-    line is its attribute's (or nested block attribute's) first line.
+    `resolver` is the identity's own `values.Resolver` (None without module values): whatever
+    it evaluates is not reported. Entries are in attribute order, without repeats; each line is
+    its attribute's (or nested block attribute's) first line.
     """
     walk = _Walk(node, resolver, module, known)
     for path, value, line, text in _attributes(node, ()):
@@ -191,7 +191,8 @@ class _Walk:
     """One identity's walk: entries found, inputs read, the text of each input."""
     def __init__(self, node: Node, resolver: Resolver | None, module: ModuleSources | None,
                  known: Known) -> None:
-        self.node, self.resolver, self.module, self.known = node, resolver, module, known
+        self.node, self.module, self.known = node, module, known
+        self.resolver = resolver or Resolver(None)  # literals alone without module values
         self.entries: list[Unresolved] = []
         self.inputs: dict[str, Location] = {}
         self.texts: dict[str, str] = {}
@@ -199,20 +200,15 @@ class _Walk:
         self.principal = False
 
     def attribute(self, attr: str, name: str, raw: Any, line: int, text: str | None) -> None:
-        """Record the causes in one attribute's value (a policy document: its statements).
-        The value is computed from its source `text` first (python-hcl2 drops the quotes of
-        strings inside expressions, so `concat(["a"], ["b"])` only evaluates from the source),
-        with the module's values when there are any, else with literals alone."""
+        """Record the causes in one attribute's value (a policy document: its statements),
+        computed from its source `text` (python-hcl2 drops quotes inside `concat(["a"])`)."""
         self.principal = attr.rsplit(".", 1)[-1] in _PRINCIPAL_NAMES or attr.endswith(
             ("subject.name", "condition.values"))
-        resolver = self.resolver if self.resolver is not None else Resolver(None)
-        value = resolver.resolve_deep(resolver.resolve(raw, text))
+        value = self.resolver.resolve_deep(self.resolver.resolve(raw, text))
         if name in _DOCUMENT_NAMES and isinstance(value, str):
             doc = policy_document(value)
             if isinstance(doc, dict):
-                if self.resolver is not None:
-                    doc = self.resolver.resolve_deep(doc)
-                value = _document_parts(doc)
+                value = _document_parts(self.resolver.resolve_deep(doc))
         for text in _strings(value):
             for expr in _interpolations(text):
                 for expression, reason in self.causes(expr, "", 0)[0]:
