@@ -173,3 +173,38 @@ def test_an_agent_turning_a_grant_on_still_blocks(
     code, findings = _run(make_repo, base, head, CLAUDE, capsys)
     assert code == 1
     assert ("NHI101", "error", True) in _rules(findings)
+
+
+SCRIPTED = """\
+resource "null_resource" "b" {
+  triggers = { h = filesha256("${path.module}/scripts/setup.sh") }
+  provisioner "local-exec" {
+    command = "${path.module}/scripts/setup.sh"
+  }
+}
+"""
+
+
+@pytest.mark.parametrize("author, level", [(CLAUDE, "error"), (HUMAN, "note")])
+def test_a_change_of_only_the_script_a_command_runs_is_a_change_of_the_command(
+        author: tuple[str, str], level: str, make_repo: Callable[..., GitRepo],
+        capsys: Any) -> None:
+    base = {"main.tf": SCRIPTED, "scripts/setup.sh": "#!/bin/sh\necho hello\n"}
+    head = {"scripts/setup.sh": f"#!/bin/sh\necho hello\n{GRANT}\n"}
+    code, findings = _run(make_repo, base, head, author, capsys)
+    assert code == (1 if level == "error" else 0)
+    nhi106 = [f for f in findings if f["rule_id"] == "NHI106"]
+    assert [(f["address"], f["start_line"], f["level"]) for f in nhi106] == [
+        ("null_resource.b.provisioner.local-exec", 4, level)]
+    assert "(./scripts/setup.sh)" in nhi106[0]["message"]
+    assert 'via script("scripts/setup.sh") (scripts/setup.sh:1)' in nhi106[0]["message"]
+    assert "it runs aws iam attach-role-policy" in nhi106[0]["message"]
+
+
+def test_a_script_the_agent_did_not_change_is_not_judged(
+        make_repo: Callable[..., GitRepo], capsys: Any) -> None:
+    base = {"main.tf": SCRIPTED, "scripts/setup.sh": "#!/bin/sh\necho hello\n",
+            "scripts/other.sh": "echo a\n"}
+    head = {"scripts/other.sh": f"{GRANT}\n"}
+    code, findings = _run(make_repo, base, head, CLAUDE, capsys)
+    assert (code, findings) == (0, [])

@@ -44,7 +44,8 @@ _LOCAL_SOURCE = re.compile(rb'^[ \t]*source[ \t]*=[ \t]*"(\.\.?/[^"$%]*)"', re.M
 #: A `local.NAME` / `var.NAME` reference, a `file(`/`templatefile(` call or a local module call
 #: may be in the file.
 _USES = re.compile(
-    rb"\b(?:local|var)\.[A-Za-z_]|\bfile\(|\btemplatefile\(|\bsource\s*=\s*\"\.\.?/")
+    rb"\b(?:local|var)\.[A-Za-z_]|\bfile\(|\btemplatefile\(|\bsource\s*=\s*\"\.\.?/"
+    rb"|\bpath\.(?:module|root|cwd)\s*\}/[\w./-]+\.(?:sh|bash|ps1|cmd|bat)\b")
 
 
 def module_directory(path: str) -> str:
@@ -98,7 +99,8 @@ def module_directories(paths: Iterable[str]) -> list[str]:
 
 def uses_module_values(raw: bytes) -> bool:
     """False only when the file's bytes name no `local.X` / `var.X` value and call no
-    `file()`/`templatefile()` and no local module."""
+    `file()`/`templatefile()`, no local module and no script of the module
+    (`checker.parsers.common.SCRIPT_PATH`)."""
     return _USES.search(raw) is not None
 
 
@@ -111,9 +113,10 @@ DOCUMENT_SUFFIXES = (".json", ".tpl", ".tftpl", ".tmpl", ".template", ".hcl", ".
 
 
 #: Files that are never a policy or trust document (docs, images, code, lock files): a change
-#: of one lists no module. Any other name may be one (`policies/reader`, `policy.jsn`).
+#: of one lists no module. Shell scripts are not among them: a provisioner may run one
+#: (`checker.parsers.common.SCRIPT_PATH`). Any other name may be one (`policies/reader`).
 NOT_DOCUMENT_SUFFIXES = (".md", ".markdown", ".rst", ".adoc", ".png", ".jpg", ".jpeg", ".gif",
-                         ".svg", ".ico", ".pdf", ".py", ".go", ".js", ".ts", ".sh", ".rb",
+                         ".svg", ".ico", ".pdf", ".py", ".go", ".js", ".ts", ".rb",
                          ".java", ".rs", ".lock", ".sum", ".mod", ".toml", ".cfg", ".ini",
                          ".gitignore", ".gitattributes", ".editorconfig")
 

@@ -35,6 +35,7 @@ from dataclasses import replace
 from typing import Any
 
 from checker.model import UNREAD, IdentityObject, Location, ModuleSources, Unresolved
+from checker.parsers.common import file_reference
 from checker.parsers.terraform.nodes import META, Block, Doc, Node, as_list
 from checker.parsers.terraform.resolver import Resolver
 from checker.parsers.terraform.values import Inputs, has_expression
@@ -69,6 +70,7 @@ _COMMAND_ARGS = ("command", "interpreter", "inline", "script", "scripts", "progr
 _PINNED_REF = re.compile(r"[?&]ref=[0-9a-fA-F]{40}(?:&|$)")
 _EXACT_VERSION = re.compile(r"^\s*=?\s*v?\d+\.\d+\.\d+(?:[-+][\w.]+)?\s*$")
 _PROGRAM = re.compile(r"[\w./-]+")
+_MODULE_PATH = re.compile(r"\$\{\s*path\.(?:module|root|cwd)\s*\}/[\w./-]+")
 
 
 def grant_verbs(text: str) -> list[tuple[str, str]]:
@@ -157,19 +159,48 @@ def _command_facet(node: Node, type_: str, address: str, what: str,
     program is the first word of the first command argument (`_COMMAND_ARGS`)."""
     resolver = Resolver(module)
     values = {name: _resolved(node, name, resolver) for name in node.body if name not in META}
-    words = [w for name in _COMMAND_ARGS for w in _PROGRAM.findall(" ".join(
-        _texts(values.get(name))))]
+    words = [w for name in _COMMAND_ARGS for w in _PROGRAM.findall(re.sub(
+        r"\$\{\s*path\.\w+\s*\}", ".", " ".join(_texts(values.get(name)))))]
     reason = f"{what} command run by Terraform ({_shown(words[0] if words else '?')})"
     entries: list[Unresolved] = []
     platforms: list[str] = []
+    inputs = list(resolver.inputs())
+    bodies: dict[str, list[str]] = {}
+    for name, value in list(values.items()):
+        scripts = _scripts(_texts(value), module)
+        inputs += [(f'script("{where.path}")', where) for _, where, _ in scripts]
+        bodies[name] = [body for body, _, _ in scripts]
+        if scripts:  # what it runs is the script's bytes too
+            values[name] = {"value": value, "scripts": [(w.path, d) for _, w, d in scripts]}
     for name, value in values.items():
-        verbs = grant_verbs(" ".join(_texts(value)))
+        verbs = grant_verbs(" ".join([*_texts(value), *bodies[name]]))
         platforms += [p for p, _ in verbs]
         shown = ", ".join(dict.fromkeys(v for _, v in verbs))
         entries.append(Unresolved(name, f"{_digest(value)} {shown}".strip(), reason,
                                   node.line(name)))
     return _facet(node, type_, address, entries, platforms[0] if platforms else "generic",
-                  derived, resolver.inputs())
+                  derived, tuple(dict.fromkeys(inputs)))
+
+
+def _scripts(texts: Sequence[str], module: ModuleSources | None
+             ) -> list[tuple[str, Location, str]]:  # fmt: skip
+    """(text, whole-file location, digest) of each file of `module` that `texts` name by a
+    `${path.module}/...` path (a script the command runs: `checker.parsers.common.SCRIPT_PATH`
+    makes the sources read it); a file not read is left out (the command's text still counts)."""
+    if module is None:
+        return []
+    found: list[tuple[str, Location, str]] = []
+    for text in texts:
+        for m in _MODULE_PATH.finditer(text):
+            path = file_reference(module.directory, m.group(0))
+            src = next((f for f in module.files if f.path == path), None)
+            if src is None:
+                continue
+            body = src.raw.decode("utf-8", "replace")
+            lines = max(body.count("\n") + (0 if body.endswith("\n") else 1), 1)
+            digest = "sha256:" + hashlib.sha256(src.raw).hexdigest()[:12]
+            found.append((body, Location(src.path, 1, lines), digest))
+    return found
 
 
 def _resolved(node: Node, name: str, resolver: Resolver) -> Any:
