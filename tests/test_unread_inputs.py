@@ -5,6 +5,7 @@ called unknown. Real git repositories in temp dirs, `check` through the CLI."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -208,3 +209,60 @@ def test_a_script_the_agent_did_not_change_is_not_judged(
     head = {"scripts/other.sh": f"{GRANT}\n"}
     code, findings = _run(make_repo, base, head, CLAUDE, capsys)
     assert (code, findings) == (0, [])
+
+
+YAML_GRANTS = """\
+locals { cfg = yamldecode(file("${path.module}/iam.yaml")) }
+resource "aws_iam_role_policy_attachment" "a" {
+  for_each   = toset(local.cfg.policies)
+  role       = "ci"
+  policy_arn = each.value
+}
+"""
+JSON_GRANTS = YAML_GRANTS.replace("yamldecode", "jsondecode").replace("iam.yaml", "iam.json")
+CSV_GRANTS = """\
+locals {
+  rows = csvdecode(file("${path.module}/grants.csv"))
+}
+resource "google_project_iam_member" "m" {
+  for_each = { for r in local.rows : r.member => r }
+  project  = "p"
+  role     = each.value.role
+  member   = each.value.member
+}
+"""
+RO, ADMIN = "arn:aws:iam::aws:policy/ReadOnlyAccess", "arn:aws:iam::aws:policy/AdministratorAccess"
+SA = "serviceAccount:ci@p.iam.gserviceaccount.com"
+#: decoder -> (base files, the decoded file at head, its path, the NHI302 line).
+DECODED: dict[str, tuple[dict[str, str], str, str, int]] = {
+    "yamldecode": ({"main.tf": YAML_GRANTS, "iam.yaml": f"policies:\n  - {RO}\n"},
+                   f"policies:\n  - {RO}\n  - {ADMIN}\n", "iam.yaml", 5),
+    "jsondecode": ({"main.tf": JSON_GRANTS, "iam.json": json.dumps({"policies": [RO]})},
+                   json.dumps({"policies": [RO, ADMIN]}), "iam.json", 5),
+    "csvdecode": ({"main.tf": CSV_GRANTS, "grants.csv": f"member,role\n{SA},roles/viewer\n"},
+                  f"member,role\n{SA},roles/owner\n", "grants.csv", 7),
+}
+
+
+@pytest.mark.parametrize("decoder", sorted(DECODED))
+def test_grants_decoded_from_a_module_file_are_computed(
+        decoder: str, make_repo: Callable[..., GitRepo], capsys: Any) -> None:
+    base, changed, path, line = DECODED[decoder]
+    code, findings = _run(make_repo, base, {path: changed}, CLAUDE, capsys)
+    assert code == 1
+    assert {(f["rule_id"], f["start_line"], f["blocking"]) for f in findings
+            if f["rule_id"] in ("NHI301", "NHI302")} == {("NHI301", line, True),
+                                                          ("NHI302", line, True)}
+    gained = next(f["message"] for f in findings if f["rule_id"] == "NHI302")
+    assert f"({path}:1)" in gained
+    assert not [f for f in findings if f["rule_id"] == "NHI106"]
+
+
+@pytest.mark.parametrize("decoder", sorted(DECODED))
+def test_a_persons_change_of_a_decoded_file_does_not_block(
+        decoder: str, make_repo: Callable[..., GitRepo], capsys: Any) -> None:
+    base, changed, path, _ = DECODED[decoder]
+    code, findings = _run(make_repo, base, {path: changed}, HUMAN, capsys)
+    assert code == 0
+    assert "NHI302" in {f["rule_id"] for f in findings}  # reported, not blocking
+    assert not any(f["blocking"] for f in findings)
