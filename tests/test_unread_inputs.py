@@ -266,3 +266,37 @@ def test_a_persons_change_of_a_decoded_file_does_not_block(
     assert code == 0
     assert "NHI302" in {f["rule_id"] for f in findings}  # reported, not blocking
     assert not any(f["blocking"] for f in findings)
+
+
+FILESET = """\
+resource "aws_iam_policy" "p" {
+  for_each = fileset("${path.module}/policies", "*.json")
+  name     = each.key
+  policy   = file("${path.module}/policies/${each.value}")
+}
+"""
+READ_ONLY = '{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}\n'
+EVERYTHING = '{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}\n'
+
+
+@pytest.mark.parametrize("changed", ["policies/admin.json", "policies/ro.json"],
+                         ids=["added", "edited"])
+@pytest.mark.parametrize("author, level", [(CLAUDE, "error"), (HUMAN, "note")])
+def test_a_policy_file_a_fileset_selects_fails_closed_naming_fileset(
+        changed: str, author: tuple[str, str], level: str, make_repo: Callable[..., GitRepo],
+        capsys: Any) -> None:
+    base = {"main.tf": FILESET, "policies/ro.json": READ_ONLY}
+    code, findings = _run(make_repo, base, {changed: EVERYTHING}, author, capsys)
+    assert code == (1 if level == "error" else 0)
+    nhi106 = [f for f in findings if f["rule_id"] == "NHI106"]
+    assert [(f["address"], f["start_line"], f["level"]) for f in nhi106] == [
+        ("aws_iam_policy.p", 2, level)]
+    assert '`fileset("policies/*.json")` (unknown function fileset())' in nhi106[0]["message"]
+    assert f"({changed}:1)" in nhi106[0]["message"]
+
+
+def test_a_file_beside_the_fileset_glob_is_not_judged(
+        make_repo: Callable[..., GitRepo], capsys: Any) -> None:
+    base = {"main.tf": FILESET, "policies/ro.json": READ_ONLY}
+    code, findings = _run(make_repo, base, {"policies/notes.txt": "x\n"}, CLAUDE, capsys)
+    assert (code, findings) == (0, [])

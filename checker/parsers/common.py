@@ -152,6 +152,25 @@ def literal_assignments(raws: Iterable[bytes]) -> dict[str, list[str]]:
     return found
 
 
+#: A `fileset("<dir>", "<pattern>")` call with a literal (or `path.*`-interpolated) directory
+#: (https://developer.hashicorp.com/terraform/language/functions/fileset).
+FILESET_CALL = re.compile(r'\bfileset\(\s*(?:"((?:[^"\\]|\\.)*)"|path\.(?:module|root|cwd))\s*,'
+                          r'\s*"([^"$%]*)"\s*\)')
+
+
+def fileset_globs(directory: str, text: str) -> list[str]:
+    """The repository path globs (`policies/*.json`, `checker.globs` syntax) of the `fileset()`
+    calls in Terraform text `text` of the module in `directory`, each once, in order."""
+    found: list[str] = []
+    for m in FILESET_CALL.finditer(text):
+        base = file_reference(directory, m.group(1)) if m.group(1) not in (None, "", ".") and (
+            _PATH_REF.sub(".", m.group(1)) != ".") else (directory or None)
+        glob = f"{base}/{m.group(2)}" if base else m.group(2) if directory == "" else None
+        if glob is not None and glob not in found:
+            found.append(glob)
+    return found
+
+
 def file_references(path: str, raw: bytes,
                     literals: Mapping[str, Sequence[str]] | None = None) -> list[str]:  # fmt: skip
     """The repository paths that the `file()`/`templatefile()` calls in Terraform file `path`

@@ -86,9 +86,8 @@ _MODULE_SKIP = re.compile(r"^(?:source|version|providers|depends_on|count|for_ea
 _KNOWN_DATA = frozenset({"aws_caller_identity", "aws_partition", "aws_region",
                          "aws_service_principal", "aws_iam_policy_document",
                          "azurerm_client_config", "azuread_client_config", "google_client_config"})
-#: Reference roots that are the caller's (or `for_each`'s) values, and the environment's.
-_CALLER_ROOTS = frozenset({"var", "each", "count", "self"})
-_ENV_ROOTS = frozenset({"path", "terraform"})
+_CALLER_ROOTS = frozenset({"var", "each", "count", "self"})  # the caller's, `for_each`'s values
+_ENV_ROOTS = frozenset({"path", "terraform"})  # reference roots of the environment
 #: Attributes naming who gets a grant: a provider-computed value there is a managed
 #: resource's own identity (`azurerm_kubernetes_cluster.x.kubelet_identity[0].object_id`).
 _PRINCIPAL_NAMES = frozenset({
@@ -141,6 +140,7 @@ class Unresolvable:
     entries: tuple[Unresolved, ...] = ()
     inputs: tuple[tuple[str, Location], ...] = ()
     digest: str = ""
+    facts = property(lambda self: (self.inputs, self.entries, self.digest))  # fileset_reads'
 
 
 def unresolved_values(node: Node, resolver: Resolver | None, module: ModuleSources | None,
