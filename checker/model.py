@@ -237,6 +237,10 @@ class IdentityObject:
     bound: tuple[str, ...] = ()
     #: The kustomization or chart file a rendered object came from (its address prefix), else "".
     rendered_by: str = ""
+    #: True for a Terraform block whose `count` is known to be 0 or whose `for_each` is a known
+    #: empty map or set: read as written (a caller may turn it on), but Terraform creates no
+    #: instance of it, so turning a live one off is a removal (`checks/drift.py`: a note).
+    dormant: bool = False
 
 
 @dataclass(frozen=True)

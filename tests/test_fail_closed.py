@@ -217,7 +217,7 @@ resource "aws_iam_policy" "p" {
 resource "google_project_iam_member" "m" {
   project = "p"
   role    = google_project_iam_custom_role.r.id
-  member  = "group:${concat(["a"], ["b"])[0]}@example.com"
+  member  = "group:${reverse(["a", "b"])[0]}@example.com"
 }
 """
     assert _unresolved(text) == {
@@ -225,7 +225,7 @@ resource "google_project_iam_member" "m" {
             "policy", "local.actions -> data.aws_ssm_parameter.actions.value",
             "data source aws_ssm_parameter.actions")],
         "google_project_iam_member.m": [(
-            "member", "concat([a], [b])", "unknown function concat()")],
+            "member", "reverse([a, b])", "unknown function reverse()")],
     }
 
 

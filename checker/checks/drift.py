@@ -31,9 +31,11 @@ per aspect, each naming what was added:
   (validity hours or end date), or that no longer declares a lifetime at all; for any
   identity, an `expires` metadata value moved later or removed (`expires`).
 
-`narrows` also recognises a metadata-only change (only tags, labels, description or the
-`# nhi-gate:` comment differ, and not the expiry later): a note (variant `metadata-only`),
-and NHI201-NHI203 still judge the values. Nothing it may do or trust changed.
+`narrows` also recognises a block turned off (`IdentityObject.dormant` at head, not at base:
+`count` 1 -> 0, an emptied `for_each`) that gains nothing: Terraform destroys its instances,
+so it is a removal, a `narrowed` note; and a metadata-only change (only tags, labels,
+description or the `# nhi-gate:` comment differ, and not the expiry later): a note (variant
+`metadata-only`), and NHI201-NHI203 still judge the values. Nothing it may do or trust changed.
 
 Sources:
 - IAM policy evaluation:
@@ -92,6 +94,14 @@ def narrows(subject: Subject) -> Iterator[Hit]:
                   "its access is unchanged, so the change needs no approval", "metadata",
                   variant="metadata-only")
         yield from metadata.check(subject)  # the values are still judged
+        return
+    if base is not None and obj.dormant and not base.dormant and not gained_grants(
+            obj, base) and not dropped_denies(obj, base) and all(
+            trust_covered(t, base.trust) for t in obj.trust):
+        line = obj.attribute_lines.get("count") or obj.attribute_lines.get("for_each")
+        yield Hit("NHI302", f"{obj.address} turned off (no instance: `count` 0 or an empty "
+                  "`for_each`): it no longer grants anything once applied; a removal needs no "
+                  "approval", "privileges", line, variant="narrowed")
         return
     if base is None or not obj.frame_digest or obj.frame_digest != base.frame_digest:
         return

@@ -43,7 +43,8 @@ def hits(subject: Subject) -> Iterator[Hit]:
     kind = obj.type.removeprefix(UNREAD)
     head = {u.attribute: u for u in obj.unresolved}
     old = {u.attribute: u for u in base.unresolved} if base is not None else {}
-    changed = [name for name, u in head.items() if _unplaced(old.get(name)) != _unplaced(u)]
+    now, then = _values(obj.unresolved), _values(base.unresolved if base is not None else ())
+    changed = [name for name in head if now[name] != then.get(name)]
     removed = [name for name in old if name not in head]
     if not changed and not removed:
         return
@@ -88,7 +89,11 @@ def _command(subject: Subject, entries: list[Unresolved], actor: str) -> Iterato
                   "review what it grants", entry.attribute, entry.line, variant=variant)
 
 
-def _unplaced(entry: Unresolved | None) -> tuple[str, str] | None:
-    """An entry without its line and reason: the reason names the `source`, which is an
-    entry of its own (a new source is not a change of every argument)."""
-    return None if entry is None else (entry.attribute, entry.expression)
+def _values(entries: tuple[Unresolved, ...]) -> dict[str, frozenset[str]]:
+    """Argument name -> the value digests of its entries (one per `-var-file` variant the
+    parser read: `variants.merge` keeps each), without lines and reasons: the reason names the
+    `source`, which is an entry of its own (a new source is not a change of every argument)."""
+    out: dict[str, set[str]] = {}
+    for entry in entries:
+        out.setdefault(entry.attribute, set()).add(entry.expression)
+    return {name: frozenset(found) for name, found in out.items()}

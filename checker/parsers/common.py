@@ -110,6 +110,13 @@ def tfvars_order(path: str) -> tuple[int, str]:
 #: path argument, in a `.tf` file's bytes or in python-hcl2's value text.
 FILE_CALL = re.compile(r'\b(file|templatefile)\(\s*"((?:[^"\\]|\\.)*)"')
 _PATH_REF = re.compile(r"\$\{\s*path\.(?:module|root|cwd)\s*\}")
+#: Shell scripts: a change of one may change what a provisioner runs (`SCRIPT_PATH`).
+SCRIPT_SUFFIXES = (".sh", ".bash", ".ps1", ".cmd", ".bat")
+#: A shell script a provisioner or `external` program runs, named by its path in the module
+#: (`command = "${path.module}/scripts/setup.sh"`, `program = ["bash", "${path.module}/x.sh"]`):
+#: what it does is the file's bytes, so the file is read like a `file()` document.
+SCRIPT_PATH = re.compile(r'"(?:[^"\n]*?\s)?(\$\{\s*path\.(?:module|root|cwd)\s*\}/[\w./-]+'
+                         r'\.(?:sh|bash|ps1|cmd|bat))(?=[\s"])')
 
 
 def file_reference(directory: str, argument: str) -> str | None:
@@ -145,19 +152,39 @@ def literal_assignments(raws: Iterable[bytes]) -> dict[str, list[str]]:
     return found
 
 
+#: A `fileset("<dir>", "<pattern>")` call with a literal (or `path.*`-interpolated) directory
+#: (https://developer.hashicorp.com/terraform/language/functions/fileset).
+FILESET_CALL = re.compile(r'\bfileset\(\s*(?:"((?:[^"\\]|\\.)*)"|path\.(?:module|root|cwd))\s*,'
+                          r'\s*"([^"$%]*)"\s*\)')
+
+
+def fileset_globs(directory: str, text: str) -> list[str]:
+    """The repository path globs (`policies/*.json`, `checker.globs` syntax) of the `fileset()`
+    calls in Terraform text `text` of the module in `directory`, each once, in order."""
+    found: list[str] = []
+    for m in FILESET_CALL.finditer(text):
+        base = file_reference(directory, m.group(1)) if m.group(1) not in (None, "", ".") and (
+            _PATH_REF.sub(".", m.group(1)) != ".") else (directory or None)
+        glob = f"{base}/{m.group(2)}" if base else m.group(2) if directory == "" else None
+        if glob is not None and glob not in found:
+            found.append(glob)
+    return found
+
+
 def file_references(path: str, raw: bytes,
                     literals: Mapping[str, Sequence[str]] | None = None) -> list[str]:  # fmt: skip
     """The repository paths that the `file()`/`templatefile()` calls in Terraform file `path`
     (bytes `raw`) read, sorted, each once (a cheap byte scan: no HCL parse). A path built from
     `${local.NAME}`/`${var.NAME}` is tried with each literal `literals` holds for NAME (from
     `literal_assignments` of the module's files; a variable's too with each `default`)."""
-    if b"file(" not in raw:
+    if b"file(" not in raw and b"path." not in raw:
         return []
     directory = PurePosixPath(path).parent.as_posix()
     directory = "" if directory == "." else directory
     text = raw.decode("utf-8", "replace")
     found: set[str | None] = set()
     known = literals or {}
+    found.update(file_reference(directory, m.group(1)) for m in SCRIPT_PATH.finditer(text))
     for m in FILE_CALL.finditer(text):
         candidates = [m.group(2)]
         for part in _VALUE_PART.finditer(m.group(2)) if known else ():

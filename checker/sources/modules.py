@@ -21,11 +21,13 @@ import re
 from collections.abc import Collection, Iterable, Sequence
 from pathlib import PurePosixPath
 
+from checker.globs import glob_match
 from checker.model import ModuleSources, SourceFile
 from checker.parsers.common import (
     VAR_FILE_DIRS,
     file_reference,
     file_references,
+    fileset_globs,
     is_terragrunt,
     is_tfvars,
     is_var_file,
@@ -44,7 +46,8 @@ _LOCAL_SOURCE = re.compile(rb'^[ \t]*source[ \t]*=[ \t]*"(\.\.?/[^"$%]*)"', re.M
 #: A `local.NAME` / `var.NAME` reference, a `file(`/`templatefile(` call or a local module call
 #: may be in the file.
 _USES = re.compile(
-    rb"\b(?:local|var)\.[A-Za-z_]|\bfile\(|\btemplatefile\(|\bsource\s*=\s*\"\.\.?/")
+    rb"\b(?:local|var)\.[A-Za-z_]|\bfile\(|\btemplatefile\(|\bsource\s*=\s*\"\.\.?/"
+    rb"|\bpath\.(?:module|root|cwd)\s*\}/[\w./-]+\.(?:sh|bash|ps1|cmd|bat)\b|\bfileset\(")
 
 
 def module_directory(path: str) -> str:
@@ -98,7 +101,8 @@ def module_directories(paths: Iterable[str]) -> list[str]:
 
 def uses_module_values(raw: bytes) -> bool:
     """False only when the file's bytes name no `local.X` / `var.X` value and call no
-    `file()`/`templatefile()` and no local module."""
+    `file()`/`templatefile()`, no local module and no script of the module
+    (`checker.parsers.common.SCRIPT_PATH`)."""
     return _USES.search(raw) is not None
 
 
@@ -111,9 +115,10 @@ DOCUMENT_SUFFIXES = (".json", ".tpl", ".tftpl", ".tmpl", ".template", ".hcl", ".
 
 
 #: Files that are never a policy or trust document (docs, images, code, lock files): a change
-#: of one lists no module. Any other name may be one (`policies/reader`, `policy.jsn`).
+#: of one lists no module. Shell scripts are not among them: a provisioner may run one
+#: (`checker.parsers.common.SCRIPT_PATH`). Any other name may be one (`policies/reader`).
 NOT_DOCUMENT_SUFFIXES = (".md", ".markdown", ".rst", ".adoc", ".png", ".jpg", ".jpeg", ".gif",
-                         ".svg", ".ico", ".pdf", ".py", ".go", ".js", ".ts", ".sh", ".rb",
+                         ".svg", ".ico", ".pdf", ".py", ".go", ".js", ".ts", ".rb",
                          ".java", ".rs", ".lock", ".sum", ".mod", ".toml", ".cfg", ".ini",
                          ".gitignore", ".gitattributes", ".editorconfig")
 
@@ -180,7 +185,15 @@ def referencing(changed: Iterable[str], configs: Iterable[SourceFile]) -> list[s
     files = [s for s in configs if is_config_file(s.path)]
     literals = _literals(files)
     return sorted({module_directory(s.path) for s in files if wanted.intersection(
-        file_references(s.path, s.raw, literals.get(module_directory(s.path))))})
+        file_references(s.path, s.raw, literals.get(module_directory(s.path))))
+        or any(glob_match(p, g) for g in _fileset_globs(s) for p in wanted)})
+
+
+def _fileset_globs(src: SourceFile) -> list[str]:
+    """The `fileset()` globs of a `.tf` file (`checker.parsers.common.fileset_globs`)."""
+    if b"fileset(" not in src.raw:
+        return []
+    return fileset_globs(module_directory(src.path), src.raw.decode("utf-8", "replace"))
 
 
 def group_modules(sources: Sequence[SourceFile]) -> dict[str, ModuleSources]:
@@ -203,7 +216,9 @@ def group_modules(sources: Sequence[SourceFile]) -> dict[str, ModuleSources]:
         if is_config_file(src.path):
             configs.setdefault(module_directory(src.path), []).append(src)
     for directory, files in configs.items():
-        named = referenced_files(files)
+        named = referenced_files(files)  # and the files of `sources` a `fileset()` selects
+        named.update(p.path for f in files for g in _fileset_globs(f) for p in sources
+                     if glob_match(p.path, g) and not is_module_file(p.path))
         for callee in local_module_directories(files) - {directory}:
             named.update(s.path for s in configs.get(callee, ()))
             named.update(referenced_files(configs.get(callee, ())))

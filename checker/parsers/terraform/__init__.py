@@ -184,12 +184,12 @@ def parse_vars(source: SourceFile, catalogue: Catalogue) -> ParseResult:
     return ParseResult((var_file_facet(source.path, var_file_values(source)),))
 
 
-def _unread(block: Block) -> list[IdentityObject]:
+def _unread(block: Block, module: ModuleSources | None) -> list[IdentityObject]:
     """The `unread` facets of a `resource`/`data` block: its provisioners' commands, an
-    `external` data source's program."""
+    `external` data source's program, their values read from `module`."""
     if block.section == "data":
-        return [external_facet(block)] if block.labels[0] == "external" else []
-    return list(provisioner_facets(block, ".".join(block.labels)))
+        return [external_facet(block, module)] if block.labels[0] == "external" else []
+    return list(provisioner_facets(block, ".".join(block.labels), module))
 
 
 def _build(blocks: list[Block], doc: Doc, module: ModuleSources | None = None, *,
@@ -221,10 +221,10 @@ def _build(blocks: list[Block], doc: Doc, module: ModuleSources | None = None, *
             for obj in calls[i]:
                 refs = references_in(block.node, ctx, obj.address)
                 out.append(replace(obj, references=tuple(dict.fromkeys((*obj.references, *refs)))))
-            remote = remote_module_facet(block) if not calls[i] and read is None else None
+            remote = remote_module_facet(block, module) if not calls[i] and read is None else None
             out.extend([remote] if remote is not None else [])  # its code is not read
             continue
-        out.extend(_unread(block))
+        out.extend(_unread(block, module))
         found = (
             resource_identity(block, doc, catalogue, ctx, module)
             if block.section != "module" else None

@@ -86,6 +86,25 @@ def instances(node: Node, resolver: Resolver) -> list[Resolver]:
     return [resolver]
 
 
+def dormant(node: Node, resolver: Resolver) -> bool:
+    """True when `node`'s `count` is known to be 0 or its `for_each` a known empty map or set:
+    Terraform creates no instance of it (`IdentityObject.dormant`). Records no input (the
+    `instances` call of the same block does)."""
+    for name in ("count", "for_each"):
+        if name not in node.body:
+            continue
+        raw = node.body.get(name)
+        try:
+            value = resolver.evaluate(node.text(name), raw)[0] if isinstance(
+                raw, (str, list, dict)) else raw
+        except (Unresolved, RecursionError):
+            return False
+        if name == "count":
+            return not isinstance(value, bool) and value == 0
+        return value in ([], {})
+    return False
+
+
 def nested_blocks(node: Node, name: str) -> list[Node]:
     """`node.blocks(name)` and then each instance of its `dynamic "NAME"` blocks whose
     `for_each` is known: the `content` block, with the iterator (`NAME`, or `iterator = X`)

@@ -33,6 +33,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from checker.parsers.terraform.decoders import DECODERS
 from checker.parsers.terraform.expr_parse import EvalError, Parser, Unresolved
 
 __all__ = ["FUNCTIONS", "EvalError", "Scope", "Unresolved", "evaluate", "evaluate_template"]
@@ -199,6 +200,7 @@ FUNCTIONS: Mapping[str, tuple[int, int, Callable[[list[Any]], Any]]] = {
     "lower": (1, 1, lambda a: _text(a[0]).lower()),
     "upper": (1, 1, lambda a: _text(a[0]).upper()),
     "jsonencode": (1, 1, lambda a: json.dumps(a[0], separators=(",", ":"))),
+    **DECODERS,  # yamldecode, jsondecode, csvdecode: of a module file's text (`values`)
 }
 
 

@@ -16,8 +16,8 @@ from typing import Any
 from checker.model import Grant, IdentityObject, Location, ModuleSources
 from checker.parsers import common
 from checker.parsers.terraform.digest import METADATA_ATTRIBUTES, block_digest
-from checker.parsers.terraform.expansion import instances
-from checker.parsers.terraform.files import inline_files
+from checker.parsers.terraform.expansion import dormant, instances
+from checker.parsers.terraform.files import fileset_reads, inline_files
 from checker.parsers.terraform.grants import bound_members, frame_attributes, grant_extractor
 from checker.parsers.terraform.grants_aws import permissions_boundary
 from checker.parsers.terraform.grants_azure import not_identity_parts
@@ -103,8 +103,7 @@ def resource_identity(
     block, file_inputs = inline_files(block, module) if module is not None else (block, ())
     node = block.node
     if key in _REFINED_BY:
-        # Catalogued only for some values of one attribute (`aws_ssm_parameter:SecureString`):
-        # a plain String parameter is configuration, not a secret.
+        # Catalogued only for some values (`aws_ssm_parameter:SecureString`), not plain ones.
         key = _refined(key, node.get(_REFINED_BY[key]), catalogue)
     entry = catalogue.get(FORMAT, key)
     if entry is None:
@@ -123,6 +122,7 @@ def resource_identity(
     metadata, metadata_from = _metadata(node, doc, module)
     unknown = unresolved_values(node, resolver, module, Known(ctx.resource_types, ctx.data_types,
                                                                ctx.modules))
+    sets = fileset_reads(block, module, doc.path.rpartition("/")[0], unknown.facts)
     return IdentityObject(
         kind=entry.kind,
         platform=entry.platform,
@@ -139,13 +139,13 @@ def resource_identity(
         boundary=permissions_boundary(rtype, resolving(node, resolver)),
         usages=key_usages(rtype, node),
         principals=literal_principals(node),
-        inputs=(*file_inputs, *resolver.inputs(), *unknown.inputs),
-        digest=block_digest(block, module, not_identity_parts(key, node.body)) + unknown.digest,
+        inputs=(*file_inputs, *resolver.inputs(), *sets[0]),
+        digest=block_digest(block, module, not_identity_parts(key, node.body)) + sets[2],
         frame_digest=block_digest(block, module, f) if (f := frame_attributes(key)) else "",
         bound=bound_members(key, resolving(node, resolver)),
         untagged_digest=block_digest(block, module, METADATA_ATTRIBUTES),
-        metadata_from=metadata_from,
-        unresolved=unknown.entries,
+        metadata_from=metadata_from, dormant=dormant(node, resolver),
+        unresolved=sets[1],
     )
 
 

@@ -239,12 +239,17 @@ def is_expr(value: str) -> bool:
 
 #: `NAME = value` (the name may be quoted), the value's text in group 1.
 _ASSIGNMENT = re.compile(r'\s*"?[A-Za-z_][\w-]*"?\s*=(?!=)\s*(.*\S)\s*\Z', re.DOTALL)
+_ONE_LINE_BLOCK = re.compile(r'\s*[A-Za-z_][\w-]*(?:\s+"[^"]*")*\s*\{(.*)\}\s*')
 
 
 def assignment_text(lines: Sequence[str], span: tuple[int, int]) -> str | None:
-    """The value text of the `NAME = value` attribute on 1-based lines `span`, else None."""
+    """The value text of the `NAME = value` attribute on 1-based lines `span`, else None; in
+    a one-line block (`locals { cfg = yamldecode(...) }`), the text inside its braces."""
     first, last = span
-    m = _ASSIGNMENT.match("\n".join(lines[first - 1:last]))
+    text = "\n".join(lines[first - 1:last])
+    m = _ASSIGNMENT.match(text)
+    one_line = _ONE_LINE_BLOCK.fullmatch(text) if m is None and first == last else None
+    m = _ASSIGNMENT.match(one_line.group(1)) if one_line is not None else m
     return m.group(1) if m is not None else None
 
 

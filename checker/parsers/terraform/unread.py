@@ -34,8 +34,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from checker.model import UNREAD, IdentityObject, Location, Unresolved
+from checker.model import UNREAD, IdentityObject, Location, ModuleSources, Unresolved
+from checker.parsers.common import file_reference
 from checker.parsers.terraform.nodes import META, Block, Doc, Node, as_list
+from checker.parsers.terraform.resolver import Resolver
+from checker.parsers.terraform.values import Inputs, has_expression
 
 #: Cloud CLI sub-commands that mint or widen access, matched in a command's text (global
 #: options may sit between the CLI and its sub-command). Sources, one page per family:
@@ -67,6 +70,7 @@ _COMMAND_ARGS = ("command", "interpreter", "inline", "script", "scripts", "progr
 _PINNED_REF = re.compile(r"[?&]ref=[0-9a-fA-F]{40}(?:&|$)")
 _EXACT_VERSION = re.compile(r"^\s*=?\s*v?\d+\.\d+\.\d+(?:[-+][\w.]+)?\s*$")
 _PROGRAM = re.compile(r"[\w./-]+")
+_MODULE_PATH = re.compile(r"\$\{\s*path\.(?:module|root|cwd)\s*\}/[\w./-]+")
 
 
 def grant_verbs(text: str) -> list[tuple[str, str]]:
@@ -81,10 +85,12 @@ def grant_verbs(text: str) -> list[tuple[str, str]]:
     return [(p, v) for _, p, v in sorted(found)]
 
 
-def provisioner_facets(block: Block, address: str) -> Iterator[IdentityObject]:
+def provisioner_facets(block: Block, address: str,
+                       module: ModuleSources | None = None) -> Iterator[IdentityObject]:
     """One facet per `local-exec`/`remote-exec` provisioner of resource `block` (see the module
     doc); `address` is the resource's (`terraform_data.attach`); the facet's is
-    `<address>.provisioner.<type>` (then `[1]`, `[2]` for more of one type)."""
+    `<address>.provisioner.<type>` (then `[1]`, `[2]` for more of one type). `module` gives
+    the values its arguments read (`_resolved`)."""
     node = block.node
     seen: dict[str, int] = {}
     for i, item in enumerate(as_list(node.body.get("provisioner"))):
@@ -97,18 +103,20 @@ def provisioner_facets(block: Block, address: str) -> Iterator[IdentityObject]:
             n = seen.get(label, 0)
             seen[label] = n + 1
             name = f"{address}.provisioner.{label}" + (f"[{n}]" if n else "")
-            yield _command_facet(inner, f"{UNREAD}provisioner", name, label, address)
+            yield _command_facet(inner, f"{UNREAD}provisioner", name, label, module, address)
 
 
-def external_facet(block: Block) -> IdentityObject:
+def external_facet(block: Block, module: ModuleSources | None = None) -> IdentityObject:
     """The facet of a `data "external"` block: the program it runs."""
     return _command_facet(block.node, f"{UNREAD}external", f"data.external.{block.labels[1]}",
-                          "external")
+                          "external", module)
 
 
-def remote_module_facet(block: Block) -> IdentityObject | None:
+def remote_module_facet(block: Block, module: ModuleSources | None = None
+                        ) -> IdentityObject | None:  # fmt: skip
     """The facet of a `module` call whose `source` is remote (see the module doc); None for a
-    local (`./`, `../`) or missing `source`."""
+    local (`./`, `../`) or missing `source`. Each argument's value is its resolved value
+    (`_resolved`: `admin = var.admin` means what the tfvars or default say)."""
     node = block.node
     source = node.body.get("source")
     if not isinstance(source, str) or not source or source.startswith(("./", "../")):
@@ -117,9 +125,11 @@ def remote_module_facet(block: Block) -> IdentityObject | None:
     pinned = bool(_PINNED_REF.search(source)) or (
         isinstance(version, str) and bool(_EXACT_VERSION.match(version)))
     reason = f"remote module {_shown(source)} not read" + ("" if pinned else ", unpinned")
-    entries = [Unresolved(name, _digest(value), reason, node.line(name))
+    resolver = Resolver(module)
+    entries = [Unresolved(name, _digest(_resolved(node, name, resolver)), reason, node.line(name))
                for name, value in node.body.items() if name not in META]
-    return _facet(node, f"{UNREAD}module", f"module.{block.labels[0]}", entries, "generic")
+    return _facet(node, f"{UNREAD}module", f"module.{block.labels[0]}", entries, "generic",
+                  inputs=resolver.inputs())
 
 
 def var_file_facet(path: str, values: Sequence[tuple[str, Any, int]]) -> IdentityObject:
@@ -143,36 +153,76 @@ def _inner(node: Node, body: Mapping[str, Any], json_path: tuple[str | int, ...]
 
 
 def _command_facet(node: Node, type_: str, address: str, what: str,
-                   derived: str = "") -> IdentityObject:
+                   module: ModuleSources | None, derived: str = "") -> IdentityObject:
     """A facet for every argument of `node` (the command, and `environment`, `working_dir`,
-    `query`, ...: they change what it does); the program is the first word of the first
-    command argument (`_COMMAND_ARGS`)."""
-    words = [w for name in _COMMAND_ARGS for w in _PROGRAM.findall(" ".join(
-        _texts(node.body.get(name))))]
+    `query`, ...: they change what it does), each by its resolved value (`_resolved`); the
+    program is the first word of the first command argument (`_COMMAND_ARGS`)."""
+    resolver = Resolver(module)
+    values = {name: _resolved(node, name, resolver) for name in node.body if name not in META}
+    words = [w for name in _COMMAND_ARGS for w in _PROGRAM.findall(re.sub(
+        r"\$\{\s*path\.\w+\s*\}", ".", " ".join(_texts(values.get(name)))))]
     reason = f"{what} command run by Terraform ({_shown(words[0] if words else '?')})"
     entries: list[Unresolved] = []
     platforms: list[str] = []
-    for name, value in node.body.items():
-        if name in META:
-            continue
-        verbs = grant_verbs(" ".join(_texts(value)))
+    inputs = list(resolver.inputs())
+    bodies: dict[str, list[str]] = {}
+    for name, value in list(values.items()):
+        scripts = _scripts(_texts(value), module)
+        inputs += [(f'script("{where.path}")', where) for _, where, _ in scripts]
+        bodies[name] = [body for body, _, _ in scripts]
+        if scripts:  # what it runs is the script's bytes too
+            values[name] = {"value": value, "scripts": [(w.path, d) for _, w, d in scripts]}
+    for name, value in values.items():
+        verbs = grant_verbs(" ".join([*_texts(value), *bodies[name]]))
         platforms += [p for p, _ in verbs]
         shown = ", ".join(dict.fromkeys(v for _, v in verbs))
         entries.append(Unresolved(name, f"{_digest(value)} {shown}".strip(), reason,
                                   node.line(name)))
     return _facet(node, type_, address, entries, platforms[0] if platforms else "generic",
-                  derived)
+                  derived, tuple(dict.fromkeys(inputs)))
+
+
+def _scripts(texts: Sequence[str], module: ModuleSources | None
+             ) -> list[tuple[str, Location, str]]:  # fmt: skip
+    """(text, whole-file location, digest) of each file of `module` that `texts` name by a
+    `${path.module}/...` path (a script the command runs: `checker.parsers.common.SCRIPT_PATH`
+    makes the sources read it); a file not read is left out (the command's text still counts)."""
+    if module is None:
+        return []
+    found: list[tuple[str, Location, str]] = []
+    for text in texts:
+        for m in _MODULE_PATH.finditer(text):
+            path = file_reference(module.directory, m.group(0))
+            src = next((f for f in module.files if f.path == path), None)
+            if src is None:
+                continue
+            body = src.raw.decode("utf-8", "replace")
+            lines = max(body.count("\n") + (0 if body.endswith("\n") else 1), 1)
+            digest = "sha256:" + hashlib.sha256(src.raw).hexdigest()[:12]
+            found.append((body, Location(src.path, 1, lines), digest))
+    return found
+
+
+def _resolved(node: Node, name: str, resolver: Resolver) -> Any:
+    """Argument `name`'s value with its `local.*`/`var.*` values substituted (`Resolver`, from
+    its source text), so a change of a value it reads (a tfvars value, a variable default, a
+    local in any file) is a change of the argument; what stays unresolved is kept as written,
+    marked `{"unresolved": <text>}` (a change of its text is still a change)."""
+    value = node.body.get(name)
+    got = resolver.resolve(value, node.text(name))
+    return {"unresolved": got} if has_expression(got) else got
 
 
 def _facet(node: Node, type_: str, address: str, entries: Sequence[Unresolved],
-           platform: str, derived: str = "") -> IdentityObject:
+           platform: str, derived: str = "", inputs: Inputs = ()) -> IdentityObject:
     """The facet: `derived_from` is the resource a provisioner belongs to, else the file,
-    never the facet's own address (that marks a workload facet: `checks/workloads.py`)."""
+    never the facet's own address (that marks a workload facet: `checks/workloads.py`);
+    `inputs` the module values its arguments read (a change of one touches the facet)."""
     obj = IdentityObject(
         kind="role_binding", platform=platform, type=type_, address=address,
         location=Location(node.doc.path, node.start, node.end),
         attribute_lines={u.attribute: u.line or node.start for u in entries},
-        derived_from=derived or node.doc.path, unresolved=tuple(entries))
+        derived_from=derived or node.doc.path, unresolved=tuple(entries), inputs=inputs)
     return _with_digest(obj, [tuple(u[:3]) for u in entries])
 
 

@@ -86,15 +86,15 @@ _MODULE_SKIP = re.compile(r"^(?:source|version|providers|depends_on|count|for_ea
 _KNOWN_DATA = frozenset({"aws_caller_identity", "aws_partition", "aws_region",
                          "aws_service_principal", "aws_iam_policy_document",
                          "azurerm_client_config", "azuread_client_config", "google_client_config"})
-#: Reference roots that are the caller's (or `for_each`'s) values, and the environment's.
-_CALLER_ROOTS = frozenset({"var", "each", "count", "self"})
-_ENV_ROOTS = frozenset({"path", "terraform"})
+_CALLER_ROOTS = frozenset({"var", "each", "count", "self"})  # the caller's, `for_each`'s values
+_ENV_ROOTS = frozenset({"path", "terraform"})  # reference roots of the environment
 #: Attributes naming who gets a grant: a provider-computed value there is a managed
 #: resource's own identity (`azurerm_kubernetes_cluster.x.kubelet_identity[0].object_id`).
-_PRINCIPAL_NAMES = frozenset({"member", "members", "principal_id", "principal_arn",
-                              "identifiers", "user", "users", "group", "groups",
-                              "grantee_principal", "subject", "issuer", "audience", "audiences",
-                              "permission_set_arn"})
+_PRINCIPAL_NAMES = frozenset({
+    "member", "members", "principal_id", "principal_arn", "identifiers", "user", "users", "group",
+    "groups", "grantee_principal", "subject", "issuer", "audience", "audiences",
+    "permission_set_arn",
+})  # fmt: skip
 #: A dotted reference (`data.t.n.attr`, `module.m.out`, `aws_x.y[0].z`) inside an expression.
 _REFERENCE = re.compile(
     r"(?<![\w.\-\"])([A-Za-z_][\w-]*(?:\s*\[[^\]\[]*\]|\.[A-Za-z_*][\w-]*)+)")
@@ -140,21 +140,21 @@ class Unresolvable:
     entries: tuple[Unresolved, ...] = ()
     inputs: tuple[tuple[str, Location], ...] = ()
     digest: str = ""
+    facts = property(lambda self: (self.inputs, self.entries, self.digest))  # fileset_reads'
 
 
 def unresolved_values(node: Node, resolver: Resolver | None, module: ModuleSources | None,
                       known: Known, bearing: Bearing = resource_bearing) -> Unresolvable:
     """What cannot be computed in the `bearing` attributes of `node` (see the module doc).
 
-    `resolver` is the identity's own `values.Resolver` (None without module values): each
-    attribute value goes through `Resolver.resolve_deep` first, so whatever the Resolver learns
-    to evaluate is no longer reported. Entries are in attribute order, without repeats; each
-    line is its attribute's (or nested block attribute's) first line.
+    `resolver` is the identity's own `values.Resolver` (None without module values): whatever
+    it evaluates is not reported. Entries are in attribute order, without repeats; each line is
+    its attribute's (or nested block attribute's) first line.
     """
     walk = _Walk(node, resolver, module, known)
-    for path, value, line in _attributes(node, ()):
+    for path, value, line, text in _attributes(node, ()):
         if bearing(path):
-            walk.attribute(".".join(path), path[-1], value, line)
+            walk.attribute(".".join(path), path[-1], value, line, text)
     inputs = tuple(walk.inputs.items())
     digest = ""
     if walk.texts:
@@ -164,9 +164,9 @@ def unresolved_values(node: Node, resolver: Resolver | None, module: ModuleSourc
 
 
 def _attributes(node: Node, prefix: tuple[str, ...]
-                ) -> Iterator[tuple[tuple[str, ...], Any, int]]:  # fmt: skip
-    """(path, raw value, line) of every attribute of `node` and of its nested blocks; a
-    `dynamic "x" { content { ... } }` block reads as `x`."""
+                ) -> Iterator[tuple[tuple[str, ...], Any, int, str | None]]:  # fmt: skip
+    """(path, raw value, line, source text or None) of every attribute of `node` and of its
+    nested blocks; a `dynamic "x" { content { ... } }` block reads as `x`."""
     for name, value in node.body.items():
         if name in META or name in _NOT_BEARING:
             continue
@@ -184,31 +184,31 @@ def _attributes(node: Node, prefix: tuple[str, ...]
             for child in nested:
                 yield from _attributes(child, (*prefix, name))
             continue
-        yield (*prefix, name), value, node.line(name)
+        yield (*prefix, name), value, node.line(name), node.text(name)
 
 
 class _Walk:
     """One identity's walk: entries found, inputs read, the text of each input."""
     def __init__(self, node: Node, resolver: Resolver | None, module: ModuleSources | None,
                  known: Known) -> None:
-        self.node, self.resolver, self.module, self.known = node, resolver, module, known
+        self.node, self.module, self.known = node, module, known
+        self.resolver = resolver or Resolver(None)  # literals alone without module values
         self.entries: list[Unresolved] = []
         self.inputs: dict[str, Location] = {}
         self.texts: dict[str, str] = {}
         self.iterators = _iterators(node.body)
         self.principal = False
 
-    def attribute(self, attr: str, name: str, raw: Any, line: int) -> None:
-        """Record the causes in one attribute's value (a policy document: its statements)."""
+    def attribute(self, attr: str, name: str, raw: Any, line: int, text: str | None) -> None:
+        """Record the causes in one attribute's value (a policy document: its statements),
+        computed from its source `text` (python-hcl2 drops quotes inside `concat(["a"])`)."""
         self.principal = attr.rsplit(".", 1)[-1] in _PRINCIPAL_NAMES or attr.endswith(
             ("subject.name", "condition.values"))
-        value = self.resolver.resolve_deep(raw) if self.resolver is not None else raw
+        value = self.resolver.resolve_deep(self.resolver.resolve(raw, text))
         if name in _DOCUMENT_NAMES and isinstance(value, str):
             doc = policy_document(value)
             if isinstance(doc, dict):
-                if self.resolver is not None:
-                    doc = self.resolver.resolve_deep(doc)
-                value = _document_parts(doc)
+                value = _document_parts(self.resolver.resolve_deep(doc))
         for text in _strings(value):
             for expr in _interpolations(text):
                 for expression, reason in self.causes(expr, "", 0)[0]:
