@@ -26,13 +26,13 @@ from checker.model import (
     SourceFile,
     Verdict,
 )
-from checker.parsers import FORMATS, VALUE_FORMATS, build_parsers, gitlab_ci
+from checker.parsers import FORMATS, TOKENS, VALUE_FORMATS, build_parsers, gitlab_ci
 from checker.parsers.suppressions import suppressions_in
 from checker.policy.catalogue import Catalogue, load_catalogue
 from checker.policy.config import Config
 from checker.policy.privileges import load_admin_table
 from checker.sources.budget import Job, parse_budget, parse_many
-from checker.sources.discovery import excluded, sniff
+from checker.sources.discovery import excluded, sniff, text_file
 from checker.sources.documents import SharedDocuments, parse_by_documents
 from checker.sources.modules import (
     calls_local_module,
@@ -172,7 +172,12 @@ def _plan(
         fmt = sniffed.format
         if fmt is None and src.path in gitlab_includes:
             fmt = "gitlab_ci"
-        if fmt is None or fmt not in FORMATS:
+        if fmt is None:
+            # A text file no parser reads: its format tokens are still secret material.
+            jobs += [(functools.partial(_analyse_file, TOKENS, False), src)] * (
+                secrets and text_file(src.raw))
+            continue
+        if fmt not in FORMATS:
             continue
         if len(src.raw) > config.max_file_bytes:
             text = decode(src, config.max_file_bytes)

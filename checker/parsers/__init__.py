@@ -31,6 +31,11 @@ FORMATS = frozenset({"terraform", "terraform_json", "terraform_vars", "terraform
 #: state file (`terraform.tfstate`) is secret material as a whole; `secret_values` are files
 #: that only hold values (`.env`, Helm values: `checker.sources.discovery.secret_values_file`).
 VALUE_FORMATS = frozenset({"terraform_vars", "terraform_state", "hcl", "secret_values"})
+#: The secret scan's format for a text file no parser reads (`.env.example`,
+#: `config/settings.json`, source code): only the format plugins run on it
+#: (`checker.secrets.hardcoded.find_tokens`), since a token's shape says it is one wherever it
+#: stands (issue 12: never pass a credential silently). No parser has it.
+TOKENS = "format_tokens"
 
 
 def build_parsers() -> Mapping[str, Parser]:

@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
-from checker.policy.placeholders import documented_example, placeholder_word
+from checker.policy.placeholders import documented_example, placeholder_word, shell_default
 from checker.secrets.detectors import may_hold_plugin_secret, plugin_values, plugins
 from checker.secrets.encoded import decoded_secrets, docker_auths, plugin_placeholder
 from checker.secrets.hot_lines import hot_lines
@@ -118,27 +118,6 @@ class Hit:
 
 
 
-_ENCRYPTED_KEY = re.compile(r"^(\s*)encryptedData\s*:\s*$")
-
-
-def encrypted_lines(lines: Sequence[str]) -> frozenset[int]:
-    """1-based lines inside a SealedSecret's `encryptedData:` block: ciphertext, not secrets."""
-    out: set[int] = set()
-    indent: int | None = None
-    for number, line in enumerate(lines, start=1):
-        if indent is not None:
-            if not line.strip() or len(line) - len(line.lstrip()) > indent:
-                out.add(number)
-                continue
-            indent = None
-        m = _ENCRYPTED_KEY.match(line)
-        if m:
-            indent = len(m.group(1))
-    return frozenset(out)
-
-
-
-
 def entropy(value: str) -> float:
     """Shannon entropy of `value` in bits per character, over the characters it contains.
 
@@ -211,13 +190,16 @@ def find_hardcoded(lines: Sequence[str],
             named = None  # a comment between `name:` and `value:` keeps the pair
         else:
             env_name = (named.group("name") or named.group("parent")) if named else None
-        found = _plugin_hits(number, line)
-        if found:
-            out.extend(found)
-            continue
+        plugin_found, plugin_values_seen = _plugin_hits(number, line)
         # A comment is prose or a commented-out example (`# static token: https://...`): only a
         # format-plugin match (a real token's shape) counts there, never a keyed value.
-        found = [] if COMMENT_ONLY.match(line) else _keyed_hits(number, line)
+        found = [] if COMMENT_ONLY.match(line) else _keyed_hits(
+            number, line, plugin_values_seen)
+        if plugin_found:
+            # The other pairs of a line a plugin matched (`{"db_password": "...", "github_token":
+            # "ghp_..."}` on one line) are judged too; the matched values are not said twice.
+            out.extend(sorted([*plugin_found, *found], key=lambda h: h.detector == _KEYED))
+            continue
         default = _TF_DEFAULT.match(line) or (
             _TF_DEFAULT.match(line[header.end():]) if header else None)  # fmt: skip
         if variable is not None and default and not found:
@@ -243,6 +225,16 @@ def find_hardcoded(lines: Sequence[str],
     return [h for h in out if h.detector != _PRIVATE_KEY or _real_key(lines, h.line - 1)]
 
 
+def find_tokens(lines: Sequence[str]) -> list[Hit]:
+    """The format-plugin matches of `lines` only (a GitHub token, an AWS key id, a private key
+    with key material), in line order: how a text file no parser reads is judged
+    (`checker.parsers.TOKENS`); no keyed value, so a template's `DB_PASSWORD=...` is not."""
+    hot = hot_lines("\n".join(lines))
+    out = [hit for index in sorted(hot) if index < len(lines)
+           for hit in _plugin_hits(index + 1, lines[index][:MAX_LINE])[0]]
+    return [h for h in out if h.detector != _PRIVATE_KEY or _real_key(lines, h.line - 1)]
+
+
 def _real_key(lines: Sequence[str], index: int) -> bool:
     """A private-key header's hit stands: its block is no placeholder, and in a comment it is a
     whole block with key material (a header alone in a comment is prose)."""
@@ -251,8 +243,9 @@ def _real_key(lines: Sequence[str], index: int) -> bool:
     return holds_key(lines, index)
 
 
-def _plugin_hits(number: int, line: str) -> list[Hit]:
-    """Format-plugin matches on one line, each distinct value once, placeholders skipped."""
+def _plugin_hits(number: int, line: str) -> tuple[list[Hit], frozenset[str]]:
+    """Format-plugin matches on one line, each distinct value once, placeholders skipped; and
+    every value a plugin matched (placeholders too)."""
     seen: set[str] = set()
     out: list[Hit] = []
     for plugin in plugins() if may_hold_plugin_secret(line) else ():
@@ -263,18 +256,19 @@ def _plugin_hits(number: int, line: str) -> list[Hit]:
             detector = str(plugin.secret_type)
             out.append(Hit(number, detector, _key_before(line, value),
                            redact(value, detector in _PASSWORD_LIKE), documented_example(value)))
-    return out
+    return out, frozenset(seen)
 
 
-#: Every key `_keyed_hit` accepts contains one of these (the words of `SECRET_KEY`, and the
-#: password names of `is_password_key`): a line without any has no keyed hit, and is not split
-#: into pairs (most lines of a file).
-_KEY_WORDS = re.compile(r"(?i)pass|pwd|secret|token|key|credential")
+#: Every key `_keyed_hit` accepts contains one of these (the words of `SECRET_KEY`, the
+#: password names of `is_password_key`, and `Authorization`): a line without any has no keyed
+#: hit, and is not split into pairs (most lines of a file).
+_KEY_WORDS = re.compile(r"(?i)pass|pwd|secret|token|key|credential|authorization")
 
 
-def _keyed_hits(number: int, line: str) -> list[Hit]:
+def _keyed_hits(number: int, line: str, matched: Set[str] = frozenset()) -> list[Hit]:
     """`key: value` / `key = "value"` pairs on one line that hold a secret (see `_keyed_hit`),
-    each distinct value once."""
+    each distinct value once; a value holding one of `matched` (a format plugin's match on the
+    line) is skipped."""
     if not _KEY_WORDS.search(line):
         return []
     seen: set[str] = set()
@@ -282,7 +276,8 @@ def _keyed_hits(number: int, line: str) -> list[Hit]:
     for m in _KV.finditer(line):
         key, raw = m.group("key"), m.group("val")
         value = _unquote(raw)
-        if value in seen or _continues(line[m.end():], m.group("op"), raw):
+        if (value in seen or _continues(line[m.end():], m.group("op"), raw)
+                or any(v in value for v in matched)):
             continue
         hit = _keyed_hit(number, key, raw, value)
         if hit is not None:
@@ -342,10 +337,21 @@ def is_password_key(name: str) -> bool:
 _HCL_TYPE_WORDS = frozenset({"string", "number", "bool", "any"})
 
 
+#: An HTTP `Authorization` (or `Proxy-Authorization`) header key, and its value's scheme and
+#: credential (RFC 9110 section 11.6.2, https://www.rfc-editor.org/rfc/rfc9110#section-11.6.2;
+#: `Bearer`, RFC 6750 section 2.1, https://www.rfc-editor.org/rfc/rfc6750#section-2.1): an MCP
+#: server's `headers` (`"Authorization": "Bearer <token>"`) carry the token itself.
+_AUTH_HEADER = re.compile(r"(?i)^(?:proxy[_-])?authorization$")
+_AUTH_VALUE = re.compile(r"(?i)^(?:bearer|basic|token|bot|apikey)\s+(?P<credential>\S+)$")
+
+
 def _keyed_hit(number: int, key: str, raw: str, value: str) -> Hit | None:
     name = key.rsplit(".", 1)[-1]
+    header = _AUTH_VALUE.match(value) if _AUTH_HEADER.match(name) else None
+    if header is not None:
+        value = header.group("credential")  # `Bearer <credential>`: judged as a token's value
     password = is_password_key(name)
-    if (not (password or SECRET_KEY.search(name)) or _SETTING_KEY.match(name)
+    if (not (password or header or SECRET_KEY.search(name)) or _SETTING_KEY.match(name)
             or is_placeholder(value, quoted=raw[:1] in "\"'")):
         return None
     if raw[:1] not in "\"'" and value in _HCL_TYPE_WORDS:
@@ -354,6 +360,9 @@ def _keyed_hit(number: int, key: str, raw: str, value: str) -> Hit | None:
         return None  # `HF_TOKEN: "HF_TOKEN"`: the value names the variable, it is no secret
     if not password and _SLUG.match(value):
         return None  # `tlsSecret: keycloak-tls`, `*_secret_key = "feeds-api-key"`: a name
+    default = shell_default(value)
+    if default is not None:
+        value = default.strip()  # `${DB_PASSWORD:-x}`: `x` is the value when none is set
     candidates = [value]
     if _BASE64.match(value) and len(value) % 4 == 0:
         try:
