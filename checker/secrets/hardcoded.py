@@ -25,6 +25,7 @@ from checker.policy.placeholders import documented_example, placeholder_word, sh
 from checker.secrets.detectors import may_hold_plugin_secret, plugin_values, plugins
 from checker.secrets.encoded import decoded_secrets, docker_auths, plugin_placeholder
 from checker.secrets.hot_lines import hot_lines
+from checker.secrets.password_keys import is_password_key
 from checker.secrets.pem import holds_key, placeholder_block
 from checker.secrets.redact import PASSWORD_LIKE as _PASSWORD_LIKE
 from checker.secrets.redact import redact
@@ -42,19 +43,9 @@ SECRET_KEY = re.compile(
     r"(?i)(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|private[_-]?key|privatekey"
     r"|secret[_-]?key|access[_-]?key|client[_-]?secret|credentials?|auth[_-]?key|token[_-]?key)$"
 )
-#: Password-named keys: any literal of `MIN_PASSWORD_LENGTH`+ characters is a hardcoded
+#: Password-named keys (`is_password_key`): any literal of this many characters is a hardcoded
 #: password, however weak (`root`, `hackme` are exactly the passwords attackers try first).
-_PASSWORD_KEY = re.compile(r"(?i)(?:password|passwd|pwd)$")
 MIN_PASSWORD_LENGTH = 4
-#: A name component that says password (`DB_PASS`, `DB_PASS_BD_2`, `smtp-pwd-ro`): the key is
-#: split on `_`, `-`, `.`; `pass` counts only after another component (`pass_through`,
-#: `pass_host_header` are settings; a lone `PASS:` is mostly prose), and what follows it may
-#: only be short qualifiers (`bd`, `2`, `rw`, `v2`), never a metadata word
-#: (`_PASSWORD_QUALIFIER_NOT`).
-_PASSWORD_PART = frozenset({"password", "passwd", "pwd", "pass"})
-_PASSWORD_QUALIFIER = re.compile(r"(?i)^[a-z0-9]{1,3}$")
-_PASSWORD_QUALIFIER_NOT = frozenset({"len", "min", "max", "env", "url", "uri", "id", "arn", "ttl",
-                                     "age", "ref", "key", "set", "cmd", "var", "md5", "sha"})
 #: `key: value`, `key = "value"`, `"key": "value"`, `KEY=value` (env / shell).
 _KV = re.compile(
     r"""(?P<kq>["']?)(?P<key>[A-Za-z_][\w.\-]*)(?P=kq)\s*(?P<op>:|=)\s*"""
@@ -149,8 +140,8 @@ def is_placeholder(value: str, quoted: bool = False) -> bool:
     )
 
 
-def find_hardcoded(lines: Sequence[str],
-                   key_names: Set[tuple[int, str]] = frozenset()) -> list[Hit]:
+def find_hardcoded(lines: Sequence[str], key_names: Set[tuple[int, str]] = frozenset(),
+                   template: bool = False) -> list[Hit]:
     """Hardcoded secrets in `lines` (index 0 is line 1), in line order.
 
     `key_names` are `(line, key)` pairs the caller knows hold a key name, never a value (from
@@ -160,8 +151,11 @@ def find_hardcoded(lines: Sequence[str],
     Format plugins run first (a private-key header whose block holds no key material is
     skipped: `checker.secrets.pem`); a credential-named key with a literal of at least `MIN_LENGTH`
     characters and `MIN_ENTROPY` bits per character is the fallback (`credential-named key`).
-    On one line, each detector runs only when the ones before it found nothing: plugins, then
-    `key: value` pairs, then a Terraform variable's `default`, then a `name:`/`value:` pair.
+    With `template` (a dotenv template, `.env.example`) a password-named key's literal must be
+    as long and random as any secret's: `DB_PASSWORD=postgres` documents a default there.
+    On one line, each detector runs only when the ones before it found nothing: plugins (the
+    line's other pairs are still judged), then `key: value` pairs, then a Terraform variable's
+    `default`, then a `name:`/`value:` pair.
     """
     out: list[Hit] = []
     env_name: str | None = None
@@ -194,7 +188,7 @@ def find_hardcoded(lines: Sequence[str],
         # A comment is prose or a commented-out example (`# static token: https://...`): only a
         # format-plugin match (a real token's shape) counts there, never a keyed value.
         found = [] if COMMENT_ONLY.match(line) else _keyed_hits(
-            number, line, plugin_values_seen)
+            number, line, plugin_values_seen, template)
         if plugin_found:
             # The other pairs of a line a plugin matched (`{"db_password": "...", "github_token":
             # "ghp_..."}` on one line) are judged too; the matched values are not said twice.
@@ -265,7 +259,8 @@ def _plugin_hits(number: int, line: str) -> tuple[list[Hit], frozenset[str]]:
 _KEY_WORDS = re.compile(r"(?i)pass|pwd|secret|token|key|credential|authorization")
 
 
-def _keyed_hits(number: int, line: str, matched: Set[str] = frozenset()) -> list[Hit]:
+def _keyed_hits(number: int, line: str, matched: Set[str] = frozenset(),
+                template: bool = False) -> list[Hit]:
     """`key: value` / `key = "value"` pairs on one line that hold a secret (see `_keyed_hit`),
     each distinct value once; a value holding one of `matched` (a format plugin's match on the
     line) is skipped."""
@@ -279,7 +274,7 @@ def _keyed_hits(number: int, line: str, matched: Set[str] = frozenset()) -> list
         if (value in seen or _continues(line[m.end():], m.group("op"), raw)
                 or any(v in value for v in matched)):
             continue
-        hit = _keyed_hit(number, key, raw, value)
+        hit = _keyed_hit(number, key, raw, value, template)
         if hit is not None:
             seen.add(value)
             out.append(hit)
@@ -316,22 +311,6 @@ def _unquote(raw: str) -> str:
     return raw
 
 
-def is_password_key(name: str) -> bool:
-    """True when key `name` names a password: it ends in `password`/`passwd`/`pwd`, or one of
-    its `_`/`-`/`.` components is one (`pass` only after another component), followed only by
-    short qualifiers (`DB_PASS_BD_2`); see `_PASSWORD_PART`."""
-    if _PASSWORD_KEY.search(name):
-        return True
-    parts = [part.lower() for part in re.split(r"[_.\-]+", name) if part]
-    for index, part in enumerate(parts):
-        if part not in _PASSWORD_PART or (part == "pass" and index == 0):
-            continue
-        tail = parts[index + 1 :]
-        if all(_PASSWORD_QUALIFIER.match(q) and q not in _PASSWORD_QUALIFIER_NOT for q in tail):
-            return True
-    return False
-
-
 #: Terraform's primitive type keywords: unquoted, they are a variable's type constraint
 #: (https://developer.hashicorp.com/terraform/language/expressions/type-constraints).
 _HCL_TYPE_WORDS = frozenset({"string", "number", "bool", "any"})
@@ -345,7 +324,7 @@ _AUTH_HEADER = re.compile(r"(?i)^(?:proxy[_-])?authorization$")
 _AUTH_VALUE = re.compile(r"(?i)^(?:bearer|basic|token|bot|apikey)\s+(?P<credential>\S+)$")
 
 
-def _keyed_hit(number: int, key: str, raw: str, value: str) -> Hit | None:
+def _keyed_hit(number: int, key: str, raw: str, value: str, template: bool = False) -> Hit | None:
     name = key.rsplit(".", 1)[-1]
     header = _AUTH_VALUE.match(value) if _AUTH_HEADER.match(name) else None
     if header is not None:
@@ -380,7 +359,7 @@ def _keyed_hit(number: int, key: str, raw: str, value: str) -> Hit | None:
                 detector = str(plugin.secret_type)
                 return Hit(number, detector, key, redact(value, detector in _PASSWORD_LIKE),
                            documented_example(candidate))
-    if password:
+    if password and not template:
         if len(value) < MIN_PASSWORD_LENGTH:
             return None
     elif len(value) < MIN_LENGTH or entropy(value) < (

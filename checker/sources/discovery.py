@@ -47,7 +47,9 @@ _WALK_SUFFIXES = (".tf", ".tofu", ".tf.json", ".tfvars", ".hcl", ".yml", ".yaml"
                   ".env", *STATE_SUFFIXES)  # fmt: skip
 #: dotenv files (`.env`, `.env.production`, `prod.env`): `KEY=value` lines read by docker
 #: compose, direnv and most frameworks (https://docs.docker.com/compose/how-tos/environment-variables/variable-interpolation/#env-file);
-#: the documented templates beside them (`.env.example`) are read as documentation, not values.
+#: the documented templates beside them (`.env.example`) are `secret_template`: a format token
+#: or a random value under a credential-named key there is a credential, a weak password
+#: (`DB_PASSWORD=postgres`) is documentation.
 _DOTENV = re.compile(r"^(?:\.env(?:\.[\w.-]+)?|[\w.-]+\.env)$")
 _DOTENV_TEMPLATES = (".example", ".sample", ".template", ".dist", ".defaults")
 #: MCP client configurations: each server entry's `env`/`headers` carry the credential the
@@ -132,6 +134,8 @@ def sniff(path: str, head: bytes | None = None) -> Sniff:
         return Sniff("mcp_config")
     if secret_values_file(path) or credential_file(path):
         return Sniff("secret_values")
+    if _DOTENV.match(p.name):
+        return Sniff("secret_template")  # `.env.example`: `secret_values_file` says no
     if name.endswith((".tf.json", ".tofu.json")):  # OpenTofu reads .tofu.json like .tf.json
         return Sniff("terraform_json")
     if name.endswith((".tf", ".tofu")):  # OpenTofu reads .tofu files as Terraform
