@@ -188,3 +188,21 @@ def test_an_argocd_repository_secret_with_a_password_is_secret_material(
     assert nhi404 == [("NHI404", 15, True)]
     assert "stringData.password" in json.dumps(found)
     assert "stringData.type" not in json.dumps(found)
+
+
+def test_scan_reads_dotenv_templates_but_leaves_unread_files_to_check(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`scan` reads `.env.example` (a `secret_template`) but does not run the format plugins
+    over every other text file (README "Files and directories": the cost on a whole tree);
+    `check` and `hook` do, on the changed files."""
+    from checker.cli import main
+
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "settings.json").write_text(json.dumps({"token": PAT}) + "\n")
+    (tmp_path / ".env.example").write_text(f"GITHUB_TOKEN={PAT}\nPOSTGRES_PASSWORD=postgres\n")
+    code = main(["scan", str(tmp_path), "--format", "json"])
+    found = json.loads(capsys.readouterr().out)["findings"]
+    assert code == 1
+    assert [(f["rule_id"], f["path"].rsplit("/", 1)[-1], f["start_line"]) for f in found] == [
+        ("NHI401", ".env.example", 1)]
