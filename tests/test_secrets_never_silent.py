@@ -206,3 +206,20 @@ def test_scan_reads_dotenv_templates_but_leaves_unread_files_to_check(
     assert code == 1
     assert [(f["rule_id"], f["path"].rsplit("/", 1)[-1], f["start_line"]) for f in found] == [
         ("NHI401", ".env.example", 1)]
+
+
+def test_the_hook_reads_format_tokens_in_a_staged_file_no_parser_reads(
+    make_repo: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from checker.cli import main
+
+    repo: GitRepo = make_repo()
+    repo.commit({"README.md": "# app\n"}, author=HUMAN)
+    repo.stage({"config/settings.json": json.dumps({"github": {"token": PAT}}) + "\n"})
+    monkeypatch.chdir(repo.path)
+    monkeypatch.setenv("GIT_AUTHOR_NAME", AGENT[0])
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", AGENT[1])
+    code = main(["hook", "config/settings.json", "--format", "json"])
+    found = json.loads(capsys.readouterr().out)["findings"]
+    assert code == 1
+    assert found_at(found) == {("NHI401", "config/settings.json", 1, True)}
