@@ -223,3 +223,31 @@ def test_the_hook_reads_format_tokens_in_a_staged_file_no_parser_reads(
     found = json.loads(capsys.readouterr().out)["findings"]
     assert code == 1
     assert found_at(found) == {("NHI401", "config/settings.json", 1, True)}
+
+
+def _pem_body(seed: int) -> str:
+    import base64
+    import random
+
+    rng = random.Random(seed)
+    return "\n".join(base64.b64encode(bytes(rng.randrange(256) for _ in range(48))).decode()
+                     for _ in range(4))
+
+
+@pytest.mark.parametrize(("path", "text", "expected"), [
+    ("internal/testdata/keys.go",
+     f'package keys\n\nconst key = `-----BEGIN RSA PRIVATE KEY-----\n{_pem_body(1)}\n'
+     "-----END RSA PRIVATE KEY-----`\n", {("NHI401", "internal/testdata/keys.go", 3, True)}),
+    ("docs/api/spec.md",
+     "<p>&ldquo;private-key&rdquo;: &ldquo;&mdash;&ndash;BEGIN PRIVATE KEY&mdash;&ndash;\\n"
+     "<private-key>\\n&mdash;&ndash;END PRIVATE KEY&mdash;&ndash;\\n&rdquo;</p>\n", set()),
+])  # fmt: skip
+def test_a_private_key_in_an_unread_file_needs_its_key_material(
+    make_repo: Any, capsys: pytest.CaptureFixture[str], path: str, text: str,
+    expected: set[tuple[str, str, int, bool]],
+) -> None:
+    """In prose and code a private-key header counts only with a whole block of key material
+    (the generated-docs line is from external-secrets' docs/api/spec.md)."""
+    code, found, _ = _agent_adds(make_repo, capsys, {path: text})
+    assert found == expected
+    assert code == (1 if expected else 0)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from checker.policy.placeholders import documented_example, placeholder_word, shell_default
 from checker.secrets.detectors import may_hold_plugin_secret, plugin_values, plugins
 from checker.secrets.encoded import decoded_secrets, docker_auths, plugin_placeholder
-from checker.secrets.hot_lines import hot_lines
+from checker.secrets.hot_lines import hot_lines, plugin_gate_lines
 from checker.secrets.password_keys import is_password_key
 from checker.secrets.pem import holds_key, placeholder_block
 from checker.secrets.redact import PASSWORD_LIKE as _PASSWORD_LIKE
@@ -222,11 +222,14 @@ def find_hardcoded(lines: Sequence[str], key_names: Set[tuple[int, str]] = froze
 def find_tokens(lines: Sequence[str]) -> list[Hit]:
     """The format-plugin matches of `lines` only (a GitHub token, an AWS key id, a private key
     with key material), in line order: how a text file no parser reads is judged
-    (`checker.parsers.TOKENS`); no keyed value, so a template's `DB_PASSWORD=...` is not."""
-    hot = hot_lines("\n".join(lines))
-    out = [hit for index in sorted(hot) if index < len(lines)
+    (`checker.parsers.TOKENS`); no keyed value. A private-key header counts only with its
+    whole block of key material (`checker.secrets.pem.holds_key`)."""
+    gate = plugin_gate_lines("\n".join(lines))  # the plugins' own gate: key words do not count
+    out = [hit for index in sorted(gate) if index < len(lines)
            for hit in _plugin_hits(index + 1, lines[index][:MAX_LINE])[0]]
-    return [h for h in out if h.detector != _PRIVATE_KEY or _real_key(lines, h.line - 1)]
+    # Prose and code name private keys (`&mdash;BEGIN PRIVATE KEY` in generated docs): there a
+    # header counts only with a whole block of key material, as in a comment (`holds_key`).
+    return [h for h in out if h.detector != _PRIVATE_KEY or holds_key(lines, h.line - 1)]
 
 
 def _real_key(lines: Sequence[str], index: int) -> bool:
