@@ -17,7 +17,7 @@ from checker.change import ActorKind
 Level = Literal["error", "warning", "note"]
 FileFormat = Literal[
     "terraform", "terraform_json", "terraform_vars", "terraform_state", "hcl", "kubernetes",
-    "github_actions", "gitlab_ci", "secret_values", "mcp_config",
+    "github_actions", "gitlab_ci", "secret_values", "secret_template", "mcp_config",
 ]  # fmt: skip
 
 #: Identity kinds (DESIGN.md vocabulary) plus `policy`: a standalone grant document (an IAM

@@ -26,13 +26,13 @@ from checker.model import (
     SourceFile,
     Verdict,
 )
-from checker.parsers import FORMATS, VALUE_FORMATS, build_parsers, gitlab_ci
+from checker.parsers import FORMATS, TOKENS, VALUE_FORMATS, build_parsers, gitlab_ci
 from checker.parsers.suppressions import suppressions_in
 from checker.policy.catalogue import Catalogue, load_catalogue
 from checker.policy.config import Config
 from checker.policy.privileges import load_admin_table
 from checker.sources.budget import Job, parse_budget, parse_many
-from checker.sources.discovery import excluded, sniff
+from checker.sources.discovery import excluded, sniff, text_file
 from checker.sources.documents import SharedDocuments, parse_by_documents
 from checker.sources.modules import (
     calls_local_module,
@@ -79,11 +79,13 @@ def parse_sources(
     name no catalogued type/kind/action is not parsed (`checker.sources.prefilter`: it cannot
     define an identity). A `.tf` file reads the `local.X`/`var.X` values of its directory from the
     other `sources` of that directory (`checker.sources.modules`): pass a module's files together.
-    Each parse is bounded by the config's CPU-time budget (`budget.parse_budget`, NHI903 when
-    over); many files are parsed on `workers` processes (default: every core), few on `worker`
-    when one was started, else here; `alongside` runs here meanwhile (`budget.parse_many`).
+    A text file no parser reads is skipped here too (`scan`: format tokens are read only in the
+    changed files of `start_parse`). Each parse is bounded by the config's CPU-time budget
+    (`budget.parse_budget`, NHI903 when over); many files are parsed on `workers` processes
+    (default: every core), few on `worker` when one was started, else here; `alongside` runs
+    here meanwhile (`budget.parse_many`).
     """
-    jobs, problems = _plan(sources, catalogue, config, prefilter)
+    jobs, problems = _plan(sources, catalogue, config, prefilter, format_tokens=False)
     results = parse_many(jobs, catalogue, parse_budget(config), workers=workers, worker=worker,
                          alongside=alongside)
     return _collect(results, problems)
@@ -106,6 +108,8 @@ def start_parse(
     The caller reads the rest of git while the worker parses. Without a worker, or when it does
     not answer, the returned function parses in this process (same results, same budget).
     Without `secrets` only identities are parsed (no secret scan, no facets: the ledger).
+    A text file of `sides` that no parser reads still has its format tokens read
+    (`checker.parsers.TOKENS`): `check` and `hook` pass the changed files only.
     """
     shared = SharedDocuments()  # a document base and head (or two files) share, parsed once
     plans = [
@@ -135,10 +139,11 @@ def start_parse(
 def _plan(
     sources: Sequence[SourceFile], catalogue: Catalogue, config: Config, prefilter: bool,
     context: Sequence[SourceFile] = (), secrets: bool = True,
-    shared: SharedDocuments | None = None,
+    shared: SharedDocuments | None = None, format_tokens: bool = True,
 ) -> tuple[list[Job], list[ParseProblem]]:
     """The parse jobs for `sources` (see `parse_sources`) and the problems found before any
-    parse (files over the size limit that cannot be decoded).
+    parse (files over the size limit that cannot be decoded). With `format_tokens` (and `secrets`) a
+    text file no parser reads gets a job of the format plugins alone (`TOKENS`).
 
     A `.tf` job whose file names a `local.`/`var.` value carries its directory's
     `ModuleSources` (from `sources` and `context`); the jobs of one directory share one object,
@@ -172,7 +177,12 @@ def _plan(
         fmt = sniffed.format
         if fmt is None and src.path in gitlab_includes:
             fmt = "gitlab_ci"
-        if fmt is None or fmt not in FORMATS:
+        if fmt is None:
+            # A text file no parser reads: its format tokens are still secret material.
+            jobs += [(functools.partial(_analyse_file, TOKENS, False), src)] * (
+                secrets and format_tokens and text_file(src.raw))
+            continue
+        if fmt not in FORMATS:
             continue
         if len(src.raw) > config.max_file_bytes:
             text = decode(src, config.max_file_bytes)

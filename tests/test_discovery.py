@@ -124,13 +124,10 @@ def test_secrets_in_tfvars_hcl_and_variable_defaults(tmp_path: Path, capsys: Any
 
 def test_the_precommit_hook_passes_tfvars_files() -> None:
     manifest = (ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8")
-    pattern = re.search(r"files: '([^']+)'", manifest)
-    assert pattern is not None
-    for name in ("prod.auto.tfvars", "terraform.tfvars", "terragrunt.hcl", "main.tf", "a.yaml"):
-        assert re.search(pattern.group(1), name), name
+    # Every staged text file reaches the hook (issue 12); nhi-gate picks the reader by name.
+    assert re.search(r"files: '([^']+)'", manifest) is None and "types: [text]" in manifest
     for name in ("terraform.tfvars.json", "prod.auto.tfvars.json", "iam.tofu.json",
                  "terraform.tfstate", "prod.tfstate", "terraform.tfstate.backup"):
-        assert re.search(pattern.group(1), name), name
         assert classify(name, b"{}") is not None, name  # read by name, whatever the content
 
 

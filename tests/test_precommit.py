@@ -93,12 +93,12 @@ def test_manifest_validates(tmp_path: Path) -> None:
                         capture_output=True, text=True, check=False)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     bad = tmp_path / "bad.yaml"
-    bad.write_text(MANIFEST.read_text(encoding="utf-8").replace("types: [file]",
-                                                                "types: [filee]"),
+    bad.write_text(MANIFEST.read_text(encoding="utf-8").replace("types: [text]",
+                                                                "types: [textt]"),
                    encoding="utf-8")
     failed = subprocess.run(["pre-commit", "validate-manifest", str(bad)],
                             capture_output=True, text=True, check=False)
-    assert failed.returncode == 1 and "filee" in failed.stdout
+    assert failed.returncode == 1 and "textt" in failed.stdout
 
 
 def test_pre_commit_stage_blocks_agent_committer(

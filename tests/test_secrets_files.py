@@ -75,14 +75,17 @@ def test_scan_reads_dotenv_values_tfvars_json_and_mcp_files(
     (".env", "secret_values"),
     ("app/.env.production", "secret_values"),
     ("deploy/prod.env", "secret_values"),
-    ("app/.env.example", None),
-    ("app/.env.sample", None),
+    ("app/.env.example", "secret_template"),
+    ("app/.env.sample", "secret_template"),
     (".mcp.json", "mcp_config"),
     ("tools/.vscode/mcp.json", "mcp_config"),
     (".cursor/mcp.json", "mcp_config"),
     (".claude/settings.json", "mcp_config"),
     (".claude/settings.local.json", "mcp_config"),
     ("docs/mcp.json", None),
+    ("mcp.json", "mcp_config"),
+    (".windsurf/mcp_config.json", "mcp_config"),
+    ("claude_desktop_config.json", "mcp_config"),
 ])  # fmt: skip
 def test_classify_dotenv_and_mcp_files_by_name(path: str, fmt: str | None) -> None:
     assert classify(path, b"{}") == fmt
@@ -96,12 +99,13 @@ def test_classify_helm_values_by_name_and_content() -> None:
     assert classify("values.yaml", manifest) == "kubernetes"
 
 
-def test_the_precommit_hook_passes_dotenv_files() -> None:
+def test_the_precommit_hook_passes_every_text_file() -> None:
+    """No `files:` filter: dotenv, MCP, values and any other text file reach `nhi-gate hook`
+    (format tokens are read in every text file, issue 12)."""
     manifest = (ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8")
-    pattern = re.search(r"files: '([^']+)'", manifest)
-    assert pattern is not None
-    for name in (".env", "app/.env.production", "prod.env", ".mcp.json", "values.yaml"):
-        assert re.search(pattern.group(1), name), name
+    hook = manifest.split("- id: nhi-gate\n", 1)[1].split("\n- id:", 1)[0]
+    assert "types: [text]" in hook
+    assert re.search(r"^\s+files:", hook, re.MULTILINE) is None
 
 
 def test_agent_adding_a_dotenv_and_an_mcp_token_blocks_line_exact(

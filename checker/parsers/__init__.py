@@ -24,13 +24,21 @@ class Parser(Protocol):
 #: The formats `build_parsers` has a parser for (known without importing the parsers).
 FORMATS = frozenset({"terraform", "terraform_json", "terraform_vars", "terraform_state", "hcl",
                      "kubernetes", "github_actions", "gitlab_ci", "secret_values",
-                     "mcp_config"})  # fmt: skip
+                     "secret_template", "mcp_config"})  # fmt: skip
 #: Formats read for secret material only: they define no identity themselves. Terraform
 #: variable definitions files (`.tfvars`, `.tfvars.json`) and other HCL (`terragrunt.hcl`
 #: inputs) hold values such as `db_password = "..."` that end up in resources; a Terraform
 #: state file (`terraform.tfstate`) is secret material as a whole; `secret_values` are files
-#: that only hold values (`.env`, Helm values: `checker.sources.discovery.secret_values_file`).
-VALUE_FORMATS = frozenset({"terraform_vars", "terraform_state", "hcl", "secret_values"})
+#: that only hold values (`.env`, Helm values: `checker.sources.discovery.secret_values_file`);
+#: `secret_template` a dotenv template (`.env.example`), whose values are judged as tokens,
+#: never as weak passwords (`checker.secrets.hardcoded.find_hardcoded`'s `template`).
+VALUE_FORMATS = frozenset({"terraform_vars", "terraform_state", "hcl", "secret_values",
+                           "secret_template"})
+#: The secret scan's format for a text file no parser reads (`.env.example`,
+#: `config/settings.json`, source code): only the format plugins run on it
+#: (`checker.secrets.hardcoded.find_tokens`), since a token's shape says it is one wherever it
+#: stands (issue 12: never pass a credential silently). No parser has it.
+TOKENS = "format_tokens"
 
 
 def build_parsers() -> Mapping[str, Parser]:

@@ -8,7 +8,14 @@ same question of a value, so they ask it here and can never disagree (issue 15: 
 - `placeholder_word(value)`: the value says it is no secret: a placeholder word (`changeme`,
   `<token>`, `xxxx`, `your-`, `example`, `dummy`, `REDACTED`, `my-password`, ...), a reference
   or template (`${...}`, `$VAR`, `{{ }}`, `var.x`, `secrets:`, a secret-manager ARN), or at most
-  two distinct characters (`****`, `aaaa`). Both rules use it.
+  two distinct characters (`****`, `aaaa`). Both rules use it. A placeholder word never hides
+  a secret beside it (issue 12, "never pass a credential silently"): when what is left of the
+  value without its placeholder words is itself random (`random_rest`: `changeme-<24 random
+  characters>`, `<password>8fbp...`, `...-CHANGEME`), the value is no placeholder. A shell or
+  compose default (`${DB_PASSWORD:-value}`, `${VAR-value}`, POSIX "Parameter Expansion",
+  https://pubs.opengroup.org/onlinepubs/9799919799/utilities/V3_chap02.html#tag_19_06_02;
+  https://docs.docker.com/compose/how-tos/environment-variables/variable-interpolation/) is
+  read whenever the variable is unset, so its default is judged as the value.
 - `armoured_placeholder(value)`: a PEM value (`-----BEGIN CERTIFICATE-----` ... `-----END
   CERTIFICATE-----`, any label) whose every block's body holds no base64 run of 40 characters
   drawn from at least 10 different ones (`encoded_material`, which NHI401's private-key
@@ -29,7 +36,10 @@ Sources for the documented examples: AWS "Managing access keys for IAM users"
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
+from itertools import pairwise
 
 #: A reference, template or expression: the value is read from elsewhere at run time.
 REFERENCE = re.compile(
@@ -60,6 +70,17 @@ _DOCUMENTED = re.compile(
     r"(?![A-Za-z0-9/+])"
 )
 _KEY_SHAPED = re.compile(r"[A-Za-z0-9/+=]{20,}")
+#: `${NAME:-default}`, `${NAME-default}`, `${NAME:=default}`, `${NAME=default}` (the closing
+#: brace may be cut off by the caller's tokenizer): the default is the value when NAME is unset.
+_SHELL_DEFAULT = re.compile(r"^\$\{[A-Za-z_]\w*:?[-=](?P<default>[^{}$]*)\}?$")
+#: The pieces of a value between separators, for `random_rest`.
+_PIECE = re.compile(r"[A-Za-z0-9+/=]+")
+#: What is left of a value without its placeholder words is a secret from this many characters
+#: of random-looking pieces (`random_rest`) ...
+MIN_REST = 12
+#: ... at this Shannon entropy in bits per character (a random 12-character base62 string
+#: scores about 3.4; words joined by dashes are dropped piece by piece first).
+MIN_REST_ENTROPY = 3.0
 #: A base64 run this long is encoded material (a 64-character PEM line, or a 40-character piece
 #: of one cut by quotes or escapes) ...
 MIN_MATERIAL = 40
@@ -91,15 +112,55 @@ def documented_example(value: str) -> bool:
     return _DOCUMENTED.search(value) is not None
 
 
+def _entropy(value: str) -> float:
+    counts = Counter(value)
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in counts.values()) if n else 0.0
+
+
+def _random_piece(piece: str) -> bool:
+    """A piece of a value that may be random: it mixes letters and digits, or flips case
+    inside itself at least three times (`wKmDiFlz`); a word (`production`, `Secret`) or a
+    number alone (`2024`) is not."""
+    if any(c.isdigit() for c in piece) and any(c.isalpha() for c in piece):
+        return True
+    flips = sum(1 for a, b in pairwise(piece)
+                if a.isalpha() and b.isalpha() and a.islower() != b.islower())
+    return flips >= 3
+
+
+def random_rest(rest: str) -> bool:
+    """True when `rest`, what is left of a value without its placeholder words, is itself a
+    secret: its random-looking pieces (`_random_piece`) hold at least `MIN_REST` characters at
+    `MIN_REST_ENTROPY` bits per character (`8fbpaxmaL2fS-C-wK5mDiFlz` is; `-in-production`,
+    `-2024`, `-here` are not)."""
+    kept = "".join(p for p in _PIECE.findall(rest) if _random_piece(p))
+    return len(kept) >= MIN_REST and _entropy(kept) >= MIN_REST_ENTROPY
+
+
+def shell_default(value: str) -> str | None:
+    """The default of a shell or compose default expansion `value` (`${DB_PASSWORD:-x}` gives
+    `x`; the closing brace may be missing), else None."""
+    found = _SHELL_DEFAULT.match(value.strip())
+    return found.group("default") if found else None
+
+
 def placeholder_word(value: str) -> bool:
     """True when `value` (stripped) says it is no secret: empty, a placeholder word, a
     reference or template, or at most two distinct characters. A key-shaped value whose only
     placeholder word is `example` (`AKIAIOSFODNN7EXAMPLE`) is judged by `documented_example`
-    instead, so this says False for it."""
+    instead, so this says False for it. A value whose placeholder words leave a random rest
+    (`random_rest`: `changeme-8fbpaxmaL2fS-C-wK5mDiFlz`) is no placeholder, and a shell default
+    (`${DB_PASSWORD:-value}`) is judged by its default (see the module docstring)."""
     v = value.strip()
+    default = shell_default(v)
+    if default is not None:
+        return placeholder_word(default)
     if not v or REFERENCE.search(v) or len(set(v)) <= 2:
         return True
-    words = [m.group().lower() for m in _WORD.finditer(v)]
-    if words and all(w == "example" for w in words) and _KEY_SHAPED.fullmatch(v):
+    words = list(_WORD.finditer(v))
+    if words and all(m.group().lower() == "example" for m in words) and _KEY_SHAPED.fullmatch(v):
         return False  # a key-shaped value that only says EXAMPLE (AWS documentation keys)
-    return bool(words)
+    if not words:
+        return False
+    return not random_rest(_WORD.sub(" ", v))

@@ -76,11 +76,14 @@ from typing import TYPE_CHECKING
 
 from checker.decode import decode
 from checker.model import ParseProblem, ParseResult, SourceFile
+from checker.parsers import TOKENS
 from checker.parsers.kubernetes.key_names import key_name_fields
 from checker.secrets.ci_sinks import github, gitlab
 from checker.secrets.facets import hardcoded_object, state_object
-from checker.secrets.hardcoded import Hit, encrypted_lines, find_hardcoded, is_password_key
+from checker.secrets.hardcoded import Hit, find_hardcoded, find_tokens
+from checker.secrets.password_keys import is_password_key
 from checker.secrets.redact import redact
+from checker.secrets.sealed import encrypted_lines
 from checker.secrets.terraform_sinks import terraform
 
 if TYPE_CHECKING:
@@ -102,9 +105,12 @@ def scan(source: SourceFile, fmt: str, hcl: LoadedHcl | None = None) -> ParseRes
     lines = text.split("\n")
     if fmt == "terraform_state":  # secret as a whole: one fact, no line-by-line hits
         return ParseResult((state_object(source.path, lines),))
+    if fmt == TOKENS:
+        return ParseResult(tuple(hardcoded_object(source.path, hit) for hit in find_tokens(lines)))
     sealed = encrypted_lines(lines) if fmt == "kubernetes" else frozenset()
     names = key_name_fields(text, source.path) if fmt == "kubernetes" else frozenset()
-    out = [hardcoded_object(source.path, hit) for hit in find_hardcoded(lines, names)
+    out = [hardcoded_object(source.path, hit)
+           for hit in find_hardcoded(lines, names, template=fmt == "secret_template")
            if hit.line not in sealed]
     if fmt == "terraform":
         out.extend(terraform(source.path, text, lines, hcl))

@@ -21,10 +21,11 @@ from collections import Counter
 from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
-from checker.policy.placeholders import documented_example, placeholder_word
+from checker.policy.placeholders import documented_example, placeholder_word, shell_default
 from checker.secrets.detectors import may_hold_plugin_secret, plugin_values, plugins
 from checker.secrets.encoded import decoded_secrets, docker_auths, plugin_placeholder
-from checker.secrets.hot_lines import hot_lines
+from checker.secrets.hot_lines import hot_lines, plugin_gate_lines
+from checker.secrets.password_keys import is_password_key
 from checker.secrets.pem import holds_key, placeholder_block
 from checker.secrets.redact import PASSWORD_LIKE as _PASSWORD_LIKE
 from checker.secrets.redact import redact
@@ -42,19 +43,9 @@ SECRET_KEY = re.compile(
     r"(?i)(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|private[_-]?key|privatekey"
     r"|secret[_-]?key|access[_-]?key|client[_-]?secret|credentials?|auth[_-]?key|token[_-]?key)$"
 )
-#: Password-named keys: any literal of `MIN_PASSWORD_LENGTH`+ characters is a hardcoded
+#: Password-named keys (`is_password_key`): any literal of this many characters is a hardcoded
 #: password, however weak (`root`, `hackme` are exactly the passwords attackers try first).
-_PASSWORD_KEY = re.compile(r"(?i)(?:password|passwd|pwd)$")
 MIN_PASSWORD_LENGTH = 4
-#: A name component that says password (`DB_PASS`, `DB_PASS_BD_2`, `smtp-pwd-ro`): the key is
-#: split on `_`, `-`, `.`; `pass` counts only after another component (`pass_through`,
-#: `pass_host_header` are settings; a lone `PASS:` is mostly prose), and what follows it may
-#: only be short qualifiers (`bd`, `2`, `rw`, `v2`), never a metadata word
-#: (`_PASSWORD_QUALIFIER_NOT`).
-_PASSWORD_PART = frozenset({"password", "passwd", "pwd", "pass"})
-_PASSWORD_QUALIFIER = re.compile(r"(?i)^[a-z0-9]{1,3}$")
-_PASSWORD_QUALIFIER_NOT = frozenset({"len", "min", "max", "env", "url", "uri", "id", "arn", "ttl",
-                                     "age", "ref", "key", "set", "cmd", "var", "md5", "sha"})
 #: `key: value`, `key = "value"`, `"key": "value"`, `KEY=value` (env / shell).
 _KV = re.compile(
     r"""(?P<kq>["']?)(?P<key>[A-Za-z_][\w.\-]*)(?P=kq)\s*(?P<op>:|=)\s*"""
@@ -118,27 +109,6 @@ class Hit:
 
 
 
-_ENCRYPTED_KEY = re.compile(r"^(\s*)encryptedData\s*:\s*$")
-
-
-def encrypted_lines(lines: Sequence[str]) -> frozenset[int]:
-    """1-based lines inside a SealedSecret's `encryptedData:` block: ciphertext, not secrets."""
-    out: set[int] = set()
-    indent: int | None = None
-    for number, line in enumerate(lines, start=1):
-        if indent is not None:
-            if not line.strip() or len(line) - len(line.lstrip()) > indent:
-                out.add(number)
-                continue
-            indent = None
-        m = _ENCRYPTED_KEY.match(line)
-        if m:
-            indent = len(m.group(1))
-    return frozenset(out)
-
-
-
-
 def entropy(value: str) -> float:
     """Shannon entropy of `value` in bits per character, over the characters it contains.
 
@@ -170,8 +140,8 @@ def is_placeholder(value: str, quoted: bool = False) -> bool:
     )
 
 
-def find_hardcoded(lines: Sequence[str],
-                   key_names: Set[tuple[int, str]] = frozenset()) -> list[Hit]:
+def find_hardcoded(lines: Sequence[str], key_names: Set[tuple[int, str]] = frozenset(),
+                   template: bool = False) -> list[Hit]:
     """Hardcoded secrets in `lines` (index 0 is line 1), in line order.
 
     `key_names` are `(line, key)` pairs the caller knows hold a key name, never a value (from
@@ -181,8 +151,11 @@ def find_hardcoded(lines: Sequence[str],
     Format plugins run first (a private-key header whose block holds no key material is
     skipped: `checker.secrets.pem`); a credential-named key with a literal of at least `MIN_LENGTH`
     characters and `MIN_ENTROPY` bits per character is the fallback (`credential-named key`).
-    On one line, each detector runs only when the ones before it found nothing: plugins, then
-    `key: value` pairs, then a Terraform variable's `default`, then a `name:`/`value:` pair.
+    With `template` (a dotenv template, `.env.example`) a password-named key's literal must be
+    as long and random as any secret's: `DB_PASSWORD=postgres` documents a default there.
+    On one line, each detector runs only when the ones before it found nothing: plugins (the
+    line's other pairs are still judged), then `key: value` pairs, then a Terraform variable's
+    `default`, then a `name:`/`value:` pair.
     """
     out: list[Hit] = []
     env_name: str | None = None
@@ -211,13 +184,16 @@ def find_hardcoded(lines: Sequence[str],
             named = None  # a comment between `name:` and `value:` keeps the pair
         else:
             env_name = (named.group("name") or named.group("parent")) if named else None
-        found = _plugin_hits(number, line)
-        if found:
-            out.extend(found)
-            continue
+        plugin_found, plugin_values_seen = _plugin_hits(number, line)
         # A comment is prose or a commented-out example (`# static token: https://...`): only a
         # format-plugin match (a real token's shape) counts there, never a keyed value.
-        found = [] if COMMENT_ONLY.match(line) else _keyed_hits(number, line)
+        found = [] if COMMENT_ONLY.match(line) else _keyed_hits(
+            number, line, plugin_values_seen, template)
+        if plugin_found:
+            # The other pairs of a line a plugin matched (`{"db_password": "...", "github_token":
+            # "ghp_..."}` on one line) are judged too; the matched values are not said twice.
+            out.extend(sorted([*plugin_found, *found], key=lambda h: h.detector == _KEYED))
+            continue
         default = _TF_DEFAULT.match(line) or (
             _TF_DEFAULT.match(line[header.end():]) if header else None)  # fmt: skip
         if variable is not None and default and not found:
@@ -243,6 +219,19 @@ def find_hardcoded(lines: Sequence[str],
     return [h for h in out if h.detector != _PRIVATE_KEY or _real_key(lines, h.line - 1)]
 
 
+def find_tokens(lines: Sequence[str]) -> list[Hit]:
+    """The format-plugin matches of `lines` only (a GitHub token, an AWS key id, a private key
+    with key material), in line order: how a text file no parser reads is judged
+    (`checker.parsers.TOKENS`); no keyed value. A private-key header counts only with its
+    whole block of key material (`checker.secrets.pem.holds_key`)."""
+    gate = plugin_gate_lines("\n".join(lines))  # the plugins' own gate: key words do not count
+    out = [hit for index in sorted(gate) if index < len(lines)
+           for hit in _plugin_hits(index + 1, lines[index][:MAX_LINE])[0]]
+    # Prose and code name private keys (`&mdash;BEGIN PRIVATE KEY` in generated docs): there a
+    # header counts only with a whole block of key material, as in a comment (`holds_key`).
+    return [h for h in out if h.detector != _PRIVATE_KEY or holds_key(lines, h.line - 1)]
+
+
 def _real_key(lines: Sequence[str], index: int) -> bool:
     """A private-key header's hit stands: its block is no placeholder, and in a comment it is a
     whole block with key material (a header alone in a comment is prose)."""
@@ -251,8 +240,9 @@ def _real_key(lines: Sequence[str], index: int) -> bool:
     return holds_key(lines, index)
 
 
-def _plugin_hits(number: int, line: str) -> list[Hit]:
-    """Format-plugin matches on one line, each distinct value once, placeholders skipped."""
+def _plugin_hits(number: int, line: str) -> tuple[list[Hit], frozenset[str]]:
+    """Format-plugin matches on one line, each distinct value once, placeholders skipped; and
+    every value a plugin matched (placeholders too)."""
     seen: set[str] = set()
     out: list[Hit] = []
     for plugin in plugins() if may_hold_plugin_secret(line) else ():
@@ -263,18 +253,20 @@ def _plugin_hits(number: int, line: str) -> list[Hit]:
             detector = str(plugin.secret_type)
             out.append(Hit(number, detector, _key_before(line, value),
                            redact(value, detector in _PASSWORD_LIKE), documented_example(value)))
-    return out
+    return out, frozenset(seen)
 
 
-#: Every key `_keyed_hit` accepts contains one of these (the words of `SECRET_KEY`, and the
-#: password names of `is_password_key`): a line without any has no keyed hit, and is not split
-#: into pairs (most lines of a file).
-_KEY_WORDS = re.compile(r"(?i)pass|pwd|secret|token|key|credential")
+#: Every key `_keyed_hit` accepts contains one of these (the words of `SECRET_KEY`, the
+#: password names of `is_password_key`, and `Authorization`): a line without any has no keyed
+#: hit, and is not split into pairs (most lines of a file).
+_KEY_WORDS = re.compile(r"(?i)pass|pwd|secret|token|key|credential|authorization")
 
 
-def _keyed_hits(number: int, line: str) -> list[Hit]:
+def _keyed_hits(number: int, line: str, matched: Set[str] = frozenset(),
+                template: bool = False) -> list[Hit]:
     """`key: value` / `key = "value"` pairs on one line that hold a secret (see `_keyed_hit`),
-    each distinct value once."""
+    each distinct value once; a value holding one of `matched` (a format plugin's match on the
+    line) is skipped."""
     if not _KEY_WORDS.search(line):
         return []
     seen: set[str] = set()
@@ -282,9 +274,10 @@ def _keyed_hits(number: int, line: str) -> list[Hit]:
     for m in _KV.finditer(line):
         key, raw = m.group("key"), m.group("val")
         value = _unquote(raw)
-        if value in seen or _continues(line[m.end():], m.group("op"), raw):
+        if (value in seen or _continues(line[m.end():], m.group("op"), raw)
+                or any(v in value for v in matched)):
             continue
-        hit = _keyed_hit(number, key, raw, value)
+        hit = _keyed_hit(number, key, raw, value, template)
         if hit is not None:
             seen.add(value)
             out.append(hit)
@@ -321,31 +314,26 @@ def _unquote(raw: str) -> str:
     return raw
 
 
-def is_password_key(name: str) -> bool:
-    """True when key `name` names a password: it ends in `password`/`passwd`/`pwd`, or one of
-    its `_`/`-`/`.` components is one (`pass` only after another component), followed only by
-    short qualifiers (`DB_PASS_BD_2`); see `_PASSWORD_PART`."""
-    if _PASSWORD_KEY.search(name):
-        return True
-    parts = [part.lower() for part in re.split(r"[_.\-]+", name) if part]
-    for index, part in enumerate(parts):
-        if part not in _PASSWORD_PART or (part == "pass" and index == 0):
-            continue
-        tail = parts[index + 1 :]
-        if all(_PASSWORD_QUALIFIER.match(q) and q not in _PASSWORD_QUALIFIER_NOT for q in tail):
-            return True
-    return False
-
-
 #: Terraform's primitive type keywords: unquoted, they are a variable's type constraint
 #: (https://developer.hashicorp.com/terraform/language/expressions/type-constraints).
 _HCL_TYPE_WORDS = frozenset({"string", "number", "bool", "any"})
 
 
-def _keyed_hit(number: int, key: str, raw: str, value: str) -> Hit | None:
+#: An HTTP `Authorization` (or `Proxy-Authorization`) header key, and its value's scheme and
+#: credential (RFC 9110 section 11.6.2, https://www.rfc-editor.org/rfc/rfc9110#section-11.6.2;
+#: `Bearer`, RFC 6750 section 2.1, https://www.rfc-editor.org/rfc/rfc6750#section-2.1): an MCP
+#: server's `headers` (`"Authorization": "Bearer <token>"`) carry the token itself.
+_AUTH_HEADER = re.compile(r"(?i)^(?:proxy[_-])?authorization$")
+_AUTH_VALUE = re.compile(r"(?i)^(?:bearer|basic|token|bot|apikey)\s+(?P<credential>\S+)$")
+
+
+def _keyed_hit(number: int, key: str, raw: str, value: str, template: bool = False) -> Hit | None:
     name = key.rsplit(".", 1)[-1]
+    header = _AUTH_VALUE.match(value) if _AUTH_HEADER.match(name) else None
+    if header is not None:
+        value = header.group("credential")  # `Bearer <credential>`: judged as a token's value
     password = is_password_key(name)
-    if (not (password or SECRET_KEY.search(name)) or _SETTING_KEY.match(name)
+    if (not (password or header or SECRET_KEY.search(name)) or _SETTING_KEY.match(name)
             or is_placeholder(value, quoted=raw[:1] in "\"'")):
         return None
     if raw[:1] not in "\"'" and value in _HCL_TYPE_WORDS:
@@ -354,6 +342,9 @@ def _keyed_hit(number: int, key: str, raw: str, value: str) -> Hit | None:
         return None  # `HF_TOKEN: "HF_TOKEN"`: the value names the variable, it is no secret
     if not password and _SLUG.match(value):
         return None  # `tlsSecret: keycloak-tls`, `*_secret_key = "feeds-api-key"`: a name
+    default = shell_default(value)
+    if default is not None:
+        value = default.strip()  # `${DB_PASSWORD:-x}`: `x` is the value when none is set
     candidates = [value]
     if _BASE64.match(value) and len(value) % 4 == 0:
         try:
@@ -371,7 +362,7 @@ def _keyed_hit(number: int, key: str, raw: str, value: str) -> Hit | None:
                 detector = str(plugin.secret_type)
                 return Hit(number, detector, key, redact(value, detector in _PASSWORD_LIKE),
                            documented_example(candidate))
-    if password:
+    if password and not template:
         if len(value) < MIN_PASSWORD_LENGTH:
             return None
     elif len(value) < MIN_LENGTH or entropy(value) < (

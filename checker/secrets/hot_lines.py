@@ -50,7 +50,7 @@ _GATE_PARTS: tuple[tuple[re.Pattern[str], bool], ...] = tuple(
     )
 )
 #: `hardcoded._KEY_WORDS`, on the lower-cased text.
-_KEY_WORDS = re.compile("pass|pwd|secret|token|key|credential")
+_KEY_WORDS = re.compile("pass|pwd|secret|token|key|credential|authorization")
 #: `encoded._BASE64_RUN` and the literal every `encoded._DOCKER_AUTH` match holds.
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{24,}")
 _DOCKER_AUTH = re.compile("auth")

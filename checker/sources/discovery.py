@@ -47,7 +47,9 @@ _WALK_SUFFIXES = (".tf", ".tofu", ".tf.json", ".tfvars", ".hcl", ".yml", ".yaml"
                   ".env", *STATE_SUFFIXES)  # fmt: skip
 #: dotenv files (`.env`, `.env.production`, `prod.env`): `KEY=value` lines read by docker
 #: compose, direnv and most frameworks (https://docs.docker.com/compose/how-tos/environment-variables/variable-interpolation/#env-file);
-#: the documented templates beside them (`.env.example`) are read as documentation, not values.
+#: the documented templates beside them (`.env.example`) are `secret_template`: a format token
+#: or a random value under a credential-named key there is a credential, a weak password
+#: (`DB_PASSWORD=postgres`) is documentation.
 _DOTENV = re.compile(r"^(?:\.env(?:\.[\w.-]+)?|[\w.-]+\.env)$")
 _DOTENV_TEMPLATES = (".example", ".sample", ".template", ".dist", ".defaults")
 #: MCP client configurations: each server entry's `env`/`headers` carry the credential the
@@ -57,11 +59,18 @@ _DOTENV_TEMPLATES = (".example", ".sample", ".template", ".dist", ".defaults")
 #: (https://docs.cursor.com/context/model-context-protocol), and agent settings that hold
 #: `mcpServers` (Claude Code `.claude/settings.json`, `.claude/settings.local.json`; Gemini
 #: CLI `.gemini/settings.json`, https://github.com/google-gemini/gemini-cli/blob/main/docs/tools/mcp-server.md).
+#: Windsurf's `mcp_config.json` (https://docs.windsurf.com/windsurf/cascade/mcp), kept in a
+#: repository as `.windsurf/mcp_config.json`, and Claude Desktop's `claude_desktop_config.json`
+#: (https://modelcontextprotocol.io/quickstart/user) hold the same `mcpServers` entries.
 MCP_FILES = (".mcp.json", ".vscode/mcp.json", ".cursor/mcp.json", ".claude/settings.json",
-             ".claude/settings.local.json", ".gemini/settings.json")
-#: Helm values files (`values.yaml`, `values-prod.yaml`, `values.prod.yaml`): a chart's
-#: inputs, where charts take passwords (https://helm.sh/docs/chart_template_guide/values_files/).
-_HELM_VALUES = re.compile(r"^values(?:[.-][\w.-]+)?\.ya?ml$")
+             ".claude/settings.local.json", ".gemini/settings.json",
+             ".windsurf/mcp_config.json", "claude_desktop_config.json")
+#: MCP configurations recognised at the repository root only (a generic name elsewhere).
+MCP_ROOT_FILES = ("mcp.json",)
+#: Helm values files (`values.yaml`, `values-prod.yaml`, `values.prod.yaml`, and the
+#: `helm install -f app-values.yml` form, `app-values.yml`): a chart's inputs, where charts
+#: take passwords (https://helm.sh/docs/chart_template_guide/values_files/).
+_HELM_VALUES = re.compile(r"^(?:[\w.-]+[.-])?values(?:[.-][\w.-]+)?\.ya?ml$")
 #: Credential files by name, read for secret material only: SSH private keys (`ssh-keygen`
 #: default names, https://man.openbsd.org/ssh-keygen#FILES), PEM/key files, npm's `.npmrc`
 #: (`//registry/:_authToken=`, https://docs.npmjs.com/cli/v10/configuring-npm/npmrc#auth-related-configuration),
@@ -125,6 +134,8 @@ def sniff(path: str, head: bytes | None = None) -> Sniff:
         return Sniff("mcp_config")
     if secret_values_file(path) or credential_file(path):
         return Sniff("secret_values")
+    if _DOTENV.match(p.name):
+        return Sniff("secret_template")  # `.env.example`: `secret_values_file` says no
     if name.endswith((".tf.json", ".tofu.json")):  # OpenTofu reads .tofu.json like .tf.json
         return Sniff("terraform_json")
     if name.endswith((".tf", ".tofu")):  # OpenTofu reads .tofu files as Terraform
@@ -169,6 +180,12 @@ def credential_file(path: str) -> bool:
             or path.lower() == _DOCKER_CONFIG or path.lower().endswith("/" + _DOCKER_CONFIG))
 
 
+def text_file(raw: bytes) -> bool:
+    """True when `raw` looks like text: no NUL byte in its first 8 KiB (git's own binary test,
+    `buffer_is_binary` in git's xdiff-interface.c)."""
+    return b"\0" not in raw[:8192]
+
+
 def holds_private_key(head: bytes) -> bool:
     """True when bytes `head` hold a PEM private-key header or END line (`_PRIVATE_KEY`)."""
     return _PRIVATE_KEY.search(head) is not None
@@ -177,7 +194,8 @@ def holds_private_key(head: bytes) -> bool:
 def mcp_file(path: str) -> bool:
     """True when repository path `path` is an MCP client configuration (`MCP_FILES`), read
     by `checker.parsers.mcp` and for secret material."""
-    return path in MCP_FILES or path.endswith(tuple(f"/{f}" for f in MCP_FILES))
+    return (path in MCP_FILES or path in MCP_ROOT_FILES
+            or path.endswith(tuple(f"/{f}" for f in MCP_FILES)))
 
 
 def _by_content(path: str, head: bytes, is_yaml: bool) -> Sniff:

@@ -96,6 +96,20 @@ _SKIPPED_ANNOTATIONS = frozenset({"kubectl.kubernetes.io/last-applied-configurat
 #: Maps whose key names (never values) get attribute lines.
 _KEYED_MAPS = (("data",), ("stringData",), ("spec", "encryptedData"), ("spec", "data"))
 _LIST_DEPTH = 8
+#: An Argo CD repository, repository-credential or cluster Secret (label
+#: `argocd.argoproj.io/secret-type`) holds settings beside its credentials: these keys are
+#: settings (recorded as `setting:<path>`), every other key (`password`, `username`,
+#: `sshPrivateKey`, `tlsClientCertData`, `tlsClientCertKey`, `githubAppPrivateKey`,
+#: `gcpServiceAccountKey`, `bearerToken`, a cluster's `config`, ...) is secret material. Argo CD
+#: "Declarative Setup", Repositories and Clusters
+#: (https://argo-cd.readthedocs.io/en/stable/operator-manual/declarative-setup/#repositories,
+#: https://argo-cd.readthedocs.io/en/stable/operator-manual/argocd-repositories-yaml/).
+_ARGOCD_SECRET_TYPE = "argocd.argoproj.io/secret-type"
+_ARGOCD_SETTINGS = frozenset({
+    "url", "name", "type", "project", "enableOCI", "insecure", "enableLfs", "forceHttpBasicAuth",
+    "githubAppID", "githubAppInstallationID", "githubAppEnterpriseBaseUrl", "noProxy",
+    "useAzureWorkloadIdentity", "server", "namespaces", "clusterResources",
+})
 #: A Secret value that is only a template or substitution, filled in at deploy time.
 _TEMPLATE_ONLY = re.compile(r"|\{\{[^{}]*\}\}|\$\{[^{}]*\}|\$\([^()]*\)|<[^<>]*>")
 
@@ -277,8 +291,12 @@ def _attribute_lines(doc: MappingNode) -> dict[str, int]:
     for section in ("spec", "roleRef"):
         for name, key, _ in items(get(doc, section)):
             out[f"{section}.{name}"] = line_of(key)
+    argocd = get(get(meta, "labels"), _ARGOCD_SECRET_TYPE) is not None
     for path in _KEYED_MAPS:
         for name, key, value in items(get_path(doc, *path)):
+            if argocd and name in _ARGOCD_SETTINGS and path in (("data",), ("stringData",)):
+                out["setting:" + ".".join((*path, name))] = line_of(key)
+                continue
             text = scalar(value)
             if text is None or _TEMPLATE_ONLY.fullmatch(text.strip()):
                 continue  # `{{TOKEN}}` (parses as a mapping), `${TOKEN}`, empty: no literal data
