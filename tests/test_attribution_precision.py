@@ -256,16 +256,17 @@ def test_an_unresolved_value_a_person_added_is_the_persons(
     """terraform-aws-eks HEAD~100..HEAD: a person's `distinct([...])` (0b0ca66) in the Karpenter
     controller policy, and a later Claude-assisted commit (3bc989b) adding a statement to the
     same policy: NHI106 named the Claude commit and blocked; it is the person's note, and the
-    agent's statement is judged by NHI101/NHI302."""
+    agent's statement is judged by NHI101/NHI302. (`distinct` is computed now: `reverse`,
+    which is not, stands in for a value nhi-gate cannot compute.)"""
     repo = make_repo()
     base = repo.commit({"karpenter/policy.tf": PASSROLE})
     person = repo.commit({"karpenter/policy.tf": PASSROLE.replace(
         'values   = ["ec2.amazonaws.com"]',
-        'values   = distinct([local.ec2_sp_name, "ec2.amazonaws.com"])')},
+        'values   = reverse([local.ec2_sp_name, "ec2.amazonaws.com"])')},
         author=HUMAN, message="Use the service principal local")
     agent = repo.commit({"karpenter/policy.tf": PASSROLE.replace(
         'values   = ["ec2.amazonaws.com"]',
-        'values   = distinct([local.ec2_sp_name, "ec2.amazonaws.com"])').removesuffix("}\n")
+        'values   = reverse([local.ec2_sp_name, "ec2.amazonaws.com"])').removesuffix("}\n")
         + ZONAL}, author=HUMAN, message="Support Karpenter v1.12", trailers=[CLAUDE_TRAILER])
     code, report = _check(repo, base, capsys)
     found = {f["rule_id"]: f for f in report["findings"]}
