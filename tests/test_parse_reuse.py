@@ -23,6 +23,7 @@ from checker.pipeline import parse_sources
 from checker.policy.catalogue import load_catalogue
 from checker.policy.config import Config
 from checker.sources import budget, prefilter
+from tests.conftest import CORPUS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -137,11 +138,42 @@ def test_word_alternation_finds_what_a_flat_alternation_finds() -> None:
 
 def test_the_prefilter_pattern_is_a_prefix_tree() -> None:
     tokens = prefilter.build_tokens(load_catalogue())
-    pattern = tokens.patterns["terraform"].pattern
-    assert b"aws_iam_role" not in pattern  # spelled once as a shared prefix
-    assert pattern.count(b"aws_") < 10
-    assert tokens.patterns["terraform"].search(b'resource "aws_iam_role" "r" {') is not None
-    assert tokens.patterns["terraform"].search(b'resource "aws_vpc" "main" {') is None
+    compiled = tokens.pattern("terraform")
+    assert compiled is not None
+    assert b"aws_iam_role" not in compiled.pattern  # spelled once as a shared prefix
+    assert compiled.pattern.count(b"aws_") < 10
+    assert compiled.search(b'resource "aws_iam_role" "r" {') is not None
+    assert compiled.search(b'resource "aws_vpc" "main" {') is None
+    assert tokens.pattern("yaml") is None
+
+
+_PREFILTER_TEXTS = [
+    b'resource "aws_iam_role" "r" {', b'resource "aws_vpc" "main" {', b"kind: ServiceAccount",
+    b"kind: Deployment", b"uses: Aws-Actions/Configure-AWS-Credentials@v4", b"uses: x/y@v1",
+    b'module "m" {\n  role = "ROLES/OWNER"\n}', b'module "m" {\n  x = 1\n}', b"",
+]
+
+
+def test_the_prefilter_answers_alike_before_and_after_it_compiles() -> None:
+    """A few files are tested word by word, later ones by the compiled alternation: every
+    corpus file (and a few texts, cased both ways) gets the same answer from both."""
+    words = prefilter.build_tokens(load_catalogue()).words
+    texts = list(_PREFILTER_TEXTS)
+    for folder in ("terraform", "kubernetes", "github-actions", "real-repos"):
+        root = CORPUS / folder
+        if root.is_dir():
+            paths = [p for p in sorted(root.rglob("*"))
+                     if p.suffix in {".tf", ".yaml", ".yml", ".json"} and p.is_file()]
+            texts += [p.read_bytes()[:20_000] for p in paths[:: max(1, len(paths) // 60)]]
+    for fmt in words:
+        fresh = prefilter.Tokens(words)  # substring tests
+        compiled = prefilter.Tokens(words)
+        assert compiled.pattern(fmt) is not None  # compiled before the first search
+        for text in texts:
+            for variant in (text, text.swapcase()):
+                answer = fresh.search(fmt, variant)
+                assert answer == compiled.search(fmt, variant), (fmt, variant[:80])
+                fresh._searches[fmt] = 0  # stay on the substring path
 
 
 def _job(path: str) -> budget.Job:

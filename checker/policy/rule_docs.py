@@ -59,11 +59,16 @@ class RuleDoc:
     precision: str
     tags: tuple[str, ...]
     help_markdown: str
-    help_text: str
     help_uri: str
     #: Named cases whose default level differs from `level` (variant -> level), e.g. NHI310's
     #: `repository-default` (warning) beside `write-all` (error); a check names the variant.
     variants: Mapping[str, str] = field(default_factory=dict)
+
+    @functools.cached_property
+    def help_text(self) -> str:
+        """`help_markdown` without formatting (SARIF `help.text`); computed on first use, as
+        only the SARIF reporter reads it."""
+        return markdown_to_text(self.help_markdown)
 
     def level_of(self, variant: str | None) -> str:
         """The default level of `variant` (the rule's `level` when None or not a variant)."""
@@ -170,7 +175,6 @@ def _doc(item: Mapping[str, Any]) -> RuleDoc:
         precision=str(item["precision"]),
         tags=tuple(str(t) for t in item["tags"]),
         help_markdown=markdown,
-        help_text=markdown_to_text(markdown),
         help_uri=help_uri(str(item["id"])),
         variants={str(k): str(v) for k, v in (item.get("variants") or {}).items()},
     )

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from checker.parsers.common import word_alternation
 from checker.policy.catalogue import Catalogue
@@ -37,19 +36,56 @@ _TERRAFORM_EXTRA = (b"terraform-aws-modules", b"terraform-aws-iam", b"service-ac
 _ACTIONS_EXTRA = (b"permissions", b"secrets")  # `${{ secrets.X }}`: parsers/github_secrets.py
 
 
-@dataclass(frozen=True)
+#: Searches of one format by plain substring tests before its alternation is compiled: a
+#: `hook` or small `check` filters a few files, and compiling the prefix-tree patterns costs
+#: more than testing each word of a few files; a `scan` passes this after a few files.
+_SUBSTRING_SEARCHES = 32
+
+
 class Tokens:
-    """One compiled alternation per file format (`terraform`, `kubernetes`, `github_actions`)."""
+    """The words of each filtered format (`terraform`, `kubernetes`, `github_actions`, and the
+    `*_module` privilege names) and whether each is matched case-insensitively.
 
-    patterns: Mapping[str, re.Pattern[bytes]]
+    `search(fmt, raw)` answers whether any word of `fmt` occurs in `raw`; None for a format
+    without words. The first `_SUBSTRING_SEARCHES` searches of a format test each word with
+    `bytes.__contains__`; later ones use one compiled prefix-tree alternation
+    (`checker.parsers.common.word_alternation`). Both give the same answer: a regular
+    expression made of literal words matches exactly where one of them occurs, and `re`'s
+    `IGNORECASE` on bytes folds ASCII letters only, as `bytes.lower` does.
+    """
 
+    def __init__(self, words: Mapping[str, tuple[frozenset[bytes], bool]]) -> None:
+        self.words = dict(words)
+        self._patterns: dict[str, re.Pattern[bytes]] = {}
+        self._searches: dict[str, int] = {}
 
-def _alternation(words: set[bytes], *, ignore_case: bool = False) -> re.Pattern[bytes]:
-    return word_alternation(words, ignore_case=ignore_case)  # a prefix tree: ~15x faster
+    def pattern(self, fmt: str) -> re.Pattern[bytes] | None:
+        """The compiled alternation of `fmt`'s words (compiled on first call); None when `fmt`
+        has no words."""
+        compiled = self._patterns.get(fmt)
+        if compiled is None and fmt in self.words:
+            words, ignore_case = self.words[fmt]
+            compiled = self._patterns[fmt] = word_alternation(words, ignore_case=ignore_case)
+        return compiled
+
+    def search(self, fmt: str, raw: bytes) -> bool | None:
+        """True when a word of `fmt` occurs in `raw`, False when none does, None when `fmt`
+        has no words."""
+        entry = self.words.get(fmt)
+        if entry is None:
+            return None
+        count = self._searches.get(fmt, 0)
+        if count >= _SUBSTRING_SEARCHES or fmt in self._patterns:
+            pattern = self.pattern(fmt)
+            return pattern is not None and pattern.search(raw) is not None
+        self._searches[fmt] = count + 1
+        words, ignore_case = entry
+        haystack = raw.lower() if ignore_case else raw
+        return any(word in haystack for word in words)
 
 
 #: The last (catalogue, tokens) built: `check`/`hook` parse head and base with the same
-#: catalogue object (`load_catalogue` is cached), and compiling the alternations costs ~7 ms.
+#: catalogue object (`load_catalogue` is cached).
 _LAST_BUILT: list[tuple[Catalogue, Tokens]] = []
 
 
@@ -85,18 +121,18 @@ def _build_tokens(catalogue: Catalogue) -> Tokens:
             k8s.add(type_.split(":", 1)[0].rsplit("/", 1)[0].encode())
         elif fmt == "github_actions":
             gha.add(type_.lower().encode())
-    tf_re = _alternation(tf)
     # Any other `module` call is an identity when an argument names an admin/escalation grant
     # (`checker.policy.privileges.named_privilege`): searched only in files that contain `module`.
-    named = _alternation({w.encode() for w in privilege_names()}, ignore_case=True)
+    named = frozenset(w.lower().encode() for w in privilege_names())
+    terraform = (frozenset(w for w in tf if w), False)
     return Tokens(
         {
-            "terraform": tf_re,
-            "terraform_json": tf_re,
-            "terraform_module": named,
-            "terraform_json_module": named,
-            "kubernetes": _alternation(k8s),
-            "github_actions": _alternation(gha, ignore_case=True),
+            "terraform": terraform,
+            "terraform_json": terraform,
+            "terraform_module": (named, True),
+            "terraform_json_module": (named, True),
+            "kubernetes": (frozenset(w for w in k8s if w), False),
+            "github_actions": (frozenset(w.lower() for w in gha if w), True),
         }
     )
 
@@ -107,13 +143,11 @@ def may_define_identity(fmt: str, raw: bytes, tokens: Tokens, max_bytes: int) ->
     True (parse it) for an unknown format, a file over `max_bytes`, one with a NUL byte, a
     backslash or invalid UTF-8, or one containing any token of its format.
     """
-    pattern = tokens.patterns.get(fmt)
-    if pattern is None or len(raw) > max_bytes or b"\x00" in raw or b"\\" in raw:
+    if fmt not in tokens.words or len(raw) > max_bytes or b"\x00" in raw or b"\\" in raw:
         return True
-    if pattern.search(raw) is not None:
+    if tokens.search(fmt, raw):
         return True
-    module = tokens.patterns.get(f"{fmt}_module")
-    if module is not None and b"module" in raw and module.search(raw) is not None:
+    if b"module" in raw and tokens.search(f"{fmt}_module", raw):
         return True
     if not raw.isascii():
         try:
