@@ -26,7 +26,7 @@ from checker.model import (
     SourceFile,
     Verdict,
 )
-from checker.parsers import FORMATS, TOKENS, VALUE_FORMATS, build_parsers, gitlab_ci
+from checker.parsers import FORMATS, TOKENS, VALUE_FORMATS, build_parsers, gitlab_ci, parser_for
 from checker.parsers.suppressions import suppressions_in
 from checker.policy.catalogue import Catalogue, load_catalogue
 from checker.policy.config import Config
@@ -273,7 +273,7 @@ def _analyse_file(
         return secret_scan.scan(one, fmt)
 
     def parse(one: SourceFile) -> ParseResult:
-        return build_parsers()[fmt](one, catalogue)
+        return parser_for(fmt)(one, catalogue)
 
     result: ParseResult | None
     if shared is not None and fmt == "kubernetes":

@@ -207,3 +207,42 @@ def test_a_line_without_a_secret_key_word_is_not_split_into_pairs(
     monkeypatch.setattr(hardcoded, "_KV", real)
     hits = hardcoded.find_hardcoded([*lines, '  db_PASS_2 = "Xq7#kP2m!vR9"'])
     assert [(h.line, h.detector, h.key) for h in hits] == [(4, "credential-named key", "db_PASS_2")]
+
+
+def test_parser_for_is_the_registry_entry() -> None:
+    from checker.parsers import build_parsers, parser_for
+
+    registry = build_parsers()
+    for fmt, parser in registry.items():
+        assert parser_for(fmt) is parser, fmt
+    with pytest.raises(KeyError):
+        parser_for("no-such-format")
+
+
+def test_a_workflow_and_a_manifest_parse_without_python_hcl2(tmp_path: Path) -> None:
+    """A process that parses only YAML never imports python-hcl2 or lark (their import and
+    grammar are most of a parse worker's start-up)."""
+    import subprocess
+    import sys
+
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    (tmp_path / ".github" / "workflows" / "ci.yml").write_text(
+        "on: push\npermissions: write-all\njobs:\n  a:\n    runs-on: ubuntu-latest\n"
+        "    steps:\n      - run: echo hi\n")
+    (tmp_path / "sa.yaml").write_text(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: robot\n")
+    code = (
+        "import sys\n"
+        "from checker.commands.scan import scan_sources\n"
+        "from checker.pipeline import parse_sources\n"
+        "from checker.policy.catalogue import load_catalogue\n"
+        "from checker.policy.config import Config\n"
+        f"sources, _ = scan_sources([{str(tmp_path)!r}])\n"
+        "parsed = parse_sources(sources, load_catalogue(), Config(), workers=1)\n"
+        "print(sorted(o.type for o in parsed.objects if o.type))\n"
+        "print([m for m in ('hcl2', 'lark') if m in sys.modules])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[1]).stdout.splitlines()
+    assert "ServiceAccount" in out[0]
+    assert out[1] == "[]"

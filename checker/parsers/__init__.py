@@ -41,6 +41,30 @@ VALUE_FORMATS = frozenset({"terraform_vars", "terraform_state", "hcl", "secret_v
 TOKENS = "format_tokens"
 
 
+def parser_for(fmt: str) -> Parser:
+    """The parser of `fmt` (a key of `build_parsers()`), importing only its own module: a
+    workflow or manifest is parsed without loading python-hcl2 (the Terraform parser's import
+    and grammar are most of a parse process's start). Raises `KeyError` for a format without
+    a parser, as the registry does."""
+    if fmt == "kubernetes":
+        from checker.parsers import kubernetes
+
+        return kubernetes.parse
+    if fmt == "github_actions":
+        from checker.parsers import github_actions
+
+        return github_actions.parse
+    if fmt == "gitlab_ci":
+        from checker.parsers import gitlab_ci
+
+        return gitlab_ci.parse
+    if fmt == "mcp_config":
+        from checker.parsers import mcp
+
+        return mcp.parse
+    return build_parsers()[fmt]
+
+
 def build_parsers() -> Mapping[str, Parser]:
     """The literal registry: file format -> parser."""
     from checker.parsers import github_actions, gitlab_ci, kubernetes, mcp, terraform
