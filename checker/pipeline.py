@@ -231,17 +231,21 @@ def _without_repeats(objects: list[IdentityObject]) -> list[IdentityObject]:
     ]
 
 
-def warm_parsers() -> Catalogue:
-    """Import every format parser and the secret scan and load python-hcl2's grammar; the
-    catalogue. The `warm` function of a `sources.worker.ParseWorker` started before git is read.
-    """
+def warm_parsers(terraform: bool = True) -> Catalogue:
+    """Import the format parsers and the secret scan, and with `terraform` python-hcl2 and its
+    grammar; the catalogue. The `warm` function of a `sources.worker.ParseWorker` started
+    before git is read. Without `terraform` a job that needs it still imports it (later)."""
     import importlib
 
-    from checker.parsers import terraform
-
     importlib.import_module("checker.secrets")
-    build_parsers()
-    terraform.warm()
+    if terraform:
+        from checker.parsers import terraform as terraform_parser
+
+        build_parsers()
+        terraform_parser.warm()
+    else:
+        for fmt in ("kubernetes", "github_actions", "gitlab_ci", "mcp_config"):
+            parser_for(fmt)
     return load_catalogue()
 
 

@@ -128,6 +128,7 @@ LAZY_IMPORTS: dict[tuple[str, str], str] = {
     ("checker.commands", "checker.sources.worker"): "the parse worker is started per run",
     ("checker.commands", "checker.policy.privileges"): "loaded while the worker parses",
     ("checker.commands", "checker.policy.rule_docs"): "loaded while the worker parses",
+    ("checker.commands", "checker.sources.discovery"): "a hook's FILE arguments, before the fork",
     ("checker.commands.approvals", "checker.approval.github_api"): "PyGithub only for a PR",
     ("checker.commands.ledger", "checker.commands.ledger_reviews"): "PyGithub only for reviews",
     **{("checker.commands.report", f"checker.reporters.{name}"): "sarif-om only for SARIF"

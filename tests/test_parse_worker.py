@@ -205,3 +205,30 @@ def test_hook_verdict_is_the_same_with_and_without_the_worker(
     code, report = with_worker
     assert code == 1
     assert ("NHI301", "infra/admin.tf") in {(f["rule_id"], f["path"]) for f in report["findings"]}
+
+
+def test_a_worker_warmed_without_python_hcl2_still_parses_terraform(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A `hook` whose FILE arguments name no Terraform file warms the worker without
+    python-hcl2; a module sibling or any other Terraform job still gets the same answer."""
+    import functools
+
+    monkeypatch.setattr(budget, "available_cores", lambda: 2)
+    catalogue = load_catalogue()
+    here = parse_sources(SOURCES, catalogue, Config())
+    started = ParseWorker.start(functools.partial(warm_parsers, False))
+    assert started is not None
+    with started:
+        _no_parsing_here(monkeypatch)
+        assert parse_sources(SOURCES, catalogue, Config(), worker=started) == here
+
+
+def test_a_hook_warms_python_hcl2_only_for_terraform_arguments() -> None:
+    from checker.commands import _needs_hcl
+
+    assert _needs_hcl([])  # every staged file: unknown, so warm it
+    assert _needs_hcl(["k8s/sa.yaml", "infra/main.tf"])
+    assert _needs_hcl(["prod.tfvars"]) and _needs_hcl(["live/terragrunt.hcl"])
+    assert _needs_hcl(["main.tf.json"]) and _needs_hcl(["terraform.tfstate"])
+    assert not _needs_hcl(["k8s/sa.yaml", ".github/workflows/ci.yml", "README.md"])

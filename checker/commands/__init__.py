@@ -21,7 +21,8 @@ that waits for its moment; the modules it loads import at their top:
   `inventory` never load the git readers;
 - `check` and `hook`, before the fork (`_parse_worker`): the catalogue, `checker.pipeline`
   (parse planning) and `sources.budget`, shared with the `ParseWorker`, which then imports
-  the parsers and python-hcl2 on the second core (`pipeline.warm_parsers`);
+  the parsers and python-hcl2 on the second core (`pipeline.warm_parsers`; a `hook` whose
+  FILE arguments name no Terraform file skips python-hcl2, see `_needs_hcl`);
 - after the fork: the git readers (`commands.check`, `commands.hook`), while
   the worker imports python-hcl2 and loads its grammar;
 - after the parse is sent: approvals, provenance, suppressions, baseline, the rules
@@ -39,8 +40,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -58,16 +60,30 @@ def run(command: str, args: argparse.Namespace) -> int:
     return COMMANDS[command](args)
 
 
+#: The formats parsed with python-hcl2 (`checker.parsers.terraform`).
+_HCL_FORMATS = frozenset({"terraform", "terraform_json", "terraform_vars", "terraform_state",
+                          "hcl"})
+
+
+def _needs_hcl(files: Sequence[str]) -> bool:
+    """Whether a `hook` given the FILE arguments `files` (as pre-commit passes them; none:
+    every staged file) may parse Terraform: python-hcl2 is then imported while git is read."""
+    from checker.sources.discovery import classify
+
+    return not files or any(classify(f) in _HCL_FORMATS for f in files)
+
+
 @contextlib.contextmanager
-def _parse_worker() -> Iterator[ParseWorker | None]:
-    """A `ParseWorker` forked now, importing the parsers on the second core (None with one
-    core or no `fork`: parsing then happens in this process); closed on the way out."""
+def _parse_worker(terraform: bool = True) -> Iterator[ParseWorker | None]:
+    """A `ParseWorker` forked now, importing the parsers on the second core (python-hcl2 only
+    with `terraform`; a job that needs it anyway imports it then). None with one core or no
+    `fork`: parsing then happens in this process. Closed on the way out."""
     from checker.pipeline import warm_parsers
     from checker.policy.catalogue import load_catalogue
     from checker.sources.worker import ParseWorker
 
     load_catalogue()  # before the fork: cached for both processes
-    worker = ParseWorker.start(warm_parsers)
+    worker = ParseWorker.start(functools.partial(warm_parsers, terraform))
     try:
         yield worker
     finally:
@@ -126,7 +142,7 @@ def _check(args: argparse.Namespace) -> int:
 def _hook(args: argparse.Namespace) -> int:
     """`nhi-gate hook [FILE...]`: the pre-commit stage; judges the staged content
     (`checker.commands.hook`)."""
-    with _parse_worker() as worker:
+    with _parse_worker(_needs_hcl(args.files)) as worker:
         from checker.commands import hook
 
         staged = hook.read_staged(args, worker)
