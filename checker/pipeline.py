@@ -31,7 +31,7 @@ from checker.parsers.suppressions import suppressions_in
 from checker.policy.catalogue import Catalogue, load_catalogue
 from checker.policy.config import Config
 from checker.policy.privileges import load_admin_table
-from checker.sources.budget import Job, parse_budget, parse_many
+from checker.sources.budget import Job, Pool, parse_budget, parse_many
 from checker.sources.discovery import excluded, sniff, text_file
 from checker.sources.documents import SharedDocuments, parse_by_documents
 from checker.sources.modules import (
@@ -68,6 +68,7 @@ def parse_sources(
     workers: int | None = None,
     worker: ParseWorker | None = None,
     alongside: Callable[[], object] | None = None,
+    pool: Pool | None = None,
 ) -> Parsed:
     """Classify and parse each file; files nhi-gate does not read are skipped silently.
 
@@ -82,12 +83,12 @@ def parse_sources(
     A text file no parser reads is skipped here too (`scan`: format tokens are read only in the
     changed files of `start_parse`). Each parse is bounded by the config's CPU-time budget
     (`budget.parse_budget`, NHI903 when over); many files are parsed on `workers` processes
-    (default: every core), few on `worker` when one was started, else here; `alongside` runs
-    here meanwhile (`budget.parse_many`).
+    (default: every core; `pool` when forked earlier), few on `worker` when one was started,
+    else here; `alongside` runs here meanwhile (`budget.parse_many`).
     """
     jobs, problems = _plan(sources, catalogue, config, prefilter, format_tokens=False)
     results = parse_many(jobs, catalogue, parse_budget(config), workers=workers, worker=worker,
-                         alongside=alongside)
+                         alongside=alongside, pool=pool)
     return _collect(results, problems)
 
 

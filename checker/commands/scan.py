@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import posixpath
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -22,10 +24,18 @@ from checker.commands.report import report
 from checker.errors import NhiGateError
 from checker.model import IdentityObject, ParseProblem, SourceFile, Verdict
 from checker.parsers.common import file_references
-from checker.pipeline import Parsed, parse_sources, run_rules, with_problems, with_rendered
+from checker.pipeline import (
+    Parsed,
+    parse_sources,
+    run_rules,
+    warm_parsers,
+    with_problems,
+    with_rendered,
+)
 from checker.policy.catalogue import load_catalogue
 from checker.policy.config import Config
 from checker.reporters import RunInfo
+from checker.sources.budget import PARALLEL_MIN_FILES, Pool
 from checker.sources.discovery import classify, walk
 from checker.sources.modules import is_config_file
 from checker.sources.templates import CHART_FILE, IGNORE_FILE, template_charts
@@ -35,10 +45,13 @@ PROGRESS_MIN_FILES = 300
 _PROGRESS_CHUNK = 200
 
 
-def scan_sources(paths: Sequence[str]) -> tuple[list[SourceFile], list[ParseProblem]]:
+def scan_sources(paths: Sequence[str], listed: Callable[[Sequence[str]], object] | None = None
+                 ) -> tuple[list[SourceFile], list[ParseProblem]]:  # fmt: skip
     """The files under `paths` (see `discovery.walk`) and an NHI902 problem for each symbolic
     link that names a file nhi-gate reads: links are not followed, and never silently.
-    Raises `NhiGateError` for a path that does not exist or a file that cannot be read."""
+    `listed`, when given, is called with the files' names once they are listed, before any is
+    read (`scan` forks its parse workers there). Raises `NhiGateError` for a path that does
+    not exist or a file that cannot be read."""
     roots = [Path(p) for p in paths]
     for root in roots:
         if not root.exists() and not root.is_symlink():
@@ -57,7 +70,10 @@ def scan_sources(paths: Sequence[str]) -> tuple[list[SourceFile], list[ParseProb
     sources: list[SourceFile] = []
     problems: list[ParseProblem] = []
     disk: dict[str, Path] = {}
-    for full, display in walk(roots):
+    listing = list(walk(roots))
+    if listed is not None:
+        listed([full.name for full, _ in listing])
+    for full, display in listing:
         if not single_dir or full == roots[0]:
             rel = display
         elif anchor is roots[0]:
@@ -142,17 +158,20 @@ def referenced_on_disk(sources: Sequence[SourceFile], disk: Mapping[str, Path]
 
 
 def _parse_with_progress(sources: Sequence[SourceFile], config: Config,
-                         alongside: Callable[[], object] | None = None) -> Parsed:
-    """`parse_sources` (`alongside` run while it parses), in chunks with a `\r` progress line on
-    stderr for big scans on a TTY (then `alongside` is not called)."""
+                         alongside: Callable[[], object] | None = None,
+                         pool: Pool | None = None) -> Parsed:
+    """`parse_sources` (`alongside` run while it parses; on `pool` when one was forked), in
+    chunks with a `\r` progress line on stderr for big scans on a TTY (then `alongside` is not
+    called)."""
     catalogue = load_catalogue()
     if len(sources) <= PROGRESS_MIN_FILES or not sys.stderr.isatty():
-        return parse_sources(sources, catalogue, config, alongside=alongside)
+        return parse_sources(sources, catalogue, config, alongside=alongside, pool=pool)
     objects: list[IdentityObject] = []
     problems: list[ParseProblem] = []
     total = len(sources)
     for start in range(0, total, _PROGRESS_CHUNK):
-        chunk = parse_sources(sources[start : start + _PROGRESS_CHUNK], catalogue, config)
+        chunk = parse_sources(sources[start : start + _PROGRESS_CHUNK], catalogue, config,
+                              pool=pool)
         objects.extend(chunk.objects)
         problems.extend(chunk.problems)
         done = min(total, start + _PROGRESS_CHUNK)
@@ -166,12 +185,35 @@ def parse_tree(paths: Sequence[str], config: Config) -> Parsed:
     """Identities and problems of the files under `paths` (as `scan` reads them), with the
     objects of every leaf kustomization and chart under them, rendered (`render_tree`): the
     renders run while the parse workers parse."""
-    return _parse_and_render(paths, *scan_sources(paths), config)
+    with contextlib.ExitStack() as stack:
+        early = _EarlyPool(stack)
+        sources, links = scan_sources(paths, early)
+        return _parse_and_render(paths, sources, links, config, pool=early.pool)
+
+
+class _EarlyPool:
+    """What `scan_sources` calls once the files are listed: for as many files as
+    `budget.parse_many` parses on a pool, fork the pool then (closed with `stack`), so that its
+    workers import the parsers (python-hcl2 only for Terraform files) while this process reads
+    the files; `pool` is that pool, or None."""
+
+    def __init__(self, stack: contextlib.ExitStack) -> None:
+        self.stack = stack
+        self.pool: Pool | None = None
+
+    def __call__(self, names: Sequence[str]) -> None:
+        if len(names) < PARALLEL_MIN_FILES:
+            return
+        hcl = any(n.endswith((".tf", ".tofu", ".tf.json", ".tofu.json")) for n in names)
+        self.pool = Pool.start(load_catalogue(), functools.partial(warm_parsers, hcl))
+        if self.pool is not None:
+            self.stack.enter_context(self.pool)
 
 
 def _parse_and_render(paths: Sequence[str], sources: Sequence[SourceFile],
                       links: Sequence[ParseProblem], config: Config,
-                      warm: Callable[[], object] | None = None) -> Parsed:
+                      warm: Callable[[], object] | None = None,
+                      pool: Pool | None = None) -> Parsed:
     """The parse of `sources` with the renders under `paths`; both `render_tree` and `warm`
     (loading what the rules and report need) run while the parse workers parse."""
     found: list[RenderedChange] = []
@@ -181,7 +223,7 @@ def _parse_and_render(paths: Sequence[str], sources: Sequence[SourceFile],
         if warm is not None:
             warm()
 
-    parsed = _parse_with_progress(sources, config, alongside=alongside)
+    parsed = _parse_with_progress(sources, config, alongside=alongside, pool=pool)
     rendered = found[0] if found else render_tree(paths, config)
     return with_rendered(with_problems(parsed, links), rendered.head, rendered.problems)
 
@@ -203,8 +245,10 @@ def scan_verdict(
     """The verdict on the files under `paths`: every author counts, no git, no base side.
     `baseline` is the baseline file as (text, label), or None; `warm` loads the rules and the
     report while the files are parsed (`checker.commands.load_while_parsing`)."""
-    sources, links = scan_sources(paths)
-    parsed = _parse_and_render(paths, sources, links, config, warm)
+    with contextlib.ExitStack() as stack:
+        early = _EarlyPool(stack)
+        sources, links = scan_sources(paths, early)
+        parsed = _parse_and_render(paths, sources, links, config, warm, early.pool)
     changeset = ChangeSet(None, None)
     verdict, _ = run_rules(
         parsed, Parsed((), ()), mode="scan", config=config, changeset=changeset,

@@ -23,6 +23,7 @@ Either way a file over the budget becomes an NHI903 `ParseProblem` naming it; ne
 
 from __future__ import annotations
 
+import contextlib
 import os
 import posixpath
 import signal
@@ -42,10 +43,11 @@ from checker.sources.cputime import (
 )
 
 if TYPE_CHECKING:  # multiprocessing costs ~5 ms to import; only the fallbacks need it
+    from concurrent.futures import ProcessPoolExecutor
     from multiprocessing.connection import Connection
 
-__all__ = ["Budget", "BudgetExceeded", "deadline", "over_budget", "parse_budget", "parse_many",
-           "parse_one"]
+__all__ = ["Budget", "BudgetExceeded", "Pool", "deadline", "over_budget", "parse_budget",
+           "parse_many", "parse_one"]
 
 ParseFn = Callable[[SourceFile, Catalogue], ParseResult]
 
@@ -163,8 +165,58 @@ class BatchParser(Protocol):
 _WORKER_CATALOGUE: list[Catalogue] = []
 
 
-def _init_worker(catalogue: Catalogue) -> None:
+def _init_worker(catalogue: Catalogue, warm: Callable[[], object] | None = None) -> None:
     _WORKER_CATALOGUE[:] = [catalogue]
+    if warm is not None:
+        warm()
+
+
+def _started() -> None:
+    """The first task of each `Pool` worker: one submitted per worker forks them all."""
+
+
+class Pool:
+    """Parse worker processes forked before the files are read (`Pool.start`), so that each
+    imports the parsers (`warm`) while this process reads and plans; `parse_many(pool=...)`
+    parses on them. A context manager: leaving it shuts the workers down.
+    """
+
+    def __init__(self, executor: ProcessPoolExecutor, workers: int) -> None:
+        self.executor = executor
+        self.workers = workers
+
+    @classmethod
+    def start(cls, catalogue: Catalogue, warm: Callable[[], object] | None = None,
+              workers: int | None = None) -> Pool | None:
+        """Fork `workers` (default: `available_cores()`) processes now, each calling `warm()`
+        once. None with one core, without `fork`, or when this process already runs other
+        threads (a fork copies only the calling thread; `parse_many` then forks its own pool
+        later, as before)."""
+        import threading
+
+        n = workers if workers is not None else available_cores()
+        if n <= 1 or not can_fork() or threading.active_count() > 1:
+            return None
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        executor = ProcessPoolExecutor(
+            max_workers=n, mp_context=multiprocessing.get_context("fork"),
+            initializer=_init_worker, initargs=(catalogue, warm),
+        )  # fmt: skip
+        for _ in range(n):  # under `fork` the first submit forks every worker
+            executor.submit(_started)
+        return cls(executor, n)
+
+    def close(self) -> None:
+        """Shut the workers down (queued work is dropped)."""
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> Pool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _run_chunk(chunk: Sequence[Job], budget: Budget) -> list[ParseResult]:
@@ -208,6 +260,7 @@ def parse_many(
     workers: int | None = None,
     worker: BatchParser | None = None,
     alongside: Callable[[], object] | None = None,
+    pool: Pool | None = None,
 ) -> list[ParseResult]:
     """Run every `(parser, source)` job under the per-file budget (`parse_one`); results in
     job order.
@@ -217,12 +270,15 @@ def parse_many(
     given and still answers, else they are parsed in-process. If the pool breaks (a worker
     killed from outside), the unfinished jobs are parsed in-process.
 
+    `pool`, when given (forked earlier: `Pool.start`), is the pool used (on the same condition,
+    enough jobs); it stays open for the caller to close.
+
     `alongside`, when given, is called once in this process while the pool parses, after its
     workers are forked (so it may start threads: `scan` runs its renders there); without a
     pool, before the parse. What it raises is raised.
     """
     budget = as_budget(budget)
-    n = workers if workers is not None else available_cores()
+    n = workers if workers is not None else pool.workers if pool else available_cores()
     if n <= 1 or len(jobs) < PARALLEL_MIN_FILES or not can_fork():
         if alongside is not None:
             alongside()
@@ -238,13 +294,13 @@ def parse_many(
     chunks = _chunks(jobs)
     results: list[list[ParseResult] | None] = [None] * len(chunks)
     try:
-        with ProcessPoolExecutor(
+        with contextlib.nullcontext(pool.executor) if pool else ProcessPoolExecutor(
             max_workers=min(n, len(chunks)),
             mp_context=multiprocessing.get_context("fork"),
             initializer=_init_worker,
             initargs=(catalogue,),
-        ) as pool:
-            futures = [pool.submit(_run_chunk, chunk, budget) for chunk in chunks]
+        ) as executor:
+            futures = [executor.submit(_run_chunk, chunk, budget) for chunk in chunks]
             # every worker is forked by now (one per submit, or all at the first under fork)
             if alongside is not None:
                 call, alongside = alongside, None
