@@ -123,3 +123,36 @@ def test_inventory_says_on_stderr_that_its_first_run_builds_the_ledger_and_how_t
     assert "building" not in err and f"ledger {db}: 1 commit(s) walked" in err
     assert main(["inventory", str(repo.path), "--format", "json", "--no-history"]) == 0
     assert capsys.readouterr().err == ""
+
+
+CI = """\
+on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: make
+  deploy:
+    uses: org/shared/.github/workflows/deploy.yml@v1
+    secrets: inherit
+"""
+
+
+def test_inventory_attributes_ci_credentials_from_history(
+        make_repo: Callable[..., GitRepo], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A workflow's CI credentials (a persisted checkout token, `secrets: inherit`) are in the
+    inventory; the ledger records them too, so their history columns are filled."""
+    repo = make_repo()
+    first = repo.commit({".github/workflows/ci.yml": CI}, author=HUMAN, message="CI")
+    second = repo.commit({".github/workflows/ci.yml": CI.replace("make", "make test")},
+                         author=COPILOT, message="Run the tests")
+    db = tmp_path / "ledger.sqlite"
+    assert main(["inventory", str(repo.path), "--format", "json", "--db", str(db)]) == 0
+    rows = {r["type"]: r for r in json.loads(capsys.readouterr().out)["identities"]}
+    for kind in ("checkout_persisted_token", "secrets_inherit"):
+        assert rows[kind]["created_by"]["commit"] == first, kind
+        assert rows[kind]["created_by"]["actor_kind"] == "human"
+    assert all(r["created_by"] is not None for r in rows.values())
+    assert second  # the agent's commit changed no credential

@@ -36,11 +36,14 @@ from checker.policy.catalogue import Catalogue
 from checker.policy.config import Config
 from checker.provenance.agents import AgentSignatures
 from checker.provenance.classify import classify_commit, message_trailers
+from checker.sources.discovery import classify
 
 #: Suffixes of the files nhi-gate may read (`sources.discovery` decides from content).
 READ_SUFFIXES = (".tf", ".tofu", ".tf.json", ".tofu.json", ".tfvars", ".tfvars.json", ".hcl",
                  ".yaml", ".yml", ".json")
 _MODULE_SUFFIXES = (".tf", ".tofu", ".tf.json", ".tofu.json", ".tfvars", ".tfvars.json")
+#: The formats whose secret-scan facets include CI credentials the ledger records.
+_CI_FORMATS = frozenset({"github_actions", "gitlab_ci"})
 _FORMAT = "%x1e%H%x1f%P%x1f%aI%x1f%an%x1f%ae%x1f%cn%x1f%ce%x1f%B%x1f%H%x1f"
 _PR_RE = re.compile(r"^Merge pull request #(\d+)|\(#(\d+)\)\s*$")
 _ZERO = "0" * 40
@@ -216,8 +219,8 @@ class Parser:
 
     def identities(self, files: Mapping[str, str], tree: Mapping[str, str], rev: str
                    ) -> tuple[list[IdentityObject], list[ParseProblem]]:
-        """The identities (secret-scan facets left out) and problems of `files` (path -> blob)
-        at `rev`, whose readable files are `tree` (path -> blob)."""
+        """The identities (of the secret scan's facets, only CI credentials) and problems of
+        `files` (path -> blob) at `rev`, whose readable files are `tree` (path -> blob)."""
         todo = {p: b for p, b in files.items() if (p, b) not in self.parsed}
         if todo:
             dirs = {p.rpartition("/")[0] for p in todo if p.endswith(_MODULE_SUFFIXES)}
@@ -228,12 +231,19 @@ class Parser:
             ctx = sources({p: self.blob(b) for p, b in context.items()}, rev)
             found: Parsed = start_parse([side], self.catalogue, self.config, None, [ctx],
                                         secrets=False)()[0]
+            # CI credentials (a persisted checkout token, `secrets: inherit`, ...) are facets
+            # of the secret scan, run here on CI files only: `inventory` lists them too.
+            ci = [src for src in side if classify(src.path) in _CI_FORMATS]
+            if ci:
+                found = Parsed(found.objects + tuple(
+                    o for o in start_parse([ci], self.catalogue, self.config, None)()[0].objects
+                    if o.derived_from and o.kind == "ci_credential"), found.problems)
             for path, blob in todo.items():
                 missing = [ParseProblem(path, "NHI902", f"{path}: blob {blob} is not in the "
                                         "repository (a partial clone); not analysed")]
                 self.parsed[(path, blob)] = (
                     [o for o in found.objects if o.location.path == path
-                     and not o.derived_from and not called(o)],
+                     and (not o.derived_from or o.kind == "ci_credential") and not called(o)],
                     [p for p in found.problems if p.path == path] if data[path] is not None
                     else missing)
         objects = [o for p, b in files.items() for o in self.parsed[(p, b)][0]]
