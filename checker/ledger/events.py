@@ -98,8 +98,9 @@ def _plain(obj: IdentityObject) -> tuple[object, ...]:
 def file_events(before: Sequence[IdentityObject], after: Sequence[IdentityObject],
                 judge: Judge) -> list[Change]:
     """The events of one commit over the identities of the files it changed: `before` at its
-    parent, `after` at the commit (each identity once; facets of the secret scan left out by
-    the caller, CI credentials aside). Ordered created/changed by path and line, then moves, then removals."""
+    parent, `after` at the commit (each identity once; of the secret scan's facets the caller
+    keeps CI credentials only). Ordered created/changed by path and line, then moves, then
+    removals."""
     old = {(o.location.path, o.address): o for o in before}
     new = {(o.location.path, o.address): o for o in after}
     out: list[Change] = []
