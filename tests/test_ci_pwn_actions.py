@@ -134,6 +134,11 @@ def test_actions_that_work_in_the_workspace(steps: str, found: list[tuple[int, s
     "      - uses: actions/setup-node@v4\n        with: {cache: npm}\n"
     "      - uses: actions/labeler@v5\n      - uses: tj-actions/changed-files@v46\n"
     "      - uses: actions/github-script@v7\n        with: {script: 'console.log(1)'}\n",
+    # the triggering run's artifact read by a later step; the downloading action itself
+    # runs nothing (hashicorp/terraform-provider-azuread's pr-waiting-response-on-review)
+    "      - uses: dawidd6/action-download-artifact@v9\n"
+    "        with: {run_id: '${{ github.event.workflow_run.id }}'}\n"
+    "      - run: echo \"n=$(cat artifact/n.txt)\" >> \"$GITHUB_OUTPUT\"\n",
     # the head in a subdirectory: an unknown action not handed it works in the base checkout
     "      - uses: actions/checkout@v4\n        with: {ref: '" + HEAD_SHA + "', path: pr}\n"
     "      - uses: some-org/check-pr@v3\n",

@@ -58,10 +58,12 @@ _INSTALLS: Mapping[str, tuple[str, frozenset[str]]] = {
 }
 #: Actions that check out, store or fetch files and run nothing from them, handed a head
 #: checkout or not (https://github.com/actions/checkout, /upload-artifact, /download-artifact,
-#: /cache; https://github.com/github/codeql-action upload-sarif).
+#: /cache; https://github.com/github/codeql-action upload-sarif;
+#: https://github.com/dawidd6/action-download-artifact).
 STORES = frozenset({
     "actions/checkout", "actions/upload-artifact", "actions/download-artifact", "actions/cache",
-    "actions/cache/save", "actions/cache/restore", "github/codeql-action/upload-sarif"})
+    "actions/cache/save", "actions/cache/restore", "github/codeql-action/upload-sarif",
+    "dawidd6/action-download-artifact"})
 #: Actions that run nothing from the workspace: they check out, store or fetch files, set up
 #: a toolchain (without an install, `_INSTALLS`), comment, label, log in to a cloud, mint a
 #: token or list changed files.
