@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import HUMAN, GitRepo, Identity, check_findings
+from conftest import HUMAN, GitRepo, Identity, check_findings, found_at
 
 from checker.model import SourceFile
 from checker.secrets import scan
@@ -67,6 +67,8 @@ def test_an_agents_injection_blocks_at_the_expression(
     assert f["address"] == f"{WF}#jobs.triage.template-injection"
     assert "steps[0].run expands `${{ github.event.issue.title }}`" in f["message"]
     assert "`issues` (line 2)" in f["message"]
+    # it gave outsiders the job's credentials: the commit names no requester (NHI103)
+    assert ("NHI103", WF, 12, False) in found_at(findings)
 
 
 def test_the_env_variable_form_passes(
