@@ -133,7 +133,7 @@ def _injected(steps: str, trigger: str = "issue_comment") -> list[tuple[int, str
     text = (f"on: {trigger}\nenv:\n  WF_TITLE: ${{{{ github.event.issue.title }}}}\njobs:\n"
             f"  j:\n    runs-on: ubuntu-latest\n    steps:\n{steps}")
     objs = scan(SourceFile(WF, text.encode()), "github_actions").objects
-    return [(int(s.split(" ", 1)[0].removeprefix("injects:")), s.rsplit(" ", 1)[-1])
+    return [(int(s.split(" ", 1)[0].removeprefix("injects:")), s.split(" ", 2)[2])
             for o in objs if o.type == "template_injection" for s in o.secret_sinks
             if s.startswith("injects:")]
 
@@ -147,6 +147,9 @@ def _injected(steps: str, trigger: str = "issue_comment") -> list[tuple[int, str
      "      - run: echo ${{ github.event.commits[0].author.name }} ${{ github.head_ref }}\n",
      [(8, "github.event.pull_request.head.ref"), (9, "github.event.commits[0].author.name"),
       (9, "github.head_ref")]),
+    # a string literal's `>` is text, not a comparison
+    ("      - run: echo ${{ format('> {0}', github.event.issue.body) }}\n",
+     [(8, "format('> {0}', github.event.issue.body)")]),
     # through the workflow's env, and a whole object serialised
     ("      - run: |\n          echo \"${{ env.WF_TITLE }}\"\n"
      "          echo '${{ toJSON(github.event.issue) }}' | jq .\n",

@@ -84,6 +84,7 @@ _WHOLE = re.compile(
 _ENV_REF = re.compile(r"\benv\.([A-Za-z_][\w-]*)")
 _BOOLEAN_CALL = re.compile(r"(?i)^(?:contains|startsWith|endsWith)\s*\(")
 _COMPARISON = re.compile(r"==|!=|<=|>=|(?<![-=])[<>]")
+_LITERAL = re.compile(r"'(?:[^']|'')*'")
 
 
 def injections(path: str, root: MappingNode, jobs: Sequence[tuple[str, Node, Node]],
@@ -162,8 +163,9 @@ def _untrusted(expression: str, tainted: frozenset[str]) -> bool:
     """True when `expression` (inside `${{ }}`) yields text an outsider wrote: see the module
     doc. A boolean result is not text."""
     text = expression.strip()
+    bare = _LITERAL.sub("''", text)  # operators inside a string literal are text
     if (_BOOLEAN_CALL.match(text) and text.endswith(")")) or (
-            _COMPARISON.search(text) and "&&" not in text and "||" not in text):
+            _COMPARISON.search(bare) and "&&" not in bare and "||" not in bare):
         return False
     if _HEAD_REF.search(text) or _WHOLE.search(text):
         return True
