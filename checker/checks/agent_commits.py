@@ -6,8 +6,9 @@
   (`ChangeFacts.pr_author_human`). What it created or widened is a finding naming the commit
   in `Finding.commits` of a rule in `CREATED_OR_WIDENED`: NHI101 (an identity created or
   changed, not only narrowed), NHI106 (what it grants is unknown), NHI310 (a job's token
-  given the unknown repository default, or `write-all`) and NHI315 (credentials in a
-  `pull_request_target` workflow, or given to a pull request's code). A narrowing or
+  given the unknown repository default, or `write-all`), NHI315 (credentials in a
+  `pull_request_target` workflow, or given to a pull request's code) and NHI325 (given to
+  whoever writes a value a workflow script expands). A narrowing or
   metadata-only note (a read-only `permissions:` block), secret material with no identity
   (NHI4xx, judged for every author) and the other findings on an identity the commit did not
   create or widen are not. Placed on that identity's first such finding.
@@ -55,7 +56,7 @@ def _unsigned_why(config: Config) -> str:
 #: The rules whose findings say that their commits created or widened an identity or
 #: credential (see the module doc). Not NHI302: its narrowing and metadata-only notes grant
 #: nothing, and its widenings come with NHI101 (a removed `permissions:` block with NHI310).
-CREATED_OR_WIDENED = frozenset({"NHI101", "NHI106", "NHI310", "NHI315"})
+CREATED_OR_WIDENED = frozenset({"NHI101", "NHI106", "NHI310", "NHI315", "NHI325"})
 
 
 def check_change(facts: ChangeFacts, findings: Sequence[Finding]) -> Iterator[ChangeHit]:

@@ -105,7 +105,7 @@ def check(subject: Subject) -> Iterator[Hit]:
                   "aud", obj.attribute_lines.get("anchor"))
         return
     if obj.type == "pr_head_code":
-        yield from _pr_head_code(obj)
+        yield from _pr_head_code(subject)
         return
     if obj.derived_from is not None:
         return
@@ -217,10 +217,14 @@ _WHEN = {"pull_request_target": "for pull requests from forks",
          "issue_comment": "for anyone's comment on a pull request"}
 
 
-def _pr_head_code(obj: IdentityObject) -> Iterator[Hit]:
+def _pr_head_code(subject: Subject) -> Iterator[Hit]:
     """NHI315 for a "pwn request" (`checker.secrets.ci_untrusted`): a `pull_request_target`
     (`workflow_run`, `issue_comment`) job that runs the pull request's own code, whatever its
-    token's permissions."""
+    token's permissions. When what runs it is an action nhi-gate does not read (the
+    `unread-action` sink), it
+    fails closed: an error for an agent's, a bot's or an unknown author's change, the
+    `unread-action` note for a person's and in `scan`."""
+    obj = subject.obj
     lines = obj.attribute_lines
     facts = {s.split(":", 1)[0]: s.split(":", 1)[-1].partition(" ") for s in obj.secret_sinks}
     checkout, runs = (facts.get(k, ("?", "", "")) for k in ("checkout", "runs"))
@@ -228,15 +232,20 @@ def _pr_head_code(obj: IdentityObject) -> Iterator[Hit]:
     job = obj.address.removesuffix(".pr-head-code")
     left = (" and the checkout leaves GITHUB_TOKEN in .git/config for that code"
             if "persisted" in facts else "")
+    unread = "unread-action" in facts
+    verb = "may run code from it (a human must review what that action does)" if unread else (
+        "runs code from it")
+    variant = None if not unread or subject.touch.actor_kind not in ("human", None) else (
+        "unread-action")
     yield Hit("NHI315",
               f"{job} runs a pull request's own code with the base repository's credentials: "
               f"`{event}` (line {lines.get('on.' + event)}) runs it {_WHEN.get(event, '')}, "
               f"{checkout[0]} ({checkout[2]}, line "
               f"{lines.get('checkout')}) fetches the pull request's code and {runs[0]} "
-              f"({runs[2]}, line {lines.get('anchor')}) runs code from it; its GITHUB_TOKEN, "
+              f"({runs[2]}, line {lines.get('anchor')}) {verb}; its GITHUB_TOKEN, "
               "the secrets it "
               f"references and the base branch's Actions cache are exposed whatever its "
-              f"`permissions:` say{left}", "pr-head-code", lines.get("anchor"))
+              f"`permissions:` say{left}", "pr-head-code", lines.get("anchor"), variant=variant)
 
 
 #: Held repository secrets that are credentials NHI316 judges (`checker.parsers.github_secrets`).

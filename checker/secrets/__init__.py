@@ -49,6 +49,8 @@ Facets (`type` -> the rule that judges it; `secret_sinks` holds the fact, never 
   - `checkout_persisted_token`: `actions/checkout` without `persist-credentials: false`;
   - `pr_head_code`: a `pull_request_target` job that checks out the pull request's head and
     then runs code from it (`checker.secrets.ci_untrusted`);
+  - `template_injection`: a job of a workflow outsiders trigger whose scripts expand text
+    they wrote with `${{ }}` (`checker.secrets.ci_injection`);
 - GitHub Actions composite actions (`action.yml`, `runs.using: composite`): `runs.steps` are
   read like a job's steps (`ci_secret_echo`, `ci_secret_artifact`, `checkout_persisted_token`);
   a secret-named input (`token`, `private-key`, ...) counts as a secret (`${{ inputs.X }}`).

@@ -70,7 +70,8 @@ def command_name(segment: str) -> str | None:
 
 def script_lines(node: Node | None) -> list[tuple[int, str]]:
     """(line, text) of each command line of a `run:` value: not blank, not inside a
-    here-document, not the continuation of the line before (`\\` at its end)."""
+    here-document; a line continued (`\\` at its end) is joined with the lines that continue
+    it, at the first one's number."""
     if not isinstance(node, ScalarNode):
         return []
     first = line_of(node) + (1 if node.style in ("|", ">") else 0)
@@ -81,7 +82,10 @@ def script_lines(node: Node | None) -> list[tuple[int, str]]:
         if until is not None:
             until = None if text.strip() == until else until
             continue
-        if text.strip() and not continued:
+        if continued and out:  # one command: its continuation lines join its first
+            number, before = out[-1]
+            out[-1] = (number, before.rstrip().removesuffix("\\") + " " + text.strip())
+        elif text.strip():
             out.append((first + i, text))
             heredoc = _HEREDOC.search(text)
             until = heredoc.group(1) if heredoc else None

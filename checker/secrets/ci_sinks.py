@@ -3,9 +3,9 @@
 `github(path, text, lines)` reads a GitHub Actions workflow or composite action and
 `gitlab(path, text, lines)` a GitLab CI file; both return facets (shapes in `checker.secrets`):
 `default_token_permissions`, `workflow_env_secret`, `secrets_serialised`, `secrets_inherit`,
-`checkout_persisted_token` and `pr_head_code` (`checker.secrets.ci_untrusted`; GitHub
-only), `ci_secret_echo`, `ci_secret_artifact` and
-`ci_rotated_secret_artifact`.
+`checkout_persisted_token`, `pr_head_code` (`checker.secrets.ci_untrusted`) and
+`template_injection` (`checker.secrets.ci_injection`; GitHub only), `ci_secret_echo`,
+`ci_secret_artifact` and `ci_rotated_secret_artifact`.
 
 Sources for the CI facts: GitHub "Security hardening for GitHub Actions"
 (https://docs.github.com/en/actions/security-for-github-actions/security-guides/security-hardening-for-github-actions),
@@ -33,6 +33,7 @@ from checker.safeyaml import (
     scalar,
     sequence,
 )
+from checker.secrets.ci_injection import injections
 from checker.secrets.ci_untrusted import pr_head_runs
 from checker.secrets.facets import facet
 from checker.secrets.hardcoded import COMMENT_ONLY, SECRET_KEY
@@ -225,6 +226,7 @@ def github(path: str, text: str, lines: list[str]) -> list[IdentityObject]:
     for job_id, job_key, job in jobs:
         out.extend(_github_job(path, lines, job_id, job_key, job, workflow_env))
     out.extend(pr_head_runs(path, root, jobs))
+    out.extend(injections(path, root, jobs, lines))
     runs = get(root, "runs")
     if isinstance(runs, MappingNode) and (scalar(get(runs, "using")) or "").lower() == "composite":
         inputs = frozenset(f"inputs.{name}" for name, _, _ in items(get(root, "inputs"))

@@ -19,8 +19,9 @@ What is read, per job, in step order (facts only; the check decides):
   a ref (`git fetch origin pull/N/head`, `git clone ${{ ...head.repo.clone_url }}`), `gh pr
   diff` (not `--name-only`), or a download (curl, wget, `gh api`) of a URL naming the head
   (`.../archive/${{ ...head.sha }}.tar.gz`) or its diff (`diff_url`, `patch_url`,
-  `pull/N.diff`) that sends no data (a POST of a commit status fetches nothing); what follows
-  the fetch on the same line runs after it (`git clone ... && make`);
+  `pull/N.diff`, the API's `pulls/N` as `application/vnd.github.diff`) that sends no data
+  (a POST of a commit status fetches nothing); what follows the fetch on the same line runs
+  after it (`git clone ... && make`);
 - or, in a `workflow_run` workflow, a download of the triggering run's artifacts
   (`actions/download-artifact` with `run-id: ${{ github.event.workflow_run.id }}`): what a
   fork's pull request run uploaded is its code as much as a checkout;
@@ -29,10 +30,13 @@ What is read, per job, in step order (facts only; the check decides):
 - the first step after it (or a later line of the same script) that runs code: a local
   action (`uses: ./...`), an action that builds the checkout (`_BUILDERS`), any other action
   handed the checkout in `with:` (`_handed`: docker/build-push-action's `context: .`, a
-  third-party action's `dir: pr`; the action is not followed, so fail closed; `_STORES`
-  excepted), or a `run:` line with a command outside `checker.secrets.ci_shell`'s inert ones
-  (a build, `npm install`, `make`, a script in the checkout, an interpreter), or one that
-  writes a file's content into `$GITHUB_ENV`/`$GITHUB_PATH`.
+  third-party action's `dir: pr`; the action is not followed, so fail closed;
+  `ci_actions.STORES` excepted), after a head checkout at the workspace root any action
+  `checker.secrets.ci_actions` lists as running workspace code (a lint, build or test action,
+  a setup action told to install) or does not know (`UNREAD`, sink `unread-action`: it works
+  in the workspace, so fail closed), or a `run:` line with a command outside
+  `checker.secrets.ci_shell`'s inert ones (a build, `npm install`, `make`, a script in the
+  checkout, an interpreter), or one that writes a file's content into `$GITHUB_ENV`/`$GITHUB_PATH`.
   Unknown commands count: what nhi-gate does not model is judged (fail closed). When the
   head is checked out into a subdirectory (`with: {path: pr}`), only a step that names that
   directory (its script, `working-directory` or inputs) runs the pull request's code.
@@ -68,6 +72,7 @@ from yaml.nodes import MappingNode, Node
 from checker.model import IdentityObject, Location
 from checker.parsers.github_keys import trigger_lines
 from checker.safeyaml import get, items, line_of, scalar, sequence
+from checker.secrets.ci_actions import RUNS, STORES, UNKNOWN, workspace_use
 from checker.secrets.ci_shell import running_command, script_lines
 from checker.secrets.facets import facet
 
@@ -118,6 +123,11 @@ _SENDS = re.compile(
     r"|\s(?:-d|--data[\w-]*|-F|--form[\w-]*|--json|-T|--upload-file|--post-data|--post-file"
     r"|--body-data|--body-file|--field|--raw-field|--input|-Body)(?=[\s=]|$)")
 _GH_FIELD = re.compile(r"\bgh\s+api\b.*\s-f(?=\s)")
+#: The REST API's pull request (`/repos/o/r/pulls/N`) asked for as a diff or patch, by a
+#: `.diff`/`.patch` suffix or its media type: the same code as the head, once applied
+#: (https://docs.github.com/en/rest/pulls/pulls#get-a-pull-request, "custom media types").
+_API_PULL = re.compile(r"pulls/(?:\$\{\{[^}]*\}\}|\$\{?\w+\}?|\d+)(\.(?:diff|patch))?(?![\w/])")
+_DIFF_MEDIA = re.compile(r"application/vnd\.github(?:\.v3)?\.(?:diff|patch)")
 _ENV_EXPR = re.compile(r"\$\{\{\s*env\.([A-Za-z_]\w*)\s*\}\}")
 _VAR = re.compile(r"\$\{?([A-Za-z_]\w*)")
 #: Actions that build or run the checked-out project (lower-cased `uses:` without `@ref`):
@@ -126,12 +136,9 @@ _VAR = re.compile(r"\$\{?([A-Za-z_]\w*)")
 #: pre-commit/action runs the hooks the checkout's `.pre-commit-config.yaml` names
 #: (https://github.com/pre-commit/action).
 _BUILDERS = frozenset({"github/codeql-action/autobuild", "pre-commit/action"})
-#: Actions that check out, store or fetch files and run nothing from them, handed a head
-#: checkout or not (https://github.com/actions/checkout, /upload-artifact, /download-artifact,
-#: /cache; https://github.com/github/codeql-action upload-sarif).
-_STORES = frozenset({
-    "actions/checkout", "actions/upload-artifact", "actions/download-artifact", "actions/cache",
-    "actions/cache/save", "actions/cache/restore", "github/codeql-action/upload-sarif"})
+#: What the `runs:` fact says of an action nhi-gate does not know (`ci_actions.UNKNOWN`) that
+#: works in a head checkout at the workspace root.
+UNREAD = "an action nhi-gate does not read, working in the workspace"
 #: `with:` inputs that name the directory an action works in or builds (`context` of
 #: docker/build-push-action, a `working-directory`, ...): a relative path there points into
 #: the workspace, so into a head checkout at its root.
@@ -178,7 +185,8 @@ def pr_head_runs(path: str, root: MappingNode,
                  f"runs:{run_step} {what}"]
         obj = facet(path, TYPE, "ci_credential", "github", f"{path}#jobs.{job_id}.pr-head-code",
                     checkout.line, run_line, run_line,
-                    [*sinks, *(["persisted"] if checkout.persisted else [])])
+                    [*sinks, *(["persisted"] if checkout.persisted else []),
+                     *(["unread-action"] if UNREAD in what else [])])
         out.append(replace(
             obj, attribute_lines={**obj.attribute_lines, "checkout": checkout.line,
                                   f"on.{event}": trigger},
@@ -304,6 +312,12 @@ def _fetch(text: str, names: set[str]) -> tuple[str, int] | None:
         return "`gh pr checkout`", m.start()
     if m := _GH_DIFF.search(text):
         return "`gh pr diff`", m.start()
+    pull = _API_PULL.search(text)
+    if pull and (pull.group(1) or _DIFF_MEDIA.search(text)) and (
+            m := _DOWNLOAD.search(text)) and not (
+            _SENDS.search(text[m.end():]) or _GH_FIELD.search(text)):
+        return (f"a download of the pull request's diff from the API "
+                f"(`{' '.join(m.group(0).split())}`)"), m.start()
     if not _names_head(text, names):
         return None
     if m := _GIT_GET.search(text):
@@ -337,12 +351,21 @@ def _runs(step: MappingNode, script: list[tuple[int, str]], checkout: _Checkout
     uses = (scalar(get(step, "uses")) or "").strip()
     if uses:
         action = uses.split("@", 1)[0].lower().rstrip("/")
+        shown, line = uses.split("@", 1)[0], line_of(step.value[0][0])
         if uses.startswith("./") or action in _BUILDERS:
-            return line_of(step.value[0][0]), f"`uses: {uses.split('@', 1)[0]}`"
-        handed = None if action in _STORES else _handed(step, checkout.path)
+            return line, f"`uses: {shown}`"
+        handed = None if action in STORES else _handed(step, checkout.path)
         if handed is not None:
             line, name = handed
-            return line, f"`uses: {uses.split('@', 1)[0]}` given it in `with.{name}`, not followed"
+            return line, f"`uses: {shown}` given it in `with.{name}`, not followed"
+        if checkout.path is not None:
+            return None
+        kind, what = workspace_use(action, {n: scalar(v) or "" for n, _, v in
+                                            items(get(step, "with"))})
+        if kind == RUNS:
+            return line, f"`uses: {shown}`, which {what}"
+        if kind == UNKNOWN:  # it works in the workspace, the head checkout: fail closed
+            return line, f"`uses: {shown}`, {UNREAD}"
         return None
     for number, text in script:
         command = running_command(text)

