@@ -11,7 +11,9 @@ Shapes produced (`IdentityObject` fields):
 - `address`: `Kind/namespace/name`, or `Kind/name` for cluster-scoped kinds and objects with no
   `metadata.namespace`; `metadata.generateName` gives `Kind/ns/prefix*`; no name gives
   `Kind/ns/(unnamed)`. A catalogued object composed by a Crossplane `Composition` (its
-  `base`, `checker.parsers.kubernetes.compositions`) is `Composition/<name>:<resource name>`.
+  `base`, `checker.parsers.kubernetes.compositions`) is `Composition/<name>:<resource name>`;
+  one a Kyverno policy rule generates (`checker.parsers.kubernetes.generators`) is
+  `ClusterPolicy/<name>:<rule name>`.
 - `location`: from the document's (or `List` item's) first key to its last line with content.
 - `metadata`: `# nhi-gate: k=v` comments directly above the document, then `metadata.labels`,
   then `metadata.annotations` (later wins); scalar values only, kept as written. The
@@ -67,6 +69,7 @@ from checker.parsers.kubernetes.digest import (
     role_frame_digest,
     untagged_digest,
 )
+from checker.parsers.kubernetes.generators import generated_objects
 from checker.parsers.kubernetes.rbac import binding_grants, rule_grants, subjects, texts
 from checker.parsers.kubernetes.references import CLUSTER_SCOPED, lifetime, principals
 from checker.parsers.kubernetes.references import references as refs_of
@@ -137,10 +140,13 @@ def parse(source: SourceFile, catalogue: Catalogue) -> ParseResult:
             obj = _identity(doc, kind, source.path, stream.lines, catalogue)
             if obj is not None:
                 objects.append(obj)
-            composition = _name(get(doc, "metadata"))
-            for resource, base, base_kind in composed_bases(doc, kind):
-                obj = _identity(base, base_kind, source.path, stream.lines, catalogue,
-                                f"Composition/{composition}:{resource}")
+            holder = _name(get(doc, "metadata"))
+            embedded = [(f"Composition/{holder}:{resource}", base, base_kind)
+                        for resource, base, base_kind in composed_bases(doc, kind)]
+            embedded += [(f"{kind}/{holder}:{rule}", made, made_kind)
+                         for rule, made, made_kind in generated_objects(doc, kind)]
+            for address, base, base_kind in embedded:
+                obj = _identity(base, base_kind, source.path, stream.lines, catalogue, address)
                 if obj is not None:
                     objects.append(obj)
     problems = (stream.problem,) if stream.problem is not None else ()
