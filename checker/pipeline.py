@@ -171,7 +171,7 @@ def _plan(
             inert = sniffed is not None and tokens is not None and not may_define_identity(
                 "kubernetes", src.raw, tokens, config.max_file_bytes)
             problems.append(unrendered(src.path, chart, sniffed.template if sniffed else None,
-                                       inert, sniffed.line if sniffed else 1))
+                                       inert, sniffed.line if sniffed else 1, src.raw))
             # Its literal secret material is still material, whoever renders it (NHI4xx).
             jobs += [(functools.partial(_analyse_file, "kubernetes", False), src)] * secrets
             continue

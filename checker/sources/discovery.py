@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 from checker.globs import glob_match
 from checker.model import FileFormat
 from checker.sources.manifests import Parsed, has_manifest, may_be_manifest, plain_manifest
-from checker.sources.templates import template_language
+from checker.sources.templates import JSONNET, JSONNET_SUFFIXES, template_language
 
 #: Where a YAML mapping key can start: a line (after indentation or a sequence dash), after
 #: `{` or `,` in flow style, or after `?` (explicit key); the key may be quoted.
@@ -44,7 +44,7 @@ _SKIP_DIRS = frozenset({".git", ".terraform", "node_modules", "__pycache__", ".v
 STATE_SUFFIXES = (".tfstate", ".tfstate.backup")
 #: The file names `walk` yields (by lower-cased suffix); `classify` decides on each.
 _WALK_SUFFIXES = (".tf", ".tofu", ".tf.json", ".tfvars", ".hcl", ".yml", ".yaml", ".json",
-                  ".env", *STATE_SUFFIXES)  # fmt: skip
+                  ".env", *STATE_SUFFIXES, *JSONNET_SUFFIXES)  # fmt: skip
 #: dotenv files (`.env`, `.env.production`, `prod.env`): `KEY=value` lines read by docker
 #: compose, direnv and most frameworks (https://docs.docker.com/compose/how-tos/environment-variables/variable-interpolation/#env-file);
 #: the documented templates beside them (`.env.example`) are `secret_template`: a format token
@@ -144,6 +144,8 @@ def sniff(path: str, head: bytes | None = None) -> Sniff:
         return Sniff("terraform_vars")
     if name.endswith(".hcl"):
         return Sniff("hcl")
+    if name.endswith(JSONNET_SUFFIXES) and head is not None:
+        return Sniff(None, JSONNET, 1)  # not parsed: its output is not checked (NHI107)
     is_yaml = name.endswith((".yml", ".yaml"))
     parts = p.parts
     if is_yaml and len(parts) >= 3 and parts[-3] == ".github" and parts[-2] == "workflows":

@@ -138,6 +138,21 @@ def template_language(text: str) -> tuple[str, int] | None:
     return ("Go template" if _GO.search(text) else "template"), first
 
 
+#: Jsonnet programs (https://jsonnet.org/ref/language.html); Argo CD renders `.jsonnet` files
+#: of a directory application itself, so they are deployed as their output.
+JSONNET_SUFFIXES = (".jsonnet", ".libsonnet")
+#: The template language `discovery.sniff` names a Jsonnet program by.
+JSONNET = "Jsonnet program"
+#: A Jsonnet `import`, `importstr` or `importbin`: its output may come from another file.
+_JSONNET_IMPORT = re.compile(rb"\bimport(?:str|bin)?\s*['\"|@]")
+
+
+def jsonnet_imports(raw: bytes) -> bool:
+    """True when Jsonnet program bytes `raw` import another file: like a chart template's
+    `include`, what it yields may be defined elsewhere, so it is never inert (NHI107)."""
+    return _JSONNET_IMPORT.search(raw) is not None
+
+
 def _has_tag(line: str, opener: str, closer: str) -> bool:
     """`opener` ... `closer` on `line`; `{{` right after `$` (`${{ }}`) is not an opener."""
     start = line.find(opener)
@@ -147,12 +162,15 @@ def _has_tag(line: str, opener: str, closer: str) -> bool:
 
 
 def unrendered(path: str, chart: str | None, language: str | None, inert: bool,
-               line: int = 1) -> ParseProblem:
+               line: int = 1, raw: bytes = b"") -> ParseProblem:
     """The NHI107 problem for `path`, a template of Helm chart `chart` (a folder; at line 1:
     the whole file) or, when `chart` is None, a file of template `language` (at `line`, its
     first tag); `inert` (variant `inert`, a note for anyone) when its text names no catalogued
     kind (`checker.sources.prefilter`), which a chart template never is: it can `include` a
-    helper that defines an identity."""
+    helper that defines an identity; nor is a Jsonnet program (`raw`, its bytes) that imports
+    another file."""
+    if language == JSONNET and jsonnet_imports(raw):
+        inert = False
     if chart is not None:
         where = chart or "."
         return ParseProblem(
@@ -160,9 +178,11 @@ def unrendered(path: str, chart: str | None, language: str | None, inert: bool,
             f"{path}: Helm chart template (chart {where}/), not YAML until rendered, so the "
             f"identities it produces were not checked; review the output of "
             f"`helm template {where}` (a human must approve an agent's change)")
+    what = ("Jsonnet program (its output is not read until it is evaluated)" if language == JSONNET
+            else f"{language or 'template'} (its template tags are not YAML)")
     return ParseProblem(
         path, "NHI107",
-        f"{path}: {language or 'template'} (its template tags are not YAML), so the identities "
+        f"{path}: {what}, so the identities "
         "it may produce were not checked; render it and scan the output, or exclude it if it "
         "is not deployed" + ("" if inert else " (a human must approve an agent's change)"),
         line, variant="inert" if inert else None)
