@@ -11,10 +11,9 @@ What is judged, per facet the change touched (the engine calls checks for those 
 - a remote module call: created, or an argument, `source` or `version` added, changed or
   removed (entries compared by name and value digest). Error for an agent, a note for a
   person; nothing in `scan` (nothing changed).
-- a var file no module reads, or the Terraform variables a workflow step sets
-  (`checker.parsers.ci_terraform`): the variables it adds, changes or removes. For an agent an
-  error when one is named like a grant, principal or count (`_GRANT_LIKE`), else a note naming
-  the file; a note for a person; nothing in `scan`.
+- a var file no module reads: the variables it adds, changes or removes. For an agent an error
+  when one is named like a grant, principal or count (`_GRANT_LIKE`), else a note naming the
+  file; a note for a person; nothing in `scan`.
 """
 
 from __future__ import annotations
@@ -69,12 +68,9 @@ def hits(subject: Subject) -> Iterator[Hit]:
     variant = "human" if actor == "human" or not grant_like else None
     what = (f"values named like a grant, principal or count changed: {', '.join(grant_like)}"
             if grant_like else f"values changed: {names}")
-    source = ("Terraform variables set by a workflow step (`-var`, `-var-file`, `TF_VAR_*`: "
-              "they override every tfvars file)" if kind == "ci-vars" else
-              "a var file read by no module nhi-gate knows (no .tf file in its directory)")
-    yield Hit(RULE, f"{obj.address}: {source}; {what}; nhi-gate cannot tell which identities "
-              "read them, a human must review what they grant", "values", first,
-              variant=variant)
+    yield Hit(RULE, f"{obj.address}: a var file read by no module nhi-gate knows (no .tf file "
+              f"in its directory); {what}; nhi-gate cannot tell which identities read them, a "
+              "human must review what they grant", "values", first, variant=variant)
 
 
 def _command(subject: Subject, entries: list[Unresolved], actor: str) -> Iterator[Hit]:

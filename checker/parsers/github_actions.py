@@ -49,7 +49,6 @@ from yaml.nodes import MappingNode, Node
 from checker.model import Grant, IdentityObject, Location, ParseResult, SourceFile
 from checker.parsers import common
 from checker.parsers import github_keys as keys
-from checker.parsers.ci_terraform import ci_var_facets
 from checker.parsers.github_secrets import SecretUse, job_secrets
 from checker.policy.catalogue import Catalogue, CatalogueEntry
 from checker.safeyaml import (
@@ -146,7 +145,7 @@ class _Workflow:
                     attribute_lines={**o.attribute_lines, **jobs}) if o.type == OIDC else o
             for o in top_objects
         ]
-        return top_objects + job_objects + list(ci_var_facets(self.path, self.root, self.lines))
+        return top_objects + job_objects
 
     def _job(
         self, job_id: str, job_key: Node, job: Node, top_oidc: str | None,

@@ -33,8 +33,7 @@ from checker.policy.privileges import privilege_names
 _TERRAFORM_EXTRA = (b"terraform-aws-modules", b"terraform-aws-iam", b"service-accounts",
                     b"iam-system-user", b"provisioner", b'"external"', b'module "',
                     b"module  ", b"module\t", b'module"')
-_ACTIONS_EXTRA = (b"permissions", b"secrets",  # `${{ secrets.X }}`: parsers/github_secrets.py
-                  b"tf_var_", b"-var")  # Terraform variables a step sets: parsers/ci_terraform.py
+_ACTIONS_EXTRA = (b"permissions", b"secrets")  # `${{ secrets.X }}`: parsers/github_secrets.py
 
 
 #: Searches of one format by plain substring tests before its alternation is compiled: a
