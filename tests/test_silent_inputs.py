@@ -64,3 +64,46 @@ def test_a_wildcard_resource_changed_to_a_variable_is_still_a_narrowing(
     code, findings = _run(make_repo, base, head, CLAUDE, capsys)
     assert code == 0
     assert [(f["rule_id"], f["level"]) for f in findings] == [("NHI302", "note")]
+
+
+RUN = 'resource "null_resource" "b" {\n  provisioner "local-exec" {\n    command = %s\n  }\n}\n'
+EXTERNAL = 'data "external" "e" {\n  program = %s\n}\n'
+PY_GRANT = ("import subprocess\nsubprocess.run(['aws', 'iam', 'attach-role-policy', "
+            "'--role-name', 'ci', '--policy-arn', "
+            "'arn:aws:iam::aws:policy/AdministratorAccess'])\n")
+SH_GRANT = "aws iam attach-role-policy --role-name ci --policy-arn x\n"
+#: case -> (the .tf file, the script's path, its base text, head text, NHI106 address, line).
+SCRIPTS: dict[str, tuple[str, str, str, str, str, int]] = {
+    "py-module": (RUN % '"python3 ${path.module}/scripts/grant.py"', "scripts/grant.py",
+                  "print('hi')\n", PY_GRANT, "null_resource.b.provisioner.local-exec", 3),
+    "py-relative": (RUN % '"python3 scripts/grant.py"', "scripts/grant.py", "print('hi')\n",
+                    PY_GRANT, "null_resource.b.provisioner.local-exec", 3),
+    "sh-relative": (RUN % '"./scripts/setup.sh"', "scripts/setup.sh", "echo hi\n", SH_GRANT,
+                    "null_resource.b.provisioner.local-exec", 3),
+    "external-py": (EXTERNAL % '["python3", "${path.module}/ext.py"]', "ext.py",
+                    "print('{}')\n", PY_GRANT, "data.external.e", 2),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SCRIPTS))
+@pytest.mark.parametrize("author, level", [(CLAUDE, "error"), (HUMAN, "note")])
+def test_an_edit_of_a_python_or_relative_script_a_command_runs_fails_closed(
+        case: str, author: tuple[str, str], level: str, make_repo: Callable[..., GitRepo],
+        capsys: Any) -> None:
+    tf, script, before, after, address, line = SCRIPTS[case]
+    base: dict[str, str | None] = {"infra/main.tf": tf, f"infra/{script}": before}
+    code, findings = _run(make_repo, base, {f"infra/{script}": after}, author, capsys)
+    assert code == (1 if level == "error" else 0)
+    assert _found(findings, "NHI106") == [(address, line, level, level == "error")]
+    message = next(f["message"] for f in findings if f["rule_id"] == "NHI106")
+    assert f'via script("infra/{script}") (infra/{script}:1)' in message
+    assert "it runs aws iam attach-role-policy" in message
+
+
+def test_a_python_file_no_command_runs_is_not_judged(
+        make_repo: Callable[..., GitRepo], capsys: Any) -> None:
+    base: dict[str, str | None] = {"infra/main.tf": RUN % '"python3 scripts/grant.py"',
+                                   "infra/scripts/grant.py": "print('hi')\n",
+                                   "infra/scripts/other.py": "print('a')\n"}
+    code, findings = _run(make_repo, base, {"infra/scripts/other.py": PY_GRANT}, CLAUDE, capsys)
+    assert (code, findings) == (0, [])

@@ -110,13 +110,16 @@ def tfvars_order(path: str) -> tuple[int, str]:
 #: path argument, in a `.tf` file's bytes or in python-hcl2's value text.
 FILE_CALL = re.compile(r'\b(file|templatefile)\(\s*"((?:[^"\\]|\\.)*)"')
 _PATH_REF = re.compile(r"\$\{\s*path\.(?:module|root|cwd)\s*\}")
-#: Shell scripts: a change of one may change what a provisioner runs (`SCRIPT_PATH`).
-SCRIPT_SUFFIXES = (".sh", ".bash", ".ps1", ".cmd", ".bat")
-#: A shell script a provisioner or `external` program runs, named by its path in the module
-#: (`command = "${path.module}/scripts/setup.sh"`, `program = ["bash", "${path.module}/x.sh"]`):
-#: what it does is the file's bytes, so the file is read like a `file()` document.
-SCRIPT_PATH = re.compile(r'"(?:[^"\n]*?\s)?(\$\{\s*path\.(?:module|root|cwd)\s*\}/[\w./-]+'
-                         r'\.(?:sh|bash|ps1|cmd|bat))(?=[\s"])')
+#: Scripts: a change of one may change what a provisioner runs (`SCRIPT_PATH`).
+SCRIPT_SUFFIXES = (".sh", ".bash", ".ps1", ".cmd", ".bat", ".py")
+#: A script a provisioner or `external` program runs, named by its path in the module
+#: (`command = "${path.module}/scripts/setup.sh"`, `program = ["python3", "${path.module}/x.py"]`)
+#: or relative to it (`"./scripts/setup.sh"`, `"python3 scripts/grant.py"`: Terraform runs a
+#: command in the root module's directory, https://developer.hashicorp.com/terraform/language/
+#: resources/provisioners/local-exec#working_dir): what it does is the file's bytes, so the
+#: file is read like a `file()` document.
+SCRIPT_PATH = re.compile(r'"(?:[^"\n]*?\s)?((?:\$\{\s*path\.(?:module|root|cwd)\s*\}/)?'
+                         r'[\w./-]*\w\.(?:sh|bash|ps1|cmd|bat|py))(?=[\s"])')
 
 
 def file_reference(directory: str, argument: str) -> str | None:
@@ -177,7 +180,8 @@ def file_references(path: str, raw: bytes,
     (bytes `raw`) read, sorted, each once (a cheap byte scan: no HCL parse). A path built from
     `${local.NAME}`/`${var.NAME}` is tried with each literal `literals` holds for NAME (from
     `literal_assignments` of the module's files; a variable's too with each `default`)."""
-    if b"file(" not in raw and b"path." not in raw:
+    if b"file(" not in raw and b"path." not in raw and not any(
+            suffix.encode() in raw for suffix in SCRIPT_SUFFIXES):
         return []
     directory = PurePosixPath(path).parent.as_posix()
     directory = "" if directory == "." else directory

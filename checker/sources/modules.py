@@ -47,7 +47,8 @@ _LOCAL_SOURCE = re.compile(rb'^[ \t]*source[ \t]*=[ \t]*"(\.\.?/[^"$%]*)"', re.M
 #: may be in the file.
 _USES = re.compile(
     rb"\b(?:local|var)\.[A-Za-z_]|\bfile\(|\btemplatefile\(|\bsource\s*=\s*\"\.\.?/"
-    rb"|\bpath\.(?:module|root|cwd)\s*\}/[\w./-]+\.(?:sh|bash|ps1|cmd|bat)\b|\bfileset\(")
+    rb"|\bpath\.(?:module|root|cwd)\s*\}/[\w./-]+\.(?:sh|bash|ps1|cmd|bat|py)\b|\bfileset\("
+    rb'|[\s"][\w./-]*\w\.(?:sh|bash|ps1|cmd|bat|py)[\s"]')
 
 
 def module_directory(path: str) -> str:
@@ -115,10 +116,11 @@ DOCUMENT_SUFFIXES = (".json", ".tpl", ".tftpl", ".tmpl", ".template", ".hcl", ".
 
 
 #: Files that are never a policy or trust document (docs, images, code, lock files): a change
-#: of one lists no module. Shell scripts are not among them: a provisioner may run one
-#: (`checker.parsers.common.SCRIPT_PATH`). Any other name may be one (`policies/reader`).
+#: of one lists no module. Shell and Python scripts are not among them: a provisioner or an
+#: `external` program may run one (`checker.parsers.common.SCRIPT_PATH`). Any other name may be
+#: one (`policies/reader`).
 NOT_DOCUMENT_SUFFIXES = (".md", ".markdown", ".rst", ".adoc", ".png", ".jpg", ".jpeg", ".gif",
-                         ".svg", ".ico", ".pdf", ".py", ".go", ".js", ".ts", ".rb",
+                         ".svg", ".ico", ".pdf", ".go", ".js", ".ts", ".rb",
                          ".java", ".rs", ".lock", ".sum", ".mod", ".toml", ".cfg", ".ini",
                          ".gitignore", ".gitattributes", ".editorconfig")
 
