@@ -107,3 +107,77 @@ def test_a_python_file_no_command_runs_is_not_judged(
                                    "infra/scripts/other.py": "print('a')\n"}
     code, findings = _run(make_repo, base, {"infra/scripts/other.py": PY_GRANT}, CLAUDE, capsys)
     assert (code, findings) == (0, [])
+
+
+ROLE = """\
+resource "aws_iam_role_policy" "ci" {
+  name   = "ci"
+  role   = "ci"
+  policy = %s
+}
+"""
+DECODED_LOCAL = "locals {\n  doc = %s\n}\n" + ROLE % "jsonencode(local.doc)"
+YAML_RO = "Statement:\n- Effect: Allow\n  Action: s3:GetObject\n  Resource: '*'\n"
+YAML_ALL = "Statement:\n- Effect: Allow\n  Action: '*'\n  Resource: '*'\n"
+JSON_RO = '{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}\n'
+JSON_ALL = '{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}\n'
+
+
+def test_a_template_outside_the_module_without_template_syntax_is_computed(
+        make_repo: Callable[..., GitRepo], capsys: Any) -> None:
+    call = 'yamldecode(templatefile("${path.module}/../shared/policy.yaml", {}))'
+    base: dict[str, str | None] = {"iam/main.tf": DECODED_LOCAL % call,
+                                   "shared/policy.yaml": YAML_RO}
+    code, findings = _run(make_repo, base, {"shared/policy.yaml": YAML_ALL}, CLAUDE, capsys)
+    assert code == 1
+    assert _found(findings, "NHI302") == [("aws_iam_role_policy.ci", 7, "error", True)]
+    assert "(shared/policy.yaml:1)" in next(f["message"] for f in findings
+                                             if f["rule_id"] == "NHI302")
+    assert _found(findings, "NHI106") == []
+
+
+#: case -> (base files, the changed file and its head text, the NHI106 line, its reason).
+UNCOMPUTED: dict[str, tuple[dict[str, str | None], str, str, int, str]] = {
+    "template-outside": (
+        {"iam/main.tf": DECODED_LOCAL % (
+            'yamldecode(templatefile("${path.module}/../shared/p.yaml", { svc = "s3" }))'),
+         "shared/p.yaml": YAML_RO.replace("s3:", "${svc}:")},
+        "shared/p.yaml", YAML_ALL + "# ${svc}\n", 7,
+        "file not read: shared/p.yaml (templatefile() result not computed)"),
+    "path-root-decoded": (
+        {"iam/main.tf": DECODED_LOCAL % 'jsondecode(file("${path.root}/policies/p.json"))',
+         "policies/p.json": JSON_RO},
+        "policies/p.json", JSON_ALL, 7,
+        "file not read: policies/p.json (${path.root}/policies/p.json: path.root is the "
+        "directory of the root module that calls this one, not known)"),
+    "path-root-file": (
+        {"iam/main.tf": ROLE % 'file("${path.root}/policies/p.json")',
+         "policies/p.json": JSON_RO},
+        "policies/p.json", JSON_ALL, 4, "file not read: policies/p.json (${path.root}/"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNCOMPUTED))
+@pytest.mark.parametrize("author, level", [(CLAUDE, "error"), (HUMAN, "note")])
+def test_an_edit_of_a_file_read_but_not_computed_fails_closed(
+        case: str, author: tuple[str, str], level: str, make_repo: Callable[..., GitRepo],
+        capsys: Any) -> None:
+    base, path, text, line, reason = UNCOMPUTED[case]
+    code, findings = _run(make_repo, base, {path: text}, author, capsys)
+    assert code == (1 if level == "error" else 0)
+    assert _found(findings, "NHI106") == [
+        ("aws_iam_role_policy.ci", line, level, level == "error")]
+    message = next(f["message"] for f in findings if f["rule_id"] == "NHI106")
+    assert reason in message
+    assert f'via file("{path}") ({path}:1)' in message
+
+
+def test_an_absolute_path_fails_closed_when_an_agent_adds_it(
+        make_repo: Callable[..., GitRepo], capsys: Any) -> None:
+    base: dict[str, str | None] = {"iam/main.tf": ROLE % '"{}"'}
+    head: dict[str, str | None] = {"iam/main.tf": ROLE % 'file("/etc/policy.json")'}
+    code, findings = _run(make_repo, base, head, CLAUDE, capsys)
+    assert code == 1
+    assert _found(findings, "NHI106") == [("aws_iam_role_policy.ci", 4, "error", True)]
+    assert "file not read: /etc/policy.json (path not known before apply, or outside the " \
+           "repository)" in next(f["message"] for f in findings if f["rule_id"] == "NHI106")

@@ -139,6 +139,26 @@ def file_reference(directory: str, argument: str) -> str | None:
     return None if joined == ".." or joined.startswith("../") or joined == "." else joined
 
 
+#: `${path.root}/` at the start of a path: the root module's directory.
+_ROOT_REF = re.compile(r"^\$\{\s*path\.root\s*\}/")
+
+
+def root_candidates(directory: str, argument: str) -> list[str]:
+    """The repository paths a `${path.root}/...` path argument of the module in `directory`
+    may name besides the module's own (`file_reference`): called from a root module above
+    it, `path.root` is that module's directory
+    (https://developer.hashicorp.com/terraform/language/expressions/references#filesystem-and-workspace-info),
+    so the rest of the path is tried under each directory above, nearest first. Empty for any
+    other argument."""
+    m = _ROOT_REF.match(argument)
+    if m is None or not directory:
+        return []
+    parts = directory.split("/")
+    above = ["/".join(parts[:i]) for i in range(len(parts) - 1, -1, -1)]
+    found = [file_reference(d, argument[m.end():]) for d in above]
+    return [p for p in dict.fromkeys(found) if p is not None]
+
+
 #: `NAME = "literal"` (a local, or a variable's `default`): a value a path may be built from.
 _LITERAL_ASSIGN = re.compile(r'(?<![\w.-])([A-Za-z_][\w-]*)[ \t]*=[ \t]*"([^"$%\\\n]*)"')
 _VALUE_PART = re.compile(r"\$\{\s*(local|var)\.([A-Za-z_][\w-]*)\s*\}")
@@ -197,6 +217,7 @@ def file_references(path: str, raw: bytes,
             candidates = [c.replace(part.group(0), v) for c in candidates
                           for v in values][:_MAX_CANDIDATES]
         found.update(file_reference(directory, c) for c in candidates)
+        found.update(root_candidates(directory, m.group(2)))
     return sorted(p for p in found if p is not None)
 
 

@@ -32,7 +32,7 @@ from checker import model
 from checker.decode import decode
 from checker.globs import glob_match
 from checker.model import Location, ModuleSources, ParseProblem
-from checker.parsers.common import FILE_CALL, file_reference, fileset_globs
+from checker.parsers.common import FILE_CALL, file_reference, fileset_globs, root_candidates
 from checker.parsers.terraform.expressions import Unresolved
 from checker.parsers.terraform.hcl import HCL_ERRORS, load_hcl
 from checker.parsers.terraform.nodes import META, Block
@@ -152,23 +152,31 @@ def file_path(argument: str, module: ModuleSources) -> tuple[str | None, Inputs]
     return (file_reference(module.directory, got), used) if isinstance(got, str) else (None, ())
 
 
-def unread_file(expr: str, module: ModuleSources | None) -> str | None:
+def unread_file(expr: str, module: ModuleSources | None
+                ) -> tuple[str, model.SourceFile | None] | None:  # fmt: skip
     """Why the first `file()`/`templatefile()` call in expression `expr` (an identity's value
     that `inline_files` left as written) was not read, as an NHI106 reason:
-    `file not read: <path> (<why>)`; None when `expr` calls neither."""
+    `file not read: <path> (<why>)`, and the file when the module has it (read but not
+    computed: a template, a decoder's result; it is then an input, so a change of it fails
+    closed); None when `expr` calls neither."""
     head = FILE_CALL.search(expr)
     if head is None:
         return None
     path = file_path(head.group(2), module)[0] if module is not None else None
     if path is None:
         return f"file not read: {head.group(2)} (path not known before apply, or outside the " \
-               "repository)"
+               "repository)", None
     src = next((s for s in module.files if s.path == path), None) if module else None
+    root = [s for p in root_candidates(module.directory, head.group(2)) for s in module.files
+            if s.path == p] if module is not None and src is None else []
+    if root:  # `path.root` is a calling root module's directory: which one is not known
+        return f"file not read: {root[0].path} ({head.group(2)}: path.root is the directory " \
+               "of the root module that calls this one, not known)", root[0]
     if src is None:
-        return f"file not read: {path} (not found)"
+        return f"file not read: {path} (not found)", None
     if isinstance(decode(src), ParseProblem):
-        return f"file not read: {path} (not text)"
-    return f"file not read: {path} ({head.group(1)}() result not computed)"
+        return f"file not read: {path} (not text)", src
+    return f"file not read: {path} ({head.group(1)}() result not computed)", src
 
 
 def _call(call: str, module: ModuleSources) -> tuple[str, dict[str, Location]] | None:
