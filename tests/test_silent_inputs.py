@@ -181,3 +181,55 @@ def test_an_absolute_path_fails_closed_when_an_agent_adds_it(
     assert _found(findings, "NHI106") == [("aws_iam_role_policy.ci", 4, "error", True)]
     assert "file not read: /etc/policy.json (path not known before apply, or outside the " \
            "repository)" in next(f["message"] for f in findings if f["rule_id"] == "NHI106")
+
+
+FILESET = """\
+variable "dir" {
+  type = string%s
+}
+locals {
+  files = fileset("${path.module}/policies", "*.json")
+}
+resource "aws_iam_policy" "p" {
+  for_each = %s
+  name     = each.key
+  policy   = file("${path.module}/policies/${each.value}")
+}
+"""
+#: case -> (the .tf file, the NHI106 expression and reason shown).
+FILESETS: dict[str, tuple[str, str]] = {
+    "variable": (FILESET % ("", 'fileset(var.dir, "*.json")'),
+                 '`fileset(var.dir, "*.json")` (unknown function fileset() (directory not known '
+                 "before apply: every matching file of the module is an input))"),
+    "variable-default": (FILESET % ('\n  default = "policies"', 'fileset(var.dir, "*.json")'),
+                         '`fileset("policies/*.json")` (unknown function fileset())'),
+    "interpolated": (FILESET % ("", 'fileset("${path.module}/${var.dir}", "*.json")'),
+                     '`fileset("${path.module}/${var.dir}", "*.json")` (unknown function '
+                     "fileset() (directory not known"),
+    "local": (FILESET % ("", "local.files"),
+              '`fileset("policies/*.json")` (unknown function fileset())'),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FILESETS))
+@pytest.mark.parametrize("author, level", [(CLAUDE, "error"), (HUMAN, "note")])
+def test_a_policy_file_added_to_a_fileset_over_an_expression_fails_closed(
+        case: str, author: tuple[str, str], level: str, make_repo: Callable[..., GitRepo],
+        capsys: Any) -> None:
+    tf, shown = FILESETS[case]
+    base: dict[str, str | None] = {"main.tf": tf, "policies/ro.json": JSON_RO}
+    code, findings = _run(make_repo, base, {"policies/admin.json": JSON_ALL}, author, capsys)
+    assert code == (1 if level == "error" else 0)
+    line = 9 if case == "variable-default" else 8  # the `for_each` line
+    assert _found(findings, "NHI106") == [("aws_iam_policy.p", line, level, level == "error")]
+    message = next(f["message"] for f in findings if f["rule_id"] == "NHI106")
+    assert shown in message
+    assert "(policies/admin.json:1)" in message
+
+
+def test_a_file_outside_the_pattern_of_a_fileset_over_a_variable_is_not_judged(
+        make_repo: Callable[..., GitRepo], capsys: Any) -> None:
+    base: dict[str, str | None] = {"main.tf": FILESET % ("", 'fileset(var.dir, "*.json")'),
+                                   "policies/ro.json": JSON_RO}
+    code, findings = _run(make_repo, base, {"policies/notes.txt": "x\n"}, CLAUDE, capsys)
+    assert (code, findings) == (0, [])

@@ -194,6 +194,29 @@ def fileset_globs(directory: str, text: str) -> list[str]:
     return found
 
 
+#: A `fileset(<directory>, "<pattern>")` call whose directory is an expression (`var.dir`,
+#: `local.dir`, `"${path.module}/${var.env}"`): `FILESET_CALL` does not read it.
+FILESET_EXPRESSION = re.compile(
+    r'\bfileset\(\s*((?:[A-Za-z_][\w.\[\]"-]*|"[^"\n]*\$\{[^"\n]*"))\s*,\s*"([^"$%]*)"\s*\)')
+
+
+def fileset_expressions(directory: str, text: str) -> list[tuple[str, str, str]]:
+    """(directory expression, pattern, superset glob) of each `fileset()` call in Terraform
+    text `text` of the module in `directory` whose directory is an expression
+    (`FILESET_EXPRESSION`; `path.module` alone is `fileset_globs`'): the glob is the pattern
+    under every directory of the module (`<module>/**/<pattern>`), the files it may select."""
+    found: list[tuple[str, str, str]] = []
+    for m in FILESET_EXPRESSION.finditer(text):
+        expr = m.group(1)
+        if re.fullmatch(r"path\.(?:module|root|cwd)", expr) or (
+                expr.startswith('"') and "${" not in _PATH_REF.sub(".", expr)):
+            continue  # a literal directory: `fileset_globs` reads it
+        glob = f"{directory}/**/{m.group(2)}" if directory else f"**/{m.group(2)}"
+        if (expr, m.group(2), glob) not in found:
+            found.append((expr, m.group(2), glob))
+    return found
+
+
 def file_references(path: str, raw: bytes,
                     literals: Mapping[str, Sequence[str]] | None = None) -> list[str]:  # fmt: skip
     """The repository paths that the `file()`/`templatefile()` calls in Terraform file `path`

@@ -27,6 +27,7 @@ from checker.parsers.common import (
     VAR_FILE_DIRS,
     file_reference,
     file_references,
+    fileset_expressions,
     fileset_globs,
     is_terragrunt,
     is_tfvars,
@@ -195,7 +196,9 @@ def _fileset_globs(src: SourceFile) -> list[str]:
     """The `fileset()` globs of a `.tf` file (`checker.parsers.common.fileset_globs`)."""
     if b"fileset(" not in src.raw:
         return []
-    return fileset_globs(module_directory(src.path), src.raw.decode("utf-8", "replace"))
+    directory, text = module_directory(src.path), src.raw.decode("utf-8", "replace")
+    return [*fileset_globs(directory, text),
+            *(glob for _, _, glob in fileset_expressions(directory, text))]
 
 
 def group_modules(sources: Sequence[SourceFile]) -> dict[str, ModuleSources]:
