@@ -170,6 +170,7 @@ def test_an_edit_of_a_file_read_but_not_computed_fails_closed(
     message = next(f["message"] for f in findings if f["rule_id"] == "NHI106")
     assert reason in message
     assert f'via file("{path}") ({path}:1)' in message
+    assert "s3" not in message  # a literal of the template's variables is never shown
 
 
 def test_an_absolute_path_fails_closed_when_an_agent_adds_it(

@@ -101,8 +101,8 @@ _REFERENCE = re.compile(
     r"(?<![\w.\-\"])([A-Za-z_][\w-]*(?:\s*\[[^\]\[]*\]|\.[A-Za-z_*][\w-]*)+)")
 #: A function call inside an expression.
 _CALL = re.compile(r"(?<![\w.\-])([a-z][a-z0-9_]*)\s*\(")
-#: A double-quoted literal without an interpolation inside an expression.
-_QUOTED = re.compile(r'"(?:[^"\\$]|\\.|\$(?!\{))*"')
+#: A double-quoted literal without an interpolation (but `${path.*}`) inside an expression.
+_QUOTED = re.compile(r'"(?:[^"\\$]|\\.|\$(?!\{)|\$\{\s*path\.\w+\s*\})*"')
 _MAX_DEPTH = 8  # how far non-literal locals are followed
 
 #: Maps that never carry grants (in `.tf.json` they read like nested blocks).
