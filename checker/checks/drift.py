@@ -50,6 +50,7 @@ Sources:
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
@@ -61,6 +62,8 @@ from checker.policy import aws_iam as iam
 from checker.policy.privileges import admin_grants
 from checker.policy.roles import role_covers
 
+#: The inner text of a `${...}` in a grant's action or resource.
+_UNKNOWN = re.compile(r"\$\{([^{}]*)\}")
 _RENEWABLE = frozenset({"certificate", "private_key", "access_key", "api_token", "secret"})
 
 
@@ -262,10 +265,10 @@ def dropped_denies(head: IdentityObject, base: IdentityObject) -> list[Grant]:
 
 def _privileges(subject: Subject, base: IdentityObject) -> Iterator[Hit]:
     obj = subject.obj
-    # A grant whose action or resource is still `${...}` is not a gain to name: NHI106 says
-    # it cannot be computed (and the identity still blocks an agent through NHI106/NHI101).
-    gained = [g for g in gained_grants(obj, base)
-              if "${" not in g.action and "${" not in g.resource]
+    # A grant whose action or resource is still `${...}` is left to NHI106 when one of the
+    # identity's unresolved entries names it; else (a caller's `var.*`, a resource target:
+    # not NHI106's) it is a gain, named as not known before apply (never silent).
+    gained = [g for g in gained_grants(obj, base) if not _left_to_nhi106(g, obj)]
     dropped = dropped_denies(obj, base)
     if not gained and not dropped:
         return
@@ -291,9 +294,21 @@ def _privileges(subject: Subject, base: IdentityObject) -> Iterator[Hit]:
               f"{obj.address} privileges widened: {'; '.join(parts)}{since}", "privileges", line)
 
 
+def _left_to_nhi106(grant: Grant, obj: IdentityObject) -> bool:
+    """True for a grant with a `${...}` part that an NHI106 entry of `obj` names."""
+    parts = _UNKNOWN.findall(f"{grant.action} {grant.resource}")
+    return bool(parts) and any(p.strip() in u.expression or u.expression in p
+                               for p in parts for u in obj.unresolved)
+
+
 def _gained_text(grant: Grant, base: IdentityObject) -> str:
     lifted = lifted_conditions(grant, base)
-    return f"{grant} (condition {', '.join(lifted)} removed)" if lifted else str(grant)
+    text = f"{grant} (condition {', '.join(lifted)} removed)" if lifted else str(grant)
+    unknown = sorted({p.strip() for p in _UNKNOWN.findall(f"{grant.action} {grant.resource}")})
+    if unknown:
+        text += (f" ({', '.join(unknown)} not known before apply: it may be any value, a human "
+                 "must review what it grants)")
+    return text
 
 
 def _boundary(subject: Subject, base: IdentityObject) -> Iterator[Hit]:

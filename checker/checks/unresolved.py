@@ -86,6 +86,9 @@ def _unplaced(entry: Unresolved) -> tuple[str, str, str]:
 
 
 def _reads(entry: Unresolved, name: str) -> bool:
-    """True when `entry` reads the input `name` (`local.x`, `data.t.n`) on its way."""
+    """True when `entry` reads the input `name` (`local.x`, `data.t.n`) on its way, or is the
+    file `name` (`file("shared/policy.yaml")`) that was read but not computed."""
+    if name.startswith('file("') and name.endswith('")'):
+        return entry.reason.startswith(f"file not read: {name[6:-2]} (")
     return any(part == name or part.startswith(name + ".")
                for part in entry.expression.split(" -> "))

@@ -110,13 +110,16 @@ def tfvars_order(path: str) -> tuple[int, str]:
 #: path argument, in a `.tf` file's bytes or in python-hcl2's value text.
 FILE_CALL = re.compile(r'\b(file|templatefile)\(\s*"((?:[^"\\]|\\.)*)"')
 _PATH_REF = re.compile(r"\$\{\s*path\.(?:module|root|cwd)\s*\}")
-#: Shell scripts: a change of one may change what a provisioner runs (`SCRIPT_PATH`).
-SCRIPT_SUFFIXES = (".sh", ".bash", ".ps1", ".cmd", ".bat")
-#: A shell script a provisioner or `external` program runs, named by its path in the module
-#: (`command = "${path.module}/scripts/setup.sh"`, `program = ["bash", "${path.module}/x.sh"]`):
-#: what it does is the file's bytes, so the file is read like a `file()` document.
-SCRIPT_PATH = re.compile(r'"(?:[^"\n]*?\s)?(\$\{\s*path\.(?:module|root|cwd)\s*\}/[\w./-]+'
-                         r'\.(?:sh|bash|ps1|cmd|bat))(?=[\s"])')
+#: Scripts: a change of one may change what a provisioner runs (`SCRIPT_PATH`).
+SCRIPT_SUFFIXES = (".sh", ".bash", ".ps1", ".cmd", ".bat", ".py")
+#: A script a provisioner or `external` program runs, named by its path in the module
+#: (`command = "${path.module}/scripts/setup.sh"`, `program = ["python3", "${path.module}/x.py"]`)
+#: or relative to it (`"./scripts/setup.sh"`, `"python3 scripts/grant.py"`: Terraform runs a
+#: command in the root module's directory, https://developer.hashicorp.com/terraform/language/
+#: resources/provisioners/local-exec#working_dir): what it does is the file's bytes, so the
+#: file is read like a `file()` document.
+SCRIPT_PATH = re.compile(r'"(?:[^"\n]*?\s)?((?:\$\{\s*path\.(?:module|root|cwd)\s*\}/)?'
+                         r'[\w./-]*\w\.(?:sh|bash|ps1|cmd|bat|py))(?=[\s"])')
 
 
 def file_reference(directory: str, argument: str) -> str | None:
@@ -134,6 +137,26 @@ def file_reference(directory: str, argument: str) -> str | None:
         return None
     joined = posixpath.normpath(posixpath.join(directory, text))
     return None if joined == ".." or joined.startswith("../") or joined == "." else joined
+
+
+#: `${path.root}/` at the start of a path: the root module's directory.
+_ROOT_REF = re.compile(r"^\$\{\s*path\.root\s*\}/")
+
+
+def root_candidates(directory: str, argument: str) -> list[str]:
+    """The repository paths a `${path.root}/...` path argument of the module in `directory`
+    may name besides the module's own (`file_reference`): called from a root module above
+    it, `path.root` is that module's directory
+    (https://developer.hashicorp.com/terraform/language/expressions/references#filesystem-and-workspace-info),
+    so the rest of the path is tried under each directory above, nearest first. Empty for any
+    other argument."""
+    m = _ROOT_REF.match(argument)
+    if m is None or not directory:
+        return []
+    parts = directory.split("/")
+    above = ["/".join(parts[:i]) for i in range(len(parts) - 1, -1, -1)]
+    found = [file_reference(d, argument[m.end():]) for d in above]
+    return [p for p in dict.fromkeys(found) if p is not None]
 
 
 #: `NAME = "literal"` (a local, or a variable's `default`): a value a path may be built from.
@@ -171,13 +194,37 @@ def fileset_globs(directory: str, text: str) -> list[str]:
     return found
 
 
+#: A `fileset(<directory>, "<pattern>")` call whose directory is an expression (`var.dir`,
+#: `local.dir`, `"${path.module}/${var.env}"`): `FILESET_CALL` does not read it.
+FILESET_EXPRESSION = re.compile(
+    r'\bfileset\(\s*((?:[A-Za-z_][\w.\[\]"-]*|"[^"\n]*\$\{[^"\n]*"))\s*,\s*"([^"$%]*)"\s*\)')
+
+
+def fileset_expressions(directory: str, text: str) -> list[tuple[str, str, str]]:
+    """(directory expression, pattern, superset glob) of each `fileset()` call in Terraform
+    text `text` of the module in `directory` whose directory is an expression
+    (`FILESET_EXPRESSION`; `path.module` alone is `fileset_globs`'): the glob is the pattern
+    under every directory of the module (`<module>/**/<pattern>`), the files it may select."""
+    found: list[tuple[str, str, str]] = []
+    for m in FILESET_EXPRESSION.finditer(text):
+        expr = m.group(1)
+        if re.fullmatch(r"path\.(?:module|root|cwd)", expr) or (
+                expr.startswith('"') and "${" not in _PATH_REF.sub(".", expr)):
+            continue  # a literal directory: `fileset_globs` reads it
+        glob = f"{directory}/**/{m.group(2)}" if directory else f"**/{m.group(2)}"
+        if (expr, m.group(2), glob) not in found:
+            found.append((expr, m.group(2), glob))
+    return found
+
+
 def file_references(path: str, raw: bytes,
                     literals: Mapping[str, Sequence[str]] | None = None) -> list[str]:  # fmt: skip
     """The repository paths that the `file()`/`templatefile()` calls in Terraform file `path`
     (bytes `raw`) read, sorted, each once (a cheap byte scan: no HCL parse). A path built from
     `${local.NAME}`/`${var.NAME}` is tried with each literal `literals` holds for NAME (from
     `literal_assignments` of the module's files; a variable's too with each `default`)."""
-    if b"file(" not in raw and b"path." not in raw:
+    if b"file(" not in raw and b"path." not in raw and not any(
+            suffix.encode() in raw for suffix in SCRIPT_SUFFIXES):
         return []
     directory = PurePosixPath(path).parent.as_posix()
     directory = "" if directory == "." else directory
@@ -193,6 +240,7 @@ def file_references(path: str, raw: bytes,
             candidates = [c.replace(part.group(0), v) for c in candidates
                           for v in values][:_MAX_CANDIDATES]
         found.update(file_reference(directory, c) for c in candidates)
+        found.update(root_candidates(directory, m.group(2)))
     return sorted(p for p in found if p is not None)
 
 

@@ -50,14 +50,17 @@ REFERENCE = re.compile(
     r"|^!|^\{\.|\w\(|^[A-Za-z_]\w*(\.\w+){2,}$)"
 )
 #: Words and shapes that say "fill me in". `my-password`, `my-service-principal-secret`,
-#: `test-password` (a `my`/`test`/`some` prefix on a credential word) are the README forms of
-#: "your password here"; so are `**access token goes here**`, `supersecretpassword`, and a
-#: value that is only a credential word (`password`, `token`, `test`).
+#: `test-password`, `my-username` (a `my`/`test`/`some` prefix on a credential or user word)
+#: are the README forms of "your password here"; so are `**access token goes here**`,
+#: `supersecretpassword`, a value that says of itself that it is a secret (`shhhh! it's a
+#: github secret`, Argo CD's `argocd-secret.yaml` example), and a value that is only a
+#: credential word (`password`, `token`, `test`).
 _WORD = re.compile(
     r"(?i)(xxxx|\*\*\*|\.\.\.|<[^>]+>|\[[^\]]+\]|your[_-]|replace|placeholder|changeme|change[_-]me"
     r"|(?<![a-z])example|sample|dummy|redacted|fake|mock|not[_-]?a[_-]?secret|insert|enter[_-]|todo|tbd"
     r"|fixme|default|secret[_-]?name|password[_-]?here|\bnull\b|\bnone\b"
-    r"|^(?:my|test|some)[_-][\w-]*(?:secret|password|pass|pwd|token|key)(?:[_-]?\d*)?$"
+    r"|^(?:my|test|some)[_-][\w-]*(?:secret|password|pass|pwd|token|key|user|username|login)"
+    r"(?:[_-]?\d*)?$|(?:^|\s)it'?s\s+an?\s+(?:[\w.-]+\s+){0,4}secret\b"
     r"|^my(?:secret|password|pass|pwd|token|apikey)\d*$|supersecret|goes[_ -]?here"
     r"|^(?:password|passwd|pass|pwd|secret|token|key|apikey|test)$"
     r"|^(?:p|pw|pass|password|secret|token)[_-]x{3,}$)"

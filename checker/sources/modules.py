@@ -27,6 +27,7 @@ from checker.parsers.common import (
     VAR_FILE_DIRS,
     file_reference,
     file_references,
+    fileset_expressions,
     fileset_globs,
     is_terragrunt,
     is_tfvars,
@@ -47,7 +48,8 @@ _LOCAL_SOURCE = re.compile(rb'^[ \t]*source[ \t]*=[ \t]*"(\.\.?/[^"$%]*)"', re.M
 #: may be in the file.
 _USES = re.compile(
     rb"\b(?:local|var)\.[A-Za-z_]|\bfile\(|\btemplatefile\(|\bsource\s*=\s*\"\.\.?/"
-    rb"|\bpath\.(?:module|root|cwd)\s*\}/[\w./-]+\.(?:sh|bash|ps1|cmd|bat)\b|\bfileset\(")
+    rb"|\bpath\.(?:module|root|cwd)\s*\}/[\w./-]+\.(?:sh|bash|ps1|cmd|bat|py)\b|\bfileset\("
+    rb'|[\s"][\w./-]*\w\.(?:sh|bash|ps1|cmd|bat|py)[\s"]')
 
 
 def module_directory(path: str) -> str:
@@ -115,10 +117,11 @@ DOCUMENT_SUFFIXES = (".json", ".tpl", ".tftpl", ".tmpl", ".template", ".hcl", ".
 
 
 #: Files that are never a policy or trust document (docs, images, code, lock files): a change
-#: of one lists no module. Shell scripts are not among them: a provisioner may run one
-#: (`checker.parsers.common.SCRIPT_PATH`). Any other name may be one (`policies/reader`).
+#: of one lists no module. Shell and Python scripts are not among them: a provisioner or an
+#: `external` program may run one (`checker.parsers.common.SCRIPT_PATH`). Any other name may be
+#: one (`policies/reader`).
 NOT_DOCUMENT_SUFFIXES = (".md", ".markdown", ".rst", ".adoc", ".png", ".jpg", ".jpeg", ".gif",
-                         ".svg", ".ico", ".pdf", ".py", ".go", ".js", ".ts", ".rb",
+                         ".svg", ".ico", ".pdf", ".go", ".js", ".ts", ".rb",
                          ".java", ".rs", ".lock", ".sum", ".mod", ".toml", ".cfg", ".ini",
                          ".gitignore", ".gitattributes", ".editorconfig")
 
@@ -193,7 +196,9 @@ def _fileset_globs(src: SourceFile) -> list[str]:
     """The `fileset()` globs of a `.tf` file (`checker.parsers.common.fileset_globs`)."""
     if b"fileset(" not in src.raw:
         return []
-    return fileset_globs(module_directory(src.path), src.raw.decode("utf-8", "replace"))
+    directory, text = module_directory(src.path), src.raw.decode("utf-8", "replace")
+    return [*fileset_globs(directory, text),
+            *(glob for _, _, glob in fileset_expressions(directory, text))]
 
 
 def group_modules(sources: Sequence[SourceFile]) -> dict[str, ModuleSources]:

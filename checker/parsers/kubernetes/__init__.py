@@ -113,8 +113,25 @@ _ARGOCD_SETTINGS = frozenset({
     "githubAppID", "githubAppInstallationID", "githubAppEnterpriseBaseUrl", "noProxy",
     "useAzureWorkloadIdentity", "server", "namespaces", "clusterResources",
 })
+#: The Argo CD Secret types that register a repository (or a credential template for many):
+#: with only `_ARGOCD_SETTINGS` keys they hold no credential (a public repository, or one
+#: whose credentials a `repo-creds` Secret or workload identity gives).
+_ARGOCD_REPOSITORY_TYPES = frozenset({"repository", "repo-creds"})
 #: A Secret value that is only a template or substitution, filled in at deploy time.
 _TEMPLATE_ONLY = re.compile(r"|\{\{[^{}]*\}\}|\$\{[^{}]*\}|\$\([^()]*\)|<[^<>]*>")
+
+
+def _settings_only(doc: MappingNode) -> bool:
+    """True for an Argo CD repository or repository-credential Secret
+    (`_ARGOCD_REPOSITORY_TYPES`) whose `data` and `stringData` keys are all settings
+    (`_ARGOCD_SETTINGS`: `url`, `name`, `type`, `project`, ...): it holds no credential, so it
+    is no identity. Any other key (`password`, `sshPrivateKey`, `githubAppPrivateKey`,
+    `tlsClientCertKey`, ...) keeps it one."""
+    labels = get(get(doc, "metadata"), "labels")
+    if scalar_text(get(labels, _ARGOCD_SECRET_TYPE)) not in _ARGOCD_REPOSITORY_TYPES:
+        return False
+    return all(name in _ARGOCD_SETTINGS for path in (("data",), ("stringData",))
+               for name, _, _ in items(get_path(doc, *path)))
 
 
 def _decoded(text: str) -> str:
@@ -177,7 +194,7 @@ def _identity(
     address: str | None = None,
 ) -> IdentityObject | None:
     entry = _entry(doc, kind, catalogue)
-    if entry is None:
+    if entry is None or (kind == "Secret" and _settings_only(doc)):
         return None
     meta = get(doc, "metadata")
     namespace = None if kind in CLUSTER_SCOPED else scalar_text(get(meta, "namespace")) or None

@@ -20,7 +20,6 @@ file or variable) leaves the call as written: the document is then unresolved, n
 
 from __future__ import annotations
 
-import hashlib
 import json
 import posixpath
 import re
@@ -30,10 +29,10 @@ from typing import Any
 
 from checker import model
 from checker.decode import decode
-from checker.globs import glob_match
 from checker.model import Location, ModuleSources, ParseProblem
-from checker.parsers.common import FILE_CALL, file_reference, fileset_globs
+from checker.parsers.common import FILE_CALL, file_reference, root_candidates
 from checker.parsers.terraform.expressions import Unresolved
+from checker.parsers.terraform.filesets import fileset_reads as fileset_reads
 from checker.parsers.terraform.hcl import HCL_ERRORS, load_hcl
 from checker.parsers.terraform.nodes import META, Block
 from checker.parsers.terraform.resolver import Resolver
@@ -97,31 +96,6 @@ def _inline(value: Any, module: ModuleSources, inputs: dict[str, Location], dept
     return value
 
 
-def fileset_reads(block: Block, module: ModuleSources | None, directory: str,
-                  found: tuple[Inputs, tuple[model.Unresolved, ...], str] = ((), (), "")
-                  ) -> tuple[Inputs, tuple[model.Unresolved, ...], str]:  # fmt: skip
-    """`found` (inputs, unresolved entries, digest: `unresolved.Unresolvable`'s) with what a
-    `fileset("<dir>", "<pattern>")` in the block's `for_each` (or `count`) adds: which files it
-    selects is not computed, so each glob is an NHI106 entry (`fileset("policies/*.json")`,
-    `unknown function fileset()`), and every file of `module.files` the glob matches (the
-    change's files, at head and at base: `checker.sources.modules`) is an input named the same
-    whose bytes join the digest, so adding or editing one changes the block and fails closed.
-    `directory` is the module's (`""` for the root)."""
-    inputs, entries, digest = list(found[0]), list(found[1]), found[2]
-    for name in ("for_each", "count"):
-        text = block.node.text(name) or str(block.node.body.get(name) or "")
-        for glob in fileset_globs(directory, text) if "fileset(" in text else ():
-            entries.append(model.Unresolved(name, f'fileset("{glob}")',
-                                            "unknown function fileset()", block.node.line(name)))
-            for src in module.files if module is not None else ():
-                if glob_match(src.path, glob):
-                    body = src.raw.decode("utf-8", "replace")
-                    lines = max(body.count("\n") + (0 if body.endswith("\n") else 1), 1)
-                    inputs.append((f'fileset("{glob}")', Location(src.path, 1, lines)))
-                    digest += f"|{src.path}:" + hashlib.sha256(src.raw).hexdigest()[:16]
-    return tuple(inputs), tuple(entries), digest
-
-
 def _reencode(text: str, syntax: str) -> str | None:
     """`jsonencode(<syntax>decode(text))` in canonical JSON (`_canonical`), or None when `text`
     is not one JSON value / one YAML document (`checker.safeyaml`)."""
@@ -152,23 +126,31 @@ def file_path(argument: str, module: ModuleSources) -> tuple[str | None, Inputs]
     return (file_reference(module.directory, got), used) if isinstance(got, str) else (None, ())
 
 
-def unread_file(expr: str, module: ModuleSources | None) -> str | None:
+def unread_file(expr: str, module: ModuleSources | None
+                ) -> tuple[str, model.SourceFile | None] | None:  # fmt: skip
     """Why the first `file()`/`templatefile()` call in expression `expr` (an identity's value
     that `inline_files` left as written) was not read, as an NHI106 reason:
-    `file not read: <path> (<why>)`; None when `expr` calls neither."""
+    `file not read: <path> (<why>)`, and the file when the module has it (read but not
+    computed: a template, a decoder's result; it is then an input, so a change of it fails
+    closed); None when `expr` calls neither."""
     head = FILE_CALL.search(expr)
     if head is None:
         return None
     path = file_path(head.group(2), module)[0] if module is not None else None
     if path is None:
         return f"file not read: {head.group(2)} (path not known before apply, or outside the " \
-               "repository)"
+               "repository)", None
     src = next((s for s in module.files if s.path == path), None) if module else None
+    root = [s for p in root_candidates(module.directory, head.group(2)) for s in module.files
+            if s.path == p] if module is not None and src is None else []
+    if root:  # `path.root` is a calling root module's directory: which one is not known
+        return f"file not read: {root[0].path} ({head.group(2)}: path.root is the directory " \
+               "of the root module that calls this one, not known)", root[0]
     if src is None:
-        return f"file not read: {path} (not found)"
+        return f"file not read: {path} (not found)", None
     if isinstance(decode(src), ParseProblem):
-        return f"file not read: {path} (not text)"
-    return f"file not read: {path} ({head.group(1)}() result not computed)"
+        return f"file not read: {path} (not text)", src
+    return f"file not read: {path} ({head.group(1)}() result not computed)", src
 
 
 def _call(call: str, module: ModuleSources) -> tuple[str, dict[str, Location]] | None:

@@ -71,6 +71,8 @@ _PINNED_REF = re.compile(r"[?&]ref=[0-9a-fA-F]{40}(?:&|$)")
 _EXACT_VERSION = re.compile(r"^\s*=?\s*v?\d+\.\d+\.\d+(?:[-+][\w.]+)?\s*$")
 _PROGRAM = re.compile(r"[\w./-]+")
 _MODULE_PATH = re.compile(r"\$\{\s*path\.(?:module|root|cwd)\s*\}/[\w./-]+")
+#: A script named relative to the module in a command's word (`scripts/grant.py`, `./x.sh`).
+_SCRIPT_WORD = re.compile(r"(?<![^\s])[\w./-]*\w\.(?:sh|bash|ps1|cmd|bat|py)(?!\S)")
 
 
 def grant_verbs(text: str) -> list[tuple[str, str]]:
@@ -173,7 +175,7 @@ def _command_facet(node: Node, type_: str, address: str, what: str,
         if scripts:  # what it runs is the script's bytes too
             values[name] = {"value": value, "scripts": [(w.path, d) for _, w, d in scripts]}
     for name, value in values.items():
-        verbs = grant_verbs(" ".join([*_texts(value), *bodies[name]]))
+        verbs = grant_verbs(" ".join([*_texts(value), *map(_argv_words, bodies[name])]))
         platforms += [p for p, _ in verbs]
         shown = ", ".join(dict.fromkeys(v for _, v in verbs))
         entries.append(Unresolved(name, f"{_digest(value)} {shown}".strip(), reason,
@@ -185,22 +187,33 @@ def _command_facet(node: Node, type_: str, address: str, what: str,
 def _scripts(texts: Sequence[str], module: ModuleSources | None
              ) -> list[tuple[str, Location, str]]:  # fmt: skip
     """(text, whole-file location, digest) of each file of `module` that `texts` name by a
-    `${path.module}/...` path (a script the command runs: `checker.parsers.common.SCRIPT_PATH`
-    makes the sources read it); a file not read is left out (the command's text still counts)."""
+    `${path.module}/...` path or a script path relative to the module (`scripts/grant.py`: a
+    script the command runs, `checker.parsers.common.SCRIPT_PATH` makes the sources read it);
+    a file not read is left out (the command's text still counts)."""
     if module is None:
         return []
     found: list[tuple[str, Location, str]] = []
+    seen: set[str] = set()
     for text in texts:
-        for m in _MODULE_PATH.finditer(text):
-            path = file_reference(module.directory, m.group(0))
+        named = [m.group(0) for m in _MODULE_PATH.finditer(text)]
+        named += [m.group(0) for m in _SCRIPT_WORD.finditer(_MODULE_PATH.sub(" ", text))]
+        for word in named:
+            path = file_reference(module.directory, word)
             src = next((f for f in module.files if f.path == path), None)
-            if src is None:
+            if src is None or src.path in seen:
                 continue
+            seen.add(src.path)
             body = src.raw.decode("utf-8", "replace")
             lines = max(body.count("\n") + (0 if body.endswith("\n") else 1), 1)
             digest = "sha256:" + hashlib.sha256(src.raw).hexdigest()[:12]
             found.append((body, Location(src.path, 1, lines), digest))
     return found
+
+
+def _argv_words(body: str) -> str:
+    """A script's text with argument lists read as words (`["aws", "iam", "create-user"]` in a
+    Python `subprocess` call reads `aws iam create-user`), for `grant_verbs`."""
+    return re.sub(r"""["']\s*,\s*["']""", " ", body)
 
 
 def _resolved(node: Node, name: str, resolver: Resolver) -> Any:

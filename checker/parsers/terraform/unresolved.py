@@ -44,6 +44,7 @@ from typing import Any
 from checker.model import Location, ModuleSources, Unresolved
 from checker.parsers.terraform.files import unread_file
 from checker.parsers.terraform.grants_aws import policy_document
+from checker.parsers.terraform.interpolations import call_text, interpolations, strings
 from checker.parsers.terraform.module_calls import block_span, module_calls
 from checker.parsers.terraform.nodes import META, Node
 from checker.parsers.terraform.resolver import Resolver
@@ -100,9 +101,9 @@ _REFERENCE = re.compile(
     r"(?<![\w.\-\"])([A-Za-z_][\w-]*(?:\s*\[[^\]\[]*\]|\.[A-Za-z_*][\w-]*)+)")
 #: A function call inside an expression.
 _CALL = re.compile(r"(?<![\w.\-])([a-z][a-z0-9_]*)\s*\(")
-#: A double-quoted literal without an interpolation inside an expression.
-_QUOTED = re.compile(r'"(?:[^"\\$]|\\.|\$(?!\{))*"')
-_MAX_DEPTH, _SHOWN = 8, 80  # how far non-literal locals are followed; message width
+#: A double-quoted literal without an interpolation (but `${path.*}`) inside an expression.
+_QUOTED = re.compile(r'"(?:[^"\\$]|\\.|\$(?!\{)|\$\{\s*path\.\w+\s*\})*"')
+_MAX_DEPTH = 8  # how far non-literal locals are followed
 
 #: Maps that never carry grants (in `.tf.json` they read like nested blocks).
 _NOT_BEARING = frozenset({"//", "tags", "tags_all", "labels", "annotations"})
@@ -209,8 +210,8 @@ class _Walk:
             doc = policy_document(value)
             if isinstance(doc, dict):
                 value = _document_parts(self.resolver.resolve_deep(doc))
-        for text in _strings(value):
-            for expr in _interpolations(text):
+        for text in strings(value):
+            for expr in interpolations(text):
                 for expression, reason in self.causes(expr, "", 0)[0]:
                     self.entries.append(Unresolved(attr, expression, reason, line))
 
@@ -240,11 +241,16 @@ class _Walk:
         calls = list(_CALL.finditer(bare))
         if found or not calls or "caller" in kinds:
             return found, kinds
-        why, first = unread_file(expr, self.module), calls[0]  # file not read: <path> (<why>)
+        unread, first = unread_file(expr, self.module), calls[0]  # file not read: <path>
+        why, src = unread if unread is not None else (None, None)
         if why is None and kinds and kinds <= {"env"} and not any(
                 map(_meaningful, _QUOTED.findall(expr))):
             return found, kinds
-        return [(via + _call_text(bare, first.start()),
+        if src is not None:  # read but not computed: an input, so a change of it fails closed
+            lines = max(src.raw.count(b"\n") + (0 if src.raw.endswith(b"\n") else 1), 1)
+            self.inputs.setdefault(f'file("{src.path}")', Location(src.path, 1, lines))
+            self.texts[f'file("{src.path}")'] = hashlib.sha256(src.raw).hexdigest()
+        return [(via + call_text(bare, first.start()),
                  why or f"unknown function {first.group(1)}()")], kinds | {"blamed"}
 
     def local(self, name: str, via: str, depth: int) -> tuple[list[tuple[str, str]], set[str]]:
@@ -256,8 +262,8 @@ class _Walk:
         raw, where = values.expressions[key]
         found: list[tuple[str, str]] = []
         kinds: set[str] = set()
-        for text in _strings(raw):
-            for expr in _interpolations(text):
+        for text in strings(raw):
+            for expr in interpolations(text):
                 sub, sub_kinds = self.causes(expr, f"{via}{key} -> ", depth + 1)
                 found += sub
                 kinds |= sub_kinds
@@ -323,61 +329,6 @@ def _document_parts(doc: Mapping[str, Any]) -> list[Any]:
         else:
             out.append(st)
     return out
-
-
-def _strings(value: Any) -> Iterator[str]:
-    """Every string at any depth of `value` holding `${` (map keys included, markers not)."""
-    todo = [value]
-    while todo:
-        item = todo.pop(0)
-        if isinstance(item, dict):
-            for k, v in item.items():
-                if k in META:
-                    continue
-                todo.extend([k, v])
-        elif isinstance(item, list):
-            todo.extend(item)
-        elif isinstance(item, str) and "${" in item:
-            yield item
-
-
-def _interpolations(text: str) -> Iterator[str]:
-    """The inner text of each top-level `${...}` of a string (balanced, quotes respected)."""
-    i = text.find("${")
-    while i >= 0:
-        depth, quoted, j = 0, False, i + 1
-        while j < len(text):
-            ch = text[j]
-            if quoted:
-                if ch == "\\":
-                    j += 1
-                elif ch == '"':
-                    quoted = False
-            elif ch == '"':
-                quoted = True
-            elif ch in "{([":
-                depth += 1
-            elif ch in "})]":
-                depth -= 1
-                if depth == 0:
-                    break
-            j += 1
-        yield text[i + 2:j].strip()
-        i = text.find("${", j)
-
-
-def _call_text(text: str, start: int) -> str:
-    """The call starting at `start` up to its closing parenthesis, shortened for messages."""
-    depth = 0
-    for j in range(start, len(text)):
-        if text[j] == "(":
-            depth += 1
-        elif text[j] == ")":
-            depth -= 1
-            if depth == 0:
-                call = " ".join(text[start:j + 1].split())
-                return call if len(call) <= _SHOWN else call[:_SHOWN - 4] + "...)"
-    return " ".join(text[start:start + _SHOWN].split())
 
 
 def _iterators(body: Mapping[str, Any]) -> frozenset[str]:

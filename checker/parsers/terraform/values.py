@@ -17,11 +17,12 @@ from typing import Any
 
 from checker.decode import as_utf8, decode
 from checker.model import Location, ModuleSources, ParseProblem, SourceFile
-from checker.parsers.common import file_reference, is_tfvars, is_var_file, tfvars_order
+from checker.parsers.common import is_tfvars, is_var_file, tfvars_order
 from checker.parsers.terraform.expressions import Unresolved, evaluate
 from checker.parsers.terraform.hcl import load
 from checker.parsers.terraform.nodes import META, as_list, assignment_text, int_or
 from checker.parsers.terraform.positions import json_spans, scan_block
+from checker.parsers.terraform.value_files import read_files
 
 #: A whole `${local.NAME}` / `${var.NAME}` expression, as python-hcl2 writes `local.NAME`.
 _VALUE_REF = re.compile(r"\$\{\s*(local|var)\.([A-Za-z_][\w-]*)\s*\}")
@@ -111,7 +112,7 @@ def module_values(module: ModuleSources) -> ModuleValues:
         defined[f"var.{name}"] = (json.loads(value), where)
         texts.pop(f"var.{name}", None)  # a literal: the caller's value replaces the default
     labels = {f"var.{n}": f"{module.caller} argument {n}" for n, _, _ in module.arguments}
-    labels.update(_read_files(texts, defined, module))
+    labels.update(read_files(texts, defined, module))
     out = _Values(defined, texts, labels)
     return ModuleValues(out, declared, frozenset(set_by_tfvars), _Expressions(defined, out))
 
@@ -172,10 +173,6 @@ def _set_text(texts: dict[str, str], name: str, lines: Sequence[str],
         texts[name] = text
 
 
-#: A `file("<path>")` call in a value's source text (`_read_files`).
-_FILE_CALL = re.compile(r'(?<![\w.])file\(\s*"((?:[^"\\$]|\$\{\s*path\.\w+\s*\})*)"\s*\)')
-
-
 def _value_of(key: str, defined: Mapping[str, tuple[Any, Location]], texts: Mapping[str, str],
               memo: dict[str, tuple[Any, Inputs] | None], depth: int
               ) -> tuple[Any, Inputs] | None:  # fmt: skip
@@ -204,33 +201,6 @@ def _value_of(key: str, defined: Mapping[str, tuple[Any, Location]], texts: Mapp
             got = None
     memo[key] = got
     return got
-
-
-def _read_files(texts: dict[str, str], defined: dict[str, tuple[Any, Location]],
-                module: ModuleSources) -> dict[str, str]:  # fmt: skip
-    """Each `file("...")` call in a value's source text that names a file of `module.files`
-    (`${path.module}/iam.yaml`) read as that file's text: the call becomes a module value
-    `local.nhi_gate_file_N` whose definition is the whole file, so `yamldecode(file(...))`
-    computes and a change of the file changes every value read through it. Returns the labels
-    inputs are shown with (`file("iam.yaml")`)."""
-    by_path = {s.path: s for s in module.files}
-    labels: dict[str, str] = {}
-
-    def read(m: re.Match[str]) -> str:
-        path = file_reference(module.directory, m.group(1)) or ""
-        body = decode(by_path[path]) if path in by_path else None
-        if not isinstance(body, str) or "${" in body or "%{" in body:
-            return m.group(0)
-        key = f"local.nhi_gate_file_{len(labels)}"
-        lines = max(body.count("\n") + (0 if body.endswith("\n") else 1), 1)
-        defined[key] = (body, Location(by_path[path].path, 1, lines))
-        labels[key] = f'file("{m.group(1)}")'
-        return key
-
-    for name, text in list(texts.items()):
-        if "file(" in text and module.files:
-            texts[name] = _FILE_CALL.sub(read, text)
-    return labels
 
 
 def has_expression(value: Any) -> bool:
