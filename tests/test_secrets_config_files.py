@@ -46,6 +46,10 @@ CONFIG_SECRETS: dict[str, tuple[str, set[int]]] = {
     "serverless.yml": (
         "service: shop\nprovider:\n  name: aws\n  environment:\n    STAGE: prod\n"
         f"    STRIPE_SECRET: '{PASSWORD}'\nfunctions:\n  hello:\n    handler: h.main\n", {6}),
+    # A Spring property placeholder's default is the value whenever the variable is unset.
+    "config/application-prod.properties": (
+        "spring.datasource.username=app\n"
+        f"spring.datasource.password=${{DB_PASSWORD:{PASSWORD}}}\n", {2}),
     "conf/app.ini": (f"[database]\nhost = db\npassword = {PASSWORD}\n", {3}),
     "conf/settings.toml": (f'[db]\npassword = "{PASSWORD}"\n', {2}),
     ".netrc": (f"machine api.corp.example login ci password {HEX40}\n", {1}),
@@ -56,7 +60,7 @@ CONFIG_SECRETS: dict[str, tuple[str, set[int]]] = {
 CONFIG_CLEAN: dict[str, str] = {
     "src/main/resources/application.properties": (
         "spring.datasource.username=app\nspring.datasource.password=${DB_PASSWORD}\n"
-        "app.api-key=changeme\n"),
+        "app.api-key=changeme\napp.token=${APP_TOKEN:}\napp.secret=${APP_SECRET:?unset}\n"),
     "docker-compose.yml": (
         "services:\n  db:\n    image: postgres:16\n    environment:\n"
         "      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD}\n      - API_TOKEN=$API_TOKEN\n"),
