@@ -144,7 +144,10 @@ def sniff(path: str, head: bytes | None = None) -> Sniff:
     GitLab CI files are `.gitlab-ci.yml` and templates named `*.gitlab-ci.yml`. Terraform
     state (`STATE_SUFFIXES`) is `terraform_state` by name alone, whatever its content;
     `.tofu.json` is Terraform JSON like `.tf.json`; `.tfvars.json` is `terraform_vars` like
-    `.tfvars`.
+    `.tfvars`. Configuration files (`CONFIG_SUFFIXES`) and `.netrc` are `secret_values` by
+    name. Any other file whose content holds a private-key header, and a YAML file of no other
+    format with an `environment:`/`env:` map, is `secret_values` with `tokens` set: read by
+    its format tokens (and that map) alone.
     """
     p = PurePosixPath(path)
     name = p.name.lower()
