@@ -176,6 +176,11 @@ def _plan(
             jobs += [(functools.partial(_analyse_file, "kubernetes", False), src)] * secrets
             continue
         fmt = sniffed.format
+        if sniffed.tokens:  # read by content (a private-key header, an environment map) ...
+            if src.path not in gitlab_includes:  # ... by its format tokens only
+                jobs += [(functools.partial(_analyse_file, TOKENS, False), src)] * secrets
+                continue
+            fmt = None
         if fmt is None and src.path in gitlab_includes:
             fmt = "gitlab_ci"
         if fmt is None:

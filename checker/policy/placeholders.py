@@ -75,7 +75,13 @@ _DOCUMENTED = re.compile(
 _KEY_SHAPED = re.compile(r"[A-Za-z0-9/+=]{20,}")
 #: `${NAME:-default}`, `${NAME-default}`, `${NAME:=default}`, `${NAME=default}` (the closing
 #: brace may be cut off by the caller's tokenizer): the default is the value when NAME is unset.
-_SHELL_DEFAULT = re.compile(r"^\$\{[A-Za-z_]\w*:?[-=](?P<default>[^{}$]*)\}?$")
+#: Spring's `${db.password:default}` too (a property placeholder's default after a colon,
+#: https://docs.spring.io/spring-framework/reference/core/beans/annotation-config/value-annotations.html),
+#: but not VS Code's variables (`${input:api-token}`, `${env:TOKEN}`: a prefix and a name,
+#: https://code.visualstudio.com/docs/reference/variables-reference).
+_SHELL_DEFAULT = re.compile(
+    r"^\$\{(?:[A-Za-z_]\w*:?[-=]|(?!(?:env|input|config|command|pickString|promptString):)"
+    r"[A-Za-z_][\w.-]*:(?![-=?+]))(?P<default>[^{}$]*)\}?$")
 #: The pieces of a value between separators, for `random_rest`.
 _PIECE = re.compile(r"[A-Za-z0-9+/=]+")
 #: What is left of a value without its placeholder words is a secret from this many characters
@@ -143,7 +149,8 @@ def random_rest(rest: str) -> bool:
 
 def shell_default(value: str) -> str | None:
     """The default of a shell or compose default expansion `value` (`${DB_PASSWORD:-x}` gives
-    `x`; the closing brace may be missing), else None."""
+    `x`; the closing brace may be missing) or of a Spring property placeholder
+    (`${DB_PASSWORD:x}`), else None."""
     found = _SHELL_DEFAULT.match(value.strip())
     return found.group("default") if found else None
 

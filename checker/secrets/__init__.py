@@ -26,6 +26,10 @@ Facets (`type` -> the rule that judges it; `secret_sinks` holds the fact, never 
     values are also checked decoded. Sink `literal:<detector>`; one per (line, value). The
     key-name fields of a Kubernetes secret-reference object (an ExternalSecret's
     `secretKey: db-password`) are names, never values (`checker.parsers.kubernetes.key_names`).
+- a text file no parser reads (format `checker.parsers.TOKENS`: source code, docs, a file read
+  only because it holds a private-key header): only the format plugins' matches
+  (`find_tokens`), and in YAML the credential-named keys of its `environment:`/`env:` maps;
+  a `.netrc` file's passwords (`checker.secrets.config_values`).
 - Terraform state (`terraform.tfstate`, `*.tfstate`, `*.tfstate.backup`; format
   `terraform_state`): `terraform_state`, the whole file, and nothing else (state holds every
   resource attribute in plain text, so the file is the finding, not each value in it).
@@ -81,6 +85,7 @@ from checker.model import ParseProblem, ParseResult, SourceFile
 from checker.parsers import TOKENS
 from checker.parsers.kubernetes.key_names import key_name_fields
 from checker.secrets.ci_sinks import github, gitlab
+from checker.secrets.config_values import environment_hits, netrc_hits, netrc_path, yaml_path
 from checker.secrets.facets import hardcoded_object, state_object
 from checker.secrets.hardcoded import Hit, find_hardcoded, find_tokens
 from checker.secrets.password_keys import is_password_key
@@ -108,12 +113,19 @@ def scan(source: SourceFile, fmt: str, hcl: LoadedHcl | None = None) -> ParseRes
     if fmt == "terraform_state":  # secret as a whole: one fact, no line-by-line hits
         return ParseResult((state_object(source.path, lines),))
     if fmt == TOKENS:
-        return ParseResult(tuple(hardcoded_object(source.path, hit) for hit in find_tokens(lines)))
+        hits = find_tokens(lines)
+        if yaml_path(source.path):  # an `environment:` map's credential-named keys too
+            seen = {(h.line, h.redacted) for h in hits}
+            hits = sorted([*hits, *(h for h in environment_hits(lines)
+                                    if (h.line, h.redacted) not in seen)], key=lambda h: h.line)
+        return ParseResult(tuple(hardcoded_object(source.path, hit) for hit in hits))
     sealed = encrypted_lines(lines) if fmt == "kubernetes" else frozenset()
     names = key_name_fields(text, source.path) if fmt == "kubernetes" else frozenset()
     out = [hardcoded_object(source.path, hit)
            for hit in find_hardcoded(lines, names, template=fmt == "secret_template")
            if hit.line not in sealed]
+    if fmt == "secret_values" and netrc_path(source.path):
+        out.extend(hardcoded_object(source.path, hit) for hit in netrc_hits(lines))
     if fmt == "terraform":
         out.extend(terraform(source.path, text, lines, hcl))
     elif fmt == "github_actions":

@@ -308,6 +308,14 @@ def _key_before(line: str, value: str) -> str | None:
     return found[-1].group("key") if found else None
 
 
+def keyed_value(number: int, key: str, raw: str) -> Hit | None:
+    """The `Hit` for `raw` (a literal as written, quoted or not) assigned to `key` on 1-based
+    line `number`, judged as a `key: value` pair is (a credential-named key, placeholders and
+    references, the password length, the entropy of other secrets); None when it is no secret.
+    For formats whose values are not `key: value` text (`checker.secrets.config_values`)."""
+    return _keyed_hit(number, key, raw, _unquote(raw))
+
+
 def _unquote(raw: str) -> str:
     if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "\"'":
         return raw[1:-1]
@@ -317,6 +325,9 @@ def _unquote(raw: str) -> str:
 #: Terraform's primitive type keywords: unquoted, they are a variable's type constraint
 #: (https://developer.hashicorp.com/terraform/language/expressions/type-constraints).
 _HCL_TYPE_WORDS = frozenset({"string", "number", "bool", "any"})
+#: An unquoted value that opens a composite literal or a block (`&v1.Secret{`,
+#: `esv1.ConjurAPIKey{`): code, not a literal.
+_CODE = re.compile(r"^&?[A-Za-z_][\w.]*\{$")
 
 
 #: An HTTP `Authorization` (or `Proxy-Authorization`) header key, and its value's scheme and
@@ -336,8 +347,8 @@ def _keyed_hit(number: int, key: str, raw: str, value: str, template: bool = Fal
     if (not (password or header or SECRET_KEY.search(name)) or _SETTING_KEY.match(name)
             or is_placeholder(value, quoted=raw[:1] in "\"'")):
         return None
-    if raw[:1] not in "\"'" and value in _HCL_TYPE_WORDS:
-        return None  # `password = string`: a Terraform type constraint, not a value
+    if raw[:1] not in "\"'" and (value in _HCL_TYPE_WORDS or _CODE.match(value)):
+        return None  # `password = string`: a Terraform type; `Key: &pkg.Type{`: Go code
     if _NAME_CHARS.sub("", value).lower() == _NAME_CHARS.sub("", name).lower():
         return None  # `HF_TOKEN: "HF_TOKEN"`: the value names the variable, it is no secret
     if not password and _SLUG.match(value):

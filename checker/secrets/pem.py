@@ -28,7 +28,9 @@ _ESCAPES = re.compile(r"\\+[nr]")
 
 def _block(lines: Sequence[str], index: int) -> str | None:
     """The body of the private-key block whose header is on `lines[index]`, escapes turned into
-    line breaks; None when there is no header there or no END line within reach."""
+    line breaks; None when there is no header there, no END line within reach, or another
+    header before it (a bare header in code, `strings.Contains(out, "-----BEGIN ...")`, above
+    a real block must not borrow that block's body)."""
     begin = _BEGIN.search(lines[index])
     if begin is None:
         return None
@@ -37,6 +39,8 @@ def _block(lines: Sequence[str], index: int) -> str | None:
     for below in lines[index + 1: index + MAX_BLOCK_LINES]:
         if end is not None:
             break
+        if _BEGIN.search(below):
+            return None  # another block starts first: this header has no block of its own
         body.append(below)
         end = _END.search(below)
     if end is None:

@@ -42,9 +42,17 @@ _SKIP_DIRS = frozenset({".git", ".terraform", "node_modules", "__pycache__", ".v
 #: (https://developer.hashicorp.com/terraform/language/state/sensitive-data), so its content
 #: does not matter: the name is enough.
 STATE_SUFFIXES = (".tfstate", ".tfstate.backup")
+#: Application configuration files of `key = value` lines, read for secret material only
+#: (`secret_values`), like a dotenv file: Java `.properties` (Spring Boot's
+#: `application.properties`, `spring.datasource.password=`,
+#: https://docs.spring.io/spring-boot/reference/features/external-config.html), INI (`[section]`
+#: and `key = value`, Python's `configparser`,
+#: https://docs.python.org/3/library/configparser.html#supported-ini-file-structure) and TOML
+#: (`key = "value"`, https://toml.io/en/v1.0.0#keyvalue-pair).
+CONFIG_SUFFIXES = (".properties", ".ini", ".toml")
 #: The file names `walk` yields (by lower-cased suffix); `classify` decides on each.
 _WALK_SUFFIXES = (".tf", ".tofu", ".tf.json", ".tfvars", ".hcl", ".yml", ".yaml", ".json",
-                  ".env", *STATE_SUFFIXES, *JSONNET_SUFFIXES)  # fmt: skip
+                  ".env", *STATE_SUFFIXES, *CONFIG_SUFFIXES, *JSONNET_SUFFIXES)  # fmt: skip
 #: dotenv files (`.env`, `.env.production`, `prod.env`): `KEY=value` lines read by docker
 #: compose, direnv and most frameworks (https://docs.docker.com/compose/how-tos/environment-variables/variable-interpolation/#env-file);
 #: the documented templates beside them (`.env.example`) are `secret_template`: a format token
@@ -77,16 +85,22 @@ _HELM_VALUES = re.compile(r"^(?:[\w.-]+[.-])?values(?:[.-][\w.-]+)?\.ya?ml$")
 #: `.pypirc` (https://packaging.python.org/en/latest/specifications/pypirc/), the AWS shared
 #: credentials file (https://docs.aws.amazon.com/sdkref/latest/guide/file-location.html) and a
 #: Docker registry auth config (`.dockerconfigjson`, `.docker/config.json`,
-#: https://docs.docker.com/reference/cli/docker/#configuration-files).
+#: https://docs.docker.com/reference/cli/docker/#configuration-files), and the `.netrc` file
+#: of ftp, curl and git (`_netrc` on Windows; `machine host login user password secret`,
+#: https://www.gnu.org/software/inetutils/manual/html_node/The-_002enetrc-file.html,
+#: https://everything.curl.dev/usingcurl/netrc.html; read by `checker.secrets.config_values`).
 CREDENTIAL_NAMES = frozenset({"id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk",
                               "id_ed25519_sk", ".npmrc", ".pypirc", "credentials",
-                              ".dockerconfigjson"})
+                              ".dockerconfigjson", ".netrc", "_netrc"})
 CREDENTIAL_SUFFIXES = (".pem", ".key", ".p8")
 _DOCKER_CONFIG = ".docker/config.json"
 #: A PEM private-key block's header or END line (RFC 7468; PGP's `... PRIVATE KEY BLOCK-----`):
 #: a file holding one is read whatever its name (a GCP service-account key JSON holds one in
 #: its `private_key`, https://cloud.google.com/iam/docs/keys-create-delete).
 _PRIVATE_KEY = re.compile(rb"PRIVATE KEY(?: BLOCK)?-----")
+#: A YAML `environment:` or `env:` key (Compose services, CI systems, serverless functions):
+#: its map is read for credential-named keys (`checker.secrets.config_values`).
+_ENVIRONMENT = re.compile(rb"""(?im)^[ \t]*(?:-[ \t]+)?["']?(?:environment|env)["']?[ \t]*:""")
 
 
 @dataclass(frozen=True)
@@ -99,6 +113,12 @@ class Sniff:
     template: str | None = None
     #: The 1-based line of a template's first tag.
     line: int = 1
+    #: Read by the format plugins alone (`checker.parsers.TOKENS`), in `scan` too: a file of
+    #: no format read by name whose content holds a private-key header (source code, docs, a
+    #: JSON key file), or a YAML file with an `environment:`/`env:` map
+    #: (`checker.secrets.config_values`). Such a file's keyed values are not read: only a value
+    #: whose format proves it is a credential counts there (a PEM block with a body).
+    tokens: bool = False
 
 
 def classify(path: str, head: bytes | None = None) -> FileFormat | None:
@@ -124,7 +144,10 @@ def sniff(path: str, head: bytes | None = None) -> Sniff:
     GitLab CI files are `.gitlab-ci.yml` and templates named `*.gitlab-ci.yml`. Terraform
     state (`STATE_SUFFIXES`) is `terraform_state` by name alone, whatever its content;
     `.tofu.json` is Terraform JSON like `.tf.json`; `.tfvars.json` is `terraform_vars` like
-    `.tfvars`.
+    `.tfvars`. Configuration files (`CONFIG_SUFFIXES`) and `.netrc` are `secret_values` by
+    name. Any other file whose content holds a private-key header, and a YAML file of no other
+    format with an `environment:`/`env:` map, is `secret_values` with `tokens` set: read by
+    its format tokens (and that map) alone.
     """
     p = PurePosixPath(path)
     name = p.name.lower()
@@ -132,7 +155,7 @@ def sniff(path: str, head: bytes | None = None) -> Sniff:
         return Sniff("terraform_state")
     if mcp_file(path):
         return Sniff("mcp_config")
-    if secret_values_file(path) or credential_file(path):
+    if secret_values_file(path) or credential_file(path) or name.endswith(CONFIG_SUFFIXES):
         return Sniff("secret_values")
     if _DOTENV.match(p.name):
         return Sniff("secret_template")  # `.env.example`: `secret_values_file` says no
@@ -160,9 +183,18 @@ def sniff(path: str, head: bytes | None = None) -> Sniff:
         return Sniff("kubernetes")
     if (is_yaml or name.endswith(".json")) and head is not None:
         found = _by_content(path, head, is_yaml)
-        return Sniff("secret_values") if found == Sniff(None) and holds_private_key(
-            head) else found
-    return Sniff("secret_values" if head is not None and holds_private_key(head) else None)
+        return _tokens_only(found, head, is_yaml)
+    return _tokens_only(Sniff(None), head, False)
+
+
+def _tokens_only(found: Sniff, head: bytes | None, is_yaml: bool) -> Sniff:
+    """`found`, or for a file no format reads (`Sniff(None)`) whose content holds a private-key
+    header or (YAML) an environment map, the `tokens` sniff of `secret_values` (see `Sniff`)."""
+    if found != Sniff(None) or head is None:
+        return found
+    if holds_private_key(head) or (is_yaml and _ENVIRONMENT.search(head) is not None):
+        return Sniff("secret_values", tokens=True)
+    return found
 
 
 def secret_values_file(path: str) -> bool:
