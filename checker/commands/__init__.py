@@ -123,7 +123,7 @@ def _check(args: argparse.Namespace) -> int:
             return verdict.judge(
                 read, args, mode="check", run=run_info, provenance=provenance,
                 all_authors=args.all_authors, facts=facts, granted=granted,
-                meaning=check.commit_meaning(found),
+                meaning=check.commit_meaning(found, worker),
             )
 
 

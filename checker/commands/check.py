@@ -140,11 +140,12 @@ def _agent_traces(repo: Repo, changeset: ChangeSet) -> dict[str, ai_notes.Author
     return logs
 
 
-def commit_meaning(found: RangeRead) -> TreeMeaning:
+def commit_meaning(found: RangeRead, worker: ParseWorker | None) -> TreeMeaning:
     """What judges one commit's change to an identity by meaning over `found`'s range (its
-    files parsed at the commit and at its parents); reads `found.repo`, which must stay open
-    while the rules run."""
-    return TreeMeaning(found.repo, found.read.changeset, found.read.config, load_catalogue())
+    files parsed at the commit and at its parents, on `worker` when there is one, which has
+    the parsers loaded); reads `found.repo`, which must stay open while the rules run."""
+    return TreeMeaning(found.repo, found.read.changeset, found.read.config, load_catalogue(),
+                       worker)
 
 
 @contextmanager

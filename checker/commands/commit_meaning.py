@@ -8,7 +8,8 @@ its module directory (and its `-var-file` subdirectories, `envs/`, ...) and the 
 block (their bytes name its type and name) are parsed, the rest being its module values; for
 any other file, that file alone, at the same path. A revision's listing is read once per
 module directory, and a parse is kept per set of (path, content) so an unchanged module is
-parsed once. Secret material is not scanned (identities only).
+parsed once, on the `ParseWorker` when there is one (its parsers are loaded already). Secret
+material is not scanned (identities only).
 
 Fail closed: `UNKNOWN` for a merge with parents that disagree, a root commit, a file that did
 not parse or could not be read, a rendered object, a local module's identity read through its
@@ -41,6 +42,7 @@ from checker.provenance.attribution import (
     cosmetic,
 )
 from checker.sources.modules import referenced_files, var_file_directories
+from checker.sources.worker import ParseWorker
 
 _TERRAFORM = (".tf", ".tofu", ".tf.json", ".tofu.json")
 _MODULE = (*_TERRAFORM, ".tfvars", ".tfvars.json")
@@ -64,8 +66,8 @@ class TreeMeaning:
     listing and parse is kept for the run."""
 
     def __init__(self, repo: Repo, changeset: ChangeSet, config: Config,
-                 catalogue: Catalogue) -> None:
-        self.repo, self.config, self.catalogue = repo, config, catalogue
+                 catalogue: Catalogue, worker: ParseWorker | None = None) -> None:
+        self.repo, self.config, self.catalogue, self.worker = repo, config, catalogue, worker
         self.parents = {c.sha: c.parents for c in changeset.commits}
         self.answers: dict[tuple[str, str, str], str] = {}
         self.listed: dict[tuple[str, str], Mapping[str, BlobEntry]] = {}
@@ -118,8 +120,7 @@ class TreeMeaning:
                       and (e.data is None or all(t in e.data for t in tokens))]
             place = directory
         else:
-            entries = git.read_entries(self.repo, rev, [path],
-                                       max_bytes=self.config.max_file_bytes)
+            entries = self._file(rev, path)
             wanted, place = list(entries), None
         if any(entries[p].data is None for p in wanted):
             return _ERROR  # a symlink, a submodule, a file over the size budget
@@ -136,6 +137,14 @@ class TreeMeaning:
         if len(matches) > 1:
             return _ERROR
         return matches[0] if matches else None
+
+    def _file(self, rev: str, path: str) -> Mapping[str, BlobEntry]:
+        """The file `path` at `rev` (absent when it is not there), read once per run."""
+        key = (rev, "\0" + path)  # never a directory's key
+        if key not in self.listed:
+            self.listed[key] = git.read_entries(self.repo, rev, [path],
+                                                max_bytes=self.config.max_file_bytes)
+        return self.listed[key]
 
     def _module(self, rev: str, directory: str) -> Mapping[str, BlobEntry]:
         """The module files of `directory` at `rev` (its own, its `-var-file` subdirectories'
@@ -163,6 +172,6 @@ class TreeMeaning:
         if key not in self.parsed:
             sources = [SourceFile(p, e.data, None) for p, e in wanted if e.data is not None]
             values = [SourceFile(p, e.data, None) for p, e in context if e.data is not None]
-            self.parsed[key] = start_parse([sources], self.catalogue, self.config, None,
+            self.parsed[key] = start_parse([sources], self.catalogue, self.config, self.worker,
                                            [values], secrets=False)()[0]
         return self.parsed[key]

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from checker.change import ACTOR_RANK, ChangedFile, Provenance
 from checker.model import IdentityObject
 from checker.provenance.attribution import (
+    CHANGED,
     COSMETIC,
     CREATED,
     UNKNOWN,
@@ -73,12 +74,17 @@ def judged_touch(obj: IdentityObject, cf: ChangedFile | None, ctx: Attribution,
 def _with_creator(touch: Touch, obj: IdentityObject, cf: ChangedFile | None,
                   ctx: Attribution) -> Touch:
     """`touch` whose `created` is the oldest commit, among the in-range writers of `obj`'s
-    lines (own commit and lineage), that made `obj` exist (`CREATED`). A commit that cannot
-    be judged ends the search and is named; when none is found, `touch.created` stays unless
-    its commit was shown to have found `obj` already there (then None)."""
+    lines (own commit and lineage), that made `obj` exist (`CREATED`): `touch.created` (the
+    oldest that wrote one of its lines) when it did, else the others are asked, oldest first.
+    A commit that cannot be judged ends the search and leaves `touch.created` as it was; when
+    none is found, `touch.created` stays unless its commit was shown to have found `obj`
+    already there (then None; not when `obj` was `ABSENT` after it: it may have been at
+    another path then)."""
     ask = ctx.meaning
     if cf is None or ask is None or not ctx.order:
         return touch
+    if touch.created is not None and ask(obj, touch.created.commit) in (CREATED, UNKNOWN):
+        return touch  # the oldest commit that wrote one of its lines made it: the usual case
     candidates: set[str] = set()
     for line in cf.added_within(obj.location.start_line, obj.location.end_line):
         sha = cf.line_commits.get(line)
@@ -87,12 +93,14 @@ def _with_creator(touch: Touch, obj: IdentityObject, cf: ChangedFile | None,
     seen: dict[str, str] = {}
     for sha in sorted(candidates, key=ctx.order.__getitem__):
         seen[sha] = ask(obj, sha)
-        if seen[sha] in (CREATED, UNKNOWN):
+        if seen[sha] == UNKNOWN:  # not judged: named as before
+            return touch
+        if seen[sha] == CREATED:
             prov = ctx.provenance.get(sha) or Provenance(commit=sha, actor_kind="unknown")
             return Touch(touch.lines, touch.actor_kind, touch.commit, touch.agent,
                          touch.commits, touch.via, prov)
     old = touch.created
-    if old is not None and seen.get(old.commit, UNKNOWN) != UNKNOWN:
-        old = None
+    if old is not None and seen.get(old.commit) in (COSMETIC, CHANGED):
+        old = None  # it was there before that commit
     return Touch(touch.lines, touch.actor_kind, touch.commit, touch.agent, touch.commits,
                  touch.via, old)
