@@ -176,3 +176,42 @@ def test_a_commit_whose_tree_does_not_parse_stays_a_writer(
     assert code == 1
     assert ("NHI101", "agent", agent, True) in {
         (f["rule_id"], f["actor_kind"], f["commit"], f["blocking"]) for f in found}
+
+
+SOURCED = """\
+data "aws_iam_policy_document" "v1" {
+  statement {
+    actions   = ["ec2:DescribeImages"]
+    resources = ["*"]
+  }
+}
+
+data "aws_iam_policy_document" "controller" {
+  source_policy_documents = [data.aws_iam_policy_document.v1.json]
+}
+"""
+INLINE = """\
+data "aws_iam_policy_document" "controller" {
+  statement {
+    actions   = ["ec2:DescribeImages", "ec2:DescribeZones"]
+    resources = ["*"]
+  }
+}
+"""
+
+
+def test_a_base_that_read_its_grants_through_source_documents_did_not_allow_nothing(
+        make_repo: Callable[..., GitRepo], capsys: Any) -> None:
+    """terraform-aws-eks `check --base HEAD~100`: the Karpenter controller policy read its
+    statements through `source_policy_documents` at base, which nhi-gate does not merge in;
+    NHI302 said "base allowed nothing"."""
+    repo = make_repo()
+    base = repo.commit({"policy.tf": SOURCED}, author=HUMAN)
+    repo.commit({"policy.tf": INLINE}, author=CLAUDE)
+    main(["check", "--repo", str(repo.path), "--base", base, "--head", "HEAD",
+          "--format", "json"])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    [nhi302] = [f["message"] for f in findings if f["rule_id"] == "NHI302"
+                and f["address"] == "data.aws_iam_policy_document.controller"]
+    assert "(what base allowed through its source_policy_documents is not read)" in nhi302
+    assert "base allowed nothing" not in nhi302
