@@ -215,3 +215,29 @@ def test_a_base_that_read_its_grants_through_source_documents_did_not_allow_noth
                 and f["address"] == "data.aws_iam_policy_document.controller"]
     assert "(what base allowed through its source_policy_documents is not read)" in nhi302
     assert "base allowed nothing" not in nhi302
+
+
+VALUED = POLICY.replace('["s3:GetObject"]', "var.actions")
+VARIABLES = 'variable "actions" {\n  type    = list(string)\n  default = ["s3:GetObject"]\n}\n'
+#: Where the agent's widening lives when its commit also only moves a line of the block.
+WIDENINGS = {
+    "variable default": {"variables.tf": VARIABLES.replace(
+        '["s3:GetObject"]', '["s3:GetObject", "s3:PutObject"]')},
+    "var file": {"envs/prod.tfvars": 'actions = ["s3:*"]\n'},
+}
+
+
+@pytest.mark.parametrize("where", sorted(WIDENINGS))
+def test_a_move_beside_a_widened_value_the_identity_reads_still_blocks(
+        make_repo: Callable[..., GitRepo], capsys: Any, where: str) -> None:
+    """The commit is judged with the module's values at the commit and at its parent: a
+    line move in the block and a wider value elsewhere in the module is a change."""
+    repo = make_repo()
+    base = repo.commit({"README.md": "x\n"})
+    repo.commit({"main.tf": VALUED, "variables.tf": VARIABLES}, author=HUMAN)
+    agent = repo.commit({"main.tf": _moved_line(VALUED), **WIDENINGS[where]}, author=CLAUDE)
+    repo.commit({"README.md": "y\n"}, author=HUMAN)
+    code, found = _check(repo, base, capsys)
+    assert code == 1
+    assert ("NHI101", "agent", agent, True) in {
+        (f["rule_id"], f["actor_kind"], f["commit"], f["blocking"]) for f in found}

@@ -12,8 +12,9 @@ parsed once, on the `ParseWorker` when there is one (its parsers are loaded alre
 material is not scanned (identities only).
 
 Fail closed: `UNKNOWN` for a merge with parents that disagree, a root commit, a file that did
-not parse or could not be read, a rendered object, a local module's identity read through its
-call, or a secret-material facet; `ABSENT` for an identity not found at the commit (not created
+not parse or could not be read, an identity that reads a value from a file not read here (at
+head), a rendered object, a local module's identity read through its call, or a
+secret-material facet; `ABSENT` for an identity not found at the commit (not created
 yet, or moved to another path or address later). `provenance.writers` keeps such a commit as a
 writer; only `COSMETIC` leaves it out.
 """
@@ -115,11 +116,17 @@ class TreeMeaning:
                 return _ERROR
             directory = posixpath.dirname(path)
             entries = self._module(rev, directory)
+            read = {directory, *var_file_directories([directory])}
+            if any(posixpath.dirname(w.path) not in read and w.path not in entries
+                   for _, w in obj.inputs):
+                return _ERROR  # it reads a value from a file not read here
             wanted = [p for p, e in entries.items() if p.endswith(_TERRAFORM)
                       and posixpath.dirname(p) == directory
                       and (e.data is None or all(t in e.data for t in tokens))]
             place = directory
         else:
+            if any(w.path != path for _, w in obj.inputs):
+                return _ERROR  # its meaning comes from another file too
             entries = self._file(rev, path)
             wanted, place = list(entries), None
         if any(entries[p].data is None for p in wanted):
