@@ -241,3 +241,21 @@ def test_a_move_beside_a_widened_value_the_identity_reads_still_blocks(
     assert code == 1
     assert ("NHI101", "agent", agent, True) in {
         (f["rule_id"], f["actor_kind"], f["commit"], f["blocking"]) for f in found}
+
+
+def test_tree_files_reads_a_folder_at_a_revision_without_a_process(
+        make_repo: Callable[..., GitRepo]) -> None:
+    from checker import git
+
+    repo = make_repo()
+    repo.write({"m/a.tf": "a\n", "m/b.txt": "b\n", "m/sub/c.tf": "c\n"})
+    repo.symlink("m/link.tf", "a.tf")
+    first = repo.commit(message="one")
+    repo.commit({"m/a.tf": "a2\n"})
+    with git.open_repo(repo.path) as r:
+        found = git.tree_files(r, first, "m", lambda n: n.endswith(".tf"))
+        assert sorted(found) == ["m/a.tf", "m/link.tf"]  # no subfolder, no other suffix
+        assert found["m/a.tf"].data == b"a\n"
+        assert found["m/link.tf"].data is None and found["m/link.tf"].is_symlink
+        assert git.tree_files(r, first, "nowhere", lambda n: True) == {}
+        assert sorted(git.tree_files(r, first, "", lambda n: True)) == []  # only folders

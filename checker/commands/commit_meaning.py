@@ -7,7 +7,8 @@ its module directory (and its `-var-file` subdirectories, `envs/`, ...) and the 
 `.tf` files read with `file()`/`templatefile()`, of which only the files that may hold its
 block (their bytes name its type and name) are parsed, the rest being its module values; for
 any other file, that file alone, at the same path. A revision's listing is read once per
-module directory, and a parse is kept per set of (path, content) so an unchanged module is
+module directory (trees and blobs through the repository's `cat-file` session: no git
+process per revision), and a parse is kept per set of (path, content) so an unchanged module is
 parsed once, on the `ParseWorker` when there is one (its parsers are loaded already). Secret
 material is not scanned (identities only).
 
@@ -149,23 +150,34 @@ class TreeMeaning:
         """The file `path` at `rev` (absent when it is not there), read once per run."""
         key = (rev, "\0" + path)  # never a directory's key
         if key not in self.listed:
-            self.listed[key] = git.read_entries(self.repo, rev, [path],
-                                                max_bytes=self.config.max_file_bytes)
+            directory, _, name = path.rpartition("/")
+            self.listed[key] = git.tree_files(self.repo, rev, directory, name.__eq__,
+                                              max_bytes=self.config.max_file_bytes)
         return self.listed[key]
 
     def _module(self, rev: str, directory: str) -> Mapping[str, BlobEntry]:
         """The module files of `directory` at `rev` (its own, its `-var-file` subdirectories'
-        and the documents its `.tf` files read), by path."""
+        and the documents its `.tf` files read), by path. Trees and blobs come through the
+        repository's `cat-file` session: no git process per revision."""
         key = (rev, directory)
         if key not in self.listed:
             limit = self.config.max_file_bytes
-            found = dict(git.read_directory_entries(
-                self.repo, rev, [directory, *var_file_directories([directory])], _MODULE,
-                max_bytes=limit))
+
+            def module_file(name: str) -> bool:
+                return name.lower().endswith(_MODULE)
+
+            found: dict[str, BlobEntry] = {}
+            for folder in (directory, *var_file_directories([directory])):
+                found.update(git.tree_files(self.repo, rev, folder, module_file,
+                                            max_bytes=limit))
             texts = [SourceFile(p, e.data, rev) for p, e in found.items() if e.data is not None]
-            documents = sorted(referenced_files(texts) - set(found))
-            if documents:
-                found.update(git.read_entries(self.repo, rev, documents, max_bytes=limit))
+            by_folder: dict[str, set[str]] = {}
+            for document in sorted(referenced_files(texts) - set(found)):
+                folder, _, name = document.rpartition("/")
+                by_folder.setdefault(folder, set()).add(name)
+            for folder, names in sorted(by_folder.items()):
+                found.update(git.tree_files(self.repo, rev, folder, names.__contains__,
+                                            max_bytes=limit))
             self.listed[key] = found
         return self.listed[key]
 
