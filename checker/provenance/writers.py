@@ -51,6 +51,9 @@ def judged_touch(obj: IdentityObject, cf: ChangedFile | None, ctx: Attribution,
     ask = ctx.meaning
     if touch is None or ask is None or ctx.mode != "check":
         return touch
+    if not obj.digest:  # `cosmetic()` needs what its block says: no commit can be cosmetic
+        return _with_creator(touch, obj, cf, ctx) if (
+            base is None and touch.actor_kind in ("agent", "bot")) else touch
     skip: set[str] = set()
     asked: set[str] = set()
     judged = touch
