@@ -259,3 +259,60 @@ def test_tree_files_reads_a_folder_at_a_revision_without_a_process(
         assert found["m/link.tf"].data is None and found["m/link.tf"].is_symlink
         assert git.tree_files(r, first, "nowhere", lambda n: True) == {}
         assert sorted(git.tree_files(r, first, "", lambda n: True)) == []  # only folders
+
+
+TWO = """\
+resource "aws_iam_role_policy" "ci" {
+  name = "ci"
+  role = "ci-role"
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Effect   = "Allow"
+        Action   = ["s3:GetObject"]
+        Resource = "arn:aws:s3:::bucket/*"
+      },
+    ]
+  })
+}
+
+resource "aws_iam_role_policy" "ops" {
+  name = "ops"
+  role = "ops-role"
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Effect   = "Allow"
+        Action   = ["logs:GetLogEvents"]
+        Resource = "arn:aws:logs:eu-west-1:111122223333:log-group:ops"
+      },
+    ]
+  })
+}
+"""
+WIDE = """\
+      {
+        Effect   = "Allow"
+        Action   = ["iam:PassRole", "iam:CreateAccessKey"]
+        Resource = "arn:aws:iam::111122223333:role/deployer-admin"
+      },
+"""
+
+
+def test_an_agents_statement_a_person_moves_into_another_identity_stays_the_agents(
+        make_repo: Callable[..., GitRepo], capsys: Any) -> None:
+    """The agent's commit did nothing to `aws_iam_role_policy.ci` itself, but the person's
+    commit moved the agent's statement into it: lineage keeps it the agent's, so the agent's
+    commit is not asked whether its change to `ci` was cosmetic (it would be: it had none)."""
+    repo = make_repo()
+    base = repo.commit({"main.tf": TWO}, author=HUMAN)
+    ops_end = TWO.rindex("    ]\n  })")
+    agent = repo.commit({"main.tf": TWO[:ops_end] + WIDE + TWO[ops_end:]}, author=CLAUDE)
+    ci_end = TWO.index("    ]\n  })")
+    repo.commit({"main.tf": TWO[:ci_end] + WIDE + TWO[ci_end:]}, author=HUMAN)
+    code, found = _check(repo, base, capsys)
+    assert code == 1
+    assert ("NHI302", "agent", agent, True) in {
+        (f["rule_id"], f["actor_kind"], f["commit"], f["blocking"]) for f in found}

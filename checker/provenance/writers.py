@@ -7,7 +7,9 @@ to another file of its module: the identity means at that commit what it meant a
 `judged_touch` asks the caller's `CommitMeaning` (`Attribution.meaning`: the identity parsed at
 the commit and at its parents) about each agent's or bot's commit among the writers, and a
 commit whose change was cosmetic is no writer; the most agent-like of the rest decides. A
-person's commit is not asked: leaving it out can only lower the actor, never raise it.
+person's commit is not asked: leaving it out can only lower the actor, never raise it. Nor is
+a commit that wrote the identity's lines only through lineage (a person's later line replaced
+its line): lineage keeps an agent's content the agent's wherever a person moves it.
 
 The creator of an identity base does not have is the oldest in-range commit, among those that
 wrote its lines (their own commit and lineage), after which it exists and before which it did
@@ -55,7 +57,7 @@ def judged_touch(obj: IdentityObject, cf: ChangedFile | None, ctx: Attribution,
         return _with_creator(touch, obj, cf, ctx) if (
             base is None and touch.actor_kind in ("agent", "bot")) else touch
     skip: set[str] = set()
-    asked: set[str] = set()
+    asked = _carried(obj, cf, files or {})
     judged = touch
     while True:  # each round leaves out more commits, so it ends
         todo = [s for s in judged.commits if s not in asked and _above_human(ctx, s)]
@@ -72,6 +74,24 @@ def judged_touch(obj: IdentityObject, cf: ChangedFile | None, ctx: Attribution,
     if base is None and judged.actor_kind in ("agent", "bot"):
         return _with_creator(judged, obj, cf, ctx)
     return judged
+
+
+def _carried(obj: IdentityObject, cf: ChangedFile | None,
+             files: Mapping[str, ChangedFile]) -> set[str]:
+    """The commits that wrote `obj`'s added lines (or its changed inputs' lines) only through
+    lineage: a later commit's line replaced theirs (`ChangedFile.line_lineage`). They are never
+    left out, whatever they did to `obj` itself: lineage keeps an agent's content the agent's
+    when a person edits or moves it, into another identity too."""
+    own: set[str] = set()
+    lineage: set[str] = set()
+    spans = [(cf, obj.location.start_line, obj.location.end_line)] if cf is not None else []
+    spans += [(files[w.path], w.start_line, w.end_line) for _, w in obj.inputs
+              if w.path in files]
+    for changed, start, end in spans:
+        for line in changed.added_within(start, end):
+            own.update([changed.line_commits[line]] if line in changed.line_commits else [])
+            lineage.update(changed.line_lineage.get(line, ()))
+    return lineage - own
 
 
 def _with_creator(touch: Touch, obj: IdentityObject, cf: ChangedFile | None,
