@@ -5,12 +5,12 @@ compared with the engine's own `cosmetic()`.
 Only what that identity reads is read at each revision: for a Terraform identity, the files of
 its module directory (and its `-var-file` subdirectories, `envs/`, ...) and the documents its
 `.tf` files read with `file()`/`templatefile()`, of which only the files that may hold its
-block (their bytes name its type and name) are parsed, the rest being its module values; for
-any other file, that file alone, at the same path. A revision's listing is read once per
-module directory (trees and blobs through the repository's `cat-file` session: no git
-process per revision), and a parse is kept per set of (path, content) so an unchanged module is
-parsed once, on the `ParseWorker` when there is one (its parsers are loaded already). Secret
-material is not scanned (identities only).
+block (its `resource "type" "name" {` header; both labels in `.tf.json`) are parsed, the
+rest being its module values; for any other file, that file alone, at the same path. A
+revision's listing is read once per module directory (trees and blobs through the
+repository's `cat-file` session: no git process per revision), and a parse is kept per set of
+(path, content) so an unchanged module is parsed once, on the `ParseWorker` when there is one
+(its parsers are loaded already). Secret material is not scanned (identities only).
 
 Fail closed: `UNKNOWN` for a merge with parents that disagree, a root commit, a file that did
 not parse or could not be read, an identity that reads a value from a file not read here (at
@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 
 from checker import git
 from checker.change import ChangeSet
@@ -52,15 +53,27 @@ _MODULE = (*_TERRAFORM, ".tfvars", ".tfvars.json")
 _ERROR = object()
 
 
-def _tokens(address: str) -> tuple[bytes, bytes] | None:
-    """The block type and name a Terraform address names (`data.aws_iam_policy_document.x`,
-    `aws_iam_role.this["a"]`), as bytes its file must hold; None for a module call's."""
+def _holder(address: str) -> Callable[[str, bytes], bool] | None:
+    """A test of whether a Terraform file (path, bytes) may hold the block a Terraform address
+    names (`data.aws_iam_policy_document.x`, `aws_iam_role.this["a"]`): its header
+    (`resource "aws_iam_role" "this" {`, labels quoted or not) in HCL, both labels in JSON.
+    None for a module call's address."""
     parts = address.split("[", 1)[0].split(".")
+    keyword = b"resource"
     if parts[0] == "data":
-        parts = parts[1:]
+        parts, keyword = parts[1:], b"data"
     if len(parts) != 2 or parts[0] == "module":
         return None
-    return parts[0].encode(), parts[1].encode()
+    kind, name = (part.encode() for part in parts)
+    header = re.compile(rb'(?m)^\s*' + keyword + rb'\s+"?' + re.escape(kind) + rb'"?\s+"?'
+                        + re.escape(name) + rb'"?\s*\{')
+
+    def holds(path: str, raw: bytes) -> bool:
+        if path.endswith(".json"):
+            return kind in raw and name in raw
+        return header.search(raw) is not None
+
+    return holds
 
 
 class TreeMeaning:
@@ -112,8 +125,8 @@ class TreeMeaning:
         when it is not there, `_ERROR` when its files could not be read or parsed."""
         path = obj.location.path
         if path.endswith(_TERRAFORM):
-            tokens = _tokens(obj.address)
-            if tokens is None:
+            holds = _holder(obj.address)
+            if holds is None:
                 return _ERROR
             directory = posixpath.dirname(path)
             entries = self._module(rev, directory)
@@ -123,7 +136,7 @@ class TreeMeaning:
                 return _ERROR  # it reads a value from a file not read here
             wanted = [p for p, e in entries.items() if p.endswith(_TERRAFORM)
                       and posixpath.dirname(p) == directory
-                      and (e.data is None or all(t in e.data for t in tokens))]
+                      and (e.data is None or holds(p, e.data))]
             place = directory
         else:
             if any(w.path != path for _, w in obj.inputs):
