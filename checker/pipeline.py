@@ -48,6 +48,7 @@ from checker.sources.worker import ParseWorker
 if TYPE_CHECKING:
     from checker.approval.apply import Approvals
     from checker.checks.api import ChangeFacts
+    from checker.provenance.attribution import CommitMeaning
     from checker.sources.render.api import Rendered
 
 
@@ -311,6 +312,7 @@ def run_rules(
     sources: Sequence[SourceFile] = (),
     siblings: Sequence[SourceFile] = (),
     approvals: Approvals | None = None,
+    meaning: CommitMeaning | None = None,
 ) -> tuple[Verdict, list[IdentityObject]]:
     """Run the checks, apply approvals and decide; return the verdict and the identities
     (environment set).
@@ -321,7 +323,9 @@ def run_rules(
     suppressions come from `sources` (the files judged) and from `siblings` (unchanged module
     files read for their values) only in a file that has a finding. Then approval, which keeps
     every finding and only marks some approved: valid suppressions, the baseline, PR reviews
-    and signed approval commits (`approvals`). Then the gate.
+    and signed approval commits (`approvals`). Then the gate. `meaning` (`check`) judges
+    one commit's change to an identity by meaning, so a commit that only moved it is no writer
+    (`provenance.writers`).
     """
     # Imported here, not at the top: `hook`/`check` load the checks while the parse worker
     # parses (`checker.commands.load_while_parsing`), not before git is read.
@@ -342,6 +346,7 @@ def run_rules(
         changeset=changeset,
         provenance=provenance,
         committer=committer,
+        meaning=meaning,
     )
     findings, identities = evaluate(head.objects, base.objects, ctx, docs)
     findings = without_repeated_findings(without_rendered_repeats(findings, head.objects))

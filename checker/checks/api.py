@@ -26,7 +26,7 @@ from checker.model import Finding, IdentityObject, Location, Suppression
 from checker.policy.catalogue import Catalogue
 from checker.policy.config import Config
 from checker.provenance.agents import AgentSignatures
-from checker.provenance.attribution import Touch
+from checker.provenance.attribution import CommitMeaning, Touch
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,9 @@ class Context:
     today: dt.date = dt.date.today()  # noqa: RUF009 - evaluated once per process, by design
     head_objects: Sequence[IdentityObject] = ()
     base_objects: Sequence[IdentityObject] = ()
+    #: In `check`: judges one commit's change to an identity by meaning, so a commit that
+    #: only moved it is no writer (`provenance.writers`); None: every line writer counts.
+    meaning: CommitMeaning | None = None
 
 
 @dataclass(frozen=True)

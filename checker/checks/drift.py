@@ -263,6 +263,11 @@ def dropped_denies(head: IdentityObject, base: IdentityObject) -> list[Grant]:
         and set(k.conditions) <= set(g.conditions) for k in keep)]
 
 
+#: `aws_iam_policy_document` arguments whose documents the parser does not merge in
+#: (`parsers/terraform/expansion.py`): a base that read its grants through them shows none.
+_UNMERGED = ("source_policy_documents", "override_policy_documents")
+
+
 def _privileges(subject: Subject, base: IdentityObject) -> Iterator[Hit]:
     obj = subject.obj
     # A grant whose action or resource is still `${...}` is left to NHI106 when one of the
@@ -289,6 +294,9 @@ def _privileges(subject: Subject, base: IdentityObject) -> Iterator[Hit]:
         parts.append("drops " + ", ".join(str(g) for g in dropped[:3]))
     was = [str(g) for g in base.privileges if g.effect == "allow"][:2]
     since = f" (base allowed: {'; '.join(was)})" if was else " (base allowed nothing)"
+    unread = [a for a in _UNMERGED if a in base.attribute_lines]
+    if unread and not was:  # its documents are not merged in: "nothing" would be wrong
+        since = f" (what base allowed through its {' and '.join(unread)} is not read)"
     line = gained[0].line if gained else None
     yield Hit("NHI302",
               f"{obj.address} privileges widened: {'; '.join(parts)}{since}", "privileges", line)

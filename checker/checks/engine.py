@@ -4,7 +4,8 @@ One finding per identity per problem (Checkov emits eleven for one `Action = "*"
 Which identities are judged depends on the mode:
 - `check` / `hook`: only identities the change touched (`provenance.attribution.touch_of`):
   an added line, a change of meaning without one (a deleted tag), or a changed module value
-  it reads; each attributed to the most agent-like actor among the commits that wrote them.
+  it reads; each attributed to the most agent-like actor among the commits that wrote them,
+  less those whose change to it was cosmetic (`provenance.writers`, `Context.meaning`).
 - `scan`: every identity, with no actor.
 
 The engine never decides what is wrong (the checks in `CHECKS` do) nor what blocks (the gate
@@ -39,7 +40,8 @@ from checker.fingerprint import fingerprint
 from checker.model import Finding, IdentityObject, Location, ParseProblem
 from checker.policy.config import Config
 from checker.policy.rule_docs import RuleDoc
-from checker.provenance.attribution import Attribution, Touch, changed_by, touch_of
+from checker.provenance.attribution import Attribution, Touch, changed_by
+from checker.provenance.writers import judged_touch
 
 #: Rules the parsers raise for files they could not analyse (`ParseProblem.rule_id`): a syntax
 #: error (NHI901), a file that is binary, not UTF-8, a symlink or a submodule (NHI902), a file
@@ -124,7 +126,8 @@ def evaluate(
     inputs_files: dict[str, ChangedFile] = {
         **{cf.old_path: cf for cf in ctx.changeset.files if cf.old_path}, **files}
     attribution = Attribution(ctx.mode, ctx.provenance, ctx.committer,
-                              {c.sha: n for n, c in enumerate(ctx.changeset.commits)})
+                              {c.sha: n for n, c in enumerate(ctx.changeset.commits)},
+                              ctx.meaning)
     base_index = {(o.location.path, o.address): o for o in base}
     # A Terraform address is unique within its module (one directory): a block moved to another
     # file of the module is the same identity.
@@ -147,7 +150,7 @@ def evaluate(
         twin = base_index.get((obj.location.path, obj.address)) or module_index.get(
             (_module_of(obj.location.path), obj.address)) or (
             rendered.get(obj.address) if obj.rendered_by else None)
-        touch = touch_of(obj, files.get(obj.location.path), attribution, twin, inputs_files)
+        touch = judged_touch(obj, files.get(obj.location.path), attribution, twin, inputs_files)
         if touch is None:
             continue
         subject = Subject(obj, touch, ctx, twin)

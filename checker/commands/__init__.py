@@ -125,18 +125,22 @@ def _check(args: argparse.Namespace) -> int:
             trust, offline = approvals.offline_approval(
                 found.repo, read.changeset, provenance, read.config
             )
-        granted, facts = approvals.approvals_and_facts(
-            args, read.changeset, provenance, read.config, trust, offline
-        )
-        from checker.commands import verdict
+            granted, facts = approvals.approvals_and_facts(
+                args, read.changeset, provenance, read.config, trust, offline
+            )
+            from checker.commands import verdict
 
-        load_while_parsing(args)
-        run_info = replace(verdict.run_info("check", found.base, found.head, args, read.config),
-                           commits=approvals.commit_actors(read.changeset, provenance))
-        return verdict.judge(
-            read, args, mode="check", run=run_info, provenance=provenance,
-            all_authors=args.all_authors, facts=facts, granted=granted,
-        )
+            load_while_parsing(args)
+            run_info = replace(
+                verdict.run_info("check", found.base, found.head, args, read.config),
+                commits=approvals.commit_actors(read.changeset, provenance))
+            # The repository stays open: a commit that only moved an identity is judged by
+            # parsing it at that commit and its parent (`commands.commit_meaning`).
+            return verdict.judge(
+                read, args, mode="check", run=run_info, provenance=provenance,
+                all_authors=args.all_authors, facts=facts, granted=granted,
+                meaning=check.commit_meaning(found, worker),
+            )
 
 
 def _hook(args: argparse.Namespace) -> int:

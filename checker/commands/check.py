@@ -17,6 +17,7 @@ from pathlib import Path
 from checker import git
 from checker.change import ChangeSet
 from checker.commands.base_policy import baseline_at, config_at
+from checker.commands.commit_meaning import TreeMeaning
 from checker.commands.event import event_range, github_event, pre_push_range
 from checker.commands.git_sources import (
     ChangeRead,
@@ -137,6 +138,14 @@ def _agent_traces(repo: Repo, changeset: ChangeSet) -> dict[str, ai_notes.Author
     for problem in problems:
         print(f"nhi-gate: {problem}", file=sys.stderr)
     return logs
+
+
+def commit_meaning(found: RangeRead, worker: ParseWorker | None) -> TreeMeaning:
+    """What judges one commit's change to an identity by meaning over `found`'s range (its
+    files parsed at the commit and at its parents, on `worker` when there is one, which has
+    the parsers loaded); reads `found.repo`, which must stay open while the rules run."""
+    return TreeMeaning(found.repo, found.read.changeset, found.read.config, load_catalogue(),
+                       worker)
 
 
 @contextmanager

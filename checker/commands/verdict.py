@@ -19,6 +19,7 @@ from checker.commands.report import report
 from checker.pipeline import run_rules, under_review, with_rendered
 from checker.policy.config import Config
 from checker.provenance.agents import signatures_for
+from checker.provenance.attribution import CommitMeaning
 from checker.provenance.classify import classify_actor
 from checker.reporters import RunInfo
 
@@ -41,14 +42,17 @@ def judge(
     all_authors: bool = False,
     facts: ChangeFacts | None = None,
     granted: Sequence[Approval] = (),
+    meaning: CommitMeaning | None = None,
 ) -> int:
     """Wait for the parse, run the rules and the gate, write the report; the exit code.
 
     `mode` is `check` or `hook`; `provenance` the range's commits (`check`), `committer` who
     commits the staged lines (`hook`); `facts` what the change checks read (`check`);
-    `granted` the PR reviews and signed approval commits that count. The baseline and inline
-    suppressions come from `read`. The level that blocks is the config's `fail_on` or a
-    stricter `--fail-on` (`base_policy.effective_fail_on`; a looser one is refused on stderr).
+    `granted` the PR reviews and signed approval commits that count; `meaning` (`check`)
+    judges one commit's change to an identity by meaning (`commands.commit_meaning`). The
+    baseline and inline suppressions come from `read`. The level that blocks is the config's
+    `fail_on` or a stricter `--fail-on` (`base_policy.effective_fail_on`; a looser one is
+    refused on stderr).
     """
     fail_on, refused = effective_fail_on(args.fail_on, read.config)
     if refused:
@@ -72,6 +76,7 @@ def judge(
         sources=read.head_sources,
         siblings=read.siblings,
         approvals=Approvals(tuple(granted), baseline_of(read.baseline)),
+        meaning=meaning,
     )
     return report(verdict, run, args)
 

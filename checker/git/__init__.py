@@ -54,6 +54,7 @@ from checker.git.objects import (
     read_directory_entries,
     read_entries,
     read_index_entries,
+    tree_files,
 )
 from checker.git.refs import current_branch, git_identity, resolve_range
 from checker.git.run import open_repo, repo_session
@@ -83,4 +84,5 @@ __all__ = [
     "repo_session",
     "resolve_range",
     "staged_changeset",
+    "tree_files",
 ]

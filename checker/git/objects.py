@@ -10,7 +10,7 @@ Symlinks are never followed and their link text is never returned as content: se
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 
 from checker.errors import GitError
@@ -221,6 +221,34 @@ def read_directory_entries(
         mode, _type, obj, size = meta.split()
         if mode.decode() != MODE_TREE:
             found[path] = (mode.decode(), obj.decode(), int(size) if size != b"-" else None)
+    return _fill(repo, found, max_bytes)
+
+
+def tree_files(repo: Repo, rev: str, directory: str, keep: Callable[[str], bool], *,
+               max_bytes: int | None = None) -> dict[str, BlobEntry]:
+    """The entries directly inside `directory` (posix, `""` for the root) of commit `rev`
+    (a full sha) whose name `keep` accepts, as `read_entries` gives them (path -> `BlobEntry`;
+    subdirectories left out): read as tree and blob objects through the persistent
+    `cat-file --batch` session, so reading many revisions starts no process. {} when
+    `directory` is not a directory at `rev`."""
+    try:
+        _, kind, _, data = repo.git.get_object_data(f"{rev}:{directory}")
+    except ValueError:
+        return {}
+    if kind != "tree":
+        return {}
+    width = 32 if len(rev) == 64 else 20  # SHA-256 or SHA-1 object ids
+    found: dict[str, tuple[str, str, int | None]] = {}
+    i = 0
+    while i < len(data):
+        space = data.index(b" ", i)
+        nul = data.index(b"\x00", space)
+        mode = data[i:space].decode().rjust(6, "0")
+        name = decode(data[space + 1 : nul])
+        obj = data[nul + 1 : nul + 1 + width].hex()
+        i = nul + 1 + width
+        if mode != MODE_TREE and keep(name):
+            found[f"{directory}/{name}" if directory else name] = (mode, obj, None)
     return _fill(repo, found, max_bytes)
 
 

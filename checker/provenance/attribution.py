@@ -5,12 +5,20 @@ without adding a line (a deleted tag), or changed a module value it reads
 (`IdentityObject.inputs`). Each touch is attributed to the most agent-like actor among the
 commits that wrote those lines (fail-closed): a line's writer is the most agent-like of its own
 commit and its lineage (`ChangedFile.line_lineage`), and a git-ai note only ever raises it.
+
+In `check`, a writer is a commit that changed what the identity means (DESIGN.md "What counts
+as a change"): when the caller can judge one commit's change by meaning (`Attribution.meaning`,
+the identity parsed at the commit and at its parents), an agent's or bot's commit whose change
+to the identity was cosmetic (a moved or re-aligned line, a reorder, a move to another file of
+the module) is no writer of it, and the identity's creator is the commit after which it first
+exists, not one that moved it. A commit that cannot be judged stays a writer (fail closed).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from checker.change import ACTOR_RANK, ChangedFile, Provenance
 from checker.model import IdentityObject
@@ -38,6 +46,23 @@ class Touch:
 
 
 
+#: What one commit did to one identity's meaning (`CommitMeaning`): the same as at every parent
+#: (`COSMETIC`), absent at every parent and present after it (`CREATED`), present before and
+#: meaning something else after (`CHANGED`), not there after it (`ABSENT`: not yet created, or
+#: at another path or address then), or not known (`UNKNOWN`: a tree that did not parse, a
+#: merge whose parents disagree, a root commit).
+COSMETIC, CREATED, CHANGED, ABSENT, UNKNOWN = "cosmetic", "created", "changed", "absent", "unknown"
+
+
+class CommitMeaning(Protocol):
+    """Judges one in-range commit's change to one identity by meaning: `obj` (the identity at
+    head) and a commit sha -> `COSMETIC`, `CREATED`, `CHANGED` or `UNKNOWN`. The commands
+    implement it (`commands.commit_meaning`: the identity's files parsed at the commit and at
+    its parents); attribution only asks."""
+
+    def __call__(self, obj: IdentityObject, sha: str) -> str: ...
+
+
 @dataclass(frozen=True)
 class Attribution:
     """What attribution reads: `mode` (`check`, `hook` or `scan`), each in-range commit's
@@ -48,6 +73,9 @@ class Attribution:
     committer: Provenance | None = None
     #: sha -> position of the range's commits, oldest first (`ChangeSet.commits` order).
     order: Mapping[str, int] = field(default_factory=dict)
+    #: In `check`: judges a commit's change to an identity by meaning (None: every commit
+    #: that wrote a line is a writer).
+    meaning: CommitMeaning | None = None
 
 
 def _semantics(obj: IdentityObject) -> tuple[object, ...]:
@@ -96,8 +124,8 @@ def _most_agent_like(provs: Sequence[Provenance]) -> Provenance | None:
     return best
 
 
-def _lines_actors(cf: ChangedFile, lines: Sequence[int], ctx: Attribution
-                  ) -> tuple[list[Provenance], list[str]]:  # fmt: skip
+def _lines_actors(cf: ChangedFile, lines: Sequence[int], ctx: Attribution,
+                  skip: Collection[str] = ()) -> tuple[list[Provenance], list[str]]:
     """Who wrote each of `cf`'s added `lines` (the committer, in `hook` mode, for uncommitted
     lines; a git-ai note only ever raises the actor), and the in-range shas among them, in line
     order.
@@ -107,7 +135,10 @@ def _lines_actors(cf: ChangedFile, lines: Sequence[int], ctx: Attribution
     edit (even `terraform fmt`) of an agent's line leaves it the agent's; the lineage commits
     are among the returned shas, after the line's own commit. For a file whose origins were
     not computed (`ChangedFile.attributed` false) it is the most agent-like of the commits
-    that touched it (fail-closed)."""
+    that touched it (fail-closed).
+
+    The commits in `skip` (their change to the identity was cosmetic) write nothing: a line
+    only they wrote has no writer and is left out, and so is a git-ai note of theirs."""
     provs: list[Provenance] = []
     shas: list[str] = []
     unattributed = not cf.attributed and bool(cf.commits)  # whoever touched the file
@@ -115,6 +146,10 @@ def _lines_actors(cf: ChangedFile, lines: Sequence[int], ctx: Attribution
         sha = cf.line_commits.get(line)
         writers = cf.commits if unattributed else (
             (sha, *cf.line_lineage.get(line, ())) if sha else ())
+        if skip:
+            writers = tuple(s for s in writers if s not in skip)
+            if not writers and (sha or unattributed):
+                continue
         shas.extend(s for s in writers if s not in shas)
         prov = _most_agent_like([
             ctx.provenance.get(s) or Provenance(commit=s, actor_kind="unknown") for s in writers
@@ -122,7 +157,8 @@ def _lines_actors(cf: ChangedFile, lines: Sequence[int], ctx: Attribution
         if prov is None:
             prov = Provenance(commit="", actor_kind="unknown")
         noted = cf.ai_lines.get(line)
-        if noted is not None and ACTOR_RANK[noted.actor_kind] > ACTOR_RANK[prov.actor_kind]:
+        if noted is not None and noted.commit not in skip and (
+                ACTOR_RANK[noted.actor_kind] > ACTOR_RANK[prov.actor_kind]):
             prov = noted
         provs.append(prov)
     return provs, shas
@@ -136,12 +172,16 @@ def lines_touch(cf: ChangedFile, lines: Sequence[int], ctx: Attribution) -> Touc
     return Touch(tuple(lines), best.actor_kind, best.commit or None, best.agent, tuple(shas))
 
 
-def _file_actor(cfs: Sequence[ChangedFile], ctx: Attribution) -> Provenance:
+def _file_actor(cfs: Sequence[ChangedFile], ctx: Attribution, skip: Collection[str] = ()
+                ) -> Provenance:  # fmt: skip
     """The most agent-like of the commits that touched `cfs` (the committer, in `hook` mode,
-    before any commit exists): who changed a file without adding the line that matters."""
+    before any commit exists), those in `skip` left out: who changed a file without adding the
+    line that matters."""
     provs: list[Provenance] = []
     for cf in cfs:
         for sha in cf.commits or tuple(dict.fromkeys(cf.line_commits.values())):
+            if sha in skip:
+                continue
             provs.append(ctx.provenance.get(sha) or Provenance(commit=sha, actor_kind="unknown"))
     best = _most_agent_like(provs)
     if best is None:
@@ -157,19 +197,22 @@ def changed_by(cfs: Sequence[ChangedFile], ctx: Attribution) -> Provenance:
 
 
 def _touch_without_added_lines(obj: IdentityObject, cf: ChangedFile,
-                               base: IdentityObject | None, ctx: Attribution) -> Touch | None:
+                               base: IdentityObject | None, ctx: Attribution,
+                               skip: Collection[str] = ()) -> Touch | None:
     """An identity whose meaning changed although the range added no line inside it: a
     deleted owner tag, an edited `# nhi-gate:` comment above it, a removed Deny statement.
-    The actor is the most agent-like of the commits that touched the file (fail-closed)."""
+    The actor is the most agent-like of the commits that touched the file (fail-closed),
+    those in `skip` left out."""
     if base is None or _semantics(base) == _semantics(obj):
         return None
-    best = _file_actor([cf], ctx)
+    best = _file_actor([cf], ctx, skip)
     return Touch((), best.actor_kind, best.commit or None, best.agent,
                  (best.commit,) if best.commit else ())
 
 
 def _input_touch(obj: IdentityObject, base: IdentityObject | None,
-                 files: Mapping[str, ChangedFile], ctx: Attribution) -> Touch | None:
+                 files: Mapping[str, ChangedFile], ctx: Attribution,
+                 skip: Collection[str] = ()) -> Touch | None:
     """How a change of the module values `obj` reads (`IdentityObject.inputs`) touched it.
 
     An input whose definition lines the change added touches `obj`, attributed to whoever
@@ -185,7 +228,9 @@ def _input_touch(obj: IdentityObject, base: IdentityObject | None,
         lines = cf.added_within(where.start_line, where.end_line) if cf is not None else ()
         if cf is None or not lines:
             continue
-        found, commits = _lines_actors(cf, lines, ctx)
+        found, commits = _lines_actors(cf, lines, ctx, skip)
+        if not found:
+            continue
         provs.extend(found)
         shas.extend(c for c in commits if c not in shas)
         via.append(f"{name} ({where.path}:{where.start_line})")
@@ -204,7 +249,7 @@ def _input_touch(obj: IdentityObject, base: IdentityObject | None,
                     changed.setdefault(cf.path, cf)
                     via.append(f"{name} ({where.path}:{where.start_line}{side})")
         if changed:
-            actor = _file_actor(list(changed.values()), ctx)
+            actor = _file_actor(list(changed.values()), ctx, skip)
             provs.append(actor)
             shas.extend([actor.commit] if actor.commit else [])
     best = _most_agent_like(provs)
@@ -233,7 +278,8 @@ def _creator(obj: IdentityObject, cf: ChangedFile | None, ctx: Attribution
 
 def touch_of(obj: IdentityObject, cf: ChangedFile | None, ctx: Attribution,
            base: IdentityObject | None = None,
-           files: Mapping[str, ChangedFile] | None = None) -> Touch | None:
+           files: Mapping[str, ChangedFile] | None = None,
+           skip: Collection[str] = ()) -> Touch | None:
     """How the change touched `obj` (see the module doc), or None when it did not.
 
     In scan mode there is no change: the touch only names, in `via`, the caller's arguments
@@ -241,6 +287,11 @@ def touch_of(obj: IdentityObject, cf: ChangedFile | None, ctx: Attribution,
     `cf` is `obj`'s own changed file (None when unchanged); `files` every changed file by path
     (and old path), for `obj`'s inputs. `Touch.lines` are `obj`'s own added lines; the actor is
     the most agent-like of the writers of those lines and of its changed inputs.
+
+    The commits in `skip` are no writers of `obj` (`provenance.writers`: their change to it
+    was cosmetic). When they alone wrote its added lines, the lines' writer is the most
+    agent-like of the other commits that touched its file (fail-closed, as for a change that
+    added no line).
     """
     if ctx.mode == "scan":  # a callee's value from its caller's argument lives in the call
         return Touch((), None, None, None, via=tuple(dict.fromkeys(
@@ -251,15 +302,19 @@ def touch_of(obj: IdentityObject, cf: ChangedFile | None, ctx: Attribution,
     found: list[Touch] = []
     lines = cf.added_within(obj.location.start_line, obj.location.end_line) if cf else ()
     if cf is not None and lines:
-        provs, shas = _lines_actors(cf, lines, ctx)
+        provs, shas = _lines_actors(cf, lines, ctx, skip)
         best = _most_agent_like(provs)
-        assert best is not None
-        found.append(Touch(lines, best.actor_kind, best.commit or None, best.agent, tuple(shas)))
+        if best is None:  # only commits in `skip` wrote them: whoever else touched the file
+            best = _file_actor([cf], ctx, skip)
+            shas = [best.commit] if best.commit else []
+        if shas or not skip:
+            found.append(Touch(lines, best.actor_kind, best.commit or None, best.agent,
+                               tuple(shas)))
     elif cf is not None:
-        without = _touch_without_added_lines(obj, cf, base, ctx)
+        without = _touch_without_added_lines(obj, cf, base, ctx, skip)
         found.extend([without] if without is not None else [])
     read = obj.inputs or (base is not None and base.inputs)
-    via = _input_touch(obj, base, files, ctx) if files and read else None
+    via = _input_touch(obj, base, files, ctx, skip) if files and read else None
     found.extend([via] if via is not None else [])
     if not found:
         return None
