@@ -41,6 +41,7 @@ from checker.sources.modules import (
     module_homes,
     uses_module_values,
     value_identities,
+    without_called_repeats,
 )
 from checker.sources.templates import chart_of, chart_roots, helm_ignored, unrendered
 from checker.sources.worker import ParseWorker
@@ -220,22 +221,7 @@ def _collect(results: Sequence[ParseResult], problems: Sequence[ParseProblem]) -
         objects.extend(o for o in result.objects if o.derived_from is None)
         facets.extend(o for o in result.objects if o.derived_from is not None)
         found.extend(result.problems)
-    return Parsed(tuple(_without_repeats(objects) + facets), tuple(found))
-
-
-def _without_repeats(objects: list[IdentityObject]) -> list[IdentityObject]:
-    """`objects` without the identities of a local module read as called
-    (`module.ci.aws_iam_role.this`, `checker.parsers.terraform.callees`) that read no argument
-    of the call while the module's own file was parsed too (`aws_iam_role.this` at the same
-    place): they say the same, and would repeat each finding. A called module under an
-    excluded folder is not parsed on its own, so its identities stay."""
-    own = {(o.location.path, o.location.start_line, o.address) for o in objects}
-    return [
-        o for o in objects
-        if not (o.address.startswith("module.") and o.address.count(".") >= 3
-                and (o.location.path, o.location.start_line, o.address.split(".", 2)[2]) in own
-                and not any(" argument " in name for name, _ in o.inputs))
-    ]
+    return Parsed(tuple(without_called_repeats(objects) + facets), tuple(found))
 
 
 def warm_parsers(terraform: bool = True) -> Catalogue:

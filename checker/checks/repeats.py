@@ -10,9 +10,10 @@ from checker.model import Finding, IdentityObject
 
 def without_repeated_findings(findings: list[Finding]) -> list[Finding]:
     """`findings` without those on a local module's identity read through a call
-    (`module.X.<address>`, kept by `_without_repeats` because it reads an argument of the
-    call) that say, at the same line, what the module's own `<address>` finding of the same
-    rule says: the call's arguments do not change that change, so it is reported once."""
+    (`module.X.<address>`, kept by `sources.modules.without_called_repeats` because it reads
+    an argument of the call) that say, at the same line, what the module's own `<address>`
+    finding of the same rule says: the call's arguments do not change that change, so it is
+    reported once."""
     def key(f: Finding, address: str) -> tuple[object, ...]:
         return (f.rule_id, f.location.path, f.location.start_line, address,
                 f.message.replace(f.address or "", address))

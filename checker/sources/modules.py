@@ -22,7 +22,7 @@ from collections.abc import Collection, Iterable, Sequence
 from pathlib import PurePosixPath
 
 from checker.globs import glob_match
-from checker.model import ModuleSources, SourceFile
+from checker.model import IdentityObject, ModuleSources, SourceFile
 from checker.parsers.common import (
     VAR_FILE_DIRS,
     file_reference,
@@ -238,3 +238,18 @@ def group_modules(sources: Sequence[SourceFile]) -> dict[str, ModuleSources]:
         )
         for directory in sorted({*found, *refs})
     }
+
+
+def without_called_repeats(objects: list[IdentityObject]) -> list[IdentityObject]:
+    """`objects` without the identities of a local module read as called
+    (`module.ci.aws_iam_role.this`, `checker.parsers.terraform.callees`) that read no argument
+    of the call while the module's own file was parsed too (`aws_iam_role.this` at the same
+    place): they say the same, and would repeat each finding. A called module under an
+    excluded folder is not parsed on its own, so its identities stay."""
+    own = {(o.location.path, o.location.start_line, o.address) for o in objects}
+    return [
+        o for o in objects
+        if not (o.address.startswith("module.") and o.address.count(".") >= 3
+                and (o.location.path, o.location.start_line, o.address.split(".", 2)[2]) in own
+                and not any(" argument " in name for name, _ in o.inputs))
+    ]
