@@ -1,0 +1,91 @@
+"""Whether one set of grants covers another: what `checker.checks.drift` compares base and
+head by. A grant is covered by a base allow grant whose resource (an IAM-style glob; on Azure
+also a scope at or above it) and action (a glob, a GCP basic role, an admin or full-access
+built-in role, an AWS action pattern) include it, and whose IAM conditions it keeps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from checker.checks.trust_drift import glob
+from checker.model import Grant, IdentityObject
+from checker.policy import aws_iam as iam
+from checker.policy.roles import role_covers
+
+__all__ = ["dropped_denies", "gained_grants", "lifted_conditions"]
+
+
+#: GCP basic roles, each with the basic roles it includes: owner > editor > viewer. Source:
+#: https://cloud.google.com/iam/docs/roles-overview#basic
+_GCP_BASIC = {"roles/owner": ("roles/editor", "roles/viewer"), "roles/editor": ("roles/viewer",)}
+
+
+def _resource_covered(platform: str, resource: str, wide: str) -> bool:
+    """True when `wide` covers `resource`: as an IAM-style glob, or, on Azure, as a scope at or
+    above it (a role assigned at a scope applies to every scope below it; path segments
+    compared case-insensitively). Source:
+    https://learn.microsoft.com/azure/role-based-access-control/scope-overview"""
+    if glob(resource, wide):
+        return True
+    if platform != "azure" or not wide.startswith("/") or not resource.startswith("/"):
+        return False
+    outer = [p for p in wide.casefold().split("/") if p]
+    inner = [p for p in resource.casefold().split("/") if p]
+    return len(outer) <= len(inner) and inner[:len(outer)] == outer
+
+
+def _action_covered(platform: str, grant: Grant, wides: Sequence[Grant]) -> bool:
+    """True when the allow grants `wides` (same resource coverage) allow `grant`'s action."""
+    if grant.not_action:
+        return any(w.not_action and w.action == grant.action for w in wides) or any(
+            not w.not_action and w.action == "*" for w in wides
+        )
+    actions = [w.action for w in wides if not w.not_action]
+    if any(glob(grant.action, a) for a in actions):
+        return True
+    if platform == "gcp" and any(grant.action in _GCP_BASIC.get(a, ()) for a in actions):
+        return True
+    if any(role_covers(platform, a, grant.action) for a in actions):
+        return True  # an admin or full-access built-in role covers the narrower role
+    if platform == "aws" and ":" in grant.action and actions:
+        return iam.covers_any(actions, grant.action)
+    return False
+
+
+def gained_grants(head: IdentityObject, base: IdentityObject) -> list[Grant]:
+    """Allow grants of `head` that `base`'s allow grants do not cover, in source order. A base
+    grant covers only grants that keep each of its IAM conditions (`Grant.conditions`): the
+    same action with a condition removed is gained."""
+    base_allows = [g for g in base.privileges if g.effect == "allow"]
+    out: list[Grant] = []
+    for grant in head.privileges:
+        if grant.effect != "allow":
+            continue
+        wides = [b for b in base_allows if _resource_covered(head.platform, grant.resource,
+                                                             b.resource)
+                 and set(b.conditions) <= set(grant.conditions)]
+        if not _action_covered(head.platform, grant, wides):
+            out.append(grant)
+    return out
+
+
+def lifted_conditions(grant: Grant, base: IdentityObject) -> list[str]:
+    """The IAM conditions a gained `grant` no longer has: those of the base allow grants that
+    would cover it but for their conditions (sorted, unique)."""
+    wides = [b for b in base.privileges if b.effect == "allow" and b.conditions
+             and glob(grant.resource, b.resource)]
+    lifted = {c for b in wides if _action_covered("", grant, [replace(b, conditions=())])
+              for c in b.conditions if c not in grant.conditions}
+    return sorted(lifted)
+
+
+def dropped_denies(head: IdentityObject, base: IdentityObject) -> list[Grant]:
+    """Deny grants of `base` with no deny at head on the same action and resource whose
+    conditions are among base's (line numbers ignored): a deny that gained a condition
+    applies less, so it counts as dropped."""
+    keep = [g for g in head.privileges if g.effect == "deny"]
+    return [g for g in base.privileges if g.effect == "deny" and not any(
+        (k.action, k.resource, k.not_action) == (g.action, g.resource, g.not_action)
+        and set(k.conditions) <= set(g.conditions) for k in keep)]
