@@ -150,6 +150,11 @@ def test_project_roles_application_set_and_helm_release_shapes() -> None:
         ("argocd:proj:team-a:ci", "member my-org:ci"),
         ("argocd:applications/sync", "team-a/* for my-org:ci"),
     ]
+    (tokens,) = objects(project(roles=ROLE + "    - {iat: 1700000000, exp: 1800000000}\n"))
+    assert [(g.resource, g.line) for g in tokens.privileges
+            if g.action == "argocd:jwt-token"] == [
+        ("proj:team-a:ci id=ci-1 iat=1600000000 exp=never", 16),
+        ("proj:team-a:ci iat=1700000000 exp=1800000000", 17)]
     (appset,) = objects(application(kind="ApplicationSet"))
     assert [(g.action, g.resource) for g in appset.privileges] == [
         ("argocd:project/team-a", "https://kubernetes.default.svc/team-a")]
@@ -198,6 +203,10 @@ def change(make_repo: Callable[..., GitRepo], path: str, before: str, after: str
     return repo, base, head
 
 
+ROLE = ("  roles:\n  - name: ci\n    policies:\n"
+        "    - p, proj:team-a:ci, applications, sync, team-a/*, allow\n"
+        "    jwtTokens:\n    - {iat: 1600000000, id: ci-1}\n")
+
 #: (file, base text, widened text, narrowed text, line of the widening in the widened text)
 CASES = {
     "rbac-admin-member": ("argocd/rbac.yaml", rbac_cm(TEAM),
@@ -209,6 +218,10 @@ CASES = {
                           project(whitelist="  clusterResourceWhitelist:\n"
                                             "  - {group: '*', kind: '*'}\n"),
                           project(destinations="    []\n"), 12),
+    "project-jwt-token": ("argocd/project.yaml", project(roles=ROLE),
+                          project(roles=ROLE + "    - {iat: 1700000000, id: ci-2}\n"),
+                          project(roles=ROLE.replace("    - {iat: 1600000000, id: ci-1}\n",
+                                                     "")), 17),
     "project-destination": ("argocd/project.yaml", project(),
                             project("  - {namespace: '*', server: '*'}\n"),
                             project(destinations="    []\n"), 10),
@@ -254,7 +267,7 @@ def test_a_person_widening_a_gitops_grant_does_not_block(
     assert code == 0
 
 
-NARROWED = {"rbac-admin-member", "rbac-default-admin", "project-whitelist",
+NARROWED = {"rbac-admin-member", "project-jwt-token", "rbac-default-admin", "project-whitelist",
             "project-destination", "application-kube-system", "flux-kustomization-sa"}
 
 

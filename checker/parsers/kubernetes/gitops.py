@@ -18,7 +18,10 @@ platform `kubernetes`):
 - Argo CD `AppProject`: `spec.destinations[]` -> `Grant("argocd:destination",
   "<server or name>/<namespace>")`; `spec.clusterResourceWhitelist[]` ->
   `Grant("argocd:cluster-resource", "<group>/<kind>")`; `spec.sourceRepos[]` ->
-  `Grant("argocd:source", "<repo>")`; `spec.roles[]` as above. Source:
+  `Grant("argocd:source", "<repo>")`; `spec.roles[]` as above, and each of a role's
+  `jwtTokens` records (a credential: Argo CD accepts the token while it is listed) ->
+  `Grant("argocd:jwt-token", "proj:<project>:<role> id=<id> iat=<iat> exp=<exp or never>")`.
+  Source:
   https://argo-cd.readthedocs.io/en/stable/user-guide/projects/
 - Argo CD `Application` (and an `ApplicationSet`'s `spec.template`): `Grant(
   "argocd:project/<spec.project>", "<destination server or name>/<destination namespace>")`: the
@@ -203,6 +206,22 @@ def _project_grants(doc: MappingNode, spec: Node | None) -> Iterator[Grant]:
         lines += [(line_of(g), f"g, {text}, {subject}")
                   for g in sequence(get(role, "groups")) if (text := scalar_text(g))]
         yield from _policy_grants(lines, None)
+        for token in sequence(get(role, "jwtTokens")):
+            yield Grant("argocd:jwt-token", f"{subject} {_token_text(token)}",
+                        line=line_of(token))
+
+
+def _token_text(token: Node) -> str:
+    """A project role's JWT token record as `id=<id> iat=<issued> exp=<expiry or never>`:
+    Argo CD accepts a project token only while its record is listed, so a record is a live
+    credential and re-adding a removed one revives it. Source:
+    https://argo-cd.readthedocs.io/en/stable/user-guide/projects/#configuring-rbac-with-projects
+    """
+    parts = [f"{key}={scalar_text(get(token, key)) or ''}" for key in ("id", "iat")
+             if scalar_text(get(token, key))]
+    exp = scalar_text(get(token, "exp"))
+    parts.append(f"exp={exp if exp and exp != '0' else 'never'}")
+    return " ".join(parts)
 
 
 def _application_grant(app: Node | None) -> Iterator[Grant]:
