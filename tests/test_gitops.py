@@ -123,6 +123,10 @@ def nhi301(text: str) -> str:
     (rbac_cm("p, role:ci, applications, *, team-a/*, allow"), ""),
     (rbac_cm("p, role:ci, clusters, *, *, allow"), "argocd:clusters/* on * for role:ci"),
     (rbac_cm("p, role:ro, *, get, */*, allow"), ""),
+    (rbac_cm("p, role:ci, applications, .*, .*/.*, allow").replace(
+        "data:\n", "data:\n  policy.matchMode: regex\n"),
+     "argocd:applications/* on */* for role:ci"),
+    (rbac_cm("p, role:ci, applications, .*, .*/.*, allow"), ""),
     (project(), ""),
     (project("  - {namespace: '*', server: '*'}\n"), "argocd:destination on */*"),
     (project(whitelist="  clusterResourceWhitelist:\n  - {group: '*', kind: '*'}\n"),

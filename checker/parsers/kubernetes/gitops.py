@@ -13,7 +13,8 @@ platform `kubernetes`):
     of `<role>` in the same policy again `for <subject>` (what the member may do), at the `g`
     line; a role's members' members too, up to `_DEPTH` levels;
   - `policy.default: <role>` -> the same as `g, (every authenticated user), <role>`;
-  - an AppProject role `<r>` is the subject `proj:<project>:<r>`; its `groups` are `g` lines.
+  - an AppProject role `<r>` is the subject `proj:<project>:<r>`; its `groups` are `g` lines;
+  - under `policy.matchMode: regex`, a field (or `/` part) `.*` is read as `*`.
   Source: https://argo-cd.readthedocs.io/en/stable/operator-manual/rbac/
 - Argo CD `AppProject`: `spec.destinations[]` -> `Grant("argocd:destination",
   "<server or name>/<namespace>")`; `spec.clusterResourceWhitelist[]` ->
@@ -92,7 +93,8 @@ def gitops_grants(doc: MappingNode, type_: str, namespace: str | None) -> tuple[
                 default = (line_of(key_node), role) if role else None
             elif is_policy_key(key):
                 lines.extend(_csv_lines(key_node, value))
-        return _dedup(_policy_grants(lines, default))
+        regex = (scalar_text(get_path(doc, "data", "policy.matchMode")) or "") == "regex"
+        return _dedup(_policy_grants(lines, default, regex))
     if type_ == APP_PROJECT:
         return _dedup(_project_grants(doc, spec))
     if type_ in (APPLICATION, APPLICATION_SET):
@@ -146,13 +148,20 @@ def _fields(text: str) -> list[str]:
     return [f.strip() for f in next(csv.reader([stripped], skipinitialspace=True), [])]
 
 
-def _policy_grants(lines: list[tuple[int, str]],
-                   default: tuple[int, str] | None) -> Iterator[Grant]:
-    """Grants of Argo CD policy lines (`p` and `g`) and a default role (module doc)."""
+def _as_glob(field: str) -> str:
+    """A `policy.matchMode: regex` field in the glob form the tables read: `.*` matches
+    everything, as `*` does in the default glob mode (`*/.*` -> `*/*`); others as written."""
+    return "/".join("*" if part == ".*" else part for part in field.split("/"))
+
+
+def _policy_grants(lines: list[tuple[int, str]], default: tuple[int, str] | None,
+                   regex: bool = False) -> Iterator[Grant]:
+    """Grants of Argo CD policy lines (`p` and `g`) and a default role (module doc); with
+    `regex` (`policy.matchMode: regex`), `.*` is read as `*`."""
     policies: dict[str, list[Grant]] = {}
     members: list[tuple[int, str, str]] = []
     for line, text in lines:
-        fields = _fields(text)
+        fields = [_as_glob(f) for f in _fields(text)] if regex else _fields(text)
         if len(fields) >= 5 and fields[0] == "p":
             deny = len(fields) > 5 and fields[5].lower() == "deny"
             grant = Grant(f"argocd:{fields[2]}/{fields[3]}", f"{fields[4]} for {fields[1]}",
