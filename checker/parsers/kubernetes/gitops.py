@@ -48,7 +48,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 
 from checker.model import Grant
 from checker.parsers.kubernetes.digest import frame_hash
-from checker.safeyaml import get, get_path, items, line_of, scalar_text, sequence
+from checker.safeyaml import get, get_path, items, key_line, line_of, scalar_text, sequence
 
 #: Catalogue types read here (rules/catalogue/kubernetes.yaml, kubernetes_crds.yaml).
 ARGOCD_RBAC = "ConfigMap:argocd-rbac-cm"
@@ -103,8 +103,9 @@ def gitops_grants(doc: MappingNode, type_: str, namespace: str | None) -> tuple[
     if type_ in FLUX_KINDS:
         account = scalar_text(get(spec, "serviceAccountName"))
         target = scalar_text(get(spec, "targetNamespace")) or "*"
-        who = f"ServiceAccount/{namespace or 'default'}/{account}" if account else "controller"
-        line = _key_line(spec, "serviceAccountName") or _key_line(doc, "spec")
+        home = namespace or "(current namespace)"
+        who = f"ServiceAccount/{home}/{account}" if account else "controller"
+        line = key_line(spec, "serviceAccountName") or key_line(doc, "spec")
         return (Grant(f"flux:apply-as/{who}", target, line=line),)
     return ()
 
@@ -117,13 +118,6 @@ def gitops_frame_digest(doc: MappingNode, type_: str) -> str:
         return frame_hash(doc, tuple(keys))
     fields = _GRANT_FIELDS.get(type_)
     return frame_hash(doc, fields) if fields else ""
-
-
-def _key_line(node: Node | None, key: str) -> int | None:
-    for name, key_node, _ in items(node):
-        if name == key:
-            return line_of(key_node)
-    return None
 
 
 def _dedup(grants: Iterator[Grant] | list[Grant]) -> tuple[Grant, ...]:
@@ -239,6 +233,6 @@ def _application_grant(app: Node | None) -> Iterator[Grant]:
     project = scalar_text(get(app, "project")) or "default"
     dest = get(app, "destination")
     where = scalar_text(get(dest, "server")) or scalar_text(get(dest, "name")) or "(any)"
-    line = _key_line(app, "project") or _key_line(app, "destination")
+    line = key_line(app, "project") or key_line(app, "destination")
     yield Grant(f"argocd:project/{project}",
                 f"{where}/{scalar_text(get(dest, 'namespace')) or '(as written)'}", line=line)
