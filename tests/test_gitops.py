@@ -137,6 +137,8 @@ def nhi301(text: str) -> str:
      "argocd:project/team-a on https://kubernetes.default.svc/kube-system"),
     (flux(), ""),
     (flux(account=None), "flux:apply-as/controller on team-a"),
+    (flux(account="kustomize-controller").replace("namespace: team-a", "namespace: flux-system"),
+     "flux:apply-as/ServiceAccount/flux-system/kustomize-controller on team-a"),
 ])
 def test_admin_and_escalation_grants_of_gitops_objects(text: str, expected: str) -> None:
     assert nhi301(text) == expected

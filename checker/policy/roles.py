@@ -50,11 +50,14 @@ _GCP_READ_ONLY = re.compile(r"^roles/(?!(?:iam|resourcemanager|orgpolicy)\.)[a-z
 #:   unrestricted (https://argo-cd.readthedocs.io/en/stable/operator-manual/rbac/#basic-built-in-roles);
 #:   the `default` AppProject as Argo CD creates it allows every source, destination and
 #:   cluster resource (https://argo-cd.readthedocs.io/en/stable/user-guide/projects/#the-default-project);
-#:   Flux's controller account is cluster-admin in a default install
+#:   Flux's controller account (no `serviceAccountName`, or the controllers' own
+#:   `flux-system/kustomize-controller` and `helm-controller`) is cluster-admin in a default install
 #:   (https://fluxcd.io/flux/installation/configuration/multitenancy/). Each covers the grants of
 #:   its prefix.
 _GITOPS_COVERS = {"argocd:role:admin": "argocd:", "argocd:project/default": "argocd:project/",
-                  "flux:apply-as/controller": "flux:apply-as/"}
+                  "flux:apply-as/controller": "flux:apply-as/",
+                  "flux:apply-as/ServiceAccount/flux-system/kustomize-controller": "flux:apply-as/",
+                  "flux:apply-as/ServiceAccount/flux-system/helm-controller": "flux:apply-as/"}
 
 
 def role_covers(platform: str, wide: str, narrow: str) -> bool:
