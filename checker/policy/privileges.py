@@ -265,8 +265,16 @@ def _public_reason(obj: IdentityObject, grant: Grant) -> str | None:
     return None
 
 
+#: Action prefixes of GitOps grants (`checker.parsers.kubernetes.gitops`): Argo CD and Flux
+#: policy, not RBAC verbs, so the Kubernetes wildcard rules do not read them; the `admin` and
+#: `escalation` tables of `rules/privileges.yaml` judge them.
+_GITOPS_ACTIONS = ("argocd:", "flux:")
+
+
 def _wildcard_reason(platform: str, grant: Grant) -> str | None:
     action, resource = grant.action, grant.resource
+    if platform == "kubernetes" and action.startswith(_GITOPS_ACTIONS):
+        return None
     if platform == "kubernetes":
         name = resource.rsplit("/", 1)[-1]
         if action == "*" and name == "*":

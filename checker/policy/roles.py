@@ -46,6 +46,20 @@ _GCP_READ_ONLY = re.compile(r"^roles/(?!(?:iam|resourcemanager|orgpolicy)\.)[a-z
                             r"(?![a-z]*private)[A-Za-z]*(?:viewer|reader)$", re.IGNORECASE)
 
 
+#: - GitOps grants (`checker.parsers.kubernetes.gitops`): Argo CD's `role:admin` is
+#:   unrestricted (https://argo-cd.readthedocs.io/en/stable/operator-manual/rbac/#basic-built-in-roles);
+#:   the `default` AppProject as Argo CD creates it allows every source, destination and
+#:   cluster resource (https://argo-cd.readthedocs.io/en/stable/user-guide/projects/#the-default-project);
+#:   Flux's controller account (no `serviceAccountName`, or the controllers' own
+#:   `flux-system/kustomize-controller` and `helm-controller`) is cluster-admin in a default install
+#:   (https://fluxcd.io/flux/installation/configuration/multitenancy/). Each covers the grants of
+#:   its prefix.
+_GITOPS_COVERS = {"argocd:role:admin": "argocd:", "argocd:project/default": "argocd:project/",
+                  "flux:apply-as/controller": "flux:apply-as/",
+                  "flux:apply-as/ServiceAccount/flux-system/kustomize-controller": "flux:apply-as/",
+                  "flux:apply-as/ServiceAccount/flux-system/helm-controller": "flux:apply-as/"}
+
+
 def role_covers(platform: str, wide: str, narrow: str) -> bool:
     """True when a grant of role (or managed policy) `wide` allows everything a grant of role
     `narrow` allows on the same scope, by the built-in role tables above (each with its source):
@@ -68,6 +82,8 @@ def role_covers(platform: str, wide: str, narrow: str) -> bool:
         wide_key, narrow_key = wide_key.casefold(), narrow_key.casefold()
     if (platform, wide_key) in _COVERS_ALL:
         return True
+    if platform == "kubernetes" and wide_key in _GITOPS_COVERS:
+        return narrow_key.startswith(_GITOPS_COVERS[wide_key])
     if platform == "kubernetes":
         return narrow_key in _K8S_ADMIN.get(wide_key, ())
     if platform == "azure" and wide_key in _AZURE_CONTRIBUTOR:

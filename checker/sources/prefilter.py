@@ -95,7 +95,8 @@ def build_tokens(catalogue: Catalogue) -> Tokens:
     Terraform: each resource type, each `data.<type>` without its prefix, the catalogued
     modules' registry/GitHub names, and (`terraform_module`, searched only in a file that
     contains `module`) the privilege names a module argument may hold.
-    Kubernetes: each kind (`Secret:<type>` entries reduce to `Secret`).
+    Kubernetes: each kind (`Secret:<type>` entries reduce to `Secret`, `ConfigMap:<name>` ones
+    to the name).
     GitHub Actions: each catalogued action (`owner/repo[/path]`) and `permissions`.
     Built once per catalogue object (identity, not equality: a catalogue is immutable).
     """
@@ -117,8 +118,10 @@ def _build_tokens(catalogue: Catalogue) -> Tokens:
             tf.add(type_.split(":", 1)[0].removeprefix("data.").encode())
         elif fmt == "kubernetes":
             # `Secret:kubernetes.io/tls` -> `Secret`; `iam.aws.upbound.io/User` -> its API
-            # group, written in the object's `apiVersion`
-            k8s.add(type_.split(":", 1)[0].rsplit("/", 1)[0].encode())
+            # group, written in the object's `apiVersion`; `ConfigMap:argocd-rbac-cm` -> the
+            # name, the only ConfigMap read
+            kind, _, name = type_.partition(":")
+            k8s.add((name if kind == "ConfigMap" else kind.rsplit("/", 1)[0]).encode())
         elif fmt == "github_actions":
             gha.add(type_.lower().encode())
     # Any other `module` call is an identity when an argument names an admin/escalation grant

@@ -70,6 +70,13 @@ from checker.parsers.kubernetes.digest import (
     untagged_digest,
 )
 from checker.parsers.kubernetes.generators import generated_objects
+from checker.parsers.kubernetes.gitops import (
+    ARGOCD_RBAC,
+    GITOPS_TYPES,
+    gitops_frame_digest,
+    gitops_grants,
+    is_policy_key,
+)
 from checker.parsers.kubernetes.rbac import binding_grants, rule_grants, subjects, texts
 from checker.parsers.kubernetes.references import CLUSTER_SCOPED, lifetime, principals
 from checker.parsers.kubernetes.references import references as refs_of
@@ -212,6 +219,11 @@ def _identity(
     elif rbac_kind in ("RoleBinding", "ClusterRoleBinding"):
         privileges = binding_grants(doc, kind, namespace)
         references.extend(subjects(doc, namespace))
+    elif entry.type in GITOPS_TYPES:
+        if entry.type == ARGOCD_RBAC and not any(
+                is_policy_key(k) for k, _, _ in items(get(doc, "data"))):
+            return None  # no policy at all: Argo CD's built-in defaults, nothing granted here
+        privileges = gitops_grants(doc, entry.type, namespace)
     else:
         privileges = facts.privileges
     references.extend(refs_of(doc, kind, namespace, name))
@@ -238,7 +250,7 @@ def _identity(
         boundary=facts.boundary,
         secret_sinks=token_sinks(doc) if kind == "ServiceAccount" else (),
         digest=object_digest(doc, rbac_kind),
-        frame_digest=role_frame_digest(doc, rbac_kind),
+        frame_digest=role_frame_digest(doc, rbac_kind) or gitops_frame_digest(doc, entry.type),
         untagged_digest=untagged_digest(doc, rbac_kind),
     )
 
@@ -252,6 +264,8 @@ def _entry(doc: MappingNode, kind: str, catalogue: Catalogue) -> CatalogueEntry 
         grouped = catalogue.get(FORMAT, f"{group}/{kind}")
         if grouped is not None or group in CRD_GROUPS:
             return grouped
+    if kind == "ConfigMap":  # only named ones are identities: `ConfigMap:argocd-rbac-cm`
+        return catalogue.get(FORMAT, f"ConfigMap:{scalar_text(get_path(doc, 'metadata', 'name'))}")
     if kind == "Secret":
         secret_type = scalar_text(get(doc, "type"))
         if secret_type:

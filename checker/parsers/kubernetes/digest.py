@@ -33,6 +33,31 @@ def role_frame_digest(doc: MappingNode, kind: str) -> str:
     return "" if value is None else _hash({k: v for k, v in value.items() if k != grant})
 
 
+def frame_hash(doc: MappingNode, paths: tuple[tuple[str, ...], ...]) -> str:
+    """sha256 (32 hex) of the object without the keys at `paths` (each a key path from the
+    root: `("spec", "destinations")`); "" past the YAML budgets. For the GitOps kinds'
+    frame digests (`checker.parsers.kubernetes.gitops`)."""
+    value = _plain(doc)
+    if value is None:
+        return ""
+    for path in paths:
+        value = _without(value, path)
+    return _hash(value)
+
+
+def _without(value: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    """A copy of `value` with the key at `path` removed (copies only along the path)."""
+    head, rest = path[0], path[1:]
+    if head not in value:
+        return value
+    out = dict(value)
+    if not rest:
+        del out[head]
+    elif isinstance(out[head], dict):
+        out[head] = _without(out[head], rest)
+    return out
+
+
 def _plain(doc: MappingNode) -> dict[str, Any] | None:
     """The object's plain value, or None past the YAML budgets or when it is no mapping."""
     try:
