@@ -136,7 +136,8 @@ def _hook(args: argparse.Namespace) -> int:
         committer = verdict.committer(staged.name, staged.email, read.changeset, read.config)
         load_while_parsing(args)
         run_info = verdict.run_info("hook", read.changeset.base, None, args, read.config)
-        return verdict.judge(read, args, mode="hook", run=run_info, committer=committer)
+        return verdict.judge(read, args, mode="hook", run=run_info, committer=committer,
+                             facts=verdict.hook_facts(read, staged.trust))
 
 
 def _demo(args: argparse.Namespace) -> int:

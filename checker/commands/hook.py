@@ -23,6 +23,7 @@ from checker.commands.git_sources import (
 )
 from checker.commands.gitlab_sources import gitlab_files
 from checker.commands.render_sources import rendered_change
+from checker.commands.trust import TrustInputs, staged_trust
 from checker.errors import NhiGateError
 from checker.pipeline import start_parse
 from checker.policy.catalogue import load_catalogue
@@ -32,11 +33,13 @@ from checker.sources.worker import ParseWorker
 
 @dataclass(frozen=True)
 class StagedRead:
-    """The staged change read from the index (`read`) and the git identity committing it."""
+    """The staged change read from the index (`read`), the git identity committing it, and the
+    staged policy, gate and agent-steering files (`trust`, `commands.trust.staged_trust`)."""
 
     read: ChangeRead
     name: str
     email: str
+    trust: TrustInputs
 
 
 def repo_relative(name: str, root: Path) -> str:
@@ -55,8 +58,9 @@ def read_staged(args: argparse.Namespace, worker: ParseWorker | None) -> StagedR
 
     The actor is the identity that is committing (GIT_AUTHOR_* env, else git config). Only
     identity lines in the index that differ from HEAD are judged. Policy (config, baseline)
-    comes from HEAD. The parse of both sides is sent to `worker` (None: parsed in-process
-    when `ChangeRead.parsed` is called).
+    comes from HEAD; staged edits of policy, gate and agent-steering files are read as
+    `check` reads a range's (`commands.trust.staged_trust`), for NHI102. The parse of both
+    sides is sent to `worker` (None: parsed in-process when `ChangeRead.parsed` is called).
     """
     catalogue = load_catalogue()
     with git.open_repo(Path(".")) as repo:
@@ -101,6 +105,7 @@ def read_staged(args: argparse.Namespace, worker: ParseWorker | None) -> StagedR
         name, email = git.git_identity(repo)
         baseline = baseline_at(repo, changeset.base, config, at_base)
         rendered = rendered_change(repo, changeset, config, None)  # the index at head
+        trust = staged_trust(repo, changeset, config)
     read = ChangeRead(changeset, config, head_sources, unreadable, siblings, parsed, baseline,
                       rendered)
-    return StagedRead(read, name, email)
+    return StagedRead(read, name, email, trust)

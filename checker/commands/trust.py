@@ -8,6 +8,7 @@ the `Approved-by:` commits that `approval.signed_commits` judges.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -15,6 +16,8 @@ from checker import git as cg
 from checker.approval.reviews import approved_by_trailer, trust_files
 from checker.approval.signed_commits import SignatureCheck
 from checker.change import ChangeSet
+from checker.commands.gate_job import gate_job_files, read_at
+from checker.git.refs import replaced_objects
 from checker.git.repo import Repo
 from checker.git.signatures import signature_kind, signed_commits, touching_commits, verify_commits
 from checker.parsers.status_checks import status_check_facts
@@ -41,6 +44,11 @@ class TrustInputs:
     #: (`parsers.status_checks.status_check_facts`).
     steering: Mapping[str, tuple[frozenset[str] | None, frozenset[str] | None]] = field(
         default_factory=dict)
+    #: a file the job that runs nhi-gate executes before its check -> how it runs it
+    #: (`commands.gate_job`); its kind is `gate-job`.
+    gate_runs: Mapping[str, str] = field(default_factory=dict)
+    #: range commit -> the object a replace ref puts in its place (`git.refs.replaced_objects`).
+    replaced: Mapping[str, str] = field(default_factory=dict)
 
 
 _WORKFLOW = re.compile(r"^\.github/workflows/[^/]+\.ya?ml$")
@@ -56,8 +64,9 @@ def gate_files(repo: Repo, changeset: ChangeSet, known: Mapping[str, str]
     status check may be nhi-gate's without naming it (`status-check`: a `name:` expression;
     `parsers.status_checks`), agent-steering files
     (`parsers.steering.steering_kind`) and a `package.json` naming `core.hooksPath` at base or
-    head (it picks the git hooks that run). path -> kind."""
-    assert changeset.base is not None and changeset.head is not None
+    head (it picks the git hooks that run). The head is the index when `changeset.head` is
+    None (`hook`). path -> kind."""
+    assert changeset.base is not None
     out: dict[str, str] = {}
     if DEFAULT_BASELINE not in known:
         out[DEFAULT_BASELINE] = "baseline"
@@ -71,7 +80,7 @@ def gate_files(repo: Repo, changeset: ChangeSet, known: Mapping[str, str]
     hook_installers = [p for p in paths if p.rsplit("/", 1)[-1] == "package.json"
                        and p not in known and p not in out]
     if hook_installers:  # `"prepare": "git config core.hooksPath .githooks"`
-        at_head = cg.read_blobs(repo, changeset.head, hook_installers)
+        at_head = read_at(repo, changeset.head, hook_installers)
         at_base = cg.read_blobs(repo, changeset.base, hook_installers)
         for path in hook_installers:
             if any(b is not None and b"hookspath" in b.lower()
@@ -79,7 +88,7 @@ def gate_files(repo: Repo, changeset: ChangeSet, known: Mapping[str, str]
                 out[path] = "steering"
     workflows = [p for p in paths if _WORKFLOW.match(p) and p not in known]
     if workflows:
-        at_head = cg.read_blobs(repo, changeset.head, workflows)
+        at_head = read_at(repo, changeset.head, workflows)
         at_base = cg.read_blobs(repo, changeset.base, workflows)
         for path in workflows:
             if any(b is not None and b"nhi-gate" in b
@@ -114,6 +123,8 @@ def read_trust(repo: Repo, changeset: ChangeSet, config: Config) -> TrustInputs:
         path = config.allowed_signers.removeprefix("./")
         signers = blobs.get(path)
         source = f"{base[:12]}:{path}" + (" (absent at base)" if signers is None else "")
+    runs = gate_job_files(repo, [base, head], _changed(changeset))
+    kinds.update({p: "gate-job" for p in runs if p not in kinds})
     touches = touching_commits(repo, base, head, sorted(kinds))
     signed = (
         signed_commits(repo, [c.sha for c in changeset.commits], signers)
@@ -123,22 +134,65 @@ def read_trust(repo: Repo, changeset: ChangeSet, config: Config) -> TrustInputs:
     sides.update(steering_sides(repo, base, head,
                                 [p for p, k in kinds.items() if k == "status-check"],
                                 status_check_facts))
-    return TrustInputs(codeowners, signers, source, kinds, touches, signed, sides)
+    return TrustInputs(codeowners, signers, source, kinds, touches, signed, sides, runs,
+                       replaced_in_range(repo, changeset))
+
+
+def _changed(changeset: ChangeSet) -> list[str]:
+    return sorted({f.path for f in changeset.files}
+                  | {f.old_path for f in changeset.files if f.old_path})
+
+
+def replaced_in_range(repo: Repo, changeset: ChangeSet) -> dict[str, str]:
+    """The range's commits that a replace ref replaces -> their replacement. nhi-gate reads
+    the real objects (`checker.git.repo`); replace refs elsewhere in the repository are named
+    in a note on stderr."""
+    replaced = replaced_objects(repo)
+    if not replaced:
+        return {}
+    mine = {c.sha: replaced[c.sha] for c in changeset.commits if c.sha in replaced}
+    others = len(replaced) - len(mine)
+    if others:
+        print(f"nhi-gate: note: {others} replace ref(s) under refs/replace/ are ignored; "
+              "nhi-gate reads the original objects (GIT_NO_REPLACE_OBJECTS=1)", file=sys.stderr)
+    return mine
+
+
+def staged_trust(repo: Repo, changeset: ChangeSet, config: Config) -> TrustInputs:
+    """What `hook` judges of the gate's integrity in the staged change, as `read_trust` for a
+    range: the policy files (`approval.reviews.trust_files`, from the HEAD config), the gate
+    files (`gate_files`, `commands.gate_job`) and the agent-steering and status-check facts
+    at HEAD and in the index. Each such staged path is touched by the one staged change
+    (`touches`: path -> ())."""
+    kinds = trust_files(config)
+    if changeset.base is None:  # an unborn branch: nothing to compare with
+        return TrustInputs(None, None, "", {})
+    kinds.update(gate_files(repo, changeset, kinds))
+    changed = _changed(changeset)
+    runs = gate_job_files(repo, [changeset.base, None], changed)
+    kinds.update({p: "gate-job" for p in runs if p not in kinds})
+    staged = {p: k for p, k in kinds.items() if p in set(changed)}
+    sides = steering_sides(repo, changeset.base, None,
+                           [p for p, k in staged.items() if k == "steering"])
+    sides.update(steering_sides(repo, changeset.base, None,
+                                [p for p, k in staged.items() if k == "status-check"],
+                                status_check_facts))
+    return TrustInputs(None, None, "", staged, {p: () for p in staged}, {}, sides, runs)
 
 
 Facts = Callable[[str, bytes | None], frozenset[str] | None]
 
 
-def steering_sides(repo: Repo, base: str, head: str, paths: list[str],
+def steering_sides(repo: Repo, base: str, head: str | None, paths: list[str],
                    read: Facts = steering_facts
                    ) -> dict[str, tuple[frozenset[str] | None, frozenset[str] | None]]:
     """Each file of `paths` read at `base` and `head` as its facts: by default an agent-
     steering file's attribution and gate facts (`parsers.steering.steering_facts`; a file
-    absent on one side has none)."""
+    absent on one side has none). `head` None: the index."""
     if not paths:
         return {}
     at_base = cg.read_blobs(repo, base, paths)
-    at_head = cg.read_blobs(repo, head, paths)
+    at_head = read_at(repo, head, paths)
     return {p: (read(p, at_base.get(p)), read(p, at_head.get(p))) for p in paths}
 
 

@@ -16,6 +16,7 @@ from checker.commands.base_policy import effective_fail_on
 from checker.commands.git_sources import ChangeRead
 from checker.commands.local_policy import baseline_of
 from checker.commands.report import report
+from checker.commands.trust import TrustInputs
 from checker.pipeline import run_rules, under_review, with_rendered
 from checker.policy.config import Config
 from checker.provenance.agents import signatures_for
@@ -28,6 +29,14 @@ def committer(name: str, email: str, changeset: ChangeSet, config: Config) -> Pr
     with the config's agent signatures and the current branch."""
     signatures = signatures_for(config)
     return classify_actor(name, email, "", signatures, changeset.branch)
+
+
+def hook_facts(read: ChangeRead, trust: TrustInputs) -> ChangeFacts:
+    """What the change checks read for `hook`: the staged policy, gate and agent-steering files
+    (`commands.trust.staged_trust`), each touched by the staged change."""
+    return ChangeFacts(read.config, read.changeset, {}, trust_touches=trust.touches,
+                       trust_kinds=trust.kinds, steering=trust.steering,
+                       gate_runs=trust.gate_runs)
 
 
 def judge(
@@ -45,7 +54,7 @@ def judge(
     """Wait for the parse, run the rules and the gate, write the report; the exit code.
 
     `mode` is `check` or `hook`; `provenance` the range's commits (`check`), `committer` who
-    commits the staged lines (`hook`); `facts` what the change checks read (`check`);
+    commits the staged lines (`hook`); `facts` what the change checks read;
     `granted` the PR reviews and signed approval commits that count. The baseline and inline
     suppressions come from `read`. The level that blocks is the config's `fail_on` or a
     stricter `--fail-on` (`base_policy.effective_fail_on`; a looser one is refused on stderr).
