@@ -20,7 +20,8 @@ last such step, as a map from repository path to how the job runs it:
   `post`/`image` files);
 - `run:` text: each word that is a relative path to a script (`./x`, or a name ending in
   `.sh`, `.bash`, `.py`, `.js`, `.mjs`, `.cjs`, `.ts`, `.rb`, `.pl`, `.ps1`, `.zsh`), under
-  the step's `working-directory` (else the job's, else the workflow's `defaults.run`);
+  the step's `working-directory` (else the job's, else the workflow's `defaults.run`; each
+  relative to the workspace, the repository root);
   `cd dir` moves the working directory for the words after it; `make` (`-C dir`,
   `-f file`): the makefile GNU make reads there (`GNUmakefile`,
   `makefile`, `Makefile`; https://www.gnu.org/software/make/manual/make.html#Makefile-Names);
@@ -147,7 +148,7 @@ def steps_runs(steps: list[Node], workdir: str, where: str) -> Runs:
             out.update({posixpath.join(directory, f): why for f in _ACTION_FILES})
         if run:
             step_dir = scalar_text(get(step, "working-directory"))
-            here = (_relative(workdir, step_dir) or workdir) if step_dir else workdir
+            here = (_relative("", step_dir) or workdir) if step_dir else workdir
             shown = " ".join(run.split())[:60]
             out.update(run_files(run, here, f"step {number} `run: {shown}` of {where}"))
     return out
