@@ -64,11 +64,16 @@ def ran_by_gate(runs: Mapping[str, str], path: str) -> str | None:
     return None
 
 
-def gate_job_files(repo: Repo, revs: Sequence[str | None], changed: Collection[str]
+def gate_job_files(repo: Repo, base: str, head: str | None, changed: Collection[str]
                    ) -> dict[str, str]:  # fmt: skip
-    """Each of the `changed` paths that the nhi-gate job runs at one of `revs` (commits, None
-    for the index) -> how it runs it (the first revision that runs it says)."""
+    """Each of the `changed` paths that the nhi-gate job runs at `base` or at `head` (None:
+    the index) -> how it runs it (base says first). The head is read only when the change
+    touches a workflow or an action's metadata file: otherwise it runs what base runs."""
     out: dict[str, str] = {}
+    revs: list[str | None] = [base]
+    if any(p.startswith(_WORKFLOWS + "/") or p.rsplit("/", 1)[-1] in _ACTION_FILES
+           for p in changed):
+        revs.append(head)
     for rev in revs:
         runs = runs_at(repo, rev)
         for path in changed:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from checker import git
 from checker.commands.base_policy import baseline_at, config_at
+from checker.commands.gate_files import TrustInputs, staged_trust
 from checker.commands.git_sources import (
     ChangeRead,
     chart_files,
@@ -23,7 +24,6 @@ from checker.commands.git_sources import (
 )
 from checker.commands.gitlab_sources import gitlab_files
 from checker.commands.render_sources import rendered_change
-from checker.commands.trust import TrustInputs, staged_trust
 from checker.errors import NhiGateError
 from checker.pipeline import start_parse
 from checker.policy.catalogue import load_catalogue
@@ -34,7 +34,7 @@ from checker.sources.worker import ParseWorker
 @dataclass(frozen=True)
 class StagedRead:
     """The staged change read from the index (`read`), the git identity committing it, and the
-    staged policy, gate and agent-steering files (`trust`, `commands.trust.staged_trust`)."""
+    staged policy, gate and agent-steering files (`trust`, `commands.gate_files.staged_trust`)."""
 
     read: ChangeRead
     name: str
@@ -59,7 +59,7 @@ def read_staged(args: argparse.Namespace, worker: ParseWorker | None) -> StagedR
     The actor is the identity that is committing (GIT_AUTHOR_* env, else git config). Only
     identity lines in the index that differ from HEAD are judged. Policy (config, baseline)
     comes from HEAD; staged edits of policy, gate and agent-steering files are read as
-    `check` reads a range's (`commands.trust.staged_trust`), for NHI102. The parse of both
+    `check` reads a range's (`commands.gate_files.staged_trust`), for NHI102. The parse of both
     sides is sent to `worker` (None: parsed in-process when `ChangeRead.parsed` is called).
     """
     catalogue = load_catalogue()

@@ -13,10 +13,10 @@ from checker.approval.reviews import Approval
 from checker.change import ChangeSet, Provenance
 from checker.checks.api import ChangeFacts
 from checker.commands.base_policy import effective_fail_on
+from checker.commands.gate_files import TrustInputs
 from checker.commands.git_sources import ChangeRead
 from checker.commands.local_policy import baseline_of
 from checker.commands.report import report
-from checker.commands.trust import TrustInputs
 from checker.pipeline import run_rules, under_review, with_rendered
 from checker.policy.config import Config
 from checker.provenance.agents import signatures_for
@@ -33,7 +33,7 @@ def committer(name: str, email: str, changeset: ChangeSet, config: Config) -> Pr
 
 def hook_facts(read: ChangeRead, trust: TrustInputs) -> ChangeFacts:
     """What the change checks read for `hook`: the staged policy, gate and agent-steering files
-    (`commands.trust.staged_trust`), each touched by the staged change."""
+    (`commands.gate_files.staged_trust`), each touched by the staged change."""
     return ChangeFacts(read.config, read.changeset, {}, trust_touches=trust.touches,
                        trust_kinds=trust.kinds, steering=trust.steering,
                        gate_runs=trust.gate_runs)

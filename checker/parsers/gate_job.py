@@ -30,7 +30,7 @@ last such step, as a map from repository path to how the job runs it:
 
 A path that leaves the repository (`..`, absolute, `~`, `$VAR`, `${{ }}`) is not recorded. A
 file that cannot be read (not UTF-8, not YAML) gives no facts: the workflow itself is then a
-gate workflow changed (`checker.commands.trust.gate_files`).
+gate workflow changed (`checker.commands.gate_files.gate_files`).
 """
 
 from __future__ import annotations
