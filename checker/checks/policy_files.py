@@ -5,7 +5,16 @@ their attribution (`parsers.steering`: `.claude/settings.json`, `CLAUDE.md`,
 `CLAUDE.local.md`, `AGENTS.md`, `GEMINI.md`, `.codex/config.toml`, `.copilot/`, Copilot
 instructions, `.cursor/`, `.cursorrules`, `.vscode/settings.json`, `copilot-setup-steps.yml`,
 `.pre-commit-config.yaml`, git hooks in `.husky/`/`.githooks/`, a `package.json` naming
-`core.hooksPath`, `devcontainer.json`, `.envrc`) changed by an agent or bot commit.
+`core.hooksPath`, `devcontainer.json`, `.envrc`) or a file the job that runs nhi-gate executes
+before its check (`parsers.gate_job`: a local action, a script, a makefile, a `package.json`;
+kind `gate-job`) changed by an agent or bot commit; and a commit of the range that a replace
+ref replaces (`ChangeFacts.replaced`; git is read with replace refs off, so the original is
+judged, and the replacement is blamed on the original's actor, or on an unknown one when that
+is a person: the replacement names no one).
+
+In `hook` mode the staged change is the one change: every staged policy file
+(`ChangeFacts.trust_touches`) is reported when the committer is an agent or a bot, on its first
+added line.
 
 An agent's edit of a steering file blocks (error) when it changes attribution (a co-author,
 trailer or attribution setting, a `GIT_AUTHOR_*`/`GIT_COMMITTER_*` variable, a line of
