@@ -133,7 +133,7 @@ def _hook(args: argparse.Namespace) -> int:
         from checker.commands import verdict
 
         read = staged.read
-        committer = verdict.committer(staged.name, staged.email, read.changeset, read.config)
+        committer = staged.committer
         load_while_parsing(args)
         run_info = verdict.run_info("hook", read.changeset.base, None, args, read.config)
         return verdict.judge(read, args, mode="hook", run=run_info, committer=committer,

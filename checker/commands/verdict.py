@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from checker import __version__
 from checker.approval.apply import Approvals
 from checker.approval.reviews import Approval
-from checker.change import ChangeSet, Provenance
+from checker.change import Provenance
 from checker.checks.api import ChangeFacts
 from checker.commands.base_policy import effective_fail_on
 from checker.commands.gate_files import TrustInputs
@@ -19,16 +19,7 @@ from checker.commands.local_policy import baseline_of
 from checker.commands.report import report
 from checker.pipeline import run_rules, under_review, with_rendered
 from checker.policy.config import Config
-from checker.provenance.agents import signatures_for
-from checker.provenance.classify import classify_actor
 from checker.reporters import RunInfo
-
-
-def committer(name: str, email: str, changeset: ChangeSet, config: Config) -> Provenance:
-    """Who is committing the staged lines (`hook`): the git identity `name <email>` classified
-    with the config's agent signatures and the current branch."""
-    signatures = signatures_for(config)
-    return classify_actor(name, email, "", signatures, changeset.branch)
 
 
 def hook_facts(read: ChangeRead, trust: TrustInputs) -> ChangeFacts:
