@@ -136,8 +136,10 @@ def event_range(event_name: str, event: Mapping[str, object]) -> ActionRange:
 
 
 def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    # Replace refs off, as every git run of nhi-gate (`checker.git.repo`).
     return subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=False
+        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=False,
+        env={**os.environ, "GIT_NO_REPLACE_OBJECTS": "1"},
     )
 
 
@@ -209,7 +211,7 @@ def _fetch_ai_notes(repo: Path, fork: str | None = None) -> None:
                     ["git", "-C", str(repo), "fetch", "--quiet", "--no-tags", remote,
                      f"+{ref}:{ref}"],
                     capture_output=True, check=False, timeout=60,
-                    env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+                    env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_NO_REPLACE_OBJECTS": "1"},
                 )
 
 

@@ -129,6 +129,13 @@ class ChangeFacts:
       identities parsed from them; `known_rules` every rule id that exists.
     - `steering`: agent-steering file -> its attribution and gate facts at (base, head)
       (`parsers.steering`; None: the file could not be read on that side).
+    - `gate_runs`: a file the job that runs nhi-gate executes before its check -> how
+      (`parsers.gate_job`; its `trust_kinds` kind is `gate-job`).
+    - `replaced`: a range commit a `refs/replace/` entry replaces -> its replacement (git is
+      read with replace refs off, so the commit judged is the real one).
+
+    In `hook` mode `trust_touches` maps each staged policy file to `()`: the one staged change,
+    whose actor is `committer`.
     """
 
     config: Config
@@ -146,6 +153,8 @@ class ChangeFacts:
     committer: Provenance | None = None
     steering: Mapping[str, tuple[frozenset[str] | None, frozenset[str] | None]] = field(
         default_factory=dict)
+    gate_runs: Mapping[str, str] = field(default_factory=dict)
+    replaced: Mapping[str, str] = field(default_factory=dict)
 
 
 @runtime_checkable

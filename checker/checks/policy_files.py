@@ -5,7 +5,16 @@ their attribution (`parsers.steering`: `.claude/settings.json`, `CLAUDE.md`,
 `CLAUDE.local.md`, `AGENTS.md`, `GEMINI.md`, `.codex/config.toml`, `.copilot/`, Copilot
 instructions, `.cursor/`, `.cursorrules`, `.vscode/settings.json`, `copilot-setup-steps.yml`,
 `.pre-commit-config.yaml`, git hooks in `.husky/`/`.githooks/`, a `package.json` naming
-`core.hooksPath`, `devcontainer.json`, `.envrc`) changed by an agent or bot commit.
+`core.hooksPath`, `devcontainer.json`, `.envrc`) or a file the job that runs nhi-gate executes
+before its check (`parsers.gate_job`: a local action, a script, a makefile, a `package.json`;
+kind `gate-job`) changed by an agent or bot commit; and a commit of the range that a replace
+ref replaces (`ChangeFacts.replaced`; git is read with replace refs off, so the original is
+judged, and the replacement is blamed on the original's actor, or on an unknown one when that
+is a person: the replacement names no one).
+
+In `hook` mode the staged change is the one change: every staged policy file
+(`ChangeFacts.trust_touches`) is reported when the committer is an agent or a bot, on its first
+added line.
 
 An agent's edit of a steering file blocks (error) when it changes attribution (a co-author,
 trailer or attribution setting, a `GIT_AUTHOR_*`/`GIT_COMMITTER_*` variable, a line of
@@ -38,6 +47,7 @@ _TRUST_WHAT = {
     "gate-workflow": "a workflow that runs nhi-gate",
     "status-check": "a workflow whose job may report the nhi-gate status check",
     "steering": "a file that steers coding agents",
+    "gate-job": "a file the job that runs nhi-gate executes before its check",
 }
 _SHOWN = 2
 _WIDTH = 80
@@ -90,8 +100,67 @@ def who(prov: Provenance | None, sha: str) -> str:
     return f"{kind}{product} in commit {sha[:12]}"
 
 
+def _message(facts: ChangeFacts, path: str, by: str) -> tuple[str, str | None]:
+    """The NHI102 message for `path` changed `by` (an actor in words), and its variant."""
+    kind = facts.trust_kinds.get(path, "config")
+    what = _TRUST_WHAT.get(kind, "a policy file")
+    if kind == "status-check":
+        return (f"{path} ({what}) was changed by {by}: {status_jobs(facts.steering.get(path))}"
+                ", so it needs a human's approval"), None
+    if kind == "steering":
+        change = steering_change(facts.steering.get(path))
+        return (f"{path} ({what}) was changed by {by}: "
+                + (f"{change}, so it needs a human's approval" if change else
+                   "it changes no attribution and removes no gate (a note)"),
+                None if change else "steering")
+    if kind == "gate-job":
+        return (f"{path} ({what}) was changed by {by}: the job runs it before the check "
+                f"({facts.gate_runs.get(path, 'a step of the nhi-gate job')}), so it can "
+                "switch the gate off; it needs a human's approval"), None
+    return (f"{path} ({what}) was changed by {by}; policy is read from the base revision, so "
+            "the change only takes effect once a human approves it"), None
+
+
+def _staged(facts: ChangeFacts) -> Iterator[ChangeHit]:
+    """`hook`: NHI102 per staged policy file when the committer is an agent or bot."""
+    actor = facts.committer
+    if actor is None or actor.actor_kind not in ("agent", "bot"):
+        return
+    product = f" ({actor.agent})" if actor.agent else ""
+    files = {cf.path: cf for cf in facts.changeset.files}
+    for path in sorted(facts.trust_touches):
+        cf = files.get(path)
+        line = cf.added_lines[0][0] if cf is not None and cf.added_lines else 1
+        by = f"{actor.actor_kind}{product} in the staged change"
+        message, variant = _message(facts, path, by)
+        yield ChangeHit("NHI102", message, Location(path, line, line), f"trust:{path}",
+                        actor=actor, variant=variant)
+
+
+def _replaced(facts: ChangeFacts) -> Iterator[ChangeHit]:
+    """NHI102 per range commit that a replace ref replaces (see `ChangeFacts.replaced`)."""
+    for sha, replacement in sorted(facts.replaced.items()):
+        prov = facts.provenance.get(sha)
+        actor = prov if prov is not None and prov.actor_kind in ("agent", "bot") else (
+            Provenance(sha, "unknown"))
+        ref = f"refs/replace/{sha}"
+        yield ChangeHit(
+            "NHI102",
+            f"{ref} makes git show {replacement[:12]} in place of {who(prov, sha)} (another "
+            "author, message or tree under the same id); nhi-gate judged the original "
+            "commit, but a replacement hides it from git and names no one who made it, so it "
+            "needs a human's review",
+            Location(ref, 1, 1), f"replace:{sha}", actor=actor, commit=sha, commits=(sha,),
+        )
+
+
 def check_change(facts: ChangeFacts, findings: Sequence[Finding]) -> Iterator[ChangeHit]:
-    """NHI102 per policy file an agent or bot commit changed (see the module doc)."""
+    """NHI102 per policy file an agent or bot commit changed (the staged change's committer
+    in `hook` mode), and per range commit a replace ref replaces (see the module doc)."""
+    if facts.mode == "hook":
+        yield from _staged(facts)
+        return
+    yield from _replaced(facts)
     provenance = facts.provenance
     files = {cf.path: cf for cf in facts.changeset.files}
     for path in sorted(facts.trust_touches):
@@ -106,22 +175,7 @@ def check_change(facts: ChangeFacts, findings: Sequence[Finding]) -> Iterator[Ch
         cf = files.get(path)
         lines = sorted(n for n, s in (cf.line_commits.items() if cf else ()) if s in shas)
         line = lines[0] if lines else 1
-        kind = facts.trust_kinds.get(path, "config")
-        what = _TRUST_WHAT.get(kind, "a policy file")
-        message = (f"{path} ({what}) was changed by {who(provenance.get(sha), sha)}; policy is "
-                   "read from the base revision, so the change only takes effect once a human "
-                   "approves it")
-        variant = None
-        if kind == "status-check":
-            message = (f"{path} ({what}) was changed by {who(provenance.get(sha), sha)}: "
-                       f"{status_jobs(facts.steering.get(path))}, so it needs a human's "
-                       "approval")
-        if kind == "steering":
-            change = steering_change(facts.steering.get(path))
-            variant = None if change else "steering"
-            message = (f"{path} ({what}) was changed by {who(provenance.get(sha), sha)}: "
-                       + (f"{change}, so it needs a human's approval" if change else
-                          "it changes no attribution and removes no gate (a note)"))
+        message, variant = _message(facts, path, who(provenance.get(sha), sha))
         yield ChangeHit(
             "NHI102", message, Location(path, line, line), f"trust:{path}",
             actor=provenance.get(sha) or Provenance(sha, "unknown"), commit=sha,

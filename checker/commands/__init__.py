@@ -153,10 +153,11 @@ def _hook(args: argparse.Namespace) -> int:
         from checker.commands import verdict
 
         read = staged.read
-        committer = verdict.committer(staged.name, staged.email, read.changeset, read.config)
+        committer = staged.committer
         load_while_parsing(args)
         run_info = verdict.run_info("hook", read.changeset.base, None, args, read.config)
-        return verdict.judge(read, args, mode="hook", run=run_info, committer=committer)
+        return verdict.judge(read, args, mode="hook", run=run_info, committer=committer,
+                             facts=verdict.hook_facts(read, staged.trust))
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -135,6 +135,6 @@ def approvals_and_facts(
     facts = ChangeFacts(
         config, changeset, provenance, signatures=signatures, trust_touches=trust.touches,
         trust_kinds=trust.kinds, pr_author_human=pr_author_human, signed=signed,
-        steering=trust.steering,
+        steering=trust.steering, gate_runs=trust.gate_runs, replaced=trust.replaced,
     )
     return tuple(a for d in decisions for a in d.approvals), facts

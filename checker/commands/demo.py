@@ -78,6 +78,7 @@ def _commit(repo: git.Repo, files: dict[str, str], who: tuple[str, str], message
 def build_demo_repo(root: Path) -> tuple[str, str]:
     """Create the demo repository in `root`; return (base sha, head sha)."""
     repo = git.Repo.init(root, initial_branch="main")
+    repo.git.update_environment(GIT_NO_REPLACE_OBJECTS="1")  # as every git run of nhi-gate
     with repo:
         base = _commit(repo, BASE_FILES, HUMAN, "Initial payments infrastructure", HUMAN)
         repo.git.checkout("-q", "-b", "copilot/add-ci-deployer")

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from checker import git
+from checker.change import ChangeSet, Provenance
 from checker.commands.base_policy import baseline_at, config_at
+from checker.commands.gate_files import TrustInputs, staged_trust
 from checker.commands.git_sources import (
     ChangeRead,
     chart_files,
@@ -26,17 +28,29 @@ from checker.commands.render_sources import rendered_change
 from checker.errors import NhiGateError
 from checker.pipeline import start_parse
 from checker.policy.catalogue import load_catalogue
-from checker.policy.config import CONFIG_NAME, DEFAULT_BASELINE
+from checker.policy.config import CONFIG_NAME, DEFAULT_BASELINE, Config
+from checker.provenance.agents import signatures_for
+from checker.provenance.classify import classify_actor
 from checker.sources.worker import ParseWorker
 
 
 @dataclass(frozen=True)
 class StagedRead:
-    """The staged change read from the index (`read`) and the git identity committing it."""
+    """The staged change read from the index (`read`), who is committing it (`committer`), and
+    the staged policy, gate and agent-steering files (`trust`,
+    `commands.gate_files.staged_trust`; read only for an agent or bot committer, the only
+    one NHI102 reports in `hook`)."""
 
     read: ChangeRead
-    name: str
-    email: str
+    committer: Provenance
+    trust: TrustInputs
+
+
+def committer(name: str, email: str, changeset: ChangeSet, config: Config) -> Provenance:
+    """Who is committing the staged lines (`hook`): the git identity `name <email>` classified
+    with the config's agent signatures and the current branch."""
+    signatures = signatures_for(config)
+    return classify_actor(name, email, "", signatures, changeset.branch)
 
 
 def repo_relative(name: str, root: Path) -> str:
@@ -55,8 +69,10 @@ def read_staged(args: argparse.Namespace, worker: ParseWorker | None) -> StagedR
 
     The actor is the identity that is committing (GIT_AUTHOR_* env, else git config). Only
     identity lines in the index that differ from HEAD are judged. Policy (config, baseline)
-    comes from HEAD. The parse of both sides is sent to `worker` (None: parsed in-process
-    when `ChangeRead.parsed` is called).
+    comes from HEAD; staged edits of policy, gate and agent-steering files are read as
+    `check` reads a range's (`commands.gate_files.staged_trust`), for NHI102, when the
+    committer is an agent or a bot. The parse of both sides is sent to `worker` (None: parsed
+    in-process when `ChangeRead.parsed` is called).
     """
     catalogue = load_catalogue()
     with git.open_repo(Path(".")) as repo:
@@ -101,6 +117,9 @@ def read_staged(args: argparse.Namespace, worker: ParseWorker | None) -> StagedR
         name, email = git.git_identity(repo)
         baseline = baseline_at(repo, changeset.base, config, at_base)
         rendered = rendered_change(repo, changeset, config, None)  # the index at head
+        actor = committer(name, email, changeset, config)
+        trust = (staged_trust(repo, changeset, config)
+                 if actor.actor_kind in ("agent", "bot") else TrustInputs(None, None, "", {}))
     read = ChangeRead(changeset, config, head_sources, unreadable, siblings, parsed, baseline,
                       rendered)
-    return StagedRead(read, name, email)
+    return StagedRead(read, actor, trust)

@@ -7,88 +7,25 @@ the `Approved-by:` commits that `approval.signed_commits` judges.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-
 from checker import git as cg
 from checker.approval.reviews import approved_by_trailer, trust_files
 from checker.approval.signed_commits import SignatureCheck
 from checker.change import ChangeSet
+from checker.commands.gate_files import (
+    TrustInputs,
+    changed_paths,
+    gate_files,
+    replaced_in_range,
+    steering_sides,
+)
+from checker.commands.gate_job import gate_job_files
 from checker.git.repo import Repo
 from checker.git.signatures import signature_kind, signed_commits, touching_commits, verify_commits
 from checker.parsers.status_checks import status_check_facts
-from checker.parsers.steering import steering_facts, steering_kind
-from checker.policy.codeowners import SEARCH_ORDER, CodeOwners, parse
-from checker.policy.config import DEFAULT_BASELINE, Config
+from checker.policy.codeowners import SEARCH_ORDER, parse
+from checker.policy.config import Config
 
-
-@dataclass(frozen=True)
-class TrustInputs:
-    """Policy read from base: `codeowners` (None when base has none), the allowed-signers
-    bytes (None when not configured or absent) and where they came from, the policy files
-    (`kinds`: path -> kind) and, per policy file, the in-range commits that changed it."""
-
-    codeowners: CodeOwners | None
-    signers: bytes | None
-    signers_source: str
-    kinds: Mapping[str, str] = field(default_factory=dict)
-    touches: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    #: sha -> signed (see `signed_commits`); filled only when the config requires signatures.
-    signed: Mapping[str, bool] = field(default_factory=dict)
-    #: agent-steering file -> its facts at (base, head) (`parsers.steering.steering_facts`);
-    #: a `status-check` workflow -> its jobs that may report nhi-gate's check at (base, head)
-    #: (`parsers.status_checks.status_check_facts`).
-    steering: Mapping[str, tuple[frozenset[str] | None, frozenset[str] | None]] = field(
-        default_factory=dict)
-
-
-_WORKFLOW = re.compile(r"^\.github/workflows/[^/]+\.ya?ml$")
-
-
-def gate_files(repo: Repo, changeset: ChangeSet, known: Mapping[str, str]
-                ) -> dict[str, str]:
-    """Files in the change that steer the gate itself, beyond `trust_files`: the default
-    baseline file (even when the base config names none: a baseline added now would waive
-    findings later), any `.gitattributes` (can change how git shows the diff), and workflow
-    files that run nhi-gate (on `pull_request`, GitHub runs the PR's own copy, so an agent could
-    add `continue-on-error` or `fail-on: never`), workflow files that add or change a job whose
-    status check may be nhi-gate's without naming it (`status-check`: a `name:` expression;
-    `parsers.status_checks`), agent-steering files
-    (`parsers.steering.steering_kind`) and a `package.json` naming `core.hooksPath` at base or
-    head (it picks the git hooks that run). path -> kind."""
-    assert changeset.base is not None and changeset.head is not None
-    out: dict[str, str] = {}
-    if DEFAULT_BASELINE not in known:
-        out[DEFAULT_BASELINE] = "baseline"
-    paths = sorted({f.path for f in changeset.files}
-                   | {f.old_path for f in changeset.files if f.old_path})
-    for path in paths:
-        if path.rsplit("/", 1)[-1] == ".gitattributes":
-            out.setdefault(path, "attributes")
-        elif path not in known and steering_kind(path) is not None:
-            out[path] = "steering"  # the files that steer agents and their attribution
-    hook_installers = [p for p in paths if p.rsplit("/", 1)[-1] == "package.json"
-                       and p not in known and p not in out]
-    if hook_installers:  # `"prepare": "git config core.hooksPath .githooks"`
-        at_head = cg.read_blobs(repo, changeset.head, hook_installers)
-        at_base = cg.read_blobs(repo, changeset.base, hook_installers)
-        for path in hook_installers:
-            if any(b is not None and b"hookspath" in b.lower()
-                   for b in (at_head.get(path), at_base.get(path))):
-                out[path] = "steering"
-    workflows = [p for p in paths if _WORKFLOW.match(p) and p not in known]
-    if workflows:
-        at_head = cg.read_blobs(repo, changeset.head, workflows)
-        at_base = cg.read_blobs(repo, changeset.base, workflows)
-        for path in workflows:
-            if any(b is not None and b"nhi-gate" in b
-                   for b in (at_head.get(path), at_base.get(path))):
-                out[path] = "gate-workflow"
-            elif (status_check_facts(path, at_head.get(path)) or frozenset()) - (
-                    status_check_facts(path, at_base.get(path)) or frozenset()):
-                out[path] = "status-check"
-    return out
+__all__ = ["TrustInputs", "approval_signatures", "read_trust"]
 
 
 def read_trust(repo: Repo, changeset: ChangeSet, config: Config) -> TrustInputs:
@@ -114,6 +51,8 @@ def read_trust(repo: Repo, changeset: ChangeSet, config: Config) -> TrustInputs:
         path = config.allowed_signers.removeprefix("./")
         signers = blobs.get(path)
         source = f"{base[:12]}:{path}" + (" (absent at base)" if signers is None else "")
+    runs = gate_job_files(repo, base, head, changed_paths(changeset))
+    kinds.update({p: "gate-job" for p in runs if p not in kinds})
     touches = touching_commits(repo, base, head, sorted(kinds))
     signed = (
         signed_commits(repo, [c.sha for c in changeset.commits], signers)
@@ -123,23 +62,8 @@ def read_trust(repo: Repo, changeset: ChangeSet, config: Config) -> TrustInputs:
     sides.update(steering_sides(repo, base, head,
                                 [p for p, k in kinds.items() if k == "status-check"],
                                 status_check_facts))
-    return TrustInputs(codeowners, signers, source, kinds, touches, signed, sides)
-
-
-Facts = Callable[[str, bytes | None], frozenset[str] | None]
-
-
-def steering_sides(repo: Repo, base: str, head: str, paths: list[str],
-                   read: Facts = steering_facts
-                   ) -> dict[str, tuple[frozenset[str] | None, frozenset[str] | None]]:
-    """Each file of `paths` read at `base` and `head` as its facts: by default an agent-
-    steering file's attribution and gate facts (`parsers.steering.steering_facts`; a file
-    absent on one side has none)."""
-    if not paths:
-        return {}
-    at_base = cg.read_blobs(repo, base, paths)
-    at_head = cg.read_blobs(repo, head, paths)
-    return {p: (read(p, at_base.get(p)), read(p, at_head.get(p))) for p in paths}
+    return TrustInputs(codeowners, signers, source, kinds, touches, signed, sides, runs,
+                       replaced_in_range(repo, changeset))
 
 
 def approval_signatures(repo: Repo, changeset: ChangeSet, signers: bytes | None

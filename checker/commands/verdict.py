@@ -10,25 +10,25 @@ from collections.abc import Mapping, Sequence
 from checker import __version__
 from checker.approval.apply import Approvals
 from checker.approval.reviews import Approval
-from checker.change import ChangeSet, Provenance
+from checker.change import Provenance
 from checker.checks.api import ChangeFacts
 from checker.commands.base_policy import effective_fail_on
+from checker.commands.gate_files import TrustInputs
 from checker.commands.git_sources import ChangeRead
 from checker.commands.local_policy import baseline_of
 from checker.commands.report import report
 from checker.pipeline import run_rules, under_review, with_rendered
 from checker.policy.config import Config
-from checker.provenance.agents import signatures_for
 from checker.provenance.attribution import CommitMeaning
-from checker.provenance.classify import classify_actor
 from checker.reporters import RunInfo
 
 
-def committer(name: str, email: str, changeset: ChangeSet, config: Config) -> Provenance:
-    """Who is committing the staged lines (`hook`): the git identity `name <email>` classified
-    with the config's agent signatures and the current branch."""
-    signatures = signatures_for(config)
-    return classify_actor(name, email, "", signatures, changeset.branch)
+def hook_facts(read: ChangeRead, trust: TrustInputs) -> ChangeFacts:
+    """What the change checks read for `hook`: the staged policy, gate and agent-steering files
+    (`commands.gate_files.staged_trust`), each touched by the staged change."""
+    return ChangeFacts(read.config, read.changeset, {}, trust_touches=trust.touches,
+                       trust_kinds=trust.kinds, steering=trust.steering,
+                       gate_runs=trust.gate_runs)
 
 
 def judge(
@@ -47,12 +47,11 @@ def judge(
     """Wait for the parse, run the rules and the gate, write the report; the exit code.
 
     `mode` is `check` or `hook`; `provenance` the range's commits (`check`), `committer` who
-    commits the staged lines (`hook`); `facts` what the change checks read (`check`);
-    `granted` the PR reviews and signed approval commits that count; `meaning` (`check`)
-    judges one commit's change to an identity by meaning (`commands.commit_meaning`). The
-    baseline and inline suppressions come from `read`. The level that blocks is the config's
-    `fail_on` or a stricter `--fail-on` (`base_policy.effective_fail_on`; a looser one is
-    refused on stderr).
+    commits the staged lines (`hook`); `facts` what the change checks read; `granted` the
+    PR reviews and signed approval commits that count; `meaning` (`check`) judges one
+    commit's change to an identity by meaning (`commands.commit_meaning`). The baseline and
+    inline suppressions come from `read`. The level that blocks is the config's `fail_on` or a
+    stricter `--fail-on` (`base_policy.effective_fail_on`; a looser one is refused on stderr).
     """
     fail_on, refused = effective_fail_on(args.fail_on, read.config)
     if refused:

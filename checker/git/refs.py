@@ -173,3 +173,23 @@ def head_commit_sha(repo: Repo) -> str | None:
     """HEAD's commit sha, None on an unborn branch (one `git rev-parse`)."""
     return repo.head.sha()
 
+
+
+def replaced_objects(repo: Repo) -> dict[str, str]:
+    """Every replace ref (`refs/replace/<sha>`, and under `GIT_REPLACE_REF_BASE` when set) as
+    replaced object sha -> the sha that replaces it (one `git for-each-ref`).
+
+    nhi-gate never reads through them (`checker.git.repo` runs git with
+    `GIT_NO_REPLACE_OBJECTS=1`), but a replacement of a commit under review means someone
+    showed git a different history than the one judged (https://git-scm.com/docs/git-replace).
+    """
+    bases = sorted({"refs/replace/", (os.environ.get("GIT_REPLACE_REF_BASE") or "refs/replace/"
+                                      ).rstrip("/") + "/"})
+    out = decode(run_git(repo, "for-each-ref", "--format=%(refname) %(objectname)", *bases))
+    found: dict[str, str] = {}
+    for line in out.splitlines():
+        ref, _, target = line.partition(" ")
+        name = ref.rsplit("/", 1)[-1]
+        if SHA_RE.fullmatch(name) and SHA_RE.fullmatch(target):
+            found[name] = target
+    return found

@@ -7,7 +7,10 @@ pre-commit hook about a fifth of its run (benchmarks/RESULTS.md, "Import cost"):
 the names GitPython gives them (`working_tree_dir`, `git_dir`, `common_dir`, `head`,
 `git.execute`, `git.get_object_data`, `git.get_object_header`, and `git.<command>(...)`), so
 callers read the same. Every process runs with `LC_ALL=C`/`LANGUAGE=C` (untranslated output, as
-GitPython runs them), no terminal prompt, and stdin closed unless given.
+GitPython runs them), no terminal prompt, stdin closed unless given, and replace refs off
+(`GIT_NO_REPLACE_OBJECTS=1`): a `refs/replace/` entry would show a commit git does not hold
+under that id (a human-authored copy of an agent's commit), so nhi-gate always reads the real
+objects (https://git-scm.com/docs/git-replace; `checker.git.refs.replaced_objects` lists them).
 
 Errors: `InvalidGitRepositoryError`/`NoSuchPathError` from `Repo(path)`, `GitCommandError` (the
 command, its exit status and stderr) from a failing command, `GitCommandNotFound` when git
@@ -53,7 +56,8 @@ class NoSuchPathError(OSError):
 
 
 def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {**os.environ, "LANGUAGE": "C", "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"}
+    env = {**os.environ, "LANGUAGE": "C", "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0",
+           "GIT_NO_REPLACE_OBJECTS": "1"}
     return {**env, **extra} if extra else env
 
 

@@ -8,7 +8,7 @@ A job's check is named by its `name:` (its id without one), and `name:` may hold
 (`${{ format('{0}-{1}', 'nhi', 'gate') }}`, `${{ matrix.n }}`), evaluated only when the job
 runs (https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-syntax#jobsjob_idname).
 A workflow file that names `nhi-gate` literally is a gate workflow already
-(`checker.commands.trust.gate_files`); this module finds the jobs that do not say it but may
+(`checker.commands.gate_files.gate_files`); this module finds the jobs that do not say it but may
 be it.
 
 What is recorded (`status_check_facts`), for a workflow triggered by `pull_request`,

@@ -21,7 +21,7 @@ Which files (`steering_kind`), each a convention its tool documents (kind: paths
 - `git-hook`: any file under `.husky/` or `.githooks/` (a `prepare-commit-msg` hook can strip
   trailers); https://typicode.github.io/husky/ , https://git-scm.com/docs/githooks
 - (no kind by name) a `package.json` whose text at base or head names `core.hooksPath`, which
-  decides which hooks git runs: `checker.commands.trust.gate_files` adds it by content;
+  decides which hooks git runs: `checker.commands.gate_files.gate_files` adds it by content;
   https://git-scm.com/docs/git-config#Documentation/git-config.txt-corehooksPath
 - `devcontainer`: `.devcontainer.json`, `.devcontainer/devcontainer.json`,
   `.devcontainer/*/devcontainer.json` (JSON with comments; `containerEnv`/`remoteEnv`);
