@@ -138,7 +138,8 @@ def context_problems(head: _Side, base: _Side | None, templates: Sequence[str]
                      ) -> list[ParseProblem]:  # fmt: skip
     """An NHI107 problem for each condition a changed chart template adds (`templates`, read
     at `head` and `base`) that branches on what the offline render cannot know (`lookup`,
-    `.Capabilities`, `.Release.*`: `render.helm_context`), at its line; its author decides
+    `.Capabilities`, `.Release.*`) or on the clock or chance (`now`, `randInt`:
+    `render.helm_context`), at its line; its author decides
     the level. The message names the construct, never a value."""
     if not templates:
         return []
@@ -149,12 +150,15 @@ def context_problems(head: _Side, base: _Side | None, templates: Sequence[str]
         old = before.get(path)
         for found in added_conditions(raw.decode("utf-8", "replace"),
                                       old.decode("utf-8", "replace") if old else None):
+            why = ("changes with the clock or at random, so each render may take another "
+                   "branch and this one cannot stand for the install" if found.volatile else
+                   "an offline render cannot know (it renders a first install of "
+                   "`release-name` in `default`, no cluster objects, helm's default "
+                   "capabilities)")
             out.append(ParseProblem(path, UNRENDERED, (
                 f"{path}: a `{found.keyword}` at line {found.line} branches on "
-                f"{', '.join(f'`{c}`' for c in found.constructs)}, which an offline render "
-                "cannot know (it renders a first install of `release-name` in `default`, no "
-                "cluster objects, helm's default capabilities): the other branch is never "
-                "judged; review what each branch deploys"), found.line))
+                f"{', '.join(f'`{c}`' for c in found.constructs)}, which {why}: the other "
+                "branch is never judged; review what each branch deploys"), found.line))
     return out
 
 
