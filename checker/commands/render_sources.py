@@ -7,8 +7,10 @@ has some; nothing is rendered unless a changed file is in a kustomization's inpu
 
 from __future__ import annotations
 
+import posixpath
 import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -23,6 +25,7 @@ from checker.commands.render_disk import (
     problem,
     render_chart_at,
 )
+from checker.commands.render_values import unused_problem, unused_values
 from checker.model import ParseProblem
 from checker.policy.config import Config
 from checker.sources.discovery import excluded
@@ -81,6 +84,18 @@ class _Side:
             return render_chart_at(root, raw, self.config)
         return render_files(root, raw, limits_of(self.config))
 
+    def render_with(self, chart: str, values: str) -> Rendered | None:
+        """The render of the chart `chart` (its `Chart.yaml`) at this side with the values file
+        `values` after the configured ones (when it is there), its objects addressed under
+        `values` (`render_values.ExtraRender`); None when the chart is not here."""
+        files = self.closures.get(chart)
+        if files is None:
+            return None
+        with self.lock:
+            entries = self._read(list(dict.fromkeys([*files, values])))
+        raw = {p: e.data for p, e in entries.items() if e.data is not None}
+        return replace(render_chart_at(chart, raw, self.config, (values,)), owner=values)
+
 
 def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
                     head: str | None) -> RenderedChange:
@@ -108,9 +123,13 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
     used = inner(head_side.closures)
     heads: list[Rendered] = []
     bases: list[Rendered] = []
-    problems: list[ParseProblem] = []
     sides = [head_side, *([base_side] if base_side else [])]
-    done = iter(concurrently([partial(side.render, root) for root in roots for side in sides]))
+    extra, outside = unused_values(changed, head_side.paths, head_side.closures, config)
+    charts = sorted(posixpath.dirname(r) for r in head_side.closures if is_chart(r))
+    problems = [unused_problem(p, charts) for p in outside]
+    done = iter(concurrently([
+        *(partial(side.render, root) for root in roots for side in sides),
+        *(partial(side.render_with, *job) for job in extra for side in sides)]))
     for root in roots:
         at_head = next(done)
         at_base = next(done) if base_side else None
@@ -129,6 +148,15 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
                 templates = [p for p in head_side.closures[root]
                              if p in changed and "templates/" in p]
                 problems.extend(context_problems(head_side, base_side, templates))
+        if at_base is not None and not at_base.failure:
+            bases.append(at_base)
+    for job in extra:  # a values file inside a chart that no configured render reads
+        at_head = next(done)
+        at_base = next(done) if base_side else None
+        if at_head is not None and at_head.failure:
+            problems.append(problem(at_head, job.values))
+        elif at_head is not None:
+            heads.append(settled(at_head, at_base))
         if at_base is not None and not at_base.failure:
             bases.append(at_base)
     return RenderedChange(tuple(heads), tuple(bases), tuple(problems))
