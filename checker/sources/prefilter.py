@@ -34,7 +34,9 @@ from checker.policy.privileges import privilege_names
 _TERRAFORM_EXTRA = (b"terraform-aws-modules", b"terraform-aws-iam", b"service-accounts",
                     b"iam-system-user", b"provisioner", b'"external"', b'module "',
                     b"module  ", b"module\t", b'module"')
-_ACTIONS_EXTRA = (b"permissions", b"secrets")  # `${{ secrets.X }}`: parsers/github_secrets.py
+#: `${{ secrets.X }}`: parsers/github_secrets.py; a job running Terraform with inputs set in CI:
+#: parsers/github_tf_inputs.py (`terraform`, `tofu`, `terragrunt` in its `run:` text).
+_ACTIONS_EXTRA = (b"permissions", b"secrets", b"terraform", b"tofu", b"terragrunt")
 
 
 @dataclass(frozen=True)
