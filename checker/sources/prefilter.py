@@ -61,8 +61,10 @@ def build_tokens(catalogue: Catalogue) -> Tokens:
     Terraform: each resource type, each `data.<type>` without its prefix, the catalogued
     modules' registry/GitHub names, and (`terraform_module`, searched only in a file that
     contains `module`) the privilege names a module argument may hold.
-    Kubernetes: each kind (`Secret:<type>` entries reduce to `Secret`).
-    GitHub Actions: each catalogued action (`owner/repo[/path]`) and `permissions`.
+    Kubernetes: each kind (`Secret:<type>` entries reduce to `Secret`, `ConfigMap:<name>` to
+    the name).
+    GitHub Actions: each catalogued action (`owner/repo[/path]`), `permissions`, `secrets`
+    and `terraform`/`tofu`/`terragrunt` (`parsers/github_tf_inputs.py`).
     Built once per catalogue object (identity, not equality: a catalogue is immutable).
     """
     if _LAST_BUILT and _LAST_BUILT[0][0] is catalogue:
@@ -83,8 +85,10 @@ def _build_tokens(catalogue: Catalogue) -> Tokens:
             tf.add(type_.split(":", 1)[0].removeprefix("data.").encode())
         elif fmt == "kubernetes":
             # `Secret:kubernetes.io/tls` -> `Secret`; `iam.aws.upbound.io/User` -> its API
-            # group, written in the object's `apiVersion`
-            k8s.add(type_.split(":", 1)[0].rsplit("/", 1)[0].encode())
+            # group, written in the object's `apiVersion`; `ConfigMap:aws-auth` -> `aws-auth`
+            # (its name: no other ConfigMap is an identity)
+            kind, _, refined = type_.partition(":")
+            k8s.add((refined if kind == "ConfigMap" else kind).rsplit("/", 1)[0].encode())
         elif fmt == "github_actions":
             gha.add(type_.lower().encode())
     tf_re = _alternation(tf)
