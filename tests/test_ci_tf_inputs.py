@@ -1,7 +1,8 @@
-"""Terraform inputs set in a GitHub Actions job that runs Terraform (`-var`, `-var-file`,
-`TF_VAR_*`, `TF_CLI_ARGS*`: issue 12, access paths) are inputs of every identity reading the
-variable, which nhi-gate does not compute: an agent's change of one is NHI106 (an error), a
-person's a note, a job that only formats or validates has none. Real git repos in temp dirs."""
+"""Terraform inputs set in a GitHub Actions or GitLab CI job that runs Terraform (`-var`,
+`-var-file`, `TF_VAR_*`, `TF_CLI_ARGS*`: issue 12, access paths) are inputs of every identity
+reading the variable, which nhi-gate does not compute: an agent's change of one is NHI106 (an
+error), a person's a note, a job that only formats or validates has none. Real git repos in
+temp dirs."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from conftest import HUMAN, GitRepo
 
 from checker.cli import main
 from checker.model import SourceFile
+from checker.parsers.ci_tf_inputs import TYPE
 from checker.parsers.github_actions import parse
-from checker.parsers.github_tf_inputs import TYPE
 from checker.policy.catalogue import load_catalogue
 
 AGENT = ("Claude", "noreply@anthropic.com")
@@ -115,3 +116,44 @@ def test_only_jobs_running_terraform_on_the_configuration_have_inputs() -> None:
     assert [(u.attribute, u.line) for u in facet.unresolved] == [
         ("-var actions", 15), ("-var-file vars/prod.tfvars", 15), ("TF_VAR_actions", 17),
         ("TF_VAR_region", 2), ("TF_CLI_ARGS_plan", 3)]
+
+
+GITLAB = """\
+variables:
+  TF_IN_AUTOMATION: "true"
+apply:
+  stage: deploy
+  script:
+    - terraform init
+    - terraform apply -auto-approve{flags}
+"""
+
+
+def test_agent_adding_a_var_to_a_gitlab_terraform_job_blocks(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo()
+    first = repo.commit({"main.tf": MAIN_TF, ".gitlab-ci.yml": GITLAB.format(flags="")},
+                        author=HUMAN)
+    last = repo.commit({".gitlab-ci.yml": GITLAB.format(flags=" -var 'actions=[\"*\"]'")},
+                       author=AGENT, message="apply")
+    code = main(["check", "--repo", str(repo.path), "--base", first, "--head", last,
+                 "--format", "json"])
+    findings = [f for f in json.loads(capsys.readouterr().out)["findings"] if f["blocking"]]
+    assert code == 1
+    assert [(f["rule_id"], f["address"], f["start_line"]) for f in findings] == [
+        ("NHI106", ".gitlab-ci.yml#apply.terraform-inputs", 7)]
+    assert "-var actions" in findings[0]["message"]
+
+
+def test_gitlab_variables_of_a_terraform_job_are_inputs() -> None:
+    from checker.parsers.gitlab_ci import parse as parse_gitlab
+
+    text = GITLAB.format(flags="").replace(
+        'TF_IN_AUTOMATION: "true"', "TF_VAR_admin: {value: 'true', description: x}") + (
+        "  variables:\n    TF_CLI_ARGS_apply: -var-file=prod.tfvars\n"
+        "lint:\n  script: [terraform fmt -check]\n  variables: {TF_VAR_x: '1'}\n")
+    objects = parse_gitlab(SourceFile(".gitlab-ci.yml", text.encode()), load_catalogue()).objects
+    (facet,) = [o for o in objects if o.type == TYPE]
+    assert facet.address == ".gitlab-ci.yml#apply.terraform-inputs"
+    assert [(u.attribute, u.line) for u in facet.unresolved] == [
+        ("TF_CLI_ARGS_apply", 9), ("TF_VAR_admin", 2)]

@@ -12,7 +12,7 @@ What is judged, per facet the change touched (the engine calls checks for those 
   removed (entries compared by name and value digest). Error for an agent, a note for a
   person; nothing in `scan` (nothing changed).
 - Terraform inputs a CI job sets (`-var`, `-var-file`, `TF_VAR_*`, `TF_CLI_ARGS*`:
-  `checker.parsers.github_tf_inputs`): those added, changed or removed. Error for an agent, a
+  `checker.parsers.ci_tf_inputs`): those added, changed or removed. Error for an agent, a
   note for a person; nothing in `scan`.
 - a var file no module reads: the variables it adds, changes or removes. For an agent an error
   when one is named like a grant, principal or count (`_GRANT_LIKE`), else a note naming the

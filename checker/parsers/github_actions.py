@@ -49,8 +49,8 @@ from yaml.nodes import MappingNode, Node
 from checker.model import Grant, IdentityObject, Location, ParseResult, SourceFile
 from checker.parsers import common
 from checker.parsers import github_keys as keys
+from checker.parsers.ci_tf_inputs import terraform_inputs
 from checker.parsers.github_secrets import SecretUse, job_secrets
-from checker.parsers.github_tf_inputs import terraform_inputs
 from checker.policy.catalogue import Catalogue, CatalogueEntry
 from checker.safeyaml import (
     end_line_of,

@@ -35,7 +35,7 @@ _TERRAFORM_EXTRA = (b"terraform-aws-modules", b"terraform-aws-iam", b"service-ac
                     b"iam-system-user", b"provisioner", b'"external"', b'module "',
                     b"module  ", b"module\t", b'module"')
 #: `${{ secrets.X }}`: parsers/github_secrets.py; a job running Terraform with inputs set in CI:
-#: parsers/github_tf_inputs.py (`terraform`, `tofu`, `terragrunt` in its `run:` text).
+#: parsers/ci_tf_inputs.py (`terraform`, `tofu`, `terragrunt` in its `run:` text).
 _ACTIONS_EXTRA = (b"permissions", b"secrets", b"terraform", b"tofu", b"terragrunt")
 
 
@@ -64,7 +64,7 @@ def build_tokens(catalogue: Catalogue) -> Tokens:
     Kubernetes: each kind (`Secret:<type>` entries reduce to `Secret`, `ConfigMap:<name>` to
     the name).
     GitHub Actions: each catalogued action (`owner/repo[/path]`), `permissions`, `secrets`
-    and `terraform`/`tofu`/`terragrunt` (`parsers/github_tf_inputs.py`).
+    and `terraform`/`tofu`/`terragrunt` (`parsers/ci_tf_inputs.py`).
     Built once per catalogue object (identity, not equality: a catalogue is immutable).
     """
     if _LAST_BUILT and _LAST_BUILT[0][0] is catalogue:
