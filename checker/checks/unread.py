@@ -11,6 +11,9 @@ What is judged, per facet the change touched (the engine calls checks for those 
 - a remote module call: created, or an argument, `source` or `version` added, changed or
   removed (entries compared by name and value digest). Error for an agent, a note for a
   person; nothing in `scan` (nothing changed).
+- Terraform inputs a CI job sets (`-var`, `-var-file`, `TF_VAR_*`, `TF_CLI_ARGS*`:
+  `checker.parsers.ci_tf_inputs`): those added, changed or removed. Error for an agent, a
+  note for a person; nothing in `scan`.
 - a var file no module reads: the variables it adds, changes or removes. For an agent an error
   when one is named like a grant, principal or count (`_GRANT_LIKE`), else a note naming the
   file; a note for a person; nothing in `scan`.
@@ -63,6 +66,12 @@ def hits(subject: Subject) -> Iterator[Hit]:
         yield Hit(RULE, f"{obj.address}: {reason}; {verb}: {names}; nhi-gate cannot compute "
                   "what it grants, a human must review the module's code at that source",
                   "source", first, variant="human" if actor == "human" else None)
+        return
+    if kind == "ci-var":
+        yield Hit(RULE, f"{obj.address}: Terraform inputs set in CI changed: {names}; every "
+                  "identity reading those variables gets the value, which nhi-gate does not "
+                  "compute; a human must review what it grants", "values", first,
+                  variant="human" if actor == "human" else None)
         return
     grant_like = [n for n in [*changed, *removed] if _GRANT_LIKE.search(n)]
     variant = "human" if actor == "human" or not grant_like else None

@@ -62,11 +62,12 @@ def chart_closures(paths: Collection[str], read: Callable[[str], bytes | None],
             for root, files in leaf_charts(paths, read, values).items()}
 
 
-def render_chart_at(chart: str, files: Mapping[str, bytes], config: Config) -> Rendered:
+def render_chart_at(chart: str, files: Mapping[str, bytes], config: Config,
+                    extra: Sequence[str] = ()) -> Rendered:
     """Render the chart whose `Chart.yaml` is `chart` from `files`, with the config's values
-    files and helm binary."""
+    files, then the repository paths `extra` (those present), and the config's helm binary."""
     root = posixpath.dirname(chart)
-    values = values_paths(root, config.helm_values.get(root or ".", ()))
+    values = [*values_paths(root, config.helm_values.get(root or ".", ())), *extra]
     return render_chart_files(root, files, [v for v in values if v in files],
                               limits_of(config), config.helm_binary)
 

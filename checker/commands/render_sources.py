@@ -7,8 +7,10 @@ has some; nothing is rendered unless a changed file is in a kustomization's inpu
 
 from __future__ import annotations
 
+import posixpath
 import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -23,6 +25,7 @@ from checker.commands.render_disk import (
     problem,
     render_chart_at,
 )
+from checker.commands.render_values import unused_problem, unused_values
 from checker.model import ParseProblem
 from checker.policy.config import Config
 from checker.sources.discovery import excluded
@@ -81,6 +84,18 @@ class _Side:
             return render_chart_at(root, raw, self.config)
         return render_files(root, raw, limits_of(self.config))
 
+    def render_with(self, chart: str, values: str) -> Rendered | None:
+        """The render of the chart `chart` (its `Chart.yaml`) at this side with the values file
+        `values` after the configured ones (when it is there), its objects addressed under
+        `values` (`render_values.ExtraRender`); None when the chart is not here."""
+        files = self.closures.get(chart)
+        if files is None:
+            return None
+        with self.lock:
+            entries = self._read(list(dict.fromkeys([*files, values])))
+        raw = {p: e.data for p, e in entries.items() if e.data is not None}
+        return replace(render_chart_at(chart, raw, self.config, (values,)), owner=values)
+
 
 def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
                     head: str | None) -> RenderedChange:
@@ -108,9 +123,13 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
     used = inner(head_side.closures)
     heads: list[Rendered] = []
     bases: list[Rendered] = []
-    problems: list[ParseProblem] = []
     sides = [head_side, *([base_side] if base_side else [])]
-    done = iter(concurrently([partial(side.render, root) for root in roots for side in sides]))
+    extra, outside = unused_values(changed, head_side.paths, head_side.closures, config)
+    charts = sorted(posixpath.dirname(r) for r in head_side.closures if is_chart(r))
+    problems = [unused_problem(p, charts) for p in outside]
+    done = iter(concurrently([
+        *(partial(side.render, root) for root in roots for side in sides),
+        *(partial(side.render_with, *job) for job in extra for side in sides)]))
     for root in roots:
         at_head = next(done)
         at_base = next(done) if base_side else None
@@ -131,6 +150,15 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
                 problems.extend(context_problems(head_side, base_side, templates))
         if at_base is not None and not at_base.failure:
             bases.append(at_base)
+    for job in extra:  # a values file inside a chart that no configured render reads
+        at_head = next(done)
+        at_base = next(done) if base_side else None
+        if at_head is not None and at_head.failure:
+            problems.append(problem(at_head, job.values))
+        elif at_head is not None:
+            heads.append(settled(at_head, at_base))
+        if at_base is not None and not at_base.failure:
+            bases.append(at_base)
     return RenderedChange(tuple(heads), tuple(bases), tuple(problems))
 
 
@@ -138,7 +166,8 @@ def context_problems(head: _Side, base: _Side | None, templates: Sequence[str]
                      ) -> list[ParseProblem]:  # fmt: skip
     """An NHI107 problem for each condition a changed chart template adds (`templates`, read
     at `head` and `base`) that branches on what the offline render cannot know (`lookup`,
-    `.Capabilities`, `.Release.*`: `render.helm_context`), at its line; its author decides
+    `.Capabilities`, `.Release.*`) or on the clock or chance (`now`, `randInt`:
+    `render.helm_context`), at its line; its author decides
     the level. The message names the construct, never a value."""
     if not templates:
         return []
@@ -149,12 +178,15 @@ def context_problems(head: _Side, base: _Side | None, templates: Sequence[str]
         old = before.get(path)
         for found in added_conditions(raw.decode("utf-8", "replace"),
                                       old.decode("utf-8", "replace") if old else None):
+            why = ("changes with the clock or at random, so each render may take another "
+                   "branch and this one cannot stand for the install" if found.volatile else
+                   "an offline render cannot know (it renders a first install of "
+                   "`release-name` in `default`, no cluster objects, helm's default "
+                   "capabilities)")
             out.append(ParseProblem(path, UNRENDERED, (
                 f"{path}: a `{found.keyword}` at line {found.line} branches on "
-                f"{', '.join(f'`{c}`' for c in found.constructs)}, which an offline render "
-                "cannot know (it renders a first install of `release-name` in `default`, no "
-                "cluster objects, helm's default capabilities): the other branch is never "
-                "judged; review what each branch deploys"), found.line))
+                f"{', '.join(f'`{c}`' for c in found.constructs)}, which {why}: the other "
+                "branch is never judged; review what each branch deploys"), found.line))
     return out
 
 

@@ -49,6 +49,7 @@ from yaml.nodes import MappingNode, Node
 from checker.model import Grant, IdentityObject, Location, ParseResult, SourceFile
 from checker.parsers import common
 from checker.parsers import github_keys as keys
+from checker.parsers.ci_tf_inputs import terraform_inputs
 from checker.parsers.github_secrets import SecretUse, job_secrets
 from checker.policy.catalogue import Catalogue, CatalogueEntry
 from checker.safeyaml import (
@@ -164,17 +165,20 @@ class _Workflow:
         held = job_secrets(job, lambda uses: self._action_entry(uses) is not None,
                            workflow_env)
         steps += [o for u in held if (o := self._secret(u, prefix, job_meta, environment))]
+        tf = terraform_inputs(self.path, self.lines, job_id, job_key, job, workflow_env)
+        extra = [tf] if tf is not None and prefix.endswith(f"#jobs.{job_id}") else []  # NHI106
         perms = get_entry(job, "permissions")
         if perms is None:
             if top_oidc is None:
-                return steps, []
-            return [_with_references(s, (top_oidc,)) for s in steps], [s.address for s in steps]
+                return steps + extra, []
+            return ([_with_references(s, (top_oidc,)) for s in steps] + extra,
+                    [s.address for s in steps])
         out = self._permissions(perms, f"{prefix}.permissions", environment, job_meta, prefix)
         if keys.grants_id_token(perms[1]):
             step_refs = tuple(s.address for s in steps)
             out = [_with_references(o, step_refs) if o.type == OIDC else o for o in out]
             steps = [_with_references(s, (prefix,)) for s in steps]
-        return out + steps, []
+        return out + steps + extra, []
 
     def _permissions(
         self,

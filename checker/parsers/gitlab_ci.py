@@ -39,6 +39,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from checker.decode import decode
 from checker.model import Grant, IdentityObject, Location, ParseResult, SourceFile
 from checker.parsers import common
+from checker.parsers.ci_tf_inputs import gitlab_terraform_inputs
 from checker.policy.catalogue import Catalogue, CatalogueEntry
 from checker.safeyaml import (
     end_line_of,
@@ -87,6 +88,9 @@ def parse(source: SourceFile, catalogue: Catalogue) -> ParseResult:
         if name in RESERVED or not isinstance(job, MappingNode):
             continue
         objects.extend(_Job(source.path, stream.lines, catalogue, name, key, job).objects())
+        tf = gitlab_terraform_inputs(source.path, stream.lines, name, key, job,
+                                     get(root, "variables"))
+        objects.extend([tf] if tf is not None else [])  # NHI106: inputs set in CI
     return ParseResult(tuple(objects), problems)
 
 

@@ -33,7 +33,9 @@ from checker.policy.privileges import privilege_names
 _TERRAFORM_EXTRA = (b"terraform-aws-modules", b"terraform-aws-iam", b"service-accounts",
                     b"iam-system-user", b"provisioner", b'"external"', b'module "',
                     b"module  ", b"module\t", b'module"')
-_ACTIONS_EXTRA = (b"permissions", b"secrets")  # `${{ secrets.X }}`: parsers/github_secrets.py
+#: `${{ secrets.X }}`: parsers/github_secrets.py; a job running Terraform with inputs set in CI:
+#: parsers/ci_tf_inputs.py (`terraform`, `tofu`, `terragrunt` in its `run:` text).
+_ACTIONS_EXTRA = (b"permissions", b"secrets", b"terraform", b"tofu", b"terragrunt")
 
 
 #: Searches of one format by plain substring tests before its alternation is compiled: a
@@ -96,8 +98,9 @@ def build_tokens(catalogue: Catalogue) -> Tokens:
     modules' registry/GitHub names, and (`terraform_module`, searched only in a file that
     contains `module`) the privilege names a module argument may hold.
     Kubernetes: each kind (`Secret:<type>` entries reduce to `Secret`, `ConfigMap:<name>` ones
-    to the name).
-    GitHub Actions: each catalogued action (`owner/repo[/path]`) and `permissions`.
+    to the name: `argocd-rbac-cm`, `aws-auth`).
+    GitHub Actions: each catalogued action (`owner/repo[/path]`), `permissions`, `secrets`
+    and `terraform`/`tofu`/`terragrunt` (`parsers/ci_tf_inputs.py`).
     Built once per catalogue object (identity, not equality: a catalogue is immutable).
     """
     if _LAST_BUILT and _LAST_BUILT[0][0] is catalogue:
@@ -118,8 +121,8 @@ def _build_tokens(catalogue: Catalogue) -> Tokens:
             tf.add(type_.split(":", 1)[0].removeprefix("data.").encode())
         elif fmt == "kubernetes":
             # `Secret:kubernetes.io/tls` -> `Secret`; `iam.aws.upbound.io/User` -> its API
-            # group, written in the object's `apiVersion`; `ConfigMap:argocd-rbac-cm` -> the
-            # name, the only ConfigMap read
+            # group, written in the object's `apiVersion`; `ConfigMap:argocd-rbac-cm` and
+            # `ConfigMap:aws-auth` -> the name, the only ConfigMaps read
             kind, _, name = type_.partition(":")
             k8s.add((name if kind == "ConfigMap" else kind.rsplit("/", 1)[0]).encode())
         elif fmt == "github_actions":

@@ -40,6 +40,8 @@ Shapes produced (`IdentityObject` fields):
   and what a custom resource names (`crds.crd_facts`: a policy attachment's user or role, an
   access key's connection Secret).
 - `trust`, `boundary`, `usages`, and the privileges of custom resources: `crds.crd_facts`.
+- the EKS `aws-auth` ConfigMap (`ConfigMap:aws-auth`): its IAM mappings as grants
+  (`checker.parsers.kubernetes.aws_auth`).
 - `lifetime`: cert-manager `spec.duration`, CSR `spec.expirationSeconds`, bootstrap token
   `expiration`.
 
@@ -61,6 +63,8 @@ from yaml.nodes import MappingNode, Node
 
 from checker.model import Grant, IdentityObject, Location, ParseResult, SourceFile
 from checker.parsers import common
+from checker.parsers.kubernetes.aws_auth import TYPE as AWS_AUTH
+from checker.parsers.kubernetes.aws_auth import aws_auth_grants, is_aws_auth
 from checker.parsers.kubernetes.compositions import composed_bases
 from checker.parsers.kubernetes.crds import CRD_GROUPS, crd_facts
 from checker.parsers.kubernetes.digest import (
@@ -214,7 +218,10 @@ def _identity(
     privileges: tuple[Grant, ...] = ()
     references: list[str] = []
     facts = crd_facts(doc, entry.type, namespace, name)
-    if rbac_kind in ("Role", "ClusterRole"):
+    mapped: tuple[str, ...] = ()
+    if entry.type == AWS_AUTH:
+        privileges, mapped = aws_auth_grants(doc, path)
+    elif rbac_kind in ("Role", "ClusterRole"):
         privileges = rule_grants(doc)
     elif rbac_kind in ("RoleBinding", "ClusterRoleBinding"):
         privileges = binding_grants(doc, kind, namespace)
@@ -245,12 +252,13 @@ def _identity(
         references=tuple(dict.fromkeys(references)),
         usages=tuple(sorted({*texts(get(get(doc, "spec"), "usages")), *facts.usages})),
         principals=tuple(sorted({*principals(meta, rbac_kind, namespace, name, references),
-                                 *facts.principals})),
+                                 *facts.principals, *mapped})),
         trust=facts.trust,
         boundary=facts.boundary,
         secret_sinks=token_sinks(doc) if kind == "ServiceAccount" else (),
         digest=object_digest(doc, rbac_kind),
-        frame_digest=role_frame_digest(doc, rbac_kind) or gitops_frame_digest(doc, entry.type),
+        frame_digest=role_frame_digest(doc, AWS_AUTH if entry.type == AWS_AUTH else rbac_kind)
+        or gitops_frame_digest(doc, entry.type),
         untagged_digest=untagged_digest(doc, rbac_kind),
     )
 
@@ -265,7 +273,11 @@ def _entry(doc: MappingNode, kind: str, catalogue: Catalogue) -> CatalogueEntry 
         if grouped is not None or group in CRD_GROUPS:
             return grouped
     if kind == "ConfigMap":  # only named ones are identities: `ConfigMap:argocd-rbac-cm`
-        return catalogue.get(FORMAT, f"ConfigMap:{scalar_text(get_path(doc, 'metadata', 'name'))}")
+        name = scalar_text(get_path(doc, "metadata", "name"))
+        if is_aws_auth(kind, scalar_text(get_path(doc, "metadata", "namespace")), name or ""):
+            return catalogue.get(FORMAT, AWS_AUTH)
+        named = f"ConfigMap:{name}"
+        return None if named == AWS_AUTH else catalogue.get(FORMAT, named)
     if kind == "Secret":
         secret_type = scalar_text(get(doc, "type"))
         if secret_type:

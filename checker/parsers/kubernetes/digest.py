@@ -25,12 +25,21 @@ BINDING_KINDS = frozenset({"RoleBinding", "ClusterRoleBinding"})
 
 
 def role_frame_digest(doc: MappingNode, kind: str) -> str:
-    """sha256 (32 hex) of the object without `rules` for a Role or ClusterRole, or without
-    `roleRef` for a RoleBinding or ClusterRoleBinding (canonical JSON of its plain values); ""
+    """sha256 (32 hex) of the object without `rules` for a Role or ClusterRole, without
+    `roleRef` for a RoleBinding or ClusterRoleBinding, or without the IAM mappings of `data`
+    for the EKS `aws-auth` ConfigMap (canonical JSON of its plain values); ""
     for other kinds or an object past the YAML budgets."""
     grant = "rules" if kind in RULE_KINDS else "roleRef" if kind in BINDING_KINDS else None
+    if kind == "ConfigMap:aws-auth":  # its IAM mappings are its grants
+        grant = "data"
     value = _plain(doc) if grant is not None else None
-    return "" if value is None else _hash({k: v for k, v in value.items() if k != grant})
+    if value is None:
+        return ""
+    frame = {k: v for k, v in value.items() if k != grant}
+    if grant == "data" and isinstance(data := value.get("data"), dict):
+        frame["data"] = {k: v for k, v in data.items()
+                         if k not in ("mapRoles", "mapUsers", "mapAccounts")}
+    return _hash(frame)
 
 
 def frame_hash(doc: MappingNode, paths: tuple[tuple[str, ...], ...]) -> str:

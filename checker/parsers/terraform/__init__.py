@@ -76,6 +76,7 @@ from __future__ import annotations
 
 import functools
 import json
+import posixpath
 from dataclasses import replace
 
 from checker.decode import decode
@@ -221,7 +222,9 @@ def _build(blocks: list[Block], doc: Doc, module: ModuleSources | None = None, *
             for obj in calls[i]:
                 refs = references_in(block.node, ctx, obj.address)
                 out.append(replace(obj, references=tuple(dict.fromkeys((*obj.references, *refs)))))
-            remote = remote_module_facet(block, module) if not calls[i] and read is None else None
+            remote = remote_module_facet(block, module, module.directory if module else
+                                         posixpath.dirname(doc.path)
+                                         ) if not calls[i] and read is None else None
             out.extend([remote] if remote is not None else [])  # its code is not read
             continue
         out.extend(_unread(block, module))

@@ -22,7 +22,7 @@ from checker.parsers.terraform.grants import bound_members, frame_attributes, gr
 from checker.parsers.terraform.grants_aws import permissions_boundary
 from checker.parsers.terraform.grants_azure import not_identity_parts
 from checker.parsers.terraform.lifetime import declared_lifetime
-from checker.parsers.terraform.manifest import manifest_identity
+from checker.parsers.terraform.manifest import MANIFEST_TYPES, manifest_identity
 from checker.parsers.terraform.nodes import META, Block, Doc, Node, is_expr, strings
 from checker.parsers.terraform.resolver import DataSource, Resolver, resolving
 from checker.parsers.terraform.trust import declared_trust
@@ -109,7 +109,7 @@ def resource_identity(
     if entry is None:
         return None
     address = f"{rtype}.{name}" if block.section == "resource" else f"data.{rtype}.{name}"
-    if key == "kubernetes_manifest":  # judged as the Kubernetes object it applies
+    if key in MANIFEST_TYPES:  # judged as the Kubernetes object it applies
         return manifest_identity(block, doc, catalogue, address, module)
     if key in RUNS_AS or key in POD_SPECS:  # a workload: only the identity it runs as
         roles = role_node(key, node)

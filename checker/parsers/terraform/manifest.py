@@ -14,6 +14,15 @@ checks apply), privileges, references and principals. Only the positions change:
 `attribute_lines`) is the line in the block that writes the same key (`_line_map`). A manifest
 that is neither a literal object nor literal YAML (`yamldecode(file(...))`, a variable) or whose
 kind is not catalogued gives no identity here.
+
+`kubernetes_config_map`, `kubernetes_config_map_v1` and `kubernetes_config_map_v1_data` are
+read the same way, as the ConfigMap their `metadata` block and `data` map write: only the EKS
+`kube-system/aws-auth` one is an identity (`checker.parsers.kubernetes.aws_auth`). A `data`
+value is a literal YAML text (a heredoc) or `yamlencode(<expression>)` computed from the
+module's values; one that does not compute is an `Unresolved` entry (NHI106), its mapping read
+as empty. A grant's line is the first block line naming its principal ARN, else the key's line.
+Sources: https://registry.terraform.io/providers/hashicorp/kubernetes/latest/docs/resources/config_map_v1_data,
+https://docs.aws.amazon.com/eks/latest/userguide/auth-configmap.html
 """
 
 from __future__ import annotations
@@ -22,11 +31,13 @@ import json
 import re
 from dataclasses import replace
 
-from checker.model import IdentityObject, Location, ModuleSources, SourceFile
+from checker.model import IdentityObject, Location, ModuleSources, SourceFile, Unresolved
 from checker.parsers import common
 from checker.parsers import kubernetes as k8s
 from checker.parsers.terraform.digest import block_digest
-from checker.parsers.terraform.nodes import META, Block, Doc
+from checker.parsers.terraform.expressions import EvalError
+from checker.parsers.terraform.expressions import Unresolved as NotComputed
+from checker.parsers.terraform.nodes import META, Block, Doc, Node
 from checker.parsers.terraform.resolver import Resolver, resolving
 from checker.policy.catalogue import Catalogue
 
@@ -34,6 +45,12 @@ from checker.policy.catalogue import Catalogue
 _YAMLDECODE = re.compile(r'\$\{yamldecode\("(.*)"\)\}', re.DOTALL)
 #: The key a line of the JSON or YAML text writes (`"roleRef": {`, `  - kind: User`).
 _KEY = re.compile(r'^\s*(?:-\s+)?"?([^"\s:][^":]*?)"?\s*:(?:\s|$)')
+#: Resource types applying one Kubernetes object: the manifest, or a ConfigMap (`aws-auth`).
+CONFIG_MAPS = frozenset({"kubernetes_config_map", "kubernetes_config_map_v1",
+                         "kubernetes_config_map_v1_data"})
+MANIFEST_TYPES = frozenset({"kubernetes_manifest", *CONFIG_MAPS})
+#: `yamlencode(<expression>)` as python-hcl2 writes it.
+_YAMLENCODE = re.compile(r"\$\{yamlencode\((.*)\)\}", re.DOTALL)
 
 
 def manifest_identity(block: Block, doc: Doc, catalogue: Catalogue, address: str,
@@ -42,7 +59,12 @@ def manifest_identity(block: Block, doc: Doc, catalogue: Catalogue, address: str
     judged as `checker.parsers.kubernetes` judges it (see the module docstring), or None when
     the manifest is not literal or its kind is not catalogued. Never raises on bad input."""
     node = block.node
-    value = resolving(node, Resolver(module) if module is not None else None).get("manifest")
+    resolver = Resolver(module)
+    unknown: list[Unresolved] = []
+    if block.labels[0] in CONFIG_MAPS:
+        value: object = _config_map(node, resolver, unknown)
+    else:
+        value = resolving(node, resolver if module is not None else None).get("manifest")
     text = _manifest_text(value)
     if text is None:
         return None
@@ -63,7 +85,10 @@ def manifest_identity(block: Block, doc: Doc, catalogue: Catalogue, address: str
         location=Location(doc.path, node.start, node.end),
         metadata=metadata,
         attribute_lines={k: at(v) or node.start for k, v in obj.attribute_lines.items()},
-        privileges=tuple(replace(g, line=at(g.line)) for g in obj.privileges),
+        privileges=tuple(replace(g, line=_named_at(doc.lines, node, g.resource) or at(g.line))
+                         for g in obj.privileges),
+        inputs=resolver.inputs(),
+        unresolved=tuple(unknown),
         digest=block_digest(block, module),
         derived_from=address if obj.derived_from else obj.derived_from,
     )
@@ -78,6 +103,46 @@ def _manifest_text(value: object) -> str | None:
         m = _YAMLDECODE.fullmatch(value.strip())
         if m and "${" not in m.group(1):
             return m.group(1).replace('\\"', '"')
+    return None
+
+
+def _config_map(node: Node, resolver: Resolver, unknown: list[Unresolved]
+                ) -> dict[str, object] | None:  # fmt: skip
+    """The ConfigMap a `kubernetes_config_map*` block writes, when it is `aws-auth` (else None):
+    `metadata` name and namespace as written, each `data` value as YAML text."""
+    meta = node.blocks("metadata")
+    if not meta or meta[0].get("name") != "aws-auth":
+        return None
+    data = node.get("data")
+    values: dict[str, str] = {}
+    for key, raw in (data.items() if isinstance(data, dict) else ()):
+        if key in META or not isinstance(raw, str):
+            continue
+        m = _YAMLENCODE.fullmatch(raw.strip())
+        try:
+            if m is not None:
+                got, used = resolver.evaluate(m.group(1), None)
+                resolver.record(used)
+                values[key] = json.dumps(got)
+            elif "${" in raw or "%{" in raw:
+                raise NotComputed("not a literal YAML text")
+            else:
+                values[key] = raw
+        except (NotComputed, EvalError, RecursionError) as exc:
+            reason = f"not computed ({exc})" if str(exc) else "not computed"
+            unknown.append(Unresolved(f"data.{key}", raw.strip()[:200], reason,
+                                      node.line("data")))
+    return {"apiVersion": "v1", "kind": "ConfigMap", "data": values,
+            "metadata": {"name": "aws-auth", "namespace": meta[0].get("namespace") or "default"}}
+
+
+def _named_at(lines: list[str], node: Node, text: str) -> int | None:
+    """The first line of the block `node` holding `text` (a principal ARN), else None."""
+    if len(text) < 3:
+        return None
+    for number in range(node.start, min(node.end, len(lines)) + 1):
+        if text in lines[number - 1]:
+            return number
     return None
 
 

@@ -15,7 +15,8 @@ a `terraform fmt` or a move is no change) and never listed by `inventory`.
   `program`, `environment`, ...): `expression` a digest of its value, then the grant verbs
   found in it (`GRANT_VERBS`), `reason` `<type> command run by Terraform (<program>)`.
 - `remote_module_facet`: a `module` call whose `source` is not a local path (registry, git,
-  URL: https://developer.hashicorp.com/terraform/language/modules/sources) and that no builder
+  URL: https://developer.hashicorp.com/terraform/language/modules/sources), or a local path
+  that leaves the repository (`../platform-modules/role` from the root), and that no builder
   reads: its code is not in the repository, so any argument may grant. One entry per argument
   (`source` and `version` included), `expression` a digest of its value (a change of value is
   a new entry), `reason` `remote module <source> not read` plus `unpinned` when neither a
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import posixpath
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -114,24 +116,38 @@ def external_facet(block: Block, module: ModuleSources | None = None) -> Identit
                           "external", module)
 
 
-def remote_module_facet(block: Block, module: ModuleSources | None = None
-                        ) -> IdentityObject | None:  # fmt: skip
-    """The facet of a `module` call whose `source` is remote (see the module doc); None for a
-    local (`./`, `../`) or missing `source`. Each argument's value is its resolved value
-    (`_resolved`: `admin = var.admin` means what the tfvars or default say)."""
+def remote_module_facet(block: Block, module: ModuleSources | None = None,
+                        directory: str = "") -> IdentityObject | None:  # fmt: skip
+    """The facet of a `module` call whose `source` is remote, or local (`./`, `../`) but
+    outside the repository from the calling module's `directory` (`../platform/role` from the
+    root: its code is not in the repository either; see the module doc); None for a local
+    `source` inside the repository or a missing one. Each argument's value is its resolved
+    value (`_resolved`: `admin = var.admin` means what the tfvars or default say)."""
     node = block.node
     source = node.body.get("source")
-    if not isinstance(source, str) or not source or source.startswith(("./", "../")):
+    if not isinstance(source, str) or not source:
         return None
-    version = node.body.get("version")
-    pinned = bool(_PINNED_REF.search(source)) or (
-        isinstance(version, str) and bool(_EXACT_VERSION.match(version)))
-    reason = f"remote module {_shown(source)} not read" + ("" if pinned else ", unpinned")
+    if source.startswith(("./", "../")):
+        if not _leaves_repository(directory, source):
+            return None
+        reason = f"local module {_shown(source)} outside the repository, not read"
+    else:
+        version = node.body.get("version")
+        pinned = bool(_PINNED_REF.search(source)) or (
+            isinstance(version, str) and bool(_EXACT_VERSION.match(version)))
+        reason = f"remote module {_shown(source)} not read" + ("" if pinned else ", unpinned")
     resolver = Resolver(module)
     entries = [Unresolved(name, _digest(_resolved(node, name, resolver)), reason, node.line(name))
                for name, value in node.body.items() if name not in META]
     return _facet(node, f"{UNREAD}module", f"module.{block.labels[0]}", entries, "generic",
                   inputs=resolver.inputs())
+
+
+def _leaves_repository(directory: str, source: str) -> bool:
+    """True when the local module path `source`, from the module in `directory` (`""`: the
+    root), names a folder outside the repository (`..` past its root)."""
+    joined = posixpath.normpath(posixpath.join(directory or ".", source.strip()))
+    return "${" not in source and (joined == ".." or joined.startswith("../"))
 
 
 def var_file_facet(path: str, values: Sequence[tuple[str, Any, int]]) -> IdentityObject:

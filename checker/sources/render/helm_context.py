@@ -9,6 +9,13 @@ judged. `context_conditions` records where a template's text branches on one: an
 is an `if`, `else if` or `with`, or that calls `ternary` or `default`, and names `lookup`,
 `.Capabilities` or a `.Release` field (but `.Release.Name` or `.Namespace` in a `default`: a name
 fallback).
+
+A condition on the clock or on randomness (Sprig's `now`, `ago`, `rand*`, `uuidv4`, `shuffle`,
+`gen*` keys and certificates: https://masterminds.github.io/sprig/date.html,
+https://masterminds.github.io/sprig/strings.html, https://masterminds.github.io/sprig/uuid.html,
+https://masterminds.github.io/sprig/crypto.html) is recorded the same way, in an `if`,
+`else if`, `with` or `ternary` (a `default` whose fallback is random only picks a value):
+its branch depends on when or by chance, so one render says nothing of the next (`volatile`).
 It records facts; the caller decides what is a finding.
 """
 
@@ -23,6 +30,14 @@ _ACTION = re.compile(r"\{\{-?(?!\s*/\*)(.*?)-?\}\}", re.S)
 _BRANCH = re.compile(r"^\s*(?:(else\s+if|if|with)\b|.*?\b(ternary|default)\b)", re.S)
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"|`[^`]*`')
 _CONTEXT = re.compile(r"\blookup\b|\$?\.Capabilities(?:\.\w+)*|\$?\.Release\.\w+")
+#: Sprig functions whose result depends on the clock or on chance (module docstring).
+VOLATILE = frozenset({
+    "now", "ago", "randAlphaNum", "randAlpha", "randNumeric", "randAscii", "randInt",
+    "randBytes", "uuidv4", "shuffle", "genPrivateKey", "genCA", "genCAWithKey",
+    "genSelfSignedCert", "genSelfSignedCertWithKey", "genSignedCert", "genSignedCertWithKey",
+})
+_VOLATILE = re.compile(r"(?<![\w.$])(?:" + "|".join(sorted(VOLATILE, key=len, reverse=True))
+                       + r")(?![\w.])")
 
 
 @dataclass(frozen=True)
@@ -30,12 +45,18 @@ class ContextCondition:
     """A condition at `line` (1-based) that branches on `constructs` (e.g. `lookup`,
     `.Capabilities.APIVersions.Has`, `.Release.IsUpgrade`) by `keyword` (`if`, `else if`,
     `with`, `ternary`, `default`); `key` is the action's text with spaces collapsed (what makes
-    two conditions the same one)."""
+    two conditions the same one). `constructs` may name a `VOLATILE` function (`now`,
+    `randInt`): see `volatile`."""
 
     line: int
     keyword: str
     constructs: tuple[str, ...]
     key: str
+
+    @property
+    def volatile(self) -> bool:
+        """True when the condition depends on the clock or on chance (`VOLATILE`)."""
+        return any(c in VOLATILE for c in self.constructs)
 
 
 def context_conditions(text: str) -> list[ContextCondition]:
@@ -52,6 +73,8 @@ def context_conditions(text: str) -> list[ContextCondition]:
         names = [m.group(0).lstrip("$") for m in _CONTEXT.finditer(body)]
         if keyword == "default":
             names = [n for n in names if n not in (".Release.Name", ".Release.Namespace")]
+        else:
+            names += [m.group(0) for m in _VOLATILE.finditer(body)]
         if not names:
             continue
         found.append(ContextCondition(text.count("\n", 0, action.start()) + 1, keyword,
