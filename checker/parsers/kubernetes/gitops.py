@@ -16,6 +16,12 @@ platform `kubernetes`):
   - an AppProject role `<r>` is the subject `proj:<project>:<r>`; its `groups` are `g` lines;
   - under `policy.matchMode: regex`, a field (or `/` part) `.*` is read as `*`.
   Source: https://argo-cd.readthedocs.io/en/stable/operator-manual/rbac/
+- Argo CD settings, the `argocd-cm` ConfigMap: each local account `accounts.<name>:
+  <capabilities>` (`apiKey` lets it hold API tokens: a non-human credential; `login` a password)
+  that `accounts.<name>.enabled` does not turn off -> `Grant("argocd:account/<capabilities,
+  sorted>", "<name>")`; `users.anonymous.enabled: "true"` -> `Grant("argocd:anonymous",
+  "(every unauthenticated user)")`: anyone who reaches the server gets `policy.default`. Source:
+  https://argo-cd.readthedocs.io/en/stable/operator-manual/user-management/
 - Argo CD `AppProject`: `spec.destinations[]` -> `Grant("argocd:destination",
   "<server or name>/<namespace>")`; `spec.clusterResourceWhitelist[]` ->
   `Grant("argocd:cluster-resource", "<group>/<kind>")`; `spec.sourceRepos[]` ->
@@ -52,12 +58,16 @@ from checker.safeyaml import get, get_path, items, key_line, line_of, scalar_tex
 
 #: Catalogue types read here (rules/catalogue/kubernetes.yaml, kubernetes_crds.yaml).
 ARGOCD_RBAC = "ConfigMap:argocd-rbac-cm"
+ARGOCD_CM = "ConfigMap:argocd-cm"
 APP_PROJECT = "argoproj.io/AppProject"
 APPLICATION = "argoproj.io/Application"
 APPLICATION_SET = "argoproj.io/ApplicationSet"
 FLUX_KINDS = frozenset({"kustomize.toolkit.fluxcd.io/Kustomization",
                         "helm.toolkit.fluxcd.io/HelmRelease"})
-GITOPS_TYPES = frozenset({ARGOCD_RBAC, APP_PROJECT, APPLICATION, APPLICATION_SET, *FLUX_KINDS})
+GITOPS_TYPES = frozenset({ARGOCD_RBAC, ARGOCD_CM, APP_PROJECT, APPLICATION, APPLICATION_SET,
+                          *FLUX_KINDS})
+#: Who `users.anonymous.enabled` lets in.
+ANONYMOUS = "(every unauthenticated user)"
 #: The subject `policy.default` applies to.
 EVERY_USER = "(every authenticated user)"
 #: How many `g` levels (member of a role that is member of a role ...) are followed.
@@ -71,6 +81,14 @@ _GRANT_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
                       ("spec", "template", "spec", "destination")),
     **{t: (("spec", "serviceAccountName"), ("spec", "targetNamespace")) for t in FLUX_KINDS},
 }
+
+
+def is_account_key(key: str) -> bool:
+    """True for the `argocd-cm` data keys that declare local accounts or anonymous access:
+    `accounts.<name>`, `accounts.<name>.enabled`, `users.anonymous.enabled`."""
+    return key == "users.anonymous.enabled" or (
+        key.startswith("accounts.") and key.count(".") in (1, 2)
+        and (key.count(".") == 1 or key.endswith(".enabled")))
 
 
 def is_policy_key(key: str) -> bool:
@@ -95,6 +113,8 @@ def gitops_grants(doc: MappingNode, type_: str, namespace: str | None) -> tuple[
                 lines.extend(_csv_lines(key_node, value))
         regex = (scalar_text(get_path(doc, "data", "policy.matchMode")) or "") == "regex"
         return _dedup(_policy_grants(lines, default, regex))
+    if type_ == ARGOCD_CM:
+        return _dedup(_account_grants(get(doc, "data")))
     if type_ == APP_PROJECT:
         return _dedup(_project_grants(doc, spec))
     if type_ in (APPLICATION, APPLICATION_SET):
@@ -113,11 +133,27 @@ def gitops_grants(doc: MappingNode, type_: str, namespace: str | None) -> tuple[
 def gitops_frame_digest(doc: MappingNode, type_: str) -> str:
     """`frame_hash` of `doc` without the fields its grants come from (`_GRANT_FIELDS`; for the
     `argocd-rbac-cm` ConfigMap, its policy keys); "" for other types."""
-    if type_ == ARGOCD_RBAC:
-        keys = [("data", k) for k, _, _ in items(get(doc, "data")) if is_policy_key(k)]
+    if type_ in (ARGOCD_RBAC, ARGOCD_CM):
+        granting = is_policy_key if type_ == ARGOCD_RBAC else is_account_key
+        keys = [("data", k) for k, _, _ in items(get(doc, "data")) if granting(k)]
         return frame_hash(doc, tuple(keys))
     fields = _GRANT_FIELDS.get(type_)
     return frame_hash(doc, fields) if fields else ""
+
+
+def _account_grants(data: Node | None) -> Iterator[Grant]:
+    """The `argocd-cm` grants (module doc): enabled local accounts and anonymous access."""
+    values = {key: (scalar_text(value) or "").strip() for key, _, value in items(data)}
+    for key, key_node, _ in items(data):
+        if key == "users.anonymous.enabled" and values[key].lower() == "true":
+            yield Grant("argocd:anonymous", ANONYMOUS, line=line_of(key_node))
+        elif key.startswith("accounts.") and key.count(".") == 1:
+            name = key.removeprefix("accounts.")
+            if values.get(f"{key}.enabled", "true").lower() == "false":
+                continue
+            caps = sorted({c.strip() for c in values[key].split(",") if c.strip()})
+            yield Grant(f"argocd:account/{','.join(caps) or 'none'}", name,
+                        line=line_of(key_node))
 
 
 def _dedup(grants: Iterator[Grant] | list[Grant]) -> tuple[Grant, ...]:
