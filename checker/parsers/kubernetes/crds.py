@@ -11,7 +11,8 @@ both alike:
   assume-role document -> `Trust`s; `permissionsBoundary` -> `boundary`. A Crossplane
   `AccessKey` writes its secret to `spec.writeConnectionSecretToRef` (a reference
   `Secret/<ns>/<name>`).
-- GCP (Config Connector `iam.cnrm.cloud.google.com`): `IAMPolicyMember` -> `Grant(role,
+- GCP (Crossplane `cloudplatform.gcp.upbound.io`: `checker.parsers.kubernetes.crds_gcp`; Config
+  Connector `iam.cnrm.cloud.google.com`): `IAMPolicyMember` -> `Grant(role,
   <resource>)`, `IAMPolicy`/`IAMPartialPolicy` -> one per binding role, the resource being
   `resourceRef.external` or `<kind>/<name>`; `IAMCustomRole` -> one per permission; members
   that are service accounts or `allUsers` become principals (`gcp-sa:`, `gcp-public:`). An
@@ -52,6 +53,7 @@ from checker.parsers.kubernetes.crds_aws import (
     text,
     trust_of,
 )
+from checker.parsers.kubernetes.crds_gcp import CROSSPLANE_GCP, crossplane_gcp
 from checker.parsers.kubernetes.rbac import texts
 from checker.safeyaml import get, get_entry, get_path, items, line_of, scalar_text, sequence
 
@@ -62,8 +64,8 @@ ASO_AUTHORIZATION = "authorization.azure.com"
 ASO_IDENTITY = "managedidentity.azure.com"
 #: The API groups whose kinds are looked up only as `<group>/<kind>` (a Crossplane `Role` is
 #: no RBAC Role).
-CRD_GROUPS = frozenset({*CROSSPLANE_AWS, ACK_IAM, CONFIG_CONNECTOR, ASO_AUTHORIZATION,
-                        ASO_IDENTITY})
+CRD_GROUPS = frozenset({*CROSSPLANE_AWS, CROSSPLANE_GCP, ACK_IAM, CONFIG_CONNECTOR,
+                        ASO_AUTHORIZATION, ASO_IDENTITY})
 #: Config Connector's annotation that turns off the key Secret. Source:
 #: https://cloud.google.com/config-connector/docs/reference/resource-docs/iam/iamserviceaccountkey
 _KEY_SECRET_ANNOTATION = "cnrm.cloud.google.com/create-gsa-key-secret"
@@ -78,6 +80,8 @@ def crd_facts(doc: MappingNode, type_: str, namespace: str | None, name: str) ->
     spec = get(doc, "spec")
     if group in CROSSPLANE_AWS:
         return crossplane_aws(doc, kind, namespace)
+    if group == CROSSPLANE_GCP:
+        return crossplane_gcp(doc, kind, namespace)
     if group == ACK_IAM:
         return _ack(spec, kind)
     if group == CONFIG_CONNECTOR:
