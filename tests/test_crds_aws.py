@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import HUMAN, GitRepo
+from conftest import COPILOT, HUMAN, GitRepo
 
 from checker.cli import main
 from checker.model import Grant, IdentityObject, SourceFile, Trust
@@ -212,3 +212,50 @@ def test_an_external_secrets_timing_or_label_edit_is_no_identity_change(
     code, found = run_check(repo, base, head, capsys)
     assert {f[0] for f in found} == ({"NHI101"} if identity_change else set())
     assert code == (1 if identity_change else 0)
+
+
+SELECTED = """\
+apiVersion: iam.aws.upbound.io/v1beta1
+kind: RolePolicyAttachment
+metadata: {name: ci-read}
+spec:
+  forProvider:
+    POLICY
+    roleRef: {name: ci}
+"""
+
+
+def test_a_policy_chosen_by_selector_or_reference_is_unresolved() -> None:
+    (obj,) = k8s(SELECTED.replace("POLICY", "policyArnSelector: {matchLabels: {owner: platform}}"))
+    assert [(u.attribute, u.expression, u.line) for u in obj.unresolved] == [
+        ("policyArn", "policyArnSelector owner=platform", 6)]
+    (obj,) = k8s(SELECTED.replace("POLICY", "policyArnRef: {name: breakglass}"))
+    assert [u.expression for u in obj.unresolved] == ["policyArnRef breakglass"]
+    (obj,) = k8s(SELECTED.replace("POLICY", "policyArn: arn:aws:iam::aws:policy/ReadOnlyAccess"))
+    assert obj.unresolved == ()
+
+
+def test_an_agent_attaching_a_selected_policy_fails_closed_and_the_message_says_why(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+) -> None:
+    repo = make_repo()
+    repo.commit({"iam/att.yaml": SELECTED.replace(
+        "POLICY", "policyArnSelector: {matchLabels: {owner: platform}}")}, author=HUMAN)
+    base = repo.sha()
+    repo.commit({"iam/att.yaml": SELECTED.replace(
+        "POLICY", "policyArn: arn:aws:iam::aws:policy/ReadOnlyAccess")}, author=COPILOT)
+    code = main(["check", "--repo", str(repo.path), "--base", base, "--head", "HEAD",
+                 "--format", "json"])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    (drift,) = [f for f in findings if f["rule_id"] == "NHI302"]
+    assert "what base allowed was not computed: `policyArnSelector owner=platform`" in (
+        drift["message"])
+    assert code == 1
+    repo2 = make_repo()
+    repo2.commit({"README.md": "x\n"}, author=HUMAN)
+    repo2.commit({"iam/att.yaml": SELECTED.replace("POLICY", "policyArnRef: {name: breakglass}")},
+                 author=COPILOT)
+    code = main(["check", "--repo", str(repo2.path), "--base", "HEAD~1", "--head", "HEAD",
+                 "--format", "json"])
+    found = {(f["rule_id"], f["blocking"]) for f in json.loads(capsys.readouterr().out)["findings"]}
+    assert ("NHI106", True) in found and code == 1

@@ -223,6 +223,8 @@ def _privileges(subject: Subject, base: IdentityObject) -> Iterator[Hit]:
     unread = [a for a in _UNMERGED if a in base.attribute_lines]
     if unread and not was:  # its documents are not merged in: "nothing" would be wrong
         since = f" (what base allowed through its {' and '.join(unread)} is not read)"
+    elif base.unresolved and not was:  # base's grants were not computed: not "nothing" either
+        since = f" (what base allowed was not computed: `{base.unresolved[0].expression}`)"
     line = gained[0].line if gained else None
     yield Hit("NHI302",
               f"{obj.address} privileges widened: {'; '.join(parts)}{since}", "privileges", line)

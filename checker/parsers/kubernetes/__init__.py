@@ -257,6 +257,7 @@ def _identity(
                                  *facts.principals, *mapped})),
         trust=facts.trust,
         boundary=facts.boundary,
+        unresolved=facts.unresolved,
         secret_sinks=token_sinks(doc) if kind == "ServiceAccount" else (),
         digest=object_digest(doc, rbac_kind),
         frame_digest=role_frame_digest(doc, AWS_AUTH if entry.type == AWS_AUTH else rbac_kind)

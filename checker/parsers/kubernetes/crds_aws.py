@@ -34,10 +34,19 @@ from typing import Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
-from checker.model import Grant, Trust
+from checker.model import Grant, Trust, Unresolved
 from checker.parsers.aws_policy import decode_document, document_grants, document_trust
 from checker.parsers.kubernetes.rbac import texts
-from checker.safeyaml import get, get_entry, get_path, line_of, scalar_text, sequence, to_python
+from checker.safeyaml import (
+    get,
+    get_entry,
+    get_path,
+    items,
+    line_of,
+    scalar_text,
+    sequence,
+    to_python,
+)
 
 #: Inline-policy and attachment kinds -> the kind of principal they attach to.
 _INLINE = {"UserPolicy": "User", "RolePolicy": "Role", "GroupPolicy": "Group"}
@@ -55,6 +64,7 @@ class CrdFacts:
     principals: tuple[str, ...] = ()
     usages: tuple[str, ...] = ()
     boundary: str | None = None
+    unresolved: tuple[Unresolved, ...] = ()
 
 
 def ns(kind: str, namespace: str | None, ref: str | None) -> str | None:
@@ -118,6 +128,22 @@ def _targets(fp: Node | None, kind: str) -> list[str]:
     return names or ([single] if single else [])
 
 
+def _chosen_policy(fp: Node | None) -> tuple[Unresolved, ...]:
+    """An attachment's policy given by `policyArnRef` (a Crossplane `Policy` object's name) or
+    `policyArnSelector` (whichever `Policy` matches its labels when Crossplane resolves it):
+    not resolved here, so an `Unresolved` entry NHI106 judges (fail closed for an agent)."""
+    for key, reason in (("policyArnRef", "reference to a Crossplane Policy, not resolved"),
+                        ("policyArnSelector", "chosen by label selector when Crossplane "
+                                              "resolves it, not resolved")):
+        node = get(fp, key)
+        if node is not None:
+            labels = ", ".join(f"{k}={scalar_text(v)}"
+                               for k, _, v in items(get(node, "matchLabels")))
+            shown = scalar_text(get(node, "name")) or labels or "(any)"
+            return (Unresolved("policyArn", f"{key} {shown}", reason, key_line(fp, key)),)
+    return ()
+
+
 def crossplane_aws(doc: MappingNode, kind: str, namespace: str | None) -> CrdFacts:
     """The facts of one Crossplane AWS IAM object of `kind` (see the module docstring)."""
     fp = get_path(doc, "spec", "forProvider")
@@ -136,7 +162,8 @@ def crossplane_aws(doc: MappingNode, kind: str, namespace: str | None) -> CrdFac
         grants = (policy_grants(fp, "policy") + policy_grants(fp, "document") if kind in _INLINE
                   else arn_grants(fp, "policyArn"))
         ref = ns(target, None, _target(fp, target))
-        return CrdFacts(tuple(grants), references=(ref,) if ref else ())
+        chosen = () if grants or kind in _INLINE else _chosen_policy(fp)
+        return CrdFacts(tuple(grants), references=(ref,) if ref else (), unresolved=chosen)
     if kind in ("UserGroupMembership", "GroupMembership", "GroupUserMembership"):
         return _membership(fp, kind)
     if kind == "InstanceProfile":
