@@ -328,6 +328,8 @@ class Finding:
     commits: tuple[str, ...] = ()
     #: Who approved it and how (`@bob (PR review on 1a2b3c4d5e6f)`), set with `approved`.
     approved_by: str | None = None
+    #: The changed inputs the finding came through (`Touch.via`), where they are.
+    related: tuple[tuple[str, Location], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ never blocks.
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
@@ -76,6 +77,20 @@ def line_for(obj: IdentityObject, touch: Touch, mode: str, line: int | None) -> 
     return touch.lines[0]
 
 
+#: A `Touch.via` entry: `name (path:line)`, optionally ` at base` after the line.
+_VIA = re.compile(r"^(?P<name>.*) \((?P<path>[^()]+):(?P<line>\d+)(?: at base)?\)$")
+
+
+def via_location(via: str) -> tuple[str, Location] | None:
+    """(input name, where it is) of one `Touch.via` entry; None when it names no place.
+    An input at base is named at its base line, in its head path."""
+    m = _VIA.match(via)
+    if m is None:
+        return None
+    line = int(m["line"])
+    return m["name"], Location(m["path"], line, line)
+
+
 def to_finding(obj: IdentityObject, touch: Touch, hit: Hit, ctx: Context,
                docs: Mapping[str, RuleDoc]) -> Finding | None:
     """The `Finding` for `hit` on `obj` (None when its rule is `off`); the message names the
@@ -88,8 +103,10 @@ def to_finding(obj: IdentityObject, touch: Touch, hit: Hit, ctx: Context,
         obj.attribute_lines.get(hit.at) if hit.at is not None else None)
     anchor = line_for(obj, touch, ctx.mode, line)
     message = hit.message
+    related: tuple[tuple[str, Location], ...] = ()
     if touch.via and hit.touch is None:  # where the changed value lives: not in obj's lines
         message = f"{message}; via {', '.join(touch.via)}"
+        related = tuple(r for r in map(via_location, touch.via) if r is not None)
     by = hit.touch or touch  # who wrote what the hit is about
     return Finding(
         rule_id=hit.rule_id,
@@ -105,6 +122,7 @@ def to_finding(obj: IdentityObject, touch: Touch, hit: Hit, ctx: Context,
         agent=by.agent,
         fingerprint=fingerprint(hit.rule_id, obj.location.path, obj.address, hit.attribute),
         commits=by.commits,
+        related=related,
     )
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from checker.model import LEVEL_RANK, Finding, Verdict
+from checker.model import LEVEL_RANK, Finding, Location, Verdict
 from checker.policy.rule_docs import RuleDoc, help_uri
 from checker.reporters import (
     RunInfo,
@@ -72,8 +72,22 @@ def _annotation(finding: Finding) -> str:
     return f"::{_COMMAND[finding.level]} {','.join(props)}::{escape_data(message)}"
 
 
+def _input_annotation(finding: Finding, name: str, where: Location) -> str:
+    """The annotation of `finding` on the changed input it came through (`Finding.related`),
+    another file than the identity's, which GitHub shows inline only on a changed line."""
+    line = max(1, where.start_line)
+    title = f"{finding.rule_id} via {name}"
+    props = [f"file={escape_property(where.path)}", f"line={line}", f"endLine={line}",
+             f"title={escape_property(title)}"]
+    message = (f"{finding.message} (the identity is at {finding.location.path}:"
+               f"{finding.location.start_line})")
+    return f"::{_COMMAND[finding.level]} {','.join(props)}::{escape_data(message)}"
+
+
 def render_annotations(verdict: Verdict) -> str:
-    """Workflow commands for the unapproved findings and unmirrored parse problems.
+    """Workflow commands for the unapproved findings and unmirrored parse problems; a finding
+    that came through a changed input in another file (`Finding.related`) is said on that
+    input's line as well.
 
     At most `MAX_PER_LEVEL` per level; one `::notice::` counts what was left out. Returns ""
     when there is nothing to annotate, else lines ending with a newline.
@@ -90,6 +104,11 @@ def render_annotations(verdict: Verdict) -> str:
             continue
         shown[finding.level] = shown.get(finding.level, 0) + 1
         lines.append(_annotation(finding))
+        inputs = [(n, w) for n, w in finding.related if w.path != finding.location.path]
+        if inputs and shown[finding.level] < MAX_PER_LEVEL:
+            # the identity's own file may be outside the diff: say it on the changed input too
+            shown[finding.level] += 1
+            lines.append(_input_annotation(finding, *inputs[0]))
     if left_out:
         lines.append(
             "::notice::"

@@ -12,6 +12,8 @@ Shape of the log (one run):
 - `results`, sorted by (path, line, rule): `ruleId`, `ruleIndex`, explicit `level`,
   `message.text`, one location with a relative percent-encoded `artifactLocation.uri` (no
   `uriBaseId`), a one-line `region`, a `logicalLocations` entry for the identity address,
+  `relatedLocations` for the changed inputs it came through (`Finding.related`: a local's
+  line, a var file, a kustomize `replacements` source), each `message` naming the input,
   `partialFingerprints` {`nhiGate/v1`: fingerprint} (no `primaryLocationLineHash`: upload-sarif
   computes that one from the checkout), `properties` {actor_kind, agent, blocking, commit, kind,
   platform, and in `check` the commit's evidence `strength` and `logs_url`}, and
@@ -189,12 +191,18 @@ def _result(finding: Finding, rule_index: int, run: RunInfo | None = None) -> An
                 ),
             )
         ]
+    related = [
+        om.Location(id=index, physical_location=_physical(where.path, where.start_line),
+                    message=om.Message(text=f"changed input: {name}"))
+        for index, (name, where) in enumerate(finding.related)
+    ] or None
     return om.Result(
         message=om.Message(text=finding.message),
         rule_id=finding.rule_id,
         rule_index=rule_index,
         level=finding.level,
         locations=[location],
+        related_locations=related,
         partial_fingerprints={FINGERPRINT_KEY: finding.fingerprint or _fallback_fp(finding)},
         properties=properties,
         suppressions=suppressions,
