@@ -60,17 +60,12 @@ def run(command: str, args: argparse.Namespace) -> int:
     return COMMANDS[command](args)
 
 
-#: The formats parsed with python-hcl2 (`checker.parsers.terraform`).
-_HCL_FORMATS = frozenset({"terraform", "terraform_json", "terraform_vars", "terraform_state",
-                          "hcl"})
-
-
 def _needs_hcl(files: Sequence[str]) -> bool:
     """Whether a `hook` given the FILE arguments `files` (as pre-commit passes them; none:
     every staged file) may parse Terraform: python-hcl2 is then imported while git is read."""
-    from checker.sources.discovery import classify
+    from checker.sources.discovery import reads_hcl
 
-    return not files or any(classify(f) in _HCL_FORMATS for f in files)
+    return not files or reads_hcl(files)
 
 
 @contextlib.contextmanager

@@ -229,15 +229,17 @@ class Parser:
             data = {p: self.blob(b) for p, b in todo.items()}
             side = sources(data, rev)
             ctx = sources({p: self.blob(b) for p, b in context.items()}, rev)
-            found: Parsed = start_parse([side], self.catalogue, self.config, None, [ctx],
-                                        secrets=False)()[0]
             # CI credentials (a persisted checkout token, `secrets: inherit`, ...) are facets
-            # of the secret scan, run here on CI files only: `inventory` lists them too.
-            ci = [src for src in side if classify(src.path) in _CI_FORMATS]
+            # of the secret scan, so CI files are parsed with it (`inventory` lists them too);
+            # the others without.
+            ci = {src.path for src in side if classify(src.path) in _CI_FORMATS}
+            found: Parsed = start_parse([[s for s in side if s.path not in ci]], self.catalogue,
+                                        self.config, None, [ctx], secrets=False)()[0]
             if ci:
-                found = Parsed(found.objects + tuple(
-                    o for o in start_parse([ci], self.catalogue, self.config, None)()[0].objects
-                    if o.derived_from and o.kind == "ci_credential"), found.problems)
+                scanned = start_parse([[s for s in side if s.path in ci]], self.catalogue,
+                                      self.config, None)()[0]
+                found = Parsed(found.objects + scanned.objects,
+                               found.problems + scanned.problems)
             for path, blob in todo.items():
                 missing = [ParseProblem(path, "NHI902", f"{path}: blob {blob} is not in the "
                                         "repository (a partial clone); not analysed")]

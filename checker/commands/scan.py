@@ -36,7 +36,7 @@ from checker.policy.catalogue import load_catalogue
 from checker.policy.config import Config
 from checker.reporters import RunInfo
 from checker.sources.budget import PARALLEL_MIN_FILES, Pool
-from checker.sources.discovery import classify, walk
+from checker.sources.discovery import classify, reads_hcl, walk
 from checker.sources.modules import is_config_file
 from checker.sources.templates import CHART_FILE, IGNORE_FILE, template_charts
 
@@ -204,8 +204,8 @@ class _EarlyPool:
     def __call__(self, names: Sequence[str]) -> None:
         if len(names) < PARALLEL_MIN_FILES:
             return
-        hcl = any(n.endswith((".tf", ".tofu", ".tf.json", ".tofu.json")) for n in names)
-        self.pool = Pool.start(load_catalogue(), functools.partial(warm_parsers, hcl))
+        self.pool = Pool.start(load_catalogue(),
+                               functools.partial(warm_parsers, reads_hcl(names)))
         if self.pool is not None:
             self.stack.enter_context(self.pool)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -42,6 +42,16 @@ _SKIP_DIRS = frozenset({".git", ".terraform", "node_modules", "__pycache__", ".v
 #: (https://developer.hashicorp.com/terraform/language/state/sensitive-data), so its content
 #: does not matter: the name is enough.
 STATE_SUFFIXES = (".tfstate", ".tfstate.backup")
+#: The file names whose formats are read with python-hcl2 (`checker.parsers.terraform`):
+#: `terraform`, `terraform_json`, `terraform_vars`, `hcl`, and state (`sniff` by name alone).
+HCL_SUFFIXES = (".tf", ".tofu", ".tf.json", ".tofu.json", ".tfvars", ".tfvars.json", ".hcl",
+                *STATE_SUFFIXES)
+
+
+def reads_hcl(paths: Iterable[str]) -> bool:
+    """Whether any of `paths` (repository paths or bare names) is a file nhi-gate reads with
+    python-hcl2 (`HCL_SUFFIXES`, case-insensitive): its start-up then loads python-hcl2 early."""
+    return any(p.lower().endswith(HCL_SUFFIXES) for p in paths)
 #: Application configuration files of `key = value` lines, read for secret material only
 #: (`secret_values`), like a dotenv file: Java `.properties` (Spring Boot's
 #: `application.properties`, `spring.datasource.password=`,

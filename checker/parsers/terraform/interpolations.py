@@ -31,25 +31,32 @@ def interpolations(text: str) -> Iterator[str]:
     """The inner text of each top-level `${...}` of a string (balanced, quotes respected)."""
     i = text.find("${")
     while i >= 0:
-        depth, quoted, j = 0, False, i + 1
-        while j < len(text):
-            ch = text[j]
-            if quoted:
-                if ch == "\\":
-                    j += 1
-                elif ch == '"':
-                    quoted = False
-            elif ch == '"':
-                quoted = True
-            elif ch in "{([":
-                depth += 1
-            elif ch in "})]":
-                depth -= 1
-                if depth == 0:
-                    break
-            j += 1
+        end = closing(text, i + 2)
+        j = len(text) if end is None else end - 1
         yield text[i + 2:j].strip()
         i = text.find("${", j)
+
+
+def closing(text: str, i: int) -> int | None:
+    """The index after the bracket that closes one opened just before `i` (`(`, `[` or `{`;
+    brackets nest, and double-quoted strings with `\\` escapes are skipped); None when it is
+    never closed."""
+    depth, quoted = 1, False
+    while i < len(text):
+        ch = text[i]
+        if quoted:
+            i += ch == "\\"
+            quoted = ch != '"'
+        elif ch == '"':
+            quoted = True
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return None
 
 
 def call_text(text: str, start: int) -> str:

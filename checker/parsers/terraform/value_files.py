@@ -11,9 +11,10 @@ from typing import Any
 from checker.decode import decode
 from checker.model import Location, ModuleSources
 from checker.parsers.common import file_reference
+from checker.parsers.terraform.interpolations import closing
 
 #: A `file("<path>")` call in a value's source text (`_read_files`), and the start of a
-#: `templatefile("<path>", ...)` call (its end: `_call_end`).
+#: `templatefile("<path>", ...)` call (its end: `interpolations.closing`).
 _FILE_CALL = re.compile(r'(?<![\w.])file\(\s*"((?:[^"\\$]|\$\{\s*path\.\w+\s*\})*)"\s*\)')
 _TEMPLATE_CALL = re.compile(
     r'(?<![\w.])templatefile\(\s*"((?:[^"\\$]|\$\{\s*path\.\w+\s*\})*)"\s*,')
@@ -53,30 +54,10 @@ def _templates(text: str, read: Callable[[re.Match[str]], str]) -> str:
     https://developer.hashicorp.com/terraform/language/functions/templatefile) replaced."""
     out, pos = [], 0
     for m in _TEMPLATE_CALL.finditer(text):
-        end = _call_end(text, m.end())
+        end = closing(text, m.end())
         if m.start() < pos or end is None:
             continue
         got = read(m)
         out += [text[pos:m.start()], got if got != m.group(0) else text[m.start():end]]
         pos = end
     return "".join(out) + text[pos:]
-
-
-def _call_end(text: str, i: int) -> int | None:
-    """The index after the `)` closing the call whose arguments continue at `i`."""
-    depth, quoted = 1, False
-    while i < len(text):
-        ch = text[i]
-        if quoted:
-            i += ch == "\\"
-            quoted = ch != '"'
-        elif ch == '"':
-            quoted = True
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    return None
