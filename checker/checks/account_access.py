@@ -1,7 +1,8 @@
-"""What a Kubernetes service account or an AWS IAM role may do, as far as the identities of one
-run show it. For a service account: the RoleBindings and ClusterRoleBindings that name it as a
-subject, and the rules of the Roles and ClusterRoles they bind. For a role (`aws_iam_role.x`):
-its own grants and those of the policies and attachments that reference it. For
+"""What a Kubernetes service account, an AWS IAM role or a GCP service account may do, as far
+as the identities of one run show it. For a service account: the RoleBindings and
+ClusterRoleBindings that name it as a subject, and the rules of the Roles and ClusterRoles they
+bind. For a role (`aws_iam_role.x`): its own grants and those of the policies and attachments
+that reference it; for a GCP service account, the IAM bindings that name it. For
 `checker.checks.workloads`, which compares the identity a workload ran as at base with the one
 it runs as at head.
 
@@ -30,6 +31,7 @@ _ALL_ACCESS = frozenset({"arn:aws:iam::aws:policy/AdministratorAccess",
                          "ClusterRole/cluster-admin"})
 _BINDINGS = frozenset({"RoleBinding", "ClusterRoleBinding"})
 _ROLES = frozenset({"Role", "ClusterRole"})
+_PROFILE = "aws_iam_instance_profile."
 
 
 @dataclass(frozen=True)
@@ -80,10 +82,22 @@ def account_access(account: str, objects: Sequence[IdentityObject],
 
 def role_access(role: str, objects: Sequence[IdentityObject],
                 table: Mapping[tuple[str, str], str]) -> AccountAccess | None:
-    """What `objects` grant the AWS role `role` (a catalogued address, `aws_iam_role.app`): the
-    role's own grants and those of each policy or attachment that references it; None when
-    the role is not among them (a literal ARN, a role defined elsewhere)."""
-    found = [o for o in objects if o.platform == "aws" and o.derived_from is None and (
+    """What `objects` grant the cloud identity `role` (a catalogued address: an AWS role,
+    `aws_iam_role.app`; a GCP service account, `google_service_account.app`): its own grants
+    and those of each policy, attachment or IAM binding that references it; None when it is not
+    among them (a literal ARN or email, an identity defined elsewhere). An EC2 instance profile
+    (`aws_iam_instance_profile.web`) stands for the roles it references (what its instances run
+    as: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_switch-role-ec2_instance-profiles.html)."""
+    if role.startswith(_PROFILE):
+        profile = next((o for o in objects if o.address == role and o.derived_from is None), None)
+        roles = [r for r in profile.references if r.startswith("aws_iam_role.")] if profile else []
+        seen = [role_access(r, objects, table) for r in roles]
+        if not seen or None in seen:
+            return None
+        return AccountAccess(tuple(sorted({n for a in seen if a for n in a.roles})),
+                             frozenset().union(*(a.grants for a in seen if a)),
+                             tuple(sorted({w for a in seen if a for w in a.admin})))
+    found = [o for o in objects if o.platform in ("aws", "gcp") and o.derived_from is None and (
         o.address == role or (o.kind in ("policy", "role_binding") and role in o.references))]
     if not any(o.address == role for o in found):
         return None

@@ -1,10 +1,11 @@
-"""AWS workloads in Terraform and the role they run as, for `checker.checks.workloads` (split
-from it): NHI302 when a Lambda function's `role` or an ECS task definition's
-`task_role_arn`/`execution_role_arn` now names a role that may do more (or that the change
-does not show), and NHI101 when an agent or bot created such a workload with a role or changed
-the role. The facet (`checker.parsers.terraform.workloads`) has `runsAs.<attr>` lines; roles
-are compared through `checker.checks.account_access.role_access` (the role's grants and those
-of the policies and attachments that reference it among the run's objects).
+"""Cloud workloads in Terraform and the identity they run as, for `checker.checks.workloads`
+(split from it): NHI302 when a workload's role attribute (a Lambda function's `role`, an ECS
+task definition's `task_role_arn`, an EC2 instance's `iam_instance_profile`, a GCE instance's
+`service_account.email`, ...: `checker.parsers.terraform.workloads.RUNS_AS`) now names an
+identity that may do more (or that the change does not show), and NHI101 when an agent or bot
+created such a workload with one or changed it. The facet has `runsAs.<path>` lines; identities
+are compared through `checker.checks.account_access.role_access` (the identity's grants and
+those of the policies, attachments and bindings that reference it among the run's objects).
 """
 
 from __future__ import annotations
@@ -17,18 +18,24 @@ from checker.checks.workload_switch import HUMAN_VARIANT
 from checker.model import IdentityObject
 
 
-def is_aws_workload(obj: IdentityObject) -> bool:
-    """True for an AWS workload facet (Lambda, ECS task definition; see module doc)."""
-    return (obj.platform == "aws" and obj.derived_from == obj.address
+def is_cloud_workload(obj: IdentityObject) -> bool:
+    """True for an AWS or GCP workload facet (a Lambda function, an EC2 instance, a GCE
+    instance, ...; see module doc)."""
+    return (obj.platform in ("aws", "gcp") and obj.derived_from == obj.address
             and any(k.startswith("runsAs.") for k in obj.attribute_lines))
 
 
+def _noun(obj: IdentityObject) -> str:
+    """What a workload of `obj`'s platform runs as, in words."""
+    return "service account" if obj.platform == "gcp" else "role"
+
+
 def role_drift(subject: Subject) -> Iterator[Hit]:
-    """NHI302 for an AWS workload facet that runs as a role base did not name, when that role
+    """NHI302 for a cloud workload facet that runs as an identity base did not name, when that role
     may do more than the roles it ran as (or the change does not show it): compared through
     `account_access.role_access`."""
     obj, base, ctx = subject.obj, subject.base, subject.ctx
-    if base is None or ctx.mode == "scan" or not is_aws_workload(obj):
+    if base is None or ctx.mode == "scan" or not is_cloud_workload(obj):
         return
     old = [*base.references, *base.principals]
     new = [r for r in (*obj.references, *obj.principals) if r not in old]
@@ -45,14 +52,15 @@ def role_drift(subject: Subject) -> Iterator[Hit]:
     for role in new:
         message = switch_message(obj.address, role, ", ".join(old) or "no role",
                                  role_access(role, ctx.head_objects, ctx.admin_table), before,
-                                 "the role is not defined in the change")
+                                 f"the {_noun(obj)} is not defined in the change")
         if message is not None:
             yield Hit("NHI302", message, attr, lines[attr], variant=variant)
 
 
 def role_approval(subject: Subject) -> Iterator[Hit]:
-    """NHI101 for an AWS workload facet (Lambda, ECS task definition) an agent or bot created
-    with a role, or whose role it changed (by meaning: a re-aligned `role` line naming the same
+    """NHI101 for a cloud workload facet (Lambda, ECS task definition, EC2 instance, GCE
+    instance, ...) an agent or bot created with a role or service account, or whose one it
+    changed (by meaning: a re-aligned `role` line naming the same
     role is no change; a role that is neither a catalogued reference nor a literal ARN, such as
     `var.role_arn`, counts as changed when its line was written: fail closed)."""
     obj, touch, base = subject.obj, subject.touch, subject.base
@@ -68,10 +76,11 @@ def role_approval(subject: Subject) -> Iterator[Hit]:
     if not changed:
         return
     attr = (written or list(lines) or ["runsAs.role"])[0]
-    role = ", ".join((*obj.references, *obj.principals)) or f"the role in `{attr[7:]}`"
+    noun = _noun(obj)
+    role = ", ".join((*obj.references, *obj.principals)) or f"the {noun} in `{attr[7:]}`"
     who = touch.agent or touch.actor_kind
     where = f" in commit {touch.commit[:12]}" if touch.commit else ""
     yield Hit("NHI101",
               f"{obj.address} was set to run as {role} by {touch.actor_kind} ({who}){where} "
-              "without a human's approval: the workload gets every privilege of that role",
+              f"without a human's approval: the workload gets every privilege of that {noun}",
               attr, lines.get(attr))

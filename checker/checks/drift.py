@@ -70,7 +70,7 @@ _RENEWABLE = frozenset({"certificate", "private_key", "access_key", "api_token",
 def check(subject: Subject) -> Iterator[Hit]:
     """NHI302: emit one finding per widened aspect of a changed identity (see module doc)."""
     base = subject.base
-    if base is None or workloads.is_workload(subject.obj) or aws_workloads.is_aws_workload(
+    if base is None or workloads.is_workload(subject.obj) or aws_workloads.is_cloud_workload(
             subject.obj):  # checks/workloads.py judges what a workload runs as
         return
     yield from _privileges(subject, base)

@@ -48,7 +48,8 @@ NHI302 (`privilege-drift`), naming what was gained:
   moved to another namespace runs as another account of the same name, and a pod that uses a
   service-account token Secret runs as that Secret's account too: both are judged as a switch
   (`checker.checks.workload_switch`).
-An AWS workload facet switched to another role is compared the same way
+A cloud workload facet (AWS, GCP) switched to another role or service account is compared the
+same way
 (`checker.checks.aws_workloads`;
 `account_access.role_access`: the role's grants and those of the policies and attachments
 that reference it among the run's objects).
@@ -57,12 +58,12 @@ workload's new identity); a person's is a warning (variant `workload-human`). Th
 (`automountServiceAccountToken: false` added, a projected token removed, nothing else about the
 identity changed) is a narrowing: NHI302 `narrowed`, a note that never blocks (`narrows`).
 
-The same holds for AWS workloads in Terraform (`aws_lambda_function` `role`,
-`aws_ecs_task_definition` `task_role_arn`/`execution_role_arn`): their facet
-(`checker.parsers.terraform.workloads`) has `runsAs.<attr>` lines, and NHI101 fires
-when an agent or bot wrote one of them or changed the role (`references`/`principals`) the
-workload runs as. An EC2 instance profile is an identity of its own (`aws_iam_instance_profile`),
-so a change to its `role` is judged by the generic NHI101.
+The same holds for cloud workloads in Terraform (`aws_lambda_function` `role`, an EC2
+instance's `iam_instance_profile`, a GCE instance's `service_account.email`, ...:
+`checker.parsers.terraform.workloads.RUNS_AS`): their facet has `runsAs.<path>` lines, and
+NHI101 fires when an agent or bot wrote one of them or changed the identity
+(`references`/`principals`) the workload runs as. An EC2 instance profile is an identity of
+its own (`aws_iam_instance_profile`), so a change to its `role` is judged by the generic NHI101.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ from dataclasses import replace
 from checker.checks import workload_switch
 from checker.checks.account_access import account_access, switch_message
 from checker.checks.api import Context, Hit, Subject
-from checker.checks.aws_workloads import role_approval, role_drift
+from checker.checks.aws_workloads import is_cloud_workload, role_approval, role_drift
 from checker.checks.workload_switch import UNSEEN_TOKEN, moved_from, token_accounts
 from checker.model import PROJECTED_TOKEN, TOKEN_MOUNT, IdentityObject
 from checker.provenance.attribution import Touch
@@ -252,7 +253,7 @@ def check(subject: Subject) -> Iterator[Hit]:
     """NHI321 on one object, NHI302 for a workload identity change, and NHI101 for an
     agent-attached named service account or a token an agent added."""
     obj = subject.obj
-    if obj.platform == "aws" and obj.derived_from == obj.address:
+    if is_cloud_workload(obj):
         yield from role_drift(subject)
         yield from role_approval(subject)
         return

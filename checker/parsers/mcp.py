@@ -13,17 +13,24 @@ Files (`checker.sources.discovery.MCP_FILES`) and the key holding the servers:
 (https://docs.anthropic.com/en/docs/claude-code/mcp), Cursor's `.cursor/mcp.json`
 (https://docs.cursor.com/context/model-context-protocol) and Gemini CLI's
 `.gemini/settings.json`
-(https://github.com/google-gemini/gemini-cli/blob/main/docs/tools/mcp-server.md); `servers`
+(https://github.com/google-gemini/gemini-cli/blob/main/docs/tools/mcp-server.md) and Roo
+Code's `.roo/mcp.json` (https://docs.roocode.com/features/mcp/using-mcp-in-roo); `servers`
 in VS Code's `.vscode/mcp.json` (https://code.visualstudio.com/docs/copilot/chat/mcp-servers),
-which VS Code reads as JSON with comments and trailing commas (so does this parser).
+which VS Code reads as JSON with comments and trailing commas (so does this parser); `mcp`
+(version 1) or `mcp.servers` (version 2) in OpenCode's `opencode.json`/`opencode.jsonc`, at
+the root or in `.opencode/` (https://opencode.ai/docs/mcp-servers/; local servers take
+`environment`, remote ones `headers`), read as JSON with comments too.
 
 Shape: `mcp_server` (kind `api_token`, platform `mcp`), one per server entry with a
-credential: an `env` or `headers` key named like one (`GITHUB_PERSONAL_ACCESS_TOKEN`,
-`Authorization`, `X-API-Key`), or a credential flag in `args` (`--api-key`, `--token`).
-Address `<path>#mcpServers.<name>` (or `servers.<name>`); location = the entry;
-`attribute_lines` = `env.<KEY>`/`headers.<KEY>`/`args` -> line; `references` = the credential
-keys (names, never values); `metadata` = `command` or `url`; `digest` = sha256 over the entry
-as parsed (values included: a new token is a changed identity). Never raises on bad input.
+credential: an `env`, `environment` or `headers` key named like one
+(`GITHUB_PERSONAL_ACCESS_TOKEN`, `Authorization`, `X-API-Key`), a credential flag in `args`
+(`--api-key`, `--token`), or a credential-named parameter in the `url`'s query
+(`https://mcp.example/sse?api_key=...`, `checker.secrets.url_params`).
+Address `<path>#mcpServers.<name>` (or `servers.<name>`, `mcp.<name>`, `mcp.servers.<name>`);
+location = the entry; `attribute_lines` = `env.<KEY>`/`headers.<KEY>`/`args`/`url` -> line;
+`references` = the credential keys (names, never values); `metadata` = `command` or `url`;
+`digest` = sha256 over the entry as parsed (values included: a new token is a changed
+identity). Never raises on bad input.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from checker.parsers.steering import strip_jsonc
 from checker.policy.catalogue import Catalogue
 from checker.safeyaml import end_line_of, get, items, line_of, load_source, scalar
 from checker.safeyaml.load import YamlStream, load_text
+from checker.secrets.url_params import query_pairs
 
 FORMAT = "mcp_config"
 #: The keys that hold the server entries, by client.
@@ -49,6 +57,8 @@ _CREDENTIAL_KEY = re.compile(
     r"(?i)(password|passwd|pwd|secret|token|api[_-]?key|apikey|private[_-]?key|access[_-]?key"
     r"|credential|authorization|auth[_-]?key|bearer|cookie)"
 )
+#: Files read as JSON with comments and trailing commas (`_load`).
+_JSONC = (".vscode/mcp.json", "opencode.json", "opencode.jsonc")
 _CREDENTIAL_ARG = re.compile(r"(?i)^--?(?:api[_-]?key|token|access[_-]?token|password|secret)\b")
 
 
@@ -59,8 +69,8 @@ def parse(source: SourceFile, catalogue: Catalogue) -> ParseResult:
     problems = (stream.problem,) if stream.problem is not None else ()
     root = next((d for d in stream.documents if isinstance(d, MappingNode)), None)
     objects: list[IdentityObject] = []
-    for key in SERVER_KEYS:
-        for name, name_node, entry in items(get(root, key) if root is not None else None):
+    for key, servers in _server_maps(root):
+        for name, name_node, entry in items(servers):
             if isinstance(entry, MappingNode):
                 obj = _server(source.path, stream.lines, key, name, name_node, entry)
                 if obj is not None:
@@ -68,10 +78,25 @@ def parse(source: SourceFile, catalogue: Catalogue) -> ParseResult:
     return ParseResult(tuple(objects), problems)
 
 
+def _server_maps(root: MappingNode | None) -> list[tuple[str, Node | None]]:
+    """(address prefix, mapping of server entries) of a configuration's root: `mcpServers`,
+    `servers`, and OpenCode's `mcp.servers` (version 2) or `mcp` (version 1)."""
+    if root is None:
+        return []
+    found: list[tuple[str, Node | None]] = [(key, get(root, key)) for key in SERVER_KEYS]
+    opencode = get(root, "mcp")
+    if isinstance(opencode, MappingNode):
+        nested = get(opencode, "servers")
+        found.append(("mcp.servers", nested) if isinstance(nested, MappingNode)
+                     else ("mcp", opencode))
+    return found
+
+
 def _load(source: SourceFile) -> YamlStream:
-    """`source` composed as YAML; VS Code's `.vscode/mcp.json` is JSON with comments and
-    trailing commas (VS Code reads it so), read with those blanked out, lines kept."""
-    if source.path != ".vscode/mcp.json" and not source.path.endswith("/.vscode/mcp.json"):
+    """`source` composed as YAML; VS Code's `.vscode/mcp.json` and OpenCode's configuration
+    are JSON with comments and trailing commas (their tools read them so), read with those
+    blanked out, lines kept."""
+    if not source.path.endswith(_JSONC):
         return load_source(source)
     text = decode(source)
     if isinstance(text, ParseProblem):
@@ -83,11 +108,16 @@ def _server(path: str, lines: list[str], key: str, name: str, name_node: Node,
             entry: MappingNode) -> IdentityObject | None:
     attrs: dict[str, int] = {}
     refs: list[str] = []
-    for section in ("env", "headers"):
+    for section in ("env", "environment", "headers"):
         for var, var_node, _ in items(get(entry, section)):
             if _CREDENTIAL_KEY.search(var):
                 attrs[f"{section}.{var}"] = line_of(var_node)
                 refs.append(var)
+    url = get(entry, "url")
+    for param, _ in query_pairs(f" {scalar(url) or ''}"):
+        if _CREDENTIAL_KEY.search(param) and url is not None:
+            attrs.setdefault("url", line_of(url))
+            refs.append(param)
     args = get(entry, "args")
     if isinstance(args, SequenceNode):
         for arg in args.value:

@@ -29,6 +29,7 @@ from checker.secrets.password_keys import is_password_key
 from checker.secrets.pem import holds_key, placeholder_block
 from checker.secrets.redact import PASSWORD_LIKE as _PASSWORD_LIKE
 from checker.secrets.redact import redact
+from checker.secrets.url_params import query_pairs
 
 #: Lines longer than this are scanned on their first this-many characters only.
 MAX_LINE = 4096
@@ -278,6 +279,11 @@ def _keyed_hits(number: int, line: str, matched: Set[str] = frozenset(),
                 or any(v in value for v in matched)):
             continue
         hit = _keyed_hit(number, key, raw, value, template)
+        if hit is not None:
+            seen.add(value)
+            out.append(hit)
+    for key, value in query_pairs(line) if "://" in line else ():  # `?api_key=<token>`
+        hit = None if value in seen else _keyed_hit(number, key, value, value, template)
         if hit is not None:
             seen.add(value)
             out.append(hit)

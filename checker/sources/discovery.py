@@ -79,10 +79,14 @@ _DOTENV_TEMPLATES = (".example", ".sample", ".template", ".dist", ".defaults")
 #: CLI `.gemini/settings.json`, https://github.com/google-gemini/gemini-cli/blob/main/docs/tools/mcp-server.md).
 #: Windsurf's `mcp_config.json` (https://docs.windsurf.com/windsurf/cascade/mcp), kept in a
 #: repository as `.windsurf/mcp_config.json`, and Claude Desktop's `claude_desktop_config.json`
-#: (https://modelcontextprotocol.io/quickstart/user) hold the same `mcpServers` entries.
+#: (https://modelcontextprotocol.io/quickstart/user) hold the same `mcpServers` entries, as does
+#: Roo Code's project `.roo/mcp.json` (https://docs.roocode.com/features/mcp/using-mcp-in-roo);
+#: OpenCode's `opencode.json`/`opencode.jsonc` hold them under `mcp`
+#: (https://opencode.ai/docs/mcp-servers/).
 MCP_FILES = (".mcp.json", ".vscode/mcp.json", ".cursor/mcp.json", ".claude/settings.json",
              ".claude/settings.local.json", ".gemini/settings.json",
-             ".windsurf/mcp_config.json", "claude_desktop_config.json")
+             ".windsurf/mcp_config.json", "claude_desktop_config.json", ".roo/mcp.json",
+             "opencode.json", "opencode.jsonc")
 #: MCP configurations recognised at the repository root only (a generic name elsewhere).
 MCP_ROOT_FILES = ("mcp.json",)
 #: Helm values files (`values.yaml`, `values-prod.yaml`, `values.prod.yaml`, and the

@@ -113,7 +113,7 @@ def resource_identity(
         return manifest_identity(block, doc, catalogue, address, module)
     if key in RUNS_AS or key in POD_SPECS:  # a workload: only the identity it runs as
         roles = role_node(key, node)
-        return workload_facet(key, roles, entry.kind, address, _metadata(node, doc, module)[0],
+        return workload_facet(key, roles, entry, address, _metadata(node, doc, module)[0],
                               references_in(roles, ctx, address), literal_principals(roles))
     extractor = grant_extractor(rtype)
     resolver = Resolver(module, ctx.documents)

@@ -1,10 +1,13 @@
-"""AWS workloads in Terraform -> one facet each: the IAM role the workload runs as.
+"""Cloud workloads in Terraform -> one facet each: the identity the workload runs as.
 
 Like a Kubernetes pod spec's `serviceAccountName` (`checker.parsers.kubernetes.workloads`),
-choosing the role a Lambda function or an ECS task runs as hands that role's privileges to the
-workload's code; the rest of the workload (runtime, image, memory) is not an identity. The
-facet is judged by `checker.checks.workloads` (NHI101 when an agent wrote or switched a role
-attribute). An EC2 instance profile is an identity of its own (`aws_iam_instance_profile`).
+choosing the IAM role a Lambda function, an ECS task, an EC2 instance (through its instance
+profile) or a CodeBuild project runs as, or the service account of a GCE instance, a GKE node
+pool or a Cloud Run service, hands that identity's privileges to the workload's code; the rest
+of the workload (runtime, image, memory) is not an identity. The facet is judged by
+`checker.checks.workloads` (NHI101 when an agent wrote or switched the attribute, NHI302 when
+the new identity may do more). An EC2 instance profile is an identity of its own
+(`aws_iam_instance_profile`): its `role` switch is judged there.
 
 The Kubernetes provider's workload resources (`kubernetes_deployment`, `kubernetes_pod`, ...,
 `POD_SPECS`) get the facet a YAML workload gets (`checker.parsers.kubernetes.workloads`): the
@@ -17,14 +20,46 @@ Sources: the provider pages cited in rules/catalogue/terraform.yaml.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from checker.model import PROJECTED_TOKEN, TOKEN_MOUNT, IdentityObject, Location
 from checker.parsers.terraform.nodes import Node
+from checker.policy.catalogue import CatalogueEntry
 
-#: Workload resource type -> the attributes naming the IAM role it runs as.
+#: Workload resource type -> the attributes naming the identity it runs as: an IAM role (ARN
+#: or name), an EC2 instance profile, a GCP service account email. A dotted path is an attribute
+#: of a nested block (`iam_instance_profile.name`: `iam_instance_profile { name = ... }`).
+#: Each type's page on the provider registry (rules/catalogue/terraform.yaml cites them).
 RUNS_AS: Mapping[str, tuple[str, ...]] = {
     "aws_lambda_function": ("role",),
     "aws_ecs_task_definition": ("task_role_arn", "execution_role_arn"),
+    **{t: ("iam_instance_profile",) for t in (
+        "aws_instance", "aws_spot_instance_request", "aws_launch_configuration")},
+    "aws_launch_template": ("iam_instance_profile.name", "iam_instance_profile.arn"),
+    "aws_codebuild_project": ("service_role",),
+    "aws_codepipeline": ("role_arn",),
+    "aws_sfn_state_machine": ("role_arn",),
+    "aws_glue_job": ("role_arn",),
+    "aws_sagemaker_notebook_instance": ("role_arn",),
+    "aws_eks_node_group": ("node_role_arn",),
+    "aws_eks_fargate_profile": ("pod_execution_role_arn",),
+    "aws_cloudformation_stack": ("iam_role_arn",),
+    "aws_cloudwatch_event_target": ("role_arn",),
+    "aws_scheduler_schedule": ("target.role_arn",),
+    "aws_apprunner_service": ("instance_configuration.instance_role_arn",),
+    "aws_emr_cluster": ("service_role", "ec2_attributes.instance_profile"),
+    **{t: ("service_account.email",) for t in (
+        "google_compute_instance", "google_compute_instance_template")},
+    **{t: ("node_config.service_account",) for t in (
+        "google_container_node_pool", "google_container_cluster")},
+    "google_cloudfunctions_function": ("service_account_email",),
+    "google_cloudfunctions2_function": ("service_config.service_account_email",),
+    "google_cloud_run_v2_service": ("template.service_account",),
+    "google_cloud_run_v2_job": ("template.template.service_account",),
+    "google_cloud_run_service": ("template.spec.service_account_name",),
+    "google_dataflow_job": ("service_account_email",),
+    "google_workflows_workflow": ("service_account",),
+    "google_composer_environment": ("config.node_config.service_account",),
 }
 
 
@@ -47,33 +82,43 @@ _DEFAULT_AUDIENCE, _DEFAULT_EXPIRATION = "(the API server)", "3600"
 
 
 def role_node(rtype: str, node: Node) -> Node:
-    """`node` reduced to its role attributes (`RUNS_AS[rtype]` that are present), with the
-    block's own lines, so references and principals are read from those attributes only; a
-    Kubernetes workload's (`POD_SPECS`) block as it is."""
+    """`node` reduced to its role attributes (`RUNS_AS[rtype]` that are present, keyed by their
+    dotted path, each with its own lines) and the block's lines, so references and principals
+    are read from those attributes only; a Kubernetes workload's (`POD_SPECS`) block as it
+    is."""
     if rtype in POD_SPECS:
         return node
-    present = [a for a in RUNS_AS[rtype] if a in node.attrs]
-    return Node({a: node.body[a] for a in present}, node.start, node.end,
-                {a: node.attrs[a] for a in present}, node.doc)
+    body: dict[str, Any] = {}
+    attrs: dict[str, tuple[int, int]] = {}
+    for path in RUNS_AS[rtype]:
+        *blocks, name = path.split(".")
+        here: Node | None = node
+        for block in blocks:  # the first block of each name, as the provider reads one
+            found = here.blocks(block) if here is not None else []
+            here = found[0] if found else None
+        if here is not None and name in here.attrs:
+            body[path], attrs[path] = here.body[name], here.attrs[name]
+    return Node(body, node.start, node.end, attrs, node.doc)
 
 
-def workload_facet(rtype: str, roles: Node, kind: str, address: str,
+def workload_facet(rtype: str, roles: Node, entry: CatalogueEntry, address: str,
                    metadata: dict[str, str], references: tuple[str, ...],
                    principals: tuple[str, ...]) -> IdentityObject | None:
-    """The facet of one workload block, given its `role_node`.
+    """The facet of one workload block, given its `role_node` and catalogue `entry`.
 
-    Shape: `kind` from the catalogue (`role_binding`), `type` the resource type, `address` and
-    `location` those of the workload block; `attribute_lines` = `runsAs.<attr>` -> line for each
-    role attribute present; `references` the catalogued identities those attributes name
-    (`aws_iam_role.app`), `principals` their literal role ARNs (`aws-role:arn:...`);
-    `derived_from` is the workload's own address, so the generic approval rule skips it.
-    A Kubernetes workload resource (`POD_SPECS`) gets `pod_facet` instead (references and
-    principals unused); None when it has no pod spec block.
+    Shape: `kind` and `platform` from the catalogue (`role_binding`, `aws`/`gcp`), `type` the
+    resource type, `address` and `location` those of the workload block; `attribute_lines` =
+    `runsAs.<path>` -> line for each role attribute present; `references` the catalogued
+    identities those attributes name (`aws_iam_role.app`, `google_service_account.app`),
+    `principals` their literal role ARNs and service account emails (`aws-role:arn:...`,
+    `gcp-sa:...`); `derived_from` is the workload's own address, so the generic approval rule
+    skips it. A Kubernetes workload resource (`POD_SPECS`) gets `pod_facet` instead
+    (references and principals unused); None when it has no pod spec block.
     """
     if rtype in POD_SPECS:
-        return pod_facet(rtype, roles, kind, address, metadata)
+        return pod_facet(rtype, roles, entry.kind, address, metadata)
     return IdentityObject(
-        kind=kind, platform="aws", type=rtype, address=address,
+        kind=entry.kind, platform=entry.platform, type=rtype, address=address,
         location=Location(roles.doc.path, roles.start, roles.end),
         metadata=metadata,
         attribute_lines={f"runsAs.{a}": span[0] for a, span in roles.attrs.items()},
