@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from checker.secrets.url_params import query_pairs
+from checker.parsers.url_params import query_pairs
 from tests.conftest import HUMAN, GitRepo, check_findings
 
 AGENT = ("Claude", "noreply@anthropic.com")

@@ -25,7 +25,7 @@ Shape: `mcp_server` (kind `api_token`, platform `mcp`), one per server entry wit
 credential: an `env`, `environment` or `headers` key named like one
 (`GITHUB_PERSONAL_ACCESS_TOKEN`, `Authorization`, `X-API-Key`), a credential flag in `args`
 (`--api-key`, `--token`), or a credential-named parameter in the `url`'s query
-(`https://mcp.example/sse?api_key=...`, `checker.secrets.url_params`).
+(`https://mcp.example/sse?api_key=...`, `checker.parsers.url_params`).
 Address `<path>#mcpServers.<name>` (or `servers.<name>`, `mcp.<name>`, `mcp.servers.<name>`);
 location = the entry; `attribute_lines` = `env.<KEY>`/`headers.<KEY>`/`args`/`url` -> line;
 `references` = the credential keys (names, never values); `metadata` = `command` or `url`;
@@ -44,10 +44,10 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from checker.decode import decode
 from checker.model import IdentityObject, Location, ParseProblem, ParseResult, SourceFile
 from checker.parsers.steering import strip_jsonc
+from checker.parsers.url_params import query_pairs
 from checker.policy.catalogue import Catalogue
 from checker.safeyaml import end_line_of, get, items, line_of, load_source, scalar
 from checker.safeyaml.load import YamlStream, load_text
-from checker.secrets.url_params import query_pairs
 
 FORMAT = "mcp_config"
 #: The keys that hold the server entries, by client.

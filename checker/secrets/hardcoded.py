@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
+from checker.parsers.url_params import query_pairs
 from checker.policy.placeholders import documented_example, placeholder_word, shell_default
 from checker.secrets.detectors import may_hold_plugin_secret, plugin_values, plugins
 from checker.secrets.encoded import decoded_secrets, docker_auths, plugin_placeholder
@@ -29,7 +30,6 @@ from checker.secrets.password_keys import is_password_key
 from checker.secrets.pem import holds_key, placeholder_block
 from checker.secrets.redact import PASSWORD_LIKE as _PASSWORD_LIKE
 from checker.secrets.redact import redact
-from checker.secrets.url_params import query_pairs
 
 #: Lines longer than this are scanned on their first this-many characters only.
 MAX_LINE = 4096
