@@ -86,6 +86,7 @@ from checker.parsers import TOKENS
 from checker.parsers.kubernetes.key_names import key_name_fields
 from checker.secrets.ci_sinks import github, gitlab
 from checker.secrets.config_values import environment_hits, netrc_hits, netrc_path, yaml_path
+from checker.secrets.credential_files import credential_file_hits
 from checker.secrets.facets import hardcoded_object, state_object
 from checker.secrets.hardcoded import Hit, find_hardcoded, find_tokens
 from checker.secrets.password_keys import is_password_key
@@ -126,6 +127,11 @@ def scan(source: SourceFile, fmt: str, hcl: LoadedHcl | None = None) -> ParseRes
            if hit.line not in sealed]
     if fmt == "secret_values" and netrc_path(source.path):
         out.extend(hardcoded_object(source.path, hit) for hit in netrc_hits(lines))
+    if fmt == "secret_values":  # `.pgpass`, Maven settings, connection strings
+        seen = {(o.location.start_line, o.address) for o in out}
+        out.extend(o for hit in credential_file_hits(source.path, lines)
+                   if ((o := hardcoded_object(source.path, hit)).location.start_line,
+                       o.address) not in seen)
     if fmt == "terraform":
         out.extend(terraform(source.path, text, lines, hcl))
     elif fmt == "github_actions":

@@ -102,12 +102,18 @@ _HELM_VALUES = re.compile(r"^(?:[\w.-]+[.-])?values(?:[.-][\w.-]+)?\.ya?ml$")
 #: https://docs.docker.com/reference/cli/docker/#configuration-files), and the `.netrc` file
 #: of ftp, curl and git (`_netrc` on Windows; `machine host login user password secret`,
 #: https://www.gnu.org/software/inetutils/manual/html_node/The-_002enetrc-file.html,
-#: https://everything.curl.dev/usingcurl/netrc.html; read by `checker.secrets.config_values`).
+#: https://everything.curl.dev/usingcurl/netrc.html; read by `checker.secrets.config_values`),
+#: s3cmd's `.s3cfg` (`access_key`/`secret_key`, https://s3tools.org/kb/item14.htm), PostgreSQL's
+#: `.pgpass`, Maven's `settings.xml` and .NET's `appsettings*.json` (read by
+#: `checker.secrets.credential_files`).
 CREDENTIAL_NAMES = frozenset({"id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk",
                               "id_ed25519_sk", ".npmrc", ".pypirc", "credentials",
-                              ".dockerconfigjson", ".netrc", "_netrc"})
+                              ".dockerconfigjson", ".netrc", "_netrc", ".s3cfg", ".pgpass",
+                              "pgpass.conf", "settings.xml"})
 CREDENTIAL_SUFFIXES = (".pem", ".key", ".p8")
 _DOCKER_CONFIG = ".docker/config.json"
+#: .NET configuration (https://learn.microsoft.com/en-us/aspnet/core/fundamentals/configuration/).
+_APPSETTINGS = re.compile(r"^appsettings(?:\.[\w-]+)?\.json$")
 #: A PEM private-key block's header or END line (RFC 7468; PGP's `... PRIVATE KEY BLOCK-----`):
 #: a file holding one is read whatever its name (a GCP service-account key JSON holds one in
 #: its `private_key`, https://cloud.google.com/iam/docs/keys-create-delete).
@@ -221,10 +227,11 @@ def secret_values_file(path: str) -> bool:
 
 def credential_file(path: str) -> bool:
     """True when repository path `path` is a credential file by its name
-    (`CREDENTIAL_NAMES`, `CREDENTIAL_SUFFIXES`, `.docker/config.json`), read for secret
-    material only; a public key (`id_rsa.pub`) is not one."""
+    (`CREDENTIAL_NAMES`, `CREDENTIAL_SUFFIXES`, `appsettings*.json`, `.docker/config.json`),
+    read for secret material only; a public key (`id_rsa.pub`) is not one."""
     name = PurePosixPath(path).name.lower()
     return (name in CREDENTIAL_NAMES or name.endswith(CREDENTIAL_SUFFIXES)
+            or _APPSETTINGS.match(name) is not None
             or path.lower() == _DOCKER_CONFIG or path.lower().endswith("/" + _DOCKER_CONFIG))
 
 

@@ -1,0 +1,92 @@
+"""Passwords in credential files whose values are not `key = value` text: PostgreSQL's
+`.pgpass`, Maven's `settings.xml`, and connection strings (`Server=db;Password=...;`) in any
+configuration file read for secret material (.NET's `appsettings*.json` among them).
+
+Each value is judged as `checker.secrets.hardcoded` judges a `password: value` pair
+(`keyed_value`: placeholders, references such as `${env.DB_PASSWORD}`, the password length),
+so a real password is a `Hit` and `changeme` or `*` is not.
+
+- `.pgpass` (`pgpass.conf` on Windows): one `hostname:port:database:username:password` entry
+  per line, `#` comments, `\\:` and `\\\\` escapes;
+  https://www.postgresql.org/docs/current/libpq-pgpass.html.
+- Maven `settings.xml`: `<password>` and `<passphrase>` of a `<server>`
+  (https://maven.apache.org/settings.html#servers); a `{...}` value is encrypted with the
+  master password (https://maven.apache.org/guides/mini/guide-encryption.html), not a plain
+  secret.
+- A connection string's `Password=`/`Pwd=` part (ADO.NET and ODBC keyword syntax,
+  https://learn.microsoft.com/en-us/dotnet/framework/data/adonet/connection-string-syntax),
+  wherever it stands on a line: under .NET's `ConnectionStrings` the JSON key names the
+  database, not the password.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import PurePosixPath
+
+from checker.secrets.hardcoded import COMMENT_ONLY, Hit, keyed_value
+
+#: PostgreSQL password file names.
+PGPASS_NAMES = frozenset({".pgpass", "pgpass.conf"})
+#: Maven's settings file (user `~/.m2/settings.xml`, or one committed for CI).
+MAVEN_SETTINGS = frozenset({"settings.xml"})
+_XML_SECRET = re.compile(r"<(password|passphrase)>\s*([^<]*?)\s*</\1>", re.IGNORECASE)
+_CONNECTION_PASSWORD = re.compile(
+    r"""(?i)(?:^|[;"'\s])(?:password|pwd)\s*=\s*(?P<value>[^;"'\r\n]+)""")
+
+
+def credential_file_hits(path: str, lines: Sequence[str]) -> list[Hit]:
+    """The passwords of `lines` (a file at repository path `path` read for secret material):
+    `.pgpass` entries, Maven `settings.xml` elements, and connection-string passwords in any
+    such file, in line order, each (line, value) once."""
+    name = PurePosixPath(path).name.lower()
+    out: list[Hit] = []
+    for number, line in enumerate(lines, start=1):
+        if COMMENT_ONLY.match(line):
+            continue
+        if name in PGPASS_NAMES:
+            fields = _split_pgpass(line)
+            if len(fields) == 5:
+                out.extend(_hit(number, _unescape(fields[4])))
+        elif name in MAVEN_SETTINGS:
+            for match in _XML_SECRET.finditer(line):
+                value = match.group(2)
+                if not (value.startswith("{") and value.endswith("}")):
+                    out.extend(_hit(number, value))
+        for match in _CONNECTION_PASSWORD.finditer(line):
+            out.extend(_hit(number, match.group("value").strip()))
+    seen: set[tuple[int, str]] = set()
+    unique = []
+    for hit in out:
+        if (hit.line, hit.redacted) not in seen:
+            seen.add((hit.line, hit.redacted))
+            unique.append(hit)
+    return unique
+
+
+def _hit(number: int, value: str) -> list[Hit]:
+    hit = keyed_value(number, "password", value) if value else None
+    return [hit] if hit is not None else []
+
+
+def _split_pgpass(line: str) -> list[str]:
+    """The `:`-separated fields of a `.pgpass` line (`\\:` is a literal colon)."""
+    fields, current, escaped = [], [], False
+    for char in line.rstrip("\r\n"):
+        if escaped:
+            current.append("\\" + char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == ":":
+            fields.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    fields.append("".join(current))
+    return fields
+
+
+def _unescape(field: str) -> str:
+    return re.sub(r"\\(.)", r"\1", field)
