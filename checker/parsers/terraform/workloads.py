@@ -112,11 +112,14 @@ def workload_facet(rtype: str, roles: Node, entry: CatalogueEntry, address: str,
     identities those attributes name (`aws_iam_role.app`, `google_service_account.app`),
     `principals` their literal role ARNs and service account emails (`aws-role:arn:...`,
     `gcp-sa:...`); `derived_from` is the workload's own address, so the generic approval rule
-    skips it. A Kubernetes workload resource (`POD_SPECS`) gets `pod_facet` instead
-    (references and principals unused); None when it has no pod spec block.
+    skips it. None when no role attribute is present (the workload runs as no identity). A
+    Kubernetes workload resource (`POD_SPECS`) gets `pod_facet` instead (references and
+    principals unused); None when it has no pod spec block.
     """
     if rtype in POD_SPECS:
         return pod_facet(rtype, roles, entry.kind, address, metadata)
+    if not roles.attrs:
+        return None  # runs as no identity (an EC2 instance without a profile)
     return IdentityObject(
         kind=entry.kind, platform=entry.platform, type=rtype, address=address,
         location=Location(roles.doc.path, roles.start, roles.end),
