@@ -62,3 +62,12 @@ def test_placeholders_references_and_encrypted_values_are_no_secret(path: str,
 def test_a_pgpass_password_with_an_escaped_colon_is_read_whole() -> None:
     (hit,) = credential_file_hits(".pgpass", [f"db:5432:app:app:{PASSWORD}\\:x"])
     assert (hit.line, hit.key) == (1, "password")
+
+
+def test_an_authorization_header_directive_is_read_and_a_variable_is_not() -> None:
+    lines = [f'    proxy_set_header Authorization "Bearer {PASSWORD}";',
+             '    proxy_set_header Authorization "Bearer $upstream_token";',
+             "    # curl -H 'Authorization: Bearer <token>'"]
+    hits = credential_file_hits("nginx.conf", lines)
+    assert [(h.line, h.key) for h in hits] == [(1, "Authorization")]
+    assert PASSWORD not in hits[0].redacted

@@ -1,6 +1,7 @@
 """Passwords in credential files whose values are not `key = value` text: PostgreSQL's
-`.pgpass`, Maven's `settings.xml`, and connection strings (`Server=db;Password=...;`) in any
-configuration file read for secret material (.NET's `appsettings*.json` among them).
+`.pgpass`, Maven's `settings.xml`, and, in any configuration file read for secret material,
+connection strings (`Server=db;Password=...;`, .NET's `appsettings*.json` among them) and
+`Authorization` headers written as directives (nginx's `proxy_set_header`).
 
 Each value is judged as `checker.secrets.hardcoded` judges a `password: value` pair
 (`keyed_value`: placeholders, references such as `${env.DB_PASSWORD}`, the password length),
@@ -32,6 +33,12 @@ PGPASS_NAMES = frozenset({".pgpass", "pgpass.conf"})
 #: Maven's settings file (user `~/.m2/settings.xml`, or one committed for CI).
 MAVEN_SETTINGS = frozenset({"settings.xml"})
 _XML_SECRET = re.compile(r"<(password|passphrase)>\s*([^<]*?)\s*</\1>", re.IGNORECASE)
+#: An HTTP `Authorization` header written as a directive (`proxy_set_header Authorization
+#: "Bearer <token>";` in nginx, https://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_set_header)
+#: or `-H "Authorization: Bearer <token>"`: the scheme and the credential.
+_AUTH_DIRECTIVE = re.compile(
+    r"""(?i)\b(?P<key>(?:proxy-)?authorization)["']?\s*:?\s*["']?"""
+    r"""(?P<scheme>bearer|token|basic)\s+(?P<value>[^"'\s;]+)""")
 _CONNECTION_PASSWORD = re.compile(
     r"""(?i)(?:^|[;"'\s])(?:password|pwd)\s*=\s*(?P<value>[^;"'\r\n]+)""")
 
@@ -56,6 +63,10 @@ def credential_file_hits(path: str, lines: Sequence[str]) -> list[Hit]:
                     out.extend(_hit(number, value))
         for match in _CONNECTION_PASSWORD.finditer(line):
             out.extend(_hit(number, match.group("value").strip()))
+        for match in _AUTH_DIRECTIVE.finditer(line):
+            hit = keyed_value(number, match.group("key"),
+                              f"{match.group('scheme')} {match.group('value')}")
+            out.extend([hit] if hit is not None else [])
     seen: set[tuple[int, str]] = set()
     unique = []
     for hit in out:
