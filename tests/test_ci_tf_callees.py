@@ -175,3 +175,23 @@ def test_agent_adding_a_tf_var_to_a_composite_action_blocks(
     assert code == 1
     assert _found(findings) == [
         ("NHI106", path, f"{path}#runs.terraform-inputs", 11, True)]
+
+
+def test_the_pre_commit_hook_reads_the_callee_from_the_index(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`hook` (the staged change) reads the unchanged reusable workflow from the index and
+    HEAD, as `check` reads it from the range's revisions."""
+    repo = make_repo()
+    base, head = REUSABLE_CASE
+    repo.commit({"main.tf": MAIN_TF, **base}, author=HUMAN)
+    repo.stage(head)
+    monkeypatch.chdir(repo.path)
+    monkeypatch.setenv("GIT_AUTHOR_NAME", AGENT[0])
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", AGENT[1])
+    code = main(["hook", "--format", "json"])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    assert _found([f for f in findings if f["rule_id"] == "NHI106"]) == [
+        ("NHI106", ".github/workflows/deploy.yml",
+         ".github/workflows/deploy.yml#jobs.deploy.terraform-inputs", 9, True)]
+    assert code == 1
