@@ -27,6 +27,7 @@ from checker.model import (
     Verdict,
 )
 from checker.parsers import FORMATS, TOKENS, VALUE_FORMATS, build_parsers, gitlab_ci, parser_for
+from checker.parsers.ci_tf_inputs import callee_inputs, local_callees
 from checker.parsers.suppressions import suppressions_in
 from checker.policy.catalogue import Catalogue, load_catalogue
 from checker.policy.config import Config
@@ -158,6 +159,7 @@ def _plan(
     tokens = build_tokens(catalogue) if prefilter else None
     problems: list[ParseProblem] = []
     gitlab_includes = gitlab_ci.included_paths([*context, *sources])
+    callees = callee_inputs([*context, *sources])  # local workflows/actions running Terraform
     modules = group_modules(list({s.path: s for s in [*context, *sources]}.values()))
     homes = module_homes([*context, *sources])  # a var file elsewhere: read by no module
     jobs: list[Job] = []
@@ -197,9 +199,11 @@ def _plan(
             if isinstance(text, ParseProblem):
                 problems.append(text)
                 continue
+        called = {p: callees[p] for p in local_callees(src.raw.decode("utf-8", "replace"))
+                  if p in callees} if callees and fmt == "github_actions" else None
         identities = (fmt not in VALUE_FORMATS or value_identities(fmt, src.path, homes)) and (
             tokens is None or may_define_identity(fmt, src.raw, tokens, config.max_file_bytes)
-            or (fmt == "terraform" and calls_local_module(src.raw))
+            or (fmt == "terraform" and calls_local_module(src.raw)) or bool(called)
         )
         module = (
             modules.get(module_directory(src.path))
@@ -207,7 +211,7 @@ def _plan(
             else None
         )
         job = functools.partial(_analyse_file, fmt, identities, module=module, secrets=secrets,
-                                shared=shared)
+                                shared=shared, callees=called)
         jobs += [(job, src)] * (secrets or bool(identities))
     return jobs, problems
 
@@ -245,14 +249,15 @@ def warm_parsers(terraform: bool = True) -> Catalogue:
 def _analyse_file(
     fmt: str, identities: bool, src: SourceFile, catalogue: Catalogue,
     module: ModuleSources | None = None, secrets: bool = True,
-    shared: SharedDocuments | None = None,
+    shared: SharedDocuments | None = None, callees: Mapping[str, frozenset[str]] | None = None,
 ) -> ParseResult:
     """One budgeted job: the secret-material scan of `src` and, when `identities` (the
     pre-filter kept it), its format parser. Identity objects first, then facets.
 
     A `.tf` file the format parser reads is parsed by python-hcl2 once (`terraform.load`) and
     the result handed to both the parser and the secret scan (the parse is most of the cost).
-    `module` is its directory's value files (read inside this job, so under its budget).
+    `module` is its directory's value files (read inside this job, so under its budget);
+    `callees` a workflow's local callees that hand inputs to Terraform (`callee_inputs`).
     A large multi-document manifest is read a document at a time, each distinct document of
     the batch once (`shared`, see `checker.sources.documents`).
     """
@@ -270,7 +275,7 @@ def _analyse_file(
         return secret_scan.scan(one, fmt)
 
     def parse(one: SourceFile) -> ParseResult:
-        return parser_for(fmt)(one, catalogue)
+        return parser_for(fmt, callees)(one, catalogue)
 
     result: ParseResult | None
     if shared is not None and fmt == "kubernetes":

@@ -201,7 +201,8 @@ resource "aws_iam_policy" "p" {
 FILESETS: dict[str, tuple[str, str]] = {
     "variable": (FILESET % ("", 'fileset(var.dir, "*.json")'),
                  '`fileset(var.dir, "*.json")` (unknown function fileset() (directory not known '
-                 "before apply: every matching file of the module is an input))"),
+                 "before apply: every matching file of the module is an input, files elsewhere "
+                 "are not read))"),
     "variable-default": (FILESET % ('\n  default = "policies"', 'fileset(var.dir, "*.json")'),
                          '`fileset("policies/*.json")` (unknown function fileset())'),
     "interpolated": (FILESET % ("", 'fileset("${path.module}/${var.dir}", "*.json")'),

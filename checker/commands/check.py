@@ -17,6 +17,7 @@ from pathlib import Path
 from checker import git
 from checker.change import ChangeSet
 from checker.commands.base_policy import baseline_at, config_at
+from checker.commands.ci_callees import callee_files
 from checker.commands.commit_meaning import TreeMeaning
 from checker.commands.event import event_range, github_event, pre_push_range
 from checker.commands.git_sources import (
@@ -186,9 +187,12 @@ def read_range(args: argparse.Namespace, worker: ParseWorker | None) -> Iterator
              sources(base_blobs, base) + to_parse(base_siblings, changeset)],
             load_catalogue(), config, worker,
             contexts=[siblings + chart_files(repo, head, [f.path for f in live])
-                      + gitlab_files(repo, head, [f.path for f in live], config.max_file_bytes),
+                      + gitlab_files(repo, head, [f.path for f in live], config.max_file_bytes)
+                      + callee_files(repo, head, head_sources, config.max_file_bytes),
                       base_siblings + chart_files(repo, base, list(base_paths))
-                      + gitlab_files(repo, base, list(base_paths), config.max_file_bytes)],
+                      + gitlab_files(repo, base, list(base_paths), config.max_file_bytes)
+                      + callee_files(repo, base, sources(base_blobs, base),
+                                     config.max_file_bytes)],
         )
         baseline = baseline_at(repo, base, config)
         rendered = rendered_change(repo, changeset, config, head)  # while the worker parses

@@ -135,7 +135,9 @@ def module_siblings(
     Files read with `file()`/`templatefile()` (policy and trust documents) are inputs too: a
     changed document (`modules.may_be_document`: a README is none) makes every module in a
     directory above it, or anywhere in the repository whose `.tf` text names the document's
-    file name (one `git grep`), whose `.tf` text references it a changed module (its `.tf`
+    file name or calls `fileset()` (one `git grep`; a glob `fileset("${path.module}/../policies",
+    "*.json")` selects files outside its module), whose `.tf` text references it a changed
+    module (its `.tf`
     files are listed to find out), and the files
     the module files (these and `changed_sources`, the caller's changed files at `rev`)
     reference are read as well, at `rev`, and the `.tf` files of the local modules they call
@@ -145,8 +147,9 @@ def module_siblings(
     directories = module_directories(changed)
     documents = sorted(p for p in changed if may_be_document(p))
     if documents:  # the directories above them, and any whose `.tf` text names one
-        named = git.grep_directories(
-            repo, rev, sorted({p.rsplit("/", 1)[-1] for p in documents}), (".tf", ".tofu"))
+        named = git.grep_directories(  # and any with a `fileset()`, whose glob may select one
+            repo, rev, sorted({p.rsplit("/", 1)[-1] for p in documents} | {"fileset("}),
+            (".tf", ".tofu"))
         above = sorted({a for p in documents for a in _ancestors(p)}.union(named)
                        - set(directories))
         configs = git.read_directory_entries(

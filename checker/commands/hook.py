@@ -14,6 +14,7 @@ from pathlib import Path
 from checker import git
 from checker.change import ChangeSet, Provenance
 from checker.commands.base_policy import baseline_at, config_at
+from checker.commands.ci_callees import callee_files
 from checker.commands.gate_files import TrustInputs, staged_trust
 from checker.commands.git_sources import (
     ChangeRead,
@@ -108,9 +109,13 @@ def read_staged(args: argparse.Namespace, worker: ParseWorker | None) -> StagedR
              sources(base_blobs, changeset.base) + to_parse(base_siblings, changeset)],
             catalogue, config, worker,
             contexts=[siblings + chart_files(repo, None, [f.path for f in live])
-                      + gitlab_files(repo, None, [f.path for f in live], config.max_file_bytes),
+                      + gitlab_files(repo, None, [f.path for f in live], config.max_file_bytes)
+                      + callee_files(repo, None, head_sources, config.max_file_bytes),
                       base_siblings + (chart_files(repo, changeset.base, list(base_paths))
                                        + gitlab_files(repo, changeset.base, list(base_paths),
+                                                      config.max_file_bytes)
+                                       + callee_files(repo, changeset.base,
+                                                      sources(base_blobs, changeset.base),
                                                       config.max_file_bytes)
                                        if changeset.base else [])],
         )

@@ -8,6 +8,7 @@ imported when it is called, so importing `checker.parsers.common` or `checker.sa
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Protocol
 
@@ -41,11 +42,12 @@ VALUE_FORMATS = frozenset({"terraform_vars", "terraform_state", "hcl", "secret_v
 TOKENS = "format_tokens"
 
 
-def parser_for(fmt: str) -> Parser:
+def parser_for(fmt: str, callees: Mapping[str, frozenset[str]] | None = None) -> Parser:
     """The parser of `fmt` (a key of `build_parsers()`), importing only its own module: a
     workflow or manifest is parsed without loading python-hcl2 (the Terraform parser's import
     and grammar are most of a parse process's start). Raises `KeyError` for a format without
-    a parser, as the registry does."""
+    a parser, as the registry does. A GitHub Actions parser reads its local callees' Terraform
+    inputs from `callees` (`checker.parsers.ci_tf_inputs.callee_inputs`)."""
     if fmt == "kubernetes":
         from checker.parsers import kubernetes
 
@@ -53,7 +55,8 @@ def parser_for(fmt: str) -> Parser:
     if fmt == "github_actions":
         from checker.parsers import github_actions
 
-        return github_actions.parse
+        return functools.partial(github_actions.parse, callees=callees) if callees else (
+            github_actions.parse)
     if fmt == "gitlab_ci":
         from checker.parsers import gitlab_ci
 

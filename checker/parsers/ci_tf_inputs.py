@@ -18,20 +18,37 @@ Shape (like `checker.parsers.terraform.unread`): an `IdentityObject` of type
 one `Unresolved` per input: `attribute` `-var NAME`, `-var-file PATH` or the environment
 variable's name, `expression` a digest of its value (never the value: it may be a secret),
 `line` the line of the `run:`/script text or `env:`/`variables:` key that sets it. Judged by NHI106
-(`checker.checks.unread`); none for a job that runs no Terraform or sets no input.
+(`checker.checks.unread`); none for a job that runs no Terraform or sets no input. A composite
+action's `runs.steps` are read as one job's, addressed `<action.yml>#runs.terraform-inputs`.
+
+Through a local callee: a job that calls a reusable workflow of the repository
+(`uses: ./.github/workflows/tf.yml`,
+https://docs.github.com/en/actions/sharing-automations/reusing-workflows#calling-a-reusable-workflow)
+or a step that runs a local composite action (`uses: ./.github/actions/tf`, its `action.yml`
+or `action.yaml`,
+https://docs.github.com/en/actions/sharing-automations/creating-actions/creating-a-composite-action)
+hands it `with:` values. When the callee runs Terraform, each `with:` input it reads
+(`${{ inputs.NAME }}` anywhere in its text: in a `-var`, a `TF_VAR_*`, or an `env:` or
+working directory its Terraform run uses) is a Terraform input of the caller's job, an
+`Unresolved` named `with.NAME (<callee path>)` at the `with:` key's line. Which inputs each
+callee reads is `callee_inputs` (the callee files come from the caller's side of the change:
+`checker.commands.ci_callees`); a callee that is not among them gives nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import posixpath
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 
-from yaml.nodes import Node, ScalarNode
+from yaml.nodes import MappingNode, Node, ScalarNode
 
-from checker.model import UNREAD, IdentityObject, Location, Unresolved
+from checker.decode import decode
+from checker.model import UNREAD, IdentityObject, Location, SourceFile, Unresolved
 from checker.safeyaml import end_line_of, get, items, line_of, scalar_text, sequence
+from checker.safeyaml.load import load_text
 
 #: The facet's type.
 TYPE = f"{UNREAD}ci-var"
@@ -43,12 +60,33 @@ _FLAG = re.compile(r"""(?<![\w-])--?(var|var-file)(?:=|\s+)(?:'([^']*)'|"([^"]*)
 _ENV = re.compile(r"^(?:TF_VAR_\w+|TF_CLI_ARGS(?:_\w+)?)$")
 
 
-def terraform_inputs(path: str, lines: list[str], job_id: str, job_key: Node, job: Node,
-                     workflow_env: Node | None) -> IdentityObject | None:
-    """The facet of the Terraform inputs job `job_id` sets (module docstring), or None."""
+#: Callee path (a reusable workflow's, a composite action's `action.yml`) -> the `with:` inputs
+#: it hands to Terraform (`callee_inputs`).
+Callees = Mapping[str, frozenset[str]]
+#: A `uses:` of a file or directory of the repository (`./...`), quoted or not.
+_LOCAL_USES = re.compile(r"""(?m)^[ \t-]*["']?uses["']?[ \t]*:[ \t]*["']?\./([^\s"'#@]*)""")
+#: `inputs.NAME` / `inputs['NAME']` in an expression (`github.event.inputs.NAME` too).
+_INPUT = re.compile(r"""\binputs\s*(?:\.\s*([A-Za-z_][\w-]*)|\[\s*'([^']+)'\s*\])""")
+
+
+def terraform_inputs(path: str, lines: list[str], prefix: str, job_key: Node, job: Node,
+                     workflow_env: Node | None, callees: Callees | None = None
+                     ) -> IdentityObject | None:  # fmt: skip
+    """The facet of the Terraform inputs the job addressed `prefix` (`<path>#jobs.<id>`, or a
+    composite action's `<path>#runs`) sets, directly or through a local callee among
+    `callees` (module docstring), or None."""
     entries: list[Unresolved] = []
     runs = False
+    callees = callees or {}
+    callee = _callee(get(job, "uses"), callees)  # a reusable workflow
+    if callee is not None:
+        runs = True
+        entries.extend(_with(get(job, "with"), callee, callees[callee]))
     for step in sequence(get(job, "steps")):
+        callee = _callee(get(step, "uses"), callees)
+        if callee is not None:
+            runs = True
+            entries.extend(_with(get(step, "with"), callee, callees[callee]))
         run = get(step, "run")
         text = scalar_text(run) if isinstance(run, ScalarNode) else None
         if run is None or text is None or _RUNS.search(text) is None:
@@ -60,7 +98,77 @@ def terraform_inputs(path: str, lines: list[str], job_id: str, job_key: Node, jo
         return None
     entries.extend(_env(get(job, "env")))
     entries.extend(_env(workflow_env))
-    return _facet(path, lines, f"{path}#jobs.{job_id}.terraform-inputs", job_key, job, entries)
+    return _facet(path, lines, f"{prefix}.terraform-inputs", job_key, job, entries)
+
+
+def local_callees(text: str) -> list[str]:
+    """The repository paths a workflow or action text may call locally: for `uses: ./x.yml`
+    the file, for `uses: ./dir` its `dir/action.yml` and `dir/action.yaml`; paths that leave
+    the repository (`..`) are left out."""
+    out: list[str] = []
+    for found in _LOCAL_USES.findall(text):
+        target = posixpath.normpath(found) if found else "."
+        if target.startswith(".."):
+            continue
+        if target.lower().endswith((".yml", ".yaml")):
+            out.append(target)
+        else:
+            out += [posixpath.join(target, n) if target != "." else n
+                    for n in ("action.yml", "action.yaml")]
+    return list(dict.fromkeys(out))
+
+
+def callee_inputs(files: Sequence[SourceFile]) -> dict[str, frozenset[str]]:
+    """Callee path -> the `with:` inputs it hands to Terraform, for every local callee
+    (`local_callees`) of the GitHub Actions files among `files` (under `.github/workflows/`,
+    or an `action.yml`/`action.yaml`) that is among `files` and runs Terraform in a step
+    (`_RUNS`): the names of the `inputs.NAME` its text reads. Unreadable files give nothing."""
+    by_path = {f.path: f for f in files}
+    texts = {f.path: t for f in files if _actions_file(f.path)
+             and isinstance(t := decode(f), str)}
+    out: dict[str, frozenset[str]] = {}
+    for callee in dict.fromkeys(c for t in texts.values() for c in local_callees(t)):
+        text = texts.get(callee) if callee in by_path else None
+        if text is not None and _runs_terraform(text, callee):
+            out[callee] = frozenset(a or b for a, b in _INPUT.findall(text))
+    return out
+
+
+def _actions_file(path: str) -> bool:
+    name = posixpath.basename(path).lower()
+    return name in ("action.yml", "action.yaml") or (
+        "/.github/workflows/" in f"/{path}" and name.endswith((".yml", ".yaml")))
+
+
+def _runs_terraform(text: str, path: str) -> bool:
+    """True when a job's (or a composite action's `runs`) step runs Terraform (`_RUNS`)."""
+    if _RUNS.search(text) is None:
+        return False
+    stream = load_text(text, path)
+    for root in stream.documents:
+        if not isinstance(root, MappingNode):
+            continue
+        jobs = [job for _, _, job in items(get(root, "jobs"))] + [get(root, "runs")]
+        return any(_RUNS.search(scalar_text(run) or "") is not None
+                   for job in jobs for step in sequence(get(job, "steps"))
+                   if isinstance(run := get(step, "run"), ScalarNode))
+    return False
+
+
+def _callee(uses: Node | None, callees: Callees) -> str | None:
+    """The path among `callees` a job's or step's `uses:` calls, else None."""
+    text = scalar_text(uses) if isinstance(uses, ScalarNode) else None
+    return next((p for p in local_callees(f"uses: {text}") if p in callees), None) if (
+        text and callees) else None
+
+
+def _with(with_: Node | None, callee: str, reads: frozenset[str]) -> Iterator[Unresolved]:
+    """The `with:` inputs the callee hands to Terraform (`reads`), as entries (value digests)."""
+    for name, key, value in items(with_):
+        if name in reads:
+            text = scalar_text(value) if isinstance(value, ScalarNode) else None
+            yield Unresolved(f"with.{name} ({callee})", _digest(text),
+                             f"{_REASON} through {callee}", line_of(key))
 
 
 def gitlab_terraform_inputs(path: str, lines: list[str], name: str, job_key: Node, job: Node,

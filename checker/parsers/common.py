@@ -167,10 +167,12 @@ _MAX_CANDIDATES = 16
 
 def literal_assignments(raws: Iterable[bytes]) -> dict[str, list[str]]:
     """NAME -> the literal strings assigned to it (`NAME = "x"`) in the Terraform files
-    `raws` (a byte scan; `default` collects variable defaults), for `file_references`."""
+    `raws` (a byte scan; `default` collects variable defaults), for `file_references` and
+    `fileset_candidates`; `${path.module}` (`path.root`, `path.cwd`) in one is `.`, the
+    module's own directory (`"${path.module}/../policies"` is `"./../policies"`)."""
     found: dict[str, list[str]] = {}
     for raw in raws:
-        for m in _LITERAL_ASSIGN.finditer(raw.decode("utf-8", "replace")):
+        for m in _LITERAL_ASSIGN.finditer(_PATH_REF.sub(".", raw.decode("utf-8", "replace"))):
             found.setdefault(m.group(1), []).append(m.group(2))
     return found
 
@@ -186,11 +188,49 @@ def fileset_globs(directory: str, text: str) -> list[str]:
     calls in Terraform text `text` of the module in `directory`, each once, in order."""
     found: list[str] = []
     for m in FILESET_CALL.finditer(text):
-        base = file_reference(directory, m.group(1)) if m.group(1) not in (None, "", ".") and (
-            _PATH_REF.sub(".", m.group(1)) != ".") else (directory or None)
-        glob = f"{base}/{m.group(2)}" if base else m.group(2) if directory == "" else None
-        if glob is not None and glob not in found:
+        own = m.group(1) in (None, "", ".") or _PATH_REF.sub(".", m.group(1)) == "."
+        base = directory if own else file_reference(directory, m.group(1))
+        if base is None:
+            continue  # an expression (`fileset_expressions`) or outside (`fileset_outside`)
+        glob = f"{base}/{m.group(2)}" if base else m.group(2)
+        if glob not in found:
             found.append(glob)
+    return found
+
+
+def fileset_outside(directory: str, text: str) -> list[str]:
+    """The `fileset()` calls (as `fileset("<dir>", "<pattern>")`) in Terraform text `text` of
+    the module in `directory` whose literal directory is outside the repository (absolute, or
+    `..` above its root): no file they select can be read."""
+    found: list[str] = []
+    for m in FILESET_CALL.finditer(text):
+        arg = m.group(1)
+        literal = arg not in (None, "") and "${" not in _PATH_REF.sub(".", arg)
+        if literal and _PATH_REF.sub(".", arg) != "." and file_reference(directory, arg) is None:
+            call = f'fileset("{arg}", "{m.group(2)}")'
+            if call not in found and posixpath.normpath(
+                    posixpath.join(directory, _PATH_REF.sub(".", arg))) != ".":
+                found.append(call)
+    return found
+
+
+def fileset_candidates(directory: str, expr: str, pattern: str,
+                       literals: Mapping[str, Sequence[str]]) -> list[str]:  # fmt: skip
+    """The globs `fileset(<expr>, "<pattern>")` of the module in `directory` selects when the
+    `${local.X}`/`${var.X}` (or bare `local.X`/`var.X`) of its directory expression `expr` is
+    one of the literals `literals` holds (`literal_assignments`; a variable's `default` too),
+    at most `_MAX_CANDIDATES`; empty when none computes (`fileset_expressions`' superset)."""
+    inner = expr[1:-1] if expr.startswith('"') else "${" + expr + "}"
+    candidates = [inner]
+    for part in _VALUE_PART.finditer(inner):
+        values = [*literals.get(part.group(2), ()),
+                  *(literals.get("default", ()) if part.group(1) == "var" else ())]
+        candidates = [c.replace(part.group(0), v) for c in candidates
+                      for v in values][:_MAX_CANDIDATES]
+    found: list[str] = []
+    for candidate in candidates:
+        found += [g for g in fileset_globs(directory, f'fileset("{candidate}", "{pattern}")')
+                  if g not in found] if "${" not in _PATH_REF.sub(".", candidate) else []
     return found
 
 

@@ -49,7 +49,7 @@ from yaml.nodes import MappingNode, Node
 from checker.model import Grant, IdentityObject, Location, ParseResult, SourceFile
 from checker.parsers import common
 from checker.parsers import github_keys as keys
-from checker.parsers.ci_tf_inputs import terraform_inputs
+from checker.parsers.ci_tf_inputs import Callees, terraform_inputs
 from checker.parsers.github_secrets import SecretUse, job_secrets
 from checker.policy.catalogue import Catalogue, CatalogueEntry
 from checker.safeyaml import (
@@ -87,18 +87,21 @@ _IDENTITY_INPUTS = (
 )
 
 
-def parse(source: SourceFile, catalogue: Catalogue) -> ParseResult:
+def parse(source: SourceFile, catalogue: Catalogue, callees: Callees | None = None
+          ) -> ParseResult:  # fmt: skip
     """Find the credentials and token grants in one workflow file.
 
     Reads the first mapping document of the file; a `jobs:` that is null, jobs without
     `steps`, and reusable-workflow jobs (`uses:` at job level) are handled. Returns objects in
-    file order and at most one `ParseProblem` (NHI901/NHI902/NHI903).
+    file order and at most one `ParseProblem` (NHI901/NHI902/NHI903). `callees` are the local
+    reusable workflows and actions that hand `with:` inputs to Terraform
+    (`ci_tf_inputs.callee_inputs`).
     """
     stream = load_source(source)
     problems = (stream.problem,) if stream.problem is not None else ()
     for root in stream.documents:
         if isinstance(root, MappingNode):
-            walker = _Workflow(source.path, stream.lines, catalogue, root)
+            walker = _Workflow(source.path, stream.lines, catalogue, root, callees)
             return ParseResult(tuple(walker.objects()), problems)
     return ParseResult((), problems)
 
@@ -106,8 +109,10 @@ def parse(source: SourceFile, catalogue: Catalogue) -> ParseResult:
 class _Workflow:
     """One pass over a workflow document; holds the context every object shares."""
 
-    def __init__(self, path: str, lines: list[str], catalogue: Catalogue, root: MappingNode):
+    def __init__(self, path: str, lines: list[str], catalogue: Catalogue, root: MappingNode,
+                 callees: Callees | None = None):
         self.path = path
+        self.callees = callees
         self.lines = lines
         self.catalogue = catalogue
         self.root = root
@@ -165,8 +170,9 @@ class _Workflow:
         held = job_secrets(job, lambda uses: self._action_entry(uses) is not None,
                            workflow_env)
         steps += [o for u in held if (o := self._secret(u, prefix, job_meta, environment))]
-        tf = terraform_inputs(self.path, self.lines, job_id, job_key, job, workflow_env)
-        extra = [tf] if tf is not None and prefix.endswith(f"#jobs.{job_id}") else []  # NHI106
+        tf = terraform_inputs(self.path, self.lines, prefix, job_key, job, workflow_env,
+                              self.callees)
+        extra = [tf] if tf is not None else []  # NHI106
         perms = get_entry(job, "permissions")
         if perms is None:
             if top_oidc is None:

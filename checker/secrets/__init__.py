@@ -30,6 +30,9 @@ Facets (`type` -> the rule that judges it; `secret_sinks` holds the fact, never 
   only because it holds a private-key header): only the format plugins' matches
   (`find_tokens`), and in YAML the credential-named keys of its `environment:`/`env:` maps;
   a `.netrc` file's passwords (`checker.secrets.config_values`).
+- INI files (`.ini`, `.cfg`, `.conf`, `.pypirc`, `.s3cfg`, `.boto`; format `secret_values`):
+  line by line as above, a `;` comment line read as a `#` one (`config_values.ini_lines`); in
+  a `.cfg`/`.conf` file a password-named key's literal must be random like any secret's.
 - Terraform state (`terraform.tfstate`, `*.tfstate`, `*.tfstate.backup`; format
   `terraform_state`): `terraform_state`, the whole file, and nothing else (state holds every
   resource attribute in plain text, so the file is the finding, not each value in it).
@@ -85,7 +88,15 @@ from checker.model import ParseProblem, ParseResult, SourceFile
 from checker.parsers import TOKENS
 from checker.parsers.kubernetes.key_names import key_name_fields
 from checker.secrets.ci_sinks import github, gitlab
-from checker.secrets.config_values import environment_hits, netrc_hits, netrc_path, yaml_path
+from checker.secrets.config_values import (
+    environment_hits,
+    generic_config,
+    ini_lines,
+    ini_path,
+    netrc_hits,
+    netrc_path,
+    yaml_path,
+)
 from checker.secrets.credential_files import credential_file_hits
 from checker.secrets.facets import hardcoded_object, state_object
 from checker.secrets.hardcoded import Hit, find_hardcoded, find_tokens
@@ -120,10 +131,13 @@ def scan(source: SourceFile, fmt: str, hcl: LoadedHcl | None = None) -> ParseRes
             hits = sorted([*hits, *(h for h in environment_hits(lines)
                                     if (h.line, h.redacted) not in seen)], key=lambda h: h.line)
         return ParseResult(tuple(hardcoded_object(source.path, hit) for hit in hits))
+    if fmt == "secret_values" and ini_path(source.path):
+        lines = ini_lines(lines)  # `; password = x` is a comment (`config_values`)
     sealed = encrypted_lines(lines) if fmt == "kubernetes" else frozenset()
     names = key_name_fields(text, source.path) if fmt == "kubernetes" else frozenset()
     out = [hardcoded_object(source.path, hit)
-           for hit in find_hardcoded(lines, names, template=fmt == "secret_template")
+           for hit in find_hardcoded(lines, names, template=fmt == "secret_template" or (
+               fmt == "secret_values" and generic_config(source.path)))
            if hit.line not in sealed]
     if fmt == "secret_values" and netrc_path(source.path):
         out.extend(hardcoded_object(source.path, hit) for hit in netrc_hits(lines))

@@ -16,6 +16,15 @@ other secrets), so a real value is a `Hit` and `changeme` is not.
   on one line or several; a `macdef` body (up to a blank line) is a macro, not tokens.
   Sources: https://www.gnu.org/software/inetutils/manual/html_node/The-_002enetrc-file.html,
   https://everything.curl.dev/usingcurl/netrc.html.
+- INI files (`.ini`, `.cfg`, `.conf`, and the INI credential files `.pypirc`, `.s3cfg`,
+  `.boto`: `ini_path`): a line whose first non-blank character is `;` is a comment, as one
+  starting with `#` is (Python's `configparser`,
+  https://docs.python.org/3/library/configparser.html#supported-ini-file-structure);
+  `ini_lines` writes it as a `#` comment, so only a value whose format proves it is a
+  credential counts there. `key = value` and `key: value` lines are read as in `.env`, except
+  that in a `.cfg` or `.conf` file (`generic_config`: suffixes many programs' own syntaxes
+  share, such as nsswitch's `passwd: files`) a password-named key's literal must be as long and
+  random as any secret's, as in a dotenv template (`hardcoded.find_hardcoded(template=True)`).
 """
 
 from __future__ import annotations
@@ -37,6 +46,31 @@ _NETRC_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|\S+')
 def yaml_path(path: str) -> bool:
     """True when repository path `path` names a YAML file (`.yml`, `.yaml`)."""
     return path.lower().endswith((".yml", ".yaml"))
+
+
+#: The file names of `ini_path`: INI by suffix, and INI credential files by name.
+INI_SUFFIXES = (".ini", ".cfg", ".conf")
+INI_NAMES = frozenset({".pypirc", ".s3cfg", ".boto"})
+_INI_COMMENT = re.compile(r"^([ \t]*);")
+
+
+def ini_path(path: str) -> bool:
+    """True when repository path `path` is an INI file (`INI_SUFFIXES`, `INI_NAMES`)."""
+    name = PurePosixPath(path).name.lower()
+    return name.endswith(INI_SUFFIXES) or name in INI_NAMES
+
+
+def generic_config(path: str) -> bool:
+    """True when repository path `path` ends in `.cfg` or `.conf` and is no INI credential file
+    (`INI_NAMES`): a short password-named value there is not read as a password."""
+    name = PurePosixPath(path).name.lower()
+    return name.endswith((".cfg", ".conf")) and name not in INI_NAMES
+
+
+def ini_lines(lines: Sequence[str]) -> list[str]:
+    """`lines` of an INI file with each `;` comment line written as a `#` one (the `;` replaced
+    in place: columns and line numbers are kept)."""
+    return [_INI_COMMENT.sub(r"\1#", line, count=1) for line in lines]
 
 
 def netrc_path(path: str) -> bool:

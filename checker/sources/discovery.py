@@ -56,10 +56,15 @@ def reads_hcl(paths: Iterable[str]) -> bool:
 #: (`secret_values`), like a dotenv file: Java `.properties` (Spring Boot's
 #: `application.properties`, `spring.datasource.password=`,
 #: https://docs.spring.io/spring-boot/reference/features/external-config.html), INI (`[section]`
-#: and `key = value`, Python's `configparser`,
-#: https://docs.python.org/3/library/configparser.html#supported-ini-file-structure) and TOML
+#: and `key = value` or `key: value`, Python's `configparser`,
+#: https://docs.python.org/3/library/configparser.html#supported-ini-file-structure), also
+#: named `.cfg` and `.conf` (pip's `pip.conf`,
+#: https://pip.pypa.io/en/stable/topics/configuration/#configuration-files; `setup.cfg`,
+#: https://setuptools.pypa.io/en/latest/userguide/declarative_config.html;
+#: boto's `/etc/boto.cfg`, https://github.com/boto/boto/blob/develop/docs/source/boto_config_tut.rst;
+#: rclone's `rclone.conf`, https://rclone.org/commands/rclone_config_file/), and TOML
 #: (`key = "value"`, https://toml.io/en/v1.0.0#keyvalue-pair).
-CONFIG_SUFFIXES = (".properties", ".ini", ".toml")
+CONFIG_SUFFIXES = (".properties", ".ini", ".cfg", ".conf", ".toml")
 #: The file names `walk` yields (by lower-cased suffix); `classify` decides on each.
 _WALK_SUFFIXES = (".tf", ".tofu", ".tf.json", ".tfvars", ".hcl", ".yml", ".yaml", ".json",
                   ".env", *STATE_SUFFIXES, *CONFIG_SUFFIXES, *JSONNET_SUFFIXES)  # fmt: skip
@@ -103,13 +108,14 @@ _HELM_VALUES = re.compile(r"^(?:[\w.-]+[.-])?values(?:[.-][\w.-]+)?\.ya?ml$")
 #: of ftp, curl and git (`_netrc` on Windows; `machine host login user password secret`,
 #: https://www.gnu.org/software/inetutils/manual/html_node/The-_002enetrc-file.html,
 #: https://everything.curl.dev/usingcurl/netrc.html; read by `checker.secrets.config_values`),
-#: s3cmd's `.s3cfg` (`access_key`/`secret_key`, https://s3tools.org/kb/item14.htm), PostgreSQL's
-#: `.pgpass`, Maven's `settings.xml` and .NET's `appsettings*.json` (read by
+#: s3cmd's `.s3cfg` (`access_key`/`secret_key`, https://s3tools.org/kb/item14.htm) and boto's
+#: `~/.boto` (https://github.com/boto/boto/blob/develop/docs/source/boto_config_tut.rst), both INI;
+#: PostgreSQL's `.pgpass`, Maven's `settings.xml` and .NET's `appsettings*.json` (read by
 #: `checker.secrets.credential_files`).
 CREDENTIAL_NAMES = frozenset({"id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk",
                               "id_ed25519_sk", ".npmrc", ".pypirc", "credentials",
-                              ".dockerconfigjson", ".netrc", "_netrc", ".s3cfg", ".pgpass",
-                              "pgpass.conf", "settings.xml"})
+                              ".dockerconfigjson", ".netrc", "_netrc", ".s3cfg", ".boto",
+                              ".pgpass", "pgpass.conf", "settings.xml"})
 CREDENTIAL_SUFFIXES = (".pem", ".key", ".p8")
 _DOCKER_CONFIG = ".docker/config.json"
 #: .NET configuration (https://learn.microsoft.com/en-us/aspnet/core/fundamentals/configuration/).

@@ -18,7 +18,7 @@ run, where python-hcl2 is never imported.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import PurePosixPath
 
 from checker.globs import glob_match
@@ -27,6 +27,7 @@ from checker.parsers.common import (
     VAR_FILE_DIRS,
     file_reference,
     file_references,
+    fileset_candidates,
     fileset_expressions,
     fileset_globs,
     is_terragrunt,
@@ -158,8 +159,9 @@ def referenced_files(sources: Iterable[SourceFile]) -> set[str]:
 
 def _literals(configs: Sequence[SourceFile]) -> dict[str, dict[str, list[str]]]:
     """directory -> `literal_assignments` of its files among `configs` (those with a call
-    whose path reads a value only)."""
-    wanted = {module_directory(s.path) for s in configs if b"file(" in s.raw and b"${" in s.raw}
+    whose path reads a value only, or a `fileset()`)."""
+    wanted = {module_directory(s.path) for s in configs
+              if (b"file(" in s.raw and b"${" in s.raw) or b"fileset(" in s.raw}
     return {d: literal_assignments(s.raw for s in configs if module_directory(s.path) == d)
             for d in wanted}
 
@@ -189,16 +191,23 @@ def referencing(changed: Iterable[str], configs: Iterable[SourceFile]) -> list[s
     literals = _literals(files)
     return sorted({module_directory(s.path) for s in files if wanted.intersection(
         file_references(s.path, s.raw, literals.get(module_directory(s.path))))
-        or any(glob_match(p, g) for g in _fileset_globs(s) for p in wanted)})
+        or any(glob_match(p, g) for g in _fileset_globs(s, literals) for p in wanted)})
 
 
-def _fileset_globs(src: SourceFile) -> list[str]:
-    """The `fileset()` globs of a `.tf` file (`checker.parsers.common.fileset_globs`)."""
+def _fileset_globs(src: SourceFile, literals: Mapping[str, Mapping[str, Sequence[str]]]
+                   ) -> list[str]:  # fmt: skip
+    """The `fileset()` globs of a `.tf` file (`checker.parsers.common.fileset_globs`); for a
+    directory that is an expression, the globs it computes to with the literals of the file's
+    module (`literals`: directory -> `literal_assignments`, a directory outside the module
+    too: `"${path.module}/${local.dir}"`, `local.dir = "../policies"`), and the pattern under
+    the whole module (`fileset_expressions`)."""
     if b"fileset(" not in src.raw:
         return []
     directory, text = module_directory(src.path), src.raw.decode("utf-8", "replace")
+    known = literals.get(directory, {})
     return [*fileset_globs(directory, text),
-            *(glob for _, _, glob in fileset_expressions(directory, text))]
+            *(g for expr, pattern, glob in fileset_expressions(directory, text)
+              for g in [*fileset_candidates(directory, expr, pattern, known), glob])]
 
 
 def group_modules(sources: Sequence[SourceFile]) -> dict[str, ModuleSources]:
@@ -220,9 +229,10 @@ def group_modules(sources: Sequence[SourceFile]) -> dict[str, ModuleSources]:
             found.setdefault(var_file_module(src.path), []).append(src)
         if is_config_file(src.path):
             configs.setdefault(module_directory(src.path), []).append(src)
+    literals = _literals([s for files in configs.values() for s in files])
     for directory, files in configs.items():
         named = referenced_files(files)  # and the files of `sources` a `fileset()` selects
-        named.update(p.path for f in files for g in _fileset_globs(f) for p in sources
+        named.update(p.path for f in files for g in _fileset_globs(f, literals) for p in sources
                      if glob_match(p.path, g) and not is_module_file(p.path))
         for callee in local_module_directories(files) - {directory}:
             named.update(s.path for s in configs.get(callee, ()))

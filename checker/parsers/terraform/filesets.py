@@ -7,7 +7,12 @@ with a literal directory (or `path.module`) selects the files of one glob
 `local.dir`, `"${path.module}/${var.env}"`) is computed from the module's values when it can
 be; else the glob is every file of the pattern under the module
 (`checker.parsers.common.fileset_expressions`). A `for_each = local.files` whose local calls
-`fileset()` is read through the local's definition (the local an input too).
+`fileset()` is read through the local's definition (the local an input too). A directory
+outside the module but inside the repository (`"${path.module}/../policies"`, or a variable or
+local whose value is such a path) selects repository files like any other: each is an input.
+A directory outside the repository (absolute, or `..` above its root) selects files nhi-gate
+cannot read: the entry says so (`... (directory outside the repository: its files are not
+read)`), and an uncomputed one says that files outside the module are not read.
 """
 
 from __future__ import annotations
@@ -18,7 +23,13 @@ import re
 from checker import model
 from checker.globs import glob_match
 from checker.model import Location, ModuleSources
-from checker.parsers.common import fileset_expressions, fileset_globs
+from checker.parsers.common import (
+    fileset_candidates,
+    fileset_expressions,
+    fileset_globs,
+    fileset_outside,
+    literal_assignments,
+)
 from checker.parsers.terraform.expressions import Unresolved
 from checker.parsers.terraform.nodes import Block
 from checker.parsers.terraform.resolver import Resolver
@@ -26,6 +37,8 @@ from checker.parsers.terraform.values import Inputs, module_values
 
 _PATH_REF = re.compile(r"\$\{\s*path\.(?:module|root|cwd)\s*\}|\bpath\.(?:module|root|cwd)\b")
 _LOCAL = re.compile(r"\blocal\.([A-Za-z_][\w-]*)")
+#: Why a `fileset()` of a directory outside the repository selects nothing nhi-gate reads.
+_OUTSIDE = " (directory outside the repository: its files are not read)"
 
 
 def fileset_reads(block: Block, module: ModuleSources | None, directory: str,
@@ -43,12 +56,15 @@ def fileset_reads(block: Block, module: ModuleSources | None, directory: str,
     for name in ("for_each", "count"):
         line = block.node.line(name)
         for text in _texts(block, name, module, inputs):
+            entries += [model.Unresolved(name, call, "unknown function fileset()" + _OUTSIDE, line)
+                        for call in fileset_outside(directory, text)]
             globs = [(f'fileset("{g}")', g, "") for g in fileset_globs(directory, text)]
             for expr, pattern, superset in fileset_expressions(directory, text):
                 exact = _computed(expr, pattern, directory, module)
                 globs += [(f'fileset("{g}")', g, "") for g in exact] or [
                     (f'fileset({expr}, "{pattern}")', superset, " (directory not known before "
-                     "apply: every matching file of the module is an input)")]
+                     "apply: every matching file of the module is an input, files elsewhere are "
+                     "not read)")]
             for shown, glob, why in globs:
                 entries.append(model.Unresolved(name, shown, "unknown function fileset()" + why,
                                                 line))
@@ -81,12 +97,15 @@ def _texts(block: Block, name: str, module: ModuleSources | None,
 def _computed(expr: str, pattern: str, directory: str, module: ModuleSources | None
               ) -> list[str]:  # fmt: skip
     """The glob of `fileset(<expr>, "<pattern>")` when the directory `expr` computes from the
-    module's values (`variable "dir" { default = "policies" }`), else []."""
+    module's values (`variable "dir" { default = "policies" }`), or from the literals its
+    files assign (`fileset_candidates`: a local holding `${path.module}`), else []."""
     try:
         got, _ = Resolver(module).evaluate(_PATH_REF.sub(".", expr).replace('"./', '"', 1)
                                            if expr.startswith('"') else expr, None)
-    except (Unresolved, RecursionError):
-        return []
+    except (Unresolved, RecursionError):  # `local.dir = "${path.module}/../policies"`
+        return fileset_candidates(directory, expr, pattern, literal_assignments(
+            s.raw for s in module.sources)) if module is not None else []
+    got = _PATH_REF.sub(".", got) if isinstance(got, str) else got  # `"${path.module}/../x"`
     if not isinstance(got, str) or "${" in got or '"' in got:
         return []
     return fileset_globs(directory, f'fileset("{got}", "{pattern}")')
