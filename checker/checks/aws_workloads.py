@@ -15,11 +15,14 @@ from checker.checks.account_access import AccountAccess, role_access, switch_mes
 from checker.checks.api import Hit, Subject
 from checker.checks.workload_switch import HUMAN_VARIANT
 from checker.model import IdentityObject
+from checker.parsers.terraform.providers import PROVIDER
 
 
 def is_aws_workload(obj: IdentityObject) -> bool:
-    """True for an AWS workload facet (Lambda, ECS task definition; see module doc)."""
-    return (obj.platform == "aws" and obj.derived_from == obj.address
+    """True for an AWS workload facet (Lambda, ECS task definition; see module doc) or a
+    provider block's facet (the identity Terraform runs as, any platform)."""
+    return ((obj.platform == "aws" or obj.type.startswith(PROVIDER))
+            and obj.derived_from == obj.address
             and any(k.startswith("runsAs.") for k in obj.attribute_lines))
 
 
@@ -71,7 +74,9 @@ def role_approval(subject: Subject) -> Iterator[Hit]:
     role = ", ".join((*obj.references, *obj.principals)) or f"the role in `{attr[7:]}`"
     who = touch.agent or touch.actor_kind
     where = f" in commit {touch.commit[:12]}" if touch.commit else ""
+    what = ("Terraform creates every resource of the configuration with that identity's "
+            "privileges" if obj.type.startswith(PROVIDER)
+            else "the workload gets every privilege of that role")
     yield Hit("NHI101",
               f"{obj.address} was set to run as {role} by {touch.actor_kind} ({who}){where} "
-              "without a human's approval: the workload gets every privilege of that role",
-              attr, lines.get(attr))
+              f"without a human's approval: {what}", attr, lines.get(attr))

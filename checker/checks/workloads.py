@@ -73,7 +73,7 @@ from dataclasses import replace
 from checker.checks import workload_switch
 from checker.checks.account_access import account_access, switch_message
 from checker.checks.api import Context, Hit, Subject
-from checker.checks.aws_workloads import role_approval, role_drift
+from checker.checks.aws_workloads import is_aws_workload, role_approval, role_drift
 from checker.checks.workload_switch import UNSEEN_TOKEN, moved_from, token_accounts
 from checker.model import PROJECTED_TOKEN, TOKEN_MOUNT, IdentityObject
 from checker.provenance.attribution import Touch
@@ -252,7 +252,7 @@ def check(subject: Subject) -> Iterator[Hit]:
     """NHI321 on one object, NHI302 for a workload identity change, and NHI101 for an
     agent-attached named service account or a token an agent added."""
     obj = subject.obj
-    if obj.platform == "aws" and obj.derived_from == obj.address:
+    if is_aws_workload(obj) or (obj.platform == "aws" and obj.derived_from == obj.address):
         yield from role_drift(subject)
         yield from role_approval(subject)
         return
