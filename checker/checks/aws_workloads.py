@@ -14,8 +14,7 @@ from collections.abc import Iterator
 from checker.checks.account_access import AccountAccess, role_access, switch_message
 from checker.checks.api import Hit, Subject
 from checker.checks.workload_switch import HUMAN_VARIANT
-from checker.model import IdentityObject
-from checker.parsers.terraform.providers import PROVIDER
+from checker.model import PROVIDER, IdentityObject
 
 
 def is_aws_workload(obj: IdentityObject) -> bool:

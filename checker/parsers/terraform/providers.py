@@ -23,11 +23,9 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from checker.model import IdentityObject, Location
+from checker.model import PROVIDER, IdentityObject, Location
 from checker.parsers.terraform.nodes import Doc, Node, as_list, int_or
 
-#: `IdentityObject.type` prefix of a provider facet (`provider:aws`).
-PROVIDER = "provider:"
 #: Provider name -> (platform, nested block or None for the block itself, attributes).
 _RUNS_AS: Mapping[str, tuple[tuple[str, str | None, tuple[str, ...]], ...]] = {
     "aws": (("aws", "assume_role", ("role_arn",)),
