@@ -21,13 +21,15 @@ from conftest import HUMAN, GitRepo, check_findings
 
 CLAUDE = ("Claude", "noreply@anthropic.com")
 TRAILER = [("Requested-by", "Alice Admin <alice@corp.example>")]
-ROLE = """\
-resource "aws_iam_role" "ci" {
-  name               = "ci"
-  assume_role_policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "ec2.amazonaws.com" } }] })
-  tags = { owner = "alice", ticket = "SEC-1", expires = "2027-01-01" }
-}
-"""
+ROLE = (
+    'resource "aws_iam_role" "ci" {\n'
+    '  name               = "ci"\n'
+    '  assume_role_policy = jsonencode({ Version = "2012-10-17", '
+    'Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", '
+    'Principal = { Service = "ec2.amazonaws.com" } }] })\n'
+    '  tags = { owner = "alice", ticket = "SEC-1", expires = "2027-01-01" }\n'
+    '}\n'
+)
 IMPORT_ADMIN = """\
 import {
   to = aws_iam_role_policy_attachment.admin
@@ -139,8 +141,8 @@ def test_a_person_switching_the_provider_role_is_a_warning(
         make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
     code, findings = _two(make_repo, capsys,
                           {"providers.tf": PROVIDER.replace("ROLE", "tf-readonly")},
-                          {"providers.tf": PROVIDER.replace("ROLE", "OrganizationAccountAccessRole")},
-                          author=HUMAN)
+                          {"providers.tf": PROVIDER.replace("ROLE", "OrganizationAccount"
+                                                            "AccessRole")}, author=HUMAN)
     assert code == 0
     assert [(f["rule_id"], f["level"], f["blocking"]) for f in findings] == [
         ("NHI302", "warning", False)]

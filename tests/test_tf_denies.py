@@ -15,27 +15,31 @@ import pytest
 from conftest import HUMAN, GitRepo, check_findings
 
 CLAUDE = ("Claude", "noreply@anthropic.com")
-ROLE = """\
-resource "aws_iam_role" "ci" {
-  name               = "ci"
-  assume_role_policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "ec2.amazonaws.com" } }] })
-  tags = { owner = "alice", ticket = "SEC-1", expires = "2027-01-01" }
-}
-"""
-ALLOW = """\
-resource "aws_iam_role_policy" "allow" {
-  name   = "allow"
-  role   = aws_iam_role.ci.id
-  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "s3:*", Resource = "*" }] })
-}
-"""
-DENY = """\
-resource "aws_iam_role_policy" "deny_prod" {
-  name   = "deny-prod"
-  role   = aws_iam_role.ci.id
-  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Deny", Action = "s3:*", Resource = "arn:aws:s3:::prod-*" }] })
-}
-"""
+ROLE = (
+    'resource "aws_iam_role" "ci" {\n'
+    '  name               = "ci"\n'
+    '  assume_role_policy = jsonencode({ Version = "2012-10-17", '
+    'Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", '
+    'Principal = { Service = "ec2.amazonaws.com" } }] })\n'
+    '  tags = { owner = "alice", ticket = "SEC-1", expires = "2027-01-01" }\n'
+    '}\n'
+)
+ALLOW = (
+    'resource "aws_iam_role_policy" "allow" {\n'
+    '  name   = "allow"\n'
+    '  role   = aws_iam_role.ci.id\n'
+    '  policy = jsonencode({ Version = "2012-10-17", '
+    'Statement = [{ Effect = "Allow", Action = "s3:*", Resource = "*" }] })\n'
+    '}\n'
+)
+DENY = (
+    'resource "aws_iam_role_policy" "deny_prod" {\n'
+    '  name   = "deny-prod"\n'
+    '  role   = aws_iam_role.ci.id\n'
+    '  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Deny", '
+    'Action = "s3:*", Resource = "arn:aws:s3:::prod-*" }] })\n'
+    '}\n'
+)
 REMOVED = """\
 removed {
   from = aws_iam_role_policy.deny_prod
@@ -44,28 +48,31 @@ removed {
   }
 }
 """
-POWER = """\
-resource "aws_iam_role_policy_attachment" "power" {
-  role       = aws_iam_role.ci.name
-  policy_arn = "arn:aws:iam::aws:policy/PowerUserAccess"
-}
-resource "aws_iam_policy" "deny_iam" {
-  name   = "deny-iam"
-  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Deny", Action = "iam:*", Resource = "*" }] })
-}
-"""
+POWER = (
+    'resource "aws_iam_role_policy_attachment" "power" {\n'
+    '  role       = aws_iam_role.ci.name\n'
+    '  policy_arn = "arn:aws:iam::aws:policy/PowerUserAccess"\n'
+    '}\n'
+    'resource "aws_iam_policy" "deny_iam" {\n'
+    '  name   = "deny-iam"\n'
+    '  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Deny", '
+    'Action = "iam:*", Resource = "*" }] })\n'
+    '}\n'
+)
 ATTACH = """\
 resource "aws_iam_role_policy_attachment" "deny_iam" {
   role       = aws_iam_role.ci.name
   policy_arn = aws_iam_policy.deny_iam.arn
 }
 """
-SCP = """\
-resource "aws_organizations_policy" "deny_leave" {
-  name    = "deny-iam-users"
-  content = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Deny", Action = ["iam:CreateUser", "iam:CreateAccessKey"], Resource = "*" }] })
-}
-"""
+SCP = (
+    'resource "aws_organizations_policy" "deny_leave" {\n'
+    '  name    = "deny-iam-users"\n'
+    '  content = jsonencode({ Version = "2012-10-17", '
+    'Statement = [{ Effect = "Deny", Action = ["iam:CreateUser", '
+    '"iam:CreateAccessKey"], Resource = "*" }] })\n'
+    '}\n'
+)
 SCP_ATTACH = """\
 resource "aws_organizations_policy_attachment" "root" {
   policy_id = aws_organizations_policy.deny_leave.id
@@ -73,15 +80,16 @@ resource "aws_organizations_policy_attachment" "root" {
 }
 """
 WEAK_SCP = SCP.replace('["iam:CreateUser", "iam:CreateAccessKey"]', '["iam:CreateUser"]')
-IN_POLICY = """\
-resource "aws_iam_role_policy" "allow" {
-  name   = "allow"
-  role   = "ci"
-  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "s3:*", Resource = "*" }] })
-}
-"""
-IN_POLICY_DENY = IN_POLICY.replace(
-    '"*" }] })', '"*" }, { Effect = "Deny", Action = "s3:*", Resource = "arn:aws:s3:::prod-*" }] })')
+IN_POLICY = (
+    'resource "aws_iam_role_policy" "allow" {\n'
+    '  name   = "allow"\n'
+    '  role   = "ci"\n'
+    '  policy = jsonencode({ Version = "2012-10-17", '
+    'Statement = [{ Effect = "Allow", Action = "s3:*", Resource = "*" }] })\n'
+    '}\n'
+)
+IN_POLICY_DENY = IN_POLICY.replace('"*" }] })', '"*" }, { Effect = "Deny", Action = "s3:*", '
+                                   'Resource = "arn:aws:s3:::prod-*" }] })')
 
 
 def _run(make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str], base: str,

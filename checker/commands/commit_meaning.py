@@ -115,7 +115,8 @@ class TreeMeaning:
         if any(b is _ERROR for b in before):
             return UNKNOWN
         found = [b for b in before if isinstance(b, IdentityObject)]
-        if not found and len(parents) == 1:  # moved in from another file of the commit?
+        if not found and len(parents) == 1 and not obj.location.path.endswith(_TERRAFORM):
+            # moved in from another file of the commit? (a Terraform one: its module is read)
             moved = self._moved_from(obj, sha, parents[0])
             if moved is _ERROR:
                 return UNKNOWN
@@ -169,13 +170,13 @@ class TreeMeaning:
                     ) -> IdentityObject | object | None:  # fmt: skip
         """`obj` as it read at `parent` in another file that commit `sha` deleted or changed
         (a manifest moved to `.json`, a block moved out of its module's files: another format,
-        the same identity), None when none held it, `_ERROR` when one could not be read. A
-        Terraform identity is looked for in the other files' modules, any other in the file
-        itself, matched by address, kind and platform."""
+        the same identity), None when none held it, `_ERROR` when one could not be read.
+        Looked for in each such file, matched by address, kind and platform (a Terraform
+        identity's module files are read by `_find` already)."""
         listed = self.repo.git.diff_tree("-r", "--no-commit-id", "--name-only", "-z",
                                          "--no-renames", parent, sha)
         for path in sorted(p for p in listed.split("\0") if p and p != obj.location.path):
-            if not path.endswith((*_TERRAFORM, ".yaml", ".yml", ".json")):
+            if not path.endswith((".yaml", ".yml", ".json")) or path.endswith(_TERRAFORM):
                 continue
             probe = replace(obj, location=replace(obj.location, path=path), inputs=())
             found = self._find(probe, parent)
