@@ -15,6 +15,7 @@ import pytest
 from conftest import HUMAN, GitRepo, check_findings
 
 CLAUDE = ("Claude", "noreply@anthropic.com")
+TRAILER = [("Requested-by", "Alice Admin <alice@corp.example>")]
 ROLE = (
     'resource "aws_iam_role" "ci" {\n'
     '  name               = "ci"\n'
@@ -96,8 +97,7 @@ def _run(make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str], 
          head: str, author: tuple[str, str] = CLAUDE) -> tuple[int, list[dict[str, Any]]]:
     repo = make_repo()
     first = repo.commit({"main.tf": base}, author=HUMAN)
-    repo.commit({"main.tf": head}, author=author,
-                trailers=[("Requested-by", "Alice Admin <alice@corp.example>")])
+    repo.commit({"main.tf": head}, author=author, trailers=TRAILER)
     return check_findings(repo, first, capsys)
 
 
@@ -187,3 +187,17 @@ def test_an_agent_adding_a_deny_is_a_note(
         return
     assert _summary(findings) == [("NHI302", address, line, "note", False)]
     assert named in findings[0]["message"]
+
+
+def test_an_agent_deleting_the_file_of_a_deny_policy_blocks(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    """The role lives in an unchanged file: the finding is where the deny was."""
+    repo = make_repo()
+    first = repo.commit({"iam.tf": ROLE + ALLOW, "deny.tf": DENY}, author=HUMAN)
+    repo.commit({"deny.tf": None}, author=CLAUDE, trailers=TRAILER)
+    code, findings = check_findings(repo, first, capsys)
+    assert code == 1
+    assert [(f["rule_id"], f["path"], f["start_line"], f["blocking"]) for f in findings] == [
+        ("NHI302", "deny.tf", 1, True)]
+    assert ("aws_iam_role_policy.deny_prod removed: aws_iam_role.ci is no longer denied "
+            "s3:* on arn:aws:s3:::prod-*") in findings[0]["message"]

@@ -158,6 +158,8 @@ def removal_hits(ctx: Context, actor_of: Callable[[Sequence[str]], Touch]
         if src.source.type == SCP_ATTACHMENT:
             what = (f"service control policy detached from {whom}: every account under it is "
                     f"no longer denied {shown} ({how})")
+        elif anchor is src.source:  # its file is gone too: reported where it was
+            what = f"removed: {whom} is no longer denied {shown}"
         elif anchor.address in src.targets:
             what = f"privileges widened: no longer denied {shown} ({how})"
         else:
