@@ -22,6 +22,7 @@ from checker.commands.event import event_range, github_event, pre_push_range
 from checker.commands.git_sources import (
     ChangeRead,
     chart_files,
+    deleted_terraform,
     entry_sources,
     may_be_read,
     module_siblings,
@@ -36,9 +37,6 @@ from checker.pipeline import start_parse
 from checker.policy.catalogue import load_catalogue
 from checker.provenance import agent_trace, ai_notes
 from checker.sources.worker import ParseWorker
-
-#: Terraform file names (a deleted one is read at base).
-_TERRAFORM_FILES = (".tf", ".tofu", ".tf.json", ".tofu.json")
 
 
 @dataclass(frozen=True)
@@ -175,10 +173,7 @@ def read_range(args: argparse.Namespace, worker: ParseWorker | None) -> Iterator
             repo, head, [f.path for f in live], max_bytes=config.max_file_bytes
         )
         base_paths = {f.old_path or f.path: f.path for f in live if f.status != "A"}
-        # A deleted Terraform file's blocks are read at base: a Deny policy it held applied
-        # to a principal that is still there (checks/deny_sources.py).
-        base_paths.update({f.path: f.path for f in changeset.files
-                           if f.status == "D" and f.path.endswith(_TERRAFORM_FILES)})
+        base_paths.update(deleted_terraform(changeset))  # a deleted Deny policy's file
         base_raw = git.read_blobs(repo, base, list(base_paths))
         base_blobs = {base_paths[p]: b for p, b in base_raw.items()}
         head_sources, unreadable = entry_sources(head_entries, head, config)
