@@ -8,6 +8,7 @@ Source: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_eval
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -201,3 +202,21 @@ def test_an_agent_deleting_the_file_of_a_deny_policy_blocks(
         ("NHI302", "deny.tf", 1, True)]
     assert ("aws_iam_role_policy.deny_prod removed: aws_iam_role.ci is no longer denied "
             "s3:* on arn:aws:s3:::prod-*") in findings[0]["message"]
+
+
+def test_the_hook_sees_a_staged_deletion_of_a_deny_policy_file(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from checker.cli import main
+
+    repo = make_repo()
+    repo.commit({"iam.tf": ROLE + ALLOW, "deny.tf": DENY}, author=HUMAN)
+    repo.stage({"deny.tf": None})
+    monkeypatch.chdir(repo.path)
+    monkeypatch.setenv("GIT_AUTHOR_NAME", CLAUDE[0])
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", CLAUDE[1])
+    code = main(["hook", "--format", "json"])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    assert code == 1
+    assert [(f["rule_id"], f["path"], f["start_line"], f["blocking"]) for f in findings] == [
+        ("NHI302", "deny.tf", 1, True)]
