@@ -222,3 +222,15 @@ def test_the_same_move_of_a_persons_grant_does_not_block(
     path, address = LAUNDERED[case][3], LAUNDERED[case][5]
     assert code == 0
     assert _rules(findings) == [("NHI301", path, address, 1, False)]
+
+
+def test_a_person_moving_a_base_grant_an_agent_only_commented_on_does_not_block(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    """The agent touched the file the grant was moved from, but not the grant: no creator."""
+    repo = make_repo()
+    first = repo.commit({"crb.yaml": CRB_YAML}, author=HUMAN)
+    repo.commit({"crb.yaml": "# reviewed\n" + CRB_YAML}, author=CLAUDE, trailers=TRAILER)
+    repo.commit({"crb.yaml": None, "rbac.json": CRB_JSON}, author=HUMAN, message="json")
+    code, findings = check_findings(repo, first, capsys)
+    assert code == 0
+    assert _rules(findings) == [("NHI301", "rbac.json", "ClusterRoleBinding/web-admin", 1, False)]

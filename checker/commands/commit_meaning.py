@@ -188,10 +188,10 @@ class TreeMeaning:
         return None
 
     def earlier_writers(self, obj: IdentityObject, sha: str) -> tuple[str, ...]:
-        """The in-range commits before `sha` that touched the file `obj` was in at `sha`'s
-        parent (its own path or module, or the file `sha` moved it from), newest first: who
-        wrote it before a commit that only moved it. () when it was not there or cannot be
-        read (a merge, a root commit)."""
+        """The in-range commits before `sha` that created or changed `obj` in the file it was
+        in at `sha`'s parent (its own path or module, or the file `sha` moved it from; a
+        commit that cannot be judged counts), newest first: who wrote it before a commit that
+        only moved it. () when it was not there or cannot be read (a merge, a root commit)."""
         parents = self.parents.get(sha, ())
         if len(parents) != 1:
             return ()
@@ -205,7 +205,11 @@ class TreeMeaning:
                                     before.location.path)
         except GitError:
             return ()
-        return tuple(s for s in log.split() if s in self.parents)
+        # Only those that wrote what it means there (created or changed it; not known: kept),
+        # not one that edited something else in that file.
+        probe = replace(obj, location=before.location, inputs=before.inputs)
+        return tuple(s for s in log.split() if s in self.parents
+                     and self(probe, s) in (CREATED, CHANGED, UNKNOWN))
 
     def _file(self, rev: str, path: str) -> Mapping[str, BlobEntry]:
         """The file `path` at `rev` (absent when it is not there), read once per run."""
