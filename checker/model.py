@@ -28,6 +28,7 @@ KINDS = ("service_account", "user", "role", "access_key", "api_token", "certific
 #: `external` program's command, a remote module call, a var file no module reads): judged by
 #: NHI106 only (`checker.parsers.terraform.unread`), never listed by `inventory`.
 UNREAD = "unread:"
+PROVIDER = "provider:"  # a `provider` block's facet (parsers/terraform/providers.py)
 PLATFORMS = ("aws", "gcp", "azure", "kubernetes", "github", "gitlab", "vault", "tls", "generic")
 LEVEL_RANK: Mapping[str, int] = {"note": 1, "warning": 2, "error": 3}
 #: `IdentityObject.secret_sinks` entries of a Kubernetes pod spec or ServiceAccount, set by

@@ -49,6 +49,14 @@ NO_FAIL_CASE: dict[tuple[str, str], str] = {
     **{("github_actions", type_): "a secret a job holds: NHI101, NHI316 and NHI324 judge it "
        "(their own fixtures); it carries no metadata or grant judged here (issue 15)"
        for type_ in ("repository_pat", "repository_secret")},
+    **{("terraform", type_): "runs as a named instance profile, not a role ARN: reuse across "
+       "environments is judged on the profile (`aws_iam_instance_profile`); a switch is "
+       "tests/test_cloud_workloads.py"
+       for type_ in ("aws_instance", "aws_spot_instance_request", "aws_launch_configuration",
+                     "aws_launch_template")},
+    **{("terraform", type_): "a service control policy (or its attachment) only takes access "
+       "away: removing or weakening one is NHI302 (tests/test_tf_denies.py); nothing here"
+       for type_ in ("aws_organizations_policy", "aws_organizations_policy_attachment")},
 }
 
 

@@ -23,6 +23,8 @@ def check(subject: Subject) -> Iterator[Hit]:
     if obj.derived_from is not None:  # a secret-material facet: NHI31x/NHI4xx judge it
         return
     verb = "created" if subject.base is None else "changed"
+    if "import.to" in obj.attribute_lines:  # parsers/terraform/imports.py
+        verb = "imported into the configuration (an `import` block)"
     yield Hit(
         "NHI101",
         f"{obj.address} ({obj.platform} {obj.kind}) was {verb} by {_who(subject)} "

@@ -9,6 +9,8 @@ rule needs to see (each a `Protocol` that a check module meets with module-level
 - `IdentityCheck.check(subject)`: one judged identity at a time (most rules).
 - `CrossCheck.check_all(judged, touched, ctx)`: joins across identities and files (NHI204,
   NHI322).
+- `RemovalCheck.check_removed(ctx, actor_of)`: what the change removed, which no head
+  identity shows (a deleted Deny policy).
 - `ChangeCheck.check_change(facts, findings)`: the change itself, not one identity: policy
   files, agent commits, suppression comments (NHI102-NHI105); it sees the identity findings,
   because NHI103 asks which commits wrote identities.
@@ -17,7 +19,7 @@ rule needs to see (each a `Protocol` that a check module meets with module-level
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -177,6 +179,19 @@ class NarrowingCheck(Protocol):
 
 
 @runtime_checkable
+class RemovalCheck(Protocol):
+    """A check module judging what the change removed: a block gone at head that no head
+    identity shows (a deleted Deny policy widens the principal it applied to)."""
+
+    def check_removed(self, ctx: Context, actor_of: Callable[[Sequence[str]], Touch]
+                      ) -> Iterator[tuple[IdentityObject, Hit]]:  # fmt: skip
+        """Yield (identity to report on, hit) per problem; `ctx.head_objects` and
+        `ctx.base_objects` are set; `actor_of(paths)` is who changed those files (a `Touch`
+        with no lines), for the hit's `touch`, which the finding's actor is."""
+        ...
+
+
+@runtime_checkable
 class CrossCheck(Protocol):
     """A check module judging across the identities of a run."""
 
@@ -200,4 +215,4 @@ class ChangeCheck(Protocol):
         ...
 
 
-Check = IdentityCheck | CrossCheck | ChangeCheck | NarrowingCheck
+Check = IdentityCheck | CrossCheck | ChangeCheck | NarrowingCheck | RemovalCheck

@@ -15,13 +15,15 @@ from collections.abc import Iterator
 from checker.checks.account_access import AccountAccess, role_access, switch_message
 from checker.checks.api import Hit, Subject
 from checker.checks.workload_switch import HUMAN_VARIANT
-from checker.model import IdentityObject
+from checker.model import PROVIDER, IdentityObject
 
 
 def is_cloud_workload(obj: IdentityObject) -> bool:
     """True for an AWS or GCP workload facet (a Lambda function, an EC2 instance, a GCE
-    instance, ...; see module doc)."""
-    return (obj.platform in ("aws", "gcp") and obj.derived_from == obj.address
+    instance, ...; see module doc) or a provider block's facet (the identity Terraform runs
+    as, any platform)."""
+    return ((obj.platform in ("aws", "gcp") or obj.type.startswith(PROVIDER))
+            and obj.derived_from == obj.address
             and any(k.startswith("runsAs.") for k in obj.attribute_lines))
 
 
@@ -80,7 +82,9 @@ def role_approval(subject: Subject) -> Iterator[Hit]:
     role = ", ".join((*obj.references, *obj.principals)) or f"the {noun} in `{attr[7:]}`"
     who = touch.agent or touch.actor_kind
     where = f" in commit {touch.commit[:12]}" if touch.commit else ""
+    what = ("Terraform creates every resource of the configuration with that identity's "
+            "privileges" if obj.type.startswith(PROVIDER)
+            else f"the workload gets every privilege of that {noun}")
     yield Hit("NHI101",
               f"{obj.address} was set to run as {role} by {touch.actor_kind} ({who}){where} "
-              f"without a human's approval: the workload gets every privilege of that {noun}",
-              attr, lines.get(attr))
+              f"without a human's approval: {what}", attr, lines.get(attr))

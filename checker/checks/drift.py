@@ -51,16 +51,17 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 
-from checker.checks import aws_workloads, metadata, workloads
-from checker.checks.api import Hit, Subject
+from checker.checks import aws_workloads, deny_sources, metadata, workloads
+from checker.checks.api import Context, Hit, Subject
 from checker.checks.grant_cover import dropped_denies, gained_grants, lifted_conditions
 from checker.checks.trust_drift import trust_covered, trust_gain
 from checker.model import Grant, IdentityObject, Lifetime, Trust
 from checker.policy import aws_iam as iam
 from checker.policy.privileges import admin_grants
+from checker.provenance.attribution import Touch
 
 #: The inner text of a `${...}` in a grant's action or resource.
 _UNKNOWN = re.compile(r"\$\{([^{}]*)\}")
@@ -77,6 +78,14 @@ def check(subject: Subject) -> Iterator[Hit]:
     yield from _boundary(subject, base)
     yield from _trust(subject, base)
     yield from _renewal(subject, base)
+
+
+def check_removed(ctx: Context, actor_of: Callable[[Sequence[str]], Touch]
+                  ) -> Iterator[tuple[IdentityObject, Hit]]:  # fmt: skip
+    """NHI302 for a Deny the change removed with its block: an inline deny policy or an
+    attachment of a deny policy or service control policy deleted (or left to a `removed {}`
+    block) widens the principal or the accounts it denied (`checks/deny_sources.py`)."""
+    yield from deny_sources.removal_hits(ctx, actor_of)
 
 
 def narrows(subject: Subject) -> Iterator[Hit]:
@@ -106,7 +115,10 @@ def narrows(subject: Subject) -> Iterator[Hit]:
                   "`for_each`): it no longer grants anything once applied; a removal needs no "
                   "approval", "privileges", line, variant="narrowed")
         return
-    if base is None or not obj.frame_digest or obj.frame_digest != base.frame_digest:
+    if base is None:
+        yield from deny_sources.created_denies(subject)
+        return
+    if not obj.frame_digest or obj.frame_digest != base.frame_digest:
         return
     if obj.unresolved or _apart_from_grants(obj, False) != _apart_from_grants(base, False):
         return  # only what is proven narrower is a narrowing
@@ -124,21 +136,26 @@ def narrows(subject: Subject) -> Iterator[Hit]:
     untrusted = sorted(_trust_text(t) for t in base.trust if replace(t, line=None) not in trusted)
     unbound = [p for p in base.principals if p not in obj.principals] if not base.trust else []
     unbound += [m for m in base.bound if m not in obj.bound]
+    before_denies = {replace(g, line=None) for g in base.privileges if g.effect == "deny"}
+    denied = sorted(deny_sources.denied(g) for g in obj.privileges if g.effect == "deny"
+                    and replace(g, line=None) not in before_denies)
     parts: list[str] = []
     if removed:
         parts.append(f"privileges narrowed (no longer grants {_shown(removed)})")
+    if denied:
+        parts.append(f"now denies {_shown(denied)}")
     if untrusted:
         parts.append(f"trust narrowed (no longer trusts {_shown(untrusted)})")
     if unbound:
         parts.append(f"no longer binds {_shown(unbound)}")
     if not parts:
         return
-    line = next((g.line for g in obj.privileges if g.line is not None), None) if removed else (
-        next((t.line for t in obj.trust if t.line is not None), None))
+    line = next((g.line for g in obj.privileges if g.line is not None), None) if (
+        removed or denied) else next((t.line for t in obj.trust if t.line is not None), None)
     if line is None and unbound:
         line = obj.attribute_lines.get("members") or obj.attribute_lines.get("subjects")
     yield Hit("NHI302", f"{obj.address} {'; '.join(parts)}; a narrowing needs no approval",
-              "trust" if not removed else "privileges", line, variant="narrowed")
+              "trust" if not (removed or denied) else "privileges", line, variant="narrowed")
 
 
 def _metadata_only(obj: IdentityObject, base: IdentityObject) -> bool:

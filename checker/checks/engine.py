@@ -34,6 +34,7 @@ from checker.checks.api import (
     Hit,
     IdentityCheck,
     NarrowingCheck,
+    RemovalCheck,
     Subject,
 )
 from checker.checks.environments import infer_environment
@@ -184,6 +185,7 @@ def evaluate(
         if twin is not None and obj.derived_from not in ("", obj.location.path):
             inherited.append((first, len(findings), obj))
     _inherited_as_notes(findings, inherited, narrowed)
+    findings.extend(_removals(modules, ctx, attribution, inputs_files, docs))
     for module in modules:
         if isinstance(module, CrossCheck):
             for obj, hit in module.check_all(judged, touched, ctx):
@@ -208,6 +210,26 @@ def _inherited_as_notes(findings: list[Finding], inherited: Sequence[tuple[int, 
             findings[i] = replace(f, level="note", message=(
                 f"{f.message} (already so at base; this change only narrowed "
                 f"{obj.derived_from}, so it is a note)"))
+
+
+def _removals(modules: Sequence[object], ctx: Context, attribution: Attribution,
+              files: Mapping[str, ChangedFile], docs: Mapping[str, RuleDoc]) -> list[Finding]:
+    """The findings of the `RemovalCheck`s: each hit's actor is who changed the files it
+    names (the most agent-like of their commits; every changed file's when none is known)."""
+    def actor_of(paths: Sequence[str]) -> Touch:
+        cfs = [files[p] for p in paths if p in files] or list(dict.fromkeys(files.values()))
+        best = changed_by(cfs, attribution)
+        shas = tuple(dict.fromkeys(s for cf in cfs for s in cf.commits))
+        return Touch((), best.actor_kind, best.commit or None, best.agent,
+                     shas or ((best.commit,) if best.commit else ()))
+
+    out: list[Finding] = []
+    for module in modules:
+        if isinstance(module, RemovalCheck):
+            for obj, hit in module.check_removed(ctx, actor_of):
+                found = to_finding(obj, hit.touch or actor_of(()), hit, ctx, docs)
+                out.extend([found] if found is not None else [])
+    return out
 
 
 def _module_of(path: str) -> str | None:

@@ -23,6 +23,7 @@ from checker.commands.event import event_range, github_event, pre_push_range
 from checker.commands.git_sources import (
     ChangeRead,
     chart_files,
+    deleted_terraform,
     entry_sources,
     may_be_read,
     module_siblings,
@@ -173,6 +174,7 @@ def read_range(args: argparse.Namespace, worker: ParseWorker | None) -> Iterator
             repo, head, [f.path for f in live], max_bytes=config.max_file_bytes
         )
         base_paths = {f.old_path or f.path: f.path for f in live if f.status != "A"}
+        base_paths.update(deleted_terraform(changeset))  # a deleted Deny policy's file
         base_raw = git.read_blobs(repo, base, list(base_paths))
         base_blobs = {base_paths[p]: b for p, b in base_raw.items()}
         head_sources, unreadable = entry_sources(head_entries, head, config)

@@ -26,6 +26,7 @@ import hashlib
 import posixpath
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
 from checker import git
 from checker.change import ChangeSet
@@ -114,6 +115,12 @@ class TreeMeaning:
         if any(b is _ERROR for b in before):
             return UNKNOWN
         found = [b for b in before if isinstance(b, IdentityObject)]
+        if not found and len(parents) == 1 and not obj.location.path.endswith(_TERRAFORM):
+            # moved in from another file of the commit? (a Terraform one: its module is read)
+            moved = self._moved_from(obj, sha, parents[0])
+            if moved is _ERROR:
+                return UNKNOWN
+            found = [moved] if isinstance(moved, IdentityObject) else []
         if not found:
             return CREATED
         if len(found) == len(before) and all(cosmetic(after, b) for b in found):
@@ -158,6 +165,51 @@ class TreeMeaning:
         if len(matches) > 1:
             return _ERROR
         return matches[0] if matches else None
+
+    def _moved_from(self, obj: IdentityObject, sha: str, parent: str
+                    ) -> IdentityObject | object | None:  # fmt: skip
+        """`obj` as it read at `parent` in another file that commit `sha` deleted or changed
+        (a manifest moved to `.json`, a block moved out of its module's files: another format,
+        the same identity), None when none held it, `_ERROR` when one could not be read.
+        Looked for in each such file, matched by address, kind and platform (a Terraform
+        identity's module files are read by `_find` already)."""
+        listed = self.repo.git.diff_tree("-r", "--no-commit-id", "--name-only", "-z",
+                                         "--no-renames", parent, sha)
+        for path in sorted(p for p in listed.split("\0") if p and p != obj.location.path):
+            if not path.endswith((".yaml", ".yml", ".json")) or path.endswith(_TERRAFORM):
+                continue
+            probe = replace(obj, location=replace(obj.location, path=path), inputs=())
+            found = self._find(probe, parent)
+            if found is _ERROR:
+                return _ERROR
+            if isinstance(found, IdentityObject) and (found.kind, found.platform) == (
+                    obj.kind, obj.platform):
+                return found
+        return None
+
+    def earlier_writers(self, obj: IdentityObject, sha: str) -> tuple[str, ...]:
+        """The in-range commits before `sha` that created or changed `obj` in the file it was
+        in at `sha`'s parent (its own path or module, or the file `sha` moved it from; a
+        commit that cannot be judged counts), newest first: who wrote it before a commit that
+        only moved it. () when it was not there or cannot be read (a merge, a root commit)."""
+        parents = self.parents.get(sha, ())
+        if len(parents) != 1:
+            return ()
+        try:
+            before = self._find(obj, parents[0])
+            if not isinstance(before, IdentityObject):
+                before = self._moved_from(obj, sha, parents[0])
+            if not isinstance(before, IdentityObject):
+                return ()
+            log = self.repo.git.log("--format=%H", parents[0], "--",
+                                    before.location.path)
+        except GitError:
+            return ()
+        # Only those that wrote what it means there (created or changed it; not known: kept),
+        # not one that edited something else in that file.
+        probe = replace(obj, location=before.location, inputs=before.inputs)
+        return tuple(s for s in log.split() if s in self.parents
+                     and self(probe, s) in (CREATED, CHANGED, UNKNOWN))
 
     def _file(self, rev: str, path: str) -> Mapping[str, BlobEntry]:
         """The file `path` at `rev` (absent when it is not there), read once per run."""

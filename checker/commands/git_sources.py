@@ -218,3 +218,12 @@ def chart_files(repo: Repo, rev: str | None, paths: Sequence[str]) -> list[Sourc
     found = (git.read_index_entries(repo, wanted) if rev is None
              else git.read_entries(repo, rev, wanted))
     return [SourceFile(p, e.data, rev) for p, e in sorted(found.items()) if e.data is not None]
+
+
+def deleted_terraform(changeset: ChangeSet) -> dict[str, str]:
+    """The Terraform files (`.tf`, `.tofu`, `.tf.json`, `.tofu.json`) the change deletes, as
+    base path -> the same path: read at base with the changed files, since a Deny policy a
+    deleted file held applied to a principal that may still be there
+    (`checks/deny_sources.py`)."""
+    return {f.path: f.path for f in changeset.files
+            if f.status == "D" and f.path.endswith((".tf", ".tofu", ".tf.json", ".tofu.json"))}

@@ -19,6 +19,7 @@ from checker.commands.gate_files import TrustInputs, staged_trust
 from checker.commands.git_sources import (
     ChangeRead,
     chart_files,
+    deleted_terraform,
     entry_sources,
     module_siblings,
     sources,
@@ -82,6 +83,7 @@ def read_staged(args: argparse.Namespace, worker: ParseWorker | None) -> StagedR
         changeset = git.staged_changeset(repo, files or None)
         live = [f for f in changeset.files if f.status != "D"]
         base_paths = {f.old_path or f.path: f.path for f in live if f.status != "A"}
+        base_paths.update(deleted_terraform(changeset))  # a deleted Deny policy's file
         # One tree lookup at HEAD for the policy files and the staged files' old contents.
         at_base: Mapping[str, bytes | None] = (
             git.read_blobs(repo, changeset.base, [CONFIG_NAME, DEFAULT_BASELINE, *base_paths])

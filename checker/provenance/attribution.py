@@ -62,6 +62,11 @@ class CommitMeaning(Protocol):
 
     def __call__(self, obj: IdentityObject, sha: str) -> str: ...
 
+    def earlier_writers(self, obj: IdentityObject, sha: str) -> tuple[str, ...]:
+        """The in-range commits before `sha` that touched the file `obj` was in at its
+        parent (where a commit that only moved it found it), newest first; () if none."""
+        ...
+
 
 @dataclass(frozen=True)
 class Attribution:

@@ -11,6 +11,11 @@ person's commit is not asked: leaving it out can only lower the actor, never rai
 a commit that wrote the identity's lines only through lineage (a person's later line replaced
 its line): lineage keeps an agent's content the agent's wherever a person moves it.
 
+A new identity that people wrote is asked about too, when the range has an agent's or bot's
+commit: a person's commit that only moved it (to another file or format) is no creation, and
+the most agent-like commit that wrote the file it was moved from decides (`_moved_in`), so
+re-writing an agent's grant as `.tf.json` or JSON does not make it the person's.
+
 The creator of an identity base does not have is the oldest in-range commit, among those that
 wrote its lines (their own commit and lineage), after which it exists and before which it did
 not (`CREATED`), not a commit that moved it. Only asked when an agent or a bot decides (it is
@@ -73,7 +78,33 @@ def judged_touch(obj: IdentityObject, cf: ChangedFile | None, ctx: Attribution,
         judged = again
     if base is None and judged.actor_kind in ("agent", "bot"):
         return _with_creator(judged, obj, cf, ctx)
+    if base is None:
+        return _moved_in(judged, obj, ctx)
     return judged
+
+
+def _moved_in(touch: Touch, obj: IdentityObject, ctx: Attribution) -> Touch:
+    """A new identity whose writers are people, one of whom only moved it (to another file or
+    format: `.tf` -> `.tf.json`, YAML -> JSON) after an earlier in-range commit wrote it: that
+    commit (the most agent-like of those that touched the file it was moved from) is its
+    creator and decides, so a person re-writing an agent's grant elsewhere does not launder
+    it. `touch` when no writer only moved it."""
+    ask = ctx.meaning
+    if ask is None or not any(_above_human(ctx, s) for s in ctx.order):
+        return touch  # no agent or bot in the range: nothing to launder
+    for sha in sorted((s for s in touch.commits if s in ctx.order),
+                      key=ctx.order.__getitem__):
+        if ask(obj, sha) != COSMETIC:
+            continue
+        earlier = [ctx.provenance.get(s) or Provenance(commit=s, actor_kind="unknown")
+                   for s in ask.earlier_writers(obj, sha)]
+        best = max(reversed(earlier), key=lambda p: ACTOR_RANK[p.actor_kind], default=None)
+        if best is None or ACTOR_RANK[best.actor_kind] <= ACTOR_RANK[touch.actor_kind or "unknown"]:
+            continue
+        commits = tuple(dict.fromkeys((best.commit, *touch.commits)))
+        return Touch(touch.lines, best.actor_kind, best.commit, best.agent, commits, touch.via,
+                     best)
+    return touch
 
 
 def _carried(obj: IdentityObject, cf: ChangedFile | None,

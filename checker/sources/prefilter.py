@@ -32,7 +32,10 @@ from checker.policy.privileges import privilege_names
 #: data sources and `module` block headers (any spacing HCL allows before the label).
 _TERRAFORM_EXTRA = (b"terraform-aws-modules", b"terraform-aws-iam", b"service-accounts",
                     b"iam-system-user", b"provisioner", b'"external"', b'module "',
-                    b"module  ", b"module\t", b'module"')
+                    b"module  ", b"module\t", b'module"',
+                    # the identity a `provider` block runs as: parsers/terraform/providers.py
+                    b"assume_role", b"impersonate_service_account", b"access_token",
+                    b"client_id", b"use_oidc")
 #: `${{ secrets.X }}`: parsers/github_secrets.py; a job running Terraform with inputs set in CI:
 #: parsers/ci_tf_inputs.py (`terraform`, `tofu`, `terragrunt` in its `run:` text).
 _ACTIONS_EXTRA = (b"permissions", b"secrets", b"terraform", b"tofu", b"terragrunt")

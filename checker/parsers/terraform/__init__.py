@@ -28,6 +28,9 @@ of the public API. The package, in data-flow order:
   it rotates;
 - `variants.py`: the identities read again under each `-var-file` file's values, joined;
 - `terragrunt.py`: a `terragrunt.hcl`'s `inputs` read as a module call (`parse_terragrunt`);
+- `imports.py`: `import` blocks, read as creating the identity they adopt;
+- `providers.py`: the identity Terraform runs as (`provider` blocks' `assume_role`,
+  `impersonate_service_account`, `client_id`, ...), as a facet judged like a workload's role;
 - `unread.py`: what Terraform runs or fetches that nhi-gate cannot read (provisioner and
   `external` commands, remote module calls, a var file no module reads: `parse_vars`), as
   facets NHI106 judges.
@@ -78,6 +81,7 @@ import functools
 import json
 import posixpath
 from dataclasses import replace
+from typing import Any
 
 from checker.decode import decode
 from checker.model import IdentityObject, ModuleSources, ParseProblem, ParseResult, SourceFile
@@ -85,9 +89,11 @@ from checker.parsers.terraform.callees import callee_identities
 from checker.parsers.terraform.expansion import document_sources
 from checker.parsers.terraform.hcl import LoadedHcl, load, warm
 from checker.parsers.terraform.identities import FORMAT, Context, references_in, resource_identity
+from checker.parsers.terraform.imports import import_identities
 from checker.parsers.terraform.modules import module_identities
 from checker.parsers.terraform.nodes import Block, Doc, hcl_blocks, json_blocks
 from checker.parsers.terraform.positions import json_spans
+from checker.parsers.terraform.providers import provider_facets
 from checker.parsers.terraform.rotation import rotating_lifetimes
 from checker.parsers.terraform.terragrunt import terragrunt_identities
 from checker.parsers.terraform.unread import (
@@ -141,7 +147,7 @@ def parse(source: SourceFile, catalogue: Catalogue, loaded: LoadedHcl | None = N
     objects = _build(blocks, doc, module, catalogue=catalogue)
     for variant in variants(module, text):  # each -var-file file's values too (union)
         objects = merge(objects, _build(blocks, doc, variant, catalogue=catalogue))
-    return ParseResult(objects, loaded.problems)
+    return ParseResult((*objects, *_adopted(data, doc, blocks, catalogue)), loaded.problems)
 
 
 def parse_json(source: SourceFile, catalogue: Catalogue) -> ParseResult:
@@ -168,7 +174,8 @@ def parse_json(source: SourceFile, catalogue: Catalogue) -> ParseResult:
         return ParseResult()
     doc = Doc(path=source.path, lines=text.split("\n"), spans=json_spans(text))
     blocks = list(json_blocks(data, doc))
-    return ParseResult(objects=_build(blocks, doc, catalogue=catalogue))
+    return ParseResult(objects=(*_build(blocks, doc, catalogue=catalogue),
+                                *_adopted(data, doc, blocks, catalogue)))
 
 
 def parse_terragrunt(source: SourceFile, catalogue: Catalogue) -> ParseResult:
@@ -183,6 +190,16 @@ def parse_vars(source: SourceFile, catalogue: Catalogue) -> ParseResult:
     facet (`unread.var_file_facet`), so a change of it is judged (NHI106), never skipped."""
     del catalogue  # the facet is the same whatever is catalogued
     return ParseResult((var_file_facet(source.path, var_file_values(source)),))
+
+
+def _adopted(data: dict[str, Any], doc: Doc, blocks: list[Block], catalogue: Catalogue
+             ) -> list[IdentityObject]:  # fmt: skip
+    """What the file's top-level `provider` and `import` blocks bring: the identity Terraform
+    runs as (`providers.provider_facets`) and the identities imported into the configuration
+    (`imports.import_identities`)."""
+    defined = {".".join(b.labels) for b in blocks if b.section == "resource"}
+    return [*provider_facets(data, doc),
+            *import_identities(data, doc, catalogue, FORMAT, defined)]
 
 
 def _unread(block: Block, module: ModuleSources | None) -> list[IdentityObject]:

@@ -27,6 +27,8 @@ GRANT_ATTRIBUTES: Mapping[str, tuple[str, ...]] = {
     "aws_iam_role_policy": ("policy",),
     "aws_iam_user_policy": ("policy",),
     "aws_iam_group_policy": ("policy",),
+    # .../resources/organizations_policy (an SCP's `content`)
+    "aws_organizations_policy": ("content",),
     "data.aws_iam_policy_document": ("statement",),
     "google_project_iam_custom_role": ("permissions",),
     "google_organization_iam_custom_role": ("permissions",),

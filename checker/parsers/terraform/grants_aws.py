@@ -205,3 +205,33 @@ def aws_eks_access_policy(node: Node) -> list[Grant]:
     return [Grant(action=a, resource=r, line=line)
             for a in strings(node.get("policy_arn")) for r in resources]
 
+
+
+#: `aws_organizations_policy` types whose Deny statements cap the accounts under a target (an
+#: SCP, and an RCP for resources); the default type is an SCP. Source:
+#: https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/organizations_policy
+_CAPPING_POLICIES = ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY")
+
+
+def aws_organizations_policy(node: Node) -> list[Grant]:
+    """`aws_organizations_policy`: the Deny statements of `content` (deny grants) when its
+    `type` is a service or resource control policy (the default), else nothing. An SCP grants
+    no permission: its Allow statements only bound what the accounts' own policies may grant,
+    and its Deny statements take away from every account under its targets. Source:
+    https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html
+    """
+    kind = node.get("type")
+    if isinstance(kind, str) and "${" not in kind and kind not in _CAPPING_POLICIES:
+        return []
+    return [g for g in policy_grants(node, "content") if g.effect == "deny"]
+
+
+def aws_organizations_attachment(node: Node) -> list[Grant]:
+    """`aws_organizations_policy_attachment`: the attached `policy_id` as written, on the
+    `target_id` (an account, an organizational unit or the root) as written. Source:
+    https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/organizations_policy_attachment
+    """
+    target = node.get("target_id")
+    resource = target if isinstance(target, str) else "*"
+    return [Grant(action=a, resource=resource, line=node.line("policy_id"))
+            for a in strings(node.get("policy_id"))]
