@@ -8,11 +8,14 @@ callee's `run:`, the other file in SARIF relatedLocations); the safe form (`env:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
 from conftest import HUMAN, GitRepo, Identity, check_findings
+
+from checker.cli import main
 
 CLAUDE: Identity = ("Claude", "noreply@anthropic.com")
 WF = ".github/workflows/triage.yml"
@@ -87,12 +90,22 @@ COMMENT = "${{ github.event.comment.body }}"
 
 
 def _change(make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
-            base: Mapping[str, str], head: Mapping[str, str], author: Identity
-            ) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
-    repo = make_repo()
+            base: Mapping[str, str], head: Mapping[str, str], author: Identity,
+            sarif: bool = False) -> tuple[int, list[dict[str, Any]]]:
+    """`check` of a human base and `author`'s change: (exit code, findings); with `sarif`,
+    each NHI325 finding is the SARIF result's `related` (path, line) list instead."""
+    repo = make_repo("sarif" if sarif else "repo")
     first = repo.commit({"README.md": "# app\n", **base}, author=HUMAN)
     repo.commit(dict(head), author=author, message="ci: greet")
-    return check_findings(repo, first, capsys)
+    if not sarif:
+        return check_findings(repo, first, capsys)
+    code = main(["check", "--repo", str(repo.path), "--base", first, "--head", repo.sha(),
+                 "--format", "sarif"])
+    results = json.loads(capsys.readouterr().out)["runs"][0]["results"]
+    return code, [{"rule_id": r["ruleId"], "related": [
+        (x["physicalLocation"]["artifactLocation"]["uri"],
+         x["physicalLocation"]["region"]["startLine"]) for x in r.get("relatedLocations", [])]}
+        for r in results]
 
 
 def _nhi325(findings: list[dict[str, Any]]) -> list[tuple[str, int, bool, str]]:
@@ -101,8 +114,7 @@ def _nhi325(findings: list[dict[str, Any]]) -> list[tuple[str, int, bool, str]]:
 
 
 def _related(findings: list[dict[str, Any]]) -> list[tuple[str, int]]:
-    return [(r["path"], r["start_line"]) for f in findings if f["rule_id"] == "NHI325"
-            for r in f.get("related", [])]
+    return [tuple(r) for f in findings if f["rule_id"] == "NHI325" for r in f["related"]]
 
 
 # -- 1. composite actions and reusable workflows -----------------------------------------
@@ -113,11 +125,12 @@ def test_an_agent_passing_outsider_text_to_a_composite_action_blocks_at_the_with
     base = {WF: CALLER.format(who="octocat"), ACTION: COMPOSITE.format(step=UNSAFE_STEP)}
     code, findings = _change(make_repo, capsys, base, {WF: CALLER.format(who=TITLE)}, CLAUDE)
     assert code == 1
-    assert _nhi325(findings) == [(WF, 14, True, "agent")]
-    assert _related(findings) == [(ACTION, 9)]
+    assert _nhi325(findings) == [(WF, 13, True, "agent")]
     [f] = [f for f in findings if f["rule_id"] == "NHI325"]
-    assert "`with.who`" in f["message"] and "${{ inputs.who }}" in f["message"]
+    assert "with.who passes" in f["message"] and "${{ inputs.who }}" in f["message"]
     assert ACTION in f["message"]
+    _, sarif = _change(make_repo, capsys, base, {WF: CALLER.format(who=TITLE)}, CLAUDE, True)
+    assert _related(sarif) == [(ACTION, 9)]
 
 
 def test_an_agent_expanding_an_input_outsiders_fill_blocks_at_the_actions_run_line(
@@ -127,7 +140,9 @@ def test_an_agent_expanding_an_input_outsiders_fill_blocks_at_the_actions_run_li
                              {ACTION: COMPOSITE.format(step=UNSAFE_STEP)}, CLAUDE)
     assert code == 1
     assert _nhi325(findings) == [(ACTION, 9, True, "agent")]
-    assert _related(findings) == [(WF, 14)]
+    _, sarif = _change(make_repo, capsys, base, {ACTION: COMPOSITE.format(step=UNSAFE_STEP)},
+                       CLAUDE, True)
+    assert _related(sarif) == [(WF, 13)]
 
 
 def test_a_composite_action_reading_the_input_through_env_passes(
@@ -142,7 +157,7 @@ def test_a_persons_composite_action_flow_does_not_block(
     base = {WF: CALLER.format(who="octocat"), ACTION: COMPOSITE.format(step=UNSAFE_STEP)}
     code, findings = _change(make_repo, capsys, base, {WF: CALLER.format(who=TITLE)}, HUMAN)
     assert code == 0
-    assert _nhi325(findings) == [(WF, 14, False, "human")]
+    assert _nhi325(findings) == [(WF, 13, False, "human")]
 
 
 def test_an_agent_adding_a_reusable_workflow_call_with_outsider_text_blocks(
@@ -152,7 +167,9 @@ def test_an_agent_adding_a_reusable_workflow_call_with_outsider_text_blocks(
     code, findings = _change(make_repo, capsys, base, head, CLAUDE)
     assert code == 1
     assert _nhi325(findings) == [(WF, 8, True, "agent")]
-    assert _related(findings) == [(CALLED, 10)]
+    _, sarif = _change(make_repo, capsys, base, head, CLAUDE, True)
+    # the called workflow's line, then the new file's own trigger line (a changed input)
+    assert _related(sarif) == [(CALLED, 10), (WF, 2)]
 
 
 def test_an_agent_expanding_a_reusable_workflows_input_blocks_at_its_run_line(
@@ -162,7 +179,9 @@ def test_an_agent_expanding_a_reusable_workflows_input_blocks_at_its_run_line(
                              {CALLED: REUSABLE.format(step=REUSABLE_UNSAFE)}, CLAUDE)
     assert code == 1
     assert _nhi325(findings) == [(CALLED, 10, True, "agent")]
-    assert _related(findings) == [(WF, 8)]
+    _, sarif = _change(make_repo, capsys, base, {CALLED: REUSABLE.format(step=REUSABLE_UNSAFE)},
+                       CLAUDE, True)
+    assert _related(sarif) == [(WF, 8)]
 
 
 def test_a_reusable_workflow_reading_the_input_through_env_passes(

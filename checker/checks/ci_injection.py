@@ -16,6 +16,9 @@ attributed to the writer of its own line (`provenance.attribution.lines_touch`),
 agent editing beside a person's existing injection is not blamed for it. In `scan` every
 expression is reported.
 
+Across files (a composite action's or reusable workflow's input) the same rule is judged by
+`check_all` (`checker.checks.ci_calls`).
+
 Level: error (rules/docs/ci.yaml); like every NHI3xx rule it blocks an agent's or a bot's
 change and reports a person's.
 
@@ -29,11 +32,13 @@ from collections import Counter
 from collections.abc import Iterator
 
 from checker.checks.api import Hit, Subject
+from checker.checks.ci_calls import check_all
 from checker.model import IdentityObject
 from checker.provenance.attribution import Attribution, Touch, lines_touch
 
 RULE = "NHI325"
 TYPE = "template_injection"
+__all__ = ["RULE", "TYPE", "check", "check_all"]  # check_all: the flows across files
 
 
 def check(subject: Subject) -> Iterator[Hit]:

@@ -119,11 +119,11 @@ def injections(path: str, root: MappingNode, jobs: Sequence[tuple[str, Node, Nod
     events = [e for e in OUTSIDER_TRIGGERS if f"on.{e}" in lines]
     if not events:
         return []
-    tainted = _tainted_env(get(root, "env"), frozenset())
+    tainted = tainted_env(get(root, "env"), frozenset())
     out: list[IdentityObject] = []
     for job_id, _, job in jobs:
         matrix = matrix_taint(job)
-        found, actions = job_injections(job, _tainted_env(
+        found, actions = job_injections(job, tainted_env(
             get(job, "env"), tainted | frozenset(matrix)), raw)
         if not found:
             continue
@@ -175,8 +175,9 @@ def _reads_untrusted(node: Node | None) -> bool:
     return any(_reads_untrusted(v) for _, _, v in items(node))
 
 
-def _tainted_env(env: Node | None, outer: frozenset[str]) -> frozenset[str]:
-    """`outer` plus the `env:` names whose value reads an untrusted value."""
+def tainted_env(env: Node | None, outer: frozenset[str]) -> frozenset[str]:
+    """`outer` plus the names of the `env:` mapping `env` whose value reads an untrusted
+    value (`untrusted`, with `outer` tainted)."""
     return outer | {name for name, _, value in items(env)
                     if any(_untrusted(e, outer) for e in _expressions(scalar(value) or ""))}
 
@@ -195,7 +196,7 @@ def job_injections(job: Node, tainted: frozenset[str], raw: list[str]
     for index, step in enumerate(sequence(get(job, "steps"))):
         if not isinstance(step, MappingNode):
             continue
-        names = _tainted_env(get(step, "env"), tainted)
+        names = tainted_env(get(step, "env"), tainted)
         uses = (scalar(get(step, "uses")) or "").split("@", 1)[0].strip().lower().rstrip("/")
         script = SCRIPT_INPUTS.get(uses)
         node = get(step, "run") if not uses else (
