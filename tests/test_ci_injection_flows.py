@@ -321,3 +321,31 @@ def test_an_unlisted_actions_input_is_not_a_script(
     head = {WF: SCRIPTED.format(action="actions/labeler@v5", inputs=_inputs("script", TITLE))}
     code, findings = _change(make_repo, capsys, base, head, CLAUDE)
     assert (code, _nhi325(findings)) == (0, [])
+
+
+def test_scan_reports_a_flow_once_on_the_call(tmp_path: Any,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    for path, text in {WF: CALLER.format(who=TITLE),
+                       ACTION: COMPOSITE.format(step=UNSAFE_STEP)}.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
+    main(["scan", str(tmp_path), "--format", "json"])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    assert [(f["path"], f["start_line"]) for f in findings if f["rule_id"] == "NHI325"] == [
+        (WF, 13)]
+
+
+def test_hook_blocks_an_agents_staged_call_of_an_unchanged_action(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = make_repo()
+    repo.commit({"README.md": "# app\n", WF: CALLER.format(who="octocat"),
+                 ACTION: COMPOSITE.format(step=UNSAFE_STEP)}, author=HUMAN)
+    (repo.path / WF).write_text(CALLER.format(who=TITLE))
+    repo.git("add", WF)  # the action is not staged: read from the index as it is
+    monkeypatch.chdir(repo.path)
+    monkeypatch.setenv("GIT_AUTHOR_NAME", CLAUDE[0])
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", CLAUDE[1])
+    code = main(["hook", "--format", "json"])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    assert (code, _nhi325(findings)) == (1, [(WF, 13, True, "agent")])
