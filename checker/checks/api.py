@@ -54,6 +54,10 @@ class Hit:
     #: Who wrote what the hit is about, when that is narrower than the identity's touch (NHI106
     #: on a value one commit of the range added to an existing identity); None: the touch's.
     touch: Touch | None = None
+    #: Other places the problem is made of, (what, where), for `Finding.related` (NHI325: the
+    #: other file of a flow through a composite action's input); the engine adds the changed
+    #: inputs of the touch.
+    related: tuple[tuple[str, Location], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,9 @@ attributed to the writer of its own line (`provenance.attribution.lines_touch`),
 agent editing beside a person's existing injection is not blamed for it. In `scan` every
 expression is reported.
 
+Across files (a composite action's or reusable workflow's input) the same rule is judged by
+`check_all` (`checker.checks.ci_calls`).
+
 Level: error (rules/docs/ci.yaml); like every NHI3xx rule it blocks an agent's or a bot's
 change and reports a person's.
 
@@ -29,11 +32,13 @@ from collections import Counter
 from collections.abc import Iterator
 
 from checker.checks.api import Hit, Subject
+from checker.checks.ci_calls import check_all
 from checker.model import IdentityObject
 from checker.provenance.attribution import Attribution, Touch, lines_touch
 
 RULE = "NHI325"
 TYPE = "template_injection"
+__all__ = ["RULE", "TYPE", "check", "check_all"]  # check_all: the flows across files
 
 
 def check(subject: Subject) -> Iterator[Hit]:
@@ -63,6 +68,8 @@ def check(subject: Subject) -> Iterator[Hit]:
     event = (wider or triggers or ["?"])[0]
     when = f"`{event}` (line {obj.attribute_lines.get('on.' + event)})"
     widened = f"; the change adds {when}, which lets outsiders trigger it" if wider else ""
+    actions = dict(s.removeprefix("action:").split(" ", 1) for s in obj.secret_sinks
+                   if s.startswith("action:"))
     counts = Counter(expr for _, _, expr in occurrences)
     numbered: Counter[str] = Counter()
     for line, step, expr in sorted(occurrences):
@@ -71,11 +78,15 @@ def check(subject: Subject) -> Iterator[Hit]:
             continue
         attribute = expr if counts[expr] == 1 else f"{expr}#{numbered[expr]}"
         name = expr[4:] if expr.startswith("env.") and expr[4:].isidentifier() else "NAME"
-        read = "process.env." if step.endswith("script") else "$"
+        read = "process.env." if actions.get(step) == "actions/github-script" else "$"
         fix = (f"read it as `{read}{name}` in the script" if name != "NAME" else
                f"pass it through `env:` and read it as `{read}NAME`")
+        action = f" (`{actions[step]}` runs it)" if step in actions else ""
+        matrix = (" (the job's `strategy.matrix` builds it from outsider text)"
+                  if "matrix." in expr else "")
         yield Hit(RULE,
-                  f"{job} {step} expands `${{{{ {expr} }}}}` into its script, in a workflow "
+                  f"{job} {step}{action} expands `${{{{ {expr} }}}}`{matrix} into its script, "
+                  f"in a workflow "
                   f"that {when} runs for outsiders: whoever writes that value runs it as code "
                   f"with the job's GITHUB_TOKEN and secrets; {fix}{widened}", attribute, line,
                   touch=None if wider or base is None else _writer(subject, line))

@@ -104,10 +104,10 @@ def to_finding(obj: IdentityObject, touch: Touch, hit: Hit, ctx: Context,
         obj.attribute_lines.get(hit.at) if hit.at is not None else None)
     anchor = line_for(obj, touch, ctx.mode, line)
     message = hit.message
-    related: tuple[tuple[str, Location], ...] = ()
+    related: tuple[tuple[str, Location], ...] = hit.related
     if touch.via and hit.touch is None:  # where the changed value lives: not in obj's lines
         message = f"{message}; via {', '.join(touch.via)}"
-        related = tuple(r for r in map(via_location, touch.via) if r is not None)
+        related += tuple(r for r in map(via_location, touch.via) if r is not None)
     by = hit.touch or touch  # who wrote what the hit is about
     return Finding(
         rule_id=hit.rule_id,

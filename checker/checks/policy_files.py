@@ -7,7 +7,9 @@ instructions, `.cursor/`, `.cursorrules`, `.vscode/settings.json`, `copilot-setu
 `.pre-commit-config.yaml`, git hooks in `.husky/`/`.githooks/`, a `package.json` naming
 `core.hooksPath`, `devcontainer.json`, `.envrc`) or a file the job that runs nhi-gate executes
 before its check (`parsers.gate_job`: a local action, a script, a makefile, a `package.json`;
-kind `gate-job`) changed by an agent or bot commit; and a commit of the range that a replace
+kind `gate-job`; also what its `pip install` installs from, and the scripts a GitLab CI job that
+runs nhi-gate runs), or a GitLab CI file whose change reaches that job (`parsers.gitlab_gate`;
+kind `gitlab-gate`) changed by an agent or bot commit; and a commit of the range that a replace
 ref replaces (`ChangeFacts.replaced`; git is read with replace refs off, so the original is
 judged, and the replacement is blamed on the original's actor, or on an unknown one when that
 is a person: the replacement names no one).
@@ -45,6 +47,7 @@ _TRUST_WHAT = {
     "baseline": "the nhi-gate baseline",
     "attributes": "git attributes, which change how git shows the diff",
     "gate-workflow": "a workflow that runs nhi-gate",
+    "gitlab-gate": "a GitLab CI file that defines or shapes the job that runs nhi-gate",
     "status-check": "a workflow whose job may report the nhi-gate status check",
     "steering": "a file that steers coding agents",
     "gate-job": "a file the job that runs nhi-gate executes before its check",

@@ -18,6 +18,7 @@ from checker import git
 from checker.change import ChangeSet
 from checker.commands.base_policy import baseline_at, config_at
 from checker.commands.ci_callees import callee_files
+from checker.commands.ci_companions import ci_companions
 from checker.commands.commit_meaning import TreeMeaning
 from checker.commands.event import event_range, github_event, pre_push_range
 from checker.commands.git_sources import (
@@ -183,10 +184,15 @@ def read_range(args: argparse.Namespace, worker: ParseWorker | None) -> Iterator
                                    changed_sources=head_sources)
         base_siblings = module_siblings(repo, base, changeset, config, base=True,
                                         changed_sources=sources(base_blobs, base))
+        # The unchanged workflows and local actions a changed one's injection may run through.
+        changed = [p for f in changeset.files for p in (f.path, f.old_path) if p]
+        ci_head = ci_companions(repo, head, changed, config.max_file_bytes)
+        ci_base = ci_companions(repo, base, changed, config.max_file_bytes)
+        siblings = [*siblings, *ci_head]  # their problems are not this change's
         # The worker parses both sides while this process reads the rest (and asks GitHub).
         parsed = start_parse(
-            [head_sources + to_parse(siblings, changeset),
-             sources(base_blobs, base) + to_parse(base_siblings, changeset)],
+            [head_sources + to_parse(siblings, changeset) + ci_head,
+             sources(base_blobs, base) + to_parse(base_siblings, changeset) + ci_base],
             load_catalogue(), config, worker,
             contexts=[siblings + chart_files(repo, head, [f.path for f in live])
                       + gitlab_files(repo, head, [f.path for f in live], config.max_file_bytes)

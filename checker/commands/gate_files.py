@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from checker import git as cg
 from checker.approval.reviews import trust_files
 from checker.change import ChangeSet
-from checker.commands.gate_job import gate_job_files, read_at
+from checker.commands.gate_job import gate_job_files, gitlab_gate_files, read_at
 from checker.git.refs import replaced_objects
 from checker.git.repo import Repo
 from checker.parsers.status_checks import status_check_facts
@@ -61,9 +61,10 @@ def gate_files(repo: Repo, changeset: ChangeSet, known: Mapping[str, str]
     add `continue-on-error` or `fail-on: never`), workflow files that add or change a job whose
     status check may be nhi-gate's without naming it (`status-check`: a `name:` expression;
     `parsers.status_checks`), agent-steering files
-    (`parsers.steering.steering_kind`) and a `package.json` naming `core.hooksPath` at base or
-    head (it picks the git hooks that run). The head is the index when `changeset.head` is
-    None (`hook`). path -> kind."""
+    (`parsers.steering.steering_kind`), a `package.json` naming `core.hooksPath` at base or
+    head (it picks the git hooks that run) and GitLab CI files whose change reaches the job
+    that runs nhi-gate (`gitlab-gate`: `commands.gate_job.gitlab_gate_files`). The head is the
+    index when `changeset.head` is None (`hook`). path -> kind."""
     assert changeset.base is not None
     out: dict[str, str] = {}
     if DEFAULT_BASELINE not in known:
@@ -95,6 +96,9 @@ def gate_files(repo: Repo, changeset: ChangeSet, known: Mapping[str, str]
             elif (status_check_facts(path, at_head.get(path)) or frozenset()) - (
                     status_check_facts(path, at_base.get(path)) or frozenset()):
                 out[path] = "status-check"
+    gitlab = gitlab_gate_files(repo, changeset.base, changeset.head,
+                               [p for p in paths if p not in known and p not in out])
+    out.update(gitlab)
     return out
 
 

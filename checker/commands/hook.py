@@ -15,6 +15,7 @@ from checker import git
 from checker.change import ChangeSet, Provenance
 from checker.commands.base_policy import baseline_at, config_at
 from checker.commands.ci_callees import callee_files
+from checker.commands.ci_companions import ci_companions
 from checker.commands.gate_files import TrustInputs, staged_trust
 from checker.commands.git_sources import (
     ChangeRead,
@@ -105,10 +106,17 @@ def read_staged(args: argparse.Namespace, worker: ParseWorker | None) -> StagedR
                             changed_sources=sources(base_blobs, changeset.base))
             if changeset.base else []
         )  # fmt: skip
+        # The unchanged workflows and local actions a changed one's injection may run through.
+        changed = [p for f in changeset.files for p in (f.path, f.old_path) if p]
+        ci_head = ci_companions(repo, None, changed, config.max_file_bytes)
+        ci_base = (ci_companions(repo, changeset.base, changed, config.max_file_bytes)
+                   if changeset.base else [])
+        siblings = [*siblings, *ci_head]  # their problems are not this change's
         # The worker parses both sides while this process reads the rest.
         parsed = start_parse(
-            [head_sources + to_parse(siblings, changeset),
-             sources(base_blobs, changeset.base) + to_parse(base_siblings, changeset)],
+            [head_sources + to_parse(siblings, changeset) + ci_head,
+             sources(base_blobs, changeset.base) + to_parse(base_siblings, changeset)
+             + ci_base],
             catalogue, config, worker,
             contexts=[siblings + chart_files(repo, None, [f.path for f in live])
                       + gitlab_files(repo, None, [f.path for f in live], config.max_file_bytes)

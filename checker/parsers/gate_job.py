@@ -26,7 +26,15 @@ last such step, as a map from repository path to how the job runs it:
   `-f file`): the makefile GNU make reads there (`GNUmakefile`,
   `makefile`, `Makefile`; https://www.gnu.org/software/make/manual/make.html#Makefile-Names);
   `npm`, `yarn`, `pnpm`, `bun`: the `package.json` there (its scripts and install hooks;
-  https://docs.npmjs.com/cli/using-npm/scripts).
+  https://docs.npmjs.com/cli/using-npm/scripts); `pip install` (also `pip3`, `python -m pip`,
+  `uv pip`): each requirements or constraints file (`-r`/`--requirement`, `-c`/
+  `--constraint`: it may name any package, index or URL) and, for a local project (`.`,
+  `-e ./pkg`: an argument holding `/` or starting with `.`, as pip tells a path from a name),
+  its `pyproject.toml`, `setup.py` and `setup.cfg` (their build hooks run code;
+  https://pip.pypa.io/en/stable/cli/pip_install/#argument-handling,
+  https://pip.pypa.io/en/stable/reference/requirements-file-format/); a requirements file's
+  own `-r`/`-c` lines name more files, relative to its directory (`requirement_runs`, which
+  the caller follows).
 
 A path that leaves the repository (`..`, absolute, `~`, `$VAR`, `${{ }}`) is not recorded. A
 file that cannot be read (not UTF-8, not YAML) gives no facts: the workflow itself is then a
@@ -52,6 +60,13 @@ _SCRIPT = re.compile(r"[\w.@+-][\w.@+/-]*\.(?:sh|bash|zsh|py|js|mjs|cjs|ts|rb|pl
 _MAKEFILES = ("GNUmakefile", "makefile", "Makefile")
 _PACKAGE_MANAGERS = ("npm", "yarn", "pnpm", "bun")
 _ACTION_FILES = ("action.yml", "action.yaml")
+_PIP = re.compile(r"pip(?:3(?:\.\d+)?)?")
+_PYTHON = re.compile(r"python(?:3(?:\.\d+)?)?")
+_PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
+#: pip options naming a file whose content decides what is installed.
+_PIP_FILES = ("-r", "--requirement", "-c", "--constraint")
+#: Appended to how a file is run when pip reads it as a requirements or constraints file.
+REQUIREMENTS = " (pip reads it as a requirements file)"
 #: Shell words that separate commands.
 _SEPARATORS = {"&&", "||", ";", "|", "&", "(", ")", "{", "}", "then", "do", "else"}
 
@@ -114,10 +129,75 @@ def run_files(text: str, workdir: str, why: str) -> Runs:
             path = _relative(workdir, "package.json")
             if path:
                 out[path] = why
+        elif command and (args := _pip_install(name, words[i + 1:])) is not None:
+            out.update({p: why + (REQUIREMENTS if listed else "")
+                        for p, listed in _pip_files(args, workdir)})
         if word.startswith("./") or _SCRIPT.fullmatch(word):
             path = _relative(workdir, word)
             if path:
                 out[path] = why
+    return out
+
+
+def _pip_install(name: str, rest: list[str]) -> list[str] | None:
+    """The arguments after `install` when a command `name` with arguments `rest` is a pip
+    install (`pip`, `pip3`, `python -m pip`, `uv pip`), up to the next separator; else None."""
+    words = []
+    for word in rest:
+        if word in _SEPARATORS:
+            break
+        words.append(word)
+    if _PYTHON.fullmatch(name) and words[:2] == ["-m", "pip"]:
+        words = words[2:]
+    elif name == "uv" and words[:1] == ["pip"]:
+        words = words[1:]
+    elif not _PIP.fullmatch(name):
+        return None
+    return words[1:] if words[:1] == ["install"] else None
+
+
+def _pip_files(args: list[str], workdir: str) -> list[tuple[str, bool]]:
+    """The repository files a `pip install` with `args` reads (module docstring), each with
+    True for a requirements or constraints file."""
+    out: list[tuple[str, bool]] = []
+    for j, arg in enumerate(args):
+        nxt = args[j + 1] if j + 1 < len(args) else ""
+        option, _, value = arg.partition("=")
+        if option in _PIP_FILES or (arg[:2] in ("-r", "-c") and len(arg) > 2):
+            file = value or (nxt if option in _PIP_FILES else arg[2:])
+            out.append((_relative(workdir, file) or "", True))
+            continue
+        if j and args[j - 1] in _PIP_FILES:
+            continue
+        project = value if option == "--editable" else arg
+        project = project.split("[", 1)[0]
+        if project.startswith("-") or "://" in project or not (
+                project.startswith(".") or "/" in project):
+            continue
+        where = _relative(workdir, project)
+        if where is not None:
+            out.extend((posixpath.join(where, f), False) for f in _PROJECT_FILES)
+    return [(p, listed) for p, listed in out if p]
+
+
+def requirement_files(runs: Runs) -> list[str]:
+    """The paths of `runs` that pip reads as requirements or constraints files."""
+    return sorted(p for p, why in runs.items() if why.endswith(REQUIREMENTS))
+
+
+def requirement_runs(path: str, blob: bytes | None, why: str) -> Runs:
+    """The requirements and constraints files that requirements file `path` (as `blob` holds
+    it; run as `why` says) names on its `-r`/`-c` lines, relative to its directory (pip's
+    rule for nested files). {} for an absent or unreadable file."""
+    text = _text(blob)
+    out: Runs = {}
+    for line in (text or "").splitlines():
+        line = re.sub(r"(^|\s)#.*$", "", line).strip()
+        if not line.startswith("-"):
+            continue
+        words = line.split()
+        found = _pip_files(words, posixpath.dirname(path))
+        out.update({p: why for p, listed in found if listed})
     return out
 
 

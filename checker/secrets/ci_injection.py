@@ -9,7 +9,9 @@ by whoever can write the value, when whoever can cause the event may write it
 (`OUTSIDER_TRIGGERS`).
 
 What is read, per job of a workflow with an outsider trigger (facts only; the check decides):
-- each `run:` of a step, and the `script:` input of `actions/github-script`;
+- each `run:` of a step, and the input that an action runs as a script (`SCRIPT_INPUTS`:
+  `actions/github-script` `script`, `appleboy/ssh-action` `script`,
+  `addnab/docker-run-action` `run`, `nick-fields/retry` `command`);
 - in them, each `${{ ... }}` whose expression reads a value the event's author chose
   (`_untrusted`): a context path ending in `title`, `body`, `message`, `ref`, `label`,
   `email`, `default_branch`, `page_name`, a git author's or committer's `name`,
@@ -17,20 +19,27 @@ What is read, per job of a workflow with an outsider trigger (facts only; the ch
   base), comment, review, discussion, wiki pages, commits or triggering run; `github.head_ref`;
   or a whole such object serialised (`toJSON(github.event.issue)`); or `env.NAME` where the
   workflow's, job's or step's `env:` sets NAME from one of those (the template is expanded
-  before the shell, so `${{ env.NAME }}` is the same injection). An expression whose result
-  is a boolean (`contains(...)`, `startsWith(...)`, `endsWith(...)`, a comparison with no
-  `&&`/`||`) is not text, and passing the value through `env:` and reading `"$NAME"` in the
-  script is the safe form: neither is read.
+  before the shell, so `${{ env.NAME }}` is the same injection); or `matrix.NAME` where the
+  job's `strategy.matrix` builds NAME (or, a whole-matrix expression such as
+  `${{ fromJSON(github.event.comment.body) }}`, every value) from one of those. An
+  expression whose result is a boolean (`contains(...)`, `startsWith(...)`, `endsWith(...)`,
+  a comparison with no `&&`/`||`) is not text, and passing the value through `env:` and
+  reading `"$NAME"` in the script is the safe form: neither is read.
 
-Not read: composite actions (their triggers are the caller's), step outputs computed from
+A composite action or reusable workflow has no trigger of its own: `checker.secrets.ci_calls`
+reads what its callers pass it and where it expands its inputs (`expansions`, with the same
+reading and `inputs.NAME` as the untrusted value).
+
+Not read: step outputs computed from
 such a value (`${{ steps.x.outputs.title }}`), and triggers whose actor already has write
 access (`push`, `workflow_dispatch`) or whose fork runs get no secrets (`pull_request`).
 
 The facet: address `<path>#jobs.<id>.template-injection`, lines from its first to its last
 injected line, `attribute_lines` `anchor` (the first) and `on.<trigger>` for each outsider
-trigger; `secret_sinks` `trigger:<event>` for each, and `injects:<line> <step> <expression>`
-for each occurrence (the expression's text, never a value); `inputs` the trigger lines, so a
-change of the triggers alone touches it.
+trigger; `secret_sinks` `trigger:<event>` for each, `injects:<line> <step> <expression>`
+for each occurrence (the expression's text, never a value) and `action:<step> <action>` for
+a step whose script is an action's input; `inputs` the trigger lines and the lines of the
+matrix values it reads, so a change of those alone touches it.
 
 Sources: GitHub, "Script injections"
 (https://docs.github.com/en/actions/concepts/security/script-injections: contexts ending in
@@ -39,7 +48,12 @@ untrusted; an intermediate environment variable is the fix); GitHub Security Lab
 your GitHub Actions and workflows secure Part 2: Untrusted input"
 (https://securitylab.github.com/resources/github-actions-untrusted-input/); who may trigger
 each event: https://docs.github.com/en/actions/reference/workflows-and-actions/events-that-trigger-workflows;
-zizmor's `template-injection` (https://docs.zizmor.sh/audits/#template-injection) is the peer.
+zizmor's `template-injection` (https://docs.zizmor.sh/audits/#template-injection) is the peer;
+matrix values an outsider chose: https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-syntax#jobsjob_idstrategymatrix
+(a matrix may be built with `fromJSON`); each `SCRIPT_INPUTS` action's README (its input runs
+as a script or command): https://github.com/actions/github-script,
+https://github.com/appleboy/ssh-action, https://github.com/addnab/docker-run-action,
+https://github.com/nick-fields/retry.
 """
 
 from __future__ import annotations
@@ -48,11 +62,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from yaml.nodes import MappingNode, Node
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from checker.model import IdentityObject, Location
 from checker.parsers.github_keys import trigger_lines
-from checker.safeyaml import get, items, scalar, sequence
+from checker.safeyaml import get, items, line_of, scalar, sequence
 from checker.secrets.facets import facet
 
 TYPE = "template_injection"
@@ -82,6 +96,15 @@ _WHOLE = re.compile(
     r"toJSON\(\s*github\.event(?:\.(?:issue|pull_request|comment|review|review_comment"
     r"|discussion|head_commit|workflow_run|pages|commits))?\s*\)", re.I)
 _ENV_REF = re.compile(r"\benv\.([A-Za-z_][\w-]*)")
+#: `matrix.NAME` and `inputs.NAME`: tainted as `matrix.NAME` (`matrix.*`: all of them).
+_CONTEXT_REF = re.compile(r"(?<![\w.])(matrix|inputs)\.([A-Za-z_][\w-]*)")
+#: Actions that run one of their inputs as a script or command (module doc): action -> input.
+SCRIPT_INPUTS = {
+    "actions/github-script": "script",  # JavaScript, run by Node
+    "appleboy/ssh-action": "script",  # a shell script, run on the remote host
+    "addnab/docker-run-action": "run",  # a shell script, run in the container
+    "nick-fields/retry": "command",  # a shell command, run on the runner
+}
 _BOOLEAN_CALL = re.compile(r"(?i)^(?:contains|startsWith|endsWith)\s*\(")
 _COMPARISON = re.compile(r"==|!=|<=|>=|(?<![-=])[<>]")
 _LITERAL = re.compile(r"'(?:[^']|'')*'")
@@ -96,27 +119,65 @@ def injections(path: str, root: MappingNode, jobs: Sequence[tuple[str, Node, Nod
     events = [e for e in OUTSIDER_TRIGGERS if f"on.{e}" in lines]
     if not events:
         return []
-    tainted = _tainted_env(get(root, "env"), frozenset())
+    tainted = tainted_env(get(root, "env"), frozenset())
     out: list[IdentityObject] = []
     for job_id, _, job in jobs:
-        found = _job(job, _tainted_env(get(job, "env"), tainted), raw)
+        matrix = matrix_taint(job)
+        found, actions = job_injections(job, tainted_env(
+            get(job, "env"), tainted | frozenset(matrix)), raw)
         if not found:
             continue
         first, last = min(n for n, _, _ in found), max(n for n, _, _ in found)
         sinks = [*(f"trigger:{e}" for e in events),
-                 *(f"injects:{n} {step} {expr}" for n, step, expr in found)]
+                 *(f"injects:{n} {step} {expr}" for n, step, expr in found),
+                 *(f"action:{step} {action}" for step, action in sorted(actions.items()))]
+        read = {m.group(0) for _, _, e in found for m in _CONTEXT_REF.finditer(e)}
+        used = sorted((name, line) for name, line in matrix.items()
+                      if name in read or (name == "matrix.*" and any(
+                          r.startswith("matrix.") for r in read)))
         obj = facet(path, TYPE, "ci_credential", "github",
                     f"{path}#jobs.{job_id}.template-injection", first, last, first, sinks)
         out.append(replace(
             obj, attribute_lines={**obj.attribute_lines,
                                   **{f"on.{e}": lines[f"on.{e}"] for e in events}},
-            inputs=tuple((f"on: {e}", Location(path, lines[f"on.{e}"], lines[f"on.{e}"]))
-                         for e in events)))
+            inputs=(*((f"on: {e}", Location(path, lines[f"on.{e}"], lines[f"on.{e}"]))
+                      for e in events),
+                    *((name, Location(path, line, line)) for name, line in used))))
     return out
 
 
-def _tainted_env(env: Node | None, outer: frozenset[str]) -> frozenset[str]:
-    """`outer` plus the `env:` names whose value reads an untrusted value."""
+def matrix_taint(job: Node) -> dict[str, int]:
+    """`matrix.NAME` (`matrix.*` for a whole-matrix expression) -> its line, for each value
+    of the job's `strategy.matrix` (its `include:` entries too) that reads an untrusted
+    value."""
+    matrix = get(get(job, "strategy"), "matrix")
+    if isinstance(matrix, ScalarNode):
+        return {"matrix.*": line_of(matrix)} if _reads_untrusted(matrix) else {}
+    out: dict[str, int] = {}
+    for name, key, value in items(matrix):
+        if name in ("include", "exclude"):
+            if name == "include" and isinstance(value, ScalarNode) and _reads_untrusted(value):
+                out["matrix.*"] = line_of(value)
+            for entry in sequence(value) if name == "include" else ():
+                out.update({f"matrix.{k}": line_of(kk) for k, kk, v in items(entry)
+                            if _reads_untrusted(v)})
+        elif _reads_untrusted(value):
+            out[f"matrix.{name}"] = line_of(key)
+    return out
+
+
+def _reads_untrusted(node: Node | None) -> bool:
+    """True when a scalar under `node` holds an untrusted expression."""
+    if isinstance(node, ScalarNode):
+        return any(_untrusted(e, frozenset()) for e in _expressions(str(node.value)))
+    if isinstance(node, SequenceNode):
+        return any(_reads_untrusted(n) for n in node.value)
+    return any(_reads_untrusted(v) for _, _, v in items(node))
+
+
+def tainted_env(env: Node | None, outer: frozenset[str]) -> frozenset[str]:
+    """`outer` plus the names of the `env:` mapping `env` whose value reads an untrusted
+    value (`untrusted`, with `outer` tainted)."""
     return outer | {name for name, _, value in items(env)
                     if any(_untrusted(e, outer) for e in _expressions(scalar(value) or ""))}
 
@@ -125,21 +186,28 @@ def _expressions(text: str) -> list[str]:
     return [m.group(1).strip() for m in _EXPRESSION.finditer(text)]
 
 
-def _job(job: Node, tainted: frozenset[str], raw: list[str]) -> list[tuple[int, str, str]]:
-    """(line, step, expression) of each injected expression of the job's steps."""
+def job_injections(job: Node, tainted: frozenset[str], raw: list[str]
+                   ) -> tuple[list[tuple[int, str, str]], dict[str, str]]:  # fmt: skip
+    """(line, step, expression) of each injected expression of the steps of `job` (a job,
+    or a composite action's `runs`), with `tainted` the untrusted `env.`/`matrix.`/`inputs.`
+    names; and step -> action for each occurrence in an action's script input."""
     out: list[tuple[int, str, str]] = []
+    actions: dict[str, str] = {}
     for index, step in enumerate(sequence(get(job, "steps"))):
         if not isinstance(step, MappingNode):
             continue
-        names = _tainted_env(get(step, "env"), tainted)
-        uses = (scalar(get(step, "uses")) or "").split("@", 1)[0].strip().lower()
+        names = tainted_env(get(step, "env"), tainted)
+        uses = (scalar(get(step, "uses")) or "").split("@", 1)[0].strip().lower().rstrip("/")
+        script = SCRIPT_INPUTS.get(uses)
         node = get(step, "run") if not uses else (
-            get(get(step, "with"), "script") if uses == "actions/github-script" else None)
+            get(get(step, "with"), script) if script is not None else None)
         if node is None or scalar(node) is None:
             continue
-        where = f"steps[{index}]" + (".with.script" if uses else ".run")
-        out.extend((n, where, expr) for n, expr in _placed(node, names, raw))
-    return out
+        where = f"steps[{index}]" + (f".with.{script}" if uses else ".run")
+        found = [(n, where, expr) for n, expr in _placed(node, names, raw)]
+        out.extend(found)
+        actions.update({where: uses} if uses and found else {})
+    return out, actions
 
 
 def _placed(node: Node, tainted: frozenset[str], raw: list[str]) -> list[tuple[int, str]]:
@@ -159,6 +227,17 @@ def _placed(node: Node, tainted: frozenset[str], raw: list[str]) -> list[tuple[i
     return out
 
 
+def untrusted(expression: str, tainted: frozenset[str]) -> bool:
+    """True when `expression` (inside `${{ }}`) yields text an outsider wrote (module doc),
+    with `tainted` the untrusted `env.` names (bare) and `matrix.NAME`/`inputs.NAME`."""
+    return _untrusted(expression, tainted)
+
+
+def expressions(text: str) -> list[str]:
+    """The `${{ ... }}` expressions of `text`, stripped."""
+    return _expressions(text)
+
+
 def _untrusted(expression: str, tainted: frozenset[str]) -> bool:
     """True when `expression` (inside `${{ }}`) yields text an outsider wrote: see the module
     doc. A boolean result is not text."""
@@ -170,6 +249,9 @@ def _untrusted(expression: str, tainted: frozenset[str]) -> bool:
     if _HEAD_REF.search(text) or _WHOLE.search(text):
         return True
     if any(m.group(1) in tainted for m in _ENV_REF.finditer(text)):
+        return True
+    if any(m.group(0) in tainted or f"{m.group(1)}.*" in tainted
+           for m in _CONTEXT_REF.finditer(text)):
         return True
     return any(_untrusted_path(m.group(2)) for m in _EVENT_PATH.finditer(text))
 

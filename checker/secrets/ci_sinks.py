@@ -33,6 +33,7 @@ from checker.safeyaml import (
     scalar,
     sequence,
 )
+from checker.secrets.ci_calls import calls, expansions
 from checker.secrets.ci_injection import injections
 from checker.secrets.ci_untrusted import pr_head_runs
 from checker.secrets.facets import facet
@@ -227,6 +228,8 @@ def github(path: str, text: str, lines: list[str]) -> list[IdentityObject]:
         out.extend(_github_job(path, lines, job_id, job_key, job, workflow_env))
     out.extend(pr_head_runs(path, root, jobs))
     out.extend(injections(path, root, jobs, lines))
+    out.extend(calls(path, root, jobs))
+    out.extend(expansions(path, root, lines))
     runs = get(root, "runs")
     if isinstance(runs, MappingNode) and (scalar(get(runs, "using")) or "").lower() == "composite":
         inputs = frozenset(f"inputs.{name}" for name, _, _ in items(get(root, "inputs"))
