@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from conftest import GitRepo
@@ -302,10 +303,21 @@ def test_shapes_of_the_deployed_inputs_and_the_kubeconfig_grant() -> None:
     assert [(u.attribute, u.line) for u in release.unresolved] == [
         ("spec.values", 13), ("spec.kubeConfig", 14)]
     assert release.unresolved[0].reason == (
-        "deployed by Flux from chart podinfo: what it renders is not computed by nhi-gate")
+        "deployed by Flux from chart podinfo: what it renders is not computed")
     assert "{a: 1}" not in release.unresolved[0].expression  # a digest, never the value
     assert [(g.action, g.resource, g.line) for g in release.privileges] == [
         ("flux:apply-as/ServiceAccount/team-a/team-a", "*", 8),
         ("flux:kubeconfig", "Secret/team-a/prod-admin", 14)]
     (plain,) = objects(APP_HEAD, "argocd/app.yaml")
     assert plain.unresolved == ()
+
+
+def test_scan_reports_no_deployed_input(tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """In `scan` there is no change: an Application's values are its normal shape."""
+    _, _, after, _, _ = CASES["argo-helm-values"]
+    (tmp_path / "app.yaml").write_text(after)
+    (tmp_path / "apps.yaml").write_text(kustomization())
+    main(["scan", str(tmp_path), "--format", "json"])
+    rules = [f["rule_id"] for f in json.loads(capsys.readouterr().out)["findings"]]
+    assert "NHI106" not in rules, rules

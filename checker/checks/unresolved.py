@@ -16,8 +16,10 @@ Levels (the `variants` in rules/docs/approval.yaml): error for an agent, a bot o
 actor (fail closed, DESIGN.md "What counts as a change"); `human` (note) when a person wrote
 it (for an identity base had, the writers of the new value's own lines when only they changed
 it: `_writers`); `scan` (note) in `scan` mode, where there is no change and no author, so an
-unresolved value is information, not a verdict. Never for an identity the change did not
-touch (the engine does not call checks for those).
+unresolved value is information, not a verdict; what an Argo CD or Flux object deploys
+(`model.DEPLOYED` entries, `parsers/kubernetes/gitops_inputs.py`) is not reported in `scan`: it
+is the normal shape of such an object, like a remote module call (`checks/unread.py`). Never
+for an identity the change did not touch (the engine does not call checks for those).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from collections.abc import Iterator
 
 from checker.checks.api import Hit, Subject
 from checker.checks.unread import hits, is_unread
-from checker.model import Unresolved
+from checker.model import DEPLOYED, Unresolved
 from checker.provenance.attribution import Attribution, Touch, lines_touch
 
 RULE = "NHI106"
@@ -38,14 +40,17 @@ def check(subject: Subject) -> Iterator[Hit]:
     if is_unread(obj.type):  # a command, remote module or var file nhi-gate cannot read
         yield from hits(subject)
         return
-    if not obj.unresolved:
+    candidates = obj.unresolved
+    if subject.ctx.mode == "scan":  # what a GitOps object deploys: its normal shape, no change
+        candidates = tuple(u for u in candidates if not u.reason.startswith(DEPLOYED))
+    if not candidates:
         return
     if base is None:
-        chosen = list(obj.unresolved)
+        chosen = list(candidates)
     else:
         before = {_unplaced(u) for u in base.unresolved}
         changed = [name.split(" (", 1)[0] for name in subject.touch.via]
-        chosen = [u for u in obj.unresolved if _unplaced(u) not in before
+        chosen = [u for u in candidates if _unplaced(u) not in before
                   or any(_reads(u, name) for name in changed)]
     by_attribute: dict[str, list[Unresolved]] = {}
     for entry in chosen:

@@ -21,10 +21,11 @@ ClusterRoleBinding, a patch adding a subject) in a way it cannot compute:
   its own or `serviceAccountName`'s account, so what the change grants cannot be computed.
   Source: https://fluxcd.io/flux/components/kustomize/kustomizations/#remote-clusters--cluster-api
 
-Shape: `Unresolved(attribute=<key path>, expression="<key path> (value <digest>)", reason,
-line=<the key's line>)`; the digest (`digest.node_hash`: the parsed value, so restyled YAML
-keeps it) makes a changed value a new entry, which NHI106 reports, and an unchanged one equal
-at base and head. Values are never copied into the entry.
+Shape: `Unresolved(attribute=<key path>, expression="<key path> (value <digest>)", reason
+(`model.DEPLOYED` + `Argo CD|Flux from <source>: ...`), line=<the key's line>)`; the digest
+(`digest.node_hash`: the parsed value, so restyled YAML keeps it) makes a changed value a new
+entry, which NHI106 reports, and an unchanged one equal at base and head. Values are never
+copied into the entry. NHI106 reports none of them in `scan` (no change to judge).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from collections.abc import Iterator
 
 from yaml.nodes import MappingNode, Node
 
-from checker.model import Unresolved
+from checker.model import DEPLOYED, Unresolved
 from checker.parsers.kubernetes.digest import node_hash
 from checker.safeyaml import get, get_entry, get_path, line_of, scalar_text, sequence
 
@@ -73,8 +74,7 @@ def _argo(spec: Node | None, prefix: str) -> Iterator[Unresolved]:
         repo = scalar_text(get(source, "repoURL")) or "(no repoURL)"
         chart, path = scalar_text(get(source, "chart")), scalar_text(get(source, "path"))
         what = f"chart {chart}" if chart else f"path {path}" if path else "its root"
-        reason = (f"deployed by Argo CD from {repo} ({what}): what it renders is not computed "
-                  "by nhi-gate")
+        reason = f"{DEPLOYED}Argo CD from {repo} ({what}): what it renders is not computed"
         for keys in _ARGO_INPUTS:
             yield from _entry(source, keys, where, reason)
 
@@ -88,7 +88,7 @@ def _flux(spec: Node | None, type_: str) -> Iterator[Unresolved]:
         ref = get(spec, "sourceRef")
         source = (f"{scalar_text(get(ref, 'kind')) or 'source'} "
                   f"{scalar_text(get(ref, 'name')) or '(unnamed)'}")
-    reason = f"deployed by Flux from {source}: what it renders is not computed by nhi-gate"
+    reason = f"{DEPLOYED}Flux from {source}: what it renders is not computed"
     for keys in _FLUX_INPUTS[type_]:
         yield from _entry(spec, keys, "spec", reason)
     config = get(spec, "kubeConfig")
@@ -97,8 +97,8 @@ def _flux(spec: Node | None, type_: str) -> Iterator[Unresolved]:
         ref = get(config, "secretRef") or get(config, "configMapRef")
         secret = f"{kind} {scalar_text(get(ref, 'name')) or '(unnamed)'}"
         yield from _entry(spec, ("kubeConfig",), "spec", (
-            f"Flux applies with the credentials in {secret}, not with its own or "
-            "serviceAccountName's account: what they may do is not computed by nhi-gate"))
+            f"{DEPLOYED}Flux with the credentials in {secret}, not with its own or "
+            "serviceAccountName's account: what they may do is not computed"))
 
 
 def _entry(node: Node | None, keys: tuple[str, ...], where: str,
