@@ -8,11 +8,15 @@ Real git repos in temp dirs."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from conftest import GitRepo
 from test_gitops import CLAUDE, change, check, nhi301, objects
+
+from checker.cli import main
 
 PERSON = ("Bob Person", "bob@example.com")
 
@@ -132,3 +136,48 @@ def test_an_agent_creating_a_project_open_to_every_namespace_blocks(
     code, found = check(repo, base, head, capsys)
     assert code == 1
     assert {("NHI101", 1, "error", True), ("NHI301", 16, "error", True)} <= found, found
+
+
+BINDING = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: deployer-admin
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects:
+- {kind: ServiceAccount, name: deployer, namespace: team-a}
+"""
+
+
+@pytest.mark.parametrize(("author", "blocks"), [(CLAUDE, True), (PERSON, False)])
+def test_a_sync_account_the_change_binds_to_cluster_admin_is_an_admin_grant(
+        author: tuple[str, str], blocks: bool, make_repo: Callable[..., GitRepo],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo()
+    base = repo.commit({"argocd/project.yaml": project()})
+    repo.checkout("agent/change", create=True)
+    head = repo.commit({"argocd/project.yaml": project("deployer"), "rbac/admin.yaml": BINDING},
+                       author=author, trailers=[("Requested-by", "alice")])
+    code, found = check(repo, base, head, capsys)
+    assert ("NHI301", 14, "error", blocks) in found, found
+    assert code == (1 if blocks else 0)
+    main(["check", "--repo", str(repo.path), "--base", base, "--head", head, "--format", "json"])
+    (admin,) = [f for f in json.loads(capsys.readouterr().out)["findings"]
+                if f["rule_id"] == "NHI301" and f["path"] == "argocd/project.yaml"]
+    assert "synced as team-a:deployer, which the repository binds to ClusterRole/cluster-admin" \
+        in admin["message"]
+
+
+def test_scan_names_a_sync_account_bound_to_cluster_admin(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "project.yaml").write_text(project("deployer"))
+    (tmp_path / "binding.yaml").write_text(BINDING)
+    main(["scan", str(tmp_path), "--format", "json"])
+    found = [(f["path"], f["start_line"]) for f in json.loads(capsys.readouterr().out)["findings"]
+             if f["rule_id"] == "NHI301"]
+    assert ("project.yaml", 12) in found, found
+    (tmp_path / "binding.yaml").write_text(BINDING.replace("name: deployer,", "name: other,"))
+    main(["scan", str(tmp_path), "--format", "json"])
+    found = [(f["path"], f["start_line"]) for f in json.loads(capsys.readouterr().out)["findings"]
+             if f["rule_id"] == "NHI301"]
+    assert ("project.yaml", 12) not in found, found
