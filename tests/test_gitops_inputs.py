@@ -137,6 +137,10 @@ CASES: dict[str, tuple[str, str, str, int, str]] = {
         "argocd/app.yaml", app("    path: manifests\n    directory:\n      include: 'app.yaml'\n"),
         app("    path: manifests\n    directory:\n      include: '*.yaml'\n"), 16,
         "spec.source.directory.include"),
+    "argo-directory-recurse": (
+        "argocd/app.yaml", app("    path: manifests\n    directory:\n      recurse: false\n"),
+        app("    path: manifests\n    directory:\n      recurse: true\n"), 16,
+        "spec.source.directory.recurse"),
     "argo-multi-source-values": (
         "argocd/appset.yaml", APPSET.format(admin="false"), APPSET.format(admin="true"), 18,
         "spec.template.spec.sources[1].helm.values"),
@@ -207,6 +211,22 @@ def _anchor(before: str, after: str, line: int) -> int:
     old, new = before.splitlines(), after.splitlines()
     return next(n for n in range(line, len(new) + 1)
                 if n > len(old) or old[n - 1] != new[n - 1])
+
+
+@pytest.mark.parametrize(("author", "level"), [(CLAUDE, "error"), (PERSON, "note")])
+def test_removing_an_input_fails_closed_too(author: tuple[str, str], level: str,
+                                            make_repo: Callable[..., GitRepo],
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """Without its `exclude` (or values, or a patch) the source deploys more, maybe."""
+    before = app("    path: manifests\n    directory:\n      recurse: true\n"
+                 "      exclude: 'admin/*'\n")
+    after = app("    path: manifests\n    directory:\n      recurse: true\n")
+    repo, base, head = change(make_repo, "argocd/app.yaml", before, after, author)
+    code, found = check(repo, base, head, capsys)
+    assert ("NHI106", 1, level, level == "error") in found, found  # no line left: the object
+    assert code == (1 if level == "error" else 0)
+    messages = check_messages(repo, base, head, capsys)
+    assert any("`spec.source.directory.exclude removed`" in m for m in messages), messages
 
 
 def test_restyling_the_values_is_no_new_input(make_repo: Callable[..., GitRepo],

@@ -58,6 +58,7 @@ from checker.checks import aws_workloads, metadata, workloads
 from checker.checks.api import Hit, Subject
 from checker.checks.grant_cover import dropped_denies, gained_grants, lifted_conditions
 from checker.checks.trust_drift import trust_covered, trust_gain
+from checker.checks.unresolved import removed_inputs
 from checker.model import Grant, IdentityObject, Lifetime, Trust
 from checker.policy import aws_iam as iam
 from checker.policy.privileges import admin_grants
@@ -180,12 +181,13 @@ def _trust_text(t: Trust) -> str:
 def _uncomputed(obj: IdentityObject, base: IdentityObject) -> bool:
     """True when something in `obj` is not computed, so a narrowing cannot be proven. A
     Kubernetes object's entries are read from its own text (`gitops_inputs`: with a digest of
-    the value), so one base had unchanged hides no widening; a Terraform entry may read an
-    input elsewhere that changed, so any entry counts."""
+    the value), so one base had unchanged hides no widening (a removed one may:
+    `removed_inputs`); a Terraform entry may read an input elsewhere that changed, so any entry
+    counts."""
     if obj.platform != "kubernetes":
         return bool(obj.unresolved)
     before = {u[:3] for u in base.unresolved}
-    return any(u[:3] not in before for u in obj.unresolved)
+    return any(u[:3] not in before for u in obj.unresolved) or bool(removed_inputs(obj, base))
 
 
 def _apart_from_grants(obj: IdentityObject, principals: bool = True) -> tuple[object, ...]:

@@ -9,7 +9,8 @@ ClusterRoleBinding, a patch adding a subject) in a way it cannot compute:
 - Argo CD, each of `spec.source` and `spec.sources[]` (an `ApplicationSet`'s
   `spec.template.spec`): `helm.values`, `helm.valuesObject`, `helm.parameters`,
   `helm.fileParameters`, `helm.valueFiles`, `kustomize.patches`, `kustomize.namePrefix`,
-  `kustomize.nameSuffix`, `directory.include`. Source:
+  `kustomize.nameSuffix`, `directory.include`, `directory.exclude`, `directory.recurse`,
+  `directory.jsonnet` (its external variables and top-level arguments). Source:
   https://argo-cd.readthedocs.io/en/stable/user-guide/application-specification/
 - Flux `HelmRelease`: `spec.values`, `spec.valuesFrom`. Source:
   https://fluxcd.io/flux/components/helm/helmreleases/#values
@@ -45,7 +46,8 @@ _FLUX_KUSTOMIZATION = "kustomize.toolkit.fluxcd.io/Kustomization"
 _ARGO_INPUTS = (("helm", "values"), ("helm", "valuesObject"), ("helm", "parameters"),
                 ("helm", "fileParameters"), ("helm", "valueFiles"), ("kustomize", "patches"),
                 ("kustomize", "namePrefix"), ("kustomize", "nameSuffix"),
-                ("directory", "include"))
+                ("directory", "include"), ("directory", "exclude"), ("directory", "recurse"),
+                ("directory", "jsonnet"))
 _FLUX_INPUTS = {
     _HELM_RELEASE: (("values",), ("valuesFrom",)),
     _FLUX_KUSTOMIZATION: (("path",), ("sourceRef",), ("patches",), ("postBuild", "substitute"),
