@@ -141,6 +141,11 @@ CASES: dict[str, tuple[str, str, str, int, str]] = {
         "argocd/app.yaml", app("    path: manifests\n    directory:\n      recurse: false\n"),
         app("    path: manifests\n    directory:\n      recurse: true\n"), 16,
         "spec.source.directory.recurse"),
+    "argo-plugin": (
+        "argocd/app.yaml", app("    path: manifests\n    plugin:\n      env:\n"
+                               "      - {name: ROLE, value: view}\n"),
+        app("    path: manifests\n    plugin:\n      env:\n"
+            "      - {name: ROLE, value: cluster-admin}\n"), 15, "spec.source.plugin"),
     "argo-multi-source-values": (
         "argocd/appset.yaml", APPSET.format(admin="false"), APPSET.format(admin="true"), 18,
         "spec.template.spec.sources[1].helm.values"),

@@ -9,8 +9,9 @@ ClusterRoleBinding, a patch adding a subject) in a way it cannot compute:
 - Argo CD, each of `spec.source` and `spec.sources[]` (an `ApplicationSet`'s
   `spec.template.spec`): `helm.values`, `helm.valuesObject`, `helm.parameters`,
   `helm.fileParameters`, `helm.valueFiles`, `kustomize.patches`, `kustomize.namePrefix`,
-  `kustomize.nameSuffix`, `directory.include`, `directory.exclude`, `directory.recurse`,
-  `directory.jsonnet` (its external variables and top-level arguments). Source:
+  `kustomize.nameSuffix`, `kustomize.components`, `directory.include`, `directory.exclude`,
+  `directory.recurse`, `directory.jsonnet` (its external variables and top-level arguments),
+  `plugin` (a config management plugin's name, env and parameters). Source:
   https://argo-cd.readthedocs.io/en/stable/user-guide/application-specification/
 - Flux `HelmRelease`: `spec.values`, `spec.valuesFrom`. Source:
   https://fluxcd.io/flux/components/helm/helmreleases/#values
@@ -46,8 +47,9 @@ _FLUX_KUSTOMIZATION = "kustomize.toolkit.fluxcd.io/Kustomization"
 _ARGO_INPUTS = (("helm", "values"), ("helm", "valuesObject"), ("helm", "parameters"),
                 ("helm", "fileParameters"), ("helm", "valueFiles"), ("kustomize", "patches"),
                 ("kustomize", "namePrefix"), ("kustomize", "nameSuffix"),
-                ("directory", "include"), ("directory", "exclude"), ("directory", "recurse"),
-                ("directory", "jsonnet"))
+                ("kustomize", "components"), ("directory", "include"),
+                ("directory", "exclude"), ("directory", "recurse"), ("directory", "jsonnet"),
+                ("plugin",))
 _FLUX_INPUTS = {
     _HELM_RELEASE: (("values",), ("valuesFrom",)),
     _FLUX_KUSTOMIZATION: (("path",), ("sourceRef",), ("patches",), ("postBuild", "substitute"),
