@@ -76,6 +76,13 @@ def steering_change(sides: tuple[frozenset[str] | None, frozenset[str] | None] |
     lost = {f for f in base if f.startswith("gate:")} - head
     if lost:
         said.append(f"it removes or changes what runs nhi-gate: {_shown(frozenset(lost))}")
+    b_said = {f for f in base if f.startswith("mention:")}
+    h_said = {f for f in head if f.startswith("mention:")}
+    if b_said != h_said:  # an instruction about the gate, either way ("skip nhi-gate")
+        parts = [f"adds {_shown(frozenset(h_said - b_said))}" if h_said - b_said else "",
+                 f"removes {_shown(frozenset(b_said - h_said))}" if b_said - h_said else ""]
+        said.append("it changes what it says about nhi-gate: "
+                    + ", ".join(p for p in parts if p))
     return "; ".join(said) or None
 
 
