@@ -130,7 +130,9 @@ def staged_trust(repo: Repo, changeset: ChangeSet, config: Config) -> TrustInput
         return TrustInputs(None, None, "", {})
     kinds.update(gate_files(repo, changeset, kinds))
     changed = changed_paths(changeset)
-    runs = gate_job_files(repo, changeset.base, None, changed)
+    runs, by_action = gate_job_files(repo, changeset.base, None, changed)
+    kinds.update({p: "gate-workflow" for p in by_action
+                  if kinds.get(p) in (None, "status-check")})
     kinds.update({p: "gate-job" for p in runs if p not in kinds})
     staged = {p: k for p, k in kinds.items() if p in set(changed)}
     sides = steering_sides(repo, changeset.base, None,

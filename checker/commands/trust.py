@@ -51,7 +51,9 @@ def read_trust(repo: Repo, changeset: ChangeSet, config: Config) -> TrustInputs:
         path = config.allowed_signers.removeprefix("./")
         signers = blobs.get(path)
         source = f"{base[:12]}:{path}" + (" (absent at base)" if signers is None else "")
-    runs = gate_job_files(repo, base, head, changed_paths(changeset))
+    runs, by_action = gate_job_files(repo, base, head, changed_paths(changeset))
+    kinds.update({p: "gate-workflow" for p in by_action
+                  if kinds.get(p) in (None, "status-check")})
     kinds.update({p: "gate-job" for p in runs if p not in kinds})
     touches = touching_commits(repo, base, head, sorted(kinds))
     signed = (
