@@ -87,9 +87,9 @@ def runs_at(repo: Repo, rev: str | None) -> GateJobs:
     for path, data in files.items():
         names = b"nhi-gate" in data.lower()
         if names or (actions and b"./" in data):
-            found = gate_job_runs(path, data, actions)
-            runs.update(found)
-            if found and not names:
+            job = gate_job_runs(path, data, actions)
+            runs.update(job)
+            if job and not names:
                 by_action.add(path)
     seen: set[str] = set()
     todo = local_actions(runs)
