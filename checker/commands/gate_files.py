@@ -16,6 +16,7 @@ from checker import git as cg
 from checker.approval.reviews import trust_files
 from checker.change import ChangeSet
 from checker.commands.gate_job import gate_job_files, read_at
+from checker.commands.protection_files import protection_sides
 from checker.git.refs import replaced_objects
 from checker.git.repo import Repo
 from checker.parsers.status_checks import status_check_facts
@@ -134,12 +135,15 @@ def staged_trust(repo: Repo, changeset: ChangeSet, config: Config) -> TrustInput
     kinds.update({p: "gate-workflow" for p in by_action
                   if kinds.get(p) in (None, "status-check")})
     kinds.update({p: "gate-job" for p in runs if p not in kinds})
+    protection = protection_sides(repo, changeset.base, None, changed, kinds)
+    kinds.update({p: "merge-protection" for p in protection})
     staged = {p: k for p, k in kinds.items() if p in set(changed)}
     sides = steering_sides(repo, changeset.base, None,
                            [p for p, k in staged.items() if k == "steering"])
     sides.update(steering_sides(repo, changeset.base, None,
                                 [p for p, k in staged.items() if k == "status-check"],
                                 status_check_facts))
+    sides.update(protection)
     return TrustInputs(None, None, "", staged, {p: () for p in staged}, {}, sides, runs)
 
 

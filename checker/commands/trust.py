@@ -19,6 +19,7 @@ from checker.commands.gate_files import (
     steering_sides,
 )
 from checker.commands.gate_job import gate_job_files
+from checker.commands.protection_files import protection_sides
 from checker.git.repo import Repo
 from checker.git.signatures import signature_kind, signed_commits, touching_commits, verify_commits
 from checker.parsers.status_checks import status_check_facts
@@ -55,6 +56,8 @@ def read_trust(repo: Repo, changeset: ChangeSet, config: Config) -> TrustInputs:
     kinds.update({p: "gate-workflow" for p in by_action
                   if kinds.get(p) in (None, "status-check")})
     kinds.update({p: "gate-job" for p in runs if p not in kinds})
+    protection = protection_sides(repo, base, head, changed_paths(changeset), kinds)
+    kinds.update({p: "merge-protection" for p in protection})
     touches = touching_commits(repo, base, head, sorted(kinds))
     signed = (
         signed_commits(repo, [c.sha for c in changeset.commits], signers)
@@ -64,6 +67,7 @@ def read_trust(repo: Repo, changeset: ChangeSet, config: Config) -> TrustInputs:
     sides.update(steering_sides(repo, base, head,
                                 [p for p, k in kinds.items() if k == "status-check"],
                                 status_check_facts))
+    sides.update(protection)
     return TrustInputs(codeowners, signers, source, kinds, touches, signed, sides, runs,
                        replaced_in_range(repo, changeset))
 
