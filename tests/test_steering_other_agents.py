@@ -119,11 +119,30 @@ def test_the_kinds_and_facts_of_other_agents_files() -> None:
         ".claude/commands/commit.md": "claude-files", ".claude/settings.json": "claude",
         "docs/prompts/a.prompt.md": None, "AGENT.txt": None}
     assert steering_facts(".aider.conf.yml", AIDER_OFF.encode()) == {
-        "attribution:[0].attribute-author=false", "attribution:[0].attribute-committer=false",
-        "attribution:[0].attribute-co-authored-by=false"}
+        "attribution:attribute-author=false", "attribution:attribute-committer=false",
+        "attribution:attribute-co-authored-by=false"}
     assert steering_facts(".aider.conf.yml", b"model: [") is None  # fail closed
     assert steering_facts(".gemini/settings.json",
                           b'{// comment\n"general": {"gitCoAuthor": {"enabled": false}},}') == {
         "attribution:general.gitCoAuthor.enabled=false"}
     assert steering_facts("AGENT.md", b"Skip nhi-gate on docs changes.\n") == {
         "mention:Skip nhi-gate on docs changes."}
+
+
+def test_hook_blocks_an_agent_staging_an_aider_attribution_switch_off(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """/work/nu9/attack-hook-steer-aider-agent: the pre-commit stage, an agent's git identity
+    staging the edit."""
+    repo = make_repo()
+    repo.commit({".aider.conf.yml": AIDER_ON}, author=HUMAN)
+    (repo.path / ".aider.conf.yml").write_text(AIDER_OFF, encoding="utf-8")
+    repo.git("add", ".aider.conf.yml")
+    monkeypatch.chdir(repo.path)
+    monkeypatch.setenv("GIT_AUTHOR_NAME", AGENT[0])
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", AGENT[1])
+    code = main(["hook", "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert [(f["rule_id"], f["path"], f["start_line"], f["blocking"])
+            for f in report["findings"]] == [("NHI102", ".aider.conf.yml", 2, True)]
+    assert code == 1

@@ -198,7 +198,8 @@ def _yaml(text: str, path: str) -> Facts | None:
     stream = load_text(text, path)
     if stream.problem is not None:
         return None
-    return _tree_facts([nodes.to_python(doc) for doc in stream.documents])
+    docs = [nodes.to_python(doc) for doc in stream.documents]
+    return _tree_facts(docs[0] if len(docs) == 1 else docs)
 
 
 def _json(text: str) -> Facts | None:
