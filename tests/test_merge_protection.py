@@ -50,6 +50,16 @@ BYPASS = """\
     bypass_mode = "always"
   }
 """
+DYNAMIC = """\
+  dynamic "bypass_actors" {
+    for_each = var.bypass_actors
+    content {
+      actor_id    = bypass_actors.value
+      actor_type  = "Integration"
+      bypass_mode = "always"
+    }
+  }
+"""
 BRANCH = """\
 resource "github_branch_protection" "main" {
   repository_id  = github_repository.app.node_id
@@ -179,6 +189,9 @@ def test_a_person_weakening_merge_protection_is_a_note(
     ("gh.tf", RULESET + REPO, RULESET + REPO.replace('"App"', '"The app"')),
     ("gh.tf", RULESET, RULESET.replace('name        = "main"', 'name        = "protect main"')),
     ("gh.tf", RULESET, "# the default branch\n" + RULESET),
+    # moved down a line, with a dynamic bypass block whose lines move too
+    ("gh.tf", RULESET.replace("  rules {\n", DYNAMIC + "  rules {\n"),
+     "\n" + RULESET.replace("  rules {\n", DYNAMIC + "  rules {\n")),
 ])
 def test_tightening_or_an_unrelated_edit_is_nothing(
         make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str], path: str,

@@ -184,7 +184,18 @@ def _setting(key: str, name: str, value: Any) -> Iterator[tuple[str, str]]:
 
 
 def _value(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    """`value` as text: a string as written, anything else as JSON without line markers."""
+    return value if isinstance(value, str) else json.dumps(_clean(value), sort_keys=True,
+                                                           default=str)
+
+
+def _clean(value: Any) -> Any:
+    """`value` without python-hcl2's line markers at any depth (they move with the text)."""
+    if isinstance(value, Mapping):
+        return {k: _clean(v) for k, v in value.items() if k not in _MARKERS}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
 
 
 def _shown(item: Mapping[str, Any]) -> str:
