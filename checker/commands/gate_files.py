@@ -123,9 +123,10 @@ def replaced_in_range(repo: Repo, changeset: ChangeSet) -> dict[str, str]:
 def staged_trust(repo: Repo, changeset: ChangeSet, config: Config) -> TrustInputs:
     """What `hook` judges of the gate's integrity in the staged change, as `read_trust` for a
     range: the policy files (`approval.reviews.trust_files`, from the HEAD config), the gate
-    files (`gate_files`, `commands.gate_job`) and the agent-steering and status-check facts
-    at HEAD and in the index. Each such staged path is touched by the one staged change
-    (`touches`: path -> ())."""
+    files (`gate_files`, `commands.gate_job`), the Terraform files that manage GitHub merge
+    protection (`commands.protection_files`) and the agent-steering, status-check and
+    merge-protection facts at HEAD and in the index. Each such staged path is touched by the
+    one staged change (`touches`: path -> ())."""
     kinds = trust_files(config)
     if changeset.base is None:  # an unborn branch: nothing to compare with
         return TrustInputs(None, None, "", {})

@@ -31,7 +31,8 @@ __all__ = ["TrustInputs", "approval_signatures", "read_trust"]
 
 def read_trust(repo: Repo, changeset: ChangeSet, config: Config) -> TrustInputs:
     """CODEOWNERS and allowed signers at the change's base, the commits that changed policy
-    files, and (with `approval.require_signed_agent_commits`) which commits are signed."""
+    files (gate, steering and merge-protection files among them, with their facts at base and
+    head), and (with `approval.require_signed_agent_commits`) which commits are signed."""
     assert changeset.base is not None and changeset.head is not None
     base, head = changeset.base, changeset.head
     kinds = trust_files(config)
