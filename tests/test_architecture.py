@@ -148,6 +148,8 @@ LAZY_IMPORTS: dict[tuple[str, str], str] = {
     ("checker.policy.config", "checker.policy.rule_docs"): "only when a config names rules",
     ("checker.policy.privileges", "checker.policy.aws_iam"): "policy_sentry only for AWS",
     ("checker.secrets.terraform_sinks", "checker.parsers.terraform.hcl"): "python-hcl2",
+    ("checker.parsers.merge_protection", "checker.parsers.terraform.hcl"):
+        "python-hcl2 only when a change holds GitHub merge protection",
 }
 
 

@@ -5,14 +5,18 @@ their attribution (`parsers.steering`: `.claude/settings.json`, `CLAUDE.md`,
 `CLAUDE.local.md`, `AGENTS.md`, `GEMINI.md`, `.codex/config.toml`, `.copilot/`, Copilot
 instructions, `.cursor/`, `.cursorrules`, `.vscode/settings.json`, `copilot-setup-steps.yml`,
 `.pre-commit-config.yaml`, git hooks in `.husky/`/`.githooks/`, a `package.json` naming
-`core.hooksPath`, `devcontainer.json`, `.envrc`) or a file the job that runs nhi-gate executes
-before its check (`parsers.gate_job`: a local action, a script, a makefile, a `package.json`;
-kind `gate-job`; also what its `pip install` installs from, and the scripts a GitLab CI job that
-runs nhi-gate runs), or a GitLab CI file whose change reaches that job (`parsers.gitlab_gate`;
-kind `gitlab-gate`) changed by an agent or bot commit; and a commit of the range that a replace
-ref replaces (`ChangeFacts.replaced`; git is read with replace refs off, so the original is
-judged, and the replacement is blamed on the original's actor, or on an unknown one when that
-is a person: the replacement names no one).
+`core.hooksPath`, `devcontainer.json`, `.envrc`; other agents' `.aider.conf.yml`,
+`.windsurfrules`, `.clinerules`, `AGENT.md`, `opencode.json`, `.gemini/`, Copilot prompt files,
+`.claude/` commands) or a file the job that runs nhi-gate executes before its check
+(`parsers.gate_job`: a local action, a script, a makefile, a `package.json`; kind `gate-job`;
+also what its `pip install` installs from, and the scripts a GitLab CI job that runs nhi-gate
+runs), or a GitLab CI file whose change reaches that job (`parsers.gitlab_gate`; kind
+`gitlab-gate`) changed by an agent or bot commit; a Terraform file whose change weakens GitHub
+merge protection (`checks.merge_protection`, kind `merge-protection`: a ruleset or branch
+protection that loses a required check, review or rule, or gains a bypass), by anyone; and a
+commit of the range that a replace ref replaces (`ChangeFacts.replaced`; git is read with
+replace refs off, so the original is judged, and the replacement is blamed on the original's
+actor, or on an unknown one when that is a person: the replacement names no one).
 
 In `hook` mode the staged change is the one change: every staged policy file
 (`ChangeFacts.trust_touches`) is reported when the committer is an agent or a bot, on its first
@@ -22,8 +26,13 @@ An agent's edit of a steering file blocks (error) when it changes attribution (a
 trailer or attribution setting, a `GIT_AUTHOR_*`/`GIT_COMMITTER_*` variable, a line of
 instructions about them) or removes or changes what keeps nhi-gate running (its pre-commit
 hooks, their settings, a pre-commit.ci `ci: skip` naming them, a line naming it), or when
-the file cannot be read on one side; any other agent edit of such a file is a note (variant
-`steering`). A person's edit is not reported.
+the file cannot be read on one side, or adds or removes a line naming nhi-gate (a `mention`
+fact: "skip nhi-gate"); any other agent edit of such a file is a note (variant `steering`). A
+person's edit is not reported.
+
+A change that weakens merge protection is an error for an agent or bot and a note for a person
+(variant `human`: a person may change the repository's protection, and the reviewer should
+know); a change that tightens it, or edits something else in the file, is no finding.
 
 Policy is read from the base revision, so such a change cannot loosen the rules that judge it;
 it still needs a human's approval before it takes effect (DESIGN.md "Approval and trust").
@@ -38,6 +47,7 @@ from collections.abc import Iterator, Sequence
 
 from checker.change import Provenance
 from checker.checks.api import ChangeFacts, ChangeHit
+from checker.checks.merge_protection import weakened
 from checker.model import Finding, Location
 
 _TRUST_WHAT = {
@@ -51,6 +61,7 @@ _TRUST_WHAT = {
     "status-check": "a workflow whose job may report the nhi-gate status check",
     "steering": "a file that steers coding agents",
     "gate-job": "a file the job that runs nhi-gate executes before its check",
+    "merge-protection": "GitHub merge protection managed in Terraform",
 }
 _SHOWN = 2
 _WIDTH = 80
@@ -79,6 +90,13 @@ def steering_change(sides: tuple[frozenset[str] | None, frozenset[str] | None] |
     lost = {f for f in base if f.startswith("gate:")} - head
     if lost:
         said.append(f"it removes or changes what runs nhi-gate: {_shown(frozenset(lost))}")
+    b_said = {f for f in base if f.startswith("mention:")}
+    h_said = {f for f in head if f.startswith("mention:")}
+    if b_said != h_said:  # an instruction about the gate, either way ("skip nhi-gate")
+        parts = [f"adds {_shown(frozenset(h_said - b_said))}" if h_said - b_said else "",
+                 f"removes {_shown(frozenset(b_said - h_said))}" if b_said - h_said else ""]
+        said.append("it changes what it says about nhi-gate: "
+                    + ", ".join(p for p in parts if p))
     return "; ".join(said) or None
 
 
@@ -116,6 +134,9 @@ def _message(facts: ChangeFacts, path: str, by: str) -> tuple[str, str | None]:
                 + (f"{change}, so it needs a human's approval" if change else
                    "it changes no attribution and removes no gate (a note)"),
                 None if change else "steering")
+    if kind == "merge-protection":
+        return (f"{path} ({what}) was changed by {by}: "
+                f"{weakened(facts.steering.get(path))}, so it needs a human's approval"), None
     if kind == "gate-job":
         return (f"{path} ({what}) was changed by {by}: the job runs it before the check "
                 f"({facts.gate_runs.get(path, 'a step of the nhi-gate job')}), so it can "
@@ -132,6 +153,8 @@ def _staged(facts: ChangeFacts) -> Iterator[ChangeHit]:
     product = f" ({actor.agent})" if actor.agent else ""
     files = {cf.path: cf for cf in facts.changeset.files}
     for path in sorted(facts.trust_touches):
+        if _unweakened(facts, path):
+            continue
         cf = files.get(path)
         line = cf.added_lines[0][0] if cf is not None and cf.added_lines else 1
         by = f"{actor.actor_kind}{product} in the staged change"
@@ -167,11 +190,14 @@ def check_change(facts: ChangeFacts, findings: Sequence[Finding]) -> Iterator[Ch
     provenance = facts.provenance
     files = {cf.path: cf for cf in facts.changeset.files}
     for path in sorted(facts.trust_touches):
+        if _unweakened(facts, path):
+            continue
         shas = [
             s for s in facts.trust_touches[path]
             if (p := provenance.get(s)) is not None and p.actor_kind in ("agent", "bot")
         ]
         if not shas:
+            yield from _persons(facts, path)
             continue
         agents = [s for s in shas if provenance[s].actor_kind == "agent"]
         sha = (agents or shas)[0]
@@ -184,3 +210,30 @@ def check_change(facts: ChangeFacts, findings: Sequence[Finding]) -> Iterator[Ch
             actor=provenance.get(sha) or Provenance(sha, "unknown"), commit=sha,
             commits=tuple(shas), variant=variant,
         )
+
+
+def _unweakened(facts: ChangeFacts, path: str) -> bool:
+    """True for a merge-protection file whose change does not weaken it: no finding."""
+    return (facts.trust_kinds.get(path) == "merge-protection"
+            and weakened(facts.steering.get(path)) is None)
+
+
+def _persons(facts: ChangeFacts, path: str) -> Iterator[ChangeHit]:
+    """A person's change that weakens merge protection managed in Terraform: a note (variant
+    `human`), on the first line a person's commit wrote there; nothing for other kinds."""
+    if facts.trust_kinds.get(path) != "merge-protection":
+        return
+    shas = list(facts.trust_touches[path])
+    if not shas:
+        return
+    sha = shas[0]
+    cf = next((f for f in facts.changeset.files if f.path == path), None)
+    lines = sorted(n for n, s in (cf.line_commits.items() if cf else ()) if s in shas)
+    line = lines[0] if lines else 1
+    prov = facts.provenance.get(sha) or Provenance(sha, "human")
+    change = weakened(facts.steering.get(path))
+    yield ChangeHit(
+        "NHI102", f"{path} ({_TRUST_WHAT['merge-protection']}) was changed by "
+        f"{who(prov, sha)}: {change}; a person's change is a note for the reviewer",
+        Location(path, line, line), f"trust:{path}", actor=prov, commit=sha,
+        commits=tuple(shas), variant="human")

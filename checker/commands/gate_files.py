@@ -16,6 +16,7 @@ from checker import git as cg
 from checker.approval.reviews import trust_files
 from checker.change import ChangeSet
 from checker.commands.gate_job import gate_job_files, gitlab_gate_files, read_at
+from checker.commands.protection_files import protection_sides
 from checker.git.refs import replaced_objects
 from checker.git.repo import Repo
 from checker.parsers.status_checks import status_check_facts
@@ -126,22 +127,28 @@ def replaced_in_range(repo: Repo, changeset: ChangeSet) -> dict[str, str]:
 def staged_trust(repo: Repo, changeset: ChangeSet, config: Config) -> TrustInputs:
     """What `hook` judges of the gate's integrity in the staged change, as `read_trust` for a
     range: the policy files (`approval.reviews.trust_files`, from the HEAD config), the gate
-    files (`gate_files`, `commands.gate_job`) and the agent-steering and status-check facts
-    at HEAD and in the index. Each such staged path is touched by the one staged change
-    (`touches`: path -> ())."""
+    files (`gate_files`, `commands.gate_job`), the Terraform files that manage GitHub merge
+    protection (`commands.protection_files`) and the agent-steering, status-check and
+    merge-protection facts at HEAD and in the index. Each such staged path is touched by the
+    one staged change (`touches`: path -> ())."""
     kinds = trust_files(config)
     if changeset.base is None:  # an unborn branch: nothing to compare with
         return TrustInputs(None, None, "", {})
     kinds.update(gate_files(repo, changeset, kinds))
     changed = changed_paths(changeset)
-    runs = gate_job_files(repo, changeset.base, None, changed)
+    runs, by_action = gate_job_files(repo, changeset.base, None, changed)
+    kinds.update({p: "gate-workflow" for p in by_action
+                  if kinds.get(p) in (None, "status-check")})
     kinds.update({p: "gate-job" for p in runs if p not in kinds})
+    protection = protection_sides(repo, changeset.base, None, changed, kinds)
+    kinds.update({p: "merge-protection" for p in protection})
     staged = {p: k for p, k in kinds.items() if p in set(changed)}
     sides = steering_sides(repo, changeset.base, None,
                            [p for p, k in staged.items() if k == "steering"])
     sides.update(steering_sides(repo, changeset.base, None,
                                 [p for p, k in staged.items() if k == "status-check"],
                                 status_check_facts))
+    sides.update(protection)
     return TrustInputs(None, None, "", staged, {p: () for p in staged}, {}, sides, runs)
 
 

@@ -1,8 +1,9 @@
 """Which changed files the job that runs nhi-gate executes before its check, read from git at
-the base and head revisions (the index for `hook`): the workflows that name nhi-gate, the
-local actions they use (their own steps too, three levels deep) and the scripts, makefiles,
-`package.json` files and pip requirements (with the ones those name, three levels deep) their
-steps run (`checker.parsers.gate_job` records them); and the
+the base and head revisions (the index for `hook`): the workflows that name nhi-gate or use a
+local action that runs it (`gate_actions`: its steps name nhi-gate, or a local action it uses
+does, at any depth up to `_NESTING` levels), the local actions they use (their own steps too)
+and the scripts, makefiles, `package.json` files and pip requirements (with the ones those
+name, `_DEPTH` levels deep) their steps run (`checker.parsers.gate_job` records them); and the
 GitLab CI files (`.gitlab-ci.yml` and its local includes, `gitlab_files`) whose job runs
 nhi-gate, with the scripts that job runs (`checker.parsers.gitlab_gate`). An agent's change to
 one of those files is NHI102 (`checker.checks.policy_files`)."""
@@ -12,6 +13,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import PurePosixPath
+from typing import NamedTuple
 
 from checker import git as cg
 from checker.git.repo import Repo
@@ -21,6 +23,7 @@ from checker.parsers.gate_job import (
     action_runs,
     gate_job_runs,
     local_actions,
+    local_uses,
     requirement_files,
     requirement_runs,
 )
@@ -29,8 +32,20 @@ from checker.parsers.gitlab_gate import gitlab_gate_facts, gitlab_gate_runs, nam
 
 _WORKFLOWS = ".github/workflows"
 _ACTION_FILES = ("action.yml", "action.yaml")
+#: How deep local actions that use local actions are followed (a cycle stops sooner).
+_NESTING = 10
+#: How deep GitLab CI includes and nested pip requirements files are followed.
 _DEPTH = 3
 _GITLAB_ROOTS = (".gitlab-ci.yml", ".gitlab-ci.yaml")
+
+
+class GateJobs(NamedTuple):
+    """What the nhi-gate jobs of one revision run (`runs`: repository path, a directory when it
+    ends in `/` -> how) and the workflows whose job runs nhi-gate only through a local action
+    (`by_action`: their text does not name it)."""
+
+    runs: Runs
+    by_action: frozenset[str]
 
 
 def read_at(repo: Repo, rev: str | None, paths: Sequence[str]) -> dict[str, bytes | None]:
@@ -42,23 +57,66 @@ def read_at(repo: Repo, rev: str | None, paths: Sequence[str]) -> dict[str, byte
     return {p: (entries[p].data if p in entries else None) for p in paths}
 
 
-def runs_at(repo: Repo, rev: str | None) -> Runs:
+def gate_actions(repo: Repo, rev: str | None, files: Mapping[str, bytes]) -> frozenset[str]:
+    """The directories of the local actions that run nhi-gate, among those the workflow
+    `files` (path -> bytes) use at `rev` (None: the index), followed `_NESTING` levels deep: an
+    action whose metadata file names nhi-gate, or that uses such an action."""
+    uses: dict[str, frozenset[str]] = {}
+    naming: set[str] = set()
+    todo = sorted({d for path, data in files.items() if b"./" in data
+                   for d in local_uses(path, data)})
+    for _ in range(_NESTING):
+        new = [d for d in todo if d not in uses]
+        if not new:
+            break
+        paths = [posixpath.join(d, f) for d in new for f in _ACTION_FILES]
+        blobs = read_at(repo, rev, paths)
+        found: set[str] = set()
+        for directory in new:
+            inner: set[str] = set()
+            for name in _ACTION_FILES:
+                blob = blobs.get(posixpath.join(directory, name))
+                if blob is None:
+                    continue
+                if b"nhi-gate" in blob.lower():
+                    naming.add(directory)
+                inner |= local_uses(posixpath.join(directory, name), blob)
+            uses[directory] = frozenset(inner)
+            found |= inner
+        todo = sorted(found)
+    gate = set(naming)
+    grew = True
+    while grew:  # an action that uses a gate action is one
+        more = {d for d, inner in uses.items() if d not in gate and inner & gate}
+        gate |= more
+        grew = bool(more)
+    return frozenset(gate)
+
+
+def runs_at(repo: Repo, rev: str | None) -> GateJobs:
     """What the nhi-gate jobs of the workflows at `rev` (None: the index) run before their
-    check: repository path (a directory when it ends in `/`) -> how."""
-    workflows = cg.read_directory_entries(repo, rev, [_WORKFLOWS], (".yml", ".yaml"))
+    check (`GateJobs`)."""
+    entries = cg.read_directory_entries(repo, rev, [_WORKFLOWS], (".yml", ".yaml"))
+    files = {p: e.data for p, e in sorted(entries.items()) if e.data is not None}
+    actions = gate_actions(repo, rev, files)
     runs: Runs = {}
-    for path, entry in sorted(workflows.items()):
-        if entry.data is not None and b"nhi-gate" in entry.data.lower():
-            runs.update(gate_job_runs(path, entry.data))
+    by_action: set[str] = set()
+    for path, data in files.items():
+        names = b"nhi-gate" in data.lower()
+        if names or (actions and b"./" in data):
+            job = gate_job_runs(path, data, actions)
+            runs.update(job)
+            if job and not names:
+                by_action.add(path)
     seen: set[str] = set()
     todo = local_actions(runs)
-    for _ in range(_DEPTH):
+    for _ in range(_NESTING):
         new = [d for d in todo if d not in seen]
         if not new:
             break
         seen.update(new)
-        files = [posixpath.join(d, f) for d in new for f in _ACTION_FILES]
-        blobs = read_at(repo, rev, files)
+        paths = [posixpath.join(d, f) for d in new for f in _ACTION_FILES]
+        blobs = read_at(repo, rev, paths)
         found: Runs = {}
         for directory in new:
             for name in _ACTION_FILES:
@@ -81,7 +139,7 @@ def runs_at(repo: Repo, rev: str | None) -> Runs:
             found.update(requirement_runs(path, blobs.get(path), runs[path]))
         todo = [p for p in requirement_files(found) if p not in runs]
         runs.update({k: v for k, v in found.items() if k not in runs})
-    return runs
+    return GateJobs(runs, frozenset(by_action))
 
 
 def gitlab_files(repo: Repo, rev: str | None) -> dict[str, bytes | None]:
@@ -130,19 +188,22 @@ def ran_by_gate(runs: Mapping[str, str], path: str) -> str | None:
 
 
 def gate_job_files(repo: Repo, base: str, head: str | None, changed: Collection[str]
-                   ) -> dict[str, str]:  # fmt: skip
+                   ) -> GateJobs:  # fmt: skip
     """Each of the `changed` paths that the nhi-gate job runs at `base` or at `head` (None:
-    the index) -> how it runs it (base says first). The head is read only when the change
+    the index) -> how it runs it (base says first), and the `changed` workflows that run
+    nhi-gate through a local action on either side. The head is read only when the change
     touches a workflow or an action's metadata file: otherwise it runs what base runs."""
     out: dict[str, str] = {}
+    by_action: set[str] = set()
     revs: list[str | None] = [base]
     if any(p.startswith(_WORKFLOWS + "/") or p.rsplit("/", 1)[-1] in _ACTION_FILES
            or p.endswith((".yml", ".yaml")) for p in changed):  # GitLab CI files too
         revs.append(head)
     for rev in revs:
-        runs = runs_at(repo, rev)
+        jobs = runs_at(repo, rev)
+        by_action |= jobs.by_action & set(changed)
         for path in changed:
-            why = ran_by_gate(runs, path)
+            why = ran_by_gate(jobs.runs, path)
             if why is not None and path not in out:
                 out[path] = why
-    return out
+    return GateJobs(out, frozenset(by_action))

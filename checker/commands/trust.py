@@ -19,6 +19,7 @@ from checker.commands.gate_files import (
     steering_sides,
 )
 from checker.commands.gate_job import gate_job_files
+from checker.commands.protection_files import protection_sides
 from checker.git.repo import Repo
 from checker.git.signatures import signature_kind, signed_commits, touching_commits, verify_commits
 from checker.parsers.status_checks import status_check_facts
@@ -30,7 +31,8 @@ __all__ = ["TrustInputs", "approval_signatures", "read_trust"]
 
 def read_trust(repo: Repo, changeset: ChangeSet, config: Config) -> TrustInputs:
     """CODEOWNERS and allowed signers at the change's base, the commits that changed policy
-    files, and (with `approval.require_signed_agent_commits`) which commits are signed."""
+    files (gate, steering and merge-protection files among them, with their facts at base and
+    head), and (with `approval.require_signed_agent_commits`) which commits are signed."""
     assert changeset.base is not None and changeset.head is not None
     base, head = changeset.base, changeset.head
     kinds = trust_files(config)
@@ -51,8 +53,12 @@ def read_trust(repo: Repo, changeset: ChangeSet, config: Config) -> TrustInputs:
         path = config.allowed_signers.removeprefix("./")
         signers = blobs.get(path)
         source = f"{base[:12]}:{path}" + (" (absent at base)" if signers is None else "")
-    runs = gate_job_files(repo, base, head, changed_paths(changeset))
+    runs, by_action = gate_job_files(repo, base, head, changed_paths(changeset))
+    kinds.update({p: "gate-workflow" for p in by_action
+                  if kinds.get(p) in (None, "status-check")})
     kinds.update({p: "gate-job" for p in runs if p not in kinds})
+    protection = protection_sides(repo, base, head, changed_paths(changeset), kinds)
+    kinds.update({p: "merge-protection" for p in protection})
     touches = touching_commits(repo, base, head, sorted(kinds))
     signed = (
         signed_commits(repo, [c.sha for c in changeset.commits], signers)
@@ -62,6 +68,7 @@ def read_trust(repo: Repo, changeset: ChangeSet, config: Config) -> TrustInputs:
     sides.update(steering_sides(repo, base, head,
                                 [p for p, k in kinds.items() if k == "status-check"],
                                 status_check_facts))
+    sides.update(protection)
     return TrustInputs(codeowners, signers, source, kinds, touches, signed, sides, runs,
                        replaced_in_range(repo, changeset))
 

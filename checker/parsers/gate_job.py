@@ -9,8 +9,10 @@ On `pull_request`, GitHub runs the pull request's own copy of those files, so an
 of one is an edit of the gate.
 
 What is recorded (`gate_job_runs`), for each job of a workflow with a step that names
-nhi-gate (`uses:` or `run:` text holding `nhi-gate`), for its steps up to and including the
-last such step, as a map from repository path to how the job runs it:
+nhi-gate (`uses:` or `run:` text holding `nhi-gate`) or uses a local action that runs it (its
+own steps, or a local action they use, at any depth: `uses: ./.github/actions/gate` whose
+`run:` is `nhi-gate check`; `local_uses` lists the local actions a file uses), for its steps
+up to and including the last such step, as a map from repository path to how the job runs it:
 
 - `uses: ./dir` (a local action; https://docs.github.com/en/actions/sharing-automations/creating-actions/metadata-syntax-for-github-actions):
   `dir/` (every file under it) and `dir/action.yml`/`dir/action.yaml`; for the repository
@@ -239,10 +241,31 @@ def local_actions(runs: Runs) -> list[str]:
     return sorted({posixpath.dirname(p) for p in runs if p.endswith(_ACTION_FILES)})
 
 
-def gate_job_runs(path: str, blob: bytes | None) -> Runs:
+def local_uses(path: str, blob: bytes | None) -> frozenset[str]:
+    """The directories of the local actions (`uses: ./dir`) the steps of workflow or action
+    metadata file `path` (as `blob` holds it) use: every job's steps, or a composite action's
+    `runs.steps`. `""` is the repository root; empty for an absent or unreadable file."""
+    text = _text(blob)
+    if text is None:
+        return frozenset()
+    stream = load_text(text, path)
+    out: set[str] = set()
+    for doc in stream.documents if stream.problem is None else ():
+        steps = [s for _, _, job in items(get(doc, "jobs")) for s in sequence(get(job, "steps"))]
+        steps += sequence(get(get(doc, "runs"), "steps"))
+        found = (_local_action(scalar_text(get(s, "uses")) or "") for s in steps)
+        out.update(d for d in found if d is not None)
+    return frozenset(out)
+
+
+def gate_job_runs(path: str, blob: bytes | None, gate_actions: frozenset[str] = frozenset()
+                  ) -> Runs:  # fmt: skip
     """The files each job of workflow `path` (as `blob` holds it) that runs nhi-gate executes
     before or as its nhi-gate step: repository path (a directory when it ends in `/`) -> how
-    (module docstring). {} for an absent or unreadable file or one with no such job."""
+    (module docstring). A step runs nhi-gate when its `uses:` or `run:` names it, or when it
+    uses a local action of `gate_actions` (directories whose action runs nhi-gate, at any
+    depth: `checker.commands.gate_job`). {} for an absent or unreadable file or one with no
+    such job."""
     text = _text(blob)
     if text is None:
         return {}
@@ -256,7 +279,8 @@ def gate_job_runs(path: str, blob: bytes | None) -> Runs:
             steps = sequence(get(job, "steps"))
             gated = [i for i, s in enumerate(steps)
                      if _GATE.search(scalar_text(get(s, "uses")) or "")
-                     or _GATE.search(scalar_text(get(s, "run")) or "")]
+                     or _GATE.search(scalar_text(get(s, "run")) or "")
+                     or _local_action(scalar_text(get(s, "uses")) or "") in gate_actions]
             if gated:
                 out.update(steps_runs(steps[: gated[-1] + 1], _workdir(job, top),
                                       f"job `{job_id}` of {path}"))

@@ -31,6 +31,24 @@ Which files (`steering_kind`), each a convention its tool documents (kind: paths
   it; `git.addAICoAuthor` adds Copilot's `Co-authored-by:`);
   https://github.com/microsoft/vscode/pull/310226
 - `pre-commit`: `.pre-commit-config.yaml` (the nhi-gate hooks); https://pre-commit.com/#plugins
+- `claude-files`: any other file under a `.claude/` folder (slash commands in
+  `.claude/commands/*.md`, subagents in `.claude/agents/`, hook scripts);
+  https://code.claude.com/docs/en/slash-commands , https://code.claude.com/docs/en/sub-agents
+- `agent-md`: `AGENT.md` anywhere (Amp reads it like `AGENTS.md`);
+  https://ampcode.com/manual#AGENTS.md
+- `aider`: `.aider.conf.yml` anywhere (YAML; `attribute-author`, `attribute-committer`,
+  `attribute-co-authored-by`, `attribute-commit-message-author`/`-committer`,
+  `git-commit-verify`); https://aider.chat/docs/config/options.html
+- `windsurf`: `.windsurfrules` anywhere, any file under a `.windsurf/` folder (rules,
+  workflows); https://docs.windsurf.com/windsurf/cascade/memories#rules
+- `cline`: `.clinerules` anywhere, a file or a folder of rule files;
+  https://docs.cline.bot/features/cline-rules
+- `opencode`: `opencode.json`/`opencode.jsonc` anywhere (JSON with comments), any file under
+  an `.opencode/` folder (agents, commands); https://opencode.ai/docs/config/
+- `gemini`: any file under a `.gemini/` folder (`settings.json`, JSON with comments; custom
+  commands); https://geminicli.com/docs/reference/configuration
+- `copilot-prompt`: `.github/prompts/*.prompt.md` (reusable Copilot chat prompts);
+  https://code.visualstudio.com/docs/copilot/customization/prompt-files
 
 What is recorded (`steering_facts`), as a set of strings per revision:
 
@@ -42,8 +60,9 @@ What is recorded (`steering_facts`), as a set of strings per revision:
 - `gate:...`: what keeps nhi-gate running. In `.pre-commit-config.yaml`, each nhi-gate repo
   (its URL and `rev`), each of its hooks with its settings, `default_install_hook_types`, and
   each of its hook ids that pre-commit.ci's `ci: {skip: [...]}` does not name (a skip added
-  loses that fact; https://pre-commit.ci/#configuration); elsewhere, every key path or
-  line that names nhi-gate.
+  loses that fact; https://pre-commit.ci/#configuration); elsewhere, every
+  key path or line that names nhi-gate is a `mention:` fact instead (an instruction about the
+  gate: "skip nhi-gate", "never run the nhi-gate hook"), which changes when added or removed.
 
 A file that is absent gives the empty set; one that cannot be read (not UTF-8, invalid JSON
 or YAML) gives None, which the check treats as a change (fail closed).
@@ -66,11 +85,21 @@ _NAMED = {
     ".github/workflows/copilot-setup-steps.yaml": "copilot-setup",
     ".pre-commit-config.yaml": "pre-commit",
 }
+#: Kinds by file name, anywhere in the repository.
+_BY_NAME = {
+    "CLAUDE.md": "claude-md", "CLAUDE.local.md": "claude-md", "AGENTS.md": "agents-md",
+    "GEMINI.md": "gemini-md", "AGENT.md": "agent-md", ".cursorrules": "cursor",
+    ".envrc": "direnv", ".aider.conf.yml": "aider", ".windsurfrules": "windsurf",
+    ".clinerules": "cline", "opencode.json": "opencode", "opencode.jsonc": "opencode",
+}
+#: Kinds by a folder the file is under, anywhere in the repository (`.cursor/rules/x.mdc`).
+_BY_FOLDER = {".cursor": "cursor", ".windsurf": "windsurf", ".clinerules": "cline",
+              ".opencode": "opencode", ".gemini": "gemini", ".claude": "claude-files"}
 #: Keys and text that decide attribution (case-insensitive).
 _ATTRIBUTION = re.compile(
-    r"co-?authored|co_?author|coauthor|trailer|attribution|sign-?off|signed-off-by|"
+    r"co-?authored|co[-_]?author|trailer|attribution|sign-?off|signed-off-by|"
     r"GIT_(?:AUTHOR|COMMITTER)_|user\.(?:name|email)|--author\b|--no-verify|hookspath|"
-    r"generated with",
+    r"generated with|\battribute-|git-commit-verify",
     re.IGNORECASE,
 )
 _GATE = re.compile(r"nhi-gate", re.IGNORECASE)
@@ -91,26 +120,24 @@ def steering_kind(path: str) -> str | None:
     """The kind of agent-steering file `path` is (see the module table), or None."""
     if path in _NAMED:
         return _NAMED[path]
-    name = path.rsplit("/", 1)[-1]
-    if name in ("CLAUDE.md", "CLAUDE.local.md"):
-        return "claude-md"
-    if name == "AGENTS.md":
-        return "agents-md"
-    if name == "GEMINI.md":
-        return "gemini-md"
+    parts = path.split("/")
+    name = parts[-1]
+    if name in _BY_NAME:
+        return _BY_NAME[name]
     if path.startswith(".copilot/"):
         return "copilot"
     if path == ".github/copilot-instructions.md" or (
             path.startswith(".github/instructions/") and name.endswith(".instructions.md")):
         return "copilot-instructions"
-    if path.startswith(".cursor/") or "/.cursor/" in path or name == ".cursorrules":
-        return "cursor"
+    if path.startswith(".github/prompts/") and name.endswith(".prompt.md"):
+        return "copilot-prompt"
+    folder = next((_BY_FOLDER[p] for p in parts[:-1] if p in _BY_FOLDER), None)
+    if folder is not None:
+        return folder
     if path.startswith((".husky/", ".githooks/")):
         return "git-hook"
     if _DEVCONTAINER.match(path):
         return "devcontainer"
-    if name == ".envrc":
-        return "direnv"
     return None
 
 
@@ -127,7 +154,10 @@ def steering_facts(path: str, blob: bytes | None) -> Facts | None:
     lower = path.lower()
     if kind == "pre-commit":
         return _pre_commit(text, path)
-    if kind in ("devcontainer", "vscode"):
+    if kind == "aider":
+        return _yaml(text, path)
+    if kind in ("devcontainer", "vscode", "opencode", "gemini") and lower.endswith(
+            (".json", ".jsonc")):
         return _json(strip_jsonc(text))
     if lower.endswith(".json"):
         return _json(text)
@@ -159,8 +189,17 @@ def _lines(text: str) -> Facts:
         if _ATTRIBUTION.search(norm):
             out.add(f"attribution:{norm}")
         if _GATE.search(norm):
-            out.add(f"gate:{norm}")
+            out.add(f"mention:{norm}")
     return frozenset(out)
+
+
+def _yaml(text: str, path: str) -> Facts | None:
+    """The facts of a YAML settings file (every leaf as `key.path=value`), None when invalid."""
+    stream = load_text(text, path)
+    if stream.problem is not None:
+        return None
+    docs = [nodes.to_python(doc) for doc in stream.documents]
+    return _tree_facts(docs[0] if len(docs) == 1 else docs)
 
 
 def _json(text: str) -> Facts | None:
@@ -187,7 +226,7 @@ def _tree_facts(data: object) -> Facts:
         if _ATTRIBUTION.search(fact):
             out.add(f"attribution:{fact}")
         if _GATE.search(fact):
-            out.add(f"gate:{fact}")
+            out.add(f"mention:{fact}")
     return frozenset(out)
 
 
@@ -219,7 +258,7 @@ def _toml_lines(text: str) -> Facts:
         if _ATTRIBUTION.search(fact):
             out.add(f"attribution:{fact}")
         if _GATE.search(fact):
-            out.add(f"gate:{fact}")
+            out.add(f"mention:{fact}")
     return frozenset(out)
 
 
