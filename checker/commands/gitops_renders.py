@@ -28,10 +28,12 @@ import yaml
 
 from checker import git
 from checker.model import ParseProblem
+from checker.sources.render.flux_subst import Substituted, manifests, substituted
 from checker.sources.render.gitops import (
     ChartUse,
     Config,
     Facts,
+    Substitution,
     config_objects,
     file_facts,
     generated_uses,
@@ -39,6 +41,7 @@ from checker.sources.render.gitops import (
     same_ref,
 )
 from checker.sources.render.helm import chart_files
+from checker.sources.render.kustomize import is_kustomization
 
 if TYPE_CHECKING:
     from checker.git.repo import Repo
@@ -56,6 +59,15 @@ class Job(NamedTuple):
     head: ChartUse | None
     base: ChartUse | None
     #: The changed files among its inputs.
+    anchors: tuple[str, ...]
+
+
+class SubstJob(NamedTuple):
+    """One Flux Kustomization's substitution at head and base (None: not there or not
+    computed), and the changed files among its inputs."""
+
+    head: Substitution | None
+    base: Substitution | None
     anchors: tuple[str, ...]
 
 
@@ -86,6 +98,57 @@ def side(paths: Collection[str], read: Read, files: Sequence[str]) -> Side:
     facts = {p: file_facts(p, t, known) for p, t in texts.items()}
     configs = {p: config_objects(p, t) for p, t in texts.items()}
     return Side(known, read, facts, {p: c for p, c in configs.items() if c})
+
+
+def substitution_plan(head: Side, base: Side | None, changed: Collection[str]
+                      ) -> list[SubstJob]:  # fmt: skip
+    """The Flux substitutions a change reaches (its Kustomization file, a ConfigMap/Secret it
+    reads, a manifest under its path) that can be computed: a path of plain manifests, every
+    ConfigMap/Secret among the files read."""
+    pairs: dict[tuple[str, str], list[Substitution | None]] = {}
+    for index, where in enumerate([head, base]):
+        for facts in where.facts.values() if where else ():
+            for sub in facts.substitutions:
+                if where is not None and variables(sub, where) is not None and not any(
+                        is_kustomization(p) for p in manifests(sub.directory, sorted(
+                            p for p in where.paths if p.startswith(sub.directory)))
+                        if posixpath.dirname(p) == sub.directory):
+                    pairs.setdefault((sub.owner, sub.who), [None, None])[index] = sub
+    out = []
+    for _key, (at_head, at_base) in sorted(pairs.items()):
+        found: set[str] = set()
+        for one, where in ((at_head, head), (at_base, base)):
+            if one is not None and where is not None:
+                files = {one.owner, *manifests(one.directory, sorted(where.paths))}
+                files.update(p for p, configs in where.configs.items() for c in configs
+                             if any(same_ref(r, c.ref) for r in one.refs))
+                found.update(files.intersection(changed))
+        if found:
+            out.append(SubstJob(at_head, at_base, tuple(sorted(found))))
+    return out
+
+
+def variables(sub: Substitution, where: Side) -> dict[str, str] | None:
+    """The variables of `sub` at `where`; None when one of its ConfigMaps/Secrets is not
+    among the files read."""
+    out: dict[str, str] = {}
+    for ref in sub.refs:
+        found = [c for configs in where.configs.values() for c in configs
+                 if same_ref(ref, c.ref)]
+        if not found:
+            return None
+        out.update(found[0].data)
+    out.update(sub.inline)
+    return out
+
+
+def substitute_at(sub: Substitution, where: Side) -> Substituted:
+    """The substituted manifests of `sub` at `where` (`flux_subst.substituted`)."""
+    names = manifests(sub.directory, sorted(where.paths))
+    raw = where.read(names)
+    inputs = [p for p, configs in where.configs.items() for c in configs
+              if any(same_ref(r, c.ref) for r in sub.refs)]
+    return substituted(sub.owner, sub.directory, raw, variables(sub, where) or {}, inputs)
 
 
 def plan(head: Side, base: Side | None, changed: Collection[str]
@@ -182,6 +245,8 @@ def _substitutions(head: Side, base: Side | None, changed: Collection[str]
     """NHI106 on each changed key of a ConfigMap/Secret in a changed file that a Flux object
     reads without a render here (substitution; values of a chart from elsewhere)."""
     rendered = {(ref, u.owner) for f in head.facts.values() for u in f.uses for ref, _ in u.refs}
+    rendered.update((ref, job.head.owner) for job in substitution_plan(head, base, changed)
+                    if job.head is not None for ref in job.head.refs)
     out: list[ParseProblem] = []
     for path in sorted(set(changed) & set(head.configs)):
         before = {c.ref: c for c in (base.configs.get(path, ()) if base else ())}

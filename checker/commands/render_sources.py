@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING
 
 from checker import git
 from checker.change import ChangeSet
-from checker.commands.gitops_renders import Job, candidates, plan, side, values_files
+from checker.commands.gitops_renders import (
+    Job,
+    candidates,
+    plan,
+    side,
+    substitute_at,
+    substitution_plan,
+    values_files,
+)
 from checker.commands.gitops_renders import Side as GitopsSide
 from checker.commands.render_disk import (
     UNRENDERED,
@@ -125,17 +133,31 @@ class _Side:
 
 
 def gitops_jobs(repo: Repo, head: _Side, base: _Side | None, changed: set[str]
-                ) -> tuple[list[Job], list[ParseProblem], GitopsSide | None,
+                ) -> tuple[list[Job], RenderedChange, GitopsSide | None,
                            GitopsSide | None]:  # fmt: skip
     """The GitOps objects whose inputs the change touches (`gitops_renders.plan`), with the
-    two sides read for them."""
+    two sides read for them; the Flux substitutions computed and the fail-closed problems as
+    a `RenderedChange`."""
     files = candidates(repo, head.rev, changed)
     if not files:
-        return [], [], None, None
+        return [], RenderedChange(), None, None
     at_head = side(head.paths, head.read_map, files)
     at_base = side(git.list_files(repo, base.rev), base.read_map, files) if base else None
     jobs, problems = plan(at_head, at_base, changed)
-    return jobs, problems, at_head, at_base
+    heads: list[Rendered] = []
+    bases: list[Rendered] = []
+    for job in substitution_plan(at_head, at_base, changed):
+        now = substitute_at(job.head, at_head) if job.head else None
+        before = substitute_at(job.base, at_base) if job.base and at_base else None
+        if now is not None and now.unknown:
+            reason = f"variable forms {', '.join(now.unknown)} are not computed"
+            problems.extend(problem(replace(now.rendered, failure=reason), anchor)
+                            for anchor in job.anchors)
+        elif now is not None:
+            heads.append(settled(now.rendered, before.rendered if before else None))
+        if before is not None and not before.unknown:
+            bases.append(before.rendered)
+    return jobs, RenderedChange(tuple(heads), tuple(bases), tuple(problems)), at_head, at_base
 
 
 def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
@@ -155,8 +177,7 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
     if not head_side.closures and not moved:
         # no chart or kustomization: only a Flux substitution input can be reached
         base_side = _Side(repo, changeset.base, config, {}) if changeset.base else None
-        return RenderedChange(problems=tuple(gitops_jobs(repo, head_side, base_side,
-                                                         changed)[1]))
+        return gitops_jobs(repo, head_side, base_side, changed)[1]
     same = None if moved else {r: head_side.closures[r]
                                for r in touched(head_side.closures, changed)}
     base_side = _Side(repo, changeset.base, config, same) if changeset.base else None
@@ -165,10 +186,11 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
     # A kustomization another one uses (a base, a component) may not build on its own (a
     # component's patch of what only its users hold): that is no NHI107 of its own.
     used = inner(head_side.closures)
-    heads: list[Rendered] = []
-    bases: list[Rendered] = []
+    gitops, substituted, g_head, g_base = gitops_jobs(repo, head_side, base_side, changed)
+    problems = list(substituted.problems)
+    heads: list[Rendered] = list(substituted.head)
+    bases: list[Rendered] = list(substituted.base)
     sides = [head_side, *([base_side] if base_side else [])]
-    gitops, problems, g_head, g_base = gitops_jobs(repo, head_side, base_side, changed)
     claimed = {v for job in gitops for use in (job.head, job.base) if use for v in use.values}
     extra, outside = unused_values(changed - claimed, head_side.paths, head_side.closures,
                                    config)

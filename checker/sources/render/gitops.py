@@ -79,6 +79,19 @@ class FluxRef(NamedTuple):
     key: str = ""
 
 
+class Substitution(NamedTuple):
+    """A Flux Kustomization (`who`, in `owner` at `line`) that substitutes variables into the
+    manifests under `directory`: `inline` (`postBuild.substitute`) over the ConfigMaps/Secrets
+    `refs` (`kind/namespace/name`, later ones win)."""
+
+    owner: str
+    line: int
+    who: str
+    directory: str
+    inline: tuple[tuple[str, str], ...]
+    refs: tuple[str, ...]
+
+
 class Generator(NamedTuple):
     """An ApplicationSet's git files generator: its `globs`, its `template` and `go_template`
     flag, with the ApplicationSet (`who`) in `owner` at `line`."""
@@ -97,6 +110,7 @@ class Facts(NamedTuple):
     uses: tuple[ChartUse, ...] = ()
     flux: tuple[FluxRef, ...] = ()
     generators: tuple[Generator, ...] = ()
+    substitutions: tuple[Substitution, ...] = ()
 
 
 class Config(NamedTuple):
@@ -132,6 +146,7 @@ def file_facts(path: str, text: str, paths: Collection[str]) -> Facts:
     uses: list[ChartUse] = []
     refs: list[FluxRef] = []
     gens: list[Generator] = []
+    subs: list[Substitution] = []
     for doc in documents(path, text):
         kind = _kind(doc)
         who, line = _who(doc, kind), line_of(doc)
@@ -150,11 +165,18 @@ def file_facts(path: str, text: str, paths: Collection[str]) -> Facts:
         elif kind == _KUSTOMIZATION:
             home = scalar_text(get_path(doc, "metadata", "namespace")) or "(default)"
             post = spec.get("postBuild")
+            names: list[str] = []
             for ref in _list(post.get("substituteFrom") if isinstance(post, dict) else None):
                 if isinstance(ref, dict) and ref.get("name"):
-                    refs.append(FluxRef(path, line, who, f"{ref.get('kind') or 'ConfigMap'}/"
-                                        f"{home}/{ref['name']}", "postBuild.substituteFrom"))
-    return Facts(tuple(uses), tuple(refs), tuple(gens))
+                    names.append(f"{ref.get('kind') or 'ConfigMap'}/{home}/{ref['name']}")
+                    refs.append(FluxRef(path, line, who, names[-1], "postBuild.substituteFrom"))
+            inline = post.get("substitute") if isinstance(post, dict) else None
+            if names or isinstance(inline, dict):
+                where = posixpath.normpath(str(spec.get("path") or ".").lstrip("/"))
+                subs.append(Substitution(path, line, who, "" if where == "." else where, tuple(
+                    (str(k), str(v)) for k, v in (inline or {}).items()  # type: ignore[union-attr]
+                ), tuple(names)))
+    return Facts(tuple(uses), tuple(refs), tuple(gens), tuple(subs))
 
 
 def application_uses(owner: str, line: int, who: str, spec: Mapping[str, YValue],
