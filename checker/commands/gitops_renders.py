@@ -20,6 +20,7 @@ Cost: nothing unless a YAML/JSON file changed; then one `git grep` for `argoproj
 
 from __future__ import annotations
 
+import bisect
 import posixpath
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple
@@ -40,8 +41,6 @@ from checker.sources.render.gitops import (
     matches,
     same_ref,
 )
-from checker.sources.render.helm import chart_files
-from checker.sources.render.kustomize import is_kustomization
 
 if TYPE_CHECKING:
     from checker.git.repo import Repo
@@ -51,6 +50,8 @@ Read = Callable[[Sequence[str]], Mapping[str, bytes]]
 UNRESOLVED = "NHI106"
 UNRENDERED = "NHI107"
 _SUFFIXES = (".yaml", ".yml", ".json")
+#: The file names that make a directory a kustomization (Flux builds it with kustomize).
+_KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
 
 class Job(NamedTuple):
@@ -76,6 +77,8 @@ class Side(NamedTuple):
     and ConfigMaps."""
 
     paths: frozenset[str]
+    #: `paths` sorted, for the files under a directory.
+    ordered: tuple[str, ...]
     read: Read
     facts: Mapping[str, Facts]
     configs: Mapping[str, Sequence[Config]]
@@ -97,7 +100,8 @@ def side(paths: Collection[str], read: Read, files: Sequence[str]) -> Side:
     texts = {p: b.decode("utf-8", "replace") for p, b in raw.items()}
     facts = {p: file_facts(p, t, known) for p, t in texts.items()}
     configs = {p: config_objects(p, t) for p, t in texts.items()}
-    return Side(known, read, facts, {p: c for p, c in configs.items() if c})
+    return Side(known, tuple(sorted(known)), read, facts,
+                {p: c for p, c in configs.items() if c})
 
 
 def substitution_plan(head: Side, base: Side | None, changed: Collection[str]
@@ -110,22 +114,31 @@ def substitution_plan(head: Side, base: Side | None, changed: Collection[str]
         for facts in where.facts.values() if where else ():
             for sub in facts.substitutions:
                 if where is not None and variables(sub, where) is not None and not any(
-                        is_kustomization(p) for p in manifests(sub.directory, sorted(
-                            p for p in where.paths if p.startswith(sub.directory)))
-                        if posixpath.dirname(p) == sub.directory):
+                        posixpath.join(sub.directory, name) in where.paths
+                        for name in _KUSTOMIZATIONS):
                     pairs.setdefault((sub.owner, sub.who), [None, None])[index] = sub
     out = []
     for _key, (at_head, at_base) in sorted(pairs.items()):
         found: set[str] = set()
         for one, where in ((at_head, head), (at_base, base)):
             if one is not None and where is not None:
-                files = {one.owner, *manifests(one.directory, sorted(where.paths))}
+                files = {one.owner, *manifests(one.directory, under(one.directory,
+                                                                    where.ordered))}
                 files.update(p for p, configs in where.configs.items() for c in configs
                              if any(same_ref(r, c.ref) for r in one.refs))
                 found.update(files.intersection(changed))
         if found:
             out.append(SubstJob(at_head, at_base, tuple(sorted(found))))
     return out
+
+
+def under(directory: str, ordered: Sequence[str]) -> list[str]:
+    """The paths of the sorted `ordered` below `directory` ("" : all)."""
+    if not directory:
+        return list(ordered)
+    prefix = f"{directory}/"
+    start = bisect.bisect_left(ordered, prefix)
+    return list(ordered[start:bisect.bisect_left(ordered, prefix + "\U0010ffff")])
 
 
 def variables(sub: Substitution, where: Side) -> dict[str, str] | None:
@@ -144,7 +157,7 @@ def variables(sub: Substitution, where: Side) -> dict[str, str] | None:
 
 def substitute_at(sub: Substitution, where: Side) -> Substituted:
     """The substituted manifests of `sub` at `where` (`flux_subst.substituted`)."""
-    names = manifests(sub.directory, sorted(where.paths))
+    names = manifests(sub.directory, under(sub.directory, where.ordered))
     raw = where.read(names)
     inputs = [p for p, configs in where.configs.items() for c in configs
               if any(same_ref(r, c.ref) for r in sub.refs)]
@@ -180,8 +193,10 @@ def _anchors(pair: list[ChartUse | None], head: Side, base: Side | None,
 def changed_inputs(use: ChartUse, where: Side, changed: Collection[str]) -> list[str]:
     """The `changed` files among the inputs of `use` at `where`: its owner, values files, the
     files holding its ConfigMaps, the chart's files."""
+    if not use.chart:  # a generated Application that could not be computed
+        return [use.owner] if use.owner in changed else []
     root = posixpath.dirname(use.chart)
-    inputs = {use.owner, *use.values, *chart_files(root, where.paths)}
+    inputs = {use.owner, *use.values, *under(root, where.ordered)}
     inputs.update(p for p, configs in where.configs.items() for c in configs
                   for ref, _ in use.refs if same_ref(ref, c.ref))
     return sorted(inputs.intersection(changed))

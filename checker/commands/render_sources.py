@@ -119,8 +119,10 @@ class _Side:
         root = posixpath.dirname(use.chart)
         extra, values, failure = values_files(use, where)
         if use.problem or failure:
-            return Rendered(root, "helm", failure=use.problem or failure, owner=use.owner)
-        files = self.closures.get(use.chart) or chart_files(root, where.paths)
+            return Rendered(root, "helm", owner=use.owner, failure=(
+                f"{use.who} renders the chart {root or '.'}: {use.problem or failure}"
+                if use.chart else f"{use.who}: {use.problem or failure}"))
+        files = self.closures.get(use.chart) or chart_files(root, where.ordered)
         raw = self.read_map(list(dict.fromkeys([*files, *values])))
         raw.update(extra)
         out = render_chart_files(root, raw, values, limits_of(self.config),
