@@ -1,5 +1,5 @@
 """Argo CD server settings that open access (`argocd-cmd-params-cm` `server.disable.auth`,
-`application.namespaces`; `argocd-cm` `exec.enabled`, `admin.enabled`) are grants: an agent
+`application.namespaces`; `argocd-cm` `exec.enabled`) are grants: an agent
 turning them on blocks (NHI301 at the key's line), a person's change does not, turning one back
 off is a narrowing note. Real temp git repos through `cli.main`."""
 
@@ -82,7 +82,7 @@ def test_agent_turning_on_exec_in_an_existing_argocd_cm_is_a_widening(
     assert ("NHI302", "cm.yaml", 8, True) in rows
     assert ("NHI301", "cm.yaml", 8, True) in rows
     (drift,) = [f for f in findings if f["rule_id"] == "NHI302"]
-    assert "argocd:exec" in drift["message"] and "argocd:role:admin" in drift["message"]
+    assert "gains argocd:exec on (pods of every application" in drift["message"]
 
 
 def test_agent_turning_argocd_auth_back_on_is_a_note(

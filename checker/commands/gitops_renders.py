@@ -32,15 +32,13 @@ from checker.model import ParseProblem
 from checker.sources.render.flux_subst import Substituted, manifests, substituted
 from checker.sources.render.gitops import (
     ChartUse,
-    Config,
     Facts,
     Substitution,
-    config_objects,
     file_facts,
     generated_uses,
     matches,
-    same_ref,
 )
+from checker.sources.render.gitops_configs import Config, config_objects, same_ref
 
 if TYPE_CHECKING:
     from checker.git.repo import Repo

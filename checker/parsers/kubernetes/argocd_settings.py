@@ -13,10 +13,8 @@ is a widening like a new policy line, and turning them off a narrowing. Shapes
   those namespaces are reconciled (`*`: every namespace; the escalation table).
 - `argocd-cm` `exec.enabled: "true"` -> `Grant("argocd:exec", "(pods of every application, for
   users with exec/create)")`: the web terminal runs shells in deployed pods (escalation table).
-- `argocd-cm` `admin.enabled: "true"` -> `Grant("argocd:role:admin", "member admin (built-in
-  admin user)")`: the built-in `admin` user, with `role:admin`, logs in with its password. Only
-  the key as written is read: a ConfigMap without it leaves Argo CD's default (enabled), which
-  the repository does not state.
+`argocd-cm` `admin.enabled: "true"` is Argo CD's default (the built-in admin user is enabled
+unless it says `"false"`), so writing it grants nothing new and is not read.
 Sources: https://argo-cd.readthedocs.io/en/stable/operator-manual/argocd-cmd-params-cm-yaml/,
 https://argo-cd.readthedocs.io/en/stable/operator-manual/argocd-cm-yaml/,
 https://argo-cd.readthedocs.io/en/stable/operator-manual/web_based_terminal/,
@@ -39,7 +37,7 @@ EVERYONE = "(everyone who reaches the server)"
 #: The keys read, per ConfigMap name (module doc).
 _KEYS = {
     "argocd-cmd-params-cm": ("server.disable.auth", "application.namespaces"),
-    "argocd-cm": ("exec.enabled", "admin.enabled"),
+    "argocd-cm": ("exec.enabled",),
 }
 
 
@@ -66,5 +64,3 @@ def settings_grants(configmap: str, data: Node | None) -> Iterator[Grant]:
         elif key == "exec.enabled":
             yield Grant("argocd:exec", "(pods of every application, for users with exec/create)",
                         line=line)
-        elif key == "admin.enabled":
-            yield Grant("argocd:role:admin", "member admin (built-in admin user)", line=line)

@@ -27,9 +27,6 @@ Pure: callers read the files and hand over their text; nothing here runs a rende
 
 from __future__ import annotations
 
-import base64
-import binascii
-import contextlib
 import fnmatch
 import json
 import posixpath
@@ -46,6 +43,10 @@ _APPLICATION = "argoproj.io/Application"
 _APPLICATION_SET = "argoproj.io/ApplicationSet"
 _HELM_RELEASE = "helm.toolkit.fluxcd.io/HelmRelease"
 _KUSTOMIZATION = "kustomize.toolkit.fluxcd.io/Kustomization"
+#: A document of a kind read here starts at column 0 (a CRD naming the kind indents it): the
+#: byte test before a file is composed.
+_GITOPS_KIND = re.compile(
+    r"^kind:\s*['\"]?(?:Application|ApplicationSet|HelmRelease|Kustomization)\b", re.M)
 #: A whole template string that is one parameter reference: `{{.a.b}}`, `{{ a.b }}`.
 _REFERENCE = re.compile(r"\{\{\s*(\.?)([\w.-]+)\s*\}\}")
 
@@ -113,15 +114,6 @@ class Facts(NamedTuple):
     substitutions: tuple[Substitution, ...] = ()
 
 
-class Config(NamedTuple):
-    """A ConfigMap or Secret of a file: `kind/namespace/name`, its data (decoded) and the line
-    of each key."""
-
-    ref: str
-    data: Mapping[str, str]
-    lines: Mapping[str, int]
-
-
 def _kind(doc: Node) -> str:
     group = (scalar_text(get(doc, "apiVersion")) or "").rpartition("/")[0]
     kind = scalar_text(get(doc, "kind")) or ""
@@ -143,6 +135,8 @@ def documents(path: str, text: str) -> list[MappingNode]:
 def file_facts(path: str, text: str, paths: Collection[str]) -> Facts:
     """The `ChartUse`s, `FluxRef`s and `Generator`s of the file `path` (its `text`), given the
     repository's `paths` (a source path is a chart when `<path>/Chart.yaml` is among them)."""
+    if not _GITOPS_KIND.search(text):
+        return Facts()
     uses: list[ChartUse] = []
     refs: list[FluxRef] = []
     gens: list[Generator] = []
@@ -357,37 +351,3 @@ def _substitute(value: YValue, params: Mapping[str, str], go: bool, unknown: lis
     if "{{" in _REFERENCE.sub("", value):
         unknown.append(f"`{value}`")
     return out
-
-
-def config_objects(path: str, text: str) -> list[Config]:
-    """The ConfigMaps and Secrets of a YAML file: `kind/namespace/name`, data as text (Secret
-    `data` base64-decoded, `stringData` over it) and each key's line."""
-    out = []
-    for doc in documents(path, text):
-        kind = scalar_text(get(doc, "kind"))
-        if kind not in ("ConfigMap", "Secret"):
-            continue
-        ns = scalar_text(get_path(doc, "metadata", "namespace")) or "(default)"
-        data: dict[str, str] = {}
-        lines: dict[str, int] = {}
-        for field in ("data", "stringData"):
-            node = get(doc, field)
-            if not isinstance(node, MappingNode):
-                continue
-            for key_node, value in node.value:
-                key = scalar_text(key_node) or ""
-                text_value = scalar_text(value) or ""
-                if kind == "Secret" and field == "data":
-                    with contextlib.suppress(binascii.Error, ValueError):
-                        text_value = base64.b64decode(text_value).decode("utf-8", "replace")
-                data[key], lines[key] = text_value, line_of(key_node)
-        out.append(Config(f"{kind}/{ns}/{scalar_text(get_path(doc, 'metadata', 'name'))}",
-                          data, lines))
-    return out
-
-
-def same_ref(ref: str, config: str) -> bool:
-    """Whether a Flux reference `kind/namespace/name` names the object `config`; a namespace
-    either side leaves unsaid (`(default)`) matches any."""
-    a, b = ref.split("/", 2), config.split("/", 2)
-    return (a[0] == b[0] and a[2] == b[2] and "(default)" in (a[1], b[1])) or a == b
