@@ -143,8 +143,9 @@ def gitops_jobs(repo: Repo, head: _Side, base: _Side | None, changed: set[str]
     files = candidates(repo, head.rev, changed)
     if not files:
         return [], RenderedChange(), None, None
-    at_head = side(head.paths, head.read_map, files)
-    at_base = side(git.list_files(repo, base.rev), base.read_map, files) if base else None
+    at_head = side(head.paths, head.read_map, files, changed)
+    at_base = side(git.list_files(repo, base.rev), base.read_map, files, changed,
+                   at_head) if base else None
     jobs, problems = plan(at_head, at_base, changed)
     heads: list[Rendered] = []
     bases: list[Rendered] = []

@@ -46,7 +46,7 @@ _KUSTOMIZATION = "kustomize.toolkit.fluxcd.io/Kustomization"
 #: A document of a kind read here starts at column 0 (a CRD naming the kind indents it): the
 #: byte test before a file is composed.
 _GITOPS_KIND = re.compile(
-    r"^kind:\s*['\"]?(?:Application|ApplicationSet|HelmRelease|Kustomization)\b", re.M)
+    r"\nkind:[ \t]*['\"]?(?:Application|ApplicationSet|HelmRelease|Kustomization)\b")
 #: A whole template string that is one parameter reference: `{{.a.b}}`, `{{ a.b }}`.
 _REFERENCE = re.compile(r"\{\{\s*(\.?)([\w.-]+)\s*\}\}")
 
@@ -135,7 +135,7 @@ def documents(path: str, text: str) -> list[MappingNode]:
 def file_facts(path: str, text: str, paths: Collection[str]) -> Facts:
     """The `ChartUse`s, `FluxRef`s and `Generator`s of the file `path` (its `text`), given the
     repository's `paths` (a source path is a chart when `<path>/Chart.yaml` is among them)."""
-    if not _GITOPS_KIND.search(text):
+    if not _GITOPS_KIND.search("\n" + text[:200]) and not _GITOPS_KIND.search(text):
         return Facts()
     uses: list[ChartUse] = []
     refs: list[FluxRef] = []

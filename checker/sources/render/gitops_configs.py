@@ -17,7 +17,7 @@ from yaml.nodes import MappingNode
 from checker.safeyaml import get, get_path, line_of, scalar_text
 from checker.sources.render.gitops import documents
 
-_CONFIG_KIND = re.compile(r"^kind:\s*['\"]?(?:ConfigMap|Secret)\b", re.M)
+_CONFIG_KIND = re.compile(r"\nkind:[ \t]*['\"]?(?:ConfigMap|Secret)\b")
 
 
 class Config(NamedTuple):
@@ -33,7 +33,7 @@ def config_objects(path: str, text: str) -> list[Config]:
     """The ConfigMaps and Secrets of a YAML file: `kind/namespace/name`, data as text (Secret
     `data` base64-decoded, `stringData` over it) and each key's line."""
     out: list[Config] = []
-    if not _CONFIG_KIND.search(text):
+    if not _CONFIG_KIND.search("\n" + text[:200]) and not _CONFIG_KIND.search(text):
         return out
     for doc in documents(path, text):
         kind = scalar_text(get(doc, "kind"))
