@@ -17,8 +17,7 @@ and head (`gitops_change`), so what the change deploys is judged like any render
 Cost: nothing unless a YAML/JSON file changed; then one `git grep -F` for the kinds' `kind:`
 lines at head, those files read once (base reads only the changed ones again) and parsed only
 when they name a changed file's name or folder or one of its ConfigMaps, and a render only
-for a reached object. On argo-cd's repository (83 such files) a YAML change costs about 0.1 s
-of CPU more.
+for a reached object.
 """
 
 from __future__ import annotations
