@@ -318,6 +318,17 @@ def test_person_editing_a_helmrelease_values_from_configmap_does_not_block(
     assert ("NHI301", HR_ADMIN, TEMPLATE, 6, False) in _rows(findings)
 
 
+@needs_helm
+def test_a_values_from_configmap_named_like_a_values_file_is_rendered_not_unrendered(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    named = "clusters/prod/web-values.yaml"
+    base = {**CHART, "clusters/prod/hr.yaml": RELEASE, named: VALUES_CM.format(on="false")}
+    code, findings = _run(make_repo, base, {named: VALUES_CM.format(on="true")}, AGENT, capsys)
+    assert code == 1
+    assert ("NHI301", HR_ADMIN, TEMPLATE, 6, True) in _rows(findings)
+    assert not [f for f in findings if f["rule_id"] == "NHI107"]
+
+
 SUBST = {"apps/web/rb.yaml": BINDING, "clusters/prod/web.yaml": FLUX_KS}
 VARS_PATH = "clusters/prod/vars.yaml"
 KS_READER = "clusters/prod/web.yaml:ClusterRoleBinding/web-reader"
@@ -394,3 +405,19 @@ def test_generator_globs() -> None:
     assert matches(gen, "apps/web/config.json")
     assert not matches(gen, "apps/skip/config.json")
     assert not matches(gen, "other/web/config.json")
+
+
+def test_agent_changing_an_inline_substitution_is_judged(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    inline = FLUX_KS.replace("  postBuild:\n", "  postBuild:\n    substitute:\n"
+                             "      WEB_ROLE: {role}\n")
+    base = {"apps/web/rb.yaml": BINDING, VARS_PATH: VARS.format(role="edit"),
+            "clusters/prod/web.yaml": inline.format(role="view")}
+    code, findings = _run(make_repo, base,
+                          {"clusters/prod/web.yaml": inline.format(role="cluster-admin")},
+                          AGENT, capsys)
+    assert code == 1
+    assert ("NHI302", KS_READER, "apps/web/rb.yaml", 8, True) in _rows(findings)
+    message = _message(findings, "NHI302")
+    assert "base allowed: ClusterRole/view on *" in message
+    assert "via rendered input (clusters/prod/web.yaml:1)" in message

@@ -98,6 +98,16 @@ def candidates(repo: Repo, rev: str | None, changed: Collection[str]) -> list[st
     return sorted({*found, *(p for p in changed if p.endswith(_SUFFIXES))})
 
 
+def referenced(repo: Repo, rev: str | None, where: Side, files: Collection[str]) -> list[str]:
+    """The YAML files at `rev` not among `files` that may hold a ConfigMap or Secret a Flux
+    object of `where` names (a `name: <name>` line; one `git grep -F`)."""
+    names = sorted({f"name: {r.ref.rsplit('/', 1)[-1]}" for f in where.facts.values()
+                    for r in f.flux})
+    if not names:
+        return []
+    return [p for p in git.grep_files(repo, rev, names, (".yaml", ".yml")) if p not in files]
+
+
 def side(paths: Collection[str], read: Read, files: Sequence[str], changed: Collection[str],
          head: Side | None = None) -> Side:
     """The `Side` of a revision whose files are `paths`, reading the `files` that exist; with

@@ -20,6 +20,7 @@ from checker.commands.gitops_renders import (
     Job,
     candidates,
     plan,
+    referenced,
     side,
     substitute_at,
     substitution_plan,
@@ -144,6 +145,10 @@ def gitops_jobs(repo: Repo, head: _Side, base: _Side | None, changed: set[str]
     if not files:
         return [], RenderedChange(), None, None
     at_head = side(head.paths, head.read_map, files, changed)
+    more = referenced(repo, head.rev, at_head, files)
+    if more:  # the ConfigMaps/Secrets a Flux object names, in files no kind test selected
+        files = sorted({*files, *more})
+        at_head = side(head.paths, head.read_map, files, changed)
     at_base = side(git.list_files(repo, base.rev), base.read_map, files, changed,
                    at_head) if base else None
     jobs, problems = plan(at_head, at_base, changed)
@@ -194,7 +199,7 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
     heads: list[Rendered] = list(substituted.head)
     bases: list[Rendered] = list(substituted.base)
     sides = [head_side, *([base_side] if base_side else [])]
-    claimed = {v for job in gitops for use in (job.head, job.base) if use for v in use.values}
+    claimed = {p for job in gitops for p in job.anchors}
     extra, outside = unused_values(changed - claimed, head_side.paths, head_side.closures,
                                    config)
     charts = sorted(posixpath.dirname(r) for r in head_side.closures if is_chart(r))
