@@ -28,6 +28,8 @@ KINDS = ("service_account", "user", "role", "access_key", "api_token", "certific
 #: `external` program's command, a remote module call, a var file no module reads): judged by
 #: NHI106 only (`checker.parsers.terraform.unread`), never listed by `inventory`.
 UNREAD = "unread:"
+#: `Unresolved.reason` prefix of what an Argo CD or Flux object deploys (not in `scan`).
+DEPLOYED = "deployed by "
 PLATFORMS = ("aws", "gcp", "azure", "kubernetes", "github", "gitlab", "vault", "tls", "generic")
 LEVEL_RANK: Mapping[str, int] = {"note": 1, "warning": 2, "error": 3}
 #: `IdentityObject.secret_sinks` entries of a Kubernetes pod spec or ServiceAccount, set by
@@ -137,9 +139,9 @@ class Unresolved(NamedTuple):
     `attribute` is the attribute path (`policy`, `statement.actions`, `role_ref.name`);
     `expression` the unresolved part as written (`data.aws_ssm_parameter.roles.value`,
     `concat(...)`; through a non-literal local: `local.roles -> module.iam.arn`), never a
-    literal value; `reason` one of `unknown function <name>()`,
-    `output of remote module <name> (<source>)`, `data source <type>.<name>`,
-    `computed by the provider: <type>.<name>.<attr>`; `line` the attribute's 1-based line.
+    literal value; `reason` one of `unknown function <name>()`, `output of remote module <name>
+    (<source>)`, `data source <type>.<name>`, `computed by the provider: <type>.<name>.<attr>`,
+    `DEPLOYED` + what a GitOps object deploys; `line` the attribute's 1-based line.
     """
 
     attribute: str

@@ -58,6 +58,7 @@ from checker.checks import aws_workloads, metadata, workloads
 from checker.checks.api import Hit, Subject
 from checker.checks.grant_cover import dropped_denies, gained_grants, lifted_conditions
 from checker.checks.trust_drift import trust_covered, trust_gain
+from checker.checks.unresolved import removed_inputs
 from checker.model import Grant, IdentityObject, Lifetime, Trust
 from checker.policy import aws_iam as iam
 from checker.policy.privileges import admin_grants
@@ -108,7 +109,8 @@ def narrows(subject: Subject) -> Iterator[Hit]:
         return
     if base is None or not obj.frame_digest or obj.frame_digest != base.frame_digest:
         return
-    if obj.unresolved or _apart_from_grants(obj, False) != _apart_from_grants(base, False):
+    if _uncomputed(obj, base) or _apart_from_grants(obj, False) != _apart_from_grants(
+            base, False):
         return  # only what is proven narrower is a narrowing
     if not set(obj.principals) <= set(base.principals) or not set(obj.bound) <= set(base.bound):
         return
@@ -174,6 +176,18 @@ def _shown(items: Sequence[str]) -> str:
 
 def _trust_text(t: Trust) -> str:
     return f"{t.principal} as {', '.join(t.subjects)}" if t.subjects else t.principal
+
+
+def _uncomputed(obj: IdentityObject, base: IdentityObject) -> bool:
+    """True when something in `obj` is not computed, so a narrowing cannot be proven. A
+    Kubernetes object's entries are read from its own text (`gitops_inputs`: with a digest of
+    the value), so one base had unchanged hides no widening (a removed one may:
+    `removed_inputs`); a Terraform entry may read an input elsewhere that changed, so any entry
+    counts."""
+    if obj.platform != "kubernetes":
+        return bool(obj.unresolved)
+    before = {u[:3] for u in base.unresolved}
+    return any(u[:3] not in before for u in obj.unresolved) or bool(removed_inputs(obj, base))
 
 
 def _apart_from_grants(obj: IdentityObject, principals: bool = True) -> tuple[object, ...]:

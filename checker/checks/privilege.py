@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from checker.checks.account_access import account_access
 from checker.checks.api import Hit, Subject
 from checker.model import Grant
-from checker.policy.privileges import admin_grants
+from checker.policy.privileges import AdminGrant, admin_grants
 
 #: Condition keys that do not limit who may use a grant or from where: every AWS SDK call
 #: already uses TLS (`aws:SecureTransport`). A wildcard under only these is unconditional.
@@ -33,6 +34,7 @@ def check(subject: Subject) -> Iterator[Hit]:
     `conditional` when every one of them applies only under an IAM `Condition`."""
     obj = subject.obj
     found = admin_grants(obj, subject.ctx.admin_table)
+    found += [a for a in _bound_sync_accounts(subject) if a.grant not in {f.grant for f in found}]
     if not found:
         return
     shown = "; ".join(f"{a.grant} ({a.why})" for a in found[:3])
@@ -47,3 +49,26 @@ def check(subject: Subject) -> Iterator[Hit]:
     yield Hit("NHI301",
               f"{obj.address} grants wildcard or admin privileges: {shown}{more}",
               "privileges", found[0].grant.line)
+
+
+def _bound_sync_accounts(subject: Subject) -> list[AdminGrant]:
+    """An Argo CD AppProject's sync accounts (`argocd:sync-as/<ns>:<name>` grants, no pattern)
+    that a binding among the run's objects makes admin-equivalent (`account_access`: bound to
+    `cluster-admin`, `admin` or a wildcard role): the project's applications are synced with
+    that account. Source:
+    https://argo-cd.readthedocs.io/en/stable/operator-manual/app-sync-using-impersonation/"""
+    obj, ctx = subject.obj, subject.ctx
+    if obj.type != "argoproj.io/AppProject":
+        return []
+    out: list[AdminGrant] = []
+    for grant in obj.privileges:
+        namespace, _, name = grant.action.removeprefix("argocd:sync-as/").partition(":")
+        if not grant.action.startswith("argocd:sync-as/") or any(
+                c in namespace for c in "*?[(") or not name:
+            continue
+        access = account_access(f"ServiceAccount/{namespace}/{name}", ctx.head_objects,
+                                ctx.admin_table)
+        if access is not None and access.admin:
+            out.append(AdminGrant(grant, f"synced as {namespace}:{name}, which the "
+                                  f"repository binds to {access.admin[0]}"))
+    return out

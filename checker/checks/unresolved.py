@@ -6,7 +6,8 @@ reports, on a touched identity:
 - created by the change: every unresolved entry;
 - changed: the entries base did not have (compared without lines), and the entries whose inputs
   the change touched (a non-literal `local.NAME` or a data source block they read, named in the
-  entry's expression and in `Touch.via`).
+  entry's expression and in `Touch.via`); and what a GitOps object deployed through an input
+  head removed (`removed_inputs`).
 
 Facets of what Terraform runs or fetches that nhi-gate cannot read (`model.UNREAD`: a
 provisioner's command, a remote module call, a var file no module reads) are judged by
@@ -16,8 +17,10 @@ Levels (the `variants` in rules/docs/approval.yaml): error for an agent, a bot o
 actor (fail closed, DESIGN.md "What counts as a change"); `human` (note) when a person wrote
 it (for an identity base had, the writers of the new value's own lines when only they changed
 it: `_writers`); `scan` (note) in `scan` mode, where there is no change and no author, so an
-unresolved value is information, not a verdict. Never for an identity the change did not
-touch (the engine does not call checks for those).
+unresolved value is information, not a verdict; what an Argo CD or Flux object deploys
+(`model.DEPLOYED` entries, `parsers/kubernetes/gitops_inputs.py`) is not reported in `scan`: it
+is the normal shape of such an object, like a remote module call (`checks/unread.py`). Never
+for an identity the change did not touch (the engine does not call checks for those).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from collections.abc import Iterator
 
 from checker.checks.api import Hit, Subject
 from checker.checks.unread import hits, is_unread
-from checker.model import Unresolved
+from checker.model import DEPLOYED, IdentityObject, Unresolved
 from checker.provenance.attribution import Attribution, Touch, lines_touch
 
 RULE = "NHI106"
@@ -38,14 +41,19 @@ def check(subject: Subject) -> Iterator[Hit]:
     if is_unread(obj.type):  # a command, remote module or var file nhi-gate cannot read
         yield from hits(subject)
         return
-    if not obj.unresolved:
+    candidates = obj.unresolved
+    if subject.ctx.mode == "scan":  # what a GitOps object deploys: its normal shape, no change
+        candidates = tuple(u for u in candidates if not u.reason.startswith(DEPLOYED))
+    elif base is not None:
+        candidates += removed_inputs(obj, base)
+    if not candidates:
         return
     if base is None:
-        chosen = list(obj.unresolved)
+        chosen = list(candidates)
     else:
         before = {_unplaced(u) for u in base.unresolved}
         changed = [name.split(" (", 1)[0] for name in subject.touch.via]
-        chosen = [u for u in obj.unresolved if _unplaced(u) not in before
+        chosen = [u for u in candidates if _unplaced(u) not in before
                   or any(_reads(u, name) for name in changed)]
     by_attribute: dict[str, list[Unresolved]] = {}
     for entry in chosen:
@@ -58,6 +66,18 @@ def check(subject: Subject) -> Iterator[Hit]:
         yield Hit(RULE, f"{obj.address}: nhi-gate cannot compute `{attribute}`: "
                   f"{shown}; a human must review what it grants", attribute,
                   entries[0].line, variant=variant, touch=touch)
+
+
+def removed_inputs(obj: IdentityObject, base: IdentityObject) -> tuple[Unresolved, ...]:
+    """What base's GitOps object deployed through an input that head no longer sets
+    (`model.DEPLOYED` entries by attribute: Helm values, a patch, `valuesFrom` removed): the
+    controller then renders without it, which may deploy more (a chart's default), so it is an
+    input change nhi-gate cannot compute either. Not a removed Flux `kubeConfig`: the object's
+    own account then applies, which its `flux:apply-as` grant states and NHI301/NHI302 judge."""
+    kept = {u.attribute for u in obj.unresolved}
+    return tuple(u._replace(expression=f"{u.attribute} removed", line=None)
+                 for u in base.unresolved if u.reason.startswith(DEPLOYED)
+                 and u.attribute not in kept and not u.attribute.endswith(".kubeConfig"))
 
 
 def _writers(subject: Subject, entries: list[Unresolved]) -> Touch | None:

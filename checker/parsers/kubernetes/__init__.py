@@ -80,6 +80,7 @@ from checker.parsers.kubernetes.gitops import (
     gitops_grants,
     granting_key,
 )
+from checker.parsers.kubernetes.gitops_inputs import deployed_inputs
 from checker.parsers.kubernetes.rbac import binding_grants, rule_grants, subjects, texts
 from checker.parsers.kubernetes.references import CLUSTER_SCOPED, lifetime, principals
 from checker.parsers.kubernetes.references import references as refs_of
@@ -254,7 +255,7 @@ def _identity(
                                  *facts.principals, *mapped})),
         trust=facts.trust,
         boundary=facts.boundary,
-        unresolved=facts.unresolved,
+        unresolved=facts.unresolved + deployed_inputs(doc, entry.type),
         secret_sinks=token_sinks(doc) if kind == "ServiceAccount" else (),
         digest=object_digest(doc, rbac_kind),
         frame_digest=role_frame_digest(doc, AWS_AUTH if entry.type == AWS_AUTH else rbac_kind)

@@ -16,7 +16,9 @@ Shapes (the object is a `role_binding` on the `kubernetes` platform, like a bind
   every IAM principal of that account is mapped to a user named by its ARN;
 - `principals` are the mapped ARNs and account ids.
 
-A mapping value that is not YAML, or whose items are not mappings, gives no grant for it.
+A mapping value that is not YAML, or whose items are not mappings, gives no grant for it. An
+item's keys match in any letter case (`Groups`, `roleARN`), as the authenticator reads them;
+`groups` written twice in different cases counts every group of both (fail closed).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 
 from checker.model import Grant
 from checker.parsers.kubernetes.rbac import texts
-from checker.safeyaml import get, line_of, load_text, scalar_text, sequence
+from checker.safeyaml import get, items, line_of, load_text, scalar_text, sequence
 
 #: The type the catalogue knows the object as (`rules/catalogue/kubernetes.yaml`).
 TYPE = "ConfigMap:aws-auth"
@@ -66,9 +68,25 @@ def aws_auth_grants(doc: MappingNode, path: str) -> tuple[tuple[Grant, ...], tup
 def _mapping(item: Node, arn_key: str, line: int, principals: list[str]) -> list[Grant]:
     if not isinstance(item, MappingNode):
         return []
-    arn = scalar_text(get(item, arn_key)) or "(unnamed)"
+    arn = _last_text(item, arn_key) or "(unnamed)"
     principals.append(arn)
-    groups = texts(get(item, "groups"))
+    groups = list(dict.fromkeys(g for value in _fields(item, "groups") for g in texts(value)))
     if groups:
         return [Grant(f"Group/{g}", arn, line=line) for g in groups]
-    return [Grant(f"User/{scalar_text(get(item, 'username')) or arn}", arn, line=line)]
+    return [Grant(f"User/{_last_text(item, 'username') or arn}", arn, line=line)]
+
+
+def _fields(item: MappingNode, name: str) -> list[Node]:
+    """The values of `item`'s keys that are `name` in any letter case, in order: the
+    authenticator decodes a mapping as JSON into a Go struct, which matches field names
+    case-insensitively (`Groups`, `roleARN`, `rOlEaRn` count; the top-level `mapRoles` keys do
+    not). Source: aws-iam-authenticator's ConfigMap parser tests ("values are case-insensitive
+    for compatibility with upstream"),
+    https://github.com/kubernetes-sigs/aws-iam-authenticator/blob/master/pkg/mapper/configmap/yaml_test.go"""
+    return [value for key, _, value in items(item) if key.lower() == name]
+
+
+def _last_text(item: MappingNode, name: str) -> str | None:
+    """The text of the last `name` key in any case (a later key overwrites an earlier one)."""
+    values = [scalar_text(v) for v in _fields(item, name)]
+    return next((v for v in reversed(values) if v), None)

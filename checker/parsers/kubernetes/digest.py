@@ -11,7 +11,7 @@ import hashlib
 import json
 from typing import Any
 
-from yaml.nodes import MappingNode
+from yaml.nodes import MappingNode, Node
 
 from checker.safeyaml.limits import YamlLimitError
 from checker.safeyaml.nodes import to_python
@@ -52,6 +52,15 @@ def frame_hash(doc: MappingNode, paths: tuple[tuple[str, ...], ...]) -> str:
     for path in paths:
         value = _without(value, path)
     return _hash(value)
+
+
+def node_hash(node: Node) -> str:
+    """sha256 (32 hex) of any node's parsed value as canonical JSON (so restyled YAML hashes
+    the same); "" past the YAML budgets. For `gitops_inputs`' value digests."""
+    try:
+        return _hash(to_python(node))
+    except YamlLimitError:
+        return ""
 
 
 def _without(value: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:

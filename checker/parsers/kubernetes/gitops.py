@@ -30,13 +30,23 @@ platform `kubernetes`):
   `Grant("argocd:jwt-token", "proj:<project>:<role> id=<id> iat=<iat> exp=<exp or never>")`.
   Source:
   https://argo-cd.readthedocs.io/en/stable/user-guide/projects/
+- Argo CD `AppProject` sync impersonation: each `spec.destinationServiceAccounts[]` ->
+  `Grant("argocd:sync-as/<namespace>:<account>", "<server or name>/<namespace pattern>")`: the
+  account Argo CD syncs that destination's applications with (`defaultServiceAccount`, its
+  namespace the destination's namespace pattern when it names none). Source:
+  https://argo-cd.readthedocs.io/en/stable/operator-manual/app-sync-using-impersonation/
+- Argo CD `AppProject` `spec.sourceNamespaces[]` -> `Grant("argocd:source-namespace",
+  "<namespace pattern>")`: Applications in those namespaces may use the project. Source:
+  https://argo-cd.readthedocs.io/en/stable/operator-manual/app-any-namespace/
 - Argo CD `Application` (and an `ApplicationSet`'s `spec.template`): `Grant(
   "argocd:project/<spec.project>", "<destination server or name>/<destination namespace>")`: the
   project bounds what the application may deploy, as a service account bounds a pod. Source:
   https://argo-cd.readthedocs.io/en/stable/user-guide/application-specification/
 - Flux `Kustomization` and `HelmRelease`: `Grant("flux:apply-as/ServiceAccount/<ns>/<name>",
   <spec.targetNamespace or *>)` for `spec.serviceAccountName`, `flux:apply-as/controller`
-  without one (the controller's own account applies). Sources:
+  without one (the controller's own account applies); and `Grant("flux:kubeconfig",
+  "<Secret|ConfigMap>/<ns>/<name>")` for `spec.kubeConfig` (it applies with that kubeconfig's
+  credentials; `gitops_inputs` makes it NHI106 too). Sources:
   https://fluxcd.io/flux/components/kustomize/kustomizations/#role-based-access-control,
   https://fluxcd.io/flux/components/helm/helmreleases/#role-based-access-control,
   https://fluxcd.io/flux/installation/configuration/multitenancy/
@@ -81,11 +91,13 @@ _DEPTH = 4
 #: The fields each type's grants come from (dropped from its frame digest).
 _GRANT_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
     APP_PROJECT: (("spec", "destinations"), ("spec", "clusterResourceWhitelist"),
-                  ("spec", "sourceRepos"), ("spec", "roles")),
+                  ("spec", "sourceRepos"), ("spec", "roles"),
+                  ("spec", "destinationServiceAccounts"), ("spec", "sourceNamespaces")),
     APPLICATION: (("spec", "project"), ("spec", "destination")),
     APPLICATION_SET: (("spec", "template", "spec", "project"),
                       ("spec", "template", "spec", "destination")),
-    **{t: (("spec", "serviceAccountName"), ("spec", "targetNamespace")) for t in FLUX_KINDS},
+    **{t: (("spec", "serviceAccountName"), ("spec", "targetNamespace"), ("spec", "kubeConfig"))
+       for t in FLUX_KINDS},
 }
 
 
@@ -148,7 +160,15 @@ def gitops_grants(doc: MappingNode, type_: str, namespace: str | None) -> tuple[
         home = namespace or "(current namespace)"
         who = f"ServiceAccount/{home}/{account}" if account else "controller"
         line = key_line(spec, "serviceAccountName") or key_line(doc, "spec")
-        return (Grant(f"flux:apply-as/{who}", target, line=line),)
+        grants = [Grant(f"flux:apply-as/{who}", target, line=line)]
+        config = get(spec, "kubeConfig")
+        if config is not None:
+            ref = get(config, "secretRef") or get(config, "configMapRef")
+            ref_kind = "Secret" if get(config, "secretRef") is not None else "ConfigMap"
+            grants.append(Grant("flux:kubeconfig", f"{ref_kind}/{home}/"
+                                f"{scalar_text(get(ref, 'name')) or '(unnamed)'}",
+                                line=key_line(spec, "kubeConfig")))
+        return tuple(grants)
     return ()
 
 
@@ -257,6 +277,17 @@ def _project_grants(doc: MappingNode, spec: Node | None) -> Iterator[Grant]:
         text = scalar_text(repo)
         if text:
             yield Grant("argocd:source", text, line=line_of(repo))
+    for item in sequence(get(spec, "destinationServiceAccounts")):
+        where = scalar_text(get(item, "server")) or scalar_text(get(item, "name")) or "(any)"
+        namespace = scalar_text(get(item, "namespace")) or ""
+        account = scalar_text(get(item, "defaultServiceAccount")) or "(none)"
+        if ":" not in account:  # no namespace: the application's destination namespace
+            account = f"{namespace or '(destination)'}:{account}"
+        yield Grant(f"argocd:sync-as/{account}", f"{where}/{namespace}", line=line_of(item))
+    for source in sequence(get(spec, "sourceNamespaces")):
+        text = scalar_text(source)
+        if text:
+            yield Grant("argocd:source-namespace", text, line=line_of(source))
     project = scalar_text(get_path(doc, "metadata", "name")) or "(unnamed)"
     for role in sequence(get(spec, "roles")):
         name = scalar_text(get(role, "name")) or "(unnamed)"
