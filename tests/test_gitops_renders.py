@@ -421,3 +421,20 @@ def test_agent_changing_an_inline_substitution_is_judged(
     message = _message(findings, "NHI302")
     assert "base allowed: ClusterRole/view on *" in message
     assert "via rendered input (clusters/prod/web.yaml:1)" in message
+
+
+@needs_helm
+def test_hook_on_a_staged_argocd_values_file_blocks_an_agent(
+        make_repo: Callable[..., GitRepo], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo()
+    repo.commit({**CHART, "apps/web.yaml": APP.format(values="../../envs/prod/web.yaml"),
+                 ENV: OFF}, author=HUMAN)
+    repo.stage({ENV: ON})
+    monkeypatch.chdir(repo.path)
+    monkeypatch.setenv("GIT_AUTHOR_NAME", AGENT[0])
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", AGENT[1])
+    code = main(["hook", "--format", "json"])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    assert code == 1
+    assert ("NHI301", APP_ADMIN, TEMPLATE, 6, True) in _rows(findings)
