@@ -9,13 +9,24 @@ from __future__ import annotations
 
 import posixpath
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING
 
 from checker import git
 from checker.change import ChangeSet
+from checker.commands.gitops_renders import (
+    Job,
+    candidates,
+    plan,
+    referenced,
+    side,
+    substitute_at,
+    substitution_plan,
+    values_files,
+)
+from checker.commands.gitops_renders import Side as GitopsSide
 from checker.commands.render_disk import (
     UNRENDERED,
     RenderedChange,
@@ -29,9 +40,10 @@ from checker.commands.render_values import unused_problem, unused_values
 from checker.model import ParseProblem
 from checker.policy.config import Config
 from checker.sources.discovery import excluded
-from checker.sources.render import leaf_closures, render_files, touched
+from checker.sources.render import leaf_closures, render_chart_files, render_files, touched
 from checker.sources.render.api import Rendered
-from checker.sources.render.helm import is_chart, settled
+from checker.sources.render.gitops import ChartUse
+from checker.sources.render.helm import chart_files, is_chart, settled
 from checker.sources.render.helm_context import added_conditions
 from checker.sources.render.kustomize import is_kustomization
 
@@ -96,6 +108,65 @@ class _Side:
         raw = {p: e.data for p, e in entries.items() if e.data is not None}
         return replace(render_chart_at(chart, raw, self.config, (values,)), owner=values)
 
+    def read_map(self, paths: Sequence[str]) -> dict[str, bytes]:
+        """The contents of those `paths` present at this side (under the git lock)."""
+        with self.lock:
+            entries = self._read(list(paths))
+        return {p: e.data for p, e in entries.items() if e.data is not None}
+
+    def render_use(self, use: ChartUse, where: GitopsSide) -> Rendered:
+        """The render of a GitOps object's chart (`gitops_renders`) at this side, its objects
+        addressed under the object's file and every file it read an input of each."""
+        root = posixpath.dirname(use.chart)
+        extra, values, failure = values_files(use, where)
+        if use.problem or failure:
+            return Rendered(root, "helm", owner=use.owner, failure=(
+                f"{use.who} renders the chart {root or '.'}: {use.problem or failure}"
+                if use.chart else f"{use.who}: {use.problem or failure}"))
+        files = self.closures.get(use.chart) or chart_files(root, where.ordered)
+        raw = self.read_map(list(dict.fromkeys([*files, *values])))
+        raw.update(extra)
+        out = render_chart_files(root, raw, values, limits_of(self.config),
+                                 self.config.helm_binary)
+        inputs = (use.owner, *(p for p, configs in where.configs.items() for c in configs
+                               for ref, _ in use.refs if ref.split("/")[2] == c.ref.split("/")[2]))
+        return replace(out, owner=use.owner, documents=tuple(
+            replace(d, inputs=tuple(dict.fromkeys([*d.inputs, *inputs])))
+            for d in out.documents))
+
+
+def gitops_jobs(repo: Repo, head: _Side, base: _Side | None, changed: set[str]
+                ) -> tuple[list[Job], RenderedChange, GitopsSide | None,
+                           GitopsSide | None]:  # fmt: skip
+    """The GitOps objects whose inputs the change touches (`gitops_renders.plan`), with the
+    two sides read for them; the Flux substitutions computed and the fail-closed problems as
+    a `RenderedChange`."""
+    files = candidates(repo, head.rev, changed)
+    if not files:
+        return [], RenderedChange(), None, None
+    at_head = side(head.paths, head.read_map, files, changed)
+    more = referenced(repo, head.rev, at_head, files)
+    if more:  # the ConfigMaps/Secrets a Flux object names, in files no kind test selected
+        files = sorted({*files, *more})
+        at_head = side(head.paths, head.read_map, files, changed)
+    at_base = side(git.list_files(repo, base.rev), base.read_map, files, changed,
+                   at_head) if base else None
+    jobs, problems = plan(at_head, at_base, changed)
+    heads: list[Rendered] = []
+    bases: list[Rendered] = []
+    for job in substitution_plan(at_head, at_base, changed):
+        now = substitute_at(job.head, at_head) if job.head else None
+        before = substitute_at(job.base, at_base) if job.base and at_base else None
+        if now is not None and now.unknown:
+            reason = f"variable forms {', '.join(now.unknown)} are not computed"
+            problems.extend(problem(replace(now.rendered, failure=reason), anchor)
+                            for anchor in job.anchors)
+        elif now is not None:
+            heads.append(settled(now.rendered, before.rendered if before else None))
+        if before is not None and not before.unknown:
+            bases.append(before.rendered)
+    return jobs, RenderedChange(tuple(heads), tuple(bases), tuple(problems)), at_head, at_base
+
 
 def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
                     head: str | None) -> RenderedChange:
@@ -112,7 +183,9 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
     moved = any(is_kustomization(p) or is_chart(p) for p in changed) or any(
         f.status in ("D", "R") for f in changeset.files)
     if not head_side.closures and not moved:
-        return RenderedChange()
+        # no chart or kustomization: only a Flux substitution input can be reached
+        base_side = _Side(repo, changeset.base, config, {}) if changeset.base else None
+        return gitops_jobs(repo, head_side, base_side, changed)[1]
     same = None if moved else {r: head_side.closures[r]
                                for r in touched(head_side.closures, changed)}
     base_side = _Side(repo, changeset.base, config, same) if changeset.base else None
@@ -121,15 +194,23 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
     # A kustomization another one uses (a base, a component) may not build on its own (a
     # component's patch of what only its users hold): that is no NHI107 of its own.
     used = inner(head_side.closures)
-    heads: list[Rendered] = []
-    bases: list[Rendered] = []
+    gitops, substituted, g_head, g_base = gitops_jobs(repo, head_side, base_side, changed)
+    problems = list(substituted.problems)
+    heads: list[Rendered] = list(substituted.head)
+    bases: list[Rendered] = list(substituted.base)
     sides = [head_side, *([base_side] if base_side else [])]
-    extra, outside = unused_values(changed, head_side.paths, head_side.closures, config)
+    claimed = {p for job in gitops for p in job.anchors}
+    extra, outside = unused_values(changed - claimed, head_side.paths, head_side.closures,
+                                   config)
     charts = sorted(posixpath.dirname(r) for r in head_side.closures if is_chart(r))
-    problems = [unused_problem(p, charts) for p in outside]
-    done = iter(concurrently([
+    problems.extend(unused_problem(p, charts) for p in outside)
+    renders: list[Callable[[], Rendered | None]] = [
         *(partial(side.render, root) for root in roots for side in sides),
-        *(partial(side.render_with, *job) for job in extra for side in sides)]))
+        *(partial(side.render_with, *job) for job in extra for side in sides),
+        *(partial(s.render_use, use, where) for job in gitops
+          for s, use, where in ((head_side, job.head, g_head), (base_side, job.base, g_base))
+          if s is not None and use is not None and where is not None)]
+    done = iter(concurrently(renders))
     for root in roots:
         at_head = next(done)
         at_base = next(done) if base_side else None
@@ -155,6 +236,15 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
         at_base = next(done) if base_side else None
         if at_head is not None and at_head.failure:
             problems.append(problem(at_head, job.values))
+        elif at_head is not None:
+            heads.append(settled(at_head, at_base))
+        if at_base is not None and not at_base.failure:
+            bases.append(at_base)
+    for gjob in gitops:  # a chart an Argo CD or Flux object renders with inputs elsewhere
+        at_head = next(done) if gjob.head is not None else None
+        at_base = next(done) if gjob.base is not None and base_side else None
+        if at_head is not None and at_head.failure:
+            problems.extend(problem(at_head, anchor) for anchor in gjob.anchors)
         elif at_head is not None:
             heads.append(settled(at_head, at_base))
         if at_base is not None and not at_base.failure:

@@ -259,6 +259,14 @@ def grep_directories(
     index) whose name ends with one of `suffixes` and whose text holds one of the fixed strings
     `needles`: one `git grep -l -F` over the whole tree. [] when there is none (git grep exits
     1) or git cannot search."""
+    return sorted({p.rpartition("/")[0] for p in grep_files(repo, rev, needles, suffixes)})
+
+
+def grep_files(
+    repo: Repo, rev: str | None, needles: Sequence[str], suffixes: Sequence[str]
+) -> list[str]:
+    """The sorted paths of the files at `rev` (None: the index) whose name ends with one of
+    `suffixes` and whose text holds one of the fixed strings `needles` (`grep_directories`)."""
     if not needles or not suffixes:
         return []
     args = ["grep", "-l", "-z", "-I", "-F", *(x for n in needles for x in ("-e", n))]
@@ -274,7 +282,7 @@ def grep_directories(
         if rev is not None and path.startswith(f"{rev}:"):
             path = path[len(rev) + 1 :]
         if path:
-            found.add(path.rpartition("/")[0])
+            found.add(path)
     return sorted(found)
 
 

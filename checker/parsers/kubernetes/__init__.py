@@ -75,13 +75,10 @@ from checker.parsers.kubernetes.digest import (
 )
 from checker.parsers.kubernetes.generators import generated_objects
 from checker.parsers.kubernetes.gitops import (
-    ARGOCD_CM,
-    ARGOCD_RBAC,
     GITOPS_TYPES,
     gitops_frame_digest,
     gitops_grants,
-    is_account_key,
-    is_policy_key,
+    granting_key,
 )
 from checker.parsers.kubernetes.gitops_inputs import deployed_inputs
 from checker.parsers.kubernetes.rbac import binding_grants, rule_grants, subjects, texts
@@ -230,7 +227,7 @@ def _identity(
         privileges = binding_grants(doc, kind, namespace)
         references.extend(subjects(doc, namespace))
     elif entry.type in GITOPS_TYPES:
-        granting = {ARGOCD_RBAC: is_policy_key, ARGOCD_CM: is_account_key}.get(entry.type)
+        granting = granting_key(entry.type)
         if granting and not any(granting(k) for k, _, _ in items(get(doc, "data"))):
             return None  # Argo CD's built-in defaults (no policy, no account): nothing here
         privileges = gitops_grants(doc, entry.type, namespace)

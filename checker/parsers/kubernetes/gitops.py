@@ -58,11 +58,17 @@ touched them and grants nothing new is a narrowing (`checker.checks.drift.narrow
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from checker.model import Grant
+from checker.parsers.kubernetes.argocd_settings import (
+    ARGOCD_CMD_PARAMS,
+    is_setting_key,
+    settings_grants,
+)
 from checker.parsers.kubernetes.digest import frame_hash
 from checker.safeyaml import get, get_path, items, key_line, line_of, scalar_text, sequence
 
@@ -75,7 +81,7 @@ APPLICATION_SET = "argoproj.io/ApplicationSet"
 FLUX_KINDS = frozenset({"kustomize.toolkit.fluxcd.io/Kustomization",
                         "helm.toolkit.fluxcd.io/HelmRelease"})
 GITOPS_TYPES = frozenset({ARGOCD_RBAC, ARGOCD_CM, APP_PROJECT, APPLICATION, APPLICATION_SET,
-                          *FLUX_KINDS})
+                          *FLUX_KINDS, ARGOCD_CMD_PARAMS})
 #: Who `users.anonymous.enabled` lets in.
 ANONYMOUS = "(every unauthenticated user)"
 #: The subject `policy.default` applies to.
@@ -103,6 +109,19 @@ def is_account_key(key: str) -> bool:
         and (key.count(".") == 1 or key.endswith(".enabled")))
 
 
+def granting_key(type_: str) -> Callable[[str], bool] | None:
+    """The test of the data keys a settings ConfigMap of catalogue type `type_` grants through
+    (`argocd-rbac-cm`: `is_policy_key`; `argocd-cm`: `is_account_key` and its access settings;
+    `argocd-cmd-params-cm`: its access settings, `argocd_settings`); None for other types."""
+    if type_ == ARGOCD_RBAC:
+        return is_policy_key
+    if type_ == ARGOCD_CM:
+        return lambda key: is_account_key(key) or is_setting_key("argocd-cm", key)
+    if type_ == ARGOCD_CMD_PARAMS:
+        return partial(is_setting_key, "argocd-cmd-params-cm")
+    return None
+
+
 def is_policy_key(key: str) -> bool:
     """True for the `argocd-rbac-cm` data keys that hold policy: `policy.csv`,
     `policy.<name>.csv` overlays and `policy.default`."""
@@ -126,7 +145,10 @@ def gitops_grants(doc: MappingNode, type_: str, namespace: str | None) -> tuple[
         regex = (scalar_text(get_path(doc, "data", "policy.matchMode")) or "") == "regex"
         return _dedup(_policy_grants(lines, default, regex))
     if type_ == ARGOCD_CM:
-        return _dedup(_account_grants(get(doc, "data")))
+        data = get(doc, "data")
+        return _dedup([*_account_grants(data), *settings_grants("argocd-cm", data)])
+    if type_ == ARGOCD_CMD_PARAMS:
+        return _dedup(settings_grants("argocd-cmd-params-cm", get(doc, "data")))
     if type_ == APP_PROJECT:
         return _dedup(_project_grants(doc, spec))
     if type_ in (APPLICATION, APPLICATION_SET):
@@ -153,8 +175,8 @@ def gitops_grants(doc: MappingNode, type_: str, namespace: str | None) -> tuple[
 def gitops_frame_digest(doc: MappingNode, type_: str) -> str:
     """`frame_hash` of `doc` without the fields its grants come from (`_GRANT_FIELDS`; for the
     `argocd-rbac-cm` ConfigMap, its policy keys); "" for other types."""
-    if type_ in (ARGOCD_RBAC, ARGOCD_CM):
-        granting = is_policy_key if type_ == ARGOCD_RBAC else is_account_key
+    granting = granting_key(type_)
+    if granting is not None:
         keys = [("data", k) for k, _, _ in items(get(doc, "data")) if granting(k)]
         return frame_hash(doc, tuple(keys))
     fields = _GRANT_FIELDS.get(type_)
