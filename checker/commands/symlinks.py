@@ -55,9 +55,11 @@ def link_reader(repo: Repo, rev: str | None, max_bytes: int | None) -> LinkReade
 
 def inside_root(link: Path, roots: tuple[Path, ...]) -> bool:
     """True when the on-disk link `link` resolves to a path under one of `roots` (a scan
-    reads it there, or would)."""
+    reads it there, or would); a root that is itself a link is taken as the link, not its
+    target."""
     try:
         resolved = link.resolve(strict=False)
     except (OSError, RuntimeError):
         return False
-    return any(resolved == r or r in resolved.parents for r in (p.resolve() for p in roots))
+    places = [p.parent.resolve() / p.name if p.is_symlink() else p.resolve() for p in roots]
+    return any(resolved == r or r in resolved.parents for r in places)
