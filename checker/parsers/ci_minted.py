@@ -44,7 +44,7 @@ _MINTS: tuple[tuple[re.Pattern[str], str, str], ...] = (
     (re.compile(r"\bvault\s+token\s+create\b"), "vault",
      "a Vault token (`vault token create`)"),
 )
-_FLAG = r"(?:^|\s)-{{1,2}}{name}(?:=|\s+)[\"']?([^\s\"';&|]+)"
+_FLAG = r"(?:^|\s)-{{1,2}}{name}(?:=|\s+)[\"']?([^\s\"';&|)`]+)"
 _DURATION = {"kubernetes": ("duration",), "vault": ("ttl", "period", "explicit-max-ttl")}
 _YEARS = re.compile(_FLAG.format(name="years"))
 _END_DATE = re.compile(_FLAG.format(name="end-date"))
@@ -91,6 +91,8 @@ def _lifetime(platform: str, text: str) -> Lifetime | None:
             hours = go_duration_hours(match[1]) if match[1][-1:].isalpha() else (
                 float(match[1]) / 3600 if match[1].isdigit() else None)
             return Lifetime(hours=hours, attribute=name) if hours is not None else None
+    if platform == "kubernetes":  # the API server's default expiry
+        return Lifetime(hours=1.0, attribute="duration")
     if platform == "azure":
         years, end = _YEARS.search(text), _END_DATE.search(text)
         if end:
