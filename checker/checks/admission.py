@@ -30,9 +30,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from checker.checks.api import Hit, Subject
+from checker.model import ADMISSION
 
 #: `IdentityObject.type` prefix of an admission facet.
-PREFIX = "admission:"
+PREFIX = ADMISSION
 #: NHI302's level variant for a person's weakening (rules/docs/privilege.yaml).
 HUMAN_VARIANT = "admission-human"
 _EXCLUSIONS = frozenset({"namespaceSelector", "objectSelector", "excludeResourceRules",

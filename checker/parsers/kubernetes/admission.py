@@ -33,7 +33,7 @@ from collections.abc import Iterable, Iterator
 
 from yaml.nodes import MappingNode, Node
 
-from checker.model import IdentityObject, Location
+from checker.model import ADMISSION, IdentityObject, Location
 from checker.safeyaml import end_line_of, get, get_path, line_of, scalar_text, sequence
 from checker.safeyaml.nodes import to_python
 
@@ -155,7 +155,7 @@ def admission_facets(docs: Iterable[tuple[MappingNode, str]], path: str,
         address = "/".join(p for p in (kind, namespace, _name(doc)) if p)
         facts = _facts(doc, kind, start, bindings)
         yield IdentityObject(
-            kind="policy", platform="kubernetes", type=f"admission:{kind}", address=address,
+            kind="policy", platform="kubernetes", type=f"{ADMISSION}{kind}", address=address,
             location=Location(path, start, max(start, end_line_of(doc, lines))),
             attribute_lines={"anchor": start, **facts.lines},
             usages=tuple(sorted(f"{k}={v}" for k, v in facts.values.items())),
