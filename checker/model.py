@@ -28,9 +28,8 @@ KINDS = ("service_account", "user", "role", "access_key", "api_token", "certific
 #: `external` program's command, a remote module call, a var file no module reads): judged by
 #: NHI106 only (`checker.parsers.terraform.unread`), never listed by `inventory`.
 UNREAD = "unread:"
-#: `IdentityObject.type` prefix of an admission policy or webhook facet (what guards identity
-#: creation: `checker.parsers.kubernetes.admission`): judged by NHI302 only
-#: (`checker.checks.admission`), never listed by `inventory`.
+#: `IdentityObject.type` prefix of an admission policy or webhook facet (parsers/kubernetes/
+#: admission.py): judged by NHI302 only (checks/admission.py), never listed by `inventory`.
 ADMISSION = "admission:"
 PLATFORMS = ("aws", "gcp", "azure", "kubernetes", "github", "gitlab", "vault", "tls", "generic")
 LEVEL_RANK: Mapping[str, int] = {"note": 1, "warning": 2, "error": 3}
