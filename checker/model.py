@@ -30,6 +30,7 @@ KINDS = ("service_account", "user", "role", "access_key", "api_token", "certific
 UNREAD = "unread:"
 PROVIDER = "provider:"  # a `provider` block's facet (parsers/terraform/providers.py)
 DEPLOYED = "deployed by "  # `Unresolved.reason` prefix: what a GitOps object deploys
+ADMISSION = "admission:"  # an admission policy or webhook facet: NHI302 only, no inventory
 PLATFORMS = ("aws", "gcp", "azure", "kubernetes", "github", "gitlab", "vault", "tls", "generic")
 LEVEL_RANK: Mapping[str, int] = {"note": 1, "warning": 2, "error": 3}
 #: `IdentityObject.secret_sinks` entries of a Kubernetes pod spec or ServiceAccount, set by

@@ -52,7 +52,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 
-from checker.checks import gha_permissions
+from checker.checks import gha_environment, gha_permissions
 from checker.checks.api import Hit, Subject
 from checker.model import IdentityObject, Trust
 
@@ -115,6 +115,7 @@ def check(subject: Subject) -> Iterator[Hit]:
     yield from _pull_request_target(subject)
     yield from _environment(subject)
     yield from _unpinned(subject)
+    yield from gha_environment.widened(subject)
     yield from _trust(subject)
     yield from _gitlab_audience(subject)
 
@@ -350,7 +351,7 @@ def _unpinned(subject: Subject) -> Iterator[Hit]:
     https://docs.github.com/en/actions/security-for-github-actions/security-guides/security-hardening-for-github-actions#using-third-party-actions
     """
     obj = subject.obj
-    if obj.type not in ("repository_cloud_keys", "repository_pat", "repository_secret"):
+    if obj.type not in gha_environment.HELD_TYPES:
         return
     name = obj.address.rsplit(".secrets.", 1)[-1]
     for key, line in obj.attribute_lines.items():
@@ -362,9 +363,11 @@ def _unpinned(subject: Subject) -> Iterator[Hit]:
                 _FIRST_PARTY) or _SHA.match(ref.strip()):
             continue
         what = "every repository secret (`secrets: inherit`)" if name == "*" else (
-            f"`secrets.{name}`")
+            "the job's GITHUB_TOKEN, which may write to the repository,"
+            if name.upper() == "GITHUB_TOKEN" else f"`secrets.{name}`")
         yield Hit("NHI324",
                   f"{obj.address.rsplit('.secrets.', 1)[0]} hands {what} to "
                   f"`{uses}`, a third-party action not pinned to a commit SHA: whoever moves "
                   f"`{ref or 'its default branch'}` runs code with the secret",
                   f"to.{action}", line)
+

@@ -31,6 +31,9 @@ per aspect, each naming what was added:
   (validity hours or end date), or that no longer declares a lifetime at all; for any
   identity, an `expires` metadata value moved later or removed (`expires`).
 
+Admission control that guards identity creation (policies, bindings, webhooks, Kyverno and
+Gatekeeper) weakened is NHI302 too, judged by `checker.checks.admission`.
+
 `narrows` also recognises a block turned off (`IdentityObject.dormant` at head, not at base:
 `count` 1 -> 0, an emptied `for_each`) that gains nothing: Terraform destroys its instances,
 so it is a removal, a `narrowed` note; and a metadata-only change (only tags, labels,
@@ -54,7 +57,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 
-from checker.checks import aws_workloads, deny_sources, metadata, workloads
+from checker.checks import admission, aws_workloads, deny_sources, metadata, workloads
 from checker.checks.api import Context, Hit, Subject
 from checker.checks.grant_cover import dropped_denies, gained_grants, lifted_conditions
 from checker.checks.trust_drift import trust_covered, trust_gain
@@ -72,6 +75,9 @@ _RENEWABLE = frozenset({"certificate", "private_key", "access_key", "api_token",
 def check(subject: Subject) -> Iterator[Hit]:
     """NHI302: emit one finding per widened aspect of a changed identity (see module doc)."""
     base = subject.base
+    if subject.obj.type.startswith(admission.PREFIX):
+        yield from admission.check(subject)
+        return
     if base is None or workloads.is_workload(subject.obj) or aws_workloads.is_cloud_workload(
             subject.obj):  # checks/workloads.py judges what a workload runs as
         return
@@ -100,6 +106,9 @@ def narrows(subject: Subject) -> Iterator[Hit]:
     narrower. The engine then judges the identity by this note alone (DESIGN.md: "narrowing
     never blocks")."""
     obj, base = subject.obj, subject.base
+    if obj.type.startswith(admission.PREFIX):
+        yield from admission.narrows(subject)
+        return
     if base is not None and _metadata_only(obj, base) and not _expiry_later(subject, base):
         keys = sorted({k for k in {*obj.metadata, *base.metadata}
                        if obj.metadata.get(k) != base.metadata.get(k)}, key=str.lower)

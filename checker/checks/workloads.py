@@ -71,7 +71,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 
-from checker.checks import workload_switch
+from checker.checks import projected_tokens, workload_switch
 from checker.checks.account_access import account_access, switch_message
 from checker.checks.api import Context, Hit, Subject
 from checker.checks.aws_workloads import is_cloud_workload, role_approval, role_drift
@@ -178,11 +178,11 @@ def _gains(obj: IdentityObject, base: IdentityObject, objects: Sequence[Identity
                     f"mounts {whose} again "
                     f"({_off(obj)} "
                     f"{'changed to true' if set_true else 'removed'})", _mount_line(obj)))
-    old = _tokens(base)
-    for key, volume in _tokens(obj).items():
-        if key not in old:
-            out.append((f"projectedToken.{volume}", f"mounts {_token_text(key)}",
-                        _token_lines(obj).get(volume)))
+    tokens = _tokens(obj)
+    for key, was in projected_tokens.gained(tokens, _tokens(base)):
+        longer = "" if was is None else f", longer-lived than base's {was} seconds"
+        out.append((f"projectedToken.{tokens[key]}", f"mounts {_token_text(key)}{longer}",
+                    _token_lines(obj).get(tokens[key])))
     return out
 
 
@@ -196,12 +196,24 @@ def _rest(obj: IdentityObject) -> tuple[object, ...]:
 
 def narrows(subject: Subject) -> Iterator[Hit]:
     """NHI302 `narrowed` (a note) for a workload or ServiceAccount whose change only took a
-    token away: `automountServiceAccountToken: false` added or a projected token removed, and
-    nothing else it means (account, metadata, references) changed."""
+    token away: `automountServiceAccountToken: false` added or a projected token removed, or
+    only shortened a projected token's `expirationSeconds` (`checker.checks.projected_tokens`),
+    and nothing else it means (account, metadata, references) changed."""
     obj, base = subject.obj, subject.base
     if base is None or obj.platform != "kubernetes" or not (is_workload(obj) or _is_account(obj)):
         return
-    if not set(obj.secret_sinks) < set(base.secret_sinks) or _rest(obj) != _rest(base):
+    if _rest(obj) != _rest(base):
+        return
+    other = {s for s in obj.secret_sinks if not s.startswith(PROJECTED_TOKEN)}
+    shorter = projected_tokens.shortened(_tokens(obj), _tokens(base))
+    if shorter is not None and other <= set(base.secret_sinks):
+        yield Hit("NHI302", f"{obj.address} mounts the same projected token for less time ("
+                  + "; ".join(f"volume `{v}` expirationSeconds {was} -> {now}"
+                              for v, was, now in shorter)
+                  + "); a narrowing needs no approval", f"projectedToken.{shorter[0][0]}",
+                  _token_lines(obj).get(shorter[0][0]), variant="narrowed")
+        return
+    if not set(obj.secret_sinks) < set(base.secret_sinks):
         return
     removed: list[str] = []
     if TOKEN_MOUNT in base.secret_sinks and TOKEN_MOUNT not in obj.secret_sinks:

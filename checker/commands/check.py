@@ -33,6 +33,7 @@ from checker.commands.git_sources import (
 )
 from checker.commands.gitlab_sources import gitlab_files
 from checker.commands.render_sources import rendered_change
+from checker.commands.symlinks import link_reader
 from checker.errors import GitError
 from checker.git.repo import GitCommandError, Repo
 from checker.pipeline import start_parse
@@ -178,7 +179,8 @@ def read_range(args: argparse.Namespace, worker: ParseWorker | None) -> Iterator
         base_paths.update(deleted_terraform(changeset))  # a deleted Deny policy's file
         base_raw = git.read_blobs(repo, base, list(base_paths))
         base_blobs = {base_paths[p]: b for p, b in base_raw.items()}
-        head_sources, unreadable = entry_sources(head_entries, head, config)
+        head_sources, unreadable = entry_sources(
+            head_entries, head, config, link_reader(repo, head, config.max_file_bytes))
         # The other files of each changed Terraform module, for their values.
         siblings = module_siblings(repo, head, changeset, config, base=False,
                                    changed_sources=head_sources)

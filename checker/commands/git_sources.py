@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from checker import git
 from checker.change import ChangeSet
 from checker.commands.render_disk import RenderedChange
+from checker.commands.symlinks import LinkReader
 from checker.git import BlobEntry
 from checker.git.repo import Repo
 from checker.model import ParseProblem, SourceFile
@@ -79,13 +80,16 @@ def sources(blobs: Mapping[str, bytes | None], revision: str | None) -> list[Sou
 
 
 def entry_sources(
-    entries: Mapping[str, BlobEntry], revision: str | None, config: Config
+    entries: Mapping[str, BlobEntry], revision: str | None, config: Config,
+    links: LinkReader | None = None,
 ) -> tuple[list[SourceFile], list[ParseProblem]]:
     """Regular files as `SourceFile`s; IaC-named paths that cannot be read as NHI9xx problems.
 
-    Fail-closed (DESIGN.md "Bad input"): a symlink (never followed: its target may be outside
-    the repository) or a submodule at a path nhi-gate would parse is NHI902, a blob over
-    `config.max_file_bytes` is NHI903 (its content is never read). Excluded paths are skipped.
+    Fail-closed (DESIGN.md "Bad input"): a symlink whose target is outside the repository
+    (never followed; every symlink when `links` is None) or a submodule at a path nhi-gate
+    would parse is NHI902, a blob over `config.max_file_bytes` is NHI903 (its content is never
+    read). A symlink to a file inside the repository is read as that file (`links`,
+    `checker.commands.symlinks`). Excluded paths are skipped.
     """
     found: list[SourceFile] = []
     problems: list[ParseProblem] = []
@@ -102,6 +106,9 @@ def entry_sources(
                 f"{path}: {entry.size} bytes is over the {config.max_file_bytes}-byte budget; "
                 "not analysed",
             ))
+        elif entry.is_symlink and links is not None and (inside := links(entry)) is not None:
+            if inside[0] is not None:
+                found.append(SourceFile(path, inside[0], revision))
         elif entry.is_symlink:
             problems.append(ParseProblem(
                 path, "NHI902",

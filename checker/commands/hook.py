@@ -28,6 +28,7 @@ from checker.commands.git_sources import (
 )
 from checker.commands.gitlab_sources import gitlab_files
 from checker.commands.render_sources import rendered_change
+from checker.commands.symlinks import link_reader
 from checker.errors import NhiGateError
 from checker.pipeline import start_parse
 from checker.policy.catalogue import load_catalogue
@@ -97,7 +98,8 @@ def read_staged(args: argparse.Namespace, worker: ParseWorker | None) -> StagedR
             repo, [f.path for f in live], max_bytes=config.max_file_bytes
         )
         base_blobs = {new: at_base.get(old) for old, new in base_paths.items()}
-        head_sources, unreadable = entry_sources(head_entries, None, config)
+        head_sources, unreadable = entry_sources(
+            head_entries, None, config, link_reader(repo, None, config.max_file_bytes))
         # The other files of each changed Terraform module, staged and at HEAD.
         siblings = module_siblings(repo, None, changeset, config, base=False,
                                    changed_sources=head_sources)

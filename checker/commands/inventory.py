@@ -17,7 +17,7 @@ from checker.commands.local_policy import config_from_disk, scan_root
 from checker.commands.report import write
 from checker.commands.scan import parse_tree
 from checker.ledger.rows import governance, identity_id
-from checker.model import UNREAD, IdentityObject, ParseProblem
+from checker.model import ADMISSION, UNREAD, IdentityObject, ParseProblem
 from checker.policy.privileges import load_admin_table
 from checker.reporters.text import safe_text
 
@@ -64,7 +64,8 @@ def inventory(args: argparse.Namespace) -> int:
     objs = sorted(
         (
             replace(obj, environment=infer_environment(obj, config)) for obj in parsed.objects
-            if not obj.type.startswith(UNREAD)  # not an identity: a command or module NHI106 judges
+            # not an identity: a command or module NHI106 judges, an admission policy
+            if not obj.type.startswith((UNREAD, ADMISSION))
         ),
         key=lambda o: (o.location.path, o.location.start_line, o.address),
     )

@@ -21,6 +21,7 @@ from checker.commands.local_policy import (
 )
 from checker.commands.render_disk import RenderedChange, rendered_on_disk
 from checker.commands.report import report
+from checker.commands.symlinks import inside_root
 from checker.errors import NhiGateError
 from checker.model import IdentityObject, ParseProblem, SourceFile, Verdict
 from checker.parsers.common import file_references
@@ -81,7 +82,7 @@ def scan_sources(paths: Sequence[str], listed: Callable[[Sequence[str]], object]
         else:
             rel = (full.parent.resolve() / full.name).relative_to(anchor).as_posix()
         if full.is_symlink():
-            if classify(rel, None) is not None:
+            if classify(rel, None) is not None and not inside_root(full, tuple(roots)):
                 problems.append(ParseProblem(
                     rel, "NHI902",
                     f"{rel}: symbolic link; links are not followed, so the file it points to "

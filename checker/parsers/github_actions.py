@@ -30,7 +30,12 @@ Shapes produced (`<path>` is `SourceFile.path`):
   counts for every job): address
   `<job>.secrets.<NAME>`, type `repository_cloud_keys` (platform the key's provider),
   `repository_pat` or `repository_secret`; location = the first use; `attribute_lines`
-  `use.<via>` per use and `to.<uses@ref>` per action or called workflow it reaches.
+  `use.<via>` per use and `to.<uses@ref>` per action or called workflow it reaches; in a job
+  with an `environment:`, `references` `environment:<name>` and that line an input (the name
+  may resolve to the environment's secret).
+- A credential a step's `run:` mints (`checker.parsers.ci_minted`: `kubectl create token`,
+  `aws iam create-access-key`, ...): address `<step>.mints.<platform>`, type
+  `ci_minted_credential`; location = the command's line; `lifetime` as the command states it.
 - The workflow-level OIDC object: `attribute_lines["jobs.<id>"]` for every job.
 - Every object: `attribute_lines["on.<event>"]` for each trigger (the `on:` key is read by its
   text, not as YAML 1.1's boolean True); `environment` = the job's `environment` name;
@@ -47,7 +52,7 @@ from dataclasses import replace
 from yaml.nodes import MappingNode, Node
 
 from checker.model import Grant, IdentityObject, Location, ParseResult, SourceFile
-from checker.parsers import common
+from checker.parsers import ci_minted, common
 from checker.parsers import github_keys as keys
 from checker.parsers.ci_tf_inputs import Callees, terraform_inputs
 from checker.parsers.github_secrets import SecretUse, job_secrets
@@ -67,6 +72,8 @@ from checker.safeyaml import (
 FORMAT = "github_actions"
 PERMISSIONS = "workflow_permissions"
 OIDC = "oidc_token"
+#: Catalogue type of a credential a step's script mints (`checker.parsers.ci_minted`).
+MINTED = "ci_minted_credential"
 #: `SecretUse.role` -> catalogue type of the identity (`checker.parsers.github_secrets`).
 SECRET_TYPES = {"cloud": "repository_cloud_keys", "pat": "repository_pat",
                 "secret": "repository_secret"}
@@ -168,8 +175,14 @@ class _Workflow:
             if (obj := self._step(step, f"{prefix}.steps[{index}]", job_meta, environment))
         ]
         held = job_secrets(job, lambda uses: self._action_entry(uses) is not None,
-                           workflow_env)
-        steps += [o for u in held if (o := self._secret(u, prefix, job_meta, environment))]
+                           workflow_env, keys.token_writes(
+                               get(job, "permissions"), get(self.root, "permissions")))
+        env_key = get_entry(job, "environment")
+        steps += [o for u in held if (o := self._secret(
+            u, prefix, job_meta, environment, line_of(env_key[0]) if env_key else None))]
+        steps += [o for index, step in enumerate(sequence(get(job, "steps")))
+                  for m in ci_minted.minted(get(step, "run"))
+                  if (o := self._minted(m, f"{prefix}.steps[{index}]", job_meta, environment))]
         tf = terraform_inputs(self.path, self.lines, prefix, job_key, job, workflow_env,
                               self.callees)
         extra = [tf] if tf is not None else []  # NHI106
@@ -275,19 +288,39 @@ class _Workflow:
                        frame_digest=keys.unpinned_digest(step))
 
     def _secret(self, use: SecretUse, prefix: str, job_meta: Mapping[str, str],
-                environment: str | None) -> IdentityObject | None:
+                environment: str | None, env_line: int | None = None
+                ) -> IdentityObject | None:  # fmt: skip
         """A repository secret the job holds: `<prefix>.secrets.<NAME>`, at its first use;
-        `attribute_lines` `use.<via>` per use and `to.<uses>` per action it reaches."""
+        `attribute_lines` `use.<via>` per use and `to.<uses>` per action it reaches. In a job
+        with an `environment:` (at `env_line`) the name may resolve to that environment's
+        secret: `references` `environment:<name>` and the `environment` line an input
+        (https://docs.github.com/en/actions/deployment/targeting-different-environments/using-environments-for-deployment)."""
         entry = self._entry(SECRET_TYPES[use.role])
         if entry is None:
             return None
         lines = {f"use.{via}": n for via, n in use.lines.items()}
         lines.update({f"to.{uses}": n for uses, n in use.handed_to.items()})
+        lines.update({"environment": env_line} if env_line is not None else {})
         start = use.first_line
         obj = self._object(entry, f"{prefix}.secrets.{use.name}", start, start,
                            _merge(common.comment_metadata(self.lines, start), job_meta,
                                   self.workflow_meta), lines, (), environment)
-        return replace(obj, platform=use.platform)
+        if environment is None or env_line is None:
+            return replace(obj, platform=use.platform)
+        return replace(obj, platform=use.platform, references=(f"environment:{environment}",),
+                       inputs=(("environment", Location(self.path, env_line, env_line)),))
+
+    def _minted(self, mint: ci_minted.Minted, address: str, job_meta: Mapping[str, str],
+                environment: str | None) -> IdentityObject | None:
+        """A credential a step's script mints: `<step>.mints.<platform>`, at the command's
+        line (`attribute_lines["run"]`), with the lifetime the command states."""
+        entry = self._entry(MINTED)
+        if entry is None:
+            return None
+        obj = self._object(entry, f"{address}.mints.{mint.platform}", mint.line, mint.line,
+                           _merge(common.comment_metadata(self.lines, mint.line), job_meta,
+                                  self.workflow_meta), {"run": mint.line}, (), environment)
+        return replace(obj, platform=mint.platform, lifetime=mint.lifetime)
 
     def _entry(self, type_: str) -> CatalogueEntry | None:
         return self.catalogue.get(FORMAT, type_)

@@ -55,6 +55,17 @@ def scopes(value: Node, line: int) -> list[tuple[str, str, int]]:
     return [(name, scalar_text(v) or "", line_of(k)) for name, k, v in items(value)]
 
 
+def token_writes(job_permissions: Node | None, workflow_permissions: Node | None) -> bool:
+    """True when a job's GITHUB_TOKEN may write: its own `permissions:` block (else the
+    workflow's) has a `write` scope or is `write-all`; with neither block the token gets the
+    repository default, which nhi-gate cannot see and judges as write-all
+    (https://docs.github.com/en/actions/writing-workflows/choosing-what-your-workflow-does/controlling-permissions-for-github_token)."""
+    block = job_permissions if job_permissions is not None else workflow_permissions
+    if block is None:
+        return True
+    return any(level == "write" for _, level, _ in scopes(block, 1))
+
+
 def grants_id_token(value: Node) -> bool:
     """True when a permissions block grants `id-token: write` (or `write-all`)."""
     return any(s in ("id-token", "*") and level == "write" for s, level, _ in scopes(value, 1))

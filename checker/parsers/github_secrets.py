@@ -34,6 +34,13 @@ What a secret is, from the names it is bound to (`role`):
   (https://cli.github.com/manual/gh_help_environment), or a secret named `*_PAT`/`PAT_*`;
 - `secret`: any other secret.
 
+The job's own token (`${{ github.token }}`, `${{ secrets.GITHUB_TOKEN }}`) is held too, as
+`GITHUB_TOKEN`, when the job's token may write (`token_writes`: a `write` scope, `write-all`,
+or no `permissions:` block, the repository default) and it is handed through a step's `with:`
+or `env:` (or the job's `env:`) to a third-party action not pinned to a full commit SHA
+(`unpinned_third_party`): whoever moves that tag or branch acts as the job, with its write
+scopes (https://docs.github.com/en/actions/security-for-github-actions/security-guides/security-hardening-for-github-actions#using-third-party-actions).
+
 Each use also records the actions the secret reaches (`handed_to`: `uses:` text with its
 `@ref`, and the line of the handing): a step's own `with:`/`env:`, every step of the job for
 a job-level `env:`, and the called workflow for a reusable-workflow call.
@@ -75,6 +82,15 @@ _GITHUB_NAME = re.compile(r"(?i)(^|_)(GH|GITHUB|PAT)(_|$)")
 _PAT_VARS = frozenset({"GH_TOKEN", "GITHUB_TOKEN", "GH_ENTERPRISE_TOKEN"})
 _PAT_NAME = re.compile(r"(?i)(^|_)PAT($|_)")
 _RANK = {"secret": 0, "pat": 1, "cloud": 2}
+#: The job's own token named in an expression: `github.token`, `secrets.GITHUB_TOKEN`.
+_JOB_TOKEN = re.compile(
+    r"(?i)(?<![\w.])(?:github\s*\.\s*token|secrets\s*(?:\.\s*GITHUB_TOKEN\b"
+    r"|\[\s*'GITHUB_TOKEN'\s*\]))")
+#: The name the job's own token is held under.
+JOB_TOKEN = "GITHUB_TOKEN"
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+#: Owners whose actions GitHub itself maintains: not third-party.
+_FIRST_PARTY = frozenset({"actions", "github"})
 
 
 @dataclass
@@ -95,11 +111,23 @@ class SecretUse:
         return min(self.lines.values())
 
 
+def unpinned_third_party(uses: str) -> bool:
+    """True for a `uses:` text naming a third-party action or reusable workflow (not local
+    `./`, not `docker://`, not GitHub's own `actions/*`, `github/*`) whose `@ref` is not a
+    full commit SHA."""
+    action, _, ref = uses.strip().partition("@")
+    return not (uses.startswith(("./", "docker://")) or action.split("/", 1)[0].lower()
+                in _FIRST_PARTY or _SHA.match(ref.strip()))
+
+
 def job_secrets(job: Node, skip_step: Callable[[str], bool],
-                workflow_env: Node | None = None) -> list[SecretUse]:
+                workflow_env: Node | None = None, token_writes: bool = False
+                ) -> list[SecretUse]:  # fmt: skip
     """The secrets `job` holds (see the module doc), in order of first use. `skip_step(uses)`
     is True for a catalogued credential action, whose `with:` inputs are its own identity;
-    `workflow_env` is the workflow's top-level `env:` mapping, which every job receives."""
+    `workflow_env` is the workflow's top-level `env:` mapping, which every job receives;
+    `token_writes`: the job's GITHUB_TOKEN has a write scope (then handing it to an unpinned
+    third-party action holds it as `GITHUB_TOKEN`)."""
     found: dict[str, SecretUse] = {}
     steps = [(i, s, (scalar(get(s, "uses")) or "").strip())
              for i, s in enumerate(sequence(get(job, "steps"))) if isinstance(s, MappingNode)]
@@ -111,6 +139,11 @@ def job_secrets(job: Node, skip_step: Callable[[str], bool],
         for use in _uses(found, value, via, line_of(key)):
             _bind(use, var)
             use.handed_to.update(every_step)
+        risky = {u: n for u, n in every_step.items() if unpinned_third_party(u)}
+        if token_writes and risky and _names_job_token(value):
+            use = found.setdefault(JOB_TOKEN, SecretUse(JOB_TOKEN))
+            use.lines.setdefault(via, line_of(key))
+            use.handed_to.update(risky)
     for via, var, key, value in _container_keys(job):
         for use in _uses(found, value, via, line_of(key)):
             _bind(use, var)
@@ -134,10 +167,21 @@ def job_secrets(job: Node, skip_step: Callable[[str], bool],
                     _bind(use, name, uses if part == "with" else None)
                     if uses:
                         use.handed_to.setdefault(uses, line_of(key))
+                if token_writes and uses and unpinned_third_party(uses) and (
+                        _names_job_token(value)):
+                    use = found.setdefault(JOB_TOKEN, SecretUse(JOB_TOKEN))
+                    use.lines.setdefault(f"{prefix}.{part}.{name}", line_of(key))
+                    use.handed_to.setdefault(uses, line_of(key))
         run = get(step, "run")
         if isinstance(run, ScalarNode):
             list(_uses(found, run, f"{prefix}.run", line_of(run)))
     return sorted(found.values(), key=lambda u: u.first_line)
+
+
+def _names_job_token(value: Node) -> bool:
+    """True when scalar `value` holds an expression naming the job's own token."""
+    text = scalar(value) if isinstance(value, ScalarNode) else None
+    return any(_JOB_TOKEN.search(e[1]) for e in _EXPRESSION.finditer(text or ""))
 
 
 def _container_keys(job: Node) -> Iterator[tuple[str, str, Node, Node]]:

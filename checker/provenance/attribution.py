@@ -115,6 +115,24 @@ def cosmetic(obj: IdentityObject, base: IdentityObject | None) -> bool:
     )
 
 
+def repinned(obj: IdentityObject, base: IdentityObject | None) -> bool:
+    """True when a CI credential step (a catalogued action, `owner/repo` type) changed only
+    the commit SHA its action is pinned to (`IdentityObject.frame_digest`: the step without
+    that SHA), meaning the same (environment, grants, references, sinks, metadata): a
+    Dependabot bump of the same action is no change of identity."""
+    return (
+        base is not None
+        and obj.kind == "ci_credential"
+        and "/" in obj.type
+        and obj.type == base.type
+        and bool(obj.frame_digest)
+        and obj.frame_digest == base.frame_digest
+        and obj.environment == base.environment
+        and _semantics(obj) == _semantics(base)
+        and _unplaced(obj) == _unplaced(base)
+    )
+
+
 def _unplaced(obj: IdentityObject) -> tuple[object, ...]:
     """Trust, usages and principals without their lines."""
     return (tuple(replace(t, line=None) for t in obj.trust), obj.usages, obj.principals)

@@ -9,7 +9,9 @@ the commit and at its parents) about each agent's or bot's commit among the writ
 commit whose change was cosmetic is no writer; the most agent-like of the rest decides. A
 person's commit is not asked: leaving it out can only lower the actor, never raise it. Nor is
 a commit that wrote the identity's lines only through lineage (a person's later line replaced
-its line): lineage keeps an agent's content the agent's wherever a person moves it.
+its line): lineage keeps an agent's content the agent's wherever a person moves it (except
+for a CI credential step, cosmetic only when re-pinned to another commit SHA: the earlier SHA
+is no content the later line keeps).
 
 A new identity that people wrote is asked about too, when the range has an agent's or bot's
 commit: a person's commit that only moved it (to another file or format) is no creation, and
@@ -58,11 +60,13 @@ def judged_touch(obj: IdentityObject, cf: ChangedFile | None, ctx: Attribution,
     ask = ctx.meaning
     if touch is None or ask is None or ctx.mode != "check":
         return touch
-    if not obj.digest:  # `cosmetic()` needs what its block says: no commit can be cosmetic
+    if not obj.digest and not obj.frame_digest:  # nothing to compare: none can be cosmetic
         return _with_creator(touch, obj, cf, ctx) if (
             base is None and touch.actor_kind in ("agent", "bot")) else touch
     skip: set[str] = set()
-    asked = _carried(obj, cf, files or {})
+    # A CI credential step is cosmetic only when re-pinned (`repinned`): the SHA a lineage
+    # commit wrote was replaced, so it carries no content of theirs and they are asked too.
+    asked = _carried(obj, cf, files or {}) if obj.digest else set()
     judged = touch
     while True:  # each round leaves out more commits, so it ends
         todo = [s for s in judged.commits if s not in asked and _above_human(ctx, s)]

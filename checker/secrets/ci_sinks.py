@@ -48,11 +48,15 @@ _REDIRECT = re.compile(r"(?<![<>&\d])(>>?|\|\s*tee(?:\s+-a)?)\s*[\"']?([^\s;&|\"
 _CRED_COMMAND = re.compile(
     r"(create-access-key|get-session-token|assume-role|keys\s+create|print-access-token"
     r"|vault\s+(token\s+create|write|read)|az\s+ad\s+sp\s+credential\s+reset"
-    r"|create-service-specific-credential|gh\s+auth\s+token|get-login-password)"
+    r"|create-service-specific-credential|gh\s+auth\s+token|get-login-password"
+    r"|kubectl\b[^;&|#]*?\bcreate\s+token)"
 )
 _KEYS_CREATE_FILE = re.compile(r"keys\s+create\s+([^\s;&|]+)")
 _MINTS = re.compile(r"(create-access-key|keys\s+create|credential\s+reset"
-                    r"|create-service-specific-credential|token\s+create)")
+                    r"|create-service-specific-credential|token\s+create"
+                    r"|kubectl\b[^;&|#]*?\bcreate\s+token)")
+#: Command output captured into a variable, not printed: `X=$(...)`, backticks.
+_CAPTURE = re.compile(r"\$\(|`")
 _NOT_FILES = frozenset({"/dev/null", "/dev/stderr", "/dev/stdout"})
 _GITHUB_FILES = re.compile(r"GITHUB_(ENV|OUTPUT|STEP_SUMMARY|PATH|STATE)")
 #: Cloud-auth actions that write a credentials file into the workspace (action -> the file, as
@@ -132,8 +136,9 @@ def _echo_lines(script: list[_ScriptLine], names: set[str], dump_secrets: bool =
                 secret_named: bool = False) -> list[int]:
     """Lines that print a secret to the job log: `echo`/`printf` of a secret (not into a file
     or another command's stdin, except an encoder that prints it: `_ENCODERS`), `printenv X`
-    of a secret variable, and, when `dump_secrets` (secrets are bound in the environment), a
-    whole-environment dump (`_ENV_DUMP`)."""
+    of a secret variable, a command minting a credential (`_MINTS`) whose output is neither
+    redirected, piped nor captured, and, when `dump_secrets` (secrets are bound in the
+    environment), a whole-environment dump (`_ENV_DUMP`)."""
     out: list[int] = []
     for sl in script:
         printenv = _PRINTENV_VAR.match(sl.text)
@@ -143,6 +148,11 @@ def _echo_lines(script: list[_ScriptLine], names: set[str], dump_secrets: bool =
             continue
         if dump_secrets and _ENV_DUMP.match(sl.text) and not _REDIRECT.search(sl.text):
             out.append(sl.line)
+            continue
+        if _MINTS.search(sl.text) and not (
+                _REDIRECT.search(sl.text) or _PIPE.search(sl.text) or _CAPTURE.search(sl.text)
+                or _KEYS_CREATE_FILE.search(sl.text)):
+            out.append(sl.line)  # a minting command whose output (the credential) is printed
             continue
         if (not _ECHO.match(sl.text) or _MASK.search(sl.text)
                 or not _uses_secret(sl.text, names, secret_named)):

@@ -173,7 +173,8 @@ def sniff(path: str, head: bytes | None = None) -> Sniff:
     `.tfvars`. Configuration files (`CONFIG_SUFFIXES`) and `.netrc` are `secret_values` by
     name. Any other file whose content holds a private-key header, and a YAML file of no other
     format with an `environment:`/`env:` map, is `secret_values` with `tokens` set: read by
-    its format tokens (and that map) alone.
+    its format tokens (and that map) alone. A test snapshot (`snapshot`: helm-unittest's
+    `tests/__snapshot__/`) is read for private keys alone.
     """
     p = PurePosixPath(path)
     name = p.name.lower()
@@ -205,6 +206,8 @@ def sniff(path: str, head: bytes | None = None) -> Sniff:
         head = head[3:]  # a UTF-8 BOM must not hide a manifest from the sniff
     if name in {"action.yml", "action.yaml"} and (head is None or _COMPOSITE.search(head)):
         return Sniff("github_actions")
+    if snapshot(path):
+        return _tokens_only(Sniff(None), head, False)
     if is_yaml and head is None:
         return Sniff("kubernetes")
     if (is_yaml or name.endswith(".json")) and head is not None:
@@ -221,6 +224,19 @@ def _tokens_only(found: Sniff, head: bytes | None, is_yaml: bool) -> Sniff:
     if holds_private_key(head) or (is_yaml and _ENVIRONMENT.search(head) is not None):
         return Sniff("secret_values", tokens=True)
     return found
+
+
+#: Directories that hold test snapshots: helm-unittest writes a chart test's rendered output
+#: to `tests/__snapshot__/` (https://github.com/helm-unittest/helm-unittest#snapshot-testing),
+#: Jest to `__snapshots__/`; a CRD test may keep its expected YAML there too.
+SNAPSHOT_DIRECTORIES = frozenset({"__snapshot__", "__snapshots__"})
+
+
+def snapshot(path: str) -> bool:
+    """True when repository path `path` is a test snapshot (under `SNAPSHOT_DIRECTORIES`):
+    the expected output of a test, never applied to a cluster, so not a manifest (only a
+    private key in it is still found)."""
+    return any(part in SNAPSHOT_DIRECTORIES for part in PurePosixPath(path).parts[:-1])
 
 
 def secret_values_file(path: str) -> bool:

@@ -39,6 +39,10 @@ _TERRAFORM_EXTRA = (b"terraform-aws-modules", b"terraform-aws-iam", b"service-ac
 #: `${{ secrets.X }}`: parsers/github_secrets.py; a job running Terraform with inputs set in CI:
 #: parsers/ci_tf_inputs.py (`terraform`, `tofu`, `terragrunt` in its `run:` text).
 _ACTIONS_EXTRA = (b"permissions", b"secrets", b"terraform", b"tofu", b"terragrunt")
+#: Admission policies and webhooks that guard identity creation (their facets:
+#: parsers/kubernetes/admission.py): words every such object's `kind` or `apiVersion` holds.
+_KUBERNETES_EXTRA = (b"AdmissionPolicy", b"WebhookConfiguration", b"kyverno.io",
+                     b"gatekeeper.sh")
 
 
 #: Searches of one format by plain substring tests before its alternation is compiled: a
@@ -115,7 +119,7 @@ def build_tokens(catalogue: Catalogue) -> Tokens:
 
 def _build_tokens(catalogue: Catalogue) -> Tokens:
     tf: set[bytes] = set(_TERRAFORM_EXTRA)
-    k8s: set[bytes] = set()
+    k8s: set[bytes] = set(_KUBERNETES_EXTRA)
     gha: set[bytes] = set(_ACTIONS_EXTRA)
     for fmt, type_ in catalogue.entries:
         if fmt == "terraform":

@@ -63,6 +63,7 @@ from yaml.nodes import MappingNode, Node
 
 from checker.model import Grant, IdentityObject, Location, ParseResult, SourceFile
 from checker.parsers import common
+from checker.parsers.kubernetes.admission import admission_facets
 from checker.parsers.kubernetes.aws_auth import TYPE as AWS_AUTH
 from checker.parsers.kubernetes.aws_auth import aws_auth_grants, is_aws_auth
 from checker.parsers.kubernetes.compositions import composed_bases
@@ -163,8 +164,10 @@ def parse(source: SourceFile, catalogue: Catalogue) -> ParseResult:
     """
     stream = load_source(source)
     objects: list[IdentityObject] = []
+    docs: list[tuple[MappingNode, str]] = []
     for root in stream.documents:
         for doc, kind in _expand(root, None, 0):
+            docs.append((doc, kind))
             obj = _identity(doc, kind, source.path, stream.lines, catalogue)
             if obj is not None:
                 objects.append(obj)
@@ -177,6 +180,7 @@ def parse(source: SourceFile, catalogue: Catalogue) -> ParseResult:
                 obj = _identity(base, base_kind, source.path, stream.lines, catalogue, address)
                 if obj is not None:
                     objects.append(obj)
+    objects.extend(admission_facets(docs, source.path, stream.lines))
     problems = (stream.problem,) if stream.problem is not None else ()
     return ParseResult(tuple(objects), problems)
 

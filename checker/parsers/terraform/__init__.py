@@ -109,6 +109,7 @@ from checker.parsers.terraform.values import (
     var_file_values,
 )
 from checker.parsers.terraform.variants import merge, variants
+from checker.parsers.terraform.workloads import RUNS_AS
 from checker.policy.catalogue import Catalogue
 
 __all__ = [
@@ -222,7 +223,10 @@ def _build(blocks: list[Block], doc: Doc, module: ModuleSources | None = None, *
     build = functools.partial(_build, catalogue=catalogue)
     called = {i: callee_identities(blocks[i], module, build, catalogue) for i in calls}
     ctx = Context(
-        resource_types=frozenset(t for t in types if "." not in t and ":" not in t),
+        # A workload's other attributes (an EC2 instance's id, a stack's outputs) are no
+        # identity's: computed by the provider (the identity it runs as is its facet).
+        resource_types=frozenset(t for t in types if "." not in t and ":" not in t
+                                 and t not in RUNS_AS),
         data_types=frozenset(t[5:] for t in types if t.startswith("data.")),
         modules=frozenset(blocks[i].labels[0] for i, objs in calls.items() if objs),
         documents=document_sources(blocks),

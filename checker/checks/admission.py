@@ -1,0 +1,118 @@
+"""NHI302 for admission control that guards identity creation, weakened (called from
+`checker.checks.drift`).
+
+The facets of `checker.parsers.kubernetes.admission` (type `admission:<Kind>`, `usages`
+`<key>=<value>`) are compared with their base twin. A weakening lets in objects the policy or
+webhook would have denied (a ClusterRoleBinding to `cluster-admin`, a token Secret, a new
+ServiceAccount), so it is a widening of what identities can be created:
+- a `ValidatingAdmissionPolicyBinding` whose `validationActions` lose `Deny` (only `Audit`
+  or `Warn` left), or a binding of a policy deleted from the policy's file
+  (https://kubernetes.io/docs/reference/access-authn-authz/validating-admission-policy/#validation-actions);
+- `failurePolicy` `Fail` -> `Ignore` on a policy, a webhook, or a Kyverno policy: a failing or
+  unreachable check then admits the request
+  (https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#failure-policy);
+- a webhook removed from a `ValidatingWebhookConfiguration`/`MutatingWebhookConfiguration`;
+- a `namespaceSelector`, `objectSelector`, `excludeResourceRules`, `matchConditions`, Kyverno
+  `exclude`, or Gatekeeper `match` added or changed (its value is not interpreted: a change
+  may exclude requests, so it fails closed), and a webhook's `rules` or a Kyverno rule's
+  `match` changed or removed;
+- Kyverno `validationFailureAction` (or a rule's `validate.failureAction`) `Enforce` ->
+  `Audit` (https://kyverno.io/docs/policy-types/cluster-policy/validate/#failure-action);
+- a Gatekeeper constraint's `enforcementAction` `deny` -> `dryrun` or `warn`
+  (https://open-policy-agent.github.io/gatekeeper/website/docs/violations/).
+An agent's or bot's weakening is an error (it blocks); a person's is a note (variant
+`admission-human`). A change that only tightens (a selector or exclusion removed, `Audit` ->
+`Deny`, `Ignore` -> `Fail`) is a `narrowed` note (`narrows`); a new policy is not judged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from checker.checks.api import Hit, Subject
+from checker.model import ADMISSION
+
+#: `IdentityObject.type` prefix of an admission facet.
+PREFIX = ADMISSION
+#: NHI302's level variant for a person's weakening (rules/docs/privilege.yaml).
+HUMAN_VARIANT = "admission-human"
+_EXCLUSIONS = frozenset({"namespaceSelector", "objectSelector", "excludeResourceRules",
+                         "matchConditions", "exclude", "match"})
+_SCOPE = frozenset({"rules", "match"})
+
+
+def _facts(usages: tuple[str, ...]) -> dict[str, str]:
+    return dict(u.split("=", 1) for u in usages if "=" in u)
+
+
+def _enforcing(value: str | None, strong: str) -> bool:
+    return (value or "").lower() == strong.lower()
+
+
+def weakened(head: dict[str, str], base: dict[str, str]) -> list[tuple[str, str]]:
+    """(key, what changed) for each weakening from `base` to `head` facts (see module doc)."""
+    out: list[tuple[str, str]] = []
+    for key in sorted(set(base) | set(head)):
+        was, now = base.get(key), head.get(key)
+        if was == now:
+            continue
+        leaf = key.rsplit(".", 1)[-1]
+        if leaf == "validationActions":
+            if key.startswith("binding.") and now is not None:
+                continue  # the binding's own facet reports it
+            if "Deny" in (was or "").split(",") and "Deny" not in (now or "").split(","):
+                what = (f"binding `{key.split('.')[1]}` deleted" if now is None and
+                        key.startswith("binding.") else
+                        f"`{key}` {was} -> {now or 'none'}")
+                out.append((key, what))
+        elif leaf == "failurePolicy":
+            if now is None and key.startswith("webhooks."):
+                out.append((key, f"webhook `{key.split('.')[1]}` removed"))
+            elif _enforcing(was, "Fail") and now is not None and not _enforcing(now, "Fail"):
+                out.append((key, f"`{key}` Fail -> {now}"))
+        elif leaf in ("validationFailureAction", "failureAction"):
+            effective = now or head.get("validationFailureAction", "Audit")
+            if _enforcing(was, "Enforce") and not _enforcing(effective, "Enforce"):
+                out.append((key, f"`{key}` {was} -> {effective}"))
+        elif leaf == "enforcementAction":
+            if _enforcing(was or "deny", "deny") and not _enforcing(now or "deny", "deny"):
+                out.append((key, f"`{key}` {was or 'deny'} -> {now}"))
+        elif now is not None and (leaf in _EXCLUSIONS or leaf in _SCOPE):
+            out.append((key, f"`{key}` {'changed' if was is not None else 'added'}"))
+        elif now is None and leaf in _SCOPE:
+            out.append((key, f"`{key}` removed"))
+    return out
+
+
+def check(subject: Subject) -> Iterator[Hit]:
+    """NHI302 when an admission facet's change weakens it (see the module doc)."""
+    obj, base = subject.obj, subject.base
+    if base is None or not obj.type.startswith(PREFIX):
+        return
+    found = weakened(_facts(obj.usages), _facts(base.usages))
+    if not found:
+        return
+    line = next((obj.attribute_lines[k] for k, _ in found if k in obj.attribute_lines),
+                obj.attribute_lines.get("anchor"))
+    variant = HUMAN_VARIANT if subject.touch.actor_kind == "human" else None
+    yield Hit("NHI302",
+              f"{obj.address} admission control weakened: "
+              f"{'; '.join(what for _, what in found)}; requests it denied (new identities, "
+              "bindings, token Secrets) may now be admitted", "admission", line,
+              variant=variant)
+
+
+def narrows(subject: Subject) -> Iterator[Hit]:
+    """NHI302 `narrowed` (a note) when an admission facet's facts changed and none weakened
+    it: a removed exclusion, `Audit` -> `Deny`, `Ignore` -> `Fail`."""
+    obj, base = subject.obj, subject.base
+    if base is None or not obj.type.startswith(PREFIX) or obj.usages == base.usages:
+        return
+    head, was = _facts(obj.usages), _facts(base.usages)
+    if weakened(head, was):
+        return
+    keys = sorted(k for k in set(head) | set(was) if head.get(k) != was.get(k))
+    yield Hit("NHI302", f"{obj.address} admission control tightened or unchanged in effect "
+              f"({', '.join(f'`{k}`' for k in keys)}); a tightening needs no approval",
+              "admission", obj.attribute_lines.get(keys[0], obj.attribute_lines.get("anchor")),
+              variant="narrowed")

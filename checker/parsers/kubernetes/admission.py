@@ -1,0 +1,163 @@
+"""Admission control that guards identity creation, as facets for `checker.checks.admission`.
+
+An admission policy or webhook can deny a ClusterRoleBinding to `cluster-admin`, a
+ServiceAccount token Secret, an unapproved identity; weakening it lets such objects in. Each
+object below becomes one facet (`derived_from` = its address, like a workload facet: NHI101
+does not judge it, `checks/admission.py` does), address `<Kind>/<namespace>/<name>`, kind
+`policy`, type `admission:<Kind>`, whose `usages` are its enforcement facts as sorted
+`<key>=<value>` strings (the line of each in `attribute_lines[<key>]`):
+- `ValidatingAdmissionPolicy` (and `MutatingAdmissionPolicy`): `failurePolicy` (default
+  `Fail`), `matchConstraints.namespaceSelector`/`objectSelector`/`excludeResourceRules`,
+  `matchConditions`; and for each `ValidatingAdmissionPolicyBinding` of the same file that
+  names it, `binding.<name>.validationActions` (so deleting that binding changes the policy);
+  https://kubernetes.io/docs/reference/access-authn-authz/validating-admission-policy/;
+- `ValidatingAdmissionPolicyBinding`: `validationActions` (sorted, `Deny`/`Warn`/`Audit`),
+  `matchResources.namespaceSelector`/`objectSelector`/`excludeResourceRules`;
+- `ValidatingWebhookConfiguration`/`MutatingWebhookConfiguration`: per webhook `w`,
+  `webhooks.<w>.failurePolicy` (default `Fail` in admissionregistration.k8s.io/v1),
+  `.namespaceSelector`, `.objectSelector`, `.matchConditions`, `.rules`;
+  https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/;
+- Kyverno `ClusterPolicy`/`Policy` (`kyverno.io`): `validationFailureAction` (default
+  `Audit`), each rule's `rules.<r>.validate.failureAction`, `failurePolicy`, and each rule's
+  `rules.<r>.exclude`/`.match`;
+  https://kyverno.io/docs/policy-types/cluster-policy/validate/#failure-action;
+- Gatekeeper constraints (`constraints.gatekeeper.sh`): `enforcementAction` (default `deny`),
+  `match`; https://open-policy-agent.github.io/gatekeeper/website/docs/violations/.
+A selector, condition or match block's value is its JSON text (compared, never interpreted).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+
+from yaml.nodes import MappingNode, Node
+
+from checker.model import ADMISSION, IdentityObject, Location
+from checker.safeyaml import end_line_of, get, get_path, line_of, scalar_text, sequence
+from checker.safeyaml.nodes import to_python
+
+_VAP = frozenset({"ValidatingAdmissionPolicy", "MutatingAdmissionPolicy"})
+_BINDING = "ValidatingAdmissionPolicyBinding"
+_WEBHOOKS = frozenset({"ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"})
+_KYVERNO = frozenset({"ClusterPolicy", "Policy"})
+_SELECTORS = ("namespaceSelector", "objectSelector", "excludeResourceRules")
+
+
+def _json(node: Node | None) -> str | None:
+    """A node's value as compact JSON with sorted keys, None when absent or empty."""
+    if node is None:
+        return None
+    value = to_python(node)
+    if value in (None, {}, []):
+        return None
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+class _Facts:
+    """The facts of one object, each with its line."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+        self.lines: dict[str, int] = {}
+
+    def add(self, key: str, value: str | None, line: int) -> None:
+        if value is not None:
+            self.values[key] = value
+            self.lines[key] = line
+
+    def node(self, key: str, parent: Node | None, name: str) -> None:
+        child = get(parent, name)
+        if child is not None:
+            self.add(key, _json(child), line_of(child))
+
+    def scalar(self, key: str, parent: Node | None, name: str, default: str | None,
+               line: int) -> None:
+        child = get(parent, name)
+        text = scalar_text(child) if child is not None else None
+        self.add(key, text or default, line_of(child) if child is not None else line)
+
+
+def _group(doc: MappingNode) -> str:
+    return (scalar_text(get(doc, "apiVersion")) or "").rpartition("/")[0]
+
+
+def _name(doc: MappingNode) -> str:
+    return scalar_text(get_path(doc, "metadata", "name")) or "(unnamed)"
+
+
+def is_admission(doc: MappingNode, kind: str) -> bool:
+    """True for an object this module reads."""
+    group = _group(doc)
+    return ((kind in _VAP or kind == _BINDING or kind in _WEBHOOKS)
+            and group.startswith("admissionregistration.k8s.io")) or (
+        kind in _KYVERNO and group == "kyverno.io") or group == "constraints.gatekeeper.sh"
+
+
+def _facts(doc: MappingNode, kind: str, start: int, bindings: dict[str, _Facts]) -> _Facts:
+    facts = _Facts()
+    spec = get(doc, "spec")
+    group = _group(doc)
+    if kind in _VAP:
+        facts.scalar("failurePolicy", spec, "failurePolicy", "Fail", start)
+        for name in _SELECTORS:
+            facts.node(f"matchConstraints.{name}", get(spec, "matchConstraints"), name)
+        facts.node("matchConditions", spec, "matchConditions")
+        for key, value in bindings.get(_name(doc), _Facts()).values.items():
+            facts.add(key, value, bindings[_name(doc)].lines[key])
+    elif kind == _BINDING:
+        actions = get(spec, "validationActions")
+        found = sorted(scalar_text(a) or "" for a in sequence(actions))
+        facts.add("validationActions", ",".join(found),
+                  line_of(actions) if actions is not None else start)
+        for name in _SELECTORS:
+            facts.node(f"matchResources.{name}", get(spec, "matchResources"), name)
+    elif kind in _WEBHOOKS:
+        for hook in sequence(get(doc, "webhooks")):
+            key = f"webhooks.{scalar_text(get(hook, 'name')) or '?'}"
+            facts.scalar(f"{key}.failurePolicy", hook, "failurePolicy", "Fail", line_of(hook))
+            for name in ("namespaceSelector", "objectSelector", "matchConditions", "rules"):
+                facts.node(f"{key}.{name}", hook, name)
+    elif group == "kyverno.io":
+        facts.scalar("validationFailureAction", spec, "validationFailureAction", "Audit", start)
+        facts.scalar("failurePolicy", spec, "failurePolicy", "Fail", start)
+        for rule in sequence(get(spec, "rules")):
+            key = f"rules.{scalar_text(get(rule, 'name')) or '?'}"
+            validate = get(rule, "validate")
+            if validate is not None:
+                facts.scalar(f"{key}.validate.failureAction", validate, "failureAction", None,
+                             line_of(validate))
+            facts.node(f"{key}.exclude", rule, "exclude")
+            facts.node(f"{key}.match", rule, "match")
+    else:  # a Gatekeeper constraint
+        facts.scalar("enforcementAction", spec, "enforcementAction", "deny", start)
+        facts.node("match", spec, "match")
+    return facts
+
+
+def admission_facets(docs: Iterable[tuple[MappingNode, str]], path: str,
+                     lines: list[str]) -> Iterator[IdentityObject]:
+    """The facets of the admission objects among one file's `(document, kind)` pairs."""
+    wanted = [(doc, kind) for doc, kind in docs if is_admission(doc, kind)]
+    bindings: dict[str, _Facts] = {}
+    for doc, kind in wanted:
+        if kind == _BINDING:
+            policy = scalar_text(get_path(doc, "spec", "policyName")) or ""
+            actions = get_path(doc, "spec", "validationActions")
+            found = sorted(scalar_text(a) or "" for a in sequence(actions))
+            bindings.setdefault(policy, _Facts()).add(
+                f"binding.{_name(doc)}.validationActions", ",".join(found),
+                line_of(actions) if actions is not None else line_of(doc))
+    for doc, kind in wanted:
+        start = line_of(doc.value[0][0]) if doc.value else line_of(doc)
+        namespace = (scalar_text(get_path(doc, "metadata", "namespace"))
+                     if kind == "Policy" else None)
+        address = "/".join(p for p in (kind, namespace, _name(doc)) if p)
+        facts = _facts(doc, kind, start, bindings)
+        yield IdentityObject(
+            kind="policy", platform="kubernetes", type=f"{ADMISSION}{kind}", address=address,
+            location=Location(path, start, max(start, end_line_of(doc, lines))),
+            attribute_lines={"anchor": start, **facts.lines},
+            usages=tuple(sorted(f"{k}={v}" for k, v in facts.values.items())),
+            namespace=namespace, derived_from=address)
+
