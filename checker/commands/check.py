@@ -23,6 +23,7 @@ from checker.commands.git_sources import (
     ChangeRead,
     chart_files,
     entry_sources,
+    large_text_sources,
     may_be_read,
     module_siblings,
     sources,
@@ -175,6 +176,7 @@ def read_range(args: argparse.Namespace, worker: ParseWorker | None) -> Iterator
         base_raw = git.read_blobs(repo, base, list(base_paths))
         base_blobs = {base_paths[p]: b for p, b in base_raw.items()}
         head_sources, unreadable = entry_sources(head_entries, head, config)
+        head_sources += large_text_sources(repo, head, head_entries, unreadable)
         # The other files of each changed Terraform module, for their values.
         siblings = module_siblings(repo, head, changeset, config, base=False,
                                    changed_sources=head_sources)
