@@ -29,6 +29,7 @@ from checker.commands.git_sources import sources
 from checker.errors import GitError
 from checker.git.repo import GitCommandError, Repo
 from checker.git.run import SHA_RE, decode, run_git
+from checker.ledger.rows import is_workload
 from checker.ledger.store import Actor
 from checker.model import IdentityObject, ParseProblem
 from checker.pipeline import Parsed, start_parse
@@ -245,7 +246,8 @@ class Parser:
                                         "repository (a partial clone); not analysed")]
                 self.parsed[(path, blob)] = (
                     [o for o in found.objects if o.location.path == path
-                     and (not o.derived_from or o.kind == "ci_credential") and not called(o)],
+                     and (not o.derived_from or o.kind == "ci_credential" or is_workload(o))
+                     and not called(o)],
                     [p for p in found.problems if p.path == path] if data[path] is not None
                     else missing)
         objects = [o for p, b in files.items() for o in self.parsed[(p, b)][0]]
