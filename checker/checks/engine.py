@@ -292,7 +292,8 @@ def problem_findings(problems: Sequence[ParseProblem], config: Config,
     because its values changed, every changed file's), and a person gets the `human` variant;
     an agent, a bot or an unknown actor the problem's own `variant` (None: the rule's level).
     The finding then carries that actor and its commit, and every in-range commit that touched
-    those paths (an approval must cover them all). NHI9xx levels never depend on it.
+    those paths (an approval must cover them all). Of NHI9xx, only NHI903 (a file over a budget:
+    rules/docs/core.yaml) has variants; NHI901/NHI902 never depend on the actor.
     """
     out: list[Finding] = []
     files = {cf.path: cf for cf in ctx.changeset.files} if ctx is not None else {}

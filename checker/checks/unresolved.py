@@ -15,12 +15,13 @@ provisioner's command, a remote module call, a var file no module reads) are jud
 
 Levels (the `variants` in rules/docs/approval.yaml): error for an agent, a bot or an unknown
 actor (fail closed, DESIGN.md "What counts as a change"); `human` (note) when a person wrote
-it (for an identity base had, the writers of the new value's own lines when only they changed
-it: `_writers`); `scan` (note) in `scan` mode, where there is no change and no author, so an
-unresolved value is information, not a verdict; what an Argo CD or Flux object deploys
-(`model.DEPLOYED` entries, `parsers/kubernetes/gitops_inputs.py`) is not reported in `scan`: it
-is the normal shape of such an object, like a remote module call (`checks/unread.py`). Never
-for an identity the change did not touch (the engine does not call checks for those).
+it (the writers of the value's own lines when only they changed it, for an identity base had
+or one the range created: `_writers`); `scan` (note) in `scan` mode, where there is no change
+and no author, so an unresolved value is information, not a verdict; what an Argo CD or Flux
+object deploys (`model.DEPLOYED` entries, `parsers/kubernetes/gitops_inputs.py`) is not
+reported in `scan`: it is the normal shape of such an object, like a remote module call
+(`checks/unread.py`). Never for an identity the change did not touch (the engine does not call
+checks for those).
 """
 
 from __future__ import annotations
@@ -81,16 +82,17 @@ def removed_inputs(obj: IdentityObject, base: IdentityObject) -> tuple[Unresolve
 
 
 def _writers(subject: Subject, entries: list[Unresolved]) -> Touch | None:
-    """Who wrote `entries`, when that alone is what the change did to them: an identity base
-    had, whose new unresolved values sit on lines the range added (each line's commit and
-    lineage: `provenance.attribution.lines_touch`) and read no input the change touched.
-    None otherwise (a created identity, a value base had whose input changed): the identity's
-    touch is the actor. So a person's `distinct([...])` in a policy an agent also edited is the
-    person's note, not the agent's block; the agent's own edit is judged by NHI101/NHI302."""
+    """Who wrote `entries`, when that alone is what the change did to them: values (new since
+    base, or of an identity the range created) that sit on lines the range added (each line's
+    commit and lineage: `provenance.attribution.lines_touch`) and read no input the change
+    touched. None otherwise (a value base had whose input changed, a value on a line the range
+    did not add): the identity's touch is the actor. So a person's `distinct([...])` in a policy
+    an agent also edited is the person's note, not the agent's block, whether the range starts
+    before or after the policy was created; the agent's own edit is judged by NHI101/NHI302."""
     obj, base, ctx = subject.obj, subject.base, subject.ctx
-    if base is None or ctx.mode == "scan":
+    if ctx.mode == "scan":
         return None
-    before = {_unplaced(u) for u in base.unresolved}
+    before = {_unplaced(u) for u in base.unresolved} if base is not None else set()
     changed = [name.split(" (", 1)[0] for name in subject.touch.via]
     lines = sorted({u.line for u in entries if u.line is not None})
     cf = next((f for f in ctx.changeset.files if f.path == obj.location.path), None)

@@ -26,6 +26,7 @@ from checker.commands.git_sources import (
     chart_files,
     deleted_terraform,
     entry_sources,
+    large_text_sources,
     may_be_read,
     module_siblings,
     sources,
@@ -181,6 +182,7 @@ def read_range(args: argparse.Namespace, worker: ParseWorker | None) -> Iterator
         base_blobs = {base_paths[p]: b for p, b in base_raw.items()}
         head_sources, unreadable = entry_sources(
             head_entries, head, config, link_reader(repo, head, config.max_file_bytes))
+        head_sources += large_text_sources(repo, head, head_entries, unreadable)
         # The other files of each changed Terraform module, for their values.
         siblings = module_siblings(repo, head, changeset, config, base=False,
                                    changed_sources=head_sources)

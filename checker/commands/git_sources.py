@@ -18,7 +18,8 @@ from checker.git.repo import Repo
 from checker.model import ParseProblem, SourceFile
 from checker.pipeline import Parsed
 from checker.policy.config import Config
-from checker.sources.discovery import classify, excluded
+from checker.secrets.large_text import MAX_SCAN_BYTES, hot_text
+from checker.sources.discovery import classify, excluded, text_file
 from checker.sources.modules import (
     is_module_file,
     local_module_directories,
@@ -83,29 +84,36 @@ def entry_sources(
     entries: Mapping[str, BlobEntry], revision: str | None, config: Config,
     links: LinkReader | None = None,
 ) -> tuple[list[SourceFile], list[ParseProblem]]:
-    """Regular files as `SourceFile`s; IaC-named paths that cannot be read as NHI9xx problems.
+    """Regular files as `SourceFile`s; paths that cannot be read as NHI9xx problems.
 
     Fail-closed (DESIGN.md "Bad input"): a symlink whose target is outside the repository
     (never followed; every symlink when `links` is None) or a submodule at a path nhi-gate
-    would parse is NHI902, a blob over `config.max_file_bytes` is NHI903 (its content is never
-    read). A symlink to a file inside the repository is read as that file (`links`,
-    `checker.commands.symlinks`). Excluded paths are skipped.
-    """
+    would parse is NHI902; a blob over `config.max_file_bytes` is NHI903 at any path (its
+    content is not parsed: an agent's 2.8 MB CSV is never silent), the message saying what was
+    not checked. A symlink to a file inside the repository is read as that file (`links`,
+    `checker.commands.symlinks`). Excluded paths are skipped. A text file no parser reads is
+    still searched for token shapes (`large_text_sources`); a binary one over the budget is
+    NHI903 only when it is over `large_text.MAX_SCAN_BYTES` too (else it is read, found binary,
+    and skipped like any binary file: `large_text_sources` drops its problem)."""
     found: list[SourceFile] = []
     problems: list[ParseProblem] = []
     for path, entry in sorted(entries.items()):
         if entry.data is not None:
             found.append(SourceFile(path, entry.data, revision))
             continue
-        iac = classify(path, None) is not None or path.lower().endswith(".json")
-        if not iac or excluded(path, config.exclude):
+        if excluded(path, config.exclude):
             continue
+        iac = _iac(path)
         if entry.too_large:
+            what = ("not analysed" if iac else "what it defines was not analysed; only its lines "
+                    "were searched for token shapes (a GitHub token, a cloud key, a private key)")
             problems.append(ParseProblem(
                 path, "NHI903",
                 f"{path}: {entry.size} bytes is over the {config.max_file_bytes}-byte budget; "
-                "not analysed",
+                + what,
             ))
+        elif not iac:
+            continue
         elif entry.is_symlink and links is not None and (inside := links(entry)) is not None:
             if inside[0] is not None:
                 found.append(SourceFile(path, inside[0], revision))
@@ -121,6 +129,38 @@ def entry_sources(
                 f"{path}: git submodule (mode 160000); its content is not analysed",
             ))
     return found, problems
+
+
+def _iac(path: str) -> bool:
+    """True when a parser reads `path` by its name (or it is JSON)."""
+    return classify(path, None) is not None or path.lower().endswith(".json")
+
+
+def large_text_sources(repo: Repo, revision: str | None, entries: Mapping[str, BlobEntry],
+                       problems: list[ParseProblem]) -> list[SourceFile]:  # fmt: skip
+    """The text files over the size budget that no parser reads by name (`entries` too large,
+    at `revision`, None: the index), each reduced to the lines a format token may sit on
+    (`secrets.large_text.hot_text`, line numbers kept), to be read by the format plugins like
+    any other text file. A binary one is no text: its NHI903 is removed from `problems` (a
+    binary file is never read, whatever its size)."""
+    paths = [p for p, e in sorted(entries.items()) if e.too_large and e.size is not None
+             and e.size <= MAX_SCAN_BYTES and not _iac(p)]
+    if not paths:
+        return []
+    blobs = (git.read_index_entries(repo, paths) if revision is None
+             else git.read_entries(repo, revision, paths))
+    out: list[SourceFile] = []
+    for path in paths:
+        raw = blobs[path].data if path in blobs else None
+        if raw is None:
+            continue
+        if not text_file(raw):
+            problems[:] = [p for p in problems if not (p.path == path and p.rule_id == "NHI903")]
+            continue
+        hot = hot_text(raw)
+        if hot is not None:
+            out.append(SourceFile(path, hot, revision))
+    return out
 
 
 def module_siblings(

@@ -22,6 +22,7 @@ from checker.commands.git_sources import (
     chart_files,
     deleted_terraform,
     entry_sources,
+    large_text_sources,
     module_siblings,
     sources,
     to_parse,
@@ -100,6 +101,7 @@ def read_staged(args: argparse.Namespace, worker: ParseWorker | None) -> StagedR
         base_blobs = {new: at_base.get(old) for old, new in base_paths.items()}
         head_sources, unreadable = entry_sources(
             head_entries, None, config, link_reader(repo, None, config.max_file_bytes))
+        head_sources += large_text_sources(repo, None, head_entries, unreadable)
         # The other files of each changed Terraform module, staged and at HEAD.
         siblings = module_siblings(repo, None, changeset, config, base=False,
                                    changed_sources=head_sources)

@@ -16,7 +16,7 @@ from checker.commands.html_report import html_report, link_root, report_meta
 from checker.commands.local_policy import config_from_disk, scan_root
 from checker.commands.report import write
 from checker.commands.scan import parse_tree
-from checker.ledger.rows import governance, identity_id
+from checker.ledger.rows import governance, identity_id, is_workload
 from checker.model import ADMISSION, UNREAD, IdentityObject, ParseProblem
 from checker.policy.privileges import load_admin_table
 from checker.reporters.text import safe_text
@@ -39,9 +39,11 @@ def actor_text(actor: object) -> str:
 def identity_row(obj: IdentityObject) -> dict[str, object]:
     """One identity as the inventory's row (the machine-readable contract in DESIGN.md), before
     the ledger columns (`checker.ledger.rows.governance`) are added. `grants` are its grants
-    as text."""
+    as text. A workload's facet is kind `workload`, `runs_as` naming the identity it runs as
+    (`ServiceAccount/<ns>/<name>`, an IAM role); every other row's `runs_as` is empty."""
+    workload = is_workload(obj)
     return {
-        "kind": obj.kind,
+        "kind": "workload" if workload else obj.kind,
         "platform": obj.platform,
         "type": obj.type,
         "address": obj.address,
@@ -53,6 +55,7 @@ def identity_row(obj: IdentityObject) -> dict[str, object]:
         "namespace": obj.namespace,
         "grants": [str(g) for g in obj.privileges],
         "usages": list(obj.usages),
+        "runs_as": list(obj.references) if workload else [],
     }
 
 

@@ -118,6 +118,7 @@ def update(led: Ledger, repo: Repo, head: str, config: Config) -> tuple[int, int
                 tree[path] = good[path]
             else:
                 tree.pop(path, None)
+        parser.forget({p: b for p, b in before_files.items() if tree.get(p) != b})
         before = [o for o in before if o.location.path not in unread]
         after = [o for o in after if o.location.path not in unread]
         who = functools.partial(actor_of, entry, list(entry.changes), signatures, side)

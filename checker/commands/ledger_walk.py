@@ -29,6 +29,7 @@ from checker.commands.git_sources import sources
 from checker.errors import GitError
 from checker.git.repo import GitCommandError, Repo
 from checker.git.run import SHA_RE, decode, run_git
+from checker.ledger.rows import is_workload
 from checker.ledger.store import Actor
 from checker.model import IdentityObject, ParseProblem
 from checker.pipeline import Parsed, start_parse
@@ -197,25 +198,45 @@ def called(obj: IdentityObject) -> bool:
                for name, _where in obj.inputs)
 
 
+#: The blob cache holds at most this many bytes (a 2 MB install manifest has hundreds of
+#: versions: a count bound let it reach gigabytes on argo-cd).
+BLOB_CACHE_BYTES = 64 * 1024 * 1024
+
+
 class Parser:
-    """Identities of files at a commit, each (path, blob) parsed once per run."""
+    """Identities of files at a commit, each (path, blob) parsed once while it is current.
+
+    Memory is bounded by what the walk still needs: a file's parse is kept from the commit that
+    wrote that version until a later commit replaces it (`forget`: the walk reads each file's
+    versions in order, so an old one is needed again only after a revert, and is parsed again
+    then), and blobs are cached up to `BLOB_CACHE_BYTES`."""
 
     def __init__(self, repo: Repo, catalogue: Catalogue, config: Config) -> None:
         self.repo, self.catalogue, self.config = repo, catalogue, config
         self.blobs: dict[str, bytes] = {}
+        self.blob_bytes = 0
         self.parsed: dict[tuple[str, str], tuple[list[IdentityObject], list[ParseProblem]]] = {}
 
     def blob(self, sha: str) -> bytes | None:
-        """The content of blob `sha` (cached; the cache is emptied when it grows large), None
-        when the repository does not have it (a partial clone)."""
+        """The content of blob `sha` (cached; the cache is emptied when it holds more than
+        `BLOB_CACHE_BYTES`), None when the repository does not have it (a partial clone)."""
         if sha not in self.blobs:
-            if len(self.blobs) > 4096:
-                self.blobs.clear()
             try:
-                self.blobs[sha] = self.repo.git.get_object_data(sha)[3]
+                data = self.repo.git.get_object_data(sha)[3]
             except (ValueError, GitCommandError):
                 return None
+            if self.blob_bytes + len(data) > BLOB_CACHE_BYTES:
+                self.blobs.clear()
+                self.blob_bytes = 0
+            self.blobs[sha] = data
+            self.blob_bytes += len(data)
+            return data
         return self.blobs[sha]
+
+    def forget(self, files: Mapping[str, str]) -> None:
+        """Drop the parses of `files` (path -> blob): versions the walk has moved past."""
+        for item in files.items():
+            self.parsed.pop(item, None)
 
     def identities(self, files: Mapping[str, str], tree: Mapping[str, str], rev: str
                    ) -> tuple[list[IdentityObject], list[ParseProblem]]:
@@ -245,7 +266,8 @@ class Parser:
                                         "repository (a partial clone); not analysed")]
                 self.parsed[(path, blob)] = (
                     [o for o in found.objects if o.location.path == path
-                     and (not o.derived_from or o.kind == "ci_credential") and not called(o)],
+                     and (not o.derived_from or o.kind == "ci_credential" or is_workload(o))
+                     and not called(o)],
                     [p for p in found.problems if p.path == path] if data[path] is not None
                     else missing)
         objects = [o for p, b in files.items() for o in self.parsed[(p, b)][0]]

@@ -77,6 +77,11 @@ class _Side:
         self.closures.update(chart_closures(self.paths, lambda p: self.cache.get(p), config)
                              if charts else {})
 
+    def read(self, paths: Sequence[str]) -> Mapping[str, git.BlobEntry]:
+        """The blobs of `paths` at this side (up to the size cap), under the lock."""
+        with self.lock:
+            return self._read(paths)
+
     def _read(self, paths: Sequence[str]) -> Mapping[str, git.BlobEntry]:
         size = self.config.max_file_bytes
         if self.rev is None:
@@ -203,7 +208,8 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
     extra, outside = unused_values(changed - claimed, head_side.paths, head_side.closures,
                                    config)
     charts = sorted(posixpath.dirname(r) for r in head_side.closures if is_chart(r))
-    problems.extend(unused_problem(p, charts) for p in outside)
+    texts = {p: e.data for p, e in head_side.read(outside).items()} if outside else {}
+    problems.extend(x for p in outside if (x := unused_problem(p, charts, texts.get(p))))
     renders: list[Callable[[], Rendered | None]] = [
         *(partial(side.render, root) for root in roots for side in sides),
         *(partial(side.render_with, *job) for job in extra for side in sides),

@@ -12,7 +12,9 @@ changed ones:
   (`ExtraRender`), whose objects are addressed under the values file;
 - outside every chart, in a repository that has one, and in no kustomization's closure (a
   kustomize `helmCharts` `valuesFile`): an NHI107 problem naming the file and how to configure
-  it (`unused_problem`), an error for an agent's change and a note for a person's.
+  it (`unused_problem`), an error for an agent's change and a note for a person's; worded by
+  what the file is (a ConfigMap carrying values for a HelmRelease's `valuesFrom` is no values
+  file `render.helm.values` can name; another manifest is judged as the object it is).
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import NamedTuple
 
 from checker.commands.render_disk import UNRENDERED
-from checker.model import ParseProblem
+from checker.model import ParseProblem, SourceFile
 from checker.policy.config import Config
+from checker.safeyaml.load import load_source
+from checker.safeyaml.nodes import get, get_path, items, scalar
 from checker.sources.discovery import excluded
 from checker.sources.render.helm import is_chart, values_paths
 
@@ -75,9 +79,47 @@ def unused_values(changed: Collection[str], paths: Collection[str],
     return extra, outside
 
 
-def unused_problem(path: str, charts: Sequence[str]) -> ParseProblem:
+#: The `data` keys of a ConfigMap or Secret that hold Helm values for a Flux HelmRelease's
+#: `valuesFrom` (`valuesKey`, default `values.yaml`:
+#: https://fluxcd.io/flux/components/helm/helmreleases/#values-references).
+_VALUES_KEY = re.compile(r"^(?:values[\w.-]*|[\w.-]+[.-]values)(?:\.ya?ml)?$")
+
+
+def _manifest(path: str, raw: bytes | None) -> tuple[str, str, list[str]] | None:
+    """(kind, name, values-like `data`/`stringData` keys) of the first Kubernetes object in
+    `raw` (a document with `apiVersion` and `kind`), or None when `raw` holds none."""
+    if raw is None:
+        return None
+    stream = load_source(SourceFile(path, raw))
+    for doc in stream.documents:
+        kind, api = scalar(get(doc, "kind")), scalar(get(doc, "apiVersion"))
+        if kind and api:
+            name = scalar(get_path(doc, "metadata", "name")) or "?"
+            keys = [key for section in ("data", "stringData")
+                    for key, _, _ in items(get(doc, section)) if _VALUES_KEY.match(key)]
+            return kind, name, keys
+    return None
+
+
+def unused_problem(path: str, charts: Sequence[str], raw: bytes | None = None
+                   ) -> ParseProblem | None:  # fmt: skip
     """The NHI107 problem of a values file outside every chart that no render reads; `charts`
-    are the repository's chart folders, the first named in the example."""
+    are the repository's chart folders, the first named in the example. `raw` (the file at
+    head) words the problem by what the file is: a Kubernetes manifest named like a values file
+    is no file `render.helm.values` can name. A ConfigMap or Secret whose `data` holds values
+    (a HelmRelease's `valuesFrom`) is the problem, worded so; any other manifest is none (None:
+    the Kubernetes parser judges it as the object it is)."""
+    manifest = _manifest(path, raw)
+    if manifest is not None:
+        kind, name, keys = manifest
+        if not keys:
+            return None
+        shown = ", ".join(f"`{k}`" for k in keys)
+        return ParseProblem(path, UNRENDERED, (
+            f"{path}: {kind} {name} holds Helm values in {shown} (what a HelmRelease's "
+            "`valuesFrom` passes to its chart), which nhi-gate does not render, so what they "
+            "deploy is not judged; review what the values grant (`render.helm.values` names "
+            "values files, not the manifests that carry them)"))
     chart = charts[0] if charts else "charts/app"
     relative = posixpath.relpath(path, chart or ".")
     return ParseProblem(path, UNRENDERED, (

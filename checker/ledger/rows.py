@@ -24,6 +24,16 @@ from checker.policy.privileges import privilege_flags
 Row = dict[str, object]
 
 
+def is_workload(obj: IdentityObject) -> bool:
+    """True for a workload's facet (a Kubernetes Deployment, Job, ... or an AWS Lambda/ECS
+    task: `parsers/kubernetes/workloads.py`, `parsers/terraform/workloads.py`): a
+    `role_binding` derived from its own address, binding the workload to the identity it runs
+    as (`references`). The inventory shows it as a `workload` with that identity (`runs_as`),
+    and the ledger records it like an identity, so it has a creator."""
+    return obj.kind == "role_binding" and obj.derived_from is not None and (
+        obj.derived_from == obj.address)
+
+
 def identity_id(obj: IdentityObject) -> str:
     """A stable id for `obj`: kind, platform and address hashed (16 hex digits), without its
     path, so a block moved to another file keeps it. Two identities with the same address in

@@ -12,6 +12,12 @@ variables' defaults and names them `module.ci argument policy_arn`), and address
 (https://developer.hashicorp.com/terraform/language/modules/syntax#accessing-module-output-values).
 An agent changing only the argument then changes those identities, through the caller's line.
 
+An identity the call's arguments switch off (`count` known to be 0 or `for_each` known to be
+empty with the call's values, `expansion.dormant`: `module "k" { create = false }`) is not
+read: this call creates no instance of it, and what the module can create under other values is
+its own copy's meaning (the module's files read with their defaults, judged as written). A call
+that switches an identity off which it had on is a removal, as Terraform would plan it.
+
 A called module under a folder the config excludes is still read this way: the root calls
 it, so what it creates is part of the root's meaning (the exclusion stops the module being
 judged on its own, not the call being judged). Only one level of calls is read; a
@@ -117,6 +123,8 @@ def callee_identities(block: Block, module: ModuleSources | None, build: Build,
             continue
         doc = Doc(path=src.path, lines=loaded.text.split("\n"), spans=None)
         for obj in build(list(hcl_blocks(loaded.data, doc)), doc, callee):
+            if obj.dormant:
+                continue  # the call switches it off: no instance (see the module doc)
             out.append(replace(obj, address=f"{address}.{obj.address}",
                                inputs=(*obj.inputs, *resolver.inputs(), call)))
     return out
