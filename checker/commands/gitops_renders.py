@@ -31,6 +31,7 @@ import yaml
 
 from checker import git
 from checker.model import ParseProblem
+from checker.safeyaml import YValue
 from checker.sources.render.flux_subst import Substituted, manifests, substituted
 from checker.sources.render.gitops import (
     ChartUse,
@@ -39,6 +40,7 @@ from checker.sources.render.gitops import (
     file_facts,
     generated_uses,
     matches,
+    merge_values,
 )
 from checker.sources.render.gitops_configs import Config, config_objects, same_ref
 
@@ -283,24 +285,11 @@ def values_files(use: ChartUse, where: Side) -> tuple[dict[str, bytes], list[str
         return {}, list(use.values), ""
     root = posixpath.dirname(use.chart)
     path = use.owner if not use.owner.startswith(f"{root}/") else f"{use.owner}.values.yaml"
-    merged = _merged([layer for layer in layers if isinstance(layer, dict)])
-    return ({path: yaml.safe_dump(merged).encode()}, [*use.values, path], "")
-
-
-def _merged(layers: Sequence[dict[str, object]]) -> dict[str, object]:
-    out: dict[str, object] = {}
+    merged: dict[str, YValue] = {}
     for layer in layers:
-        _merge(out, layer)
-    return out
-
-
-def _merge(into: dict[str, object], layer: Mapping[str, object]) -> None:
-    for key, value in layer.items():
-        here = into.get(key)
-        if isinstance(here, dict) and isinstance(value, dict):
-            _merge(here, value)
-        else:
-            into[key] = value
+        if isinstance(layer, dict):  # YAML the safe loader read: plain data
+            merge_values(merged, layer)
+    return ({path: yaml.safe_dump(merged).encode()}, [*use.values, path], "")
 
 
 def _substitutions(head: Side, base: Side | None, changed: Collection[str]

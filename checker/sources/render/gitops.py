@@ -204,7 +204,7 @@ def application_uses(owner: str, line: int, who: str, spec: Mapping[str, YValue]
             loaded, problem = {}, "`helm.values` is not YAML"
         for layer in (loaded, helm.get("valuesObject") or {}):
             if isinstance(layer, dict):
-                _merge(merged, layer)
+                merge_values(merged, layer)
         for param in _list(helm.get("parameters")):
             if isinstance(param, dict) and param.get("name"):
                 name = str(param["name"])
@@ -213,7 +213,7 @@ def application_uses(owner: str, line: int, who: str, spec: Mapping[str, YValue]
                     continue
                 raw = str(param.get("value", ""))
                 value: YValue = raw if param.get("forceString") else _typed(raw)
-                _merge(merged, _nested(name.split("."), value))
+                merge_values(merged, _nested(name.split("."), value))
         if helm.get("fileParameters"):
             problem = "`helm.fileParameters` is not computed"
         inline = yaml.safe_dump(merged, sort_keys=False) if merged else ""
@@ -242,12 +242,13 @@ def _nested(keys: Sequence[str], value: YValue) -> dict[str, YValue]:
     return out
 
 
-def _merge(into: dict[str, YValue], layer: Mapping[str, YValue]) -> None:
-    """Helm's values merge: maps merged key by key, anything else replaced."""
+def merge_values(into: dict[str, YValue], layer: Mapping[str, YValue]) -> None:
+    """Helm's values merge of `layer` into `into` (in place): maps merged key by key, anything
+    else replaced (https://helm.sh/docs/chart_template_guide/values_files/)."""
     for key, value in layer.items():
         here = into.get(key)
         if isinstance(here, dict) and isinstance(value, dict):
-            _merge(here, value)
+            merge_values(here, value)
         else:
             into[str(key)] = value
 
