@@ -7,38 +7,20 @@ revision. Read for `check` and `hook` on each side; their own findings are not t
 
 from __future__ import annotations
 
-import posixpath
-import re
 from collections.abc import Collection
 
 from checker import git
 from checker.git.repo import Repo
 from checker.model import SourceFile
+from checker.parsers.ci_tf_inputs import local_callees
 
 _WORKFLOWS = ".github/workflows"
 _ACTION_FILES = ("action.yml", "action.yaml")
-#: A local `uses: ./path` (quoted or not), up to `@ref`, a quote or a space.
-_LOCAL_USES = re.compile(rb"""uses:\s*['"]?\./([^\s'"@#]+)""")
 
 
 def _touches_actions(changed: Collection[str]) -> bool:
     return any((p.startswith(_WORKFLOWS + "/") and p.endswith((".yml", ".yaml")))
                or p.rsplit("/", 1)[-1] in _ACTION_FILES for p in changed)
-
-
-def _targets(blob: bytes) -> set[str]:
-    """The files a workflow's local `uses:` name: a workflow path, or an action directory's
-    metadata files."""
-    out: set[str] = set()
-    for m in _LOCAL_USES.finditer(blob):
-        path = posixpath.normpath(m.group(1).decode("utf-8", "replace").rstrip("/"))
-        if path.startswith("..") or path == ".":
-            continue
-        if path.endswith((".yml", ".yaml")):
-            out.add(path)
-        else:
-            out.update(posixpath.join(path, f) for f in _ACTION_FILES)
-    return out
 
 
 def ci_companions(repo: Repo, rev: str | None, changed: Collection[str],
@@ -51,10 +33,11 @@ def ci_companions(repo: Repo, rev: str | None, changed: Collection[str],
     entries = git.read_directory_entries(repo, rev, [_WORKFLOWS], (".yml", ".yaml"),
                                          max_bytes=max_bytes)
     callers = {p: e.data for p, e in entries.items()
-               if e.data is not None and _LOCAL_USES.search(e.data)}
+               if e.data is not None and b"./" in e.data
+               and local_callees(e.data.decode("utf-8", "replace"))}
     wanted = set(callers)  # changed callers too: what they call is read
     for blob in callers.values():
-        wanted |= _targets(blob)
+        wanted.update(local_callees(blob.decode("utf-8", "replace")))
     wanted -= set(changed)
     missing = sorted(p for p in wanted if p not in entries)
     read = (git.read_index_entries(repo, missing, max_bytes=max_bytes) if rev is None
