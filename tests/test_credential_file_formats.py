@@ -27,6 +27,8 @@ FILES = {
         "ConnectionStrings": {"Main": "Server=db;Database=app;User Id=app;"
                                       f"Password={PASSWORD};"}}, indent=2) + "\n", 8),
     ".s3cfg": f"[default]\nhost_base = s3.amazonaws.com\nsecret_key = {PASSWORD}\n",
+    "deploy/nginx.conf": ("server {\n  location / {\n    proxy_set_header Authorization "
+                          f'"Bearer {PASSWORD}";\n  }}\n}}\n', 3),
 }
 
 
