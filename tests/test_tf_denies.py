@@ -220,3 +220,41 @@ def test_the_hook_sees_a_staged_deletion_of_a_deny_policy_file(
     assert code == 1
     assert [(f["rule_id"], f["path"], f["start_line"], f["blocking"]) for f in findings] == [
         ("NHI302", "deny.tf", 1, True)]
+
+
+DENY_COUNTED = """\
+resource "aws_iam_role" "ci" {
+  name               = "ci"
+  assume_role_policy = "{}"
+}
+variable "enforce_deny" { default = true }
+resource "aws_iam_role_policy_attachment" "s3" {
+  role       = aws_iam_role.ci.name
+  policy_arn = "arn:aws:iam::aws:policy/AmazonS3FullAccess"
+}
+resource "aws_iam_policy" "deny_prod" {
+  name   = "deny-prod"
+  policy = jsonencode({ Statement = [{ Effect = "Deny", Action = "s3:*", Resource = "*" }] })
+}
+resource "aws_iam_role_policy_attachment" "deny" {
+  count      = var.enforce_deny ? 1 : 0
+  role       = aws_iam_role.ci.name
+  policy_arn = aws_iam_policy.deny_prod.arn
+}
+"""
+
+
+@pytest.mark.parametrize(("author", "code"), [(CLAUDE, 1), (HUMAN, 0)])
+def test_a_deny_switched_off_through_tfvars_is_judged_not_a_crash(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        author: tuple[str, str], code: int) -> None:
+    """The removal's actor is looked up among the changed files (here only the tfvars file):
+    that lookup once hashed the changed files and ended the run with exit 2 for everyone."""
+    repo = make_repo()
+    first = repo.commit({"main.tf": DENY_COUNTED, "terraform.tfvars": "enforce_deny = true\n"},
+                        author=HUMAN)
+    repo.commit({"terraform.tfvars": "enforce_deny = false\n"}, author=author, trailers=TRAILER)
+    got, findings = check_findings(repo, first, capsys)
+    assert got == code
+    assert ("NHI302", "aws_iam_role.ci", 1, "error" if author == CLAUDE else "warning",
+            author == CLAUDE) in _summary(findings)

@@ -217,7 +217,8 @@ def _removals(modules: Sequence[object], ctx: Context, attribution: Attribution,
     """The findings of the `RemovalCheck`s: each hit's actor is who changed the files it
     names (the most agent-like of their commits; every changed file's when none is known)."""
     def actor_of(paths: Sequence[str]) -> Touch:
-        cfs = [files[p] for p in paths if p in files] or list(dict.fromkeys(files.values()))
+        cfs = [files[p] for p in paths if p in files] or list(
+            {id(cf): cf for cf in files.values()}.values())  # unhashable: one each
         best = changed_by(cfs, attribution)
         shas = tuple(dict.fromkeys(s for cf in cfs for s in cf.commits))
         return Touch((), best.actor_kind, best.commit or None, best.agent,
