@@ -92,6 +92,9 @@ class ChangeSet:
     commits: tuple[Commit, ...] = ()
     files: tuple[ChangedFile, ...] = ()
     branch: str | None = None
+    #: Every path the range's first-parent commits touch -> their shas, oldest first (files
+    #: added and deleted inside the range too): `git.log.file_commits`. Empty for `hook`/`scan`.
+    touched: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

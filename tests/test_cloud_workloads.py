@@ -210,3 +210,60 @@ def test_agent_creating_an_instance_with_a_profile_needs_approval(
         ("NHI101", "aws_launch_template.web", line_of(EC2, "    name = aws_iam_instance")),
         ("NHI101", "aws_codebuild_project.build", line_of(EC2, "service_role = aws_iam")),
     }
+
+
+THROUGH_VALUES = {
+    # (base files, head files, address, the line of the role attribute in main.tf)
+    "variable-default": (
+        {"main.tf": 'variable "profile" { default = "app-profile" }\n'
+                    'resource "aws_instance" "web" {\n  ami = "ami-1"\n'
+                    '  iam_instance_profile = var.profile\n}\n'},
+        {"main.tf": 'variable "profile" { default = "OrganizationAdminProfile" }\n'
+                    'resource "aws_instance" "web" {\n  ami = "ami-1"\n'
+                    '  iam_instance_profile = var.profile\n}\n'},
+        "aws_instance.web", 4),
+    "tfvars": (
+        {"main.tf": 'variable "profile" {}\nresource "aws_instance" "web" {\n'
+                    '  iam_instance_profile = var.profile\n}\n',
+         "terraform.tfvars": 'profile = "app-profile"\n'},
+        {"terraform.tfvars": 'profile = "OrganizationAdminProfile"\n'},
+        "aws_instance.web", 3),
+    "local-one-line-block": (
+        {"main.tf": 'locals { prof = "app-profile" }\nresource "aws_launch_template" "app" {\n'
+                    '  name = "app"\n  iam_instance_profile { name = local.prof }\n}\n'},
+        {"main.tf": 'locals { prof = "OrganizationAdminProfile" }\n'
+                    'resource "aws_launch_template" "app" {\n'
+                    '  name = "app"\n  iam_instance_profile { name = local.prof }\n}\n'},
+        "aws_launch_template.app", 4),
+    "lambda-local-arn": (
+        {"main.tf": 'locals { role = "arn:aws:iam::123456789012:role/app" }\n'
+                    'resource "aws_lambda_function" "fn" {\n  function_name = "fn"\n'
+                    '  role          = local.role\n}\n'},
+        {"main.tf": 'locals { role = "arn:aws:iam::123456789012:role/OrganizationAccountAccess'
+                    'Role" }\nresource "aws_lambda_function" "fn" {\n  function_name = "fn"\n'
+                    '  role          = local.role\n}\n'},
+        "aws_lambda_function.fn", 4),
+}
+
+
+@pytest.mark.parametrize("case", sorted(THROUGH_VALUES))
+@pytest.mark.parametrize(("author", "code", "level"), [(AGENT, 1, "error"),
+                                                       (PERSON, 0, "warning")])
+def test_a_workload_switched_through_a_value_it_reads(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str], case: str,
+        author: tuple[str, str], code: int, level: str) -> None:
+    """The identity a workload runs as is the value its attribute reads (a variable default,
+    `terraform.tfvars`, a local), not the expression: the value changing is the switch, even
+    on a one-line nested block."""
+    before, after, address, line = THROUGH_VALUES[case]
+    repo = make_repo()
+    base = repo.commit(before, author=HUMAN)
+    head = repo.commit(after, author=author, message="deploy web")
+    got = main(["check", "--repo", str(repo.path), "--base", base, "--head", head,
+                "--format", "json"])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    assert got == code
+    expected = {("NHI302", level, address, line, author == AGENT)}
+    if author == AGENT:
+        expected.add(("NHI101", "error", address, line, True))
+    assert picked(findings) == expected

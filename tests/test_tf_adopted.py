@@ -234,3 +234,21 @@ def test_a_person_moving_a_base_grant_an_agent_only_commented_on_does_not_block(
     code, findings = check_findings(repo, first, capsys)
     assert code == 0
     assert _rules(findings) == [("NHI301", "rbac.json", "ClusterRoleBinding/web-admin", 1, False)]
+
+
+def test_a_move_on_a_merged_branch_does_not_launder_it_either(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    """The person's move is a commit of a merged branch (not on the first-parent line the
+    ChangeSet walk lists): its paths come from one `git log` of the range, not a process per
+    commit, and the agent stays the creator."""
+    base, old, old_text, new, new_text, address = LAUNDERED["yaml-to-json"]
+    repo = make_repo()
+    first = repo.commit(base, author=HUMAN)
+    repo.commit({old: old_text}, author=CLAUDE, trailers=TRAILER)
+    repo.checkout("json", create=True)
+    repo.commit({old: None, new: new_text}, author=HUMAN, message="json")
+    repo.checkout("main")
+    repo.merge("json")
+    code, findings = check_findings(repo, first, capsys)
+    assert code == 1
+    assert ("NHI101", new, address, 1, True) in _rules(findings)

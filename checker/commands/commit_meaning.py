@@ -87,6 +87,15 @@ class TreeMeaning:
                  catalogue: Catalogue, worker: ParseWorker | None = None) -> None:
         self.repo, self.config, self.catalogue, self.worker = repo, config, catalogue, worker
         self.parents = {c.sha: c.parents for c in changeset.commits}
+        #: Commit -> the paths it touches, from the ChangeSet's one `git log --name-only`
+        #: walk (first-parent commits; another commit's are listed by git when asked).
+        self.touched: dict[str, list[str]] = {}
+        self.side_read = False
+        self.range = f"{changeset.base}..{changeset.head}" if changeset.base else str(
+            changeset.head)
+        for path, shas in changeset.touched.items():
+            for sha in shas:
+                self.touched.setdefault(sha, []).append(path)
         self.answers: dict[tuple[str, str, str], str] = {}
         self.listed: dict[tuple[str, str], Mapping[str, BlobEntry]] = {}
         self.parsed: dict[tuple[tuple[str, bytes], ...], Parsed] = {}
@@ -171,14 +180,20 @@ class TreeMeaning:
 
     def _moved_from(self, obj: IdentityObject, sha: str, parent: str
                     ) -> IdentityObject | object | None:  # fmt: skip
-        """`obj` as it read at `parent` in another file that commit `sha` deleted or changed
-        (a manifest moved to `.json`, a block moved out of its module's files: another format,
+        """`obj` as it read at `parent` in another of the range's changed files that commit
+        `sha` touched (a manifest moved to `.json`, a block moved out of its module's files:
+        another format,
         the same identity), None when none held it, `_ERROR` when one could not be read.
         Looked for in each such file, matched by address, kind and platform (a Terraform
         identity's module files are read by `_find` already)."""
-        listed = self.repo.git.diff_tree("-r", "--no-commit-id", "--name-only", "-z",
-                                         "--no-renames", parent, sha)
-        for path in sorted(p for p in listed.split("\0") if p and p != obj.location.path):
+        if sha not in self.touched and not self.side_read:  # a commit of a merged branch:
+            self.side_read = True  # every commit's own paths, in ONE `git log` for the run
+            raw = self.repo.git.log("--no-renames", "--name-only", "-z", "--no-merges",
+                                    "--format=%x1e%H", self.range)
+            for record in raw.split("\x1e")[1:]:  # `<sha>\0\n<path>\0<path>\0`
+                sha_, *paths = [t.strip("\n") for t in record.split("\0")]
+                self.touched.setdefault(sha_, []).extend(p for p in paths if p)
+        for path in sorted({p for p in self.touched.get(sha, ()) if p != obj.location.path}):
             if not path.endswith((".yaml", ".yml", ".json")) or path.endswith(_TERRAFORM):
                 continue
             probe = replace(obj, location=replace(obj.location, path=path), inputs=())

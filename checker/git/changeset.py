@@ -78,7 +78,8 @@ def build_changeset(
         )
     files.sort(key=lambda f: f.path)
     return ChangeSet(
-        base=base_sha, head=head_sha, commits=commits, files=tuple(files), branch=branch
+        base=base_sha, head=head_sha, commits=commits, files=tuple(files), branch=branch,
+        touched=touching,
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from checker.model import Grant, IdentityObject, Location, ModuleSources
@@ -23,7 +23,16 @@ from checker.parsers.terraform.grants_aws import permissions_boundary
 from checker.parsers.terraform.grants_azure import not_identity_parts
 from checker.parsers.terraform.lifetime import declared_lifetime
 from checker.parsers.terraform.manifest import MANIFEST_TYPES, manifest_identity
-from checker.parsers.terraform.nodes import META, Block, Doc, Node, is_expr, strings
+from checker.parsers.terraform.nodes import (
+    META,
+    TAG_FIELDS,
+    Block,
+    Doc,
+    Node,
+    attribute_lines,
+    is_expr,
+    strings,
+)
 from checker.parsers.terraform.resolver import DataSource, Resolver, resolving
 from checker.parsers.terraform.trust import declared_trust
 from checker.parsers.terraform.unresolved import Known, unresolved_values
@@ -36,8 +45,6 @@ FORMAT = "terraform"
 
 #: Free-text fields scanned for `key=value` governance pairs (`common.parse_kv`).
 _DESCRIPTION_FIELDS = ("description", "display_name", "notes")
-#: Map (or list-of-"k=v") attributes holding governance tags.
-TAG_FIELDS = ("tags", "tags_all", "labels")
 #: `type.name`, `data.type.name` or `module.name` inside an expression (`references_in`).
 _REFERENCE = re.compile(r"(?<![\w.\-])(?:(data)\.)?([a-z][a-z0-9_]*)\.([A-Za-z_][\w-]*)")
 #: A tag map expression that is exactly one module variable (`caller_tags`).
@@ -112,9 +119,14 @@ def resource_identity(
     if key in MANIFEST_TYPES:  # judged as the Kubernetes object it applies
         return manifest_identity(block, doc, catalogue, address, module)
     if key in RUNS_AS or key in POD_SPECS:  # a workload: only the identity it runs as
-        roles = role_node(key, node)
-        return workload_facet(key, roles, entry, address, _metadata(node, doc, module)[0],
-                              references_in(roles, ctx, address), literal_principals(roles))
+        resolver = Resolver(module, ctx.documents)  # `role = local.x` is the role local.x is
+        roles = role_node(key, resolving(node, resolver) if key in RUNS_AS else node)
+        unknown = unresolved_values(roles, resolver, module, Known(
+            ctx.resource_types, ctx.data_types, ctx.modules), bearing=lambda _: key in RUNS_AS)
+        facet = workload_facet(key, roles, entry, address, _metadata(node, doc, module)[0],
+                               references_in(roles, ctx, address), literal_principals(roles))
+        return facet and replace(facet, inputs=(*resolver.inputs(), *unknown.inputs),
+                                 unresolved=unknown.entries)
     extractor = grant_extractor(rtype)
     resolver = Resolver(module, ctx.documents)
     runs = instances(node, resolver)  # count / for_each: one resolver per instance
@@ -152,22 +164,6 @@ def resource_identity(
 def dedupe(grants: list[Grant]) -> tuple[Grant, ...]:
     """`grants` without repeats, in first-seen order."""
     return tuple(dict.fromkeys(grants))
-
-
-def attribute_lines(node: Node) -> dict[str, int]:
-    """Top-level names -> line, plus `block.attr` for attributes of nested blocks.
-
-    For repeated nested blocks (`statement`, `rule`) the first block's attributes are recorded.
-    Tag maps are not blocks (in `.tf.json` both are objects) and `"//"` comments are dropped.
-    """
-    out = {name: span[0] for name, span in node.attrs.items() if name != "//"}
-    for name, value in node.body.items():
-        if not isinstance(value, (list, dict)) or name in TAG_FIELDS:
-            continue
-        for child in node.blocks(name)[:1]:
-            for attr, span in child.attrs.items():
-                out.setdefault(f"{name}.{attr}", span[0])
-    return out
 
 
 # --------------------------------------------------------------------------- metadata

@@ -22,14 +22,22 @@ from checker.parsers.terraform.grants_aws import policy_document, policy_grants
 from checker.parsers.terraform.identities import (
     FORMAT,
     GCP_SA_EMAIL,
-    TAG_FIELDS,
-    attribute_lines,
     dedupe,
     fill,
     literal_principals,
     merge_tags,
 )
-from checker.parsers.terraform.nodes import META, Block, Doc, Node, as_list, find_line, strings
+from checker.parsers.terraform.nodes import (
+    META,
+    TAG_FIELDS,
+    Block,
+    Doc,
+    Node,
+    as_list,
+    attribute_lines,
+    find_line,
+    strings,
+)
 from checker.parsers.terraform.resolver import Resolver, resolving
 from checker.parsers.terraform.unresolved import Known, module_bearing, unresolved_values
 from checker.policy.catalogue import Catalogue, CatalogueEntry

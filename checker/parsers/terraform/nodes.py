@@ -52,6 +52,8 @@ class Doc:
         if self.spans is None:
             attrs = scan_block(self.lines, start, end)
             clean = {k: v for k, v in body.items() if k not in META}
+            if start == end and not attrs:  # a one-line block: `assume_role { role_arn = x }`
+                attrs = {k: (start, start) for k in clean}
         else:
             attrs = {}
             for key in body:
@@ -260,3 +262,23 @@ def find_line(node: Node, attr: str, needle: str) -> int:
         if needle and needle in node.doc.lines[ln - 1]:
             return ln
     return first
+
+
+#: Map (or list-of-"k=v") attributes holding governance tags.
+TAG_FIELDS = ("tags", "tags_all", "labels")
+
+
+def attribute_lines(node: Node) -> dict[str, int]:
+    """Top-level names -> line, plus `block.attr` for attributes of nested blocks.
+
+    For repeated nested blocks (`statement`, `rule`) the first block's attributes are recorded.
+    Tag maps are not blocks (in `.tf.json` both are objects) and `"//"` comments are dropped.
+    """
+    out = {name: span[0] for name, span in node.attrs.items() if name != "//"}
+    for name, value in node.body.items():
+        if not isinstance(value, (list, dict)) or name in TAG_FIELDS:
+            continue
+        for child in node.blocks(name)[:1]:
+            for attr, span in child.attrs.items():
+                out.setdefault(f"{name}.{attr}", span[0])
+    return out

@@ -63,6 +63,17 @@ RUNS_AS: Mapping[str, tuple[str, ...]] = {
 }
 
 
+#: What a literal that is no ARN or email names, by its attribute (`iam_instance_profile =
+#: "web"` names a profile, `service_role = "build"` a role), as an `IdentityObject.principals`
+#: entry: a changed name is a changed identity even when nothing parsed defines it.
+_NAMED: Mapping[str, str] = {
+    "iam_instance_profile": "aws-instance-profile", "name": "aws-instance-profile",
+    "instance_profile": "aws-instance-profile", "service_account": "gcp-sa-name",
+    "service_account_name": "gcp-sa-name", "service_account_email": "gcp-sa-name",
+    "email": "gcp-sa-name",
+}
+
+
 _TEMPLATE = ("spec", "template", "spec")
 #: Kubernetes provider workload resource -> nested blocks from the resource to its pod spec
 #: (each resource's page on the provider registry; a CronJob's under `job_template`).
@@ -97,7 +108,7 @@ def role_node(rtype: str, node: Node) -> Node:
             found = here.blocks(block) if here is not None else []
             here = found[0] if found else None
         if here is not None and name in here.attrs:
-            body[path], attrs[path] = here.body[name], here.attrs[name]
+            body[path], attrs[path] = here.get(name), here.attrs[name]  # module values in
     return Node(body, node.start, node.end, attrs, node.doc)
 
 
@@ -111,7 +122,8 @@ def workload_facet(rtype: str, roles: Node, entry: CatalogueEntry, address: str,
     `runsAs.<path>` -> line for each role attribute present; `references` the catalogued
     identities those attributes name (`aws_iam_role.app`, `google_service_account.app`),
     `principals` their literal role ARNs and service account emails (`aws-role:arn:...`,
-    `gcp-sa:...`); `derived_from` is the workload's own address, so the generic approval rule
+    `gcp-sa:...`) and the other literal names they hold (`aws-instance-profile:web`,
+    `_NAMED`); `derived_from` is the workload's own address, so the generic approval rule
     skips it. None when no role attribute is present (the workload runs as no identity). A
     Kubernetes workload resource (`POD_SPECS`) gets `pod_facet` instead (references and
     principals unused); None when it has no pod spec block.
@@ -120,13 +132,16 @@ def workload_facet(rtype: str, roles: Node, entry: CatalogueEntry, address: str,
         return pod_facet(rtype, roles, entry.kind, address, metadata)
     if not roles.attrs:
         return None  # runs as no identity (an EC2 instance without a profile)
+    named = tuple(f"{_NAMED.get(path.rsplit('.', 1)[-1], 'aws-role-name')}:{value}"
+                  for path, raw in roles.body.items()
+                  if (value := _literal(raw)) and not value.startswith("arn:") and "@" not in value)
     return IdentityObject(
         kind=entry.kind, platform=entry.platform, type=rtype, address=address,
         location=Location(roles.doc.path, roles.start, roles.end),
         metadata=metadata,
         attribute_lines={f"runsAs.{a}": span[0] for a, span in roles.attrs.items()},
         references=references,
-        principals=principals,
+        principals=(*principals, *(n for n in named if n not in principals)),
         derived_from=address,
     )
 
