@@ -74,3 +74,20 @@ def test_query_pairs_reads_only_url_queries() -> None:
         ("a", "1"), ("api_key", TOKEN)]
     assert list(query_pairs("run: a=1 && token=x ./go?x")) == []
     assert list(query_pairs("see https://h/p?flag&empty=&k=v")) == [("k", "v")]
+
+
+def test_opencode_variables_are_references_not_secrets(
+    make_repo: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """OpenCode reads `{env:NAME}` and `{file:path}` at run time
+    (https://opencode.ai/docs/config/#variables): no literal, so no NHI401 (a person's change
+    passes; an agent's still needs approval for the credentialed server)."""
+    text = json.dumps({"mcp": {"aws": {"type": "local", "command": ["aws-mcp"], "environment": {
+        "AWS_SECRET_ACCESS_KEY": "{env:AWS_SECRET_ACCESS_KEY}",
+        "AWS_SESSION_TOKEN": "{file:~/.aws/session-token}"}}}}, indent=2) + "\n"
+    repo: GitRepo = make_repo()
+    base = repo.commit({"README.md": "x\n"}, author=HUMAN)
+    repo.commit({"opencode.json": text}, author=HUMAN)
+    code, found = check_findings(repo, base, capsys)
+    assert code == 0
+    assert [f["rule_id"] for f in found if f["rule_id"].startswith("NHI40")] == []

@@ -41,9 +41,10 @@ import re
 from collections import Counter
 from itertools import pairwise
 
-#: A reference, template or expression: the value is read from elsewhere at run time.
+#: A reference, template or expression: the value is read from elsewhere at run time
+#: (OpenCode's `{env:NAME}`/`{file:path}` too: https://opencode.ai/docs/config/#variables).
 REFERENCE = re.compile(
-    r"(?i)(\$\{|\$\(|\{\{|\{%|%\{|#\{|\(\(|^\$[A-Za-z_{]|^(var|local|data|module|each|self|"
+    r"(?i)(\$\{|\$\(|\{\{|\{%|%\{|#\{|\(\(|^\{(env|file):|^\$[A-Za-z_{]|^(var|local|data|module|each|self|"
     r"secrets|env|vars|inputs|steps|needs|matrix|github|ref\+\w+|vault|sm|gcp|awssm|azkv):"
     r"|^(var|local|data|module|each|self|random_\w+|aws_\w+|google_\w+|azurerm_\w+|tls_\w+)\."
     r"|^arn:aws[\w-]*:(secretsmanager|ssm|kms)|^projects/[^/]+/secrets/|secretKeyRef|valueFrom"
