@@ -252,3 +252,28 @@ def test_a_move_on_a_merged_branch_does_not_launder_it_either(
     code, findings = check_findings(repo, first, capsys)
     assert code == 1
     assert ("NHI101", new, address, 1, True) in _rules(findings)
+
+
+VIA_VARIABLE = ('variable "deploy_role" {\n  default = "ROLE"\n}\n'
+                'provider "aws" {\n  assume_role {\n'
+                '    role_arn = "arn:aws:iam::111122223333:role/${var.deploy_role}"\n  }\n}\n')
+ONE_LINE = ('provider "aws" {\n  region = "us-east-1"\n'
+            '  assume_role { role_arn = "arn:aws:iam::111122223333:role/ROLE" }\n}\n')
+PROFILE = 'provider "aws" {\n  region  = "us-east-1"\n  profile = "ROLE"\n}\n'
+
+
+@pytest.mark.parametrize(("text", "line"), [(VIA_VARIABLE, 6), (ONE_LINE, 3), (PROFILE, 3)],
+                         ids=["variable-default", "one-line-block", "profile"])
+@pytest.mark.parametrize(("author", "code"), [(CLAUDE, 1), (HUMAN, 0)])
+def test_the_provider_identity_through_a_variable_a_one_line_block_or_a_profile(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str], text: str,
+        line: int, author: tuple[str, str], code: int) -> None:
+    """`role_arn` reading a variable is the role the variable holds (a changed default is the
+    switch), a one-line `assume_role { ... }` is read, and a shared-config `profile` names the
+    identity too."""
+    got, findings = _two(make_repo, capsys, {"providers.tf": text.replace("ROLE", "tf-deploy")},
+                         {"providers.tf": text.replace("ROLE", "org-admin")}, author=author)
+    assert got == code
+    assert {(f["rule_id"], f["start_line"], f["blocking"]) for f in findings} == (
+        {("NHI101", line, True), ("NHI302", line, True)} if author == CLAUDE
+        else {("NHI302", line, False)})

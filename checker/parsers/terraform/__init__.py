@@ -94,6 +94,7 @@ from checker.parsers.terraform.modules import module_identities
 from checker.parsers.terraform.nodes import Block, Doc, hcl_blocks, json_blocks
 from checker.parsers.terraform.positions import json_spans
 from checker.parsers.terraform.providers import provider_facets
+from checker.parsers.terraform.resolver import Resolver
 from checker.parsers.terraform.rotation import rotating_lifetimes
 from checker.parsers.terraform.terragrunt import terragrunt_identities
 from checker.parsers.terraform.unread import (
@@ -148,7 +149,8 @@ def parse(source: SourceFile, catalogue: Catalogue, loaded: LoadedHcl | None = N
     objects = _build(blocks, doc, module, catalogue=catalogue)
     for variant in variants(module, text):  # each -var-file file's values too (union)
         objects = merge(objects, _build(blocks, doc, variant, catalogue=catalogue))
-    return ParseResult((*objects, *_adopted(data, doc, blocks, catalogue)), loaded.problems)
+    return ParseResult((*objects, *_adopted(data, doc, blocks, catalogue, module)),
+                       loaded.problems)
 
 
 def parse_json(source: SourceFile, catalogue: Catalogue) -> ParseResult:
@@ -193,13 +195,14 @@ def parse_vars(source: SourceFile, catalogue: Catalogue) -> ParseResult:
     return ParseResult((var_file_facet(source.path, var_file_values(source)),))
 
 
-def _adopted(data: dict[str, Any], doc: Doc, blocks: list[Block], catalogue: Catalogue
-             ) -> list[IdentityObject]:  # fmt: skip
+def _adopted(data: dict[str, Any], doc: Doc, blocks: list[Block], catalogue: Catalogue,
+             module: ModuleSources | None = None) -> list[IdentityObject]:
     """What the file's top-level `provider` and `import` blocks bring: the identity Terraform
-    runs as (`providers.provider_facets`) and the identities imported into the configuration
-    (`imports.import_identities`)."""
+    runs as (`providers.provider_facets`, its values read from `module`: `role_arn =
+    var.deploy_role` is the role the variable holds) and the identities imported into the
+    configuration (`imports.import_identities`)."""
     defined = {".".join(b.labels) for b in blocks if b.section == "resource"}
-    return [*provider_facets(data, doc),
+    return [*provider_facets(data, doc, Resolver(module, document_sources(blocks))),
             *import_identities(data, doc, catalogue, FORMAT, defined)]
 
 

@@ -4,7 +4,8 @@ Every resource of a configuration is created with its provider's credentials, so
 provider block names is what the whole configuration may do: an AWS provider's
 `assume_role { role_arn }` or `assume_role_with_web_identity { role_arn }`, a Google
 provider's `impersonate_service_account` or `access_token`, an AzureRM provider's `client_id`
-and `use_oidc`. Switching it (to `OrganizationAccountAccessRole`, to another service account)
+and `use_oidc`; an AWS provider's shared-config `profile` names one too. Switching it (to
+`OrganizationAccountAccessRole`, to another service account)
 hands every resource that role's privileges, as switching a Lambda function's `role` does for
 its code; the facet has the shape of an AWS workload's (`checker.parsers.terraform.workloads`):
 `runsAs.<attribute>` lines, the identities named as `references` (catalogued ones) and
@@ -25,11 +26,12 @@ from typing import Any
 
 from checker.model import PROVIDER, IdentityObject, Location
 from checker.parsers.terraform.nodes import Doc, Node, as_list, int_or
+from checker.parsers.terraform.resolver import Resolver, resolving
 
 #: Provider name -> (platform, nested block or None for the block itself, attributes).
 _RUNS_AS: Mapping[str, tuple[tuple[str, str | None, tuple[str, ...]], ...]] = {
     "aws": (("aws", "assume_role", ("role_arn",)),
-            ("aws", "assume_role_with_web_identity", ("role_arn",))),
+            ("aws", "assume_role_with_web_identity", ("role_arn",)), ("aws", None, ("profile",))),
     **{name: (("gcp", None, ("impersonate_service_account", "access_token")),)
        for name in ("google", "google-beta")},
     "azurerm": (("azure", None, ("client_id", "use_oidc")),),
@@ -70,12 +72,17 @@ def _shown(attr: str, value: Any) -> str:
         f"{attr}={text}")
 
 
-def provider_facets(data: Mapping[str, Any], doc: Doc) -> list[IdentityObject]:
+def provider_facets(data: Mapping[str, Any], doc: Doc, resolver: Resolver | None = None
+                    ) -> list[IdentityObject]:  # fmt: skip
     """The facet of each provider block that names the identity Terraform runs as (see the
     module doc): address `provider.<name>` (`.<alias>` when it has a literal one), kind
-    `role_binding`, `attribute_lines` `runsAs.<block>.<attribute>` (or `runsAs.<attribute>`)."""
+    `role_binding`, `attribute_lines` `runsAs.<block>.<attribute>` (or `runsAs.<attribute>`).
+    With `resolver` (the module's values) an attribute reading a variable, a local or a
+    `.tfvars` value is that value, and those definitions are the facet's `inputs`, so changing
+    only them is the switch."""
     out: list[IdentityObject] = []
-    for name, node in provider_blocks(data, doc):
+    for name, plain in provider_blocks(data, doc):
+        node = resolving(plain, resolver)
         lines: dict[str, int] = {}
         principals: list[str] = []
         references: list[str] = []
@@ -83,7 +90,7 @@ def provider_facets(data: Mapping[str, Any], doc: Doc) -> list[IdentityObject]:
         for platform_of, nested, attrs in _RUNS_AS.get(name, ()):
             for inner in (node.blocks(nested) if nested else [node]):
                 for attr in attrs:
-                    value = inner.body.get(attr)
+                    value = inner.get(attr)
                     if value is None or attr not in inner.attrs:
                         continue
                     platform = platform_of
@@ -102,5 +109,6 @@ def provider_facets(data: Mapping[str, Any], doc: Doc) -> list[IdentityObject]:
             location=Location(doc.path, node.start, node.end), attribute_lines=lines,
             references=tuple(dict.fromkeys(references)),
             principals=tuple(dict.fromkeys(principals)), derived_from=address,
+            inputs=resolver.inputs() if resolver is not None else (),
         ))
     return out
