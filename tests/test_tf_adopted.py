@@ -277,3 +277,20 @@ def test_the_provider_identity_through_a_variable_a_one_line_block_or_a_profile(
     assert {(f["rule_id"], f["start_line"], f["blocking"]) for f in findings} == (
         {("NHI101", line, True), ("NHI302", line, True)} if author == CLAUDE
         else {("NHI302", line, False)})
+
+
+@pytest.mark.parametrize(("author", "code"), [(CLAUDE, 1), (HUMAN, 0)])
+def test_an_import_into_a_module_address_adopts_what_its_id_names(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        author: tuple[str, str], code: int) -> None:
+    """`to = module.att.<type>.<name>`: the id's AdministratorAccess is what is adopted,
+    whatever the module's own block says."""
+    text = IMPORT_ADMIN.replace("aws_iam_role_policy_attachment.admin",
+                                "module.att.aws_iam_role_policy_attachment.this")
+    got, findings = _two(make_repo, capsys, {"main.tf": "# base\n"}, {"imports.tf": text},
+                         author=author)
+    assert got == code
+    rows = {(f["rule_id"], f["address"], f["start_line"], f["blocking"]) for f in findings}
+    address = "module.att.aws_iam_role_policy_attachment.this"
+    assert ("NHI301", address, 3, author == CLAUDE) in rows
+    assert (("NHI101", address, 1, True) in rows) == (author == CLAUDE)

@@ -27,7 +27,9 @@ from checker.policy.catalogue import Catalogue
 #: Attachment type -> the import id's shape: `<principal name>/<policy ARN>`.
 _ARN_IDS = frozenset({"aws_iam_role_policy_attachment", "aws_iam_user_policy_attachment",
                       "aws_iam_group_policy_attachment"})
-_ADDRESS = re.compile(r"^(?:\$\{)?([A-Za-z][\w-]*)\.([\w-]+(?:\[[^\]]*\])?)\}?$")
+#: `type.name`, optionally inside modules (`module.att.type.name`, `module.a["x"].type.name`).
+_ADDRESS = re.compile(r"^(?:\$\{)?((?:module\.[\w-]+(?:\[[^\]]*\])?\.)*)([A-Za-z][\w-]*)\."
+                      r"([\w-]+(?:\[[^\]]*\])?)\}?$")
 
 
 def _import_nodes(data: Mapping[str, Any], doc: Doc) -> list[Node]:
@@ -52,18 +54,19 @@ def import_identities(data: Mapping[str, Any], doc: Doc, catalogue: Catalogue, f
                       defined: Collection[str]) -> list[IdentityObject]:
     """The identity each `import` block of the file brings under management (see the module
     doc): kind and platform from the catalogue entry of the `to` type, the block's lines,
-    `attribute_lines` `import.to` and `import.id`; none for an uncatalogued type, a `to` in a
-    module (`module.x.<address>`: the module's own block is judged) or an address the file
-    defines (`defined`: that block is the identity). `fmt` is the catalogue format."""
+    `attribute_lines` `import.to` and `import.id`; none for an uncatalogued type or an address
+    the file defines (`defined`: that block is the identity). A `to` inside a module
+    (`module.x.<type>.<name>`) is read the same way: what the `id` names is what is adopted,
+    whatever the module's block says. `fmt` is the catalogue format."""
     out: list[IdentityObject] = []
     for node in _import_nodes(data, doc):
         to, raw_id = node.body.get("to"), node.body.get("id")
         match = _ADDRESS.match(to.strip()) if isinstance(to, str) else None
         if match is None:
             continue
-        rtype = match.group(1)
+        modules, rtype = match.group(1), match.group(2)
         entry = catalogue.get(fmt, rtype)
-        address = f"{rtype}.{match.group(2)}"
+        address = f"{modules}{rtype}.{match.group(3)}"
         if entry is None or address in defined:
             continue
         id_line = node.line("id")
