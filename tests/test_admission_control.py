@@ -181,3 +181,15 @@ def test_a_new_policy_is_not_judged(
         make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
     code, findings = _change(make_repo, capsys, "# none\n", VAP % "Ignore" + BINDING % "Audit")
     assert (code, findings) == (0, [])
+
+
+@pytest.mark.parametrize(("author", "code", "level"), [(CLAUDE, 1, "error"),
+                                                       (HUMAN, 0, "note")])
+def test_an_admission_file_deleted_is_a_weakening(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        author: tuple[str, str], code: int, level: str) -> None:
+    """The whole file goes (read at base): the binding stops denying."""
+    got, findings = _change(make_repo, capsys, BINDING % "Deny", None, author=author)
+    assert got == code
+    assert _found(findings) == {("NHI302", 2, level, author == CLAUDE)}
+    assert "admission control removed" in findings[0]["message"]

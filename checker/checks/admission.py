@@ -11,7 +11,8 @@ ServiceAccount), so it is a widening of what identities can be created:
 - `failurePolicy` `Fail` -> `Ignore` on a policy, a webhook, or a Kyverno policy: a failing or
   unreachable check then admits the request
   (https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#failure-policy);
-- a webhook removed from a `ValidatingWebhookConfiguration`/`MutatingWebhookConfiguration`;
+- a webhook removed from a `ValidatingWebhookConfiguration`/`MutatingWebhookConfiguration`,
+  and any of these objects deleted (`removal_hits`);
 - a `namespaceSelector`, `objectSelector`, `excludeResourceRules`, `matchConditions`, Kyverno
   `exclude`, or Gatekeeper `match` added or changed (its value is not interpreted: a change
   may exclude requests, so it fails closed), and a webhook's `rules` or a Kyverno rule's
@@ -27,10 +28,11 @@ An agent's or bot's weakening is an error (it blocks); a person's is a note (var
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 
-from checker.checks.api import Hit, Subject
-from checker.model import ADMISSION
+from checker.checks.api import Context, Hit, Subject
+from checker.model import ADMISSION, IdentityObject
+from checker.provenance.attribution import Touch
 
 #: `IdentityObject.type` prefix of an admission facet.
 PREFIX = ADMISSION
@@ -116,3 +118,24 @@ def narrows(subject: Subject) -> Iterator[Hit]:
               f"({', '.join(f'`{k}`' for k in keys)}); a tightening needs no approval",
               "admission", obj.attribute_lines.get(keys[0], obj.attribute_lines.get("anchor")),
               variant="narrowed")
+
+
+def removal_hits(ctx: Context, actor_of: Callable[[Sequence[str]], Touch]
+                 ) -> Iterator[tuple[IdentityObject, Hit]]:  # fmt: skip
+    """NHI302 for each admission policy, binding, webhook configuration or Kyverno/Gatekeeper
+    policy base had in a file that holds none at head (deleted, or emptied of them): the
+    requests it denied are admitted. Reported where it was; `actor_of(paths)` is who changed
+    its file (a person's removal is the `admission-human` note). Nothing in `scan`."""
+    if ctx.mode == "scan":
+        return
+    # Taken out of a file that still holds admission objects: `check` compares the policy
+    # with its base twin there (a binding deleted from its policy's file is named by it).
+    files = {o.location.path for o in ctx.head_objects if o.type.startswith(PREFIX)}
+    for obj in ctx.base_objects:
+        if not obj.type.startswith(PREFIX) or obj.location.path in files:
+            continue
+        touch = actor_of([obj.location.path])
+        variant = HUMAN_VARIANT if touch.actor_kind == "human" else None
+        yield obj, Hit("NHI302", f"{obj.address} admission control removed: requests it "
+                       "denied (new identities, bindings, token Secrets) may now be admitted",
+                       "admission", obj.location.start_line, touch=touch, variant=variant)

@@ -91,8 +91,10 @@ def check_removed(ctx: Context, actor_of: Callable[[Sequence[str]], Touch]
                   ) -> Iterator[tuple[IdentityObject, Hit]]:  # fmt: skip
     """NHI302 for a Deny the change removed with its block: an inline deny policy or an
     attachment of a deny policy or service control policy deleted (or left to a `removed {}`
-    block) widens the principal or the accounts it denied (`checks/deny_sources.py`)."""
+    block) widens the principal or the accounts it denied (`checks/deny_sources.py`); and for
+    admission control the change deleted (`checks/admission.py`)."""
     yield from deny_sources.removal_hits(ctx, actor_of)
+    yield from admission.removal_hits(ctx, actor_of)  # a deleted policy, binding or webhook
 
 
 def narrows(subject: Subject) -> Iterator[Hit]:

@@ -268,9 +268,10 @@ def chart_files(repo: Repo, rev: str | None, paths: Sequence[str]) -> list[Sourc
 
 
 def deleted_terraform(changeset: ChangeSet) -> dict[str, str]:
-    """The Terraform files (`.tf`, `.tofu`, `.tf.json`, `.tofu.json`) the change deletes, as
-    base path -> the same path: read at base with the changed files, since a Deny policy a
-    deleted file held applied to a principal that may still be there
-    (`checks/deny_sources.py`)."""
-    return {f.path: f.path for f in changeset.files
-            if f.status == "D" and f.path.endswith((".tf", ".tofu", ".tf.json", ".tofu.json"))}
+    """The Terraform and YAML files (`.tf`, `.tofu`, `.tf.json`, `.tofu.json`, `.yaml`,
+    `.yml`) the change deletes, as base path -> the same path: read at base with the changed
+    files, since a Deny policy a deleted file held applied to a principal that may still be
+    there (`checks/deny_sources.py`), and a deleted admission policy or webhook stops guarding
+    the cluster (`checks/admission.py`)."""
+    return {f.path: f.path for f in changeset.files if f.status == "D" and f.path.endswith(
+        (".tf", ".tofu", ".tf.json", ".tofu.json", ".yaml", ".yml"))}
