@@ -63,6 +63,13 @@ CASES = [
     (".claude/commands/commit.md", "Commit the change.\n", "Commit the change, then push.\n",
      "note"),
     (".cursor/rules/git.mdc", "# git\n", "# git\n" + AS_ALICE, "error"),
+    # more agents' rule files (attacker re-check, session 9)
+    *[(path, "# rules\n", "# rules\n" + AS_ALICE, "error") for path in (
+        "AGENTS.override.md", "QWEN.md", "CONVENTIONS.md", ".rules", ".goosehints",
+        ".augment-guidelines", ".roomodes", ".roo/rules/git.md", ".junie/guidelines.md",
+        ".kiro/steering/git.md", ".amazonq/rules/git.md", ".continue/rules/git.md",
+        ".github/chatmodes/dev.chatmode.md")],
+    ("QWEN.md", "# rules\n", "# rules\nUse tabs.\n", "note"),
 ]
 
 

@@ -47,8 +47,22 @@ Which files (`steering_kind`), each a convention its tool documents (kind: paths
   an `.opencode/` folder (agents, commands); https://opencode.ai/docs/config/
 - `gemini`: any file under a `.gemini/` folder (`settings.json`, JSON with comments; custom
   commands); https://geminicli.com/docs/reference/configuration
-- `copilot-prompt`: `.github/prompts/*.prompt.md` (reusable Copilot chat prompts);
-  https://code.visualstudio.com/docs/copilot/customization/prompt-files
+- `copilot-prompt`: `.github/prompts/*.prompt.md` (reusable Copilot chat prompts) and
+  `.github/chatmodes/*.chatmode.md` (custom chat modes);
+  https://code.visualstudio.com/docs/copilot/customization/prompt-files ,
+  https://code.visualstudio.com/docs/copilot/chat/chat-modes
+- more agents' rule files, all prose: `AGENTS.override.md` (Codex,
+  https://github.com/openai/codex/blob/main/docs/getting-started.md#memory-with-agentsmd),
+  `QWEN.md` (Qwen Code, https://qwenlm.github.io/qwen-code-docs/en/cli/configuration/),
+  `CONVENTIONS.md` (aider's conventions file, https://aider.chat/docs/usage/conventions.html),
+  `.rules` (Zed, https://zed.dev/docs/ai/rules), `.goosehints` (goose,
+  https://block.github.io/goose/docs/guides/using-goosehints), `.augment-guidelines`
+  (Augment, https://docs.augmentcode.com/setup-augment/guidelines), `.roomodes` and any file
+  under `.roo/` (Roo Code, https://docs.roocode.com/features/custom-instructions), `.junie/`
+  (JetBrains Junie, https://www.jetbrains.com/help/junie/customize-guidelines.html), `.kiro/`
+  (Kiro steering, https://kiro.dev/docs/steering/), `.amazonq/` (Amazon Q project rules,
+  https://docs.aws.amazon.com/amazonq/latest/qdeveloper-ug/context-project-rules.html) and
+  `.continue/` (Continue rules, https://docs.continue.dev/customize/deep-dives/rules).
 
 What is recorded (`steering_facts`), as a set of strings per revision:
 
@@ -91,10 +105,15 @@ _BY_NAME = {
     "GEMINI.md": "gemini-md", "AGENT.md": "agent-md", ".cursorrules": "cursor",
     ".envrc": "direnv", ".aider.conf.yml": "aider", ".windsurfrules": "windsurf",
     ".clinerules": "cline", "opencode.json": "opencode", "opencode.jsonc": "opencode",
+    "AGENTS.override.md": "agents-md", "QWEN.md": "rules", "CONVENTIONS.md": "rules",
+    ".rules": "rules", ".goosehints": "rules", ".augment-guidelines": "rules",
+    ".roomodes": "rules",
 }
 #: Kinds by a folder the file is under, anywhere in the repository (`.cursor/rules/x.mdc`).
 _BY_FOLDER = {".cursor": "cursor", ".windsurf": "windsurf", ".clinerules": "cline",
-              ".opencode": "opencode", ".gemini": "gemini", ".claude": "claude-files"}
+              ".opencode": "opencode", ".gemini": "gemini", ".claude": "claude-files",
+              ".roo": "rules", ".junie": "rules", ".kiro": "rules", ".amazonq": "rules",
+              ".continue": "rules"}
 #: Keys and text that decide attribution (case-insensitive).
 _ATTRIBUTION = re.compile(
     r"co-?authored|co[-_]?author|trailer|attribution|sign-?off|signed-off-by|"
@@ -129,7 +148,8 @@ def steering_kind(path: str) -> str | None:
     if path == ".github/copilot-instructions.md" or (
             path.startswith(".github/instructions/") and name.endswith(".instructions.md")):
         return "copilot-instructions"
-    if path.startswith(".github/prompts/") and name.endswith(".prompt.md"):
+    if (path.startswith(".github/prompts/") and name.endswith(".prompt.md")) or (
+            path.startswith(".github/chatmodes/") and name.endswith(".chatmode.md")):
         return "copilot-prompt"
     folder = next((_BY_FOLDER[p] for p in parts[:-1] if p in _BY_FOLDER), None)
     if folder is not None:
