@@ -73,3 +73,17 @@ def test_an_authorization_header_directive_is_read_and_a_variable_is_not() -> No
     hits = credential_file_hits("nginx.conf", lines)
     assert [(h.line, h.key) for h in hits] == [(1, "Authorization")]
     assert PASSWORD not in hits[0].redacted
+
+
+@pytest.mark.parametrize(("path", "line"), [
+    ("settings.xml", f"<password><![CDATA[{PASSWORD}]]></password>"),
+    ("settings.xml", f"<m:password>{PASSWORD}</m:password>"),
+    ("settings.xml", f"<gpg.passphrase>{PASSWORD}</gpg.passphrase>"),
+    ("settings.xml", f"<sonar.token>{PASSWORD}</sonar.token>"),
+    ("deploy/pgpass", f"db:5432:app:app:{PASSWORD}"),
+    ("nginx.conf", f'    set $api_token "{PASSWORD}";'),
+], ids=["maven-cdata", "maven-namespace", "maven-gpg-property", "maven-token-property",
+        "pgpass-without-dot", "nginx-set"])  # fmt: skip
+def test_more_credential_file_forms(path: str, line: str) -> None:
+    (hit,) = credential_file_hits(path, [line])
+    assert hit.line == 1 and PASSWORD not in hit.redacted

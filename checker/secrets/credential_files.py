@@ -29,10 +29,16 @@ from pathlib import PurePosixPath
 from checker.secrets.hardcoded import COMMENT_ONLY, Hit, keyed_value
 
 #: PostgreSQL password file names.
-PGPASS_NAMES = frozenset({".pgpass", "pgpass.conf"})
+PGPASS_NAMES = frozenset({".pgpass", "pgpass", "pgpass.conf"})
 #: Maven's settings file (user `~/.m2/settings.xml`, or one committed for CI).
 MAVEN_SETTINGS = frozenset({"settings.xml"})
-_XML_SECRET = re.compile(r"<(password|passphrase)>\s*([^<]*?)\s*</\1>", re.IGNORECASE)
+#: A password element, with a namespace prefix (`<m:password>`), a CDATA section, or a Maven
+#: property whose name ends in one (`<gpg.passphrase>`, `<sonar.token>`).
+_XML_SECRET = re.compile(
+    r"<((?:[\w-]+:)?[\w.-]*(?:password|passphrase|token|secret))>\s*"
+    r"(?:<!\[CDATA\[(.*?)\]\]>|([^<]*?))\s*</\1>", re.IGNORECASE)
+#: nginx `set $api_token "value";` (https://nginx.org/en/docs/http/ngx_http_rewrite_module.html#set).
+_NGINX_SET = re.compile(r"""^\s*set\s+\$(?P<key>\w+)\s+(?P<value>"[^"]*"|'[^']*'|[^\s;]+)""")
 #: An HTTP `Authorization` header written as a directive (`proxy_set_header Authorization
 #: "Bearer <token>";` in nginx, https://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_set_header)
 #: or `-H "Authorization: Bearer <token>"`: the scheme and the credential.
@@ -58,11 +64,14 @@ def credential_file_hits(path: str, lines: Sequence[str]) -> list[Hit]:
                 out.extend(_hit(number, _unescape(fields[4])))
         elif name in MAVEN_SETTINGS:
             for match in _XML_SECRET.finditer(line):
-                value = match.group(2)
+                value = match.group(2) if match.group(2) is not None else match.group(3)
                 if not (value.startswith("{") and value.endswith("}")):
                     out.extend(_hit(number, value))
         for match in _CONNECTION_PASSWORD.finditer(line):
             out.extend(_hit(number, match.group("value").strip()))
+        if (nginx := _NGINX_SET.match(line)) is not None:  # credential-named keys only
+            hit = keyed_value(number, nginx.group("key"), nginx.group("value"))
+            out.extend([hit] if hit is not None else [])
         for match in _AUTH_DIRECTIVE.finditer(line):
             hit = keyed_value(number, match.group("key"),
                               f"{match.group('scheme')} {match.group('value')}")

@@ -87,11 +87,13 @@ _DOTENV_TEMPLATES = (".example", ".sample", ".template", ".dist", ".defaults")
 #: (https://modelcontextprotocol.io/quickstart/user) hold the same `mcpServers` entries, as does
 #: Roo Code's project `.roo/mcp.json` (https://docs.roocode.com/features/mcp/using-mcp-in-roo);
 #: OpenCode's `opencode.json`/`opencode.jsonc` hold them under `mcp`
-#: (https://opencode.ai/docs/mcp-servers/).
+#: (https://opencode.ai/docs/mcp-servers/); Kiro's `.kiro/settings/mcp.json`
+#: (https://kiro.dev/docs/mcp/configuration/) and Amazon Q's `.amazonq/mcp.json`
+#: (https://docs.aws.amazon.com/amazonq/latest/qdeveloper-ug/qdev-mcp.html) `mcpServers`.
 MCP_FILES = (".mcp.json", ".vscode/mcp.json", ".cursor/mcp.json", ".claude/settings.json",
              ".claude/settings.local.json", ".gemini/settings.json",
              ".windsurf/mcp_config.json", "claude_desktop_config.json", ".roo/mcp.json",
-             "opencode.json", "opencode.jsonc")
+             "opencode.json", "opencode.jsonc", ".kiro/settings/mcp.json", ".amazonq/mcp.json")
 #: MCP configurations recognised at the repository root only (a generic name elsewhere).
 MCP_ROOT_FILES = ("mcp.json",)
 #: Helm values files (`values.yaml`, `values-prod.yaml`, `values.prod.yaml`, and the
@@ -115,7 +117,7 @@ _HELM_VALUES = re.compile(r"^(?:[\w.-]+[.-])?values(?:[.-][\w.-]+)?\.ya?ml$")
 CREDENTIAL_NAMES = frozenset({"id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk",
                               "id_ed25519_sk", ".npmrc", ".pypirc", "credentials",
                               ".dockerconfigjson", ".netrc", "_netrc", ".s3cfg", ".boto",
-                              ".pgpass", "pgpass.conf", "settings.xml"})
+                              ".pgpass", "pgpass", "pgpass.conf", "settings.xml"})
 CREDENTIAL_SUFFIXES = (".pem", ".key", ".p8")
 _DOCKER_CONFIG = ".docker/config.json"
 #: .NET configuration (https://learn.microsoft.com/en-us/aspnet/core/fundamentals/configuration/).
