@@ -258,3 +258,25 @@ def test_a_deny_switched_off_through_tfvars_is_judged_not_a_crash(
     assert got == code
     assert ("NHI302", "aws_iam_role.ci", 1, "error" if author == CLAUDE else "warning",
             author == CLAUDE) in _summary(findings)
+
+
+@pytest.mark.parametrize(("policy", "blocks"), [("deny_prod", False), ("admin", True)])
+def test_a_dormant_attachment_switched_on_through_tfvars(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str], policy: str,
+        blocks: bool) -> None:
+    """`count = var.x ? 1 : 0` turned on: a deny-only attachment is a narrowing (a note), an
+    attachment that grants needs approval like a new one."""
+    text = DENY_COUNTED.replace("enforce_deny", "on") + (
+        'resource "aws_iam_policy" "admin" {\n  name   = "admin"\n  policy = jsonencode({ '
+        'Statement = [{ Effect = "Allow", Action = "*", Resource = "*" }] })\n}\n')
+    text = text.replace("aws_iam_policy.deny_prod.arn", f"aws_iam_policy.{policy}.arn")
+    repo = make_repo()
+    first = repo.commit({"main.tf": text, "terraform.tfvars": "on = false\n"}, author=HUMAN)
+    repo.commit({"terraform.tfvars": "on = true\n"}, author=CLAUDE, trailers=TRAILER)
+    code, findings = check_findings(repo, first, capsys)
+    assert code == (1 if blocks else 0)
+    rules = {(f["rule_id"], f["blocking"]) for f in findings
+             if f["address"] == "aws_iam_role_policy_attachment.deny"}
+    assert (("NHI101", True) in rules) == blocks
+    if not blocks:
+        assert rules == {("NHI302", False)}

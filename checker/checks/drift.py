@@ -127,7 +127,7 @@ def narrows(subject: Subject) -> Iterator[Hit]:
                   "`for_each`): it no longer grants anything once applied; a removal needs no "
                   "approval", "privileges", line, variant="narrowed")
         return
-    if base is None:
+    if base is None or (base.dormant and not obj.dormant):  # new, or a dormant block on
         yield from deny_sources.created_denies(subject)
         return
     if not obj.frame_digest or obj.frame_digest != base.frame_digest:
