@@ -157,3 +157,31 @@ def test_gitlab_variables_of_a_terraform_job_are_inputs() -> None:
     assert facet.address == ".gitlab-ci.yml#apply.terraform-inputs"
     assert [(u.attribute, u.line) for u in facet.unresolved] == [
         ("TF_CLI_ARGS_apply", 9), ("TF_VAR_admin", 2)]
+
+
+MATRIX = """\
+name: apply
+on:
+  push:
+    branches: [main]
+jobs:
+  apply:
+    runs-on: ubuntu-latest
+    strategy:
+      matrix:
+        acts: ['ACTS']
+    steps:
+      - run: terraform apply -auto-approve -var "actions=${{ matrix.acts }}"
+"""
+
+
+@pytest.mark.parametrize(("author", "code", "level"), [(AGENT, 1, "error"), (HUMAN, 0, "note")])
+def test_a_matrix_value_handed_to_terraform_is_an_input(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        author: tuple[str, str], code: int, level: str) -> None:
+    """`-var "x=${{ matrix.x }}"`: changing only the matrix value changes the input."""
+    got, findings = _run(make_repo, MATRIX.replace("ACTS", '["s3:GetObject"]'),
+                         MATRIX.replace("ACTS", '["*"]'), author, capsys)
+    assert got == code
+    assert [(f["start_line"], f["level"]) for f in findings] == [(10, level)]
+    assert "strategy.matrix" in findings[0]["message"]

@@ -47,7 +47,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 
 from checker.decode import decode
 from checker.model import UNREAD, IdentityObject, Location, SourceFile, Unresolved
-from checker.safeyaml import end_line_of, get, items, line_of, scalar_text, sequence
+from checker.safeyaml import end_line_of, get, items, line_of, scalar_text, sequence, to_python
 from checker.safeyaml.load import load_text
 
 #: The facet's type.
@@ -76,7 +76,7 @@ def terraform_inputs(path: str, lines: list[str], prefix: str, job_key: Node, jo
     composite action's `<path>#runs`) sets, directly or through a local callee among
     `callees` (module docstring), or None."""
     entries: list[Unresolved] = []
-    runs = False
+    runs = matrix = False
     callees = callees or {}
     callee = _callee(get(job, "uses"), callees)  # a reusable workflow
     if callee is not None:
@@ -94,8 +94,13 @@ def terraform_inputs(path: str, lines: list[str], prefix: str, job_key: Node, jo
         runs = True
         entries.extend(_flags(text, run))
         entries.extend(_env(get(step, "env")))
+        matrix = matrix or "matrix." in text
     if not runs:
         return None
+    values = get(get(job, "strategy"), "matrix")
+    if matrix and values is not None:  # `-var "x=${{ matrix.x }}"`: the matrix is an input
+        entries.append(Unresolved("strategy.matrix", _digest(to_python(values)), _REASON,
+                                  line_of(values)))
     entries.extend(_env(get(job, "env")))
     entries.extend(_env(workflow_env))
     return _facet(path, lines, f"{prefix}.terraform-inputs", job_key, job, entries)
