@@ -67,3 +67,12 @@ def decode(source: SourceFile, max_bytes: int = MAX_BYTES) -> str | ParseProblem
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text
+
+
+def utf8(blob: bytes) -> str | None:
+    """`blob` as UTF-8 text, None when it is not UTF-8: for the policy, gate and steering files
+    whose facts are compared at two revisions (a file that cannot be read is a change)."""
+    try:
+        return blob.decode("utf-8")
+    except UnicodeDecodeError:
+        return None

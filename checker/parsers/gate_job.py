@@ -51,6 +51,7 @@ import shlex
 
 from yaml.nodes import MappingNode, Node
 
+from checker.decode import utf8
 from checker.safeyaml import get, items, scalar_text, sequence
 from checker.safeyaml.load import load_text
 
@@ -309,9 +310,4 @@ def action_runs(directory: str, path: str, blob: bytes | None) -> Runs:
 
 
 def _text(blob: bytes | None) -> str | None:
-    if blob is None:
-        return None
-    try:
-        return blob.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
+    return None if blob is None else utf8(blob)

@@ -35,6 +35,7 @@ import re
 
 from yaml.nodes import MappingNode, Node, SequenceNode
 
+from checker.decode import utf8
 from checker.parsers.gate_job import Runs, run_files
 from checker.safeyaml import get, items, scalar_text, sequence, to_python
 from checker.safeyaml.load import load_text
@@ -51,9 +52,8 @@ def _root(path: str, blob: bytes | None) -> MappingNode | bool | None:
     """The file's top mapping; False when it cannot be read (not UTF-8, not YAML)."""
     if blob is None:
         return None
-    try:
-        text = blob.decode("utf-8")
-    except UnicodeDecodeError:
+    text = utf8(blob)
+    if text is None:
         return False
     stream = load_text(text, path)
     if stream.problem is not None:

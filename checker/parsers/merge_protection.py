@@ -47,6 +47,8 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from checker.decode import utf8
+
 PROTECTION_TYPES = ("github_repository_ruleset", "github_organization_ruleset",
                     "github_branch_protection", "github_branch_protection_v3")
 Facts = frozenset[str]
@@ -94,9 +96,8 @@ def protection_facts(path: str, blob: bytes | None) -> Facts | None:
     be read."""
     if blob is None:
         return frozenset()
-    try:
-        text = blob.decode("utf-8")
-    except UnicodeDecodeError:
+    text = utf8(blob)
+    if text is None:
         return None
     if path.endswith(".json"):
         try:

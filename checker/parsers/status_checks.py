@@ -29,6 +29,7 @@ import re
 
 from yaml.nodes import MappingNode
 
+from checker.decode import utf8
 from checker.parsers.github_keys import trigger_lines
 from checker.safeyaml import get, items, scalar_text, to_python
 from checker.safeyaml.load import load_text
@@ -56,9 +57,8 @@ def status_check_facts(path: str, blob: bytes | None) -> Facts | None:
     cannot be read."""
     if blob is None:
         return frozenset()
-    try:
-        text = blob.decode("utf-8")
-    except UnicodeDecodeError:
+    text = utf8(blob)
+    if text is None:
         return None
     stream = load_text(text, path)
     if stream.problem is not None:

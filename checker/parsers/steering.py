@@ -87,6 +87,7 @@ from __future__ import annotations
 import json
 import re
 
+from checker.decode import utf8
 from checker.safeyaml import nodes
 from checker.safeyaml.load import load_text
 
@@ -166,9 +167,8 @@ def steering_facts(path: str, blob: bytes | None) -> Facts | None:
     frozenset() for an absent file, None when it cannot be read."""
     if blob is None:
         return frozenset()
-    try:
-        text = blob.decode("utf-8")
-    except UnicodeDecodeError:
+    text = utf8(blob)
+    if text is None:
         return None
     kind = steering_kind(path)
     lower = path.lower()
