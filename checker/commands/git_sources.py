@@ -18,7 +18,6 @@ from checker.git.repo import Repo
 from checker.model import ParseProblem, SourceFile
 from checker.pipeline import Parsed
 from checker.policy.config import Config
-from checker.secrets.large_text import MAX_SCAN_BYTES, hot_text
 from checker.sources.discovery import classify, excluded, text_file
 from checker.sources.modules import (
     is_module_file,
@@ -143,10 +142,13 @@ def large_text_sources(repo: Repo, revision: str | None, entries: Mapping[str, B
     (`secrets.large_text.hot_text`, line numbers kept), to be read by the format plugins like
     any other text file. A binary one is no text: its NHI903 is removed from `problems` (a
     binary file is never read, whatever its size)."""
-    paths = [p for p, e in sorted(entries.items()) if e.too_large and e.size is not None
-             and e.size <= MAX_SCAN_BYTES and not _iac(p)]
+    paths = [p for p, e in sorted(entries.items())
+             if e.too_large and e.size is not None and not _iac(p)]
     if not paths:
         return []
+    from checker.secrets.large_text import MAX_SCAN_BYTES, hot_text
+
+    paths = [p for p in paths if (entries[p].size or 0) <= MAX_SCAN_BYTES]
     blobs = (git.read_index_entries(repo, paths) if revision is None
              else git.read_entries(repo, revision, paths))
     out: list[SourceFile] = []

@@ -84,6 +84,10 @@ def read_staged(args: argparse.Namespace, worker: ParseWorker | None) -> StagedR
         root = Path(repo.working_tree_dir or ".").resolve()
         files = [repo_relative(f, root) for f in args.files]
         changeset = git.staged_changeset(repo, files or None)
+        # The index and HEAD are asked many questions below: one listing of each serves them.
+        git.preload_listing(repo, None)
+        if changeset.base:
+            git.preload_listing(repo, changeset.base)
         live = [f for f in changeset.files if f.status != "D"]
         base_paths = {f.old_path or f.path: f.path for f in live if f.status != "A"}
         base_paths.update(deleted_terraform(changeset))  # a deleted Deny policy's file

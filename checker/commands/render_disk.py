@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import posixpath
 from collections.abc import Callable, Collection, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
@@ -79,6 +78,8 @@ def concurrently(jobs: Sequence[Callable[[], _T]]) -> list[_T]:
     workers = min(len(jobs), available_cores()) if can_limit_threads() else 1
     if workers <= 1:
         return [job() for job in jobs]
+    from concurrent.futures import ThreadPoolExecutor  # logging with it: only for renders
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(lambda job: job(), jobs))
 

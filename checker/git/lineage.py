@@ -17,7 +17,6 @@ import contextlib
 import re
 import tempfile
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import BinaryIO
 
 from checker.change import Commit
@@ -185,6 +184,8 @@ def attribute_lines(
     else:
         to_blame = list(wanted)
     if to_blame:
+        from concurrent.futures import ThreadPoolExecutor  # logging with it: not in a hook
+
         workers = min(_BLAME_WORKERS, len(to_blame))
         with ThreadPoolExecutor(max_workers=workers) as pool:
             results = pool.map(

@@ -1,8 +1,10 @@
 """Objects: file modes, sizes and contents at a revision or in the index.
 
 One `git ls-tree -l -z` (or `git ls-files -s -z` for the index) per 500 paths gives modes,
-object ids and sizes; contents come from the repository's persistent `git cat-file --batch`
-session (one process per `Repo`, reused by every call; identical blobs read once).
+object ids and sizes, unless the tree was preloaded (`preload_listing`: one listing of the
+whole tree answers every later lookup of it); contents come from the repository's persistent
+`git cat-file --batch` session (one process per `Repo`, reused by every call; identical blobs
+read once).
 Symlinks are never followed and their link text is never returned as content: see
 `BlobEntry` and `read_entries`.
 """
@@ -91,6 +93,52 @@ def _fill(
     return out
 
 
+def preload_listing(repo: Repo, rev: str | None) -> None:
+    """Read the whole tree of commit `rev` (`git ls-tree -r -t`) or the whole index (None:
+    `git ls-files -s`, stage 0; unmerged paths kept apart) with one git call, and keep it on
+    `repo` for the run: `read_entries`, `read_blobs`, `read_index_entries`,
+    `read_directory_entries` and `list_files` then answer for that tree from it instead of
+    starting git again. For a run that asks many questions of the same one or two trees (the
+    `hook`: the index and HEAD). Raises `GitError` for an unknown `rev`."""
+    key = rev if rev is None or SHA_RE.fullmatch(rev) else rev_parse(repo, rev)
+    if key in repo.listings:
+        return
+    listing: dict[str, tuple[str, str]] = {}
+    if key is None:
+        unmerged: list[str] = []
+        for record in run_git(repo, "ls-files", "-s", "-z", "--full-name").split(b"\x00"):
+            if record:
+                meta, _, name = record.partition(b"\t")
+                mode, obj, stage = meta.split()
+                if stage == b"0":
+                    listing[decode(name)] = (mode.decode(), obj.decode())
+                else:
+                    unmerged.append(decode(name))
+        repo.unmerged = unmerged
+    else:
+        raw = run_git(repo, "ls-tree", "-r", "-t", "-z", "--full-tree", key)
+        for record in raw.split(b"\x00"):
+            if record:
+                meta, _, name = record.partition(b"\t")
+                mode, _type, obj = meta.split()
+                listing[decode(name)] = (mode.decode(), obj.decode())
+    repo.listings[key] = listing
+
+
+def _children(repo: Repo, key: str | None) -> dict[str, list[str]] | None:
+    """The preloaded tree `key`'s paths by parent directory (`""` for the root), built once;
+    None when `key` is not preloaded."""
+    listing = repo.listings.get(key)
+    if listing is None:
+        return None
+    if key not in repo.listing_dirs:
+        by_parent: dict[str, list[str]] = {}
+        for path in listing:
+            by_parent.setdefault(path.rpartition("/")[0], []).append(path)
+        repo.listing_dirs[key] = by_parent
+    return repo.listing_dirs[key]
+
+
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
     for i in range(0, len(items), _LS_TREE_CHUNK):
         yield items[i : i + _LS_TREE_CHUNK]
@@ -109,6 +157,8 @@ def read_entries(
     # A full sha is what `resolve_range`/`staged_changeset` hand on: no second rev-parse.
     sha = rev if SHA_RE.fullmatch(rev) else rev_parse(repo, rev)
     wanted = set(paths)
+    if sha in repo.listings:
+        return _fill(repo, _exact(repo, sha, wanted), max_bytes)
     found: dict[str, tuple[str, str, int | None]] = {}
     for chunk in _chunks(sorted(wanted)):
         raw = run_git(repo, "ls-tree", "-l", "-z", "--full-tree", sha, "--", *chunk)
@@ -144,6 +194,8 @@ def read_index_entries(
     conflicts is absent); contents come from the persistent `cat-file --batch` session.
     """
     wanted = set(paths)
+    if None in repo.listings:
+        return _fill(repo, _exact(repo, None, wanted), max_bytes)
     found: dict[str, tuple[str, str, int | None]] = {}
     for chunk in _chunks(sorted(wanted)):
         raw = run_git(repo, "ls-files", "-s", "-z", "--full-name", "--", *chunk)
@@ -156,6 +208,24 @@ def read_index_entries(
             if path in wanted and stage == b"0":
                 found[path] = (mode.decode(), obj.decode(), None)
     return _fill(repo, found, max_bytes)
+
+
+def _exact(repo: Repo, key: str | None, wanted: Collection[str]
+           ) -> dict[str, tuple[str, str, int | None]]:  # fmt: skip
+    """The entries of the preloaded tree `key` at exactly the paths `wanted`, as the per-call
+    commands give them: no directory, and at a commit a symlink's size (`ls-tree -l` gives
+    it; a file's is read with its content, and `ls-files -s` gives none)."""
+    listing = repo.listings[key]
+    found: dict[str, tuple[str, str, int | None]] = {}
+    for path in wanted:
+        if path in listing:
+            mode, obj = listing[path]
+            if mode == MODE_TREE:
+                continue
+            linked = mode == MODE_SYMLINK and key is not None
+            size = repo.git.get_object_header(obj)[2] if linked else None
+            found[path] = (mode, obj, size)
+    return found
 
 
 def _glob_escape(text: str) -> str:
@@ -193,8 +263,14 @@ def read_directory_entries(
         parent, _, name = path.rpartition("/")
         return parent in wanted and name.lower().endswith(ends) and path not in skip
 
+    key = rev if rev is None or SHA_RE.fullmatch(rev) else rev_parse(repo, rev)
+    if (children := _children(repo, key)) is not None:
+        # In the index the `:(glob)` pathspecs below match the lower-cased suffix as it is.
+        paths = [p for d in wanted for p in children.get(d, ())
+                 if keep(p) and (key is not None or p.endswith(ends))]
+        return _fill(repo, _exact(repo, key, paths), max_bytes)
     found: dict[str, tuple[str, str, int | None]] = {}
-    if rev is None:
+    if key is None:
         specs = [
             f":(glob){_glob_escape(d) + '/' if d else ''}*{suffix}"
             for d in sorted(wanted)
@@ -210,9 +286,8 @@ def read_directory_entries(
             if stage == b"0":
                 found[path] = (mode.decode(), obj.decode(), None)
         return _fill(repo, found, max_bytes)
-    sha = rev if SHA_RE.fullmatch(rev) else rev_parse(repo, rev)
     specs = [f"{d}/" if d else "./" for d in sorted(wanted)]
-    raw = run_git(repo, "ls-tree", "-l", "-z", "--full-tree", sha, "--", *specs)
+    raw = run_git(repo, "ls-tree", "-l", "-z", "--full-tree", key, "--", *specs)
     for record in raw.split(b"\x00"):
         meta, _, name = record.partition(b"\t")
         path = decode(name)
@@ -289,9 +364,12 @@ def grep_files(
 def list_files(repo: Repo, rev: str | None) -> list[str]:
     """Every file path (posix, sorted) in the tree of commit `rev`, or in the index when `rev`
     is None: one `git ls-tree -r` (`git ls-files`). Raises `GitError` for an unknown `rev`."""
-    if rev is None:
+    key = rev if rev is None or SHA_RE.fullmatch(rev) else rev_parse(repo, rev)
+    if (listing := repo.listings.get(key)) is not None:
+        return sorted([*(p for p, (mode, _) in listing.items() if mode != MODE_TREE),
+                       *(repo.unmerged if key is None else ())])
+    if key is None:
         raw = run_git(repo, "ls-files", "-z", "--full-name")
     else:
-        sha = rev if SHA_RE.fullmatch(rev) else rev_parse(repo, rev)
-        raw = run_git(repo, "ls-tree", "-r", "-z", "--name-only", "--full-tree", sha)
+        raw = run_git(repo, "ls-tree", "-r", "-z", "--name-only", "--full-tree", key)
     return sorted(decode(r) for r in raw.split(b"\x00") if r)

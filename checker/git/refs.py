@@ -170,7 +170,7 @@ def git_identity(repo: Repo) -> tuple[str, str]:
 
 
 def head_commit_sha(repo: Repo) -> str | None:
-    """HEAD's commit sha, None on an unborn branch (one `git rev-parse`)."""
+    """HEAD's commit sha, None on an unborn branch (`Repo.head.sha`)."""
     return repo.head.sha()
 
 

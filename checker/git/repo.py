@@ -190,11 +190,13 @@ class Head:
         self._git = git
 
     def sha(self) -> str | None:
-        """The commit HEAD names, None when there is none (one `git rev-parse`)."""
-        status, out, _ = self._git.execute([GIT, "rev-parse", "--verify", "--quiet",
-                                            "HEAD^{commit}"],
-                                           with_extended_output=True, with_exceptions=False)
-        return out.strip() if status == 0 and out.strip() else None
+        """The commit HEAD names, None when there is none (asked of the repository's
+        persistent `cat-file --batch-check` session, which every run starts anyway)."""
+        try:
+            sha, kind, _ = self._git.get_object_header("HEAD^{commit}")
+        except ValueError:  # "missing": an unborn branch
+            return None
+        return sha if kind == "commit" else None
 
     def is_valid(self) -> bool:
         return self.sha() is not None
@@ -242,6 +244,14 @@ class Repo:
             raise InvalidGitRepositoryError(str(start))
         self.git = Git(self.working_tree_dir or self.git_dir)
         self.head = Head(self.git)
+        #: Whole-tree listings kept for the run (`git.objects.preload_listing`): a commit's
+        #: full sha, or None for the index -> path -> (mode, object id).
+        self.listings: dict[str | None, dict[str, tuple[str, str]]] = {}
+        #: Paths with unmerged (stage 1-3) index entries, once per entry, when the index is
+        #: preloaded.
+        self.unmerged: list[str] = []
+        #: A preloaded listing's paths by parent directory, built when first asked for.
+        self.listing_dirs: dict[str | None, dict[str, list[str]]] = {}
 
     def close(self) -> None:
         """Stop the repository's `cat-file` processes."""
