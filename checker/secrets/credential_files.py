@@ -18,6 +18,8 @@ so a real password is a `Hit` and `changeme` or `*` is not.
   https://learn.microsoft.com/en-us/dotnet/framework/data/adonet/connection-string-syntax),
   wherever it stands on a line: under .NET's `ConnectionStrings` the JSON key names the
   database, not the password.
+- An Apache or nginx basic-auth user file (`.htpasswd`): one `user:hash` entry per line, `#`
+  comments (`checker.secrets.htpasswd`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from collections.abc import Sequence
 from pathlib import PurePosixPath
 
 from checker.secrets.hardcoded import COMMENT_ONLY, Hit, keyed_value
+from checker.secrets.htpasswd import htpasswd_hit, htpasswd_path
 
 #: PostgreSQL password file names.
 PGPASS_NAMES = frozenset({".pgpass", "pgpass", "pgpass.conf"})
@@ -51,12 +54,17 @@ _CONNECTION_PASSWORD = re.compile(
 
 def credential_file_hits(path: str, lines: Sequence[str]) -> list[Hit]:
     """The passwords of `lines` (a file at repository path `path` read for secret material):
-    `.pgpass` entries, Maven `settings.xml` elements, and connection-string passwords in any
-    such file, in line order, each (line, value) once."""
+    `.pgpass` entries, Maven `settings.xml` elements, `.htpasswd` entries, and connection-string
+    passwords in any other such file, in line order, each (line, value) once."""
     name = PurePosixPath(path).name.lower()
+    htpasswd = htpasswd_path(path)
     out: list[Hit] = []
     for number, line in enumerate(lines, start=1):
         if COMMENT_ONLY.match(line):
+            continue
+        if htpasswd:
+            entry = htpasswd_hit(number, line)
+            out.extend([entry] if entry is not None else [])
             continue
         if name in PGPASS_NAMES:
             fields = _split_pgpass(line)
