@@ -7,7 +7,8 @@ instructions, `.cursor/`, `.cursorrules`, `.vscode/settings.json`, `copilot-setu
 `.pre-commit-config.yaml`, git hooks in `.husky/`/`.githooks/`, a `package.json` naming
 `core.hooksPath`, `devcontainer.json`, `.envrc`; other agents' `.aider.conf.yml`,
 `.windsurfrules`, `.clinerules`, `AGENT.md`, `opencode.json`, `.gemini/`, Copilot prompt files,
-`.claude/` commands) or a file the job that runs nhi-gate executes before its check
+`.claude/` commands, a commit message template `.gitmessage`) or a file the job that runs
+nhi-gate executes before its check
 (`parsers.gate_job`: a local action, a script, a makefile, a `package.json`; kind `gate-job`;
 also what its `pip install` installs from, and the scripts a GitLab CI job that runs nhi-gate
 runs), or a GitLab CI file whose change reaches that job (`parsers.gitlab_gate`; kind

@@ -51,6 +51,14 @@ Which files (`steering_kind`), each a convention its tool documents (kind: paths
   `.github/chatmodes/*.chatmode.md` (custom chat modes);
   https://code.visualstudio.com/docs/copilot/customization/prompt-files ,
   https://code.visualstudio.com/docs/copilot/chat/chat-modes
+- `commit-template`: `.gitmessage`, `.gitmessage.txt`, `.git-commit-template`,
+  `.git-commit-template.txt` anywhere: a commit message template (`git config commit.template`,
+  https://git-scm.com/docs/git-config#Documentation/git-config.txt-committemplate) whose text
+  starts every message written in the editor, so a trailer planted there (`Requested-by:`,
+  `Approved-by:`, `Co-authored-by:`) lands in later commits; git drops its `#` lines
+  (`core.commentChar`, https://git-scm.com/docs/git-commit#_discussion). A pull request template
+  (`.github/pull_request_template.md`) is not one: the PR body only ever raises a commit's
+  actor (`checker.provenance.channels`) and approves nothing.
 - more agents' rule files, all prose: `AGENTS.override.md` (Codex,
   https://github.com/openai/codex/blob/main/docs/getting-started.md#memory-with-agentsmd),
   `QWEN.md` (Qwen Code, https://qwenlm.github.io/qwen-code-docs/en/cli/configuration/),
@@ -66,7 +74,9 @@ Which files (`steering_kind`), each a convention its tool documents (kind: paths
 
 What is recorded (`steering_facts`), as a set of strings per revision:
 
-- `attribution:...`: what decides who a commit says wrote it. In JSON settings, every key path
+- `attribution:...`: what decides who a commit says wrote it, who asked for it and who approved
+  it. In a commit template, every trailer-shaped line (`Key: value`) below its subject line
+  that is not a `#` comment; in JSON settings, every key path
   (with its value) that names co-authoring, trailers, attribution or sign-off, or sets a
   `GIT_AUTHOR_*`/`GIT_COMMITTER_*` variable; in TOML, such `key = value` lines (with their
   table); in prose and workflow files, every line that mentions them (`Co-authored-by`,
@@ -108,7 +118,8 @@ _BY_NAME = {
     ".clinerules": "cline", "opencode.json": "opencode", "opencode.jsonc": "opencode",
     "AGENTS.override.md": "agents-md", "QWEN.md": "rules", "CONVENTIONS.md": "rules",
     ".rules": "rules", ".goosehints": "rules", ".augment-guidelines": "rules",
-    ".roomodes": "rules",
+    ".roomodes": "rules", ".gitmessage": "commit-template", ".gitmessage.txt": "commit-template",
+    ".git-commit-template": "commit-template", ".git-commit-template.txt": "commit-template",
 }
 #: Kinds by a folder the file is under, anywhere in the repository (`.cursor/rules/x.mdc`).
 _BY_FOLDER = {".cursor": "cursor", ".windsurf": "windsurf", ".clinerules": "cline",
@@ -119,10 +130,12 @@ _BY_FOLDER = {".cursor": "cursor", ".windsurf": "windsurf", ".clinerules": "clin
 _ATTRIBUTION = re.compile(
     r"co-?authored|co[-_]?author|trailer|attribution|sign-?off|signed-off-by|"
     r"GIT_(?:AUTHOR|COMMITTER)_|user\.(?:name|email)|--author\b|--no-verify|hookspath|"
-    r"generated with|\battribute-|git-commit-verify",
+    r"generated with|\battribute-|git-commit-verify|requested-by|approved-by",
     re.IGNORECASE,
 )
 _GATE = re.compile(r"nhi-gate", re.IGNORECASE)
+#: A git trailer line (`Key: value`; https://git-scm.com/docs/git-interpret-trailers).
+_TRAILER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*[ \t]*:[ \t]*\S")
 #: JSON-with-comments tokens: a string (kept) or a comment (dropped), then, once comments are
 #: gone, a string (kept) or a comma before a closing bracket (dropped).
 _JSONC_COMMENT = re.compile(r'("(?:[^"\\\n]|\\.)*")|//[^\n]*|/\*.*?\*/', re.DOTALL)
@@ -176,6 +189,8 @@ def steering_facts(path: str, blob: bytes | None) -> Facts | None:
         return _pre_commit(text, path)
     if kind == "aider":
         return _yaml(text, path)
+    if kind == "commit-template":
+        return _commit_template(text)
     if kind in ("devcontainer", "vscode", "opencode", "gemini") and lower.endswith(
             (".json", ".jsonc")):
         return _json(strip_jsonc(text))
@@ -210,6 +225,17 @@ def _lines(text: str) -> Facts:
             out.add(f"attribution:{norm}")
         if _GATE.search(norm):
             out.add(f"mention:{norm}")
+    return frozenset(out)
+
+
+def _commit_template(text: str) -> Facts:
+    """The facts of a commit message template: its lines' (`_lines`), and each trailer-shaped
+    line below the subject that git keeps (not a `#` comment) as an `attribution:` fact."""
+    out = set(_lines(text))
+    kept = [" ".join(line.split()) for line in text.split("\n")
+            if not line.lstrip().startswith("#")]
+    subject = next((i for i, line in enumerate(kept) if line), len(kept))
+    out.update(f"attribution:{line}" for line in kept[subject + 1:] if _TRAILER.match(line))
     return frozenset(out)
 
 

@@ -33,6 +33,9 @@ Facets (`type` -> the rule that judges it; `secret_sinks` holds the fact, never 
 - INI files (`.ini`, `.cfg`, `.conf`, `.pypirc`, `.s3cfg`, `.boto`; format `secret_values`):
   line by line as above, a `;` comment line read as a `#` one (`config_values.ini_lines`); in
   a `.cfg`/`.conf` file a password-named key's literal must be random like any secret's.
+- .NET `appsettings*.json` (format `secret_values`): also each string value by its key path
+  (`checker.secrets.appsettings`: `Jwt:SigningKey`, a `Key` under a `Jwt` section), a
+  value the line-by-line reading already reported not twice.
 - Terraform state (`terraform.tfstate`, `*.tfstate`, `*.tfstate.backup`; format
   `terraform_state`): `terraform_state`, the whole file, and nothing else (state holds every
   resource attribute in plain text, so the file is the finding, not each value in it).
@@ -87,6 +90,7 @@ from checker.decode import decode
 from checker.model import ParseProblem, ParseResult, SourceFile
 from checker.parsers import TOKENS
 from checker.parsers.kubernetes.key_names import key_name_fields
+from checker.secrets.appsettings import appsettings_hits, appsettings_path
 from checker.secrets.ci_sinks import github, gitlab
 from checker.secrets.config_values import (
     environment_hits,
@@ -146,6 +150,10 @@ def scan(source: SourceFile, fmt: str, hcl: LoadedHcl | None = None) -> ParseRes
         out.extend(o for hit in credential_file_hits(source.path, lines)
                    if ((o := hardcoded_object(source.path, hit)).location.start_line,
                        o.address) not in seen)
+    if fmt == "secret_values" and appsettings_path(source.path):  # `Jwt:Key` nested below
+        said = {(o.location.start_line, o.address.rsplit("…", 1)[-1]) for o in out}
+        out.extend(hardcoded_object(source.path, hit) for hit in appsettings_hits(text)
+                   if (hit.line, hit.redacted.rsplit("…", 1)[-1]) not in said)
     if fmt == "terraform":
         out.extend(terraform(source.path, text, lines, hcl))
     elif fmt == "github_actions":

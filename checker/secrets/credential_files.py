@@ -17,7 +17,11 @@ so a real password is a `Hit` and `changeme` or `*` is not.
 - A connection string's `Password=`/`Pwd=` part (ADO.NET and ODBC keyword syntax,
   https://learn.microsoft.com/en-us/dotnet/framework/data/adonet/connection-string-syntax),
   wherever it stands on a line: under .NET's `ConnectionStrings` the JSON key names the
-  database, not the password.
+  database, not the password. An Azure Service Bus or Event Hubs connection string's
+  `SharedAccessKey=` part is its key
+  (https://learn.microsoft.com/en-us/azure/service-bus-messaging/service-bus-sas).
+- An Apache or nginx basic-auth user file (`.htpasswd`): one `user:hash` entry per line, `#`
+  comments (`checker.secrets.htpasswd`).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from collections.abc import Sequence
 from pathlib import PurePosixPath
 
 from checker.secrets.hardcoded import COMMENT_ONLY, Hit, keyed_value
+from checker.secrets.htpasswd import htpasswd_hit, htpasswd_path
 
 #: PostgreSQL password file names.
 PGPASS_NAMES = frozenset({".pgpass", "pgpass", "pgpass.conf"})
@@ -48,15 +53,23 @@ _AUTH_DIRECTIVE = re.compile(
 _CONNECTION_PASSWORD = re.compile(
     r"""(?i)(?:^|[;"'\s])(?:password|pwd)\s*=\s*(?P<value>[^;"'\r\n]+)""")
 
+_CONNECTION_KEY = re.compile(
+    r"""(?i)(?:^|[;"'\s])(?P<key>SharedAccessKey)\s*=\s*(?P<value>[^;"'\r\n]+)""")
+
 
 def credential_file_hits(path: str, lines: Sequence[str]) -> list[Hit]:
     """The passwords of `lines` (a file at repository path `path` read for secret material):
-    `.pgpass` entries, Maven `settings.xml` elements, and connection-string passwords in any
-    such file, in line order, each (line, value) once."""
+    `.pgpass` entries, Maven `settings.xml` elements, `.htpasswd` entries, and connection-string
+    passwords in any other such file, in line order, each (line, value) once."""
     name = PurePosixPath(path).name.lower()
+    htpasswd = htpasswd_path(path)
     out: list[Hit] = []
     for number, line in enumerate(lines, start=1):
         if COMMENT_ONLY.match(line):
+            continue
+        if htpasswd:
+            entry = htpasswd_hit(number, line)
+            out.extend([entry] if entry is not None else [])
             continue
         if name in PGPASS_NAMES:
             fields = _split_pgpass(line)
@@ -69,6 +82,9 @@ def credential_file_hits(path: str, lines: Sequence[str]) -> list[Hit]:
                     out.extend(_hit(number, value))
         for match in _CONNECTION_PASSWORD.finditer(line):
             out.extend(_hit(number, match.group("value").strip()))
+        for match in _CONNECTION_KEY.finditer(line):
+            hit = keyed_value(number, match.group("key"), match.group("value").strip())
+            out.extend([hit] if hit is not None else [])
         if (nginx := _NGINX_SET.match(line)) is not None:  # credential-named keys only
             hit = keyed_value(number, nginx.group("key"), nginx.group("value"))
             out.extend([hit] if hit is not None else [])

@@ -113,12 +113,14 @@ _HELM_VALUES = re.compile(r"^(?:[\w.-]+[.-])?values(?:[.-][\w.-]+)?\.ya?ml$")
 #: s3cmd's `.s3cfg` (`access_key`/`secret_key`, https://s3tools.org/kb/item14.htm) and boto's
 #: `~/.boto` (https://github.com/boto/boto/blob/develop/docs/source/boto_config_tut.rst), both INI;
 #: PostgreSQL's `.pgpass`, Maven's `settings.xml` and .NET's `appsettings*.json` (read by
-#: `checker.secrets.credential_files`).
+#: `checker.secrets.credential_files`); Apache's and nginx's basic-auth user file `.htpasswd`
+#: (https://httpd.apache.org/docs/2.4/programs/htpasswd.html, read by `checker.secrets.htpasswd`).
 CREDENTIAL_NAMES = frozenset({"id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk",
                               "id_ed25519_sk", ".npmrc", ".pypirc", "credentials",
                               ".dockerconfigjson", ".netrc", "_netrc", ".s3cfg", ".boto",
-                              ".pgpass", "pgpass", "pgpass.conf", "settings.xml"})
-CREDENTIAL_SUFFIXES = (".pem", ".key", ".p8")
+                              ".pgpass", "pgpass", "pgpass.conf", "settings.xml",
+                              ".htpasswd", "htpasswd"})
+CREDENTIAL_SUFFIXES = (".pem", ".key", ".p8", ".htpasswd")
 _DOCKER_CONFIG = ".docker/config.json"
 #: .NET configuration (https://learn.microsoft.com/en-us/aspnet/core/fundamentals/configuration/).
 _APPSETTINGS = re.compile(r"^appsettings(?:\.[\w-]+)?\.json$")
