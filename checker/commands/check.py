@@ -168,6 +168,9 @@ def read_range(args: argparse.Namespace, worker: ParseWorker | None) -> Iterator
         if getattr(args, "pre_push", False) and not (args.base or args.head):
             ev_base, ev_head = pre_push_range(repo)
         base, head = git.resolve_range(repo, args.base or ev_base, args.head or ev_head)
+        # Both trees are asked many questions below: one listing of each serves them.
+        git.preload_listing(repo, base)
+        git.preload_listing(repo, head)
         branch = head_branch(repo, args, head, args.head or ev_head)
         config = config_at(repo, base, args)
         changeset = with_ai_notes(repo, git.build_changeset(
