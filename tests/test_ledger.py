@@ -212,3 +212,24 @@ def test_reviews_of_the_pull_request_with_a_token(
     rows = json.loads(capsys.readouterr().out)["identities"]
     assert rows[0]["approval"]["reviews"] == [
         {"login": "bob", "user_type": "User", "state": "APPROVED", "commit_id": sha}]
+
+
+def test_a_workload_is_recorded_as_a_workload(make_repo: Callable[..., GitRepo], tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """A Deployment or an EC2 instance is kept as a `workload` row (as `inventory` shows it),
+    not as the role binding that links it to the identity it runs as."""
+    repo = make_repo()
+    deploy = SA + ("---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n"
+                   "  namespace: apps\nspec:\n  template:\n    spec:\n"
+                   "      serviceAccountName: ci\n      containers:\n        - name: web\n"
+                   "          image: nginx\n")
+    ec2 = ('resource "aws_instance" "web" {\n  ami = "ami-1"\n'
+           '  iam_instance_profile = "web-profile"\n}\n')
+    repo.commit({".nhi-gate.yaml": CONFIG, "k8s/web.yaml": deploy, "ec2.tf": ec2},
+                author=COPILOT, message="Add the web workloads")
+    assert main(["ledger", str(repo.path), "--db", str(tmp_path / "l.sqlite"),
+                 "--format", "json"]) == 0
+    kinds = {r["address"]: r["kind"] for r in json.loads(capsys.readouterr().out)["identities"]}
+    assert kinds["Deployment/apps/web"] == "workload"
+    assert kinds["aws_instance.web"] == "workload"
+    assert kinds["ServiceAccount/apps/ci"] == "service_account"

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from checker.errors import NhiGateError
+from checker.ledger.rows import is_workload
 from checker.model import IdentityObject, ParseProblem
 
 SCHEMA_VERSION = "1"
@@ -169,7 +170,8 @@ class Ledger:
             "INSERT OR REPLACE INTO identities (identity_id, kind, platform, type, address,"
             " created_commit, created_date, created_actor_kind, created_agent, created_by,"
             " status, approved, approval) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'live', ?, ?)",
-            (ident, obj.kind, obj.platform, obj.type, obj.address, actor.commit, actor.date,
+            (ident, "workload" if is_workload(obj) else obj.kind, obj.platform, obj.type,
+             obj.address, actor.commit, actor.date,
              actor.actor_kind, actor.agent, json.dumps(actor.as_row()),
              int(actor.approval is not None), approval))
         self.place(ident, obj, columns)
