@@ -29,6 +29,7 @@ FILES = {
     ".s3cfg": f"[default]\nhost_base = s3.amazonaws.com\nsecret_key = {PASSWORD}\n",
     "deploy/nginx.conf": ("server {\n  location / {\n    proxy_set_header Authorization "
                           f'"Bearer {PASSWORD}";\n  }}\n}}\n', 3),
+    "backup/rclone.conf": f"[nas]\ntype = sftp\npass = {PASSWORD}\n",
 }
 
 
@@ -55,6 +56,7 @@ def test_an_agent_committing_a_credential_file_blocks(
     ("settings.xml", "<password>${env.NEXUS_PASSWORD}</password>\n"),
     ("appsettings.json", '{"Main": "Server=db;Password=changeme;"}\n'),
     ("appsettings.json", '{"Main": "Server=db;Password=${DB_PASSWORD};"}\n'),
+    ("rclone.conf", "[nas]\ntype = sftp\npass =\nuser = deploy\n"),
 ])  # fmt: skip
 def test_placeholders_references_and_encrypted_values_are_no_secret(path: str,
                                                                     text: str) -> None:
@@ -82,8 +84,9 @@ def test_an_authorization_header_directive_is_read_and_a_variable_is_not() -> No
     ("settings.xml", f"<sonar.token>{PASSWORD}</sonar.token>"),
     ("deploy/pgpass", f"db:5432:app:app:{PASSWORD}"),
     ("nginx.conf", f'    set $api_token "{PASSWORD}";'),
+    ("rclone.conf", f'token = {{"access_token":"{PASSWORD}","token_type":"Bearer"}}'),
 ], ids=["maven-cdata", "maven-namespace", "maven-gpg-property", "maven-token-property",
-        "pgpass-without-dot", "nginx-set"])  # fmt: skip
+        "pgpass-without-dot", "nginx-set", "rclone-oauth-token"])  # fmt: skip
 def test_more_credential_file_forms(path: str, line: str) -> None:
     (hit,) = credential_file_hits(path, [line])
     assert hit.line == 1 and PASSWORD not in hit.redacted

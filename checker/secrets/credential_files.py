@@ -22,6 +22,10 @@ so a real password is a `Hit` and `changeme` or `*` is not.
   (https://learn.microsoft.com/en-us/azure/service-bus-messaging/service-bus-sas).
 - An Apache or nginx basic-auth user file (`.htpasswd`): one `user:hash` entry per line, `#`
   comments (`checker.secrets.htpasswd`).
+- rclone's `rclone.conf`: a remote's `pass`, `password2` and `key_file_pass` are stored
+  obscured, which rclone reverses without any key (https://rclone.org/commands/rclone_obscure/),
+  so an obscured value is the password; `token` holds the OAuth token as JSON, whose
+  `access_token` and `refresh_token` are credentials (https://rclone.org/docs/#config-file).
 """
 
 from __future__ import annotations
@@ -53,13 +57,19 @@ _AUTH_DIRECTIVE = re.compile(
 _CONNECTION_PASSWORD = re.compile(
     r"""(?i)(?:^|[;"'\s])(?:password|pwd)\s*=\s*(?P<value>[^;"'\r\n]+)""")
 
+#: rclone's config file, and its keys that hold an obscured password.
+RCLONE_CONFIG = frozenset({"rclone.conf"})
+_RCLONE_PASSWORD = re.compile(r"^\s*(?P<key>pass|password2|key_file_pass)\s*=\s*(?P<value>\S+)")
+_RCLONE_TOKEN = re.compile(r'"(?P<key>access_token|refresh_token)"\s*:\s*"(?P<value>[^"]+)"')
+
 _CONNECTION_KEY = re.compile(
     r"""(?i)(?:^|[;"'\s])(?P<key>SharedAccessKey)\s*=\s*(?P<value>[^;"'\r\n]+)""")
 
 
 def credential_file_hits(path: str, lines: Sequence[str]) -> list[Hit]:
     """The passwords of `lines` (a file at repository path `path` read for secret material):
-    `.pgpass` entries, Maven `settings.xml` elements, `.htpasswd` entries, and connection-string
+    `.pgpass` entries, Maven `settings.xml` elements, `.htpasswd` entries, `rclone.conf`
+    passwords and tokens, and connection-string
     passwords in any other such file, in line order, each (line, value) once."""
     name = PurePosixPath(path).name.lower()
     htpasswd = htpasswd_path(path)
@@ -75,6 +85,12 @@ def credential_file_hits(path: str, lines: Sequence[str]) -> list[Hit]:
             fields = _split_pgpass(line)
             if len(fields) == 5:
                 out.extend(_hit(number, _unescape(fields[4])))
+        elif name in RCLONE_CONFIG:
+            if (obscured := _RCLONE_PASSWORD.match(line)) is not None:
+                out.extend(_hit(number, obscured.group("value")))
+            for match in _RCLONE_TOKEN.finditer(line):
+                hit = keyed_value(number, match.group("key"), match.group("value"))
+                out.extend([hit] if hit is not None else [])
         elif name in MAVEN_SETTINGS:
             for match in _XML_SECRET.finditer(line):
                 value = match.group(2) if match.group(2) is not None else match.group(3)
