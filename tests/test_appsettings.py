@@ -93,3 +93,9 @@ def test_a_service_bus_shared_access_key_is_a_credential() -> None:
     assert [(h.line, h.key) for h in credential_file_hits("appsettings.json", [line])] == [
         (1, "SharedAccessKey")]
     assert credential_file_hits("appsettings.json", [line.replace(sas, "<key>")]) == []
+
+
+def test_a_value_that_describes_the_key_is_no_secret() -> None:
+    """`"SigningKey": "base64-encoded-512-bit-key"` documents what belongs there."""
+    text = '{\n  "Jwt": { "SigningKey": "base64-encoded-512-bit-key" }\n}\n'
+    assert appsettings_hits(text) == []

@@ -156,9 +156,33 @@ def shell_default(value: str) -> str | None:
     return found.group("default") if found else None
 
 
+#: The words of a value that describes the secret it stands for (`base64-encoded-512-bit-key`,
+#: `a-long-random-string`, `32-character-secret`): every `-`/`_`/`.`/space-separated part is
+#: one of these or a number.
+_DESCRIPTION_WORDS = frozenset({
+    "a", "an", "the", "of", "for", "with", "at", "least", "min", "minimum", "long", "length",
+    "strong", "secure", "random", "generated", "string", "value", "base64", "hex", "encoded",
+    "bit", "bits", "byte", "bytes", "char", "chars", "character", "characters", "key", "keys",
+    "secret", "token", "password", "signing", "encryption", "jwt", "hmac", "aes", "sha256",
+    "api", "private", "public", "put", "use", "here", "and",
+})
+_DESCRIPTION_SPLIT = re.compile(r"[-_. ]+")
+
+
+def describes_itself(value: str) -> bool:
+    """True when `value` is a phrase of three or more parts that only describes a secret
+    (`base64-encoded-512-bit-key`): each part is a description word (`_DESCRIPTION_WORDS`) or
+    a number, and at least two are words. Nothing random is left to be a secret."""
+    parts = [p.lower() for p in _DESCRIPTION_SPLIT.split(value.strip()) if p]
+    words = [p for p in parts if not p.isdigit()]
+    return (len(parts) >= 3 and len(words) >= 2
+            and all(p in _DESCRIPTION_WORDS for p in words))
+
+
 def placeholder_word(value: str) -> bool:
     """True when `value` (stripped) says it is no secret: empty, a placeholder word, a
-    reference or template, or at most two distinct characters. A key-shaped value whose only
+    reference or template, a description of a secret (`describes_itself`), or at most two
+    distinct characters. A key-shaped value whose only
     placeholder word is `example` (`AKIAIOSFODNN7EXAMPLE`) is judged by `documented_example`
     instead, so this says False for it. A value whose placeholder words leave a random rest
     (`random_rest`: `changeme-8fbpaxmaL2fS-C-wK5mDiFlz`) is no placeholder, and a shell default
@@ -167,7 +191,7 @@ def placeholder_word(value: str) -> bool:
     default = shell_default(v)
     if default is not None:
         return placeholder_word(default)
-    if not v or REFERENCE.search(v) or len(set(v)) <= 2:
+    if not v or REFERENCE.search(v) or len(set(v)) <= 2 or describes_itself(v):
         return True
     words = list(_WORD.finditer(v))
     if words and all(m.group().lower() == "example" for m in words) and _KEY_SHAPED.fullmatch(v):
