@@ -8,6 +8,8 @@
   `detect-secrets scan --all-files` on the same files (the detect-secrets of nhi-gate's venv);
 - (c busy) the five-file `hook` with every other core kept busy by spinning processes this
   module starts and stops;
+- (a both render) the full scan with Checkov's `helm` and `kustomize` frameworks added, so both
+  tools render the kustomizations and charts they find (when helm and kubectl are on PATH);
 - (a no renderer) the full scan with `helm` and `kubectl` off PATH (nothing rendered), to tell
   the renderers' share of (a).
 """
@@ -64,7 +66,8 @@ def peer_rows(
     pair: Callable[..., str], nhi: Sequence[str], corpus: Path, reps: int, zizmor: str | None,
     hook_repo: Path | None, hook_names: Sequence[str], checkov_cmd: Callable[..., list[str] | None],
 ) -> list[str]:
-    """The (e), (f), (c busy) and (a no renderer) rows, in the format of `bench.pair`."""
+    """The (e), (f), (c busy), (a both render) and (a no renderer) rows, in the format of
+    `bench.pair`."""
     rows: list[str] = []
     workflows = corpus / "github-actions"
     if zizmor and workflows.is_dir():
@@ -87,9 +90,15 @@ def peer_rows(
                              f"{small_reps})", [*nhi, "hook"],
                              checkov_cmd(*[x for n in hook_names for x in ("-f", n)]),
                              small_reps, cwd=hook_repo))
-    bare = path_without(("helm", "kubectl", "kustomize"))
     real = corpus / "real-repos"
     ck = checkov_cmd("-d", str(real))
+    if ck and shutil.which("kubectl") and shutil.which("helm"):
+        # nhi-gate renders the kustomizations and charts it finds; Checkov does too only with
+        # its helm and kustomize frameworks (the framework list ends `ck`).
+        rows.append(pair("(a both render) scan real-repos, Checkov also with its helm and "
+                         "kustomize frameworks", [*nhi, "scan", str(real)],
+                         [*ck, "helm", "kustomize"], reps))
+    bare = path_without(("helm", "kubectl", "kustomize"))
     rows.append(pair("(a no renderer) scan real-repos, helm/kubectl off PATH for both",
                      ["env", f"PATH={bare}", *nhi, "scan", str(real)],
                      ["env", f"PATH={bare}", *ck] if ck else None, reps))
