@@ -17,8 +17,9 @@ and peak RSS (`os.wait4` ru_maxrss: the largest single process of the tool's pro
 Cases: (a) full scan of ../shared/corpus/real-repos, (b) each real repo alone, (c) a five-file
 pre-commit change (`nhi-gate hook` in a temp repo with the files staged vs `checkov -f`), (d) a
 PR-sized `check` (50 changed files over 20 commits; Checkov: `-d` on the 50 files), then the
-peers and cases of `peers.py`: (e) zizmor, (f) detect-secrets, (c busy), (a both render), (a no renderer). Then the
-in-process effect of each optimisation, and growth with files and commits.
+peers and cases of `peers.py`: (e) zizmor, (f) detect-secrets, (c busy), (a both render),
+(a no renderer). Then the in-process effect of each optimisation, and growth with files and
+commits.
 """
 
 from __future__ import annotations
