@@ -133,8 +133,9 @@ class _Side:
         raw.update(extra)
         out = render_chart_files(root, raw, values, limits_of(self.config),
                                  self.config.helm_binary)
-        inputs = (use.owner, *(p for p, configs in where.configs.items() for c in configs
-                               for ref, _ in use.refs if ref.split("/")[2] == c.ref.split("/")[2]))
+        inputs = (use.owner, *(p for _, p in use.files),
+                  *(p for p, configs in where.configs.items() for c in configs
+                    for ref, _ in use.refs if ref.split("/")[2] == c.ref.split("/")[2]))
         return replace(out, owner=use.owner, documents=tuple(
             replace(d, inputs=tuple(dict.fromkeys([*d.inputs, *inputs])))
             for d in out.documents))
