@@ -134,9 +134,10 @@ def test_dollar_values_paths() -> None:
         "envs/a.yaml", "")
     assert repository_path("../../envs/a.yaml", "charts/web", chart, sources) == (
         "envs/a.yaml", "")
-    assert repository_path("$cfg/a.yaml", "charts/web", chart, sources)[0] == ""
-    assert "another repository" in repository_path("$cfg/a.yaml", "charts/web", chart,
-                                                    sources)[1]
+    path, why = repository_path("$cfg/a.yaml", "charts/web", chart, sources)
+    assert path == "a.yaml"  # kept as an input, not computed
+    assert why.startswith("value file `$cfg/a.yaml` is read from another repository")
+    assert repository_path("$values/../x.yaml", "charts/web", chart, sources)[0] == ""
     assert "names no source" in repository_path("$nope/a.yaml", "charts/web", chart,
                                                  sources)[1]
     assert repository("ssh://git@github.com/corp/deploy.git/") == "github.com/corp/deploy"
@@ -172,3 +173,38 @@ def test_file_parameters_are_read_as_files() -> None:
                               {"charts/web/Chart.yaml"})
     assert use.files == (("a.b", "charts/web/f.txt"), ("c", "e.txt"))
     assert use.problem == ""
+
+
+REMOTE = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: web
+  namespace: argocd
+spec:
+  project: web
+  destination: {server: https://kubernetes.default.svc, namespace: web}
+  sources:
+  - repoURL: https://charts.example.com
+    chart: web
+    targetRevision: 1.2.0
+    helm:
+      valueFiles:
+      - $values/envs/prod/web.yaml
+  - repoURL: https://github.com/corp/deploy.git
+    ref: values
+"""
+
+
+@pytest.mark.parametrize(("author", "code", "level"), [(AGENT, 1, "error"), (HUMAN, 0, "note")])
+def test_a_dollar_values_file_of_a_chart_from_elsewhere_fails_closed(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        author: tuple[str, str], code: int, level: str) -> None:
+    """No chart here: Argo CD renders a chart nhi-gate does not hold with this file."""
+    got, findings = run(make_repo, {"apps/web.yaml": REMOTE, ENV: OFF}, {ENV: ON}, author,
+                        capsys)
+    assert got == code
+    assert _rows(findings) == {("NHI107", None, ENV, 1, author == AGENT)}
+    assert findings[0]["level"] == level
+    assert ("value file `$values/envs/prod/web.yaml` feeds the chart `web` of "
+            "https://charts.example.com") in findings[0]["message"]

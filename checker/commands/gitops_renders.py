@@ -246,8 +246,8 @@ def _anchors(pair: list[ChartUse | None], head: Side, base: Side | None,
 def changed_inputs(use: ChartUse, where: Side, changed: Collection[str]) -> list[str]:
     """The `changed` files among the inputs of `use` at `where`: its owner, values files, the
     files holding its ConfigMaps, the chart's files."""
-    if not use.chart:  # a generated Application that could not be computed
-        return [use.owner] if use.owner in changed else []
+    if not use.chart:  # not computed: a generated Application, a chart from elsewhere
+        return sorted({use.owner, *use.reads}.intersection(changed))
     root = posixpath.dirname(use.chart)
     inputs = {use.owner, *use.values, *(p for _, p in use.files), *use.reads,
               *under(root, where.ordered)}

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from checker.safeyaml import YValue
 
@@ -23,19 +23,24 @@ def repository_path(text: str, root: str, source: Mapping[str, YValue],
     """(path in this repository, why it is not computed: "" when it is) of a value file or
     file parameter `text` of the Application `source` whose chart is at `root`, among the
     Application's `sources` (a `$<ref>/` prefix names another source's root; module doc).
-    The path is "" when the file is not one of this repository."""
+    The path is "" when it cannot be one of this repository; with a reason, the path is the
+    file of this repository it may be (another spelling of this repository's URL, another
+    revision), for the caller to keep as an input."""
     if text.startswith("$"):
         ref, _, rest = text[1:].partition("/")
         named = [s for s in sources if isinstance(s, dict) and s.get("ref") == ref]
         if not named or not rest:
             return "", f"value file `{text}` names no source `ref: {ref}`"
         other = named[0]
-        if repository(other.get("repoURL")) != repository(source.get("repoURL")):
-            return "", (f"value file `{text}` is read from another repository "
-                        f"({other.get('repoURL')}, the source `ref: {ref}`)")
         full = posixpath.normpath(rest.strip("/"))
         if full.startswith("../"):
             return "", f"value file `{text}` is not a file of this repository"
+        if source.get("chart"):
+            return full, (f"value file `{text}` feeds the chart `{source.get('chart')}` of "
+                          f"{source.get('repoURL')}, which nhi-gate does not render")
+        if repository(other.get("repoURL")) != repository(source.get("repoURL")):
+            return full, (f"value file `{text}` is read from another repository "
+                          f"({other.get('repoURL')}, the source `ref: {ref}`)")
         if str(other.get("targetRevision") or "HEAD") != str(
                 source.get("targetRevision") or "HEAD"):
             return full, (f"value file `{text}` is {full} at revision "
@@ -56,3 +61,20 @@ def repository(url: YValue) -> str:
     text = re.sub(r"^[^@/]+@", "", text)
     text = re.sub(r"^([^/:]+):(?!\d)", r"\1/", text)
     return text.rstrip("/").removesuffix(".git")
+
+
+def remote_reads(source: Mapping[str, YValue], sources: Sequence[YValue],
+                 paths: Collection[str]) -> tuple[tuple[str, ...], str]:
+    """(files of this repository among `paths`, why not computed) of a source of a chart from
+    elsewhere (`chart:`): its `$<ref>/` value files (Argo CD renders that chart with them;
+    nhi-gate does not render a chart it does not hold)."""
+    helm = source.get("helm")
+    files = helm.get("valueFiles") if isinstance(helm, dict) else None
+    reads: list[str] = []
+    problem = ""
+    for name in files if isinstance(files, list) else []:
+        full, why = repository_path(str(name), "", source, sources)
+        if full in paths and str(name).startswith("$"):
+            reads.append(full)
+            problem = problem or why
+    return tuple(reads), problem

@@ -45,7 +45,7 @@ import yaml
 from yaml.nodes import MappingNode, Node
 
 from checker.safeyaml import YValue, get, get_path, line_of, load_text, scalar_text, to_python
-from checker.sources.render.argo_sources import repository_path
+from checker.sources.render.argo_sources import remote_reads, repository_path
 
 _APPLICATION = "argoproj.io/Application"
 _APPLICATION_SET = "argoproj.io/ApplicationSet"
@@ -192,7 +192,10 @@ def application_uses(owner: str, line: int, who: str, spec: Mapping[str, YValue]
     chart directory among `paths` (module doc)."""
     sources = [spec.get("source"), *_list(spec.get("sources"))]
     for source in sources:
-        if not isinstance(source, dict) or source.get("chart") or not source.get("path"):
+        if isinstance(source, dict) and source.get("chart"):
+            yield from _remote_chart(owner, line, who, source, sources, paths)
+            continue
+        if not isinstance(source, dict) or not source.get("path"):
             continue
         root = posixpath.normpath(str(source["path"]).strip("/"))
         root = "" if root == "." else root
@@ -245,6 +248,15 @@ def application_uses(owner: str, line: int, who: str, spec: Mapping[str, YValue]
         inline = yaml.safe_dump(merged, sort_keys=False) if merged else ""
         yield ChartUse(owner, line, who, chart, tuple(values), inline, problem,
                        files=tuple(files), reads=tuple(dict.fromkeys(reads)))
+
+
+def _remote_chart(owner: str, line: int, who: str, source: Mapping[str, YValue],
+                  sources: Sequence[YValue], paths: Collection[str]) -> Iterator[ChartUse]:
+    """An uncomputed `ChartUse` (no `chart`) of a chart from elsewhere reading files of this
+    repository (`argo_sources.remote_reads`): a change of one fails closed."""
+    reads, problem = remote_reads(source, sources, paths)
+    if reads:
+        yield ChartUse(owner, line, who, "", problem=problem, reads=reads)
 
 
 def _list(value: YValue) -> list[YValue]:
