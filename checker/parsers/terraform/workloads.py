@@ -132,9 +132,8 @@ def workload_facet(rtype: str, roles: Node, entry: CatalogueEntry, address: str,
         return pod_facet(rtype, roles, entry.kind, address, metadata)
     if not roles.attrs:
         return None  # runs as no identity (an EC2 instance without a profile)
-    named = tuple(f"{_NAMED.get(path.rsplit('.', 1)[-1], 'aws-role-name')}:{value}"
-                  for path, raw in roles.body.items()
-                  if (value := _literal(raw)) and not value.startswith("arn:") and "@" not in value)
+    named = tuple(_named(path, value) for path, raw in roles.body.items()
+                  if (value := _literal(raw)) and not value.startswith("arn:"))
     return IdentityObject(
         kind=entry.kind, platform=entry.platform, type=rtype, address=address,
         location=Location(roles.doc.path, roles.start, roles.end),
@@ -144,6 +143,17 @@ def workload_facet(rtype: str, roles: Node, entry: CatalogueEntry, address: str,
         principals=(*principals, *(n for n in named if n not in principals)),
         derived_from=address,
     )
+
+
+def _named(path: str, value: str) -> str:
+    """The `principals` entry of literal `value` in role attribute `path`: a service account
+    email (any email: `run@p.iam.gserviceaccount.com`, or the Compute Engine default account
+    `<number>-compute@developer.gserviceaccount.com`) is `gcp-sa:<email>`, as
+    `identities.literal_principals` writes the emails it recognises; another name is
+    `<_NAMED kind>:<value>`."""
+    if "@" in value:
+        return f"gcp-sa:{value}"
+    return f"{_NAMED.get(path.rsplit('.', 1)[-1], 'aws-role-name')}:{value}"
 
 
 def _literal(value: object) -> str | None:

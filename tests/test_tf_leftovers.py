@@ -1,0 +1,80 @@
+"""Terraform leftovers of issue 12 found by the attacker's re-check of session 9: identity
+switches the gate did not see (a Cloud Run v1 service's account from a local, an autoscaling
+group moved to another launch template, a resource moved to another provider alias, a GitHub
+ruleset switched off through a value it reads) block an agent's change and only warn on a
+person's; narrowings (a permissions boundary added through a variable, a Deny SCP attached
+higher up) are at most a note. Every case runs `nhi-gate check` on a real temporary git
+repository: base by a person, head by an agent or another person."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from conftest import HUMAN, GitRepo
+
+from checker.cli import main
+
+AGENT = ("Claude", "noreply@anthropic.com")
+PERSON = ("Bob Builder", "bob@example.com")
+BOTH = pytest.mark.parametrize(("author", "code", "level"), [(AGENT, 1, "error"),
+                                                            (PERSON, 0, "warning")])
+
+
+def check(make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+          before: dict[str, str], after: dict[str, str], author: tuple[str, str]
+          ) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
+    """(exit code, findings) of `nhi-gate check` over one commit by `author` on a base."""
+    repo = make_repo()
+    base = repo.commit(before, author=HUMAN)
+    head = repo.commit(after, author=author, message="change")
+    code = main(["check", "--repo", str(repo.path), "--base", base, "--head", head,
+                 "--format", "json"])
+    return code, json.loads(capsys.readouterr().out)["findings"]
+
+
+def rows(findings: list[dict[str, Any]]) -> set[tuple[str, str, str, int, bool]]:
+    return {(f["rule_id"], f["level"], f["address"], f["start_line"], f["blocking"])
+            for f in findings if f["rule_id"] != "NHI103"}  # no trailer: not this slice's
+
+
+def message(findings: list[dict[str, Any]], rule_id: str) -> str:
+    return next(f["message"] for f in findings if f["rule_id"] == rule_id)
+
+
+CLOUD_RUN_V1 = """\
+locals { sa = "%s" }
+resource "google_cloud_run_service" "api" {
+  name     = "api"
+  location = "us-central1"
+  template {
+    spec {
+      service_account_name = local.sa
+      containers { image = "gcr.io/p/api" }
+    }
+  }
+}
+"""
+
+
+@BOTH
+def test_cloud_run_v1_account_switched_through_a_local(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        author: tuple[str, str], code: int, level: str) -> None:
+    """A literal email that is no `*.iam.gserviceaccount.com` address (a short account id, the
+    Compute Engine default account) is still the account the service runs as."""
+    got, findings = check(make_repo, capsys,
+                          {"run.tf": CLOUD_RUN_V1 % "run@p.iam.gserviceaccount.com"},
+                          {"run.tf": CLOUD_RUN_V1 % "p-compute@developer.gserviceaccount.com"},
+                          author)
+    assert got == code
+    expected = {("NHI302", level, "google_cloud_run_service.api", 7, author == AGENT)}
+    if author == AGENT:
+        expected.add(("NHI101", "error", "google_cloud_run_service.api", 7, True))
+    assert rows(findings) == expected
+    assert message(findings, "NHI302").startswith(
+        "google_cloud_run_service.api now runs as "
+        "gcp-sa:p-compute@developer.gserviceaccount.com (was gcp-sa:run@p.iam.gserviceaccount"
+        ".com)")
