@@ -78,3 +78,79 @@ def test_cloud_run_v1_account_switched_through_a_local(
         "google_cloud_run_service.api now runs as "
         "gcp-sa:p-compute@developer.gserviceaccount.com (was gcp-sa:run@p.iam.gserviceaccount"
         ".com)")
+
+
+BOUNDARY_ROLE = """\
+variable "boundary" { default = null }
+resource "aws_iam_role" "ci" {
+  name = "ci"
+  permissions_boundary = var.boundary
+  assume_role_policy = jsonencode({Version="2012-10-17",Statement=[{Effect="Allow",
+    Action="sts:AssumeRole",Principal={Service="ec2.amazonaws.com"}}]})
+  tags = { owner = "team-a", ticket = "OPS-1", expires = "2026-12-31" }
+}
+"""
+NULL_BOUNDARY = {"main.tf": BOUNDARY_ROLE, "terraform.tfvars": "boundary = null\n"}
+SET_BOUNDARY = {"terraform.tfvars": 'boundary = "arn:aws:iam::111122223333:policy/boundary"\n'}
+
+
+@pytest.mark.parametrize("author", [AGENT, PERSON])
+def test_boundary_added_through_a_null_variable_is_a_note(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        author: tuple[str, str]) -> None:
+    """`default = null` is a value (null: no boundary), not an unresolved one: setting it in
+    `terraform.tfvars` adds a boundary, a narrowing."""
+    got, findings = check(make_repo, capsys, NULL_BOUNDARY, SET_BOUNDARY, author)
+    assert got == 0
+    assert rows(findings) == {("NHI302", "note", "aws_iam_role.ci", 4, False)}
+    assert message(findings, "NHI302").startswith(
+        "aws_iam_role.ci gained permissions boundary arn:aws:iam::111122223333:policy/boundary "
+        "(was none)")
+
+
+def test_boundary_removed_through_a_null_tfvars_value_blocks_an_agent(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    """The reverse (the tfvars value set back to null) removes the boundary: NHI302 names it."""
+    before = {**NULL_BOUNDARY, **SET_BOUNDARY}
+    got, findings = check(make_repo, capsys, before, {"terraform.tfvars": "boundary = null\n"},
+                          AGENT)
+    assert got == 1
+    assert ("NHI302", "error", "aws_iam_role.ci", 4, True) in rows(findings)
+    assert message(findings, "NHI302").startswith(
+        "aws_iam_role.ci privileges widened: permissions boundary "
+        "arn:aws:iam::111122223333:policy/boundary removed")
+
+
+SCP = """\
+resource "aws_organizations_policy" "guard" {
+  name    = "guard"
+  content = jsonencode({Version="2012-10-17",Statement=[{Effect="Deny",
+    Action=["cloudtrail:StopLogging","iam:CreateUser"],Resource="*"}]})
+}
+resource "aws_organizations_policy_attachment" "root" {
+  policy_id = aws_organizations_policy.guard.id
+  target_id = "%s"
+}
+"""
+
+
+@pytest.mark.parametrize("author", [AGENT, PERSON])
+def test_scp_moved_from_an_ou_to_the_root_is_a_note(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        author: tuple[str, str]) -> None:
+    got, findings = check(make_repo, capsys, {"scp.tf": SCP % "ou-abcd-sandbox"},
+                          {"scp.tf": SCP % "r-abcd"}, author)
+    assert got == 0
+    assert rows(findings) == {
+        ("NHI302", "note", "aws_organizations_policy_attachment.root", 8, False)}
+    assert "to the organization root r-abcd (was ou-abcd-sandbox)" in message(findings, "NHI302")
+
+
+def test_scp_moved_from_the_root_to_an_ou_still_blocks_an_agent(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    """The reverse takes the Deny away from every account outside the OU: a widening."""
+    got, findings = check(make_repo, capsys, {"scp.tf": SCP % "r-abcd"},
+                          {"scp.tf": SCP % "ou-abcd-sandbox"}, AGENT)
+    assert got == 1
+    assert ("NHI302", "error", "aws_organizations_policy_attachment.root", 8, True) in rows(
+        findings)

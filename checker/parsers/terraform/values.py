@@ -303,7 +303,9 @@ def _value_span(lines: Sequence[str], span: tuple[int, int]) -> tuple[int, int]:
 def _literal(value: Any, defined: Mapping[str, tuple[Any, Location]], depth: int
              ) -> tuple[Any, Inputs] | None:  # fmt: skip
     """`value` with whole `local.X`/`var.X` references replaced by their literal values, and
-    the definitions used; None when any part is another expression (or nests too deep)."""
+    the definitions used; None when any part is another expression (or nests too deep). A
+    reference to a definition that is `null` is the value None (Terraform reads the attribute
+    as unset: https://developer.hashicorp.com/terraform/language/expressions/types#null)."""
     if depth > MAX_VALUE_DEPTH or value is None:
         return None
     if isinstance(value, (bool, int, float)):
@@ -316,6 +318,8 @@ def _literal(value: Any, defined: Mapping[str, tuple[Any, Location]], depth: int
         if key not in defined:
             return None
         inner, location = defined[key]
+        if inner is None:  # `default = null`, `x = null` in tfvars: the value is null (unset)
+            return None, ((key, location),)
         got = _literal(inner, defined, depth + 1)
         return None if got is None else (got[0], ((key, location), *got[1]))
     used: list[tuple[str, Location]] = []
