@@ -154,3 +154,55 @@ def test_scp_moved_from_the_root_to_an_ou_still_blocks_an_agent(
     assert got == 1
     assert ("NHI302", "error", "aws_organizations_policy_attachment.root", 8, True) in rows(
         findings)
+
+
+ASG = """\
+resource "aws_autoscaling_group" "web" {
+  min_size = 1
+  max_size = 2
+  launch_template {
+    id = aws_launch_template.%s.id
+  }
+}
+"""
+TEMPLATES = """\
+resource "aws_launch_template" "app" {
+  name = "app"
+  iam_instance_profile { name = "app-profile" }
+}
+resource "aws_launch_template" "ops" {
+  name = "ops"
+  iam_instance_profile { name = "OrganizationAdminProfile" }
+}
+"""
+
+
+@BOTH
+def test_autoscaling_group_moved_to_another_launch_template(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        author: tuple[str, str], code: int, level: str) -> None:
+    """The group runs as its launch template's instance profile, read from the module's other
+    file (unchanged): pointing it at the admin template is the switch."""
+    got, findings = check(make_repo, capsys, {"asg.tf": ASG % "app", "main.tf": TEMPLATES},
+                          {"asg.tf": ASG % "ops"}, author)
+    assert got == code
+    expected = {("NHI302", level, "aws_autoscaling_group.web", 5, author == AGENT)}
+    if author == AGENT:
+        expected.add(("NHI101", "error", "aws_autoscaling_group.web", 5, True))
+    assert rows(findings) == expected
+    assert message(findings, "NHI302").startswith(
+        "aws_autoscaling_group.web now runs as aws-instance-profile:OrganizationAdminProfile "
+        "(was aws-instance-profile:app-profile)")
+
+
+def test_autoscaling_group_follows_its_template_when_only_the_template_changes(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    """An agent that edits only the template's profile switches the group too (the template
+    is an input of the group)."""
+    got, findings = check(make_repo, capsys, {"asg.tf": ASG % "app", "main.tf": TEMPLATES},
+                          {"main.tf": TEMPLATES.replace('"app-profile"', '"AdminProfile"')},
+                          AGENT)
+    assert got == 1
+    assert {r for r in rows(findings) if r[2] == "aws_autoscaling_group.web"} == {
+        ("NHI302", "error", "aws_autoscaling_group.web", 5, True),
+        ("NHI101", "error", "aws_autoscaling_group.web", 5, True)}

@@ -90,6 +90,7 @@ from checker.parsers.terraform.expansion import document_sources
 from checker.parsers.terraform.hcl import LoadedHcl, load, warm
 from checker.parsers.terraform.identities import FORMAT, Context, references_in, resource_identity
 from checker.parsers.terraform.imports import import_identities
+from checker.parsers.terraform.launch_templates import LAUNCHERS, launched
 from checker.parsers.terraform.modules import module_identities
 from checker.parsers.terraform.nodes import Block, Doc, hcl_blocks, json_blocks
 from checker.parsers.terraform.positions import json_spans
@@ -256,6 +257,8 @@ def _build(blocks: list[Block], doc: Doc, module: ModuleSources | None = None, *
             resource_identity(block, doc, catalogue, ctx, module)
             if block.section != "module" else None
         )
+        if found is not None and block.labels[0] in LAUNCHERS:  # runs as its template does
+            found = launched(found, block, blocks, doc.path, module)
         if found is not None:
             out.append(found)
     rotated = rotating_lifetimes(blocks, tuple(out))  # `time_rotating` periods as lifetimes
