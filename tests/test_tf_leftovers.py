@@ -206,3 +206,64 @@ def test_autoscaling_group_follows_its_template_when_only_the_template_changes(
     assert {r for r in rows(findings) if r[2] == "aws_autoscaling_group.web"} == {
         ("NHI302", "error", "aws_autoscaling_group.web", 5, True),
         ("NHI101", "error", "aws_autoscaling_group.web", 5, True)}
+
+
+PROVIDERS = """\
+provider "aws" {
+  region = "us-east-1"
+  assume_role { role_arn = "arn:aws:iam::111122223333:role/terraform-deployer" }
+}
+provider "aws" {
+  alias  = "admin"
+  region = "us-east-1"
+  assume_role { role_arn = "arn:aws:iam::111122223333:role/OrganizationAccountAccessRole" }
+}
+"""
+BUCKET = """\
+resource "aws_s3_bucket" "logs" {
+  provider = %s
+  bucket   = "logs"
+}
+"""
+ADMIN_ARN = "arn:aws:iam::111122223333:role/OrganizationAccountAccessRole"
+DEPLOYER_ARN = "arn:aws:iam::111122223333:role/terraform-deployer"
+
+
+@BOTH
+def test_resource_switched_to_an_admin_provider_alias(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        author: tuple[str, str], code: int, level: str) -> None:
+    """`provider = aws.admin` makes Terraform manage the bucket as the alias's assumed role
+    (configured in another, unchanged file): a switch to an administrator role."""
+    got, findings = check(make_repo, capsys,
+                          {"providers.tf": PROVIDERS, "main.tf": BUCKET % "aws"},
+                          {"main.tf": BUCKET % "aws.admin"}, author)
+    assert got == code
+    address = "aws_s3_bucket.logs#provider"
+    expected = {("NHI302", level, address, 2, author == AGENT)}
+    if author == AGENT:
+        expected.add(("NHI101", "error", address, 2, True))
+    assert rows(findings) == expected
+    text = message(findings, "NHI302")
+    assert text.startswith(f"{address} now runs as {ADMIN_ARN} (was {DEPLOYER_ARN})")
+    assert "AWS Organizations creates in a member account with AdministratorAccess" in text
+
+
+@pytest.mark.parametrize("author", [AGENT, PERSON])
+def test_resource_switched_away_from_an_admin_provider_alias_is_a_note(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        author: tuple[str, str]) -> None:
+    got, findings = check(make_repo, capsys,
+                          {"providers.tf": PROVIDERS, "main.tf": BUCKET % "aws.admin"},
+                          {"main.tf": BUCKET % "aws"}, author)
+    assert got == 0
+    assert rows(findings) == {("NHI302", "note", "aws_s3_bucket.logs#provider", 2, False)}
+
+
+def test_new_resource_on_a_provider_alias_needs_no_identity_approval(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    """Creating a bucket with an alias is no switch: the bucket is no identity."""
+    got, findings = check(make_repo, capsys, {"providers.tf": PROVIDERS},
+                          {"main.tf": BUCKET % "aws.admin"}, AGENT)
+    assert got == 0
+    assert rows(findings) == set()

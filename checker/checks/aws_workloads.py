@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from checker.checks.account_access import AccountAccess, role_access, switch_message
+from checker.checks.admin_roles import admin_role, known_admin, narrowed_from_admin
 from checker.checks.api import Hit, Subject
 from checker.checks.workload_switch import HUMAN_VARIANT
 from checker.model import PROVIDER, IdentityObject
@@ -25,6 +26,27 @@ def is_cloud_workload(obj: IdentityObject) -> bool:
     return ((obj.platform in ("aws", "gcp") or obj.type.startswith(PROVIDER))
             and obj.derived_from == obj.address
             and any(k.startswith("runsAs.") for k in obj.attribute_lines))
+
+
+#: The address suffix of a resource's provider facet (`parsers/terraform/provider_use.py`).
+USES = "#provider"
+
+
+def narrows(subject: Subject) -> Iterator[Hit]:
+    """NHI302 `narrowed` (a note) for a cloud workload or provider facet switched away from a
+    known administrator role (`admin_roles`) to another role of the same account: the old role
+    could already do everything, so the new one cannot do more."""
+    obj, base = subject.obj, subject.base
+    if base is None or not is_cloud_workload(obj):
+        return
+    lines = [k for k in obj.attribute_lines if k.startswith("runsAs.")]
+    was = narrowed_from_admin([*base.references, *base.principals],
+                              [*obj.references, *obj.principals])
+    if was is not None and lines:
+        now = ", ".join((*obj.references, *obj.principals))
+        yield Hit("NHI302", f"{obj.address} now runs as {now} (was {was}, {admin_role(was)}): "
+                  "the new role cannot do more than an administrator role of the same account; "
+                  "a narrowing needs no approval", lines[0], at=lines[0], variant="narrowed")
 
 
 def _noun(obj: IdentityObject) -> str:
@@ -52,9 +74,10 @@ def role_drift(subject: Subject) -> Iterator[Hit]:
         (), frozenset().union(*(a.grants for a in seen if a)),
         tuple(sorted({w for a in seen if a for w in a.admin})))
     for role in new:
+        unseen = f"the {_noun(obj)} is not defined in the change"
         message = switch_message(obj.address, role, ", ".join(old) or "no role",
                                  role_access(role, ctx.head_objects, ctx.admin_table), before,
-                                 f"the {_noun(obj)} is not defined in the change")
+                                 known_admin(role) or unseen)
         if message is not None:
             yield Hit("NHI302", message, attr, lines[attr], variant=variant)
 
@@ -68,6 +91,8 @@ def role_approval(subject: Subject) -> Iterator[Hit]:
     obj, touch, base = subject.obj, subject.touch, subject.base
     if subject.ctx.mode == "scan" or touch.actor_kind not in ("agent", "bot"):
         return
+    if base is None and obj.address.endswith(USES):
+        return  # a new resource created with a provider configuration: the resource is judged
     lines = {k: v for k, v in obj.attribute_lines.items() if k.startswith("runsAs.")}
     written = [k for k, v in lines.items() if v in touch.lines]
     known = (obj.references, obj.principals)
@@ -82,7 +107,9 @@ def role_approval(subject: Subject) -> Iterator[Hit]:
     role = ", ".join((*obj.references, *obj.principals)) or f"the {noun} in `{attr[7:]}`"
     who = touch.agent or touch.actor_kind
     where = f" in commit {touch.commit[:12]}" if touch.commit else ""
-    what = ("Terraform creates every resource of the configuration with that identity's "
+    what = (f"Terraform creates and changes {obj.address[:-len(USES)]} with that identity's "
+            "privileges" if obj.address.endswith(USES) else
+            "Terraform creates every resource of the configuration with that identity's "
             "privileges" if obj.type.startswith(PROVIDER)
             else f"the workload gets every privilege of that {noun}")
     yield Hit("NHI101",

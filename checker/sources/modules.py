@@ -56,7 +56,7 @@ _USES = re.compile(
     rb"|\bpath\.(?:module|root|cwd)\s*\}/[\w./-]+\.(?:sh|bash|ps1|cmd|bat|py)\b|\bfileset\("
     rb'|[\s"][\w./-]*\w\.(?:sh|bash|ps1|cmd|bat|py)[\s"]'
     # a block of another file of the module (`checker.parsers.terraform.siblings`)
-    rb"|\baws_launch_(?:template|configuration)\.[A-Za-z_]|\bprovider\s*=\s*[\w-]+\.[A-Za-z_]")
+    rb"|\baws_launch_(?:template|configuration)\.[A-Za-z_]|\bprovider\s*=\s*[A-Za-z]")
 
 
 def module_directory(path: str) -> str:
