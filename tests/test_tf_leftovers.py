@@ -267,3 +267,92 @@ def test_new_resource_on_a_provider_alias_needs_no_identity_approval(
                           {"main.tf": BUCKET % "aws.admin"}, AGENT)
     assert got == 0
     assert rows(findings) == set()
+
+
+RULESET = """\
+resource "github_repository_ruleset" "main" {
+  name        = "main"
+  repository  = "app"
+  target      = "branch"
+  enforcement = var.mode
+  conditions {
+    ref_name {
+      include = ["~DEFAULT_BRANCH"]
+      exclude = []
+    }
+  }
+  rules {
+    required_status_checks {
+      dynamic "required_check" {
+        for_each = local.checks
+        content { context = required_check.value }
+      }
+    }
+    pull_request { required_approving_review_count = local.reviews }
+  }
+}
+variable "mode" { default = "active" }
+locals {
+  checks = %s
+  reviews = %s
+}
+"""
+STRICT = RULESET % ('["nhi-gate", "build"]', "1")
+LAX = RULESET % ('["build"]', "0")
+COUNTED = """\
+variable "protect" { default = true }
+resource "github_repository_ruleset" "main" {
+  count       = var.protect ? 1 : 0
+  name        = "main"
+  repository  = "app"
+  target      = "branch"
+  enforcement = "active"
+  rules {
+    required_status_checks {
+      required_check { context = "nhi-gate" }
+    }
+  }
+}
+"""
+RULESET_CASES = {
+    # (base files, head files, the changed file, its line, what the message says is lost)
+    "tfvars-enforcement": (
+        {"gh.tf": STRICT, "terraform.tfvars": 'mode = "active"\n'},
+        {"terraform.tfvars": 'mode = "disabled"\n'}, "terraform.tfvars", 1,
+        "no longer `github_repository_ruleset.main: enforcement = active`"),
+    "dynamic-required-check": (
+        {"gh.tf": STRICT}, {"gh.tf": LAX}, "gh.tf", 24,
+        "no longer `github_repository_ruleset.main: rules.required_status_checks."
+        "required_check {context = nhi-gate}`"),
+    "count-switched-off": (
+        {"gh.tf": COUNTED, "terraform.tfvars": "protect = true\n"},
+        {"terraform.tfvars": "protect = false\n"}, "terraform.tfvars", 1,
+        "no longer `github_repository_ruleset.main: exists`"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RULESET_CASES))
+@pytest.mark.parametrize(("author", "code", "level"), [(AGENT, 1, "error"),
+                                                       (PERSON, 0, "note")])
+def test_ruleset_weakened_through_a_value_it_reads(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str], case: str,
+        author: tuple[str, str], code: int, level: str) -> None:
+    """A ruleset reads `enforcement`, its required checks (a `dynamic` block) and its `count`
+    from module values: weakening it through them is NHI102 on the file that changed."""
+    before, after, path, line, lost = RULESET_CASES[case]
+    got, findings = check(make_repo, capsys, before, after, author)
+    assert got == code
+    assert {(f["rule_id"], f["level"], f["path"], f["start_line"], f["blocking"])
+            for f in findings} == {("NHI102", level, path, line, author == AGENT)}
+    assert lost in message(findings, "NHI102")
+
+
+@pytest.mark.parametrize("case", sorted(RULESET_CASES))
+def test_ruleset_tightened_through_a_value_it_reads_is_nothing(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        case: str) -> None:
+    """The reverse of each case (the same files, base and head swapped) weakens nothing."""
+    before, after, _, _, _ = RULESET_CASES[case]
+    got, findings = check(make_repo, capsys, {**before, **after}, before, AGENT)
+    assert got == 0
+    assert findings == []
