@@ -78,6 +78,8 @@ def test_cloud_run_v1_account_switched_through_a_local(
         "google_cloud_run_service.api now runs as "
         "gcp-sa:p-compute@developer.gserviceaccount.com (was gcp-sa:run@p.iam.gserviceaccount"
         ".com)")
+    assert ("the Compute Engine default service account, which Google grants the Editor role "
+            "on its project") in message(findings, "NHI302")
 
 
 BOUNDARY_ROLE = """\
@@ -356,3 +358,81 @@ def test_ruleset_tightened_through_a_value_it_reads_is_nothing(
     got, findings = check(make_repo, capsys, {**before, **after}, before, AGENT)
     assert got == 0
     assert findings == []
+
+
+IAM = """\
+resource "aws_iam_role" "app" {
+  name = "app"
+  assume_role_policy = "{}"
+  tags = { owner = "team-a", ticket = "OPS-1", expires = "2026-12-31" }
+}
+resource "aws_iam_role" "admin" {
+  name = "admin"
+  assume_role_policy = "{}"
+  tags = { owner = "team-a", ticket = "OPS-1", expires = "2026-12-31" }
+}
+resource "aws_iam_role_policy_attachment" "admin" {
+  role       = aws_iam_role.admin.name
+  policy_arn = "arn:aws:iam::aws:policy/AdministratorAccess"
+}
+resource "aws_instance" "web" {
+  ami                  = "ami-123"
+  instance_type        = "t3.micro"
+  iam_instance_profile = aws_iam_instance_profile.app.name
+}
+"""
+PROFILE = """\
+resource "aws_iam_instance_profile" "app" {
+  name = "app"
+  role = aws_iam_role.%s.name
+}
+"""
+
+
+def test_instance_profile_role_switch_names_the_instances_that_run_as_it(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    """The instance lives in another, unchanged file of the module."""
+    got, findings = check(make_repo, capsys, {"iam.tf": IAM, "profile.tf": PROFILE % "app"},
+                          {"profile.tf": PROFILE % "admin"}, AGENT)
+    assert got == 1
+    assert message(findings, "NHI101").endswith(
+        "without a human's approval; its role is now aws_iam_role.admin (was aws_iam_role.app)"
+        ": aws_instance.web (iam.tf:18) runs as it")
+
+
+SERVICE_ACCOUNTS = """\
+resource "google_service_account" "run" { account_id = "run" }
+resource "google_service_account" "deployer" { account_id = "deployer" }
+resource "google_project_iam_member" "deployer" {
+  project = "p"
+  role    = "roles/owner"
+  member  = "serviceAccount:${google_service_account.deployer.email}"
+}
+"""
+CLOUD_RUN = """\
+resource "google_cloud_run_v2_service" "api" {
+  name     = "api"
+  location = "us-central1"
+  template {
+    service_account = google_service_account.%s.email
+    containers { image = "gcr.io/p/api" }
+  }
+}
+"""
+
+
+@BOTH
+def test_cloud_run_switch_reads_the_bindings_in_an_unchanged_file(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        author: tuple[str, str], code: int, level: str) -> None:
+    """The service account and its `roles/owner` binding are in `sa.tf`, which the change does
+    not touch: the message says what the new account may do, not that it is unknown."""
+    got, findings = check(make_repo, capsys,
+                          {"sa.tf": SERVICE_ACCOUNTS, "run.tf": CLOUD_RUN % "run"},
+                          {"run.tf": CLOUD_RUN % "deployer"}, author)
+    assert got == code
+    assert ("NHI302", level, "google_cloud_run_v2_service.api", 5, author == AGENT) in rows(
+        findings)
+    assert message(findings, "NHI302").startswith(
+        "google_cloud_run_v2_service.api now runs as google_service_account.deployer (was "
+        "google_service_account.run), which may do more: admin: roles/owner")

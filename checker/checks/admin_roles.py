@@ -8,6 +8,9 @@ away from one (to another role of the same account) cannot gain anything.
 - `AWSControlTowerExecution`: the role AWS Control Tower creates in each enrolled account, with
   `AdministratorAccess` (https://docs.aws.amazon.com/controltower/latest/userguide/awscontroltowerexecution.html).
 
+- The Compute Engine and App Engine default service accounts of GCP, which Google grants the
+  Editor role on their project (https://cloud.google.com/iam/docs/service-account-types#default).
+
 A role of the same name that a configuration defines itself is judged by its own grants
 (`checker.checks.account_access.role_access` is asked first); this table is the fallback for a
 role that the change does not show.
@@ -36,18 +39,38 @@ def _role(identity: str) -> tuple[str, str] | None:
     return (found.group(1), found.group(2)) if found else None
 
 
+#: GCP default service accounts Google grants the basic Editor role on their project (unless
+#: the organization policy `iam.automaticIamGrantsForDefaultServiceAccounts` is enforced):
+#: https://cloud.google.com/iam/docs/service-account-types#default
+_GCP_DEFAULTS = (
+    (re.compile(r"(?:gcp-sa:)?[\w-]+-compute@developer\.gserviceaccount\.com"),
+     "the Compute Engine default service account, which Google grants the Editor role on its "
+     "project"),
+    (re.compile(r"(?:gcp-sa:)?[\w.:-]+@appspot\.gserviceaccount\.com"),
+     "the App Engine default service account, which Google grants the Editor role on its "
+     "project"),
+)
+
+
 def admin_role(identity: str) -> str | None:
-    """Why `identity` (a literal role ARN) is a known administrator role, else None."""
+    """Why `identity` (a literal role ARN, or a GCP service account email) is a known
+    administrator role or default account, else None."""
     role = _role(identity)
-    return ADMIN_ROLES.get(role[1]) if role else None
+    if role:
+        return ADMIN_ROLES.get(role[1])
+    return next((why for pattern, why in _GCP_DEFAULTS if pattern.fullmatch(identity)), None)
 
 
 def known_admin(identity: str) -> str | None:
     """The words for a switch message about `identity` when it is a known administrator role
-    the change does not show (`account_access.switch_message`'s `unseen`), else None."""
+    or default account the change does not show (`account_access.switch_message`'s
+    `unseen`), else None."""
     why = admin_role(identity)
-    return None if why is None else (
-        f"it is not defined in the change, and is {why}, so it may do everything in its account")
+    if why is None:
+        return None
+    scope = "do everything in its account" if why.startswith("the role") else (
+        "change most resources of its project")
+    return f"it is not defined in the change, and is {why}, so it may {scope}"
 
 
 def narrowed_from_admin(old: Sequence[str], new: Sequence[str]) -> str | None:

@@ -10,7 +10,7 @@ those of the policies, attachments and bindings that reference it among the run'
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from checker.checks.account_access import AccountAccess, role_access, switch_message
 from checker.checks.admin_roles import admin_role, known_admin, narrowed_from_admin
@@ -74,7 +74,8 @@ def role_drift(subject: Subject) -> Iterator[Hit]:
         (), frozenset().union(*(a.grants for a in seen if a)),
         tuple(sorted({w for a in seen if a for w in a.admin})))
     for role in new:
-        unseen = f"the {_noun(obj)} is not defined in the change"
+        unseen = (f"the {_noun(obj)} is defined neither in the changed files nor in a file "
+                  "of their module that names it")
         message = switch_message(obj.address, role, ", ".join(old) or "no role",
                                  role_access(role, ctx.head_objects, ctx.admin_table), before,
                                  known_admin(role) or unseen)
@@ -115,3 +116,22 @@ def role_approval(subject: Subject) -> Iterator[Hit]:
     yield Hit("NHI101",
               f"{obj.address} was set to run as {role} by {touch.actor_kind} ({who}){where} "
               f"without a human's approval: {what}", attr, lines.get(attr))
+
+
+def profile_runners(obj: IdentityObject, base: IdentityObject | None,
+                    objects: Sequence[IdentityObject]) -> str:
+    """For an EC2 instance profile whose role changed: the role it now hands out (and was)
+    and the workloads among `objects` (the run's, with a module's unchanged files that name
+    the profile: `sources.modules.uses_module_values`) that run as it, as a message tail
+    (`; its role is now ... : aws_instance.web (iam.tf:15) runs as it`); empty otherwise."""
+    if obj.type != "aws_iam_instance_profile" or base is None or (
+            base.references == obj.references):
+        return ""
+    runners = [f"{o.address} ({o.location.path}:{o.attribute_lines.get(k, o.location.start_line)})"
+               for o in objects if is_cloud_workload(o) and obj.address in o.references
+               for k in [next((a for a in o.attribute_lines if a.startswith("runsAs.")), "")]]
+    now = ", ".join(obj.references) or "no role"
+    was = ", ".join(base.references) or "no role"
+    who = (f": {', '.join(runners)} {'runs' if len(runners) == 1 else 'run'} as it"
+           if runners else ": no workload in the change runs as it")
+    return f"; its role is now {now} (was {was}){who}"

@@ -50,13 +50,19 @@ def protection_sides(repo: Repo, base: str, head: str | None, changed: Sequence[
         is_module_file(p)))]
     if not wanted:
         return {}
-    folders = sorted({owner_directory(p) for p in wanted if is_module_file(p)})
+    own_base = cg.read_blobs(repo, base, wanted)
+    own_head = read_at(repo, head, wanted)
+    values = [p for p in wanted if is_tfvars(p) or is_var_file(p) or any(
+        _DEFINES.search(side.get(p) or b"") for side in (own_base, own_head))]
+    folders = _protected(repo, (base, head), {owner_directory(p) for p in values})
     sides = [_module_files(repo, rev, folders) for rev in (base, head)]
     paths = sorted({*(p for p in wanted if p.endswith(_TERRAFORM)),
                     *(p for side in sides for p, b in side.items() if p.endswith(_TERRAFORM)
                       and may_hold(b))})
-    at_base = {**cg.read_blobs(repo, base, [p for p in paths if p not in sides[0]]), **sides[0]}
-    at_head = {**read_at(repo, head, [p for p in paths if p not in sides[1]]), **sides[1]}
+    at_base = {**own_base, **cg.read_blobs(repo, base, [p for p in paths if p not in own_base
+                                                        and p not in sides[0]]), **sides[0]}
+    at_head = {**own_head, **read_at(repo, head, [p for p in paths if p not in own_head
+                                                  and p not in sides[1]]), **sides[1]}
     modules = [_modules(side) for side in sides]
     own = {p: (protection_facts(p, at_base.get(p), modules[0].get(posixpath.dirname(p))),
                protection_facts(p, at_head.get(p), modules[1].get(posixpath.dirname(p))))
@@ -66,15 +72,24 @@ def protection_sides(repo: Repo, base: str, head: str | None, changed: Sequence[
         folder = owner_directory(path) if is_module_file(path) else posixpath.dirname(path)
         mine = own.get(path)
         near = [s for p, s in own.items() if posixpath.dirname(p) == folder]
-        if mine is None and (not near or all(s[0] == s[1] for s in near) or not (
-                is_tfvars(path) or is_var_file(path) or any(
-                    _DEFINES.search(side.get(path) or b"") for side in sides))):
+        if mine is None and (not near or all(s[0] == s[1] for s in near) or path not in values):
             continue  # no protection here, or a file that sets no value of one
         if mine is not None and mine[0] == mine[1]:
             out[path] = mine
             continue
         out[path] = (_union(s[0] for s in near), _union(s[1] for s in near))
     return out
+
+
+def _protected(repo: Repo, revs: tuple[str, str | None], folders: set[str]) -> list[str]:
+    """The sorted `folders` that hold a merge-protection resource at either of `revs` (one
+    `git grep` each, only when there are folders)."""
+    if not folders:
+        return []
+    found = {d for rev in revs for d in cg.grep_directories(
+        repo, rev, ["github_repository_ruleset", "github_organization_ruleset",
+                    "github_branch_protection"], (".tf", ".tofu"))}
+    return sorted(folders & found)
 
 
 def _module_files(repo: Repo, rev: str | None, folders: Sequence[str]) -> dict[str, bytes]:
