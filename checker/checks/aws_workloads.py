@@ -74,8 +74,7 @@ def role_drift(subject: Subject) -> Iterator[Hit]:
         (), frozenset().union(*(a.grants for a in seen if a)),
         tuple(sorted({w for a in seen if a for w in a.admin})))
     for role in new:
-        unseen = (f"the {_noun(obj)} is defined neither in the changed files nor in a file "
-                  "of their module that names it")
+        unseen = f"the {_noun(obj)} is not defined in the change"
         message = switch_message(obj.address, role, ", ".join(old) or "no role",
                                  role_access(role, ctx.head_objects, ctx.admin_table), before,
                                  known_admin(role) or unseen)

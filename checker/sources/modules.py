@@ -57,10 +57,9 @@ _USES = re.compile(
     rb'|[\s"][\w./-]*\w\.(?:sh|bash|ps1|cmd|bat|py)[\s"]'
     # a block of another file of the module (`checker.parsers.terraform.siblings`)
     rb"|\baws_launch_(?:template|configuration)\.[A-Za-z_]|\bprovider\s*=\s*[A-Za-z]"
-    # a workload naming an instance profile (`checks.aws_workloads.profile_runners`), a
-    # binding or policy naming a role or service account a workload may run as
-    # (`checks.account_access.role_access`)
-    rb"|\b(?:aws_iam_instance_profile|aws_iam_role|google_service_account)\.[A-Za-z_]")
+    # a workload naming an instance profile (`checks.aws_workloads.profile_runners`), a GCP
+    # binding naming a service account a workload may run as (`account_access.role_access`)
+    rb"|\b(?:aws_iam_instance_profile|google_service_account)\.[A-Za-z_]")
 
 
 def module_directory(path: str) -> str:
