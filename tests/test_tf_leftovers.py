@@ -16,6 +16,10 @@ import pytest
 from conftest import HUMAN, GitRepo
 
 from checker.cli import main
+from checker.model import SourceFile
+from checker.parsers.terraform import parse
+from checker.policy.catalogue import load_catalogue
+from checker.sources.modules import group_modules
 
 AGENT = ("Claude", "noreply@anthropic.com")
 PERSON = ("Bob Builder", "bob@example.com")
@@ -436,3 +440,18 @@ def test_cloud_run_switch_reads_the_bindings_in_an_unchanged_file(
     assert message(findings, "NHI302").startswith(
         "google_cloud_run_v2_service.api now runs as google_service_account.deployer (was "
         "google_service_account.run), which may do more: admin: roles/owner")
+
+
+def test_provider_facets_only_for_configurations_that_name_an_identity() -> None:
+    """An alias configured without `assume_role` (another region) names no identity: no
+    facet; an alias the module does not configure (a caller's) is kept as written."""
+    providers = PROVIDERS + 'provider "aws" {\n  alias  = "west"\n  region = "us-west-2"\n}\n'
+    main_tf = (BUCKET % "aws.west") + (BUCKET % "aws.admin").replace('"logs"', '"admin"') + (
+        BUCKET % "aws.caller").replace('"logs"', '"caller"')
+    sources = (SourceFile("main.tf", main_tf.encode()), SourceFile("providers.tf",
+                                                                   providers.encode()))
+    module = group_modules(sources)[""]
+    found = {o.address: o.principals for o in parse(sources[0], load_catalogue(),
+                                                    module=module).objects}
+    assert found == {"aws_s3_bucket.admin#provider": (ADMIN_ARN,),
+                     "aws_s3_bucket.caller#provider": ("provider:aws.caller",)}

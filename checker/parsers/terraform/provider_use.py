@@ -24,7 +24,7 @@ from typing import Any
 
 from checker.model import PROVIDER, IdentityObject, Location, ModuleSources
 from checker.parsers.terraform.nodes import Block, Doc
-from checker.parsers.terraform.providers import provider_facets
+from checker.parsers.terraform.providers import provider_blocks, provider_facets
 from checker.parsers.terraform.resolver import Resolver
 from checker.parsers.terraform.siblings import module_data
 
@@ -40,19 +40,23 @@ def provider_uses(blocks: Sequence[Block], data: dict[str, Any], doc: Doc,
     (see the module doc); the module's provider blocks are read once, only when one does."""
     out: list[IdentityObject] = []
     configs: dict[str, IdentityObject] | None = None
+    declared: set[str] = set()
     for block in blocks:
         raw = block.node.body.get("provider") if block.section == "resource" else None
         found = _CONFIG.fullmatch(raw) if isinstance(raw, str) else None
         if found is None or "provider" not in block.node.attrs:
             continue
         if configs is None:
-            configs = {f.address: f for d, fdoc in module_data(doc, data, module)
+            files = list(module_data(doc, data, module))
+            configs = {f.address: f for d, fdoc in files
                        for f in provider_facets(d, fdoc, Resolver(module))}
+            declared = {_address(n, b.body.get("alias")) for d, fdoc in files
+                        for n, b in provider_blocks(d, fdoc)}
         name, alias = found.groups()
-        wanted = f"provider.{name}" + (f".{alias}" if alias else "")
+        wanted = _address(name, alias)
         config = configs.get(wanted)
-        if config is None and alias is None:
-            continue  # the default configuration, naming no identity
+        if config is None and (alias is None or wanted in declared):
+            continue  # a configuration naming no identity
         address = ".".join(block.labels) + SUFFIX
         out.append(IdentityObject(
             kind="role_binding", platform=config.platform if config else name,
@@ -65,3 +69,8 @@ def provider_uses(blocks: Sequence[Block], data: dict[str, Any], doc: Doc,
             inputs=((wanted, config.location), *config.inputs) if config else (),
         ))
     return out
+
+
+def _address(name: str, alias: object) -> str:
+    """`provider.<name>[.<alias>]`, as `providers.provider_facets` names a configuration."""
+    return f"provider.{name}" + (f".{alias}" if isinstance(alias, str) and alias else "")
