@@ -16,8 +16,9 @@ import pytest
 from conftest import HUMAN, GitRepo
 
 from checker.cli import main
-from checker.model import SourceFile
+from checker.model import ModuleSources, SourceFile
 from checker.parsers.terraform import parse
+from checker.parsers.terraform.values import module_values
 from checker.policy.catalogue import load_catalogue
 from checker.sources.modules import group_modules
 
@@ -455,3 +456,17 @@ def test_provider_facets_only_for_configurations_that_name_an_identity() -> None
                                                     module=module).objects}
     assert found == {"aws_s3_bucket.admin#provider": (ADMIN_ARN,),
                      "aws_s3_bucket.caller#provider": ("provider:aws.caller",)}
+
+
+def test_a_null_is_a_value_only_where_terraform_uses_it() -> None:
+    """`null` in a local, a `.tfvars` file or a root module's variable default is the value
+    (None); a reusable module's `default = null` (no `.tfvars`: its caller sets it) stays
+    unresolved, as before."""
+    main_tf = (b'variable "boundary" { default = null }\nlocals { off = null }\n')
+    reusable = module_values(ModuleSources("", (SourceFile("main.tf", main_tf),))).values
+    assert "var.boundary" not in reusable
+    assert reusable["local.off"].value is None
+    root = module_values(ModuleSources("", (SourceFile("main.tf", main_tf), SourceFile(
+        "terraform.tfvars", b'region = "x"\n')))).values
+    assert root["var.boundary"].value is None
+    assert root["var.boundary"].inputs[0][0] == "var.boundary"
