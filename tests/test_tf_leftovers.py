@@ -470,3 +470,22 @@ def test_a_null_is_a_value_only_where_terraform_uses_it() -> None:
         "terraform.tfvars", b'region = "x"\n')))).values
     assert root["var.boundary"].value is None
     assert root["var.boundary"].inputs[0][0] == "var.boundary"
+
+
+@BOTH
+def test_provider_alias_added_to_an_existing_resource(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        author: tuple[str, str], code: int, level: str) -> None:
+    """Base names no provider (the default configuration); adding `provider = aws.admin` to the
+    existing block is the same switch."""
+    plain = 'resource "aws_s3_bucket" "logs" {\n  bucket   = "logs"\n}\n'
+    got, findings = check(make_repo, capsys, {"providers.tf": PROVIDERS, "main.tf": plain},
+                          {"main.tf": BUCKET % "aws.admin"}, author)
+    assert got == code
+    address = "aws_s3_bucket.logs#provider"
+    expected = {("NHI302", level, address, 2, author == AGENT)}
+    if author == AGENT:
+        expected.add(("NHI101", "error", address, 2, True))
+    assert rows(findings) == expected
+    assert message(findings, "NHI302").startswith(
+        f"{address} now runs as {ADMIN_ARN} (was the default `aws` provider configuration)")

@@ -49,6 +49,22 @@ def narrows(subject: Subject) -> Iterator[Hit]:
                   "a narrowing needs no approval", lines[0], at=lines[0], variant="narrowed")
 
 
+def _implicit_before(subject: Subject) -> bool:
+    """True for a resource's provider facet with no base twin whose block existed at base (its
+    first line was not added): the resource ran as its provider's default configuration and
+    the change named another one (`provider = aws.admin` added)."""
+    obj = subject.obj
+    return (subject.base is None and obj.address.endswith(USES)
+            and obj.location.start_line not in subject.touch.lines)
+
+
+def _was(obj: IdentityObject) -> str:
+    """What a workload with no base identity ran as, in words."""
+    if obj.address.endswith(USES):
+        return f"the default `{obj.type[len(PROVIDER):]}` provider configuration"
+    return "no role"
+
+
 def _noun(obj: IdentityObject) -> str:
     """What a workload of `obj`'s platform runs as, in words."""
     return "service account" if obj.platform == "gcp" else "role"
@@ -59,9 +75,10 @@ def role_drift(subject: Subject) -> Iterator[Hit]:
     may do more than the roles it ran as (or the change does not show it): compared through
     `account_access.role_access`."""
     obj, base, ctx = subject.obj, subject.base, subject.ctx
-    if base is None or ctx.mode == "scan" or not is_cloud_workload(obj):
+    if ctx.mode == "scan" or not is_cloud_workload(obj) or (
+            base is None and not _implicit_before(subject)):
         return
-    old = [*base.references, *base.principals]
+    old = [*base.references, *base.principals] if base is not None else []
     new = [r for r in (*obj.references, *obj.principals) if r not in old]
     if not new:
         return
@@ -75,7 +92,7 @@ def role_drift(subject: Subject) -> Iterator[Hit]:
         tuple(sorted({w for a in seen if a for w in a.admin})))
     for role in new:
         unseen = f"the {_noun(obj)} is not defined in the change"
-        message = switch_message(obj.address, role, ", ".join(old) or "no role",
+        message = switch_message(obj.address, role, ", ".join(old) or _was(obj),
                                  role_access(role, ctx.head_objects, ctx.admin_table), before,
                                  known_admin(role) or unseen)
         if message is not None:
@@ -91,7 +108,7 @@ def role_approval(subject: Subject) -> Iterator[Hit]:
     obj, touch, base = subject.obj, subject.touch, subject.base
     if subject.ctx.mode == "scan" or touch.actor_kind not in ("agent", "bot"):
         return
-    if base is None and obj.address.endswith(USES):
+    if base is None and obj.address.endswith(USES) and not _implicit_before(subject):
         return  # a new resource created with a provider configuration: the resource is judged
     lines = {k: v for k, v in obj.attribute_lines.items() if k.startswith("runsAs.")}
     written = [k for k, v in lines.items() if v in touch.lines]
