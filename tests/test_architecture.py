@@ -152,6 +152,8 @@ LAZY_IMPORTS: dict[tuple[str, str], str] = {
     ("checker.secrets.terraform_sinks", "checker.parsers.terraform.hcl"): "python-hcl2",
     ("checker.parsers.merge_protection", "checker.parsers.terraform.hcl"):
         "python-hcl2 only when a change holds GitHub merge protection",
+    ("checker.parsers.merge_protection", "checker.parsers.terraform.protection_values"):
+        "python-hcl2 only when a change holds GitHub merge protection",
 }
 
 

@@ -53,7 +53,7 @@ NO_FAIL_CASE: dict[tuple[str, str], str] = {
        "environments is judged on the profile (`aws_iam_instance_profile`); a switch is "
        "tests/test_cloud_workloads.py"
        for type_ in ("aws_instance", "aws_spot_instance_request", "aws_launch_configuration",
-                     "aws_launch_template")},
+                     "aws_launch_template", "aws_autoscaling_group")},
     **{("terraform", type_): "a service control policy (or its attachment) only takes access "
        "away: removing or weakening one is NHI302 (tests/test_tf_denies.py); nothing here"
        for type_ in ("aws_organizations_policy", "aws_organizations_policy_attachment")},

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from checker.checks.api import Hit, Subject
+from checker.checks.aws_workloads import profile_runners
 from checker.provenance.attribution import Touch
 
 
@@ -28,7 +29,8 @@ def check(subject: Subject) -> Iterator[Hit]:
     yield Hit(
         "NHI101",
         f"{obj.address} ({obj.platform} {obj.kind}) was {verb} by {_who(subject)} "
-        "without a human's approval",
+        "without a human's approval"
+        + profile_runners(obj, subject.base, subject.ctx.head_objects),
     )
 
 

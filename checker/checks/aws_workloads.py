@@ -10,9 +10,10 @@ those of the policies, attachments and bindings that reference it among the run'
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from checker.checks.account_access import AccountAccess, role_access, switch_message
+from checker.checks.admin_roles import admin_role, known_admin, narrowed_from_admin
 from checker.checks.api import Hit, Subject
 from checker.checks.workload_switch import HUMAN_VARIANT
 from checker.model import PROVIDER, IdentityObject
@@ -27,6 +28,43 @@ def is_cloud_workload(obj: IdentityObject) -> bool:
             and any(k.startswith("runsAs.") for k in obj.attribute_lines))
 
 
+#: The address suffix of a resource's provider facet (`parsers/terraform/provider_use.py`).
+USES = "#provider"
+
+
+def narrows(subject: Subject) -> Iterator[Hit]:
+    """NHI302 `narrowed` (a note) for a cloud workload or provider facet switched away from a
+    known administrator role (`admin_roles`) to another role of the same account: the old role
+    could already do everything, so the new one cannot do more."""
+    obj, base = subject.obj, subject.base
+    if base is None or not is_cloud_workload(obj):
+        return
+    lines = [k for k in obj.attribute_lines if k.startswith("runsAs.")]
+    was = narrowed_from_admin([*base.references, *base.principals],
+                              [*obj.references, *obj.principals])
+    if was is not None and lines:
+        now = ", ".join((*obj.references, *obj.principals))
+        yield Hit("NHI302", f"{obj.address} now runs as {now} (was {was}, {admin_role(was)}): "
+                  "the new role cannot do more than an administrator role of the same account; "
+                  "a narrowing needs no approval", lines[0], at=lines[0], variant="narrowed")
+
+
+def _implicit_before(subject: Subject) -> bool:
+    """True for a resource's provider facet with no base twin whose block existed at base (its
+    first line was not added): the resource ran as its provider's default configuration and
+    the change named another one (`provider = aws.admin` added)."""
+    obj = subject.obj
+    return (subject.base is None and obj.address.endswith(USES)
+            and obj.location.start_line not in subject.touch.lines)
+
+
+def _was(obj: IdentityObject) -> str:
+    """What a workload with no base identity ran as, in words."""
+    if obj.address.endswith(USES):
+        return f"the default `{obj.type[len(PROVIDER):]}` provider configuration"
+    return "no role"
+
+
 def _noun(obj: IdentityObject) -> str:
     """What a workload of `obj`'s platform runs as, in words."""
     return "service account" if obj.platform == "gcp" else "role"
@@ -37,9 +75,10 @@ def role_drift(subject: Subject) -> Iterator[Hit]:
     may do more than the roles it ran as (or the change does not show it): compared through
     `account_access.role_access`."""
     obj, base, ctx = subject.obj, subject.base, subject.ctx
-    if base is None or ctx.mode == "scan" or not is_cloud_workload(obj):
+    if ctx.mode == "scan" or not is_cloud_workload(obj) or (
+            base is None and not _implicit_before(subject)):
         return
-    old = [*base.references, *base.principals]
+    old = [*base.references, *base.principals] if base is not None else []
     new = [r for r in (*obj.references, *obj.principals) if r not in old]
     if not new:
         return
@@ -52,9 +91,10 @@ def role_drift(subject: Subject) -> Iterator[Hit]:
         (), frozenset().union(*(a.grants for a in seen if a)),
         tuple(sorted({w for a in seen if a for w in a.admin})))
     for role in new:
-        message = switch_message(obj.address, role, ", ".join(old) or "no role",
+        unseen = f"the {_noun(obj)} is not defined in the change"
+        message = switch_message(obj.address, role, ", ".join(old) or _was(obj),
                                  role_access(role, ctx.head_objects, ctx.admin_table), before,
-                                 f"the {_noun(obj)} is not defined in the change")
+                                 known_admin(role) or unseen)
         if message is not None:
             yield Hit("NHI302", message, attr, lines[attr], variant=variant)
 
@@ -68,6 +108,8 @@ def role_approval(subject: Subject) -> Iterator[Hit]:
     obj, touch, base = subject.obj, subject.touch, subject.base
     if subject.ctx.mode == "scan" or touch.actor_kind not in ("agent", "bot"):
         return
+    if base is None and obj.address.endswith(USES) and not _implicit_before(subject):
+        return  # a new resource created with a provider configuration: the resource is judged
     lines = {k: v for k, v in obj.attribute_lines.items() if k.startswith("runsAs.")}
     written = [k for k, v in lines.items() if v in touch.lines]
     known = (obj.references, obj.principals)
@@ -82,9 +124,30 @@ def role_approval(subject: Subject) -> Iterator[Hit]:
     role = ", ".join((*obj.references, *obj.principals)) or f"the {noun} in `{attr[7:]}`"
     who = touch.agent or touch.actor_kind
     where = f" in commit {touch.commit[:12]}" if touch.commit else ""
-    what = ("Terraform creates every resource of the configuration with that identity's "
+    what = (f"Terraform creates and changes {obj.address[:-len(USES)]} with that identity's "
+            "privileges" if obj.address.endswith(USES) else
+            "Terraform creates every resource of the configuration with that identity's "
             "privileges" if obj.type.startswith(PROVIDER)
             else f"the workload gets every privilege of that {noun}")
     yield Hit("NHI101",
               f"{obj.address} was set to run as {role} by {touch.actor_kind} ({who}){where} "
               f"without a human's approval: {what}", attr, lines.get(attr))
+
+
+def profile_runners(obj: IdentityObject, base: IdentityObject | None,
+                    objects: Sequence[IdentityObject]) -> str:
+    """For an EC2 instance profile whose role changed: the role it now hands out (and was)
+    and the workloads among `objects` (the run's, with a module's unchanged files that name
+    the profile: `sources.modules.uses_module_values`) that run as it, as a message tail
+    (`; its role is now ... : aws_instance.web (iam.tf:15) runs as it`); empty otherwise."""
+    if obj.type != "aws_iam_instance_profile" or base is None or (
+            base.references == obj.references):
+        return ""
+    runners = [f"{o.address} ({o.location.path}:{o.attribute_lines.get(k, o.location.start_line)})"
+               for o in objects if is_cloud_workload(o) and obj.address in o.references
+               for k in [next((a for a in o.attribute_lines if a.startswith("runsAs.")), "")]]
+    now = ", ".join(obj.references) or "no role"
+    was = ", ".join(base.references) or "no role"
+    who = (f": {', '.join(runners)} {'runs' if len(runners) == 1 else 'run'} as it"
+           if runners else ": no workload in the change runs as it")
+    return f"; its role is now {now} (was {was}){who}"

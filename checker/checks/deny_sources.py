@@ -210,3 +210,30 @@ def created_denies(subject: Subject) -> Iterator[Hit]:
 def _listed(denies: Sequence[Grant]) -> str:
     shown = ", ".join(dict.fromkeys(denied(g) for g in denies))
     return shown if len(shown) < 300 else shown[:297] + "..."
+
+
+#: An AWS Organizations root id (https://docs.aws.amazon.com/organizations/latest/APIReference/API_Root.html:
+#: `^r-[0-9a-z]{4,32}$`): every account of the organization is under it.
+_ROOT_ID = re.compile(r"r-[0-9a-z]{4,32}")
+
+
+def moved_to_root(obj: IdentityObject, base: IdentityObject) -> Hit | None:
+    """NHI302 `narrowed` (a note) for an SCP attachment that attaches the same policy as at
+    base to the organization root instead of an OU or account: every account that was under
+    the old target is under the root, and a service (or resource) control policy grants
+    nothing, it only caps (orgs_manage_policies_scps.html), so it now caps more accounts.
+    None for any other change (the policy, an unknown target, another type)."""
+    if obj.type != SCP_ATTACHMENT or base.type != SCP_ATTACHMENT or obj.unresolved:
+        return None
+    new = {(g.action, g.resource) for g in obj.privileges}
+    old = {(g.action, g.resource) for g in base.privileges}
+    if (len(new) != 1 or len(old) != 1 or new == old or obj.references != base.references
+            or next(iter(new))[0] != next(iter(old))[0]):
+        return None
+    target, was = next(iter(new))[1], next(iter(old))[1]
+    if not _ROOT_ID.fullmatch(target) or "${" in was:
+        return None
+    return Hit("NHI302", f"{obj.address} now attaches its policy to the organization root "
+               f"{target} (was {was}): it applies to every account, those under {was} "
+               "included, and a control policy grants nothing; a narrowing needs no approval",
+               "target_id", at="target_id", variant="narrowed")

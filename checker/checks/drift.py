@@ -130,6 +130,14 @@ def narrows(subject: Subject) -> Iterator[Hit]:
     if base is None or (base.dormant and not obj.dormant):  # new, or a dormant block on
         yield from deny_sources.created_denies(subject)
         return
+    if (root := deny_sources.moved_to_root(obj, base)) is not None:
+        yield root
+        return
+    if _boundary_added(obj, base):
+        yield Hit("NHI302", f"{obj.address} gained permissions boundary {obj.boundary} (was "
+                  "none): its grants are now capped by it; a narrowing needs no approval",
+                  "permissions_boundary", at="permissions_boundary", variant="narrowed")
+        return
     if not obj.frame_digest or obj.frame_digest != base.frame_digest:
         return
     if _uncomputed(obj, base) or _apart_from_grants(obj, False) != _apart_from_grants(
@@ -287,6 +295,19 @@ def _gained_text(grant: Grant, base: IdentityObject) -> str:
         text += (f" ({', '.join(unknown)} not known before apply: it may be any value, a human "
                  "must review what it grants)")
     return text
+
+
+def _boundary_added(obj: IdentityObject, base: IdentityObject) -> bool:
+    """True when the change only gave `obj` a permissions boundary (base had none, or its
+    value was null): a boundary caps the grants, so nothing else it means (grants, trust,
+    metadata, computed inputs) may have changed
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html)."""
+    if base.boundary is not None or obj.boundary is None or _uncomputed(obj, base):
+        return False
+    facts = [(_apart_from_grants(replace(o, boundary=None)),
+              sorted(repr(replace(g, line=None)) for g in o.privileges),
+              sorted(repr(replace(t, line=None)) for t in o.trust)) for o in (obj, base)]
+    return facts[0] == facts[1]
 
 
 def _boundary(subject: Subject, base: IdentityObject) -> Iterator[Hit]:

@@ -75,6 +75,7 @@ from checker.checks import projected_tokens, workload_switch
 from checker.checks.account_access import account_access, switch_message
 from checker.checks.api import Context, Hit, Subject
 from checker.checks.aws_workloads import is_cloud_workload, role_approval, role_drift
+from checker.checks.aws_workloads import narrows as aws_narrows
 from checker.checks.workload_switch import UNSEEN_TOKEN, moved_from, token_accounts
 from checker.model import PROJECTED_TOKEN, TOKEN_MOUNT, IdentityObject
 from checker.provenance.attribution import Touch
@@ -200,6 +201,9 @@ def narrows(subject: Subject) -> Iterator[Hit]:
     only shortened a projected token's `expirationSeconds` (`checker.checks.projected_tokens`),
     and nothing else it means (account, metadata, references) changed."""
     obj, base = subject.obj, subject.base
+    if is_cloud_workload(obj):  # switched away from an administrator role
+        yield from aws_narrows(subject)
+        return
     if base is None or obj.platform != "kubernetes" or not (is_workload(obj) or _is_account(obj)):
         return
     if _rest(obj) != _rest(base):

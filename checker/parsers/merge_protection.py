@@ -34,20 +34,22 @@ What is recorded (`protection_facts`), per resource address, as strings:
   and a setting that allows what the default forbids (`allows_force_pushes = true`,
   `do_not_enforce_on_create = true`).
 
-A value that is an expression (`${var.enforce}`) is recorded as written: a guard stays only
-while the text stays, so an edit of it counts as a weakening (nhi-gate does not compute it
-here: fail closed). A file that is absent gives the empty set; one that cannot be read (not
-UTF-8, no block python-hcl2 parses, invalid JSON) gives None, which the check treats as a
-change.
+A value that is an expression is computed from the module's values when the caller passes
+them (`protection_facts(..., module)`: a variable, a local, a `.tfvars` value, a `dynamic`
+block, `count`); one that does not compute (`${data.x.y}`) is recorded as written: a guard
+stays only while the text stays, so an edit of it counts as a weakening (fail closed). A
+file that is absent gives the empty set; one that cannot be read (not UTF-8, no block
+python-hcl2 parses, invalid JSON) gives None, which the check treats as a change.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from checker.decode import utf8
+from checker.model import ModuleSources
 
 PROTECTION_TYPES = ("github_repository_ruleset", "github_organization_ruleset",
                     "github_branch_protection", "github_branch_protection_v3")
@@ -90,10 +92,13 @@ def may_hold(blob: bytes | None) -> bool:
                                  or b"github_branch_protection" in blob)
 
 
-def protection_facts(path: str, blob: bytes | None) -> Facts | None:
+def protection_facts(path: str, blob: bytes | None, module: ModuleSources | None = None
+                     ) -> Facts | None:  # fmt: skip
     """The guard and hole facts of the merge-protection resources in Terraform file `path` as
     `blob` holds it (module docstring); frozenset() for an absent file, None when it cannot
-    be read."""
+    be read. With `module` (the values of its directory) an HCL file's resources are read as
+    Terraform sets them (`terraform.protection_values`): `enforcement = var.mode` is the
+    `.tfvars` value, a `dynamic` block one block per item, a `count = 0` resource absent."""
     if blob is None:
         return frozenset()
     text = utf8(blob)
@@ -111,11 +116,28 @@ def protection_facts(path: str, blob: bytes | None) -> Facts | None:
         data = loaded.data
         if data is None:
             return None
+        if module is not None:
+            from checker.parsers.terraform.protection_values import resolved_body  # python-hcl2
+
+            data = _resolved(data, path, text, module, resolved_body)
     out: set[str] = set()
     for address, body in _resources(data):
         out.add(f"guard:{address}: exists")
         out.update(f"{kind}:{address}: {what}" for kind, what in _walk(body, ""))
     return frozenset(out)
+
+
+def _resolved(data: Mapping[str, Any], path: str, text: str, module: ModuleSources,
+              resolve: Callable[..., dict[str, Any] | None]) -> dict[str, Any]:
+    """python-hcl2 `data` with each `PROTECTION_TYPES` resource's body read by `resolve`
+    (`protection_values.resolved_body`), one without an instance left out."""
+    resources: list[dict[str, Any]] = []
+    for address, body in _resources(data):
+        type_, name = address.split(".", 1)
+        plain = resolve(body, path, text, module)
+        if plain is not None:
+            resources.append({type_: {name: plain}})
+    return {"resource": resources}
 
 
 def _resources(data: Any) -> Iterator[tuple[str, Mapping[str, Any]]]:

@@ -43,6 +43,10 @@ CONFIG_SUFFIXES = (".tf", ".tofu")
 #: A `locals {` or `variable "x" {` block may start on this line (a byte test; the HCL
 #: parse decides).
 _DEFINES = re.compile(rb"^[ \t]*(?:locals|variable)\b", re.MULTILINE)
+#: A block another file's block may name (`checker.parsers.terraform.siblings`): a `provider`
+#: (`provider = aws.admin`), a launch template or configuration (an autoscaling group's).
+_SIBLING_BLOCKS = re.compile(
+    rb'^[ \t]*(?:provider\b|resource[ \t]+"aws_launch_(?:template|configuration)")', re.MULTILINE)
 #: A local module call's `source = "./dir"` / `"../dir"` (a byte test; the HCL parse decides).
 _LOCAL_SOURCE = re.compile(rb'^[ \t]*source[ \t]*=[ \t]*"(\.\.?/[^"$%]*)"', re.MULTILINE)
 #: A `local.NAME` / `var.NAME` reference, a `file(`/`templatefile(` call or a local module call
@@ -50,7 +54,12 @@ _LOCAL_SOURCE = re.compile(rb'^[ \t]*source[ \t]*=[ \t]*"(\.\.?/[^"$%]*)"', re.M
 _USES = re.compile(
     rb"\b(?:local|var)\.[A-Za-z_]|\bfile\(|\btemplatefile\(|\bsource\s*=\s*\"\.\.?/"
     rb"|\bpath\.(?:module|root|cwd)\s*\}/[\w./-]+\.(?:sh|bash|ps1|cmd|bat|py)\b|\bfileset\("
-    rb'|[\s"][\w./-]*\w\.(?:sh|bash|ps1|cmd|bat|py)[\s"]')
+    rb'|[\s"][\w./-]*\w\.(?:sh|bash|ps1|cmd|bat|py)[\s"]'
+    # a block of another file of the module (`checker.parsers.terraform.siblings`)
+    rb"|\baws_launch_(?:template|configuration)\.[A-Za-z_]|\bprovider\s*=\s*[A-Za-z]"
+    # a workload naming an instance profile (`checks.aws_workloads.profile_runners`), a GCP
+    # binding naming a service account a workload may run as (`account_access.role_access`)
+    rb"|\b(?:aws_iam_instance_profile|google_service_account)\.[A-Za-z_]")
 
 
 def module_directory(path: str) -> str:
@@ -214,16 +223,18 @@ def group_modules(sources: Sequence[SourceFile]) -> dict[str, ModuleSources]:
     """directory -> `ModuleSources` for every directory of `sources` with a value file or a
     `.tf` file that reads a file of `sources` with `file()`/`templatefile()`.
 
-    A `.tf`/`.tofu` file counts when a line starts with `locals` or `variable`; auto-loaded
-    `.tfvars`/`.tfvars.json` files always count, and so do `-var-file` files, in the module
-    `owner_directory` names. Directories without such a file are absent.
+    A `.tf`/`.tofu` file counts when a line starts with `locals` or `variable`, or with a
+    block another file's block may name (`_SIBLING_BLOCKS`: `provider`, a launch template);
+    auto-loaded `.tfvars`/`.tfvars.json` files always count, and so do `-var-file` files, in
+    the module `owner_directory` names. Directories without such a file are absent.
     `ModuleSources.files` are the files of `sources` its `.tf` files reference.
     """
     found: dict[str, list[SourceFile]] = {}
     refs: dict[str, set[str]] = {}
     configs: dict[str, list[SourceFile]] = {}
     for src in sources:
-        if is_tfvars(src.path) or (is_config_file(src.path) and _DEFINES.search(src.raw)):
+        if is_tfvars(src.path) or (is_config_file(src.path) and (
+                _DEFINES.search(src.raw) or _SIBLING_BLOCKS.search(src.raw))):
             found.setdefault(module_directory(src.path), []).append(src)
         elif is_var_file(src.path):
             found.setdefault(var_file_module(src.path), []).append(src)

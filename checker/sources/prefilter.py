@@ -35,7 +35,9 @@ _TERRAFORM_EXTRA = (b"terraform-aws-modules", b"terraform-aws-iam", b"service-ac
                     b"module  ", b"module\t", b'module"',
                     # the identity a `provider` block runs as: parsers/terraform/providers.py
                     b"assume_role", b"impersonate_service_account", b"access_token",
-                    b"client_id", b"use_oidc", b"profile")
+                    b"client_id", b"use_oidc", b"profile",
+                    # a resource naming its provider: parsers/terraform/provider_use.py
+                    b"provider =", b"provider=", b"provider  ", b"provider\t")
 #: `${{ secrets.X }}`: parsers/github_secrets.py; a job running Terraform with inputs set in CI:
 #: parsers/ci_tf_inputs.py (`terraform`, `tofu`, `terragrunt` in its `run:` text).
 _ACTIONS_EXTRA = (b"permissions", b"secrets", b"terraform", b"tofu", b"terragrunt")

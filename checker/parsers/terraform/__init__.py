@@ -90,9 +90,11 @@ from checker.parsers.terraform.expansion import document_sources
 from checker.parsers.terraform.hcl import LoadedHcl, load, warm
 from checker.parsers.terraform.identities import FORMAT, Context, references_in, resource_identity
 from checker.parsers.terraform.imports import import_identities
+from checker.parsers.terraform.launch_templates import LAUNCHERS, launched
 from checker.parsers.terraform.modules import module_identities
 from checker.parsers.terraform.nodes import Block, Doc, hcl_blocks, json_blocks
 from checker.parsers.terraform.positions import json_spans
+from checker.parsers.terraform.provider_use import provider_uses
 from checker.parsers.terraform.providers import provider_facets
 from checker.parsers.terraform.resolver import Resolver
 from checker.parsers.terraform.rotation import rotating_lifetimes
@@ -199,10 +201,12 @@ def _adopted(data: dict[str, Any], doc: Doc, blocks: list[Block], catalogue: Cat
              module: ModuleSources | None = None) -> list[IdentityObject]:
     """What the file's top-level `provider` and `import` blocks bring: the identity Terraform
     runs as (`providers.provider_facets`, its values read from `module`: `role_arn =
-    var.deploy_role` is the role the variable holds) and the identities imported into the
+    var.deploy_role` is the role the variable holds), the one it runs as for a resource naming
+    its provider configuration (`provider_use.provider_uses`) and the identities imported into the
     configuration (`imports.import_identities`)."""
     defined = {".".join(b.labels) for b in blocks if b.section == "resource"}
     return [*provider_facets(data, doc, Resolver(module, document_sources(blocks))),
+            *provider_uses(blocks, data, doc, module),  # `provider = aws.admin` on a resource
             *import_identities(data, doc, catalogue, FORMAT, defined)]
 
 
@@ -256,6 +260,8 @@ def _build(blocks: list[Block], doc: Doc, module: ModuleSources | None = None, *
             resource_identity(block, doc, catalogue, ctx, module)
             if block.section != "module" else None
         )
+        if found is not None and block.labels[0] in LAUNCHERS:  # runs as its template does
+            found = launched(found, block, blocks, doc.path, module)
         if found is not None:
             out.append(found)
     rotated = rotating_lifetimes(blocks, tuple(out))  # `time_rotating` periods as lifetimes

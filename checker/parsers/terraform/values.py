@@ -111,10 +111,26 @@ def module_values(module: ModuleSources) -> ModuleValues:
     for name, value, where in module.arguments:  # a local module read as its caller calls it
         defined[f"var.{name}"] = (json.loads(value), where)
         texts.pop(f"var.{name}", None)  # a literal: the caller's value replaces the default
+    _nulls(defined, root=bool(tfvars), explicit={*set_by_tfvars, *(
+        f"var.{n}" for n, _, _ in module.arguments)})
     labels = {f"var.{n}": f"{module.caller} argument {n}" for n, _, _ in module.arguments}
     labels.update(read_files(texts, defined, module))
     out = _Values(defined, texts, labels)
     return ModuleValues(out, declared, frozenset(set_by_tfvars), _Expressions(defined, out))
+
+
+#: A `null` definition that is the value (`_nulls`), in place of None in `defined`.
+NULL = object()
+
+
+def _nulls(defined: dict[str, tuple[Any, Location]], root: bool, explicit: set[str]) -> None:
+    """Mark the `null` definitions that are the value Terraform uses as `NULL`: a local's, one
+    a `.tfvars` file or a calling module sets, and a variable default of a root module (a
+    directory with a `.tfvars` file: only a root module reads one). A reusable module's
+    `default = null` stays None (unresolved: its caller, not shown, may set it)."""
+    for key, (value, location) in defined.items():
+        if value is None and (key.startswith("local.") or key in explicit or root):
+            defined[key] = (NULL, location)
 
 
 class _Values(Mapping[str, ModuleValue]):
@@ -303,7 +319,9 @@ def _value_span(lines: Sequence[str], span: tuple[int, int]) -> tuple[int, int]:
 def _literal(value: Any, defined: Mapping[str, tuple[Any, Location]], depth: int
              ) -> tuple[Any, Inputs] | None:  # fmt: skip
     """`value` with whole `local.X`/`var.X` references replaced by their literal values, and
-    the definitions used; None when any part is another expression (or nests too deep)."""
+    the definitions used; None when any part is another expression (or nests too deep). A
+    reference to a definition marked `NULL` (`_nulls`) is the value None (Terraform reads the
+    attribute as unset: https://developer.hashicorp.com/terraform/language/expressions/types#null)."""
     if depth > MAX_VALUE_DEPTH or value is None:
         return None
     if isinstance(value, (bool, int, float)):
@@ -316,6 +334,8 @@ def _literal(value: Any, defined: Mapping[str, tuple[Any, Location]], depth: int
         if key not in defined:
             return None
         inner, location = defined[key]
+        if inner is NULL:  # a null that is the value (`_nulls`): the attribute is unset
+            return None, ((key, location),)
         got = _literal(inner, defined, depth + 1)
         return None if got is None else (got[0], ((key, location), *got[1]))
     used: list[tuple[str, Location]] = []

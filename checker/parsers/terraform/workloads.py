@@ -36,6 +36,12 @@ RUNS_AS: Mapping[str, tuple[str, ...]] = {
     **{t: ("iam_instance_profile",) for t in (
         "aws_instance", "aws_spot_instance_request", "aws_launch_configuration")},
     "aws_launch_template": ("iam_instance_profile.name", "iam_instance_profile.arn"),
+    # what its launch template runs as (`launch_templates.launched`)
+    "aws_autoscaling_group": (
+        "launch_template.id", "launch_template.name", "launch_configuration",
+        "mixed_instances_policy.launch_template.launch_template_specification.launch_template_id",
+        "mixed_instances_policy.launch_template.launch_template_specification."
+        "launch_template_name"),
     "aws_codebuild_project": ("service_role",),
     "aws_codepipeline": ("role_arn",),
     "aws_sfn_state_machine": ("role_arn",),
@@ -132,18 +138,28 @@ def workload_facet(rtype: str, roles: Node, entry: CatalogueEntry, address: str,
         return pod_facet(rtype, roles, entry.kind, address, metadata)
     if not roles.attrs:
         return None  # runs as no identity (an EC2 instance without a profile)
-    named = tuple(f"{_NAMED.get(path.rsplit('.', 1)[-1], 'aws-role-name')}:{value}"
-                  for path, raw in roles.body.items()
-                  if (value := _literal(raw)) and not value.startswith("arn:") and "@" not in value)
+    literal = tuple(named(path, value) for path, raw in roles.body.items()
+                  if (value := _literal(raw)) and not value.startswith("arn:"))
     return IdentityObject(
         kind=entry.kind, platform=entry.platform, type=rtype, address=address,
         location=Location(roles.doc.path, roles.start, roles.end),
         metadata=metadata,
         attribute_lines={f"runsAs.{a}": span[0] for a, span in roles.attrs.items()},
         references=references,
-        principals=(*principals, *(n for n in named if n not in principals)),
+        principals=(*principals, *(n for n in literal if n not in principals)),
         derived_from=address,
     )
+
+
+def named(path: str, value: str) -> str:
+    """The `principals` entry of literal `value` in role attribute `path`: a service account
+    email (any email: `run@p.iam.gserviceaccount.com`, or the Compute Engine default account
+    `<number>-compute@developer.gserviceaccount.com`) is `gcp-sa:<email>`, as
+    `identities.literal_principals` writes the emails it recognises; another name is
+    `<_NAMED kind>:<value>`."""
+    if "@" in value:
+        return f"gcp-sa:{value}"
+    return f"{_NAMED.get(path.rsplit('.', 1)[-1], 'aws-role-name')}:{value}"
 
 
 def _literal(value: object) -> str | None:
