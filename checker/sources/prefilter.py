@@ -42,7 +42,7 @@ _ACTIONS_EXTRA = (b"permissions", b"secrets", b"terraform", b"tofu", b"terragrun
 #: Admission policies and webhooks that guard identity creation (their facets:
 #: parsers/kubernetes/admission.py): words every such object's `kind` or `apiVersion` holds.
 _KUBERNETES_EXTRA = (b"AdmissionPolicy", b"WebhookConfiguration", b"kyverno.io",
-                     b"gatekeeper.sh")
+                     b"gatekeeper.sh", b"pod-security.kubernetes.io/enforce")
 
 
 #: Searches of one format by plain substring tests before its alternation is compiled: a
