@@ -310,7 +310,8 @@ def privilege_flags(obj: IdentityObject, table: Mapping[tuple[str, str], str]
 
 
 #: What an Argo CD project's resource allow list must reach to bind anyone to cluster-admin.
-_RBAC_KINDS = ("rbac.authorization.k8s.io/clusterrolebinding", "rbac.authorization.k8s.io/clusterrole")
+_RBAC_KINDS = ("rbac.authorization.k8s.io/clusterrolebinding",
+               "rbac.authorization.k8s.io/clusterrole")
 
 
 def _rbac_denied(obj: IdentityObject, grant: Grant) -> bool:

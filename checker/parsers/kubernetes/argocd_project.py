@@ -17,6 +17,7 @@ Groups and kinds are globs (`*`); the core group is written `""` (here: an empty
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Literal
 
 from yaml.nodes import MappingNode, Node
 
@@ -42,7 +43,8 @@ def resource_list_grants(doc: MappingNode, spec: Node | None) -> Iterator[Grant]
     yield from _entries(spec, "namespaceResourceBlacklist", NAMESPACED, "deny")
 
 
-def _entries(spec: Node | None, field: str, action: str, effect: str) -> Iterator[Grant]:
+def _entries(spec: Node | None, field: str, action: str,
+             effect: Literal["allow", "deny"]) -> Iterator[Grant]:
     for res in sequence(get(spec, field)):
         group = scalar_text(get(res, "group")) or ""
         kind = scalar_text(get(res, "kind")) or ""

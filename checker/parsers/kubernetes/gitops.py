@@ -91,7 +91,8 @@ EVERY_USER = "(every authenticated user)"
 _DEPTH = 4
 #: The fields each type's grants come from (dropped from its frame digest).
 _GRANT_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
-    APP_PROJECT: (("spec", "destinations"), *LIST_FIELDS, ("spec", "sourceRepos"), ("spec", "roles"),
+    APP_PROJECT: (("spec", "destinations"), *LIST_FIELDS, ("spec", "sourceRepos"),
+                  ("spec", "roles"),
                   ("spec", "destinationServiceAccounts"), ("spec", "sourceNamespaces")),
     APPLICATION: (("spec", "project"), ("spec", "destination")),
     APPLICATION_SET: (("spec", "template", "spec", "project"),
