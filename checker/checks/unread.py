@@ -14,6 +14,9 @@ What is judged, per facet the change touched (the engine calls checks for those 
 - Terraform inputs a CI job sets (`-var`, `-var-file`, `TF_VAR_*`, `TF_CLI_ARGS*`:
   `checker.parsers.ci_tf_inputs`): those added, changed or removed. Error for an agent, a
   note for a person; nothing in `scan`.
+- a Flux source (`parsers/kubernetes/flux_sources.py`): its url, ref, credentials, verification
+  or chart added, changed or removed. Error for an agent, a note for a person; nothing for a
+  new source (nothing applies it yet) nor in `scan`.
 - a var file no module reads: the variables it adds, changes or removes. For an agent an error
   when one is named like a grant, principal or count (`_GRANT_LIKE`), else a note naming the
   file; a note for a person; nothing in `scan`.
@@ -66,6 +69,15 @@ def hits(subject: Subject) -> Iterator[Hit]:
         yield Hit(RULE, f"{obj.address}: {reason}; {verb}: {names}; nhi-gate cannot compute "
                   "what it grants, a human must review the module's code at that source",
                   "source", first, variant="human" if actor == "human" else None)
+        return
+    if kind == "flux-source":
+        if base is None:
+            return  # a new source deploys nothing until a Kustomization or HelmRelease uses it
+        entry = next(iter(head.values()), next(iter(old.values()), None))
+        yield Hit(RULE, f"{obj.address}: {entry.reason if entry else 'a Flux source'}; "
+                  f"changed: {names}; nhi-gate does not fetch it, so what the new source "
+                  "deploys (and grants) is not computed: a human must review it", "source",
+                  first, variant="human" if actor == "human" else None)
         return
     if kind == "ci-var":
         yield Hit(RULE, f"{obj.address}: Terraform inputs set in CI changed: {names}; every "

@@ -74,6 +74,7 @@ from checker.parsers.kubernetes.digest import (
     role_frame_digest,
     untagged_digest,
 )
+from checker.parsers.kubernetes.flux_sources import flux_source_facets
 from checker.parsers.kubernetes.generators import generated_objects
 from checker.parsers.kubernetes.gitops import (
     GITOPS_TYPES,
@@ -181,6 +182,7 @@ def parse(source: SourceFile, catalogue: Catalogue) -> ParseResult:
                 if obj is not None:
                     objects.append(obj)
     objects.extend(admission_facets(docs, source.path, stream.lines))
+    objects.extend(flux_source_facets(docs, source.path, stream.lines))
     problems = (stream.problem,) if stream.problem is not None else ()
     return ParseResult(tuple(objects), problems)
 
