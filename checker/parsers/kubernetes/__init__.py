@@ -64,10 +64,12 @@ from yaml.nodes import MappingNode, Node
 from checker.model import Grant, IdentityObject, Location, ParseResult, SourceFile
 from checker.parsers import common
 from checker.parsers.kubernetes.admission import admission_facets
+from checker.parsers.kubernetes.aggregation import aggregated_into, is_aggregation_label
 from checker.parsers.kubernetes.aws_auth import TYPE as AWS_AUTH
 from checker.parsers.kubernetes.aws_auth import aws_auth_grants, is_aws_auth
 from checker.parsers.kubernetes.compositions import composed_bases
 from checker.parsers.kubernetes.crds import CRD_GROUPS, crd_facts
+from checker.parsers.kubernetes.crds_gcp import member_frame_digest
 from checker.parsers.kubernetes.digest import (
     REFERENCE_KINDS,
     object_digest,
@@ -250,7 +252,8 @@ def _identity(
         type=entry.type,
         address=address,
         location=Location(path, start, end),
-        metadata=_metadata(meta, lines, start, labels=rbac_kind not in REFERENCE_KINDS),
+        metadata=_metadata(meta, lines, start, labels=rbac_kind not in REFERENCE_KINDS,
+                           aggregating=rbac_kind == "ClusterRole"),
         attribute_lines=_attribute_lines(doc),
         privileges=privileges,
         lifetime=lifetime(doc, kind),
@@ -261,11 +264,12 @@ def _identity(
                                  *facts.principals, *mapped})),
         trust=facts.trust,
         boundary=facts.boundary,
+        bound=aggregated_into(meta, rbac_kind),
         unresolved=facts.unresolved + deployed_inputs(doc, entry.type),
         secret_sinks=token_sinks(doc) if kind == "ServiceAccount" else (),
         digest=object_digest(doc, rbac_kind),
         frame_digest=role_frame_digest(doc, AWS_AUTH if entry.type == AWS_AUTH else rbac_kind)
-        or gitops_frame_digest(doc, entry.type),
+        or gitops_frame_digest(doc, entry.type) or member_frame_digest(doc, entry.type),
         untagged_digest=untagged_digest(doc, rbac_kind),
     )
 
@@ -309,11 +313,13 @@ def _first_key_line(doc: MappingNode) -> int:
 
 
 def _metadata(meta: Node | None, lines: list[str], start: int,
-              labels: bool = True) -> dict[str, str]:
+              labels: bool = True, aggregating: bool = False) -> dict[str, str]:
+    """Labels (unless not `labels`; a ClusterRole's aggregation labels are `bound`),
+    annotations and `# nhi-gate:` comments."""
     out = _comment_metadata(lines, start)
     for name, _, value in items(get(meta, "labels") if labels else None):
         text = scalar_text(value)
-        if text is not None:
+        if text is not None and not (aggregating and is_aggregation_label(name)):
             out[name] = text
     for name, _, value in items(get(meta, "annotations")):
         text = scalar_text(value)
