@@ -64,7 +64,7 @@ from yaml.nodes import MappingNode, Node
 from checker.model import Grant, IdentityObject, Location, ParseResult, SourceFile
 from checker.parsers import common
 from checker.parsers.kubernetes.admission import admission_facets
-from checker.parsers.kubernetes.aggregation import aggregated_into, is_aggregation_label
+from checker.parsers.kubernetes.aggregation import aggregated_into
 from checker.parsers.kubernetes.aws_auth import TYPE as AWS_AUTH
 from checker.parsers.kubernetes.aws_auth import aws_auth_grants, is_aws_auth
 from checker.parsers.kubernetes.compositions import composed_bases
@@ -252,8 +252,7 @@ def _identity(
         type=entry.type,
         address=address,
         location=Location(path, start, end),
-        metadata=_metadata(meta, lines, start, labels=rbac_kind not in REFERENCE_KINDS,
-                           aggregating=rbac_kind == "ClusterRole"),
+        metadata=_metadata(meta, lines, start, labels=rbac_kind not in REFERENCE_KINDS),
         attribute_lines=_attribute_lines(doc),
         privileges=privileges,
         lifetime=lifetime(doc, kind),
@@ -313,13 +312,11 @@ def _first_key_line(doc: MappingNode) -> int:
 
 
 def _metadata(meta: Node | None, lines: list[str], start: int,
-              labels: bool = True, aggregating: bool = False) -> dict[str, str]:
-    """Labels (unless not `labels`; a ClusterRole's aggregation labels are `bound`),
-    annotations and `# nhi-gate:` comments."""
+              labels: bool = True) -> dict[str, str]:
     out = _comment_metadata(lines, start)
     for name, _, value in items(get(meta, "labels") if labels else None):
         text = scalar_text(value)
-        if text is not None and not (aggregating and is_aggregation_label(name)):
+        if text is not None:
             out[name] = text
     for name, _, value in items(get(meta, "annotations")):
         text = scalar_text(value)

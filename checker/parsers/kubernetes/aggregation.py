@@ -5,8 +5,8 @@ every ClusterRole labelled `rbac.authorization.k8s.io/aggregate-to-<role>: "true
 control plane copies the selected roles' rules into them: a label adds the rules to every
 holder of that role, removing it takes them away. Recorded as `IdentityObject.bound` entries
 `holders of ClusterRole/<role> (aggregate-to-<role>)` (fewer is a narrowing:
-`checker.checks.drift.narrows`); the labels leave the ClusterRole's metadata and frame digest
-(`digest.role_frame_digest`). Source:
+`checker.checks.drift.narrows`, which compares them as `bound`, not as metadata); the labels
+leave the ClusterRole's frame digest (`digest.role_frame_digest`). Source:
 https://kubernetes.io/docs/reference/access-authn-authz/rbac/#aggregated-clusterroles
 """
 
