@@ -400,13 +400,12 @@ def test_removing_an_aggregation_label_is_a_narrowing_note_and_adding_it_blocks(
     assert {r for r, _, _, b in _found(findings) if b} == {"NHI101", "NHI301"}
 
 
-def test_a_flux_source_moved_to_another_file_with_a_new_ref_fails_closed(
+def test_a_flux_source_moved_into_another_file_with_a_new_ref_fails_closed(
         make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
     ks = KUSTOMIZATION.format(kind="GitRepository")
     code, findings = _change(
         make_repo, capsys, {"source.yaml": GIT.format(interval="5m", ref="tag: v2.3.0"),
                             "ks.yaml": ks},
-        {"sources/platform.yaml": GIT.format(interval="5m", ref="branch: experimental"),
-         "ks.yaml": ks})
+        {"ks.yaml": GIT.format(interval="5m", ref="branch: experimental") + "---\n" + ks})
     assert code == 1
-    assert found_at(findings) == {("NHI106", "sources/platform.yaml", 10, True)}
+    assert found_at(findings) == {("NHI106", "ks.yaml", 9, True)}
