@@ -6,6 +6,8 @@ person, head by Claude (or a person); the reverse change is the narrowing twin."
 
 from __future__ import annotations
 
+import itertools
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -58,15 +60,13 @@ def project(lists: str, namespace: str = "team-a") -> str:
     return PROJECT.format(namespace=namespace, lists=lists)
 
 
-_REPOS = 0
+_REPOS = itertools.count()
 
 
 def _change(make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
             base: dict[str, str], head: dict[str, str], author: tuple[str, str] = CLAUDE
             ) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
-    global _REPOS
-    _REPOS += 1
-    repo = make_repo(f"repo{_REPOS}")
+    repo = make_repo(f"repo{next(_REPOS)}")  # one test may build several repositories
     repo.commit({"README.md": "# app\n", **base}, author=HUMAN)
     repo.checkout("claude/change", create=True)
     repo.commit({**{p: None for p in base if p not in head}, **head}, author=author,
@@ -85,7 +85,7 @@ def _scan(tmp_path: Any, capsys: pytest.CaptureFixture[str], files: dict[str, st
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
     main(["scan", str(tmp_path), "--format", "json"])
-    found: list[dict[str, Any]] = __import__("json").loads(capsys.readouterr().out)["findings"]
+    found: list[dict[str, Any]] = json.loads(capsys.readouterr().out)["findings"]
     return found
 
 
