@@ -50,6 +50,7 @@ def test_shapes_of_sync_accounts_and_source_namespaces() -> None:
     (proj,) = objects(project(extra=SOURCES.format("team-a-apps")), "argocd/project.yaml")
     assert [(g.action, g.resource, g.line) for g in proj.privileges] == [
         ("argocd:destination", "https://kubernetes.default.svc/team-a", 10),
+        ("argocd:namespace-resource", "*/*", 6),
         ("argocd:source", "https://github.com/acme/team-a", 8),
         ("argocd:sync-as/team-a:team-a-deployer", "https://kubernetes.default.svc/team-a", 12),
         ("argocd:source-namespace", "team-a-apps", 16)]

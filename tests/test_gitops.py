@@ -151,6 +151,7 @@ def test_project_roles_application_set_and_helm_release_shapes() -> None:
     (proj,) = objects(project(roles=roles))
     assert [(g.action, g.resource) for g in proj.privileges] == [
         ("argocd:destination", "https://kubernetes.default.svc/team-a"),
+        ("argocd:namespace-resource", "*/*"),
         ("argocd:source", "https://github.com/acme/team-a"),
         ("argocd:applications/sync", "team-a/* for proj:team-a:ci"),
         ("argocd:proj:team-a:ci", "member my-org:ci"),

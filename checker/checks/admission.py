@@ -20,11 +20,15 @@ ServiceAccount), so it is a widening of what identities can be created:
 - Kyverno `validationFailureAction` (or a rule's `validate.failureAction`) `Enforce` ->
   `Audit` (https://kyverno.io/docs/policy-types/cluster-policy/validate/#failure-action);
 - a Gatekeeper constraint's `enforcementAction` `deny` -> `dryrun` or `warn`
-  (https://open-policy-agent.github.io/gatekeeper/website/docs/violations/).
+  (https://open-policy-agent.github.io/gatekeeper/website/docs/violations/);
 - a Kyverno `PolicyException` added (it exempts what it matches from the policy rules it
   names), or one that exempts from a new policy or rule, matches other objects (`match`,
   `matchConditions`, `podSecurity` added or changed) or lost or changed its `conditions`
-  (https://kyverno.io/docs/exceptions/).
+  (https://kyverno.io/docs/exceptions/);
+- a Namespace's Pod Security Admission level (`pod-security.kubernetes.io/enforce`) lowered,
+  `restricted` -> `baseline` -> `privileged`, or the label removed (no label enforces nothing:
+  `removal_hits`); an unknown level counts as `privileged`
+  (https://kubernetes.io/docs/concepts/security/pod-security-admission/#pod-security-levels).
 An agent's or bot's weakening is an error (it blocks); a person's is a note (variant
 `admission-human`). A change that only tightens (a selector or exclusion removed, `Audit` ->
 `Deny`, `Ignore` -> `Fail`, a rule or policy taken out of an exception, `conditions` added to
@@ -71,6 +75,14 @@ def exception_widened(head: dict[str, str], base: dict[str, str]) -> list[tuple[
     return out
 
 
+#: Pod Security Admission levels, least to most restrictive.
+_PSA_LEVELS = ("privileged", "baseline", "restricted")
+
+
+def _psa_rank(level: str | None) -> int:
+    return _PSA_LEVELS.index(level) if level in _PSA_LEVELS else 0
+
+
 def _facts(usages: tuple[str, ...]) -> dict[str, str]:
     return dict(u.split("=", 1) for u in usages if "=" in u)
 
@@ -104,6 +116,9 @@ def weakened(head: dict[str, str], base: dict[str, str]) -> list[tuple[str, str]
             effective = now or head.get("validationFailureAction", "Audit")
             if _enforcing(was, "Enforce") and not _enforcing(effective, "Enforce"):
                 out.append((key, f"`{key}` {was} -> {effective}"))
+        elif key == "pod-security.enforce":
+            if _psa_rank(now) < _psa_rank(was):
+                out.append((key, f"Pod Security level `{was}` -> `{now or 'none'}`"))
         elif leaf == "enforcementAction":
             if _enforcing(was or "deny", "deny") and not _enforcing(now or "deny", "deny"):
                 out.append((key, f"`{key}` {was or 'deny'} -> {now}"))
@@ -112,6 +127,16 @@ def weakened(head: dict[str, str], base: dict[str, str]) -> list[tuple[str, str]
         elif now is None and leaf in _SCOPE:
             out.append((key, f"`{key}` removed"))
     return out
+
+
+#: What a Pod Security level rejects, in NHI302's messages.
+_PODS = ("pods it rejected (privileged, host namespaces, hostPath volumes: the node's and "
+         "other pods' credentials) may now run")
+_REQUESTS = "requests it denied (new identities, bindings, token Secrets) may now be admitted"
+
+
+def _admitted(obj: IdentityObject) -> str:
+    return _PODS if obj.type == f"{PREFIX}Namespace" else _REQUESTS
 
 
 def check(subject: Subject) -> Iterator[Hit]:
@@ -130,8 +155,7 @@ def check(subject: Subject) -> Iterator[Hit]:
     variant = HUMAN_VARIANT if subject.touch.actor_kind == "human" else None
     yield Hit("NHI302",
               f"{obj.address} admission control weakened: "
-              f"{'; '.join(what for _, what in found)}; requests it denied (new identities, "
-              "bindings, token Secrets) may now be admitted", "admission", line,
+              f"{'; '.join(what for _, what in found)}; {_admitted(obj)}", "admission", line,
               variant=variant)
 
 
@@ -190,6 +214,8 @@ def removal_hits(ctx: Context, actor_of: Callable[[Sequence[str]], Touch]
                            variant="narrowed")
             continue
         variant = HUMAN_VARIANT if touch.actor_kind == "human" else None
-        yield obj, Hit("NHI302", f"{obj.address} admission control removed: requests it "
-                       "denied (new identities, bindings, token Secrets) may now be admitted",
+        what = (f"Pod Security level `{_facts(obj.usages).get('pod-security.enforce')}` "
+                "no longer enforced (label or Namespace removed)"
+                if obj.type == f"{PREFIX}Namespace" else "admission control removed")
+        yield obj, Hit("NHI302", f"{obj.address} {what}: {_admitted(obj)}",
                        "admission", obj.location.start_line, touch=touch, variant=variant)

@@ -229,8 +229,9 @@ def _uncomputed(obj: IdentityObject, base: IdentityObject) -> bool:
 def _apart_from_grants(obj: IdentityObject, principals: bool = True) -> tuple[object, ...]:
     """What `obj` means besides its grants and trust (and, unless `principals`, whom it binds:
     `narrows` allows fewer principals)."""
-    return (
-        obj.kind, obj.type, sorted((k.lower(), v) for k, v in obj.metadata.items()),
+    return (  # a ClusterRole's aggregation labels are whom it binds (`bound`), not metadata
+        obj.kind, obj.type, sorted((k.lower(), v) for k, v in obj.metadata.items()
+                                   if not k.startswith("rbac.authorization.k8s.io/aggregate-to-")),
         obj.lifetime, sorted(obj.references), obj.namespace, sorted(obj.secret_sinks),
         obj.usages, obj.principals if principals else (), obj.boundary,
     )

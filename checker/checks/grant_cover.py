@@ -29,11 +29,25 @@ def _resource_covered(platform: str, resource: str, wide: str) -> bool:
     https://learn.microsoft.com/azure/role-based-access-control/scope-overview"""
     if glob(resource, wide):
         return True
+    if platform == "kubernetes" and "/!" in wide:
+        return _negation_covers(resource, wide)
     if platform != "azure" or not wide.startswith("/") or not resource.startswith("/"):
         return False
     outer = [p for p in wide.casefold().split("/") if p]
     inner = [p for p in resource.casefold().split("/") if p]
     return len(outer) <= len(inner) and inner[:len(outer)] == outer
+
+
+def _negation_covers(resource: str, wide: str) -> bool:
+    """True when `wide`, an Argo CD destination whose namespace is negated (`<server>/!<ns>`:
+    every namespace but those `<ns>` matches), covers `resource`: the same server and one
+    literal namespace the negation does not exclude. Source:
+    https://argo-cd.readthedocs.io/en/stable/user-guide/projects/#configuring-rbac-with-projects
+    """
+    where, _, negated = wide.rpartition("/!")
+    server, _, namespace = resource.rpartition("/")
+    literal = namespace and not any(c in namespace for c in "*?[!")
+    return bool(literal) and glob(server, where) and not glob(namespace, negated)
 
 
 def _action_covered(platform: str, grant: Grant, wides: Sequence[Grant]) -> bool:

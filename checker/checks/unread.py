@@ -14,6 +14,10 @@ What is judged, per facet the change touched (the engine calls checks for those 
 - Terraform inputs a CI job sets (`-var`, `-var-file`, `TF_VAR_*`, `TF_CLI_ARGS*`:
   `checker.parsers.ci_tf_inputs`): those added, changed or removed. Error for an agent, a
   note for a person; nothing in `scan`.
+- a Flux source (`parsers/kubernetes/flux_sources.py`): its url, ref, credentials, verification
+  or chart added, changed or removed (a source moved to another file is compared with itself
+  there). Error for an agent, a note for a person; nothing for a new source (nothing applies
+  it yet) nor in `scan`.
 - a var file no module reads: the variables it adds, changes or removes. For an agent an error
   when one is named like a grant, principal or count (`_GRANT_LIKE`), else a note naming the
   file; a note for a person; nothing in `scan`.
@@ -44,6 +48,9 @@ def hits(subject: Subject) -> Iterator[Hit]:
     """The NHI106 hits of one touched `UNREAD` facet (see the module doc)."""
     obj, base = subject.obj, subject.base
     kind = obj.type.removeprefix(UNREAD)
+    if base is None and kind == "flux-source":  # moved from another file: the same source
+        base = next((o for o in subject.ctx.base_objects
+                     if o.type == obj.type and o.address == obj.address), None)
     head = {u.attribute: u for u in obj.unresolved}
     old = {u.attribute: u for u in base.unresolved} if base is not None else {}
     now, then = _values(obj.unresolved), _values(base.unresolved if base is not None else ())
@@ -66,6 +73,15 @@ def hits(subject: Subject) -> Iterator[Hit]:
         yield Hit(RULE, f"{obj.address}: {reason}; {verb}: {names}; nhi-gate cannot compute "
                   "what it grants, a human must review the module's code at that source",
                   "source", first, variant="human" if actor == "human" else None)
+        return
+    if kind == "flux-source":
+        if base is None:
+            return  # a new source deploys nothing until a Kustomization or HelmRelease uses it
+        entry = next(iter(head.values()), next(iter(old.values()), None))
+        yield Hit(RULE, f"{obj.address}: {entry.reason if entry else 'a Flux source'}; "
+                  f"changed: {names}; nhi-gate does not fetch it, so what the new source "
+                  "deploys (and grants) is not computed: a human must review it", "source",
+                  first, variant="human" if actor == "human" else None)
         return
     if kind == "ci-var":
         yield Hit(RULE, f"{obj.address}: Terraform inputs set in CI changed: {names}; every "

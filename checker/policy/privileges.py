@@ -309,6 +309,24 @@ def privilege_flags(obj: IdentityObject, table: Mapping[tuple[str, str], str]
     return bool(admin_grants(obj, table)), wildcard, escalation
 
 
+#: What an Argo CD project's resource allow list must reach to bind anyone to cluster-admin.
+_RBAC_KINDS = ("rbac.authorization.k8s.io/clusterrolebinding",
+               "rbac.authorization.k8s.io/clusterrole")
+
+
+def _rbac_denied(obj: IdentityObject, grant: Grant) -> bool:
+    """True for an Argo CD AppProject's resource allow grant (`argocd:cluster-resource`, ...)
+    when the project's deny list of that kind (deny grants of the same action,
+    `parsers/kubernetes/argocd_project.py`) refuses ClusterRoles and ClusterRoleBindings: the
+    allow list's wildcard then cannot create the bindings that make it admin-equivalent. Source:
+    https://argo-cd.readthedocs.io/en/stable/user-guide/projects/"""
+    if obj.type != "argoproj.io/AppProject" or not grant.action.endswith("-resource"):
+        return False
+    denies = [g.resource.lower() for g in obj.privileges
+              if g.effect == "deny" and g.action == grant.action]
+    return all(any(fnmatch.fnmatchcase(kind, d) for d in denies) for kind in _RBAC_KINDS)
+
+
 def admin_grants(obj: IdentityObject, table: Mapping[tuple[str, str], str]) -> list[AdminGrant]:
     """The allow grants of `obj` that are wildcard or admin-equivalent, in source order.
 
@@ -318,7 +336,7 @@ def admin_grants(obj: IdentityObject, table: Mapping[tuple[str, str], str]) -> l
     """
     out: list[AdminGrant] = []
     for grant in obj.privileges:
-        if grant.effect != "allow":
+        if grant.effect != "allow" or _rbac_denied(obj, grant):
             continue
         why = (
             table.get((obj.platform, role_key(obj.platform, grant.action)))

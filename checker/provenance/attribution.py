@@ -97,6 +97,7 @@ def _semantics(obj: IdentityObject) -> tuple[object, ...]:
         tuple(sorted(u[:3] for u in obj.unresolved)),
         _unplaced(obj),  # a deleted trust condition adds no line
         obj.boundary,  # nor does a deleted permissions_boundary
+        tuple(sorted(obj.bound)),  # nor a deleted binding member or aggregation label
     )
 
 

@@ -42,9 +42,12 @@ _TERRAFORM_EXTRA = (b"terraform-aws-modules", b"terraform-aws-iam", b"service-ac
 #: parsers/ci_tf_inputs.py (`terraform`, `tofu`, `terragrunt` in its `run:` text).
 _ACTIONS_EXTRA = (b"permissions", b"secrets", b"terraform", b"tofu", b"terragrunt")
 #: Admission policies and webhooks that guard identity creation (their facets:
-#: parsers/kubernetes/admission.py): words every such object's `kind` or `apiVersion` holds.
+#: parsers/kubernetes/admission.py; a Namespace's Pod Security label) and Flux sources
+#: (parsers/kubernetes/flux_sources.py): words every such object's `kind`, `apiVersion` or
+#: label holds.
 _KUBERNETES_EXTRA = (b"AdmissionPolicy", b"WebhookConfiguration", b"kyverno.io",
-                     b"gatekeeper.sh")
+                     b"gatekeeper.sh", b"pod-security.kubernetes.io/enforce",
+                     b"source.toolkit.fluxcd.io")
 
 
 #: Searches of one format by plain substring tests before its alternation is compiled: a

@@ -64,16 +64,19 @@ from yaml.nodes import MappingNode, Node
 from checker.model import Grant, IdentityObject, Location, ParseResult, SourceFile
 from checker.parsers import common
 from checker.parsers.kubernetes.admission import admission_facets
+from checker.parsers.kubernetes.aggregation import aggregated_into
 from checker.parsers.kubernetes.aws_auth import TYPE as AWS_AUTH
 from checker.parsers.kubernetes.aws_auth import aws_auth_grants, is_aws_auth
 from checker.parsers.kubernetes.compositions import composed_bases
 from checker.parsers.kubernetes.crds import CRD_GROUPS, crd_facts
+from checker.parsers.kubernetes.crds_gcp import member_frame_digest
 from checker.parsers.kubernetes.digest import (
     REFERENCE_KINDS,
     object_digest,
     role_frame_digest,
     untagged_digest,
 )
+from checker.parsers.kubernetes.flux_sources import flux_source_facets
 from checker.parsers.kubernetes.generators import generated_objects
 from checker.parsers.kubernetes.gitops import (
     GITOPS_TYPES,
@@ -181,6 +184,7 @@ def parse(source: SourceFile, catalogue: Catalogue) -> ParseResult:
                 if obj is not None:
                     objects.append(obj)
     objects.extend(admission_facets(docs, source.path, stream.lines))
+    objects.extend(flux_source_facets(docs, source.path, stream.lines))
     problems = (stream.problem,) if stream.problem is not None else ()
     return ParseResult(tuple(objects), problems)
 
@@ -259,11 +263,12 @@ def _identity(
                                  *facts.principals, *mapped})),
         trust=facts.trust,
         boundary=facts.boundary,
+        bound=aggregated_into(meta, rbac_kind),
         unresolved=facts.unresolved + deployed_inputs(doc, entry.type),
         secret_sinks=token_sinks(doc) if kind == "ServiceAccount" else (),
         digest=object_digest(doc, rbac_kind),
         frame_digest=role_frame_digest(doc, AWS_AUTH if entry.type == AWS_AUTH else rbac_kind)
-        or gitops_frame_digest(doc, entry.type),
+        or gitops_frame_digest(doc, entry.type) or member_frame_digest(doc, entry.type),
         untagged_digest=untagged_digest(doc, rbac_kind),
     )
 

@@ -27,7 +27,11 @@ does not judge it, `checks/admission.py` does), address `<Kind>/<namespace>/<nam
   `match`es from the rules it names, so it weakens those policies: `exceptions.<policy>` (its
   rule names, sorted, comma-joined; `policyRefs` of `policies.kyverno.io` as `<name>`),
   `match`, `conditions`, `podSecurity`;
-  https://kyverno.io/docs/exceptions/.
+  https://kyverno.io/docs/exceptions/;
+- a `Namespace` labelled `pod-security.kubernetes.io/enforce` (Pod Security Admission):
+  `pod-security.enforce` (`privileged`, `baseline` or `restricted`: the level whose violating
+  pods are rejected); a Namespace without that label is no facet (the label removed: the facet
+  is gone); https://kubernetes.io/docs/concepts/security/pod-security-admission/.
 A selector, condition or match block's value is its JSON text (compared, never interpreted).
 """
 
@@ -49,6 +53,8 @@ _KYVERNO = frozenset({"ClusterPolicy", "Policy"})
 _SELECTORS = ("namespaceSelector", "objectSelector", "excludeResourceRules")
 _EXCEPTION = "PolicyException"
 _KYVERNO_GROUPS = frozenset({"kyverno.io", "policies.kyverno.io"})
+#: The Pod Security Admission label whose level is enforced (rejects violating pods).
+PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
 
 
 def _json(node: Node | None) -> str | None:
@@ -96,6 +102,8 @@ def _name(doc: MappingNode) -> str:
 def is_admission(doc: MappingNode, kind: str) -> bool:
     """True for an object this module reads."""
     group = _group(doc)
+    if kind == "Namespace":
+        return group == "" and get_path(doc, "metadata", "labels", PSA_ENFORCE) is not None
     return ((kind in _VAP or kind == _BINDING or kind in _WEBHOOKS)
             and group.startswith("admissionregistration.k8s.io")) or (
         kind in _KYVERNO and group == "kyverno.io") or group == "constraints.gatekeeper.sh" or (
@@ -144,6 +152,10 @@ def _facts(doc: MappingNode, kind: str, start: int, bindings: dict[str, _Facts])
                              line_of(validate))
             facts.node(f"{key}.exclude", rule, "exclude")
             facts.node(f"{key}.match", rule, "match")
+    elif kind == "Namespace":
+        label = get_path(doc, "metadata", "labels", PSA_ENFORCE)
+        facts.add("pod-security.enforce", (scalar_text(label) or "").strip().lower(),
+                  line_of(label) if label is not None else start)
     else:  # a Gatekeeper constraint
         facts.scalar("enforcementAction", spec, "enforcementAction", "deny", start)
         facts.node("match", spec, "match")

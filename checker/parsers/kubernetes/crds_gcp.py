@@ -19,12 +19,13 @@ https://marketplace.upbound.io/providers/upbound/provider-gcp-cloudplatform/late
 
 from __future__ import annotations
 
-from yaml.nodes import Node
+from yaml.nodes import MappingNode, Node, SequenceNode
 
 from checker.model import Grant
 from checker.parsers.kubernetes.crds_aws import CrdFacts, key_line, ns, text
+from checker.parsers.kubernetes.digest import frame_hash
 from checker.parsers.kubernetes.rbac import texts
-from checker.safeyaml import get, get_path, scalar_text
+from checker.safeyaml import get, get_path, scalar_text, sequence
 
 #: The API group of Crossplane's GCP IAM kinds.
 CROSSPLANE_GCP = "cloudplatform.gcp.upbound.io"
@@ -66,6 +67,8 @@ def crossplane_gcp(doc: Node, kind: str, namespace: str | None) -> CrdFacts:
     if kind not in _SCOPE:
         return CrdFacts()
     condition = get(params, "condition")
+    if isinstance(condition, SequenceNode):  # the upjet form: a list of one object
+        condition = next(iter(sequence(condition)), None)
     title = text(condition, "title") or text(condition, "expression")
     grants = tuple(Grant(role, resource, line=key_line(params, "role"),
                          conditions=(title,) if title else ())
@@ -88,3 +91,23 @@ def _value(params: Node | None, field: str) -> str | None:
     if ref:
         return f"{field}Ref/{ref}"
     return f"{field}Selector" if get(params, f"{field}Selector") is not None else None
+
+
+#: The fields a GCP IAM member custom resource's grant comes from, by catalogue type: its role
+#: and IAM condition (`frame_digest` leaves them out, so a change that only added a condition
+#: or swapped the role for one the old one covers is a narrowing: `checks/drift.narrows`).
+#: Config Connector: https://cloud.google.com/config-connector/docs/reference/resource-docs/iam/iampolicymember
+_GRANT_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    **{f"{CROSSPLANE_GCP}/{kind}": (("spec", "forProvider", "role"),
+                                    ("spec", "forProvider", "condition"))
+       for kind in ("ProjectIAMMember", "FolderIAMMember", "OrganizationIAMMember",
+                    "ServiceAccountIAMMember")},
+    "iam.cnrm.cloud.google.com/IAMPolicyMember": (("spec", "role"), ("spec", "condition")),
+}
+
+
+def member_frame_digest(doc: MappingNode, type_: str) -> str:
+    """`frame_hash` of a GCP IAM member custom resource without its role and condition
+    (`_GRANT_FIELDS`); "" for other types."""
+    fields = _GRANT_FIELDS.get(type_)
+    return frame_hash(doc, fields) if fields else ""

@@ -13,6 +13,7 @@ from typing import Any
 
 from yaml.nodes import MappingNode, Node
 
+from checker.parsers.kubernetes.aggregation import AGGREGATE_PREFIX
 from checker.safeyaml.limits import YamlLimitError
 from checker.safeyaml.nodes import to_python
 
@@ -26,7 +27,8 @@ BINDING_KINDS = frozenset({"RoleBinding", "ClusterRoleBinding"})
 
 def role_frame_digest(doc: MappingNode, kind: str) -> str:
     """sha256 (32 hex) of the object without `rules` for a Role or ClusterRole, without
-    `roleRef` for a RoleBinding or ClusterRoleBinding, or without the IAM mappings of `data`
+    `roleRef` for a RoleBinding or ClusterRoleBinding (a ClusterRole also without its
+    `aggregate-to-*` labels: `aggregation.py`), or without the IAM mappings of `data`
     for the EKS `aws-auth` ConfigMap (canonical JSON of its plain values); ""
     for other kinds or an object past the YAML budgets."""
     grant = "rules" if kind in RULE_KINDS else "roleRef" if kind in BINDING_KINDS else None
@@ -36,6 +38,11 @@ def role_frame_digest(doc: MappingNode, kind: str) -> str:
     if value is None:
         return ""
     frame = {k: v for k, v in value.items() if k != grant}
+    meta = frame.get("metadata")
+    if kind == "ClusterRole" and isinstance(meta, dict) and isinstance(meta.get("labels"), dict):
+        labels = {k: v for k, v in meta["labels"].items()
+                  if not str(k).startswith(AGGREGATE_PREFIX)}  # `bound`: parsers/.../aggregation.py
+        frame["metadata"] = {**meta, "labels": labels}
     if grant == "data" and isinstance(data := value.get("data"), dict):
         frame["data"] = {k: v for k, v in data.items()
                          if k not in ("mapRoles", "mapUsers", "mapAccounts")}

@@ -23,8 +23,8 @@ platform `kubernetes`):
   "(every unauthenticated user)")`: anyone who reaches the server gets `policy.default`. Source:
   https://argo-cd.readthedocs.io/en/stable/operator-manual/user-management/
 - Argo CD `AppProject`: `spec.destinations[]` -> `Grant("argocd:destination",
-  "<server or name>/<namespace>")`; `spec.clusterResourceWhitelist[]` ->
-  `Grant("argocd:cluster-resource", "<group>/<kind>")`; `spec.sourceRepos[]` ->
+  "<server or name>/<namespace>")`; its cluster and namespace resource allow and deny lists
+  as `checker.parsers.kubernetes.argocd_project` reads them; `spec.sourceRepos[]` ->
   `Grant("argocd:source", "<repo>")`; `spec.roles[]` as above, and each of a role's
   `jwtTokens` records (a credential: Argo CD accepts the token while it is listed) ->
   `Grant("argocd:jwt-token", "proj:<project>:<role> id=<id> iat=<iat> exp=<exp or never>")`.
@@ -64,6 +64,7 @@ from functools import partial
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from checker.model import Grant
+from checker.parsers.kubernetes.argocd_project import LIST_FIELDS, resource_list_grants
 from checker.parsers.kubernetes.argocd_settings import (
     ARGOCD_CMD_PARAMS,
     is_setting_key,
@@ -90,8 +91,8 @@ EVERY_USER = "(every authenticated user)"
 _DEPTH = 4
 #: The fields each type's grants come from (dropped from its frame digest).
 _GRANT_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
-    APP_PROJECT: (("spec", "destinations"), ("spec", "clusterResourceWhitelist"),
-                  ("spec", "sourceRepos"), ("spec", "roles"),
+    APP_PROJECT: (("spec", "destinations"), *LIST_FIELDS, ("spec", "sourceRepos"),
+                  ("spec", "roles"),
                   ("spec", "destinationServiceAccounts"), ("spec", "sourceNamespaces")),
     APPLICATION: (("spec", "project"), ("spec", "destination")),
     APPLICATION_SET: (("spec", "template", "spec", "project"),
@@ -269,10 +270,7 @@ def _project_grants(doc: MappingNode, spec: Node | None) -> Iterator[Grant]:
         where = scalar_text(get(dest, "server")) or scalar_text(get(dest, "name")) or "(any)"
         yield Grant("argocd:destination", f"{where}/{scalar_text(get(dest, 'namespace')) or ''}",
                     line=line_of(dest))
-    for res in sequence(get(spec, "clusterResourceWhitelist")):
-        group = scalar_text(get(res, "group")) or ""
-        yield Grant("argocd:cluster-resource", f"{group}/{scalar_text(get(res, 'kind')) or ''}",
-                    line=line_of(res))
+    yield from resource_list_grants(doc, spec)
     for repo in sequence(get(spec, "sourceRepos")):
         text = scalar_text(repo)
         if text:
