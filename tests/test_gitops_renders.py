@@ -396,7 +396,7 @@ def test_application_parameters_are_typed_and_layered() -> None:
     assert use.chart == "charts/web/Chart.yaml"
     assert use.values == ("envs/a.yaml",)
     assert use.inline == "rbac:\n  clusterAdmin: true\n  x: 1\nport: '80'\n"
-    assert use.problem == "value file `$values/b.yaml` is not a file of this repository"
+    assert use.problem == "value file `$values/b.yaml` names no source `ref: values`"
 
 
 def test_generator_globs() -> None:

@@ -21,9 +21,14 @@ ServiceAccount), so it is a widening of what identities can be created:
   `Audit` (https://kyverno.io/docs/policy-types/cluster-policy/validate/#failure-action);
 - a Gatekeeper constraint's `enforcementAction` `deny` -> `dryrun` or `warn`
   (https://open-policy-agent.github.io/gatekeeper/website/docs/violations/).
+- a Kyverno `PolicyException` added (it exempts what it matches from the policy rules it
+  names), or one that exempts from a new policy or rule, matches other objects (`match`,
+  `matchConditions`, `podSecurity` added or changed) or lost or changed its `conditions`
+  (https://kyverno.io/docs/exceptions/).
 An agent's or bot's weakening is an error (it blocks); a person's is a note (variant
 `admission-human`). A change that only tightens (a selector or exclusion removed, `Audit` ->
-`Deny`, `Ignore` -> `Fail`) is a `narrowed` note (`narrows`); a new policy is not judged.
+`Deny`, `Ignore` -> `Fail`, a rule or policy taken out of an exception, `conditions` added to
+one, an exception deleted) is a `narrowed` note (`narrows`); a new policy is not judged.
 """
 
 from __future__ import annotations
@@ -41,6 +46,29 @@ HUMAN_VARIANT = "admission-human"
 _EXCLUSIONS = frozenset({"namespaceSelector", "objectSelector", "excludeResourceRules",
                          "matchConditions", "exclude", "match"})
 _SCOPE = frozenset({"rules", "match"})
+#: The facet type of a Kyverno PolicyException (parsers/kubernetes/admission.py).
+EXCEPTION = f"{ADMISSION}PolicyException"
+
+
+def exception_widened(head: dict[str, str], base: dict[str, str]) -> list[tuple[str, str]]:
+    """(key, what changed) for each way a PolicyException's `head` facts exempt more than its
+    `base` facts (module doc): a policy or rule newly exempted, its scope changed, its
+    conditions removed or changed."""
+    out: list[tuple[str, str]] = []
+    for key in sorted(set(base) | set(head)):
+        was, now = base.get(key), head.get(key)
+        if was == now or (now is None and key != "conditions"):
+            continue
+        if key.startswith("exceptions."):
+            gained = sorted(set(now.split(",")) - set((was or "").split(","))) if now else []
+            if gained and "*" not in (was or "").split(","):
+                out.append((key, f"exempts from policy `{key.split('.', 1)[1]}` rules "
+                                 f"{', '.join(gained)}"))
+        elif key == "conditions" and was is not None:
+            out.append((key, f"`conditions` {'removed' if now is None else 'changed'}"))
+        elif key != "conditions":
+            out.append((key, f"`{key}` {'changed' if was is not None else 'added'}"))
+    return out
 
 
 def _facts(usages: tuple[str, ...]) -> dict[str, str]:
@@ -89,6 +117,9 @@ def weakened(head: dict[str, str], base: dict[str, str]) -> list[tuple[str, str]
 def check(subject: Subject) -> Iterator[Hit]:
     """NHI302 when an admission facet's change weakens it (see the module doc)."""
     obj, base = subject.obj, subject.base
+    if obj.type == EXCEPTION:
+        yield from _exception(subject)
+        return
     if base is None or not obj.type.startswith(PREFIX):
         return
     found = weakened(_facts(obj.usages), _facts(base.usages))
@@ -104,6 +135,23 @@ def check(subject: Subject) -> Iterator[Hit]:
               variant=variant)
 
 
+def _exception(subject: Subject) -> Iterator[Hit]:
+    """NHI302 for a PolicyException added or widened (module doc)."""
+    obj, base = subject.obj, subject.base
+    head = _facts(obj.usages)
+    found = exception_widened(head, _facts(base.usages) if base is not None else {})
+    if not found:
+        return
+    line = next((obj.attribute_lines[k] for k, _ in found if k in obj.attribute_lines),
+                obj.attribute_lines.get("anchor"))
+    what = "added" if base is None else "widened"
+    yield Hit("NHI302",
+              f"{obj.address} admission control weakened: policy exception {what}: "
+              f"{'; '.join(what for _, what in found)}; requests those rules denied (new "
+              "identities, bindings, token Secrets) may now be admitted", "admission", line,
+              variant=HUMAN_VARIANT if subject.touch.actor_kind == "human" else None)
+
+
 def narrows(subject: Subject) -> Iterator[Hit]:
     """NHI302 `narrowed` (a note) when an admission facet's facts changed and none weakened
     it: a removed exclusion, `Audit` -> `Deny`, `Ignore` -> `Fail`."""
@@ -111,7 +159,7 @@ def narrows(subject: Subject) -> Iterator[Hit]:
     if base is None or not obj.type.startswith(PREFIX) or obj.usages == base.usages:
         return
     head, was = _facts(obj.usages), _facts(base.usages)
-    if weakened(head, was):
+    if (exception_widened if obj.type == EXCEPTION else weakened)(head, was):
         return
     keys = sorted(k for k in set(head) | set(was) if head.get(k) != was.get(k))
     yield Hit("NHI302", f"{obj.address} admission control tightened or unchanged in effect "
@@ -135,6 +183,12 @@ def removal_hits(ctx: Context, actor_of: Callable[[Sequence[str]], Touch]
         if not obj.type.startswith(PREFIX) or obj.location.path in files:
             continue
         touch = actor_of([obj.location.path])
+        if obj.type == EXCEPTION:  # an exception deleted: the policies it relaxed apply
+            yield obj, Hit("NHI302", f"{obj.address} policy exception removed: the policy "
+                           "rules it exempted from apply again; a tightening needs no approval",
+                           "admission", obj.location.start_line, touch=touch,
+                           variant="narrowed")
+            continue
         variant = HUMAN_VARIANT if touch.actor_kind == "human" else None
         yield obj, Hit("NHI302", f"{obj.address} admission control removed: requests it "
                        "denied (new identities, bindings, token Secrets) may now be admitted",

@@ -122,8 +122,10 @@ def check(subject: Subject) -> Iterator[Hit]:
 
 def narrows(subject: Subject) -> Iterator[Hit]:
     """NHI302 `narrowed` for a GITHUB_TOKEN change that widens no scope
-    (`checker.checks.gha_permissions`)."""
+    (`checker.checks.gha_permissions`), or for a job that left its environment
+    (`checker.checks.gha_environment.left`)."""
     yield from gha_permissions.narrows(subject)
+    yield from gha_environment.left(subject)
     yield from _repinned(subject)
 
 

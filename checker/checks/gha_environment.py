@@ -1,13 +1,19 @@
 """NHI302 for a GitHub Actions job given an environment: a job that holds repository secrets
 (`checker.parsers.github_secrets`) and now runs in an `environment:` it did not at base reads
 that environment's secrets under the same names, so what it can read widened (an agent's
-change blocks; a person's is reported). Called from `checker.checks.ci`."""
+change blocks; a person's is reported). The reverse, a job that no longer runs in the
+environment it did at base with the same secret references, narrows (`left`: a note): it loses
+that environment's secrets, and `secrets.<NAME>` now resolves only to the repository's or
+organisation's secret of that name, which every job of the repository without an environment
+could already read. Called from `checker.checks.ci`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from checker.checks.api import Hit, Subject
+from checker.model import IdentityObject
 
 #: The identity types of the repository secrets a job holds.
 HELD_TYPES = frozenset({"repository_cloud_keys", "repository_pat", "repository_secret"})
@@ -38,3 +44,36 @@ def widened(subject: Subject) -> Iterator[Hit]:
               "secret: what the job can read widened (the environment's protection rules, "
               "such as required reviewers, may still apply)",
               "environment", obj.attribute_lines.get("environment", obj.location.start_line))
+
+
+def _without_environment(obj: IdentityObject) -> IdentityObject:
+    """`obj` without its environment, positions and inputs: what must be equal for a job
+    leaving its environment to change nothing else."""
+    return replace(obj, environment=None, location=replace(obj.location, start_line=1,
+                                                           end_line=1),
+                   attribute_lines={}, inputs=(),
+                   references=tuple(r for r in obj.references
+                                    if not r.startswith("environment:")))
+
+
+def left(subject: Subject) -> Iterator[Hit]:
+    """NHI302 `narrowed` (a note): a held secret's job ran in an environment at base and runs
+    in none at head, nothing else about the secret changed (module doc). Source:
+    https://docs.github.com/en/actions/security-for-github-actions/security-guides/about-secrets#naming-your-secrets
+    (an environment's secret takes precedence over a repository secret of the same name)."""
+    obj, base = subject.obj, subject.base
+    if base is None or obj.type not in HELD_TYPES or obj.environment is not None:
+        return
+    gone = [r.removeprefix("environment:") for r in base.references
+            if r.startswith("environment:")]
+    if not gone or any(r.startswith("environment:") for r in obj.references) or (
+            _without_environment(obj) != _without_environment(base)):
+        return
+    job = obj.address.rsplit(".secrets.", 1)[0]
+    yield Hit("NHI302",
+              f"{job} no longer runs in environment `{gone[0]}`, so "
+              f"`secrets.{obj.address.rsplit('.secrets.', 1)[-1]}` can no longer be that "
+              "environment's secret, only the repository's or organisation's one every job "
+              "without an environment already reads: what the job can read narrowed; a "
+              "narrowing needs no approval", "environment", obj.location.start_line,
+              variant="narrowed")

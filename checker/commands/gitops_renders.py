@@ -41,6 +41,7 @@ from checker.sources.render.gitops import (
     generated_uses,
     matches,
     merge_values,
+    nested,
 )
 from checker.sources.render.gitops_configs import Config, config_objects, same_ref
 
@@ -93,8 +94,10 @@ class Side(NamedTuple):
 def candidates(repo: Repo, rev: str | None, changed: Collection[str]) -> list[str]:
     """The YAML files at `rev` (None: the index) that may hold an Argo CD or Flux object read
     here (`_GITOPS_LINES`), and the changed YAML/JSON files; [] when no YAML/JSON file
-    changed."""
-    if not any(p.endswith(_SUFFIXES) for p in changed):
+    changed and no YAML file names `fileParameters:` (an Argo CD file parameter reads a file
+    of any name)."""
+    if not any(p.endswith(_SUFFIXES) for p in changed) and not git.grep_files(
+            repo, rev, ("fileParameters:",), (".yaml", ".yml")):
         return []
     found = git.grep_files(repo, rev, _GITOPS_LINES, (".yaml", ".yml"))
     return sorted({*found, *(p for p in changed if p.endswith(_SUFFIXES))})
@@ -243,10 +246,11 @@ def _anchors(pair: list[ChartUse | None], head: Side, base: Side | None,
 def changed_inputs(use: ChartUse, where: Side, changed: Collection[str]) -> list[str]:
     """The `changed` files among the inputs of `use` at `where`: its owner, values files, the
     files holding its ConfigMaps, the chart's files."""
-    if not use.chart:  # a generated Application that could not be computed
-        return [use.owner] if use.owner in changed else []
+    if not use.chart:  # not computed: a generated Application, a chart from elsewhere
+        return sorted({use.owner, *use.reads}.intersection(changed))
     root = posixpath.dirname(use.chart)
-    inputs = {use.owner, *use.values, *under(root, where.ordered)}
+    inputs = {use.owner, *use.values, *(p for _, p in use.files), *use.reads,
+              *under(root, where.ordered)}
     inputs.update(p for p, configs in where.configs.items() for c in configs
                   for ref, _ in use.refs if same_ref(ref, c.ref))
     return sorted(inputs.intersection(changed))
@@ -281,6 +285,12 @@ def values_files(use: ChartUse, where: Side) -> tuple[dict[str, bytes], list[str
             return {}, [], f"{ref} key `{key}` is not YAML"
     if use.inline:
         layers.append(yaml.safe_load(use.inline))
+    if use.files:  # `--set-file`: after the values and `--set` (helm's order)
+        texts = where.read([p for _, p in use.files])
+        for name, path in use.files:
+            if path not in texts:
+                return {}, [], f"file parameter `{name}` reads {path}, not in this revision"
+            layers.append(nested(name.split("."), texts[path].decode("utf-8", "replace")))
     if not layers:
         return {}, list(use.values), ""
     root = posixpath.dirname(use.chart)

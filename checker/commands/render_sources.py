@@ -133,8 +133,9 @@ class _Side:
         raw.update(extra)
         out = render_chart_files(root, raw, values, limits_of(self.config),
                                  self.config.helm_binary)
-        inputs = (use.owner, *(p for p, configs in where.configs.items() for c in configs
-                               for ref, _ in use.refs if ref.split("/")[2] == c.ref.split("/")[2]))
+        inputs = (use.owner, *(p for _, p in use.files),
+                  *(p for p, configs in where.configs.items() for c in configs
+                    for ref, _ in use.refs if ref.split("/")[2] == c.ref.split("/")[2]))
         return replace(out, owner=use.owner, documents=tuple(
             replace(d, inputs=tuple(dict.fromkeys([*d.inputs, *inputs])))
             for d in out.documents))
@@ -190,7 +191,12 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
     if not head_side.closures and not moved:
         # no chart or kustomization: only a Flux substitution input can be reached
         base_side = _Side(repo, changeset.base, config, {}) if changeset.base else None
-        return gitops_jobs(repo, head_side, base_side, changed)[1]
+        jobs, found, g_head, _ = gitops_jobs(repo, head_side, base_side, changed)
+        # a GitOps object that reads a changed file for a chart from elsewhere: not computed
+        failed = [problem(head_side.render_use(job.head, g_head), anchor) for job in jobs
+                  if job.head is not None and g_head is not None and not job.head.chart
+                  for anchor in job.anchors]
+        return replace(found, problems=(*found.problems, *failed)) if failed else found
     same = None if moved else {r: head_side.closures[r]
                                for r in touched(head_side.closures, changed)}
     base_side = _Side(repo, changeset.base, config, same) if changeset.base else None

@@ -58,6 +58,13 @@ _GITOPS_COVERS = {"argocd:role:admin": "argocd:", "argocd:project/default": "arg
                   "flux:apply-as/controller": "flux:apply-as/",
                   "flux:apply-as/ServiceAccount/flux-system/kustomize-controller": "flux:apply-as/",
                   "flux:apply-as/ServiceAccount/flux-system/helm-controller": "flux:apply-as/"}
+#: - Argo CD syncs with its application controller's account when no impersonation applies,
+#:   and that account (`argocd-application-controller`, in Argo CD's namespace) is bound to the
+#:   ClusterRole of the same name, `*` on `*` and every non-resource URL
+#:   (https://github.com/argoproj/argo-cd/blob/master/manifests/cluster-rbac/application-controller/argocd-application-controller-clusterrole.yaml,
+#:   https://argo-cd.readthedocs.io/en/stable/operator-manual/app-sync-using-impersonation/):
+#:   an AppProject destination synced as it covers syncing that destination as any account.
+_ARGO_CONTROLLER = re.compile(r"argocd:sync-as/[^:/]+:argocd-application-controller")
 
 
 def role_covers(platform: str, wide: str, narrow: str) -> bool:
@@ -82,6 +89,8 @@ def role_covers(platform: str, wide: str, narrow: str) -> bool:
         wide_key, narrow_key = wide_key.casefold(), narrow_key.casefold()
     if (platform, wide_key) in _COVERS_ALL:
         return True
+    if platform == "kubernetes" and _ARGO_CONTROLLER.fullmatch(wide_key):
+        return narrow_key.startswith("argocd:sync-as/")
     if platform == "kubernetes" and wide_key in _GITOPS_COVERS:
         return narrow_key.startswith(_GITOPS_COVERS[wide_key])
     if platform == "kubernetes":

@@ -22,7 +22,12 @@ does not judge it, `checks/admission.py` does), address `<Kind>/<namespace>/<nam
   `rules.<r>.exclude`/`.match`;
   https://kyverno.io/docs/policy-types/cluster-policy/validate/#failure-action;
 - Gatekeeper constraints (`constraints.gatekeeper.sh`): `enforcementAction` (default `deny`),
-  `match`; https://open-policy-agent.github.io/gatekeeper/website/docs/violations/.
+  `match`; https://open-policy-agent.github.io/gatekeeper/website/docs/violations/;
+- Kyverno `PolicyException` (`kyverno.io`, `policies.kyverno.io`): it exempts what it
+  `match`es from the rules it names, so it weakens those policies: `exceptions.<policy>` (its
+  rule names, sorted, comma-joined; `policyRefs` of `policies.kyverno.io` as `<name>`),
+  `match`, `conditions`, `podSecurity`;
+  https://kyverno.io/docs/exceptions/.
 A selector, condition or match block's value is its JSON text (compared, never interpreted).
 """
 
@@ -42,6 +47,8 @@ _BINDING = "ValidatingAdmissionPolicyBinding"
 _WEBHOOKS = frozenset({"ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"})
 _KYVERNO = frozenset({"ClusterPolicy", "Policy"})
 _SELECTORS = ("namespaceSelector", "objectSelector", "excludeResourceRules")
+_EXCEPTION = "PolicyException"
+_KYVERNO_GROUPS = frozenset({"kyverno.io", "policies.kyverno.io"})
 
 
 def _json(node: Node | None) -> str | None:
@@ -91,7 +98,8 @@ def is_admission(doc: MappingNode, kind: str) -> bool:
     group = _group(doc)
     return ((kind in _VAP or kind == _BINDING or kind in _WEBHOOKS)
             and group.startswith("admissionregistration.k8s.io")) or (
-        kind in _KYVERNO and group == "kyverno.io") or group == "constraints.gatekeeper.sh"
+        kind in _KYVERNO and group == "kyverno.io") or group == "constraints.gatekeeper.sh" or (
+        kind == _EXCEPTION and group in _KYVERNO_GROUPS)
 
 
 def _facts(doc: MappingNode, kind: str, start: int, bindings: dict[str, _Facts]) -> _Facts:
@@ -118,6 +126,13 @@ def _facts(doc: MappingNode, kind: str, start: int, bindings: dict[str, _Facts])
             facts.scalar(f"{key}.failurePolicy", hook, "failurePolicy", "Fail", line_of(hook))
             for name in ("namespaceSelector", "objectSelector", "matchConditions", "rules"):
                 facts.node(f"{key}.{name}", hook, name)
+    elif kind == _EXCEPTION:
+        for entry in [*sequence(get(spec, "exceptions")), *sequence(get(spec, "policyRefs"))]:
+            policy = scalar_text(get(entry, "policyName")) or scalar_text(get(entry, "name"))
+            rules = sorted(scalar_text(r) or "" for r in sequence(get(entry, "ruleNames")))
+            facts.add(f"exceptions.{policy or '?'}", ",".join(rules) or "*", line_of(entry))
+        for name in ("match", "conditions", "podSecurity", "matchConditions"):
+            facts.node(name, spec, name)
     elif group == "kyverno.io":
         facts.scalar("validationFailureAction", spec, "validationFailureAction", "Audit", start)
         facts.scalar("failurePolicy", spec, "failurePolicy", "Fail", start)
@@ -151,7 +166,7 @@ def admission_facets(docs: Iterable[tuple[MappingNode, str]], path: str,
     for doc, kind in wanted:
         start = line_of(doc.value[0][0]) if doc.value else line_of(doc)
         namespace = (scalar_text(get_path(doc, "metadata", "namespace"))
-                     if kind == "Policy" else None)
+                     if kind in ("Policy", _EXCEPTION) else None)
         address = "/".join(p for p in (kind, namespace, _name(doc)) if p)
         facts = _facts(doc, kind, start, bindings)
         yield IdentityObject(

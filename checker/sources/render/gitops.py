@@ -6,8 +6,15 @@ changes what is deployed although no chart file and no configured render changes
 - Argo CD `Application` (each of `spec.source`, `spec.sources[]` whose `path` is a chart
   directory here, no `chart:`): the chart rendered with its `values.yaml`, then
   `helm.valueFiles` (paths relative to the chart directory), then `helm.values` (YAML text),
-  `helm.valuesObject` and `helm.parameters` (`--set` names, later ones win), as Argo CD
-  renders it. Source: https://argo-cd.readthedocs.io/en/stable/user-guide/helm/
+  `helm.valuesObject`, `helm.parameters` (`--set` names, later ones win) and
+  `helm.fileParameters` (`--set-file`: the file's text is the value), as Argo CD renders it.
+  Source: https://argo-cd.readthedocs.io/en/stable/user-guide/helm/
+  In a multi-source Application a value file `$<ref>/<path>` is `<path>` from the root of
+  the source whose `ref` is `<ref>`: a file of this repository when that source has the
+  chart source's `repoURL` and `targetRevision`; the same repository at another revision is
+  not computed but the file is still an input (`ChartUse.reads`), another repository is not
+  computed. Source:
+  https://argo-cd.readthedocs.io/en/stable/user-guide/multiple_sources/#helm-value-files-from-external-git-repository
 - Argo CD `ApplicationSet` with a git `files` generator (`generators[].git.files[].path`
   globs): each matching JSON/YAML file gives parameters (nested keys joined by `.`, also as
   nested objects for `goTemplate`); the `template` with `{{.key}}` (`goTemplate: true`) or
@@ -38,6 +45,7 @@ import yaml
 from yaml.nodes import MappingNode, Node
 
 from checker.safeyaml import YValue, get, get_path, line_of, load_text, scalar_text, to_python
+from checker.sources.render.argo_sources import remote_reads, repository_path
 
 _APPLICATION = "argoproj.io/Application"
 _APPLICATION_SET = "argoproj.io/ApplicationSet"
@@ -66,6 +74,11 @@ class ChartUse(NamedTuple):
     problem: str = ""
     #: ConfigMaps/Secrets (`kind/namespace/name`, key) the inline values came from.
     refs: tuple[tuple[str, str], ...] = ()
+    #: `helm.fileParameters` (`--set-file`): (value name, repository path), in order.
+    files: tuple[tuple[str, str], ...] = ()
+    #: Files of this repository it reads that are not computed (a `$ref` value file of this
+    #: repository at another revision): inputs, so a change of one fails closed.
+    reads: tuple[str, ...] = ()
 
 
 class FluxRef(NamedTuple):
@@ -179,7 +192,10 @@ def application_uses(owner: str, line: int, who: str, spec: Mapping[str, YValue]
     chart directory among `paths` (module doc)."""
     sources = [spec.get("source"), *_list(spec.get("sources"))]
     for source in sources:
-        if not isinstance(source, dict) or source.get("chart") or not source.get("path"):
+        if isinstance(source, dict) and source.get("chart"):
+            yield from _remote_chart(owner, line, who, source, sources, paths)
+            continue
+        if not isinstance(source, dict) or not source.get("path"):
             continue
         root = posixpath.normpath(str(source["path"]).strip("/"))
         root = "" if root == "." else root
@@ -189,12 +205,14 @@ def application_uses(owner: str, line: int, who: str, spec: Mapping[str, YValue]
         helm = source.get("helm") if isinstance(source.get("helm"), dict) else {}
         assert isinstance(helm, dict)
         values: list[str] = []
+        reads: list[str] = []
         problem = ""
         for name in _list(helm.get("valueFiles")):
             text = str(name)
-            full = posixpath.normpath(posixpath.join(root, text))
-            if text.startswith("$") or "://" in text or full.startswith("../"):
-                problem = f"value file `{text}` is not a file of this repository"
+            full, why = repository_path(text, root, source, sources)
+            if why:
+                problem = why
+                reads.extend([full] if full and full in paths else [])
             else:
                 values.append(full)
         merged: dict[str, YValue] = {}
@@ -213,11 +231,32 @@ def application_uses(owner: str, line: int, who: str, spec: Mapping[str, YValue]
                     continue
                 raw = str(param.get("value", ""))
                 value: YValue = raw if param.get("forceString") else _typed(raw)
-                merge_values(merged, _nested(name.split("."), value))
-        if helm.get("fileParameters"):
-            problem = "`helm.fileParameters` is not computed"
+                merge_values(merged, nested(name.split("."), value))
+        files: list[tuple[str, str]] = []
+        for param in _list(helm.get("fileParameters")):
+            if not isinstance(param, dict) or not param.get("name") or not param.get("path"):
+                continue
+            name = str(param["name"])
+            full, why = repository_path(str(param["path"]), root, source, sources)
+            if re.search(r"[\[\]\\{},=]", name):
+                why = f"file parameter `{name}` is not computed"
+            if why:
+                problem = why
+                reads.extend([full] if full and full in paths else [])
+            else:
+                files.append((name, full))
         inline = yaml.safe_dump(merged, sort_keys=False) if merged else ""
-        yield ChartUse(owner, line, who, chart, tuple(values), inline, problem)
+        yield ChartUse(owner, line, who, chart, tuple(values), inline, problem,
+                       files=tuple(files), reads=tuple(dict.fromkeys(reads)))
+
+
+def _remote_chart(owner: str, line: int, who: str, source: Mapping[str, YValue],
+                  sources: Sequence[YValue], paths: Collection[str]) -> Iterator[ChartUse]:
+    """An uncomputed `ChartUse` (no `chart`) of a chart from elsewhere reading files of this
+    repository (`argo_sources.remote_reads`): a change of one fails closed."""
+    reads, problem = remote_reads(source, sources, paths)
+    if reads:
+        yield ChartUse(owner, line, who, "", problem=problem, reads=reads)
 
 
 def _list(value: YValue) -> list[YValue]:
@@ -234,7 +273,8 @@ def _typed(raw: str) -> YValue:
     return raw
 
 
-def _nested(keys: Sequence[str], value: YValue) -> dict[str, YValue]:
+def nested(keys: Sequence[str], value: YValue) -> dict[str, YValue]:
+    """`value` under the nested `keys` (`["a", "b"]`: `{"a": {"b": value}}`)."""
     out: YValue = value
     for key in reversed(keys):
         out = {key: out}
