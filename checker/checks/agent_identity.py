@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from checker.checks.api import Hit, Subject
+from checker.checks.moves import moved_from
 from checker.provenance.attribution import Touch
 
 
@@ -23,6 +24,10 @@ def check(subject: Subject) -> Iterator[Hit]:
     if obj.derived_from is not None:  # a secret-material facet: NHI31x/NHI4xx judge it
         return
     verb = "created" if subject.base is None else "changed"
+    if subject.base is not None and subject.base.dormant and not obj.dormant:
+        verb = "turned on (switched off or with no instance at base)"
+    if subject.base is not None and (old := moved_from(obj)) is not None:
+        verb = f"changed (moved from {old} by a `moved` block)"
     if "import.to" in obj.attribute_lines:  # parsers/terraform/imports.py
         verb = "imported into the configuration (an `import` block)"
     yield Hit(

@@ -122,10 +122,14 @@ def narrows(subject: Subject) -> Iterator[Hit]:
     if base is not None and obj.dormant and not base.dormant and not gained_grants(
             obj, base) and not dropped_denies(obj, base) and all(
             trust_covered(t, base.trust) for t in obj.trust):
+        switch = next((a for a in _SWITCHES if a in obj.attribute_lines), None)
         line = obj.attribute_lines.get("count") or obj.attribute_lines.get("for_each")
-        yield Hit("NHI302", f"{obj.address} turned off (no instance: `count` 0 or an empty "
-                  "`for_each`): it no longer grants anything once applied; a removal needs no "
-                  "approval", "privileges", line, variant="narrowed")
+        how = "no instance: `count` 0 or an empty `for_each`"
+        if switch is not None and (line is None or switch not in base.attribute_lines):
+            line, how = obj.attribute_lines[switch], f"switched off by `{switch}`"
+        yield Hit("NHI302", f"{obj.address} turned off ({how}): it no longer grants anything "
+                  "once applied; a removal needs no approval", "privileges", line,
+                  variant="narrowed")
         return
     if base is None or (base.dormant and not obj.dormant):  # new, or a dormant block on
         yield from deny_sources.created_denies(subject)
@@ -169,6 +173,11 @@ def narrows(subject: Subject) -> Iterator[Hit]:
         line = obj.attribute_lines.get("members") or obj.attribute_lines.get("subjects")
     yield Hit("NHI302", f"{obj.address} {'; '.join(parts)}; a narrowing needs no approval",
               "trust" if not (removed or denied) else "privileges", line, variant="narrowed")
+
+
+#: The attributes `parsers/terraform/toggles.py` reads as switching an identity off (a custom
+#: role's `stage`, a service account's `disabled`, an access key's `status`), for the wording.
+_SWITCHES = ("stage", "disabled", "status")
 
 
 def _metadata_only(obj: IdentityObject, base: IdentityObject) -> bool:

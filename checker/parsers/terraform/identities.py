@@ -34,6 +34,7 @@ from checker.parsers.terraform.nodes import (
     strings,
 )
 from checker.parsers.terraform.resolver import DataSource, Resolver, resolving
+from checker.parsers.terraform.toggles import switched_off
 from checker.parsers.terraform.trust import declared_trust
 from checker.parsers.terraform.unresolved import Known, unresolved_values
 from checker.parsers.terraform.values import module_values
@@ -156,7 +157,8 @@ def resource_identity(
         frame_digest=block_digest(block, module, f) if (f := frame_attributes(key)) else "",
         bound=bound_members(key, resolving(node, resolver)),
         untagged_digest=block_digest(block, module, METADATA_ATTRIBUTES),
-        metadata_from=metadata_from, dormant=dormant(node, resolver),
+        metadata_from=metadata_from,
+        dormant=dormant(node, resolver) or switched_off(rtype, node, resolver),
         unresolved=sets[1],
     )
 
