@@ -6,7 +6,9 @@ an agent, nothing blocks for a person). Real git repos in temp dirs."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from conftest import HUMAN, GitRepo
@@ -65,3 +67,26 @@ def test_a_person_switching_them_back_on_does_not_block(
                             author=HUMAN)
     assert code == 0
     assert not [f for f in findings if f["blocking"]]
+
+
+def test_a_key_a_module_call_switches_off_is_still_a_key(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Unlike `count = 0` through a call (no instance), an `Inactive` key exists: `scan` still
+    reports it (terraform-aws-iam's `examples/iam-user` `iam_user3`, in the corpus)."""
+    from checker.cli import main
+
+    files = {
+        "modules/user/main.tf": (
+            'variable "status" {}\nvariable "create" { default = false }\n\n'
+            'resource "aws_iam_access_key" "this" {\n  count  = var.create ? 1 : 0\n'
+            '  user   = "ci"\n  status = var.status\n}\n'),
+        "main.tf": ('module "user" {\n  source = "./modules/user"\n  create = true\n'
+                    '  status = "Inactive"\n}\n'),
+    }
+    for path, text in files.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
+    main(["scan", str(tmp_path), "--format", "json"])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    assert ("NHI303", "module.user.aws_iam_access_key.this") in {
+        (f["rule_id"], f["address"]) for f in findings}

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from checker.model import IdentityObject
 from checker.parsers.terraform.expressions import Unresolved
 from checker.parsers.terraform.nodes import Node
 from checker.parsers.terraform.resolver import Resolver
@@ -50,3 +51,11 @@ def switched_off(rtype: str, node: Node, resolver: Resolver) -> bool:
     if isinstance(switch[1], bool):
         return value is switch[1] or value == str(switch[1]).lower()
     return value == switch[1]
+
+
+def switchable(obj: IdentityObject) -> bool:
+    """True when `obj` is of a `SWITCHES` type and its block sets the switch attribute: a
+    `dormant` one may be switched off in place, and then it still exists (a key that is
+    `Inactive` is a key), unlike a block with no instance."""
+    switch = SWITCHES.get(obj.type)
+    return switch is not None and switch[0] in obj.attribute_lines
