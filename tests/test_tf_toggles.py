@@ -72,7 +72,8 @@ def test_a_person_switching_them_back_on_does_not_block(
 def test_a_key_a_module_call_switches_off_is_still_a_key(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Unlike `count = 0` through a call (no instance), an `Inactive` key exists: `scan` still
-    reports it (terraform-aws-iam's `examples/iam-user` `iam_user3`, in the corpus)."""
+    reports it (terraform-aws-iam's `examples/iam-user` `iam_user3`, in the corpus); a call
+    with `create = false` still gives none (`iam_user_disabled`)."""
     from checker.cli import main
 
     files = {
@@ -81,6 +82,8 @@ def test_a_key_a_module_call_switches_off_is_still_a_key(
             'resource "aws_iam_access_key" "this" {\n  count  = var.create ? 1 : 0\n'
             '  user   = "ci"\n  status = var.status\n}\n'),
         "main.tf": ('module "user" {\n  source = "./modules/user"\n  create = true\n'
+                    '  status = "Inactive"\n}\n\n'
+                    'module "none" {\n  source = "./modules/user"\n  create = false\n'
                     '  status = "Inactive"\n}\n'),
     }
     for path, text in files.items():
@@ -88,5 +91,7 @@ def test_a_key_a_module_call_switches_off_is_still_a_key(
         (tmp_path / path).write_text(text)
     main(["scan", str(tmp_path), "--format", "json"])
     findings = json.loads(capsys.readouterr().out)["findings"]
-    assert ("NHI303", "module.user.aws_iam_access_key.this") in {
-        (f["rule_id"], f["address"]) for f in findings}
+    found = {(f["rule_id"], f["address"]) for f in findings}
+    assert ("NHI303", "module.user.aws_iam_access_key.this") in found
+    # `create = false`: no instance (count 0), whatever its status: not read through the call
+    assert not [a for _, a in found if a.startswith("module.none.")]

@@ -122,11 +122,12 @@ def narrows(subject: Subject) -> Iterator[Hit]:
     if base is not None and obj.dormant and not base.dormant and not gained_grants(
             obj, base) and not dropped_denies(obj, base) and all(
             trust_covered(t, base.trust) for t in obj.trust):
-        switch = next((a for a in _SWITCHES if a in obj.attribute_lines), None)
         line = obj.attribute_lines.get("count") or obj.attribute_lines.get("for_each")
         how = "no instance: `count` 0 or an empty `for_each`"
-        if switch is not None and (line is None or switch not in base.attribute_lines):
-            line, how = obj.attribute_lines[switch], f"switched off by `{switch}`"
+        if _SWITCHED_OFF in obj.attribute_lines:  # parsers/terraform/toggles.py
+            line = obj.attribute_lines[_SWITCHED_OFF]
+            how = "switched off by `" + next((a for a in _SWITCHES if obj.attribute_lines.get(
+                a) == line), "its switch") + "`"
         yield Hit("NHI302", f"{obj.address} turned off ({how}): it no longer grants anything "
                   "once applied; a removal needs no approval", "privileges", line,
                   variant="narrowed")
@@ -178,6 +179,7 @@ def narrows(subject: Subject) -> Iterator[Hit]:
 #: The attributes `parsers/terraform/toggles.py` reads as switching an identity off (a custom
 #: role's `stage`, a service account's `disabled`, an access key's `status`), for the wording.
 _SWITCHES = ("stage", "disabled", "status")
+_SWITCHED_OFF = "switched-off"
 
 
 def _metadata_only(obj: IdentityObject, base: IdentityObject) -> bool:

@@ -34,7 +34,7 @@ from checker.parsers.terraform.nodes import (
     strings,
 )
 from checker.parsers.terraform.resolver import DataSource, Resolver, resolving
-from checker.parsers.terraform.toggles import switched_off
+from checker.parsers.terraform.toggles import with_switch
 from checker.parsers.terraform.trust import declared_trust
 from checker.parsers.terraform.unresolved import Known, unresolved_values
 from checker.parsers.terraform.values import module_values
@@ -136,7 +136,7 @@ def resource_identity(
     unknown = unresolved_values(node, resolver, module, Known(ctx.resource_types, ctx.data_types,
                                                                ctx.modules))
     sets = fileset_reads(block, module, doc.path.rpartition("/")[0], unknown.facts)
-    return IdentityObject(
+    return with_switch(IdentityObject(
         kind=entry.kind,
         platform=entry.platform,
         type=key,
@@ -157,10 +157,9 @@ def resource_identity(
         frame_digest=block_digest(block, module, f) if (f := frame_attributes(key)) else "",
         bound=bound_members(key, resolving(node, resolver)),
         untagged_digest=block_digest(block, module, METADATA_ATTRIBUTES),
-        metadata_from=metadata_from,
-        dormant=dormant(node, resolver) or switched_off(rtype, node, resolver),
+        metadata_from=metadata_from, dormant=dormant(node, resolver),
         unresolved=sets[1],
-    )
+    ), rtype, node, resolver)
 
 
 def dedupe(grants: list[Grant]) -> tuple[Grant, ...]:

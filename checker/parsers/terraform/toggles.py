@@ -20,12 +20,15 @@ A value that is not computed is not off (fail closed: a widening stays judged).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from checker.model import IdentityObject
 from checker.parsers.terraform.expressions import Unresolved
 from checker.parsers.terraform.nodes import Node
 from checker.parsers.terraform.resolver import Resolver
 
+#: The `attribute_lines` key of an identity switched off in place (read by `checks/drift.py`).
+SWITCHED_OFF = "switched-off"
 #: Block type -> (attribute, the value that switches the identity off).
 SWITCHES: Mapping[str, tuple[str, object]] = {
     "google_project_iam_custom_role": ("stage", "DISABLED"),
@@ -53,9 +56,18 @@ def switched_off(rtype: str, node: Node, resolver: Resolver) -> bool:
     return value == switch[1]
 
 
+def with_switch(obj: IdentityObject, rtype: str, node: Node, resolver: Resolver
+                ) -> IdentityObject:  # fmt: skip
+    """`obj` (block type `rtype`, its `node`) marked switched off when it is (`switched_off`)
+    and has instances: `dormant`, and `attribute_lines[SWITCHED_OFF]` the switch's line. A
+    block with no instance (`count` 0) is dormant already and stays unmarked."""
+    if obj.dormant or not switched_off(rtype, node, resolver):
+        return obj
+    line = obj.attribute_lines.get(SWITCHES[rtype][0], obj.location.start_line)
+    return replace(obj, dormant=True, attribute_lines={**obj.attribute_lines, SWITCHED_OFF: line})
+
+
 def switchable(obj: IdentityObject) -> bool:
-    """True when `obj` is of a `SWITCHES` type and its block sets the switch attribute: a
-    `dormant` one may be switched off in place, and then it still exists (a key that is
-    `Inactive` is a key), unlike a block with no instance."""
-    switch = SWITCHES.get(obj.type)
-    return switch is not None and switch[0] in obj.attribute_lines
+    """True when `obj` is dormant only because it is switched off in place (`with_switch`): it
+    still exists (an `Inactive` key is a key), unlike a block with no instance."""
+    return SWITCHED_OFF in obj.attribute_lines
