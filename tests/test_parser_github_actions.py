@@ -104,7 +104,10 @@ def test_deploy_workflow_objects_and_lines() -> None:
     assert aws.privileges == (
         Grant("sts:AssumeRoleWithWebIdentity", "arn:aws:iam::111122223333:role/deploy", line=23),
     )
-    assert aws.references == ("arn:aws:iam::111122223333:role/deploy", f"{path}#jobs.deploy")
+    assert [r for r in aws.references if not r.startswith("guard:")] == [
+        "arn:aws:iam::111122223333:role/deploy", f"{path}#jobs.deploy"]
+    # what guards its OIDC credentials (parsers/github_guards.py)
+    assert "guard:environment=production" in aws.references
     assert aws.metadata == {"owner": "team-deploy", "ticket": "OPS-42"}
     assert aws.attribute_lines["with.role-to-assume"] == 23
     assert aws.secret_sinks == ()
@@ -123,7 +126,8 @@ def test_deploy_workflow_objects_and_lines() -> None:
     azure = objs[("azure/login", "jobs.deploy.steps[3]")]
     assert azure.platform == "azure"
     assert azure.attribute_lines["with.client-id"] == 32
-    assert azure.references == (f"{path}#jobs.deploy",)  # `${{ }}` values are not identities
+    # `${{ }}` values are not identities; the rest are its guards (parsers/github_guards.py)
+    assert [r for r in azure.references if not r.startswith("guard:")] == [f"{path}#jobs.deploy"]
     assert azure.privileges == ()
 
 

@@ -3,11 +3,17 @@
 
 from __future__ import annotations
 
+import posixpath
+import re
 from collections.abc import Iterator
 
 from checker.checks.api import Hit, Subject
 from checker.checks.aws_workloads import profile_runners
+from checker.checks.moves import moved_from
 from checker.provenance.attribution import Touch
+
+#: Terraform override files: `override.tf`, `<name>_override.tf` (and `.tf.json`, `.tofu`).
+_OVERRIDE = re.compile(r"(?:^|_)override\.(?:tf|tofu)(?:\.json)?$")
 
 
 def _describe_actor(touch: Touch) -> str:
@@ -23,15 +29,41 @@ def check(subject: Subject) -> Iterator[Hit]:
         return
     if obj.derived_from is not None:  # a secret-material facet: NHI31x/NHI4xx judge it
         return
-    verb = "created" if subject.base is None else "changed"
+    verb, how = _created(subject) if subject.base is None else ("changed", "")
+    if subject.base is not None and subject.base.dormant and not obj.dormant:
+        verb = "turned on (switched off or with no instance at base)"
+    if subject.base is not None and (old := moved_from(obj)) is not None:
+        verb = f"changed (moved from {old} by a `moved` block)"
     if "import.to" in obj.attribute_lines:  # parsers/terraform/imports.py
         verb = "imported into the configuration (an `import` block)"
     yield Hit(
         "NHI101",
         f"{obj.address} ({obj.platform} {obj.kind}) was {verb} by {_who(subject)} "
-        "without a human's approval"
+        f"without a human's approval{how}"
         + profile_runners(obj, subject.base, subject.ctx.head_objects),
     )
+
+
+def _created(subject: Subject) -> tuple[str, str]:
+    """How an identity with no base twin came to be: (`created`, "") or (`changed`, what
+    happened, in words, after `: `) when the change did not write it whole. A Terraform
+    override file (`override.tf`, `*_override.tf`, `.tf.json` too) merges its blocks into the
+    block of the same address in the module's other files, so it changes that block
+    (https://developer.hashicorp.com/terraform/language/files/override). A module call (a
+    `module` block or a `terragrunt.hcl`'s `inputs`) that was there at base in part is read as
+    an identity now because its arguments name an admin-equivalent or escalation grant."""
+    obj, touch = subject.obj, subject.touch
+    name = posixpath.basename(obj.location.path)
+    if _OVERRIDE.search(name):
+        return "changed", (f": the override file {name} changes the block {obj.address} of "
+                           "the module's other files (Terraform merges it into that block)")
+    span = obj.location.end_line - obj.location.start_line + 1
+    if obj.type.startswith("module:") and touch.lines and len(touch.lines) < span:
+        where = ("its Terragrunt `inputs`" if name.lower() == "terragrunt.hcl"
+                 else "its arguments")
+        return "changed", (f": {where} now name an admin-equivalent or escalation grant, "
+                           "so nhi-gate reads the call as an identity")
+    return "created", ""
 
 
 def _who(subject: Subject) -> str:

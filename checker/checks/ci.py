@@ -52,7 +52,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 
-from checker.checks import gha_environment, gha_permissions
+from checker.checks import gha_environment, gha_guards, gha_permissions
 from checker.checks.api import Hit, Subject
 from checker.model import IdentityObject, Trust
 
@@ -116,6 +116,7 @@ def check(subject: Subject) -> Iterator[Hit]:
     yield from _environment(subject)
     yield from _unpinned(subject)
     yield from gha_environment.widened(subject)
+    yield from gha_guards.widened(subject)
     yield from _trust(subject)
     yield from _gitlab_audience(subject)
 
@@ -126,6 +127,7 @@ def narrows(subject: Subject) -> Iterator[Hit]:
     (`checker.checks.gha_environment.left`)."""
     yield from gha_permissions.narrows(subject)
     yield from gha_environment.left(subject)
+    yield from gha_guards.narrows(subject)
     yield from _repinned(subject)
 
 

@@ -52,7 +52,6 @@ Sources:
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
@@ -60,16 +59,16 @@ from dataclasses import replace
 from checker.checks import admission, aws_workloads, deny_sources, metadata, workloads
 from checker.checks.api import Context, Hit, Subject
 from checker.checks.grant_cover import dropped_denies, gained_grants, lifted_conditions
+from checker.checks.renewal import expiry_later, renewal
 from checker.checks.trust_drift import trust_covered, trust_gain
 from checker.checks.unresolved import removed_inputs
-from checker.model import Grant, IdentityObject, Lifetime, Trust
+from checker.model import Grant, IdentityObject, Trust
 from checker.policy import aws_iam as iam
 from checker.policy.privileges import admin_grants
 from checker.provenance.attribution import Touch
 
 #: The inner text of a `${...}` in a grant's action or resource.
 _UNKNOWN = re.compile(r"\$\{([^{}]*)\}")
-_RENEWABLE = frozenset({"certificate", "private_key", "access_key", "api_token", "secret"})
 
 
 def check(subject: Subject) -> Iterator[Hit]:
@@ -84,7 +83,7 @@ def check(subject: Subject) -> Iterator[Hit]:
     yield from _privileges(subject, base)
     yield from _boundary(subject, base)
     yield from _trust(subject, base)
-    yield from _renewal(subject, base)
+    yield from renewal(subject, base)
 
 
 def check_removed(ctx: Context, actor_of: Callable[[Sequence[str]], Touch]
@@ -111,7 +110,7 @@ def narrows(subject: Subject) -> Iterator[Hit]:
     if obj.type.startswith(admission.PREFIX):
         yield from admission.narrows(subject)
         return
-    if base is not None and _metadata_only(obj, base) and not _expiry_later(subject, base):
+    if base is not None and _metadata_only(obj, base) and not expiry_later(subject, base):
         keys = sorted({k for k in {*obj.metadata, *base.metadata}
                        if obj.metadata.get(k) != base.metadata.get(k)}, key=str.lower)
         yield Hit("NHI302", f"{obj.address}: only its metadata changed ({', '.join(keys)}); "
@@ -123,9 +122,14 @@ def narrows(subject: Subject) -> Iterator[Hit]:
             obj, base) and not dropped_denies(obj, base) and all(
             trust_covered(t, base.trust) for t in obj.trust):
         line = obj.attribute_lines.get("count") or obj.attribute_lines.get("for_each")
-        yield Hit("NHI302", f"{obj.address} turned off (no instance: `count` 0 or an empty "
-                  "`for_each`): it no longer grants anything once applied; a removal needs no "
-                  "approval", "privileges", line, variant="narrowed")
+        how = "no instance: `count` 0 or an empty `for_each`"
+        if _SWITCHED_OFF in obj.attribute_lines:  # parsers/terraform/toggles.py
+            line = obj.attribute_lines[_SWITCHED_OFF]
+            how = "switched off by `" + next((a for a in _SWITCHES if obj.attribute_lines.get(
+                a) == line), "its switch") + "`"
+        yield Hit("NHI302", f"{obj.address} turned off ({how}): it no longer grants anything "
+                  "once applied; a removal needs no approval", "privileges", line,
+                  variant="narrowed")
         return
     if base is None or (base.dormant and not obj.dormant):  # new, or a dormant block on
         yield from deny_sources.created_denies(subject)
@@ -179,6 +183,12 @@ def narrows(subject: Subject) -> Iterator[Hit]:
               "trust" if not (removed or denied) else "privileges", line, variant="narrowed")
 
 
+#: The attributes `parsers/terraform/toggles.py` reads as switching an identity off (a custom
+#: role's `stage`, a service account's `disabled`, an access key's `status`), for the wording.
+_SWITCHES = ("stage", "disabled", "status")
+_SWITCHED_OFF = "switched-off"
+
+
 def _metadata_only(obj: IdentityObject, base: IdentityObject) -> bool:
     """True when `obj` differs from `base` only in its governance metadata: the block without
     its tags, labels and description is the same (`untagged_digest`), and so is every other
@@ -189,21 +199,6 @@ def _metadata_only(obj: IdentityObject, base: IdentityObject) -> bool:
                 sorted(repr(replace(t, line=None)) for t in o.trust))
     return (bool(obj.untagged_digest) and obj.untagged_digest == base.untagged_digest
             and dict(obj.metadata) != dict(base.metadata) and rest(obj) == rest(base))
-
-
-def _expiry_later(subject: Subject, base: IdentityObject) -> str | None:
-    """How the `expires` metadata moved later (or was removed): the identity lives longer."""
-    aliases = subject.ctx.config.required_metadata["expires"].aliases
-    old = metadata.lookup(base.metadata, aliases)
-    new = metadata.lookup(subject.obj.metadata, aliases)
-    if old is None or old == new:
-        return None
-    if new is None:
-        return f"no longer declares an expiry (was {old})"
-    a, b = _end(Lifetime(expires=old)), _end(Lifetime(expires=new))
-    if a is None or b is None or b > a:
-        return f"expires {new} (was {old})"
-    return None
 
 
 def _shown(items: Sequence[str]) -> str:
@@ -351,47 +346,3 @@ def _trust(subject: Subject, base: IdentityObject) -> Iterator[Hit]:
         return
     shown = "; ".join(added[:3]) + (f" and {len(added) - 3} more" if len(added) > 3 else "")
     yield Hit("NHI302", f"{obj.address} trusts more principals: {shown}", "trust", line)
-
-
-# --------------------------------------------------------------------------- renewal
-
-
-def _end(life: Lifetime | None) -> dt.date | None:
-    if life is None or life.expires is None:
-        return None
-    try:
-        return dt.date.fromisoformat(life.expires[:10])
-    except ValueError:
-        return None
-
-
-def _renewal(subject: Subject, base: IdentityObject) -> Iterator[Hit]:
-    obj = subject.obj
-    if (later := _expiry_later(subject, base)) is not None:
-        yield Hit("NHI302", f"{obj.address} lives longer: {later}", "expires", at="expires")
-    if obj.kind not in _RENEWABLE:
-        return
-    parts: list[str] = []
-    usages = [u for u in obj.usages if u not in base.usages]
-    if usages and (base.usages or obj.kind in ("certificate", "private_key")):
-        parts.append(f"adds usages {', '.join(usages)}")
-    old, new = base.lifetime, obj.lifetime
-    attr = (new.attribute if new else None) or (old.attribute if old else None)
-    if old is not None and (old.hours is not None or old.expires is not None) and (
-        new is None or (new.hours is None and new.expires is None and new.attribute is None)
-    ):
-        parts.append(f"no longer declares a lifetime (base: {old.attribute})")
-    elif old and new and old.hours is not None and new.hours is not None and new.hours > old.hours:
-        parts.append(f"lives {new.hours / 24:g} days (was {old.hours / 24:g}) via {attr}")
-    elif (a := _end(old)) and (b := _end(new)) and b > a:
-        parts.append(f"expires {b.isoformat()} (was {a.isoformat()})")
-    if not parts:
-        return
-    line = obj.attribute_lines.get("allowed_uses") if usages else None
-    if line is None and attr:
-        line = obj.attribute_lines.get(attr)
-    if usages:
-        what = f"was renewed with broader scope: {'; '.join(parts)}"
-    else:  # only its lifetime: it lives longer
-        what = "lives longer: " + "; ".join(p.removeprefix("lives ") for p in parts)
-    yield Hit("NHI302", f"{obj.address} {what}", "renewal", line)

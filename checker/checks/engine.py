@@ -38,6 +38,7 @@ from checker.checks.api import (
     Subject,
 )
 from checker.checks.environments import infer_environment
+from checker.checks.moves import moved_twin
 from checker.fingerprint import fingerprint
 from checker.model import Finding, IdentityObject, Location, ParseProblem
 from checker.policy.config import Config
@@ -153,6 +154,9 @@ def evaluate(
     module_index = {(_module_of(o.location.path), o.address): o for o in base
                     if _module_of(o.location.path) is not None}
     rendered = {o.address: o for o in base if o.rendered_by}
+    at_head: dict[str | None, set[str]] = {}
+    for o in head:
+        at_head.setdefault(_module_of(o.location.path), set()).add(o.address)
     modules = _modules()
     # A runtime-checkable Protocol's isinstance costs ~10 us: sort the modules once, not per
     # identity.
@@ -168,7 +172,8 @@ def evaluate(
         judged.append(obj)
         twin = base_index.get((obj.location.path, obj.address)) or module_index.get(
             (_module_of(obj.location.path), obj.address)) or (
-            rendered.get(obj.address) if obj.rendered_by else None)
+            rendered.get(obj.address) if obj.rendered_by else None) or moved_twin(
+            obj, module_index, _module_of(obj.location.path), at_head)
         touch = judged_touch(obj, files.get(obj.location.path), attribution, twin, inputs_files)
         if touch is None:
             continue

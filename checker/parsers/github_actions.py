@@ -55,6 +55,7 @@ from checker.model import Grant, IdentityObject, Location, ParseResult, SourceFi
 from checker.parsers import ci_minted, common
 from checker.parsers import github_keys as keys
 from checker.parsers.ci_tf_inputs import Callees, terraform_inputs
+from checker.parsers.github_guards import guarded, triggers
 from checker.parsers.github_secrets import SecretUse, job_secrets
 from checker.policy.catalogue import Catalogue, CatalogueEntry
 from checker.safeyaml import (
@@ -124,6 +125,7 @@ class _Workflow:
         self.catalogue = catalogue
         self.root = root
         self.triggers = keys.trigger_lines(root)
+        self.on = triggers(root)  # `guard:on=...` facts (`github_guards`)
         first = root.value[0][0] if root.value else root
         self.workflow_meta = common.comment_metadata(lines, line_of(first))
 
@@ -190,13 +192,15 @@ class _Workflow:
         if perms is None:
             if top_oidc is None:
                 return steps + extra, []
-            return ([_with_references(s, (top_oidc,)) for s in steps] + extra,
-                    [s.address for s in steps])
+            steps = guarded([_with_references(s, (top_oidc,)) for s in steps], job, prefix,
+                            self.on, top_oidc, _SECRET_INPUT)
+            return steps + extra, [s.address for s in steps]
         out = self._permissions(perms, f"{prefix}.permissions", environment, job_meta, prefix)
         if keys.grants_id_token(perms[1]):
             step_refs = tuple(s.address for s in steps)
             out = [_with_references(o, step_refs) if o.type == OIDC else o for o in out]
-            steps = [_with_references(s, (prefix,)) for s in steps]
+            steps = guarded([_with_references(s, (prefix,)) for s in steps], job, prefix,
+                            self.on, prefix, _SECRET_INPUT)
         return out + steps + extra, []
 
     def _permissions(

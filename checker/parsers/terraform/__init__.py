@@ -92,6 +92,7 @@ from checker.parsers.terraform.identities import FORMAT, Context, references_in,
 from checker.parsers.terraform.imports import import_identities
 from checker.parsers.terraform.launch_templates import LAUNCHERS, launched
 from checker.parsers.terraform.modules import module_identities
+from checker.parsers.terraform.moved import moved_in, moves
 from checker.parsers.terraform.nodes import Block, Doc, hcl_blocks, json_blocks
 from checker.parsers.terraform.positions import json_spans
 from checker.parsers.terraform.provider_use import provider_uses
@@ -151,6 +152,8 @@ def parse(source: SourceFile, catalogue: Catalogue, loaded: LoadedHcl | None = N
     objects = _build(blocks, doc, module, catalogue=catalogue)
     for variant in variants(module, text):  # each -var-file file's values too (union)
         objects = merge(objects, _build(blocks, doc, variant, catalogue=catalogue))
+    objects = moved_in(objects, blocks, moves(data),
+                       lambda b: _build([b], doc, module, catalogue=catalogue))
     return ParseResult((*objects, *_adopted(data, doc, blocks, catalogue, module)),
                        loaded.problems)
 

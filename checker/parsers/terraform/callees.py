@@ -39,6 +39,7 @@ from checker.parsers.terraform.hcl import load
 from checker.parsers.terraform.identities import FORMAT
 from checker.parsers.terraform.nodes import Block, Doc, hcl_blocks
 from checker.parsers.terraform.resolver import Resolver
+from checker.parsers.terraform.toggles import switchable
 from checker.policy.catalogue import Catalogue
 
 #: Module block arguments that are Terraform's, not the module's variables
@@ -123,7 +124,7 @@ def callee_identities(block: Block, module: ModuleSources | None, build: Build,
             continue
         doc = Doc(path=src.path, lines=loaded.text.split("\n"), spans=None)
         for obj in build(list(hcl_blocks(loaded.data, doc)), doc, callee):
-            if obj.dormant:
+            if obj.dormant and not switchable(obj):
                 continue  # the call switches it off: no instance (see the module doc)
             out.append(replace(obj, address=f"{address}.{obj.address}",
                                inputs=(*obj.inputs, *resolver.inputs(), call)))

@@ -34,6 +34,7 @@ from checker.parsers.terraform.nodes import (
     strings,
 )
 from checker.parsers.terraform.resolver import DataSource, Resolver, resolving
+from checker.parsers.terraform.toggles import with_switch
 from checker.parsers.terraform.trust import declared_trust
 from checker.parsers.terraform.unresolved import Known, unresolved_values
 from checker.parsers.terraform.values import module_values
@@ -135,7 +136,7 @@ def resource_identity(
     unknown = unresolved_values(node, resolver, module, Known(ctx.resource_types, ctx.data_types,
                                                                ctx.modules))
     sets = fileset_reads(block, module, doc.path.rpartition("/")[0], unknown.facts)
-    return IdentityObject(
+    return with_switch(IdentityObject(
         kind=entry.kind,
         platform=entry.platform,
         type=key,
@@ -158,7 +159,7 @@ def resource_identity(
         untagged_digest=block_digest(block, module, METADATA_ATTRIBUTES),
         metadata_from=metadata_from, dormant=dormant(node, resolver),
         unresolved=sets[1],
-    )
+    ), rtype, node, resolver)
 
 
 def dedupe(grants: list[Grant]) -> tuple[Grant, ...]:
