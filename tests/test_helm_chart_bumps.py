@@ -1,0 +1,156 @@
+"""A Renovate chart bump is no change of meaning (issue 12, slice fixT, attacker/new-user pass on
+prometheus-community/helm-charts `dd25f0cb9`, `1982f1c58`, `6a837b0f6`): a chart's `version`/
+`appVersion` bump rewrites only the rendered labels `helm.sh/chart` and
+`app.kubernetes.io/version`, so its ServiceAccount, Secret and ClusterRole get a metadata-only
+note and no NHI101/NHI201/NHI202/NHI301; a credential-free connection URI in a chart's Secret
+(`mongodb://mongodb:27017`) is no literal secret data (NHI404), a URI with a password is."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from conftest import HUMAN, GitRepo, Identity
+
+from checker.cli import main
+
+needs_helm = pytest.mark.skipif(
+    shutil.which("helm") is None,
+    reason="helm is not installed (python scripts/install_helm.py .venv/bin installs it)",
+)
+
+RENOVATE: Identity = ("renovate[bot]", "29139614+renovate[bot]@users.noreply.github.com")
+CLAUDE: Identity = ("Claude", "noreply@anthropic.com")
+CHART = 'apiVersion: v2\nname: app\nversion: {v}\nappVersion: "{v}"\n'
+HELPERS = """\
+{{- define "app.labels" -}}
+helm.sh/chart: {{ .Chart.Name }}-{{ .Chart.Version }}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+{{- end }}
+"""
+SA = """\
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: {{ .Release.Name }}-app
+  labels:
+    {{- include "app.labels" . | nindent 4 }}
+"""
+SECRET = """\
+apiVersion: v1
+kind: Secret
+metadata:
+  name: {{ .Release.Name }}-app
+  labels:
+    {{- include "app.labels" . | nindent 4 }}
+data:
+  db-uri: {{ .Values.db.uri | b64enc }}
+"""
+CLUSTER_ROLE = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: {{ .Release.Name }}-app
+  labels:
+    {{- include "app.labels" . | nindent 4 }}
+rules:
+  - apiGroups: ["*"]
+    resources: ["*"]
+    verbs: ["*"]
+"""
+
+Found = list[tuple[str, str, bool]]
+
+
+def _chart(version: str, uri: str = "mongodb://mongodb:27017", helpers: str = HELPERS,
+           role: str | None = None) -> dict[str, str]:
+    files = {"charts/app/Chart.yaml": CHART.format(v=version),
+             "charts/app/values.yaml": f'db:\n  uri: "{uri}"\n',
+             "charts/app/templates/_helpers.tpl": helpers,
+             "charts/app/templates/sa.yaml": SA,
+             "charts/app/templates/secret.yaml": SECRET}
+    if role is not None:
+        files["charts/app/templates/role.yaml"] = role
+    return files
+
+
+def _check(make_repo: Callable[..., GitRepo], capsys: Any, base: dict[str, str],
+           head: dict[str, str], author: Identity) -> tuple[int, Found]:
+    repo = make_repo()
+    sha = repo.commit(base, author=HUMAN)
+    repo.commit(head, author=author, message="chore(deps): update app to v1.1.0")
+    code = main(["check", "--repo", str(repo.path), "--base", sha, "--head", "HEAD",
+                 "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    return code, sorted((f["rule_id"], f["address"].rpartition(":")[2], f["blocking"])
+                        for f in report["findings"])
+
+
+@needs_helm
+@pytest.mark.parametrize("author", [RENOVATE, CLAUDE, HUMAN])
+@pytest.mark.parametrize("helm_label", [True, False])
+def test_a_chart_version_bump_is_a_metadata_only_note(
+        make_repo: Callable[..., GitRepo], capsys: Any, author: Identity,
+        helm_label: bool) -> None:
+    helpers = HELPERS if helm_label else HELPERS.replace(
+        "helm.sh/chart: {{ .Chart.Name }}-{{ .Chart.Version }}\n", "")
+    code, found = _check(make_repo, capsys, _chart("1.0.0", helpers=helpers),
+                         _chart("1.1.0", helpers=helpers), author)
+    assert code == 0
+    assert found == [("NHI302", "Secret/release-name-app", False),
+                     ("NHI302", "ServiceAccount/release-name-app", False)]
+
+
+@needs_helm
+def test_a_chart_bump_leaves_an_unchanged_cluster_role_alone(
+        make_repo: Callable[..., GitRepo], capsys: Any) -> None:
+    code, found = _check(make_repo, capsys, _chart("1.0.0", role=CLUSTER_ROLE),
+                         _chart("1.1.0", role=CLUSTER_ROLE), RENOVATE)
+    assert code == 0
+    assert found == [("NHI302", "ClusterRole/release-name-app", False),
+                     ("NHI302", "Secret/release-name-app", False),
+                     ("NHI302", "ServiceAccount/release-name-app", False)]
+
+
+@needs_helm
+def test_an_aggregation_label_on_a_cluster_role_is_still_a_change(
+        make_repo: Callable[..., GitRepo], capsys: Any) -> None:
+    role = CLUSTER_ROLE.replace('    {{- include "app.labels" . | nindent 4 }}\n',
+                                '    {{- include "app.labels" . | nindent 4 }}\n'
+                                '    rbac.authorization.k8s.io/aggregate-to-view: "true"\n')
+    code, found = _check(make_repo, capsys, _chart("1.0.0", role=CLUSTER_ROLE),
+                         _chart("1.1.0", role=role), CLAUDE)
+    assert code == 1
+    assert ("NHI101", "ClusterRole/release-name-app", True) in found
+    assert ("NHI302", "ClusterRole/release-name-app", False) not in found
+
+
+def test_an_owner_label_removed_in_a_metadata_only_change_blocks_an_agent(
+        make_repo: Callable[..., GitRepo], capsys: Any) -> None:
+    sa = ("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: app\n  namespace: app\n"
+          "  labels:\n    owner: team-a\n    ticket: OPS-1\n    tier: api\n")
+    code, found = _check(make_repo, capsys, {"k8s/sa.yaml": sa},
+                         {"k8s/sa.yaml": sa.replace("    owner: team-a\n", "")}, CLAUDE)
+    assert code == 1
+    assert found == [("NHI201", "ServiceAccount/app/app", True),
+                     ("NHI302", "ServiceAccount/app/app", False)]
+
+
+@needs_helm
+@pytest.mark.parametrize(("uri", "rules"), [
+    ("mongodb://mongodb:27017", []),
+    ("redis://cache:6379/0?ssl=true", []),
+    ("mongodb://exporter:pa55-w0rd-Kq8z@mongodb:27017", [("NHI404", True)]),
+    ("postgres://db:5432/app?password=Kq8zpa55w0rd", [("NHI404", True)]),
+])
+def test_a_credential_free_uri_in_a_chart_secret_is_no_literal_secret_data(
+        make_repo: Callable[..., GitRepo], capsys: Any, uri: str,
+        rules: list[tuple[str, bool]]) -> None:
+    code, found = _check(make_repo, capsys, _chart("1.0.0", uri="mongodb://old:27017"),
+                         _chart("1.0.0", uri=uri), HUMAN)
+    assert code == (1 if rules else 0)
+    assert [(r, b) for r, addr, b in found if r == "NHI404"] == rules
