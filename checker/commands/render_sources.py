@@ -36,6 +36,7 @@ from checker.commands.render_disk import (
     problem,
     render_chart_at,
 )
+from checker.commands.render_invoked import invoked_values
 from checker.commands.render_values import unused_problem, unused_values
 from checker.model import ParseProblem
 from checker.policy.config import Config
@@ -187,10 +188,13 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
     # listing): else base is read only to render.
     moved = any(is_kustomization(p) or is_chart(p) for p in changed) or any(
         f.status in ("D", "R") for f in changeset.files)
+    invoked, passed = invoked_values(repo, head, changed, head_side.closures,
+                                     head_side.read_map, config)
     if not head_side.closures and not moved:
         # no chart or kustomization: only a Flux substitution input can be reached
         base_side = _Side(repo, changeset.base, config, {}) if changeset.base else None
-        return gitops_jobs(repo, head_side, base_side, changed)[1]
+        found = gitops_jobs(repo, head_side, base_side, changed)[1]
+        return replace(found, problems=(*found.problems, *passed))
     same = None if moved else {r: head_side.closures[r]
                                for r in touched(head_side.closures, changed)}
     base_side = _Side(repo, changeset.base, config, same) if changeset.base else None
@@ -207,6 +211,10 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
     claimed = {p for job in gitops for p in job.anchors}
     extra, outside = unused_values(changed - claimed, head_side.paths, head_side.closures,
                                    config)
+    handled = {job.values for job in invoked} | {p.path for p in passed}
+    extra = sorted({*extra, *(j for j in invoked if j.values not in claimed)})
+    outside = [p for p in outside if p not in handled]
+    problems.extend(p for p in passed if p.path not in claimed)
     charts = sorted(posixpath.dirname(r) for r in head_side.closures if is_chart(r))
     texts = {p: e.data for p, e in head_side.read(outside).items()} if outside else {}
     problems.extend(x for p in outside if (x := unused_problem(p, charts, texts.get(p))))
