@@ -154,3 +154,48 @@ def test_a_credential_free_uri_in_a_chart_secret_is_no_literal_secret_data(
                          _chart("1.0.0", uri=uri), HUMAN)
     assert code == (1 if rules else 0)
     assert [(r, b) for r, addr, b in found if r == "NHI404"] == rules
+
+
+UNVENDORED = ("apiVersion: v2\nname: app\nversion: {v}\ndependencies:\n- name: redis\n"
+              "  version: 1.0.0\n  repository: https://charts.example.com\n")
+
+
+def _unrenderable(version: str, label: str) -> dict[str, str]:
+    return {"charts/app/Chart.yaml": UNVENDORED.format(v=version),
+            "charts/app/values.yaml": f"label: {label}\n",
+            "charts/app/hack/gen.py": f"print({label!r})\n",
+            "charts/app/templates/sa.yaml": SA.replace(
+                '    {{- include "app.labels" . | nindent 4 }}\n',
+                "    tier: {{ .Values.label }}\n")}
+
+
+@needs_helm
+def test_an_unrenderable_chart_is_one_nhi107_per_chart(
+        make_repo: Callable[..., GitRepo], capsys: Any) -> None:
+    repo = make_repo()
+    sha = repo.commit(_unrenderable("1.0.0", "a"), author=HUMAN)
+    repo.commit(_unrenderable("1.1.0", "b"), author=RENOVATE)
+    code = main(["check", "--repo", str(repo.path), "--base", sha, "--head", "HEAD",
+                 "--format", "json"])
+    found = json.loads(capsys.readouterr().out)["findings"]
+    assert code == 1
+    assert [(f["rule_id"], f["path"], f["blocking"]) for f in found] == [
+        ("NHI107", "charts/app/Chart.yaml", True)]
+    assert found[0]["message"].count("rendered output could not be computed") == 1
+
+
+@needs_helm
+def test_an_unrenderable_chart_keeps_an_nhi107_per_author(
+        make_repo: Callable[..., GitRepo], capsys: Any) -> None:
+    repo = make_repo()
+    base = _unrenderable("1.0.0", "a")
+    sha = repo.commit(base, author=HUMAN)
+    repo.commit({"charts/app/values.yaml": "label: b\n"}, author=HUMAN)
+    repo.commit({"charts/app/hack/gen.py": "print('c')\n"}, author=CLAUDE)
+    code = main(["check", "--repo", str(repo.path), "--base", sha, "--head", "HEAD",
+                 "--format", "json"])
+    found = json.loads(capsys.readouterr().out)["findings"]
+    assert code == 1
+    assert [(f["rule_id"], f["path"], f["blocking"]) for f in found] == [
+        ("NHI107", "charts/app/hack/gen.py", True),
+        ("NHI107", "charts/app/values.yaml", False)]

@@ -50,6 +50,28 @@ def problem(rendered: Rendered, anchor: str) -> ParseProblem:
                         f"{owner}: rendered output could not be computed: {rendered.failure}")
 
 
+def failure_anchors(root: str, files: Sequence[str], changed: Collection[str],
+                    commits: Mapping[str, Sequence[str]]) -> list[str]:
+    """The changed files of `root` (a kustomization directory or a chart's `Chart.yaml`, its
+    closure `files`) that carry the NHI107 of its failed render. A kustomization: every changed
+    file (whoever changed each decides its level). A chart: once per distinct set of in-range
+    `commits` that touched its changed files (so the level and the commits an approval must
+    cover stay those of every changed file), on its `Chart.yaml` when changed, else the first
+    changed template, else the first changed YAML file, else the first changed file; a chart's
+    script (`hack/*.py`) or values file is no place of its own. The first file of the closure when none changed."""
+    touched = [p for p in files if p in changed]
+    if not touched or not root.endswith("Chart.yaml"):
+        return touched or list(files[:1])
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for path in touched:
+        groups.setdefault(tuple(commits.get(path, ())), []).append(path)
+
+    def rank(path: str) -> tuple[int, str]:
+        return (0 if path == root else 1 if "/templates/" in f"/{path}" else
+                2 if path.endswith((".yaml", ".yml")) else 3, path)
+    return sorted(min(paths, key=rank) for paths in groups.values())
+
+
 def chart_closures(paths: Collection[str], read: Callable[[str], bytes | None],
                    config: Config) -> dict[str, list[str]]:
     """The leaf Helm charts among `paths` (`helm.leaf_charts`), keyed by their `Chart.yaml`

@@ -32,6 +32,7 @@ from checker.commands.render_disk import (
     RenderedChange,
     chart_closures,
     concurrently,
+    failure_anchors,
     limits_of,
     problem,
     render_chart_at,
@@ -182,6 +183,7 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
     changed = {p for f in changeset.files for p in (f.path, f.old_path) if p}
     if not changed:
         return RenderedChange()
+    commits = {f.path: f.commits for f in changeset.files}
     head_side = _Side(repo, head, config)
     # Base closures differ from head's only through a changed kustomization or `Chart.yaml`
     # (its `file://` dependencies) or a file the change deletes or renames (gone from head's
@@ -231,10 +233,8 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
         if at_head is not None and at_head.failure and root in used:
             pass  # built within the kustomizations that use it, whose failure is reported
         elif at_head is not None and at_head.failure:
-            files = head_side.closures[root]
-            # on every changed file of it: whoever changed each one decides its level
-            problems.extend(problem(at_head, anchor)
-                            for anchor in [p for p in files if p in changed] or files[:1])
+            problems.extend(problem(at_head, anchor) for anchor in failure_anchors(
+                root, head_side.closures[root], changed, commits))
         elif at_head is not None:
             # an object base rendered the same (same source, same text) is not touched by a
             # change of another input (an image bump beside a Secret), chart or kustomization
