@@ -164,6 +164,7 @@ def _unrenderable(version: str, label: str) -> dict[str, str]:
     return {"charts/app/Chart.yaml": UNVENDORED.format(v=version),
             "charts/app/values.yaml": f"label: {label}\n",
             "charts/app/hack/gen.py": f"print({label!r})\n",
+            "charts/app/templates/sa-2.yaml": SA.replace("-app", f"-{label}"),
             "charts/app/templates/sa.yaml": SA.replace(
                 '    {{- include "app.labels" . | nindent 4 }}\n',
                 "    tier: {{ .Values.label }}\n")}
@@ -182,6 +183,7 @@ def test_an_unrenderable_chart_is_one_nhi107_per_chart(
     assert [(f["rule_id"], f["path"], f["blocking"]) for f in found] == [
         ("NHI107", "charts/app/Chart.yaml", True)]
     assert found[0]["message"].count("rendered output could not be computed") == 1
+    assert found[0]["message"].endswith("; 1 more changed template of the chart not checked")
 
 
 @needs_helm

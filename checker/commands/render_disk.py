@@ -30,11 +30,14 @@ UNRENDERED = "NHI107"
 @dataclass(frozen=True)
 class RenderedChange:
     """The renders of the touched kustomizations at head and at base, and an NHI107 problem
-    for each one that could not be rendered at head."""
+    for each one that could not be rendered at head; `quiet`: the changed templates of a chart
+    that could not be rendered whose NHI107 another file of the chart already carries (the
+    same commits: `failure_anchors`)."""
 
     head: tuple[Rendered, ...] = ()
     base: tuple[Rendered, ...] = ()
     problems: tuple[ParseProblem, ...] = ()
+    quiet: tuple[str, ...] = ()
 
 
 def limits_of(config: Config) -> RenderLimits:
@@ -43,33 +46,44 @@ def limits_of(config: Config) -> RenderLimits:
     return RenderLimits(config.parse_seconds, max(config.max_file_bytes, RenderLimits.max_bytes))
 
 
-def problem(rendered: Rendered, anchor: str) -> ParseProblem:
-    """The NHI107 problem of a render that failed, on `anchor` (a changed file of it)."""
+def problem(rendered: Rendered, anchor: str, others: int = 0) -> ParseProblem:
+    """The NHI107 problem of a render that failed, on `anchor` (a changed file of it); `others`
+    changed templates of the chart whose NHI107 it stands for are counted in the message."""
     owner = rendered.owner or rendered.root or "."
-    return ParseProblem(anchor, UNRENDERED,
-                        f"{owner}: rendered output could not be computed: {rendered.failure}")
+    more = (f"; {others} more changed template{'s' if others > 1 else ''} of the chart "
+            "not checked") if others else ""
+    return ParseProblem(anchor, UNRENDERED, f"{owner}: rendered output could not be computed: "
+                        f"{rendered.failure}{more}")
 
 
 def failure_anchors(root: str, files: Sequence[str], changed: Collection[str],
-                    commits: Mapping[str, Sequence[str]]) -> list[str]:
-    """The changed files of `root` (a kustomization directory or a chart's `Chart.yaml`, its
-    closure `files`) that carry the NHI107 of its failed render. A kustomization: every changed
-    file (whoever changed each decides its level). A chart: once per distinct set of in-range
-    `commits` that touched its changed files (so the level and the commits an approval must
-    cover stay those of every changed file), on its `Chart.yaml` when changed, else the first
-    changed template, else the first changed YAML file, else the first changed file; a chart's
-    script (`hack/*.py`) or values file is no place of its own. The first file of the closure when none changed."""
+                    commits: Mapping[str, Sequence[str]]) -> tuple[list[str], list[str]]:
+    """(anchors, quiet). Anchors: the changed files of `root` (a kustomization directory or a
+    chart's `Chart.yaml`, its closure `files`) that carry the NHI107 of its failed render. A
+    kustomization: every changed file (whoever changed each decides its level). A chart: once
+    per distinct set of in-range `commits` that touched its changed files (so the level and the
+    commits an approval must cover stay those of every changed file), on its `Chart.yaml` when
+    changed, else the first changed YAML template, else helper (`_helpers.tpl`), else YAML
+    file, else the first changed file; a chart's script (`hack/*.py`) or values file is no
+    place of its own. The first file of the closure when none changed. Quiet: the other changed
+    templates, whose NHI107 the anchor of the same commits stands for (`RenderedChange.quiet`).
+    """
     touched = [p for p in files if p in changed]
     if not touched or not root.endswith("Chart.yaml"):
-        return touched or list(files[:1])
+        return touched or list(files[:1]), []
     groups: dict[tuple[str, ...], list[str]] = {}
     for path in touched:
         groups.setdefault(tuple(commits.get(path, ())), []).append(path)
 
     def rank(path: str) -> tuple[int, str]:
-        return (0 if path == root else 1 if "/templates/" in f"/{path}" else
-                2 if path.endswith((".yaml", ".yml")) else 3, path)
-    return sorted(min(paths, key=rank) for paths in groups.values())
+        template = "/templates/" in f"/{path}"
+        yaml = path.endswith((".yaml", ".yml", ".json"))
+        return (0 if path == root else 1 if template and yaml else 2 if template else
+                3 if yaml else 4, path)
+    anchors = sorted(min(paths, key=rank) for paths in groups.values())
+    quiet = sorted(p for paths in groups.values() for p in paths
+                   if p not in anchors and rank(p)[0] in (1, 2))
+    return anchors, quiet
 
 
 def chart_closures(paths: Collection[str], read: Callable[[str], bytes | None],

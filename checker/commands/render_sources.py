@@ -207,6 +207,7 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
     used = inner(head_side.closures)
     gitops, substituted, g_head, g_base = gitops_jobs(repo, head_side, base_side, changed)
     problems = list(substituted.problems)
+    quiet: list[str] = []
     heads: list[Rendered] = list(substituted.head)
     bases: list[Rendered] = list(substituted.base)
     sides = [head_side, *([base_side] if base_side else [])]
@@ -233,8 +234,9 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
         if at_head is not None and at_head.failure and root in used:
             pass  # built within the kustomizations that use it, whose failure is reported
         elif at_head is not None and at_head.failure:
-            problems.extend(problem(at_head, anchor) for anchor in failure_anchors(
-                root, head_side.closures[root], changed, commits))
+            anchors, hushed = failure_anchors(root, head_side.closures[root], changed, commits)
+            problems.extend(problem(at_head, anchor, len(hushed)) for anchor in anchors)
+            quiet.extend(hushed)
         elif at_head is not None:
             # an object base rendered the same (same source, same text) is not touched by a
             # change of another input (an image bump beside a Secret), chart or kustomization
@@ -263,7 +265,7 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
             heads.append(settled(at_head, at_base))
         if at_base is not None and not at_base.failure:
             bases.append(at_base)
-    return RenderedChange(tuple(heads), tuple(bases), tuple(problems))
+    return RenderedChange(tuple(heads), tuple(bases), tuple(problems), tuple(quiet))
 
 
 def context_problems(head: _Side, base: _Side | None, templates: Sequence[str]
