@@ -53,9 +53,13 @@ def invoked_values(repo: Repo, rev: str | None, changed: Collection[str],
             raw.decode("utf-8", "replace"))
         for call in calls:
             for values in (v for v in call.values if v in wanted):
-                key = posixpath.join(posixpath.normpath(call.chart), "Chart.yaml")
-                if key in charts:
+                folder = posixpath.normpath(call.chart)
+                key = posixpath.join("" if folder == "." else folder, "Chart.yaml")
+                if key in charts and values != posixpath.join(posixpath.dirname(key),
+                                                              "values.yaml"):
                     extra.add(ExtraRender(key, values))
+                elif key in charts:
+                    continue  # the chart's own values.yaml: its render reads it already
                 else:
                     problems.setdefault(values, _problem(values, call, path))
     return sorted(extra), [problems[p] for p in sorted(problems)]
