@@ -135,3 +135,20 @@ def test_helm_calls_read_values_flags_and_helmfile_releases() -> None:
     raw = b"releases:\n- name: a\n  chart: ../charts/a\n  values: [v.yaml, {x: 1}]\n"
     assert helmfile_calls("deploy/helmfile.d/a.yaml", raw) == [
         HelmCall("helmfile release a", "charts/a", ("deploy/v.yaml",), 2)]
+
+
+@needs_helm
+def test_a_helmfile_release_values_file_for_a_chart_here_is_rendered_with_it(
+        make_repo: Callable[..., GitRepo], capsys: Any) -> None:
+    def files(admin: str) -> dict[str, str]:
+        chart = _chart("false")
+        del chart[".github/workflows/deploy.yml"], chart["charts/app/env/prod.yaml"]
+        return {**chart, "deploy/helmfile.yaml": (
+                    "releases:\n- name: app\n  chart: ../charts/app\n  values:\n"
+                    "  - envs/prod.yaml\n"),
+                "deploy/envs/prod.yaml": f"rbac:\n  clusterAdmin: {admin}\n"}
+    code, found = _check(make_repo, capsys, files("false"), files("true"), CLAUDE)
+    assert code == 1
+    assert found == [
+        ("NHI101", "deploy/envs/prod.yaml:ClusterRoleBinding/release-name-admin", True),
+        ("NHI301", "deploy/envs/prod.yaml:ClusterRoleBinding/release-name-admin", True)]
