@@ -192,11 +192,10 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
         f.status in ("D", "R") for f in changeset.files)
     invoked, passed = invoked_values(repo, head, changed, head_side.closures,
                                      head_side.read_map, config)
-    if not head_side.closures and not moved:
+    if not head_side.closures and not moved and not passed:
         # no chart or kustomization: only a Flux substitution input can be reached
         base_side = _Side(repo, changeset.base, config, {}) if changeset.base else None
-        found = gitops_jobs(repo, head_side, base_side, changed)[1]
-        return replace(found, problems=(*found.problems, *passed))
+        return gitops_jobs(repo, head_side, base_side, changed)[1]
     same = None if moved else {r: head_side.closures[r]
                                for r in touched(head_side.closures, changed)}
     base_side = _Side(repo, changeset.base, config, same) if changeset.base else None
