@@ -201,3 +201,49 @@ def test_an_unrenderable_chart_keeps_an_nhi107_per_author(
     assert [(f["rule_id"], f["path"], f["blocking"]) for f in found] == [
         ("NHI107", "charts/app/hack/gen.py", True),
         ("NHI107", "charts/app/values.yaml", False)]
+
+
+SUB_BINDING = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: {{ .Release.Name }}-sub
+subjects:
+- kind: ServiceAccount
+  name: sub
+  namespace: default
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: cluster-admin
+"""
+
+
+def _parent(crd_version: str, binding: bool = False) -> dict[str, str]:
+    files = {"charts/crds/Chart.yaml": ("apiVersion: v2\nname: crds\nversion: 1.0.0\n"
+                                         "dependencies:\n- name: sub\n  version: 0.0.0\n"),
+             "charts/crds/charts/sub/Chart.yaml": "apiVersion: v2\nname: sub\nversion: 0.0.0\n",
+             "charts/crds/charts/sub/templates/cm.yaml": (
+                 "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: crd-version\n"
+                 f"data:\n  version: {crd_version}\n")}
+    if binding:
+        files["charts/crds/charts/sub/templates/crb.yaml"] = SUB_BINDING
+    return files
+
+
+@needs_helm
+def test_a_vendored_subchart_template_bump_is_rendered_with_its_parent(
+        make_repo: Callable[..., GitRepo], capsys: Any) -> None:
+    code, found = _check(make_repo, capsys, _parent("v0.93.0"), _parent("v0.93.1"), RENOVATE)
+    assert (code, found) == (0, [])
+
+
+@needs_helm
+def test_a_binding_added_in_a_vendored_subchart_still_blocks_an_agent(
+        make_repo: Callable[..., GitRepo], capsys: Any) -> None:
+    code, found = _check(make_repo, capsys, _parent("v0.93.0"),
+                         _parent("v0.93.0", binding=True), CLAUDE)
+    assert code == 1
+    assert [f for f in found if f[0] != "NHI103"] == [
+        ("NHI101", "ClusterRoleBinding/release-name-sub", True),
+        ("NHI301", "ClusterRoleBinding/release-name-sub", True)]

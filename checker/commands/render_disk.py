@@ -60,29 +60,33 @@ def failure_anchors(root: str, files: Sequence[str], changed: Collection[str],
                     commits: Mapping[str, Sequence[str]]) -> tuple[list[str], list[str]]:
     """(anchors, quiet). Anchors: the changed files of `root` (a kustomization directory or a
     chart's `Chart.yaml`, its closure `files`) that carry the NHI107 of its failed render. A
-    kustomization: every changed file (whoever changed each decides its level). A chart: once
-    per distinct set of in-range `commits` that touched its changed files (so the level and the
-    commits an approval must cover stay those of every changed file), on its `Chart.yaml` when
-    changed, else the first changed YAML template, else helper (`_helpers.tpl`), else YAML
-    file, else the first changed file; a chart's script (`hack/*.py`) or values file is no
-    place of its own. The first file of the closure when none changed. Quiet: the other changed
-    templates, whose NHI107 the anchor of the same commits stands for (`RenderedChange.quiet`).
+    kustomization: every changed file (whoever changed each decides its level). A chart: on its
+    `Chart.yaml` when changed, else the first changed YAML template, else helper
+    (`_helpers.tpl`), else YAML file, else the first changed file; then on the next such file
+    only when an in-range commit touched it that touched no file already chosen (so every
+    commit that changed the chart, and its author's level, is on some finding, and the
+    commits an approval must cover with it); a chart's script (`hack/*.py`) or values file is
+    no place of its own unless its commit touched nothing else of the chart. The first file
+    of the closure when none changed. Quiet: the other changed templates, whose NHI107 the
+    anchors stand for (`RenderedChange.quiet`).
     """
     touched = [p for p in files if p in changed]
     if not touched or not root.endswith("Chart.yaml"):
         return touched or list(files[:1]), []
-    groups: dict[tuple[str, ...], list[str]] = {}
-    for path in touched:
-        groups.setdefault(tuple(commits.get(path, ())), []).append(path)
 
     def rank(path: str) -> tuple[int, str]:
         template = "/templates/" in f"/{path}"
         yaml = path.endswith((".yaml", ".yml", ".json"))
         return (0 if path == root else 1 if template and yaml else 2 if template else
                 3 if yaml else 4, path)
-    anchors = sorted(min(paths, key=rank) for paths in groups.values())
-    quiet = sorted(p for paths in groups.values() for p in paths
-                   if p not in anchors and rank(p)[0] in (1, 2))
+    anchors: list[str] = []
+    covered: set[str] = set()
+    for path in sorted(touched, key=rank):  # best place first; another only for new commits
+        shas = set(commits.get(path, ()))
+        if not anchors or not shas <= covered:
+            anchors.append(path)
+            covered |= shas
+    quiet = sorted(p for p in touched if p not in anchors and rank(p)[0] in (1, 2))
     return anchors, quiet
 
 

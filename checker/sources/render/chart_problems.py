@@ -25,7 +25,8 @@ def with_chart_renders(problems: Sequence[ParseProblem], charts: Collection[str]
                        failures: Sequence[ParseProblem], quiet: Collection[str] = ()
                        ) -> list[ParseProblem]:  # fmt: skip
     """`problems` (a parse's) and the render `failures` together: the NHI107 of a template of
-    a chart in `charts` (those rendered), or of a `quiet` template (its chart's failure sits
+    a chart in `charts` (those rendered; a vendored subchart's, under `<chart>/charts/`, with
+    its parent), or of a `quiet` template (its chart's failure sits
     on another changed file of the same commits, once per chart), dropped; a failure on a
     file that has a template NHI107, or on a chart's `Chart.yaml` whose templates have some,
     folded into them (its message appended); every other failure kept as it is."""
@@ -36,8 +37,10 @@ def with_chart_renders(problems: Sequence[ParseProblem], charts: Collection[str]
         if problem.rule_id != UNRENDERED:
             kept.append(problem)
             continue
-        if chart_of(problem.path, rendered) is not None or problem.path in quiet:
-            continue
+        if chart_of(problem.path, rendered) is not None or problem.path in quiet or any(
+                problem.path.startswith(f"{root}/charts/" if root else "charts/")
+                for root in rendered):
+            continue  # rendered (a vendored subchart's template: with its parent), or said
         reasons = []
         for index, failure in enumerate(failures):
             if _concerns(failure, problem.path):
