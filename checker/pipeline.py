@@ -384,13 +384,16 @@ def under_review(
 
 
 def with_rendered(parsed: Parsed, rendered: Sequence[Rendered],
-                  problems: Sequence[ParseProblem] = (), *, head: bool = True) -> Parsed:
+                  problems: Sequence[ParseProblem] = (), *, head: bool = True,
+                  quiet: Collection[str] = ()) -> Parsed:
     """`parsed` with the objects of the `rendered` kustomizations and charts and the render
-    `problems` (`parsers.rendered.merged`; a chart template's NHI107: `render.chart_problems`)."""
+    `problems` (`parsers.rendered.merged`; a chart template's NHI107: `render.chart_problems`,
+    none for the `quiet` templates, whose chart's failure another file carries)."""
     if not rendered and not problems:
         return parsed
     from checker.parsers.rendered import merged
     from checker.sources.render.chart_problems import with_chart_renders
     objects, found = merged(parsed.objects, rendered, load_catalogue(), head=head)
     helm = [one.root for one in rendered if one.tool == "helm"]
-    return Parsed(tuple(objects), (*with_chart_renders(parsed.problems, helm, problems), *found))
+    return Parsed(tuple(objects), (*with_chart_renders(parsed.problems, helm, problems, quiet),
+                                    *found))

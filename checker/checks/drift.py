@@ -38,7 +38,8 @@ Gatekeeper) weakened is NHI302 too, judged by `checker.checks.admission`.
 `count` 1 -> 0, an emptied `for_each`) that gains nothing: Terraform destroys its instances,
 so it is a removal, a `narrowed` note; and a metadata-only change (only tags, labels,
 description or the `# nhi-gate:` comment differ, and not the expiry later): a note (variant
-`metadata-only`), and NHI201-NHI203 still judge the values. Nothing it may do or trust changed.
+`metadata-only`), and NHI201-NHI203 judge what the change left missing (`metadata.check_changed`:
+an owner it removed, not one base already lacked). Nothing it may do or trust changed.
 
 Sources:
 - IAM policy evaluation:
@@ -116,7 +117,7 @@ def narrows(subject: Subject) -> Iterator[Hit]:
         yield Hit("NHI302", f"{obj.address}: only its metadata changed ({', '.join(keys)}); "
                   "its access is unchanged, so the change needs no approval", "metadata",
                   variant="metadata-only")
-        yield from metadata.check(subject)  # the values are still judged
+        yield from metadata.check_changed(subject, base)  # what the change left missing
         return
     if base is not None and obj.dormant and not base.dormant and not gained_grants(
             obj, base) and not dropped_denies(obj, base) and all(

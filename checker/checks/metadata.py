@@ -65,6 +65,15 @@ def check(subject: Subject) -> Iterator[Hit]:
     yield from _expiry(subject, "expires" in requires, where)
 
 
+def check_changed(subject: Subject, base: IdentityObject) -> Iterator[Hit]:
+    """NHI201-NHI203 for an identity whose meaning did not change (a metadata-only change):
+    only the hits `check` gives at head and not for `base` (an owner or ticket the change
+    removed or made invalid), so a label a chart bump rewrote never newly blocks an identity
+    that lacked an owner before it."""
+    before = {(h.rule_id, h.message) for h in check(Subject(base, subject.touch, subject.ctx))}
+    yield from (h for h in check(subject) if (h.rule_id, h.message) not in before)
+
+
 def _expiry(subject: Subject, required: bool, where: int | None) -> Iterator[Hit]:
     obj, ctx = subject.obj, subject.ctx
     max_days = ctx.config.max_lifetime_days

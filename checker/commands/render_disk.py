@@ -30,11 +30,14 @@ UNRENDERED = "NHI107"
 @dataclass(frozen=True)
 class RenderedChange:
     """The renders of the touched kustomizations at head and at base, and an NHI107 problem
-    for each one that could not be rendered at head."""
+    for each one that could not be rendered at head; `quiet`: the changed templates of a chart
+    that could not be rendered whose NHI107 another file of the chart already carries (the
+    same commits: `failure_anchors`)."""
 
     head: tuple[Rendered, ...] = ()
     base: tuple[Rendered, ...] = ()
     problems: tuple[ParseProblem, ...] = ()
+    quiet: tuple[str, ...] = ()
 
 
 def limits_of(config: Config) -> RenderLimits:
@@ -43,11 +46,48 @@ def limits_of(config: Config) -> RenderLimits:
     return RenderLimits(config.parse_seconds, max(config.max_file_bytes, RenderLimits.max_bytes))
 
 
-def problem(rendered: Rendered, anchor: str) -> ParseProblem:
-    """The NHI107 problem of a render that failed, on `anchor` (a changed file of it)."""
+def problem(rendered: Rendered, anchor: str, others: int = 0) -> ParseProblem:
+    """The NHI107 problem of a render that failed, on `anchor` (a changed file of it); `others`
+    changed templates of the chart whose NHI107 it stands for are counted in the message."""
     owner = rendered.owner or rendered.root or "."
-    return ParseProblem(anchor, UNRENDERED,
-                        f"{owner}: rendered output could not be computed: {rendered.failure}")
+    more = (f"; {others} more changed template{'s' if others > 1 else ''} of the chart "
+            "not checked") if others else ""
+    return ParseProblem(anchor, UNRENDERED, f"{owner}: rendered output could not be computed: "
+                        f"{rendered.failure}{more}")
+
+
+def failure_anchors(root: str, files: Sequence[str], changed: Collection[str],
+                    commits: Mapping[str, Sequence[str]]) -> tuple[list[str], list[str]]:
+    """(anchors, quiet). Anchors: the changed files of `root` (a kustomization directory or a
+    chart's `Chart.yaml`, its closure `files`) that carry the NHI107 of its failed render. A
+    kustomization: every changed file (whoever changed each decides its level). A chart: on its
+    `Chart.yaml` when changed, else the first changed YAML template, else helper
+    (`_helpers.tpl`), else YAML file, else the first changed file; then on the next such file
+    only when an in-range commit touched it that touched no file already chosen (so every
+    commit that changed the chart, and its author's level, is on some finding, and the
+    commits an approval must cover with it); a chart's script (`hack/*.py`) or values file is
+    no place of its own unless its commit touched nothing else of the chart. The first file
+    of the closure when none changed. Quiet: the other changed templates, whose NHI107 the
+    anchors stand for (`RenderedChange.quiet`).
+    """
+    touched = [p for p in files if p in changed]
+    if not touched or not root.endswith("Chart.yaml"):
+        return touched or list(files[:1]), []
+
+    def rank(path: str) -> tuple[int, str]:
+        template = "/templates/" in f"/{path}"
+        yaml = path.endswith((".yaml", ".yml", ".json"))
+        return (0 if path == root else 1 if template and yaml else 2 if template else
+                3 if yaml else 4, path)
+    anchors: list[str] = []
+    covered: set[str] = set()
+    for path in sorted(touched, key=rank):  # best place first; another only for new commits
+        shas = set(commits.get(path, ()))
+        if not anchors or not shas <= covered:
+            anchors.append(path)
+            covered |= shas
+    quiet = sorted(p for p in touched if p not in anchors and rank(p)[0] in (1, 2))
+    return anchors, quiet
 
 
 def chart_closures(paths: Collection[str], read: Callable[[str], bytes | None],

@@ -32,10 +32,12 @@ from checker.commands.render_disk import (
     RenderedChange,
     chart_closures,
     concurrently,
+    failure_anchors,
     limits_of,
     problem,
     render_chart_at,
 )
+from checker.commands.render_invoked import invoked_values
 from checker.commands.render_values import unused_problem, unused_values
 from checker.model import ParseProblem
 from checker.policy.config import Config
@@ -182,13 +184,16 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
     changed = {p for f in changeset.files for p in (f.path, f.old_path) if p}
     if not changed:
         return RenderedChange()
+    commits = {f.path: f.commits for f in changeset.files}
     head_side = _Side(repo, head, config)
     # Base closures differ from head's only through a changed kustomization or `Chart.yaml`
     # (its `file://` dependencies) or a file the change deletes or renames (gone from head's
     # listing): else base is read only to render.
     moved = any(is_kustomization(p) or is_chart(p) for p in changed) or any(
         f.status in ("D", "R") for f in changeset.files)
-    if not head_side.closures and not moved:
+    invoked, passed = invoked_values(repo, head, changed, head_side.closures,
+                                     head_side.read_map, config)
+    if not head_side.closures and not moved and not passed:
         # no chart or kustomization: only a Flux substitution input can be reached
         base_side = _Side(repo, changeset.base, config, {}) if changeset.base else None
         jobs, found, g_head, _ = gitops_jobs(repo, head_side, base_side, changed)
@@ -207,12 +212,17 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
     used = inner(head_side.closures)
     gitops, substituted, g_head, g_base = gitops_jobs(repo, head_side, base_side, changed)
     problems = list(substituted.problems)
+    quiet: list[str] = []
     heads: list[Rendered] = list(substituted.head)
     bases: list[Rendered] = list(substituted.base)
     sides = [head_side, *([base_side] if base_side else [])]
     claimed = {p for job in gitops for p in job.anchors}
     extra, outside = unused_values(changed - claimed, head_side.paths, head_side.closures,
                                    config)
+    handled = {job.values for job in invoked} | {p.path for p in passed}
+    extra = sorted({*extra, *(j for j in invoked if j.values not in claimed)})
+    outside = [p for p in outside if p not in handled]
+    problems.extend(p for p in passed if p.path not in claimed)
     charts = sorted(posixpath.dirname(r) for r in head_side.closures if is_chart(r))
     texts = {p: e.data for p, e in head_side.read(outside).items()} if outside else {}
     problems.extend(x for p in outside if (x := unused_problem(p, charts, texts.get(p))))
@@ -229,10 +239,9 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
         if at_head is not None and at_head.failure and root in used:
             pass  # built within the kustomizations that use it, whose failure is reported
         elif at_head is not None and at_head.failure:
-            files = head_side.closures[root]
-            # on every changed file of it: whoever changed each one decides its level
-            problems.extend(problem(at_head, anchor)
-                            for anchor in [p for p in files if p in changed] or files[:1])
+            anchors, hushed = failure_anchors(root, head_side.closures[root], changed, commits)
+            problems.extend(problem(at_head, anchor, len(hushed)) for anchor in anchors)
+            quiet.extend(hushed)
         elif at_head is not None:
             # an object base rendered the same (same source, same text) is not touched by a
             # change of another input (an image bump beside a Secret), chart or kustomization
@@ -261,7 +270,7 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
             heads.append(settled(at_head, at_base))
         if at_base is not None and not at_base.failure:
             bases.append(at_base)
-    return RenderedChange(tuple(heads), tuple(bases), tuple(problems))
+    return RenderedChange(tuple(heads), tuple(bases), tuple(problems), tuple(quiet))
 
 
 def context_problems(head: _Side, base: _Side | None, templates: Sequence[str]

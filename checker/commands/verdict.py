@@ -58,7 +58,8 @@ def judge(
         print(f"nhi-gate: {refused}", file=sys.stderr)
     head_side, base_side = read.parsed()
     if read.rendered is not None:  # the touched kustomizations, rendered at head and base
-        head_side = with_rendered(head_side, read.rendered.head, read.rendered.problems)
+        head_side = with_rendered(head_side, read.rendered.head, read.rendered.problems,
+                                  quiet=read.rendered.quiet)
         base_side = with_rendered(base_side, read.rendered.base, head=False)
     head_parsed = under_review(head_side, read.siblings, read.unreadable)
     verdict, _ = run_rules(

@@ -95,6 +95,7 @@ from checker.parsers.kubernetes.workloads import (
 )
 from checker.policy.catalogue import Catalogue, CatalogueEntry
 from checker.policy.placeholders import armoured_placeholder, placeholder_word
+from checker.policy.plain_uri import credential_free_uri
 from checker.safeyaml import (
     end_line_of,
     get,
@@ -243,9 +244,10 @@ def _identity(
         privileges = facts.privileges
     references.extend(refs_of(doc, kind, namespace, name))
     references.extend(facts.references)
+    attributes = _attribute_lines(doc)
     if entry.type in WORKLOAD_POD_SPECS:
         return workload_facet(doc, kind, entry, address, Location(path, start, end),
-                              _metadata(meta, lines, start), namespace, _attribute_lines(doc))
+                              _metadata(meta, lines, start), namespace, attributes)
     return IdentityObject(
         kind=entry.kind,
         platform=entry.platform,
@@ -253,7 +255,7 @@ def _identity(
         address=address,
         location=Location(path, start, end),
         metadata=_metadata(meta, lines, start, labels=rbac_kind not in REFERENCE_KINDS),
-        attribute_lines=_attribute_lines(doc),
+        attribute_lines=attributes,
         privileges=privileges,
         lifetime=lifetime(doc, kind),
         namespace=namespace,
@@ -269,7 +271,8 @@ def _identity(
         digest=object_digest(doc, rbac_kind),
         frame_digest=role_frame_digest(doc, AWS_AUTH if entry.type == AWS_AUTH else rbac_kind)
         or gitops_frame_digest(doc, entry.type) or member_frame_digest(doc, entry.type),
-        untagged_digest=untagged_digest(doc, rbac_kind),
+        untagged_digest=untagged_digest(doc, rbac_kind, secret_free=not any(
+            k.startswith(("data.", "stringData.", "setting:")) for k in attributes)),
     )
 
 
@@ -360,6 +363,8 @@ def _attribute_lines(doc: MappingNode) -> dict[str, int]:
             if text is None or _TEMPLATE_ONLY.fullmatch(text.strip()):
                 continue  # `{{TOKEN}}` (parses as a mapping), `${TOKEN}`, empty: no literal data
             literal = _decoded(text) if path == ("data",) else text
+            if credential_free_uri(literal):
+                continue  # `mongodb://mongodb:27017`: an address, no secret material
             placeholder = ("\n" not in literal.strip() and placeholder_word(literal)
                            ) or armoured_placeholder(literal)
             # `CHANGEME`, `<password>`: NHI401's placeholder judgement, kept apart from data

@@ -132,6 +132,14 @@ def object_digest(doc: MappingNode, kind: str) -> str:
 #: `azure.workload.identity/client-id`, `rbac.authorization.k8s.io/aggregate-to-admin`), so
 #: it stays part of what the object means.
 _DESCRIPTIVE_PREFIXES = frozenset({"app.kubernetes.io"})
+#: Helm's standard label naming the chart and its version (`helm.sh/chart: app-1.2.0`), which
+#: every chart bump rewrites; source: https://helm.sh/docs/chart_best_practices/labels/#standard-labels
+_DESCRIPTIVE_KEYS = frozenset({"helm.sh/chart"})
+#: The labels a chart release rewrites with a version number (`helm.sh/chart: app-1.2.0`,
+#: `app.kubernetes.io/version: "2.20.0"`): descriptive on a ClusterRole too. An
+#: `aggregationRule` selects roles by a label's value, and one that selects a chart version
+#: would stop selecting the role at the next release, so no aggregation relies on them.
+_VERSION_LABELS = frozenset({"helm.sh/chart", "app.kubernetes.io/version"})
 
 
 #: The kinds whose labels `untagged_digest` may leave out, in the core and RBAC API groups only:
@@ -141,25 +149,32 @@ _UNTAGGED_KINDS = frozenset({"ServiceAccount", *RULE_KINDS, *BINDING_KINDS})
 _CORE_GROUPS = frozenset({"", "rbac.authorization.k8s.io"})
 
 
-def untagged_digest(doc: MappingNode, kind: str) -> str:
+def untagged_digest(doc: MappingNode, kind: str, secret_free: bool = False) -> str:
     """`object_digest` without the descriptive labels and annotations of `metadata`
     (`IdentityObject.untagged_digest`: equal at base and head when only those changed, a
     metadata-only change). A key is descriptive when it has no prefix or an
-    `app.kubernetes.io/` one; every other key stays (a controller may read it). A ClusterRole
-    keeps all its labels: an `aggregationRule` selects ClusterRoles by any label
+    `app.kubernetes.io/` one, or is `helm.sh/chart`; every other key stays (a controller may
+    read it). A ClusterRole keeps its labels but the version labels (`_VERSION_LABELS`): an
+    `aggregationRule` selects ClusterRoles by any label
     (`rbac.authorization.k8s.io/aggregate-to-*` or a custom selector), so a label can widen
     another role (https://kubernetes.io/docs/reference/access-authn-authz/rbac/#aggregated-clusterroles).
-    "" for other kinds (`_UNTAGGED_KINDS`, core and RBAC API groups): never metadata-only."""
-    value = _plain(doc) if kind in _UNTAGGED_KINDS else None
+    A Secret counts only when `secret_free` (the parser found no literal secret data in it:
+    every value a placeholder, a reference or a credential-free URI), since its values are
+    hashed with it. "" for other kinds (`_UNTAGGED_KINDS`, core and RBAC API groups): never
+    metadata-only."""
+    kinds = _UNTAGGED_KINDS | {"Secret"} if secret_free else _UNTAGGED_KINDS
+    value = _plain(doc) if kind in kinds else None
     if value is None or str(value.get("apiVersion", "")).rpartition("/")[0] not in _CORE_GROUPS:
         return ""
     out = dict(value)
     meta = out.get("metadata")
     if isinstance(meta, dict):
         meta = dict(meta)
-        for key in ("annotations",) if kind == "ClusterRole" else ("labels", "annotations"):
+        for key in ("labels", "annotations"):
             tags = meta.pop(key, None)
-            kept = ({k: v for k, v in tags.items() if not _descriptive(str(k))}
+            role_labels = kind == "ClusterRole" and key == "labels"
+            kept = ({k: v for k, v in tags.items() if (
+                str(k) not in _VERSION_LABELS if role_labels else not _descriptive(str(k)))}
                     if isinstance(tags, dict) else tags)
             if kept:  # none left (or `labels: {}`) is the same as no labels
                 meta[key] = kept
@@ -169,7 +184,7 @@ def untagged_digest(doc: MappingNode, kind: str) -> str:
 
 def _descriptive(key: str) -> bool:
     prefix, slash, _ = key.rpartition("/")
-    return not slash or prefix in _DESCRIPTIVE_PREFIXES
+    return not slash or prefix in _DESCRIPTIVE_PREFIXES or key in _DESCRIPTIVE_KEYS
 
 
 def _canonical(value: dict[str, Any], kind: str) -> dict[str, Any]:
