@@ -78,7 +78,8 @@ def test_an_argocd_cluster_secret_of_settings_only_stays_an_identity(
                                    "shhhh! it's a github secret",
                                    "shhhh! it's an azure devops secret",
                                    "base64-encoded-512-bit-key", "a-long-random-string",
-                                   "32-character-secret-key", "jwt_signing_key"])
+                                   "32-character-secret-key", "jwt_signing_key",
+                                   "YourPingdomApiToken", "MySecretKey"])
 def test_documentation_example_values_are_placeholders(value: str) -> None:
     assert placeholder_word(value)
 
@@ -86,7 +87,8 @@ def test_documentation_example_values_are_placeholders(value: str) -> None:
 @pytest.mark.parametrize("value", ["alice", "deploy-user", "username-" + RANDOM,
                                    "my-username-" + RANDOM, "it's a secret " + RANDOM,
                                    "correct horse battery staple", "it is a secret",
-                                   "aes-256-key-" + RANDOM, "ThisIsMySecretKeyForJwtToken12345"])
+                                   "aes-256-key-" + RANDOM, "ThisIsMySecretKeyForJwtToken12345",
+                                   "YourTokenX9fK2mQ8vL4pR7tW1nB6yC3"])
 def test_real_values_beside_the_example_shapes_are_no_placeholders(value: str) -> None:
     assert not placeholder_word(value)
 

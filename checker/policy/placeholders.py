@@ -169,6 +169,12 @@ _DESCRIPTION_WORDS = frozenset({
 _DESCRIPTION_SPLIT = re.compile(r"[-_. ]+")
 
 
+#: `YourPingdomApiToken`, `YourApiKey`: "your" and a credential word, written in CamelCase (the
+#: `your-`/`your_` forms are in `_WORD`); `Yourself1x...` has no second capitalised word.
+_YOUR_CAMEL = re.compile(r"^(?:Your|My)(?:[A-Z][a-z]+)*?(?:Token|Key|Secret|Password|Pass)"
+                         r"(?:[A-Z][a-z]+)*$")
+
+
 def describes_itself(value: str) -> bool:
     """True when `value` is a phrase of three or more parts that only describes a secret
     (`base64-encoded-512-bit-key`): each part is a description word (`_DESCRIPTION_WORDS`) or
@@ -181,17 +187,19 @@ def describes_itself(value: str) -> bool:
 
 def placeholder_word(value: str) -> bool:
     """True when `value` (stripped) says it is no secret: empty, a placeholder word, a
-    reference or template, a description of a secret (`describes_itself`), or at most two
-    distinct characters. A key-shaped value whose only
-    placeholder word is `example` (`AKIAIOSFODNN7EXAMPLE`) is judged by `documented_example`
-    instead, so this says False for it. A value whose placeholder words leave a random rest
-    (`random_rest`: `changeme-8fbpaxmaL2fS-C-wK5mDiFlz`) is no placeholder, and a shell default
-    (`${DB_PASSWORD:-value}`) is judged by its default (see the module docstring)."""
+    reference or template, a description of a secret (`describes_itself`), "your" and a
+    credential word in CamelCase (`YourPingdomApiToken`), or at most two distinct characters.
+    A key-shaped value whose only placeholder word is `example` (`AKIAIOSFODNN7EXAMPLE`) is
+    judged by `documented_example` instead, so this says False for it. A value whose
+    placeholder words leave a random rest (`random_rest`: `changeme-8fbpaxmaL2fS-C-wK5mDiFlz`)
+    is no placeholder, and a shell default (`${DB_PASSWORD:-value}`) is judged by its default
+    (see the module docstring)."""
     v = value.strip()
     default = shell_default(v)
     if default is not None:
         return placeholder_word(default)
-    if not v or REFERENCE.search(v) or len(set(v)) <= 2 or describes_itself(v):
+    if (not v or REFERENCE.search(v) or len(set(v)) <= 2 or describes_itself(v)
+            or _YOUR_CAMEL.match(v)):
         return True
     words = list(_WORD.finditer(v))
     if words and all(m.group().lower() == "example" for m in words) and _KEY_SHAPED.fullmatch(v):
