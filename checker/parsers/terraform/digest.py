@@ -11,7 +11,7 @@ from typing import Any
 
 from checker.model import ModuleSources
 from checker.parsers.terraform.grants_aws import policy_document
-from checker.parsers.terraform.nodes import META, Block
+from checker.parsers.terraform.nodes import Block, without_markers
 from checker.parsers.terraform.resolver import Resolver
 
 #: Block types whose privileges (and, for `aws_iam_role`, trust) all come from these attributes
@@ -61,7 +61,7 @@ def block_digest(block: Block, module: ModuleSources | None, without: tuple[str,
     (`frame_digest`). An attribute holding an IAM JSON document (`POLICY_ATTRIBUTES`, at any
     depth) counts as its `canonical_policy`, so `jsonencode` vs heredoc vs `file()`, key order,
     statement order and `"x"` vs `["x"]` change nothing."""
-    body: Any = _without_markers(
+    body: Any = without_markers(
         {k: v for k, v in block.node.body.items() if k not in without})
     resolver = Resolver(module) if module is not None else None
     if resolver is not None:
@@ -70,13 +70,6 @@ def block_digest(block: Block, module: ModuleSources | None, without: tuple[str,
     payload = json.dumps([block.section, list(block.labels), body], sort_keys=True, default=str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
 
-
-def _without_markers(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _without_markers(v) for k, v in value.items() if k not in META}
-    if isinstance(value, list):
-        return [_without_markers(v) for v in value]
-    return value
 
 
 #: Attributes that hold an IAM JSON policy document (as `jsonencode(...)`, a heredoc, a

@@ -37,7 +37,7 @@ from checker.parsers import kubernetes as k8s
 from checker.parsers.terraform.digest import block_digest
 from checker.parsers.terraform.expressions import EvalError
 from checker.parsers.terraform.expressions import Unresolved as NotComputed
-from checker.parsers.terraform.nodes import META, Block, Doc, Node
+from checker.parsers.terraform.nodes import META, Block, Doc, Node, without_markers
 from checker.parsers.terraform.resolver import Resolver, resolving
 from checker.policy.catalogue import Catalogue
 
@@ -98,7 +98,7 @@ def _manifest_text(value: object) -> str | None:
     """The manifest as YAML text: a literal object as JSON, `yamldecode("...")` as its YAML.
     None when it holds an expression the parser cannot read (`${...}` around the whole)."""
     if isinstance(value, dict):
-        return json.dumps(_without_markers(value), indent=2)
+        return json.dumps(without_markers(value), indent=2)
     if isinstance(value, str):
         m = _YAMLDECODE.fullmatch(value.strip())
         if m and "${" not in m.group(1):
@@ -145,13 +145,6 @@ def _named_at(lines: list[str], node: Node, text: str) -> int | None:
             return number
     return None
 
-
-def _without_markers(value: object) -> object:
-    if isinstance(value, dict):
-        return {k: _without_markers(v) for k, v in value.items() if k not in META}
-    if isinstance(value, list):
-        return [_without_markers(v) for v in value]
-    return value
 
 
 def _line_map(text: list[str], source: list[str], start: int, end: int) -> dict[int, int]:

@@ -209,6 +209,16 @@ def int_or(value: Any, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
+def without_markers(value: Any) -> Any:
+    """`value` (python-hcl2's dicts and lists) without its line markers (`META`) at any depth:
+    what a block means, not where it sits."""
+    if isinstance(value, dict):
+        return {k: without_markers(v) for k, v in value.items() if k not in META}
+    if isinstance(value, list):
+        return [without_markers(v) for v in value]
+    return value
+
+
 def as_list(value: Any) -> list[Any]:
     """`value` when it is a list, `[]` for None, else `[value]` (python-hcl2 repeats blocks
     as lists; a single one may come bare)."""
