@@ -24,12 +24,12 @@ branch protection's `require_last_push_approval`):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from checker.change import ChangeSet, Commit
+from checker.lazy_patterns import lazy_compile
 from checker.policy.codeowners import SEARCH_ORDER, CodeOwners
 from checker.policy.config import CONFIG_NAME, Config
 from checker.provenance.agents import AgentSignatures
@@ -43,7 +43,7 @@ APPROVED_BY_TRAILER = "approved-by"
 #: Collaborator permissions that may approve when no approvers and no CODEOWNERS apply.
 WRITE_PERMISSIONS = frozenset({"write", "maintain", "admin"})
 _DECISIVE = frozenset({"APPROVED", "CHANGES_REQUESTED", "DISMISSED"})
-_NOREPLY_RE = re.compile(r"^(?:\d+\+)?([A-Za-z0-9-]+(?:\[bot\])?)@users\.noreply\.github\.com$")
+_NOREPLY_RE = lazy_compile(r"^(?:\d+\+)?([A-Za-z0-9-]+(?:\[bot\])?)@users\.noreply\.github\.com$")
 
 ApprovalSource = Literal["review", "signed-commit"]
 

@@ -18,8 +18,9 @@ role that the change does not show.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
+
+from checker.lazy_patterns import lazy_compile
 
 #: Role name -> why it is an administrator (see the module doc for the sources).
 ADMIN_ROLES: Mapping[str, str] = {
@@ -29,7 +30,7 @@ ADMIN_ROLES: Mapping[str, str] = {
                                 "with AdministratorAccess",
 }
 #: A literal IAM role ARN, optionally as a principal entry (`aws-role:arn:...`).
-_ROLE_ARN = re.compile(r"(?:aws-role:)?arn:aws[\w-]*:iam::(\d{12}):role/(?:[\w+=,.@-]+/)*"
+_ROLE_ARN = lazy_compile(r"(?:aws-role:)?arn:aws[\w-]*:iam::(\d{12}):role/(?:[\w+=,.@-]+/)*"
                        r"([\w+=,.@-]+)")
 
 
@@ -43,10 +44,10 @@ def _role(identity: str) -> tuple[str, str] | None:
 #: the organization policy `iam.automaticIamGrantsForDefaultServiceAccounts` is enforced):
 #: https://cloud.google.com/iam/docs/service-account-types#default
 _GCP_DEFAULTS = (
-    (re.compile(r"(?:gcp-sa:)?[\w-]+-compute@developer\.gserviceaccount\.com"),
+    (lazy_compile(r"(?:gcp-sa:)?[\w-]+-compute@developer\.gserviceaccount\.com"),
      "the Compute Engine default service account, which Google grants the Editor role on its "
      "project"),
-    (re.compile(r"(?:gcp-sa:)?[\w.:-]+@appspot\.gserviceaccount\.com"),
+    (lazy_compile(r"(?:gcp-sa:)?[\w.:-]+@appspot\.gserviceaccount\.com"),
      "the App Engine default service account, which Google grants the Editor role on its "
      "project"),
 )

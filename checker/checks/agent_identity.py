@@ -4,16 +4,16 @@
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Iterator
 
 from checker.checks.api import Hit, Subject
 from checker.checks.aws_workloads import profile_runners
 from checker.checks.moves import moved_from
+from checker.lazy_patterns import lazy_compile
 from checker.provenance.attribution import Touch
 
 #: Terraform override files: `override.tf`, `<name>_override.tf` (and `.tf.json`, `.tofu`).
-_OVERRIDE = re.compile(r"(?:^|_)override\.(?:tf|tofu)(?:\.json)?$")
+_OVERRIDE = lazy_compile(r"(?:^|_)override\.(?:tf|tofu)(?:\.json)?$")
 
 
 def _describe_actor(touch: Touch) -> str:

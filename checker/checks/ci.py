@@ -49,18 +49,18 @@ zizmor audits (https://docs.zizmor.sh/audits/).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 
 from checker.checks import gha_environment, gha_guards, gha_permissions
 from checker.checks.api import Hit, Subject
+from checker.lazy_patterns import lazy_compile
 from checker.model import IdentityObject, Trust
 
-_CI_ISSUER = re.compile(r"token\.actions\.githubusercontent\.com|gitlab\.com")
-_OIDC_PROVIDER = re.compile(r"openid_connect_provider|oidc-provider")
-_SCOPED_SUBJECT = re.compile(r":(ref|environment|job_workflow_ref):")
-_GCP_PINS = re.compile(r"(assertion|attribute)\.(repository|sub|project_path)\b")
-_GCP_REF = re.compile(
+_CI_ISSUER = lazy_compile(r"token\.actions\.githubusercontent\.com|gitlab\.com")
+_OIDC_PROVIDER = lazy_compile(r"openid_connect_provider|oidc-provider")
+_SCOPED_SUBJECT = lazy_compile(r":(ref|environment|job_workflow_ref):")
+_GCP_PINS = lazy_compile(r"(assertion|attribute)\.(repository|sub|project_path)\b")
+_GCP_REF = lazy_compile(
     r"(assertion|attribute)\.(ref|environment|sub|workflow_ref|job_workflow_ref)\b"
 )
 _CLOUD = frozenset({"aws", "gcp", "azure", "vault"})
@@ -256,8 +256,8 @@ def _pr_head_code(subject: Subject) -> Iterator[Hit]:
 #: Held repository secrets that are credentials NHI316 judges (`checker.parsers.github_secrets`).
 _HELD = {"repository_cloud_keys": "{platform} keys from `secrets.{name}`",
          "repository_pat": "a GitHub token from `secrets.{name}`"}
-_JOB_KEY = re.compile(r"^jobs\.[^.]+$")
-_SHA = re.compile(r"^[0-9a-f]{40}$")
+_JOB_KEY = lazy_compile(r"^jobs\.[^.]+$")
+_SHA = lazy_compile(r"^[0-9a-f]{40}$")
 #: Owners whose actions GitHub itself maintains: not third-party.
 _FIRST_PARTY = frozenset({"actions", "github"})
 

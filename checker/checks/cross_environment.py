@@ -14,16 +14,16 @@ every file given). One finding per (touched object, identifier), on the object.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping, Sequence
 
 from checker.checks.api import Context, Hit
+from checker.lazy_patterns import lazy_compile
 from checker.model import IdentityObject
 from checker.provenance.attribution import Touch
 
 _REF_SHAPES = (
-    (re.compile(r"^arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+$"), "aws-role:"),
-    (re.compile(r"^[a-z][a-z0-9-]{4,29}@[a-z0-9.-]+\.iam\.gserviceaccount\.com$"), "gcp-sa:"),
+    (lazy_compile(r"^arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+$"), "aws-role:"),
+    (lazy_compile(r"^[a-z][a-z0-9-]{4,29}@[a-z0-9.-]+\.iam\.gserviceaccount\.com$"), "gcp-sa:"),
 )
 _KIND_NAMES: Mapping[str, str] = {
     "gcp-sa": "service account",

@@ -20,11 +20,11 @@ https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from checker.checks.api import Context, Hit, Subject
+from checker.lazy_patterns import lazy_compile
 from checker.model import Grant, IdentityObject
 from checker.provenance.attribution import Touch
 
@@ -37,7 +37,9 @@ _ATTACHMENTS = frozenset({"aws_iam_role_policy_attachment", "aws_iam_user_policy
 _PRINCIPALS = ("aws_iam_role.", "aws_iam_user.", "aws_iam_group.")
 _POLICIES = ("aws_iam_policy.", "aws_organizations_policy.")
 #: A policy named by another block's attribute: `${aws_iam_policy.deny.arn}`.
-_POLICY_REF = re.compile(r"\$\{((?:aws_iam_policy|aws_organizations_policy)\.[\w-]+)\.(?:arn|id)\}")
+_POLICY_REF = lazy_compile(
+    r"\$\{((?:aws_iam_policy|aws_organizations_policy)\.[\w-]+)\.(?:arn|id)\}"
+)
 SCP_ATTACHMENT = "aws_organizations_policy_attachment"
 
 
@@ -214,7 +216,7 @@ def _listed(denies: Sequence[Grant]) -> str:
 
 #: An AWS Organizations root id (https://docs.aws.amazon.com/organizations/latest/APIReference/API_Root.html:
 #: `^r-[0-9a-z]{4,32}$`): every account of the organization is under it.
-_ROOT_ID = re.compile(r"r-[0-9a-z]{4,32}")
+_ROOT_ID = lazy_compile(r"r-[0-9a-z]{4,32}")
 
 
 def moved_to_root(obj: IdentityObject, base: IdentityObject) -> Hit | None:

@@ -53,7 +53,6 @@ Sources:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 
@@ -63,13 +62,14 @@ from checker.checks.grant_cover import dropped_denies, gained_grants, lifted_con
 from checker.checks.renewal import expiry_later, renewal
 from checker.checks.trust_drift import trust_covered, trust_gain
 from checker.checks.unresolved import removed_inputs
+from checker.lazy_patterns import lazy_compile
 from checker.model import Grant, IdentityObject, Trust
 from checker.policy import aws_iam as iam
 from checker.policy.privileges import admin_grants
 from checker.provenance.attribution import Touch
 
 #: The inner text of a `${...}` in a grant's action or resource.
-_UNKNOWN = re.compile(r"\$\{([^{}]*)\}")
+_UNKNOWN = lazy_compile(r"\$\{([^{}]*)\}")
 
 
 def check(subject: Subject) -> Iterator[Hit]:

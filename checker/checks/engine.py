@@ -19,7 +19,6 @@ never blocks.
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
@@ -40,6 +39,7 @@ from checker.checks.api import (
 from checker.checks.environments import infer_environment
 from checker.checks.moves import moved_twin
 from checker.fingerprint import fingerprint
+from checker.lazy_patterns import lazy_compile
 from checker.model import Finding, IdentityObject, Location, ParseProblem
 from checker.policy.config import Config
 from checker.policy.rule_docs import RuleDoc
@@ -80,7 +80,7 @@ def line_for(obj: IdentityObject, touch: Touch, mode: str, line: int | None) -> 
 
 
 #: A `Touch.via` entry: `name (path:line)`, optionally ` at base` after the line.
-_VIA = re.compile(r"^(?P<name>.*) \((?P<path>[^()]+):(?P<line>\d+)(?: at base)?\)$")
+_VIA = lazy_compile(r"^(?P<name>.*) \((?P<path>[^()]+):(?P<line>\d+)(?: at base)?\)$")
 
 
 def via_location(via: str) -> tuple[str, Location] | None:

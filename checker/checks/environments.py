@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 from checker.checks.metadata import lookup
 from checker.globs import glob_match
+from checker.lazy_patterns import lazy_compile
 from checker.model import IdentityObject
 from checker.policy.config import Config
 
@@ -24,7 +24,7 @@ _ENV_WORDS: Mapping[str, str] = {
     "qa": "qa",
     "sandbox": "sandbox",
 }
-_SPLIT = re.compile(r"[/_.\-]")
+_SPLIT = lazy_compile(r"[/_.\-]")
 
 
 def infer_environment(obj: IdentityObject, config: Config) -> str | None:

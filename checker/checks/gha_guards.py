@@ -30,6 +30,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 
 from checker.checks.api import Hit, Subject
+from checker.lazy_patterns import lazy_compile
 from checker.model import IdentityObject
 
 #: `parsers/github_guards.py`'s `PREFIX` (checks do not import parsers).
@@ -37,7 +38,7 @@ _PREFIX = "guard:"
 HUMAN_VARIANT = "ci-guard-human"
 ENVIRONMENT_VARIANT = "ci-guard-environment"
 _KINDS = {"branches": "tags", "tags": "branches"}
-_SPECIAL = re.compile(r"[*?+\[\]!]")
+_SPECIAL = lazy_compile(r"[*?+\[\]!]")
 
 Filters = Mapping[str, frozenset[str]]
 

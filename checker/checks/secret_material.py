@@ -29,12 +29,12 @@ Terraform sensitive data in state (https://developer.hashicorp.com/terraform/lan
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 
 from checker.checks.api import Hit, Subject
+from checker.lazy_patterns import lazy_compile
 
-_REDACTED = re.compile(r":(.{0,4}…\((?:sha256|scrypt):[0-9a-f]{8}\))$")
+_REDACTED = lazy_compile(r":(.{0,4}…\((?:sha256|scrypt):[0-9a-f]{8}\))$")
 _K8S_LITERAL = ("data.", "stringData.")
 
 #: Facet type -> (rule id, what happened, where it went).

@@ -24,9 +24,10 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 
 from checker.change import ACTOR_RANK, ChangeSet, Provenance
 from checker.checks.api import ChangeFacts, ChangeHit
+from checker.lazy_patterns import lazy_compile
 from checker.model import Finding, IdentityObject, Location, Suppression
 
-_RULE_ID = re.compile(r"^NHI[0-9]{3}$")
+_RULE_ID = lazy_compile(r"^NHI[0-9]{3}$")
 _MIN_REASON = 3
 
 

@@ -29,11 +29,12 @@ import re
 from collections.abc import Iterator
 
 from checker.checks.api import Hit, Subject
+from checker.lazy_patterns import lazy_compile
 from checker.model import UNREAD, Unresolved
 
 RULE = "NHI106"
 #: A variable or argument name that may carry a grant, a principal or turn an identity on.
-_GRANT_LIKE = re.compile(
+_GRANT_LIKE = lazy_compile(
     r"role|polic|permission|privilege|iam|binding|grant|action|member|principal|trust|subject"
     r"|assignment|admin|owner|group|user|account|access|scope|count|enable|create|attach",
     re.IGNORECASE)

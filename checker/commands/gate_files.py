@@ -7,7 +7,6 @@ only `check` reads (CODEOWNERS and allowed signers at base, signatures).
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from checker.commands.gate_job import gate_job_files, gitlab_gate_files, read_at
 from checker.commands.protection_files import protection_sides
 from checker.git.refs import replaced_objects
 from checker.git.repo import Repo
+from checker.lazy_patterns import lazy_compile
 from checker.parsers.status_checks import status_check_facts
 from checker.parsers.steering import steering_facts, steering_kind
 from checker.policy.codeowners import CodeOwners
@@ -50,7 +50,7 @@ class TrustInputs:
     replaced: Mapping[str, str] = field(default_factory=dict)
 
 
-_WORKFLOW = re.compile(r"^\.github/workflows/[^/]+\.ya?ml$")
+_WORKFLOW = lazy_compile(r"^\.github/workflows/[^/]+\.ya?ml$")
 
 
 def gate_files(repo: Repo, changeset: ChangeSet, known: Mapping[str, str]

@@ -19,7 +19,6 @@ number in its approval.
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from checker.commands.git_sources import sources
 from checker.errors import GitError
 from checker.git.repo import GitCommandError, Repo
 from checker.git.run import SHA_RE, decode, run_git
+from checker.lazy_patterns import lazy_compile
 from checker.ledger.rows import is_workload
 from checker.ledger.store import Actor
 from checker.model import IdentityObject, ParseProblem
@@ -46,7 +46,7 @@ _MODULE_SUFFIXES = (".tf", ".tofu", ".tf.json", ".tofu.json", ".tfvars", ".tfvar
 #: The formats whose secret-scan facets include CI credentials the ledger records.
 _CI_FORMATS = frozenset({"github_actions", "gitlab_ci"})
 _FORMAT = "%x1e%H%x1f%P%x1f%aI%x1f%an%x1f%ae%x1f%cn%x1f%ce%x1f%B%x1f%H%x1f"
-_PR_RE = re.compile(r"^Merge pull request #(\d+)|\(#(\d+)\)\s*$")
+_PR_RE = lazy_compile(r"^Merge pull request #(\d+)|\(#(\d+)\)\s*$")
 _ZERO = "0" * 40
 
 

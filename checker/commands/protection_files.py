@@ -17,6 +17,7 @@ from collections.abc import Collection, Iterable, Sequence
 from checker import git as cg
 from checker.commands.gate_job import read_at
 from checker.git.repo import Repo
+from checker.lazy_patterns import lazy_compile
 from checker.model import ModuleSources, SourceFile
 from checker.parsers.common import is_tfvars, is_var_file
 from checker.parsers.merge_protection import may_hold, protection_facts
@@ -30,7 +31,7 @@ from checker.sources.modules import (
 Sides = tuple[frozenset[str] | None, frozenset[str] | None]
 _TERRAFORM = (".tf", ".tofu", ".tf.json", ".tofu.json")
 #: A `locals {` or `variable "x" {` block may start on this line (a byte test).
-_DEFINES = re.compile(rb"^[ \t]*(?:locals|variable)\b", re.MULTILINE)
+_DEFINES = lazy_compile(rb"^[ \t]*(?:locals|variable)\b", re.MULTILINE)
 #: Files larger than this are not read for values (`Config.max_file_bytes`' default).
 _MAX_BYTES = 2 * 1024 * 1024
 

@@ -20,11 +20,11 @@ changed ones:
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Collection, Mapping, Sequence
 from typing import NamedTuple
 
 from checker.commands.render_disk import UNRENDERED
+from checker.lazy_patterns import lazy_compile
 from checker.model import ParseProblem, SourceFile
 from checker.policy.config import Config
 from checker.safeyaml.load import load_source
@@ -33,7 +33,7 @@ from checker.sources.discovery import excluded
 from checker.sources.render.helm import is_chart, values_paths
 
 #: The names of values files (module docstring).
-_VALUES_NAME = re.compile(r"^(?:values[\w.-]*|[\w.-]+[.-]values)\.ya?ml$")
+_VALUES_NAME = lazy_compile(r"^(?:values[\w.-]*|[\w.-]+[.-]values)\.ya?ml$")
 
 
 class ExtraRender(NamedTuple):
@@ -82,7 +82,7 @@ def unused_values(changed: Collection[str], paths: Collection[str],
 #: The `data` keys of a ConfigMap or Secret that hold Helm values for a Flux HelmRelease's
 #: `valuesFrom` (`valuesKey`, default `values.yaml`:
 #: https://fluxcd.io/flux/components/helm/helmreleases/#values-references).
-_VALUES_KEY = re.compile(r"^(?:values[\w.-]*|[\w.-]+[.-]values)(?:\.ya?ml)?$")
+_VALUES_KEY = lazy_compile(r"^(?:values[\w.-]*|[\w.-]+[.-]values)(?:\.ya?ml)?$")
 
 
 def _manifest(path: str, raw: bytes | None) -> tuple[str, str, list[str]] | None:

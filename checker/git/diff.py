@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from checker.errors import GitError
 from checker.git.repo import Repo
 from checker.git.run import decode, run_git
+from checker.lazy_patterns import lazy_compile
 
 #: Options that make patch output independent of user and repository configuration.
 DIFF_OPTS = (
@@ -29,8 +30,8 @@ DIFF_OPTS = (
     "--ignore-submodules=none",
 )
 #: A `-U0` hunk header: `@@ -old_start[,old_count] +new_start[,new_count] @@`.
-HUNK_RE = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
-_C_ESCAPE_RE = re.compile(rb"\\([0-7]{3}|.)", re.DOTALL)
+HUNK_RE = lazy_compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+_C_ESCAPE_RE = lazy_compile(rb"\\([0-7]{3}|.)", re.DOTALL)
 _C_ESCAPES = {
     b"n": b"\n",
     b"t": b"\t",

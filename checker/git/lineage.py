@@ -14,7 +14,6 @@ file, 8 at a time. A range of one commit needs neither.
 from __future__ import annotations
 
 import contextlib
-import re
 import tempfile
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import BinaryIO
@@ -24,8 +23,9 @@ from checker.git.diff import DIFF_OPTS, FileDiff, parse_pairs
 from checker.git.replay import Replay, Runs
 from checker.git.repo import Repo
 from checker.git.run import run_git
+from checker.lazy_patterns import lazy_compile
 
-_BLAME_HEADER_RE = re.compile(rb"^([0-9a-f]{40}|[0-9a-f]{64}) \d+ (\d+)(?: (\d+))?$")
+_BLAME_HEADER_RE = lazy_compile(rb"^([0-9a-f]{40}|[0-9a-f]{64}) \d+ (\d+)(?: (\d+))?$")
 _BLAME_WORKERS = 8
 #: The line runs of a file (`checker.git.replay.Runs`), under the name the tests know.
 _Runs = Runs

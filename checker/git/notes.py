@@ -5,7 +5,6 @@ numbers to head.
 
 from __future__ import annotations
 
-import re
 import tempfile
 from collections.abc import Sequence
 
@@ -14,13 +13,14 @@ from checker.git.diff import DIFF_OPTS, HUNK_RE, diff_git_path, hunk_end, unquot
 from checker.git.objects import cat_object
 from checker.git.repo import Repo
 from checker.git.run import SHA_RE, decode, run_git
+from checker.lazy_patterns import lazy_compile
 
 #: Where git-ai keeps its authorship logs, one note per commit (Git AI Standard v3.0.0 §1.1,
 #: https://github.com/git-ai-project/git-ai/blob/main/specs/git_ai_standard_v3.0.0.md).
 AI_NOTES_REF = "refs/notes/ai"
 #: Notes larger than this are not read (`read_ai_notes` maps them to None).
 MAX_NOTE_BYTES = 4 * 1024 * 1024
-_TREE_PAIR_RE = re.compile(rb"^([0-9a-f]{40}|[0-9a-f]{64}) ([0-9a-f]{40}|[0-9a-f]{64})$")
+_TREE_PAIR_RE = lazy_compile(rb"^([0-9a-f]{40}|[0-9a-f]{64}) ([0-9a-f]{40}|[0-9a-f]{64})$")
 
 
 def read_ai_notes(

@@ -7,14 +7,14 @@ Every failure is a `GitError` whose message names the repository or the revision
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 from checker.errors import GitError
 from checker.git.repo import Repo
 from checker.git.run import SHA_RE, decode, repo_label, run_git
+from checker.lazy_patterns import lazy_compile
 
-_IDENT_RE = re.compile(r"^(.*?) <(.*)> \d+ [+-]\d{4}$")
+_IDENT_RE = lazy_compile(r"^(.*?) <(.*)> \d+ [+-]\d{4}$")
 _REMOTE_DEFAULTS = ("refs/remotes/origin/main", "refs/remotes/origin/master")
 _LOCAL_DEFAULTS = ("refs/heads/main", "refs/heads/master")
 _MISSING_REF_HINT = "(is the clone shallow? fetch with fetch-depth: 0)"

@@ -31,10 +31,10 @@ and a new human block that happens to repeat one comment stay apart.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 
 from checker.git.diff import FileDiff, line_based
+from checker.lazy_patterns import lazy_compile
 
 _BASE: str | None = None  # origin of a line that was already there at base
 _FAR = 1 << 40  # length of the base content when it is not known (only its prefix is used)
@@ -45,9 +45,9 @@ MIN_MATCH_CHARS = 4
 #: The fewest consecutive lines, and specific lines among them, that are followed by content.
 MIN_RUN_LINES = 3
 MIN_RUN_SPECIFIC = 2
-_WORD = re.compile(rb"[0-9A-Za-z]")
+_WORD = lazy_compile(rb"[0-9A-Za-z]")
 #: A line that ends by opening a block, list, call or heredoc.
-_OPENER = re.compile(rb"(?:[\[{(]|<<-?[\"']?[A-Za-z_]+[\"']?)$")
+_OPENER = lazy_compile(rb"(?:[\[{(]|<<-?[\"']?[A-Za-z_]+[\"']?)$")
 
 
 class Runs:

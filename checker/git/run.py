@@ -8,7 +8,6 @@ message names the repository and carries git's own stderr.
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
@@ -22,6 +21,7 @@ from checker.git.repo import (
     NoSuchPathError,
     Repo,
 )
+from checker.lazy_patterns import lazy_compile
 
 #: `-c` options for every call: raw UTF-8 paths; no blame ignore list from the repo config.
 _CONFIG = (
@@ -32,7 +32,7 @@ _CONFIG = (
     "--literal-pathspecs",
 )
 #: A full object id (SHA-1 or SHA-256), lower-case hex.
-SHA_RE = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+SHA_RE = lazy_compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 def decode(raw: bytes) -> str:

@@ -13,14 +13,14 @@ Source: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elem
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from checker.lazy_patterns import lazy_compile
 from checker.model import Grant, Trust
 
 #: A condition key on the OIDC subject (`token.actions.githubusercontent.com:sub`).
-_SUBJECT_KEY = re.compile(r"(?:^|:)sub$")
+_SUBJECT_KEY = lazy_compile(r"(?:^|:)sub$")
 #: `Principal` types that name who may assume a role.
 _TRUST_FIELDS = frozenset({"AWS", "Service", "Federated", "CanonicalUser"})
 

@@ -27,27 +27,28 @@ from dataclasses import dataclass
 
 from yaml.nodes import Node, ScalarNode, SequenceNode
 
+from checker.lazy_patterns import lazy_compile
 from checker.model import Lifetime
 from checker.parsers.common import go_duration_hours
 from checker.safeyaml import line_of
 
 #: (pattern, platform, what) of each minting command; a pattern must match at a word start.
 _MINTS: tuple[tuple[re.Pattern[str], str, str], ...] = (
-    (re.compile(r"\bkubectl\b[^;&|#]*?\bcreate\s+token\b"), "kubernetes",
+    (lazy_compile(r"\bkubectl\b[^;&|#]*?\bcreate\s+token\b"), "kubernetes",
      "a service-account token (`kubectl create token`)"),
-    (re.compile(r"\baws\s+(?:[^;&|#]*\s)?iam\s+create-access-key\b"), "aws",
+    (lazy_compile(r"\baws\s+(?:[^;&|#]*\s)?iam\s+create-access-key\b"), "aws",
      "a static access key (`aws iam create-access-key`)"),
-    (re.compile(r"\bgcloud\s+(?:[^;&|#]*\s)?iam\s+service-accounts\s+keys\s+create\b"), "gcp",
+    (lazy_compile(r"\bgcloud\s+(?:[^;&|#]*\s)?iam\s+service-accounts\s+keys\s+create\b"), "gcp",
      "a service-account key (`gcloud iam service-accounts keys create`)"),
-    (re.compile(r"\baz\s+ad\s+sp\s+credential\s+reset\b"), "azure",
+    (lazy_compile(r"\baz\s+ad\s+sp\s+credential\s+reset\b"), "azure",
      "a client secret (`az ad sp credential reset`)"),
-    (re.compile(r"\bvault\s+token\s+create\b"), "vault",
+    (lazy_compile(r"\bvault\s+token\s+create\b"), "vault",
      "a Vault token (`vault token create`)"),
 )
 _FLAG = r"(?:^|\s)-{{1,2}}{name}(?:=|\s+)[\"']?([^\s\"';&|)`]+)"
 _DURATION = {"kubernetes": ("duration",), "vault": ("ttl", "period", "explicit-max-ttl")}
-_YEARS = re.compile(_FLAG.format(name="years"))
-_END_DATE = re.compile(_FLAG.format(name="end-date"))
+_YEARS = lazy_compile(_FLAG.format(name="years"))
+_END_DATE = lazy_compile(_FLAG.format(name="end-date"))
 
 
 @dataclass(frozen=True)

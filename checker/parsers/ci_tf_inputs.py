@@ -40,12 +40,12 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-import re
 from collections.abc import Iterator, Mapping, Sequence
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from checker.decode import decode
+from checker.lazy_patterns import lazy_compile
 from checker.model import UNREAD, IdentityObject, Location, SourceFile, Unresolved
 from checker.safeyaml import end_line_of, get, items, line_of, scalar_text, sequence, to_python
 from checker.safeyaml.load import load_text
@@ -53,20 +53,20 @@ from checker.safeyaml.load import load_text
 #: The facet's type.
 TYPE = f"{UNREAD}ci-var"
 #: A command that runs Terraform on the configuration (not `fmt`, `validate`, `init`).
-_RUNS = re.compile(r"\b(?:terraform|tofu|terragrunt)\b[^\n;&|]*?\b(?:plan|apply|destroy|import"
+_RUNS = lazy_compile(r"\b(?:terraform|tofu|terragrunt)\b[^\n;&|]*?\b(?:plan|apply|destroy|import"
                    r"|refresh)\b")
 #: `-var NAME=VALUE` / `-var-file PATH`, with `=` or a space, the value quoted or not.
-_FLAG = re.compile(r"""(?<![\w-])--?(var|var-file)(?:=|\s+)(?:'([^']*)'|"([^"]*)"|([^\s;&|]+))""")
-_ENV = re.compile(r"^(?:TF_VAR_\w+|TF_CLI_ARGS(?:_\w+)?)$")
+_FLAG = lazy_compile(r"""(?<![\w-])--?(var|var-file)(?:=|\s+)(?:'([^']*)'|"([^"]*)"|([^\s;&|]+))""")
+_ENV = lazy_compile(r"^(?:TF_VAR_\w+|TF_CLI_ARGS(?:_\w+)?)$")
 
 
 #: Callee path (a reusable workflow's, a composite action's `action.yml`) -> the `with:` inputs
 #: it hands to Terraform (`callee_inputs`).
 Callees = Mapping[str, frozenset[str]]
 #: A `uses:` of a file or directory of the repository (`./...`), quoted or not.
-_LOCAL_USES = re.compile(r"""(?m)^[ \t-]*["']?uses["']?[ \t]*:[ \t]*["']?\./([^\s"'#@]*)""")
+_LOCAL_USES = lazy_compile(r"""(?m)^[ \t-]*["']?uses["']?[ \t]*:[ \t]*["']?\./([^\s"'#@]*)""")
 #: `inputs.NAME` / `inputs['NAME']` in an expression (`github.event.inputs.NAME` too).
-_INPUT = re.compile(r"""\binputs\s*(?:\.\s*([A-Za-z_][\w-]*)|\[\s*'([^']+)'\s*\])""")
+_INPUT = lazy_compile(r"""\binputs\s*(?:\.\s*([A-Za-z_][\w-]*)|\[\s*'([^']+)'\s*\])""")
 
 
 def terraform_inputs(path: str, lines: list[str], prefix: str, job_key: Node, job: Node,

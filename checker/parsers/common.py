@@ -8,11 +8,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import PurePosixPath
 from typing import Any
 
+from checker.lazy_patterns import lazy_compile
+
 #: Files larger than this are not parsed (NHI903). Config can change it later.
 
-_KV = re.compile(r"([A-Za-z_][A-Za-z0-9_.-]*)\s*[=:]\s*(\"[^\"]*\"|'[^']*'|[^\s,;]+)")
-_MARKER = re.compile(r"^\s*(?:#|//|/\*+|\*)\s*nhi-gate\s*:\s*(?!ignore\b)(.*?)\s*(?:\*/)?\s*$")
-_COMMENT = re.compile(r"^\s*(#|//|/\*|\*)")
+_KV = lazy_compile(r"([A-Za-z_][A-Za-z0-9_.-]*)\s*[=:]\s*(\"[^\"]*\"|'[^']*'|[^\s,;]+)")
+_MARKER = lazy_compile(r"^\s*(?:#|//|/\*+|\*)\s*nhi-gate\s*:\s*(?!ignore\b)(.*?)\s*(?:\*/)?\s*$")
+_COMMENT = lazy_compile(r"^\s*(#|//|/\*|\*)")
 
 
 def parse_kv(text: str) -> dict[str, str]:
@@ -45,7 +47,7 @@ def comment_metadata(lines: list[str], start_line: int) -> dict[str, str]:
     return out
 
 
-_GO_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_GO_DURATION = lazy_compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
 _GO_UNIT_HOURS = {"ns": 1e-9 / 3600, "us": 1e-6 / 3600, "µs": 1e-6 / 3600, "ms": 1e-3 / 3600,
                   "s": 1 / 3600, "m": 1 / 60, "h": 1.0}
 
@@ -108,8 +110,8 @@ def tfvars_order(path: str) -> tuple[int, str]:
 
 #: A `file("...")` / `templatefile("...", ...)` call with a literal (or `path.*`-interpolated)
 #: path argument, in a `.tf` file's bytes or in python-hcl2's value text.
-FILE_CALL = re.compile(r'\b(file|templatefile)\(\s*"((?:[^"\\]|\\.)*)"')
-_PATH_REF = re.compile(r"\$\{\s*path\.(?:module|root|cwd)\s*\}")
+FILE_CALL = lazy_compile(r'\b(file|templatefile)\(\s*"((?:[^"\\]|\\.)*)"')
+_PATH_REF = lazy_compile(r"\$\{\s*path\.(?:module|root|cwd)\s*\}")
 #: Scripts: a change of one may change what a provisioner runs (`SCRIPT_PATH`).
 SCRIPT_SUFFIXES = (".sh", ".bash", ".ps1", ".cmd", ".bat", ".py")
 #: A script a provisioner or `external` program runs, named by its path in the module
@@ -118,7 +120,7 @@ SCRIPT_SUFFIXES = (".sh", ".bash", ".ps1", ".cmd", ".bat", ".py")
 #: command in the root module's directory, https://developer.hashicorp.com/terraform/language/
 #: resources/provisioners/local-exec#working_dir): what it does is the file's bytes, so the
 #: file is read like a `file()` document.
-SCRIPT_PATH = re.compile(r'"(?:[^"\n]*?\s)?((?:\$\{\s*path\.(?:module|root|cwd)\s*\}/)?'
+SCRIPT_PATH = lazy_compile(r'"(?:[^"\n]*?\s)?((?:\$\{\s*path\.(?:module|root|cwd)\s*\}/)?'
                          r'[\w./-]*\w\.(?:sh|bash|ps1|cmd|bat|py))(?=[\s"])')
 
 
@@ -140,7 +142,7 @@ def file_reference(directory: str, argument: str) -> str | None:
 
 
 #: `${path.root}/` at the start of a path: the root module's directory.
-_ROOT_REF = re.compile(r"^\$\{\s*path\.root\s*\}/")
+_ROOT_REF = lazy_compile(r"^\$\{\s*path\.root\s*\}/")
 
 
 def root_candidates(directory: str, argument: str) -> list[str]:
@@ -160,8 +162,8 @@ def root_candidates(directory: str, argument: str) -> list[str]:
 
 
 #: `NAME = "literal"` (a local, or a variable's `default`): a value a path may be built from.
-_LITERAL_ASSIGN = re.compile(r'(?<![\w.-])([A-Za-z_][\w-]*)[ \t]*=[ \t]*"([^"$%\\\n]*)"')
-_VALUE_PART = re.compile(r"\$\{\s*(local|var)\.([A-Za-z_][\w-]*)\s*\}")
+_LITERAL_ASSIGN = lazy_compile(r'(?<![\w.-])([A-Za-z_][\w-]*)[ \t]*=[ \t]*"([^"$%\\\n]*)"')
+_VALUE_PART = lazy_compile(r"\$\{\s*(local|var)\.([A-Za-z_][\w-]*)\s*\}")
 _MAX_CANDIDATES = 16
 
 
@@ -179,7 +181,7 @@ def literal_assignments(raws: Iterable[bytes]) -> dict[str, list[str]]:
 
 #: A `fileset("<dir>", "<pattern>")` call with a literal (or `path.*`-interpolated) directory
 #: (https://developer.hashicorp.com/terraform/language/functions/fileset).
-FILESET_CALL = re.compile(r'\bfileset\(\s*(?:"((?:[^"\\]|\\.)*)"|path\.(?:module|root|cwd))\s*,'
+FILESET_CALL = lazy_compile(r'\bfileset\(\s*(?:"((?:[^"\\]|\\.)*)"|path\.(?:module|root|cwd))\s*,'
                           r'\s*"([^"$%]*)"\s*\)')
 
 
@@ -236,7 +238,7 @@ def fileset_candidates(directory: str, expr: str, pattern: str,
 
 #: A `fileset(<directory>, "<pattern>")` call whose directory is an expression (`var.dir`,
 #: `local.dir`, `"${path.module}/${var.env}"`): `FILESET_CALL` does not read it.
-FILESET_EXPRESSION = re.compile(
+FILESET_EXPRESSION = lazy_compile(
     r'\bfileset\(\s*((?:[A-Za-z_][\w.\[\]"-]*|"[^"\n]*\$\{[^"\n]*"))\s*,\s*"([^"$%]*)"\s*\)')
 
 

@@ -52,19 +52,20 @@ import shlex
 from yaml.nodes import MappingNode, Node
 
 from checker.decode import utf8
+from checker.lazy_patterns import lazy_compile
 from checker.safeyaml import get, items, scalar_text, sequence
 from checker.safeyaml.load import load_text
 
 Runs = dict[str, str]
 
-_GATE = re.compile(r"nhi-gate", re.IGNORECASE)
-_SCRIPT = re.compile(r"[\w.@+-][\w.@+/-]*\.(?:sh|bash|zsh|py|js|mjs|cjs|ts|rb|pl|ps1)",
+_GATE = lazy_compile(r"nhi-gate", re.IGNORECASE)
+_SCRIPT = lazy_compile(r"[\w.@+-][\w.@+/-]*\.(?:sh|bash|zsh|py|js|mjs|cjs|ts|rb|pl|ps1)",
                      re.IGNORECASE)
 _MAKEFILES = ("GNUmakefile", "makefile", "Makefile")
 _PACKAGE_MANAGERS = ("npm", "yarn", "pnpm", "bun")
 _ACTION_FILES = ("action.yml", "action.yaml")
-_PIP = re.compile(r"pip(?:3(?:\.\d+)?)?")
-_PYTHON = re.compile(r"python(?:3(?:\.\d+)?)?")
+_PIP = lazy_compile(r"pip(?:3(?:\.\d+)?)?")
+_PYTHON = lazy_compile(r"python(?:3(?:\.\d+)?)?")
 _PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
 #: pip options naming a file whose content decides what is installed.
 _PIP_FILES = ("-r", "--requirement", "-c", "--constraint")

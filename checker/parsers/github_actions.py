@@ -45,12 +45,12 @@ Shapes produced (`<path>` is `SourceFile.path`):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import replace
 
 from yaml.nodes import MappingNode, Node
 
+from checker.lazy_patterns import lazy_compile
 from checker.model import Grant, IdentityObject, Location, ParseResult, SourceFile
 from checker.parsers import ci_minted, common
 from checker.parsers import github_keys as keys
@@ -82,7 +82,7 @@ SECRET_TYPES = {"cloud": "repository_cloud_keys", "pat": "repository_pat",
 #: Inputs whose literal value would be secret material in the workflow file, by how their name
 #: ends (`aws-secret-access-key`, `aws-session-token`, `credentials_json`, `creds`, `secretId`,
 #: `password`); `token_format` or `web-identity-token-file` are not secrets and do not match.
-_SECRET_INPUT = re.compile(
+_SECRET_INPUT = lazy_compile(
     r"(?i)(secret|password|token|private[-_]?key|secret[-_]?access[-_]?key|creds"
     r"|credentials(_json)?|secret[-_]?id)$"
 )

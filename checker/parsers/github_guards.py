@@ -21,6 +21,7 @@ from dataclasses import replace
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from checker.lazy_patterns import lazy_compile
 from checker.model import IdentityObject
 from checker.parsers import github_keys as keys
 from checker.safeyaml import get, get_entry, items, scalar_text
@@ -29,7 +30,7 @@ from checker.safeyaml import get, get_entry, items, scalar_text
 PREFIX = "guard:"
 #: The ref filters of a trigger that limit which branches or tags run it.
 FILTERS = ("branches", "branches-ignore", "tags", "tags-ignore")
-_SPACE = re.compile(r"\s+")
+_SPACE = lazy_compile(r"\s+")
 
 
 def _patterns(node: Node | None) -> list[str]:

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from checker.lazy_patterns import lazy_compile
 from checker.model import Grant
 from checker.policy.catalogue import CatalogueEntry
 from checker.safeyaml import get, get_entry, items, line_of, scalar_text, to_python
 
-_SHA = re.compile(r"[0-9a-f]{40}")
+_SHA = lazy_compile(r"[0-9a-f]{40}")
 
 
 def step_grants(

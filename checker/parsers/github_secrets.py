@@ -54,13 +54,14 @@ from dataclasses import dataclass, field
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
+from checker.lazy_patterns import lazy_compile
 from checker.safeyaml import get, get_entry, items, line_of, scalar, sequence
 
 #: One `${{ ... }}` expression (its body may hold braces: `format('{0}', ...)`).
-_EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
+_EXPRESSION = lazy_compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
 #: A secret named in an expression: `secrets.NAME`, `secrets['NAME']`, or `secrets[<expr>]`
 #: (a computed name, group 3).
-_SECRET_REF = re.compile(
+_SECRET_REF = lazy_compile(
     r"(?<![\w.])secrets\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_-]*)|\[\s*(?:'([^']*)'\s*\]"
     r"|([^\]]*)\]))", re.IGNORECASE)
 #: The name a computed `secrets[<expr>]` is held under: an unknown secret, still held.
@@ -78,17 +79,17 @@ _CLOUD_VARS = {
 #: own actions (`actions/checkout`) or for a secret named like a GitHub token (a Slack
 #: action's `token` is a Slack token).
 _PAT_INPUTS = frozenset({"github-token", "github_token", "repo-token", "gh-token"})
-_GITHUB_NAME = re.compile(r"(?i)(^|_)(GH|GITHUB|PAT)(_|$)")
+_GITHUB_NAME = lazy_compile(r"(?i)(^|_)(GH|GITHUB|PAT)(_|$)")
 _PAT_VARS = frozenset({"GH_TOKEN", "GITHUB_TOKEN", "GH_ENTERPRISE_TOKEN"})
-_PAT_NAME = re.compile(r"(?i)(^|_)PAT($|_)")
+_PAT_NAME = lazy_compile(r"(?i)(^|_)PAT($|_)")
 _RANK = {"secret": 0, "pat": 1, "cloud": 2}
 #: The job's own token named in an expression: `github.token`, `secrets.GITHUB_TOKEN`.
-_JOB_TOKEN = re.compile(
+_JOB_TOKEN = lazy_compile(
     r"(?i)(?<![\w.])(?:github\s*\.\s*token|secrets\s*(?:\.\s*GITHUB_TOKEN\b"
     r"|\[\s*'GITHUB_TOKEN'\s*\]))")
 #: The name the job's own token is held under.
 JOB_TOKEN = "GITHUB_TOKEN"
-_SHA = re.compile(r"^[0-9a-f]{40}$")
+_SHA = lazy_compile(r"^[0-9a-f]{40}$")
 #: Owners whose actions GitHub itself maintains: not third-party.
 _FIRST_PARTY = frozenset({"actions", "github"})
 

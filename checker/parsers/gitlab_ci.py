@@ -30,13 +30,13 @@ not fetched (no network).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import PurePosixPath
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from checker.decode import decode
+from checker.lazy_patterns import lazy_compile
 from checker.model import Grant, IdentityObject, Location, ParseResult, SourceFile
 from checker.parsers import common
 from checker.parsers.ci_tf_inputs import gitlab_terraform_inputs
@@ -65,11 +65,11 @@ _PROVIDERS: Mapping[str, str] = {
     "azure_key_vault": "azure",
     "aws_secrets_manager": "aws",
 }
-_PROTECTED = re.compile(
+_PROTECTED = lazy_compile(
     r"CI_COMMIT_REF_PROTECTED|CI_DEFAULT_BRANCH|CI_COMMIT_TAG|\$CI_COMMIT_BRANCH\s*==\s*[\"']?(main|master)"
 )
 _PROTECTED_ONLY = frozenset({"main", "master", "tags", "/^release/", "production"})
-_JOB_TOKEN = re.compile(r"\$\{?CI_JOB_TOKEN\b")
+_JOB_TOKEN = lazy_compile(r"\$\{?CI_JOB_TOKEN\b")
 
 
 def parse(source: SourceFile, catalogue: Catalogue) -> ParseResult:

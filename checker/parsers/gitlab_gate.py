@@ -36,11 +36,12 @@ import re
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from checker.decode import utf8
+from checker.lazy_patterns import lazy_compile
 from checker.parsers.gate_job import Runs, run_files
 from checker.safeyaml import get, items, scalar_text, sequence, to_python
 from checker.safeyaml.load import load_text
 
-_GATE = re.compile(r"nhi-gate", re.IGNORECASE)
+_GATE = lazy_compile(r"nhi-gate", re.IGNORECASE)
 #: Top-level keys that are not jobs; the first group shapes every job (see the module doc).
 _GLOBAL = ("default", "include", "variables", "image", "services", "cache", "before_script",
            "after_script", "workflow")

@@ -37,11 +37,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from checker.decode import decode
+from checker.lazy_patterns import lazy_compile
 from checker.model import IdentityObject, Location, ParseProblem, ParseResult, SourceFile
 from checker.parsers.steering import strip_jsonc
 from checker.parsers.url_params import query_pairs
@@ -53,13 +53,13 @@ FORMAT = "mcp_config"
 #: The keys that hold the server entries, by client.
 SERVER_KEYS = ("mcpServers", "servers")
 #: A key naming a credential (env var or HTTP header).
-_CREDENTIAL_KEY = re.compile(
+_CREDENTIAL_KEY = lazy_compile(
     r"(?i)(password|passwd|pwd|secret|token|api[_-]?key|apikey|private[_-]?key|access[_-]?key"
     r"|credential|authorization|auth[_-]?key|bearer|cookie)"
 )
 #: Files read as JSON with comments and trailing commas (`_load`).
 _JSONC = (".vscode/mcp.json", "opencode.json", "opencode.jsonc")
-_CREDENTIAL_ARG = re.compile(r"(?i)^--?(?:api[_-]?key|token|access[_-]?token|password|secret)\b")
+_CREDENTIAL_ARG = lazy_compile(r"(?i)^--?(?:api[_-]?key|token|access[_-]?token|password|secret)\b")
 
 
 def parse(source: SourceFile, catalogue: Catalogue) -> ParseResult:

@@ -30,6 +30,7 @@ import re
 from yaml.nodes import MappingNode
 
 from checker.decode import utf8
+from checker.lazy_patterns import lazy_compile
 from checker.parsers.github_keys import trigger_lines
 from checker.safeyaml import get, items, scalar_text, to_python
 from checker.safeyaml.load import load_text
@@ -38,7 +39,7 @@ from checker.safeyaml.load import load_text
 TRIGGERS = ("pull_request", "pull_request_target", "push", "merge_group")
 #: The check name the README's workflow reports (its job `nhi-gate`).
 GATE_CHECK = "nhi-gate"
-_EXPRESSION = re.compile(r"\$\{\{.*?\}\}", re.DOTALL)
+_EXPRESSION = lazy_compile(r"\$\{\{.*?\}\}", re.DOTALL)
 
 Facts = frozenset[str]
 

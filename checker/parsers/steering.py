@@ -98,6 +98,7 @@ import json
 import re
 
 from checker.decode import utf8
+from checker.lazy_patterns import lazy_compile
 from checker.safeyaml import nodes
 from checker.safeyaml.load import load_text
 
@@ -127,23 +128,23 @@ _BY_FOLDER = {".cursor": "cursor", ".windsurf": "windsurf", ".clinerules": "clin
               ".roo": "rules", ".junie": "rules", ".kiro": "rules", ".amazonq": "rules",
               ".continue": "rules"}
 #: Keys and text that decide attribution (case-insensitive).
-_ATTRIBUTION = re.compile(
+_ATTRIBUTION = lazy_compile(
     r"co-?authored|co[-_]?author|trailer|attribution|sign-?off|signed-off-by|"
     r"GIT_(?:AUTHOR|COMMITTER)_|user\.(?:name|email)|--author\b|--no-verify|hookspath|"
     r"generated with|\battribute-|git-commit-verify|requested-by|approved-by",
     re.IGNORECASE,
 )
-_GATE = re.compile(r"nhi-gate", re.IGNORECASE)
+_GATE = lazy_compile(r"nhi-gate", re.IGNORECASE)
 #: A git trailer line (`Key: value`; https://git-scm.com/docs/git-interpret-trailers).
-_TRAILER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*[ \t]*:[ \t]*\S")
+_TRAILER = lazy_compile(r"^[A-Za-z0-9][A-Za-z0-9-]*[ \t]*:[ \t]*\S")
 #: JSON-with-comments tokens: a string (kept) or a comment (dropped), then, once comments are
 #: gone, a string (kept) or a comma before a closing bracket (dropped).
-_JSONC_COMMENT = re.compile(r'("(?:[^"\\\n]|\\.)*")|//[^\n]*|/\*.*?\*/', re.DOTALL)
-_JSONC_COMMA = re.compile(r'("(?:[^"\\\n]|\\.)*")|,(?=\s*[}\]])')
-_TOML_KEY = re.compile(r"^\s*([A-Za-z0-9_.\"'-]+)\s*=\s*(.*)$")
-_TOML_TABLE = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
+_JSONC_COMMENT = lazy_compile(r'("(?:[^"\\\n]|\\.)*")|//[^\n]*|/\*.*?\*/', re.DOTALL)
+_JSONC_COMMA = lazy_compile(r'("(?:[^"\\\n]|\\.)*")|,(?=\s*[}\]])')
+_TOML_KEY = lazy_compile(r"^\s*([A-Za-z0-9_.\"'-]+)\s*=\s*(.*)$")
+_TOML_TABLE = lazy_compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
 
-_DEVCONTAINER = re.compile(
+_DEVCONTAINER = lazy_compile(
     r"^(?:\.devcontainer\.json|\.devcontainer/(?:[^/]+/)?devcontainer\.json)$")
 
 Facts = frozenset[str]

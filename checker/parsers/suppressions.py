@@ -22,14 +22,15 @@ from collections.abc import Sequence
 from typing import Literal
 
 from checker.decode import decode
+from checker.lazy_patterns import lazy_compile
 from checker.model import SourceFile, Suppression
 
 SyntaxKind = Literal["hcl", "yaml"]
 
-_MARK = re.compile(r"nhi-gate\s*:\s*ignore\b(?P<rest>.*)$", re.IGNORECASE)
+_MARK = lazy_compile(r"nhi-gate\s*:\s*ignore\b(?P<rest>.*)$", re.IGNORECASE)
 #: A token meant as a rule id (so a typo like `NHI2O1` is reported as an unknown id, not
 #: read as the start of the reason): anything starting with NHI, or letters then digits.
-_ID_LIKE = re.compile(r"^(?:NHI[^\s,]*|[A-Za-z]{2,}[0-9]+)$", re.IGNORECASE)
+_ID_LIKE = lazy_compile(r"^(?:NHI[^\s,]*|[A-Za-z]{2,}[0-9]+)$", re.IGNORECASE)
 _REASON_TRIM = " \t-:—–,;."
 
 

@@ -15,9 +15,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from checker.lazy_patterns import lazy_compile
+
 #: A URL with a query: the scheme and authority, then `?` and the query (up to a quote, space,
 #: `#` fragment or `<`/`>`).
-_QUERY = re.compile(r"""[A-Za-z][\w+.-]*://[^\s"'<>?#]*\?(?P<query>[^\s"'<>#]+)""")
+_QUERY = lazy_compile(r"""[A-Za-z][\w+.-]*://[^\s"'<>?#]*\?(?P<query>[^\s"'<>#]+)""")
 
 
 def query_pairs(line: str) -> Iterator[tuple[str, str]]:

@@ -19,10 +19,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from checker.lazy_patterns import lazy_compile
+
 #: Where GitHub looks for the file, first found wins.
 SEARCH_ORDER = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 
-_OWNER_RE = re.compile(r"^@[A-Za-z0-9](?:[A-Za-z0-9-]*)(?:/[A-Za-z0-9_.-]+)?$|^[^@\s]+@[^@\s]+$")
+_OWNER_RE = lazy_compile(r"^@[A-Za-z0-9](?:[A-Za-z0-9-]*)(?:/[A-Za-z0-9_.-]+)?$|^[^@\s]+@[^@\s]+$")
 
 
 @dataclass(frozen=True)

@@ -41,9 +41,11 @@ import re
 from collections import Counter
 from itertools import pairwise
 
+from checker.lazy_patterns import lazy_compile
+
 #: A reference, template or expression: the value is read from elsewhere at run time
 #: (OpenCode's `{env:NAME}`/`{file:path}` too: https://opencode.ai/docs/config/#variables).
-REFERENCE = re.compile(
+REFERENCE = lazy_compile(
     r"(?i)(\$\{|\$\(|\{\{|\{%|%\{|#\{|\(\(|^\{(env|file):|^\$[A-Za-z_{]|^(var|local|data|module|each|self|"
     r"secrets|env|vars|inputs|steps|needs|matrix|github|ref\+\w+|vault|sm|gcp|awssm|azkv):"
     r"|^(var|local|data|module|each|self|random_\w+|aws_\w+|google_\w+|azurerm_\w+|tls_\w+)\."
@@ -56,7 +58,7 @@ REFERENCE = re.compile(
 #: `supersecretpassword`, a value that says of itself that it is a secret (`shhhh! it's a
 #: github secret`, Argo CD's `argocd-secret.yaml` example), and a value that is only a
 #: credential word (`password`, `token`, `test`).
-_WORD = re.compile(
+_WORD = lazy_compile(
     r"(?i)(xxxx|\*\*\*|\.\.\.|<[^>]+>|\[[^\]]+\]|your[_-]|replace|placeholder|changeme|change[_-]me"
     r"|(?<![a-z])example|sample|dummy|redacted|fake|mock|not[_-]?a[_-]?secret|insert|enter[_-]|todo|tbd"
     r"|fixme|default|secret[_-]?name|password[_-]?here|\bnull\b|\bnone\b"
@@ -69,22 +71,22 @@ _WORD = re.compile(
 #: AWS's documented example access key ids (`AKIAIOSFODNN7EXAMPLE`, `AKIAI44QH8DHBEXAMPLE`) and
 #: secret access keys (`wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY`): a key id or 40-character
 #: secret whose random part ends in `EXAMPLE` / `EXAMPLEKEY`.
-_DOCUMENTED = re.compile(
+_DOCUMENTED = lazy_compile(
     r"(?<![A-Za-z0-9/+])(?:(?:AKIA|ASIA)[A-Z0-9]{9}EXAMPLE|[A-Za-z0-9/+]{30}EXAMPLEKEY)"
     r"(?![A-Za-z0-9/+])"
 )
-_KEY_SHAPED = re.compile(r"[A-Za-z0-9/+=]{20,}")
+_KEY_SHAPED = lazy_compile(r"[A-Za-z0-9/+=]{20,}")
 #: `${NAME:-default}`, `${NAME-default}`, `${NAME:=default}`, `${NAME=default}` (the closing
 #: brace may be cut off by the caller's tokenizer): the default is the value when NAME is unset.
 #: Spring's `${db.password:default}` too (a property placeholder's default after a colon,
 #: https://docs.spring.io/spring-framework/reference/core/beans/annotation-config/value-annotations.html),
 #: but not VS Code's variables (`${input:api-token}`, `${env:TOKEN}`: a prefix and a name,
 #: https://code.visualstudio.com/docs/reference/variables-reference).
-_SHELL_DEFAULT = re.compile(
+_SHELL_DEFAULT = lazy_compile(
     r"^\$\{(?:[A-Za-z_]\w*:?[-=]|(?!(?:env|input|config|command|pickString|promptString):)"
     r"[A-Za-z_][\w.-]*:(?![-=?+]))(?P<default>[^{}$]*)\}?$")
 #: The pieces of a value between separators, for `random_rest`.
-_PIECE = re.compile(r"[A-Za-z0-9+/=]+")
+_PIECE = lazy_compile(r"[A-Za-z0-9+/=]+")
 #: What is left of a value without its placeholder words is a secret from this many characters
 #: of random-looking pieces (`random_rest`) ...
 MIN_REST = 12
@@ -96,9 +98,9 @@ MIN_REST_ENTROPY = 3.0
 MIN_MATERIAL = 40
 #: ... when drawn from this many different characters (`xxxx...`, `AAAA...` are none).
 MIN_DISTINCT = 10
-_BASE64_RUN = re.compile(rf"[A-Za-z0-9+/=]{{{MIN_MATERIAL},}}")
+_BASE64_RUN = lazy_compile(rf"[A-Za-z0-9+/=]{{{MIN_MATERIAL},}}")
 #: One PEM block: its label and its body (RFC 7468 section 2).
-_ARMOURED = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.DOTALL)
+_ARMOURED = lazy_compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.DOTALL)
 
 
 def encoded_material(body: str) -> bool:
@@ -166,12 +168,12 @@ _DESCRIPTION_WORDS = frozenset({
     "secret", "token", "password", "signing", "encryption", "jwt", "hmac", "aes", "sha256",
     "api", "private", "public", "put", "use", "here", "and",
 })
-_DESCRIPTION_SPLIT = re.compile(r"[-_. ]+")
+_DESCRIPTION_SPLIT = lazy_compile(r"[-_. ]+")
 
 
 #: `YourPingdomApiToken`, `YourApiKey`: "your" and a credential word, written in CamelCase (the
 #: `your-`/`your_` forms are in `_WORD`); `Yourself1x...` has no second capitalised word.
-_YOUR_CAMEL = re.compile(r"^(?:Your|My)(?:[A-Z][a-z]+)*?(?:Token|Key|Secret|Password|Pass)"
+_YOUR_CAMEL = lazy_compile(r"^(?:Your|My)(?:[A-Z][a-z]+)*?(?:Token|Key|Secret|Password|Pass)"
                          r"(?:[A-Z][a-z]+)*$")
 
 

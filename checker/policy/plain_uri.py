@@ -19,15 +19,16 @@ from __future__ import annotations
 
 import re
 
+from checker.lazy_patterns import lazy_compile
 from checker.policy.placeholders import random_rest
 
 #: scheme (a JDBC URL's `jdbc:<driver>` too) `://` authority, then an optional path and query;
 #: no whitespace, no fragment.
-_URI = re.compile(r"(?P<scheme>[A-Za-z][\w+.-]*(?::[A-Za-z][\w+.-]*)?)://"
+_URI = lazy_compile(r"(?P<scheme>[A-Za-z][\w+.-]*(?::[A-Za-z][\w+.-]*)?)://"
                   r"(?P<authority>[^/?#\s]*)(?P<path>/[^?#\s]*)?(?:\?(?P<query>[^#\s]*))?")
 #: A query parameter name that says it carries a credential (the words of NHI401's key test
 #: and the signed-URL parameters: Azure SAS `sig`, AWS `X-Amz-Signature`/`X-Amz-Credential`).
-_CREDENTIAL_PARAM = re.compile(
+_CREDENTIAL_PARAM = lazy_compile(
     r"(?i)pass|pwd|secret|token|key|credential|auth|sig|session|code|cert")
 
 

@@ -39,6 +39,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from checker.lazy_patterns import lazy_compile
 from checker.model import Grant, IdentityObject
 from checker.policy.catalogue import load_pack, rules_dir
 
@@ -162,7 +163,7 @@ def privilege_names(directory: Path | None = None) -> tuple[str, ...]:
 
 #: An Azure role definition id: a bare GUID, or `<scope>/providers/Microsoft.Authorization/
 #: roleDefinitions/<GUID>` (subscription, management group or no scope prefix).
-_AZURE_ROLE_ID = re.compile(
+_AZURE_ROLE_ID = lazy_compile(
     r"^(?:.*/providers/microsoft\.authorization/roledefinitions/)?"
     r"([0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12})$",
     re.IGNORECASE,
@@ -199,12 +200,12 @@ _AWS_NOT_ESCALATION = frozenset({
 #: GCP bindings whose target is a whole project, folder or organisation: impersonation roles
 #: are escalation there, and least privilege on one service account
 #: (`google_service_account_iam_member`).
-_GCP_BROAD = re.compile(r"^(?:data\.)?google_(?:project|folder|organization)_iam_|"
+_GCP_BROAD = lazy_compile(r"^(?:data\.)?google_(?:project|folder|organization)_iam_|"
                         r"^data\.google_iam_policy$")
 #: The same for a Config Connector binding (`iam.cnrm.cloud.google.com/IAMPolicyMember`, ...):
 #: its `resourceRef` names the target (`Project/<ns>/<name>`, or `projects/<id>` as external).
 #: https://cloud.google.com/config-connector/docs/reference/resource-docs/iam/iampolicymember
-_KCC_BROAD = re.compile(r"^(?:Project|Folder|Organization)/|^(?:projects|folders|organizations)/")
+_KCC_BROAD = lazy_compile(r"^(?:Project|Folder|Organization)/|^(?:projects|folders|organizations)/")
 
 
 def _may_name_iam_action(action: str) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from checker.lazy_patterns import lazy_compile
 from checker.policy.privileges import role_key
 
 #: Built-in roles that allow everything on their platform, so a grant of one covers any other
@@ -36,13 +37,13 @@ _K8S_ADMIN = {"ClusterRole/admin": ("ClusterRole/admin", "ClusterRole/edit", "Cl
 #:   https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/privileged#contributor
 _AZURE_CONTRIBUTOR = frozenset({"contributor", "b24988ac-6180-42a0-ab88-20f7382dd24c"})
 _AZURE_READER_ID = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
-_AZURE_DATA = re.compile(r"\bdata\b|key vault|secret", re.IGNORECASE)
+_AZURE_DATA = lazy_compile(r"\bdata\b|key vault|secret", re.IGNORECASE)
 #: - GCP `roles/editor` is every viewer permission plus those that modify state, but not
 #:   managing roles and permissions (https://cloud.google.com/iam/docs/roles-overview#basic):
 #:   it covers `roles/viewer` and the predefined read-only roles (`roles/<service>.<...>Viewer`
 #:   or `...Reader`) outside the IAM, resource-manager and organisation-policy services, and not
 #:   private-log readers (`roles/logging.privateLogViewer`).
-_GCP_READ_ONLY = re.compile(r"^roles/(?!(?:iam|resourcemanager|orgpolicy)\.)[a-z0-9]+\."
+_GCP_READ_ONLY = lazy_compile(r"^roles/(?!(?:iam|resourcemanager|orgpolicy)\.)[a-z0-9]+\."
                             r"(?![a-z]*private)[A-Za-z]*(?:viewer|reader)$", re.IGNORECASE)
 
 
@@ -64,7 +65,7 @@ _GITOPS_COVERS = {"argocd:role:admin": "argocd:", "argocd:project/default": "arg
 #:   (https://github.com/argoproj/argo-cd/blob/master/manifests/cluster-rbac/application-controller/argocd-application-controller-clusterrole.yaml,
 #:   https://argo-cd.readthedocs.io/en/stable/operator-manual/app-sync-using-impersonation/):
 #:   an AppProject destination synced as it covers syncing that destination as any account.
-_ARGO_CONTROLLER = re.compile(r"argocd:sync-as/[^:/]+:argocd-application-controller")
+_ARGO_CONTROLLER = lazy_compile(r"argocd:sync-as/[^:/]+:argocd-application-controller")
 
 
 def role_covers(platform: str, wide: str, narrow: str) -> bool:

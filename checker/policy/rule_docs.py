@@ -12,7 +12,6 @@ The same help Markdown feeds SARIF `rules[].help.markdown`, `nhi-gate rules` and
 from __future__ import annotations
 
 import functools
-import re
 import types
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from checker.errors import RulePackError
+from checker.lazy_patterns import lazy_compile
 from checker.policy.catalogue import load_pack, rules_dir
 
 #: The help sections every rule has, in order (enforced by the schema).
@@ -28,14 +28,14 @@ SECTIONS = ("What it flags", "Why it matters", "Example", "How to fix", "Referen
 #: Where docs/rules.md is published; `help_uri` appends `#<id lowercased>`.
 DOCS_URL = "https://github.com/nhi-gate/nhi-gate/blob/main/docs/rules.md"
 
-_FENCE = re.compile(r"^\s*(```|~~~)")
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
-_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
-_AUTOLINK = re.compile(r"<(https?://[^>\s]+)>")
-_EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
-_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>])")
-_LIST_MARK = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+_FENCE = lazy_compile(r"^\s*(```|~~~)")
+_HEADING = lazy_compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_CODE_SPAN = lazy_compile(r"(`+)(.+?)\1")
+_LINK = lazy_compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+_AUTOLINK = lazy_compile(r"<(https?://[^>\s]+)>")
+_EMPHASIS = lazy_compile(r"(\*\*|__)(.+?)\1")
+_ESCAPE = lazy_compile(r"\\([\\`*_{}\[\]()#+\-.!|<>])")
+_LIST_MARK = lazy_compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,13 @@ from typing import Any, Literal
 
 from checker.change import Strength
 from checker.errors import RulePackError
+from checker.lazy_patterns import lazy_compile
 from checker.policy.catalogue import load_pack, rules_dir
 from checker.policy.config import Config
 
 #: The address inside `Name <email>` (group 1).
-ANGLE_EMAIL_RE = re.compile(r"<([^<>]*)>")
-_LEADING_JUNK_RE = re.compile(r"^[^0-9a-z]+")
+ANGLE_EMAIL_RE = lazy_compile(r"<([^<>]*)>")
+_LEADING_JUNK_RE = lazy_compile(r"^[^0-9a-z]+")
 _GLOB_CHARS = frozenset("*?[")
 
 

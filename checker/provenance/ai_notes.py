@@ -40,7 +40,6 @@ from __future__ import annotations
 import bisect
 import functools
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -49,17 +48,18 @@ from typing import Any, Literal
 import jsonschema
 
 from checker.change import ChangedFile, ChangeSet, Evidence, FileDelta, Provenance
+from checker.lazy_patterns import lazy_compile
 
 NOTES_REF = "refs/notes/ai"
 #: The `Evidence.signature` of a note.
 SIGNATURE = "git-ai-notes"
 _SCHEMA_PATH = Path(__file__).parent.parent / "schemas" / "git_ai_authorship.schema.json"
-_SESSION_KEY = re.compile(r"(s_[0-9a-f]{14})::t_[0-9a-f]{14}")
-_HUMAN_KEY = re.compile(r"h_[0-9a-f]{14}")
-_LEGACY_KEY = re.compile(r"[0-9a-f]{16}|[0-9a-f]{7}")
-_RANGE = re.compile(r"([0-9]{1,9})(?:-([0-9]{1,9}))?")
-_ENTRY = re.compile(r"  ([^ ]+) ([^ ]+)")
-_LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9._:@/+-]")
+_SESSION_KEY = lazy_compile(r"(s_[0-9a-f]{14})::t_[0-9a-f]{14}")
+_HUMAN_KEY = lazy_compile(r"h_[0-9a-f]{14}")
+_LEGACY_KEY = lazy_compile(r"[0-9a-f]{16}|[0-9a-f]{7}")
+_RANGE = lazy_compile(r"([0-9]{1,9})(?:-([0-9]{1,9}))?")
+_ENTRY = lazy_compile(r"  ([^ ]+) ([^ ]+)")
+_LABEL_UNSAFE = lazy_compile(r"[^A-Za-z0-9._:@/+-]")
 _MAX_LABEL = 64
 _TRACE_PREFIX = "agent-trace:"
 

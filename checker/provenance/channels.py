@@ -19,11 +19,11 @@ With `agents.weak_evidence: gate` weak evidence decides too (`gate_weak`).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from checker.change import ACTOR_RANK, Evidence, Provenance
+from checker.lazy_patterns import lazy_compile
 from checker.provenance.agents import AgentSignatures
 from checker.provenance.classify import classify_login
 
@@ -32,7 +32,7 @@ BODY_SIGNATURE = "pr-body-disclosure"
 _BODY_LIMIT = 65536
 _MAX_VALUE = 200
 #: Disclosure phrases: AI named as what generated, assisted or wrote the change.
-_DISCLOSURE = re.compile(
+_DISCLOSURE = lazy_compile(
     r"(?i)\b(?:ai[- ](?:generated|assisted|written)"
     r"|(?:generated|written|created|assisted|authored|co-authored|made)"
     r"\s+(?:with|by|using)\s+(?:the\s+help\s+of\s+)?(?:an?\s+)?"

@@ -26,11 +26,11 @@ so moving `Co-authored-by:` up one paragraph does not hide an agent.
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
 from checker.change import ActorKind, Commit, Evidence, Provenance, Strength
+from checker.lazy_patterns import lazy_compile
 from checker.provenance.agents import (
     ANGLE_EMAIL_RE,
     AgentSignature,
@@ -63,7 +63,7 @@ WEB_FLOW_EMAILS = frozenset({"noreply@github.com"})
 TOOL_TRAILER_KEYS = frozenset({"generated-by", "assisted-by"})
 #: The trailer whose URL (the Copilot coding agent's session log) each report shows.
 LOGS_URL_TRAILER = "agent-logs-url"
-_LOGS_URL_RE = re.compile(r"https://\S+")
+_LOGS_URL_RE = lazy_compile(r"https://\S+")
 
 _MAX_VALUE = 200
 #: Evidence order, and which evidence names the product: author email first.

@@ -9,12 +9,15 @@ from __future__ import annotations
 import re
 
 from checker.change import Commit
+from checker.lazy_patterns import lazy_compile
 from checker.provenance.agents import ANGLE_EMAIL_RE, AgentSignatures
 
 #: A bare address.
-EMAIL_RE = re.compile(r"[^@\s<>]+@[^@\s<>]+")
-_TRAILER_LINE_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)[ \t]*:[ \t]*(\S.*?)\s*$", re.MULTILINE)
-_SCISSORS_RE = re.compile(r"^# -+ >8 -+$", re.MULTILINE)
+EMAIL_RE = lazy_compile(r"[^@\s<>]+@[^@\s<>]+")
+_TRAILER_LINE_RE = lazy_compile(
+    r"^([A-Za-z0-9][A-Za-z0-9-]*)[ \t]*:[ \t]*(\S.*?)\s*$", re.MULTILINE
+)
+_SCISSORS_RE = lazy_compile(r"^# -+ >8 -+$", re.MULTILINE)
 
 
 def address_of(value: str) -> str | None:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 
 from checker.change import Commit
+from checker.lazy_patterns import lazy_compile
 from checker.provenance.agents import AgentSignatures
 from checker.provenance.classify import (
     address_of,
@@ -27,7 +28,7 @@ REQUESTER_TRAILER = "requested-by"
 #: Trailers carrying a ticket reference (lower-cased).
 TICKET_TRAILERS = frozenset({"ticket", "refs", "jira", "change-id", "issue"})
 #: A ticket reference when no ticket pattern is configured (see `ticket_problem`).
-_TICKET_REFERENCE = re.compile(
+_TICKET_REFERENCE = lazy_compile(
     r"""(?x)
     [A-Z][A-Z0-9_]+-[1-9][0-9]*                    # Jira issue key: OPS-12, DATA_ENG-7
     | \#[1-9][0-9]*                                 # #123
@@ -35,8 +36,8 @@ _TICKET_REFERENCE = re.compile(
     | https?://[^\s/?\#@]+\.[^\s/?\#@]+[/?\#]\S+      # a link with a host and a path
     """
 )
-_GERRIT_CHANGE_ID = re.compile(r"I[0-9a-f]{40}")
-_ITEM_SPLIT = re.compile(r"[\s,;]+")
+_GERRIT_CHANGE_ID = lazy_compile(r"I[0-9a-f]{40}")
+_ITEM_SPLIT = lazy_compile(r"[\s,;]+")
 #: Values that stand in for a ticket (lower-cased), besides punctuation and zeros.
 _PLACEHOLDERS = frozenset({
     "none", "n/a", "na", "n.a.", "nil", "null", "no", "nope", "tbd", "tba", "tbc", "todo",

@@ -26,19 +26,19 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 from collections.abc import Mapping, Sequence
 from datetime import date
 from html import escape
 from importlib import resources
 from urllib.parse import quote
 
+from checker.lazy_patterns import lazy_compile
 from checker.reporters import html_charts as charts
 from checker.reporters.html_rows import Row, event_cells, identity_cells, read_row
 from checker.reporters.html_rows import line_of as _line
 from checker.reporters.html_rows import text_of as _text
 
-_HEX = re.compile(r"[0-9a-fA-F]{7,64}")
+_HEX = lazy_compile(r"[0-9a-fA-F]{7,64}")
 
 
 def _asset(name: str) -> str:

@@ -32,6 +32,7 @@ import yaml
 from yaml.nodes import Node
 
 from checker.decode import decode
+from checker.lazy_patterns import lazy_compile
 from checker.model import ParseProblem, SourceFile
 from checker.safeyaml.limits import (
     MAX_DEPTH,
@@ -53,18 +54,20 @@ _COMPOSE_SAFE_DEPTH = 1000
 
 #: Start of a line up to its first token: indentation, block indicators (`-`, `?`, `:`),
 #: document markers, anchors and tags. Its length bounds the block nesting a line can open.
-_BLOCK_PREFIX = re.compile(r"^(?:[ \t]|[-?:](?=[ \t]|$)|---|[&!][^ \t]*)*", re.MULTILINE)
+_BLOCK_PREFIX = lazy_compile(r"^(?:[ \t]|[-?:](?=[ \t]|$)|---|[&!][^ \t]*)*", re.MULTILINE)
 #: Where an alias (`*name`) could start: a `*` at the start of a token (line start, after
 #: white space, a flow indicator or `:`) followed by an anchor-name character. A text without
 #: one has no alias, so no cycle and no expansion beyond the text (a `*` in `run: ls *.tf` or a
 #: cron `* * *` may match: it is then measured, as before).
-_ALIAS_START = re.compile(r"(?:^|[\s\[\]{},:])\*[^\s\[\]{},]", re.MULTILINE)
+_ALIAS_START = lazy_compile(r"(?:^|[\s\[\]{},:])\*[^\s\[\]{},]", re.MULTILINE)
 #: A character YAML does not accept in a stream (C0/C1 controls other than TAB/LF/CR/NEL...).
-_FORBIDDEN_CHAR = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_FORBIDDEN_CHAR = lazy_compile(
+    "[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
 #: Quoted fragments in a libyaml/PyYAML problem text may echo file content (an alias name, a
 #: character); they are dropped, except quoted punctuation such as `','` or `'}'`.
-_QUOTED = re.compile(r"""\s*('[^']*'|"[^"]*")""")
-_PUNCTUATION = re.compile(r"""['"][^\w\s]{1,2}['"]""")
+_QUOTED = lazy_compile(r"""\s*('[^']*'|"[^"]*")""")
+_PUNCTUATION = lazy_compile(r"""['"][^\w\s]{1,2}['"]""")
 
 
 @dataclass(frozen=True, eq=False)

@@ -8,13 +8,13 @@ them.
 
 from __future__ import annotations
 
-import re
 from typing import TypeAlias
 
 import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from checker.lazy_patterns import lazy_compile
 from checker.safeyaml.limits import MAX_NODES, measure
 
 #: A Python value built by `to_python`: JSON-like; keys are the raw key text.
@@ -28,8 +28,8 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 #: Used only for its stateless scalar converters (bool/int/float per YAML 1.1).
 _SCALARS = SafeConstructor()
-_COMMENT_OR_BLANK = re.compile(r"^\s*(?:#.*)?$")
-_BLANK = re.compile(r"^\s*$")
+_COMMENT_OR_BLANK = lazy_compile(r"^\s*(?:#.*)?$")
+_BLANK = lazy_compile(r"^\s*$")
 
 
 def line_of(node: Node) -> int:

@@ -25,19 +25,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
+from checker.lazy_patterns import lazy_compile
 from checker.secrets.hardcoded import SECRET_KEY, Hit, keyed_value
 from checker.secrets.password_keys import is_password_key
 
 #: .NET configuration files by name (the same names `checker.sources.discovery` reads).
-_APPSETTINGS = re.compile(r"^appsettings(?:\.[\w-]+)?\.json$", re.IGNORECASE)
+_APPSETTINGS = lazy_compile(r"^appsettings(?:\.[\w-]+)?\.json$", re.IGNORECASE)
 #: Keys that name key material.
-_KEY_MATERIAL = re.compile(
+_KEY_MATERIAL = lazy_compile(
     r"(?i)(?:signing|encryption|decryption|hmac|master|symmetric|security|jwt)[_-]?key$")
 #: A bare key or secret inside a section named for tokens or cryptography.
 _BARE = frozenset({"key", "secret"})
-_CRYPTO_SECTION = re.compile(r"(?i)jwt|token|signing|encryption|hmac|authentication|oauth")
+_CRYPTO_SECTION = lazy_compile(r"(?i)jwt|token|signing|encryption|hmac|authentication|oauth")
 #: JSON-with-comments tokens: a string, a comment, punctuation, a newline, another scalar.
-_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|//[^\n]*|/\*.*?\*/|[{}\[\]:,\n]|[^\s{}\[\]:,"/]+|/',
+_TOKEN = lazy_compile(r'"(?:[^"\\\n]|\\.)*"|//[^\n]*|/\*.*?\*/|[{}\[\]:,\n]|[^\s{}\[\]:,"/]+|/',
                     re.DOTALL)
 
 

@@ -28,8 +28,9 @@ file runs that file).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
+
+from checker.lazy_patterns import lazy_compile
 
 RUNS = "runs"
 INERT = "inert"
@@ -80,7 +81,7 @@ _INERT = STORES | frozenset({
     "tj-actions/changed-files",
 })
 #: A github-script `script:` that loads a file of the workspace.
-_LOADS = re.compile(
+_LOADS = lazy_compile(
     r"\b(?:require|import)\s*\(\s*(?:['\"`]\.{1,2}/|`\$\{\s*process\.env\.GITHUB_WORKSPACE"
     r"|[^)]*github\.workspace)")
 

@@ -35,12 +35,12 @@ zizmor's `template-injection` (https://docs.zizmor.sh/audits/#template-injection
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Sequence
 from dataclasses import replace
 
 from yaml.nodes import MappingNode, Node
 
+from checker.lazy_patterns import lazy_compile
 from checker.model import IdentityObject, Location
 from checker.parsers.github_keys import trigger_lines
 from checker.safeyaml import get, items, line_of, scalar, sequence
@@ -56,7 +56,7 @@ from checker.secrets.facets import facet
 
 CALL = "injection_call"
 EXPANSION = "input_injection"
-_INPUT_REF = re.compile(r"(?<![\w.])inputs\.([A-Za-z_][\w-]*)")
+_INPUT_REF = lazy_compile(r"(?<![\w.])inputs\.([A-Za-z_][\w-]*)")
 _ACTION_FILES = ("action.yml", "action.yaml")
 
 

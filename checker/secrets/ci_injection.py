@@ -64,6 +64,7 @@ from dataclasses import replace
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from checker.lazy_patterns import lazy_compile
 from checker.model import IdentityObject, Location
 from checker.parsers.github_keys import trigger_lines
 from checker.safeyaml import get, items, line_of, scalar, sequence
@@ -77,9 +78,9 @@ TYPE = "template_injection"
 OUTSIDER_TRIGGERS = (
     "pull_request_target", "issue_comment", "issues", "discussion", "discussion_comment",
     "pull_request_review", "pull_request_review_comment", "workflow_run", "gollum")
-_EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.S)
+_EXPRESSION = lazy_compile(r"\$\{\{(.*?)\}\}", re.S)
 #: An event object whose text fields its author chose, and the path after it.
-_EVENT_PATH = re.compile(
+_EVENT_PATH = lazy_compile(
     r"github\.event\.(issue|pull_request|comment|review|review_comment|discussion|head_commit"
     r"|workflow_run|pages|commits)((?:\.[\w*-]+|\[[^\]]*\])*)")
 #: The last key of an untrusted path (GitHub's list); `name` only of a git author or
@@ -91,13 +92,13 @@ _GIT_PEOPLE = frozenset({"author", "committer"})
 #: (set by maintainers or GitHub).
 _TRUSTED_PARTS = frozenset({"base", "labels", "label", "user", "milestone", "assignee",
                             "assignees", "requested_reviewers", "sender", "repository"})
-_HEAD_REF = re.compile(r"\bgithub\.head_ref\b")
-_WHOLE = re.compile(
+_HEAD_REF = lazy_compile(r"\bgithub\.head_ref\b")
+_WHOLE = lazy_compile(
     r"toJSON\(\s*github\.event(?:\.(?:issue|pull_request|comment|review|review_comment"
     r"|discussion|head_commit|workflow_run|pages|commits))?\s*\)", re.I)
-_ENV_REF = re.compile(r"\benv\.([A-Za-z_][\w-]*)")
+_ENV_REF = lazy_compile(r"\benv\.([A-Za-z_][\w-]*)")
 #: `matrix.NAME` and `inputs.NAME`: tainted as `matrix.NAME` (`matrix.*`: all of them).
-_CONTEXT_REF = re.compile(r"(?<![\w.])(matrix|inputs)\.([A-Za-z_][\w-]*)")
+_CONTEXT_REF = lazy_compile(r"(?<![\w.])(matrix|inputs)\.([A-Za-z_][\w-]*)")
 #: Actions that run one of their inputs as a script or command (module doc): action -> input.
 SCRIPT_INPUTS = {
     "actions/github-script": "script",  # JavaScript, run by Node
@@ -105,9 +106,9 @@ SCRIPT_INPUTS = {
     "addnab/docker-run-action": "run",  # a shell script, run in the container
     "nick-fields/retry": "command",  # a shell command, run on the runner
 }
-_BOOLEAN_CALL = re.compile(r"(?i)^(?:contains|startsWith|endsWith)\s*\(")
-_COMPARISON = re.compile(r"==|!=|<=|>=|(?<![-=])[<>]")
-_LITERAL = re.compile(r"'(?:[^']|'')*'")
+_BOOLEAN_CALL = lazy_compile(r"(?i)^(?:contains|startsWith|endsWith)\s*\(")
+_COMPARISON = lazy_compile(r"==|!=|<=|>=|(?<![-=])[<>]")
+_LITERAL = lazy_compile(r"'(?:[^']|'')*'")
 
 
 def injections(path: str, root: MappingNode, jobs: Sequence[tuple[str, Node, Node]],

@@ -11,10 +11,9 @@ with what it sets (zizmor's `github-env`, https://docs.zizmor.sh/audits/#github-
 
 from __future__ import annotations
 
-import re
-
 from yaml.nodes import Node, ScalarNode
 
+from checker.lazy_patterns import lazy_compile
 from checker.safeyaml import line_of
 
 #: Commands that read or print but run nothing from the working tree (git and gh included:
@@ -30,13 +29,13 @@ _INERT = frozenset({
 })
 #: Words that run the command after them (`sudo make`, `env X=1 npm test`).
 _PREFIXES = frozenset({"sudo", "env", "time", "nohup", "exec", "command", "xargs", "!"})
-_SEPARATORS = re.compile(r"&&|\|\||;|\|&?|(?<![<>])&(?![>&])")
-_SUBST = re.compile(r"\$\(([^()]*)\)|`([^`]*)`")
-_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
-_REDIRECT_FD = re.compile(r"^\d*[<>]")
-_HEREDOC = re.compile(r"<<-?\s*['\"]?([A-Za-z_]\w*)['\"]?")
-_ASSIGN = re.compile(r"^[A-Za-z_]\w*=")
-_ENV_FILES = re.compile(r"GITHUB_(?:ENV|PATH)\b")
+_SEPARATORS = lazy_compile(r"&&|\|\||;|\|&?|(?<![<>])&(?![>&])")
+_SUBST = lazy_compile(r"\$\(([^()]*)\)|`([^`]*)`")
+_QUOTED = lazy_compile(r"'[^']*'|\"[^\"]*\"")
+_REDIRECT_FD = lazy_compile(r"^\d*[<>]")
+_HEREDOC = lazy_compile(r"<<-?\s*['\"]?([A-Za-z_]\w*)['\"]?")
+_ASSIGN = lazy_compile(r"^[A-Za-z_]\w*=")
+_ENV_FILES = lazy_compile(r"GITHUB_(?:ENV|PATH)\b")
 
 
 def running_command(text: str) -> str | None:

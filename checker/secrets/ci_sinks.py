@@ -15,13 +15,13 @@ zizmor's audits (https://docs.zizmor.sh/audits/), GitLab CI/CD variables securit
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from checker.globs import glob_match
+from checker.lazy_patterns import lazy_compile
 from checker.model import IdentityObject
 from checker.safeyaml import (
     end_line_of,
@@ -39,26 +39,26 @@ from checker.secrets.ci_untrusted import pr_head_runs
 from checker.secrets.facets import facet
 from checker.secrets.hardcoded import COMMENT_ONLY, SECRET_KEY
 
-_GHA_SECRET_EXPR = re.compile(r"\$\{\{\s*secrets\.[A-Za-z_][\w-]*\s*\}\}")
-_TOJSON_SECRETS = re.compile(r"(?i)toJSON\(\s*secrets\s*\)")
-_ECHO = re.compile(r"^\s*(?:-\s+)?(echo|printf)\b")
-_MASK = re.compile(r"::add-mask::")
-_PIPE = re.compile(r"(?<!\|)\|(?!\|)")
-_REDIRECT = re.compile(r"(?<![<>&\d])(>>?|\|\s*tee(?:\s+-a)?)\s*[\"']?([^\s;&|\"'<>]+)")
-_CRED_COMMAND = re.compile(
+_GHA_SECRET_EXPR = lazy_compile(r"\$\{\{\s*secrets\.[A-Za-z_][\w-]*\s*\}\}")
+_TOJSON_SECRETS = lazy_compile(r"(?i)toJSON\(\s*secrets\s*\)")
+_ECHO = lazy_compile(r"^\s*(?:-\s+)?(echo|printf)\b")
+_MASK = lazy_compile(r"::add-mask::")
+_PIPE = lazy_compile(r"(?<!\|)\|(?!\|)")
+_REDIRECT = lazy_compile(r"(?<![<>&\d])(>>?|\|\s*tee(?:\s+-a)?)\s*[\"']?([^\s;&|\"'<>]+)")
+_CRED_COMMAND = lazy_compile(
     r"(create-access-key|get-session-token|assume-role|keys\s+create|print-access-token"
     r"|vault\s+(token\s+create|write|read)|az\s+ad\s+sp\s+credential\s+reset"
     r"|create-service-specific-credential|gh\s+auth\s+token|get-login-password"
     r"|kubectl\b[^;&|#]*?\bcreate\s+token)"
 )
-_KEYS_CREATE_FILE = re.compile(r"keys\s+create\s+([^\s;&|]+)")
-_MINTS = re.compile(r"(create-access-key|keys\s+create|credential\s+reset"
+_KEYS_CREATE_FILE = lazy_compile(r"keys\s+create\s+([^\s;&|]+)")
+_MINTS = lazy_compile(r"(create-access-key|keys\s+create|credential\s+reset"
                     r"|create-service-specific-credential|token\s+create"
                     r"|kubectl\b[^;&|#]*?\bcreate\s+token)")
 #: Command output captured into a variable, not printed: `X=$(...)`, backticks.
-_CAPTURE = re.compile(r"\$\(|`")
+_CAPTURE = lazy_compile(r"\$\(|`")
 _NOT_FILES = frozenset({"/dev/null", "/dev/stderr", "/dev/stdout"})
-_GITHUB_FILES = re.compile(r"GITHUB_(ENV|OUTPUT|STEP_SUMMARY|PATH|STATE)")
+_GITHUB_FILES = lazy_compile(r"GITHUB_(ENV|OUTPUT|STEP_SUMMARY|PATH|STATE)")
 #: Cloud-auth actions that write a credentials file into the workspace (action -> the file, as
 #: a glob), unless told not to (`create_credentials_file: false`): google-github-actions/auth
 #: writes `gha-creds-<random>.json` to `$GITHUB_WORKSPACE` and warns not to upload or package
@@ -68,9 +68,9 @@ _WORKSPACE_PATHS = frozenset({".", "./", "*", "**", "**/*", "${{ github.workspac
                               "${{github.workspace}}", "$GITHUB_WORKSPACE", "$CI_PROJECT_DIR"})
 _GITLAB_SECRET_VARS = frozenset({"CI_JOB_TOKEN", "CI_REGISTRY_PASSWORD", "CI_DEPLOY_PASSWORD",
                                  "CI_JOB_JWT", "CI_JOB_JWT_V2"})
-_VAR_USE = re.compile(r"\$\{?([A-Za-z_]\w*)\}?")
+_VAR_USE = lazy_compile(r"\$\{?([A-Za-z_]\w*)\}?")
 #: `${{ inputs.X }}` in a composite action; a secret-named input X is kept as `inputs.X`.
-_INPUT_EXPR = re.compile(r"\$\{\{\s*inputs\.([A-Za-z_][\w-]*)\s*\}\}")
+_INPUT_EXPR = lazy_compile(r"\$\{\{\s*inputs\.([A-Za-z_][\w-]*)\s*\}\}")
 
 
 @dataclass(frozen=True)
@@ -122,14 +122,14 @@ def _uses_secret(text: str, names: set[str], secret_named: bool = False) -> bool
 #: recognises and print it (`echo $TOKEN | base64`): the masked value reaches the log encoded.
 #: GitHub: "a transformed secret is not masked"
 #: (https://docs.github.com/en/actions/security-for-github-actions/security-guides/using-secrets-in-github-actions#redacting-secrets-from-workflow-run-logs).
-_ENCODERS = re.compile(
+_ENCODERS = lazy_compile(
     r"^\s*(?:base64|base32|basenc|xxd|od|hexdump|rev|openssl\s+(?:base64|enc)|gzip\s+-c|tr\b"
     r"|sed\b|awk\b|cut\b|fold\b|iconv\b)"
 )
 #: A whole-environment dump: `printenv`, `env` or `export -p`/`set` alone (or piped on to
 #: another command that prints), which lists every secret bound in the step's environment.
-_ENV_DUMP = re.compile(r"^\s*(?:-\s+)?(?:printenv|env|export\s+-p|set)\s*(?:$|\||;|&&)")
-_PRINTENV_VAR = re.compile(r"^\s*(?:-\s+)?printenv\s+([A-Za-z_]\w*)\s*$")
+_ENV_DUMP = lazy_compile(r"^\s*(?:-\s+)?(?:printenv|env|export\s+-p|set)\s*(?:$|\||;|&&)")
+_PRINTENV_VAR = lazy_compile(r"^\s*(?:-\s+)?printenv\s+([A-Za-z_]\w*)\s*$")
 
 
 def _echo_lines(script: list[_ScriptLine], names: set[str], dump_secrets: bool = False,

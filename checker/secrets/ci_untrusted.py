@@ -69,6 +69,7 @@ from dataclasses import dataclass, replace
 
 from yaml.nodes import MappingNode, Node
 
+from checker.lazy_patterns import lazy_compile
 from checker.model import IdentityObject, Location
 from checker.parsers.github_keys import trigger_lines
 from checker.safeyaml import get, items, line_of, scalar, sequence
@@ -82,20 +83,20 @@ TYPE = "pr_head_code"
 TRIGGERS = ("pull_request_target", "workflow_run", "issue_comment")
 #: An expression or ref naming the pull request's code (head commit, branch, fork, merge ref),
 #: or its diff (`diff_url`, `patch_url`, `.../pull/N.diff`: applied, it is the same code).
-_HEAD = re.compile(
+_HEAD = lazy_compile(
     r"github\.event\.pull_request\.(?:head\.[\w.]+|merge_commit_sha)|github\.head_ref"
     r"|github\.event\.workflow_run\.(?:head_sha|head_branch|head_repository\.[\w.]+)"
     r"|github\.event\.(?:issue\.)?pull_request\.(?:diff_url|patch_url)\b"
     r"|GITHUB_HEAD_REF|refs/pull/\S+"
     r"|(?<![\w/])pull/(?:\$\{\{[^}]*\}\}|[^\s/]+)/(?:head|merge)\b"
     r"|/pull/(?:\$\{\{[^}]*\}\}|[^\s/.]+)\.(?:diff|patch)\b")
-_DIFF = re.compile(r"diff_url|patch_url|\.(?:diff|patch)\b")
+_DIFF = lazy_compile(r"diff_url|patch_url|\.(?:diff|patch)\b")
 #: Conditions under which a job runs no stranger's code, each a whole `&&` conjunct of its
 #: `if:` (`_required`): the pull request comes from the base repository itself, whose authors
 #: can push to it anyway (`head.repo.full_name == github.repository`, either side;
 #: `head.repo.fork == false`, `!head.repo.fork`), or it is merged (its code is on the base
 #: branch: `github.event.pull_request.merged == true`).
-_TRUSTED = re.compile(
+_TRUSTED = lazy_compile(
     r"github\.event\.pull_request\.head\.repo\.full_name\s*==\s*github\.repository"
     r"|github\.repository\s*==\s*github\.event\.pull_request\.head\.repo\.full_name"
     r"|github\.event\.pull_request\.head\.repo\.fork\s*==\s*false"
@@ -105,31 +106,31 @@ _TRUSTED = re.compile(
 #: triggered a `workflow_run` workflow (a fork's pull request run writes what it likes there):
 #: https://github.com/actions/download-artifact#download-artifacts-from-other-workflow-runs-or-repositories
 _ARTIFACT_ACTIONS = frozenset({"actions/download-artifact", "dawidd6/action-download-artifact"})
-_FOREIGN_RUN = re.compile(r"github\.event\.workflow_run\.(?:id|run_id)\b")
-_GIT_GET = re.compile(
+_FOREIGN_RUN = lazy_compile(r"github\.event\.workflow_run\.(?:id|run_id)\b")
+_GIT_GET = lazy_compile(
     r"\bgit\s+(?:-C\s+\S+\s+)?(?:fetch|checkout|pull|switch|clone|reset|merge|worktree\s+add)\b")
-_GH_CHECKOUT = re.compile(r"\bgh\s+pr\s+checkout\b")
+_GH_CHECKOUT = lazy_compile(r"\bgh\s+pr\s+checkout\b")
 #: `gh pr diff` prints the pull request's diff (not with `--name-only`: only the file names).
-_GH_DIFF = re.compile(r"\bgh\s+pr\s+diff\b(?![^|;&]*--name-only)")
+_GH_DIFF = lazy_compile(r"\bgh\s+pr\s+diff\b(?![^|;&]*--name-only)")
 #: Commands that download a URL (curl, wget, `gh api`, PowerShell's web cmdlets), and the
 #: options that make one send rather than fetch (a POST of a commit status naming the head
 #: fetches nothing): curl's data and form options and a method other than GET, wget's
 #: `--post-*`/`--body-*`/`--method`, `gh api`'s fields (`-f`, `-F`, `--input`; they make it a
 #: POST), PowerShell's `-Method`/`-Body`.
-_DOWNLOAD = re.compile(
+_DOWNLOAD = lazy_compile(
     r"(?<![\w-])(?:curl|wget|gh\s+api|Invoke-WebRequest|Invoke-RestMethod|iwr|irm)(?![\w-])")
-_SENDS = re.compile(
+_SENDS = lazy_compile(
     r"\s(?:-X\s*|--request[\s=]|--method[\s=]|-Method\s+)['\"]?(?!GET\b|Get\b)[A-Za-z]"
     r"|\s(?:-d|--data[\w-]*|-F|--form[\w-]*|--json|-T|--upload-file|--post-data|--post-file"
     r"|--body-data|--body-file|--field|--raw-field|--input|-Body)(?=[\s=]|$)")
-_GH_FIELD = re.compile(r"\bgh\s+api\b.*\s-f(?=\s)")
+_GH_FIELD = lazy_compile(r"\bgh\s+api\b.*\s-f(?=\s)")
 #: The REST API's pull request (`/repos/o/r/pulls/N`) asked for as a diff or patch, by a
 #: `.diff`/`.patch` suffix or its media type: the same code as the head, once applied
 #: (https://docs.github.com/en/rest/pulls/pulls#get-a-pull-request, "custom media types").
-_API_PULL = re.compile(r"pulls/(?:\$\{\{[^}]*\}\}|\$\{?\w+\}?|\d+)(\.(?:diff|patch))?(?![\w/])")
-_DIFF_MEDIA = re.compile(r"application/vnd\.github(?:\.v3)?\.(?:diff|patch)")
-_ENV_EXPR = re.compile(r"\$\{\{\s*env\.([A-Za-z_]\w*)\s*\}\}")
-_VAR = re.compile(r"\$\{?([A-Za-z_]\w*)")
+_API_PULL = lazy_compile(r"pulls/(?:\$\{\{[^}]*\}\}|\$\{?\w+\}?|\d+)(\.(?:diff|patch))?(?![\w/])")
+_DIFF_MEDIA = lazy_compile(r"application/vnd\.github(?:\.v3)?\.(?:diff|patch)")
+_ENV_EXPR = lazy_compile(r"\$\{\{\s*env\.([A-Za-z_]\w*)\s*\}\}")
+_VAR = lazy_compile(r"\$\{?([A-Za-z_]\w*)")
 #: Actions that build or run the checked-out project (lower-cased `uses:` without `@ref`):
 #: CodeQL's autobuild runs the repository's build system
 #: (https://docs.github.com/en/code-security/code-scanning/creating-an-advanced-setup-for-code-scanning/codeql-code-scanning-for-compiled-languages#about-autobuild),
@@ -148,9 +149,9 @@ _DIR_INPUTS = frozenset({
 #: A value that is the workspace or a path in it (`.`, `./app`, `${{ github.workspace }}/x`,
 #: `$GITHUB_WORKSPACE`), and a relative path (not absolute, home, URL, expression or git
 #: context such as `{{defaultContext}}`).
-_WORKSPACE = re.compile(
+_WORKSPACE = lazy_compile(
     r"\.(?:/|$)|\$\{\{\s*github\.workspace\s*\}\}|\$\{?GITHUB_WORKSPACE\b")
-_RELATIVE = re.compile(r"[\w.][\w./-]*")
+_RELATIVE = lazy_compile(r"[\w.][\w./-]*")
 
 
 @dataclass(frozen=True)

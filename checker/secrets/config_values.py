@@ -29,18 +29,18 @@ other secrets), so a real value is a `Hit` and `changeme` is not.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 
+from checker.lazy_patterns import lazy_compile
 from checker.secrets.hardcoded import COMMENT_ONLY, Hit, find_hardcoded, keyed_value
 
 #: An `environment:` or `env:` key (quoted or not, maybe a sequence item), and what follows it.
-_ENV_KEY = re.compile(
+_ENV_KEY = lazy_compile(
     r"""(?i)^(?P<indent>[ \t]*(?:-[ \t]+)?)["']?(?:environment|env)["']?[ \t]*:(?P<rest>.*)$""")
 #: The file names of `netrc_hits` (`_netrc` on Windows).
 NETRC_NAMES = frozenset({".netrc", "_netrc"})
-_NETRC_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|\S+')
+_NETRC_TOKEN = lazy_compile(r'"(?:[^"\\]|\\.)*"|\S+')
 
 
 def yaml_path(path: str) -> bool:
@@ -51,7 +51,7 @@ def yaml_path(path: str) -> bool:
 #: The file names of `ini_path`: INI by suffix, and INI credential files by name.
 INI_SUFFIXES = (".ini", ".cfg", ".conf")
 INI_NAMES = frozenset({".pypirc", ".s3cfg", ".boto"})
-_INI_COMMENT = re.compile(r"^([ \t]*);")
+_INI_COMMENT = lazy_compile(r"^([ \t]*);")
 
 
 def ini_path(path: str) -> bool:

@@ -34,6 +34,7 @@ import re
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 
+from checker.lazy_patterns import lazy_compile
 from checker.secrets.hardcoded import COMMENT_ONLY, Hit, keyed_value
 from checker.secrets.htpasswd import htpasswd_hit, htpasswd_path
 
@@ -43,26 +44,26 @@ PGPASS_NAMES = frozenset({".pgpass", "pgpass", "pgpass.conf"})
 MAVEN_SETTINGS = frozenset({"settings.xml"})
 #: A password element, with a namespace prefix (`<m:password>`), a CDATA section, or a Maven
 #: property whose name ends in one (`<gpg.passphrase>`, `<sonar.token>`).
-_XML_SECRET = re.compile(
+_XML_SECRET = lazy_compile(
     r"<((?:[\w-]+:)?[\w.-]*(?:password|passphrase|token|secret))>\s*"
     r"(?:<!\[CDATA\[(.*?)\]\]>|([^<]*?))\s*</\1>", re.IGNORECASE)
 #: nginx `set $api_token "value";` (https://nginx.org/en/docs/http/ngx_http_rewrite_module.html#set).
-_NGINX_SET = re.compile(r"""^\s*set\s+\$(?P<key>\w+)\s+(?P<value>"[^"]*"|'[^']*'|[^\s;]+)""")
+_NGINX_SET = lazy_compile(r"""^\s*set\s+\$(?P<key>\w+)\s+(?P<value>"[^"]*"|'[^']*'|[^\s;]+)""")
 #: An HTTP `Authorization` header written as a directive (`proxy_set_header Authorization
 #: "Bearer <token>";` in nginx, https://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_set_header)
 #: or `-H "Authorization: Bearer <token>"`: the scheme and the credential.
-_AUTH_DIRECTIVE = re.compile(
+_AUTH_DIRECTIVE = lazy_compile(
     r"""(?i)\b(?P<key>(?:proxy-)?authorization)["']?\s*:?\s*["']?"""
     r"""(?P<scheme>bearer|token|basic)\s+(?P<value>[^"'\s;]+)""")
-_CONNECTION_PASSWORD = re.compile(
+_CONNECTION_PASSWORD = lazy_compile(
     r"""(?i)(?:^|[;"'\s])(?:password|pwd)\s*=\s*(?P<value>[^;"'\r\n]+)""")
 
 #: rclone's config file, and its keys that hold an obscured password.
 RCLONE_CONFIG = frozenset({"rclone.conf"})
-_RCLONE_PASSWORD = re.compile(r"^\s*(?P<key>pass|password2|key_file_pass)\s*=\s*(?P<value>\S+)")
-_RCLONE_TOKEN = re.compile(r'"(?P<key>access_token|refresh_token)"\s*:\s*"(?P<value>[^"]+)"')
+_RCLONE_PASSWORD = lazy_compile(r"^\s*(?P<key>pass|password2|key_file_pass)\s*=\s*(?P<value>\S+)")
+_RCLONE_TOKEN = lazy_compile(r'"(?P<key>access_token|refresh_token)"\s*:\s*"(?P<value>[^"]+)"')
 
-_CONNECTION_KEY = re.compile(
+_CONNECTION_KEY = lazy_compile(
     r"""(?i)(?:^|[;"'\s])(?P<key>SharedAccessKey)\s*=\s*(?P<value>[^;"'\r\n]+)""")
 
 

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from checker.lazy_patterns import lazy_compile
 from checker.secrets.plugin_table import TABLE
 
 
@@ -32,10 +33,10 @@ class OwnDetector:
 OWN_DETECTORS: tuple[OwnDetector, ...] = (
     # Google API keys: `AIza` and 35 characters of [0-9A-Za-z_-]
     # (https://cloud.google.com/docs/authentication/api-keys).
-    OwnDetector("Google API Key", (re.compile(r"AIza[0-9A-Za-z_\-]{35}"),)),
+    OwnDetector("Google API Key", (lazy_compile(r"AIza[0-9A-Za-z_\-]{35}"),)),
     # Microsoft Teams incoming-webhook URLs: whoever holds the URL can post to the channel
     # (https://learn.microsoft.com/en-us/microsoftteams/platform/webhooks-and-connectors/how-to/add-incoming-webhook).
-    OwnDetector("Microsoft Teams Webhook", (re.compile(
+    OwnDetector("Microsoft Teams Webhook", (lazy_compile(
         r"https://[\w-]+\.webhook\.office\.com/webhookb2/[0-9a-f-]{36}@[0-9a-f-]{36}"
         r"/IncomingWebhook/[0-9a-f]{32}/[0-9a-f-]{36}", re.IGNORECASE),)),
 )
@@ -46,7 +47,7 @@ OWN_DETECTORS: tuple[OwnDetector, ...] = (
 #: a part every match of that plugin's `denylist` must contain (detect-secrets 1.5 patterns;
 #: `tests/test_secrets_gate.py` checks each generated match of each plugin pattern against it
 #: and, over the corpus and the secret fixtures, that gating loses no finding).
-_PLUGIN_GATE = re.compile(
+_PLUGIN_GATE = lazy_compile(
     r"A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA"  # AWS access key id
     r"|(?i:aws.{0,20}?(?:key|pwd|pw|password|pass|token).{0,20}?['\"][0-9a-zA-Z/+]{40}['\"])"
     # (the AWS secret-key pattern itself: a bare 40-character run is as common as a commit SHA)

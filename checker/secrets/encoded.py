@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from dataclasses import dataclass
 
+from checker.lazy_patterns import lazy_compile
 from checker.secrets.detectors import may_hold_plugin_secret, plugin_values, plugins
 from checker.secrets.pem import placeholder_block
 
@@ -29,7 +29,7 @@ def plugin_placeholder(value: str) -> bool:
 
 
 #: A base64 run worth decoding: long enough to hold a token once decoded.
-_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}")
+_BASE64_RUN = lazy_compile(r"[A-Za-z0-9+/]{24,}={0,2}")
 #: How deep `_decoded_hits` follows base64 inside decoded text (a `.dockerconfigjson` value is
 #: base64 of JSON whose `auth` is base64 of `user:token`).
 _DECODE_DEPTH = 3
@@ -72,7 +72,7 @@ def decoded_secrets(line: str) -> list[Decoded]:
 
 #: A Docker registry config's `auths` entry credential (JSON, or a YAML flow mapping): base64
 #: of `user:password` (the docs URL in the module docstring).
-_DOCKER_AUTH = re.compile(r"""["']?\bauth["']?\s*:\s*["']?([A-Za-z0-9+/]{8,}={0,2})["']?""")
+_DOCKER_AUTH = lazy_compile(r"""["']?\bauth["']?\s*:\s*["']?([A-Za-z0-9+/]{8,}={0,2})["']?""")
 #: The detector name of a Docker registry credential.
 DOCKER_AUTH = "Docker Registry Auth"
 

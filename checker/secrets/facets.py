@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from checker.lazy_patterns import lazy_compile
 from checker.model import IdentityObject, Location
 from checker.secrets.hardcoded import Hit
 
@@ -65,7 +66,7 @@ def facet(path: str, type_: str, kind: str, platform: str, address: str, start: 
 
 #: The top-level `"resources"` key of a state file (state format v4 writes it at two spaces),
 #: where the managed resources' attribute values start.
-_STATE_RESOURCES = re.compile(r'^ {0,2}"resources"\s*:')
+_STATE_RESOURCES = lazy_compile(r'^ {0,2}"resources"\s*:')
 
 
 def state_object(path: str, lines: list[str]) -> IdentityObject:

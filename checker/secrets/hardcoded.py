@@ -16,11 +16,11 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-import re
 from collections import Counter
 from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
+from checker.lazy_patterns import lazy_compile
 from checker.parsers.url_params import query_pairs
 from checker.policy.placeholders import documented_example, placeholder_word, shell_default
 from checker.secrets.detectors import may_hold_plugin_secret, plugin_values, plugins
@@ -40,7 +40,7 @@ MIN_ENTROPY = 3.0
 LONG_LENGTH = 16
 MIN_LONG_ENTROPY = 2.0
 
-SECRET_KEY = re.compile(
+SECRET_KEY = lazy_compile(
     r"(?i)(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|private[_-]?key|privatekey"
     r"|secret[_-]?key|access[_-]?key|client[_-]?secret|credentials?|auth[_-]?key|token[_-]?key)$"
 )
@@ -48,51 +48,51 @@ SECRET_KEY = re.compile(
 #: password, however weak (`root`, `hackme` are exactly the passwords attackers try first).
 MIN_PASSWORD_LENGTH = 4
 #: `key: value`, `key = "value"`, `"key": "value"`, `KEY=value` (env / shell).
-_KV = re.compile(
+_KV = lazy_compile(
     r"""(?P<kq>["']?)(?P<key>[A-Za-z_][\w.\-]*)(?P=kq)\s*(?P<op>:|=)\s*"""
     r"""(?P<val>"(?:[^"\\]|\\.)*"|'[^']*'|[^\s"',;}\]#]+)"""
 )
 #: An index expression (`var.list[0]`, `local.m["k"]`): a reference only when unquoted; inside
 #: quotes (`"F-oS9[DSF"`) `[` is a literal character of the value.
-_INDEX = re.compile(r"\w\[")
+_INDEX = lazy_compile(r"\w\[")
 #: Keys that name a setting about a password rather than the password itself.
-_SETTING_KEY = re.compile(
+_SETTING_KEY = lazy_compile(
     r"(?i)^(update|has|allow|allows|change|require|requires|reset|enable|use|manage|generate"
     r"|min|max|show|hide|no|skip|force|rotate|is)[_-]?\w*(password|token|secret)$"
 )
 #: `- name: DB_PASSWORD` then `value: ...` (Kubernetes/compose env lists), the same in JSON
 #: (`"name": "DB_PASSWORD",` then `"value": "..."`: ECS container definitions), and a YAML key
 #: with no value of its own whose next line is `value: ...` (`proxy-password:` / `  value: x`).
-_ENV_NAME = re.compile(
+_ENV_NAME = lazy_compile(
     r"""^\s*-?\s*(?:["']?name["']?\s*:\s*["']?(?P<name>[A-Za-z_][\w.-]*)["']?\s*,?"""
     r"""|["']?(?P<parent>[A-Za-z_][\w.-]*)["']?\s*:)\s*$"""
 )
-_ENV_VALUE = re.compile(r"""^\s*["']?value["']?\s*:\s*("[^"]*"|'[^']*'|\S+?)\s*,?\s*$""")
+_ENV_VALUE = lazy_compile(r"""^\s*["']?value["']?\s*:\s*("[^"]*"|'[^']*'|\S+?)\s*,?\s*$""")
 #: A Terraform `variable "NAME" {` block header: its `default = "..."` is keyed by NAME
 #: (`variable "db_password" { default = "..." }` holds a password although the key is `default`).
-_TF_VARIABLE = re.compile(r"""^\s*variable\s+"(?P<name>[A-Za-z_][\w-]*)"\s*\{""")
-_TF_DEFAULT = re.compile(
+_TF_VARIABLE = lazy_compile(r"""^\s*variable\s+"(?P<name>[A-Za-z_][\w-]*)"\s*\{""")
+_TF_DEFAULT = lazy_compile(
     r"""^\s*default\s*=\s*(?P<val>"(?:[^"\\]|\\.)*")\s*\}?\s*(?:#.*|//.*)?$"""
 )
-_TF_BLOCK_END = re.compile(r"^\}")
-_NAME_CHARS = re.compile(r"[^A-Za-z0-9]")
+_TF_BLOCK_END = lazy_compile(r"^\}")
+_NAME_CHARS = lazy_compile(r"[^A-Za-z0-9]")
 #: A resource name: lower-case words joined by `-`, `_` and `.`, at least one `-` or `_`
 #: (`keycloak-tls`, `wordpress.local-tls`, `secops-feeds-api-key`, `access_token`).
 #: Generated tokens and keys are never dictionary words joined by dashes, so under a
 #: secret/token/key-named key (`tlsSecret`, `*_secret_key`) such a value names a Secret or
 #: a secret-manager entry; under a password-named key it may be a passphrase and is kept.
-_SLUG = re.compile(r"^[a-z]+(?:[-_.][a-z]+)*[-_][a-z]+(?:[-_.][a-z]+)*$")
+_SLUG = lazy_compile(r"^[a-z]+(?:[-_.][a-z]+)*[-_][a-z]+(?:[-_.][a-z]+)*$")
 
-_BOOLEANISH = re.compile(r"(?i)^(true|false|yes|no|on|off|null|none|nil|~|\d+(\.\d+)?)$")
-_PATHLIKE = re.compile(r"^(/|\./|\.\./|~/|[A-Za-z]:\\)|\.(pem|key|crt|json|txt|p12|pfx|jks|env)$")
-_BASE64 = re.compile(r"^[A-Za-z0-9+/]{6,}={0,2}$")
+_BOOLEANISH = lazy_compile(r"(?i)^(true|false|yes|no|on|off|null|none|nil|~|\d+(\.\d+)?)$")
+_PATHLIKE = lazy_compile(r"^(/|\./|\.\./|~/|[A-Za-z]:\\)|\.(pem|key|crt|json|txt|p12|pfx|jks|env)$")
+_BASE64 = lazy_compile(r"^[A-Za-z0-9+/]{6,}={0,2}$")
 #: The detector name of a literal under a credential-named key.
 _KEYED = "credential-named key"
 #: detect-secrets' private-key plugin: its hit on a PEM header whose body is a placeholder
 #: (`<private-key>`, `...`) is dropped (`checker.secrets.pem.placeholder_block`).
 _PRIVATE_KEY = "Private Key"
 #: A line that is only a comment (YAML/shell `#`, HCL `//`).
-COMMENT_ONLY = re.compile(r"^\s*(#|//)")
+COMMENT_ONLY = lazy_compile(r"^\s*(#|//)")
 
 
 @dataclass(frozen=True)
@@ -260,7 +260,7 @@ def _plugin_hits(number: int, line: str) -> tuple[list[Hit], frozenset[str]]:
 #: Every key `_keyed_hit` accepts contains one of these (the words of `SECRET_KEY`, the
 #: password names of `is_password_key`, and `Authorization`): a line without any has no keyed
 #: hit, and is not split into pairs (most lines of a file).
-_KEY_WORDS = re.compile(r"(?i)pass|pwd|secret|token|key|credential|authorization")
+_KEY_WORDS = lazy_compile(r"(?i)pass|pwd|secret|token|key|credential|authorization")
 
 
 def _keyed_hits(number: int, line: str, matched: Set[str] = frozenset(),
@@ -291,7 +291,7 @@ def _keyed_hits(number: int, line: str, matched: Set[str] = frozenset(),
 
 
 #: What may follow a literal on its line: a comment, a separator, a closing bracket.
-_AFTER_LITERAL = re.compile(r"""^\s*(?:$|#|//|,|;|\}|\]|\))""")
+_AFTER_LITERAL = lazy_compile(r"""^\s*(?:$|#|//|,|;|\}|\]|\))""")
 
 
 def _continues(rest: str, op: str, raw: str) -> bool:
@@ -333,15 +333,15 @@ def _unquote(raw: str) -> str:
 _HCL_TYPE_WORDS = frozenset({"string", "number", "bool", "any"})
 #: An unquoted value that opens a composite literal or a block (`&v1.Secret{`,
 #: `esv1.ConjurAPIKey{`): code, not a literal.
-_CODE = re.compile(r"^&?[A-Za-z_][\w.]*\{$")
+_CODE = lazy_compile(r"^&?[A-Za-z_][\w.]*\{$")
 
 
 #: An HTTP `Authorization` (or `Proxy-Authorization`) header key, and its value's scheme and
 #: credential (RFC 9110 section 11.6.2, https://www.rfc-editor.org/rfc/rfc9110#section-11.6.2;
 #: `Bearer`, RFC 6750 section 2.1, https://www.rfc-editor.org/rfc/rfc6750#section-2.1): an MCP
 #: server's `headers` (`"Authorization": "Bearer <token>"`) carry the token itself.
-_AUTH_HEADER = re.compile(r"(?i)^(?:proxy[_-])?authorization$")
-_AUTH_VALUE = re.compile(r"(?i)^(?:bearer|basic|token|bot|apikey)\s+(?P<credential>\S+)$")
+_AUTH_HEADER = lazy_compile(r"(?i)^(?:proxy[_-])?authorization$")
+_AUTH_VALUE = lazy_compile(r"(?i)^(?:bearer|basic|token|bot|apikey)\s+(?P<credential>\S+)$")
 
 
 def _keyed_hit(number: int, key: str, raw: str, value: str, template: bool = False) -> Hit | None:

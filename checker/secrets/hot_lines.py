@@ -21,11 +21,13 @@ from __future__ import annotations
 import bisect
 import re
 
+from checker.lazy_patterns import lazy_compile
+
 #: The plugin gate (`detectors._PLUGIN_GATE`) cut into patterns that each begin with a literal
 #: (or test a literal first, then look behind it), as (pattern, run on the lower-cased text).
 #: Each matches wherever its alternative of the gate does, or more often.
 _GATE_PARTS: tuple[tuple[re.Pattern[str], bool], ...] = tuple(
-    (re.compile(pattern), lowered) for pattern, lowered in (
+    (lazy_compile(pattern), lowered) for pattern, lowered in (
         ("A3T[A-Z0-9]", False), ("ABIA", False), ("ACCA", False), ("AKIA", False),
         ("ASIA", False),
         (r"""aws.{0,20}?(?:key|pwd|pw|password|pass|token).{0,20}?['"][0-9a-z/+]{40}['"]""",
@@ -50,10 +52,10 @@ _GATE_PARTS: tuple[tuple[re.Pattern[str], bool], ...] = tuple(
     )
 )
 #: `hardcoded._KEY_WORDS`, on the lower-cased text.
-_KEY_WORDS = re.compile("pass|pwd|secret|token|key|credential|authorization")
+_KEY_WORDS = lazy_compile("pass|pwd|secret|token|key|credential|authorization")
 #: `encoded._BASE64_RUN` and the literal every `encoded._DOCKER_AUTH` match holds.
-_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{24,}")
-_DOCKER_AUTH = re.compile("auth")
+_BASE64_RUN = lazy_compile(r"[A-Za-z0-9+/]{24,}")
+_DOCKER_AUTH = lazy_compile("auth")
 
 
 def _line_starts(text: str) -> list[int]:

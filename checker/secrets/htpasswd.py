@@ -19,9 +19,9 @@ no randomness in its digest (`$apr1$xxxxxxxx$xxxx...`) is not one.
 
 from __future__ import annotations
 
-import re
 from pathlib import PurePosixPath
 
+from checker.lazy_patterns import lazy_compile
 from checker.secrets.hardcoded import MIN_ENTROPY, Hit, entropy, is_placeholder, keyed_value
 from checker.secrets.redact import redact
 
@@ -30,16 +30,16 @@ HTPASSWD_NAMES = frozenset({".htpasswd", "htpasswd"})
 HTPASSWD_SUFFIX = ".htpasswd"
 #: The detector name of an entry (`Hit.detector`).
 DETECTOR = "htpasswd password hash"
-_ENTRY = re.compile(r"^(?P<user>[^:#\s][^:]*):(?P<field>[^:\s]*)(?::.*)?$")
+_ENTRY = lazy_compile(r"^(?P<user>[^:#\s][^:]*):(?P<field>[^:\s]*)(?::.*)?$")
 _B64 = r"[A-Za-z0-9+/]"
 _CRYPT64 = r"[./0-9A-Za-z]"
 #: Each documented hash format; the `digest` group is what must be random.
 _HASHES = (
-    re.compile(rf"^\$2[abxy]?\$\d\d\$(?P<digest>{_CRYPT64}{{53}})$"),
-    re.compile(rf"^\$(?:apr1|1)\${_CRYPT64}{{1,8}}\$(?P<digest>{_CRYPT64}{{22}})$"),
-    re.compile(rf"^\$[56]\$(?:rounds=\d+\$)?{_CRYPT64}{{1,16}}\$(?P<digest>{_CRYPT64}{{43,86}})$"),
-    re.compile(rf"^\{{S?SHA\}}(?P<digest>{_B64}{{27,}}={{0,2}})$"),
-    re.compile(rf"^(?P<digest>{_CRYPT64}{{13}})$"),
+    lazy_compile(rf"^\$2[abxy]?\$\d\d\$(?P<digest>{_CRYPT64}{{53}})$"),
+    lazy_compile(rf"^\$(?:apr1|1)\${_CRYPT64}{{1,8}}\$(?P<digest>{_CRYPT64}{{22}})$"),
+    lazy_compile(rf"^\$[56]\$(?:rounds=\d+\$)?{_CRYPT64}{{1,16}}\$(?P<digest>{_CRYPT64}{{43,86}})$"),
+    lazy_compile(rf"^\{{S?SHA\}}(?P<digest>{_B64}{{27,}}={{0,2}})$"),
+    lazy_compile(rf"^(?P<digest>{_CRYPT64}{{13}})$"),
 )
 _PLAIN = "{PLAIN}"
 _LOCKED = frozenset({"", "*", "!", "!!", "x"})

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import re
 
+from checker.lazy_patterns import lazy_compile
+
 #: Keys that end in a password word. Under any password-named key, a literal of
 #: `hardcoded.MIN_PASSWORD_LENGTH` characters is a hardcoded password, however weak.
-_PASSWORD_KEY = re.compile(r"(?i)(?:password|passwd|pwd)$")
+_PASSWORD_KEY = lazy_compile(r"(?i)(?:password|passwd|pwd)$")
 #: A name component that says password (`DB_PASS`, `DB_PASS_BD_2`, `smtp-pwd-ro`): the key is
 #: split on `_`, `-`, `.`; `pass` counts only after another component (`pass_through`,
 #: `pass_host_header` are settings; a lone `PASS:` is mostly prose), and what follows it may
 #: only be short qualifiers (`bd`, `2`, `rw`, `v2`), never a metadata word
 #: (`_PASSWORD_QUALIFIER_NOT`).
 _PASSWORD_PART = frozenset({"password", "passwd", "pwd", "pass"})
-_PASSWORD_QUALIFIER = re.compile(r"(?i)^[a-z0-9]{1,3}$")
+_PASSWORD_QUALIFIER = lazy_compile(r"(?i)^[a-z0-9]{1,3}$")
 _PASSWORD_QUALIFIER_NOT = frozenset({"len", "min", "max", "env", "url", "uri", "id", "arn", "ttl",
                                      "age", "ref", "key", "set", "cmd", "var", "md5", "sha"})
 

@@ -13,17 +13,17 @@ reach is kept as a key (fail closed). Source: https://www.rfc-editor.org/rfc/rfc
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
+from checker.lazy_patterns import lazy_compile
 from checker.policy.placeholders import encoded_material
 
 #: How far below its header a block's END line is looked for.
 MAX_BLOCK_LINES = 200
-_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
-_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
+_BEGIN = lazy_compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
+_END = lazy_compile(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
 #: Escaped line breaks inside a quoted string (`\n`, `\r`, `\\n`).
-_ESCAPES = re.compile(r"\\+[nr]")
+_ESCAPES = lazy_compile(r"\\+[nr]")
 
 
 def _block(lines: Sequence[str], index: int) -> str | None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
-_ENCRYPTED_KEY = re.compile(r"^(\s*)encryptedData\s*:\s*$")
+from checker.lazy_patterns import lazy_compile
+
+_ENCRYPTED_KEY = lazy_compile(r"^(\s*)encryptedData\s*:\s*$")
 
 
 def encrypted_lines(lines: Sequence[str]) -> frozenset[int]:

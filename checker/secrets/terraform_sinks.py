@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from checker.lazy_patterns import lazy_compile
 from checker.model import IdentityObject
 from checker.secrets.facets import facet
 
@@ -29,25 +30,27 @@ if TYPE_CHECKING:
     from checker.parsers.terraform import LoadedHcl
 
 #: Attributes of Terraform resources that hold secret material (by name).
-_SECRET_ATTR = re.compile(
+_SECRET_ATTR = lazy_compile(
     r"(?i)^(private_key\w*|\w*password\w*|\w*secret(?:_string|_binary|_access_key|_value|_id)?"
     r"|token|\w+_token|kube_?config\w*|\w*connection_string\w*|\w*access_key|key_material"
     r"|client_key|client_certificate_key|encrypted_secret|ses_smtp_password_v4)$"
 )
-_SECRET_ATTR_EXCLUDED = re.compile(r"(?i)(_arn|_name|_length|_version|_ids?_?|_count|_type)$")
-_TF_REF = re.compile(r"(?<![\w.])(?:(data)\.)?([a-z][a-z0-9_]*)\.([A-Za-z_][\w-]*)\.([A-Za-z_]\w*)")
+_SECRET_ATTR_EXCLUDED = lazy_compile(r"(?i)(_arn|_name|_length|_version|_ids?_?|_count|_type)$")
+_TF_REF = lazy_compile(
+    r"(?<![\w.])(?:(data)\.)?([a-z][a-z0-9_]*)\.([A-Za-z_][\w-]*)\.([A-Za-z_]\w*)"
+)
 _ROTATION_ATTRS = ("keepers", "rotation_rules", "rotation_triggers", "rotate_when_changed",
                    "rotation_days", "rotation_period", "rotation_lambda_arn")
 _LOCAL_FILE_TYPES = ("local_file", "local_sensitive_file")
 #: A shell command that writes to a file: a redirection or `tee`.
-_WRITES_FILE = re.compile(r"(?<![<>&\d])>>?\s*[^\s&]|\|\s*tee\b")
-_LOCAL_REF = re.compile(r"(?<![\w.])local\.([A-Za-z_][\w-]*)")
+_WRITES_FILE = lazy_compile(r"(?<![<>&\d])>>?\s*[^\s&]|\|\s*tee\b")
+_LOCAL_REF = lazy_compile(r"(?<![\w.])local\.([A-Za-z_][\w-]*)")
 #: How many `local.*` hops `_secret_refs` follows (locals referring to locals).
 _LOCAL_DEPTH = 4
 _CONTENT_ATTRS = ("content", "sensitive_content", "content_base64")
 _CI_ISSUERS = ("token.actions.githubusercontent.com", "gitlab.com")
-_AUD_KEY = re.compile(r"(token\.actions\.githubusercontent\.com|gitlab\.com)[^\"'\s]*:aud")
-_FEDERATED_CI = re.compile(
+_AUD_KEY = lazy_compile(r"(token\.actions\.githubusercontent\.com|gitlab\.com)[^\"'\s]*:aud")
+_FEDERATED_CI = lazy_compile(
     r"(oidc-provider/(token\.actions\.githubusercontent\.com|gitlab\.com)"
     r"|(token\.actions\.githubusercontent\.com|gitlab\.com)[^\"'\s]*:sub)"
 )
@@ -55,7 +58,7 @@ _FEDERATED_CI = re.compile(
 #: Every Terraform facet comes from a block named by one of these (or an `output` block); a
 #: file without any (and without a backslash, which could spell one in an escaped label) needs
 #: no HCL parse for the secret scan.
-_TF_FACET_TOKENS = re.compile(
+_TF_FACET_TOKENS = lazy_compile(
     r"local_file|local_sensitive_file|\boutput\b|aws_iam_role|aws_iam_policy_document"
     r"|federated_identity_credential|local-exec|aws_ssm_parameter|\\"
 )

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from checker.globs import glob_match
+from checker.lazy_patterns import lazy_compile
 from checker.model import FileFormat
 from checker.sources.manifests import Parsed, has_manifest, may_be_manifest, plain_manifest
 from checker.sources.templates import JSONNET, JSONNET_SUFFIXES, template_language
@@ -25,16 +26,18 @@ from checker.sources.templates import JSONNET, JSONNET_SUFFIXES, template_langua
 #: `{` or `,` in flow style, or after `?` (explicit key); the key may be quoted.
 _KEY_START = rb"""(?:^[ \t]*(?:-[ \t]+)*(?:\?[ \t]+)?|[{,][ \t]*)["']?"""
 _EXPLICIT = rb"""|^[ \t]*\?[ \t]+["']?"""  # `? kind` with its `:` on the next line
-_K8S_SNIFF = re.compile(
+_K8S_SNIFF = lazy_compile(
     _KEY_START + rb"""apiVersion["']?[ \t]*:""" + _EXPLICIT + rb"apiVersion\b", re.MULTILINE
 )
-_K8S_KIND = re.compile(_KEY_START + rb"""kind["']?[ \t]*:""" + _EXPLICIT + rb"kind\b", re.MULTILINE)
+_K8S_KIND = lazy_compile(
+    _KEY_START + rb"""kind["']?[ \t]*:""" + _EXPLICIT + rb"kind\b", re.MULTILINE
+)
 #: A double-quoted scalar with an escape (`"\x6bind"`): it can spell any key, so the sniff
 #: cannot rule the file out and the parser decides.
-_YAML_ESCAPE = re.compile(rb'"[^"\n]*\\[0-9xuUN]')
-_JSON_K8S = re.compile(rb'"apiVersion"\s*:')
+_YAML_ESCAPE = lazy_compile(rb'"[^"\n]*\\[0-9xuUN]')
+_JSON_K8S = lazy_compile(rb'"apiVersion"\s*:')
 #: A composite action's metadata (`runs:` at top level with `using: composite`).
-_COMPOSITE = re.compile(rb"^runs\s*:(?:.|\n)*?^\s+using\s*:\s*[\"']?composite\b", re.MULTILINE)
+_COMPOSITE = lazy_compile(rb"^runs\s*:(?:.|\n)*?^\s+using\s*:\s*[\"']?composite\b", re.MULTILINE)
 _SKIP_DIRS = frozenset({".git", ".terraform", "node_modules", "__pycache__", ".venv"})
 #: Terraform/OpenTofu state written by the local backend: `terraform.tfstate` (any workspace
 #: under `terraform.tfstate.d/`, any `-state=` name ending `.tfstate`) and the backup kept
@@ -73,7 +76,7 @@ _WALK_SUFFIXES = (".tf", ".tofu", ".tf.json", ".tfvars", ".hcl", ".yml", ".yaml"
 #: the documented templates beside them (`.env.example`) are `secret_template`: a format token
 #: or a random value under a credential-named key there is a credential, a weak password
 #: (`DB_PASSWORD=postgres`) is documentation.
-_DOTENV = re.compile(r"^(?:\.env(?:\.[\w.-]+)?|[\w.-]+\.env)$")
+_DOTENV = lazy_compile(r"^(?:\.env(?:\.[\w.-]+)?|[\w.-]+\.env)$")
 _DOTENV_TEMPLATES = (".example", ".sample", ".template", ".dist", ".defaults")
 #: MCP client configurations: each server entry's `env`/`headers` carry the credential the
 #: agent's tool runs with. Claude Code's project `.mcp.json`
@@ -99,7 +102,7 @@ MCP_ROOT_FILES = ("mcp.json",)
 #: Helm values files (`values.yaml`, `values-prod.yaml`, `values.prod.yaml`, and the
 #: `helm install -f app-values.yml` form, `app-values.yml`): a chart's inputs, where charts
 #: take passwords (https://helm.sh/docs/chart_template_guide/values_files/).
-_HELM_VALUES = re.compile(r"^(?:[\w.-]+[.-])?values(?:[.-][\w.-]+)?\.ya?ml$")
+_HELM_VALUES = lazy_compile(r"^(?:[\w.-]+[.-])?values(?:[.-][\w.-]+)?\.ya?ml$")
 #: Credential files by name, read for secret material only: SSH private keys (`ssh-keygen`
 #: default names, https://man.openbsd.org/ssh-keygen#FILES), PEM/key files, npm's `.npmrc`
 #: (`//registry/:_authToken=`, https://docs.npmjs.com/cli/v10/configuring-npm/npmrc#auth-related-configuration),
@@ -123,14 +126,14 @@ CREDENTIAL_NAMES = frozenset({"id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_
 CREDENTIAL_SUFFIXES = (".pem", ".key", ".p8", ".htpasswd")
 _DOCKER_CONFIG = ".docker/config.json"
 #: .NET configuration (https://learn.microsoft.com/en-us/aspnet/core/fundamentals/configuration/).
-_APPSETTINGS = re.compile(r"^appsettings(?:\.[\w-]+)?\.json$")
+_APPSETTINGS = lazy_compile(r"^appsettings(?:\.[\w-]+)?\.json$")
 #: A PEM private-key block's header or END line (RFC 7468; PGP's `... PRIVATE KEY BLOCK-----`):
 #: a file holding one is read whatever its name (a GCP service-account key JSON holds one in
 #: its `private_key`, https://cloud.google.com/iam/docs/keys-create-delete).
-_PRIVATE_KEY = re.compile(rb"PRIVATE KEY(?: BLOCK)?-----")
+_PRIVATE_KEY = lazy_compile(rb"PRIVATE KEY(?: BLOCK)?-----")
 #: A YAML `environment:` or `env:` key (Compose services, CI systems, serverless functions):
 #: its map is read for credential-named keys (`checker.secrets.config_values`).
-_ENVIRONMENT = re.compile(rb"""(?im)^[ \t]*(?:-[ \t]+)?["']?(?:environment|env)["']?[ \t]*:""")
+_ENVIRONMENT = lazy_compile(rb"""(?im)^[ \t]*(?:-[ \t]+)?["']?(?:environment|env)["']?[ \t]*:""")
 
 
 @dataclass(frozen=True)

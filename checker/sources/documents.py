@@ -37,17 +37,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from checker.decode import MAX_BYTES
+from checker.lazy_patterns import lazy_compile
 from checker.model import IdentityObject, ParseResult, SourceFile
 
 #: Smaller files are parsed whole: the cut and the hashes would cost more than they save.
 MIN_BYTES = 128 * 1024
 
-_MARKER = re.compile(rb"^---[ \t]*$", re.MULTILINE)
+_MARKER = lazy_compile(rb"^---[ \t]*$", re.MULTILINE)
 #: Lines after which a segment may read differently by what came before it: a directive, a
 #: document end, a Terraform `variable` header (the secret scan keys later `default =` lines by
 #: it until a `}` at column 1), a private-key header (its block is read on, across markers).
-_UNSAFE = re.compile(rb"^(?:%|\.\.\.)|^[ \t]*variable[ \t]+\"|PRIVATE KEY", re.MULTILINE)
-_COMMENT = re.compile(rb"^[ \t]*#")
+_UNSAFE = lazy_compile(rb"^(?:%|\.\.\.)|^[ \t]*variable[ \t]+\"|PRIVATE KEY", re.MULTILINE)
+_COMMENT = lazy_compile(rb"^[ \t]*#")
 
 
 @dataclass

@@ -26,12 +26,13 @@ from enum import Enum
 
 from yaml.nodes import MappingNode, Node, SequenceNode
 
+from checker.lazy_patterns import lazy_compile
 from checker.safeyaml.load import YamlStream, load_text
 from checker.safeyaml.nodes import items
 
 _KEYS = ("apiVersion", "kind")
 #: A document start marker line; what comes before one is read the same without what follows.
-_MARKER = re.compile(r"^---[ \t]*$", re.MULTILINE)
+_MARKER = lazy_compile(r"^---[ \t]*$", re.MULTILINE)
 #: From this size on, the documents before the first marker are asked first.
 _PREFIX_FROM = 64 * 1024
 
@@ -62,8 +63,8 @@ def _is_manifest_node(node: Node, nested: bool = False) -> bool:
 
 
 #: A top-level block-mapping key `apiVersion:` or `kind:` (at column 0), and a document marker.
-_TOP_KEY = re.compile(r"^(apiVersion|kind)[ \t]*:", re.MULTILINE)
-_DOCUMENT_MARK = re.compile(r"^(?:---|\.\.\.)(?:[ \t]|$)", re.MULTILINE)
+_TOP_KEY = lazy_compile(r"^(apiVersion|kind)[ \t]*:", re.MULTILINE)
+_DOCUMENT_MARK = lazy_compile(r"^(?:---|\.\.\.)(?:[ \t]|$)", re.MULTILINE)
 #: Template openers (`checker.sources.templates`): such a file takes the full parse.
 _TEMPLATE_OPENERS = ("{{", "{%", "{#")
 

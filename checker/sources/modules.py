@@ -22,6 +22,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import PurePosixPath
 
 from checker.globs import glob_match
+from checker.lazy_patterns import lazy_compile
 from checker.model import IdentityObject, ModuleSources, SourceFile
 from checker.parsers.common import (
     VAR_FILE_DIRS,
@@ -42,16 +43,16 @@ CONFIG_SUFFIXES = (".tf", ".tofu")
 
 #: A `locals {` or `variable "x" {` block may start on this line (a byte test; the HCL
 #: parse decides).
-_DEFINES = re.compile(rb"^[ \t]*(?:locals|variable)\b", re.MULTILINE)
+_DEFINES = lazy_compile(rb"^[ \t]*(?:locals|variable)\b", re.MULTILINE)
 #: A block another file's block may name (`checker.parsers.terraform.siblings`): a `provider`
 #: (`provider = aws.admin`), a launch template or configuration (an autoscaling group's).
-_SIBLING_BLOCKS = re.compile(
+_SIBLING_BLOCKS = lazy_compile(
     rb'^[ \t]*(?:provider\b|resource[ \t]+"aws_launch_(?:template|configuration)")', re.MULTILINE)
 #: A local module call's `source = "./dir"` / `"../dir"` (a byte test; the HCL parse decides).
-_LOCAL_SOURCE = re.compile(rb'^[ \t]*source[ \t]*=[ \t]*"(\.\.?/[^"$%]*)"', re.MULTILINE)
+_LOCAL_SOURCE = lazy_compile(rb'^[ \t]*source[ \t]*=[ \t]*"(\.\.?/[^"$%]*)"', re.MULTILINE)
 #: A `local.NAME` / `var.NAME` reference, a `file(`/`templatefile(` call or a local module call
 #: may be in the file.
-_USES = re.compile(
+_USES = lazy_compile(
     rb"\b(?:local|var)\.[A-Za-z_]|\bfile\(|\btemplatefile\(|\bsource\s*=\s*\"\.\.?/"
     rb"|\bpath\.(?:module|root|cwd)\s*\}/[\w./-]+\.(?:sh|bash|ps1|cmd|bat|py)\b|\bfileset\("
     rb'|[\s"][\w./-]*\w\.(?:sh|bash|ps1|cmd|bat|py)[\s"]'

@@ -21,6 +21,7 @@ import posixpath
 import re
 from collections.abc import Collection, Iterable
 
+from checker.lazy_patterns import lazy_compile
 from checker.model import ParseProblem, SourceFile
 
 CHART_FILE = "Chart.yaml"
@@ -30,7 +31,7 @@ IGNORE_FILE = ".helmignore"
 _TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json")
 #: Template tags: (opener, closer, Jinja only). A tag opens and closes on one line.
 _TAGS = (("{%", "%}", True), ("{#", "#}", True), ("{{", "}}", False))
-_GO = re.compile(r"\{\{-|-\}\}|\{\{\s*(?:\.|\$|include\b|template\b|toYaml\b|define\b|end\b)")
+_GO = lazy_compile(r"\{\{-|-\}\}|\{\{\s*(?:\.|\$|include\b|template\b|toYaml\b|define\b|end\b)")
 
 
 def chart_roots(paths: Iterable[str]) -> frozenset[str]:
@@ -144,7 +145,7 @@ JSONNET_SUFFIXES = (".jsonnet", ".libsonnet")
 #: The template language `discovery.sniff` names a Jsonnet program by.
 JSONNET = "Jsonnet program"
 #: A Jsonnet `import`, `importstr` or `importbin`: its output may come from another file.
-_JSONNET_IMPORT = re.compile(rb"\bimport(?:str|bin)?\s*['\"|@]")
+_JSONNET_IMPORT = lazy_compile(rb"\bimport(?:str|bin)?\s*['\"|@]")
 
 
 def jsonnet_imports(raw: bytes) -> bool:

@@ -56,11 +56,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from collections.abc import Iterator
 
 from yaml.nodes import MappingNode, Node
 
+from checker.lazy_patterns import lazy_compile
 from checker.model import Grant, IdentityObject, Location, ParseResult, SourceFile
 from checker.parsers import common
 from checker.parsers.kubernetes.admission import admission_facets
@@ -134,7 +134,7 @@ _ARGOCD_SETTINGS = frozenset({
 #: whose credentials a `repo-creds` Secret or workload identity gives).
 _ARGOCD_REPOSITORY_TYPES = frozenset({"repository", "repo-creds"})
 #: A Secret value that is only a template or substitution, filled in at deploy time.
-_TEMPLATE_ONLY = re.compile(r"|\{\{[^{}]*\}\}|\$\{[^{}]*\}|\$\([^()]*\)|<[^<>]*>")
+_TEMPLATE_ONLY = lazy_compile(r"|\{\{[^{}]*\}\}|\$\{[^{}]*\}|\$\([^()]*\)|<[^<>]*>")
 
 
 def _settings_only(doc: MappingNode) -> bool:

@@ -18,10 +18,9 @@ https://secrets-store-csi-driver.sigs.k8s.io/concepts.html#secretproviderclass
 
 from __future__ import annotations
 
-import re
-
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from checker.lazy_patterns import lazy_compile
 from checker.safeyaml import get, line_of, load_text, scalar_text, sequence
 
 #: Kinds whose spec only names keys held elsewhere.
@@ -36,7 +35,7 @@ NAME_FIELDS = frozenset({
 })
 #: A line that is a whole Jinja tag (`{% raw %}` around a docs snippet): not YAML, blanked
 #: (its line kept) so the rest parses.
-_JINJA_LINE = re.compile(r"^\s*\{%-?.*-?%\}\s*$")
+_JINJA_LINE = lazy_compile(r"^\s*\{%-?.*-?%\}\s*$")
 _WALK_DEPTH = 16
 
 

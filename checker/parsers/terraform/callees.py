@@ -33,6 +33,7 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
+from checker.lazy_patterns import lazy_compile
 from checker.model import IdentityObject, Location, ModuleSources
 from checker.parsers.common import file_reference, file_references, word_alternation
 from checker.parsers.terraform.hcl import load
@@ -49,7 +50,7 @@ _META_ARGUMENTS = frozenset(
 
 #: A `resource`/`data`/`module` block header at the start of a line: a file without one defines
 #: no identity (its values are read by `values.module_values`).
-_BLOCK_HEADER = re.compile(rb'(?m)^[ \t]*(?:resource|data|module)[ \t]+"')
+_BLOCK_HEADER = lazy_compile(rb'(?m)^[ \t]*(?:resource|data|module)[ \t]+"')
 
 Build = Callable[[list[Block], Doc, ModuleSources], tuple[IdentityObject, ...]]
 

@@ -23,18 +23,18 @@ newlines are ignored within parentheses, brackets and for expressions). Pure: no
 
 from __future__ import annotations
 
-import re
+from checker.lazy_patterns import lazy_compile
 
 #: An operator python-hcl2 7.3.1 rejects at the start of a line and accepts at the end of one:
 #: `?`, `:`, `&&`, `||`, `=>`, a comparison, `+`, `*`, `/`, `%`, and an attribute access chain
 #: `.name.0.*` (never `...`, the expansion symbol; never `-` or `!`, which 7.3.1 reads as unary
 #: at a line start, nor `<<`, `//` or `/*`).
-_LEADING = re.compile(
+_LEADING = lazy_compile(
     r"(\s*)(\?|:|&&|\|\||=>|==|!=|<=|>=|<(?!<)|>|\+|\*|/(?![/*])|%"
     r"|(?:\.(?:[A-Za-z_][\w-]*|\d+|\*))+)"
 )
-_HEREDOC = re.compile(r"<<-?([A-Za-z_][\w-]*)[ \t]*$")
-_FOR = re.compile(r"\s*for\b")
+_HEREDOC = lazy_compile(r"<<-?([A-Za-z_][\w-]*)[ \t]*$")
+_FOR = lazy_compile(r"\s*for\b")
 #: Bracket kinds whose newlines Terraform ignores: `(`, `[`, and `f`, a `{` opening a for.
 _NEWLINE_FREE = frozenset("([f")
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from checker.lazy_patterns import lazy_compile
+
 
 class Unresolved(Exception):
     """The expression's value cannot be computed here (an unknown reference or construct)."""
@@ -23,7 +25,7 @@ class EvalError(Unresolved):
 
 
 
-_TOKEN = re.compile(r"""
+_TOKEN = lazy_compile(r"""
     (?P<ws>\s+|\#[^\n]*|//[^\n]*|/\*.*?\*/)
   | (?P<heredoc><<-?[A-Za-z_][\w-]*[ \t]*\r?\n)
   | (?P<num>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)

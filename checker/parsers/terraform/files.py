@@ -29,6 +29,7 @@ from typing import Any
 
 from checker import model
 from checker.decode import decode
+from checker.lazy_patterns import lazy_compile
 from checker.model import Location, ModuleSources, ParseProblem
 from checker.parsers.common import FILE_CALL, file_reference, root_candidates
 from checker.parsers.terraform.expressions import Unresolved
@@ -41,19 +42,19 @@ from checker.safeyaml.load import load_text
 from checker.safeyaml.nodes import to_python
 
 #: A whole value that is one `file(...)`/`templatefile(...)` call, as python-hcl2 writes it.
-_WHOLE_CALL = re.compile(r"\$\{\s*((?:file|templatefile)\(.*\))\s*\}", re.DOTALL)
+_WHOLE_CALL = lazy_compile(r"\$\{\s*((?:file|templatefile)\(.*\))\s*\}", re.DOTALL)
 #: `jsonencode(jsondecode(file(...)))` / `jsonencode(yamldecode(file(...)))`: the document
 #: re-encoded as JSON (https://developer.hashicorp.com/terraform/language/functions/yamldecode).
-_DECODED_CALL = re.compile(
+_DECODED_CALL = lazy_compile(
     r"\$\{\s*jsonencode\(\s*(json|yaml)decode\(\s*((?:file|templatefile)\(.*\))\s*\)\s*\)\s*\}",
     re.DOTALL)
 #: `${path.module}`, `${path.root}`, `${path.cwd}`: the module's own directory.
-_PATH_REF = re.compile(r"\$\{\s*path\.(?:module|root|cwd)\s*\}")
+_PATH_REF = lazy_compile(r"\$\{\s*path\.(?:module|root|cwd)\s*\}")
 #: Template tokens: escapes, `${...}` interpolations and `%{...}` directives with strip markers.
-_TOKEN = re.compile(r"\$\$\{|%%\{|([$%])\{(~?)(.*?)(~?)\}", re.DOTALL)
-_REF = re.compile(r'[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*|\[\s*(?:\d+|"[^"]*")\s*\])*')
-_STEP = re.compile(r'\.([A-Za-z_][\w-]*)|\[\s*(\d+)\s*\]|\[\s*"([^"]*)"\s*\]')
-_FOR = re.compile(r"for\s+([A-Za-z_]\w*)(?:\s*,\s*([A-Za-z_]\w*))?\s+in\s+(.+)", re.DOTALL)
+_TOKEN = lazy_compile(r"\$\$\{|%%\{|([$%])\{(~?)(.*?)(~?)\}", re.DOTALL)
+_REF = lazy_compile(r'[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*|\[\s*(?:\d+|"[^"]*")\s*\])*')
+_STEP = lazy_compile(r'\.([A-Za-z_][\w-]*)|\[\s*(\d+)\s*\]|\[\s*"([^"]*)"\s*\]')
+_FOR = lazy_compile(r"for\s+([A-Za-z_]\w*)(?:\s*,\s*([A-Za-z_]\w*))?\s+in\s+(.+)", re.DOTALL)
 _MAX_DEPTH = 16
 
 

@@ -18,10 +18,10 @@ read)`), and an uncomputed one says that files outside the module are not read.
 from __future__ import annotations
 
 import hashlib
-import re
 
 from checker import model
 from checker.globs import glob_match
+from checker.lazy_patterns import lazy_compile
 from checker.model import Location, ModuleSources
 from checker.parsers.common import (
     fileset_candidates,
@@ -35,8 +35,8 @@ from checker.parsers.terraform.nodes import Block
 from checker.parsers.terraform.resolver import Resolver
 from checker.parsers.terraform.values import Inputs, module_values
 
-_PATH_REF = re.compile(r"\$\{\s*path\.(?:module|root|cwd)\s*\}|\bpath\.(?:module|root|cwd)\b")
-_LOCAL = re.compile(r"\blocal\.([A-Za-z_][\w-]*)")
+_PATH_REF = lazy_compile(r"\$\{\s*path\.(?:module|root|cwd)\s*\}|\bpath\.(?:module|root|cwd)\b")
+_LOCAL = lazy_compile(r"\blocal\.([A-Za-z_][\w-]*)")
 #: Why a `fileset()` of a directory outside the repository selects nothing nhi-gate reads.
 _OUTSIDE = " (directory outside the repository: its files are not read)"
 

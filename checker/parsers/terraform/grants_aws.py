@@ -10,9 +10,9 @@ Resource, at the line of its statement. The `aws_*` functions are grant extracto
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
+from checker.lazy_patterns import lazy_compile
 from checker.model import Grant
 from checker.parsers.aws_policy import (
     effect_of,
@@ -23,7 +23,7 @@ from checker.parsers.terraform.hcl import HCL_ERRORS, load_hcl
 from checker.parsers.terraform.nodes import Node, strings
 
 #: An `Action`/`NotAction` key in a policy's text, for the line of each statement.
-_ACTION_KEY = re.compile(r"(?<![\w])(NotAction|Action)(?:\\?\")?\s*[=:]")
+_ACTION_KEY = lazy_compile(r"(?<![\w])(NotAction|Action)(?:\\?\")?\s*[=:]")
 
 
 def policy_document(value: Any) -> Any:

@@ -36,10 +36,12 @@ from hcl2.transformer import END_LINE, START_LINE, DictTransformer
 from lark import Lark, Tree
 from lark.visitors import Discard
 
+from checker.lazy_patterns import lazy_compile
+
 #: A rule's name where the grammar file defines it (`?expression :`, `!unary_op :`); lark's own
 #: repetition rules (`__tuple_star_6`) have no method to wrap. Read from the text, so that
 #: python-hcl2's plain parser is built only when a text needs `hcl2.loads`.
-_RULE_NAME = re.compile(r"^[?!]?([a-z_][a-z_0-9]*)\s*:", re.MULTILINE)
+_RULE_NAME = lazy_compile(r"^[?!]?([a-z_][a-z_0-9]*)\s*:", re.MULTILINE)
 
 
 class _Block(Tree):  # type: ignore[type-arg]

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from checker.lazy_patterns import lazy_compile
 from checker.model import Grant, IdentityObject, Location, ModuleSources
 from checker.parsers import common
 from checker.parsers.terraform.digest import METADATA_ATTRIBUTES, block_digest
@@ -47,15 +48,15 @@ FORMAT = "terraform"
 #: Free-text fields scanned for `key=value` governance pairs (`common.parse_kv`).
 _DESCRIPTION_FIELDS = ("description", "display_name", "notes")
 #: `type.name`, `data.type.name` or `module.name` inside an expression (`references_in`).
-_REFERENCE = re.compile(r"(?<![\w.\-])(?:(data)\.)?([a-z][a-z0-9_]*)\.([A-Za-z_][\w-]*)")
+_REFERENCE = lazy_compile(r"(?<![\w.\-])(?:(data)\.)?([a-z][a-z0-9_]*)\.([A-Za-z_][\w-]*)")
 #: A tag map expression that is exactly one module variable (`caller_tags`).
-_VAR_ARG = re.compile(r"var\.([A-Za-z_][\w-]*)")
+_VAR_ARG = lazy_compile(r"var\.([A-Za-z_][\w-]*)")
 #: Literal identifiers of identities (`literal_principals`): GCP service account emails, AWS
 #: role ARNs, `system:serviceaccount:<ns>:<name>` users and Azure GUIDs.
-GCP_SA_EMAIL = re.compile(r"[a-z][a-z0-9-]{4,29}@[a-z0-9.-]+\.iam\.gserviceaccount\.com")
-_AWS_ROLE_ARN = re.compile(r"arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+")
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
-_K8S_SA_USER = re.compile(r"system:serviceaccount:([a-z0-9.-]+):([a-z0-9.-]+)")
+GCP_SA_EMAIL = lazy_compile(r"[a-z][a-z0-9-]{4,29}@[a-z0-9.-]+\.iam\.gserviceaccount\.com")
+_AWS_ROLE_ARN = lazy_compile(r"arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+")
+_GUID = lazy_compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+_K8S_SA_USER = lazy_compile(r"system:serviceaccount:([a-z0-9.-]+):([a-z0-9.-]+)")
 #: GCP members that are everyone: `allUsers` (anyone on the Internet, signed in or not) and
 #: `allAuthenticatedUsers` (any Google account or service account). A binding naming one is
 #: public (`gcp-public:<member>` in `principals`). Source:

@@ -16,10 +16,10 @@ https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/iam_
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from checker.lazy_patterns import lazy_compile
 from checker.model import Grant, IdentityObject, Location, Unresolved
 from checker.parsers.terraform.nodes import Doc, Node, as_list, int_or
 from checker.policy.catalogue import Catalogue
@@ -28,7 +28,7 @@ from checker.policy.catalogue import Catalogue
 _ARN_IDS = frozenset({"aws_iam_role_policy_attachment", "aws_iam_user_policy_attachment",
                       "aws_iam_group_policy_attachment"})
 #: `type.name`, optionally inside modules (`module.att.type.name`, `module.a["x"].type.name`).
-_ADDRESS = re.compile(r"^(?:\$\{)?((?:module\.[\w-]+(?:\[[^\]]*\])?\.)*)([A-Za-z][\w-]*)\."
+_ADDRESS = lazy_compile(r"^(?:\$\{)?((?:module\.[\w-]+(?:\[[^\]]*\])?\.)*)([A-Za-z][\w-]*)\."
                       r"([\w-]+(?:\[[^\]]*\])?)\}?$")
 
 

@@ -22,10 +22,10 @@ launched with the template's IAM instance profile).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import replace
 
+from checker.lazy_patterns import lazy_compile
 from checker.model import IdentityObject, Location, ModuleSources
 from checker.parsers.terraform.nodes import Block
 from checker.parsers.terraform.resolver import Resolver, resolving
@@ -35,9 +35,9 @@ from checker.parsers.terraform.workloads import named, role_node
 #: Workload types whose identity is their launch template's.
 LAUNCHERS = frozenset({"aws_autoscaling_group"})
 _TEMPLATES = ("aws_launch_template", "aws_launch_configuration")
-_TEMPLATE_REF = re.compile(
+_TEMPLATE_REF = lazy_compile(
     r"\$\{(aws_launch_template|aws_launch_configuration)\.([A-Za-z_][\w-]*)\.(?:id|name|arn)\}")
-_PROFILE_REF = re.compile(r"\$\{(aws_iam_instance_profile\.[A-Za-z_][\w-]*)\.(?:name|arn|id)\}")
+_PROFILE_REF = lazy_compile(r"\$\{(aws_iam_instance_profile\.[A-Za-z_][\w-]*)\.(?:name|arn|id)\}")
 
 
 def launched(facet: IdentityObject, block: Block, current: Sequence[Block], path: str,

@@ -9,10 +9,10 @@ applies, so it must not satisfy a governance check (see `checker.parsers.terrafo
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping
 from typing import Literal
 
+from checker.lazy_patterns import lazy_compile
 from checker.model import Lifetime
 from checker.parsers import common
 from checker.parsers.terraform.nodes import Node
@@ -20,10 +20,10 @@ from checker.parsers.terraform.nodes import Node
 #: `timeadd(<timestamp>, "<duration>")` as python-hcl2 writes the call: the first argument as
 #: written (a quoted RFC 3339 literal, `timestamp()`, a reference), the duration literal.
 #: See https://developer.hashicorp.com/terraform/language/functions/timeadd
-_TIMEADD = re.compile(
+_TIMEADD = lazy_compile(
     r"timeadd\(\s*(.*?)\s*,\s*\"((?:\d+(?:\.\d+)?(?:ms|us|µs|ns|h|m|s))+)\"\s*\)")
-_QUOTED = re.compile(r'^"([^"]*)"$')
-_NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*$")
+_QUOTED = lazy_compile(r'^"([^"]*)"$')
+_NUMBER = lazy_compile(r"^\s*(\d+(?:\.\d+)?)\s*$")
 
 _LifetimeSpec = tuple[tuple[str, Literal["date", "hours", "duration"]], ...]
 _PASSWORD_LIFETIME: _LifetimeSpec = (("end_date", "date"), ("end_date_relative", "duration"))

@@ -31,6 +31,7 @@ import json
 import re
 from dataclasses import replace
 
+from checker.lazy_patterns import lazy_compile
 from checker.model import IdentityObject, Location, ModuleSources, SourceFile, Unresolved
 from checker.parsers import common
 from checker.parsers import kubernetes as k8s
@@ -42,15 +43,15 @@ from checker.parsers.terraform.resolver import Resolver, resolving
 from checker.policy.catalogue import Catalogue
 
 #: `yamldecode("<literal YAML>")` as python-hcl2 writes a heredoc argument.
-_YAMLDECODE = re.compile(r'\$\{yamldecode\("(.*)"\)\}', re.DOTALL)
+_YAMLDECODE = lazy_compile(r'\$\{yamldecode\("(.*)"\)\}', re.DOTALL)
 #: The key a line of the JSON or YAML text writes (`"roleRef": {`, `  - kind: User`).
-_KEY = re.compile(r'^\s*(?:-\s+)?"?([^"\s:][^":]*?)"?\s*:(?:\s|$)')
+_KEY = lazy_compile(r'^\s*(?:-\s+)?"?([^"\s:][^":]*?)"?\s*:(?:\s|$)')
 #: Resource types applying one Kubernetes object: the manifest, or a ConfigMap (`aws-auth`).
 CONFIG_MAPS = frozenset({"kubernetes_config_map", "kubernetes_config_map_v1",
                          "kubernetes_config_map_v1_data"})
 MANIFEST_TYPES = frozenset({"kubernetes_manifest", *CONFIG_MAPS})
 #: `yamlencode(<expression>)` as python-hcl2 writes it.
-_YAMLENCODE = re.compile(r"\$\{yamlencode\((.*)\)\}", re.DOTALL)
+_YAMLENCODE = lazy_compile(r"\$\{yamlencode\((.*)\)\}", re.DOTALL)
 
 
 def manifest_identity(block: Block, doc: Doc, catalogue: Catalogue, address: str,

@@ -8,13 +8,14 @@ import functools
 import re
 from collections.abc import Mapping
 
+from checker.lazy_patterns import lazy_compile
 from checker.model import ModuleSources
 
 #: `module "NAME" {` at the start of a line, and a `source = "..."` argument.
-_MODULE_START = re.compile(r'^\s*module\s+"([^"]+)"\s*\{', re.MULTILINE)
-_SOURCE_ARG = re.compile(r'^\s*source\s*=\s*"([^"]*)"', re.MULTILINE)
+_MODULE_START = lazy_compile(r'^\s*module\s+"([^"]+)"\s*\{', re.MULTILINE)
+_SOURCE_ARG = lazy_compile(r'^\s*source\s*=\s*"([^"]*)"', re.MULTILINE)
 #: A double-quoted literal without an interpolation (its braces are not the block's).
-_QUOTED = re.compile(r'"(?:[^"\\$]|\\.|\$(?!\{))*"')
+_QUOTED = lazy_compile(r'"(?:[^"\\$]|\\.|\$(?!\{))*"')
 
 
 def block_span(lines: list[str], section: str, type_: str, name: str) -> tuple[int, int] | None:

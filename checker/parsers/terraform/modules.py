@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from checker.lazy_patterns import lazy_compile
 from checker.model import Grant, IdentityObject, Lifetime, Location, ModuleSources
 from checker.parsers import common
 from checker.parsers.aws_policy import document_grants
@@ -71,7 +72,7 @@ _GOOGLE_SA_MODULE_SOURCE = _module_source(
 )
 _SYSTEM_USER_MODULE_SOURCE = _module_source("cloudposse/iam-system-user/aws",
                                             "cloudposse/terraform-aws-iam-system-user")
-_SUBMODULE = re.compile(r"//modules/([A-Za-z0-9_-]+)")
+_SUBMODULE = lazy_compile(r"//modules/([A-Za-z0-9_-]+)")
 
 
 @dataclass(frozen=True)
@@ -278,15 +279,15 @@ _MODULE_META_ARGS = frozenset({"source", "version", "providers", "depends_on", "
                                "for_each", "//", *TAG_FIELDS})
 #: A key whose values name roles or permissions (`_named_grants`): `policy_arns`, `roles`,
 #: `bindings`, `iam`, `role_definition_name`, `actions`, `permissions`, `grants`, ...
-_ROLE_POSITION = re.compile(
+_ROLE_POSITION = lazy_compile(
     r"role|polic|permission|privilege|iam|binding|grant|action|arn|access|assignment",
     re.IGNORECASE)
 #: A key whose values are metadata or free text, never grants, at any depth (`_named_grants`).
-_TEXT_POSITION = re.compile(
+_TEXT_POSITION = lazy_compile(
     r"^(?:tags|tags_all|labels|annotations|description|display_name|name|notes|comment)$"
     r"|_(?:tags|labels|annotations|description)$", re.IGNORECASE)
 #: Splits an expression's text into the literals python-hcl2 leaves unquoted inside `${...}`.
-_EXPR_SPLIT = re.compile(r"[\s,\[\](){}\"'$]+")
+_EXPR_SPLIT = lazy_compile(r"[\s,\[\](){}\"'$]+")
 
 
 def _named_grants(node: Node, resolver: Resolver | None) -> list[tuple[str, Grant]]:

@@ -22,11 +22,11 @@ moves: "the provider must support it").
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from checker.lazy_patterns import lazy_compile
 from checker.model import IdentityObject
 from checker.parsers.terraform.nodes import Block, as_list, int_or
 
@@ -35,7 +35,7 @@ from checker.parsers.terraform.nodes import Block, as_list, int_or
 MOVED_FROM = "moved.from="
 
 #: `type.name` or `module.a.module.b` (with optional `[...]` keys), as HCL references read.
-_ADDRESS = re.compile(r"^(?:\$\{)?((?:[A-Za-z][\w-]*\.[\w-]+(?:\[[^\]]*\])?\.?)+?)\}?$")
+_ADDRESS = lazy_compile(r"^(?:\$\{)?((?:[A-Za-z][\w-]*\.[\w-]+(?:\[[^\]]*\])?\.?)+?)\}?$")
 
 
 def _address(value: object) -> str | None:

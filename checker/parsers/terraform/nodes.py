@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from checker.lazy_patterns import lazy_compile
 from checker.parsers.terraform.positions import JsonPath, scan_block
 
 #: python-hcl2's line markers, set on every block body by `loads(text, with_meta=True)`.
@@ -250,8 +251,8 @@ def is_expr(value: str) -> bool:
 
 
 #: `NAME = value` (the name may be quoted), the value's text in group 1.
-_ASSIGNMENT = re.compile(r'\s*"?[A-Za-z_][\w-]*"?\s*=(?!=)\s*(.*\S)\s*\Z', re.DOTALL)
-_ONE_LINE_BLOCK = re.compile(r'\s*[A-Za-z_][\w-]*(?:\s+"[^"]*")*\s*\{(.*)\}\s*')
+_ASSIGNMENT = lazy_compile(r'\s*"?[A-Za-z_][\w-]*"?\s*=(?!=)\s*(.*\S)\s*\Z', re.DOTALL)
+_ONE_LINE_BLOCK = lazy_compile(r'\s*[A-Za-z_][\w-]*(?:\s+"[^"]*")*\s*\{(.*)\}\s*')
 
 
 def assignment_text(lines: Sequence[str], span: tuple[int, int]) -> str | None:

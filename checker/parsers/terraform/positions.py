@@ -12,22 +12,23 @@ from __future__ import annotations
 import bisect
 import functools
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from checker.lazy_patterns import lazy_compile
 
 #: A value's path in a JSON document: object keys and array indexes.
 JsonPath = tuple[str | int, ...]
 #: (bracket depth at the start of a line, True when the line starts in code).
 LineStart = tuple[int, bool]
 
-_ATTR_LINE = re.compile(r"\s*([A-Za-z_][\w-]*)\s*=(?!=)")
-_BLOCK_LINE = re.compile(r"\s*([A-Za-z_][\w-]*)(?:\s+[A-Za-z_][\w-]*|\s*\"[^\"\n]*\")*\s*\{")
-_HEREDOC = re.compile(r"<<-?([A-Za-z_][\w-]*)\s*$")
+_ATTR_LINE = lazy_compile(r"\s*([A-Za-z_][\w-]*)\s*=(?!=)")
+_BLOCK_LINE = lazy_compile(r"\s*([A-Za-z_][\w-]*)(?:\s+[A-Za-z_][\w-]*|\s*\"[^\"\n]*\")*\s*\{")
+_HEREDOC = lazy_compile(r"<<-?([A-Za-z_][\w-]*)\s*$")
 #: The next character the lexer acts on: in code (`#`, `/`, a quote, `<`, a bracket), and
 #: inside a string (an escape, the closing quote, a template's `$`/`%`); the rest is skipped.
-_CODE_STOP = re.compile(r'[#/"<{}\[\]()]')
-_STRING_STOP = re.compile(r'[\\"$%]')
+_CODE_STOP = lazy_compile(r'[#/"<{}\[\]()]')
+_STRING_STOP = lazy_compile(r'[\\"$%]')
 
 
 def depth_at_line_starts(lines: Sequence[str], start: int, end: int) -> list[LineStart]:

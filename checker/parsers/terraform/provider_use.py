@@ -18,10 +18,10 @@ facet like a workload's role switch.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
+from checker.lazy_patterns import lazy_compile
 from checker.model import PROVIDER, IdentityObject, Location, ModuleSources
 from checker.parsers.terraform.nodes import Block, Doc
 from checker.parsers.terraform.providers import provider_blocks, provider_facets
@@ -29,7 +29,7 @@ from checker.parsers.terraform.resolver import Resolver
 from checker.parsers.terraform.siblings import module_data
 
 #: `provider = aws.admin` as python-hcl2 writes it (`${aws.admin}`).
-_CONFIG = re.compile(r"\$\{\s*([a-z][\w-]*)(?:\.([A-Za-z_][\w-]*))?\s*\}")
+_CONFIG = lazy_compile(r"\$\{\s*([a-z][\w-]*)(?:\.([A-Za-z_][\w-]*))?\s*\}")
 #: The suffix of a resource's provider facet address.
 SUFFIX = "#provider"
 

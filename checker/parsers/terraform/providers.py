@@ -20,10 +20,10 @@ https://registry.terraform.io/providers/hashicorp/azurerm/latest/docs#argument-r
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from checker.lazy_patterns import lazy_compile
 from checker.model import PROVIDER, IdentityObject, Location
 from checker.parsers.terraform.nodes import Doc, Node, as_list, int_or
 from checker.parsers.terraform.resolver import Resolver, resolving
@@ -36,7 +36,7 @@ _RUNS_AS: Mapping[str, tuple[tuple[str, str | None, tuple[str, ...]], ...]] = {
        for name in ("google", "google-beta")},
     "azurerm": (("azure", None, ("client_id", "use_oidc")),),
 }
-_REFERENCE = re.compile(
+_REFERENCE = lazy_compile(
     r"\$\{((?:aws_iam_role|google_service_account|azurerm_user_assigned_identity)\.[\w-]+)\.\w+\}")
 
 

@@ -14,11 +14,11 @@ a period that is not a literal number leaves the lifetime as the block declares 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from checker.lazy_patterns import lazy_compile
 from checker.model import IdentityObject, Lifetime, Location
 from checker.parsers.terraform.nodes import META, Block
 
@@ -30,7 +30,7 @@ _UNIT_HOURS: Mapping[str, float] = {
 #: Attributes of a credential that may take a `time_rotating` value: its end date, or the
 #: `keepers` that replace it.
 _ROTATED_BY = ("end_date", "expiration_date", "expires_at", "expire_time", "keepers")
-_REFERENCE = re.compile(r"\btime_rotating\.([A-Za-z_][\w-]*)\.(?:rotation_\w+|id|unix)")
+_REFERENCE = lazy_compile(r"\btime_rotating\.([A-Za-z_][\w-]*)\.(?:rotation_\w+|id|unix)")
 
 
 def rotating_lifetimes(blocks: Iterable[Block], objects: tuple[IdentityObject, ...]

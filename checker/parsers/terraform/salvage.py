@@ -11,16 +11,16 @@ joins the chunks that parsed into the shape a whole-file parse has. Pure: no `hc
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from checker.lazy_patterns import lazy_compile
 from checker.parsers.terraform.positions import depth_at_line_starts
 
-_BLOCK_HEAD = re.compile(r"\s*([A-Za-z_][\w-]*)((?:\s+[A-Za-z_][\w-]*|\s*\"[^\"\n]*\")*)\s*\{")
-_ATTR_HEAD = re.compile(r"\s*([A-Za-z_][\w-]*)\s*=(?!=)")
-_LABEL = re.compile(r"\"([^\"\n]*)\"|([A-Za-z_][\w-]*)")
+_BLOCK_HEAD = lazy_compile(r"\s*([A-Za-z_][\w-]*)((?:\s+[A-Za-z_][\w-]*|\s*\"[^\"\n]*\")*)\s*\{")
+_ATTR_HEAD = lazy_compile(r"\s*([A-Za-z_][\w-]*)\s*=(?!=)")
+_LABEL = lazy_compile(r"\"([^\"\n]*)\"|([A-Za-z_][\w-]*)")
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ file are still the secret scan's.
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from typing import Any
 
+from checker.lazy_patterns import lazy_compile
 from checker.model import Location, ParseResult, SourceFile
 from checker.parsers.common import is_terragrunt
 from checker.parsers.terraform.expressions import Unresolved, evaluate_template
@@ -30,7 +30,7 @@ from checker.policy.catalogue import Catalogue
 
 #: `tfr:///NAMESPACE/NAME/PROVIDER//sub?version=` is the Terraform registry address
 #: NAMESPACE/NAME/PROVIDER//sub (https://terragrunt.gruntwork.io/docs/reference/config-blocks-and-attributes/#a-note-about-using-modules-from-the-registry).
-_TFR = re.compile(r"^tfr://[^/]*/")
+_TFR = lazy_compile(r"^tfr://[^/]*/")
 
 
 def terragrunt_identities(source: SourceFile, catalogue: Catalogue) -> ParseResult:

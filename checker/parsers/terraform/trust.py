@@ -7,15 +7,14 @@ and environment reuse (NHI204) in checker/checks/.
 
 from __future__ import annotations
 
-import re
-
+from checker.lazy_patterns import lazy_compile
 from checker.model import Trust
 from checker.parsers.aws_policy import effect_of, statement_conditions, statement_trust
 from checker.parsers.terraform.grants_aws import block_conditions, policy_document
 from checker.parsers.terraform.nodes import Node, find_line, strings
 
 #: A condition variable on the OIDC subject (`token.actions.githubusercontent.com:sub`).
-_SUBJECT_KEY = re.compile(r"(?:^|:)sub$")
+_SUBJECT_KEY = lazy_compile(r"(?:^|:)sub$")
 
 
 def declared_trust(rtype: str, node: Node) -> tuple[Trust, ...]:

@@ -36,6 +36,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from checker.lazy_patterns import lazy_compile
 from checker.model import UNREAD, IdentityObject, Location, ModuleSources, Unresolved
 from checker.parsers.common import file_reference
 from checker.parsers.terraform.nodes import META, Block, Doc, Node, as_list
@@ -51,7 +52,7 @@ from checker.parsers.terraform.values import Inputs, has_expression
 #: https://learn.microsoft.com/en-us/cli/azure/ad/sp#az-ad-sp-create-for-rbac,
 #: https://kubernetes.io/docs/reference/kubectl/generated/kubectl_create/kubectl_create_clusterrolebinding/
 GRANT_VERBS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
-    (platform, name, re.compile(pattern, re.IGNORECASE)) for platform, name, pattern in (
+    (platform, name, lazy_compile(pattern, re.IGNORECASE)) for platform, name, pattern in (
         ("aws", "aws iam", r"\baws\b[^;&|\n]*?\biam\s+(attach-(?:role|user|group)-policy|"
          r"put-(?:role|user|group)-policy|create-access-key|create-user|create-role|"
          r"create-login-profile|update-login-profile|add-user-to-group|"
@@ -69,12 +70,12 @@ GRANT_VERBS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
 _PROVISIONERS = ("local-exec", "remote-exec")
 #: The arguments holding what a provisioner or `external` data source runs.
 _COMMAND_ARGS = ("command", "interpreter", "inline", "script", "scripts", "program")
-_PINNED_REF = re.compile(r"[?&]ref=[0-9a-fA-F]{40}(?:&|$)")
-_EXACT_VERSION = re.compile(r"^\s*=?\s*v?\d+\.\d+\.\d+(?:[-+][\w.]+)?\s*$")
-_PROGRAM = re.compile(r"[\w./-]+")
-_MODULE_PATH = re.compile(r"\$\{\s*path\.(?:module|root|cwd)\s*\}/[\w./-]+")
+_PINNED_REF = lazy_compile(r"[?&]ref=[0-9a-fA-F]{40}(?:&|$)")
+_EXACT_VERSION = lazy_compile(r"^\s*=?\s*v?\d+\.\d+\.\d+(?:[-+][\w.]+)?\s*$")
+_PROGRAM = lazy_compile(r"[\w./-]+")
+_MODULE_PATH = lazy_compile(r"\$\{\s*path\.(?:module|root|cwd)\s*\}/[\w./-]+")
 #: A script named relative to the module in a command's word (`scripts/grant.py`, `./x.sh`).
-_SCRIPT_WORD = re.compile(r"(?<![^\s])[\w./-]*\w\.(?:sh|bash|ps1|cmd|bat|py)(?!\S)")
+_SCRIPT_WORD = lazy_compile(r"(?<![^\s])[\w./-]*\w\.(?:sh|bash|ps1|cmd|bat|py)(?!\S)")
 
 
 def grant_verbs(text: str) -> list[tuple[str, str]]:

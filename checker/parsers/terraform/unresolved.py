@@ -41,6 +41,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from checker.lazy_patterns import lazy_compile
 from checker.model import Location, ModuleSources, Unresolved
 from checker.parsers.terraform.files import unread_file
 from checker.parsers.terraform.grants_aws import policy_document
@@ -74,10 +75,10 @@ _DOCUMENT_NAMES = frozenset({"policy", "assume_role_policy"})
 _DOCUMENT_KEYS = frozenset({"Statement", "Action", "NotAction", "Principal", "NotPrincipal",
                             "Condition", "Effect"})
 #: A module call argument that names roles, policies, principals or trust (module calls).
-_MODULE_BEARING = re.compile(
+_MODULE_BEARING = lazy_compile(
     r"role|polic|permission|privilege|iam|binding|grant|action|member|principal|trust"
     r"|subject|assignment", re.IGNORECASE)
-_MODULE_SKIP = re.compile(r"^(?:source|version|providers|depends_on|count|for_each|//)$"
+_MODULE_SKIP = lazy_compile(r"^(?:source|version|providers|depends_on|count|for_each|//)$"
                           r"|tags|labels|description|name$|prefix$|path$", re.IGNORECASE)
 #: Data sources whose values are the environment Terraform runs in (its account, partition,
 #: region, a service's principal name, the credentials running it) or the module's own policy
@@ -97,12 +98,12 @@ _PRINCIPAL_NAMES = frozenset({
     "permission_set_arn",
 })  # fmt: skip
 #: A dotted reference (`data.t.n.attr`, `module.m.out`, `aws_x.y[0].z`) inside an expression.
-_REFERENCE = re.compile(
+_REFERENCE = lazy_compile(
     r"(?<![\w.\-\"])([A-Za-z_][\w-]*(?:\s*\[[^\]\[]*\]|\.[A-Za-z_*][\w-]*)+)")
 #: A function call inside an expression.
-_CALL = re.compile(r"(?<![\w.\-])([a-z][a-z0-9_]*)\s*\(")
+_CALL = lazy_compile(r"(?<![\w.\-])([a-z][a-z0-9_]*)\s*\(")
 #: A double-quoted literal without an interpolation (but `${path.*}`) inside an expression.
-_QUOTED = re.compile(r'"(?:[^"\\$]|\\.|\$(?!\{)|\$\{\s*path\.\w+\s*\})*"')
+_QUOTED = lazy_compile(r'"(?:[^"\\$]|\\.|\$(?!\{)|\$\{\s*path\.\w+\s*\})*"')
 _MAX_DEPTH = 8  # how far non-literal locals are followed
 
 #: Maps that never carry grants (in `.tf.json` they read like nested blocks).

@@ -9,14 +9,15 @@ from collections.abc import Callable
 from typing import Any
 
 from checker.decode import decode
+from checker.lazy_patterns import lazy_compile
 from checker.model import Location, ModuleSources
 from checker.parsers.common import file_reference
 from checker.parsers.terraform.interpolations import closing
 
 #: A `file("<path>")` call in a value's source text (`_read_files`), and the start of a
 #: `templatefile("<path>", ...)` call (its end: `interpolations.closing`).
-_FILE_CALL = re.compile(r'(?<![\w.])file\(\s*"((?:[^"\\$]|\$\{\s*path\.\w+\s*\})*)"\s*\)')
-_TEMPLATE_CALL = re.compile(
+_FILE_CALL = lazy_compile(r'(?<![\w.])file\(\s*"((?:[^"\\$]|\$\{\s*path\.\w+\s*\})*)"\s*\)')
+_TEMPLATE_CALL = lazy_compile(
     r'(?<![\w.])templatefile\(\s*"((?:[^"\\$]|\$\{\s*path\.\w+\s*\})*)"\s*,')
 
 

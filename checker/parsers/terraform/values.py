@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from checker.decode import as_utf8, decode
+from checker.lazy_patterns import lazy_compile
 from checker.model import Location, ModuleSources, ParseProblem, SourceFile
 from checker.parsers.common import is_tfvars, is_var_file, tfvars_order
 from checker.parsers.terraform.expressions import Unresolved, evaluate
@@ -25,10 +25,10 @@ from checker.parsers.terraform.positions import json_spans, scan_block
 from checker.parsers.terraform.value_files import read_files
 
 #: A whole `${local.NAME}` / `${var.NAME}` expression, as python-hcl2 writes `local.NAME`.
-_VALUE_REF = re.compile(r"\$\{\s*(local|var)\.([A-Za-z_][\w-]*)\s*\}")
+_VALUE_REF = lazy_compile(r"\$\{\s*(local|var)\.([A-Za-z_][\w-]*)\s*\}")
 #: A `.tf` file whose text holds neither word has no `locals` or `variable` block (a superset
 #: test on the bytes: a `versions.tf` or `outputs.tf` is then not parsed for its values).
-_MAY_DEFINE = re.compile(rb"locals|variable")
+_MAY_DEFINE = lazy_compile(rb"locals|variable")
 #: How far `local.a = local.b` chains (and nested lists/maps) are followed.
 MAX_VALUE_DEPTH = 16
 Inputs = tuple[tuple[str, Location], ...]

@@ -11,11 +11,11 @@ change to that file changes the identity.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import TypeVar
 
+from checker.lazy_patterns import lazy_compile
 from checker.model import IdentityObject, ModuleSources
 from checker.parsers.common import is_var_file
 from checker.parsers.terraform.values import var_file_names
@@ -23,7 +23,7 @@ from checker.parsers.terraform.values import var_file_names
 _T = TypeVar("_T")
 
 #: A `var.NAME` or `local.NAME` reference in a file's text.
-_READS = re.compile(r"\b(var|local)\.([A-Za-z_][\w-]*)")
+_READS = lazy_compile(r"\b(var|local)\.([A-Za-z_][\w-]*)")
 
 
 def variants(module: ModuleSources | None, text: str) -> list[ModuleSources]:

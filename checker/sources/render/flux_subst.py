@@ -23,13 +23,14 @@ from typing import NamedTuple
 
 from yaml.nodes import MappingNode
 
+from checker.lazy_patterns import lazy_compile
 from checker.safeyaml import get_path, line_of, load_text, scalar_text
 from checker.safeyaml.nodes import key_paths
 from checker.sources.render.api import Rendered, RenderedDocument
 
 #: `${NAME}`, `${NAME:=default}`, `${NAME:-default}`; group 2 the operator, 3 the default.
-_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[=-])([^}]*))?\}")
-_ANY = re.compile(r"\$\{[^}]*\}")
+_VARIABLE = lazy_compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[=-])([^}]*))?\}")
+_ANY = lazy_compile(r"\$\{[^}]*\}")
 _DISABLED = "kustomize.toolkit.fluxcd.io/substitute"
 
 

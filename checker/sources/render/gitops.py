@@ -44,6 +44,7 @@ from typing import NamedTuple
 import yaml
 from yaml.nodes import MappingNode, Node
 
+from checker.lazy_patterns import lazy_compile
 from checker.safeyaml import YValue, get, get_path, line_of, load_text, scalar_text, to_python
 from checker.sources.render.argo_sources import remote_reads, repository_path
 
@@ -53,10 +54,10 @@ _HELM_RELEASE = "helm.toolkit.fluxcd.io/HelmRelease"
 _KUSTOMIZATION = "kustomize.toolkit.fluxcd.io/Kustomization"
 #: A document of a kind read here starts at column 0 (a CRD naming the kind indents it): the
 #: byte test before a file is composed.
-_GITOPS_KIND = re.compile(
+_GITOPS_KIND = lazy_compile(
     r"\nkind:[ \t]*['\"]?(?:Application|ApplicationSet|HelmRelease|Kustomization)\b")
 #: A whole template string that is one parameter reference: `{{.a.b}}`, `{{ a.b }}`.
-_REFERENCE = re.compile(r"\{\{\s*(\.?)([\w.-]+)\s*\}\}")
+_REFERENCE = lazy_compile(r"\{\{\s*(\.?)([\w.-]+)\s*\}\}")
 
 
 class ChartUse(NamedTuple):

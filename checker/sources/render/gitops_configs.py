@@ -8,16 +8,16 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import re
 from collections.abc import Mapping
 from typing import NamedTuple
 
 from yaml.nodes import MappingNode
 
+from checker.lazy_patterns import lazy_compile
 from checker.safeyaml import get, get_path, line_of, scalar_text
 from checker.sources.render.gitops import documents
 
-_CONFIG_KIND = re.compile(r"\nkind:[ \t]*['\"]?(?:ConfigMap|Secret)\b")
+_CONFIG_KIND = lazy_compile(r"\nkind:[ \t]*['\"]?(?:ConfigMap|Secret)\b")
 
 
 class Config(NamedTuple):

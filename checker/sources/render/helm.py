@@ -31,6 +31,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from checker.lazy_patterns import lazy_compile
 from checker.sources.render.api import Rendered, RenderedDocument, RenderLimits
 from checker.sources.render.helm_deps import (
     aliases,
@@ -47,8 +48,8 @@ Reader = Callable[[str], "bytes | None"]
 
 #: A template's position in helm's error text (`app/templates/x.yaml:12:3`, `parse error at
 #: (app/templates/x.yaml:2)`), and a template whose output is not YAML.
-_TEMPLATE_AT = re.compile(r"([\w.-]+/[^\s:()\"'`]+):(\d+)")
-_YAML_ERROR = re.compile(r"YAML parse error on ([^\s:]+)")
+_TEMPLATE_AT = lazy_compile(r"([\w.-]+/[^\s:()\"'`]+):(\d+)")
+_YAML_ERROR = lazy_compile(r"YAML parse error on ([^\s:]+)")
 _RELEASE = "release-name"
 
 
@@ -69,7 +70,7 @@ def find_helm(binary: str | None = None) -> str | None:
 
 #: The one file of a chart directory helm never renders objects from and `.Files` cannot read
 #: (it reads no file under `templates/`): `templates/NOTES.txt`, printed after an install.
-_NOT_RENDERED = re.compile(r"(?:^|/)templates/NOTES\.txt$")
+_NOT_RENDERED = lazy_compile(r"(?:^|/)templates/NOTES\.txt$")
 
 
 def _under(directory: str, ordered: Sequence[str]) -> list[str]:

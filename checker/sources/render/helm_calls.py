@@ -21,10 +21,10 @@ commands decide (`checker.commands.render_invoked`).
 from __future__ import annotations
 
 import posixpath
-import re
 import shlex
 from typing import NamedTuple
 
+from checker.lazy_patterns import lazy_compile
 from checker.model import SourceFile
 from checker.safeyaml.load import load_source
 from checker.safeyaml.nodes import get, line_of, scalar
@@ -40,7 +40,7 @@ class HelmCall(NamedTuple):
     line: int
 
 
-_COMMAND = re.compile(r"\bhelm\s+(install|upgrade|template)\b")
+_COMMAND = lazy_compile(r"\bhelm\s+(install|upgrade|template)\b")
 #: helm flags that take a value as the next word (so it is no positional argument).
 _VALUED = frozenset({
     "-f", "--values", "-n", "--namespace", "--version", "--repo", "--set", "--set-string",

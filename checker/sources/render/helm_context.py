@@ -25,18 +25,20 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from checker.lazy_patterns import lazy_compile
+
 #: A template action, `{{ ... }}` (with `-` trims), over one or more lines; comments are not.
-_ACTION = re.compile(r"\{\{-?(?!\s*/\*)(.*?)-?\}\}", re.S)
-_BRANCH = re.compile(r"^\s*(?:(else\s+if|if|with)\b|.*?\b(ternary|default)\b)", re.S)
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|`[^`]*`')
-_CONTEXT = re.compile(r"\blookup\b|\$?\.Capabilities(?:\.\w+)*|\$?\.Release\.\w+")
+_ACTION = lazy_compile(r"\{\{-?(?!\s*/\*)(.*?)-?\}\}", re.S)
+_BRANCH = lazy_compile(r"^\s*(?:(else\s+if|if|with)\b|.*?\b(ternary|default)\b)", re.S)
+_STRING = lazy_compile(r'"(?:[^"\\]|\\.)*"|`[^`]*`')
+_CONTEXT = lazy_compile(r"\blookup\b|\$?\.Capabilities(?:\.\w+)*|\$?\.Release\.\w+")
 #: Sprig functions whose result depends on the clock or on chance (module docstring).
 VOLATILE = frozenset({
     "now", "ago", "randAlphaNum", "randAlpha", "randNumeric", "randAscii", "randInt",
     "randBytes", "uuidv4", "shuffle", "genPrivateKey", "genCA", "genCAWithKey",
     "genSelfSignedCert", "genSelfSignedCertWithKey", "genSignedCert", "genSignedCertWithKey",
 })
-_VOLATILE = re.compile(r"(?<![\w.$])(?:" + "|".join(sorted(VOLATILE, key=len, reverse=True))
+_VOLATILE = lazy_compile(r"(?<![\w.$])(?:" + "|".join(sorted(VOLATILE, key=len, reverse=True))
                        + r")(?![\w.])")
 
 

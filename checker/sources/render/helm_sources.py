@@ -12,13 +12,15 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
+from checker.lazy_patterns import lazy_compile
+
 #: Where a rendered document says which template produced it.
-SOURCE = re.compile(r"^# Source: (.+?)\s*$", re.M)
-SEPARATOR = re.compile(r"^---[ \t]*(?:#.*)?$", re.M)
-_TOP_KIND = re.compile(r"^kind:[ \t]*[\"']?([^\s\"'#]*)", re.M)
-_TOP_KEY = re.compile(r"^([A-Za-z][\w-]*):")
-_META_NAME = re.compile(r"^  name:[ \t]*(.*?)[ \t]*$")
-_ACTION = re.compile(r"\{\{.*?\}\}")
+SOURCE = lazy_compile(r"^# Source: (.+?)\s*$", re.M)
+SEPARATOR = lazy_compile(r"^---[ \t]*(?:#.*)?$", re.M)
+_TOP_KIND = lazy_compile(r"^kind:[ \t]*[\"']?([^\s\"'#]*)", re.M)
+_TOP_KEY = lazy_compile(r"^([A-Za-z][\w-]*):")
+_META_NAME = lazy_compile(r"^  name:[ \t]*(.*?)[ \t]*$")
+_ACTION = lazy_compile(r"\{\{.*?\}\}")
 
 
 def split_output(output: str) -> list[tuple[str, str]]:

@@ -24,6 +24,7 @@ from pathlib import Path
 import yaml
 from yaml.nodes import MappingNode
 
+from checker.lazy_patterns import lazy_compile
 from checker.safeyaml.nodes import get, scalar
 from checker.sources.render.api import Rendered, RenderedDocument, RenderLimits
 from checker.sources.render.patches import (
@@ -42,13 +43,13 @@ ORIGIN = "config.kubernetes.io/origin"
 TRANSFORMATIONS = "alpha.config.kubernetes.io/transformations"
 #: A reference kustomize fetches: a URL, a `git::`/`ssh://`/`git@` address, a host path
 #: (`github.com/org/repo//dir?ref=v1`), or anything with `?ref=`.
-_REMOTE = re.compile(
+_REMOTE = lazy_compile(
     r"^(?:[a-z][a-z0-9+.-]*://|git::|git@|[a-z0-9-]+(?:\.[a-z0-9-]+)+\.[a-z]{2,}/)|\?ref=",
     re.IGNORECASE,
 )
 
 #: kubectl's log prefix on an error line (`E1206 05:39:17.878160    4744 run.go:72] `).
-_KLOG = re.compile(r"^[EWIF]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] ")
+_KLOG = lazy_compile(r"^[EWIF]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] ")
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -298,8 +299,8 @@ def render_kustomization(tree: Path, root: str, limits: RenderLimits,
 _SCHEMA_KINDS = frozenset({"CustomResourceDefinition"})
 #: The top-level `kind:` line of a schema kind (kustomize writes block style, top-level keys
 #: at column 0; anything nested or inside a block scalar is indented).
-_SCHEMA_LINE = re.compile(r"^kind: (?:CustomResourceDefinition)[ \t]*$", re.M)
-_BUILD_NOTE = re.compile(
+_SCHEMA_LINE = lazy_compile(r"^kind: (?:CustomResourceDefinition)[ \t]*$", re.M)
+_BUILD_NOTE = lazy_compile(
     r"^(\s*)[\"']?(?:config\.kubernetes\.io/origin|alpha\.config\.kubernetes\.io/"
     r"transformations)[\"']?\s*:")
 
