@@ -9,11 +9,13 @@ Which parts of nhi-gate load when (pre-commit start-up time) is decided in
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import gc
 import os
 import signal
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from urllib.parse import urlsplit
 
@@ -242,9 +244,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code.
 
     `argv` None means a process of its own (the `nhi-gate` script, `python -m checker`): the
-    cyclic garbage collector runs less often (`GC_YOUNG_THRESHOLD`), and everything alive at
-    the end is frozen (`gc.freeze`) so interpreter shutdown does not walk it once more.
-    Callers that pass `argv` (tests, embedding) keep their collector settings.
+    cyclic garbage collector runs less often (`GC_YOUNG_THRESHOLD`), and at the end the
+    process exits at once with the code (`_exit_now`) instead of tearing down every module and
+    object it loaded; it then does not return. Callers that pass `argv` (tests, embedding)
+    keep their collector settings and get the code back.
     """
     own_process = argv is None
     if own_process:
@@ -256,11 +259,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = _main(argv)
         if own_process and _SIGNALLED and code != 2:  # the handler's exception was dropped
             print(f"nhi-gate: {_SIGNALLED[0]}: no verdict", file=sys.stderr)
-            return 2
-        return code
+            code = 2
     finally:
         if own_process:
             gc.freeze()
+    if own_process:
+        _exit_now(code)
+    return code
+
+
+def _exit_now(code: int) -> None:
+    """End this process with `code` now, after what an ordinary exit must still do: stdout
+    and stderr flushed, the `atexit` functions run (temporary directories' finalizers among
+    them). The interpreter's teardown of every module and object is skipped: it only frees
+    memory the kernel frees anyway. Returns (and the caller exits normally) when another
+    thread is still running, which the interpreter would join, or when flushing fails, which
+    it reports."""
+    if threading.active_count() > 1:
+        return
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return
+    atexit._run_exitfuncs()
+    os._exit(code)
 
 
 def _main(argv: Sequence[str] | None) -> int:
