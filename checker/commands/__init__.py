@@ -16,7 +16,9 @@ time is the user's wait (benchmarks/RESULTS.md, "Hook path"). This module holds 
 that waits for its moment; the modules it loads import at their top:
 
 - start-up: `checker.cli` and this package (standard library only), so `--help`,
-  `--version` and usage errors pay for nothing more;
+  `--version` and usage errors pay for nothing more; argparse itself (`checker.cli_args`)
+  only after a `hook` run as pre-commit runs it (`hook` and FILE arguments, no option) has
+  forked its worker (`early_parse_worker`), so the worker does not wait for it;
 - when a subcommand runs: its module (`_scan`, `_rules`, ...), so `rules`, `scan` and
   `inventory` never load the git readers;
 - `check` and `hook`, before the fork (`_parse_worker`): the catalogue, `checker.pipeline`
@@ -38,7 +40,6 @@ functions that use them, for the same reason.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import functools
 import importlib
@@ -47,9 +48,14 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import argparse
+
     from checker.sources.worker import ParseWorker
 
-Command = Callable[[argparse.Namespace], int]
+Command = Callable[["argparse.Namespace"], int]
+
+#: The `ParseWorker` `early_parse_worker` forked for the `hook` about to run (at most one).
+_EARLY: list[ParseWorker | None] = []
 
 
 def run(command: str, args: argparse.Namespace) -> int:
@@ -84,6 +90,25 @@ def _parse_worker(terraform: bool = True) -> Iterator[ParseWorker | None]:
     finally:
         if worker is not None:
             worker.close()
+
+
+@contextlib.contextmanager
+def early_parse_worker(words: Sequence[str]) -> Iterator[None]:
+    """Fork the `hook`'s `ParseWorker` before the command line is parsed, when `words` (the
+    arguments after `nhi-gate`) are `hook` and FILE arguments only, the form pre-commit runs:
+    the worker then imports the parsers while this process imports argparse and parses the
+    arguments, instead of after. Any other command line does nothing here. The worker is
+    handed to `_hook` and closed on the way out, used or not (a FILE that turns out to be
+    an option's value is impossible: no word starts with `-`)."""
+    if not words or words[0] != "hook" or any(w.startswith("-") for w in words[1:]):
+        yield
+        return
+    with _parse_worker(_needs_hcl(words[1:])) as worker:
+        _EARLY[:] = [worker]
+        try:
+            yield
+        finally:
+            _EARLY.clear()
 
 
 def load_while_parsing(args: argparse.Namespace) -> None:
@@ -141,7 +166,9 @@ def _check(args: argparse.Namespace) -> int:
 def _hook(args: argparse.Namespace) -> int:
     """`nhi-gate hook [FILE...]`: the pre-commit stage; judges the staged content
     (`checker.commands.hook`)."""
-    with _parse_worker(_needs_hcl(args.files)) as worker:
+    early = (contextlib.nullcontext(_EARLY.pop()) if _EARLY
+             else _parse_worker(_needs_hcl(args.files)))  # fmt: skip
+    with early as worker:
         from checker.commands import hook
 
         staged = hook.read_staged(args, worker)
