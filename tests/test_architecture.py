@@ -24,15 +24,17 @@ MAX_LINES = 400
 #: sources read; parsers and secrets turn files into identities; provenance says who wrote
 #: them; checks find problems; approval says who approved; gate decides; reporters print;
 #: pipeline, commands and cli put it together.
-BASE = {"model", "change", "errors", "fingerprint", "globs", "decode", "safeyaml"}
+BASE = {"model", "change", "errors", "fingerprint", "globs", "decode", "safeyaml",
+        "lazy_patterns"}
 ALLOWED: dict[str, set[str]] = {
     "model": {"change"},
     "change": set(),
     "errors": set(),
     "fingerprint": set(),
     "globs": set(),
+    "lazy_patterns": set(),
     "decode": {"model"},
-    "safeyaml": {"model", "change", "errors", "decode"},
+    "safeyaml": {"model", "change", "errors", "decode", "lazy_patterns"},
     "policy": BASE,
     "git": BASE | {"policy"},
     "sources": BASE | {"policy", "parsers", "secrets"},
@@ -122,6 +124,7 @@ LAZY_IMPORTS: dict[tuple[str, str], str] = {
        for name in ("check", "hook", "approvals", "verdict", "demo", "scan", "baseline",
                     "commit_msg", "inventory", "ledger", "rules")},
     ("checker.commands", "checker.pipeline"): "the parse worker forks before GitPython loads",
+    ("checker.cli", "checker.cli_args"): "a pre-commit hook's parse worker forks before argparse",
     ("checker.commands.inventory", "checker.commands.inventory_history"):
         "GitPython only when inventory reads history",
     ("checker.commands", "checker.policy.catalogue"): "loaded once, before the fork",
