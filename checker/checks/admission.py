@@ -25,6 +25,12 @@ ServiceAccount), so it is a widening of what identities can be created:
   names), or one that exempts from a new policy or rule, matches other objects (`match`,
   `matchConditions`, `podSecurity` added or changed) or lost or changed its `conditions`
   (https://kyverno.io/docs/exceptions/);
+- Gatekeeper's `Config` exempting a namespace pattern from its admission or mutation webhook
+  that no base pattern of that process covers (an added Config: every pattern it exempts);
+  patterns are Gatekeeper's wildcards, `kube-*` (prefix), `*-system` (suffix), `*x*`
+  (substring), `*` (every namespace), so `kube-*` covers `kube-system` and not `*-system`
+  (https://open-policy-agent.github.io/gatekeeper/website/docs/exempt-namespaces;
+  gatekeeper pkg/wildcard/wildcard.go);
 - a Namespace's Pod Security Admission level (`pod-security.kubernetes.io/enforce`) lowered,
   `restricted` -> `baseline` -> `privileged`, or the label removed (no label enforces nothing:
   `removal_hits`); an unknown level counts as `privileged`
@@ -32,7 +38,8 @@ ServiceAccount), so it is a widening of what identities can be created:
 An agent's or bot's weakening is an error (it blocks); a person's is a note (variant
 `admission-human`). A change that only tightens (a selector or exclusion removed, `Audit` ->
 `Deny`, `Ignore` -> `Fail`, a rule or policy taken out of an exception, `conditions` added to
-one, an exception deleted) is a `narrowed` note (`narrows`); a new policy is not judged.
+one, an exception deleted, a Config exclusion removed or the Config deleted) is a `narrowed`
+note (`narrows`); a new policy is not judged.
 """
 
 from __future__ import annotations
@@ -52,6 +59,46 @@ _EXCLUSIONS = frozenset({"namespaceSelector", "objectSelector", "excludeResource
 _SCOPE = frozenset({"rules", "match"})
 #: The facet type of a Kyverno PolicyException (parsers/kubernetes/admission.py).
 EXCEPTION = f"{ADMISSION}PolicyException"
+#: The facet type of Gatekeeper's Config and its exclusion keys (parsers/kubernetes/admission.py).
+CONFIG = f"{ADMISSION}Config"
+_EXCLUDED = "excludedNamespaces."
+_WEBHOOKS = {"webhook": "admission webhook", "mutation-webhook": "mutation webhook"}
+
+
+def _covers(wide: str, pattern: str) -> bool:
+    """True when Gatekeeper wildcard `wide` matches every namespace `pattern` matches (each a
+    name, `a*`, `*a` or `*a*`; `*` matches every one)."""
+    if wide == pattern:
+        return True
+    head, tail = wide.startswith("*"), wide.endswith("*") and len(wide) > 1
+    core = wide.strip("*")
+    if wide == "*" or (head and tail and core == ""):
+        return True
+    inner = pattern.strip("*")
+    p_head, p_tail = pattern.startswith("*"), pattern.endswith("*")
+    if head and tail:
+        return core in inner
+    if tail:  # a prefix: only names and prefixes that start with it
+        return not p_head and inner.startswith(core)
+    if head:  # a suffix: only names and suffixes that end with it
+        return not p_tail and inner.endswith(core)
+    return False
+
+
+def config_widened(head: dict[str, str], base: dict[str, str]) -> list[tuple[str, str]]:
+    """(first key, what changed) for each webhook process of a Gatekeeper Config whose `head`
+    facts exempt a namespace pattern no `base` pattern of that process covers (module doc)."""
+    out: list[tuple[str, str]] = []
+    for process, what in _WEBHOOKS.items():
+        prefix = f"{_EXCLUDED}{process}."
+        was = [k[len(prefix):] for k in base if k.startswith(prefix)]
+        gained = [k for k in head if k.startswith(prefix)
+                  and not any(_covers(w, k[len(prefix):]) for w in was)]
+        if gained:
+            names = ", ".join(k[len(prefix):] for k in sorted(gained))
+            out.append((gained[0], f"exempts namespaces {names} from Gatekeeper's {what} "
+                                   f"(`{process}`)"))
+    return out
 
 
 def exception_widened(head: dict[str, str], base: dict[str, str]) -> list[tuple[str, str]]:
@@ -142,7 +189,7 @@ def _admitted(obj: IdentityObject) -> str:
 def check(subject: Subject) -> Iterator[Hit]:
     """NHI302 when an admission facet's change weakens it (see the module doc)."""
     obj, base = subject.obj, subject.base
-    if obj.type == EXCEPTION:
+    if obj.type in (EXCEPTION, CONFIG):
         yield from _exception(subject)
         return
     if base is None or not obj.type.startswith(PREFIX):
@@ -160,18 +207,21 @@ def check(subject: Subject) -> Iterator[Hit]:
 
 
 def _exception(subject: Subject) -> Iterator[Hit]:
-    """NHI302 for a PolicyException added or widened (module doc)."""
+    """NHI302 for a PolicyException or a Gatekeeper Config added or widened (module doc)."""
     obj, base = subject.obj, subject.base
     head = _facts(obj.usages)
-    found = exception_widened(head, _facts(base.usages) if base is not None else {})
+    widened = config_widened if obj.type == CONFIG else exception_widened
+    found = widened(head, _facts(base.usages) if base is not None else {})
     if not found:
         return
     line = next((obj.attribute_lines[k] for k, _ in found if k in obj.attribute_lines),
                 obj.attribute_lines.get("anchor"))
     what = "added" if base is None else "widened"
+    kind, rules = ("namespace exclusion", "policies") if obj.type == CONFIG else (
+        "policy exception", "rules")
     yield Hit("NHI302",
-              f"{obj.address} admission control weakened: policy exception {what}: "
-              f"{'; '.join(what for _, what in found)}; requests those rules denied (new "
+              f"{obj.address} admission control weakened: {kind} {what}: "
+              f"{'; '.join(what for _, what in found)}; requests those {rules} denied (new "
               "identities, bindings, token Secrets) may now be admitted", "admission", line,
               variant=HUMAN_VARIANT if subject.touch.actor_kind == "human" else None)
 
@@ -183,7 +233,8 @@ def narrows(subject: Subject) -> Iterator[Hit]:
     if base is None or not obj.type.startswith(PREFIX) or obj.usages == base.usages:
         return
     head, was = _facts(obj.usages), _facts(base.usages)
-    if (exception_widened if obj.type == EXCEPTION else weakened)(head, was):
+    judge = {EXCEPTION: exception_widened, CONFIG: config_widened}.get(obj.type, weakened)
+    if judge(head, was):
         return
     keys = sorted(k for k in set(head) | set(was) if head.get(k) != was.get(k))
     yield Hit("NHI302", f"{obj.address} admission control tightened or unchanged in effect "
@@ -207,9 +258,11 @@ def removal_hits(ctx: Context, actor_of: Callable[[Sequence[str]], Touch]
         if not obj.type.startswith(PREFIX) or obj.location.path in files:
             continue
         touch = actor_of([obj.location.path])
-        if obj.type == EXCEPTION:  # an exception deleted: the policies it relaxed apply
-            yield obj, Hit("NHI302", f"{obj.address} policy exception removed: the policy "
-                           "rules it exempted from apply again; a tightening needs no approval",
+        if obj.type in (EXCEPTION, CONFIG):  # an exemption deleted: the policies apply
+            what = ("namespace exclusions removed: Gatekeeper's policies apply to those "
+                    "namespaces again" if obj.type == CONFIG else "policy exception removed: "
+                    "the policy rules it exempted from apply again")
+            yield obj, Hit("NHI302", f"{obj.address} {what}; a tightening needs no approval",
                            "admission", obj.location.start_line, touch=touch,
                            variant="narrowed")
             continue

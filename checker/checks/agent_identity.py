@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from checker.checks.api import Hit, Subject
 from checker.checks.aws_workloads import profile_runners
-from checker.checks.moves import moved_from
+from checker.checks.moves import moved_from, was
 from checker.lazy_patterns import lazy_compile
 from checker.provenance.attribution import Touch
 
@@ -29,7 +29,8 @@ def check(subject: Subject) -> Iterator[Hit]:
         return
     if obj.derived_from is not None:  # a secret-material facet: NHI31x/NHI4xx judge it
         return
-    verb, how = _created(subject) if subject.base is None else ("changed", "")
+    verb, how = _created(subject) if subject.base is None else (
+        "changed" + was(obj, subject.base), "")
     if subject.base is not None and subject.base.dormant and not obj.dormant:
         verb = "turned on (switched off or with no instance at base)"
     if subject.base is not None and (old := moved_from(obj)) is not None:

@@ -56,7 +56,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 
-from checker.checks import admission, aws_workloads, deny_sources, metadata, workloads
+from checker.checks import admission, aws_workloads, deny_sources, metadata, moves, workloads
 from checker.checks.api import Context, Hit, Subject
 from checker.checks.grant_cover import dropped_denies, gained_grants, lifted_conditions
 from checker.checks.renewal import expiry_later, renewal
@@ -180,7 +180,8 @@ def narrows(subject: Subject) -> Iterator[Hit]:
         removed or denied) else next((t.line for t in obj.trust if t.line is not None), None)
     if line is None and unbound:
         line = obj.attribute_lines.get("members") or obj.attribute_lines.get("subjects")
-    yield Hit("NHI302", f"{obj.address} {'; '.join(parts)}; a narrowing needs no approval",
+    yield Hit("NHI302", f"{obj.address}{moves.was(obj, base)} {'; '.join(parts)}; a narrowing "
+              "needs no approval",
               "trust" if not (removed or denied) else "privileges", line, variant="narrowed")
 
 
@@ -273,8 +274,8 @@ def _privileges(subject: Subject, base: IdentityObject) -> Iterator[Hit]:
     elif base.unresolved and not was:  # base's grants were not computed: not "nothing" either
         since = f" (what base allowed was not computed: `{base.unresolved[0].expression}`)"
     line = gained[0].line if gained else None
-    yield Hit("NHI302",
-              f"{obj.address} privileges widened: {'; '.join(parts)}{since}", "privileges", line)
+    yield Hit("NHI302", f"{obj.address}{moves.was(obj, base)} privileges widened: "
+              f"{'; '.join(parts)}{since}", "privileges", line)
 
 
 def _left_to_nhi106(grant: Grant, obj: IdentityObject) -> bool:

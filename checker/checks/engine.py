@@ -37,7 +37,7 @@ from checker.checks.api import (
     Subject,
 )
 from checker.checks.environments import infer_environment
-from checker.checks.moves import moved_twin
+from checker.checks.moves import moved_twin, rescoped_twin
 from checker.fingerprint import fingerprint
 from checker.lazy_patterns import lazy_compile
 from checker.model import Finding, IdentityObject, Location, ParseProblem
@@ -173,7 +173,8 @@ def evaluate(
         twin = base_index.get((obj.location.path, obj.address)) or module_index.get(
             (_module_of(obj.location.path), obj.address)) or (
             rendered.get(obj.address) if obj.rendered_by else None) or moved_twin(
-            obj, module_index, _module_of(obj.location.path), at_head)
+            obj, module_index, _module_of(obj.location.path), at_head) or rescoped_twin(
+            obj, base, at_head.get(None, ()))
         touch = judged_touch(obj, files.get(obj.location.path), attribution, twin, inputs_files)
         if touch is None:
             continue

@@ -1,7 +1,10 @@
 """Whether one set of grants covers another: what `checker.checks.drift` compares base and
 head by. A grant is covered by a base allow grant whose resource (an IAM-style glob; on Azure
 also a scope at or above it) and action (a glob, a GCP basic role, an admin or full-access
-built-in role, an AWS action pattern) include it, and whose IAM conditions it keeps.
+built-in role, an AWS action pattern) include it, and whose IAM conditions it keeps. An
+Argo CD destination with a negated field (`!<pattern>`) covers the values it does not
+exclude, and a deny destination base had is dropped only when a head destination may reach
+what it denied.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ __all__ = ["dropped_denies", "gained_grants", "lifted_conditions"]
 #: GCP basic roles, each with the basic roles it includes: owner > editor > viewer. Source:
 #: https://cloud.google.com/iam/docs/roles-overview#basic
 _GCP_BASIC = {"roles/owner": ("roles/editor", "roles/viewer"), "roles/editor": ("roles/viewer",)}
+#: An Argo CD AppProject destination grant (`parsers/kubernetes/gitops.py`).
+_DESTINATION = "argocd:destination"
 
 
 def _resource_covered(platform: str, resource: str, wide: str) -> bool:
@@ -29,7 +34,7 @@ def _resource_covered(platform: str, resource: str, wide: str) -> bool:
     https://learn.microsoft.com/azure/role-based-access-control/scope-overview"""
     if glob(resource, wide):
         return True
-    if platform == "kubernetes" and "/!" in wide:
+    if platform == "kubernetes" and "!" in wide:
         return _negation_covers(resource, wide)
     if platform != "azure" or not wide.startswith("/") or not resource.startswith("/"):
         return False
@@ -39,15 +44,60 @@ def _resource_covered(platform: str, resource: str, wide: str) -> bool:
 
 
 def _negation_covers(resource: str, wide: str) -> bool:
-    """True when `wide`, an Argo CD destination whose namespace is negated (`<server>/!<ns>`:
-    every namespace but those `<ns>` matches), covers `resource`: the same server and one
-    literal namespace the negation does not exclude. Source:
+    """True when `wide`, an Argo CD destination with a negated field (`<server>/!<ns>`,
+    `!<server>/<ns>`: every value but those the negated pattern matches), covers `resource`,
+    field by field (`_field_covered`). Source:
     https://argo-cd.readthedocs.io/en/stable/user-guide/projects/#configuring-rbac-with-projects
     """
-    where, _, negated = wide.rpartition("/!")
-    server, _, namespace = resource.rpartition("/")
-    literal = namespace and not any(c in namespace for c in "*?[!")
-    return bool(literal) and glob(server, where) and not glob(namespace, negated)
+    where, _, namespace = wide.rpartition("/")
+    res_where, _, res_namespace = resource.rpartition("/")
+    return _field_covered(res_where, where) and _field_covered(res_namespace, namespace)
+
+
+def _literal(value: str) -> bool:
+    return bool(value) and not any(c in value for c in "*?[!")
+
+
+def _field_covered(value: str, wide: str) -> bool:
+    """True when the destination field pattern `wide` matches every value `value` matches: a
+    negated `!<p>` covers a literal it does not match, and a negated `!<q>` when `<p>` is
+    within `<q>`; anything else as a glob."""
+    if not wide.startswith("!"):
+        return glob(value, wide)
+    if value.startswith("!"):
+        return glob(wide[1:], value[1:])
+    return _literal(value) and not glob(value, wide[1:])
+
+
+def _may_meet(value: str, other: str, where: bool) -> bool:
+    """False only when destination field patterns `value` and `other` provably match no
+    common value: two different literals, or a literal the other pattern does not match. In
+    the `where` field a server URL and a cluster name may name the same cluster: they may
+    always meet."""
+    if where and ("://" in value) != ("://" in other):
+        return True
+    if _literal(value) and _literal(other):
+        return value == other
+    if _literal(value):
+        return _field_covered(value, other)
+    if _literal(other):
+        return _field_covered(other, value)
+    return True
+
+
+def _reached(deny: Grant, head: IdentityObject) -> bool:
+    """True unless `deny` is an Argo CD deny destination (`parsers/kubernetes/gitops.py`) that
+    no allow destination of `head` may reach: dropping it then widens nothing."""
+    if deny.action != _DESTINATION or head.platform != "kubernetes":
+        return True
+    where, _, namespace = deny.resource.rpartition("/")
+    for allow in head.privileges:
+        if allow.effect != "allow" or allow.action != _DESTINATION:
+            continue
+        a_where, _, a_namespace = allow.resource.rpartition("/")
+        if _may_meet(a_where, where, True) and _may_meet(a_namespace, namespace, False):
+            return True
+    return False
 
 
 def _action_covered(platform: str, grant: Grant, wides: Sequence[Grant]) -> bool:
@@ -98,8 +148,9 @@ def lifted_conditions(grant: Grant, base: IdentityObject) -> list[str]:
 def dropped_denies(head: IdentityObject, base: IdentityObject) -> list[Grant]:
     """Deny grants of `base` with no deny at head on the same action and resource whose
     conditions are among base's (line numbers ignored): a deny that gained a condition
-    applies less, so it counts as dropped."""
+    applies less, so it counts as dropped. An Argo CD deny destination no allow destination
+    of `head` may reach is not (`_reached`): what it denied stays out of reach."""
     keep = [g for g in head.privileges if g.effect == "deny"]
     return [g for g in base.privileges if g.effect == "deny" and not any(
         (k.action, k.resource, k.not_action) == (g.action, g.resource, g.not_action)
-        and set(k.conditions) <= set(g.conditions) for k in keep)]
+        and set(k.conditions) <= set(g.conditions) for k in keep) and _reached(g, head)]

@@ -28,6 +28,13 @@ does not judge it, `checks/admission.py` does), address `<Kind>/<namespace>/<nam
   rule names, sorted, comma-joined; `policyRefs` of `policies.kyverno.io` as `<name>`),
   `match`, `conditions`, `podSecurity`;
   https://kyverno.io/docs/exceptions/;
+- Gatekeeper's `Config` (`config.gatekeeper.sh`, only the one named `config`: Gatekeeper
+  ignores any other): each namespace pattern (`kube-system`, `kube-*`, `*-system`, `*`) that
+  a `spec.match[]` entry exempts from the admission webhook or the mutation webhook
+  (`processes` `webhook`, `mutation-webhook`, or `*`: every process) as
+  `excludedNamespaces.<process>.<pattern>` (value `exempt`); `audit` and `sync` exclusions
+  admit nothing and are not read;
+  https://open-policy-agent.github.io/gatekeeper/website/docs/exempt-namespaces;
 - a `Namespace` labelled `pod-security.kubernetes.io/enforce` (Pod Security Admission):
   `pod-security.enforce` (`privileged`, `baseline` or `restricted`: the level whose violating
   pods are rejected); a Namespace without that label is no facet (the label removed: the facet
@@ -53,6 +60,10 @@ _KYVERNO = frozenset({"ClusterPolicy", "Policy"})
 _SELECTORS = ("namespaceSelector", "objectSelector", "excludeResourceRules")
 _EXCEPTION = "PolicyException"
 _KYVERNO_GROUPS = frozenset({"kyverno.io", "policies.kyverno.io"})
+_CONFIG = "Config"
+#: The Gatekeeper processes whose namespace exclusion switches admission policy off there,
+#: and what `*` stands for (gatekeeper pkg/controller/config/process/excluder.go).
+CONFIG_PROCESSES = ("webhook", "mutation-webhook")
 #: The Pod Security Admission label whose level is enforced (rejects violating pods).
 PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
 
@@ -107,7 +118,8 @@ def is_admission(doc: MappingNode, kind: str) -> bool:
     return ((kind in _VAP or kind == _BINDING or kind in _WEBHOOKS)
             and group.startswith("admissionregistration.k8s.io")) or (
         kind in _KYVERNO and group == "kyverno.io") or group == "constraints.gatekeeper.sh" or (
-        kind == _EXCEPTION and group in _KYVERNO_GROUPS)
+        kind == _EXCEPTION and group in _KYVERNO_GROUPS) or (
+        kind == _CONFIG and group == "config.gatekeeper.sh" and _name(doc) == "config")
 
 
 def _facts(doc: MappingNode, kind: str, start: int, bindings: dict[str, _Facts]) -> _Facts:
@@ -152,6 +164,16 @@ def _facts(doc: MappingNode, kind: str, start: int, bindings: dict[str, _Facts])
                              line_of(validate))
             facts.node(f"{key}.exclude", rule, "exclude")
             facts.node(f"{key}.match", rule, "match")
+    elif kind == _CONFIG:
+        for entry in sequence(get(spec, "match")):
+            named = {scalar_text(p) or "" for p in sequence(get(entry, "processes"))}
+            processes = CONFIG_PROCESSES if "*" in named else sorted(
+                named.intersection(CONFIG_PROCESSES))
+            for pattern in sequence(get(entry, "excludedNamespaces")):
+                for process in processes:
+                    key = f"excludedNamespaces.{process}.{scalar_text(pattern) or ''}"
+                    if key not in facts.values:
+                        facts.add(key, "exempt", line_of(pattern))
     elif kind == "Namespace":
         label = get_path(doc, "metadata", "labels", PSA_ENFORCE)
         facts.add("pod-security.enforce", (scalar_text(label) or "").strip().lower(),
@@ -178,7 +200,7 @@ def admission_facets(docs: Iterable[tuple[MappingNode, str]], path: str,
     for doc, kind in wanted:
         start = line_of(doc.value[0][0]) if doc.value else line_of(doc)
         namespace = (scalar_text(get_path(doc, "metadata", "namespace"))
-                     if kind in ("Policy", _EXCEPTION) else None)
+                     if kind in ("Policy", _EXCEPTION, _CONFIG) else None)
         address = "/".join(p for p in (kind, namespace, _name(doc)) if p)
         facts = _facts(doc, kind, start, bindings)
         yield IdentityObject(

@@ -20,14 +20,18 @@ from checker.safeyaml.nodes import to_python
 #: Kinds whose privileges all come from `rules` (the rest names and scopes the role). Source:
 #: https://kubernetes.io/docs/reference/access-authn-authz/rbac/#role-and-clusterrole
 RULE_KINDS = frozenset({"Role", "ClusterRole"})
-#: Binding kinds whose grant is their `roleRef` (the rest names and scopes the binding and says
-#: whom it binds). Source: https://kubernetes.io/docs/reference/access-authn-authz/rbac/#rolebinding-and-clusterrolebinding
+#: Binding kinds whose grant is their `roleRef` in their scope (the rest names the binding and
+#: says whom it binds): a RoleBinding grants the role in its namespace, a ClusterRoleBinding in
+#: every namespace, so the kind and the namespace are the grant's scope (`Grant.resource`), not
+#: its frame, and a ClusterRoleBinding turned into a RoleBinding keeps its frame. Source:
+#: https://kubernetes.io/docs/reference/access-authn-authz/rbac/#rolebinding-and-clusterrolebinding
 BINDING_KINDS = frozenset({"RoleBinding", "ClusterRoleBinding"})
 
 
 def role_frame_digest(doc: MappingNode, kind: str) -> str:
     """sha256 (32 hex) of the object without `rules` for a Role or ClusterRole, without
-    `roleRef` for a RoleBinding or ClusterRoleBinding (a ClusterRole also without its
+    `roleRef`, `kind` and `metadata.namespace` (its scope) for a RoleBinding or
+    ClusterRoleBinding (a ClusterRole also without its
     `aggregate-to-*` labels: `aggregation.py`), or without the IAM mappings of `data`
     for the EKS `aws-auth` ConfigMap (canonical JSON of its plain values); ""
     for other kinds or an object past the YAML budgets."""
@@ -43,6 +47,10 @@ def role_frame_digest(doc: MappingNode, kind: str) -> str:
         labels = {k: v for k, v in meta["labels"].items()
                   if not str(k).startswith(AGGREGATE_PREFIX)}  # `bound`: parsers/.../aggregation.py
         frame["metadata"] = {**meta, "labels": labels}
+    if kind in BINDING_KINDS:
+        frame.pop("kind", None)
+        if isinstance(meta, dict):
+            frame["metadata"] = {k: v for k, v in meta.items() if k != "namespace"}
     if grant == "data" and isinstance(data := value.get("data"), dict):
         frame["data"] = {k: v for k, v in data.items()
                          if k not in ("mapRoles", "mapUsers", "mapAccounts")}

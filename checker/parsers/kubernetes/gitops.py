@@ -23,12 +23,16 @@ platform `kubernetes`):
   "(every unauthenticated user)")`: anyone who reaches the server gets `policy.default`. Source:
   https://argo-cd.readthedocs.io/en/stable/operator-manual/user-management/
 - Argo CD `AppProject`: `spec.destinations[]` -> `Grant("argocd:destination",
-  "<server or name>/<namespace>")`; its cluster and namespace resource allow and deny lists
-  as `checker.parsers.kubernetes.argocd_project` reads them; `spec.sourceRepos[]` ->
-  `Grant("argocd:source", "<repo>")`; `spec.roles[]` as above, and each of a role's
-  `jwtTokens` records (a credential: Argo CD accepts the token while it is listed) ->
-  `Grant("argocd:jwt-token", "proj:<project>:<role> id=<id> iat=<iat> exp=<exp or never>")`.
-  Source:
+  "<server or name>/<namespace>")`; a field negated with `!` (a deny destination) also denies
+  what it names, whatever the other entries allow and whatever the entry's other fields say:
+  `server: '!<s>'` or `name: '!<n>'` -> `Grant("argocd:destination", "<s or n>/*",
+  effect="deny")`, `namespace: '!<ns>'` -> `Grant("argocd:destination", "*/<ns>",
+  effect="deny")` (argo-cd `AppProject.isDestinationMatched`); its cluster and namespace
+  resource allow and deny lists as `checker.parsers.kubernetes.argocd_project` reads them;
+  `spec.sourceRepos[]` -> `Grant("argocd:source", "<repo>")`; `spec.roles[]` as above, and
+  each of a role's `jwtTokens` records (a credential: Argo CD accepts the token while it is
+  listed) -> `Grant("argocd:jwt-token", "proj:<project>:<role> id=<id> iat=<iat> exp=<exp or
+  never>")`. Source:
   https://argo-cd.readthedocs.io/en/stable/user-guide/projects/
 - Argo CD `AppProject` sync impersonation: each `spec.destinationServiceAccounts[]` ->
   `Grant("argocd:sync-as/<namespace>:<account>", "<server or name>/<namespace pattern>")`: the
@@ -268,8 +272,13 @@ def _inherited(subject: str, role: str, line: int, policies: dict[str, list[Gran
 def _project_grants(doc: MappingNode, spec: Node | None) -> Iterator[Grant]:
     for dest in sequence(get(spec, "destinations")):
         where = scalar_text(get(dest, "server")) or scalar_text(get(dest, "name")) or "(any)"
-        yield Grant("argocd:destination", f"{where}/{scalar_text(get(dest, 'namespace')) or ''}",
-                    line=line_of(dest))
+        namespace = scalar_text(get(dest, "namespace")) or ""
+        yield Grant("argocd:destination", f"{where}/{namespace}", line=line_of(dest))
+        for field in ("server", "name", "namespace"):
+            negated = scalar_text(get(dest, field)) or ""
+            if negated.startswith("!"):
+                denied = f"*/{negated[1:]}" if field == "namespace" else f"{negated[1:]}/*"
+                yield Grant("argocd:destination", denied, effect="deny", line=line_of(dest))
     yield from resource_list_grants(doc, spec)
     for repo in sequence(get(spec, "sourceRepos")):
         text = scalar_text(repo)
