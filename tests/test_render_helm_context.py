@@ -63,6 +63,9 @@ def _run(repo: GitRepo, head_binding: str, author: tuple[str, str],
     (BINDING.format(role=LOOKUP), 4, "`lookup`"),
     (BINDING.format(role=RELEASE), 4, "`.Release.IsUpgrade`"),
     (BINDING.format(role="view") + CAPABILITIES, 6, "`.Capabilities.APIVersions.Has`"),
+    # through a template variable (found by the session-11 attack pass: exit 0 before)
+    ('{{- $ns := .Release.Namespace }}\n{{- if eq $ns "prod" }}\n'
+     + BINDING.format(role="cluster-admin") + "{{- end }}\n", 2, "`.Release.Namespace`"),
 ])
 def test_agent_condition_on_release_context_blocks_with_nhi107(
         head: str, line: int, construct: str, make_repo: Callable[..., GitRepo],
@@ -105,3 +108,18 @@ def test_conditions_found_and_compared_by_text() -> None:
                      (7, "else if", (".Release.IsUpgrade",))]
     assert added_conditions(text, text.replace("{{- with", "{{ with")) == []
     assert [c.line for c in added_conditions(text, text.replace("IsInstall", "IsUpgrade"))] == [4]
+
+
+def test_a_condition_through_a_template_variable_is_one_on_its_source() -> None:
+    text = ('{{- $ns := .Release.Namespace }}\n'
+            '{{- if eq $ns "prod" }}x{{ end }}\n'
+            '{{- $a := .Values.enabled }}{{ if $a }}y{{ end }}\n'
+            '{{- $r := .Release }}{{ $n := $r.Namespace }}{{ with $n }}z{{ end }}\n'
+            '{{- $t := now }}{{ if $t }}w{{ end }}\n'
+            '{{- $name := default .Release.Name .Values.name }}{{ default $name .Values.x }}\n'
+            '{{- if eq $ns "prod" }}again{{ end }}\n')
+    found = [(c.line, c.keyword, c.constructs) for c in context_conditions(text)]
+    assert found == [(2, "if", (".Release.Namespace",)),
+                     (4, "with", (".Release",)),
+                     (5, "if", ("now",)),
+                     (7, "if", (".Release.Namespace",))]

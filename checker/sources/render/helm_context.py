@@ -40,6 +40,13 @@ VOLATILE = frozenset({
 })
 _VOLATILE = lazy_compile(r"(?<![\w.$])(?:" + "|".join(sorted(VOLATILE, key=len, reverse=True))
                        + r")(?![\w.])")
+#: A template variable's assignment (`$ns := .Release.Namespace`, `$ns = ...`), anywhere in an
+#: action (also in an `if`/`with`/`range` head): the variable and what follows the operator.
+_ASSIGN = lazy_compile(r"(?<![\w.])\$(\w+)\s*:?=(?!=)\s*(.*)", re.S)
+#: A template variable named in an action (`$ns`, `$r.Namespace`; `$` alone is the root).
+_VARIABLE = lazy_compile(r"(?<![\w.])\$(\w+)")
+#: The whole `.Release` object (`$r := .Release`, then `$r.Namespace`).
+_RELEASE = lazy_compile(r"(?<![\w.])\$?\.Release(?![\w.])")
 
 
 @dataclass(frozen=True)
@@ -61,18 +68,37 @@ class ContextCondition:
         return any(c in VOLATILE for c in self.constructs)
 
 
+def _context_names(body: str, carried: dict[str, tuple[str, ...]]) -> list[str]:
+    """The context constructs `body` (an action, strings blanked) names, directly or through
+    a template variable in `carried` (variable -> the constructs its value came from)."""
+    names = [m.group(0).lstrip("$") for m in _CONTEXT.finditer(body)]
+    for variable in _VARIABLE.finditer(body):
+        names += carried.get(variable.group(1), ())
+    return names
+
+
 def context_conditions(text: str) -> list[ContextCondition]:
     """The conditions of the template `text` that depend on what an offline render cannot
-    know, in order of their line."""
+    know, in order of their line. A condition on a template variable counts as one on what the
+    variable was set from (`{{ $ns := .Release.Namespace }}` ... `{{ if eq $ns "prod" }}`),
+    through any chain of variables, in the order the text sets them."""
     found = []
+    carried: dict[str, tuple[str, ...]] = {}
     for action in _ACTION.finditer(text):
         text_of = " ".join(action.group(1).split())
         body = _STRING.sub('""', action.group(1))  # a word inside a string is no call
+        assigned = _ASSIGN.search(body)
+        if assigned is not None:
+            value = assigned.group(2)
+            carried[assigned.group(1)] = tuple(dict.fromkeys(
+                _context_names(value, carried)
+                + [m.group(0).lstrip("$") for m in _RELEASE.finditer(value)]
+                + [m.group(0) for m in _VOLATILE.finditer(value)]))
         branch = _BRANCH.match(body)
         if branch is None:
             continue
         keyword = " ".join((branch.group(1) or branch.group(2)).split())
-        names = [m.group(0).lstrip("$") for m in _CONTEXT.finditer(body)]
+        names = _context_names(body, carried)
         if keyword == "default":
             names = [n for n in names if n not in (".Release.Name", ".Release.Namespace")]
         else:
