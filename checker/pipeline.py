@@ -38,9 +38,9 @@ from checker.sources.documents import SharedDocuments, parse_by_documents
 from checker.sources.modules import (
     calls_local_module,
     group_modules,
-    module_directory,
+    job_module,
     module_homes,
-    uses_module_values,
+    moved_files,
     value_identities,
     without_called_repeats,
 )
@@ -149,10 +149,11 @@ def _plan(
     parse (files over the size limit that cannot be decoded). With `format_tokens` (and `secrets`) a
     text file no parser reads gets a job of the format plugins alone (`TOKENS`).
 
-    A `.tf` job whose file names a `local.`/`var.` value carries its directory's
-    `ModuleSources` (from `sources` and `context`); the jobs of one directory share one object,
-    pickled once per batch. The kubernetes jobs share `shared` (default: a new one), so each
-    distinct document of a large manifest is parsed once (`checker.sources.documents`).
+    A `.tf` job whose file names a `local.`/`var.` value, and a `.tf`/`.tf.json` job whose
+    module has a `moved` block in another file, carries its directory's `ModuleSources` (from
+    `sources` and `context`); the jobs of one directory share one object, pickled once per
+    batch. The kubernetes jobs share `shared` (default: a new one), so each distinct document
+    of a large manifest is parsed once (`checker.sources.documents`).
     """
     from checker.sources.prefilter import build_tokens, may_define_identity
 
@@ -161,6 +162,7 @@ def _plan(
     gitlab_includes = gitlab_ci.included_paths([*context, *sources])
     callees = callee_inputs([*context, *sources])  # local workflows/actions running Terraform
     modules = group_modules(list({s.path: s for s in [*context, *sources]}.values()))
+    moving = {d: moved_files(m) for d, m in modules.items()}
     homes = module_homes([*context, *sources])  # a var file elsewhere: read by no module
     jobs: list[Job] = []
     shared = shared or SharedDocuments()
@@ -205,11 +207,7 @@ def _plan(
             tokens is None or may_define_identity(fmt, src.raw, tokens, config.max_file_bytes)
             or (fmt == "terraform" and calls_local_module(src.raw)) or bool(called)
         )
-        module = (
-            modules.get(module_directory(src.path))
-            if fmt == "terraform" and identities and uses_module_values(src.raw)
-            else None
-        )
+        module = job_module(fmt, src, modules, moving) if identities else None
         job = functools.partial(_analyse_file, fmt, identities, module=module, secrets=secrets,
                                 shared=shared, callees=called)
         jobs += [(job, src)] * (secrets or bool(identities))
@@ -263,12 +261,13 @@ def _analyse_file(
     """
     from checker import secrets as secret_scan
 
-    if fmt == "terraform" and identities:
-        from checker.parsers import terraform
+    if identities and (fmt == "terraform" or (fmt == "terraform_json" and module)):
+        from checker.parsers import terraform  # JSON with a module: for its `moved` blocks
 
-        loaded = terraform.load(src)
+        loaded = terraform.load(src) if fmt == "terraform" else None
         facets = secret_scan.scan(src, fmt, hcl=loaded).objects if secrets else ()
-        parsed = terraform.parse(src, catalogue, loaded=loaded, module=module)
+        parsed = (terraform.parse_json(src, catalogue, module) if loaded is None
+                  else terraform.parse(src, catalogue, loaded=loaded, module=module))
         return ParseResult(parsed.objects + facets, parsed.problems)
 
     def scan(one: SourceFile) -> ParseResult:

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from checker.checks.api import Context, Hit, Subject
+from checker.checks.moves import renamed
 from checker.lazy_patterns import lazy_compile
 from checker.model import Grant, IdentityObject
 from checker.provenance.attribution import Touch
@@ -101,14 +102,17 @@ def removed_denies(head: Sequence[IdentityObject], base: Sequence[IdentityObject
     """The deny sources of `base` whose block is gone at `head`, each with the denies no head
     source still applies to one of the same targets (a source with unknown targets counts as
     gone whatever else remains: fail closed). A source whose every target principal was
-    removed with it widens nobody and is left out."""
-    present = {(_module(o), o.address) for o in head if not o.dormant}
+    removed with it widens nobody and is left out. A block or principal renamed by a `moved`
+    block is still there (`moves.renamed`): the source's targets are given their new names."""
+    moves = renamed(head, base)  # a block a `moved` block renamed is there, under a new name
+    present = {(_module(o), o.address) for o in head if not o.dormant} | set(moves)
     gone_principals = {(_module(o), o.address) for o in base
                        if o.address.startswith(_PRINCIPALS)} - present
     kept = deny_sources(head)
     out: list[tuple[DenySource, tuple[Grant, ...]]] = []
     for src in deny_sources(base):
         module = _module(src.source)
+        src = replace(src, targets=tuple(moves.get((module, t), t) for t in src.targets))
         if (module, src.source.address) in present:
             continue  # still there: a change of it is its own (checks/drift.py)
         principals = [t for t in src.targets if t.startswith(_PRINCIPALS)]

@@ -37,7 +37,7 @@ from checker.checks.api import (
     Subject,
 )
 from checker.checks.environments import infer_environment
-from checker.checks.moves import moved_twin, rescoped_twin
+from checker.checks.moves import moved_twin, renamed, rescoped_twin, with_new_names
 from checker.fingerprint import fingerprint
 from checker.lazy_patterns import lazy_compile
 from checker.model import Finding, IdentityObject, Location, ParseProblem
@@ -154,6 +154,7 @@ def evaluate(
     module_index = {(_module_of(o.location.path), o.address): o for o in base
                     if _module_of(o.location.path) is not None}
     rendered = {o.address: o for o in base if o.rendered_by}
+    moves = renamed(head, base)  # the addresses `moved` blocks rename, read under new names
     at_head: dict[str | None, set[str]] = {}
     for o in head:
         at_head.setdefault(_module_of(o.location.path), set()).add(o.address)
@@ -175,6 +176,7 @@ def evaluate(
             rendered.get(obj.address) if obj.rendered_by else None) or moved_twin(
             obj, module_index, _module_of(obj.location.path), at_head) or rescoped_twin(
             obj, base, at_head.get(None, ()))
+        twin = with_new_names(twin, obj, moves) if twin is not None else None
         touch = judged_touch(obj, files.get(obj.location.path), attribution, twin, inputs_files)
         if touch is None:
             continue

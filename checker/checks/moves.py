@@ -12,17 +12,26 @@ namespace, so the engine sees no twin; `rescoped_twin` finds the base one, so a
 ClusterRoleBinding made a RoleBinding of the same subjects and `roleRef` compares as a
 narrowing (its role in one namespace instead of every one) and the reverse as a widening
 (https://kubernetes.io/docs/reference/access-authn-authz/rbac/#rolebinding-and-clusterrolebinding:
-a RoleBinding grants in its namespace, a ClusterRoleBinding cluster-wide)."""
+a RoleBinding grants in its namespace, a ClusterRoleBinding cluster-wide).
+
+A block that names a renamed address (`role = aws_iam_role.app_v2.id`) names the same object
+as before: the parser records each such rename (`attribute_lines["moved.name=<old> <new>"]`)
+and `with_new_names` reads the base identity under the new names, so the rename alone is no
+change. `renamed` lists the renames Terraform makes in a change (for the engine and
+`checks/deny_sources.py`: a moved role is still there)."""
 
 from __future__ import annotations
 
+import posixpath
+import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 
-from checker.model import IdentityObject
+from checker.model import Grant, IdentityObject, Trust, Unresolved
 
-#: `parsers/terraform/moved.py`'s `MOVED_FROM`: checks do not import parsers.
+#: `parsers/terraform/moved.py`'s `MOVED_FROM` and `MOVED_NAME`: checks do not import parsers.
 _MOVED_FROM = "moved.from="
+_MOVED_NAME = "moved.name="
 #: The Kubernetes binding kinds, each with the other (`rescoped_twin`).
 _OTHER_BINDING = {"RoleBinding": "ClusterRoleBinding", "ClusterRoleBinding": "RoleBinding"}
 
@@ -78,3 +87,62 @@ def was(obj: IdentityObject, base: IdentityObject | None) -> str:
     if base is None or base.address == obj.address:
         return ""
     return f" (was {base.address} at base)"
+def _names(obj: IdentityObject) -> list[tuple[str, str]]:
+    """The (old, new) addresses `obj`'s block names under a `moved` block's new name."""
+    pairs = (k[len(_MOVED_NAME):].split(" ", 1) for k in obj.attribute_lines
+             if k.startswith(_MOVED_NAME))
+    return [(p[0], p[1]) for p in pairs if len(p) == 2]
+
+
+def with_new_names(base: IdentityObject, obj: IdentityObject,
+                   moves: Mapping[tuple[str, str], str]) -> IdentityObject:
+    """`base` (`obj`'s base twin) with each address `obj`'s block names under a `moved`
+    block's new name (`moved.name=` lines) written under that name, in its references,
+    principals, bound members, grants, trust and unresolved entries, when the move is one
+    Terraform makes (`moves`: `renamed`); `base` itself when there is none."""
+    module = posixpath.dirname(obj.location.path)
+    names = [(re.compile(r"(?<![\w.-])" + re.escape(old) + r"(?![\w-])"), new)
+             for old, new in _names(obj) if moves.get((module, old)) == new]
+    if not names:
+        return base
+
+    def text(value: str) -> str:
+        for pattern, new in names:
+            value = pattern.sub(new.replace("\\", "\\\\"), value)  # literal
+        return value
+
+    def texts(values: Sequence[str]) -> tuple[str, ...]:
+        return tuple(text(v) for v in values)
+
+    def grant(g: Grant) -> Grant:
+        return replace(g, action=text(g.action), resource=text(g.resource))
+
+    def trust(t: Trust) -> Trust:
+        return replace(t, principal=text(t.principal), subjects=texts(t.subjects))
+
+    def entry(u: Unresolved) -> Unresolved:
+        return u._replace(expression=text(u.expression), reason=text(u.reason))
+
+    return replace(base, references=texts(base.references), principals=texts(base.principals),
+                   bound=texts(base.bound), privileges=tuple(map(grant, base.privileges)),
+                   trust=tuple(map(trust, base.trust)),
+                   unresolved=tuple(map(entry, base.unresolved)))
+
+
+def renamed(head: Sequence[IdentityObject], base: Sequence[IdentityObject]
+            ) -> dict[tuple[str, str], str]:  # fmt: skip
+    """(module directory, old address) -> new address, for each identity among `head` that a
+    `moved` block renamed from an identity of `base`, when Terraform makes the move: the old
+    address is gone at head and the new one was not at base (else Terraform leaves both
+    objects where they are, and the block at the new address is another object)."""
+    def where(o: IdentityObject) -> tuple[str, str]:
+        return posixpath.dirname(o.location.path), o.address
+
+    at_head, at_base = {where(o) for o in head}, {where(o) for o in base}
+    out: dict[tuple[str, str], str] = {}
+    for o in head:
+        old = moved_from(o)
+        module = posixpath.dirname(o.location.path)
+        if old is not None and (module, old) in at_base - at_head and where(o) not in at_base:
+            out[(module, old)] = o.address
+    return out

@@ -45,9 +45,16 @@ CONFIG_SUFFIXES = (".tf", ".tofu")
 #: parse decides).
 _DEFINES = lazy_compile(rb"^[ \t]*(?:locals|variable)\b", re.MULTILINE)
 #: A block another file's block may name (`checker.parsers.terraform.siblings`): a `provider`
-#: (`provider = aws.admin`), a launch template or configuration (an autoscaling group's).
+#: (`provider = aws.admin`), a launch template or configuration (an autoscaling group's); or
+#: a `moved` block, which renames an address of any file of the module
+#: (`checker.parsers.terraform.moved`).
 _SIBLING_BLOCKS = lazy_compile(
-    rb'^[ \t]*(?:provider\b|resource[ \t]+"aws_launch_(?:template|configuration)")', re.MULTILINE)
+    rb'^[ \t]*(?:provider\b|moved\b|resource[ \t]+"aws_launch_(?:template|configuration)")',
+    re.MULTILINE)
+#: A `moved` block (HCL) or `"moved"` key (Terraform JSON) may be in the file (a byte test).
+_MOVED = lazy_compile(rb'^[ \t]*moved\b|"moved"[ \t\r\n]*:', re.MULTILINE)
+#: Terraform JSON configuration files: part of a module for their `moved` blocks only.
+JSON_CONFIG_SUFFIXES = (".tf.json", ".tofu.json")
 #: A local module call's `source = "./dir"` / `"../dir"` (a byte test; the HCL parse decides).
 _LOCAL_SOURCE = lazy_compile(rb'^[ \t]*source[ \t]*=[ \t]*"(\.\.?/[^"$%]*)"', re.MULTILINE)
 #: A `local.NAME` / `var.NAME` reference, a `file(`/`templatefile(` call or a local module call
@@ -135,6 +142,28 @@ NOT_DOCUMENT_SUFFIXES = (".md", ".markdown", ".rst", ".adoc", ".png", ".jpg", ".
                          ".svg", ".ico", ".pdf", ".go", ".js", ".ts", ".rb",
                          ".java", ".rs", ".lock", ".sum", ".mod", ".toml", ".cfg", ".ini",
                          ".gitignore", ".gitattributes", ".editorconfig")
+
+
+def moved_files(module: ModuleSources) -> frozenset[str]:
+    """The paths of `module`'s files that may hold a `moved` block: the parse of any other
+    file of the module then needs the module, since a `moved` block renames an address of any
+    of its files (`checker.parsers.terraform.moved`)."""
+    return frozenset(s.path for s in module.sources if _MOVED.search(s.raw))
+
+
+def job_module(fmt: str, src: SourceFile, modules: Mapping[str, ModuleSources],
+               moving: Mapping[str, Collection[str]]) -> ModuleSources | None:
+    """The `ModuleSources` (`modules`: `group_modules`) the parse of `src` (format `fmt`)
+    needs: a `.tf` file's that names a module value (`uses_module_values`), and a `.tf` or
+    `.tf.json` file's whose module has a `moved` block in another file (`moving`: directory
+    -> `moved_files`); else None."""
+    if fmt not in ("terraform", "terraform_json"):
+        return None
+    home = module_directory(src.path)
+    if set(moving.get(home, ())) - {src.path} or (
+            fmt == "terraform" and uses_module_values(src.raw)):
+        return modules.get(home)
+    return None
 
 
 def may_be_document(path: str) -> bool:
@@ -227,7 +256,8 @@ def group_modules(sources: Sequence[SourceFile]) -> dict[str, ModuleSources]:
     A `.tf`/`.tofu` file counts when a line starts with `locals` or `variable`, or with a
     block another file's block may name (`_SIBLING_BLOCKS`: `provider`, a launch template);
     auto-loaded `.tfvars`/`.tfvars.json` files always count, and so do `-var-file` files, in
-    the module `owner_directory` names. Directories without such a file are absent.
+    the module `owner_directory` names, and `.tf.json`/`.tofu.json` files with a `moved` block.
+    Directories without such a file are absent.
     `ModuleSources.files` are the files of `sources` its `.tf` files reference.
     """
     found: dict[str, list[SourceFile]] = {}
@@ -235,7 +265,8 @@ def group_modules(sources: Sequence[SourceFile]) -> dict[str, ModuleSources]:
     configs: dict[str, list[SourceFile]] = {}
     for src in sources:
         if is_tfvars(src.path) or (is_config_file(src.path) and (
-                _DEFINES.search(src.raw) or _SIBLING_BLOCKS.search(src.raw))):
+                _DEFINES.search(src.raw) or _SIBLING_BLOCKS.search(src.raw))) or (
+                src.path.lower().endswith(JSON_CONFIG_SUFFIXES) and _MOVED.search(src.raw)):
             found.setdefault(module_directory(src.path), []).append(src)
         elif is_var_file(src.path):
             found.setdefault(var_file_module(src.path), []).append(src)

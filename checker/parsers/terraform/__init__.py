@@ -92,7 +92,7 @@ from checker.parsers.terraform.identities import FORMAT, Context, references_in,
 from checker.parsers.terraform.imports import import_identities
 from checker.parsers.terraform.launch_templates import LAUNCHERS, launched
 from checker.parsers.terraform.modules import module_identities
-from checker.parsers.terraform.moved import moved_in, moves
+from checker.parsers.terraform.moved import module_moves, moved_in
 from checker.parsers.terraform.nodes import Block, Doc, hcl_blocks, json_blocks
 from checker.parsers.terraform.positions import json_spans
 from checker.parsers.terraform.provider_use import provider_uses
@@ -152,18 +152,20 @@ def parse(source: SourceFile, catalogue: Catalogue, loaded: LoadedHcl | None = N
     objects = _build(blocks, doc, module, catalogue=catalogue)
     for variant in variants(module, text):  # each -var-file file's values too (union)
         objects = merge(objects, _build(blocks, doc, variant, catalogue=catalogue))
-    objects = moved_in(objects, blocks, moves(data),
+    objects = moved_in(objects, blocks, module_moves(doc, data, module),
                        lambda b: _build([b], doc, module, catalogue=catalogue))
     return ParseResult((*objects, *_adopted(data, doc, blocks, catalogue, module)),
                        loaded.problems)
 
 
-def parse_json(source: SourceFile, catalogue: Catalogue) -> ParseResult:
+def parse_json(source: SourceFile, catalogue: Catalogue,
+               module: ModuleSources | None = None) -> ParseResult:  # fmt: skip
     """Parse one `.tf.json` or `.tofu.json` file (Terraform JSON syntax).
 
     Same output as `parse`. Block lines come from the position of the block's `"<name>"` key
     inside the resource-type object to the closing brace of its value. Malformed JSON is NHI901
-    with the decoder's line and column; a non-object top level gives nothing.
+    with the decoder's line and column; a non-object top level gives nothing. `module`: the
+    files of its directory, read only for their `moved` blocks (`moved.module_moves`).
     """
     text = decode(source)
     if isinstance(text, ParseProblem):
@@ -182,8 +184,10 @@ def parse_json(source: SourceFile, catalogue: Catalogue) -> ParseResult:
         return ParseResult()
     doc = Doc(path=source.path, lines=text.split("\n"), spans=json_spans(text))
     blocks = list(json_blocks(data, doc))
-    return ParseResult(objects=(*_build(blocks, doc, catalogue=catalogue),
-                                *_adopted(data, doc, blocks, catalogue)))
+    objects = moved_in(_build(blocks, doc, catalogue=catalogue), blocks,
+                       module_moves(doc, data, module),
+                       lambda b: _build([b], doc, catalogue=catalogue))
+    return ParseResult(objects=(*objects, *_adopted(data, doc, blocks, catalogue)))
 
 
 def parse_terragrunt(source: SourceFile, catalogue: Catalogue) -> ParseResult:

@@ -173,26 +173,26 @@ def json_blocks(data: Mapping[str, Any], doc: Doc) -> Iterator[Block]:
     (`"resource": [{"T": ...}]`, `"N": [{...}]`). `"//"` comment keys are skipped.
     """
     for section in ("resource", "data"):
-        for sec_path, group in _json_items(data.get(section), (section,)):
+        for sec_path, group in json_items(data.get(section), (section,)):
             for type_, named in group.items():
                 if type_ == "//":
                     continue
-                for type_path, names in _json_items(named, (*sec_path, type_)):
+                for type_path, names in json_items(named, (*sec_path, type_)):
                     for name, body in names.items():
                         if name == "//":
                             continue
-                        for body_path, obj in _json_items(body, (*type_path, name)):
+                        for body_path, obj in json_items(body, (*type_path, name)):
                             node = doc.json_node(obj, body_path)
                             yield Block(section, (type_, name), node)
-    for sec_path, group in _json_items(data.get("module"), ("module",)):
+    for sec_path, group in json_items(data.get("module"), ("module",)):
         for name, body in group.items():
             if name == "//":
                 continue
-            for body_path, obj in _json_items(body, (*sec_path, name)):
+            for body_path, obj in json_items(body, (*sec_path, name)):
                 yield Block("module", (name,), doc.json_node(obj, body_path))
 
 
-def _json_items(value: Any, path: JsonPath) -> Iterator[tuple[JsonPath, dict[str, Any]]]:
+def json_items(value: Any, path: JsonPath) -> Iterator[tuple[JsonPath, dict[str, Any]]]:
     """An object, or each object of an array, with its JSON path."""
     if isinstance(value, dict):
         yield path, value

@@ -29,6 +29,8 @@ _VALUE_REF = lazy_compile(r"\$\{\s*(local|var)\.([A-Za-z_][\w-]*)\s*\}")
 #: A `.tf` file whose text holds neither word has no `locals` or `variable` block (a superset
 #: test on the bytes: a `versions.tf` or `outputs.tf` is then not parsed for its values).
 _MAY_DEFINE = lazy_compile(rb"locals|variable")
+#: Terraform JSON configuration files: a module's values are read from HCL files only.
+_JSON_CONFIG = (".tf.json", ".tofu.json")
 #: How far `local.a = local.b` chains (and nested lists/maps) are followed.
 MAX_VALUE_DEPTH = 16
 Inputs = tuple[tuple[str, Location], ...]
@@ -81,7 +83,8 @@ def module_values(module: ModuleSources) -> ModuleValues:
     texts: dict[str, str] = {}
     declared: dict[str, Location] = {}
     set_by_tfvars: set[str] = set()
-    configs = [s for s in module.sources if not is_tfvars(s.path) and not is_var_file(s.path)]
+    configs = [s for s in module.sources if not is_tfvars(s.path) and not is_var_file(s.path)
+               and not s.path.lower().endswith(_JSON_CONFIG)]  # JSON: read for `moved` only
     configs.sort(key=lambda s: (_is_override(s.path), s.path))
     tfvars = [s for s in module.sources if is_tfvars(s.path)]
     tfvars.sort(key=lambda s: tfvars_order(s.path))

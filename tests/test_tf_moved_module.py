@@ -1,0 +1,212 @@
+"""Terraform `moved` blocks read across the module (attacker pass, session 10, fixA): a `moved`
+block may live in any file of the module (`moved.tf`, or a `.tf.json` file), a block that
+names the renamed address follows it (`role = aws_iam_role.app_v2.id`), and a Deny renamed
+with a `moved` block is the same Deny. A rename that says the same is no change; a rename that
+also widens, one that hides a deleted Deny, or a `moved` block onto an address base already had
+(Terraform does not move onto an existing object) is still judged. Real git repos in temp
+dirs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from conftest import HUMAN, GitRepo
+from test_ci_job_credentials import CLAUDE, _check
+
+ROLE = """\
+# nhi-gate: owner=team-app ticket=OPS-1 expires=2027-01-01
+resource "aws_iam_role" "%s" {
+  name = "app"
+  assume_role_policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Action = "sts:AssumeRole",
+                   Principal = { Service = "ec2.amazonaws.com" } }]
+  })
+}
+"""
+
+MOVED_HCL = """\
+moved {
+  from = %s
+  to   = %s
+}
+"""
+
+
+def _moved_json(old: str, new: str) -> str:
+    return json.dumps({"moved": [{"from": old, "to": new}]}, indent=2) + "\n"
+
+
+def _role_json(name: str) -> str:
+    return json.dumps({"resource": {"aws_iam_role": {name: {
+        "name": "app",
+        "assume_role_policy": json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "sts:AssumeRole",
+            "Principal": {"Service": "ec2.amazonaws.com"}}]}),
+        "tags": {"owner": "team-app", "ticket": "OPS-1", "expires": "2027-01-01"}}}}},
+        indent=2) + "\n"
+
+
+def _summary(findings: list[dict[str, Any]]) -> set[tuple[str, str, int, bool]]:
+    return {(f["rule_id"], f["path"], f["start_line"], f["blocking"]) for f in findings}
+
+
+@pytest.mark.parametrize(("base", "head"), [
+    ({"main.tf": ROLE % "app"},
+     {"main.tf": ROLE % "app_v2", "moved.tf": MOVED_HCL % ("aws_iam_role.app",
+                                                           "aws_iam_role.app_v2")}),
+    ({"main.tf": ROLE % "app"},
+     {"main.tf": ROLE % "app_v2", "moved.tf.json": _moved_json("aws_iam_role.app",
+                                                                "aws_iam_role.app_v2")}),
+    ({"main.tf.json": _role_json("app")},
+     {"main.tf.json": _role_json("app_v2"), "moved.tf.json": _moved_json(
+         "aws_iam_role.app", "aws_iam_role.app_v2")}),
+    ({"main.tf.json": _role_json("app")},
+     {"main.tf.json": _role_json("app_v2"), "moved.tf": MOVED_HCL % ("aws_iam_role.app",
+                                                                    "aws_iam_role.app_v2")}),
+], ids=["hcl-moved.tf", "hcl-moved.tf.json", "json-moved.tf.json", "json-moved.tf"])
+@pytest.mark.parametrize("author", [CLAUDE, HUMAN])
+def test_a_moved_block_in_another_file_of_the_module_is_no_change(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        base: dict[str, str], head: dict[str, str], author: tuple[str, str]) -> None:
+    code, findings = _check(make_repo, capsys, base, head, author=author)
+    assert (code, _summary(findings)) == (0, set())
+
+
+def test_a_moved_block_in_the_same_json_file_is_no_change(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    head = json.loads(_role_json("app_v2"))
+    head["moved"] = [{"from": "aws_iam_role.app", "to": "aws_iam_role.app_v2"}]
+    code, findings = _check(make_repo, capsys, {"main.tf.json": _role_json("app")},
+                            {"main.tf.json": json.dumps(head, indent=2) + "\n"})
+    assert (code, _summary(findings)) == (0, set())
+
+
+POLICY = """\
+# nhi-gate: owner=team-app ticket=OPS-1 expires=2027-01-01
+resource "aws_iam_policy" "%s" {
+  name = "app"
+  policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Action = "%s", Resource = "%s" }]
+  })
+}
+"""
+
+
+def test_a_rename_in_another_file_that_widens_blocks_an_agent(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    head = {"main.tf": POLICY % ("app_v2", "s3:*", "*"),
+            "moved.tf": MOVED_HCL % ("aws_iam_policy.app", "aws_iam_policy.app_v2")}
+    code, findings = _check(make_repo, capsys,
+                            {"main.tf": POLICY % ("app", "s3:GetObject", "arn:aws:s3:::app/*")},
+                            head)
+    assert code == 1
+    by_rule = {f["rule_id"]: f for f in findings}
+    assert "was changed (moved from aws_iam_policy.app" in by_rule["NHI101"]["message"]
+    assert by_rule["NHI302"]["blocking"]
+    assert "gains s3:* on *" in by_rule["NHI302"]["message"]
+
+
+INLINE_DENY = """\
+resource "aws_iam_role_policy" "%s" {
+  name = "deny-prod"
+  role = aws_iam_role.%s.id
+  policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Deny", Action = "s3:*", Resource = "arn:aws:s3:::prod-*" }]
+  })
+}
+"""
+
+DENY_POLICY = """\
+# nhi-gate: owner=team-app ticket=OPS-1 expires=2027-01-01
+resource "aws_iam_policy" "%s" {
+  name = "deny-prod"
+  policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Deny", Action = "s3:*", Resource = "arn:aws:s3:::prod-*" }]
+  })
+}
+
+resource "aws_iam_role_policy_attachment" "%s" {
+  role       = aws_iam_role.app.name
+  policy_arn = aws_iam_policy.%s.arn
+}
+"""
+
+
+@pytest.mark.parametrize(("base", "head"), [
+    # the inline Deny renamed, its `moved` block in moved.tf
+    ({"main.tf": ROLE % "app" + "\n" + INLINE_DENY % ("deny", "app")},
+     {"main.tf": ROLE % "app" + "\n" + INLINE_DENY % ("deny_v2", "app"),
+      "moved.tf": MOVED_HCL % ("aws_iam_role_policy.deny", "aws_iam_role_policy.deny_v2")}),
+    # the denying policy renamed, its attachment names the new address
+    ({"main.tf": ROLE % "app" + "\n" + DENY_POLICY % ("deny", "deny", "deny")},
+     {"main.tf": ROLE % "app" + "\n" + DENY_POLICY % ("deny_v2", "deny", "deny_v2"),
+      "moved.tf": MOVED_HCL % ("aws_iam_policy.deny", "aws_iam_policy.deny_v2")}),
+    # the policy and its attachment renamed
+    ({"main.tf": ROLE % "app" + "\n" + DENY_POLICY % ("deny", "deny", "deny")},
+     {"main.tf": ROLE % "app" + "\n" + DENY_POLICY % ("deny_v2", "deny_v2", "deny_v2")
+      + MOVED_HCL % ("aws_iam_policy.deny", "aws_iam_policy.deny_v2")
+      + MOVED_HCL % ("aws_iam_role_policy_attachment.deny",
+                     "aws_iam_role_policy_attachment.deny_v2")}),
+    # the role renamed, the inline Deny names the new address
+    ({"main.tf": ROLE % "app" + "\n" + INLINE_DENY % ("deny", "app")},
+     {"main.tf": ROLE % "app_v2" + "\n" + INLINE_DENY % ("deny", "app_v2")
+      + MOVED_HCL % ("aws_iam_role.app", "aws_iam_role.app_v2")}),
+], ids=["inline-deny", "deny-policy", "policy-and-attachment", "role"])
+@pytest.mark.parametrize("author", [CLAUDE, HUMAN])
+def test_a_deny_renamed_with_a_moved_block_is_no_change(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        base: dict[str, str], head: dict[str, str], author: tuple[str, str]) -> None:
+    code, findings = _check(make_repo, capsys, base, head, author=author)
+    assert (code, _summary(findings)) == (0, set())
+
+
+@pytest.mark.parametrize("author", [CLAUDE, HUMAN])
+def test_a_role_renamed_while_its_deny_is_deleted_widens_it(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        author: tuple[str, str]) -> None:
+    """The role moved, so it is still there: the Deny deleted with the rename widens it."""
+    code, findings = _check(
+        make_repo, capsys, {"main.tf": ROLE % "app" + "\n" + INLINE_DENY % ("deny", "app")},
+        {"main.tf": ROLE % "app_v2" + MOVED_HCL % ("aws_iam_role.app", "aws_iam_role.app_v2")},
+        author=author)
+    (nhi302,) = [f for f in findings if f["rule_id"] == "NHI302"]
+    assert (nhi302["path"], nhi302["start_line"], nhi302["address"]) == (
+        "main.tf", 2, "aws_iam_role.app_v2")
+    assert ("no longer denied s3:* on arn:aws:s3:::prod-* (aws_iam_role_policy.deny removed)"
+            in nhi302["message"])
+    assert (code, nhi302["blocking"], nhi302["level"]) == (
+        (1, True, "error") if author == CLAUDE else (0, False, "warning"))
+
+
+ATTACHED = """\
+resource "aws_iam_role_policy_attachment" "app" {
+  role       = aws_iam_role.app.name
+  policy_arn = aws_iam_policy.app.arn
+}
+"""
+
+
+def test_a_moved_block_to_an_address_base_had_is_no_rename(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    """Terraform does not move onto an existing object: the attachment now attaches the other
+    policy, which is judged (not read as the old one under a new name)."""
+    readonly = POLICY % ("readonly", "s3:GetObject", "arn:aws:s3:::app/*")
+    admin = POLICY % ("admin", "*", "*")
+    attach = ATTACHED.replace("aws_iam_policy.app", "aws_iam_policy.%s")
+    code, findings = _check(
+        make_repo, capsys,
+        {"main.tf": ROLE % "app" + "\n" + readonly + "\n" + admin + "\n" + attach % "readonly"},
+        {"main.tf": ROLE % "app" + "\n" + admin + "\n" + attach % "admin"
+         + MOVED_HCL % ("aws_iam_policy.readonly", "aws_iam_policy.admin")})
+    assert code == 1
+    nhi302 = [f for f in findings if f["rule_id"] == "NHI302"
+              and f["address"] == "aws_iam_role_policy_attachment.app"]
+    assert nhi302 and all(f["blocking"] for f in nhi302)
+    assert any("gains ${aws_iam_policy.admin.arn}" in f["message"] for f in nhi302)
