@@ -131,12 +131,12 @@ def gained(new: AccountAccess, old: AccountAccess) -> list[str]:
 
 
 def switch_message(address: str, new: str, old: str, now: AccountAccess | None,
-            before: AccountAccess | None, unseen: str) -> str | None:
+            before: AccountAccess | None, unseen: str, verb: str = "runs as") -> str | None:
     """The NHI302 message for a workload at `address` that now runs as `new` (what the run
     shows it may do: `now`) instead of `old` (`before`): what it gains, or that `new` could not
     be checked (`unseen` says why) or compared; None when `new` may do nothing `old` could
-    not."""
-    switched = f"{address} now runs as {new} (was {old})"
+    not. `verb`: what `address` does with the role (an instance profile `hands out`)."""
+    switched = f"{address} now {verb} {new} (was {old})"
     if now is None:
         return (f"{switched}: nhi-gate could not check what {new} may do: {unseen}; a human "
                 "must check its privileges")

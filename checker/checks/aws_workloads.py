@@ -99,6 +99,34 @@ def role_drift(subject: Subject) -> Iterator[Hit]:
             yield Hit("NHI302", message, attr, lines[attr], variant=variant)
 
 
+def profile_drift(subject: Subject) -> Iterator[Hit]:
+    """NHI302 for an EC2 instance profile (`aws_iam_instance_profile`) whose role changed to
+    one that may do more than the one it handed out (or that the change does not show),
+    compared like a workload's role (`role_drift`): every instance launched with the profile
+    runs as its role (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_switch-role-ec2_instance-profiles.html).
+    A person's change is the `workload-human` variant (a warning)."""
+    obj, base, ctx = subject.obj, subject.base, subject.ctx
+    if ctx.mode == "scan" or base is None or obj.type != _PROFILE:
+        return
+    old = [*base.references, *base.principals]
+    new = [r for r in (*obj.references, *obj.principals) if r not in old]
+    seen = [role_access(r, ctx.base_objects, ctx.admin_table)
+            or role_access(r, ctx.head_objects, ctx.admin_table) for r in old]
+    before = None if not old or None in seen else AccountAccess(
+        (), frozenset().union(*(a.grants for a in seen if a)),
+        tuple(sorted({w for a in seen if a for w in a.admin})))
+    runners = _runners(obj, ctx.head_objects)
+    tail = f": {runners}" if runners else ": no workload in the change runs as it"
+    for role in new:
+        message = switch_message(obj.address, role, ", ".join(old) or "no role",
+                                 role_access(role, ctx.head_objects, ctx.admin_table), before,
+                                 known_admin(role) or "the role is not defined in the change",
+                                 verb="hands out")
+        if message is not None:
+            yield Hit("NHI302", message + tail, "role", at="role",
+                      variant=HUMAN_VARIANT if subject.touch.actor_kind == "human" else None)
+
+
 def role_approval(subject: Subject) -> Iterator[Hit]:
     """NHI101 for a cloud workload facet (Lambda, ECS task definition, EC2 instance, GCE
     instance, ...) an agent or bot created with a role or service account, or whose one it
@@ -140,14 +168,23 @@ def profile_runners(obj: IdentityObject, base: IdentityObject | None,
     and the workloads among `objects` (the run's, with a module's unchanged files that name
     the profile: `sources.modules.uses_module_values`) that run as it, as a message tail
     (`; its role is now ... : aws_instance.web (iam.tf:15) runs as it`); empty otherwise."""
-    if obj.type != "aws_iam_instance_profile" or base is None or (
-            base.references == obj.references):
+    if obj.type != _PROFILE or base is None or base.references == obj.references:
         return ""
-    runners = [f"{o.address} ({o.location.path}:{o.attribute_lines.get(k, o.location.start_line)})"
-               for o in objects if is_cloud_workload(o) and obj.address in o.references
-               for k in [next((a for a in o.attribute_lines if a.startswith("runsAs.")), "")]]
+    runners = _runners(obj, objects)
     now = ", ".join(obj.references) or "no role"
     was = ", ".join(base.references) or "no role"
-    who = (f": {', '.join(runners)} {'runs' if len(runners) == 1 else 'run'} as it"
-           if runners else ": no workload in the change runs as it")
+    who = f": {runners}" if runners else ": no workload in the change runs as it"
     return f"; its role is now {now} (was {was}){who}"
+
+
+#: The EC2 instance profile type: what its instances run as is its role.
+_PROFILE = "aws_iam_instance_profile"
+
+
+def _runners(profile: IdentityObject, objects: Sequence[IdentityObject]) -> str:
+    """The workloads among `objects` that run as `profile`, with where they say so
+    (`aws_instance.web (ec2.tf:10) runs as it`), or ""."""
+    found = [f"{o.address} ({o.location.path}:{o.attribute_lines.get(k, o.location.start_line)})"
+             for o in objects if is_cloud_workload(o) and profile.address in o.references
+             for k in [next((a for a in o.attribute_lines if a.startswith("runsAs.")), "")]]
+    return f"{', '.join(found)} {'runs' if len(found) == 1 else 'run'} as it" if found else ""

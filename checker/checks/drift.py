@@ -81,6 +81,7 @@ def check(subject: Subject) -> Iterator[Hit]:
     if base is None or workloads.is_workload(subject.obj) or aws_workloads.is_cloud_workload(
             subject.obj):  # checks/workloads.py judges what a workload runs as
         return
+    yield from aws_workloads.profile_drift(subject)  # an instance profile's role switched
     yield from _privileges(subject, base)
     yield from _boundary(subject, base)
     yield from _trust(subject, base)
