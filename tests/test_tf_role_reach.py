@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from conftest import HUMAN, GitRepo
+from conftest import HUMAN, GitRepo, check_findings
 from test_ci_job_credentials import CLAUDE, _check
-from test_tf_moved_module import ROLE
+from test_tf_moved_module import ATTACHED, POLICY, ROLE
 
 ADMIN = """\
 # nhi-gate: owner=team-app ticket=OPS-1 expires=2027-01-01
@@ -83,3 +83,20 @@ def test_an_instance_profile_switched_to_a_narrower_role_is_no_widening(
     code, findings = _check(make_repo, capsys, {"main.tf": iam + PROFILE % "admin"},
                             {"main.tf": iam + PROFILE % "app"}, author=HUMAN)
     assert (code, [f for f in findings if f["rule_id"] == "NHI302"]) == (0, [])
+
+
+def test_a_policy_widened_names_the_role_an_unchanged_file_attaches_it_to(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo()
+    repo.commit({"policy.tf": POLICY % ("app", "s3:GetObject", "arn:aws:s3:::app/*"),
+                 "iam.tf": ROLE % "app" + "\n" + ATTACHED}, author=HUMAN)
+    repo.checkout("claude/widen", create=True)
+    repo.commit({"policy.tf": POLICY % ("app", "s3:*", "*")}, author=CLAUDE,
+                message="widen", trailers=[("Requested-by", "Alice <alice@corp.example>")])
+    code, findings = check_findings(repo, "main", capsys)
+    assert code == 1
+    (nhi302,) = [f for f in findings if f["rule_id"] == "NHI302"]
+    assert (nhi302["path"], nhi302["start_line"], nhi302["blocking"]) == ("policy.tf", 6, True)
+    assert "gains s3:* on *" in nhi302["message"]
+    assert ("attached to aws_iam_role.app by aws_iam_role_policy_attachment.app (iam.tf:11)"
+            in nhi302["message"])

@@ -17,6 +17,7 @@ in every namespace); https://docs.aws.amazon.com/IAM/latest/UserGuide/access_pol
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -32,6 +33,12 @@ _ALL_ACCESS = frozenset({"arn:aws:iam::aws:policy/AdministratorAccess",
 _BINDINGS = frozenset({"RoleBinding", "ClusterRoleBinding"})
 _ROLES = frozenset({"Role", "ClusterRole"})
 _PROFILE = "aws_iam_instance_profile."
+#: What attaches a customer-managed policy (`aws_iam_policy`) to roles, users and groups:
+#: https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/iam_role_policy_attachment
+#: (and `iam_user_policy_attachment`, `iam_group_policy_attachment`, `iam_policy_attachment`).
+_ATTACHMENTS = frozenset({"aws_iam_role_policy_attachment", "aws_iam_user_policy_attachment",
+                          "aws_iam_group_policy_attachment", "aws_iam_policy_attachment"})
+_PRINCIPALS = ("aws_iam_role.", "aws_iam_user.", "aws_iam_group.")
 
 
 @dataclass(frozen=True)
@@ -149,3 +156,18 @@ def switch_message(address: str, new: str, old: str, now: AccountAccess | None,
         return None
     shown = "; ".join(extra[:3]) + (f" and {len(extra) - 3} more" if len(extra) > 3 else "")
     return f"{switched}, which may do more: {shown}"
+
+
+def policy_holders(policy: IdentityObject, objects: Sequence[IdentityObject]) -> str:
+    """For a customer-managed AWS policy (`aws_iam_policy.app`): whom the attachments of its
+    module among `objects` (the run's, with a module's unchanged files that name the policy:
+    `sources.modules.uses_module_values`) attach it to, as a message tail (`; attached to
+    aws_iam_role.app by aws_iam_role_policy_attachment.app (iam.tf:11)`), else ""."""
+    if policy.type != "aws_iam_policy":
+        return ""
+    module = posixpath.dirname(policy.location.path)
+    found = [f"{', '.join(r for r in o.references if r.startswith(_PRINCIPALS)) or 'a principal'}"
+             f" by {o.address} ({o.location.path}:{o.location.start_line})" for o in objects
+             if o.type in _ATTACHMENTS and o.derived_from is None and policy.address in
+             o.references and posixpath.dirname(o.location.path) == module]
+    return f"; attached to {'; '.join(sorted(set(found)))}" if found else ""

@@ -57,6 +57,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 
 from checker.checks import admission, aws_workloads, deny_sources, metadata, moves, workloads
+from checker.checks.account_access import policy_holders
 from checker.checks.api import Context, Hit, Subject
 from checker.checks.grant_cover import dropped_denies, gained_grants, lifted_conditions
 from checker.checks.renewal import expiry_later, renewal
@@ -274,6 +275,7 @@ def _privileges(subject: Subject, base: IdentityObject) -> Iterator[Hit]:
         since = f" (what base allowed through its {' and '.join(unread)} is not read)"
     elif base.unresolved and not was:  # base's grants were not computed: not "nothing" either
         since = f" (what base allowed was not computed: `{base.unresolved[0].expression}`)"
+    since += policy_holders(obj, subject.ctx.head_objects)  # the roles it is attached to
     line = gained[0].line if gained else None
     yield Hit("NHI302", f"{obj.address}{moves.was(obj, base)} privileges widened: "
               f"{'; '.join(parts)}{since}", "privileges", line)

@@ -66,8 +66,9 @@ _USES = lazy_compile(
     # a block of another file of the module (`checker.parsers.terraform.siblings`)
     rb"|\baws_launch_(?:template|configuration)\.[A-Za-z_]|\bprovider\s*=\s*[A-Za-z]"
     # a workload naming an instance profile (`checks.aws_workloads.profile_runners`), a GCP
-    # binding naming a service account a workload may run as (`account_access.role_access`)
-    rb"|\b(?:aws_iam_instance_profile|google_service_account)\.[A-Za-z_]")
+    # binding naming a service account a workload may run as (`account_access.role_access`),
+    # an attachment naming a customer-managed policy (`account_access.policy_holders`)
+    rb"|\b(?:aws_iam_instance_profile|google_service_account|aws_iam_policy)\.[A-Za-z_]")
 
 
 def module_directory(path: str) -> str:
