@@ -210,3 +210,17 @@ def test_a_moved_block_to_an_address_base_had_is_no_rename(
               and f["address"] == "aws_iam_role_policy_attachment.app"]
     assert nhi302 and all(f["blocking"] for f in nhi302)
     assert any("gains ${aws_iam_policy.admin.arn}" in f["message"] for f in nhi302)
+
+
+def test_a_moved_block_base_already_had_is_not_this_change(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    """A `moved` block kept from an earlier refactor (Terraform's advice) moves nothing now:
+    the change of the policy is "changed", not "moved from"."""
+    moved = {"moved.tf": MOVED_HCL % ("aws_iam_policy.old", "aws_iam_policy.app")}
+    code, findings = _check(
+        make_repo, capsys,
+        {"main.tf": POLICY % ("app", "s3:GetObject", "arn:aws:s3:::app/*"), **moved},
+        {"main.tf": POLICY % ("app", "s3:*", "*")})
+    assert code == 1
+    (nhi101,) = [f for f in findings if f["rule_id"] == "NHI101"]
+    assert "aws_iam_policy.app (aws policy) was changed by agent" in nhi101["message"]

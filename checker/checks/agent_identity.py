@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from checker.checks.api import Hit, Subject
 from checker.checks.aws_workloads import profile_runners
-from checker.checks.moves import moved_from, was
+from checker.checks.moves import moved_from, renamed, was
 from checker.lazy_patterns import lazy_compile
 from checker.provenance.attribution import Touch
 
@@ -33,7 +33,9 @@ def check(subject: Subject) -> Iterator[Hit]:
         "changed" + was(obj, subject.base), "")
     if subject.base is not None and subject.base.dormant and not obj.dormant:
         verb = "turned on (switched off or with no instance at base)"
-    if subject.base is not None and (old := moved_from(obj)) is not None:
+    if subject.base is not None and (old := moved_from(obj)) is not None and renamed(
+            subject.ctx.head_objects, subject.ctx.base_objects).get(
+            (posixpath.dirname(obj.location.path), old)) == obj.address:  # moved by this change
         verb = f"changed (moved from {old} by a `moved` block)"
     if "import.to" in obj.attribute_lines:  # parsers/terraform/imports.py
         verb = "imported into the configuration (an `import` block)"
