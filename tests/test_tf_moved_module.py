@@ -224,3 +224,33 @@ def test_a_moved_block_base_already_had_is_not_this_change(
     assert code == 1
     (nhi101,) = [f for f in findings if f["rule_id"] == "NHI101"]
     assert "aws_iam_policy.app (aws policy) was changed by agent" in nhi101["message"]
+
+
+def test_a_block_naming_an_address_an_old_moved_block_renamed_compares_as_before(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    """Base and head both read the attachment through the kept `moved` block: its metadata
+    alone changing is still a metadata-only note, not a change to approve."""
+    moved = {"moved.tf": MOVED_HCL % ("aws_iam_policy.old", "aws_iam_policy.app")}
+    policy = POLICY % ("app", "s3:GetObject", "arn:aws:s3:::app/*")
+    attach = "# nhi-gate: owner=team-app ticket=OPS-%d expires=2027-01-01\n" + ATTACHED
+    code, findings = _check(
+        make_repo, capsys, {"main.tf": ROLE % "app" + "\n" + policy + "\n" + attach % 1,
+                            **moved},
+        {"main.tf": ROLE % "app" + "\n" + policy + "\n" + attach % 2})
+    assert (code, [(f["rule_id"], f["level"], f["address"]) for f in findings]) == (
+        0, [("NHI302", "note", "aws_iam_role_policy_attachment.app")])
+    assert "only its metadata changed (ticket)" in findings[0]["message"]
+
+
+def test_a_renamed_block_that_is_no_identity_is_not_confirmed(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    """A bucket renamed with a `moved` block: nhi-gate does not read buckets, so it cannot
+    confirm Terraform makes the move; the policy naming the new address is judged."""
+    bucket = 'resource "aws_s3_bucket" "%s" {\n  bucket = "data"\n}\n'
+    policy = POLICY % ("app", "s3:GetObject", "${aws_s3_bucket.%s.arn}/*")
+    code, findings = _check(
+        make_repo, capsys, {"main.tf": bucket % "a" + "\n" + policy % "a"},
+        {"main.tf": bucket % "b" + "\n" + policy % "b"
+         + MOVED_HCL % ("aws_s3_bucket.a", "aws_s3_bucket.b")})
+    assert code == 1
+    assert {f["rule_id"] for f in findings if f["blocking"]} >= {"NHI101", "NHI302"}

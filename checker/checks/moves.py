@@ -99,10 +99,18 @@ def with_new_names(base: IdentityObject, obj: IdentityObject,
     """`base` (`obj`'s base twin) with each address `obj`'s block names under a `moved`
     block's new name (`moved.name=` lines) written under that name, in its references,
     principals, bound members, grants, trust and unresolved entries, when the move is one
-    Terraform makes (`moves`: `renamed`); `base` itself when there is none."""
+    Terraform makes (`moves`: `renamed`); `base` itself when there is none. A rename it cannot
+    confirm (of a block that is no identity, or onto an address base had) leaves `base`'s
+    digests unequal to `obj`'s, so the change is judged, never cosmetic (fail closed)."""
     module = posixpath.dirname(obj.location.path)
+    pairs = [p for p in _names(obj) if p not in _names(base)]  # both digested as if old
     names = [(re.compile(r"(?<![\w.-])" + re.escape(old) + r"(?![\w-])"), new)
-             for old, new in _names(obj) if moves.get((module, old)) == new]
+             for old, new in pairs if moves.get((module, old)) == new]
+    if len(names) < len(pairs):  # a move nhi-gate cannot confirm (Terraform may not make
+        # it; the parser digested `obj` as if it did): never cosmetic, judged as a change
+        base = replace(base, digest=f"unconfirmed move:{base.digest}",
+                       frame_digest=f"unconfirmed move:{base.frame_digest}",
+                       untagged_digest=f"unconfirmed move:{base.untagged_digest}")
     if not names:
         return base
 
