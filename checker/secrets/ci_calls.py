@@ -48,10 +48,12 @@ from checker.secrets.ci_injection import (
     OUTSIDER_TRIGGERS,
     expressions,
     job_injections,
-    matrix_taint,
+    job_taint,
+    reads_untrusted,
     tainted_env,
     untrusted,
 )
+from checker.secrets.ci_outputs import needs_names, step_names
 from checker.secrets.facets import facet
 
 CALL = "injection_call"
@@ -79,13 +81,16 @@ def calls(path: str, root: MappingNode, jobs: Sequence[tuple[str, Node, Node]]
     if not events:
         return []
     outer = tainted_env(get(root, "env"), frozenset())
+    outer |= needs_names(jobs, lambda job, found: job_taint(job, outer | found),
+                         reads_untrusted, tainted_env)
     out: list[IdentityObject] = []
     for job_id, _, job in jobs:
-        tainted = tainted_env(get(job, "env"), outer | frozenset(matrix_taint(job)))
+        tainted = job_taint(job, outer)
         sites = [(f"jobs.{job_id}", scalar(get(job, "uses")) or "", get(job, "with"), tainted)]
+        per_step, _ = step_names(job, tainted, reads_untrusted, tainted_env)
         for index, step in enumerate(sequence(get(job, "steps"))):
             sites.append((f"jobs.{job_id}.steps[{index}]", scalar(get(step, "uses")) or "",
-                          get(step, "with"), tainted_env(get(step, "env"), tainted)))
+                          get(step, "with"), per_step[index]))
         for where, uses, inputs, names in sites:
             target = _local(uses)
             if target is None:

@@ -68,6 +68,7 @@ from checker.lazy_patterns import lazy_compile
 from checker.model import IdentityObject, Location
 from checker.parsers.github_keys import trigger_lines
 from checker.safeyaml import get, items, line_of, scalar, sequence
+from checker.secrets.ci_outputs import needs_names, output_refs, step_names
 from checker.secrets.facets import facet
 
 TYPE = "template_injection"
@@ -109,6 +110,15 @@ SCRIPT_INPUTS = {
 _BOOLEAN_CALL = lazy_compile(r"(?i)^(?:contains|startsWith|endsWith)\s*\(")
 _COMPARISON = lazy_compile(r"==|!=|<=|>=|(?<![-=])[<>]")
 _LITERAL = lazy_compile(r"'(?:[^']|'')*'")
+#: The event file and jq paths into it; github-script's copy of the event; gh's views of an
+#: issue or pull request and the JSON fields of those that hold an outsider's text.
+_EVENT_FILE = lazy_compile(r"\$\{?GITHUB_EVENT_PATH\b|github\.event_path\b")
+_JQ_PATH = lazy_compile(r"(?:(?<=\s)|(?<=['\"]))(\.[A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[[^\]]*\])*)")
+_PAYLOAD = lazy_compile(r"\bcontext\.payload((?:\.[A-Za-z_]\w*|\[[^\]]*\])*)")
+_GH_VIEW = lazy_compile(r"\bgh\s+(?:pr|issue)\s+view\b")
+_GH_JSON = lazy_compile(r"--json[\s=]+['\"]?([\w,]+)")
+_GH_TEXT = frozenset({"title", "body", "comments", "reviews", "latestReviews", "commits",
+                      "headRefName"})
 
 
 def injections(path: str, root: MappingNode, jobs: Sequence[tuple[str, Node, Node]],
@@ -121,11 +131,12 @@ def injections(path: str, root: MappingNode, jobs: Sequence[tuple[str, Node, Nod
     if not events:
         return []
     tainted = tainted_env(get(root, "env"), frozenset())
+    tainted |= needs_names(jobs, lambda job, found: job_taint(job, tainted | found),
+                           reads_untrusted, tainted_env)
     out: list[IdentityObject] = []
     for job_id, _, job in jobs:
         matrix = matrix_taint(job)
-        found, actions = job_injections(job, tainted_env(
-            get(job, "env"), tainted | frozenset(matrix)), raw)
+        found, actions = job_injections(job, job_taint(job, tainted), raw)
         if not found:
             continue
         first, last = min(n for n, _, _ in found), max(n for n, _, _ in found)
@@ -145,6 +156,11 @@ def injections(path: str, root: MappingNode, jobs: Sequence[tuple[str, Node, Nod
                       for e in events),
                     *((name, Location(path, line, line)) for name, line in used))))
     return out
+
+
+def job_taint(job: Node, outer: frozenset[str]) -> frozenset[str]:
+    """`outer` plus the job's tainted `env:` names and matrix values (`matrix_taint`)."""
+    return tainted_env(get(job, "env"), outer | frozenset(matrix_taint(job)))
 
 
 def matrix_taint(job: Node) -> dict[str, int]:
@@ -194,10 +210,11 @@ def job_injections(job: Node, tainted: frozenset[str], raw: list[str]
     names; and step -> action for each occurrence in an action's script input."""
     out: list[tuple[int, str, str]] = []
     actions: dict[str, str] = {}
+    per_step, _ = step_names(job, tainted, reads_untrusted, tainted_env)
     for index, step in enumerate(sequence(get(job, "steps"))):
         if not isinstance(step, MappingNode):
             continue
-        names = tainted_env(get(step, "env"), tainted)
+        names = per_step[index]
         uses = (scalar(get(step, "uses")) or "").split("@", 1)[0].strip().lower().rstrip("/")
         script = SCRIPT_INPUTS.get(uses)
         node = get(step, "run") if not uses else (
@@ -252,7 +269,7 @@ def _untrusted(expression: str, tainted: frozenset[str]) -> bool:
     if any(m.group(1) in tainted for m in _ENV_REF.finditer(text)):
         return True
     if any(m.group(0) in tainted or f"{m.group(1)}.*" in tainted
-           for m in _CONTEXT_REF.finditer(text)):
+           for m in _CONTEXT_REF.finditer(text)) or output_refs(text, tainted):
         return True
     return any(_untrusted_path(m.group(2)) for m in _EVENT_PATH.finditer(text))
 
@@ -267,3 +284,25 @@ def _untrusted_path(rest: str) -> bool:
     if last == "name":
         return len(parts) > 1 and parts[-2] in _GIT_PEOPLE
     return last in _FIELDS
+
+
+def reads_untrusted(text: str, tainted: frozenset[str]) -> bool:
+    """True when a script line or github-script code reads text an outsider wrote, so what it
+    writes to a step output or `$GITHUB_ENV` is theirs (`checker.secrets.ci_outputs`): an
+    untrusted `${{ }}` (`untrusted`), the event file (`$GITHUB_EVENT_PATH`) read whole or at
+    an untrusted path (`jq -r .pull_request.title`), github-script's `context.payload` at an
+    untrusted path, or `gh pr view`/`gh issue view` printing the title, body, comments,
+    reviews, commits or head branch (https://cli.github.com/manual/gh_pr_view)."""
+    if any(_untrusted(e, tainted) for e in _expressions(text)):
+        return True
+    if _EVENT_FILE.search(text):
+        paths = _JQ_PATH.findall(text)
+        return not paths or any(_untrusted("github.event" + p, tainted) for p in paths)
+    if any(_untrusted("github.event" + m.group(1), tainted) or not m.group(1)
+           for m in _PAYLOAD.finditer(text)):
+        return True
+    view = _GH_VIEW.search(text)
+    if view is None:
+        return False
+    fields = _GH_JSON.search(text[view.end():])
+    return fields is None or bool(_GH_TEXT & set(fields.group(1).split(",")))

@@ -74,6 +74,8 @@ from checker.model import IdentityObject, Location
 from checker.parsers.github_keys import trigger_lines
 from checker.safeyaml import get, items, line_of, scalar, sequence
 from checker.secrets.ci_actions import RUNS, STORES, UNKNOWN, workspace_use
+from checker.secrets.ci_fetch import fetch
+from checker.secrets.ci_outputs import needs_names, output_refs, step_names
 from checker.secrets.ci_shell import running_command, script_lines
 from checker.secrets.facets import facet
 
@@ -90,7 +92,6 @@ _HEAD = lazy_compile(
     r"|GITHUB_HEAD_REF|refs/pull/\S+"
     r"|(?<![\w/])pull/(?:\$\{\{[^}]*\}\}|[^\s/]+)/(?:head|merge)\b"
     r"|/pull/(?:\$\{\{[^}]*\}\}|[^\s/.]+)\.(?:diff|patch)\b")
-_DIFF = lazy_compile(r"diff_url|patch_url|\.(?:diff|patch)\b")
 #: Conditions under which a job runs no stranger's code, each a whole `&&` conjunct of its
 #: `if:` (`_required`): the pull request comes from the base repository itself, whose authors
 #: can push to it anyway (`head.repo.full_name == github.repository`, either side;
@@ -107,29 +108,14 @@ _TRUSTED = lazy_compile(
 #: https://github.com/actions/download-artifact#download-artifacts-from-other-workflow-runs-or-repositories
 _ARTIFACT_ACTIONS = frozenset({"actions/download-artifact", "dawidd6/action-download-artifact"})
 _FOREIGN_RUN = lazy_compile(r"github\.event\.workflow_run\.(?:id|run_id)\b")
-_GIT_GET = lazy_compile(
-    r"\bgit\s+(?:-C\s+\S+\s+)?(?:fetch|checkout|pull|switch|clone|reset|merge|worktree\s+add)\b")
-_GH_CHECKOUT = lazy_compile(r"\bgh\s+pr\s+checkout\b")
-#: `gh pr diff` prints the pull request's diff (not with `--name-only`: only the file names).
-_GH_DIFF = lazy_compile(r"\bgh\s+pr\s+diff\b(?![^|;&]*--name-only)")
-#: Commands that download a URL (curl, wget, `gh api`, PowerShell's web cmdlets), and the
-#: options that make one send rather than fetch (a POST of a commit status naming the head
-#: fetches nothing): curl's data and form options and a method other than GET, wget's
-#: `--post-*`/`--body-*`/`--method`, `gh api`'s fields (`-f`, `-F`, `--input`; they make it a
-#: POST), PowerShell's `-Method`/`-Body`.
-_DOWNLOAD = lazy_compile(
-    r"(?<![\w-])(?:curl|wget|gh\s+api|Invoke-WebRequest|Invoke-RestMethod|iwr|irm)(?![\w-])")
-_SENDS = lazy_compile(
-    r"\s(?:-X\s*|--request[\s=]|--method[\s=]|-Method\s+)['\"]?(?!GET\b|Get\b)[A-Za-z]"
-    r"|\s(?:-d|--data[\w-]*|-F|--form[\w-]*|--json|-T|--upload-file|--post-data|--post-file"
-    r"|--body-data|--body-file|--field|--raw-field|--input|-Body)(?=[\s=]|$)")
-_GH_FIELD = lazy_compile(r"\bgh\s+api\b.*\s-f(?=\s)")
-#: The REST API's pull request (`/repos/o/r/pulls/N`) asked for as a diff or patch, by a
-#: `.diff`/`.patch` suffix or its media type: the same code as the head, once applied
-#: (https://docs.github.com/en/rest/pulls/pulls#get-a-pull-request, "custom media types").
-_API_PULL = lazy_compile(r"pulls/(?:\$\{\{[^}]*\}\}|\$\{?\w+\}?|\d+)(\.(?:diff|patch))?(?![\w/])")
-_DIFF_MEDIA = lazy_compile(r"application/vnd\.github(?:\.v3)?\.(?:diff|patch)")
 _ENV_EXPR = lazy_compile(r"\$\{\{\s*env\.([A-Za-z_]\w*)\s*\}\}")
+#: Where a script or github-script finds the head itself (what a step output computed from
+#: it names): gh's `headRefOid`/`headRefName`/`headRepository` JSON fields
+#: (https://cli.github.com/manual/gh_pr_view), the REST API's and the event's
+#: `head.sha`/`head.ref`/`head.repo` (`jq .pull_request.head.sha`, `pr.data.head.ref`).
+_HEAD_FIELD = lazy_compile(
+    r"\bheadRef(?:Oid|Name)\b|\bheadRepository(?:Owner)?\b|\.head\.(?:sha|ref|repo)\b"
+    r"|\bpull_request\.merge_commit_sha\b|\bworkflow_run\.head_(?:sha|branch)\b")
 _VAR = lazy_compile(r"\$\{?([A-Za-z_]\w*)")
 #: Actions that build or run the checked-out project (lower-cased `uses:` without `@ref`):
 #: CodeQL's autobuild runs the repository's build system
@@ -172,7 +158,9 @@ def pr_head_runs(path: str, root: MappingNode,
     if event is None:
         return []
     trigger = lines[f"on.{event}"]
-    names = _head_names(get(root, "env"), set())
+    names = _head_names(get(root, "env"), frozenset())
+    names |= needs_names(jobs, lambda job, found: _head_names(get(job, "env"), names | found),
+                         _reads_head, _head_names)
     jobs_by_id = {job_id: job for job_id, _, job in jobs}
     out: list[IdentityObject] = []
     for job_id, _, job in jobs:
@@ -227,19 +215,37 @@ def _required(condition: str | None) -> bool:
     return any(_TRUSTED.fullmatch(c.strip(" &\n")) for c in conjuncts)
 
 
-def _head_names(env: Node | None, outer: set[str]) -> set[str]:
-    """`outer` plus the `env:` variables whose value names the pull request's code."""
-    return outer | {name for name, _, value in items(env) if _names_head(scalar(value), outer)}
+def _head_names(env: Node | None, outer: frozenset[str]) -> frozenset[str]:
+    """`outer` plus the `env:` variables whose value names the pull request's code, and
+    (`run:NAME`) those naming the triggering run of a `workflow_run` workflow."""
+    return outer | {name for name, _, value in items(env) if _names_head(scalar(value), outer)
+                    } | {f"run:{name}" for name, _, value in items(env)
+                         if _names_run(scalar(value) or "", outer)}
 
 
-def _names_head(text: str | None, names: set[str]) -> bool:
+def _names_head(text: str | None, names: frozenset[str]) -> bool:
+    """True when `text` names the pull request's code: `_HEAD`, or an `env:` variable, step
+    output or job output among `names` (`checker.secrets.ci_outputs`)."""
     if not text:
         return False
-    return bool(_HEAD.search(text)) or any(
+    return bool(_HEAD.search(text)) or output_refs(text, names) or any(
         m.group(1) in names for m in (*_ENV_EXPR.finditer(text), *_VAR.finditer(text)))
 
 
-def _job(job: Node, names: set[str]) -> tuple[_Checkout, tuple[str, int, str]] | None:
+def _reads_head(text: str, names: frozenset[str]) -> bool:
+    """True when a script line or github-script code reads the head (`_names_head`,
+    `_HEAD_FIELD`): what it writes to a step output names the pull request's code."""
+    return _names_head(text, names) or bool(_HEAD_FIELD.search(text))
+
+
+def _names_run(text: str, names: frozenset[str]) -> bool:
+    """True when `text` names the run that triggered a `workflow_run` workflow, directly or
+    through an `env:` variable (`run:NAME` in `names`)."""
+    return bool(_FOREIGN_RUN.search(text)) or any(
+        f"run:{m.group(1)}" in names for m in (*_ENV_EXPR.finditer(text), *_VAR.finditer(text)))
+
+
+def _job(job: Node, names: frozenset[str]) -> tuple[_Checkout, tuple[str, int, str]] | None:
     """(the head checkout, (step, line, what) of the first step that runs its code). A
     reusable-workflow call (job-level `uses:`) handed the head in `with:` is both: what the
     called workflow does with it is not read here (fail closed)."""
@@ -250,15 +256,16 @@ def _job(job: Node, names: set[str]) -> tuple[_Checkout, tuple[str, int, str]] |
             return (_Checkout("the call", line, f"`with.{name}`", None, False),
                     ("the call", line, f"`uses: {call.split('@', 1)[0]}`"))
     checkout: _Checkout | None = None
+    per_step, _ = step_names(job, names, _reads_head, _head_names)
     for index, step in enumerate(sequence(get(job, "steps"))):
         if not isinstance(step, MappingNode) or not step.value:
             continue
-        step_names = _head_names(get(step, "env"), names)
+        here = per_step[index]
         script = script_lines(get(step, "run"))
         if checkout is None:
             if _required(scalar(get(step, "if"))):
                 continue
-            checkout, rest = _checkout(index, step, script, step_names)
+            checkout, rest = _checkout(index, step, script, here)
             if checkout is None or checkout.path is not None:
                 continue
             script = rest  # the same script may run the code it just checked out
@@ -270,14 +277,14 @@ def _job(job: Node, names: set[str]) -> tuple[_Checkout, tuple[str, int, str]] |
     return None
 
 
-def _checkout(index: int, step: MappingNode, script: list[tuple[int, str]], names: set[str]
-              ) -> tuple[_Checkout | None, list[tuple[int, str]]]:  # fmt: skip
+def _checkout(index: int, step: MappingNode, script: list[tuple[int, str]],
+              names: frozenset[str]) -> tuple[_Checkout | None, list[tuple[int, str]]]:  # fmt: skip
     """The head checkout `step` makes, if any, and the script lines after it."""
     uses = (scalar(get(step, "uses")) or "").split("@", 1)[0].strip().lower()
     line = line_of(step.value[0][0])
     if uses in _ARTIFACT_ACTIONS:
         inputs = get(step, "with")
-        if any(_FOREIGN_RUN.search(scalar(v) or "") for _, _, v in items(inputs)):
+        if any(_names_run(scalar(v) or "", names) for _, _, v in items(inputs)):
             directory = (scalar(get(inputs, "path")) or "").strip().strip("/")
             return _Checkout(f"steps[{index}]", line,
                              f"`{uses}` of the triggering run's artifact",
@@ -290,45 +297,21 @@ def _checkout(index: int, step: MappingNode, script: list[tuple[int, str]], name
             if _names_head(text, names):
                 what = _HEAD.search(text or "")
                 shown = what.group(0) if what else (text or "").strip()[:80]
+                derived = "" if what else " (a value computed from the pull request's head)"
                 persisted = (scalar(get(inputs, "persist-credentials")) or "").strip().lower()
                 directory = (scalar(get(inputs, "path")) or "").strip().strip("/")
-                return _Checkout(f"steps[{index}]", line, f"actions/checkout `{name}: {shown}`",
+                return _Checkout(f"steps[{index}]", line,
+                                 f"actions/checkout `{name}: {shown}`{derived}",
                                  None if directory in ("", ".") else directory,
                                  persisted != "false"), []
         return None, []
     for at, (number, text) in enumerate(script):
-        fetched = _fetch(text, names)
+        fetched = fetch(text, _reads_head(text, names), _names_run(text, names))
         if fetched is not None:  # what follows the fetch on its own line runs after it
             how, start = fetched
             return (_Checkout(f"steps[{index}]", number, how, None, False),
                     [(number, text[start:]), *script[at + 1:]])
     return None, []
-
-
-def _fetch(text: str, names: set[str]) -> tuple[str, int] | None:
-    """(how, where it starts) when a script line fetches the pull request's code: `gh pr
-    checkout`, a git fetch/clone/checkout of a head ref, `gh pr diff`, or a download (curl,
-    wget, `gh api`) of a URL naming the head or its diff that sends nothing."""
-    if m := _GH_CHECKOUT.search(text):
-        return "`gh pr checkout`", m.start()
-    if m := _GH_DIFF.search(text):
-        return "`gh pr diff`", m.start()
-    pull = _API_PULL.search(text)
-    if pull and (pull.group(1) or _DIFF_MEDIA.search(text)) and (
-            m := _DOWNLOAD.search(text)) and not (
-            _SENDS.search(text[m.end():]) or _GH_FIELD.search(text)):
-        return (f"a download of the pull request's diff from the API "
-                f"(`{' '.join(m.group(0).split())}`)"), m.start()
-    if not _names_head(text, names):
-        return None
-    if m := _GIT_GET.search(text):
-        clone = "clone" in m.group(0).split()
-        return ("a git clone of the head" if clone else "a git fetch of the head"), m.start()
-    m = _DOWNLOAD.search(text)
-    if m is None or _SENDS.search(text[m.end():]) or _GH_FIELD.search(text):
-        return None
-    what = "diff" if _DIFF.search(text) else "code"
-    return f"a download of the pull request's {what} (`{' '.join(m.group(0).split())}`)", m.start()
 
 
 def _names_dir(step: MappingNode, directory: str) -> bool:
