@@ -83,7 +83,9 @@ def check(subject: Subject) -> Iterator[Hit]:
                f"pass it through `env:` and read it as `{read}NAME`")
         action = f" (`{actions[step]}` runs it)" if step in actions else ""
         matrix = (" (the job's `strategy.matrix` builds it from outsider text)"
-                  if "matrix." in expr else "")
+                  if "matrix." in expr else
+                  " (an output the workflow computes from outsider text)"
+                  if ".outputs." in expr else "")
         yield Hit(RULE,
                   f"{job} {step}{action} expands `${{{{ {expr} }}}}`{matrix} into its script, "
                   f"in a workflow "

@@ -57,6 +57,7 @@ _NAMED = lazy_compile(
     r"\b(?:echo|printf)\s+(?:-[A-Za-z]+\s+)*['\"]?([A-Za-z_][\w-]*)(=|<<)\s*['\"]?(\w*)")
 _HEREDOC = lazy_compile(r"<<-?\s*['\"]?([A-Za-z_]\w*)['\"]?")
 _LINE_NAME = lazy_compile(r"^\s*([A-Za-z_][\w-]*)(=|<<)")
+_GROUP_END = lazy_compile(r"^\s*\}\s*>>?\s*['\"]?\$\{?(GITHUB_OUTPUT|GITHUB_ENV)\b")
 _SET_OUTPUT = lazy_compile(r"::set-output\s+name=([\w-]+)::")
 _ASSIGN = lazy_compile(
     r"^\s*(?:export\s+|local\s+|readonly\s+|declare(?:\s+-\w+)*\s+)?([A-Za-z_]\w*)=(.*)")
@@ -145,7 +146,7 @@ def _shell_writes(script: str, names: frozenset[str], reads: Reads
     body: tuple[str, str] | None = None  # (kind, delimiter) of a here-document being written
     pending: tuple[str, str, str] | None = None  # (kind, name, delimiter) of a `name<<D` value
     current = ""  # the name a here-document's lines are the value of
-    for text in script.split("\n"):
+    for text in _grouped(script.split("\n")):
         if body is not None:
             if text.strip() == body[1]:
                 body = None
@@ -180,6 +181,18 @@ def _shell_writes(script: str, names: frozenset[str], reads: Reads
             add(kind, named.group(1) if named else "*")
     envs.discard("*")
     return outputs, envs
+
+
+def _grouped(lines: list[str]) -> list[str]:
+    """`lines`, each line of a `{ ...; } >> "$GITHUB_OUTPUT"` group given its redirect."""
+    out = list(lines)
+    for at, text in enumerate(lines):
+        end = _GROUP_END.match(text)
+        start = next((i for i in range(at - 1, -1, -1) if lines[i].rstrip().endswith("{")),
+                     None) if end else None
+        if end is not None and start is not None:
+            out[start + 1:at] = [f"{t} >> ${end.group(1)}" for t in lines[start + 1:at]]
+    return out
 
 
 def _js_writes(script: str, names: frozenset[str], reads: Reads) -> tuple[set[str], set[str]]:

@@ -306,7 +306,7 @@ def _checkout(index: int, step: MappingNode, script: list[tuple[int, str]],
                                  persisted != "false"), []
         return None, []
     for at, (number, text) in enumerate(script):
-        fetched = fetch(text, _reads_head(text, names), _names_run(text, names))
+        fetched = fetch(text, _names_head(text, names), _names_run(text, names))
         if fetched is not None:  # what follows the fetch on its own line runs after it
             how, start = fetched
             return (_Checkout(f"steps[{index}]", number, how, None, False),
