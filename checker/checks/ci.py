@@ -15,7 +15,8 @@ Rules (default level):
 - NHI315 pull-request-target-credentials: a `pull_request_target` workflow that gets
   credentials, or a job of one (or of a `workflow_run` or `issue_comment` workflow) that checks
   out the pull request's head and runs code from it (`pr_head_code`,
-  `checker.secrets.ci_untrusted`: a "pwn request") (error);
+  `checker.secrets.ci_untrusted`: a "pwn request"; through a local composite action or
+  reusable workflow, `check_all`, `checker.checks.ci_head_calls`) (error);
 - NHI316 cloud-credentials-without-environment: a job getting cloud credentials with no
   `environment:` (GitLab: nor a protected-ref rule) (error); not judged on a composite
   action's steps, whose environment is the calling job's;
@@ -53,8 +54,11 @@ from collections.abc import Iterator, Mapping
 
 from checker.checks import gha_environment, gha_guards, gha_permissions
 from checker.checks.api import Hit, Subject
+from checker.checks.ci_head_calls import check_all
 from checker.lazy_patterns import lazy_compile
 from checker.model import IdentityObject, Trust
+
+__all__ = ["check", "check_all", "narrows"]  # check_all: NHI315 across files
 
 _CI_ISSUER = lazy_compile(r"token\.actions\.githubusercontent\.com|gitlab\.com")
 _OIDC_PROVIDER = lazy_compile(r"openid_connect_provider|oidc-provider")

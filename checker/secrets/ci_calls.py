@@ -62,7 +62,7 @@ _INPUT_REF = lazy_compile(r"(?<![\w.])inputs\.([A-Za-z_][\w-]*)")
 _ACTION_FILES = ("action.yml", "action.yaml")
 
 
-def _local(uses: str) -> str | None:
+def local_target(uses: str) -> str | None:
     """The repository path a local `uses: ./x` names (without `./`, `@ref` or a trailing
     `/`); None for any other `uses:` or one that leaves the repository."""
     text = uses.strip()
@@ -92,7 +92,7 @@ def calls(path: str, root: MappingNode, jobs: Sequence[tuple[str, Node, Node]]
             sites.append((f"jobs.{job_id}.steps[{index}]", scalar(get(step, "uses")) or "",
                           get(step, "with"), per_step[index]))
         for where, uses, inputs, names in sites:
-            target = _local(uses)
+            target = local_target(uses)
             if target is None:
                 continue
             for name, key, value in items(inputs):

@@ -4,7 +4,8 @@
 `gitlab(path, text, lines)` a GitLab CI file; both return facets (shapes in `checker.secrets`):
 `default_token_permissions`, `workflow_env_secret`, `secrets_serialised`, `secrets_inherit`,
 `checkout_persisted_token`, `pr_head_code` (`checker.secrets.ci_untrusted`) and
-`template_injection` (`checker.secrets.ci_injection`; GitHub only), `ci_secret_echo`,
+`template_injection` (`checker.secrets.ci_injection`; GitHub only), the halves of flows
+across files (`checker.secrets.ci_calls`, `checker.secrets.ci_head_calls`), `ci_secret_echo`,
 `ci_secret_artifact` and `ci_rotated_secret_artifact`.
 
 Sources for the CI facts: GitHub "Security hardening for GitHub Actions"
@@ -34,6 +35,8 @@ from checker.safeyaml import (
     sequence,
 )
 from checker.secrets.ci_calls import calls, expansions
+from checker.secrets.ci_head_calls import callees
+from checker.secrets.ci_head_calls import calls as head_calls
 from checker.secrets.ci_injection import injections
 from checker.secrets.ci_untrusted import pr_head_runs
 from checker.secrets.facets import facet
@@ -240,6 +243,8 @@ def github(path: str, text: str, lines: list[str]) -> list[IdentityObject]:
     out.extend(injections(path, root, jobs, lines))
     out.extend(calls(path, root, jobs))
     out.extend(expansions(path, root, lines))
+    out.extend(head_calls(path, root, jobs))
+    out.extend(callees(path, root))
     runs = get(root, "runs")
     if isinstance(runs, MappingNode) and (scalar(get(runs, "using")) or "").lower() == "composite":
         inputs = frozenset(f"inputs.{name}" for name, _, _ in items(get(root, "inputs"))

@@ -141,7 +141,11 @@ _RELATIVE = lazy_compile(r"[\w.][\w./-]*")
 
 
 @dataclass(frozen=True)
-class _Checkout:
+class Checkout:
+    """Where a job gets the pull request's code: the step, its line, how (for the message),
+    the directory it lands in (None: the workspace root) and whether GITHUB_TOKEN stays in
+    `.git/config`."""
+
     step: str  # `steps[<index>]`, or `the call` for a reusable-workflow job
     line: int
     how: str
@@ -158,15 +162,15 @@ def pr_head_runs(path: str, root: MappingNode,
     if event is None:
         return []
     trigger = lines[f"on.{event}"]
-    names = _head_names(get(root, "env"), frozenset())
-    names |= needs_names(jobs, lambda job, found: _head_names(get(job, "env"), names | found),
-                         _reads_head, _head_names)
+    names = head_names(get(root, "env"), frozenset())
+    names |= needs_names(jobs, lambda job, found: head_names(get(job, "env"), names | found),
+                         _reads_head, head_names)
     jobs_by_id = {job_id: job for job_id, _, job in jobs}
     out: list[IdentityObject] = []
     for job_id, _, job in jobs:
-        if _trusted(job, jobs_by_id):
+        if trusted_job(job, jobs_by_id):
             continue
-        found = _job(job, _head_names(get(job, "env"), names))
+        found = head_code(job, head_names(get(job, "env"), names))
         if found is None:
             continue
         checkout, (run_step, run_line, what) = found
@@ -183,7 +187,8 @@ def pr_head_runs(path: str, root: MappingNode,
     return out
 
 
-def _trusted(job: Node, jobs: dict[str, Node], seen: frozenset[int] = frozenset()) -> bool:
+def trusted_job(job: Node, jobs: dict[str, Node], seen: frozenset[int] = frozenset()
+                ) -> bool:  # fmt: skip
     """True when `job`, or a job it `needs`, runs only under a `_TRUSTED` condition (a job
     skipped for its needs' condition is skipped too, unless it says `always()`)."""
     condition = scalar(get(job, "if")) or ""
@@ -193,7 +198,7 @@ def _trusted(job: Node, jobs: dict[str, Node], seen: frozenset[int] = frozenset(
         return False
     needs = get(job, "needs")
     names = [scalar(n) for n in sequence(needs)] if not scalar(needs) else [scalar(needs)]
-    return any(_trusted(jobs[n], jobs, seen | {id(job)}) for n in names if n in jobs)
+    return any(trusted_job(jobs[n], jobs, seen | {id(job)}) for n in names if n in jobs)
 
 
 def _required(condition: str | None) -> bool:
@@ -215,7 +220,7 @@ def _required(condition: str | None) -> bool:
     return any(_TRUSTED.fullmatch(c.strip(" &\n")) for c in conjuncts)
 
 
-def _head_names(env: Node | None, outer: frozenset[str]) -> frozenset[str]:
+def head_names(env: Node | None, outer: frozenset[str]) -> frozenset[str]:
     """`outer` plus the `env:` variables whose value names the pull request's code, and
     (`run:NAME`) those naming the triggering run of a `workflow_run` workflow."""
     return outer | {name for name, _, value in items(env) if _names_head(scalar(value), outer)
@@ -245,7 +250,8 @@ def _names_run(text: str, names: frozenset[str]) -> bool:
         f"run:{m.group(1)}" in names for m in (*_ENV_EXPR.finditer(text), *_VAR.finditer(text)))
 
 
-def _job(job: Node, names: frozenset[str]) -> tuple[_Checkout, tuple[str, int, str]] | None:
+def head_code(job: Node, names: frozenset[str]
+              ) -> tuple[Checkout, tuple[str, int, str]] | None:  # fmt: skip
     """(the head checkout, (step, line, what) of the first step that runs its code). A
     reusable-workflow call (job-level `uses:`) handed the head in `with:` is both: what the
     called workflow does with it is not read here (fail closed)."""
@@ -253,10 +259,10 @@ def _job(job: Node, names: frozenset[str]) -> tuple[_Checkout, tuple[str, int, s
     for name, key, value in items(get(job, "with")) if call else ():
         if _names_head(scalar(value), names):
             line = line_of(key)
-            return (_Checkout("the call", line, f"`with.{name}`", None, False),
+            return (Checkout("the call", line, f"`with.{name}`", None, False),
                     ("the call", line, f"`uses: {call.split('@', 1)[0]}`"))
-    checkout: _Checkout | None = None
-    per_step, _ = step_names(job, names, _reads_head, _head_names)
+    checkout: Checkout | None = None
+    per_step, _ = step_names(job, names, _reads_head, head_names)
     for index, step in enumerate(sequence(get(job, "steps"))):
         if not isinstance(step, MappingNode) or not step.value:
             continue
@@ -278,7 +284,7 @@ def _job(job: Node, names: frozenset[str]) -> tuple[_Checkout, tuple[str, int, s
 
 
 def _checkout(index: int, step: MappingNode, script: list[tuple[int, str]],
-              names: frozenset[str]) -> tuple[_Checkout | None, list[tuple[int, str]]]:  # fmt: skip
+              names: frozenset[str]) -> tuple[Checkout | None, list[tuple[int, str]]]:  # fmt: skip
     """The head checkout `step` makes, if any, and the script lines after it."""
     uses = (scalar(get(step, "uses")) or "").split("@", 1)[0].strip().lower()
     line = line_of(step.value[0][0])
@@ -286,7 +292,7 @@ def _checkout(index: int, step: MappingNode, script: list[tuple[int, str]],
         inputs = get(step, "with")
         if any(_names_run(scalar(v) or "", names) for _, _, v in items(inputs)):
             directory = (scalar(get(inputs, "path")) or "").strip().strip("/")
-            return _Checkout(f"steps[{index}]", line,
+            return Checkout(f"steps[{index}]", line,
                              f"`{uses}` of the triggering run's artifact",
                              None if directory in ("", ".") else directory, False), []
         return None, []
@@ -300,7 +306,7 @@ def _checkout(index: int, step: MappingNode, script: list[tuple[int, str]],
                 derived = "" if what else " (a value computed from the pull request's head)"
                 persisted = (scalar(get(inputs, "persist-credentials")) or "").strip().lower()
                 directory = (scalar(get(inputs, "path")) or "").strip().strip("/")
-                return _Checkout(f"steps[{index}]", line,
+                return Checkout(f"steps[{index}]", line,
                                  f"actions/checkout `{name}: {shown}`{derived}",
                                  None if directory in ("", ".") else directory,
                                  persisted != "false"), []
@@ -309,7 +315,7 @@ def _checkout(index: int, step: MappingNode, script: list[tuple[int, str]],
         fetched = fetch(text, _names_head(text, names), _names_run(text, names))
         if fetched is not None:  # what follows the fetch on its own line runs after it
             how, start = fetched
-            return (_Checkout(f"steps[{index}]", number, how, None, False),
+            return (Checkout(f"steps[{index}]", number, how, None, False),
                     [(number, text[start:]), *script[at + 1:]])
     return None, []
 
@@ -327,7 +333,7 @@ def _dir_pattern(directory: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w.-]){re.escape(directory)}(?![\w-])")
 
 
-def _runs(step: MappingNode, script: list[tuple[int, str]], checkout: _Checkout
+def _runs(step: MappingNode, script: list[tuple[int, str]], checkout: Checkout
           ) -> tuple[int, str] | None:  # fmt: skip
     """(line, what) when `step` runs code from the working tree: a local action, a builder, an
     action handed the head checkout in `with:` (`_handed`; not followed, so fail closed), or a
