@@ -16,6 +16,9 @@ from typing import Any
 import pytest
 from conftest import HUMAN, GitRepo, Identity, check_findings
 
+from checker.model import SourceFile
+from checker.secrets import scan
+
 CLAUDE: Identity = ("Claude", "noreply@anthropic.com")
 WF = ".github/workflows/w.yml"
 
@@ -301,3 +304,41 @@ def test_an_expansion_of_a_value_not_from_outsider_text_passes(
     code, findings = _change(make_repo, capsys, _workflow(jobs, trigger))
     assert _rule(findings, "NHI325") == []
     assert code == 0
+
+
+# How a value is handed on, read at the facet level
+
+def _expanded(steps: str, trigger: str = "issue_comment") -> list[str]:
+    """The injected expressions of a one-job workflow's `template_injection` facet."""
+    text = _workflow(f"  j:\n    runs-on: ubuntu-latest\n    steps:\n{steps}", trigger)
+    objs = scan(SourceFile(WF, text.encode()), "github_actions").objects
+    return [s.split(" ", 2)[2] for o in objs if o.type == "template_injection"
+            for s in o.secret_sinks if s.startswith("injects:")]
+
+
+@pytest.mark.parametrize(("steps", "expanded"), [
+    # a here-document written to $GITHUB_OUTPUT
+    ("      - id: a\n        run: |\n          cat <<EOF >> \"$GITHUB_OUTPUT\"\n"
+     "          n=1\n          body=${{ github.event.comment.body }}\n          EOF\n"
+     "      - run: echo ${{ steps.a.outputs.n }} ${{ steps.a.outputs.body }}\n",
+     ["github.event.comment.body", "steps.a.outputs.body"]),
+    # the deprecated set-output command, from a variable the script assigned
+    ("      - id: a\n        run: |\n          B=$(jq -r .comment.body $GITHUB_EVENT_PATH)\n"
+     "          echo \"::set-output name=b::$B\"\n"
+     "      - run: echo ${{ steps.a.outputs.b }}\n", ["steps.a.outputs.b"]),
+    # github-script: a destructured body, set as a named output; the number is not text
+    ("      - id: a\n        uses: actions/github-script@v7\n        with:\n          script: |\n"
+     "            const { body, id } = context.payload.comment\n"
+     "            core.setOutput('text', body)\n            core.setOutput('id', id)\n"
+     "      - run: echo ${{ steps.a.outputs.text }} ${{ steps.a.outputs.id }}\n",
+     ["steps.a.outputs.text"]),
+    # a step output read before the step that writes it is not yet tainted
+    ("      - run: echo ${{ steps.a.outputs.t }}\n      - id: a\n"
+     "        run: echo \"t=${{ github.event.issue.title }}\" >> $GITHUB_OUTPUT\n",
+     ["github.event.issue.title"]),
+    # an output written from a script file is not read: not assumed tainted
+    ("      - id: a\n        run: ./scripts/summary.sh >> \"$GITHUB_OUTPUT\"\n"
+     "      - run: echo ${{ steps.a.outputs.summary }}\n", []),
+], ids=["heredoc", "set-output", "github-script-destructured", "order", "script-file"])
+def test_which_outputs_carry_outsider_text(steps: str, expanded: list[str]) -> None:
+    assert _expanded(steps) == expanded

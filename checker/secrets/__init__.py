@@ -61,6 +61,9 @@ Facets (`type` -> the rule that judges it; `secret_sinks` holds the fact, never 
     then runs code from it (`checker.secrets.ci_untrusted`);
   - `template_injection`: a job of a workflow outsiders trigger whose scripts expand text
     they wrote with `${{ }}` (`checker.secrets.ci_injection`);
+  - `pr_code_call`/`pr_head_callee`: a local action or reusable workflow called from such a
+    job, and one that checks out the pull request's head and runs it
+    (`checker.secrets.ci_head_calls`);
 - GitHub Actions composite actions (`action.yml`, `runs.using: composite`): `runs.steps` are
   read like a job's steps (`ci_secret_echo`, `ci_secret_artifact`, `checkout_persisted_token`);
   a secret-named input (`token`, `private-key`, ...) counts as a secret (`${{ inputs.X }}`).

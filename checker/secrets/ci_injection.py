@@ -30,9 +30,12 @@ A composite action or reusable workflow has no trigger of its own: `checker.secr
 reads what its callers pass it and where it expands its inputs (`expansions`, with the same
 reading and `inputs.NAME` as the untrusted value).
 
-Not read: step outputs computed from
-such a value (`${{ steps.x.outputs.title }}`), and triggers whose actor already has write
-access (`push`, `workflow_dispatch`) or whose fork runs get no secrets (`pull_request`).
+A step output, `$GITHUB_ENV` variable or job output a step computed from such a value
+(`${{ steps.t.outputs.title }}` after `echo "title=$(jq -r .pull_request.title
+"$GITHUB_EVENT_PATH")" >> "$GITHUB_OUTPUT"`, github-script's `result` returning
+`context.payload.comment.body`) is such a value too: `checker.secrets.ci_outputs` with
+`reads_untrusted`. Not read: triggers whose actor already has write access (`push`,
+`workflow_dispatch`) or whose fork runs get no secrets (`pull_request`).
 
 The facet: address `<path>#jobs.<id>.template-injection`, lines from its first to its last
 injected line, `attribute_lines` `anchor` (the first) and `on.<trigger>` for each outsider

@@ -14,19 +14,20 @@ What is read, per job, in step order (facts only; the check decides):
 - the head checkout, the first step that fetches the pull request's code:
   `actions/checkout` whose `ref` or `repository` names it (`_HEAD`:
   `github.event.pull_request.head.sha`/`.ref`/`.repo.full_name`, `merge_commit_sha`,
-  `github.head_ref`, `refs/pull/N/merge`, directly or through an `env:` variable), or a
-  `run:` line with `gh pr checkout`, a git fetch/checkout/pull/clone/switch/reset of such
-  a ref (`git fetch origin pull/N/head`, `git clone ${{ ...head.repo.clone_url }}`), `gh pr
-  diff` (not `--name-only`), or a download (curl, wget, `gh api`) of a URL naming the head
-  (`.../archive/${{ ...head.sha }}.tar.gz`) or its diff (`diff_url`, `patch_url`,
-  `pull/N.diff`, the API's `pulls/N` as `application/vnd.github.diff`) that sends no data
-  (a POST of a commit status fetches nothing); what follows the fetch on the same line runs
-  after it (`git clone ... && make`);
+  `github.head_ref`, `refs/pull/N/merge`, directly or through an `env:` variable, or a
+  step output, `$GITHUB_ENV` variable or job output a step computed from the head:
+  `checker.secrets.ci_outputs` with `_reads_head`, e.g. `gh pr view --json headRefOid`,
+  `jq .pull_request.head.sha`, github-script's `pr.data.head.sha`), or a `run:` line that
+  fetches it (`checker.secrets.ci_fetch`: `gh pr checkout`, a git fetch or clone of a head
+  ref, `gh pr diff`, a download of the head's archive or diff); what follows the fetch on
+  the same line runs after it (`git clone ... && make`);
 - or, in a `workflow_run` workflow, a download of the triggering run's artifacts
-  (`actions/download-artifact` with `run-id: ${{ github.event.workflow_run.id }}`): what a
-  fork's pull request run uploaded is its code as much as a checkout;
+  (`actions/download-artifact` with `run-id: ${{ github.event.workflow_run.id }}`, directly
+  or through `env:`; `gh run download` of that id or the REST API's artifacts of that run,
+  `ci_fetch`): what a fork's pull request run uploaded is its code as much as a checkout;
 - a reusable-workflow call (job-level `uses:`) handed such a ref in `with:`: it checks out
-  and runs at once, as far as nhi-gate can tell (the called file is not followed);
+  and runs at once, as far as nhi-gate can tell (fail closed); a local callee that checks
+  out the head itself is joined to its callers by `checker.secrets.ci_head_calls`;
 - the first step after it (or a later line of the same script) that runs code: a local
   action (`uses: ./...`), an action that builds the checkout (`_BUILDERS`), any other action
   handed the checkout in `with:` (`_handed`: docker/build-push-action's `context: .`, a
