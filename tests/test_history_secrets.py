@@ -138,3 +138,30 @@ def test_history_is_read_with_one_git_log(
     code, findings = check_findings(repo, base, capsys)
     assert code == 1 and len(_nhi401(findings)) == 3
     assert [a[0] for a in calls] == ["log"]
+
+
+def test_side_branch_merged_into_the_range_is_searched_and_main_merged_in_is_not(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+) -> None:
+    repo = make_repo()
+    repo.commit({"README.md": "# app\n"})
+    repo.checkout("feature", create=True)
+    repo.commit({"app.txt": "one\n"}, author=CLAUDE)
+    # main moves on: a person adds a token and removes it again, and main is merged in
+    repo.checkout("main")
+    repo.commit({"ops/.env": f"GITHUB_TOKEN={GITHUB_TOKEN}\n"})
+    repo.commit({"ops/.env": "GITHUB_TOKEN=\n"})
+    main_tip = repo.sha()
+    repo.checkout("feature")
+    repo.merge("main")
+    # an agent's side branch adds AWS keys and deletes them; merged without squashing
+    repo.checkout("agent/side", create=True)
+    added = repo.commit({"deploy/.env": DOTENV.split("\n", 1)[1]}, author=CLAUDE)
+    repo.commit({"deploy/.env": None}, author=CLAUDE)
+    repo.checkout("feature")
+    repo.merge("agent/side")
+    code, findings = check_findings(repo, main_tip, capsys)
+    assert code == 1
+    assert [(f["path"], f["start_line"], f["commit"], f["actor_kind"], f["blocking"])
+            for f in _nhi401(findings)] == [("deploy/.env", 1, added, "agent", True),
+                                            ("deploy/.env", 2, added, "agent", True)]

@@ -2,9 +2,11 @@
 
 A commit that adds a secret and a later commit that deletes it leave head clean, but a merge
 that keeps the commits (not a squash) publishes the secret in the repository's history. These
-are the versions to search for it: `added_blobs` lists, for every commit of `base..head` (a
-merge by its first-parent diff: what it brought in), each regular file it created or changed
-whose blob is not the one head has at that path, with the blob it replaced.
+are the versions to search for it: `added_blobs` lists, for every commit of `base..head`, each
+regular file it created or changed whose blob is not the one head has at that path, with the
+blob it replaced. A merge commit lists nothing: what it brings in was written by commits that
+are in the range themselves (or already in base, `resolve_range` takes the merge-base), so
+only a version a merge resolution wrote itself is not searched.
 """
 
 from __future__ import annotations
@@ -32,11 +34,11 @@ class AddedBlob:
 
 def added_blobs(repo: Repo, base: str, head: str) -> list[AddedBlob]:
     """The regular-file blobs the commits of `base..head` wrote (oldest commit first, renames
-    followed with `-M`) that `head` does not have at the same path: deleted since, or changed
-    again. One `git log --raw -z` for the range, one `ls-tree` lookup of head (or its
-    preloaded listing). Raises `GitError` when git fails."""
+    followed with `-M`, merges left out) that `head` does not have at the same path: deleted
+    since, or changed again. One `git log --raw -z` for the range, one `ls-tree` lookup of
+    head (or its preloaded listing). Raises `GitError` when git fails."""
     raw = run_git(
-        repo, "log", "--raw", "-z", "--no-abbrev", "-M", "--diff-merges=first-parent",
+        repo, "log", "--raw", "-z", "--no-abbrev", "-M", "--diff-merges=off",
         "--topo-order", "--reverse", "--no-color", "--format=%x1e%H", f"{base}..{head}", "--",
     )
     found: list[AddedBlob] = []
