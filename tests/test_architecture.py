@@ -147,6 +147,8 @@ LAZY_IMPORTS: dict[tuple[str, str], str] = {
        for name in ("checker.approval.apply", "checker.checks.api", "checker.checks.engine",
                     "checker.checks.repeats", "checker.checks.suppressions", "checker.gate",
                     "checker.policy.rule_docs")},
+    ("checker.commands.history", "checker.sources.history"):
+        "the secret scan loads here only for a range whose commits wrote what head no longer has",
     ("checker.commands.git_sources", "checker.secrets.large_text"):
         "the secret scan loads in the worker; only a file over the size budget needs it here",
     ("checker.policy.config", "checker.safeyaml"): "only when a config file exists",

@@ -139,6 +139,8 @@ class ChangeFacts:
       (`parsers.gate_job`; its `trust_kinds` kind is `gate-job`).
     - `replaced`: a range commit a `refs/replace/` entry replaces -> its replacement (git is
       read with replace refs off, so the commit judged is the real one).
+    - `history_secrets`: (commit, `hardcoded_secret` facet) for each secret a commit of the
+      range added to a file version head no longer has (`check` only; NHI401).
 
     In `hook` mode `trust_touches` maps each staged policy file to `()`: the one staged change,
     whose actor is `committer`.
@@ -161,6 +163,7 @@ class ChangeFacts:
         default_factory=dict)
     gate_runs: Mapping[str, str] = field(default_factory=dict)
     replaced: Mapping[str, str] = field(default_factory=dict)
+    history_secrets: Sequence[tuple[str, IdentityObject]] = ()
 
 
 @runtime_checkable

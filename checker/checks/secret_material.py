@@ -8,7 +8,9 @@ leak whoever wrote it. Messages name the file, the key or resource and the redac
 
 Rules (all `error` by default) and the objects they judge:
 - NHI401 hardcoded-credential: `hardcoded_secret` (variant `placeholder`, a note: a provider's
-  documented example key such as `AKIAIOSFODNN7EXAMPLE`);
+  documented example key such as `AKIAIOSFODNN7EXAMPLE`); and, in `check`, a secret a commit of
+  the range added to a file version head no longer has (`ChangeFacts.history_secrets`,
+  `check_change`): a merge that keeps the commits publishes it;
 - NHI402 secret-written-to-local-file: `secret_file`;
 - NHI403 secret-output-not-sensitive: `secret_output`;
 - NHI404 kubernetes-secret-with-literal-data: a Kubernetes `Secret` with `data`/`stringData`
@@ -29,10 +31,11 @@ Terraform sensitive data in state (https://developer.hashicorp.com/terraform/lan
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 
-from checker.checks.api import Hit, Subject
+from checker.checks.api import ChangeFacts, ChangeHit, Hit, Subject
 from checker.lazy_patterns import lazy_compile
+from checker.model import Finding
 
 _REDACTED = lazy_compile(r":(.{0,4}…\((?:sha256|scrypt):[0-9a-f]{8}\))$")
 _K8S_LITERAL = ("data.", "stringData.")
@@ -117,3 +120,27 @@ def check(subject: Subject) -> Iterator[Hit]:
                       f"{obj.address} holds only placeholder values ({name} ...): the real values "
                       "would be committed here; use an ExternalSecret, SealedSecret or CSI secret "
                       "store instead", name.split(".", 1)[0], line, variant="placeholder")
+
+
+def check_change(facts: ChangeFacts, findings: Sequence[Finding]) -> Iterator[ChangeHit]:
+    """NHI401 on each secret a commit of the range added that head no longer shows
+    (`facts.history_secrets`): on the file and line of the version that commit wrote, blamed on
+    the commit. A secret an NHI401 finding at head already reports (the same redacted value)
+    is not said twice."""
+    at_head = {redacted_value(f.address) for f in findings
+               if f.rule_id == "NHI401" and f.address}
+    for commit, obj in facts.history_secrets:
+        value = redacted_value(obj.address)
+        if value in at_head:
+            continue
+        detector = obj.secret_sinks[0].removeprefix("literal:") if obj.secret_sinks else "secret"
+        key = next((k for k in obj.attribute_lines if k != "value"), None)
+        where = f" in `{key}`" if key else ""
+        yield ChangeHit(
+            "NHI401",
+            f"{detector} hardcoded{where} ({value or 'redacted'}) by commit {commit[:12]} is in "
+            f"the range's history although head no longer has it ({obj.location.path} was "
+            "changed or deleted later): merging the commits publishes it. Rotate it, then "
+            "rewrite the branch's history or squash it when merging",
+            obj.location, "history", facts.provenance.get(commit), commit, obj.address,
+            (commit,))

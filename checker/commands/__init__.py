@@ -148,6 +148,7 @@ def _check(args: argparse.Namespace) -> int:
             granted, facts = approvals.approvals_and_facts(
                 args, read.changeset, provenance, read.config, trust, offline
             )
+            facts = replace(facts, history_secrets=read.history)
             from checker.commands import verdict
 
             load_while_parsing(args)

@@ -33,6 +33,7 @@ from checker.commands.git_sources import (
     to_parse,
 )
 from checker.commands.gitlab_sources import gitlab_files
+from checker.commands.history import read_history
 from checker.commands.render_sources import rendered_change
 from checker.commands.symlinks import link_reader
 from checker.errors import GitError
@@ -211,6 +212,7 @@ def read_range(args: argparse.Namespace, worker: ParseWorker | None) -> Iterator
         )
         baseline = baseline_at(repo, base, config)
         rendered = rendered_change(repo, changeset, config, head)  # while the worker parses
-        read = ChangeRead(changeset, config, head_sources, unreadable, siblings, parsed,
-                          baseline, rendered)  # fmt: skip
+        history = read_history(repo, base, head, config)  # what head no longer shows
+        read = ChangeRead(changeset, config, head_sources, [*unreadable, *history.problems],
+                          siblings, parsed, baseline, rendered, history.found)  # fmt: skip
         yield RangeRead(repo, read, base, head)

@@ -15,7 +15,7 @@ from checker.commands.render_disk import RenderedChange
 from checker.commands.symlinks import LinkReader
 from checker.git import BlobEntry
 from checker.git.repo import Repo
-from checker.model import ParseProblem, SourceFile
+from checker.model import IdentityObject, ParseProblem, SourceFile
 from checker.pipeline import Parsed
 from checker.policy.config import Config
 from checker.sources.discovery import classify, excluded, text_file
@@ -62,6 +62,9 @@ class ChangeRead:
     baseline: tuple[str, str] | None
     #: The touched kustomizations rendered at head and base (`commands.render_sources`).
     rendered: RenderedChange | None = None
+    #: Secret material the range's commits added to file versions head no longer has:
+    #: (commit, `hardcoded_secret` facet) pairs (`commands.history`, `check` only).
+    history: tuple[tuple[str, IdentityObject], ...] = ()
 
 
 def may_be_read(path: str) -> bool:

@@ -30,6 +30,11 @@ class OwnDetector:
     denylist: tuple[re.Pattern[str], ...]
 
 
+#: A token's edges: no token character (`[A-Za-z0-9_-]`) right before or after it, so a key is
+#: matched whole and never inside a longer run.
+_START = r"(?<![A-Za-z0-9_\-])"
+_END = r"(?![A-Za-z0-9_\-])"
+
 OWN_DETECTORS: tuple[OwnDetector, ...] = (
     # Google API keys: `AIza` and 35 characters of [0-9A-Za-z_-]
     # (https://cloud.google.com/docs/authentication/api-keys).
@@ -39,6 +44,36 @@ OWN_DETECTORS: tuple[OwnDetector, ...] = (
     OwnDetector("Microsoft Teams Webhook", (lazy_compile(
         r"https://[\w-]+\.webhook\.office\.com/webhookb2/[0-9a-f-]{36}@[0-9a-f-]{36}"
         r"/IncomingWebhook/[0-9a-f]{32}/[0-9a-f-]{36}", re.IGNORECASE),)),
+    # Anthropic API and Admin API keys: `sk-ant-api03-` / `sk-ant-admin01-`, 93 characters of
+    # [A-Za-z0-9_-], then `AA` (Anthropic publishes no format; the shape is gitleaks'
+    # `anthropic-api-key` and `anthropic-admin-api-key` rules,
+    # https://github.com/gitleaks/gitleaks/blob/master/cmd/generate/config/rules/anthropic.go;
+    # keys are made at https://console.anthropic.com/settings/keys).
+    OwnDetector("Anthropic API Key", (lazy_compile(
+        rf"{_START}sk-ant-(?:api03|admin01)-[A-Za-z0-9_\-]{{93}}AA{_END}"),)),
+    # OpenAI project, service-account and admin keys: `sk-proj-`, `sk-svcacct-`, `sk-admin-`,
+    # then [A-Za-z0-9_-] around `T3BlbkFJ` (base64 of `OpenAI`), which every OpenAI key carries
+    # (gitleaks' `openai-api-key` rule,
+    # https://github.com/gitleaks/gitleaks/blob/master/cmd/generate/config/rules/openai.go;
+    # https://platform.openai.com/docs/api-reference/authentication). The old `sk-` keys are
+    # detect-secrets' `OpenAIDetector`.
+    OwnDetector("OpenAI API Key", (lazy_compile(
+        rf"{_START}sk-(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{{20,}}T3BlbkFJ[A-Za-z0-9_\-]{{20,}}"
+        rf"{_END}"),)),
+    # npm access tokens: `npm_` and 36 base62 characters, the last six a CRC32 checksum (GitHub,
+    # "Announcing npm's new access token format",
+    # https://github.blog/security/announcing-npms-new-access-token-format/). Anywhere, not only
+    # in an `.npmrc` `_authToken=` line (detect-secrets' `NpmDetector`): `npm config set
+    # //registry.npmjs.org/:_authToken npm_...`, `NPM_TOKEN = "npm_..."`. The checksum is not
+    # required: its base62 alphabet is not documented, and a real token must never be missed.
+    OwnDetector("npm Access Token", (lazy_compile(
+        r"(?<![A-Za-z0-9_])npm_[A-Za-z0-9]{36}(?![A-Za-z0-9_])"),)),
+    # Hugging Face user access tokens: `hf_` and 34 letters (Hugging Face, "User access
+    # tokens", https://huggingface.co/docs/hub/security-tokens; the length is gitleaks'
+    # `huggingface-access-token` rule,
+    # https://github.com/gitleaks/gitleaks/blob/master/cmd/generate/config/rules/huggingface.go).
+    OwnDetector("Hugging Face Access Token", (lazy_compile(
+        r"(?<![A-Za-z0-9_])hf_[A-Za-z]{34}(?![A-Za-z0-9_])"),)),
 )
 
 #: A necessary condition for any `plugins()` match, written without importing detect-secrets
@@ -69,7 +104,7 @@ _PLUGIN_GATE = lazy_compile(
     r"|sq0csp-"  # Square
     r"|\d{8}:"  # Telegram
     r"|://[^:/?#\[\]@!$&'()*+,;=\s]+:[^:/?#\[\]@!$&'()*+,;=\s]+@"  # basic auth
-    r"|AIza|(?i:webhook\.office\.com)"  # OWN_DETECTORS
+    r"|AIza|(?i:webhook\.office\.com)|sk-ant-|sk-(?:proj|svcacct|admin)-|npm_|hf_"  # own
 )
 
 

@@ -245,15 +245,19 @@ def _plugin_hits(number: int, line: str) -> tuple[list[Hit], frozenset[str]]:
     """Format-plugin matches on one line, each distinct value once, placeholders skipped; and
     every value a plugin matched (placeholders too)."""
     seen: set[str] = set()
-    out: list[Hit] = []
+    found: list[tuple[str, str]] = []
     for plugin in plugins() if may_hold_plugin_secret(line) else ():
         for value in plugin_values(plugin, line):
             if value in seen or plugin_placeholder(value):
                 continue
             seen.add(value)
-            detector = str(plugin.secret_type)
-            out.append(Hit(number, detector, _key_before(line, value),
-                           redact(value, detector in _PASSWORD_LIKE), documented_example(value)))
+            found.append((value, str(plugin.secret_type)))
+    # One key, one hit: a match inside another plugin's longer match is part of the same key
+    # (detect-secrets' old-style OpenAI pattern matches the middle of an `sk-proj-` key).
+    out = [Hit(number, detector, _key_before(line, value),
+               redact(value, detector in _PASSWORD_LIKE), documented_example(value))
+           for value, detector in found
+           if not any(value != other and value in other for other, _ in found)]
     return out, frozenset(seen)
 
 

@@ -49,6 +49,8 @@ _GATE_PARTS: tuple[tuple[re.Pattern[str], bool], ...] = tuple(
         (r":(?<=\d{8}:)", False),  # Telegram
         (r"://[^:/?#\[\]@!$&'()*+,;=\s]+:[^:/?#\[\]@!$&'()*+,;=\s]+@", False),  # basic auth
         ("AIza", False), (r"webhook\.office\.com", True),
+        ("sk-ant-", False), ("sk-(?:proj|svcacct|admin)-", False), ("npm_", False),
+        ("hf_", False),
     )
 )
 #: `hardcoded._KEY_WORDS`, on the lower-cased text.
