@@ -1,5 +1,7 @@
 """NHI101: an identity an agent or bot created or changed; it blocks until a human approves
-(approval is applied after the checks, by `checker.approval`)."""
+(approval is applied after the checks, by `checker.approval`). A changed identity none of whose
+own lines the change added (a job's OIDC token whose job now holds more secrets) says what
+changed (`checks.what_changed`)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from collections.abc import Iterator
 from checker.checks.api import Hit, Subject
 from checker.checks.aws_workloads import profile_runners
 from checker.checks.moves import moved_from, renamed, was
+from checker.checks.what_changed import what_changed
 from checker.lazy_patterns import lazy_compile
 from checker.provenance.attribution import Touch
 
@@ -39,6 +42,9 @@ def check(subject: Subject) -> Iterator[Hit]:
         verb = f"changed (moved from {old} by a `moved` block)"
     if "import.to" in obj.attribute_lines:  # parsers/terraform/imports.py
         verb = "imported into the configuration (an `import` block)"
+    if subject.base is not None and not touch.lines and not touch.via and (
+            what := what_changed(obj, subject.base)):
+        how = f": {what}"  # none of its own lines changed: say what did
     yield Hit(
         "NHI101",
         f"{obj.address} ({obj.platform} {obj.kind}) was {verb} by {_who(subject)} "

@@ -1,7 +1,8 @@
 """What one in-range commit did to one identity's meaning, for `check` over long ranges
 (`provenance.writers`): the identity's files parsed at the commit and at each parent and
 compared with the engine's own `cosmetic()` (or `repinned()`: a CI credential step whose
-action moved to another commit SHA and nothing else).
+action moved to another commit SHA and nothing else; or `same_meaning()`: an identity without
+a source digest, a workflow job's OIDC token, that reads the same).
 
 Only what that identity reads is read at each revision: for a Terraform identity, the files of
 its module directory (and its `-var-file` subdirectories, `envs/`, ...) and the documents its
@@ -46,6 +47,7 @@ from checker.provenance.attribution import (
     UNKNOWN,
     cosmetic,
     repinned,
+    same_meaning,
 )
 from checker.sources.modules import referenced_files, var_file_directories
 from checker.sources.worker import ParseWorker
@@ -134,8 +136,9 @@ class TreeMeaning:
             found = [moved] if isinstance(moved, IdentityObject) else []
         if not found:
             return CREATED
-        if len(found) == len(before) and all(cosmetic(after, b) or repinned(after, b)
-                                             for b in found):
+        if len(found) == len(before) and all(
+                cosmetic(after, b) or repinned(after, b) or same_meaning(after, b)
+                for b in found):
             return COSMETIC
         return CHANGED if len(parents) == 1 else UNKNOWN
 

@@ -134,6 +134,24 @@ def repinned(obj: IdentityObject, base: IdentityObject | None) -> bool:
     )
 
 
+def same_meaning(obj: IdentityObject, base: IdentityObject | None) -> bool:
+    """True when an identity without a source digest (neither `digest` nor `frame_digest`:
+    a workflow job's OIDC token, whose meaning is what nhi-gate reads of it, the credential
+    steps and repository secrets of its job) means at `obj` what it meant at `base`: the same
+    resolved meaning (`cosmetic()`'s, without the digest) and environment. For one commit's
+    change to such an identity when the range added none of its own lines: the engine judges
+    it changed by that meaning alone (`touch_of`), so a commit that left it equal did not
+    change it."""
+    return (
+        base is not None
+        and not obj.digest and not obj.frame_digest
+        and not base.digest and not base.frame_digest
+        and obj.environment == base.environment
+        and _semantics(obj) == _semantics(base)
+        and _unplaced(obj) == _unplaced(base)
+    )
+
+
 def _unplaced(obj: IdentityObject) -> tuple[object, ...]:
     """Trust, usages and principals without their lines."""
     return (tuple(replace(t, line=None) for t in obj.trust), obj.usages, obj.principals)

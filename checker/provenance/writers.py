@@ -23,6 +23,12 @@ wrote its lines (their own commit and lineage), after which it exists and before
 not (`CREATED`), not a commit that moved it. Only asked when an agent or a bot decides (it is
 only named then).
 
+An identity without a source digest (a workflow job's OIDC token: its meaning is the steps and
+secrets of its job) whose own lines the range did not add, changed because its job changed
+elsewhere, is asked too: its writer was the most agent-like commit that touched the file, and
+a commit that left its meaning equal (`attribution.same_meaning`: a Dependabot bump of another
+job's pin) is none, so the commits that changed it (a person's added `secrets.*`) decide.
+
 Fail closed: a commit the caller cannot judge (`UNKNOWN`) stays a writer; when every commit
 that touched the identity would be left out although base and head differ in meaning, nothing
 is left out.
@@ -60,7 +66,8 @@ def judged_touch(obj: IdentityObject, cf: ChangedFile | None, ctx: Attribution,
     ask = ctx.meaning
     if touch is None or ask is None or ctx.mode != "check":
         return touch
-    if not obj.digest and not obj.frame_digest:  # nothing to compare: none can be cosmetic
+    if not obj.digest and not obj.frame_digest and (base is None or touch.lines):
+        # nothing to compare its lines with: none can be cosmetic
         return _with_creator(touch, obj, cf, ctx) if (
             base is None and touch.actor_kind in ("agent", "bot")) else touch
     skip: set[str] = set()
