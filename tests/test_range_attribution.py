@@ -132,3 +132,129 @@ def test_a_bots_secrets_change_stays_the_bots(
     assert code == 1
     assert (("NHI101", WF, 8, True)) in found_at(findings)
     assert {f["commit"] for f in findings if f["rule_id"] == "NHI101"} == {adding}
+
+
+#: terraform-aws-iam's shape (981121b): a module's trust document built from its caller's
+#: `trust_policy_permissions`, and a local of the module that document does not read.
+MODULE = """\
+locals {
+  oidc_providers     = [for url in var.oidc_provider_urls : replace(url, "https://", "")]
+  bitbucket_provider = one(local.oidc_providers)
+}
+
+data "aws_iam_policy_document" "this" {
+  count = var.create ? 1 : 0
+
+  dynamic "statement" {
+    for_each = var.trust_policy_permissions != null ? var.trust_policy_permissions : {}
+
+    content {
+      sid       = statement.key
+      actions   = statement.value.actions
+      effect    = statement.value.effect
+      resources = statement.value.resources
+
+      dynamic "principals" {
+        for_each = statement.value.principals != null ? statement.value.principals : []
+
+        content {
+          type        = principals.value.type
+          identifiers = principals.value.identifiers
+        }
+      }
+    }
+  }
+}
+
+resource "aws_iam_role" "this" {
+  count              = var.create ? 1 : 0
+  name               = var.name
+  assume_role_policy = data.aws_iam_policy_document.this[0].json
+  tags               = var.tags
+}
+"""
+VARIABLES = """\
+variable "create" {
+  type    = bool
+  default = true
+}
+variable "name" {
+  type = string
+}
+variable "oidc_provider_urls" {
+  type    = list(string)
+  default = []
+}
+variable "trust_policy_permissions" {
+  type = map(object({
+    actions   = optional(list(string))
+    effect    = optional(string, "Allow")
+    resources = optional(list(string))
+    principals = optional(list(object({
+      type        = string
+      identifiers = list(string)
+    })))
+  }))
+  default = null
+}
+variable "tags" {
+  type    = map(string)
+  default = {}
+}
+"""
+EXAMPLE = """\
+module "instance_profile" {
+  source = "../../modules/role"
+
+  name = "instance-profile"
+
+  trust_policy_permissions = {
+    TrustRoleAndServiceToAssume = {
+%s      principals = [{
+        type        = "AWS"
+        identifiers = ["arn:aws:iam::307990089504:root"]
+      }]
+    }
+  }
+
+  tags = { owner = "alice", ticket = "SEC-1", expires = "2027-01-01" }
+}
+"""
+ACTIONS = """\
+      actions = [
+        "sts:AssumeRole",
+        "sts:TagSession",
+      ]
+"""
+AMAN = ("Aman Rao", "aman@example.com")
+BRYANT = ("Bryant Biggs", "bryant@example.com")
+DOCUMENT = "module.instance_profile.data.aws_iam_policy_document.this"
+
+
+def test_a_widening_through_a_module_argument_is_the_arguments_writers(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    """One person edits a local of the module the document does not read, another then adds
+    `actions` to the caller's argument: the widening is named on the argument's commit, and
+    base's grant whose action was `${statement.value.actions}` is said not computed, not
+    "base allowed ${statement.value.actions} ..."."""
+    repo = make_repo()
+    base = repo.commit({"modules/role/main.tf": MODULE, "modules/role/variables.tf": VARIABLES,
+                        "examples/role/main.tf": EXAMPLE % ""}, author=HUMAN)
+    repo.commit({"modules/role/main.tf": MODULE.replace(
+        "one(local.oidc_providers)", "try(element(local.oidc_providers, 0), null)")},
+        author=AMAN, message="fix: bitbucket provider")
+    widening = repo.commit({"examples/role/main.tf": EXAMPLE % ACTIONS}, author=BRYANT,
+                           message="docs: correct examples")
+    code, findings = check_findings(repo, base, capsys)
+    assert code == 0
+    (drift,) = [f for f in findings if f["rule_id"] == "NHI302" and f["address"] == DOCUMENT]
+    assert (drift["path"], drift["start_line"], drift["blocking"]) == (
+        "modules/role/main.tf", 14, False)
+    assert drift["commit"] == widening
+    message = drift["message"]
+    assert "gains sts:AssumeRole on ${statement.value.resources}" in message
+    assert "base allowed:" not in message
+    assert ("(what base allowed was not computed: its actions `${statement.value.actions}`)"
+            in message)
+    assert message.endswith("via module.instance_profile argument trust_policy_permissions "
+                            "(examples/role/main.tf:6)")

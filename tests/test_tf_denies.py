@@ -280,3 +280,49 @@ def test_a_dormant_attachment_switched_on_through_tfvars(
     assert (("NHI101", True) in rules) == blocks
     if not blocks:
         assert rules == {("NHI302", False)}
+
+
+ROLE_WITH_DENIES = """\
+# nhi-gate: owner=alice ticket=SEC-1 expires=2027-01-01
+resource "aws_iam_role" "ci" {
+  name               = "ci"
+  assume_role_policy = jsonencode({
+    Statement = [{ Effect = "Allow", Action = "sts:AssumeRole",
+                   Principal = { Service = "ec2.amazonaws.com" } }]
+  })
+  managed_policy_arns = [
+    "arn:aws:iam::aws:policy/AmazonS3FullAccess",
+    aws_iam_policy.deny_prod.arn,
+  ]
+%s}
+resource "aws_iam_policy" "deny_prod" {
+  name   = "deny-prod"
+  policy = jsonencode({
+    Statement = [{ Effect = "Deny", Action = "s3:*", Resource = "arn:aws:s3:::prod-*" }]
+  })
+}
+"""
+INLINE_DENY = """\
+  inline_policy {
+    name   = "deny-iam"
+    policy = jsonencode({ Statement = [{ Effect = "Deny", Action = "iam:*", Resource = "*" }] })
+  }
+"""
+
+
+def test_a_dropped_deny_lists_only_what_base_allowed(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    """The role attaches a managed policy and a policy of the change that only denies; an
+    agent drops its inline Deny. "base allowed" names the managed policy, not the deny
+    policy's attachment (`${aws_iam_policy.deny_prod.arn}` denies: it allows nothing)."""
+    repo = make_repo()
+    first = repo.commit({"main.tf": ROLE_WITH_DENIES % INLINE_DENY}, author=HUMAN)
+    repo.commit({"main.tf": ROLE_WITH_DENIES % ""}, author=CLAUDE, trailers=TRAILER)
+    code, findings = check_findings(repo, first, capsys)
+    assert code == 1
+    (drift,) = [f for f in findings if f["rule_id"] == "NHI302"]
+    assert (drift["address"], drift["start_line"], drift["blocking"]) == (
+        "aws_iam_role.ci", 2, True)
+    assert drift["message"] == (
+        "aws_iam_role.ci privileges widened: drops deny iam:* on * (base allowed: "
+        "arn:aws:iam::aws:policy/AmazonS3FullAccess on *)")

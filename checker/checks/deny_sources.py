@@ -89,6 +89,21 @@ def deny_sources(objects: Sequence[IdentityObject]) -> list[DenySource]:
     return out
 
 
+def attaches_denies_only(grant: Grant, holder: IdentityObject,
+                         objects: Sequence[IdentityObject]) -> bool:
+    """True when `grant` of `holder` (a role's `managed_policy_arns` entry, an attachment's
+    policy) names a policy of `holder`'s module among `objects` (the same side of the change)
+    all of whose computed statements deny (`${aws_iam_policy.deny_prod.arn}`): what it
+    attaches allows nothing, so it is no allow of `holder`'s."""
+    match = _POLICY_REF.fullmatch(grant.action)
+    if match is None:
+        return False
+    policy = next((o for o in objects if o.address == match.group(1) and o.platform == "aws"
+                   and o.derived_from is None and _module(o) == _module(holder)), None)
+    return (policy is not None and not policy.unresolved and bool(policy.privileges)
+            and all(g.effect == "deny" for g in policy.privileges))
+
+
 def _covers(keep: Grant, gone: Grant) -> bool:
     """True when the deny `keep` denies at least what `gone` denied: the same action and
     resource, no condition `gone` did not have."""

@@ -268,17 +268,33 @@ def _privileges(subject: Subject, base: IdentityObject) -> Iterator[Hit]:
             parts.append(f"admin-equivalent: {admin[0].why}")
     if dropped:
         parts.append("drops " + ", ".join(str(g) for g in dropped[:3]))
-    was = [str(g) for g in base.privileges if g.effect == "allow"][:2]
-    since = f" (base allowed: {'; '.join(was)})" if was else " (base allowed nothing)"
-    unread = [a for a in _UNMERGED if a in base.attribute_lines]
-    if unread and not was:  # its documents are not merged in: "nothing" would be wrong
-        since = f" (what base allowed through its {' and '.join(unread)} is not read)"
-    elif base.unresolved and not was:  # base's grants were not computed: not "nothing" either
-        since = f" (what base allowed was not computed: `{base.unresolved[0].expression}`)"
-    since += policy_holders(obj, subject.ctx.head_objects)  # the roles it is attached to
     line = gained[0].line if gained else None
     yield Hit("NHI302", f"{obj.address}{moves.was(obj, base)} privileges widened: "
-              f"{'; '.join(parts)}{since}", "privileges", line)
+              f"{'; '.join(parts)}{_base_allowed(base, subject.ctx)}"
+              f"{policy_holders(obj, subject.ctx.head_objects)}",  # the roles it is attached to
+              "privileges", line)
+
+
+def _base_allowed(base: IdentityObject, ctx: Context) -> str:
+    """What base allowed, for the message: ` (base allowed: A; B)`. Neither a deny nor the
+    attachment of a policy that only denies (`${aws_iam_policy.deny_prod.arn}`,
+    `deny_sources.attaches_denies_only`) is an allow; a grant whose action is not computed
+    (`${statement.value.actions}`) is named as such, not as allowed."""
+    allows = [g for g in base.privileges if g.effect == "allow"
+              and not deny_sources.attaches_denies_only(g, base, ctx.base_objects)]
+    was = [str(g) for g in allows if not _UNKNOWN.search(g.action)][:2]
+    unknown = list(dict.fromkeys(g.action for g in allows if _UNKNOWN.search(g.action)))
+    if unknown:
+        actions = ", ".join(f"`{a}`" for a in unknown[:2])
+        if was:
+            return f" (base allowed: {'; '.join(was)}; and actions not computed: {actions})"
+        return f" (what base allowed was not computed: its actions {actions})"
+    unread = [a for a in _UNMERGED if a in base.attribute_lines]
+    if unread and not was:  # its documents are not merged in: "nothing" would be wrong
+        return f" (what base allowed through its {' and '.join(unread)} is not read)"
+    if base.unresolved and not was:  # base's grants were not computed: not "nothing" either
+        return f" (what base allowed was not computed: `{base.unresolved[0].expression}`)"
+    return f" (base allowed: {'; '.join(was)})" if was else " (base allowed nothing)"
 
 
 def _left_to_nhi106(grant: Grant, obj: IdentityObject) -> bool:

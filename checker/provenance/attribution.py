@@ -330,6 +330,11 @@ def touch_of(obj: IdentityObject, cf: ChangedFile | None, ctx: Attribution,
     (and old path), for `obj`'s inputs. `Touch.lines` are `obj`'s own added lines; the actor is
     the most agent-like of the writers of those lines and of its changed inputs.
 
+    An actor from lines (its own, its changed inputs') goes before the guess from whoever
+    touched its file when its own lines are unchanged: of equally ranked writers, the commit
+    that changed the input carrying the change is named, not one that edited another part of
+    its file (a more agent-like file writer still decides: fail closed).
+
     The commits in `skip` are no writers of `obj` (`provenance.writers`: their change to it
     was cosmetic). When they alone wrote its added lines, the lines' writer is the most
     agent-like of the other commits that touched its file (fail-closed, as for a change that
@@ -357,7 +362,8 @@ def touch_of(obj: IdentityObject, cf: ChangedFile | None, ctx: Attribution,
         found.extend([without] if without is not None else [])
     read = obj.inputs or (base is not None and base.inputs)
     via = _input_touch(obj, base, files, ctx, skip) if files and read else None
-    found.extend([via] if via is not None else [])
+    if via is not None:  # lines that carried the change before a guess from the file's
+        found.insert(0 if not lines else len(found), via)  # commits (ties: the first wins)
     if not found:
         return None
     best_touch = found[0]
