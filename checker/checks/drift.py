@@ -66,7 +66,7 @@ from checker.checks.unresolved import removed_inputs
 from checker.lazy_patterns import lazy_compile
 from checker.model import Grant, IdentityObject, Trust
 from checker.policy import aws_iam as iam
-from checker.policy.privileges import admin_grants
+from checker.policy.privileges import admin_grants, grant_text
 from checker.provenance.attribution import Touch
 
 #: The inner text of a `${...}` in a grant's action or resource.
@@ -159,7 +159,8 @@ def narrows(subject: Subject) -> Iterator[Hit]:
     if any(not trust_covered(t, base.trust) for t in obj.trust):
         return
     before = {replace(g, line=None) for g in base.privileges}
-    removed = sorted(str(g) for g in before - {replace(g, line=None) for g in obj.privileges})
+    removed = sorted(grant_text(obj.platform, g)
+                     for g in before - {replace(g, line=None) for g in obj.privileges})
     trusted = {replace(t, line=None) for t in obj.trust}
     untrusted = sorted(_trust_text(t) for t in base.trust if replace(t, line=None) not in trusted)
     unbound = [p for p in base.principals if p not in obj.principals] if not base.trust else []
@@ -267,7 +268,7 @@ def _privileges(subject: Subject, base: IdentityObject) -> Iterator[Hit]:
         if admin:
             parts.append(f"admin-equivalent: {admin[0].why}")
     if dropped:
-        parts.append("drops " + ", ".join(str(g) for g in dropped[:3]))
+        parts.append("drops " + ", ".join(grant_text(obj.platform, g) for g in dropped[:3]))
     line = gained[0].line if gained else None
     yield Hit("NHI302", f"{obj.address}{moves.was(obj, base)} privileges widened: "
               f"{'; '.join(parts)}{_base_allowed(base, subject.ctx)}"
@@ -282,7 +283,7 @@ def _base_allowed(base: IdentityObject, ctx: Context) -> str:
     (`${statement.value.actions}`) is named as such, not as allowed."""
     allows = [g for g in base.privileges if g.effect == "allow"
               and not deny_sources.attaches_denies_only(g, base, ctx.base_objects)]
-    was = [str(g) for g in allows if not _UNKNOWN.search(g.action)][:2]
+    was = [grant_text(base.platform, g) for g in allows if not _UNKNOWN.search(g.action)][:2]
     unknown = list(dict.fromkeys(g.action for g in allows if _UNKNOWN.search(g.action)))
     if unknown:
         actions = ", ".join(f"`{a}`" for a in unknown[:2])
@@ -306,7 +307,8 @@ def _left_to_nhi106(grant: Grant, obj: IdentityObject) -> bool:
 
 def _gained_text(grant: Grant, base: IdentityObject) -> str:
     lifted = lifted_conditions(grant, base)
-    text = f"{grant} (condition {', '.join(lifted)} removed)" if lifted else str(grant)
+    shown = grant_text(base.platform, grant)
+    text = f"{shown} (condition {', '.join(lifted)} removed)" if lifted else shown
     unknown = sorted({p.strip() for p in _UNKNOWN.findall(f"{grant.action} {grant.resource}")})
     if unknown:
         text += (f" ({', '.join(unknown)} not known before apply: it may be any value, a human "

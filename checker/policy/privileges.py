@@ -36,7 +36,7 @@ import fnmatch
 import functools
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from checker.lazy_patterns import lazy_compile
@@ -46,10 +46,23 @@ from checker.policy.catalogue import load_pack, rules_dir
 
 @dataclass(frozen=True)
 class AdminGrant:
-    """A grant judged admin-equivalent, and why (one short phrase)."""
+    """A grant judged admin-equivalent, and why (one short phrase). `headline`: what the
+    holder can do, for a grant that is an escalation rather than a wildcard or an admin role
+    (`reads Secrets`, `manages IAM permissions on every resource`); None for a wildcard or
+    admin-equivalent grant."""
 
     grant: Grant
     why: str
+    headline: str | None = None
+
+
+def grant_text(platform: str, grant: Grant) -> str:
+    """`grant` as a message shows it: a Kubernetes resource of the core API group (`""`,
+    stored as `/secrets`) named `core/secrets`, else `str(grant)`. Source:
+    https://kubernetes.io/docs/reference/using-api/#api-groups"""
+    if platform == "kubernetes" and grant.resource.startswith("/"):
+        return str(replace(grant, resource="core" + grant.resource))
+    return str(grant)
 
 
 @functools.lru_cache(maxsize=2)
@@ -88,6 +101,7 @@ class Escalation:
     action: str
     resource: str
     why: str
+    headline: str | None = None
 
 
 @functools.lru_cache(maxsize=2)
@@ -96,7 +110,7 @@ def load_escalation_table(directory: Path | None = None) -> tuple[Escalation, ..
     data = load_pack((directory or rules_dir()) / "privileges.yaml", "privileges")
     return tuple(
         Escalation(item["platform"], item["action"].lower(), item["resource"].lower(),
-                   item["why"])
+                   item["why"], item.get("headline"))
         for item in data.get("escalation", ())
     )
 
@@ -226,6 +240,12 @@ def _may_name_iam_action(action: str) -> bool:
 
 def _escalation_reason(obj: IdentityObject, grant: Grant) -> str | None:
     """Why `grant` lets `obj`'s holder raise its own privileges, or None."""
+    found = _escalation(obj, grant)
+    return found.why if found is not None else None
+
+
+def _escalation(obj: IdentityObject, grant: Grant) -> Escalation | None:
+    """The escalation `grant` of `obj` is (its why and headline), or None."""
     platform = obj.platform
     kcc_broad = obj.type.startswith("iam.cnrm.") and bool(_KCC_BROAD.match(grant.resource))
     if platform == "gcp" and not (_GCP_BROAD.match(obj.type) or kcc_broad):
@@ -237,14 +257,16 @@ def _escalation_reason(obj: IdentityObject, grant: Grant) -> str | None:
 
         if any(a.startswith("iam:") and a not in _AWS_NOT_ESCALATION
                and access_level(a) == "Permissions management" for a in expand(grant.action)):
-            return "IAM permissions management on every resource: can grant itself more"
+            return Escalation("aws", grant.action, "*", "IAM permissions management on every "
+                              "resource: can grant itself more",
+                              "manages IAM permissions on every resource")
         return None
     action, resource = role_key(platform, grant.action).lower(), grant.resource.lower()
     for esc in load_escalation_table():
         if esc.platform == platform and _globs_meet(esc.action, action) and _globs_meet(
             esc.resource, resource
         ):
-            return esc.why
+            return esc
     return None
 
 
@@ -339,15 +361,13 @@ def admin_grants(obj: IdentityObject, table: Mapping[tuple[str, str], str]) -> l
     for grant in obj.privileges:
         if grant.effect != "allow" or _rbac_denied(obj, grant):
             continue
-        why = (
-            table.get((obj.platform, role_key(obj.platform, grant.action)))
-            or _wildcard_reason(obj.platform, grant)
-            or _escalation_reason(obj, grant)
-            or _managed_reason(obj.platform, grant)
-            or _public_reason(obj, grant)
-        )
+        why = (table.get((obj.platform, role_key(obj.platform, grant.action)))
+               or _wildcard_reason(obj.platform, grant))
+        esc = None if why else _escalation(obj, grant)
+        why = why or (esc.why if esc else None) or _managed_reason(
+            obj.platform, grant) or _public_reason(obj, grant)
         if why:
-            out.append(AdminGrant(grant, why))
+            out.append(AdminGrant(grant, why, esc.headline if esc else None))
     for trust in obj.trust if obj.platform == "aws" and obj.kind == "role" else ():
         if trust.principal in ("AWS:*", "*"):
             out.append(AdminGrant(Grant(action="sts:AssumeRole", resource=obj.address,
