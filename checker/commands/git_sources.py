@@ -26,6 +26,7 @@ from checker.sources.modules import (
     module_directories,
     owner_directory,
     referenced_files,
+    orphan_variables,
     referencing,
     uses_module_values,
     var_file_directories,
@@ -225,7 +226,14 @@ def module_siblings(
         if entry.data is not None and path not in skip and is_module_file(path)
         and owner_directory(path) in directories
     ]
-    callees = sorted(local_module_directories([*found, *changed_sources]) - set(directories))
+    readers = _declaring(repo, rev, orphan_variables(changed_sources, found), directories)
+    if readers:  # the modules declaring what a var file no module reads sets
+        read = git.read_directory_entries(
+            repo, rev, readers, (".tf", ".tofu"), max_bytes=config.max_file_bytes, exclude=skip)
+        found += [SourceFile(p, e.data, rev) for p, e in sorted(read.items())
+                  if e.data is not None and p not in skip]
+    callees = sorted(local_module_directories([*found, *changed_sources]) - set(directories)
+                     - set(readers))
     if callees:  # local modules the changed modules call: read with the call's arguments
         called = git.read_directory_entries(
             repo, rev, callees, (".tf", ".tofu"), max_bytes=config.max_file_bytes, exclude=skip)
@@ -240,6 +248,19 @@ def module_siblings(
     )  # fmt: skip
     return found + [SourceFile(p, e.data, rev) for p, e in sorted(documents_read.items())
                     if e.data is not None]
+
+
+def _declaring(repo: Repo, rev: str | None, names: Sequence[str],
+               directories: Sequence[str]) -> list[str]:
+    """The module directories at `rev` (None: the index), other than `directories`, whose
+    `.tf`/`.tofu` text declares one of the variables `names` (`variable "NAME"`, as `terraform
+    fmt` writes it): one `git grep`, none when `names` is empty. A var file no module reads
+    (`modules.orphan_variables`) sets them, and what they feed decides how its change is judged
+    (`checker.checks.unread`)."""
+    if not names:
+        return []
+    found = git.grep_directories(repo, rev, [f'variable "{n}"' for n in names], (".tf", ".tofu"))
+    return sorted(set(found) - set(directories))
 
 
 def _ancestors(path: str) -> list[str]:

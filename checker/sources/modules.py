@@ -108,6 +108,29 @@ def value_identities(fmt: str, path: str, homes: Collection[str]) -> bool:
     return fmt == "terraform_vars" and owner_directory(path) not in homes
 
 
+#: A top-level `NAME =` assignment of a `.tfvars` file, or a `"NAME":` key of a
+#: `.tfvars.json` file (a byte test: a nested map's key may match too, which only widens the
+#: search of `orphan_variables`).
+_ASSIGNED = lazy_compile(rb'^[ \t]*"?([A-Za-z_][\w-]*)"?[ \t]*[=:]', re.MULTILINE)
+#: At most this many variable names of changed var files are searched for (`orphan_variables`).
+MAX_ORPHAN_VARIABLES = 64
+
+
+def orphan_variables(sources: Iterable[SourceFile], modules: Iterable[SourceFile]
+                     ) -> list[str]:  # fmt: skip
+    """The names the `-var-file` files (`is_var_file`) among `sources` assign whose module
+    directory (`owner_directory`) holds no `.tf`/`.tofu` file among `sources` and `modules`:
+    no module nhi-gate knows reads them, so the modules that declare those variables
+    (`variable "NAME"`) elsewhere in the repository are read to learn what the values feed
+    (`checker.checks.unread`). Sorted, unique, at most `MAX_ORPHAN_VARIABLES`."""
+    sources = list(sources)
+    homes = module_homes([*sources, *modules])
+    names = {m.group(1).decode() for s in sources
+             if is_var_file(s.path) and owner_directory(s.path) not in homes
+             for m in _ASSIGNED.finditer(s.raw)}
+    return sorted(names)[:MAX_ORPHAN_VARIABLES]
+
+
 def var_file_directories(directories: Iterable[str]) -> list[str]:
     """The `VAR_FILE_DIRS` subdirectories of `directories` (`envs`, `infra/vars`, ...), whose
     `.tfvars` files are read as the module's `-var-file` values."""
