@@ -16,6 +16,7 @@ from checker.commands.symlinks import LinkReader
 from checker.git import BlobEntry
 from checker.git.repo import Repo
 from checker.model import IdentityObject, ParseProblem, SourceFile
+from checker.parsers.common import MAX_MODULE_DEPTH
 from checker.pipeline import Parsed
 from checker.policy.config import Config
 from checker.sources.discovery import classify, excluded, text_file
@@ -24,9 +25,9 @@ from checker.sources.modules import (
     local_module_directories,
     may_be_document,
     module_directories,
+    orphan_variables,
     owner_directory,
     referenced_files,
-    orphan_variables,
     referencing,
     uses_module_values,
     var_file_directories,
@@ -194,6 +195,7 @@ def module_siblings(
     files are listed to find out), and the files
     the module files (these and `changed_sources`, the caller's changed files at `rev`)
     reference are read as well, at `rev`, and the `.tf` files of the local modules they call
+    and of those these call in turn, `MAX_MODULE_DEPTH` calls deep
     (`checker.parsers.terraform.callees`), even in an excluded folder.
     """
     changed = {p for f in changeset.files for p in (f.path, f.old_path) if p}
@@ -232,13 +234,18 @@ def module_siblings(
             repo, rev, readers, (".tf", ".tofu"), max_bytes=config.max_file_bytes, exclude=skip)
         found += [SourceFile(p, e.data, rev) for p, e in sorted(read.items())
                   if e.data is not None and p not in skip]
-    callees = sorted(local_module_directories([*found, *changed_sources]) - set(directories)
-                     - set(readers))
-    if callees:  # local modules the changed modules call: read with the call's arguments
+    seen = {*directories, *readers}
+    callers = [*found, *changed_sources]
+    for _ in range(MAX_MODULE_DEPTH):  # local modules the changed modules call, and theirs in turn
+        callees = sorted(local_module_directories(callers) - seen)
+        if not callees:
+            break
+        seen.update(callees)
         called = git.read_directory_entries(
             repo, rev, callees, (".tf", ".tofu"), max_bytes=config.max_file_bytes, exclude=skip)
-        found += [SourceFile(p, e.data, rev) for p, e in sorted(called.items())
-                  if e.data is not None and p not in skip]
+        callers = [SourceFile(p, e.data, rev) for p, e in sorted(called.items())
+                   if e.data is not None and p not in skip]
+        found += callers
     wanted = sorted(referenced_files([*found, *changed_sources]) - skip - changed)
     if not wanted:
         return found

@@ -273,6 +273,20 @@ def _fileset_globs(src: SourceFile, literals: Mapping[str, Mapping[str, Sequence
               for g in [*fileset_candidates(directory, expr, pattern, known), glob])]
 
 
+def _called(directory: str, configs: Mapping[str, Sequence[SourceFile]]) -> set[str]:
+    """The directories of the local modules the module in `directory` calls, and those these
+    call in turn (any depth: `checker.parsers.terraform.callees` bounds how deep it reads),
+    among `configs` (directory -> its `.tf`/`.tofu` files) or not, without `directory`."""
+    found: set[str] = set()
+    todo = [directory]
+    while todo:
+        for callee in local_module_directories(configs.get(todo.pop(), ())):
+            if callee not in found and callee != directory:
+                found.add(callee)
+                todo.append(callee)
+    return found
+
+
 def group_modules(sources: Sequence[SourceFile]) -> dict[str, ModuleSources]:
     """directory -> `ModuleSources` for every directory of `sources` with a value file or a
     `.tf` file that reads a file of `sources` with `file()`/`templatefile()`.
@@ -301,7 +315,7 @@ def group_modules(sources: Sequence[SourceFile]) -> dict[str, ModuleSources]:
         named = referenced_files(files)  # and the files of `sources` a `fileset()` selects
         named.update(p.path for f in files for g in _fileset_globs(f, literals) for p in sources
                      if glob_match(p.path, g) and not is_module_file(p.path))
-        for callee in local_module_directories(files) - {directory}:
+        for callee in _called(directory, configs):
             named.update(s.path for s in configs.get(callee, ()))
             named.update(referenced_files(configs.get(callee, ())))
         if named:
