@@ -21,7 +21,10 @@ variable "size" { type = string }
 resource "aws_iam_role_policy" "app" {
   name   = "app"
   role   = "app"
-  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = var.items, Resource = "*" }] })
+  policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Action = var.items, Resource = "*" }]
+  })
 }
 
 resource "aws_instance" "web" {

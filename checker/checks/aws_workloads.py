@@ -21,8 +21,8 @@ from checker.model import PROVIDER, IdentityObject
 
 def is_cloud_workload(obj: IdentityObject) -> bool:
     """True for an AWS, GCP or Azure workload facet (a Lambda function, an EC2 instance, a GCE
-    instance, an Azure function app, ...; see module doc) or a provider block's facet (the identity Terraform runs
-    as, any platform)."""
+    instance, an Azure function app, ...; see module doc) or a provider block's facet (the
+    identity Terraform runs as, any platform)."""
     return ((obj.platform in ("aws", "gcp", "azure") or obj.type.startswith(PROVIDER))
             and obj.derived_from == obj.address
             and any(k.startswith("runsAs.") for k in obj.attribute_lines))

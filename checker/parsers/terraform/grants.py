@@ -1,7 +1,7 @@
 """Grant extractors for GCP, Azure, the Kubernetes provider, AWS KMS and Vault, and the
 `EXTRACTORS` table (resource type -> extractor), which also lists the AWS IAM extractors of
-`grants_aws`, the Azure ones of `grants_azure` and the GitHub ones of `grants_github`. An extractor turns one block `Node` into
-`Grant`s, each at its own line.
+`grants_aws`, the Azure ones of `grants_azure` and the GitHub ones of `grants_github`. An
+extractor turns one block `Node` into `Grant`s, each at its own line.
 """
 
 from __future__ import annotations

@@ -162,6 +162,12 @@ _PLATFORM_OF = {"aws_": "aws", "google_": "gcp", "azurerm_": "azure"}
 GUESSED = "(not catalogued: an attribute named like the identity a resource acts as)"
 
 
+def is_workload(rtype: str, entry: CatalogueEntry) -> bool:
+    """True for a block judged by the identity it runs as: a `RUNS_AS` or `POD_SPECS` type, or
+    an uncatalogued one `guessed_workload` gave `entry`."""
+    return rtype in RUNS_AS or rtype in POD_SPECS or entry.source == GUESSED
+
+
 def guessed_paths(node: Node, depth: int = 3) -> tuple[str, ...]:
     """The dotted paths of the attributes of `node` (and of the first of each of its nested
     blocks, `depth` levels down) whose name matches `_RUNS_AS_NAME`, in source order."""
@@ -197,7 +203,8 @@ def workload_facet(rtype: str, roles: Node, entry: CatalogueEntry, address: str,
     `principals` their literal role ARNs and service account emails (`aws-role:arn:...`,
     `gcp-sa:...`) and the other literal names they hold (`aws-instance-profile:web`,
     `_NAMED`); `derived_from` is the workload's own address, so the generic approval rule
-    skips it. None when no role attribute is present (the workload runs as no identity). A
+    skips it. None when no role attribute is present (the workload runs as no identity), or
+    for an uncatalogued type (`guessed_workload`) whose attributes name no identity. A
     Kubernetes workload resource (`POD_SPECS`) gets `pod_facet` instead (references and
     principals unused); None when it has no pod spec block.
     """
@@ -208,6 +215,8 @@ def workload_facet(rtype: str, roles: Node, entry: CatalogueEntry, address: str,
     literal = tuple(named(path, value) for path, raw in roles.body.items()
                     for value in map(_literal, raw if isinstance(raw, list) else [raw])
                     if value and not value.startswith("arn:"))
+    if entry.source == GUESSED and not (references or principals or literal):
+        return None  # an uncatalogued type naming no identity (`role_arn = var.x`)
     return IdentityObject(
         kind=entry.kind, platform=entry.platform, type=rtype, address=address,
         location=Location(roles.doc.path, roles.start, roles.end),
