@@ -25,6 +25,7 @@ from checker.sources.modules import (
     local_module_directories,
     may_be_document,
     module_directories,
+    module_directory,
     orphan_variables,
     owner_directory,
     referenced_files,
@@ -213,6 +214,7 @@ def module_siblings(
             SourceFile(p, e.data, rev) for p, e in configs.items() if e.data is not None])})
     if not directories:
         return []
+    directories = sorted({*directories, *_callers(repo, rev, directories, config)})
     skip = (
         {f.old_path or f.path for f in changeset.files if f.status not in ("A", "D")}
         if base else changed
@@ -255,6 +257,32 @@ def module_siblings(
     )  # fmt: skip
     return found + [SourceFile(p, e.data, rev) for p, e in sorted(documents_read.items())
                     if e.data is not None]
+
+
+def _callers(repo: Repo, rev: str | None, directories: Sequence[str], config: Config
+             ) -> list[str]:  # fmt: skip
+    """The module directories at `rev` (None: the index), other than `directories`, whose
+    `.tf`/`.tofu` files call one of `directories` as a local module (`source = "./role"`), and
+    those calling these in turn, `MAX_MODULE_DEPTH` levels up: a change of a called module is
+    judged through its callers too, with the arguments they pass
+    (`checker.parsers.terraform.callees`). One `git grep` per level (for the called folder's
+    name), none for the root folder."""
+    found: set[str] = set()
+    todo = sorted(d for d in directories if d)
+    for _ in range(MAX_MODULE_DEPTH):
+        if not todo:
+            break
+        paths = [p for p in git.grep_files(repo, rev, sorted({d.rsplit("/", 1)[-1] for d in todo}),
+                                           (".tf", ".tofu"))
+                 if module_directory(p) not in found and module_directory(p) not in directories]
+        read = (git.read_index_entries(repo, paths, max_bytes=config.max_file_bytes)
+                if rev is None else
+                git.read_entries(repo, rev, paths, max_bytes=config.max_file_bytes))
+        calling = {module_directory(p) for p, e in read.items() if e.data is not None
+                   and set(todo) & local_module_directories([SourceFile(p, e.data, rev)])}
+        todo = sorted(calling - found)
+        found.update(calling)
+    return sorted(found)
 
 
 def _declaring(repo: Repo, rev: str | None, names: Sequence[str],
