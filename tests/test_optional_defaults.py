@@ -70,7 +70,9 @@ resource "aws_iam_role_policy" "app" {{
   role   = "app"
   policy = jsonencode({{
     Version   = "2012-10-17"
-    Statement = [for s in var.statements : {{ Effect = "Allow", Action = s.actions, Resource = s.resources }}]
+    Statement = [for s in var.statements : {{
+      Effect = "Allow", Action = s.actions, Resource = s.resources
+    }}]
   }})
 }}
 """

@@ -16,10 +16,14 @@ value that needs it is unresolved (fail closed).
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from checker.model import Location
 from checker.parsers.terraform.expr_parse import Unresolved
 from checker.parsers.terraform.expressions import evaluate_tree, parse_expression
+from checker.parsers.terraform.nodes import assignment_text
+from checker.parsers.terraform.positions import scan_block
 
 #: A spec: ("object", ((name, spec, default), ...)), ("list"|"set"|"map", spec),
 #: ("tuple", (spec, ...)) or ("any",). `default` is `NO_DEFAULT` (null) or `UNKNOWN`.
@@ -102,5 +106,44 @@ def with_defaults(spec: Spec, value: Any) -> Any:
     if kind == "map" and isinstance(value, dict):
         return {k: with_defaults(spec[1], v) for k, v in value.items()}
     if kind == "tuple" and isinstance(value, list):
-        return [with_defaults(s, v) for s, v in zip(spec[1], value)] + value[len(spec[1]):]
+        known = len(spec[1])  # a value longer than the type keeps its extra elements as they are
+        return [with_defaults(s, v) for s, v in zip(spec[1], value[:known], strict=False)] + (
+            value[known:])
     return value
+
+
+#: `var.NAME` -> (the `optional()` defaults of its type, the lines of its `type`).
+Types = Mapping[str, tuple[Spec, Location]]
+#: A module value's inputs (`values.Inputs`): (name, where it is defined), first use first.
+_Inputs = tuple[tuple[str, Location], ...]
+
+
+def typed(got: tuple[Any, _Inputs], key: str, spec: Spec, where: Location
+          ) -> tuple[Any, _Inputs] | None:  # fmt: skip
+    """`got` (variable `key`'s value and inputs) with the `optional()` defaults of its type
+    filled in (`with_defaults`); when that changes the value, the type's lines are an input
+    (`var.NAME type`: a change of only a default changes what reads the variable). None when
+    the type did not parse (unresolved: fail closed)."""
+    try:
+        value = with_defaults(spec, got[0])
+    except Unresolved:
+        return None
+    return got if value == got[0] else (value, (*got[1], (f"{key} type", where)))
+
+
+def type_text(raw: Any, lines: Sequence[str], block: tuple[int, int]
+              ) -> tuple[str, tuple[int, int]] | None:  # fmt: skip
+    """(the source text of a `variable` block's `type`, its lines; `block` are the block's)
+    when the type names an `optional()` attribute, else None. python-hcl2's rendering of a
+    type drops the quotes of the string literals inside it, so the text is read from the
+    lines; one that cannot be found is "" (`type_spec` then gives an unknown spec)."""
+    if not isinstance(raw, str) or "optional(" not in raw:
+        return None
+    span = scan_block(lines, *block).get("type")
+    if span is None:
+        return ("", block)
+    first, last = span
+    while last > first and not lines[last - 1].strip().split("#", 1)[0].strip():
+        last -= 1  # blank and comment lines after the value
+    text = assignment_text(lines, (first, last))
+    return (text or "", (first, last))

@@ -22,7 +22,7 @@ from checker.parsers.terraform.expressions import Unresolved, evaluate
 from checker.parsers.terraform.hcl import load
 from checker.parsers.terraform.nodes import META, as_list, assignment_text, int_or
 from checker.parsers.terraform.positions import json_spans, scan_block
-from checker.parsers.terraform.type_defaults import Spec, type_spec, with_defaults
+from checker.parsers.terraform.type_defaults import Types, type_spec, type_text, typed
 from checker.parsers.terraform.value_files import read_files
 
 #: A whole `${local.NAME}` / `${var.NAME}` expression, as python-hcl2 writes `local.NAME`.
@@ -83,7 +83,7 @@ def module_values(module: ModuleSources) -> ModuleValues:
     defined: dict[str, tuple[Any, Location]] = {}
     texts: dict[str, str] = {}
     declared: dict[str, Location] = {}
-    types: dict[str, tuple[Spec, Location]] = {}
+    types: dict[str, tuple[Any, Location]] = {}
     set_by_tfvars: set[str] = set()
     configs = [s for s in module.sources if not is_tfvars(s.path) and not is_var_file(s.path)
                and not s.path.lower().endswith(_JSON_CONFIG)]  # JSON: read for `moved` only
@@ -102,7 +102,7 @@ def module_values(module: ModuleSources) -> ModuleValues:
         for name, span, type_raw in _variable_blocks(loaded.data):
             if override or name not in declared:
                 declared[name] = Location(src.path, *span)
-                typed = _type_text(type_raw, lines, span)  # `optional()` defaults fill it
+                typed = type_text(type_raw, lines, span)  # `optional()` defaults fill it
                 if typed is None:
                     types.pop(name, None)
                 else:
@@ -205,7 +205,7 @@ def _value_of(key: str, defined: Mapping[str, tuple[Any, Location]], texts: Mapp
               ) -> tuple[Any, Inputs] | None:  # fmt: skip
     """The literal value of module value `key` and its inputs (`key`'s definition first), or
     None: a literal, whole references followed (`_literal`), else its source text evaluated;
-    a variable's value with its type's `optional()` defaults filled (`_typed`)."""
+    a variable's value with its type's `optional()` defaults filled (`typed`)."""
     if key in memo:
         return memo[key]
     if key not in defined or depth > MAX_VALUE_DEPTH:
@@ -228,26 +228,9 @@ def _value_of(key: str, defined: Mapping[str, tuple[Any, Location]], texts: Mapp
         except (Unresolved, RecursionError):
             got = None
     if got is not None and key in types:
-        got = _typed(got, key, *types[key])
+        got = typed(got, key, *types[key])
     memo[key] = got
     return got
-
-
-#: `var.NAME` -> (the `optional()` defaults of its type, its `variable` block).
-Types = Mapping[str, tuple[Spec, Location]]
-
-
-def _typed(got: tuple[Any, Inputs], key: str, spec: Spec, block: Location
-           ) -> tuple[Any, Inputs] | None:  # fmt: skip
-    """`got` (a variable's value and inputs) with the `optional()` defaults of its type filled
-    in (`type_defaults.with_defaults`); when that changes the value, the `variable` block is an
-    input (`var.NAME type`: a change of only the default changes what reads it). None when a
-    default needed cannot be computed (unresolved: fail closed)."""
-    try:
-        value = with_defaults(spec, got[0])
-    except Unresolved:
-        return None
-    return got if value == got[0] else (value, (*got[1], (f"{key} type", block)))
 
 
 def has_expression(value: Any) -> bool:
@@ -336,18 +319,6 @@ def _variable_blocks(data: Mapping[str, Any]) -> Iterator[tuple[str, tuple[int, 
                 start = int_or(body.get("__start_line__"), 1)
                 yield (f"var.{name}", (start, int_or(body.get("__end_line__"), start)),
                        body.get("type"))
-
-
-def _type_text(raw: Any, lines: Sequence[str], block: tuple[int, int]
-               ) -> tuple[str, tuple[int, int]] | None:  # fmt: skip
-    """(the source text of a `variable` block's `type`, its lines) when it names an
-    `optional()` attribute (python-hcl2's rendering of the type drops the quotes of string
-    literals inside it, so the text is read from the lines), else None."""
-    if not isinstance(raw, str) or "optional(" not in raw:
-        return None
-    span = scan_block(lines, *block).get("type")
-    text = assignment_text(lines, _value_span(lines, span)) if span else None
-    return (text, span) if text is not None and span else ("", block)
 
 
 def _value_span(lines: Sequence[str], span: tuple[int, int]) -> tuple[int, int]:
