@@ -90,7 +90,8 @@ def account_access(account: str, objects: Sequence[IdentityObject],
 def role_access(role: str, objects: Sequence[IdentityObject],
                 table: Mapping[tuple[str, str], str]) -> AccountAccess | None:
     """What `objects` grant the cloud identity `role` (a catalogued address: an AWS role,
-    `aws_iam_role.app`; a GCP service account, `google_service_account.app`): its own grants
+    `aws_iam_role.app`; a GCP service account, `google_service_account.app`; an Azure managed
+    identity, `azurerm_user_assigned_identity.app`): its own grants
     and those of each policy, attachment or IAM binding that references it; None when it is not
     among them (a literal ARN or email, an identity defined elsewhere). An EC2 instance profile
     (`aws_iam_instance_profile.web`) stands for the roles it references (what its instances run
@@ -104,7 +105,8 @@ def role_access(role: str, objects: Sequence[IdentityObject],
         return AccountAccess(tuple(sorted({n for a in seen if a for n in a.roles})),
                              frozenset().union(*(a.grants for a in seen if a)),
                              tuple(sorted({w for a in seen if a for w in a.admin})))
-    found = [o for o in objects if o.platform in ("aws", "gcp") and o.derived_from is None and (
+    found = [o for o in objects if o.platform in ("aws", "gcp", "azure")
+             and o.derived_from is None and (
         o.address == role or (o.kind in ("policy", "role_binding") and role in o.references))]
     if not any(o.address == role for o in found):
         return None

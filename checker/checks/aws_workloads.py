@@ -20,10 +20,10 @@ from checker.model import PROVIDER, IdentityObject
 
 
 def is_cloud_workload(obj: IdentityObject) -> bool:
-    """True for an AWS or GCP workload facet (a Lambda function, an EC2 instance, a GCE
-    instance, ...; see module doc) or a provider block's facet (the identity Terraform runs
-    as, any platform)."""
-    return ((obj.platform in ("aws", "gcp") or obj.type.startswith(PROVIDER))
+    """True for an AWS, GCP or Azure workload facet (a Lambda function, an EC2 instance, a GCE
+    instance, an Azure function app, ...; see module doc) or a provider block's facet (the
+    identity Terraform runs as, any platform)."""
+    return ((obj.platform in ("aws", "gcp", "azure") or obj.type.startswith(PROVIDER))
             and obj.derived_from == obj.address
             and any(k.startswith("runsAs.") for k in obj.attribute_lines))
 
@@ -67,7 +67,7 @@ def _was(obj: IdentityObject) -> str:
 
 def _noun(obj: IdentityObject) -> str:
     """What a workload of `obj`'s platform runs as, in words."""
-    return "service account" if obj.platform == "gcp" else "role"
+    return {"gcp": "service account", "azure": "managed identity"}.get(obj.platform, "role")
 
 
 def role_drift(subject: Subject) -> Iterator[Hit]:

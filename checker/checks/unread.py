@@ -19,18 +19,20 @@ What is judged, per facet the change touched (the engine calls checks for those 
   there). Error for an agent, a note for a person; nothing for a new source (nothing applies
   it yet) nor in `scan`.
 - a var file no module reads: the variables it adds, changes or removes. For an agent an error
-  when one is named like a grant, principal or count (`_GRANT_LIKE`), else a note naming the
-  file; a note for a person; nothing in `scan`.
+  when one feeds an identity of a module that declares it (`feeds`: a grant's actions, a
+  trust, a principal, ...; the message names each identity), or is named like a grant,
+  principal or count (`_GRANT_LIKE`: the modules that declare it may not be in the
+  repository), else a note naming the file; a note for a person; nothing in `scan`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from checker.checks.api import Hit, Subject
 from checker.lazy_patterns import lazy_compile
-from checker.model import UNREAD, Unresolved
+from checker.model import UNREAD, IdentityObject, Unresolved
 
 RULE = "NHI106"
 #: A variable or argument name that may carry a grant, a principal or turn an identity on.
@@ -90,13 +92,39 @@ def hits(subject: Subject) -> Iterator[Hit]:
                   "compute; a human must review what it grants", "values", first,
                   variant="human" if actor == "human" else None)
         return
-    grant_like = [n for n in [*changed, *removed] if _GRANT_LIKE.search(n)]
-    variant = "human" if actor == "human" or not grant_like else None
-    what = (f"values named like a grant, principal or count changed: {', '.join(grant_like)}"
-            if grant_like else f"values changed: {names}")
+    fed = feeds([*changed, *removed], [*subject.ctx.head_objects, *subject.ctx.base_objects])
+    grant_like = [n for n in [*changed, *removed] if _GRANT_LIKE.search(n) and n not in fed]
+    variant = "human" if actor == "human" or not (grant_like or fed) else None
+    what = "; ".join(
+        [f"{n} feeds {', '.join(fed[n])}" for n in sorted(fed)]
+        + ([f"values named like a grant, principal or count changed: {', '.join(grant_like)}"]
+           if grant_like else [])) or f"values changed: {names}"
     yield Hit(RULE, f"{obj.address}: a var file read by no module nhi-gate knows (no .tf file "
               f"in its directory); {what}; nhi-gate cannot tell which identities read them, a "
               "human must review what they grant", "values", first, variant=variant)
+
+
+def feeds(names: Sequence[str], objects: Sequence[IdentityObject]) -> dict[str, list[str]]:
+    """Variable name -> the identities among `objects` that read `var.<name>` (in a grant, a
+    trust, a principal, a reference, a module value it substituted or a value it could not
+    compute), as `address (path:line)`, sorted: the modules that declare the variables a var
+    file no module reads sets (`checker.commands.git_sources`, read for this), so its change
+    is judged by what the values feed, not by their names. Names no identity reads are left
+    out."""
+    out: dict[str, set[str]] = {}
+    for obj in objects:
+        if is_unread(obj.type):
+            continue
+        text = " ".join([
+            *(f"{g.action} {g.resource} {' '.join(g.conditions)}" for g in obj.privileges),
+            *(str(t) for t in obj.trust), *obj.principals, *obj.references,
+            *(name for name, _ in obj.inputs),
+            *(f"{u.attribute} {u.expression}" for u in obj.unresolved)])
+        for name in names:
+            if re.search(rf"\bvar\.{re.escape(name)}\b", text):
+                out.setdefault(name, set()).add(
+                    f"{obj.address} ({obj.location.path}:{obj.location.start_line})")
+    return {name: sorted(found) for name, found in out.items()}
 
 
 def _command(subject: Subject, entries: list[Unresolved], actor: str) -> Iterator[Hit]:

@@ -16,6 +16,7 @@ from checker.commands.symlinks import LinkReader
 from checker.git import BlobEntry
 from checker.git.repo import Repo
 from checker.model import IdentityObject, ParseProblem, SourceFile
+from checker.parsers.common import MAX_MODULE_DEPTH
 from checker.pipeline import Parsed
 from checker.policy.config import Config
 from checker.sources.discovery import classify, excluded, text_file
@@ -24,6 +25,8 @@ from checker.sources.modules import (
     local_module_directories,
     may_be_document,
     module_directories,
+    module_directory,
+    orphan_variables,
     owner_directory,
     referenced_files,
     referencing,
@@ -193,6 +196,7 @@ def module_siblings(
     files are listed to find out), and the files
     the module files (these and `changed_sources`, the caller's changed files at `rev`)
     reference are read as well, at `rev`, and the `.tf` files of the local modules they call
+    and of those these call in turn, `MAX_MODULE_DEPTH` calls deep
     (`checker.parsers.terraform.callees`), even in an excluded folder.
     """
     changed = {p for f in changeset.files for p in (f.path, f.old_path) if p}
@@ -210,6 +214,7 @@ def module_siblings(
             SourceFile(p, e.data, rev) for p, e in configs.items() if e.data is not None])})
     if not directories:
         return []
+    directories = sorted({*directories, *_callers(repo, rev, directories, config)})
     skip = (
         {f.old_path or f.path for f in changeset.files if f.status not in ("A", "D")}
         if base else changed
@@ -225,12 +230,24 @@ def module_siblings(
         if entry.data is not None and path not in skip and is_module_file(path)
         and owner_directory(path) in directories
     ]
-    callees = sorted(local_module_directories([*found, *changed_sources]) - set(directories))
-    if callees:  # local modules the changed modules call: read with the call's arguments
+    readers = _declaring(repo, rev, orphan_variables(changed_sources, found), directories)
+    if readers:  # the modules declaring what a var file no module reads sets
+        read = git.read_directory_entries(
+            repo, rev, readers, (".tf", ".tofu"), max_bytes=config.max_file_bytes, exclude=skip)
+        found += [SourceFile(p, e.data, rev) for p, e in sorted(read.items())
+                  if e.data is not None and p not in skip]
+    seen = {*directories, *readers}
+    callers = [*found, *changed_sources]
+    for _ in range(MAX_MODULE_DEPTH):  # local modules the changed modules call, and theirs in turn
+        callees = sorted(local_module_directories(callers) - seen)
+        if not callees:
+            break
+        seen.update(callees)
         called = git.read_directory_entries(
             repo, rev, callees, (".tf", ".tofu"), max_bytes=config.max_file_bytes, exclude=skip)
-        found += [SourceFile(p, e.data, rev) for p, e in sorted(called.items())
-                  if e.data is not None and p not in skip]
+        callers = [SourceFile(p, e.data, rev) for p, e in sorted(called.items())
+                   if e.data is not None and p not in skip]
+        found += callers
     wanted = sorted(referenced_files([*found, *changed_sources]) - skip - changed)
     if not wanted:
         return found
@@ -240,6 +257,45 @@ def module_siblings(
     )  # fmt: skip
     return found + [SourceFile(p, e.data, rev) for p, e in sorted(documents_read.items())
                     if e.data is not None]
+
+
+def _callers(repo: Repo, rev: str | None, directories: Sequence[str], config: Config
+             ) -> list[str]:  # fmt: skip
+    """The module directories at `rev` (None: the index), other than `directories`, whose
+    `.tf`/`.tofu` files call one of `directories` as a local module (`source = "./role"`), and
+    those calling these in turn, `MAX_MODULE_DEPTH` levels up: a change of a called module is
+    judged through its callers too, with the arguments they pass
+    (`checker.parsers.terraform.callees`). One `git grep` per level (for the called folder's
+    name), none for the root folder."""
+    found: set[str] = set()
+    todo = sorted(d for d in directories if d)
+    for _ in range(MAX_MODULE_DEPTH):
+        if not todo:
+            break
+        paths = [p for p in git.grep_files(repo, rev, sorted({d.rsplit("/", 1)[-1] for d in todo}),
+                                           (".tf", ".tofu"))
+                 if module_directory(p) not in found and module_directory(p) not in directories]
+        read = (git.read_index_entries(repo, paths, max_bytes=config.max_file_bytes)
+                if rev is None else
+                git.read_entries(repo, rev, paths, max_bytes=config.max_file_bytes))
+        calling = {module_directory(p) for p, e in read.items() if e.data is not None
+                   and set(todo) & local_module_directories([SourceFile(p, e.data, rev)])}
+        todo = sorted(calling - found)
+        found.update(calling)
+    return sorted(found)
+
+
+def _declaring(repo: Repo, rev: str | None, names: Sequence[str],
+               directories: Sequence[str]) -> list[str]:
+    """The module directories at `rev` (None: the index), other than `directories`, whose
+    `.tf`/`.tofu` text declares one of the variables `names` (`variable "NAME"`, as `terraform
+    fmt` writes it): one `git grep`, none when `names` is empty. A var file no module reads
+    (`modules.orphan_variables`) sets them, and what they feed decides how its change is judged
+    (`checker.checks.unread`)."""
+    if not names:
+        return []
+    found = git.grep_directories(repo, rev, [f'variable "{n}"' for n in names], (".tf", ".tofu"))
+    return sorted(set(found) - set(directories))
 
 
 def _ancestors(path: str) -> list[str]:

@@ -83,6 +83,12 @@ def is_tfvars(path: str) -> bool:
 VAR_FILE_DIRS = ("env", "envs", "environment", "environments", "vars", "tfvars", "variables")
 
 
+#: How many local module calls deep nhi-gate reads a called module's own calls (root -> app ->
+#: role is 2): the source stage reads their files (`checker.sources.modules`), the parser
+#: follows them (`checker.parsers.terraform.callees`); a deeper call is NHI106, fail closed.
+MAX_MODULE_DEPTH = 6
+
+
 def is_var_file(path: str) -> bool:
     """True for a variable definitions file Terraform reads only when named with `-var-file`
     (`prod.tfvars`, `ci.tfvars.json`): a `.tfvars`/`.tfvars.json` file that `is_tfvars` is not

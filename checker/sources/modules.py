@@ -108,6 +108,29 @@ def value_identities(fmt: str, path: str, homes: Collection[str]) -> bool:
     return fmt == "terraform_vars" and owner_directory(path) not in homes
 
 
+#: A top-level `NAME =` assignment of a `.tfvars` file, or a `"NAME":` key of a
+#: `.tfvars.json` file (a byte test: a nested map's key may match too, which only widens the
+#: search of `orphan_variables`).
+_ASSIGNED = lazy_compile(rb'^[ \t]*"?([A-Za-z_][\w-]*)"?[ \t]*[=:]', re.MULTILINE)
+#: At most this many variable names of changed var files are searched for (`orphan_variables`).
+MAX_ORPHAN_VARIABLES = 64
+
+
+def orphan_variables(sources: Iterable[SourceFile], modules: Iterable[SourceFile]
+                     ) -> list[str]:  # fmt: skip
+    """The names the `-var-file` files (`is_var_file`) among `sources` assign whose module
+    directory (`owner_directory`) holds no `.tf`/`.tofu` file among `sources` and `modules`:
+    no module nhi-gate knows reads them, so the modules that declare those variables
+    (`variable "NAME"`) elsewhere in the repository are read to learn what the values feed
+    (`checker.checks.unread`). Sorted, unique, at most `MAX_ORPHAN_VARIABLES`."""
+    sources = list(sources)
+    homes = module_homes([*sources, *modules])
+    names = {m.group(1).decode() for s in sources
+             if is_var_file(s.path) and owner_directory(s.path) not in homes
+             for m in _ASSIGNED.finditer(s.raw)}
+    return sorted(names)[:MAX_ORPHAN_VARIABLES]
+
+
 def var_file_directories(directories: Iterable[str]) -> list[str]:
     """The `VAR_FILE_DIRS` subdirectories of `directories` (`envs`, `infra/vars`, ...), whose
     `.tfvars` files are read as the module's `-var-file` values."""
@@ -250,6 +273,20 @@ def _fileset_globs(src: SourceFile, literals: Mapping[str, Mapping[str, Sequence
               for g in [*fileset_candidates(directory, expr, pattern, known), glob])]
 
 
+def _called(directory: str, configs: Mapping[str, Sequence[SourceFile]]) -> set[str]:
+    """The directories of the local modules the module in `directory` calls, and those these
+    call in turn (any depth: `checker.parsers.terraform.callees` bounds how deep it reads),
+    among `configs` (directory -> its `.tf`/`.tofu` files) or not, without `directory`."""
+    found: set[str] = set()
+    todo = [directory]
+    while todo:
+        for callee in local_module_directories(configs.get(todo.pop(), ())):
+            if callee not in found and callee != directory:
+                found.add(callee)
+                todo.append(callee)
+    return found
+
+
 def group_modules(sources: Sequence[SourceFile]) -> dict[str, ModuleSources]:
     """directory -> `ModuleSources` for every directory of `sources` with a value file or a
     `.tf` file that reads a file of `sources` with `file()`/`templatefile()`.
@@ -278,7 +315,7 @@ def group_modules(sources: Sequence[SourceFile]) -> dict[str, ModuleSources]:
         named = referenced_files(files)  # and the files of `sources` a `fileset()` selects
         named.update(p.path for f in files for g in _fileset_globs(f, literals) for p in sources
                      if glob_match(p.path, g) and not is_module_file(p.path))
-        for callee in local_module_directories(files) - {directory}:
+        for callee in _called(directory, configs):
             named.update(s.path for s in configs.get(callee, ()))
             named.update(referenced_files(configs.get(callee, ())))
         if named:

@@ -20,9 +20,12 @@ that switches an identity off which it had on is a removal, as Terraform would p
 
 A called module under a folder the config excludes is still read this way: the root calls
 it, so what it creates is part of the root's meaning (the exclusion stops the module being
-judged on its own, not the call being judged). Only one level of calls is read; a
-call whose module files are not at hand gives None (the caller falls back to the call's own
-arguments, `modules.module_identities`).
+judged on its own, not the call being judged). A called module's own local calls are read
+the same way, with the arguments it passes (`var.actions` is what its caller set), up to
+`MAX_DEPTH` calls deep (`module.app.module.role.aws_iam_role.this`); a call whose module files
+are not at hand, or that is deeper, gives None (the caller falls back to the call's own
+arguments, `modules.module_identities`, and a nested call not followed is an NHI106 facet:
+`unread.remote_module_facet`).
 """
 
 from __future__ import annotations
@@ -35,7 +38,12 @@ from dataclasses import replace
 
 from checker.lazy_patterns import lazy_compile
 from checker.model import IdentityObject, Location, ModuleSources
-from checker.parsers.common import file_reference, file_references, word_alternation
+from checker.parsers.common import (
+    MAX_MODULE_DEPTH,
+    file_reference,
+    file_references,
+    word_alternation,
+)
 from checker.parsers.terraform.hcl import load
 from checker.parsers.terraform.identities import FORMAT
 from checker.parsers.terraform.nodes import Block, Doc, hcl_blocks
@@ -53,6 +61,9 @@ _META_ARGUMENTS = frozenset(
 _BLOCK_HEADER = lazy_compile(rb'(?m)^[ \t]*(?:resource|data|module)[ \t]+"')
 
 Build = Callable[[list[Block], Doc, ModuleSources], tuple[IdentityObject, ...]]
+#: How many local module calls deep `callee_identities` follows; a call below that is an NHI106
+#: facet naming it (`unread.remote_module_facet`, fail closed).
+MAX_DEPTH = MAX_MODULE_DEPTH
 
 #: The last (catalogue, pattern) built by `_type_names`: one catalogue object per run.
 _LAST_NAMES: list[tuple[Catalogue, re.Pattern[bytes]]] = []
@@ -87,8 +98,8 @@ def callee_identities(block: Block, module: ModuleSources | None, build: Build,
     (`checker.parsers.terraform._build`); only the files that may hold one of `catalogue`'s
     types are parsed for it (`may_build`)."""
     source = block.node.body.get("source")
-    if module is None or module.caller or not isinstance(source, str) or not source.startswith(
-            ("./", "../")):
+    if module is None or not isinstance(source, str) or not source.startswith(("./", "../")) or (
+            module.caller.count("module.") >= MAX_DEPTH):
         return None
     directory = file_reference(module.directory, source.strip().rstrip("/"))
     if directory is None or directory == module.directory:
@@ -98,6 +109,7 @@ def callee_identities(block: Block, module: ModuleSources | None, build: Build,
     if not configs:
         return None
     address = f"module.{block.labels[0]}"
+    caller = f"{module.caller}.{address}" if module.caller else address
     node = block.node
     resolver = Resolver(module)
     arguments = []
@@ -108,9 +120,12 @@ def callee_identities(block: Block, module: ModuleSources | None, build: Build,
         where = Location(node.doc.path, first, last)
         arguments.append((name, json.dumps(resolver.resolve_deep(value), default=str), where))
     named = {p for s in configs for p in file_references(s.path, s.raw)}
-    callee = ModuleSources(
+    callee = ModuleSources(  # with the files of the modules it calls in turn
         directory, tuple(sorted(configs, key=lambda s: s.path)),
-        tuple(s for s in module.files if s.path in named), address, tuple(arguments),
+        tuple(s for s in module.files if s.path in named or (
+            s.path.lower().endswith((".tf", ".tofu"))
+            and posixpath.dirname(s.path) not in (directory, module.directory))),
+        caller, tuple(arguments),
     )
     # The call itself (its first line to its `source`) is an input: adding the call or pointing
     # it at another module changes what it creates; each argument is an input of its own.

@@ -42,6 +42,12 @@ GRANT_ATTRIBUTES: Mapping[str, tuple[str, ...]] = {
     **{f"aws_iam_{who}_policy_attachment": ("policy_arn",) for who in ("role", "user", "group")},
     **{f"kubernetes_{kind}{v}": ("rule",) for kind in ("role", "cluster_role")
        for v in ("", "_v1")},
+    # A GitHub repository role, organisation role or deploy key's write access
+    # (`parsers/terraform/grants_github.py` cites the integrations/github pages)
+    "github_repository_collaborator": ("permission",),
+    "github_team_repository": ("permission",),
+    "github_membership": ("role",),
+    "github_repository_deploy_key": ("read_only",),
 }
 
 

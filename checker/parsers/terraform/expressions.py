@@ -63,6 +63,21 @@ def evaluate_template(text: str, scope: Scope) -> Any:
         raise Unresolved(str(exc)) from exc
 
 
+def parse_expression(text: str) -> Any:
+    """The parse tree of expression `text` (`expr_parse` documents its nodes); raises
+    `Unresolved` for what the parser does not read."""
+    return _parsed(text, False)
+
+
+def evaluate_tree(node: Any, scope: Scope) -> Any:
+    """The value of parse tree `node` (`parse_expression`), reading references from `scope`;
+    raises `Unresolved` as `evaluate` does."""
+    try:
+        return _Eval(scope).run(node, 0)
+    except (ValueError, OverflowError, RecursionError) as exc:
+        raise Unresolved(str(exc)) from exc
+
+
 def _parsed(text: str, template: bool) -> Any:
     """The parse tree of `text` (an expression, or a template when `template`); raises what
     the parser raises. Parsed once per process (`_parse`): the same value text is evaluated

@@ -1,7 +1,7 @@
 """Grant extractors for GCP, Azure, the Kubernetes provider, AWS KMS and Vault, and the
 `EXTRACTORS` table (resource type -> extractor), which also lists the AWS IAM extractors of
-`grants_aws` and the Azure ones of `grants_azure`. An extractor turns one block `Node` into
-`Grant`s, each at its own line.
+`grants_aws`, the Azure ones of `grants_azure` and the GitHub ones of `grants_github`. An
+extractor turns one block `Node` into `Grant`s, each at its own line.
 """
 
 from __future__ import annotations
@@ -28,6 +28,12 @@ from checker.parsers.terraform.grants_azure import (
     aks_cluster,
     azapi_resource,
     directory_role_assignment,
+)
+from checker.parsers.terraform.grants_github import (
+    deploy_key,
+    membership,
+    repository_collaborator,
+    repository_collaborators,
 )
 from checker.parsers.terraform.hcl import HCL_ERRORS, load_hcl
 from checker.parsers.terraform.nodes import Node, as_list, int_or, is_expr, strings
@@ -322,6 +328,11 @@ EXTRACTORS: Mapping[str, Extractor] = {
     "vault_aws_auth_backend_role": _vault_token_policies,
     "vault_gcp_auth_backend_role": _vault_token_policies,
     "vault_token": _vault_token_policies,
+    "github_repository_collaborator": repository_collaborator,
+    "github_team_repository": repository_collaborator,
+    "github_repository_collaborators": repository_collaborators,
+    "github_membership": membership,
+    "github_repository_deploy_key": deploy_key,
 }
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from checker.lazy_patterns import lazy_compile
 from checker.model import Grant, IdentityObject, Location, ModuleSources
 from checker.parsers import common
+from checker.parsers.terraform import workloads
 from checker.parsers.terraform.digest import METADATA_ATTRIBUTES, block_digest
 from checker.parsers.terraform.expansion import dormant, instances
 from checker.parsers.terraform.files import fileset_reads, inline_files
@@ -39,7 +40,6 @@ from checker.parsers.terraform.toggles import with_switch
 from checker.parsers.terraform.trust import declared_trust
 from checker.parsers.terraform.unresolved import Known, unresolved_values
 from checker.parsers.terraform.values import module_values
-from checker.parsers.terraform.workloads import POD_SPECS, RUNS_AS, role_node, workload_facet
 from checker.policy.catalogue import Catalogue
 
 #: The catalogue format of Terraform block types (`Catalogue.get(FORMAT, type)`).
@@ -114,19 +114,21 @@ def resource_identity(
     if key in _REFINED_BY:
         # Catalogued only for some values (`aws_ssm_parameter:SecureString`), not plain ones.
         key = _refined(key, node.get(_REFINED_BY[key]), catalogue)
-    entry = catalogue.get(FORMAT, key)
+    entry = catalogue.get(FORMAT, key) or (
+        workloads.guessed_workload(key, node) if block.section == "resource" else None)
     if entry is None:
         return None
     address = f"{rtype}.{name}" if block.section == "resource" else f"data.{rtype}.{name}"
     if key in MANIFEST_TYPES:  # judged as the Kubernetes object it applies
         return manifest_identity(block, doc, catalogue, address, module)
-    if key in RUNS_AS or key in POD_SPECS:  # a workload: only the identity it runs as
+    if workloads.is_workload(key, entry):  # a workload: only the identity it runs as
         resolver = Resolver(module, ctx.documents)  # `role = local.x` is the role local.x is
-        roles = role_node(key, resolving(node, resolver) if key in RUNS_AS else node)
+        pods = key in workloads.POD_SPECS  # a Kubernetes pod spec: read as written
+        roles = workloads.role_node(key, node if pods else resolving(node, resolver))
         unknown = unresolved_values(roles, resolver, module, Known(
-            ctx.resource_types, ctx.data_types, ctx.modules), bearing=lambda _: key in RUNS_AS)
-        facet = workload_facet(key, roles, entry, address, _metadata(node, doc, module)[0],
-                               references_in(roles, ctx, address), literal_principals(roles))
+            ctx.resource_types, ctx.data_types, ctx.modules), bearing=lambda _: not pods)
+        facet = workloads.workload_facet(key, roles, entry, address, _metadata(
+            node, doc, module)[0], references_in(roles, ctx, address), literal_principals(roles))
         return facet and replace(facet, inputs=(*resolver.inputs(), *unknown.inputs),
                                  unresolved=unknown.entries)
     extractor = grant_extractor(rtype)

@@ -121,17 +121,23 @@ def remote_module_facet(block: Block, module: ModuleSources | None = None,
                         directory: str = "") -> IdentityObject | None:  # fmt: skip
     """The facet of a `module` call whose `source` is remote, or local (`./`, `../`) but
     outside the repository from the calling module's `directory` (`../platform/role` from the
-    root: its code is not in the repository either; see the module doc); None for a local
-    `source` inside the repository or a missing one. Each argument's value is its resolved
-    value (`_resolved`: `admin = var.admin` means what the tfvars or default say)."""
+    root: its code is not in the repository either; see the module doc), or local inside a
+    module read as called (`module.caller`) that `callees.callee_identities` did not follow;
+    None for another local `source` inside the repository or a missing one. Each argument's
+    value is its resolved value (`_resolved`: `admin = var.admin` means what the tfvars or
+    default say)."""
     node = block.node
     source = node.body.get("source")
     if not isinstance(source, str) or not source:
         return None
     if source.startswith(("./", "../")):
-        if not _leaves_repository(directory, source):
+        nested = module is not None and module.caller and not _leaves_repository(directory,
+                                                                                  source)
+        if not nested and not _leaves_repository(directory, source):
             return None
-        reason = f"local module {_shown(source)} outside the repository, not read"
+        reason = (f"local module {_shown(source)} called from {module.caller} not followed "
+                  "(nested too deep, or its files not read)" if nested and module is not None
+                  else f"local module {_shown(source)} outside the repository, not read")
     else:
         version = node.body.get("version")
         pinned = bool(_PINNED_REF.search(source)) or (

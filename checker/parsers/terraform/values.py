@@ -22,6 +22,7 @@ from checker.parsers.terraform.expressions import Unresolved, evaluate
 from checker.parsers.terraform.hcl import load
 from checker.parsers.terraform.nodes import META, as_list, assignment_text, int_or
 from checker.parsers.terraform.positions import json_spans, scan_block
+from checker.parsers.terraform.type_defaults import Types, type_spec, type_text, typed
 from checker.parsers.terraform.value_files import read_files
 
 #: A whole `${local.NAME}` / `${var.NAME}` expression, as python-hcl2 writes `local.NAME`.
@@ -82,6 +83,7 @@ def module_values(module: ModuleSources) -> ModuleValues:
     defined: dict[str, tuple[Any, Location]] = {}
     texts: dict[str, str] = {}
     declared: dict[str, Location] = {}
+    types: dict[str, tuple[Any, Location]] = {}
     set_by_tfvars: set[str] = set()
     configs = [s for s in module.sources if not is_tfvars(s.path) and not is_var_file(s.path)
                and not s.path.lower().endswith(_JSON_CONFIG)]  # JSON: read for `moved` only
@@ -97,9 +99,15 @@ def module_values(module: ModuleSources) -> ModuleValues:
             continue
         lines = loaded.text.split("\n")
         override = _is_override(src.path)
-        for name, span in _variable_blocks(loaded.data):
+        for name, span, type_raw in _variable_blocks(loaded.data):
             if override or name not in declared:
                 declared[name] = Location(src.path, *span)
+                typed = type_text(type_raw, lines, span)  # `optional()` defaults fill it
+                if typed is None:
+                    types.pop(name, None)
+                else:
+                    types[name] = (type_spec(typed[0]) or ("unknown",),
+                                   Location(src.path, *typed[1]))
         for name, value, span in _definitions(loaded.data, lines):
             if override or name not in defined:
                 defined[name] = (value, Location(src.path, *span))
@@ -118,7 +126,7 @@ def module_values(module: ModuleSources) -> ModuleValues:
         f"var.{n}" for n, _, _ in module.arguments)})
     labels = {f"var.{n}": f"{module.caller} argument {n}" for n, _, _ in module.arguments}
     labels.update(read_files(texts, defined, module))
-    out = _Values(defined, texts, labels)
+    out = _Values(defined, texts, labels, types)
     return ModuleValues(out, declared, frozenset(set_by_tfvars), _Expressions(defined, out))
 
 
@@ -142,14 +150,14 @@ class _Values(Mapping[str, ModuleValue]):
     module's values are computed again for each caller."""
 
     def __init__(self, defined: Mapping[str, tuple[Any, Location]], texts: Mapping[str, str],
-                 labels: Mapping[str, str]) -> None:  # fmt: skip
-        self._defined, self._texts, self._labels = defined, texts, labels
+                 labels: Mapping[str, str], types: Types) -> None:  # fmt: skip
+        self._defined, self._texts, self._labels, self._types = defined, texts, labels, types
         self._memo: dict[str, tuple[Any, Inputs] | None] = {}
         self._out: dict[str, ModuleValue | None] = {}
 
     def __getitem__(self, key: str) -> ModuleValue:
         if key not in self._out:
-            got = _value_of(key, self._defined, self._texts, self._memo, 0)
+            got = _value_of(key, self._defined, self._texts, self._memo, 0, self._types)
             self._out[key] = None if got is None else ModuleValue(
                 got[0], tuple((self._labels.get(n, n), w) for n, w in got[1]))
         found = self._out[key]
@@ -193,10 +201,11 @@ def _set_text(texts: dict[str, str], name: str, lines: Sequence[str],
 
 
 def _value_of(key: str, defined: Mapping[str, tuple[Any, Location]], texts: Mapping[str, str],
-              memo: dict[str, tuple[Any, Inputs] | None], depth: int
+              memo: dict[str, tuple[Any, Inputs] | None], depth: int, types: Types
               ) -> tuple[Any, Inputs] | None:  # fmt: skip
     """The literal value of module value `key` and its inputs (`key`'s definition first), or
-    None: a literal, whole references followed (`_literal`), else its source text evaluated."""
+    None: a literal, whole references followed (`_literal`), else its source text evaluated;
+    a variable's value with its type's `optional()` defaults filled (`typed`)."""
     if key in memo:
         return memo[key]
     if key not in defined or depth > MAX_VALUE_DEPTH:
@@ -207,7 +216,7 @@ def _value_of(key: str, defined: Mapping[str, tuple[Any, Location]], texts: Mapp
         used: list[tuple[str, Location]] = []
 
         def scope(name: str) -> Any:
-            found = _value_of(name, defined, texts, memo, depth + 1)
+            found = _value_of(name, defined, texts, memo, depth + 1, types)
             if found is None:
                 raise Unresolved(name)
             used.extend(found[1])
@@ -218,6 +227,8 @@ def _value_of(key: str, defined: Mapping[str, tuple[Any, Location]], texts: Mapp
             got = (evaluate(texts[key], scope), ((key, location), *used))
         except (Unresolved, RecursionError):
             got = None
+    if got is not None and key in types:
+        got = typed(got, key, *types[key])
     memo[key] = got
     return got
 
@@ -297,15 +308,17 @@ def _definitions(data: Mapping[str, Any], lines: Sequence[str]
             yield f"var.{name}", body["default"], span
 
 
-def _variable_blocks(data: Mapping[str, Any]) -> Iterator[tuple[str, tuple[int, int]]]:
-    """(`var.NAME`, block lines) of every `variable` block of one parsed `.tf` file."""
+def _variable_blocks(data: Mapping[str, Any]) -> Iterator[tuple[str, tuple[int, int], Any]]:
+    """(`var.NAME`, block lines, its `type` as parsed) of every `variable` block of one
+    parsed `.tf` file."""
     for group in as_list(data.get("variable")):
         if not isinstance(group, dict):
             continue
         for name, body in group.items():
             if isinstance(body, dict) and "__start_line__" in body:
                 start = int_or(body.get("__start_line__"), 1)
-                yield f"var.{name}", (start, int_or(body.get("__end_line__"), start))
+                yield (f"var.{name}", (start, int_or(body.get("__end_line__"), start)),
+                       body.get("type"))
 
 
 def _value_span(lines: Sequence[str], span: tuple[int, int]) -> tuple[int, int]:

@@ -22,9 +22,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from checker.lazy_patterns import lazy_compile
 from checker.model import PROJECTED_TOKEN, TOKEN_MOUNT, IdentityObject, Location
-from checker.parsers.terraform.nodes import Node
+from checker.parsers.terraform.grants_aws import policy_document
+from checker.parsers.terraform.nodes import Node, find_line
 from checker.policy.catalogue import CatalogueEntry
+
+#: Azure resources whose code runs as the user-assigned managed identities of their
+#: `identity { identity_ids }` block (each type's page on the azurerm provider registry, cited
+#: in rules/catalogue/terraform.yaml).
+AZURE_IDENTITY_BLOCK = (
+    "azurerm_linux_function_app", "azurerm_windows_function_app", "azurerm_linux_web_app",
+    "azurerm_windows_web_app", "azurerm_container_app", "azurerm_container_app_job",
+    "azurerm_container_group", "azurerm_linux_virtual_machine",
+    "azurerm_windows_virtual_machine", "azurerm_linux_virtual_machine_scale_set",
+    "azurerm_windows_virtual_machine_scale_set", "azurerm_logic_app_workflow",
+    "azurerm_data_factory",
+)
 
 #: Workload resource type -> the attributes naming the identity it runs as: an IAM role (ARN
 #: or name), an EC2 instance profile, a GCP service account email. A dotted path is an attribute
@@ -66,6 +80,16 @@ RUNS_AS: Mapping[str, tuple[str, ...]] = {
     "google_dataflow_job": ("service_account_email",),
     "google_workflows_workflow": ("service_account",),
     "google_composer_environment": ("config.node_config.service_account",),
+    # `#` reads a key of a JSON attribute (`container_properties = jsonencode({jobRoleArn})`)
+    "aws_batch_job_definition": ("container_properties#jobRoleArn",
+                                 "container_properties#executionRoleArn"),
+    "aws_bedrockagent_agent": ("agent_resource_role_arn",),
+    "aws_pipes_pipe": ("role_arn",),
+    "aws_sagemaker_model": ("execution_role_arn",),
+    "google_cloudbuild_trigger": ("service_account",),
+    "google_cloud_scheduler_job": ("http_target.oidc_token.service_account_email",
+                                   "http_target.oauth_token.service_account_email"),
+    **{t: ("identity.identity_ids",) for t in AZURE_IDENTITY_BLOCK},
 }
 
 
@@ -76,7 +100,7 @@ _NAMED: Mapping[str, str] = {
     "iam_instance_profile": "aws-instance-profile", "name": "aws-instance-profile",
     "instance_profile": "aws-instance-profile", "service_account": "gcp-sa-name",
     "service_account_name": "gcp-sa-name", "service_account_email": "gcp-sa-name",
-    "email": "gcp-sa-name",
+    "email": "gcp-sa-name", "identity_ids": "azure-identity",
 }
 
 
@@ -99,23 +123,72 @@ _DEFAULT_AUDIENCE, _DEFAULT_EXPIRATION = "(the API server)", "3600"
 
 
 def role_node(rtype: str, node: Node) -> Node:
-    """`node` reduced to its role attributes (`RUNS_AS[rtype]` that are present, keyed by their
-    dotted path, each with its own lines) and the block's lines, so references and principals
-    are read from those attributes only; a Kubernetes workload's (`POD_SPECS`) block as it
-    is."""
+    """`node` reduced to its role attributes (`RUNS_AS[rtype]` that are present, else for a
+    type the catalogue does not list, `guessed_paths`; keyed by their dotted path, each with its
+    own lines) and the block's lines, so references and principals are read from those
+    attributes only; a Kubernetes workload's (`POD_SPECS`) block as it is. A path
+    `attr#Key` is key `Key` of the JSON object in `attr` (`jsonencode({...})` or a JSON
+    string), at the line of the attribute naming it."""
     if rtype in POD_SPECS:
         return node
     body: dict[str, Any] = {}
     attrs: dict[str, tuple[int, int]] = {}
-    for path in RUNS_AS[rtype]:
-        *blocks, name = path.split(".")
+    for path in RUNS_AS.get(rtype) or guessed_paths(node):
+        path_in, _, key = path.partition("#")
+        *blocks, name = path_in.split(".")
         here: Node | None = node
         for block in blocks:  # the first block of each name, as the provider reads one
             found = here.blocks(block) if here is not None else []
             here = found[0] if found else None
-        if here is not None and name in here.attrs:
+        if here is None or name not in here.attrs:
+            continue
+        if not key:
             body[path], attrs[path] = here.get(name), here.attrs[name]  # module values in
+            continue
+        decoded = policy_document(here.get(name))
+        if isinstance(decoded, dict) and key in decoded:
+            line = find_line(here, name, key)
+            body[path], attrs[path] = decoded[key], (line, line)
     return Node(body, node.start, node.end, attrs, node.doc)
+
+
+#: Attribute names that say which identity a resource acts as, for a resource type the
+#: catalogue does not list (`guessed_paths`): `role_arn`, `execution_role_arn`, ...,
+#: `service_account`, `service_account_email`, and Azure's `identity_ids`.
+_RUNS_AS_NAME = lazy_compile(r"^(?:\w+_)?role_arn$|service_account|^identity_ids$")
+#: Provider prefix -> platform of a resource type the catalogue does not list.
+_PLATFORM_OF = {"aws_": "aws", "google_": "gcp", "azurerm_": "azure"}
+#: `CatalogueEntry.source` of a workload the catalogue does not list (`guessed_workload`).
+GUESSED = "(not catalogued: an attribute named like the identity a resource acts as)"
+
+
+def is_workload(rtype: str, entry: CatalogueEntry) -> bool:
+    """True for a block judged by the identity it runs as: a `RUNS_AS` or `POD_SPECS` type, or
+    an uncatalogued one `guessed_workload` gave `entry`."""
+    return rtype in RUNS_AS or rtype in POD_SPECS or entry.source == GUESSED
+
+
+def guessed_paths(node: Node, depth: int = 3) -> tuple[str, ...]:
+    """The dotted paths of the attributes of `node` (and of the first of each of its nested
+    blocks, `depth` levels down) whose name matches `_RUNS_AS_NAME`, in source order."""
+    out = [name for name in node.attrs if _RUNS_AS_NAME.search(name)]
+    for name, value in node.body.items() if depth > 1 else ():
+        if isinstance(value, (list, dict)) and name not in node.attrs:
+            for child in node.blocks(name)[:1]:
+                out.extend(f"{name}.{p}" for p in guessed_paths(child, depth - 1))
+    return tuple(out)
+
+
+def guessed_workload(rtype: str, node: Node) -> CatalogueEntry | None:
+    """Fail closed for a resource type the catalogue does not list: a `role_binding` entry
+    (platform by its provider prefix, source `GUESSED`) when `node` has an attribute named like
+    the identity it acts as (`guessed_paths`), so a switch of that attribute to another
+    identity is judged like a catalogued workload's; None otherwise (the caller keeps a facet
+    only when the attributes name an identity)."""
+    platform = next((p for prefix, p in _PLATFORM_OF.items() if rtype.startswith(prefix)), None)
+    if platform is None or not guessed_paths(node):
+        return None
+    return CatalogueEntry("terraform", rtype, "role_binding", platform, GUESSED, ())
 
 
 def workload_facet(rtype: str, roles: Node, entry: CatalogueEntry, address: str,
@@ -130,7 +203,8 @@ def workload_facet(rtype: str, roles: Node, entry: CatalogueEntry, address: str,
     `principals` their literal role ARNs and service account emails (`aws-role:arn:...`,
     `gcp-sa:...`) and the other literal names they hold (`aws-instance-profile:web`,
     `_NAMED`); `derived_from` is the workload's own address, so the generic approval rule
-    skips it. None when no role attribute is present (the workload runs as no identity). A
+    skips it. None when no role attribute is present (the workload runs as no identity), or
+    for an uncatalogued type (`guessed_workload`) whose attributes name no identity. A
     Kubernetes workload resource (`POD_SPECS`) gets `pod_facet` instead (references and
     principals unused); None when it has no pod spec block.
     """
@@ -139,7 +213,10 @@ def workload_facet(rtype: str, roles: Node, entry: CatalogueEntry, address: str,
     if not roles.attrs:
         return None  # runs as no identity (an EC2 instance without a profile)
     literal = tuple(named(path, value) for path, raw in roles.body.items()
-                  if (value := _literal(raw)) and not value.startswith("arn:"))
+                    for value in map(_literal, raw if isinstance(raw, list) else [raw])
+                    if value and not value.startswith("arn:"))
+    if entry.source == GUESSED and not (references or principals or literal):
+        return None  # an uncatalogued type naming no identity (`role_arn = var.x`)
     return IdentityObject(
         kind=entry.kind, platform=entry.platform, type=rtype, address=address,
         location=Location(roles.doc.path, roles.start, roles.end),
@@ -157,8 +234,8 @@ def named(path: str, value: str) -> str:
     `<number>-compute@developer.gserviceaccount.com`) is `gcp-sa:<email>`, as
     `identities.literal_principals` writes the emails it recognises; another name is
     `<_NAMED kind>:<value>`."""
-    if "@" in value:
-        return f"gcp-sa:{value}"
+    if "@" in value:  # `projects/<p>/serviceAccounts/<email>` names the same account
+        return f"gcp-sa:{value.rsplit('/', 1)[-1]}"
     return f"{_NAMED.get(path.rsplit('.', 1)[-1], 'aws-role-name')}:{value}"
 
 
