@@ -237,11 +237,14 @@ def test_catalogue_sources_are_github_docs() -> None:
     catalogue = load_catalogue()
     types = catalogue.types("github_actions")
     assert {"workflow_permissions", "oidc_token", "aws-actions/configure-aws-credentials"} <= types
-    for type_ in types - {"ci_minted_credential"}:  # cites the minting tools' own docs
+    # the minting and granting commands cite the tools' own docs
+    for type_ in types - {"ci_minted_credential", "ci_granted_access"}:
         entry = catalogue.get("github_actions", type_)
         assert entry is not None and entry.source.startswith("https://docs.github.com/")
     minted = catalogue.get("github_actions", "ci_minted_credential")
     assert minted is not None and minted.source.startswith("https://kubernetes.io/docs/")
+    granted = catalogue.get("github_actions", "ci_granted_access")
+    assert granted is not None and granted.source.startswith("https://docs.aws.amazon.com/")
 
 
 def test_corpus_parses_without_exceptions() -> None:

@@ -36,6 +36,8 @@ Shapes produced (`<path>` is `SourceFile.path`):
 - A credential a step's `run:` mints (`checker.parsers.ci_minted`: `kubectl create token`,
   `aws iam create-access-key`, ...): address `<step>.mints.<platform>`, type
   `ci_minted_credential`; location = the command's line; `lifetime` as the command states it.
+- Access a step's `run:` grants (`checker.parsers.ci_grants`, `aws iam attach-role-policy`,
+  ...): address `<step>.grants.<platform>`, type `ci_granted_access`, at the command's line.
 - The workflow-level OIDC object: `attribute_lines["jobs.<id>"]` for every job.
 - Every object: `attribute_lines["on.<event>"]` for each trigger (the `on:` key is read by its
   text, not as YAML 1.1's boolean True); `environment` = the job's `environment` name;
@@ -51,8 +53,8 @@ from dataclasses import replace
 from yaml.nodes import MappingNode, Node
 
 from checker.lazy_patterns import lazy_compile
-from checker.model import Grant, IdentityObject, Location, ParseResult, SourceFile
-from checker.parsers import ci_minted, common
+from checker.model import Grant, IdentityObject, Lifetime, Location, ParseResult, SourceFile
+from checker.parsers import ci_grants, ci_minted, common
 from checker.parsers import github_keys as keys
 from checker.parsers.ci_tf_inputs import Callees, terraform_inputs
 from checker.parsers.github_guards import guarded, triggers
@@ -75,6 +77,8 @@ PERMISSIONS = "workflow_permissions"
 OIDC = "oidc_token"
 #: Catalogue type of a credential a step's script mints (`checker.parsers.ci_minted`).
 MINTED = "ci_minted_credential"
+#: Catalogue type of access a step's script grants (`checker.parsers.ci_grants`).
+GRANTED = "ci_granted_access"
 #: `SecretUse.role` -> catalogue type of the identity (`checker.parsers.github_secrets`).
 SECRET_TYPES = {"cloud": "repository_cloud_keys", "pat": "repository_pat",
                 "secret": "repository_secret"}
@@ -87,12 +91,8 @@ _SECRET_INPUT = lazy_compile(
     r"|credentials(_json)?|secret[-_]?id)$"
 )
 #: Inputs that name an identity (not secret): kept as references.
-_IDENTITY_INPUTS = (
-    "role-to-assume",
-    "workload_identity_provider",
-    "service_account",
-    "client-id",
-)
+_IDENTITY_INPUTS = ("role-to-assume", "workload_identity_provider", "service_account",
+                    "client-id")
 
 
 def parse(source: SourceFile, catalogue: Catalogue, callees: Callees | None = None
@@ -182,9 +182,14 @@ class _Workflow:
         env_key = get_entry(job, "environment")
         steps += [o for u in held if (o := self._secret(
             u, prefix, job_meta, environment, line_of(env_key[0]) if env_key else None))]
-        steps += [o for index, step in enumerate(sequence(get(job, "steps")))
-                  for m in ci_minted.minted(get(step, "run"))
-                  if (o := self._minted(m, f"{prefix}.steps[{index}]", job_meta, environment))]
+        for index, step in enumerate(sequence(get(job, "steps"))):
+            at, run = f"{prefix}.steps[{index}]", get(step, "run")
+            steps += [o for m in ci_minted.minted(run) if (o := self._scripted(
+                MINTED, f"{at}.mints.{m.platform}", m.line, m.platform, job_meta, environment,
+                m.lifetime))]
+            steps += [o for g in ci_grants.granted(run) if (o := self._scripted(
+                GRANTED, f"{at}.grants.{g.key}", g.line, g.platform, job_meta, environment,
+                grants=g))]
         tf = terraform_inputs(self.path, self.lines, prefix, job_key, job, workflow_env,
                               self.callees)
         extra = [tf] if tf is not None else []  # NHI106
@@ -314,17 +319,21 @@ class _Workflow:
         return replace(obj, platform=use.platform, references=(f"environment:{environment}",),
                        inputs=(("environment", Location(self.path, env_line, env_line)),))
 
-    def _minted(self, mint: ci_minted.Minted, address: str, job_meta: Mapping[str, str],
-                environment: str | None) -> IdentityObject | None:
-        """A credential a step's script mints: `<step>.mints.<platform>`, at the command's
-        line (`attribute_lines["run"]`), with the lifetime the command states."""
-        entry = self._entry(MINTED)
+    def _scripted(self, type_: str, address: str, line: int, platform: str,
+                  job_meta: Mapping[str, str], environment: str | None,
+                  lifetime: Lifetime | None = None, grants: ci_grants.Granted | None = None
+                  ) -> IdentityObject | None:  # fmt: skip
+        """A credential a step's script mints (`MINTED`, with the `lifetime` its command states)
+        or access it grants (`GRANTED`: `grants`), at the command's `line`."""
+        entry = self._entry(type_)
         if entry is None:
             return None
-        obj = self._object(entry, f"{address}.mints.{mint.platform}", mint.line, mint.line,
-                           _merge(common.comment_metadata(self.lines, mint.line), job_meta,
-                                  self.workflow_meta), {"run": mint.line}, (), environment)
-        return replace(obj, platform=mint.platform, lifetime=mint.lifetime)
+        obj = self._object(entry, address, line, line, _merge(common.comment_metadata(
+            self.lines, line), job_meta, self.workflow_meta), {"run": line},
+            grants.grants if grants else (), environment)
+        return replace(obj, platform=platform, lifetime=lifetime,
+                       trust=grants.trust if grants else (),
+                       unresolved=grants.unresolved if grants else ())
 
     def _entry(self, type_: str) -> CatalogueEntry | None:
         return self.catalogue.get(FORMAT, type_)

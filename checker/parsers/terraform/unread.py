@@ -13,7 +13,8 @@ a `terraform fmt` or a move is no change) and never listed by `inventory`.
   https://registry.terraform.io/providers/hashicorp/external/latest/docs/data-sources/external);
   what it grants is not computed. One `Unresolved` per argument (`command`, `inline`,
   `program`, `environment`, ...): `expression` a digest of its value, then the grant verbs
-  found in it (`GRANT_VERBS`), `reason` `<type> command run by Terraform (<program>)`.
+  found in it (`checker.parsers.grant_verbs`), `reason` `<type> command run by Terraform
+  (<program>)`.
 - `remote_module_facet`: a `module` call whose `source` is not a local path (registry, git,
   URL: https://developer.hashicorp.com/terraform/language/modules/sources), or a local path
   that leaves the repository (`../platform-modules/role` from the root), and that no builder
@@ -39,34 +40,11 @@ from typing import Any
 from checker.lazy_patterns import lazy_compile
 from checker.model import UNREAD, IdentityObject, Location, ModuleSources, Unresolved
 from checker.parsers.common import file_reference
+from checker.parsers.grant_verbs import grant_verbs
 from checker.parsers.terraform.nodes import META, Block, Doc, Node, as_list
 from checker.parsers.terraform.resolver import Resolver
 from checker.parsers.terraform.values import Inputs, has_expression
 
-#: Cloud CLI sub-commands that mint or widen access, matched in a command's text (global
-#: options may sit between the CLI and its sub-command). Sources, one page per family:
-#: https://docs.aws.amazon.com/cli/latest/reference/iam/attach-role-policy.html (and the
-#: sibling pages of `aws iam`), https://cloud.google.com/sdk/gcloud/reference/projects/add-iam-policy-binding,
-#: https://cloud.google.com/sdk/gcloud/reference/iam/service-accounts/keys/create,
-#: https://learn.microsoft.com/en-us/cli/azure/role/assignment,
-#: https://learn.microsoft.com/en-us/cli/azure/ad/sp#az-ad-sp-create-for-rbac,
-#: https://kubernetes.io/docs/reference/kubectl/generated/kubectl_create/kubectl_create_clusterrolebinding/
-GRANT_VERBS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
-    (platform, name, lazy_compile(pattern, re.IGNORECASE)) for platform, name, pattern in (
-        ("aws", "aws iam", r"\baws\b[^;&|\n]*?\biam\s+(attach-(?:role|user|group)-policy|"
-         r"put-(?:role|user|group)-policy|create-access-key|create-user|create-role|"
-         r"create-login-profile|update-login-profile|add-user-to-group|"
-         r"update-assume-role-policy|create-policy-version|set-default-policy-version|"
-         r"create-service-specific-credential)\b"),
-        ("gcp", "gcloud", r"\bgcloud\b[^;&|\n]*?\b((?:projects|organizations|folders)\s+"
-         r"(?:add-iam-policy-binding|set-iam-policy)|iam\s+service-accounts\s+"
-         r"(?:keys\s+create|add-iam-policy-binding|set-iam-policy|create))\b"),
-        ("azure", "az", r"\baz\b[^;&|\n]*?\b(role\s+assignment\s+create|ad\s+sp\s+create-for-rbac"
-         r"|ad\s+(?:app|sp)\s+credential\s+reset|role\s+definition\s+create)\b"),
-        ("kubernetes", "kubectl", r"\bkubectl\b[^;&|\n]*?\b(create\s+(?:cluster)?rolebinding|"
-         r"create\s+(?:cluster)?role|create\s+serviceaccount|create\s+token|"
-         r"apply\b[^;&|\n]*?(?:rbac|role|serviceaccount))"),
-    ))  # fmt: skip
 _PROVISIONERS = ("local-exec", "remote-exec")
 #: The arguments holding what a provisioner or `external` data source runs.
 _COMMAND_ARGS = ("command", "interpreter", "inline", "script", "scripts", "program")
@@ -76,18 +54,6 @@ _PROGRAM = lazy_compile(r"[\w./-]+")
 _MODULE_PATH = lazy_compile(r"\$\{\s*path\.(?:module|root|cwd)\s*\}/[\w./-]+")
 #: A script named relative to the module in a command's word (`scripts/grant.py`, `./x.sh`).
 _SCRIPT_WORD = lazy_compile(r"(?<![^\s])[\w./-]*\w\.(?:sh|bash|ps1|cmd|bat|py)(?!\S)")
-
-
-def grant_verbs(text: str) -> list[tuple[str, str]]:
-    """(platform, `<cli> <sub-command>`) for each `GRANT_VERBS` match in `text`, in order."""
-    found: list[tuple[int, str, str]] = []
-    for platform, cli, pattern in GRANT_VERBS:
-        for m in pattern.finditer(text):
-            words = " ".join(m.group(1).split()[:4])
-            if cli == "kubectl" and words.startswith("apply"):
-                words = "apply"
-            found.append((m.start(), platform, f"{cli} {words}"))
-    return [(p, v) for _, p, v in sorted(found)]
 
 
 def provisioner_facets(block: Block, address: str,
