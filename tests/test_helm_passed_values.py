@@ -130,11 +130,13 @@ def test_helm_calls_read_values_flags_and_helmfile_releases() -> None:
             "helm upgrade -n ns rel oci://r/c -f ./deploy/../c.yaml,d.yaml\n"
             "helm install rel charts/y -f env/{{ .Env }}.yaml\n")
     assert cli_calls(text) == [
-        HelmCall("helm template", "./charts/x", ("a.yaml", "b.yaml"), 1),
+        HelmCall("helm template", "./charts/x", ("a.yaml", "b.yaml"), 1, "k: v\n",
+                 ("--set k",)),
         HelmCall("helm upgrade", "oci://r/c", ("c.yaml", "d.yaml"), 3)]
     raw = b"releases:\n- name: a\n  chart: ../charts/a\n  values: [v.yaml, {x: 1}]\n"
     assert helmfile_calls("deploy/helmfile.d/a.yaml", raw) == [
-        HelmCall("helmfile release a", "charts/a", ("deploy/v.yaml",), 2)]
+        HelmCall("helmfile release a", "charts/a", ("deploy/v.yaml",), 2, "x: 1\n",
+                 ("values[1]",))]
 
 
 @needs_helm

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from checker import git
 from checker.change import ChangeSet
+from checker.commands.deploy_commands import SetRender, command_values, may_deploy
 from checker.commands.gitops_renders import (
     Job,
     candidates,
@@ -115,6 +116,24 @@ class _Side:
         raw = {p: e.data for p, e in entries.items() if e.data is not None}
         return replace(render_chart_at(chart, raw, self.config, (values,)), owner=values)
 
+    def render_set(self, job: SetRender, base: bool = False) -> Rendered | None:
+        """The render of `job`'s chart at this side as its call installs it (at base with
+        base's values), the values it sets in a file at the call's path (beside it inside the
+        chart), its objects addressed under that file and read from it; None when the chart
+        is not here."""
+        files = self.closures.get(job.chart)
+        if files is None:
+            return None
+        values, sets = (job.base_values, job.base_sets) if base else (job.values, job.sets)
+        raw = self.read_map(list(dict.fromkeys([*files, *values])))
+        root = posixpath.dirname(job.chart)
+        path = f"{job.owner}.values.yaml" if job.owner.startswith(f"{root}/") else job.owner
+        raw.update({path: sets.encode()} if sets else {})
+        out = render_chart_at(job.chart, raw, self.config, (*values, *([path] if sets else [])))
+        return replace(out, owner=job.owner, documents=tuple(
+            replace(d, inputs=tuple(dict.fromkeys([*d.inputs, job.owner])))
+            for d in out.documents))
+
     def read_map(self, paths: Sequence[str]) -> dict[str, bytes]:
         """The contents of those `paths` present at this side (under the git lock)."""
         with self.lock:
@@ -193,6 +212,14 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
         f.status in ("D", "R") for f in changeset.files)
     invoked, passed = invoked_values(repo, head, changed, head_side.closures,
                                      head_side.read_map, config)
+    # values a changed workflow, script or helmfile sets on a command line (`--set`, `-var`)
+    scripts = [f for f in changeset.files if f.status != "D" and may_deploy(f.path)]
+    was = _Side(repo, changeset.base, config, {}).read_map(
+        [f.old_path or f.path for f in scripts]) if changeset.base and scripts else {}
+    sets, set_problems = command_values(head_side.read_map([f.path for f in scripts]), {
+        f.path: was.get(f.old_path or f.path) for f in scripts}, head_side.closures,
+        config) if scripts else ([], [])
+    passed = [*passed, *set_problems]
     if not head_side.closures and not moved and not passed:
         # no chart or kustomization: only a Flux substitution input can be reached
         base_side = _Side(repo, changeset.base, config, {}) if changeset.base else None
@@ -202,8 +229,8 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
                   if job.head is not None and g_head is not None and not job.head.chart
                   for anchor in job.anchors]
         return replace(found, problems=(*found.problems, *failed)) if failed else found
-    same = None if moved else {r: head_side.closures[r]
-                               for r in touched(head_side.closures, changed)}
+    same = None if moved else {r: head_side.closures[r] for r in [
+        *touched(head_side.closures, changed), *(job.chart for job in sets)]}
     base_side = _Side(repo, changeset.base, config, same) if changeset.base else None
     roots = sorted({*touched(head_side.closures, changed),
                     *(touched(base_side.closures, changed) if base_side else [])})
@@ -229,6 +256,7 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
     renders: list[Callable[[], Rendered | None]] = [
         *(partial(side.render, root) for root in roots for side in sides),
         *(partial(side.render_with, *job) for job in extra for side in sides),
+        *(partial(side.render_set, job, side is base_side) for job in sets for side in sides),
         *(partial(s.render_use, use, where) for job in gitops
           for s, use, where in ((head_side, job.head, g_head), (base_side, job.base, g_base))
           if s is not None and use is not None and where is not None)]
@@ -257,6 +285,15 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
         at_base = next(done) if base_side else None
         if at_head is not None and at_head.failure:
             problems.append(problem(at_head, job.values))
+        elif at_head is not None:
+            heads.append(settled(at_head, at_base))
+        if at_base is not None and not at_base.failure:
+            bases.append(at_base)
+    for set_job in sets:  # a chart a changed command line sets values of
+        at_head = next(done)
+        at_base = next(done) if base_side else None
+        if at_head is not None and at_head.failure:
+            problems.append(problem(at_head, set_job.owner))
         elif at_head is not None:
             heads.append(settled(at_head, at_base))
         if at_base is not None and not at_base.failure:

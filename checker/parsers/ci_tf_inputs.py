@@ -210,10 +210,11 @@ def _facet(path: str, lines: list[str], address: str, job_key: Node, job: Node,
         digest=digest, frame_digest=digest, untagged_digest=digest)
 
 
-def _flags(text: str, run: Node) -> Iterator[Unresolved]:
+def _flags(text: str, run: Node | None) -> Iterator[Unresolved]:
     """The `-var`/`-var-file` flags of a `run:` text, at their lines (a block scalar's text
-    starts on the line after its key's)."""
-    first = line_of(run) + (1 if isinstance(run, ScalarNode) and run.style in ("|", ">") else 0)
+    starts on the line after its key's; line 1 without `run`)."""
+    first = 1 if run is None else line_of(run) + (
+        1 if isinstance(run, ScalarNode) and run.style in ("|", ">") else 0)
     for m in _FLAG.finditer(text):
         value = next(g for g in m.groups()[1:] if g is not None)
         line = first + text.count("\n", 0, m.start())
@@ -222,6 +223,24 @@ def _flags(text: str, run: Node) -> Iterator[Unresolved]:
             yield Unresolved(f"-var {name.strip()}", _digest(assigned), _REASON, line)
         else:
             yield Unresolved(f"-var-file {value}", _digest(value), _REASON, line)
+
+
+def script_inputs(text: str) -> list[Unresolved]:
+    """The `-var`/`-var-file` flags of each command line of a script's `text` (a shell script,
+    a makefile: a line continued by `\\` is one) that runs Terraform (`_RUNS`), as entries
+    like a job's (value digests), at the command's line; comment lines are skipped."""
+    out: list[Unresolved] = []
+    lines = text.split("\n")
+    number = 0
+    while number < len(lines):
+        start, line = number + 1, lines[number]
+        number += 1
+        while line.rstrip().endswith("\\") and number < len(lines):
+            line = line.rstrip()[:-1] + " " + lines[number]
+            number += 1
+        if not line.lstrip().startswith("#") and _RUNS.search(line) is not None:
+            out.extend(e._replace(line=start) for e in _flags(line, None))
+    return out
 
 
 def _env(env: Node | None) -> Iterator[Unresolved]:

@@ -231,7 +231,7 @@ def application_uses(owner: str, line: int, who: str, spec: Mapping[str, YValue]
                     problem = f"parameter `{name}` is not computed"
                     continue
                 raw = str(param.get("value", ""))
-                value: YValue = raw if param.get("forceString") else _typed(raw)
+                value: YValue = raw if param.get("forceString") else typed_value(raw)
                 merge_values(merged, nested(name.split("."), value))
         files: list[tuple[str, str]] = []
         for param in _list(helm.get("fileParameters")):
@@ -265,7 +265,7 @@ def _list(value: YValue) -> list[YValue]:
     return value if isinstance(value, list) else []
 
 
-def _typed(raw: str) -> YValue:
+def typed_value(raw: str) -> YValue:
     """A `--set` value as helm types it: `true`/`false`, integers, else text."""
     if raw in ("true", "false"):
         return raw == "true"

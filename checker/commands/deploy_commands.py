@@ -1,0 +1,149 @@
+"""Values a changed deploy command line passes that no file of the repository holds (session 11,
+fixH: attacks `helm-set-in-deploy-script`, `helmfile-set`, `gha-script-tf-var`).
+
+A workflow, a script, a makefile or a helmfile that a change touches may hand a chart or a
+Terraform configuration values on its command line (`checker.sources.render.helm_calls`):
+- `helm install|upgrade|template ... --set rbac.clusterAdmin=true` (also `--set-string`,
+  `--set-json`, `--set-literal`), or a helmfile release's `set:`, `setString:` and inline
+  `values:` maps: for a chart of this repository whose values are all computed, the chart is
+  rendered at head and at base as that call installs it (`SetRender`: its values files, then
+  the values it sets), its objects addressed under the file of the call, so what the values
+  deploy is judged like any rendered object (NHI101, NHI301, NHI302 on the binding they add).
+  A value that is not computed (`--set-file`, a list or index key, `$VAR`, a templated
+  helmfile value) or a chart from elsewhere fails closed: an NHI107 problem at the call's line
+  naming the call, the chart and what it sets, never a value;
+- `terraform|tofu|terragrunt plan|apply ... -var 'actions=["*"]'` (`-var-file`) in a script
+  (not a workflow or GitLab CI file: `checker.parsers.ci_tf_inputs` reads those as a job's
+  Terraform inputs, NHI106): every identity reading the variable gets the value, which
+  nhi-gate does not compute, so a change of those inputs is an NHI107 problem at the command's
+  line naming the inputs.
+Only a call whose values differ from base's (same file, same command and chart) counts; one
+the change removed deploys nothing. The level is decided by who changed the file (an agent's
+change blocks, a person's is a note: `checks/engine.problem_findings`).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Collection, Mapping
+from typing import NamedTuple
+
+from checker.commands.render_disk import UNRENDERED
+from checker.decode import utf8
+from checker.model import ParseProblem
+from checker.parsers.ci_tf_inputs import script_inputs
+from checker.policy.config import Config
+from checker.sources.discovery import excluded
+from checker.sources.render.helm_calls import HelmCall, cli_calls, helmfile_calls, is_helmfile
+
+#: Files a deploy command may sit in, by name: workflows and CI files, shell scripts,
+#: makefiles, task runners, helmfiles; and any file starting with `#!` (an executable script).
+_SCRIPTS = (".yml", ".yaml", ".sh", ".bash", ".zsh", "makefile", ".mk", "justfile")
+
+
+class SetRender(NamedTuple):
+    """Render the chart whose `Chart.yaml` is `chart` as the call at `line` of `owner`
+    installs it: at head its `values` files then the YAML values `sets`; at base with
+    `base_values` and `base_sets` (what base's same call passed, else nothing)."""
+
+    chart: str
+    owner: str
+    line: int
+    values: tuple[str, ...]
+    sets: str
+    base_values: tuple[str, ...]
+    base_sets: str
+
+
+def may_deploy(path: str, raw: bytes | None = None) -> bool:
+    """True for a file that may hold a deploy command line: by name (`_SCRIPTS`), or a name
+    without an extension (`bin/deploy`) whose text `raw` (when given) starts with `#!`."""
+    name = posixpath.basename(path).lower()
+    return name.endswith(_SCRIPTS) or ("." not in name and (raw is None or raw.startswith(
+        b"#!")))
+
+
+def command_values(head: Mapping[str, bytes], base: Mapping[str, bytes | None],
+                   charts: Collection[str], config: Config
+                   ) -> tuple[list[SetRender], list[ParseProblem]]:  # fmt: skip
+    """(renders, NHI107 problems) for the changed files `head` (path -> text at head) whose
+    command lines set values base's did not (`base`: path at head -> text at base, None when
+    new); `charts` are the `Chart.yaml` paths of the charts head renders. Both sorted."""
+    jobs: list[SetRender] = []
+    problems: list[ParseProblem] = []
+    for path, raw in sorted(head.items()):
+        if excluded(path, config.exclude) or not may_deploy(path, raw):
+            continue
+        old = base.get(path)
+        before: dict[tuple[str, str], list[HelmCall]] = {}
+        for c in _calls(path, old) if old is not None else []:
+            before.setdefault((c.who, c.chart), []).append(c)
+        seen: dict[tuple[str, str], int] = {}
+        for call in _calls(path, raw):
+            key = (call.who, call.chart)
+            same, n = before.get(key, []), seen.get(key, 0)
+            seen[key] = n + 1
+            if any((c.sets, c.named) == (call.sets, call.named) for c in same):
+                continue  # as base installs it (with several calls: as one of them)
+            was = same[min(n, len(same) - 1)] if same else None
+            if not call.named and (was is None or not was.named):
+                continue
+            folder = posixpath.normpath(call.chart)
+            chart = posixpath.join("" if folder == "." else folder, "Chart.yaml")
+            if chart in charts and not call.uncomputed:
+                jobs.append(SetRender(chart, path, call.line, call.values, call.sets,
+                                      was.values if was else call.values,
+                                      was.sets if was else ""))
+            else:
+                problems.append(_helm_problem(path, call, chart in charts))
+        if not is_helmfile(path) and not _ci_file(path):
+            problems.extend(_terraform_problems(path, raw, old))
+    return jobs, problems
+
+
+def _calls(path: str, raw: bytes) -> list[HelmCall]:
+    if is_helmfile(path):
+        return helmfile_calls(path, raw)
+    text = utf8(raw)
+    return cli_calls(text) if text is not None and "helm" in text else []
+
+
+def _ci_file(path: str) -> bool:
+    """A GitHub Actions or GitLab CI file, whose Terraform inputs its parser reads."""
+    name = posixpath.basename(path).lower()
+    return name.endswith(".gitlab-ci.yml") or name in ("action.yml", "action.yaml") or (
+        "/.github/workflows/" in f"/{path}")
+
+
+def _helm_problem(path: str, call: HelmCall, local: bool) -> ParseProblem:
+    shown = ", ".join(f"`{n}`" for n in (call.uncomputed or call.named)[:4])
+    more = f" and {len(call.named) - 4} more" if len(call.uncomputed or call.named) > 4 else ""
+    why = (f"{shown}{more} is not computed" if local else
+           f"the chart {call.chart} is not in this repository, so nhi-gate cannot render it "
+           f"offline with {shown}{more}")
+    return ParseProblem(path, UNRENDERED, (
+        f"{path}: {call.who} of the chart {call.chart} (line {call.line}) sets values on its "
+        f"command line: {why}, so what it deploys with them (roles, bindings, service "
+        "accounts) is not judged; review what they grant"), call.line)
+
+
+def _terraform_problems(path: str, raw: bytes, old: bytes | None) -> list[ParseProblem]:
+    """One problem at the first command line whose Terraform inputs changed since base."""
+    text = utf8(raw)
+    if text is None or ("-var" not in text):
+        return []
+    now = script_inputs(text)
+    before = {(e.attribute, e.expression) for e in script_inputs(
+        utf8(old) or "")} if old is not None else set()
+    kept = {(e.attribute, e.expression) for e in now}
+    changed = [e for e in now if (e.attribute, e.expression) not in before]
+    removed = sorted({a for a, x in before - kept if a not in {e.attribute for e in now}})
+    if not changed and not removed:
+        return []
+    names = ", ".join([*dict.fromkeys(f"`{e.attribute}`" for e in changed),
+                       *(f"`{a}` (removed)" for a in removed)])
+    line = changed[0].line or 1 if changed else 1
+    return [ParseProblem(path, UNRENDERED, (
+        f"{path}: a Terraform run on its command line (line {line}) is handed inputs no file "
+        f"of the repository holds: {names}; every identity reading those variables gets the "
+        "value, which nhi-gate does not compute; review what it grants"), line)]
