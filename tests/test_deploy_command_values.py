@@ -140,7 +140,8 @@ def test_a_set_value_not_computed_fails_closed(
         make_repo: Callable[..., GitRepo], capsys: Any, flags: str, named: str,
         author: Identity, code: int, blocking: bool) -> None:
     got, found, findings = _check(make_repo, capsys, _script(""), _script(flags), author)
-    assert (got, found) == (code, [("NHI107", "scripts/deploy.sh", 2, blocking)])
+    assert (got, found) == (code, [
+        ("NHI107", "scripts/deploy.sh#helm upgrade charts/app", 2, blocking)])
     assert named in findings[0]["message"]
     assert "helm upgrade of the chart charts/app (line 2)" in findings[0]["message"]
     assert "admin.txt" not in findings[0]["message"] and "$ADMIN" not in findings[0]["message"]
@@ -152,7 +153,8 @@ def test_a_set_for_a_chart_from_elsewhere_fails_closed(
     head = {"deploy.sh": "#!/bin/sh\nhelm upgrade ing ingress-nginx/ingress-nginx"
                          " --set rbac.scope=false\n"}
     code, found, findings = _check(make_repo, capsys, base, head)
-    assert (code, found) == (1, [("NHI107", "deploy.sh", 2, True)])
+    assert (code, found) == (1, [
+        ("NHI107", "deploy.sh#helm upgrade ingress-nginx/ingress-nginx", 2, True)])
     assert "ingress-nginx/ingress-nginx is not in this repository" in findings[0]["message"]
 
 
@@ -178,7 +180,8 @@ def test_a_terraform_var_in_the_deploy_script_fails_closed(
     head = {"main.tf": TF, ".github/workflows/deploy.yml": WORKFLOW % "./scripts/deploy.sh",
             "scripts/deploy.sh": TF_SCRIPT % " -var 'actions=[\"*\"]'"}
     got, found, findings = _check(make_repo, capsys, base, head, author)
-    assert (got, found) == (code, [("NHI107", "scripts/deploy.sh", 4, blocking)])
+    assert (got, found) == (code, [
+        ("NHI107", "scripts/deploy.sh#terraform-inputs", 4, blocking)])
     assert "`-var actions`" in findings[0]["message"]
     assert '"*"' not in findings[0]["message"]
 
@@ -219,3 +222,24 @@ def test_several_calls_of_one_chart_are_matched_with_base_as_a_set() -> None:
                              {"d.sh": calls.encode()}, ["charts/app/Chart.yaml"], Config())
     assert [(j.owner, j.line, j.sets, j.base_sets) for j in jobs] == [
         ("d.sh", 2, "admin: true\nenv: prod\n", "env: prod\n")]
+
+
+GRANT_SCRIPT = ("#!/bin/sh\nset -e\naws iam attach-role-policy --role-name app \\\n"
+                "  --policy-arn %s\n")
+
+
+@pytest.mark.parametrize(("author", "code", "blocking"), [(CLAUDE, 1, True), (HUMAN, 0, False)])
+def test_a_grant_command_added_to_a_script_fails_closed(
+        make_repo: Callable[..., GitRepo], capsys: Any, author: Identity, code: int,
+        blocking: bool) -> None:
+    """A script the deploy step runs gets `aws iam attach-role-policy` (its `--policy-arn`
+    on a continuation line changed): NHI107 at the command's line, naming the verb."""
+    wf = {".github/workflows/deploy.yml": WORKFLOW % "./scripts/deploy.sh"}
+    base = {**wf, "scripts/deploy.sh": GRANT_SCRIPT % "arn:aws:iam::1:policy/read"}
+    head = {**wf, "scripts/deploy.sh": GRANT_SCRIPT % "arn:aws:iam::aws:policy/PowerUserAccess"}
+    got, found, findings = _check(make_repo, capsys, base, head, author)
+    assert (got, found) == (code, [("NHI107", "scripts/deploy.sh#grants", 3, blocking)])
+    assert "(`aws iam attach-role-policy`)" in findings[0]["message"]
+    got, found, _ = _check(make_repo, capsys, base, {
+        **wf, "scripts/deploy.sh": (GRANT_SCRIPT % "arn:aws:iam::1:policy/read") + "echo ok\n"})
+    assert (got, found) == (0, [])

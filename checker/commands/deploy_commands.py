@@ -16,7 +16,14 @@ Terraform configuration values on its command line (`checker.sources.render.helm
   (not a workflow or GitLab CI file: `checker.parsers.ci_tf_inputs` reads those as a job's
   Terraform inputs, NHI106): every identity reading the variable gets the value, which
   nhi-gate does not compute, so a change of those inputs is an NHI107 problem at the command's
-  line naming the inputs.
+  line naming the inputs;
+- a cloud CLI grant command (`checker.parsers.grant_verbs`: `aws iam attach-role-policy`,
+  `kubectl create clusterrolebinding`, ...) in a shell script, makefile or justfile that
+  another file of the repository names (a workflow step `./scripts/grant.sh`, a makefile:
+  `named`), as a workflow step's `run:` would be read (`checker.parsers.ci_grants`), but its
+  arguments are not judged: a command line base did not have (continuation lines joined) is
+  an NHI107 problem at its line naming the verbs. A script nothing names runs nowhere nhi-gate
+  knows, and is not judged.
 Only a call whose values differ from base's (same file, same command and chart) counts; one
 the change removed deploys nothing. The level is decided by who changed the file (an agent's
 change blocks, a person's is a note: `checks/engine.problem_findings`).
@@ -25,20 +32,24 @@ change blocks, a person's is a note: `checks/engine.problem_findings`).
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import NamedTuple
 
 from checker.commands.render_disk import UNRENDERED
 from checker.decode import utf8
 from checker.model import ParseProblem
 from checker.parsers.ci_tf_inputs import script_inputs
+from checker.parsers.grant_verbs import grant_verbs
 from checker.policy.config import Config
 from checker.sources.discovery import excluded
 from checker.sources.render.helm_calls import HelmCall, cli_calls, helmfile_calls, is_helmfile
 
 #: Files a deploy command may sit in, by name: workflows and CI files, shell scripts,
 #: makefiles, task runners, helmfiles; and any file starting with `#!` (an executable script).
-_SCRIPTS = (".yml", ".yaml", ".sh", ".bash", ".zsh", "makefile", ".mk", "justfile")
+SCRIPTS = (".yml", ".yaml", ".sh", ".bash", ".zsh", "makefile", ".mk", "justfile")
+#: The files that may name a script (`git grep` suffixes, case-sensitive).
+NAMERS = (".yml", ".yaml", ".sh", ".bash", ".zsh", "Makefile", "makefile", ".mk", "justfile",
+          "Justfile", ".json", ".toml")
 
 
 class SetRender(NamedTuple):
@@ -56,21 +67,25 @@ class SetRender(NamedTuple):
 
 
 def may_deploy(path: str, raw: bytes | None = None) -> bool:
-    """True for a file that may hold a deploy command line: by name (`_SCRIPTS`), or a name
+    """True for a file that may hold a deploy command line: by name (`SCRIPTS`), or a name
     without an extension (`bin/deploy`) whose text `raw` (when given) starts with `#!`."""
     name = posixpath.basename(path).lower()
-    return name.endswith(_SCRIPTS) or ("." not in name and (raw is None or raw.startswith(
+    return name.endswith(SCRIPTS) or ("." not in name and (raw is None or raw.startswith(
         b"#!")))
 
 
 def command_values(head: Mapping[str, bytes], base: Mapping[str, bytes | None],
-                   charts: Collection[str], config: Config
+                   charts: Collection[str], config: Config,
+                   named: Callable[[Sequence[str]], Collection[str]] = lambda paths: ()
                    ) -> tuple[list[SetRender], list[ParseProblem]]:  # fmt: skip
     """(renders, NHI107 problems) for the changed files `head` (path -> text at head) whose
     command lines set values base's did not (`base`: path at head -> text at base, None when
-    new); `charts` are the `Chart.yaml` paths of the charts head renders. Both sorted."""
+    new); `charts` are the `Chart.yaml` paths of the charts head renders; `named` says which
+    of some script paths another file names (asked only for scripts with new grant commands).
+    Both sorted."""
     jobs: list[SetRender] = []
     problems: list[ParseProblem] = []
+    granting: list[ParseProblem] = []
     for path, raw in sorted(head.items()):
         if excluded(path, config.exclude) or not may_deploy(path, raw):
             continue
@@ -98,7 +113,12 @@ def command_values(head: Mapping[str, bytes], base: Mapping[str, bytes | None],
                 problems.append(_helm_problem(path, call, chart in charts))
         if not is_helmfile(path) and not _ci_file(path):
             problems.extend(_terraform_problems(path, raw, old))
-    return jobs, problems
+        if not path.lower().endswith((".yml", ".yaml")):
+            granting.extend(_grant_problems(path, raw, old))
+    if granting:
+        run = set(named([p.path for p in granting]))
+        problems.extend(p for p in granting if p.path in run)
+    return jobs, sorted(problems, key=lambda p: (p.path, p.line))
 
 
 def _calls(path: str, raw: bytes) -> list[HelmCall]:
@@ -124,7 +144,8 @@ def _helm_problem(path: str, call: HelmCall, local: bool) -> ParseProblem:
     return ParseProblem(path, UNRENDERED, (
         f"{path}: {call.who} of the chart {call.chart} (line {call.line}) sets values on its "
         f"command line: {why}, so what it deploys with them (roles, bindings, service "
-        "accounts) is not judged; review what they grant"), call.line)
+        "accounts) is not judged; review what they grant"), call.line,
+        address=f"{path}#{call.who} {call.chart}")
 
 
 def _terraform_problems(path: str, raw: bytes, old: bytes | None) -> list[ParseProblem]:
@@ -146,4 +167,53 @@ def _terraform_problems(path: str, raw: bytes, old: bytes | None) -> list[ParseP
     return [ParseProblem(path, UNRENDERED, (
         f"{path}: a Terraform run on its command line (line {line}) is handed inputs no file "
         f"of the repository holds: {names}; every identity reading those variables gets the "
-        "value, which nhi-gate does not compute; review what it grants"), line)]
+        "value, which nhi-gate does not compute; review what it grants"), line,
+        address=f"{path}#terraform-inputs")]
+
+
+def _grant_problems(path: str, raw: bytes, old: bytes | None) -> list[ParseProblem]:
+    """One problem at the first grant command line base did not have, naming every new one's
+    verbs."""
+    text = utf8(raw)
+    if text is None:
+        return []
+    before = {t.strip() for _, t in _commands(utf8(old) or "")} if old is not None else set()
+    found = [(n, verbs) for n, t in _commands(text)
+             if t.strip() not in before and (verbs := grant_verbs(t))]
+    if not found:
+        return []
+    names = ", ".join(dict.fromkeys(f"`{v}`" for _, verbs in found for _, v in verbs))
+    line = found[0][0]
+    return [ParseProblem(path, UNRENDERED, (
+        f"{path}: a command at line {line} grants access itself ({names}) with the "
+        "credentials of whoever runs the script (a CI job that runs it); nhi-gate does not "
+        "compute what it grants; review it"), line, address=f"{path}#grants")]
+
+
+def _commands(text: str) -> list[tuple[int, str]]:
+    """(line, text) of each command line of a script: a line ending in `\\` joined with the
+    next; comment lines left out."""
+    out: list[tuple[int, str]] = []
+    lines = text.split("\n")
+    number = 0
+    while number < len(lines):
+        start, line = number + 1, lines[number]
+        number += 1
+        while line.rstrip().endswith("\\") and number < len(lines):
+            line = line.rstrip()[:-1] + " " + lines[number].strip()
+            number += 1
+        if line.strip() and not line.lstrip().startswith("#"):
+            out.append((start, line))
+    return out
+
+
+def named_by(paths: Sequence[str], grep: Callable[[Sequence[str]], Sequence[str]],
+             read: Callable[[Sequence[str]], Mapping[str, bytes]]) -> set[str]:
+    """The `paths` whose file name another file of the repository holds: `grep` lists the
+    files (workflows, CI files, scripts, makefiles) holding any of the names, `read` reads
+    them."""
+    names = {posixpath.basename(p): p for p in paths}
+    found = [p for p in grep(sorted(names)) if p not in paths]
+    texts = read(found) if found else {}
+    return {path for name, path in names.items()
+            if any(name.encode() in raw for other, raw in texts.items() if other != path)}

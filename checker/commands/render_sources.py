@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING
 
 from checker import git
 from checker.change import ChangeSet
-from checker.commands.deploy_commands import SetRender, command_values, may_deploy
+from checker.commands.deploy_commands import (
+    NAMERS,
+    SetRender,
+    command_values,
+    may_deploy,
+    named_by,
+)
 from checker.commands.gitops_renders import (
     Job,
     candidates,
@@ -218,7 +224,8 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
         [f.old_path or f.path for f in scripts]) if changeset.base and scripts else {}
     sets, set_problems = command_values(head_side.read_map([f.path for f in scripts]), {
         f.path: was.get(f.old_path or f.path) for f in scripts}, head_side.closures,
-        config) if scripts else ([], [])
+        config, partial(named_by, grep=partial(git.grep_files, repo, head, suffixes=NAMERS),
+                        read=head_side.read_map)) if scripts else ([], [])
     passed = [*passed, *set_problems]
     if not head_side.closures and not moved and not passed:
         # no chart or kustomization: only a Flux substitution input can be reached
