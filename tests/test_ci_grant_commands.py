@@ -133,3 +133,27 @@ def test_each_grant_family_names_its_grant(command: str, platform: str,
 def test_minting_commands_are_left_to_ci_minted() -> None:
     run = load_text("run: aws iam create-access-key --user-name ci\n", "x.yml").documents[0]
     assert granted(run.value[0][1]) == []
+
+
+GITLAB = """\
+deploy:
+  image: amazon/aws-cli
+  script:
+    - aws sts get-caller-identity
+"""
+
+
+def test_a_grant_command_in_a_gitlab_job_script_blocks_an_agent(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo()
+    repo.commit({".gitlab-ci.yml": GITLAB}, author=HUMAN)
+    repo.checkout("claude/ci", create=True)
+    repo.commit({".gitlab-ci.yml": GITLAB + (
+        "    - aws iam attach-user-policy --user-name ci"
+        " --policy-arn arn:aws:iam::aws:policy/IAMFullAccess\n")},
+        author=CLAUDE, message="x", trailers=[("Requested-by", "Alice <a@corp.example>")])
+    code, findings = check_findings(repo, "main", capsys)
+    assert code == 1
+    assert {(f["rule_id"], f["start_line"], f["address"], f["blocking"]) for f in findings} == {
+        ("NHI101", 5, ".gitlab-ci.yml#deploy.script.grants.aws", True),
+        ("NHI301", 5, ".gitlab-ci.yml#deploy.script.grants.aws", True)}

@@ -1,8 +1,9 @@
 """GitLab CI (`.gitlab-ci.yml` and files it includes locally) -> IdentityObjects.
 
-What counts is data in `rules/catalogue/gitlab_ci.yaml`: `id_token`, `job_secrets` and
-`ci_job_token`. Keys that are not jobs (`stages`, `variables`, `include`, `default`,
-`workflow`, ...) are skipped; hidden jobs (`.name`) are read as templates.
+What counts is data in `rules/catalogue/gitlab_ci.yaml`: `id_token`, `job_secrets`,
+`ci_job_token` and `ci_granted_access`. Keys that are not jobs (`stages`, `variables`,
+`include`, `default`, `workflow`, ...) are skipped; hidden jobs (`.name`) are read as
+templates.
 
 Shapes produced (`<path>` is `SourceFile.path`, `<job>` the job name):
 - `id_token` (oidc_trust, gitlab): one per `id_tokens:` entry; address
@@ -16,6 +17,10 @@ Shapes produced (`<path>` is `SourceFile.path`, `<job>` the job name):
   used (`token: $VAULT_ID_TOKEN`).
 - `ci_job_token` (ci_credential, gitlab): a job whose script uses `$CI_JOB_TOKEN`; address
   `<path>#<job>.CI_JOB_TOKEN`; location = the first script line using it.
+- `ci_granted_access` (role_binding): a grant command of a script line
+  (`checker.parsers.ci_grants`: `aws iam attach-role-policy`, `kubectl create
+  clusterrolebinding`, ...); address `<path>#<job>.<script key>.grants.<platform>`; location
+  = the command's line; the grants, trust and unread entries its arguments name.
 - Every object: `environment` = the job's `environment` (name); `attribute_lines`:
   `job` (the job key line), `environment` when set, `protected_ref` when the job's `rules:`/
   `only:` restrict it to protected refs, the default branch or tags (`$CI_COMMIT_REF_PROTECTED`,
@@ -31,6 +36,7 @@ not fetched (no network).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import PurePosixPath
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -38,7 +44,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from checker.decode import decode
 from checker.lazy_patterns import lazy_compile
 from checker.model import Grant, IdentityObject, Location, ParseResult, SourceFile
-from checker.parsers import common
+from checker.parsers import ci_grants, common
 from checker.parsers.ci_tf_inputs import gitlab_terraform_inputs
 from checker.policy.catalogue import Catalogue, CatalogueEntry
 from checker.safeyaml import (
@@ -204,6 +210,17 @@ class _Job:
             if use is not None:
                 out.append(self._object(entry, entry.platform, "CI_JOB_TOKEN", use, use,
                                         {"script": use}, (), ()))
+        entry = self.catalogue.get(FORMAT, "ci_granted_access")
+        return out + (self._granted(entry) if entry is not None else [])
+
+    def _granted(self, entry: CatalogueEntry) -> list[IdentityObject]:
+        """The access the job's script lines grant (`ci_grants`), one identity per command."""
+        out: list[IdentityObject] = []
+        for part in ("before_script", "script", "after_script"):
+            for g in ci_grants.granted(get(self.job, part)):
+                obj = self._object(entry, g.platform, f"{part}.grants.{g.key}", g.line, g.line,
+                                   {"script": g.line}, g.grants, ())
+                out.append(replace(obj, trust=g.trust, unresolved=g.unresolved))
         return out
 
     def _job_token_line(self) -> int | None:
