@@ -157,3 +157,23 @@ def test_a_grant_command_in_a_gitlab_job_script_blocks_an_agent(
     assert {(f["rule_id"], f["start_line"], f["address"], f["blocking"]) for f in findings} == {
         ("NHI101", 5, ".gitlab-ci.yml#deploy.script.grants.aws", True),
         ("NHI301", 5, ".gitlab-ci.yml#deploy.script.grants.aws", True)}
+
+
+@pytest.mark.parametrize(("before", "after", "code", "found"), [
+    ("ReadOnlyAccess", "AdministratorAccess", 1,
+     {("NHI101", True), ("NHI301", True), ("NHI302", True)}),
+    ("AdministratorAccess", "ReadOnlyAccess", 0, {("NHI302", False)}),  # narrowed: a note
+])
+def test_a_grant_command_changed_in_place_is_judged_by_what_it_grants(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str], before: str,
+        after: str, code: int, found: set[tuple[str, bool]]) -> None:
+    step = "      - run: aws iam attach-role-policy --role-name app --policy-arn %s\n"
+    arn = "arn:aws:iam::aws:policy/"
+    repo = make_repo()
+    repo.commit({WF: BASE + step % (arn + before)}, author=HUMAN)
+    repo.checkout("claude/ci", create=True)
+    repo.commit({WF: BASE + step % f"  {arn}{after}"}, author=CLAUDE, message="x",
+                trailers=[("Requested-by", "Alice <a@corp.example>")])
+    got, findings = check_findings(repo, "main", capsys)
+    assert got == code
+    assert {(r, b) for r, _, _, b in _on_grants(findings)} == found

@@ -27,14 +27,15 @@ not read for grants (`set-iam-policy`, `kubectl apply`, `az role definition crea
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shlex
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from yaml.nodes import Node, ScalarNode, SequenceNode
 
-from checker.model import Grant, Trust, Unresolved
+from checker.model import Grant, IdentityObject, Trust, Unresolved
 from checker.parsers.aws_policy import document_grants, document_trust
 from checker.parsers.grant_verbs import GRANT_VERBS
 from checker.safeyaml import line_of
@@ -43,6 +44,9 @@ from checker.safeyaml import line_of
 _MINTS = ("aws iam create-access-key", "gcloud iam service-accounts keys create",
           "az ad sp credential reset", "kubectl create token")
 _STOP = frozenset({";", "&&", "||", "|", "&", "(", ")"})
+#: The options whose values are the grant itself (not its frame).
+_GRANT_OPTIONS = frozenset({"policy-arn", "policy-document", "role", "clusterrole", "verb",
+                            "resource", "scope", "scopes"})
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,14 @@ class Granted:
     grants: tuple[Grant, ...]
     trust: tuple[Trust, ...]
     unresolved: tuple[Unresolved, ...]
+    frame: str = ""
+
+    def applied(self, obj: IdentityObject) -> IdentityObject:
+        """`obj` (the command's identity) with its grants' trust, unread entries and frame:
+        the command without what it grants (`frame_digest`), so a change that only narrows
+        the grant (`AdministratorAccess` -> `ReadOnlyAccess`) is a narrowing."""
+        return replace(obj, trust=self.trust, unresolved=self.unresolved,
+                       frame_digest=self.frame)
 
 
 def granted(run: Node | None) -> list[Granted]:
@@ -197,7 +209,10 @@ def _read(key: str, line: int, platform: str, verb: str, words: list[str]) -> Gr
     entries = tuple(Unresolved(name, verb if name == "command" else f"{verb} --{name}",
                                "run by a CI step with the job's credentials", line)
                     for name in dict.fromkeys(unread))
-    return Granted(key, line, platform, verb, tuple(grants), tuple(trust), entries)
+    frame = [verb, *positional, *sorted(f"{k}={v}" for k, v in options.items()
+                                        if k not in _GRANT_OPTIONS)]
+    digest = hashlib.sha256(json.dumps(frame).encode()).hexdigest()[:32]
+    return Granted(key, line, platform, verb, tuple(grants), tuple(trust), entries, digest)
 
 
 def _reads_more(platform: str, sub: str) -> bool:

@@ -331,9 +331,8 @@ class _Workflow:
         obj = self._object(entry, address, line, line, _merge(common.comment_metadata(
             self.lines, line), job_meta, self.workflow_meta), {"run": line},
             grants.grants if grants else (), environment)
-        return replace(obj, platform=platform, lifetime=lifetime,
-                       trust=grants.trust if grants else (),
-                       unresolved=grants.unresolved if grants else ())
+        obj = replace(obj, platform=platform, lifetime=lifetime)
+        return grants.applied(obj) if grants else obj
 
     def _entry(self, type_: str) -> CatalogueEntry | None:
         return self.catalogue.get(FORMAT, type_)

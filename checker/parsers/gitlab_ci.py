@@ -36,7 +36,6 @@ not fetched (no network).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from pathlib import PurePosixPath
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -220,7 +219,7 @@ class _Job:
             for g in ci_grants.granted(get(self.job, part)):
                 obj = self._object(entry, g.platform, f"{part}.grants.{g.key}", g.line, g.line,
                                    {"script": g.line}, g.grants, ())
-                out.append(replace(obj, trust=g.trust, unresolved=g.unresolved))
+                out.append(g.applied(obj))
         return out
 
     def _job_token_line(self) -> int | None:
