@@ -39,6 +39,9 @@ LEVEL_RANK: Mapping[str, int] = {"note": 1, "warning": 2, "error": 3}
 #: `PROJECTED_TOKEN<volume>|<audience>|<expirationSeconds>` per projected token volume source.
 TOKEN_MOUNT = "automount:/var/run/secrets/kubernetes.io/serviceaccount"
 PROJECTED_TOKEN = "projected-token:"
+#: `HOST_CREDENTIAL<volume>|<path>` per `hostPath` volume of the node's credentials
+#: (`checker.parsers.kubernetes.host_paths`).
+HOST_CREDENTIAL = "host-credential:"
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 
-from checker.checks import projected_tokens, workload_switch
+from checker.checks import host_credentials, projected_tokens, workload_switch
 from checker.checks.account_access import account_access, switch_message
 from checker.checks.api import Context, Hit, Subject
 from checker.checks.aws_workloads import is_cloud_workload, role_approval, role_drift
@@ -179,6 +179,7 @@ def _gains(obj: IdentityObject, base: IdentityObject, objects: Sequence[Identity
                     f"mounts {whose} again "
                     f"({_off(obj)} "
                     f"{'changed to true' if set_true else 'removed'})", _mount_line(obj)))
+    out.extend(host_credentials.gained(obj, base))
     tokens = _tokens(obj)
     for key, was in projected_tokens.gained(tokens, _tokens(base)):
         longer = "" if was is None else f", longer-lived than base's {was} seconds"
@@ -224,6 +225,7 @@ def narrows(subject: Subject) -> Iterator[Hit]:
         removed.append(f"the automounted API token ({_off(obj)})")
     now = _tokens(obj)
     removed.extend(_token_text(k) for k in _tokens(base) if k not in now)
+    removed.extend(host_credentials.removed(obj, base))
     yield Hit("NHI302", f"{obj.address} no longer mounts {'; '.join(removed)}; a narrowing "
               "needs no approval", "automountServiceAccountToken", _mount_line(obj),
               variant="narrowed")
@@ -236,7 +238,9 @@ def _drift(subject: Subject) -> Iterator[Hit]:
         return
     variant = HUMAN_VARIANT if subject.touch.actor_kind == "human" else None
     for attribute, what, line in _gains(obj, base, ctx.head_objects):
-        yield Hit("NHI302", f"{obj.address} {what}", attribute, line, variant=variant)
+        node = attribute.startswith(host_credentials.ATTRIBUTE) and variant is not None
+        yield Hit("NHI302", f"{obj.address} {what}", attribute, line,
+                  variant=host_credentials.HUMAN_VARIANT if node else variant)
     if not is_workload(obj):
         return
     old = account_of(base)
@@ -314,11 +318,16 @@ def _approval(subject: Subject) -> Iterator[Hit]:
     if base is None and any(t in touch.lines for t in tokens):
         gains = [f"mounts {_token_text(k)}" for k in _tokens(obj)]
         line = tokens[0]
+    if base is None:  # a new workload: the node credentials its agent-written lines mount
+        found = [g for g in host_credentials.gained(obj, None) if g[2] in touch.lines]
+        line = line if gains else next((at for _, _, at in found), line)
+        gains += [what for _, what, _ in found]
+    node = sum(a.startswith(host_credentials.ATTRIBUTE) for a, _, _ in found)
     written = line is not None and line in touch.lines
     stolen = {s: v for s, v in _new_tokens(obj, base, subject.ctx).items()
               if base is not None or v[1] in touch.lines}
     line = line if gains else next((at for _, at in stolen.values()), line)
-    own = [account_of(obj)] if gains else []
+    own = ([account_of(obj)] if len(gains) > node else []) + (["the node"] if node else [])
     gains += [f"uses the API token in Secret `{s}` ({a})" for s, (a, _) in stolen.items()]
     if not gains and not changed and (_uses_default(obj) or not written):
         return

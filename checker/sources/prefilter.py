@@ -44,10 +44,11 @@ _ACTIONS_EXTRA = (b"permissions", b"secrets", b"terraform", b"tofu", b"terragrun
 #: Admission policies and webhooks that guard identity creation (their facets:
 #: parsers/kubernetes/admission.py; a Namespace's Pod Security label) and Flux sources
 #: (parsers/kubernetes/flux_sources.py): words every such object's `kind`, `apiVersion` or
-#: label holds.
+#: label holds. A custom resource's pod template (parsers/kubernetes/workloads.py
+#: `generic_pod_spec`) names a `serviceAccountName` or lists `containers`.
 _KUBERNETES_EXTRA = (b"AdmissionPolicy", b"WebhookConfiguration", b"kyverno.io",
                      b"gatekeeper.sh", b"pod-security.kubernetes.io/enforce",
-                     b"source.toolkit.fluxcd.io")
+                     b"source.toolkit.fluxcd.io", b"serviceAccountName", b"containers")
 
 
 #: Searches of one format by plain substring tests before its alternation is compiled: a

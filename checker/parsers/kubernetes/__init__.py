@@ -45,8 +45,9 @@ Shapes produced (`IdentityObject` fields):
 - `lifetime`: cert-manager `spec.duration`, CSR `spec.expirationSeconds`, bootstrap token
   `expiration`.
 
-Workloads (Pod, Deployment, ..., CronJob, and the pod templates of Argo Rollouts, OpenKruise and
-Knative Serving) are normalised to one facet per pod spec by
+Workloads (Pod, Deployment, ..., CronJob, and the pod templates of Argo Rollouts, OpenKruise,
+Knative Serving, OpenShift and KServe; of another custom resource when it has one:
+`workloads.generic_pod_spec`) are normalised to one facet per pod spec by
 `checker.parsers.kubernetes.workloads`.
 
 Secret values never enter the model: only key names and line numbers of `data`/`stringData`.
@@ -90,6 +91,7 @@ from checker.parsers.kubernetes.references import CLUSTER_SCOPED, lifetime, prin
 from checker.parsers.kubernetes.references import references as refs_of
 from checker.parsers.kubernetes.workloads import (
     WORKLOAD_POD_SPECS,
+    generic_pod_spec,
     token_sinks,
     workload_facet,
 )
@@ -214,6 +216,10 @@ def _identity(
     address: str | None = None,
 ) -> IdentityObject | None:
     entry = _entry(doc, kind, catalogue)
+    pod_spec = generic_pod_spec(doc) if entry is None else None
+    if pod_spec is not None:  # a custom resource's pod template: judged as a workload
+        group = (scalar_text(get(doc, "apiVersion")) or "").rpartition("/")[0]
+        entry = CatalogueEntry(FORMAT, f"{group}/{kind}", "role_binding", "kubernetes", "", ())
     if entry is None or (kind == "Secret" and _settings_only(doc)):
         return None
     meta = get(doc, "metadata")
@@ -245,9 +251,9 @@ def _identity(
     references.extend(refs_of(doc, kind, namespace, name))
     references.extend(facts.references)
     attributes = _attribute_lines(doc)
-    if entry.type in WORKLOAD_POD_SPECS:
+    if entry.type in WORKLOAD_POD_SPECS or pod_spec is not None:
         return workload_facet(doc, kind, entry, address, Location(path, start, end),
-                              _metadata(meta, lines, start), namespace, attributes)
+                              _metadata(meta, lines, start), namespace, attributes, pod_spec)
     return IdentityObject(
         kind=entry.kind,
         platform=entry.platform,

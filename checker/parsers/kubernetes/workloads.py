@@ -19,8 +19,9 @@ from __future__ import annotations
 from yaml.nodes import MappingNode, Node
 
 from checker.model import PROJECTED_TOKEN, TOKEN_MOUNT, IdentityObject, Location
+from checker.parsers.kubernetes.host_paths import host_credentials
 from checker.policy.catalogue import CatalogueEntry
-from checker.safeyaml import get, get_entry, get_path, line_of, scalar_text, sequence
+from checker.safeyaml import get, get_entry, get_path, items, line_of, scalar_text, sequence
 
 #: Workload types (catalogue `type`: the kind, or `<API group>/<kind>` for a custom resource)
 #: -> keys from the object to its pod spec. Sources: https://kubernetes.io/docs/concepts/workloads/
@@ -32,7 +33,12 @@ from checker.safeyaml import get, get_entry, get_path, line_of, scalar_text, seq
 #: StatefulSet and DaemonSet, `apps.kruise.io` `StatefulSet`/`DaemonSet`, are read as the core
 #: kinds of the same name); a Knative Serving Service or Configuration, whose
 #: `spec.template.spec` is a pod spec (`serviceAccountName`, `volumes`, containers):
-#: https://knative.dev/docs/serving/reference/serving-api/.
+#: https://knative.dev/docs/serving/reference/serving-api/; an OpenShift DeploymentConfig
+#: (`spec.template`): https://docs.openshift.com/container-platform/4.12/rest_api/workloads_apis/deploymentconfig-apps-openshift-io-v1.html;
+#: a KServe InferenceService, whose `spec.predictor` holds the pod spec's fields inline
+#: (`serviceAccountName`, `containers`, `volumes`):
+#: https://kserve.github.io/website/latest/reference/api/#serving.kserve.io/v1beta1.PredictorSpec.
+#: Another custom resource with a pod template is read by `generic_pod_spec`.
 WORKLOAD_POD_SPECS: dict[str, tuple[str, ...]] = {
     "Pod": ("spec",),
     "Deployment": ("spec", "template", "spec"),
@@ -46,6 +52,8 @@ WORKLOAD_POD_SPECS: dict[str, tuple[str, ...]] = {
     "apps.kruise.io/CloneSet": ("spec", "template", "spec"),
     "serving.knative.dev/Service": ("spec", "template", "spec"),
     "serving.knative.dev/Configuration": ("spec", "template", "spec"),
+    "apps.openshift.io/DeploymentConfig": ("spec", "template", "spec"),
+    "serving.kserve.io/InferenceService": ("spec", "predictor"),
 }
 _FALSE = frozenset({"false", "no", "off"})
 #: What a `serviceAccountToken` projection gets when it names no audience or lifetime (the
@@ -56,6 +64,33 @@ DEFAULT_EXPIRATION = "3600"
 #: https://kubernetes.io/docs/tasks/run-application/access-api-from-pod/
 TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
 _CONTAINERS = ("containers", "initContainers", "ephemeralContainers")
+
+
+def _pod_spec_like(node: Node | None) -> bool:
+    return isinstance(node, MappingNode) and (
+        get(node, "serviceAccountName") is not None or get(node, "containers") is not None)
+
+
+def generic_pod_spec(doc: MappingNode) -> tuple[str, ...] | None:
+    """The keys to the pod spec of a custom resource nhi-gate has no entry for (an operator's
+    job, pipeline or serving kind), so an account switch there is not skipped: the first of
+    `spec.template.spec`, `spec` itself, `spec.<key>`, `spec.<key>.template.spec` that names a
+    `serviceAccountName` or lists `containers` (the fields of a core PodSpec:
+    https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#PodSpec).
+    None for a core or `*.k8s.io` API group and for an object with no such mapping."""
+    group = (scalar_text(get(doc, "apiVersion")) or "").rpartition("/")[0]
+    if "." not in group or group.endswith(".k8s.io"):
+        return None
+    spec = get(doc, "spec")
+    if _pod_spec_like(get_path(spec, "template", "spec")):
+        return ("spec", "template", "spec")
+    if isinstance(spec, MappingNode) and get(spec, "serviceAccountName") is not None:
+        return ("spec",)
+    for key, _, _ in items(spec):
+        for path in (("spec", key), ("spec", key, "template", "spec")):
+            if _pod_spec_like(get_path(doc, *path)):
+                return path
+    return None
 
 
 def secret_refs(spec: Node | None) -> dict[str, int]:
@@ -123,7 +158,8 @@ def projected_tokens(spec: Node | None) -> list[tuple[str, int]]:
 
 def workload_facet(doc: MappingNode, kind: str, entry: CatalogueEntry, address: str,
                    location: Location, metadata: dict[str, str], namespace: str | None,
-                   attribute_lines: dict[str, int]) -> IdentityObject | None:
+                   attribute_lines: dict[str, int], pod_spec: tuple[str, ...] | None = None
+                   ) -> IdentityObject | None:  # fmt: skip
     """The service-account use of one workload, normalised once for every rule.
 
     Shape: `kind` from the catalogue (`role_binding`: the pod spec binds the workload to an
@@ -135,13 +171,16 @@ def workload_facet(doc: MappingNode, kind: str, entry: CatalogueEntry, address: 
     sets `automountServiceAccountToken: false`; `attribute_lines` adds `podSpec` (the pod
     spec's key), `serviceAccountName` and `automountServiceAccountToken` when present, and
     `projectedToken.<volume>` (the `serviceAccountToken` line) per projected token, whose
-    `PROJECTED_TOKEN` entry follows the mount in `secret_sinks` (`projected_tokens`).
+    `PROJECTED_TOKEN` entry follows the mount in `secret_sinks` (`projected_tokens`), and
+    `hostPath.<volume>` per `hostPath` volume of node credentials, whose `HOST_CREDENTIAL`
+    entry follows those (`host_paths.host_credentials`). `pod_spec` is the keys to the pod
+    spec when the catalogue has no entry for the kind (`generic_pod_spec`).
     `derived_from` is the workload's own address: the workload is not an identity definition,
     so the generic approval rule skips it and `checker.checks.workloads` judges it.
     None when the object has no pod spec (a kustomize patch such as `spec: {replicas: 3}`
     says nothing about the account).
     """
-    path = WORKLOAD_POD_SPECS[entry.type]
+    path = pod_spec or WORKLOAD_POD_SPECS[entry.type]
     spec_entry = get_entry(get_path(doc, *path[:-1]), path[-1])
     if spec_entry is None:
         return None
@@ -163,6 +202,9 @@ def workload_facet(doc: MappingNode, kind: str, entry: CatalogueEntry, address: 
     for sink, line in tokens:
         attribute_lines.setdefault(f"projectedToken.{sink[len(PROJECTED_TOKEN):].split('|')[0]}",
                                    line)
+    hosts = host_credentials(spec)
+    for _, volume, line in hosts:
+        attribute_lines.setdefault(f"hostPath.{volume}", line)
     principals = () if name == "default" else (f"k8s-sa:{namespace or 'default'}/{name}",)
     return IdentityObject(
         kind=entry.kind,
@@ -174,7 +216,8 @@ def workload_facet(doc: MappingNode, kind: str, entry: CatalogueEntry, address: 
         attribute_lines=attribute_lines,
         namespace=namespace,
         references=("/".join(p for p in ("ServiceAccount", namespace, name) if p),),
-        secret_sinks=(*token_sinks(spec), *(sink for sink, _ in tokens)),
+        secret_sinks=(*token_sinks(spec), *(sink for sink, _ in tokens),
+                      *(sink for sink, _, _ in hosts)),
         principals=principals,
         derived_from=address,
     )
