@@ -33,15 +33,12 @@ DEPLOYED = "deployed by "  # `Unresolved.reason` prefix: what a GitOps object de
 ADMISSION = "admission:"  # an admission policy or webhook facet: NHI302 only, no inventory
 PLATFORMS = ("aws", "gcp", "azure", "kubernetes", "github", "gitlab", "vault", "tls", "generic")
 LEVEL_RANK: Mapping[str, int] = {"note": 1, "warning": 2, "error": 3}
-#: `IdentityObject.secret_sinks` entries of a Kubernetes pod spec or ServiceAccount, set by
-#: `checker.parsers.kubernetes.workloads` (sources there), read by `checker.checks.workloads`:
-#: the API token mounted into every container unless `automountServiceAccountToken: false`, and
-#: `PROJECTED_TOKEN<volume>|<audience>|<expirationSeconds>` per projected token volume source.
+#: `IdentityObject.secret_sinks` of a Kubernetes pod spec or ServiceAccount (parsers/kubernetes/
+#: workloads.py and host_paths.py, sources there; judged by checks/workloads.py): the API token
+#: mounted unless `automountServiceAccountToken: false`; `PROJECTED_TOKEN<volume>|<audience>|
+#: <expirationSeconds>` per projected token; `HOST_CREDENTIAL<volume>|<path>` per node hostPath.
 TOKEN_MOUNT = "automount:/var/run/secrets/kubernetes.io/serviceaccount"
-PROJECTED_TOKEN = "projected-token:"
-#: `HOST_CREDENTIAL<volume>|<path>` per `hostPath` volume of the node's credentials
-#: (`checker.parsers.kubernetes.host_paths`).
-HOST_CREDENTIAL = "host-credential:"
+PROJECTED_TOKEN, HOST_CREDENTIAL = "projected-token:", "host-credential:"
 
 
 @dataclass(frozen=True)

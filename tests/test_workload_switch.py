@@ -293,6 +293,17 @@ def test_token_secret_outside_the_change_mounted_at_the_token_path_blocks(
     assert picked(findings, "NHI101", "NHI302") == {("NHI101", "error", True),
                                                     ("NHI302", "error", True)}
     [drift] = messages(findings, "NHI302")
+    # the unchanged Secret and bindings are read (commands/workload_context.py)
+    assert "now runs as ServiceAccount/default/ops (was ServiceAccount/default/app)" in drift
+    assert "cluster-admin" in drift
+
+
+def test_token_path_secret_the_repository_does_not_define_blocks(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    code, findings = change(make_repo, capsys, {"k/d.yaml": PLAIN},
+                            {"k/d.yaml": WEB + USES["volume at the token path"][0]})
+    assert code == 1
+    [drift] = messages(findings, "NHI302")
     assert "now runs as the account of Secret default/ops-token" in drift
 
 

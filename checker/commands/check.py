@@ -36,8 +36,10 @@ from checker.commands.gitlab_sources import gitlab_files
 from checker.commands.history import read_history
 from checker.commands.render_sources import rendered_change
 from checker.commands.symlinks import link_reader
+from checker.commands.workload_context import workload_context
 from checker.errors import GitError
 from checker.git.repo import GitCommandError, Repo
+from checker.model import SourceFile
 from checker.pipeline import start_parse
 from checker.policy.catalogue import load_catalogue
 from checker.provenance import agent_trace, ai_notes
@@ -196,11 +198,15 @@ def read_range(args: argparse.Namespace, worker: ParseWorker | None) -> Iterator
         changed = [p for f in changeset.files for p in (f.path, f.old_path) if p]
         ci_head = ci_companions(repo, head, changed, config.max_file_bytes)
         ci_base = ci_companions(repo, base, changed, config.max_file_bytes)
-        siblings = [*siblings, *ci_head]  # their problems are not this change's
+        # The unchanged token Secrets and bindings a changed workload's account reads.
+        kube = workload_context(repo, head, [*head_sources, *sources(base_blobs, base)],
+                                changed, config.max_file_bytes)
+        siblings = [*siblings, *ci_head, *kube]  # their problems are not this change's
         # The worker parses both sides while this process reads the rest (and asks GitHub).
         parsed = start_parse(
-            [head_sources + to_parse(siblings, changeset) + ci_head,
-             sources(base_blobs, base) + to_parse(base_siblings, changeset) + ci_base],
+            [head_sources + to_parse(siblings, changeset) + ci_head + kube,
+             sources(base_blobs, base) + to_parse(base_siblings, changeset) + ci_base
+             + [SourceFile(s.path, s.raw, base) for s in kube]],
             load_catalogue(), config, worker,
             contexts=[siblings + chart_files(repo, head, [f.path for f in live])
                       + gitlab_files(repo, head, [f.path for f in live], config.max_file_bytes)

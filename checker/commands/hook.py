@@ -30,7 +30,9 @@ from checker.commands.git_sources import (
 from checker.commands.gitlab_sources import gitlab_files
 from checker.commands.render_sources import rendered_change
 from checker.commands.symlinks import link_reader
+from checker.commands.workload_context import workload_context
 from checker.errors import NhiGateError
+from checker.model import SourceFile
 from checker.pipeline import start_parse
 from checker.policy.catalogue import load_catalogue
 from checker.policy.config import CONFIG_NAME, DEFAULT_BASELINE, Config
@@ -119,12 +121,17 @@ def read_staged(args: argparse.Namespace, worker: ParseWorker | None) -> StagedR
         ci_head = ci_companions(repo, None, changed, config.max_file_bytes)
         ci_base = (ci_companions(repo, changeset.base, changed, config.max_file_bytes)
                    if changeset.base else [])
-        siblings = [*siblings, *ci_head]  # their problems are not this change's
+        # The unchanged token Secrets and bindings a changed workload's account reads.
+        kube = workload_context(repo, None, [*head_sources, *sources(base_blobs,
+                                                                       changeset.base)],
+                                changed, config.max_file_bytes)
+        siblings = [*siblings, *ci_head, *kube]  # their problems are not this change's
         # The worker parses both sides while this process reads the rest.
         parsed = start_parse(
-            [head_sources + to_parse(siblings, changeset) + ci_head,
+            [head_sources + to_parse(siblings, changeset) + ci_head + kube,
              sources(base_blobs, changeset.base) + to_parse(base_siblings, changeset)
-             + ci_base],
+             + ci_base + [SourceFile(s.path, s.raw, changeset.base) for s in kube
+                          if changeset.base]],
             catalogue, config, worker,
             contexts=[siblings + chart_files(repo, None, [f.path for f in live])
                       + gitlab_files(repo, None, [f.path for f in live], config.max_file_bytes)
