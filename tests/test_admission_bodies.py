@@ -92,22 +92,23 @@ spec:
           name: "!cluster-admin"
 """
 
-#: (base, head, line of the finding, words the message names)
+#: (base, head, line of the finding: the first changed line of the body, words the message
+#: names)
 BODIES = {
     "vap expression": (VAP, VAP.replace("!= 'cluster-admin'\"", "!= 'cluster-admin' || true\""),
-                       13, "`validations`"),
+                       14, "`validations`"),
     "rego condition": (TEMPLATE, TEMPLATE.replace(
         '"cluster-admin"\n', '"cluster-admin"\n        input.review.object.metadata.labels'
-        '["audit"] == "strict"\n', 1), 10, "`targets`"),
+        '["audit"] == "strict"\n', 1), 16, "`targets`"),
     "kyverno pattern": (KYVERNO, KYVERNO.replace('"!cluster-admin"', '"!cluster-admin-legacy"'),
-                        13, "`rules.no-cluster-admin.validate`"),
+                        17, "`rules.no-cluster-admin.validate`"),
     "kyverno pattern to deny": (KYVERNO, KYVERNO.replace(
         "      pattern:\n        roleRef:\n          name: \"!cluster-admin\"\n",
-        "      deny:\n        conditions:\n          any: []\n"), 13,
+        "      deny:\n        conditions:\n          any: []\n"), 15,
         "`rules.no-cluster-admin.validate`"),
     "constraint parameters": (CONSTRAINT, CONSTRAINT.replace("[cluster-admin]",
                                                              "[cluster-admin-legacy]"),
-                              11, "`parameters`"),
+                              12, "`parameters`"),
 }
 
 
@@ -174,7 +175,7 @@ def test_body_change_beside_a_weakening_reports_both(
     head = BODIES["vap expression"][1].replace("failurePolicy: Fail", "failurePolicy: Ignore")
     code, findings = _change(make_repo, capsys, VAP, head)
     assert code == 1
-    assert _found(findings) == {("NHI106", 13, "error", True), ("NHI302", 6, "error", True)}
+    assert _found(findings) == {("NHI106", 14, "error", True), ("NHI302", 6, "error", True)}
 
 
 def test_a_new_constraint_template_is_not_judged(

@@ -62,6 +62,8 @@ EXCEPTION = f"{ADMISSION}PolicyException"
 #: The facet type of Gatekeeper's Config and its exclusion keys (parsers/kubernetes/admission.py).
 CONFIG = f"{ADMISSION}Config"
 _EXCLUDED = "excludedNamespaces."
+#: The key prefix of a rule body's digest (parsers/kubernetes/admission.py `BODY`).
+BODY = "body."
 _WEBHOOKS = {"webhook": "admission webhook", "mutation-webhook": "mutation webhook"}
 
 
@@ -143,7 +145,7 @@ def weakened(head: dict[str, str], base: dict[str, str]) -> list[tuple[str, str]
     out: list[tuple[str, str]] = []
     for key in sorted(set(base) | set(head)):
         was, now = base.get(key), head.get(key)
-        if was == now:
+        if was == now or key.startswith(BODY):  # a rule body: `bodies_changed`
             continue
         leaf = key.rsplit(".", 1)[-1]
         if leaf == "validationActions":
@@ -186,24 +188,54 @@ def _admitted(obj: IdentityObject) -> str:
     return _PODS if obj.type == f"{PREFIX}Namespace" else _REQUESTS
 
 
+def bodies_changed(head: dict[str, str], base: dict[str, str]) -> list[str]:
+    """The rule-body keys (`BODY<key>`, parsers/kubernetes/admission.py) whose digest differs
+    between `base` and `head` facts, or that one of them lacks, sorted."""
+    return sorted(k for k in set(head) | set(base)
+                  if k.startswith(BODY) and head.get(k) != base.get(k))
+
+
 def check(subject: Subject) -> Iterator[Hit]:
-    """NHI302 when an admission facet's change weakens it (see the module doc)."""
+    """NHI302 when an admission facet's change weakens it, and NHI106 when it changes a rule
+    body (see the module doc)."""
     obj, base = subject.obj, subject.base
     if obj.type in (EXCEPTION, CONFIG):
         yield from _exception(subject)
         return
     if base is None or not obj.type.startswith(PREFIX):
         return
-    found = weakened(_facts(obj.usages), _facts(base.usages))
-    if not found:
-        return
-    line = next((obj.attribute_lines[k] for k, _ in found if k in obj.attribute_lines),
+    head, was = _facts(obj.usages), _facts(base.usages)
+    found = weakened(head, was)
+    human = subject.touch.actor_kind == "human"
+    if found:
+        line = next((obj.attribute_lines[k] for k, _ in found if k in obj.attribute_lines),
+                    obj.attribute_lines.get("anchor"))
+        yield Hit("NHI302",
+                  f"{obj.address} admission control weakened: "
+                  f"{'; '.join(what for _, what in found)}; {_admitted(obj)}", "admission",
+                  line, variant=HUMAN_VARIANT if human else None)
+    bodies = bodies_changed(head, was)
+    if bodies:
+        named = ", ".join(f"`{k[len(BODY):]}`" for k in bodies)
+        yield Hit("NHI106",
+                  f"{obj.address}: the admission policy body changed ({named}) and could not "
+                  "be judged: nhi-gate does not interpret CEL, rego, Kyverno patterns or what "
+                  f"a webhook's server decides, so {_admitted(obj).replace(' may now', ' may')}"
+                  " now; a human must review the policy", "admission",
+                  _body_line(obj, bodies, subject.touch.lines),
+                  variant="human" if human else None)
+
+
+def _body_line(obj: IdentityObject, bodies: Sequence[str], touched: Sequence[int]) -> int | None:
+    """The first `touched` line inside one of the `bodies` of `obj` (from its key to its
+    `end:` line), else the first body's key line (a body removed: the policy's first line)."""
+    for key in bodies:
+        start, end = obj.attribute_lines.get(key), obj.attribute_lines.get(f"end:{key}")
+        inside = [n for n in touched if start is not None and start <= n <= (end or start)]
+        if inside:
+            return inside[0]
+    return next((obj.attribute_lines[k] for k in bodies if k in obj.attribute_lines),
                 obj.attribute_lines.get("anchor"))
-    variant = HUMAN_VARIANT if subject.touch.actor_kind == "human" else None
-    yield Hit("NHI302",
-              f"{obj.address} admission control weakened: "
-              f"{'; '.join(what for _, what in found)}; {_admitted(obj)}", "admission", line,
-              variant=variant)
 
 
 def _exception(subject: Subject) -> Iterator[Hit]:
@@ -234,7 +266,7 @@ def narrows(subject: Subject) -> Iterator[Hit]:
         return
     head, was = _facts(obj.usages), _facts(base.usages)
     judge = {EXCEPTION: exception_widened, CONFIG: config_widened}.get(obj.type, weakened)
-    if judge(head, was):
+    if judge(head, was) or bodies_changed(head, was):  # `check` reports a changed body
         return
     keys = sorted(k for k in set(head) | set(was) if head.get(k) != was.get(k))
     yield Hit("NHI302", f"{obj.address} admission control tightened or unchanged in effect "

@@ -40,17 +40,29 @@ does not judge it, `checks/admission.py` does), address `<Kind>/<namespace>/<nam
   pods are rejected); a Namespace without that label is no facet (the label removed: the facet
   is gone); https://kubernetes.io/docs/concepts/security/pod-security-admission/.
 A selector, condition or match block's value is its JSON text (compared, never interpreted).
+
+Each object's rule body, what decides which requests it denies, is a `body.<key>` fact whose
+value is a digest (`body_digest`: reformatting and message wording do not change it; nhi-gate
+does not interpret CEL, rego or Kyverno patterns, `checker.checks.admission` fails closed on a
+change): a policy's `validations` (without their `message`/`messageExpression`), `variables`,
+`paramKind`, `mutations`; a binding's `paramRef`; a webhook's `clientConfig` (the server that
+decides, without `caBundle`); a Kyverno policy's `validationFailureActionOverrides` and
+`admission`, and each rule's `validate` (without `message` and `failureAction`),
+`preconditions`, `celPreconditions`, `context`; a Gatekeeper `ConstraintTemplate`
+(`templates.gatekeeper.sh`)'s `targets` (its rego or CEL) and a constraint's `parameters`
+(https://open-policy-agent.github.io/gatekeeper/website/docs/howto/).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Iterator
 
 from yaml.nodes import MappingNode, Node
 
 from checker.model import ADMISSION, IdentityObject, Location
-from checker.safeyaml import end_line_of, get, get_path, line_of, scalar_text, sequence
+from checker.safeyaml import end_line_of, get, get_entry, get_path, line_of, scalar_text, sequence
 from checker.safeyaml.nodes import to_python
 
 _VAP = frozenset({"ValidatingAdmissionPolicy", "MutatingAdmissionPolicy"})
@@ -61,6 +73,11 @@ _SELECTORS = ("namespaceSelector", "objectSelector", "excludeResourceRules")
 _EXCEPTION = "PolicyException"
 _KYVERNO_GROUPS = frozenset({"kyverno.io", "policies.kyverno.io"})
 _CONFIG = "Config"
+_TEMPLATE = "ConstraintTemplate"
+#: The key prefix of a rule body's fact (module doc), and of its last line's attribute.
+BODY, END = "body.", "end:"
+#: Keys of a rule body that only word its message.
+_MESSAGES = ("message", "messageExpression")
 #: The Gatekeeper processes whose namespace exclusion switches admission policy off there,
 #: and what `*` stands for (gatekeeper pkg/controller/config/process/excluder.go).
 CONFIG_PROCESSES = ("webhook", "mutation-webhook")
@@ -84,6 +101,7 @@ class _Facts:
     def __init__(self) -> None:
         self.values: dict[str, str] = {}
         self.lines: dict[str, int] = {}
+        self.ends: dict[str, int] = {}  # `END<key>`: a rule body's last line
 
     def add(self, key: str, value: str | None, line: int) -> None:
         if value is not None:
@@ -95,11 +113,39 @@ class _Facts:
         if child is not None:
             self.add(key, _json(child), line_of(child))
 
+    def body(self, key: str, parent: Node | None, name: str, drop: tuple[str, ...] = ()) -> None:
+        """A rule body (`BODY<key>`): its digest (`body_digest`), at the line of its key."""
+        found = get_entry(parent, name)
+        if found is not None:
+            self.add(BODY + key, body_digest(to_python(found[1]), drop), line_of(found[0]))
+            self.ends[END + BODY + key] = found[1].end_mark.line + (
+                found[1].end_mark.column > 0)
+
     def scalar(self, key: str, parent: Node | None, name: str, default: str | None,
                line: int) -> None:
         child = get(parent, name)
         text = scalar_text(child) if child is not None else None
         self.add(key, text or default, line_of(child) if child is not None else line)
+
+
+def _plain(value: object, drop: tuple[str, ...]) -> object:
+    """`value` without the `drop` keys of its mappings (of the top one and those of a top
+    list), each multi-line string without trailing blanks and empty lines."""
+    if isinstance(value, dict):
+        return {k: _plain(v, ()) for k, v in value.items() if k not in drop}
+    if isinstance(value, list):
+        return [_plain(v, drop) for v in value]
+    if isinstance(value, str) and "\n" in value:
+        return "\n".join(line.rstrip() for line in value.splitlines() if line.strip())
+    return value
+
+
+def body_digest(value: object, drop: tuple[str, ...] = ()) -> str:
+    """A rule body's identity: the SHA-256 (first 16 hex digits) of its compact, key-sorted JSON
+    without the `drop` keys (a message), so a reformatted body is the same and any other edit
+    is not."""
+    text = json.dumps(_plain(value, drop), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def _group(doc: MappingNode) -> str:
@@ -118,6 +164,7 @@ def is_admission(doc: MappingNode, kind: str) -> bool:
     return ((kind in _VAP or kind == _BINDING or kind in _WEBHOOKS)
             and group.startswith("admissionregistration.k8s.io")) or (
         kind in _KYVERNO and group == "kyverno.io") or group == "constraints.gatekeeper.sh" or (
+        kind == _TEMPLATE and group == "templates.gatekeeper.sh") or (
         kind == _EXCEPTION and group in _KYVERNO_GROUPS) or (
         kind == _CONFIG and group == "config.gatekeeper.sh" and _name(doc) == "config")
 
@@ -131,6 +178,8 @@ def _facts(doc: MappingNode, kind: str, start: int, bindings: dict[str, _Facts])
         for name in _SELECTORS:
             facts.node(f"matchConstraints.{name}", get(spec, "matchConstraints"), name)
         facts.node("matchConditions", spec, "matchConditions")
+        for name in ("validations", "variables", "paramKind", "mutations"):
+            facts.body(name, spec, name, _MESSAGES)
         for key, value in bindings.get(_name(doc), _Facts()).values.items():
             facts.add(key, value, bindings[_name(doc)].lines[key])
     elif kind == _BINDING:
@@ -140,12 +189,14 @@ def _facts(doc: MappingNode, kind: str, start: int, bindings: dict[str, _Facts])
                   line_of(actions) if actions is not None else start)
         for name in _SELECTORS:
             facts.node(f"matchResources.{name}", get(spec, "matchResources"), name)
+        facts.body("paramRef", spec, "paramRef")
     elif kind in _WEBHOOKS:
         for hook in sequence(get(doc, "webhooks")):
             key = f"webhooks.{scalar_text(get(hook, 'name')) or '?'}"
             facts.scalar(f"{key}.failurePolicy", hook, "failurePolicy", "Fail", line_of(hook))
             for name in ("namespaceSelector", "objectSelector", "matchConditions", "rules"):
                 facts.node(f"{key}.{name}", hook, name)
+            facts.body(f"{key}.clientConfig", hook, "clientConfig", ("caBundle",))
     elif kind == _EXCEPTION:
         for entry in [*sequence(get(spec, "exceptions")), *sequence(get(spec, "policyRefs"))]:
             policy = scalar_text(get(entry, "policyName")) or scalar_text(get(entry, "name"))
@@ -156,12 +207,17 @@ def _facts(doc: MappingNode, kind: str, start: int, bindings: dict[str, _Facts])
     elif group == "kyverno.io":
         facts.scalar("validationFailureAction", spec, "validationFailureAction", "Audit", start)
         facts.scalar("failurePolicy", spec, "failurePolicy", "Fail", start)
+        for name in ("validationFailureActionOverrides", "admission"):
+            facts.body(name, spec, name)
         for rule in sequence(get(spec, "rules")):
             key = f"rules.{scalar_text(get(rule, 'name')) or '?'}"
             validate = get(rule, "validate")
             if validate is not None:
                 facts.scalar(f"{key}.validate.failureAction", validate, "failureAction", None,
                              line_of(validate))
+            facts.body(f"{key}.validate", rule, "validate", ("message", "failureAction"))
+            for name in ("preconditions", "celPreconditions", "context"):
+                facts.body(f"{key}.{name}", rule, name)
             facts.node(f"{key}.exclude", rule, "exclude")
             facts.node(f"{key}.match", rule, "match")
     elif kind == _CONFIG:
@@ -178,9 +234,12 @@ def _facts(doc: MappingNode, kind: str, start: int, bindings: dict[str, _Facts])
         label = get_path(doc, "metadata", "labels", PSA_ENFORCE)
         facts.add("pod-security.enforce", (scalar_text(label) or "").strip().lower(),
                   line_of(label) if label is not None else start)
+    elif kind == _TEMPLATE:
+        facts.body("targets", spec, "targets")
     else:  # a Gatekeeper constraint
         facts.scalar("enforcementAction", spec, "enforcementAction", "deny", start)
         facts.node("match", spec, "match")
+        facts.body("parameters", spec, "parameters")
     return facts
 
 
@@ -206,7 +265,7 @@ def admission_facets(docs: Iterable[tuple[MappingNode, str]], path: str,
         yield IdentityObject(
             kind="policy", platform="kubernetes", type=f"{ADMISSION}{kind}", address=address,
             location=Location(path, start, max(start, end_line_of(doc, lines))),
-            attribute_lines={"anchor": start, **facts.lines},
+            attribute_lines={"anchor": start, **facts.lines, **facts.ends},
             usages=tuple(sorted(f"{k}={v}" for k, v in facts.values.items())),
             namespace=namespace, derived_from=address)
 
