@@ -40,6 +40,14 @@ An agent's or bot's weakening is an error (it blocks); a person's is a note (var
 `Deny`, `Ignore` -> `Fail`, a rule or policy taken out of an exception, `conditions` added to
 one, an exception deleted, a Config exclusion removed or the Config deleted) is a `narrowed`
 note (`narrows`); a new policy is not judged.
+
+A rule body (the `body.<key>` digests: CEL `validations`, a ConstraintTemplate's rego, a
+constraint's `parameters`, a Kyverno rule's `validate`, `preconditions` and `context`, a
+webhook's `clientConfig`) added, changed or removed cannot be judged: nhi-gate does not
+interpret CEL, rego or Kyverno patterns, and `... || true` denies nothing. So it fails closed
+(DESIGN.md "What counts as a change"): NHI106, the fail-closed rule, naming the bodies, an
+error for an agent, bot or unknown actor, a note for a person (variant `human`); never a
+`narrowed` note. Reformatting and a changed `message` give the same digest: no change.
 """
 
 from __future__ import annotations

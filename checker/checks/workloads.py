@@ -47,7 +47,9 @@ NHI302 (`privilege-drift`), naming what was gained:
   account, the finding says its privileges could not be checked (fail closed). A workload
   moved to another namespace runs as another account of the same name, and a pod that uses a
   service-account token Secret runs as that Secret's account too: both are judged as a switch
-  (`checker.checks.workload_switch`).
+  (`checker.checks.workload_switch`);
+- a `hostPath` volume of the node's credentials added (`checker.checks.host_credentials`; a
+  person's is a note, variant `node-credential-human`).
 A cloud workload facet (AWS, GCP) switched to another role or service account is compared the
 same way
 (`checker.checks.aws_workloads`;
