@@ -314,3 +314,44 @@ def test_an_unknown_resource_without_a_pod_template_is_no_workload(
     code, findings = change(make_repo, capsys, {"k/t.yaml": text.replace("SIZE", "1")},
                             {"k/t.yaml": text.replace("SIZE", "2")})
     assert (code, findings) == (0, [])
+
+
+TF_DEPLOYMENT = """\
+resource "kubernetes_deployment" "web" {
+  metadata {
+    name      = "web"
+    namespace = "ops"
+  }
+  spec {
+    template {
+      spec {
+        automount_service_account_token = false
+        container {
+          name  = "web"
+          image = "nginx:1.27"
+        }
+VOLUME      }
+    }
+  }
+}
+"""
+TF_HOST = """\
+        volume {
+          name = "kube"
+          host_path {
+            path = "/etc/kubernetes"
+          }
+        }
+"""
+
+
+def test_agent_mounting_node_credentials_in_terraform_blocks(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    code, findings = change(make_repo, capsys, {"main.tf": TF_DEPLOYMENT.replace("VOLUME", "")},
+                            {"main.tf": TF_DEPLOYMENT.replace("VOLUME", TF_HOST)})
+    assert code == 1
+    assert picked(findings, "NHI101", "NHI302") == {("NHI101", "error", 16, True),
+                                                    ("NHI302", "error", 16, True)}
+    [drift] = messages(findings, "NHI302")
+    assert ("kubernetes_deployment.web gains node credentials via hostPath /etc/kubernetes "
+            "(volume `kube`)") in drift

@@ -23,7 +23,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from checker.lazy_patterns import lazy_compile
-from checker.model import PROJECTED_TOKEN, TOKEN_MOUNT, IdentityObject, Location
+from checker.model import HOST_CREDENTIAL, PROJECTED_TOKEN, TOKEN_MOUNT, IdentityObject, Location
+from checker.parsers.kubernetes.host_paths import credential_path
 from checker.parsers.terraform.grants_aws import policy_document
 from checker.parsers.terraform.nodes import Node, find_line
 from checker.policy.catalogue import CatalogueEntry
@@ -261,7 +262,9 @@ def pod_facet(rtype: str, node: Node, kind: str, address: str,
     `PROJECTED_TOKEN<volume>|<audience>|<expiration_seconds>` per `volume { projected { sources
     { service_account_token {} } } }`), `attribute_lines` `spec` (the pod spec block),
     `service_account_name`, `automount_service_account_token` and
-    `volume.<name>.service_account_token`. None without a pod spec."""
+    `volume.<name>.service_account_token`; a `volume { host_path { path } }` of the node's
+    credentials (`checker.parsers.kubernetes.host_paths`) adds a `HOST_CREDENTIAL` sink and
+    `hostPath.<name>`, as in YAML. None without a pod spec."""
     spec: Node | None = node
     for name in POD_SPECS[rtype]:
         found = spec.blocks(name) if spec is not None else []
@@ -283,6 +286,11 @@ def pod_facet(rtype: str, node: Node, kind: str, address: str,
         sinks.append(TOKEN_MOUNT)
     for volume in spec.blocks("volume"):
         volume_name = _literal(volume.body.get("name")) or "(unnamed)"
+        for host in volume.blocks("host_path"):
+            path = _literal(host.body.get("path"))
+            if path and credential_path(path):
+                sinks.append(f"{HOST_CREDENTIAL}{volume_name}|{path}")
+                lines.setdefault(f"hostPath.{volume_name}", host.start)
         for projected in volume.blocks("projected"):
             for source in projected.blocks("sources"):
                 for token in source.blocks("service_account_token"):
