@@ -182,3 +182,27 @@ def test_a_new_constraint_template_is_not_judged(
         make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
     code, findings = _change(make_repo, capsys, "# none\n", TEMPLATE)
     assert (code, findings) == (0, [])
+
+
+def test_a_validation_added_to_a_policy_is_a_narrowing(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    # every validation must hold, so one more only denies more
+    head = VAP.replace('''    message: "cluster-admin may not be bound"
+''', '''    message: "cluster-admin may not be bound"
+  - expression: "object.roleRef.name != 'admin'"
+''')
+    code, findings = _change(make_repo, capsys, VAP, head)
+    assert code == 0
+    assert _found(findings) == {("NHI302", 16, "note", False)}
+    assert "tightened or unchanged in effect" in findings[0]["message"]
+
+
+def test_a_validation_removed_from_a_policy_fails_closed(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    two = VAP.replace('''    message: "cluster-admin may not be bound"
+''', '''    message: "cluster-admin may not be bound"
+  - expression: "object.roleRef.name != 'admin'"
+''')
+    code, findings = _change(make_repo, capsys, two, VAP)
+    assert code == 1
+    assert [(f["rule_id"], f["blocking"]) for f in findings] == [("NHI106", True)]

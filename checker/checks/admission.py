@@ -47,7 +47,9 @@ webhook's `clientConfig`) added, changed or removed cannot be judged: nhi-gate d
 interpret CEL, rego or Kyverno patterns, and `... || true` denies nothing. So it fails closed
 (DESIGN.md "What counts as a change"): NHI106, the fail-closed rule, naming the bodies, an
 error for an agent, bot or unknown actor, a note for a person (variant `human`); never a
-`narrowed` note. Reformatting and a changed `message` give the same digest: no change.
+`narrowed` note. Reformatting and a changed `message` give the same digest: no change; a
+validation added to a ValidatingAdmissionPolicy that keeps every other is a tightening
+(`_EACH_DENIES`), the `narrowed` note.
 """
 
 from __future__ import annotations
@@ -196,11 +198,26 @@ def _admitted(obj: IdentityObject) -> str:
     return _PODS if obj.type == f"{PREFIX}Namespace" else _REQUESTS
 
 
+#: Bodies whose items each deny on their own, so one added only tightens: a
+#: ValidatingAdmissionPolicy admits a request only when every `validations` expression is
+#: true (https://kubernetes.io/docs/reference/access-authn-authz/validating-admission-policy/).
+_EACH_DENIES = frozenset({f"{BODY}validations"})
+
+
 def bodies_changed(head: dict[str, str], base: dict[str, str]) -> list[str]:
     """The rule-body keys (`BODY<key>`, parsers/kubernetes/admission.py) whose digest differs
-    between `base` and `head` facts, or that one of them lacks, sorted."""
-    return sorted(k for k in set(head) | set(base)
-                  if k.startswith(BODY) and head.get(k) != base.get(k))
+    between `base` and `head` facts, or that one of them lacks, sorted; not a body of
+    `_EACH_DENIES` that kept every base item (items only added)."""
+    out = []
+    for key in sorted(set(head) | set(base)):
+        was, now = base.get(key), head.get(key)
+        if not key.startswith(BODY) or was == now:
+            continue
+        if key in _EACH_DENIES and was is not None and now is not None and set(
+                was.split(",")) <= set(now.split(",")):
+            continue
+        out.append(key)
+    return out
 
 
 def check(subject: Subject) -> Iterator[Hit]:

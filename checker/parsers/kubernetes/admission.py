@@ -42,7 +42,8 @@ does not judge it, `checks/admission.py` does), address `<Kind>/<namespace>/<nam
 A selector, condition or match block's value is its JSON text (compared, never interpreted).
 
 Each object's rule body, what decides which requests it denies, is a `body.<key>` fact whose
-value is a digest (`body_digest`: reformatting and message wording do not change it; nhi-gate
+value is a digest (`body_digest`; for `validations`, one per validation, comma-joined:
+reformatting and message wording do not change it; nhi-gate
 does not interpret CEL, rego or Kyverno patterns, `checker.checks.admission` fails closed on a
 change): a policy's `validations` (without their `message`/`messageExpression`), `variables`,
 `paramKind`, `mutations`; a binding's `paramRef`; a webhook's `clientConfig` (the server that
@@ -113,11 +114,16 @@ class _Facts:
         if child is not None:
             self.add(key, _json(child), line_of(child))
 
-    def body(self, key: str, parent: Node | None, name: str, drop: tuple[str, ...] = ()) -> None:
-        """A rule body (`BODY<key>`): its digest (`body_digest`), at the line of its key."""
+    def body(self, key: str, parent: Node | None, name: str, drop: tuple[str, ...] = (),
+             each: bool = False) -> None:
+        """A rule body (`BODY<key>`): its digest (`body_digest`), or with `each` the sorted,
+        comma-joined digests of its list's items, at the line of its key."""
         found = get_entry(parent, name)
         if found is not None:
-            self.add(BODY + key, body_digest(to_python(found[1]), drop), line_of(found[0]))
+            value = to_python(found[1])
+            digest = (",".join(sorted({body_digest(v, drop) for v in value}))
+                      if each and isinstance(value, list) else body_digest(value, drop))
+            self.add(BODY + key, digest, line_of(found[0]))
             self.ends[END + BODY + key] = found[1].end_mark.line + (
                 found[1].end_mark.column > 0)
 
@@ -178,8 +184,9 @@ def _facts(doc: MappingNode, kind: str, start: int, bindings: dict[str, _Facts])
         for name in _SELECTORS:
             facts.node(f"matchConstraints.{name}", get(spec, "matchConstraints"), name)
         facts.node("matchConditions", spec, "matchConditions")
-        for name in ("validations", "variables", "paramKind", "mutations"):
-            facts.body(name, spec, name, _MESSAGES)
+        facts.body("validations", spec, "validations", _MESSAGES, each=True)
+        for name in ("variables", "paramKind", "mutations"):
+            facts.body(name, spec, name)
         for key, value in bindings.get(_name(doc), _Facts()).values.items():
             facts.add(key, value, bindings[_name(doc)].lines[key])
     elif kind == _BINDING:
