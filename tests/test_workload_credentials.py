@@ -108,7 +108,16 @@ def messages(findings: list[dict[str, Any]], rule: str) -> list[str]:
 # 1. a token Secret (and its account's bindings) in files the change does not touch
 
 
-@pytest.mark.parametrize(("use", "line"), [(ENV, 18), (VOLUME, 19)])
+PROJECTED = """\
+        volumeMounts:
+        - {name: tok, mountPath: /etc/tok}
+      volumes:
+      - name: tok
+        projected: {sources: [{secret: {name: admin-token}}]}
+"""
+
+
+@pytest.mark.parametrize(("use", "line"), [(ENV, 18), (VOLUME, 19), (PROJECTED, 19)])
 def test_agent_using_an_unchanged_token_secret_runs_as_its_account(
         make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
         use: str, line: int) -> None:

@@ -2,8 +2,8 @@
 that account may do, read from git so `checker.checks.workloads` can judge the workload:
 
 - the `kubernetes.io/service-account-token` Secrets of the repository, when a changed manifest
-  references a Secret (`secretKeyRef`, `secretName`, `secretRef`): a pod that uses one holds
-  that account's token (`checker.checks.workload_switch.token_accounts`);
+  references a Secret (`secretKeyRef`, `secretName`, `secretRef`, a `projected` source): a
+  pod that uses one holds that account's token (`checker.checks.workload_switch.token_accounts`);
 - the files that hold a `RoleBinding`/`ClusterRoleBinding` and name one of the accounts the
   changed manifests (at head or base) run as (`serviceAccountName`) or the token Secrets name
   (`kubernetes.io/service-account.name`), so the account's access is read
@@ -27,7 +27,8 @@ from checker.model import SourceFile
 
 _SUFFIXES = (".yaml", ".yml", ".json")
 _TOKEN_TYPE = "kubernetes.io/service-account-token"
-_SECRET_USES = (b"secretKeyRef", b"secretName", b"secretRef")
+#: The words of a pod spec's Secret uses (`parsers/kubernetes/workloads.secret_refs`).
+_SECRET_USES = (b"secretKeyRef", b"secretName", b"secretRef", b"projected")
 _NAME = rb"""["']?\s*:\s*["']?([a-z0-9][a-z0-9.-]*)"""
 #: A pod spec's account (`serviceAccountName: web`, JSON `"serviceAccountName": "web"`).
 _ACCOUNT = lazy_compile(rb"\bserviceAccount(?:Name)?" + _NAME)
