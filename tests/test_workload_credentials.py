@@ -364,3 +364,22 @@ def test_agent_mounting_node_credentials_in_terraform_blocks(
     [drift] = messages(findings, "NHI302")
     assert ("kubernetes_deployment.web gains node credentials via hostPath /etc/kubernetes "
             "(volume `kube`)") in drift
+
+
+@pytest.mark.parametrize(("text", "address", "line"), [
+    (KINDS["InferenceService"][0] + "  transformer:\n    serviceAccountName: web\n"
+     "    containers: [{name: t, image: nginx}]\n", "InferenceService/app/web:transformer", 11),
+    (KINDS["unknown component"][0] + "  driver:\n    serviceAccountName: web\n",
+     "Pipeline/app/web:driver", 9),
+])
+def test_agent_switching_a_second_component_blocks(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        text: str, address: str, line: int) -> None:
+    lines = text.splitlines(keepends=True)
+    lines[line - 1] = lines[line - 1].replace("web", "ops")
+    code, findings = change(make_repo, capsys, {"k/rbac.yaml": ACCOUNTS, "k/wl.yaml": text},
+                            {"k/wl.yaml": "".join(lines)})
+    assert code == 1
+    [drift] = [f for f in findings if f["rule_id"] == "NHI302"]
+    assert (drift["address"], drift["start_line"], drift["blocking"]) == (address, line, True)
+    assert f"{address} now runs as ServiceAccount/app/ops" in drift["message"]

@@ -91,6 +91,7 @@ from checker.parsers.kubernetes.references import CLUSTER_SCOPED, lifetime, prin
 from checker.parsers.kubernetes.references import references as refs_of
 from checker.parsers.kubernetes.workloads import (
     WORKLOAD_POD_SPECS,
+    component_pod_specs,
     generic_pod_spec,
     token_sinks,
     workload_facet,
@@ -177,6 +178,7 @@ def parse(source: SourceFile, catalogue: Catalogue) -> ParseResult:
             obj = _identity(doc, kind, source.path, stream.lines, catalogue)
             if obj is not None:
                 objects.append(obj)
+                objects.extend(_components(doc, kind, obj, source.path, stream.lines, catalogue))
             holder = _name(get(doc, "metadata"))
             embedded = [(f"Composition/{holder}:{resource}", base, base_kind)
                         for resource, base, base_kind in composed_bases(doc, kind)]
@@ -211,13 +213,25 @@ def _expand(node: Node, inherited: str | None, depth: int) -> Iterator[tuple[Map
     yield node, kind
 
 
+def _components(doc: MappingNode, kind: str, obj: IdentityObject, path: str, lines: list[str],
+                catalogue: Catalogue) -> Iterator[IdentityObject]:
+    """A facet per further pod spec of workload `obj` (`workloads.component_pod_specs`),
+    addressed `<obj address>:<key under spec>`."""
+    if obj.derived_from != obj.address or "podSpec" not in obj.attribute_lines:
+        return
+    for spec in component_pod_specs(doc, obj.type, _entry(doc, kind, catalogue) is None):
+        found = _identity(doc, kind, path, lines, catalogue, f"{obj.address}:{spec[1]}", spec)
+        if found is not None:
+            yield found
+
+
 def _identity(
     doc: MappingNode, kind: str, path: str, lines: list[str], catalogue: Catalogue,
-    address: str | None = None,
+    address: str | None = None, pod_spec: tuple[str, ...] | None = None,
 ) -> IdentityObject | None:
     entry = _entry(doc, kind, catalogue)
-    pod_spec = generic_pod_spec(doc) if entry is None else None
-    if pod_spec is not None:  # a custom resource's pod template: judged as a workload
+    pod_spec = pod_spec or (generic_pod_spec(doc) if entry is None else None)
+    if entry is None and pod_spec is not None:  # a custom resource's pod template: a workload
         group = (scalar_text(get(doc, "apiVersion")) or "").rpartition("/")[0]
         entry = CatalogueEntry(FORMAT, f"{group}/{kind}", "role_binding", "kubernetes", "", ())
     if entry is None or (kind == "Secret" and _settings_only(doc)):

@@ -71,26 +71,47 @@ def _pod_spec_like(node: Node | None) -> bool:
         get(node, "serviceAccountName") is not None or get(node, "containers") is not None)
 
 
-def generic_pod_spec(doc: MappingNode) -> tuple[str, ...] | None:
-    """The keys to the pod spec of a custom resource nhi-gate has no entry for (an operator's
-    job, pipeline or serving kind), so an account switch there is not skipped: the first of
-    `spec.template.spec`, `spec` itself, `spec.<key>`, `spec.<key>.template.spec` that names a
-    `serviceAccountName` or lists `containers` (the fields of a core PodSpec:
+def generic_pod_specs(doc: MappingNode) -> list[tuple[str, ...]]:
+    """The keys to the pod specs of a custom resource nhi-gate has no entry for (an operator's
+    job, pipeline or serving kind), so an account switch there is not skipped: `spec.template
+    .spec` or `spec` itself, else each `spec.<key>` or `spec.<key>.template.spec` (one per key,
+    in order: a component), whichever names a `serviceAccountName` or lists `containers` (the
+    fields of a core PodSpec:
     https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#PodSpec).
-    None for a core or `*.k8s.io` API group and for an object with no such mapping."""
+    [] for a core or `*.k8s.io` API group and for an object with no such mapping."""
     group = (scalar_text(get(doc, "apiVersion")) or "").rpartition("/")[0]
     if "." not in group or group.endswith(".k8s.io"):
-        return None
+        return []
     spec = get(doc, "spec")
     if _pod_spec_like(get_path(spec, "template", "spec")):
-        return ("spec", "template", "spec")
+        return [("spec", "template", "spec")]
     if isinstance(spec, MappingNode) and get(spec, "serviceAccountName") is not None:
-        return ("spec",)
+        return [("spec",)]
+    out: list[tuple[str, ...]] = []
     for key, _, _ in items(spec):
-        for path in (("spec", key), ("spec", key, "template", "spec")):
-            if _pod_spec_like(get_path(doc, *path)):
-                return path
-    return None
+        found = [p for p in (("spec", key), ("spec", key, "template", "spec"))
+                 if _pod_spec_like(get_path(doc, *p))]
+        out.extend(found[:1])
+    return out
+
+
+def generic_pod_spec(doc: MappingNode) -> tuple[str, ...] | None:
+    """The first of `generic_pod_specs`, None when there is none."""
+    return next(iter(generic_pod_specs(doc)), None)
+
+
+#: The pod specs of a catalogued kind beyond its `WORKLOAD_POD_SPECS` one: a KServe
+#: InferenceService's transformer and explainer (the PredictorSpec page above).
+_COMPONENTS = {"serving.kserve.io/InferenceService": (("spec", "transformer"),
+                                                      ("spec", "explainer"))}
+
+
+def component_pod_specs(doc: MappingNode, type_: str, generic: bool) -> list[tuple[str, ...]]:
+    """The keys to the other pod specs (components) of workload `doc` of catalogue type
+    `type_` (`generic`: read by `generic_pod_specs`), each judged as a facet of its own."""
+    if generic:
+        return generic_pod_specs(doc)[1:]
+    return [p for p in _COMPONENTS.get(type_, ()) if get_path(doc, *p) is not None]
 
 
 def secret_refs(spec: Node | None) -> dict[str, int]:
