@@ -98,3 +98,64 @@ def test_an_unmerged_path_is_listed_as_ls_files_lists_it(repo: GitRepo, tmp_path
         got = (cg.list_files(preloaded, None), cg.read_index_entries(preloaded, ["iam/roles.tf"]))
     assert got == expected
     assert expected[0].count("iam/roles.tf") == 3 and expected[1] == {}
+
+
+#: (needles, suffixes) the callers ask `grep_files`: names, a fixed string seen in a symlink's
+#: target and in a binary file, an upper-case suffix, a needle in no file, a non-ASCII needle.
+GREPS = [
+    (["roles"], [".tf"]),
+    (["main.tf"], [".tf"]),
+    (["aws_iam_user", "added"], [".tf", ".TF"]),
+    (["upper-case"], [".TF"]),
+    (["kind:"], [".yaml", ".yml", ".bin"]),
+    (["nowhere"], [".tf"]),
+    (["unicode"], [".tf"]),
+    (["ünï"], [".tf"]),
+    (["#!/bin/sh"], [".sh"]),
+]
+
+
+def _greps(repo: Repo, head: str) -> list[object]:
+    return [cg.grep_files(repo, rev, needles, suffixes)
+            for rev in (None, head) for needles, suffixes in GREPS]  # fmt: skip
+
+
+def test_grep_from_a_preloaded_listing_answers_as_git_grep(repo: GitRepo) -> None:
+    repo.write({"data.bin": b"kind: x\x00binary\n", "k8s/other.yaml": "kind: Role\n"})
+    repo.stage({})
+    head = repo.sha()
+    with Repo(repo.path) as plain:
+        expected = _greps(plain, head)
+    with Repo(repo.path) as preloaded:
+        cg.preload_listing(preloaded, None)
+        cg.preload_listing(preloaded, "HEAD")
+        calls: list[tuple[str, ...]] = []
+        import checker.git.grep as grep_module
+
+        real = grep_module.run_git_glob
+
+        def counting(r: Repo, *args: str) -> bytes:
+            calls.append(args)
+            return real(r, *args)
+
+        grep_module.run_git_glob = counting  # type: ignore[assignment]
+        try:
+            got = _greps(preloaded, head)
+        finally:
+            grep_module.run_git_glob = real  # type: ignore[assignment]
+    assert got == expected
+    assert calls == []  # every answer came from the listing, no `git grep`
+    # Not vacuous: what the fixture holds was found, the binary file was not.
+    assert expected[0] == ["iam/roles.tf"]
+    assert expected[1] == []  # git grep never reads a symbolic link's target ("main.tf")
+    assert expected[4] == ["k8s/other.yaml"]  # k8s/sa.yaml is deleted in the index
+    assert expected[len(GREPS) + 4] == ["k8s/sa.yaml"]  # still at HEAD; data.bin never
+
+
+def test_grep_asks_git_when_the_tree_has_gitattributes(repo: GitRepo) -> None:
+    repo.stage({".gitattributes": "*.tf binary\n"})
+    with Repo(repo.path) as plain:
+        expected = cg.grep_files(plain, None, ["roles"], [".tf"])
+    with Repo(repo.path) as preloaded:
+        cg.preload_listing(preloaded, None)
+        assert cg.grep_files(preloaded, None, ["roles"], [".tf"]) == expected == []

@@ -9,6 +9,8 @@ package never runs one process per commit or per file when one call can answer f
   `diff.py`;
 - blob contents: ONE `git ls-tree` (modes, sizes) plus the repository's persistent
   `git cat-file --batch` session (one process per `Repo`, reused by every call): `objects.py`;
+- which files hold a string: ONE `git grep -l`, or none when a preloaded listing has only a
+  few candidate files, read through the `cat-file` session: `grep.py`;
 - line attribution ("which in-range commit introduced this head line", what `git blame
   base..head` answers), for the files the caller says nhi-gate reads: ONE walk of the whole
   range restricted to those files, merges included (`git log -p -U0 -M --reverse` for a
@@ -40,6 +42,7 @@ from __future__ import annotations
 
 from checker.change import FileDelta
 from checker.git.changeset import build_changeset, staged_changeset
+from checker.git.grep import grep_directories, grep_files
 from checker.git.log import read_commits
 from checker.git.notes import AI_NOTES_REF, MAX_NOTE_BYTES, diffs_to_head, read_ai_notes
 from checker.git.objects import (
@@ -48,8 +51,6 @@ from checker.git.objects import (
     MODE_SYMLINK,
     MODE_TREE,
     BlobEntry,
-    grep_directories,
-    grep_files,
     list_files,
     preload_listing,
     read_blobs,

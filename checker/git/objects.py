@@ -228,7 +228,7 @@ def _exact(repo: Repo, key: str | None, wanted: Collection[str]
     return found
 
 
-def _glob_escape(text: str) -> str:
+def glob_escape(text: str) -> str:
     return re.sub(r"([*?\[\]\\])", r"\\\1", text)
 
 
@@ -272,7 +272,7 @@ def read_directory_entries(
     found: dict[str, tuple[str, str, int | None]] = {}
     if key is None:
         specs = [
-            f":(glob){_glob_escape(d) + '/' if d else ''}*{suffix}"
+            f":(glob){glob_escape(d) + '/' if d else ''}*{suffix}"
             for d in sorted(wanted)
             for suffix in ends
         ]
@@ -325,40 +325,6 @@ def tree_files(repo: Repo, rev: str, directory: str, keep: Callable[[str], bool]
         if mode != MODE_TREE and keep(name):
             found[f"{directory}/{name}" if directory else name] = (mode, obj, None)
     return _fill(repo, found, max_bytes)
-
-
-def grep_directories(
-    repo: Repo, rev: str | None, needles: Sequence[str], suffixes: Sequence[str]
-) -> list[str]:
-    """The sorted directories (posix, `""` for the root) of the files at `rev` (None: the
-    index) whose name ends with one of `suffixes` and whose text holds one of the fixed strings
-    `needles`: one `git grep -l -F` over the whole tree. [] when there is none (git grep exits
-    1) or git cannot search."""
-    return sorted({p.rpartition("/")[0] for p in grep_files(repo, rev, needles, suffixes)})
-
-
-def grep_files(
-    repo: Repo, rev: str | None, needles: Sequence[str], suffixes: Sequence[str]
-) -> list[str]:
-    """The sorted paths of the files at `rev` (None: the index) whose name ends with one of
-    `suffixes` and whose text holds one of the fixed strings `needles` (`grep_directories`)."""
-    if not needles or not suffixes:
-        return []
-    args = ["grep", "-l", "-z", "-I", "-F", *(x for n in needles for x in ("-e", n))]
-    args += ["--cached"] if rev is None else [rev]
-    args += ["--", *(f":(glob)**/*{_glob_escape(s)}" for s in suffixes)]
-    try:
-        raw = run_git_glob(repo, *args)
-    except GitError:
-        return []
-    found: set[str] = set()
-    for record in raw.split(b"\x00"):
-        path = decode(record)
-        if rev is not None and path.startswith(f"{rev}:"):
-            path = path[len(rev) + 1 :]
-        if path:
-            found.add(path)
-    return sorted(found)
 
 
 def list_files(repo: Repo, rev: str | None) -> list[str]:

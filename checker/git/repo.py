@@ -252,6 +252,10 @@ class Repo:
         self.unmerged: list[str] = []
         #: A preloaded listing's paths by parent directory, built when first asked for.
         self.listing_dirs: dict[str | None, dict[str, list[str]]] = {}
+        #: A preloaded listing's regular files by the name endings asked (`git.grep`), None
+        #: when the tree has a `.gitattributes` file; built when first asked for.
+        self.listing_suffixes: dict[tuple[str | None, tuple[str, ...]],
+                                    list[tuple[str, str]] | None] = {}
 
     def close(self) -> None:
         """Stop the repository's `cat-file` processes."""
