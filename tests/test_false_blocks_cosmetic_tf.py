@@ -188,3 +188,30 @@ def test_lifecycle_replace_triggered_by_stays_a_change(
     code, findings = _change(make_repo, capsys, head)
     assert code == 1
     assert ("NHI101", "iam.tf", 3, True) in found_at(findings)
+
+
+def test_policy_document_with_an_unmerged_source_document_blocks(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    """The same statements plus a `source_policy_documents` nhi-gate does not merge: the
+    policy's document is not proven base's, so the move is judged (fail closed)."""
+    source = ('data "aws_iam_policy_document" "app" {\n  source_policy_documents = [jsonencode('
+              '{ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "*", '
+              'Resource = "*" }] })]\n')
+    head = _iam(policy=DOCUMENT_POLICY.replace('data "aws_iam_policy_document" "app" {\n',
+                                               source))
+    code, findings = _change(make_repo, capsys, head)
+    assert code == 1
+    assert {("NHI101", "iam.tf", 9, True), ("NHI101", "iam.tf", 14, True)} <= found_at(findings)
+
+
+def test_policy_document_with_an_unknown_dynamic_statement_blocks(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    """A `dynamic "statement"` over a value not known before apply may add any statement."""
+    dynamic = ('data "aws_iam_policy_document" "app" {\n  dynamic "statement" {\n'
+               '    for_each = var.extra\n    content {\n      actions   = statement.value\n'
+               '      resources = ["*"]\n    }\n  }\n')
+    head = _iam(policy=DOCUMENT_POLICY.replace('data "aws_iam_policy_document" "app" {\n',
+                                               dynamic)) + 'variable "extra" {}\n'
+    code, findings = _change(make_repo, capsys, head)
+    assert code == 1
+    assert ("NHI101", "iam.tf", 9, True) in found_at(findings)
