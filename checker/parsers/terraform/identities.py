@@ -141,10 +141,7 @@ def resource_identity(
     sets = fileset_reads(block, module, doc.path.rpartition("/")[0], unknown.facts)
     docs = ctx.documents  # `policy = data.aws_iam_policy_document.x.json` digests as its JSON
     return with_switch(IdentityObject(
-        kind=entry.kind,
-        platform=entry.platform,
-        type=key,
-        address=address,
+        kind=entry.kind, platform=entry.platform, type=key, address=address,
         location=Location(doc.path, node.start, node.end),
         metadata=metadata,
         attribute_lines=attribute_lines(node),
