@@ -244,6 +244,10 @@ class IdentityObject:
     #: empty map or set: read as written (a caller may turn it on), but Terraform creates no
     #: instance of it, so turning a live one off is a removal (`checks/drift.py`: a note).
     dormant: bool = False
+    #: An AWS role's `max_session_duration`, seconds as a string (AWS's default `"3600"` when
+    #: unset) or the expression when not computed; None elsewhere. Not in its digests: compared
+    #: by `checks/drift.py` (shorter narrows, longer widens; parsers/terraform/lifetime.py).
+    session: str | None = None
 
 
 @dataclass(frozen=True)
@@ -347,13 +351,10 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Waiver:
-    """Why an approved finding does not block, for SARIF `result.suppressions[]`.
-
-    `kind` is SARIF's suppression kind: `inSource` for an inline comment, `external` for a
-    baseline file or a review. `justification` is the human-written reason (or where the
-    external decision lives); `location` names the file and line of the comment, or the
-    baseline file.
-    """
+    """Why an approved finding does not block, for SARIF `result.suppressions[]`: `kind`
+    `inSource` (an inline comment) or `external` (a baseline file, a review); `justification`
+    the human-written reason (or where the external decision lives); `location` the file and
+    line of the comment, or the baseline file."""
 
     kind: Literal["inSource", "external"]
     justification: str
@@ -362,11 +363,8 @@ class Waiver:
 
 @dataclass(frozen=True)
 class WaivedFinding(Finding):
-    """A `Finding` that a suppression or baseline approved, carrying its `Waiver`.
-
-    A subclass, so code that only knows `Finding` keeps working (`dataclasses.replace` keeps the
-    class, and the gate uses it).
-    """
+    """A `Finding` that a suppression or baseline approved, carrying its `Waiver`: a subclass,
+    so code that only knows `Finding` keeps working (`dataclasses.replace` keeps the class)."""
 
     waiver: Waiver | None = None
 

@@ -1,7 +1,8 @@
 """NHI101: an identity an agent or bot created or changed; it blocks until a human approves
 (approval is applied after the checks, by `checker.approval`). A changed identity none of whose
 own lines the change added (a job's OIDC token whose job now holds more secrets) says what
-changed (`checks.what_changed`)."""
+changed (`checks.what_changed`); one whose own lines it added names those lines and the
+attributes on them."""
 
 from __future__ import annotations
 
@@ -45,12 +46,31 @@ def check(subject: Subject) -> Iterator[Hit]:
     if subject.base is not None and not touch.lines and not touch.via and (
             what := what_changed(obj, subject.base)):
         how = f": {what}"  # none of its own lines changed: say what did
+    elif subject.base is not None and not how:
+        how = _lines_changed(subject)  # the lines it wrote, and the attributes on them
     yield Hit(
         "NHI101",
         f"{obj.address} ({obj.platform} {obj.kind}) was {verb} by {_who(subject)} "
         f"without a human's approval{how}"
         + profile_runners(obj, subject.base, subject.ctx.head_objects),
     )
+
+
+def _lines_changed(subject: Subject) -> str:
+    """`; it changed line 17 (use.steps[2].env.X, to.example/publish@v1)`: the lines the
+    change wrote in the identity, each with the attributes on it (`attribute_lines`), at most
+    four; "" when it wrote none (a changed input: `Touch.via` says which; else
+    `what_changed` says what its meaning gained)."""
+    obj, lines = subject.obj, subject.touch.lines
+    if not lines:
+        return ""
+    named: dict[int, list[str]] = {n: [] for n in sorted(lines)}
+    for name, line in sorted(obj.attribute_lines.items(), key=lambda item: item[1]):
+        if line in named and not name.startswith("on."):  # a trigger is the workflow's
+            named[line].append(name)
+    shown = [f"{n} ({', '.join(names)})" if names else str(n) for n, names in named.items()]
+    more = f" and {len(shown) - 4} more" if len(shown) > 4 else ""
+    return f"; it changed line{'s' if len(shown) > 1 else ''} {', '.join(shown[:4])}{more}"
 
 
 def _created(subject: Subject) -> tuple[str, str]:

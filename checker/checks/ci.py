@@ -52,7 +52,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from checker.checks import gha_environment, gha_guards, gha_permissions
+from checker.checks import gha_environment, gha_guards, gha_permissions, gha_secret_reach
 from checker.checks.api import Hit, Subject
 from checker.checks.ci_head_calls import check_all
 from checker.lazy_patterns import lazy_compile
@@ -128,10 +128,12 @@ def check(subject: Subject) -> Iterator[Hit]:
 def narrows(subject: Subject) -> Iterator[Hit]:
     """NHI302 `narrowed` for a GITHUB_TOKEN change that widens no scope
     (`checker.checks.gha_permissions`), or for a job that left its environment
-    (`checker.checks.gha_environment.left`)."""
+    (`checker.checks.gha_environment.left`), or for a secret moved from the job's `env:` to
+    the steps that use it (`checker.checks.gha_secret_reach`)."""
     yield from gha_permissions.narrows(subject)
     yield from gha_environment.left(subject)
     yield from gha_guards.narrows(subject)
+    yield from gha_secret_reach.narrows(subject)
     yield from _repinned(subject)
 
 

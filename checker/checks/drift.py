@@ -29,7 +29,9 @@ per aspect, each naming what was added:
 - `renewal`: a certificate or key whose replacement serves more usages ("was renewed with
   broader scope") or only lives longer ("lives longer: expires ... (was ...)")
   (validity hours or end date), or that no longer declares a lifetime at all; for any
-  identity, an `expires` metadata value moved later or removed (`expires`).
+  identity, an `expires` metadata value moved later or removed (`expires`); an AWS role whose
+  `max_session_duration` grew or is no longer computed (`max_session_duration`; a shorter one
+  is a narrowing, below).
 
 Admission control that guards identity creation (policies, bindings, webhooks, Kyverno and
 Gatekeeper) weakened is NHI302 too, judged by `checker.checks.admission`.
@@ -60,7 +62,7 @@ from checker.checks import admission, aws_workloads, deny_sources, metadata, mov
 from checker.checks.account_access import policy_holders
 from checker.checks.api import Context, Hit, Subject
 from checker.checks.grant_cover import dropped_denies, gained_grants, lifted_conditions
-from checker.checks.renewal import expiry_later, renewal
+from checker.checks.renewal import expiry_later, renewal, sessions
 from checker.checks.trust_drift import trust_covered, trust_gain
 from checker.checks.unresolved import removed_inputs
 from checker.lazy_patterns import lazy_compile
@@ -147,8 +149,9 @@ def narrows(subject: Subject) -> Iterator[Hit]:
         return
     if not obj.frame_digest or obj.frame_digest != base.frame_digest:
         return
-    if _uncomputed(obj, base) or _apart_from_grants(obj, False) != _apart_from_grants(
-            base, False):
+    longer, shorter = sessions(obj, base)  # a role's `max_session_duration`
+    if longer is not None or _uncomputed(obj, base) or _apart_from_grants(
+            replace(obj, session=base.session), False) != _apart_from_grants(base, False):
         return  # only what is proven narrower is a narrowing
     if not set(obj.principals) <= set(base.principals) or not set(obj.bound) <= set(base.bound):
         return
@@ -177,15 +180,19 @@ def narrows(subject: Subject) -> Iterator[Hit]:
         parts.append(f"trust narrowed (no longer trusts {_shown(untrusted)})")
     if unbound:
         parts.append(f"no longer binds {_shown(unbound)}")
+    if shorter is not None:
+        parts.append(shorter)
     if not parts:
         return
     line = next((g.line for g in obj.privileges if g.line is not None), None) if (
         removed or denied) else next((t.line for t in obj.trust if t.line is not None), None)
     if line is None and unbound:
         line = obj.attribute_lines.get("members") or obj.attribute_lines.get("subjects")
+    what = "privileges" if removed or denied else "trust" if untrusted or unbound else (
+        "max_session_duration")
+    line = line if line is not None else obj.attribute_lines.get(what)
     yield Hit("NHI302", f"{obj.address}{moves.was(obj, base)} {'; '.join(parts)}; a narrowing "
-              "needs no approval",
-              "trust" if not (removed or denied) else "privileges", line, variant="narrowed")
+              "needs no approval", what, line, variant="narrowed")
 
 
 #: The attributes `parsers/terraform/toggles.py` reads as switching an identity off (a custom
@@ -233,7 +240,7 @@ def _apart_from_grants(obj: IdentityObject, principals: bool = True) -> tuple[ob
         obj.kind, obj.type, sorted((k.lower(), v) for k, v in obj.metadata.items()
                                    if not k.startswith("rbac.authorization.k8s.io/aggregate-to-")),
         obj.lifetime, sorted(obj.references), obj.namespace, sorted(obj.secret_sinks),
-        obj.usages, obj.principals if principals else (), obj.boundary,
+        obj.usages, obj.principals if principals else (), obj.boundary, obj.session,
     )
 
 

@@ -37,7 +37,13 @@ from checker.checks.api import (
     Subject,
 )
 from checker.checks.environments import infer_environment
-from checker.checks.moves import moved_twin, renamed, rescoped_twin, with_new_names
+from checker.checks.moves import (
+    moved_documents,
+    moved_twin,
+    renamed,
+    rescoped_twin,
+    with_new_names,
+)
 from checker.fingerprint import fingerprint
 from checker.lazy_patterns import lazy_compile
 from checker.model import Finding, IdentityObject, Location, ParseProblem
@@ -168,6 +174,7 @@ def evaluate(
     touched: dict[tuple[str, str], Touch] = {}
     narrowed: set[tuple[str, str]] = set()  # (path, address) of identities only narrowed
     inherited: list[tuple[int, int, IdentityObject]] = []  # findings of facets base had too
+    pending: list[tuple[IdentityObject, IdentityObject | None, Touch | None]] = []
     for raw in head:
         obj = replace(raw, environment=raw.environment or infer_environment(raw, ctx.config))
         judged.append(obj)
@@ -177,8 +184,11 @@ def evaluate(
             obj, module_index, _module_of(obj.location.path), at_head) or rescoped_twin(
             obj, base, at_head.get(None, ()))
         twin = with_new_names(twin, obj, moves) if twin is not None else None
-        touch = judged_touch(obj, files.get(obj.location.path), attribution, twin, inputs_files)
-        if touch is None:
+        pending.append((obj, twin, judged_touch(obj, files.get(obj.location.path), attribution,
+                                                twin, inputs_files)))
+    moved = moved_documents(pending)  # statements moved into a policy document: no change
+    for obj, twin, touch in pending:
+        if touch is None or (obj.location.path, obj.address) in moved:
             continue
         subject = Subject(obj, touch, ctx, twin)
         narrowing = [hit for module in narrowers for hit in module.narrows(subject)]

@@ -18,7 +18,14 @@ A block that names a renamed address (`role = aws_iam_role.app_v2.id`) names the
 as before: the parser records each such rename (`attribute_lines["moved.name=<old> <new>"]`)
 and `with_new_names` reads the base identity under the new names, so the rename alone is no
 change. `renamed` lists the renames Terraform makes in a change (for the engine and
-`checks/deny_sources.py`: a moved role is still there)."""
+`checks/deny_sources.py`: a moved role is still there).
+
+A `data "aws_iam_policy_document"` grants nothing itself: its statements reach a principal only
+through the blocks that read it (`policy = data.aws_iam_policy_document.X.json`). A new one
+whose every reader is an identity base had, meaning what it meant at base (its resolved policy
+the same: the statements moved out of a `jsonencode(...)` into the data source), is that move
+(`moved_documents`): no finding. A new reader, or a reader whose meaning changed, is judged,
+and the document with it."""
 
 from __future__ import annotations
 
@@ -28,12 +35,16 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 
 from checker.model import Grant, IdentityObject, Trust, Unresolved
+from checker.provenance.attribution import Touch
 
 #: `parsers/terraform/moved.py`'s `MOVED_FROM` and `MOVED_NAME`: checks do not import parsers.
 _MOVED_FROM = "moved.from="
 _MOVED_NAME = "moved.name="
 #: The Kubernetes binding kinds, each with the other (`rescoped_twin`).
 _OTHER_BINDING = {"RoleBinding": "ClusterRoleBinding", "ClusterRoleBinding": "RoleBinding"}
+#: The policy documents other blocks read (`moved_documents`). Provider docs:
+#: https://registry.terraform.io/providers/hashicorp/aws/latest/docs/data-sources/iam_policy_document
+_DOCUMENT = "data.aws_iam_policy_document"
 
 
 def moved_from(obj: IdentityObject) -> str | None:
@@ -87,6 +98,8 @@ def was(obj: IdentityObject, base: IdentityObject | None) -> str:
     if base is None or base.address == obj.address:
         return ""
     return f" (was {base.address} at base)"
+
+
 def _names(obj: IdentityObject) -> list[tuple[str, str]]:
     """The (old, new) addresses `obj`'s block names under a `moved` block's new name."""
     pairs = (k[len(_MOVED_NAME):].split(" ", 1) for k in obj.attribute_lines
@@ -154,3 +167,20 @@ def renamed(head: Sequence[IdentityObject], base: Sequence[IdentityObject]
         if old is not None and (module, old) in at_base - at_head and where(o) not in at_base:
             out[(module, old)] = o.address
     return out
+
+
+def moved_documents(judged: Sequence[tuple[IdentityObject, IdentityObject | None, Touch | None]]
+                    ) -> set[tuple[str, str]]:  # fmt: skip
+    """(path, address) of each new policy document (no base twin) of `judged` ((head identity,
+    its base twin, how the change touched it) each) whose readers (the identities whose
+    `inputs` name it, in its file) exist at base and were not touched (their meaning is
+    base's): the statements only moved into it. A document no identity reads is judged."""
+    readers: dict[tuple[str, str], list[bool]] = {}
+    for obj, twin, touch in judged:
+        for name, where in obj.inputs:
+            if name.startswith(f"{_DOCUMENT}."):
+                readers.setdefault((where.path, name), []).append(
+                    twin is not None and touch is None)
+    return {(obj.location.path, obj.address) for obj, twin, _ in judged
+            if twin is None and obj.type == _DOCUMENT
+            and all(readers.get((obj.location.path, obj.address), [False]))}

@@ -1,6 +1,7 @@
 """Lifetime drift for `checks/drift.py`: an identity that lives longer than at base (its
-`expires` metadata moved later or removed) and a renewable credential (certificate, key, token,
-secret) renewed with broader usages or a longer lifetime."""
+`expires` metadata moved later or removed), a renewable credential (certificate, key, token,
+secret) renewed with broader usages or a longer lifetime, and an AWS role whose sessions may
+last longer (`IdentityObject.session`, `max_session_duration`) or only shorter (`sessions`)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,9 @@ def renewal(subject: Subject, base: IdentityObject) -> Iterator[Hit]:
     obj = subject.obj
     if (later := expiry_later(subject, base)) is not None:
         yield Hit("NHI302", f"{obj.address} lives longer: {later}", "expires", at="expires")
+    if (longer := sessions(obj, base)[0]) is not None:
+        yield Hit("NHI302", f"{obj.address} {longer}", "max_session_duration",
+                  at="max_session_duration")
     if obj.kind not in _RENEWABLE:
         return
     parts: list[str] = []
@@ -73,3 +77,35 @@ def renewal(subject: Subject, base: IdentityObject) -> Iterator[Hit]:
     else:  # only its lifetime: it lives longer
         what = "lives longer: " + "; ".join(p.removeprefix("lives ") for p in parts)
     yield Hit("NHI302", f"{obj.address} {what}", "renewal", line)
+
+
+def _seconds(value: str | None) -> int | None:
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def _hours(seconds: int) -> str:
+    return f"{seconds / 3600:g}h"
+
+
+def _was(base: IdentityObject) -> str:
+    """Base's `max_session_duration` in words (AWS's default when the block set none)."""
+    written = "max_session_duration" in base.attribute_lines
+    return f"was {'' if written else 'the default '}{base.session}"
+
+
+def sessions(obj: IdentityObject, base: IdentityObject) -> tuple[str | None, str | None]:
+    """(widened, narrowed): how `obj`'s sessions may last longer than `base`'s, in words (a
+    longer `max_session_duration`, or one not computed that base had otherwise), else None;
+    how they only got shorter, else None. Credentials of a longer session stay valid longer
+    after they leave the place they were issued to. Source:
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_update-role-settings.html#id_roles_update-session-duration"""
+    if obj.session == base.session or obj.session is None or base.session is None:
+        return None, None
+    new, old = _seconds(obj.session), _seconds(base.session)
+    if new is None:
+        return (f"max_session_duration {obj.session} is not known before apply, so its "
+                f"sessions may last up to 12h ({_was(base)})"), None
+    what = f"(max_session_duration {new}, {_was(base)})"
+    if old is None or new > old:
+        return f"sessions may last {_hours(new)} {what}", None
+    return None, f"sessions last at most {_hours(new)} {what}" if new < old else None

@@ -331,8 +331,8 @@ def _approval(subject: Subject) -> Iterator[Hit]:
     line = line if gains else next((at for _, at in stolen.values()), line)
     own = ([account_of(obj)] if len(gains) > node else []) + (["the node"] if node else [])
     gains += [f"uses the API token in Secret `{s}` ({a})" for s, (a, _) in stolen.items()]
-    if not gains and not changed and (_uses_default(obj) or not written):
-        return
+    if not gains and not changed and (_uses_default(obj) or not written or base is not None):
+        return  # the same account as at base (`serviceAccount`, its deprecated alias, too)
     who = touch.agent or touch.actor_kind
     where = f" in commit {touch.commit[:12]}" if touch.commit else ""
     if gains:

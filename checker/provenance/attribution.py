@@ -91,14 +91,23 @@ def _semantics(obj: IdentityObject) -> tuple[object, ...]:
         tuple(sorted((k.lower(), v) for k, v in obj.metadata.items())),
         tuple(sorted(repr(replace(g, line=None)) for g in obj.privileges)),
         obj.lifetime,
-        tuple(sorted(obj.references)),
+        tuple(sorted(_references(obj))),
         obj.namespace,
         tuple(sorted(obj.secret_sinks)),
         tuple(sorted(u[:3] for u in obj.unresolved)),
         _unplaced(obj),  # a deleted trust condition adds no line
         obj.boundary,  # nor does a deleted permissions_boundary
         tuple(sorted(obj.bound)),  # nor a deleted binding member or aggregation label
+        obj.session,  # a role's `max_session_duration`: in no digest
     )
+
+
+def _references(obj: IdentityObject) -> list[str]:
+    """`obj.references` but the policy documents its grants were read from (`inputs`): what
+    those say is in its digest and grants, so naming one instead of writing its statements
+    inline changes nothing."""
+    read = {name for name, _ in obj.inputs if name.startswith("data.aws_iam_policy_document.")}
+    return [r for r in obj.references if r not in read]
 
 
 def cosmetic(obj: IdentityObject, base: IdentityObject | None) -> bool:

@@ -41,7 +41,7 @@ def role_frame_digest(doc: MappingNode, kind: str) -> str:
     value = _plain(doc) if grant is not None else None
     if value is None:
         return ""
-    frame = {k: v for k, v in value.items() if k != grant}
+    frame = {k: v for k, v in _subjects(value, kind).items() if k != grant}
     meta = frame.get("metadata")
     if kind == "ClusterRole" and isinstance(meta, dict) and isinstance(meta.get("labels"), dict):
         labels = {k: v for k, v in meta["labels"].items()
@@ -67,6 +67,34 @@ def frame_hash(doc: MappingNode, paths: tuple[tuple[str, ...], ...]) -> str:
     for path in paths:
         value = _without(value, path)
     return _hash(value)
+
+
+def workload_digest(doc: MappingNode, spec_path: tuple[str, ...]) -> str:
+    """`object_digest` of a workload whose pod spec is at `spec_path`, with the deprecated
+    `serviceAccount` read as the `serviceAccountName` it is an alias of (the one it names
+    when `serviceAccountName` is absent; dropped when both name the same account), so
+    writing either changes nothing. "" past the YAML budgets. Source:
+    https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#security
+    ("serviceAccount: DeprecatedServiceAccount is a deprecated alias for
+    ServiceAccountName")."""
+    value = _plain(doc)
+    if value is None:
+        return ""
+    return _hash(_aliased(value, spec_path))
+
+
+def _aliased(value: Any, path: tuple[str, ...]) -> Any:
+    """`value` with the pod spec at `path` read as `workload_digest` says (copies along it)."""
+    if not isinstance(value, dict):
+        return value
+    if path:
+        return {**value, path[0]: _aliased(value[path[0]], path[1:])} if path[0] in value \
+            else value
+    alias = value.get("serviceAccount")
+    if alias is None or value.get("serviceAccountName", alias) != alias:
+        return value
+    return {**{k: v for k, v in value.items() if k != "serviceAccount"},
+            "serviceAccountName": alias}
 
 
 def node_hash(node: Node) -> str:
@@ -141,8 +169,13 @@ def object_digest(doc: MappingNode, kind: str) -> str:
 #: it stays part of what the object means.
 _DESCRIPTIVE_PREFIXES = frozenset({"app.kubernetes.io"})
 #: Helm's standard label naming the chart and its version (`helm.sh/chart: app-1.2.0`), which
-#: every chart bump rewrites; source: https://helm.sh/docs/chart_best_practices/labels/#standard-labels
-_DESCRIPTIVE_KEYS = frozenset({"helm.sh/chart"})
+#: every chart bump rewrites; source: https://helm.sh/docs/chart_best_practices/labels/#standard-labels.
+#: And annotations a controller reads only to order or keep the object, never to grant or
+#: bind anything: Argo CD's sync order (https://argo-cd.readthedocs.io/en/stable/user-guide/sync-waves/)
+#: and Helm's keep-on-uninstall
+#: (https://helm.sh/docs/howto/charts_tips_and_tricks/#tell-helm-not-to-uninstall-a-resource).
+_DESCRIPTIVE_KEYS = frozenset({"helm.sh/chart", "argocd.argoproj.io/sync-wave",
+                               "helm.sh/resource-policy"})
 #: The labels a chart release rewrites with a version number (`helm.sh/chart: app-1.2.0`,
 #: `app.kubernetes.io/version: "2.20.0"`): descriptive on a ClusterRole too. An
 #: `aggregationRule` selects roles by a label's value, and one that selects a chart version
@@ -195,9 +228,28 @@ def _descriptive(key: str) -> bool:
     return not slash or prefix in _DESCRIPTIVE_PREFIXES or key in _DESCRIPTIVE_KEYS
 
 
+#: The `apiGroup` the API server gives a binding subject of each kind that names none. Source:
+#: https://kubernetes.io/docs/reference/kubernetes-api/authorization-resources/role-binding-v1/
+#: ("Defaults to \"\" for ServiceAccount subjects. Defaults to \"rbac.authorization.k8s.io\"
+#: for User and Group subjects.")
+_SUBJECT_GROUPS = {"ServiceAccount": "", "User": "rbac.authorization.k8s.io",
+                   "Group": "rbac.authorization.k8s.io"}
+
+
+def _subjects(value: dict[str, Any], kind: str) -> dict[str, Any]:
+    """A binding's value with each subject's default `apiGroup` (`_SUBJECT_GROUPS`) left out,
+    so writing the default changes nothing; any other object as is."""
+    subjects = value.get("subjects")
+    if kind not in BINDING_KINDS or not isinstance(subjects, list):
+        return value
+    out = [{k: v for k, v in s.items() if k != "apiGroup"} if isinstance(s, dict) and (
+        s.get("apiGroup") == _SUBJECT_GROUPS.get(str(s.get("kind")))) else s for s in subjects]
+    return {**value, "subjects": out}
+
+
 def _canonical(value: dict[str, Any], kind: str) -> dict[str, Any]:
     """The object's value as `object_digest` hashes it."""
-    canonical: dict[str, Any] = dict(value)
+    canonical: dict[str, Any] = _subjects(value, kind)
     if kind in REFERENCE_KINDS:
         canonical = _without_timing(canonical)
     rules = value.get("rules")

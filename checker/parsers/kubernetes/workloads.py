@@ -19,6 +19,7 @@ from __future__ import annotations
 from yaml.nodes import MappingNode, Node
 
 from checker.model import PROJECTED_TOKEN, TOKEN_MOUNT, IdentityObject, Location
+from checker.parsers.kubernetes.digest import workload_digest
 from checker.parsers.kubernetes.host_paths import host_credentials
 from checker.policy.catalogue import CatalogueEntry
 from checker.safeyaml import get, get_entry, get_path, items, line_of, scalar_text, sequence
@@ -197,7 +198,8 @@ def workload_facet(doc: MappingNode, kind: str, entry: CatalogueEntry, address: 
     entry follows those (`host_paths.host_credentials`). `pod_spec` is the keys to the pod
     spec when the catalogue has no entry for the kind (`generic_pod_spec`).
     `derived_from` is the workload's own address: the workload is not an identity definition,
-    so the generic approval rule skips it and `checker.checks.workloads` judges it.
+    so the generic approval rule skips it and `checker.checks.workloads` judges it. `digest`:
+    the whole object's (`digest.workload_digest`), so a restyle is no change.
     None when the object has no pod spec (a kustomize patch such as `spec: {replicas: 3}`
     says nothing about the account).
     """
@@ -241,4 +243,5 @@ def workload_facet(doc: MappingNode, kind: str, entry: CatalogueEntry, address: 
                       *(sink for sink, _, _ in hosts)),
         principals=principals,
         derived_from=address,
+        digest=workload_digest(doc, path),
     )

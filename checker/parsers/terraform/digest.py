@@ -12,7 +12,7 @@ from typing import Any
 from checker.model import ModuleSources
 from checker.parsers.terraform.grants_aws import policy_document
 from checker.parsers.terraform.nodes import Block, without_markers
-from checker.parsers.terraform.resolver import Resolver
+from checker.parsers.terraform.resolver import DataSource, Resolver
 
 #: Block types whose privileges (and, for `aws_iam_role`, trust) all come from these attributes
 #: and nothing else: the rest of the block (`IdentityObject.frame_digest`) says who gets them,
@@ -58,24 +58,60 @@ GRANT_ATTRIBUTES: Mapping[str, tuple[str, ...]] = {
 METADATA_ATTRIBUTES = ("tags", "tags_all", "labels", "description")
 
 
-def block_digest(block: Block, module: ModuleSources | None, without: tuple[str, ...] = ()
-                 ) -> str:  # fmt: skip
+#: Terraform meta-arguments that only order or guard what Terraform does with a block, never
+#: what it grants: `depends_on` (the order of operations) and these `lifecycle` arguments
+#: (refuse to destroy, create the replacement first, ignore later drift of an attribute). Left
+#: out of every digest; anything else in `lifecycle` (`replace_triggered_by`, conditions) stays.
+#: Source: https://developer.hashicorp.com/terraform/language/meta-arguments/lifecycle,
+#: https://developer.hashicorp.com/terraform/language/meta-arguments/depends_on
+_ORDERING = frozenset({"depends_on"})
+_LIFECYCLE_GUARDS = frozenset({"prevent_destroy", "create_before_destroy", "ignore_changes"})
+
+#: Attributes an identity carries as a value of its own (`IdentityObject.session`), compared by
+#: `checks/drift.py` (shorter is a narrowing, longer a widening), so no digest holds them. Source:
+#: https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/iam_role#max_session_duration-1
+SESSION_ATTRIBUTES: Mapping[str, str] = {"aws_iam_role": "max_session_duration"}
+
+
+def block_digest(block: Block, module: ModuleSources | None, without: tuple[str, ...] = (),
+                 documents: Mapping[str, DataSource] | None = None) -> str:
     """`IdentityObject.digest` of a `resource`/`data` block: sha256 (32 hex) over its section,
     labels and body as canonical JSON, position markers dropped, whole `local.*`/`var.*`
-    values that resolve in `module` substituted (with a resolver of its own, so the identity's
-    recorded `inputs` stay the ones its grants read). `without`: top-level attributes left out
-    (`frame_digest`). An attribute holding an IAM JSON document (`POLICY_ATTRIBUTES`, at any
-    depth) counts as its `canonical_policy`, so `jsonencode` vs heredoc vs `file()`, key order,
-    statement order and `"x"` vs `["x"]` change nothing."""
-    body: Any = without_markers(
-        {k: v for k, v in block.node.body.items() if k not in without})
-    resolver = Resolver(module) if module is not None else None
+    values that resolve in `module` and the file's `data.aws_iam_policy_document` documents
+    (`documents`, `expansion.document_sources`) substituted (with a resolver of its own, so
+    the identity's recorded `inputs` stay the ones its grants read). `without`: top-level
+    attributes left out (`frame_digest`); `depends_on`, the `lifecycle` guards
+    (`_LIFECYCLE_GUARDS`) and `SESSION_ATTRIBUTES` are always left out. An attribute holding
+    an IAM JSON document (`POLICY_ATTRIBUTES`, at any depth) counts as its
+    `canonical_policy`, so `jsonencode` vs heredoc vs `file()` vs an equivalent policy
+    document data source, key order, statement order, `Sid` and `"x"` vs `["x"]` change
+    nothing."""
+    session = SESSION_ATTRIBUTES.get(block.labels[0]) if (
+        block.section == "resource" and block.labels) else None
+    body: Any = _without_guards(without_markers(
+        {k: v for k, v in block.node.body.items()
+         if k not in without and k not in _ORDERING and k != session}))
+    resolver = Resolver(module, documents) if module is not None or documents else None
     if resolver is not None:
         body = resolver.resolve_deep(body)
     body = _documents_canonical(body, resolver, 0)
     payload = json.dumps([block.section, list(block.labels), body], sort_keys=True, default=str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
 
+
+def _without_guards(body: dict[str, Any]) -> dict[str, Any]:
+    """`body` with the `_LIFECYCLE_GUARDS` of its `lifecycle` block(s) left out, and the
+    block left out when nothing else is in it."""
+    if "lifecycle" not in body:
+        return body
+    blocks = body["lifecycle"] if isinstance(body["lifecycle"], list) else [body["lifecycle"]]
+    kept = [{k: v for k, v in b.items() if k not in _LIFECYCLE_GUARDS} if isinstance(b, dict)
+            else b for b in blocks]
+    kept = [b for b in kept if b != {}]
+    out = {k: v for k, v in body.items() if k != "lifecycle"}
+    if kept:
+        out["lifecycle"] = kept
+    return out
 
 
 #: Attributes that hold an IAM JSON policy document (as `jsonencode(...)`, a heredoc, a
@@ -99,8 +135,13 @@ def canonical_policy(doc: Mapping[str, Any]) -> dict[str, Any]:
     list (one object -> one-element list) sorted by each statement's canonical JSON; in each
     statement `Action`/`NotAction`/`Resource`/`NotResource` and every `Principal`/
     `NotPrincipal` and `Condition` value a sorted list without repeats (a single string is the
-    one-element list). `Version`, `Sid` and every condition value are kept. Source (these
-    elements are sets): https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements.html"""
+    one-element list), and no `Sid`: it only names the statement, IAM never reads it to decide
+    access. `Version` and every condition value are kept. Sources (these elements are sets):
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements.html, and
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_sid.html.
+    The `sid` of a `data "aws_iam_policy_document"` statement block is no JSON document here
+    and stays in its digest: the provider merges `source_policy_documents` and
+    `override_policy_documents` statements by it."""
     out = dict(doc)
     statements = out.get("Statement")
     if isinstance(statements, dict):
@@ -114,6 +155,8 @@ def canonical_policy(doc: Mapping[str, Any]) -> dict[str, Any]:
 def _canonical_statement(statement: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in statement.items():
+        if key == "Sid":
+            continue
         if key in _SET_KEYS:
             out[key] = _string_set(value)
         elif key in ("Principal", "NotPrincipal", "Condition") and isinstance(value, dict):

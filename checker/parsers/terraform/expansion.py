@@ -31,7 +31,7 @@ from typing import Any
 
 from checker.model import Location
 from checker.parsers.terraform.expressions import Unresolved
-from checker.parsers.terraform.nodes import Block, Node, as_list, int_or
+from checker.parsers.terraform.nodes import META, Block, Node, as_list, int_or, without_markers
 from checker.parsers.terraform.resolver import DataSource, Resolver, resolving
 
 #: At most this many instances of one block (or one `dynamic` block) are read.
@@ -151,10 +151,21 @@ _STATEMENT_KEYS = (("sid", "Sid"), ("actions", "Action"), ("not_actions", "NotAc
                    ("resources", "Resource"), ("not_resources", "NotResource"))
 
 
+#: The arguments `_document` reads into the JSON; every other one (`source_policy_documents`,
+#: `override_policy_documents`, the deprecated `*_json`, `dynamic` statements) is kept as
+#: written under `UNMERGED`, so a block's digest that reads the document
+#: (`digest.block_digest`) is never that of its plain statements alone. Provider docs: the
+#: data source page above.
+_READ_ARGUMENTS = frozenset({"statement", "version", "policy_id", *META})
+UNMERGED = "nhi_gate_unmerged"
+
+
 def _document(node: Node, resolver: Resolver) -> tuple[Any, Location]:
     """The `json` (IAM policy JSON) of a `data "aws_iam_policy_document"` block, read with
-    `resolver`, and the block's location. `source_policy_documents` and
-    `override_policy_documents` are not merged in."""
+    `resolver`, and the block's location: its `version` (default `2012-10-17`), `policy_id`
+    and statements. `source_policy_documents` and `override_policy_documents` (and the
+    deprecated `*_json`) are not merged in: they, and `dynamic` statements, sit under
+    `UNMERGED` as written."""
     read = resolving(node, resolver)
     statements: list[dict[str, Any]] = []
     for st in nested_blocks(read, "statement"):
@@ -178,5 +189,12 @@ def _document(node: Node, resolver: Resolver) -> tuple[Any, Location]:
                 out.setdefault("Condition", {}).setdefault(test, {})[variable] = block.get(
                     "values")
         statements.append(out)
-    text = json.dumps({"Version": "2012-10-17", "Statement": statements})
+    doc: dict[str, Any] = {"Version": read.get("version") or "2012-10-17",
+                           "Statement": statements}
+    if node.body.get("policy_id") is not None:
+        doc["Id"] = read.get("policy_id")
+    unmerged = without_markers({k: v for k, v in node.body.items() if k not in _READ_ARGUMENTS})
+    if unmerged:
+        doc[UNMERGED] = unmerged
+    text = json.dumps(doc, default=str)
     return {"json": text, "minified_json": text}, Location(node.doc.path, node.start, node.end)

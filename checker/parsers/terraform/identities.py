@@ -23,7 +23,7 @@ from checker.parsers.terraform.files import fileset_reads, inline_files
 from checker.parsers.terraform.grants import bound_members, frame_attributes, grant_extractor
 from checker.parsers.terraform.grants_aws import permissions_boundary
 from checker.parsers.terraform.grants_azure import not_identity_parts
-from checker.parsers.terraform.lifetime import declared_lifetime
+from checker.parsers.terraform.lifetime import declared_lifetime, session_duration
 from checker.parsers.terraform.manifest import MANIFEST_TYPES, manifest_identity
 from checker.parsers.terraform.nodes import (
     META,
@@ -139,11 +139,9 @@ def resource_identity(
     unknown = unresolved_values(node, resolver, module, Known(ctx.resource_types, ctx.data_types,
                                                                ctx.modules))
     sets = fileset_reads(block, module, doc.path.rpartition("/")[0], unknown.facts)
+    docs = ctx.documents  # `policy = data.aws_iam_policy_document.x.json` digests as its JSON
     return with_switch(IdentityObject(
-        kind=entry.kind,
-        platform=entry.platform,
-        type=key,
-        address=address,
+        kind=entry.kind, platform=entry.platform, type=key, address=address,
         location=Location(doc.path, node.start, node.end),
         metadata=metadata,
         attribute_lines=attribute_lines(node),
@@ -155,11 +153,12 @@ def resource_identity(
         boundary=permissions_boundary(rtype, resolving(node, resolver)),
         usages=key_usages(rtype, node),
         principals=literal_principals(node),
+        session=session_duration(rtype, resolving(node, resolver)),  # first: its values are inputs
         inputs=(*file_inputs, *resolver.inputs(), *sets[0]),
-        digest=block_digest(block, module, not_identity_parts(key, node.body)) + sets[2],
-        frame_digest=block_digest(block, module, f) if (f := frame_attributes(key)) else "",
+        digest=block_digest(block, module, not_identity_parts(key, node.body), docs) + sets[2],
+        frame_digest=block_digest(block, module, f, docs) if (f := frame_attributes(key)) else "",
         bound=bound_members(key, resolving(node, resolver)),
-        untagged_digest=block_digest(block, module, METADATA_ATTRIBUTES),
+        untagged_digest=block_digest(block, module, METADATA_ATTRIBUTES, docs),
         metadata_from=metadata_from, dormant=dormant(node, resolver),
         unresolved=sets[1],
     ), rtype, node, resolver)

@@ -15,6 +15,7 @@ from typing import Literal
 from checker.lazy_patterns import lazy_compile
 from checker.model import Lifetime
 from checker.parsers import common
+from checker.parsers.terraform.digest import SESSION_ATTRIBUTES
 from checker.parsers.terraform.nodes import Node
 
 #: `timeadd(<timestamp>, "<duration>")` as python-hcl2 writes the call: the first argument as
@@ -111,3 +112,26 @@ def declared_lifetime(rtype: str, node: Node) -> Lifetime | None:
             return Lifetime(hours=float(m.group(1)) if m else None, attribute=attr)
         return Lifetime(hours=_duration_hours(value), attribute=attr)
     return None
+
+
+#: AWS's maximum session duration of a role that sets none, in seconds (`MaxSessionDuration`:
+#: https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html).
+DEFAULT_SESSION = "3600"
+
+
+def session_duration(rtype: str, node: Node) -> str | None:
+    """`IdentityObject.session` of a block: for an `aws_iam_role`, its `max_session_duration`
+    in seconds (read through module values when `node` resolves them; `DEFAULT_SESSION` when
+    absent), or the expression as written when it is not a whole number; None for other
+    types (`digest.SESSION_ATTRIBUTES`)."""
+    if rtype not in SESSION_ATTRIBUTES:
+        return None
+    value = node.get(SESSION_ATTRIBUTES[rtype])
+    if value is None:
+        return DEFAULT_SESSION
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, (int, float)) and float(value).is_integer():
+        return str(int(value))
+    text = str(value).strip()
+    return text if not text.isdigit() else str(int(text))
