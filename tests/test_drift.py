@@ -20,7 +20,7 @@ from test_rule_fixtures import expectations
 
 from checker.change import ChangedFile, ChangeSet
 from checker.checks.api import Context
-from checker.checks.drift import gained_grants
+from checker.checks.drift import _base_allowed, gained_grants
 from checker.checks.engine import evaluate
 from checker.cli import main
 from checker.model import Grant, IdentityObject, Location, SourceFile
@@ -99,6 +99,18 @@ def test_drift_messages_name_what_was_added() -> None:
 def _obj(*grants: Grant) -> IdentityObject:
     return IdentityObject("policy", "aws", "aws_iam_policy", "aws_iam_policy.p",
                           Location("a.tf", 1, 9), privileges=grants)
+
+
+def test_base_allowed_names_an_action_not_computed_as_such() -> None:
+    ctx = Context(mode="check", config=Config(), catalogue=load_catalogue(),
+                  admin_table=load_admin_table(), changeset=ChangeSet("b", "h"), provenance={})
+    uncomputed = Grant("${statement.value.actions}", "${statement.value.resources}")
+    assert _base_allowed(_obj(uncomputed), ctx) == (
+        " (what base allowed was not computed: its actions `${statement.value.actions}`)")
+    assert _base_allowed(_obj(Grant("s3:GetObject", "*"), uncomputed), ctx) == (
+        " (base allowed: s3:GetObject on *; and actions not computed: "
+        "`${statement.value.actions}`)")
+    assert _base_allowed(_obj(), ctx) == " (base allowed nothing)"
 
 
 def test_action_coverage_uses_the_iam_database() -> None:
