@@ -401,8 +401,8 @@ def test_instance_profile_role_switch_names_the_instances_that_run_as_it(
                           {"profile.tf": PROFILE % "admin"}, AGENT)
     assert got == 1
     assert message(findings, "NHI101").endswith(
-        "without a human's approval; its role is now aws_iam_role.admin (was aws_iam_role.app)"
-        ": aws_instance.web (iam.tf:18) runs as it")
+        "without a human's approval; it changed line 3 (role); its role is now "
+        "aws_iam_role.admin (was aws_iam_role.app): aws_instance.web (iam.tf:18) runs as it")
 
 
 SERVICE_ACCOUNTS = """\
