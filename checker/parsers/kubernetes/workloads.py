@@ -101,6 +101,14 @@ def generic_pod_spec(doc: MappingNode) -> tuple[str, ...] | None:
     return next(iter(generic_pod_specs(doc)), None)
 
 
+#: Custom resources whose operator runs the pods as a service account it creates for the
+#: object, named as the object, when the pod spec names none: CloudNativePG's `Pooler`
+#: (`pkg/specs/pgbouncer.ServiceAccount`, "used when the operator manages the ServiceAccount (no
+#: custom serviceAccountName specified)": https://pkg.go.dev/github.com/cloudnative-pg/
+#: cloudnative-pg/pkg/specs/pgbouncer). Such a workload does not run as `default`.
+OPERATOR_ACCOUNTS = frozenset({"postgresql.cnpg.io/Pooler"})
+
+
 #: The pod specs of a catalogued kind beyond its `WORKLOAD_POD_SPECS` one: a KServe
 #: InferenceService's transformer and explainer (the PredictorSpec page above).
 _COMPONENTS = {"serving.kserve.io/InferenceService": (("spec", "transformer"),
@@ -196,7 +204,9 @@ def workload_facet(doc: MappingNode, kind: str, entry: CatalogueEntry, address: 
     `PROJECTED_TOKEN` entry follows the mount in `secret_sinks` (`projected_tokens`), and
     `hostPath.<volume>` per `hostPath` volume of node credentials, whose `HOST_CREDENTIAL`
     entry follows those (`host_paths.host_credentials`). `pod_spec` is the keys to the pod
-    spec when the catalogue has no entry for the kind (`generic_pod_spec`).
+    spec when the catalogue has no entry for the kind (`generic_pod_spec`). A kind in
+    `OPERATOR_ACCOUNTS` with no account named runs as the one its operator makes, named as
+    the object.
     `derived_from` is the workload's own address: the workload is not an identity definition,
     so the generic approval rule skips it and `checker.checks.workloads` judges it. `digest`:
     the whole object's (`digest.workload_digest`), so a restyle is no change.
@@ -219,7 +229,9 @@ def workload_facet(doc: MappingNode, kind: str, entry: CatalogueEntry, address: 
     mount = get_entry(spec, "automountServiceAccountToken")
     if mount is not None:
         attribute_lines["automountServiceAccountToken"] = line_of(mount[0])
-    name = account or "default"
+    own = (scalar_text(get(get(doc, "metadata"), "name")) or ""
+           if entry.type in OPERATOR_ACCOUNTS else "")
+    name = account or own or "default"
     attribute_lines.update(secret_refs(spec))
     tokens = projected_tokens(spec)
     for sink, line in tokens:
