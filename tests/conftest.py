@@ -375,6 +375,21 @@ def check_findings(repo: GitRepo, base: str, capsys: pytest.CaptureFixture[str]
     return code, json.loads(capsys.readouterr().out)["findings"]
 
 
+def check_sarif_related(repo: GitRepo, base: str, capsys: pytest.CaptureFixture[str]
+                        ) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
+    """`nhi-gate check --format sarif` of `base..HEAD` in `repo`: (exit code, each result as
+    its `rule_id` and its `related` locations as a (path, start line) list)."""
+    from checker.cli import main
+
+    code = main(["check", "--repo", str(repo.path), "--base", base, "--head", repo.sha(),
+                 "--format", "sarif"])
+    results = json.loads(capsys.readouterr().out)["runs"][0]["results"]
+    return code, [{"rule_id": r["ruleId"], "related": [
+        (x["physicalLocation"]["artifactLocation"]["uri"],
+         x["physicalLocation"]["region"]["startLine"]) for x in r.get("relatedLocations", [])]}
+        for r in results]
+
+
 def found_at(findings: list[dict[str, Any]]) -> set[tuple[str, str, int, bool]]:
     """(rule id, path, start line, blocking) of each finding."""
     return {(f["rule_id"], f["path"], f["start_line"], f["blocking"]) for f in findings}

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
-from conftest import HUMAN, GitRepo, Identity, check_findings
+from conftest import HUMAN, GitRepo, Identity, check_findings, check_sarif_related
 
 from checker.cli import main
 
@@ -99,13 +99,7 @@ def _change(make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str
     repo.commit(dict(head), author=author, message="ci: greet")
     if not sarif:
         return check_findings(repo, first, capsys)
-    code = main(["check", "--repo", str(repo.path), "--base", first, "--head", repo.sha(),
-                 "--format", "sarif"])
-    results = json.loads(capsys.readouterr().out)["runs"][0]["results"]
-    return code, [{"rule_id": r["ruleId"], "related": [
-        (x["physicalLocation"]["artifactLocation"]["uri"],
-         x["physicalLocation"]["region"]["startLine"]) for x in r.get("relatedLocations", [])]}
-        for r in results]
+    return check_sarif_related(repo, first, capsys)
 
 
 def _nhi325(findings: list[dict[str, Any]]) -> list[tuple[str, int, bool, str]]:

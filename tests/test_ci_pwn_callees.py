@@ -9,14 +9,11 @@ blocked. Real git repos."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
-from conftest import HUMAN, GitRepo, Identity, check_findings
-
-from checker.cli import main
+from conftest import HUMAN, GitRepo, Identity, check_findings, check_sarif_related
 
 CLAUDE: Identity = ("Claude", "noreply@anthropic.com")
 WF = ".github/workflows/prt.yml"
@@ -99,13 +96,7 @@ def _change(make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str
     repo.commit(dict(head), author=author, message="ci: install deps in setup")
     if not sarif:
         return check_findings(repo, first, capsys)
-    code = main(["check", "--repo", str(repo.path), "--base", first, "--head", repo.sha(),
-                 "--format", "sarif"])
-    results = json.loads(capsys.readouterr().out)["runs"][0]["results"]
-    return code, [{"rule_id": r["ruleId"], "related": [
-        (x["physicalLocation"]["artifactLocation"]["uri"],
-         x["physicalLocation"]["region"]["startLine"]) for x in r.get("relatedLocations", [])]}
-        for r in results]
+    return check_sarif_related(repo, first, capsys)
 
 
 def _nhi315(findings: list[dict[str, Any]]) -> list[tuple[str, int, bool, str]]:

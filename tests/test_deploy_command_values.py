@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from conftest import HUMAN, GitRepo, Identity
+from test_helm_passed_values import RBAC  # the chart's admin binding template
 
 from checker.cli import main
 from checker.commands.deploy_commands import command_values, may_deploy
@@ -27,22 +28,6 @@ needs_helm = pytest.mark.skipif(
 )
 
 CLAUDE: Identity = ("Claude", "noreply@anthropic.com")
-RBAC = """\
-{{- if .Values.rbac.clusterAdmin }}
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata:
-  name: {{ .Release.Name }}-admin
-subjects:
-- kind: ServiceAccount
-  name: {{ .Release.Name }}
-  namespace: {{ .Release.Namespace }}
-roleRef:
-  apiGroup: rbac.authorization.k8s.io
-  kind: ClusterRole
-  name: cluster-admin
-{{- end }}
-"""
 CHART = {"charts/app/Chart.yaml": "apiVersion: v2\nname: app\nversion: 1.0.0\n",
          "charts/app/values.yaml": "rbac:\n  clusterAdmin: false\n",
          "charts/app/templates/rbac.yaml": RBAC}

@@ -287,33 +287,23 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
                 problems.extend(context_problems(head_side, base_side, templates))
         if at_base is not None and not at_base.failure:
             bases.append(at_base)
+    def take(at_head: Rendered | None, at_base: Rendered | None, anchors: Sequence[str]) -> None:
+        """One render's pair: its failure reported at `anchors`, else its objects kept."""
+        if at_head is not None and at_head.failure:
+            problems.extend(problem(at_head, anchor) for anchor in anchors)
+        elif at_head is not None:
+            heads.append(settled(at_head, at_base))
+        if at_base is not None and not at_base.failure:
+            bases.append(at_base)
+
     for job in extra:  # a values file inside a chart that no configured render reads
-        at_head = next(done)
-        at_base = next(done) if base_side else None
-        if at_head is not None and at_head.failure:
-            problems.append(problem(at_head, job.values))
-        elif at_head is not None:
-            heads.append(settled(at_head, at_base))
-        if at_base is not None and not at_base.failure:
-            bases.append(at_base)
+        take(next(done), next(done) if base_side else None, (job.values,))
     for set_job in sets:  # a chart a changed command line sets values of
-        at_head = next(done)
-        at_base = next(done) if base_side else None
-        if at_head is not None and at_head.failure:
-            problems.append(problem(at_head, set_job.owner))
-        elif at_head is not None:
-            heads.append(settled(at_head, at_base))
-        if at_base is not None and not at_base.failure:
-            bases.append(at_base)
+        take(next(done), next(done) if base_side else None, (set_job.owner,))
     for gjob in gitops:  # a chart an Argo CD or Flux object renders with inputs elsewhere
         at_head = next(done) if gjob.head is not None else None
-        at_base = next(done) if gjob.base is not None and base_side else None
-        if at_head is not None and at_head.failure:
-            problems.extend(problem(at_head, anchor) for anchor in gjob.anchors)
-        elif at_head is not None:
-            heads.append(settled(at_head, at_base))
-        if at_base is not None and not at_base.failure:
-            bases.append(at_base)
+        take(at_head, next(done) if gjob.base is not None and base_side else None,
+             gjob.anchors)
     return RenderedChange(tuple(heads), tuple(bases), tuple(problems), tuple(quiet))
 
 
