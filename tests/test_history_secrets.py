@@ -165,3 +165,34 @@ def test_side_branch_merged_into_the_range_is_searched_and_main_merged_in_is_not
     assert [(f["path"], f["start_line"], f["commit"], f["actor_kind"], f["blocking"])
             for f in _nhi401(findings)] == [("deploy/.env", 1, added, "agent", True),
                                             ("deploy/.env", 2, added, "agent", True)]
+
+
+STATE = ('{"version": 4, "terraform_version": "1.6.0", "serial": 1, "lineage": "x",\n'
+         ' "outputs": {},\n "resources": [{"mode": "managed", "type": "random_password",\n'
+         '   "name": "p", "instances": [{"attributes": {"result": "'
+         + "Zq8mVn2" + 'kLp9wX"}}]}]}\n')
+
+
+@pytest.mark.parametrize("path", ["terraform.tfstate", "infra/prod.tfstate.backup"])
+def test_terraform_state_added_then_deleted_in_the_range_blocks(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str], path: str,
+) -> None:
+    repo, base, (added, _) = _range(make_repo, {path: STATE}, {path: None})
+    code, findings = check_findings(repo, base, capsys)
+    assert code == 1
+    assert found_at(findings) == {("NHI408", path, 1, True)}
+    only = findings[0]
+    assert (only["commit"], only["actor_kind"], only["attribute"]) == (added, "agent", "history")
+    assert f"{path} as commit {added[:12]} wrote it is Terraform state" in only["message"]
+    assert "Zq8mVn2" not in repr(findings)
+
+
+def test_terraform_state_still_at_head_is_said_once(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+) -> None:
+    repo, base, _ = _range(make_repo, {"terraform.tfstate": STATE},
+                           {"terraform.tfstate": STATE.replace('"serial": 1', '"serial": 2')})
+    code, findings = check_findings(repo, base, capsys)
+    assert code == 1
+    assert [f["rule_id"] for f in findings] == ["NHI408"]
+    assert findings[0]["attribute"] == "state"

@@ -123,13 +123,27 @@ def check(subject: Subject) -> Iterator[Hit]:
 
 
 def check_change(facts: ChangeFacts, findings: Sequence[Finding]) -> Iterator[ChangeHit]:
-    """NHI401 on each secret a commit of the range added that head no longer shows
+    """NHI401 on each secret a commit of the range added that head no longer shows, NHI408 on
+    each Terraform state file it wrote that head no longer has
     (`facts.history_secrets`): on the file and line of the version that commit wrote, blamed on
     the commit. A secret an NHI401 finding at head already reports (the same redacted value)
     is not said twice."""
     at_head = {redacted_value(f.address) for f in findings
                if f.rule_id == "NHI401" and f.address}
+    state_at_head = {f.location.path for f in findings if f.rule_id == "NHI408"}
     for commit, obj in facts.history_secrets:
+        if obj.type == "terraform_state":
+            path = obj.location.path
+            if path not in state_at_head:
+                yield ChangeHit(
+                    "NHI408",
+                    f"{path} as commit {commit[:12]} wrote it is Terraform state, in the "
+                    "range's history although head no longer has it: merging the commits "
+                    "publishes every secret it held. Rotate them, then rewrite the branch's "
+                    "history or squash it when merging",
+                    obj.location, "history", facts.provenance.get(commit), commit, obj.address,
+                    (commit,))
+            continue
         value = redacted_value(obj.address)
         if value in at_head:
             continue

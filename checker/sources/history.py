@@ -5,6 +5,8 @@
 head's files get (`checker.secrets.scan`, the format read from the path and content as for a
 changed file), and keeps the hardcoded secrets that commit added: those the version before it
 (the path's previous blob) did not hold. Each secret once, on the first commit that added it.
+A Terraform state version (`terraform_state`: secret material as a whole) is kept as it is,
+once per path, on the first commit that wrote it.
 A version nhi-gate cannot search (over the size or CPU-time budget) is an NHI903 problem: a
 secret in history is never passed unread.
 """
@@ -38,8 +40,9 @@ class Version:
 
 @dataclass(frozen=True)
 class HistorySecrets:
-    """What `history_secrets` found: (commit, `hardcoded_secret` facet at the version's line)
-    pairs, oldest commit first, and the versions that could not be searched (NHI903)."""
+    """What `history_secrets` found: (commit, `hardcoded_secret` or `terraform_state` facet
+    at the version's line) pairs, oldest commit first, and the versions that could not be
+    searched (NHI903)."""
 
     found: tuple[tuple[str, IdentityObject], ...] = ()
     problems: tuple[ParseProblem, ...] = ()
@@ -63,12 +66,16 @@ def _hits(source: SourceFile, fmt: str, catalogue: Catalogue, config: Config) ->
 
 
 def _secrets(result: ParseResult) -> list[IdentityObject]:
-    """The hardcoded secrets of a scan, less providers' documented example keys."""
-    return [o for o in result.objects if o.type == "hardcoded_secret"
-            and "placeholder:documented-example" not in o.secret_sinks]
+    """The hardcoded secrets of a scan, less providers' documented example keys, and a state
+    file's `terraform_state` facet."""
+    return [o for o in result.objects if (o.type == "hardcoded_secret"
+            and "placeholder:documented-example" not in o.secret_sinks)
+            or o.type == "terraform_state"]
 
 
 def _value(obj: IdentityObject) -> str:
+    if obj.type == "terraform_state":
+        return obj.address  # `path#terraform_state`: the file is the secret
     return obj.address.rsplit(":", 1)[-1]  # the redacted value (`facets.hardcoded_object`)
 
 
@@ -101,10 +108,10 @@ def history_secrets(versions: Sequence[Version], blob: Callable[[str], bytes],
             problems.append(_unread(version, "over the CPU-time budget"))
             continue
         added = _secrets(result)
-        if added and version.before is not None:
+        if any(o.type == "hardcoded_secret" for o in added) and version.before is not None:
             before = SourceFile(source.path, blob(version.before), version.commit)
             had = {_value(o) for o in _secrets(_hits(before, fmt, catalogue, config))}
-            added = [o for o in added if _value(o) not in had]
+            added = [o for o in added if o.type == "terraform_state" or _value(o) not in had]
         for obj in added:
             if _value(obj) not in seen:
                 seen.add(_value(obj))
