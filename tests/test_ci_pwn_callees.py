@@ -168,3 +168,66 @@ def test_a_callee_that_runs_no_strangers_code_with_credentials_passes(
         make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
     code, findings = _change(make_repo, capsys, base, head)
     assert (code, _nhi315(findings)) == (0, [])
+
+
+COMPOSITE_PARAM = """\
+name: build
+inputs:
+  ref:
+    required: true
+  label:
+    required: false
+runs:
+  using: composite
+  steps:
+    - uses: actions/checkout@v4
+      with:
+        ref: ${{ inputs.ref }}
+        persist-credentials: false
+    - run: make test
+      shell: bash
+"""
+PARAM_ACTION = ".github/actions/build/action.yml"
+PARAM_CALLER = """\
+name: prt
+on: {trigger}
+permissions:
+  contents: read
+jobs:
+  a:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: ./.github/actions/build
+        with:
+          ref: {ref}
+          label: ${{{{ github.event.pull_request.head.ref }}}}
+"""
+
+
+def _param_caller(ref: str, trigger: str = "pull_request_target") -> str:
+    return PARAM_CALLER.format(trigger=trigger, ref=ref)
+
+
+@pytest.mark.parametrize(("author", "blocking"), [(CLAUDE, True), (HUMAN, False)])
+def test_a_head_ref_handed_to_a_local_action_that_checks_out_its_input_is_a_pwn_request(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        author: Identity, blocking: bool) -> None:
+    """The attack pass's limit of session 11: the head ref reaches the checkout through the
+    composite action's `with:` input, not an expression of its own."""
+    base = {WF: _param_caller("${{ github.sha }}", "pull_request"),
+            PARAM_ACTION: COMPOSITE_PARAM}
+    head = {WF: _param_caller("${{ github.event.pull_request.head.sha }}")}
+    code, findings = _change(make_repo, capsys, base, head, author=author)
+    assert code == (1 if blocking else 0)
+    assert _nhi315(findings) == [(WF, 9, blocking, "agent" if blocking else "human")]
+    message = next(f["message"] for f in findings if f["rule_id"] == "NHI315")
+    assert "`with.ref`" in message and PARAM_ACTION in message
+
+
+def test_a_head_value_in_an_input_the_action_does_not_check_out_is_no_pwn_request(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    base = {WF: _param_caller("${{ github.sha }}", "pull_request"),
+            PARAM_ACTION: COMPOSITE_PARAM}
+    head = {WF: _param_caller("${{ github.event.pull_request.base.sha }}")}
+    _, findings = _change(make_repo, capsys, base, head)
+    assert _nhi315(findings) == []  # `label` carries the head ref, but only `ref` is checked out

@@ -56,6 +56,8 @@ def check_all(judged: Sequence[IdentityObject], touched: Mapping[tuple[str, str]
     for call in (o for o in judged if o.type == CALL):
         target = _sink(call, "call:")
         for callee in callees.get(target, []):
+            if _params(callee) and not _params(callee) & _handed(call):
+                continue  # it checks out an input this call does not hand the head in
             new_call = ctx.mode == "scan" or (call.location.path, target) not in base_calls
             key = (call.location.path, call.address)
             if new_call and key in touched:
@@ -67,6 +69,24 @@ def check_all(judged: Sequence[IdentityObject], touched: Mapping[tuple[str, str]
                 continue
             reported.add(key)
             yield callee, _on_callee(callee, call, touched[key])
+
+
+def _params(callee: IdentityObject) -> set[str]:
+    """The inputs a composite action checks out and runs (`param:<name>`); empty when it
+    fetches the head by itself."""
+    return {s.removeprefix("param:") for s in callee.secret_sinks if s.startswith("param:")}
+
+
+def _handed(call: IdentityObject) -> set[str]:
+    """The inputs a call hands the pull request's head in (`with:<name>`)."""
+    return {s.removeprefix("with:") for s in call.secret_sinks if s.startswith("with:")}
+
+
+def _through(callee: IdentityObject, call: IdentityObject) -> str:
+    """` with the pull request's head in `with.<name>``, when the callee checks out its input."""
+    names = sorted(_params(callee) & _handed(call))
+    return (" with the pull request's head in " + ", ".join(f"`with.{n}`" for n in names)
+            if names else "")
 
 
 def _facts(callee: IdentityObject) -> tuple[str, str, bool]:
@@ -97,10 +117,10 @@ def _on_call(call: IdentityObject, callee: IdentityObject, touch: Touch) -> Hit:
     line = callee.attribute_lines.get("anchor", callee.location.start_line)
     return Hit(
         RULE,
-        f"{where} runs {path}, whose {fetches} fetches the pull request's code and {runs} "
-        f"runs code from it, in a workflow that {_trigger(call)}: the pull request's author "
-        "runs code with the base repository's GITHUB_TOKEN, the secrets the job references "
-        "and its Actions cache, whatever its `permissions:` say",
+        f"{where} runs {path}{_through(callee, call)}, whose {fetches} fetches the pull "
+        f"request's code and {runs} runs code from it, in a workflow that {_trigger(call)}: "
+        "the pull request's author runs code with the base repository's GITHUB_TOKEN, the "
+        "secrets the job references and its Actions cache, whatever its `permissions:` say",
         f"uses:{path}", call.location.start_line, variant=_variant(unread, touch),
         related=((f"pull request code run in {path}", Location(path, line, line)),))
 
@@ -111,8 +131,9 @@ def _on_callee(callee: IdentityObject, call: IdentityObject, touch: Touch) -> Hi
     return Hit(
         RULE,
         f"{fetches} fetches the pull request's code and {runs} runs code from it, "
-        f"and {caller} (line {n}) runs it in a workflow that {_trigger(call)}: the pull "
-        "request's author runs code with the base repository's GITHUB_TOKEN, the secrets the "
-        "calling job references and its Actions cache, whatever its `permissions:` say",
+        f"and {caller} (line {n}) runs it{_through(callee, call)} in a workflow that "
+        f"{_trigger(call)}: the pull request's author runs code with the base repository's "
+        "GITHUB_TOKEN, the secrets the calling job references and its Actions cache, "
+        "whatever its `permissions:` say",
         "pr-head-code", callee.attribute_lines.get("anchor"), variant=_variant(unread, touch),
         related=((f"called from {caller}", Location(caller, n, n)),))

@@ -20,7 +20,9 @@ What is read:
   (`<path>#jobs.<id>.pr-head-code`), lines from the checkout to the running line,
   `attribute_lines` `anchor` and `checkout`, `secret_sinks` `callee:<target>`,
   `checkout:<step> <how>`, `runs:<step> <what>` and `persisted`/`unread-action` as for
-  `pr_head_code`.
+  `pr_head_code`. A composite action that checks out what one of its inputs names
+  (`ref: ${{ inputs.ref }}`) and runs it is such a callee for a caller that hands it the head
+  in that input: `param:<name>` for each such input (the join then needs `with:<name>`).
 
 Sources: GitHub, composite actions run their steps in the calling job
 (https://docs.github.com/en/actions/sharing-automations/creating-actions/creating-a-composite-action);
@@ -42,7 +44,14 @@ from checker.model import IdentityObject, Location
 from checker.parsers.github_keys import trigger_lines
 from checker.safeyaml import get, items, line_of, scalar, sequence
 from checker.secrets.ci_calls import local_target
-from checker.secrets.ci_untrusted import TRIGGERS, UNREAD, head_code, head_names, trusted_job
+from checker.secrets.ci_untrusted import (
+    TRIGGERS,
+    UNREAD,
+    head_code,
+    head_names,
+    names_head,
+    trusted_job,
+)
 from checker.secrets.facets import facet
 
 CALL = "pr_code_call"
@@ -60,10 +69,12 @@ def calls(path: str, root: MappingNode, jobs: Sequence[tuple[str, Node, Node]]
         return []
     trigger = lines[f"on.{event}"]
     jobs_by_id = {job_id: job for job_id, _, job in jobs}
+    outer = head_names(get(root, "env"), frozenset())
     out: list[IdentityObject] = []
     for job_id, _, job in jobs:
         if trusted_job(job, jobs_by_id):
             continue
+        names = head_names(get(job, "env"), outer)
         sites = [(f"jobs.{job_id}", job)] + [
             (f"jobs.{job_id}.steps[{i}]", step) for i, step in enumerate(
                 sequence(get(job, "steps"))) if isinstance(step, MappingNode)]
@@ -73,8 +84,10 @@ def calls(path: str, root: MappingNode, jobs: Sequence[tuple[str, Node, Node]]
             if entry is None or target is None:
                 continue
             n = line_of(entry[0])
+            handed = [f"with:{name}" for name, _, value in items(get(node, "with"))
+                      if names_head(scalar(value), head_names(get(node, "env"), names))]
             obj = facet(path, CALL, "ci_credential", "github", f"{path}#{where}.uses", n, n, n,
-                        [f"trigger:{event}", f"call:{target}"])
+                        [f"trigger:{event}", f"call:{target}", *handed])
             out.append(replace(
                 obj, attribute_lines={**obj.attribute_lines, f"on.{event}": trigger},
                 inputs=((f"on: {event}", Location(path, trigger, trigger)),)))
@@ -101,6 +114,13 @@ def callees(path: str, root: MappingNode) -> list[IdentityObject]:
         if not isinstance(body, MappingNode):
             continue
         found = head_code(body, head_names(get(body, "env"), names))
+        params: list[str] = []
+        if found is None and composite:
+            for name, _, _ in items(get(root, "inputs")):
+                tainted = head_names(get(body, "env"), names | {f"input:{name}"})
+                if (one := head_code(body, tainted)) is not None:
+                    found = found or one
+                    params.append(f"param:{name}")
         if found is None:
             continue
         checkout, (run_step, run_line, what) = found
@@ -109,7 +129,7 @@ def callees(path: str, root: MappingNode) -> list[IdentityObject]:
                     [f"callee:{target}", f"checkout:{checkout.step} {checkout.how}",
                      f"runs:{run_step} {what}",
                      *(["persisted"] if checkout.persisted else []),
-                     *(["unread-action"] if UNREAD in what else [])])
+                     *(["unread-action"] if UNREAD in what else []), *params])
         out.append(replace(obj, attribute_lines={**obj.attribute_lines,
                                                  "checkout": checkout.line}))
     return out

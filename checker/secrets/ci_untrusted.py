@@ -110,6 +110,9 @@ _TRUSTED = lazy_compile(
 _ARTIFACT_ACTIONS = frozenset({"actions/download-artifact", "dawidd6/action-download-artifact"})
 _FOREIGN_RUN = lazy_compile(r"github\.event\.workflow_run\.(?:id|run_id)\b")
 _ENV_EXPR = lazy_compile(r"\$\{\{\s*env\.([A-Za-z_]\w*)\s*\}\}")
+#: A composite action's or called workflow's input (`inputs.<name>`): it names the head when
+#: `input:<name>` is among the tainted names (`checker.secrets.ci_head_calls.callees`).
+_INPUT = lazy_compile(r"\binputs\.([A-Za-z_][\w-]*)")
 #: Where a script or github-script finds the head itself (what a step output computed from
 #: it names): gh's `headRefOid`/`headRefName`/`headRepository` JSON fields
 #: (https://cli.github.com/manual/gh_pr_view), the REST API's and the event's
@@ -231,11 +234,19 @@ def head_names(env: Node | None, outer: frozenset[str]) -> frozenset[str]:
 
 def _names_head(text: str | None, names: frozenset[str]) -> bool:
     """True when `text` names the pull request's code: `_HEAD`, or an `env:` variable, step
-    output or job output among `names` (`checker.secrets.ci_outputs`)."""
+    output or job output among `names` (`checker.secrets.ci_outputs`), or an input
+    `inputs.<name>` with `input:<name>` among them."""
     if not text:
         return False
     return bool(_HEAD.search(text)) or output_refs(text, names) or any(
-        m.group(1) in names for m in (*_ENV_EXPR.finditer(text), *_VAR.finditer(text)))
+        m.group(1) in names for m in (*_ENV_EXPR.finditer(text), *_VAR.finditer(text))) or any(
+        f"input:{name}" in names for name in _INPUT.findall(text))
+
+
+def names_head(text: str | None, names: frozenset[str]) -> bool:
+    """True when `text` (an expression or script) names the pull request's code: its head
+    ref, sha or repository, or a variable, output or input among `names` holding one."""
+    return _names_head(text, names)
 
 
 def _reads_head(text: str, names: frozenset[str]) -> bool:
