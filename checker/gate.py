@@ -17,6 +17,19 @@ from checker.model import LEVEL_RANK, Finding, ParseProblem, Verdict
 _ANY_AUTHOR_PREFIXES = ("NHI4", "NHI9")
 
 
+#: How the verdict line names who wrote a blocking NHI101 finding, by `Finding.actor_kind`.
+_ACTOR_WORDS = {"agent": "an agent", "bot": "a bot", "unknown": "an unidentified author",
+                "human": "a person"}
+
+
+def _writers(marked: Sequence[Finding]) -> str:
+    """Who wrote the blocking NHI101 findings of `marked`, in words: `an agent`, `a bot`,
+    `an agent or a bot` (Renovate's commit is a bot's, not an agent's)."""
+    kinds = {f.actor_kind for f in marked if f.blocking and f.rule_id == "NHI101"}
+    words = [w for kind, w in _ACTOR_WORDS.items() if kind in kinds]
+    return " or ".join(words) or "an agent"
+
+
 def _sort_key(f: Finding) -> tuple[str, int, str, str]:
     return (f.location.path, f.location.start_line, f.rule_id, f.address or "")
 
@@ -52,7 +65,8 @@ def decide(
         rules = sorted({f.rule_id for f in marked if f.blocking})
         reason = "blocking: " + ", ".join(rules)
         if "NHI101" in rules:
-            reason += "; identities created or changed by an agent need a human's approval"
+            reason += (f"; identities created or changed by {_writers(marked)} need a human's "
+                       "approval")
     elif by_people:
         reason = (f"nothing blocks: {by_people} finding(s) at --fail-on {fail_on} are on lines "
                   "people wrote, and identity rules gate only agent- and bot-written lines "

@@ -276,3 +276,25 @@ def test_an_unresolved_value_a_person_added_is_the_persons(
     assert nhi106["start_line"] == 14
     assert (found["NHI101"]["commit"], found["NHI101"]["blocking"]) == (agent, True)
     assert code == 1
+
+
+@pytest.mark.parametrize(("writers", "words"), [
+    ([RENOVATE], "by a bot need"),
+    ([("Claude", "noreply@anthropic.com")], "by an agent need"),
+    ([RENOVATE, ("Claude", "noreply@anthropic.com")], "by an agent or a bot need"),
+], ids=["renovate", "agent", "both"])
+def test_the_verdict_line_names_the_writers_kind(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        writers: list[tuple[str, str]], words: str) -> None:
+    """A Renovate commit's verdict says a bot, not an agent, wrote what needs approval."""
+    repo = make_repo()
+    base = repo.commit({"README.md": "x\n"})
+    for n, writer in enumerate(writers):
+        repo.commit({f"infra/user{n}.tf": USER.replace('"ci"', f'"ci{n}"')}, author=writer,
+                    committer=writer, message="Update infra",
+                    trailers=[("Requested-by", "Alice <a@corp.example>")])
+    code = main(["check", "--repo", str(repo.path), "--base", base, "--head", repo.sha()])
+    verdict = capsys.readouterr().out.strip().splitlines()[-1]
+    assert code == 1
+    assert verdict.startswith("nhi-gate: FAIL") and "blocking: NHI101" in verdict
+    assert f"identities created or changed {words} a human's approval" in verdict
