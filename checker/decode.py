@@ -4,6 +4,7 @@ cannot be read gives instead of text."""
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import replace
 
 from checker.model import ParseProblem, SourceFile
@@ -67,6 +68,37 @@ def decode(source: SourceFile, max_bytes: int = MAX_BYTES) -> str | ParseProblem
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text
+
+
+#: The bytes `nul_padded` reads first: git's own binary test looks as far (xdiff-interface.c).
+_PROBE = 8192
+
+
+def nul_padded(raw: bytes) -> bool:
+    """True when `raw` is binary only by its NUL bytes: it holds one, and every other byte is
+    valid UTF-8. Git and `decode` call such a file binary, yet a shell sources a dotenv or
+    script that ends in `\\0` (bash drops NUL bytes after the first line), so its secret
+    material is live. Images, archives and executables hold invalid UTF-8 within their first
+    few bytes (a PNG's 0x89, gzip's 0x8b), so the first 8 KiB decide for them at once."""
+    if b"\x00" not in raw:
+        return False
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(raw[:_PROBE].replace(b"\x00", b""))
+        raw.replace(b"\x00", b"").decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def secret_text(source: SourceFile, max_bytes: int = MAX_BYTES) -> str | ParseProblem:
+    """`decode(source)`, or, for a file binary only by its NUL bytes (`nul_padded`), its text
+    without them (line numbers kept): what the secret scan reads. The parsers keep `decode`'s
+    NHI902 for such a file."""
+    text = decode(source, max_bytes)
+    raw = source.raw
+    if not isinstance(text, ParseProblem) or text.rule_id != "NHI902" or not nul_padded(raw):
+        return text
+    return decode(replace(source, raw=raw.replace(b"\x00", b"")), max_bytes)
 
 
 def utf8(blob: bytes) -> str | None:

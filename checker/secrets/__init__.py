@@ -89,7 +89,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from checker.decode import decode
+from checker.decode import secret_text
 from checker.model import ParseProblem, ParseResult, SourceFile
 from checker.parsers import TOKENS
 from checker.parsers.kubernetes.key_names import key_name_fields
@@ -125,7 +125,7 @@ def scan(source: SourceFile, fmt: str, hcl: LoadedHcl | None = None) -> ParseRes
     (Terraform only): it is used instead of a second parse. Never raises on bad input:
     undecodable or unparsable files give no facets (their format parser reports them as NHI9xx).
     """
-    text = decode(source)
+    text = secret_text(source)  # a dotenv file ending in a NUL byte is still read
     if isinstance(text, ParseProblem):
         return ParseResult()
     lines = text.split("\n")

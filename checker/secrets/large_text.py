@@ -9,11 +9,13 @@ GitHub token, an AWS key id or a private-key header may sit on. `hot_text` keeps
 small and is read by the format plugins like any text file no parser reads
 (`checker.parsers.TOKENS`, `hardcoded.find_tokens`): a token in a 2.8 MB CSV is found at its
 line. Only files up to `MAX_SCAN_BYTES` are read; binary data (a NUL byte in the first 8 KiB,
-git's own test) is not text.
+git's own test) is not text, unless NUL bytes are all that make it binary (`decode.nul_padded`:
+they are dropped, line numbers kept).
 """
 
 from __future__ import annotations
 
+from checker.decode import nul_padded
 from checker.secrets.hot_lines import plugin_gate_lines
 
 #: The largest file the pass reads (bytes): above it a file is NHI903 alone.
@@ -26,8 +28,12 @@ def hot_text(raw: bytes) -> bytes | None:
     """`raw` with every line but those a format token may sit on emptied (line numbers kept),
     or None when `raw` is over `MAX_SCAN_BYTES`, is binary, or has no such line.
     Invalid UTF-8 is read with replacement characters (a token is ASCII)."""
-    if len(raw) > MAX_SCAN_BYTES or b"\0" in raw[:8192]:  # git's binary test
+    if len(raw) > MAX_SCAN_BYTES:
         return None
+    if b"\0" in raw:  # git's binary test, unless NUL bytes are all that make it binary
+        if not nul_padded(raw):
+            return None
+        raw = raw.replace(b"\0", b"")
     text = raw.decode("utf-8", errors="replace")
     hot = plugin_gate_lines(text)
     if not hot:

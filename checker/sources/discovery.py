@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from checker.decode import nul_padded
 from checker.globs import glob_match
 from checker.lazy_patterns import lazy_compile
 from checker.model import FileFormat
@@ -265,9 +266,10 @@ def credential_file(path: str) -> bool:
 
 
 def text_file(raw: bytes) -> bool:
-    """True when `raw` looks like text: no NUL byte in its first 8 KiB (git's own binary test,
-    `buffer_is_binary` in git's xdiff-interface.c)."""
-    return b"\0" not in raw[:8192]
+    """True when `raw` is text to search for secret material: no NUL byte in its first 8 KiB
+    (git's own binary test, `buffer_is_binary` in git's xdiff-interface.c), or binary only by
+    its NUL bytes (`decode.nul_padded`: a dotenv file ending in `\\0` that a shell sources)."""
+    return b"\0" not in raw[:8192] or nul_padded(raw)
 
 
 def holds_private_key(head: bytes) -> bool:
