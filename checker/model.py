@@ -29,6 +29,7 @@ KINDS = ("service_account", "user", "role", "access_key", "api_token", "certific
 #: NHI106 only (`checker.parsers.terraform.unread`), never listed by `inventory`.
 UNREAD = "unread:"
 PROVIDER = "provider:"  # a `provider` block's facet (parsers/terraform/providers.py)
+EXCLUDED_TOKENS = "excluded_format_tokens"  # `exclude:`d file's secret scan: format tokens
 DEPLOYED = "deployed by "  # `Unresolved.reason` prefix: what a GitOps object deploys
 ADMISSION = "admission:"  # an admission policy or webhook facet: NHI302 only, no inventory
 PLATFORMS = ("aws", "gcp", "azure", "kubernetes", "github", "gitlab", "vault", "tls", "generic")

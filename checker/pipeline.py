@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from checker.change import ChangeSet, Provenance
 from checker.decode import as_utf8, decode
 from checker.model import (
+    EXCLUDED_TOKENS,
     IdentityObject,
     ModuleSources,
     ParseProblem,
@@ -113,7 +114,8 @@ def start_parse(
     not answer, the returned function parses in this process (same results, same budget).
     Without `secrets` only identities are parsed (no secret scan, no facets: the ledger).
     A text file of `sides` that no parser reads still has its format tokens read
-    (`checker.parsers.TOKENS`): `check` and `hook` pass the changed files only.
+    (`checker.parsers.TOKENS`), and so does one under an excluded path, marked so
+    (`checker.model.EXCLUDED_TOKENS`): `check` and `hook` pass the changed files only.
     """
     shared = SharedDocuments()  # a document base and head (or two files) share, parsed once
     plans = [
@@ -147,7 +149,8 @@ def _plan(
 ) -> tuple[list[Job], list[ParseProblem]]:
     """The parse jobs for `sources` (see `parse_sources`) and the problems found before any
     parse (files over the size limit that cannot be decoded). With `format_tokens` (and `secrets`) a
-    text file no parser reads gets a job of the format plugins alone (`TOKENS`).
+    text file no parser reads gets a job of the format plugins alone (`TOKENS`), and so does a
+    text file under an excluded path (`EXCLUDED_TOKENS`).
 
     A `.tf` job whose file names a `local.`/`var.` value, and a `.tf`/`.tf.json` job whose
     module has a `moved` block in another file, carries its directory's `ModuleSources` (from
@@ -168,7 +171,9 @@ def _plan(
     shared = shared or SharedDocuments()
     ignored, charts = helm_ignored(both := [*context, *sources]), chart_roots(p.path for p in both)
     for raw_src in sources:
-        if excluded(raw_src.path, config.exclude):
+        if excluded(raw_src.path, config.exclude):  # its format tokens alone (`EXCLUDED_TOKENS`)
+            jobs += [(functools.partial(_analyse_file, EXCLUDED_TOKENS, False), raw_src)] * (
+                secrets and format_tokens and text_file(raw_src.raw))
             continue
         src = as_utf8(raw_src)  # a UTF-16 manifest is read like a UTF-8 one
         chart = chart_of(src.path, charts) if src.path not in ignored else None
@@ -366,20 +371,15 @@ def with_problems(parsed: Parsed, extra: Sequence[ParseProblem]) -> Parsed:
     return Parsed(parsed.objects, parsed.problems + tuple(extra)) if extra else parsed
 
 
-def without_paths(parsed: Parsed, paths: Collection[str]) -> Parsed:
-    """`parsed` without the problems of `paths` (an unchanged sibling parsed for its module
-    values is not under review: its NHI9xx problems are not this change's)."""
-    if not paths:
-        return parsed
-    return Parsed(parsed.objects, tuple(p for p in parsed.problems if p.path not in paths))
-
-
 def under_review(
     head: Parsed, context: Sequence[SourceFile], unreadable: Sequence[ParseProblem]
 ) -> Parsed:
     """The head side `check`/`hook` judge: without the problems of the `context` files (module
-    siblings read for their values), with the `unreadable` ones (NHI902/903, never parsed)."""
-    return with_problems(without_paths(head, {s.path for s in context}), unreadable)
+    siblings read for their values are not under review: their NHI9xx problems are not this
+    change's), with the `unreadable` ones (NHI902/903, never parsed)."""
+    paths = {s.path for s in context}
+    kept = tuple(p for p in head.problems if p.path not in paths)
+    return with_problems(Parsed(head.objects, kept), unreadable)
 
 
 def with_rendered(parsed: Parsed, rendered: Sequence[Rendered],

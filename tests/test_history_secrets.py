@@ -108,13 +108,15 @@ def test_secret_the_base_already_had_is_not_the_ranges(
     assert (code, _nhi401(findings)) == (0, [])
 
 
-def test_placeholders_and_excluded_paths_in_history_do_not_fire(
+def test_placeholders_in_history_do_not_fire(
     make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
 ) -> None:
+    """(An agent's token under an excluded path does fire since session 12:
+    `tests/test_secret_reach.py`; a person's is a note.)"""
     repo, base, _ = _range(
         make_repo,
         {"deploy/.env": "GITHUB_TOKEN=ghp_" + "x" * 36 + "\nAWS_ACCESS_KEY_ID=AKIAIOSFODNN7"
-         + "EXAMPLE\n", "examples/.env": DOTENV},
+         + "EXAMPLE\n", "examples/.env": "DB_PASSWORD=Xk9q2LmZ7vRt4WpB\n"},
         {"deploy/.env": None, "examples/.env": None},
         base_files={".nhi-gate.yaml": "exclude: ['examples/**']\n"})
     code, findings = check_findings(repo, base, capsys)

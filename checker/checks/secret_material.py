@@ -8,9 +8,12 @@ leak whoever wrote it. Messages name the file, the key or resource and the redac
 
 Rules (all `error` by default) and the objects they judge:
 - NHI401 hardcoded-credential: `hardcoded_secret` (variant `placeholder`, a note: a provider's
-  documented example key such as `AKIAIOSFODNN7EXAMPLE`); and, in `check`, a secret a commit of
-  the range added to a file version head no longer has (`ChangeFacts.history_secrets`,
-  `check_change`): a merge that keeps the commits publishes it;
+  documented example key such as `AKIAIOSFODNN7EXAMPLE`; variant `excluded`, a note: a format
+  token a person wrote under a path the config excludes, sink `path:excluded`, read in `check`
+  and `hook` by `checker.model.EXCLUDED_TOKENS`: the owners excluded the folder for its
+  samples and fixtures, while an agent's or a bot's token there blocks); and, in `check`, a
+  secret a commit of the range added to a file version head no longer has
+  (`ChangeFacts.history_secrets`, `check_change`): a merge that keeps the commits publishes it;
 - NHI402 secret-written-to-local-file: `secret_file`;
 - NHI403 secret-output-not-sensitive: `secret_output`;
 - NHI404 kubernetes-secret-with-literal-data: a Kubernetes `Secret` with `data`/`stringData`
@@ -39,6 +42,8 @@ from checker.model import Finding
 
 _REDACTED = lazy_compile(r":(.{0,4}…\((?:sha256|scrypt):[0-9a-f]{8}\))$")
 _K8S_LITERAL = ("data.", "stringData.")
+_EXCLUDED = (" under a path the config excludes (`exclude:` silences identity findings there, "
+             "not secret material)")
 
 #: Facet type -> (rule id, what happened, where it went).
 _SINK_RULES: Mapping[str, tuple[str, str]] = {
@@ -76,10 +81,13 @@ def check(subject: Subject) -> Iterator[Hit]:
                       "no real key was left beside it",
                       key or "value", obj.attribute_lines.get("value"), variant="placeholder")
             return
+        excluded = "path:excluded" in obj.secret_sinks  # under an `exclude:` path
         yield Hit("NHI401",
-                  f"{detector} hardcoded{where} ({redacted_value(obj.address) or 'redacted'}): "
-                  "move it to a secrets manager, reference it, and rotate it",
-                  key or "value", obj.attribute_lines.get("value"))
+                  f"{detector} hardcoded{where} ({redacted_value(obj.address) or 'redacted'})"
+                  f"{_EXCLUDED if excluded else ''}: move it to a secrets manager, reference it, "
+                  "and rotate it", key or "value", obj.attribute_lines.get("value"),
+                  variant="excluded" if excluded and subject.touch.actor_kind == "human"
+                  else None)
         return
     if obj.type == "terraform_state":
         yield Hit("NHI408",
@@ -150,11 +158,14 @@ def check_change(facts: ChangeFacts, findings: Sequence[Finding]) -> Iterator[Ch
         detector = obj.secret_sinks[0].removeprefix("literal:") if obj.secret_sinks else "secret"
         key = next((k for k in obj.attribute_lines if k != "value"), None)
         where = f" in `{key}`" if key else ""
+        actor = facts.provenance.get(commit)
+        aside = "path:excluded" in obj.secret_sinks
         yield ChangeHit(
             "NHI401",
             f"{detector} hardcoded{where} ({value or 'redacted'}) by commit {commit[:12]} is in "
             f"the range's history although head no longer has it ({obj.location.path} was "
-            "changed or deleted later): merging the commits publishes it. Rotate it, then "
-            "rewrite the branch's history or squash it when merging",
-            obj.location, "history", facts.provenance.get(commit), commit, obj.address,
-            (commit,))
+            f"changed or deleted later){_EXCLUDED if aside else ''}: merging the commits "
+            "publishes it. Rotate it, then rewrite the branch's history or squash it when "
+            "merging", obj.location, "history", actor, commit, obj.address, (commit,),
+            variant="excluded" if aside and actor is not None and actor.actor_kind == "human"
+            else None)

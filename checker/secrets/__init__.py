@@ -30,6 +30,10 @@ Facets (`type` -> the rule that judges it; `secret_sinks` holds the fact, never 
   only because it holds a private-key header): only the format plugins' matches
   (`find_tokens`), and in YAML the credential-named keys of its `environment:`/`env:` maps;
   a `.netrc` file's passwords (`checker.secrets.config_values`).
+- a changed file under a path the config excludes (format `checker.model.EXCLUDED_TOKENS`, in
+  `check` and `hook`): only the format plugins' matches, each with the sink `path:excluded`
+  (NHI401 is then a note for a person's line); its content is never read by another format.
+- any file that is binary only by its NUL bytes (`decode.secret_text`) is read without them.
 - INI files (`.ini`, `.cfg`, `.conf`, `.pypirc`, `.s3cfg`, `.boto`; format `secret_values`):
   line by line as above, a `;` comment line read as a `#` one (`config_values.ini_lines`); in
   a `.cfg`/`.conf` file a password-named key's literal must be random like any secret's.
@@ -87,10 +91,11 @@ rotation, OIDC trust audiences), `ci_sinks` (echo, files written, artifacts and 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from checker.decode import secret_text
-from checker.model import ParseProblem, ParseResult, SourceFile
+from checker.model import EXCLUDED_TOKENS, ParseProblem, ParseResult, SourceFile
 from checker.parsers import TOKENS
 from checker.parsers.kubernetes.key_names import key_name_fields
 from checker.secrets.appsettings import appsettings_hits, appsettings_path
@@ -131,6 +136,10 @@ def scan(source: SourceFile, fmt: str, hcl: LoadedHcl | None = None) -> ParseRes
     lines = text.split("\n")
     if fmt == "terraform_state":  # secret as a whole: one fact, no line-by-line hits
         return ParseResult((state_object(source.path, lines),))
+    if fmt == EXCLUDED_TOKENS:  # under an `exclude:` path: the format tokens alone, marked
+        found = [hardcoded_object(source.path, hit) for hit in find_tokens(lines)]
+        return ParseResult(tuple(replace(o, secret_sinks=(*o.secret_sinks, "path:excluded"))
+                                 for o in found))
     if fmt == TOKENS:
         hits = find_tokens(lines)
         if yaml_path(source.path):  # an `environment:` map's credential-named keys too

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from checker.model import IdentityObject, ParseProblem, ParseResult, SourceFile
+from checker.model import EXCLUDED_TOKENS, IdentityObject, ParseProblem, ParseResult, SourceFile
 from checker.parsers import FORMATS, TOKENS
 from checker.policy.catalogue import Catalogue
 from checker.policy.config import Config
@@ -83,7 +83,8 @@ def history_secrets(versions: Sequence[Version], blob: Callable[[str], bytes],
                     catalogue: Catalogue, config: Config) -> HistorySecrets:
     """The hardcoded secrets each of `versions` (oldest commit first) added, each redacted
     value once; see the module docstring. `blob(id)` reads a version's `before` blob, only
-    for a version that holds a secret. Excluded paths (config `exclude`) are skipped.
+    for a version that holds a secret. A version under an excluded path (config `exclude`) is
+    read for its format tokens alone (`model.EXCLUDED_TOKENS`), and never NHI903.
     A version over `config.max_file_bytes` is read for its format tokens alone
     (`large_text.hot_text`); one over that pass's limit or its CPU-time budget is an NHI903
     problem naming the commit."""
@@ -92,15 +93,17 @@ def history_secrets(versions: Sequence[Version], blob: Callable[[str], bytes],
     seen: set[str] = set()
     for version in versions:
         source = version.source
+        aside = excluded(source.path, config.exclude)  # its format tokens alone, marked
         if version.size > MAX_SCAN_BYTES:
-            problems.append(_unread(version, "over the size budget"))
+            problems += [] if aside else [_unread(version, "over the size budget")]
             continue
-        if excluded(source.path, config.exclude) or not text_file(source.raw):
+        if not text_file(source.raw):
             continue
-        fmt = secret_format(source.path, source.raw)
+        fmt = EXCLUDED_TOKENS if aside else secret_format(source.path, source.raw)
         if fmt is not None and len(source.raw) > config.max_file_bytes:
             reduced = hot_text(source.raw)  # None: no line a format token may sit on
-            source, fmt = SourceFile(source.path, reduced or b"", source.revision), TOKENS
+            source = SourceFile(source.path, reduced or b"", source.revision)
+            fmt = EXCLUDED_TOKENS if aside else TOKENS
         if fmt is None or not source.raw:
             continue
         result = _hits(source, fmt, catalogue, config)
