@@ -18,7 +18,13 @@ grants its arguments name where they are literal:
   (`--scopes`) (https://learn.microsoft.com/en-us/cli/azure/role/assignment#az-role-assignment-create);
 - `kubectl create clusterrolebinding|rolebinding`: `--clusterrole`/`--role` (cluster-wide, or
   in `-n`), `kubectl create clusterrole|role`: each `--verb` on each `--resource`
-  (https://kubernetes.io/docs/reference/kubectl/generated/kubectl_create/kubectl_create_clusterrolebinding/).
+  (https://kubernetes.io/docs/reference/kubectl/generated/kubectl_create/kubectl_create_clusterrolebinding/);
+- `gcloud <group> add-iam-policy-binding` of any other resource (`storage buckets`, `secrets`,
+  `run services`): the `--role` on `<group's last word>/<resource>`.
+A command whose grant is not in its words (`kubectl set subject`, a ClusterRole `label`,
+`aws iam delete-role-permissions-boundary`, `gh api -X PUT .../collaborators/...`:
+`checker.parsers.ci_grant_gains`) is an `Unresolved` entry showing the command (its positional
+words and naming options, never a field or a document) and saying what it gains.
 A value that is a shell expansion (`$ROLE`), a `file://` document or a command nhi-gate does
 not read for grants (`set-iam-policy`, `kubectl apply`, `az role definition create`) is an
 `Unresolved` entry (NHI106: fail closed), never guessed. Commands that mint a credential are
@@ -37,6 +43,7 @@ from yaml.nodes import Node, ScalarNode, SequenceNode
 
 from checker.model import Grant, IdentityObject, Trust, Unresolved
 from checker.parsers.aws_policy import document_grants, document_trust
+from checker.parsers.ci_grant_gains import gained, shown
 from checker.parsers.grant_verbs import GRANT_VERBS
 from checker.safeyaml import line_of
 
@@ -186,7 +193,8 @@ def _read(key: str, line: int, platform: str, verb: str, words: list[str]) -> Gr
     elif platform == "gcp" and sub.endswith("add-iam-policy-binding"):
         on = positional[positional.index("add-iam-policy-binding") + 1:][:1] if (
             "add-iam-policy-binding" in positional) else []
-        scope = "serviceAccounts" if sub.startswith("iam") else sub.split()[0]
+        kind = sub.split()[-2]  # `projects`, `service-accounts`, `buckets`, `secrets`, ...
+        scope = "serviceAccounts" if kind == "service-accounts" else kind
         if (role := literal("role")) and on:
             grants.append(Grant(role, f"{scope}/{on[0]}", line=line))
     elif platform == "azure" and sub in ("role assignment create", "ad sp create-for-rbac"):
@@ -204,11 +212,14 @@ def _read(key: str, line: int, platform: str, verb: str, words: list[str]) -> Gr
         verbs, resources = literal("verb") or "", literal("resource") or ""
         grants += [Grant(v, r, line=line) for v in verbs.split(",") if v
                    for r in resources.split(",") if r]
-    if not grants and not trust and not unread and _reads_more(platform, sub):
+    gain = gained(platform, sub, words)
+    if not grants and not trust and not unread and (gain or _reads_more(platform, sub)):
         unread.append("command")
-    entries = tuple(Unresolved(name, verb if name == "command" else f"{verb} --{name}",
-                               "run by a CI step with the job's credentials", line)
-                    for name in dict.fromkeys(unread))
+    how = "run by a CI step with the job's credentials"
+    entries = tuple(
+        Unresolved(name, f"{verb} --{name}", how, line) if name != "command" else
+        Unresolved(name, shown(positional, options), f"{gain}; {how}", line) if gain else
+        Unresolved(name, verb, how, line) for name in dict.fromkeys(unread))
     frame = [verb, *positional, *sorted(f"{k}={v}" for k, v in options.items()
                                         if k not in _GRANT_OPTIONS)]
     digest = hashlib.sha256(json.dumps(frame).encode()).hexdigest()[:32]
