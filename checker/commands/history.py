@@ -15,6 +15,7 @@ from checker.git.repo import Repo
 from checker.model import SourceFile
 from checker.policy.catalogue import load_catalogue
 from checker.policy.config import Config
+from checker.sources.discovery import excluded
 
 if TYPE_CHECKING:
     from checker.sources.history import HistorySecrets
@@ -27,13 +28,17 @@ _MAX_READ = 64 * 1024 * 1024
 def read_history(repo: Repo, base: str, head: str, config: Config) -> HistorySecrets:
     """The `sources.history.HistorySecrets` of `base..head`: what its commits added to file
     versions head no longer has (none read when there are none; the secret scan is imported
-    only then). Excluded paths are read too, for their format tokens alone (`history_secrets`).
-    Raises `GitError` when git fails."""
+    only then). A version under an excluded path is read too, for its format tokens alone
+    (`history_secrets`), up to `config.max_file_bytes`: a generated bundle an excluded folder
+    holds, rewritten by every commit of a long range, is not read each time. Raises `GitError`
+    when git fails."""
     from checker.sources.history import HistorySecrets, Version, history_secrets
 
     versions: list[Version] = []
     for added in added_blobs(repo, base, head):
         size = repo.git.get_object_header(added.blob)[2]
+        if size > config.max_file_bytes and excluded(added.path, config.exclude):
+            continue
         raw = cat_object(repo, added.blob) if size <= _MAX_READ else b""
         versions.append(Version(added.commit, SourceFile(added.path, raw, added.commit),
                                 added.parent_blob, size))
