@@ -17,30 +17,20 @@ from __future__ import annotations
 import posixpath
 import re
 import shutil
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from yaml.nodes import MappingNode
 
 from checker.lazy_patterns import lazy_compile
-from checker.safeyaml.nodes import get, scalar
-from checker.sources.render.api import Rendered, RenderedDocument, RenderLimits
-from checker.sources.render.patches import (
-    Patch,
-    object_keys,
-    object_line,
-    patches_of,
-    source_of,
-)
+from checker.sources.render.api import Rendered, RenderLimits
+from checker.sources.render.kustomize_output import documents_of, origin_path, split
+from checker.sources.render.patches import Patch, patches_of
 from checker.sources.render.run import run_limited
 
 #: The file names kustomize looks for in a directory, in its order.
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
-#: Annotations `buildMetadata` adds; stripped before the objects are parsed.
-ORIGIN = "config.kubernetes.io/origin"
-TRANSFORMATIONS = "alpha.config.kubernetes.io/transformations"
 #: A reference kustomize fetches: a URL, a `git::`/`ssh://`/`git@` address, a host path
 #: (`github.com/org/repo//dir?ref=v1`), or anything with `?ref=`.
 _REMOTE = lazy_compile(
@@ -247,15 +237,29 @@ def _reader(tree: Path) -> Reader:
     return read
 
 
-def render_kustomization(tree: Path, root: str, limits: RenderLimits,
-                         command: list[str] | None = None) -> Rendered:
-    """Build the kustomization in repository directory `root` of `tree` (a directory holding
-    its closure at repository-relative paths; its kustomization file is rewritten with
-    `buildMetadata: [originAnnotations]`). `command` defaults to `find_kustomize()`.
+@dataclass(frozen=True)
+class Prepared:
+    """A kustomization ready to build: its directory `root` in `tree`, its kustomization file
+    `kpath` (rewritten in the tree with `buildMetadata: [originAnnotations]`; the user's bytes
+    `raw`, put back by `restore`), its `Closure` with patches, a reader of the tree."""
 
-    Never fetches: a remote resource or base, or `helmCharts`, is a failure named before
-    anything runs; so is a local reference outside the tree, a missing tool, a failed build,
-    a build over `limits` (CPU seconds, output bytes)."""
+    tree: Path
+    root: str
+    kpath: str
+    raw: bytes
+    found: Closure
+    read: Reader
+
+    def restore(self) -> None:
+        """The user's own kustomization file again, for source lines."""
+        (self.tree / self.kpath).write_bytes(self.raw)
+
+
+def prepare(tree: Path, root: str, command: list[str] | None) -> Prepared | Rendered:
+    """The kustomization in repository directory `root` of `tree` (a directory holding its
+    closure at repository-relative paths) made ready to build (`Prepared`), or the failure
+    named before anything runs: a remote resource or base, `helmCharts`, a local reference
+    outside the tree, no kustomization file, no tool (`command` None)."""
     paths = _tree_paths(tree)
     read = _reader(tree)
     found = closure(root, paths, read, patches=True)
@@ -271,7 +275,6 @@ def render_kustomization(tree: Path, root: str, limits: RenderLimits,
     if found.outside:
         return Rendered(root, "kustomize", failure=(
             f"{found.outside[0]}: not found in the repository"))
-    command = command if command is not None else find_kustomize()
     if command is None:
         return Rendered(root, "kustomize", failure=(
             "kustomize not installed: install kustomize or kubectl"))
@@ -281,114 +284,50 @@ def render_kustomization(tree: Path, root: str, limits: RenderLimits,
     doc["buildMetadata"] = sorted({*(wanted if isinstance(wanted, list) else []),
                                    "originAnnotations"})
     (tree / kpath).write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-    # The tree holds the closure only, so files of a base beside the overlay
-    # (`resources: [../app.yaml]`) may load, as they do with `--load-restrictor` on the CLI.
-    out = run_limited([*command, "--load-restrictor", "LoadRestrictionsNone",
-                       str(tree / root) if root else str(tree)], limits, tree)
-    (tree / kpath).write_bytes(raw)  # the user's own file again, for source lines
+    return Prepared(tree, root, kpath, raw, found, read)
+
+
+def build_argv(command: list[str], directory: Path) -> list[str]:
+    """The build of `directory`. The tree holds the closure only, so files of a base beside
+    the overlay (`resources: [../app.yaml]`) may load, as they do with `--load-restrictor` on
+    the CLI."""
+    return [*command, "--load-restrictor", "LoadRestrictionsNone", str(directory)]
+
+
+def render_kustomization(tree: Path, root: str, limits: RenderLimits,
+                         command: list[str] | None = None) -> Rendered:
+    """Build the kustomization in repository directory `root` of `tree` (a directory holding
+    its closure at repository-relative paths; its kustomization file is rewritten with
+    `buildMetadata: [originAnnotations]`). `command` defaults to `find_kustomize()`.
+
+    Never fetches: a remote resource or base, or `helmCharts`, is a failure named before
+    anything runs; so is a local reference outside the tree, a missing tool, a failed build,
+    a build over `limits` (CPU seconds, output bytes)."""
+    command = command if command is not None else find_kustomize()
+    ready = prepare(tree, root, command)
+    if isinstance(ready, Rendered):
+        return ready
+    out = run_limited(build_argv(command or [], tree / root if root else tree), limits, tree)
+    ready.restore()
     if isinstance(out, str):
-        reason = _KLOG.sub("", out.replace(f"{tree}/", "").replace(str(tree), "."))
-        return Rendered(root, "kustomize", failure=f"kustomize build failed: {reason}")
-    documents = tuple(_documents(out, root, found, read))
-    return Rendered(root, "kustomize", documents=documents, owner=kpath,
-                    patch_files=tuple(sorted({p.path for p in found.patches} - {kpath})))
+        return Rendered(root, "kustomize", failure=failure_reason(out, tree))
+    return rendered(ready, split(out.decode("utf-8", "replace")),
+                    lambda text: origin_path(text, root))
 
 
-#: Kinds rendered that define schemas, not objects: never an identity, and often most of the
-#: output (an operator's CRDs), so they are not handed on.
-_SCHEMA_KINDS = frozenset({"CustomResourceDefinition"})
-#: The top-level `kind:` line of a schema kind (kustomize writes block style, top-level keys
-#: at column 0; anything nested or inside a block scalar is indented).
-_SCHEMA_LINE = lazy_compile(r"^kind: (?:CustomResourceDefinition)[ \t]*$", re.M)
-_BUILD_NOTE = lazy_compile(
-    r"^(\s*)[\"']?(?:config\.kubernetes\.io/origin|alpha\.config\.kubernetes\.io/"
-    r"transformations)[\"']?\s*:")
+def failure_reason(out: str, tree: Path) -> str:
+    """A failed build's one-line reason, without the temporary directory or kubectl's log
+    prefix."""
+    reason = _KLOG.sub("", out.replace(f"{tree}/", "").replace(str(tree), "."))
+    return f"kustomize build failed: {reason}"
 
 
-def _split(output: str) -> list[str]:
-    """kustomize's output (documents separated by `---` lines) as one text per document."""
-    docs: list[list[str]] = [[]]
-    for line in output.splitlines():
-        if line.rstrip() == "---":
-            docs.append([])
-        else:
-            docs[-1].append(line)
-    return ["\n".join(d) + "\n" for d in docs if any(x.strip() for x in d)]
-
-
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip(" "))
-
-
-def without_build_notes(text: str) -> str:
-    """`text` (one object as kustomize writes it, block style) without the origin and
-    transformation annotations, and without `annotations:` when nothing else is left in it."""
-    lines = text.splitlines()
-    kept: list[str] = []
-    skip_deeper: int | None = None
-    for line in lines:
-        if skip_deeper is not None and (not line.strip() or _indent(line) > skip_deeper):
-            continue
-        skip_deeper = None
-        match = _BUILD_NOTE.match(line)
-        if match:
-            skip_deeper = len(match.group(1))
-            continue
-        kept.append(line)
-    out: list[str] = []
-    for i, line in enumerate(kept):
-        if line.strip() == "annotations:" and (
-                i + 1 >= len(kept) or _indent(kept[i + 1]) <= _indent(line)):
-            continue
-        out.append(line)
-    return "\n".join(out) + "\n"
-
-
-def _documents(output: bytes, root: str, found: Closure, read: Reader
-               ) -> Iterator[RenderedDocument]:  # fmt: skip
-    """Each rendered object, without the build annotations, mapped to its source."""
-    kpath = found.files[0]
-    inputs = tuple(sorted(found.files))
-    for text in _split(output.decode("utf-8", "replace")):
-        if _SCHEMA_LINE.search(text):
-            continue  # a CRD, often most of the output: not composed only to be dropped
-        try:
-            node = yaml.compose(text, Loader=_LOADER)
-        except yaml.YAMLError:
-            continue
-        kind = scalar(get(node, "kind")) or ""
-        if not isinstance(node, MappingNode) or kind in _SCHEMA_KINDS:
-            continue
-        meta = get(node, "metadata")
-        name = scalar(get(meta, "name")) or ""
-        origin = _origin_path(scalar(get(get(meta, "annotations"), ORIGIN)), root)
-        text = without_build_notes(text)
-        source = source_of(kind, name, found.patches)
-        if source is not None:
-            yield RenderedDocument(text, source.path, source.line, inputs, source.keys)
-            continue
-        path, line = kpath, 1
-        keys: tuple[tuple[str, int], ...] = ()
-        raw = read(origin) if origin is not None else None
-        if origin is not None and raw is not None:
-            path, line, keys = origin, object_line(raw, kind, name), object_keys(raw, kind, name)
-        yield RenderedDocument(text, path, line, inputs, keys)
-
-
-def _origin_path(text: object, root: str) -> str | None:
-    """The repository path in a `config.kubernetes.io/origin` annotation (relative to the
-    kustomization directory `root`), or None (a generated object, a remote resource)."""
-    if not isinstance(text, str):
-        return None
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return None
-    if not isinstance(value, dict) or not isinstance(value.get("path"), str):
-        return None
-    if value.get("repo"):
-        return None
-    joined = posixpath.normpath(posixpath.join(root, value["path"]) if root else value["path"])
-    return None if joined.startswith("..") else joined
-
-
+def rendered(ready: Prepared, texts: Iterable[str],
+             origin: Callable[[object], str | None]) -> Rendered:
+    """The `Rendered` of `ready` from its output documents `texts` (`origin`: the repository
+    path an object's origin annotation names, or None)."""
+    found = ready.found
+    documents = tuple(documents_of(texts, found.files, found.patches, ready.read, origin))
+    return Rendered(ready.root, "kustomize", documents=documents, owner=ready.kpath,
+                    patch_files=tuple(sorted({p.path for p in ready.found.patches}
+                                             - {ready.kpath})))
