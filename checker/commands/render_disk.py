@@ -16,10 +16,11 @@ from checker.model import ParseProblem
 from checker.policy.config import Config
 from checker.sources.budget import available_cores
 from checker.sources.discovery import excluded
-from checker.sources.render import leaf_closures, render_chart_files, render_files
+from checker.sources.render import leaf_closures, render_chart_files
 from checker.sources.render.api import Rendered, RenderLimits
 from checker.sources.render.helm import is_chart, leaf_charts, values_paths
 from checker.sources.render.kustomize import is_kustomization, kustomization_path, listed_files
+from checker.sources.render.kustomize_batch import plan, render_batch
 from checker.sources.render.run import can_limit_threads
 
 _T = TypeVar("_T")
@@ -124,20 +125,55 @@ def concurrently(jobs: Sequence[Callable[[], _T]]) -> list[_T]:
         return list(pool.map(lambda job: job(), jobs))
 
 
+def workers() -> int:
+    """How many renders `concurrently` runs at once: one per available core where a
+    renderer's CPU limit can be set from outside it, else one."""
+    return available_cores() if can_limit_threads() else 1
+
+
+#: A kustomization a scan renders: its directory, closure, the scan's path prefix, its file.
+_Kustomization = tuple[str, dict[str, bytes], str, str]
+_Job = Callable[[], list[tuple[Rendered, str]]]
+
+
 def rendered_on_disk(roots: Sequence[Path], rels: Sequence[str], config: Config
                      ) -> RenderedChange:  # fmt: skip
     """Render every leaf kustomization and leaf Helm chart under the directories `roots`
     (`scan`, `inventory`), paths shown under `rels` (the prefix each root's files have in the
     scan's output). A kustomization that only lists local files (`listed_files`) is not run:
-    its objects are those files' own. The renders run concurrently (they are subprocesses),
-    their results in the order of the roots, then the sorted kustomizations, then charts."""
-    jobs: list[Callable[[], tuple[Rendered, str]]] = []
+    its objects are those files' own. The kustomizations are built in batches, as few
+    kustomize processes as give each its own result (`kustomize_batch`: one per core when
+    nothing stands in the way); the batches and the charts run concurrently (they are
+    subprocesses), their results in the order of the roots, then the sorted kustomizations,
+    then charts."""
+    kustomizations: list[_Kustomization] = []
+    charts: list[_Job] = []
+    order: list[tuple[bool, int]] = []  # (a kustomization?, its index)
     for root, rel in zip(roots, rels, strict=True):
         if root.is_dir():
-            jobs.extend(_disk_jobs(root, rel, config))
+            found, more = _disk_jobs(root, rel, config)
+            order.extend((True, len(kustomizations) + i) for i in range(len(found)))
+            order.extend((False, len(charts) + i) for i in range(len(more)))
+            kustomizations.extend(found)
+            charts.extend(more)
+    batches = plan([(k[0], k[1]) for k in kustomizations], workers())
+
+    def batch(group: list[int]) -> _Job:
+        def run() -> list[tuple[Rendered, str]]:
+            outs = render_batch([kustomizations[i][:2] for i in group], limits_of(config))
+            return [(out := _prefixed(got, kustomizations[i][2]),
+                     out.owner or _join(*kustomizations[i][2:]))
+                    for i, got in zip(group, outs, strict=True)]
+        return run
+
+    done = concurrently([*(batch(g) for g in batches), *charts])
+    built = {i: got for group, outs in zip(batches, done, strict=False)
+             for i, got in zip(group, outs, strict=True)}
+    rendered_charts = [got for outs in done[len(batches):] for got in outs]
     heads: list[Rendered] = []
     problems: list[ParseProblem] = []
-    for out, anchor in concurrently(jobs):
+    for kustomized, i in order:
+        out, anchor = built[i] if kustomized else rendered_charts[i]
         if out.failure:
             problems.append(problem(out, anchor))
         else:
@@ -146,12 +182,13 @@ def rendered_on_disk(roots: Sequence[Path], rels: Sequence[str], config: Config
 
 
 def _disk_jobs(root: Path, rel: str, config: Config
-               ) -> list[Callable[[], tuple[Rendered, str]]]:  # fmt: skip
-    """The renders under directory `root` (shown under `rel`), each giving its `Rendered`
-    (paths under `rel`) and the file its NHI107 goes on when it fails."""
+               ) -> tuple[list[_Kustomization], list[_Job]]:  # fmt: skip
+    """The renders under directory `root` (shown under `rel`): the kustomizations to build,
+    and a job for each chart giving its `Rendered` (paths under `rel`) and the file its
+    NHI107 goes on when it fails."""
     paths = _disk_paths(root)
     if not any(is_kustomization(p) or is_chart(p) for p in paths):
-        return []
+        return [], []
 
     def read(path: str) -> bytes | None:
         full = root / path
@@ -162,19 +199,12 @@ def _disk_jobs(root: Path, rel: str, config: Config
         except OSError:
             return None
 
-    def kustomization(directory: str, raw: dict[str, bytes], kpath: str
-                      ) -> Callable[[], tuple[Rendered, str]]:  # fmt: skip
-        def run() -> tuple[Rendered, str]:
-            out = _prefixed(render_files(directory, raw, limits_of(config)), rel)
-            return out, out.owner or _join(rel, kpath)
+    def chart(path: str, raw: dict[str, bytes]) -> _Job:
+        def run() -> list[tuple[Rendered, str]]:
+            return [(_prefixed(render_chart_at(path, raw, config), rel), _join(rel, path))]
         return run
 
-    def chart(path: str, raw: dict[str, bytes]) -> Callable[[], tuple[Rendered, str]]:
-        def run() -> tuple[Rendered, str]:
-            return _prefixed(render_chart_at(path, raw, config), rel), _join(rel, path)
-        return run
-
-    jobs = []
+    kustomizations: list[_Kustomization] = []
     for directory, files in sorted(leaf_closures(paths, read).items()):
         kpath = kustomization_path(directory, paths) or directory
         if excluded(_join(rel, kpath), config.exclude):
@@ -183,12 +213,13 @@ def _disk_jobs(root: Path, rel: str, config: Config
         if listed is not None and all(read(p) is not None and not excluded(
                 _join(rel, p), config.exclude) for p in listed):
             continue  # renders exactly the plain files, which the scan reads anyway
-        jobs.append(kustomization(directory, {p: b for p in files if (b := read(p)) is not None},
-                                  kpath))
+        kustomizations.append((directory, {p: b for p in files if (b := read(p)) is not None},
+                               rel, kpath))
+    jobs = []
     for path, files in sorted(chart_closures(paths, read, config).items()):
         if not excluded(_join(rel, path), config.exclude):
             jobs.append(chart(path, {p: b for p in files if (b := read(p)) is not None}))
-    return jobs
+    return kustomizations, jobs
 
 
 def _disk_paths(root: Path) -> set[str]:
