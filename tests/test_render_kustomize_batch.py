@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
+from conftest import HUMAN, GitRepo, check_findings, found_at
 
 from checker.cli import main
 from checker.commands.render_disk import _disk_paths
@@ -27,6 +28,7 @@ pytestmark = pytest.mark.skipif(
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "real-repos"
 LIMITS = RenderLimits(20.0)
+AGENT = ("Claude", "noreply@anthropic.com")
 Job = tuple[str, Mapping[str, bytes]]
 
 
@@ -289,3 +291,34 @@ def test_scan_builds_independent_kustomizations_in_one_process_per_batch(
     wild = sorted((f["path"], f["start_line"]) for f in found if f["rule_id"] == "NHI301")
     assert wild == [(f"base{n}/rbac.yaml", 8) for n in range(6)]
     assert len(log.read_text().splitlines()) == 2  # six overlays, two batches (two cores)
+
+
+def test_check_builds_the_touched_overlays_in_batches(
+        make_repo: Callable[..., GitRepo], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """An agent widens a Role in a base three overlays use: the base and the overlays,
+    at head and at base, are built in two processes (head's four in one, base's in the
+    other: the same ids at both sides), not eight; the findings are those of lone builds."""
+    log = _shim(tmp_path)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr("checker.commands.render_sources.workers", lambda: 2)
+    repo = make_repo()
+    base = repo.commit({
+        "k8s/base/kustomization.yaml": "resources: [rbac.yaml]\n",
+        "k8s/base/rbac.yaml": ACCOUNT + "---\n" + ROLE,
+        **{f"k8s/o{n}/kustomization.yaml": f"namePrefix: o{n}-\nresources: [../base]\n"
+           for n in range(3)}}, author=HUMAN)
+    repo.checkout("ai/change", create=True)
+    repo.commit({"k8s/base/rbac.yaml": ACCOUNT + "---\n" + ROLE.replace("[get]", "['*']")},
+                author=AGENT, message="rbac")
+    code, batched = check_findings(repo, base, capsys)
+    runs = len(log.read_text().splitlines())
+    log.unlink()
+    monkeypatch.setattr(kustomize_batch, "plan",
+                        lambda jobs, groups: [[i] for i in range(len(jobs))])
+    assert check_findings(repo, base, capsys) == (code, batched)
+    assert code == 1
+    assert ("NHI301", "k8s/base/rbac.yaml", 8, True) in found_at(batched)
+    assert ("NHI302", "k8s/base/rbac.yaml", 8, True) in found_at(batched)
+    assert len(log.read_text().splitlines()) == 8  # alone: four kustomizations, two sides
+    assert runs == 2

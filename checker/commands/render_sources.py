@@ -43,13 +43,20 @@ from checker.commands.render_disk import (
     limits_of,
     problem,
     render_chart_at,
+    workers,
 )
 from checker.commands.render_invoked import invoked_values
 from checker.commands.render_values import unused_problem, unused_values
 from checker.model import ParseProblem
 from checker.policy.config import Config
 from checker.sources.discovery import excluded
-from checker.sources.render import leaf_closures, render_chart_files, render_files, touched
+from checker.sources.render import (
+    kustomize_batch,
+    leaf_closures,
+    render_chart_files,
+    render_files,
+    touched,
+)
 from checker.sources.render.api import Rendered
 from checker.sources.render.gitops import ChartUse
 from checker.sources.render.helm import chart_files, is_chart, settled
@@ -260,14 +267,25 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
     charts = sorted(posixpath.dirname(r) for r in head_side.closures if is_chart(r))
     texts = {p: e.data for p, e in head_side.read(outside).items()} if outside else {}
     problems.extend(x for p in outside if (x := unused_problem(p, charts, texts.get(p))))
+    keys, batches = kustomizations([(root, side) for root in roots for side in sides
+                                    if not is_chart(root)])
+    batched = {key for group in keys for key in group}
     renders: list[Callable[[], Rendered | None]] = [
-        *(partial(side.render, root) for root in roots for side in sides),
+        *(partial(side.render, root) for root in roots for side in sides
+          if (root, id(side)) not in batched),
         *(partial(side.render_with, *job) for job in extra for side in sides),
         *(partial(side.render_set, job, side is base_side) for job in sets for side in sides),
         *(partial(s.render_use, use, where) for job in gitops
           for s, use, where in ((head_side, job.head, g_head), (base_side, job.base, g_base))
           if s is not None and use is not None and where is not None)]
-    done = iter(concurrently(renders))
+    runs: list[Callable[[], Sequence[Rendered | None]]] = [
+        *batches, *(partial(_listed, job) for job in renders)]
+    outs = concurrently(runs)
+    built = {key: got for group, rendered in zip(keys, outs, strict=False)
+             for key, got in zip(group, rendered, strict=True)}
+    rest = iter(got for rendered in outs[len(batches):] for got in rendered)
+    done = iter([*(built[(root, id(side))] if (root, id(side)) in built else next(rest)
+                   for root in roots for side in sides), *rest])
     for root in roots:
         at_head = next(done)
         at_base = next(done) if base_side else None
@@ -305,6 +323,31 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
         take(at_head, next(done) if gjob.base is not None and base_side else None,
              gjob.anchors)
     return RenderedChange(tuple(heads), tuple(bases), tuple(problems), tuple(quiet))
+
+
+def kustomizations(jobs: Sequence[tuple[str, _Side]]
+                   ) -> tuple[list[list[tuple[str, int]]], list[Callable[[], list[Rendered]]]]:
+    """The kustomizations `jobs` ((directory, side) pairs; those present at their side) in
+    batches (`kustomize_batch.plan`, one per core when nothing stands in the way): each
+    batch's keys (directory, `id(side)`) and a job building it (`render_batch`), its
+    `Rendered` in the order of the keys; none when there are fewer than two."""
+    present = [(root, side) for root, side in jobs if root in side.closures]
+    if len(present) < 2:
+        return [], []
+    raws = [side.read_map(side.closures[root]) for root, side in present]
+    limits = limits_of(present[0][1].config)
+    keys: list[list[tuple[str, int]]] = []
+    runs: list[Callable[[], list[Rendered]]] = []
+    for group in kustomize_batch.plan([(root, raw) for (root, _), raw in zip(
+            present, raws, strict=True)], workers()):
+        keys.append([(present[i][0], id(present[i][1])) for i in group])
+        runs.append(partial(kustomize_batch.render_batch,
+                            [(present[i][0], raws[i]) for i in group], limits))
+    return keys, runs
+
+
+def _listed(job: Callable[[], Rendered | None]) -> list[Rendered | None]:
+    return [job()]
 
 
 def context_problems(head: _Side, base: _Side | None, templates: Sequence[str]

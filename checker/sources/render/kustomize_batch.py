@@ -24,7 +24,10 @@ build or that member is built alone:
 - name references (`FixBackReferences`) are fixed once over the whole build: an object of one
   member could be taken for the referral of another's reference. Whenever it is, the
   referral's current name is written into the referrer, so a member whose output or files
-  name an object of another member (that name as a whole word) is built alone (`_suspects`);
+  name an object of another member (that name as a whole word) is built alone (`_suspects`),
+  counting only the members whose objects can be referrals: kustomize matches a reference
+  against an object's earlier names, which only a namespace, prefix, suffix, hash suffix or
+  patch gives (`renames`);
 - duplicate object ids across members, or one member that fails: the build fails; the member
   the error names (when exactly one) is built alone and the rest again, else the batch is
   split in two (`render_batch`), down to lone builds, whose failures are their own.
@@ -220,10 +223,12 @@ def _build(top: Path, dirs: Sequence[str], ready: Mapping[int, Prepared],
 
 def _suspects(done: Mapping[int, Rendered], jobs: Sequence[Job]) -> set[int]:
     """The members whose rendered objects or closure files name, as a whole word, an object
-    (kind other than CRD) of another member: a name reference kustomize may have resolved
-    to the other member's object (module docstring)."""
+    of another member that may have had an earlier name (`renames`): a name reference
+    kustomize may have resolved to the other member's object (module docstring)."""
     owners: dict[str, set[int]] = {}
     for i, member in done.items():
+        if not renames(jobs[i][1]):
+            continue  # no object of it has an earlier name: none is any reference's referral
         for doc in member.documents:
             name = _name(doc.text)
             if name:
@@ -241,6 +246,26 @@ def _suspects(done: Mapping[int, Rendered], jobs: Sequence[Job]) -> set[int]:
                 out.add(i)
                 break
     return out
+
+
+#: What gives an object an earlier name or namespace, which kustomize's name references
+#: match (`Resource.StorePreviousId`: the namespace, prefix, suffix and hash-suffix
+#: transformers, patches), and the annotation that records it.
+RENAMING_KEYS = frozenset({"namespace", "namePrefix", "nameSuffix", "configMapGenerator",
+                           "secretGenerator", "patches", "patchesJson6902",
+                           "patchesStrategicMerge", "replacements"})
+
+
+def renames(files: Mapping[str, bytes]) -> bool:
+    """Whether a kustomization of the closure `files` may give an object an earlier name
+    (`RENAMING_KEYS`), or a file writes kustomize's own build annotations."""
+    for path, raw in files.items():
+        if b"internal.config.kubernetes.io" in raw:
+            return True
+        doc = load_kustomization(raw) if is_kustomization(path) else None
+        if doc is not None and RENAMING_KEYS.intersection(doc):
+            return True
+    return False
 
 
 def _name(text: str) -> str | None:
