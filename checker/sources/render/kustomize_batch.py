@@ -204,9 +204,10 @@ def _build(top: Path, dirs: Sequence[str], ready: Mapping[int, Prepared],
 
         def origin(text: object, i: int = i, prefix: str = prefix) -> str | None:
             path = origin_path(text, "")
-            if path is None or path.startswith(prefix):
-                return path[len(prefix):] if path else None
-            escaped.add(i)  # a file outside the member's own tree
+            if path is not None and path.startswith(prefix):
+                return path[len(prefix):]
+            if path is not None or (isinstance(text, str) and "path:" in text):
+                escaped.add(i)  # a file outside the member's own tree (or the batch's)
             return None
 
         share = sum(len(t.encode()) for t in texts[i])
