@@ -215,7 +215,7 @@ def test_one_broken_member_keeps_its_own_failure(monkeypatch: pytest.MonkeyPatch
     lone = _lone(jobs)
     assert got == lone
     assert lone[1].failure and lone[1].failure.startswith("kustomize build failed: ")
-    assert "nhi-gate-render" not in lone[1].failure and "-" + "m1" not in lone[1].failure
+    assert "nhi-gate-render" not in (got[1].failure or "")
     assert not got[0].failure and not got[2].failure
     # the batch, then the member the error names alone, and the other two again as a batch
     assert len(runs) == 2

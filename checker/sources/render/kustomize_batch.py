@@ -76,7 +76,6 @@ MAX_MEMBERS = 16
 _MAX_BYTES = 1 << 20
 _ALONE_BYTES = 256 << 10
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_SCHEMA_LINE = re.compile(r"^kind: CustomResourceDefinition[ \t]*$", re.M)
 _UMBRELLA = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
 
 
