@@ -1,0 +1,102 @@
+"""Root on the node from a pod spec (session 12, fixK8S): a `hostPath` volume of a
+distribution's credential folder (MicroK8s, GKE, k0s, RKE2, etcd), however the path is spelt,
+and the pod-spec settings that escape to the node (`privileged`, `hostPID`, `hostIPC`,
+`hostNetwork`, `SYS_ADMIN`/`ALL` capabilities, Windows `hostProcess`). Every case runs
+`nhi-gate check` on a real temporary git repository: base by a person, head by an agent (or a
+person, where said)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from conftest import HUMAN, GitRepo
+
+from checker.cli import main
+
+AGENT = ("Claude", "noreply@anthropic.com")
+PERSON = ("Bob Builder", "bob@example.com")
+
+WEB = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: apps
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      serviceAccountName: web
+      automountServiceAccountToken: false
+      containers:
+      - name: web
+        image: nginx:1.27
+"""
+HOST = """\
+        volumeMounts: [{name: h, mountPath: /h}]
+      volumes:
+      - name: h
+        hostPath: {path: 'PATH'}
+"""
+
+
+def change(make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+           files: dict[str, str], edited: dict[str, str], author: tuple[str, str] = AGENT
+           ) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
+    repo = make_repo()
+    base = repo.commit(files, author=HUMAN)
+    head = repo.commit(edited, author=author, message="web: change\n\nRequested-by: Alice "
+                       "Example <alice@example.com>")
+    code = main(["check", "--repo", str(repo.path), "--base", base, "--head", head,
+                 "--format", "json"])
+    return code, json.loads(capsys.readouterr().out)["findings"]
+
+
+def picked(findings: list[dict[str, Any]], *rules: str) -> set[tuple[str, str, int, bool]]:
+    return {(f["rule_id"], f["level"], f["start_line"], f["blocking"]) for f in findings
+            if f["rule_id"] in rules}
+
+
+def messages(findings: list[dict[str, Any]], rule: str) -> list[str]:
+    return [f["message"] for f in findings if f["rule_id"] == rule]
+
+
+# 1. hostPath folders of distributions' node credentials, and paths spelt another way
+
+@pytest.mark.parametrize("path", [
+    "/var/snap/microk8s/current/credentials", "/var/snap/microk8s/current/credentials/",
+    "/home/kubernetes", "/var/lib/k0s/pki", "/etc/rancher/rke2", "/var/lib/rancher/rke2",
+    "/var/lib/etcd", "/srv/kubernetes", "/var/lib/minikube/certs", "/var/run/secrets",
+    "//etc//kubernetes//", "/opt/../etc/kubernetes/pki/.", "/var/lib/kube-proxy", "/home"])
+def test_agent_mounting_a_distribution_credential_folder_blocks(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        path: str) -> None:
+    code, findings = change(make_repo, capsys, {"k/web.yaml": WEB},
+                            {"k/web.yaml": WEB + HOST.replace("PATH", path)})
+    assert code == 1
+    assert picked(findings, "NHI101", "NHI302") == {("NHI101", "error", 19, True),
+                                                    ("NHI302", "error", 19, True)}
+    [drift] = messages(findings, "NHI302")
+    assert f"Deployment/apps/web gains node credentials via hostPath {path}" in drift
+
+
+def test_a_person_mounting_microk8s_credentials_is_a_note(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    code, findings = change(make_repo, capsys, {"k/web.yaml": WEB}, {"k/web.yaml": WEB + HOST
+                            .replace("PATH", "/var/snap/microk8s/current/credentials")},
+                            author=PERSON)
+    assert (code, picked(findings, "NHI101", "NHI302")) == (0, {("NHI302", "note", 19, False)})
+
+
+@pytest.mark.parametrize("path", ["/var/snap/lxd/common/lxd/logs", "/home/app-data",
+                                  "/var/lib/app", "/srv/www", "/var/log"])
+def test_other_host_folders_are_no_credential(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        path: str) -> None:
+    code, findings = change(make_repo, capsys, {"k/web.yaml": WEB},
+                            {"k/web.yaml": WEB + HOST.replace("PATH", path)})
+    assert (code, picked(findings, "NHI101", "NHI302")) == (0, set())
