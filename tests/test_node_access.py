@@ -100,3 +100,95 @@ def test_other_host_folders_are_no_credential(
     code, findings = change(make_repo, capsys, {"k/web.yaml": WEB},
                             {"k/web.yaml": WEB + HOST.replace("PATH", path)})
     assert (code, picked(findings, "NHI101", "NHI302")) == (0, set())
+
+
+# 2. pod-spec settings that escape to the node (Pod Security Standards "baseline" forbids them)
+
+def _spec(pod: str = "", container: str = "") -> str:
+    """WEB with `pod` lines after the pod spec's first key and `container` lines in its
+    container."""
+    text = WEB.replace("      automountServiceAccountToken: false\n",
+                       "      automountServiceAccountToken: false\n" + pod)
+    return text + container
+
+
+@pytest.mark.parametrize(("pod", "container", "line", "said"), [
+    ("      hostPID: true\n", "", 13, "`hostPID: true`"),
+    ("      hostNetwork: true\n", "", 13, "`hostNetwork: true`"),
+    ("      hostIPC: true\n", "", 13, "`hostIPC: true`"),
+    ("", "        securityContext: {privileged: true}\n", 16,
+     "`securityContext.privileged: true` (container `web`)"),
+    ("", "        securityContext:\n          capabilities: {add: [NET_BIND_SERVICE, SYS_ADMIN]}\n",
+     17, "`securityContext.capabilities.add: SYS_ADMIN` (container `web`)"),
+    ("", "        securityContext:\n          capabilities:\n            add: [\"ALL\"]\n", 18,
+     "`securityContext.capabilities.add: ALL` (container `web`)"),
+    ("      securityContext:\n        windowsOptions: {hostProcess: true}\n", "", 14,
+     "`securityContext.windowsOptions.hostProcess: true`"),
+])
+def test_agent_making_a_workload_reach_the_node_blocks(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        pod: str, container: str, line: int, said: str) -> None:
+    code, findings = change(make_repo, capsys, {"k/web.yaml": WEB},
+                            {"k/web.yaml": _spec(pod, container)})
+    assert code == 1
+    assert picked(findings, "NHI101", "NHI302") == {("NHI101", "error", line, True),
+                                                    ("NHI302", "error", line, True)}
+    [drift] = messages(findings, "NHI302")
+    assert drift.startswith(f"Deployment/apps/web gains the node through {said}"), drift
+    [approval] = messages(findings, "NHI101")
+    assert f"gains the node through {said}" in approval
+    assert "credential of the node" in approval
+
+
+def test_the_attack_pass_case_names_each_setting(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    """hostPID, hostNetwork and a privileged container in one change: three NHI302s."""
+    code, findings = change(make_repo, capsys, {"k/web.yaml": WEB}, {"k/web.yaml": _spec(
+        "      hostPID: true\n      hostNetwork: true\n",
+        "        securityContext: {privileged: true}\n")})
+    assert code == 1
+    assert picked(findings, "NHI302") == {("NHI302", "error", 13, True),
+                                          ("NHI302", "error", 14, True),
+                                          ("NHI302", "error", 18, True)}
+
+
+def test_a_new_privileged_workload_blocks(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    code, findings = change(make_repo, capsys, {"README.md": "x\n"},
+                            {"k/web.yaml": _spec("      hostPID: true\n")})
+    assert code == 1
+    [approval] = [f for f in findings if f["rule_id"] == "NHI101"]
+    assert (approval["blocking"], approval["start_line"]) == (True, 13)
+    assert "gains the node through `hostPID: true`" in approval["message"]
+
+
+def test_a_person_making_a_workload_privileged_is_a_note(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    code, findings = change(make_repo, capsys, {"k/web.yaml": WEB},
+                            {"k/web.yaml": _spec("      hostPID: true\n")}, author=PERSON)
+    assert (code, picked(findings, "NHI101", "NHI302")) == (0, {("NHI302", "note", 13, False)})
+
+
+@pytest.mark.parametrize(("pod", "container"), [
+    ("      hostPID: false\n      hostNetwork: false\n", "        securityContext: "
+     "{privileged: false, capabilities: {add: [NET_BIND_SERVICE], drop: [ALL]}}\n"),
+    ("      securityContext: {runAsNonRoot: true}\n", ""),
+])
+def test_harmless_security_settings_are_no_node_access(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        pod: str, container: str) -> None:
+    code, findings = change(make_repo, capsys, {"k/web.yaml": WEB},
+                            {"k/web.yaml": _spec(pod, container)})
+    assert (code, picked(findings, "NHI101", "NHI302")) == (0, set())
+
+
+def test_dropping_privileged_is_a_narrowing(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    code, findings = change(make_repo, capsys,
+                            {"k/web.yaml": _spec("", "        securityContext: "
+                                                     "{privileged: true}\n")},
+                            {"k/web.yaml": WEB})
+    assert code == 0
+    assert [(f["rule_id"], f["level"]) for f in findings] == [("NHI302", "note")]
+    assert "no longer reaches the node through `securityContext.privileged: true`" in findings[
+        0]["message"]

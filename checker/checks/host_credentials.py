@@ -8,16 +8,70 @@ as `hostPath.<volume>` (`checker.parsers.kubernetes.host_paths`, where the paths
 sources are). A volume added (or pointed at a credential path) is a gain: NHI302 and NHI101 for
 an agent, the `node-credential-human` note for a person; one removed is a narrowing.
 Source: https://kubernetes.io/docs/concepts/storage/volumes/#hostpath.
+
+A pod-spec setting that escapes to the node (`hostPID`, `hostIPC`, `hostNetwork`, a privileged
+container, an escaping capability, a Windows HostProcess pod: `NODE_ACCESS<setting>|<container>`
+sinks at `nodeAccess.*` lines, `checker.parsers.kubernetes.node_access`, where the sources are)
+is judged the same way: the node holds the kubelet's credentials and every pod's tokens.
 """
 
 from __future__ import annotations
 
-from checker.model import HOST_CREDENTIAL, IdentityObject
+from checker.model import HOST_CREDENTIAL, NODE_ACCESS, IdentityObject
 
 #: NHI302's level variant for a person's node-credential mount (rules/docs/privilege.yaml).
 HUMAN_VARIANT = "node-credential-human"
-#: The `attribute_lines` prefix of a node-credential volume.
-ATTRIBUTE = "hostPath."
+#: The `attribute_lines` prefix of a node-credential volume, and of a node-access setting.
+ATTRIBUTE, SETTING = "hostPath.", "nodeAccess."
+#: What each node-access setting hands the pod (`checker.parsers.kubernetes.node_access`).
+_ROOT = "root on the node, which holds the kubelet's credentials and every pod's tokens"
+_REACH = {"hostPID": "the node's processes, and with root their files and credentials",
+          "hostIPC": "the shared memory and message queues of every process on the node",
+          "hostNetwork": "the node's network: the kubelet's ports and the cloud metadata "
+                         "endpoint, which hands out the node's credentials"}
+
+
+def is_node(attribute: str) -> bool:
+    """True for the attribute of a node-credential volume or a node-access setting."""
+    return attribute.startswith((ATTRIBUTE, SETTING))
+
+
+def _settings(obj: IdentityObject) -> dict[str, tuple[str, str]]:
+    """`<setting>|<container>` -> (setting, container) for each node-access setting of `obj`."""
+    keys = (s[len(NODE_ACCESS):] for s in obj.secret_sinks if s.startswith(NODE_ACCESS))
+    return {key: (key.partition("|")[0], key.partition("|")[2]) for key in keys}
+
+
+def setting_text(setting: str, container: str) -> str:
+    """One setting as written: ``"`securityContext.privileged: true` (container `web`)"``."""
+    if setting.startswith("capabilities."):
+        text = f"`securityContext.capabilities.add: {setting.partition('.')[2]}`"
+    elif setting == "privileged":
+        text = "`securityContext.privileged: true`"
+    elif setting == "hostProcess":
+        text = "`securityContext.windowsOptions.hostProcess: true`"
+    else:
+        text = f"`{setting}: true`"
+    return text + (f" (container `{container}`)" if container else "")
+
+
+def _settings_gained(obj: IdentityObject, base: IdentityObject | None
+                     ) -> list[tuple[str, str, int | None]]:  # fmt: skip
+    was = _settings(base) if base is not None else {}
+    out: list[tuple[str, str, int | None]] = []
+    for key, (setting, container) in _settings(obj).items():
+        if key in was:
+            continue
+        attribute = f"{SETTING}{container}.{setting}" if container else f"{SETTING}{setting}"
+        out.append((attribute, f"gains the node through {setting_text(setting, container)}: "
+                    f"{_REACH.get(setting, _ROOT)}", obj.attribute_lines.get(attribute)))
+    return out
+
+
+def dropped_settings(obj: IdentityObject, base: IdentityObject) -> list[str]:
+    """Each node-access setting `base` had that `obj` has not, as written."""
+    now = _settings(obj)
+    return [setting_text(*v) for key, v in _settings(base).items() if key not in now]
 
 
 def mounts(obj: IdentityObject) -> dict[str, tuple[str, str]]:
@@ -37,10 +91,10 @@ def described(volume: str, path: str) -> str:
 
 
 def gained(obj: IdentityObject, base: IdentityObject | None) -> list[tuple[str, str, int | None]]:
-    """(attribute, what was gained, line) for each node-credential volume `obj` mounts that
-    `base` (None: a new workload) did not."""
+    """(attribute, what was gained, line) for each node-access setting `obj` has and each
+    node-credential volume it mounts that `base` (None: a new workload) did not."""
     was = mounts(base) if base is not None else {}
-    return [(f"{ATTRIBUTE}{volume}",
+    return _settings_gained(obj, base) + [(f"{ATTRIBUTE}{volume}",
              f"gains {described(volume, path)}: the node's kubeconfigs, certificates or "
              "container runtime socket, which act for the node or the cluster",
              obj.attribute_lines.get(f"{ATTRIBUTE}{volume}"))

@@ -228,7 +228,10 @@ def narrows(subject: Subject) -> Iterator[Hit]:
     now = _tokens(obj)
     removed.extend(_token_text(k) for k in _tokens(base) if k not in now)
     removed.extend(host_credentials.removed(obj, base))
-    yield Hit("NHI302", f"{obj.address} no longer mounts {'; '.join(removed)}; a narrowing "
+    parts = [f"mounts {'; '.join(removed)}"] if removed else []
+    dropped = host_credentials.dropped_settings(obj, base)
+    parts += [f"reaches the node through {', '.join(dropped)}"] if dropped else []
+    yield Hit("NHI302", f"{obj.address} no longer {'; no longer '.join(parts)}; a narrowing "
               "needs no approval", "automountServiceAccountToken", _mount_line(obj),
               variant="narrowed")
 
@@ -240,7 +243,7 @@ def _drift(subject: Subject) -> Iterator[Hit]:
         return
     variant = HUMAN_VARIANT if subject.touch.actor_kind == "human" else None
     for attribute, what, line in _gains(obj, base, ctx.head_objects):
-        node = attribute.startswith(host_credentials.ATTRIBUTE) and variant is not None
+        node = host_credentials.is_node(attribute) and variant is not None
         yield Hit("NHI302", f"{obj.address} {what}", attribute, line,
                   variant=host_credentials.HUMAN_VARIANT if node else variant)
     if not is_workload(obj):
@@ -324,7 +327,7 @@ def _approval(subject: Subject) -> Iterator[Hit]:
         found = [g for g in host_credentials.gained(obj, None) if g[2] in touch.lines]
         line = line if gains else next((at for _, _, at in found), line)
         gains += [what for _, what, _ in found]
-    node = sum(a.startswith(host_credentials.ATTRIBUTE) for a, _, _ in found)
+    node = sum(host_credentials.is_node(a) for a, _, _ in found)
     written = line is not None and line in touch.lines
     stolen = {s: v for s, v in _new_tokens(obj, base, subject.ctx).items()
               if base is not None or v[1] in touch.lines}
