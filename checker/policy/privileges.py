@@ -69,12 +69,11 @@ def grants_text(platform: str, grants: Iterable[Grant], limit: int = 3) -> list[
     """`grants` as a message lists them: the actions on one resource (same effect and
     conditions) joined, `get, list, watch on core/configmaps`, at most `limit` such groups and
     `and N more` after them."""
-    groups: dict[tuple[str, str, tuple[str, ...], bool], list[str]] = {}
+    groups: dict[Grant, list[str]] = {}
     for g in grants:
-        groups.setdefault((g.effect, g.resource, g.conditions, g.not_action), []).append(g.action)
-    out = [grant_text(platform, Grant(", ".join(dict.fromkeys(actions)), resource, effect=effect,
-                                      conditions=conditions, not_action=not_action))
-           for (effect, resource, conditions, not_action), actions in groups.items()]
+        groups.setdefault(replace(g, action="", line=None), []).append(g.action)
+    out = [grant_text(platform, replace(key, action=", ".join(dict.fromkeys(actions))))
+           for key, actions in groups.items()]
     return out[:limit] + ([f"and {len(out) - limit} more"] if len(out) > limit else [])
 
 

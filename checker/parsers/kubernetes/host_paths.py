@@ -12,8 +12,9 @@ with the kubelet's bootstrap credentials; k0s's `/var/lib/k0s`, `pki/admin.conf`
 kops's `/srv/kubernetes` and kube-up's `/etc/srv/kubernetes`; minikube's `/var/lib/minikube`;
 kube-proxy's kubeconfig in `/var/lib/kube-proxy`), etcd's data folder `/var/lib/etcd` (every
 Secret of the cluster), and the container runtime's socket (Docker, containerd, CRI-O: whoever
-can write to it runs any container on the node). A volume of one of those, of a file or folder under one, or of a folder
-above one (`/etc`, `/var`, `/`) mounts them; `/var/run` and `/run` are the same folder.
+can write to it runs any container on the node). A volume of one of those, of a file or
+folder under one, or of a folder above one (`/etc`, `/var`, `/`) mounts them; `/var/run` and
+`/run` are the same folder.
 
 Sources: https://kubernetes.io/docs/concepts/storage/volumes/#hostpath ("access to
 system credentials ... or privileges": hostPath is a security risk);

@@ -205,10 +205,10 @@ def workload_facet(doc: MappingNode, kind: str, entry: CatalogueEntry, address: 
     `PROJECTED_TOKEN` entry follows the mount in `secret_sinks` (`projected_tokens`), and
     `hostPath.<volume>` per `hostPath` volume of node credentials, whose `HOST_CREDENTIAL`
     entry follows those (`host_paths.host_credentials`), and `nodeAccess.<setting>` per
-    setting that escapes to the node, its `NODE_ACCESS` entry last (`node_access`). `pod_spec` is the keys to the pod
-    spec when the catalogue has no entry for the kind (`generic_pod_spec`). A kind in
-    `OPERATOR_ACCOUNTS` with no account named runs as the one its operator makes, named as
-    the object.
+    setting that escapes to the node, its `NODE_ACCESS` entry last (`node_access`).
+    `pod_spec` is the keys to the pod spec when the catalogue has no entry for the kind
+    (`generic_pod_spec`). A kind in `OPERATOR_ACCOUNTS` with no account named runs as the one
+    its operator makes, named as the object.
     `derived_from` is the workload's own address: the workload is not an identity definition,
     so the generic approval rule skips it and `checker.checks.workloads` judges it. `digest`:
     the whole object's (`digest.workload_digest`), so a restyle is no change.
