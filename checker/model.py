@@ -40,7 +40,7 @@ LEVEL_RANK: Mapping[str, int] = {"note": 1, "warning": 2, "error": 3}
 #: Seconds>`; `HOST_CREDENTIAL<volume>|<path>`; `NODE_ACCESS<setting>|<container>`.
 TOKEN_MOUNT = "automount:/var/run/secrets/kubernetes.io/serviceaccount"
 PROJECTED_TOKEN, HOST_CREDENTIAL = "projected-token:", "host-credential:"
-NODE_ACCESS = "node-access:"
+NODE_ACCESS, VOLUME = "node-access:", "volume:"  # VOLUME: a volume facet type, no inventory
 
 
 @dataclass(frozen=True)

@@ -192,3 +192,96 @@ def test_dropping_privileged_is_a_narrowing(
     assert [(f["rule_id"], f["level"]) for f in findings] == [("NHI302", "note")]
     assert "no longer reaches the node through `securityContext.privileged: true`" in findings[
         0]["message"]
+
+
+# 3. node credentials through a PersistentVolume, its claim and the pod's volume
+
+CLAIMED = """\
+        volumeMounts: [{name: cache, mountPath: /cache}]
+      volumes:
+      - name: cache
+        persistentVolumeClaim: {claimName: web-cache}
+"""
+PV = """\
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: web-cache}
+spec:
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteOnce]
+  storageClassName: manual
+  SOURCE
+  CLAIMREF
+"""
+PVC = """\
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: web-cache, namespace: apps}
+spec:
+  storageClassName: manual
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+  VOLUMENAME
+"""
+HOST_PV = "hostPath: {path: /var/lib/kubelet}"
+LOCAL_PV = "local: {path: /etc/kubernetes}"
+CLAIM_REF = "claimRef: {namespace: apps, name: web-cache}"
+
+
+def _volume(source: str = HOST_PV, claim_ref: bool = True, volume_name: bool = True) -> str:
+    return (PV.replace("SOURCE", source).replace("CLAIMREF", CLAIM_REF if claim_ref else "")
+            + "---\n" + PVC.replace("VOLUMENAME", "volumeName: web-cache" if volume_name
+                                    else ""))
+
+
+@pytest.mark.parametrize(("source", "claim_ref", "volume_name", "path"), [
+    (HOST_PV, True, True, "/var/lib/kubelet"),
+    (LOCAL_PV, True, True, "/etc/kubernetes"),
+    (HOST_PV, False, True, "/var/lib/kubelet"),  # bound by the claim's volumeName alone
+    (HOST_PV, True, False, "/var/lib/kubelet"),  # bound by the volume's claimRef alone
+])
+def test_agent_mounting_node_credentials_through_a_claim_blocks(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        source: str, claim_ref: bool, volume_name: bool, path: str) -> None:
+    code, findings = change(make_repo, capsys, {"k/web.yaml": WEB}, {
+        "k/web.yaml": WEB + CLAIMED, "k/pv.yaml": _volume(source, claim_ref, volume_name)})
+    assert code == 1
+    assert picked(findings, "NHI101", "NHI302") >= {("NHI101", "error", 19, True),
+                                                    ("NHI302", "error", 19, True)}
+    drift = [m for m in messages(findings, "NHI302") if m.startswith("Deployment/")]
+    assert drift == [f"Deployment/apps/web gains node credentials via PersistentVolume "
+                     f"web-cache ({path}), claimed by volume `cache` (PersistentVolumeClaim "
+                     "apps/web-cache): the node's kubeconfigs, certificates or container "
+                     "runtime socket, which act for the node or the cluster"]
+
+
+def test_claim_of_an_unchanged_node_credential_volume_blocks(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    """The volume and its claim were there at base (a person's): the agent only mounts it."""
+    code, findings = change(make_repo, capsys, {"k/web.yaml": WEB, "k/pv.yaml": _volume()},
+                            {"k/web.yaml": WEB + CLAIMED})
+    assert code == 1
+    assert picked(findings, "NHI101", "NHI302") == {("NHI101", "error", 19, True),
+                                                    ("NHI302", "error", 19, True)}
+
+
+def test_a_person_claiming_a_node_credential_volume_is_a_note(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    code, findings = change(make_repo, capsys, {"k/web.yaml": WEB, "k/pv.yaml": _volume()},
+                            {"k/web.yaml": WEB + CLAIMED}, author=PERSON)
+    assert (code, picked(findings, "NHI101", "NHI302")) == (0, {("NHI302", "note", 19, False)})
+
+
+def test_claim_of_an_ordinary_volume_is_no_node_access(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    code, findings = change(make_repo, capsys, {"k/web.yaml": WEB}, {
+        "k/web.yaml": WEB + CLAIMED, "k/pv.yaml": _volume("hostPath: {path: /data/cache}")})
+    assert (code, picked(findings, "NHI101", "NHI302")) == (0, set())
+
+
+def test_claim_in_another_namespace_is_not_this_volume(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    other = _volume().replace("namespace: apps", "namespace: other")
+    code, findings = change(make_repo, capsys, {"k/web.yaml": WEB, "k/pv.yaml": other},
+                            {"k/web.yaml": WEB + CLAIMED})
+    assert (code, picked(findings, "NHI101", "NHI302")) == (0, set())

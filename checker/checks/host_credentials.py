@@ -9,6 +9,11 @@ sources are). A volume added (or pointed at a credential path) is a gain: NHI302
 an agent, the `node-credential-human` note for a person; one removed is a narrowing.
 Source: https://kubernetes.io/docs/concepts/storage/volumes/#hostpath.
 
+A `persistentVolumeClaim` volume bound to a PersistentVolume of node credentials (the
+`VOLUME` facets of `checker.parsers.kubernetes.volumes`: the volume's `claimRef` names the
+claim, or the claim's `volumeName` the volume; in the change or in the unchanged files
+`checker.commands.workload_context` reads) mounts them too, and is judged the same way.
+
 A pod-spec setting that escapes to the node (`hostPID`, `hostIPC`, `hostNetwork`, a privileged
 container, an escaping capability, a Windows HostProcess pod: `NODE_ACCESS<setting>|<container>`
 sinks at `nodeAccess.*` lines, `checker.parsers.kubernetes.node_access`, where the sources are)
@@ -17,7 +22,9 @@ is judged the same way: the node holds the kubelet's credentials and every pod's
 
 from __future__ import annotations
 
-from checker.model import HOST_CREDENTIAL, NODE_ACCESS, IdentityObject
+from collections.abc import Sequence
+
+from checker.model import HOST_CREDENTIAL, NODE_ACCESS, VOLUME, IdentityObject
 
 #: NHI302's level variant for a person's node-credential mount (rules/docs/privilege.yaml).
 HUMAN_VARIANT = "node-credential-human"
@@ -106,3 +113,56 @@ def removed(obj: IdentityObject, base: IdentityObject) -> list[str]:
     now = mounts(obj)
     return [f"node credentials (hostPath {path}, volume `{volume}`)"
             for key, (volume, path) in mounts(base).items() if key not in now]
+
+
+#: A workload's claim volumes (`attribute_lines` `claim.<volume>|<claimName>`) and the volume
+#: facet types (parsers/kubernetes/volumes.py).
+_CLAIM = "claim."
+_PV, _PVC = f"{VOLUME}PersistentVolume", f"{VOLUME}PersistentVolumeClaim"
+
+
+def _usage(obj: IdentityObject | None) -> dict[str, str]:
+    return dict(u.split("=", 1) for u in obj.usages if "=" in u) if obj is not None else {}
+
+
+def claimed(obj: IdentityObject, objects: Sequence[IdentityObject]
+            ) -> dict[str, tuple[str, str, str, str]]:  # fmt: skip
+    """`<volume>|<claim>` -> (volume, claim, PersistentVolume name, its path) for each claim
+    volume of workload `obj` bound to a node-credential PersistentVolume among `objects` (in
+    the workload's namespace and render)."""
+    prefix = f"{obj.rendered_by}:" if obj.rendered_by else ""
+    namespace = obj.namespace or "default"
+    volumes = [o for o in objects if o.type == _PV]
+    out: dict[str, tuple[str, str, str, str]] = {}
+    for key in obj.attribute_lines:
+        if not key.startswith(_CLAIM):
+            continue
+        volume, _, claim = key[len(_CLAIM):].partition("|")
+        address = f"{prefix}PersistentVolumeClaim/{namespace}/{claim}"
+        bound = _usage(next((o for o in objects if o.type == _PVC and o.address == address),
+                            None)).get("volumeName")
+        for found in volumes:
+            facts = _usage(found)
+            if (facts.get("claimRef") == f"{namespace}/{claim}"
+                    or (bound and found.address == f"{prefix}PersistentVolume/{bound}")):
+                out[key[len(_CLAIM):]] = (volume, claim, found.address.rsplit("/", 1)[-1],
+                                          facts.get("path", "?"))
+                break
+    return out
+
+
+def claimed_gains(obj: IdentityObject, base: IdentityObject | None,
+                  objects: Sequence[IdentityObject], base_objects: Sequence[IdentityObject]
+                  ) -> list[tuple[str, str, int | None]]:  # fmt: skip
+    """(attribute, what was gained, line) for each claim volume of `obj` bound to node
+    credentials (`claimed`, among `objects`) that `base` (None: a new workload; among
+    `base_objects`, else `objects`) did not mount the same way."""
+    was = claimed(base, base_objects or objects) if base is not None else {}
+    namespace = obj.namespace or "default"
+    return [(f"{ATTRIBUTE}{volume}",
+             f"gains node credentials via PersistentVolume {name} ({path}), claimed by volume "
+             f"`{volume}` (PersistentVolumeClaim {namespace}/{claim}): the node's kubeconfigs, "
+             "certificates or container runtime socket, which act for the node or the cluster",
+             obj.attribute_lines.get(f"{_CLAIM}{key}"))
+            for key, (volume, claim, name, path) in claimed(obj, objects).items()
+            if was.get(key) != (volume, claim, name, path)]

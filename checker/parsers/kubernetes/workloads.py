@@ -22,6 +22,7 @@ from checker.model import PROJECTED_TOKEN, TOKEN_MOUNT, IdentityObject, Location
 from checker.parsers.kubernetes.digest import workload_digest
 from checker.parsers.kubernetes.host_paths import host_credentials
 from checker.parsers.kubernetes.node_access import node_access
+from checker.parsers.kubernetes.volumes import claims
 from checker.policy.catalogue import CatalogueEntry
 from checker.safeyaml import get, get_entry, get_path, items, line_of, scalar_text, sequence
 
@@ -235,6 +236,7 @@ def workload_facet(doc: MappingNode, kind: str, entry: CatalogueEntry, address: 
            if entry.type in OPERATOR_ACCOUNTS else "")
     name = account or own or "default"
     attribute_lines.update(secret_refs(spec))
+    attribute_lines.update(claims(spec))
     tokens = projected_tokens(spec)
     for sink, line in tokens:
         attribute_lines.setdefault(f"projectedToken.{sink[len(PROJECTED_TOKEN):].split('|')[0]}",
