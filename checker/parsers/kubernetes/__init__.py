@@ -86,10 +86,10 @@ from checker.parsers.kubernetes.gitops import (
     granting_key,
 )
 from checker.parsers.kubernetes.gitops_inputs import deployed_inputs
-from checker.parsers.kubernetes.volumes import volume_facets
 from checker.parsers.kubernetes.rbac import binding_grants, rule_grants, subjects, texts
 from checker.parsers.kubernetes.references import CLUSTER_SCOPED, lifetime, principals
 from checker.parsers.kubernetes.references import references as refs_of
+from checker.parsers.kubernetes.volumes import volume_facets
 from checker.parsers.kubernetes.workloads import (
     WORKLOAD_POD_SPECS,
     component_pod_specs,
