@@ -285,3 +285,42 @@ def test_claim_in_another_namespace_is_not_this_volume(
     code, findings = change(make_repo, capsys, {"k/web.yaml": WEB, "k/pv.yaml": other},
                             {"k/web.yaml": WEB + CLAIMED})
     assert (code, picked(findings, "NHI101", "NHI302")) == (0, set())
+
+
+TF_DEPLOYMENT = """\
+resource "kubernetes_deployment" "web" {
+  metadata {
+    name      = "web"
+    namespace = "apps"
+  }
+  spec {
+    template {
+      spec {
+        automount_service_account_token = false
+POD        container {
+          name  = "web"
+          image = "nginx:1.27"
+CONTAINER        }
+      }
+    }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize(("pod", "container", "line", "said"), [
+    ("        host_pid = true\n", "", 10, "`hostPID: true`"),
+    ("", "          security_context {\n            privileged = true\n          }\n", 14,
+     "`securityContext.privileged: true` (container `web`)"),
+])
+def test_agent_making_a_terraform_workload_reach_the_node_blocks(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        pod: str, container: str, line: int, said: str) -> None:
+    code, findings = change(
+        make_repo, capsys, {"main.tf": TF_DEPLOYMENT.replace("POD", "").replace("CONTAINER", "")},
+        {"main.tf": TF_DEPLOYMENT.replace("POD", pod).replace("CONTAINER", container)})
+    assert code == 1
+    assert picked(findings, "NHI101", "NHI302") == {("NHI101", "error", line, True),
+                                                    ("NHI302", "error", line, True)}
+    [drift] = messages(findings, "NHI302")
+    assert drift.startswith(f"kubernetes_deployment.web gains the node through {said}"), drift

@@ -39,7 +39,7 @@ An agent's or bot's weakening is an error (it blocks); a person's is a note (var
 `admission-human`). A change that only tightens (a selector or exclusion removed, `Audit` ->
 `Deny`, `Ignore` -> `Fail`, a rule or policy taken out of an exception, `conditions` added to
 one, an exception deleted, a Config exclusion removed or the Config deleted) is a `narrowed`
-note (`narrows`); a new policy is not judged.
+note (`narrows`); a new policy that only denies is not judged.
 
 A rule body (the `body.<key>` digests: CEL `validations`, a ConstraintTemplate's rego, a
 constraint's `parameters`, a Kyverno rule's `validate`, `preconditions` and `context`, a
@@ -50,6 +50,13 @@ error for an agent, bot or unknown actor, a note for a person (variant `human`);
 `narrowed` note. Reformatting and a changed `message` give the same digest: no change; a
 validation added to a ValidatingAdmissionPolicy that keeps every other is a tightening
 (`_EACH_DENIES`), the `narrowed` note.
+
+An object that rewrites other objects or sends them somewhere (the `does.<key>` facts: a
+mutating webhook, a validating webhook receiving Secrets, a Kyverno `mutate` rule, a
+`MutatingAdmissionPolicy`, a Gatekeeper mutator, an External Secrets `PushSecret`) cannot be
+judged either: created, it is NHI106 naming what it may rewrite or send where (`_created`);
+its body changed, the NHI106 above names that too. Deleting a mutator or a push (which deny
+nothing) is no weakening. Sources: `checker.parsers.kubernetes.mutation`.
 """
 
 from __future__ import annotations

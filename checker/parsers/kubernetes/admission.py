@@ -52,6 +52,13 @@ decides, without `caBundle`); a Kyverno policy's `validationFailureActionOverrid
 `preconditions`, `celPreconditions`, `context`; a Gatekeeper `ConstraintTemplate`
 (`templates.gatekeeper.sh`)'s `targets` (its rego or CEL) and a constraint's `parameters`
 (https://open-policy-agent.github.io/gatekeeper/website/docs/howto/).
+
+What an object rewrites or sends, in words (`checker.parsers.kubernetes.mutation`, sources
+there), is a `does.<key>` fact: each webhook of a `MutatingWebhookConfiguration` (and of a
+validating one whose `rules` match Secrets), a `MutatingAdmissionPolicy`'s `mutations`, each
+Kyverno rule with a `mutate` (whose body, `rules.<r>.mutate`, is a rule body too), and the
+`spec` of a Gatekeeper mutator (`mutations.gatekeeper.sh`: body `mutation`) or an External
+Secrets `PushSecret`/`ClusterPushSecret` (body `push`, without `refreshInterval`).
 """
 
 from __future__ import annotations
