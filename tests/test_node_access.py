@@ -324,3 +324,21 @@ def test_agent_making_a_terraform_workload_reach_the_node_blocks(
                                                     ("NHI302", "error", line, True)}
     [drift] = messages(findings, "NHI302")
     assert drift.startswith(f"kubernetes_deployment.web gains the node through {said}"), drift
+
+
+@pytest.mark.parametrize(("author", "level"), [(AGENT, "error"), (PERSON, "note")])
+def test_volume_pointed_at_node_credentials_is_judged_on_the_volume(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        author: tuple[str, str], level: str) -> None:
+    """The pod already claims the volume (unchanged): the change points the volume at the
+    kubelet's folder, so the finding is on the volume."""
+    code, findings = change(make_repo, capsys, {
+        "k/web.yaml": WEB + CLAIMED, "k/pv.yaml": _volume("hostPath: {path: /data/cache}")},
+        {"k/pv.yaml": _volume()}, author=author)
+    assert code == (1 if level == "error" else 0)
+    assert [(f["rule_id"], f["path"], f["start_line"], f["level"]) for f in findings
+            if f["rule_id"] == "NHI302"] == [("NHI302", "k/pv.yaml", 8, level)]
+    assert messages(findings, "NHI302") == [
+        "PersistentVolume/web-cache is a volume of node credentials (/var/lib/kubelet): every "
+        "pod that claims it gets the node's kubeconfigs, certificates or container runtime "
+        "socket, which act for the node or the cluster"]

@@ -22,8 +22,9 @@ is judged the same way: the node holds the kubelet's credentials and every pod's
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
+from checker.checks.api import Hit, Subject
 from checker.model import HOST_CREDENTIAL, NODE_ACCESS, VOLUME, IdentityObject
 
 #: NHI302's level variant for a person's node-credential mount (rules/docs/privilege.yaml).
@@ -166,3 +167,19 @@ def claimed_gains(obj: IdentityObject, base: IdentityObject | None,
              obj.attribute_lines.get(f"{_CLAIM}{key}"))
             for key, (volume, claim, name, path) in claimed(obj, objects).items()
             if was.get(key) != (volume, claim, name, path)]
+
+
+def volume_hits(subject: Subject) -> Iterator[Hit]:
+    """NHI302 for a PersistentVolume of node credentials (a `VOLUME` facet) the change created
+    or pointed at another path: every pod that claims it mounts them. An error for an agent, a
+    bot or an unknown actor, the `node-credential-human` note for a person; nothing in `scan`."""
+    obj, base = subject.obj, subject.base
+    path = _usage(obj).get("path")
+    if obj.type != _PV or subject.ctx.mode == "scan" or path is None or (
+            base is not None and _usage(base).get("path") == path):
+        return
+    yield Hit("NHI302", f"{obj.address} is a volume of node credentials ({path}): every pod "
+              "that claims it gets the node's kubeconfigs, certificates or container runtime "
+              "socket, which act for the node or the cluster", "path",
+              obj.attribute_lines.get("path"),
+              variant=HUMAN_VARIANT if subject.touch.actor_kind == "human" else None)

@@ -286,6 +286,7 @@ def check(subject: Subject) -> Iterator[Hit]:
         return
     if obj.platform != "kubernetes":
         return
+    yield from host_credentials.volume_hits(subject)  # a PersistentVolume of node credentials
     if subject.base is None and subject.ctx.mode != "scan" and is_workload(obj):
         moved = moved_from(obj, subject.ctx.base_objects, subject.ctx.head_objects)
         subject = replace(subject, base=moved) if moved is not None else subject
