@@ -7,11 +7,14 @@ person's is a note. Real git repos: base by a human, head by Claude (or a person
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from conftest import HUMAN, GitRepo, check_findings
+
+from checker.cli import main
 
 CLAUDE = ("Claude", "noreply@anthropic.com")
 
@@ -194,3 +197,11 @@ def test_a_new_validating_webhook_on_secrets_fails_closed(
     assert found["message"].startswith(
         "ValidatingWebhookConfiguration/label-injector: webhook `labels.example.com` receives "
         "CREATE, UPDATE of core/secrets at https://hooks.example.net/mutate;")
+
+
+def test_scan_reports_no_mutator(tmp_path: Any, capsys: Any) -> None:
+    """`scan` has no change: a PushSecret or mutating webhook is its normal shape."""
+    (tmp_path / "push.yaml").write_text(PUSH + "---\n" + WEBHOOK)
+    code = main(["scan", str(tmp_path), "--format", "json"])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    assert (code, [f["rule_id"] for f in findings if f["rule_id"] == "NHI106"]) == (0, [])

@@ -287,11 +287,11 @@ def _created(subject: Subject) -> Iterator[Hit]:
     """NHI106 for a new object that rewrites other objects or sends them somewhere (a
     mutating webhook, a validating one receiving Secrets, a Kyverno `mutate` rule, a
     Gatekeeper mutator, a PushSecret): what it does cannot be judged (module doc). An error for
-    an agent, a bot or an unknown actor, a note for a person. A new policy that only denies is
-    a tightening: nothing."""
+    an agent, a bot or an unknown actor, a note for a person; nothing in `scan`. A new policy
+    that only denies is a tightening: nothing."""
     obj = subject.obj
     does = _doing(obj, _facts(obj.usages))
-    if not does:
+    if not does or subject.ctx.mode == "scan":  # no change: its normal shape
         return
     yield Hit("NHI106", f"{obj.address}: {'; '.join(v for _, v in does)}; {_UNJUDGED}",
               "admission", obj.attribute_lines.get(does[0][0], obj.attribute_lines.get("anchor")),
