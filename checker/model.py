@@ -34,12 +34,13 @@ DEPLOYED = "deployed by "  # `Unresolved.reason` prefix: what a GitOps object de
 ADMISSION = "admission:"  # an admission policy or webhook facet: NHI302 only, no inventory
 PLATFORMS = ("aws", "gcp", "azure", "kubernetes", "github", "gitlab", "vault", "tls", "generic")
 LEVEL_RANK: Mapping[str, int] = {"note": 1, "warning": 2, "error": 3}
-#: `IdentityObject.secret_sinks` of a Kubernetes pod spec or ServiceAccount (parsers/kubernetes/
-#: workloads.py and host_paths.py, sources there; judged by checks/workloads.py): the API token
-#: mounted unless `automountServiceAccountToken: false`; `PROJECTED_TOKEN<volume>|<audience>|
-#: <expirationSeconds>` per projected token; `HOST_CREDENTIAL<volume>|<path>` per node hostPath.
+#: `IdentityObject.secret_sinks` of a pod spec or ServiceAccount (parsers/kubernetes/workloads.py,
+#: host_paths.py, node_access.py: sources there; judged by checks/workloads.py): the API token
+#: unless `automountServiceAccountToken: false`; `PROJECTED_TOKEN<volume>|<audience>|<expiration
+#: Seconds>`; `HOST_CREDENTIAL<volume>|<path>`; `NODE_ACCESS<setting>|<container>`.
 TOKEN_MOUNT = "automount:/var/run/secrets/kubernetes.io/serviceaccount"
 PROJECTED_TOKEN, HOST_CREDENTIAL = "projected-token:", "host-credential:"
+NODE_ACCESS, VOLUME = "node-access:", "volume:"  # VOLUME: a volume facet type, no inventory
 
 
 @dataclass(frozen=True)

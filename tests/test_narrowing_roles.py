@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import HUMAN, GitRepo
+from conftest import HUMAN, GitRepo, check_findings
 
 from checker.cli import main
 from checker.policy.roles import role_covers
@@ -137,3 +137,63 @@ def test_an_azure_role_swap_is_a_narrowing_only_on_the_same_or_a_narrower_scope(
     assert code == (1 if blocks else 0)
     assert (("NHI302", "error", True) in found) is blocks
     assert (("NHI302", "note", False) in found) is not blocks
+
+
+ROLE = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: cfg-reader, namespace: apps}
+rules:
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [get, list, watch, update]
+"""
+#: `update` kept only on one named ConfigMap: within base's update on every ConfigMap.
+ROLE_NAMED = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: cfg-reader, namespace: apps}
+rules:
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [get, list, watch]
+- apiGroups: [""]
+  resources: [configmaps]
+  resourceNames: [app-config]
+  verbs: [update]
+"""
+
+
+def test_verb_moved_under_resource_names_is_a_narrowing(make_repo: Callable[..., GitRepo],
+                                                         capsys: Any) -> None:
+    """A verb on every ConfigMap limited to one (`resourceNames`) gains nothing: base's grant
+    on the resource covers the named one (RBAC: resourceNames only restricts a rule,
+    https://kubernetes.io/docs/reference/access-authn-authz/rbac/#referring-to-resources)."""
+    repo = make_repo()
+    base = repo.commit({"k8s/role.yaml": ROLE}, author=HUMAN)
+    repo.commit({"k8s/role.yaml": ROLE_NAMED}, author=CLAUDE)
+    code, findings = check_findings(repo, base, capsys)
+    assert code == 0, findings
+    drift = [f for f in findings if f["rule_id"] == "NHI302"]
+    assert [(f["level"], f["blocking"], f["path"]) for f in drift] == [
+        ("note", False, "k8s/role.yaml")]
+    assert "narrowed" in drift[0]["message"], drift[0]["message"]
+
+
+def test_named_verb_base_lacked_still_gained(make_repo: Callable[..., GitRepo],
+                                              capsys: Any) -> None:
+    """`delete` on one named ConfigMap that base never allowed is gained, and the message
+    lists every verb base allowed (grouped by resource), not the first two grants."""
+    repo = make_repo()
+    base = repo.commit({"k8s/role.yaml": ROLE}, author=HUMAN)
+    repo.commit({"k8s/role.yaml": ROLE_NAMED.replace("verbs: [update]",
+                                                     "verbs: [update, delete]")},
+                author=CLAUDE)
+    code, findings = check_findings(repo, base, capsys)
+    assert code == 1
+    drift = [f for f in findings if f["rule_id"] == "NHI302"]
+    assert [(f["level"], f["blocking"], f["start_line"]) for f in drift] == [
+        ("error", True, 8)]
+    assert drift[0]["message"] == (
+        "Role/apps/cfg-reader privileges widened: gains delete on core/configmaps:app-config "
+        "(base allowed: get, list, watch, update on core/configmaps)")

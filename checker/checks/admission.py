@@ -39,7 +39,7 @@ An agent's or bot's weakening is an error (it blocks); a person's is a note (var
 `admission-human`). A change that only tightens (a selector or exclusion removed, `Audit` ->
 `Deny`, `Ignore` -> `Fail`, a rule or policy taken out of an exception, `conditions` added to
 one, an exception deleted, a Config exclusion removed or the Config deleted) is a `narrowed`
-note (`narrows`); a new policy is not judged.
+note (`narrows`); a new policy that only denies is not judged.
 
 A rule body (the `body.<key>` digests: CEL `validations`, a ConstraintTemplate's rego, a
 constraint's `parameters`, a Kyverno rule's `validate`, `preconditions` and `context`, a
@@ -50,6 +50,13 @@ error for an agent, bot or unknown actor, a note for a person (variant `human`);
 `narrowed` note. Reformatting and a changed `message` give the same digest: no change; a
 validation added to a ValidatingAdmissionPolicy that keeps every other is a tightening
 (`_EACH_DENIES`), the `narrowed` note.
+
+An object that rewrites other objects or sends them somewhere (the `does.<key>` facts: a
+mutating webhook, a validating webhook receiving Secrets, a Kyverno `mutate` rule, a
+`MutatingAdmissionPolicy`, a Gatekeeper mutator, an External Secrets `PushSecret`) cannot be
+judged either: created, it is NHI106 naming what it may rewrite or send where (`_created`);
+its body changed, the NHI106 above names that too. Deleting a mutator or a push (which deny
+nothing) is no weakening. Sources: `checker.parsers.kubernetes.mutation`.
 """
 
 from __future__ import annotations
@@ -72,8 +79,15 @@ EXCEPTION = f"{ADMISSION}PolicyException"
 #: The facet type of Gatekeeper's Config and its exclusion keys (parsers/kubernetes/admission.py).
 CONFIG = f"{ADMISSION}Config"
 _EXCLUDED = "excludedNamespaces."
-#: The key prefix of a rule body's digest (parsers/kubernetes/admission.py `BODY`).
-BODY = "body."
+#: The key prefix of a rule body's digest, and of what an object rewrites or sends in words
+#: (parsers/kubernetes/admission.py `BODY`, `DOES`).
+BODY, DOES = "body.", "does."
+#: Facet types that only rewrite or send (Gatekeeper mutators, External Secrets pushes): they
+#: deny nothing, so deleting one weakens nothing (parsers/kubernetes/mutation.py).
+_REWRITERS = frozenset(f"{ADMISSION}{k}" for k in (
+    "Assign", "AssignMetadata", "ModifySet", "AssignImage", "PushSecret", "ClusterPushSecret"))
+_UNJUDGED = ("nhi-gate does not interpret what it rewrites or what the receiver does with "
+             "what it gets, so a human must review it")
 _WEBHOOKS = {"webhook": "admission webhook", "mutation-webhook": "mutation webhook"}
 
 
@@ -227,6 +241,9 @@ def check(subject: Subject) -> Iterator[Hit]:
     if obj.type in (EXCEPTION, CONFIG):
         yield from _exception(subject)
         return
+    if base is None and obj.type.startswith(PREFIX):
+        yield from _created(subject)
+        return
     if base is None or not obj.type.startswith(PREFIX):
         return
     head, was = _facts(obj.usages), _facts(base.usages)
@@ -240,8 +257,17 @@ def check(subject: Subject) -> Iterator[Hit]:
                   f"{'; '.join(what for _, what in found)}; {_admitted(obj)}", "admission",
                   line, variant=HUMAN_VARIANT if human else None)
     bodies = bodies_changed(head, was)
-    if bodies:
+    does = [v for k, v in _doing(obj, head) if any(
+        b[len(BODY):].startswith(k[len(DOES):]) for b in bodies)]
+    if bodies and obj.type in _REWRITERS:
         named = ", ".join(f"`{k[len(BODY):]}`" for k in bodies)
+        yield Hit("NHI106", f"{obj.address}: {'; '.join(does)}; its {named} changed and "
+                  f"could not be judged: {_UNJUDGED}", "admission",
+                  _body_line(obj, bodies, subject.touch.lines),
+                  variant="human" if human else None)
+    elif bodies:
+        named = ", ".join(f"`{k[len(BODY):]}`" for k in bodies)
+        named += f" ({'; '.join(does)})" if does else ""
         yield Hit("NHI106",
                   f"{obj.address}: the admission policy body changed ({named}) and could not "
                   "be judged: nhi-gate does not interpret CEL, rego, Kyverno patterns or what "
@@ -249,6 +275,27 @@ def check(subject: Subject) -> Iterator[Hit]:
                   " now; a human must review the policy", "admission",
                   _body_line(obj, bodies, subject.touch.lines),
                   variant="human" if human else None)
+
+
+def _doing(obj: IdentityObject, facts: dict[str, str]) -> list[tuple[str, str]]:
+    """(key, words) of each `DOES` fact of `obj`, in source order."""
+    found = [(k, v) for k, v in facts.items() if k.startswith(DOES)]
+    return sorted(found, key=lambda kv: obj.attribute_lines.get(kv[0], 0))
+
+
+def _created(subject: Subject) -> Iterator[Hit]:
+    """NHI106 for a new object that rewrites other objects or sends them somewhere (a
+    mutating webhook, a validating one receiving Secrets, a Kyverno `mutate` rule, a
+    Gatekeeper mutator, a PushSecret): what it does cannot be judged (module doc). An error for
+    an agent, a bot or an unknown actor, a note for a person; nothing in `scan`. A new policy
+    that only denies is a tightening: nothing."""
+    obj = subject.obj
+    does = _doing(obj, _facts(obj.usages))
+    if not does or subject.ctx.mode == "scan":  # no change: its normal shape
+        return
+    yield Hit("NHI106", f"{obj.address}: {'; '.join(v for _, v in does)}; {_UNJUDGED}",
+              "admission", obj.attribute_lines.get(does[0][0], obj.attribute_lines.get("anchor")),
+              variant="human" if subject.touch.actor_kind == "human" else None)
 
 
 def _body_line(obj: IdentityObject, bodies: Sequence[str], touched: Sequence[int]) -> int | None:
@@ -312,7 +359,8 @@ def removal_hits(ctx: Context, actor_of: Callable[[Sequence[str]], Touch]
     # with its base twin there (a binding deleted from its policy's file is named by it).
     files = {o.location.path for o in ctx.head_objects if o.type.startswith(PREFIX)}
     for obj in ctx.base_objects:
-        if not obj.type.startswith(PREFIX) or obj.location.path in files:
+        if not obj.type.startswith(PREFIX) or obj.location.path in files or (
+                obj.type in _REWRITERS):  # it denied nothing: it rewrites or sends no more
             continue
         touch = actor_of([obj.location.path])
         if obj.type in (EXCEPTION, CONFIG):  # an exemption deleted: the policies apply

@@ -68,7 +68,7 @@ from checker.checks.unresolved import removed_inputs
 from checker.lazy_patterns import lazy_compile
 from checker.model import Grant, IdentityObject, Trust
 from checker.policy import aws_iam as iam
-from checker.policy.privileges import admin_grants, grant_text
+from checker.policy.privileges import admin_grants, grant_text, grants_text
 from checker.provenance.attribution import Touch
 
 #: The inner text of a `${...}` in a grant's action or resource.
@@ -290,7 +290,7 @@ def _base_allowed(base: IdentityObject, ctx: Context) -> str:
     (`${statement.value.actions}`) is named as such, not as allowed."""
     allows = [g for g in base.privileges if g.effect == "allow"
               and not deny_sources.attaches_denies_only(g, base, ctx.base_objects)]
-    was = [grant_text(base.platform, g) for g in allows if not _UNKNOWN.search(g.action)][:2]
+    was = grants_text(base.platform, [g for g in allows if not _UNKNOWN.search(g.action)])
     unknown = list(dict.fromkeys(g.action for g in allows if _UNKNOWN.search(g.action)))
     if unknown:
         actions = ", ".join(f"`{a}`" for a in unknown[:2])

@@ -9,6 +9,7 @@ what it denied.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -25,15 +26,24 @@ __all__ = ["dropped_denies", "gained_grants", "lifted_conditions"]
 _GCP_BASIC = {"roles/owner": ("roles/editor", "roles/viewer"), "roles/editor": ("roles/viewer",)}
 #: An Argo CD AppProject destination grant (`parsers/kubernetes/gitops.py`).
 _DESTINATION = "argocd:destination"
+#: A Kubernetes RBAC rule grant on one named object (`parsers/kubernetes/rbac.py`:
+#: `<apiGroup>/<resource>[/<subresource>]:<resourceName>`); group 1 is the unnamed resource.
+_RBAC_NAMED = re.compile(r"^([^/:]*/[^:]+):.+$")
 
 
 def _resource_covered(platform: str, resource: str, wide: str) -> bool:
     """True when `wide` covers `resource`: as an IAM-style glob, or, on Azure, as a scope at or
     above it (a role assigned at a scope applies to every scope below it; path segments
-    compared case-insensitively). Source:
-    https://learn.microsoft.com/azure/role-based-access-control/scope-overview"""
+    compared case-insensitively), or, on Kubernetes, a rule on every object of a resource
+    (`/configmaps`) covering one named object (`/configmaps:app-config`: `resourceNames`
+    only restrict a rule). Sources:
+    https://learn.microsoft.com/azure/role-based-access-control/scope-overview,
+    https://kubernetes.io/docs/reference/access-authn-authz/rbac/#referring-to-resources"""
     if glob(resource, wide):
         return True
+    named = _RBAC_NAMED.match(resource) if platform == "kubernetes" else None
+    if named and glob(named.group(1), wide):
+        return True  # a rule on every object of the resource covers one named object
     if platform == "kubernetes" and "!" in wide:
         return _negation_covers(resource, wide)
     if platform != "azure" or not wide.startswith("/") or not resource.startswith("/"):

@@ -166,7 +166,8 @@ def _inherits_off(obj: IdentityObject, objects: Sequence[IdentityObject]) -> boo
         for o in objects)
 
 
-def _gains(obj: IdentityObject, base: IdentityObject, objects: Sequence[IdentityObject] = ()
+def _gains(obj: IdentityObject, base: IdentityObject, objects: Sequence[IdentityObject] = (),
+           base_objects: Sequence[IdentityObject] = ()
            ) -> list[tuple[str, str, int | None]]:  # fmt: skip
     """(attribute, what was gained, line) for each credential `obj` mounts that `base` did not:
     the automounted token (unless its ServiceAccount among `objects`, the run's identities at
@@ -182,6 +183,7 @@ def _gains(obj: IdentityObject, base: IdentityObject, objects: Sequence[Identity
                     f"({_off(obj)} "
                     f"{'changed to true' if set_true else 'removed'})", _mount_line(obj)))
     out.extend(host_credentials.gained(obj, base))
+    out.extend(host_credentials.claimed_gains(obj, base, objects, base_objects))
     tokens = _tokens(obj)
     for key, was in projected_tokens.gained(tokens, _tokens(base)):
         longer = "" if was is None else f", longer-lived than base's {was} seconds"
@@ -228,7 +230,10 @@ def narrows(subject: Subject) -> Iterator[Hit]:
     now = _tokens(obj)
     removed.extend(_token_text(k) for k in _tokens(base) if k not in now)
     removed.extend(host_credentials.removed(obj, base))
-    yield Hit("NHI302", f"{obj.address} no longer mounts {'; '.join(removed)}; a narrowing "
+    parts = [f"mounts {'; '.join(removed)}"] if removed else []
+    dropped = host_credentials.dropped_settings(obj, base)
+    parts += [f"reaches the node through {', '.join(dropped)}"] if dropped else []
+    yield Hit("NHI302", f"{obj.address} no longer {'; no longer '.join(parts)}; a narrowing "
               "needs no approval", "automountServiceAccountToken", _mount_line(obj),
               variant="narrowed")
 
@@ -239,8 +244,8 @@ def _drift(subject: Subject) -> Iterator[Hit]:
     if base is None or ctx.mode == "scan" or not (is_workload(obj) or _is_account(obj)):
         return
     variant = HUMAN_VARIANT if subject.touch.actor_kind == "human" else None
-    for attribute, what, line in _gains(obj, base, ctx.head_objects):
-        node = attribute.startswith(host_credentials.ATTRIBUTE) and variant is not None
+    for attribute, what, line in _gains(obj, base, ctx.head_objects, ctx.base_objects):
+        node = host_credentials.is_node(attribute) and variant is not None
         yield Hit("NHI302", f"{obj.address} {what}", attribute, line,
                   variant=host_credentials.HUMAN_VARIANT if node else variant)
     if not is_workload(obj):
@@ -281,6 +286,7 @@ def check(subject: Subject) -> Iterator[Hit]:
         return
     if obj.platform != "kubernetes":
         return
+    yield from host_credentials.volume_hits(subject)  # a PersistentVolume of node credentials
     if subject.base is None and subject.ctx.mode != "scan" and is_workload(obj):
         moved = moved_from(obj, subject.ctx.base_objects, subject.ctx.head_objects)
         subject = replace(subject, base=moved) if moved is not None else subject
@@ -314,17 +320,19 @@ def _approval(subject: Subject) -> Iterator[Hit]:
     line = _at(obj, "serviceAccountName")
     changed = base is not None and account_of(base) != account_of(obj)
     tokens = list(_token_lines(obj).values())
-    found = _gains(obj, base, subject.ctx.head_objects) if base is not None else []
+    found = (_gains(obj, base, subject.ctx.head_objects, subject.ctx.base_objects)
+             if base is not None else [])
     gains = [what for _, what, _ in found]
     line = next((at for _, _, at in found if at is not None), line)
     if base is None and any(t in touch.lines for t in tokens):
         gains = [f"mounts {_token_text(k)}" for k in _tokens(obj)]
         line = tokens[0]
     if base is None:  # a new workload: the node credentials its agent-written lines mount
-        found = [g for g in host_credentials.gained(obj, None) if g[2] in touch.lines]
+        found = [g for g in [*host_credentials.gained(obj, None), *host_credentials.claimed_gains(
+            obj, None, subject.ctx.head_objects, ())] if g[2] in touch.lines]
         line = line if gains else next((at for _, _, at in found), line)
         gains += [what for _, what, _ in found]
-    node = sum(a.startswith(host_credentials.ATTRIBUTE) for a, _, _ in found)
+    node = sum(host_credentials.is_node(a) for a, _, _ in found)
     written = line is not None and line in touch.lines
     stolen = {s: v for s, v in _new_tokens(obj, base, subject.ctx).items()
               if base is not None or v[1] in touch.lines}

@@ -17,7 +17,7 @@ from checker.commands.local_policy import config_from_disk, scan_root
 from checker.commands.report import write
 from checker.commands.scan import parse_tree
 from checker.ledger.rows import governance, identity_id, is_workload
-from checker.model import ADMISSION, UNREAD, IdentityObject, ParseProblem
+from checker.model import ADMISSION, UNREAD, VOLUME, IdentityObject, ParseProblem
 from checker.policy.privileges import load_admin_table
 from checker.reporters.text import safe_text
 
@@ -68,7 +68,7 @@ def inventory(args: argparse.Namespace) -> int:
         (
             replace(obj, environment=infer_environment(obj, config)) for obj in parsed.objects
             # not an identity: a command or module NHI106 judges, an admission policy
-            if not obj.type.startswith((UNREAD, ADMISSION))
+            if not obj.type.startswith((UNREAD, ADMISSION, VOLUME))
         ),
         key=lambda o: (o.location.path, o.location.start_line, o.address),
     )

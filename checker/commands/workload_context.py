@@ -7,7 +7,11 @@ that account may do, read from git so `checker.checks.workloads` can judge the w
 - the files that hold a `RoleBinding`/`ClusterRoleBinding` and name one of the accounts the
   changed manifests (at head or base) run as (`serviceAccountName`) or the token Secrets name
   (`kubernetes.io/service-account.name`), so the account's access is read
-  (`checker.checks.account_access`) rather than unknown.
+  (`checker.checks.account_access`) rather than unknown;
+- the files that hold a `PersistentVolume` (or its claim) and name a claim a changed manifest
+  mounts (`claimName`), and those that name the volumes those claims bind (`volumeName`), so a
+  pod that claims a volume of the node's credentials is judged as mounting them
+  (`checker.checks.host_credentials.claimed`).
 
 Read for `check` and `hook`, like `ci_companions`: parsed on both sides with the same content
 (unchanged files), never judged (no line of theirs changed) and their problems are not this
@@ -34,6 +38,9 @@ _NAME = rb"""["']?\s*:\s*["']?([a-z0-9][a-z0-9.-]*)"""
 _ACCOUNT = lazy_compile(rb"\bserviceAccount(?:Name)?" + _NAME)
 #: A token Secret's account annotation.
 _TOKEN_ACCOUNT = lazy_compile(rb"kubernetes\.io/service-account\.name" + _NAME)
+#: A pod's claim volume, and a claim's volume.
+_CLAIM, _VOLUME_NAME = lazy_compile(rb"\bclaimName" + _NAME), lazy_compile(rb"\bvolumeName" + _NAME)
+_VOLUMES = "PersistentVolume"
 
 
 def _accounts(raw: bytes) -> set[str]:
@@ -49,9 +56,9 @@ def workload_context(repo: Repo, rev: str | None, changed: Sequence[SourceFile],
     no changed YAML/JSON file names a Secret or an account."""
     kube = [s for s in changed if s.path.endswith(_SUFFIXES)]
     names = {n for s in kube for n in _accounts(s.raw)}
+    read = _claimed_volumes(repo, rev, kube, changed_paths, max_bytes)
     if not names and not any(w in s.raw for s in kube for w in _SECRET_USES):
-        return []
-    read: dict[str, bytes] = {}
+        return [SourceFile(p, raw, rev) for p, raw in sorted(read.items())]
     if any(w in s.raw for s in kube for w in _SECRET_USES):
         tokens = [p for p in git.grep_files(repo, rev, [_TOKEN_TYPE], _SUFFIXES)
                   if p not in changed_paths]
@@ -63,6 +70,24 @@ def workload_context(repo: Repo, rev: str | None, changed: Sequence[SourceFile],
         read.update(_read(repo, rev, sorted(bindings - set(changed_paths) - set(read)),
                           max_bytes))
     return [SourceFile(p, raw, rev) for p, raw in sorted(read.items())]
+
+
+def _claimed_volumes(repo: Repo, rev: str | None, kube: Sequence[SourceFile],
+                     changed_paths: Collection[str], max_bytes: int) -> dict[str, bytes]:
+    """The unchanged files naming `PersistentVolume` and a claim the `kube` files mount (module
+    doc), then those naming the volumes the claims found name; {} when none mounts a claim."""
+    claims = {m.group(1).decode("ascii") for s in kube for m in _CLAIM.finditer(s.raw)}
+    if not claims:
+        return {}
+    volumes = set(git.grep_files(repo, rev, [_VOLUMES], _SUFFIXES)) - set(changed_paths)
+    read = _read(repo, rev, sorted(volumes.intersection(
+        git.grep_files(repo, rev, sorted(claims), _SUFFIXES))), max_bytes)
+    bound = {m.group(1).decode("ascii") for raw in [*read.values(), *(s.raw for s in kube)]
+             for m in _VOLUME_NAME.finditer(raw)} - claims
+    if bound:
+        more = volumes.intersection(git.grep_files(repo, rev, sorted(bound), _SUFFIXES))
+        read.update(_read(repo, rev, sorted(more - set(read)), max_bytes))
+    return read
 
 
 def _read(repo: Repo, rev: str | None, paths: Sequence[str], max_bytes: int

@@ -35,7 +35,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -63,6 +63,18 @@ def grant_text(platform: str, grant: Grant) -> str:
     if platform == "kubernetes" and grant.resource.startswith("/"):
         return str(replace(grant, resource="core" + grant.resource))
     return str(grant)
+
+
+def grants_text(platform: str, grants: Iterable[Grant], limit: int = 3) -> list[str]:
+    """`grants` as a message lists them: the actions on one resource (same effect and
+    conditions) joined, `get, list, watch on core/configmaps`, at most `limit` such groups and
+    `and N more` after them."""
+    groups: dict[Grant, list[str]] = {}
+    for g in grants:
+        groups.setdefault(replace(g, action="", line=None), []).append(g.action)
+    out = [grant_text(platform, replace(key, action=", ".join(dict.fromkeys(actions))))
+           for key, actions in groups.items()]
+    return out[:limit] + ([f"and {len(out) - limit} more"] if len(out) > limit else [])
 
 
 @functools.lru_cache(maxsize=2)

@@ -45,10 +45,12 @@ _ACTIONS_EXTRA = (b"permissions", b"secrets", b"terraform", b"tofu", b"terragrun
 #: parsers/kubernetes/admission.py; a Namespace's Pod Security label) and Flux sources
 #: (parsers/kubernetes/flux_sources.py): words every such object's `kind`, `apiVersion` or
 #: label holds. A custom resource's pod template (parsers/kubernetes/workloads.py
-#: `generic_pod_spec`) names a `serviceAccountName` or lists `containers`.
+#: `generic_pod_spec`) names a `serviceAccountName` or lists `containers`. A
+#: `PersistentVolume` (and its claim) of the node's credentials (parsers/kubernetes/volumes.py).
 _KUBERNETES_EXTRA = (b"AdmissionPolicy", b"WebhookConfiguration", b"kyverno.io",
                      b"gatekeeper.sh", b"pod-security.kubernetes.io/enforce",
-                     b"source.toolkit.fluxcd.io", b"serviceAccountName", b"containers")
+                     b"source.toolkit.fluxcd.io", b"serviceAccountName", b"containers",
+                     b"PersistentVolume")
 
 
 #: Searches of one format by plain substring tests before its alternation is compiled: a

@@ -89,6 +89,7 @@ from checker.parsers.kubernetes.gitops_inputs import deployed_inputs
 from checker.parsers.kubernetes.rbac import binding_grants, rule_grants, subjects, texts
 from checker.parsers.kubernetes.references import CLUSTER_SCOPED, lifetime, principals
 from checker.parsers.kubernetes.references import references as refs_of
+from checker.parsers.kubernetes.volumes import volume_facets
 from checker.parsers.kubernetes.workloads import (
     WORKLOAD_POD_SPECS,
     component_pod_specs,
@@ -190,6 +191,7 @@ def parse(source: SourceFile, catalogue: Catalogue) -> ParseResult:
                     objects.append(obj)
     objects.extend(admission_facets(docs, source.path, stream.lines))
     objects.extend(flux_source_facets(docs, source.path, stream.lines))
+    objects.extend(volume_facets(docs, source.path, stream.lines))
     problems = (stream.problem,) if stream.problem is not None else ()
     return ParseResult(tuple(objects), problems)
 

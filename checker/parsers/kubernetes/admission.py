@@ -52,6 +52,13 @@ decides, without `caBundle`); a Kyverno policy's `validationFailureActionOverrid
 `preconditions`, `celPreconditions`, `context`; a Gatekeeper `ConstraintTemplate`
 (`templates.gatekeeper.sh`)'s `targets` (its rego or CEL) and a constraint's `parameters`
 (https://open-policy-agent.github.io/gatekeeper/website/docs/howto/).
+
+What an object rewrites or sends, in words (`checker.parsers.kubernetes.mutation`, sources
+there), is a `does.<key>` fact: each webhook of a `MutatingWebhookConfiguration` (and of a
+validating one whose `rules` match Secrets), a `MutatingAdmissionPolicy`'s `mutations`, each
+Kyverno rule with a `mutate` (whose body, `rules.<r>.mutate`, is a rule body too), and the
+`spec` of a Gatekeeper mutator (`mutations.gatekeeper.sh`: body `mutation`) or an External
+Secrets `PushSecret`/`ClusterPushSecret` (body `push`, without `refreshInterval`).
 """
 
 from __future__ import annotations
@@ -63,7 +70,17 @@ from collections.abc import Iterable, Iterator
 from yaml.nodes import MappingNode, Node
 
 from checker.model import ADMISSION, IdentityObject, Location
-from checker.safeyaml import end_line_of, get, get_entry, get_path, line_of, scalar_text, sequence
+from checker.parsers.kubernetes import mutation
+from checker.safeyaml import (
+    end_line_of,
+    get,
+    get_entry,
+    get_path,
+    key_line,
+    line_of,
+    scalar_text,
+    sequence,
+)
 from checker.safeyaml.nodes import to_python
 
 _VAP = frozenset({"ValidatingAdmissionPolicy", "MutatingAdmissionPolicy"})
@@ -75,8 +92,9 @@ _EXCEPTION = "PolicyException"
 _KYVERNO_GROUPS = frozenset({"kyverno.io", "policies.kyverno.io"})
 _CONFIG = "Config"
 _TEMPLATE = "ConstraintTemplate"
-#: The key prefix of a rule body's fact (module doc), and of its last line's attribute.
-BODY, END = "body.", "end:"
+#: The key prefix of a rule body's fact (module doc), of its last line's attribute, and of
+#: what an object rewrites or sends, in words (`checker.parsers.kubernetes.mutation`).
+BODY, END, DOES = "body.", "end:", "does."
 #: Keys of a rule body that only word its message.
 _MESSAGES = ("message", "messageExpression")
 #: The Gatekeeper processes whose namespace exclusion switches admission policy off there,
@@ -172,7 +190,9 @@ def is_admission(doc: MappingNode, kind: str) -> bool:
         kind in _KYVERNO and group == "kyverno.io") or group == "constraints.gatekeeper.sh" or (
         kind == _TEMPLATE and group == "templates.gatekeeper.sh") or (
         kind == _EXCEPTION and group in _KYVERNO_GROUPS) or (
-        kind == _CONFIG and group == "config.gatekeeper.sh" and _name(doc) == "config")
+        kind == _CONFIG and group == "config.gatekeeper.sh" and _name(doc) == "config") or (
+        kind in mutation.GATEKEEPER_MUTATORS and group == "mutations.gatekeeper.sh") or (
+        kind in mutation.PUSH_SECRETS and group == "external-secrets.io")
 
 
 def _facts(doc: MappingNode, kind: str, start: int, bindings: dict[str, _Facts]) -> _Facts:
@@ -187,6 +207,9 @@ def _facts(doc: MappingNode, kind: str, start: int, bindings: dict[str, _Facts])
         facts.body("validations", spec, "validations", _MESSAGES, each=True)
         for name in ("variables", "paramKind", "mutations"):
             facts.body(name, spec, name)
+        if kind == "MutatingAdmissionPolicy":
+            facts.add(f"{DOES}mutations", "may rewrite what its `matchConstraints` match",
+                      key_line(spec, "mutations") or start)
         for key, value in bindings.get(_name(doc), _Facts()).values.items():
             facts.add(key, value, bindings[_name(doc)].lines[key])
     elif kind == _BINDING:
@@ -204,6 +227,9 @@ def _facts(doc: MappingNode, kind: str, start: int, bindings: dict[str, _Facts])
             for name in ("namespaceSelector", "objectSelector", "matchConditions", "rules"):
                 facts.node(f"{key}.{name}", hook, name)
             facts.body(f"{key}.clientConfig", hook, "clientConfig", ("caBundle",))
+            mutating = kind == "MutatingWebhookConfiguration"
+            if mutating or mutation.receives_secrets(hook):
+                facts.add(f"{DOES}{key}", mutation.webhook_does(hook, mutating), line_of(hook))
     elif kind == _EXCEPTION:
         for entry in [*sequence(get(spec, "exceptions")), *sequence(get(spec, "policyRefs"))]:
             policy = scalar_text(get(entry, "policyName")) or scalar_text(get(entry, "name"))
@@ -223,8 +249,11 @@ def _facts(doc: MappingNode, kind: str, start: int, bindings: dict[str, _Facts])
                 facts.scalar(f"{key}.validate.failureAction", validate, "failureAction", None,
                              line_of(validate))
             facts.body(f"{key}.validate", rule, "validate", ("message", "failureAction"))
-            for name in ("preconditions", "celPreconditions", "context"):
+            for name in ("preconditions", "celPreconditions", "context", "mutate"):
                 facts.body(f"{key}.{name}", rule, name)
+            if get(rule, "mutate") is not None:
+                facts.add(f"{DOES}{key}", mutation.kyverno_mutate(rule),
+                          key_line(rule, "mutate") or line_of(rule))
             facts.node(f"{key}.exclude", rule, "exclude")
             facts.node(f"{key}.match", rule, "match")
     elif kind == _CONFIG:
@@ -243,6 +272,12 @@ def _facts(doc: MappingNode, kind: str, start: int, bindings: dict[str, _Facts])
                   line_of(label) if label is not None else start)
     elif kind == _TEMPLATE:
         facts.body("targets", spec, "targets")
+    elif kind in mutation.GATEKEEPER_MUTATORS or kind in mutation.PUSH_SECRETS:
+        push = kind in mutation.PUSH_SECRETS
+        facts.body("push" if push else "mutation", doc, "spec", ("refreshInterval",))
+        facts.add(f"{DOES}{'push' if push else 'mutation'}",
+                  mutation.push_sends(spec) if push else mutation.gatekeeper_sets(spec),
+                  key_line(doc, "spec") or start)
     else:  # a Gatekeeper constraint
         facts.scalar("enforcementAction", spec, "enforcementAction", "deny", start)
         facts.node("match", spec, "match")
@@ -266,7 +301,7 @@ def admission_facets(docs: Iterable[tuple[MappingNode, str]], path: str,
     for doc, kind in wanted:
         start = line_of(doc.value[0][0]) if doc.value else line_of(doc)
         namespace = (scalar_text(get_path(doc, "metadata", "namespace"))
-                     if kind in ("Policy", _EXCEPTION, _CONFIG) else None)
+                     if kind in ("Policy", _EXCEPTION, _CONFIG, "PushSecret") else None)
         address = "/".join(p for p in (kind, namespace, _name(doc)) if p)
         facts = _facts(doc, kind, start, bindings)
         yield IdentityObject(

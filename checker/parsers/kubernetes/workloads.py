@@ -21,6 +21,8 @@ from yaml.nodes import MappingNode, Node
 from checker.model import PROJECTED_TOKEN, TOKEN_MOUNT, IdentityObject, Location
 from checker.parsers.kubernetes.digest import workload_digest
 from checker.parsers.kubernetes.host_paths import host_credentials
+from checker.parsers.kubernetes.node_access import node_access
+from checker.parsers.kubernetes.volumes import claims
 from checker.policy.catalogue import CatalogueEntry
 from checker.safeyaml import get, get_entry, get_path, items, line_of, scalar_text, sequence
 
@@ -203,10 +205,11 @@ def workload_facet(doc: MappingNode, kind: str, entry: CatalogueEntry, address: 
     `projectedToken.<volume>` (the `serviceAccountToken` line) per projected token, whose
     `PROJECTED_TOKEN` entry follows the mount in `secret_sinks` (`projected_tokens`), and
     `hostPath.<volume>` per `hostPath` volume of node credentials, whose `HOST_CREDENTIAL`
-    entry follows those (`host_paths.host_credentials`). `pod_spec` is the keys to the pod
-    spec when the catalogue has no entry for the kind (`generic_pod_spec`). A kind in
-    `OPERATOR_ACCOUNTS` with no account named runs as the one its operator makes, named as
-    the object.
+    entry follows those (`host_paths.host_credentials`), and `nodeAccess.<setting>` per
+    setting that escapes to the node, its `NODE_ACCESS` entry last (`node_access`).
+    `pod_spec` is the keys to the pod spec when the catalogue has no entry for the kind
+    (`generic_pod_spec`). A kind in `OPERATOR_ACCOUNTS` with no account named runs as the one
+    its operator makes, named as the object.
     `derived_from` is the workload's own address: the workload is not an identity definition,
     so the generic approval rule skips it and `checker.checks.workloads` judges it. `digest`:
     the whole object's (`digest.workload_digest`), so a restyle is no change.
@@ -233,6 +236,7 @@ def workload_facet(doc: MappingNode, kind: str, entry: CatalogueEntry, address: 
            if entry.type in OPERATOR_ACCOUNTS else "")
     name = account or own or "default"
     attribute_lines.update(secret_refs(spec))
+    attribute_lines.update(claims(spec))
     tokens = projected_tokens(spec)
     for sink, line in tokens:
         attribute_lines.setdefault(f"projectedToken.{sink[len(PROJECTED_TOKEN):].split('|')[0]}",
@@ -240,6 +244,9 @@ def workload_facet(doc: MappingNode, kind: str, entry: CatalogueEntry, address: 
     hosts = host_credentials(spec)
     for _, volume, line in hosts:
         attribute_lines.setdefault(f"hostPath.{volume}", line)
+    settings = node_access(spec)
+    for _, attribute, line in settings:
+        attribute_lines.setdefault(attribute, line)
     principals = () if name == "default" else (f"k8s-sa:{namespace or 'default'}/{name}",)
     return IdentityObject(
         kind=entry.kind,
@@ -252,7 +259,7 @@ def workload_facet(doc: MappingNode, kind: str, entry: CatalogueEntry, address: 
         namespace=namespace,
         references=("/".join(p for p in ("ServiceAccount", namespace, name) if p),),
         secret_sinks=(*token_sinks(spec), *(sink for sink, _ in tokens),
-                      *(sink for sink, _, _ in hosts)),
+                      *(sink for sink, _, _ in hosts), *(sink for sink, _, _ in settings)),
         principals=principals,
         derived_from=address,
         digest=workload_digest(doc, path),

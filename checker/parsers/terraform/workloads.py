@@ -23,8 +23,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from checker.lazy_patterns import lazy_compile
-from checker.model import HOST_CREDENTIAL, PROJECTED_TOKEN, TOKEN_MOUNT, IdentityObject, Location
+from checker.model import (
+    HOST_CREDENTIAL,
+    NODE_ACCESS,
+    PROJECTED_TOKEN,
+    TOKEN_MOUNT,
+    IdentityObject,
+    Location,
+)
 from checker.parsers.kubernetes.host_paths import credential_path
+from checker.parsers.kubernetes.node_access import ESCAPING_CAPABILITIES
 from checker.parsers.terraform.grants_aws import policy_document
 from checker.parsers.terraform.nodes import Node, find_line
 from checker.policy.catalogue import CatalogueEntry
@@ -264,7 +272,10 @@ def pod_facet(rtype: str, node: Node, kind: str, address: str,
     `service_account_name`, `automount_service_account_token` and
     `volume.<name>.service_account_token`; a `volume { host_path { path } }` of the node's
     credentials (`checker.parsers.kubernetes.host_paths`) adds a `HOST_CREDENTIAL` sink and
-    `hostPath.<name>`, as in YAML. None without a pod spec."""
+    `hostPath.<name>`, as in YAML; so do `host_pid`, `host_ipc`, `host_network` and a
+    container's `security_context { privileged, capabilities { add } }` that escape to the node
+    (`checker.parsers.kubernetes.node_access`: a `NODE_ACCESS` sink, `nodeAccess.*`). None
+    without a pod spec."""
     spec: Node | None = node
     for name in POD_SPECS[rtype]:
         found = spec.blocks(name) if spec is not None else []
@@ -298,6 +309,7 @@ def pod_facet(rtype: str, node: Node, kind: str, address: str,
                     seconds = _literal(token.body.get("expiration_seconds")) or _DEFAULT_EXPIRATION
                     sinks.append(f"{PROJECTED_TOKEN}{volume_name}|{audience}|{seconds}")
                     lines.setdefault(f"volume.{volume_name}.service_account_token", token.start)
+    sinks += _node_access(spec, lines)
     name = account or "default"
     return IdentityObject(
         kind=kind, platform="kubernetes", type=rtype, address=address,
@@ -310,3 +322,31 @@ def pod_facet(rtype: str, node: Node, kind: str, address: str,
         principals=() if name == "default" else (f"k8s-sa:{namespace or 'default'}/{name}",),
         derived_from=address,
     )
+
+
+def _node_access(spec: Node, lines: dict[str, int]) -> list[str]:
+    """The `NODE_ACCESS` sinks of a provider pod spec block (`workload_facet`), their lines
+    added to `lines` under the YAML facet's attribute names."""
+    sinks: list[str] = []
+    for attr, field in (("host_pid", "hostPID"), ("host_ipc", "hostIPC"),
+                        ("host_network", "hostNetwork")):
+        if _literal(spec.body.get(attr)) == "true":
+            sinks.append(f"{NODE_ACCESS}{field}|")
+            lines.setdefault(f"nodeAccess.{field}", spec.attrs.get(attr, (spec.start,))[0])
+    for block in ("init_container", "container"):
+        for container in spec.blocks(block):
+            name = _literal(container.body.get("name")) or "(unnamed)"
+            for context in container.blocks("security_context"):
+                at = context.attrs.get("privileged", (context.start,))[0]
+                found = [("privileged", at)] if _literal(
+                    context.body.get("privileged")) == "true" else []
+                for caps in context.blocks("capabilities"):
+                    added = caps.body.get("add")
+                    for cap in added if isinstance(added, list) else []:
+                        cap = str(cap).upper().removeprefix("CAP_")
+                        if cap in ESCAPING_CAPABILITIES:
+                            found.append((f"capabilities.{cap}", caps.start))
+                for setting, at in found:
+                    sinks.append(f"{NODE_ACCESS}{setting}|{name}")
+                    lines.setdefault(f"nodeAccess.{name}.{setting}", at)
+    return sinks
