@@ -53,8 +53,11 @@ _SIBLING_BLOCKS = lazy_compile(
     re.MULTILINE)
 #: A `moved` block (HCL) or `"moved"` key (Terraform JSON) may be in the file (a byte test).
 _MOVED = lazy_compile(rb'^[ \t]*moved\b|"moved"[ \t\r\n]*:', re.MULTILINE)
-#: Terraform JSON configuration files: part of a module for their `moved` blocks only.
+#: Terraform JSON configuration files: part of a module for their `moved` blocks, `locals`
+#: and `variable` defaults.
 JSON_CONFIG_SUFFIXES = (".tf.json", ".tofu.json")
+#: A `"locals"` or `"variable"` key of a Terraform JSON file (a byte test).
+_JSON_DEFINES = lazy_compile(rb'"(?:locals|variable)"[ \t\r\n]*:')
 #: A local module call's `source = "./dir"` / `"../dir"` (a byte test; the HCL parse decides).
 _LOCAL_SOURCE = lazy_compile(rb'^[ \t]*source[ \t]*=[ \t]*"(\.\.?/[^"$%]*)"', re.MULTILINE)
 #: A `local.NAME` / `var.NAME` reference, a `file(`/`templatefile(` call or a local module call
@@ -78,12 +81,12 @@ def module_directory(path: str) -> str:
 
 
 def is_module_file(path: str) -> bool:
-    """True for a file whose content is part of a module's values: a `.tf` or `.tofu` file
-    (not `.tf.json`/`.tofu.json`, whose values are not read), an auto-loaded
-    `.tfvars`/`.tfvars.json`, or a `-var-file` file (`is_var_file`: `prod.tfvars`, of the
-    module `owner_directory` names)."""
-    return (PurePosixPath(path).name.lower().endswith(CONFIG_SUFFIXES) or is_tfvars(path)
-            or is_var_file(path))
+    """True for a file whose content is part of a module's values: a `.tf` or `.tofu` file,
+    one in JSON syntax (`.tf.json`/`.tofu.json`: its `locals` and `variable` defaults), an
+    auto-loaded `.tfvars`/`.tfvars.json`, or a `-var-file` file (`is_var_file`: `prod.tfvars`,
+    of the module `owner_directory` names)."""
+    return (PurePosixPath(path).name.lower().endswith((*CONFIG_SUFFIXES, *JSON_CONFIG_SUFFIXES))
+            or is_tfvars(path) or is_var_file(path))
 
 
 def owner_directory(path: str) -> str:
@@ -294,7 +297,8 @@ def group_modules(sources: Sequence[SourceFile]) -> dict[str, ModuleSources]:
     A `.tf`/`.tofu` file counts when a line starts with `locals` or `variable`, or with a
     block another file's block may name (`_SIBLING_BLOCKS`: `provider`, a launch template);
     auto-loaded `.tfvars`/`.tfvars.json` files always count, and so do `-var-file` files, in
-    the module `owner_directory` names, and `.tf.json`/`.tofu.json` files with a `moved` block.
+    the module `owner_directory` names, and `.tf.json`/`.tofu.json` files with a `moved`,
+    `locals` or `variable` key.
     Directories without such a file are absent.
     `ModuleSources.files` are the files of `sources` its `.tf` files reference.
     """
@@ -304,7 +308,8 @@ def group_modules(sources: Sequence[SourceFile]) -> dict[str, ModuleSources]:
     for src in sources:
         if is_tfvars(src.path) or (is_config_file(src.path) and (
                 _DEFINES.search(src.raw) or _SIBLING_BLOCKS.search(src.raw))) or (
-                src.path.lower().endswith(JSON_CONFIG_SUFFIXES) and _MOVED.search(src.raw)):
+                src.path.lower().endswith(JSON_CONFIG_SUFFIXES) and (
+                    _MOVED.search(src.raw) or _JSON_DEFINES.search(src.raw))):
             found.setdefault(module_directory(src.path), []).append(src)
         elif is_var_file(src.path):
             found.setdefault(var_file_module(src.path), []).append(src)
