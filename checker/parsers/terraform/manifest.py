@@ -16,7 +16,8 @@ that is neither a literal object nor literal YAML (`yamldecode(file(...))`, a va
 kind is not catalogued gives no identity here.
 
 `kubernetes_labels` and `kubernetes_annotations` apply labels or annotations to an object defined
-elsewhere: read as that object with only those keys (`object_edits`).
+elsewhere: read as that object with only those keys (`object_edits`);
+`kubernetes_default_service_account(_v1)` as the namespace's `default` ServiceAccount.
 
 `kubernetes_config_map`, `kubernetes_config_map_v1` and `kubernetes_config_map_v1_data` are
 read the same way, as the ConfigMap their `metadata` block and `data` map write: only the EKS
@@ -42,7 +43,13 @@ from checker.parsers.terraform.digest import block_digest
 from checker.parsers.terraform.expressions import EvalError
 from checker.parsers.terraform.expressions import Unresolved as NotComputed
 from checker.parsers.terraform.nodes import META, Block, Doc, Node, without_markers
-from checker.parsers.terraform.object_edits import EDIT_TYPES, edited_facts, edited_object
+from checker.parsers.terraform.object_edits import (
+    DEFAULT_ACCOUNTS,
+    EDIT_TYPES,
+    default_account,
+    edited_facts,
+    edited_object,
+)
 from checker.parsers.terraform.resolver import Resolver, resolving
 from checker.policy.catalogue import Catalogue
 
@@ -53,7 +60,8 @@ _KEY = lazy_compile(r'^\s*(?:-\s+)?"?([^"\s:][^":]*?)"?\s*:(?:\s|$)')
 #: Resource types applying one Kubernetes object: the manifest, or a ConfigMap (`aws-auth`).
 CONFIG_MAPS = frozenset({"kubernetes_config_map", "kubernetes_config_map_v1",
                          "kubernetes_config_map_v1_data"})
-MANIFEST_TYPES = frozenset({"kubernetes_manifest", *CONFIG_MAPS, *EDIT_TYPES})
+MANIFEST_TYPES = frozenset({"kubernetes_manifest", *CONFIG_MAPS, *EDIT_TYPES,
+                            *DEFAULT_ACCOUNTS})
 #: `yamlencode(<expression>)` as python-hcl2 writes it.
 _YAMLENCODE = lazy_compile(r"\$\{yamlencode\((.*)\)\}", re.DOTALL)
 
@@ -69,6 +77,8 @@ def manifest_identity(block: Block, doc: Doc, catalogue: Catalogue, address: str
     rtype = block.labels[0]
     if rtype in CONFIG_MAPS:
         value: object = _config_map(node, resolver, unknown)
+    elif rtype in DEFAULT_ACCOUNTS:
+        value = default_account(resolving(node, resolver if module is not None else None))
     elif rtype in EDIT_TYPES:
         value = edited_object(rtype, resolving(node, resolver if module is not None else None))
     else:

@@ -26,7 +26,7 @@ from checker.model import TOKEN_MOUNT, IdentityObject, Unresolved
 from checker.parsers.kubernetes.aggregation import AGGREGATE_PREFIX
 from checker.parsers.terraform.nodes import META, Node, without_markers
 
-__all__ = ["EDIT_TYPES", "edited_facts", "edited_object"]
+__all__ = ["DEFAULT_ACCOUNTS", "EDIT_TYPES", "default_account", "edited_facts", "edited_object"]
 
 #: Resource type -> the metadata map it sets.
 _EDITS = {"kubernetes_labels": "labels", "kubernetes_annotations": "annotations"}
@@ -51,6 +51,35 @@ def edited_object(rtype: str, node: Node) -> dict[str, Any] | None:
         metadata[_EDITS[rtype]] = {k: v for k, v in without_markers(written).items()
                                    if k not in META and isinstance(v, (str, bool, int))}
     return {"apiVersion": version, "kind": kind, "metadata": metadata}
+
+
+#: A namespace's `default` ServiceAccount, which Kubernetes creates and every pod without a
+#: `serviceAccountName` runs as; the resource adopts it. Its token is mounted unless
+#: `automount_service_account_token = false` (default true). Source:
+#: https://registry.terraform.io/providers/hashicorp/kubernetes/latest/docs/resources/default_service_account_v1
+DEFAULT_ACCOUNTS = frozenset({"kubernetes_default_service_account",
+                              "kubernetes_default_service_account_v1"})
+
+
+def default_account(node: Node) -> dict[str, Any] | None:
+    """The ServiceAccount a `kubernetes_default_service_account(_v1)` block writes: `default` in
+    its `metadata` namespace (`default` when unset), with its labels, annotations and
+    `automountServiceAccountToken` as written. None when the namespace is an expression."""
+    meta = node.blocks("metadata")
+    namespace = (meta[0].get("namespace") if meta else None) or "default"
+    if not isinstance(namespace, str) or "${" in namespace:
+        return None
+    metadata: dict[str, Any] = {"name": "default", "namespace": namespace}
+    for key in ("labels", "annotations"):
+        written = meta[0].get(key) if meta else None
+        if isinstance(written, dict):
+            metadata[key] = {k: v for k, v in without_markers(written).items()
+                             if k not in META and isinstance(v, (str, bool, int))}
+    account: dict[str, Any] = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata}
+    mount = node.get("automount_service_account_token")
+    if isinstance(mount, bool) or mount in ("true", "false"):
+        account["automountServiceAccountToken"] = mount in (True, "true")
+    return account
 
 
 def edited_facts(rtype: str, obj: IdentityObject, name: str, line: int | None
