@@ -58,8 +58,12 @@ _MOVED = lazy_compile(rb'^[ \t]*moved\b|"moved"[ \t\r\n]*:', re.MULTILINE)
 JSON_CONFIG_SUFFIXES = (".tf.json", ".tofu.json")
 #: A `"locals"` or `"variable"` key of a Terraform JSON file (a byte test).
 _JSON_DEFINES = lazy_compile(rb'"(?:locals|variable)"[ \t\r\n]*:')
-#: A local module call's `source = "./dir"` / `"../dir"` (a byte test; the HCL parse decides).
-_LOCAL_SOURCE = lazy_compile(rb'^[ \t]*source[ \t]*=[ \t]*"(\.\.?/[^"$%]*)"', re.MULTILINE)
+#: A local module call's `source = "./dir"` / `"../dir"`, on a line of its own or on the
+#: block's first line (`module "iam" { source = "./modules/iam" }`): a byte test; the HCL
+#: parse decides.
+_LOCAL_SOURCE = lazy_compile(
+    rb'^[ \t]*(?:module[ \t]+"[^"\n]*"[ \t]*\{[ \t]*)?source[ \t]*=[ \t]*"(\.\.?/[^"$%]*)"',
+    re.MULTILINE)
 #: A `local.NAME` / `var.NAME` reference, a `file(`/`templatefile(` call or a local module call
 #: may be in the file.
 _USES = lazy_compile(
@@ -341,11 +345,18 @@ def without_called_repeats(objects: list[IdentityObject]) -> list[IdentityObject
     (`module.ci.aws_iam_role.this`, `checker.parsers.terraform.callees`) that read no argument
     of the call while the module's own file was parsed too (`aws_iam_role.this` at the same
     place): they say the same, and would repeat each finding. A called module under an
-    excluded folder is not parsed on its own, so its identities stay."""
+    excluded folder is not parsed on its own, so its identities stay. A called identity a
+    `moved` block moved into the module (`moved.from=` in its `attribute_lines`) is the one
+    kept: it is the caller's identity at its new address, and the module's own copy goes."""
     own = {(o.location.path, o.location.start_line, o.address) for o in objects}
+    moved = {(o.location.path, o.location.start_line, o.address.split(".", 2)[2])
+             for o in objects if o.address.startswith("module.") and o.address.count(".") >= 3
+             and any(k.startswith("moved.from=") for k in o.attribute_lines)}
     return [
         o for o in objects
-        if not (o.address.startswith("module.") and o.address.count(".") >= 3
-                and (o.location.path, o.location.start_line, o.address.split(".", 2)[2]) in own
-                and not any(" argument " in name for name, _ in o.inputs))
+        if (o.location.path, o.location.start_line, o.address) not in moved
+        and not (o.address.startswith("module.") and o.address.count(".") >= 3
+                 and (o.location.path, o.location.start_line, o.address.split(".", 2)[2]) in own
+                 and not any(" argument " in name for name, _ in o.inputs)
+                 and not any(k.startswith("moved.from=") for k in o.attribute_lines))
     ]
