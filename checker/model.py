@@ -249,6 +249,8 @@ class IdentityObject:
     #: unset) or the expression when not computed; None elsewhere. Not in its digests: compared
     #: by `checks/drift.py` (shorter narrows, longer widens; parsers/terraform/lifetime.py).
     session: str | None = None
+    #: Its digest with ARN partition/region/account made neutral (`policy/arn_environment.py`).
+    environment_digest: str = ""
 
 
 @dataclass(frozen=True)
