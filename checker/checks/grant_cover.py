@@ -134,7 +134,8 @@ def gained_grants(head: IdentityObject, base: IdentityObject) -> list[Grant]:
                  and set(b.conditions) <= set(grant.conditions)]
         if not _action_covered(head.platform, grant, wides) and not any(
                 _action_covered(head.platform, replace(grant, action=align(
-                    grant.action, w.action)), [w]) for w in wides if "${" in grant.action + w.action):
+                    grant.action, w.action)), [w])
+                for w in wides if "${" in grant.action + w.action):
             out.append(grant)
     return out
 

@@ -66,9 +66,9 @@ def align(value: str, other: str) -> str:
         return value
     for index, field in _FIELDS.items():
         here, there = mine[index], theirs[index]
-        if _kind(here) == field and (_SHAPES[field].fullmatch(there) or _kind(there) == field):
-            mine[index] = there
-        elif _kind(there) == field and _SHAPES[field].fullmatch(here):
+        placeholder, literal = _kind(here) == field, _SHAPES[field].fullmatch(there)
+        if (placeholder and (literal or _kind(there) == field)) or (
+                _kind(there) == field and _SHAPES[field].fullmatch(here)):
             mine[index] = there
     return ":".join(mine)
 

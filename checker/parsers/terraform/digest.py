@@ -43,7 +43,8 @@ GRANT_ATTRIBUTES: Mapping[str, tuple[str, ...]] = {
     **{f"aws_iam_{who}_policy_attachment": ("policy_arn",) for who in ("role", "user", "group")},
     **{f"kubernetes_{kind}{v}": ("rule",) for kind in ("role", "cluster_role")
        for v in ("", "_v1")},
-    # The roles an identity pool hands out (`grants_cognito.py`): .../cognito_identity_pool_roles_attachment
+    # The roles an identity pool hands out (`grants_cognito.py`):
+    # .../resources/cognito_identity_pool_roles_attachment
     "aws_cognito_identity_pool_roles_attachment": ("roles", "role_mapping"),
     # A GitHub repository role, organisation role or deploy key's write access
     # (`parsers/terraform/grants_github.py` cites the integrations/github pages)
