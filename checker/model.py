@@ -249,8 +249,7 @@ class IdentityObject:
     #: unset) or the expression when not computed; None elsewhere. Not in its digests: compared
     #: by `checks/drift.py` (shorter narrows, longer widens; parsers/terraform/lifetime.py).
     session: str | None = None
-    #: Its digest with ARN partition/region/account made neutral (`policy/arn_environment.py`).
-    environment_digest: str = ""
+    environment_digest: str = ""  # ARN partition/region/account neutral: arn_environment.py
 
 
 @dataclass(frozen=True)
