@@ -242,14 +242,14 @@ class IdentityObject:
     bound: tuple[str, ...] = ()
     #: The kustomization or chart file a rendered object came from (its address prefix), else "".
     rendered_by: str = ""
-    #: True for a Terraform block whose `count` is known to be 0 or whose `for_each` is a known
-    #: empty map or set: read as written (a caller may turn it on), but Terraform creates no
-    #: instance of it, so turning a live one off is a removal (`checks/drift.py`: a note).
+    #: A Terraform block whose `count` is 0 or `for_each` empty (known): read as written (a caller
+    #: may turn it on); turning a live one off is a removal (`checks/drift.py`: a note).
     dormant: bool = False
     #: An AWS role's `max_session_duration`, seconds as a string (AWS's default `"3600"` when
     #: unset) or the expression when not computed; None elsewhere. Not in its digests: compared
     #: by `checks/drift.py` (shorter narrows, longer widens; parsers/terraform/lifetime.py).
     session: str | None = None
+    environment_digest: str = ""  # ARN partition/region/account neutral: arn_environment.py
 
 
 @dataclass(frozen=True)

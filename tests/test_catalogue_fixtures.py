@@ -57,6 +57,10 @@ NO_FAIL_CASE: dict[tuple[str, str], str] = {
     **{("terraform", type_): "a service control policy (or its attachment) only takes access "
        "away: removing or weakening one is NHI302 (tests/test_tf_denies.py); nothing here"
        for type_ in ("aws_organizations_policy", "aws_organizations_policy_attachment")},
+    ("terraform", "kubernetes_labels"): "labels a ClusterRole defined elsewhere: its rules are "
+    "not in the block, so NHI106 and NHI101 judge it (tests/test_tf_object_edits.py)",
+    ("terraform", "aws_cognito_identity_pool_roles_attachment"): "hands out a role defined "
+    "elsewhere: NHI101 and NHI302 judge who gets it (tests/test_tf_access_resources.py)",
 }
 
 

@@ -254,3 +254,43 @@ def test_a_renamed_block_that_is_no_identity_is_not_confirmed(
          + MOVED_HCL % ("aws_s3_bucket.a", "aws_s3_bucket.b")})
     assert code == 1
     assert {f["rule_id"] for f in findings if f["blocking"]} >= {"NHI101", "NHI302"}
+
+
+# --------------------------------------------------------------------------- into a local module
+#: Session 12 (fixTF): a role moved unchanged into `./modules/iam` with `moved { from =
+#: aws_iam_role.app  to = module.iam.aws_iam_role.app }` is the same role (Terraform moves it
+#: in its state: https://developer.hashicorp.com/terraform/language/modules/develop/refactoring).
+CALL_ONE_LINE = 'module "iam" { source = "./modules/iam" }\n'
+CALL = 'module "iam" {\n  source = "./modules/iam"\n}\n'
+INTO = MOVED_HCL % ("aws_iam_role.app", "module.iam.aws_iam_role.app")
+
+
+@pytest.mark.parametrize("call", [CALL, CALL_ONE_LINE], ids=["call", "one-line-call"])
+@pytest.mark.parametrize("author", [CLAUDE, HUMAN])
+def test_a_role_moved_unchanged_into_a_local_module_is_no_change(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+        call: str, author: tuple[str, str]) -> None:
+    code, findings = _check(make_repo, capsys, {"main.tf": ROLE % "app"},
+                            {"main.tf": call + INTO, "modules/iam/main.tf": ROLE % "app"},
+                            author=author)
+    assert (code, _summary(findings)) == (0, set())
+
+
+def test_a_role_moved_into_a_local_module_and_widened_blocks(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    wider = (ROLE % "app").replace('Principal = { Service = "ec2.amazonaws.com" }',
+                                   'Principal = { AWS = "*" }')
+    code, findings = _check(make_repo, capsys, {"main.tf": ROLE % "app"},
+                            {"main.tf": CALL + INTO, "modules/iam/main.tf": wider})
+    assert code == 1
+    assert ("NHI302", "modules/iam/main.tf", 7, True) in _summary(findings)
+    widened = next(f["message"] for f in findings if f["rule_id"] == "NHI302")
+    assert widened.startswith("module.iam.aws_iam_role.app trusts more principals")
+
+
+def test_a_role_copied_into_a_local_module_without_a_moved_block_is_created(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    code, findings = _check(make_repo, capsys, {"main.tf": ROLE % "app"},
+                            {"main.tf": CALL, "modules/iam/main.tf": ROLE % "app"})
+    assert code == 1
+    assert ("NHI101", "modules/iam/main.tf", 2, True) in _summary(findings)

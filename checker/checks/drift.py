@@ -68,6 +68,7 @@ from checker.checks.unresolved import removed_inputs
 from checker.lazy_patterns import lazy_compile
 from checker.model import Grant, IdentityObject, Trust
 from checker.policy import aws_iam as iam
+from checker.policy.arn_environment import is_environment
 from checker.policy.privileges import admin_grants, grant_text, grants_text
 from checker.provenance.attribution import Touch
 
@@ -162,8 +163,10 @@ def narrows(subject: Subject) -> Iterator[Hit]:
     if any(not trust_covered(t, base.trust) for t in obj.trust):
         return
     before = {replace(g, line=None) for g in base.privileges}
-    removed = sorted(grant_text(obj.platform, g)
-                     for g in before - {replace(g, line=None) for g in obj.privileges})
+    lost = {replace(g, line=None) for g in gained_grants(base, obj)}  # allows head lacks
+    removed = sorted(grant_text(obj.platform, g)  # (the same ARN with its data sources: kept)
+                     for g in before - {replace(g, line=None) for g in obj.privileges}
+                     if g.effect != "allow" or g in lost)
     trusted = {replace(t, line=None) for t in obj.trust}
     untrusted = sorted(_trust_text(t) for t in base.trust if replace(t, line=None) not in trusted)
     unbound = [p for p in base.principals if p not in obj.principals] if not base.trust else []
@@ -290,8 +293,8 @@ def _base_allowed(base: IdentityObject, ctx: Context) -> str:
     (`${statement.value.actions}`) is named as such, not as allowed."""
     allows = [g for g in base.privileges if g.effect == "allow"
               and not deny_sources.attaches_denies_only(g, base, ctx.base_objects)]
-    was = grants_text(base.platform, [g for g in allows if not _UNKNOWN.search(g.action)])
-    unknown = list(dict.fromkeys(g.action for g in allows if _UNKNOWN.search(g.action)))
+    was = grants_text(base.platform, [g for g in allows if not _computed_not(g.action)])
+    unknown = list(dict.fromkeys(g.action for g in allows if _computed_not(g.action)))
     if unknown:
         actions = ", ".join(f"`{a}`" for a in unknown[:2])
         if was:
@@ -305,6 +308,12 @@ def _base_allowed(base: IdentityObject, ctx: Context) -> str:
     return f" (base allowed: {'; '.join(was)})" if was else " (base allowed nothing)"
 
 
+def _computed_not(action: str) -> bool:
+    """True when `action` holds a `${...}` that is not the run's partition, region or account
+    id (`arn_environment.is_environment`)."""
+    return any(not is_environment(p) for p in _UNKNOWN.findall(action))
+
+
 def _left_to_nhi106(grant: Grant, obj: IdentityObject) -> bool:
     """True for a grant with a `${...}` part that an NHI106 entry of `obj` names."""
     parts = _UNKNOWN.findall(f"{grant.action} {grant.resource}")
@@ -316,7 +325,8 @@ def _gained_text(grant: Grant, base: IdentityObject) -> str:
     lifted = lifted_conditions(grant, base)
     shown = grant_text(base.platform, grant)
     text = f"{shown} (condition {', '.join(lifted)} removed)" if lifted else shown
-    unknown = sorted({p.strip() for p in _UNKNOWN.findall(f"{grant.action} {grant.resource}")})
+    unknown = sorted({p.strip() for p in _UNKNOWN.findall(f"{grant.action} {grant.resource}")
+                      if not is_environment(p)})  # the run's partition, region, account
     if unknown:
         text += (f" ({', '.join(unknown)} not known before apply: it may be any value, a human "
                  "must review what it grants)")

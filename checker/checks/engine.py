@@ -36,6 +36,7 @@ from checker.checks.api import (
     RemovalCheck,
     Subject,
 )
+from checker.checks.arn_twins import with_environment
 from checker.checks.environments import infer_environment
 from checker.checks.moves import (
     moved_documents,
@@ -184,6 +185,7 @@ def evaluate(
             obj, module_index, _module_of(obj.location.path), at_head) or rescoped_twin(
             obj, base, at_head.get(None, ()))
         twin = with_new_names(twin, obj, moves) if twin is not None else None
+        twin = with_environment(twin, obj) if twin is not None else None  # arn:${partition}:
         pending.append((obj, twin, judged_touch(obj, files.get(obj.location.path), attribution,
                                                 twin, inputs_files)))
     moved = moved_documents(pending)  # statements moved into a policy document: no change

@@ -16,6 +16,7 @@ from dataclasses import replace
 from checker.checks.trust_drift import glob
 from checker.model import Grant, IdentityObject
 from checker.policy import aws_iam as iam
+from checker.policy.arn_environment import align
 from checker.policy.roles import role_covers
 
 __all__ = ["dropped_denies", "gained_grants", "lifted_conditions"]
@@ -131,16 +132,20 @@ def _action_covered(platform: str, grant: Grant, wides: Sequence[Grant]) -> bool
 def gained_grants(head: IdentityObject, base: IdentityObject) -> list[Grant]:
     """Allow grants of `head` that `base`'s allow grants do not cover, in source order. A base
     grant covers only grants that keep each of its IAM conditions (`Grant.conditions`): the
-    same action with a condition removed is gained."""
+    same action with a condition removed is gained. The partition, region and account id of an
+    ARN compare equal written literally or as their data sources (`arn_environment.align`)."""
     base_allows = [g for g in base.privileges if g.effect == "allow"]
     out: list[Grant] = []
     for grant in head.privileges:
         if grant.effect != "allow":
             continue
-        wides = [b for b in base_allows if _resource_covered(head.platform, grant.resource,
-                                                             b.resource)
+        wides = [b for b in base_allows if _resource_covered(
+            head.platform, align(grant.resource, b.resource), b.resource)
                  and set(b.conditions) <= set(grant.conditions)]
-        if not _action_covered(head.platform, grant, wides):
+        if not _action_covered(head.platform, grant, wides) and not any(
+                _action_covered(head.platform, replace(grant, action=align(
+                    grant.action, w.action)), [w])
+                for w in wides if "${" in grant.action + w.action):
             out.append(grant)
     return out
 

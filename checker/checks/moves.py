@@ -53,6 +53,22 @@ def moved_from(obj: IdentityObject) -> str | None:
                  if k.startswith(_MOVED_FROM)), None)
 
 
+def moved_home(obj: IdentityObject, module: str) -> str:
+    """The module directory whose `moved` block renamed `obj` (`module`: `obj`'s own): for an
+    identity of a local module read as called (`module.iam.aws_iam_role.app`,
+    `parsers/terraform/callees.py`), the directory of the outermost call (its `module.<name>
+    call` input), where `moved { from = aws_iam_role.app  to = module.iam.aws_iam_role.app }`
+    names the old address (a move across the module boundary:
+    https://developer.hashicorp.com/terraform/language/modules/develop/refactoring#moving-resources-into-modules)."""
+    if not obj.address.startswith("module."):
+        return module
+    for name, where in obj.inputs:
+        call = name.removesuffix(" call")
+        if call != name and obj.address.startswith(call + ".") and call.count(".") == 1:
+            return posixpath.dirname(where.path)
+    return module
+
+
 def moved_twin(obj: IdentityObject, base: Mapping[tuple[str | None, str], IdentityObject],
                module: str | None, at_head: Mapping[str | None, Collection[str]]
                ) -> IdentityObject | None:  # fmt: skip
@@ -63,7 +79,10 @@ def moved_twin(obj: IdentityObject, base: Mapping[tuple[str | None, str], Identi
     moved, the old address is not at base, or it is still at head (`at_head`: the addresses of
     each module at head; Terraform rejects such a move, so it is judged as created)."""
     old = moved_from(obj)
-    if old is None or module is None or old in at_head.get(module, ()):
+    if old is None or module is None:
+        return None
+    module = moved_home(obj, module)  # moved into a local module: the caller's old address
+    if old in at_head.get(module, ()):
         return None
     found = base.get((module, old))
     if found is None or (found.kind, found.platform) != (obj.kind, obj.platform):
@@ -163,7 +182,7 @@ def renamed(head: Sequence[IdentityObject], base: Sequence[IdentityObject]
     out: dict[tuple[str, str], str] = {}
     for o in head:
         old = moved_from(o)
-        module = posixpath.dirname(o.location.path)
+        module = moved_home(o, posixpath.dirname(o.location.path))
         if old is not None and (module, old) in at_base - at_head and where(o) not in at_base:
             out[(module, old)] = o.address
     return out

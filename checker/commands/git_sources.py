@@ -221,7 +221,8 @@ def module_siblings(
     )  # fmt: skip
     entries = git.read_directory_entries(  # and the -var-file files in envs/, vars/, ...
         repo, rev, [*directories, *var_file_directories(directories)],
-        (".tf", ".tofu", ".tfvars", ".tfvars.json"), max_bytes=config.max_file_bytes,
+        (".tf", ".tofu", ".tf.json", ".tofu.json", ".tfvars", ".tfvars.json"),
+        max_bytes=config.max_file_bytes,
         exclude=skip,
     )
     found = [

@@ -53,10 +53,17 @@ _SIBLING_BLOCKS = lazy_compile(
     re.MULTILINE)
 #: A `moved` block (HCL) or `"moved"` key (Terraform JSON) may be in the file (a byte test).
 _MOVED = lazy_compile(rb'^[ \t]*moved\b|"moved"[ \t\r\n]*:', re.MULTILINE)
-#: Terraform JSON configuration files: part of a module for their `moved` blocks only.
+#: Terraform JSON configuration files: part of a module for their `moved` blocks, `locals`
+#: and `variable` defaults.
 JSON_CONFIG_SUFFIXES = (".tf.json", ".tofu.json")
-#: A local module call's `source = "./dir"` / `"../dir"` (a byte test; the HCL parse decides).
-_LOCAL_SOURCE = lazy_compile(rb'^[ \t]*source[ \t]*=[ \t]*"(\.\.?/[^"$%]*)"', re.MULTILINE)
+#: A `"locals"` or `"variable"` key of a Terraform JSON file (a byte test).
+_JSON_DEFINES = lazy_compile(rb'"(?:locals|variable)"[ \t\r\n]*:')
+#: A local module call's `source = "./dir"` / `"../dir"`, on a line of its own or on the
+#: block's first line (`module "iam" { source = "./modules/iam" }`): a byte test; the HCL
+#: parse decides.
+_LOCAL_SOURCE = lazy_compile(
+    rb'^[ \t]*(?:module[ \t]+"[^"\n]*"[ \t]*\{[ \t]*)?source[ \t]*=[ \t]*"(\.\.?/[^"$%]*)"',
+    re.MULTILINE)
 #: A `local.NAME` / `var.NAME` reference, a `file(`/`templatefile(` call or a local module call
 #: may be in the file.
 _USES = lazy_compile(
@@ -78,12 +85,12 @@ def module_directory(path: str) -> str:
 
 
 def is_module_file(path: str) -> bool:
-    """True for a file whose content is part of a module's values: a `.tf` or `.tofu` file
-    (not `.tf.json`/`.tofu.json`, whose values are not read), an auto-loaded
-    `.tfvars`/`.tfvars.json`, or a `-var-file` file (`is_var_file`: `prod.tfvars`, of the
-    module `owner_directory` names)."""
-    return (PurePosixPath(path).name.lower().endswith(CONFIG_SUFFIXES) or is_tfvars(path)
-            or is_var_file(path))
+    """True for a file whose content is part of a module's values: a `.tf` or `.tofu` file,
+    one in JSON syntax (`.tf.json`/`.tofu.json`: its `locals` and `variable` defaults), an
+    auto-loaded `.tfvars`/`.tfvars.json`, or a `-var-file` file (`is_var_file`: `prod.tfvars`,
+    of the module `owner_directory` names)."""
+    return (PurePosixPath(path).name.lower().endswith((*CONFIG_SUFFIXES, *JSON_CONFIG_SUFFIXES))
+            or is_tfvars(path) or is_var_file(path))
 
 
 def owner_directory(path: str) -> str:
@@ -294,7 +301,8 @@ def group_modules(sources: Sequence[SourceFile]) -> dict[str, ModuleSources]:
     A `.tf`/`.tofu` file counts when a line starts with `locals` or `variable`, or with a
     block another file's block may name (`_SIBLING_BLOCKS`: `provider`, a launch template);
     auto-loaded `.tfvars`/`.tfvars.json` files always count, and so do `-var-file` files, in
-    the module `owner_directory` names, and `.tf.json`/`.tofu.json` files with a `moved` block.
+    the module `owner_directory` names, and `.tf.json`/`.tofu.json` files with a `moved`,
+    `locals` or `variable` key.
     Directories without such a file are absent.
     `ModuleSources.files` are the files of `sources` its `.tf` files reference.
     """
@@ -304,7 +312,8 @@ def group_modules(sources: Sequence[SourceFile]) -> dict[str, ModuleSources]:
     for src in sources:
         if is_tfvars(src.path) or (is_config_file(src.path) and (
                 _DEFINES.search(src.raw) or _SIBLING_BLOCKS.search(src.raw))) or (
-                src.path.lower().endswith(JSON_CONFIG_SUFFIXES) and _MOVED.search(src.raw)):
+                src.path.lower().endswith(JSON_CONFIG_SUFFIXES) and (
+                    _MOVED.search(src.raw) or _JSON_DEFINES.search(src.raw))):
             found.setdefault(module_directory(src.path), []).append(src)
         elif is_var_file(src.path):
             found.setdefault(var_file_module(src.path), []).append(src)
@@ -336,11 +345,18 @@ def without_called_repeats(objects: list[IdentityObject]) -> list[IdentityObject
     (`module.ci.aws_iam_role.this`, `checker.parsers.terraform.callees`) that read no argument
     of the call while the module's own file was parsed too (`aws_iam_role.this` at the same
     place): they say the same, and would repeat each finding. A called module under an
-    excluded folder is not parsed on its own, so its identities stay."""
+    excluded folder is not parsed on its own, so its identities stay. A called identity a
+    `moved` block moved into the module (`moved.from=` in its `attribute_lines`) is the one
+    kept: it is the caller's identity at its new address, and the module's own copy goes."""
     own = {(o.location.path, o.location.start_line, o.address) for o in objects}
+    moved = {(o.location.path, o.location.start_line, o.address.split(".", 2)[2])
+             for o in objects if o.address.startswith("module.") and o.address.count(".") >= 3
+             and any(k.startswith("moved.from=") for k in o.attribute_lines)}
     return [
         o for o in objects
-        if not (o.address.startswith("module.") and o.address.count(".") >= 3
-                and (o.location.path, o.location.start_line, o.address.split(".", 2)[2]) in own
-                and not any(" argument " in name for name, _ in o.inputs))
+        if (o.location.path, o.location.start_line, o.address) not in moved
+        and not (o.address.startswith("module.") and o.address.count(".") >= 3
+                 and (o.location.path, o.location.start_line, o.address.split(".", 2)[2]) in own
+                 and not any(" argument " in name for name, _ in o.inputs)
+                 and not any(k.startswith("moved.from=") for k in o.attribute_lines))
     ]

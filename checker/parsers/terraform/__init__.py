@@ -86,6 +86,7 @@ from typing import Any
 from checker.decode import decode
 from checker.model import IdentityObject, ModuleSources, ParseProblem, ParseResult, SourceFile
 from checker.parsers.terraform.callees import callee_identities
+from checker.parsers.terraform.environment import with_environment_digests
 from checker.parsers.terraform.expansion import document_sources
 from checker.parsers.terraform.hcl import LoadedHcl, load, warm
 from checker.parsers.terraform.identities import FORMAT, Context, references_in, resource_identity
@@ -154,6 +155,7 @@ def parse(source: SourceFile, catalogue: Catalogue, loaded: LoadedHcl | None = N
         objects = merge(objects, _build(blocks, doc, variant, catalogue=catalogue))
     objects = moved_in(objects, blocks, module_moves(doc, data, module),
                        lambda b: _build([b], doc, module, catalogue=catalogue))
+    objects = with_environment_digests(objects, blocks, doc, module)  # ARN partition, account
     return ParseResult((*objects, *_adopted(data, doc, blocks, catalogue, module)),
                        loaded.problems)
 

@@ -13,6 +13,7 @@ from checker.model import ModuleSources
 from checker.parsers.terraform.grants_aws import policy_document
 from checker.parsers.terraform.nodes import Block, without_markers
 from checker.parsers.terraform.resolver import DataSource, Resolver
+from checker.policy.arn_environment import environment_digest
 
 #: Block types whose privileges (and, for `aws_iam_role`, trust) all come from these attributes
 #: and nothing else: the rest of the block (`IdentityObject.frame_digest`) says who gets them,
@@ -42,6 +43,9 @@ GRANT_ATTRIBUTES: Mapping[str, tuple[str, ...]] = {
     **{f"aws_iam_{who}_policy_attachment": ("policy_arn",) for who in ("role", "user", "group")},
     **{f"kubernetes_{kind}{v}": ("rule",) for kind in ("role", "cluster_role")
        for v in ("", "_v1")},
+    # The roles an identity pool hands out (`grants_cognito.py`):
+    # .../resources/cognito_identity_pool_roles_attachment
+    "aws_cognito_identity_pool_roles_attachment": ("roles", "role_mapping"),
     # A GitHub repository role, organisation role or deploy key's write access
     # (`parsers/terraform/grants_github.py` cites the integrations/github pages)
     "github_repository_collaborator": ("permission",),
@@ -74,7 +78,8 @@ SESSION_ATTRIBUTES: Mapping[str, str] = {"aws_iam_role": "max_session_duration"}
 
 
 def block_digest(block: Block, module: ModuleSources | None, without: tuple[str, ...] = (),
-                 documents: Mapping[str, DataSource] | None = None) -> str:
+                 documents: Mapping[str, DataSource] | None = None, neutral: bool = False
+                 ) -> str:  # fmt: skip
     """`IdentityObject.digest` of a `resource`/`data` block: sha256 (32 hex) over its section,
     labels and body as canonical JSON, position markers dropped, whole `local.*`/`var.*`
     values that resolve in `module` and the file's `data.aws_iam_policy_document` documents
@@ -85,7 +90,7 @@ def block_digest(block: Block, module: ModuleSources | None, without: tuple[str,
     an IAM JSON document (`POLICY_ATTRIBUTES`, at any depth) counts as its
     `canonical_policy`, so `jsonencode` vs heredoc vs `file()` vs an equivalent policy
     document data source, key order, statement order, `Sid` and `"x"` vs `["x"]` change
-    nothing."""
+    nothing. `neutral`: its `arn_environment.environment_digest` instead."""
     session = SESSION_ATTRIBUTES.get(block.labels[0]) if (
         block.section == "resource" and block.labels) else None
     body: Any = _without_guards(without_markers(
@@ -96,6 +101,8 @@ def block_digest(block: Block, module: ModuleSources | None, without: tuple[str,
         body = resolver.resolve_deep(body)
     body = _documents_canonical(body, resolver, 0)
     payload = json.dumps([block.section, list(block.labels), body], sort_keys=True, default=str)
+    if neutral:  # `IdentityObject.environment_digest`
+        return environment_digest(payload)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
 
 

@@ -1,6 +1,7 @@
 """Grant extractors for GCP, Azure, the Kubernetes provider, AWS KMS and Vault, and the
 `EXTRACTORS` table (resource type -> extractor), which also lists the AWS IAM extractors of
-`grants_aws`, the Azure ones of `grants_azure` and the GitHub ones of `grants_github`. An
+`grants_aws`, the Azure ones of `grants_azure`, the GitHub ones of `grants_github` and the
+Cognito identity pool one of `grants_cognito`. An
 extractor turns one block `Node` into `Grant`s, each at its own line.
 """
 
@@ -29,6 +30,7 @@ from checker.parsers.terraform.grants_azure import (
     azapi_resource,
     directory_role_assignment,
 )
+from checker.parsers.terraform.grants_cognito import cognito_roles
 from checker.parsers.terraform.grants_github import (
     deploy_key,
     membership,
@@ -305,6 +307,7 @@ EXTRACTORS: Mapping[str, Extractor] = {
     "aws_organizations_policy_attachment": aws_organizations_attachment,
     "aws_iam_policy_document": aws_policy_document,
     "aws_kms_grant": _aws_kms_grant,
+    "aws_cognito_identity_pool_roles_attachment": cognito_roles,
     "aws_ssoadmin_account_assignment": aws_sso_assignment,
     "aws_ssoadmin_managed_policy_attachment": aws_sso_managed_policy,
     "aws_ssoadmin_permission_set_inline_policy": aws_sso_inline_policy,

@@ -15,6 +15,10 @@ checks apply), privileges, references and principals. Only the positions change:
 that is neither a literal object nor literal YAML (`yamldecode(file(...))`, a variable) or whose
 kind is not catalogued gives no identity here.
 
+`kubernetes_labels` and `kubernetes_annotations` apply labels or annotations to an object defined
+elsewhere: read as that object with only those keys (`object_edits`);
+`kubernetes_default_service_account(_v1)` as the namespace's `default` ServiceAccount.
+
 `kubernetes_config_map`, `kubernetes_config_map_v1` and `kubernetes_config_map_v1_data` are
 read the same way, as the ConfigMap their `metadata` block and `data` map write: only the EKS
 `kube-system/aws-auth` one is an identity (`checker.parsers.kubernetes.aws_auth`). A `data`
@@ -39,6 +43,13 @@ from checker.parsers.terraform.digest import block_digest
 from checker.parsers.terraform.expressions import EvalError
 from checker.parsers.terraform.expressions import Unresolved as NotComputed
 from checker.parsers.terraform.nodes import META, Block, Doc, Node, without_markers
+from checker.parsers.terraform.object_edits import (
+    DEFAULT_ACCOUNTS,
+    EDIT_TYPES,
+    default_account,
+    edited_facts,
+    edited_object,
+)
 from checker.parsers.terraform.resolver import Resolver, resolving
 from checker.policy.catalogue import Catalogue
 
@@ -49,7 +60,8 @@ _KEY = lazy_compile(r'^\s*(?:-\s+)?"?([^"\s:][^":]*?)"?\s*:(?:\s|$)')
 #: Resource types applying one Kubernetes object: the manifest, or a ConfigMap (`aws-auth`).
 CONFIG_MAPS = frozenset({"kubernetes_config_map", "kubernetes_config_map_v1",
                          "kubernetes_config_map_v1_data"})
-MANIFEST_TYPES = frozenset({"kubernetes_manifest", *CONFIG_MAPS})
+MANIFEST_TYPES = frozenset({"kubernetes_manifest", *CONFIG_MAPS, *EDIT_TYPES,
+                            *DEFAULT_ACCOUNTS})
 #: `yamlencode(<expression>)` as python-hcl2 writes it.
 _YAMLENCODE = lazy_compile(r"\$\{yamlencode\((.*)\)\}", re.DOTALL)
 
@@ -62,8 +74,13 @@ def manifest_identity(block: Block, doc: Doc, catalogue: Catalogue, address: str
     node = block.node
     resolver = Resolver(module)
     unknown: list[Unresolved] = []
-    if block.labels[0] in CONFIG_MAPS:
+    rtype = block.labels[0]
+    if rtype in CONFIG_MAPS:
         value: object = _config_map(node, resolver, unknown)
+    elif rtype in DEFAULT_ACCOUNTS:
+        value = default_account(resolving(node, resolver if module is not None else None))
+    elif rtype in EDIT_TYPES:
+        value = edited_object(rtype, resolving(node, resolver if module is not None else None))
     else:
         value = resolving(node, resolver if module is not None else None).get("manifest")
     text = _manifest_text(value)
@@ -80,7 +97,7 @@ def manifest_identity(block: Block, doc: Doc, catalogue: Catalogue, address: str
 
     metadata = common.comment_metadata(doc.lines, node.start) if doc.spans is None else {}
     metadata.update(obj.metadata)
-    return replace(
+    judged = replace(
         obj,
         address=address,
         location=Location(doc.path, node.start, node.end),
@@ -93,6 +110,10 @@ def manifest_identity(block: Block, doc: Doc, catalogue: Catalogue, address: str
         digest=block_digest(block, module),
         derived_from=address if obj.derived_from else obj.derived_from,
     )
+    if rtype in EDIT_TYPES and isinstance(value, dict):  # what the edit does not set
+        return edited_facts(rtype, judged, value["metadata"]["name"],
+                            node.line("labels") or node.start)
+    return judged
 
 
 def _manifest_text(value: object) -> str | None:

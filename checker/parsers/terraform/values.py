@@ -20,6 +20,7 @@ from checker.model import Location, ModuleSources, ParseProblem, SourceFile
 from checker.parsers.common import is_tfvars, is_var_file, tfvars_order
 from checker.parsers.terraform.expressions import Unresolved, evaluate
 from checker.parsers.terraform.hcl import load
+from checker.parsers.terraform.json_values import merge_json_config
 from checker.parsers.terraform.nodes import META, as_list, assignment_text, int_or
 from checker.parsers.terraform.positions import json_spans, scan_block
 from checker.parsers.terraform.type_defaults import Types, type_spec, type_text, typed
@@ -30,7 +31,7 @@ _VALUE_REF = lazy_compile(r"\$\{\s*(local|var)\.([A-Za-z_][\w-]*)\s*\}")
 #: A `.tf` file whose text holds neither word has no `locals` or `variable` block (a superset
 #: test on the bytes: a `versions.tf` or `outputs.tf` is then not parsed for its values).
 _MAY_DEFINE = lazy_compile(rb"locals|variable")
-#: Terraform JSON configuration files: a module's values are read from HCL files only.
+#: Terraform JSON configuration files (their values: `json_values`).
 _JSON_CONFIG = (".tf.json", ".tofu.json")
 #: How far `local.a = local.b` chains (and nested lists/maps) are followed.
 MAX_VALUE_DEPTH = 16
@@ -85,8 +86,7 @@ def module_values(module: ModuleSources) -> ModuleValues:
     declared: dict[str, Location] = {}
     types: dict[str, tuple[Any, Location]] = {}
     set_by_tfvars: set[str] = set()
-    configs = [s for s in module.sources if not is_tfvars(s.path) and not is_var_file(s.path)
-               and not s.path.lower().endswith(_JSON_CONFIG)]  # JSON: read for `moved` only
+    configs = [s for s in module.sources if not is_tfvars(s.path) and not is_var_file(s.path)]
     configs.sort(key=lambda s: (_is_override(s.path), s.path))
     tfvars = [s for s in module.sources if is_tfvars(s.path)]
     tfvars.sort(key=lambda s: tfvars_order(s.path))
@@ -94,6 +94,9 @@ def module_values(module: ModuleSources) -> ModuleValues:
     for src in configs:
         if not _MAY_DEFINE.search(as_utf8(src).raw):
             continue  # no `locals` or `variable` block: nothing to read, no parse
+        if src.path.lower().endswith(_JSON_CONFIG):
+            merge_json_config(src, _is_override(src.path), defined, declared, types, texts)
+            continue
         loaded = load(src)
         if loaded.text is None or not isinstance(loaded.data, dict):
             continue
@@ -281,7 +284,7 @@ def _file_name(path: str) -> str:
 
 
 def _is_override(path: str) -> bool:
-    stem = _file_name(path).rsplit(".", 1)[0]
+    stem = _file_name(path).removesuffix(".json").rsplit(".", 1)[0]
     return stem == "override" or stem.endswith("_override")
 
 
