@@ -151,6 +151,8 @@ LAZY_IMPORTS: dict[tuple[str, str], str] = {
         "the secret scan loads here only for a range whose commits wrote what head no longer has",
     ("checker.commands.git_sources", "checker.secrets.large_text"):
         "the secret scan loads in the worker; only a file over the size budget needs it here",
+    ("checker.sources.render.kustomize_batch", "checker.sources.render"):
+        "the render package imports the batch module (an import cycle otherwise)",
     ("checker.policy.config", "checker.safeyaml"): "only when a config file exists",
     ("checker.policy.config", "checker.policy.rule_docs"): "only when a config names rules",
     ("checker.policy.privileges", "checker.policy.aws_iam"): "policy_sentry only for AWS",
