@@ -225,6 +225,16 @@ def _unread(block: Block, module: ModuleSources | None) -> list[IdentityObject]:
     return list(provisioner_facets(block, ".".join(block.labels), module))
 
 
+@functools.lru_cache(maxsize=8)
+def _reference_types(types: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """(resource types, data source types without `data.`) of the catalogued `types` whose
+    references an identity records (`identities.references_in`). A workload's other
+    attributes (an EC2 instance's id, a stack's outputs) are no identity's: computed by the
+    provider (the identity it runs as is its facet). Cached: one catalogue per run."""
+    return (frozenset(t for t in types if "." not in t and ":" not in t and t not in RUNS_AS),
+            frozenset(t[5:] for t in types if t.startswith("data.")))
+
+
 def _build(blocks: list[Block], doc: Doc, module: ModuleSources | None = None, *,
            catalogue: Catalogue) -> tuple[IdentityObject, ...]:  # fmt: skip
     """Turn catalogued blocks into `IdentityObject`s, sorted by (start line, address)."""
@@ -236,12 +246,10 @@ def _build(blocks: list[Block], doc: Doc, module: ModuleSources | None = None, *
     }
     build = functools.partial(_build, catalogue=catalogue)
     called = {i: callee_identities(blocks[i], module, build, catalogue) for i in calls}
+    resource_types, data_types = _reference_types(types)
     ctx = Context(
-        # A workload's other attributes (an EC2 instance's id, a stack's outputs) are no
-        # identity's: computed by the provider (the identity it runs as is its facet).
-        resource_types=frozenset(t for t in types if "." not in t and ":" not in t
-                                 and t not in RUNS_AS),
-        data_types=frozenset(t[5:] for t in types if t.startswith("data.")),
+        resource_types=resource_types,
+        data_types=data_types,
         modules=frozenset(blocks[i].labels[0] for i, objs in calls.items() if objs),
         documents=document_sources(blocks),
     )
