@@ -155,15 +155,25 @@ class _Values(Mapping[str, ModuleValue]):
         self._memo: dict[str, tuple[Any, Inputs] | None] = {}
         self._out: dict[str, ModuleValue | None] = {}
 
-    def __getitem__(self, key: str) -> ModuleValue:
+    def _lookup(self, key: str) -> ModuleValue | None:  # `get`, `in`: a miss raises nothing
         if key not in self._out:
             got = _value_of(key, self._defined, self._texts, self._memo, 0, self._types)
             self._out[key] = None if got is None else ModuleValue(
                 got[0], tuple((self._labels.get(n, n), w) for n, w in got[1]))
-        found = self._out[key]
+        return self._out[key]
+
+    def __getitem__(self, key: str) -> ModuleValue:
+        found = self._lookup(key)
         if found is None:
             raise KeyError(key)
         return found
+
+    def get(self, key: str, default: Any = None) -> Any:
+        found = self._lookup(key)
+        return default if found is None else found
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self._lookup(key) is not None
 
     def __iter__(self) -> Iterator[str]:
         return (k for k in self._defined if k in self)
