@@ -236,15 +236,18 @@ def _reference_types(types: frozenset[str]) -> tuple[frozenset[str], frozenset[s
 
 
 def _build(blocks: list[Block], doc: Doc, module: ModuleSources | None = None, *,
-           catalogue: Catalogue) -> tuple[IdentityObject, ...]:  # fmt: skip
-    """Turn catalogued blocks into `IdentityObject`s, sorted by (start line, address)."""
+           catalogue: Catalogue, live_only: bool = False
+           ) -> tuple[IdentityObject, ...]:  # fmt: skip
+    """Turn catalogued blocks into `IdentityObject`s, sorted by (start line, address).
+    `live_only` (a called module's files, `callees`): without the identities whose block has
+    no instance (`count` 0), which the call drops, so they are not built."""
     types = catalogue.types(FORMAT)
     calls = {
         i: module_identities(b, doc, catalogue, module)
         for i, b in enumerate(blocks)
         if b.section == "module" and len(b.labels) == 1
     }
-    build = functools.partial(_build, catalogue=catalogue)
+    build = functools.partial(_build, catalogue=catalogue, live_only=True)
     called = {i: callee_identities(blocks[i], module, build, catalogue) for i in calls}
     resource_types, data_types = _reference_types(types)
     ctx = Context(
@@ -272,7 +275,7 @@ def _build(blocks: list[Block], doc: Doc, module: ModuleSources | None = None, *
             continue
         out.extend(_unread(block, module))
         found = (
-            resource_identity(block, doc, catalogue, ctx, module)
+            resource_identity(block, doc, catalogue, ctx, module, live_only)
             if block.section != "module" else None
         )
         if found is not None and block.labels[0] in LAUNCHERS:  # runs as its template does

@@ -102,9 +102,10 @@ def _refined(key: str, value: object, catalogue: Catalogue) -> str:
 
 def resource_identity(
     block: Block, doc: Doc, catalogue: Catalogue, ctx: Context,
-    module: ModuleSources | None = None,
+    module: ModuleSources | None = None, live_only: bool = False,
 ) -> IdentityObject | None:
-    """An `IdentityObject` for a catalogued `resource`/`data` block, else None."""
+    """An `IdentityObject` for a catalogued `resource`/`data` block, else None (also, when
+    `live_only`, for one `expansion.dormant` gives no instance: a module call drops those)."""
     if len(block.labels) != 2:
         return None
     rtype, name = block.labels
@@ -133,6 +134,8 @@ def resource_identity(
                                  unresolved=unknown.entries)
     extractor = grant_extractor(rtype)
     resolver = Resolver(module, ctx.documents)
+    if live_only and dormant(node, resolver):  # records no input
+        return None
     runs = instances(node, resolver)  # count / for_each: one resolver per instance
     grants = [g for run in runs for g in extractor(resolving(node, run))] if extractor else []
     metadata, metadata_from = _metadata(node, doc, module)
@@ -229,11 +232,8 @@ def _metadata(node: Node, doc: Doc, module: ModuleSources | None
         comment = common.comment_metadata(doc.lines, node.start)
     else:
         note = node.get("//")
-        comment = {}
-        if isinstance(note, str):
-            m = re.search(r"nhi-gate\s*:\s*(?!ignore\b)(.*)", note)
-            if m:
-                comment = common.parse_kv(m.group(1))
+        m = re.search(r"nhi-gate\s*:\s*(?!ignore\b)(.*)", note) if isinstance(note, str) else None
+        comment = common.parse_kv(m.group(1)) if m else {}
     for key, val in comment.items():
         fill(out, key, val)
     return out, tuple(callers.items())
