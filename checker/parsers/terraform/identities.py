@@ -133,9 +133,10 @@ def resource_identity(
         return facet and replace(facet, inputs=(*resolver.inputs(), *unknown.inputs),
                                  unresolved=unknown.entries)
     extractor = grant_extractor(rtype)
-    resolver = Resolver(module, ctx.documents)
-    if live_only and dormant(node, resolver):  # records no input
+    off = dormant(node, Resolver(module, ctx.documents))  # its own resolver: records nothing
+    if live_only and off:
         return None
+    resolver = Resolver(module, ctx.documents)
     runs = instances(node, resolver)  # count / for_each: one resolver per instance
     grants = [g for run in runs for g in extractor(resolving(node, run))] if extractor else []
     metadata, metadata_from = _metadata(node, doc, module)
@@ -162,7 +163,7 @@ def resource_identity(
         frame_digest=block_digest(block, module, f, docs) if (f := frame_attributes(key)) else "",
         bound=bound_members(key, resolving(node, resolver)),
         untagged_digest=block_digest(block, module, METADATA_ATTRIBUTES, docs),
-        metadata_from=metadata_from, dormant=dormant(node, resolver),
+        metadata_from=metadata_from, dormant=off,
         unresolved=sets[1],
     ), rtype, node, resolver)
 
