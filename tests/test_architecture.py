@@ -25,7 +25,7 @@ MAX_LINES = 400
 #: them; checks find problems; approval says who approved; gate decides; reporters print;
 #: pipeline, commands and cli put it together.
 BASE = {"model", "change", "errors", "fingerprint", "globs", "decode", "safeyaml",
-        "lazy_patterns"}
+        "lazy_patterns", "paths"}
 ALLOWED: dict[str, set[str]] = {
     "model": {"change"},
     "change": set(),
@@ -33,6 +33,7 @@ ALLOWED: dict[str, set[str]] = {
     "fingerprint": set(),
     "globs": set(),
     "lazy_patterns": set(),
+    "paths": set(),
     "decode": {"model"},
     "safeyaml": {"model", "change", "errors", "decode", "lazy_patterns"},
     "policy": BASE,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import PurePosixPath
 from typing import Any
 
 from checker.lazy_patterns import lazy_compile
+from checker.paths import path_name, path_parent, path_parts
 
 #: Files larger than this are not parsed (NHI903). Config can change it later.
 
@@ -74,7 +74,7 @@ AUTO_TFVARS_SUFFIXES = (".auto.tfvars", ".auto.tfvars.json")
 
 def is_tfvars(path: str) -> bool:
     """True for a variable definition file Terraform loads by itself (native or JSON syntax)."""
-    name = PurePosixPath(path).name.lower()
+    name = path_name(path).lower()
     return name in TFVARS_NAMES or name.endswith(AUTO_TFVARS_SUFFIXES)
 
 
@@ -93,7 +93,7 @@ def is_var_file(path: str) -> bool:
     """True for a variable definitions file Terraform reads only when named with `-var-file`
     (`prod.tfvars`, `ci.tfvars.json`): a `.tfvars`/`.tfvars.json` file that `is_tfvars` is not
     (https://developer.hashicorp.com/terraform/language/values/variables#variable-definitions-tfvars-files)."""
-    name = PurePosixPath(path).name.lower()
+    name = path_name(path).lower()
     return name.endswith((".tfvars", ".tfvars.json")) and not is_tfvars(path)
 
 
@@ -101,7 +101,7 @@ def var_file_module(path: str) -> str:
     """The module directory (posix, `""` for the root) var file `path` (`is_var_file`) sets
     values of: its own directory, or the one above it when its directory is named as one of
     `VAR_FILE_DIRS` (`envs/prod.tfvars` -> `""`)."""
-    parts = PurePosixPath(path).parts[:-1]
+    parts = path_parts(path)[:-1]
     if parts and parts[-1].lower() in VAR_FILE_DIRS:
         parts = parts[:-1]
     return "/".join(parts)
@@ -110,7 +110,7 @@ def var_file_module(path: str) -> str:
 def tfvars_order(path: str) -> tuple[int, str]:
     """Sort key of an auto-loaded variable definitions file: Terraform loads (and so lets win)
     them in ascending order of this key (see `TFVARS_NAMES`)."""
-    name = PurePosixPath(path).name.lower()
+    name = path_name(path).lower()
     return (TFVARS_NAMES.index(name), "") if name in TFVARS_NAMES else (len(TFVARS_NAMES), name)
 
 
@@ -120,6 +120,8 @@ FILE_CALL = lazy_compile(r'\b(file|templatefile)\(\s*"((?:[^"\\]|\\.)*)"')
 _PATH_REF = lazy_compile(r"\$\{\s*path\.(?:module|root|cwd)\s*\}")
 #: Scripts: a change of one may change what a provisioner runs (`SCRIPT_PATH`).
 SCRIPT_SUFFIXES = (".sh", ".bash", ".ps1", ".cmd", ".bat", ".py")
+#: Any of `SCRIPT_SUFFIXES` in a file's bytes (one search instead of one per suffix).
+_ANY_SCRIPT_SUFFIX = lazy_compile(b"|".join(re.escape(s.encode()) for s in SCRIPT_SUFFIXES))
 #: A script a provisioner or `external` program runs, named by its path in the module
 #: (`command = "${path.module}/scripts/setup.sh"`, `program = ["python3", "${path.module}/x.py"]`)
 #: or relative to it (`"./scripts/setup.sh"`, `"python3 scripts/grant.py"`: Terraform runs a
@@ -271,10 +273,9 @@ def file_references(path: str, raw: bytes,
     (bytes `raw`) read, sorted, each once (a cheap byte scan: no HCL parse). A path built from
     `${local.NAME}`/`${var.NAME}` is tried with each literal `literals` holds for NAME (from
     `literal_assignments` of the module's files; a variable's too with each `default`)."""
-    if b"file(" not in raw and b"path." not in raw and not any(
-            suffix.encode() in raw for suffix in SCRIPT_SUFFIXES):
+    if b"file(" not in raw and b"path." not in raw and _ANY_SCRIPT_SUFFIX.search(raw) is None:
         return []
-    directory = PurePosixPath(path).parent.as_posix()
+    directory = path_parent(path)
     directory = "" if directory == "." else directory
     text = raw.decode("utf-8", "replace")
     found: set[str | None] = set()
@@ -295,7 +296,7 @@ def file_references(path: str, raw: bytes,
 def is_terragrunt(path: str) -> bool:
     """True for a Terragrunt unit's configuration file (`terragrunt.hcl`), whose `inputs` are
     read as module arguments (`checker.parsers.terraform.terragrunt`)."""
-    return PurePosixPath(path).name.lower() == "terragrunt.hcl"
+    return path_name(path).lower() == "terragrunt.hcl"
 
 
 def word_alternation(words: Iterable[bytes], *, ignore_case: bool = False) -> re.Pattern[bytes]:

@@ -45,6 +45,7 @@ from checker.lazy_patterns import lazy_compile
 from checker.model import Grant, IdentityObject, Location, ParseResult, SourceFile
 from checker.parsers import ci_grants, common
 from checker.parsers.ci_tf_inputs import gitlab_terraform_inputs
+from checker.paths import path_name
 from checker.policy.catalogue import Catalogue, CatalogueEntry
 from checker.safeyaml import (
     end_line_of,
@@ -110,7 +111,7 @@ def included_paths(sources: Sequence[SourceFile]) -> frozenset[str]:
     """
     by_path = {s.path: s for s in sources}
     queue = [(s.path, PurePosixPath(s.path).parent) for s in sources
-             if PurePosixPath(s.path).name.lower() in (".gitlab-ci.yml", ".gitlab-ci.yaml")]
+             if path_name(s.path).lower() in (".gitlab-ci.yml", ".gitlab-ci.yaml")]
     seen = {path for path, _ in queue}
     out: set[str] = set()
     while queue:

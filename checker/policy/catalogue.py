@@ -16,7 +16,7 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +74,9 @@ class Catalogue:
 
     entries: Mapping[tuple[str, str], CatalogueEntry]
     by_type: Mapping[str, CatalogueEntry]
+    #: `types` per format, computed once (every Terraform block build asks for them).
+    _types: dict[str, frozenset[str]] = field(
+        default_factory=dict, init=False, compare=False, repr=False)
 
     def get(self, fmt: str, type_: str) -> CatalogueEntry | None:
         """The entry for `type_` in format `fmt`, or None when it defines no identity."""
@@ -85,7 +88,10 @@ class Catalogue:
 
     def types(self, fmt: str) -> frozenset[str]:
         """Every catalogued type name of one format."""
-        return frozenset(t for f, t in self.entries if f == fmt)
+        found = self._types.get(fmt)
+        if found is None:
+            found = self._types[fmt] = frozenset(t for f, t in self.entries if f == fmt)
+        return found
 
 
 #: Part of every validation-cache key: change it when validation changes meaning (another

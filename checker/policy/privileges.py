@@ -273,7 +273,14 @@ def _escalation(obj: IdentityObject, grant: Grant) -> Escalation | None:
                               "resource: can grant itself more",
                               "manages IAM permissions on every resource")
         return None
-    action, resource = role_key(platform, grant.action).lower(), grant.resource.lower()
+    return _table_escalation(platform, role_key(platform, grant.action).lower(),
+                             grant.resource.lower())
+
+
+@functools.lru_cache(maxsize=4096)
+def _table_escalation(platform: str, action: str, resource: str) -> Escalation | None:
+    """The first `escalation` entry of `platform` whose globs meet `action` and `resource`
+    (lower-cased), or None. Cached: many identities ask for the same role and resource."""
     for esc in load_escalation_table():
         if esc.platform == platform and _globs_meet(esc.action, action) and _globs_meet(
             esc.resource, resource

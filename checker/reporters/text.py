@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from checker.lazy_patterns import lazy_compile
 from checker.model import LEVEL_RANK, Verdict
 from checker.policy.rule_docs import RuleDoc
 from checker.reporters import (
@@ -59,11 +60,16 @@ _STYLES: Mapping[str, str] = {
 _INVISIBLE = frozenset(
     "\u061c\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
 )
+#: Any character `safe_text` escapes: most values hold none, and are returned as they are.
+_UNSAFE = lazy_compile("[\\x00-\\x1f\\x7f-\\x9f" + "".join(
+    f"\\u{ord(c):04x}" for c in sorted(_INVISIBLE)) + "]")
 _INDENT = "       "
 
 
 def safe_text(value: str) -> str:
     """`value` with control and bidi characters shown as `\\xNN` / `\\uNNNN` escapes."""
+    if _UNSAFE.search(value) is None:
+        return value
     out: list[str] = []
     for char in value:
         code = ord(char)

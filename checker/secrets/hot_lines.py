@@ -65,8 +65,15 @@ def _line_starts(text: str) -> list[int]:
 
 
 def _mark(found: set[int], starts: list[int], pattern: re.Pattern[str], text: str) -> None:
-    for m in pattern.finditer(text):
-        found.add(bisect.bisect_right(starts, m.start()) - 1)
+    """Add the lines holding a match of `pattern`: once one is found on a line, the search goes
+    on from the next line (no pattern matches across a line break, nor starts with one)."""
+    search, pos, last = pattern.search, 0, len(starts) - 1
+    while (m := search(text, pos)) is not None:
+        line = bisect.bisect_right(starts, m.start()) - 1
+        found.add(line)
+        if line >= last:
+            return
+        pos = starts[line + 1]
 
 
 def plugin_gate_lines(text: str) -> set[int]:

@@ -14,12 +14,13 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from checker.decode import nul_padded
 from checker.globs import glob_match
 from checker.lazy_patterns import lazy_compile
 from checker.model import FileFormat
+from checker.paths import path_name, path_parts
 from checker.sources.manifests import Parsed, has_manifest, may_be_manifest, plain_manifest
 from checker.sources.templates import JSONNET, JSONNET_SUFFIXES, template_language
 
@@ -184,15 +185,14 @@ def sniff(path: str, head: bytes | None = None) -> Sniff:
     its format tokens (and that map) alone. A test snapshot (`snapshot`: helm-unittest's
     `tests/__snapshot__/`) is read for private keys alone.
     """
-    p = PurePosixPath(path)
-    name = p.name.lower()
+    name = path_name(path).lower()
     if name.endswith(STATE_SUFFIXES):
         return Sniff("terraform_state")
     if mcp_file(path):
         return Sniff("mcp_config")
     if secret_values_file(path) or credential_file(path) or name.endswith(CONFIG_SUFFIXES):
         return Sniff("secret_values")
-    if _DOTENV.match(p.name):
+    if _DOTENV.match(path_name(path)):
         return Sniff("secret_template")  # `.env.example`: `secret_values_file` says no
     if name.endswith((".tf.json", ".tofu.json")):  # OpenTofu reads .tofu.json like .tf.json
         return Sniff("terraform_json")
@@ -205,7 +205,7 @@ def sniff(path: str, head: bytes | None = None) -> Sniff:
     if name.endswith(JSONNET_SUFFIXES) and head is not None:
         return Sniff(None, JSONNET, 1)  # not parsed: its output is not checked (NHI107)
     is_yaml = name.endswith((".yml", ".yaml"))
-    parts = p.parts
+    parts = path_parts(path)
     if is_yaml and len(parts) >= 3 and parts[-3] == ".github" and parts[-2] == "workflows":
         return Sniff("github_actions")
     if name.endswith((".gitlab-ci.yml", ".gitlab-ci.yaml")):
@@ -244,14 +244,14 @@ def snapshot(path: str) -> bool:
     """True when repository path `path` is a test snapshot (under `SNAPSHOT_DIRECTORIES`):
     the expected output of a test, never applied to a cluster, so not a manifest (only a
     private key in it is still found)."""
-    return any(part in SNAPSHOT_DIRECTORIES for part in PurePosixPath(path).parts[:-1])
+    return any(part in SNAPSHOT_DIRECTORIES for part in path_parts(path)[:-1])
 
 
 def secret_values_file(path: str) -> bool:
     """True when repository path `path` is read for secret material only, by its name: a
     dotenv file (`_DOTENV`, not its `.example` template). Helm values files are told by
     content too (`_by_content`: a values file that is a manifest is read as one)."""
-    name = PurePosixPath(path).name
+    name = path_name(path)
     return bool(_DOTENV.match(name)) and not name.lower().endswith(_DOTENV_TEMPLATES)
 
 
@@ -259,7 +259,7 @@ def credential_file(path: str) -> bool:
     """True when repository path `path` is a credential file by its name
     (`CREDENTIAL_NAMES`, `CREDENTIAL_SUFFIXES`, `appsettings*.json`, `.docker/config.json`),
     read for secret material only; a public key (`id_rsa.pub`) is not one."""
-    name = PurePosixPath(path).name.lower()
+    name = path_name(path).lower()
     return (name in CREDENTIAL_NAMES or name.endswith(CREDENTIAL_SUFFIXES)
             or _APPSETTINGS.match(name) is not None
             or path.lower() == _DOCKER_CONFIG or path.lower().endswith("/" + _DOCKER_CONFIG))
@@ -287,7 +287,7 @@ def mcp_file(path: str) -> bool:
 def _by_content(path: str, head: bytes, is_yaml: bool) -> Sniff:
     """`sniff` of a YAML (`is_yaml`) or JSON file from its content `head` (BOM dropped)."""
     if not may_be_manifest(head):
-        helm_values = is_yaml and _HELM_VALUES.match(PurePosixPath(path).name)
+        helm_values = is_yaml and _HELM_VALUES.match(path_name(path))
         return Sniff("secret_values" if helm_values else None)
     try:
         text = head.decode("utf-8")
@@ -301,7 +301,7 @@ def _by_content(path: str, head: bytes, is_yaml: bool) -> Sniff:
     if parsed is Parsed.MANIFEST:
         return Sniff("kubernetes")
     if parsed is Parsed.OTHER:
-        return Sniff("secret_values" if _HELM_VALUES.match(PurePosixPath(path).name) else None)
+        return Sniff("secret_values" if _HELM_VALUES.match(path_name(path)) else None)
     if parsed is Parsed.SYNTAX_ERROR and text is not None:
         tagged = template_language(text)
         if tagged is not None:

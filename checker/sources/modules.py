@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from pathlib import PurePosixPath
 
 from checker.globs import glob_match
 from checker.lazy_patterns import lazy_compile
@@ -37,6 +36,7 @@ from checker.parsers.common import (
     literal_assignments,
     var_file_module,
 )
+from checker.paths import path_name, path_parent
 
 #: Configuration files of a module (`.tofu` is OpenTofu's name for them).
 CONFIG_SUFFIXES = (".tf", ".tofu")
@@ -80,7 +80,7 @@ _USES = lazy_compile(
 
 def module_directory(path: str) -> str:
     """The directory of repository path `path` (`""` for a file at the root)."""
-    parent = PurePosixPath(path).parent.as_posix()
+    parent = path_parent(path)
     return "" if parent == "." else parent
 
 
@@ -89,7 +89,7 @@ def is_module_file(path: str) -> bool:
     one in JSON syntax (`.tf.json`/`.tofu.json`: its `locals` and `variable` defaults), an
     auto-loaded `.tfvars`/`.tfvars.json`, or a `-var-file` file (`is_var_file`: `prod.tfvars`,
     of the module `owner_directory` names)."""
-    return (PurePosixPath(path).name.lower().endswith((*CONFIG_SUFFIXES, *JSON_CONFIG_SUFFIXES))
+    return (path_name(path).lower().endswith((*CONFIG_SUFFIXES, *JSON_CONFIG_SUFFIXES))
             or is_tfvars(path) or is_var_file(path))
 
 
@@ -201,7 +201,7 @@ def may_be_document(path: str) -> bool:
     """True for a file that is no module file and may be a document a module reads with
     `file()`/`templatefile()`: any name but `NOT_DOCUMENT_SUFFIXES` (`DOCUMENT_SUFFIXES` are
     the usual ones; Terraform reads any file)."""
-    name = PurePosixPath(path).name.lower()
+    name = path_name(path).lower()
     return not is_module_file(path) and (name.endswith(DOCUMENT_SUFFIXES)
                                          or not name.endswith(NOT_DOCUMENT_SUFFIXES))
 
@@ -214,7 +214,7 @@ def calls_local_module(raw: bytes) -> bool:
 
 def is_config_file(path: str) -> bool:
     """True for a module's configuration file (`.tf`, `.tofu`)."""
-    return PurePosixPath(path).name.lower().endswith(CONFIG_SUFFIXES)
+    return path_name(path).lower().endswith(CONFIG_SUFFIXES)
 
 
 def referenced_files(sources: Iterable[SourceFile]) -> set[str]:

@@ -227,23 +227,34 @@ def _unread(block: Block, module: ModuleSources | None) -> list[IdentityObject]:
     return list(provisioner_facets(block, ".".join(block.labels), module))
 
 
+@functools.lru_cache(maxsize=8)
+def _reference_types(types: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """(resource types, data source types without `data.`) of the catalogued `types` whose
+    references an identity records (`identities.references_in`). A workload's other
+    attributes (an EC2 instance's id, a stack's outputs) are no identity's: computed by the
+    provider (the identity it runs as is its facet). Cached: one catalogue per run."""
+    return (frozenset(t for t in types if "." not in t and ":" not in t and t not in RUNS_AS),
+            frozenset(t[5:] for t in types if t.startswith("data.")))
+
+
 def _build(blocks: list[Block], doc: Doc, module: ModuleSources | None = None, *,
-           catalogue: Catalogue) -> tuple[IdentityObject, ...]:  # fmt: skip
-    """Turn catalogued blocks into `IdentityObject`s, sorted by (start line, address)."""
+           catalogue: Catalogue, live_only: bool = False
+           ) -> tuple[IdentityObject, ...]:  # fmt: skip
+    """Turn catalogued blocks into `IdentityObject`s, sorted by (start line, address).
+    `live_only` (a called module's files, `callees`): without the identities whose block has
+    no instance (`count` 0), which the call drops, so they are not built."""
     types = catalogue.types(FORMAT)
     calls = {
         i: module_identities(b, doc, catalogue, module)
         for i, b in enumerate(blocks)
         if b.section == "module" and len(b.labels) == 1
     }
-    build = functools.partial(_build, catalogue=catalogue)
+    build = functools.partial(_build, catalogue=catalogue, live_only=True)
     called = {i: callee_identities(blocks[i], module, build, catalogue) for i in calls}
+    resource_types, data_types = _reference_types(types)
     ctx = Context(
-        # A workload's other attributes (an EC2 instance's id, a stack's outputs) are no
-        # identity's: computed by the provider (the identity it runs as is its facet).
-        resource_types=frozenset(t for t in types if "." not in t and ":" not in t
-                                 and t not in RUNS_AS),
-        data_types=frozenset(t[5:] for t in types if t.startswith("data.")),
+        resource_types=resource_types,
+        data_types=data_types,
         modules=frozenset(blocks[i].labels[0] for i, objs in calls.items() if objs),
         documents=document_sources(blocks),
     )
@@ -266,7 +277,7 @@ def _build(blocks: list[Block], doc: Doc, module: ModuleSources | None = None, *
             continue
         out.extend(_unread(block, module))
         found = (
-            resource_identity(block, doc, catalogue, ctx, module)
+            resource_identity(block, doc, catalogue, ctx, module, live_only)
             if block.section != "module" else None
         )
         if found is not None and block.labels[0] in LAUNCHERS:  # runs as its template does

@@ -43,11 +43,14 @@ class Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.pos = 0
+        self._peeked: tuple[int, tuple[str, str]] = (-1, ("", ""))  # (pos, token there)
 
     def _fail(self) -> Unresolved:
         return Unresolved(f"cannot evaluate expression at offset {self.pos}")
 
     def peek(self) -> tuple[str, str]:
+        if self._peeked[0] == self.pos:  # asked again at the same place (each binary level)
+            return self._peeked[1]
         while True:
             m = _TOKEN.match(self.text, self.pos)
             if m is None:
@@ -56,7 +59,8 @@ class Parser:
                 raise self._fail()
             kind = m.lastgroup or ""
             if kind != "ws":
-                return kind, m.group(0)
+                self._peeked = (self.pos, (kind, m.group(0)))
+                return self._peeked[1]
             self.pos = m.end()
 
     def take(self) -> tuple[str, str]:

@@ -102,9 +102,10 @@ def _refined(key: str, value: object, catalogue: Catalogue) -> str:
 
 def resource_identity(
     block: Block, doc: Doc, catalogue: Catalogue, ctx: Context,
-    module: ModuleSources | None = None,
+    module: ModuleSources | None = None, live_only: bool = False,
 ) -> IdentityObject | None:
-    """An `IdentityObject` for a catalogued `resource`/`data` block, else None."""
+    """An `IdentityObject` for a catalogued `resource`/`data` block, else None (also, when
+    `live_only`, for one `expansion.dormant` gives no instance: a module call drops those)."""
     if len(block.labels) != 2:
         return None
     rtype, name = block.labels
@@ -132,6 +133,9 @@ def resource_identity(
         return facet and replace(facet, inputs=(*resolver.inputs(), *unknown.inputs),
                                  unresolved=unknown.entries)
     extractor = grant_extractor(rtype)
+    off = dormant(node, Resolver(module, ctx.documents))  # its own resolver: records nothing
+    if live_only and off:
+        return None
     resolver = Resolver(module, ctx.documents)
     runs = instances(node, resolver)  # count / for_each: one resolver per instance
     grants = [g for run in runs for g in extractor(resolving(node, run))] if extractor else []
@@ -159,7 +163,7 @@ def resource_identity(
         frame_digest=block_digest(block, module, f, docs) if (f := frame_attributes(key)) else "",
         bound=bound_members(key, resolving(node, resolver)),
         untagged_digest=block_digest(block, module, METADATA_ATTRIBUTES, docs),
-        metadata_from=metadata_from, dormant=dormant(node, resolver),
+        metadata_from=metadata_from, dormant=off,
         unresolved=sets[1],
     ), rtype, node, resolver)
 
@@ -229,11 +233,8 @@ def _metadata(node: Node, doc: Doc, module: ModuleSources | None
         comment = common.comment_metadata(doc.lines, node.start)
     else:
         note = node.get("//")
-        comment = {}
-        if isinstance(note, str):
-            m = re.search(r"nhi-gate\s*:\s*(?!ignore\b)(.*)", note)
-            if m:
-                comment = common.parse_kv(m.group(1))
+        m = re.search(r"nhi-gate\s*:\s*(?!ignore\b)(.*)", note) if isinstance(note, str) else None
+        comment = common.parse_kv(m.group(1)) if m else {}
     for key, val in comment.items():
         fill(out, key, val)
     return out, tuple(callers.items())

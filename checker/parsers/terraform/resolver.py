@@ -16,6 +16,7 @@ from checker.parsers.terraform.nodes import META, Node
 from checker.parsers.terraform.values import (
     MAX_VALUE_DEPTH,
     Inputs,
+    ModuleValue,
     has_expression,
     module_values,
 )
@@ -46,6 +47,15 @@ class Resolver:
         self._bound: dict[str, Any] = {}
         self._data: Mapping[str, DataSource] = data or {}
         self._reading: set[str] = set()
+        self._values: Mapping[str, ModuleValue] | None = None  # `module_values`, once
+
+    def _module_values(self) -> Mapping[str, ModuleValue]:
+        """`module_values(module).values`, looked up once per resolver (the cache's key hashes
+        every file of the module)."""
+        if self._values is None:
+            module = self._module
+            self._values = module_values(module).values if module is not None else {}
+        return self._values
 
     def inputs(self) -> Inputs:
         """(`local.NAME`/`var.NAME`/`data.T.N`, definition) of every value substituted, first
@@ -58,6 +68,7 @@ class Resolver:
         child = Resolver(self._module, self._data)
         child._used = self._used
         child._reading = self._reading
+        child._values = self._values
         child._bound = {**self._bound, **names}
         return child
 
@@ -75,7 +86,7 @@ class Resolver:
             if name in self._bound:
                 return self._bound[name]
             if name.startswith(("local.", "var.")) and self._module is not None:
-                found = module_values(self._module).values.get(name)
+                found = self._module_values().get(name)
                 if found is not None:
                     used.extend(found.inputs)
                     return found.value

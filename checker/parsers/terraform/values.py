@@ -28,11 +28,9 @@ from checker.parsers.terraform.value_files import read_files
 
 #: A whole `${local.NAME}` / `${var.NAME}` expression, as python-hcl2 writes `local.NAME`.
 _VALUE_REF = lazy_compile(r"\$\{\s*(local|var)\.([A-Za-z_][\w-]*)\s*\}")
-#: A `.tf` file whose text holds neither word has no `locals` or `variable` block (a superset
-#: test on the bytes: a `versions.tf` or `outputs.tf` is then not parsed for its values).
+#: A `.tf` file holding neither word has no `locals`/`variable` block: not parsed for values.
 _MAY_DEFINE = lazy_compile(rb"locals|variable")
-#: Terraform JSON configuration files (their values: `json_values`).
-_JSON_CONFIG = (".tf.json", ".tofu.json")
+_JSON_CONFIG = (".tf.json", ".tofu.json")  #: JSON syntax, whose values `json_values` reads
 #: How far `local.a = local.b` chains (and nested lists/maps) are followed.
 MAX_VALUE_DEPTH = 16
 Inputs = tuple[tuple[str, Location], ...]
@@ -158,15 +156,25 @@ class _Values(Mapping[str, ModuleValue]):
         self._memo: dict[str, tuple[Any, Inputs] | None] = {}
         self._out: dict[str, ModuleValue | None] = {}
 
-    def __getitem__(self, key: str) -> ModuleValue:
+    def _lookup(self, key: str) -> ModuleValue | None:  # `get`, `in`: a miss raises nothing
         if key not in self._out:
             got = _value_of(key, self._defined, self._texts, self._memo, 0, self._types)
             self._out[key] = None if got is None else ModuleValue(
                 got[0], tuple((self._labels.get(n, n), w) for n, w in got[1]))
-        found = self._out[key]
+        return self._out[key]
+
+    def __getitem__(self, key: str) -> ModuleValue:
+        found = self._lookup(key)
         if found is None:
             raise KeyError(key)
         return found
+
+    def get(self, key: str, default: Any = None) -> Any:
+        found = self._lookup(key)
+        return default if found is None else found
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self._lookup(key) is not None
 
     def __iter__(self) -> Iterator[str]:
         return (k for k in self._defined if k in self)

@@ -32,13 +32,14 @@ def variants(module: ModuleSources | None, text: str) -> list[ModuleSources]:
     may read a variable). Empty for no module, a variant already, or no var file."""
     if module is None or module.variant:
         return []
+    var_files = [s for s in module.sources if is_var_file(s.path)]
+    if not var_files:  # most modules: the text is not searched
+        return []
     reads = {(m.group(1), m.group(2)) for m in _READS.finditer(text)}
     names = {n for kind, n in reads if kind == "var"}
     via_locals = any(kind == "local" for kind, _ in reads)
     out: list[ModuleSources] = []
-    for src in module.sources:
-        if not is_var_file(src.path):
-            continue
+    for src in var_files:
         sets = var_file_names(src)
         if sets and (via_locals or names & sets):
             out.append(replace(module, variant=src.path))
