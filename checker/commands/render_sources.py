@@ -34,8 +34,8 @@ from checker.commands.gitops_renders import (
     values_files,
 )
 from checker.commands.gitops_renders import Side as GitopsSide
+from checker.commands.render_context import context_problems, selection_problems
 from checker.commands.render_disk import (
-    UNRENDERED,
     RenderedChange,
     chart_closures,
     concurrently,
@@ -47,7 +47,6 @@ from checker.commands.render_disk import (
 )
 from checker.commands.render_invoked import invoked_values
 from checker.commands.render_values import unused_problem, unused_values
-from checker.model import ParseProblem
 from checker.policy.config import Config
 from checker.sources.discovery import excluded
 from checker.sources.render import (
@@ -60,7 +59,6 @@ from checker.sources.render import (
 from checker.sources.render.api import Rendered
 from checker.sources.render.gitops import ChartUse
 from checker.sources.render.helm import chart_files, is_chart, settled
-from checker.sources.render.helm_context import added_conditions
 from checker.sources.render.kustomize import is_kustomization
 
 if TYPE_CHECKING:
@@ -302,7 +300,10 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
             if is_chart(root):
                 templates = [p for p in head_side.closures[root]
                              if p in changed and "templates/" in p]
-                problems.extend(context_problems(head_side, base_side, templates))
+                base_read = base_side.read_map if base_side else None
+                problems.extend(context_problems(head_side.read_map, base_read, templates))
+                problems.extend(selection_problems(head_side.read_map, base_read,
+                                                   head_side.closures[root], changed))
         if at_base is not None and not at_base.failure:
             bases.append(at_base)
     def take(at_head: Rendered | None, at_base: Rendered | None, anchors: Sequence[str]) -> None:
@@ -348,34 +349,6 @@ def kustomizations(jobs: Sequence[tuple[str, _Side]]
 
 def _listed(job: Callable[[], Rendered | None]) -> list[Rendered | None]:
     return [job()]
-
-
-def context_problems(head: _Side, base: _Side | None, templates: Sequence[str]
-                     ) -> list[ParseProblem]:  # fmt: skip
-    """An NHI107 problem for each condition a changed chart template adds (`templates`, read
-    at `head` and `base`) that branches on what the offline render cannot know (`lookup`,
-    `.Capabilities`, `.Release.*`) or on the clock or chance (`now`, `randInt`:
-    `render.helm_context`), at its line; its author decides
-    the level. The message names the construct, never a value."""
-    if not templates:
-        return []
-    now = {p: e.data for p, e in head._read(templates).items() if e.data is not None}
-    before = {p: e.data for p, e in base._read(list(now)).items()} if base else {}
-    out = []
-    for path, raw in sorted(now.items()):
-        old = before.get(path)
-        for found in added_conditions(raw.decode("utf-8", "replace"),
-                                      old.decode("utf-8", "replace") if old else None):
-            why = ("changes with the clock or at random, so each render may take another "
-                   "branch and this one cannot stand for the install" if found.volatile else
-                   "an offline render cannot know (it renders a first install of "
-                   "`release-name` in `default`, no cluster objects, helm's default "
-                   "capabilities)")
-            out.append(ParseProblem(path, UNRENDERED, (
-                f"{path}: a `{found.keyword}` at line {found.line} branches on "
-                f"{', '.join(f'`{c}`' for c in found.constructs)}, which {why}: the other "
-                "branch is never judged; review what each branch deploys"), found.line))
-    return out
 
 
 def inner(closures: Mapping[str, list[str]]) -> set[str]:

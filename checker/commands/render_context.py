@@ -1,0 +1,141 @@
+"""What a chart's offline render cannot show of a change (`checker.sources.render.helm_context`):
+the conditions a changed template adds on the release, the cluster, the clock or chance
+(`context_problems`), and a changed values file that changes the data a template selects by a
+release field (`selection_problems`: `index .Values.roleByNamespace .Release.Namespace`). Each
+is an NHI107 problem; its author decides the level. For `commands.render_sources`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+
+from yaml.nodes import Node
+
+from checker.commands.render_disk import UNRENDERED
+from checker.model import ParseProblem
+from checker.safeyaml import YValue, get_path, key_line, load_text, to_python
+from checker.sources.render.helm_context import (
+    UNKNOWN_VALUES,
+    ContextCondition,
+    added_conditions,
+    context_conditions,
+)
+
+#: path -> contents at one revision, of those present.
+Reader = Callable[[Sequence[str]], Mapping[str, bytes]]
+#: Chart files that are no values file, although YAML or JSON.
+_NOT_VALUES = frozenset({"Chart.yaml", "Chart.lock", "values.schema.json", "requirements.yaml",
+                         "requirements.lock"})
+_OFFLINE = ("an offline render cannot know (it renders a first install of `release-name` in "
+            "`default`, no cluster objects, helm's default capabilities)")
+
+
+def context_problems(head: Reader, base: Reader | None, templates: Sequence[str]
+                     ) -> list[ParseProblem]:  # fmt: skip
+    """An NHI107 problem for each condition a changed chart template adds (`templates`, read
+    at `head` and `base`) that branches on what the offline render cannot know (`lookup`,
+    `.Capabilities`, `.Release.*`; a `range` over `lookup`), selects data by a release field
+    (`index`, `eq`, ...), or branches on the clock or chance (`now`, `randInt`:
+    `render.helm_context`), at its line. The message names the construct, never a value."""
+    if not templates:
+        return []
+    now = head(templates)
+    before = base(list(now)) if base else {}
+    out = []
+    for path, raw in sorted(now.items()):
+        old = before.get(path)
+        for found in added_conditions(raw.decode("utf-8", "replace"),
+                                      old.decode("utf-8", "replace") if old else None):
+            out.append(ParseProblem(path, UNRENDERED, _message(path, found), found.line))
+    return out
+
+
+def _message(path: str, found: ContextCondition) -> str:
+    """Why the condition `found` of the template `path` leaves part of the chart unjudged."""
+    names = ", ".join(f"`{c}`" for c in found.constructs)
+    if found.selection:
+        return (f"{path}: a `{found.keyword}` at line {found.line} selects or compares data by "
+                f"{names}, which {_OFFLINE}: what another release or namespace gets is never "
+                "judged; review every value it can pick")
+    why = ("changes with the clock or at random, so each render may take another branch and "
+           "this one cannot stand for the install" if found.volatile else _OFFLINE)
+    return (f"{path}: a `{found.keyword}` at line {found.line} branches on {names}, which "
+            f"{why}: the other branch is never judged; review what each branch deploys")
+
+
+def is_values_file(path: str) -> bool:
+    """Whether the chart file `path` may be a values file: YAML or JSON outside `templates/`,
+    `crds/` and not the chart's metadata or schema."""
+    parts = path.split("/")
+    return (path.endswith((".yaml", ".yml", ".json")) and "templates" not in parts[:-1]
+            and "crds" not in parts[:-1] and parts[-1] not in _NOT_VALUES)
+
+
+def selection_problems(head: Reader, base: Reader | None, files: Sequence[str],
+                       changed: Collection[str]) -> list[ParseProblem]:
+    """An NHI107 problem on each changed values file of a chart (its closure `files`) that
+    changes a `.Values` path a template of the chart selects from by a release field
+    (`ContextCondition.selection`: the render shows one entry, the install in another
+    namespace or release another), at the path's key line; a selection whose data is not a
+    named `.Values` path is reached by any change of a values file. None without a base."""
+    values = [p for p in files if p in changed and is_values_file(p)]
+    if not values or base is None:
+        return []
+    templates = [p for p in files if "templates" in p.split("/")[:-1]]
+    selections = [(path, c) for path, raw in sorted(head(templates).items())
+                  for c in context_conditions(raw.decode("utf-8", "replace")) if c.selection]
+    if not selections:
+        return []
+    now, before = head(values), base(values)
+    out = []
+    for values_path in values:
+        text = now.get(values_path, b"").decode("utf-8", "replace")
+        old = before.get(values_path, b"").decode("utf-8", "replace")
+        for template, found in selections:
+            for read in found.values:
+                line = _changed_at(text, old, read, values_path)
+                if line is None:
+                    continue
+                name = ("its data" if read == UNKNOWN_VALUES
+                        else f"`.Values{'.' if read else ''}{read}`")
+                out.append(ParseProblem(values_path, UNRENDERED, (
+                    f"{values_path}: changes {name}, which `{found.keyword}` at "
+                    f"{template}:{found.line} selects from by "
+                    f"{', '.join(f'`{c}`' for c in found.constructs)}: the offline render "
+                    "(release `release-name` in `default`) shows one entry; what another "
+                    "release or namespace gets is never judged; review every entry"), line))
+                break
+    return _once(out)
+
+
+def _changed_at(text: str, old: str, read: str, path: str) -> int | None:
+    """The line (at head; 1 when unknown) where the values `text` differ from `old` at the
+    dotted `.Values` path `read` (`UNKNOWN_VALUES`: anywhere); None when they do not."""
+    if text == old:
+        return None
+    head, base = load_text(text, path), load_text(old, path)
+    root = head.documents[0] if head.documents and head.problem is None else None
+    was = base.documents[0] if base.documents and base.problem is None else None
+    if read == UNKNOWN_VALUES or root is None or was is None:
+        return 1
+    keys = [k for k in read.split(".") if k]
+    if _value(get_path(root, *keys)) == _value(get_path(was, *keys)):
+        return None
+    line, node = 1, root
+    for key in keys:  # the deepest key head still has
+        line = key_line(node, key) or line
+        found = get_path(node, key)
+        if found is None:
+            break
+        node = found
+    return line
+
+
+def _value(node: Node | None) -> YValue | None:
+    """A values subtree as plain data (None: absent)."""
+    return to_python(node) if isinstance(node, Node) else None
+
+
+def _once(problems: Sequence[ParseProblem]) -> list[ParseProblem]:
+    """`problems` without a repeat of the same file, line and message."""
+    return list({(p.path, p.line, p.message): p for p in problems}.values())
