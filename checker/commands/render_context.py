@@ -7,7 +7,9 @@ is an NHI107 problem; its author decides the level. For `commands.render_sources
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import replace
 
 from yaml.nodes import Node
 
@@ -20,6 +22,7 @@ from checker.sources.render.helm_context import (
     added_conditions,
     context_conditions,
 )
+from checker.sources.render.helm_ignore import renders_nothing
 
 #: path -> contents at one revision, of those present.
 Reader = Callable[[Sequence[str]], Mapping[str, bytes]]
@@ -139,3 +142,30 @@ def _value(node: Node | None) -> YValue | None:
 def _once(problems: Sequence[ParseProblem]) -> list[ParseProblem]:
     """`problems` without a repeat of the same file, line and message."""
     return list({(p.path, p.line, p.message): p for p in problems}.values())
+
+
+def unread_change(chart: str, files: Sequence[str], changed: Collection[str],
+                  head: Reader) -> list[str] | None:
+    """The changed files of the chart whose `Chart.yaml` is `chart` (its closure `files`) when
+    its render never reads any of them (`helm_ignore.renders_nothing`: a README, a LICENSE, a
+    `.helmignore`d folder); None when one may change what it renders."""
+    root = posixpath.dirname(chart)
+    touched = [p for p in files if p in changed]
+    if not touched:
+        return None
+    prefix = posixpath.join(root, "templates") + "/"
+    texts = head([posixpath.join(root, ".helmignore"),
+                  *(p for p in files if p.startswith(prefix))])
+    return touched if all(renders_nothing(p, root, texts) for p in touched) else None
+
+
+def unread_problem(failure: ParseProblem, unread: Sequence[str]) -> ParseProblem:
+    """The NHI107 `failure` of a chart that base failed to render the same way, when the
+    change touched only `unread` files its render does not read: a note (variant `unread`)
+    saying so."""
+    shown = ", ".join(posixpath.basename(p) for p in unread[:3])
+    more = f" and {len(unread) - 3} more" if len(unread) > 3 else ""
+    return replace(failure, variant="unread", message=(
+        f"{failure.message}; base failed the same way, and the change touches only files "
+        f"the chart's render does not read ({shown}{more}), so it cannot change what the "
+        "chart deploys"))

@@ -34,7 +34,12 @@ from checker.commands.gitops_renders import (
     values_files,
 )
 from checker.commands.gitops_renders import Side as GitopsSide
-from checker.commands.render_context import context_problems, selection_problems
+from checker.commands.render_context import (
+    context_problems,
+    selection_problems,
+    unread_change,
+    unread_problem,
+)
 from checker.commands.render_disk import (
     RenderedChange,
     chart_closures,
@@ -291,7 +296,12 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
             pass  # built within the kustomizations that use it, whose failure is reported
         elif at_head is not None and at_head.failure:
             anchors, hushed = failure_anchors(root, head_side.closures[root], changed, commits)
-            problems.extend(problem(at_head, anchor, len(hushed)) for anchor in anchors)
+            unread = unread_change(root, head_side.closures[root], changed, head_side.read_map
+                                   ) if is_chart(root) and at_base is not None and (
+                at_base.failure == at_head.failure) else None
+            problems.extend(problem(at_head, anchor, len(hushed)) if unread is None else
+                            unread_problem(problem(at_head, anchor, len(hushed)), unread)
+                            for anchor in anchors)
             quiet.extend(hushed)
         elif at_head is not None:
             # an object base rendered the same (same source, same text) is not touched by a
