@@ -290,3 +290,37 @@ def test_a_label_argo_cd_selects_its_config_by_is_still_a_change(
     assert code == 1
     assert ("NHI101", "ConfigMap/argocd-rbac-cm", True) in found
     assert ("NHI302", "ConfigMap/argocd-rbac-cm", False) not in found
+
+
+ROLE_OF = CLUSTER_ROLE.replace('verbs: ["*"]', "verbs: [{{ .Values.verb | quote }}]")
+
+
+@needs_helm
+def test_a_values_file_render_does_not_repeat_the_charts_findings(
+        make_repo: Callable[..., GitRepo], capsys: Any) -> None:
+    # session 12, argo-helm: each note was said under Chart.yaml and again under
+    # ci/listenerset-values.yaml (the chart rendered with that file too)
+    def chart(version: str, ci: str) -> dict[str, str]:
+        return {**_chart(version, role=ROLE_OF), "charts/app/values.yaml": "verb: get\n"
+                "db:\n  uri: mongodb://mongodb:27017\n", "charts/app/ci/x-values.yaml": ci}
+    repo = make_repo()
+    sha = repo.commit(chart("1.0.0", "replicas: 1\n"), author=HUMAN)
+    repo.commit(chart("1.1.0", "replicas: 2\n"), author=CLAUDE)
+    code = main(["check", "--repo", str(repo.path), "--base", sha, "--head", "HEAD",
+                 "--format", "json"])
+    found = sorted((f["rule_id"], f["address"], f["blocking"])
+                   for f in json.loads(capsys.readouterr().out)["findings"])
+    assert code == 0
+    assert found == [
+        ("NHI302", "charts/app/Chart.yaml:ClusterRole/release-name-app", False),
+        ("NHI302", "charts/app/Chart.yaml:Secret/release-name-app", False),
+        ("NHI302", "charts/app/Chart.yaml:ServiceAccount/release-name-app", False)]
+    # what the values file itself changes is still judged under it
+    repo.commit(chart("1.1.0", "replicas: 2\nverb: '*'\n"), author=CLAUDE)
+    code = main(["check", "--repo", str(repo.path), "--base", sha, "--head", "HEAD",
+                 "--format", "json"])
+    found = sorted((f["rule_id"], f["address"], f["blocking"])
+                   for f in json.loads(capsys.readouterr().out)["findings"])
+    assert code == 1
+    assert ("NHI302", "charts/app/ci/x-values.yaml:ClusterRole/release-name-app",
+            True) in found

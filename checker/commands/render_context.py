@@ -16,6 +16,7 @@ from yaml.nodes import Node
 from checker.commands.render_disk import UNRENDERED
 from checker.model import ParseProblem
 from checker.safeyaml import YValue, get_path, key_line, load_text, to_python
+from checker.sources.render.api import Rendered
 from checker.sources.render.helm_context import (
     UNKNOWN_VALUES,
     ContextCondition,
@@ -169,3 +170,38 @@ def unread_problem(failure: ParseProblem, unread: Sequence[str]) -> ParseProblem
         f"{failure.message}; base failed the same way, and the change touches only files "
         f"the chart's render does not read ({shown}{more}), so it cannot change what the "
         "chart deploys"))
+
+
+def beside(head: Rendered, base: Rendered | None, main_head: Rendered | None,
+           main_base: Rendered | None) -> tuple[Rendered, Rendered | None]:
+    """An extra render of a chart (with a changed values file, or as a deploy command installs
+    it: `head` and `base`) without the objects its main render (`main_head`, `main_base`)
+    has the same on both sides: their findings would be the main render's, said again under
+    the values file (argo-helm's `ci/listenerset-values.yaml`). Objects are matched by their
+    template and their order in its output; nothing is left out when a main render is
+    missing or failed."""
+    if main_head is None or main_head.failure or (base is not None and (
+            main_base is None or main_base.failure)):
+        return head, base
+    def keyed(render: Rendered | None) -> dict[tuple[str, int], str]:
+        seen: dict[str, int] = {}
+        out = {}
+        for d in render.documents if render is not None and not render.failure else ():
+            seen[d.source_path] = seen.get(d.source_path, -1) + 1
+            out[(d.source_path, seen[d.source_path])] = d.text
+        return out
+    heads, bases = keyed(head), keyed(base)
+    mh, mb = keyed(main_head), keyed(main_base)
+    same = {k for k in {*heads, *bases} if heads.get(k) == mh.get(k)
+            and (base is None or bases.get(k) == mb.get(k))}
+    if not same:
+        return head, base
+    def without(render: Rendered) -> Rendered:
+        seen: dict[str, int] = {}
+        kept = []
+        for d in render.documents:
+            seen[d.source_path] = seen.get(d.source_path, -1) + 1
+            if (d.source_path, seen[d.source_path]) not in same:
+                kept.append(d)
+        return replace(render, documents=tuple(kept))
+    return without(head), without(base) if base is not None and not base.failure else base

@@ -35,6 +35,7 @@ from checker.commands.gitops_renders import (
 )
 from checker.commands.gitops_renders import Side as GitopsSide
 from checker.commands.render_context import (
+    beside,
     context_problems,
     selection_problems,
     unread_change,
@@ -289,9 +290,11 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
     rest = iter(got for rendered in outs[len(batches):] for got in rendered)
     done = iter([*(built[(root, id(side))] if (root, id(side)) in built else next(rest)
                    for root in roots for side in sides), *rest])
+    mains: dict[str, tuple[Rendered | None, Rendered | None]] = {}
     for root in roots:
         at_head = next(done)
         at_base = next(done) if base_side else None
+        mains[root] = (at_head, at_base)
         if at_head is not None and at_head.failure and root in used:
             pass  # built within the kustomizations that use it, whose failure is reported
         elif at_head is not None and at_head.failure:
@@ -316,8 +319,13 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
                                                    head_side.closures[root], changed))
         if at_base is not None and not at_base.failure:
             bases.append(at_base)
-    def take(at_head: Rendered | None, at_base: Rendered | None, anchors: Sequence[str]) -> None:
-        """One render's pair: its failure reported at `anchors`, else its objects kept."""
+    def take(at_head: Rendered | None, at_base: Rendered | None, anchors: Sequence[str],
+             chart: str | None = None) -> None:
+        """One render's pair: its failure reported at `anchors`, else its objects kept (those
+        the main render of `chart` has the same on both sides left to it: `render_context.
+        beside`)."""
+        if chart is not None and at_head is not None and not at_head.failure:
+            at_head, at_base = beside(at_head, at_base, *mains.get(chart, (None, None)))
         if at_head is not None and at_head.failure:
             problems.extend(problem(at_head, anchor) for anchor in anchors)
         elif at_head is not None:
@@ -326,9 +334,9 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
             bases.append(at_base)
 
     for job in extra:  # a values file inside a chart that no configured render reads
-        take(next(done), next(done) if base_side else None, (job.values,))
+        take(next(done), next(done) if base_side else None, (job.values,), job.chart)
     for set_job in sets:  # a chart a changed command line sets values of
-        take(next(done), next(done) if base_side else None, (set_job.owner,))
+        take(next(done), next(done) if base_side else None, (set_job.owner,), set_job.chart)
     for gjob in gitops:  # a chart an Argo CD or Flux object renders with inputs elsewhere
         at_head = next(done) if gjob.head is not None else None
         take(at_head, next(done) if gjob.base is not None and base_side else None,
