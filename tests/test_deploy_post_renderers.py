@@ -104,8 +104,25 @@ def test_rewrites_read_from_command_lines_and_helmfiles() -> None:
             "# helm template a charts/a | sed s/a/b/ | kubectl apply -f -\n"
             "helm upgrade a charts/a | grep deployed\n")
     assert rewrites("deploy.sh", text.encode()) == [
-        Rewrite(1, "helm template", "--post-renderer ./k.sh"),
-        Rewrite(1, "helm template", "| yq")]
+        Rewrite(1, "helm template", "--post-renderer ./k.sh", "./k.sh"),
+        Rewrite(1, "helm template", "| yq", "yq")]
     helmfile = b"helmDefaults:\n  postRenderer: ./k.sh\nreleases:\n- name: a\n  chart: ./a\n"
     assert rewrites("helmfile.yaml", helmfile) == [
-        Rewrite(2, "helmfile helmDefaults", "postRenderer")]
+        Rewrite(2, "helmfile helmDefaults", "postRenderer", "./k.sh")]
+
+
+@pytest.mark.parametrize("author", [CLAUDE, HUMAN])
+def test_a_change_to_the_post_renderer_a_deploy_runs_is_nhi107(
+        author: Identity, make_repo: Callable[..., GitRepo],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    command = "helm upgrade --install app charts/app --post-renderer ./deploy/labels.sh"
+    code, findings = _run(make_repo, capsys, {"deploy/deploy.sh": SCRIPT % command,
+                                              "deploy/labels.sh": "#!/bin/sh\ncat\n",
+                                              "deploy/other.sh": "#!/bin/sh\necho a\n"},
+                          {"deploy/labels.sh": LABELS, "deploy/other.sh": "#!/bin/sh\necho b\n"},
+                          author)
+    agent = author == CLAUDE
+    assert code == int(agent)
+    assert found_at(findings) == {("NHI107", "deploy/labels.sh", 1, agent)}
+    assert ("helm upgrade in deploy/deploy.sh (line 3) has the chart's rendered output "
+            "changed by this script") in findings[0]["message"]

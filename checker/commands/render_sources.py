@@ -22,6 +22,7 @@ from checker.commands.deploy_commands import (
     command_values,
     may_deploy,
     named_by,
+    rewriters,
 )
 from checker.commands.gitops_renders import (
     Job,
@@ -237,7 +238,10 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
         f.path: was.get(f.old_path or f.path) for f in scripts}, head_side.closures,
         config, partial(named_by, grep=partial(git.grep_files, repo, head, suffixes=NAMERS),
                         read=head_side.read_map)) if scripts else ([], [])
-    passed = [*passed, *set_problems]
+    # a changed script a deploy runs as a post-renderer (one `git grep` for the scripts' names)
+    programs = [f.path for f in scripts if not excluded(f.path, config.exclude)]
+    passed = [*passed, *set_problems, *(rewriters(programs, lambda names: head_side.read_map(
+        git.grep_files(repo, head, names, NAMERS)), set_problems) if programs else [])]
     if not head_side.closures and not moved and not passed:
         # no chart or kustomization: only a Flux substitution input can be reached
         base_side = _Side(repo, changeset.base, config, {}) if changeset.base else None

@@ -47,11 +47,26 @@ HELMFILE_KEYS = ("postRenderer", "postRendererArgs", "transformers", "jsonPatche
 
 class Rewrite(NamedTuple):
     """At `line` (1-based), `who` (`helm upgrade`, `helmfile release app`) has its rendered
-    output changed by `what` (`--post-renderer ./x.sh`, `| ./x.sh`, `jsonPatches`)."""
+    output changed by `what` (`--post-renderer ./x.sh`, `| ./x.sh`, `jsonPatches`); `program`
+    the file it runs as written (`./x.sh`; "" for none or a patch written inline)."""
 
     line: int
     who: str
     what: str
+    program: str = ""
+
+
+def runs(rewrite: Rewrite, path: str) -> str | None:
+    """The repository path of the program `rewrite` (found in the file `path`) runs, when it is
+    a relative path: from the repository root for a command line (where a CI job runs it),
+    from the helmfile's folder for a helmfile's `postRenderer`; None otherwise."""
+    program = rewrite.program
+    if not program or program.startswith(("/", "~", "$")) or "/" not in program:
+        return None
+    folder = posixpath.dirname(path) if rewrite.who.startswith("helmfile ") and (
+        "release" in rewrite.who or "helmDefaults" in rewrite.who) else ""
+    out = posixpath.normpath(posixpath.join(folder, program))
+    return None if out.startswith("../") else out
 
 
 def rewrites(path: str, raw: bytes) -> list[Rewrite]:
@@ -76,7 +91,9 @@ def _helmfile(path: str, raw: bytes) -> list[Rewrite]:
         for who, block in blocks:
             for key in HELMFILE_KEYS:
                 if get(block, key) is not None:
-                    out.append(Rewrite(key_line(block, key) or line_of(block), who, key))
+                    program = scalar(get(block, key)) if key == "postRenderer" else None
+                    out.append(Rewrite(key_line(block, key) or line_of(block), who, key,
+                                       program or ""))
     return out
 
 
@@ -128,7 +145,7 @@ def _line_rewrites(line: int, words: list[str]) -> list[Rewrite]:
             if word == "--post-renderer" or word.startswith("--post-renderer="):
                 program = word.partition("=")[2] or (command[k + 1] if k + 1 < len(command)
                                                      else "")
-                out.append(Rewrite(line, who, f"--post-renderer {program}".strip()))
+                out.append(Rewrite(line, who, f"--post-renderer {program}".strip(), program))
         rewriter: str | None = None
         while sub == "template" and end < len(words) and words[end] == "|":
             nxt = end + 1
@@ -142,7 +159,7 @@ def _line_rewrites(line: int, words: list[str]) -> list[Rewrite]:
                 rewriter = piped[0]
                 applies = ">" in piped or ">>" in piped
             if rewriter is not None and applies:
-                out.append(Rewrite(line, who, f"| {rewriter}"))
+                out.append(Rewrite(line, who, f"| {rewriter}", rewriter))
                 break
         i = end
     return out
