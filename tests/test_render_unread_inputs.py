@@ -85,8 +85,31 @@ def test_files_a_chart_render_does_not_read() -> None:
     assert [p for p in ("c/README.md", "c/LICENSE", "c/ci/x.yaml", "c/docs/a.md",
                         "c/templates/NOTES.txt") if renders_nothing(p, "c", texts)] == [
         "c/README.md", "c/LICENSE", "c/ci/x.yaml", "c/docs/a.md", "c/templates/NOTES.txt"]
-    assert [p for p in ("c/values.yaml", "c/values-prod.yaml", "c/Chart.yaml",
+    assert [p for p in ("c/values.yaml", "c/values-prod.yaml", "c/Chart.yaml", "c/.helmignore",
                         "c/templates/sa.yaml", "c/crds/x.yaml", "c/charts/d/README.md")
             if renders_nothing(p, "c", texts)] == []
     texts["c/templates/cm.yaml"] = b'{{ .Files.Get "README.md" }}'
     assert not renders_nothing("c/README.md", "c", texts)
+
+
+@needs_helm
+def test_an_agents_readme_edit_is_no_input_of_a_persons_widening(
+        make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]) -> None:
+    # the argo-helm "via rendered input (README.md:1)" lists: a README is no rendered input
+    role = ("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\n"
+            "metadata: {name: ops}\nroleRef: {apiGroup: rbac.authorization.k8s.io, "
+            "kind: ClusterRole, name: '{{ .Values.role }}'}\n"
+            "subjects: [{kind: ServiceAccount, name: ops, namespace: ops}]\n")
+    repo = make_repo()
+    sha = repo.commit({"charts/app/Chart.yaml": "apiVersion: v2\nname: app\nversion: 1.0.0\n",
+                       "charts/app/values.yaml": "role: view\n",
+                       "charts/app/README.md": "# app\n",
+                       "charts/app/templates/crb.yaml": role})
+    repo.commit({"charts/app/values.yaml": "role: edit\n"}, author=HUMAN)
+    repo.commit({"charts/app/README.md": "# app\n\nThe ops binding.\n"}, author=CLAUDE,
+                trailers=[("Requested-by", "Alice <a@x.example>")])
+    code, findings = check_findings(repo, sha, capsys)
+    assert code == 0
+    assert [(f["rule_id"], f["blocking"], f["actor_kind"]) for f in findings
+            if f["rule_id"] == "NHI302"] == [("NHI302", False, "human")]
+    assert all("README.md" not in f["message"] for f in findings)

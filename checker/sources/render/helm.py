@@ -41,6 +41,7 @@ from checker.sources.render.helm_deps import (
     load_yaml,
     stage,
 )
+from checker.sources.render.helm_ignore import renders_nothing
 from checker.sources.render.helm_sources import kind_name_keys, split_output, template_lines
 from checker.sources.render.run import run_bounded
 
@@ -316,9 +317,17 @@ def _read(path: Path) -> bytes | None:
 
 def _tree_files(tree: Path, charts: Collection[str]) -> list[str]:
     """Every file of the materialised `tree` under one of the chart directories `charts` (the
-    chart and its `file://` dependencies), as sorted repository paths."""
-    return sorted({p.relative_to(tree).as_posix() for c in charts
-                   for p in (tree / c).rglob("*") if p.is_file()})
+    chart and its `file://` dependencies) that its render may read (not one `helm_ignore.
+    renders_nothing` says it never reads: a README, a `.helmignore`d file), as sorted
+    repository paths."""
+    files = sorted({p.relative_to(tree).as_posix() for c in charts
+                    for p in (tree / c).rglob("*") if p.is_file()})
+    def root_of(path: str) -> str:
+        return max((c for c in charts if not c or path.startswith(f"{c}/")), key=len,
+                   default="")
+    texts = {p: (tree / p).read_bytes() for p in files if "templates" in p.split("/")[:-1]
+             or posixpath.basename(p) == ".helmignore"}
+    return [p for p in files if not renders_nothing(p, root_of(p), texts)]
 
 
 def _map(output: str, tree: Path, root: str, values: Sequence[str], staged: Path,

@@ -48,12 +48,13 @@ def ignored(rel: str, helmignore: str) -> bool:
 
 def renders_nothing(path: str, root: str, texts: Mapping[str, bytes]) -> bool:
     """Whether the chart at `root` (its folder) renders the same whatever the file `path`
-    holds: `.helmignore`d, or neither read by helm (`_READ`, `templates/` but a `NOTES.txt`
-    without a `define`, `crds/`, `charts/`, a YAML or JSON file a deploy may pass as values)
-    nor by a template through `.Files`. `texts`: the chart's `.helmignore` and templates
-    (repository path -> contents) as they are after the change."""
+    holds: `.helmignore`d, or neither read by helm (`_READ`, the `.helmignore` itself,
+    `templates/` but a `NOTES.txt` without a `define`, `crds/`, `charts/`, a YAML or JSON
+    file a deploy may pass as values) nor by a template through `.Files`. `texts`: the
+    chart's `.helmignore` and templates (repository path -> contents) as they are after the
+    change."""
     rel = posixpath.relpath(path, root or ".")
-    if rel.startswith("../"):
+    if rel.startswith("../") or rel == ".helmignore":
         return False
     helmignore = texts.get(posixpath.join(root, ".helmignore"), b"").decode("utf-8", "replace")
     if ignored(rel, helmignore):
