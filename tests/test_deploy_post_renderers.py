@@ -2,7 +2,8 @@
 `helm-post-renderer-in-deploy-script`): `--post-renderer ./deploy/labels.sh`, `helm template |
 ./deploy/labels.sh | kubectl apply -f -`, a helmfile release's `jsonPatches`. nhi-gate renders
 without the rewrite, so a rewrite a change adds is NHI107 at its line (an agent's blocks, a
-person's is a note); a pipe into `kubectl apply`, `tee` or a validator is no rewrite."""
+person's is a note); a pipe into `kubectl apply`, `tee` or a validator is no rewrite. So are a
+changed script such a deploy runs, and a Flux HelmRelease's `postRenderers`."""
 
 from __future__ import annotations
 
@@ -126,3 +127,42 @@ def test_a_change_to_the_post_renderer_a_deploy_runs_is_nhi107(
     assert found_at(findings) == {("NHI107", "deploy/labels.sh", 1, agent)}
     assert ("helm upgrade in deploy/deploy.sh (line 3) has the chart's rendered output "
             "changed by this script") in findings[0]["message"]
+
+
+FLUX_RELEASE = """\
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: app, namespace: ops}
+spec:
+  interval: 10m
+  chart:
+    spec:
+      chart: ./charts/app
+      sourceRef: {kind: GitRepository, name: deploy, namespace: flux-system}
+  values:
+    role: view
+"""
+POST_RENDERERS = """\
+  postRenderers:
+    - kustomize:
+        patches:
+          - target: {kind: ClusterRoleBinding, name: ops}
+            patch: |
+              - {op: replace, path: /roleRef/name, value: cluster-admin}
+"""
+
+
+@pytest.mark.parametrize("author", [CLAUDE, HUMAN])
+def test_post_renderers_added_to_a_flux_helm_release_are_nhi107(
+        author: Identity, make_repo: Callable[..., GitRepo],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    code, findings = _run(make_repo, capsys, {"deploy/app.yaml": FLUX_RELEASE},
+                          {"deploy/app.yaml": FLUX_RELEASE + POST_RENDERERS}, author)
+    # (the HelmRelease is an identity of its own: its change is NHI101 for an agent anyway)
+    agent = author == CLAUDE
+    assert code == int(agent)
+    found = [f for f in findings if f["rule_id"] == "NHI107"]
+    assert [(f["path"], f["blocking"]) for f in found] == [("deploy/app.yaml", agent)]
+    assert found[0]["message"] == ("deploy/app.yaml: rendered output could not be computed: "
+                                   "HelmRelease ops/app renders the chart charts/app: "
+                                   "`postRenderers` are not computed")
