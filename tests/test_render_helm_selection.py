@@ -126,3 +126,41 @@ def test_release_fields_that_select_data_are_conditions_and_plain_ones_are_not()
                      (6, "eq", (".Release.Namespace",), ()),
                      (7, "index", (".Release.Namespace",), ("*",)),
                      (10, "range", ("lookup",), ())]
+
+
+GUARDED = """\
+{{- if eq .Release.Namespace "prod" }}
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: ops}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: {{ .Values.prodRole }}}
+subjects: [{kind: ServiceAccount, name: ops, namespace: prod}]
+{{- end }}
+"""
+RENDERED_GUARD = GUARDED.replace('eq .Release.Namespace "prod"',
+                                 '.Capabilities.APIVersions.Has "rbac.authorization.k8s.io/v1"')
+
+
+@needs_helm
+@pytest.mark.parametrize(("template", "blocks"), [(GUARDED, True), (RENDERED_GUARD, False)])
+def test_values_a_block_on_the_release_reads_are_nhi107_when_it_renders_nothing(
+        template: str, blocks: bool, make_repo: Callable[..., GitRepo],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo()
+    base = repo.commit({"charts/app/Chart.yaml": CHART,
+                        "charts/app/values.yaml": "replicas: 1\nprodRole: view\n",
+                        "charts/app/templates/crb.yaml": template})
+    repo.checkout("ai/change", create=True)
+    repo.commit({"charts/app/values.yaml": "replicas: 1\nprodRole: edit\n"}, author=AGENT,
+                trailers=TRAILER)
+    code, findings = check_findings(repo, base, capsys)
+    found = [f for f in findings if f["rule_id"] == "NHI107"]
+    if blocks:
+        assert code == 1
+        assert found_at(found) == {("NHI107", "charts/app/values.yaml", 2, True)}
+        assert ("changes `.Values.prodRole`, which the block of the `if` at "
+                "charts/app/templates/crb.yaml:1 on `.Release.Namespace` reads"
+                ) in found[0]["message"]
+    else:  # the render shows the block: the change is judged there (NHI302 for `edit`)
+        assert found == []
+        assert ("NHI302", "charts/app/templates/crb.yaml", 5, True) in found_at(findings)

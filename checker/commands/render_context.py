@@ -22,6 +22,7 @@ from checker.sources.render.helm_context import (
     ContextCondition,
     added_conditions,
     context_conditions,
+    guarded_reads,
 )
 from checker.sources.render.helm_ignore import renders_nothing
 
@@ -76,18 +77,25 @@ def is_values_file(path: str) -> bool:
 
 
 def selection_problems(head: Reader, base: Reader | None, files: Sequence[str],
-                       changed: Collection[str]) -> list[ParseProblem]:
+                       changed: Collection[str], rendered: Collection[str] = ()
+                       ) -> list[ParseProblem]:  # fmt: skip
     """An NHI107 problem on each changed values file of a chart (its closure `files`) that
     changes a `.Values` path a template of the chart selects from by a release field
     (`ContextCondition.selection`: the render shows one entry, the install in another
-    namespace or release another), at the path's key line; a selection whose data is not a
-    named `.Values` path is reached by any change of a values file. None without a base."""
+    namespace or release another), or that a block guarded by a release, cluster or
+    capabilities condition reads in a template that rendered nothing offline (not in
+    `rendered`, the templates of the head render's objects: `helm_context.guarded_reads`),
+    at the path's key line; a selection whose data is not a named `.Values` path is reached
+    by any change of a values file. None without a base."""
     values = [p for p in files if p in changed and is_values_file(p)]
     if not values or base is None:
         return []
     templates = [p for p in files if "templates" in p.split("/")[:-1]]
-    selections = [(path, c) for path, raw in sorted(head(templates).items())
-                  for c in context_conditions(raw.decode("utf-8", "replace")) if c.selection]
+    selections = []
+    for path, raw in sorted(head(templates).items()):
+        text = raw.decode("utf-8", "replace")
+        selections += [(path, c) for c in context_conditions(text) if c.selection]
+        selections += [(path, c) for c in guarded_reads(text) if path not in rendered]
     if not selections:
         return []
     now, before = head(values), base(values)
@@ -102,12 +110,19 @@ def selection_problems(head: Reader, base: Reader | None, files: Sequence[str],
                     continue
                 name = ("its data" if read == UNKNOWN_VALUES
                         else f"`.Values{'.' if read else ''}{read}`")
+                names = ", ".join(f"`{c}`" for c in found.constructs)
                 out.append(ParseProblem(values_path, UNRENDERED, (
                     f"{values_path}: changes {name}, which `{found.keyword}` at "
-                    f"{template}:{found.line} selects from by "
-                    f"{', '.join(f'`{c}`' for c in found.constructs)}: the offline render "
+                    f"{template}:{found.line} selects from by {names}: the offline render "
                     "(release `release-name` in `default`) shows one entry; what another "
-                    "release or namespace gets is never judged; review every entry"), line))
+                    "release or namespace gets is never judged; review every entry"
+                ) if found.selection else (
+                    f"{values_path}: changes {name}, which the block of the "
+                    f"`{found.keyword}` at {template}:{found.line} on {names} reads; the "
+                    "offline render (a first install of `release-name` in `default`, no "
+                    "cluster objects, helm's default capabilities) rendered nothing of that "
+                    "template, so what the block deploys with it is never judged; review "
+                    "it"), line))
                 break
     return _once(out)
 
@@ -120,10 +135,10 @@ def _changed_at(text: str, old: str, read: str, path: str) -> int | None:
     head, base = load_text(text, path), load_text(old, path)
     root = head.documents[0] if head.documents and head.problem is None else None
     was = base.documents[0] if base.documents and base.problem is None else None
-    if read == UNKNOWN_VALUES or root is None or was is None:
-        return 1
+    if read == UNKNOWN_VALUES or root is None or (was is None and old.strip()):
+        return 1  # a new or emptied file has no value anywhere
     keys = [k for k in read.split(".") if k]
-    if _value(get_path(root, *keys)) == _value(get_path(was, *keys)):
+    if _value(get_path(root, *keys)) == (_value(get_path(was, *keys)) if was else None):
         return None
     line, node = 1, root
     for key in keys:  # the deepest key head still has

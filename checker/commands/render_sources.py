@@ -319,8 +319,9 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
                              if p in changed and "templates/" in p]
                 base_read = base_side.read_map if base_side else None
                 problems.extend(context_problems(head_side.read_map, base_read, templates))
-                problems.extend(selection_problems(head_side.read_map, base_read,
-                                                   head_side.closures[root], changed))
+                problems.extend(selection_problems(
+                    head_side.read_map, base_read, head_side.closures[root], changed,
+                    {d.source_path for d in at_head.documents}))
         if at_base is not None and not at_base.failure:
             bases.append(at_base)
     def take(at_head: Rendered | None, at_base: Rendered | None, anchors: Sequence[str],

@@ -211,3 +211,45 @@ def added_conditions(head: str, base: str | None) -> list[ContextCondition]:
         else:
             out.append(condition)
     return out
+
+
+_OPENS = lazy_compile(r"^\s*(?:if|with|range|define|block)\b")
+_ENDS = lazy_compile(r"^\s*end\s*$")
+_BLOCKS = frozenset({"if", "else if", "with", "range"})
+#: What makes a guarded block matter here: it writes an RBAC object, a service account or a
+#: Secret, or points a pod at an account (a ServiceMonitor behind `.Capabilities` does not).
+_GRANTS = lazy_compile(r"\bkind:\s*['\"]?(?:Cluster)?Role(?:Binding)?\b|\bkind:\s*['\"]?"
+                       r"(?:ServiceAccount|Secret)\b|\bserviceAccountName\b")
+
+
+def guarded_reads(text: str) -> list[ContextCondition]:
+    """The branch conditions of the template `text` (`if`, `else if`, `with`, `range` on what
+    an offline render cannot know, not on the clock: `context_conditions`) whose block (to its
+    `end`) writes an RBAC object, a ServiceAccount or a Secret, or a `serviceAccountName`
+    (`_GRANTS`), with, as `values`, the `.Values` paths named in that block (helpers it
+    `include`s and fields of `.` are not followed): what the render never shows when it takes
+    the other branch."""
+    actions = [(m.start(), _STRING.sub('""', m.group(1))) for m in _ACTION.finditer(text)]
+    starts = [text.count("\n", 0, start) + 1 for start, _ in actions]
+    out = []
+    for found in context_conditions(text):
+        if found.keyword not in _BLOCKS or found.volatile:
+            continue
+        first = next((i for i, line in enumerate(starts) if line == found.line and " ".join(
+            actions[i][1].split()).startswith(found.keyword.split()[0])), None)
+        if first is None:
+            continue
+        depth, paths, end = 1, [], len(text)
+        for start, body in actions[first + 1:]:
+            if _OPENS.match(body):
+                depth += 1
+            elif _ENDS.match(body):
+                depth -= 1
+                if depth == 0:
+                    end = start
+                    break
+            paths += [m.group(1).lstrip(".") for m in _VALUES.finditer(body)]
+        if paths and _GRANTS.search(text, actions[first][0], end):
+            out.append(ContextCondition(found.line, found.keyword, found.constructs, found.key,
+                                        tuple(dict.fromkeys(paths))))
+    return out
