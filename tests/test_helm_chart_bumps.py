@@ -247,3 +247,80 @@ def test_a_binding_added_in_a_vendored_subchart_still_blocks_an_agent(
     assert [f for f in found if f[0] != "NHI103"] == [
         ("NHI101", "ClusterRoleBinding/release-name-sub", True),
         ("NHI301", "ClusterRoleBinding/release-name-sub", True)]
+
+
+ARGOCD_CM = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {name}
+  labels:
+    {{{{- include "app.labels" . | nindent 4 }}}}
+    app.kubernetes.io/part-of: {part}
+data:
+{data}"""
+RBAC_DATA = "  policy.default: role:readonly\n  policy.csv: |\n    g, my-org:devs, role:readonly\n"
+
+
+def _argocd(version: str, part: str = "argocd") -> dict[str, str]:
+    return {"charts/app/Chart.yaml": CHART.format(v=version),
+            "charts/app/values.yaml": "{}\n",
+            "charts/app/templates/_helpers.tpl": HELPERS,
+            "charts/app/templates/rbac-cm.yaml": ARGOCD_CM.format(
+                name="argocd-rbac-cm", part=part, data=RBAC_DATA),
+            "charts/app/templates/argocd-cm.yaml": ARGOCD_CM.format(
+                name="argocd-cm", part="argocd", data="  url: https://argocd.example.com\n")}
+
+
+@needs_helm
+@pytest.mark.parametrize("author", [CLAUDE, HUMAN])
+def test_a_chart_bump_of_argo_cd_config_maps_is_metadata_only(
+        make_repo: Callable[..., GitRepo], capsys: Any, author: Identity) -> None:
+    # session 12, fb-helm-argocd-cm-chart-bump (argoproj/argo-helm ac92cdc8): NHI101 before
+    code, found = _check(make_repo, capsys, _argocd("1.0.0"), _argocd("1.0.1"), author)
+    assert code == 0
+    assert found == [("NHI302", "ConfigMap/argocd-rbac-cm", False)]
+
+
+@needs_helm
+def test_a_label_argo_cd_selects_its_config_by_is_still_a_change(
+        make_repo: Callable[..., GitRepo], capsys: Any) -> None:
+    code, found = _check(make_repo, capsys, _argocd("1.0.0"),
+                         _argocd("1.0.1", part="argocd-other"), CLAUDE)
+    assert code == 1
+    assert ("NHI101", "ConfigMap/argocd-rbac-cm", True) in found
+    assert ("NHI302", "ConfigMap/argocd-rbac-cm", False) not in found
+
+
+ROLE_OF = CLUSTER_ROLE.replace('verbs: ["*"]', "verbs: [{{ .Values.verb | quote }}]")
+
+
+@needs_helm
+def test_a_values_file_render_does_not_repeat_the_charts_findings(
+        make_repo: Callable[..., GitRepo], capsys: Any) -> None:
+    # session 12, argo-helm: each note was said under Chart.yaml and again under
+    # ci/listenerset-values.yaml (the chart rendered with that file too)
+    def chart(version: str, ci: str) -> dict[str, str]:
+        return {**_chart(version, role=ROLE_OF), "charts/app/values.yaml": "verb: get\n"
+                "db:\n  uri: mongodb://mongodb:27017\n", "charts/app/ci/x-values.yaml": ci}
+    repo = make_repo()
+    sha = repo.commit(chart("1.0.0", "replicas: 1\n"), author=HUMAN)
+    repo.commit(chart("1.1.0", "replicas: 2\n"), author=CLAUDE)
+    code = main(["check", "--repo", str(repo.path), "--base", sha, "--head", "HEAD",
+                 "--format", "json"])
+    found = sorted((f["rule_id"], f["address"], f["blocking"])
+                   for f in json.loads(capsys.readouterr().out)["findings"])
+    assert code == 0
+    assert found == [
+        ("NHI302", "charts/app/Chart.yaml:ClusterRole/release-name-app", False),
+        ("NHI302", "charts/app/Chart.yaml:Secret/release-name-app", False),
+        ("NHI302", "charts/app/Chart.yaml:ServiceAccount/release-name-app", False)]
+    # what the values file itself changes is still judged under it
+    repo.commit(chart("1.1.0", "replicas: 2\nverb: '*'\n"), author=CLAUDE)
+    code = main(["check", "--repo", str(repo.path), "--base", sha, "--head", "HEAD",
+                 "--format", "json"])
+    found = sorted((f["rule_id"], f["address"], f["blocking"])
+                   for f in json.loads(capsys.readouterr().out)["findings"])
+    assert code == 1
+    assert ("NHI302", "charts/app/ci/x-values.yaml:ClusterRole/release-name-app",
+            True) in found

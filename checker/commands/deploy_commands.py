@@ -23,7 +23,13 @@ Terraform configuration values on its command line (`checker.sources.render.helm
   `named`), as a workflow step's `run:` would be read (`checker.parsers.ci_grants`), but its
   arguments are not judged: a command line base did not have (continuation lines joined) is
   an NHI107 problem at its line naming the verbs. A script nothing names runs nowhere nhi-gate
-  knows, and is not judged.
+  knows, and is not judged;
+- a chart's rendered output rewritten before it is applied (`checker.sources.render.
+  post_renderers`: `--post-renderer`, `helm template | ./x.sh | kubectl apply`, a helmfile
+  `postRenderer`, `transformers`, `jsonPatches`, `strategicMergePatches`): nhi-gate renders
+  without it, so a rewrite base's file did not have is an NHI107 problem at its line naming
+  the call and the rewriter; so is a changed script that a deploy of the repository runs as
+  such a rewriter (`./deploy/labels.sh`: `rewriters`).
 Only a call whose values differ from base's (same file, same command and chart) counts; one
 the change removed deploys nothing. The level is decided by who changed the file (an agent's
 change blocks, a person's is a note: `checks/engine.problem_findings`).
@@ -32,6 +38,7 @@ change blocks, a person's is a note: `checks/engine.problem_findings`).
 from __future__ import annotations
 
 import posixpath
+from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import NamedTuple
 
@@ -43,6 +50,7 @@ from checker.parsers.grant_verbs import grant_verbs
 from checker.policy.config import Config
 from checker.sources.discovery import excluded
 from checker.sources.render.helm_calls import HelmCall, cli_calls, helmfile_calls, is_helmfile
+from checker.sources.render.post_renderers import rewrites, runs
 
 #: Files a deploy command may sit in, by name: workflows and CI files, shell scripts,
 #: makefiles, task runners, helmfiles; and any file starting with `#!` (an executable script).
@@ -111,6 +119,7 @@ def command_values(head: Mapping[str, bytes], base: Mapping[str, bytes | None],
                                       was.sets if was else ""))
             else:
                 problems.append(_helm_problem(path, call, chart in charts))
+        problems.extend(_rewrite_problems(path, raw, old))
         if not is_helmfile(path) and not _ci_file(path):
             problems.extend(_terraform_problems(path, raw, old))
         if not path.lower().endswith((".yml", ".yaml")):
@@ -146,6 +155,52 @@ def _helm_problem(path: str, call: HelmCall, local: bool) -> ParseProblem:
         f"command line: {why}, so what it deploys with them (roles, bindings, service "
         "accounts) is not judged; review what they grant"), call.line,
         address=f"{path}#{call.who} {call.chart}")
+
+
+def _rewrite_problems(path: str, raw: bytes, old: bytes | None) -> list[ParseProblem]:
+    """One problem at each rewrite of a chart's rendered output (`post_renderers.rewrites`)
+    that base's file did not have as many times (same call, same rewriter)."""
+    before = Counter((r.who, r.what) for r in rewrites(path, old)) if old is not None else (
+        Counter[tuple[str, str]]())
+    out = []
+    for found in rewrites(path, raw):
+        if before[(found.who, found.what)] > 0:
+            before[(found.who, found.what)] -= 1
+            continue
+        out.append(ParseProblem(path, UNRENDERED, (
+            f"{path}: {found.who} at line {found.line} has the chart's rendered output "
+            f"changed by `{found.what}` before it is applied; nhi-gate renders the chart "
+            "without it, so what it changes (roles, bindings, service accounts) is not "
+            "judged; review what it does"), found.line,
+            address=f"{path}#{found.who}: {found.what}"))
+    return out
+
+
+def rewriters(changed: Sequence[str], naming: Callable[[Sequence[str]], Mapping[str, bytes]],
+              said: Collection[ParseProblem] = ()) -> list[ParseProblem]:
+    """An NHI107 problem at line 1 of each `changed` script (a shell script or executable,
+    `may_deploy`) that a deploy command or helmfile of the repository runs as a rewriter of a
+    chart's output (`post_renderers.runs`), unless that rewrite is new and `said` already
+    (`command_values`' problems); `naming` gives the workflows, scripts and helmfiles holding
+    some of the scripts' file names (path -> text at head)."""
+    scripts = {p for p in changed if may_deploy(p) and not p.lower().endswith(
+        (".yml", ".yaml", "makefile", ".mk", "justfile"))}
+    if not scripts:
+        return []
+    out: dict[str, ParseProblem] = {}
+    new = {p.address for p in said}
+    for path, raw in sorted(naming(sorted({posixpath.basename(p) for p in scripts})).items()):
+        for found in rewrites(path, raw):
+            target = runs(found, path)
+            if target in scripts and target not in out and (
+                    f"{path}#{found.who}: {found.what}" not in new):
+                out[target] = ParseProblem(target, UNRENDERED, (
+                    f"{target}: {found.who} in {path} (line {found.line}) has the chart's "
+                    f"rendered output changed by this script (`{found.what}`) before it is "
+                    "applied; nhi-gate renders the chart without it, so what the change to it "
+                    "does to roles, bindings and service accounts is not judged; review it"),
+                    address=f"{target}#rewrites {path}")
+    return [out[p] for p in sorted(out)]
 
 
 def _terraform_problems(path: str, raw: bytes, old: bytes | None) -> list[ParseProblem]:

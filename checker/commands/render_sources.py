@@ -22,6 +22,7 @@ from checker.commands.deploy_commands import (
     command_values,
     may_deploy,
     named_by,
+    rewriters,
 )
 from checker.commands.gitops_renders import (
     Job,
@@ -34,8 +35,14 @@ from checker.commands.gitops_renders import (
     values_files,
 )
 from checker.commands.gitops_renders import Side as GitopsSide
+from checker.commands.render_context import (
+    beside,
+    context_problems,
+    selection_problems,
+    unread_change,
+    unread_problem,
+)
 from checker.commands.render_disk import (
-    UNRENDERED,
     RenderedChange,
     chart_closures,
     concurrently,
@@ -47,7 +54,6 @@ from checker.commands.render_disk import (
 )
 from checker.commands.render_invoked import invoked_values
 from checker.commands.render_values import unused_problem, unused_values
-from checker.model import ParseProblem
 from checker.policy.config import Config
 from checker.sources.discovery import excluded
 from checker.sources.render import (
@@ -60,7 +66,6 @@ from checker.sources.render import (
 from checker.sources.render.api import Rendered
 from checker.sources.render.gitops import ChartUse
 from checker.sources.render.helm import chart_files, is_chart, settled
-from checker.sources.render.helm_context import added_conditions
 from checker.sources.render.kustomize import is_kustomization
 
 if TYPE_CHECKING:
@@ -233,7 +238,10 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
         f.path: was.get(f.old_path or f.path) for f in scripts}, head_side.closures,
         config, partial(named_by, grep=partial(git.grep_files, repo, head, suffixes=NAMERS),
                         read=head_side.read_map)) if scripts else ([], [])
-    passed = [*passed, *set_problems]
+    # a changed script a deploy runs as a post-renderer (one `git grep` for the scripts' names)
+    programs = [f.path for f in scripts if not excluded(f.path, config.exclude)]
+    passed = [*passed, *set_problems, *(rewriters(programs, lambda names: head_side.read_map(
+        git.grep_files(repo, head, names, NAMERS)), set_problems) if programs else [])]
     if not head_side.closures and not moved and not passed:
         # no chart or kustomization: only a Flux substitution input can be reached
         base_side = _Side(repo, changeset.base, config, {}) if changeset.base else None
@@ -286,14 +294,21 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
     rest = iter(got for rendered in outs[len(batches):] for got in rendered)
     done = iter([*(built[(root, id(side))] if (root, id(side)) in built else next(rest)
                    for root in roots for side in sides), *rest])
+    mains: dict[str, tuple[Rendered | None, Rendered | None]] = {}
     for root in roots:
         at_head = next(done)
         at_base = next(done) if base_side else None
+        mains[root] = (at_head, at_base)
         if at_head is not None and at_head.failure and root in used:
             pass  # built within the kustomizations that use it, whose failure is reported
         elif at_head is not None and at_head.failure:
             anchors, hushed = failure_anchors(root, head_side.closures[root], changed, commits)
-            problems.extend(problem(at_head, anchor, len(hushed)) for anchor in anchors)
+            unread = unread_change(root, head_side.closures[root], changed, head_side.read_map
+                                   ) if is_chart(root) and at_base is not None and (
+                at_base.failure == at_head.failure) else None
+            problems.extend(problem(at_head, anchor, len(hushed)) if unread is None else
+                            unread_problem(problem(at_head, anchor, len(hushed)), unread)
+                            for anchor in anchors)
             quiet.extend(hushed)
         elif at_head is not None:
             # an object base rendered the same (same source, same text) is not touched by a
@@ -302,11 +317,20 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
             if is_chart(root):
                 templates = [p for p in head_side.closures[root]
                              if p in changed and "templates/" in p]
-                problems.extend(context_problems(head_side, base_side, templates))
+                base_read = base_side.read_map if base_side else None
+                problems.extend(context_problems(head_side.read_map, base_read, templates))
+                problems.extend(selection_problems(
+                    head_side.read_map, base_read, head_side.closures[root], changed,
+                    {d.source_path for d in at_head.documents}))
         if at_base is not None and not at_base.failure:
             bases.append(at_base)
-    def take(at_head: Rendered | None, at_base: Rendered | None, anchors: Sequence[str]) -> None:
-        """One render's pair: its failure reported at `anchors`, else its objects kept."""
+    def take(at_head: Rendered | None, at_base: Rendered | None, anchors: Sequence[str],
+             chart: str | None = None) -> None:
+        """One render's pair: its failure reported at `anchors`, else its objects kept (those
+        the main render of `chart` has the same on both sides left to it: `render_context.
+        beside`)."""
+        if chart is not None and at_head is not None and not at_head.failure:
+            at_head, at_base = beside(at_head, at_base, *mains.get(chart, (None, None)))
         if at_head is not None and at_head.failure:
             problems.extend(problem(at_head, anchor) for anchor in anchors)
         elif at_head is not None:
@@ -315,9 +339,9 @@ def rendered_change(repo: Repo, changeset: ChangeSet, config: Config,
             bases.append(at_base)
 
     for job in extra:  # a values file inside a chart that no configured render reads
-        take(next(done), next(done) if base_side else None, (job.values,))
+        take(next(done), next(done) if base_side else None, (job.values,), job.chart)
     for set_job in sets:  # a chart a changed command line sets values of
-        take(next(done), next(done) if base_side else None, (set_job.owner,))
+        take(next(done), next(done) if base_side else None, (set_job.owner,), set_job.chart)
     for gjob in gitops:  # a chart an Argo CD or Flux object renders with inputs elsewhere
         at_head = next(done) if gjob.head is not None else None
         take(at_head, next(done) if gjob.base is not None and base_side else None,
@@ -348,34 +372,6 @@ def kustomizations(jobs: Sequence[tuple[str, _Side]]
 
 def _listed(job: Callable[[], Rendered | None]) -> list[Rendered | None]:
     return [job()]
-
-
-def context_problems(head: _Side, base: _Side | None, templates: Sequence[str]
-                     ) -> list[ParseProblem]:  # fmt: skip
-    """An NHI107 problem for each condition a changed chart template adds (`templates`, read
-    at `head` and `base`) that branches on what the offline render cannot know (`lookup`,
-    `.Capabilities`, `.Release.*`) or on the clock or chance (`now`, `randInt`:
-    `render.helm_context`), at its line; its author decides
-    the level. The message names the construct, never a value."""
-    if not templates:
-        return []
-    now = {p: e.data for p, e in head._read(templates).items() if e.data is not None}
-    before = {p: e.data for p, e in base._read(list(now)).items()} if base else {}
-    out = []
-    for path, raw in sorted(now.items()):
-        old = before.get(path)
-        for found in added_conditions(raw.decode("utf-8", "replace"),
-                                      old.decode("utf-8", "replace") if old else None):
-            why = ("changes with the clock or at random, so each render may take another "
-                   "branch and this one cannot stand for the install" if found.volatile else
-                   "an offline render cannot know (it renders a first install of "
-                   "`release-name` in `default`, no cluster objects, helm's default "
-                   "capabilities)")
-            out.append(ParseProblem(path, UNRENDERED, (
-                f"{path}: a `{found.keyword}` at line {found.line} branches on "
-                f"{', '.join(f'`{c}`' for c in found.constructs)}, which {why}: the other "
-                "branch is never judged; review what each branch deploys"), found.line))
-    return out
 
 
 def inner(closures: Mapping[str, list[str]]) -> set[str]:

@@ -193,34 +193,48 @@ _CORE_GROUPS = frozenset({"", "rbac.authorization.k8s.io"})
 def untagged_digest(doc: MappingNode, kind: str, secret_free: bool = False) -> str:
     """`object_digest` without the descriptive labels and annotations of `metadata`
     (`IdentityObject.untagged_digest`: equal at base and head when only those changed, a
-    metadata-only change). A key is descriptive when it has no prefix or an
-    `app.kubernetes.io/` one, or is `helm.sh/chart`; every other key stays (a controller may
+    metadata-only change). For a ServiceAccount, Role, binding or secret-free Secret of the
+    core and RBAC API groups (`_UNTAGGED_KINDS`), a key is descriptive when it has no prefix or
+    an `app.kubernetes.io/` one, or is `helm.sh/chart`; every other key stays (a controller may
     read it). A ClusterRole keeps its labels but the version labels (`_VERSION_LABELS`): an
     `aggregationRule` selects ClusterRoles by any label
     (`rbac.authorization.k8s.io/aggregate-to-*` or a custom selector), so a label can widen
     another role (https://kubernetes.io/docs/reference/access-authn-authz/rbac/#aggregated-clusterroles).
+    Any other kind (Argo CD's `argocd-rbac-cm`, a custom resource) may be selected or read by
+    any other label (Argo CD watches ConfigMaps labelled `app.kubernetes.io/part-of: argocd`, a
+    Crossplane `roleSelector.matchLabels` picks a role by label), so only what a chart release
+    rewrites is left out: the version labels, and the annotations that only order or keep the
+    object (`_DESCRIPTIVE_KEYS`); a chart version bump is metadata-only on every object.
     A Secret counts only when `secret_free` (the parser found no literal secret data in it:
     every value a placeholder, a reference or a credential-free URI), since its values are
-    hashed with it. "" for other kinds (`_UNTAGGED_KINDS`, core and RBAC API groups): never
-    metadata-only."""
-    kinds = _UNTAGGED_KINDS | {"Secret"} if secret_free else _UNTAGGED_KINDS
-    value = _plain(doc) if kind in kinds else None
-    if value is None or str(value.get("apiVersion", "")).rpartition("/")[0] not in _CORE_GROUPS:
+    hashed with it; "" for another Secret and an object past the YAML budgets."""
+    if kind == "Secret" and not secret_free:
         return ""
+    value = _plain(doc)
+    if value is None:
+        return ""
+    core = kind in _UNTAGGED_KINDS | {"Secret"} and str(value.get("apiVersion", "")).rpartition(
+        "/")[0] in _CORE_GROUPS
     out = dict(value)
     meta = out.get("metadata")
     if isinstance(meta, dict):
         meta = dict(meta)
         for key in ("labels", "annotations"):
             tags = meta.pop(key, None)
-            role_labels = kind == "ClusterRole" and key == "labels"
-            kept = ({k: v for k, v in tags.items() if (
-                str(k) not in _VERSION_LABELS if role_labels else not _descriptive(str(k)))}
+            kept = ({k: v for k, v in tags.items() if not _left_out(str(k), key, kind, core)}
                     if isinstance(tags, dict) else tags)
             if kept:  # none left (or `labels: {}`) is the same as no labels
                 meta[key] = kept
         out["metadata"] = meta
     return _hash(_canonical(out, kind))
+
+
+def _left_out(key: str, where: str, kind: str, core: bool) -> bool:
+    """Whether the label (`where` "labels") or annotation `key` of an object of `kind` is left
+    out of its `untagged_digest` (`core`: one of `_UNTAGGED_KINDS` in the core or RBAC group)."""
+    if where == "labels" and (kind == "ClusterRole" or not core):
+        return key in _VERSION_LABELS
+    return _descriptive(key) if core else key in _DESCRIPTIVE_KEYS
 
 
 def _descriptive(key: str) -> bool:

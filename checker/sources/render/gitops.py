@@ -24,7 +24,9 @@ changes what is deployed although no chart file and no configured render changes
 - Flux `HelmRelease` whose `spec.chart.spec.chart` is a chart directory here (a
   `GitRepository` source): the chart with its `values.yaml`, then each `spec.valuesFrom`
   ConfigMap/Secret key (default `values.yaml`; `targetPath` entries are not computed), then
-  `spec.values`. Source: https://fluxcd.io/flux/components/helm/helmreleases/#values-references
+  `spec.values`; its `spec.postRenderers` (kustomize patches of the output) are not computed.
+  Sources: https://fluxcd.io/flux/components/helm/helmreleases/#values-references,
+  https://fluxcd.io/flux/components/helm/helmreleases/#post-renderers
 - Flux `Kustomization` `spec.postBuild.substituteFrom` ConfigMaps/Secrets (`FluxRef`): the
   substituted manifests are not computed; `gitops_renders` fails closed on a changed key.
   Source: https://fluxcd.io/flux/components/kustomize/kustomizations/#post-build-variable-substitution
@@ -309,7 +311,7 @@ def _helm_release(owner: str, line: int, who: str, doc: Node, spec: Mapping[str,
         return [], refs
     problem = ("`valuesFrom` `targetPath` is not computed" if any(
         isinstance(r, dict) and r.get("targetPath") for r in _list(spec.get("valuesFrom"))
-    ) else "")
+    ) else "`postRenderers` are not computed" if _list(spec.get("postRenderers")) else "")
     inline = yaml.safe_dump(spec["values"], sort_keys=False) if isinstance(
         spec.get("values"), dict) and spec.get("values") else ""
     return [ChartUse(owner, line, who, chart, (), inline, problem,

@@ -41,6 +41,7 @@ from checker.sources.render.helm_deps import (
     load_yaml,
     stage,
 )
+from checker.sources.render.helm_ignore import renders_nothing
 from checker.sources.render.helm_sources import kind_name_keys, split_output, template_lines
 from checker.sources.render.run import run_bounded
 
@@ -50,6 +51,17 @@ Reader = Callable[[str], "bytes | None"]
 #: (app/templates/x.yaml:2)`), and a template whose output is not YAML.
 _TEMPLATE_AT = lazy_compile(r"([\w.-]+/[^\s:()\"'`]+):(\d+)")
 _YAML_ERROR = lazy_compile(r"YAML parse error on ([^\s:]+)")
+#: A values-schema violation helm lists under its first error line: helm 3.18+ and 4
+#: (`- at '/policy': got null, want string`) and older helm 3 (`- policy: Invalid type.
+#: Expected: string, given: null`), https://helm.sh/docs/topics/charts/#schema-files.
+_SCHEMA_AT = lazy_compile(r"^-\s*at\s+'(/[\w./~-]*)':\s*(.*)$")
+_SCHEMA_OLD = lazy_compile(r"^-\s*\(?([\w.\[\]-]+)\)?:\s*(.*)$")
+#: The schema reasons that name only types and keys, never a value.
+_SCHEMA_WHY = lazy_compile(
+    r"^(?:got \w+, want [\w ,|]+|Invalid type\. Expected: [\w ,/]+, given: \w+"
+    r"|missing propert(?:y|ies) [\w'\", -]+|\w+ is required"
+    r"|additional propert(?:y|ies) [\w'\", -]+ not allowed"
+    r"|Additional property [\w-]+ is not allowed)$")
 _RELEASE = "release-name"
 
 
@@ -198,10 +210,31 @@ def _reason(stderr: str, tree: Path, staged: Path, origins: dict[Path, str]) -> 
     if found:
         where = _repo_path(found.group(1), staged, origins)
         return f"helm template failed: {where} does not render as valid YAML"
-    first = next((ln.strip() for ln in stderr.splitlines()
-                  if ln.strip() and not ln.startswith("level=")), "no message")
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()
+             and not ln.startswith("level=")]
+    first = lines[0] if lines else "no message"
     first = first.removeprefix("Error: ").replace(f"{staged}/", "").replace(f"{tree}/", "")
-    return f"helm template failed: {_sentences(first) or 'no message'}"
+    schema = _schema(lines[1:]) if "schema" in first else ""
+    return f"helm template failed: {_sentences(first) or 'no message'}{schema}"
+
+
+def _schema(lines: Sequence[str], limit: int = 3) -> str:
+    """The values-schema violations among helm's error `lines` after its first, as ` at
+    '/policy': got null, want string; ...`: the key path and a reason that names only types
+    and keys (`_SCHEMA_WHY`), else "does not match the schema"; at most `limit`, the rest
+    counted; "" when there is none."""
+    found = []
+    for line in lines:
+        m = _SCHEMA_AT.match(line) or _SCHEMA_OLD.match(line)
+        if m is None:
+            continue
+        why = m.group(2).strip()
+        why = why if _SCHEMA_WHY.match(why) else "does not match the schema"
+        found.append(f"at '{m.group(1)}': {why}")
+    if not found:
+        return ""
+    more = f"; and {len(found) - limit} more" if len(found) > limit else ""
+    return f" {'; '.join(found[:limit])}{more}"
 
 
 def _sentences(line: str, limit: int = 300) -> str:
@@ -284,9 +317,17 @@ def _read(path: Path) -> bytes | None:
 
 def _tree_files(tree: Path, charts: Collection[str]) -> list[str]:
     """Every file of the materialised `tree` under one of the chart directories `charts` (the
-    chart and its `file://` dependencies), as sorted repository paths."""
-    return sorted({p.relative_to(tree).as_posix() for c in charts
-                   for p in (tree / c).rglob("*") if p.is_file()})
+    chart and its `file://` dependencies) that its render may read (not one `helm_ignore.
+    renders_nothing` says it never reads: a README, a `.helmignore`d file), as sorted
+    repository paths."""
+    files = sorted({p.relative_to(tree).as_posix() for c in charts
+                    for p in (tree / c).rglob("*") if p.is_file()})
+    def root_of(path: str) -> str:
+        return max((c for c in charts if not c or path.startswith(f"{c}/")), key=len,
+                   default="")
+    texts = {p: (tree / p).read_bytes() for p in files if "templates" in p.split("/")[:-1]
+             or posixpath.basename(p) == ".helmignore"}
+    return [p for p in files if not renders_nothing(p, root_of(p), texts)]
 
 
 def _map(output: str, tree: Path, root: str, values: Sequence[str], staged: Path,
