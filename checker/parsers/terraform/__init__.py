@@ -3,13 +3,16 @@
 Public functions (both satisfy `checker.parsers.Parser`):
 - `parse(source, catalogue)` for HCL native syntax, via python-hcl2 7.3.x
   `hcl2.loads(text, with_meta=True)`, called only through `hcl.load_hcl`, so a later upgrade
-  touches that module only (../shared/research/ecosystem.md section 3).
+  touches that module only (../shared/research/ecosystem.md section 3); `load_hcl` first
+  tries the fast path (`hcl_fast`), which returns the same value without lark.
 - `parse_json(source, catalogue)` for Terraform JSON syntax, via the stdlib `json` module plus a
   small position scanner (`positions.json_spans`) that gives every value its 1-based lines.
 
 `load`, `warm` and `LoadedHcl` (from `hcl`) and `module_values` (from `values`) are the rest
 of the public API. The package, in data-flow order:
-- `hcl.py`: the only `import hcl2`; load, warm, error -> NHI901;
+- `hcl.py`: the only `import hcl2` (with `hcl_inline`); load, warm, error -> NHI901;
+- `hcl_fast.py`, `hcl_lexer.py`, `hcl_text.py`: the fast path, python-hcl2's exact value
+  without lark (`Unsupported` hands a text to python-hcl2);
 - `salvage.py`: a rejected file split into top-level blocks, parsed one by one, joined;
 - `positions.py`: the HCL mini-lexer, attribute lines, JSON value spans;
 - `nodes.py`: a decoded file as `Doc`, `Node` (a block body with lines) and `Block`;

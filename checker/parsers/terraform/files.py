@@ -34,7 +34,7 @@ from checker.model import Location, ModuleSources, ParseProblem
 from checker.parsers.common import FILE_CALL, file_reference, root_candidates
 from checker.parsers.terraform.expressions import Unresolved
 from checker.parsers.terraform.filesets import fileset_reads as fileset_reads
-from checker.parsers.terraform.hcl import HCL_ERRORS, load_hcl
+from checker.parsers.terraform.hcl import hcl_errors, load_hcl
 from checker.parsers.terraform.nodes import META, Block
 from checker.parsers.terraform.resolver import Resolver
 from checker.parsers.terraform.values import Inputs
@@ -176,7 +176,7 @@ def _call(call: str, module: ModuleSources) -> tuple[str, dict[str, Location]] |
                                                          call) else None
     try:
         args = load_hcl(f"nhi_gate_args = [{call[len('templatefile('):-1]}]\n")
-    except HCL_ERRORS:
+    except hcl_errors():
         return None
     items = args.get("nhi_gate_args") if isinstance(args, dict) else None
     if not isinstance(items, list) or len(items) != 2 or not isinstance(items[1], dict):

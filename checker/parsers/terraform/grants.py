@@ -37,7 +37,7 @@ from checker.parsers.terraform.grants_github import (
     repository_collaborator,
     repository_collaborators,
 )
-from checker.parsers.terraform.hcl import HCL_ERRORS, load_hcl
+from checker.parsers.terraform.hcl import hcl_errors, load_hcl
 from checker.parsers.terraform.nodes import Node, as_list, int_or, is_expr, strings
 
 #: Attributes naming what a `google_*_iam_member/_binding` applies to, in lookup order: the
@@ -242,7 +242,7 @@ def _vault_policy(node: Node) -> list[Grant]:
         return []
     try:
         parsed = load_hcl(text + "\n", with_meta=True)
-    except HCL_ERRORS:
+    except hcl_errors():
         return []
     if not isinstance(parsed, dict):
         return []

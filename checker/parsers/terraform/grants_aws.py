@@ -19,7 +19,7 @@ from checker.parsers.aws_policy import (
     statement_grants,
 )
 from checker.parsers.terraform.expansion import nested_blocks
-from checker.parsers.terraform.hcl import HCL_ERRORS, load_hcl
+from checker.parsers.terraform.hcl import hcl_errors, load_hcl
 from checker.parsers.terraform.nodes import Node, strings
 
 #: An `Action`/`NotAction` key in a policy's text, for the line of each statement.
@@ -50,7 +50,7 @@ def policy_document(value: Any) -> Any:
         pass
     try:
         parsed = load_hcl(f"nhi_gate_policy = {text}\n")
-    except HCL_ERRORS:
+    except hcl_errors():
         return None
     return parsed.get("nhi_gate_policy") if isinstance(parsed, dict) else None
 

@@ -9,7 +9,12 @@ first runs the same grammar and transformer while parsing, `hcl_inline`, and fal
 python-hcl2 rejects the file, it is parsed again with its leading continuation operators moved
 up a line (`continuation`, valid HCL 7.3.1 rejects, python-hcl2 #246/#234), and when that fails
 too its blocks are parsed one by one (`salvage`, each retried the same way), so only the blocks
-that fail are lost. `warm` loads the grammar ahead of the first parse.
+that fail are lost.
+
+Each text is first read by the fast path (`hcl_fast`, no lark: the same value, proven on the
+corpus), and given to python-hcl2 only when that raises `Unsupported`; lark, python-hcl2 and
+the grammar are imported then, on first need (`warm` imports the fast path only), so a run
+whose Terraform files all take the fast path never loads them.
 """
 
 from __future__ import annotations
@@ -19,27 +24,28 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from hcl2.api import loads as hcl2_loads
-from hcl2.parser import parser as hcl2_parser
-from lark.exceptions import (
-    LarkError,
-    UnexpectedCharacters,
-    UnexpectedEOF,
-    UnexpectedInput,
-    UnexpectedToken,
-    VisitError,
-)
-
 from checker.decode import decode
 from checker.errors import NhiGateError
 from checker.model import ParseProblem, SourceFile
-from checker.parsers.terraform import hcl_inline
+from checker.parsers.terraform import hcl_fast
 from checker.parsers.terraform.continuation import join_leading_operators
 from checker.parsers.terraform.positions import depth_at_line_starts
 from checker.parsers.terraform.salvage import Chunk, chunks, merge, shift_lines
 
-#: What `load_hcl` raises on bad input (lark's errors and python-hcl2's transform errors).
-HCL_ERRORS = (LarkError, ValueError, RuntimeError, RecursionError, UnicodeError)
+
+def hcl_errors() -> tuple[type[BaseException], ...]:
+    """What `load_hcl` raises on bad input (lark's errors and python-hcl2's transform errors),
+    for an `except` clause: `except hcl_errors():` imports lark only when something is raised.
+    Also the module attribute `HCL_ERRORS`."""
+    from lark.exceptions import LarkError
+
+    return (LarkError, ValueError, RuntimeError, RecursionError, UnicodeError)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "HCL_ERRORS":  # lark is imported on first use of the name, not with the module
+        return hcl_errors()
+    raise AttributeError(name)
 
 
 @dataclass(frozen=True)
@@ -92,7 +98,7 @@ def load_text(path: str, text: str) -> LoadedHcl:
         return LoadedHcl(text, _load_whole(text))
     except NhiGateError:
         raise  # a broken installation is no verdict on the file: exit 2 with the fix
-    except HCL_ERRORS as exc:
+    except hcl_errors() as exc:
         whole = _hcl_problem(path, text, exc)
     joined = _load_joined(text)
     if joined is not None:
@@ -107,7 +113,7 @@ def load_text(path: str, text: str) -> LoadedHcl:
             data = load_hcl(chunk.text, with_meta=True)
         except NhiGateError:
             raise
-        except HCL_ERRORS as exc:
+        except hcl_errors() as exc:
             data = _load_joined(chunk.text)
             if data is None:
                 failed.append(_chunk_problem(path, chunk, exc))
@@ -136,27 +142,36 @@ def _load_joined(text: str) -> Any:
         return load_hcl(joined, with_meta=True)
     except NhiGateError:
         raise
-    except HCL_ERRORS:
+    except hcl_errors():
         return None
 
 
 def warm() -> None:
-    """Load python-hcl2's grammar now (its lark parsers, cached for the process), so a
-    `checker.sources.budget.ParseWorker` pays for it while the parent reads git."""
-    if hcl_inline.parser() is None:  # python-hcl2's own parser is then the one used
-        hcl2_parser()
+    """Nothing more to load ahead of the first parse: the fast path (`hcl_fast`) is imported
+    with this module. python-hcl2's grammar is not loaded here (lark's import and the grammar
+    cost about 70 ms): only the first text the fast path does not read loads it."""
 
 
 def load_hcl(text: str, with_meta: bool = False) -> Any:
     """The one call into python-hcl2 (7.3.x `loads`). Raises what it raises (`HCL_ERRORS`).
 
-    With `with_meta`, the text is first parsed by `hcl_inline.parser()` (the same grammar and
+    The text is first read by `hcl_fast.loads` (the same value, no lark); only when that raises
+    `Unsupported` is python-hcl2 imported and called. With `with_meta`, the text is then
+    parsed by `hcl_inline.parser()` (the same grammar and
     transformer, applied while parsing: the same value); any failure there parses it again with
     `hcl2.loads`, so what is raised, and where, is python-hcl2's own.
 
     Raises `NhiGateError` when the installed `hcl2` package is not python-hcl2 7.x: Checkov's
     fork bc-python-hcl2 installs the same `hcl2` package with another `loads` signature.
     """
+    try:
+        return hcl_fast.loads(text, with_meta=with_meta)
+    except hcl_fast.Unsupported:
+        pass  # python-hcl2 reads it, and says why when it rejects it
+    from hcl2.api import loads as hcl2_loads
+
+    from checker.parsers.terraform import hcl_inline
+
     inline = hcl_inline.parser() if with_meta else None
     if inline is not None:
         try:
@@ -194,6 +209,13 @@ def _chunk_problem(path: str, chunk: Chunk, exc: BaseException) -> ParseProblem:
 
 def _error_at(text: str, exc: BaseException) -> tuple[int, int, str]:
     """(line, column, reason) of an exception from `hcl2.loads` on `text`."""
+    from lark.exceptions import (
+        UnexpectedCharacters,
+        UnexpectedEOF,
+        UnexpectedInput,
+        UnexpectedToken,
+        VisitError,
+    )
     line, column = 1, 1
     if isinstance(exc, UnexpectedInput):
         line = int(getattr(exc, "line", 1) or 1)
@@ -245,7 +267,7 @@ def _unclosed_start(text: str) -> int | None:
     return None
 
 
-def _visit_error(text: str, exc: VisitError) -> tuple[str, int]:
+def _visit_error(text: str, exc: Any) -> tuple[str, int]:
     """(reason, line) for python-hcl2's transform errors, e.g. a duplicated attribute.
 
     7.3.1 raises `VisitError(orig_exc=RuntimeError("<name> already defined"))` with the position
