@@ -158,6 +158,8 @@ LAZY_IMPORTS: dict[tuple[str, str], str] = {
     ("checker.policy.config", "checker.policy.rule_docs"): "only when a config names rules",
     ("checker.policy.privileges", "checker.policy.aws_iam"): "policy_sentry only for AWS",
     ("checker.secrets.terraform_sinks", "checker.parsers.terraform.hcl"): "python-hcl2",
+    ("checker.parsers.terraform.hcl", "checker.parsers.terraform.hcl_inline"):
+        "lark and python-hcl2's grammar only for a text the fast path (hcl_fast) does not read",
     ("checker.parsers.merge_protection", "checker.parsers.terraform.hcl"):
         "python-hcl2 only when a change holds GitHub merge protection",
     ("checker.parsers.merge_protection", "checker.parsers.terraform.protection_values"):

@@ -25,10 +25,9 @@ expression: `a + b ? c : d` is `a + (b ? c : d)`), and builds the value python-h
 
 What python-hcl2's grammar accepts in ways Terraform does not, or where its lexer and parser
 make a choice this parser does not model, is `Unsupported` rather than guessed: newlines where
-the grammar does not allow them (and anywhere inside `${...}`), two attributes on one line,
-`-1` right after an expression, `1 2`, exponents, the legacy index `a.0`, a raw newline in a
-string, an unclosed heredoc or one whose marker line has more text, `for`/`in`/`if` as names,
-a newline before `{` of a block or before a trailing `,`.
+the grammar does not allow them (and inside `${...}`), two items on one line, `-1` after an
+expression or a newline, `-0`, `1 2`, exponents, `a.12` (python-hcl2: `a[1]`), a raw newline
+in a string, a heredoc not closed or with text after its marker, `for`/`in`/`if` as names.
 """
 
 from __future__ import annotations
@@ -150,7 +149,7 @@ class _Parser:
             if tok[1] in KEYWORDS:
                 raise Unsupported("keyword as a name")
             if following == "(":
-                value = self.call(tok[1])
+                value = f"{tok[1]}({self.arguments()})"
             elif following == "::":
                 value = self.provider_call(tok[1])
             else:
@@ -188,6 +187,8 @@ class _Parser:
         return self.suffixes(value)
 
     def number(self, text: str) -> int | float:
+        """`1` -> 1, `1.50` -> 1.5; one followed by more digits, a name or a dot (`1 2` is 12
+        to python-hcl2, `1e5` a float or text, `1.x` rejected) is `Unsupported`."""
         if self.s.peek()[0] in ("num", "name", ".", ".*", "..."):
             raise Unsupported("number followed by a digit, a name or a dot")
         return float(text) if "." in text else int(text)
@@ -258,9 +259,6 @@ class _Parser:
                 break
         s.expect(")")
         return ", ".join(args)
-
-    def call(self, name: str) -> str:
-        return f"{name}({self.arguments()})"
 
     def provider_call(self, name: str) -> str:
         s = self.s
