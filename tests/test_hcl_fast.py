@@ -149,6 +149,10 @@ def test_a_text_python_hcl2_rejects_is_never_accepted(text: str) -> None:
     "a \"b\" c {\n  x = 1\n\n  d {}\n  # c\n}\n\n/* multi\nline */\ne { f = 1 }\n",
     "variable \"v\" {\n  type = list(string)\n  t = string\n  default = (1)\n}\n",
     "x = -a.b + !c\ny = a-1\nz = 1.50\n",
+    # a heredoc ends at the first line holding only its marker, python-hcl2 then cuts at the
+    # last marker of that token; trailing blank lines and spaces are dropped
+    "x = <<EOF\nEOF\nfoo\nEOF\ny = <<EOF\n  a\n\n  EOF\nz = f(<<EOF\nx\nEOF\n)\n",
+    'x = "$${a"b}"\ny = "${"}"}"\nz = "${a}"[0]\nw = {a = 1}.a\nv = true.x\n',
 ])  # fmt: skip
 def test_python_hcl2s_quirks_are_kept(text: str) -> None:
     assert _agrees(text)
