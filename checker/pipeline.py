@@ -232,9 +232,10 @@ def _collect(results: Sequence[ParseResult], problems: Sequence[ParseProblem]) -
 
 
 def warm_parsers(terraform: bool = True) -> Catalogue:
-    """Import the format parsers and the secret scan, and with `terraform` python-hcl2 and its
-    grammar; the catalogue. The `warm` function of a `sources.worker.ParseWorker` started
-    before git is read. Without `terraform` a job that needs it still imports it (later)."""
+    """Import the format parsers and the secret scan, and with `terraform` the Terraform parser
+    (python-hcl2 and its grammar load only for a text its fast path does not read: `hcl.warm`);
+    the catalogue. The `warm` function of a `sources.worker.ParseWorker` started before git is
+    read. Without `terraform` a job that needs it still imports it (later)."""
     import importlib
 
     importlib.import_module("checker.secrets")

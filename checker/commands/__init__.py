@@ -26,7 +26,8 @@ that waits for its moment; the modules it loads import at their top:
   the parsers and python-hcl2 on the second core (`pipeline.warm_parsers`; a `hook` whose
   FILE arguments name no Terraform file skips python-hcl2, see `_needs_hcl`);
 - after the fork: the git readers (`commands.check`, `commands.hook`), while
-  the worker imports python-hcl2 and loads its grammar;
+  the worker imports the parsers (python-hcl2 and its grammar only for a `.tf` text the fast
+  HCL path does not read, `parsers.terraform.hcl_fast`);
 - after the parse is sent: approvals, provenance, suppressions, baseline, the rules
   (`checker.checks.engine`, `checker.gate`), rule docs, the admin table and the reporter
   (`load_while_parsing`): this process would otherwise only wait for the worker.
