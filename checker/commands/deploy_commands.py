@@ -46,6 +46,7 @@ from checker.commands.render_disk import UNRENDERED
 from checker.decode import utf8
 from checker.model import ParseProblem
 from checker.parsers.ci_tf_inputs import script_inputs
+from checker.parsers.common import command_lines
 from checker.parsers.grant_verbs import grant_verbs
 from checker.policy.config import Config
 from checker.sources.discovery import excluded
@@ -248,18 +249,8 @@ def _grant_problems(path: str, raw: bytes, old: bytes | None) -> list[ParseProbl
 def _commands(text: str) -> list[tuple[int, str]]:
     """(line, text) of each command line of a script: a line ending in `\\` joined with the
     next; comment lines left out."""
-    out: list[tuple[int, str]] = []
-    lines = text.split("\n")
-    number = 0
-    while number < len(lines):
-        start, line = number + 1, lines[number]
-        number += 1
-        while line.rstrip().endswith("\\") and number < len(lines):
-            line = line.rstrip()[:-1] + " " + lines[number].strip()
-            number += 1
-        if line.strip() and not line.lstrip().startswith("#"):
-            out.append((start, line))
-    return out
+    return [(start, line) for start, line in command_lines(text.split("\n"), strip=True)
+            if line.strip() and not line.lstrip().startswith("#")]
 
 
 def named_by(paths: Sequence[str], grep: Callable[[Sequence[str]], Sequence[str]],

@@ -47,6 +47,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 from checker.decode import decode
 from checker.lazy_patterns import lazy_compile
 from checker.model import UNREAD, IdentityObject, Location, SourceFile, Unresolved
+from checker.parsers.common import command_lines
 from checker.safeyaml import end_line_of, get, items, line_of, scalar_text, sequence, to_python
 from checker.safeyaml.load import load_text
 
@@ -230,14 +231,7 @@ def script_inputs(text: str) -> list[Unresolved]:
     a makefile: a line continued by `\\` is one) that runs Terraform (`_RUNS`), as entries
     like a job's (value digests), at the command's line; comment lines are skipped."""
     out: list[Unresolved] = []
-    lines = text.split("\n")
-    number = 0
-    while number < len(lines):
-        start, line = number + 1, lines[number]
-        number += 1
-        while line.rstrip().endswith("\\") and number < len(lines):
-            line = line.rstrip()[:-1] + " " + lines[number]
-            number += 1
+    for start, line in command_lines(text.split("\n")):
         if not line.lstrip().startswith("#") and _RUNS.search(line) is not None:
             out.extend(e._replace(line=start) for e in _flags(line, None))
     return out

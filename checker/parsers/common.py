@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from checker.lazy_patterns import lazy_compile
@@ -325,3 +325,19 @@ def _trie_pattern(node: dict[int, Any]) -> bytes:
     if -1 in node:  # a word ends here and longer ones go on
         return b"(?:" + b"|".join(branches) + b")?"
     return branches[0] if len(branches) == 1 else b"(?:" + b"|".join(branches) + b")"
+
+
+def command_lines(lines: Sequence[str], *, strip: bool = False) -> Iterator[tuple[int, str]]:
+    """Each command line of a script split into `lines` (a shell script, a makefile, a `run:`
+    block): (the 1-based number of its first line, its text), where a line ending in `\\` is
+    joined with the next by a space (the next stripped with `strip`, so that re-indenting a
+    continuation changes no text). Comment lines are yielded too: callers skip them."""
+    number = 0
+    while number < len(lines):
+        start, line = number + 1, lines[number]
+        number += 1
+        while line.rstrip().endswith("\\") and number < len(lines):
+            following = lines[number].strip() if strip else lines[number]
+            line = line.rstrip()[:-1] + " " + following
+            number += 1
+        yield start, line

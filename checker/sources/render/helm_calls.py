@@ -39,6 +39,7 @@ from yaml.nodes import Node
 
 from checker.lazy_patterns import lazy_compile
 from checker.model import SourceFile
+from checker.parsers.common import command_lines
 from checker.safeyaml import YValue, to_python
 from checker.safeyaml.load import load_source
 from checker.safeyaml.nodes import get, line_of, scalar
@@ -90,14 +91,7 @@ def cli_calls(text: str) -> list[HelmCall]:
     """Each `helm install|upgrade|template` on a line of `text` (a backslash continues it) that
     passes values files (`-f X`, `--values X`, `--values=X`, `-fX`), in order."""
     out: list[HelmCall] = []
-    lines = text.splitlines()
-    number = 0
-    while number < len(lines):
-        start, line = number + 1, lines[number]
-        number += 1
-        while line.rstrip().endswith("\\") and number < len(lines):
-            line = line.rstrip()[:-1] + " " + lines[number]
-            number += 1
+    for start, line in command_lines(text.splitlines()):
         m = _COMMAND.search(line)
         if m is None:
             continue

@@ -26,6 +26,7 @@ import shlex
 from typing import NamedTuple
 
 from checker.model import SourceFile
+from checker.parsers.common import command_lines
 from checker.safeyaml.load import load_source
 from checker.safeyaml.nodes import get, key_line, line_of, scalar
 
@@ -110,14 +111,7 @@ def _words(line: str) -> list[str]:
 
 def _commands(text: str) -> list[Rewrite]:
     out: list[Rewrite] = []
-    lines = text.splitlines()
-    number = 0
-    while number < len(lines):
-        start, line = number + 1, lines[number]
-        number += 1
-        while line.rstrip().endswith("\\") and number < len(lines):
-            line = line.rstrip()[:-1] + " " + lines[number]
-            number += 1
+    for start, line in command_lines(text.splitlines()):
         if "helm" in line:
             out.extend(_line_rewrites(start, _words(line)))
     return out
