@@ -368,11 +368,28 @@ def golden(request: pytest.FixtureRequest) -> Callable[[Path, Any], None]:
 def check_findings(repo: GitRepo, base: str, capsys: pytest.CaptureFixture[str]
                    ) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
     """`nhi-gate check --format json` of `base..HEAD` in `repo`: (exit code, its findings)."""
+    return check_range(repo, base, repo.sha(), capsys)
+
+
+def check_range(repo: GitRepo, base: str, head: str, capsys: pytest.CaptureFixture[str]
+                ) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
+    """`nhi-gate check --format json` of `base..head` in `repo`: (exit code, its findings)."""
     from checker.cli import main
 
-    code = main(["check", "--repo", str(repo.path), "--base", base, "--head", repo.sha(),
+    code = main(["check", "--repo", str(repo.path), "--base", base, "--head", head,
                  "--format", "json"])
     return code, json.loads(capsys.readouterr().out)["findings"]
+
+
+def human_base_then(make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
+                    files: dict[str, str], edited: dict[str, str], author: Identity,
+                    message: str, name: str = "repo") -> tuple[int, list[dict[str, Any]]]:
+    """A new repository `name` with `files` committed by a person, then `edited` committed by
+    `author` with `message`; `check` of that one commit: (exit code, its findings)."""
+    repo = make_repo(name=name)
+    base = repo.commit(files, author=HUMAN)
+    head = repo.commit(edited, author=author, message=message)
+    return check_range(repo, base, head, capsys)
 
 
 def check_sarif_related(repo: GitRepo, base: str, capsys: pytest.CaptureFixture[str]

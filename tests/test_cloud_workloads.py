@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import HUMAN, GitRepo
+from conftest import HUMAN, GitRepo, human_base_then
 
 from checker.cli import main
 
@@ -108,12 +108,8 @@ def line_of(text: str, needle: str) -> int:
 
 def change(make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str], old: str,
            new: str, author: tuple[str, str]) -> tuple[int, list[dict[str, Any]]]:
-    repo = make_repo()
-    base = repo.commit({"main.tf": old}, author=HUMAN)
-    head = repo.commit({"main.tf": new}, author=author, message="deploy web")
-    code = main(["check", "--repo", str(repo.path), "--base", base, "--head", head,
-                 "--format", "json"])
-    return code, json.loads(capsys.readouterr().out)["findings"]
+    return human_base_then(make_repo, capsys, {"main.tf": old}, {"main.tf": new}, author,
+                           "deploy web")
 
 
 def picked(findings: list[dict[str, Any]]) -> set[tuple[str, str, str, int, bool]]:

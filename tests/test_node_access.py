@@ -7,14 +7,11 @@ person, where said)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import HUMAN, GitRepo
-
-from checker.cli import main
+from conftest import GitRepo, human_base_then
 
 AGENT = ("Claude", "noreply@anthropic.com")
 PERSON = ("Bob Builder", "bob@example.com")
@@ -47,13 +44,8 @@ HOST = """\
 def change(make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
            files: dict[str, str], edited: dict[str, str], author: tuple[str, str] = AGENT
            ) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
-    repo = make_repo()
-    base = repo.commit(files, author=HUMAN)
-    head = repo.commit(edited, author=author, message="web: change\n\nRequested-by: Alice "
-                       "Example <alice@example.com>")
-    code = main(["check", "--repo", str(repo.path), "--base", base, "--head", head,
-                 "--format", "json"])
-    return code, json.loads(capsys.readouterr().out)["findings"]
+    return human_base_then(make_repo, capsys, files, edited, author, "web: change\n\n"
+                           "Requested-by: Alice Example <alice@example.com>")
 
 
 def picked(findings: list[dict[str, Any]], *rules: str) -> set[tuple[str, str, int, bool]]:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import HUMAN, GitRepo
+from conftest import GitRepo, check_range, human_base_then
 
 from checker.cli import main
 from checker.model import PROJECTED_TOKEN, SourceFile
@@ -58,11 +58,7 @@ def line_of(text: str, needle: str) -> int:
     return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
 
 
-def run(repo: GitRepo, base: str, head: str, capsys: pytest.CaptureFixture[str]
-        ) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
-    code = main(["check", "--repo", str(repo.path), "--base", base, "--head", head,
-                 "--format", "json"])
-    return code, json.loads(capsys.readouterr().out)["findings"]
+run = check_range
 
 
 def picked(findings: list[dict[str, Any]], *rules: str) -> set[tuple[str, str, int, bool]]:
@@ -73,11 +69,8 @@ def picked(findings: list[dict[str, Any]], *rules: str) -> set[tuple[str, str, i
 def change(make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
            files: dict[str, str], edited: dict[str, str], author: tuple[str, str],
            name: str = "repo") -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
-    repo = make_repo(name=name)
-    base = repo.commit(files, author=HUMAN)
-    head = repo.commit(edited, author=author, message="deploy web\n\nRequested-by: Alice "
-                       "Example <alice@example.com>")
-    return run(repo, base, head, capsys)
+    return human_base_then(make_repo, capsys, files, edited, author, "deploy web\n\n"
+                           "Requested-by: Alice Example <alice@example.com>", name)
 
 
 # --------------------------------------------------------------------------- parser

@@ -6,14 +6,12 @@ repository: base by a person, head by an agent (or a person, where said)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import HUMAN, GitRepo
+from conftest import HUMAN, GitRepo, check_range, human_base_then
 
-from checker.cli import main
 from checker.sources.render.kustomize import find_kustomize
 
 AGENT = ("Claude", "noreply@anthropic.com")
@@ -43,21 +41,14 @@ spec:
 """
 
 
-def run(repo: GitRepo, base: str, head: str, capsys: pytest.CaptureFixture[str]
-        ) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
-    code = main(["check", "--repo", str(repo.path), "--base", base, "--head", head,
-                 "--format", "json"])
-    return code, json.loads(capsys.readouterr().out)["findings"]
+run = check_range
 
 
 def change(make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str],
            files: dict[str, str], edited: dict[str, str], author: tuple[str, str] = AGENT
            ) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
-    repo = make_repo()
-    base = repo.commit(files, author=HUMAN)
-    head = repo.commit(edited, author=author, message="move web\n\nRequested-by: Alice "
-                       "Example <alice@example.com>")
-    return run(repo, base, head, capsys)
+    return human_base_then(make_repo, capsys, files, edited, author, "move web\n\n"
+                           "Requested-by: Alice Example <alice@example.com>")
 
 
 def picked(findings: list[dict[str, Any]], *rules: str) -> set[tuple[str, str, bool]]:
